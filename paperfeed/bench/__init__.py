@@ -1,0 +1,6 @@
+"""Benchmarks: `paperfeed bench NAME`. Each module has `add_arguments(parser)` and `run(options) -> dict`;
+every figure is reported next to a baseline measured in the same run."""
+
+BENCHMARKS = {
+    "import": "paperfeed.bench.import_",
+}

@@ -1,0 +1,104 @@
+"""Every setting paperfeed reads from the environment, declared as data with its help text.
+
+`paperfeed settings` prints this table; `settings.py` reads values only through `env()` so that a
+setting cannot exist without being documented here. Every default works with no setup.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+
+
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in [
+        Setting(
+            "PAPERFEED_HOME", "./var", "Directory for the SQLite database, search indexes, locks and keys."
+        ),
+        Setting(
+            "DATABASE_URL",
+            "",
+            "Empty: SQLite (WAL) at $PAPERFEED_HOME/paperfeed.sqlite3; postgres://user:pass@host:port/db:"
+            " PostgreSQL.",
+        ),
+        Setting(
+            "EMAIL_URL",
+            "",
+            "smtp://user:pass@host:port or smtps://…; ?timeout=N. Empty: mail is printed to the console.",
+        ),
+        Setting(
+            "PAPERFEED_BASE_URL",
+            "http://127.0.0.1:8000",
+            "Public URL of the site, for links in mail and feeds.",
+        ),
+        Setting("PAPERFEED_FROM_EMAIL", "paperfeed <noreply@localhost>", "From address of every mail."),
+        Setting(
+            "PAPERFEED_SECRET_KEY", "", "Signing key. Empty: generated once into $PAPERFEED_HOME/secret_key."
+        ),
+        Setting(
+            "PAPERFEED_SECRET_KEY_FALLBACKS", "", "Comma-separated old keys still accepted (key rotation)."
+        ),
+        Setting("PAPERFEED_DEBUG", "0", "1: Django debug pages. Never in production."),
+        Setting(
+            "PAPERFEED_PRODUCTION",
+            "0",
+            "1: HTTPS-only cookies, HSTS and SSL redirect (behind a TLS-terminating proxy).",
+        ),
+        Setting(
+            "PAPERFEED_ALLOWED_HOSTS",
+            "",
+            "Extra comma-separated host names (the base URL's host is always allowed).",
+        ),
+        Setting(
+            "PAPERFEED_CACHE_URL",
+            "",
+            "redis://host:port/db for a shared cache and rate limits; empty: database.",
+        ),
+        Setting(
+            "PAPERFEED_ARXIV_DELAY",
+            "3.0",
+            "Seconds between two requests to arXiv (its published limit is 3).",
+        ),
+        Setting(
+            "PAPERFEED_HTTP_TIMEOUT", "30", "Seconds before a request to arXiv is abandoned (whole response)."
+        ),
+        Setting("PAPERFEED_HTTP_RETRIES", "8", "Attempts per arXiv request before a harvest or fetch fails."),
+        Setting("PAPERFEED_OAI_ENDPOINT", "https://oaipmh.arxiv.org/oai", "arXiv's OAI-PMH base URL."),
+        Setting("PAPERFEED_ARXIV_API", "https://export.arxiv.org/api/query", "arXiv's API (Atom) URL."),
+        Setting("PAPERFEED_ANNOUNCE_FEED", "https://rss.arxiv.org/atom/", "arXiv's daily announcement feed."),
+        Setting(
+            "PAPERFEED_TIME_SCALE",
+            "1",
+            "Tests only: every sleep and rate-limit window runs this many times faster.",
+        ),
+        Setting("PAPERFEED_LOG_FORMAT", "text", "text or json (one JSON object per log line)."),
+        Setting("PAPERFEED_LOG_LEVEL", "INFO", "Python logging level."),
+        Setting(
+            "PAPERFEED_MODEL_CACHE",
+            "",
+            "Where derived model files (the ONNX export) live; empty: ~/.cache/paperfeed.",
+        ),
+        Setting("PAPERFEED_WEB_WORKERS", "3", "gunicorn worker processes for `paperfeed serve`."),
+    ]
+}
+
+
+def env(name: str) -> str:
+    """The value of a declared setting: the environment's, else its default."""
+    return os.environ.get(name, SETTINGS[name].default)
+
+
+def env_bool(name: str) -> bool:
+    return env(name).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_float(name: str) -> float:
+    return float(env(name))

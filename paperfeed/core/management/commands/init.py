@@ -1,0 +1,20 @@
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Create or migrate the database and prepare PAPERFEED_HOME. Idempotent."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        verbosity = options["verbosity"]
+        settings.HOME.mkdir(parents=True, exist_ok=True)
+        call_command("migrate", interactive=False, verbosity=max(verbosity - 1, 0))
+        call_command("createcachetable", verbosity=max(verbosity - 1, 0))
+        call_command("collectstatic", interactive=False, verbosity=0)
+        db = settings.DATABASES["default"]
+        where = db["NAME"] if not settings.IS_POSTGRES else f"PostgreSQL {db.get('HOST')}/{db['NAME']}"
+        if verbosity:
+            self.stderr.write(f"paperfeed ready: {where}")

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from paperfeed.conf import env
+
+
+class Command(BaseCommand):
+    help = "Serve the site and the API with the production server (gunicorn)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--workers", type=int, default=int(env("PAPERFEED_WEB_WORKERS")))
+        parser.add_argument(
+            "--with-worker", action="store_true", help="also run `paperfeed worker` alongside"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from gunicorn.app.base import BaseApplication
+
+        call_command("collectstatic", interactive=False, verbosity=0)
+        worker = None
+        if options["with_worker"]:
+            worker = subprocess.Popen([sys.executable, "-m", "paperfeed", "worker"])
+
+        class App(BaseApplication):
+            def load_config(self) -> None:
+                self.cfg.set("bind", f"{options['host']}:{options['port']}")
+                self.cfg.set("workers", options["workers"])
+                self.cfg.set("timeout", 30)  # a stuck request frees its worker (PyPI's 2017 lesson)
+                self.cfg.set("graceful_timeout", 10)
+                self.cfg.set("keepalive", 5)
+                self.cfg.set("max_requests", 5000)
+                self.cfg.set("max_requests_jitter", 500)
+                self.cfg.set("accesslog", None)
+                self.cfg.set("errorlog", "-")
+
+            def load(self) -> Any:
+                from paperfeed.wsgi import application
+
+                return application
+
+        self.stderr.write(f"serving {settings.BASE_URL} on http://{options['host']}:{options['port']}/")
+        try:
+            App().run()
+        finally:
+            if worker is not None:
+                worker.terminate()
+                worker.wait(timeout=15)

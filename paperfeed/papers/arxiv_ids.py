@@ -1,0 +1,66 @@
+"""arXiv identifiers: new style (0704.0001, 2501.01234) and old style (hep-th/9901001), with or
+without a version suffix, an `arXiv:` prefix, or as an abs/pdf URL."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_NEW = r"(?P<new>\d{4}\.\d{4,5})"
+# Old-style archives may carry a subject class (math.GT/0309136); the identifier itself does not.
+_OLD = r"(?P<old>(?P<archive>[a-z]+(?:-[a-z]+)*)(?:\.[A-Z]{2})?/(?P<num>\d{7}))"
+_ID = re.compile(rf"^(?:{_NEW}|{_OLD})(?:v(?P<version>\d+))?$")
+_URL = re.compile(
+    r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/(?P<rest>.+?)(?:\.pdf)?/?$", re.I
+)
+
+
+class InvalidArxivId(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ArxivId:
+    id: str
+    version: int | None = None
+
+    def __str__(self) -> str:
+        return self.id if self.version is None else f"{self.id}v{self.version}"
+
+
+def parse_arxiv_id(text: str) -> ArxivId:
+    """Parse what a person might paste; raise InvalidArxivId with the reason otherwise."""
+    raw = (text or "").strip()
+    s = raw
+    if m := _URL.match(s):
+        s = m["rest"]
+    if s[:6].lower() == "arxiv:":
+        s = s[6:]
+    s = s.strip()
+    m = _ID.match(s)
+    if not m:
+        raise InvalidArxivId(
+            f"not an arXiv identifier: {raw[:80]!r} (expected e.g. 2501.01234 or hep-th/9901001)"
+        )
+    version = int(m["version"]) if m["version"] else None
+    if version == 0:
+        raise InvalidArxivId(f"arXiv versions start at v1: {raw[:80]!r}")
+    if m["new"]:
+        yymm = m["new"][:4]
+        month = int(yymm[2:])
+        if not 1 <= month <= 12:
+            raise InvalidArxivId(f"not an arXiv identifier (month {month:02d}): {raw[:80]!r}")
+        # Five-digit numbers began in 1501; four-digit ones ended with 1412.
+        digits = len(m["new"]) - 5
+        if (digits == 5) != (yymm >= "1501"):
+            raise InvalidArxivId(f"not an arXiv identifier (wrong number length for {yymm}): {raw[:80]!r}")
+        return ArxivId(m["new"], version)
+    return ArxivId(f"{m['archive']}/{m['num']}", version)
+
+
+def is_arxiv_id(text: str) -> bool:
+    try:
+        parse_arxiv_id(text)
+    except InvalidArxivId:
+        return False
+    return True

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
+
+from paperfeed.core.commands import ReportCommand
+from paperfeed.core.parallel import bulk_gc, produce_in_child
+from paperfeed.core.progress import Progress
+from paperfeed.papers.records import PaperRecord
+from paperfeed.papers.services import Ingestor
+from paperfeed.papers.signals import papers_ingested
+from paperfeed.papers.sources.snapshot import LineError, read_snapshot
+
+MAX_REPORTED_ERRORS = 1000
+
+
+def _prepared(path: Path) -> Iterator[tuple[int, PaperRecord | LineError, int]]:
+    """Parsed and prepared records: run in a second process while this one writes."""
+    for lineno, rec, pos in read_snapshot(path):
+        yield lineno, (rec.prepare() if isinstance(rec, PaperRecord) else rec), pos
+
+
+class Command(ReportCommand):
+    help = "Import arXiv snapshot JSON-lines files (Kaggle arxiv-metadata-oai-snapshot format, plain or .gz)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+        parser.add_argument("--strict", action="store_true", help="exit non-zero if any line was skipped")
+        parser.add_argument("--batch-size", type=int, default=2000, help="records per transaction")
+
+    def report(self, **options: Any) -> dict[str, Any]:
+        paths: list[Path] = options["paths"]
+        for p in paths:
+            if not p.is_file():
+                raise CommandError(f"no such file: {p}")
+        started = time.monotonic()
+        read = skipped = 0
+        errors: list[LineError] = []
+        ingestor = Ingestor("snapshot", batch_size=options["batch_size"])
+        total = sum(p.stat().st_size for p in paths)
+        with bulk_gc(), Progress("import", total=total, unit="B", unit_scale=True, unit_divisor=1024) as bar:
+            for path in paths:
+                last = 0
+                for _lineno, rec, pos in produce_in_child(functools.partial(_prepared, path)):
+                    read += 1
+                    if isinstance(rec, LineError):
+                        skipped += 1
+                        errors.append(rec)
+                    else:
+                        ingestor.add(rec)
+                    if pos != last:
+                        bar.update(pos - last, **ingestor.counts)
+                        last = pos
+                ingestor.flush()
+        seconds = time.monotonic() - started
+        counts = ingestor.counts
+        result: dict[str, Any] = {
+            "read": read,
+            "created": counts["created"],
+            "updated": counts["updated"],
+            "unchanged": counts["unchanged"],
+            "skipped": skipped,
+            "errors": [
+                e.as_json() if len(paths) > 1 else {"line": e.line, "reason": e.reason}
+                for e in errors[:MAX_REPORTED_ERRORS]
+            ],
+            "seconds": round(seconds, 2),
+            "papers_per_s": round(read / seconds, 1) if seconds else None,
+        }
+        if len(errors) > MAX_REPORTED_ERRORS:
+            result["errors_not_listed"] = len(errors) - MAX_REPORTED_ERRORS
+        if counts["created"] or counts["updated"]:
+            papers_ingested.send(sender=self.__class__, counts=dict(counts))
+        return result
+
+    def render(self, result: dict[str, Any]) -> str:
+        lines = [
+            f"read {result['read']}: created {result['created']}, updated {result['updated']}, "
+            f"unchanged {result['unchanged']}, skipped {result['skipped']} ({result['seconds']} s)"
+        ]
+        lines += [f"  line {e['line']}: {e['reason']}" for e in result["errors"][:20]]
+        if len(result["errors"]) > 20:
+            lines.append(
+                f"  … {len(result['errors']) - 20 + result.get('errors_not_listed', 0)} more (see --json)"
+            )
+        return "\n".join(lines)
+
+    def after_output(self, result: dict[str, Any], **options: Any) -> None:
+        if options["strict"] and result["skipped"]:
+            raise CommandError(f"{result['skipped']} malformed line(s) skipped (--strict)")

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
+
+from paperfeed.core.commands import ReportCommand
+from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperfeed.papers.models import Paper
+
+
+class Command(ReportCommand):
+    help = "Show one stored paper (--json: all its fields)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("id", metavar="ID")
+
+    def report(self, **options: Any) -> dict[str, Any]:
+        try:
+            ident = parse_arxiv_id(options["id"])
+        except InvalidArxivId as e:
+            raise CommandError(str(e)) from None
+        paper = Paper.objects.filter(arxiv_id=ident.id).select_related("primary_category").first()
+        if paper is None:
+            raise CommandError(f"{ident.id} is not stored (paperfeed fetch {ident.id} looks it up on arXiv)")
+        return paper.as_json() | self.extra_fields(paper)
+
+    def extra_fields(self, paper: Paper) -> dict[str, Any]:
+        """Fields other apps add (votes, once the feed exists)."""
+        from paperfeed.papers.services import paper_extras
+
+        return paper_extras(paper)
+
+    def render(self, result: dict[str, Any]) -> str:
+        authors = ", ".join(a["name"] for a in result["authors"])
+        links = "".join(f"\n  {lk['kind']}: {lk['url']}" for lk in result["links"])
+        head = f"{result['id']}v{result['version'] or '?'}  [{', '.join(result['categories'])}]"
+        when = f"announced {result['announced'] or '?'}"
+        return f"{head}  {when}\n{result['title']}\n{authors}\n\n{result['abstract']}{links}"

@@ -1,0 +1,221 @@
+"""Papers as arXiv describes them: identifiers, versions, ordered authors, categories, typed links.
+
+The database is the system of record; search indexes are derived from it through `PaperChange`,
+an append-only log of which papers changed, so any node can bring its own indexes up to date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import models
+from django.db.models import Q
+
+
+class Category(models.Model):
+    code = models.CharField(max_length=40, primary_key=True)  # "cs.CL"
+    name = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def archive(self) -> str:
+        return self.code.split(".")[0]
+
+
+class Author(models.Model):
+    key = models.CharField(max_length=200, unique=True)  # slug of "forenames keyname"
+    name = models.CharField(max_length=300)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PaperQuerySet(models.QuerySet["Paper"]):
+    def active(self) -> PaperQuerySet:
+        return self.filter(status=Paper.Status.ACTIVE)
+
+    def announced_on(self, day: dt.date) -> PaperQuerySet:
+        return self.filter(announced=day)
+
+    def announced_between(self, first: dt.date, last: dt.date) -> PaperQuerySet:
+        return self.filter(announced__gte=first, announced__lte=last)
+
+    def in_category(self, code: str) -> PaperQuerySet:
+        return self.filter(Q(primary_category_id=code) | Q(paper_categories__category_id=code)).distinct()
+
+    def by_author(self, key: str) -> PaperQuerySet:
+        return self.filter(authorships__author__key=key)
+
+    def with_code(self) -> PaperQuerySet:
+        return self.filter(links__kind__in=[PaperLink.Kind.GITHUB, PaperLink.Kind.GITLAB]).distinct()
+
+    def for_listing(self) -> PaperQuerySet:
+        """What a list of papers shows, without a query per paper."""
+        return self.select_related("primary_category").prefetch_related("links")
+
+
+class Paper(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        WITHDRAWN = "withdrawn"
+        DELETED = "deleted"  # an OAI-PMH deleted record: hidden, never hard-deleted (votes survive)
+
+    arxiv_id = models.CharField(max_length=40, unique=True)
+    version = models.PositiveSmallIntegerField(null=True, blank=True)
+    title = models.TextField()
+    abstract = models.TextField(blank=True)  # raw TeX, as arXiv has it
+    authors_text = models.TextField(blank=True)  # as written
+    # Ordered parsed names [{"name", "keyname", "forenames", "suffix", "key"}]: lists render from this
+    # without a join; `Authorship` indexes the same names for author pages.
+    authors = models.JSONField(default=list)
+    comments = models.TextField(blank=True)
+    journal_ref = models.TextField(blank=True)
+    doi = models.CharField(max_length=255, blank=True)
+    report_no = models.TextField(blank=True)
+    license = models.CharField(max_length=255, blank=True)
+    submitter = models.CharField(max_length=255, blank=True)
+    primary_category = models.ForeignKey(
+        Category,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="primary_papers",
+        db_index=False,  # covered by paper_cat_announced
+    )
+    categories = models.ManyToManyField(Category, through="PaperCategory", related_name="papers")
+    versions = models.JSONField(default=list)  # [{"version", "date", "size"}]
+    published = models.DateTimeField(null=True, blank=True)  # v1 submitted
+    updated = models.DateTimeField(null=True, blank=True)  # latest version submitted
+    announced = models.DateField(null=True, blank=True, db_index=True)  # first announced by arXiv
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    source = models.CharField(max_length=20, blank=True)  # snapshot | oai | api | abs
+    content_hash = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    objects = PaperQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["primary_category", "announced"], name="paper_cat_announced")]
+
+    def __str__(self) -> str:
+        return f"{self.arxiv_id}: {self.title[:60]}"
+
+    @property
+    def abs_url(self) -> str:
+        return f"https://arxiv.org/abs/{self.arxiv_id}"
+
+    @property
+    def pdf_url(self) -> str:
+        return f"https://arxiv.org/pdf/{self.arxiv_id}"
+
+    def category_codes(self) -> list[str]:
+        codes = [pc.category_id for pc in self.paper_categories.order_by("position")]
+        return codes or ([self.primary_category_id] if self.primary_category_id else [])
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.arxiv_id,
+            "version": self.version,
+            "title": self.title,
+            "abstract": self.abstract,
+            "authors": self.authors,
+            "authors_text": self.authors_text,
+            "primary_category": self.primary_category_id,
+            "categories": self.category_codes(),
+            "comments": self.comments,
+            "journal_ref": self.journal_ref,
+            "doi": self.doi,
+            "report_no": self.report_no,
+            "license": self.license,
+            "submitter": self.submitter,
+            "versions": self.versions,
+            "published": self.published.isoformat() if self.published else None,
+            "updated": self.updated.isoformat() if self.updated else None,
+            "announced": self.announced.isoformat() if self.announced else None,
+            "status": self.status,
+            "links": [{"kind": lk.kind, "url": lk.url, "source": lk.source} for lk in self.links.all()],
+            "abs_url": self.abs_url,
+            "pdf_url": self.pdf_url,
+        }
+
+
+class PaperCategory(models.Model):
+    # Each foreign key is the leading column of one of the indexes below, so none gets its own.
+    paper = models.ForeignKey(
+        Paper, on_delete=models.CASCADE, related_name="paper_categories", db_index=False
+    )
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="paper_categories", db_index=False
+    )
+    position = models.PositiveSmallIntegerField(default=0)  # 0 = primary
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["paper", "category"], name="uniq_paper_category")]
+        indexes = [models.Index(fields=["category", "paper"], name="papercat_cat_paper")]
+
+    def __str__(self) -> str:
+        return f"{self.paper_id} in {self.category_id}"
+
+
+class Authorship(models.Model):
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="authorships", db_index=False)
+    author = models.ForeignKey(Author, on_delete=models.PROTECT, related_name="authorships", db_index=False)
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["paper", "position"], name="uniq_authorship_position")]
+        indexes = [models.Index(fields=["author", "paper"], name="authorship_author_paper")]
+
+    def __str__(self) -> str:
+        return f"author {self.author_id} #{self.position} of {self.paper_id}"
+
+
+class PaperLink(models.Model):
+    class Kind(models.TextChoices):
+        GITHUB = "github"
+        GITLAB = "gitlab"
+        HUGGINGFACE = "huggingface"
+        PROJECT = "project"
+
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="links", db_index=False)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    url = models.URLField(max_length=500)
+    source = models.CharField(max_length=20)  # abstract | comments | curated
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["paper", "url"], name="uniq_paper_link")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.url}"
+
+
+class PaperChange(models.Model):
+    """Append-only: one row per created, updated or deleted paper. Indexers remember the last id
+    they consumed, so `paperfeed index` sees exactly the papers changed since its last run."""
+
+    # No index on paper: papers are never hard-deleted, and consumers read by id range.
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="+", db_index=False)
+    at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"change {self.pk}: paper {self.paper_id}"
+
+
+class HarvestState(models.Model):
+    """Where an ingestion stream stopped: committed in the same transaction as the papers it covers."""
+
+    name = models.CharField(max_length=200, unique=True)  # e.g. "oai:https://…/oai:arXiv:cs"
+    state = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,353 @@
+"""The normalised form every source (snapshot, OAI-PMH, API, .abs) is parsed into before storage.
+
+A `PaperRecord` carries what one source knows; None means "this source does not say", so merging a
+record into a stored paper keeps what another source told us (an OAI record has no announcement
+date; the snapshot has no license for many papers).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from paperfeed.papers.arxiv_ids import parse_arxiv_id
+
+
+def _restore_author(values: tuple[str, ...]) -> AuthorName:
+    return tuple.__new__(AuthorName, values)
+
+
+class AuthorName(tuple[str, str, str, str, str]):
+    """A parsed author name with its display form and page key, computed once.
+
+    A tuple (not a dataclass): an import builds hundreds of thousands of these and ships them
+    between processes, and a tuple is built, compared and pickled several times faster."""
+
+    __slots__ = ()
+
+    def __new__(cls, keyname: str, forenames: str = "", suffix: str = "") -> AuthorName:
+        display = " ".join(p for p in (forenames, keyname, suffix) if p)
+        return tuple.__new__(cls, (keyname, forenames, suffix, display, slugify_name(display)))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _restore_author, (tuple(self),)
+
+    def __repr__(self) -> str:
+        return f"AuthorName({self.keyname!r}, {self.forenames!r}, {self.suffix!r})"
+
+    @property
+    def keyname(self) -> str:
+        return self[0]
+
+    @property
+    def forenames(self) -> str:
+        return self[1]
+
+    @property
+    def suffix(self) -> str:
+        return self[2]
+
+    @property
+    def display(self) -> str:
+        return self[3]
+
+    @property
+    def key(self) -> str:
+        """Stable slug for an author page: accents folded, punctuation dropped, 'forenames keyname'."""
+        return self[4]
+
+    def as_json(self) -> dict[str, str]:
+        return {"name": self[3], "keyname": self[0], "forenames": self[1], "suffix": self[2], "key": self[4]}
+
+
+@dataclass(frozen=True)
+class Version:
+    version: int
+    date: dt.datetime
+    size: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"version": self.version, "date": self.date.isoformat(), "size": self.size}
+
+
+@dataclass
+class PaperRecord:
+    arxiv_id: str
+    title: str
+    abstract: str
+    authors: list[AuthorName]
+    categories: list[str]  # primary first
+    authors_text: str = ""
+    version: int | None = None
+    comments: str | None = None
+    journal_ref: str | None = None
+    doi: str | None = None
+    report_no: str | None = None
+    license: str | None = None
+    submitter: str | None = None
+    versions: list[Version] | None = None
+    published: dt.datetime | None = None
+    updated: dt.datetime | None = None
+    announced: dt.date | None = None
+    deleted: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    # Fields a source may not know; when it does not, the stored value is kept.
+    MERGEABLE = (
+        "version",
+        "comments",
+        "journal_ref",
+        "doi",
+        "report_no",
+        "license",
+        "submitter",
+        "versions",
+        "published",
+        "updated",
+        "announced",
+    )
+
+    def __post_init__(self) -> None:
+        ident = parse_arxiv_id(self.arxiv_id)
+        self.arxiv_id = ident.id
+        if ident.version and not self.version:
+            self.version = ident.version
+        self.title = clean_title(self.title)
+        self.abstract = (self.abstract or "").strip()
+        if not self.title:
+            raise ValueError("record has no title")
+        self.categories = list(dict.fromkeys(c for c in self.categories if c))
+        if not self.authors_text:
+            self.authors_text = ", ".join(a.display for a in self.authors)
+        if self.versions:
+            self.versions = sorted(self.versions, key=lambda v: v.version)
+            last = self.versions[-1]
+            self.version = max(self.version or 0, last.version)
+            self.published = self.published or self.versions[0].date
+            self.updated = self.updated or last.date
+
+    @property
+    def primary_category(self) -> str | None:
+        return self.categories[0] if self.categories else None
+
+    def merged_with(self, stored: dict[str, Any]) -> PaperRecord:
+        """This record with the fields it does not know taken from the stored paper's values."""
+        changes = {
+            k: stored[k] for k in self.MERGEABLE if getattr(self, k) is None and stored.get(k) is not None
+        }
+        if self.announced and stored.get("announced") and stored["announced"] < self.announced:
+            changes["announced"] = stored["announced"]  # the first announcement is the one we keep
+        return replace(self, **changes) if changes else self
+
+    def content_hash(self) -> str:
+        """A digest of everything stored about the paper (cached: records are not mutated once built)."""
+        cached: str | None = self.__dict__.get("_hash")
+        if cached is None:
+            # repr of plain tuples, strings, numbers and dates is deterministic and much faster than JSON.
+            # Fields joined by a separator no metadata contains; faster than serialising to JSON.
+            parts = []
+            for name in _HASHED:
+                value = getattr(self, name)
+                if name == "authors":
+                    value = "\x1e".join(f"{a.keyname}\x1d{a.forenames}\x1d{a.suffix}" for a in value)
+                elif name == "versions" and value is not None:
+                    value = "\x1e".join(f"{v.version}\x1d{v.date.isoformat()}\x1d{v.size}" for v in value)
+                elif name == "categories":
+                    value = " ".join(value)
+                parts.append("\x00" if value is None else str(value))
+            digest = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16)
+            cached = self.__dict__["_hash"] = digest.hexdigest()
+        return cached
+
+    def prepare(self) -> PaperRecord:
+        """Compute (and cache) what storing needs: a producer process can do this work."""
+        self.content_hash()
+        self.links()
+        return self
+
+    def links(self) -> list[Link]:
+        cached: list[Link] | None = self.__dict__.get("_links")
+        if cached is None:
+            found = extract_links(self.abstract, "abstract") + extract_links(self.comments or "", "comments")
+            cached = self.__dict__["_links"] = list({lk.url.lower(): lk for lk in reversed(found)}.values())[
+                ::-1
+            ]
+        return cached
+
+
+_HASHED = tuple(f.name for f in fields(PaperRecord) if f.name != "extra")
+
+# --- names ----------------------------------------------------------------------------------------
+
+_PARTICLES = {
+    "van",
+    "von",
+    "der",
+    "den",
+    "de",
+    "del",
+    "della",
+    "da",
+    "dos",
+    "das",
+    "du",
+    "di",
+    "le",
+    "la",
+    "ter",
+    "ten",
+    "bin",
+    "ibn",
+    "al",
+    "el",
+    "st.",
+    "mac",
+    "y",
+}
+_SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv", "v"}
+
+
+@functools.lru_cache(maxsize=100_000)
+def slugify_name(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:200] or "unknown"
+
+
+def parse_name(name: str) -> AuthorName:
+    """Split 'Forenames Keyname Suffix' the way arXiv's own metadata does for most names."""
+    name = re.sub(r"\s+", " ", name).strip().strip(",")
+    if "," in name:  # "Keyname, Forenames"
+        key, _, fore = name.partition(",")
+        return AuthorName(key.strip(), fore.strip())
+    parts = name.split(" ")
+    suffix = ""
+    if len(parts) > 2 and parts[-1].lower() in _SUFFIXES:
+        suffix = parts.pop()
+    if len(parts) == 1:
+        return AuthorName(parts[0], "", suffix)
+    i = len(parts) - 1
+    while i > 1 and parts[i - 1].lower() in _PARTICLES:
+        i -= 1
+    return AuthorName(" ".join(parts[i:]), " ".join(parts[:i]), suffix)
+
+
+_AFFIL = re.compile(r"\([^()]*(?:\([^()]*\)[^()]*)*\)")
+
+
+def split_authors(text: str) -> list[AuthorName]:
+    """Parse an arXiv authors line ('A. One, B. Two (MIT) and C. Three') into names."""
+    text = _AFFIL.sub(" ", text.replace("\n", " "))
+    out = []
+    for chunk in re.split(r",|\band\b|;|&", text):
+        chunk = chunk.strip()
+        if chunk and re.search(r"\w", chunk):
+            out.append(parse_name(chunk))
+    return out
+
+
+def clean_title(title: str) -> str:
+    return re.sub(r"\s+", " ", title or "").strip()
+
+
+# --- links ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Link:
+    kind: str  # github | gitlab | huggingface | project
+    url: str
+    source: str  # abstract | comments
+
+
+# A link starts with a scheme, "www." or a bare code-host domain not inside another URL or address.
+# (No lookbehind in the pattern: it makes the scan four times slower; the check is done by hand.)
+_LINK_START = re.compile(r"https?://|www\.|github\.com/|gitlab\.com/|huggingface\.co/")
+_LINK_BODY = re.compile(r"[^\s<>\"'{}|^`\\]+(?:\\[_%#&][^\s<>\"'{}|^`\\]*)*")
+# Cheap substring tests first: most abstracts have no link, and a regex scan of every text costs
+# more than the rest of parsing a record.
+_HINTS = ("http", "HTTP", "www.", "WWW.", ".com/", ".co/", ".COM/", ".CO/")
+_TRAIL = ".,;:!?'\"*"
+
+
+def _tidy(url: str) -> str:
+    url = url.replace("\\_", "_").replace("\\%", "%").replace("\\#", "#").replace("\\&", "&")
+    while True:
+        before = url
+        url = url.rstrip(_TRAIL)
+        for close, open_ in ((")", "("), ("]", "["), ("}", "{")):
+            if url.endswith(close) and url.count(close) > url.count(open_):
+                url = url[:-1]
+        if url == before:
+            break
+    if not url.lower().startswith(("http://", "https://")):
+        url = "https://" + url
+    return url
+
+
+def classify(url: str) -> str | None:
+    host = re.sub(r"^https?://", "", url.lower()).split("/")[0].removeprefix("www.")
+    path = url.split(host, 1)[-1] if host in url.lower() else ""
+    if host in ("arxiv.org", "export.arxiv.org", "doi.org", "dx.doi.org"):
+        return None  # self-references and DOIs are not links out to code or projects
+    if host == "github.com":
+        return "github" if path.strip("/").count("/") >= 1 else "project"
+    if host == "gitlab.com":
+        return "gitlab"
+    if host in ("huggingface.co", "hf.co"):
+        return "huggingface"
+    return "project"
+
+
+def extract_links(text: str, source: str) -> list[Link]:
+    if not text or not any(h in text for h in _HINTS):
+        return []
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a few characters lower-case to two; positions must agree
+        lowered = text
+    seen: dict[str, Link] = {}
+    end = 0
+    for start in _LINK_START.finditer(lowered):
+        i = start.start()
+        if i < end or (
+            i and start.group(0)[0] != "h" and (lowered[i - 1].isalnum() or lowered[i - 1] in "_./@-")
+        ):
+            continue
+        body = _LINK_BODY.match(text, start.start())
+        if body is None:
+            continue
+        end = body.end()
+        url = _tidy(body.group(0))
+        if len(url) > 500 or "." not in url.split("//", 1)[-1].split("/")[0]:
+            continue
+        kind = classify(url)
+        if kind and url.lower() not in seen:
+            seen[url.lower()] = Link(kind, url, source)
+    return list(seen.values())
+
+
+# --- dates ----------------------------------------------------------------------------------------
+
+_ET = ZoneInfo("America/New_York")
+
+
+def estimate_announcement(submitted: dt.datetime) -> dt.date:
+    """arXiv announces at 20:00 ET, Sunday to Thursday, what was submitted before 14:00 ET that day;
+    the listing carries the next day's date. Holidays are ignored: the announcement feed is exact."""
+    local = (
+        submitted.astimezone(_ET) if submitted.tzinfo else submitted.replace(tzinfo=dt.UTC).astimezone(_ET)
+    )
+    day = local.date()
+    if local.time() >= dt.time(14) or day.weekday() >= 5:
+        day += dt.timedelta(days=1)
+    while day.weekday() >= 5:  # a weekend submission waits for Monday's cut-off
+        day += dt.timedelta(days=1)
+    listing = day + dt.timedelta(days=1)
+    while listing.weekday() >= 5:
+        listing += dt.timedelta(days=1)
+    return listing

@@ -1,0 +1,356 @@
+"""Storing papers: an idempotent, batched upsert by arXiv id that every source goes through.
+
+Each batch is one transaction (papers, their authors, categories, links, the change log and the
+caller's checkpoint together), so a crash loses at most the batch in flight and a re-run redoes it
+without duplicates. A record whose merged content hashes like the stored one changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from paperfeed.core.failpoints import failpoint
+from paperfeed.papers.models import Author, Authorship, Category, Paper, PaperCategory, PaperChange, PaperLink
+from paperfeed.papers.records import PaperRecord, Version
+
+log = logging.getLogger(__name__)
+
+_STORED_FIELDS = ("id", "arxiv_id", "content_hash", "status", *PaperRecord.MERGEABLE)
+
+
+def _stored(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored row in PaperRecord's terms (empty strings and lists mean 'unknown' there)."""
+    out = dict(row)
+    for k in ("comments", "journal_ref", "doi", "report_no", "license", "submitter"):
+        out[k] = row[k] or None
+    out["versions"] = (
+        [
+            Version(v["version"], dt.datetime.fromisoformat(v["date"]), v.get("size", ""))
+            for v in row["versions"]
+        ]
+        if row["versions"]
+        else None
+    )
+    return out
+
+
+def _paper_fields(rec: PaperRecord, content_hash: str, source: str) -> dict[str, Any]:
+    return {
+        "arxiv_id": rec.arxiv_id,
+        "version": rec.version,
+        "title": rec.title,
+        "abstract": rec.abstract,
+        "authors_text": rec.authors_text,
+        "authors": [a.as_json() for a in rec.authors],
+        "comments": rec.comments or "",
+        "journal_ref": rec.journal_ref or "",
+        "doi": rec.doi or "",
+        "report_no": rec.report_no or "",
+        "license": rec.license or "",
+        "submitter": rec.submitter or "",
+        "primary_category_id": rec.primary_category,
+        "versions": [v.as_json() for v in rec.versions or []],
+        "published": rec.published,
+        "updated": rec.updated,
+        "announced": rec.announced,
+        "status": Paper.Status.DELETED if rec.deleted else Paper.Status.ACTIVE,
+        "source": source,
+        "content_hash": content_hash,
+    }
+
+
+class _LRU(OrderedDict[str, int]):
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def put(self, key: str, value: int) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        if len(self) > self.size:
+            self.popitem(last=False)
+
+
+def _insert_rows(
+    model: type[models.Model],
+    columns: list[str],
+    rows: list[tuple[Any, ...]],
+    *,
+    ignore_conflicts: bool = False,
+) -> None:
+    """Insert many plain rows (values already in database form) without building model instances,
+    which is where bulk_create spent most of an import. SQLite: one prepared statement run per row.
+    PostgreSQL: COPY, or multi-row INSERTs where conflicts are to be ignored (a statement per row
+    there costs a round trip each)."""
+    if not rows:
+        return
+    qn = connection.ops.quote_name
+    table, cols = qn(model._meta.db_table), ", ".join(qn(c) for c in columns)
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            if not ignore_conflicts:
+                # Identifiers come from model metadata, quoted; values are bound, never formatted in.
+                with cur.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                return
+            # One array parameter per column: binding stays cheap however many rows there are.
+            fields = {f.column: f for f in model._meta.concrete_fields}
+            arrays = ", ".join(f"%s::{fields[c].db_type(connection)}[]" for c in columns)
+            cur.execute(
+                f"INSERT INTO {table} ({cols}) SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING",  # noqa: S608
+                [list(col) for col in zip(*rows, strict=True)],
+            )
+            return
+        conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+        cur.executemany(
+            f"INSERT INTO {table} ({cols}) VALUES ({', '.join(['%s'] * len(columns))}){conflict}",  # noqa: S608
+            rows,
+        )
+
+
+_PAPER_COLUMNS: list[str] = [f.column for f in Paper._meta.concrete_fields if f.column and f.column != "id"]
+_PAPER_TYPES = {str(f.column): f.get_internal_type() for f in Paper._meta.concrete_fields}
+
+
+def _paper_row(values: dict[str, Any], prepared: dict[str, Any]) -> tuple[Any, ...]:
+    """Column values in database form: the backend's own adapters for JSON and dates (what
+    Field.get_db_prep_save ends up calling), the rest as they are; `prepared` holds values
+    already in database form (the batch's timestamps)."""
+    ops = connection.ops
+    row = []
+    for c in _PAPER_COLUMNS:
+        if c in prepared:
+            row.append(prepared[c])
+            continue
+        v, kind = values[c], _PAPER_TYPES[c]
+        if v is not None:
+            if kind == "JSONField":
+                v = ops.adapt_json_value(v, None)
+            elif kind == "DateTimeField":
+                v = ops.adapt_datetimefield_value(v)
+            elif kind == "DateField":
+                v = ops.adapt_datefield_value(v)
+        row.append(v)
+    return tuple(row)
+
+
+def _select_in(select: str, column: str, values: list[str]) -> list[tuple[Any, ...]]:
+    """Rows of `select` (a SELECT … FROM …) whose `column` is one of `values`. Plain SQL because
+    Django's `__in` lookup prepares every value one by one; PostgreSQL gets one array parameter,
+    SQLite chunks of bound parameters (it caps their number)."""
+    out: list[tuple[Any, ...]] = []
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute(f"{select} WHERE {column} = ANY(%s)", [values])
+            return list(cur.fetchall())
+        for i in range(0, len(values), 5000):
+            chunk = values[i : i + 5000]
+            cur.execute(f"{select} WHERE {column} IN ({', '.join(['%s'] * len(chunk))})", chunk)
+            out.extend(cur.fetchall())
+    return out
+
+
+class Ingestor:
+    """Feed records with `add()` (and deletions with `delete()`); `flush()` stores a batch.
+
+    `counts` has created / updated / unchanged / deleted. Use as a context manager, or call
+    `flush()` at the end; `flush(checkpoint=fn)` runs fn inside the batch's transaction.
+    """
+
+    def __init__(self, source: str, batch_size: int = 1000) -> None:
+        self.source = source
+        self.batch_size = batch_size
+        self.counts: Counter[str] = Counter()
+        self._pending: dict[str, PaperRecord] = {}
+        self._deletes: set[str] = set()
+        self._authors = _LRU(200_000)
+        self._categories: set[str] = set()
+        self.on_batch: list[Callable[[Counter[str]], None]] = []
+
+    def __enter__(self) -> Ingestor:
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is None:
+            self.flush()
+
+    def add(self, record: PaperRecord) -> None:
+        old = self._pending.get(record.arxiv_id)
+        if old is None or (record.version or 0) >= (old.version or 0):
+            self._pending[record.arxiv_id] = record
+        self._deletes.discard(record.arxiv_id)
+        if len(self._pending) >= self.batch_size:
+            self.flush()
+
+    def add_all(self, records: Iterable[PaperRecord]) -> None:
+        for r in records:
+            self.add(r)
+
+    def delete(self, arxiv_id: str) -> None:
+        self._pending.pop(arxiv_id, None)
+        self._deletes.add(arxiv_id)
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending) + len(self._deletes)
+
+    def flush(self, checkpoint: Callable[[], None] | None = None) -> Counter[str]:
+        records, deletes = list(self._pending.values()), sorted(self._deletes)
+        self._pending, self._deletes = {}, set()
+        batch: Counter[str] = Counter()
+        if records or deletes or checkpoint:
+            with transaction.atomic():
+                batch = self._store(records, deletes)
+                failpoint("ingest.before_commit")
+                if checkpoint:
+                    checkpoint()
+            failpoint("ingest.after_commit")
+        self.counts.update(batch)
+        for fn in self.on_batch:
+            fn(batch)
+        return batch
+
+    # --- the batch -------------------------------------------------------------------------------
+
+    def _store(self, records: list[PaperRecord], deletes: list[str]) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        ids = [r.arxiv_id for r in records]
+        existing = {
+            row["arxiv_id"]: _stored(row)
+            for row in Paper.objects.filter(arxiv_id__in=ids)
+            .values(*_STORED_FIELDS)
+            .iterator(chunk_size=2000)
+        }
+        creates: list[tuple[PaperRecord, str]] = []
+        updates: list[tuple[int, PaperRecord, str]] = []
+        for rec in records:
+            stored = existing.get(rec.arxiv_id)
+            if stored is None:
+                creates.append((rec, rec.content_hash()))
+                continue
+            if rec.version and stored["version"] and stored["version"] > rec.version:
+                counts["unchanged"] += 1  # an older version never replaces a newer one
+                continue
+            merged = rec.merged_with(stored)
+            h = merged.content_hash()
+            if h == stored["content_hash"] and stored["status"] != Paper.Status.DELETED:
+                counts["unchanged"] += 1
+            else:
+                updates.append((stored["id"], merged, h))
+
+        self._ensure_categories({c for r in records for c in r.categories})
+        author_ids = self._ensure_authors({a.key: a.display for r in records for a in r.authors})
+
+        now = timezone.now()
+        stamp = connection.ops.adapt_datetimefield_value(now)
+        _insert_rows(
+            Paper,
+            _PAPER_COLUMNS,
+            [
+                _paper_row(_paper_fields(r, h, self.source), {"created_at": stamp, "modified_at": stamp})
+                for r, h in creates
+            ],
+        )
+        new_pks = dict(
+            _select_in("SELECT arxiv_id, id FROM papers_paper", "arxiv_id", [r.arxiv_id for r, _ in creates])
+        )
+        counts["created"] += len(creates)
+        for pk, rec, h in updates:
+            Paper.objects.filter(pk=pk).update(**_paper_fields(rec, h, self.source), modified_at=now)
+        counts["updated"] += len(updates)
+        updated_pks = [pk for pk, _, _ in updates]
+        if updated_pks:
+            PaperCategory.objects.filter(paper_id__in=updated_pks).delete()
+            Authorship.objects.filter(paper_id__in=updated_pks).delete()
+            PaperLink.objects.filter(paper_id__in=updated_pks).exclude(source="curated").delete()
+
+        children = [(new_pks[r.arxiv_id], r) for r, _ in creates]
+        children += [(pk, r) for pk, r, _ in updates]
+        _insert_rows(
+            PaperCategory,
+            ["paper_id", "category_id", "position"],
+            [(pk, c, i) for pk, r in children for i, c in enumerate(r.categories)],
+        )
+        _insert_rows(
+            Authorship,
+            ["paper_id", "author_id", "position"],
+            [
+                (pk, author_ids[a.key], i)
+                for pk, r in children
+                for i, a in enumerate(dict.fromkeys(r.authors))
+            ],
+        )
+        links = [(pk, lk.kind, lk.url, lk.source) for pk, r in children for lk in r.links()]
+        if updated_pks and links:
+            # A curated link may already hold one of these URLs.
+            kept = set(PaperLink.objects.filter(paper_id__in=updated_pks).values_list("paper_id", "url"))
+            links = [row for row in links if (row[0], row[2]) not in kept]
+        _insert_rows(PaperLink, ["paper_id", "kind", "url", "source"], links)
+
+        changed = [pk for pk, _ in children]
+        if deletes:
+            gone = list(
+                Paper.objects.filter(arxiv_id__in=deletes)
+                .exclude(status=Paper.Status.DELETED)
+                .values_list("pk", flat=True)
+            )
+            Paper.objects.filter(pk__in=gone).update(status=Paper.Status.DELETED, modified_at=now)
+            counts["deleted"] += len(gone)
+            changed += gone
+        _insert_rows(PaperChange, ["paper_id", "at"], [(pk, now) for pk in changed])
+        return counts
+
+    def _ensure_categories(self, codes: set[str]) -> None:
+        new = codes - self._categories
+        if new:
+            Category.objects.bulk_create([Category(code=c) for c in sorted(new)], ignore_conflicts=True)
+            self._categories |= new
+
+    def _ensure_authors(self, names: dict[str, str]) -> dict[str, int]:
+        ids = {k: self._authors[k] for k in names if k in self._authors}
+        missing = [k for k in names if k not in ids]
+        if missing:
+            sql = "SELECT key, id FROM papers_author"
+            found = dict(_select_in(sql, "key", missing))
+            new = [k for k in missing if k not in found]
+            if new:
+                _insert_rows(
+                    Author, ["key", "name"], [(k, names[k][:300]) for k in new], ignore_conflicts=True
+                )
+                found.update(_select_in(sql, "key", new))
+            for k, v in found.items():
+                self._authors.put(k, v)
+            ids.update(found)
+        return ids
+
+
+def state_get(name: str) -> dict[str, Any]:
+    from paperfeed.papers.models import HarvestState
+
+    row = HarvestState.objects.filter(name=name).values_list("state", flat=True).first()
+    return dict(row) if row else {}
+
+
+def state_put(name: str, state: dict[str, Any]) -> None:
+    from paperfeed.papers.models import HarvestState
+
+    HarvestState.objects.update_or_create(name=name, defaults={"state": state})
+
+
+# Other apps register functions that add fields to a paper's full JSON (e.g. the feed adds votes).
+PAPER_EXTRAS: list[Callable[[Paper], dict[str, Any]]] = []
+
+
+def paper_extras(paper: Paper) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for fn in PAPER_EXTRAS:
+        out.update(fn(paper))
+    return out

@@ -1,0 +1,134 @@
+"""The Kaggle `arxiv-metadata-oai-snapshot` format: one JSON object per line, plain or gzip.
+
+Reading streams line by line (constant memory); a line that is not a usable record becomes a
+`LineError` with its number and reason, and reading goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import gzip
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from paperfeed.papers.arxiv_ids import InvalidArxivId
+from paperfeed.papers.records import AuthorName, PaperRecord, Version, split_authors
+
+
+@dataclass(frozen=True)
+class LineError:
+    line: int
+    reason: str
+    path: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"line": self.line, "reason": self.reason, **({"path": self.path} if self.path else {})}
+
+
+def _str(doc: dict[str, Any], key: str) -> str | None:
+    v = doc.get(key)
+    if v is None:
+        return None
+    if not isinstance(v, str):
+        raise ValueError(f"field {key!r} is {type(v).__name__}, not a string")
+    return v.strip() or None
+
+
+def _version(v: dict[str, Any]) -> Version:
+    n = int(str(v["version"]).lstrip("v"))
+    when = email.utils.parsedate_to_datetime(v["created"])
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return Version(n, when, str(v.get("size") or ""))
+
+
+def parse_record(doc: Any) -> PaperRecord:
+    """One snapshot object -> PaperRecord; ValueError (with a reason) if it is not usable."""
+    if not isinstance(doc, dict):
+        raise ValueError(f"a record must be a JSON object, not {type(doc).__name__}")
+    for key in ("id", "title"):
+        if not doc.get(key):
+            raise ValueError(f"missing field {key!r}")
+    cats = doc.get("categories") or ""
+    categories = cats.split() if isinstance(cats, str) else [str(c) for c in cats]
+    authors_text = _str(doc, "authors") or ""
+    parsed = doc.get("authors_parsed")
+    if parsed:
+        authors = [
+            AuthorName(
+                str(p[0]).strip(),
+                str(p[1]).strip() if len(p) > 1 else "",
+                str(p[2]).strip() if len(p) > 2 else "",
+            )
+            for p in parsed
+            if p and str(p[0]).strip()
+        ]
+    else:
+        authors = split_authors(authors_text)
+    versions = [_version(v) for v in doc["versions"]] if doc.get("versions") else None
+    listing = doc.get("_listing_dates")
+    announced = dt.date.fromisoformat(min(listing)) if listing else None
+    updated = None
+    if not versions and doc.get("update_date"):
+        # Without versions, update_date is the only date the format gives.
+        updated = dt.datetime.combine(dt.date.fromisoformat(doc["update_date"]), dt.time(), dt.UTC)
+    try:
+        return PaperRecord(
+            arxiv_id=str(doc["id"]),
+            title=_str(doc, "title") or "",
+            abstract=_str(doc, "abstract") or "",
+            authors=authors,
+            authors_text=authors_text,
+            categories=categories,
+            comments=_str(doc, "comments"),
+            journal_ref=_str(doc, "journal-ref"),
+            doi=_str(doc, "doi"),
+            report_no=_str(doc, "report-no"),
+            license=_str(doc, "license"),
+            submitter=_str(doc, "submitter"),
+            versions=versions,
+            updated=updated,
+            announced=announced,
+        )
+    except InvalidArxivId as e:
+        raise ValueError(str(e)) from None
+
+
+def read_snapshot(path: Path) -> Iterator[tuple[int, PaperRecord | LineError, int]]:
+    """Yield (line number, record or error, compressed bytes read so far) for each non-blank line."""
+    raw = path.open("rb")
+    gz = raw.read(2) == b"\x1f\x8b"
+    raw.seek(0)
+    stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if gz else raw  # type: ignore[assignment]
+    try:
+        lineno = 0
+        while True:
+            try:
+                line = stream.readline()
+            except (OSError, EOFError, gzip.BadGzipFile) as e:
+                yield (
+                    lineno + 1,
+                    LineError(lineno + 1, f"unreadable input after line {lineno}: {e}", str(path)),
+                    raw.tell(),
+                )
+                return
+            if not line:
+                return
+            lineno += 1
+            if not line.strip():
+                continue
+            try:
+                rec: PaperRecord | LineError = parse_record(orjson.loads(line))
+            except orjson.JSONDecodeError as e:
+                rec = LineError(lineno, f"invalid JSON: {e}", str(path))
+            except (ValueError, TypeError, KeyError, IndexError, OverflowError) as e:
+                rec = LineError(lineno, f"unusable record: {e}", str(path))
+            yield lineno, rec, raw.tell()
+    finally:
+        stream.close()
+        raw.close()

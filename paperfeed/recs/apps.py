@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RecsConfig(AppConfig):
+    name = "paperfeed.recs"
+    label = "recs"

@@ -1,0 +1,1 @@
+"""(to be built by its issue)"""

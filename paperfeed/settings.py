@@ -1,0 +1,220 @@
+"""Django settings, read from the environment through paperfeed.conf (every default works with no setup)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import dj_database_url
+
+from paperfeed.conf import env, env_bool
+
+BASE_DIR = Path(__file__).resolve().parent
+HOME = Path(env("PAPERFEED_HOME")).expanduser().resolve()
+HOME.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    if key := env("PAPERFEED_SECRET_KEY"):
+        return key
+    path = HOME / "secret_key"
+    if not path.exists():
+        # O_EXCL: two processes starting together must agree on one key.
+        try:
+            fd = path.open("x", encoding="ascii")
+        except FileExistsError:
+            pass
+        else:
+            with fd:
+                path.chmod(0o600)
+                fd.write(secrets.token_urlsafe(50))
+    return path.read_text(encoding="ascii").strip()
+
+
+SECRET_KEY = _secret_key()
+SECRET_KEY_FALLBACKS = [k for k in env("PAPERFEED_SECRET_KEY_FALLBACKS").split(",") if k]
+DEBUG = env_bool("PAPERFEED_DEBUG")
+PRODUCTION = env_bool("PAPERFEED_PRODUCTION")
+
+BASE_URL = env("PAPERFEED_BASE_URL").rstrip("/")
+_base_host = urlsplit(BASE_URL).hostname or "localhost"
+ALLOWED_HOSTS = sorted(
+    {"localhost", "127.0.0.1", "[::1]", _base_host, *filter(None, env("PAPERFEED_ALLOWED_HOSTS").split(","))}
+)
+CSRF_TRUSTED_ORIGINS = [f"{urlsplit(BASE_URL).scheme}://{urlsplit(BASE_URL).netloc}"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_tasks_db",
+    "paperfeed.core",
+    "paperfeed.papers",
+    "paperfeed.search",
+    "paperfeed.accounts",
+    "paperfeed.feed",
+    "paperfeed.digests",
+    "paperfeed.recs",
+    "paperfeed.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "paperfeed.urls"
+WSGI_APPLICATION = "paperfeed.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- database -------------------------------------------------------------------------------------
+# SQLite: WAL so readers never block the writer; IMMEDIATE so a transaction that will write takes the
+# lock up front (a deferred read->write upgrade gets SQLITE_BUSY without waiting); NORMAL sync is
+# durable across application crashes, and may lose the last commits only on power loss.
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA temp_store=MEMORY;PRAGMA cache_size=-65536;"
+)
+if env("DATABASE_URL"):
+    _db = dj_database_url.parse(env("DATABASE_URL"), conn_max_age=600, conn_health_checks=True)
+    if _db["ENGINE"] == "django.db.backends.postgresql":
+        _db.setdefault("OPTIONS", {})
+        _db["OPTIONS"].setdefault("connect_timeout", 5)
+    _db.setdefault("TEST", {})
+    DATABASES = {"default": _db}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(HOME / "paperfeed.sqlite3"),
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": SQLITE_PRAGMAS,
+            },
+            # Tests share the database across threads and processes, so it must be a file.
+            "TEST": {"NAME": str(HOME / "test.sqlite3")},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+# --- cache, sessions ------------------------------------------------------------------------------
+if cache_url := env("PAPERFEED_CACHE_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": cache_url}}
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "paperfeed_cache"}
+    }
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# --- jobs -----------------------------------------------------------------------------------------
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# --- auth -----------------------------------------------------------------------------------------
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
+# --- email ---------------------------------------------------------------------------------------
+DEFAULT_FROM_EMAIL = SERVER_EMAIL = env("PAPERFEED_FROM_EMAIL")
+# A stalled SMTP server must not block a sender forever (Django's own default is no timeout).
+EMAIL_TIMEOUT_SECONDS = 30
+if email_url := env("EMAIL_URL"):
+    _e = urlsplit(email_url)
+    _q = {k: v[-1] for k, v in parse_qs(_e.query).items()}
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": _e.hostname or "localhost",
+                "port": _e.port or (465 if _e.scheme == "smtps" else 25),
+                "username": unquote(_e.username or ""),
+                "password": unquote(_e.password or ""),
+                "use_ssl": _e.scheme == "smtps",
+                "use_tls": _q.get("starttls", "0") in {"1", "true"},
+                "timeout": int(_q.get("timeout", EMAIL_TIMEOUT_SECONDS)),
+            },
+        }
+    }
+else:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+
+# --- i18n, static ---------------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "/static/"
+STATIC_ROOT = HOME / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- security -------------------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
+# --- logging --------------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "paperfeed.core.logs.JsonFormatter"},
+    },
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": env("PAPERFEED_LOG_FORMAT")}},
+    "root": {"handlers": ["stderr"], "level": env("PAPERFEED_LOG_LEVEL")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

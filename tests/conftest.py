@@ -1,0 +1,109 @@
+"""Shared fixtures. The suite runs twice (`make test`): on SQLite, then with DATABASE_URL set to
+PostgreSQL, when only the tests that touch a database run again."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SNAPSHOT = SHARED_DATA / "arxiv_metadata" / "arxiv_cs_daily_2025-03_2026-07.kaggle.jsonl.gz"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+_DB_FIXTURES = {
+    "db",
+    "transactional_db",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+    "live_server",
+    "cli_env",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not settings.IS_POSTGRES:
+        return
+    keep, drop = [], []
+    for item in items:
+        touches_db = (
+            item.get_closest_marker("django_db")
+            or item.get_closest_marker("database")
+            or _DB_FIXTURES & set(getattr(item, "fixturenames", ()))
+        )
+        (keep if touches_db else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    assert SHARED_DATA.is_dir(), f"the shared data folder is missing: {SHARED_DATA}"
+    return SHARED_DATA
+
+
+def _admin_conn():  # type: ignore[no-untyped-def]
+    import psycopg
+
+    db = settings.DATABASES["default"]
+    return psycopg.connect(
+        host=db.get("HOST") or "127.0.0.1",
+        port=db.get("PORT") or 5432,
+        user=db.get("USER") or "postgres",
+        password=db.get("PASSWORD") or None,
+        dbname="postgres",
+        autocommit=True,
+    )
+
+
+def database_url_for(name: str) -> str:
+    db = settings.DATABASES["default"]
+    auth = db.get("USER") or "postgres"
+    if db.get("PASSWORD"):
+        auth += f":{db['PASSWORD']}"
+    return f"postgres://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{name}"
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Environment for `paperfeed` subprocesses: a fresh home and a fresh database of the kind
+    this run tests (a SQLite file there, or a new PostgreSQL database dropped afterwards)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
+    env["PAPERFEED_HOME"] = str(tmp_path / "home")
+    env["PAPERFEED_SECRET_KEY"] = "cli-test-secret-key-" + "y" * 40
+    if not settings.IS_POSTGRES:
+        yield env
+        return
+    name = f"pfcli_{uuid.uuid4().hex[:12]}"
+    with _admin_conn() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    env["DATABASE_URL"] = database_url_for(name)
+    try:
+        yield env
+    finally:
+        with _admin_conn() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def paperfeed(
+    *args: str, env: dict[str, str], check: bool = True, timeout: float = 600, **kwargs: object
+) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI in a child process."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "paperfeed", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        **kwargs,  # type: ignore[call-overload]
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"paperfeed {' '.join(args)} exited {proc.returncode}:\n{proc.stderr[-3000:]}")
+    return proc

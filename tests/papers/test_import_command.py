@@ -1,0 +1,65 @@
+"""`paperfeed import` end to end: real CLI, real database (SQLite, and PostgreSQL in the second run)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SNAPSHOT, paperfeed
+from tests.papers.test_snapshot import GOOD
+
+pytestmark = pytest.mark.database
+
+
+def test_broken_lines_are_named_and_the_rest_imported(cli_env: dict[str, str], tmp_path: Path) -> None:
+    good = [json.dumps(GOOD | {"id": f"0704.{i:04d}"}) for i in range(1, 8)]
+    broken = ['{"id": "0704.0100", "title": ', "[1, 2]", '{"id": "junk", "title": "x"}']
+    lines = [*good[:2], broken[0], *good[2:4], broken[1], *good[4:], broken[2]]
+    path = tmp_path / "broken.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    paperfeed("init", env=cli_env)
+    out = json.loads(paperfeed("import", str(path), "--json", env=cli_env).stdout)
+    assert (out["read"], out["created"], out["skipped"]) == (10, 7, 3)
+    assert [e["line"] for e in out["errors"]] == [3, 6, 10]
+    assert all(e["reason"] for e in out["errors"])
+    strict = paperfeed("import", str(path), "--strict", env=cli_env, check=False)
+    assert strict.returncode != 0 and "3 malformed" in strict.stderr
+    shown = json.loads(paperfeed("show", "0704.0003", "--json", env=cli_env).stdout)
+    assert shown["title"].startswith("Calculation of prompt diphoton") and shown["version"] == 2
+    missing = paperfeed("show", "0704.0999", env=cli_env, check=False)
+    assert missing.returncode != 0 and "not stored" in missing.stderr
+
+
+@pytest.mark.slow
+def test_kill_during_import_then_rerun_completes_without_duplicates(cli_env: dict[str, str]) -> None:
+    paperfeed("init", env=cli_env)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "paperfeed", "import", str(SNAPSHOT)],
+        env=cli_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    time.sleep(4)
+    assert child.poll() is None, "the import finished before it could be killed"
+    os.killpg(child.pid, signal.SIGKILL)  # the importer and its parsing process
+    child.wait()
+    out = json.loads(paperfeed("import", str(SNAPSHOT), "--json", env=cli_env).stdout)
+    assert out["skipped"] == 0
+    assert 0 < out["created"] < 74728 and out["created"] + out["unchanged"] == 74728
+    script = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'paperfeed.settings'; django.setup()\n"
+        "from django.db.models import Count\n"
+        "from paperfeed.papers.models import Paper\n"
+        "dups = Paper.objects.values('arxiv_id').annotate(n=Count('id')).filter(n__gt=1).count()\n"
+        "print(Paper.objects.count(), dups)\n"
+    )
+    check = subprocess.run(
+        [sys.executable, "-c", script], env=cli_env, capture_output=True, text=True, check=True
+    )
+    assert check.stdout.split() == ["74728", "0"]

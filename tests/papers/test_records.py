@@ -1,0 +1,120 @@
+import datetime as dt
+
+import pytest
+
+from paperfeed.papers.records import (
+    AuthorName,
+    PaperRecord,
+    Version,
+    estimate_announcement,
+    extract_links,
+    parse_name,
+    split_authors,
+)
+
+
+def record(**kw: object) -> PaperRecord:
+    base: dict[str, object] = {
+        "arxiv_id": "2501.00001",
+        "title": "A title",
+        "abstract": "An abstract.",
+        "authors": [AuthorName("Doe", "Jane")],
+        "categories": ["cs.CL"],
+    }
+    base.update(kw)
+    return PaperRecord(**base)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("name", "keyname", "forenames", "suffix"),
+    [
+        ("Yann LeCun", "LeCun", "Yann", ""),
+        ("Ludwig van Beethoven", "van Beethoven", "Ludwig", ""),
+        ("Martin Luther King Jr.", "King", "Martin Luther", "Jr."),
+        ("Curie, Marie", "Curie", "Marie", ""),
+        ("Plato", "Plato", "", ""),
+        ("  S. V.   Jaya Chand ", "Chand", "S. V. Jaya", ""),
+    ],
+)
+def test_parse_name(name: str, keyname: str, forenames: str, suffix: str) -> None:
+    assert parse_name(name) == AuthorName(keyname, forenames, suffix)
+
+
+def test_author_key_folds_accents_and_punctuation() -> None:
+    assert AuthorName("Gödel", "Kurt").key == "kurt-godel"
+    assert AuthorName("O'Neil", "Cathy").key == "cathy-o-neil"
+    assert AuthorName("Gödel", "Kurt").display == "Kurt Gödel"
+
+
+def test_split_authors_drops_affiliations() -> None:
+    names = split_authors("Salman Habib (LANL), Robert D. Ryne ((1) MIT, (2) CERN) and C. Three")
+    assert [n.display for n in names] == ["Salman Habib", "Robert D. Ryne", "C. Three"]
+
+
+def test_title_whitespace_is_normalised_and_abstract_tex_kept() -> None:
+    r = record(title="  A  title\n  on two lines ", abstract="  $x<y$ &amp; \\emph{z}\n")
+    assert r.title == "A title on two lines"
+    assert r.abstract == "$x<y$ &amp; \\emph{z}"
+
+
+def test_versioned_id_sets_the_version_and_versions_set_dates() -> None:
+    v1 = dt.datetime(2025, 1, 2, 10, tzinfo=dt.UTC)
+    v2 = dt.datetime(2025, 3, 4, 10, tzinfo=dt.UTC)
+    r = record(arxiv_id="2501.00001v2", versions=[Version(2, v2), Version(1, v1)])
+    assert (r.arxiv_id, r.version, r.published, r.updated) == ("2501.00001", 2, v1, v2)
+
+
+def test_content_hash_tracks_content() -> None:
+    assert record().content_hash() == record().content_hash()
+    assert record().content_hash() != record(abstract="Other.").content_hash()
+    assert record().content_hash() != record(authors=[AuthorName("Doe", "John")]).content_hash()
+
+
+def test_merge_keeps_what_the_source_does_not_know() -> None:
+    stored = dict.fromkeys(PaperRecord.MERGEABLE) | {"license": "CC BY 4.0", "announced": dt.date(2025, 1, 3)}
+    merged = record(announced=dt.date(2025, 2, 1)).merged_with(stored)
+    assert merged.license == "CC BY 4.0"
+    assert merged.announced == dt.date(2025, 1, 3)  # the first announcement stays
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Code: https://github.com/foo/bar.", [("github", "https://github.com/foo/bar")]),
+        ("see github.com/foo/bar_baz)", [("github", "https://github.com/foo/bar_baz")]),
+        ("\\url{https://github.com/a\\_b/c}", [("github", "https://github.com/a_b/c")]),
+        ("(https://gitlab.com/x/y)", [("gitlab", "https://gitlab.com/x/y")]),
+        (
+            "weights at https://huggingface.co/org/model, data",
+            [("huggingface", "https://huggingface.co/org/model")],
+        ),
+        ("Project page: https://foo.github.io/bar/", [("project", "https://foo.github.io/bar/")]),
+        ("www.example.org/proj;", [("project", "https://www.example.org/proj")]),
+        ("See https://arxiv.org/abs/2501.00001 and https://doi.org/10.1/x", []),
+        ("mail me@github.com/x", []),
+        ("no links at all", []),
+        ("https://en.wikipedia.org/wiki/Foo_(bar)", [("project", "https://en.wikipedia.org/wiki/Foo_(bar)")]),
+    ],
+)
+def test_extract_links(text: str, expected: list[tuple[str, str]]) -> None:
+    assert [(lk.kind, lk.url) for lk in extract_links(text, "abstract")] == expected
+
+
+def test_links_from_abstract_and_comments_are_deduplicated() -> None:
+    r = record(abstract="Code at https://github.com/a/b.", comments="Code: https://github.com/a/b")
+    assert [(lk.url, lk.source) for lk in r.links()] == [("https://github.com/a/b", "abstract")]
+
+
+@pytest.mark.parametrize(
+    ("submitted", "listed"),
+    [
+        ("2025-03-17T13:00:00-04:00", "2025-03-18"),  # Monday before the 14:00 ET cut-off
+        ("2025-03-17T15:00:00-04:00", "2025-03-19"),  # Monday after it
+        ("2025-03-20T10:00:00-04:00", "2025-03-21"),  # Thursday -> Friday's listing
+        ("2025-03-21T10:00:00-04:00", "2025-03-24"),  # Friday, announced Sunday night -> Monday
+        ("2025-03-21T15:00:00-04:00", "2025-03-25"),  # Friday after the cut-off -> Tuesday
+        ("2025-03-22T12:00:00-04:00", "2025-03-25"),  # Saturday -> Tuesday
+    ],
+)
+def test_estimate_announcement(submitted: str, listed: str) -> None:
+    assert estimate_announcement(dt.datetime.fromisoformat(submitted)) == dt.date.fromisoformat(listed)

@@ -1,0 +1,112 @@
+import datetime as dt
+
+import pytest
+
+from paperfeed.papers.models import Author, Authorship, Paper, PaperChange, PaperLink
+from paperfeed.papers.records import AuthorName, PaperRecord, Version
+from paperfeed.papers.services import Ingestor
+
+pytestmark = pytest.mark.django_db
+
+
+def rec(arxiv_id: str = "2501.00001", **kw: object) -> PaperRecord:
+    base: dict[str, object] = {
+        "arxiv_id": arxiv_id,
+        "title": "Speculative decoding",
+        "abstract": "Code: https://github.com/a/b",
+        "authors": [AuthorName("Doe", "Jane"), AuthorName("Roe", "Rick")],
+        "categories": ["cs.CL", "cs.LG"],
+    }
+    base.update(kw)
+    return PaperRecord(**base)  # type: ignore[arg-type]
+
+
+def ingest(*records: PaperRecord, source: str = "test") -> dict[str, int]:
+    with Ingestor(source, batch_size=2) as ing:
+        ing.add_all(records)
+    return dict(+ing.counts)
+
+
+def test_create_then_rerun_changes_nothing() -> None:
+    assert ingest(rec(), rec("2501.00002")) == {"created": 2}
+    changes = PaperChange.objects.count()
+    assert ingest(rec(), rec("2501.00002")) == {"unchanged": 2}
+    assert PaperChange.objects.count() == changes
+    p = Paper.objects.get(arxiv_id="2501.00001")
+    assert p.category_codes() == ["cs.CL", "cs.LG"]
+    assert p.primary_category_id == "cs.CL"
+    assert [a["name"] for a in p.authors] == ["Jane Doe", "Rick Roe"]
+    assert list(Authorship.objects.filter(paper=p).values_list("author__key", flat=True)) == [
+        "jane-doe",
+        "rick-roe",
+    ]
+    assert list(PaperLink.objects.filter(paper=p).values_list("kind", "url")) == [
+        ("github", "https://github.com/a/b")
+    ]
+    assert Author.objects.count() == 2
+
+
+def test_newer_version_replaces_and_older_never_does() -> None:
+    ingest(rec(version=1))
+    assert ingest(rec(version=2, abstract="v2 abstract", categories=["cs.AI"])) == {"updated": 1}
+    p = Paper.objects.get()
+    assert (p.version, p.abstract, p.category_codes()) == (2, "v2 abstract", ["cs.AI"])
+    assert not PaperLink.objects.exists()
+    assert ingest(rec(version=1)) == {"unchanged": 1}
+    assert Paper.objects.get().version == 2
+
+
+def test_a_source_that_knows_less_keeps_what_is_stored() -> None:
+    v1 = Version(1, dt.datetime(2025, 1, 2, tzinfo=dt.UTC))
+    ingest(
+        rec(
+            license="http://creativecommons.org/licenses/by/4.0/",
+            versions=[v1],
+            announced=dt.date(2025, 1, 3),
+        )
+    )
+    assert ingest(rec()) == {"unchanged": 1}
+    p = Paper.objects.get()
+    assert p.license.endswith("by/4.0/") and p.announced == dt.date(2025, 1, 3) and p.versions
+
+
+def test_deleted_records_are_hidden_not_removed() -> None:
+    ingest(rec(), rec("2501.00002"))
+    with Ingestor("oai") as ing:
+        ing.delete("2501.00001")
+        ing.delete("2509.99999")  # never stored: nothing to do
+    assert ing.counts["deleted"] == 1
+    assert list(Paper.objects.active().values_list("arxiv_id", flat=True)) == ["2501.00002"]
+    assert Paper.objects.get(arxiv_id="2501.00001").status == Paper.Status.DELETED
+    assert ingest(rec()) == {"updated": 1}  # a later record brings it back
+    assert Paper.objects.get(arxiv_id="2501.00001").status == Paper.Status.ACTIVE
+
+
+def test_duplicates_within_a_batch_keep_the_newest() -> None:
+    with Ingestor("test", batch_size=100) as ing:
+        ing.add(rec(version=2, abstract="two"))
+        ing.add(rec(version=1, abstract="one"))
+    assert Paper.objects.get().abstract == "two"
+
+
+def test_checkpoint_commits_with_the_batch() -> None:
+    from paperfeed.papers.services import state_get, state_put
+
+    with Ingestor("oai") as ing:
+        ing.add(rec())
+        ing.flush(checkpoint=lambda: state_put("test", {"from": "2025-01-01"}))
+    assert state_get("test") == {"from": "2025-01-01"}
+    assert Paper.objects.count() == 1
+
+
+def test_queryset_vocabulary() -> None:
+    ingest(
+        rec(announced=dt.date(2025, 1, 3)),
+        rec("2501.00002", categories=["cs.CV"], authors=[AuthorName("Doe", "Jane")], abstract="No code."),
+    )
+    assert list(Paper.objects.announced_on(dt.date(2025, 1, 3)).values_list("arxiv_id", flat=True)) == [
+        "2501.00001"
+    ]
+    assert Paper.objects.in_category("cs.LG").count() == 1
+    assert Paper.objects.by_author("jane-doe").count() == 2
+    assert Paper.objects.with_code().count() == 1

@@ -1,0 +1,95 @@
+import gzip
+import json
+from pathlib import Path
+
+from paperfeed.papers.sources.snapshot import LineError, parse_record, read_snapshot
+from tests.conftest import SNAPSHOT
+
+GOOD = {
+    "id": "0704.0001",
+    "submitter": "Pavel Nadolsky",
+    "authors": "C. Bal\\'azs, E. L. Berger, P. M. Nadolsky, C.-P. Yuan",
+    "title": "Calculation of prompt diphoton production cross sections at Tevatron and\n  LHC energies",
+    "comments": "37 pages, 15 figures; published version",
+    "journal-ref": "Phys.Rev.D76:013009,2007",
+    "doi": "10.1103/PhysRevD.76.013009",
+    "report-no": "ANL-HEP-PR-07-12",
+    "categories": "hep-ph",
+    "license": None,
+    "abstract": "  A fully differential calculation in perturbative quantum chromodynamics is\npresented.\n",
+    "versions": [
+        {"version": "v1", "created": "Mon, 2 Apr 2007 19:18:42 GMT"},
+        {"version": "v2", "created": "Tue, 24 Jul 2007 20:10:27 GMT"},
+    ],
+    "update_date": "2008-11-13",
+    "authors_parsed": [
+        ["Balázs", "C.", ""],
+        ["Berger", "E. L.", ""],
+        ["Nadolsky", "P. M.", ""],
+        ["Yuan", "C. -P.", ""],
+    ],
+}
+
+
+def test_parses_a_full_kaggle_record() -> None:
+    r = parse_record(GOOD)
+    assert r.arxiv_id == "0704.0001"
+    assert r.version == 2
+    assert r.published is not None and r.published.isoformat() == "2007-04-02T19:18:42+00:00"
+    assert r.updated is not None and r.updated.isoformat() == "2007-07-24T20:10:27+00:00"
+    assert r.title == "Calculation of prompt diphoton production cross sections at Tevatron and LHC energies"
+    assert [a.keyname for a in r.authors] == ["Balázs", "Berger", "Nadolsky", "Yuan"]
+    assert r.authors_text.startswith("C. Bal\\'azs")
+    assert (r.doi, r.journal_ref, r.report_no, r.license) == (
+        "10.1103/PhysRevD.76.013009",
+        "Phys.Rev.D76:013009,2007",
+        "ANL-HEP-PR-07-12",
+        None,
+    )
+    assert r.categories == ["hep-ph"]
+
+
+def _write(path: Path, lines: list[str], gz: bool) -> Path:
+    data = ("\n".join(lines) + "\n").encode()
+    path.write_bytes(gzip.compress(data) if gz else data)
+    return path
+
+
+def test_broken_lines_are_reported_with_their_numbers(tmp_path: Path) -> None:
+    good = json.dumps(GOOD)
+    lines = [
+        good,
+        "{not json",
+        good.replace("0704.0001", "0704.0002"),
+        "",
+        '{"id": "0704.0003"}',
+        json.dumps(GOOD | {"id": "nonsense"}),
+        good.replace("0704.0001", "0704.0004"),
+    ]
+    for gz in (False, True):
+        got = list(read_snapshot(_write(tmp_path / f"s{gz}.jsonl", lines, gz)))
+        errors = {n: r.reason for n, r, _ in got if isinstance(r, LineError)}
+        ok = [r.arxiv_id for _, r, _ in got if not isinstance(r, LineError)]
+        assert ok == ["0704.0001", "0704.0002", "0704.0004"]
+        assert sorted(errors) == [2, 5, 6]
+        assert "invalid JSON" in errors[2] and "title" in errors[5] and "arXiv identifier" in errors[6]
+
+
+def test_truncated_gzip_reports_and_keeps_what_was_read(tmp_path: Path) -> None:
+    good = json.dumps(GOOD)
+    blob = gzip.compress(
+        ("\n".join(good.replace("0704.0001", f"0704.{i:04d}") for i in range(1, 200)) + "\n").encode()
+    )
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(blob[: len(blob) // 2])
+    got = list(read_snapshot(path))
+    assert isinstance(got[-1][1], LineError) and "unreadable" in got[-1][1].reason
+    assert sum(1 for _, r, _ in got if not isinstance(r, LineError)) > 10
+
+
+def test_every_real_record_parses() -> None:
+    n = 0
+    for _, rec, _ in read_snapshot(SNAPSHOT):
+        assert not isinstance(rec, LineError), rec
+        n += 1
+    assert n == 74728

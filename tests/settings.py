@@ -1,0 +1,20 @@
+"""Settings for the test run: a throw-away PAPERFEED_HOME, then the real settings."""
+
+import os
+import tempfile
+
+os.environ.setdefault("PAPERFEED_HOME", tempfile.mkdtemp(prefix="pftest-"))
+os.environ.setdefault("PAPERFEED_SECRET_KEY", "test-only-secret-key-" + "x" * 40)
+os.environ.setdefault("PAPERFEED_BASE_URL", "https://papers.example.org")
+
+from paperfeed.settings import *  # noqa: F403
+from paperfeed.settings import DATABASES, IS_POSTGRES
+
+# Plain storage: the manifest needs collectstatic, which tests do not run.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if IS_POSTGRES:
+    # Several test runs may share the server (e.g. two checkouts): each gets its own database.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_paperfeed_{os.getpid()}"}
