@@ -9,9 +9,12 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
+
+from tests.fakes.smtp import SmtpSink
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SNAPSHOT = SHARED_DATA / "arxiv_metadata" / "arxiv_cs_daily_2025-03_2026-07.kaggle.jsonl.gz"
@@ -107,3 +110,14 @@ def paperfeed(
     if check and proc.returncode != 0:
         raise AssertionError(f"paperfeed {' '.join(args)} exited {proc.returncode}:\n{proc.stderr[-3000:]}")
     return proc
+
+
+@pytest.fixture
+def smtp_sink(settings: Any) -> Iterator[SmtpSink]:
+    """A real SMTP server on loopback; Django's default mailer sends to it (not to mail.outbox)."""
+    sink = SmtpSink().start()
+    settings.MAILERS = {"default": sink.mailer_settings()}
+    try:
+        yield sink
+    finally:
+        sink.stop()

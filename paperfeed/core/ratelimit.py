@@ -1,0 +1,100 @@
+"""Rate limits shared by every web process and worker: counters live in the database (an atomic
+upsert per hit) or, when PAPERFEED_CACHE_URL points at Redis, in Redis.
+
+A limit is `limit` hits per `window` seconds for one bucket. The count is a sliding-window estimate
+(this window's hits plus the previous window's, weighted by how much of it still overlaps), which
+has no burst at window edges and needs two counters per bucket. Time comes from core.clock, so tests
+can run a five-minute window in seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+
+from paperfeed.core import clock
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    count: float  # the estimate after this hit (or before, if not counted)
+    limit: int
+    retry_after: int  # whole seconds until a hit would be allowed again (0 if allowed)
+
+
+def _bucket(scope: str, key: str) -> str:
+    # Keys may be emails or IPs of any length: hash them to a fixed width, keep the scope readable.
+    return f"{scope}:{hashlib.blake2b(key.encode(), digest_size=12).hexdigest()}"
+
+
+def _incr_db(bucket: str, start: int, length: int, by: int) -> tuple[int, int]:
+    """Add `by` to the counter of the window starting at `start` atomically; return (this
+    window's count, the previous window's)."""
+    table = connection.ops.quote_name("core_ratecounter")
+    with transaction.atomic(), connection.cursor() as cur:
+        if by:
+            cur.execute(
+                f"INSERT INTO {table} (bucket, window_start, hits) VALUES (%s, %s, %s) "  # noqa: S608
+                f"ON CONFLICT (bucket, window_start) DO UPDATE SET hits = {table}.hits + excluded.hits",
+                [bucket, start, by],
+            )
+        cur.execute(
+            f"SELECT window_start, hits FROM {table} WHERE bucket = %s AND window_start IN (%s, %s)",  # noqa: S608
+            [bucket, start, start - length],
+        )
+        counts = dict(cur.fetchall())
+    return counts.get(start, 0), counts.get(start - length, 0)
+
+
+def _incr_cache(bucket: str, start: int, length: int, by: int) -> tuple[int, int]:
+    key = f"rl:{bucket}:{start}"
+    cache.add(key, 0, timeout=max(1, math.ceil(2 * length / clock.scale())))
+    current = cache.incr(key, by) if by else (cache.get(key) or 0)
+    return current, cache.get(f"rl:{bucket}:{start - length}") or 0
+
+
+def _use_cache() -> bool:
+    return "redis" in settings.CACHES["default"]["BACKEND"].lower()
+
+
+def hit(
+    scope: str, key: str, *, limit: int, window: int, cost: int = 1, count_denied: bool = False
+) -> Decision:
+    """Count one event for (scope, key) and say whether it is within `limit` per `window` seconds.
+
+    A denied hit is not counted unless `count_denied`, so a client that waits `retry_after` gets
+    through; with it, hammering keeps a client locked out (for login attempts)."""
+    now = clock.wall()
+    start = math.floor(now / window) * window
+    elapsed = (now - start) / window
+    bucket = _bucket(scope, key)
+    incr = _incr_cache if _use_cache() else _incr_db
+    current, previous = incr(bucket, start, window, 0)
+    allowed = current + cost + previous * (1 - elapsed) <= limit
+    if allowed or count_denied:
+        current, previous = incr(bucket, start, window, cost)
+        estimate = current + previous * (1 - elapsed)
+    else:
+        estimate = current + previous * (1 - elapsed)
+    retry_after = 0
+    if not allowed:
+        # The estimate falls as the previous window's weight decays: find when there is room
+        # for this hit again (or wait for the next window if this one alone is full).
+        room = limit - cost - current
+        wait = (1 - room / previous - elapsed) * window if room >= 0 and previous else (1 - elapsed) * window
+        retry_after = max(1, math.ceil(wait / clock.scale()))
+    return Decision(allowed, estimate, limit, retry_after)
+
+
+def prune(older_than_days: int = 2) -> int:
+    """Delete counters that can no longer matter (called by the worker's housekeeping)."""
+    from paperfeed.core.models import RateCounter
+
+    deleted, _ = RateCounter.objects.filter(window_start__lt=clock.wall() - older_than_days * 86_400).delete()
+    return deleted
