@@ -207,8 +207,9 @@ class SmtpTransport:
     def send(self, message: EmailMultiAlternatives) -> None:
         rcpt = message.to[0]
         for fresh_try in (False, True):
+            fresh = self.backend is None or self.backend.connection is None or fresh_try
             try:
-                fresh = self._open() or fresh_try
+                self._open()
                 self.backend.send_messages([message])
                 return
             except (smtplib.SMTPServerDisconnected, ConnectionResetError, BrokenPipeError) as e:
