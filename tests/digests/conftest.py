@@ -57,7 +57,7 @@ def fast_sender(monkeypatch: pytest.MonkeyPatch) -> None:
 def immediate_tasks(settings: Any) -> Iterator[None]:
     """Tasks run when enqueued (after commit), so a request's mail is sent before the test looks."""
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
-    yield
+    return
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -58,7 +58,7 @@ def test_headers_rfc8058_and_parts(smtp_sink: SmtpSink) -> None:
     uris = [u.strip().strip("<>") for u in value.split(",")]
     https = [u for u in uris if u.startswith("https://")]
     assert len(https) == 1 and https[0] == mail.unsubscribe_url(sub)
-    assert [u for u in uris if not u.startswith("https://")][0].startswith("mailto:")
+    assert next(u for u in uris if not u.startswith("https://")).startswith("mailto:")
     assert got.message["Message-ID"] and got.message["Date"]
     assert got.text() and got.html()
     assert mail.unsubscribe_url(sub) in got.text() and mail.manage_url(sub) in got.text()

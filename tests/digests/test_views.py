@@ -125,8 +125,10 @@ def test_same_answer_for_new_pending_and_confirmed_addresses(smtp_sink: SmtpSink
     Subscriber.objects.create(email="pending@example.org")
     answers = [_subscribe(Client(), f"{k}@example.org") for k in ("new", "pending", "confirmed")]
     assert len({(a.status_code, a.content) for a in answers}) == 1
-    json_answers = [Client().post(reverse("digests:subscribe") + "?format=json", {"email": f"{k}@example.org"})
-                    for k in ("new2", "pending", "confirmed")]  # fmt: skip
+    url = reverse("digests:subscribe") + "?format=json"
+    json_answers = [
+        Client().post(url, {"email": f"{k}@example.org"}) for k in ("new2", "pending", "confirmed")
+    ]
     assert len({(a.status_code, a.content) for a in json_answers}) == 1
     # The owner of the confirmed address is told where their settings are; nobody gets a digest.
     assert (
