@@ -123,6 +123,11 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "PAPERFEED_SCHEDULE_TICK", "60", "Seconds between two scheduler ticks of `paperfeed worker`."
         ),
+        Setting(
+            "PAPERFEED_NOW",
+            "",
+            "Tests only: the UTC time (ISO 8601) the digest schedule takes as now. Empty: the real time.",
+        ),
     ]
 }
 

@@ -276,9 +276,10 @@ def seen_papers(subscriber_ids: Iterable[int], before: Digest) -> dict[int, set[
     rows = (
         Delivery.objects.delivered_since(since)
         .filter(subscriber_id__in=list(subscriber_ids))
-        .exclude(digest=before)
         .values_list("subscriber_id", "papers")
     )
+    if before.pk:  # an unsaved digest (a dry run) has no deliveries of its own
+        rows = rows.exclude(digest=before)
     for sid, papers in rows:
         seen[sid].update(p[0] for p in papers)
     return seen

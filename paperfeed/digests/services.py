@@ -560,6 +560,12 @@ def plan(
     return out
 
 
+def current_time() -> dt.datetime:
+    if fixed := env("PAPERFEED_NOW"):
+        return dt.datetime.fromisoformat(fixed).astimezone(dt.UTC)
+    return timezone.now()
+
+
 def send(
     frequency: str | None = None,
     period: dt.date | None = None,
@@ -569,7 +575,7 @@ def send(
     transport: mail.Transport | None = None,
 ) -> SendResult:
     """Send what is due now (or the digests of a named period). Safe to run twice, and at once."""
-    now = now or timezone.now()
+    now = now or current_time()
     todo = plan(frequency, period, now)
     if dry_run:
         return SendResult([_dry_run(f, p, hours) for f, p, hours in todo], dry_run=True)

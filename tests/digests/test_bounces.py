@@ -53,7 +53,9 @@ def test_hard_bounce_suppresses_at_once(sent: tuple[Digest, list[Subscriber]]) -
     assert again.duplicates == 1 and Bounce.objects.count() == 1  # re-reading counts nothing twice
 
 
-def test_soft_bounces_suppress_on_the_sixth_day_within_30(sent: tuple[Digest, list[Subscriber]], tmp_path: Path) -> None:
+def test_soft_bounces_suppress_on_the_sixth_day_within_30(
+    sent: tuple[Digest, list[Subscriber]], tmp_path: Path
+) -> None:
     reader2 = sent[1][1]
     box = mailbox.mbox(str(tmp_path / "bounces.mbox"))
     start = dt.date(2026, 11, 2)
@@ -74,7 +76,9 @@ def test_soft_bounces_suppress_on_the_sixth_day_within_30(sent: tuple[Digest, li
     assert "6 days" in reload(reader2).suppressed_reason
 
 
-def test_complaints_suppress_and_count_toward_the_digests_rate(sent: tuple[Digest, list[Subscriber]], tmp_path: Path) -> None:
+def test_complaints_suppress_and_count_toward_the_digests_rate(
+    sent: tuple[Digest, list[Subscriber]], tmp_path: Path
+) -> None:
     digest, subs = sent
     report = bounces.intake([HERE / "complaint_arf.eml", HERE / "complaint_no_message_id.eml"])
     assert report.complaints == 2 and report.suppressed == 2
@@ -87,14 +91,18 @@ def test_complaints_suppress_and_count_toward_the_digests_rate(sent: tuple[Diges
     maildir = mailbox.Maildir(str(tmp_path / "fbl"))
     arf = (HERE / "complaint_arf.eml").read_text()
     for pk in (subs[10].pk, subs[11].pk):
-        maildir.add(arf.replace("digest.f1x7ure.3@", f"digest.f1x7ure.{pk}@").replace("arf-7f3c2a", f"arf-{pk}"))
+        maildir.add(
+            arf.replace("digest.f1x7ure.3@", f"digest.f1x7ure.{pk}@").replace("arf-7f3c2a", f"arf-{pk}")
+        )
     held = bounces.intake([tmp_path / "fbl"])
     assert held.complaints == 2 and Digest.objects.get().held_for_complaints
     assert services.send(frequency="daily", period=dt.date(2026, 12, 1)).held
     assert services.resume() == 1 and not Digest.objects.get().held_for_complaints
 
 
-def test_mailto_unsubscribe_and_junk_are_handled(sent: tuple[Digest, list[Subscriber]], tmp_path: Path) -> None:
+def test_mailto_unsubscribe_and_junk_are_handled(
+    sent: tuple[Digest, list[Subscriber]], tmp_path: Path
+) -> None:
     sub = sent[1][5]
     (tmp_path / "unsub.eml").write_text(
         f"From: {sub.email}\nTo: digests@papers.example.org\nSubject: unsubscribe {tokens.make('unsubscribe', sub)}\n\n"
@@ -110,7 +118,9 @@ def test_mailto_unsubscribe_and_junk_are_handled(sent: tuple[Digest, list[Subscr
 def test_the_command(cli_env: dict[str, str]) -> None:
     paperfeed("init", env=cli_env)
     paperfeed("subscribers", "add", "reader1@example.org", "--confirmed", env=cli_env)
-    out = json.loads(paperfeed("digest", "bounces", str(HERE / "hard_bounce.eml"), "--json", env=cli_env).stdout)
+    out = json.loads(
+        paperfeed("digest", "bounces", str(HERE / "hard_bounce.eml"), "--json", env=cli_env).stdout
+    )
     assert out["hard"] == 1 and out["suppressed"] == 1
     listed = json.loads(paperfeed("subscribers", "list", "--json", env=cli_env).stdout)["subscribers"]
     assert listed[0]["suppressed_reason"].startswith("hard bounce 5.1.1")

@@ -51,13 +51,16 @@ def test_digests_are_dkim_signed_over_both_unsubscribe_headers(
     for got in smtp_sink.received:
         assert dkim.verify(got.raw, dnsfunc=dns)
         sig = dict(
-            (k.strip(), v.strip()) for k, v in (p.split("=", 1) for p in str(got.message["DKIM-Signature"]).split(";"))
+            (k.strip(), v.strip())
+            for k, v in (p.split("=", 1) for p in str(got.message["DKIM-Signature"]).split(";"))
         )
         signed = [h.strip().lower() for h in re.sub(r"\s", "", sig["h"]).split(":")]
         assert {"list-unsubscribe", "list-unsubscribe-post", "from", "message-id"} <= set(signed)
         assert sig["d"] == "papers.example.org" == str(got.message["From"]).rsplit("@", 1)[1].rstrip(">")
         assert got.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-        tampered = got.raw.replace(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click", b"List-Unsubscribe-Post: x")
+        tampered = got.raw.replace(
+            b"List-Unsubscribe-Post: List-Unsubscribe=One-Click", b"List-Unsubscribe-Post: x"
+        )
         assert not dkim.verify(tampered, dnsfunc=dns)
     assert lookups[0] == b"test._domainkey.papers.example.org."
 

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import CommandParser
 
 from paperfeed.core.commands import ReportCommand
-from paperfeed.digests import services
+from paperfeed.digests import addresses, services
 from paperfeed.digests.models import Frequency, Subscriber
 
 
@@ -24,9 +24,18 @@ class Command(ReportCommand):
         add.add_argument(
             "--confirmed", action="store_true", help="they already opted in elsewhere: no confirmation"
         )
+        add.add_argument(
+            "--categories", default="", help="comma-separated category codes to follow, e.g. cs.CL,cs.LG"
+        )
+        add.add_argument("--send-empty", action="store_true", help="send a digest even when it has no papers")
         lst = sub.add_parser("list", help="every subscriber and their state")
         lst.add_argument("--status", choices=[s.value for s in Subscriber.Status])
-        for p in (add, lst):
+        remove = sub.add_parser("remove", help="unsubscribe addresses")
+        block = sub.add_parser("suppress", help="stop all mail to addresses (a manual block list)")
+        block.add_argument("--reason", default="suppressed by an operator")
+        for p in (remove, block):
+            p.add_argument("emails", nargs="+")
+        for p in (add, lst, remove, block):
             p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
     def report(self, **options: Any) -> dict[str, Any]:
@@ -34,7 +43,11 @@ class Command(ReportCommand):
             emails = options["emails"]
             if not emails or emails == ["-"]:
                 emails = [line for line in sys.stdin.read().splitlines() if line.strip()]
-            prefs = {"send_hour": options["hour"]} if options["hour"] is not None else {}
+            prefs: dict[str, Any] = {"send_hour": options["hour"]} if options["hour"] is not None else {}
+            if options["categories"]:
+                prefs["categories"] = [c.strip() for c in options["categories"].split(",") if c.strip()]
+            if options["send_empty"]:
+                prefs["send_empty"] = True
             added = services.add_subscribers(
                 emails, frequency=options["frequency"], confirmed=options["confirmed"], **prefs
             )
@@ -44,6 +57,20 @@ class Command(ReportCommand):
                 "invalid": len(added.errors),
                 "errors": added.errors,
             }
+        if options["action"] in ("remove", "suppress"):
+            found, unknown = 0, []
+            for raw in options["emails"]:
+                try:
+                    sub = Subscriber.objects.get(email=addresses.normalise(raw))
+                except (addresses.InvalidAddress, Subscriber.DoesNotExist):
+                    unknown.append(raw)
+                    continue
+                found += 1
+                if options["action"] == "remove":
+                    services.unsubscribe(sub)
+                else:
+                    services.suppress(sub, options["reason"])
+            return {"changed": found, "unknown": unknown}
         qs = Subscriber.objects.order_by("pk")
         if options["status"]:
             qs = qs.filter(status=options["status"])
@@ -66,4 +93,6 @@ class Command(ReportCommand):
                 for s in result["subscribers"]
             )
         text = super().render(result)
-        return "\n".join([text, *result["errors"]])
+        return "\n".join(
+            [text, *result.get("errors", []), *(f"unknown: {u}" for u in result.get("unknown", []))]
+        )
