@@ -105,7 +105,8 @@ def test_mailto_unsubscribe_and_junk_are_handled(
 ) -> None:
     sub = sent[1][5]
     (tmp_path / "unsub.eml").write_text(
-        f"From: {sub.email}\nTo: digests@papers.example.org\nSubject: unsubscribe {tokens.make('unsubscribe', sub)}\n\n"
+        f"From: {sub.email}\nTo: digests@papers.example.org\n"
+        f"Subject: unsubscribe {tokens.make('unsubscribe', sub)}\n\n"
     )
     (tmp_path / "junk.eml").write_bytes(b"\x00\xff not a mail at all")
     (tmp_path / "forged.eml").write_text("From: x@y.org\nSubject: unsubscribe WzEsIm:forged\n\n")

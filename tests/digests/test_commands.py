@@ -121,8 +121,11 @@ def test_e2_two_senders_and_two_ticks_at_once(cli_env: dict[str, str]) -> None:
         )
         cmd = [sys.executable, "-m", "paperfeed"]
         send = [*cmd, "digest", "send", "--frequency", "daily", "--period", chaos.PERIOD, "--json"]
-        procs = [subprocess.Popen(c, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for c in (send, send, [*cmd, "schedule", "tick", "--json"], [*cmd, "schedule", "tick", "--json"])]  # fmt: skip
+        tick = [*cmd, "schedule", "tick", "--json"]
+        procs = [
+            subprocess.Popen(c, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for c in (send, send, tick, tick)
+        ]
         outs = [p.communicate(timeout=300) for p in procs]
         assert all(p.returncode == 0 for p in procs), [o[1][-500:] for o in outs]
         ticks = [json.loads(o[0])["enqueued"] for o in outs[2:]]

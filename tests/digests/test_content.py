@@ -90,7 +90,7 @@ def recommender() -> Iterator[list[tuple[list[int], dt.date]]]:
     def for_you(user_ids: list[int], since: dt.date, limit: int) -> dict[int, list[tuple[int, str]]]:
         calls.append((user_ids, since))
         pk = Paper.objects.get(arxiv_id="2611.00002").pk
-        return dict.fromkeys(user_ids, [(pk, "like papers you upvoted")])
+        return {uid: [(pk, "like papers you upvoted")] for uid in user_ids}
 
     content.set_for_you_provider(for_you)
     yield calls

@@ -50,10 +50,10 @@ def test_digests_are_dkim_signed_over_both_unsubscribe_headers(
 
     for got in smtp_sink.received:
         assert dkim.verify(got.raw, dnsfunc=dns)
-        sig = dict(
-            (k.strip(), v.strip())
+        sig = {
+            k.strip(): v.strip()
             for k, v in (p.split("=", 1) for p in str(got.message["DKIM-Signature"]).split(";"))
-        )
+        }
         signed = [h.strip().lower() for h in re.sub(r"\s", "", sig["h"]).split(":")]
         assert {"list-unsubscribe", "list-unsubscribe-post", "from", "message-id"} <= set(signed)
         assert sig["d"] == "papers.example.org" == str(got.message["From"]).rsplit("@", 1)[1].rstrip(">")
