@@ -35,14 +35,16 @@ class PaperView:
     url: str
     abs_url: str
     code: list[str]
-    reason: str
 
 
 class Renderer:
-    """Renders digests, caching paper data across subscribers (most share papers)."""
+    """Renders digests. Most subscribers share papers, so each paper's view and each (paper, reason)
+    block is rendered once per run and reused."""
 
     def __init__(self) -> None:
         self.cache: dict[int, Paper] = {}
+        self.views: dict[int, PaperView] = {}
+        self.blocks: dict[tuple[int, str], tuple[str, str]] = {}
 
     def _papers(self, pks: list[int]) -> dict[int, Paper]:
         missing = [pk for pk in pks if pk not in self.cache]
@@ -51,27 +53,40 @@ class Renderer:
                 self.cache[p.pk] = p
         return {pk: self.cache[pk] for pk in pks if pk in self.cache}
 
-    def view(self, paper: Paper, reason: str) -> PaperView:
-        names = [clean(a.get("name", ""), 80) for a in (paper.authors or [])]
-        authors = ", ".join(names[:5]) + (f" et al. ({len(names)} authors)" if len(names) > 5 else "")
-        return PaperView(
-            id=paper.arxiv_id,
-            title=clean(paper.title, 300),
-            authors=authors,
-            category=paper.primary_category_id or "",
-            abstract=clean(paper.abstract, 400),
-            url=absolute(reverse("paper", args=[paper.arxiv_id])),
-            abs_url=paper.abs_url,
-            code=[lk.url for lk in paper.links.all() if lk.kind in ("github", "gitlab")][:2],
-            reason=clean(reason, 200),
-        )
+    def view(self, paper: Paper) -> PaperView:
+        if paper.pk not in self.views:
+            names = [clean(a.get("name", ""), 80) for a in (paper.authors or [])]
+            authors = ", ".join(names[:5]) + (f" et al. ({len(names)} authors)" if len(names) > 5 else "")
+            self.views[paper.pk] = PaperView(
+                id=paper.arxiv_id,
+                title=clean(paper.title, 300),
+                authors=authors,
+                category=paper.primary_category_id or "",
+                abstract=clean(paper.abstract, 400),
+                url=absolute(reverse("paper", args=[paper.arxiv_id])),
+                abs_url=paper.abs_url,
+                code=[lk.url for lk in paper.links.all() if lk.kind in ("github", "gitlab")][:2],
+            )
+        return self.views[paper.pk]
+
+    def block(self, paper: Paper, reason: str) -> tuple[str, str]:
+        key = (paper.pk, reason)
+        if key not in self.blocks:
+            ctx = {"p": self.view(paper), "reason": clean(reason, 200)}
+            self.blocks[key] = (
+                render_to_string("digests/email/paper.txt", ctx),
+                render_to_string("digests/email/paper.html", ctx),
+            )
+        return self.blocks[key]
 
     def render(self, digest: Digest, sub: Subscriber, items: list[Any]) -> tuple[str, str, str]:
         papers = self._papers([it[0] for it in items])
-        sections: dict[str, list[PaperView]] = {}
+        sections: dict[str, list[tuple[str, str]]] = {}
+        first = None
         for pk, key, why in items:
             if pk in papers:
-                sections.setdefault(key, []).append(self.view(papers[pk], why))
+                sections.setdefault(key, []).append(self.block(papers[pk], why))
+                first = first or self.view(papers[pk])
         kind = "Weekly" if digest.frequency == Frequency.WEEKLY else "Daily"
         count = sum(len(v) for v in sections.values())
         ctx = {
@@ -83,7 +98,6 @@ class Renderer:
             "unsubscribe_url": unsubscribe_url(sub),
             "site_url": absolute("/"),
         }
-        first = next(iter(sections.values()), [None])[0]
         subject = f"paperfeed {kind.lower()}, {digest.period:%a %-d %b}: " + (
             f"{count} paper{'s' if count != 1 else ''}" + (f" — {clean(first.title, 70)}" if first else "")
         )
