@@ -40,7 +40,13 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
         paperfeed(["import", sample], env)
         env["DJANGO_SETTINGS_MODULE"] = "paperfeed.settings"
         proc = subprocess.run(
-            [sys.executable, "-m", "paperfeed.bench.digest", str(options["subscribers"]), str(options["baseline"])],
+            [
+                sys.executable,
+                "-m",
+                "paperfeed.bench.digest",
+                str(options["subscribers"]),
+                str(options["baseline"]),
+            ],
             env=env,
             capture_output=True,
             text=True,
@@ -80,7 +86,10 @@ def _subscribers(n: int, offset: int) -> list[Any]:
     cats = sorted({c for c, _, _ in papers if c})
     authors = sorted({a["key"] for _, names, _ in papers for a in names if a.get("key")})
     words = [w.lower() for _, _, t in papers for w in t.split() if len(w) > 6 and w.isalpha()]
-    queries = [" ".join(rng.sample(words, 1)) + (f" cat:{rng.choice(cats)}" if rng.random() < 0.5 else "") for _ in range(100)]
+    queries = [
+        " ".join(rng.sample(words, 1)) + (f" cat:{rng.choice(cats)}" if rng.random() < 0.5 else "")
+        for _ in range(100)
+    ]
     rows = [
         Subscriber(
             email=f"bench{offset + i}@example.org",
@@ -92,7 +101,9 @@ def _subscribers(n: int, offset: int) -> list[Any]:
         for i in range(n)
     ]
     Subscriber.objects.bulk_create(rows, batch_size=2000)
-    return list(Subscriber.objects.filter(email__startswith="bench", pk__gt=0).order_by("pk")[offset : offset + n])
+    return list(
+        Subscriber.objects.filter(email__startswith="bench", pk__gt=0).order_by("pk")[offset : offset + n]
+    )
 
 
 def _compose_all(period: str, subs: list[Any]) -> dict[str, Any]:
@@ -116,7 +127,11 @@ def _compose_all(period: str, subs: list[Any]) -> dict[str, Any]:
             subject, text, html = renderer.render(digest, sub, items)
             mail.build(sub, subject, text, html, mail.list_headers(sub))
     seconds = time.perf_counter() - started
-    return {"subscribers": len(subs), "seconds": round(seconds, 2), "papers_per_digest": round(total / len(subs), 1)}
+    return {
+        "subscribers": len(subs),
+        "seconds": round(seconds, 2),
+        "papers_per_digest": round(total / len(subs), 1),
+    }
 
 
 def _inner(big: int, baseline: int) -> dict[str, Any]:

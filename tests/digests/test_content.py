@@ -108,3 +108,28 @@ def test_for_you_hook_is_called_once_per_batch(recommender: list[tuple[list[int]
         (Paper.objects.get(arxiv_id="2611.00002").pk, "for_you", "like papers you upvoted")
     ]
     assert got[bare.pk] == []
+
+
+@pytest.mark.parametrize(
+    ("now", "due"),
+    [
+        # Monday 00:30 UTC: hour 0 gets Monday's; later hours still get Friday's only if < 24 h late:
+        # Friday 01:00 is 71.5 h ago, so nothing else is due (a weekend is not made up for).
+        ("2026-11-30T00:30:00", {"2026-11-30": [0]}),
+        # Friday 23:59: every hour's Friday digest is due; none is 24 h late.
+        ("2026-11-27T23:59:00", {"2026-11-27": list(range(24))}),
+        # Saturday 10:00: Friday's for hours 10-23 are less than 24 h late; 0-9 are too late.
+        ("2026-11-28T10:00:00", {"2026-11-27": list(range(10, 24))}),
+    ],
+)
+def test_due_periods_at_day_boundaries(now: str, due: dict[str, list[int]]) -> None:
+    at = dt.datetime.fromisoformat(now).replace(tzinfo=dt.UTC)
+    got = services.due_now("daily", at)
+    assert {p.isoformat(): hours for p, hours in got.items()} == due
+
+
+def test_weekly_digests_are_mondays() -> None:
+    assert services.named_period("weekly", dt.date(2026, 11, 27)) == dt.date(2026, 11, 23)
+    at = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
+    # Hours 0-9 get this Monday's; for 10-23 last Monday's is 7 days late (> 72 h): skipped.
+    assert services.due_now("weekly", at) == {dt.date(2026, 11, 30): list(range(10))}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import random
 import socket
 import threading
 from collections import Counter
@@ -236,3 +237,34 @@ def test_missed_schedule_sends_at_most_one_and_skips_late_dailies(smtp_sink: Smt
     assert len(smtp_sink.received) == 8  # the 13:00 readers: Thursday's, then Friday's, no more
     # A daily digest more than 24 h late is skipped.
     assert "2026-11-25" not in {d["period"] for d in later["digests"]}
+
+
+@pytest.mark.slow
+def test_e3_at_full_scale(settings: Any) -> None:
+    """E3 as written: 1,000 recipients; 421 three times for 5 %, 451 for 2 %, 550 for 1 %; the server
+    closes the connection every 250 messages and stalls one connection forever."""
+    sink = SmtpSink().start()
+    settings.MAILERS = {"default": sink.mailer_settings(timeout=2)}
+    make_papers(1)
+    subs = make_subscribers(1000)
+    emails = [s.email for s in subs]
+    picked = random.Random(5).sample(emails, 80)  # spread over the list, as real failures are
+    for e in picked[:50]:
+        sink.script(e, ["421 4.7.0 try again later"] * 3)
+    for e in picked[50:70]:
+        sink.script(e, ["451 4.3.0 greylisted"])
+    hard = set(picked[70:80])
+    sink.responder = lambda rcpt: "550 5.1.1 user unknown" if rcpt.lower() in hard else None
+    sink.drop_every = 250
+    sink.stall_connections = {3}
+    try:
+        report = send()
+    finally:
+        sink.stop()
+    assert report["complete"] and report["sent"] == 990 and report["failed"] == 10
+    per = Counter(r.rcpt for r in sink.received)
+    assert set(per.values()) == {1} and len(per) == 990
+    assert all(sink.rcpt_replies[e][-1] == "250 OK" and len(sink.rcpt_replies[e]) <= 5 for e in picked[:70])
+    assert all(sink.rcpt_replies[e] == ["550 5.1.1 user unknown"] for e in hard)
+    assert Subscriber.objects.filter(suppressed_at__isnull=False).count() == 10
+    assert sink.connections >= 1000 // 250 + 1  # reconnected after every drop and the stall
