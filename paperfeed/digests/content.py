@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 TRENDING_LIMIT = 10
 FOLLOWS_LIMIT = 20
 ALERT_LIMIT = 10  # per saved search
+# An alert promises papers *matching* the search: keyword mode, so that a window without a match sends
+# nothing rather than the nearest neighbours hybrid search always finds.
+ALERT_MODE = "keyword"
 FOR_YOU_LIMIT = 10
 DIGEST_LIMIT = 50
 SEEN_HORIZON_DAYS = 45
@@ -225,10 +228,10 @@ def search_new(query: str, first: dt.date, last: dt.date, limit: int) -> list[in
     search = _optional("paperfeed.search.services", "search")
     if search is not None:
         try:
-            result = search(query, limit=limit, since=first, until=last)
-            hits = result.get("results", []) if isinstance(result, dict) else list(result)
-            ids = [h["id"] if isinstance(h, dict) else getattr(h, "id", h) for h in hits]
-            return list(Paper.objects.filter(arxiv_id__in=ids).values_list("pk", flat=True))[:limit]
+            result = search(query, mode=ALERT_MODE, limit=limit, since=first, until=last)
+            hits = list(getattr(result, "hits", None) or [])
+            if hits or not getattr(result, "message", ""):  # a message without hits: no index yet
+                return [h.paper_id for h in hits][:limit]
         except Exception:  # a broken index must not stop the digests; log it and match simply
             log.exception("search failed for saved search %r; falling back to word matching", query)
     qs = Paper.objects.active().announced_between(first, last)

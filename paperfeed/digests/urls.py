@@ -8,5 +8,6 @@ urlpatterns = [
     path("subscribe", views.subscribe, name="subscribe"),
     path("digests/confirm/<str:token>", views.confirm, name="confirm"),
     path("digests/unsubscribe/<str:token>", views.unsubscribe, name="unsubscribe"),
+    path("digests/settings", views.my_settings, name="my-settings"),
     path("digests/settings/<str:token>", views.manage, name="manage"),
 ]

@@ -8,8 +8,9 @@ token alone; it answers 200 without a redirect (RFC 8058 §3.1) and is idempoten
 
 from __future__ import annotations
 
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -55,7 +56,12 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         response = render(
             request,
             "digests/subscribe.html",
-            {"form": form, "message": message, "error": error},
+            {
+                "form": form,
+                "message": message,
+                "error": error,
+                "prefill": form.data.get("email", "") if error else "",
+            },
             status=status,
         )
     if status == 429:
@@ -126,3 +132,13 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
         },
         status=400 if request.method == "POST" and not saved else 200,
     )
+
+
+@login_required
+def my_settings(request: HttpRequest) -> HttpResponse:
+    """A signed-in user's way to their settings page (or to subscribing, with their address filled in)."""
+    sub = Subscriber.objects.filter(user_id=request.user.pk).first()
+    if sub is not None:
+        return redirect(mail.manage_url(sub).removeprefix(mail.absolute("")))
+    ctx = {"form": SubscribeForm(), "message": "", "error": "", "prefill": getattr(request.user, "email", "")}
+    return render(request, "digests/subscribe.html", ctx)

@@ -178,3 +178,24 @@ def test_confirmed_gets_nothing_but_the_settings_page_works(smtp_sink: SmtpSink)
     bad = client.post(url, {"frequency": "weekly", "send_hour": "6", "categories_text": "<script>"})
     assert bad.status_code == 400 and b"<script>" not in bad.content
     assert smtp_sink.received == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("immediate_tasks")
+def test_a_signed_in_user_with_a_verified_address_is_subscribed_at_once(smtp_sink: SmtpSink) -> None:
+    from paperfeed.accounts.models import User
+
+    user = User.objects.create_user("reader", "Reader@Example.org", "a-long-passw0rd-x", email_verified=True)
+    client = Client()
+    client.force_login(user)
+    assert client.get(reverse("digests:my-settings")).status_code == 200  # not subscribed yet: the form
+    assert _subscribe(client, "reader@example.org").status_code == 200
+    sub = Subscriber.objects.get()
+    assert (sub.user, sub.status, sub.source) == (user, Subscriber.Status.CONFIRMED, "account")
+    assert smtp_sink.received == []  # the account's address is verified already: no second proof
+    r = client.get(reverse("digests:my-settings"))
+    assert r.status_code == 302 and r.headers["Location"].startswith("/digests/settings/")
+    # Someone else's address typed while signed in still needs its owner's confirmation.
+    assert _subscribe(client, "other@example.org").status_code == 200
+    assert Subscriber.objects.get(email="other@example.org").status == Subscriber.Status.PENDING
+    assert [r.rcpt for r in smtp_sink.received] == ["other@example.org"]
