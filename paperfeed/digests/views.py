@@ -137,7 +137,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 def my_settings(request: HttpRequest) -> HttpResponse:
     """A signed-in user's way to their settings page (or to subscribing, with their address filled in)."""
-    sub = Subscriber.objects.filter(user_id=request.user.pk).first()
+    sub = Subscriber.objects.filter(user_id=request.user.pk or 0).first()
     if sub is not None:
         return redirect(mail.manage_url(sub).removeprefix(mail.absolute("")))
     ctx = {"form": SubscribeForm(), "message": "", "error": "", "prefill": getattr(request.user, "email", "")}
