@@ -442,26 +442,30 @@ class Sender:
         else:
             Delivery.objects.filter(pk=row.pk).update(status=status, last_error=why[:500])
 
+    def _message(self, digest: Digest, sub: Subscriber, items: list[Any]) -> mail.DigestEmail:
+        """Rendered before the claim, so the rate slot is taken right before the SMTP transaction
+        (the limits hold as measured at the server, not only at our claims)."""
+        subject, text, html = self.renderer.render(digest, sub, items)
+        headers = {"Message-ID": mail.message_id(digest, sub), **mail.list_headers(sub)}
+        return mail.build(sub, subject, text, html, headers)
+
     def _new(self, digest: Digest, sub: Subscriber, items: list[Any], report: DigestReport) -> None:
+        message = self._message(digest, sub, items) if (items or sub.send_empty) else None
         try:
             row = self._claim(digest, sub.pk, None, items)
         except IntegrityError:  # a row appeared meanwhile (a second sender outside the lease): theirs
             return
-        if row is None:
-            return
-        self._send(digest, row, report)
+        if row is not None and message is not None:
+            self._send(digest, row, message, report)
 
     def _attempt(self, digest: Digest, row: Delivery, report: DigestReport) -> None:
+        message = self._message(digest, row.subscriber, row.papers)
         claimed = self._claim(digest, row.subscriber_id, row, row.papers)
         if claimed is not None:
-            self._send(digest, claimed, report)
+            self._send(digest, claimed, message, report)
 
-    def _send(self, digest: Digest, row: Delivery, report: DigestReport) -> None:
+    def _send(self, digest: Digest, row: Delivery, message: mail.DigestEmail, report: DigestReport) -> None:
         failpoint("digest-claimed")
-        sub = row.subscriber
-        subject, text, html = self.renderer.render(digest, sub, row.papers)
-        headers = {"Message-ID": row.message_id, **mail.list_headers(sub)}
-        message = mail.build(sub, subject, text, html, headers)
         try:
             self.transport.send(message)
         except mail.SendError as e:

@@ -26,8 +26,8 @@ def sent() -> tuple[Digest, list[Subscriber]]:
     subs = make_subscribers(1000)
     Delivery.objects.bulk_create(
         Delivery(digest=digest, subscriber=s, status=Delivery.Status.SENT,
-                 message_id=f"<digest.f1x7ure.{s.pk}@papers.example.org>")
-        for s in subs
+                 message_id=f"<digest.f1x7ure.{n}@papers.example.org>")
+        for n, s in enumerate(subs, 1)
     )  # fmt: skip
     return digest, subs
 
@@ -90,9 +90,9 @@ def test_complaints_suppress_and_count_toward_the_digests_rate(
     # Two more complaints about the same digest reach 0.3 %: sending is held until resumed.
     maildir = mailbox.Maildir(str(tmp_path / "fbl"))
     arf = (HERE / "complaint_arf.eml").read_text()
-    for pk in (subs[10].pk, subs[11].pk):
+    for n in (11, 12):  # the Message-IDs of subs[10] and subs[11]
         maildir.add(
-            arf.replace("digest.f1x7ure.3@", f"digest.f1x7ure.{pk}@").replace("arf-7f3c2a", f"arf-{pk}")
+            arf.replace("digest.f1x7ure.3@", f"digest.f1x7ure.{n}@").replace("arf-7f3c2a", f"arf-{n}")
         )
     held = bounces.intake([tmp_path / "fbl"])
     assert held.complaints == 2 and Digest.objects.get().held_for_complaints
