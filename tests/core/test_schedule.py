@@ -32,3 +32,28 @@ def test_schedule_command(cli_env: dict[str, str]) -> None:
     first = json.loads(paperfeed("schedule", "tick", "--json", env=cli_env).stdout)["enqueued"]
     second = json.loads(paperfeed("schedule", "tick", "--json", env=cli_env).stdout)["enqueued"]
     assert "digests.send" in first and "digests.send" not in second
+
+
+@pytest.mark.database
+def test_the_worker_ticks_by_itself_and_runs_the_job(cli_env: dict[str, str]) -> None:
+    import subprocess
+    import sys
+    import time
+
+    paperfeed("init", env=cli_env)
+    env = {**cli_env, "PAPERFEED_SCHEDULE_TICK": "0.2"}
+    worker = subprocess.Popen([sys.executable, "-m", "paperfeed", "worker", "--interval", "0.2"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            jobs = json.loads(paperfeed("schedule", "list", "--json", env=cli_env).stdout)["jobs"]
+            if next(j for j in jobs if j["job"] == "digests.send")["last_slot"] is not None:
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("the worker never ticked")
+    finally:
+        worker.terminate()
+        _, err = worker.communicate(timeout=30)
+    assert "Traceback" not in err
