@@ -39,6 +39,7 @@ def make_papers(
 def make_subscribers(
     n: int, *, status: str = Subscriber.Status.CONFIRMED, prefix: str = "reader", **kw: Any
 ) -> list[Subscriber]:
+    kw.setdefault("categories", ["cs.CL"])  # content from follows, whatever the trending source is
     return [
         Subscriber.objects.create(email=f"{prefix}{i}@example.org", status=status, **kw)
         for i in range(1, n + 1)

@@ -58,9 +58,13 @@ def test_saved_search_alerts_match_words_and_categories() -> None:
 
 
 def test_each_paper_at_most_once_per_subscriber_across_digests() -> None:
-    make_papers(4)  # with code: the trending fallback picks them
-    sub = Subscriber.objects.create(email="a@example.org", status=Subscriber.Status.CONFIRMED)
-    other = Subscriber.objects.create(email="b@example.org", status=Subscriber.Status.CONFIRMED)
+    make_papers(4)
+    sub = Subscriber.objects.create(
+        email="a@example.org", status=Subscriber.Status.CONFIRMED, categories=["cs.CL"]
+    )
+    other = Subscriber.objects.create(
+        email="b@example.org", status=Subscriber.Status.CONFIRMED, categories=["cs.CL"]
+    )
     earlier = Digest.objects.create(frequency="weekly", period=dt.date(2026, 11, 23))
     shown = list(Paper.objects.filter(arxiv_id__in=["2611.00001", "2611.00003"]).values_list("pk", flat=True))
     Delivery.objects.create(digest=earlier, subscriber=sub, status=Delivery.Status.SENT, message_id="<x@y>",
