@@ -29,7 +29,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     raw_id_fields = ["digest", "subscriber"]
     show_full_result_count = False
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request, obj=None):
         return False
 
 
