@@ -268,3 +268,36 @@ def test_e3_at_full_scale(settings: Any) -> None:
     assert all(sink.rcpt_replies[e] == ["550 5.1.1 user unknown"] for e in hard)
     assert Subscriber.objects.filter(suppressed_at__isnull=False).count() == 10
     assert sink.connections >= 1000 // 250 + 1  # reconnected after every drop and the stall
+
+
+@pytest.mark.parametrize(
+    ("where", "reply", "delivered", "suppressed"),
+    [
+        ("rcpt", "450 4.2.0 mailbox busy", True, False),
+        ("rcpt", "451 4.3.0 local error", True, False),
+        ("rcpt", "452 4.2.2 over quota", True, False),
+        ("rcpt", "421 4.7.0 closing", True, False),
+        ("rcpt", "550 5.1.1 user unknown", False, True),
+        ("rcpt", "552 5.2.2 mailbox full", False, True),
+        ("data", "554 5.7.1 rejected as spam", False, True),
+        ("data", "552 5.3.4 message too large", False, False),
+        ("data", "451 4.3.0 try again", True, False),
+    ],
+)
+def test_each_smtp_reply_code(
+    smtp_sink: SmtpSink, where: str, reply: str, delivered: bool, suppressed: bool
+) -> None:
+    make_papers(1)
+    (sub,) = make_subscribers(1)
+    if where == "rcpt":
+        smtp_sink.script(sub.email, [reply] * (1 if delivered else 9))
+    else:
+        replies = [reply] * (1 if delivered else 9)
+        smtp_sink.data_responder = lambda rcpts: replies.pop(0) if replies else None
+    report = send()
+    assert report["complete"] and report["sent"] == int(delivered) and report["failed"] == int(not delivered)
+    assert len(smtp_sink.received) == int(delivered)
+    sub.refresh_from_db()
+    assert (sub.suppressed_at is not None) == suppressed
+    if not delivered:  # a 5xx: one attempt
+        assert Delivery.objects.get().attempts == 1
