@@ -99,7 +99,7 @@ class Renderer:
             "site_url": absolute("/"),
         }
         subject = f"paperfeed {kind.lower()}, {digest.period:%a %-d %b}: " + (
-            f"{count} paper{'s' if count != 1 else ''}" + (f" — {clean(first.title, 70)}" if first else "")
+            f"{count} paper{'s' if count != 1 else ''} — {clean(first.title, 70)}" if first else "nothing new"
         )
         text = render_to_string("digests/email/digest.txt", ctx)
         html = render_to_string("digests/email/digest.html", ctx)
