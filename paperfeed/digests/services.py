@@ -259,21 +259,24 @@ class DigestPaused(RuntimeError):
 
 @dataclass
 class Throttle:
-    """At most `rate` mails per second and `hourly` per rolling hour, counted in SendSlot rows so
-    that restarts and every sender share them. A small margin keeps the limits true as measured at
-    the server, whose arrival times jitter a little around our claim times."""
+    """At most `rate` mails per second and `hourly` per rolling hour, counted in SendSlot rows so that
+    restarts share them. A slot is stamped when the mail is claimed and re-stamped when the server's
+    250 arrives: every stamp is then at or after the server received that mail, and as one sender
+    claims the next mail only after the last one's 250, "fewer than `limit` stamps in the last window
+    at claim time" keeps the limit true as measured at the server, without any margin."""
 
     rate: int
     hourly: int
+    slot: int | None = None  # the slot of the mail in flight
 
     @classmethod
     def configured(cls) -> Throttle:
         return cls(int(env("PAPERFEED_DIGEST_RATE")), int(env("PAPERFEED_DIGEST_HOURLY")))
 
     def windows(self) -> list[tuple[float, int]]:
-        out = [(1.0 + 0.05, self.rate)] if self.rate > 0 else []
+        out = [(1.0, self.rate)] if self.rate > 0 else []
         if self.hourly > 0:
-            out.append((3600.0 * 1.01, self.hourly))
+            out.append((3600.0, self.hourly))
         return out
 
     def wait(self) -> float:
@@ -285,11 +288,17 @@ class Throttle:
             n = recent.count()
             if n >= limit:
                 oldest = recent.order_by("at").values_list("at", flat=True)[n - limit]
-                longest = max(longest, oldest + span - now)
+                longest = max(longest, oldest + span - now, 1e-3)
         return longest
 
     def take(self) -> None:
-        SendSlot.objects.create(at=clock.wall())
+        self.slot = SendSlot.objects.create(at=clock.wall()).pk
+
+    def accepted(self) -> None:
+        """The server accepted the mail of the current slot: stamp it with now."""
+        if self.slot is not None:
+            SendSlot.objects.filter(pk=self.slot).update(at=clock.wall())
+            self.slot = None
 
 
 @dataclass
@@ -474,6 +483,7 @@ class Sender:
         failpoint("digest-after-250")
         with transaction.atomic():
             self.held.renew()
+            self.throttle.accepted()
             Delivery.objects.filter(pk=row.pk).update(
                 status=Delivery.Status.SENT, sent_at=timezone.now(), last_error=""
             )
