@@ -6,7 +6,8 @@ from memory, so composing 10,000 digests costs little more than their distinct q
 appears at most once per subscriber across digests: papers of their deliveries of the last
 SEEN_HORIZON_DAYS are left out.
 
-Hooks for other apps: `set_for_you_provider(fn)` (recommendations), and the trending, follows and
+Hooks for other apps: `set_for_you_provider(fn)` (a batch "for you"; without one, the recommendations
+app's `recs.services.recommend(user_id, limit=)` is called per user), and the trending, follows and
 saved-search sources below, which read the feed, accounts and search apps when those provide them.
 """
 
@@ -255,11 +256,23 @@ class ForYou(Section):
 
     def prepare(self, ctx: Context, subs: list[Subscriber]) -> None:
         users = [s.user_id for s in subs if s.user_id and s.for_you]
-        got = _for_you(users, ctx.first, FOR_YOU_LIMIT) if (_for_you is not None and users) else {}
-        ctx.shared["for_you"] = got
+        provider = _for_you or _recommend_each
+        try:
+            ctx.shared["for_you"] = provider(users, ctx.first, FOR_YOU_LIMIT) if users else {}
+        except Exception:  # recommendations are a bonus: a failure must not stop the digests
+            log.exception("for-you recommendations failed for %d users", len(users))
+            ctx.shared["for_you"] = {}
 
     def pick(self, ctx: Context, sub: Subscriber) -> list[Item]:
         return [(pk, self.key, why) for pk, why in ctx.shared["for_you"].get(sub.user_id, [])]
+
+
+def _recommend_each(user_ids: list[int], since: dt.date, limit: int) -> dict[int, list[tuple[int, str]]]:
+    """Without a registered batch provider: the recommendations app's per-user `recommend`, if any."""
+    recommend = _optional("paperfeed.recs.services", "recommend")
+    if recommend is None:
+        return {}
+    return {uid: [(r.paper.pk, r.reason) for r in recommend(uid, limit=limit)] for uid in user_ids}
 
 
 SECTIONS: list[Section] = [Trending(), Follows(), Alerts(), ForYou()]
