@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -323,16 +324,14 @@ class DigestReport:
 
 
 class Sender:
-    def __init__(
-        self, held: leases.Held, transport: mail.Transport, throttle: Throttle, show_progress: bool = True
-    ):
+    def __init__(self, held: leases.Held, transport: mail.Transport, throttle: Throttle):
         self.held, self.transport, self.throttle = held, transport, throttle
         self.renderer = Renderer()
         self.max_attempts = int(env("PAPERFEED_DIGEST_MAX_ATTEMPTS"))
         self.retry_delay = float(env("PAPERFEED_DIGEST_RETRY_DELAY"))
         self.max_errors = int(env("PAPERFEED_DIGEST_MAX_ERRORS"))
         self.consecutive = 0
-        self.show_progress = show_progress
+        self.counts: Counter[str] = Counter()  # this run's outcomes, for the progress line
 
     # waiting without losing the lease
     def _sleep(self, seconds: float) -> None:
@@ -381,7 +380,7 @@ class Sender:
             failpoint("digest-composed")
             for sub in batch:
                 self._new(digest, sub, composed.get(sub.pk, []), report)
-                progress.update(1, sent=report.sent, failed=report.failed)
+                progress.update(1, **self.counts)
         # Wait out the backoff of the temporary failures: the run is complete only when every
         # eligible subscriber is sent or failed.
         while self._retries(digest, report, only_due=False):
@@ -489,9 +488,11 @@ class Sender:
             )
         failpoint("digest-sent")
         self.consecutive = 0
+        self.counts["sent"] += 1
 
     def _failed(self, digest: Digest, row: Delivery, e: mail.SendError, report: DigestReport) -> None:
         self.consecutive += 1
+        self.counts["errors"] += 1
         attempts = row.attempts + 1
         with transaction.atomic():
             self.held.renew()
