@@ -1,1 +1,484 @@
-"""(to be built by its issue)"""
+"""Search and similar papers: the one service behind the CLI, the pages, the API, digests and recs.
+
+    search(query, *, mode="hybrid", limit=20, offset=0, category=None, since=None, until=None,
+           author=None, sort="relevance") -> SearchResults
+    similar(papers, *, limit=10, category=None, since=None, until=None) -> SearchResults
+        papers: an arXiv id, a paper pk, or a list of either ("more like this collection")
+
+Never raises on user input: unusable queries give an empty result with a `message`. Hybrid search
+runs the keyword leg (BM25, `keyword.py`) here and the semantic leg (query embedding + vector index)
+in a worker thread with a time budget; if the semantic leg is slow or failing the answer is keyword
+only and `degraded` is set (RELIABILITY L7). The two ranked lists are fused by weighted reciprocal
+rank fusion (FUSION_* below, tuned on the CACM dev queries; bench/README.md).
+
+Sort by "votes" (or anything else) is a hook: another app calls `register_sort(name, fn)` with
+fn(paper_ids) -> {paper_id: number} (higher first); search never imports that app.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+import html
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from paperfeed.conf import env_float
+from paperfeed.papers.models import Paper
+from paperfeed.search import text
+from paperfeed.search.indexing import keyword_dir, vector_dir
+from paperfeed.search.keyword import Filters, KeywordIndex, day_number
+from paperfeed.search.query import ParsedQuery, parse
+from paperfeed.search.vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+MODES = ("hybrid", "keyword", "semantic")
+MAX_LIMIT = 100
+MAX_OFFSET = 1000
+# Weighted reciprocal rank fusion: score = sum over legs of weight / (FUSION_K + rank).
+FUSION_K = 60
+KEYWORD_WEIGHT = 1.0
+SEMANTIC_WEIGHT = 1.0
+LEG_DEPTH = 100  # candidates each leg contributes (at least offset + limit)
+SORT_POOL = 300  # sort=date|votes orders this many of the most relevant matches
+SNIPPET_CHARS = 240
+
+SortFn = Callable[[list[int]], dict[int, float]]
+SORTS: dict[str, SortFn | None] = {"relevance": None, "date": None}
+
+
+def register_sort(name: str, fn: SortFn) -> None:
+    """Let another app add a sort order (e.g. the feed: "votes")."""
+    SORTS[name] = fn
+
+
+@dataclass
+class Hit:
+    paper_id: int
+    arxiv_id: str
+    title: str
+    score: float
+    title_html: str = ""
+    snippet_html: str = ""
+    authors: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    announced: str | None = None
+    legs: dict[str, int] = field(default_factory=dict)  # leg -> rank (1 = best) in that leg
+    why: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["id"] = out.pop("arxiv_id")
+        out["score"] = round(self.score, 6)
+        return out
+
+
+@dataclass
+class SearchResults:
+    query: str
+    mode: str
+    hits: list[Hit] = field(default_factory=list)
+    total: int = 0  # matches known (keyword matches, plus semantic-only ones found); an estimate
+    offset: int = 0
+    limit: int = 20
+    message: str = ""
+    degraded: bool = False
+    parsed: dict[str, Any] = field(default_factory=dict)
+    took_ms: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "mode": self.mode,
+            "total": self.total,
+            "offset": self.offset,
+            "limit": self.limit,
+            "message": self.message,
+            "degraded": self.degraded,
+            "parsed": self.parsed,
+            "took_ms": round(self.took_ms, 2),
+            "results": [h.as_json() for h in self.hits],
+        }
+
+
+class Engine:
+    """This process's view of the indexes; re-opened when the indexer commits (any process)."""
+
+    def __init__(
+        self, keyword: KeywordIndex | None = None, vectors: VectorIndex | None = None, embedder: Any = None
+    ) -> None:
+        self._keyword, self._vectors, self._embedder = keyword, vectors, embedder
+        self._kw_stamp: int | None = None
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="semantic")
+        self._busy = threading.Event()  # a semantic leg is still running (maybe stuck)
+
+    @property
+    def keyword(self) -> KeywordIndex | None:
+        if self._keyword is None:
+            if not (keyword_dir() / "meta.json").exists():
+                return None
+            self._keyword = KeywordIndex(keyword_dir())
+        else:
+            stamp = _mtime(keyword_dir() / "state.json")
+            if stamp != self._kw_stamp and self._kw_stamp is not None:
+                self._keyword.refresh()
+            self._kw_stamp = stamp
+        return self._keyword
+
+    @property
+    def vectors(self) -> VectorIndex:
+        if self._vectors is None:
+            self._vectors = VectorIndex(vector_dir())
+        else:
+            self._vectors.refresh()
+        return self._vectors
+
+    @property
+    def embedder(self) -> Any:
+        if self._embedder is None:
+            from paperfeed.search.embedding import default_embedder
+
+            self._embedder = default_embedder()
+        return self._embedder
+
+    def semantic_leg(
+        self, query_text: str, vectors: VectorIndex, mask_args: dict[str, Any], depth: int
+    ) -> tuple[list[tuple[int, float]], str]:
+        """The vector leg within the time budget: (hits, problem or '')."""
+        if self._busy.is_set():
+            return [], "semantic search is busy or stuck; showing keyword matches only"
+        budget = env_float("PAPERFEED_SEARCH_SEMANTIC_BUDGET_MS") / 1000
+        self._busy.set()
+
+        def run() -> list[tuple[int, float]]:
+            try:
+                delay = env_float("PAPERFEED_SEARCH_FAULT_DELAY_MS") / 1000
+                if delay:
+                    time.sleep(delay)  # a fault injected for tests of the degraded path (L7)
+                q = self.embedder.encode([query_text])[0]
+                return vectors.search(q, depth, vectors.mask(**mask_args))
+            finally:
+                self._busy.clear()
+
+        future = self._pool.submit(run)
+        try:
+            return future.result(timeout=budget), ""
+        except concurrent.futures.TimeoutError:
+            log.warning("semantic leg over its %.0f ms budget; answering with keyword matches", budget * 1000)
+            return [], "semantic search is slow right now; showing keyword matches only"
+        except Exception:
+            log.exception("semantic leg failed; answering with keyword matches")
+            return [], "semantic search failed; showing keyword matches only"
+
+
+def _mtime(path: Any) -> int | None:
+    try:
+        return int(path.stat().st_mtime_ns)
+    except FileNotFoundError:
+        return None
+
+
+_engine: Engine | None = None
+_engine_lock = threading.Lock()
+
+
+def engine() -> Engine:
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            _engine = Engine()
+        return _engine
+
+
+def use_engine(e: Engine | None) -> None:
+    """Install another engine (tests: in-memory indexes); None: back to the default."""
+    global _engine
+    with _engine_lock:
+        _engine = e
+
+
+def _as_date(value: dt.date | str | None) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip()[:10])
+    except ValueError:
+        return None
+
+
+def rrf(
+    legs: dict[str, list[tuple[int, float]]], weights: dict[str, float]
+) -> list[tuple[int, float, dict[str, int]]]:
+    """Weighted reciprocal rank fusion of ranked lists: (paper_id, fused score, ranks per leg)."""
+    fused: dict[int, float] = {}
+    ranks: dict[int, dict[str, int]] = {}
+    for leg, hits in legs.items():
+        for rank, (pid, _) in enumerate(hits, 1):
+            fused[pid] = fused.get(pid, 0.0) + weights[leg] / (FUSION_K + rank)
+            ranks.setdefault(pid, {})[leg] = rank
+    order = sorted(fused, key=lambda p: (-fused[p], p))
+    return [(p, fused[p], ranks[p]) for p in order]
+
+
+def search(
+    query: str,
+    *,
+    mode: str = "hybrid",
+    limit: int = 20,
+    offset: int = 0,
+    category: str | Sequence[str] | None = None,
+    since: dt.date | str | None = None,
+    until: dt.date | str | None = None,
+    author: str | None = None,
+    sort: str = "relevance",
+) -> SearchResults:
+    started = time.perf_counter()
+    query = query if isinstance(query, str) else ""
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    offset = max(0, min(int(offset), MAX_OFFSET))
+    res = SearchResults(query=query, mode=mode if mode in MODES else "hybrid", offset=offset, limit=limit)
+    if mode not in MODES:
+        res.message = f"unknown mode {mode!r}; use one of {', '.join(MODES)}"
+        return res
+    if sort not in SORTS:
+        res.message = f"unknown sort {sort!r}; use one of {', '.join(SORTS)}"
+        return res
+    cats = (category,) if isinstance(category, str) else tuple(category or ())
+    filters = Filters(
+        tuple(c.strip() for c in cats if c and c.strip()),
+        _as_date(since),
+        _as_date(until),
+        (author or "").strip() or None,
+    )
+    parsed = parse(query)
+    res.parsed = parsed.as_json()
+    messages = ["the query was cut to its first 1000 characters"] if parsed.truncated else []
+    if parsed.is_empty and not filters:
+        res.message = "type some words to search for"
+        return res
+    eng = engine()
+    kw = eng.keyword
+    if kw is None:
+        res.message = "the search index is not built yet (run `paperfeed index`)"
+        return res
+    depth = max(LEG_DEPTH, offset + limit, SORT_POOL if sort != "relevance" else 0)
+    legs: dict[str, list[tuple[int, float]]] = {}
+    if mode in ("hybrid", "keyword") or not parsed.semantic_text:
+        legs["keyword"], res.total = kw.search(parsed, filters, depth)
+    if mode in ("hybrid", "semantic") and parsed.semantic_text:
+        vectors = eng.vectors
+        if vectors.size:
+            mask_args: dict[str, Any] = {
+                "categories": [*filters.categories, *parsed.categories],
+                "since": day_number(filters.since) if filters.since else None,
+                "until": day_number(filters.until) if filters.until else None,
+            }
+            if filters.author:
+                ids, _ = kw.search(ParsedQuery(raw=""), Filters(author=filters.author), 10_000)
+                mask_args["paper_ids"] = [i for i, _ in ids]
+            found, problem = eng.semantic_leg(parsed.semantic_text, vectors, mask_args, depth)
+            if problem:
+                res.degraded = True
+                messages.append(problem)
+                if "keyword" not in legs:
+                    legs["keyword"], res.total = kw.search(parsed, filters, depth)
+            elif found:
+                ok = kw.matching(parsed, filters, [p for p, _ in found])
+                legs["semantic"] = [(p, s) for p, s in found if p in ok]
+        elif mode == "semantic":
+            messages.append("no paper has an embedding yet; showing keyword matches")
+            legs["keyword"], res.total = kw.search(parsed, filters, depth)
+    fused = rrf(legs, {"keyword": KEYWORD_WEIGHT, "semantic": SEMANTIC_WEIGHT})
+    if len(legs) == 1:  # one leg: keep its own scores (BM25 or cosine)
+        ((leg, hits),) = legs.items()
+        fused = [(p, s, {leg: r}) for r, (p, s) in enumerate(hits, 1)]
+    keyword_ids = {p for p, _ in legs.get("keyword", [])}
+    res.total = max(res.total, len(keyword_ids)) + sum(
+        1 for p, _ in legs.get("semantic", []) if p not in keyword_ids
+    )
+    if sort != "relevance" and fused:
+        fused = _sorted(fused[:SORT_POOL], sort)
+    res.hits = _hits(fused, offset, limit, parsed)
+    if not res.hits and not messages:
+        messages.append("no paper matches" if not parsed.is_empty else "no paper matches those filters")
+    res.message = "; ".join(messages)
+    res.took_ms = (time.perf_counter() - started) * 1000
+    return res
+
+
+def _sorted(
+    fused: list[tuple[int, float, dict[str, int]]], sort: str
+) -> list[tuple[int, float, dict[str, int]]]:
+    ids = [p for p, _, _ in fused]
+    fn = SORTS[sort]
+    if fn is None:  # date: newest announcement first
+        days = dict(Paper.objects.filter(pk__in=ids).values_list("pk", "announced"))
+        key: dict[int, Any] = {p: day_number(days.get(p)) for p in ids}
+    else:
+        key = fn(ids)
+    return sorted(fused, key=lambda f: (-(key.get(f[0]) or 0), -f[1]))
+
+
+def _hits(
+    fused: list[tuple[int, float, dict[str, int]]], offset: int, limit: int, parsed: ParsedQuery | None
+) -> list[Hit]:
+    """The page of hits with their stored fields; papers no longer active are skipped."""
+    out: list[Hit] = []
+    terms = _highlight_terms(parsed) if parsed else set()
+    start = offset
+    while len(out) < limit and start < len(fused):
+        window = fused[start : start + (limit - len(out)) + 5]
+        start += len(window)
+        rows = {
+            p.pk: p
+            for p in Paper.objects.active()
+            .filter(pk__in=[f[0] for f in window])
+            .only("pk", "arxiv_id", "title", "abstract", "authors", "announced", "primary_category_id")
+        }
+        cats = _categories(list(rows))
+        for pid, score, ranks in window:
+            p = rows.get(pid)
+            if p is None:
+                continue
+            out.append(
+                Hit(
+                    paper_id=pid,
+                    arxiv_id=p.arxiv_id,
+                    title=p.title,
+                    score=score,
+                    title_html=highlight(p.title, terms, whole=True),
+                    snippet_html=highlight(p.abstract, terms),
+                    authors=[a.get("name", "") for a in p.authors],
+                    categories=cats.get(pid) or ([p.primary_category_id] if p.primary_category_id else []),
+                    announced=p.announced.isoformat() if p.announced else None,
+                    legs=ranks,
+                    why=_why(ranks),
+                )
+            )
+            if len(out) == limit:
+                break
+    return out
+
+
+def _categories(ids: list[int]) -> dict[int, list[str]]:
+    from paperfeed.papers.models import PaperCategory
+
+    out: dict[int, list[str]] = {}
+    for pid, code in (
+        PaperCategory.objects.filter(paper_id__in=ids)
+        .order_by("position")
+        .values_list("paper_id", "category_id")
+    ):
+        out.setdefault(pid, []).append(code)
+    return out
+
+
+def _why(ranks: dict[str, int]) -> str:
+    parts = []
+    if "keyword" in ranks:
+        parts.append(f"matches your words (#{ranks['keyword']} by BM25)")
+    if "semantic" in ranks:
+        parts.append(f"close in meaning (#{ranks['semantic']} by embedding)")
+    if "similar" in ranks:
+        parts.append(f"similar to the given papers (#{ranks['similar']})")
+    return "; ".join(parts)
+
+
+def _highlight_terms(parsed: ParsedQuery) -> set[str]:
+    raw = [*parsed.words, *(c.text for c in parsed.required if c.field != "authors")]
+    return {t for w in raw for t in text.tokens(w)}
+
+
+def highlight(source: str, terms: set[str], *, whole: bool = False) -> str:
+    """Escaped text with <mark> around words whose index term is in `terms`: all of it (`whole`),
+    or the SNIPPET_CHARS-long window with the most matches, cut at word boundaries."""
+    source = " ".join(source.split())
+    found = [(a, b) for a, b, t in text.spans(source) if t and t in terms] if terms else []
+    lo, hi = 0, len(source)
+    if not whole and len(source) > SNIPPET_CHARS:
+        best, best_n = 0, -1
+        for i, (a, _) in enumerate(found):
+            n = sum(1 for x, _ in found[i:] if x < a + SNIPPET_CHARS)
+            if n > best_n:
+                best, best_n = a, n
+        lo = max(0, best - 40) if found else 0
+        if lo:
+            lo = source.find(" ", lo) + 1 or lo
+        hi = min(len(source), lo + SNIPPET_CHARS)
+        if hi < len(source):
+            hi = source.rfind(" ", lo, hi) if source.rfind(" ", lo, hi) > lo else hi
+    parts, pos = [], lo
+    for a, b in found:
+        if a < lo or b > hi:
+            continue
+        parts += [html.escape(source[pos:a]), "<mark>", html.escape(source[a:b]), "</mark>"]
+        pos = b
+    parts.append(html.escape(source[pos:hi]))
+    return ("… " if lo > 0 else "") + "".join(parts) + (" …" if hi < len(source) else "")
+
+
+def similar(
+    papers: str | int | Sequence[str | int],
+    *,
+    limit: int = 10,
+    category: str | None = None,
+    since: dt.date | str | None = None,
+    until: dt.date | str | None = None,
+) -> SearchResults:
+    """Nearest papers to one paper or to a set (the normalised mean of their embeddings)."""
+    import numpy as np
+
+    started = time.perf_counter()
+    given = [papers] if isinstance(papers, str | int) else list(papers)
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    res = SearchResults(query=" ".join(map(str, given)), mode="similar", limit=limit)
+    arxiv_ids = [str(g).strip() for g in given if isinstance(g, str)]
+    pks = {int(g) for g in given if isinstance(g, int)}
+    if arxiv_ids:
+        pks |= set(Paper.objects.filter(arxiv_id__in=arxiv_ids).values_list("pk", flat=True))
+    if not pks:
+        res.message = "no such paper"
+        return res
+    eng = engine()
+    vectors = eng.vectors
+    vecs = [v for pk in pks if (v := vectors.vector_of(pk)) is not None]
+    if not vecs:
+        from paperfeed.search.models import Embedding
+
+        vecs = [
+            Embedding.unpack(v)
+            for v in Embedding.objects.filter(paper_id__in=pks).values_list("vector", flat=True)
+        ]
+    if vecs and vectors.size:
+        centre = np.mean(vecs, axis=0)
+        centre /= max(float(np.linalg.norm(centre)), 1e-12)
+        mask = vectors.mask(
+            categories=[category] if category else [],
+            since=day_number(_as_date(since)) if _as_date(since) else None,
+            until=day_number(_as_date(until)) if _as_date(until) else None,
+        )
+        mask &= ~np.isin(vectors.ids, list(pks))
+        found = vectors.search(centre, limit + 5, mask)
+        res.hits = _hits([(p, s, {"similar": r}) for r, (p, s) in enumerate(found, 1)], 0, limit, None)
+        res.total = len(res.hits)
+    else:
+        # Not embedded yet: the words of their titles, by keyword.
+        titles = " ".join(Paper.objects.filter(pk__in=pks).values_list("title", flat=True))
+        kw = eng.keyword
+        if kw is not None:
+            found, _ = kw.search(
+                parse(titles),
+                Filters((category,) if category else (), _as_date(since), _as_date(until)),
+                limit + len(pks),
+            )
+            found = [(p, s) for p, s in found if p not in pks]
+            res.hits = _hits([(p, s, {"keyword": r}) for r, (p, s) in enumerate(found, 1)], 0, limit, None)
+            res.total = len(res.hits)
+        res.message = "these papers have no embedding yet; similar by title words"
+    res.took_ms = (time.perf_counter() - started) * 1000
+    return res
