@@ -63,6 +63,22 @@ class ParsedQuery:
         }
 
 
+def relaxed(parsed: ParsedQuery) -> ParsedQuery | None:
+    """The query with its quoted phrases as plain words (for when no paper has them); None if it has
+    none. Pasted prose quotes titles and terms; zero results would help nobody."""
+    phrases = [c for c in parsed.required if c.field is None]
+    if not phrases:
+        return None
+    return ParsedQuery(
+        raw=parsed.raw,
+        words=[*parsed.words, *(c.text for c in phrases)],
+        required=[c for c in parsed.required if c.field is not None],
+        excluded=parsed.excluded,
+        categories=parsed.categories,
+        truncated=parsed.truncated,
+    )
+
+
 def parse(raw: str) -> ParsedQuery:
     text = _CLEAN.sub(" ", raw if isinstance(raw, str) else str(raw))
     out = ParsedQuery(raw=text, truncated=len(text) > MAX_QUERY_CHARS)
