@@ -67,7 +67,7 @@ class Filters:
 
 def _schema() -> tantivy.Schema:
     b = tantivy.SchemaBuilder()
-    b.add_unsigned_field("id", stored=True, indexed=True, fast=True)
+    b.add_integer_field("id", stored=True, indexed=True, fast=True)  # i64: Python ints are i64 terms
     for name in ("body", "title", "abstract", "authors"):
         b.add_text_field(name, tokenizer_name="whitespace", index_option="position")
     b.add_text_field("cat", tokenizer_name="raw", index_option="basic")
@@ -104,7 +104,7 @@ class KeywordIndex:
         for d in docs:
             w.delete_documents_by_term("id", d.paper_id)
             doc = tantivy.Document()
-            doc.add_unsigned("id", d.paper_id)
+            doc.add_integer("id", d.paper_id)
             title, abstract = text.analysed(d.title), text.analysed(d.abstract)
             doc.add_text("body", f"{title} {abstract}")
             doc.add_text("title", title)

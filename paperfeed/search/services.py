@@ -273,6 +273,11 @@ def search(
     if parsed.is_empty and not filters:
         res.message = "type some words to search for"
         return res
+    if not parsed.categories and not filters and not any(
+        text.tokens(t, stem=False) for t in [*parsed.words, *(c.text for c in parsed.required)]
+    ):
+        res.message = "nothing to search for: only stop words or punctuation"
+        return res
     eng = engine()
     kw = eng.keyword
     if kw is None:
