@@ -200,18 +200,21 @@ class Indexer:
                 bar.update(last - mark, indexed=indexed)
                 mark = last
                 if pending >= KEYWORD_COMMIT_EVERY:
-                    kw.commit()
-                    failpoint("index.keyword.between_commit_and_state")
-                    _write_state(state_path, {"watermark": mark})
+                    self._commit_keyword(kw, state_path, mark)
                     pending = 0
-        kw.commit()
-        _write_state(state_path, {"watermark": max(mark, upto)})
+        self._commit_keyword(kw, state_path, max(mark, upto))
         return {
             "indexed": indexed,
             "removed": removed,
             "documents": kw.num_docs,
             "seconds": round(time.monotonic() - started, 2),
         }
+
+    @staticmethod
+    def _commit_keyword(kw: KeywordIndex, state_path: Path, mark: int) -> None:
+        kw.commit()
+        failpoint("index.keyword.between_commit_and_state")
+        _write_state(state_path, {"watermark": mark})
 
     # --- embeddings (database) -------------------------------------------------------------------
 

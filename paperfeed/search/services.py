@@ -154,6 +154,7 @@ class Engine:
         """Start the vector leg in the worker thread (or say why not: a previous one is stuck)."""
         if self._busy.is_set():
             return "semantic search is busy or stuck; showing keyword matches only"
+        embedder = self.embedder  # loaded here, once per process: loading is not a slow query
         self._busy.set()
 
         def run() -> list[tuple[int, float]]:
@@ -161,7 +162,7 @@ class Engine:
                 delay = env_float("PAPERFEED_SEARCH_FAULT_DELAY_MS") / 1000
                 if delay:
                     time.sleep(delay)  # a fault injected for tests of the degraded path (L7)
-                q = self.embedder.encode([query_text])[0]
+                q = embedder.encode([query_text])[0]
                 return vectors.search(q, depth, vectors.mask(**mask_args))
             finally:
                 self._busy.clear()
@@ -273,8 +274,10 @@ def search(
     if parsed.is_empty and not filters:
         res.message = "type some words to search for"
         return res
-    if not parsed.categories and not filters and not any(
-        text.tokens(t, stem=False) for t in [*parsed.words, *(c.text for c in parsed.required)]
+    if (
+        not parsed.categories
+        and not filters
+        and not any(text.tokens(t, stem=False) for t in [*parsed.words, *(c.text for c in parsed.required)])
     ):
         res.message = "nothing to search for: only stop words or punctuation"
         return res
