@@ -19,7 +19,8 @@ PAPERS = [
     (
         "2503.00001",
         "Speculative decoding with draft models",
-        "We accelerate large language model inference: a small draft model proposes tokens that the target model verifies in parallel, giving lossless speedups.",
+        "We accelerate large language model inference: a small draft model proposes tokens"
+        " that the target model verifies in parallel, giving lossless speedups.",
         ["cs.CL"],
         "2025-03-18",
         [("Leviathan", "Yaniv")],

@@ -64,8 +64,8 @@ def index() -> KeywordIndex:
     return ki
 
 
-def ids(index: KeywordIndex, q: str, filters: Filters = Filters(), **kw: object) -> list[int]:
-    hits, _ = index.search(parse(q), filters, 10, **kw)  # type: ignore[arg-type]
+def ids(index: KeywordIndex, q: str, filters: Filters | None = None, **kw: object) -> list[int]:
+    hits, _ = index.search(parse(q), filters or Filters(), 10, **kw)  # type: ignore[arg-type]
     return [p for p, _ in hits]
 
 

@@ -122,7 +122,7 @@ def test_papers_not_embedded_yet_are_found_by_keyword(db: None, home: Any) -> No
 
 def test_similar_to_one_paper_and_to_a_set(indexed: dict[str, Any]) -> None:
     one = similar("2503.00001", limit=3)
-    assert "2503.00001" not in ids(one) and "2503.00007" == ids(one)[0]
+    assert "2503.00001" not in ids(one) and ids(one)[0] == "2503.00007"
     both = similar(["2503.00001", "2503.00006"], limit=7)
     assert set(ids(both)) == {p[0] for p in __import__("tests.search.conftest").search.conftest.PAPERS} - {
         "2503.00001",

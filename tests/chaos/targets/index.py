@@ -25,7 +25,7 @@ FAILPOINTS = (
 
 
 def _papers(n: int) -> list[str]:
-    words = "graph neural diffusion token agent vision speech robot policy reward model data proof".split()
+    words = "graph neural diffusion token agent vision speech robot policy reward model data proof".split()  # noqa: SIM905
     out = []
     for i in range(n):
         w = [words[(i * 7 + j * 3) % len(words)] for j in range(12)]
