@@ -31,6 +31,7 @@ import numpy as np
 from paperfeed.search.embedding import DIM
 
 RESCORE = 1000  # candidates from the binary scan that are scored exactly
+EXACT_MAX = 20_000  # up to this many allowed rows, every one is scored exactly (~1-2 ms)
 MAX_CATS = 6  # category codes kept per row for filtering (arXiv papers rarely list more)
 CODE_BYTES = DIM // 8
 
@@ -176,7 +177,7 @@ class VectorIndex:
         if allowed == 0:
             return []
         q = np.asarray(query, dtype=np.float32).reshape(self.dim)
-        if allowed <= RESCORE:
+        if allowed <= max(EXACT_MAX, RESCORE):
             rows = np.flatnonzero(mask)
         else:
             import faiss

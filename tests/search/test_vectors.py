@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from paperfeed.search import vectors as V
 from paperfeed.search.vectors import VectorIndex, VectorRow
@@ -80,14 +81,15 @@ def test_compaction_keeps_live_rows(tmp_path: Path) -> None:
     ]
 
 
-def test_binary_candidates_then_exact_rescoring_find_true_neighbours(monkeypatch: object) -> None:
+def test_binary_candidates_then_exact_rescoring_find_true_neighbours(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(5)
     centres = unit(rng, 40)
     data = centres[rng.integers(0, 40, 5000)] + 0.35 * unit(rng, 5000)
     data /= np.linalg.norm(data, axis=1, keepdims=True)
     vi = VectorIndex(None)
     vi.apply(rows(data.astype(np.float32)), 1)
-    assert len(vi.ids) > V.RESCORE  # the binary path, not the exact one
+    monkeypatch.setattr(V, "EXACT_MAX", 1000)
+    assert len(vi.ids) > max(V.EXACT_MAX, V.RESCORE)  # the binary path, not the exact one
     recall = []
     for q in unit(rng, 20) * 0.2 + centres[:20]:
         q /= np.linalg.norm(q)
