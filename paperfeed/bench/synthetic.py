@@ -117,7 +117,7 @@ def synthesise_embeddings(base: np.ndarray, n: int, seed: int = 1) -> np.ndarray
     return out
 
 
-def _store_vectors(base_count: int = 2000) -> dict[str, Any]:
+def _store_vectors(base_count: int = 500) -> dict[str, Any]:
     """In the target's environment: give every paper without an embedding a synthetic one, embed
     `base_count` real-looking base texts (its own titles+abstracts) with the real model, and advance
     the embedding watermark so `paperfeed index` only syncs the vector index."""

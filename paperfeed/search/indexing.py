@@ -170,7 +170,7 @@ class Indexer:
 
     def index_keywords(self, upto: int) -> dict[str, Any]:
         started = time.monotonic()
-        kw = self.keyword or KeywordIndex(keyword_dir())
+        kw = self.keyword or KeywordIndex(keyword_dir(), rebuild_stale=True)
         state_path = keyword_dir() / "state.json"
         state = _read_state(state_path)
         mark = int(state.get("watermark", 0))

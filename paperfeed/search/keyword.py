@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import shutil
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -82,13 +83,23 @@ class KeywordIndex:
     One writer at a time (tantivy's own lock, plus the caller's indexing lock); readers in any number
     of processes pick up commits through `refresh()`."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, *, rebuild_stale: bool = False) -> None:
+        """`rebuild_stale` (the indexer): an index of another schema (an older version of this
+        module) is deleted, with its state, so that it is built again from the start. Readers get
+        a ValueError instead."""
         self.schema = _schema()
         if path is None:
             self.index = tantivy.Index(self.schema)
         else:
             path.mkdir(parents=True, exist_ok=True)
-            self.index = tantivy.Index(self.schema, path=str(path), reuse=True)
+            try:
+                self.index = tantivy.Index(self.schema, path=str(path), reuse=True)
+            except ValueError:
+                if not rebuild_stale:
+                    raise
+                shutil.rmtree(path)
+                path.mkdir(parents=True)
+                self.index = tantivy.Index(self.schema, path=str(path), reuse=True)
         self._writer: Any = None
         self._lock = threading.Lock()
 

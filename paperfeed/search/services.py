@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import functools
 import html
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -124,7 +126,10 @@ class Engine:
         if self._keyword is None:
             if not (keyword_dir() / "meta.json").exists():
                 return None
-            self._keyword = KeywordIndex(keyword_dir())
+            try:
+                self._keyword = KeywordIndex(keyword_dir())
+            except ValueError:  # built by another version: not usable until `paperfeed index` rebuilds it
+                return None
         else:
             stamp = _mtime(keyword_dir() / "state.json")
             if stamp != self._kw_stamp and self._kw_stamp is not None:
@@ -356,33 +361,32 @@ def _hits(
 ) -> list[Hit]:
     """The page of hits with their stored fields; papers no longer active are skipped."""
     out: list[Hit] = []
-    terms = _highlight_terms(parsed) if parsed else set()
+    terms, surfaces = _highlight_terms(parsed) if parsed else (frozenset(), frozenset())
     start = offset
     while len(out) < limit and start < len(fused):
         window = fused[start : start + (limit - len(out)) + 5]
         start += len(window)
+        fields = ("pk", "arxiv_id", "title", "abstract", "authors", "announced", "primary_category_id")
         rows = {
-            p.pk: p
-            for p in Paper.objects.active()
-            .filter(pk__in=[f[0] for f in window])
-            .only("pk", "arxiv_id", "title", "abstract", "authors", "announced", "primary_category_id")
+            r[0]: r for r in Paper.objects.active().filter(pk__in=[f[0] for f in window]).values_list(*fields)
         }
         cats = _categories(list(rows))
         for pid, score, ranks in window:
-            p = rows.get(pid)
-            if p is None:
+            row = rows.get(pid)
+            if row is None:
                 continue
+            _, arxiv_id, title, abstract, authors, announced, primary = row
             out.append(
                 Hit(
                     paper_id=pid,
-                    arxiv_id=p.arxiv_id,
-                    title=p.title,
+                    arxiv_id=arxiv_id,
+                    title=title,
                     score=score,
-                    title_html=highlight(p.title, terms, whole=True),
-                    snippet_html=highlight(p.abstract, terms),
-                    authors=[a.get("name", "") for a in p.authors],
-                    categories=cats.get(pid) or ([p.primary_category_id] if p.primary_category_id else []),
-                    announced=p.announced.isoformat() if p.announced else None,
+                    title_html=highlight(title, terms, whole=True, surfaces=surfaces),
+                    snippet_html=highlight(abstract, terms, surfaces=surfaces),
+                    authors=[a.get("name", "") for a in authors],
+                    categories=cats.get(pid) or ([primary] if primary else []),
+                    announced=announced.isoformat() if announced else None,
                     legs=ranks,
                     why=_why(ranks),
                 )
@@ -416,16 +420,38 @@ def _why(ranks: dict[str, int]) -> str:
     return "; ".join(parts)
 
 
-def _highlight_terms(parsed: ParsedQuery) -> set[str]:
+def _highlight_terms(parsed: ParsedQuery) -> tuple[frozenset[str], frozenset[str]]:
+    """(index terms, words as typed) of the query's words and title/abstract clauses."""
     raw = [*parsed.words, *(c.text for c in parsed.required if c.field != "authors")]
-    return {t for w in raw for t in text.tokens(w)}
+    terms = frozenset(t for w in raw for t in text.tokens(w))
+    return terms, frozenset(
+        w for w in (m.group() for r in raw for m in text.SPAN.finditer(r)) if text.term_of(w)
+    )
 
 
-def highlight(source: str, terms: set[str], *, whole: bool = False) -> str:
+@functools.lru_cache(maxsize=1024)
+def _candidates(terms: frozenset[str], surfaces: frozenset[str]) -> re.Pattern[str]:
+    """Words that may carry one of `terms`: those starting like a term (a stem is, nearly always, a
+    prefix of its words once its last letter is dropped) or spelled like it. Each candidate is then
+    checked exactly with text.term_of; scanning every word of every abstract that way cost more than
+    the rest of a query."""
+    starts = {re.escape(t[: max(1, len(t) - 1)]) for t in terms} | {re.escape(w) for w in surfaces}
+    alternatives = "|".join(sorted(starts, key=len, reverse=True))
+    return re.compile(rf"(?i)(?<![^\W_])(?:{alternatives})[^\W_]*(?:['\u2019][^\W_]+)*(?:\+\+|#)?")
+
+
+def highlight(
+    source: str, terms: frozenset[str], *, whole: bool = False, surfaces: frozenset[str] = frozenset()
+) -> str:
     """Escaped text with <mark> around words whose index term is in `terms`: all of it (`whole`),
-    or the SNIPPET_CHARS-long window with the most matches, cut at word boundaries."""
+    or the SNIPPET_CHARS-long window with the most matches, cut at word boundaries. `surfaces`: the
+    query's words as typed (so that "C++" or "Müller" are found though their terms are not prefixes)."""
     source = " ".join(source.split())
-    found = [(a, b) for a, b, t in text.spans(source) if t and t in terms] if terms else []
+    found: list[tuple[int, int]] = []
+    if terms:
+        for m in _candidates(terms, surfaces).finditer(source):
+            if text.term_of(m.group()) in terms:
+                found.append((m.start(), m.end()))
     lo, hi = 0, len(source)
     if not whole and len(source) > SNIPPET_CHARS:
         best, best_n = 0, -1

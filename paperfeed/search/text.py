@@ -123,11 +123,18 @@ def analysed(text: str, *, stem: bool = True) -> str:
     return " ".join(tokens(text, stem=stem))
 
 
+SPAN = re.compile(r"\d+(?:\.\d+)+|[^\W_]+(?:['\u2019][^\W_]+)*(?:\+\+|#)?")
+
+
+@functools.lru_cache(maxsize=200_000)
+def term_of(word: str) -> str:
+    """The index term of one word as it appears in text ('' for a stop word or a non-word)."""
+    found = _WORD.findall(_prepare(word))
+    return "" if len(found) != 1 or found[0] in STOPWORDS else _stem_all(found)[0]
+
+
 def spans(text: str) -> Iterator[tuple[int, int, str]]:
     """(start, end, term) of every word of `text` in its original offsets, term as the index has it
     ('' for a stop word), for highlighting. Offsets are exact because matching runs on the raw text."""
-    for m in re.finditer(r"\d+(?:\.\d+)+|[^\W_]+(?:['\u2019][^\W_]+)*(?:\+\+|#)?", text):
-        w = _prepare(m.group())
-        found = _WORD.findall(w)
-        term = "" if len(found) != 1 or found[0] in STOPWORDS else _stem_all(found)[0]
-        yield m.start(), m.end(), term
+    for m in SPAN.finditer(text):
+        yield m.start(), m.end(), term_of(m.group())
