@@ -263,7 +263,8 @@ def scale(database: str, n: int, nq: int) -> dict[str, Any]:
         out["vector_sync_s"] = round(sync_s, 1)
         out["vectors"] = synced and synced.get("vectors")
         rng = random.Random(11)
-        queries = [" ".join(rng.choice(stats.title_words[0][:5000]) for _ in range(3)) for _ in range(nq + 1)]
+        common = list(stats.title_words[0][:5000])
+        queries = [" ".join(rng.choice(common) for _ in range(3)) for _ in range(nq + 1)]
         out["latency"] = latency(env, queries)
         out["vector_recall"] = vector_recall(Path(env["PAPERFEED_HOME"]), queries[:50])
     out["meets_targets"] = {

@@ -35,8 +35,8 @@ NOISE = 0.5  # norm of the noise added to a unit real embedding, before renormal
 
 @dataclass
 class RealStats:
-    title_words: tuple[list[str], np.ndarray]
-    abstract_words: tuple[list[str], np.ndarray]
+    title_words: tuple[np.ndarray, np.ndarray]  # (words as an object array, cumulative frequencies)
+    abstract_words: tuple[np.ndarray, np.ndarray]
     title_lengths: list[int]
     abstract_lengths: list[int]
     categories: list[str]
@@ -66,18 +66,17 @@ class RealStats:
                 dates.append(r.get("update_date") or "2025-03-18")
                 authors.extend(x.strip() for x in r["authors"].split(",")[:3] if x.strip())
 
-        def dist(c: Counter[str]) -> tuple[list[str], np.ndarray]:
+        def dist(c: Counter[str]) -> tuple[np.ndarray, np.ndarray]:
             words, counts = zip(*c.most_common(), strict=True)
             p = np.array(counts, dtype=np.float64)
-            return list(words), np.cumsum(p / p.sum())
+            return np.array(words, dtype=object), np.cumsum(p / p.sum())
 
         return cls(dist(tw), dist(aw), tl, al, cats, dates, authors)
 
 
-def _draw(rng: np.random.Generator, dist: tuple[list[str], np.ndarray], n: int) -> str:
+def _draw(rng: np.random.Generator, dist: tuple[np.ndarray, np.ndarray], n: int) -> str:
     words, cdf = dist
-    idx = np.searchsorted(cdf, rng.random(n))
-    return " ".join(words[min(i, len(words) - 1)] for i in idx)
+    return " ".join(words[np.minimum(np.searchsorted(cdf, rng.random(n)), len(words) - 1)])
 
 
 def synthetic_id(i: int) -> str:
