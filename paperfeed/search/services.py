@@ -117,12 +117,13 @@ class Engine:
         self, keyword: KeywordIndex | None = None, vectors: VectorIndex | None = None, embedder: Any = None
     ) -> None:
         self._keyword, self._vectors, self._embedder = keyword, vectors, embedder
-        self._kw_stamp: int | None = None
+        self._kw_stamp: tuple[int, int] | None = None
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="semantic")
         self._busy = threading.Event()  # a semantic leg is still running (maybe stuck)
 
     @property
     def keyword(self) -> KeywordIndex | None:
+        stamp = _stamp(keyword_dir() / "state.json")
         if self._keyword is None:
             if not (keyword_dir() / "meta.json").exists():
                 return None
@@ -130,11 +131,9 @@ class Engine:
                 self._keyword = KeywordIndex(keyword_dir())
             except ValueError:  # built by another version: not usable until `paperfeed index` rebuilds it
                 return None
-        else:
-            stamp = _mtime(keyword_dir() / "state.json")
-            if stamp != self._kw_stamp and self._kw_stamp is not None:
-                self._keyword.refresh()
-            self._kw_stamp = stamp
+        elif stamp != self._kw_stamp:
+            self._keyword.refresh()  # an indexer (any process) committed since
+        self._kw_stamp = stamp
         return self._keyword
 
     @property
@@ -191,11 +190,13 @@ class Engine:
             return [], "semantic search failed; showing keyword matches only"
 
 
-def _mtime(path: Any) -> int | None:
+def _stamp(path: Any) -> tuple[int, int] | None:
+    """Identity of a file that is replaced (renamed over), never written in place."""
     try:
-        return int(path.stat().st_mtime_ns)
+        st = path.stat()
     except FileNotFoundError:
         return None
+    return st.st_mtime_ns, st.st_ino
 
 
 _engine: Engine | None = None

@@ -187,3 +187,19 @@ def test_any_query_gives_results_or_a_message(indexed: dict[str, Any]) -> None:
         "_",
     ]:
         search(q)
+
+
+def test_a_serving_engine_sees_what_another_indexer_commits(indexed: dict[str, Any]) -> None:
+    eng = services.engine()
+    assert ids(search("protein folding", mode="keyword")) == []
+    recs = records()
+    recs[0].arxiv_id, recs[0].title, recs[0].abstract = (
+        "2503.00099",
+        "Protein folding",
+        "Structure prediction.",
+    )
+    ingest([recs[0]])
+    Indexer().run()  # its own index instances, like `paperfeed index` in another process
+    assert services.engine() is eng
+    assert ids(search("protein folding", mode="keyword")) == ["2503.00099"]
+    assert eng.vectors.row_of(Paper.objects.get(arxiv_id="2503.00099").pk) is not None
