@@ -12,7 +12,7 @@ size, posting-list lengths and query latency, not relevance.
 
 Vectors: embedding a million abstracts takes hours on 2 cores, and the model's speed is measured on
 the real records; for scale runs each synthetic paper gets a real embedding (of a random real paper)
-plus Gaussian noise, renormalised, which keeps the real embeddings' anisotropy and cluster structure.
+mixed with another and Gaussian noise added, renormalised, which keeps the real embeddings' anisotropy.
 """
 
 from __future__ import annotations
@@ -108,10 +108,13 @@ def write_snapshot(path: Path, n: int, stats: RealStats, seed: int = 1) -> Path:
 
 
 def synthesise_embeddings(base: np.ndarray, n: int, seed: int = 1) -> np.ndarray:
-    """n unit vectors: random rows of `base` (real embeddings) plus noise of norm ~NOISE."""
+    """n unit vectors: a random mix of two rows of `base` (real embeddings) plus noise of norm ~NOISE.
+    The mix spreads them between the real ones: copies of a few hundred vectors plus noise alone
+    would form tight clusters whose members no index can tell apart."""
     rng = np.random.default_rng(seed)
     noise = rng.standard_normal((n, base.shape[1])).astype(np.float32) * (NOISE / np.sqrt(base.shape[1]))
-    out = base[rng.integers(0, len(base), n)] + noise
+    mix = rng.random((n, 1), dtype=np.float32)
+    out = mix * base[rng.integers(0, len(base), n)] + (1 - mix) * base[rng.integers(0, len(base), n)] + noise
     out /= np.linalg.norm(out, axis=1, keepdims=True)
     return out
 
