@@ -87,6 +87,14 @@ SETTINGS: dict[str, Setting] = {
             "Where derived model files (the ONNX export) live; empty: ~/.cache/paperfeed.",
         ),
         Setting("PAPERFEED_WEB_WORKERS", "3", "gunicorn worker processes for `paperfeed serve`."),
+        Setting(
+            "PAPERFEED_SEARCH_SEMANTIC_BUDGET_MS",
+            "500",
+            "Time the semantic leg of a hybrid search may take before the answer is keyword-only.",
+        ),
+        Setting(
+            "PAPERFEED_SEARCH_FAULT_DELAY_MS", "0", "Tests only: delay added to every semantic search leg."
+        ),
     ]
 }
 
