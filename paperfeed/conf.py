@@ -128,6 +128,14 @@ SETTINGS: dict[str, Setting] = {
             "",
             "Tests only: the UTC time (ISO 8601) the digest schedule takes as now. Empty: the real time.",
         ),
+        Setting(
+            "PAPERFEED_SEARCH_SEMANTIC_BUDGET_MS",
+            "500",
+            "Time the semantic leg of a hybrid search may take before the answer is keyword-only.",
+        ),
+        Setting(
+            "PAPERFEED_SEARCH_FAULT_DELAY_MS", "0", "Tests only: delay added to every semantic search leg."
+        ),
     ]
 }
 
