@@ -136,3 +136,32 @@ def test_e2_two_senders_and_two_ticks_at_once(cli_env: dict[str, str]) -> None:
         sink.stop()
     per = Counter(r.rcpt for r in sink.received)
     assert per == Counter(readers)
+
+
+def test_saved_search_alerts_come_from_the_search_service(cli_env: dict[str, str], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import gzip
+
+    from tests.conftest import SNAPSHOT
+
+    sample = tmp_path / "sample.jsonl"
+    with gzip.open(SNAPSHOT, "rt") as src:
+        sample.write_text("".join(line for _, line in zip(range(500), src, strict=False)))
+    sink = SmtpSink().start()
+    env = {**cli_env, "EMAIL_URL": sink.url, "PAPERFEED_DIGEST_RATE": "0"}
+    try:
+        paperfeed("init", env=env)
+        paperfeed("import", str(sample), env=env)
+        paperfeed("index", env=env)
+        query = "diffusion cat:cs.CV"
+        paperfeed("subscribers", "add", "--confirmed", "--search", query, "reader@example.org", env=env)
+        paperfeed("digest", "send", "--frequency", "daily", "--period", "2025-03-19", env=env)
+        found = _json("search", "diffusion", "--category", "cs.CV", "--since", "2025-03-19", "--until",
+                      "2025-03-19", "--mode", "keyword", "--limit", "10", env=env)["results"]  # fmt: skip
+    finally:
+        sink.stop()
+    assert found, "the fixture day has papers about diffusion in cs.CV"
+    (got,) = sink.received
+    text = got.text()
+    assert "Your saved searches" in text and f"matches “{query}”" in text
+    for hit in found:
+        assert f"/papers/{hit['id']}" in text

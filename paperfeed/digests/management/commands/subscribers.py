@@ -28,6 +28,9 @@ class Command(ReportCommand):
             "--categories", default="", help="comma-separated category codes to follow, e.g. cs.CL,cs.LG"
         )
         add.add_argument("--send-empty", action="store_true", help="send a digest even when it has no papers")
+        add.add_argument(
+            "--search", action="append", default=[], metavar="QUERY", help="a saved-search alert (repeatable)"
+        )
         lst = sub.add_parser("list", help="every subscriber and their state")
         lst.add_argument("--status", choices=[s.value for s in Subscriber.Status])
         remove = sub.add_parser("remove", help="unsubscribe addresses")
@@ -48,6 +51,8 @@ class Command(ReportCommand):
                 prefs["categories"] = [c.strip() for c in options["categories"].split(",") if c.strip()]
             if options["send_empty"]:
                 prefs["send_empty"] = True
+            if options["search"]:
+                prefs["searches"] = [" ".join(q.split()) for q in options["search"] if q.strip()]
             added = services.add_subscribers(
                 emails, frequency=options["frequency"], confirmed=options["confirmed"], **prefs
             )
