@@ -87,6 +87,47 @@ SETTINGS: dict[str, Setting] = {
             "Where derived model files (the ONNX export) live; empty: ~/.cache/paperfeed.",
         ),
         Setting("PAPERFEED_WEB_WORKERS", "3", "gunicorn worker processes for `paperfeed serve`."),
+        Setting("PAPERFEED_DIGEST_RATE", "10", "Digest mails per second at most (all senders together)."),
+        Setting(
+            "PAPERFEED_DIGEST_HOURLY", "20000", "Digest mails per rolling hour at most; 0: no hourly cap."
+        ),
+        Setting(
+            "PAPERFEED_DIGEST_MAX_ATTEMPTS", "5", "SMTP attempts per digest mail before it counts as failed."
+        ),
+        Setting(
+            "PAPERFEED_DIGEST_RETRY_DELAY", "60", "Seconds before the first retry of a mail; doubles per try."
+        ),
+        Setting(
+            "PAPERFEED_DIGEST_MAX_ERRORS",
+            "50",
+            "Consecutive send failures that pause a digest run (and alert).",
+        ),
+        Setting(
+            "PAPERFEED_UNSUBSCRIBE_MAILTO",
+            "",
+            "Address for mailto: unsubscribes (read by `paperfeed digest bounces`); empty: the From address.",
+        ),
+        Setting(
+            "PAPERFEED_DKIM_KEY",
+            "",
+            "Path of a PEM RSA private key: sign every digest with DKIM. Empty: no DKIM.",
+        ),
+        Setting(
+            "PAPERFEED_DKIM_SELECTOR",
+            "paperfeed",
+            "DKIM selector (the DNS name is SELECTOR._domainkey.DOMAIN).",
+        ),
+        Setting(
+            "PAPERFEED_DKIM_DOMAIN", "", "DKIM d= domain; empty: the From address's domain (DMARC alignment)."
+        ),
+        Setting(
+            "PAPERFEED_SCHEDULE_TICK", "60", "Seconds between two scheduler ticks of `paperfeed worker`."
+        ),
+        Setting(
+            "PAPERFEED_NOW",
+            "",
+            "Tests only: the UTC time (ISO 8601) the digest schedule takes as now. Empty: the real time.",
+        ),
         Setting(
             "PAPERFEED_SEARCH_SEMANTIC_BUDGET_MS",
             "500",

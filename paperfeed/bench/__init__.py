@@ -3,5 +3,6 @@ every figure is reported next to a baseline measured in the same run."""
 
 BENCHMARKS = {
     "import": "paperfeed.bench.import_",
+    "digest": "paperfeed.bench.digest",
     "search": "paperfeed.bench.search",
 }

@@ -17,3 +17,30 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bucket}@{self.window_start}: {self.hits}"
+
+
+class Lease(models.Model):
+    """A named lock with an expiry, held by one process at a time (the digest sender); see core.leases."""
+
+    name = models.CharField(max_length=100, unique=True)
+    holder = models.CharField(max_length=200, blank=True)  # "host:pid:start" of the holding process
+    expires_at = models.FloatField(default=0)  # scaled epoch seconds (core.clock.wall)
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.holder or 'nobody'}"
+
+
+class ScheduledRun(models.Model):
+    """One row per (job, time slot): inserting it is how a scheduler tick claims the slot, so two
+    workers ticking at once enqueue a job once."""
+
+    job = models.CharField(max_length=100)
+    slot = models.BigIntegerField()  # start of the slot, epoch seconds (scaled)
+    enqueued_at = models.DateTimeField(auto_now_add=True)
+    task_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "slot"], name="uniq_scheduledrun_slot")]
+
+    def __str__(self) -> str:
+        return f"{self.job}@{self.slot}"

@@ -1,1 +1,647 @@
-"""(to be built by its issue)"""
+"""Subscriptions (double opt-in) and sending digests through the outbox.
+
+Sending (send_due / send_period) runs under one lease, "digests.sender": one sender at a time across
+processes and machines, and every write of a delivery renews it in the same transaction (a fence).
+Per subscriber:
+  1. compose the items (in batches, outside any transaction);
+  2. claim: in one transaction re-read the subscriber (eligible now? else SKIPPED), take a send
+     slot (rate limit) and insert the Delivery row as SENDING (UNIQUE digest+subscriber);
+  3. send over SMTP with the row's Message-ID;
+  4. mark SENT (or RETRY with backoff / FAILED, suppressing the address on a 5xx).
+A crash after 3 and before 4 leaves a SENDING row: the next run re-sends exactly those (same
+Message-ID), so a duplicate is bounded by the crashes in that window and identifiable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from paperfeed.conf import env
+from paperfeed.core import clock, leases, ratelimit
+from paperfeed.core.failpoints import failpoint
+from paperfeed.core.progress import Progress
+from paperfeed.digests import addresses, content, mail
+from paperfeed.digests.models import Delivery, Digest, Frequency, SendSlot, Subscriber
+from paperfeed.digests.render import Renderer
+
+log = logging.getLogger(__name__)
+
+SENDER_LEASE = "digests.sender"
+LEASE_TTL = 120.0  # > the SMTP timeout: a holder blocked in one send still renews in time
+BATCH = 200
+# How late a scheduled digest may still go out (E9: a daily digest more than 24 h late is skipped).
+MAX_LATE = {Frequency.DAILY: dt.timedelta(hours=24), Frequency.WEEKLY: dt.timedelta(hours=72)}
+# Confirmation mails per address (warehouse: 3 per 6 h) and per client IP.
+RESEND_LIMIT, RESEND_WINDOW = 3, 6 * 3600
+IP_LIMIT, IP_WINDOW = 30, 3600
+
+
+# --- subscriptions ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Accepted:
+    allowed: bool
+    retry_after: int = 0
+
+
+def subscribe(raw_email: str, *, user: Any = None, ip: str = "", frequency: str | None = None) -> Accepted:
+    """Ask for digests at an address. The outcome looks the same for a new, pending or confirmed
+    address (the caller shows one answer); the owner gets one mail: a confirmation link, or (already
+    confirmed) a note with the settings link. A suppressed address gets nothing."""
+    address = addresses.normalise(raw_email)  # InvalidAddress for the form to show
+    if (
+        ip
+        and not (by_ip := ratelimit.hit("digests.subscribe.ip", ip, limit=IP_LIMIT, window=IP_WINDOW)).allowed
+    ):
+        return Accepted(False, by_ip.retry_after)
+    decision = ratelimit.hit("digests.subscribe", address, limit=RESEND_LIMIT, window=RESEND_WINDOW)
+    if not decision.allowed:
+        return Accepted(False, decision.retry_after)
+    own = bool(user and getattr(user, "is_authenticated", False) and user.email_verified and user.email)
+    own = own and _same(user.email, address)
+    with transaction.atomic():
+        sub = _get_or_create(address, frequency or Frequency.DAILY, "account" if own else "web")
+        if own and sub.user_id in (None, user.pk):
+            sub.user = user
+            if sub.status != Subscriber.Status.CONFIRMED:
+                _confirm(sub)  # the account's verified address needs no second proof
+            sub.save()
+            return Accepted(True)
+        if sub.suppressed_at is not None:
+            return Accepted(True)
+        if sub.status == Subscriber.Status.CONFIRMED:
+            _after_commit_mail("already", sub.pk)
+        else:
+            if sub.status == Subscriber.Status.UNSUBSCRIBED:
+                sub.status = Subscriber.Status.PENDING
+                sub.save(update_fields=["status"])
+            _after_commit_mail("confirm", sub.pk)
+    return Accepted(True)
+
+
+def _same(a: str, b: str) -> bool:
+    try:
+        return addresses.normalise(a) == b
+    except addresses.InvalidAddress:
+        return False
+
+
+def _get_or_create(address: str, frequency: str, source: str) -> Subscriber:
+    try:
+        with transaction.atomic():
+            sub, _ = Subscriber.objects.select_for_update().get_or_create(
+                email=address, defaults={"frequency": frequency, "source": source}
+            )
+    except IntegrityError:  # created by a concurrent request
+        sub = Subscriber.objects.select_for_update().get(email=address)
+    return sub
+
+
+def _after_commit_mail(kind: str, pk: int) -> None:
+    from paperfeed.digests.tasks import send_notice
+
+    transaction.on_commit(lambda: send_notice.enqueue(kind, pk))
+
+
+def _confirm(sub: Subscriber) -> None:
+    sub.status = Subscriber.Status.CONFIRMED
+    sub.confirmed_at = timezone.now()
+
+
+def confirm(sub: Subscriber) -> Subscriber:
+    """Idempotent: confirms a pending subscription (the token was checked by the caller)."""
+    with transaction.atomic():
+        sub = Subscriber.objects.select_for_update().get(pk=sub.pk)
+        if sub.status == Subscriber.Status.PENDING:
+            _confirm(sub)
+            sub.save(update_fields=["status", "confirmed_at"])
+    return sub
+
+
+def unsubscribe(sub: Subscriber) -> Subscriber:
+    """Idempotent. After this commits no digest mail starts for them (the sender re-checks)."""
+    with transaction.atomic():
+        sub = Subscriber.objects.select_for_update().get(pk=sub.pk)
+        if sub.status != Subscriber.Status.UNSUBSCRIBED:
+            sub.status = Subscriber.Status.UNSUBSCRIBED
+            sub.unsubscribed_at = timezone.now()
+            sub.token_version += 1  # confirmation links mailed earlier must not re-subscribe
+            sub.save(update_fields=["status", "unsubscribed_at", "token_version"])
+    return sub
+
+
+def suppress(sub: Subscriber, reason: str) -> None:
+    Subscriber.objects.filter(pk=sub.pk, suppressed_at__isnull=True).update(
+        suppressed_at=timezone.now(), suppressed_reason=reason[:300]
+    )
+
+
+def notice_mail(kind: str, sub: Subscriber) -> mail.DigestEmail:
+    """The confirmation mail ("confirm") or the already-subscribed note ("already"): transactional,
+    so no List-Unsubscribe-Post (listmonk #3063: a one-click header on an opt-in mail did nothing)."""
+    ctx = {
+        "email": addresses.display(sub.email),
+        "confirm_url": mail.confirm_url(sub),
+        "manage_url": mail.manage_url(sub),
+    }
+    if kind == "confirm":
+        return mail.build(
+            sub, "Confirm your paperfeed digest", render_to_string("digests/email/confirm.txt", ctx), None, {}
+        )
+    return mail.build(
+        sub,
+        "Your paperfeed digest subscription",
+        render_to_string("digests/email/already.txt", ctx),
+        None,
+        {},
+    )
+
+
+def send_notice(kind: str, pk: int) -> bool:
+    sub = Subscriber.objects.filter(pk=pk).first()
+    if sub is None or sub.suppressed_at is not None:
+        return False
+    if kind == "confirm" and sub.status != Subscriber.Status.PENDING:
+        return False
+    if kind == "already" and sub.status != Subscriber.Status.CONFIRMED:
+        return False
+    notice_mail(kind, sub).send()
+    return True
+
+
+@dataclass
+class Added:
+    created: int = 0
+    existing: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def add_subscribers(emails: Iterable[str], *, frequency: str, confirmed: bool, **prefs: Any) -> Added:
+    """Bulk import (a group moving its list over). Without `confirmed`, each new address is pending
+    and gets a confirmation mail."""
+    out = Added()
+    for raw in emails:
+        try:
+            address = addresses.normalise(raw)
+        except addresses.InvalidAddress as e:
+            out.errors.append(f"{raw!r}: {e}")
+            continue
+        with transaction.atomic():
+            sub, created = Subscriber.objects.get_or_create(
+                email=address, defaults={"frequency": frequency, "source": "cli", **prefs}
+            )
+            if not created:
+                out.existing += 1
+                continue
+            out.created += 1
+            if confirmed:
+                _confirm(sub)
+                sub.save(update_fields=["status", "confirmed_at"])
+            else:
+                _after_commit_mail("confirm", sub.pk)
+    return out
+
+
+# --- periods ---------------------------------------------------------------------------------------
+
+
+class BadPeriod(ValueError):
+    pass
+
+
+def is_period(frequency: str, day: dt.date) -> bool:
+    return day.weekday() < 5 if frequency == Frequency.DAILY else day.weekday() == 0
+
+
+def named_period(frequency: str, day: dt.date) -> dt.date:
+    if frequency == Frequency.WEEKLY:
+        return day - dt.timedelta(days=day.weekday())  # the Monday of that week
+    if not is_period(frequency, day):
+        raise BadPeriod(f"daily digests go out on weekdays; {day} is a {day:%A}")
+    return day
+
+
+def scheduled_at(period: dt.date, hour: int) -> dt.datetime:
+    return dt.datetime.combine(period, dt.time(hour), tzinfo=dt.UTC)
+
+
+def due_now(frequency: str, now: dt.datetime) -> dict[dt.date, list[int]]:
+    """For each send hour, the latest period whose scheduled time has passed, if it is not too late:
+    {period: [hours]}. After any downtime, at most one period per subscriber is due (E9)."""
+    out: dict[dt.date, list[int]] = {}
+    for hour in range(24):
+        day = now.date()
+        for _ in range(10):
+            if is_period(frequency, day) and scheduled_at(day, hour) <= now:
+                break
+            day -= dt.timedelta(days=1)
+        if now - scheduled_at(day, hour) <= MAX_LATE[Frequency(frequency)]:
+            out.setdefault(day, []).append(hour)
+    return out
+
+
+# --- sending ---------------------------------------------------------------------------------------
+
+
+class DigestPaused(RuntimeError):
+    pass
+
+
+@dataclass
+class Throttle:
+    """At most `rate` mails per second and `hourly` per rolling hour, counted in SendSlot rows so that
+    restarts share them. A slot is stamped when the mail is claimed and re-stamped when the server's
+    250 arrives: every stamp is then at or after the server received that mail, and as one sender
+    claims the next mail only after the last one's 250, "fewer than `limit` stamps in the last window
+    at claim time" keeps the limit true as measured at the server, without any margin."""
+
+    rate: int
+    hourly: int
+    slot: int | None = None  # the slot of the mail in flight
+
+    @classmethod
+    def configured(cls) -> Throttle:
+        return cls(int(env("PAPERFEED_DIGEST_RATE")), int(env("PAPERFEED_DIGEST_HOURLY")))
+
+    def windows(self) -> list[tuple[float, int]]:
+        out = [(1.0, self.rate)] if self.rate > 0 else []
+        if self.hourly > 0:
+            out.append((3600.0, self.hourly))
+        return out
+
+    def wait(self) -> float:
+        """Scaled seconds until a slot is free (0: free now). Call inside the claim transaction."""
+        now = clock.wall()
+        longest = 0.0
+        for span, limit in self.windows():
+            recent = SendSlot.objects.filter(at__gt=now - span)
+            n = recent.count()
+            if n >= limit:
+                oldest = recent.order_by("at").values_list("at", flat=True)[n - limit]
+                longest = max(longest, oldest + span - now, 1e-3)
+        return longest
+
+    def take(self) -> None:
+        self.slot = SendSlot.objects.create(at=clock.wall()).pk
+
+    def accepted(self) -> None:
+        """The server accepted the mail of the current slot: stamp it with now."""
+        if self.slot is not None:
+            SendSlot.objects.filter(pk=self.slot).update(at=clock.wall())
+            self.slot = None
+
+
+@dataclass
+class DigestReport:
+    frequency: str
+    period: dt.date
+    eligible: int = 0
+    sent: int = 0
+    failed: int = 0
+    empty: int = 0
+    skipped: int = 0
+    resent: int = 0  # re-sends of mails a crashed sender may have handed over already
+    retries: int = 0
+    status: str = ""
+    complete: bool = False
+    alerts: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        d = dict(vars(self))
+        d["period"] = self.period.isoformat()
+        return d
+
+
+class Sender:
+    def __init__(self, held: leases.Held, transport: mail.Transport, throttle: Throttle):
+        self.held, self.transport, self.throttle = held, transport, throttle
+        self.renderer = Renderer()
+        self.max_attempts = int(env("PAPERFEED_DIGEST_MAX_ATTEMPTS"))
+        self.retry_delay = float(env("PAPERFEED_DIGEST_RETRY_DELAY"))
+        self.max_errors = int(env("PAPERFEED_DIGEST_MAX_ERRORS"))
+        self.consecutive = 0
+        self.counts: Counter[str] = Counter()  # this run's outcomes, for the progress line
+
+    # waiting without losing the lease
+    def _sleep(self, seconds: float) -> None:
+        end = clock.monotonic() + seconds
+        while (left := end - clock.monotonic()) > 0:
+            clock.sleep(min(left, LEASE_TTL / 4))
+            with transaction.atomic():
+                self.held.renew()
+
+    def run(self, digest: Digest, hours: list[int] | None, full_period: bool) -> DigestReport:
+        report = DigestReport(digest.frequency, digest.period)
+        due = Subscriber.objects.receiving(digest.frequency)
+        if hours is not None:
+            due = due.filter(send_hour__in=hours)
+        with transaction.atomic():
+            self.held.renew()
+            if digest.status == Digest.Status.PAUSED and not digest.held_for_complaints:
+                log.warning("resuming %s (was paused: %s)", digest, digest.pause_reason)
+                Digest.objects.filter(pk=digest.pk).update(status=Digest.Status.OPEN, pause_reason="")
+            # Rows a crashed sender left in flight: maybe accepted by the server, maybe not. Send them
+            # again with the same Message-ID (0 missing; a duplicate is identifiable).
+            report.resent = Delivery.objects.filter(digest=digest, status=Delivery.Status.SENDING).update(
+                status=Delivery.Status.RETRY, due_at=0
+            )
+        ctx = content.Context.of(digest)
+        todo = due.exclude(deliveries__digest=digest).count()
+        with Progress(f"{digest}", total=todo, unit="mail") as progress:
+            try:
+                self._loop(digest, due, ctx, report, progress)
+            except DigestPaused as e:
+                report.alerts.append(str(e))
+        self._finish(digest, due, report, full_period)
+        return report
+
+    def _loop(
+        self, digest: Digest, due: Any, ctx: content.Context, report: DigestReport, progress: Progress
+    ) -> None:
+        last_pk = 0
+        while True:
+            self._retries(digest, report, only_due=True)
+            batch = list(due.filter(pk__gt=last_pk).exclude(deliveries__digest=digest).order_by("pk")[:BATCH])
+            if not batch:
+                break
+            last_pk = batch[-1].pk
+            composed = content.compose(ctx, batch)
+            failpoint("digest-composed")
+            for sub in batch:
+                self._new(digest, sub, composed.get(sub.pk, []), report)
+                progress.update(1, **self.counts)
+        # Wait out the backoff of the temporary failures: the run is complete only when every
+        # eligible subscriber is sent or failed.
+        while self._retries(digest, report, only_due=False):
+            pass
+
+    def _retries(self, digest: Digest, report: DigestReport, *, only_due: bool) -> bool:
+        """Re-try due RETRY rows; with only_due=False, first sleep until the next is due. Returns
+        whether any were left."""
+        pending = Delivery.objects.filter(digest=digest, status=Delivery.Status.RETRY)
+        if not only_due:
+            nxt = pending.order_by("due_at").values_list("due_at", flat=True).first()
+            if nxt is None:
+                return False
+            self._sleep(nxt - clock.wall())
+        for row in (
+            pending.filter(due_at__lte=clock.wall()).select_related("subscriber").order_by("due_at", "pk")
+        ):
+            report.retries += 1
+            self._attempt(digest, row, report)
+        return True
+
+    def _claim(self, digest: Digest, sub_pk: int, row: Delivery | None, items: list[Any]) -> Delivery | None:
+        """One transaction: fence, eligibility, rate slot, the row as SENDING. None: nothing to send."""
+        while True:
+            with transaction.atomic():
+                self.held.renew()
+                wait = self.throttle.wait()
+                if wait <= 0:
+                    sub = Subscriber.objects.select_for_update().get(pk=sub_pk)
+                    if not sub.is_eligible:
+                        self._final(
+                            digest, sub, row, Delivery.Status.SKIPPED, items, f"not eligible: {sub.status}"
+                        )
+                        return None
+                    if row is None and not items and not sub.send_empty:
+                        self._final(digest, sub, row, Delivery.Status.EMPTY, items, "")
+                        return None
+                    self.throttle.take()
+                    if row is None:
+                        row = Delivery.objects.create(
+                            digest=digest,
+                            subscriber=sub,
+                            status=Delivery.Status.SENDING,
+                            message_id=mail.message_id(digest, sub),
+                            papers=[list(i) for i in items],
+                            claimed_at=timezone.now(),
+                        )
+                    else:
+                        row.status, row.claimed_at = Delivery.Status.SENDING, timezone.now()
+                        row.save(update_fields=["status", "claimed_at"])
+                    row.subscriber = sub
+                    return row
+            self._sleep(wait)
+
+    def _final(
+        self, digest: Digest, sub: Subscriber, row: Delivery | None, status: str, items: list[Any], why: str
+    ) -> None:
+        if row is None:
+            Delivery.objects.create(
+                digest=digest,
+                subscriber=sub,
+                status=status,
+                message_id=mail.message_id(digest, sub),
+                papers=[list(i) for i in items],
+                last_error=why,
+            )
+        else:
+            Delivery.objects.filter(pk=row.pk).update(status=status, last_error=why[:500])
+
+    def _message(self, digest: Digest, sub: Subscriber, items: list[Any]) -> mail.DigestEmail:
+        """Rendered before the claim, so the rate slot is taken right before the SMTP transaction
+        (the limits hold as measured at the server, not only at our claims)."""
+        subject, text, html = self.renderer.render(digest, sub, items)
+        headers = {"Message-ID": mail.message_id(digest, sub), **mail.list_headers(sub)}
+        return mail.build(sub, subject, text, html, headers)
+
+    def _new(self, digest: Digest, sub: Subscriber, items: list[Any], report: DigestReport) -> None:
+        message = self._message(digest, sub, items) if (items or sub.send_empty) else None
+        try:
+            row = self._claim(digest, sub.pk, None, items)
+        except IntegrityError:  # a row appeared meanwhile (a second sender outside the lease): theirs
+            return
+        if row is not None and message is not None:
+            self._send(digest, row, message, report)
+
+    def _attempt(self, digest: Digest, row: Delivery, report: DigestReport) -> None:
+        message = self._message(digest, row.subscriber, row.papers)
+        claimed = self._claim(digest, row.subscriber_id, row, row.papers)
+        if claimed is not None:
+            self._send(digest, claimed, message, report)
+
+    def _send(self, digest: Digest, row: Delivery, message: mail.DigestEmail, report: DigestReport) -> None:
+        failpoint("digest-claimed")
+        try:
+            self.transport.send(message)
+        except mail.SendError as e:
+            self._failed(digest, row, e, report)
+            return
+        failpoint("digest-after-250")
+        with transaction.atomic():
+            self.held.renew()
+            self.throttle.accepted()
+            Delivery.objects.filter(pk=row.pk).update(
+                status=Delivery.Status.SENT, sent_at=timezone.now(), last_error=""
+            )
+        failpoint("digest-sent")
+        self.consecutive = 0
+        self.counts["sent"] += 1
+
+    def _failed(self, digest: Digest, row: Delivery, e: mail.SendError, report: DigestReport) -> None:
+        self.consecutive += 1
+        self.counts["errors"] += 1
+        attempts = row.attempts + 1
+        with transaction.atomic():
+            self.held.renew()
+            if e.permanent or attempts >= self.max_attempts:
+                status, due = Delivery.Status.FAILED, 0.0
+                if e.suppress:
+                    suppress(row.subscriber, f"SMTP {e}")
+            else:
+                status, due = Delivery.Status.RETRY, clock.wall() + self.retry_delay * 2 ** (attempts - 1)
+            Delivery.objects.filter(pk=row.pk).update(
+                status=status, attempts=attempts, due_at=due, last_error=str(e)[:500]
+            )
+        log.warning(
+            "%s to subscriber %s: %s (attempt %d) -> %s", digest, row.subscriber_id, e, attempts, status
+        )
+        if self.consecutive >= self.max_errors:
+            reason = f"paused after {self.consecutive} consecutive send errors; last: {e}"
+            Digest.objects.filter(pk=digest.pk).update(status=Digest.Status.PAUSED, pause_reason=reason[:300])
+            log.error("ALERT %s %s", digest, reason, extra={"alert": "digest-paused"})
+            raise DigestPaused(f"{digest}: {reason}")
+
+    def _finish(self, digest: Digest, due: Any, report: DigestReport, full_period: bool) -> None:
+        rows = Delivery.objects.filter(digest=digest)
+        counts = dict(rows.values_list("status").annotate(n=Count("pk")))
+        report.sent = counts.get(Delivery.Status.SENT, 0)
+        report.failed = counts.get(Delivery.Status.FAILED, 0)
+        report.empty = counts.get(Delivery.Status.EMPTY, 0)
+        report.skipped = counts.get(Delivery.Status.SKIPPED, 0)
+        unfinished = rows.unfinished().count()
+        waiting = due.exclude(deliveries__digest=digest).count()
+        report.eligible = report.sent + report.failed + unfinished + waiting
+        digest.refresh_from_db()
+        report.complete = unfinished == 0 and waiting == 0 and digest.status != Digest.Status.PAUSED
+        if report.complete and full_period and digest.status == Digest.Status.OPEN:
+            Digest.objects.filter(pk=digest.pk).update(
+                status=Digest.Status.COMPLETE, completed_at=timezone.now()
+            )
+            digest.status = Digest.Status.COMPLETE
+        report.status = digest.status
+
+
+def held_for_complaints() -> Digest | None:
+    return Digest.objects.filter(held_for_complaints=True).order_by("-period").first()
+
+
+@dataclass
+class SendResult:
+    digests: list[DigestReport]
+    busy: str = ""
+    held: str = ""
+    dry_run: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        totals = {
+            k: sum(getattr(r, k) for r in self.digests)
+            for k in ("eligible", "sent", "failed", "empty", "skipped", "resent")
+        }
+        return {
+            **totals,
+            "complete": all(r.complete for r in self.digests) and not self.busy and not self.held,
+            "paused": [r.alerts for r in self.digests if r.status == Digest.Status.PAUSED],
+            "busy": self.busy,
+            "held": self.held,
+            "dry_run": self.dry_run,
+            "digests": [r.as_json() for r in self.digests],
+        }
+
+
+def plan(
+    frequency: str | None, period: dt.date | None, now: dt.datetime
+) -> list[tuple[str, dt.date, list[int] | None]]:
+    """(frequency, period, send hours or None for all) of what to send."""
+    freqs = [frequency] if frequency else [Frequency.DAILY, Frequency.WEEKLY]
+    out: list[tuple[str, dt.date, list[int] | None]] = []
+    for f in freqs:
+        if period is not None:
+            out.append((f, named_period(f, period), None))
+        else:
+            out.extend((f, p, hours) for p, hours in sorted(due_now(f, now).items()))
+    return out
+
+
+def current_time() -> dt.datetime:
+    if fixed := env("PAPERFEED_NOW"):
+        return dt.datetime.fromisoformat(fixed).astimezone(dt.UTC)
+    return timezone.now()
+
+
+def send(
+    frequency: str | None = None,
+    period: dt.date | None = None,
+    *,
+    dry_run: bool = False,
+    now: dt.datetime | None = None,
+    transport: mail.Transport | None = None,
+) -> SendResult:
+    """Send what is due now (or the digests of a named period). Safe to run twice, and at once."""
+    now = now or current_time()
+    todo = plan(frequency, period, now)
+    if dry_run:
+        return SendResult([_dry_run(f, p, hours) for f, p, hours in todo], dry_run=True)
+    if (hold := held_for_complaints()) is not None:
+        return SendResult([], held=f"{hold}: {hold.pause_reason} (lift with `paperfeed digest resume`)")
+    held = leases.try_acquire(SENDER_LEASE, LEASE_TTL)
+    if held is None:
+        return SendResult([], busy="another sender is running")
+    transport = transport or mail.SmtpTransport()
+    reports = []
+    try:
+        SendSlot.objects.filter(at__lt=clock.wall() - 2 * 3600).delete()
+        sender = Sender(held, transport, Throttle.configured())
+        for f, p, hours in todo:
+            digest, _ = Digest.objects.get_or_create(frequency=f, period=p)
+            full = hours is None or len(hours) == 24 or scheduled_at(p, 23) <= now
+            reports.append(sender.run(digest, hours, full))
+    finally:
+        transport.close()
+        held.release()
+    return SendResult(reports)
+
+
+def _dry_run(frequency: str, period: dt.date, hours: list[int] | None) -> DigestReport:
+    report = DigestReport(frequency, period)
+    digest = Digest.objects.filter(frequency=frequency, period=period).first() or Digest(
+        frequency=frequency, period=period
+    )
+    due = Subscriber.objects.receiving(frequency)
+    if hours is not None:
+        due = due.filter(send_hour__in=hours)
+    if digest.pk:
+        due = due.exclude(deliveries__digest=digest)
+    ctx = content.Context.of(digest)
+    subs = list(due.order_by("pk"))
+    for i in range(0, len(subs), BATCH):
+        batch = subs[i : i + BATCH]
+        composed = content.compose(ctx, batch)
+        for sub in batch:
+            if composed.get(sub.pk) or sub.send_empty:
+                report.eligible += 1
+            else:
+                report.empty += 1
+    return report
+
+
+def resume(frequency: str | None = None, period: dt.date | None = None) -> int:
+    """Lift pauses and complaint holds (all, or one digest's)."""
+    qs = Digest.objects.filter(Q(status=Digest.Status.PAUSED) | Q(held_for_complaints=True))
+    if frequency:
+        qs = qs.filter(frequency=frequency)
+    if period:
+        qs = qs.filter(period=period)
+    return qs.update(status=Digest.Status.OPEN, held_for_complaints=False, pause_reason="")

@@ -1,3 +1,13 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from paperfeed.digests import views
+
+app_name = "digests"
+
+urlpatterns = [
+    path("subscribe", views.subscribe, name="subscribe"),
+    path("digests/confirm/<str:token>", views.confirm, name="confirm"),
+    path("digests/unsubscribe/<str:token>", views.unsubscribe, name="unsubscribe"),
+    path("digests/settings", views.my_settings, name="my-settings"),
+    path("digests/settings/<str:token>", views.manage, name="manage"),
+]

@@ -1,1 +1,144 @@
-"""(to be built by its issue)"""
+"""The digests' own pages: subscribe, confirm, one-click unsubscribe (RFC 8058), settings.
+
+Links in mail carry signed tokens (tokens.py) and need no session. A GET never changes anything
+(link scanners fetch every URL in a mail); changes happen on POST. The one-click POST is exempt from
+CSRF, because a mailbox provider posts it with no cookie and no token, and is authorised by its
+token alone; it answers 200 without a redirect (RFC 8058 §3.1) and is idempotent.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from paperfeed.digests import addresses, mail, services, tokens
+from paperfeed.digests.forms import SettingsForm, SubscribeForm
+from paperfeed.digests.models import Subscriber
+
+SUBSCRIBED = "Check your inbox: if this address can get digests, a mail with the next step is on its way."
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.GET.get("format") == "json" or "application/json" in request.headers.get("Accept", "")
+
+
+def _client_ip(request: HttpRequest) -> str:
+    return str(request.META.get("REMOTE_ADDR", ""))
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def subscribe(request: HttpRequest) -> HttpResponse:
+    form = SubscribeForm(request.POST or None)
+    status, message, error = 200, "", ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            got = services.subscribe(
+                form.cleaned_data["email"],
+                user=request.user,
+                ip=_client_ip(request),
+                frequency=form.cleaned_data.get("frequency") or None,
+            )
+        except addresses.InvalidAddress as e:
+            status, error = 400, str(e)
+        else:
+            if got.allowed:
+                message = SUBSCRIBED
+            else:
+                status, error = 429, "Too many requests for this address; try again later."
+    elif request.method == "POST":
+        status, error = 400, "Enter an email address."
+    if _wants_json(request):
+        response: HttpResponse = JsonResponse({"ok": not error, "message": message or error}, status=status)
+    else:
+        response = render(
+            request,
+            "digests/subscribe.html",
+            {
+                "form": form,
+                "message": message,
+                "error": error,
+                "prefill": form.data.get("email", "") if error else "",
+            },
+            status=status,
+        )
+    if status == 429:
+        response["Retry-After"] = "3600"
+    return response
+
+
+def _bad_link(request: HttpRequest, e: tokens.BadToken) -> HttpResponse:
+    return render(request, "digests/message.html", {"title": "Link not valid", "text": str(e)}, status=400)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        sub = tokens.read("confirm", token)
+    except tokens.BadToken as e:
+        return _bad_link(request, e)
+    if request.method == "POST":
+        sub = services.confirm(sub)
+        return render(request, "digests/confirmed.html", {"sub": sub, "manage_url": mail.manage_url(sub)})
+    # A button, not a GET that confirms: a scanner fetching the link must not subscribe anyone.
+    return render(request, "digests/confirm.html", {"email": addresses.display(sub.email)})
+
+
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        sub = tokens.read("unsubscribe", token)
+    except tokens.BadToken as e:
+        return _bad_link(request, e)
+    if request.method == "POST":
+        services.unsubscribe(sub)
+        return render(request, "digests/unsubscribed.html", {"email": addresses.display(sub.email)})
+    return render(
+        request,
+        "digests/unsubscribe.html",
+        {"email": addresses.display(sub.email), "subscribed": sub.status != Subscriber.Status.UNSUBSCRIBED},
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def manage(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        sub = tokens.read("manage", token)
+    except tokens.BadToken as e:
+        return _bad_link(request, e)
+    form = SettingsForm(request.POST or None, instance=sub)
+    saved = request.method == "POST" and form.is_valid()
+    if saved:
+        sub = form.save()
+    if _wants_json(request):
+        fields = ["email", "status", "frequency", "send_hour", "trending", "follows", "alerts", "for_you",
+                  "send_empty", "categories", "authors", "searches"]  # fmt: skip
+        return JsonResponse(
+            {f: getattr(sub, f) for f in fields} | {"errors": form.errors.get_json_data()},
+            status=200 if form.is_valid() or request.method != "POST" else 400,
+        )
+    return render(
+        request,
+        "digests/settings.html",
+        {
+            "form": form,
+            "sub": sub,
+            "email": addresses.display(sub.email),
+            "saved": saved,
+            "unsubscribe_url": mail.unsubscribe_url(sub),
+        },
+        status=400 if request.method == "POST" and not saved else 200,
+    )
+
+
+@login_required
+def my_settings(request: HttpRequest) -> HttpResponse:
+    """A signed-in user's way to their settings page (or to subscribing, with their address filled in)."""
+    sub = Subscriber.objects.filter(user_id=request.user.pk or 0).first()
+    if sub is not None:
+        return redirect(mail.manage_url(sub).removeprefix(mail.absolute("")))
+    ctx = {"form": SubscribeForm(), "message": "", "error": "", "prefill": getattr(request.user, "email", "")}
+    return render(request, "digests/subscribe.html", ctx)

@@ -1,22 +1,33 @@
 """A real SMTP server on loopback (aiosmtpd) that keeps what it receives and can misbehave.
 
-Faults are decided per recipient by `responder(rcpt) -> reply or None` (e.g. "450 4.2.0 busy",
-"550 5.1.1 no such user"); None accepts. Tests that need more (dropping connections, stalling)
-extend this class rather than writing another server.
+Faults (RELIABILITY E3 and 1c):
+- per recipient, at RCPT: `responder(rcpt) -> reply or None` (None accepts), or `script(rcpt, replies)`
+  for a sequence (e.g. 421 three times, then accept);
+- after DATA: `data_responder(rcpts) -> reply or None` (554, 552 "message too large");
+- `drop_every=N`: after every N-th accepted message, answer 250 and then close the connection;
+- `stall_connections={k, ...}`: the k-th connection (1-based) is accepted and never answered;
+  `banner_delay=s` delays every greeting by s seconds;
+- `log_path`: one JSON line per accepted (recipient, Message-ID, time).
 """
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
+import json
 import socket
 import threading
+import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
 
 @dataclass
@@ -25,6 +36,7 @@ class Received:
     rcpt: str
     message: EmailMessage
     raw: bytes
+    at: float = 0.0  # time.time() when the server accepted it
 
     @property
     def message_id(self) -> str:
@@ -45,20 +57,71 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class _FaultySMTP(SMTP):
+    sink: SmtpSink
+
+    async def _handle_client(self) -> None:
+        n = self.sink._connection_opened()
+        if n in self.sink.stall_connections:
+            self.sink._stalled.append(self.transport)
+            await asyncio.sleep(3600)  # accept TCP, never answer: the client must time out
+            return
+        if self.sink.banner_delay:
+            await asyncio.sleep(self.sink.banner_delay)
+        await super()._handle_client()
+
+
+class _Controller(Controller):
+    def __init__(self, sink: SmtpSink, **kwargs: Any) -> None:
+        self.sink = sink
+        super().__init__(sink, **kwargs)
+
+    def factory(self) -> SMTP:
+        server = _FaultySMTP(self.handler, **self.SMTP_kwargs)
+        server.sink = self.sink
+        return server
+
+
 class SmtpSink:
-    def __init__(self, responder: Callable[[str], str | None] | None = None) -> None:
+    def __init__(
+        self, responder: Callable[[str], str | None] | None = None, *, log_path: Path | None = None
+    ) -> None:
         self.responder = responder
+        self.data_responder: Callable[[list[str]], str | None] | None = None
+        self.scripts: dict[str, list[str]] = {}
+        self.drop_every = 0
+        self.stall_connections: set[int] = set()
+        self.banner_delay = 0.0
+        self.log_path = log_path
         self.received: list[Received] = []
         self.attempts: list[str] = []  # every RCPT TO seen, accepted or not
+        self.rcpt_replies: dict[str, list[str]] = defaultdict(list)  # what each recipient was answered
+        self.connections = 0
+        self.accepted = 0
+        self._stalled: list[Any] = []
         self.lock = threading.Lock()
         self.host, self.port = "127.0.0.1", free_port()
-        self.controller = Controller(self, hostname=self.host, port=self.port)
+        self.controller = _Controller(self, hostname=self.host, port=self.port)
+
+    def script(self, rcpt: str, replies: list[str]) -> None:
+        """Answer RCPT for `rcpt` with these replies in turn, then accept."""
+        self.scripts[rcpt.lower()] = list(replies)
+
+    def _connection_opened(self) -> int:
+        with self.lock:
+            self.connections += 1
+            return self.connections
 
     # aiosmtpd handler hooks
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        rcpt = address.lower()
         with self.lock:
-            self.attempts.append(address.lower())
-        reply = self.responder(address) if self.responder else None
+            self.attempts.append(rcpt)
+            queued = self.scripts.get(rcpt)
+            reply = queued.pop(0) if queued else None
+        if reply is None and self.responder:
+            reply = self.responder(address)
+        self.rcpt_replies[rcpt].append(reply or "250 OK")
         if reply:
             return reply
         envelope.rcpt_tos.append(address)
@@ -66,25 +129,50 @@ class SmtpSink:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw = envelope.original_content or envelope.content
+        if self.data_responder and (reply := self.data_responder([r.lower() for r in envelope.rcpt_tos])):
+            return reply
         msg = email.message_from_bytes(raw, policy=email.policy.default)
+        now = time.time()
         with self.lock:
             for rcpt in envelope.rcpt_tos:
-                self.received.append(Received(envelope.mail_from, rcpt.lower(), msg, raw))  # type: ignore[arg-type]
+                self.received.append(Received(envelope.mail_from, rcpt.lower(), msg, raw, now))  # type: ignore[arg-type]
+                if self.log_path is not None:
+                    with self.log_path.open("a") as f:
+                        f.write(
+                            json.dumps(
+                                {"rcpt": rcpt.lower(), "message_id": str(msg["Message-ID"]), "at": now}
+                            )
+                            + "\n"
+                        )
+            self.accepted += 1
+            drop = self.drop_every and self.accepted % self.drop_every == 0
+        if drop:
+            # The 250 is written first; closing then resets the connection before QUIT.
+            asyncio.get_running_loop().call_soon(server.transport.close)
         return "250 Message accepted"
 
     def start(self) -> SmtpSink:
         self.controller.start()
+        with self.lock:
+            self.connections = 0  # the controller's own readiness probe does not count
         return self
 
     def stop(self) -> None:
+        # The server waits for its connections to end: end the stalled ones first.
+        self.controller.loop.call_soon_threadsafe(lambda: [t.close() for t in self._stalled])
         self.controller.stop()
 
     def to(self, rcpt: str) -> list[Received]:
         return [r for r in self.received if r.rcpt == rcpt.lower()]
 
-    def mailer_settings(self) -> dict[str, Any]:
+    def mailer_settings(self, timeout: float = 10) -> dict[str, Any]:
         """A MAILERS entry that sends here through Django's real SMTP backend."""
         return {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": self.host, "port": self.port, "timeout": 10},
+            "OPTIONS": {"host": self.host, "port": self.port, "timeout": timeout},
         }
+
+    @property
+    def url(self) -> str:
+        """EMAIL_URL for a `paperfeed` child process."""
+        return f"smtp://{self.host}:{self.port}"

@@ -1,0 +1,153 @@
+"""Digest composition: the digests of 10,000 subscribers with personal content (follows, saved searches,
+trending), composed and rendered (subject, text, HTML, signed links and headers), next to the same for
+1,000 (issue target: <= 60 s at 10,000 on SQLite). Runs in a fresh home with a real slice of the
+snapshot; nothing is sent (MIME serialisation happens at send time and is not counted)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from typing import Any
+
+from paperfeed.bench.common import SNAPSHOT, fresh_env, paperfeed
+
+PERIOD = "2025-03-25"  # a Tuesday in the snapshot's first week: ~400 new papers in its window
+RECORDS = 3000
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument("--baseline", type=int, default=1_000)
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+
+
+def run(options: dict[str, Any]) -> dict[str, Any]:
+    import gzip
+
+    with fresh_env(options["database"]) as env:
+        paperfeed(["init"], env)
+        sample = os.path.join(env["PAPERFEED_HOME"], "sample.jsonl")
+        with gzip.open(SNAPSHOT, "rt") as src, open(sample, "w") as out:
+            for i, line in enumerate(src):
+                if i >= RECORDS:
+                    break
+                out.write(line)
+        paperfeed(["import", sample], env)
+        env["DJANGO_SETTINGS_MODULE"] = "paperfeed.settings"
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "paperfeed.bench.digest",
+                str(options["subscribers"]),
+                str(options["baseline"]),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"digest bench failed: {proc.stderr[-2000:]}")
+        inner = json.loads(proc.stdout.strip().splitlines()[-1])
+    big, base = inner["big"], inner["baseline"]
+    return {
+        "database": options["database"],
+        "period": PERIOD,
+        "papers_in_window": inner["papers_in_window"],
+        "subscribers": big["subscribers"],
+        "seconds": big["seconds"],
+        "ms_per_subscriber": round(1000 * big["seconds"] / big["subscribers"], 2),
+        "papers_per_digest": big["papers_per_digest"],
+        "baseline_subscribers": base["subscribers"],
+        "baseline_seconds": base["seconds"],
+        "baseline_ms_per_subscriber": round(1000 * base["seconds"] / base["subscribers"], 2),
+        "ratio": round(big["seconds"] / base["seconds"], 2) if base["seconds"] else None,
+        "target_seconds": 60,
+        "meets_target": big["seconds"] <= 60,
+    }
+
+
+def _subscribers(n: int, offset: int) -> list[Any]:
+    """n confirmed subscribers with personal content drawn from the window's real papers."""
+    import datetime as dt
+
+    from paperfeed.digests.models import Subscriber
+    from paperfeed.papers.models import Paper
+
+    rng = random.Random(n)
+    day = dt.date.fromisoformat(PERIOD)
+    papers = list(Paper.objects.announced_on(day).values_list("primary_category_id", "authors", "title"))
+    cats = sorted({c for c, _, _ in papers if c})
+    authors = sorted({a["key"] for _, names, _ in papers for a in names if a.get("key")})
+    words = [w.lower() for _, _, t in papers for w in t.split() if len(w) > 6 and w.isalpha()]
+    queries = [
+        " ".join(rng.sample(words, 1)) + (f" cat:{rng.choice(cats)}" if rng.random() < 0.5 else "")
+        for _ in range(100)
+    ]
+    rows = [
+        Subscriber(
+            email=f"bench{offset + i}@example.org",
+            status=Subscriber.Status.CONFIRMED,
+            categories=rng.sample(cats, min(len(cats), rng.randint(1, 3))),
+            authors=rng.sample(authors, min(len(authors), rng.randint(0, 3))),
+            searches=rng.sample(queries, rng.randint(0, 2)),
+        )
+        for i in range(n)
+    ]
+    Subscriber.objects.bulk_create(rows, batch_size=2000)
+    return list(
+        Subscriber.objects.filter(email__startswith="bench", pk__gt=0).order_by("pk")[offset : offset + n]
+    )
+
+
+def _compose_all(period: str, subs: list[Any]) -> dict[str, Any]:
+    import datetime as dt
+
+    from paperfeed.digests import content, mail
+    from paperfeed.digests.models import Digest
+    from paperfeed.digests.render import Renderer
+    from paperfeed.digests.services import BATCH
+
+    digest, _ = Digest.objects.get_or_create(frequency="daily", period=dt.date.fromisoformat(period))
+    ctx, renderer = content.Context.of(digest), Renderer()
+    started = time.perf_counter()
+    total = 0
+    for i in range(0, len(subs), BATCH):
+        batch = subs[i : i + BATCH]
+        composed = content.compose(ctx, batch)
+        for sub in batch:
+            items = composed[sub.pk]
+            total += len(items)
+            subject, text, html = renderer.render(digest, sub, items)
+            mail.build(sub, subject, text, html, mail.list_headers(sub))
+    seconds = time.perf_counter() - started
+    return {
+        "subscribers": len(subs),
+        "seconds": round(seconds, 2),
+        "papers_per_digest": round(total / len(subs), 1),
+    }
+
+
+def _inner(big: int, baseline: int) -> dict[str, Any]:
+    import datetime as dt
+
+    import django
+
+    django.setup()
+    from paperfeed.papers.models import Paper
+
+    subs = _subscribers(big, 0)
+    base = _compose_all(PERIOD, subs[:baseline])
+    full = _compose_all(PERIOD, subs)
+    n = Paper.objects.announced_on(dt.date.fromisoformat(PERIOD)).count()
+    return {"baseline": base, "big": full, "papers_in_window": n}
+
+
+if __name__ == "__main__":
+    print(json.dumps(_inner(int(sys.argv[1]), int(sys.argv[2]))))

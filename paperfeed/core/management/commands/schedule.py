@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import CommandParser
+
+from paperfeed.core import schedule
+from paperfeed.core.commands import ReportCommand
+from paperfeed.core.models import ScheduledRun
+
+
+class Command(ReportCommand):
+    help = "The periodic jobs: `list` them, or `tick` once (enqueue what is due; for cron)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("action", choices=["list", "tick"])
+
+    def report(self, **options: Any) -> dict[str, Any]:
+        if options["action"] == "tick":
+            return {"enqueued": schedule.tick()}
+        jobs = []
+        for job in schedule.JOBS.values():
+            last = ScheduledRun.objects.filter(job=job.name).order_by("-slot").first()
+            jobs.append(
+                {"job": job.name, "task": job.task, "every": job.every, "last_slot": last and last.slot}
+            )
+        return {"jobs": jobs}
+
+    def render(self, result: dict[str, Any]) -> str:
+        if "enqueued" in result:
+            return "enqueued: " + (", ".join(result["enqueued"]) or "nothing")
+        return "\n".join(
+            f"{j['job']}: every {j['every']} s, last slot {j['last_slot']}" for j in result["jobs"]
+        )

@@ -1,0 +1,84 @@
+"""A small scheduler for periodic jobs, run by `paperfeed worker` (or by cron via `paperfeed schedule tick`).
+
+Apps register jobs (`register("digests.send", "paperfeed.digests.tasks.send_due_digests", every=3600)`).
+A tick claims the current slot of every job by inserting a ScheduledRun row (UNIQUE job+slot) and
+enqueues the job's task in the same transaction: two workers ticking at once enqueue it once, and a
+crash cannot claim a slot without its task. Missed slots are not replayed: a job must catch up by
+itself (the digest sender sends what is still due, and skips what is too late).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from dataclasses import dataclass
+
+from django.db import IntegrityError, close_old_connections, transaction
+from django.utils.module_loading import import_string
+
+from paperfeed.conf import env_float
+from paperfeed.core import clock
+from paperfeed.core.models import ScheduledRun
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    task: str  # dotted path of a django.tasks Task taking no arguments
+    every: int  # seconds between runs (slots start at multiples of it, UTC)
+
+
+JOBS: dict[str, Job] = {}
+
+
+def register(name: str, task: str, *, every: int) -> None:
+    JOBS[name] = Job(name, task, every)
+
+
+def slot_of(job: Job, now: float) -> int:
+    return int(math.floor(now / job.every) * job.every)
+
+
+def tick(now: float | None = None) -> list[str]:
+    """Enqueue every job whose current slot nobody claimed yet; returns their names."""
+    now = clock.wall() if now is None else now
+    enqueued = []
+    for job in JOBS.values():
+        try:
+            with transaction.atomic():
+                run = ScheduledRun.objects.create(job=job.name, slot=slot_of(job, now))
+                # The task row lives in the same database: enqueueing inside the transaction makes
+                # the claim and the task one commit (the worker cannot see the task before it).
+                result = import_string(job.task).enqueue()
+                run.task_id = str(result.id)
+                run.save(update_fields=["task_id"])
+        except IntegrityError:
+            continue  # another tick claimed this slot
+        enqueued.append(job.name)
+        log.info("scheduled %s", job.name, extra={"job": job.name, "slot": slot_of(job, now)})
+    return enqueued
+
+
+class Ticker(threading.Thread):
+    """Ticks every PAPERFEED_SCHEDULE_TICK (scaled) seconds until stopped."""
+
+    def __init__(self) -> None:
+        super().__init__(name="paperfeed-scheduler", daemon=True)
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        interval = env_float("PAPERFEED_SCHEDULE_TICK") / clock.scale()
+        while not self.stopped.is_set():
+            close_old_connections()
+            try:
+                tick()
+            except Exception:  # a failed tick (database restarting) must not end the worker
+                log.exception("scheduler tick failed")
+            self.stopped.wait(interval)
+        close_old_connections()
+
+    def stop(self) -> None:
+        self.stopped.set()

@@ -1,0 +1,325 @@
+"""What goes into a digest: pluggable sections, composed for a batch of subscribers at a time.
+
+A section prepares what all subscribers share once per digest (the trending list, the window's new
+papers by category and author, each distinct saved search's results) and then picks per subscriber
+from memory, so composing 10,000 digests costs little more than their distinct queries. Each paper
+appears at most once per subscriber across digests: papers of their deliveries of the last
+SEEN_HORIZON_DAYS are left out.
+
+Hooks for other apps: `set_for_you_provider(fn)` (a batch "for you"; without one, the recommendations
+app's `recs.services.recommend(user_id, limit=)` is called per user), and the trending, follows and
+saved-search sources below, which read the feed, accounts and search apps when those provide them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+
+from paperfeed.digests.models import Delivery, Digest, Frequency, Subscriber
+from paperfeed.papers.models import Paper, PaperCategory
+
+log = logging.getLogger(__name__)
+
+# Relevance knobs, in one place.
+TRENDING_LIMIT = 10
+FOLLOWS_LIMIT = 20
+ALERT_LIMIT = 10  # per saved search
+# An alert promises papers *matching* the search: keyword mode, so that a window without a match sends
+# nothing rather than the nearest neighbours hybrid search always finds.
+ALERT_MODE = "keyword"
+FOR_YOU_LIMIT = 10
+DIGEST_LIMIT = 50
+SEEN_HORIZON_DAYS = 45
+
+# (paper pk, section key, reason)
+Item = tuple[int, str, str]
+# for_you(user_ids, since, limit) -> {user_id: [(paper pk, reason), ...]}
+ForYouProvider = Callable[[list[int], dt.date, int], dict[int, list[tuple[int, str]]]]
+_for_you: ForYouProvider | None = None
+
+
+def set_for_you_provider(fn: ForYouProvider | None) -> None:
+    """The recommendations app registers its batch "for you" function here (in its AppConfig.ready)."""
+    global _for_you
+    _for_you = fn
+
+
+def _optional(module: str, name: str) -> Any:
+    """An attribute of another app's module, or None while that app does not provide it."""
+    try:
+        return getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        return None
+
+
+def previous_period(frequency: str, period: dt.date) -> dt.date:
+    if frequency == Frequency.WEEKLY:
+        return period - dt.timedelta(days=7)
+    day = period - dt.timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= dt.timedelta(days=1)
+    return day
+
+
+def window(frequency: str, period: dt.date) -> tuple[dt.date, dt.date]:
+    """The days whose new papers a digest covers: after the previous period, up to its own."""
+    return previous_period(frequency, period) + dt.timedelta(days=1), period
+
+
+@dataclass
+class Context:
+    digest: Digest
+    first: dt.date
+    last: dt.date
+    now: dt.datetime
+    shared: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, digest: Digest, now: dt.datetime | None = None) -> Context:
+        first, last = window(digest.frequency, digest.period)
+        return cls(digest, first, last, now or timezone.now())
+
+
+class Section:
+    key = ""
+    title = ""
+    flag = ""  # the Subscriber field that switches it on
+
+    def prepare(self, ctx: Context, subs: list[Subscriber]) -> None:
+        """Load what this batch needs (called once per batch; cache across batches in ctx.shared)."""
+
+    def pick(self, ctx: Context, sub: Subscriber) -> list[Item]:
+        raise NotImplementedError
+
+
+class Trending(Section):
+    key, title, flag = "trending", "Trending", "trending"
+
+    def prepare(self, ctx: Context, subs: list[Subscriber]) -> None:
+        if "trending" in ctx.shared:
+            return
+        ctx.shared["trending"] = trending_papers(ctx.first, ctx.last, ctx.now, TRENDING_LIMIT * 3)
+
+    def pick(self, ctx: Context, sub: Subscriber) -> list[Item]:
+        return [(pk, self.key, why) for pk, why in ctx.shared["trending"]]
+
+
+def trending_papers(first: dt.date, last: dt.date, now: dt.datetime, limit: int) -> list[tuple[int, str]]:
+    """The community feed's trending papers of the window (feed.services.listing), or — where the
+    feed app does not provide it — the window's newest papers with code."""
+    listing = _optional("paperfeed.feed.services", "listing")
+    period_cls = _optional("paperfeed.feed.periods", "Period")
+    if listing is not None and period_cls is not None:
+        entries = listing(period_cls("day", first, last), sort="trending", now=now)
+        return [(e.paper.pk, getattr(e, "reason", "")) for e in entries[:limit]]
+    qs = Paper.objects.active().announced_between(first, last).with_code().order_by("-announced", "-arxiv_id")
+    return [(pk, "new, with code") for pk in qs.values_list("pk", flat=True)[:limit]]
+
+
+class Follows(Section):
+    key, title, flag = "follows", "From what you follow", "follows"
+
+    def prepare(self, ctx: Context, subs: list[Subscriber]) -> None:
+        if "by_category" not in ctx.shared:
+            papers = list(
+                Paper.objects.active()
+                .announced_between(ctx.first, ctx.last)
+                .order_by("-announced", "-arxiv_id")
+                .values_list("pk", "primary_category_id", "authors")
+            )
+            order = {pk: i for i, (pk, _, _) in enumerate(papers)}
+            by_cat: dict[str, list[int]] = defaultdict(list)
+            by_author: dict[str, list[int]] = defaultdict(list)
+            for pk, primary, authors in papers:
+                if primary:
+                    by_cat[primary].append(pk)
+                for a in authors or []:
+                    if a.get("key"):
+                        by_author[a["key"]].append(pk)
+            for pk, cat in PaperCategory.objects.filter(paper_id__in=list(order)).values_list(
+                "paper_id", "category_id"
+            ):
+                if pk not in by_cat[cat]:
+                    by_cat[cat].append(pk)
+            ctx.shared.update(by_category=by_cat, by_author=by_author, order=order)
+        ctx.shared["account_follows"] = account_follows([s.user_id for s in subs if s.user_id])
+
+    def pick(self, ctx: Context, sub: Subscriber) -> list[Item]:
+        cats, authors = set(sub.categories or []), set(sub.authors or [])
+        extra = ctx.shared["account_follows"].get(sub.user_id, ((), ()))
+        cats.update(extra[0])
+        authors.update(extra[1])
+        found: dict[int, str] = {}
+        for a in sorted(authors):
+            for pk in ctx.shared["by_author"].get(a, ()):
+                found.setdefault(pk, "by an author you follow")
+        for c in sorted(cats):
+            for pk in ctx.shared["by_category"].get(c, ()):
+                found.setdefault(pk, f"new in {c}")
+        ranked = sorted(
+            found, key=lambda pk: (found[pk] != "by an author you follow", ctx.shared["order"][pk])
+        )
+        return [(pk, self.key, found[pk]) for pk in ranked[: FOLLOWS_LIMIT * 2]]
+
+
+def account_follows(user_ids: list[int]) -> dict[int, tuple[list[str], list[str]]]:
+    """Categories and authors followed by these accounts (accounts.Follow, where it exists)."""
+    follow = _optional("paperfeed.accounts.models", "Follow")
+    out: dict[int, tuple[list[str], list[str]]] = {}
+    if follow is None or not user_ids:
+        return out
+    for uid, kind, value in follow.objects.filter(user_id__in=user_ids).values_list(
+        "user_id", "kind", "value"
+    ):
+        cats, authors = out.setdefault(uid, ([], []))
+        if kind == "category":
+            cats.append(value)
+        elif kind == "author":
+            authors.append(value)
+    return out
+
+
+class Alerts(Section):
+    key, title, flag = "alerts", "Your saved searches", "alerts"
+
+    def prepare(self, ctx: Context, subs: list[Subscriber]) -> None:
+        ctx.shared.setdefault("alert_results", {})
+        ctx.shared["account_searches"] = account_searches([s.user_id for s in subs if s.user_id])
+
+    def pick(self, ctx: Context, sub: Subscriber) -> list[Item]:
+        queries = list(
+            dict.fromkeys([*(sub.searches or []), *ctx.shared["account_searches"].get(sub.user_id, [])])
+        )
+        items: list[Item] = []
+        cache = ctx.shared["alert_results"]
+        for q in queries:
+            if q not in cache:
+                cache[q] = search_new(q, ctx.first, ctx.last, ALERT_LIMIT)
+            items.extend((pk, self.key, f"matches “{q}”") for pk in cache[q])
+        return items
+
+
+def account_searches(user_ids: list[int]) -> dict[int, list[str]]:
+    saved = _optional("paperfeed.feed.models", "SavedSearch")
+    out: dict[int, list[str]] = defaultdict(list)
+    if saved is None or not user_ids:
+        return out
+    for uid, query, cat in saved.objects.filter(user_id__in=user_ids).values_list(
+        "user_id", "query", "category"
+    ):
+        out[uid].append(f"{query} cat:{cat}" if cat else query)
+    return out
+
+
+_TOKEN = re.compile(r'(\w+):("[^"]*"|\S+)|"([^"]*)"|(\S+)')
+
+
+def search_new(query: str, first: dt.date, last: dt.date, limit: int) -> list[int]:
+    """Papers of the window matching a saved search: the search service where it exists (with
+    since = the window's first day), else every word (and `cat:`) matched in title or abstract."""
+    search = _optional("paperfeed.search.services", "search")
+    if search is not None:
+        try:
+            result = search(query, mode=ALERT_MODE, limit=limit, since=first, until=last)
+            hits = list(getattr(result, "hits", None) or [])
+            if hits or not getattr(result, "message", ""):  # a message without hits: no index yet
+                return [h.paper_id for h in hits][:limit]
+        except Exception:  # a broken index must not stop the digests; log it and match simply
+            log.exception("search failed for saved search %r; falling back to word matching", query)
+    qs = Paper.objects.active().announced_between(first, last)
+    for field_name, value, quoted, word in _TOKEN.findall(query):
+        value = (value or quoted or word).strip('"')
+        if not value:
+            continue
+        if field_name == "cat":
+            qs = qs.in_category(value)
+        elif field_name in ("ti", "title"):
+            qs = qs.filter(title__icontains=value)
+        elif field_name in ("au", "author"):
+            qs = qs.filter(authors_text__icontains=value)
+        else:
+            qs = qs.filter(title__icontains=value) | qs.filter(abstract__icontains=value)
+    return list(qs.order_by("-announced", "-arxiv_id").values_list("pk", flat=True)[:limit])
+
+
+class ForYou(Section):
+    key, title, flag = "for_you", "For you", "for_you"
+
+    def prepare(self, ctx: Context, subs: list[Subscriber]) -> None:
+        users = [s.user_id for s in subs if s.user_id and s.for_you]
+        provider = _for_you or _recommend_each
+        try:
+            ctx.shared["for_you"] = provider(users, ctx.first, FOR_YOU_LIMIT) if users else {}
+        except Exception:  # recommendations are a bonus: a failure must not stop the digests
+            log.exception("for-you recommendations failed for %d users", len(users))
+            ctx.shared["for_you"] = {}
+
+    def pick(self, ctx: Context, sub: Subscriber) -> list[Item]:
+        return [(pk, self.key, why) for pk, why in ctx.shared["for_you"].get(sub.user_id, [])]
+
+
+def _recommend_each(user_ids: list[int], since: dt.date, limit: int) -> dict[int, list[tuple[int, str]]]:
+    """Without a registered batch provider: the recommendations app's per-user `recommend`, if any."""
+    recommend = _optional("paperfeed.recs.services", "recommend")
+    if recommend is None:
+        return {}
+    return {uid: [(r.paper.pk, r.reason) for r in recommend(uid, limit=limit)] for uid in user_ids}
+
+
+SECTIONS: list[Section] = [Trending(), Follows(), Alerts(), ForYou()]
+SECTION_TITLES = {s.key: s.title for s in SECTIONS}
+_LIMITS = {
+    "trending": TRENDING_LIMIT,
+    "follows": FOLLOWS_LIMIT,
+    "alerts": 3 * ALERT_LIMIT,
+    "for_you": FOR_YOU_LIMIT,
+}
+
+
+def seen_papers(subscriber_ids: Iterable[int], before: Digest) -> dict[int, set[int]]:
+    """Papers already shown to each subscriber in their recent digests (other than `before`)."""
+    since = before.period - dt.timedelta(days=SEEN_HORIZON_DAYS)
+    seen: dict[int, set[int]] = defaultdict(set)
+    rows = (
+        Delivery.objects.delivered_since(since)
+        .filter(subscriber_id__in=list(subscriber_ids))
+        .values_list("subscriber_id", "papers")
+    )
+    if before.pk:  # an unsaved digest (a dry run) has no deliveries of its own
+        rows = rows.exclude(digest=before)
+    for sid, papers in rows:
+        seen[sid].update(p[0] for p in papers)
+    return seen
+
+
+def compose(ctx: Context, subs: list[Subscriber]) -> dict[int, list[Item]]:
+    """Each subscriber's items, in section order, without papers seen before or repeated."""
+    active = [s for s in SECTIONS if any(getattr(sub, s.flag) for sub in subs)]
+    for section in active:
+        section.prepare(ctx, subs)
+    seen = seen_papers([s.pk for s in subs], ctx.digest)
+    out: dict[int, list[Item]] = {}
+    for sub in subs:
+        shown = set(seen.get(sub.pk, ()))
+        items: list[Item] = []
+        for section in active:
+            if not getattr(sub, section.flag):
+                continue
+            n = 0
+            for pk, key, why in section.pick(ctx, sub):
+                if pk in shown or n >= _LIMITS[key]:
+                    continue
+                shown.add(pk)
+                items.append((pk, key, why))
+                n += 1
+        out[sub.pk] = items[:DIGEST_LIMIT]
+    return out

@@ -1,0 +1,245 @@
+"""Building and sending digest mail: headers (RFC 8058 one-click unsubscribe, Message-ID), optional
+DKIM signing, and a transport over Django's SMTP backend that classifies failures.
+
+A transport is a small interface (`send(message)`, `close()`) with the real SMTP one and an in-memory
+one (for composition tests and dry runs); errors come out as SendError saying whether to retry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.message
+import email.policy
+import smtplib
+import socket
+from dataclasses import dataclass, field
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core import mail
+from django.core.mail import EmailMultiAlternatives
+from django.urls import reverse
+
+from paperfeed.conf import env
+from paperfeed.digests import tokens
+from paperfeed.digests.models import Digest, Subscriber
+
+ONE_CLICK = "List-Unsubscribe=One-Click"  # RFC 8058 §3.1: this exact value
+
+
+def from_address() -> str:
+    return str(settings.DEFAULT_FROM_EMAIL)
+
+
+def from_domain() -> str:
+    return parseaddr(from_address())[1].rpartition("@")[2].lower() or "localhost"
+
+
+def absolute(path: str) -> str:
+    return f"{settings.BASE_URL}{path}"
+
+
+def unsubscribe_url(sub: Subscriber) -> str:
+    return absolute(reverse("digests:unsubscribe", args=[tokens.make("unsubscribe", sub)]))
+
+
+def manage_url(sub: Subscriber) -> str:
+    return absolute(reverse("digests:manage", args=[tokens.make("manage", sub)]))
+
+
+def confirm_url(sub: Subscriber) -> str:
+    return absolute(reverse("digests:confirm", args=[tokens.make("confirm", sub)]))
+
+
+def message_id(digest: Digest, sub: Subscriber) -> str:
+    """Derived from the (digest, subscriber) pair: a re-send after a crash repeats it exactly."""
+    return f"<digest.{digest.uid}.{sub.pk}@{from_domain()}>"
+
+
+def list_headers(sub: Subscriber) -> dict[str, str]:
+    mailto = env("PAPERFEED_UNSUBSCRIBE_MAILTO") or parseaddr(from_address())[1]
+    subject = quote(f"unsubscribe {tokens.make('unsubscribe', sub)}")
+    return {
+        "List-Unsubscribe": f"<{unsubscribe_url(sub)}>, <mailto:{mailto}?subject={subject}>",
+        "List-Unsubscribe-Post": ONE_CLICK,
+        "List-Id": f"paperfeed digests <digests.{from_domain()}>",
+    }
+
+
+# --- DKIM ------------------------------------------------------------------------------------------
+
+SIGNED_HEADERS = (
+    "From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type",
+    "List-Unsubscribe", "List-Unsubscribe-Post", "List-Id",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DkimKey:
+    selector: str
+    domain: str
+    private_key: bytes
+
+
+def dkim_key() -> DkimKey | None:
+    path = env("PAPERFEED_DKIM_KEY")
+    if not path:
+        return None
+    return DkimKey(
+        env("PAPERFEED_DKIM_SELECTOR"), env("PAPERFEED_DKIM_DOMAIN") or from_domain(), Path(path).read_bytes()
+    )
+
+
+class _Signed(email.message.EmailMessage):
+    """A parsed message that serialises to exactly the bytes that were signed (re-folding the
+    headers could otherwise break the signature)."""
+
+    raw: bytes
+
+    def as_bytes(self, *args: Any, **kwargs: Any) -> bytes:
+        return self.raw
+
+    def as_string(self, *args: Any, **kwargs: Any) -> str:
+        return self.raw.decode("utf-8", "replace")
+
+
+def dkim_sign(raw: bytes, key: DkimKey) -> bytes:
+    import dkim
+
+    signature: bytes = dkim.sign(
+        raw,
+        key.selector.encode(),
+        key.domain.encode(),
+        key.private_key,
+        canonicalize=(b"relaxed", b"relaxed"),
+        include_headers=[h.lower().encode() for h in SIGNED_HEADERS],
+    )
+    return signature + raw
+
+
+class DigestEmail(EmailMultiAlternatives):
+    """Django's multipart message, DKIM-signed at serialisation when a key is configured."""
+
+    def message(self, *, policy: Any = email.policy.default) -> Any:
+        # The List-Unsubscribe URL is one long word: with the default 78-column folding the policy
+        # would turn it into RFC 2047 encoded-words, which no mailbox provider reads as a URL.
+        policy = policy.clone(max_line_length=998)
+        msg = super().message(policy=policy)
+        key = dkim_key()
+        if key is None:
+            return msg
+        signed = dkim_sign(msg.as_bytes(policy=policy), key)
+        out: Any = email.message_from_bytes(signed, _class=_Signed, policy=policy)
+        out.raw = signed
+        return out
+
+
+def build(sub: Subscriber, subject: str, text: str, html: str | None, headers: dict[str, str]) -> DigestEmail:
+    msg = DigestEmail(subject=subject, body=text, from_email=from_address(), to=[sub.email], headers=headers)
+    if html is not None:
+        msg.attach_alternative(html, "text/html")
+    return msg
+
+
+# --- transports ------------------------------------------------------------------------------------
+
+
+class SendError(Exception):
+    def __init__(
+        self, reason: str, *, code: int | None = None, permanent: bool = False, suppress: bool = False
+    ):
+        super().__init__(reason)
+        self.code, self.permanent, self.suppress = code, permanent, suppress
+
+
+class Transport(Protocol):
+    def send(self, message: EmailMultiAlternatives) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _classify(e: Exception, rcpt: str) -> SendError:
+    if isinstance(e, smtplib.SMTPRecipientsRefused):
+        code, resp = next(iter(e.recipients.values()), (0, b""))
+        text = resp.decode("utf-8", "replace") if isinstance(resp, bytes) else str(resp)
+        return _by_code(code, f"RCPT {code} {text}", recipient=True)
+    if isinstance(e, smtplib.SMTPSenderRefused):
+        # Our own From address refused: not the subscriber's fault, never suppress them.
+        return SendError(f"MAIL FROM refused: {e.smtp_code} {e.smtp_error!r}", code=e.smtp_code)
+    if isinstance(e, smtplib.SMTPDataError):
+        error = (
+            e.smtp_error.decode("utf-8", "replace") if isinstance(e.smtp_error, bytes) else str(e.smtp_error)
+        )
+        return _by_code(e.smtp_code, f"DATA {e.smtp_code} {error}")
+    if isinstance(e, smtplib.SMTPResponseException):
+        return SendError(f"SMTP {e.smtp_code}: {e.smtp_error!r}", code=e.smtp_code)
+    if isinstance(e, socket.timeout | TimeoutError):
+        return SendError(f"timed out: {e}")
+    if isinstance(e, smtplib.SMTPException | OSError):
+        return SendError(f"connection: {type(e).__name__}: {e}")
+    if isinstance(e, ValueError):  # an address or header Django refuses to put on the wire
+        return SendError(f"invalid message: {e}", permanent=True)
+    raise e
+
+
+def _by_code(code: int, reason: str, recipient: bool = False) -> SendError:
+    if 500 <= code < 600:
+        # 552 after DATA is "message too large" (5.3.4): our content, not the address, is at fault.
+        too_large = code == 552 and not recipient
+        return SendError(reason, code=code, permanent=True, suppress=not too_large)
+    return SendError(reason, code=code)
+
+
+class SmtpTransport:
+    """One SMTP connection (Django's backend from MAILERS["default"]) reused across messages."""
+
+    def __init__(self) -> None:
+        self.backend: Any = None
+
+    def _open(self) -> bool:
+        if self.backend is None:
+            self.backend = mail.mailers.default
+        return bool(self.backend.open())
+
+    def send(self, message: EmailMultiAlternatives) -> None:
+        rcpt = message.to[0]
+        for fresh_try in (False, True):
+            fresh = self.backend is None or self.backend.connection is None or fresh_try
+            try:
+                self._open()
+                self.backend.send_messages([message])
+                return
+            except (smtplib.SMTPServerDisconnected, ConnectionResetError, BrokenPipeError) as e:
+                self.close()
+                # A reused connection the server dropped (listmonk #2070: relays close the pipe after
+                # N messages): try once more on a new one before counting a failure.
+                if fresh:
+                    raise _classify(e, rcpt) from e
+            except Exception as e:
+                self.close()
+                raise _classify(e, rcpt) from e
+
+    def close(self) -> None:
+        if self.backend is not None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                self.backend.close()
+            self.backend = None
+
+
+@dataclass
+class MemoryTransport:
+    """Keeps messages in a list; `fail(rcpt) -> SendError | None` injects failures."""
+
+    sent: list[EmailMultiAlternatives] = field(default_factory=list)
+    fail: Any = None
+
+    def send(self, message: EmailMultiAlternatives) -> None:
+        if self.fail is not None and (error := self.fail(message.to[0])):
+            raise error
+        self.sent.append(message)
+
+    def close(self) -> None:
+        pass

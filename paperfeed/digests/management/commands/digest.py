@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
+
+from paperfeed.core.commands import ReportCommand
+from paperfeed.digests import bounces, services
+from paperfeed.digests.models import Delivery, Digest, Frequency
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+class Command(ReportCommand):
+    help = "Email digests: send what is due (or a named period), read bounces, show status, resume."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        send = sub.add_parser(
+            "send", help="send the digests due now, or those of --period; safe to run twice"
+        )
+        send.add_argument("--frequency", choices=[f.value for f in Frequency])
+        send.add_argument("--period", help="YYYY-MM-DD: the digest of that day (daily) or week (weekly)")
+        send.add_argument("--dry-run", action="store_true", help="compose and count; send and record nothing")
+        bounce = sub.add_parser("bounces", help="read DSN/ARF reports and mailto unsubscribes")
+        bounce.add_argument("paths", nargs="+", help="mbox files, maildirs, .eml files or folders of them")
+        status = sub.add_parser("status", help="recent digests and their counts")
+        status.add_argument("--limit", type=int, default=10)
+        resume = sub.add_parser("resume", help="lift a pause or a complaint hold")
+        resume.add_argument("--frequency", choices=[f.value for f in Frequency])
+        resume.add_argument("--period")
+        for p in (send, bounce, status, resume):
+            p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+
+    def report(self, **options: Any) -> dict[str, Any]:
+        action = options["action"]
+        if action == "send":
+            period = _date(options["period"]) if options["period"] else None
+            try:
+                result = services.send(options["frequency"], period, dry_run=options["dry_run"])
+            except services.BadPeriod as e:
+                raise CommandError(str(e)) from None
+            return result.as_json()
+        if action == "bounces":
+            try:
+                return bounces.as_json(bounces.intake([Path(p) for p in options["paths"]]))
+            except FileNotFoundError as e:
+                raise CommandError(str(e)) from None
+        if action == "resume":
+            period = _date(options["period"]) if options["period"] else None
+            return {"resumed": services.resume(options["frequency"], period)}
+        rows = []
+        for d in Digest.objects.order_by("-period", "frequency")[: options["limit"]]:
+            counts = {s: Delivery.objects.filter(digest=d, status=s).count() for s in Delivery.Status.values}
+            rows.append(
+                {
+                    "frequency": d.frequency,
+                    "period": d.period.isoformat(),
+                    "status": d.status,
+                    "held_for_complaints": d.held_for_complaints,
+                    "reason": d.pause_reason,
+                    **counts,
+                }
+            )
+        return {"digests": rows}
+
+    def render(self, result: dict[str, Any]) -> str:
+        if "digests" in result and "dry_run" not in result:
+            return (
+                "\n".join(
+                    f"{d['frequency']} {d['period']}: {d['status']} sent={d['sent']} failed={d['failed']} "
+                    f"retry={d['retry']} empty={d['empty']} {d['reason']}"
+                    for d in result["digests"]
+                )
+                or "no digests yet"
+            )
+        lines = [super().render(result)]
+        for d in result.get("digests", []):
+            lines.append(
+                f"  {d['frequency']} {d['period']}: {d['status'] or 'dry run'} eligible={d['eligible']} "
+                f"sent={d['sent']} failed={d['failed']} empty={d['empty']} complete={d['complete']}"
+            )
+            lines.extend(f"  ALERT {a}" for a in d.get("alerts", []))
+        lines.extend(f"ALERT {a}" for a in result.get("alerts", []))
+        return "\n".join(lines)
+
+    def after_output(self, result: dict[str, Any], **options: Any) -> None:
+        if options["action"] == "send" and result.get("paused"):
+            raise CommandError(
+                "a digest run paused: " + "; ".join(a for alerts in result["paused"] for a in alerts)
+            )

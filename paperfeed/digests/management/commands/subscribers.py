@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from django.core.management.base import CommandParser
+
+from paperfeed.core.commands import ReportCommand
+from paperfeed.digests import addresses, services
+from paperfeed.digests.models import Frequency, Subscriber
+
+
+class Command(ReportCommand):
+    help = "Digest subscribers: bulk `add` (a list moving over), `list`."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        add = sub.add_parser(
+            "add", help="add addresses (pending with a confirmation mail, unless --confirmed)"
+        )
+        add.add_argument("emails", nargs="*", help="addresses; '-' or none: read them from stdin, one a line")
+        add.add_argument("--frequency", choices=[f.value for f in Frequency], default=Frequency.DAILY)
+        add.add_argument("--hour", type=int, choices=range(24), metavar="0-23", help="send hour, UTC")
+        add.add_argument(
+            "--confirmed", action="store_true", help="they already opted in elsewhere: no confirmation"
+        )
+        add.add_argument(
+            "--categories", default="", help="comma-separated category codes to follow, e.g. cs.CL,cs.LG"
+        )
+        add.add_argument("--send-empty", action="store_true", help="send a digest even when it has no papers")
+        add.add_argument(
+            "--search", action="append", default=[], metavar="QUERY", help="a saved-search alert (repeatable)"
+        )
+        lst = sub.add_parser("list", help="every subscriber and their state")
+        lst.add_argument("--status", choices=[s.value for s in Subscriber.Status])
+        remove = sub.add_parser("remove", help="unsubscribe addresses")
+        block = sub.add_parser("suppress", help="stop all mail to addresses (a manual block list)")
+        block.add_argument("--reason", default="suppressed by an operator")
+        for p in (remove, block):
+            p.add_argument("emails", nargs="+")
+        for p in (add, lst, remove, block):
+            p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+
+    def report(self, **options: Any) -> dict[str, Any]:
+        if options["action"] == "add":
+            emails = options["emails"]
+            if not emails or emails == ["-"]:
+                emails = [line for line in sys.stdin.read().splitlines() if line.strip()]
+            prefs: dict[str, Any] = {"send_hour": options["hour"]} if options["hour"] is not None else {}
+            if options["categories"]:
+                prefs["categories"] = [c.strip() for c in options["categories"].split(",") if c.strip()]
+            if options["send_empty"]:
+                prefs["send_empty"] = True
+            if options["search"]:
+                prefs["searches"] = [" ".join(q.split()) for q in options["search"] if q.strip()]
+            added = services.add_subscribers(
+                emails, frequency=options["frequency"], confirmed=options["confirmed"], **prefs
+            )
+            return {
+                "created": added.created,
+                "existing": added.existing,
+                "invalid": len(added.errors),
+                "errors": added.errors,
+            }
+        if options["action"] in ("remove", "suppress"):
+            found, unknown = 0, []
+            for raw in options["emails"]:
+                try:
+                    sub = Subscriber.objects.get(email=addresses.normalise(raw))
+                except (addresses.InvalidAddress, Subscriber.DoesNotExist):
+                    unknown.append(raw)
+                    continue
+                found += 1
+                if options["action"] == "remove":
+                    services.unsubscribe(sub)
+                else:
+                    services.suppress(sub, options["reason"])
+            return {"changed": found, "unknown": unknown}
+        qs = Subscriber.objects.order_by("pk")
+        if options["status"]:
+            qs = qs.filter(status=options["status"])
+        fields = (
+            "email",
+            "status",
+            "frequency",
+            "send_hour",
+            "suppressed_at",
+            "suppressed_reason",
+            "created_at",
+        )
+        return {"subscribers": [dict(zip(fields, row, strict=True)) for row in qs.values_list(*fields)]}
+
+    def render(self, result: dict[str, Any]) -> str:
+        if "subscribers" in result:
+            return "\n".join(
+                f"{s['email']}\t{s['status']}\t{s['frequency']}\t{s['send_hour']:02d}:00"
+                + (f"\tsuppressed: {s['suppressed_reason']}" if s["suppressed_at"] else "")
+                for s in result["subscribers"]
+            )
+        text = super().render(result)
+        return "\n".join(
+            [text, *result.get("errors", []), *(f"unknown: {u}" for u in result.get("unknown", []))]
+        )

@@ -1,0 +1,59 @@
+import json
+
+import pytest
+
+from paperfeed.core import schedule
+from paperfeed.core.models import ScheduledRun
+from tests.conftest import paperfeed
+
+
+@pytest.mark.django_db
+def test_a_slot_is_claimed_once(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    assert "digests.send" in schedule.JOBS
+    now = 1_800_000_123.0
+    assert "digests.send" in schedule.tick(now)
+    assert schedule.tick(now + 5) == []  # same hour: already claimed
+    assert "digests.send" in schedule.tick(now + 3600)  # the next slot
+    runs = ScheduledRun.objects.filter(job="digests.send").order_by("slot")
+    assert [r.slot % 3600 for r in runs] == [0, 0] and all(r.task_id for r in runs)
+
+
+@pytest.mark.database
+def test_schedule_command(cli_env: dict[str, str]) -> None:
+    paperfeed("init", env=cli_env)
+    jobs = json.loads(paperfeed("schedule", "list", "--json", env=cli_env).stdout)["jobs"]
+    assert {
+        "job": "digests.send",
+        "task": "paperfeed.digests.tasks.send_due_digests",
+        "every": 3600,
+        "last_slot": None,
+    } in jobs
+    first = json.loads(paperfeed("schedule", "tick", "--json", env=cli_env).stdout)["enqueued"]
+    second = json.loads(paperfeed("schedule", "tick", "--json", env=cli_env).stdout)["enqueued"]
+    assert "digests.send" in first and "digests.send" not in second
+
+
+@pytest.mark.database
+def test_the_worker_ticks_by_itself_and_runs_the_job(cli_env: dict[str, str]) -> None:
+    import subprocess
+    import sys
+    import time
+
+    paperfeed("init", env=cli_env)
+    env = {**cli_env, "PAPERFEED_SCHEDULE_TICK": "0.2"}
+    worker = subprocess.Popen([sys.executable, "-m", "paperfeed", "worker", "--interval", "0.2"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            jobs = json.loads(paperfeed("schedule", "list", "--json", env=cli_env).stdout)["jobs"]
+            if next(j for j in jobs if j["job"] == "digests.send")["last_slot"] is not None:
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("the worker never ticked")
+    finally:
+        worker.terminate()
+        _, err = worker.communicate(timeout=30)
+    assert "Traceback" not in err

@@ -1,0 +1,129 @@
+"""E8: DSN and ARF fixtures through `paperfeed digest bounces` (mbox, maildir, .eml)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import mailbox
+from pathlib import Path
+
+import pytest
+
+from paperfeed.digests import bounces, services, tokens
+from paperfeed.digests.models import Bounce, Delivery, Digest, Subscriber
+from tests.conftest import FIXTURES, paperfeed
+from tests.digests.conftest import make_subscribers
+
+pytestmark = pytest.mark.django_db
+
+HERE = FIXTURES / "digests"
+
+
+@pytest.fixture
+def sent() -> tuple[Digest, list[Subscriber]]:
+    """A digest sent to 1,000 readers, whose Message-IDs the fixtures quote."""
+    digest = Digest.objects.create(frequency="daily", period=dt.date(2026, 11, 30), uid="f1x7ure")
+    subs = make_subscribers(1000)
+    Delivery.objects.bulk_create(
+        Delivery(digest=digest, subscriber=s, status=Delivery.Status.SENT,
+                 message_id=f"<digest.f1x7ure.{n}@papers.example.org>")
+        for n, s in enumerate(subs, 1)
+    )  # fmt: skip
+    return digest, subs
+
+
+def soft(day: dt.date, n: int) -> bytes:
+    text = (HERE / "soft_bounce.eml").read_text()
+    date = dt.datetime.combine(day, dt.time(7, n)).strftime("%a, %d %b %Y %H:%M:%S +0000")
+    return text.replace("{date}", date).replace("{mid}", f"dsn-{day}-{n}").encode()
+
+
+def reload(s: Subscriber) -> Subscriber:
+    s.refresh_from_db()
+    return s
+
+
+def test_hard_bounce_suppresses_at_once(sent: tuple[Digest, list[Subscriber]]) -> None:
+    report = bounces.intake([HERE / "hard_bounce.eml"])
+    assert (report.hard, report.suppressed) == (1, 1)
+    reader1 = reload(sent[1][0])
+    assert reader1.suppressed_at is not None and "5.1.1" in reader1.suppressed_reason
+    assert Bounce.objects.get().delivery.message_id == "<digest.f1x7ure.1@papers.example.org>"
+    again = bounces.intake([HERE / "hard_bounce.eml"])
+    assert again.duplicates == 1 and Bounce.objects.count() == 1  # re-reading counts nothing twice
+
+
+def test_soft_bounces_suppress_on_the_sixth_day_within_30(
+    sent: tuple[Digest, list[Subscriber]], tmp_path: Path
+) -> None:
+    reader2 = sent[1][1]
+    box = mailbox.mbox(str(tmp_path / "bounces.mbox"))
+    start = dt.date(2026, 11, 2)
+    for n in range(3):  # three on one day count once
+        box.add(soft(start, n))
+    for d in (3, 9, 15, 21):
+        box.add(soft(start + dt.timedelta(days=d), 0))
+    box.flush()
+    report = bounces.intake([tmp_path / "bounces.mbox"])
+    assert report.soft == 7 and report.suppressed == 0  # 5 distinct days
+    assert reload(reader2).suppressed_at is None
+    late = tmp_path / "late.eml"
+    late.write_bytes(soft(start + dt.timedelta(days=40), 0))  # the 6th day, but the first is 40 days ago
+    assert bounces.intake([late]).suppressed == 0
+    sixth = tmp_path / "sixth.eml"
+    sixth.write_bytes(soft(start + dt.timedelta(days=27), 0))
+    assert bounces.intake([sixth]).suppressed == 1
+    assert "6 days" in reload(reader2).suppressed_reason
+
+
+def test_complaints_suppress_and_count_toward_the_digests_rate(
+    sent: tuple[Digest, list[Subscriber]], tmp_path: Path
+) -> None:
+    digest, subs = sent
+    report = bounces.intake([HERE / "complaint_arf.eml", HERE / "complaint_no_message_id.eml"])
+    assert report.complaints == 2 and report.suppressed == 2
+    assert reload(subs[2]).suppressed_at is not None  # matched by the quoted Message-ID
+    assert reload(subs[3]).suppressed_at is not None  # matched by Original-Rcpt-To (case folded)
+    # One complaint tied to this digest's 1,000 mails: 0.1 % -> an alert, not a hold.
+    assert report.complaint_rates == {str(digest): 0.001}
+    assert report.alerts and not Digest.objects.get().held_for_complaints
+    # Two more complaints about the same digest reach 0.3 %: sending is held until resumed.
+    maildir = mailbox.Maildir(str(tmp_path / "fbl"))
+    arf = (HERE / "complaint_arf.eml").read_text()
+    for n in (11, 12):  # the Message-IDs of subs[10] and subs[11]
+        maildir.add(
+            arf.replace("digest.f1x7ure.3@", f"digest.f1x7ure.{n}@").replace("arf-7f3c2a", f"arf-{n}")
+        )
+    held = bounces.intake([tmp_path / "fbl"])
+    assert held.complaints == 2 and Digest.objects.get().held_for_complaints
+    assert services.send(frequency="daily", period=dt.date(2026, 12, 1)).held
+    assert services.resume() == 1 and not Digest.objects.get().held_for_complaints
+
+
+def test_mailto_unsubscribe_and_junk_are_handled(
+    sent: tuple[Digest, list[Subscriber]], tmp_path: Path
+) -> None:
+    sub = sent[1][5]
+    (tmp_path / "unsub.eml").write_text(
+        f"From: {sub.email}\nTo: digests@papers.example.org\n"
+        f"Subject: unsubscribe {tokens.make('unsubscribe', sub)}\n\n"
+    )
+    (tmp_path / "junk.eml").write_bytes(b"\x00\xff not a mail at all")
+    (tmp_path / "forged.eml").write_text("From: x@y.org\nSubject: unsubscribe WzEsIm:forged\n\n")
+    report = bounces.intake([tmp_path])
+    assert report.unsubscribes == 1 and report.unmatched == 1 and report.read == 3
+    assert reload(sub).status == Subscriber.Status.UNSUBSCRIBED
+
+
+@pytest.mark.database
+def test_the_command(cli_env: dict[str, str]) -> None:
+    paperfeed("init", env=cli_env)
+    paperfeed("subscribers", "add", "reader1@example.org", "--confirmed", env=cli_env)
+    out = json.loads(
+        paperfeed("digest", "bounces", str(HERE / "hard_bounce.eml"), "--json", env=cli_env).stdout
+    )
+    assert out["hard"] == 1 and out["suppressed"] == 1
+    listed = json.loads(paperfeed("subscribers", "list", "--json", env=cli_env).stdout)["subscribers"]
+    assert listed[0]["suppressed_reason"].startswith("hard bounce 5.1.1")
+    missing = paperfeed("digest", "bounces", "/nonexistent/box", env=cli_env, check=False)
+    assert missing.returncode != 0 and "no such file" in missing.stderr.strip().splitlines()[-1]

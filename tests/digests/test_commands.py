@@ -1,0 +1,167 @@
+"""The CLI end to end (real processes, real SMTP): subscribers, digest send, E1 (small), E2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+
+from tests.chaos.targets import digest as chaos
+from tests.conftest import paperfeed
+from tests.fakes.smtp import SmtpSink
+
+pytestmark = pytest.mark.database
+
+
+def _json(*args: str, env: dict[str, str], stdin: str | None = None) -> dict:  # type: ignore[type-arg]
+    return json.loads(paperfeed(*args, "--json", env=env, input=stdin).stdout)
+
+
+def test_subscribers_add_and_list(cli_env: dict[str, str]) -> None:
+    paperfeed("init", env=cli_env)
+    many = "\n".join(
+        ["Alice@X.com", "alice@x.com", *["dup@example.org"] * 1000, "", "   ", '"a b"@x.org', "c@bücher.de"]
+    )
+    out = _json("subscribers", "add", "--confirmed", "--frequency", "weekly", env=cli_env, stdin=many)
+    assert (out["created"], out["existing"], out["invalid"]) == (3, 1000, 1)
+    assert "Quoted" in out["errors"][0]
+    listed = _json("subscribers", "list", env=cli_env)["subscribers"]
+    assert sorted(s["email"] for s in listed) == ["alice@x.com", "c@xn--bcher-kva.de", "dup@example.org"]
+    assert {s["status"] for s in listed} == {"confirmed"} and {s["frequency"] for s in listed} == {"weekly"}
+    assert _json("subscribers", "remove", "dup@example.org", "nobody@example.org", env=cli_env) == {
+        "changed": 1, "unknown": ["nobody@example.org"]}  # fmt: skip
+    assert (
+        _json("subscribers", "list", "--status", "unsubscribed", env=cli_env)["subscribers"][0]["email"]
+        == "dup@example.org"
+    )
+
+
+def test_digest_send_twice_dry_run_and_bad_period(cli_env: dict[str, str]) -> None:
+    sink = SmtpSink().start()
+    env = {
+        **cli_env,
+        "EMAIL_URL": sink.url,
+        "PAPERFEED_BASE_URL": "https://papers.example.org",
+        "PAPERFEED_DIGEST_RATE": "0",
+    }
+    try:
+        paperfeed("init", env=env)
+        paperfeed(
+            "subscribers", "add", "--confirmed", "--send-empty", "a@example.org", "b@example.org", env=env
+        )
+        dry = _json("digest", "send", "--frequency", "daily", "--period", chaos.PERIOD, "--dry-run", env=env)
+        assert dry["dry_run"] and dry["digests"][0]["eligible"] == 2 and sink.received == []
+        first = _json("digest", "send", "--frequency", "daily", "--period", chaos.PERIOD, env=env)
+        second = _json("digest", "send", "--frequency", "daily", "--period", chaos.PERIOD, env=env)
+        assert first["sent"] == second["sent"] == 2 and first["complete"] and second["complete"]
+        assert sorted(r.rcpt for r in sink.received) == ["a@example.org", "b@example.org"]
+        assert "Nothing new" in sink.received[0].text()  # asked for empty digests
+        bad = paperfeed(
+            "digest", "send", "--frequency", "daily", "--period", "2026-11-28", env=env, check=False
+        )
+        assert bad.returncode != 0 and bad.stderr.strip().splitlines()[-1].endswith(
+            "2026-11-28 is a Saturday"
+        )
+        status = _json("digest", "status", env=env)["digests"][0]
+        assert (status["status"], status["sent"]) == ("complete", 2)
+    finally:
+        sink.stop()
+
+
+def test_e1_small_kill_and_rerun(cli_env: dict[str, str]) -> None:
+    """The chaos scenario of tests/chaos/targets/digest.py, smaller (the full one: run.py --target digest)."""
+    database = "postgres" if "DATABASE_URL" in cli_env else "sqlite"
+    result = chaos.scenario(kills=5, seed=7, database=database, confirmed=120, base_env=cli_env)
+    assert result["missing"] == 0 and result["distinct_pairs"] == 120
+
+
+def test_e1_kill_after_250_repeats_one_message_with_its_message_id(cli_env: dict[str, str]) -> None:
+    sink = SmtpSink().start()
+    env = {**cli_env, "EMAIL_URL": sink.url, "PAPERFEED_DIGEST_RATE": "0"}
+    try:
+        paperfeed("init", env=env)
+        readers = [f"r{i}@example.org" for i in range(10)]
+        paperfeed("subscribers", "add", "--confirmed", "--send-empty", *readers, env=env)
+        args = ("digest", "send", "--frequency", "daily", "--period", chaos.PERIOD)
+        killed = paperfeed(*args, env={**env, "FAILPOINT": "digest-after-250:4"}, check=False)
+        assert killed.returncode == -9 and len(sink.received) == 4
+        paperfeed(*args, env=env)
+    finally:
+        sink.stop()
+    per = Counter(r.rcpt for r in sink.received)
+    assert set(per) == set(readers) and sum(per.values()) == 11  # one repeat: the 4th
+    (again,) = [r for r, n in per.items() if n == 2]
+    assert len({m.message_id for m in sink.to(again)}) == 1
+
+
+def test_e2_two_senders_and_two_ticks_at_once(cli_env: dict[str, str]) -> None:
+    sink = SmtpSink().start()
+    env = {
+        **cli_env,
+        "EMAIL_URL": sink.url,
+        "PAPERFEED_DIGEST_RATE": "0",
+        "PAPERFEED_NOW": f"{chaos.PERIOD}T12:00:00+00:00",
+    }
+    try:
+        paperfeed("init", env=env)
+        readers = [f"r{i}@example.org" for i in range(60)]
+        paperfeed(
+            "subscribers",
+            "add",
+            "--confirmed",
+            "--send-empty",
+            "--hour",
+            "7",
+            "-",
+            env=env,
+            input="\n".join(readers),
+        )
+        cmd = [sys.executable, "-m", "paperfeed"]
+        send = [*cmd, "digest", "send", "--frequency", "daily", "--period", chaos.PERIOD, "--json"]
+        tick = [*cmd, "schedule", "tick", "--json"]
+        procs = [
+            subprocess.Popen(c, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for c in (send, send, tick, tick)
+        ]
+        outs = [p.communicate(timeout=300) for p in procs]
+        assert all(p.returncode == 0 for p in procs), [o[1][-500:] for o in outs]
+        ticks = [json.loads(o[0])["enqueued"] for o in outs[2:]]
+        assert sorted(map(len, ticks)) == [0, 1]  # one tick claimed the slot
+        paperfeed("worker", "--batch", env=env)  # runs the scheduled send: nothing left to send
+        paperfeed("worker", "--batch", env=env)
+    finally:
+        sink.stop()
+    per = Counter(r.rcpt for r in sink.received)
+    assert per == Counter(readers)
+
+
+def test_saved_search_alerts_come_from_the_search_service(cli_env: dict[str, str], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import gzip
+
+    from tests.conftest import SNAPSHOT
+
+    sample = tmp_path / "sample.jsonl"
+    with gzip.open(SNAPSHOT, "rt") as src:
+        sample.write_text("".join(line for _, line in zip(range(500), src, strict=False)))
+    sink = SmtpSink().start()
+    env = {**cli_env, "EMAIL_URL": sink.url, "PAPERFEED_DIGEST_RATE": "0"}
+    try:
+        paperfeed("init", env=env)
+        paperfeed("import", str(sample), env=env)
+        paperfeed("index", env=env)
+        query = "diffusion cat:cs.CV"
+        paperfeed("subscribers", "add", "--confirmed", "--search", query, "reader@example.org", env=env)
+        paperfeed("digest", "send", "--frequency", "daily", "--period", "2025-03-19", env=env)
+        found = _json("search", "diffusion", "--category", "cs.CV", "--since", "2025-03-19", "--until",
+                      "2025-03-19", "--mode", "keyword", "--limit", "10", env=env)["results"]  # fmt: skip
+    finally:
+        sink.stop()
+    assert found, "the fixture day has papers about diffusion in cs.CV"
+    (got,) = sink.received
+    text = got.text()
+    assert "Your saved searches" in text and f"matches “{query}”" in text
+    for hit in found:
+        assert f"/papers/{hit['id']}" in text

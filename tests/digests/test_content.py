@@ -1,0 +1,139 @@
+"""Composition: sections, each paper at most once per subscriber across digests, empty digests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+
+from paperfeed.accounts.models import User
+from paperfeed.digests import content, services
+from paperfeed.digests.mail import MemoryTransport
+from paperfeed.digests.models import Delivery, Digest, Subscriber
+from paperfeed.papers.models import Paper
+from tests.digests.conftest import PERIOD, make_papers
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_sender")]
+
+
+def compose(*subs: Subscriber, period: dt.date = PERIOD) -> dict[int, list[content.Item]]:
+    digest, _ = Digest.objects.get_or_create(frequency="daily", period=period)
+    return content.compose(content.Context.of(digest), list(subs))
+
+
+def ids(items: list[content.Item]) -> list[str]:
+    by_pk = dict(Paper.objects.values_list("pk", "arxiv_id"))
+    return [by_pk[pk] for pk, _, _ in items]
+
+
+def test_windows_follow_the_calendar() -> None:
+    monday = dt.date(2026, 11, 30)
+    assert content.window("daily", monday) == (dt.date(2026, 11, 28), monday)  # the weekend is Monday's
+    assert content.window("daily", PERIOD) == (PERIOD, PERIOD)
+    assert content.window("weekly", monday) == (dt.date(2026, 11, 24), monday)
+
+
+def test_follows_by_category_and_author() -> None:
+    make_papers(3, cats=("cs.CV",), abstract="no code {i}")
+    make_papers(2, prefix="2610", cats=("cs.CL", "cs.AI"), abstract="no code {i}")
+    sub = Subscriber.objects.create(
+        email="a@example.org", trending=False, categories=["cs.AI"], authors=["sam-author2"]
+    )
+    (items,) = compose(sub).values()
+    assert ids(items)[0] == "2611.00002"  # by a followed author first
+    assert set(ids(items)) == {"2611.00002", "2610.00001", "2610.00002"}  # cs.AI as a cross-list counts too
+    assert {key for _, key, _ in items} == {"follows"}
+
+
+def test_saved_search_alerts_match_words_and_categories() -> None:
+    make_papers(2, cats=("cs.CL",), title="Speculative decoding for LLMs {i}", abstract="x")
+    make_papers(2, prefix="2610", cats=("cs.CV",), title="Speculative decoding of images {i}", abstract="x")
+    sub = Subscriber.objects.create(
+        email="a@example.org", trending=False, searches=["speculative decoding cat:cs.CL"]
+    )
+    (items,) = compose(sub).values()
+    assert sorted(ids(items)) == ["2611.00001", "2611.00002"]
+    assert all("speculative decoding" in why for _, _, why in items)
+
+
+def test_each_paper_at_most_once_per_subscriber_across_digests() -> None:
+    make_papers(4)
+    sub = Subscriber.objects.create(
+        email="a@example.org", status=Subscriber.Status.CONFIRMED, categories=["cs.CL"]
+    )
+    other = Subscriber.objects.create(
+        email="b@example.org", status=Subscriber.Status.CONFIRMED, categories=["cs.CL"]
+    )
+    earlier = Digest.objects.create(frequency="weekly", period=dt.date(2026, 11, 23))
+    shown = list(Paper.objects.filter(arxiv_id__in=["2611.00001", "2611.00003"]).values_list("pk", flat=True))
+    Delivery.objects.create(digest=earlier, subscriber=sub, status=Delivery.Status.SENT, message_id="<x@y>",
+                            papers=[[pk, "trending", ""] for pk in shown])  # fmt: skip
+    got = compose(sub, other)
+    assert sorted(ids(got[sub.pk])) == ["2611.00002", "2611.00004"]
+    assert len(got[other.pk]) == 4
+    assert len({pk for pk, _, _ in got[other.pk]}) == 4  # and once within a digest
+
+
+def test_empty_digests_are_not_sent_unless_asked_for() -> None:
+    quiet = Subscriber.objects.create(email="q@example.org", status=Subscriber.Status.CONFIRMED)
+    asked = Subscriber.objects.create(
+        email="e@example.org", status=Subscriber.Status.CONFIRMED, send_empty=True
+    )
+    transport = MemoryTransport()
+    report = services.send("daily", PERIOD, transport=transport).as_json()
+    assert [m.to for m in transport.sent] == [[asked.email]]
+    assert report["empty"] == 1 and report["sent"] == 1 and report["complete"]
+    assert Delivery.objects.get(subscriber=quiet).status == Delivery.Status.EMPTY
+
+
+@pytest.fixture
+def recommender() -> Iterator[list[tuple[list[int], dt.date]]]:
+    calls: list[tuple[list[int], dt.date]] = []
+
+    def for_you(user_ids: list[int], since: dt.date, limit: int) -> dict[int, list[tuple[int, str]]]:
+        calls.append((user_ids, since))
+        pk = Paper.objects.get(arxiv_id="2611.00002").pk
+        return {uid: [(pk, "like papers you upvoted")] for uid in user_ids}
+
+    content.set_for_you_provider(for_you)
+    yield calls
+    content.set_for_you_provider(None)
+
+
+def test_for_you_hook_is_called_once_per_batch(recommender: list[tuple[list[int], dt.date]]) -> None:
+    make_papers(2, abstract="no code {i}")
+    user = User.objects.create_user("reader", "reader@example.org", "x" * 20)
+    with_account = Subscriber.objects.create(email="reader@example.org", user=user, trending=False)
+    bare = Subscriber.objects.create(email="bare@example.org", trending=False)
+    got = compose(with_account, bare)
+    assert recommender == [([user.pk], PERIOD)]
+    assert got[with_account.pk] == [
+        (Paper.objects.get(arxiv_id="2611.00002").pk, "for_you", "like papers you upvoted")
+    ]
+    assert got[bare.pk] == []
+
+
+@pytest.mark.parametrize(
+    ("now", "due"),
+    [
+        # Monday 00:30 UTC: hour 0 gets Monday's; later hours still get Friday's only if < 24 h late:
+        # Friday 01:00 is 71.5 h ago, so nothing else is due (a weekend is not made up for).
+        ("2026-11-30T00:30:00", {"2026-11-30": [0]}),
+        # Friday 23:59: every hour's Friday digest is due; none is 24 h late.
+        ("2026-11-27T23:59:00", {"2026-11-27": list(range(24))}),
+        # Saturday 10:00: Friday's for hours 10-23 are less than 24 h late; 0-9 are too late.
+        ("2026-11-28T10:00:00", {"2026-11-27": list(range(10, 24))}),
+    ],
+)
+def test_due_periods_at_day_boundaries(now: str, due: dict[str, list[int]]) -> None:
+    at = dt.datetime.fromisoformat(now).replace(tzinfo=dt.UTC)
+    got = services.due_now("daily", at)
+    assert {p.isoformat(): hours for p, hours in got.items()} == due
+
+
+def test_weekly_digests_are_mondays() -> None:
+    assert services.named_period("weekly", dt.date(2026, 11, 27)) == dt.date(2026, 11, 23)
+    at = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
+    # Hours 0-9 get this Monday's; for 10-23 last Monday's is 7 days late (> 72 h): skipped.
+    assert services.due_now("weekly", at) == {dt.date(2026, 11, 30): list(range(10))}

@@ -1,0 +1,201 @@
+"""The digests' pages: E6 (one-click unsubscribe) and E7 (double opt-in), through real requests."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from paperfeed.digests import mail, tokens
+from paperfeed.digests.models import Subscriber
+from tests.fakes.smtp import SmtpSink
+
+ONE_CLICK = "List-Unsubscribe=One-Click"
+
+
+@pytest.fixture
+def browserless() -> Client:
+    """A client like a mailbox provider: no cookies, CSRF enforced as in production."""
+    return Client(enforce_csrf_checks=True)
+
+
+@pytest.fixture
+def sub(db: None) -> Subscriber:
+    return Subscriber.objects.create(email="alice@example.org", status=Subscriber.Status.CONFIRMED)
+
+
+def _path(sub: Subscriber) -> str:
+    return reverse("digests:unsubscribe", args=[tokens.make("unsubscribe", sub)])
+
+
+def _status(sub: Subscriber) -> str:
+    sub.refresh_from_db()
+    return sub.status
+
+
+def test_one_click_post_unsubscribes_with_no_cookie_or_csrf(browserless: Client, sub: Subscriber) -> None:
+    r = browserless.post(_path(sub), ONE_CLICK, content_type="application/x-www-form-urlencoded")
+    assert r.status_code == 200 and "Location" not in r.headers
+    assert _status(sub) == Subscriber.Status.UNSUBSCRIBED
+    again = browserless.post(_path(sub), ONE_CLICK, content_type="application/x-www-form-urlencoded")
+    assert again.status_code == 200  # idempotent
+    assert _status(sub) == Subscriber.Status.UNSUBSCRIBED
+
+
+def test_multipart_body_works_too(browserless: Client, sub: Subscriber) -> None:
+    r = browserless.post(_path(sub), {"List-Unsubscribe": "One-Click"})  # the test client sends multipart
+    assert r.status_code == 200
+    assert _status(sub) == Subscriber.Status.UNSUBSCRIBED
+
+
+def test_get_and_head_change_nothing(browserless: Client, sub: Subscriber) -> None:
+    assert browserless.get(_path(sub)).status_code == 200
+    assert browserless.head(_path(sub)).status_code == 200
+    assert _status(sub) == Subscriber.Status.CONFIRMED
+
+
+@pytest.mark.parametrize("kind", ["tampered", "confirm-salt", "foreign-key", "truncated"])
+def test_bad_tokens_are_4xx_and_change_nothing(
+    browserless: Client, sub: Subscriber, kind: str, settings: Any
+) -> None:
+    token = tokens.make("unsubscribe", sub)
+    if kind == "tampered":
+        token = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    elif kind == "confirm-salt":
+        token = tokens.make("confirm", sub)
+    elif kind == "truncated":
+        token = token[: len(token) // 2]
+    else:
+        key = settings.SECRET_KEY
+        settings.SECRET_KEY = "another-installation-" + "q" * 40
+        token = tokens.make("unsubscribe", sub)
+        settings.SECRET_KEY = key
+    r = browserless.post(
+        reverse("digests:unsubscribe", args=[token]),
+        ONE_CLICK,
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert 400 <= r.status_code < 500
+    assert _status(sub) == Subscriber.Status.CONFIRMED
+
+
+def test_a_real_http_post_like_curl(live_server: Any, sub: Subscriber) -> None:
+    url = live_server.url + _path(sub)
+    req = urllib.request.Request(url, data=ONE_CLICK.encode(), method="POST")
+    with urllib.request.urlopen(req) as resp:  # no cookie jar, no CSRF token, redirects would be followed
+        assert resp.status == 200 and resp.url == url
+    assert _status(sub) == Subscriber.Status.UNSUBSCRIBED
+
+
+# --- E7: double opt-in ------------------------------------------------------------------------------
+
+
+def _subscribe(client: Client, email: str) -> Any:
+    return client.post(reverse("digests:subscribe"), {"email": email})
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("immediate_tasks")
+def test_subscribing_sends_one_confirmation_then_confirm_by_post(smtp_sink: SmtpSink) -> None:
+    client = Client()
+    r = _subscribe(client, "New.Reader@Example.org")
+    assert r.status_code == 200
+    (got,) = smtp_sink.received
+    assert got.rcpt == "new.reader@example.org"
+    assert "List-Unsubscribe-Post" not in got.message  # transactional: no one-click header (listmonk #3063)
+    sub = Subscriber.objects.get()
+    assert sub.status == Subscriber.Status.PENDING
+    link = next(w for w in got.text().split() if "/digests/confirm/" in w)
+    path = link.removeprefix("https://papers.example.org")
+    assert client.get(path).status_code == 200  # a scanner's GET confirms nothing
+    assert _status(sub) == Subscriber.Status.PENDING
+    assert client.post(path).status_code == 200
+    assert _status(sub) == Subscriber.Status.CONFIRMED
+    assert client.post(path).status_code == 200  # idempotent
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("immediate_tasks")
+def test_same_answer_for_new_pending_and_confirmed_addresses(smtp_sink: SmtpSink) -> None:
+    Subscriber.objects.create(email="confirmed@example.org", status=Subscriber.Status.CONFIRMED)
+    Subscriber.objects.create(email="pending@example.org")
+    answers = [_subscribe(Client(), f"{k}@example.org") for k in ("new", "pending", "confirmed")]
+    assert len({(a.status_code, a.content) for a in answers}) == 1
+    url = reverse("digests:subscribe") + "?format=json"
+    json_answers = [
+        Client().post(url, {"email": f"{k}@example.org"}) for k in ("new2", "pending", "confirmed")
+    ]
+    assert len({(a.status_code, a.content) for a in json_answers}) == 1
+    # The owner of the confirmed address is told where their settings are; nobody gets a digest.
+    assert (
+        "manage" in smtp_sink.to("confirmed@example.org")[0].text().lower()
+        or "/digests/settings/" in smtp_sink.to("confirmed@example.org")[0].text()
+    )
+    assert all("digest." not in r.message_id for r in smtp_sink.received)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("immediate_tasks")
+def test_resends_limited_to_3_per_6_hours_the_4th_is_429_without_mail(smtp_sink: SmtpSink) -> None:
+    codes = [_subscribe(Client(), "reader@example.org").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    assert len(smtp_sink.to("reader@example.org")) == 3
+    assert _subscribe(Client(), "someone.else@example.org").status_code == 200  # per address
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("immediate_tasks")
+def test_bad_addresses_get_a_clear_400(smtp_sink: SmtpSink) -> None:
+    for raw in ["", "   ", '"a b"@x.org', "a@b.org\r\nBcc: c@d.org", "jörg@example.org"]:
+        r = _subscribe(Client(), raw)
+        assert r.status_code == 400, raw
+    assert smtp_sink.received == [] and not Subscriber.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("immediate_tasks")
+def test_confirmed_gets_nothing_but_the_settings_page_works(smtp_sink: SmtpSink) -> None:
+    sub = Subscriber.objects.create(email="a@example.org", status=Subscriber.Status.CONFIRMED)
+    url = mail.manage_url(sub).removeprefix("https://papers.example.org")
+    client = Client()
+    assert client.get(url).status_code == 200
+    r = client.post(url, {"frequency": "weekly", "send_hour": "6", "trending": "on", "alerts": "on",
+                          "categories_text": "cs.CL, cs.LG", "authors_text": "jane-doe",
+                          "searches_text": "speculative decoding cat:cs.CL\n\n"})  # fmt: skip
+    assert r.status_code == 200
+    sub.refresh_from_db()
+    assert (sub.frequency, sub.send_hour, sub.follows, sub.categories, sub.searches) == (
+        "weekly",
+        6,
+        False,
+        ["cs.CL", "cs.LG"],
+        ["speculative decoding cat:cs.CL"],
+    )
+    bad = client.post(url, {"frequency": "weekly", "send_hour": "6", "categories_text": "<script>"})
+    assert bad.status_code == 400 and b"<script>" not in bad.content
+    assert smtp_sink.received == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("immediate_tasks")
+def test_a_signed_in_user_with_a_verified_address_is_subscribed_at_once(smtp_sink: SmtpSink) -> None:
+    from paperfeed.accounts.models import User
+
+    user = User.objects.create_user("reader", "Reader@Example.org", "a-long-passw0rd-x", email_verified=True)
+    client = Client()
+    client.force_login(user)
+    assert client.get(reverse("digests:my-settings")).status_code == 200  # not subscribed yet: the form
+    assert _subscribe(client, "reader@example.org").status_code == 200
+    sub = Subscriber.objects.get()
+    assert (sub.user, sub.status, sub.source) == (user, Subscriber.Status.CONFIRMED, "account")
+    assert smtp_sink.received == []  # the account's address is verified already: no second proof
+    r = client.get(reverse("digests:my-settings"))
+    assert r.status_code == 302 and r.headers["Location"].startswith("/digests/settings/")
+    # Someone else's address typed while signed in still needs its owner's confirmation.
+    assert _subscribe(client, "other@example.org").status_code == 200
+    assert Subscriber.objects.get(email="other@example.org").status == Subscriber.Status.PENDING
+    assert [r.rcpt for r in smtp_sink.received] == ["other@example.org"]
