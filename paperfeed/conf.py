@@ -87,6 +87,12 @@ SETTINGS: dict[str, Setting] = {
             "Where derived model files (the ONNX export) live; empty: ~/.cache/paperfeed.",
         ),
         Setting("PAPERFEED_WEB_WORKERS", "3", "gunicorn worker processes for `paperfeed serve`."),
+        Setting(
+            "PAPERFEED_PROXY_COUNT",
+            "0",
+            "Trusted reverse proxies in front of the site: the client address is taken that many"
+            " entries from the end of X-Forwarded-For (0: REMOTE_ADDR), for rate limits.",
+        ),
     ]
 }
 
