@@ -8,7 +8,9 @@ os.environ.setdefault("PAPERFEED_SECRET_KEY", "test-only-secret-key-" + "x" * 40
 os.environ.setdefault("PAPERFEED_BASE_URL", "https://papers.example.org")
 
 from paperfeed.settings import *  # noqa: F403
-from paperfeed.settings import DATABASES, IS_POSTGRES
+from paperfeed.settings import DATABASES, IS_POSTGRES, STATIC_ROOT
+
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing one
 
 # Plain storage: the manifest needs collectstatic, which tests do not run.
 STORAGES = {

@@ -52,17 +52,17 @@ class FollowQuerySet(models.QuerySet["Follow"]):
     def of(self, user: User) -> FollowQuerySet:
         return self.filter(user=user)
 
-    def _values(self, kind: str) -> list[str]:
+    def _of_kind(self, kind: str) -> list[str]:
         return list(self.filter(kind=kind).order_by("value").values_list("value", flat=True))
 
     def categories(self) -> list[str]:
-        return self._values(Follow.Kind.CATEGORY)
+        return self._of_kind(Follow.Kind.CATEGORY)
 
     def authors(self) -> list[str]:
-        return self._values(Follow.Kind.AUTHOR)
+        return self._of_kind(Follow.Kind.AUTHOR)
 
     def keywords(self) -> list[str]:
-        return self._values(Follow.Kind.KEYWORD)
+        return self._of_kind(Follow.Kind.KEYWORD)
 
 
 class Follow(models.Model):
