@@ -5,6 +5,7 @@ and comment, so a cached page is never staler than the last change."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 from django.contrib import messages
@@ -49,7 +50,8 @@ def _cached(request: HttpRequest, key: str, render_fn: Any) -> str:
     """Render a fragment, cached for anonymous visitors under the listing version."""
     if request.user.is_authenticated:
         return str(render_fn())
-    full = f"frag:{services.listing_version()}:{key}"
+    # The path is part of the key: fragments carry it in their log-in links (?next=).
+    full = f"frag:{services.listing_version()}:{key}:{hashlib.md5(request.get_full_path().encode()).hexdigest()}"
     html = cache.get(full)
     if html is None:
         html = str(render_fn())
