@@ -3,6 +3,8 @@ huggingface_hub's HfApi(endpoint=…) reads us: list_daily_papers, paper_info an
 
 from __future__ import annotations
 
+from typing import Any
+
 from ninja import Field, Schema
 
 
@@ -93,7 +95,10 @@ class CommentIn(Schema):
 
 
 class ErrorOut(Schema):
-    error: str
+    """Every 4xx answer: `error` says what was wrong; validation errors list their `detail`."""
+
+    error: str = ""
+    detail: Any = None
 
 
 class UserPageOut(Schema):

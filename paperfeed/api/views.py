@@ -10,11 +10,11 @@ import threading
 from typing import Any
 
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import NinjaAPI, Query, Schema
-from ninja.errors import HttpError
+from ninja import NinjaAPI, Query, Schema, Status
+from ninja.errors import HttpError, ValidationError
 from ninja.security import HttpBearer
 from ninja.throttling import BaseThrottle
 
@@ -71,6 +71,29 @@ api = NinjaAPI(
     throttle=[ApiThrottle()],
     urls_namespace="api",
 )
+
+
+_ERRORS = (400, 401, 403, 404, 405, 409, 413, 422, 429)
+
+
+def _ok(schema: Any, status: int = 200) -> dict[Any, Any]:
+    """A success schema plus the documented error shape for every 4xx."""
+    return {status: schema, **dict.fromkeys(_ERRORS, ErrorOut)}
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return api.create_response(request, {"error": str(exc)}, status=exc.status_code)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(request, {"error": str(exc) or "not found"}, status=404)
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    return api.create_response(request, {"error": "invalid request", "detail": exc.errors}, status=422)
 
 
 @api.exception_handler(throttle.RateLimited)
@@ -210,7 +233,7 @@ def _stored_paper(arxiv_id: str) -> Paper:
 # --- reads ------------------------------------------------------------------------------------------
 
 
-@api.get("/daily_papers", response=list[DailyPaperOut], tags=["papers"])
+@api.get("/daily_papers", response=_ok(list[DailyPaperOut]), tags=["papers"])
 def daily_papers(
     request: HttpRequest,
     period: Query[PeriodParams],
@@ -228,7 +251,7 @@ def daily_papers(
     return [_entry(e, trending=sort == "trending") for e in entries[a:b]]
 
 
-@api.get("/trending", response=list[DailyPaperOut], tags=["papers"])
+@api.get("/trending", response=_ok(list[DailyPaperOut]), tags=["papers"])
 def trending(request: HttpRequest, period: Query[PeriodParams], p: int = 0, limit: int = 50) -> list[dict[str, Any]]:
     """Trending papers of a period (default: this ISO week), each with its score and the reason."""
     entries = services.trending(_period(period, periods.week_of(timezone.localdate())), limit=MAX_LIMIT * 10)
@@ -236,7 +259,7 @@ def trending(request: HttpRequest, period: Query[PeriodParams], p: int = 0, limi
     return [_entry(e, trending=True) for e in entries[a:b]]
 
 
-@api.get("/papers/search", response=list[SearchHitOut], tags=["papers"])
+@api.get("/papers/search", response=_ok(list[SearchHitOut]), tags=["papers"])
 def search(
     request: HttpRequest,
     q: str = "",
@@ -271,27 +294,27 @@ def search(
 @api.post(
     "/papers/submit",
     auth=TokenAuth(),
-    response={201: DailyPaperOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    response=_ok(DailyPaperOut, 201),
     tags=["write"],
 )
-def submit(request: HttpRequest, body: SubmitIn) -> tuple[int, dict[str, Any]]:
+def submit(request: HttpRequest, body: SubmitIn) -> Status[dict[str, Any]]:
     user = _caller(request)
     if not user.email_verified:
-        return 403, {"error": "verify your email address before submitting"}
+        return Status(403, {"error": "verify your email address before submitting"})
     day = None
     if body.date:
         try:
             day = dt.date.fromisoformat(body.date)
         except ValueError:
-            return 400, {"error": f"date must be YYYY-MM-DD, not {body.date!r}"}
+            return Status(400, {"error": f"date must be YYYY-MM-DD, not {body.date!r}"})
         if abs((day - timezone.localdate()).days) > 1:
-            return 400, {"error": "submissions go on today's list (give no date)"}
+            return Status(400, {"error": "submissions go on today's list (give no date)"})
     sub = services.submit(body.id, user, day)
     st = services.stats(sub.paper)
-    return 201, _entry(services.Entry(sub, votes=st["votes"], comments=st["comments"]))
+    return Status(201, _entry(services.Entry(sub, votes=st["votes"], comments=st["comments"])))
 
 
-@api.get("/papers/{arxiv_id}", response={200: PaperOut, 404: ErrorOut}, tags=["papers"])
+@api.get("/papers/{arxiv_id}", response=_ok(PaperOut), tags=["papers"])
 def paper(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
     """One paper, with its upvotes, comment count and first submission to the daily list."""
     pp = _stored_paper(arxiv_id)
@@ -300,7 +323,7 @@ def paper(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
     return _paper(pp, votes=st["votes"], comments=st["comments"], submission=sub)
 
 
-@api.get("/papers/{arxiv_id}/comments", response=list[CommentOut], tags=["comments"])
+@api.get("/papers/{arxiv_id}/comments", response=_ok(list[CommentOut]), tags=["comments"])
 def comments(request: HttpRequest, arxiv_id: str) -> list[dict[str, Any]]:
     pp = _stored_paper(arxiv_id)
     rows = Comment.objects.visible().filter(paper=pp).select_related("author").order_by("created_at")[:500]
@@ -319,7 +342,7 @@ def _comment(c: Comment, pp: Paper) -> dict[str, Any]:
     }
 
 
-@api.get("/categories/{code}/papers", response=list[PaperOut], tags=["lists"])
+@api.get("/categories/{code}/papers", response=_ok(list[PaperOut]), tags=["lists"])
 def category_papers(
     request: HttpRequest, code: str, period: Query[PeriodParams], p: int = 0, limit: int = 50
 ) -> list[dict[str, Any]]:
@@ -333,7 +356,7 @@ def category_papers(
     return _papers(rows)
 
 
-@api.get("/authors/{key}/papers", response=list[PaperOut], tags=["lists"])
+@api.get("/authors/{key}/papers", response=_ok(list[PaperOut]), tags=["lists"])
 def author_papers(request: HttpRequest, key: str, p: int = 0, limit: int = 50) -> list[dict[str, Any]]:
     author = get_object_or_404(Author, key=key[:200])
     a, b = _window(p, limit)
@@ -341,7 +364,7 @@ def author_papers(request: HttpRequest, key: str, p: int = 0, limit: int = 50) -
     return _papers(rows)
 
 
-@api.get("/users/{username}", response=UserPageOut, tags=["lists"])
+@api.get("/users/{username}", response=_ok(UserPageOut), tags=["lists"])
 def user_page(request: HttpRequest, username: str) -> dict[str, Any]:
     u = get_object_or_404(User, username__iexact=username[:150], is_active=True)
     subs = list(Submission.objects.filter(submitted_by=u).with_counts().for_listing().order_by("-created_at")[:50])
@@ -368,13 +391,13 @@ def _caller(request: HttpRequest) -> User:
     return user
 
 
-@api.post("/papers/{arxiv_id}/upvote", auth=TokenAuth(), response={200: VoteOut, 404: ErrorOut}, tags=["write"])
+@api.post("/papers/{arxiv_id}/upvote", auth=TokenAuth(), response=_ok(VoteOut), tags=["write"])
 def upvote(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
     pp = _stored_paper(arxiv_id)
     return {"id": pp.arxiv_id, "upvotes": services.upvote(_caller(request), pp), "voted": True}
 
 
-@api.delete("/papers/{arxiv_id}/upvote", auth=TokenAuth(), response={200: VoteOut, 404: ErrorOut}, tags=["write"])
+@api.delete("/papers/{arxiv_id}/upvote", auth=TokenAuth(), response=_ok(VoteOut), tags=["write"])
 def remove_upvote(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
     pp = _stored_paper(arxiv_id)
     return {"id": pp.arxiv_id, "upvotes": services.unvote(_caller(request), pp), "voted": False}
@@ -383,13 +406,13 @@ def remove_upvote(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
 @api.post(
     "/papers/{arxiv_id}/comments",
     auth=TokenAuth(),
-    response={201: CommentOut, 400: ErrorOut, 404: ErrorOut},
+    response=_ok(CommentOut, 201),
     tags=["write"],
 )
-def add_comment(request: HttpRequest, arxiv_id: str, body: CommentIn) -> tuple[int, dict[str, Any]]:
+def add_comment(request: HttpRequest, arxiv_id: str, body: CommentIn) -> Status[dict[str, Any]]:
     pp = _stored_paper(arxiv_id)
     c = services.add_comment(_caller(request), pp, body.body)
-    return 201, _comment(c, pp)
+    return Status(201, _comment(c, pp))
 
 
 

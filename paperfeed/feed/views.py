@@ -51,7 +51,7 @@ def _cached(request: HttpRequest, key: str, render_fn: Any) -> str:
     if request.user.is_authenticated:
         return str(render_fn())
     # The path is part of the key: fragments carry it in their log-in links (?next=).
-    full = f"frag:{services.listing_version()}:{key}:{hashlib.md5(request.get_full_path().encode()).hexdigest()}"
+    full = f"frag:{services.listing_version()}:{key}:{hashlib.blake2b(request.get_full_path().encode(), digest_size=12).hexdigest()}"
     html = cache.get(full)
     if html is None:
         html = str(render_fn())
