@@ -40,7 +40,8 @@
       var action = form.querySelector("input[name=action]");
       var button = form.querySelector("button");
       button.disabled = true;
-      fetch(form.action, { method: "POST", body: new FormData(form), headers: { Accept: "application/json" },
+      // getAttribute: the form's own input named "action" shadows form.action.
+      fetch(form.getAttribute("action"), { method: "POST", body: new FormData(form), headers: { Accept: "application/json" },
                            credentials: "same-origin" })
         .then(function (r) {
           if (r.status === 429) throw new Error("Slow down: too many votes, try again in a minute.");
