@@ -9,6 +9,8 @@ import hashlib
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.messages import get_messages
+from django.middleware.csrf import get_token
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
@@ -30,12 +32,15 @@ from paperfeed.papers.models import Author, Category, Paper
 LIST_CACHE_SECONDS = 600
 
 
-def _period(request: HttpRequest, default: periods.Period) -> periods.Period:
+def _period_param(request: HttpRequest) -> periods.Period | None:
     try:
-        p = periods.parse(request.GET.get("date"), request.GET.get("week"), request.GET.get("month"))
+        return periods.parse(request.GET.get("date"), request.GET.get("week"), request.GET.get("month"))
     except periods.BadPeriod as e:
         raise Http404(str(e)) from None
-    return p or default
+
+
+def _period(request: HttpRequest, default: periods.Period) -> periods.Period:
+    return _period_param(request) or default
 
 
 def _default_day() -> periods.Period:
@@ -46,17 +51,23 @@ def _default_day() -> periods.Period:
     return periods.day(latest)
 
 
-def _cached(request: HttpRequest, key: str, render_fn: Any) -> str:
-    """Render a fragment, cached for anonymous visitors under the listing version."""
-    if request.user.is_authenticated:
-        return str(render_fn())
-    # The path is part of the key: fragments carry it in their log-in links (?next=).
-    full = f"frag:{services.listing_version()}:{key}:{hashlib.blake2b(request.get_full_path().encode(), digest_size=12).hexdigest()}"
+# The token {% csrf_token %} renders into a cached page, replaced by each visitor's own token.
+CSRF_MARK = "csrf-token-placeholder-8d1c0e"
+
+
+def _page(request: HttpRequest, key: str, template: str, context: Any) -> HttpResponse:
+    """Render `template` with `context()`. Anonymous visitors (with no message pending) get the whole
+    page from a cache entry under the listing version, which every vote, submission and comment
+    bumps; only their CSRF token differs, filled in per request."""
+    if request.user.is_authenticated or get_messages(request):
+        return render(request, template, context())
+    path = hashlib.blake2b(request.get_full_path().encode(), digest_size=12).hexdigest()
+    full = f"page:{services.listing_version()}:{key}:{path}"
     html = cache.get(full)
     if html is None:
-        html = str(render_fn())
+        html = render_to_string(template, {**context(), "csrf_token": CSRF_MARK}, request=request)
         cache.set(full, html, LIST_CACHE_SECONDS)
-    return str(html)
+    return HttpResponse(html.replace(CSRF_MARK, get_token(request)))
 
 
 def _voted(request: HttpRequest, entries: list[services.Entry]) -> set[int]:
@@ -67,29 +78,25 @@ def _voted(request: HttpRequest, entries: list[services.Entry]) -> set[int]:
 
 
 def daily(request: HttpRequest) -> HttpResponse:
-    period = _period(request, _default_day())
+    period = _period_param(request) or _default_day()
     sort = request.GET.get("sort", "votes")
     if sort not in ("votes", "trending", "publishedAt"):
         sort = "votes"
 
-    def body() -> str:
+    def context() -> dict[str, Any]:
         entries = services.listing(period, sort=sort)
         prev, nxt = period.shifted(-1), period.shifted(1)
         if period.kind == "day":  # jump over days nobody submitted to
             before, after = services.latest_day(before=period.first), services.latest_day(after=period.first)
             prev = periods.day(before) if before else prev
             nxt = periods.day(after) if after else nxt
-        ctx = {"entries": entries, "period": period, "prev": prev, "next": nxt, "sort": sort}
-        ctx["voted"] = _voted(request, entries)
-        ctx["multi"] = period.kind != "day"
-        return render_to_string("feed/_daily_body.html", ctx, request=request)
+        _voted(request, entries)
+        return {
+            "entries": entries, "period": period, "prev": prev, "next": nxt, "sort": sort,
+            "multi": period.kind != "day", "json_url": f"/api/daily_papers?{period.query()}",
+        }  # fmt: skip
 
-    html = _cached(request, f"daily:{period.value}:{sort}", body)
-    return render(
-        request,
-        "feed/daily.html",
-        {"body": html, "period": period, "sort": sort, "json_url": f"/api/daily_papers?{period.query()}"},
-    )
+    return _page(request, f"daily:{period.value}:{sort}", "feed/daily.html", context)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -99,25 +106,17 @@ def home(request: HttpRequest) -> HttpResponse:
 def trending(request: HttpRequest) -> HttpResponse:
     period = _period(request, periods.week_of(timezone.localdate()))
 
-    def body() -> str:
+    def context() -> dict[str, Any]:
         entries = [e for e in services.trending(period) if e.votes or e.counted]
-        ctx = {
-            "entries": entries,
-            "period": period,
-            "prev": period.shifted(-1),
-            "next": period.shifted(1),
-            "voted": _voted(request, entries),
-            "gravity": services.GRAVITY,
-            "offset": services.AGE_OFFSET_HOURS,
-        }
-        return render_to_string("feed/_trending_body.html", ctx, request=request)
+        _voted(request, entries)
+        return {
+            "entries": entries, "period": period, "prev": period.shifted(-1), "next": period.shifted(1),
+            "gravity": services.GRAVITY, "offset": services.AGE_OFFSET_HOURS,
+            "json_url": f"/api/trending?{period.query()}",
+        }  # fmt: skip
 
-    html = _cached(request, f"trending:{period.kind}:{period.value}:{timezone.now():%Y%m%d%H}", body)
-    return render(
-        request,
-        "feed/trending.html",
-        {"body": html, "period": period, "json_url": f"/api/trending?{period.query()}"},
-    )
+    # Ages move with the clock: a cached ranking lives for the hour at most.
+    return _page(request, f"trending:{period.value}:{timezone.now():%Y%m%d%H}", "feed/trending.html", context)
 
 
 def _paper_or_404(arxiv_id: str) -> Paper:
@@ -132,34 +131,41 @@ def _paper_or_404(arxiv_id: str) -> Paper:
 
 
 def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
-    p = _paper_or_404(arxiv_id)
-    if p.arxiv_id != arxiv_id:
-        return redirect("paper", p.arxiv_id)
+    try:
+        canonical = parse_arxiv_id(arxiv_id).id
+    except InvalidArxivId:
+        raise Http404("not an arXiv id") from None
+    if canonical != arxiv_id:
+        return redirect("paper", canonical)
     user = request.user
-    comments = list(
-        Comment.objects.filter(paper=p).select_related("author").order_by("created_at")
-        if getattr(user, "is_staff", False)
-        else Comment.objects.visible().filter(paper=p).select_related("author").order_by("created_at")
-    )
-    similar = cache.get(f"similar:{p.pk}")
-    if similar is None:
-        similar = [s.pk for s in searching.similar(p)]
-        cache.set(f"similar:{p.pk}", similar, 3600)
-    similar_papers = list(Paper.objects.filter(pk__in=similar).for_listing()) if similar else []
-    similar_papers.sort(key=lambda s: similar.index(s.pk))
-    ctx: dict[str, Any] = {
-        "paper": p,
-        "authors": p.authors,
-        "categories": p.category_codes(),
-        "comments": comments,
-        "votes": Vote.objects.filter(paper=p).count(),
-        "voted": bool(services.voted_ids(user, [p.pk])),
-        "submissions": list(Submission.objects.filter(paper=p).select_related("submitted_by").order_by("day")),
-        "similar": similar_papers,
-        "collections": list(Collection.objects.filter(user=user)) if user.is_authenticated else [],
-        "json_url": f"/api/papers/{p.arxiv_id}",
-    }
-    return render(request, "feed/paper.html", ctx)
+
+    def context() -> dict[str, Any]:
+        p = _paper_or_404(arxiv_id)
+        comments = Comment.objects.filter(paper=p).select_related("author").order_by("created_at")
+        if not getattr(user, "is_staff", False):
+            comments = comments.filter(hidden=False)
+        similar = cache.get(f"similar:{p.pk}")
+        if similar is None:
+            similar = [s.pk for s in searching.similar(p)]
+            cache.set(f"similar:{p.pk}", similar, 3600)
+        similar_papers = sorted(Paper.objects.filter(pk__in=similar).for_listing(), key=lambda s: similar.index(s.pk))
+        ctx: dict[str, Any] = {
+            "paper": p,
+            "authors": p.authors,
+            "categories": p.category_codes(),
+            "comments": list(comments),
+            "votes": Vote.objects.filter(paper=p).count(),
+            "voted": bool(services.voted_ids(user, [p.pk])),
+            "submissions": list(Submission.objects.filter(paper=p).select_related("submitted_by").order_by("day")),
+            "similar": similar_papers,
+            "collections": list(Collection.objects.filter(user=user)) if user.is_authenticated else [],
+            "json_url": f"/api/papers/{p.arxiv_id}",
+        }
+        return ctx
+
+    # Cached under the id, so an anonymous visitor's page costs no paper query at all.
+
+    return _page(request, f"paper:{arxiv_id}", "feed/paper.html", context)
 
 
 def paper_markdown(request: HttpRequest, arxiv_id: str) -> HttpResponse:

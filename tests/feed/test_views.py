@@ -177,3 +177,16 @@ def test_feeds_parse(site) -> None:  # type: ignore[no-untyped-def]
     for url in ["/papers/feed.atom", "/trending/feed.atom", f"/categories/{papers[0].primary_category_id}/feed.atom"]:
         root = ET.fromstring(c.get(url).content)
         assert root.tag == "{http://www.w3.org/2005/Atom}feed" and root.findall("{http://www.w3.org/2005/Atom}entry")
+
+
+def test_cached_pages_carry_each_visitors_own_csrf_token(site) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    first.get("/")
+    page = second.get("/")  # served from the cache the first visitor filled
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.content)
+    assert token and b"csrf-token-placeholder" not in page.content
+    r = second.post("/login", {"csrfmiddlewaretoken": token.group(1).decode(), "username": "x", "password": "y"})
+    assert r.status_code == 200  # the token is valid for this visitor (403 otherwise)
+    assert first.post("/login", {"csrfmiddlewaretoken": token.group(1).decode()}).status_code == 403
