@@ -40,7 +40,12 @@ def load_papers(n: int = 20, **changes: object) -> list[Paper]:
 
 
 def make_user(
-    username: str, *, verified: bool = True, age: dt.timedelta = dt.timedelta(days=3), staff: bool = False, password: str | None = None
+    username: str,
+    *,
+    verified: bool = True,
+    age: dt.timedelta = dt.timedelta(days=3),
+    staff: bool = False,
+    password: str | None = None,
 ) -> User:
     u = User.objects.create_user(username, f"{username}@example.org", password, is_staff=staff)
     u.email_verified = verified

@@ -14,7 +14,9 @@ USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,29}$")
 
 class SignupForm(forms.Form):
     username = forms.CharField(
-        max_length=30, help_text="2–30 letters, digits, - or _.", widget=forms.TextInput({"autocomplete": "username"})
+        max_length=30,
+        help_text="2 to 30 letters, digits, - or _.",
+        widget=forms.TextInput({"autocomplete": "username"}),
     )
     email = forms.EmailField(max_length=254, widget=forms.EmailInput({"autocomplete": "email"}))
     password = forms.CharField(
@@ -27,7 +29,9 @@ class SignupForm(forms.Form):
     def clean_username(self) -> str:
         name = self.cleaned_data["username"]
         if not USERNAME_RE.match(name):
-            raise forms.ValidationError("Use 2–30 letters, digits, - or _ (starting with a letter or digit).")
+            raise forms.ValidationError(
+                "Use 2 to 30 letters, digits, - or _ (starting with a letter or digit)."
+            )
         if User.objects.filter(username__iexact=name).exists():
             raise forms.ValidationError("That username is taken.")
         return name
@@ -62,7 +66,9 @@ class ResetRequestForm(forms.Form):
 class ProfileForm(forms.Form):
     bio = forms.CharField(required=False, max_length=2000, widget=forms.Textarea({"rows": 3}))
     categories = forms.CharField(
-        required=False, max_length=2000, help_text="Category codes, separated by spaces or commas: cs.CL cs.LG"
+        required=False,
+        max_length=2000,
+        help_text="Category codes, separated by spaces or commas: cs.CL cs.LG",
     )
     authors = forms.CharField(
         required=False, max_length=4000, help_text="Author keys (from author pages), separated by commas."

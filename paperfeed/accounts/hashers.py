@@ -71,4 +71,3 @@ class CappedArgon2PasswordHasher(Argon2PasswordHasher):
         HASH_CALLS.add()
         with _slot():
             return super().verify(password, encoded)
-

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
@@ -21,7 +22,9 @@ TRENDING_MIN_ACCOUNT_AGE = dt.timedelta(hours=24)
 class UserQuerySet(models.QuerySet["User"]):
     def counted_for_trending(self, at: dt.datetime | None = None) -> UserQuerySet:
         return self.filter(
-            email_verified=True, is_active=True, date_joined__lte=(at or timezone.now()) - TRENDING_MIN_ACCOUNT_AGE
+            email_verified=True,
+            is_active=True,
+            date_joined__lte=(at or timezone.now()) - TRENDING_MIN_ACCOUNT_AGE,
         )
 
 
@@ -33,14 +36,12 @@ class User(AbstractUser):
     email_verified = models.BooleanField(default=False)
     bio = models.TextField(blank=True, max_length=2000)
 
-    objects = AccountManager()
+    objects: ClassVar[AccountManager] = AccountManager()
 
     class Meta(AbstractUser.Meta):
         constraints = [
             models.UniqueConstraint(Lower("username"), name="uniq_user_username_ci"),
-            models.UniqueConstraint(
-                Lower("email"), condition=~models.Q(email=""), name="uniq_user_email_ci"
-            ),
+            models.UniqueConstraint(Lower("email"), condition=~models.Q(email=""), name="uniq_user_email_ci"),
         ]
 
     def counts_for_trending(self, at: dt.datetime | None = None) -> bool:

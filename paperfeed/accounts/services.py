@@ -106,7 +106,9 @@ def send_password_reset(email: str) -> int:
         if not user.has_usable_password():
             continue
         uid = urlsafe_base64_encode(force_bytes(user.pk))
-        link = absolute(reverse("password-reset-confirm", args=[uid, default_token_generator.make_token(user)]))
+        link = absolute(
+            reverse("password-reset-confirm", args=[uid, default_token_generator.make_token(user)])
+        )
         send_mail("reset", user.email, {"user": user, "link": link})
         sent += 1
     return sent
@@ -123,7 +125,9 @@ class NewToken:
 
 def create_api_token(user: User, name: str = "") -> NewToken:
     secret = "pf_" + secrets.token_urlsafe(32)
-    row = ApiToken.objects.create(user=user, name=name[:100], digest=ApiToken.digest_of(secret), prefix=secret[:10])
+    row = ApiToken.objects.create(
+        user=user, name=name[:100], digest=ApiToken.digest_of(secret), prefix=secret[:10]
+    )
     return NewToken(row, secret)
 
 

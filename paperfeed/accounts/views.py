@@ -29,12 +29,16 @@ from paperfeed.accounts.models import ApiToken, Follow, User
 def safe_next(request: HttpRequest, default: str = "/") -> str:
     """The `next` parameter when it points at this site (ASVS 5.1.5), else `default`."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    # Only paths on this site: nothing a browser could read as another host or scheme.
+    if (
+        target.startswith("/")
+        and not target.startswith("//")
+        and not re.search(r"[\\\s]", target)
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
-        # Only paths on this site: nothing a browser could read as another host or scheme.
-        if target.startswith("/") and not target.startswith("//") and not re.search(r"[\\\s]", target):
-            return target
+        return target
     return default
 
 
@@ -128,7 +132,7 @@ class ResetConfirm(auth_views.PasswordResetConfirmView):
     template_name = "accounts/reset_confirm.html"
     success_url = reverse_lazy("login")
 
-    def form_valid(self, form):  # type: ignore[no-untyped-def]
+    def form_valid(self, form):
         messages.success(self.request, "Your password was changed: log in with the new one.")
         return super().form_valid(form)
 
@@ -152,7 +156,9 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             d = form.cleaned_data
             user.bio = d["bio"]
             user.save(update_fields=["bio"])
-            rejected = services.set_follows(user, Follow.Kind.CATEGORY, split_values(d["categories"], spaces=True))
+            rejected = services.set_follows(
+                user, Follow.Kind.CATEGORY, split_values(d["categories"], spaces=True)
+            )
             rejected += services.set_follows(user, Follow.Kind.AUTHOR, split_values(d["authors"]))
             services.set_follows(user, Follow.Kind.KEYWORD, split_values(d["keywords"]))
             if rejected:

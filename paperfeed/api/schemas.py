@@ -11,9 +11,9 @@ from ninja import Field, Schema
 class UserOut(Schema):
     user: str = Field(description="username")
     fullname: str
-    avatarUrl: str  # noqa: N815
+    avatarUrl: str
     type: str = "user"
-    isPro: bool = False  # noqa: N815
+    isPro: bool = False
 
 
 class AuthorOut(Schema):
@@ -27,40 +27,40 @@ class PaperOut(Schema):
     title: str
     summary: str
     authors: list[AuthorOut]
-    publishedAt: str | None = Field(description="when arXiv published v1 (ISO 8601, UTC)")  # noqa: N815
-    submittedOnDailyAt: str | None = None  # noqa: N815
-    submittedOnDailyBy: UserOut | None = None  # noqa: N815
+    publishedAt: str | None = Field(description="when arXiv published v1 (ISO 8601, UTC)")
+    submittedOnDailyAt: str | None = None
+    submittedOnDailyBy: UserOut | None = None
     upvotes: int
-    numComments: int  # noqa: N815
-    discussionId: str  # noqa: N815
-    githubRepo: str | None = None  # noqa: N815
-    projectPage: str | None = None  # noqa: N815
+    numComments: int
+    discussionId: str
+    githubRepo: str | None = None
+    projectPage: str | None = None
     categories: list[str]
-    primaryCategory: str | None = None  # noqa: N815
-    announcedAt: str | None = None  # noqa: N815
+    primaryCategory: str | None = None
+    announcedAt: str | None = None
     version: int | None = None
     doi: str | None = None
-    arxivUrl: str  # noqa: N815
-    pdfUrl: str  # noqa: N815
+    arxivUrl: str
+    pdfUrl: str
 
 
 class TrendingOut(Schema):
     rank: int
     score: float
-    countedUpvotes: int  # noqa: N815
-    ageHours: float  # noqa: N815
+    countedUpvotes: int
+    ageHours: float
     reason: str
 
 
 class DailyPaperOut(Schema):
     paper: PaperOut
-    publishedAt: str | None = Field(description="when it was submitted to the daily list")  # noqa: N815
+    publishedAt: str | None = Field(description="when it was submitted to the daily list")
     title: str
     summary: str
     thumbnail: str = ""
-    numComments: int  # noqa: N815
-    submittedBy: UserOut | None = None  # noqa: N815
-    isAuthorParticipating: bool = False  # noqa: N815
+    numComments: int
+    submittedBy: UserOut | None = None
+    isAuthorParticipating: bool = False
     trending: TrendingOut | None = None
 
 
@@ -75,8 +75,8 @@ class CommentOut(Schema):
     author: UserOut
     body: str
     html: str
-    createdAt: str  # noqa: N815
-    editedAt: str | None = None  # noqa: N815
+    createdAt: str
+    editedAt: str | None = None
 
 
 class VoteOut(Schema):

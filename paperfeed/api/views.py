@@ -9,7 +9,6 @@ import datetime as dt
 import threading
 from typing import Any
 
-
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -29,7 +28,6 @@ from paperfeed.api.schemas import (
     PaperOut,
     SearchHitOut,
     SubmitIn,
-    UserOut,
     UserPageOut,
     VoteOut,
 )
@@ -105,7 +103,13 @@ def _rate_limited(request: HttpRequest, exc: throttle.RateLimited) -> HttpRespon
 
 @api.exception_handler(services.FeedError)
 def _feed_error(request: HttpRequest, exc: services.FeedError) -> HttpResponse:
-    status = 409 if isinstance(exc, services.AlreadySubmitted) else 404 if isinstance(exc, services.PaperNotFound) else 400
+    status = (
+        409
+        if isinstance(exc, services.AlreadySubmitted)
+        else 404
+        if isinstance(exc, services.PaperNotFound)
+        else 400
+    )
     return api.create_response(request, {"error": str(exc)}, status=status)
 
 
@@ -127,9 +131,7 @@ def _user(u: User | None) -> dict[str, Any] | None:
     return {"user": u.username, "fullname": u.get_full_name() or u.username, "avatarUrl": "", "type": "user"}
 
 
-def _paper(
-    p: Paper, *, votes: int, comments: int, submission: Submission | None = None
-) -> dict[str, Any]:
+def _paper(p: Paper, *, votes: int, comments: int, submission: Submission | None = None) -> dict[str, Any]:
     links = list(p.links.all())
     code = next((lk.url for lk in links if lk.kind in (PaperLink.Kind.GITHUB, PaperLink.Kind.GITLAB)), None)
     project = next((lk.url for lk in links if lk.kind == PaperLink.Kind.PROJECT), None)
@@ -181,7 +183,12 @@ def _counts(papers: list[Paper]) -> tuple[dict[int, int], dict[int, int]]:
     from django.db.models import Count
 
     ids = [p.pk for p in papers]
-    votes = dict(Vote.objects.filter(paper_id__in=ids).values("paper_id").annotate(c=Count("*")).values_list("paper_id", "c"))
+    votes = dict(
+        Vote.objects.filter(paper_id__in=ids)
+        .values("paper_id")
+        .annotate(c=Count("*"))
+        .values_list("paper_id", "c")
+    )
     comments = dict(
         Comment.objects.visible()
         .filter(paper_id__in=ids)
@@ -252,7 +259,9 @@ def daily_papers(
 
 
 @api.get("/trending", response=_ok(list[DailyPaperOut]), tags=["papers"])
-def trending(request: HttpRequest, period: Query[PeriodParams], p: int = 0, limit: int = 50) -> list[dict[str, Any]]:
+def trending(
+    request: HttpRequest, period: Query[PeriodParams], p: int = 0, limit: int = 50
+) -> list[dict[str, Any]]:
     """Trending papers of a period (default: this ISO week), each with its score and the reason."""
     entries = services.trending(_period(period, periods.week_of(timezone.localdate())), limit=MAX_LIMIT * 10)
     a, b = _window(p, limit)
@@ -275,19 +284,32 @@ def search(
     """Search (the same engine and fallback as the search page); empty or unusable queries give []."""
     a, b = _window(p, limit)
     res = searching.run_search(
-        q[:500], mode=mode if mode in searching.MODES else "hybrid", limit=b - a, offset=a,
-        category=(category or "")[:40] or None, since=since, until=until, author=(author or "")[:200] or None,
+        q[:500],
+        mode=mode if mode in searching.MODES else "hybrid",
+        limit=b - a,
+        offset=a,
+        category=(category or "")[:40] or None,
+        since=since,
+        until=until,
+        author=(author or "")[:200] or None,
         sort=sort if sort in searching.SORTS else "relevance",
-    )  # fmt: skip
+    )
     papers = [h.paper for h in res.hits]
     votes, comments = _counts(papers)
     out = []
     for h in res.hits:
         pp = _paper(h.paper, votes=votes.get(h.paper.pk, 0), comments=comments.get(h.paper.pk, 0))
         out.append(
-            {"paper": pp, "publishedAt": pp["publishedAt"], "title": h.paper.title, "summary": h.paper.abstract,
-             "numComments": pp["numComments"], "score": h.score, "highlight": str(h.snippet)}
-        )  # fmt: skip
+            {
+                "paper": pp,
+                "publishedAt": pp["publishedAt"],
+                "title": h.paper.title,
+                "summary": h.paper.abstract,
+                "numComments": pp["numComments"],
+                "score": h.score,
+                "highlight": str(h.snippet),
+            }
+        )
     return out
 
 
@@ -318,7 +340,12 @@ def submit(request: HttpRequest, body: SubmitIn) -> Status[dict[str, Any]]:
 def paper(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
     """One paper, with its upvotes, comment count and first submission to the daily list."""
     pp = _stored_paper(arxiv_id)
-    sub = Submission.objects.filter(paper=pp).select_related("submitted_by").order_by("day", "created_at").first()
+    sub = (
+        Submission.objects.filter(paper=pp)
+        .select_related("submitted_by")
+        .order_by("day", "created_at")
+        .first()
+    )
     st = services.stats(pp)
     return _paper(pp, votes=st["votes"], comments=st["comments"], submission=sub)
 
@@ -352,7 +379,9 @@ def category_papers(
     latest = qs.order_by("-announced").values_list("announced", flat=True).first()
     per = _period(period, periods.day(latest or timezone.localdate()))
     a, b = _window(p, limit)
-    rows = list(qs.announced_between(per.first, per.last).order_by("-announced", "-arxiv_id").for_listing()[a:b])
+    rows = list(
+        qs.announced_between(per.first, per.last).order_by("-announced", "-arxiv_id").for_listing()[a:b]
+    )
     return _papers(rows)
 
 
@@ -360,17 +389,23 @@ def category_papers(
 def author_papers(request: HttpRequest, key: str, p: int = 0, limit: int = 50) -> list[dict[str, Any]]:
     author = get_object_or_404(Author, key=key[:200])
     a, b = _window(p, limit)
-    rows = list(Paper.objects.active().by_author(author.key).order_by("-announced", "-arxiv_id").for_listing()[a:b])
+    rows = list(
+        Paper.objects.active().by_author(author.key).order_by("-announced", "-arxiv_id").for_listing()[a:b]
+    )
     return _papers(rows)
 
 
 @api.get("/users/{username}", response=_ok(UserPageOut), tags=["lists"])
 def user_page(request: HttpRequest, username: str) -> dict[str, Any]:
     u = get_object_or_404(User, username__iexact=username[:150], is_active=True)
-    subs = list(Submission.objects.filter(submitted_by=u).with_counts().for_listing().order_by("-created_at")[:50])
+    subs = list(
+        Submission.objects.filter(submitted_by=u).with_counts().for_listing().order_by("-created_at")[:50]
+    )
     entries = [services.Entry(s, votes=s.n_votes or 0, comments=s.n_comments or 0) for s in subs]  # type: ignore[attr-defined]
     upvoted = list(
-        Paper.objects.filter(votes__user=u).order_by("-votes__created_at").values_list("arxiv_id", flat=True)[:100]
+        Paper.objects.filter(votes__user=u)
+        .order_by("-votes__created_at")
+        .values_list("arxiv_id", flat=True)[:100]
     )
     colls = Collection.objects.filter(user=u, public=True)
     return {
@@ -413,6 +448,3 @@ def add_comment(request: HttpRequest, arxiv_id: str, body: CommentIn) -> Status[
     pp = _stored_paper(arxiv_id)
     c = services.add_comment(_caller(request), pp, body.body)
     return Status(201, _comment(c, pp))
-
-
-

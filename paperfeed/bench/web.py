@@ -88,10 +88,22 @@ def _free_port() -> int:
 def _server(env: dict[str, str], port: int, workers: int) -> Iterator[str]:
     log = open(Path(env["PAPERFEED_HOME"]) / "serve.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        [sys.executable, "-m", "paperfeed", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers)],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "paperfeed",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -123,8 +135,11 @@ def _ms(text: str) -> float:
 def _run_wrk(wrk: str, url: str, seconds: int, connections: int) -> dict[str, Any]:
     out = subprocess.run(
         [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
-        capture_output=True, text=True, timeout=seconds + 60, check=True,
-    ).stdout  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=True,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
     pct = {p: _ms(v) for p, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", out, re.M)}
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
@@ -145,7 +160,9 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
         env.pop("PAPERFEED_TIME_SCALE", None)
         paperfeed(["init"], env)
         imported, import_s = paperfeed(["import", str(options["file"]), "--json"], env)
-        seed = subprocess.run([sys.executable, "-c", SEED], env=env, capture_output=True, text=True, check=True)
+        seed = subprocess.run(
+            [sys.executable, "-c", SEED], env=env, capture_output=True, text=True, check=True
+        )
         paper_id = seed.stdout.strip().splitlines()[-1]
         today = dt.datetime.now(dt.UTC).date().isoformat()
         port = _free_port()
@@ -161,7 +178,10 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
             }
             for url in urls.values():  # warm the workers' caches
                 _run_wrk(wrk, url, 2, options["connections"])
-            runs = {name: _run_wrk(wrk, url, options["seconds"], options["connections"]) for name, url in urls.items()}
+            runs = {
+                name: _run_wrk(wrk, url, options["seconds"], options["connections"])
+                for name, url in urls.items()
+            }
     base_rps = runs["healthz"]["requests_per_s"]
     for r in runs.values():
         r["ratio_to_healthz"] = round(r["requests_per_s"] / base_rps, 2) if base_rps else None

@@ -58,7 +58,7 @@ def _paper(item: Any) -> Paper:
 
 
 class _Atom:
-    feed_type = feedgenerator.Atom1Feed
+    feed_type: type[feedgenerator.SyndicationFeed] = feedgenerator.Atom1Feed
 
 
 class DailyFeed(_PaperFeed):
@@ -70,7 +70,9 @@ class DailyFeed(_PaperFeed):
 
     def items(self) -> list[services.Entry]:
         latest = services.latest_day() or timezone.localdate()
-        return services.listing(periods.Period("day", latest - dt.timedelta(days=6), latest), sort="publishedAt")[:100]
+        return services.listing(
+            periods.Period("day", latest - dt.timedelta(days=6), latest), sort="publishedAt"
+        )[:100]
 
 
 class DailyAtom(_Atom, DailyFeed):
@@ -94,7 +96,7 @@ class TrendingAtom(_Atom, TrendingFeed):
 
 
 class CategoryFeed(_PaperFeed):
-    def get_object(self, request: HttpRequest, code: str) -> Category:  # type: ignore[override]
+    def get_object(self, request: HttpRequest, code: str) -> Category:
         return get_object_or_404(Category, code=code)
 
     def title(self, obj: Category) -> str:
@@ -107,7 +109,12 @@ class CategoryFeed(_PaperFeed):
         return settings.BASE_URL + reverse("category", args=[obj.code])
 
     def items(self, obj: Category) -> list[Paper]:
-        return list(Paper.objects.active().in_category(obj.code).order_by("-announced", "-arxiv_id").for_listing()[:100])
+        return list(
+            Paper.objects.active()
+            .in_category(obj.code)
+            .order_by("-announced", "-arxiv_id")
+            .for_listing()[:100]
+        )
 
 
 class CategoryAtom(_Atom, CategoryFeed):
@@ -115,7 +122,7 @@ class CategoryAtom(_Atom, CategoryFeed):
 
 
 class SavedSearchFeed(_PaperFeed):
-    def get_object(self, request: HttpRequest, token: str) -> SavedSearch:  # type: ignore[override]
+    def get_object(self, request: HttpRequest, token: str) -> SavedSearch:
         return get_object_or_404(SavedSearch, token=token)
 
     def title(self, obj: SavedSearch) -> str:

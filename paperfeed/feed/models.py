@@ -165,15 +165,18 @@ class SavedSearch(models.Model):
     """A query a user keeps; its RSS/Atom feed is public by an unguessable token (feed readers have
     no session). Digests read these for saved-search alerts."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_searches")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_searches"
+    )
     query = models.CharField(max_length=500)
     category = models.CharField(max_length=40, blank=True)
     token = models.CharField(max_length=32, unique=True, default=_feed_token)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "query", "category"], name="uniq_saved_search")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "query", "category"], name="uniq_saved_search")
+        ]
 
     def __str__(self) -> str:
         return self.query
-

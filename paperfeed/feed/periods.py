@@ -37,7 +37,7 @@ class Period:
         if self.kind == "day":
             return self.first.strftime("%A, %-d %B %Y")
         if self.kind == "week":
-            return f"Week {self.value[-2:]} of {self.value[:4]} ({self.first:%-d %b} – {self.last:%-d %b})"
+            return f"Week {self.value[-2:]} of {self.value[:4]} ({self.first:%-d %b} to {self.last:%-d %b})"
         return self.first.strftime("%B %Y")
 
     def query(self) -> str:

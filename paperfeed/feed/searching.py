@@ -68,9 +68,16 @@ def run_search(
     if search is not None:
         try:
             res = search(
-                query, mode=mode, limit=limit, offset=offset, category=category or None, since=since,
-                until=until, author=author or None, sort=sort,
-            )  # fmt: skip
+                query,
+                mode=mode,
+                limit=limit,
+                offset=offset,
+                category=category or None,
+                since=since,
+                until=until,
+                author=author or None,
+                sort=sort,
+            )
         except Exception:
             log.exception("search failed; falling back to the database match")
         else:
@@ -81,7 +88,10 @@ def run_search(
                 for h in res.hits
                 if h.arxiv_id in papers
             ]
-            page.message, page.degraded = getattr(res, "message", "") or "", bool(getattr(res, "degraded", False))
+            page.message, page.degraded = (
+                getattr(res, "message", "") or "",
+                bool(getattr(res, "degraded", False)),
+            )
             page.total = getattr(res, "total", None)
             return page
     return _database_match(page, limit, offset, category, since, until, author)

@@ -308,7 +308,8 @@ def paper_feed_fields(paper: Paper) -> dict[str, Any]:
         "votes": Vote.objects.filter(paper=paper).count(),
         "comments": Comment.objects.visible().filter(paper=paper).count(),
         "submissions": [
-            {"day": s.day.isoformat(), "by": s.submitted_by.username if s.submitted_by else None} for s in subs
+            {"day": s.day.isoformat(), "by": s.submitted_by.username if s.submitted_by else None}
+            for s in subs
         ],
     }
 
@@ -318,6 +319,3 @@ def stats(paper: Paper) -> dict[str, int]:
         "votes": Vote.objects.filter(paper=paper).count(),
         "comments": Comment.objects.filter(paper=paper, hidden=False).count(),
     }
-
-
-

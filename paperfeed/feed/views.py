@@ -5,17 +5,18 @@ and comment, so a cached page is never staler than the last change."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.messages import get_messages
-from django.middleware.csrf import get_token
 from django.contrib.auth.decorators import login_required
+from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -28,8 +29,6 @@ from paperfeed.feed import periods, searching, services
 from paperfeed.feed.models import Collection, Comment, SavedSearch, Submission, Vote
 from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.papers.models import Author, Category, Paper
-
-LIST_CACHE_SECONDS = 600
 
 
 def _period_param(request: HttpRequest) -> periods.Period | None:
@@ -61,13 +60,37 @@ def _page(request: HttpRequest, key: str, template: str, context: Any) -> HttpRe
     bumps; only their CSRF token differs, filled in per request."""
     if request.user.is_authenticated or get_messages(request):
         return render(request, template, context())
-    path = hashlib.blake2b(request.get_full_path().encode(), digest_size=12).hexdigest()
-    full = f"page:{services.listing_version()}:{key}:{path}"
-    html = cache.get(full)
+    full = (services.listing_version(), key, request.get_full_path())
+    html = _PAGES.get(full)
     if html is None:
         html = render_to_string(template, {**context(), "csrf_token": CSRF_MARK}, request=request)
-        cache.set(full, html, LIST_CACHE_SECONDS)
+        _PAGES.put(full, html)
     return HttpResponse(html.replace(CSRF_MARK, get_token(request)))
+
+
+class _PageCache:
+    """Rendered pages in this process's memory, keyed by (version, page, path): the one shared read
+    per request is the version number, so no page is served after a change committed anywhere,
+    and a 100 KB page is not decoded from the database cache on every request."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size, self.items, self.lock = size, OrderedDict[tuple[int, str, str], str](), threading.Lock()
+
+    def get(self, key: tuple[int, str, str]) -> str | None:
+        with self.lock:
+            html = self.items.get(key)
+            if html is not None:
+                self.items.move_to_end(key)
+            return html
+
+    def put(self, key: tuple[int, str, str], html: str) -> None:
+        with self.lock:
+            self.items[key] = html
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+_PAGES = _PageCache()
 
 
 def _voted(request: HttpRequest, entries: list[services.Entry]) -> set[int]:
@@ -92,9 +115,14 @@ def daily(request: HttpRequest) -> HttpResponse:
             nxt = periods.day(after) if after else nxt
         _voted(request, entries)
         return {
-            "entries": entries, "period": period, "prev": prev, "next": nxt, "sort": sort,
-            "multi": period.kind != "day", "json_url": f"/api/daily_papers?{period.query()}",
-        }  # fmt: skip
+            "entries": entries,
+            "period": period,
+            "prev": prev,
+            "next": nxt,
+            "sort": sort,
+            "multi": period.kind != "day",
+            "json_url": f"/api/daily_papers?{period.query()}",
+        }
 
     return _page(request, f"daily:{period.value}:{sort}", "feed/daily.html", context)
 
@@ -110,10 +138,14 @@ def trending(request: HttpRequest) -> HttpResponse:
         entries = [e for e in services.trending(period) if e.votes or e.counted]
         _voted(request, entries)
         return {
-            "entries": entries, "period": period, "prev": period.shifted(-1), "next": period.shifted(1),
-            "gravity": services.GRAVITY, "offset": services.AGE_OFFSET_HOURS,
+            "entries": entries,
+            "period": period,
+            "prev": period.shifted(-1),
+            "next": period.shifted(1),
+            "gravity": services.GRAVITY,
+            "offset": services.AGE_OFFSET_HOURS,
             "json_url": f"/api/trending?{period.query()}",
-        }  # fmt: skip
+        }
 
     # Ages move with the clock: a cached ranking lives for the hour at most.
     return _page(request, f"trending:{period.value}:{timezone.now():%Y%m%d%H}", "feed/trending.html", context)
@@ -148,7 +180,9 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         if similar is None:
             similar = [s.pk for s in searching.similar(p)]
             cache.set(f"similar:{p.pk}", similar, 3600)
-        similar_papers = sorted(Paper.objects.filter(pk__in=similar).for_listing(), key=lambda s: similar.index(s.pk))
+        similar_papers = sorted(
+            Paper.objects.filter(pk__in=similar).for_listing(), key=lambda s: similar.index(s.pk)
+        )
         ctx: dict[str, Any] = {
             "paper": p,
             "authors": p.authors,
@@ -156,7 +190,9 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
             "comments": list(comments),
             "votes": Vote.objects.filter(paper=p).count(),
             "voted": bool(services.voted_ids(user, [p.pk])),
-            "submissions": list(Submission.objects.filter(paper=p).select_related("submitted_by").order_by("day")),
+            "submissions": list(
+                Submission.objects.filter(paper=p).select_related("submitted_by").order_by("day")
+            ),
             "similar": similar_papers,
             "collections": list(Collection.objects.filter(user=user)) if user.is_authenticated else [],
             "json_url": f"/api/papers/{p.arxiv_id}",
@@ -290,12 +326,22 @@ def search(request: HttpRequest) -> HttpResponse:
     since, until = _date_param(request, "since"), _date_param(request, "until")
     per_page = 20
     result = searching.run_search(
-        q, mode=mode, limit=per_page, offset=(page_no - 1) * per_page, category=category, since=since,
-        until=until, author=author, sort=sort,
-    )  # fmt: skip
+        q,
+        mode=mode,
+        limit=per_page,
+        offset=(page_no - 1) * per_page,
+        category=category,
+        since=since,
+        until=until,
+        author=author,
+        sort=sort,
+    )
     ids = [h.paper.pk for h in result.hits]
     counts = dict(
-        Vote.objects.filter(paper_id__in=ids).values("paper_id").annotate(c=Count("*")).values_list("paper_id", "c")
+        Vote.objects.filter(paper_id__in=ids)
+        .values("paper_id")
+        .annotate(c=Count("*"))
+        .values_list("paper_id", "c")
     )
     ctx = {
         "result": result,
@@ -347,6 +393,7 @@ def save_search(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def delete_saved_search(request: HttpRequest, pk: int) -> HttpResponse:
+    assert isinstance(request.user, User)
     SavedSearch.objects.filter(pk=pk, user=request.user).delete()
     return redirect("settings")
 
@@ -357,7 +404,9 @@ def _paged(request: HttpRequest, qs: Any, per_page: int = 30) -> Any:
 
 def author(request: HttpRequest, key: str) -> HttpResponse:
     a = get_object_or_404(Author, key=key)
-    page = _paged(request, Paper.objects.active().by_author(key).order_by("-announced", "-arxiv_id").for_listing())
+    page = _paged(
+        request, Paper.objects.active().by_author(key).order_by("-announced", "-arxiv_id").for_listing()
+    )
     following = (
         request.user.is_authenticated
         and Follow.objects.filter(user=request.user, kind=Follow.Kind.AUTHOR, value=key).exists()
@@ -373,7 +422,10 @@ def categories(request: HttpRequest) -> HttpResponse:
     rows = cache.get("category-counts")
     if rows is None:
         rows = list(
-            Category.objects.annotate(n=Count("primary_papers")).filter(n__gt=0).order_by("-n").values("code", "name", "n")
+            Category.objects.annotate(n=Count("primary_papers"))
+            .filter(n__gt=0)
+            .order_by("-n")
+            .values("code", "name", "n")
         )
         cache.set("category-counts", rows, 3600)
     return render(request, "feed/categories.html", {"rows": rows})
@@ -386,8 +438,15 @@ def category(request: HttpRequest, code: str) -> HttpResponse:
     period = _period(request, periods.day(latest or timezone.localdate()))
     papers = qs.announced_between(period.first, period.last).order_by("-announced", "-arxiv_id").for_listing()
     page = _paged(request, papers, 50)
-    before = qs.filter(announced__lt=period.first).order_by("-announced").values_list("announced", flat=True).first()
-    after = qs.filter(announced__gt=period.last).order_by("announced").values_list("announced", flat=True).first()
+    before = (
+        qs.filter(announced__lt=period.first)
+        .order_by("-announced")
+        .values_list("announced", flat=True)
+        .first()
+    )
+    after = (
+        qs.filter(announced__gt=period.last).order_by("announced").values_list("announced", flat=True).first()
+    )
     following = (
         request.user.is_authenticated
         and Follow.objects.filter(user=request.user, kind=Follow.Kind.CATEGORY, value=code).exists()
@@ -397,7 +456,9 @@ def category(request: HttpRequest, code: str) -> HttpResponse:
         "period": period,
         "page": page,
         "prev": periods.day(before) if before and period.kind == "day" else period.shifted(-1),
-        "next": periods.day(after) if after and period.kind == "day" else (period.shifted(1) if after else None),
+        "next": periods.day(after)
+        if after and period.kind == "day"
+        else (period.shifted(1) if after else None),
         "following": following,
         "json_url": f"/api/categories/{code}/papers?{period.query()}",
     }
@@ -429,13 +490,21 @@ def user_page(request: HttpRequest, username: str) -> HttpResponse:
     return render(
         request,
         "feed/user.html",
-        {"profile": u, "submissions": subs, "upvoted": upvoted, "collections": colls, "own": own,
-         "json_url": f"/api/users/{u.username}"},
-    )  # fmt: skip
+        {
+            "profile": u,
+            "submissions": subs,
+            "upvoted": upvoted,
+            "collections": colls,
+            "own": own,
+            "json_url": f"/api/users/{u.username}",
+        },
+    )
 
 
 def collection(request: HttpRequest, username: str, slug: str) -> HttpResponse:
-    coll = get_object_or_404(Collection.objects.select_related("user"), user__username__iexact=username, slug=slug)
+    coll = get_object_or_404(
+        Collection.objects.select_related("user"), user__username__iexact=username, slug=slug
+    )
     if not coll.public and request.user.pk != coll.user_id:
         raise Http404("no such collection")
     items = coll.items.select_related("paper", "paper__primary_category").order_by("-added_at")

@@ -18,17 +18,29 @@ def test_check_deploy_is_clean(tmp_path) -> None:  # type: ignore[no-untyped-def
     env.pop("PAPERFEED_SECRET_KEY", None)  # the generated key is long and random enough
     proc = subprocess.run(
         [sys.executable, "-m", "paperfeed", "check", "--deploy", "--fail-level", "WARNING"],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "0 silenced" in proc.stdout + proc.stderr
     probe = subprocess.run(
-        [sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'paperfeed.settings'; "
-         "django.setup(); from django.conf import settings as s; "
-         "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, s.SECURE_HSTS_SECONDS, "
-         "s.X_FRAME_OPTIONS, s.SESSION_COOKIE_SAMESITE)"],
-        env=env, capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'paperfeed.settings'; "
+            "django.setup(); from django.conf import settings as s; "
+            "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, "
+            "s.SECURE_HSTS_SECONDS, s.X_FRAME_OPTIONS, s.SESSION_COOKIE_SAMESITE)",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     secure, csrf_secure, httponly, hsts, xfo, samesite = probe.stdout.split()
     assert secure == csrf_secure == httponly == "True" and int(hsts) >= 15_724_800
     assert xfo == "DENY" and samesite == "Lax"

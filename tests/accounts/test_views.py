@@ -153,12 +153,20 @@ def test_pbkdf2_hash_is_upgraded_at_login() -> None:
 def test_login_throttle_per_account_and_ip() -> None:
     make_user("target", password=PASSWORD)
     c = Client(REMOTE_ADDR="10.0.0.1")
-    codes = [c.post("/login", {"username": "target", "password": f"wrong-{i}-password"}).status_code for i in range(11)]
+    codes = [
+        c.post("/login", {"username": "target", "password": f"wrong-{i}-password"}).status_code
+        for i in range(11)
+    ]
     assert codes[:10] == [200] * 10
     last = c.post("/login", {"username": "target", "password": PASSWORD})
     assert last.status_code == 429 and int(last["Retry-After"]) >= 1
     # Another address may still try (per account and address), until the hourly account cap.
-    assert Client(REMOTE_ADDR="10.0.0.2").post("/login", {"username": "target", "password": PASSWORD}).status_code == 302
+    assert (
+        Client(REMOTE_ADDR="10.0.0.2")
+        .post("/login", {"username": "target", "password": PASSWORD})
+        .status_code
+        == 302
+    )
 
 
 def test_login_cap_per_account_across_addresses() -> None:
@@ -178,8 +186,10 @@ def test_rate_limit_is_checked_before_hashing() -> None:
 
     def attempt(i: int) -> None:
         try:
-            Client(REMOTE_ADDR="10.9.9.9").post("/login", {"username": "ghost-user", "password": f"pw-{i}-xxxxxxxx"})
-        except BaseException as e:  # noqa: BLE001 - reported below
+            Client(REMOTE_ADDR="10.9.9.9").post(
+                "/login", {"username": "ghost-user", "password": f"pw-{i}-xxxxxxxx"}
+            )
+        except BaseException as e:
             errors.append(e)
 
     threads = [threading.Thread(target=attempt, args=(i,)) for i in range(50)]
@@ -200,7 +210,9 @@ def test_signup_throttle() -> None:
 def test_reset_throttle_per_address(smtp_sink) -> None:  # type: ignore[no-untyped-def]
     make_user("forgetful", password=PASSWORD)
     codes = [
-        Client(REMOTE_ADDR=f"10.3.0.{i}").post("/password-reset", {"email": "forgetful@example.org"}).status_code
+        Client(REMOTE_ADDR=f"10.3.0.{i}")
+        .post("/password-reset", {"email": "forgetful@example.org"})
+        .status_code
         for i in range(6)
     ]
     assert codes == [302] * 5 + [429]
@@ -240,9 +252,13 @@ def same_origin(location: str) -> bool:
 
     parts = urlsplit(location)
     return (
-        not parts.scheme and not parts.netloc and location.startswith("/")
-        and not location.startswith("//") and "\\" not in location and "\n" not in location
-    )  # fmt: skip
+        not parts.scheme
+        and not parts.netloc
+        and location.startswith("/")
+        and not location.startswith("//")
+        and "\\" not in location
+        and "\n" not in location
+    )
 
 
 def test_foreign_host_header_is_refused() -> None:
@@ -260,7 +276,13 @@ def test_settings_follows_and_tokens() -> None:
     key = papers[0].authors[0]["key"]
     r = c.post(
         "/settings",
-        {"action": "profile", "bio": "<b>hi</b>", "categories": f"{cat} nope.XX", "authors": key, "keywords": "Diffusion\nLLM"},
+        {
+            "action": "profile",
+            "bio": "<b>hi</b>",
+            "categories": f"{cat} nope.XX",
+            "authors": key,
+            "keywords": "Diffusion\nLLM",
+        },
         follow=True,
     )
     assert b"nope.XX" in r.content  # reported as not recognised

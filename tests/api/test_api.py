@@ -33,7 +33,7 @@ def site():  # type: ignore[no-untyped-def]
 
 
 def test_daily_papers_shape(site) -> None:  # type: ignore[no-untyped-def]
-    papers, curator, today = site
+    papers, _, today = site
     rows = Client().get(f"/api/daily_papers?date={today}").json()
     assert len(rows) == 6
     top = next(r for r in rows if r["paper"]["id"] == papers[3].arxiv_id)
@@ -72,7 +72,7 @@ def test_paper_and_search(site) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_json_twins(site) -> None:  # type: ignore[no-untyped-def]
-    papers, curator, today = site
+    papers, _, today = site
     p = papers[0]
     c = Client()
     assert c.get(f"/api/trending?date={today}").json()[0]["paper"]["id"] == papers[3].arxiv_id
@@ -81,7 +81,10 @@ def test_json_twins(site) -> None:  # type: ignore[no-untyped-def]
     assert p.arxiv_id in {row["id"] for row in c.get(f"/api/authors/{p.authors[0]['key']}/papers").json()}
     u = c.get("/api/users/curator").json()
     assert len(u["submissions"]) == 6 and u["user"]["user"] == "curator"
-    for page, twin in [(f"/papers?date={today}", f"/api/daily_papers?date={today}"), ("/trending", "/api/trending?week=")]:
+    for page, twin in [
+        (f"/papers?date={today}", f"/api/daily_papers?date={today}"),
+        ("/trending", "/api/trending?week="),
+    ]:
         assert f'href="{twin}'.encode() in c.get(page).content
 
 
@@ -103,14 +106,29 @@ def test_writes_need_a_token(site) -> None:  # type: ignore[no-untyped-def]
     assert r.status_code == 409
     r = c.post("/api/papers/submit", {"id": "junk"}, content_type="application/json", **auth)
     assert r.status_code == 400 and "not an arXiv identifier" in r.json()["error"]
-    r = c.post(f"/api/papers/{p.arxiv_id}/comments", {"body": "<script>x</script> $y$"}, content_type="application/json", **auth)
+    r = c.post(
+        f"/api/papers/{p.arxiv_id}/comments",
+        {"body": "<script>x</script> $y$"},
+        content_type="application/json",
+        **auth,
+    )
     assert r.status_code == 201 and "&lt;script&gt;" in r.json()["html"]
     assert c.get(f"/api/papers/{p.arxiv_id}/comments").json()[0]["body"].startswith("<script>")
     assert Vote.objects.filter(paper=p).count() == 0
     unverified = accounts.create_api_token(make_user("unv", verified=False)).secret
-    r = c.post("/api/papers/submit", {"id": papers[7].arxiv_id}, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {unverified}")
+    r = c.post(
+        "/api/papers/submit",
+        {"id": papers[7].arxiv_id},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {unverified}",
+    )
     assert r.status_code == 403
-    r = c.post("/api/papers/submit", {"id": papers[7].arxiv_id, "date": str(today - dt.timedelta(days=30))}, content_type="application/json", **auth)
+    r = c.post(
+        "/api/papers/submit",
+        {"id": papers[7].arxiv_id, "date": str(today - dt.timedelta(days=30))},
+        content_type="application/json",
+        **auth,
+    )
     assert r.status_code == 400
 
 

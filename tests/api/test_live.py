@@ -37,7 +37,9 @@ def test_huggingface_hub_client(live_server) -> None:  # type: ignore[no-untyped
     trending = list(api.list_daily_papers(date=today.isoformat(), sort="trending", limit=2))
     assert len(trending) == 2
     info = api.paper_info(papers[0].arxiv_id)
-    assert info.id == papers[0].arxiv_id and info.title == papers[0].title and info.summary == papers[0].abstract
+    assert (
+        info.id == papers[0].arxiv_id and info.title == papers[0].title and info.summary == papers[0].abstract
+    )
     assert info.submitted_by is not None and info.submitted_by.username == "curator"
     found = list(api.list_papers(query=papers[2].title.split()[0]))
     assert papers[2].arxiv_id in {f.id for f in found}
@@ -56,13 +58,31 @@ def test_schemathesis_finds_no_server_error(live_server, monkeypatch, tmp_path: 
     st = Path(sys.executable).with_name("st")
     proc = subprocess.run(
         [
-            str(st), "run", f"{live_server.url}/api/openapi.json", "--url", live_server.url,
-            "--checks", "not_a_server_error,response_schema_conformance,status_code_conformance,"
+            str(st),
+            "run",
+            f"{live_server.url}/api/openapi.json",
+            "--url",
+            live_server.url,
+            "--checks",
+            "not_a_server_error,response_schema_conformance,status_code_conformance,"
             "content_type_conformance,response_headers_conformance",
-            "--max-examples", "25", "--seed", "1", "--max-response-time", "5",
-            "--header", f"Authorization: Bearer {token}", "--no-color",
-            "--report", "junit", "--report-dir", str(tmp_path),
+            "--max-examples",
+            "25",
+            "--seed",
+            "1",
+            "--max-response-time",
+            "5",
+            "--header",
+            f"Authorization: Bearer {token}",
+            "--no-color",
+            "--report",
+            "junit",
+            "--report-dir",
+            str(tmp_path),
         ],
-        capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]

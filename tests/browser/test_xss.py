@@ -44,9 +44,14 @@ def test_payload_corpus_renders_inert(live_server, new_page, monkeypatch) -> Non
     from urllib.parse import quote
 
     for path in [
-        "/", f"/papers/{paper.arxiv_id}", "/trending", f"/users/{quote(villain.username, safe='')}",
-        f"/search?q={quote(PAYLOADS[0])}", f"/search?q={quote('Title')}", f"/categories/{paper.primary_category_id}",
-    ]:  # fmt: skip
+        "/",
+        f"/papers/{paper.arxiv_id}",
+        "/trending",
+        f"/users/{quote(villain.username, safe='')}",
+        f"/search?q={quote(PAYLOADS[0])}",
+        f"/search?q={quote('Title')}",
+        f"/categories/{paper.primary_category_id}",
+    ]:
         page.goto(base + path)
         page.wait_for_load_state("load")
         assert page.locator("script:not([src])").count() == 0, path  # no inline script got in

@@ -22,7 +22,7 @@ def _together(fns: list) -> list[BaseException]:  # type: ignore[type-arg]
         try:
             barrier.wait()
             fn()
-        except BaseException as e:  # noqa: BLE001 - collected and asserted on
+        except BaseException as e:
             errors.append(e)
         finally:
             connection.close()

@@ -28,8 +28,25 @@ XSS = [
     "$$<script>alert(1)</script>$$",
     r"$\href{javascript:alert(1)}{x}$",
 ]
-ALLOWED = {"p", "br", "hr", "em", "strong", "code", "pre", "blockquote", "ul", "ol", "li", "a", "h3", "h4", "h5",
-           "h6", "span"}  # fmt: skip
+ALLOWED = {
+    "p",
+    "br",
+    "hr",
+    "em",
+    "strong",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "span",
+}
 
 
 class _Elements(HTMLParser):
@@ -59,7 +76,9 @@ def test_payloads_come_out_inert(payload: str) -> None:
 
 
 def test_markdown_tex_and_links() -> None:
-    html = render_comment("Nice: $E=mc^2$ and $a_1 + b_2$, **bold** [site](https://example.org)\n\n$$\\int_0^1 x$$")
+    html = render_comment(
+        "Nice: $E=mc^2$ and $a_1 + b_2$, **bold** [site](https://example.org)\n\n$$\\int_0^1 x$$"
+    )
     assert '<span class="math">E=mc^2</span>' in html
     assert '<span class="math">a_1 + b_2</span>' in html  # no emphasis inside math
     assert "<strong>bold</strong>" in html

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from django.utils import timezone
 
 from paperfeed.feed import periods, services
 from paperfeed.feed.models import Comment, Submission, Vote
@@ -156,6 +156,11 @@ def test_periods_parse_and_navigate() -> None:
     m = periods.parse(month_="2024-02")
     assert m and m.last == dt.date(2024, 2, 29) and m.shifted(-2).value == "2023-12"
     assert periods.parse() is None
-    for bad in [("2025-13-01", None, None), (None, "2025-W60", None), (None, None, "2025-00"), ("0001-01-01", None, None)]:
+    for bad in [
+        ("2025-13-01", None, None),
+        (None, "2025-W60", None),
+        (None, None, "2025-00"),
+        ("0001-01-01", None, None),
+    ]:
         with pytest.raises(periods.BadPeriod):
             periods.parse(*bad)

@@ -4,9 +4,9 @@ feeds and the cache that must never outlive a change."""
 from __future__ import annotations
 
 import datetime as dt
-import xml.etree.ElementTree as ET
 
 import pytest
+from defusedxml import ElementTree as ET
 from django.test import Client
 from django.utils import timezone
 
@@ -34,13 +34,29 @@ def test_pages_answer(site) -> None:  # type: ignore[no-untyped-def]
     p = papers[0]
     week = f"{today.isocalendar()[0]}-W{today.isocalendar()[1]:02d}"
     for url in [
-        "/", "/papers", f"/papers?date={today}", f"/papers?week={week}", f"/papers?month={today:%Y-%m}",
-        "/papers?sort=trending", "/trending", f"/trending?month={today:%Y-%m}", f"/papers/{p.arxiv_id}",
-        f"/papers/{p.arxiv_id}.md", f"/authors/{p.authors[0]['key']}", "/categories",
-        f"/categories/{p.primary_category_id}", f"/users/{curator.username}", "/search?q=vision",
-        "/search?q=%22hello", "/search?q=", "/search?q=title:secret&mode=keyword&sort=votes&page=99999",
-        "/login", "/signup", "/password-reset", "/api/docs",
-    ]:  # fmt: skip
+        "/",
+        "/papers",
+        f"/papers?date={today}",
+        f"/papers?week={week}",
+        f"/papers?month={today:%Y-%m}",
+        "/papers?sort=trending",
+        "/trending",
+        f"/trending?month={today:%Y-%m}",
+        f"/papers/{p.arxiv_id}",
+        f"/papers/{p.arxiv_id}.md",
+        f"/authors/{p.authors[0]['key']}",
+        "/categories",
+        f"/categories/{p.primary_category_id}",
+        f"/users/{curator.username}",
+        "/search?q=vision",
+        "/search?q=%22hello",
+        "/search?q=",
+        "/search?q=title:secret&mode=keyword&sort=votes&page=99999",
+        "/login",
+        "/signup",
+        "/password-reset",
+        "/api/docs",
+    ]:
         r = c.get(url)
         assert r.status_code == 200, url
     r = c.get(f"/papers?date={today}")
@@ -58,7 +74,7 @@ def test_paper_page_content(site) -> None:  # type: ignore[no-untyped-def]
     r = Client().get(f"/papers/{p.arxiv_id}")
     body = r.content.decode()
     assert p.abs_url in body and p.pdf_url in body
-    assert f'/authors/{p.authors[0]["key"]}' in body
+    assert f"/authors/{p.authors[0]['key']}" in body
     assert '<span class="math">E=mc^2</span>' in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
     assert "<script>alert" not in body
 
@@ -96,7 +112,10 @@ def test_vote_flood_gets_429(site) -> None:  # type: ignore[no-untyped-def]
     papers, _, _ = site
     c = Client()
     c.force_login(make_user("flood"))
-    codes = [c.post(f"/papers/{papers[i % 10].arxiv_id}/vote", {"action": "up" if i % 2 else "down"}).status_code for i in range(31)]
+    codes = [
+        c.post(f"/papers/{papers[i % 10].arxiv_id}/vote", {"action": "up" if i % 2 else "down"}).status_code
+        for i in range(31)
+    ]
     assert codes[:30] == [302] * 30 and codes[30] == 429
 
 
@@ -104,7 +123,7 @@ def test_anonymous_cache_follows_votes(site, django_capture_on_commit_callbacks)
     papers, _, today = site
     anon = Client()
     url = f"/papers?date={today}"
-    assert b"<span class=\"count\">1</span>" not in anon.get(url).content
+    assert b'<span class="count">1</span>' not in anon.get(url).content
     with django_capture_on_commit_callbacks(execute=True):  # the version bump runs after commit
         services.upvote(make_user("cachebuster"), papers[5])
     body = anon.get(url).content.decode()
@@ -170,13 +189,23 @@ def test_feeds_parse(site) -> None:  # type: ignore[no-untyped-def]
     papers, _, _ = site
     services.upvote(make_user("fv"), papers[1])
     c = Client()
-    for url in ["/papers/feed.rss", "/trending/feed.rss", f"/categories/{papers[0].primary_category_id}/feed.rss"]:
+    for url in [
+        "/papers/feed.rss",
+        "/trending/feed.rss",
+        f"/categories/{papers[0].primary_category_id}/feed.rss",
+    ]:
         root = ET.fromstring(c.get(url).content)
         assert root.tag == "rss" and root.findall("channel/item"), url
         assert root.find("channel/item/link").text.startswith("https://papers.example.org/papers/")  # type: ignore[union-attr]
-    for url in ["/papers/feed.atom", "/trending/feed.atom", f"/categories/{papers[0].primary_category_id}/feed.atom"]:
+    for url in [
+        "/papers/feed.atom",
+        "/trending/feed.atom",
+        f"/categories/{papers[0].primary_category_id}/feed.atom",
+    ]:
         root = ET.fromstring(c.get(url).content)
-        assert root.tag == "{http://www.w3.org/2005/Atom}feed" and root.findall("{http://www.w3.org/2005/Atom}entry")
+        assert root.tag == "{http://www.w3.org/2005/Atom}feed" and root.findall(
+            "{http://www.w3.org/2005/Atom}entry"
+        )
 
 
 def test_cached_pages_carry_each_visitors_own_csrf_token(site) -> None:  # type: ignore[no-untyped-def]
@@ -187,6 +216,8 @@ def test_cached_pages_carry_each_visitors_own_csrf_token(site) -> None:  # type:
     page = second.get("/")  # served from the cache the first visitor filled
     token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.content)
     assert token and b"csrf-token-placeholder" not in page.content
-    r = second.post("/login", {"csrfmiddlewaretoken": token.group(1).decode(), "username": "x", "password": "y"})
+    r = second.post(
+        "/login", {"csrfmiddlewaretoken": token.group(1).decode(), "username": "x", "password": "y"}
+    )
     assert r.status_code == 200  # the token is valid for this visitor (403 otherwise)
     assert first.post("/login", {"csrfmiddlewaretoken": token.group(1).decode()}).status_code == 403

@@ -11,7 +11,9 @@ from paperfeed.feed import services
 
 
 class Command(ReportCommand):
-    help = "Put a paper on the community feed (looking it up on arXiv first if needed), as the site's submit button does."
+    help = (
+        "Put a paper on the community feed (looked up on arXiv first if needed), as the submit button does."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("id", metavar="ID", help="arXiv id or URL")
