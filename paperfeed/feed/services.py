@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,15 +55,19 @@ class AlreadySubmitted(FeedError):
 # --- the cache version: lists rendered for anonymous visitors are cached under it ---------------
 
 
+def _new_version() -> int:
+    return secrets.randbits(62)
+
+
 def listing_version() -> int:
-    return int(cache.get_or_set("feed:version", 1, timeout=None) or 1)
+    return int(cache.get_or_set("feed:version", _new_version, timeout=None))
 
 
 def bump_listing_version() -> None:
-    try:
-        cache.incr("feed:version")
-    except ValueError:
-        cache.set("feed:version", 2, timeout=None)
+    """A fresh random number, not an increment: the database cache's incr is a read then a write,
+    so two concurrent bumps could land on one number; two random numbers never do, and a number is
+    never reused after the cache is emptied."""
+    cache.set("feed:version", _new_version(), timeout=None)
 
 
 def _bump_after_commit() -> None:

@@ -61,31 +61,33 @@ def _page(request: HttpRequest, key: str, template: str, context: Any) -> HttpRe
     if request.user.is_authenticated or get_messages(request):
         return render(request, template, context())
     full = (services.listing_version(), key, request.get_full_path())
-    html = _PAGES.get(full)
-    if html is None:
+    parts = _PAGES.get(full)
+    if parts is None:
         html = render_to_string(template, {**context(), "csrf_token": CSRF_MARK}, request=request)
-        _PAGES.put(full, html)
-    return HttpResponse(html.replace(CSRF_MARK, get_token(request)))
+        parts = html.encode().split(CSRF_MARK.encode())
+        _PAGES.put(full, parts)
+    return HttpResponse(get_token(request).encode().join(parts))
 
 
 class _PageCache:
-    """Rendered pages in this process's memory, keyed by (version, page, path): the one shared read
-    per request is the version number, so no page is served after a change committed anywhere,
-    and a 100 KB page is not decoded from the database cache on every request."""
+    """Rendered pages (split at the CSRF placeholder) in this process's memory, keyed by (version,
+    page, path): the one shared read per request is the version number, so no page is served after
+    a change committed anywhere, and a page is not decoded from the database cache every time."""
 
     def __init__(self, size: int = 256) -> None:
-        self.size, self.items, self.lock = size, OrderedDict[tuple[int, str, str], str](), threading.Lock()
+        self.size, self.lock = size, threading.Lock()
+        self.items = OrderedDict[tuple[int, str, str], list[bytes]]()
 
-    def get(self, key: tuple[int, str, str]) -> str | None:
+    def get(self, key: tuple[int, str, str]) -> list[bytes] | None:
         with self.lock:
             html = self.items.get(key)
             if html is not None:
                 self.items.move_to_end(key)
             return html
 
-    def put(self, key: tuple[int, str, str], html: str) -> None:
+    def put(self, key: tuple[int, str, str], parts: list[bytes]) -> None:
         with self.lock:
-            self.items[key] = html
+            self.items[key] = parts
             while len(self.items) > self.size:
                 self.items.popitem(last=False)
 
