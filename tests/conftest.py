@@ -16,7 +16,10 @@ from django.conf import settings
 
 from tests.fakes.smtp import SmtpSink
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# The shared data lies beside the repository (../shared/data); PAPERFEED_SHARED_DATA overrides.
+SHARED_DATA = Path(
+    os.environ.get("PAPERFEED_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data"
+)
 SNAPSHOT = SHARED_DATA / "arxiv_metadata" / "arxiv_cs_daily_2025-03_2026-07.kaggle.jsonl.gz"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 _DB_FIXTURES = {

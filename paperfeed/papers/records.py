@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field, fields, replace
@@ -17,10 +18,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from paperfeed.papers.arxiv_ids import parse_arxiv_id
-
-
-def _restore_author(values: tuple[str, ...]) -> AuthorName:
-    return tuple.__new__(AuthorName, values)
 
 
 class AuthorName(tuple[str, str, str, str, str]):
@@ -36,7 +33,8 @@ class AuthorName(tuple[str, str, str, str, str]):
         return tuple.__new__(cls, (keyname, forenames, suffix, display, slugify_name(display)))
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return _restore_author, (tuple(self),)
+        # Rebuilt by tuple.__new__ directly: no Python call (and no re-slugging) per name on unpickling.
+        return tuple.__new__, (AuthorName, tuple(self))
 
     def __repr__(self) -> str:
         return f"AuthorName({self.keyname!r}, {self.forenames!r}, {self.suffix!r})"
@@ -169,7 +167,17 @@ class PaperRecord:
         """Compute (and cache) what storing needs: a producer process can do this work."""
         self.content_hash()
         self.links()
+        self.json_columns()
         return self
+
+    def json_columns(self) -> tuple[str, str]:
+        """The authors and versions columns as JSON text (cached), ready for an INSERT or a COPY."""
+        cached: tuple[str, str] | None = self.__dict__.get("_json")
+        if cached is None:
+            authors = json.dumps([a.as_json() for a in self.authors], ensure_ascii=False)
+            versions = json.dumps([v.as_json() for v in self.versions or []], ensure_ascii=False)
+            cached = self.__dict__["_json"] = (authors, versions)
+        return cached
 
     def links(self) -> list[Link]:
         cached: list[Link] | None = self.__dict__.get("_links")

@@ -41,14 +41,19 @@ def _stored(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _paper_fields(rec: PaperRecord, content_hash: str, source: str) -> dict[str, Any]:
+def _paper_fields(
+    rec: PaperRecord, content_hash: str, source: str, *, as_json_text: bool = False
+) -> dict[str, Any]:
+    """Column values of a paper; with `as_json_text` the JSON columns come as encoded text (the
+    record's cached encoding, possibly done by the producer process) for a raw INSERT or COPY."""
+    authors_text, versions_text = rec.json_columns() if as_json_text else (None, None)
     return {
         "arxiv_id": rec.arxiv_id,
         "version": rec.version,
         "title": rec.title,
         "abstract": rec.abstract,
         "authors_text": rec.authors_text,
-        "authors": [a.as_json() for a in rec.authors],
+        "authors": authors_text if as_json_text else [a.as_json() for a in rec.authors],
         "comments": rec.comments or "",
         "journal_ref": rec.journal_ref or "",
         "doi": rec.doi or "",
@@ -56,7 +61,7 @@ def _paper_fields(rec: PaperRecord, content_hash: str, source: str) -> dict[str,
         "license": rec.license or "",
         "submitter": rec.submitter or "",
         "primary_category_id": rec.primary_category,
-        "versions": [v.as_json() for v in rec.versions or []],
+        "versions": versions_text if as_json_text else [v.as_json() for v in rec.versions or []],
         "published": rec.published,
         "updated": rec.updated,
         "announced": rec.announced,
@@ -133,7 +138,8 @@ def _paper_row(values: dict[str, Any], prepared: dict[str, Any]) -> tuple[Any, .
         v, kind = values[c], _PAPER_TYPES[c]
         if v is not None:
             if kind == "JSONField":
-                v = ops.adapt_json_value(v, None)
+                # Text is already-encoded JSON: SQLite stores text and COPY parses it for jsonb.
+                v = v if isinstance(v, str) else ops.adapt_json_value(v, None)
             elif kind == "DateTimeField":
                 v = ops.adapt_datetimefield_value(v)
             elif kind == "DateField":
@@ -255,7 +261,10 @@ class Ingestor:
             Paper,
             _PAPER_COLUMNS,
             [
-                _paper_row(_paper_fields(r, h, self.source), {"created_at": stamp, "modified_at": stamp})
+                _paper_row(
+                    _paper_fields(r, h, self.source, as_json_text=True),
+                    {"created_at": stamp, "modified_at": stamp},
+                )
                 for r, h in creates
             ],
         )
