@@ -138,6 +138,16 @@ def unvote(user: User, paper: Paper) -> int:
     return Vote.objects.filter(paper=paper).count()
 
 
+def vote_counts(arxiv_ids: list[str]) -> dict[str, int]:
+    """Upvotes per paper (by arXiv id; papers without votes are left out): for sorting by votes."""
+    return dict(
+        Vote.objects.filter(paper__arxiv_id__in=arxiv_ids)
+        .values("paper__arxiv_id")
+        .annotate(c=Count("*"))
+        .values_list("paper__arxiv_id", "c")
+    )
+
+
 def voted_ids(user: Any, paper_ids: list[int]) -> set[int]:
     if not getattr(user, "is_authenticated", False) or not paper_ids:
         return set()

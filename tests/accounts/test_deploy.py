@@ -8,7 +8,8 @@ import sys
 
 
 def test_check_deploy_is_clean(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
+    drop = ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     env |= {
         "PAPERFEED_HOME": str(tmp_path),
         "PAPERFEED_PRODUCTION": "1",

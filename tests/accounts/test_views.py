@@ -85,6 +85,16 @@ def test_verification_token_rules(smtp_sink) -> None:  # type: ignore[no-untyped
     assert services.verify_email(token) is None  # for an address the account no longer has
 
 
+def test_verification_survives_key_rotation_only_with_fallback(settings) -> None:  # type: ignore[no-untyped-def]
+    u = make_user("rotate", verified=False)
+    token = services.verification_token(u)
+    old = settings.SECRET_KEY
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "a-new-key-" + "z" * 50, []
+    assert services.verify_email(token) is None
+    settings.SECRET_KEY_FALLBACKS = [old]
+    assert services.verify_email(token) == u
+
+
 def test_expired_verification_token_is_rejected(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     u = make_user("late", verified=False)
     token = services.verification_token(u)

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-# Playwright's sync API keeps an event loop in this thread; the test's own ORM calls are still
-# synchronous, so Django's async-safety guard has nothing to protect here.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -25,9 +20,14 @@ FLAGS = [
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+@pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """One browser per test: Playwright's sync API runs an event loop in this thread while it
+    lives, so it must not outlive the test (later tests' ORM calls would see that loop)."""
     from playwright.sync_api import sync_playwright
+
+    # The test's own ORM calls stay synchronous beside that loop: nothing for Django's guard to catch.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is missing: `make services` installs it")
