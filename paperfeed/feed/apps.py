@@ -11,3 +11,10 @@ class FeedConfig(AppConfig):
 
         if paper_feed_fields not in PAPER_EXTRAS:
             PAPER_EXTRAS.append(paper_feed_fields)
+        # Search sorts by votes through a hook it exposes; it never imports the feed.
+        from paperfeed.search import services as search
+
+        if hasattr(search, "register_sort"):
+            from paperfeed.feed.services import votes_by_pk
+
+            search.register_sort("votes", votes_by_pk)

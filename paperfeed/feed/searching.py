@@ -93,7 +93,10 @@ def run_search(
                 bool(getattr(res, "degraded", False)),
             )
             page.total = getattr(res, "total", None)
-            return page
+            if page.hits or offset:
+                return page
+            # Nothing indexed matches (or the index is not built yet): papers whose text contains
+            # the words are better than an empty page, and say what they are.
     return _database_match(page, limit, offset, category, since, until, author)
 
 
@@ -124,7 +127,8 @@ def _database_match(
         qs = qs.filter(authors_text__icontains=author)
     papers = list(qs.order_by("-announced", "-arxiv_id").for_listing()[offset : offset + limit])
     page.hits = [Hit(p, 0.0, snippet(p.abstract, words)) for p in papers]
-    page.message = "Keyword matching only (the search index is not available)."
+    if page.hits:
+        page.message = "Papers whose title or abstract contains these words (the search index has none)."
     return page
 
 

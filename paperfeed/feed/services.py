@@ -60,7 +60,7 @@ def _new_version() -> int:
 
 
 def listing_version() -> int:
-    return int(cache.get_or_set("feed:version", _new_version, timeout=None))
+    return int(cache.get_or_set("feed:version", _new_version, timeout=None) or 0)
 
 
 def bump_listing_version() -> None:
@@ -146,6 +146,17 @@ def vote_counts(arxiv_ids: list[str]) -> dict[str, int]:
         .annotate(c=Count("*"))
         .values_list("paper__arxiv_id", "c")
     )
+
+
+def votes_by_pk(paper_ids: list[int]) -> dict[int, float]:
+    """The same, by paper primary key: the "votes" sort order search registers from us."""
+    return {
+        pk: float(c)
+        for pk, c in Vote.objects.filter(paper_id__in=paper_ids)
+        .values("paper_id")
+        .annotate(c=Count("*"))
+        .values_list("paper_id", "c")
+    }
 
 
 def voted_ids(user: Any, paper_ids: list[int]) -> set[int]:

@@ -11,6 +11,7 @@ import pytest
 from django.contrib.auth.hashers import make_password
 from django.contrib.sessions.models import Session
 from django.core import signing
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -201,6 +202,8 @@ def test_rate_limit_is_checked_before_hashing() -> None:
             )
         except BaseException as e:
             errors.append(e)
+        finally:
+            connection.close()  # a thread's connection would otherwise outlive the test database
 
     threads = [threading.Thread(target=attempt, args=(i,)) for i in range(50)]
     for t in threads:

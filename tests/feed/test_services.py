@@ -43,6 +43,7 @@ def test_votes_once_per_user_and_undo() -> None:
     assert services.unvote(a, p) == 1
     assert paper_extras(p)["votes"] == 1  # what `paperfeed show --json` adds
     assert services.vote_counts([p.arxiv_id, "2501.99999"]) == {p.arxiv_id: 1}
+    assert services.votes_by_pk([p.pk]) == {p.pk: 1.0}  # the "votes" sort search registers
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
