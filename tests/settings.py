@@ -20,3 +20,6 @@ STORAGES = {
 if IS_POSTGRES:
     # Several test runs may share the server (e.g. two checkouts): each gets its own database.
     DATABASES["default"]["TEST"] = {"NAME": f"test_paperfeed_{os.getpid()}"}
+    # Live-server threads serve keep-alive clients: with persistent connections one of them could
+    # still hold a session when the test database is dropped.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0

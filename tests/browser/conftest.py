@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connections
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -35,6 +36,9 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
         yield b
         b.close()
+        # ORM calls made while Playwright runs see a context of their own, hence connections of
+        # their own: close them here, or one would outlive the test database.
+        connections.close_all()
 
 
 class Watch:
