@@ -93,6 +93,14 @@ SETTINGS: dict[str, Setting] = {
             "Trusted reverse proxies in front of the site: the client address is taken that many"
             " entries from the end of X-Forwarded-For (0: REMOTE_ADDR), for rate limits.",
         ),
+        Setting(
+            "PAPERFEED_SEARCH_SEMANTIC_BUDGET_MS",
+            "500",
+            "Time the semantic leg of a hybrid search may take before the answer is keyword-only.",
+        ),
+        Setting(
+            "PAPERFEED_SEARCH_FAULT_DELAY_MS", "0", "Tests only: delay added to every semantic search leg."
+        ),
     ]
 }
 
