@@ -83,6 +83,7 @@ def test_schemathesis_finds_no_server_error(live_server, monkeypatch, tmp_path: 
         capture_output=True,
         text=True,
         timeout=600,
+        cwd=tmp_path,  # its example cache goes there, not into the checkout
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]

@@ -37,9 +37,22 @@ def sign_up_and_verify(page: Any, base: str, sink: Any, name: str) -> None:
     assert name in page.inner_text("header")
 
 
-def test_sign_up_submit_vote_comment_search_trending(live_server, smtp_sink, new_page) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture
+def search_index(settings, tmp_path):  # type: ignore[no-untyped-def]
+    """The real search engine over this test's papers, its indexes in a home of its own."""
+    from paperfeed.search import services as search
+    from paperfeed.search.indexing import Indexer
+
+    settings.HOME = tmp_path
+    search.use_engine(None)
+    yield lambda: Indexer().run()
+    search.use_engine(None)
+
+
+def test_sign_up_submit_vote_comment_search_trending(live_server, smtp_sink, new_page, search_index) -> None:  # type: ignore[no-untyped-def]
     papers = load_papers(30)
     paper = next(p for p in papers if "$" in p.abstract)  # an abstract with TeX in it
+    search_index()
     base = live_server.url
     SCREENSHOTS.mkdir(exist_ok=True)
 
@@ -78,6 +91,8 @@ def test_sign_up_submit_vote_comment_search_trending(live_server, smtp_sink, new
     words = " ".join(re.findall(r"[A-Za-z]{4,}", paper.title)[:3])
     alice.goto(f"{base}/search?q={words}")
     assert alice.locator(f"a[href='/papers/{paper.arxiv_id}']").count() >= 1
+    assert "search index has none" not in alice.inner_text("main")  # found by the search engine
+    assert alice.locator(".snippet mark").count() >= 1  # highlighted
     alice.screenshot(path=str(SCREENSHOTS / "search.png"), full_page=True)
 
     anon, anon_watch = new_page()
