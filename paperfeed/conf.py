@@ -129,6 +129,12 @@ SETTINGS: dict[str, Setting] = {
             "Tests only: the UTC time (ISO 8601) the digest schedule takes as now. Empty: the real time.",
         ),
         Setting(
+            "PAPERFEED_PROXY_COUNT",
+            "0",
+            "Trusted reverse proxies in front of the site: the client address is taken that many"
+            " entries from the end of X-Forwarded-For (0: REMOTE_ADDR), for rate limits.",
+        ),
+        Setting(
             "PAPERFEED_SEARCH_SEMANTIC_BUDGET_MS",
             "500",
             "Time the semantic leg of a hybrid search may take before the answer is keyword-only.",

@@ -8,7 +8,9 @@ os.environ.setdefault("PAPERFEED_SECRET_KEY", "test-only-secret-key-" + "x" * 40
 os.environ.setdefault("PAPERFEED_BASE_URL", "https://papers.example.org")
 
 from paperfeed.settings import *  # noqa: F403
-from paperfeed.settings import DATABASES, IS_POSTGRES
+from paperfeed.settings import DATABASES, IS_POSTGRES, STATIC_ROOT
+
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing one
 
 # Plain storage: the manifest needs collectstatic, which tests do not run.
 STORAGES = {
@@ -18,3 +20,6 @@ STORAGES = {
 if IS_POSTGRES:
     # Several test runs may share the server (e.g. two checkouts): each gets its own database.
     DATABASES["default"]["TEST"] = {"NAME": f"test_paperfeed_{os.getpid()}"}
+    # Live-server threads serve keep-alive clients: with persistent connections one of them could
+    # still hold a session when the test database is dropped.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0

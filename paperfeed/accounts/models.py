@@ -1,10 +1,104 @@
-"""Accounts: Django's user with a verified-email flag (the site issue builds the rest)."""
+"""Accounts: users with a verified email and a short bio, what they follow, and API tokens.
+
+Follows are what digests and "for you" recommendations read: `Follow.objects.of(user).categories()`
+(category codes), `.authors()` (Author keys), `.keywords()` (lower-cased words or phrases).
+"""
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractUser
+import datetime as dt
+import hashlib
+from typing import ClassVar
+
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+# A vote counts toward trending only from an account this old with a verified email (RELIABILITY S5).
+TRENDING_MIN_ACCOUNT_AGE = dt.timedelta(hours=24)
+
+
+class UserQuerySet(models.QuerySet["User"]):
+    def counted_for_trending(self, at: dt.datetime | None = None) -> UserQuerySet:
+        return self.filter(
+            email_verified=True,
+            is_active=True,
+            date_joined__lte=(at or timezone.now()) - TRENDING_MIN_ACCOUNT_AGE,
+        )
+
+
+class AccountManager(UserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
+    pass
 
 
 class User(AbstractUser):
     email_verified = models.BooleanField(default=False)
+    bio = models.TextField(blank=True, max_length=2000)
+
+    objects: ClassVar[AccountManager] = AccountManager()
+
+    class Meta(AbstractUser.Meta):
+        constraints = [
+            models.UniqueConstraint(Lower("username"), name="uniq_user_username_ci"),
+            models.UniqueConstraint(Lower("email"), condition=~models.Q(email=""), name="uniq_user_email_ci"),
+        ]
+
+    def counts_for_trending(self, at: dt.datetime | None = None) -> bool:
+        at = at or timezone.now()
+        return self.email_verified and self.is_active and self.date_joined <= at - TRENDING_MIN_ACCOUNT_AGE
+
+
+class FollowQuerySet(models.QuerySet["Follow"]):
+    def of(self, user: User) -> FollowQuerySet:
+        return self.filter(user=user)
+
+    def _of_kind(self, kind: str) -> list[str]:
+        return list(self.filter(kind=kind).order_by("value").values_list("value", flat=True))
+
+    def categories(self) -> list[str]:
+        return self._of_kind(Follow.Kind.CATEGORY)
+
+    def authors(self) -> list[str]:
+        return self._of_kind(Follow.Kind.AUTHOR)
+
+    def keywords(self) -> list[str]:
+        return self._of_kind(Follow.Kind.KEYWORD)
+
+
+class Follow(models.Model):
+    class Kind(models.TextChoices):
+        CATEGORY = "category"  # value: a Category code, e.g. "cs.CL"
+        AUTHOR = "author"  # value: an Author key
+        KEYWORD = "keyword"  # value: a lower-cased word or phrase
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="follows", db_index=False)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    value = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = FollowQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "kind", "value"], name="uniq_follow")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} follows {self.kind} {self.value}"
+
+
+class ApiToken(models.Model):
+    """A bearer token for the JSON API's write endpoints; only its SHA-256 is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    digest = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12)  # shown so a user can tell tokens apart
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… of {self.user_id}"
+
+    @staticmethod
+    def digest_of(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()

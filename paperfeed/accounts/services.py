@@ -1,1 +1,174 @@
-"""(to be built by its issue)"""
+"""Account flows: sign-up with email verification, password-reset mail, API tokens, follows.
+
+Mails are built from PAPERFEED_BASE_URL, never from the request's Host (RELIABILITY S8), and sent
+through Django's default mailer. Sign-up and reset behave the same for known and unknown addresses:
+the caller answers identically whichever branch ran (no account enumeration).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.tokens import default_token_generator
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from paperfeed.accounts.models import ApiToken, Follow, User
+from paperfeed.papers.models import Author, Category
+
+VERIFY_SALT = "paperfeed.accounts.verify"
+VERIFY_MAX_AGE = 72 * 3600  # seconds (Mailman's pending_request_life: 3 days)
+
+
+def absolute(path: str) -> str:
+    return settings.BASE_URL + path
+
+
+def send_mail(template: str, to: str, context: dict[str, object]) -> None:
+    """Render accounts/email/<template>_{subject,body}.txt (and .html) and send one message."""
+    context = {"site": settings.BASE_URL, **context}
+    subject = " ".join(render_to_string(f"accounts/email/{template}_subject.txt", context).split())
+    body = render_to_string(f"accounts/email/{template}_body.txt", context)
+    msg = EmailMultiAlternatives(subject, body, to=[to])
+    msg.send()
+
+
+# --- sign-up and verification ----------------------------------------------------------------------
+
+
+class UsernameTaken(Exception):
+    pass
+
+
+def signup(username: str, email: str, password: str) -> User | None:
+    """Create an unverified account and mail its verification link; if the address already has an
+    account, mail its owner instead and return None. Both branches hash once and send one mail."""
+    existing = User.objects.filter(email__iexact=email).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                user = User.objects.create(username=username, email=email, password=make_password(password))
+        except IntegrityError:
+            if User.objects.filter(username__iexact=username).exists():
+                raise UsernameTaken(username) from None
+            existing = User.objects.filter(email__iexact=email).first()  # lost a race on the email
+            if existing is None:
+                raise
+        else:
+            send_verification(user)
+            return user
+    make_password(password)  # the same cost as the other branch
+    send_mail("signup_exists", existing.email, {"user": existing, "login": absolute(reverse("login"))})
+    return None
+
+
+def verification_token(user: User) -> str:
+    return signing.dumps({"u": user.pk, "e": user.email.lower()}, salt=VERIFY_SALT, compress=True)
+
+
+def send_verification(user: User) -> None:
+    link = absolute(reverse("verify-email", args=[verification_token(user)]))
+    send_mail("verify", user.email, {"user": user, "link": link})
+
+
+def verify_email(token: str) -> User | None:
+    """The user whose address the token confirms (now marked verified), or None if the token is
+    forged, expired, of another kind, or for an address the account no longer has."""
+    try:
+        data = signing.loads(token, salt=VERIFY_SALT, max_age=VERIFY_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    user = User.objects.filter(pk=data.get("u")).first()
+    if user is None or user.email.lower() != data.get("e"):
+        return None
+    if not user.email_verified:
+        user.email_verified = True
+        user.save(update_fields=["email_verified"])
+    return user
+
+
+# --- password reset --------------------------------------------------------------------------------
+
+
+def send_password_reset(email: str) -> int:
+    """Mail a reset link to each active account with this address; how many were sent."""
+    sent = 0
+    for user in User.objects.filter(email__iexact=email, is_active=True):
+        if not user.has_usable_password():
+            continue
+        uid = urlsafe_base64_encode(force_bytes(user.pk))
+        link = absolute(
+            reverse("password-reset-confirm", args=[uid, default_token_generator.make_token(user)])
+        )
+        send_mail("reset", user.email, {"user": user, "link": link})
+        sent += 1
+    return sent
+
+
+# --- API tokens -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewToken:
+    token: ApiToken
+    secret: str  # shown once
+
+
+def create_api_token(user: User, name: str = "") -> NewToken:
+    secret = "pf_" + secrets.token_urlsafe(32)
+    row = ApiToken.objects.create(
+        user=user, name=name[:100], digest=ApiToken.digest_of(secret), prefix=secret[:10]
+    )
+    return NewToken(row, secret)
+
+
+def user_for_token(secret: str) -> User | None:
+    row = ApiToken.objects.select_related("user").filter(digest=ApiToken.digest_of(secret)).first()
+    if row is None or not row.user.is_active:
+        return None
+    now = timezone.now()
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 300:
+        ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+    return row.user
+
+
+# --- follows ----------------------------------------------------------------------------------------
+
+
+def set_follows(user: User, kind: str, values: list[str]) -> list[str]:
+    """Replace the user's follows of one kind; returns the values that were not recognised
+    (unknown category codes or author keys are refused, keywords are taken lower-cased)."""
+    clean = list(dict.fromkeys(v.strip() for v in values if v.strip()))
+    rejected: list[str] = []
+    if kind == Follow.Kind.CATEGORY:
+        known = set(Category.objects.filter(code__in=clean).values_list("code", flat=True))
+        rejected = [v for v in clean if v not in known]
+        clean = [v for v in clean if v in known]
+    elif kind == Follow.Kind.AUTHOR:
+        known = set(Author.objects.filter(key__in=clean).values_list("key", flat=True))
+        rejected = [v for v in clean if v not in known]
+        clean = [v for v in clean if v in known]
+    else:
+        clean = list(dict.fromkeys(v.lower()[:200] for v in clean))
+    with transaction.atomic():
+        Follow.objects.filter(user=user, kind=kind).exclude(value__in=clean).delete()
+        Follow.objects.bulk_create(
+            [Follow(user=user, kind=kind, value=v) for v in clean[:200]], ignore_conflicts=True
+        )
+    return rejected
+
+
+def follow(user: User, kind: str, value: str, on: bool = True) -> None:
+    if on:
+        Follow.objects.get_or_create(user=user, kind=kind, value=value)
+    else:
+        Follow.objects.filter(user=user, kind=kind, value=value).delete()

@@ -1,1 +1,183 @@
-"""(to be built by its issue)"""
+"""Sign-up, verification, log-in/out, password reset and the settings page.
+
+Known and unknown accounts get byte-identical answers (status, body, headers) from sign-up, log-in
+and reset; rate limits are checked before any password is hashed; `next=` only ever redirects to
+this site.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.contrib import messages
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout as auth_logout
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from paperfeed.accounts import services, throttle
+from paperfeed.accounts.forms import LoginForm, ProfileForm, ResetRequestForm, SignupForm, split_values
+from paperfeed.accounts.models import ApiToken, Follow, User
+
+
+def safe_next(request: HttpRequest, default: str = "/") -> str:
+    """The `next` parameter when it points at this site (ASVS 5.1.5), else `default`."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    # Only paths on this site: nothing a browser could read as another host or scheme.
+    if (
+        target.startswith("/")
+        and not target.startswith("//")
+        and not re.search(r"[\\\s]", target)
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+    ):
+        return target
+    return default
+
+
+@sensitive_post_parameters("password")
+def signup(request: HttpRequest) -> HttpResponse:
+    form = SignupForm(request.POST or None)
+    if request.method == "POST":
+        ip = throttle.client_ip(request)
+        throttle.check("signup:ip", ip)
+        throttle.check("signup:ip-hour", ip)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                services.signup(d["username"], d["email"], d["password"])
+            except services.UsernameTaken:
+                form.add_error("username", "That username is taken.")
+            else:
+                return redirect("signup-sent")
+    return render(request, "accounts/signup.html", {"form": form, "next": safe_next(request, "")})
+
+
+def signup_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/signup_sent.html")
+
+
+def verify_email(request: HttpRequest, token: str) -> HttpResponse:
+    user = services.verify_email(token)
+    return render(request, "accounts/verified.html", {"verified_user": user}, status=200 if user else 400)
+
+
+@login_required
+@require_POST
+def resend_verification(request: HttpRequest) -> HttpResponse:
+    throttle.check("verify-resend:user", str(request.user.pk))
+    assert isinstance(request.user, User)
+    if not request.user.email_verified:
+        services.send_verification(request.user)
+        messages.info(request, f"We sent a new verification link to {request.user.email}.")
+    return redirect("settings")
+
+
+@sensitive_post_parameters("password")
+def login(request: HttpRequest) -> HttpResponse:
+    form = LoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        account = form.cleaned_data["username"].strip().lower()
+        ip = throttle.client_ip(request)
+        # Before any hashing: per account and address, per account, per address.
+        throttle.check("login:account-ip", f"{account}|{ip}")
+        throttle.check("login:account", account)
+        throttle.check("login:ip", ip)
+        user = services_authenticate(request, account, form.cleaned_data["password"])
+        if user is not None:
+            auth_login(request, user)  # cycles the session key (ASVS 3.2.1)
+            return HttpResponseRedirect(safe_next(request))
+        form.add_error(None, "Wrong username/email or password.")
+    return render(request, "accounts/login.html", {"form": form, "next": safe_next(request, "")})
+
+
+def services_authenticate(request: HttpRequest, account: str, password: str) -> User | None:
+    from django.contrib.auth import authenticate
+
+    user = authenticate(request, username=account, password=password)
+    return user if isinstance(user, User) else None
+
+
+@require_POST
+def logout(request: HttpRequest) -> HttpResponse:
+    auth_logout(request)  # flushes the session row: a replayed cookie is dead
+    return HttpResponseRedirect(safe_next(request))
+
+
+def password_reset(request: HttpRequest) -> HttpResponse:
+    form = ResetRequestForm(request.POST or None)
+    if request.method == "POST":
+        throttle.check("reset:ip", throttle.client_ip(request))
+        if form.is_valid():
+            email = form.cleaned_data["email"].strip()
+            # Per address whether or not it has an account, so a 429 tells nothing either.
+            throttle.check("reset:account", email)
+            services.send_password_reset(email)
+            return redirect("password-reset-sent")
+    return render(request, "accounts/reset.html", {"form": form})
+
+
+def password_reset_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/reset_sent.html")
+
+
+class ResetConfirm(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/reset_confirm.html"
+    success_url = reverse_lazy("login")
+
+    def form_valid(self, form):
+        messages.success(self.request, "Your password was changed: log in with the new one.")
+        return super().form_valid(form)
+
+
+@login_required
+def settings_page(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    follows = Follow.objects.of(user)
+    initial = {
+        "bio": user.bio,
+        "categories": " ".join(follows.categories()),
+        "authors": ", ".join(follows.authors()),
+        "keywords": "\n".join(follows.keywords()),
+    }
+    form = ProfileForm(request.POST or None, initial=initial)
+    new_token = None
+    if request.method == "POST":
+        action = request.POST.get("action", "profile")
+        if action == "profile" and form.is_valid():
+            d = form.cleaned_data
+            user.bio = d["bio"]
+            user.save(update_fields=["bio"])
+            rejected = services.set_follows(
+                user, Follow.Kind.CATEGORY, split_values(d["categories"], spaces=True)
+            )
+            rejected += services.set_follows(user, Follow.Kind.AUTHOR, split_values(d["authors"]))
+            services.set_follows(user, Follow.Kind.KEYWORD, split_values(d["keywords"]))
+            if rejected:
+                messages.warning(request, "Not recognised and left out: " + ", ".join(rejected[:20]))
+            messages.success(request, "Profile saved.")
+            return redirect("settings")
+        if action == "new-token":
+            new_token = services.create_api_token(user, request.POST.get("name", ""))
+        elif action == "revoke-token":
+            ApiToken.objects.filter(user=user, pk=request.POST.get("token", "0") or 0).delete()
+            return redirect("settings")
+    return render(
+        request,
+        "accounts/settings.html",
+        {"form": form, "tokens": user.api_tokens.order_by("-created_at"), "new_token": new_token},
+    )
+
+
+def profile_redirect(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect(reverse("user", args=[request.user.get_username()]))
+    return redirect("login")

@@ -1,3 +1,5 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from paperfeed.api.views import api
+
+urlpatterns = [path("api/", api.urls)]

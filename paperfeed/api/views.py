@@ -1,1 +1,450 @@
-"""(to be built by its issue)"""
+"""The JSON API: Hugging Face's papers API paths and fields (`/api/daily_papers`,
+`/api/papers/{id}`, `/api/papers/search`), the JSON twins of the other lists, and write endpoints
+(upvote, submit, comment) behind bearer tokens. Every list reads the same feed.services query as its
+HTML page. Limits are clamped (limit ≤ 100, p ≤ 1000); each address gets 300 requests per 5 min."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from ninja import NinjaAPI, Query, Schema, Status
+from ninja.errors import HttpError, ValidationError
+from ninja.security import HttpBearer
+from ninja.throttling import BaseThrottle
+
+from paperfeed.accounts import services as accounts
+from paperfeed.accounts import throttle
+from paperfeed.accounts.models import User
+from paperfeed.api.schemas import (
+    CommentIn,
+    CommentOut,
+    DailyPaperOut,
+    ErrorOut,
+    PaperOut,
+    SearchHitOut,
+    SubmitIn,
+    UserPageOut,
+    VoteOut,
+)
+from paperfeed.feed import periods, searching, services
+from paperfeed.feed.models import Collection, Comment, Submission, Vote
+from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperfeed.papers.models import Author, Category, Paper, PaperLink
+
+MAX_LIMIT, MAX_PAGE = 100, 1000
+
+
+class ApiThrottle(BaseThrottle):
+    """300 requests per 5 minutes per client address, counted by core.ratelimit (shared by all
+    processes), answered by ninja with 429 and Retry-After."""
+
+    _local = threading.local()
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        try:
+            throttle.check("api:ip", throttle.client_ip(request))
+        except throttle.RateLimited as e:
+            self._local.wait = e.retry_after
+            return False
+        return True
+
+    def wait(self) -> float | None:
+        return float(getattr(self._local, "wait", 1))
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        return accounts.user_for_token(token[:200])
+
+
+api = NinjaAPI(
+    title="paperfeed API",
+    version="1",
+    description=__doc__ or "",
+    throttle=[ApiThrottle()],
+    urls_namespace="api",
+)
+
+
+_ERRORS = (400, 401, 403, 404, 405, 409, 413, 422, 429)
+
+
+def _ok(schema: Any, status: int = 200) -> dict[Any, Any]:
+    """A success schema plus the documented error shape for every 4xx."""
+    return {status: schema, **dict.fromkeys(_ERRORS, ErrorOut)}
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return api.create_response(request, {"error": str(exc)}, status=exc.status_code)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(request, {"error": str(exc) or "not found"}, status=404)
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    return api.create_response(request, {"error": "invalid request", "detail": exc.errors}, status=422)
+
+
+@api.exception_handler(throttle.RateLimited)
+def _rate_limited(request: HttpRequest, exc: throttle.RateLimited) -> HttpResponse:
+    resp = api.create_response(request, {"error": str(exc)}, status=429)
+    resp["Retry-After"] = str(exc.retry_after)
+    return resp
+
+
+@api.exception_handler(services.FeedError)
+def _feed_error(request: HttpRequest, exc: services.FeedError) -> HttpResponse:
+    status = (
+        409
+        if isinstance(exc, services.AlreadySubmitted)
+        else 404
+        if isinstance(exc, services.PaperNotFound)
+        else 400
+    )
+    return api.create_response(request, {"error": str(exc)}, status=status)
+
+
+# --- serialisation -------------------------------------------------------------------------------
+
+
+def _ts(value: dt.datetime | dt.date | None) -> str | None:
+    """ISO 8601 in UTC with milliseconds and Z, the one format huggingface_hub parses."""
+    if value is None:
+        return None
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime.combine(value, dt.time(), tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def _user(u: User | None) -> dict[str, Any] | None:
+    if u is None:
+        return None
+    return {"user": u.username, "fullname": u.get_full_name() or u.username, "avatarUrl": "", "type": "user"}
+
+
+def _paper(p: Paper, *, votes: int, comments: int, submission: Submission | None = None) -> dict[str, Any]:
+    links = list(p.links.all())
+    code = next((lk.url for lk in links if lk.kind in (PaperLink.Kind.GITHUB, PaperLink.Kind.GITLAB)), None)
+    project = next((lk.url for lk in links if lk.kind == PaperLink.Kind.PROJECT), None)
+    return {
+        "id": p.arxiv_id,
+        "title": p.title,
+        "summary": p.abstract,
+        "authors": [{"name": a.get("name", ""), "hidden": False, "key": a.get("key", "")} for a in p.authors],
+        "publishedAt": _ts(p.published or p.announced),
+        "submittedOnDailyAt": _ts(submission.created_at) if submission else None,
+        "submittedOnDailyBy": _user(submission.submitted_by) if submission else None,
+        "upvotes": votes,
+        "numComments": comments,
+        "discussionId": p.arxiv_id,
+        "githubRepo": code,
+        "projectPage": project,
+        "categories": p.category_codes(),
+        "primaryCategory": p.primary_category_id,
+        "announcedAt": p.announced.isoformat() if p.announced else None,
+        "version": p.version,
+        "doi": p.doi or None,
+        "arxivUrl": p.abs_url,
+        "pdfUrl": p.pdf_url,
+    }
+
+
+def _entry(e: services.Entry, trending: bool = False) -> dict[str, Any]:
+    s = e.submission
+    out = {
+        "paper": _paper(e.paper, votes=e.votes, comments=e.comments, submission=s),
+        "publishedAt": _ts(s.created_at),
+        "title": e.paper.title,
+        "summary": e.paper.abstract,
+        "numComments": e.comments,
+        "submittedBy": _user(s.submitted_by),
+    }
+    if trending:
+        out["trending"] = {
+            "rank": e.rank,
+            "score": e.score,
+            "countedUpvotes": e.counted,
+            "ageHours": round(e.age_hours, 2),
+            "reason": e.reason,
+        }
+    return out
+
+
+def _counts(papers: list[Paper]) -> tuple[dict[int, int], dict[int, int]]:
+    from django.db.models import Count
+
+    ids = [p.pk for p in papers]
+    votes = dict(
+        Vote.objects.filter(paper_id__in=ids)
+        .values("paper_id")
+        .annotate(c=Count("*"))
+        .values_list("paper_id", "c")
+    )
+    comments = dict(
+        Comment.objects.visible()
+        .filter(paper_id__in=ids)
+        .values("paper_id")
+        .annotate(c=Count("*"))
+        .values_list("paper_id", "c")
+    )
+    return votes, comments
+
+
+def _papers(papers: list[Paper]) -> list[dict[str, Any]]:
+    votes, comments = _counts(papers)
+    return [_paper(p, votes=votes.get(p.pk, 0), comments=comments.get(p.pk, 0)) for p in papers]
+
+
+def _window(p: int, limit: int) -> tuple[int, int]:
+    limit = max(1, min(limit, MAX_LIMIT))
+    p = max(0, min(p, MAX_PAGE))
+    return p * limit, p * limit + limit
+
+
+class PeriodParams(Schema):
+    date: str | None = None
+    week: str | None = None
+    month: str | None = None
+
+
+def _period(q: PeriodParams, default: periods.Period | None = None) -> periods.Period:
+    try:
+        found = periods.parse(q.date, q.week, q.month)
+    except periods.BadPeriod as e:
+        raise HttpError(400, str(e)) from None
+    if found is not None:
+        return found
+    if default is not None:
+        return default
+    latest = services.latest_day()
+    return periods.day(latest or timezone.localdate())
+
+
+def _stored_paper(arxiv_id: str) -> Paper:
+    try:
+        ident = parse_arxiv_id(arxiv_id)
+    except InvalidArxivId as e:
+        raise HttpError(404, str(e)) from None
+    return get_object_or_404(Paper.objects.for_listing(), arxiv_id=ident.id)
+
+
+# --- reads ------------------------------------------------------------------------------------------
+
+
+@api.get("/daily_papers", response=_ok(list[DailyPaperOut]), tags=["papers"])
+def daily_papers(
+    request: HttpRequest,
+    period: Query[PeriodParams],
+    submitter: str | None = None,
+    sort: str = "publishedAt",
+    p: int = 0,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """The papers submitted on a day (`date=YYYY-MM-DD`, default: the latest day with submissions),
+    an ISO week (`week=YYYY-Www`) or a month (`month=YYYY-MM`); `sort=publishedAt|trending`."""
+    if sort not in ("publishedAt", "trending", "votes"):
+        raise HttpError(400, "sort must be publishedAt or trending")
+    entries = services.listing(_period(period), sort=sort, submitter=(submitter or "")[:150] or None)
+    a, b = _window(p, limit)
+    return [_entry(e, trending=sort == "trending") for e in entries[a:b]]
+
+
+@api.get("/trending", response=_ok(list[DailyPaperOut]), tags=["papers"])
+def trending(
+    request: HttpRequest, period: Query[PeriodParams], p: int = 0, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Trending papers of a period (default: this ISO week), each with its score and the reason."""
+    entries = services.trending(_period(period, periods.week_of(timezone.localdate())), limit=MAX_LIMIT * 10)
+    a, b = _window(p, limit)
+    return [_entry(e, trending=True) for e in entries[a:b]]
+
+
+@api.get("/papers/search", response=_ok(list[SearchHitOut]), tags=["papers"])
+def search(
+    request: HttpRequest,
+    q: str = "",
+    limit: int = 20,
+    p: int = 0,
+    mode: str = "hybrid",
+    category: str | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    author: str | None = None,
+    sort: str = "relevance",
+) -> list[dict[str, Any]]:
+    """Search (the same engine and fallback as the search page); empty or unusable queries give []."""
+    a, b = _window(p, limit)
+    res = searching.run_search(
+        q[:500],
+        mode=mode if mode in searching.MODES else "hybrid",
+        limit=b - a,
+        offset=a,
+        category=(category or "")[:40] or None,
+        since=since,
+        until=until,
+        author=(author or "")[:200] or None,
+        sort=sort if sort in searching.SORTS else "relevance",
+    )
+    papers = [h.paper for h in res.hits]
+    votes, comments = _counts(papers)
+    out = []
+    for h in res.hits:
+        pp = _paper(h.paper, votes=votes.get(h.paper.pk, 0), comments=comments.get(h.paper.pk, 0))
+        out.append(
+            {
+                "paper": pp,
+                "publishedAt": pp["publishedAt"],
+                "title": h.paper.title,
+                "summary": h.paper.abstract,
+                "numComments": pp["numComments"],
+                "score": h.score,
+                "highlight": str(h.snippet),
+            }
+        )
+    return out
+
+
+@api.post(
+    "/papers/submit",
+    auth=TokenAuth(),
+    response=_ok(DailyPaperOut, 201),
+    tags=["write"],
+)
+def submit(request: HttpRequest, body: SubmitIn) -> Status[dict[str, Any]]:
+    user = _caller(request)
+    if not user.email_verified:
+        return Status(403, {"error": "verify your email address before submitting"})
+    day = None
+    if body.date:
+        try:
+            day = dt.date.fromisoformat(body.date)
+        except ValueError:
+            return Status(400, {"error": f"date must be YYYY-MM-DD, not {body.date!r}"})
+        if abs((day - timezone.localdate()).days) > 1:
+            return Status(400, {"error": "submissions go on today's list (give no date)"})
+    sub = services.submit(body.id, user, day)
+    st = services.stats(sub.paper)
+    return Status(201, _entry(services.Entry(sub, votes=st["votes"], comments=st["comments"])))
+
+
+@api.get("/papers/{arxiv_id}", response=_ok(PaperOut), tags=["papers"])
+def paper(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
+    """One paper, with its upvotes, comment count and first submission to the daily list."""
+    pp = _stored_paper(arxiv_id)
+    sub = (
+        Submission.objects.filter(paper=pp)
+        .select_related("submitted_by")
+        .order_by("day", "created_at")
+        .first()
+    )
+    st = services.stats(pp)
+    return _paper(pp, votes=st["votes"], comments=st["comments"], submission=sub)
+
+
+@api.get("/papers/{arxiv_id}/comments", response=_ok(list[CommentOut]), tags=["comments"])
+def comments(request: HttpRequest, arxiv_id: str) -> list[dict[str, Any]]:
+    pp = _stored_paper(arxiv_id)
+    rows = Comment.objects.visible().filter(paper=pp).select_related("author").order_by("created_at")[:500]
+    return [_comment(c, pp) for c in rows]
+
+
+def _comment(c: Comment, pp: Paper) -> dict[str, Any]:
+    return {
+        "id": c.pk,
+        "paper": pp.arxiv_id,
+        "author": _user(c.author),
+        "body": c.body,
+        "html": c.html,
+        "createdAt": _ts(c.created_at),
+        "editedAt": _ts(c.edited_at),
+    }
+
+
+@api.get("/categories/{code}/papers", response=_ok(list[PaperOut]), tags=["lists"])
+def category_papers(
+    request: HttpRequest, code: str, period: Query[PeriodParams], p: int = 0, limit: int = 50
+) -> list[dict[str, Any]]:
+    """New papers of a category on a day (default: its latest day), week or month."""
+    cat = get_object_or_404(Category, code=code[:40])
+    qs = Paper.objects.active().in_category(cat.code)
+    latest = qs.order_by("-announced").values_list("announced", flat=True).first()
+    per = _period(period, periods.day(latest or timezone.localdate()))
+    a, b = _window(p, limit)
+    rows = list(
+        qs.announced_between(per.first, per.last).order_by("-announced", "-arxiv_id").for_listing()[a:b]
+    )
+    return _papers(rows)
+
+
+@api.get("/authors/{key}/papers", response=_ok(list[PaperOut]), tags=["lists"])
+def author_papers(request: HttpRequest, key: str, p: int = 0, limit: int = 50) -> list[dict[str, Any]]:
+    author = get_object_or_404(Author, key=key[:200])
+    a, b = _window(p, limit)
+    rows = list(
+        Paper.objects.active().by_author(author.key).order_by("-announced", "-arxiv_id").for_listing()[a:b]
+    )
+    return _papers(rows)
+
+
+@api.get("/users/{username}", response=_ok(UserPageOut), tags=["lists"])
+def user_page(request: HttpRequest, username: str) -> dict[str, Any]:
+    u = get_object_or_404(User, username__iexact=username[:150], is_active=True)
+    subs = list(
+        Submission.objects.filter(submitted_by=u).with_counts().for_listing().order_by("-created_at")[:50]
+    )
+    entries = [services.Entry(s, votes=s.n_votes or 0, comments=s.n_comments or 0) for s in subs]  # type: ignore[attr-defined]
+    upvoted = list(
+        Paper.objects.filter(votes__user=u)
+        .order_by("-votes__created_at")
+        .values_list("arxiv_id", flat=True)[:100]
+    )
+    colls = Collection.objects.filter(user=u, public=True)
+    return {
+        "user": _user(u),
+        "bio": u.bio,
+        "submissions": [_entry(e) for e in entries],
+        "upvoted": upvoted,
+        "collections": [{"name": c.name, "slug": c.slug, "papers": c.items.count()} for c in colls],
+    }
+
+
+# --- writes (bearer token) ------------------------------------------------------------------------
+
+
+def _caller(request: HttpRequest) -> User:
+    user = request.auth  # type: ignore[attr-defined]
+    assert isinstance(user, User)
+    return user
+
+
+@api.post("/papers/{arxiv_id}/upvote", auth=TokenAuth(), response=_ok(VoteOut), tags=["write"])
+def upvote(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
+    pp = _stored_paper(arxiv_id)
+    return {"id": pp.arxiv_id, "upvotes": services.upvote(_caller(request), pp), "voted": True}
+
+
+@api.delete("/papers/{arxiv_id}/upvote", auth=TokenAuth(), response=_ok(VoteOut), tags=["write"])
+def remove_upvote(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
+    pp = _stored_paper(arxiv_id)
+    return {"id": pp.arxiv_id, "upvotes": services.unvote(_caller(request), pp), "voted": False}
+
+
+@api.post(
+    "/papers/{arxiv_id}/comments",
+    auth=TokenAuth(),
+    response=_ok(CommentOut, 201),
+    tags=["write"],
+)
+def add_comment(request: HttpRequest, arxiv_id: str, body: CommentIn) -> Status[dict[str, Any]]:
+    pp = _stored_paper(arxiv_id)
+    c = services.add_comment(_caller(request), pp, body.body)
+    return Status(201, _comment(c, pp))

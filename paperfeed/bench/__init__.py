@@ -4,5 +4,6 @@ every figure is reported next to a baseline measured in the same run."""
 BENCHMARKS = {
     "import": "paperfeed.bench.import_",
     "digest": "paperfeed.bench.digest",
+    "web": "paperfeed.bench.web",
     "search": "paperfeed.bench.search",
 }

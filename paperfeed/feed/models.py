@@ -1,1 +1,182 @@
-"""(to be built by its issue)"""
+"""The community feed: submissions (a paper on a day's list), votes, comments, collections, saved searches.
+
+A paper's score is always the number of its Vote rows: there is no counter to drift. One vote per
+(user, paper) and one submission per (paper, day) are database constraints, so concurrent clicks
+cannot double-count. Trending (services.trending) reads the same rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Count
+from django.utils import timezone
+
+from paperfeed.papers.models import Paper
+
+
+class SubmissionQuerySet(models.QuerySet["Submission"]):
+    def on_day(self, day: dt.date) -> SubmissionQuerySet:
+        return self.filter(day=day)
+
+    def between(self, first: dt.date, last: dt.date) -> SubmissionQuerySet:
+        return self.filter(day__gte=first, day__lte=last)
+
+    def by_user(self, user: Any) -> SubmissionQuerySet:
+        return self.filter(submitted_by=user)
+
+    def visible(self) -> SubmissionQuerySet:
+        return self.filter(paper__status=Paper.Status.ACTIVE)
+
+    def with_counts(self) -> SubmissionQuerySet:
+        """Annotate `n_votes` (all vote rows of the paper) and `n_comments` (visible comments)."""
+        return self.annotate(
+            n_votes=models.Subquery(
+                Vote.objects.filter(paper=models.OuterRef("paper"))
+                .values("paper")
+                .annotate(c=Count("*"))
+                .values("c")[:1]
+            ),
+            n_comments=models.Subquery(
+                Comment.objects.filter(paper=models.OuterRef("paper"), hidden=False)
+                .values("paper")
+                .annotate(c=Count("*"))
+                .values("c")[:1]
+            ),
+        )
+
+    def for_listing(self) -> SubmissionQuerySet:
+        return self.select_related("paper", "paper__primary_category", "submitted_by").prefetch_related(
+            "paper__links"
+        )
+
+
+class Submission(models.Model):
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="submissions", db_index=False)
+    day = models.DateField()
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="submissions"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = SubmissionQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["paper", "day"], name="uniq_submission_paper_day")]
+        indexes = [models.Index(fields=["day", "created_at"], name="submission_day")]
+
+    def __str__(self) -> str:
+        return f"{self.paper_id} on {self.day}"
+
+
+class VoteQuerySet(models.QuerySet["Vote"]):
+    def counted_for_trending(self, at: dt.datetime | None = None) -> VoteQuerySet:
+        from paperfeed.accounts.models import TRENDING_MIN_ACCOUNT_AGE
+
+        at = at or timezone.now()
+        return self.filter(
+            user__email_verified=True,
+            user__is_active=True,
+            user__date_joined__lte=at - TRENDING_MIN_ACCOUNT_AGE,
+            created_at__lte=at,
+        )
+
+
+class Vote(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="votes")
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="votes", db_index=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = VoteQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["paper", "user"], name="uniq_vote_paper_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} +1 {self.paper_id}"
+
+
+class CommentQuerySet(models.QuerySet["Comment"]):
+    def visible(self) -> CommentQuerySet:
+        return self.filter(hidden=False)
+
+
+class Comment(models.Model):
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="discussion", db_index=False)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments")
+    body = models.TextField(max_length=10_000)  # Markdown + TeX as written
+    html = models.TextField()  # rendered and sanitised once, at write time
+    created_at = models.DateTimeField(default=timezone.now)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    hidden = models.BooleanField(default=False)
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = CommentQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["paper", "created_at"], name="comment_paper")]
+
+    def __str__(self) -> str:
+        return f"comment {self.pk} on {self.paper_id}"
+
+
+class Collection(models.Model):
+    """A user's named list of saved papers."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="collections")
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100)
+    public = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    papers = models.ManyToManyField(Paper, through="CollectionItem", related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "slug"], name="uniq_collection_slug")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CollectionItem(models.Model):
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="items", db_index=False)
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="saved_in")
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["collection", "paper"], name="uniq_collection_paper")]
+        ordering = ["-added_at"]
+
+    def __str__(self) -> str:
+        return f"{self.paper_id} in {self.collection_id}"
+
+
+def _feed_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class SavedSearch(models.Model):
+    """A query a user keeps; its RSS/Atom feed is public by an unguessable token (feed readers have
+    no session). Digests read these for saved-search alerts."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_searches"
+    )
+    query = models.CharField(max_length=500)
+    category = models.CharField(max_length=40, blank=True)
+    token = models.CharField(max_length=32, unique=True, default=_feed_token)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "query", "category"], name="uniq_saved_search")
+        ]
+
+    def __str__(self) -> str:
+        return self.query

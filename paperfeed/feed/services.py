@@ -1,1 +1,347 @@
-"""(to be built by its issue)"""
+"""The feed's verbs: submit, upvote, comment, save, and the lists pages, feeds and the API share.
+
+Trending (documented on the trending page too): for the papers submitted in a period,
+
+    score = V / (H + 2) ** 1.8
+
+where V counts the upvotes cast until the reference time by accounts with a verified email that
+are at least 24 hours old, H is the paper's age in hours (from its submission to the reference
+time), and the reference time is now, or the end of the period if it is over. This is Hacker
+News' gravity: votes lift a paper, age pulls it down, so a fresh paper with a few votes can pass an
+older one with more. Ties go to more total votes, then to the newer submission.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Max, Min
+from django.utils import timezone
+from django.utils.text import slugify
+
+from paperfeed.accounts import throttle
+from paperfeed.accounts.models import User
+from paperfeed.feed.markup import render_comment
+from paperfeed.feed.models import Collection, CollectionItem, Comment, SavedSearch, Submission, Vote
+from paperfeed.feed.periods import Period
+from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperfeed.papers.models import Paper
+
+log = logging.getLogger(__name__)
+
+GRAVITY = 1.8
+AGE_OFFSET_HOURS = 2.0
+MAX_COMMENT_CHARS = 10_000
+
+
+class FeedError(Exception):
+    """A request the feed refuses, with a reason fit to show the user."""
+
+
+class PaperNotFound(FeedError):
+    pass
+
+
+class AlreadySubmitted(FeedError):
+    pass
+
+
+# --- the cache version: lists rendered for anonymous visitors are cached under it ---------------
+
+
+def _new_version() -> int:
+    return secrets.randbits(62)
+
+
+def listing_version() -> int:
+    return int(cache.get_or_set("feed:version", _new_version, timeout=None) or 0)
+
+
+def bump_listing_version() -> None:
+    """A fresh random number, not an increment: the database cache's incr is a read then a write,
+    so two concurrent bumps could land on one number; two random numbers never do, and a number is
+    never reused after the cache is emptied."""
+    cache.set("feed:version", _new_version(), timeout=None)
+
+
+def _bump_after_commit() -> None:
+    transaction.on_commit(bump_listing_version)
+
+
+# --- submissions ----------------------------------------------------------------------------------
+
+
+def resolve_paper(text: str) -> Paper:
+    """The stored paper an arXiv id or URL names, looked up on arXiv when not stored yet."""
+    try:
+        ident = parse_arxiv_id(text)
+    except InvalidArxivId as e:
+        raise FeedError(str(e)) from None
+    paper = Paper.objects.filter(arxiv_id=ident.id).first()
+    if paper is not None:
+        return paper
+    from paperfeed.papers import services as papers_services
+
+    fetch = getattr(papers_services, "fetch_papers", None)
+    if fetch is None:
+        raise PaperNotFound(f"{ident.id} is not stored here and this site cannot look papers up on arXiv")
+    try:
+        found = fetch([ident.id])
+    except Exception as e:  # the look-up's own error says what went wrong (unknown id, arXiv down)
+        raise PaperNotFound(f"{ident.id}: {e}") from None
+    paper = found.get(ident.id) if isinstance(found, dict) else None
+    if paper is None:
+        raise PaperNotFound(f"arXiv has no paper {ident.id}")
+    return paper
+
+
+def submit(text: str, user: User | None, day: dt.date | None = None, *, limit: bool = True) -> Submission:
+    """Put a paper on `day`'s list (today by default); one submission per paper per day."""
+    if user is not None and limit:
+        throttle.check("submit:user", str(user.pk))
+    paper = resolve_paper(text)
+    if paper.status != Paper.Status.ACTIVE:
+        raise FeedError(f"{paper.arxiv_id} is {paper.status} on arXiv")
+    day = day or timezone.localdate()
+    try:
+        with transaction.atomic():
+            sub = Submission.objects.create(paper=paper, day=day, submitted_by=user)
+            _bump_after_commit()
+    except IntegrityError:
+        raise AlreadySubmitted(f"{paper.arxiv_id} is already on the list of {day.isoformat()}") from None
+    return sub
+
+
+# --- votes ----------------------------------------------------------------------------------------
+
+
+def upvote(user: User, paper: Paper) -> int:
+    """Add the user's vote (once, however often and however concurrently asked); the paper's votes."""
+    throttle.check("vote:user", str(user.pk))
+    with transaction.atomic():
+        Vote.objects.bulk_create([Vote(user=user, paper=paper)], ignore_conflicts=True)
+        _bump_after_commit()
+    return Vote.objects.filter(paper=paper).count()
+
+
+def unvote(user: User, paper: Paper) -> int:
+    throttle.check("vote:user", str(user.pk))
+    with transaction.atomic():
+        Vote.objects.filter(user=user, paper=paper).delete()
+        _bump_after_commit()
+    return Vote.objects.filter(paper=paper).count()
+
+
+def vote_counts(arxiv_ids: list[str]) -> dict[str, int]:
+    """Upvotes per paper (by arXiv id; papers without votes are left out): for sorting by votes."""
+    return dict(
+        Vote.objects.filter(paper__arxiv_id__in=arxiv_ids)
+        .values("paper__arxiv_id")
+        .annotate(c=Count("*"))
+        .values_list("paper__arxiv_id", "c")
+    )
+
+
+def votes_by_pk(paper_ids: list[int]) -> dict[int, float]:
+    """The same, by paper primary key: the "votes" sort order search registers from us."""
+    return {
+        pk: float(c)
+        for pk, c in Vote.objects.filter(paper_id__in=paper_ids)
+        .values("paper_id")
+        .annotate(c=Count("*"))
+        .values_list("paper_id", "c")
+    }
+
+
+def voted_ids(user: Any, paper_ids: list[int]) -> set[int]:
+    if not getattr(user, "is_authenticated", False) or not paper_ids:
+        return set()
+    return set(Vote.objects.filter(user=user, paper_id__in=paper_ids).values_list("paper_id", flat=True))
+
+
+# --- comments -------------------------------------------------------------------------------------
+
+
+def _check_body(body: str) -> str:
+    body = (body or "").replace("\r\n", "\n").strip()
+    if not body:
+        raise FeedError("A comment cannot be empty.")
+    if len(body) > MAX_COMMENT_CHARS:
+        raise FeedError(f"A comment can be at most {MAX_COMMENT_CHARS} characters.")
+    return body
+
+
+def add_comment(user: User, paper: Paper, body: str) -> Comment:
+    if not user.email_verified:
+        raise FeedError("Verify your email address before commenting.")
+    throttle.check("comment:user", str(user.pk))
+    body = _check_body(body)
+    with transaction.atomic():
+        c = Comment.objects.create(paper=paper, author=user, body=body, html=render_comment(body))
+        _bump_after_commit()
+    return c
+
+
+def edit_comment(user: User, comment: Comment, body: str) -> Comment:
+    if comment.author_id != user.pk:
+        raise FeedError("Only its author can edit a comment.")
+    body = _check_body(body)
+    comment.body, comment.html, comment.edited_at = body, render_comment(body), timezone.now()
+    comment.save(update_fields=["body", "html", "edited_at"])
+    return comment
+
+
+def hide_comment(staff: User, comment: Comment, hidden: bool = True) -> Comment:
+    if not staff.is_staff:
+        raise FeedError("Only moderators can hide comments.")
+    comment.hidden, comment.hidden_by = hidden, (staff if hidden else None)
+    comment.save(update_fields=["hidden", "hidden_by"])
+    _bump_after_commit()
+    return comment
+
+
+# --- collections and saved searches -------------------------------------------------------------
+
+
+def save_paper(user: User, paper: Paper, collection_name: str = "Reading list") -> Collection:
+    name = (collection_name or "Reading list").strip()[:100]
+    slug = slugify(name)[:100] or "list"
+    coll, _ = Collection.objects.get_or_create(user=user, slug=slug, defaults={"name": name})
+    CollectionItem.objects.get_or_create(collection=coll, paper=paper)
+    return coll
+
+
+def unsave_paper(user: User, paper: Paper, collection: Collection) -> None:
+    if collection.user_id == user.pk:
+        CollectionItem.objects.filter(collection=collection, paper=paper).delete()
+
+
+def save_search(user: User, query: str, category: str = "") -> SavedSearch:
+    query = " ".join((query or "").split())[:500]
+    if not query:
+        raise FeedError("Nothing to save: the search is empty.")
+    obj, _ = SavedSearch.objects.get_or_create(user=user, query=query, category=category[:40])
+    return obj
+
+
+# --- lists ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Entry:
+    """One paper on a list: its first submission in the period, counts, and (for trending) why."""
+
+    submission: Submission
+    votes: int = 0
+    comments: int = 0
+    counted: int = 0
+    age_hours: float = 0.0
+    score: float = 0.0
+    reason: str = ""
+    rank: int = 0
+    voted: bool = False  # by the user looking at the list
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def paper(self) -> Paper:
+        return self.submission.paper
+
+
+def _entries(period_first: dt.date, period_last: dt.date, submitter: str | None = None) -> list[Entry]:
+    qs = Submission.objects.between(period_first, period_last).visible().with_counts().for_listing()
+    if submitter:
+        qs = qs.filter(submitted_by__username__iexact=submitter)
+    first: dict[int, Entry] = {}
+    for s in qs.order_by("day", "created_at", "pk"):
+        if s.paper_id not in first:
+            first[s.paper_id] = Entry(s, votes=s.n_votes or 0, comments=s.n_comments or 0)  # type: ignore[attr-defined]
+    return list(first.values())
+
+
+def reference_time(period: Period, now: dt.datetime | None = None) -> dt.datetime:
+    now = now or timezone.now()
+    end = dt.datetime.combine(period.last + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    return min(now, end)
+
+
+def _score(entries: list[Entry], ref: dt.datetime) -> None:
+    ids = [e.paper.pk for e in entries]
+    counted = dict(
+        Vote.objects.counted_for_trending(ref)
+        .filter(paper_id__in=ids)
+        .values("paper_id")
+        .annotate(c=Count("*"))
+        .values_list("paper_id", "c")
+    )
+    for e in entries:
+        e.counted = counted.get(e.paper.pk, 0)
+        e.age_hours = max(0.0, (ref - e.submission.created_at).total_seconds() / 3600)
+        e.score = e.counted / (e.age_hours + AGE_OFFSET_HOURS) ** GRAVITY
+        uncounted = e.votes - e.counted
+        why = f"{e.counted} counted upvote{'s' if e.counted != 1 else ''}"
+        if uncounted > 0:
+            why += f" ({uncounted} more from new or unverified accounts not counted)"
+        e.reason = (
+            f"{why}; submitted {e.age_hours:.0f} h before {ref:%Y-%m-%d %H:%M} UTC: "
+            f"{e.counted} / ({e.age_hours:.0f} + {AGE_OFFSET_HOURS:g})^{GRAVITY:g} = {e.score:.4f}"
+        )
+
+
+def listing(
+    period: Period, *, sort: str = "votes", submitter: str | None = None, now: dt.datetime | None = None
+) -> list[Entry]:
+    """The papers submitted in a period: sort "votes" (the daily page: most upvoted first),
+    "publishedAt" (newest submission first) or "trending" (the score above, with reasons)."""
+    entries = _entries(period.first, period.last, submitter)
+    if sort == "trending":
+        _score(entries, reference_time(period, now))
+        entries.sort(key=lambda e: (-e.score, -e.votes, -e.submission.created_at.timestamp()))
+    elif sort == "publishedAt":
+        entries.sort(key=lambda e: (e.submission.day, e.submission.created_at), reverse=True)
+    else:
+        entries.sort(key=lambda e: (-e.votes, -e.comments, -e.submission.created_at.timestamp()))
+    for i, e in enumerate(entries, 1):
+        e.rank = i
+    return entries
+
+
+def trending(period: Period, now: dt.datetime | None = None, limit: int = 50) -> list[Entry]:
+    return listing(period, sort="trending", now=now)[:limit]
+
+
+def latest_day(before: dt.date | None = None, after: dt.date | None = None) -> dt.date | None:
+    """The most recent day with submissions (before/after a day, for navigation)."""
+    qs = Submission.objects.visible()
+    if before is not None:
+        return qs.filter(day__lt=before).aggregate(d=Max("day"))["d"]
+    if after is not None:
+        return qs.filter(day__gt=after).aggregate(d=Min("day"))["d"]
+    return qs.aggregate(d=Max("day"))["d"]
+
+
+# --- what `paperfeed show --json` adds -------------------------------------------------------------
+
+
+def paper_feed_fields(paper: Paper) -> dict[str, Any]:
+    subs = Submission.objects.filter(paper=paper).select_related("submitted_by").order_by("day")
+    return {
+        "votes": Vote.objects.filter(paper=paper).count(),
+        "comments": Comment.objects.visible().filter(paper=paper).count(),
+        "submissions": [
+            {"day": s.day.isoformat(), "by": s.submitted_by.username if s.submitted_by else None}
+            for s in subs
+        ],
+    }
+
+
+def stats(paper: Paper) -> dict[str, int]:
+    return {
+        "votes": Vote.objects.filter(paper=paper).count(),
+        "comments": Comment.objects.filter(paper=paper, hidden=False).count(),
+    }

@@ -1,3 +1,36 @@
-from django.urls import URLPattern
+from django.urls import path, re_path
 
-urlpatterns: list[URLPattern] = []
+from paperfeed.feed import feeds, views
+
+_ID = r"(?P<arxiv_id>[A-Za-z.-]+/\d{7}(?:v\d+)?|\d{4}\.\d{4,5}(?:v\d+)?)"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("papers", views.daily, name="daily"),
+    path("papers/feed.rss", feeds.DailyFeed(), name="daily-rss"),
+    path("papers/feed.atom", feeds.DailyAtom(), name="daily-atom"),
+    path("trending", views.trending, name="trending"),
+    path("trending/feed.rss", feeds.TrendingFeed(), name="trending-rss"),
+    path("trending/feed.atom", feeds.TrendingAtom(), name="trending-atom"),
+    re_path(rf"^papers/{_ID}$", views.paper, name="paper"),
+    re_path(rf"^papers/{_ID}\.md$", views.paper_markdown, name="paper-md"),
+    re_path(rf"^papers/{_ID}/vote$", views.vote, name="vote"),
+    re_path(rf"^papers/{_ID}/comments$", views.comment, name="comment"),
+    re_path(rf"^papers/{_ID}/save$", views.save, name="save"),
+    path("comments/<int:pk>/edit", views.comment_edit, name="comment-edit"),
+    path("comments/<int:pk>/hide", views.comment_hide, name="comment-hide"),
+    path("submit", views.submit, name="submit"),
+    path("search", views.search, name="search"),
+    path("search/save", views.save_search, name="search-save"),
+    path("search/saved/<int:pk>/delete", views.delete_saved_search, name="search-delete"),
+    path("search/saved/<str:token>/feed.rss", feeds.SavedSearchFeed(), name="search-rss"),
+    path("search/saved/<str:token>/feed.atom", feeds.SavedSearchAtom(), name="search-atom"),
+    path("authors/<str:key>", views.author, name="author"),
+    path("categories", views.categories, name="categories"),
+    path("categories/<str:code>", views.category, name="category"),
+    path("categories/<str:code>/feed.rss", feeds.CategoryFeed(), name="category-rss"),
+    path("categories/<str:code>/feed.atom", feeds.CategoryAtom(), name="category-atom"),
+    path("follow", views.follow, name="follow"),
+    path("users/<str:username>", views.user_page, name="user"),
+    path("users/<str:username>/collections/<slug:slug>", views.collection, name="collection"),
+]

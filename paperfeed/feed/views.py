@@ -1,1 +1,513 @@
-"""(to be built by its issue)"""
+"""Pages of the community site. Lists come from feed.services (the API and RSS read the same), and
+what anonymous visitors see of a list is cached under a version bumped by every vote, submission
+and comment, so a cached page is never staler than the last change."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.messages import get_messages
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from paperfeed.accounts.models import Follow, User
+from paperfeed.accounts.views import safe_next
+from paperfeed.feed import periods, searching, services
+from paperfeed.feed.models import Collection, Comment, SavedSearch, Submission, Vote
+from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperfeed.papers.models import Author, Category, Paper
+
+
+def _period_param(request: HttpRequest) -> periods.Period | None:
+    try:
+        return periods.parse(request.GET.get("date"), request.GET.get("week"), request.GET.get("month"))
+    except periods.BadPeriod as e:
+        raise Http404(str(e)) from None
+
+
+def _period(request: HttpRequest, default: periods.Period) -> periods.Period:
+    return _period_param(request) or default
+
+
+def _default_day() -> periods.Period:
+    today = timezone.localdate()
+    latest = services.latest_day()
+    if latest is None or Submission.objects.on_day(today).exists():
+        return periods.day(today)
+    return periods.day(latest)
+
+
+# The token {% csrf_token %} renders into a cached page, replaced by each visitor's own token.
+CSRF_MARK = "csrf-token-placeholder-8d1c0e"
+
+
+def _page(request: HttpRequest, key: str, template: str, context: Any) -> HttpResponse:
+    """Render `template` with `context()`. Anonymous visitors (with no message pending) get the whole
+    page from a cache entry under the listing version, which every vote, submission and comment
+    bumps; only their CSRF token differs, filled in per request."""
+    if request.user.is_authenticated or get_messages(request):
+        return render(request, template, context())
+    full = (services.listing_version(), key, request.get_full_path())
+    parts = _PAGES.get(full)
+    if parts is None:
+        html = render_to_string(template, {**context(), "csrf_token": CSRF_MARK}, request=request)
+        parts = html.encode().split(CSRF_MARK.encode())
+        _PAGES.put(full, parts)
+    return HttpResponse(get_token(request).encode().join(parts))
+
+
+class _PageCache:
+    """Rendered pages (split at the CSRF placeholder) in this process's memory, keyed by (version,
+    page, path): the one shared read per request is the version number, so no page is served after
+    a change committed anywhere, and a page is not decoded from the database cache every time."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size, self.lock = size, threading.Lock()
+        self.items = OrderedDict[tuple[int, str, str], list[bytes]]()
+
+    def get(self, key: tuple[int, str, str]) -> list[bytes] | None:
+        with self.lock:
+            html = self.items.get(key)
+            if html is not None:
+                self.items.move_to_end(key)
+            return html
+
+    def put(self, key: tuple[int, str, str], parts: list[bytes]) -> None:
+        with self.lock:
+            self.items[key] = parts
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+_PAGES = _PageCache()
+
+
+def _voted(request: HttpRequest, entries: list[services.Entry]) -> set[int]:
+    voted = services.voted_ids(request.user, [e.paper.pk for e in entries])
+    for e in entries:
+        e.voted = e.paper.pk in voted
+    return voted
+
+
+def daily(request: HttpRequest) -> HttpResponse:
+    period = _period_param(request) or _default_day()
+    sort = request.GET.get("sort", "votes")
+    if sort not in ("votes", "trending", "publishedAt"):
+        sort = "votes"
+
+    def context() -> dict[str, Any]:
+        entries = services.listing(period, sort=sort)
+        prev, nxt = period.shifted(-1), period.shifted(1)
+        if period.kind == "day":  # jump over days nobody submitted to
+            before, after = services.latest_day(before=period.first), services.latest_day(after=period.first)
+            prev = periods.day(before) if before else prev
+            nxt = periods.day(after) if after else nxt
+        _voted(request, entries)
+        return {
+            "entries": entries,
+            "period": period,
+            "prev": prev,
+            "next": nxt,
+            "sort": sort,
+            "multi": period.kind != "day",
+            "json_url": f"/api/daily_papers?{period.query()}",
+        }
+
+    return _page(request, f"daily:{period.value}:{sort}", "feed/daily.html", context)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return daily(request)
+
+
+def trending(request: HttpRequest) -> HttpResponse:
+    period = _period(request, periods.week_of(timezone.localdate()))
+
+    def context() -> dict[str, Any]:
+        entries = [e for e in services.trending(period) if e.votes or e.counted]
+        _voted(request, entries)
+        return {
+            "entries": entries,
+            "period": period,
+            "prev": period.shifted(-1),
+            "next": period.shifted(1),
+            "gravity": services.GRAVITY,
+            "offset": services.AGE_OFFSET_HOURS,
+            "json_url": f"/api/trending?{period.query()}",
+        }
+
+    # Ages move with the clock: a cached ranking lives for the hour at most.
+    return _page(request, f"trending:{period.value}:{timezone.now():%Y%m%d%H}", "feed/trending.html", context)
+
+
+def _paper_or_404(arxiv_id: str) -> Paper:
+    try:
+        ident = parse_arxiv_id(arxiv_id)
+    except InvalidArxivId:
+        raise Http404("not an arXiv id") from None
+    paper = Paper.objects.filter(arxiv_id=ident.id).for_listing().first()
+    if paper is None:
+        raise Http404("paper not stored")
+    return paper
+
+
+def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
+    try:
+        canonical = parse_arxiv_id(arxiv_id).id
+    except InvalidArxivId:
+        raise Http404("not an arXiv id") from None
+    if canonical != arxiv_id:
+        return redirect("paper", canonical)
+    user = request.user
+
+    def context() -> dict[str, Any]:
+        p = _paper_or_404(arxiv_id)
+        comments = Comment.objects.filter(paper=p).select_related("author").order_by("created_at")
+        if not getattr(user, "is_staff", False):
+            comments = comments.filter(hidden=False)
+        similar = cache.get(f"similar:{p.pk}")
+        if similar is None:
+            similar = [s.pk for s in searching.similar(p)]
+            cache.set(f"similar:{p.pk}", similar, 3600)
+        similar_papers = sorted(
+            Paper.objects.filter(pk__in=similar).for_listing(), key=lambda s: similar.index(s.pk)
+        )
+        ctx: dict[str, Any] = {
+            "paper": p,
+            "authors": p.authors,
+            "categories": p.category_codes(),
+            "comments": list(comments),
+            "votes": Vote.objects.filter(paper=p).count(),
+            "voted": bool(services.voted_ids(user, [p.pk])),
+            "submissions": list(
+                Submission.objects.filter(paper=p).select_related("submitted_by").order_by("day")
+            ),
+            "similar": similar_papers,
+            "collections": list(Collection.objects.filter(user=user)) if user.is_authenticated else [],
+            "json_url": f"/api/papers/{p.arxiv_id}",
+        }
+        return ctx
+
+    # Cached under the id, so an anonymous visitor's page costs no paper query at all.
+
+    return _page(request, f"paper:{arxiv_id}", "feed/paper.html", context)
+
+
+def paper_markdown(request: HttpRequest, arxiv_id: str) -> HttpResponse:
+    """The paper as Markdown (huggingface_hub's `read_paper` reads /papers/{id}.md)."""
+    p = _paper_or_404(arxiv_id)
+    text = render_to_string("feed/paper.md", {"paper": p, "categories": p.category_codes()})
+    return HttpResponse(text, content_type="text/markdown; charset=utf-8")
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+@require_POST
+def vote(request: HttpRequest, arxiv_id: str) -> HttpResponse:
+    p = _paper_or_404(arxiv_id)
+    if not request.user.is_authenticated:
+        if _wants_json(request):
+            return JsonResponse({"error": "log in to vote"}, status=401)
+        return HttpResponse("Log in to vote.", status=403)
+    assert isinstance(request.user, User)
+    up = request.POST.get("action", "up") != "down"
+    count = services.upvote(request.user, p) if up else services.unvote(request.user, p)
+    if _wants_json(request):
+        return JsonResponse({"id": p.arxiv_id, "upvotes": count, "voted": up})
+    return HttpResponseRedirect(safe_next(request, reverse("paper", args=[p.arxiv_id])))
+
+
+@login_required
+@require_POST
+def comment(request: HttpRequest, arxiv_id: str) -> HttpResponse:
+    p = _paper_or_404(arxiv_id)
+    assert isinstance(request.user, User)
+    try:
+        c = services.add_comment(request.user, p, request.POST.get("body", ""))
+    except services.FeedError as e:
+        messages.error(request, str(e))
+        return redirect(reverse("paper", args=[p.arxiv_id]) + "#comment-form")
+    return redirect(reverse("paper", args=[p.arxiv_id]) + f"#c{c.pk}")
+
+
+@login_required
+def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    c = get_object_or_404(Comment.objects.select_related("paper"), pk=pk)
+    if c.author_id != request.user.pk:
+        return HttpResponse("Only its author can edit a comment.", status=403)
+    assert isinstance(request.user, User)
+    if request.method == "POST":
+        try:
+            services.edit_comment(request.user, c, request.POST.get("body", ""))
+        except services.FeedError as e:
+            messages.error(request, str(e))
+        else:
+            return redirect(reverse("paper", args=[c.paper.arxiv_id]) + f"#c{c.pk}")
+    return render(request, "feed/comment_edit.html", {"comment": c})
+
+
+@login_required
+@require_POST
+def comment_hide(request: HttpRequest, pk: int) -> HttpResponse:
+    c = get_object_or_404(Comment.objects.select_related("paper"), pk=pk)
+    assert isinstance(request.user, User)
+    try:
+        services.hide_comment(request.user, c, request.POST.get("hidden", "1") == "1")
+    except services.FeedError as e:
+        return HttpResponse(str(e), status=403)
+    return redirect(reverse("paper", args=[c.paper.arxiv_id]) + f"#c{c.pk}")
+
+
+@login_required
+@require_POST
+def save(request: HttpRequest, arxiv_id: str) -> HttpResponse:
+    p = _paper_or_404(arxiv_id)
+    assert isinstance(request.user, User)
+    if request.POST.get("remove"):
+        coll = get_object_or_404(Collection, pk=request.POST.get("collection") or 0, user=request.user)
+        services.unsave_paper(request.user, p, coll)
+        messages.info(request, f"Removed from {coll.name}.")
+    else:
+        coll = services.save_paper(request.user, p, request.POST.get("collection_name", ""))
+        messages.success(request, f"Saved to {coll.name}.")
+    return HttpResponseRedirect(safe_next(request, reverse("paper", args=[p.arxiv_id])))
+
+
+@login_required
+def submit(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    error, value = "", request.POST.get("paper", request.GET.get("paper", ""))
+    if request.method == "POST":
+        if not user.email_verified:
+            error = "Verify your email address before submitting papers."
+        else:
+            try:
+                sub = services.submit(value, user)
+            except services.FeedError as e:
+                error = str(e)
+            else:
+                messages.success(request, f"Submitted to the list of {sub.day:%-d %B}.")
+                return redirect("paper", sub.paper.arxiv_id)
+    return render(request, "feed/submit.html", {"error": error, "value": value}, status=400 if error else 200)
+
+
+def _date_param(request: HttpRequest, name: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(request.GET.get(name, "").strip()) if request.GET.get(name) else None
+    except ValueError:
+        return None
+
+
+def search(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "")
+    mode = request.GET.get("mode", "hybrid")
+    sort = request.GET.get("sort", "relevance")
+    mode = mode if mode in searching.MODES else "hybrid"
+    sort = sort if sort in searching.SORTS else "relevance"
+    try:
+        page_no = max(1, min(int(request.GET.get("page", "1")), 50))
+    except ValueError:
+        page_no = 1
+    category, author = request.GET.get("category", "")[:40], request.GET.get("author", "")[:200]
+    since, until = _date_param(request, "since"), _date_param(request, "until")
+    per_page = 20
+    result = searching.run_search(
+        q,
+        mode=mode,
+        limit=per_page,
+        offset=(page_no - 1) * per_page,
+        category=category,
+        since=since,
+        until=until,
+        author=author,
+        sort=sort,
+    )
+    ids = [h.paper.pk for h in result.hits]
+    counts = dict(
+        Vote.objects.filter(paper_id__in=ids)
+        .values("paper_id")
+        .annotate(c=Count("*"))
+        .values_list("paper_id", "c")
+    )
+    ctx = {
+        "result": result,
+        "q": result.query,
+        "mode": mode,
+        "sort": sort,
+        "modes": searching.MODES,
+        "sorts": searching.SORTS,
+        "category": category,
+        "author": author,
+        "since": since,
+        "until": until,
+        "page": page_no,
+        "has_next": len(result.hits) == per_page,
+        "counts": counts,
+        "voted": services.voted_ids(request.user, ids),
+        "categories": Category.objects.filter(code__in=_top_categories()),
+        "json_url": f"/api/papers/search?q={result.query}",
+    }
+    return render(request, "feed/search.html", ctx)
+
+
+def _top_categories() -> list[str]:
+    codes = cache.get("top-categories")
+    if codes is None:
+        codes = list(
+            Paper.objects.values("primary_category")
+            .annotate(n=Count("*"))
+            .order_by("-n")
+            .values_list("primary_category", flat=True)[:30]
+        )
+        cache.set("top-categories", codes, 3600)
+    return [c for c in codes if c]
+
+
+@login_required
+@require_POST
+def save_search(request: HttpRequest) -> HttpResponse:
+    assert isinstance(request.user, User)
+    try:
+        services.save_search(request.user, request.POST.get("q", ""), request.POST.get("category", ""))
+    except services.FeedError as e:
+        messages.error(request, str(e))
+    else:
+        messages.success(request, "Search saved: its feed is on your settings page.")
+    return HttpResponseRedirect(safe_next(request, reverse("search")))
+
+
+@login_required
+@require_POST
+def delete_saved_search(request: HttpRequest, pk: int) -> HttpResponse:
+    assert isinstance(request.user, User)
+    SavedSearch.objects.filter(pk=pk, user=request.user).delete()
+    return redirect("settings")
+
+
+def _paged(request: HttpRequest, qs: Any, per_page: int = 30) -> Any:
+    return Paginator(qs, per_page).get_page(request.GET.get("page"))
+
+
+def author(request: HttpRequest, key: str) -> HttpResponse:
+    a = get_object_or_404(Author, key=key)
+    page = _paged(
+        request, Paper.objects.active().by_author(key).order_by("-announced", "-arxiv_id").for_listing()
+    )
+    following = (
+        request.user.is_authenticated
+        and Follow.objects.filter(user=request.user, kind=Follow.Kind.AUTHOR, value=key).exists()
+    )
+    return render(
+        request,
+        "feed/author.html",
+        {"author": a, "page": page, "following": following, "json_url": f"/api/authors/{key}/papers"},
+    )
+
+
+def categories(request: HttpRequest) -> HttpResponse:
+    rows = cache.get("category-counts")
+    if rows is None:
+        rows = list(
+            Category.objects.annotate(n=Count("primary_papers"))
+            .filter(n__gt=0)
+            .order_by("-n")
+            .values("code", "name", "n")
+        )
+        cache.set("category-counts", rows, 3600)
+    return render(request, "feed/categories.html", {"rows": rows})
+
+
+def category(request: HttpRequest, code: str) -> HttpResponse:
+    cat = get_object_or_404(Category, code=code)
+    qs = Paper.objects.active().in_category(code)
+    latest = qs.order_by("-announced").values_list("announced", flat=True).first()
+    period = _period(request, periods.day(latest or timezone.localdate()))
+    papers = qs.announced_between(period.first, period.last).order_by("-announced", "-arxiv_id").for_listing()
+    page = _paged(request, papers, 50)
+    before = (
+        qs.filter(announced__lt=period.first)
+        .order_by("-announced")
+        .values_list("announced", flat=True)
+        .first()
+    )
+    after = (
+        qs.filter(announced__gt=period.last).order_by("announced").values_list("announced", flat=True).first()
+    )
+    following = (
+        request.user.is_authenticated
+        and Follow.objects.filter(user=request.user, kind=Follow.Kind.CATEGORY, value=code).exists()
+    )
+    ctx = {
+        "category": cat,
+        "period": period,
+        "page": page,
+        "prev": periods.day(before) if before and period.kind == "day" else period.shifted(-1),
+        "next": periods.day(after)
+        if after and period.kind == "day"
+        else (period.shifted(1) if after else None),
+        "following": following,
+        "json_url": f"/api/categories/{code}/papers?{period.query()}",
+    }
+    return render(request, "feed/category.html", ctx)
+
+
+@login_required
+@require_POST
+def follow(request: HttpRequest) -> HttpResponse:
+    from paperfeed.accounts import services as accounts
+
+    kind, value = request.POST.get("kind", ""), request.POST.get("value", "")[:200]
+    if kind in Follow.Kind.values and value:
+        assert isinstance(request.user, User)
+        accounts.follow(request.user, kind, value, on=request.POST.get("on", "1") == "1")
+    return HttpResponseRedirect(safe_next(request, "/"))
+
+
+def user_page(request: HttpRequest, username: str) -> HttpResponse:
+    u = get_object_or_404(User, username__iexact=username, is_active=True)
+    if u.username != username:
+        return redirect("user", u.username)
+    own = request.user.is_authenticated and request.user.pk == u.pk
+    colls = Collection.objects.filter(user=u).annotate(n=Count("items"))
+    if not own:
+        colls = colls.filter(public=True)
+    subs = Submission.objects.filter(submitted_by=u).select_related("paper").order_by("-created_at")[:50]
+    upvoted = Paper.objects.filter(votes__user=u).order_by("-votes__created_at").for_listing()[:50]
+    return render(
+        request,
+        "feed/user.html",
+        {
+            "profile": u,
+            "submissions": subs,
+            "upvoted": upvoted,
+            "collections": colls,
+            "own": own,
+            "json_url": f"/api/users/{u.username}",
+        },
+    )
+
+
+def collection(request: HttpRequest, username: str, slug: str) -> HttpResponse:
+    coll = get_object_or_404(
+        Collection.objects.select_related("user"), user__username__iexact=username, slug=slug
+    )
+    if not coll.public and request.user.pk != coll.user_id:
+        raise Http404("no such collection")
+    items = coll.items.select_related("paper", "paper__primary_category").order_by("-added_at")
+    return render(request, "feed/collection.html", {"collection": coll, "items": items})

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+from django.contrib.auth import password_validation
+
+from paperfeed.accounts.models import User
+
+# ASCII only: no homoglyphs, RTL overrides or zero-width characters in names others see.
+USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,29}$")
+
+
+class SignupForm(forms.Form):
+    username = forms.CharField(
+        max_length=30,
+        help_text="2 to 30 letters, digits, - or _.",
+        widget=forms.TextInput({"autocomplete": "username"}),
+    )
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput({"autocomplete": "email"}))
+    password = forms.CharField(
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput({"autocomplete": "new-password"}),
+        help_text="12 to 128 characters; not a common password.",
+    )
+
+    def clean_username(self) -> str:
+        name = self.cleaned_data["username"]
+        if not USERNAME_RE.match(name):
+            raise forms.ValidationError(
+                "Use 2 to 30 letters, digits, - or _ (starting with a letter or digit)."
+            )
+        if User.objects.filter(username__iexact=name).exists():
+            raise forms.ValidationError("That username is taken.")
+        return name
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if "password" in data:
+            probe = User(username=data.get("username", ""), email=data.get("email", ""))
+            try:
+                password_validation.validate_password(data["password"], probe)
+            except forms.ValidationError as e:
+                self.add_error("password", e)
+        return data
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(
+        label="Username or email", max_length=254, widget=forms.TextInput({"autocomplete": "username"})
+    )
+    password = forms.CharField(
+        strip=False, max_length=4096, widget=forms.PasswordInput({"autocomplete": "current-password"})
+    )
+
+
+class ResetRequestForm(forms.Form):
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput({"autocomplete": "email"}))
+
+
+class ProfileForm(forms.Form):
+    bio = forms.CharField(required=False, max_length=2000, widget=forms.Textarea({"rows": 3}))
+    categories = forms.CharField(
+        required=False,
+        max_length=2000,
+        help_text="Category codes, separated by spaces or commas: cs.CL cs.LG",
+    )
+    authors = forms.CharField(
+        required=False, max_length=4000, help_text="Author keys (from author pages), separated by commas."
+    )
+    keywords = forms.CharField(
+        required=False, max_length=4000, help_text="Words or phrases, one per line or separated by commas."
+    )
+
+
+def split_values(text: str, *, spaces: bool = False) -> list[str]:
+    sep = r"[,\n\s]+" if spaces else r"[,\n]+"
+    return [v.strip() for v in re.split(sep, text or "") if v.strip()]

@@ -1,0 +1,109 @@
+"""Response shapes that follow Hugging Face's papers API field for field (camelCase included), so
+huggingface_hub's HfApi(endpoint=…) reads us: list_daily_papers, paper_info and list_papers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ninja import Field, Schema
+
+
+class UserOut(Schema):
+    user: str = Field(description="username")
+    fullname: str
+    avatarUrl: str
+    type: str = "user"
+    isPro: bool = False
+
+
+class AuthorOut(Schema):
+    name: str
+    hidden: bool = False
+    key: str = Field(description="paperfeed author key (for /authors/{key})")
+
+
+class PaperOut(Schema):
+    id: str
+    title: str
+    summary: str
+    authors: list[AuthorOut]
+    publishedAt: str | None = Field(description="when arXiv published v1 (ISO 8601, UTC)")
+    submittedOnDailyAt: str | None = None
+    submittedOnDailyBy: UserOut | None = None
+    upvotes: int
+    numComments: int
+    discussionId: str
+    githubRepo: str | None = None
+    projectPage: str | None = None
+    categories: list[str]
+    primaryCategory: str | None = None
+    announcedAt: str | None = None
+    version: int | None = None
+    doi: str | None = None
+    arxivUrl: str
+    pdfUrl: str
+
+
+class TrendingOut(Schema):
+    rank: int
+    score: float
+    countedUpvotes: int
+    ageHours: float
+    reason: str
+
+
+class DailyPaperOut(Schema):
+    paper: PaperOut
+    publishedAt: str | None = Field(description="when it was submitted to the daily list")
+    title: str
+    summary: str
+    thumbnail: str = ""
+    numComments: int
+    submittedBy: UserOut | None = None
+    isAuthorParticipating: bool = False
+    trending: TrendingOut | None = None
+
+
+class SearchHitOut(DailyPaperOut):
+    score: float = 0.0
+    highlight: str = Field("", description="HTML: an escaped excerpt with <mark> around matches")
+
+
+class CommentOut(Schema):
+    id: int
+    paper: str
+    author: UserOut
+    body: str
+    html: str
+    createdAt: str
+    editedAt: str | None = None
+
+
+class VoteOut(Schema):
+    id: str
+    upvotes: int
+    voted: bool
+
+
+class SubmitIn(Schema):
+    id: str = Field(max_length=300, description="arXiv id or URL")
+    date: str | None = Field(None, max_length=10, description="YYYY-MM-DD; default today (UTC)")
+
+
+class CommentIn(Schema):
+    body: str = Field(min_length=1, max_length=10_000)
+
+
+class ErrorOut(Schema):
+    """Every 4xx answer: `error` says what was wrong; validation errors list their `detail`."""
+
+    error: str = ""
+    detail: Any = None
+
+
+class UserPageOut(Schema):
+    user: UserOut
+    bio: str
+    submissions: list[DailyPaperOut]
+    upvoted: list[str]
+    collections: list[dict[str, str | int]]

@@ -1,0 +1,206 @@
+"""Web: `paperfeed serve` (gunicorn) under wrk on loopback, with the 74,728 real records, a day of
+50 submitted papers with votes and comments; daily page and paper page next to /healthz and a
+static file measured in the same run.
+
+Targets (issue 4): the daily page with 50 papers >= 300 requests/s with p99 <= 250 ms, the paper
+page >= 300 requests/s. Anonymous pages are served from fragments cached under a version that every
+vote, submission and comment bumps, so the figures include that cache's lookups.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from paperfeed.bench.common import SNAPSHOT, fresh_env, paperfeed
+
+TARGET_RPS = 300
+TARGET_P99_MS = 250
+
+SEED = """
+import os, random, django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "paperfeed.settings")
+django.setup()
+import datetime as dt
+from django.utils import timezone
+from paperfeed.accounts.models import User
+from paperfeed.feed import services
+from paperfeed.feed.models import Comment, Vote
+from paperfeed.feed.markup import render_comment
+from paperfeed.papers.models import Paper
+
+rng = random.Random(7)
+today = timezone.localdate()
+users = [User(username=f"reader{i}", email=f"reader{i}@example.org", email_verified=True,
+              date_joined=timezone.now() - dt.timedelta(days=30)) for i in range(200)]
+User.objects.bulk_create(users)
+users = list(User.objects.all())
+ids = list(Paper.objects.order_by("-announced", "arxiv_id").values_list("arxiv_id", flat=True)[:400])
+for arxiv_id in rng.sample(ids, 50):
+    sub = services.submit(arxiv_id, rng.choice(users), today, limit=False)
+    voters = rng.sample(users, rng.randint(0, 60))
+    Vote.objects.bulk_create([Vote(user=u, paper=sub.paper) for u in voters])
+    for u in rng.sample(users, rng.randint(0, 5)):
+        body = "Interesting: $O(n \\\\log n)$ beats **quadratic** attention."
+        Comment.objects.create(paper=sub.paper, author=u, body=body, html=render_comment(body))
+print(sub.paper.arxiv_id)
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--file", type=Path, default=SNAPSHOT)
+    parser.add_argument("--seconds", type=int, default=15, help="duration of each wrk run")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
+
+
+def _wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], env=env, capture_output=True, check=False)
+    found = shutil.which("wrk")
+    if not found:
+        raise RuntimeError("wrk is missing and `apt-get install -y wrk` failed")
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _server(env: dict[str, str], port: int, workers: int) -> Iterator[str]:
+    log = open(Path(env["PAPERFEED_HOME"]) / "serve.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "paperfeed",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(base + "/healthz", timeout=2)  # noqa: S310 - loopback
+                break
+            time.sleep(0.5)
+        else:
+            raise RuntimeError("paperfeed serve did not come up")
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _ms(text: str) -> float:
+    m = re.match(r"([\d.]+)(us|ms|s|m)", text)
+    assert m, text
+    return float(m[1]) * _UNITS[m[2]]
+
+
+def _run_wrk(wrk: str, url: str, seconds: int, connections: int) -> dict[str, Any]:
+    out = subprocess.run(
+        [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
+    pct = {p: _ms(v) for p, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", out, re.M)}
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "url": url.split("/", 3)[-1] and "/" + url.split("/", 3)[-1],
+        "requests_per_s": round(rps, 1),
+        "p50_ms": pct.get("50"),
+        "p99_ms": pct.get("99"),
+        "non_2xx": int(non2xx[1]) if non2xx else 0,
+        "socket_errors": sum(int(x) for x in errors.groups()) if errors else 0,
+    }
+
+
+def run(options: dict[str, Any]) -> dict[str, Any]:
+    wrk = _wrk()
+    with fresh_env("sqlite") as env:
+        env.pop("PAPERFEED_TIME_SCALE", None)
+        paperfeed(["init"], env)
+        imported, import_s = paperfeed(["import", str(options["file"]), "--json"], env)
+        seed = subprocess.run(
+            [sys.executable, "-c", SEED], env=env, capture_output=True, text=True, check=True
+        )
+        paper_id = seed.stdout.strip().splitlines()[-1]
+        today = dt.datetime.now(dt.UTC).date().isoformat()
+        port = _free_port()
+        with _server(env, port, options["workers"]) as base:
+            daily_url = f"{base}/papers?date={today}"
+            page = urllib.request.urlopen(daily_url, timeout=10).read().decode()  # noqa: S310 - loopback
+            cards = page.count('class="card"')
+            urls = {
+                "healthz": f"{base}/healthz",
+                "static": f"{base}/static/css/site.css",
+                "daily": daily_url,
+                "paper": f"{base}/papers/{paper_id}",
+            }
+            for url in urls.values():  # warm the workers' caches
+                _run_wrk(wrk, url, 2, options["connections"])
+            runs = {
+                name: _run_wrk(wrk, url, options["seconds"], options["connections"])
+                for name, url in urls.items()
+            }
+    base_rps = runs["healthz"]["requests_per_s"]
+    for r in runs.values():
+        r["ratio_to_healthz"] = round(r["requests_per_s"] / base_rps, 2) if base_rps else None
+    daily, paper = runs["daily"], runs["paper"]
+    return {
+        "benchmark": "web",
+        "papers": imported["created"] if imported else None,
+        "import_seconds": round(import_s, 1),
+        "daily_page_papers": cards,
+        "workers": options["workers"],
+        "connections": options["connections"],
+        "seconds_per_run": options["seconds"],
+        "baseline": {"healthz": runs["healthz"], "static": runs["static"]},
+        "daily": daily,
+        "paper": paper,
+        "targets": {"requests_per_s": TARGET_RPS, "daily_p99_ms": TARGET_P99_MS},
+        "meets_targets": {
+            "daily": daily["requests_per_s"] >= TARGET_RPS and (daily["p99_ms"] or 1e9) <= TARGET_P99_MS,
+            "paper": paper["requests_per_s"] >= TARGET_RPS,
+            "no_errors": all(r["non_2xx"] == 0 and r["socket_errors"] == 0 for r in runs.values()),
+        },
+    }

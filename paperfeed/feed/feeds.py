@@ -1,0 +1,149 @@
+"""RSS 2.0 and Atom feeds of the daily list, trending, each category and each saved search; the
+same lists the pages show (feed.services), links built from PAPERFEED_BASE_URL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.contrib.syndication.views import Feed
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import feedgenerator, timezone
+
+from paperfeed.feed import periods, searching, services
+from paperfeed.feed.models import SavedSearch
+from paperfeed.papers.models import Category, Paper
+
+
+class _PaperFeed(Feed):
+    feed_type: type[feedgenerator.SyndicationFeed] = feedgenerator.Rss201rev2Feed
+    description_template = "feed/feed_item.html"
+
+    def item_title(self, item: Any) -> str:
+        return _paper(item).title
+
+    def item_link(self, item: Any) -> str:
+        return settings.BASE_URL + reverse("paper", args=[_paper(item).arxiv_id])
+
+    def item_guid(self, item: Any) -> str:
+        return self.item_link(item)
+
+    def item_author_name(self, item: Any) -> str:
+        return _paper(item).authors_text[:300]
+
+    def item_pubdate(self, item: Any) -> dt.datetime | None:
+        if isinstance(item, services.Entry):
+            return item.submission.created_at
+        p = _paper(item)
+        return p.published or (
+            dt.datetime.combine(p.announced, dt.time(), tzinfo=dt.UTC) if p.announced else None
+        )
+
+    def item_categories(self, item: Any) -> list[str]:
+        return _paper(item).category_codes()
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        ctx = super().get_context_data(**kwargs)
+        item = ctx["obj"]
+        ctx["paper"] = _paper(item)
+        ctx["entry"] = item if isinstance(item, services.Entry) else None
+        return ctx
+
+
+def _paper(item: Any) -> Paper:
+    return item.paper if isinstance(item, services.Entry) else item
+
+
+class _Atom:
+    feed_type: type[feedgenerator.SyndicationFeed] = feedgenerator.Atom1Feed
+
+
+class DailyFeed(_PaperFeed):
+    title = "paperfeed: daily papers"
+    description = "Papers the community submitted, most upvoted first."
+
+    def link(self) -> str:
+        return settings.BASE_URL + reverse("daily")
+
+    def items(self) -> list[services.Entry]:
+        latest = services.latest_day() or timezone.localdate()
+        return services.listing(
+            periods.Period("day", latest - dt.timedelta(days=6), latest), sort="publishedAt"
+        )[:100]
+
+
+class DailyAtom(_Atom, DailyFeed):
+    pass
+
+
+class TrendingFeed(_PaperFeed):
+    title = "paperfeed: trending papers"
+    description = "Upvotes with time decay over the past week (see the trending page for the formula)."
+
+    def link(self) -> str:
+        return settings.BASE_URL + reverse("trending")
+
+    def items(self) -> list[services.Entry]:
+        today = timezone.localdate()
+        return services.trending(periods.Period("week", today - dt.timedelta(days=6), today), limit=50)
+
+
+class TrendingAtom(_Atom, TrendingFeed):
+    pass
+
+
+class CategoryFeed(_PaperFeed):
+    def get_object(self, request: HttpRequest, code: str) -> Category:
+        return get_object_or_404(Category, code=code)
+
+    def title(self, obj: Category) -> str:
+        return f"paperfeed: new papers in {obj.code}"
+
+    def description(self, obj: Category) -> str:
+        return f"Papers newly announced in {obj.code}{' (' + obj.name + ')' if obj.name else ''}."
+
+    def link(self, obj: Category) -> str:
+        return settings.BASE_URL + reverse("category", args=[obj.code])
+
+    def items(self, obj: Category) -> list[Paper]:
+        return list(
+            Paper.objects.active()
+            .in_category(obj.code)
+            .order_by("-announced", "-arxiv_id")
+            .for_listing()[:100]
+        )
+
+
+class CategoryAtom(_Atom, CategoryFeed):
+    pass
+
+
+class SavedSearchFeed(_PaperFeed):
+    def get_object(self, request: HttpRequest, token: str) -> SavedSearch:
+        return get_object_or_404(SavedSearch, token=token)
+
+    def title(self, obj: SavedSearch) -> str:
+        return f"paperfeed: search “{obj.query}”"
+
+    def description(self, obj: SavedSearch) -> str:
+        return f"Newest papers matching {obj.query!r}."
+
+    def link(self, obj: SavedSearch) -> str:
+        return settings.BASE_URL + reverse("search") + "?" + _qs(obj)
+
+    def items(self, obj: SavedSearch) -> list[Paper]:
+        res = searching.run_search(obj.query, category=obj.category or None, sort="date", limit=50)
+        return [h.paper for h in res.hits]
+
+
+def _qs(obj: SavedSearch) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode({"q": obj.query, "category": obj.category, "sort": "date"})
+
+
+class SavedSearchAtom(_Atom, SavedSearchFeed):
+    pass

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
+
+from paperfeed.accounts.models import User
+from paperfeed.core.commands import ReportCommand
+from paperfeed.feed import services
+
+
+class Command(ReportCommand):
+    help = (
+        "Put a paper on the community feed (looked up on arXiv first if needed), as the submit button does."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("id", metavar="ID", help="arXiv id or URL")
+        parser.add_argument("--by", metavar="USERNAME", help="the submitting user (default: nobody)")
+        parser.add_argument("--date", metavar="DATE", help="the day's list, YYYY-MM-DD (default: today, UTC)")
+
+    def report(self, **options: Any) -> dict[str, Any]:
+        user = None
+        if options["by"]:
+            user = User.objects.filter(username__iexact=options["by"]).first()
+            if user is None:
+                raise CommandError(f"no user {options['by']!r}")
+        day = None
+        if options["date"]:
+            try:
+                day = dt.date.fromisoformat(options["date"])
+            except ValueError:
+                raise CommandError(f"--date must be YYYY-MM-DD, not {options['date']!r}") from None
+        try:
+            sub = services.submit(options["id"], user, day, limit=False)
+        except services.FeedError as e:
+            raise CommandError(str(e)) from None
+        return {
+            "id": sub.paper.arxiv_id,
+            "title": sub.paper.title,
+            "day": sub.day.isoformat(),
+            "by": user.username if user else None,
+        }
+
+    def render(self, result: dict[str, Any]) -> str:
+        return f"{result['id']} is on the list of {result['day']}: {result['title']}"

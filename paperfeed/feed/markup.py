@@ -1,0 +1,69 @@
+"""Comments: Markdown with TeX, rendered once at write time and sanitised with an allow-list.
+
+TeX spans ($…$, $$…$$, \\(…\\), \\[…\\]) are lifted out before Markdown runs (so `a_1 b_2` inside
+math never turns into emphasis) and put back, HTML-escaped, inside <span class="math">, which
+KaTeX renders in the browser with trust:false. Raw HTML in the source is never passed through:
+Markdown escapes it, and nh3 (an allow-list sanitiser) has the last word: no script, style, event
+handlers or javascript: URLs; links get rel="nofollow ugc".
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import secrets
+
+import nh3
+from markdown_it import MarkdownIt
+
+_MATH = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|(?<![\\$])\$(?!\s)([^$\n]+?)(?<!\s)\$", re.S)
+_md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).disable("image")
+
+ALLOWED_TAGS = {
+    "p",
+    "br",
+    "hr",
+    "em",
+    "strong",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+}
+
+
+def render_comment(source: str) -> str:
+    maths: list[tuple[str, bool]] = []
+    nonce = secrets.token_hex(6)  # so text that merely looks like a placeholder stays text
+
+    def lift(m: re.Match[str]) -> str:
+        display = m.group(1) is not None or m.group(2) is not None
+        maths.append((next(g for g in m.groups() if g is not None), display))
+        return f"MATH{nonce}N{len(maths) - 1}X"
+
+    text = _MATH.sub(lift, source)
+    rendered = _md.render(text)
+    clean = nh3.clean(
+        rendered,
+        tags=ALLOWED_TAGS,
+        attributes={"a": {"href", "title"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="nofollow ugc noopener",
+        strip_comments=True,
+    )
+
+    def put_back(m: re.Match[str]) -> str:
+        i = int(m.group(1))
+        if i >= len(maths):
+            return m.group(0)
+        tex, display = maths[i]
+        return f'<span class="math{" display" if display else ""}">{html.escape(tex)}</span>'
+
+    return re.sub(rf"MATH{nonce}N(\d+)X", put_back, clean)

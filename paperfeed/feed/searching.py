@@ -1,0 +1,164 @@
+"""The one seam between the site and search: pages, feeds and the API call `run_search`.
+
+It calls paperfeed.search.services.search when the search app provides it; until then (or when
+it fails) a plain database match on words of the title, flagged `degraded`, keeps the page useful.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q
+from django.utils.safestring import SafeString, mark_safe
+
+from paperfeed.papers.models import Paper
+
+log = logging.getLogger(__name__)
+MODES = ("hybrid", "keyword", "semantic")
+SORTS = ("relevance", "date", "votes")
+
+
+@dataclass
+class Hit:
+    paper: Paper
+    score: float
+    snippet: SafeString
+
+
+@dataclass
+class SearchPage:
+    query: str
+    hits: list[Hit] = field(default_factory=list)
+    message: str = ""
+    degraded: bool = False
+    total: int | None = None
+
+
+def _service() -> Any:
+    try:
+        from paperfeed.search import services
+    except ImportError:  # pragma: no cover
+        return None
+    return getattr(services, "search", None)
+
+
+def run_search(
+    query: str,
+    *,
+    mode: str = "hybrid",
+    limit: int = 20,
+    offset: int = 0,
+    category: str | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    author: str | None = None,
+    sort: str = "relevance",
+) -> SearchPage:
+    query = " ".join((query or "").replace("\x00", " ").split())[:500]
+    page = SearchPage(query)
+    if not query:
+        page.message = "Type a few words, an arXiv id, or ti:/au:/abs:/cat: fields."
+        return page
+    search = _service()
+    if search is not None:
+        try:
+            res = search(
+                query,
+                mode=mode,
+                limit=limit,
+                offset=offset,
+                category=category or None,
+                since=since,
+                until=until,
+                author=author or None,
+                sort=sort,
+            )
+        except Exception:
+            log.exception("search failed; falling back to the database match")
+        else:
+            ids = [h.arxiv_id for h in res.hits]
+            papers = {p.arxiv_id: p for p in Paper.objects.filter(arxiv_id__in=ids).for_listing()}
+            page.hits = [
+                Hit(papers[h.arxiv_id], float(h.score), mark_safe(getattr(h, "snippet_html", "") or ""))  # noqa: S308
+                for h in res.hits
+                if h.arxiv_id in papers
+            ]
+            page.message, page.degraded = (
+                getattr(res, "message", "") or "",
+                bool(getattr(res, "degraded", False)),
+            )
+            page.total = getattr(res, "total", None)
+            if page.hits or offset:
+                return page
+            # Nothing indexed matches (or the index is not built yet): papers whose text contains
+            # the words are better than an empty page, and say what they are.
+    return _database_match(page, limit, offset, category, since, until, author)
+
+
+def _database_match(
+    page: SearchPage,
+    limit: int,
+    offset: int,
+    category: str | None,
+    since: dt.date | None,
+    until: dt.date | None,
+    author: str | None,
+) -> SearchPage:
+    words = [w for w in re.findall(r"\w[\w+.-]*", page.query) if len(w) > 1][:8]
+    page.degraded = True
+    if not words:
+        page.message = "No searchable words in that query."
+        return page
+    qs = Paper.objects.active()
+    for w in words:
+        qs = qs.filter(Q(title__icontains=w) | Q(abstract__icontains=w))
+    if category:
+        qs = qs.in_category(category)
+    if since:
+        qs = qs.filter(announced__gte=since)
+    if until:
+        qs = qs.filter(announced__lte=until)
+    if author:
+        qs = qs.filter(authors_text__icontains=author)
+    papers = list(qs.order_by("-announced", "-arxiv_id").for_listing()[offset : offset + limit])
+    page.hits = [Hit(p, 0.0, snippet(p.abstract, words)) for p in papers]
+    if page.hits:
+        page.message = "Papers whose title or abstract contains these words (the search index has none)."
+    return page
+
+
+def snippet(text: str, words: list[str], width: int = 300) -> SafeString:
+    """An escaped excerpt of `text` around the first matched word, matches wrapped in <mark>."""
+    flat = " ".join(text.split())
+    low = flat.lower()
+    pos = min((i for i in (low.find(w.lower()) for w in words) if i >= 0), default=0)
+    start = max(0, pos - width // 3)
+    part = flat[start : start + width]
+    out = html.escape(part)
+    for w in sorted(set(words), key=len, reverse=True):
+        out = re.sub(f"({re.escape(html.escape(w))})", r"<mark>\1</mark>", out, flags=re.I)
+    return mark_safe(("… " if start else "") + out + (" …" if start + width < len(flat) else ""))  # noqa: S308
+
+
+def similar(paper: Paper, limit: int = 6) -> list[Paper]:
+    try:
+        from paperfeed.search import services
+    except ImportError:  # pragma: no cover
+        return []
+    fn = getattr(services, "similar", None)
+    if fn is None:
+        return []
+    try:
+        res = fn(paper.arxiv_id, limit=limit + 1)
+    except Exception:
+        log.warning("similar papers unavailable for %s", paper.arxiv_id, exc_info=True)
+        return []
+    hits = getattr(res, "hits", res)
+    ids = [h.arxiv_id for h in hits if h.arxiv_id != paper.arxiv_id][:limit]
+    found = {p.arxiv_id: p for p in Paper.objects.filter(arxiv_id__in=ids).for_listing()}
+    return [found[i] for i in ids if i in found]

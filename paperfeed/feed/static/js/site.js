@@ -1,0 +1,65 @@
+// paperfeed: small progressive enhancements. Everything works without this file.
+(function () {
+  "use strict";
+  // TeX through KaTeX with its safety limits (RELIABILITY S6): no \href/\url/\includegraphics
+  // (trust:false), bounded macro expansion and sizes; on any error the source text stays as text.
+  var KATEX = { trust: false, maxExpand: 1000, maxSize: 10, throwOnError: true, strict: "ignore" };
+
+  function renderMath(root) {
+    if (!window.katex) return;
+    root.querySelectorAll(".math").forEach(function (el) {
+      var tex = el.textContent;
+      try {
+        var opts = Object.assign({ displayMode: el.classList.contains("display") }, KATEX);
+        window.katex.render(tex, el, opts);
+      } catch (e) {
+        el.textContent = tex;
+      }
+    });
+    if (!window.renderMathInElement) return;
+    root.querySelectorAll(".tex").forEach(function (el) {
+      window.renderMathInElement(el, Object.assign({
+        delimiters: [
+          { left: "$$", right: "$$", display: true },
+          { left: "\\[", right: "\\]", display: true },
+          { left: "$", right: "$", display: false },
+          { left: "\\(", right: "\\)", display: false }
+        ],
+        ignoredTags: ["script", "noscript", "style", "textarea", "pre", "code", "option"],
+        errorCallback: function () {}
+      }, KATEX));
+    });
+  }
+
+  // Upvote without reloading the page; the form still works as a plain POST.
+  function wireVotes(root) {
+    root.addEventListener("submit", function (ev) {
+      var form = ev.target;
+      if (!form.classList || !form.classList.contains("vote") || !window.fetch) return;
+      ev.preventDefault();
+      var action = form.querySelector("input[name=action]");
+      var button = form.querySelector("button");
+      button.disabled = true;
+      // getAttribute: the form's own input named "action" shadows form.action.
+      fetch(form.getAttribute("action"), { method: "POST", body: new FormData(form), headers: { Accept: "application/json" },
+                           credentials: "same-origin" })
+        .then(function (r) {
+          if (r.status === 429) throw new Error("Slow down: too many votes, try again in a minute.");
+          if (!r.ok) throw new Error("Could not vote (" + r.status + ").");
+          return r.json();
+        })
+        .then(function (data) {
+          form.querySelector(".count").textContent = data.upvotes;
+          form.classList.toggle("on", data.voted);
+          button.setAttribute("aria-pressed", data.voted ? "true" : "false");
+          action.value = data.voted ? "down" : "up";
+        })
+        .catch(function (e) { window.console && console.warn(e.message); })
+        .finally(function () { button.disabled = false; });
+    });
+  }
+
+  function start() { renderMath(document.body); wireVotes(document); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

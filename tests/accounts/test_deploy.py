@@ -1,0 +1,47 @@
+"""RELIABILITY S1: Django's deployment check is clean with production settings, nothing silenced."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+
+def test_check_deploy_is_clean(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    drop = ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env |= {
+        "PAPERFEED_HOME": str(tmp_path),
+        "PAPERFEED_PRODUCTION": "1",
+        "EMAIL_URL": "smtp://mail.example.org:587?starttls=1",  # production needs a real mailer
+        "PAPERFEED_BASE_URL": "https://papers.example.org",
+    }
+    env.pop("PAPERFEED_SECRET_KEY", None)  # the generated key is long and random enough
+    proc = subprocess.run(
+        [sys.executable, "-m", "paperfeed", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "0 silenced" in proc.stdout + proc.stderr
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'paperfeed.settings'; "
+            "django.setup(); from django.conf import settings as s; "
+            "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, "
+            "s.SECURE_HSTS_SECONDS, s.X_FRAME_OPTIONS, s.SESSION_COOKIE_SAMESITE)",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    secure, csrf_secure, httponly, hsts, xfo, samesite = probe.stdout.split()
+    assert secure == csrf_secure == httponly == "True" and int(hsts) >= 15_724_800
+    assert xfo == "DENY" and samesite == "Lax"

@@ -1,0 +1,148 @@
+"""The JSON API: HF-compatible shapes, clamps, JSON twins of the pages, token-authenticated writes,
+and the 300-per-5-minutes limit (RELIABILITY L8)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from paperfeed.accounts import services as accounts
+from paperfeed.accounts import throttle
+from paperfeed.feed import services
+from paperfeed.feed.models import Vote
+from tests.sitedata import load_papers, make_user
+
+pytestmark = pytest.mark.django_db
+ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+@pytest.fixture
+def site():  # type: ignore[no-untyped-def]
+    papers = load_papers(8)
+    curator = make_user("curator")
+    today = timezone.localdate()
+    for p in papers[:6]:
+        services.submit(p.arxiv_id, curator, today)
+    services.upvote(make_user("fan"), papers[3])
+    services.add_comment(curator, papers[3], "great $x^2$")
+    return papers, curator, today
+
+
+def test_daily_papers_shape(site) -> None:  # type: ignore[no-untyped-def]
+    papers, _, today = site
+    rows = Client().get(f"/api/daily_papers?date={today}").json()
+    assert len(rows) == 6
+    top = next(r for r in rows if r["paper"]["id"] == papers[3].arxiv_id)
+    assert top["title"] == papers[3].title and top["summary"] == papers[3].abstract
+    assert top["numComments"] == 1 and top["paper"]["upvotes"] == 1
+    assert top["submittedBy"]["user"] == "curator" and ISO_Z.match(top["publishedAt"])
+    assert top["paper"]["authors"][0]["name"] == papers[3].authors[0]["name"]
+    trending = Client().get(f"/api/daily_papers?date={today}&sort=trending").json()
+    assert trending[0]["paper"]["id"] == papers[3].arxiv_id and "reason" in trending[0]["trending"]
+    assert len(Client().get(f"/api/daily_papers?date={today}&limit=2&p=1").json()) == 2
+    assert Client().get("/api/daily_papers?submitter=curator&limit=100000").status_code == 200
+    assert Client().get("/api/daily_papers?submitter=nobody").json() == []
+    assert Client().get("/api/daily_papers?p=-1&limit=-5").status_code == 200
+    assert Client().get("/api/daily_papers?p=999999999").json() == []
+    assert Client().get("/api/daily_papers?date=yesterday").status_code == 400
+    assert Client().get("/api/daily_papers?sort=random").status_code == 400
+    week = f"{today.isocalendar()[0]}-W{today.isocalendar()[1]:02d}"
+    assert len(Client().get(f"/api/daily_papers?week={week}").json()) == 6
+    assert len(Client().get(f"/api/daily_papers?month={today:%Y-%m}").json()) == 6
+
+
+def test_paper_and_search(site) -> None:  # type: ignore[no-untyped-def]
+    papers, _, _ = site
+    p = papers[3]
+    r = Client().get(f"/api/papers/{p.arxiv_id}")
+    data = r.json()
+    assert data["id"] == p.arxiv_id and data["upvotes"] == 1 and data["numComments"] == 1
+    assert data["submittedOnDailyBy"]["user"] == "curator" and ISO_Z.match(data["submittedOnDailyAt"])
+    assert Client().get("/api/papers/2501.99999").status_code == 404
+    assert Client().get("/api/papers/not-an-id").status_code == 404
+    word = p.title.split()[0]
+    hits = Client().get(f"/api/papers/search?q={word}").json()
+    assert any(h["paper"]["id"] == p.arxiv_id for h in hits)
+    for q in ["", "%22hello", "NEAR(", "*", "title:secret", "%00", "'; DROP TABLE x"]:
+        assert Client().get(f"/api/papers/search?q={q}").status_code == 200, q
+
+
+def test_json_twins(site) -> None:  # type: ignore[no-untyped-def]
+    papers, _, today = site
+    p = papers[0]
+    c = Client()
+    assert c.get(f"/api/trending?date={today}").json()[0]["paper"]["id"] == papers[3].arxiv_id
+    cat = c.get(f"/api/categories/{p.primary_category_id}/papers?date={p.announced}").json()
+    assert p.arxiv_id in {row["id"] for row in cat}
+    assert p.arxiv_id in {row["id"] for row in c.get(f"/api/authors/{p.authors[0]['key']}/papers").json()}
+    u = c.get("/api/users/curator").json()
+    assert len(u["submissions"]) == 6 and u["user"]["user"] == "curator"
+    for page, twin in [
+        (f"/papers?date={today}", f"/api/daily_papers?date={today}"),
+        ("/trending", "/api/trending?week="),
+    ]:
+        assert f'href="{twin}'.encode() in c.get(page).content
+
+
+def test_writes_need_a_token(site) -> None:  # type: ignore[no-untyped-def]
+    papers, _, today = site
+    p = papers[6]
+    user = make_user("scripter")
+    token = accounts.create_api_token(user).secret
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    c = Client()
+    assert c.post(f"/api/papers/{p.arxiv_id}/upvote").status_code == 401
+    assert c.post(f"/api/papers/{p.arxiv_id}/upvote", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
+    r = c.post(f"/api/papers/{p.arxiv_id}/upvote", **auth)
+    assert r.json() == {"id": p.arxiv_id, "upvotes": 1, "voted": True}
+    assert c.delete(f"/api/papers/{p.arxiv_id}/upvote", **auth).json()["upvotes"] == 0
+    r = c.post("/api/papers/submit", {"id": p.arxiv_id}, content_type="application/json", **auth)
+    assert r.status_code == 201 and r.json()["paper"]["id"] == p.arxiv_id
+    r = c.post("/api/papers/submit", {"id": p.arxiv_id}, content_type="application/json", **auth)
+    assert r.status_code == 409
+    r = c.post("/api/papers/submit", {"id": "junk"}, content_type="application/json", **auth)
+    assert r.status_code == 400 and "not an arXiv identifier" in r.json()["error"]
+    r = c.post(
+        f"/api/papers/{p.arxiv_id}/comments",
+        {"body": "<script>x</script> $y$"},
+        content_type="application/json",
+        **auth,
+    )
+    assert r.status_code == 201 and "&lt;script&gt;" in r.json()["html"]
+    assert c.get(f"/api/papers/{p.arxiv_id}/comments").json()[0]["body"].startswith("<script>")
+    assert Vote.objects.filter(paper=p).count() == 0
+    unverified = accounts.create_api_token(make_user("unv", verified=False)).secret
+    r = c.post(
+        "/api/papers/submit",
+        {"id": papers[7].arxiv_id},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {unverified}",
+    )
+    assert r.status_code == 403
+    r = c.post(
+        "/api/papers/submit",
+        {"id": papers[7].arxiv_id, "date": str(today - dt.timedelta(days=30))},
+        content_type="application/json",
+        **auth,
+    )
+    assert r.status_code == 400
+
+
+def test_api_rate_limit(site, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setitem(throttle.LIMITS, "api:ip", throttle.Limit(20, 300))
+    c = Client(REMOTE_ADDR="10.7.0.1")
+    codes = [c.get("/api/daily_papers").status_code for _ in range(21)]
+    assert codes[:20] == [200] * 20 and codes[20] == 429
+    r = c.get("/api/daily_papers")
+    assert r.status_code == 429 and int(r["Retry-After"]) >= 1
+    assert Client(REMOTE_ADDR="10.7.0.2").get("/api/daily_papers").status_code == 200
+
+
+def test_openapi_document() -> None:
+    doc = Client().get("/api/openapi.json").json()
+    for path in ["/api/daily_papers", "/api/papers/{arxiv_id}", "/api/papers/search", "/api/papers/submit"]:
+        assert path in doc["paths"], path

@@ -1,0 +1,89 @@
+"""Against a live server: Hugging Face's own client reads us, and schemathesis fuzzes the OpenAPI
+document (RELIABILITY S10, a bounded number of examples)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from paperfeed.accounts import services as accounts
+from paperfeed.accounts import throttle
+from paperfeed.feed import services
+from tests.sitedata import load_papers, make_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_huggingface_hub_client(live_server) -> None:  # type: ignore[no-untyped-def]
+    from huggingface_hub import HfApi
+
+    papers = load_papers(5)
+    curator = make_user("curator")
+    today = timezone.localdate()
+    for p in papers[:3]:
+        services.submit(p.arxiv_id, curator, today)
+    services.upvote(make_user("fan"), papers[1])
+    api = HfApi(endpoint=live_server.url, token=False)
+    daily = list(api.list_daily_papers(date=today.isoformat()))
+    assert {d.id for d in daily} == {p.arxiv_id for p in papers[:3]}
+    top = next(d for d in daily if d.id == papers[1].arxiv_id)
+    assert top.title == papers[1].title and top.upvotes == 1 and top.submitted_by.username == "curator"  # type: ignore[union-attr]
+    assert top.authors and top.authors[0].name == papers[1].authors[0]["name"]
+    assert top.submitted_at is not None and top.published_at is not None
+    trending = list(api.list_daily_papers(date=today.isoformat(), sort="trending", limit=2))
+    assert len(trending) == 2
+    info = api.paper_info(papers[0].arxiv_id)
+    assert (
+        info.id == papers[0].arxiv_id and info.title == papers[0].title and info.summary == papers[0].abstract
+    )
+    assert info.submitted_by is not None and info.submitted_by.username == "curator"
+    found = list(api.list_papers(query=papers[2].title.split()[0]))
+    assert papers[2].arxiv_id in {f.id for f in found}
+    assert papers[0].title in api.read_paper(papers[0].arxiv_id)
+
+
+def test_schemathesis_finds_no_server_error(live_server, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setitem(throttle.LIMITS, "api:ip", throttle.Limit(100_000, 300))
+    monkeypatch.setitem(throttle.LIMITS, "vote:user", throttle.Limit(100_000, 60))
+    monkeypatch.setitem(throttle.LIMITS, "comment:user", throttle.Limit(100_000, 300))
+    monkeypatch.setitem(throttle.LIMITS, "submit:user", throttle.Limit(100_000, 3600))
+    papers = load_papers(5)
+    for p in papers[:3]:
+        services.submit(p.arxiv_id, None)
+    token = accounts.create_api_token(make_user("fuzzer")).secret
+    st = Path(sys.executable).with_name("st")
+    proc = subprocess.run(
+        [
+            str(st),
+            "run",
+            f"{live_server.url}/api/openapi.json",
+            "--url",
+            live_server.url,
+            "--checks",
+            "not_a_server_error,response_schema_conformance,status_code_conformance,"
+            "content_type_conformance,response_headers_conformance",
+            "--max-examples",
+            "25",
+            "--seed",
+            "1",
+            "--max-response-time",
+            "5",
+            "--header",
+            f"Authorization: Bearer {token}",
+            "--no-color",
+            "--report",
+            "junit",
+            "--report-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,  # its example cache goes there, not into the checkout
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]

@@ -1,0 +1,96 @@
+"""Comments: Markdown + TeX through an allow-list sanitiser (RELIABILITY S6, 3c corpus)."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from paperfeed.feed.markup import render_comment
+
+XSS = [
+    "<script>alert(1)</script>",
+    '"><svg onload=alert(1)>',
+    "<img src=x onerror=alert(1)>",
+    '<a href="javascript:alert(1)">x</a>',
+    '<a href="JaVaScRiPt:alert(1)">x</a>',
+    "[x](javascript:alert(1))",
+    "[x](JaVaScRiPt:alert(1))",
+    "<iframe srcdoc='<script>alert(1)</script>'></iframe>",
+    "</textarea><script>alert(1)</script>",
+    "{{7*7}}",
+    "{% debug %}",
+    "<style>body{display:none}</style>",
+    "$</span><img src=x onerror=alert(1)>$",
+    "$$<script>alert(1)</script>$$",
+    r"$\href{javascript:alert(1)}{x}$",
+]
+ALLOWED = {
+    "p",
+    "br",
+    "hr",
+    "em",
+    "strong",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "span",
+}
+
+
+class _Elements(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.found.append((tag, attrs))
+
+
+def assert_inert(html: str) -> None:
+    """What a browser would build from `html`: only allowed elements, no handlers, no script URLs."""
+    parser = _Elements()
+    parser.feed(html)
+    for tag, attrs in parser.found:
+        assert tag in ALLOWED, html
+        for name, value in attrs:
+            assert not name.startswith("on") and name in {"href", "rel", "class", "title"}, html
+            if name == "href":
+                assert re.match(r"(https?:|mailto:)", value or "", re.I), html
+
+
+@pytest.mark.parametrize("payload", XSS)
+def test_payloads_come_out_inert(payload: str) -> None:
+    assert_inert(render_comment(payload))
+
+
+def test_markdown_tex_and_links() -> None:
+    html = render_comment(
+        "Nice: $E=mc^2$ and $a_1 + b_2$, **bold** [site](https://example.org)\n\n$$\\int_0^1 x$$"
+    )
+    assert '<span class="math">E=mc^2</span>' in html
+    assert '<span class="math">a_1 + b_2</span>' in html  # no emphasis inside math
+    assert "<strong>bold</strong>" in html
+    assert '<a href="https://example.org" rel="nofollow ugc noopener">site</a>' in html
+    assert '<span class="math display">\\int_0^1 x</span>' in html
+
+
+def test_placeholder_lookalikes_stay_text() -> None:
+    assert "MATHTOKEN0X" in render_comment("$x$ MATHTOKEN0X")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_any_text_renders_without_dangerous_markup(text: str) -> None:
+    assert_inert(render_comment(text))

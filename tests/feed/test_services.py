@@ -1,0 +1,190 @@
+"""The feed's verbs on a real database: submissions, votes, comments, collections, trending."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from paperfeed.feed import periods, services
+from paperfeed.feed.models import Comment, Submission, Vote
+from paperfeed.papers.services import paper_extras
+from tests.sitedata import load_papers, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_submit_by_id_url_and_errors() -> None:
+    papers = load_papers(3)
+    user = make_user("sub")
+    s = services.submit(f"https://arxiv.org/abs/{papers[0].arxiv_id}v1", user)
+    assert s.paper == papers[0] and s.day == timezone.localdate() and s.submitted_by == user
+    with pytest.raises(services.AlreadySubmitted, match="already on the list"):
+        services.submit(f"arXiv:{papers[0].arxiv_id}", user)
+    # The same paper may go on another day's list.
+    services.submit(papers[0].arxiv_id, user, timezone.localdate() - dt.timedelta(days=1))
+    with pytest.raises(services.FeedError, match="not an arXiv identifier"):
+        services.submit("not-an-id", user)
+    with pytest.raises(services.PaperNotFound):
+        services.submit("2501.99999", user)
+    assert Submission.objects.count() == 2
+
+
+def test_votes_once_per_user_and_undo() -> None:
+    [p] = load_papers(1)
+    a, b = make_user("va"), make_user("vb")
+    assert services.upvote(a, p) == 1
+    assert services.upvote(a, p) == 1
+    assert services.upvote(b, p) == 2
+    assert services.unvote(a, p) == 1
+    assert services.unvote(a, p) == 1
+    assert paper_extras(p)["votes"] == 1  # what `paperfeed show --json` adds
+    assert services.vote_counts([p.arxiv_id, "2501.99999"]) == {p.arxiv_id: 1}
+    assert services.votes_by_pk([p.pk]) == {p.pk: 1.0}  # the "votes" sort search registers
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, 4), st.booleans()), max_size=40))
+def test_score_always_equals_vote_rows(ops: list[tuple[int, bool]]) -> None:
+    [p] = load_papers(1)
+    Vote.objects.filter(paper=p).delete()  # examples share the test's transaction
+    users = [make_user(f"h{i}-{timezone.now().timestamp()}") for i in range(5)]
+    voted: set[int] = set()
+    for i, up in ops:
+        n = services.upvote(users[i], p) if up else services.unvote(users[i], p)
+        (voted.add if up else voted.discard)(i)
+        assert n == len(voted) == Vote.objects.filter(paper=p).count()
+
+
+def test_vote_rate_limit() -> None:
+    papers = load_papers(31)
+    u = make_user("fast")
+    for p in papers[:30]:
+        services.upvote(u, p)
+    with pytest.raises(services.throttle.RateLimited):
+        services.upvote(u, papers[30])
+
+
+def test_comments_edit_and_hide() -> None:
+    [p] = load_papers(1)
+    author, other, mod = make_user("author"), make_user("other"), make_user("mod", staff=True)
+    with pytest.raises(services.FeedError, match="Verify"):
+        services.add_comment(make_user("unverified", verified=False), p, "hi")
+    c = services.add_comment(author, p, "Good: $E=mc^2$ <script>alert(1)</script>")
+    assert '<span class="math">E=mc^2</span>' in c.html and "&lt;script&gt;" in c.html
+    with pytest.raises(services.FeedError):
+        services.edit_comment(other, c, "vandalised")
+    services.edit_comment(author, c, "*better*")
+    c.refresh_from_db()
+    assert c.html.strip() == "<p><em>better</em></p>" and c.edited_at is not None
+    with pytest.raises(services.FeedError):
+        services.hide_comment(other, c)
+    services.hide_comment(mod, c)
+    assert not Comment.objects.visible().filter(pk=c.pk).exists()
+    with pytest.raises(services.FeedError, match="empty"):
+        services.add_comment(author, p, "   ")
+    with pytest.raises(services.FeedError, match="at most"):
+        services.add_comment(author, p, "x" * 10_001)
+
+
+def test_collections() -> None:
+    papers = load_papers(2)
+    u = make_user("saver")
+    c = services.save_paper(u, papers[0], "To read")
+    assert services.save_paper(u, papers[1], "To read") == c
+    services.save_paper(u, papers[1], "To read")
+    assert c.items.count() == 2 and c.slug == "to-read"
+    services.unsave_paper(u, papers[0], c)
+    assert list(c.items.values_list("paper", flat=True)) == [papers[1].pk]
+
+
+def test_trending_formula_eligibility_and_reasons() -> None:
+    papers = load_papers(3)
+    now = timezone.now()
+    day = timezone.localdate()
+    old, fresh = papers[0], papers[1]
+    s_old = services.submit(old.arxiv_id, None, day)
+    s_fresh = services.submit(fresh.arxiv_id, None, day)
+    Submission.objects.filter(pk=s_old.pk).update(created_at=now - dt.timedelta(hours=10))
+    Submission.objects.filter(pk=s_fresh.pk).update(created_at=now - dt.timedelta(hours=1))
+    voters = [make_user(f"t{i}") for i in range(5)]
+    for u in voters[:4]:
+        services.upvote(u, old)
+    for u in voters[:2]:
+        services.upvote(u, fresh)
+    # Votes of new or unverified accounts are stored and shown, but do not count toward trending.
+    services.upvote(make_user("newbie", age=dt.timedelta(hours=2)), fresh)
+    services.upvote(make_user("unverified2", verified=False), fresh)
+    ranked = services.trending(periods.day(day), now=timezone.now())
+    by_id = {e.paper.arxiv_id: e for e in ranked}
+    e_old, e_fresh = by_id[old.arxiv_id], by_id[fresh.arxiv_id]
+    assert (e_fresh.votes, e_fresh.counted) == (4, 2) and (e_old.votes, e_old.counted) == (4, 4)
+    assert e_old.score == pytest.approx(4 / (10 + 2) ** 1.8, rel=1e-3)
+    assert e_fresh.score == pytest.approx(2 / (1 + 2) ** 1.8, rel=1e-3)
+    assert ranked[0] == e_fresh and e_fresh.rank == 1  # fresher beats more votes
+    assert "2 not counted" not in e_fresh.reason and "2 more from new or unverified" in e_fresh.reason
+    assert "2 / (1 + 2)^1.8" in e_fresh.reason
+    # A past period is scored as of its end, and votes cast after it do not count.
+    past = periods.day(day - dt.timedelta(days=3))
+    assert services.trending(past, now=now) == []
+
+
+def test_listing_sorts_and_periods() -> None:
+    papers = load_papers(4)
+    day = timezone.localdate()
+    for i, p in enumerate(papers):
+        services.submit(p.arxiv_id, None, day - dt.timedelta(days=i))
+    services.submit(papers[0].arxiv_id, None, day - dt.timedelta(days=1))  # twice in the week
+    services.upvote(make_user("l1"), papers[2])
+    week = periods.week_of(day)
+    entries = services.listing(periods.Period("week", day - dt.timedelta(days=6), day))
+    assert entries[0].paper == papers[2]
+    assert len({e.paper.pk for e in entries}) == len(entries) == 4  # one entry per paper
+    newest = services.listing(periods.Period("week", day - dt.timedelta(days=6), day), sort="publishedAt")
+    keys = [(e.submission.day, e.submission.created_at) for e in newest]
+    assert keys == sorted(keys, reverse=True)
+    assert next(e for e in newest if e.paper == papers[0]).submission.day == day - dt.timedelta(days=1)
+    assert all(week.contains(e.submission.day) for e in services.listing(week))
+
+
+def test_periods_parse_and_navigate() -> None:
+    assert periods.parse("2025-03-18").value == "2025-03-18"  # type: ignore[union-attr]
+    w = periods.parse(week="2025-W09")
+    assert w and w.first == dt.date(2025, 2, 24) and w.last == dt.date(2025, 3, 2)
+    assert w.shifted(1).value == "2025-W10" and w.shifted(-9).value == "2024-W52"
+    m = periods.parse(month_="2024-02")
+    assert m and m.last == dt.date(2024, 2, 29) and m.shifted(-2).value == "2023-12"
+    assert periods.parse() is None
+    for bad in [
+        ("2025-13-01", None, None),
+        (None, "2025-W60", None),
+        (None, None, "2025-00"),
+        ("0001-01-01", None, None),
+    ]:
+        with pytest.raises(periods.BadPeriod):
+            periods.parse(*bad)
+
+
+def test_search_sorts_by_votes_through_the_feed(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from paperfeed.feed import searching
+    from paperfeed.search import services as search
+    from paperfeed.search.indexing import Indexer
+
+    settings.HOME = tmp_path
+    search.use_engine(None)
+    try:
+        papers = load_papers(40)
+        Indexer().run(semantic=False)
+        word = "image"
+        plain = searching.run_search(word, mode="keyword", limit=40)
+        assert len(plain.hits) > 2 and not plain.degraded
+        last = plain.hits[-1].paper
+        services.upvote(make_user("sorter"), last)
+        ranked = searching.run_search(word, mode="keyword", sort="votes", limit=40)
+        assert ranked.hits[0].paper == last
+        assert {h.paper.pk for h in ranked.hits} <= {p.pk for p in papers}
+    finally:
+        search.use_engine(None)

@@ -1,0 +1,223 @@
+"""Pages through Django's client: lists, the paper page, voting rules (RELIABILITY S5), headers,
+feeds and the cache that must never outlive a change."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from defusedxml import ElementTree as ET
+from django.test import Client
+from django.utils import timezone
+
+from paperfeed.feed import services
+from paperfeed.feed.models import Comment, SavedSearch, Vote
+from tests.sitedata import load_papers, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def site():  # type: ignore[no-untyped-def]
+    papers = load_papers(12)
+    curator = make_user("curator")
+    today = timezone.localdate()
+    for p in papers[:10]:
+        services.submit(p.arxiv_id, curator, today)
+    services.submit(papers[10].arxiv_id, curator, today - dt.timedelta(days=3))
+    return papers, curator, today
+
+
+def test_pages_answer(site) -> None:  # type: ignore[no-untyped-def]
+    papers, curator, today = site
+    c = Client()
+    p = papers[0]
+    week = f"{today.isocalendar()[0]}-W{today.isocalendar()[1]:02d}"
+    for url in [
+        "/",
+        "/papers",
+        f"/papers?date={today}",
+        f"/papers?week={week}",
+        f"/papers?month={today:%Y-%m}",
+        "/papers?sort=trending",
+        "/trending",
+        f"/trending?month={today:%Y-%m}",
+        f"/papers/{p.arxiv_id}",
+        f"/papers/{p.arxiv_id}.md",
+        f"/authors/{p.authors[0]['key']}",
+        "/categories",
+        f"/categories/{p.primary_category_id}",
+        f"/users/{curator.username}",
+        "/search?q=vision",
+        "/search?q=%22hello",
+        "/search?q=",
+        "/search?q=title:secret&mode=keyword&sort=votes&page=99999",
+        "/login",
+        "/signup",
+        "/password-reset",
+        "/api/docs",
+    ]:
+        r = c.get(url)
+        assert r.status_code == 200, url
+    r = c.get(f"/papers?date={today}")
+    assert r.content.count(b'class="card"') == 10
+    assert b'action="/subscribe"' in r.content and b"Get trending papers in your email inbox" in r.content
+    assert f"?date={today - dt.timedelta(days=3)}".encode() in r.content  # previous skips empty days
+    for bad in ["/papers?date=2025-13-40", "/papers?week=nope", "/papers/9999.99999", "/authors/nobody-here"]:
+        assert c.get(bad).status_code == 404, bad
+
+
+def test_paper_page_content(site) -> None:  # type: ignore[no-untyped-def]
+    papers, curator, _ = site
+    p = papers[0]
+    services.add_comment(curator, p, "See $E=mc^2$ <script>alert(1)</script>")
+    r = Client().get(f"/papers/{p.arxiv_id}")
+    body = r.content.decode()
+    assert p.abs_url in body and p.pdf_url in body
+    assert f"/authors/{p.authors[0]['key']}" in body
+    assert '<span class="math">E=mc^2</span>' in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert "<script>alert" not in body
+
+
+def test_security_headers() -> None:
+    r = Client().get("/")
+    csp = r["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert r["X-Frame-Options"] == "DENY" and r["X-Content-Type-Options"] == "nosniff"
+
+
+def test_voting_rules(site) -> None:  # type: ignore[no-untyped-def]
+    papers, _, _ = site
+    p = papers[0]
+    url = f"/papers/{p.arxiv_id}/vote"
+    assert Client().post(url).status_code == 403  # not logged in
+    assert Client().post(url, HTTP_ACCEPT="application/json").status_code == 401
+    voter = make_user("voter")
+    c = Client()
+    c.force_login(voter)
+    assert c.get(url).status_code == 405
+    assert c.post("/papers/2501.99999/vote").status_code == 404
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(voter)
+    assert strict.post(url).status_code == 403  # no CSRF token
+    r = c.post(url, {"action": "up"}, HTTP_ACCEPT="application/json")
+    assert r.json() == {"id": p.arxiv_id, "upvotes": 1, "voted": True}
+    assert c.post(url, {"action": "up", "next": "https://evil.example/"}).status_code == 302
+    assert Vote.objects.filter(paper=p).count() == 1
+    r = c.post(url, {"action": "down"}, HTTP_ACCEPT="application/json")
+    assert r.json()["upvotes"] == 0
+
+
+def test_vote_flood_gets_429(site) -> None:  # type: ignore[no-untyped-def]
+    papers, _, _ = site
+    c = Client()
+    c.force_login(make_user("flood"))
+    codes = [
+        c.post(f"/papers/{papers[i % 10].arxiv_id}/vote", {"action": "up" if i % 2 else "down"}).status_code
+        for i in range(31)
+    ]
+    assert codes[:30] == [302] * 30 and codes[30] == 429
+
+
+def test_anonymous_cache_follows_votes(site, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    papers, _, today = site
+    anon = Client()
+    url = f"/papers?date={today}"
+    assert b'<span class="count">1</span>' not in anon.get(url).content
+    with django_capture_on_commit_callbacks(execute=True):  # the version bump runs after commit
+        services.upvote(make_user("cachebuster"), papers[5])
+    body = anon.get(url).content.decode()
+    assert body.index(papers[5].arxiv_id) < body.index(papers[0].arxiv_id)  # now first
+    assert '<span class="count">1</span>' in body
+
+
+def test_submit_page(site) -> None:  # type: ignore[no-untyped-def]
+    papers, _, _ = site
+    c = Client()
+    assert c.get("/submit").status_code == 302  # log in first
+    c.force_login(make_user("submitter"))
+    r = c.post("/submit", {"paper": "nonsense"})
+    assert r.status_code == 400 and b"not an arXiv identifier" in r.content
+    r = c.post("/submit", {"paper": papers[0].arxiv_id})
+    assert r.status_code == 400 and b"already on the list" in r.content
+    r = c.post("/submit", {"paper": f"https://arxiv.org/pdf/{papers[11].arxiv_id}v1.pdf"})
+    assert r.status_code == 302 and r["Location"] == f"/papers/{papers[11].arxiv_id}"
+    unverified = Client()
+    unverified.force_login(make_user("nomail", verified=False))
+    assert b"Verify your email" in unverified.post("/submit", {"paper": papers[11].arxiv_id}).content
+
+
+def test_comment_edit_hide_views(site) -> None:  # type: ignore[no-untyped-def]
+    papers, curator, _ = site
+    p = papers[0]
+    c = Client()
+    c.force_login(curator)
+    r = c.post(f"/papers/{p.arxiv_id}/comments", {"body": "first **take**"})
+    com = Comment.objects.get()
+    assert r["Location"].endswith(f"#c{com.pk}")
+    other = Client()
+    other.force_login(make_user("other"))
+    assert other.post(f"/comments/{com.pk}/edit", {"body": "x"}).status_code == 403
+    assert other.post(f"/comments/{com.pk}/hide").status_code == 403
+    c.post(f"/comments/{com.pk}/edit", {"body": "second take"})
+    com.refresh_from_db()
+    assert com.body == "second take" and com.edited_at
+    mod = Client()
+    mod.force_login(make_user("mod", staff=True))
+    mod.post(f"/comments/{com.pk}/hide", {"hidden": "1"})
+    assert b"second take" not in Client().get(f"/papers/{p.arxiv_id}").content
+    assert b"second take" in mod.get(f"/papers/{p.arxiv_id}").content
+
+
+def test_collections_follow_and_saved_search(site) -> None:  # type: ignore[no-untyped-def]
+    papers, _, _ = site
+    u = make_user("reader")
+    c = Client()
+    c.force_login(u)
+    c.post(f"/papers/{papers[0].arxiv_id}/save", {"collection_name": "Thesis"})
+    assert papers[0].title[:30].encode() in Client().get("/users/reader/collections/thesis").content
+    c.post("/follow", {"kind": "category", "value": papers[0].primary_category_id})
+    assert u.follows.get().value == papers[0].primary_category_id
+    c.post("/search/save", {"q": "vision transformers"})
+    s = SavedSearch.objects.get(user=u)
+    r = Client().get(f"/search/saved/{s.token}/feed.rss")
+    assert r.status_code == 200 and ET.fromstring(r.content).find("channel/title") is not None
+    assert Client().get("/search/saved/wrong-token/feed.rss").status_code == 404
+
+
+def test_feeds_parse(site) -> None:  # type: ignore[no-untyped-def]
+    papers, _, _ = site
+    services.upvote(make_user("fv"), papers[1])
+    c = Client()
+    for url in [
+        "/papers/feed.rss",
+        "/trending/feed.rss",
+        f"/categories/{papers[0].primary_category_id}/feed.rss",
+    ]:
+        root = ET.fromstring(c.get(url).content)
+        assert root.tag == "rss" and root.findall("channel/item"), url
+        assert root.find("channel/item/link").text.startswith("https://papers.example.org/papers/")  # type: ignore[union-attr]
+    for url in [
+        "/papers/feed.atom",
+        "/trending/feed.atom",
+        f"/categories/{papers[0].primary_category_id}/feed.atom",
+    ]:
+        root = ET.fromstring(c.get(url).content)
+        assert root.tag == "{http://www.w3.org/2005/Atom}feed" and root.findall(
+            "{http://www.w3.org/2005/Atom}entry"
+        )
+
+
+def test_cached_pages_carry_each_visitors_own_csrf_token(site) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    first.get("/")
+    page = second.get("/")  # served from the cache the first visitor filled
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.content)
+    assert token and b"csrf-token-placeholder" not in page.content
+    r = second.post(
+        "/login", {"csrfmiddlewaretoken": token.group(1).decode(), "username": "x", "password": "y"}
+    )
+    assert r.status_code == 200  # the token is valid for this visitor (403 otherwise)
+    assert first.post("/login", {"csrfmiddlewaretoken": token.group(1).decode()}).status_code == 403

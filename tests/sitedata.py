@@ -1,0 +1,54 @@
+"""Real papers and users for the site's tests: the first records of the shared snapshot."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import itertools
+from functools import cache
+
+from django.utils import timezone
+
+from paperfeed.accounts.models import User
+from paperfeed.papers.models import Paper
+from paperfeed.papers.records import PaperRecord
+from paperfeed.papers.services import Ingestor
+from paperfeed.papers.sources.snapshot import read_snapshot
+from tests.conftest import SNAPSHOT
+
+PASSWORD = "correct horse battery staple 9"
+
+
+@cache
+def _records(n: int) -> tuple[PaperRecord, ...]:
+    out = []
+    for _, rec, _ in itertools.islice(read_snapshot(SNAPSHOT), n):
+        assert isinstance(rec, PaperRecord)
+        out.append(rec)
+    return tuple(out)
+
+
+def load_papers(n: int = 20, **changes: object) -> list[Paper]:
+    """Store the snapshot's first n records (optionally with fields replaced) and return them."""
+    records = _records(n)
+    with Ingestor("test") as ing:
+        for r in records:
+            if changes:
+                r = dataclasses.replace(r, **changes)  # type: ignore[arg-type]
+            ing.add(r)
+    return list(Paper.objects.filter(arxiv_id__in=[r.arxiv_id for r in records]).order_by("arxiv_id"))
+
+
+def make_user(
+    username: str,
+    *,
+    verified: bool = True,
+    age: dt.timedelta = dt.timedelta(days=3),
+    staff: bool = False,
+    password: str | None = None,
+) -> User:
+    u = User.objects.create_user(username, f"{username}@example.org", password, is_staff=staff)
+    u.email_verified = verified
+    u.date_joined = timezone.now() - age
+    u.save()
+    return u
