@@ -87,6 +87,11 @@ SETTINGS: dict[str, Setting] = {
             "Where derived model files (the ONNX export) live; empty: ~/.cache/paperfeed.",
         ),
         Setting("PAPERFEED_WEB_WORKERS", "3", "gunicorn worker processes for `paperfeed serve`."),
+        Setting(
+            "PAPERFEED_RECS_WINDOW_DAYS",
+            "90",
+            "Recommendations come from papers announced in this many days before the newest one.",
+        ),
     ]
 }
 
