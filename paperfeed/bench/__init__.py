@@ -4,4 +4,5 @@ every figure is reported next to a baseline measured in the same run."""
 BENCHMARKS = {
     "import": "paperfeed.bench.import_",
     "recs": "paperfeed.bench.recs",
+    "recs-latency": "paperfeed.bench.recs_latency",
 }

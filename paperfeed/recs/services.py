@@ -354,16 +354,18 @@ def similar_papers(papers: Paper | Sequence[Paper], *, limit: int = 10) -> list[
     given = [papers] if isinstance(papers, Paper) else list(papers)
     if not given:
         return []
-    try:
-        from paperfeed.search.services import similar  # type: ignore[attr-defined]
-    except ImportError:
-        similar = None
-    if similar is not None:
-        res = similar([p.arxiv_id for p in given], limit=limit)
-        hits = [h.paper if hasattr(h, "paper") else h for h in getattr(res, "hits", [])]
-        found = [h for h in hits if isinstance(h, Paper)]
-        if found:
-            return found[:limit]
+    from paperfeed.search import services as search
+
+    if (similar := getattr(search, "similar", None)) is not None:
+        try:
+            res = similar([p.arxiv_id for p in given], limit=limit)
+        except Exception:
+            log.warning("the search engine's similar() failed; using text features", exc_info=True)
+        else:
+            ids = [h.arxiv_id for h in getattr(res, "hits", [])]
+            found = {p.arxiv_id: p for p in Paper.objects.filter(arxiv_id__in=ids).for_listing()}
+            if found:
+                return [found[i] for i in ids if i in found][:limit]
     cands = candidates()
     if not len(cands):
         return []
@@ -372,6 +374,7 @@ def similar_papers(papers: Paper | Sequence[Paper], *, limit: int = 10) -> list[
         return []
     centre = np.asarray(sp.vstack(list(rows.values())).mean(axis=0)).ravel().astype(np.float32)
     allowed = ~np.isin(cands.ids, [p.pk for p in given])
-    best = model.top(model.score(cands.rows, centre), limit, allowed & (model.score(cands.rows, centre) > 0))
-    found_by_id = Paper.objects.in_bulk([int(cands.ids[i]) for i in best])
+    scores = model.score(cands.rows, centre)
+    best = model.top(scores, limit, allowed & (scores > 0))
+    found_by_id = Paper.objects.for_listing().in_bulk([int(cands.ids[i]) for i in best])
     return [found_by_id[int(cands.ids[i])] for i in best if int(cands.ids[i]) in found_by_id]
