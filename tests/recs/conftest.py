@@ -22,7 +22,8 @@ TOPICS = {
             "Distilling diffusion samplers into one-step image generators",
             "Consistency training of diffusion image generators",
         ],
-        "We study denoising diffusion generative models, sampler steps, latent guidance and image synthesis quality.",
+        "We study denoising diffusion generative models, sampler steps, latent guidance"
+        " and image synthesis quality.",
     ),
     "graphs": (
         "cs.LG",
@@ -46,7 +47,8 @@ TOPICS = {
             "Speech translation with streaming acoustic encoders",
             "Robust speech recognition in noisy acoustic conditions",
         ],
-        "Automatic speech recognition of spoken audio with acoustic encoders, transducers and multilingual data.",
+        "Automatic speech recognition of spoken audio with acoustic encoders, transducers"
+        " and multilingual data.",
     ),
     "robots": (
         "cs.RO",
@@ -58,7 +60,8 @@ TOPICS = {
             "Language-conditioned robot manipulation from demonstrations",
             "Legged robot locomotion learned in simulation",
         ],
-        "Robot manipulation and grasping policies trained with reinforcement learning in simulation and real robots.",
+        "Robot manipulation and grasping policies trained with reinforcement learning"
+        " in simulation and real robots.",
     ),
 }
 
