@@ -1,11 +1,12 @@
 """The recommendation model: a user's topics as a recency-weighted Rocchio profile over hashed tf-idf.
 
-A paper is its title + abstract as word uni- and bi-grams, hashed into 2^21 columns (stateless: a new
-paper needs no vocabulary refit), sublinear tf times idf^IDF_POWER, rows L2-normalised. Terms seen
-in fewer than MIN_DF papers or more than MAX_DF of them carry no weight. A user's profile is the weighted mean of the
-rows of papers they liked minus NEGATIVE_WEIGHT times the weighted mean of those they marked "not
-interested"; each signal decays with its age (HALF_LIFE_DAYS). A candidate's score is its row's dot
-product with the profile. The profile is a sum, so it is updated in place when the user acts.
+A paper is its title + abstract as word uni- and bi-grams, hashed into 2^21 columns (stateless: a
+new paper needs no vocabulary refit), sublinear tf times idf^IDF_POWER, rows L2-normalised. Terms
+seen in fewer than MIN_DF papers or more than MAX_DF of them carry no weight. A user's profile is the
+weighted mean of the rows of papers they liked minus NEGATIVE_WEIGHT times the weighted mean of those
+they marked "not interested"; each signal decays with its age (HALF_LIFE_DAYS). A candidate's score
+is its row's dot product with the profile. The profile is a sum, so it is updated in place when the
+user acts.
 
 Why this and not arxiv-sanity's per-request SVM: `paperfeed bench recs` (bench/README.md) measures it
 against that SVM on real author interests — higher recall@50 at a small fraction of the time.
