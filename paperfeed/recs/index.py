@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from django.apps import apps
 from django.db.models import Max
 
 from paperfeed.conf import env
@@ -41,6 +42,8 @@ class Candidates:
         default_factory=lambda: sp.csr_matrix((0, model.N_FEATURES), dtype=np.float32)
     )
     idf: model.Idf = field(default_factory=lambda: model.Idf(np.zeros(model.N_FEATURES, np.int64), 0))
+    dense: np.ndarray | None = None  # the search index's sentence embeddings (zero rows: not embedded yet)
+    embedded: int = -1  # how many embeddings the database had when `dense` was read
     watermark: int = 0
     checked: float = 0.0
 
@@ -55,10 +58,8 @@ def _load(ids: list[int] | None, since: dt.date) -> list[dict[str, Any]]:
     qs = Paper.objects.active().filter(announced__gte=since)
     if ids is not None:
         qs = qs.filter(pk__in=ids)
-    papers = {
-        r["id"]: r
-        for r in qs.values("id", "title", "abstract", "announced", "authors", "primary_category_id")
-    }
+    fields = ("id", "title", "abstract", "announced", "authors", "primary_category_id")
+    papers: dict[int, dict[str, Any]] = {r["id"]: dict(r) for r in qs.values(*fields)}
     for p in papers.values():
         p["categories"] = []
     for pid, code in (
@@ -68,6 +69,44 @@ def _load(ids: list[int] | None, since: dt.date) -> list[dict[str, Any]]:
     ):
         papers[pid]["categories"].append(code)
     return sorted(papers.values(), key=lambda p: p["id"])
+
+
+def embedding_model() -> Any:
+    """The search app's stored embeddings, when that app provides them."""
+    try:
+        return apps.get_model("search." + "Embedding")  # not a lazy reference: it may not exist
+    except LookupError:
+        return None
+
+
+def embedding_count() -> int:
+    emb = embedding_model()
+    return emb.objects.count() if emb is not None else -1
+
+
+def embeddings(paper_ids: list[int]) -> dict[int, np.ndarray]:
+    emb = embedding_model()
+    if emb is None or not paper_ids:
+        return {}
+    out = {}
+    for start in range(0, len(paper_ids), 2000):
+        rows = emb.objects.filter(paper_id__in=paper_ids[start : start + 2000]).values_list(
+            "paper_id", "vector"
+        )
+        out.update({pid: emb.unpack(vec) for pid, vec in rows})
+    return out
+
+
+def _dense(ids: np.ndarray) -> np.ndarray | None:
+    found = embeddings([int(i) for i in ids])
+    if not found:
+        return None
+    dim = len(next(iter(found.values())))
+    out = np.zeros((len(ids), dim), dtype=np.float32)
+    for r, pid in enumerate(ids.tolist()):
+        if pid in found:
+            out[r] = found[pid]
+    return out
 
 
 def _newest_day() -> dt.date | None:
@@ -109,7 +148,10 @@ def build(old: Candidates | None = None) -> Candidates:
     cats += [tuple(p["categories"] or [p["primary_category_id"]]) for p in fresh]
     authors += [tuple(a.get("key", "") for a in p["authors"] or []) for p in fresh]
     idf = model.Idf.of(counted)
+    embedded = embedding_count()
     return Candidates(
+        dense=_dense(ids),
+        embedded=embedded,
         ids=ids,
         days=days,
         categories=cats,
@@ -141,7 +183,10 @@ def candidates(*, fresh: bool = False) -> Candidates:
             _current = build()
         elif now - _current.checked >= CHECK_EVERY_S:
             latest = int(PaperChange.objects.aggregate(m=Max("id"))["m"] or 0)
-            _current = build(_current) if latest != _current.watermark else _current
+            if latest != _current.watermark:
+                _current = build(_current)
+            elif (embedded := embedding_count()) != _current.embedded:  # the indexer embedded more
+                _current.dense, _current.embedded = _dense(_current.ids), embedded
             _current.checked = now
         return _current
 

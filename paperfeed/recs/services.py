@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from paperfeed.papers.models import Paper
-from paperfeed.recs import model
+from paperfeed.recs import index, model
 from paperfeed.recs.index import Candidates, candidates
 from paperfeed.recs.models import Feedback, Profile
 
@@ -241,6 +241,31 @@ def _liked_reason(liked: list[Signal], titles: dict[int, str]) -> str:
     return f"Like {names}, which you {' and '.join(sorted(hows))}"
 
 
+def _dense_scores(sig: Signals, cands: Candidates) -> np.ndarray | None:
+    """Candidates' cosine to the user's embedding profile (None: no embeddings to use)."""
+    if cands.dense is None or not sig.positives:
+        return None
+    vecs = index.embeddings(list({s.paper_id for s in sig.positives + sig.negatives}))
+    now = timezone.now()
+
+    def stack(group: list[Signal]) -> tuple[np.ndarray, np.ndarray]:
+        kept = [s for s in group if s.paper_id in vecs]
+        rows = np.array([vecs[s.paper_id] for s in kept], dtype=np.float32).reshape(len(kept), -1)
+        return rows, np.array([float(model.decay(_age_days(now, s.at))) for s in kept])
+
+    pos, pos_w = stack(sig.positives)
+    neg, neg_w = stack(sig.negatives)
+    prof = model.dense_profile(pos, pos_w, neg, neg_w)
+    if prof is None:
+        return None
+    scores = cands.dense @ prof
+    has = cands.dense.any(axis=1)
+    if not has.any():
+        return None
+    scores[~has] = scores[has].mean()  # not embedded yet: neither pushed up nor down
+    return scores
+
+
 def recommend(user: Any, *, limit: int = 20, exclude: Iterable[int] = ()) -> list[Recommendation]:
     """The user's best new papers, best first, each with the reason it is there. Never a paper the user
     voted on, saved, marked "not interested" or opened from a recommendation (nor any in `exclude`)."""
@@ -258,6 +283,7 @@ def recommend(user: Any, *, limit: int = 20, exclude: Iterable[int] = ()) -> lis
         kw_vec[kw.indices] = kw.data
         prof = kw_vec * KEYWORD_WEIGHT if prof is None else prof + kw_vec * KEYWORD_WEIGHT
     text = model.score(cands.rows, prof) if prof is not None else np.zeros(len(cands), dtype=np.float32)
+    dense = _dense_scores(sig, cands) if prof is not None else None
     followed_cats, followed_authors = set(sig.categories), set(sig.authors)
     in_cat = (
         np.array([bool(followed_cats.intersection(c)) for c in cands.categories]) if followed_cats else None
@@ -267,7 +293,8 @@ def recommend(user: Any, *, limit: int = 20, exclude: Iterable[int] = ()) -> lis
         if followed_authors
         else None
     )
-    scores = text.astype(np.float64)
+    # Fused scores are z-scores; the bonuses below are in cosine units, so scale them alike.
+    scores = model.fuse(text, dense) * (float(text.std()) if dense is not None else 1.0)
     if in_cat is not None:
         scores += CATEGORY_BONUS * in_cat
     if by_author is not None:
@@ -283,7 +310,10 @@ def recommend(user: Any, *, limit: int = 20, exclude: Iterable[int] = ()) -> lis
         days = (cands.days - cands.days.min()).astype(np.float64)
         scores = scores + days / max(days.max(), 1) * 1e-3
     else:
-        allowed &= text > 0
+        evidence = text > 0
+        if dense is not None:
+            evidence |= model._z(dense) > 2  # no shared rare term, but close in meaning
+        allowed &= evidence
         if by_author is not None:
             allowed |= by_author & ~np.isin(cands.ids, list(sig.excluded() | set(exclude)))
     best = model.top(scores, limit, allowed)
