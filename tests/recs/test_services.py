@@ -50,11 +50,12 @@ def test_papers_saved_voted_seen_or_dismissed_are_not_recommended(catalogue, use
     d = catalogue["diffusion"]
     save(user, d[0])
     vote(user, d[1])
+    save(user, catalogue["graphs"][0])
     services.mark_seen(user, d[2])
-    services.not_interested(user, d[3])
+    services.not_interested(user, catalogue["graphs"][1])
     got = set(ids(services.recommend(user, limit=50)))
-    assert got and not got & {p.arxiv_id for p in d[:4]}
-    assert {d[4].arxiv_id, d[5].arxiv_id} <= got
+    assert got and not got & {p.arxiv_id for p in [*d[:3], *catalogue["graphs"][:2]]}
+    assert {p.arxiv_id for p in d[3:]} <= got
 
 
 def test_not_interested_pushes_similar_papers_down(catalogue, user):
