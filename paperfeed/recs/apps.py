@@ -10,6 +10,20 @@ class RecsConfig(AppConfig):
     label = "recs"
 
     def ready(self) -> None:
+        self._connect_hooks()
+        self._mount_api()
+
+    def _mount_api(self) -> None:
+        """/api/recommendations on the site's API (absent in a build without it)."""
+        try:
+            from paperfeed.api.views import TokenAuth, api  # type: ignore[attr-defined,unused-ignore]
+        except ImportError:
+            return
+        from paperfeed.recs.api import router
+
+        api.add_router("/", router(TokenAuth()))
+
+    def _connect_hooks(self) -> None:
         # The profile follows the user's votes, saves and "not interested" marks as they happen.
         from paperfeed.recs.models import Feedback
 
