@@ -92,6 +92,14 @@ SETTINGS: dict[str, Setting] = {
             "90",
             "Recommendations come from papers announced in this many days before the newest one.",
         ),
+        Setting(
+            "PAPERFEED_SEARCH_SEMANTIC_BUDGET_MS",
+            "500",
+            "Time the semantic leg of a hybrid search may take before the answer is keyword-only.",
+        ),
+        Setting(
+            "PAPERFEED_SEARCH_FAULT_DELAY_MS", "0", "Tests only: delay added to every semantic search leg."
+        ),
     ]
 }
 

@@ -5,4 +5,5 @@ BENCHMARKS = {
     "import": "paperfeed.bench.import_",
     "recs": "paperfeed.bench.recs",
     "recs-latency": "paperfeed.bench.recs_latency",
+    "search": "paperfeed.bench.search",
 }

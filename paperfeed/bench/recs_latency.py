@@ -95,11 +95,12 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
         )
         made = json.loads(proc.stdout.strip().splitlines()[-1])
         port = _free_port()
+        server_log = (Path(env["PAPERFEED_HOME"]) / "serve.log").open("w")
         server = subprocess.Popen(
             [sys.executable, "-m", "paperfeed", "serve", "--host", "127.0.0.1", "--port", str(port)],
             env={**env, "PAPERFEED_WEB_WORKERS": "1"},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=server_log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         base = f"http://127.0.0.1:{port}"
@@ -123,9 +124,14 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
                 page = _times(client, "/for-you", n)
                 api = _times(client, "/api/recommendations", n, headers=auth)
                 baseline = _times(client, "/api/daily_papers", n)
+        except Exception:
+            server_log.flush()
+            sys.stderr.write((Path(env["PAPERFEED_HOME"]) / "serve.log").read_text()[-3000:])
+            raise
         finally:
             os.killpg(server.pid, 15)
             server.wait(timeout=30)
+            server_log.close()
     return {
         "benchmark": "recs-latency",
         "database": options["database"],

@@ -1,1 +1,538 @@
-"""(to be built by its issue)"""
+"""Search and similar papers: the one service behind the CLI, the pages, the API, digests and recs.
+
+    search(query, *, mode="hybrid", limit=20, offset=0, category=None, since=None, until=None,
+           author=None, sort="relevance") -> SearchResults
+    similar(papers, *, limit=10, category=None, since=None, until=None) -> SearchResults
+        papers: an arXiv id, a paper pk, or a list of either ("more like this collection")
+
+Never raises on user input: unusable queries give an empty result with a `message`. Hybrid search
+runs the keyword leg (BM25, `keyword.py`) here and the semantic leg (query embedding + vector index)
+in a worker thread, at the same time, with a time budget; if it is slow or failing the answer is
+keyword only and `degraded` is set (RELIABILITY L7). The two ranked lists are fused by a convex
+combination of their min-max normalised scores (SEMANTIC_WEIGHT below, tuned on the CACM dev
+queries; bench/README.md). A query whose quoted phrases no paper contains is retried with the
+phrases as plain words (and says so).
+
+Sort by "votes" (or anything else) is a hook: another app calls `register_sort(name, fn)` with
+fn(paper_ids) -> {paper_id: number} (higher first); search never imports that app.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+import functools
+import html
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from paperfeed.conf import env_float
+from paperfeed.papers.models import Paper
+from paperfeed.search import text
+from paperfeed.search.indexing import keyword_dir, vector_dir
+from paperfeed.search.keyword import Filters, KeywordIndex, day_number
+from paperfeed.search.query import ParsedQuery, parse, relaxed
+from paperfeed.search.vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+MODES = ("hybrid", "keyword", "semantic")
+MAX_LIMIT = 100
+MAX_OFFSET = 1000
+# Fusion: score = (1 - SEMANTIC_WEIGHT) * bm25' + SEMANTIC_WEIGHT * cosine', each min-max normalised
+# over its leg's candidates (a paper missing from a leg gets 0 there). On the CACM dev queries it beat
+# weighted reciprocal rank fusion (best 0.538 at k=60) with 0.534-0.540 over weights 0.3-0.4.
+SEMANTIC_WEIGHT = 0.35
+LEG_DEPTH = 100  # candidates each leg contributes (at least offset + limit)
+SORT_POOL = 300  # sort=date|votes orders this many of the most relevant matches
+SNIPPET_CHARS = 240
+
+SortFn = Callable[[list[int]], dict[int, float]]
+SORTS: dict[str, SortFn | None] = {"relevance": None, "date": None}
+
+
+def register_sort(name: str, fn: SortFn) -> None:
+    """Let another app add a sort order (e.g. the feed: "votes")."""
+    SORTS[name] = fn
+
+
+@dataclass
+class Hit:
+    paper_id: int
+    arxiv_id: str
+    title: str
+    score: float
+    title_html: str = ""
+    snippet_html: str = ""
+    authors: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    announced: str | None = None
+    legs: dict[str, int] = field(default_factory=dict)  # leg -> rank (1 = best) in that leg
+    why: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["id"] = out.pop("arxiv_id")
+        out["score"] = round(self.score, 6)
+        return out
+
+
+@dataclass
+class SearchResults:
+    query: str
+    mode: str
+    hits: list[Hit] = field(default_factory=list)
+    total: int = 0  # matches known (keyword matches, plus semantic-only ones found); an estimate
+    offset: int = 0
+    limit: int = 20
+    message: str = ""
+    degraded: bool = False
+    parsed: dict[str, Any] = field(default_factory=dict)
+    took_ms: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "mode": self.mode,
+            "total": self.total,
+            "offset": self.offset,
+            "limit": self.limit,
+            "message": self.message,
+            "degraded": self.degraded,
+            "parsed": self.parsed,
+            "took_ms": round(self.took_ms, 2),
+            "results": [h.as_json() for h in self.hits],
+        }
+
+
+class Engine:
+    """This process's view of the indexes; re-opened when the indexer commits (any process)."""
+
+    def __init__(
+        self, keyword: KeywordIndex | None = None, vectors: VectorIndex | None = None, embedder: Any = None
+    ) -> None:
+        self._keyword, self._vectors, self._embedder = keyword, vectors, embedder
+        self._kw_stamp: tuple[int, int] | None = None
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="semantic")
+        self._busy = threading.Event()  # a semantic leg is still running (maybe stuck)
+
+    @property
+    def keyword(self) -> KeywordIndex | None:
+        stamp = _stamp(keyword_dir() / "state.json")
+        if self._keyword is None:
+            if not (keyword_dir() / "meta.json").exists():
+                return None
+            try:
+                self._keyword = KeywordIndex(keyword_dir())
+            except ValueError:  # built by another version: not usable until `paperfeed index` rebuilds it
+                return None
+        elif stamp != self._kw_stamp:
+            self._keyword.refresh()  # an indexer (any process) committed since
+        self._kw_stamp = stamp
+        return self._keyword
+
+    @property
+    def vectors(self) -> VectorIndex:
+        if self._vectors is None:
+            self._vectors = VectorIndex(vector_dir())
+        else:
+            self._vectors.refresh()
+        return self._vectors
+
+    @property
+    def embedder(self) -> Any:
+        if self._embedder is None:
+            from paperfeed.search.embedding import default_embedder
+
+            self._embedder = default_embedder()
+        return self._embedder
+
+    def start_semantic(
+        self, query_text: str, vectors: VectorIndex, mask_args: dict[str, Any], depth: int
+    ) -> concurrent.futures.Future[list[tuple[int, float]]] | str:
+        """Start the vector leg in the worker thread (or say why not: a previous one is stuck)."""
+        if self._busy.is_set():
+            return "semantic search is busy or stuck; showing keyword matches only"
+        embedder = self.embedder  # loaded here, once per process: loading is not a slow query
+        self._busy.set()
+
+        def run() -> list[tuple[int, float]]:
+            try:
+                delay = env_float("PAPERFEED_SEARCH_FAULT_DELAY_MS") / 1000
+                if delay:
+                    time.sleep(delay)  # a fault injected for tests of the degraded path (L7)
+                q = embedder.encode([query_text])[0]
+                return vectors.search(q, depth, vectors.mask(**mask_args))
+            finally:
+                self._busy.clear()
+
+        return self._pool.submit(run)
+
+    def finish_semantic(
+        self, started: concurrent.futures.Future[list[tuple[int, float]]] | str
+    ) -> tuple[list[tuple[int, float]], str]:
+        """The vector leg's hits within the time budget, or ([], the reason it has none)."""
+        if isinstance(started, str):
+            return [], started
+        budget = env_float("PAPERFEED_SEARCH_SEMANTIC_BUDGET_MS") / 1000
+        try:
+            return started.result(timeout=budget), ""
+        except concurrent.futures.TimeoutError:
+            log.warning("semantic leg over its %.0f ms budget; answering with keyword matches", budget * 1000)
+            return [], "semantic search is slow right now; showing keyword matches only"
+        except Exception:
+            log.exception("semantic leg failed; answering with keyword matches")
+            return [], "semantic search failed; showing keyword matches only"
+
+
+def _stamp(path: Any) -> tuple[int, int] | None:
+    """Identity of a file that is replaced (renamed over), never written in place."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_mtime_ns, st.st_ino
+
+
+_engine: Engine | None = None
+_engine_lock = threading.Lock()
+
+
+def engine() -> Engine:
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            _engine = Engine()
+        return _engine
+
+
+def use_engine(e: Engine | None) -> None:
+    """Install another engine (tests: in-memory indexes); None: back to the default."""
+    global _engine
+    with _engine_lock:
+        _engine = e
+
+
+def _as_date(value: dt.date | str | None) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip()[:10])
+    except ValueError:
+        return None
+
+
+def fuse(legs: dict[str, list[tuple[int, float]]]) -> list[tuple[int, float, dict[str, int]]]:
+    """Convex combination of min-max normalised leg scores: (paper_id, fused score, rank per leg)."""
+    weights = {"keyword": 1.0 - SEMANTIC_WEIGHT, "semantic": SEMANTIC_WEIGHT}
+    fused: dict[int, float] = {}
+    ranks: dict[int, dict[str, int]] = {}
+    for leg, hits in legs.items():
+        if not hits:
+            continue
+        lo, hi = min(s for _, s in hits), max(s for _, s in hits)
+        for rank, (pid, score) in enumerate(hits, 1):
+            norm = (score - lo) / (hi - lo) if hi > lo else 1.0
+            fused[pid] = fused.get(pid, 0.0) + weights[leg] * norm
+            ranks.setdefault(pid, {})[leg] = rank
+    order = sorted(fused, key=lambda p: (-fused[p], p))
+    return [(p, fused[p], ranks[p]) for p in order]
+
+
+def search(
+    query: str,
+    *,
+    mode: str = "hybrid",
+    limit: int = 20,
+    offset: int = 0,
+    category: str | Sequence[str] | None = None,
+    since: dt.date | str | None = None,
+    until: dt.date | str | None = None,
+    author: str | None = None,
+    sort: str = "relevance",
+) -> SearchResults:
+    started = time.perf_counter()
+    query = query if isinstance(query, str) else ""
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    offset = max(0, min(int(offset), MAX_OFFSET))
+    res = SearchResults(query=query, mode=mode if mode in MODES else "hybrid", offset=offset, limit=limit)
+    if mode not in MODES:
+        res.message = f"unknown mode {mode!r}; use one of {', '.join(MODES)}"
+        return res
+    if sort not in SORTS:
+        res.message = f"unknown sort {sort!r}; use one of {', '.join(SORTS)}"
+        return res
+    cats = (category,) if isinstance(category, str) else tuple(category or ())
+    filters = Filters(
+        tuple(c.strip() for c in cats if c and c.strip()),
+        _as_date(since),
+        _as_date(until),
+        (author or "").strip() or None,
+    )
+    parsed = parse(query)
+    res.parsed = parsed.as_json()
+    messages = ["the query was cut to its first 1000 characters"] if parsed.truncated else []
+    if parsed.is_empty and not filters:
+        res.message = "type some words to search for"
+        return res
+    if (
+        not parsed.categories
+        and not filters
+        and not any(text.tokens(t, stem=False) for t in [*parsed.words, *(c.text for c in parsed.required)])
+    ):
+        res.message = "nothing to search for: only stop words or punctuation"
+        return res
+    eng = engine()
+    kw = eng.keyword
+    if kw is None:
+        res.message = "the search index is not built yet (run `paperfeed index`)"
+        return res
+    depth = max(LEG_DEPTH, offset + limit, SORT_POOL if sort != "relevance" else 0)
+    legs: dict[str, list[tuple[int, float]]] = {}
+    semantic = None
+    if mode in ("hybrid", "semantic") and parsed.semantic_text:
+        vectors = eng.vectors
+        if vectors.size:
+            mask_args: dict[str, Any] = {
+                "categories": [*filters.categories, *parsed.categories],
+                "since": day_number(filters.since) if filters.since else None,
+                "until": day_number(filters.until) if filters.until else None,
+            }
+            if filters.author:
+                ids, _ = kw.search(ParsedQuery(raw=""), Filters(author=filters.author), 10_000)
+                mask_args["paper_ids"] = [i for i, _ in ids]
+            semantic = eng.start_semantic(parsed.semantic_text, vectors, mask_args, depth)
+        elif mode == "semantic":
+            messages.append("no paper has an embedding yet; showing keyword matches")
+    if mode != "semantic" or semantic is None:
+        legs["keyword"], res.total = kw.search(parsed, filters, depth)
+        if not res.total and (loose := relaxed(parsed)) is not None:
+            parsed = loose
+            legs["keyword"], res.total = kw.search(parsed, filters, depth)
+            messages.append("no paper has those exact phrases; showing papers with their words")
+    if semantic is not None:
+        found, problem = eng.finish_semantic(semantic)
+        if problem:
+            res.degraded = True
+            messages.append(problem)
+            if "keyword" not in legs:
+                legs["keyword"], res.total = kw.search(parsed, filters, depth)
+        elif found:
+            ok = kw.matching(parsed, filters, [p for p, _ in found])
+            legs["semantic"] = [(p, s) for p, s in found if p in ok]
+    if len(legs) == 1:  # one leg: keep its own scores (BM25 or cosine)
+        ((leg, hits),) = legs.items()
+        fused = [(p, s, {leg: r}) for r, (p, s) in enumerate(hits, 1)]
+    else:
+        fused = fuse(legs)
+    keyword_ids = {p for p, _ in legs.get("keyword", [])}
+    res.total = max(res.total, len(keyword_ids)) + sum(
+        1 for p, _ in legs.get("semantic", []) if p not in keyword_ids
+    )
+    if sort != "relevance" and fused:
+        fused = _sorted(fused[:SORT_POOL], sort)
+    res.hits = _hits(fused, offset, limit, parsed)
+    if not res.hits and not messages:
+        messages.append("no paper matches" if not parsed.is_empty else "no paper matches those filters")
+    res.message = "; ".join(messages)
+    res.took_ms = (time.perf_counter() - started) * 1000
+    return res
+
+
+def _sorted(
+    fused: list[tuple[int, float, dict[str, int]]], sort: str
+) -> list[tuple[int, float, dict[str, int]]]:
+    ids = [p for p, _, _ in fused]
+    fn = SORTS[sort]
+    if fn is None:  # date: newest announcement first
+        days = dict(Paper.objects.filter(pk__in=ids).values_list("pk", "announced"))
+        key: dict[int, Any] = {p: day_number(days.get(p)) for p in ids}
+    else:
+        key = fn(ids)
+    return sorted(fused, key=lambda f: (-(key.get(f[0]) or 0), -f[1]))
+
+
+def _hits(
+    fused: list[tuple[int, float, dict[str, int]]], offset: int, limit: int, parsed: ParsedQuery | None
+) -> list[Hit]:
+    """The page of hits with their stored fields; papers no longer active are skipped."""
+    out: list[Hit] = []
+    terms, surfaces = _highlight_terms(parsed) if parsed else (frozenset(), frozenset())
+    start = offset
+    while len(out) < limit and start < len(fused):
+        window = fused[start : start + (limit - len(out)) + 5]
+        start += len(window)
+        fields = ("pk", "arxiv_id", "title", "abstract", "authors", "announced", "primary_category_id")
+        rows = {
+            r[0]: r for r in Paper.objects.active().filter(pk__in=[f[0] for f in window]).values_list(*fields)
+        }
+        cats = _categories(list(rows))
+        for pid, score, ranks in window:
+            row = rows.get(pid)
+            if row is None:
+                continue
+            _, arxiv_id, title, abstract, authors, announced, primary = row
+            out.append(
+                Hit(
+                    paper_id=pid,
+                    arxiv_id=arxiv_id,
+                    title=title,
+                    score=score,
+                    title_html=highlight(title, terms, whole=True, surfaces=surfaces),
+                    snippet_html=highlight(abstract, terms, surfaces=surfaces),
+                    authors=[a.get("name", "") for a in authors],
+                    categories=cats.get(pid) or ([primary] if primary else []),
+                    announced=announced.isoformat() if announced else None,
+                    legs=ranks,
+                    why=_why(ranks),
+                )
+            )
+            if len(out) == limit:
+                break
+    return out
+
+
+def _categories(ids: list[int]) -> dict[int, list[str]]:
+    from paperfeed.papers.models import PaperCategory
+
+    out: dict[int, list[str]] = {}
+    for pid, code in (
+        PaperCategory.objects.filter(paper_id__in=ids)
+        .order_by("position")
+        .values_list("paper_id", "category_id")
+    ):
+        out.setdefault(pid, []).append(code)
+    return out
+
+
+def _why(ranks: dict[str, int]) -> str:
+    parts = []
+    if "keyword" in ranks:
+        parts.append(f"matches your words (#{ranks['keyword']} by BM25)")
+    if "semantic" in ranks:
+        parts.append(f"close in meaning (#{ranks['semantic']} by embedding)")
+    if "similar" in ranks:
+        parts.append(f"similar to the given papers (#{ranks['similar']})")
+    return "; ".join(parts)
+
+
+def _highlight_terms(parsed: ParsedQuery) -> tuple[frozenset[str], frozenset[str]]:
+    """(index terms, words as typed) of the query's words and title/abstract clauses."""
+    raw = [*parsed.words, *(c.text for c in parsed.required if c.field != "authors")]
+    terms = frozenset(t for w in raw for t in text.tokens(w))
+    return terms, frozenset(
+        w for w in (m.group() for r in raw for m in text.SPAN.finditer(r)) if text.term_of(w)
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _candidates(terms: frozenset[str], surfaces: frozenset[str]) -> re.Pattern[str]:
+    """Words that may carry one of `terms`: those starting like a term (a stem is, nearly always, a
+    prefix of its words once its last letter is dropped) or spelled like it. Each candidate is then
+    checked exactly with text.term_of; scanning every word of every abstract that way cost more than
+    the rest of a query."""
+    starts = {re.escape(t[: max(1, len(t) - 1)]) for t in terms} | {re.escape(w) for w in surfaces}
+    alternatives = "|".join(sorted(starts, key=len, reverse=True))
+    return re.compile(rf"(?i)(?<![^\W_])(?:{alternatives})[^\W_]*(?:['\u2019][^\W_]+)*(?:\+\+|#)?")
+
+
+def highlight(
+    source: str, terms: frozenset[str], *, whole: bool = False, surfaces: frozenset[str] = frozenset()
+) -> str:
+    """Escaped text with <mark> around words whose index term is in `terms`: all of it (`whole`),
+    or the SNIPPET_CHARS-long window with the most matches, cut at word boundaries. `surfaces`: the
+    query's words as typed (so that "C++" or "Müller" are found though their terms are not prefixes)."""
+    source = " ".join(source.split())
+    found: list[tuple[int, int]] = []
+    if terms:
+        for m in _candidates(terms, surfaces).finditer(source):
+            if text.term_of(m.group()) in terms:
+                found.append((m.start(), m.end()))
+    lo, hi = 0, len(source)
+    if not whole and len(source) > SNIPPET_CHARS:
+        best, best_n = 0, -1
+        for i, (a, _) in enumerate(found):
+            n = sum(1 for x, _ in found[i:] if x < a + SNIPPET_CHARS)
+            if n > best_n:
+                best, best_n = a, n
+        lo = max(0, best - 40) if found else 0
+        if lo:
+            lo = source.find(" ", lo) + 1 or lo
+        hi = min(len(source), lo + SNIPPET_CHARS)
+        if hi < len(source):
+            hi = source.rfind(" ", lo, hi) if source.rfind(" ", lo, hi) > lo else hi
+    parts, pos = [], lo
+    for a, b in found:
+        if a < lo or b > hi:
+            continue
+        parts += [html.escape(source[pos:a]), "<mark>", html.escape(source[a:b]), "</mark>"]
+        pos = b
+    parts.append(html.escape(source[pos:hi]))
+    return ("… " if lo > 0 else "") + "".join(parts) + (" …" if hi < len(source) else "")
+
+
+def similar(
+    papers: str | int | Sequence[str | int],
+    *,
+    limit: int = 10,
+    category: str | None = None,
+    since: dt.date | str | None = None,
+    until: dt.date | str | None = None,
+) -> SearchResults:
+    """Nearest papers to one paper or to a set (the normalised mean of their embeddings)."""
+    import numpy as np
+
+    started = time.perf_counter()
+    given = [papers] if isinstance(papers, str | int) else list(papers)
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    res = SearchResults(query=" ".join(map(str, given)), mode="similar", limit=limit)
+    arxiv_ids = [str(g).strip() for g in given if isinstance(g, str)]
+    pks = {int(g) for g in given if isinstance(g, int)}
+    if arxiv_ids:
+        pks |= set(Paper.objects.filter(arxiv_id__in=arxiv_ids).values_list("pk", flat=True))
+    if not pks:
+        res.message = "no such paper"
+        return res
+    eng = engine()
+    vectors = eng.vectors
+    vecs = [v for pk in pks if (v := vectors.vector_of(pk)) is not None]
+    if not vecs:
+        from paperfeed.search.models import Embedding
+
+        vecs = [
+            Embedding.unpack(v)
+            for v in Embedding.objects.filter(paper_id__in=pks).values_list("vector", flat=True)
+        ]
+    if vecs and vectors.size:
+        centre = np.mean(vecs, axis=0)
+        centre /= max(float(np.linalg.norm(centre)), 1e-12)
+        mask = vectors.mask(
+            categories=[category] if category else [],
+            since=day_number(_as_date(since)) if _as_date(since) else None,
+            until=day_number(_as_date(until)) if _as_date(until) else None,
+        )
+        mask &= ~np.isin(vectors.ids, list(pks))
+        found = vectors.search(centre, limit + 5, mask)
+        res.hits = _hits([(p, s, {"similar": r}) for r, (p, s) in enumerate(found, 1)], 0, limit, None)
+        res.total = len(res.hits)
+    else:
+        # Not embedded yet: the words of their titles, by keyword.
+        titles = " ".join(Paper.objects.filter(pk__in=pks).values_list("title", flat=True))
+        kw = eng.keyword
+        if kw is not None:
+            found, _ = kw.search(
+                parse(titles),
+                Filters((category,) if category else (), _as_date(since), _as_date(until)),
+                limit + len(pks),
+            )
+            found = [(p, s) for p, s in found if p not in pks]
+            res.hits = _hits([(p, s, {"keyword": r}) for r, (p, s) in enumerate(found, 1)], 0, limit, None)
+            res.total = len(res.hits)
+        res.message = "these papers have no embedding yet; similar by title words"
+    res.took_ms = (time.perf_counter() - started) * 1000
+    return res

@@ -1,0 +1,317 @@
+"""`paperfeed index`: bring the keyword index, the stored embeddings and the vector index up to date.
+
+Each of the three follows papers.PaperChange with a watermark (the last change id it consumed):
+- keyword (tantivy, this node's PAPERFEED_HOME): watermark in search/keyword/state.json, written
+  after each tantivy commit; a kill between the two redoes that chunk (upserts are idempotent);
+- embeddings (the database, shared by all nodes): watermark in HarvestState "search.embeddings",
+  committed in the same transaction as each chunk's Embedding rows;
+- vectors (this node): watermark in search/vectors/state.json, never ahead of the embeddings'.
+A paper whose embedded text did not change is not embedded again. While embeddings are computed
+the vector index is synced every VECTOR_SYNC_SECONDS, so semantic search covers more and more papers
+and the rest are found by keyword only. One indexer per node at a time (a file lock).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+
+from paperfeed.core.failpoints import failpoint
+from paperfeed.core.progress import Progress
+from paperfeed.papers.models import Paper, PaperCategory, PaperChange
+from paperfeed.papers.services import state_get, state_put
+from paperfeed.search.embedding import Embedder
+from paperfeed.search.keyword import KeywordDoc, KeywordIndex, day_number
+from paperfeed.search.models import Embedding
+from paperfeed.search.vectors import VectorIndex, VectorRow
+
+log = logging.getLogger(__name__)
+
+EMBED_STATE = "search.embeddings"
+KEYWORD_CHUNK = 5000  # change rows read at a time
+KEYWORD_COMMIT_EVERY = 25_000  # papers between tantivy commits (a kill redoes at most this many)
+EMBED_CHUNK = 512  # papers embedded and committed together
+VECTOR_CHUNK = 20_000
+VECTOR_SYNC_SECONDS = 30.0
+
+
+def search_dir() -> Path:
+    return Path(settings.HOME) / "search"
+
+
+def keyword_dir() -> Path:
+    return search_dir() / "keyword"
+
+
+def vector_dir() -> Path:
+    return search_dir() / "vectors"
+
+
+@contextlib.contextmanager
+def index_lock() -> Iterator[None]:
+    search_dir().mkdir(parents=True, exist_ok=True)
+    with (search_dir() / "index.lock").open("w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("another indexer is running here; waiting for it")
+            fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+
+
+def _read_state(path: Path) -> dict[str, Any]:
+    try:
+        return dict(json.loads(path.read_text()))
+    except FileNotFoundError:
+        return {}
+
+
+def _write_state(path: Path, state: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    with tmp.open("w") as f:
+        json.dump(state, f)
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(path)
+
+
+def latest_change() -> int:
+    return int(PaperChange.objects.aggregate(m=Max("id"))["m"] or 0)
+
+
+def changed_papers(after: int, upto: int, chunk: int) -> Iterator[tuple[int, list[int]]]:
+    """(last change id, distinct paper ids) for each chunk of the change log in (after, upto]."""
+    while after < upto:
+        rows = list(
+            PaperChange.objects.filter(id__gt=after, id__lte=upto)
+            .order_by("id")
+            .values_list("id", "paper_id")[:chunk]
+        )
+        if not rows:
+            return
+        after = rows[-1][0]
+        yield after, list(dict.fromkeys(p for _, p in rows))
+
+
+def load_papers(ids: list[int], *fields: str) -> dict[int, dict[str, Any]]:
+    """The papers' rows (those asked for), plus their category codes (primary first) and day."""
+    base = ("id", "status", "announced", "published", "primary_category_id")
+    papers = {r["id"]: r for r in Paper.objects.filter(pk__in=ids).values(*base, *fields)}
+    for p in papers.values():
+        p["categories"] = []
+        day = p["announced"] or (p["published"].date() if p["published"] else None)
+        p["day"] = day
+    for pid, code in (
+        PaperCategory.objects.filter(paper_id__in=ids)
+        .order_by("paper_id", "position")
+        .values_list("paper_id", "category_id")
+    ):
+        papers[pid]["categories"].append(code)
+    for p in papers.values():
+        if not p["categories"] and p["primary_category_id"]:
+            p["categories"] = [p["primary_category_id"]]
+    return papers
+
+
+def embed_text(title: str, abstract: str) -> str:
+    return " ".join(f"{title}. {abstract}".split())
+
+
+def text_hash(model: str, text: str) -> str:
+    return hashlib.sha1(f"{model}\n{text}".encode(), usedforsecurity=False).hexdigest()[:16]
+
+
+class Indexer:
+    def __init__(
+        self,
+        embedder: Embedder | None = None,
+        *,
+        keyword: KeywordIndex | None = None,
+        vectors: VectorIndex | None = None,
+    ) -> None:
+        self._embedder = embedder
+        self.keyword = keyword
+        self.vectors = vectors
+        self.report: dict[str, Any] = {}
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            from paperfeed.search.embedding import default_embedder
+
+            self._embedder = default_embedder()
+        return self._embedder
+
+    def run(self, *, semantic: bool = True) -> dict[str, Any]:
+        started = time.monotonic()
+        with index_lock():
+            upto = latest_change()
+            self.report["keyword"] = self.index_keywords(upto)
+            if semantic:
+                self.report["embeddings"] = self.embed(upto)
+                self.report["vectors"] = self.sync_vectors()
+        self.report["seconds"] = round(time.monotonic() - started, 2)
+        return self.report
+
+    # --- keyword ---------------------------------------------------------------------------------
+
+    def index_keywords(self, upto: int) -> dict[str, Any]:
+        started = time.monotonic()
+        kw = self.keyword or KeywordIndex(keyword_dir(), rebuild_stale=True)
+        state_path = keyword_dir() / "state.json"
+        state = _read_state(state_path)
+        mark = int(state.get("watermark", 0))
+        indexed = removed = pending = 0
+        with Progress("index keywords", total=max(upto - mark, 0), unit="changes") as bar:
+            for last, ids in changed_papers(mark, upto, KEYWORD_CHUNK):
+                papers = load_papers(ids, "title", "abstract", "authors")
+                live = [p for p in papers.values() if p["status"] == Paper.Status.ACTIVE]
+                gone = [
+                    pid for pid in ids if pid not in papers or papers[pid]["status"] != Paper.Status.ACTIVE
+                ]
+                indexed += kw.upsert(
+                    KeywordDoc(
+                        p["id"],
+                        p["title"],
+                        p["abstract"],
+                        [a.get("name", "") for a in p["authors"]],
+                        [a["key"] for a in p["authors"] if a.get("key")],
+                        p["categories"],
+                        p["day"],
+                    )
+                    for p in live
+                )
+                kw.delete(gone)
+                removed += len(gone)
+                pending += len(ids)
+                bar.update(last - mark, indexed=indexed)
+                mark = last
+                if pending >= KEYWORD_COMMIT_EVERY:
+                    self._commit_keyword(kw, state_path, mark)
+                    pending = 0
+        self._commit_keyword(kw, state_path, max(mark, upto))
+        return {
+            "indexed": indexed,
+            "removed": removed,
+            "documents": kw.num_docs,
+            "seconds": round(time.monotonic() - started, 2),
+        }
+
+    @staticmethod
+    def _commit_keyword(kw: KeywordIndex, state_path: Path, mark: int) -> None:
+        kw.commit()
+        failpoint("index.keyword.between_commit_and_state")
+        _write_state(state_path, {"watermark": mark})
+
+    # --- embeddings (database) -------------------------------------------------------------------
+
+    def embed(self, upto: int) -> dict[str, Any]:
+        started = time.monotonic()
+        name = self.embedder.name
+        state = state_get(EMBED_STATE)
+        mark = int(state.get("watermark", 0)) if state.get("model") == name else 0
+        embedded = unchanged = removed = 0
+        last_sync = time.monotonic()
+        with Progress("embed papers", total=max(upto - mark, 0), unit="changes") as bar:
+            for last, ids in changed_papers(mark, upto, EMBED_CHUNK):
+                papers = load_papers(ids, "title", "abstract")
+                have = dict(Embedding.objects.filter(paper_id__in=ids).values_list("paper_id", "text_hash"))
+                todo: list[tuple[int, str, str]] = []
+                for pid, p in papers.items():
+                    if p["status"] != Paper.Status.ACTIVE:
+                        continue
+                    t = embed_text(p["title"], p["abstract"])
+                    h = text_hash(name, t)
+                    if have.get(pid) == h:
+                        unchanged += 1
+                    else:
+                        todo.append((pid, t, h))
+                dead = [
+                    pid for pid in have if pid not in papers or papers[pid]["status"] != Paper.Status.ACTIVE
+                ]
+                vecs = self.embedder.encode([t for _, t, _ in todo]) if todo else np.zeros((0, 0))
+                with transaction.atomic():
+                    Embedding.objects.filter(paper_id__in=[pid for pid, _, _ in todo] + dead).delete()
+                    Embedding.objects.bulk_create(
+                        [
+                            Embedding(paper_id=pid, model=name, text_hash=h, vector=Embedding.pack(v))
+                            for (pid, _, h), v in zip(todo, vecs, strict=True)
+                        ]
+                    )
+                    failpoint("index.embed.before_commit")
+                    state_put(EMBED_STATE, {"watermark": last, "model": name})
+                embedded += len(todo)
+                removed += len(dead)
+                bar.update(last - mark, embedded=embedded)
+                mark = last
+                if time.monotonic() - last_sync > VECTOR_SYNC_SECONDS:
+                    self.sync_vectors()  # semantic search covers what is embedded so far
+                    last_sync = time.monotonic()
+        if mark < upto:
+            state_put(EMBED_STATE, {"watermark": upto, "model": name})
+        seconds = time.monotonic() - started
+        return {
+            "embedded": embedded,
+            "unchanged": unchanged,
+            "removed": removed,
+            "model": name,
+            "seconds": round(seconds, 2),
+            "per_s": round(embedded / seconds, 1) if embedded else None,
+        }
+
+    # --- vectors (this node) ---------------------------------------------------------------------
+
+    def sync_vectors(self) -> dict[str, Any]:
+        started = time.monotonic()
+        name = self.embedder.name
+        vi = self.vectors
+        if vi is None:
+            vi = VectorIndex(vector_dir())
+            if vi.state.get("model", name) != name:  # another model's vectors: start again
+                for f in vector_dir().iterdir():
+                    f.unlink()
+                vi = VectorIndex(vector_dir())
+            self.vectors = vi
+        upto = int(state_get(EMBED_STATE).get("watermark", 0))
+        vi.state["model"] = name
+        added = removed = 0
+        for last, ids in changed_papers(vi.watermark, upto, VECTOR_CHUNK):
+            papers = load_papers(ids)
+            vecs = dict(
+                Embedding.objects.filter(paper_id__in=ids, model=name).values_list("paper_id", "vector")
+            )
+            rows = []
+            for pid in ids:
+                p = papers.get(pid)
+                live = p is not None and p["status"] == Paper.Status.ACTIVE and pid in vecs
+                rows.append(
+                    VectorRow(
+                        pid,
+                        Embedding.unpack(vecs[pid]) if live else None,
+                        day_number(p["day"]) if p else 0,
+                        tuple(p["categories"]) if p else (),
+                    )
+                )
+            counts = vi.apply(rows, last)
+            added += counts["added"]
+            removed += counts["removed"]
+            failpoint("index.vectors.after_commit")
+        return {
+            "added": added,
+            "removed": removed,
+            "vectors": vi.size,
+            "seconds": round(time.monotonic() - started, 2),
+        }

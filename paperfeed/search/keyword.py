@@ -1,0 +1,286 @@
+"""The keyword leg: BM25 over title (boosted), abstract and author names, in an embedded tantivy index.
+
+Why tantivy and not the database's own full-text search (figures in bench/README.md, measured by
+`paperfeed bench search` in the same run): SQLite FTS5 `bm25()` and PostgreSQL `ts_rank` scan and
+rank every match in SQL; at 1M papers their p95 is seconds for common words, and `ts_rank` is not
+BM25 at all. tantivy answers the same queries in milliseconds, on either database, from files under
+PAPERFEED_HOME that any node can rebuild from the database (the system of record).
+
+Documents and queries are analysed by `paperfeed.search.text`; queries are built as query objects
+(term, phrase, boolean), never parsed from user text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import shutil
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from paperfeed.search import text
+from paperfeed.search.query import Clause, ParsedQuery
+
+# Relevance knobs (tuned on the CACM dev queries by `paperfeed bench search`; see bench/README.md).
+# A word scores by BM25 in title + abstract together ("body"), plus TITLE_BOOST x its BM25 in the
+# title alone (a cheap stand-in for BM25F), plus AUTHORS_BOOST x its BM25 in the author names.
+# Tuned on the CACM dev queries (bench/README.md): a larger title boost lost nDCG there.
+BODY_BOOST = 1.0
+TITLE_BOOST = 0.1
+AUTHORS_BOOST = 0.25
+# Adjacent query words occurring together as a phrase earn this much more (proximity).
+PHRASE_BOOST = 0.25
+
+EPOCH = dt.date(1970, 1, 1)
+_WRITER_HEAP = 256 * 1024 * 1024
+
+
+def day_number(day: dt.date | None) -> int:
+    return (day - EPOCH).days if day else 0
+
+
+@dataclass(frozen=True)
+class KeywordDoc:
+    paper_id: int
+    title: str
+    abstract: str
+    authors: list[str]  # display names
+    author_keys: list[str]
+    categories: list[str]
+    day: dt.date | None
+
+
+@dataclass(frozen=True)
+class Filters:
+    categories: tuple[str, ...] = ()
+    since: dt.date | None = None
+    until: dt.date | None = None
+    author: str | None = None  # an author key ("yann-lecun") or a name
+
+    def __bool__(self) -> bool:
+        return bool(self.categories or self.since or self.until or self.author)
+
+
+def _schema() -> tantivy.Schema:
+    b = tantivy.SchemaBuilder()
+    b.add_integer_field("id", stored=True, indexed=True, fast=True)  # i64: Python ints are i64 terms
+    for name in ("body", "title", "abstract", "authors"):
+        b.add_text_field(name, tokenizer_name="whitespace", index_option="position")
+    b.add_text_field("cat", tokenizer_name="raw", index_option="basic")
+    b.add_text_field("akey", tokenizer_name="raw", index_option="basic")
+    b.add_integer_field("day", indexed=True, fast=True)
+    return b.build()
+
+
+class KeywordIndex:
+    """A tantivy index in a directory (or in memory when `path` is None, for tests).
+
+    One writer at a time (tantivy's own lock, plus the caller's indexing lock); readers in any number
+    of processes pick up commits through `refresh()`."""
+
+    def __init__(self, path: Path | None, *, rebuild_stale: bool = False) -> None:
+        """`rebuild_stale` (the indexer): an index of another schema (an older version of this
+        module) is deleted, with its state, so that it is built again from the start. Readers get
+        a ValueError instead."""
+        self.schema = _schema()
+        if path is None:
+            self.index = tantivy.Index(self.schema)
+        else:
+            path.mkdir(parents=True, exist_ok=True)
+            try:
+                self.index = tantivy.Index(self.schema, path=str(path), reuse=True)
+            except ValueError:
+                if not rebuild_stale:
+                    raise
+                shutil.rmtree(path)
+                path.mkdir(parents=True)
+                self.index = tantivy.Index(self.schema, path=str(path), reuse=True)
+        self._writer: Any = None
+        self._lock = threading.Lock()
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def _w(self) -> Any:
+        if self._writer is None:
+            self._writer = self.index.writer(heap_size=_WRITER_HEAP, num_threads=1)
+        return self._writer
+
+    def upsert(self, docs: Iterable[KeywordDoc]) -> int:
+        w, n = self._w(), 0
+        for d in docs:
+            w.delete_documents_by_term("id", d.paper_id)
+            doc = tantivy.Document()
+            doc.add_integer("id", d.paper_id)
+            title, abstract = text.analysed(d.title), text.analysed(d.abstract)
+            doc.add_text("body", f"{title} {abstract}")
+            doc.add_text("title", title)
+            doc.add_text("abstract", abstract)
+            doc.add_text("authors", " ".join(text.analysed(a, stem=False) for a in d.authors))
+            for c in d.categories:
+                doc.add_text("cat", c)
+            for k in d.author_keys:
+                doc.add_text("akey", k)
+            doc.add_integer("day", day_number(d.day))
+            w.add_document(doc)
+            n += 1
+        return n
+
+    def delete(self, paper_ids: Iterable[int]) -> None:
+        w = self._w()
+        for pk in paper_ids:
+            w.delete_documents_by_term("id", pk)
+
+    def commit(self) -> None:
+        if self._writer is not None:
+            self._writer.commit()
+            self._writer.wait_merging_threads()
+            self._writer = None
+        self.index.reload()
+
+    def refresh(self) -> None:
+        self.index.reload()
+
+    # --- reading -------------------------------------------------------------------------------
+
+    @property
+    def num_docs(self) -> int:
+        return int(self.index.searcher().num_docs)
+
+    def _phrase(self, field: str, terms: list[str]) -> Any:
+        words: list[str | tuple[int, str]] = [*terms]
+        return tantivy.Query.phrase_query(self.schema, field, words)
+
+    def _clause(self, c: Clause) -> Any:
+        """A required or excluded clause; None when it has no searchable term (e.g. only stop words)."""
+        fields = [c.field or "body"]
+        alts = []
+        for f in fields:
+            terms = text.tokens(c.text, stem=f != "authors")
+            if not terms:
+                continue
+            if len(terms) == 1:
+                alts.append(tantivy.Query.term_query(self.schema, f, terms[0]))
+            elif c.phrase:
+                alts.append(self._phrase(f, terms))
+            else:  # au:"lecun yann" unquoted parts, ti:x y → every term in that field
+                alts.append(
+                    tantivy.Query.boolean_query(
+                        [(tantivy.Occur.Must, tantivy.Query.term_query(self.schema, f, t)) for t in terms]
+                    )
+                )
+        if not alts:
+            return None
+        return (
+            alts[0]
+            if len(alts) == 1
+            else tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in alts])
+        )
+
+    def _word_queries(self, words: list[str]) -> list[Any]:
+        out = []
+        boosts = {"body": BODY_BOOST, "title": TITLE_BOOST}
+        for w in words:
+            stemmed, names = text.tokens(w), text.tokens(w, stem=False)
+            per_field = []
+            for f, boost in boosts.items():
+                if len(stemmed) == 1:
+                    q = tantivy.Query.term_query(self.schema, f, stemmed[0])
+                elif stemmed:  # "multi-agent", "state-of-the-art": a phrase of its parts
+                    q = self._phrase(f, stemmed)
+                else:
+                    continue
+                per_field.append(tantivy.Query.boost_query(q, boost))
+            if len(names) == 1:
+                per_field.append(
+                    tantivy.Query.boost_query(
+                        tantivy.Query.term_query(self.schema, "authors", names[0]), AUTHORS_BOOST
+                    )
+                )
+            out += per_field
+        terms = [t for w in words for t in text.tokens(w)]
+        if PHRASE_BOOST and 1 < len(terms) <= 8:
+            for a, b in itertools.pairwise(terms):
+                for f in ("body",):
+                    pq = self._phrase(f, [a, b])
+                    out.append(tantivy.Query.boost_query(pq, PHRASE_BOOST))
+        return out
+
+    def _filter(self, filters: Filters, categories: list[str]) -> list[Any]:
+        out = []
+        cats = [*filters.categories, *categories]
+        if cats:
+            out.append(tantivy.Query.term_set_query(self.schema, "cat", cats))
+        if filters.since or filters.until:
+            out.append(
+                tantivy.Query.range_query(
+                    self.schema,
+                    "day",
+                    tantivy.FieldType.Integer,
+                    day_number(filters.since) if filters.since else None,
+                    day_number(filters.until) if filters.until else None,
+                )
+            )
+        if filters.author:
+            names = text.tokens(filters.author, stem=False)
+            alts = [tantivy.Query.term_query(self.schema, "akey", filters.author)]
+            if len(names) == 1:
+                alts.append(tantivy.Query.term_query(self.schema, "authors", names[0]))
+            elif names:
+                alts.append(self._phrase("authors", names))
+            out.append(tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in alts]))
+        return out
+
+    def build(self, parsed: ParsedQuery, filters: Filters) -> tuple[Any, bool]:
+        """(query, ranked): ranked is False when nothing scores (only filters or required clauses)."""
+        must = [q for c in parsed.required if (q := self._clause(c)) is not None]
+        must += self._filter(filters, parsed.categories)
+        must_not = [q for c in parsed.excluded if (q := self._clause(c)) is not None]
+        should = self._word_queries(parsed.words)
+        parts: list[tuple[Any, Any]] = []
+        if should:
+            parts.append(
+                (tantivy.Occur.Must, tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in should]))
+            )
+        parts += [(tantivy.Occur.Must, q) for q in must]
+        if not parts:
+            if parsed.words or parsed.required:
+                return tantivy.Query.empty_query(), True  # only stop words or punctuation
+            parts.append((tantivy.Occur.Must, tantivy.Query.all_query()))
+        parts += [(tantivy.Occur.MustNot, q) for q in must_not]
+        return tantivy.Query.boolean_query(parts), bool(should or parsed.required)
+
+    def search(
+        self, parsed: ParsedQuery, filters: Filters, limit: int, *, by_date: bool = False
+    ) -> tuple[list[tuple[int, float]], int]:
+        """[(paper_id, bm25 score)] best first (or newest first), and the number of matches."""
+        query, ranked = self.build(parsed, filters)
+        searcher = self.index.searcher()
+        if by_date or not ranked:
+            res = searcher.search(query, limit, count=True, order_by_field="day")
+        else:
+            res = searcher.search(query, limit, count=True)
+        addrs = [a for _, a in res.hits]
+        ids = [int(i or 0) for i in searcher.fast_field_values("id", addrs)] if addrs else []
+        scores = [float(s) if ranked and not by_date else 0.0 for s, _ in res.hits]
+        return list(zip(ids, scores, strict=True)), int(getattr(res, "count", 0) or 0)
+
+    def matching(self, parsed: ParsedQuery, filters: Filters, paper_ids: list[int]) -> set[int]:
+        """Which of `paper_ids` satisfy the query's required and excluded clauses and the filters
+        (for hits the vector leg found)."""
+        must = [q for c in parsed.required if (q := self._clause(c)) is not None]
+        must += self._filter(filters, parsed.categories)
+        must_not = [q for c in parsed.excluded if (q := self._clause(c)) is not None]
+        if not (must or must_not) or not paper_ids:
+            return set(paper_ids)
+        parts = [(tantivy.Occur.Must, tantivy.Query.term_set_query(self.schema, "id", paper_ids))]
+        parts += [(tantivy.Occur.Must, q) for q in must]
+        parts += [(tantivy.Occur.MustNot, q) for q in must_not]
+        searcher = self.index.searcher()
+        res = searcher.search(tantivy.Query.boolean_query(parts), len(paper_ids), count=False)
+        addrs = [a for _, a in res.hits]
+        return {int(i or 0) for i in searcher.fast_field_values("id", addrs)} if addrs else set()

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
+
+from paperfeed.core.commands import ReportCommand
+from paperfeed.search.services import MODES, SORTS, SearchResults, search
+
+
+def render_results(res: SearchResults) -> str:
+    lines = [
+        f"{res.total} matches ({res.mode}, {res.took_ms:.0f} ms)"
+        + (f" — {res.message}" if res.message else "")
+    ]
+    for i, h in enumerate(res.hits, res.offset + 1):
+        lines.append(f"{i:3}. {h.arxiv_id}  {h.title}  [{h.score:.4f}; {h.why}]")
+    return "\n".join(lines)
+
+
+class Command(ReportCommand):
+    help = "Search papers (hybrid BM25 + embeddings). --batch FILE: one query per line, one JSON per line."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("query", nargs="?", default=None)
+        parser.add_argument("--batch", type=Path, help="file of queries, one per line ('-': stdin)")
+        parser.add_argument("--limit", type=int, default=20)
+        parser.add_argument("--offset", type=int, default=0)
+        parser.add_argument("--mode", choices=MODES, default="hybrid")
+        parser.add_argument("--category", action="append", help="only this category (repeatable)")
+        parser.add_argument("--since", help="announced on or after YYYY-MM-DD")
+        parser.add_argument("--until", help="announced on or before YYYY-MM-DD")
+        parser.add_argument("--author", help="an author's key or name")
+        parser.add_argument(
+            "--sort",
+            default="relevance",
+            help="relevance | date | " + " | ".join(s for s in SORTS if s not in ("relevance", "date"))
+            or "relevance | date",
+        )
+
+    def _run(self, q: str, options: dict[str, Any]) -> SearchResults:
+        return search(
+            q,
+            mode=options["mode"],
+            limit=options["limit"],
+            offset=options["offset"],
+            category=options["category"],
+            since=options["since"],
+            until=options["until"],
+            author=options["author"],
+            sort=options["sort"],
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["batch"] is None:
+            super().handle(*args, **options)
+            return
+        path: Path = options["batch"]
+        if str(path) != "-" and not path.is_file():
+            raise CommandError(f"no such file: {path}")
+        lines = sys.stdin if str(path) == "-" else path.open(encoding="utf-8", errors="replace")
+        with lines:
+            for line in lines:
+                res = self._run(line.rstrip("\n"), options)
+                if options["json"]:
+                    sys.stdout.write(json.dumps(res.as_json(), ensure_ascii=False) + "\n")
+                else:
+                    sys.stdout.write(render_results(res) + "\n\n")
+                sys.stdout.flush()
+
+    def report(self, **options: Any) -> dict[str, Any]:
+        if options["query"] is None:
+            raise CommandError("give a QUERY or --batch FILE")
+        return self._run(options["query"], options).as_json()
+
+    def render(self, result: dict[str, Any]) -> str:
+        lines = [
+            f"{result['total']} matches ({result['mode']}, {result['took_ms']:.0f} ms)"
+            + (f" — {result['message']}" if result["message"] else "")
+        ]
+        for i, h in enumerate(result["results"], result["offset"] + 1):
+            lines.append(f"{i:3}. {h['id']}  {h['title']}  [{h['why']}]")
+        return "\n".join(lines)

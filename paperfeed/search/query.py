@@ -1,0 +1,112 @@
+"""The search syntax, parsed by hand into data: user text never reaches a query language.
+
+    speculative decoding          words: ranked by BM25 (any may match; more is better)
+    "state space model"           a quoted phrase: must occur as written (title or abstract)
+    ti:diffusion  abs:"zero shot" a word or phrase that must occur in the title / the abstract
+    au:lecun  au:"yann lecun"     an author's name (or part of it) must match
+    cat:cs.CL                     only papers in that category (several: any of them)
+    -survey  -"large language"    papers with that word or phrase are left out
+
+Only those four field names are fields: `title:secret` is the two words `title` and `secret`. An
+unbalanced quote runs to the end of the query. Control characters and lone surrogates are spaces.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_QUERY_CHARS = 1000  # longer input is cut (with a message): no abstract-sized query is useful
+FIELDS = {"ti": "title", "abs": "abstract", "au": "authors", "cat": "category"}
+
+_CLEAN = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+_PIECE = re.compile(
+    r"""(?P<neg>-)?(?:(?P<field>[A-Za-z]+):)?(?:"(?P<phrase>[^"]*)(?:"|$)|(?P<word>[^\s"]+))""", re.UNICODE
+)
+_CATEGORY = re.compile(r"^[A-Za-z-]+(?:\.[A-Za-z-]+)?$")
+
+
+@dataclass(frozen=True)
+class Clause:
+    text: str
+    field: str | None = None  # "title" | "abstract" | "authors"; None: title or abstract
+    phrase: bool = False
+
+
+@dataclass
+class ParsedQuery:
+    raw: str
+    words: list[str] = field(default_factory=list)  # free words, ranked
+    required: list[Clause] = field(default_factory=list)  # phrases and fielded terms
+    excluded: list[Clause] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    truncated: bool = False
+
+    @property
+    def semantic_text(self) -> str:
+        """What the embedding leg reads: the words and the title/abstract clauses, not names."""
+        parts = list(self.words) + [c.text for c in self.required if c.field != "authors"]
+        return " ".join(parts).strip()
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.words or self.required or self.categories)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "words": self.words,
+            "required": [c.__dict__ for c in self.required],
+            "excluded": [c.__dict__ for c in self.excluded],
+            "categories": self.categories,
+            "truncated": self.truncated,
+        }
+
+
+def relaxed(parsed: ParsedQuery) -> ParsedQuery | None:
+    """The query with its quoted phrases as plain words (for when no paper has them); None if it has
+    none. Pasted prose quotes titles and terms; zero results would help nobody."""
+    phrases = [c for c in parsed.required if c.field is None]
+    if not phrases:
+        return None
+    return ParsedQuery(
+        raw=parsed.raw,
+        words=[*parsed.words, *(c.text for c in phrases)],
+        required=[c for c in parsed.required if c.field is not None],
+        excluded=parsed.excluded,
+        categories=parsed.categories,
+        truncated=parsed.truncated,
+    )
+
+
+def parse(raw: str) -> ParsedQuery:
+    text = _CLEAN.sub(" ", raw if isinstance(raw, str) else str(raw))
+    out = ParsedQuery(raw=text, truncated=len(text) > MAX_QUERY_CHARS)
+    text = text[:MAX_QUERY_CHARS]
+    for m in _PIECE.finditer(text):
+        neg, name, phrase, word = m.group("neg"), m.group("field"), m.group("phrase"), m.group("word")
+        fld = FIELDS.get(name.lower()) if name else None
+        if name and fld is None:
+            # Not one of ours (e.g. `title:secret`, `http://x`): the whole piece is plain text.
+            pieces = [name] if phrase is not None else [name, word]
+            if neg:
+                out.excluded += [Clause(p) for p in pieces]
+            else:
+                out.words += pieces
+            if phrase is None:
+                continue
+        value = (phrase if phrase is not None else word or "").strip()
+        if not value:
+            continue
+        if fld == "category":
+            if not neg:
+                out.categories += [c for c in value.split() if _CATEGORY.match(c)]
+            continue
+        is_phrase = phrase is not None and len(value.split()) > 1
+        if neg:
+            out.excluded.append(Clause(value, fld, is_phrase))
+        elif fld is not None or phrase is not None:
+            out.required.append(Clause(value, fld, is_phrase))
+        else:
+            out.words.append(value)
+    return out

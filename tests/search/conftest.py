@@ -1,0 +1,117 @@
+"""Fixture papers for the search tests: stored through the real ingestor, indexed by the real
+indexer (tantivy, the MiniLM embedder, the vector index) under a fresh PAPERFEED_HOME."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from paperfeed.papers.records import AuthorName, PaperRecord
+from paperfeed.papers.services import Ingestor
+from paperfeed.search import services
+from paperfeed.search.indexing import Indexer
+
+PAPERS = [
+    (
+        "2503.00001",
+        "Speculative decoding with draft models",
+        "We accelerate large language model inference: a small draft model proposes tokens"
+        " that the target model verifies in parallel, giving lossless speedups.",
+        ["cs.CL"],
+        "2025-03-18",
+        [("Leviathan", "Yaniv")],
+    ),
+    (
+        "2503.00002",
+        "Multi-agent debate improves factuality",
+        "Several language model agents argue over answers; the multi-agent setting reduces hallucination.",
+        ["cs.AI", "cs.CL"],
+        "2025-03-19",
+        [("Du", "Yilun")],
+    ),
+    (
+        "2503.00003",
+        "Don't stop pretraining",
+        "We show that domain-adaptive pretraining helps; don't stop after the first stage.",
+        ["cs.CL"],
+        "2025-04-01",
+        [("Gururangan", "Suchin")],
+    ),
+    (
+        "2503.00004",
+        "A C++ library for sparse tensors",
+        "Fast kernels written in C++ with Python bindings, tested on Ubuntu 20.04.",
+        ["cs.MS"],
+        "2025-05-02",
+        [("Hopper", "Grace")],
+    ),
+    (
+        "2503.00005",
+        "Private set intersection",
+        "Two parties compute the intersection without revealing the secret inputs.",
+        ["cs.CR"],
+        "2025-06-03",
+        [("Lovelace", "Ada")],
+    ),
+    (
+        "2503.00006",
+        "Image segmentation with diffusion models",
+        "Denoising diffusion probabilistic models segment medical images.",
+        ["cs.CV"],
+        "2025-07-04",
+        [("Ronneberger", "Olaf")],
+    ),
+    (
+        "2503.00007",
+        "Faster transformer inference by early exit",
+        "Tokens leave the network early when confident, speeding up autoregressive generation.",
+        ["cs.CL", "cs.LG"],
+        "2025-08-05",
+        [("Lovelace", "Ada"), ("Turing", "Alan")],
+    ),
+    (
+        "2503.00008",
+        "Graph neural networks for molecules",
+        "Message passing networks predict molecular properties.",
+        ["cs.LG"],
+        "2025-09-06",
+        [("Gilmer", "Justin")],
+    ),
+]
+
+
+def records() -> list[PaperRecord]:
+    return [
+        PaperRecord(
+            arxiv_id=i,
+            title=t,
+            abstract=a,
+            authors=[AuthorName(k, f) for k, f in au],
+            categories=c,
+            announced=dt.date.fromisoformat(d),
+        )
+        for i, t, a, c, d, au in PAPERS
+    ]
+
+
+def ingest(recs: list[PaperRecord]) -> None:
+    with Ingestor("test") as ing:
+        ing.add_all(recs)
+
+
+@pytest.fixture
+def home(settings: Any, tmp_path: Path) -> Iterator[Path]:
+    settings.HOME = tmp_path
+    services.use_engine(None)
+    yield tmp_path
+    services.use_engine(None)
+
+
+@pytest.fixture
+def indexed(db: None, home: Path) -> dict[str, Any]:
+    ingest(records())
+    return Indexer().run()

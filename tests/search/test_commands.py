@@ -1,0 +1,98 @@
+"""`paperfeed index | search | similar` end to end: the real CLI in child processes, on the run's database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import paperfeed
+from tests.search.conftest import PAPERS
+
+pytestmark = pytest.mark.database
+
+
+def snapshot_file(tmp_path: Path, papers: list[tuple]) -> Path:  # type: ignore[type-arg]
+    path = tmp_path / "papers.jsonl"
+    lines = []
+    for arxiv_id, title, abstract, cats, day, authors in papers:
+        lines.append(
+            json.dumps(
+                {
+                    "id": arxiv_id,
+                    "title": title,
+                    "abstract": abstract,
+                    "authors": ", ".join(f"{f} {k}" for k, f in authors),
+                    "authors_parsed": [[k, f, ""] for k, f in authors],
+                    "categories": " ".join(cats),
+                    "update_date": day,
+                    "versions": [{"version": "v1", "created": "Mon, 17 Mar 2025 10:00:00 GMT"}],
+                }
+            )
+        )
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_import_then_index_search_batch_similar(cli_env: dict[str, str], tmp_path: Path) -> None:
+    paperfeed("init", env=cli_env)
+    paperfeed("import", str(snapshot_file(tmp_path, PAPERS)), env=cli_env)
+    before = json.loads(paperfeed("search", "speculative decoding", "--json", env=cli_env).stdout)
+    assert before["results"] == [] and "not built" in before["message"]
+
+    first = json.loads(paperfeed("index", "--json", env=cli_env).stdout)
+    assert first["keyword"]["indexed"] == 8 and first["embeddings"]["embedded"] == 8
+    assert first["vectors"]["vectors"] == 8
+    again = json.loads(paperfeed("index", "--json", env=cli_env).stdout)
+    assert again["keyword"]["indexed"] == 0 and again["embeddings"]["embedded"] == 0
+    assert again["vectors"]["added"] == 0
+
+    out = json.loads(
+        paperfeed("search", "speculative decoding", "--json", "--limit", "3", env=cli_env).stdout
+    )
+    assert out["query"] == "speculative decoding" and len(out["results"]) == 3
+    top = out["results"][0]
+    assert top["id"] == "2503.00001" and top["title"].startswith("Speculative") and top["score"] > 0
+    assert "<mark>" in top["title_html"] and set(top["legs"]) == {"keyword", "semantic"}
+    narrowed = json.loads(
+        paperfeed(
+            "search", "models", "--category", "cs.CV", "--mode", "keyword", "--json", env=cli_env
+        ).stdout
+    )
+    assert [r["id"] for r in narrowed["results"]] == ["2503.00006"]
+    human = paperfeed("search", "C++", env=cli_env).stdout
+    assert "2503.00004" in human.splitlines()[1]
+
+    queries = tmp_path / "q.txt"
+    queries.write_text('speculative decoding\n\n"unbalanced\nC++\n\x00\n')
+    lines = paperfeed(
+        "search", "--batch", str(queries), "--json", "--limit", "2", env=cli_env
+    ).stdout.splitlines()
+    docs = [json.loads(line) for line in lines]
+    assert [d["query"] for d in docs] == ["speculative decoding", "", '"unbalanced', "C++", "\x00"]
+    assert docs[0]["results"][0]["id"] == "2503.00001" and docs[1]["message"]
+    assert docs[3]["results"][0]["id"] == "2503.00004"
+
+    sim = json.loads(paperfeed("similar", "2503.00001", "--limit", "2", "--json", env=cli_env).stdout)
+    assert sim["results"][0]["id"] == "2503.00007"
+    missing = paperfeed("similar", "2999.00001", env=cli_env, check=False)
+    assert missing.returncode != 0 and "not stored" in missing.stderr
+
+
+def test_import_enqueues_indexing_and_the_worker_runs_it(cli_env: dict[str, str], tmp_path: Path) -> None:
+    paperfeed("init", env=cli_env)
+    paperfeed("import", str(snapshot_file(tmp_path, PAPERS[:3])), env=cli_env)
+    paperfeed("worker", "--batch", env=cli_env)
+    out = json.loads(paperfeed("search", "multi-agent", "--json", env=cli_env).stdout)
+    assert out["results"][0]["id"] == "2503.00002" and not out["degraded"]
+    noop = json.loads(paperfeed("index", "--json", env=cli_env).stdout)
+    assert noop["keyword"]["indexed"] == 0 and noop["embeddings"]["embedded"] == 0
+
+
+@pytest.mark.slow
+def test_index_killed_again_and_again_then_completes(cli_env: dict[str, str], tmp_path: Path) -> None:
+    from tests.chaos.targets.index import run_scenario
+
+    result = run_scenario(cli_env, tmp_path, kills=4, seed=3)
+    assert result["final"]["keyword"]["documents"] == result["papers"]

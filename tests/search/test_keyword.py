@@ -1,0 +1,168 @@
+"""The keyword leg on an in-memory tantivy index (no database)."""
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from paperfeed.search.keyword import Filters, KeywordDoc, KeywordIndex
+from paperfeed.search.query import parse
+
+DOCS = [
+    KeywordDoc(
+        1,
+        "Speculative decoding for fast inference",
+        "A draft model proposes tokens.",
+        ["Ada Lovelace"],
+        ["ada-lovelace"],
+        ["cs.CL"],
+        dt.date(2025, 3, 1),
+    ),
+    KeywordDoc(
+        2,
+        "Multi-agent debate",
+        "Agents argue; we don't stop them.",
+        ["Alan Turing"],
+        ["alan-turing"],
+        ["cs.AI", "cs.CL"],
+        dt.date(2025, 4, 1),
+    ),
+    KeywordDoc(
+        3,
+        "A C++ library",
+        "Benchmarks on Ubuntu 20.04 show speed.",
+        ["Grace Hopper"],
+        ["grace-hopper"],
+        ["cs.SE"],
+        dt.date(2025, 5, 1),
+    ),
+    KeywordDoc(
+        4,
+        "Private inference",
+        "We keep the secret key hidden. A survey of decoding.",
+        ["Ada Lovelace", "Alan Turing"],
+        ["ada-lovelace", "alan-turing"],
+        ["cs.CR"],
+        dt.date(2025, 6, 1),
+    ),
+    KeywordDoc(
+        5,
+        "Agents that plan",
+        "Multi agent planning with state space models.",
+        ["Edsger Dijkstra"],
+        ["edsger-dijkstra"],
+        ["cs.AI"],
+        dt.date(2025, 7, 1),
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def index() -> KeywordIndex:
+    ki = KeywordIndex(None)
+    ki.upsert(DOCS)
+    ki.commit()
+    return ki
+
+
+def ids(index: KeywordIndex, q: str, filters: Filters | None = None, **kw: object) -> list[int]:
+    hits, _ = index.search(parse(q), filters or Filters(), 10, **kw)  # type: ignore[arg-type]
+    return [p for p, _ in hits]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("multi-agent", 2), ("don't", 2), ("C++", 3), ("20.04", 3), ("speculative decoding", 1)],
+)
+def test_tricky_words_find_their_paper_first(index: KeywordIndex, query: str, expected: int) -> None:
+    assert ids(index, query)[0] == expected
+
+
+def test_title_colon_is_not_a_column_filter(index: KeywordIndex) -> None:
+    assert ids(index, "title:secret") == [4]  # "secret" is only in paper 4's abstract
+
+
+def test_fielded_phrases_and_exclusion(index: KeywordIndex) -> None:
+    assert ids(index, "ti:decoding") == [1]
+    assert set(ids(index, "abs:decoding")) == {4}
+    assert set(ids(index, "au:lovelace")) == {1, 4}
+    assert ids(index, 'au:"alan turing" ti:inference') == [4]
+    assert ids(index, '"multi agent"') == [5, 2] or ids(index, '"multi agent"') == [2, 5]
+    assert 4 not in ids(index, "decoding -survey")
+    assert ids(index, 'decoding -"secret key"') == [1]
+    assert ids(index, "cat:cs.CL agents") == [2]
+
+
+def test_filters(index: KeywordIndex) -> None:
+    assert ids(index, "agents", Filters(categories=("cs.AI",))) == [5, 2] or ids(
+        index, "agents", Filters(categories=("cs.AI",))
+    ) == [2, 5]
+    assert ids(index, "agent", Filters(since=dt.date(2025, 5, 1))) == [5]
+    assert ids(index, "decoding", Filters(until=dt.date(2025, 3, 31))) == [1]
+    assert set(ids(index, "inference", Filters(author="ada-lovelace"))) == {1, 4}
+    assert set(ids(index, "inference", Filters(author="Alan Turing"))) == {4}
+    assert ids(index, "", Filters(categories=("cs.AI",))) == [5, 2]  # no words: newest first
+
+
+def test_by_date_orders_newest_first(index: KeywordIndex) -> None:
+    assert ids(index, "agent decoding", by_date=True) == [5, 4, 2, 1]
+
+
+def test_upsert_replaces_and_delete_removes(index: KeywordIndex) -> None:
+    ki = KeywordIndex(None)
+    ki.upsert(DOCS)
+    ki.commit()
+    ki.upsert([KeywordDoc(3, "A Rust library", "No more old words.", [], [], ["cs.SE"], None)])
+    ki.delete([1])
+    ki.commit()
+    assert ki.num_docs == 4
+    assert ids(ki, "C++") == [] and ids(ki, "rust") == [3] and ids(ki, "speculative") == []
+
+
+def test_matching_applies_required_excluded_and_filters(index: KeywordIndex) -> None:
+    assert index.matching(parse("anything"), Filters(), [1, 2, 3]) == {1, 2, 3}
+    assert index.matching(parse("x -survey"), Filters(), [1, 4]) == {1}
+    assert index.matching(parse('"state space"'), Filters(), [1, 2, 5]) == {5}
+    assert index.matching(parse("x"), Filters(categories=("cs.CL",)), [1, 2, 3]) == {1, 2}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"hello',
+        "hello AND",
+        "NEAR(",
+        "(",
+        ")",
+        "AND",
+        "OR x",
+        "*",
+        "-x",
+        "col:x",
+        "^x",
+        '""',
+        "   ",
+        "x" * 10_000,
+        "\x00",
+        "\ud800",
+        "'; DROP TABLE papers; --",
+        "%",
+        "_",
+        "title:x",
+    ],
+)
+def test_hostile_input_never_raises(index: KeywordIndex, query: str) -> None:
+    index.search(parse(query), Filters(), 10)
+
+
+def test_an_index_of_another_schema_is_rebuilt_by_the_indexer_only(tmp_path: Path) -> None:
+    import tantivy
+
+    b = tantivy.SchemaBuilder()
+    b.add_text_field("old")
+    tantivy.Index(b.build(), path=str(tmp_path))
+    (tmp_path / "state.json").write_text('{"watermark": 99}')
+    with pytest.raises(ValueError, match="schema does not match"):
+        KeywordIndex(tmp_path)
+    ki = KeywordIndex(tmp_path, rebuild_stale=True)
+    assert ki.num_docs == 0 and not (tmp_path / "state.json").exists()

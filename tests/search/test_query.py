@@ -1,0 +1,46 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from paperfeed.search.query import MAX_QUERY_CHARS, Clause, parse, relaxed
+
+
+def test_syntax() -> None:
+    q = parse('speculative ti:diffusion abs:"zero shot" au:lecun cat:cs.CL -survey -"large language"')
+    assert q.words == ["speculative"]
+    assert q.required == [
+        Clause("diffusion", "title"),
+        Clause("zero shot", "abstract", phrase=True),
+        Clause("lecun", "authors"),
+    ]
+    assert q.excluded == [Clause("survey"), Clause("large language", phrase=True)]
+    assert q.categories == ["cs.CL"]
+    assert q.semantic_text == "speculative diffusion zero shot"
+
+
+def test_unknown_fields_are_plain_words_never_filters() -> None:
+    q = parse("title:secret http://example.org")
+    assert q.words == ["title", "secret", "http", "//example.org"]
+    assert not q.required and not q.categories
+
+
+def test_unbalanced_quote_runs_to_the_end_and_relaxes_to_words() -> None:
+    q = parse('"state space model')
+    assert q.required == [Clause("state space model", None, phrase=True)]
+    loose = relaxed(q)
+    assert loose is not None and loose.words == ["state space model"] and not loose.required
+    assert relaxed(parse("plain words")) is None
+
+
+def test_control_characters_surrogates_and_length() -> None:
+    q = parse("a\x00b\ud800c\x1fd")
+    assert q.words == ["a", "b", "c", "d"]
+    long = parse("x " * 10_000)
+    assert long.truncated and len(long.words) == MAX_QUERY_CHARS // 2
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text())
+def test_any_text_parses(raw: str) -> None:
+    q = parse(raw)
+    assert isinstance(q.semantic_text, str)
+    assert all(c.text.strip() for c in [*q.required, *q.excluded])

@@ -1,0 +1,205 @@
+"""search() and similar() over the real store and indexes, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from paperfeed.papers.models import Paper
+from paperfeed.search import services
+from paperfeed.search.indexing import Indexer
+from paperfeed.search.services import search, similar
+from tests.search.conftest import ingest, records
+
+pytestmark = pytest.mark.django_db
+
+
+def ids(res: services.SearchResults) -> list[str]:
+    return [h.arxiv_id for h in res.hits]
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "keyword", "semantic"])
+def test_speculative_decoding_first_in_every_mode(indexed: dict[str, Any], mode: str) -> None:
+    res = search("speculative decoding", mode=mode)
+    assert ids(res)[0] == "2503.00001" and not res.degraded and not res.message
+
+
+def test_semantic_leg_finds_meaning_without_the_words(indexed: dict[str, Any]) -> None:
+    res = search("making LLM text generation faster", mode="semantic", limit=3)
+    assert {"2503.00001", "2503.00007"} <= set(ids(res))
+    hybrid = search("making LLM text generation faster", limit=3)
+    assert "semantic" in hybrid.hits[0].legs
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("multi-agent", "2503.00002"), ("don't", "2503.00003"), ("C++", "2503.00004"), ("20.04", "2503.00004")],
+)
+def test_tricky_words(indexed: dict[str, Any], query: str, expected: str) -> None:
+    assert ids(search(query, mode="keyword"))[0] == expected
+    assert expected in ids(search(query))
+
+
+def test_title_colon_is_words_and_highlights_are_escaped(indexed: dict[str, Any]) -> None:
+    res = search("title:secret", mode="keyword")
+    assert ids(res) == ["2503.00005"]
+    assert "<mark>secret</mark>" in res.hits[0].snippet_html
+    Paper.objects.filter(arxiv_id="2503.00005").update(abstract="<script>alert(1)</script> the secret & more")
+    hit = search("secret", mode="keyword").hits[0]
+    assert hit.snippet_html == "&lt;script&gt;alert(1)&lt;/script&gt; the <mark>secret</mark> &amp; more"
+
+
+def test_filters_syntax_and_sorts(indexed: dict[str, Any]) -> None:
+    assert set(ids(search("inference", category="cs.CL", mode="keyword"))) == {"2503.00001", "2503.00007"}
+    # Hybrid adds the nearest papers by meaning after the keyword matches, within the filters.
+    assert ids(search("inference cat:cs.LG")) == ["2503.00007", "2503.00008"]
+    assert ids(search("inference cat:cs.LG", mode="keyword")) == ["2503.00007"]
+    assert ids(search("models", since="2025-07-01", until="2025-07-31")) == ["2503.00006"]
+    assert set(ids(search("inference", author="ada-lovelace"))) == {"2503.00005", "2503.00007"}
+    assert set(ids(search("inference", author="ada-lovelace", mode="keyword"))) == {"2503.00007"}
+    assert set(ids(search("au:lovelace"))) == {"2503.00005", "2503.00007"}
+    assert "2503.00001" not in ids(search("inference -draft"))
+    by_date = ids(search("models inference", sort="date", mode="keyword"))
+    assert by_date == sorted(by_date, reverse=True)
+    only_filter = search("", category="cs.CL")
+    assert ids(only_filter) == ["2503.00007", "2503.00003", "2503.00002", "2503.00001"]
+
+
+def test_votes_sort_is_a_hook_another_app_fills(indexed: dict[str, Any]) -> None:
+    assert "votes" not in services.SORTS and search("models", sort="votes").message.startswith("unknown sort")
+    target = Paper.objects.get(arxiv_id="2503.00008").pk
+    services.register_sort("votes", lambda pks: {pk: (10 if pk == target else 0) for pk in pks})
+    try:
+        assert ids(search("models", sort="votes"))[0] == "2503.00008"
+    finally:
+        services.SORTS.pop("votes")
+
+
+def test_messages_instead_of_errors(indexed: dict[str, Any]) -> None:
+    assert search("").message == "type some words to search for"
+    assert search("the of ?!").message.startswith("nothing to search for")
+    assert search("zzzqqq", mode="keyword").message == "no paper matches"
+    assert search("x", mode="nope").message.startswith("unknown mode")
+    relaxed = search('"decoding speculative"')
+    assert ids(relaxed)[0] == "2503.00001" and "exact phrases" in relaxed.message
+
+
+def test_paging_and_limits(indexed: dict[str, Any]) -> None:
+    everything = ids(search("models", limit=100, mode="keyword"))
+    page = ids(search("models", limit=2, offset=1, mode="keyword"))
+    assert page == everything[1:3]
+    assert search("models", limit=10**9).limit == services.MAX_LIMIT
+
+
+def test_a_slow_semantic_leg_degrades_to_keyword_only(
+    indexed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PAPERFEED_SEARCH_FAULT_DELAY_MS", "3000")
+    monkeypatch.setenv("PAPERFEED_SEARCH_SEMANTIC_BUDGET_MS", "100")
+    res = search("speculative decoding")
+    assert res.degraded and "slow" in res.message and ids(res)[0] == "2503.00001"
+    assert all("semantic" not in h.legs for h in res.hits)
+    again = search("speculative decoding")  # the stuck leg still runs: no second one waits behind it
+    assert again.degraded and "busy" in again.message
+    monkeypatch.setenv("PAPERFEED_SEARCH_FAULT_DELAY_MS", "0")
+    eng = services.engine()
+    while eng._busy.is_set():
+        time.sleep(0.05)
+    assert not search("speculative decoding").degraded
+
+
+def test_papers_not_embedded_yet_are_found_by_keyword(db: None, home: Any) -> None:
+    ingest(records())
+    Indexer().run(semantic=False)
+    res = search("speculative decoding")
+    assert ids(res)[0] == "2503.00001" and not res.degraded
+    assert search("faster generation", mode="semantic").message.startswith("no paper has an embedding")
+
+
+def test_similar_to_one_paper_and_to_a_set(indexed: dict[str, Any]) -> None:
+    one = similar("2503.00001", limit=3)
+    assert "2503.00001" not in ids(one) and ids(one)[0] == "2503.00007"
+    both = similar(["2503.00001", "2503.00006"], limit=7)
+    assert set(ids(both)) == {p[0] for p in __import__("tests.search.conftest").search.conftest.PAPERS} - {
+        "2503.00001",
+        "2503.00006",
+    }
+    assert similar("9999.99999").message == "no such paper"
+
+
+def test_index_is_incremental_and_follows_changes(indexed: dict[str, Any]) -> None:
+    assert indexed["keyword"]["indexed"] == 8 and indexed["embeddings"]["embedded"] == 8
+    again = Indexer().run()
+    assert again["keyword"]["indexed"] == 0 and again["embeddings"]["embedded"] == 0
+    recs = records()
+    recs[5].title = "Protein folding with transformers"
+    recs[5].abstract = "Attention predicts protein structure."
+    ingest([recs[5]])
+    with __import__("paperfeed.papers.services", fromlist=["Ingestor"]).Ingestor("test") as ing:
+        ing.delete("2503.00002")
+    after = Indexer().run()
+    assert after["keyword"]["indexed"] == 1 and after["keyword"]["removed"] == 1
+    assert after["embeddings"]["embedded"] == 1 and after["embeddings"]["removed"] == 1
+    assert after["vectors"] == {**after["vectors"], "added": 1, "removed": 1, "vectors": 7}
+    assert ids(search("protein folding"))[0] == "2503.00006"
+    assert "2503.00006" not in ids(search("diffusion segmentation", mode="keyword"))
+    assert "2503.00002" not in ids(search("multi-agent debate"))
+
+
+@pytest.mark.slow
+def test_any_query_gives_results_or_a_message(indexed: dict[str, Any]) -> None:
+    @settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        q=st.text(),
+        mode=st.sampled_from(services.MODES),
+        sort=st.sampled_from(["relevance", "date"]),
+        category=st.one_of(st.none(), st.text(max_size=12)),
+        author=st.one_of(st.none(), st.text(max_size=20)),
+        since=st.one_of(st.none(), st.text(max_size=12)),
+    )
+    def check(
+        q: str, mode: str, sort: str, category: str | None, author: str | None, since: str | None
+    ) -> None:
+        res = search(q, mode=mode, sort=sort, category=category, author=author, since=since, limit=5)
+        assert res.hits or res.message or res.total == 0
+        for h in res.hits:
+            assert "<script" not in h.snippet_html
+
+    check()
+    for q in [
+        '"hello',
+        "hello AND",
+        "NEAR(",
+        "*",
+        "-x",
+        "col:x",
+        "^x",
+        '""',
+        "x" * 10_000,
+        "\x00",
+        "\ud800",
+        "'; DROP TABLE papers_paper; --",
+        "%",
+        "_",
+    ]:
+        search(q)
+
+
+def test_a_serving_engine_sees_what_another_indexer_commits(indexed: dict[str, Any]) -> None:
+    eng = services.engine()
+    assert ids(search("protein folding", mode="keyword")) == []
+    recs = records()
+    recs[0].arxiv_id, recs[0].title, recs[0].abstract = (
+        "2503.00099",
+        "Protein folding",
+        "Structure prediction.",
+    )
+    ingest([recs[0]])
+    Indexer().run()  # its own index instances, like `paperfeed index` in another process
+    assert services.engine() is eng
+    assert ids(search("protein folding", mode="keyword")) == ["2503.00099"]
+    assert eng.vectors.row_of(Paper.objects.get(arxiv_id="2503.00099").pk) is not None
