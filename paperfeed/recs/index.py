@@ -43,6 +43,7 @@ class Candidates:
     )
     idf: model.Idf = field(default_factory=lambda: model.Idf(np.zeros(model.N_FEATURES, np.int64), 0))
     dense: np.ndarray | None = None  # the search index's sentence embeddings (zero rows: not embedded yet)
+    has_dense: np.ndarray | None = None  # rows of `dense` that hold an embedding
     embedded: int = -1  # how many embeddings the database had when `dense` was read
     watermark: int = 0
     checked: float = 0.0
@@ -149,8 +150,10 @@ def build(old: Candidates | None = None) -> Candidates:
     authors += [tuple(a.get("key", "") for a in p["authors"] or []) for p in fresh]
     idf = model.Idf.of(counted)
     embedded = embedding_count()
+    dense = _dense(ids)
     return Candidates(
-        dense=_dense(ids),
+        dense=dense,
+        has_dense=dense.any(axis=1) if dense is not None else None,
         embedded=embedded,
         ids=ids,
         days=days,
@@ -187,6 +190,7 @@ def candidates(*, fresh: bool = False) -> Candidates:
                 _current = build(_current)
             elif (embedded := embedding_count()) != _current.embedded:  # the indexer embedded more
                 _current.dense, _current.embedded = _dense(_current.ids), embedded
+                _current.has_dense = _current.dense.any(axis=1) if _current.dense is not None else None
             _current.checked = now
         return _current
 

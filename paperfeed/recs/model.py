@@ -133,8 +133,10 @@ def dense_profile(
     return np.asarray(prof, dtype=np.float32)
 
 
-def score(candidates: sp.csr_matrix, prof: np.ndarray) -> np.ndarray:
-    return np.asarray(candidates @ prof).ravel()
+def score(candidates: sp.csr_matrix, prof: np.ndarray | sp.spmatrix) -> np.ndarray:
+    """Each candidate row's dot product with the profile (a dense vector or a sparse column)."""
+    out = candidates @ prof
+    return np.asarray(out.toarray() if sp.issparse(out) else out).ravel()
 
 
 def _z(x: np.ndarray) -> np.ndarray:

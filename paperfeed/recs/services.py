@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -191,8 +193,15 @@ def on_signal(user_id: int, paper_id: int, *, negative: bool, at: dt.datetime, s
     transaction.on_commit(run)
 
 
-def profile_vector(user_id: int, sig: Signals, cands: Candidates) -> np.ndarray | None:
-    """The user's current profile (None: no liked papers yet), rebuilt if it misses signals."""
+def _sparse_part(blob: bytes | memoryview, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    raw = bytes(blob)
+    n = len(raw) // 8
+    return np.frombuffer(raw[: 4 * n], dtype="<i4"), np.frombuffer(raw[4 * n :], dtype="<f4") * scale
+
+
+def profile_vector(user_id: int, sig: Signals, cands: Candidates) -> sp.csr_matrix | None:
+    """The user's current profile as a sparse column (None: no liked papers yet), rebuilt if it
+    misses signals."""
     prof = Profile.objects.filter(user_id=user_id).first()
     if prof is None or prof.features != FEATURES or prof.fingerprint != sig.fingerprint():
         if not sig.positives and not sig.negatives:
@@ -200,10 +209,70 @@ def profile_vector(user_id: int, sig: Signals, cands: Candidates) -> np.ndarray 
         prof = rebuild_profile(user_id, sig, cands)
     if prof.positive_weight <= 0:
         return None
-    vec = Profile.unpack(prof.positive, model.N_FEATURES) / prof.positive_weight
+    parts = [_sparse_part(prof.positive, 1 / prof.positive_weight)]
     if prof.negative_weight > 0:
-        vec -= model.NEGATIVE_WEIGHT * Profile.unpack(prof.negative, model.N_FEATURES) / prof.negative_weight
-    return vec.astype(np.float32)
+        parts.append(_sparse_part(prof.negative, -model.NEGATIVE_WEIGHT / prof.negative_weight))
+    rows = np.concatenate([p[0] for p in parts])
+    vals = np.concatenate([p[1] for p in parts]).astype(np.float32)
+    return sp.csr_matrix((vals, (rows, np.zeros(len(rows), dtype=np.int32))), shape=(model.N_FEATURES, 1))
+
+
+@dataclass
+class _UserState:
+    """What a request needs from the user's signals; kept per process until they change."""
+
+    text: sp.csr_matrix | None
+    dense: np.ndarray | None
+    liked_ids: list[int]
+    liked_matrix: sp.csr_matrix | None
+    liked_titles: dict[int, str]
+    liked_arxiv: dict[int, str]
+    how: dict[int, Signal]
+
+
+_states: OrderedDict[int, tuple[tuple[Any, ...], _UserState]] = OrderedDict()
+_states_lock = threading.Lock()
+STATE_CACHE_USERS = 512
+
+
+def _user_state(user_id: int, sig: Signals, cands: Candidates) -> _UserState:
+    key = (sig.fingerprint(), tuple(sig.keywords), id(cands), cands.watermark, cands.embedded)
+    with _states_lock:
+        hit = _states.get(user_id)
+        if hit is not None and hit[0] == key:
+            _states.move_to_end(user_id)
+            return hit[1]
+    text = profile_vector(user_id, sig, cands)
+    if sig.keywords:
+        kw = model.weigh(model.counts([" ".join(sig.keywords)]), cands.idf)
+        kw_col = sp.csr_matrix(
+            (kw.data * KEYWORD_WEIGHT, (kw.indices, np.zeros(len(kw.indices), dtype=np.int32))),
+            shape=(model.N_FEATURES, 1),
+        )
+        text = kw_col if text is None else (text + kw_col).tocsr()
+    liked_rows = _rows(list(dict.fromkeys(s.paper_id for s in sig.positives)), cands.idf)
+    liked_ids = list(liked_rows)
+    how: dict[int, Signal] = {}
+    for s in sig.positives:
+        if s.paper_id in how and how[s.paper_id].how != s.how:
+            how[s.paper_id] = Signal(s.paper_id, s.at, "saved and upvoted")
+        else:
+            how.setdefault(s.paper_id, s)
+    state = _UserState(
+        text=text,
+        dense=_dense_profile(sig, cands) if text is not None else None,
+        liked_ids=liked_ids,
+        liked_matrix=sp.vstack([liked_rows[p] for p in liked_ids], format="csr") if liked_ids else None,
+        liked_titles=dict(Paper.objects.filter(pk__in=liked_ids).values_list("pk", "title")),
+        liked_arxiv=dict(Paper.objects.filter(pk__in=liked_ids).values_list("pk", "arxiv_id")),
+        how=how,
+    )
+    with _states_lock:
+        _states[user_id] = (key, state)
+        _states.move_to_end(user_id)
+        while len(_states) > STATE_CACHE_USERS:
+            _states.popitem(last=False)
+    return state
 
 
 # --- recommending -----------------------------------------------------------------------------------
@@ -241,8 +310,8 @@ def _liked_reason(liked: list[Signal], titles: dict[int, str]) -> str:
     return f"Like {names}, which you {' and '.join(sorted(hows))}"
 
 
-def _dense_scores(sig: Signals, cands: Candidates) -> np.ndarray | None:
-    """Candidates' cosine to the user's embedding profile (None: no embeddings to use)."""
+def _dense_profile(sig: Signals, cands: Candidates) -> np.ndarray | None:
+    """The user's profile over the search index's embeddings (None: none to use)."""
     if cands.dense is None or not sig.positives:
         return None
     vecs = index.embeddings(list({s.paper_id for s in sig.positives + sig.negatives}))
@@ -255,14 +324,14 @@ def _dense_scores(sig: Signals, cands: Candidates) -> np.ndarray | None:
 
     pos, pos_w = stack(sig.positives)
     neg, neg_w = stack(sig.negatives)
-    prof = model.dense_profile(pos, pos_w, neg, neg_w)
-    if prof is None:
+    return model.dense_profile(pos, pos_w, neg, neg_w)
+
+
+def _dense_scores(prof: np.ndarray | None, cands: Candidates) -> np.ndarray | None:
+    if prof is None or cands.dense is None or cands.has_dense is None or not cands.has_dense.any():
         return None
     scores = cands.dense @ prof
-    has = cands.dense.any(axis=1)
-    if not has.any():
-        return None
-    scores[~has] = scores[has].mean()  # not embedded yet: neither pushed up nor down
+    scores[~cands.has_dense] = scores[cands.has_dense].mean()  # not embedded yet: neither up nor down
     return scores
 
 
@@ -275,15 +344,11 @@ def recommend(user: Any, *, limit: int = 20, exclude: Iterable[int] = ()) -> lis
     cands = candidates()
     if not len(cands):
         return []
-    prof = profile_vector(user_id, sig, cands)
+    state = _user_state(user_id, sig, cands)
+    prof = state.text
     keywords = " ".join(sig.keywords)
-    if keywords:
-        kw = model.weigh(model.counts([keywords]), cands.idf)
-        kw_vec = np.zeros(model.N_FEATURES, dtype=np.float32)
-        kw_vec[kw.indices] = kw.data
-        prof = kw_vec * KEYWORD_WEIGHT if prof is None else prof + kw_vec * KEYWORD_WEIGHT
     text = model.score(cands.rows, prof) if prof is not None else np.zeros(len(cands), dtype=np.float32)
-    dense = _dense_scores(sig, cands) if prof is not None else None
+    dense = _dense_scores(state.dense, cands)
     followed_cats, followed_authors = set(sig.categories), set(sig.authors)
     in_cat = (
         np.array([bool(followed_cats.intersection(c)) for c in cands.categories]) if followed_cats else None
@@ -321,18 +386,8 @@ def recommend(user: Any, *, limit: int = 20, exclude: Iterable[int] = ()) -> lis
         return []
     ids = [int(cands.ids[i]) for i in best]
     papers = Paper.objects.select_related("primary_category").in_bulk(ids)
-    liked = list(sig.positives)
-    liked_rows = _rows(list(dict.fromkeys(s.paper_id for s in liked)), cands.idf) if liked else {}
-    liked_ids = list(liked_rows)
-    liked_titles = dict(Paper.objects.filter(pk__in=liked_ids).values_list("pk", "title"))
-    liked_arxiv = dict(Paper.objects.filter(pk__in=liked_ids).values_list("pk", "arxiv_id"))
-    how: dict[int, Signal] = {}
-    for s in liked:
-        if s.paper_id in how and how[s.paper_id].how != s.how:
-            how[s.paper_id] = Signal(s.paper_id, s.at, "saved and upvoted")
-        else:
-            how.setdefault(s.paper_id, s)
-    liked_matrix = sp.vstack([liked_rows[p] for p in liked_ids], format="csr") if liked_ids else None
+    liked_ids, liked_matrix, how = state.liked_ids, state.liked_matrix, state.how
+    liked_titles, liked_arxiv = state.liked_titles, state.liked_arxiv
     out = []
     for i in best:
         pid = int(cands.ids[i])
