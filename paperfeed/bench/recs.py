@@ -241,7 +241,11 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
     needed = np.union1d(
         candidates, np.array(sorted({i for _, pos, _ in sample for i in pos}), dtype=np.int64)
     )
-    vectors, dense_info = sentence_vectors(sentences, needed, options["embed_budget"])
+    vectors, dense_info = (
+        sentence_vectors(sentences, needed, options["embed_budget"])
+        if model.DENSE_WEIGHT > 0
+        else (None, {"off": "PAPERFEED_RECS_DENSE_WEIGHT=0"})
+    )
     dense_row = {int(i): r for r, i in enumerate(needed)}
     e_cand = vectors[[dense_row[int(i)] for i in candidates]] if vectors is not None else None
 
@@ -315,9 +319,12 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
         "baseline": method("svm", "arxiv-sanity tf-idf + LinearSVC per user", svm_setup_s),
         "ours": {
             **method(
-                "ours", "recency-weighted Rocchio profiles: hashed tf-idf + MiniLM, fused", ours_setup_s
+                "ours",
+                "recency-weighted Rocchio profile over hashed tf-idf (+ MiniLM if dense_weight > 0)",
+                ours_setup_s,
             ),
-            "dense_view": "used" if vectors is not None else "missing from the cache: sparse view only",
+            "dense_view": "used" if vectors is not None else "not used: sparse view only",
+            "dense_weight": model.DENSE_WEIGHT,
             "embedding": dense_info,
         },
         "recall_ratio": round(recall_ratio, 3),

@@ -99,6 +99,8 @@ def embeddings(paper_ids: list[int]) -> dict[int, np.ndarray]:
 
 
 def _dense(ids: np.ndarray) -> np.ndarray | None:
+    if model.DENSE_WEIGHT <= 0:
+        return None
     found = embeddings([int(i) for i in ids])
     if not found:
         return None
