@@ -228,6 +228,7 @@ class _UserState:
     liked_titles: dict[int, str]
     liked_arxiv: dict[int, str]
     how: dict[int, Signal]
+    scored: dict[str, Any] = field(default_factory=dict)  # the candidates' scores, filled on first use
 
 
 _states: OrderedDict[int, tuple[tuple[Any, ...], _UserState]] = OrderedDict()
@@ -236,7 +237,15 @@ STATE_CACHE_USERS = 512
 
 
 def _user_state(user_id: int, sig: Signals, cands: Candidates) -> _UserState:
-    key = (sig.fingerprint(), tuple(sig.keywords), id(cands), cands.watermark, cands.embedded)
+    key = (
+        sig.fingerprint(),
+        tuple(sig.keywords),
+        tuple(sig.categories),
+        tuple(sig.authors),
+        id(cands),
+        cands.watermark,
+        cands.embedded,
+    )
     with _states_lock:
         hit = _states.get(user_id)
         if hit is not None and hit[0] == key:
@@ -335,18 +344,8 @@ def _dense_scores(prof: np.ndarray | None, cands: Candidates) -> np.ndarray | No
     return scores
 
 
-def recommend(user: Any, *, limit: int = 20, exclude: Iterable[int] = ()) -> list[Recommendation]:
-    """The user's best new papers, best first, each with the reason it is there. Never a paper the user
-    voted on, saved, marked "not interested" or opened from a recommendation (nor any in `exclude`)."""
-    limit = max(1, min(int(limit), MAX_LIMIT))
-    user_id = user if isinstance(user, int) else user.pk
-    sig = signals_of(user_id)
-    cands = candidates()
-    if not len(cands):
-        return []
-    state = _user_state(user_id, sig, cands)
+def _score(state: _UserState, sig: Signals, cands: Candidates) -> dict[str, Any]:
     prof = state.text
-    keywords = " ".join(sig.keywords)
     text = model.score(cands.rows, prof) if prof is not None else np.zeros(len(cands), dtype=np.float32)
     dense = _dense_scores(state.dense, cands)
     followed_cats, followed_authors = set(sig.categories), set(sig.authors)
@@ -364,6 +363,27 @@ def recommend(user: Any, *, limit: int = 20, exclude: Iterable[int] = ()) -> lis
         scores += CATEGORY_BONUS * in_cat
     if by_author is not None:
         scores += AUTHOR_BONUS * by_author
+    return {"text": text, "dense": dense, "in_cat": in_cat, "by_author": by_author, "scores": scores}
+
+
+def recommend(user: Any, *, limit: int = 20, exclude: Iterable[int] = ()) -> list[Recommendation]:
+    """The user's best new papers, best first, each with the reason it is there. Never a paper the user
+    voted on, saved, marked "not interested" or opened from a recommendation (nor any in `exclude`)."""
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    user_id = user if isinstance(user, int) else user.pk
+    sig = signals_of(user_id)
+    cands = candidates()
+    if not len(cands):
+        return []
+    state = _user_state(user_id, sig, cands)
+    prof = state.text
+    keywords = " ".join(sig.keywords)
+    followed_cats, followed_authors = set(sig.categories), set(sig.authors)
+    if not state.scored:  # scores change only when the user acts or the papers change
+        state.scored.update(_score(state, sig, cands))
+    text, dense, in_cat, by_author, scores = (
+        state.scored[k] for k in ("text", "dense", "in_cat", "by_author", "scores")
+    )
     allowed = ~np.isin(cands.ids, list(sig.excluded() | set(exclude)))
     if prof is None:
         # Cold start on categories and authors only: what they follow, newest first.
@@ -373,7 +393,7 @@ def recommend(user: Any, *, limit: int = 20, exclude: Iterable[int] = ()) -> lis
                 followed |= m
         allowed &= followed
         days = (cands.days - cands.days.min()).astype(np.float64)
-        scores = scores + days / max(days.max(), 1) * 1e-3
+        scores = scores + days / max(days.max(), 1) * 1e-3  # a new array: the cached one stays
     else:
         evidence = text > 0
         if dense is not None:
@@ -389,7 +409,9 @@ def recommend(user: Any, *, limit: int = 20, exclude: Iterable[int] = ()) -> lis
     liked_ids, liked_matrix, how = state.liked_ids, state.liked_matrix, state.how
     liked_titles, liked_arxiv = state.liked_titles, state.liked_arxiv
     out = []
-    for i in best:
+    # Each recommendation's similarity to each liked paper, for its reason, in one product.
+    reason_sims = (cands.rows[best] @ liked_matrix.T).toarray() if liked_matrix is not None else None
+    for row, i in enumerate(best):
         pid = int(cands.ids[i])
         if pid not in papers:
             continue
@@ -397,8 +419,8 @@ def recommend(user: Any, *, limit: int = 20, exclude: Iterable[int] = ()) -> lis
         authors = [a for a in papers[pid].authors if a.get("key") in followed_authors]
         if by_author is not None and by_author[i] and authors:
             reason = f"By {authors[0].get('name', '')}, whom you follow"
-        elif liked_matrix is not None and text[i] > 0:
-            sims = np.asarray((liked_matrix @ cands.rows[i].T).todense()).ravel()
+        elif reason_sims is not None and text[i] > 0:
+            sims = reason_sims[row]
             order = [j for j in np.argsort(-sims)[:2] if sims[j] > 0]
             if order:
                 chosen = [how[liked_ids[j]] for j in order]
