@@ -22,6 +22,9 @@ def _child[T](factory: Callable[[], Iterable[T]], q: mp.Queue, parent: int, batc
                 return True
             except queue.Full:
                 if os.getppid() != parent:  # the consumer died (e.g. SIGKILL): stop, don't linger
+                    # Exit without flushing: this process holds the pipe's read end too, so the
+                    # queue's feeder thread would block forever on a pipe nobody drains.
+                    q.cancel_join_thread()
                     return False
 
     try:

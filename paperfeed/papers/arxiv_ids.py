@@ -46,14 +46,11 @@ def parse_arxiv_id(text: str) -> ArxivId:
     if version == 0:
         raise InvalidArxivId(f"arXiv versions start at v1: {raw[:80]!r}")
     if m["new"]:
-        yymm = m["new"][:4]
-        month = int(yymm[2:])
+        month = int(m["new"][2:4])
         if not 1 <= month <= 12:
             raise InvalidArxivId(f"not an arXiv identifier (month {month:02d}): {raw[:80]!r}")
-        # Five-digit numbers began in 1501; four-digit ones ended with 1412.
-        digits = len(m["new"]) - 5
-        if (digits == 5) != (yymm >= "1501"):
-            raise InvalidArxivId(f"not an arXiv identifier (wrong number length for {yymm}): {raw[:80]!r}")
+        # The number's width (four digits until 1412, five since 1501) is not enforced: collections
+        # converted to arXiv's format (e.g. the CACM benchmark's 0001.NNNNN) use other widths.
         return ArxivId(m["new"], version)
     return ArxivId(f"{m['archive']}/{m['num']}", version)
 

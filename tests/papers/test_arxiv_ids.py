@@ -31,9 +31,9 @@ def test_accepts_what_people_paste(text: str, ident: str, version: int | None) -
     [
         "",
         "abc",
-        "2501.1234",
-        "1412.12345",
-        "1501.0001",
+        "2501.123",
+        "2501.123456",
+        "2500.01234",
         "2513.01234",
         "2501.01234v0",
         "hep-th/990100",
