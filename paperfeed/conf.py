@@ -135,6 +135,16 @@ SETTINGS: dict[str, Setting] = {
             " entries from the end of X-Forwarded-For (0: REMOTE_ADDR), for rate limits.",
         ),
         Setting(
+            "PAPERFEED_RECS_WINDOW_DAYS",
+            "90",
+            "Recommendations come from papers announced in this many days before the newest one.",
+        ),
+        Setting(
+            "PAPERFEED_RECS_DENSE_WEIGHT",
+            "0",
+            "Weight of the embedding profile fused with the text profile in recommendations (0: off).",
+        ),
+        Setting(
             "PAPERFEED_SEARCH_SEMANTIC_BUDGET_MS",
             "500",
             "Time the semantic leg of a hybrid search may take before the answer is keyword-only.",

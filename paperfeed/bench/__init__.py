@@ -5,5 +5,7 @@ BENCHMARKS = {
     "import": "paperfeed.bench.import_",
     "digest": "paperfeed.bench.digest",
     "web": "paperfeed.bench.web",
+    "recs": "paperfeed.bench.recs",
+    "recs-latency": "paperfeed.bench.recs_latency",
     "search": "paperfeed.bench.search",
 }

@@ -1,6 +1,70 @@
-from django.apps import AppConfig
+import contextlib
+from typing import Any
+
+from django.apps import AppConfig, apps
+from django.db.models.signals import post_delete, post_save
 
 
 class RecsConfig(AppConfig):
     name = "paperfeed.recs"
     label = "recs"
+
+    def ready(self) -> None:
+        self._connect_hooks()
+        self._mount_api()
+
+    def _mount_api(self) -> None:
+        """/api/recommendations on the site's API (absent in a build without it)."""
+        try:
+            from paperfeed.api.views import TokenAuth, api  # type: ignore[attr-defined,unused-ignore]
+        except ImportError:
+            return
+        from paperfeed.recs.api import router
+
+        api.add_router("/", router(TokenAuth()))
+
+    def _connect_hooks(self) -> None:
+        # The profile follows the user's votes, saves and "not interested" marks as they happen.
+        from paperfeed.recs.models import Feedback
+
+        hooks: list[tuple[Any, str, str, str, bool]] = [
+            (Feedback, "user_id", "paper_id", "at", True),
+        ]
+        for label, user, at in (
+            ("feed.Vote", "user_id", "created_at"),
+            ("feed.CollectionItem", None, "added_at"),
+        ):
+            with contextlib.suppress(LookupError):  # the site's models are not installed in this build
+                hooks.append((apps.get_model(label), user or "collection__user_id", "paper_id", at, False))
+        for model, user_field, paper_field, at_field, negative in hooks:
+            for signal, sign in ((post_save, 1), (post_delete, -1)):
+                signal.connect(
+                    _hook(user_field, paper_field, at_field, negative, sign),
+                    sender=model,
+                    weak=False,
+                    dispatch_uid=f"recs-{model._meta.label}-{sign}",
+                )
+
+
+def _hook(user_field: str, paper_field: str, at_field: str, negative: bool, sign: int) -> Any:
+    def receiver(sender: Any, instance: Any, created: bool = True, **kwargs: Any) -> None:
+        from paperfeed.recs.models import Feedback
+        from paperfeed.recs.services import on_signal
+
+        if sign > 0 and not created:
+            return
+        if isinstance(instance, Feedback) and instance.kind != Feedback.Kind.NOT_INTERESTED:
+            return
+        if user_field == "collection__user_id":
+            user_id = instance.collection.user_id
+        else:
+            user_id = getattr(instance, user_field)
+        on_signal(
+            user_id,
+            getattr(instance, paper_field),
+            negative=negative,
+            at=getattr(instance, at_field),
+            sign=sign,
+        )
+
+    return receiver

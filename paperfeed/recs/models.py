@@ -1,1 +1,74 @@
-"""(to be built by its issue)"""
+"""What recommendations need beyond the site's votes, saves and follows: "not interested" and "seen"
+marks, and each user's profile (the model of paperfeed.recs.model), kept up to date as they act."""
+
+from __future__ import annotations
+
+import numpy as np
+from django.conf import settings
+from django.db import models
+
+from paperfeed.papers.models import Paper
+
+
+class FeedbackQuerySet(models.QuerySet["Feedback"]):
+    def of(self, user_id: int) -> FeedbackQuerySet:
+        return self.filter(user_id=user_id)
+
+    def not_interested(self) -> FeedbackQuerySet:
+        return self.filter(kind=Feedback.Kind.NOT_INTERESTED)
+
+
+class Feedback(models.Model):
+    class Kind(models.TextChoices):
+        NOT_INTERESTED = "not_interested"  # a negative: pushes similar papers down
+        SEEN = "seen"  # opened from a recommendation: never recommended again
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="+", db_index=False)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    at = models.DateTimeField(auto_now_add=True)
+
+    objects = FeedbackQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "paper", "kind"], name="uniq_feedback")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind} {self.paper_id}"
+
+
+class Profile(models.Model):
+    """Sums of a user's decayed, weighted feature rows as of `as_of` (positives and negatives apart).
+
+    Sparse vectors are stored as int32 column indices followed by float32 values. `fingerprint` names
+    the signals the sums cover; a mismatch with the database (a signal that bypassed the hooks)
+    makes the next read rebuild the profile from scratch."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    features = models.CharField(max_length=40)  # paperfeed.recs.model.FEATURES: other features, rebuild
+    positive = models.BinaryField(default=b"")
+    positive_weight = models.FloatField(default=0.0)
+    negative = models.BinaryField(default=b"")
+    negative_weight = models.FloatField(default=0.0)
+    as_of = models.DateTimeField()
+    fingerprint = models.CharField(max_length=100, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"profile of {self.user_id}"
+
+    @staticmethod
+    def pack(vec: np.ndarray) -> bytes:
+        idx = np.flatnonzero(vec).astype("<i4")
+        return idx.tobytes() + vec[idx].astype("<f4").tobytes()
+
+    @staticmethod
+    def unpack(data: bytes | memoryview, size: int) -> np.ndarray:
+        raw = bytes(data)
+        n = len(raw) // 8
+        out = np.zeros(size, dtype=np.float64)
+        if n:
+            out[np.frombuffer(raw[: 4 * n], dtype="<i4")] = np.frombuffer(raw[4 * n :], dtype="<f4")
+        return out

@@ -1,1 +1,487 @@
-"""(to be built by its issue)"""
+"""Recommendations: "for you" from a user's votes, saves, follows and "not interested" marks, with reasons;
+similar papers for one paper or a set.
+
+`recommend(user, limit=)` is the one entry point (the page, the API, the CLI and the digests call it).
+A user's signals come from the site (feed.Vote, feed.CollectionItem, accounts.Follow) and from this
+app (Feedback). The profile (paperfeed.recs.model) is updated in place when a signal is saved or
+removed (hooks in apps.py); a request only reads it, and rebuilds it only if the signals it covers no
+longer match the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import zlib
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from django.apps import apps
+from django.db import transaction
+from django.utils import timezone
+
+from paperfeed.papers.models import Paper
+from paperfeed.recs import index, model
+from paperfeed.recs.index import Candidates, candidates
+from paperfeed.recs.models import Feedback, Profile
+
+log = logging.getLogger(__name__)
+
+FEATURES = f"hash{model.N_FEATURES.bit_length() - 1}-uni-bi-v1"
+CATEGORY_BONUS = 0.02  # a paper in a followed category: enough to break ties between similar scores
+AUTHOR_BONUS = 1.0  # a paper by a followed author: always near the top
+KEYWORD_WEIGHT = 0.5  # followed keywords, as one pseudo-paper, against the liked papers' mean
+MAX_LIMIT = 100
+
+
+@dataclass
+class Signal:
+    paper_id: int
+    at: dt.datetime
+    how: str  # "saved" | "upvoted" | "not interested"
+
+
+@dataclass
+class Signals:
+    positives: list[Signal] = field(default_factory=list)
+    negatives: list[Signal] = field(default_factory=list)
+    seen: set[int] = field(default_factory=set)
+    categories: list[str] = field(default_factory=list)
+    authors: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+
+    def fingerprint(self) -> str:
+        pos = sorted((s.paper_id, s.how) for s in self.positives)
+        neg = sorted(s.paper_id for s in self.negatives)
+        return f"{len(pos)}:{zlib.crc32(repr(pos).encode())}:{len(neg)}:{zlib.crc32(repr(neg).encode())}"
+
+    def excluded(self) -> set[int]:
+        return {s.paper_id for s in self.positives} | {s.paper_id for s in self.negatives} | self.seen
+
+
+def _model(label: str) -> Any:
+    try:
+        return apps.get_model(label)
+    except LookupError:
+        return None
+
+
+def signals_of(user_id: int) -> Signals:
+    """Everything the user told us, from whichever apps record it."""
+    out = Signals()
+    if vote := _model("feed.Vote"):
+        out.positives += [
+            Signal(p, at, "upvoted")
+            for p, at in vote.objects.filter(user_id=user_id).values_list("paper_id", "created_at")
+        ]
+    if item := _model("feed.CollectionItem"):
+        out.positives += [
+            Signal(p, at, "saved")
+            for p, at in item.objects.filter(collection__user_id=user_id).values_list("paper_id", "added_at")
+        ]
+    for p, kind, at in Feedback.objects.of(user_id).values_list("paper_id", "kind", "at"):
+        if kind == Feedback.Kind.NOT_INTERESTED:
+            out.negatives.append(Signal(p, at, "not interested"))
+        else:
+            out.seen.add(p)
+    if follow := _model("accounts.Follow"):
+        for kind, value in follow.objects.filter(user_id=user_id).values_list("kind", "value"):
+            {"category": out.categories, "author": out.authors, "keyword": out.keywords}.get(kind, []).append(
+                value
+            )
+    return out
+
+
+# --- the profile ------------------------------------------------------------------------------------
+
+
+def _rows(paper_ids: Sequence[int], idf: model.Idf) -> dict[int, sp.csr_matrix]:
+    texts = dict(Paper.objects.filter(pk__in=list(paper_ids)).values_list("pk", "title"))
+    abstracts = dict(Paper.objects.filter(pk__in=list(paper_ids)).values_list("pk", "abstract"))
+    ids = [p for p in paper_ids if p in texts]
+    if not ids:
+        return {}
+    rows = model.weigh(model.counts([model.paper_text(texts[p], abstracts[p]) for p in ids]), idf)
+    return {p: rows[i] for i, p in enumerate(ids)}
+
+
+def _age_days(now: dt.datetime, at: dt.datetime) -> float:
+    return max((now - at).total_seconds() / 86400, 0.0)
+
+
+def rebuild_profile(user_id: int, sig: Signals | None = None, cands: Candidates | None = None) -> Profile:
+    """The profile from all of the user's signals (first use, or repair)."""
+    sig = sig or signals_of(user_id)
+    cands = cands or candidates()
+    now = timezone.now()
+    rows = _rows([s.paper_id for s in sig.positives + sig.negatives], cands.idf)
+    sums = {}
+    for name, group in (("positive", sig.positives), ("negative", sig.negatives)):
+        vec = np.zeros(model.N_FEATURES, dtype=np.float64)
+        total = 0.0
+        for s in group:
+            if s.paper_id in rows:
+                w = float(model.decay(_age_days(now, s.at)))
+                r = rows[s.paper_id]
+                vec[r.indices] += w * r.data
+                total += w
+        sums[name] = (vec, total)
+    with transaction.atomic():
+        prof, _ = Profile.objects.update_or_create(
+            user_id=user_id,
+            defaults={
+                "features": FEATURES,
+                "positive": Profile.pack(sums["positive"][0]),
+                "positive_weight": sums["positive"][1],
+                "negative": Profile.pack(sums["negative"][0]),
+                "negative_weight": sums["negative"][1],
+                "as_of": now,
+                "fingerprint": sig.fingerprint(),
+            },
+        )
+    return prof
+
+
+def apply_signal(user_id: int, paper_id: int, *, negative: bool, at: dt.datetime, sign: int) -> None:
+    """Add (sign +1) or take away (-1) one signal's row from the stored sums: the incremental update
+    the hooks run after a vote, save or "not interested" commits."""
+    cands = candidates()
+    with transaction.atomic():
+        prof = Profile.objects.select_for_update().filter(user_id=user_id).first()
+        if prof is None or prof.features != FEATURES:
+            rebuild_profile(user_id, cands=cands)
+            return
+        rows = _rows([paper_id], cands.idf)
+        now = max(timezone.now(), prof.as_of)
+        shrink = float(model.decay(_age_days(now, prof.as_of)))  # every stored signal grew older
+        w = sign * float(model.decay(_age_days(now, at)))
+        name = "negative" if negative else "positive"
+        vec = Profile.unpack(getattr(prof, name), model.N_FEATURES) * shrink
+        total = getattr(prof, f"{name}_weight") * shrink
+        if paper_id in rows:
+            r = rows[paper_id]
+            vec[r.indices] += w * r.data
+            total += w
+        other = "positive" if negative else "negative"
+        other_vec = Profile.unpack(getattr(prof, other), model.N_FEATURES) * shrink
+        if total <= 1e-9:
+            vec[:], total = 0, 0.0
+        vec[np.abs(vec) < 1e-7] = 0
+        setattr(prof, name, Profile.pack(vec))
+        setattr(prof, f"{name}_weight", total)
+        setattr(prof, other, Profile.pack(other_vec))
+        setattr(prof, f"{other}_weight", getattr(prof, f"{other}_weight") * shrink)
+        prof.as_of = now
+        prof.fingerprint = signals_of(user_id).fingerprint()
+        prof.save()
+
+
+def on_signal(user_id: int, paper_id: int, *, negative: bool, at: dt.datetime, sign: int) -> None:
+    """Hook body: run after commit; a failure only costs a rebuild at the next request."""
+
+    def run() -> None:
+        try:
+            apply_signal(user_id, paper_id, negative=negative, at=at, sign=sign)
+        except Exception:
+            log.exception("could not update the recommendation profile of user %s", user_id)
+
+    transaction.on_commit(run)
+
+
+def _sparse_part(blob: bytes | memoryview, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    raw = bytes(blob)
+    n = len(raw) // 8
+    return np.frombuffer(raw[: 4 * n], dtype="<i4"), np.frombuffer(raw[4 * n :], dtype="<f4") * scale
+
+
+def profile_vector(user_id: int, sig: Signals, cands: Candidates) -> sp.csr_matrix | None:
+    """The user's current profile as a sparse column (None: no liked papers yet), rebuilt if it
+    misses signals."""
+    prof = Profile.objects.filter(user_id=user_id).first()
+    if prof is None or prof.features != FEATURES or prof.fingerprint != sig.fingerprint():
+        if not sig.positives and not sig.negatives:
+            return None
+        prof = rebuild_profile(user_id, sig, cands)
+    if prof.positive_weight <= 0:
+        return None
+    parts = [_sparse_part(prof.positive, 1 / prof.positive_weight)]
+    if prof.negative_weight > 0:
+        parts.append(_sparse_part(prof.negative, -model.NEGATIVE_WEIGHT / prof.negative_weight))
+    rows = np.concatenate([p[0] for p in parts])
+    vals = np.concatenate([p[1] for p in parts]).astype(np.float32)
+    return sp.csr_matrix((vals, (rows, np.zeros(len(rows), dtype=np.int32))), shape=(model.N_FEATURES, 1))
+
+
+@dataclass
+class _UserState:
+    """What a request needs from the user's signals; kept per process until they change."""
+
+    text: sp.csr_matrix | None
+    dense: np.ndarray | None
+    liked_ids: list[int]
+    liked_matrix: sp.csr_matrix | None
+    liked_titles: dict[int, str]
+    liked_arxiv: dict[int, str]
+    how: dict[int, Signal]
+    scored: dict[str, Any] = field(default_factory=dict)  # the candidates' scores, filled on first use
+
+
+_states: OrderedDict[int, tuple[tuple[Any, ...], _UserState]] = OrderedDict()
+_states_lock = threading.Lock()
+STATE_CACHE_USERS = 512
+
+
+def _user_state(user_id: int, sig: Signals, cands: Candidates) -> _UserState:
+    key = (
+        sig.fingerprint(),
+        tuple(sig.keywords),
+        tuple(sig.categories),
+        tuple(sig.authors),
+        id(cands),
+        cands.watermark,
+        cands.embedded,
+    )
+    with _states_lock:
+        hit = _states.get(user_id)
+        if hit is not None and hit[0] == key:
+            _states.move_to_end(user_id)
+            return hit[1]
+    text = profile_vector(user_id, sig, cands)
+    if sig.keywords:
+        kw = model.weigh(model.counts([" ".join(sig.keywords)]), cands.idf)
+        kw_col = sp.csr_matrix(
+            (kw.data * KEYWORD_WEIGHT, (kw.indices, np.zeros(len(kw.indices), dtype=np.int32))),
+            shape=(model.N_FEATURES, 1),
+        )
+        text = kw_col if text is None else (text + kw_col).tocsr()
+    liked_rows = _rows(list(dict.fromkeys(s.paper_id for s in sig.positives)), cands.idf)
+    liked_ids = list(liked_rows)
+    how: dict[int, Signal] = {}
+    for s in sig.positives:
+        if s.paper_id in how and how[s.paper_id].how != s.how:
+            how[s.paper_id] = Signal(s.paper_id, s.at, "saved and upvoted")
+        else:
+            how.setdefault(s.paper_id, s)
+    state = _UserState(
+        text=text,
+        dense=_dense_profile(sig, cands) if text is not None else None,
+        liked_ids=liked_ids,
+        liked_matrix=sp.vstack([liked_rows[p] for p in liked_ids], format="csr") if liked_ids else None,
+        liked_titles=dict(Paper.objects.filter(pk__in=liked_ids).values_list("pk", "title")),
+        liked_arxiv=dict(Paper.objects.filter(pk__in=liked_ids).values_list("pk", "arxiv_id")),
+        how=how,
+    )
+    with _states_lock:
+        _states[user_id] = (key, state)
+        _states.move_to_end(user_id)
+        while len(_states) > STATE_CACHE_USERS:
+            _states.popitem(last=False)
+    return state
+
+
+# --- recommending -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Recommendation:
+    paper: Paper
+    score: float
+    reason: str
+    because: list[str] = field(default_factory=list)  # arXiv ids of the liked papers behind the reason
+
+    def as_json(self) -> dict[str, Any]:
+        p = self.paper
+        return {
+            "id": p.arxiv_id,
+            "title": p.title,
+            "authors": [a.get("name", "") for a in p.authors],
+            "primary_category": p.primary_category_id,
+            "announced": p.announced.isoformat() if p.announced else None,
+            "score": round(self.score, 5),
+            "reason": self.reason,
+            "because": self.because,
+        }
+
+
+def _quote(title: str, width: int = 70) -> str:
+    title = " ".join(title.split())
+    return f"“{title if len(title) <= width else title[: width - 1].rstrip() + '…'}”"
+
+
+def _liked_reason(liked: list[Signal], titles: dict[int, str]) -> str:
+    names = " and ".join(_quote(titles[s.paper_id]) for s in liked)
+    hows = {s.how for s in liked}
+    return f"Like {names}, which you {' and '.join(sorted(hows))}"
+
+
+def _dense_profile(sig: Signals, cands: Candidates) -> np.ndarray | None:
+    """The user's profile over the search index's embeddings (None: none to use)."""
+    if cands.dense is None or not sig.positives:
+        return None
+    vecs = index.embeddings(list({s.paper_id for s in sig.positives + sig.negatives}))
+    now = timezone.now()
+
+    def stack(group: list[Signal]) -> tuple[np.ndarray, np.ndarray]:
+        kept = [s for s in group if s.paper_id in vecs]
+        rows = np.array([vecs[s.paper_id] for s in kept], dtype=np.float32).reshape(len(kept), -1)
+        return rows, np.array([float(model.decay(_age_days(now, s.at))) for s in kept])
+
+    pos, pos_w = stack(sig.positives)
+    neg, neg_w = stack(sig.negatives)
+    return model.dense_profile(pos, pos_w, neg, neg_w)
+
+
+def _dense_scores(prof: np.ndarray | None, cands: Candidates) -> np.ndarray | None:
+    if prof is None or cands.dense is None or cands.has_dense is None or not cands.has_dense.any():
+        return None
+    scores = cands.dense @ prof
+    scores[~cands.has_dense] = scores[cands.has_dense].mean()  # not embedded yet: neither up nor down
+    return scores
+
+
+def _score(state: _UserState, sig: Signals, cands: Candidates) -> dict[str, Any]:
+    prof = state.text
+    text = model.score(cands.rows, prof) if prof is not None else np.zeros(len(cands), dtype=np.float32)
+    dense = _dense_scores(state.dense, cands)
+    followed_cats, followed_authors = set(sig.categories), set(sig.authors)
+    in_cat = (
+        np.array([bool(followed_cats.intersection(c)) for c in cands.categories]) if followed_cats else None
+    )
+    by_author = (
+        np.array([bool(followed_authors.intersection(a)) for a in cands.authors])
+        if followed_authors
+        else None
+    )
+    # Fused scores are z-scores; the bonuses below are in cosine units, so scale them alike.
+    scores = model.fuse(text, dense) * (float(text.std()) if dense is not None else 1.0)
+    if in_cat is not None:
+        scores += CATEGORY_BONUS * in_cat
+    if by_author is not None:
+        scores += AUTHOR_BONUS * by_author
+    return {"text": text, "dense": dense, "in_cat": in_cat, "by_author": by_author, "scores": scores}
+
+
+def recommend(user: Any, *, limit: int = 20, exclude: Iterable[int] = ()) -> list[Recommendation]:
+    """The user's best new papers, best first, each with the reason it is there. Never a paper the user
+    voted on, saved, marked "not interested" or opened from a recommendation (nor any in `exclude`)."""
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    user_id = user if isinstance(user, int) else user.pk
+    sig = signals_of(user_id)
+    cands = candidates()
+    if not len(cands):
+        return []
+    state = _user_state(user_id, sig, cands)
+    prof = state.text
+    keywords = " ".join(sig.keywords)
+    followed_cats, followed_authors = set(sig.categories), set(sig.authors)
+    if not state.scored:  # scores change only when the user acts or the papers change
+        state.scored.update(_score(state, sig, cands))
+    text, dense, in_cat, by_author, scores = (
+        state.scored[k] for k in ("text", "dense", "in_cat", "by_author", "scores")
+    )
+    allowed = ~np.isin(cands.ids, list(sig.excluded() | set(exclude)))
+    if prof is None:
+        # Cold start on categories and authors only: what they follow, newest first.
+        followed = np.zeros(len(cands), dtype=bool)
+        for m in (in_cat, by_author):
+            if m is not None:
+                followed |= m
+        allowed &= followed
+        days = (cands.days - cands.days.min()).astype(np.float64)
+        scores = scores + days / max(days.max(), 1) * 1e-3  # a new array: the cached one stays
+    else:
+        evidence = text > 0
+        if dense is not None:
+            evidence |= model._z(dense) > 2  # no shared rare term, but close in meaning
+        allowed &= evidence
+        if by_author is not None:
+            allowed |= by_author & ~np.isin(cands.ids, list(sig.excluded() | set(exclude)))
+    best = model.top(scores, limit, allowed)
+    if not len(best):
+        return []
+    ids = [int(cands.ids[i]) for i in best]
+    papers = Paper.objects.select_related("primary_category").in_bulk(ids)
+    liked_ids, liked_matrix, how = state.liked_ids, state.liked_matrix, state.how
+    liked_titles, liked_arxiv = state.liked_titles, state.liked_arxiv
+    out = []
+    # Each recommendation's similarity to each liked paper, for its reason, in one product.
+    reason_sims = (cands.rows[best] @ liked_matrix.T).toarray() if liked_matrix is not None else None
+    for row, i in enumerate(best):
+        pid = int(cands.ids[i])
+        if pid not in papers:
+            continue
+        reason, because = "", []
+        authors = [a for a in papers[pid].authors if a.get("key") in followed_authors]
+        if by_author is not None and by_author[i] and authors:
+            reason = f"By {authors[0].get('name', '')}, whom you follow"
+        elif reason_sims is not None and text[i] > 0:
+            sims = reason_sims[row]
+            order = [j for j in np.argsort(-sims)[:2] if sims[j] > 0]
+            if order:
+                chosen = [how[liked_ids[j]] for j in order]
+                reason = _liked_reason(chosen, liked_titles)
+                because = [liked_arxiv[liked_ids[j]] for j in order]
+        if not reason and keywords and text[i] > 0:
+            words = [
+                k
+                for k in sig.keywords
+                if k.lower() in papers[pid].title.lower() + papers[pid].abstract.lower()
+            ]
+            reason = f"Mentions {', '.join(_quote(w) for w in words[:2]) or 'keywords you follow'}"
+        if not reason and in_cat is not None and in_cat[i]:
+            cat = next(c for c in cands.categories[i] if c in followed_cats)
+            reason = f"New in {cat}, which you follow"
+        out.append(
+            Recommendation(papers[pid], float(scores[i]), reason or "Close to papers you liked", because)
+        )
+    return out
+
+
+def not_interested(user: Any, paper: Paper, *, undo: bool = False) -> None:
+    user_id = user if isinstance(user, int) else user.pk
+    if undo:
+        Feedback.objects.filter(user_id=user_id, paper=paper, kind=Feedback.Kind.NOT_INTERESTED).delete()
+    else:
+        Feedback.objects.get_or_create(user_id=user_id, paper=paper, kind=Feedback.Kind.NOT_INTERESTED)
+
+
+def mark_seen(user: Any, paper: Paper) -> None:
+    user_id = user if isinstance(user, int) else user.pk
+    Feedback.objects.get_or_create(user_id=user_id, paper=paper, kind=Feedback.Kind.SEEN)
+
+
+def similar_papers(papers: Paper | Sequence[Paper], *, limit: int = 10) -> list[Paper]:
+    """Nearest papers to one paper or to a set ("more like this collection"): the search engine's
+    embeddings when it has them, else this app's text features over the candidate window."""
+    given = [papers] if isinstance(papers, Paper) else list(papers)
+    if not given:
+        return []
+    from paperfeed.search import services as search
+
+    if (similar := getattr(search, "similar", None)) is not None:
+        try:
+            res = similar([p.arxiv_id for p in given], limit=limit)
+        except Exception:
+            log.warning("the search engine's similar() failed; using text features", exc_info=True)
+        else:
+            ids = [h.arxiv_id for h in getattr(res, "hits", [])]
+            found = {p.arxiv_id: p for p in Paper.objects.filter(arxiv_id__in=ids).for_listing()}
+            if found:
+                return [found[i] for i in ids if i in found][:limit]
+    cands = candidates()
+    if not len(cands):
+        return []
+    rows = _rows([p.pk for p in given], cands.idf)
+    if not rows:
+        return []
+    centre = np.asarray(sp.vstack(list(rows.values())).mean(axis=0)).ravel().astype(np.float32)
+    allowed = ~np.isin(cands.ids, [p.pk for p in given])
+    scores = model.score(cands.rows, centre)
+    best = model.top(scores, limit, allowed & (scores > 0))
+    found_by_id = Paper.objects.for_listing().in_bulk([int(cands.ids[i]) for i in best])
+    return [found_by_id[int(cands.ids[i])] for i in best if int(cands.ids[i]) in found_by_id]

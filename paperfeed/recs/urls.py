@@ -1,3 +1,9 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from paperfeed.recs import views
+
+urlpatterns = [
+    path("for-you", views.for_you, name="for-you"),
+    path("for-you/<path:arxiv_id>/not-interested", views.not_interested, name="not-interested"),
+    path("for-you/<path:arxiv_id>/open", views.opened, name="for-you-open"),
+]

@@ -1,0 +1,55 @@
+"""`/api/recommendations`: the "for you" list as JSON, for a bearer token or a signed-in session.
+Mounted on the site's django-ninja API by RecsConfig.ready() when that API exists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from ninja.security import SessionAuth
+
+from paperfeed.recs import services
+
+
+class RecommendationOut(Schema):
+    id: str
+    title: str
+    authors: list[str]
+    primary_category: str | None
+    announced: str | None
+    score: float
+    reason: str
+    because: list[str]
+
+
+class NotInterestedOut(Schema):
+    id: str
+    not_interested: bool
+
+
+class LimitIn(Schema):
+    limit: int = 20
+
+
+def router(token_auth: Any) -> Router:
+    r = Router(tags=["recommendations"], auth=[token_auth, SessionAuth()])
+
+    @r.get("/recommendations", response=list[RecommendationOut])
+    def recommendations(request: HttpRequest, q: Query[LimitIn]) -> list[dict[str, Any]]:
+        """The signed-in user's recommendations, best first, each with its reason."""
+        limit = max(1, min(q.limit, services.MAX_LIMIT))
+        return [rec.as_json() for rec in services.recommend(request.auth, limit=limit)]  # type: ignore[attr-defined]
+
+    @r.post("/recommendations/{arxiv_id}/not_interested", response=NotInterestedOut)
+    def not_interested(request: HttpRequest, arxiv_id: str, undo: bool = False) -> dict[str, Any]:
+        """Mark a paper "not interested" (undo=true takes it back): similar papers move down."""
+        from django.shortcuts import get_object_or_404
+
+        from paperfeed.papers.models import Paper
+
+        paper = get_object_or_404(Paper, arxiv_id=arxiv_id)
+        services.not_interested(request.auth, paper, undo=undo)  # type: ignore[attr-defined]
+        return {"id": paper.arxiv_id, "not_interested": not undo}
+
+    return r

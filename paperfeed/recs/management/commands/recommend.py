@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import CommandError, CommandParser
+
+from paperfeed.core.commands import ReportCommand
+from paperfeed.recs import services
+
+
+class Command(ReportCommand):
+    help = "A user's recommendations ('for you'), each with its reason."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("user", help="username or e-mail address")
+        parser.add_argument("--limit", type=int, default=20)
+
+    def report(self, **options: Any) -> dict[str, Any]:
+        users = get_user_model().objects
+        who = options["user"]
+        user = users.filter(username=who).first() or users.filter(email__iexact=who).first()
+        if user is None:
+            raise CommandError(f"no user {who!r}")
+        if not 1 <= options["limit"] <= services.MAX_LIMIT:
+            raise CommandError(f"--limit must be between 1 and {services.MAX_LIMIT}")
+        recs = services.recommend(user, limit=options["limit"])
+        return {"user": user.get_username(), "results": [r.as_json() for r in recs]}
+
+    def render(self, result: dict[str, Any]) -> str:
+        if not result["results"]:
+            return f"nothing to recommend to {result['user']} yet (no votes, saves or follows)"
+        return "\n".join(
+            f"{i:>3}. {r['id']}  {r['title']}\n     {r['reason']}" for i, r in enumerate(result["results"], 1)
+        )

@@ -1,0 +1,83 @@
+import numpy as np
+import scipy.sparse as sp
+
+from paperfeed.recs import model
+from paperfeed.recs.models import Profile
+
+CORPUS = [
+    "Diffusion models for image synthesis with latent denoising",
+    "Latent diffusion for video generation and denoising schedules",
+    "Graph neural networks for molecule property prediction",
+    "Message passing graph networks predict molecule energies",
+    "Speech recognition with transformers and streaming attention",
+    "Streaming speech recognition using attention transducers",
+    "Reinforcement learning for robot grasping in clutter",
+    "Robot grasping policies from reinforcement learning in simulation",
+]
+
+
+def features():
+    counted = model.counts(CORPUS)
+    return model.weigh(counted, model.Idf.of(counted))
+
+
+def test_rows_are_unit_length_and_singleton_terms_carry_no_weight():
+    x = features()
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    assert np.allclose(norms, 1, atol=1e-5)
+    counted = model.counts(CORPUS)
+    idf = model.Idf.of(counted)
+    only_once = model.counts(["synthesis"]).indices  # appears in one paper of the corpus
+    assert idf.weights[only_once].sum() == 0
+
+
+def test_profile_ranks_the_liked_topic_first():
+    x = features()
+    prof = model.profile(x[[0]], np.array([1.0]))
+    order = model.top(model.score(x, prof), 3, allowed=np.arange(len(CORPUS)) != 0)
+    assert order[0] == 1  # the other diffusion paper
+
+
+def test_a_negative_pushes_similar_papers_down():
+    x = features()
+    liked = x[[0, 2]]  # diffusion and graphs
+    before = model.score(x, model.profile(liked, np.ones(2)))
+    after = model.score(x, model.profile(liked, np.ones(2), x[[3]], np.ones(1)))  # not interested: graphs
+    assert after[1] - after[2] > before[1] - before[2]  # the graph paper fell behind the diffusion one
+    assert after[2] < before[2]
+
+
+def test_older_signals_count_less():
+    assert model.decay(0) == 1
+    assert abs(float(model.decay(model.HALF_LIFE_DAYS)) - 0.5) < 1e-9
+    x = features()
+    prof = model.profile(x[[0, 4]], model.decay(np.array([0.0, 3 * model.HALF_LIFE_DAYS])))
+    s = model.score(x, prof)
+    assert s[1] > s[5]  # the recent interest (diffusion) outranks the old one (speech)
+
+
+def test_top_respects_allowed_and_k():
+    s = np.array([0.1, 0.9, 0.5, 0.7])
+    assert model.top(s, 2).tolist() == [1, 3]
+    assert model.top(s, 10, allowed=np.array([True, False, True, False])).tolist() == [2, 0]
+    assert model.top(s, 3, allowed=np.zeros(4, dtype=bool)).tolist() == []
+
+
+def test_ndcg():
+    assert model.ndcg([True, False], 1) == 1
+    assert model.ndcg([False, True], 1) < 1
+    assert model.ndcg([False, False], 2) == 0
+
+
+def test_profile_packing_round_trips():
+    vec = np.zeros(model.N_FEATURES)
+    vec[[5, 77, model.N_FEATURES - 1]] = [0.25, -0.5, 1.0]
+    back = Profile.unpack(Profile.pack(vec), model.N_FEATURES)
+    assert np.allclose(back, vec)
+    assert not Profile.unpack(b"", model.N_FEATURES).any()
+
+
+def test_empty_profile_parts_are_ignored():
+    x = features()
+    prof = model.profile(x[[0]], np.array([1.0]), sp.csr_matrix((0, model.N_FEATURES)), np.zeros(0))
+    assert np.allclose(prof, model.profile(x[[0]], np.array([1.0])))

@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from django.contrib.auth import get_user_model
+
+from paperfeed.recs import model, services
+from paperfeed.recs.models import Feedback, Profile
+from tests.recs.conftest import site_model
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the profile hooks run on commit
+
+
+@pytest.fixture
+def user():
+    return get_user_model().objects.create_user("reader", "reader@example.org", "a long enough password")
+
+
+def save(user, *papers):
+    collection_model = site_model("feed.Collection")
+    item = site_model("feed.CollectionItem")
+    c, _ = collection_model.objects.get_or_create(user=user, slug="reading", defaults={"name": "Reading"})
+    for p in papers:
+        item.objects.create(collection=c, paper=p)
+
+
+def vote(user, *papers):
+    vote_model = site_model("feed.Vote")
+    for p in papers:
+        vote_model.objects.create(user=user, paper=p)
+
+
+def follow(user, kind, value):
+    site_model("accounts.Follow").objects.create(user=user, kind=kind, value=value)
+
+
+def ids(recs):
+    return [r.paper.arxiv_id for r in recs]
+
+
+def test_saved_papers_bring_their_topic_first_with_reasons(catalogue, user):
+    save(user, *catalogue["diffusion"][:2])
+    recs = services.recommend(user, limit=4)
+    assert ids(recs) and set(ids(recs)) <= {p.arxiv_id for p in catalogue["diffusion"][2:]}
+    assert all(r.reason.startswith("Like “") and "you saved" in r.reason for r in recs)
+    assert set(recs[0].because) <= {p.arxiv_id for p in catalogue["diffusion"][:2]}
+
+
+def test_papers_saved_voted_seen_or_dismissed_are_not_recommended(catalogue, user):
+    d = catalogue["diffusion"]
+    save(user, d[0])
+    vote(user, d[1])
+    save(user, catalogue["graphs"][0])
+    services.mark_seen(user, d[2])
+    services.not_interested(user, catalogue["graphs"][1])
+    got = set(ids(services.recommend(user, limit=50)))
+    assert got and not got & {p.arxiv_id for p in [*d[:3], *catalogue["graphs"][:2]]}
+    assert {p.arxiv_id for p in d[3:]} <= got
+
+
+def test_not_interested_pushes_similar_papers_down(catalogue, user):
+    save(user, catalogue["diffusion"][0], catalogue["graphs"][0])
+    before = ids(services.recommend(user, limit=50))
+    services.not_interested(user, catalogue["graphs"][1])
+    after = ids(services.recommend(user, limit=50))
+    graphs = {p.arxiv_id for p in catalogue["graphs"][2:]}
+
+    def mean_rank(order):
+        return np.mean([order.index(i) if i in order else len(order) for i in graphs])
+
+    assert mean_rank(after) > mean_rank(before)
+    assert after[0] in {p.arxiv_id for p in catalogue["diffusion"]}
+    services.not_interested(user, catalogue["graphs"][1], undo=True)
+    assert ids(services.recommend(user, limit=50)) == before
+
+
+def test_new_user_following_a_category_gets_its_newest_papers(catalogue, user):
+    follow(user, "category", "cs.CL")
+    recs = services.recommend(user, limit=10)
+    speech = catalogue["speech"]
+    assert ids(recs) == [p.arxiv_id for p in sorted(speech, key=lambda p: p.announced, reverse=True)]
+    assert all(r.reason == "New in cs.CL, which you follow" for r in recs)
+
+
+def test_followed_keywords_and_authors_start_a_profile(catalogue, user):
+    follow(user, "keyword", "robot manipulation")
+    follow(user, "author", "ada-graphs3")
+    recs = services.recommend(user, limit=5)
+    assert recs[0].paper == catalogue["graphs"][3]
+    assert recs[0].reason == "By Ada Graphs3, whom you follow"
+    assert {r.paper.primary_category_id for r in recs[1:]} == {"cs.RO"}
+    assert "robot manipulation" in recs[1].reason
+
+
+def test_a_user_with_nothing_gets_nothing(catalogue, user):
+    assert services.recommend(user) == []
+
+
+def test_profile_is_updated_in_place_and_matches_a_rebuild(catalogue, user):
+    save(user, catalogue["speech"][0])
+    services.recommend(user)  # first use builds the profile
+    vote(user, catalogue["speech"][1], catalogue["robots"][0])
+    services.not_interested(user, catalogue["robots"][1])
+    prof = Profile.objects.get(user=user)
+    sig = services.signals_of(user.pk)
+    assert prof.fingerprint == sig.fingerprint()  # the hooks kept it current: no rebuild needed
+    incremental = services.profile_vector(user.pk, sig, services.candidates())
+    services.rebuild_profile(user.pk)
+    rebuilt = services.profile_vector(user.pk, sig, services.candidates())
+    assert incremental is not None and rebuilt is not None
+    assert np.allclose(incremental.toarray(), rebuilt.toarray(), atol=1e-4)
+    # removing a signal takes its row back out
+    site_model("feed.Vote").objects.filter(user=user, paper=catalogue["robots"][0]).delete()
+    assert Profile.objects.get(user=user).fingerprint == services.signals_of(user.pk).fingerprint()
+
+
+def test_a_profile_missing_a_signal_is_rebuilt(catalogue, user):
+    save(user, catalogue["robots"][0])
+    services.recommend(user)
+    Feedback.objects.bulk_create(  # bulk_create sends no signals: the hooks never see it
+        [Feedback(user=user, paper=catalogue["robots"][1], kind=Feedback.Kind.NOT_INTERESTED)]
+    )
+    recs = services.recommend(user, limit=50)
+    assert catalogue["robots"][1].arxiv_id not in ids(recs)
+    assert Profile.objects.get(user=user).fingerprint == services.signals_of(user.pk).fingerprint()
+
+
+def test_similar_papers_for_one_paper_and_for_a_set(catalogue):
+    one = services.similar_papers(catalogue["speech"][0], limit=3)
+    assert one and catalogue["speech"][0] not in one
+    assert {p.primary_category_id for p in one} == {"cs.CL"}
+    many = services.similar_papers(catalogue["graphs"][:3], limit=3)
+    assert {p.primary_category_id for p in many} == {"cs.LG"}
+    assert not set(many) & set(catalogue["graphs"][:3])
+
+
+def test_reasons_are_plain_text_and_titles_are_shortened(catalogue, user):
+    p = catalogue["diffusion"][0]
+    p.title = "<script>alert(1)</script> " + "latent diffusion " * 20
+    p.save()
+    save(user, p)
+    recs = services.recommend(user, limit=1)
+    assert "…" in recs[0].reason and len(recs[0].reason) < 200
+    assert model.N_FEATURES == 2**21

@@ -1,0 +1,117 @@
+"""The "For you" page, its actions, the API and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from paperfeed.recs.models import Feedback
+from tests.conftest import paperfeed
+from tests.recs.conftest import site_model
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.filterwarnings("ignore:No directory at"),  # whitenoise, before collectstatic
+]
+
+
+@pytest.fixture
+def reader():
+    user = get_user_model().objects.create_user("reader", "reader@example.org", "a long enough password")
+    user.email_verified = True
+    user.save()
+    return user
+
+
+def save(user, *papers):
+    c = site_model("feed.Collection").objects.create(user=user, name="Reading", slug="reading")
+    for p in papers:
+        site_model("feed.CollectionItem").objects.create(collection=c, paper=p)
+
+
+def test_page_needs_a_login(client, catalogue):
+    site_model("accounts.ApiToken")  # the login page is the site's
+    assert client.get("/for-you").status_code == 302
+
+
+def test_page_shows_recommendations_with_reasons_escaped(client, catalogue, reader):
+    p = catalogue["robots"][0]
+    p.title = "<b>Reinforcement</b> learning for robot grasping in clutter"
+    p.save()
+    save(reader, p)
+    client.force_login(reader)
+    page = client.get("/for-you").content.decode()
+    assert "Like “&lt;b&gt;Reinforcement&lt;/b&gt;" in page and "<b>Reinforcement" not in page
+    assert catalogue["robots"][1].title in page
+    assert "Not interested" in page
+    data = client.get("/for-you?format=json").json()
+    assert data["results"][0]["reason"].startswith("Like “<b>Reinforcement")
+
+
+def test_empty_page_says_how_to_fill_it(client, catalogue, reader):
+    client.force_login(reader)
+    assert "Nothing to recommend yet" in client.get("/for-you").content.decode()
+
+
+def test_not_interested_button_and_undo(client, catalogue, reader):
+    save(reader, catalogue["speech"][0])
+    client.force_login(reader)
+    target = catalogue["speech"][1]
+    r = client.post(f"/for-you/{target.arxiv_id}/not-interested", {"next": "https://evil.example/x"})
+    assert r.status_code == 302 and r["Location"] == "/for-you"  # no open redirect
+    assert Feedback.objects.filter(user=reader, paper=target, kind="not_interested").exists()
+    assert target.title not in client.get("/for-you").content.decode()
+    client.post(f"/for-you/{target.arxiv_id}/not-interested", {"undo": "1"})
+    assert not Feedback.objects.filter(user=reader, paper=target).exists()
+    assert client.get(f"/for-you/{target.arxiv_id}/not-interested").status_code == 405
+    assert client.post("/for-you/2699.99999/not-interested").status_code == 404
+
+
+def test_opening_a_recommendation_marks_it_seen(client, catalogue, reader):
+    save(reader, catalogue["speech"][0])
+    client.force_login(reader)
+    target = catalogue["speech"][1]
+    r = client.post(f"/for-you/{target.arxiv_id}/open")
+    assert r.status_code == 302 and target.arxiv_id in r["Location"]
+    assert Feedback.objects.filter(user=reader, paper=target, kind="seen").exists()
+    assert target.title not in client.get("/for-you").content.decode()
+
+
+def test_api_with_a_token_or_a_session(client, catalogue, reader):
+    from paperfeed.accounts import services as accounts
+
+    site_model("feed.Vote")
+    save(reader, *catalogue["graphs"][:2])
+    token = accounts.create_api_token(reader).secret
+    assert client.get("/api/recommendations").status_code == 401
+    r = client.get("/api/recommendations?limit=3", headers={"authorization": f"Bearer {token}"})
+    assert r.status_code == 200
+    got = r.json()
+    assert len(got) == 3 and all(g["reason"].startswith("Like “") for g in got)
+    assert {g["primary_category"] for g in got} == {"cs.LG"}
+    client.force_login(reader)
+    assert client.get("/api/recommendations?limit=3").json() == got
+    gone = got[0]["id"]
+    r = client.post(
+        f"/api/recommendations/{gone}/not_interested", headers={"authorization": f"Bearer {token}"}
+    )
+    assert r.status_code == 200 and r.json() == {"id": gone, "not_interested": True}
+    assert gone not in [g["id"] for g in client.get("/api/recommendations?limit=50").json()]
+
+
+def test_recommend_command(cli_env, tmp_path):
+    paperfeed("init", env=cli_env)
+    assert "no user" in paperfeed("recommend", "nobody", env=cli_env, check=False).stderr
+    paperfeed(
+        "shell",
+        "-c",
+        "from django.contrib.auth import get_user_model;"
+        "get_user_model().objects.create_user('cli', 'cli@example.org', 'a long enough password')",
+        env=cli_env,
+    )
+    out = json.loads(paperfeed("recommend", "cli", "--json", env=cli_env).stdout)
+    assert out == {"user": "cli", "results": []}
+    assert "nothing to recommend" in paperfeed("recommend", "cli@example.org", env=cli_env).stdout
+    assert paperfeed("recommend", "cli", "--limit", "0", env=cli_env, check=False).returncode != 0
