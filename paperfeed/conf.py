@@ -30,6 +30,19 @@ SETTINGS: dict[str, Setting] = {
             " PostgreSQL.",
         ),
         Setting(
+            "PAPERFEED_DB_CONN_MAX_AGE",
+            "600",
+            "PostgreSQL: seconds a process keeps its connection (0: one per request). Checked before reuse.",
+        ),
+        Setting(
+            "PAPERFEED_DB_CONNECT_TIMEOUT", "5", "PostgreSQL: seconds before a connection attempt fails."
+        ),
+        Setting(
+            "PAPERFEED_DB_STATEMENT_TIMEOUT",
+            "30",
+            "PostgreSQL: seconds a query of a web request may run (0: no limit). Jobs are not limited.",
+        ),
+        Setting(
             "EMAIL_URL",
             "",
             "smtp://user:pass@host:port or smtps://…; ?timeout=N. Empty: mail is printed to the console.",

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
 
-from paperfeed.conf import env, env_bool
+from paperfeed.conf import env, env_bool, env_float
 
 BASE_DIR = Path(__file__).resolve().parent
 HOME = Path(env("PAPERFEED_HOME")).expanduser().resolve()
@@ -66,6 +66,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "paperfeed.core.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -104,10 +105,14 @@ SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA temp_store=MEMORY;PRAGMA cache_size=-65536;"
 )
 if env("DATABASE_URL"):
-    _db = dj_database_url.parse(env("DATABASE_URL"), conn_max_age=600, conn_health_checks=True)
+    # Persistent connections, checked before reuse: after a PostgreSQL restart each process's
+    # first request reconnects instead of failing (RELIABILITY L6).
+    _db = dj_database_url.parse(
+        env("DATABASE_URL"), conn_max_age=int(env("PAPERFEED_DB_CONN_MAX_AGE")), conn_health_checks=True
+    )
     if _db["ENGINE"] == "django.db.backends.postgresql":
         _db.setdefault("OPTIONS", {})
-        _db["OPTIONS"].setdefault("connect_timeout", 5)
+        _db["OPTIONS"].setdefault("connect_timeout", int(env("PAPERFEED_DB_CONNECT_TIMEOUT")))
     _db.setdefault("TEST", {})
     DATABASES = {"default": _db}
 else:
@@ -124,6 +129,9 @@ else:
             "TEST": {"NAME": str(HOME / "test.sqlite3")},
         }
     }
+# Only web requests get a statement timeout (paperfeed.wsgi applies it): a stuck query must free its
+# gunicorn worker, while background jobs (an index build streaming every paper) may run long.
+WEB_STATEMENT_TIMEOUT_MS = int(env_float("PAPERFEED_DB_STATEMENT_TIMEOUT") * 1000)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 

@@ -11,3 +11,5 @@ urlpatterns = [
     path("", include("paperfeed.feed.urls")),
     path("", include("paperfeed.papers.urls")),
 ]
+
+handler500 = "paperfeed.core.middleware.server_error"

@@ -30,7 +30,7 @@ def _enqueue(n: int) -> None:
     from tests.reliability.jobs import record  # the importable name, not __main__'s
 
     with connection.cursor() as cur:
-        cur.execute(f"CREATE TABLE {TABLE} (job_key integer NOT NULL, pid integer NOT NULL)")
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (job_key integer NOT NULL, pid integer NOT NULL)")
     with transaction.atomic():
         for key in range(n):
             record.enqueue(key)

@@ -200,3 +200,27 @@ def redis_server(root: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def tool(*args: str, env: dict[str, str], module: str = "tests.reliability.tool") -> str:
+    """Run a helper module of these tests in a child process on `env`'s database; its stdout."""
+    proc = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        env={**env, "DJANGO_SETTINGS_MODULE": "paperfeed.settings"},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
+def base_env(home: Path, **extra: str) -> dict[str, str]:
+    """A child's environment: its own PAPERFEED_HOME, a fixed key, SQLite unless DATABASE_URL given."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
+    env["PAPERFEED_HOME"] = str(home)
+    env["PAPERFEED_SECRET_KEY"] = "reliability-test-key-" + "z" * 40
+    env.update(extra)
+    return env

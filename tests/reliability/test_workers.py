@@ -5,31 +5,19 @@ more workers pointless)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
 from tests.conftest import paperfeed
-from tests.reliability.support import REPO, spawn
+from tests.reliability.support import spawn, tool
 
 pytestmark = [pytest.mark.database, pytest.mark.slow]
 
 
 def _jobs(*args: str, env: dict[str, str]) -> str:
-    proc = subprocess.run(
-        [sys.executable, "-m", "tests.reliability.jobs", *args],
-        env={**env, "DJANGO_SETTINGS_MODULE": "paperfeed.settings"},
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc.stdout
+    return tool(*args, env=env, module="tests.reliability.jobs")
 
 
 def _run(cli_env: dict[str, str], tmp_path: Path, jobs: int, workers: int) -> dict[str, object]:

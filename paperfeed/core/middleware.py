@@ -1,0 +1,68 @@
+"""A database that is down or restarting answers 503 + Retry-After, fast and without a traceback
+(RELIABILITY L6), instead of a 500 per request while PostgreSQL restarts.
+
+Two ways in, because Django turns an exception into a response at every middleware layer:
+`process_exception` catches what a view raises; `server_error` (the project's handler500) catches
+what a middleware raised (the session or rate-limit lookups run before any view)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER = 10  # seconds: about one PostgreSQL restart
+
+_PAGE = (
+    "<!doctype html><html lang=en><meta charset=utf-8><title>Unavailable — paperfeed</title>"
+    "<h1>Temporarily unavailable</h1><p>The database is not answering. Please try again in a few seconds.</p>"
+)
+
+
+def database_down(exc: BaseException | None) -> bool:
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def unavailable(request: HttpRequest, exc: BaseException) -> HttpResponse:
+    # Not a template: base.html would look up the session user, in the database that is down.
+    log.warning("database unavailable for %s %s: %s", request.method, request.path, str(exc).strip()[:200])
+    if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
+        resp = HttpResponse(
+            f'{{"error": "service unavailable", "retry_after": {RETRY_AFTER}}}',
+            status=503,
+            content_type="application/json",
+        )
+    else:
+        resp = HttpResponse(_PAGE, status=503)
+    resp["Retry-After"] = str(RETRY_AFTER)
+    resp["Cache-Control"] = "no-store"
+    return resp
+
+
+class DatabaseUnavailableMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        return unavailable(request, exception) if database_down(exception) else None
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: Django calls it inside its `except`, so the exception is sys.exc_info()'s."""
+    exc = sys.exc_info()[1]
+    if database_down(exc):
+        return unavailable(request, exc)  # type: ignore[arg-type]
+    from django.views.defaults import server_error as default
+
+    try:
+        return default(request)
+    except Exception:  # a broken 500 template must not turn into a second failure
+        return HttpResponseServerError("<h1>Server Error (500)</h1>")

@@ -1,0 +1,110 @@
+"""L6: PostgreSQL restarts under load. A cluster of the test's own (initdb on a free loopback port)
+serves `paperfeed serve` and a `paperfeed worker`; it is restarted in the middle of a run of reads,
+then stopped. Errors only while it is away (503 + Retry-After, never a 500 or a traceback), 100%
+2xx after, no web or worker process dies, the worker picks the queue up again by itself."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import paperfeed
+from tests.reliability.load import Load, Sample
+from tests.reliability.support import Server, base_env, pg_bin, pg_cluster, spawn, stop, tool, wait_until
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(pg_bin() is None, reason="no PostgreSQL server binaries"),
+]
+
+PATHS = ["/api/daily_papers", "/", "/healthz", "/api/papers/search?q=learning&mode=keyword"]
+GRACE = 5.0  # seconds after PostgreSQL is back in which errors are still allowed (RELIABILITY L6)
+
+
+@pytest.fixture
+def pg_root() -> Iterator[Path]:
+    # Not tmp_path: pytest's folders are private to root, and the cluster runs as `postgres`.
+    root = Path(tempfile.mkdtemp(prefix="pf-pg-"))
+    root.chmod(0o755)
+    try:
+        yield root / "cluster"
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _jobs_done(env: dict[str, str]) -> int:
+    return int(json.loads(tool("stats", env=env, module="tests.reliability.jobs"))["rows"])
+
+
+def _bad(samples: list[Sample]) -> list[Sample]:
+    return [s for s in samples if not 200 <= s.status < 300]
+
+
+def test_postgres_restart_and_outage(pg_root: Path, tmp_path: Path) -> None:
+    with pg_cluster(pg_root) as pg:
+        env = base_env(tmp_path / "home", DATABASE_URL=pg.url, PAPERFEED_LOG_LEVEL="WARNING")
+        paperfeed("init", env=env)
+        tool("papers", "30", env=env)
+        tool("enqueue", "0", env=env, module="tests.reliability.jobs")
+        server = Server(env, tmp_path / "server.log", workers=2).wait_ready()
+        worker = spawn("worker", "--no-schedule", "--interval", "0.2", env=env, log=tmp_path / "worker.log")
+        try:
+            web_pids = set(server.pids())
+            load = Load(server.url, PATHS).start()
+            time.sleep(3)
+            down = time.monotonic()
+            pg.restart()
+            up = time.monotonic()
+            time.sleep(GRACE + 4)
+            samples = load.stop()
+
+            before = [s for s in samples if s.sent + s.took < down]
+            after = [s for s in samples if s.sent > up + GRACE]
+            assert len(before) > 20 and len(after) > 20
+            assert not _bad(before), _bad(before)[:3]
+            assert not _bad(after), _bad(after)[:3]  # 100% 2xx once it is back
+            for s in _bad(samples):
+                assert down - 1 <= s.sent <= up + GRACE, s
+                assert s.status == 503, s  # not a 500, not a dropped connection
+                assert s.retry_after or s.path == "/healthz", s  # a probe reads the body, not a retry hint
+                assert "Traceback" not in s.body
+            assert max(s.took for s in samples) < 30
+            restart_errors = len(_bad(samples))
+
+            # The worker lived through the restart: it runs what is queued now.
+            tool("enqueue", "20", env=env, module="tests.reliability.jobs")
+            wait_until(lambda: _jobs_done(env) == 20, 60, "the worker to run the jobs after the restart")
+
+            # PostgreSQL stopped: a fast 503 (never a hang), /healthz says the database is down.
+            pg.stop()
+            with httpx.Client(timeout=10) as c:
+                for path in ["/api/daily_papers", "/", "/api/papers/2501.00001"]:
+                    t0 = time.monotonic()
+                    r = c.get(server.url + path)
+                    took = time.monotonic() - t0
+                    assert r.status_code == 503 and r.headers["Retry-After"], (path, r.status_code, r.text)
+                    assert "Traceback" not in r.text and took < 1, (path, took)
+                health = c.get(server.url + "/healthz")
+                assert health.status_code == 503 and health.json()["status"] == "down"
+                time.sleep(3)  # the worker polls into the outage
+                assert worker.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
+                pg.start()
+                assert c.get(server.url + "/healthz").json() == {"status": "ok", "database": "up"}
+                assert all(c.get(server.url + p).status_code == 200 for p in PATHS)
+            tool("enqueue", "5", env=env, module="tests.reliability.jobs")
+            wait_until(lambda: _jobs_done(env) == 25, 60, "the worker to run the jobs after the outage")
+
+            assert server.proc.poll() is None and set(server.pids()) == web_pids  # no web process died
+            assert worker.poll() is None
+            assert "database unavailable" in (tmp_path / "worker.log").read_text()  # it did see the outage
+            print(f"L6: {len(samples)} requests, {restart_errors} answered 503 during the restart")
+        finally:
+            stop(worker)
+            server.stop()
