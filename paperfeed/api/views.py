@@ -271,6 +271,7 @@ def trending(
 @api.get("/papers/search", response=_ok(list[SearchHitOut]), tags=["papers"])
 def search(
     request: HttpRequest,
+    response: HttpResponse,
     q: str = "",
     limit: int = 20,
     p: int = 0,
@@ -294,6 +295,11 @@ def search(
         author=(author or "")[:200] or None,
         sort=sort if sort in searching.SORTS else "relevance",
     )
+    if res.degraded:
+        # The body keeps Hugging Face's shape (a plain list): a degraded answer (keyword matches
+        # only, RELIABILITY L7) says so in a header.
+        note = res.message or "keyword matches only"
+        response["X-Search-Degraded"] = note.encode("ascii", "replace").decode()
     papers = [h.paper for h in res.hits]
     votes, comments = _counts(papers)
     out = []

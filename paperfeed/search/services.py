@@ -158,7 +158,11 @@ class Engine:
         """Start the vector leg in the worker thread (or say why not: a previous one is stuck)."""
         if self._busy.is_set():
             return "semantic search is busy or stuck; showing keyword matches only"
-        embedder = self.embedder  # loaded here, once per process: loading is not a slow query
+        try:
+            embedder = self.embedder  # loaded here, once per process: loading is not a slow query
+        except Exception:  # a missing or corrupt model file: keyword search still works
+            log.exception("the embedding model could not be loaded; answering with keyword matches")
+            return "semantic search is unavailable; showing keyword matches only"
         self._busy.set()
 
         def run() -> list[tuple[int, float]]:
