@@ -13,7 +13,7 @@ PAPERS    ?=
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
 
-.PHONY: help install run serve worker test test-sqlite test-postgres lint format typecheck bench bench-full clean services
+.PHONY: help install run serve worker test test-sqlite test-postgres test-long lint format typecheck bench bench-full clean services
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -56,6 +56,10 @@ test-sqlite: install
 
 test-postgres: install services ## the database-touching tests again, on PostgreSQL
 	DATABASE_URL=$(PG_TEST_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-long: install services ## the reliability tests in their full-size forms (RELIABILITY L3 at 4 x 2,000 toggles), both databases
+	PAPERFEED_LONG=1 $(VENV)/bin/pytest tests/reliability $(PYTEST_ARGS)
+	PAPERFEED_LONG=1 DATABASE_URL=$(PG_TEST_URL) $(VENV)/bin/pytest tests/reliability $(PYTEST_ARGS)
 
 lint: install ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .

@@ -6,8 +6,10 @@ then stopped. Errors only while it is away (503 + Retry-After, never a 500 or a 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +19,17 @@ import pytest
 
 from tests.conftest import paperfeed
 from tests.reliability.load import Load, Sample
-from tests.reliability.support import Server, base_env, pg_bin, pg_cluster, spawn, stop, tool, wait_until
+from tests.reliability.support import (
+    Server,
+    base_env,
+    client,
+    pg_bin,
+    pg_cluster,
+    spawn,
+    stop,
+    tool,
+    wait_until,
+)
 
 pytestmark = [
     pytest.mark.slow,
@@ -26,6 +38,9 @@ pytestmark = [
 
 PATHS = ["/api/daily_papers", "/", "/healthz", "/api/papers/search?q=learning&mode=keyword"]
 GRACE = 5.0  # seconds after PostgreSQL is back in which errors are still allowed (RELIABILITY L6)
+# RELIABILITY's form (`make test-long`): 60 s of load restarted at t=20 s, then 60 s stopped.
+LONG = os.environ.get("PAPERFEED_LONG") == "1"
+BEFORE, AFTER, OUTAGE = (20.0, 40.0, 60.0) if LONG else (3.0, GRACE + 4, 3.0)
 
 
 @pytest.fixture
@@ -43,6 +58,36 @@ def _jobs_done(env: dict[str, str]) -> int:
     return int(json.loads(tool("stats", env=env, module="tests.reliability.jobs"))["rows"])
 
 
+class Voter(threading.Thread):
+    """Upvotes each (user, paper) pair once, through the API, across the restart; remembers which
+    votes were acknowledged (2xx): those must all be in the database afterwards."""
+
+    def __init__(self, base: str, users: list[list], papers: list[str]) -> None:  # type: ignore[type-arg]
+        super().__init__()
+        self.base, self.users, self.papers = base, users, papers
+        self.acked: set[tuple[int, str]] = set()
+        self.statuses: list[int] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        with client("127.0.9.200", timeout=40) as c:
+            for paper in self.papers:  # users inner: each user votes at most once a second or so
+                for uid, token in self.users:
+                    if self.stop.is_set():
+                        return
+                    try:
+                        r = c.post(
+                            f"{self.base}/api/papers/{paper}/upvote",
+                            headers={"Authorization": f"Bearer {token}"},
+                        )
+                    except httpx.HTTPError:
+                        self.statuses.append(0)
+                        continue
+                    self.statuses.append(r.status_code)
+                    if r.status_code == 200:
+                        self.acked.add((uid, paper))
+
+
 def _bad(samples: list[Sample]) -> list[Sample]:
     return [s for s in samples if not 200 <= s.status < 300]
 
@@ -51,19 +96,24 @@ def test_postgres_restart_and_outage(pg_root: Path, tmp_path: Path) -> None:
     with pg_cluster(pg_root) as pg:
         env = base_env(tmp_path / "home", DATABASE_URL=pg.url, PAPERFEED_LOG_LEVEL="WARNING")
         paperfeed("init", env=env)
-        tool("papers", "30", env=env)
+        papers = tool("papers", "30", env=env).split()
+        users = json.loads(tool("voters", "20", env=env))
         tool("enqueue", "0", env=env, module="tests.reliability.jobs")
         server = Server(env, tmp_path / "server.log", workers=2).wait_ready()
         worker = spawn("worker", "--no-schedule", "--interval", "0.2", env=env, log=tmp_path / "worker.log")
         try:
             web_pids = set(server.pids())
             load = Load(server.url, PATHS).start()
-            time.sleep(3)
+            voter = Voter(server.url, users, papers)
+            voter.start()
+            time.sleep(BEFORE)
             down = time.monotonic()
             pg.restart()
             up = time.monotonic()
-            time.sleep(GRACE + 4)
+            time.sleep(AFTER)
             samples = load.stop()
+            voter.stop.set()
+            voter.join(timeout=60)
 
             before = [s for s in samples if s.sent + s.took < down]
             after = [s for s in samples if s.sent > up + GRACE]
@@ -77,6 +127,9 @@ def test_postgres_restart_and_outage(pg_root: Path, tmp_path: Path) -> None:
                 assert "Traceback" not in s.body
             assert max(s.took for s in samples) < 30
             restart_errors = len(_bad(samples))
+            assert set(voter.statuses) <= {200, 503, 429}, set(voter.statuses)
+            stored = {(uid, paper) for uid, paper in json.loads(tool("votes", env=env))}
+            assert voter.acked and voter.acked <= stored  # no acknowledged write was lost
 
             # The worker lived through the restart: it runs what is queued now.
             tool("enqueue", "20", env=env, module="tests.reliability.jobs")
@@ -93,7 +146,7 @@ def test_postgres_restart_and_outage(pg_root: Path, tmp_path: Path) -> None:
                     assert "Traceback" not in r.text and took < 1, (path, took)
                 health = c.get(server.url + "/healthz")
                 assert health.status_code == 503 and health.json()["status"] == "down"
-                time.sleep(3)  # the worker polls into the outage
+                time.sleep(OUTAGE)  # the worker polls into the outage
                 assert worker.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
                 pg.start()
                 assert c.get(server.url + "/healthz").json() == {"status": "ok", "database": "up"}
@@ -104,7 +157,10 @@ def test_postgres_restart_and_outage(pg_root: Path, tmp_path: Path) -> None:
             assert server.proc.poll() is None and set(server.pids()) == web_pids  # no web process died
             assert worker.poll() is None
             assert "database unavailable" in (tmp_path / "worker.log").read_text()  # it did see the outage
-            print(f"L6: {len(samples)} requests, {restart_errors} answered 503 during the restart")
+            print(
+                f"L6: {len(samples)} reads, {restart_errors} answered 503 during the restart; "
+                f"{len(voter.acked)} votes acknowledged, all stored; {voter.statuses.count(503)} refused"
+            )
         finally:
             stop(worker)
             server.stop()

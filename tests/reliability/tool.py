@@ -7,6 +7,7 @@ a `paperfeed serve` under test (DJANGO_SETTINGS_MODULE=paperfeed.settings, the c
     python -m tests.reliability.tool voters N           # N accounts with API tokens: JSON [[id, token]]
     python -m tests.reliability.tool ingest SKIP N B    # ingest snapshot records SKIP..SKIP+N, B per commit
     python -m tests.reliability.tool sqlite             # JSON: journal_mode, integrity_check, votes
+    python -m tests.reliability.tool votes              # JSON: every vote as [user id, arXiv id]
 """
 
 from __future__ import annotations
@@ -74,6 +75,10 @@ def main(argv: list[str]) -> None:
             integrity = [r[0] for r in cur.fetchall()]
         votes = sorted(Vote.objects.values_list("user_id", "paper__arxiv_id"))
         print(json.dumps({"journal_mode": mode, "integrity": integrity, "votes": votes}))
+    elif cmd == "votes":
+        from paperfeed.feed.models import Vote
+
+        print(json.dumps(sorted(Vote.objects.values_list("user_id", "paper__arxiv_id"))))
     else:
         raise SystemExit(f"unknown command {cmd!r}")
 
