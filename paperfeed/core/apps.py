@@ -5,3 +5,8 @@ class CoreConfig(AppConfig):
     name = "paperfeed.core"
     label = "core"
     verbose_name = "paperfeed core"
+
+    def ready(self) -> None:
+        from paperfeed.core import schedule
+
+        schedule.register("core.housekeeping", "paperfeed.core.tasks.housekeeping", every=3600)
