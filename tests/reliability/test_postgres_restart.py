@@ -70,7 +70,7 @@ class Voter(threading.Thread):
         self.stop = threading.Event()
 
     def run(self) -> None:
-        with client("127.0.9.200", timeout=40) as c:
+        with client("127.0.10.1", timeout=40) as c:
             for paper in self.papers:  # users inner: each user votes at most once a second or so
                 for uid, token in self.users:
                     if self.stop.is_set():
@@ -103,7 +103,7 @@ def test_postgres_restart_and_outage(pg_root: Path, tmp_path: Path) -> None:
         worker = spawn("worker", "--no-schedule", "--interval", "0.2", env=env, log=tmp_path / "worker.log")
         try:
             web_pids = set(server.pids())
-            load = Load(server.url, PATHS).start()
+            load = Load(server.url, PATHS, ips_per_thread=50 if LONG else 4).start()
             voter = Voter(server.url, users, papers)
             voter.start()
             time.sleep(BEFORE)

@@ -86,9 +86,9 @@ def test_concurrent_writers_on_sqlite(cli_env: dict[str, str], tmp_path: Path) -
         text=True,
     )
     try:
-        readers = Load(
-            server.url, ["/", "/api/daily_papers", *(f"/api/papers/{p}" for p in papers[:6])]
-        ).start()
+        reader_paths = ["/", "/api/daily_papers", *(f"/api/papers/{p}" for p in papers[:6])]
+        # Enough reader addresses that the API's 300 per 5 minutes per address never bites.
+        readers = Load(server.url, reader_paths, ips_per_thread=50 if LONG else 4).start()
         voters = [
             Voter(n, server.url, users[n * USERS_PER_VOTER : (n + 1) * USERS_PER_VOTER], papers)
             for n in range(VOTERS)
