@@ -363,3 +363,14 @@ def paper_extras(paper: Paper) -> dict[str, Any]:
     for fn in PAPER_EXTRAS:
         out.update(fn(paper))
     return out
+
+
+def fetch_papers(ids: Iterable[str]) -> dict[str, Paper]:
+    """Look papers up on arXiv (its API, politely), store them and return them by id. Raises
+    `UnknownPaper` naming the ids arXiv does not have, or an ArxivError when arXiv cannot be reached."""
+    from paperfeed.papers.lookup import UnknownPaper, fetch
+
+    papers, unknown, _ = fetch(ids)
+    if unknown:
+        raise UnknownPaper(unknown)
+    return papers
