@@ -105,11 +105,18 @@ class Limiter:
             fcntl.flock(fd, fcntl.LOCK_EX)
             state = self._read(fd)
             wait = state.get("next", 0.0) - clock.wall()
-            if wait > 0:
+            # A stamp further off than any wait we could have asked for was written under another
+            # time scale (tests) or clock: ignore it rather than sleep for ever.
+            if 0 < wait <= self.delay + MAX_RETRY_AFTER:
                 clock.sleep(wait)
-            # Stamped before the request: the gap is measured between request starts.
-            self._write(fd, {"next": clock.wall() + self.delay})
-            yield
+            try:
+                yield
+            finally:
+                # Counted from the end of the request, so the gap between two request starts is the
+                # delay plus the first one's duration: at least the delay, as seen from anywhere.
+                state = self._read(fd)
+                state["next"] = max(state.get("next", 0.0), clock.wall() + self.delay)
+                self._write(fd, state)
         finally:
             os.close(fd)  # releases the lock
 
@@ -170,6 +177,7 @@ class ArxivClient:
         self.timeout = min(timeout or env_float("PAPERFEED_HTTP_TIMEOUT"), MAX_TIMEOUT)
         self.attempts = max(int(attempts or env_float("PAPERFEED_HTTP_RETRIES")), 1)
         self.stats = Stats()
+        self._client: httpx.Client | None = None
 
     def get(self, url: str, params: dict[str, str] | None = None) -> Response:
         failures = 0
@@ -198,22 +206,32 @@ class ArxivClient:
             self.stats.retries += 1
             self.limiter.defer(pause)
 
+    def _http(self) -> httpx.Client:
+        if self._client is None:
+            # Per-phase timeouts need not be scaled down with the clock (a busy test machine would
+            # trip them); the overall deadline below is checked on the scaled clock.
+            real = max(self.timeout / clock.scale(), min(self.timeout, 5.0))
+            self._client = httpx.Client(
+                timeout=httpx.Timeout(real),
+                # One connection, closed after each answer: nothing stays open between requests.
+                limits=httpx.Limits(max_connections=1, max_keepalive_connections=0),
+                headers={"User-Agent": USER_AGENT},
+                follow_redirects=True,
+                max_redirects=3,
+            )
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
     def _once(self, url: str, params: dict[str, str] | None) -> Response:
         with self.limiter.slot():
             self.stats.requests += 1
             started = clock.monotonic()
-            real_timeout = self.timeout / clock.scale()
             try:
-                with (
-                    httpx.Client(
-                        timeout=httpx.Timeout(real_timeout),
-                        limits=httpx.Limits(max_connections=1, max_keepalive_connections=0),
-                        headers={"User-Agent": USER_AGENT},
-                        follow_redirects=True,
-                        max_redirects=3,
-                    ) as http,
-                    http.stream("GET", url, params=params) as resp,
-                ):
+                with self._http().stream("GET", url, params=params) as resp:
                     chunks, size = [], 0
                     for chunk in resp.iter_bytes():
                         chunks.append(chunk)
