@@ -117,7 +117,7 @@ class Harvester:
                 page = self._fetch(params)
             except OAIError as e:
                 if e.code == "noRecordsMatch":
-                    page = Page(response_date=None)
+                    page = Page(response_date=e.response_date)
                 elif e.code == "badResumptionToken" and token and restarts < MAX_RESTARTS:
                     restarts += 1
                     self.counts["restarts"] += 1

@@ -13,7 +13,7 @@ announcement feed the way arXiv does, from real records, and misbehaves on reque
 - The announcement feed (/rss/atom/CAT+CAT): `announcements` entries rendered as arXiv's Atom feed.
 - `faults`: a queue consumed one per request (any endpoint): "503:7" (Retry-After 7), "503:" (no
   header), "503:<HTTP date>", "429:N", "truncated", "html", "empty", "badutf8", "billion", "xxe",
-  "reset", "trickle" (the page at one byte every `trickle_delay` seconds). `repeat_tokens`: every
+  "reset", "oai:CODE" (that OAI-PMH error), "trickle" (the page at one byte every `trickle_delay` seconds). `repeat_tokens`: every
   page sends back the token it was asked with (a server stuck in a loop).
 - Observations: `requests` (real monotonic start time, path, query), `max_open` (connections open at
   once), `violations`.
@@ -403,6 +403,10 @@ class _Handler(BaseHTTPRequestHandler):
         if kind in ("503", "429"):
             extra = {"Retry_After": arg} if arg else {}
             self._send(int(kind), b"<html><body>Retry later</body></html>", "text/html", **extra)
+        elif kind == "oai":
+            with f._lock:
+                text = f._oai_wrap(q, f'<error code="{arg}">{arg} (injected)</error>')
+            self._send(200, text.encode())
         elif kind == "truncated":
             self._send(200, body[: len(body) // 2])
         elif kind == "html":

@@ -22,9 +22,9 @@ ARXIV = "{http://arxiv.org/OAI/arXiv/}"
 
 
 class OAIError(Exception):
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, response_date: dt.datetime | None = None) -> None:
         super().__init__(f"OAI-PMH {code}: {message}" if message else f"OAI-PMH {code}")
-        self.code, self.message = code, message
+        self.code, self.message, self.response_date = code, message, response_date
 
 
 @dataclass
@@ -103,7 +103,7 @@ def parse_page(body: bytes) -> Page:
     errors = root.findall(OAI + "error")
     if errors:
         e = errors[0]
-        raise OAIError(e.get("code") or "unknown", (e.text or "").strip())
+        raise OAIError(e.get("code") or "unknown", (e.text or "").strip(), page.response_date)
     body_el = root.find(OAI + "ListRecords")
     if body_el is None:
         body_el = root.find(OAI + "GetRecord")
