@@ -26,6 +26,7 @@ def docs() -> list[dict[str, Any]]:
 def scaled(monkeypatch: pytest.MonkeyPatch) -> float:
     monkeypatch.setenv("PAPERFEED_TIME_SCALE", str(SCALE))
     monkeypatch.setenv("PAPERFEED_ARXIV_DELAY", "3")
+    monkeypatch.setenv("PAPERFEED_HTTP_RETRIES", "8")
     return SCALE
 
 
@@ -45,4 +46,4 @@ def client(tmp_path: Path, scaled: float) -> ArxivClient:
 
 
 def cli_fake_env(cli_env: dict[str, str], fake: FakeArxiv, **extra: str) -> dict[str, str]:
-    return cli_env | fake.env() | {"PAPERFEED_TIME_SCALE": str(SCALE), "PAPERFEED_ARXIV_DELAY": "3"} | extra
+    return cli_env | fake.env() | {"PAPERFEED_TIME_SCALE": str(SCALE), "PAPERFEED_ARXIV_DELAY": "3", "PAPERFEED_HTTP_RETRIES": "8"} | extra
