@@ -12,8 +12,8 @@ for _name, _path in (("OAI_ENDPOINT", "oai"), ("ARXIV_API", "api/query"), ("ANNO
     os.environ.setdefault(f"PAPERFEED_{_name}", f"http://127.0.0.1:9/{_path}")
 os.environ.setdefault("PAPERFEED_HTTP_RETRIES", "1")
 
-from paperfeed.settings import *  # noqa: F403
-from paperfeed.settings import DATABASES, IS_POSTGRES, STATIC_ROOT
+from paperfeed.settings import *  # noqa: F403, E402
+from paperfeed.settings import DATABASES, IS_POSTGRES, STATIC_ROOT  # noqa: E402
 
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing one
 

@@ -76,7 +76,7 @@ class Harvester:
 
     def run(self, start: dt.date | None = None, until: dt.date | None = None) -> dict[str, Any]:
         state = state_get(self.name)
-        run = state.get("run")
+        run: dict[str, Any] | None = state.get("run")
         explicit = start is not None
         if start is None:
             if run:
@@ -87,7 +87,7 @@ class Harvester:
             else:
                 # No history: the last day only. Backfills come from a snapshot (`paperfeed import`).
                 start = timezone.now().date() - dt.timedelta(days=1)
-        same_run = bool(run) and run["from"] == start.isoformat() and run.get("until") == _iso(until)
+        same_run = run is not None and run["from"] == start.isoformat() and run.get("until") == _iso(until)
         if explicit and not same_run:
             run = None
         token: str | None = run.get("token") if run else None
@@ -251,9 +251,9 @@ def record_announcements(entries: list[Any]) -> Counter[str]:
                 continue
             old = stored[aid]
             if old is None or old > first:
-                n = Paper.objects.filter(arxiv_id=aid).update(announced=first, modified_at=now)
-                if n:
-                    pk = Paper.objects.filter(arxiv_id=aid).values_list("pk", flat=True).first()
+                pk = Paper.objects.filter(arxiv_id=aid).values_list("pk", flat=True).first()
+                if pk is not None:
+                    Paper.objects.filter(pk=pk).update(announced=first, modified_at=now)
                     PaperChange.objects.create(paper_id=pk)
                     counts["dated"] += 1
             else:

@@ -13,8 +13,8 @@ announcement feed the way arXiv does, from real records, and misbehaves on reque
 - The announcement feed (/rss/atom/CAT+CAT): `announcements` entries rendered as arXiv's Atom feed.
 - `faults`: a queue consumed one per request (any endpoint): "503:7" (Retry-After 7), "503:" (no
   header), "503:<HTTP date>", "429:N", "truncated", "html", "empty", "badutf8", "billion", "xxe",
-  "reset", "oai:CODE" (that OAI-PMH error), "trickle" (the page at one byte every `trickle_delay` seconds). `repeat_tokens`: every
-  page sends back the token it was asked with (a server stuck in a loop).
+  "reset", "oai:CODE" (that OAI-PMH error), "trickle" (the page at one byte every `trickle_delay`
+  seconds). `repeat_tokens`: every page sends back the token it was asked with (a server in a loop).
 - Observations: `requests` (real monotonic start time, path, query), `max_open` (connections open at
   once), `violations`.
 """
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import itertools
 import json
 import socket
 import threading
@@ -176,7 +177,7 @@ class FakeArxiv:
     def gaps(self, scale: float) -> list[float]:
         """Gaps between request starts, in scaled seconds."""
         starts = sorted(r.at for r in self.requests)
-        return [(b - a) * scale for a, b in zip(starts, starts[1:], strict=False)]
+        return [(b - a) * scale for a, b in itertools.pairwise(starts)]
 
     # --- OAI ----------------------------------------------------------------------------------------
 
@@ -324,7 +325,8 @@ def _announce_entry(a: dict[str, Any]) -> str:
         f"<entry><id>oai:arXiv.org:{_x(doc['id'])}v{version}</id><title>{_x(doc['title'])}</title>"
         f"<updated>{day}T00:00:00-04:00</updated>"
         f'<link href="https://arxiv.org/abs/{_x(doc["id"])}" rel="alternate" type="text/html"/>'
-        f"<summary>arXiv:{_x(doc['id'])}v{version} Announce Type: {kind} \nAbstract: {_x(doc.get('abstract') or '')}</summary>"
+        f"<summary>arXiv:{_x(doc['id'])}v{version} Announce Type: {kind} \n"
+        f"Abstract: {_x(doc.get('abstract') or '')}</summary>"
         + "".join(f'<category term="{_x(c)}"/>' for c in cats)
         + f"<published>{day}T00:00:00-04:00</published><arxiv:announce_type>{kind}</arxiv:announce_type>"
         f"<dc:rights>http://creativecommons.org/licenses/by/4.0/</dc:rights>"
@@ -380,7 +382,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server interface
+    def do_GET(self) -> None:
         f = self.server_fake
         parsed = urllib.parse.urlsplit(self.path)
         q = dict(urllib.parse.parse_qsl(parsed.query, keep_blank_values=True))

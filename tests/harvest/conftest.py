@@ -46,4 +46,9 @@ def client(tmp_path: Path, scaled: float) -> ArxivClient:
 
 
 def cli_fake_env(cli_env: dict[str, str], fake: FakeArxiv, **extra: str) -> dict[str, str]:
-    return cli_env | fake.env() | {"PAPERFEED_TIME_SCALE": str(SCALE), "PAPERFEED_ARXIV_DELAY": "3", "PAPERFEED_HTTP_RETRIES": "8"} | extra
+    return (
+        cli_env
+        | fake.env()
+        | {"PAPERFEED_TIME_SCALE": str(SCALE), "PAPERFEED_ARXIV_DELAY": "3", "PAPERFEED_HTTP_RETRIES": "8"}
+        | extra
+    )

@@ -12,4 +12,5 @@ pytestmark = pytest.mark.database
 
 def test_harvest_killed_three_times_ends_complete_without_duplicates(cli_env: dict[str, str]) -> None:
     result = run_scenario(cli_env, kills=3, seed=7, records=1200, pages=12)
+    assert result["kills"] >= 1
     assert result["final"]["rows"] == 1200 and result["final"]["duplicates"] == 0

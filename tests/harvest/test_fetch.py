@@ -12,7 +12,7 @@ import pytest
 from paperfeed.papers.lookup import IDS_PER_REQUEST, api_params, fetch, lookup_records
 from paperfeed.papers.models import Paper
 from paperfeed.papers.sources.atom import ApiError, parse_api_feed
-from paperfeed.papers.sources.http import ArxivClient, ArxivError
+from paperfeed.papers.sources.http import ArxivClient, ArxivError, ArxivHTTPError
 from tests.conftest import paperfeed
 from tests.fakes.arxiv import FakeArxiv
 from tests.harvest.conftest import cli_fake_env
@@ -39,12 +39,16 @@ def test_real_api_answers_parse(shared_data: Path) -> None:
     assert rec.comments == "20 pages, 3 figures"
     empty = parse_api_feed((shared_data / API / "arxivpy_id_0000.0000_s0_m100_8b51d9633a68.xml").read_bytes())
     assert (empty.total, empty.records) == (0, [])
-    old = parse_api_feed((shared_data / API / "arxivpy_id_quant-ph_0201082v1_s0_m100_86989fe779ef.xml").read_bytes())
+    old = parse_api_feed(
+        (shared_data / API / "arxivpy_id_quant-ph_0201082v1_s0_m100_86989fe779ef.xml").read_bytes()
+    )
     assert old.records[0].arxiv_id == "quant-ph/0201082"
 
 
 @pytest.mark.django_db(transaction=True)
-def test_fetch_stores_papers_and_names_unknown_ids(fake: FakeArxiv, client: ArxivClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fetch_stores_papers_and_names_unknown_ids(
+    fake: FakeArxiv, client: ArxivClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PAPERFEED_ARXIV_API", fake.url + "/api/query")
     ids = sorted(fake.records)[:3]
     papers, unknown, counts = fetch([*ids, "2501.99999"], client)
@@ -61,7 +65,7 @@ def test_fetch_papers_service(fake: FakeArxiv, scaled: float, monkeypatch: pytes
     monkeypatch.setenv("PAPERFEED_ARXIV_API", fake.url + "/api/query")
     aid = sorted(fake.records)[0]
     assert fetch_papers([aid])[aid].arxiv_id == aid and Paper.objects.filter(arxiv_id=aid).exists()
-    with pytest.raises(UnknownPaper, match="arXiv has no paper 2501.99999"):
+    with pytest.raises(UnknownPaper, match=r"arXiv has no paper 2501\.99999"):
         fetch_papers(["2501.99999"])
 
 
@@ -86,13 +90,11 @@ def test_an_error_entry_is_an_error_not_a_paper(
     # `abc` never leaves this machine (ids are checked first); sent raw, the 400 error feed is raised.
     with pytest.raises(ValueError, match="not an arXiv identifier"):
         lookup_records(["abc"], client)
+    with pytest.raises(ArxivHTTPError) as answer:
+        client.get(fake.url + "/api/query", {"id_list": "abc", "start": "0", "max_results": "1"})
+    assert answer.value.status == 400
     with pytest.raises(ApiError, match="incorrect id format for abc"):
-        from paperfeed.papers.sources.http import ArxivHTTPError
-
-        try:
-            client.get(fake.url + "/api/query", {"id_list": "abc", "start": "0", "max_results": "1"})
-        except ArxivHTTPError as e:
-            parse_api_feed(e.body)
+        parse_api_feed(answer.value.body)
 
 
 def test_no_code_path_pages_through_the_api(
@@ -107,7 +109,7 @@ def test_no_code_path_pages_through_the_api(
     for r in fake.requests:
         assert r.query["start"] == "0" and int(r.query["max_results"]) <= IDS_PER_REQUEST
         assert "search_query" not in r.query
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="larger than the arXiv API allows"):
         api_params([f"2501.{i:05d}" for i in range(2001)])
     root = Path(__file__).resolve().parents[2] / "paperfeed"
     users = {

@@ -41,25 +41,39 @@ def test_real_arxiv_pages_parse(shared_data: Path) -> None:
     assert rec.published == dt.datetime(2014, 12, 29, tzinfo=dt.UTC) and page.token is None
     assert page.items[1].sets == ["physics:hep-th"] and page.items[1].record.report_no == "GOET-TP 101/95"  # type: ignore[union-attr]
     assert '"strength"' in page.items[1].record.abstract  # type: ignore[union-attr]
-    for name in ("hepcrawl_listrecords_arXiv_set-physics-hep-ex_from-2017-12-14.xml",
-                 "hepcrawl_listrecords_arXiv_set-physics-hep-th_from-2017-12-14.xml",
-                 "hepcrawl_getrecord_arXiv_1401.2122.xml", "paperhive_getrecord_arXiv_1412.8544.xml"):
+    for name in (
+        "hepcrawl_listrecords_arXiv_set-physics-hep-ex_from-2017-12-14.xml",
+        "hepcrawl_listrecords_arXiv_set-physics-hep-th_from-2017-12-14.xml",
+        "hepcrawl_getrecord_arXiv_1401.2122.xml",
+        "paperhive_getrecord_arXiv_1412.8544.xml",
+    ):
         got = parse_page((oai / name).read_bytes())
         assert got.items and all(i.record and i.record.title for i in got.items), name
     # An oai_dc page: readable, with its real token, but no arXiv-format metadata to store.
-    dc = parse_page((oai / "atomiklabs_listrecords_oai_dc_set-cs_from-2024-01-25_with_resumptionToken.xml").read_bytes())
+    dc = parse_page(
+        (oai / "atomiklabs_listrecords_oai_dc_set-cs_from-2024-01-25_with_resumptionToken.xml").read_bytes()
+    )
     assert dc.token == "6960524|1001" and dc.complete_list_size == 1162
     assert dc.items and all(i.record is None and i.error for i in dc.items)
 
 
 def test_broken_pages_are_errors_never_an_end_of_list(shared_data: Path) -> None:
-    body = (shared_data / "arxiv_protocol/oai_pmh/paperhive_listrecords_arXiv_2015-01-01_2015-01-03.xml").read_bytes()
+    body = (
+        shared_data / "arxiv_protocol/oai_pmh/paperhive_listrecords_arXiv_2015-01-01_2015-01-03.xml"
+    ).read_bytes()
     for cut in (len(body) - 12, len(body) // 2, 200):
         with pytest.raises(MalformedXML):
             parse_page(body[:cut])
-    html = (shared_data / "arxiv_protocol/oai_pmh/paperhive_listrecords_arXiv_2015-01-01_2015-01-03_http503.html")
-    for bad in (b"", b"   ", html.read_bytes(), body.replace(b"Kochen", b"Koch\xff\xfeen"),
-                b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a SYSTEM "file:///etc/passwd">]><x>&a;</x>'):
+    html = (
+        shared_data / "arxiv_protocol/oai_pmh/paperhive_listrecords_arXiv_2015-01-01_2015-01-03_http503.html"
+    )
+    for bad in (
+        b"",
+        b"   ",
+        html.read_bytes(),
+        body.replace(b"Kochen", b"Koch\xff\xfeen"),
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a SYSTEM "file:///etc/passwd">]><x>&a;</x>',
+    ):
         with pytest.raises(MalformedXML):
             parse_page(bad)
     err = body.replace(b"<ListRecords>", b'<error code="badArgument">bad from</error><ListRecords>')
@@ -95,7 +109,9 @@ def test_expired_token_restarts_from_the_last_committed_day(fake: FakeArxiv, cli
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_failed_run_keeps_the_checkpoint_at_the_last_whole_page(fake: FakeArxiv, client: ArxivClient) -> None:
+def test_a_failed_run_keeps_the_checkpoint_at_the_last_whole_page(
+    fake: FakeArxiv, client: ArxivClient
+) -> None:
     # Three pages, then arXiv fails 8 times in a row (H2).
     h = harvester(fake, client)
     fake.faults.extend(["ok", "ok", "ok", *["503:3"] * 8])
@@ -211,10 +227,12 @@ def test_the_command(fake: FakeArxiv, cli_env: dict[str, str]) -> None:
     env = cli_fake_env(cli_env, fake)
     paperfeed("init", env=env)
     fake.faults.extend(["503:1"])
-    out = json.loads(paperfeed("harvest", "--from", "2026-06-25", "--until", "2026-06-27", "--json", env=env).stdout)
-    assert {k: out[k] for k in ("pages", "read", "created", "updated", "unchanged", "deleted", "retries")} == {
-        "pages": 6, "read": 120, "created": 120, "updated": 0, "unchanged": 0, "deleted": 0, "retries": 1
-    }
+    out = json.loads(
+        paperfeed("harvest", "--from", "2026-06-25", "--until", "2026-06-27", "--json", env=env).stdout
+    )
+    assert {
+        k: out[k] for k in ("pages", "read", "created", "updated", "unchanged", "deleted", "retries")
+    } == {"pages": 6, "read": 120, "created": 120, "updated": 0, "unchanged": 0, "deleted": 0, "retries": 1}
     assert out["requests"] == 7
     # Incremental: from the stored day (until 06-27, a 1-day overlap) with no until.
     out = json.loads(paperfeed("harvest", "--json", env=env).stdout)
@@ -232,7 +250,12 @@ def test_offline_is_a_clean_failure(cli_env: dict[str, str]) -> None:
     out = paperfeed("harvest", "--endpoint", "http://127.0.0.1:9/oai", "--set", "cs", env=env, check=False)
     assert out.returncode != 0 and "Traceback" not in out.stderr
     assert "harvest failed" in out.stderr and "gave up after 2" in out.stderr
-    out = paperfeed("fetch", "2501.00001", env=env | {"PAPERFEED_ARXIV_API": "http://no-such-host.invalid/api"}, check=False)
+    out = paperfeed(
+        "fetch",
+        "2501.00001",
+        env=env | {"PAPERFEED_ARXIV_API": "http://no-such-host.invalid/api"},
+        check=False,
+    )
     assert out.returncode != 0 and "Traceback" not in out.stderr and "arXiv look-up failed" in out.stderr
 
 
@@ -263,7 +286,9 @@ def test_announcements_record_first_announcement_dates(
     assert [e.announce_type for e in entries] == ["new", "cross", "replace", "new"]
     counts = record_announcements(entries)
     assert (counts["dated"], counts["created"], counts["unchanged"]) == (2, 1, 1)
-    got = dict(Paper.objects.filter(arxiv_id__in=[*ids[:3], docs[400]["id"]]).values_list("arxiv_id", "announced"))
+    got = dict(
+        Paper.objects.filter(arxiv_id__in=[*ids[:3], docs[400]["id"]]).values_list("arxiv_id", "announced")
+    )
     assert got[ids[0]] == got[ids[1]] == got[docs[400]["id"]] == dt.date(2026, 7, 1) and got[ids[2]] is None
     # An empty feed (a weekend) changes nothing.
     fake.announcements = []

@@ -20,7 +20,11 @@ from tests.harvest.conftest import SCALE, cli_fake_env
 def test_200_requests_over_all_three_endpoints_keep_the_gap_and_one_connection(
     fake: FakeArxiv, client: ArxivClient
 ) -> None:
-    urls = [fake.oai + "?verb=ListRecords&metadataPrefix=arXiv", fake.url + "/api/query", fake.url + "/rss/atom/cs.CL"]
+    urls = [
+        fake.oai + "?verb=ListRecords&metadataPrefix=arXiv",
+        fake.url + "/api/query",
+        fake.url + "/rss/atom/cs.CL",
+    ]
     for i in range(200):
         client.get(urls[i % 3])
     assert len(fake.requests) == 200
@@ -32,7 +36,9 @@ def test_200_requests_over_all_three_endpoints_keep_the_gap_and_one_connection(
 def test_two_harvesters_started_together_share_the_limit(
     docs: list[dict[str, Any]], cli_env: dict[str, str]
 ) -> None:
-    records = spread(docs[:120], dt.date(2026, 6, 25), 3, ["cs"]) + spread(docs[120:240], dt.date(2026, 6, 25), 3, ["math"])
+    records = spread(docs[:120], dt.date(2026, 6, 25), 3, ["cs"]) + spread(
+        docs[120:240], dt.date(2026, 6, 25), 3, ["math"]
+    )
     fake = FakeArxiv(records, page_size=10).start()
     try:
         env = cli_fake_env(cli_env, fake)

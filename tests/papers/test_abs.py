@@ -36,7 +36,9 @@ def test_every_real_abs_file_parses_or_says_why(abs_rows: list[dict[str, Any]]) 
         assert rec.versions and rec.version == rec.versions[-1].version, path
         assert rec.published is not None and rec.published.tzinfo is not None, path
         number = rec.arxiv_id.rpartition("/")[2]
-        assert number in path or path.endswith("cs/papers/0006/0006007.abs"), path  # one fixture holds its neighbour
+        assert number in path or path.endswith("cs/papers/0006/0006007.abs"), (
+            path
+        )  # one fixture holds its neighbour
 
 
 def test_fields_of_known_files(abs_rows: list[dict[str, Any]]) -> None:

@@ -99,7 +99,7 @@ class Command(ReportCommand):
             lines.append(
                 f"{result['pages']} page(s), {result['read']} record(s): created {result['created']}, "
                 f"updated {result['updated']}, unchanged {result['unchanged']}, deleted {result['deleted']} "
-                f"({result['requests']} request(s), {result['retries']} retr{'y' if result['retries'] == 1 else 'ies'})"
+                f"({result['requests']} request(s), {result['retries']} retried)"
             )
         if "announcements" in result:
             a = result["announcements"]
