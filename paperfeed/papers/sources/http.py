@@ -51,6 +51,10 @@ class ArxivUnavailable(ArxivError):
     """arXiv (or the network) failed every attempt."""
 
 
+class ArxivConnectError(ArxivError):
+    """No connection at all: DNS failure, connection refused (offline, or a wrong URL)."""
+
+
 class ArxivHTTPError(ArxivError):
     """A definite HTTP error (4xx other than 429): retrying would not help."""
 
@@ -187,6 +191,12 @@ class ArxivClient:
                 resp = self._once(url, params)
             except ArxivError as e:
                 reason = str(e)
+                if isinstance(e, ArxivConnectError) and not self.stats.statuses and failures + 1 >= 2:
+                    # Never reached arXiv at all in this run: most likely offline; do not spend
+                    # minutes backing off before saying so.
+                    raise ArxivUnavailable(
+                        f"gave up after {failures + 1} failed attempts: cannot connect (offline?): {e}"
+                    ) from None
             else:
                 self.stats.statuses[resp.status] = self.stats.statuses.get(resp.status, 0) + 1
                 if 200 <= resp.status < 300:
@@ -246,6 +256,8 @@ class ArxivClient:
                         {k.lower(): v for k, v in resp.headers.items()},
                         str(resp.url),
                     )
+            except httpx.ConnectError as e:
+                raise ArxivConnectError(f"{url}: {type(e).__name__}: {e or 'no answer'}") from None
             except httpx.HTTPError as e:
                 # DNS failure, refused or reset connection, timeout, truncated gzip …
                 raise ArxivError(f"{url}: {type(e).__name__}: {e or 'no answer'}") from None
