@@ -159,6 +159,9 @@ class Harvester:
                 )
                 if until:
                     day = min(day, until)
+                if state.get("next_from") and state["next_from"] > day.isoformat():
+                    # Re-harvesting an old window does not move the incremental position back.
+                    day = dt.date.fromisoformat(state["next_from"])
                 new_state = {"next_from": day.isoformat()}
             batch = self.ingestor.flush(checkpoint=lambda s=new_state: state_put(self.name, s))  # type: ignore[misc]
             self.counts["pages"] += 1

@@ -369,8 +369,10 @@ def fetch_papers(ids: Iterable[str]) -> dict[str, Paper]:
     """Look papers up on arXiv (its API, politely), store them and return them by id. Raises
     `UnknownPaper` naming the ids arXiv does not have, or an ArxivError when arXiv cannot be reached."""
     from paperfeed.papers.lookup import UnknownPaper, fetch
+    from paperfeed.papers.sources.http import ArxivClient
 
-    papers, unknown, _ = fetch(ids)
+    # Called from a web request (the submit button): two attempts, not a harvest's patience.
+    papers, unknown, _ = fetch(ids, ArxivClient(attempts=2))
     if unknown:
         raise UnknownPaper(unknown)
     return papers

@@ -27,6 +27,9 @@ def scaled(monkeypatch: pytest.MonkeyPatch) -> float:
     monkeypatch.setenv("PAPERFEED_TIME_SCALE", str(SCALE))
     monkeypatch.setenv("PAPERFEED_ARXIV_DELAY", "3")
     monkeypatch.setenv("PAPERFEED_HTTP_RETRIES", "8")
+    # The longest overall deadline allowed (0.6 s of real time at this scale): a loaded test machine
+    # can take longer than 0.3 s to serve a page.
+    monkeypatch.setenv("PAPERFEED_HTTP_TIMEOUT", "60")
     return SCALE
 
 
@@ -49,6 +52,11 @@ def cli_fake_env(cli_env: dict[str, str], fake: FakeArxiv, **extra: str) -> dict
     return (
         cli_env
         | fake.env()
-        | {"PAPERFEED_TIME_SCALE": str(SCALE), "PAPERFEED_ARXIV_DELAY": "3", "PAPERFEED_HTTP_RETRIES": "8"}
+        | {
+            "PAPERFEED_TIME_SCALE": str(SCALE),
+            "PAPERFEED_ARXIV_DELAY": "3",
+            "PAPERFEED_HTTP_RETRIES": "8",
+            "PAPERFEED_HTTP_TIMEOUT": "60",
+        }
         | extra
     )

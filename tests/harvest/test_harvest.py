@@ -293,3 +293,12 @@ def test_announcements_record_first_announcement_dates(
     # An empty feed (a weekend) changes nothing.
     fake.announcements = []
     assert record_announcements([])["read"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_old_window_does_not_move_the_incremental_position_back(
+    fake: FakeArxiv, client: ArxivClient
+) -> None:
+    harvester(fake, client).run(FROM)
+    harvester(fake, client).run(FROM, dt.date(2026, 6, 26))
+    assert state_get(state_name(fake.oai, None)) == {"next_from": fake.today.isoformat()}

@@ -58,7 +58,7 @@ def run_scenario(
     docs = kaggle_records(records)
     fake = FakeArxiv(spread(docs, FIRST, pages), page_size=-(-records // pages)).start()
     try:
-        env = env | fake.env() | {"PAPERFEED_TIME_SCALE": "100", "PAPERFEED_HTTP_RETRIES": "8"}
+        env = env | fake.env() | {"PAPERFEED_TIME_SCALE": "20", "PAPERFEED_HTTP_RETRIES": "8"}
         cli = [sys.executable, "-m", "paperfeed"]
         subprocess.run([*cli, "init"], env=env, check=True, capture_output=True)
         until = (FIRST + dt.timedelta(days=pages - 1)).isoformat()
