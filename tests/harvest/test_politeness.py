@@ -129,3 +129,21 @@ def test_unreachable_arxiv_fails_cleanly(tmp_path: Any, scaled: float) -> None:
     dead = ArxivClient(Limiter(tmp_path / "l"), attempts=2)
     with pytest.raises(ArxivUnavailable, match="gave up after 2"):
         dead.get("http://127.0.0.1:9/oai")
+
+
+def test_a_stamp_from_another_clock_is_ignored_not_slept_on(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from paperfeed.core import clock
+    from paperfeed.papers.sources.http import Limiter
+
+    lock = tmp_path / "arxiv.lock"
+    lock.write_text(json.dumps({"next": clock.wall() * 1000}))
+    monkeypatch.setenv("PAPERFEED_TIME_SCALE", "1")  # no sleeping below, and real seconds to compare
+    limiter = Limiter(lock, delay=3)
+    started = time.monotonic()
+    with limiter.slot():
+        pass
+    assert time.monotonic() - started < 1
+    limiter.defer(5)
+    assert 4.5 < json.loads(lock.read_text())["next"] - clock.wall() <= 5

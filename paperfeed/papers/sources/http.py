@@ -107,20 +107,15 @@ class Limiter:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            state = self._read(fd)
-            wait = state.get("next", 0.0) - clock.wall()
-            # A stamp further off than any wait we could have asked for was written under another
-            # time scale (tests) or clock: ignore it rather than sleep for ever.
-            if 0 < wait <= self.delay + MAX_RETRY_AFTER:
+            wait = self._next(fd) - clock.wall()
+            if wait > 0:
                 clock.sleep(wait)
             try:
                 yield
             finally:
                 # Counted from the end of the request, so the gap between two request starts is the
                 # delay plus the first one's duration: at least the delay, as seen from anywhere.
-                state = self._read(fd)
-                state["next"] = max(state.get("next", 0.0), clock.wall() + self.delay)
-                self._write(fd, state)
+                self._write(fd, {"next": max(self._next(fd), clock.wall() + self.delay)})
         finally:
             os.close(fd)  # releases the lock
 
@@ -129,11 +124,17 @@ class Limiter:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            state = self._read(fd)
-            state["next"] = max(state.get("next", 0.0), clock.wall() + seconds)
-            self._write(fd, state)
+            self._write(fd, {"next": max(self._next(fd), clock.wall() + seconds)})
         finally:
             os.close(fd)
+
+    def _next(self, fd: int) -> float:
+        """When the next request may start. A stamp further off than any wait we could have asked
+        for was written under another time scale (tests) or clock: it is ignored, not slept on."""
+        value = self._read(fd).get("next", 0.0)
+        if not isinstance(value, int | float) or value - clock.wall() > self.delay + MAX_RETRY_AFTER:
+            return 0.0
+        return float(value)
 
     @staticmethod
     def _read(fd: int) -> dict[str, float]:
