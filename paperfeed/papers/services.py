@@ -112,13 +112,13 @@ def _insert_rows(
             fields = {f.column: f for f in model._meta.concrete_fields}
             arrays = ", ".join(f"%s::{fields[c].db_type(connection)}[]" for c in columns)
             cur.execute(
-                f"INSERT INTO {table} ({cols}) SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING",  # noqa: S608
+                f"INSERT INTO {table} ({cols}) SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING",  # noqa: S608  # nosec B608
                 [list(col) for col in zip(*rows, strict=True)],
             )
             return
         conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
         cur.executemany(
-            f"INSERT INTO {table} ({cols}) VALUES ({', '.join(['%s'] * len(columns))}){conflict}",  # noqa: S608
+            f"INSERT INTO {table} ({cols}) VALUES ({', '.join(['%s'] * len(columns))}){conflict}",  # noqa: S608  # nosec B608
             rows,
         )
 
