@@ -12,18 +12,19 @@ from paperfeed.core.commands import ReportCommand
 from paperfeed.core.parallel import bulk_gc, produce_in_child
 from paperfeed.core.progress import Progress
 from paperfeed.papers.records import PaperRecord
-from paperfeed.papers.services import Ingestor
+from paperfeed.papers.services import Ingestor, prepare_for_storage
 from paperfeed.papers.signals import papers_ingested
 from paperfeed.papers.sources.abs import abs_files, read_abs_paths
 from paperfeed.papers.sources.snapshot import LineError, read_snapshot
 
 MAX_REPORTED_ERRORS = 1000
+SOURCE = "snapshot"
 
 
 def _prepared(path: Path) -> Iterator[tuple[int, PaperRecord | LineError, int]]:
     """Parsed and prepared records: run in a second process while this one writes."""
     for lineno, rec, pos in read_snapshot(path):
-        yield lineno, (rec.prepare() if isinstance(rec, PaperRecord) else rec), pos
+        yield lineno, (prepare_for_storage(rec, SOURCE) if isinstance(rec, PaperRecord) else rec), pos
 
 
 class Command(ReportCommand):
@@ -52,7 +53,7 @@ class Command(ReportCommand):
         started = time.monotonic()
         read = skipped = 0
         errors: list[LineError] = []
-        ingestor = Ingestor("snapshot", batch_size=options["batch_size"])
+        ingestor = Ingestor(SOURCE, batch_size=options["batch_size"])
         total = sum(p.stat().st_size for p in paths) + sum(p.stat().st_size for p in abs_paths)
         with bulk_gc(), Progress("import", total=total, unit="B", unit_scale=True, unit_divisor=1024) as bar:
             for path in paths:
