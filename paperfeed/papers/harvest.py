@@ -230,6 +230,9 @@ def _iso(day: dt.date | None) -> str | None:
 # --- announcements ----------------------------------------------------------------------------------
 
 
+ESTIMATE_SLACK_DAYS = 4  # a submission after the 14:00 ET cut-off, then a weekend or holiday
+
+
 def record_announcements(entries: list[Any]) -> Counter[str]:
     """Store each announced paper's first-announcement date; papers not stored yet are created from
     the feed's own metadata (OAI or the API fills in the rest later). One transaction."""
@@ -253,7 +256,9 @@ def record_announcements(entries: list[Any]) -> Counter[str]:
                 counts["unchanged"] += 1
                 continue
             old = stored[aid]
-            if old is None or old > first:
+            # The feed is exact: an earlier day always wins, and a later one within a few days corrects
+            # an OAI estimate (which assumes the earliest cut-off); a v1 cross-listed weeks later does not.
+            if old is None or first < old or (old < first and (first - old).days <= ESTIMATE_SLACK_DAYS):
                 pk = Paper.objects.filter(arxiv_id=aid).values_list("pk", flat=True).first()
                 if pk is not None:
                     Paper.objects.filter(pk=pk).update(announced=first, modified_at=now)

@@ -279,7 +279,11 @@ class Ingestor:
                 continue
             merged = rec.merged_with(stored)
             h = merged.content_hash()
-            if h == stored["content_hash"] and stored["status"] != Paper.Status.DELETED:
+            if (
+                h == stored["content_hash"]
+                and stored["status"] != Paper.Status.DELETED
+                and merged.announced == stored["announced"]
+            ):
                 counts["unchanged"] += 1
             else:
                 updates.append((stored["id"], merged, h))

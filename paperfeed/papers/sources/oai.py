@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
-from paperfeed.papers.records import AuthorName, PaperRecord
+from paperfeed.papers.records import AuthorName, PaperRecord, estimate_announcement
 from paperfeed.papers.sources.xml import MalformedXML, parse_xml, text
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
@@ -91,6 +91,12 @@ def parse_metadata(meta: etree._Element) -> PaperRecord:
             license=field_("license"),
             published=_midnight(created),
             updated=_midnight(updated),
+            # OAI says when v1 was submitted, not when it was announced: an estimate puts a harvested
+            # paper on its (likely) day until the announcement feed or a snapshot says exactly.
+            announced=estimate_announcement(dt.datetime.combine(created, dt.time(12), dt.UTC))
+            if created
+            else None,
+            extra={"announced_estimated": True} if created else {},
         )
     except InvalidArxivId as e:
         raise ValueError(str(e)) from None
