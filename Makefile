@@ -35,7 +35,7 @@ run: install ## set up the embedded default (SQLite under ./var), load papers, s
 ifneq ($(PAPERS),)
 	$(PF) import $(PAPERS)
 else
-	$(PF) harvest --from $$(date -u -d '3 days ago' +%F) --set cs || echo "harvest failed (offline?): run 'make run PAPERS=path/to/snapshot.jsonl.gz'"
+	$(PF) harvest --from $$(date -u -d '3 days ago' +%F) --set cs --announcements cs || echo "harvest failed (offline?): run 'make run PAPERS=path/to/snapshot.jsonl.gz'"
 endif
 	$(PF) serve --host $(HOST) --port $(PORT) --with-worker
 

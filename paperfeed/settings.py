@@ -100,9 +100,12 @@ TEMPLATES = [
 # --- database -------------------------------------------------------------------------------------
 # SQLite: WAL so readers never block the writer; IMMEDIATE so a transaction that will write takes the
 # lock up front (a deferred read->write upgrade gets SQLITE_BUSY without waiting); NORMAL sync is
-# durable across application crashes, and may lose the last commits only on power loss.
+# durable across application crashes, and may lose the last commits only on power loss. 16 KiB
+# pages (set before WAL, so only a new database gets them) hold a paper row of ~2.5 KB with little
+# slack; with 4 KiB pages each row took a page of its own and the file was 30% larger.
 SQLITE_PRAGMAS = (
-    "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA temp_store=MEMORY;PRAGMA cache_size=-65536;"
+    "PRAGMA page_size=16384;PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;"
+    "PRAGMA temp_store=MEMORY;PRAGMA cache_size=-65536;"
 )
 if env("DATABASE_URL"):
     # Persistent connections, checked before reuse: after a PostgreSQL restart each process's

@@ -6,9 +6,14 @@ import tempfile
 os.environ.setdefault("PAPERFEED_HOME", tempfile.mkdtemp(prefix="pftest-"))
 os.environ.setdefault("PAPERFEED_SECRET_KEY", "test-only-secret-key-" + "x" * 40)
 os.environ.setdefault("PAPERFEED_BASE_URL", "https://papers.example.org")
+# Tests never talk to the real arXiv: its endpoints point at a closed loopback port (a look-up fails
+# at once, after one attempt). Harvester tests point them at the fake arXiv (tests/fakes/arxiv.py).
+for _name, _path in (("OAI_ENDPOINT", "oai"), ("ARXIV_API", "api/query"), ("ANNOUNCE_FEED", "rss/atom/")):
+    os.environ.setdefault(f"PAPERFEED_{_name}", f"http://127.0.0.1:9/{_path}")
+os.environ.setdefault("PAPERFEED_HTTP_RETRIES", "1")
 
-from paperfeed.settings import *  # noqa: F403
-from paperfeed.settings import DATABASES, IS_POSTGRES, STATIC_ROOT
+from paperfeed.settings import *  # noqa: F403, E402
+from paperfeed.settings import DATABASES, IS_POSTGRES, STATIC_ROOT  # noqa: E402
 
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing one
 

@@ -74,7 +74,7 @@ api = NinjaAPI(
 _ERRORS = (400, 401, 403, 404, 405, 409, 413, 422, 429)
 
 
-def _ok(schema: Any, status: int = 200) -> dict[Any, Any]:
+def with_errors(schema: Any, status: int = 200) -> dict[Any, Any]:
     """A success schema plus the documented error shape for every 4xx."""
     return {status: schema, **dict.fromkeys(_ERRORS, ErrorOut)}
 
@@ -240,7 +240,7 @@ def _stored_paper(arxiv_id: str) -> Paper:
 # --- reads ------------------------------------------------------------------------------------------
 
 
-@api.get("/daily_papers", response=_ok(list[DailyPaperOut]), tags=["papers"])
+@api.get("/daily_papers", response=with_errors(list[DailyPaperOut]), tags=["papers"])
 def daily_papers(
     request: HttpRequest,
     period: Query[PeriodParams],
@@ -258,7 +258,7 @@ def daily_papers(
     return [_entry(e, trending=sort == "trending") for e in entries[a:b]]
 
 
-@api.get("/trending", response=_ok(list[DailyPaperOut]), tags=["papers"])
+@api.get("/trending", response=with_errors(list[DailyPaperOut]), tags=["papers"])
 def trending(
     request: HttpRequest, period: Query[PeriodParams], p: int = 0, limit: int = 50
 ) -> list[dict[str, Any]]:
@@ -268,7 +268,7 @@ def trending(
     return [_entry(e, trending=True) for e in entries[a:b]]
 
 
-@api.get("/papers/search", response=_ok(list[SearchHitOut]), tags=["papers"])
+@api.get("/papers/search", response=with_errors(list[SearchHitOut]), tags=["papers"])
 def search(
     request: HttpRequest,
     response: HttpResponse,
@@ -322,7 +322,7 @@ def search(
 @api.post(
     "/papers/submit",
     auth=TokenAuth(),
-    response=_ok(DailyPaperOut, 201),
+    response=with_errors(DailyPaperOut, 201),
     tags=["write"],
 )
 def submit(request: HttpRequest, body: SubmitIn) -> Status[dict[str, Any]]:
@@ -342,7 +342,7 @@ def submit(request: HttpRequest, body: SubmitIn) -> Status[dict[str, Any]]:
     return Status(201, _entry(services.Entry(sub, votes=st["votes"], comments=st["comments"])))
 
 
-@api.get("/papers/{arxiv_id}", response=_ok(PaperOut), tags=["papers"])
+@api.get("/papers/{arxiv_id}", response=with_errors(PaperOut), tags=["papers"])
 def paper(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
     """One paper, with its upvotes, comment count and first submission to the daily list."""
     pp = _stored_paper(arxiv_id)
@@ -356,7 +356,7 @@ def paper(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
     return _paper(pp, votes=st["votes"], comments=st["comments"], submission=sub)
 
 
-@api.get("/papers/{arxiv_id}/comments", response=_ok(list[CommentOut]), tags=["comments"])
+@api.get("/papers/{arxiv_id}/comments", response=with_errors(list[CommentOut]), tags=["comments"])
 def comments(request: HttpRequest, arxiv_id: str) -> list[dict[str, Any]]:
     pp = _stored_paper(arxiv_id)
     rows = Comment.objects.visible().filter(paper=pp).select_related("author").order_by("created_at")[:500]
@@ -375,7 +375,7 @@ def _comment(c: Comment, pp: Paper) -> dict[str, Any]:
     }
 
 
-@api.get("/categories/{code}/papers", response=_ok(list[PaperOut]), tags=["lists"])
+@api.get("/categories/{code}/papers", response=with_errors(list[PaperOut]), tags=["lists"])
 def category_papers(
     request: HttpRequest, code: str, period: Query[PeriodParams], p: int = 0, limit: int = 50
 ) -> list[dict[str, Any]]:
@@ -391,7 +391,7 @@ def category_papers(
     return _papers(rows)
 
 
-@api.get("/authors/{key}/papers", response=_ok(list[PaperOut]), tags=["lists"])
+@api.get("/authors/{key}/papers", response=with_errors(list[PaperOut]), tags=["lists"])
 def author_papers(request: HttpRequest, key: str, p: int = 0, limit: int = 50) -> list[dict[str, Any]]:
     author = get_object_or_404(Author, key=key[:200])
     a, b = _window(p, limit)
@@ -401,7 +401,7 @@ def author_papers(request: HttpRequest, key: str, p: int = 0, limit: int = 50) -
     return _papers(rows)
 
 
-@api.get("/users/{username}", response=_ok(UserPageOut), tags=["lists"])
+@api.get("/users/{username}", response=with_errors(UserPageOut), tags=["lists"])
 def user_page(request: HttpRequest, username: str) -> dict[str, Any]:
     u = get_object_or_404(User, username__iexact=username[:150], is_active=True)
     subs = list(
@@ -432,13 +432,13 @@ def _caller(request: HttpRequest) -> User:
     return user
 
 
-@api.post("/papers/{arxiv_id}/upvote", auth=TokenAuth(), response=_ok(VoteOut), tags=["write"])
+@api.post("/papers/{arxiv_id}/upvote", auth=TokenAuth(), response=with_errors(VoteOut), tags=["write"])
 def upvote(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
     pp = _stored_paper(arxiv_id)
     return {"id": pp.arxiv_id, "upvotes": services.upvote(_caller(request), pp), "voted": True}
 
 
-@api.delete("/papers/{arxiv_id}/upvote", auth=TokenAuth(), response=_ok(VoteOut), tags=["write"])
+@api.delete("/papers/{arxiv_id}/upvote", auth=TokenAuth(), response=with_errors(VoteOut), tags=["write"])
 def remove_upvote(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
     pp = _stored_paper(arxiv_id)
     return {"id": pp.arxiv_id, "upvotes": services.unvote(_caller(request), pp), "voted": False}
@@ -447,7 +447,7 @@ def remove_upvote(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
 @api.post(
     "/papers/{arxiv_id}/comments",
     auth=TokenAuth(),
-    response=_ok(CommentOut, 201),
+    response=with_errors(CommentOut, 201),
     tags=["write"],
 )
 def add_comment(request: HttpRequest, arxiv_id: str, body: CommentIn) -> Status[dict[str, Any]]:

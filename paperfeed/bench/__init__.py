@@ -8,4 +8,5 @@ BENCHMARKS = {
     "recs": "paperfeed.bench.recs",
     "recs-latency": "paperfeed.bench.recs_latency",
     "search": "paperfeed.bench.search",
+    "all": "paperfeed.bench.all",
 }

@@ -108,7 +108,7 @@ def _server(env: dict[str, str], port: int, workers: int) -> Iterator[str]:
     try:
         for _ in range(120):
             with contextlib.suppress(OSError):
-                urllib.request.urlopen(base + "/healthz", timeout=2)  # noqa: S310 - loopback
+                urllib.request.urlopen(base + "/healthz", timeout=2)  # noqa: S310  # nosec B310 (loopback)
                 break
             time.sleep(0.5)
         else:
@@ -168,7 +168,7 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
         port = _free_port()
         with _server(env, port, options["workers"]) as base:
             daily_url = f"{base}/papers?date={today}"
-            page = urllib.request.urlopen(daily_url, timeout=10).read().decode()  # noqa: S310 - loopback
+            page = urllib.request.urlopen(daily_url, timeout=10).read().decode()  # noqa: S310  # nosec B310 (loopback)
             cards = page.count('class="card"')
             urls = {
                 "healthz": f"{base}/healthz",

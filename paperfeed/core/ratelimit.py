@@ -40,12 +40,12 @@ def _incr_db(bucket: str, start: int, length: int, by: int) -> tuple[int, int]:
     with transaction.atomic(), connection.cursor() as cur:
         if by:
             cur.execute(
-                f"INSERT INTO {table} (bucket, window_start, hits) VALUES (%s, %s, %s) "  # noqa: S608
+                f"INSERT INTO {table} (bucket, window_start, hits) VALUES (%s, %s, %s) "  # noqa: S608  # nosec B608
                 f"ON CONFLICT (bucket, window_start) DO UPDATE SET hits = {table}.hits + excluded.hits",
                 [bucket, start, by],
             )
         cur.execute(
-            f"SELECT window_start, hits FROM {table} WHERE bucket = %s AND window_start IN (%s, %s)",  # noqa: S608
+            f"SELECT window_start, hits FROM {table} WHERE bucket = %s AND window_start IN (%s, %s)",  # noqa: S608  # nosec B608
             [bucket, start, start - length],
         )
         counts = dict(cur.fetchall())

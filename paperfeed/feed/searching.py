@@ -84,7 +84,7 @@ def run_search(
             ids = [h.arxiv_id for h in res.hits]
             papers = {p.arxiv_id: p for p in Paper.objects.filter(arxiv_id__in=ids).for_listing()}
             page.hits = [
-                Hit(papers[h.arxiv_id], float(h.score), mark_safe(getattr(h, "snippet_html", "") or ""))  # noqa: S308
+                Hit(papers[h.arxiv_id], float(h.score), mark_safe(getattr(h, "snippet_html", "") or ""))  # noqa: S308  # nosec B308 B703
                 for h in res.hits
                 if h.arxiv_id in papers
             ]
@@ -142,7 +142,7 @@ def snippet(text: str, words: list[str], width: int = 300) -> SafeString:
     out = html.escape(part)
     for w in sorted(set(words), key=len, reverse=True):
         out = re.sub(f"({re.escape(html.escape(w))})", r"<mark>\1</mark>", out, flags=re.I)
-    return mark_safe(("… " if start else "") + out + (" …" if start + width < len(flat) else ""))  # noqa: S308
+    return mark_safe(("… " if start else "") + out + (" …" if start + width < len(flat) else ""))  # noqa: S308  # nosec B308 B703
 
 
 def similar(paper: Paper, limit: int = 6) -> list[Paper]:

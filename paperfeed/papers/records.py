@@ -139,8 +139,13 @@ class PaperRecord:
         changes = {
             k: stored[k] for k in self.MERGEABLE if getattr(self, k) is None and stored.get(k) is not None
         }
-        if self.announced and stored.get("announced") and stored["announced"] < self.announced:
-            changes["announced"] = stored["announced"]  # the first announcement is the one we keep
+        # The first announcement is the one we keep, and an estimate never replaces a known date.
+        if (
+            self.announced
+            and stored.get("announced")
+            and (stored["announced"] < self.announced or self.extra.get("announced_estimated"))
+        ):
+            changes["announced"] = stored["announced"]
         return replace(self, **changes) if changes else self
 
     def content_hash(self) -> str:
@@ -189,7 +194,10 @@ class PaperRecord:
         return cached
 
 
-_HASHED = tuple(f.name for f in fields(PaperRecord) if f.name != "extra")
+# The announcement date is left out: it is kept by the merge rules above and set directly from the
+# announcement feed, so a stored hash must not go stale when only that date changes (Ingestor
+# compares it on its own).
+_HASHED = tuple(f.name for f in fields(PaperRecord) if f.name not in ("extra", "announced"))
 
 # --- names ----------------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -71,16 +71,18 @@ def _paper_fields(
     }
 
 
-class _LRU(OrderedDict[str, int]):
+class _BoundedCache(dict[str, int]):
+    """Author ids seen in this run. Starting afresh when full is cheaper per name than keeping LRU
+    order, and a miss only costs one SELECT in a batch."""
+
     def __init__(self, size: int) -> None:
         super().__init__()
         self.size = size
 
-    def put(self, key: str, value: int) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        if len(self) > self.size:
-            self.popitem(last=False)
+    def put_all(self, found: dict[str, int]) -> None:
+        if len(self) + len(found) > self.size:
+            self.clear()
+        self.update(found)
 
 
 def _insert_rows(
@@ -110,31 +112,31 @@ def _insert_rows(
             fields = {f.column: f for f in model._meta.concrete_fields}
             arrays = ", ".join(f"%s::{fields[c].db_type(connection)}[]" for c in columns)
             cur.execute(
-                f"INSERT INTO {table} ({cols}) SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING",  # noqa: S608
+                f"INSERT INTO {table} ({cols}) SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING",  # noqa: S608  # nosec B608
                 [list(col) for col in zip(*rows, strict=True)],
             )
             return
         conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
         cur.executemany(
-            f"INSERT INTO {table} ({cols}) VALUES ({', '.join(['%s'] * len(columns))}){conflict}",  # noqa: S608
+            f"INSERT INTO {table} ({cols}) VALUES ({', '.join(['%s'] * len(columns))}){conflict}",  # noqa: S608  # nosec B608
             rows,
         )
 
 
-_PAPER_COLUMNS: list[str] = [f.column for f in Paper._meta.concrete_fields if f.column and f.column != "id"]
+# The batch's timestamps go last, so a row prepared ahead of time is completed by appending them.
+_STAMPS = ["created_at", "modified_at"]
+_PAPER_COLUMNS: list[str] = [
+    str(f.column) for f in Paper._meta.concrete_fields if f.column not in ("id", *_STAMPS)
+] + _STAMPS
 _PAPER_TYPES = {str(f.column): f.get_internal_type() for f in Paper._meta.concrete_fields}
 
 
-def _paper_row(values: dict[str, Any], prepared: dict[str, Any]) -> tuple[Any, ...]:
-    """Column values in database form: the backend's own adapters for JSON and dates (what
-    Field.get_db_prep_save ends up calling), the rest as they are; `prepared` holds values
-    already in database form (the batch's timestamps)."""
+def _paper_row(values: dict[str, Any]) -> tuple[Any, ...]:
+    """Column values but the timestamps, in database form: the backend's own adapters for JSON
+    and dates (what Field.get_db_prep_save ends up calling), the rest as they are."""
     ops = connection.ops
     row = []
-    for c in _PAPER_COLUMNS:
-        if c in prepared:
-            row.append(prepared[c])
-            continue
+    for c in _PAPER_COLUMNS[: -len(_STAMPS)]:
         v, kind = values[c], _PAPER_TYPES[c]
         if v is not None:
             if kind == "JSONField":
@@ -146,6 +148,29 @@ def _paper_row(values: dict[str, Any], prepared: dict[str, Any]) -> tuple[Any, .
                 v = ops.adapt_datefield_value(v)
         row.append(v)
     return tuple(row)
+
+
+def prepare_for_storage(rec: PaperRecord, source: str) -> PaperRecord:
+    """Do ahead of time (in a producer process, say) what storing a new paper needs: its row in
+    database form and its distinct author names. Cached on the record; `Ingestor` recomputes
+    whatever is missing or was prepared for another source."""
+    rec.prepare()
+    h = rec.content_hash()
+    rec.__dict__["_row"] = (source, _paper_row(_paper_fields(rec, h, source, as_json_text=True)))
+    rec.__dict__["_authors"] = list(dict.fromkeys(rec.authors))
+    return rec
+
+
+def _prepared_row(rec: PaperRecord, source: str) -> tuple[Any, ...]:
+    cached = rec.__dict__.get("_row")
+    if cached is not None and cached[0] == source:
+        return cached[1]
+    return _paper_row(_paper_fields(rec, rec.content_hash(), source, as_json_text=True))
+
+
+def _distinct_authors(rec: PaperRecord) -> list[Any]:
+    cached = rec.__dict__.get("_authors")
+    return cached if cached is not None else list(dict.fromkeys(rec.authors))
 
 
 def _select_in(select: str, column: str, values: list[str]) -> list[tuple[Any, ...]]:
@@ -177,7 +202,7 @@ class Ingestor:
         self.counts: Counter[str] = Counter()
         self._pending: dict[str, PaperRecord] = {}
         self._deletes: set[str] = set()
-        self._authors = _LRU(200_000)
+        self._authors = _BoundedCache(200_000)
         self._categories: set[str] = set()
         self.on_batch: list[Callable[[Counter[str]], None]] = []
 
@@ -229,12 +254,19 @@ class Ingestor:
     def _store(self, records: list[PaperRecord], deletes: list[str]) -> Counter[str]:
         counts: Counter[str] = Counter()
         ids = [r.arxiv_id for r in records]
-        existing = {
-            row["arxiv_id"]: _stored(row)
-            for row in Paper.objects.filter(arxiv_id__in=ids)
-            .values(*_STORED_FIELDS)
-            .iterator(chunk_size=2000)
-        }
+        # Which ids exist, in plain SQL first: on a first import none do, and the ORM's `__in` lookup
+        # would prepare every id only to find that out.
+        known = [row[0] for row in _select_in("SELECT arxiv_id FROM papers_paper", "arxiv_id", ids)]
+        existing = (
+            {
+                row["arxiv_id"]: _stored(row)
+                for row in Paper.objects.filter(arxiv_id__in=known)
+                .values(*_STORED_FIELDS)
+                .iterator(chunk_size=2000)
+            }
+            if known
+            else {}
+        )
         creates: list[tuple[PaperRecord, str]] = []
         updates: list[tuple[int, PaperRecord, str]] = []
         for rec in records:
@@ -247,26 +279,26 @@ class Ingestor:
                 continue
             merged = rec.merged_with(stored)
             h = merged.content_hash()
-            if h == stored["content_hash"] and stored["status"] != Paper.Status.DELETED:
+            if (
+                h == stored["content_hash"]
+                and stored["status"] != Paper.Status.DELETED
+                and merged.announced == stored["announced"]
+            ):
                 counts["unchanged"] += 1
             else:
                 updates.append((stored["id"], merged, h))
 
         self._ensure_categories({c for r in records for c in r.categories})
-        author_ids = self._ensure_authors({a.key: a.display for r in records for a in r.authors})
+        # AuthorName is a tuple (keyname, forenames, suffix, display, key): indexing skips a property call
+        # per name, and there are several hundred thousand names in an import.
+        author_ids = self._ensure_authors({a[4]: a[3] for r in records for a in _distinct_authors(r)})
 
         now = timezone.now()
         stamp = connection.ops.adapt_datetimefield_value(now)
         _insert_rows(
             Paper,
             _PAPER_COLUMNS,
-            [
-                _paper_row(
-                    _paper_fields(r, h, self.source, as_json_text=True),
-                    {"created_at": stamp, "modified_at": stamp},
-                )
-                for r, h in creates
-            ],
+            [(*_prepared_row(r, self.source), stamp, stamp) for r, _ in creates],
         )
         new_pks = dict(
             _select_in("SELECT arxiv_id, id FROM papers_paper", "arxiv_id", [r.arxiv_id for r, _ in creates])
@@ -291,11 +323,7 @@ class Ingestor:
         _insert_rows(
             Authorship,
             ["paper_id", "author_id", "position"],
-            [
-                (pk, author_ids[a.key], i)
-                for pk, r in children
-                for i, a in enumerate(dict.fromkeys(r.authors))
-            ],
+            [(pk, author_ids[a[4]], i) for pk, r in children for i, a in enumerate(_distinct_authors(r))],
         )
         links = [(pk, lk.kind, lk.url, lk.source) for pk, r in children for lk in r.links()]
         if updated_pks and links:
@@ -335,8 +363,7 @@ class Ingestor:
                     Author, ["key", "name"], [(k, names[k][:300]) for k in new], ignore_conflicts=True
                 )
                 found.update(_select_in(sql, "key", new))
-            for k, v in found.items():
-                self._authors.put(k, v)
+            self._authors.put_all(found)
             ids.update(found)
         return ids
 
@@ -363,3 +390,16 @@ def paper_extras(paper: Paper) -> dict[str, Any]:
     for fn in PAPER_EXTRAS:
         out.update(fn(paper))
     return out
+
+
+def fetch_papers(ids: Iterable[str]) -> dict[str, Paper]:
+    """Look papers up on arXiv (its API, politely), store them and return them by id. Raises
+    `UnknownPaper` naming the ids arXiv does not have, or an ArxivError when arXiv cannot be reached."""
+    from paperfeed.papers.lookup import UnknownPaper, fetch
+    from paperfeed.papers.sources.http import ArxivClient
+
+    # Called from a web request (the submit button): two attempts, not a harvest's patience.
+    papers, unknown, _ = fetch(ids, ArxivClient(attempts=2))
+    if unknown:
+        raise UnknownPaper(unknown)
+    return papers

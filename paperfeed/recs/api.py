@@ -32,16 +32,18 @@ class LimitIn(Schema):
     limit: int = 20
 
 
-def router(token_auth: Any) -> Router:
+def router(token_auth: Any, responses: Any) -> Router:
+    """`responses(schema)` is the API's success-plus-documented-errors helper, so these
+    operations declare the same 401/404/422 shapes as the rest of the API."""
     r = Router(tags=["recommendations"], auth=[token_auth, SessionAuth()])
 
-    @r.get("/recommendations", response=list[RecommendationOut])
+    @r.get("/recommendations", response=responses(list[RecommendationOut]))
     def recommendations(request: HttpRequest, q: Query[LimitIn]) -> list[dict[str, Any]]:
         """The signed-in user's recommendations, best first, each with its reason."""
         limit = max(1, min(q.limit, services.MAX_LIMIT))
         return [rec.as_json() for rec in services.recommend(request.auth, limit=limit)]  # type: ignore[attr-defined]
 
-    @r.post("/recommendations/{arxiv_id}/not_interested", response=NotInterestedOut)
+    @r.post("/recommendations/{arxiv_id}/not_interested", response=responses(NotInterestedOut))
     def not_interested(request: HttpRequest, arxiv_id: str, undo: bool = False) -> dict[str, Any]:
         """Mark a paper "not interested" (undo=true takes it back): similar papers move down."""
         from django.shortcuts import get_object_or_404

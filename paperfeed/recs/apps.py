@@ -16,12 +16,12 @@ class RecsConfig(AppConfig):
     def _mount_api(self) -> None:
         """/api/recommendations on the site's API (absent in a build without it)."""
         try:
-            from paperfeed.api.views import TokenAuth, api  # type: ignore[attr-defined,unused-ignore]
+            from paperfeed.api.views import TokenAuth, api, with_errors  # type: ignore[attr-defined,unused-ignore]
         except ImportError:
             return
         from paperfeed.recs.api import router
 
-        api.add_router("/", router(TokenAuth()))
+        api.add_router("/", router(TokenAuth(), with_errors))
 
     def _connect_hooks(self) -> None:
         # The profile follows the user's votes, saves and "not interested" marks as they happen.

@@ -42,7 +42,8 @@ def test_submit_and_show(cli_env, tmp_path) -> None:  # type: ignore[no-untyped-
     assert again.returncode != 0 and "already on the list of 2026-01-05" in again.stderr
     for bad, reason in [
         ("nonsense", "not an arXiv identifier"),
-        ("2501.99999", "not stored"),
+        # Not stored, and arXiv cannot be asked (tests point its API at a closed port).
+        ("2501.99999", "arXiv"),
         (ids[1], "no user"),
     ]:
         args = ["submit", bad] + (["--by", "ghost"] if bad == ids[1] else [])

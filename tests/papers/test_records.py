@@ -118,3 +118,14 @@ def test_links_from_abstract_and_comments_are_deduplicated() -> None:
 )
 def test_estimate_announcement(submitted: str, listed: str) -> None:
     assert estimate_announcement(dt.datetime.fromisoformat(submitted)) == dt.date.fromisoformat(listed)
+
+
+def test_an_estimated_announcement_never_replaces_a_known_one() -> None:
+    known = {"announced": dt.date(2025, 1, 9)}
+    estimate = record(announced=dt.date(2025, 1, 7), extra={"announced_estimated": True})
+    assert estimate.merged_with(known).announced == dt.date(2025, 1, 9)
+    assert estimate.merged_with({"announced": None}).announced == dt.date(2025, 1, 7)
+    # An exact date still wins when it is earlier, and the hash ignores the date either way.
+    exact = record(announced=dt.date(2025, 1, 8))
+    assert exact.merged_with(known).announced == dt.date(2025, 1, 8)
+    assert exact.content_hash() == estimate.content_hash()

@@ -12,21 +12,26 @@ from paperfeed.core.commands import ReportCommand
 from paperfeed.core.parallel import bulk_gc, produce_in_child
 from paperfeed.core.progress import Progress
 from paperfeed.papers.records import PaperRecord
-from paperfeed.papers.services import Ingestor
+from paperfeed.papers.services import Ingestor, prepare_for_storage
 from paperfeed.papers.signals import papers_ingested
+from paperfeed.papers.sources.abs import abs_files, read_abs_paths
 from paperfeed.papers.sources.snapshot import LineError, read_snapshot
 
 MAX_REPORTED_ERRORS = 1000
+SOURCE = "snapshot"
 
 
 def _prepared(path: Path) -> Iterator[tuple[int, PaperRecord | LineError, int]]:
     """Parsed and prepared records: run in a second process while this one writes."""
     for lineno, rec, pos in read_snapshot(path):
-        yield lineno, (rec.prepare() if isinstance(rec, PaperRecord) else rec), pos
+        yield lineno, (prepare_for_storage(rec, SOURCE) if isinstance(rec, PaperRecord) else rec), pos
 
 
 class Command(ReportCommand):
-    help = "Import arXiv snapshot JSON-lines files (Kaggle arxiv-metadata-oai-snapshot format, plain or .gz)."
+    help = (
+        "Import arXiv snapshot JSON-lines files (Kaggle arxiv-metadata-oai-snapshot format, plain or .gz), "
+        "or arXiv .abs files (a file ending in .abs, or a directory of them)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
@@ -36,13 +41,20 @@ class Command(ReportCommand):
     def report(self, **options: Any) -> dict[str, Any]:
         paths: list[Path] = options["paths"]
         for p in paths:
-            if not p.is_file():
+            if not (p.is_file() or p.is_dir()):
                 raise CommandError(f"no such file: {p}")
+        # .abs files (or directories of them) go in one group, each in its own transaction batch;
+        # anything else is a snapshot file.
+        abs_paths = [f for p in paths if p.is_dir() or p.suffix == ".abs" for f in abs_files(p)]
+        for p in paths:
+            if p.is_dir() and not abs_files(p):
+                raise CommandError(f"no .abs files under {p}")
+        paths = [p for p in paths if not (p.is_dir() or p.suffix == ".abs")]
         started = time.monotonic()
         read = skipped = 0
         errors: list[LineError] = []
-        ingestor = Ingestor("snapshot", batch_size=options["batch_size"])
-        total = sum(p.stat().st_size for p in paths)
+        ingestor = Ingestor(SOURCE, batch_size=options["batch_size"])
+        total = sum(p.stat().st_size for p in paths) + sum(p.stat().st_size for p in abs_paths)
         with bulk_gc(), Progress("import", total=total, unit="B", unit_scale=True, unit_divisor=1024) as bar:
             for path in paths:
                 last = 0
@@ -57,6 +69,16 @@ class Command(ReportCommand):
                         bar.update(pos - last, **ingestor.counts)
                         last = pos
                 ingestor.flush()
+            ingestor.source = "abs"
+            for n, rec, _done in read_abs_paths(abs_paths):
+                read += 1
+                bar.update(abs_paths[n - 1].stat().st_size, **ingestor.counts)
+                if isinstance(rec, LineError):
+                    skipped += 1
+                    errors.append(rec)
+                else:
+                    ingestor.add(rec)
+            ingestor.flush()
         seconds = time.monotonic() - started
         counts = ingestor.counts
         result: dict[str, Any] = {
@@ -66,7 +88,7 @@ class Command(ReportCommand):
             "unchanged": counts["unchanged"],
             "skipped": skipped,
             "errors": [
-                e.as_json() if len(paths) > 1 else {"line": e.line, "reason": e.reason}
+                e.as_json() if len(paths) + len(abs_paths) > 1 else {"line": e.line, "reason": e.reason}
                 for e in errors[:MAX_REPORTED_ERRORS]
             ],
             "seconds": round(seconds, 2),

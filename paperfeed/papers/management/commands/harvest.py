@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
+
+from paperfeed.conf import env
+from paperfeed.core.commands import ReportCommand
+from paperfeed.core.progress import Progress
+from paperfeed.papers.harvest import Harvester, HarvestError, record_announcements
+from paperfeed.papers.lookup import read_announcements
+from paperfeed.papers.signals import papers_ingested
+from paperfeed.papers.sources.atom import ApiError
+from paperfeed.papers.sources.http import ArxivClient, ArxivError
+from paperfeed.papers.sources.xml import MalformedXML
+
+
+def _day(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+class Command(ReportCommand):
+    help = (
+        "Harvest arXiv metadata over OAI-PMH (metadataPrefix arXiv), continuing where the last run "
+        "stopped; --announcements also records announcement dates from arXiv's daily feed."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--from", dest="start", help="first datestamp (YYYY-MM-DD); default: where the last run stopped"
+        )
+        parser.add_argument("--until", help="last datestamp (YYYY-MM-DD); default: none, as arXiv advises")
+        parser.add_argument("--set", dest="set_spec", help="OAI set, e.g. cs or physics:hep-th")
+        parser.add_argument("--endpoint", help=f"OAI-PMH base URL (default {env('PAPERFEED_OAI_ENDPOINT')})")
+        parser.add_argument(
+            "--incremental", action="store_true", help="continue from the stored checkpoint (the default)"
+        )
+        parser.add_argument(
+            "--announcements",
+            nargs="+",
+            metavar="CAT",
+            help="also read the announcement feed of these categories (e.g. cs.CL cs.LG)",
+        )
+        parser.add_argument(
+            "--no-oai", action="store_true", help="with --announcements: skip the OAI harvest"
+        )
+
+    def report(self, **options: Any) -> dict[str, Any]:
+        start = _day(options["start"]) if options["start"] else None
+        until = _day(options["until"]) if options["until"] else None
+        if options["incremental"] and start:
+            raise CommandError("--incremental continues from the checkpoint: leave out --from")
+        client = ArxivClient()
+        result: dict[str, Any] = {}
+        with Progress("harvest", unit="page") as bar:
+            if not options["no_oai"]:
+                harvester = Harvester(
+                    options["endpoint"],
+                    options["set_spec"],
+                    client,
+                    on_page=lambda c: bar.update(1, **_short(c)),
+                )
+                try:
+                    result = harvester.run(start, until)
+                except HarvestError as e:
+                    raise CommandError(
+                        f"harvest failed: {e}; the checkpoint stays at the last complete page "
+                        f"({harvester.counts['pages']} page(s) stored this run)"
+                    ) from None
+            if options["announcements"]:
+                try:
+                    entries = read_announcements(options["announcements"], client)
+                except (ArxivError, ApiError, MalformedXML, ValueError) as e:
+                    raise CommandError(f"announcement feed failed: {e}") from None
+                counts = record_announcements(entries)
+                result["announcements"] = {
+                    "categories": options["announcements"],
+                    "entries": counts["read"],
+                    "created": counts["created"],
+                    "dated": counts["dated"],
+                    "unchanged": counts["unchanged"],
+                }
+        result["requests"] = client.stats.requests
+        result["retries"] = client.stats.retries
+        if result.get("created") or result.get("updated") or result.get("deleted"):
+            papers_ingested.send(
+                sender=self.__class__, counts={k: result.get(k, 0) for k in ("created", "updated")}
+            )
+        return result
+
+    def render(self, result: dict[str, Any]) -> str:
+        lines = []
+        if "pages" in result:
+            lines.append(
+                f"{result['pages']} page(s), {result['read']} record(s): created {result['created']}, "
+                f"updated {result['updated']}, unchanged {result['unchanged']}, deleted {result['deleted']} "
+                f"({result['requests']} request(s), {result['retries']} retried)"
+            )
+        if "announcements" in result:
+            a = result["announcements"]
+            lines.append(
+                f"announcements: {a['entries']} entries, {a['dated']} dated, {a['created']} new paper(s)"
+            )
+        return "\n".join(lines)
+
+
+def _short(c: Counter[str]) -> dict[str, int]:
+    return {k: c[k] for k in ("read", "created", "updated", "deleted")}

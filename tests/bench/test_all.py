@@ -1,0 +1,90 @@
+"""`paperfeed bench all`: figures judged against their targets, and the report they make."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from paperfeed.bench import all as bench_all
+from paperfeed.bench.all import Figure
+
+
+def test_a_figure_says_whether_and_by_how_much_it_misses() -> None:
+    fast = Figure("g", "rate", 6000, "papers/s", target=5000, higher_is_better=True, baseline=50000)
+    slow = Figure("g", "rate", 4000, "papers/s", target=5000, higher_is_better=True)
+    p95 = Figure("g", "p95", 50, "ms", target=40, higher_is_better=False)
+    assert (fast.met, fast.verdict, fast.ratio_to_baseline) == (True, "met", 0.12)
+    assert (slow.met, slow.verdict) == (False, "missed by 20%")
+    assert (p95.met, p95.verdict) == (False, "missed by 25%")
+    assert Figure("g", "x", None, "s", target=1).verdict == "not measured"
+    assert Figure("g", "x", 3, "s").verdict == "no target"
+
+
+def test_import_result_gives_rate_and_memory_per_database() -> None:
+    result = {
+        "baseline": {"records_per_s": 50000},
+        "runs": [
+            {
+                "database": "sqlite",
+                "papers_per_s": 5200,
+                "target_papers_per_s": 5000,
+                "peak_rss_mb": 250,
+                "memory_target_mb": 400,
+            },
+            {
+                "database": "postgres",
+                "papers_per_s": 2900,
+                "target_papers_per_s": 3000,
+                "peak_rss_mb": 260,
+                "memory_target_mb": 400,
+            },
+        ],
+    }
+    figs = {f.name: f for f in bench_all.EXTRACT["import"](result)}
+    assert figs["import, sqlite"].met and figs["import, sqlite"].baseline == 50000
+    assert figs["import, postgres"].verdict == "missed by 3%"
+    assert figs["peak RSS, postgres"].met
+
+
+def test_a_partial_result_reports_not_measured_instead_of_failing() -> None:
+    figs = bench_all.EXTRACT["search-speed"]({"targets": {"p95_ms_75k": 40}})
+    assert figs and all(f.value is None for f in figs)
+
+
+def test_report_lists_misses_failed_parts_and_draws_a_plot_per_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outcomes = {
+        "digest": {
+            "ok": True,
+            "seconds": 1.0,
+            "result": {
+                "database": "sqlite",
+                "subscribers": 10000,
+                "seconds": 70.0,
+                "target_seconds": 60,
+                "baseline_seconds": 7.0,
+                "baseline_subscribers": 1000,
+            },
+        },
+        "web": {"ok": False, "error": "exit 1", "log": ["wrk not found"], "seconds": 2.0},
+    }
+    # The benchmarks themselves are exercised by their own commands; here only what `all` makes of them.
+    monkeypatch.setattr(bench_all, "_run_part", lambda part: outcomes[part.key])
+    opts = {"full": False, "only": "digest,web", "skip": "", "scale": 1000, "out": tmp_path, "list": False}
+    doc = bench_all.run(opts)
+    assert doc["summary"]["failed_parts"] == ["web"]
+    assert doc["summary"]["missed"] == ["Digest composition: 10000 subscribers, sqlite (missed by 17%)"]
+    md = Path(doc["written"][1]).read_text()
+    assert "missed by 17%" in md and "`web`: exit 1" in md and "10.00x" in md
+    pngs = list(tmp_path.glob("*/*.png"))
+    assert [p.name for p in pngs] == ["digest-composition.png"]
+    assert pngs[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"]({pngs[0].parent.name}/digest-composition.png)" in md
+
+
+def test_unknown_part_is_a_clear_error(tmp_path: Path) -> None:
+    opts = {"full": False, "only": "nope", "skip": "", "scale": 1000, "out": tmp_path, "list": False}
+    with pytest.raises(SystemExit, match="unknown part"):
+        bench_all.run(opts)
