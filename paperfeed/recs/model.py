@@ -5,7 +5,8 @@ new paper needs no vocabulary refit), sublinear tf times idf^IDF_POWER, rows L2-
 seen in fewer than MIN_DF papers or more than MAX_DF of them carry no weight. A user's profile is the
 weighted mean of the rows of papers they liked minus NEGATIVE_WEIGHT times the weighted mean of those
 they marked "not interested"; each signal decays with its age (HALF_LIFE_DAYS). A candidate's score
-is its row's dot product with the profile. The profile is a sum, so it is updated in place when the
+is its row's dot product with the profile, plus a small prior for being listed in the categories of
+the papers the user liked (`category_prior`). The profile is a sum, so it is updated in place when the
 user acts.
 
 Why this and not arxiv-sanity's per-request SVM: `paperfeed bench recs` (bench/README.md) measures it
