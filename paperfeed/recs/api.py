@@ -32,16 +32,31 @@ class LimitIn(Schema):
     limit: int = 20
 
 
+class ErrorOut(Schema):
+    """The site API's 4xx shape (its exception handlers answer every error so)."""
+
+    error: str = ""
+    detail: Any = None
+
+
+_ERRORS = (400, 401, 403, 404, 405, 413, 422, 429)
+
+
+def _ok(schema: Any) -> dict[Any, Any]:
+    """Document the 4xx answers beside the success, as the site's own endpoints do."""
+    return {200: schema, **dict.fromkeys(_ERRORS, ErrorOut)}
+
+
 def router(token_auth: Any) -> Router:
     r = Router(tags=["recommendations"], auth=[token_auth, SessionAuth()])
 
-    @r.get("/recommendations", response=list[RecommendationOut])
+    @r.get("/recommendations", response=_ok(list[RecommendationOut]))
     def recommendations(request: HttpRequest, q: Query[LimitIn]) -> list[dict[str, Any]]:
         """The signed-in user's recommendations, best first, each with its reason."""
         limit = max(1, min(q.limit, services.MAX_LIMIT))
         return [rec.as_json() for rec in services.recommend(request.auth, limit=limit)]  # type: ignore[attr-defined]
 
-    @r.post("/recommendations/{arxiv_id}/not_interested", response=NotInterestedOut)
+    @r.post("/recommendations/{arxiv_id}/not_interested", response=_ok(NotInterestedOut))
     def not_interested(request: HttpRequest, arxiv_id: str, undo: bool = False) -> dict[str, Any]:
         """Mark a paper "not interested" (undo=true takes it back): similar papers move down."""
         from django.shortcuts import get_object_or_404
