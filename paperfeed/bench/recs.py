@@ -59,9 +59,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load(path: Path) -> tuple[list[str], list[str], list[list[str]], np.ndarray]:
-    """Texts (title + abstract) for each view, author keys and announcement days of every record."""
-    texts, sentences, authors, days = [], [], [], []
+def load(
+    path: Path,
+) -> tuple[list[str], list[str], list[list[str]], np.ndarray, list[tuple[str, ...]]]:
+    """Texts (title + abstract) for each view, author keys, announcement days and categories (primary
+    first) of every record."""
+    texts, sentences, authors, days, categories = [], [], [], [], []
     with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as f:
         for line in f:
             if not line.strip():
@@ -72,7 +75,8 @@ def load(path: Path) -> tuple[list[str], list[str], list[list[str]], np.ndarray]
             names = d.get("authors_parsed") or [[a] for a in (d.get("authors") or "").split(",")]
             authors.append(sorted({" ".join(reversed([p for p in n if p])) for n in names}))
             days.append(d.get("update_date") or "1970-01-01")
-    return texts, sentences, authors, np.array(days, dtype="datetime64[D]")
+            categories.append(tuple((d.get("categories") or "").split()))
+    return texts, sentences, authors, np.array(days, dtype="datetime64[D]"), categories
 
 
 class EmbeddingCache:
@@ -214,7 +218,7 @@ def bootstrap(values: dict[str, np.ndarray], seed: int, rounds: int = 2000) -> d
 
 def run(options: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
-    texts, sentences, authors, days = load(options["file"])
+    texts, sentences, authors, days, categories = load(options["file"])
     cutoff = np.datetime64(options["cutoff"], "D")
     after = days >= cutoff
     candidates = np.flatnonzero(after)
@@ -234,6 +238,9 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
     x_ours = model.weigh(counted, model.Idf.of(counted))
     x_ours_cand = x_ours[candidates]
     del counted
+    # Topic metadata the product has too: the categories of the papers a user saved, and the candidates'.
+    cat_index = model.Categories.of(categories)
+    cat_cand = cat_index.rows([categories[i] for i in candidates])
     ours_setup_s = time.perf_counter() - t
 
     # The dense view: every candidate and every sampled user's positives (the search indexer's job in
@@ -274,7 +281,10 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
         if vectors is not None and e_cand is not None:
             dprof = model.dense_profile(vectors[[dense_row[i] for i in positives]], weights)
             dense_scores = e_cand @ dprof if dprof is not None else None
-        ranked = model.top(model.fuse(sparse_scores, dense_scores), K)
+        prior = model.category_prior(
+            cat_cand, cat_index.distribution([categories[i] for i in positives], weights)
+        )
+        ranked = model.top(model.blend(sparse_scores, dense_scores, prior), K)
         per_user["ours_s"].append(time.perf_counter() - t)
         recall, ndcg = evaluate(ranked, candidates, wanted)
         per_user["ours_recall"].append(recall)
@@ -320,7 +330,8 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
         "ours": {
             **method(
                 "ours",
-                "recency-weighted Rocchio profile over hashed tf-idf (+ MiniLM if dense_weight > 0)",
+                "recency-weighted Rocchio profile over hashed tf-idf + category prior "
+                "(+ MiniLM if dense_weight > 0)",
                 ours_setup_s,
             ),
             "dense_view": "used" if vectors is not None else "not used: sparse view only",

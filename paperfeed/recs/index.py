@@ -42,6 +42,8 @@ class Candidates:
         default_factory=lambda: sp.csr_matrix((0, model.N_FEATURES), dtype=np.float32)
     )
     idf: model.Idf = field(default_factory=lambda: model.Idf(np.zeros(model.N_FEATURES, np.int64), 0))
+    category_index: model.Categories = field(default_factory=lambda: model.Categories([]))
+    category_rows: sp.csr_matrix = field(default_factory=lambda: sp.csr_matrix((0, 0), dtype=np.float64))
     dense: np.ndarray | None = None  # the search index's sentence embeddings (zero rows: not embedded yet)
     has_dense: np.ndarray | None = None  # rows of `dense` that hold an embedding
     embedded: int = -1  # how many embeddings the database had when `dense` was read
@@ -151,6 +153,7 @@ def build(old: Candidates | None = None) -> Candidates:
     cats += [tuple(p["categories"] or [p["primary_category_id"]]) for p in fresh]
     authors += [tuple(a.get("key", "") for a in p["authors"] or []) for p in fresh]
     idf = model.Idf.of(counted)
+    category_index = model.Categories.of(cats)
     embedded = embedding_count()
     dense = _dense(ids)
     return Candidates(
@@ -164,6 +167,8 @@ def build(old: Candidates | None = None) -> Candidates:
         counts=counted,
         rows=model.weigh(counted, idf),
         idf=idf,
+        category_index=category_index,
+        category_rows=category_index.rows(cats),
         watermark=latest,
         checked=time.monotonic(),
     )

@@ -25,7 +25,7 @@ from django.apps import apps
 from django.db import transaction
 from django.utils import timezone
 
-from paperfeed.papers.models import Paper
+from paperfeed.papers.models import Paper, PaperCategory
 from paperfeed.recs import index, model
 from paperfeed.recs.index import Candidates, candidates
 from paperfeed.recs.models import Feedback, Profile
@@ -228,6 +228,7 @@ class _UserState:
     liked_titles: dict[int, str]
     liked_arxiv: dict[int, str]
     how: dict[int, Signal]
+    categories: np.ndarray | None  # the liked papers' category distribution (model.Categories)
     scored: dict[str, Any] = field(default_factory=dict)  # the candidates' scores, filled on first use
 
 
@@ -275,6 +276,7 @@ def _user_state(user_id: int, sig: Signals, cands: Candidates) -> _UserState:
         liked_titles=dict(Paper.objects.filter(pk__in=liked_ids).values_list("pk", "title")),
         liked_arxiv=dict(Paper.objects.filter(pk__in=liked_ids).values_list("pk", "arxiv_id")),
         how=how,
+        categories=_category_distribution(sig, cands) if text is not None else None,
     )
     with _states_lock:
         _states[user_id] = (key, state)
@@ -336,6 +338,23 @@ def _dense_profile(sig: Signals, cands: Candidates) -> np.ndarray | None:
     return model.dense_profile(pos, pos_w, neg, neg_w)
 
 
+def _category_distribution(sig: Signals, cands: Candidates) -> np.ndarray | None:
+    """The categories of the papers the user liked, weighted as their signals are in the text profile."""
+    if not sig.positives:
+        return None
+    listed: dict[int, list[str]] = {}
+    for pid, code in (
+        PaperCategory.objects.filter(paper_id__in={s.paper_id for s in sig.positives})
+        .order_by("paper_id", "position")
+        .values_list("paper_id", "category_id")
+    ):
+        listed.setdefault(pid, []).append(code)
+    now = timezone.now()
+    kept = [s for s in sig.positives if s.paper_id in listed]
+    weights = np.array([float(model.decay(_age_days(now, s.at))) for s in kept])
+    return cands.category_index.distribution([listed[s.paper_id] for s in kept], weights)
+
+
 def _dense_scores(prof: np.ndarray | None, cands: Candidates) -> np.ndarray | None:
     if prof is None or cands.dense is None or cands.has_dense is None or not cands.has_dense.any():
         return None
@@ -357,8 +376,8 @@ def _score(state: _UserState, sig: Signals, cands: Candidates) -> dict[str, Any]
         if followed_authors
         else None
     )
-    # Fused scores are z-scores; the bonuses below are in cosine units, so scale them alike.
-    scores = model.fuse(text, dense) * (float(text.std()) if dense is not None else 1.0)
+    prior = model.category_prior(cands.category_rows, state.categories) if prof is not None else None
+    scores = model.blend(text, dense, prior)  # in cosine units, as the bonuses below
     if in_cat is not None:
         scores += CATEGORY_BONUS * in_cat
     if by_author is not None:

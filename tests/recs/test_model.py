@@ -81,3 +81,27 @@ def test_empty_profile_parts_are_ignored():
     x = features()
     prof = model.profile(x[[0]], np.array([1.0]), sp.csr_matrix((0, model.N_FEATURES)), np.zeros(0))
     assert np.allclose(prof, model.profile(x[[0]], np.array([1.0])))
+
+
+def test_category_distribution_weighs_primary_over_cross_lists_and_decays():
+    cats = model.Categories.of([("cs.CV", "cs.LG"), ("cs.CL",), ("cs.RO", "cs.CV")])
+    dist = cats.distribution([("cs.CV", "cs.LG"), ("cs.CL",)], np.array([1.0, 0.5]))
+    share = dict(zip(cats.column, dist, strict=True))
+    assert abs(sum(share.values()) - 1) < 1e-9
+    assert share["cs.CV"] == 2 * share["cs.LG"]  # a cross-list counts half of a primary
+    assert share["cs.CV"] > share["cs.CL"]  # the older (down-weighted) liked paper counts less
+    assert share["cs.RO"] == 0
+    assert cats.distribution([], np.zeros(0)) is None
+    assert cats.distribution([("q-bio.NC",)], np.ones(1)) is None  # no candidate is listed there
+
+
+def test_category_prior_prefers_the_users_fields_and_only_breaks_near_ties():
+    cats = model.Categories.of([("cs.CV",), ("cs.CL",), ("cs.CL", "cs.CV")])
+    rows = cats.rows([("cs.CV",), ("cs.CL",), ("cs.CL", "cs.CV")])
+    prior = model.category_prior(rows, cats.distribution([("cs.CV",)], np.ones(1)))
+    assert prior[0] > prior[2] > prior[1]
+    assert prior.max() - prior.min() < 0.02  # far less than a shared rare term adds to the text score
+    assert not model.category_prior(rows, None).any()
+    text = np.array([0.1, 0.3, 0.0])
+    assert model.top(model.blend(text, None, prior), 1).tolist() == [1]  # the text decides
+    assert model.top(model.blend(np.array([0.1, 0.1, 0.0]), None, prior), 1).tolist() == [0]

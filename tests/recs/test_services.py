@@ -142,3 +142,27 @@ def test_reasons_are_plain_text_and_titles_are_shortened(catalogue, user):
     recs = services.recommend(user, limit=1)
     assert "…" in recs[0].reason and len(recs[0].reason) < 200
     assert model.N_FEATURES == 2**21
+
+
+def test_between_equally_close_papers_the_liked_field_comes_first(catalogue, user):
+    from paperfeed.papers.models import Category, Paper, PaperCategory, PaperChange
+    from paperfeed.recs import index
+
+    Category.objects.get_or_create(code="cs.NE")
+    twins = []
+    for n, cat in ((90, "cs.NE"), (91, "cs.CV")):  # the same text, listed in different fields
+        p = Paper.objects.create(
+            arxiv_id=f"2606.{n:05d}",
+            title="Spiking denoising diffusion samplers",
+            abstract="Denoising diffusion samplers on neuromorphic spiking hardware.",
+            authors=[],
+            primary_category_id=cat,
+            announced=catalogue["diffusion"][0].announced,
+        )
+        PaperCategory.objects.create(paper=p, category_id=cat, position=0)
+        PaperChange.objects.create(paper=p)
+        twins.append(p.arxiv_id)
+    index.reset()
+    save(user, *catalogue["diffusion"][:3])  # all cs.CV
+    score = {r.paper.arxiv_id: r.score for r in services.recommend(user, limit=50)}
+    assert score[twins[1]] > score[twins[0]]
