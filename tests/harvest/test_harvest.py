@@ -308,3 +308,41 @@ def test_an_old_window_does_not_move_the_incremental_position_back(
     harvester(fake, client).run(FROM)
     harvester(fake, client).run(FROM, dt.date(2026, 6, 26))
     assert state_get(state_name(fake.oai, None)) == {"next_from": fake.today.isoformat()}
+
+
+@pytest.mark.database
+def test_a_second_harvest_exits_75_while_one_runs(cli_env: dict[str, str]) -> None:
+    """RELIABILITY L10: a second `harvest` started while one runs exits at once with code 75."""
+    import subprocess
+    import sys
+
+    # Real time: the lease's 15-minute TTL must not run out while the second run starts.
+    env = cli_env | {"PAPERFEED_HTTP_RETRIES": "1"}
+    paperfeed("init", env=env)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import django, os, sys, time; os.environ['DJANGO_SETTINGS_MODULE'] = 'paperfeed.settings'; "
+            "django.setup(); from paperfeed.core import leases; "
+            "from paperfeed.papers.harvest import state_name; "
+            "held = leases.try_acquire('harvest:' + state_name('http://127.0.0.1:9/oai', None), 900); "
+            "print('held' if held else 'busy', flush=True); "
+            "sys.stdin.read()",
+        ],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        second = paperfeed("harvest", "--endpoint", "http://127.0.0.1:9/oai", env=env, check=False)
+        assert second.returncode == 75 and "already running" in second.stderr
+    finally:
+        holder.kill()
+        holder.communicate()
+    # The holder died without releasing: its lease is recognised as dead and the next run goes ahead
+    # (and fails for its own reason: nothing listens at that endpoint).
+    third = paperfeed("harvest", "--endpoint", "http://127.0.0.1:9/oai", env=env, check=False)
+    assert third.returncode not in (0, 75) and "harvest failed" in third.stderr

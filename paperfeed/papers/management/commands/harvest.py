@@ -7,14 +7,18 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from paperfeed.conf import env
+from paperfeed.core import leases
 from paperfeed.core.commands import ReportCommand
 from paperfeed.core.progress import Progress
-from paperfeed.papers.harvest import Harvester, HarvestError, record_announcements
+from paperfeed.papers.harvest import Harvester, HarvestError, record_announcements, state_name
 from paperfeed.papers.lookup import read_announcements
 from paperfeed.papers.signals import papers_ingested
 from paperfeed.papers.sources.atom import ApiError
 from paperfeed.papers.sources.http import ArxivClient, ArxivError
 from paperfeed.papers.sources.xml import MalformedXML
+
+EX_TEMPFAIL = 75  # sysexits: "try again later", what a second harvest gets while one runs
+LEASE_TTL = 900.0  # renewed on every page; a holder on another machine that died frees it this late
 
 
 def _day(value: str) -> dt.date:
@@ -51,6 +55,22 @@ class Command(ReportCommand):
         )
 
     def report(self, **options: Any) -> dict[str, Any]:
+        # One harvest of a feed (endpoint and set) at a time, across machines sharing the database: two
+        # would write the same pages twice. Different sets may run together; they share the limiter.
+        endpoint = options["endpoint"] or env("PAPERFEED_OAI_ENDPOINT")
+        held = leases.try_acquire(f"harvest:{state_name(endpoint, options['set_spec'] or None)}", LEASE_TTL)
+        if held is None:
+            raise CommandError("another harvest is already running; try again later", returncode=EX_TEMPFAIL)
+        try:
+            return self._harvest(held, **options)
+        except leases.LeaseLost:
+            raise CommandError(
+                "this harvest's lease expired and another run took over; stopped at the last whole page"
+            ) from None
+        finally:
+            held.release()
+
+    def _harvest(self, held: leases.Held, **options: Any) -> dict[str, Any]:
         start = _day(options["start"]) if options["start"] else None
         until = _day(options["until"]) if options["until"] else None
         if options["incremental"] and start:
@@ -58,12 +78,17 @@ class Command(ReportCommand):
         client = ArxivClient()
         result: dict[str, Any] = {}
         with Progress("harvest", unit="page") as bar:
+
+            def on_page(c: Counter[str]) -> None:
+                held.renew()
+                bar.update(1, **_short(c))
+
             if not options["no_oai"]:
                 harvester = Harvester(
                     options["endpoint"],
                     options["set_spec"],
                     client,
-                    on_page=lambda c: bar.update(1, **_short(c)),
+                    on_page=on_page,
                 )
                 try:
                     result = harvester.run(start, until)
