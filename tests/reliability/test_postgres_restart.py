@@ -102,6 +102,8 @@ def test_postgres_restart_and_outage(pg_root: Path, tmp_path: Path) -> None:
         server = Server(env, tmp_path / "server.log", workers=2).wait_ready()
         worker = spawn("worker", "--no-schedule", "--interval", "0.2", env=env, log=tmp_path / "worker.log")
         try:
+            # wait_ready() answers once one worker serves; the baseline needs the master and both.
+            wait_until(lambda: len(server.pids()) == 3, 60, "both web workers to boot")
             web_pids = set(server.pids())
             load = Load(server.url, PATHS, ips_per_thread=50 if LONG else 4).start()
             voter = Voter(server.url, users, papers)
