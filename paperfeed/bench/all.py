@@ -33,7 +33,6 @@ class Part:
     benchmark: str
     args: list[str]
     timeout: float  # seconds; a part that runs over is reported as failed
-    full_only: bool = False
 
 
 def _parts(full: bool, scale: int) -> list[Part]:
@@ -61,7 +60,6 @@ def _parts(full: bool, scale: int) -> list[Part]:
                 "search",
                 ["--part", "scale", "--database", "postgres", "--scale", "2600000"],
                 36000,
-                full_only=True,
             )
         )
     return parts

@@ -51,8 +51,9 @@ class Window:
     until: dt.date | None
 
 
-def state_name(endpoint: str, set_spec: str | None) -> str:
-    return f"oai:{endpoint}:{set_spec or '*'}"
+def state_name(endpoint: str | None, set_spec: str | None) -> str:
+    """The feed's name (checkpoint, lease): the endpoint, arXiv's by default, and the set."""
+    return f"oai:{endpoint or env('PAPERFEED_OAI_ENDPOINT')}:{set_spec or '*'}"
 
 
 class Harvester:

@@ -57,8 +57,9 @@ class Command(ReportCommand):
     def report(self, **options: Any) -> dict[str, Any]:
         # One harvest of a feed (endpoint and set) at a time, across machines sharing the database: two
         # would write the same pages twice. Different sets may run together; they share the limiter.
-        endpoint = options["endpoint"] or env("PAPERFEED_OAI_ENDPOINT")
-        held = leases.try_acquire(f"harvest:{state_name(endpoint, options['set_spec'] or None)}", LEASE_TTL)
+        held = leases.try_acquire(
+            f"harvest:{state_name(options['endpoint'], options['set_spec'])}", LEASE_TTL
+        )
         if held is None:
             raise CommandError("another harvest is already running; try again later", returncode=EX_TEMPFAIL)
         try:
