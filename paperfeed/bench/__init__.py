@@ -8,5 +8,6 @@ BENCHMARKS = {
     "recs": "paperfeed.bench.recs",
     "recs-latency": "paperfeed.bench.recs_latency",
     "search": "paperfeed.bench.search",
+    "scale": "paperfeed.bench.scale",
     "all": "paperfeed.bench.all",
 }

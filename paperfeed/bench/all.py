@@ -35,30 +35,28 @@ class Part:
     timeout: float  # seconds; a part that runs over is reported as failed
 
 
-def _parts(full: bool, scale: int) -> list[Part]:
+def _parts(full: bool, scale: int, keep: Path | None = None) -> list[Part]:
+    def home(n: int) -> list[str]:
+        return ["--home", str(keep / f"scale-{n}")] if keep else []
+
     parts = [
         Part("import", "import", [], 1800),
         Part("search-quality", "search", ["--part", "quality"], 1800),
         Part("search-speed", "search", ["--part", "speed"], 5400),
-        Part(
-            "search-scale",
-            "search",
-            ["--part", "scale", "--database", "postgres", "--scale", str(scale)],
-            14400,
-        ),
         Part("web", "web", [], 1800),
         Part("digest", "digest", [], 1800),
         Part("digest-postgres", "digest", ["--database", "postgres"], 1800),
         Part("recs", "recs", [], 1800),
         Part("recs-latency", "recs-latency", [], 1800),
         Part("recs-latency-postgres", "recs-latency", ["--database", "postgres"], 1800),
+        Part("scale", "scale", ["--papers", str(scale), *home(scale)], 14400),
     ]
     if full:
         parts.append(
             Part(
-                "search-scale-full",
-                "search",
-                ["--part", "scale", "--database", "postgres", "--scale", "2600000"],
+                "scale-full",
+                "scale",
+                ["--papers", "2600000", *home(2_600_000)],
                 36000,
             )
         )
@@ -124,7 +122,7 @@ def _get(doc: Any, *path: str) -> Any:
 # --- what each benchmark's result says about the targets ---------------------------------------
 
 
-def _import(r: dict[str, Any]) -> list[Figure]:
+def _import(r: dict[str, Any], runs: dict[str, Any]) -> list[Figure]:
     floor = _get(r, "baseline", "records_per_s")
     out = []
     for run in r.get("runs", []):
@@ -154,7 +152,7 @@ def _import(r: dict[str, Any]) -> list[Figure]:
     return out
 
 
-def _search_quality(r: dict[str, Any]) -> list[Figure]:
+def _search_quality(r: dict[str, Any], runs: dict[str, Any]) -> list[Figure]:
     q = r.get("quality") or {}
     base = _get(q, "bm25s", "ndcg@10")
     target = _get(r, "targets", "ndcg_ratio")
@@ -210,7 +208,7 @@ def _latency(
     return out
 
 
-def _search_speed(r: dict[str, Any]) -> list[Figure]:
+def _search_speed(r: dict[str, Any], runs: dict[str, Any]) -> list[Figure]:
     s, t = r.get("speed") or {}, r.get("targets") or {}
     imp = s.get("import_s")
     out = [
@@ -241,36 +239,73 @@ def _search_speed(r: dict[str, Any]) -> list[Figure]:
     )
 
 
-def _search_scale(r: dict[str, Any]) -> list[Figure]:
-    s, t = r.get("scale") or {}, r.get("targets") or {}
-    n = s.get("papers")
+def _scale(r: dict[str, Any], runs: dict[str, Any]) -> list[Figure]:
+    """The scale run's figures; pages are judged against the 75k web run of the same `bench all`."""
+    t, b = r.get("targets") or {}, r.get("build") or {}
+    n = r.get("papers")
     label = f"{n / 1e6:g}M" if n else "?"
-    group = f"Search at scale ({label}, PostgreSQL)"
-    out = _latency(group, s.get("latency") or {}, None, t.get("p95_ms_1m"), "")
-    out.append(
+    db = "PostgreSQL" if r.get("database") == "postgres" else "SQLite"
+    group = f"Scale ({label}, {db})"
+    out = _latency(group, r.get("search") or {}, None, t.get("hybrid_p95_ms"), "")
+    web = _get(runs, "web", "result") or {}
+    out += [
         Figure(
             group,
             "hybrid serving peak RSS",
-            _get(s, "latency", "hybrid", "peak_rss_mb"),
+            _get(r, "search", "hybrid", "peak_rss_mb"),
             "MB",
-            t.get("peak_mb_1m"),
+            t.get("search_peak_mb"),
             False,
-        )
-    )
-    out.append(
+        ),
         Figure(
             group,
             f"import ({label})",
-            round(n / s["import_s"], 1) if n and s.get("import_s") else None,
+            round(n / b["import_s"], 1) if n and b.get("import_s") else None,
             "papers/s",
-            3000,
+            None,
             True,
+            next(
+                (
+                    x.get("papers_per_s")
+                    for x in _get(runs, "import", "result", "runs") or []
+                    if x.get("database") == r.get("database")
+                ),
+                None,
+            ),
+            "75k import",
+        ),
+        Figure(group, f"keyword index build ({label})", b.get("keyword_build_s"), "s", None, False),
+    ]
+    for page in ("daily", "paper"):
+        base = _get(web, page, "p99_ms")
+        out.append(
+            Figure(
+                group,
+                f"{page} page p99 ({label})",
+                _get(r, "pages", page, "p99_ms"),
+                "ms",
+                round(base * t.get("pages_p99_vs_75k", 2.0), 1) if base else None,
+                False,
+                base,
+                "75k web run",
+            )
+        )
+    out.append(
+        Figure(
+            group,
+            f"digests, {_get(r, 'digest', 'subscribers')} subscribers ({label})",
+            _get(r, "digest", "seconds"),
+            "s",
+            t.get("digest_seconds"),
+            False,
+            _get(r, "digest", "baseline_seconds"),
+            f"{_get(r, 'digest', 'baseline_subscribers')} subscribers",
         )
     )
     return out
 
 
-def _web(r: dict[str, Any]) -> list[Figure]:
+def _web(r: dict[str, Any], runs: dict[str, Any]) -> list[Figure]:
     t = r.get("targets") or {}
     base = _get(r, "baseline", "healthz", "requests_per_s")
     return [
@@ -317,7 +352,7 @@ def _web(r: dict[str, Any]) -> list[Figure]:
     ]
 
 
-def _digest(r: dict[str, Any]) -> list[Figure]:
+def _digest(r: dict[str, Any], runs: dict[str, Any]) -> list[Figure]:
     db = r.get("database", "sqlite")
     return [
         Figure(
@@ -333,7 +368,7 @@ def _digest(r: dict[str, Any]) -> list[Figure]:
     ]
 
 
-def _recs(r: dict[str, Any]) -> list[Figure]:
+def _recs(r: dict[str, Any], runs: dict[str, Any]) -> list[Figure]:
     t = r.get("targets") or {}
     svm_recall = _get(r, "baseline", "recall_at_50")
     svm_time = _get(r, "baseline", "seconds_per_user")
@@ -372,7 +407,7 @@ def _recs(r: dict[str, Any]) -> list[Figure]:
     ]
 
 
-def _recs_latency(r: dict[str, Any]) -> list[Figure]:
+def _recs_latency(r: dict[str, Any], runs: dict[str, Any]) -> list[Figure]:
     db = r.get("database", "sqlite")
     base = _get(r, "baseline", "p95_ms")
     target = r.get("target_p95_ms")
@@ -400,12 +435,12 @@ def _recs_latency(r: dict[str, Any]) -> list[Figure]:
     ]
 
 
-EXTRACT: dict[str, Callable[[dict[str, Any]], list[Figure]]] = {
+EXTRACT: dict[str, Callable[[dict[str, Any], dict[str, Any]], list[Figure]]] = {
     "import": _import,
     "search-quality": _search_quality,
     "search-speed": _search_speed,
-    "search-scale": _search_scale,
-    "search-scale-full": _search_scale,
+    "scale": _scale,
+    "scale-full": _scale,
     "web": _web,
     "digest": _digest,
     "digest-postgres": _digest,
@@ -424,6 +459,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scale", type=int, default=1_000_000, help="papers of the PostgreSQL scale run")
     parser.add_argument(
         "--out", type=Path, default=RESULTS, help="directory for the JSON, Markdown and plots"
+    )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="keep the scale runs' homes and databases under this directory; later runs only measure",
     )
     parser.add_argument("--list", action="store_true", help="list the parts and exit")
 
@@ -452,10 +492,10 @@ def _run_part(part: Part) -> dict[str, Any]:
 
 
 def run(options: dict[str, Any]) -> dict[str, Any]:
-    parts = _parts(options["full"], options["scale"])
+    parts = _parts(options["full"], options["scale"], options["keep"])
     only = {p for p in options["only"].split(",") if p}
     skip = {p for p in options["skip"].split(",") if p}
-    if unknown := (only | skip) - {p.key for p in parts} - {"search-scale-full"}:
+    if unknown := (only | skip) - {p.key for p in parts} - {"scale-full"}:
         raise SystemExit(f"unknown part(s): {', '.join(sorted(unknown))}; see --list")
     if options["list"]:
         return {"parts": [asdict(p) for p in parts]}
@@ -468,7 +508,7 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
             done = _run_part(part)
             if done["ok"]:
                 try:
-                    found = EXTRACT[part.key](done["result"])
+                    found = EXTRACT[part.key](done["result"], runs)
                 except (KeyError, TypeError, ZeroDivisionError) as e:
                     done["extract_error"] = f"{type(e).__name__}: {e}"
                 else:

@@ -38,26 +38,25 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
                     break
                 out.write(line)
         paperfeed(["import", sample], env)
-        env["DJANGO_SETTINGS_MODULE"] = "paperfeed.settings"
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "paperfeed.bench.digest",
-                str(options["subscribers"]),
-                str(options["baseline"]),
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"digest bench failed: {proc.stderr[-2000:]}")
-        inner = json.loads(proc.stdout.strip().splitlines()[-1])
+        result = compose(env, options["subscribers"], options["baseline"])
+    return {"database": options["database"], **result}
+
+
+def compose(env: dict[str, str], subscribers: int, baseline: int) -> dict[str, Any]:
+    """Compose the digests of `subscribers` (and of the first `baseline` of them) in env's database,
+    which holds the papers; the bench's subscribers of an earlier run there are replaced."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "paperfeed.bench.digest", str(subscribers), str(baseline)],
+        env={**env, "DJANGO_SETTINGS_MODULE": "paperfeed.settings"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"digest bench failed: {proc.stderr[-2000:]}")
+    inner = json.loads(proc.stdout.strip().splitlines()[-1])
     big, base = inner["big"], inner["baseline"]
     return {
-        "database": options["database"],
         "period": PERIOD,
         "papers_in_window": inner["papers_in_window"],
         "subscribers": big["subscribers"],
@@ -81,6 +80,7 @@ def _subscribers(n: int, offset: int) -> list[Any]:
     from paperfeed.papers.models import Paper
 
     rng = random.Random(n)
+    Subscriber.objects.filter(email__startswith="bench", email__endswith="@example.org").delete()
     day = dt.date.fromisoformat(PERIOD)
     papers = list(Paper.objects.announced_on(day).values_list("primary_category_id", "authors", "title"))
     cats = sorted({c for c, _, _ in papers if c})

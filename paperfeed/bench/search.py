@@ -28,7 +28,15 @@ from typing import Any
 
 import numpy as np
 
-from paperfeed.bench.common import SHARED_DATA, SNAPSHOT, fresh_env, paperfeed
+from paperfeed.bench.common import (
+    SHARED_DATA,
+    SNAPSHOT,
+    fresh_env,
+    kept_env,
+    kept_meta,
+    kept_update,
+    paperfeed,
+)
 
 CACM = SHARED_DATA / "retrieval" / "cacm"
 MODES = ("keyword", "semantic", "hybrid")
@@ -51,7 +59,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--scale", type=int, default=1_000_000, help="synthetic papers for the scale part")
-    parser.add_argument("--home", type=Path, help="speed: measure queries on this already built home")
+    parser.add_argument(
+        "--home",
+        type=Path,
+        help=(
+            "speed: measure queries on this already built home; "
+            "scale: build into this home and keep it (a later run only measures)"
+        ),
+    )
 
 
 def ndcg(ranked: list[str], relevant: set[str], k: int = 10) -> float:
@@ -219,6 +234,8 @@ def speed(database: str, nq: int, home: Path | None) -> dict[str, Any]:
         import os
 
         env = dict(os.environ, PAPERFEED_HOME=str(home))
+        if url := kept_meta(env).get("database_url"):
+            env["DATABASE_URL"] = url
         return {"home": str(home), "latency": latency(env, queries), "vectors": vector_recall(home, queries)}
     with fresh_env(database) as env:
         out = _build(env, SNAPSHOT)
@@ -242,26 +259,14 @@ def speed(database: str, nq: int, home: Path | None) -> dict[str, Any]:
     return out
 
 
-def scale(database: str, n: int, nq: int) -> dict[str, Any]:
-    from paperfeed.bench.synthetic import RealStats, write_snapshot
+def scale(database: str, n: int, nq: int, home: Path | None = None) -> dict[str, Any]:
+    """With `home`, the built papers and indexes are kept there: a second run with the same home only
+    measures (for figures taken when the machine is quiet, or by the scale benchmark's pages)."""
+    from paperfeed.bench.synthetic import RealStats
 
-    started = time.perf_counter()
     stats = RealStats.from_snapshot(SNAPSHOT)
-    with fresh_env(database) as env:
-        path = write_snapshot(Path(env["PAPERFEED_HOME"]) / "synthetic.jsonl.gz", n, stats)
-        out: dict[str, Any] = {"papers": n, "generate_s": round(time.perf_counter() - started, 1)}
-        out.update(_build(env, path))
-        t = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "paperfeed.bench.synthetic", "vectors"],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        out["synthetic_vectors_s"] = round(time.perf_counter() - t, 1)
-        synced, sync_s = paperfeed(["index", "--json"], env, timeout=7200)
-        out["vector_sync_s"] = round(sync_s, 1)
-        out["vectors"] = synced and synced.get("vectors")
+    with kept_env(database, home) as env:
+        out = build_synthetic(env, n, stats)
         rng = random.Random(11)
         common = list(stats.title_words[0][:5000])
         queries = [" ".join(rng.choice(common) for _ in range(3)) for _ in range(nq + 1)]
@@ -274,6 +279,34 @@ def scale(database: str, n: int, nq: int) -> dict[str, Any]:
     return out
 
 
+def build_synthetic(env: dict[str, str], n: int, stats: Any) -> dict[str, Any]:
+    """n synthetic papers imported, keyword-indexed and given vectors in env's home — or, in a kept
+    home that already holds them, the figures of the run that built them."""
+    from paperfeed.bench.synthetic import write_snapshot
+
+    built = kept_meta(env).get("synthetic")
+    if built and built["papers"] == n:
+        return {**built, "reused_home": env["PAPERFEED_HOME"]}
+    started = time.perf_counter()
+    path = write_snapshot(Path(env["PAPERFEED_HOME"]) / "synthetic.jsonl.gz", n, stats)
+    out: dict[str, Any] = {"papers": n, "generate_s": round(time.perf_counter() - started, 1)}
+    out.update(_build(env, path))
+    t = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "paperfeed.bench.synthetic", "vectors"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    out["synthetic_vectors_s"] = round(time.perf_counter() - t, 1)
+    synced, sync_s = paperfeed(["index", "--json"], env, timeout=7200)
+    out["vector_sync_s"] = round(sync_s, 1)
+    out["vectors"] = synced and synced.get("vectors")
+    path.unlink()
+    kept_update(env, synthetic=out)
+    return out
+
+
 def run(options: dict[str, Any]) -> dict[str, Any]:
     parts = {p.strip() for p in options["part"].split(",")}
     out: dict[str, Any] = {"benchmark": "search", "database": options["database"], "targets": TARGETS}
@@ -282,5 +315,5 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
     if "speed" in parts:
         out["speed"] = speed(options["database"], options["queries"], options["home"])
     if "scale" in parts:
-        out["scale"] = scale(options["database"], options["scale"], options["queries"])
+        out["scale"] = scale(options["database"], options["scale"], options["queries"], options["home"])
     return out

@@ -41,15 +41,47 @@ def test_import_result_gives_rate_and_memory_per_database() -> None:
             },
         ],
     }
-    figs = {f.name: f for f in bench_all.EXTRACT["import"](result)}
+    figs = {f.name: f for f in bench_all.EXTRACT["import"](result, {})}
     assert figs["import, sqlite"].met and figs["import, sqlite"].baseline == 50000
     assert figs["import, postgres"].verdict == "missed by 3%"
     assert figs["peak RSS, postgres"].met
 
 
 def test_a_partial_result_reports_not_measured_instead_of_failing() -> None:
-    figs = bench_all.EXTRACT["search-speed"]({"targets": {"p95_ms_75k": 40}})
+    figs = bench_all.EXTRACT["search-speed"]({"targets": {"p95_ms_75k": 40}}, {})
     assert figs and all(f.value is None for f in figs)
+
+
+def test_scale_pages_are_judged_against_the_75k_web_run_of_the_same_bench() -> None:
+    web = {"web": {"ok": True, "result": {"daily": {"p99_ms": 40.0}, "paper": {"p99_ms": 30.0}}}}
+    result = {
+        "papers": 1_000_000,
+        "database": "postgres",
+        "targets": {
+            "hybrid_p95_ms": 100,
+            "search_peak_mb": 4096,
+            "digest_seconds": 60,
+            "pages_p99_vs_75k": 2.0,
+        },
+        "build": {"import_s": 400.0, "keyword_build_s": 900.0},
+        "search": {"hybrid": {"p50_ms": 30, "p95_ms": 90, "peak_rss_mb": 2100}, "keyword": {"p95_ms": 50}},
+        "pages": {"daily": {"p99_ms": 100.0}, "paper": {"p99_ms": 50.0}},
+        "digest": {
+            "subscribers": 10000,
+            "seconds": 30.0,
+            "baseline_seconds": 3.0,
+            "baseline_subscribers": 1000,
+        },
+    }
+    figs = {f.name: f for f in bench_all.EXTRACT["scale"](result, web)}
+    assert (
+        figs["daily page p99 (1M)"].target == 80.0 and figs["daily page p99 (1M)"].verdict == "missed by 25%"
+    )
+    assert figs["paper page p99 (1M)"].met
+    assert figs["hybrid p95"].met and figs["hybrid serving peak RSS"].met
+    assert figs["import (1M)"].value == 2500.0 and figs["import (1M)"].baseline is None
+    assert figs["digests, 10000 subscribers (1M)"].met
+    assert {f.group for f in figs.values()} == {"Scale (1M, PostgreSQL)"}
 
 
 def test_report_lists_misses_failed_parts_and_draws_a_plot_per_group(
@@ -72,7 +104,15 @@ def test_report_lists_misses_failed_parts_and_draws_a_plot_per_group(
     }
     # The benchmarks themselves are exercised by their own commands; here only what `all` makes of them.
     monkeypatch.setattr(bench_all, "_run_part", lambda part: outcomes[part.key])
-    opts = {"full": False, "only": "digest,web", "skip": "", "scale": 1000, "out": tmp_path, "list": False}
+    opts = {
+        "full": False,
+        "only": "digest,web",
+        "skip": "",
+        "scale": 1000,
+        "out": tmp_path,
+        "list": False,
+        "keep": None,
+    }
     doc = bench_all.run(opts)
     assert doc["summary"]["failed_parts"] == ["web"]
     assert doc["summary"]["missed"] == ["Digest composition: 10000 subscribers, sqlite (missed by 17%)"]
@@ -85,6 +125,14 @@ def test_report_lists_misses_failed_parts_and_draws_a_plot_per_group(
 
 
 def test_unknown_part_is_a_clear_error(tmp_path: Path) -> None:
-    opts = {"full": False, "only": "nope", "skip": "", "scale": 1000, "out": tmp_path, "list": False}
+    opts = {
+        "full": False,
+        "only": "nope",
+        "skip": "",
+        "scale": 1000,
+        "out": tmp_path,
+        "list": False,
+        "keep": None,
+    }
     with pytest.raises(SystemExit, match="unknown part"):
         bench_all.run(opts)
