@@ -57,7 +57,7 @@ def compose(env: dict[str, str], subscribers: int, baseline: int) -> dict[str, A
     inner = json.loads(proc.stdout.strip().splitlines()[-1])
     big, base = inner["big"], inner["baseline"]
     return {
-        "period": PERIOD,
+        "period": inner["period"],
         "papers_in_window": inner["papers_in_window"],
         "subscribers": big["subscribers"],
         "seconds": big["seconds"],
@@ -72,7 +72,7 @@ def compose(env: dict[str, str], subscribers: int, baseline: int) -> dict[str, A
     }
 
 
-def _subscribers(n: int, offset: int) -> list[Any]:
+def _subscribers(n: int, offset: int, period: str = PERIOD) -> list[Any]:
     """n confirmed subscribers with personal content drawn from the window's real papers."""
     import datetime as dt
 
@@ -81,7 +81,7 @@ def _subscribers(n: int, offset: int) -> list[Any]:
 
     rng = random.Random(n)
     Subscriber.objects.filter(email__startswith="bench", email__endswith="@example.org").delete()
-    day = dt.date.fromisoformat(PERIOD)
+    day = dt.date.fromisoformat(period)
     papers = list(Paper.objects.announced_on(day).values_list("primary_category_id", "authors", "title"))
     cats = sorted({c for c, _, _ in papers if c})
     authors = sorted({a["key"] for _, names, _ in papers for a in names if a.get("key")})
@@ -142,11 +142,24 @@ def _inner(big: int, baseline: int) -> dict[str, Any]:
     django.setup()
     from paperfeed.papers.models import Paper
 
-    subs = _subscribers(big, 0)
-    base = _compose_all(PERIOD, subs[:baseline])
-    full = _compose_all(PERIOD, subs)
-    n = Paper.objects.announced_on(dt.date.fromisoformat(PERIOD)).count()
-    return {"baseline": base, "big": full, "papers_in_window": n}
+    period = PERIOD
+    if not Paper.objects.announced_on(dt.date.fromisoformat(period)).exists():
+        # Synthetic papers draw their days from the real ones: take their busiest day instead.
+        from django.db.models import Count
+
+        busiest = (
+            Paper.objects.exclude(announced=None)
+            .values("announced")
+            .annotate(n=Count("id"))
+            .order_by("-n", "-announced")
+            .first()
+        )
+        period = busiest["announced"].isoformat() if busiest else PERIOD
+    subs = _subscribers(big, 0, period)
+    base = _compose_all(period, subs[:baseline])
+    full = _compose_all(period, subs)
+    n = Paper.objects.announced_on(dt.date.fromisoformat(period)).count()
+    return {"baseline": base, "big": full, "papers_in_window": n, "period": period}
 
 
 if __name__ == "__main__":

@@ -89,13 +89,15 @@ def records(n: int, stats: RealStats, seed: int = 1) -> Iterator[dict[str, Any]]
     pick = random.Random(seed)
     for i in range(n):
         authors = ", ".join(pick.choice(stats.authors) for _ in range(pick.randint(1, 6)))
+        day = pick.choice(stats.dates)
         yield {
             "id": synthetic_id(i),
             "title": _draw(rng, stats.title_words, pick.choice(stats.title_lengths)),
             "abstract": _draw(rng, stats.abstract_words, pick.choice(stats.abstract_lengths)),
             "authors": authors,
             "categories": pick.choice(stats.categories),
-            "update_date": pick.choice(stats.dates),
+            "update_date": day,
+            "_listing_dates": [day],  # announced that day, as the real records are
             "_source": "synthetic",
         }
 
