@@ -154,7 +154,7 @@ def _inner(big: int, baseline: int) -> dict[str, Any]:
             .order_by("-n", "-announced")
             .first()
         )
-        period = busiest["announced"].isoformat() if busiest else PERIOD
+        period = busiest["announced"].isoformat() if busiest and busiest["announced"] else PERIOD
     subs = _subscribers(big, 0, period)
     base = _compose_all(period, subs[:baseline])
     full = _compose_all(period, subs)
