@@ -100,6 +100,12 @@ SETTINGS: dict[str, Setting] = {
             "Where derived model files (the ONNX export) live; empty: ~/.cache/paperfeed.",
         ),
         Setting("PAPERFEED_WEB_WORKERS", "3", "gunicorn worker processes for `paperfeed serve`."),
+        Setting(
+            "PAPERFEED_WARM_UP",
+            "1",
+            "1: each new web worker loads the search indexes, the embedding model and the recommendation"
+            " window in the background at start, so its first visitors do not wait. 0: on first use.",
+        ),
         Setting("PAPERFEED_DIGEST_RATE", "10", "Digest mails per second at most (all senders together)."),
         Setting(
             "PAPERFEED_DIGEST_HOURLY", "20000", "Digest mails per rolling hour at most; 0: no hourly cap."

@@ -11,6 +11,12 @@ from django.core.management.base import BaseCommand, CommandParser
 from paperfeed.conf import env
 
 
+def _warm_up(worker: Any) -> None:
+    from paperfeed.core.warmup import start_in_background
+
+    start_in_background()
+
+
 class Command(BaseCommand):
     help = "Serve the site and the API with the production server (gunicorn)."
 
@@ -41,6 +47,7 @@ class Command(BaseCommand):
                 self.cfg.set("max_requests_jitter", 500)
                 self.cfg.set("accesslog", None)
                 self.cfg.set("errorlog", "-")
+                self.cfg.set("post_worker_init", _warm_up)
 
             def load(self) -> Any:
                 from paperfeed.wsgi import application

@@ -1,0 +1,53 @@
+"""Warm-up of a fresh web worker: what the first request would otherwise build (the search indexes
+and model, the recommendation window: ~12 s at 75k papers) is built in a background thread as the
+worker starts. gunicorn recycles workers (max_requests), so without it every recycle would make one
+visitor wait. An app takes part by giving its AppConfig a `warm_up()` method; a failure is logged
+and the app is built on first use as before."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from django.apps import apps
+
+from paperfeed.conf import env
+
+log = logging.getLogger(__name__)
+
+
+def warm_up() -> dict[str, float | None]:
+    """Run every app's warm_up(); seconds each took (None: it failed)."""
+    took: dict[str, float | None] = {}
+    for config in apps.get_app_configs():
+        step = getattr(config, "warm_up", None)
+        if not callable(step):
+            continue
+        started = time.monotonic()
+        try:
+            step()
+        except Exception:
+            log.exception("warm-up of %s failed; it will be built on first use", config.label)
+            took[config.label] = None
+        else:
+            took[config.label] = round(time.monotonic() - started, 2)
+    log.info("warmed up: %s", ", ".join(f"{k} {v} s" for k, v in took.items()))
+    return took
+
+
+def start_in_background() -> threading.Thread | None:
+    if env("PAPERFEED_WARM_UP") != "1":
+        return None
+    thread = threading.Thread(target=_run, name="warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def _run() -> None:
+    from django.db import close_old_connections
+
+    try:
+        warm_up()
+    finally:
+        close_old_connections()  # this thread's connection must not outlive it

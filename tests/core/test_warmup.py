@@ -1,0 +1,48 @@
+"""A new web worker builds what its first visitors would otherwise wait for, in the background."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+
+from paperfeed.core import warmup
+from tests.conftest import paperfeed
+from tests.reliability.support import Server, wait_until
+
+
+def test_every_app_with_a_warm_up_step_runs_and_a_failing_one_is_only_logged(
+    db: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from paperfeed.recs import index
+
+    index.reset()
+
+    def broken() -> None:
+        raise RuntimeError("model file missing")
+
+    monkeypatch.setattr(apps.get_app_config("search"), "warm_up", broken)
+    with caplog.at_level(logging.ERROR):
+        took = warmup.warm_up()
+    assert took["search"] is None and "warm-up of search failed" in caplog.text
+    assert isinstance(took["recs"], float)
+    assert index._current is not None  # the recommendation window is built
+
+
+def test_switched_off_by_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAPERFEED_WARM_UP", "0")
+    assert warmup.start_in_background() is None
+
+
+def test_each_gunicorn_worker_warms_up_after_it_starts(cli_env: dict[str, str], tmp_path: Path) -> None:
+    env = {**cli_env, "PAPERFEED_LOG_LEVEL": "INFO", "PAPERFEED_WARM_UP": "1"}
+    paperfeed("init", env=env)
+    server = Server(env, tmp_path / "server.log", workers=2).wait_ready()
+    try:
+        wait_until(lambda: server.output().count("warmed up: ") >= 2, 120, "both workers to warm up")
+    finally:
+        server.stop()
+    lines = [line for line in server.output().splitlines() if "warmed up: " in line]
+    assert all("search " in line and "recs " in line and "None" not in line for line in lines), lines
