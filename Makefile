@@ -12,6 +12,7 @@ PORT      ?= 8000
 PAPERS    ?=
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
+BENCH_KEEP ?= var/bench
 
 .PHONY: help install run serve worker test test-sqlite test-postgres test-long lint format typecheck bench bench-full clean services
 
@@ -74,10 +75,10 @@ typecheck: install
 	$(VENV)/bin/mypy paperfeed
 
 bench: install ## every benchmark; writes bench/results/<date>.json and a Markdown report
-	$(PF) bench all
+	$(PF) bench all --keep $(BENCH_KEEP)
 
 bench-full: install ## the benchmarks including the 2.6M-paper PostgreSQL run
-	$(PF) bench all --full
+	$(PF) bench all --full --keep $(BENCH_KEEP)
 
 clean: ## remove the virtualenv and local data
 	rm -rf $(VENV) var build *.egg-info

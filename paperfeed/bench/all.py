@@ -248,6 +248,7 @@ def _scale(r: dict[str, Any], runs: dict[str, Any]) -> list[Figure]:
     group = f"Scale ({label}, {db})"
     out = _latency(group, r.get("search") or {}, None, t.get("hybrid_p95_ms"), "")
     web = _get(runs, "web", "result") or {}
+    reused = " [kept home: as built]" if b.get("reused_home") else ""
     out += [
         Figure(
             group,
@@ -259,7 +260,7 @@ def _scale(r: dict[str, Any], runs: dict[str, Any]) -> list[Figure]:
         ),
         Figure(
             group,
-            f"import ({label})",
+            f"import ({label}){reused}",
             round(n / b["import_s"], 1) if n and b.get("import_s") else None,
             "papers/s",
             None,
@@ -274,7 +275,7 @@ def _scale(r: dict[str, Any], runs: dict[str, Any]) -> list[Figure]:
             ),
             "75k import",
         ),
-        Figure(group, f"keyword index build ({label})", b.get("keyword_build_s"), "s", None, False),
+        Figure(group, f"keyword index build ({label}){reused}", b.get("keyword_build_s"), "s", None, False),
     ]
     for page in ("daily", "paper"):
         base = _get(web, page, "p99_ms")
