@@ -103,8 +103,8 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "PAPERFEED_WARM_UP",
             "1",
-            "1: each new web worker loads the search indexes, the embedding model and the recommendation"
-            " window in the background at start, so its first visitors do not wait. 0: on first use.",
+            "1: each new web worker opens the search indexes and loads the embedding model in the"
+            " background at start, so its first searches do not wait. 0: on first use.",
         ),
         Setting("PAPERFEED_DIGEST_RATE", "10", "Digest mails per second at most (all senders together)."),
         Setting(

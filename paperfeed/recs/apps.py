@@ -13,12 +13,6 @@ class RecsConfig(AppConfig):
         self._connect_hooks()
         self._mount_api()
 
-    def warm_up(self) -> None:
-        """Build this process's candidate window (~12 s at 75k papers) before anyone asks for it."""
-        from paperfeed.recs.index import candidates
-
-        candidates()
-
     def _mount_api(self) -> None:
         """/api/recommendations on the site's API (absent in a build without it)."""
         try:
