@@ -51,6 +51,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--min-users", type=int, default=20)
     parser.add_argument(
+        "--fit",
+        action="store_true",
+        help="refit model.SIMILAR_WEIGHT and model.CATEGORY_WEIGHT on training users (cutoff 2025-09-01, "
+        "targets before 2026-01-01, none of the evaluation samples' users), then compare the previous, "
+        "shipped and fitted weights on the --cutoff/--seed/--users sample (ours only, no SVM)",
+    )
+    parser.add_argument(
         "--embed-budget",
         type=float,
         default=200.0,
@@ -217,6 +224,8 @@ def bootstrap(values: dict[str, np.ndarray], seed: int, rounds: int = 2000) -> d
 
 
 def run(options: dict[str, Any]) -> dict[str, Any]:
+    if options.get("fit"):
+        return fit(options)
     started = time.perf_counter()
     texts, sentences, authors, days, categories = load(options["file"])
     cutoff = np.datetime64(options["cutoff"], "D")
@@ -237,6 +246,7 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
     counted = model.counts(texts)
     x_ours = model.weigh(counted, model.Idf.of(counted))
     x_ours_cand = x_ours[candidates]
+    x_ours_by_term = x_ours_cand.T.tocsr()  # the candidates as an inverted index (model.similarities)
     del counted
     # Topic metadata the product has too: the categories of the papers a user saved, and the candidates'.
     cat_index = model.Categories.of(categories)
@@ -276,7 +286,8 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
         t = time.perf_counter()
         ages = (cutoff - days[positives]).astype(np.float64)
         weights = model.decay(ages)
-        sparse_scores = model.score(x_ours_cand, model.profile(x_ours[positives], weights))
+        sims = model.similarities(x_ours[positives], x_ours_cand, x_ours_by_term)
+        sparse_scores = model.rocchio_scores(sims, weights)
         dense_scores = None
         if vectors is not None and e_cand is not None:
             dprof = model.dense_profile(vectors[[dense_row[i] for i in positives]], weights)
@@ -284,7 +295,7 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
         prior = model.category_prior(
             cat_cand, cat_index.distribution([categories[i] for i in positives], weights)
         )
-        ranked = model.top(model.blend(sparse_scores, dense_scores, prior), K)
+        ranked = model.top(model.blend(sparse_scores, dense_scores, prior, model.nearest_liked(sims)), K)
         per_user["ours_s"].append(time.perf_counter() - t)
         recall, ndcg = evaluate(ranked, candidates, wanted)
         per_user["ours_recall"].append(recall)
@@ -330,12 +341,14 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
         "ours": {
             **method(
                 "ours",
-                "recency-weighted Rocchio profile over hashed tf-idf + category prior "
-                "(+ MiniLM if dense_weight > 0)",
+                "recency-weighted Rocchio profile over hashed tf-idf, fused with the nearest liked "
+                "papers and a category prior (+ MiniLM if dense_weight > 0)",
                 ours_setup_s,
             ),
             "dense_view": "used" if vectors is not None else "not used: sparse view only",
             "dense_weight": model.DENSE_WEIGHT,
+            "similar_weight": model.SIMILAR_WEIGHT,
+            "category_weight": model.CATEGORY_WEIGHT,
             "embedding": dense_info,
         },
         "recall_ratio": round(recall_ratio, 3),
@@ -346,3 +359,138 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
         "meets_target": recall_ratio >= RECALL_TARGET and time_ratio <= TIME_TARGET,
         "seconds": round(time.perf_counter() - started, 1),
     }
+
+
+# --- fitting the fusion weights (`--fit`) -----------------------------------------------------------
+
+# Training users: a cutoff four months earlier, and papers on or after the evaluation's default cutoff do
+# not exist (neither candidates nor targets nor in the idf), so nothing of the test period leaks.
+FIT_CUTOFF, FIT_END = dt.date(2025, 9, 1), dt.date(2026, 1, 1)
+# The samples the README reports (cutoff, seed): their first 1,000 users never train.
+EVALUATION_SAMPLES = ((dt.date(2026, 1, 1), 0), (dt.date(2025, 11, 1), 1), (dt.date(2025, 12, 1), 2))
+HELD_OUT_PER_SAMPLE = 1000
+GRID_CATEGORY = (0.0, 0.0005, 0.001, 0.0015, 0.002, 0.003, 0.005)
+GRID_SIMILAR = (0.0, 0.1, 0.2, 0.3, 0.4, 0.6)
+PREVIOUS = (0.002, 0.0)  # (category, similar) before the fit: the category prior alone
+
+
+class _World:
+    """Our features for one cutoff: the candidates (on or after it, before `end`) and every paper's row."""
+
+    def __init__(
+        self,
+        counted: Any,
+        days: np.ndarray,
+        categories: list[tuple[str, ...]],
+        cutoff: dt.date,
+        end: dt.date | None,
+    ) -> None:
+        self.days, self.categories = days, categories
+        self.cutoff = np.datetime64(cutoff, "D")
+        self.exists = days < np.datetime64(end, "D") if end else np.ones(len(days), dtype=bool)
+        self.x = model.weigh(counted, model.Idf.of(counted[np.flatnonzero(self.exists)]))
+        self.after = (days >= self.cutoff) & self.exists
+        self.candidates = np.flatnonzero(self.after)
+        cand = self.x[self.candidates]
+        self.cand, self.by_term = cand, cand.T.tocsr()
+        self.cat_index = model.Categories.of(categories)
+        self.cat_rows = self.cat_index.rows([categories[i] for i in self.candidates])
+        self.column = {int(c): j for j, c in enumerate(self.candidates)}
+
+    def recalls(
+        self, users: list[tuple[str, list[int], list[int]]], grid: list[tuple[float, float]]
+    ) -> np.ndarray:
+        """recall@50 of each user (rows) under each (category weight, similar weight) (columns)."""
+        out = np.zeros((len(users), len(grid)))
+        progress = Progress("bench recs --fit: users", total=len(users), unit="user")
+        for u, (_, positives, targets) in enumerate(users):
+            weights = model.decay((self.cutoff - self.days[positives]).astype(np.float64))
+            sims = model.similarities(self.x[positives], self.cand, self.by_term)
+            text, nearest = model.rocchio_scores(sims, weights), model.nearest_liked(sims)
+            dist = self.cat_index.distribution([self.categories[i] for i in positives], weights)
+            log_share = model.category_prior(self.cat_rows, dist, weight=1.0)
+            wanted = np.zeros(len(self.candidates), dtype=bool)
+            wanted[[self.column[i] for i in targets]] = True
+            for g, (cw, sw) in enumerate(grid):
+                best = model.top(text + sw * nearest + cw * log_share, K)
+                out[u, g] = wanted[best].sum() / len(targets)
+            progress.update(1)
+        progress.close()
+        return out
+
+
+def fit(options: dict[str, Any]) -> dict[str, Any]:
+    """Fit the fusion weights by recall@50 on training users; confirm on the given (held-out) sample."""
+    started = time.perf_counter()
+    texts, _, authors, days, categories = load(options["file"])
+    counted = model.counts(texts)
+
+    held_out = {
+        name for name, _, _ in _sample(authors, days, options["cutoff"], options["seed"], options["users"])
+    }
+    for cutoff, seed in EVALUATION_SAMPLES:
+        held_out |= {name for name, _, _ in _sample(authors, days, cutoff, seed, HELD_OUT_PER_SAMPLE)}
+    train = _World(counted, days, categories, FIT_CUTOFF, FIT_END)
+    visible = [names if train.exists[i] else [] for i, names in enumerate(authors)]
+    users = [u for u in simulated_users(visible, train.after) if u[0] not in held_out]
+    grid = [(cw, sw) for cw in GRID_CATEGORY for sw in GRID_SIMILAR]
+    r = train.recalls(users, grid).mean(axis=0)
+    best = grid[int(np.argmax(r))]
+    shipped = (model.CATEGORY_WEIGHT, model.SIMILAR_WEIGHT)
+    fit_s = time.perf_counter() - started
+
+    test = _World(counted, days, categories, options["cutoff"], None)
+    sample = _sample(authors, days, options["cutoff"], options["seed"], options["users"])
+    compared = {"previous": PREVIOUS, "shipped": shipped, "fitted": best}
+    per_user = test.recalls(sample, list(compared.values()))
+    rng = np.random.default_rng(options["seed"])
+    idx = rng.integers(0, len(sample), size=(2000, len(sample)))
+    base = np.maximum(per_user[idx, 0].mean(axis=1), 1e-12)
+
+    def weights(cw_sw: tuple[float, float]) -> dict[str, float]:
+        return {"category_weight": cw_sw[0], "similar_weight": cw_sw[1]}
+
+    return {
+        "benchmark": "recs --fit",
+        "training": {
+            "cutoff": str(FIT_CUTOFF),
+            "end": str(FIT_END),
+            "users": len(users),
+            "held_out_users_excluded": len(held_out),
+            "candidates": len(train.candidates),
+            "grid": [
+                {**weights(g), "recall_at_50": round(float(x), 4)} for g, x in zip(grid, r, strict=True)
+            ],
+            "fitted": weights(best),
+            "recall_at_50_fitted": round(float(r.max()), 4),
+            "recall_at_50_shipped": round(float(r[grid.index(shipped)]), 4) if shipped in grid else None,
+            "recall_at_50_previous": round(float(r[grid.index(PREVIOUS)]), 4),
+            "seconds": round(fit_s, 1),
+        },
+        "held_out": {
+            "cutoff": str(options["cutoff"]),
+            "seed": options["seed"],
+            "users": len(sample),
+            **{
+                name: {
+                    **weights(w),
+                    "recall_at_50": round(float(per_user[:, j].mean()), 4),
+                    "vs_previous": round(float(per_user[:, j].mean() / max(per_user[:, 0].mean(), 1e-12)), 3),
+                    "vs_previous_ci95": [
+                        round(float(q), 3)
+                        for q in np.quantile(per_user[idx, j].mean(axis=1) / base, [0.025, 0.975])
+                    ],
+                }
+                for j, (name, w) in enumerate(compared.items())
+            },
+        },
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def _sample(
+    authors: list[list[str]], days: np.ndarray, cutoff: dt.date, seed: int, n: int
+) -> list[tuple[str, list[int], list[int]]]:
+    """The simulated users `run` evaluates for this cutoff and seed (the same draw)."""
+    eligible = simulated_users(authors, days >= np.datetime64(cutoff, "D"))
+    return random.Random(seed).sample(eligible, min(n, len(eligible)))

@@ -5,9 +5,10 @@ new paper needs no vocabulary refit), sublinear tf times idf^IDF_POWER, rows L2-
 seen in fewer than MIN_DF papers or more than MAX_DF of them carry no weight. A user's profile is the
 weighted mean of the rows of papers they liked minus NEGATIVE_WEIGHT times the weighted mean of those
 they marked "not interested"; each signal decays with its age (HALF_LIFE_DAYS). A candidate's score
-is its row's dot product with the profile, plus a small prior for being listed in the categories of
-the papers the user liked (`category_prior`). The profile is a sum, so it is updated in place when the
-user acts.
+is its row's dot product with the profile, plus two views fused with it by weights fitted across users
+(`paperfeed bench recs --fit`): its closeness to the few liked papers it is nearest to (`nearest_liked`)
+and a prior for being listed in the categories of the papers the user liked (`category_prior`). The
+profile is a sum, so it is updated in place when the user acts.
 
 Why this and not arxiv-sanity's per-request SVM: `paperfeed bench recs` (bench/README.md) measures it
 against that SVM on real author interests — higher recall@50 at a small fraction of the time.
@@ -32,10 +33,16 @@ MAX_DF_FLOOR = 20  # ... but in a small catalogue, 20 papers can share a topic
 IDF_POWER = 2.0  # rare terms name a line of work: idf squared beat plain idf on the bench (+8% recall)
 HALF_LIFE_DAYS = 166.0  # a signal this old counts half (tuned on the bench: e-folding of 240 days)
 NEGATIVE_WEIGHT = 0.5  # Rocchio's gamma: how hard "not interested" pushes away
-# The category prior: CATEGORY_WEIGHT x log(CATEGORY_SMOOTHING + the share of the user's (decayed) liked
-# papers' categories that a candidate is listed in), added to the text score (cosine units). A cross-list
-# counts CROSS_LIST_SHARE of a primary category. Tuned on the bench (bench/README.md): ~+3% recall@50 on
-# two user samples; the text decides, the prior breaks near-ties toward the user's fields.
+# Learned fusion. A candidate's score (cosine units) is
+#   text + SIMILAR_WEIGHT x nearest_liked + CATEGORY_WEIGHT x log(CATEGORY_SMOOTHING + category share)
+# where nearest_liked is the mean of its TOP_SIMILAR best cosines to single liked papers (a user with two
+# interests is not averaged into neither) and the category share is that of the user's (decayed) liked
+# papers' categories the candidate is listed in, a cross-list counting CROSS_LIST_SHARE of a primary one.
+# The two weights are fitted by `paperfeed bench recs --fit`: recall@50 over a grid, on 2,134 simulated
+# users at an earlier cutoff (2025-09-01, targets before 2026-01-01), none of them an evaluated user
+# (bench/README.md has the grid, the held-out figures and what else was tried: no view stacks further).
+SIMILAR_WEIGHT = 0.1
+TOP_SIMILAR = 3
 CATEGORY_WEIGHT = 0.002
 CATEGORY_SMOOTHING = 0.05
 CROSS_LIST_SHARE = 0.5
@@ -182,18 +189,51 @@ class Categories:
         return mass / total if total > 0 else None
 
 
-def category_prior(candidate_rows: sp.csr_matrix, distribution: np.ndarray | None) -> np.ndarray:
-    """Each candidate's log-prior from the user's category distribution (0 everywhere without one)."""
+def category_prior(
+    candidate_rows: sp.csr_matrix, distribution: np.ndarray | None, weight: float | None = None
+) -> np.ndarray:
+    """Each candidate's log-prior from the user's category distribution (0 everywhere without one);
+    `weight` defaults to CATEGORY_WEIGHT (the fit tries others)."""
     if distribution is None or candidate_rows.shape[0] == 0:
         return np.zeros(candidate_rows.shape[0], dtype=np.float64)
     share = np.asarray(candidate_rows @ distribution).ravel()
-    return CATEGORY_WEIGHT * np.log(CATEGORY_SMOOTHING + share)
+    return (CATEGORY_WEIGHT if weight is None else weight) * np.log(CATEGORY_SMOOTHING + share)
 
 
 def score(candidates: sp.csr_matrix, prof: np.ndarray | sp.spmatrix) -> np.ndarray:
     """Each candidate row's dot product with the profile (a dense vector or a sparse column)."""
     out = candidates @ prof
     return np.asarray(out.toarray() if sp.issparse(out) else out).ravel()
+
+
+def similarities(
+    liked: sp.csr_matrix, candidates: sp.csr_matrix, by_term: sp.csr_matrix | None = None
+) -> np.ndarray:
+    """Cosines of every liked row with every candidate row (dense, liked x candidates). With the
+    candidates' transpose (`by_term`, terms x candidates) only the liked papers' terms are read, as an
+    inverted index would: ~5x faster over tens of thousands of candidates."""
+    if liked.shape[0] == 0:
+        return np.zeros((0, candidates.shape[0]), dtype=np.float32)
+    if by_term is None:
+        return np.asarray((candidates @ liked.T).T.toarray(), dtype=np.float32)
+    terms = np.unique(liked.indices)
+    return np.asarray((liked[:, terms] @ by_term[terms]).toarray(), dtype=np.float32)
+
+
+def rocchio_scores(sims: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The text score from `similarities`: a dot product with the weighted mean of the liked rows is the
+    weighted mean of the dot products (so `score(candidates, profile(liked, weights))` without negatives)."""
+    if not len(sims) or weights.sum() <= 0:
+        return np.zeros(sims.shape[1], dtype=np.float64)
+    return np.asarray((weights / weights.sum()) @ sims, dtype=np.float64)
+
+
+def nearest_liked(sims: np.ndarray) -> np.ndarray:
+    """Each candidate's mean cosine to the TOP_SIMILAR liked papers it is closest to (fewer if fewer)."""
+    if not len(sims):
+        return np.zeros(sims.shape[1], dtype=np.float64)
+    k = min(TOP_SIMILAR, sims.shape[0])
+    return np.asarray(-np.partition(-sims, k - 1, axis=0)[:k].mean(axis=0), dtype=np.float64)
 
 
 def _z(x: np.ndarray) -> np.ndarray:
@@ -208,13 +248,19 @@ def fuse(sparse_scores: np.ndarray, dense_scores: np.ndarray | None) -> np.ndarr
 
 
 def blend(
-    sparse_scores: np.ndarray, dense_scores: np.ndarray | None, prior: np.ndarray | None = None
+    sparse_scores: np.ndarray,
+    dense_scores: np.ndarray | None,
+    prior: np.ndarray | None = None,
+    nearest: np.ndarray | None = None,
 ) -> np.ndarray:
     """The ranking score: the text views fused (kept in the text view's cosine units, so priors and
-    bonuses mean the same with or without the dense view) plus the category prior."""
+    bonuses mean the same with or without the dense view), plus SIMILAR_WEIGHT x `nearest_liked` and
+    the category prior."""
     scores = fuse(sparse_scores, dense_scores)
     if dense_scores is not None and len(sparse_scores) and DENSE_WEIGHT > 0:
         scores = scores * float(sparse_scores.std())
+    if nearest is not None:
+        scores = scores + SIMILAR_WEIGHT * nearest
     return scores + prior if prior is not None else scores
 
 

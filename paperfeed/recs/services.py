@@ -377,7 +377,12 @@ def _score(state: _UserState, sig: Signals, cands: Candidates) -> dict[str, Any]
         else None
     )
     prior = model.category_prior(cands.category_rows, state.categories) if prof is not None else None
-    scores = model.blend(text, dense, prior)  # in cosine units, as the bonuses below
+    nearest = (
+        model.nearest_liked(model.similarities(state.liked_matrix, cands.rows))
+        if prof is not None and state.liked_matrix is not None
+        else None
+    )
+    scores = model.blend(text, dense, prior, nearest)  # in cosine units, as the bonuses below
     if in_cat is not None:
         scores += CATEGORY_BONUS * in_cat
     if by_author is not None:

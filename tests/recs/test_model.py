@@ -105,3 +105,44 @@ def test_category_prior_prefers_the_users_fields_and_only_breaks_near_ties():
     text = np.array([0.1, 0.3, 0.0])
     assert model.top(model.blend(text, None, prior), 1).tolist() == [1]  # the text decides
     assert model.top(model.blend(np.array([0.1, 0.1, 0.0]), None, prior), 1).tolist() == [0]
+
+
+def test_similarities_by_inverted_index_match_the_plain_product_and_the_profile_score():
+    x = features()
+    liked, weights = x[[0, 2, 4]], np.array([1.0, 0.5, 0.25])
+    plain = model.similarities(liked, x)
+    by_term = model.similarities(liked, x, x.T.tocsr())
+    assert plain.shape == (3, len(CORPUS))
+    assert np.allclose(plain, by_term, atol=1e-6)
+    assert np.allclose(plain[0, 0], 1, atol=1e-5)  # a liked paper is its own nearest
+    # The text score from the similarities is the Rocchio profile's dot product.
+    assert np.allclose(
+        model.rocchio_scores(plain, weights), model.score(x, model.profile(liked, weights)), atol=1e-6
+    )
+    assert model.similarities(x[[]], x).shape == (0, len(CORPUS))
+    assert not model.rocchio_scores(np.zeros((0, 4)), np.zeros(0)).any()
+
+
+def test_nearest_liked_keeps_a_minority_interest_that_the_mean_profile_dilutes():
+    x = features()
+    liked = x[[0, 1, 2]]  # two diffusion papers and one graph paper
+    sims = model.similarities(liked, x)
+    near = model.nearest_liked(sims)
+    k = min(model.TOP_SIMILAR, 3)
+    assert np.allclose(near, np.sort(sims, axis=0)[-k:].mean(axis=0), atol=1e-6)
+    # The graph paper (3) is as near to the one liked graph paper as the diffusion one is to its pair,
+    # while the mean profile ranks it below: the mean is two-thirds diffusion.
+    text = model.rocchio_scores(sims, np.ones(3))
+    assert text[3] < text[0]
+    assert near[3] > 0
+    one = model.nearest_liked(sims[:1])  # fewer liked papers than TOP_SIMILAR: the mean of those there are
+    assert np.allclose(one, sims[0], atol=1e-6)
+
+
+def test_blend_adds_the_fitted_weight_of_the_nearest_liked_view():
+    text, near = np.array([0.02, 0.03, 0.0]), np.array([0.3, 0.0, 0.0])
+    assert np.allclose(model.blend(text, None, None, near), text + model.SIMILAR_WEIGHT * near)
+    if model.SIMILAR_WEIGHT > 0:
+        # A candidate very close to one liked paper can overtake one a little closer to the mean.
+        assert model.top(model.blend(text, None, None, near), 1).tolist() == [0]
+    assert model.top(model.blend(text, None), 1).tolist() == [1]
