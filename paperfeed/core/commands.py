@@ -3,6 +3,7 @@ goes to stderr, failure exits non-zero with a one-line reason."""
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 from typing import Any
@@ -20,7 +21,17 @@ class ReportCommand(BaseCommand):
         return parser
 
     def handle(self, *args: Any, **options: Any) -> None:
-        result = self.report(**options)
+        try:
+            result = self.report(**options)
+        except Exception as e:
+            if not is_disk_full(e):
+                raise
+            # Every command commits in whole batches or pages with its checkpoint, so what came
+            # before is safe; a traceback would hide the one thing the operator must do.
+            raise CommandError(
+                f"stopped: the disk is full ({_first_line(e)}); what was committed before is kept and "
+                "the next run resumes from it: free space and run the command again"
+            ) from None
         if options["json"]:
             sys.stdout.write(json.dumps(result, default=str, ensure_ascii=False) + "\n")
         else:
@@ -39,4 +50,23 @@ class ReportCommand(BaseCommand):
         """Hook for an exit status that depends on the result (e.g. --strict)."""
 
 
-__all__ = ["CommandError", "ReportCommand"]
+def is_disk_full(exc: BaseException) -> bool:
+    """ENOSPC, SQLite's SQLITE_FULL or PostgreSQL's disk_full (53100), however wrapped."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+            return True
+        if getattr(e, "sqlstate", None) == "53100" or "database or disk is full" in str(e):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__
+
+
+__all__ = ["CommandError", "ReportCommand", "is_disk_full"]
