@@ -14,7 +14,7 @@ PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
 BENCH_KEEP ?= var/bench
 
-.PHONY: help install run serve worker test test-sqlite test-postgres test-long lint format typecheck bench bench-full clean services
+.PHONY: help install run serve worker test test-sqlite test-postgres test-long chaos lint format typecheck bench bench-full clean services
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -61,6 +61,14 @@ test-postgres: install services ## the database-touching tests again, on Postgre
 test-long: install services ## the reliability tests in their full-size forms (RELIABILITY L3 at 4 x 2,000 toggles), both databases
 	PAPERFEED_LONG=1 $(VENV)/bin/pytest tests/reliability $(PYTEST_ARGS)
 	PAPERFEED_LONG=1 DATABASE_URL=$(PG_TEST_URL) $(VENV)/bin/pytest tests/reliability $(PYTEST_ARGS)
+
+CHAOS_KILLS ?= 20
+CHAOS_SEEDS ?= 1 2 3 4 5
+chaos: install services ## kill -9 loops (RELIABILITY H3, E1, L5): harvest, index and digest, each seed, both databases
+	@set -e; for db in sqlite postgres; do for t in harvest index digest; do for s in $(CHAOS_SEEDS); do \
+	  echo "chaos: $$t seed $$s on $$db"; \
+	  $(PY) tests/chaos/run.py --target $$t --kills $(CHAOS_KILLS) --seed $$s --database $$db > /dev/null; \
+	done; done; done
 
 lint: install ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-TARGETS = ("harvest", "import", "index", "digest", "web")
+TARGETS = tuple(sorted(p.stem for p in (Path(__file__).parent / "targets").glob("[a-z]*.py")))
 
 
 def main() -> int:
