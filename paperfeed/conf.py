@@ -100,6 +100,12 @@ SETTINGS: dict[str, Setting] = {
             "Where derived model files (the ONNX export) live; empty: ~/.cache/paperfeed.",
         ),
         Setting("PAPERFEED_WEB_WORKERS", "3", "gunicorn worker processes for `paperfeed serve`."),
+        Setting(
+            "PAPERFEED_WEB_TIMEOUT",
+            "30",
+            "Seconds a gunicorn worker may spend on one request, reading it included: a stuck request"
+            " or a client trickling its headers (slowloris) is dropped after this.",
+        ),
         Setting("PAPERFEED_DIGEST_RATE", "10", "Digest mails per second at most (all senders together)."),
         Setting(
             "PAPERFEED_DIGEST_HOURLY", "20000", "Digest mails per rolling hour at most; 0: no hourly cap."

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import secrets
 import socket
 import statistics
 import subprocess
@@ -26,7 +27,7 @@ from typing import Any
 from paperfeed.bench.common import fresh_env, paperfeed
 
 TARGET_DIFFERENCE = 0.10  # |median existing / median unknown - 1|
-PASSWORD = "correct horse battery staple 42"
+PASSWORD = secrets.token_urlsafe(18)  # the accounts' own and the sign-ups' (one a run)
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 SETUP = """
@@ -80,7 +81,12 @@ def _flows(i: int) -> dict[str, tuple[str, int, dict[str, str], dict[str, str]]]
             {"username": f"known{i}", "password": wrong},
             {"username": f"ghost{i}", "password": wrong},
         ),
-        "reset": ("/password-reset", 302, {"email": f"known{i}@example.org"}, {"email": f"ghost{i}@example.org"}),
+        "reset": (
+            "/password-reset",
+            302,
+            {"email": f"known{i}@example.org"},
+            {"email": f"ghost{i}@example.org"},
+        ),
         "signup": (
             "/signup",
             302,
@@ -131,8 +137,8 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
             for n, (name, _) in enumerate(_flows(0).items()):
                 side_ms: dict[str, list[float]] = {"existing": [], "unknown": []}
                 for i in range(runs + warmup):
-                    path, expect, known, unknown = _flows(i)[name]
-                    pair = [("existing", known), ("unknown", unknown)]
+                    path, expect, existing_form, unknown_form = _flows(i)[name]
+                    pair = [("existing", existing_form), ("unknown", unknown_form)]
                     for side, data in pair if i % 2 == 0 else pair[::-1]:
                         source = f"127.{10 + n}.{0 if side == 'existing' else 1}.{i + 1}"
                         ms = _post(base, source, path, data, expect)

@@ -111,7 +111,8 @@ def _normalise(resp, echoed: str = "") -> tuple[int, bytes, dict[str, str], dict
     match exactly."""
     headers = {k: v for k, v in resp.headers.items() if k.lower() not in {"date", "content-length"}}
     cookies = {
-        name: {k: str(v) for k, v in morsel.items() if v} | {"value": "" if name == "csrftoken" else morsel.value}
+        name: {k: str(v) for k, v in morsel.items() if v}
+        | {"value": "" if name == "csrftoken" else morsel.value}
         for name, morsel in resp.cookies.items()
     }
     body = CSRF.sub(b"", resp.content)
@@ -161,10 +162,9 @@ def test_known_and_unknown_accounts_cost_the_same_work(queued_tasks) -> None:  #
     assert work("/password-reset", {"email": "ghost@example.org"}) == (0, ["send_password_reset"])
     # Sign-up: one hash and one mail in both branches (sent in the request, to the new address or
     # to the existing account's owner).
-    with_mail = mail.outbox
-    for email in ("known@example.org", "brand-new@example.org"):
-        before = len(with_mail)
-        assert work("/signup", {"username": f"n{len(with_mail)}", "email": email, "password": PASSWORD})[0] == 1
+    for n, email in enumerate(("known@example.org", "brand-new@example.org")):
+        before = len(mail.outbox)
+        assert work("/signup", {"username": f"new{n}", "email": email, "password": PASSWORD})[0] == 1
         assert len(mail.outbox) - before == 1
 
 
