@@ -345,3 +345,31 @@ def test_settings_follows_and_tokens() -> None:
     assert secret and services.user_for_token(secret.group(0).decode()) == user
     assert user.api_tokens.get().last_used_at is not None
     assert timezone.now() >= user.api_tokens.get().created_at
+
+
+def test_reset_mail_is_sent_by_the_worker(smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    """With the real (database) job queue: the request only queues the job, the worker mails."""
+    from django.core.management import call_command
+
+    make_user("queued", password=PASSWORD)
+    for email in ("queued@example.org", "nobody-here@example.org"):
+        assert Client().post("/password-reset", {"email": email}).status_code == 302
+    assert smtp_sink.to("queued@example.org") == []
+    call_command("worker", "--batch", "--no-schedule", verbosity=0)
+    [mail] = smtp_sink.to("queued@example.org")
+    assert "/password-reset/" in link_in(mail.text())
+    assert smtp_sink.to("nobody-here@example.org") == []
+
+
+def test_the_admin_signs_in_through_the_throttled_form() -> None:
+    make_user("boss", password=PASSWORD, staff=True)
+    before = hashers.HASH_CALLS.value
+    r = Client().post("/admin/login/", {"username": "boss", "password": "p" * 1024 * 1024})
+    assert r.status_code == 302 and r["Location"] == "/login?next=/admin/"
+    assert hashers.HASH_CALLS.value == before  # Django's admin form would have hashed it
+    c = Client()
+    r = c.get("/admin/", follow=True)
+    assert r.redirect_chain[-1][0] == "/login?next=/admin/"
+    r = c.post("/login?next=/admin/", {"username": "boss", "password": PASSWORD})
+    assert r.status_code == 302 and r["Location"] == "/admin/"
+    assert c.get("/admin/").status_code == 200
