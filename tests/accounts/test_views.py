@@ -106,12 +106,12 @@ def test_expired_verification_token_is_rejected(monkeypatch) -> None:  # type: i
 def _normalise(resp, echoed: str = "") -> tuple[int, bytes, dict[str, str], dict[str, dict[str, str]]]:  # type: ignore[no-untyped-def]
     """Status, body, headers and cookies, less what differs per request whoever asks: the CSRF
     token in the form and the value of the csrftoken cookie (both new random strings on each
-    render), the Date header, and the account name the login form echoes back (with the
-    Content-Length it changes). Every other header and every cookie's name and attributes must
-    match exactly."""
+    render), the Date header and a cookie's `expires` (both the clock's time: `max-age` is kept),
+    and the account name the login form echoes back (with the Content-Length it changes). Every
+    other header and every cookie's name and attributes must match exactly."""
     headers = {k: v for k, v in resp.headers.items() if k.lower() not in {"date", "content-length"}}
     cookies = {
-        name: {k: str(v) for k, v in morsel.items() if v}
+        name: {k: str(v) for k, v in morsel.items() if v and k != "expires"}
         | {"value": "" if name == "csrftoken" else morsel.value}
         for name, morsel in resp.cookies.items()
     }
