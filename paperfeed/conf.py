@@ -106,6 +106,12 @@ SETTINGS: dict[str, Setting] = {
             "1: each new web worker opens the search indexes and loads the embedding model in the"
             " background at start, so its first searches do not wait. 0: on first use.",
         ),
+        Setting(
+            "PAPERFEED_WEB_TIMEOUT",
+            "30",
+            "Seconds a gunicorn worker may spend on one request, reading it included: a stuck request"
+            " or a client trickling its headers (slowloris) is dropped after this.",
+        ),
         Setting("PAPERFEED_DIGEST_RATE", "10", "Digest mails per second at most (all senders together)."),
         Setting(
             "PAPERFEED_DIGEST_HOURLY", "20000", "Digest mails per rolling hour at most; 0: no hourly cap."

@@ -99,8 +99,17 @@ def verify_email(token: str) -> User | None:
 # --- password reset --------------------------------------------------------------------------------
 
 
+def request_password_reset(email: str) -> None:
+    """Queue the reset mail for `email`, known or not: the request's work is one enqueue either way,
+    so neither its answer nor its time tells whether the address has an account."""
+    from paperfeed.accounts.tasks import send_password_reset as job
+
+    transaction.on_commit(lambda: job.enqueue(email))
+
+
 def send_password_reset(email: str) -> int:
-    """Mail a reset link to each active account with this address; how many were sent."""
+    """Mail a reset link to each active account with this address; how many were sent (the
+    background job behind request_password_reset)."""
     sent = 0
     for user in User.objects.filter(email__iexact=email, is_active=True):
         if not user.has_usable_password():

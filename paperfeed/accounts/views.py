@@ -119,7 +119,7 @@ def password_reset(request: HttpRequest) -> HttpResponse:
             email = form.cleaned_data["email"].strip()
             # Per address whether or not it has an account, so a 429 tells nothing either.
             throttle.check("reset:account", email)
-            services.send_password_reset(email)
+            services.request_password_reset(email)
             return redirect("password-reset-sent")
     return render(request, "accounts/reset.html", {"form": form})
 

@@ -9,5 +9,6 @@ BENCHMARKS = {
     "recs-latency": "paperfeed.bench.recs_latency",
     "search": "paperfeed.bench.search",
     "scale": "paperfeed.bench.scale",
+    "auth-timing": "paperfeed.bench.auth_timing",
     "all": "paperfeed.bench.all",
 }

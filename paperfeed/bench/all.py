@@ -49,6 +49,7 @@ def _parts(full: bool, scale: int, keep: Path | None = None) -> list[Part]:
         Part("recs", "recs", [], 1800),
         Part("recs-latency", "recs-latency", [], 1800),
         Part("recs-latency-postgres", "recs-latency", ["--database", "postgres"], 1800),
+        Part("auth-timing", "auth-timing", [], 1800),
         Part("scale", "scale", ["--papers", str(scale), *home(scale)], 14400),
     ]
     if full:
@@ -436,6 +437,26 @@ def _recs_latency(r: dict[str, Any], runs: dict[str, Any]) -> list[Figure]:
     ]
 
 
+def _auth_timing(r: dict[str, Any], runs: dict[str, Any]) -> list[Figure]:
+    """Per flow, how far apart the medians of existing and unknown accounts are (S4: ≤ 10%)."""
+    target = r.get("target_difference")
+    out = []
+    for name, flow in (r.get("flows") or {}).items():
+        diff = flow.get("difference")
+        out.append(
+            Figure(
+                "Account enumeration by timing",
+                f"{name}: existing vs unknown, median {_get(flow, 'existing', 'median_ms')} vs "
+                f"{_get(flow, 'unknown', 'median_ms')} ms",
+                round(diff * 100, 1) if diff is not None else None,
+                "% apart",
+                target * 100 if target is not None else None,
+                False,
+            )
+        )
+    return out
+
+
 EXTRACT: dict[str, Callable[[dict[str, Any], dict[str, Any]], list[Figure]]] = {
     "import": _import,
     "search-quality": _search_quality,
@@ -448,6 +469,7 @@ EXTRACT: dict[str, Callable[[dict[str, Any], dict[str, Any]], list[Figure]]] = {
     "recs": _recs,
     "recs-latency": _recs_latency,
     "recs-latency-postgres": _recs_latency,
+    "auth-timing": _auth_timing,
 }
 
 # --- running ------------------------------------------------------------------------------------

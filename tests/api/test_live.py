@@ -47,6 +47,9 @@ def test_huggingface_hub_client(live_server) -> None:  # type: ignore[no-untyped
     assert papers[0].title in api.read_paper(papers[0].arxiv_id)
 
 
+# S13: schemathesis runs as a child making hundreds of requests (and the first for-you request loads
+# the embedding model): over a minute on a loaded 2-core machine.
+@pytest.mark.timeout(300)
 def test_schemathesis_finds_no_server_error(live_server, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setitem(throttle.LIMITS, "api:ip", throttle.Limit(100_000, 300))
     monkeypatch.setitem(throttle.LIMITS, "vote:user", throttle.Limit(100_000, 60))

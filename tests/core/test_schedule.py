@@ -19,6 +19,8 @@ def test_a_slot_is_claimed_once(settings) -> None:  # type: ignore[no-untyped-de
     assert [r.slot % 3600 for r in runs] == [0, 0] and all(r.task_id for r in runs)
 
 
+# S13: several `paperfeed` children, each booting Django: ~30 s on a loaded 2-core machine.
+@pytest.mark.timeout(180)
 @pytest.mark.database
 def test_schedule_command(cli_env: dict[str, str]) -> None:
     paperfeed("init", env=cli_env)

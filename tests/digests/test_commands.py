@@ -39,6 +39,9 @@ def test_subscribers_add_and_list(cli_env: dict[str, str]) -> None:
     )
 
 
+# S13: a run of `paperfeed` children (each boots Django) against a real SMTP sink: 30-45 s
+# on a loaded 2-core machine.
+@pytest.mark.timeout(240)
 def test_digest_send_twice_dry_run_and_bad_period(cli_env: dict[str, str]) -> None:
     sink = SmtpSink().start()
     env = {
@@ -71,6 +74,9 @@ def test_digest_send_twice_dry_run_and_bad_period(cli_env: dict[str, str]) -> No
         sink.stop()
 
 
+# S13: a run of `paperfeed` children (each boots Django) against a real SMTP sink: 30-45 s
+# on a loaded 2-core machine.
+@pytest.mark.timeout(240)
 def test_e1_small_kill_and_rerun(cli_env: dict[str, str]) -> None:
     """The chaos scenario of tests/chaos/targets/digest.py, smaller (the full one: run.py --target digest)."""
     database = "postgres" if "DATABASE_URL" in cli_env else "sqlite"
@@ -97,6 +103,9 @@ def test_e1_kill_after_250_repeats_one_message_with_its_message_id(cli_env: dict
     assert len({m.message_id for m in sink.to(again)}) == 1
 
 
+# S13: a run of `paperfeed` children (each boots Django) against a real SMTP sink: 30-45 s
+# on a loaded 2-core machine.
+@pytest.mark.timeout(240)
 def test_e2_two_senders_and_two_ticks_at_once(cli_env: dict[str, str]) -> None:
     sink = SmtpSink().start()
     env = {
@@ -140,6 +149,9 @@ def test_e2_two_senders_and_two_ticks_at_once(cli_env: dict[str, str]) -> None:
     assert per == Counter(readers)
 
 
+# S13: a run of `paperfeed` children (each boots Django) against a real SMTP sink: 30-45 s
+# on a loaded 2-core machine.
+@pytest.mark.timeout(240)
 def test_saved_search_alerts_come_from_the_search_service(cli_env: dict[str, str], tmp_path) -> None:  # type: ignore[no-untyped-def]
     import gzip
 

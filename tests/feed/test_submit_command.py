@@ -10,6 +10,9 @@ from tests.conftest import SNAPSHOT, paperfeed
 
 
 @pytest.mark.database
+# S13: seven `paperfeed` children (init, import, createsuperuser, submit, show...), each booting
+# Django: over a minute on a loaded 2-core machine.
+@pytest.mark.timeout(300)
 def test_submit_and_show(cli_env, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import gzip
 

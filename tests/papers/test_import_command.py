@@ -34,6 +34,9 @@ def test_broken_lines_are_named_and_the_rest_imported(cli_env: dict[str, str], t
 
 
 @pytest.mark.slow
+# S13: imports the whole snapshot in children (killed once, then again to the end): minutes on a
+# loaded 2-core machine.
+@pytest.mark.timeout(600)
 def test_kill_during_import_then_rerun_completes_without_duplicates(cli_env: dict[str, str]) -> None:
     paperfeed("init", env=cli_env)
     # SIGKILL right after the fifth batch of 2,000 has committed (a failpoint, so the moment does not

@@ -20,6 +20,8 @@ from tests.sitedata import load_papers, make_user
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
+# S13: schemathesis as a child making hundreds of requests: ~45 s on a loaded machine.
+@pytest.mark.timeout(300)
 def test_schemathesis_with_two_users(live_server, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     for scope in ("api:ip", "vote:user", "comment:user", "submit:user"):
         monkeypatch.setitem(throttle.LIMITS, scope, throttle.Limit(100_000, 300))

@@ -22,6 +22,8 @@ from tests.reliability.support import REPO, Server, client, rss_kib, tool
 pytestmark = [pytest.mark.database, pytest.mark.slow]
 
 
+# S13: a server child and a crawler's 600 requests a minute for L8: ~25 s on a loaded machine.
+@pytest.mark.timeout(300)
 def test_crawler_flood_gets_429_and_others_do_not(cli_env: dict[str, str], tmp_path: Path) -> None:
     env = {**cli_env, "PAPERFEED_LOG_LEVEL": "WARNING"}
     paperfeed("init", env=env)
@@ -93,6 +95,8 @@ def test_argon2_runs_at_most_two_hashes_at_once_across_processes(tmp_path: Path)
     assert 1 <= peak <= hashers.CONCURRENCY == 2
 
 
+# S13: a server child under 50 concurrent Argon2 logins for L9: ~40 s on a loaded machine.
+@pytest.mark.timeout(300)
 def test_login_storm_keeps_memory_bounded(cli_env: dict[str, str], tmp_path: Path) -> None:
     """50 concurrent bogus logins (from 50 addresses, so no rate limit stops them before the
     hash) against 6 web processes: uncapped, 6 hashes of ~100 MiB could run at once."""

@@ -92,6 +92,9 @@ def _bad(samples: list[Sample]) -> list[Sample]:
     return [s for s in samples if not 200 <= s.status < 300]
 
 
+# S13: a cluster of its own, a server and a worker as children, a restart and an outage under
+# load: about a minute (the long form several).
+@pytest.mark.timeout(900 if LONG else 300)
 def test_postgres_restart_and_outage(pg_root: Path, tmp_path: Path) -> None:
     with pg_cluster(pg_root) as pg:
         env = base_env(tmp_path / "home", DATABASE_URL=pg.url, PAPERFEED_LOG_LEVEL="WARNING")

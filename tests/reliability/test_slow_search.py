@@ -25,6 +25,9 @@ def _corrupt_model_cache(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
+# S13: server children with a slow and a broken embedding model for L7: ~35 s on a loaded
+# machine.
+@pytest.mark.timeout(300)
 def test_slow_or_failing_embeddings_degrade_search(
     cli_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

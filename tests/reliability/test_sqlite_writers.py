@@ -69,6 +69,9 @@ class Voter(threading.Thread):
                 c.close()
 
 
+# S13: writer, harvester and reader processes for RELIABILITY L3: about a minute (the long
+# form's 4 x 2,000 toggles many).
+@pytest.mark.timeout(1800 if LONG else 300)
 def test_concurrent_writers_on_sqlite(cli_env: dict[str, str], tmp_path: Path) -> None:
     env = {**cli_env, "PAPERFEED_LOG_LEVEL": "WARNING"}
     paperfeed("init", env=env)

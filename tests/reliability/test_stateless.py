@@ -43,6 +43,8 @@ def _login(c: httpx.Client, base: str, username: str, password: str) -> httpx.Re
     )
 
 
+# S13: two server children (and Redis in one form): ~30 s on a loaded machine.
+@pytest.mark.timeout(300)
 @pytest.mark.parametrize("store", ["database", "redis"])
 def test_two_web_processes_share_sessions_and_rate_limits(
     cli_env: dict[str, str], tmp_path: Path, store: str

@@ -35,6 +35,9 @@ def snapshot_file(tmp_path: Path, papers: list[tuple]) -> Path:  # type: ignore[
     return path
 
 
+# S13: `paperfeed` children (each boots Django and loads the model) import, index and
+# search: near a minute on a loaded 2-core machine.
+@pytest.mark.timeout(300)
 def test_import_then_index_search_batch_similar(cli_env: dict[str, str], tmp_path: Path) -> None:
     paperfeed("init", env=cli_env)
     paperfeed("import", str(snapshot_file(tmp_path, PAPERS)), env=cli_env)
@@ -80,6 +83,9 @@ def test_import_then_index_search_batch_similar(cli_env: dict[str, str], tmp_pat
     assert missing.returncode != 0 and "not stored" in missing.stderr
 
 
+# S13: `paperfeed` children (each boots Django and loads the model) import, index and
+# search: near a minute on a loaded 2-core machine.
+@pytest.mark.timeout(300)
 def test_import_enqueues_indexing_and_the_worker_runs_it(cli_env: dict[str, str], tmp_path: Path) -> None:
     paperfeed("init", env=cli_env)
     paperfeed("import", str(snapshot_file(tmp_path, PAPERS[:3])), env=cli_env)
@@ -90,6 +96,9 @@ def test_import_enqueues_indexing_and_the_worker_runs_it(cli_env: dict[str, str]
     assert noop["keyword"]["indexed"] == 0 and noop["embeddings"]["embedded"] == 0
 
 
+# S13: indexes in children killed again and again, then once to the end: near a minute on a
+# loaded 2-core machine.
+@pytest.mark.timeout(300)
 @pytest.mark.slow
 def test_index_killed_again_and_again_then_completes(cli_env: dict[str, str], tmp_path: Path) -> None:
     from tests.chaos.targets.index import run_scenario

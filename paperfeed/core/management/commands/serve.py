@@ -40,7 +40,9 @@ class Command(BaseCommand):
             def load_config(self) -> None:
                 self.cfg.set("bind", f"{options['host']}:{options['port']}")
                 self.cfg.set("workers", options["workers"])
-                self.cfg.set("timeout", 30)  # a stuck request frees its worker (PyPI's 2017 lesson)
+                # A stuck request frees its worker (PyPI's 2017 lesson); a sync worker reading a
+                # trickling request is stuck too, so this also drops slowloris clients (§4c).
+                self.cfg.set("timeout", int(env("PAPERFEED_WEB_TIMEOUT")))
                 self.cfg.set("graceful_timeout", 10)
                 self.cfg.set("keepalive", 5)
                 self.cfg.set("max_requests", 5000)
