@@ -40,17 +40,22 @@ def _free(path: Path) -> int:
 
 
 def _count(env: dict[str, str]) -> tuple[int, int]:
-    out = paperfeed(
-        "shell",
-        "-c",
-        "from paperfeed.papers.models import Paper; from django.db.models import Count;"
-        "print(Paper.objects.count(), Paper.objects.values('arxiv_id').annotate(n=Count('id'))"
-        ".filter(n__gt=1).count())",
-        env=env,
-    ).stdout.splitlines()[-1].split()  # the shell may first announce its automatic imports
+    out = (
+        paperfeed(
+            "shell",
+            "-c",
+            "from paperfeed.papers.models import Paper; from django.db.models import Count;"
+            "print(Paper.objects.count(), Paper.objects.values('arxiv_id').annotate(n=Count('id'))"
+            ".filter(n__gt=1).count())",
+            env=env,
+        )
+        .stdout.splitlines()[-1]
+        .split()
+    )  # the shell may first announce its automatic imports
     return int(out[0]), int(out[1])
 
 
+@pytest.mark.timeout(240)  # four CLI runs (init, two harvests, counts): ~12 s idle
 def test_a_full_disk_stops_the_harvest_cleanly_and_the_next_run_loses_nothing(
     small_disk: Path, docs: list[dict[str, Any]]
 ) -> None:
