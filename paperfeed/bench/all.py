@@ -44,6 +44,7 @@ def _parts(full: bool, scale: int, keep: Path | None = None) -> list[Part]:
         Part("search-quality", "search", ["--part", "quality"], 1800),
         Part("search-speed", "search", ["--part", "speed"], 5400),
         Part("web", "web", [], 1800),
+        Part("web-postgres", "web", ["--database", "postgres"], 1800),
         Part("digest", "digest", [], 1800),
         Part("digest-postgres", "digest", ["--database", "postgres"], 1800),
         Part("recs", "recs", [], 1800),
@@ -241,14 +242,15 @@ def _search_speed(r: dict[str, Any], runs: dict[str, Any]) -> list[Figure]:
 
 
 def _scale(r: dict[str, Any], runs: dict[str, Any]) -> list[Figure]:
-    """The scale run's figures; pages are judged against the 75k web run of the same `bench all`."""
+    """The scale run's figures; pages are judged against the 75k web run of the same `bench all` on
+    the same database (PostgreSQL against PostgreSQL: the page cache lives in the database)."""
     t, b = r.get("targets") or {}, r.get("build") or {}
     n = r.get("papers")
     label = f"{n / 1e6:g}M" if n else "?"
     db = "PostgreSQL" if r.get("database") == "postgres" else "SQLite"
     group = f"Scale ({label}, {db})"
     out = _latency(group, r.get("search") or {}, None, t.get("hybrid_p95_ms"), "")
-    web = _get(runs, "web", "result") or {}
+    web = _get(runs, "web-postgres" if r.get("database") == "postgres" else "web", "result") or {}
     reused = " [kept home: as built]" if b.get("reused_home") else ""
     out += [
         Figure(
@@ -310,10 +312,11 @@ def _scale(r: dict[str, Any], runs: dict[str, Any]) -> list[Figure]:
 def _web(r: dict[str, Any], runs: dict[str, Any]) -> list[Figure]:
     t = r.get("targets") or {}
     base = _get(r, "baseline", "healthz", "requests_per_s")
+    db = r.get("database", "sqlite")
     return [
         Figure(
             "Web (wrk, loopback)",
-            "daily page",
+            f"daily page, {db}",
             _get(r, "daily", "requests_per_s"),
             "req/s",
             t.get("requests_per_s"),
@@ -323,7 +326,7 @@ def _web(r: dict[str, Any], runs: dict[str, Any]) -> list[Figure]:
         ),
         Figure(
             "Web (wrk, loopback)",
-            "paper page",
+            f"paper page, {db}",
             _get(r, "paper", "requests_per_s"),
             "req/s",
             t.get("requests_per_s"),
@@ -333,7 +336,7 @@ def _web(r: dict[str, Any], runs: dict[str, Any]) -> list[Figure]:
         ),
         Figure(
             "Web latency",
-            "daily page p99",
+            f"daily page p99, {db}",
             _get(r, "daily", "p99_ms"),
             "ms",
             t.get("daily_p99_ms"),
@@ -343,7 +346,7 @@ def _web(r: dict[str, Any], runs: dict[str, Any]) -> list[Figure]:
         ),
         Figure(
             "Web latency",
-            "paper page p99",
+            f"paper page p99, {db}",
             _get(r, "paper", "p99_ms"),
             "ms",
             None,
@@ -464,6 +467,7 @@ EXTRACT: dict[str, Callable[[dict[str, Any], dict[str, Any]], list[Figure]]] = {
     "scale": _scale,
     "scale-full": _scale,
     "web": _web,
+    "web-postgres": _web,
     "digest": _digest,
     "digest-postgres": _digest,
     "recs": _recs,

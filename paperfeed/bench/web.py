@@ -68,6 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=int, default=15, help="duration of each wrk run")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
 
 
 def _wrk() -> str:
@@ -159,13 +160,14 @@ def _run_wrk(wrk: str, url: str, seconds: int, connections: int) -> dict[str, An
 
 
 def run(options: dict[str, Any]) -> dict[str, Any]:
-    with fresh_env("sqlite") as env:
+    with fresh_env(options["database"]) as env:
         env.pop("PAPERFEED_TIME_SCALE", None)
         paperfeed(["init"], env)
         imported, import_s = paperfeed(["import", str(options["file"]), "--json"], env)
         out = pages(env, options)
     return {
         "benchmark": "web",
+        "database": options["database"],
         "papers": imported["created"] if imported else None,
         "import_seconds": round(import_s, 1),
         **out,
