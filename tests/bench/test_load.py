@@ -74,6 +74,7 @@ def _result(home_rps: float = 160.0, api_rps: float = 40.0, search_p95: float = 
             "home": {"requests_per_s": home_rps, "p99_ms": 200.0, "non_2xx": 0, "socket_errors": 0},
             "api": {"requests_per_s": api_rps, "p99_ms": 900.0, "non_2xx": 0, "socket_errors": 2},
         },
+        "paired": {"home_rps_vs_healthz": home_rps / 400.0, "api_rps_vs_healthz": api_rps / 400.0},
         "search": {"p95_ms": search_p95, "probe_p95_ms": 30.0},
         "mixed": {"failures": 0, "p95_ms": 450.0},
         "targets": load.TARGETS,
@@ -87,6 +88,18 @@ def test_ratios_are_taken_against_the_same_runs_baselines() -> None:
         "search_p95_vs_probe": 4.0,
     }
     assert load.ratios({})["home_rps_vs_healthz"] is None
+
+
+def test_paired_rounds_take_the_median_ratio_so_one_spoiled_round_does_not_count() -> None:
+    rounds = [
+        {"healthz": 400.0, "home": 100.0},
+        {"healthz": 300.0, "home": 75.0},
+        {"healthz": 400.0, "home": 20.0},  # another job took the core during this `/` run
+        {"healthz": 500.0, "home": 125.0},
+        {"healthz": 0.0, "home": 90.0},  # no baseline: left out
+    ]
+    assert load._median_ratio(rounds, "home") == 0.25
+    assert load._median_ratio([], "home") is None
 
 
 def test_the_gate_fails_only_beyond_25_percent_in_the_bad_direction() -> None:

@@ -35,10 +35,13 @@ def test_read_path_and_mixed_traffic_without_errors(cli_env: dict[str, str], tmp
         mixed = load.locust(base, fixture, ["MixedUser"], users=10, spawn_rate=10, seconds=15, env=cli_env)
 
     for run in (home, api):
-        assert run["requests"] > 0 and run["non_2xx"] == 0 and run["socket_errors"] == 0, run
+        assert run["requests"] > 0 and run["non_2xx"] == 0 and run["socket_errors"] == 0, (
+            run,
+            load.server_errors(cli_env),
+        )
     agg = mixed["stats"]["Aggregated"]
     assert agg["requests"] > 20, Path(mixed["log"]).read_text()[-2000:]
-    assert agg["failures"] == 0 and mixed["failures"] == [], mixed["failures"]
+    assert agg["failures"] == 0 and mixed["failures"] == [], (mixed["failures"], load.server_errors(cli_env))
     assert mixed["exit_code"] == 0, Path(mixed["log"]).read_text()[-2000:]
     # Every kind of request of the mix went out (the 2% logins may miss a 15 s run).
     kinds = {name.split()[0] for name in mixed["stats"] if name != "Aggregated"}
