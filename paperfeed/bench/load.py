@@ -20,9 +20,9 @@ X-Forwarded-For, as users behind a reverse proxy would: otherwise the per-addres
 
 The gate (`--check perf/baseline.json`, `make perf`): the figures as ratios to a baseline measured
 in the same run, so a noisy shared runner moves both sides: `/` and API req/s over /healthz req/s
-from alternating 4 s wrk rounds (median of 5), search p95 over the paper API's p95 at the same
-time. A ratio more than 25% worse than the stored one fails the command. `--write-baseline PATH`
-stores this run's ratios.
+and keyword search req/s over /healthz req/s, from alternating 4 s wrk rounds (median of 5). A
+ratio more than 25% worse than the stored one fails the command. `--write-baseline PATH` stores
+this run's ratios.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ TARGETS = {
 RATIOS = {
     "home_rps_vs_healthz": (True, "`/` req/s ÷ /healthz req/s, median of 5 alternating 4 s wrk rounds"),
     "api_rps_vs_healthz": (True, "/api/daily_papers req/s ÷ /healthz req/s, median of 5 alternating rounds"),
-    "search_p95_vs_probe": (False, "search p95 ÷ paper API p95 at constant rate (locust, same run)"),
+    "search_rps_vs_healthz": (True, "keyword search req/s ÷ /healthz req/s, median of 5 alternating rounds"),
 }
 
 SEARCH_TERMS = [
@@ -387,20 +387,14 @@ def locust(
 
 
 def ratios(result: dict[str, Any]) -> dict[str, float | None]:
-    def div(a: float | None, b: float | None) -> float | None:
-        return round(a / b, 4) if a is not None and b else None
-
+    # Not search p95 ÷ the probe's p95 of the constant-rate run: that ratio depends on how loaded
+    # the machine is (1.07 saturated, 2.9 at load 5, 8.4 at load 1), so a gate on it misfired.
     paired = result.get("paired") or {}
-    search = result.get("search") or {}
-    return {
-        "home_rps_vs_healthz": paired.get("home_rps_vs_healthz"),
-        "api_rps_vs_healthz": paired.get("api_rps_vs_healthz"),
-        "search_p95_vs_probe": div(search.get("p95_ms"), search.get("probe_p95_ms")),
-    }
+    return {name: paired.get(name) for name in RATIOS}
 
 
 def paired(base: str, fixture: dict[str, Any], rounds: int = 5, seconds: int = 4) -> dict[str, Any]:
-    """The gate's throughput ratios from short wrk runs in alternation (healthz, `/`, API, again):
+    """The gate's throughput ratios from short wrk runs in alternation (healthz, `/`, API, search):
     each round's ratio compares two runs seconds apart, and the median over the rounds drops a round
     that another job on the machine spoiled. Two back-to-back 30 s runs were not comparable on
     the shared box: /healthz moved from 337 to 410 req/s between two runs while `/` fell."""
@@ -408,6 +402,7 @@ def paired(base: str, fixture: dict[str, Any], rounds: int = 5, seconds: int = 4
         "healthz": (f"{base}/healthz", False),
         "home": (f"{base}/", False),
         "api": (f"{base}/api/daily_papers?date={fixture['date']}", True),
+        "search": (f"{base}/api/papers/search?q=graph+neural+network&mode=keyword", True),
     }
     per_round: list[dict[str, float]] = []
     for _ in range(rounds):
@@ -418,6 +413,7 @@ def paired(base: str, fixture: dict[str, Any], rounds: int = 5, seconds: int = 4
         "seconds": seconds,
         "home_rps_vs_healthz": _median_ratio(per_round, "home"),
         "api_rps_vs_healthz": _median_ratio(per_round, "api"),
+        "search_rps_vs_healthz": _median_ratio(per_round, "search"),
     }
 
 

@@ -67,15 +67,19 @@ def test_locust_stats_per_request_name(tmp_path: Path) -> None:
     assert stats["Aggregated"]["p95_ms"] == 110 and stats["Aggregated"]["requests_per_s"] == 24.9
 
 
-def _result(home_rps: float = 160.0, api_rps: float = 40.0, search_p95: float = 120.0) -> dict:  # type: ignore[type-arg]
+def _result(home_rps: float = 160.0, api_rps: float = 40.0, search_rps: float = 80.0) -> dict:  # type: ignore[type-arg]
     return {
         "read_path": {
             "healthz": {"requests_per_s": 400.0, "p99_ms": 60.0},
             "home": {"requests_per_s": home_rps, "p99_ms": 200.0, "non_2xx": 0, "socket_errors": 0},
             "api": {"requests_per_s": api_rps, "p99_ms": 900.0, "non_2xx": 0, "socket_errors": 2},
         },
-        "paired": {"home_rps_vs_healthz": home_rps / 400.0, "api_rps_vs_healthz": api_rps / 400.0},
-        "search": {"p95_ms": search_p95, "probe_p95_ms": 30.0},
+        "paired": {
+            "home_rps_vs_healthz": home_rps / 400.0,
+            "api_rps_vs_healthz": api_rps / 400.0,
+            "search_rps_vs_healthz": search_rps / 400.0,
+        },
+        "search": {"p95_ms": 120.0, "probe_p95_ms": 30.0},
         "mixed": {"failures": 0, "p95_ms": 450.0},
         "targets": load.TARGETS,
     }
@@ -85,7 +89,7 @@ def test_ratios_are_taken_against_the_same_runs_baselines() -> None:
     assert load.ratios(_result()) == {
         "home_rps_vs_healthz": 0.4,
         "api_rps_vs_healthz": 0.1,
-        "search_p95_vs_probe": 4.0,
+        "search_rps_vs_healthz": 0.2,
     }
     assert load.ratios({})["home_rps_vs_healthz"] is None
 
@@ -104,10 +108,10 @@ def test_paired_rounds_take_the_median_ratio_so_one_spoiled_round_does_not_count
 
 def test_the_gate_fails_only_beyond_25_percent_in_the_bad_direction() -> None:
     baseline = {"ratios": load.ratios(_result())}
-    assert load.check(load.ratios(_result(home_rps=125.0, search_p95=145.0)), baseline) == []
-    assert load.check(load.ratios(_result(home_rps=400.0, search_p95=10.0)), baseline) == []  # faster
-    found = load.check(load.ratios(_result(home_rps=110.0, search_p95=160.0)), baseline)
-    assert [f.split(":")[0] for f in found] == ["home_rps_vs_healthz", "search_p95_vs_probe"]
+    assert load.check(load.ratios(_result(home_rps=125.0, search_rps=61.0)), baseline) == []
+    assert load.check(load.ratios(_result(home_rps=400.0, search_rps=300.0)), baseline) == []  # faster
+    found = load.check(load.ratios(_result(home_rps=110.0, search_rps=59.0)), baseline)
+    assert [f.split(":")[0] for f in found] == ["home_rps_vs_healthz", "search_rps_vs_healthz"]
     assert "31% worse" in found[0]
     assert load.check({}, baseline) == [f"{k}: not measured" for k in load.RATIOS]
 
