@@ -14,7 +14,7 @@ PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
 BENCH_KEEP ?= var/bench
 
-.PHONY: help install run serve worker test test-sqlite test-postgres test-long chaos lint format typecheck bench bench-full clean services
+.PHONY: help install run serve worker test test-sqlite test-postgres test-long chaos lint format typecheck bench bench-full perf clean services
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -87,6 +87,9 @@ bench: install ## every benchmark; writes bench/results/<date>.json and a Markdo
 
 bench-full: install ## the benchmarks including the 2.6M-paper PostgreSQL run
 	$(PF) bench all --full --keep $(BENCH_KEEP)
+
+perf: install services ## load figures (RELIABILITY L1/L2) as ratios; fails on a >25% regression vs perf/baseline.json
+	$(PF) bench load --check perf/baseline.json --seconds 15 --search-seconds 20 --mixed-seconds 60
 
 clean: ## remove the virtualenv and local data
 	rm -rf $(VENV) var build *.egg-info

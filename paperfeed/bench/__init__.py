@@ -5,6 +5,7 @@ BENCHMARKS = {
     "import": "paperfeed.bench.import_",
     "digest": "paperfeed.bench.digest",
     "web": "paperfeed.bench.web",
+    "load": "paperfeed.bench.load",
     "recs": "paperfeed.bench.recs",
     "recs-latency": "paperfeed.bench.recs_latency",
     "search": "paperfeed.bench.search",

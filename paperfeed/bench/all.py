@@ -45,6 +45,7 @@ def _parts(full: bool, scale: int, keep: Path | None = None) -> list[Part]:
         Part("search-speed", "search", ["--part", "speed"], 5400),
         Part("web", "web", [], 1800),
         Part("web-postgres", "web", ["--database", "postgres"], 1800),
+        Part("load", "load", [], 1800),
         Part("digest", "digest", [], 1800),
         Part("digest-postgres", "digest", ["--database", "postgres"], 1800),
         Part("recs", "recs", [], 1800),
@@ -357,6 +358,71 @@ def _web(r: dict[str, Any], runs: dict[str, Any]) -> list[Figure]:
     ]
 
 
+def _load(r: dict[str, Any], runs: dict[str, Any]) -> list[Figure]:
+    """RELIABILITY L1 and L2: pages next to /healthz of the same run, search next to a paper's API
+    record at the same time, the mixed run's failures and p95."""
+    t, l1 = r.get("targets") or {}, r.get("read_path") or {}
+    healthz = l1.get("healthz") or {}
+    out = []
+    for key, name in (("home", "`/`"), ("api", "/api/daily_papers")):
+        page = l1.get(key) or {}
+        out += [
+            Figure(
+                "Load L1 (wrk -c16, pinned)",
+                f"{name} req/s",
+                page.get("requests_per_s"),
+                "req/s",
+                t.get("requests_per_s"),
+                True,
+                healthz.get("requests_per_s"),
+                "/healthz",
+            ),
+            Figure(
+                "Load L1 latency",
+                f"{name} p99",
+                page.get("p99_ms"),
+                "ms",
+                t.get("p99_ms"),
+                False,
+                healthz.get("p99_ms"),
+                "/healthz p99",
+            ),
+            Figure(
+                "Load L1 errors",
+                f"{name} non-2xx + socket errors",
+                (page.get("non_2xx") or 0) + (page.get("socket_errors") or 0) if page else None,
+                "responses",
+                0,
+                False,
+            ),
+        ]
+    search, mixed = r.get("search") or {}, r.get("mixed") or {}
+    out += [
+        Figure(
+            "Load L1 latency",
+            "search p95 at 20 req/s",
+            search.get("p95_ms"),
+            "ms",
+            t.get("search_p95_ms"),
+            False,
+            search.get("probe_p95_ms"),
+            "paper API p95, same run",
+        ),
+        Figure("Load L2 (locust, 40 users)", "failures", mixed.get("failures"), "requests", 0, False),
+        Figure(
+            "Load L2 (locust, 40 users)",
+            "p95",
+            mixed.get("p95_ms"),
+            "ms",
+            t.get("mixed_p95_ms"),
+            False,
+            search.get("probe_p95_ms"),
+            "paper API p95 (L1 search run)",
+        ),
+    ]
+    return out
+
+
 def _digest(r: dict[str, Any], runs: dict[str, Any]) -> list[Figure]:
     db = r.get("database", "sqlite")
     return [
@@ -468,6 +534,7 @@ EXTRACT: dict[str, Callable[[dict[str, Any], dict[str, Any]], list[Figure]]] = {
     "scale-full": _scale,
     "web": _web,
     "web-postgres": _web,
+    "load": _load,
     "digest": _digest,
     "digest-postgres": _digest,
     "recs": _recs,
