@@ -55,6 +55,29 @@ def test_daily_papers_shape(site) -> None:  # type: ignore[no-untyped-def]
     assert len(Client().get(f"/api/daily_papers?month={today:%Y-%m}").json()) == 6
 
 
+def test_the_daily_list_is_served_from_the_cache_until_the_feed_changes(  # type: ignore[no-untyped-def]
+    site, django_capture_on_commit_callbacks
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    papers, _, today = site
+    url = f"/api/daily_papers?date={today}"
+    first = Client().get(url)
+    with CaptureQueriesContext(connection) as queries:
+        again = Client().get(url)
+    assert again.content == first.content and again["Content-Type"].startswith("application/json")
+    assert not any("feed_submission" in q["sql"] for q in queries.captured_queries)  # no listing query
+    row = next(r for r in first.json() if r["paper"]["id"] == papers[0].arxiv_id)
+    assert row["thumbnail"] == "" and row["isAuthorParticipating"] is False  # the schema's defaults
+    with django_capture_on_commit_callbacks(execute=True):  # the version is bumped once committed
+        services.upvote(make_user("late"), papers[0])  # a vote: the next answer shows it at once
+    row = next(r for r in Client().get(url).json() if r["paper"]["id"] == papers[0].arxiv_id)
+    assert row["paper"]["upvotes"] == 1
+    trending = Client().get(f"/api/trending?date={today}").json()
+    assert trending and all("reason" in r["trending"] for r in trending)
+
+
 def test_paper_and_search(site) -> None:  # type: ignore[no-untyped-def]
     papers, _, _ = site
     p = papers[3]
