@@ -120,6 +120,7 @@ def _near_a_kill(s: Sample, kills: list[float]) -> bool:
 
 @pytest.mark.database
 @pytest.mark.slow
+@pytest.mark.timeout(1800 if LONG else 600)  # a server, 240 voters and 5 (20) kills: 150-195 s loaded
 def test_kill_9_one_web_worker_again_and_again_under_votes(cli_env: dict[str, str], tmp_path: Path) -> None:
     from tests.conftest import paperfeed
     from tests.reliability.support import Server, client, tool, wait_until

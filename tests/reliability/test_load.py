@@ -20,6 +20,7 @@ pytestmark = [
 ]
 
 
+@pytest.mark.timeout(600)  # init, a 1,500-paper fixture, a server, wrk and 15 s of locust: ~3 min loaded
 def test_read_path_and_mixed_traffic_without_errors(cli_env: dict[str, str], tmp_path: Path) -> None:
     paperfeed("init", env=cli_env)
     fixture = load.prepare(cli_env, SNAPSHOT, papers=1500, users=60, logins=4)

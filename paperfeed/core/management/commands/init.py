@@ -4,6 +4,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from paperfeed.core.static import collect as collect_static
+
 
 class Command(BaseCommand):
     help = "Create or migrate the database and prepare PAPERFEED_HOME. Idempotent."
@@ -13,7 +15,7 @@ class Command(BaseCommand):
         settings.HOME.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=max(verbosity - 1, 0))
         call_command("createcachetable", verbosity=max(verbosity - 1, 0))
-        call_command("collectstatic", interactive=False, verbosity=0)
+        collect_static()
         db = settings.DATABASES["default"]
         where = db["NAME"] if not settings.IS_POSTGRES else f"PostgreSQL {db.get('HOST')}/{db['NAME']}"
         if verbosity:

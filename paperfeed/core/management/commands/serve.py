@@ -5,10 +5,10 @@ import sys
 from typing import Any
 
 from django.conf import settings
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from paperfeed.conf import env
+from paperfeed.core.static import collect as collect_static
 
 
 def _warm_up(worker: Any) -> None:
@@ -31,7 +31,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from gunicorn.app.base import BaseApplication
 
-        call_command("collectstatic", interactive=False, verbosity=0)
+        collect_static()
         worker = None
         if options["with_worker"]:
             worker = subprocess.Popen([sys.executable, "-m", "paperfeed", "worker"])
