@@ -1,0 +1,20 @@
+"""Static files are collected once per change of their sources, one process at a time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.test import override_settings
+
+from paperfeed.core import static
+
+
+def test_collected_once_then_only_when_a_source_changes(tmp_path: Path) -> None:
+    root = tmp_path / "static"
+    with override_settings(HOME=tmp_path, STATIC_ROOT=root):
+        assert static.collect() is True
+        assert (root / static.STAMP).exists()
+        assert any(p.is_file() and p.name != static.STAMP for p in root.rglob("*"))
+        assert static.collect() is False  # nothing changed: no second pass over every file
+        (root / static.STAMP).write_text("sources of an older release")
+        assert static.collect() is True
