@@ -4,8 +4,10 @@ PostgreSQL, when only the tests that touch a database run again."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,6 +76,18 @@ def database_url_for(name: str) -> str:
     if db.get("PASSWORD"):
         auth += f":{db['PASSWORD']}"
     return f"postgres://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{name}"
+
+
+@pytest.fixture
+def pg_root() -> Iterator[Path]:
+    """A folder for a throw-away PostgreSQL cluster (tests/reliability/support.py: PgCluster). Not
+    tmp_path: pytest's folders are private to root, and the cluster runs as `postgres`."""
+    root = Path(tempfile.mkdtemp(prefix="pf-pg-"))
+    root.chmod(0o755)
+    try:
+        yield root / "cluster"
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ import argparse
 import os
 import re
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from paperfeed.bench.common import fresh_env, paperfeed
+from paperfeed.bench.common import fresh_env, paperfeed, serve
 
 TARGET_DIFFERENCE = 0.10  # |median existing / median unknown - 1|
 PASSWORD = secrets.token_urlsafe(18)  # the accounts' own and the sign-ups' (one a run)
@@ -48,12 +47,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs", type=int, default=50, help="requests per side of log-in and sign-up")
     parser.add_argument("--reset-runs", type=int, default=500, help="requests per side of reset")
     parser.add_argument("--warmup", type=int, default=5)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _post(base: str, source: str, form_path: str, data: dict[str, str], expect: int) -> float:
@@ -125,41 +118,26 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
             capture_output=True,
             check=True,
         )
-        port = _free_port()
         log_path = Path(env["PAPERFEED_HOME"]) / "serve.log"
-        server_log = log_path.open("w")
-        server = subprocess.Popen(
-            [sys.executable, "-m", "paperfeed", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env={**env, "PAPERFEED_WEB_WORKERS": "1"},
-            stdout=server_log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        base = f"http://127.0.0.1:{port}"
         times: dict[str, dict[str, list[float]]] = {}
-        try:
-            _wait_ready(base)
-            for n, (name, _) in enumerate(_flows(0).items()):
-                side_ms: dict[str, list[float]] = {"existing": [], "unknown": []}
-                for i in range(runs_of[name] + warmup):
-                    path, expect, existing_form, unknown_form = _flows(i)[name]
-                    pair = [("existing", existing_form), ("unknown", unknown_form)]
-                    for side, data in pair if i % 2 == 0 else pair[::-1]:
-                        # Addresses of their own: 127.flow.(side, block).host
-                        block = (0 if side == "existing" else 100) + i // 250
-                        source = f"127.{10 + n}.{block}.{i % 250 + 1}"
-                        ms = _post(base, source, path, data, expect)
-                        if i >= warmup:
-                            side_ms[side].append(ms)
-                times[name] = side_ms
-        except Exception:
-            server_log.flush()
-            sys.stderr.write(log_path.read_text(errors="replace")[-3000:])
-            raise
-        finally:
-            os.killpg(server.pid, 15)
-            server.wait(timeout=30)
-            server_log.close()
+        with serve(env, 1) as base:
+            try:
+                for n, (name, _) in enumerate(_flows(0).items()):
+                    side_ms: dict[str, list[float]] = {"existing": [], "unknown": []}
+                    for i in range(runs_of[name] + warmup):
+                        path, expect, existing_form, unknown_form = _flows(i)[name]
+                        pair = [("existing", existing_form), ("unknown", unknown_form)]
+                        for side, data in pair if i % 2 == 0 else pair[::-1]:
+                            # Addresses of their own: 127.flow.(side, block).host
+                            block = (0 if side == "existing" else 100) + i // 250
+                            source = f"127.{10 + n}.{block}.{i % 250 + 1}"
+                            ms = _post(base, source, path, data, expect)
+                            if i >= warmup:
+                                side_ms[side].append(ms)
+                    times[name] = side_ms
+            except Exception:
+                sys.stderr.write(log_path.read_text(errors="replace")[-3000:])
+                raise
     flows = {}
     for name, side_ms in times.items():
         existing, unknown = _summary(side_ms["existing"]), _summary(side_ms["unknown"])
@@ -180,18 +158,3 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
         "meets_target": all(f["meets_target"] for f in flows.values()),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
-
-
-def _wait_ready(base: str) -> None:
-    import httpx
-
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError("the server did not come up")
-        time.sleep(0.3)

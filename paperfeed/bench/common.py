@@ -5,13 +5,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import resource
+import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +120,104 @@ def paperfeed(
 def peak_rss_children_mb() -> float:
     """Peak resident memory of the largest child waited for so far (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def child_json(args: Sequence[str], env: dict[str, str], what: str) -> dict[str, Any]:
+    """Run a Python child (`python ARGS`) with Django's settings; the JSON document it prints last."""
+    proc = subprocess.run(
+        [sys.executable, *args],
+        env={**env, "DJANGO_SETTINGS_MODULE": "paperfeed.settings"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what} failed: {proc.stderr[-2000:]}")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serve(
+    env: dict[str, str], workers: int, *, prefix: Sequence[str] = (), wait_s: float = 120
+) -> Iterator[str]:
+    """`paperfeed serve` (gunicorn master and workers; `prefix` e.g. pins it with taskset) on a free
+    loopback port, logging to $PAPERFEED_HOME/serve.log; yields its base URL once /healthz answers."""
+    port = free_port()
+    log = open(Path(env["PAPERFEED_HOME"]) / "serve.log", "a")  # noqa: SIM115 - closed below
+    cmd = [sys.executable, "-m", "paperfeed", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    proc = subprocess.Popen(
+        [*prefix, *cmd, "--workers", str(workers)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + wait_s
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"paperfeed serve exited {proc.returncode}")
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(base + "/healthz", timeout=2)  # noqa: S310  # nosec B310 (loopback)
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("paperfeed serve did not come up")
+            time.sleep(0.5)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def wrk_binary() -> str:
+    """wrk (Debian's); installed on first use where apt-get can (scripts/ensure-services does it too)."""
+    found = shutil.which("wrk")
+    if not found:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], env=env, capture_output=True, check=False)
+        found = shutil.which("wrk")
+    if not found:
+        raise RuntimeError("wrk is missing and `apt-get install -y wrk` failed")
+    return found
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _ms(text: str) -> float:
+    m = re.match(r"([\d.]+)(us|ms|s|m)$", text)
+    if not m:
+        raise ValueError(f"not a wrk duration: {text!r}")
+    return round(float(m[1]) * _UNITS[m[2]], 3)
+
+
+def parse_wrk(out: str) -> dict[str, Any]:
+    """wrk's --latency report: req/s, p50/p99 (ms), requests, non-2xx (wrk counts status >= 400 as
+    "Non-2xx or 3xx"), socket errors."""
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    if not rps or not total:
+        raise ValueError(f"not a wrk report: {out[-500:]!r}")
+    pct = {p: _ms(v) for p, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", out, re.M)}
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "requests": int(total[1]),
+        "requests_per_s": round(float(rps[1]), 1),
+        "p50_ms": pct.get("50"),
+        "p99_ms": pct.get("99"),
+        "non_2xx": int(non2xx[1]) if non2xx else 0,
+        "socket_errors": sum(int(x) for x in errors.groups()) if errors else 0,
+    }

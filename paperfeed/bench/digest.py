@@ -9,12 +9,11 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import time
 from typing import Any
 
-from paperfeed.bench.common import SNAPSHOT, fresh_env, paperfeed
+from paperfeed.bench.common import SNAPSHOT, child_json, fresh_env, paperfeed
 
 PERIOD = "2025-03-25"  # a Tuesday in the snapshot's first week: ~400 new papers in its window
 RECORDS = 3000
@@ -45,16 +44,7 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
 def compose(env: dict[str, str], subscribers: int, baseline: int) -> dict[str, Any]:
     """Compose the digests of `subscribers` (and of the first `baseline` of them) in env's database,
     which holds the papers; the bench's subscribers of an earlier run there are replaced."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "paperfeed.bench.digest", str(subscribers), str(baseline)],
-        env={**env, "DJANGO_SETTINGS_MODULE": "paperfeed.settings"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"digest bench failed: {proc.stderr[-2000:]}")
-    inner = json.loads(proc.stdout.strip().splitlines()[-1])
+    inner = child_json(["-m", "paperfeed.bench.digest", str(subscribers), str(baseline)], env, "digest bench")
     big, base = inner["big"], inner["baseline"]
     return {
         "period": inner["period"],

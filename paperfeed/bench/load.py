@@ -33,22 +33,20 @@ import csv
 import datetime as dt
 import json
 import os
-import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError
 
-from paperfeed.bench.common import SNAPSHOT, fresh_env, paperfeed
+from paperfeed.bench import common
+from paperfeed.bench.common import SNAPSHOT, fresh_env, paperfeed, parse_wrk, wrk_binary
 
 REPO = Path(__file__).resolve().parents[2]
 LOCUSTFILE = REPO / "perf" / "locustfile.py"
@@ -168,16 +166,7 @@ def prepare(env: dict[str, str], snapshot: Path, papers: int, users: int, logins
     index. Writes and returns the fixture the locustfile reads (its path under "path")."""
     args = {"snapshot": str(snapshot), "papers": papers, "users": users, "logins": logins}
     args["password"] = "load test password 9 horse"  # noqa: S105  # nosec B105 (throw-away accounts)
-    proc = subprocess.run(
-        [sys.executable, "-c", SEED, json.dumps(args)],
-        env={**env, "DJANGO_SETTINGS_MODULE": "paperfeed.settings"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"seeding failed: {proc.stderr[-2000:]}")
-    fixture = json.loads(proc.stdout.strip().splitlines()[-1])
+    fixture = common.child_json(["-c", SEED, json.dumps(args)], env, "seeding")
     fixture["search_terms"] = SEARCH_TERMS
     paperfeed(["index", "--keyword-only", "--json"], env)
     path = Path(env["PAPERFEED_HOME"]) / "load-fixture.json"
@@ -193,36 +182,8 @@ def server_env(env: dict[str, str]) -> dict[str, str]:
 @contextlib.contextmanager
 def serve(env: dict[str, str], workers: int, cpu: str = "0") -> Iterator[str]:
     """`paperfeed serve` (gunicorn master and workers) pinned to `cpu`; yields its base URL."""
-    port = free_port()
-    log = open(Path(env["PAPERFEED_HOME"]) / "serve.log", "a")  # noqa: SIM115 - closed below
-    cmd = [sys.executable, "-m", "paperfeed", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(
-        [*_pin(cpu), *cmd, "--workers", str(workers)],
-        env=server_env(env),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            if proc.poll() is not None:
-                raise RuntimeError(f"paperfeed serve exited {proc.returncode}")
-            with contextlib.suppress(OSError):
-                urllib.request.urlopen(base + "/healthz", timeout=2)  # noqa: S310  # nosec B310 (loopback)
-                break
-            time.sleep(0.5)
-        else:
-            raise RuntimeError("paperfeed serve did not come up")
+    with common.serve(server_env(env), workers, prefix=_pin(cpu), wait_s=240) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def server_errors(env: dict[str, str], limit: int = 80) -> list[str]:
@@ -232,19 +193,6 @@ def server_errors(env: dict[str, str], limit: int = 80) -> list[str]:
     lines = path.read_text(errors="replace").splitlines() if path.exists() else []
     starts = [i for i, line in enumerate(lines) if "Traceback" in line or " ERROR " in line]
     return lines[starts[0] :][-limit:] if starts else []
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wrk_binary() -> str:
-    found = shutil.which("wrk")
-    if not found:
-        raise RuntimeError("wrk is missing: `apt-get install -y wrk` (scripts/ensure-services does it)")
-    return found
 
 
 # Each request names another client address (10.0.0.1 ... 10.0.7.250): 2,000 clients behind a proxy.
@@ -257,35 +205,6 @@ request = function()
 end
 """
 
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
-
-
-def _ms(text: str) -> float:
-    m = re.match(r"([\d.]+)(us|ms|s|m)$", text)
-    if not m:
-        raise ValueError(f"not a wrk duration: {text!r}")
-    return round(float(m[1]) * _UNITS[m[2]], 3)
-
-
-def parse_wrk(out: str) -> dict[str, Any]:
-    """wrk's --latency report: req/s, p50/p99 (ms), requests, non-2xx (wrk counts status >= 400 as
-    "Non-2xx or 3xx"), socket errors."""
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    total = re.search(r"(\d+) requests in", out)
-    if not rps or not total:
-        raise ValueError(f"not a wrk report: {out[-500:]!r}")
-    pct = {p: _ms(v) for p, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", out, re.M)}
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    return {
-        "requests": int(total[1]),
-        "requests_per_s": round(float(rps[1]), 1),
-        "p50_ms": pct.get("50"),
-        "p99_ms": pct.get("99"),
-        "non_2xx": int(non2xx[1]) if non2xx else 0,
-        "socket_errors": sum(int(x) for x in errors.groups()) if errors else 0,
-    }
-
 
 def wrk(
     url: str, seconds: int, connections: int = 16, xff: bool = False, cpu: str = "1", timeout: int = 2
@@ -296,7 +215,7 @@ def wrk(
         f.write(XFF_LUA)
     try:
         cmd = [
-            _wrk_binary(),
+            wrk_binary(),
             "-t1",
             f"-c{connections}",
             f"-d{seconds}s",

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from paperfeed.bench.common import SNAPSHOT, fresh_env, paperfeed
+from paperfeed.bench.common import SNAPSHOT, fresh_env, paperfeed, serve
 
 TARGET_P95_MS = 100.0
 
@@ -53,12 +51,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     # The API allows 300 requests per 5 minutes per address: 2 x 100 + warm-ups stay under it.
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _times(client: Any, url: str, n: int, **kwargs: Any) -> list[float]:
@@ -94,44 +86,23 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
             check=True,
         )
         made = json.loads(proc.stdout.strip().splitlines()[-1])
-        port = _free_port()
-        server_log = (Path(env["PAPERFEED_HOME"]) / "serve.log").open("w")
-        server = subprocess.Popen(
-            [sys.executable, "-m", "paperfeed", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env={**env, "PAPERFEED_WEB_WORKERS": "1"},
-            stdout=server_log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            with httpx.Client(base_url=base, timeout=120, cookies={"sessionid": made["session"]}) as client:
-                deadline = time.monotonic() + 120
-                while True:
-                    try:
-                        client.get("/api/daily_papers")
-                        break
-                    except httpx.TransportError:
-                        if time.monotonic() > deadline:
-                            raise
-                        time.sleep(0.5)
-                auth = {"Authorization": f"Bearer {made['token']}"}
-                first = _times(client, "/for-you", 1)[0]  # builds the candidate window
-                _times(client, "/for-you", 10)
-                _times(client, "/api/recommendations", 10, headers=auth)
-                _times(client, "/api/daily_papers", 10)
-                n = options["requests"]
-                page = _times(client, "/for-you", n)
-                api = _times(client, "/api/recommendations", n, headers=auth)
-                baseline = _times(client, "/api/daily_papers", n)
-        except Exception:
-            server_log.flush()
-            sys.stderr.write((Path(env["PAPERFEED_HOME"]) / "serve.log").read_text()[-3000:])
-            raise
-        finally:
-            os.killpg(server.pid, 15)
-            server.wait(timeout=30)
-            server_log.close()
+        with serve(env, 1) as base:
+            try:
+                with httpx.Client(
+                    base_url=base, timeout=120, cookies={"sessionid": made["session"]}
+                ) as client:
+                    auth = {"Authorization": f"Bearer {made['token']}"}
+                    first = _times(client, "/for-you", 1)[0]  # builds the candidate window
+                    _times(client, "/for-you", 10)
+                    _times(client, "/api/recommendations", 10, headers=auth)
+                    _times(client, "/api/daily_papers", 10)
+                    n = options["requests"]
+                    page = _times(client, "/for-you", n)
+                    api = _times(client, "/api/recommendations", n, headers=auth)
+                    baseline = _times(client, "/api/daily_papers", n)
+            except Exception:
+                sys.stderr.write((Path(env["PAPERFEED_HOME"]) / "serve.log").read_text()[-3000:])
+                raise
     return {
         "benchmark": "recs-latency",
         "database": options["database"],

@@ -15,16 +15,12 @@ stricter, so the p99s are compared); digests of 10,000 subscribers <= 60 s as on
 from __future__ import annotations
 
 import argparse
-import json
-import random
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from paperfeed.bench import digest, search, web
-from paperfeed.bench.common import kept_env
+from paperfeed.bench.common import child_json, kept_env
 
 SIZES = """
 import json, os, django
@@ -78,20 +74,15 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
     with kept_env(options["database"], options["home"]) as env:
         env.pop("PAPERFEED_TIME_SCALE", None)
         out["build"] = search.build_synthetic(env, options["papers"], stats)
-        rng = random.Random(11)
-        common = list(stats.title_words[0][:5000])
-        queries = [" ".join(rng.choice(common) for _ in range(3)) for _ in range(options["queries"] + 1)]
+        queries = search.common_word_queries(stats, options["queries"] + 1)
         started = time.perf_counter()
         out["search"] = search.latency(env, queries)
         out["search"]["seconds"] = round(time.perf_counter() - started, 1)
         out["pages"] = web.pages(env, options)
         out["digest"] = digest.compose(env, options["subscribers"], options["baseline"])
         home = Path(env["PAPERFEED_HOME"])
-        sizes = subprocess.run(
-            [sys.executable, "-c", SIZES], env=env, capture_output=True, text=True, check=True
-        )
         out["disk"] = {
-            **json.loads(sizes.stdout.strip().splitlines()[-1]),
+            **child_json(["-c", SIZES], env, "measuring the database"),
             "keyword_index_bytes": _du(home / "search" / "keyword"),
             "vector_index_bytes": _du(home / "search" / "vectors"),
         }

@@ -267,9 +267,7 @@ def scale(database: str, n: int, nq: int, home: Path | None = None) -> dict[str,
     stats = RealStats.from_snapshot(SNAPSHOT)
     with kept_env(database, home) as env:
         out = build_synthetic(env, n, stats)
-        rng = random.Random(11)
-        common = list(stats.title_words[0][:5000])
-        queries = [" ".join(rng.choice(common) for _ in range(3)) for _ in range(nq + 1)]
+        queries = common_word_queries(stats, nq + 1)
         out["latency"] = latency(env, queries)
         out["vector_recall"] = vector_recall(Path(env["PAPERFEED_HOME"]), queries[:50])
     out["meets_targets"] = {
@@ -277,6 +275,14 @@ def scale(database: str, n: int, nq: int, home: Path | None = None) -> dict[str,
         "peak_memory": out["latency"]["hybrid"]["peak_rss_mb"] <= TARGETS["peak_mb_1m"],
     }
     return out
+
+
+def common_word_queries(stats: Any, n: int, seed: int = 11) -> list[str]:
+    """Queries for synthetic papers (word salad: no real titles to cut them from): 3 words drawn
+    from the 5,000 most frequent title words."""
+    rng = random.Random(seed)
+    common = list(stats.title_words[0][:5000])
+    return [" ".join(rng.choice(common) for _ in range(3)) for _ in range(n)]
 
 
 def build_synthetic(env: dict[str, str], n: int, stats: Any) -> dict[str, Any]:

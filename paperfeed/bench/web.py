@@ -10,21 +10,14 @@ vote, submission and comment bumps, so the figures include that cache's lookups.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
-import os
-import re
-import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from paperfeed.bench.common import SNAPSHOT, fresh_env, paperfeed
+from paperfeed.bench.common import SNAPSHOT, fresh_env, paperfeed, parse_wrk, serve, wrk_binary
 
 TARGET_RPS = 300
 TARGET_P99_MS = 250
@@ -71,72 +64,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
 
 
-def _wrk() -> str:
-    found = shutil.which("wrk")
-    if found:
-        return found
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], env=env, capture_output=True, check=False)
-    found = shutil.which("wrk")
-    if not found:
-        raise RuntimeError("wrk is missing and `apt-get install -y wrk` failed")
-    return found
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def _server(env: dict[str, str], port: int, workers: int) -> Iterator[str]:
-    log = open(Path(env["PAPERFEED_HOME"]) / "serve.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "paperfeed",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            with contextlib.suppress(OSError):
-                urllib.request.urlopen(base + "/healthz", timeout=2)  # noqa: S310  # nosec B310 (loopback)
-                break
-            time.sleep(0.5)
-        else:
-            raise RuntimeError("paperfeed serve did not come up")
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-
-
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
-
-
-def _ms(text: str) -> float:
-    m = re.match(r"([\d.]+)(us|ms|s|m)", text)
-    assert m, text
-    return float(m[1]) * _UNITS[m[2]]
-
-
 def _run_wrk(wrk: str, url: str, seconds: int, connections: int) -> dict[str, Any]:
     out = subprocess.run(
         [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
@@ -145,18 +72,7 @@ def _run_wrk(wrk: str, url: str, seconds: int, connections: int) -> dict[str, An
         timeout=seconds + 60,
         check=True,
     ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
-    pct = {p: _ms(v) for p, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", out, re.M)}
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    return {
-        "url": url.split("/", 3)[-1] and "/" + url.split("/", 3)[-1],
-        "requests_per_s": round(rps, 1),
-        "p50_ms": pct.get("50"),
-        "p99_ms": pct.get("99"),
-        "non_2xx": int(non2xx[1]) if non2xx else 0,
-        "socket_errors": sum(int(x) for x in errors.groups()) if errors else 0,
-    }
+    return {"url": "/" + url.split("/", 3)[-1], **parse_wrk(out)}
 
 
 def run(options: dict[str, Any]) -> dict[str, Any]:
@@ -177,12 +93,11 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
 def pages(env: dict[str, str], options: dict[str, Any]) -> dict[str, Any]:
     """The daily page and a paper page under wrk, next to /healthz and a static file, in env's home
     (papers already imported; the day's submissions, votes and comments are added once)."""
-    wrk = _wrk()
+    wrk = wrk_binary()
     seed = subprocess.run([sys.executable, "-c", SEED], env=env, capture_output=True, text=True, check=True)
     paper_id = seed.stdout.strip().splitlines()[-1]
     today = dt.datetime.now(dt.UTC).date().isoformat()
-    port = _free_port()
-    with _server(env, port, options["workers"]) as base:
+    with serve(env, options["workers"]) as base:
         daily_url = f"{base}/papers?date={today}"
         page = urllib.request.urlopen(daily_url, timeout=30).read().decode()  # noqa: S310  # nosec B310 (loopback)
         cards = page.count('class="card"')

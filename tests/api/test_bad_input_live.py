@@ -5,11 +5,8 @@ Retry-After at once, with no stack trace, from the pages, the API and /healthz."
 from __future__ import annotations
 
 import contextlib
-import shutil
 import socket
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -89,17 +86,6 @@ def _assert_unavailable(base: str, path: str) -> None:
         assert r.json() == {"status": "down", "database": "OperationalError"}
     else:
         assert not any(leak in r.text for leak in LEAKS), (path, r.text[:500])
-
-
-@pytest.fixture
-def pg_root() -> Iterator[Path]:
-    # Not tmp_path: pytest's folders are private to root, and the cluster runs as `postgres`.
-    root = Path(tempfile.mkdtemp(prefix="pf-pg-"))
-    root.chmod(0o755)
-    try:
-        yield root / "cluster"
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.mark.skipif(pg_bin() is None, reason="no PostgreSQL server binaries")

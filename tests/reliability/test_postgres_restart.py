@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -41,17 +38,6 @@ GRACE = 5.0  # seconds after PostgreSQL is back in which errors are still allowe
 # RELIABILITY's form (`make test-long`): 60 s of load restarted at t=20 s, then 60 s stopped.
 LONG = os.environ.get("PAPERFEED_LONG") == "1"
 BEFORE, AFTER, OUTAGE = (20.0, 40.0, 60.0) if LONG else (3.0, GRACE + 4, 3.0)
-
-
-@pytest.fixture
-def pg_root() -> Iterator[Path]:
-    # Not tmp_path: pytest's folders are private to root, and the cluster runs as `postgres`.
-    root = Path(tempfile.mkdtemp(prefix="pf-pg-"))
-    root.chmod(0o755)
-    try:
-        yield root / "cluster"
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _jobs_done(env: dict[str, str]) -> int:
