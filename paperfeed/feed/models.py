@@ -51,7 +51,7 @@ class SubmissionQuerySet(models.QuerySet["Submission"]):
 
     def for_listing(self) -> SubmissionQuerySet:
         return self.select_related("paper", "paper__primary_category", "submitted_by").prefetch_related(
-            "paper__links"
+            "paper__links", "paper__paper_categories"
         )
 
 

@@ -58,7 +58,7 @@ class PaperQuerySet(models.QuerySet["Paper"]):
 
     def for_listing(self) -> PaperQuerySet:
         """What a list of papers shows, without a query per paper."""
-        return self.select_related("primary_category").prefetch_related("links")
+        return self.select_related("primary_category").prefetch_related("links", "paper_categories")
 
 
 class Paper(models.Model):
@@ -117,7 +117,9 @@ class Paper(models.Model):
         return f"https://arxiv.org/pdf/{self.arxiv_id}"
 
     def category_codes(self) -> list[str]:
-        codes = [pc.category_id for pc in self.paper_categories.order_by("position")]
+        # Sorted here, not by the database: .all() reads what for_listing() prefetched (an order_by
+        # would query again for every paper of a list).
+        codes = [pc.category_id for pc in sorted(self.paper_categories.all(), key=lambda pc: pc.position)]
         return codes or ([self.primary_category_id] if self.primary_category_id else [])
 
     def as_json(self) -> dict[str, Any]:

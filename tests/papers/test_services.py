@@ -110,3 +110,21 @@ def test_queryset_vocabulary() -> None:
     assert Paper.objects.in_category("cs.LG").count() == 1
     assert Paper.objects.by_author("jane-doe").count() == 2
     assert Paper.objects.with_code().count() == 1
+
+
+def test_a_listing_reads_each_papers_categories_in_order_without_a_query_per_paper(
+    django_assert_num_queries,  # type: ignore[no-untyped-def]
+) -> None:
+    ingest(
+        rec("2501.00001", categories=["cs.CL", "cs.LG", "stat.ML"]),
+        rec("2501.00002", categories=["cs.LG", "cs.AI"]),
+        rec("2501.00003", categories=["math.OC"]),
+    )
+    papers = list(Paper.objects.filter(arxiv_id__startswith="2501.").order_by("arxiv_id").for_listing())
+    with django_assert_num_queries(0):
+        codes = [p.category_codes() for p in papers]
+    assert codes == [["cs.CL", "cs.LG", "stat.ML"], ["cs.LG", "cs.AI"], ["math.OC"]]
+    # A paper fetched alone still answers, with one query.
+    alone = Paper.objects.get(arxiv_id="2501.00002")
+    with django_assert_num_queries(1):
+        assert alone.category_codes() == ["cs.LG", "cs.AI"]
