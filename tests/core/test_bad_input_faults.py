@@ -1,8 +1,10 @@
 """RELIABILITY §4c faults around the database, with real processes: SIGTERM during a migration (both
-databases), the SQLite file read-only, and its `-wal` deleted while the app is down."""
+databases), the SQLite file read-only, and its `-wal` deleted while the app is down (SQLite only:
+these are faults of its files)."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -11,15 +13,17 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from django.conf import settings
 
 from tests.conftest import SNAPSHOT, paperfeed
-from tests.reliability.support import REPO, wait_until
+from tests.reliability.support import REPO, Server, base_env, tool, wait_until
 
-pytestmark = pytest.mark.database
+LEAKS = ("Traceback", "OperationalError", "sqlite", "readonly", "paperfeed.sqlite3")
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +74,7 @@ def _sqlite_checks(env: dict[str, str]) -> tuple[str, list[object]]:
 # Two inits, a kill and two showmigrations take ~10 s; the module's first test also collects the
 # static files (~35 s on a loaded machine).
 @pytest.mark.timeout(180)
+@pytest.mark.database
 @pytest.mark.parametrize(
     ("target", "where"),
     [("papers.0001_initial", "inside"), ("accounts.0001_initial", "before-record")],
@@ -111,3 +116,121 @@ def test_sigterm_during_a_migration_then_init_finishes(
     sample, ids = _sample(tmp_path, 3)
     assert json.loads(paperfeed("import", str(sample), "--json", env=cli_env).stdout)["created"] == 3
     assert json.loads(paperfeed("show", ids[0], "--json", env=cli_env).stdout)["id"] == ids[0]
+
+
+@contextlib.contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """`path` (a file or a folder) read-only for everyone, root included (the tests run as root,
+    which file modes do not stop): a read-only bind mount of it over itself."""
+    done = subprocess.run(["mount", "--bind", str(path), str(path)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot bind-mount here ({done.stderr.strip()}): a manual step then")
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(path)], check=True, capture_output=True)
+        yield
+    finally:
+        # Lazy: a server still running holds the file open (a plain umount would fail, busy); new
+        # connections then open it writable.
+        subprocess.run(["umount", "-l", str(path)], check=False, capture_output=True)
+
+
+def _facts(db: Path) -> dict[str, object]:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        return {
+            "integrity": conn.execute("PRAGMA integrity_check").fetchone()[0],
+            **{
+                table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # nosec B608
+                for table in ("papers_paper", "accounts_user", "feed_vote", "core_ratecounter")
+            },
+        }
+
+
+def _refused_in_one_line(proc: subprocess.CompletedProcess[str]) -> None:
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert (
+        proc.stderr.strip().splitlines()[-1].startswith("paperfeed: stopped: the database cannot be written")
+    )
+
+
+@pytest.mark.skipif(settings.IS_POSTGRES, reason="a fault of SQLite's file")
+# A server start (~10 s on a loaded machine), about twenty requests and six CLI runs; the module's
+# first test also collects the static files (~35 s).
+@pytest.mark.timeout(180)
+def test_a_read_only_sqlite_file(tmp_path: Path, collected_static: Path) -> None:
+    """The database file belongs to another user (here: a read-only bind mount, since root ignores
+    file modes). Pages that only read answer 200; the API answers 503, as each API request counts
+    against its client's rate limit in the database; every write answers 503 (the site) or stops
+    with one line (the CLI); nothing is damaged, and once the file is writable again so is the
+    site, by itself. With the folder read-only too, WAL mode cannot even open the file to read:
+    the CLI says so in one line."""
+    env = base_env(tmp_path / "home")
+    _with_static(env, collected_static)
+    paperfeed("init", env=env)
+    ids = tool("papers", "5", env=env).split()
+    tool("user", "alice", "a long enough pass 1", env=env)
+    token = tool("token", "alice", env=env).strip()
+    db = tmp_path / "home" / "paperfeed.sqlite3"
+    before = _facts(db)
+    sample, _ = _sample(tmp_path, 3)
+
+    server = None
+    try:
+        with read_only(db):
+            server = Server(env, tmp_path / "serve.log", workers=1).wait_ready()
+            with httpx.Client(base_url=server.url, timeout=30) as web:
+                for path in (
+                    "/",
+                    "/papers",
+                    "/trending",
+                    f"/papers/{ids[0]}",
+                    "/search?q=learning",
+                    "/login",
+                ):
+                    r = web.get(path)
+                    assert r.status_code == 200, (path, r.status_code, r.text[:300])
+                assert web.get("/healthz").json() == {"status": "ok", "database": "up"}
+
+                writes = [
+                    web.get("/api/daily_papers"),
+                    web.post(f"/api/papers/{ids[0]}/upvote", headers={"Authorization": f"Bearer {token}"}),
+                    web.post(
+                        "/login",
+                        data={
+                            "username": "alice",
+                            "password": "a long enough pass 1",
+                            "csrfmiddlewaretoken": web.cookies["csrftoken"],
+                        },
+                    ),
+                ]
+                for r in writes:
+                    assert r.status_code == 503, (r.request.url, r.status_code, r.text[:300])
+                    assert int(r.headers["Retry-After"]) > 0
+                    assert not any(leak in r.text for leak in LEAKS), r.text[:500]
+
+            for args in (["import", str(sample)], ["submit", ids[1], "--by", "alice"], ["harvest"]):
+                _refused_in_one_line(paperfeed(*args, env=env, check=False))
+            assert json.loads(paperfeed("show", ids[0], "--json", env=env).stdout)["id"] == ids[0]
+
+        # Writable again: the same server takes the vote, nothing was lost or damaged meanwhile.
+        with httpx.Client(base_url=server.url, timeout=30) as web:
+            r = web.post(f"/api/papers/{ids[0]}/upvote", headers={"Authorization": f"Bearer {token}"})
+            assert r.status_code == 200, r.text[:300]
+    finally:
+        if server is not None:
+            server.stop()
+    after = _facts(db)
+    assert after["integrity"] == "ok"
+    assert (after["papers_paper"], after["accounts_user"], after["feed_vote"]) == (
+        before["papers_paper"],
+        before["accounts_user"],
+        1,
+    )
+    assert "Traceback" not in server.output()
+
+    # The folder read-only too, with no -wal or -shm left beside the file (all closed cleanly).
+    assert not list(db.parent.glob("paperfeed.sqlite3-*"))
+    with read_only(db.parent):
+        _refused_in_one_line(paperfeed("show", ids[0], env=env, check=False))
+        _refused_in_one_line(paperfeed("import", str(sample), env=env, check=False))
+    assert _facts(db) == after
