@@ -7,8 +7,6 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
-import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -21,27 +19,10 @@ import pytest
 from django.conf import settings
 
 from tests.conftest import SNAPSHOT, paperfeed
+from tests.core.conftest import with_static
 from tests.reliability.support import REPO, Server, base_env, tool, wait_until
 
 LEAKS = ("Traceback", "OperationalError", "sqlite", "readonly", "paperfeed.sqlite3")
-
-
-@pytest.fixture(scope="module")
-def collected_static(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The static files collected once for the module: `init` and `serve` collect into each fresh
-    home, which takes half a minute on a loaded machine. A copy is as good: the stamp that says it
-    is up to date describes the sources, not where the copy lies."""
-    home = tmp_path_factory.mktemp("static-home")
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
-    env |= {"PAPERFEED_HOME": str(home), "PAPERFEED_SECRET_KEY": "static-test-key-" + "s" * 40}
-    paperfeed("init", env=env)
-    return home / "static"
-
-
-def _with_static(env: dict[str, str], static: Path) -> None:
-    home = Path(env["PAPERFEED_HOME"])
-    home.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(static, home / "static", dirs_exist_ok=True)
 
 
 def _sample(tmp_path: Path, n: int) -> tuple[Path, list[str]]:
@@ -71,8 +52,8 @@ def _sqlite_checks(env: dict[str, str]) -> tuple[str, list[object]]:
 # index and foreign-key SQL on both databases). Before init ran every migration in one
 # transaction, a kill at the second left the tables unrecorded, and each later init failed with
 # "table accounts_user already exists".
-# Two inits, a kill and two showmigrations take ~10 s; the module's first test also collects the
-# static files (~35 s on a loaded machine).
+# Two inits, a kill and two showmigrations take ~10 s; the first test of the run to ask for
+# collected_static also collects the static files (~35 s on a loaded machine).
 @pytest.mark.timeout(180)
 @pytest.mark.database
 @pytest.mark.parametrize(
@@ -105,7 +86,7 @@ def test_sigterm_during_a_migration_then_init_finishes(
     if not settings.IS_POSTGRES:
         assert _sqlite_checks(cli_env) == ("ok", [])
 
-    _with_static(cli_env, collected_static)
+    with_static(cli_env, collected_static)
     again = paperfeed("init", env=cli_env, check=False)
     assert again.returncode == 0, again.stderr[-3000:]
     applied, unapplied = _applied(cli_env)
@@ -154,8 +135,8 @@ def _refused_in_one_line(proc: subprocess.CompletedProcess[str]) -> None:
 
 
 @pytest.mark.skipif(settings.IS_POSTGRES, reason="a fault of SQLite's file")
-# A server start (~10 s on a loaded machine), about twenty requests and six CLI runs; the module's
-# first test also collects the static files (~35 s).
+# A server start (~10 s on a loaded machine), about twenty requests and six CLI runs; the first
+# test of the run to ask for collected_static also collects the static files (~35 s).
 @pytest.mark.timeout(180)
 def test_a_read_only_sqlite_file(tmp_path: Path, collected_static: Path) -> None:
     """The database file belongs to another user (here: a read-only bind mount, since root ignores
@@ -165,7 +146,7 @@ def test_a_read_only_sqlite_file(tmp_path: Path, collected_static: Path) -> None
     site, by itself. With the folder read-only too, WAL mode cannot even open the file to read:
     the CLI says so in one line."""
     env = base_env(tmp_path / "home")
-    _with_static(env, collected_static)
+    with_static(env, collected_static)
     paperfeed("init", env=env)
     ids = tool("papers", "5", env=env).split()
     tool("user", "alice", "a long enough pass 1", env=env)
@@ -237,7 +218,7 @@ def test_a_read_only_sqlite_file(tmp_path: Path, collected_static: Path) -> None
 
 
 @pytest.mark.skipif(settings.IS_POSTGRES, reason="a fault of SQLite's file")
-@pytest.mark.timeout(180)  # five CLI runs (~15 s); the module's first test also collects static files
+@pytest.mark.timeout(180)  # five CLI runs (~15 s), and maybe collected_static's first collection
 @pytest.mark.parametrize("deleted", [("-wal",), ("-wal", "-shm")])
 def test_a_deleted_wal_loses_only_what_was_not_checkpointed(
     tmp_path: Path, collected_static: Path, deleted: tuple[str, ...]
@@ -251,7 +232,7 @@ def test_a_deleted_wal_loses_only_what_was_not_checkpointed(
     the database file, which only the -wal could make whole again: a corrupt database is possible
     then. Hence deploy.md: never delete -wal or copy the database file alone."""
     env = base_env(tmp_path / "home")
-    _with_static(env, collected_static)
+    with_static(env, collected_static)
     paperfeed("init", env=env)
     writer = subprocess.run(
         [sys.executable, "-m", "tests.core.wal_writer", "3", "4"],
