@@ -64,9 +64,32 @@ def is_disk_full(exc: BaseException) -> bool:
     return False
 
 
+def is_read_only(exc: BaseException) -> bool:
+    """The SQLite file cannot be written: SQLITE_READONLY ("attempt to write a readonly
+    database"), or, in WAL mode, not even opened when its folder cannot be written either ("unable
+    to open database file": the -shm and -wal files cannot be created), however wrapped."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if "readonly database" in str(e) or "unable to open database file" in str(e):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def read_only_reason(exc: BaseException) -> str:
+    return (
+        f"stopped: the database cannot be written ({_first_line(exc)}); nothing was written to it: "
+        "its file, or its folder (in WAL mode even reading writes beside the file), belongs to "
+        "another user or is on a read-only disk; run paperfeed as their owner or give this user "
+        "write access, then run the command again"
+    )
+
+
 def _first_line(e: BaseException) -> str:
     text = str(e).strip().splitlines()
     return text[0] if text else type(e).__name__
 
 
-__all__ = ["CommandError", "ReportCommand", "is_disk_full"]
+__all__ = ["CommandError", "ReportCommand", "is_disk_full", "is_read_only", "read_only_reason"]

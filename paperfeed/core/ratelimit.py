@@ -5,6 +5,10 @@ A limit is `limit` hits per `window` seconds for one bucket. The count is a slid
 (this window's hits plus the previous window's, weighted by how much of it still overlaps), which
 has no burst at window edges and needs two counters per bucket. Time comes from core.clock, so tests
 can run a five-minute window in seconds.
+
+Wall time can jump (§4c). Forward, a client meets empty windows: one fresh allowance, as after a
+real pause, and the limit holds from there. Back, the database counters are rebased (`_rebase`);
+Redis counters expire after two windows of real time, so at most two are met twice.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 
 from paperfeed.core import clock
 
@@ -45,11 +50,34 @@ def _incr_db(bucket: str, start: int, length: int, by: int) -> tuple[int, int]:
                 [bucket, start, by],
             )
         cur.execute(
-            f"SELECT window_start, hits FROM {table} WHERE bucket = %s AND window_start IN (%s, %s)",  # noqa: S608  # nosec B608
-            [bucket, start, start - length],
+            f"SELECT window_start, hits FROM {table} WHERE bucket = %s AND window_start >= %s",  # noqa: S608  # nosec B608
+            [bucket, start - length],
         )
         counts = dict(cur.fetchall())
+        if not by and max(counts, default=start) > start:  # each hit looks (by=0) before it counts
+            counts = _rebase(cur, table, bucket, start, length, counts)
     return counts.get(start, 0), counts.get(start - length, 0)
+
+
+def _rebase(
+    cur: CursorWrapper, table: str, bucket: str, start: int, length: int, counts: dict[int, int]
+) -> dict[int, int]:
+    """Counters of windows after `start` exist only if the clock went back. Left in place, each
+    would be met again as the clock re-reached it, and a client busy before the jump would stay
+    refused for as long as the jump (an hour back: an hour locked out), after a fresh allowance
+    now. The latest two windows become this one and the previous one instead: the client keeps
+    what it has used, neither more nor less."""
+    latest = max(counts)
+    moved = {start: counts[latest], start - length: counts.get(latest - length, 0)}
+    cur.execute(f"DELETE FROM {table} WHERE bucket = %s AND window_start >= %s", [bucket, start - length])  # noqa: S608  # nosec B608
+    for window_start, hits in moved.items():
+        # Two processes may rebase at once (PostgreSQL): both write the same values.
+        cur.execute(
+            f"INSERT INTO {table} (bucket, window_start, hits) VALUES (%s, %s, %s) "  # noqa: S608  # nosec B608
+            "ON CONFLICT (bucket, window_start) DO UPDATE SET hits = excluded.hits",
+            [bucket, window_start, hits],
+        )
+    return moved
 
 
 def _incr_cache(bucket: str, start: int, length: int, by: int) -> tuple[int, int]:

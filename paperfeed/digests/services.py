@@ -283,6 +283,9 @@ class Throttle:
     def wait(self) -> float:
         """Scaled seconds until a slot is free (0: free now). Call inside the claim transaction."""
         now = clock.wall()
+        # A slot stamped ahead of the clock means the clock went back: it was sent a moment ago,
+        # not in the future (left as it was, the window would wait out the whole jump).
+        SendSlot.objects.filter(at__gt=now).update(at=now)
         longest = 0.0
         for span, limit in self.windows():
             recent = SendSlot.objects.filter(at__gt=now - span)

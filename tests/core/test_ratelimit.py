@@ -44,3 +44,60 @@ def test_retry_after_is_in_real_seconds_under_a_scaled_clock(
     frozen[0] = 0.0
     ratelimit.hit("x", "k", limit=1, window=300)
     assert ratelimit.hit("x", "k", limit=1, window=300).retry_after == 3
+
+
+# §4c: the clock jumps (an NTP step, a VM resumed, a clock set by hand). Counters are keyed by wall
+# time, so a jump back meets the windows already counted and a jump forward meets empty ones.
+LIMIT, WINDOW, HOUR = 10, 60, 3600
+
+
+def _steady(now: list[float], seconds: int) -> int:
+    """A client that keeps to its limit (a hit every WINDOW / LIMIT seconds) for `seconds`; how
+    many hits were allowed (about nine in ten: at exactly the limit, the estimate is often on it)."""
+    allowed = 0
+    for _ in range(seconds * LIMIT // WINDOW):
+        allowed += ratelimit.hit("api", "ip", limit=LIMIT, window=WINDOW).allowed
+        now[0] += WINDOW / LIMIT
+    return allowed
+
+
+def _wait_until_allowed(now: list[float], scope: str = "api", **kw: object) -> float:
+    """Retry the way a polite client does (sleep for Retry-After); the seconds it waited."""
+    waited = 0.0
+    while not (d := ratelimit.hit(scope, "ip", limit=LIMIT, window=WINDOW, **kw)).allowed:  # type: ignore[arg-type]
+        assert d.retry_after <= WINDOW, d
+        now[0] += d.retry_after
+        waited += d.retry_after
+        assert waited <= HOUR, "still refused an hour later"
+    return waited
+
+
+def test_a_clock_jump_back_does_not_lock_a_client_out(frozen: list[float]) -> None:
+    before = _steady(frozen, HOUR)
+    frozen[0] -= HOUR  # the hour it just spent counting is now ahead of the clock
+    assert _wait_until_allowed(frozen) <= 2 * WINDOW
+    # And it keeps its pace afterwards: the hour it spent is not replayed against it (it was:
+    # 4 of 600 hits allowed in the hour after the jump).
+    after = _steady(frozen, HOUR)
+    assert after >= before - 2 * LIMIT, (before, after)
+
+
+def test_a_clock_jump_back_keeps_a_client_at_its_limit_refused(frozen: list[float]) -> None:
+    for _ in range(3 * LIMIT):  # hammering, each refusal counted (the log-in limits' mode)
+        ratelimit.hit("login", "ip", limit=LIMIT, window=WINDOW, count_denied=True)
+    frozen[0] -= HOUR
+    refused = ratelimit.hit("login", "ip", limit=LIMIT, window=WINDOW, count_denied=True)
+    assert not refused.allowed and 1 <= refused.retry_after <= WINDOW
+
+
+def test_a_clock_jump_forward_grants_one_window_not_unlimited(frozen: list[float]) -> None:
+    for _ in range(LIMIT):
+        assert ratelimit.hit("api", "ip", limit=LIMIT, window=WINDOW).allowed
+    frozen[0] += 86_400  # a day ahead: every counter it can see is empty
+    got = [ratelimit.hit("api", "ip", limit=LIMIT, window=WINDOW) for _ in range(5 * LIMIT)]
+    assert sum(d.allowed for d in got) == LIMIT  # a fresh window, as after a real day's pause
+    assert 1 <= got[-1].retry_after <= WINDOW
+    # Back again (the step corrected): the hits made while ahead still count against the client.
+    frozen[0] -= 86_400
+    assert not ratelimit.hit("api", "ip", limit=LIMIT, window=WINDOW).allowed
+    assert _wait_until_allowed(frozen) <= 2 * WINDOW

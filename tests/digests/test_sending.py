@@ -16,7 +16,7 @@ from django.db import connection
 from paperfeed.core import clock, leases
 from paperfeed.core.models import Lease
 from paperfeed.digests import mail, services
-from paperfeed.digests.models import Delivery, Digest, Subscriber
+from paperfeed.digests.models import Delivery, Digest, SendSlot, Subscriber
 from tests.digests.conftest import NOW, PERIOD, make_papers, make_subscribers
 from tests.fakes.smtp import SmtpSink
 
@@ -204,6 +204,25 @@ def test_throttle_hourly_window_with_a_scaled_clock(
     times = sorted(r.at * 500 for r in smtp_sink.received)  # scaled seconds
     assert max(sum(1 for t in times if a <= t < a + 3600) for a in times) <= 30
     assert times[-1] - times[0] >= 2 * 3600  # 70 at 30/h needs two full windows
+
+
+def test_a_clock_jump_back_does_not_stall_the_hourly_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """§4c: 30 mails sent in the last hour, then the clock goes back a day. The hourly window of
+    30 waits out at most its hour (it waited 25 hours: the slots lay a day ahead of the clock)."""
+    now = [1_000_000.0]
+    monkeypatch.setattr(services.clock, "wall", lambda: now[0])
+    for i in range(30):
+        SendSlot.objects.create(at=now[0] - 3600 + 100 * (i + 1))
+    throttle = services.Throttle(rate=0, hourly=30)
+    assert 0 < throttle.wait() <= 100  # the oldest of the 30 leaves the window in 100 s
+    now[0] -= 86_400
+    wait = throttle.wait()
+    assert 0 < wait <= 3600  # they were sent within the hour: still counted, for an hour at most
+    now[0] += wait
+    assert throttle.wait() == 0
+    for _ in range(30):
+        throttle.take()
+    assert throttle.wait() > 0  # and it counts again from there
 
 
 def test_a_second_sender_while_one_runs_sends_nothing(smtp_sink: SmtpSink) -> None:
