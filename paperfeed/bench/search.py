@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -293,23 +294,59 @@ def build_synthetic(env: dict[str, str], n: int, stats: Any) -> dict[str, Any]:
     built = kept_meta(env).get("synthetic")
     if built and built["papers"] == n:
         return {**built, "reused_home": env["PAPERFEED_HOME"]}
-    started = time.perf_counter()
-    path = write_snapshot(Path(env["PAPERFEED_HOME"]) / "synthetic.jsonl.gz", n, stats)
-    out: dict[str, Any] = {"papers": n, "generate_s": round(time.perf_counter() - started, 1)}
-    out.update(_build(env, path))
-    t = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "paperfeed.bench.synthetic", "vectors"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    out["synthetic_vectors_s"] = round(time.perf_counter() - t, 1)
-    synced, sync_s = paperfeed(["index", "--json"], env, timeout=7200)
-    out["vector_sync_s"] = round(sync_s, 1)
-    out["vectors"] = synced and synced.get("vectors")
-    path.unlink()
-    kept_update(env, synthetic=out)
+    # Each stage is recorded in a kept home as it ends, so a build killed after an hour of importing
+    # (or by the OOM killer) resumes at the stage it was in instead of starting over.
+    out: dict[str, Any] = kept_meta(env).get("synthetic_partial") or {}
+    if out.get("papers") != n:
+        out = {"papers": n}
+
+    def stage(name: str, work: Callable[[], dict[str, Any]]) -> None:
+        if name in out.get("stages", []):
+            return
+        out.update(work())
+        out["stages"] = [*out.get("stages", []), name]
+        kept_update(env, synthetic_partial=out)
+
+    path = Path(env["PAPERFEED_HOME"]) / "synthetic.jsonl.gz"
+
+    def generate() -> dict[str, Any]:
+        started = time.perf_counter()
+        write_snapshot(path, n, stats)
+        return {"generate_s": round(time.perf_counter() - started, 1)}
+
+    def import_() -> dict[str, Any]:
+        paperfeed(["init"], env)
+        imported, import_s = paperfeed(["import", str(path), "--json"], env, timeout=7200)
+        return {"imported": imported["read"] if imported else None, "import_s": round(import_s, 1)}
+
+    def keyword() -> dict[str, Any]:
+        kw, kw_s = paperfeed(["index", "--keyword-only", "--json"], env, timeout=7200)
+        return {"keyword_build_s": round(kw_s, 1), "keyword": kw}
+
+    def vectors() -> dict[str, Any]:
+        t = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "paperfeed.bench.synthetic", "vectors"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        return {"synthetic_vectors_s": round(time.perf_counter() - t, 1)}
+
+    def sync() -> dict[str, Any]:
+        synced, sync_s = paperfeed(["index", "--json"], env, timeout=7200)
+        return {"vector_sync_s": round(sync_s, 1), "vectors": synced and synced.get("vectors")}
+
+    for name, work in (
+        ("generate", generate),
+        ("import", import_),
+        ("keyword", keyword),
+        ("vectors", vectors),
+        ("sync", sync),
+    ):
+        stage(name, work)
+    path.unlink(missing_ok=True)
+    kept_update(env, synthetic=out, synthetic_partial=None)
     return out
 
 

@@ -121,6 +121,9 @@ def synthesise_embeddings(base: np.ndarray, n: int, seed: int = 1) -> np.ndarray
     return out
 
 
+VECTOR_CHUNK = 20_000
+
+
 def _store_vectors(base_count: int = 500) -> dict[str, Any]:
     """In the target's environment: give every paper without an embedding a synthetic one, embed
     `base_count` real-looking base texts (its own titles+abstracts) with the real model, and advance
@@ -141,8 +144,11 @@ def _store_vectors(base_count: int = 500) -> dict[str, Any]:
     sample = list(Paper.objects.order_by("?").values_list("title", "abstract")[:base_count])
     base = embedder.encode([embed_text(t, a) for t, a in sample])
     ids = list(Paper.objects.filter(embedding__isnull=True).values_list("pk", flat=True))
-    vecs = synthesise_embeddings(base, len(ids))
-    for start in range(0, len(ids), 20_000):
+    # A chunk's vectors at a time (seeded by its first paper): all 2.6M at once took over 23 GB in
+    # temporaries and was killed; a chunk is committed whole, so a killed run resumes where it stopped.
+    for start in range(0, len(ids), VECTOR_CHUNK):
+        chunk = ids[start : start + VECTOR_CHUNK]
+        vecs = synthesise_embeddings(base, len(chunk), seed=chunk[0])
         with transaction.atomic():
             Embedding.objects.bulk_create(
                 [
@@ -152,7 +158,7 @@ def _store_vectors(base_count: int = 500) -> dict[str, Any]:
                         text_hash=text_hash("synthetic", str(pk)),
                         vector=Embedding.pack(v),
                     )
-                    for pk, v in zip(ids[start : start + 20_000], vecs[start : start + 20_000], strict=True)
+                    for pk, v in zip(chunk, vecs, strict=True)
                 ],
                 batch_size=2000,
             )

@@ -51,3 +51,23 @@ def test_build_synthetic_reuses_a_kept_build_of_the_same_size(tmp_path: Path, st
     assert reused["import_s"] == 12.5 and reused["reused_home"] == str(home)
     assert json.loads((home / "bench.json").read_text())["database"] == "sqlite"
     assert sorted(p.name for p in home.iterdir()) == ["bench.json"]  # nothing was imported or indexed
+
+
+def test_a_build_that_was_killed_resumes_after_its_last_recorded_stage(
+    tmp_path: Path, stats: RealStats
+) -> None:
+    home = tmp_path / "kept"
+    stages = ["generate", "import", "keyword", "vectors", "sync"]
+    with kept_env("sqlite", home) as env:
+        # Killed after its last stage was recorded but before the build was: nothing runs again.
+        kept_update(env, synthetic_partial={"papers": 1000, "import_s": 9.0, "stages": stages})
+        resumed = search.build_synthetic(env, 1000, stats)
+        meta = kept_meta(env)
+    assert resumed["import_s"] == 9.0 and resumed["stages"] == stages
+    assert meta["synthetic"] == resumed and meta["synthetic_partial"] is None
+    assert sorted(p.name for p in home.iterdir()) == ["bench.json"]  # nothing was generated or imported
+    with kept_env("sqlite", home) as env:
+        # A partial build of another size is not resumed: the first stage runs (here: generating).
+        kept_update(env, synthetic=None, synthetic_partial={"papers": 5, "stages": stages})
+        resumed = search.build_synthetic(env, 20, stats)
+    assert resumed["papers"] == 20 and resumed["generate_s"] >= 0 and resumed["imported"] == 20
