@@ -324,7 +324,7 @@ def candidates(*, fresh: bool = False) -> Candidates:
         elif now - _current.checked >= CHECK_EVERY_S:
             latest = int(PaperChange.objects.aggregate(m=Max("id"))["m"] or 0)
             if latest != _current.watermark:
-                _current = build(_newer_saved(_current))
+                _current = _catch_up(_newer_saved(_current))
             elif (embedded := embedding_count()) != _current.embedded:  # the indexer embedded more
                 _current.dense, _current.embedded = _dense(_current.ids), embedded
                 _current.has_dense = _current.dense.any(axis=1) if _current.dense is not None else None

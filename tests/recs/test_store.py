@@ -160,6 +160,17 @@ def test_the_worker_job_extends_the_saved_window(catalogue, home):
     assert tasks.refresh_window.call()["saved"] is False  # nothing changed since
 
 
+def test_a_running_process_moves_to_the_newer_window_the_worker_saved(catalogue, home, monkeypatch):
+    first = index.candidates()
+    late = add_paper("Guided diffusion at larger scale")
+    tasks.refresh_window.call()
+    [after] = saved_windows(home)
+    monkeypatch.setattr(index, "CHECK_EVERY_S", 0.0)  # look at the change log on this very call
+    cands = index.candidates()
+    assert first.source == "" and cands.source == after.name
+    assert late.pk in cands.ids.tolist() and _mapped(cands.rows.data)  # the shared pages, no private copy
+
+
 SEED = """
 import datetime as dt
 from django.contrib.auth import get_user_model
