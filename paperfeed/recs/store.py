@@ -28,6 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 from django.conf import settings
 
+from paperfeed.conf import env
 from paperfeed.papers.models import PaperChange
 from paperfeed.recs import model
 
@@ -52,6 +53,8 @@ def settings_key() -> dict[str, Any]:
         "n_features": model.N_FEATURES,
         "token_pattern": model.TOKEN_PATTERN,
         "idf": [model.MIN_DF, model.MAX_DF, model.MAX_DF_FLOOR, model.IDF_POWER],
+        # A longer window needs older papers than a saved shorter one holds.
+        "window_days": int(env("PAPERFEED_RECS_WINDOW_DAYS")),
     }
 
 
@@ -163,7 +166,7 @@ def load(path: Path | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     if manifest.get("format") != FORMAT:
         raise Unusable(f"{path.name}: format {manifest.get('format')}, this version reads {FORMAT}")
     if manifest.get("settings") != settings_key():
-        raise Unusable(f"{path.name}: saved with other hashing/idf settings")
+        raise Unusable(f"{path.name}: saved with other hashing, idf or window settings")
     mark = manifest["change"]
     if change_mark(int(mark["id"])) != mark:
         raise Unusable(f"{path.name}: change {mark['id']} is not this database's (restored or another one)")

@@ -145,6 +145,17 @@ def test_a_window_saved_against_another_database_state_is_not_used(catalogue, ho
     assert "is not this database's" in caplog.text
 
 
+def test_a_window_saved_for_fewer_days_is_rebuilt_for_more(catalogue, home, caplog, monkeypatch):
+    monkeypatch.setenv("PAPERFEED_RECS_WINDOW_DAYS", "10")
+    assert len(index.candidates()) == 11  # the newest day and the ten before it
+    monkeypatch.setenv("PAPERFEED_RECS_WINDOW_DAYS", "90")
+    index.reset()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="paperfeed.recs.index"):
+        assert len(index.candidates()) == 24
+    assert "other hashing, idf or window settings" in caplog.text
+
+
 def test_the_worker_job_extends_the_saved_window(catalogue, home):
     index.candidates()
     [before] = saved_windows(home)
