@@ -10,6 +10,11 @@ class RecsConfig(AppConfig):
     label = "recs"
 
     def ready(self) -> None:
+        from paperfeed.papers.signals import papers_ingested
+        from paperfeed.recs.tasks import on_papers_ingested
+
+        # Beside the search index's job: the saved "for you" window follows the same imports.
+        papers_ingested.connect(on_papers_ingested, dispatch_uid="recs.window_after_ingest")
         self._connect_hooks()
         self._mount_api()
 

@@ -1,13 +1,16 @@
-"""The papers "for you" chooses from: the newest WINDOW_DAYS of the catalogue, as feature rows in memory.
+"""The papers "for you" chooses from: the newest WINDOW_DAYS of the catalogue, as feature rows.
 
-Built from the database on first use in a process, then brought up to date from the `PaperChange` log
-(only changed papers are re-read and re-hashed; idf comes from the window's document frequencies).
+A process maps the window saved under the home (store.py: built once per machine, refreshed by the
+worker after imports and harvests) and brings it up to date from the `PaperChange` log (only changed
+papers are re-read and re-hashed; idf comes from the window's document frequencies). With no usable
+saved window, the first process to need one builds it from the database and saves it for the others.
 The window ends at the newest announced paper, not today, so an imported snapshot has candidates too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,7 +23,9 @@ from django.db.models import Max
 
 from paperfeed.conf import env
 from paperfeed.papers.models import Paper, PaperCategory, PaperChange
-from paperfeed.recs import model
+from paperfeed.recs import model, store
+
+log = logging.getLogger(__name__)
 
 CHECK_EVERY_S = 2.0  # how often a busy process asks whether papers changed
 
@@ -49,6 +54,8 @@ class Candidates:
     embedded: int = -1  # how many embeddings the database had when `dense` was read
     watermark: int = 0
     checked: float = 0.0
+    since: dt.date | None = None  # the window's first day
+    source: str = ""  # the saved window it started from ("": built in this process)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -156,8 +163,9 @@ def _newest_day() -> dt.date | None:
     return day
 
 
-def build(old: Candidates | None = None) -> Candidates:
-    """The window as of now: `old` updated with the papers changed since its watermark, or anew."""
+def build(old: Candidates | None = None, *, dense: bool = True) -> Candidates:
+    """The window as of now: `old` updated with the papers changed since its watermark, or anew.
+    `dense` False: without the search embeddings (the worker saves only what is shared)."""
     latest = int(PaperChange.objects.aggregate(m=Max("id"))["m"] or 0)
     newest = _newest_day()
     if newest is None:
@@ -192,25 +200,106 @@ def build(old: Candidates | None = None) -> Candidates:
             fresh.matrix(),
         )
     idf = model.Idf.of(counted)
+    source = old.source if old is not None else ""
+    rows = model.weigh(counted, idf)
+    return _assemble(ids, days, cats, authors, counted, rows, idf, latest, since, dense, source)
+
+
+def _assemble(
+    ids: np.ndarray,
+    days: np.ndarray,
+    cats: list[tuple[str, ...]],
+    authors: list[tuple[str, ...]],
+    counted: sp.csr_matrix,
+    rows: sp.csr_matrix,
+    idf: model.Idf,
+    watermark: int,
+    since: dt.date,
+    dense: bool = True,
+    source: str = "",
+) -> Candidates:
     category_index = model.Categories.of(cats)
-    embedded = embedding_count()
-    dense = _dense(ids)
+    embedded = embedding_count() if dense else -1
+    vectors = _dense(ids) if dense else None
     return Candidates(
-        dense=dense,
-        has_dense=dense.any(axis=1) if dense is not None else None,
+        dense=vectors,
+        has_dense=vectors.any(axis=1) if vectors is not None else None,
         embedded=embedded,
         ids=ids,
         days=days,
         categories=cats,
         authors=authors,
         counts=counted,
-        rows=model.weigh(counted, idf),
+        rows=rows,
         idf=idf,
         category_index=category_index,
         category_rows=category_index.rows(cats),
-        watermark=latest,
+        watermark=watermark,
         checked=time.monotonic(),
+        since=since,
+        source=source,
     )
+
+
+def saved(*, dense: bool = True) -> Candidates:
+    """The newest window saved under the home, mapped (store.Unusable if there is none fit to use)."""
+    manifest, a = store.load()
+    return _assemble(
+        a["ids"],
+        a["days"],
+        a["categories"],
+        a["authors"],
+        a["counts"],
+        a["rows"],
+        model.Idf(a["df"], manifest["n_docs"]),
+        int(manifest["change"]["id"]),
+        dt.date.fromisoformat(manifest["since"]),
+        dense,
+        manifest["path"],
+    )
+
+
+def _save(cands: Candidates) -> None:
+    if cands.since is not None:
+        store.save(cands, cands.since)
+
+
+def start() -> Candidates:
+    """A process's first window: the saved one if usable, else built here and saved (one builder
+    per home; the others wait for it and map what it saved), then brought up to date."""
+    try:
+        cands = saved()
+    except store.Unusable:
+        with store.builder_lock():
+            try:
+                cands = saved()  # another process saved one while this one waited for the lock
+            except store.Unusable as why:
+                log.info("recs: building the candidate window from the database: %s", why)
+                cands = build()
+                _save(cands)
+    return _catch_up(cands)
+
+
+def _catch_up(cands: Candidates) -> Candidates:
+    latest = int(PaperChange.objects.aggregate(m=Max("id"))["m"] or 0)
+    return build(cands) if latest != cands.watermark else cands
+
+
+def refresh_saved() -> dict[str, Any]:
+    """The worker's job: extend the saved window with the papers changed since (or build it), so web
+    processes start warm and catch up on few changes."""
+    with store.builder_lock():
+        try:
+            old: Candidates | None = saved(dense=False)
+        except store.Unusable as why:
+            log.info("recs: rebuilding the saved candidate window: %s", why)
+            old = None
+        latest = int(PaperChange.objects.aggregate(m=Max("id"))["m"] or 0)
+        if old is not None and old.watermark == latest:
+            return {"papers": len(old), "watermark": latest, "saved": False}
+        cands = build(old, dense=False)
+        _save(cands)
+        return {"papers": len(cands), "watermark": cands.watermark, "saved": True}
 
 
 def _counts(papers: list[dict[str, Any]]) -> sp.csr_matrix:
@@ -228,17 +317,32 @@ def candidates(*, fresh: bool = False) -> Candidates:
     global _current
     with _lock:
         now = time.monotonic()
-        if _current is None or fresh:
+        if fresh:
             _current = build()
+        elif _current is None:
+            _current = start()
         elif now - _current.checked >= CHECK_EVERY_S:
             latest = int(PaperChange.objects.aggregate(m=Max("id"))["m"] or 0)
             if latest != _current.watermark:
-                _current = build(_current)
+                _current = _catch_up(_newer_saved(_current))
             elif (embedded := embedding_count()) != _current.embedded:  # the indexer embedded more
                 _current.dense, _current.embedded = _dense(_current.ids), embedded
                 _current.has_dense = _current.dense.any(axis=1) if _current.dense is not None else None
             _current.checked = now
         return _current
+
+
+def _newer_saved(cands: Candidates) -> Candidates:
+    """The worker's newer saved window, when there is one: mapping it replaces this process's private
+    copy of the rows (made by applying changes) with the shared pages."""
+    path = store.newest()
+    if path is None or path.name == cands.source:
+        return cands
+    try:
+        newer = saved()
+    except store.Unusable:
+        return cands
+    return newer if newer.watermark > cands.watermark else cands
 
 
 def reset() -> None:

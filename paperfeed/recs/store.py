@@ -1,0 +1,195 @@
+"""The "for you" window saved under PAPERFEED_HOME/recs, so it is built once per machine, not per process.
+
+A saved window is a directory `window-<ns>` of uncompressed .npy files that every process maps
+read-only (`np.load(mmap_mode="r")`: one copy in the page cache, shared), and a manifest naming the
+format, the hashing settings, the window's start day, its paper count and the PaperChange it includes
+up to (id, time and paper, so a window saved against another database, or a database restored to an
+older state, is not taken for this one). It is written under a temporary name and renamed into place,
+so a complete directory is the only kind a reader can see; the builder then removes the older ones
+(processes that mapped them keep their pages until they let go). One builder at a time per home:
+a lock file, as the static collect takes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from django.conf import settings
+
+from paperfeed.conf import env
+from paperfeed.papers.models import PaperChange
+from paperfeed.recs import model
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1  # bump when the files or their meaning change: older windows are then rebuilt
+PREFIX = "window-"
+SEP_PAPER, SEP_ITEM = "\n", "\x1f"  # author keys and category codes hold neither
+
+
+class Unusable(Exception):
+    """The saved window cannot serve this process (the message says why)."""
+
+
+def recs_dir() -> Path:
+    return Path(settings.HOME) / "recs"
+
+
+def settings_key() -> dict[str, Any]:
+    """What the saved rows depend on besides the papers: a change here makes them a different window."""
+    return {
+        "n_features": model.N_FEATURES,
+        "token_pattern": model.TOKEN_PATTERN,
+        "idf": [model.MIN_DF, model.MAX_DF, model.MAX_DF_FLOOR, model.IDF_POWER],
+        # A longer window needs older papers than a saved shorter one holds.
+        "window_days": int(env("PAPERFEED_RECS_WINDOW_DAYS")),
+    }
+
+
+@contextlib.contextmanager
+def builder_lock() -> Iterator[None]:
+    recs_dir().mkdir(parents=True, exist_ok=True)
+    with (recs_dir() / "window.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def newest() -> Path | None:
+    try:
+        found = sorted(p for p in recs_dir().iterdir() if p.name.startswith(PREFIX) and p.is_dir())
+    except FileNotFoundError:
+        return None
+    return found[-1] if found else None
+
+
+def change_mark(change_id: int) -> dict[str, Any]:
+    row = PaperChange.objects.filter(id=change_id).values("at", "paper_id").first() if change_id else None
+    return {"id": change_id, "at": row["at"].isoformat() if row else None, "paper": row and row["paper_id"]}
+
+
+def _text(groups: list[tuple[str, ...]]) -> np.ndarray:
+    blob = SEP_PAPER.join(SEP_ITEM.join(g) for g in groups).encode()
+    return np.frombuffer(blob, dtype=np.uint8)
+
+
+def _groups(arr: np.ndarray, n: int) -> list[tuple[str, ...]]:
+    if n == 0:
+        return []
+    out = [tuple(s.split(SEP_ITEM)) if s else () for s in bytes(arr).decode().split(SEP_PAPER)]
+    if len(out) != n:
+        raise Unusable(f"{len(out)} text rows for {n} papers")
+    return out
+
+
+def _save_array(path: Path, arr: np.ndarray) -> None:
+    with path.open("wb") as f:
+        np.save(f, np.ascontiguousarray(arr), allow_pickle=False)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def save(cands: Any, since: dt.date) -> Path:
+    """Write `cands` (an index.Candidates) as the newest saved window; the caller holds builder_lock."""
+    root = recs_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    for stale in root.glob(f"{PREFIX}*.tmp*"):  # a killed builder's (only the lock holder writes)
+        shutil.rmtree(stale, ignore_errors=True)
+    name = f"{PREFIX}{time.time_ns():020d}"
+    tmp = root / f"{name}.tmp{os.getpid()}"
+    tmp.mkdir()
+    arrays: dict[str, np.ndarray] = {
+        "ids": cands.ids.astype(np.int64),
+        "days": cands.days.astype("datetime64[D]"),
+        "df": cands.idf.df,
+        "categories": _text(cands.categories),
+        "authors": _text(cands.authors),
+    }
+    for label in ("counts", "rows"):
+        m: sp.csr_matrix = getattr(cands, label).tocsr()
+        m.sort_indices()  # readers' scipy would sort in place, which a read-only map cannot take
+        index = np.int32 if m.nnz < 2**31 else np.int64  # one dtype for both, or scipy copies to match
+        arrays[f"{label}.data"], arrays[f"{label}.indices"], arrays[f"{label}.indptr"] = (
+            m.data.astype(np.float32),
+            m.indices.astype(index),
+            m.indptr.astype(index),
+        )
+    for key, arr in arrays.items():
+        _save_array(tmp / f"{key}.npy", arr)
+    manifest = {
+        "format": FORMAT,
+        "settings": settings_key(),
+        "change": change_mark(cands.watermark),
+        "since": since.isoformat(),
+        "papers": len(cands.ids),
+        "n_docs": cands.idf.n_docs,
+        "arrays": {k: list(a.shape) for k, a in arrays.items()},
+    }
+    with (tmp / "manifest.json").open("w") as f:
+        json.dump(manifest, f)
+        f.flush()
+        os.fsync(f.fileno())
+    final = root / name
+    tmp.rename(final)
+    fd = os.open(root, os.O_RDONLY)  # the rename itself survives a crash
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    for old in root.glob(f"{PREFIX}*"):
+        if old.name != name:
+            shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def load(path: Path | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The saved window's manifest and its arrays mapped read-only; Unusable says why it cannot be used."""
+    path = path or newest()
+    if path is None:
+        raise Unusable("no saved window")
+    try:
+        manifest = json.loads((path / "manifest.json").read_text())
+    except (OSError, ValueError) as e:
+        raise Unusable(f"{path.name}: manifest unreadable ({e})") from e
+    manifest["path"] = path.name
+    if manifest.get("format") != FORMAT:
+        raise Unusable(f"{path.name}: format {manifest.get('format')}, this version reads {FORMAT}")
+    if manifest.get("settings") != settings_key():
+        raise Unusable(f"{path.name}: saved with other hashing, idf or window settings")
+    mark = manifest["change"]
+    if change_mark(int(mark["id"])) != mark:
+        raise Unusable(f"{path.name}: change {mark['id']} is not this database's (restored or another one)")
+    arrays: dict[str, Any] = {}
+    for key, shape in manifest["arrays"].items():
+        file = path / f"{key}.npy"
+        try:
+            arr = np.load(file, mmap_mode="r", allow_pickle=False) if np.prod(shape) else np.load(file)
+        except (OSError, ValueError) as e:  # a truncated file does not map
+            raise Unusable(f"{path.name}: {file.name}: {e}") from e
+        if list(arr.shape) != shape:
+            raise Unusable(f"{path.name}: {file.name} has shape {list(arr.shape)}, manifest says {shape}")
+        arrays[key] = arr
+    n = int(manifest["papers"])
+    if len(arrays["ids"]) != n or len(arrays["days"]) != n:
+        raise Unusable(f"{path.name}: {len(arrays['ids'])} ids for {n} papers")
+    arrays["categories"] = _groups(arrays["categories"], n)
+    arrays["authors"] = _groups(arrays["authors"], n)
+    for label in ("counts", "rows"):
+        arrays[label] = sp.csr_matrix(
+            (arrays.pop(f"{label}.data"), arrays.pop(f"{label}.indices"), arrays.pop(f"{label}.indptr")),
+            shape=(n, model.N_FEATURES),
+            copy=False,
+        )
+        arrays[label].has_sorted_indices = True
+    return manifest, arrays

@@ -1,0 +1,247 @@
+"""The "for you" window saved under the home: mapped by other processes, kept current, rebuilt when unfit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import mmap
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from paperfeed.papers.models import Paper, PaperCategory, PaperChange
+from paperfeed.recs import index, store, tasks
+from tests.conftest import paperfeed
+
+
+@pytest.fixture
+def home(settings, tmp_path):
+    """A home of this test's own: the session's is shared by every test, each with its own database."""
+    settings.HOME = tmp_path / "home"
+    settings.HOME.mkdir()
+    index.reset()
+    yield settings.HOME
+    index.reset()
+
+
+def _mapped(arr: Any) -> bool:
+    while arr is not None:
+        if isinstance(arr, np.memmap | mmap.mmap):
+            return True
+        arr = getattr(arr, "base", None)
+    return False
+
+
+def assert_same_window(a: index.Candidates, b: index.Candidates) -> None:
+    order_a, order_b = np.argsort(a.ids), np.argsort(b.ids)
+    assert a.ids[order_a].tolist() == b.ids[order_b].tolist()
+    assert a.days[order_a].tolist() == b.days[order_b].tolist()
+    assert [a.categories[i] for i in order_a] == [b.categories[i] for i in order_b]
+    assert [a.authors[i] for i in order_a] == [b.authors[i] for i in order_b]
+    assert (a.counts[order_a] != b.counts[order_b]).nnz == 0
+    assert np.allclose(a.rows[order_a].toarray(), b.rows[order_b].toarray())
+    assert np.array_equal(a.idf.weights, b.idf.weights)
+    assert a.watermark == b.watermark
+
+
+def saved_windows(home: Path) -> list[Path]:
+    return sorted(p for p in (home / "recs").iterdir() if p.name.startswith(store.PREFIX))
+
+
+def add_paper(title: str) -> Paper:
+    p = Paper.objects.create(
+        arxiv_id="2606.99999",
+        title=title,
+        abstract="Latent diffusion image synthesis with denoising guidance, added after the save.",
+        authors=[{"name": "Late Comer", "key": "late-comer"}],
+        primary_category_id="cs.CV",
+        announced=dt.date(2026, 6, 30),
+    )
+    PaperCategory.objects.create(paper=p, category_id="cs.CV", position=0)
+    PaperChange.objects.create(paper=p)
+    return p
+
+
+def test_a_saved_window_is_mapped_and_equals_a_fresh_build(catalogue, home, caplog):
+    with caplog.at_level(logging.INFO, logger="paperfeed.recs.index"):
+        built = index.candidates()
+    assert built.source == ""
+    assert "building the candidate window from the database: no saved window" in caplog.text
+    [path] = saved_windows(home)
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert manifest["format"] == store.FORMAT and manifest["papers"] == 24
+    assert manifest["change"]["id"] == PaperChange.objects.latest("id").pk
+
+    index.reset()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="paperfeed.recs.index"):
+        mapped = index.candidates()
+    assert "building" not in caplog.text
+    assert mapped.source == path.name
+    assert all(_mapped(a) for a in (mapped.ids, mapped.days, mapped.rows.data, mapped.rows.indices))
+    assert_same_window(mapped, index.build())
+
+
+def test_a_paper_added_after_the_save_comes_from_the_change_log(catalogue, home, caplog):
+    index.candidates()
+    [path] = saved_windows(home)
+    late = add_paper("Diffusion samplers distilled once more")
+    index.reset()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="paperfeed.recs.index"):
+        cands = index.candidates()
+    assert "building" not in caplog.text
+    assert late.pk in cands.ids.tolist() and cands.source == path.name
+    assert_same_window(cands, index.build())
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda p: (p / "rows.data.npy").write_bytes((p / "rows.data.npy").read_bytes()[:-40]), "rows.data"),
+        (lambda p: (p / "manifest.json").write_text("{"), "manifest unreadable"),
+        (
+            lambda p: (p / "manifest.json").write_text(
+                json.dumps({**json.loads((p / "manifest.json").read_text()), "format": 0})
+            ),
+            f"format 0, this version reads {store.FORMAT}",
+        ),
+        (lambda p: (p / "authors.npy").unlink(), "authors.npy"),
+    ],
+    ids=["truncated", "corrupt-manifest", "older-format", "missing-file"],
+)
+def test_an_unfit_saved_window_is_rebuilt_with_a_log_line(catalogue, home, caplog, damage, reason):
+    index.candidates()
+    [path] = saved_windows(home)
+    damage(path)
+    index.reset()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="paperfeed.recs.index"):
+        cands = index.candidates()
+    [line] = [r.getMessage() for r in caplog.records if "building" in r.getMessage()]
+    assert path.name in line and reason in line
+    [rebuilt] = saved_windows(home)
+    assert rebuilt != path
+    index.reset()
+    assert_same_window(index.candidates(), cands)
+    assert index.candidates().source == rebuilt.name
+
+
+def test_a_window_saved_against_another_database_state_is_not_used(catalogue, home, caplog):
+    index.candidates()
+    [path] = saved_windows(home)
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["change"]["at"] = "2001-01-01T00:00:00+00:00"  # as if the database had been restored
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    index.reset()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="paperfeed.recs.index"):
+        index.candidates()
+    assert "is not this database's" in caplog.text
+
+
+def test_a_window_saved_for_fewer_days_is_rebuilt_for_more(catalogue, home, caplog, monkeypatch):
+    monkeypatch.setenv("PAPERFEED_RECS_WINDOW_DAYS", "10")
+    assert len(index.candidates()) == 11  # the newest day and the ten before it
+    monkeypatch.setenv("PAPERFEED_RECS_WINDOW_DAYS", "90")
+    index.reset()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="paperfeed.recs.index"):
+        assert len(index.candidates()) == 24
+    assert "other hashing, idf or window settings" in caplog.text
+
+
+def test_the_worker_job_extends_the_saved_window(catalogue, home):
+    index.candidates()
+    [before] = saved_windows(home)
+    late = add_paper("Consistency distillation for diffusion")
+    result = tasks.refresh_window.call()
+    assert result["saved"] and result["watermark"] == PaperChange.objects.latest("id").pk
+    [after] = saved_windows(home)
+    assert after != before
+    index.reset()
+    cands = index.candidates()
+    assert cands.source == after.name and late.pk in cands.ids.tolist()
+    assert_same_window(cands, index.build())
+    assert tasks.refresh_window.call()["saved"] is False  # nothing changed since
+
+
+def test_a_running_process_moves_to_the_newer_window_the_worker_saved(catalogue, home, monkeypatch):
+    first = index.candidates()
+    late = add_paper("Guided diffusion at larger scale")
+    tasks.refresh_window.call()
+    [after] = saved_windows(home)
+    monkeypatch.setattr(index, "CHECK_EVERY_S", 0.0)  # look at the change log on this very call
+    cands = index.candidates()
+    assert first.source == "" and cands.source == after.name
+    assert late.pk in cands.ids.tolist() and _mapped(cands.rows.data)  # the shared pages, no private copy
+
+
+SEED = """
+import datetime as dt
+from django.contrib.auth import get_user_model
+from paperfeed.accounts.models import Follow
+from paperfeed.papers.models import Category, Paper, PaperCategory, PaperChange
+from tests.recs.conftest import TOPICS
+n = 0
+for topic, (cat, titles, abstract) in TOPICS.items():
+    Category.objects.get_or_create(code=cat)
+    for i, title in enumerate(titles):
+        n += 1
+        p = Paper.objects.create(arxiv_id=f"2606.{n:05d}", title=title, abstract=abstract,
+            authors=[{"name": "A", "key": f"a{n}"}], primary_category_id=cat,
+            announced=dt.date(2026, 6, 30) - dt.timedelta(days=n))
+        PaperCategory.objects.create(paper=p, category_id=cat, position=0)
+        PaperChange.objects.create(paper=p)
+u = get_user_model().objects.create_user("cli", "cli@example.org", "a long enough password")
+Follow.objects.create(user=u, kind=Follow.Kind.KEYWORD, value="speech recognition")
+"""
+
+RECOMMEND = """
+import json
+from django.contrib.auth import get_user_model
+from paperfeed.recs import index, services
+recs = services.recommend(get_user_model().objects.get(username="cli"), limit=10)
+print(json.dumps({"source": index.candidates().source, "recs": [[r.paper.arxiv_id, r.reason] for r in recs]}))
+"""
+
+
+def printed(stdout: str) -> Any:
+    return json.loads(stdout.strip().splitlines()[-1])  # `shell` prints its own banner first
+
+
+# Five interpreter starts (migrate, seed, two builders at once, one more reader) on a loaded 2-core
+# machine: each imports Django, numpy, scipy and sklearn.
+@pytest.mark.timeout(240)
+def test_processes_share_one_window_built_once(cli_env, tmp_path):
+    paperfeed("migrate", env=cli_env)
+    paperfeed("shell", "-c", SEED, env=cli_env)
+    home = Path(cli_env["PAPERFEED_HOME"])
+    both = [
+        subprocess.Popen(
+            [sys.executable, "-m", "paperfeed", "shell", "-c", RECOMMEND],
+            env=cli_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=180) for p in both]
+    assert [p.returncode for p in both] == [0, 0], [err[-2000:] for _, err in outs]
+    first, second = (printed(out) for out, _ in outs)
+    builds = sum(err.count("building the candidate window") for _, err in outs)
+    assert builds == 1  # the other process waited on the lock and mapped what the builder saved
+    [path] = saved_windows(home)
+    assert sorted([first["source"], second["source"]]) == ["", path.name]
+    assert first["recs"] and first["recs"] == second["recs"]
+    assert {a for a, _ in first["recs"][:6]} == {f"2606.{n:05d}" for n in range(13, 19)}  # the speech ones
+
+    later = paperfeed("shell", "-c", RECOMMEND, env=cli_env)
+    assert "building" not in later.stderr
+    assert printed(later.stdout) == {"source": path.name, "recs": first["recs"]}
