@@ -99,6 +99,12 @@ SETTINGS: dict[str, Setting] = {
             "",
             "Where derived model files (the ONNX export) live; empty: ~/.cache/paperfeed.",
         ),
+        Setting(
+            "PAPERFEED_STATIC_ROOT",
+            "",
+            "Where `init` and `serve` collect the static files; empty: $PAPERFEED_HOME/static. Homes"
+            " on one machine (or a proxy serving /static/) can share one: it is collected once per release.",
+        ),
         Setting("PAPERFEED_WEB_WORKERS", "3", "gunicorn worker processes for `paperfeed serve`."),
         Setting(
             "PAPERFEED_WARM_UP",

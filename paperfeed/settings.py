@@ -198,7 +198,11 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "/static/"
-STATIC_ROOT = HOME / "static"
+STATIC_ROOT = (
+    Path(env("PAPERFEED_STATIC_ROOT")).expanduser().resolve()
+    if env("PAPERFEED_STATIC_ROOT")
+    else HOME / "static"
+)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

@@ -50,6 +50,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_static_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One static root for every `paperfeed` child of the run (PAPERFEED_STATIC_ROOT, inherited with
+    os.environ): `init` and `serve` collect into each fresh home otherwise, half a minute each on a
+    loaded machine. The first child collects; the others find the root current and skip."""
+    root = tmp_path_factory.mktemp("static-root") / "static"
+    before = os.environ.get("PAPERFEED_STATIC_ROOT")
+    os.environ["PAPERFEED_STATIC_ROOT"] = str(root)
+    yield root
+    if before is None:
+        os.environ.pop("PAPERFEED_STATIC_ROOT", None)
+    else:
+        os.environ["PAPERFEED_STATIC_ROOT"] = before
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     assert SHARED_DATA.is_dir(), f"the shared data folder is missing: {SHARED_DATA}"

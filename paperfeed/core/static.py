@@ -1,7 +1,8 @@
 """Collecting the static files into PAPERFEED_HOME/static: once per change of the sources, and one
 process at a time. `init` and every `serve` collect; collectstatic re-hashes and re-compresses every
 file each time (over a minute on a loaded 2-core machine, which held up each server's start), and
-two at once in one home (two servers started together) raced each other's temporary files."""
+two at once in one home (two servers started together) raced each other's temporary files. Homes may
+share one root (PAPERFEED_STATIC_ROOT): the first collects, the others find it current."""
 
 from __future__ import annotations
 
@@ -30,8 +31,9 @@ def _signature() -> str:
 def collect() -> bool:
     """Collect unless the collected files already match their sources; True if it collected."""
     root = Path(settings.STATIC_ROOT)
-    settings.HOME.mkdir(parents=True, exist_ok=True)
-    with (settings.HOME / "static.lock").open("w") as lock:
+    root.parent.mkdir(parents=True, exist_ok=True)
+    # Beside the root, not in the home: homes that share a root (PAPERFEED_STATIC_ROOT) share the lock.
+    with (root.parent / f"{root.name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         signature = _signature()
         stamp = root / STAMP

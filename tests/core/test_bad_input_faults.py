@@ -19,7 +19,6 @@ import pytest
 from django.conf import settings
 
 from tests.conftest import SNAPSHOT, paperfeed
-from tests.core.conftest import with_static
 from tests.reliability.support import REPO, Server, base_env, tool, wait_until
 
 LEAKS = ("Traceback", "OperationalError", "sqlite", "readonly", "paperfeed.sqlite3")
@@ -52,8 +51,8 @@ def _sqlite_checks(env: dict[str, str]) -> tuple[str, list[object]]:
 # index and foreign-key SQL on both databases). Before init ran every migration in one
 # transaction, a kill at the second left the tables unrecorded, and each later init failed with
 # "table accounts_user already exists".
-# Two inits, a kill and two showmigrations take ~10 s; the first test of the run to ask for
-# collected_static also collects the static files (~35 s on a loaded machine).
+# Two inits, a kill and two showmigrations take ~10 s; the first child of the run to start also
+# collects the static files into the run's shared root (~35 s on a loaded machine).
 @pytest.mark.timeout(180)
 @pytest.mark.database
 @pytest.mark.parametrize(
@@ -61,7 +60,7 @@ def _sqlite_checks(env: dict[str, str]) -> tuple[str, list[object]]:
     [("papers.0001_initial", "inside"), ("accounts.0001_initial", "before-record")],
 )
 def test_sigterm_during_a_migration_then_init_finishes(
-    cli_env: dict[str, str], collected_static: Path, tmp_path: Path, target: str, where: str
+    cli_env: dict[str, str], tmp_path: Path, target: str, where: str
 ) -> None:
     marker = tmp_path / "paused"
     child = subprocess.Popen(
@@ -86,7 +85,6 @@ def test_sigterm_during_a_migration_then_init_finishes(
     if not settings.IS_POSTGRES:
         assert _sqlite_checks(cli_env) == ("ok", [])
 
-    with_static(cli_env, collected_static)
     again = paperfeed("init", env=cli_env, check=False)
     assert again.returncode == 0, again.stderr[-3000:]
     applied, unapplied = _applied(cli_env)
@@ -136,9 +134,9 @@ def _refused_in_one_line(proc: subprocess.CompletedProcess[str]) -> None:
 
 @pytest.mark.skipif(settings.IS_POSTGRES, reason="a fault of SQLite's file")
 # A server start (~10 s on a loaded machine), about twenty requests and six CLI runs; the first
-# test of the run to ask for collected_static also collects the static files (~35 s).
+# child of the run also collects the static files into the run's shared root (~35 s).
 @pytest.mark.timeout(180)
-def test_a_read_only_sqlite_file(tmp_path: Path, collected_static: Path) -> None:
+def test_a_read_only_sqlite_file(tmp_path: Path) -> None:
     """The database file belongs to another user (here: a read-only bind mount, since root ignores
     file modes). Pages that only read answer 200; the API answers 503, as each API request counts
     against its client's rate limit in the database; every write answers 503 (the site) or stops
@@ -146,7 +144,6 @@ def test_a_read_only_sqlite_file(tmp_path: Path, collected_static: Path) -> None
     site, by itself. With the folder read-only too, WAL mode cannot even open the file to read:
     the CLI says so in one line."""
     env = base_env(tmp_path / "home")
-    with_static(env, collected_static)
     paperfeed("init", env=env)
     ids = tool("papers", "5", env=env).split()
     tool("user", "alice", "a long enough pass 1", env=env)
@@ -218,11 +215,9 @@ def test_a_read_only_sqlite_file(tmp_path: Path, collected_static: Path) -> None
 
 
 @pytest.mark.skipif(settings.IS_POSTGRES, reason="a fault of SQLite's file")
-@pytest.mark.timeout(180)  # five CLI runs (~15 s), and maybe collected_static's first collection
+@pytest.mark.timeout(180)  # five CLI runs (~15 s), and maybe the run's first static collection
 @pytest.mark.parametrize("deleted", [("-wal",), ("-wal", "-shm")])
-def test_a_deleted_wal_loses_only_what_was_not_checkpointed(
-    tmp_path: Path, collected_static: Path, deleted: tuple[str, ...]
-) -> None:
+def test_a_deleted_wal_loses_only_what_was_not_checkpointed(tmp_path: Path, deleted: tuple[str, ...]) -> None:
     """The app is killed with commits only in `-wal`, and the file is deleted while it is down (a
     clean-up, or a copy of the database file alone). The database opens, `integrity_check` is ok,
     every commit up to the last checkpoint is there, and the site takes writes again. The commits
@@ -232,7 +227,6 @@ def test_a_deleted_wal_loses_only_what_was_not_checkpointed(
     the database file, which only the -wal could make whole again: a corrupt database is possible
     then. Hence deploy.md: never delete -wal or copy the database file alone."""
     env = base_env(tmp_path / "home")
-    with_static(env, collected_static)
     paperfeed("init", env=env)
     writer = subprocess.run(
         [sys.executable, "-m", "tests.core.wal_writer", "3", "4"],

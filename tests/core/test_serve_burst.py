@@ -15,7 +15,6 @@ import pytest
 
 from paperfeed.bench.common import wrk_binary
 from tests.conftest import paperfeed
-from tests.core.conftest import with_static
 from tests.reliability.support import Server
 
 pytestmark = [pytest.mark.database, pytest.mark.slow]
@@ -68,10 +67,9 @@ def _burst(url: str, script: Path, seconds: int) -> tuple[dict[str, int], str]:
     return {k: int(v) for k, v in (kv.split("=") for kv in line[1].split())}, proc.stdout
 
 
-# A server start (~10 s loaded), 10 s of wrk, and maybe collected_static's first collection (~35 s).
+# A server start (~10 s loaded), 10 s of wrk, and maybe the run's first static collection (~35 s).
 @pytest.mark.timeout(180)
-def test_a_burst_of_500_connections(cli_env: dict[str, str], collected_static: Path, tmp_path: Path) -> None:
-    with_static(cli_env, collected_static)
+def test_a_burst_of_500_connections(cli_env: dict[str, str], tmp_path: Path) -> None:
     paperfeed("init", env=cli_env)
     script = tmp_path / "status.lua"
     script.write_text(STATUS_LUA)
