@@ -95,7 +95,9 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
     }
     out["meets_targets"] = {
         "hybrid_p95": hybrid["p95_ms"] <= search.TARGETS["p95_ms_1m"],
-        "search_memory": hybrid["peak_rss_mb"] <= search.TARGETS["peak_mb_1m"],
+        # Private memory: the vector file's pages in RSS are the page cache's, shared by every process
+        # on the machine (the disk figures give its size).
+        "search_memory": hybrid.get("peak_private_mb", hybrid["peak_rss_mb"]) <= search.TARGETS["peak_mb_1m"],
         "digest": out["digest"]["meets_target"],
         "pages_no_errors": out["pages"]["meets_targets"]["no_errors"],
     }

@@ -82,8 +82,10 @@ def recall(ranked: list[str], relevant: set[str], k: int = 100) -> float:
 
 def run_batch(
     env: dict[str, str], queries: list[str], mode: str, limit: int
-) -> tuple[list[dict[str, Any]], float]:
-    """`paperfeed search --batch` in a child: (its JSON lines, its peak RSS in MB from /proc)."""
+) -> tuple[list[dict[str, Any]], float, float]:
+    """`paperfeed search --batch` in a child: (its JSON lines, its peak RSS and its peak private memory
+    in MB, from /proc). RSS counts the pages of the memory-mapped vector file it has touched, which
+    the page cache shares with every other process; RssAnon is what each process costs on its own."""
     qfile = Path(env["PAPERFEED_HOME"]) / f"queries-{mode}.txt"
     qfile.write_text("\n".join(q.replace("\n", " ") for q in queries) + "\n", encoding="utf-8")
     cmd = [
@@ -101,25 +103,27 @@ def run_batch(
     ]
     with tempfile.TemporaryFile("w+") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.DEVNULL)
-        peak = 0
+        peak = private = 0
         while proc.poll() is None:
             try:
                 for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
                     if line.startswith("VmHWM:"):
                         peak = max(peak, int(line.split()[1]))
+                    elif line.startswith("RssAnon:"):
+                        private = max(private, int(line.split()[1]))
             except (FileNotFoundError, ProcessLookupError):
                 break
             time.sleep(0.05)
         if proc.returncode:
             raise RuntimeError(f"search --batch failed ({proc.returncode})")
         out.seek(0)
-        return [json.loads(line) for line in out if line.strip()], peak / 1024
+        return [json.loads(line) for line in out if line.strip()], peak / 1024, private / 1024
 
 
 def latency(env: dict[str, str], queries: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for mode in MODES:
-        docs, peak = run_batch(env, queries, mode, 10)
+        docs, peak, private = run_batch(env, queries, mode, 10)
         took = np.array([d["took_ms"] for d in docs[1:]])  # the first query loads the model and indexes
         out[mode] = {
             "p50_ms": round(float(np.percentile(took, 50)), 2),
@@ -127,6 +131,7 @@ def latency(env: dict[str, str], queries: list[str]) -> dict[str, Any]:
             "mean_ms": round(float(took.mean()), 2),
             "degraded": sum(1 for d in docs if d["degraded"]),
             "peak_rss_mb": round(peak, 1),
+            "peak_private_mb": round(private, 1),
         }
     return out
 
@@ -203,7 +208,7 @@ def quality(database: str) -> dict[str, Any]:
         _, seconds = paperfeed(["index", "--json"], env)
         out["index_seconds"] = round(seconds, 1)
         for mode in MODES:
-            results, _ = run_batch(env, [dev["queries"][q] for q in qids], mode, 100)
+            results, _, _ = run_batch(env, [dev["queries"][q] for q in qids], mode, 100)
             runs = [["0001.0" + h["id"][-4:] for h in r["results"]] for r in results]
             n = float(np.mean([ndcg(r, qrels[q]) for r, q in zip(runs, qids, strict=True)]))
             rc = float(np.mean([recall(r, qrels[q]) for r, q in zip(runs, qids, strict=True)]))
