@@ -7,6 +7,7 @@ from django import forms
 from django.contrib.auth import password_validation
 
 from paperfeed.accounts.models import User
+from paperfeed.accounts.validators import normalise_email, validate_email_characters
 
 # ASCII only: no homoglyphs, RTL overrides or zero-width characters in names others see.
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,29}$")
@@ -37,7 +38,9 @@ class SignupForm(forms.Form):
         return name
 
     def clean_email(self) -> str:
-        return self.cleaned_data["email"].strip()
+        email = normalise_email(self.cleaned_data["email"])
+        validate_email_characters(email)
+        return email
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -61,6 +64,9 @@ class LoginForm(forms.Form):
 
 class ResetRequestForm(forms.Form):
     email = forms.EmailField(max_length=254, widget=forms.EmailInput({"autocomplete": "email"}))
+
+    def clean_email(self) -> str:
+        return normalise_email(self.cleaned_data["email"])
 
 
 class ProfileForm(forms.Form):
