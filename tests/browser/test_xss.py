@@ -23,6 +23,7 @@ PAYLOADS = [
     r"$\href{javascript:alert(8)}{x}$ $\url{JaVaScRiPt:alert(9)}$",
     r'$\includegraphics{x" onerror="alert(10)}$',
     r"$\def\a{\a\a}\a$ $\htmlData{foo=bar}{x}$ $\rule{99999em}{99999em}$ unbalanced $ sign",
+    r"$\edef\a{\a\a}\a$ $\edef\b{\b}\b$",
     "\u202egnp.exe zero\u200bwidth",
 ]
 CORPUS = " ".join(PAYLOADS)
@@ -59,6 +60,10 @@ def test_payload_corpus_renders_inert(live_server, new_page, monkeypatch) -> Non
     page.goto(f"{base}/papers/{paper.arxiv_id}")
     text = page.inner_text("body")
     assert "<script>alert(1)</script>" in text and "<img src=x onerror=alert(3)>" in text
+    # Recursive macros stop at KaTeX's maxExpand and stay as their source text: the page rendered,
+    # with KaTeX loaded (without it every formula would stay text and this would prove nothing).
+    assert page.evaluate("() => !!(window.katex && window.renderMathInElement)")
+    assert r"\edef\a{\a\a}\a" in text and r"\def\a{\a\a}\a" in text
     assert page.locator(".comment-body").count() == len(PAYLOADS)
     page.goto(f"{base}/users/{quote(villain.username, safe='')}")
     assert PAYLOADS[1] in page.inner_text("h1")
