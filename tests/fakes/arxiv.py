@@ -13,8 +13,9 @@ announcement feed the way arXiv does, from real records, and misbehaves on reque
 - The announcement feed (/rss/atom/CAT+CAT): `announcements` entries rendered as arXiv's Atom feed.
 - `faults`: a queue consumed one per request (any endpoint): "503:7" (Retry-After 7), "503:" (no
   header), "503:<HTTP date>", "429:N", "truncated", "html", "empty", "badutf8", "billion", "xxe",
-  "reset", "oai:CODE" (that OAI-PMH error), "trickle" (the page at one byte every `trickle_delay`
-  seconds). `repeat_tokens`: every page sends back the token it was asked with (a server in a loop).
+  "gzip:whole" / "gzip:cut" (Content-Encoding: gzip, whole or cut mid-stream), "reset", "oai:CODE"
+  (that OAI-PMH error), "trickle" (the page at one byte every `trickle_delay` seconds).
+  `repeat_tokens`: every page sends back the token it was asked with (a server in a loop).
 - Observations: `requests` (real monotonic start time, path, query), `max_open` (connections open at
   once), `violations`.
 """
@@ -411,6 +412,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, text.encode())
         elif kind == "truncated":
             self._send(200, body[: len(body) // 2])
+        elif kind == "gzip":
+            # gzip:whole is a normal compressed answer; gzip:cut stops mid-stream with a
+            # Content-Length that matches the cut, so only the decompressor can tell.
+            packed = gzip.compress(body)
+            self._send(200, packed[: len(packed) // 2] if arg == "cut" else packed, Content_Encoding="gzip")
         elif kind == "html":
             self._send(200, b"<html><body><h1>arXiv is down for maintenance</h1></body></html>", "text/html")
         elif kind == "empty":

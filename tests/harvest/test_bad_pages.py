@@ -81,6 +81,15 @@ def test_tokens_without_list_size_then_an_empty_token_harvest_everything(
         fake.stop()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_truncated_gzip_answer_is_asked_for_again(fake: FakeArxiv, client: ArxivClient) -> None:
+    # One page compressed whole, the next cut mid-stream (twice): read, retried, nothing lost.
+    fake.faults.extend(["gzip:whole", "gzip:cut", "gzip:cut"])
+    out = Harvester(fake.oai, None, client).run(dt.date(2026, 6, 25))
+    assert out["created"] == 240 and Paper.objects.count() == 240
+    assert out["retries"] == 2 and len(fake.oai_requests()) == 12 + 2
+
+
 # --- datestamps in the future -----------------------------------------------------------------------
 
 

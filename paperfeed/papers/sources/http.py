@@ -260,5 +260,6 @@ class ArxivClient:
             except httpx.ConnectError as e:
                 raise ArxivConnectError(f"{url}: {type(e).__name__}: {e or 'no answer'}") from None
             except httpx.HTTPError as e:
-                # DNS failure, refused or reset connection, timeout, truncated gzip …
+                # DNS failure, refused or reset connection, timeout, corrupt gzip … (a gzip stream cut
+                # short decodes without error to a partial body: the page parser refuses that).
                 raise ArxivError(f"{url}: {type(e).__name__}: {e or 'no answer'}") from None
