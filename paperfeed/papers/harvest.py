@@ -137,9 +137,12 @@ class Harvester:
                     raise HarvestError(f"the server keeps sending the same resumption token {next_token!r}")
             stamps = [i.datestamp for i in page.items]
             if stamps:
-                newest = max(stamps)
-                if page.response_date is not None:
-                    newest = min(newest, page.response_date.date())  # a datestamp in the future
+                # A datestamp in the future never moves the resume point past the server's day, or
+                # past ours when a page lacks its (required) responseDate.
+                newest = min(
+                    max(stamps),
+                    page.response_date.date() if page.response_date is not None else timezone.now().date(),
+                )
                 resume_from = max(resume_from, newest) if resume_from else newest
             self._store(page)
             if next_token:

@@ -14,7 +14,8 @@ announcement feed the way arXiv does, from real records, and misbehaves on reque
 - `faults`: a queue consumed one per request (any endpoint): "503:7" (Retry-After 7), "503:" (no
   header), "503:<HTTP date>", "429:N", "truncated", "html", "empty", "badutf8", "billion", "xxe",
   "gzip:whole" / "gzip:cut" (Content-Encoding: gzip, whole or cut mid-stream), "reset", "oai:CODE"
-  (that OAI-PMH error), "trickle" (the page at one byte every `trickle_delay` seconds).
+  (that OAI-PMH error), "trickle" (the page at one byte every `trickle_delay` seconds), "nodate"
+  (the page without its responseDate).
   `repeat_tokens`: every page sends back the token it was asked with (a server in a loop).
 - Observations: `requests` (real monotonic start time, path, query), `max_open` (connections open at
   once), `violations`.
@@ -26,6 +27,7 @@ import datetime as dt
 import gzip
 import itertools
 import json
+import re
 import socket
 import threading
 import time
@@ -412,6 +414,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, text.encode())
         elif kind == "truncated":
             self._send(200, body[: len(body) // 2])
+        elif kind == "nodate":
+            self._send(200, re.sub(rb"<responseDate>[^<]*</responseDate>\n?", b"", body))
         elif kind == "gzip":
             # gzip:whole is a normal compressed answer; gzip:cut stops mid-stream with a
             # Content-Length that matches the cut, so only the decompressor can tell.

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from paperfeed.papers.harvest import Harvester, HarvestError, state_name
 from paperfeed.papers.models import Authorship, Paper
@@ -124,6 +125,25 @@ def test_future_datestamps_are_stored_but_never_move_the_position_past_now(
         assert fake.oai_requests()[before].query["from"] == today.isoformat()
         assert out["created"] == 5 and Paper.objects.count() == 80
         assert state_get(name) == {"next_from": fake.today.isoformat()}
+    finally:
+        fake.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_response_date_future_datestamps_are_capped_at_our_own_day(
+    docs: list[dict[str, Any]], client: ArxivClient
+) -> None:
+    future = (timezone.now() + dt.timedelta(days=90)).date()
+    records = spread(docs[:20], dt.date(2026, 6, 30), 1) + spread(docs[20:60], future, 1)
+    fake = FakeArxiv(records, page_size=20).start()
+    try:
+        # Two pages without the (required) responseDate, the second all future-dated, then arXiv
+        # fails on the third: the resume point stays at today, not 90 days ahead.
+        fake.faults.extend(["nodate", "nodate", *["503:3"] * 8])
+        with pytest.raises(HarvestError):
+            Harvester(fake.oai, None, client).run(dt.date(2026, 6, 30))
+        run = state_get(state_name(fake.oai, None))["run"]
+        assert run["resume_from"] <= timezone.now().date().isoformat() and run["token"]
     finally:
         fake.stop()
 
