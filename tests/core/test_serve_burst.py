@@ -15,7 +15,7 @@ import pytest
 
 from paperfeed.bench.common import wrk_binary
 from tests.conftest import paperfeed
-from tests.reliability.support import Server
+from tests.reliability.support import Server, wait_until
 
 pytestmark = [pytest.mark.database, pytest.mark.slow]
 
@@ -75,6 +75,9 @@ def test_a_burst_of_500_connections(cli_env: dict[str, str], tmp_path: Path) -> 
     script.write_text(STATUS_LUA)
     server = Server(cli_env, tmp_path / "serve.log", workers=2).wait_ready()
     try:
+        # /healthz answers once one worker is up; the other may still be booting (seen on a loaded
+        # PostgreSQL run), and would then look like a replacement after the burst.
+        wait_until(lambda: len(server.pids()) == 3, 60, "both workers to boot")
         pids = server.pids()
         counts, report = _burst(server.url, script, seconds=10)
         assert server.proc.poll() is None, server.output()[-3000:]
