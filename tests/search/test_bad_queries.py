@@ -9,28 +9,8 @@ from urllib.parse import quote
 from django.test import Client
 
 from paperfeed.search.services import MODES
+from tests.search.hostile import FTS_3C
 
-FTS_3C = [
-    '"hello',
-    "hello AND",
-    "NEAR(",
-    "(",
-    ")",
-    "AND",
-    "OR x",
-    "*",
-    "-x",
-    "col:x",
-    "title:x",
-    "^x",
-    '""',
-    "   ",
-    "x" * 10_000,
-    "\x00",
-    "'; DROP TABLE papers_paper; --",
-    "%",
-    "_",
-]
 # A lone surrogate cannot be UTF-8 encoded: a client sends its WTF-8 bytes, which are not UTF-8.
 LONE_SURROGATE = "%ED%A0%80"
 
