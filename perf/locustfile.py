@@ -11,7 +11,8 @@ a reverse proxy would, so the per-address API limit counts users, not the load g
 
 Classes: MixedUser (80% browse, 10% search, 5% vote, 3% comment, 2% login), SearchUser (keyword
 search at 1 request/s per user: `-u 20` is RELIABILITY's 20 req/s) and ProbeUser (a paper's API
-record at 1/s: the same run's baseline for the search figure). An expected 429 (a rate limit
+record at 1/s: the same run's baseline for the search figure), both paced with their users' requests
+spread evenly over each second (`_Paced`). An expected 429 (a rate limit
 doing its job) counts as a success and is tallied apart; PAPERFEED_LOAD_COUNTS names a file where
 those tallies are written at the end.
 """
@@ -24,10 +25,12 @@ import os
 import random
 import re
 import threading
+import time
 from collections import Counter
 from typing import Any
 
-from locust import HttpUser, between, constant_throughput, events, task
+import gevent
+from locust import HttpUser, between, events, task
 
 FIXTURE: dict[str, Any] = json.loads(open(os.environ["PAPERFEED_LOAD_FIXTURE"]).read())  # noqa: SIM115
 _ids = itertools.count(1)
@@ -66,6 +69,33 @@ class _Base(HttpUser):
     def _search_path(self) -> str:
         term = self.rng.choice(FIXTURE["search_terms"])
         return f"/api/papers/search?q={term}&mode=keyword"
+
+
+GOLDEN = (5**0.5 - 1) / 2
+
+
+class _Paced(_Base):
+    """A user that runs its task `per_second` times a second, at its own phase of the period.
+
+    locust's `constant_throughput` paces each user from the moment it was created, and `-r N` creates
+    N users at once: 20 users at 1/s then send 20 searches in the same millisecond every second, a
+    burst that three workers on one core drain in ~400 ms (measured: p50 240 ms, p95 450 ms). That is
+    a thundering herd, not RELIABILITY's constant 20 req/s, which this gives: user n starts at
+    phase frac(n x golden ratio) of the period, so any number of users stay evenly apart, and a user
+    that falls behind starts again from now instead of catching up in a burst."""
+
+    abstract = True
+    per_second = 1.0
+
+    def on_start(self) -> None:
+        super().on_start()
+        gevent.sleep((self.n * GOLDEN) % 1 / self.per_second)
+        self.due = time.monotonic()
+
+    def wait_time(self) -> float:
+        now = time.monotonic()
+        self.due = max(self.due + 1 / self.per_second, now)
+        return self.due - now
 
 
 class MixedUser(_Base):
@@ -129,7 +159,7 @@ class MixedUser(_Base):
             "/login",
             name="login",
             data={"username": username, "password": password, "csrfmiddlewaretoken": found[1]},
-            headers={"Referer": self.host + "/login"},
+            headers={"Referer": f"{self.host}/login"},
             allow_redirects=False,
             catch_response=True,
         ) as r:
@@ -137,18 +167,16 @@ class MixedUser(_Base):
         self.client.cookies.clear()
 
 
-class SearchUser(_Base):
+class SearchUser(_Paced):
     weight = 4  # of 25 users with ProbeUser: 20 searching, 5 probing
-    wait_time = constant_throughput(1)
 
     @task
     def search(self) -> None:
         self._get(self._search_path(), "search")
 
 
-class ProbeUser(_Base):
+class ProbeUser(_Paced):
     weight = 1
-    wait_time = constant_throughput(1)
 
     @task
     def paper(self) -> None:
