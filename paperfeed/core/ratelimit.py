@@ -9,20 +9,27 @@ can run a five-minute window in seconds.
 Wall time can jump (§4c). Forward, a client meets empty windows: one fresh allowance, as after a
 real pause, and the limit holds from there. Back, the database counters are rebased (`_rebase`);
 Redis counters expire after two windows of real time, so at most two are met twice.
+
+A database that cannot be written (a read-only SQLite file, §4c) cannot count: every hit is then
+allowed, with a warning in the log, so that reads keep working; anything that writes fails anyway.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.backends.utils import CursorWrapper
 
 from paperfeed.core import clock
+from paperfeed.core.commands import is_read_only
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -103,13 +110,17 @@ def hit(
     elapsed = (now - start) / window
     bucket = _bucket(scope, key)
     incr = _incr_cache if _use_cache() else _incr_db
-    current, previous = incr(bucket, start, window, 0)
-    allowed = current + cost + previous * (1 - elapsed) <= limit
-    if allowed or count_denied:
-        current, previous = incr(bucket, start, window, cost)
-        estimate = current + previous * (1 - elapsed)
-    else:
-        estimate = current + previous * (1 - elapsed)
+    try:
+        current, previous = incr(bucket, start, window, 0)
+        allowed = current + cost + previous * (1 - elapsed) <= limit
+        if allowed or count_denied:
+            current, previous = incr(bucket, start, window, cost)
+    except DatabaseError as e:
+        if not is_read_only(e):
+            raise
+        log.warning("rate limit %s not counted: the database is read-only", scope)
+        return Decision(True, 0.0, limit, 0)
+    estimate = current + previous * (1 - elapsed)
     retry_after = 0
     if not allowed:
         # The estimate falls as the previous window's weight decays: find when there is room

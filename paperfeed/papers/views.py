@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
@@ -18,4 +20,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
         resp["Retry-After"] = str(RETRY_AFTER)  # a load balancer or monitor knows when to look again
         resp["Cache-Control"] = "no-store"
         return resp
+    if connection.vendor == "sqlite" and not os.access(connection.settings_dict["NAME"], os.W_OK):
+        # Reads still work (200 keeps the process behind a load balancer) but no write will: a
+        # monitor must tell. access() sees a read-only mount even for root, unlike the file's mode.
+        return JsonResponse({"status": "degraded", "database": "read-only"})
     return JsonResponse({"status": "ok", "database": "up"})

@@ -138,11 +138,11 @@ def _refused_in_one_line(proc: subprocess.CompletedProcess[str]) -> None:
 @pytest.mark.timeout(180)
 def test_a_read_only_sqlite_file(tmp_path: Path) -> None:
     """The database file belongs to another user (here: a read-only bind mount, since root ignores
-    file modes). Pages that only read answer 200; the API answers 503, as each API request counts
-    against its client's rate limit in the database; every write answers 503 (the site) or stops
-    with one line (the CLI); nothing is damaged, and once the file is writable again so is the
-    site, by itself. With the folder read-only too, WAL mode cannot even open the file to read:
-    the CLI says so in one line."""
+    file modes). Pages and API requests that only read answer 200 (the API's rate limit, which
+    cannot be counted, lets them through) and /healthz says the database is read-only; every write
+    answers 503 (the site) or stops with one line (the CLI); nothing is damaged, and once the file
+    is writable again so is the site, by itself. With the folder read-only too, WAL mode cannot
+    even open the file to read: the CLI says so in one line."""
     env = base_env(tmp_path / "home")
     paperfeed("init", env=env)
     ids = tool("papers", "5", env=env).split()
@@ -164,13 +164,16 @@ def test_a_read_only_sqlite_file(tmp_path: Path) -> None:
                     f"/papers/{ids[0]}",
                     "/search?q=learning",
                     "/login",
+                    "/api/daily_papers",
+                    f"/api/papers/{ids[0]}",
                 ):
                     r = web.get(path)
                     assert r.status_code == 200, (path, r.status_code, r.text[:300])
-                assert web.get("/healthz").json() == {"status": "ok", "database": "up"}
+                health = web.get("/healthz")
+                read_only_health = {"status": "degraded", "database": "read-only"}
+                assert (health.status_code, health.json()) == (200, read_only_health)
 
                 writes = [
-                    web.get("/api/daily_papers"),
                     web.post(f"/api/papers/{ids[0]}/upvote", headers={"Authorization": f"Bearer {token}"}),
                     web.post(
                         "/login",
@@ -192,6 +195,7 @@ def test_a_read_only_sqlite_file(tmp_path: Path) -> None:
 
         # Writable again: the same server takes the vote, nothing was lost or damaged meanwhile.
         with httpx.Client(base_url=server.url, timeout=30) as web:
+            assert web.get("/healthz").json() == {"status": "ok", "database": "up"}
             r = web.post(f"/api/papers/{ids[0]}/upvote", headers={"Authorization": f"Bearer {token}"})
             assert r.status_code == 200, r.text[:300]
     finally:

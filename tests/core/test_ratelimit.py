@@ -1,4 +1,5 @@
 import pytest
+from django.db import connection
 
 from paperfeed.core import ratelimit
 
@@ -101,3 +102,20 @@ def test_a_clock_jump_forward_grants_one_window_not_unlimited(frozen: list[float
     frozen[0] -= 86_400
     assert not ratelimit.hit("api", "ip", limit=LIMIT, window=WINDOW).allowed
     assert _wait_until_allowed(frozen) <= 2 * WINDOW
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="a read-only SQLite connection")
+def test_a_read_only_database_lets_hits_through_uncounted(
+    frozen: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A limit that cannot be counted must not turn every read into an error (§4c, read-only file)."""
+    with connection.cursor() as cur:
+        cur.execute("PRAGMA query_only = 1")
+    try:
+        got = [ratelimit.hit("api", "ip", limit=2, window=60) for _ in range(5)]
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("PRAGMA query_only = 0")
+    assert all(d.allowed for d in got)
+    assert "the database is read-only" in caplog.text
+    assert ratelimit.hit("api", "ip", limit=2, window=60).count == 1  # nothing was counted meanwhile
