@@ -7,10 +7,7 @@ from django import forms
 from django.contrib.auth import password_validation
 
 from paperfeed.accounts.models import User
-from paperfeed.accounts.validators import normalise_email, validate_email_characters
-
-# ASCII only: no homoglyphs, RTL overrides or zero-width characters in names others see.
-USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,29}$")
+from paperfeed.accounts.validators import normalise_email, validate_email_characters, validate_username
 
 
 class SignupForm(forms.Form):
@@ -29,10 +26,7 @@ class SignupForm(forms.Form):
 
     def clean_username(self) -> str:
         name = self.cleaned_data["username"]
-        if not USERNAME_RE.match(name):
-            raise forms.ValidationError(
-                "Use 2 to 30 letters, digits, - or _ (starting with a letter or digit)."
-            )
+        validate_username(name)
         if User.objects.filter(username__iexact=name).exists():
             raise forms.ValidationError("That username is taken.")
         return name

@@ -15,6 +15,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from paperfeed.accounts.validators import USERNAME_RULE, validate_username
+
 # A vote counts toward trending only from an account this old with a verified email (RELIABILITY S5).
 TRENDING_MIN_ACCOUNT_AGE = dt.timedelta(hours=24)
 
@@ -33,6 +35,15 @@ class AccountManager(UserManager.from_queryset(UserQuerySet)):  # type: ignore[m
 
 
 class User(AbstractUser):
+    # Sign-up's rule on the field itself, so the admin's forms and createsuperuser keep it too.
+    username = models.CharField(
+        "username",
+        max_length=150,
+        unique=True,
+        help_text=USERNAME_RULE,
+        validators=[validate_username],
+        error_messages={"unique": "A user with that username already exists."},
+    )
     email_verified = models.BooleanField(default=False)
     bio = models.TextField(blank=True, max_length=2000)
 
