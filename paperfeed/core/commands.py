@@ -15,6 +15,11 @@ class ReportCommand(BaseCommand):
     """Subclasses implement `report(**options)`, returning a JSON-able dict, and may override
     `render(result)` for the human-readable form."""
 
+    # Django's system checks are a developer's aid (`paperfeed check`, `init` and `serve` run them);
+    # here they would import the whole site (URLs, API, views) before every command: ~1 s of each
+    # import, harvest or recommend, and of every test that runs the command line.
+    requires_system_checks: list[str] = []
+
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)
         parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")

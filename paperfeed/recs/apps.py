@@ -16,17 +16,13 @@ class RecsConfig(AppConfig):
         # Beside the search index's job: the saved "for you" window follows the same imports.
         papers_ingested.connect(on_papers_ingested, dispatch_uid="recs.window_after_ingest")
         self._connect_hooks()
-        self._mount_api()
 
-    def _mount_api(self) -> None:
-        """/api/recommendations on the site's API (absent in a build without it)."""
-        try:
-            from paperfeed.api.views import TokenAuth, api, with_errors  # type: ignore[attr-defined,unused-ignore]
-        except ImportError:
-            return
+    def mount_api(self, api: Any, auth: Any, with_errors: Any) -> None:
+        """/api/recommendations on the site's API: called by the API's URL configuration, so a
+        command-line run that never routes a request does not build the API at start-up."""
         from paperfeed.recs.api import router
 
-        api.add_router("/", router(TokenAuth(), with_errors))
+        api.add_router("/", router(auth, with_errors))
 
     def _connect_hooks(self) -> None:
         # The profile follows the user's votes, saves and "not interested" marks as they happen.

@@ -9,11 +9,12 @@ from typing import Any
 from django.db import transaction
 from django.tasks import task
 
-from paperfeed.recs import index
-
 
 @task
 def refresh_window() -> dict[str, Any]:
+    # Imported here: every process loads this module at start-up, few refresh (numpy, scipy).
+    from paperfeed.recs import index
+
     return index.refresh_saved()
 
 

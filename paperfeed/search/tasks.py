@@ -8,11 +8,12 @@ from typing import Any
 from django.db import transaction
 from django.tasks import task
 
-from paperfeed.search.indexing import Indexer
-
 
 @task
 def index_papers() -> dict[str, Any]:
+    # Imported here: every process loads this module at start-up (the signal below), few index.
+    from paperfeed.search.indexing import Indexer
+
     # The keyword index is committed before the slow embedding pass starts.
     return Indexer().run()
 
