@@ -32,7 +32,8 @@ def test_switched_off_by_setting(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.timeout(240)  # a real server and two model loads: ~20 s idle, several times that under load
 def test_each_gunicorn_worker_warms_up_after_it_starts(cli_env: dict[str, str], tmp_path: Path) -> None:
-    env = {**cli_env, "PAPERFEED_LOG_LEVEL": "INFO", "PAPERFEED_WARM_UP": "1"}
+    # At WARNING too: the benchmarks' server helper waits for these lines (paperfeed.bench.common.serve).
+    env = {**cli_env, "PAPERFEED_LOG_LEVEL": "WARNING", "PAPERFEED_WARM_UP": "1"}
     paperfeed("init", env=env)
     server = Server(env, tmp_path / "server.log", workers=2).wait_ready()
     try:
