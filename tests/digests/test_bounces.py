@@ -116,6 +116,7 @@ def test_mailto_unsubscribe_and_junk_are_handled(
 
 
 @pytest.mark.database
+@pytest.mark.timeout(180)  # init and four CLI children: ~17 s idle, near 60 s on a slow day, run in parallel
 def test_the_command(cli_env: dict[str, str]) -> None:
     paperfeed("init", env=cli_env)
     paperfeed("subscribers", "add", "reader1@example.org", "--confirmed", env=cli_env)

@@ -190,6 +190,7 @@ def test_throttle_per_second_measured_at_the_sink(
     assert max(sum(1 for t in times if a <= t < a + 1.0) for a in times) <= 10
 
 
+@pytest.mark.timeout(180)  # two scaled hours are 14.4 s of real waiting, plus 70 sends on a busy machine
 def test_throttle_hourly_window_with_a_scaled_clock(
     smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
 ) -> None:
