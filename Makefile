@@ -16,6 +16,7 @@ PYTEST_ARGS ?=
 # it starts, so 2 workers on 2 cores ran each database's suite 1.5x faster (SQLite 8:50 -> 5:47,
 # PostgreSQL 8:45 -> 5:35, 2026-11-29).
 TEST_WORKERS ?= 2
+PYTEST    := $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal
 BENCH_KEEP ?= var/bench
 
 .PHONY: help install run serve worker test test-sqlite test-postgres test-long chaos lint format typecheck bench bench-full perf clean services
@@ -57,10 +58,10 @@ test: install services ## the whole test suite, on SQLite and on PostgreSQL
 	$(MAKE) --no-print-directory test-sqlite test-postgres
 
 test-sqlite: install
-	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 test-postgres: install services ## the database-touching tests again, on PostgreSQL
-	DATABASE_URL=$(PG_TEST_URL) $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+	DATABASE_URL=$(PG_TEST_URL) $(PYTEST) $(PYTEST_ARGS)
 
 test-long: install services ## the reliability tests in their full-size forms (RELIABILITY L3 at 4 x 2,000 toggles), both databases
 	PAPERFEED_LONG=1 $(VENV)/bin/pytest tests/reliability $(PYTEST_ARGS)

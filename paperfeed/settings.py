@@ -253,9 +253,8 @@ LOGGING = {
     "root": {"handlers": ["stderr"], "level": env("PAPERFEED_LOG_LEVEL")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        # A worker's "warmed up" line shows whatever PAPERFEED_LOG_LEVEL says: it is how an operator
-        # (and `paperfeed bench`, which waits for it) knows the worker is ready. At WARNING it was
-        # dropped, and the load benchmark and its test waited out their 240 s deadline each time.
+        # A worker's "warmed up" line shows at any PAPERFEED_LOG_LEVEL: it is how an operator, and
+        # `paperfeed bench` (bench.common.serve waits for it), know the worker is ready.
         "paperfeed.core.warmup": {"level": "INFO"},
     },
 }
