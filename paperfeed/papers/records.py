@@ -30,7 +30,10 @@ class AuthorName(tuple[str, str, str, str, str]):
     __slots__ = ()
 
     def __new__(cls, keyname: str, forenames: str = "", suffix: str = "") -> AuthorName:
-        display = " ".join(p for p in (forenames, keyname, suffix) if p)
+        if forenames and keyname and not suffix:  # nearly every name: no generator to join
+            display = f"{forenames} {keyname}"
+        else:
+            display = " ".join(p for p in (forenames, keyname, suffix) if p)
         return tuple.__new__(cls, (keyname, forenames, suffix, display, slugify_name(display)))
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -159,7 +162,7 @@ class PaperRecord:
             for name in _HASHED:
                 value = getattr(self, name)
                 if name == "authors":
-                    value = "\x1e".join(f"{a.keyname}\x1d{a.forenames}\x1d{a.suffix}" for a in value)
+                    value = "\x1e".join(f"{a[0]}\x1d{a[1]}\x1d{a[2]}" for a in value)
                 elif name == "versions" and value is not None:
                     value = "\x1e".join(f"{v.version}\x1d{v.date.isoformat()}\x1d{v.size}" for v in value)
                 elif name == "categories":
@@ -174,7 +177,15 @@ class PaperRecord:
         self.content_hash()
         self.links()
         self.json_columns()
+        self.distinct_authors()
         return self
+
+    def distinct_authors(self) -> list[AuthorName]:
+        """The names without repeats (a few records list an author twice), in order: cached."""
+        cached: list[AuthorName] | None = self.__dict__.get("_distinct")
+        if cached is None:
+            cached = self.__dict__["_distinct"] = list(dict.fromkeys(self.authors))
+        return cached
 
     def json_columns(self) -> tuple[str, str]:
         """The authors and versions columns as JSON text (cached), ready for an INSERT or a COPY."""
@@ -231,15 +242,21 @@ _PARTICLES = {
 _SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv", "v"}
 
 
+# Patterns used per record or per name are compiled once: `re.sub(pattern, ...)` looks each one up
+# in re's cache on every call, which an import does millions of times.
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+_SPACES = re.compile(r"\s+")
+
+
 @functools.lru_cache(maxsize=100_000)
 def slugify_name(text: str) -> str:
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:200] or "unknown"
+    return _NOT_SLUG.sub("-", folded).strip("-")[:200] or "unknown"
 
 
 def parse_name(name: str) -> AuthorName:
     """Split 'Forenames Keyname Suffix' the way arXiv's own metadata does for most names."""
-    name = re.sub(r"\s+", " ", name).strip().strip(",")
+    name = _SPACES.sub(" ", name).strip().strip(",")
     if "," in name:  # "Keyname, Forenames"
         key, _, fore = name.partition(",")
         return AuthorName(key.strip(), fore.strip())
@@ -270,7 +287,7 @@ def split_authors(text: str) -> list[AuthorName]:
 
 
 def clean_title(title: str) -> str:
-    return re.sub(r"\s+", " ", title or "").strip()
+    return _SPACES.sub(" ", title or "").strip()
 
 
 # --- links ----------------------------------------------------------------------------------------
@@ -287,9 +304,24 @@ class Link:
 # (No lookbehind in the pattern: it makes the scan four times slower; the check is done by hand.)
 _LINK_START = re.compile(r"https?://|www\.|github\.com/|gitlab\.com/|huggingface\.co/")
 _LINK_BODY = re.compile(r"[^\s<>\"'{}|^`\\]+(?:\\[_%#&][^\s<>\"'{}|^`\\]*)*")
-# Cheap substring tests first: most abstracts have no link, and a regex scan of every text costs
-# more than the rest of parsing a record.
-_HINTS = ("http", "HTTP", "www.", "WWW.", ".com/", ".co/", ".COM/", ".CO/")
+
+
+def _may_have_link(t: str) -> bool:
+    """Cheap substring tests before any regex: most abstracts have no link, and a regex scan of
+    every text costs more than the rest of parsing a record. Spelled out, not a loop over a tuple:
+    this runs twice per paper of an import, and the loop's generator cost more than the searches."""
+    return (
+        "http" in t
+        or "HTTP" in t
+        or "www." in t
+        or "WWW." in t
+        or ".com/" in t
+        or ".co/" in t
+        or ".COM/" in t
+        or ".CO/" in t
+    )
+
+
 _TRAIL = ".,;:!?'\"*"
 
 
@@ -323,7 +355,7 @@ def classify(url: str) -> str | None:
 
 
 def extract_links(text: str, source: str) -> list[Link]:
-    if not text or not any(h in text for h in _HINTS):
+    if not text or not _may_have_link(text):
         return []
     lowered = text.lower()
     if len(lowered) != len(text):  # a few characters lower-case to two; positions must agree

@@ -157,7 +157,6 @@ def prepare_for_storage(rec: PaperRecord, source: str) -> PaperRecord:
     rec.prepare()
     h = rec.content_hash()
     rec.__dict__["_row"] = (source, _paper_row(_paper_fields(rec, h, source, as_json_text=True)))
-    rec.__dict__["_authors"] = list(dict.fromkeys(rec.authors))
     return rec
 
 
@@ -166,11 +165,6 @@ def _prepared_row(rec: PaperRecord, source: str) -> tuple[Any, ...]:
     if cached is not None and cached[0] == source:
         return cached[1]
     return _paper_row(_paper_fields(rec, rec.content_hash(), source, as_json_text=True))
-
-
-def _distinct_authors(rec: PaperRecord) -> list[Any]:
-    cached = rec.__dict__.get("_authors")
-    return cached if cached is not None else list(dict.fromkeys(rec.authors))
 
 
 def _select_in(select: str, column: str, values: list[str]) -> list[tuple[Any, ...]]:
@@ -291,7 +285,7 @@ class Ingestor:
         self._ensure_categories({c for r in records for c in r.categories})
         # AuthorName is a tuple (keyname, forenames, suffix, display, key): indexing skips a property call
         # per name, and there are several hundred thousand names in an import.
-        author_ids = self._ensure_authors({a[4]: a[3] for r in records for a in _distinct_authors(r)})
+        author_ids = self._ensure_authors({a[4]: a[3] for r in records for a in r.distinct_authors()})
 
         now = timezone.now()
         stamp = connection.ops.adapt_datetimefield_value(now)
@@ -323,7 +317,7 @@ class Ingestor:
         _insert_rows(
             Authorship,
             ["paper_id", "author_id", "position"],
-            [(pk, author_ids[a[4]], i) for pk, r in children for i, a in enumerate(_distinct_authors(r))],
+            [(pk, author_ids[a[4]], i) for pk, r in children for i, a in enumerate(r.distinct_authors())],
         )
         links = [(pk, lk.kind, lk.url, lk.source) for pk, r in children for lk in r.links()]
         if updated_pks and links:

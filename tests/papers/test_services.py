@@ -46,6 +46,17 @@ def test_create_then_rerun_changes_nothing() -> None:
     assert Author.objects.count() == 2
 
 
+def test_an_author_listed_twice_is_one_authorship_and_keeps_the_first_place() -> None:
+    jane, rick = AuthorName("Doe", "Jane"), AuthorName("Roe", "Rick")
+    assert ingest(rec(authors=[jane, rick, jane])) == {"created": 1}
+    p = Paper.objects.get()
+    assert list(Authorship.objects.filter(paper=p).values_list("author__key", "position")) == [
+        ("jane-doe", 0),
+        ("rick-roe", 1),
+    ]
+    assert [a["name"] for a in p.authors] == ["Jane Doe", "Rick Roe", "Jane Doe"]  # as arXiv lists them
+
+
 def test_newer_version_replaces_and_older_never_does() -> None:
     ingest(rec(version=1))
     assert ingest(rec(version=2, abstract="v2 abstract", categories=["cs.AI"])) == {"updated": 1}
