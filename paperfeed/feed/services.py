@@ -102,13 +102,18 @@ def resolve_paper(text: str) -> Paper:
 
 
 def submit(text: str, user: User | None, day: dt.date | None = None, *, limit: bool = True) -> Submission:
-    """Put a paper on `day`'s list (today by default); one submission per paper per day."""
+    """Put a paper on `day`'s list (today by default). A paper goes on one list only, as on Hugging
+    Face: its votes belong to the paper, so a second listing would carry them to the top of a later
+    day and of trending (anyone could recycle last month's favourites daily)."""
     if user is not None and limit:
         throttle.check("submit:user", str(user.pk))
     paper = resolve_paper(text)
     if paper.status != Paper.Status.ACTIVE:
         raise FeedError(f"{paper.arxiv_id} is {paper.status} on arXiv")
     day = day or timezone.localdate()
+    listed = Submission.objects.filter(paper=paper).order_by("day").values_list("day", flat=True).first()
+    if listed is not None:
+        raise AlreadySubmitted(f"{paper.arxiv_id} is already on the list of {listed.isoformat()}")
     try:
         with transaction.atomic():
             sub = Submission.objects.create(paper=paper, day=day, submitted_by=user)

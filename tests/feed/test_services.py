@@ -24,8 +24,10 @@ def test_submit_by_id_url_and_errors() -> None:
     assert s.paper == papers[0] and s.day == timezone.localdate() and s.submitted_by == user
     with pytest.raises(services.AlreadySubmitted, match="already on the list"):
         services.submit(f"arXiv:{papers[0].arxiv_id}", user)
-    # The same paper may go on another day's list.
-    services.submit(papers[0].arxiv_id, user, timezone.localdate() - dt.timedelta(days=1))
+    # Nor on another day's: its votes would come along to the top of that day and of trending.
+    with pytest.raises(services.AlreadySubmitted, match=f"already on the list of {s.day.isoformat()}"):
+        services.submit(papers[0].arxiv_id, user, timezone.localdate() + dt.timedelta(days=1))
+    services.submit(papers[1].arxiv_id, user, timezone.localdate() - dt.timedelta(days=1))
     with pytest.raises(services.FeedError, match="not an arXiv identifier"):
         services.submit("not-an-id", user)
     with pytest.raises(services.PaperNotFound):
@@ -137,7 +139,8 @@ def test_listing_sorts_and_periods() -> None:
     day = timezone.localdate()
     for i, p in enumerate(papers):
         services.submit(p.arxiv_id, None, day - dt.timedelta(days=i))
-    services.submit(papers[0].arxiv_id, None, day - dt.timedelta(days=1))  # twice in the week
+    # Twice in the week, as a database from before "one list per paper" may hold: one entry still.
+    Submission.objects.create(paper=papers[0], day=day - dt.timedelta(days=1))
     services.upvote(make_user("l1"), papers[2])
     week = periods.week_of(day)
     entries = services.listing(periods.Period("week", day - dt.timedelta(days=6), day))
