@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from typing import Any
@@ -17,6 +18,18 @@ def _warm_up(worker: Any) -> None:
     start_in_background()
 
 
+def _links_to_this_server(host: str, port: int) -> None:
+    """Without PAPERFEED_BASE_URL, links in feeds and mail point at the address served here, not
+    at the setting's default port: `serve --port 8123` must not send people to :8000. Set in the
+    environment too, so the `--with-worker` process (which sends the mail) agrees."""
+    if os.environ.get("PAPERFEED_BASE_URL"):
+        return
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - compared, not bound
+    url = f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+    os.environ["PAPERFEED_BASE_URL"] = settings.BASE_URL = url
+    settings.CSRF_TRUSTED_ORIGINS = [url]
+
+
 class Command(BaseCommand):
     help = "Serve the site and the API with the production server (gunicorn)."
 
@@ -32,6 +45,7 @@ class Command(BaseCommand):
         from gunicorn.app.base import BaseApplication
 
         collect_static()
+        _links_to_this_server(options["host"], options["port"])
         worker = None
         if options["with_worker"]:
             worker = subprocess.Popen([sys.executable, "-m", "paperfeed", "worker"])
