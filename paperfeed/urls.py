@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("paperfeed.papers.urls")),
 ]
 
+handler404 = "paperfeed.core.middleware.not_found"
 handler500 = "paperfeed.core.middleware.server_error"

@@ -87,6 +87,9 @@ def test_paper_and_search(site) -> None:  # type: ignore[no-untyped-def]
     assert data["submittedOnDailyBy"]["user"] == "curator" and ISO_Z.match(data["submittedOnDailyAt"])
     assert Client().get("/api/papers/2501.99999").status_code == 404
     assert Client().get("/api/papers/not-an-id").status_code == 404
+    unknown = Client().get("/api/no/such/endpoint")  # the URL resolver's 404: JSON too, not the site's page
+    assert unknown.status_code == 404 and "/api/no/such/endpoint" in unknown.json()["error"]
+    assert "text/html" in Client().get("/no/such/page").headers["Content-Type"]
     word = p.title.split()[0]
     hits = Client().get(f"/api/papers/search?q={word}").json()
     assert any(h["paper"]["id"] == p.arxiv_id for h in hits)
