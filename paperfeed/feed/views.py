@@ -8,6 +8,7 @@ import datetime as dt
 import threading
 from collections import OrderedDict
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -314,14 +315,21 @@ def _date_param(request: HttpRequest, name: str) -> dt.date | None:
         return None
 
 
+SEARCH_PAGES = 50  # 1,000 results: past that a query needs narrowing, not paging
+
+
 def search(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "")
+    try:  # a pasted id or arXiv link (as the submit form takes them) means that paper
+        return redirect("paper", parse_arxiv_id(q.strip()).id)
+    except InvalidArxivId:
+        pass
     mode = request.GET.get("mode", "hybrid")
     sort = request.GET.get("sort", "relevance")
     mode = mode if mode in searching.MODES else "hybrid"
     sort = sort if sort in searching.SORTS else "relevance"
     try:
-        page_no = max(1, min(int(request.GET.get("page", "1")), 50))
+        page_no = max(1, min(int(request.GET.get("page", "1")), SEARCH_PAGES))
     except ValueError:
         page_no = 1
     category, author = request.GET.get("category", "")[:40], request.GET.get("author", "")[:200]
@@ -357,11 +365,28 @@ def search(request: HttpRequest) -> HttpResponse:
         "since": since,
         "until": until,
         "page": page_no,
-        "has_next": len(result.hits) == per_page,
+        "has_next": len(result.hits) == per_page and page_no < SEARCH_PAGES,
         "counts": counts,
         "voted": services.voted_ids(request.user, ids),
         "categories": Category.objects.filter(code__in=_top_categories()),
-        "json_url": f"/api/papers/search?q={result.query}",
+        "json_url": "/api/papers/search?"
+        + urlencode(
+            {
+                k: v
+                for k, v in {
+                    "q": result.query,
+                    "mode": mode,
+                    "sort": sort,
+                    "category": category,
+                    "author": author,
+                    "since": since.isoformat() if since else "",
+                    "until": until.isoformat() if until else "",
+                    "p": page_no - 1,
+                    "limit": per_page,
+                }.items()
+                if v not in ("", None)
+            }
+        ),
     }
     return render(request, "feed/search.html", ctx)
 

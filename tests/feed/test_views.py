@@ -221,3 +221,18 @@ def test_cached_pages_carry_each_visitors_own_csrf_token(site) -> None:  # type:
     )
     assert r.status_code == 200  # the token is valid for this visitor (403 otherwise)
     assert first.post("/login", {"csrfmiddlewaretoken": token.group(1).decode()}).status_code == 403
+
+
+def test_search_takes_a_pasted_id_and_links_its_own_json_with_the_filters(site) -> None:  # type: ignore[no-untyped-def]
+    papers, _, _ = site
+    p = papers[0]
+    c = Client()
+    for q in (p.arxiv_id, f" arXiv:{p.arxiv_id}v2", f"https://arxiv.org/abs/{p.arxiv_id}"):
+        r = c.get("/search", {"q": q})
+        assert r.status_code == 302 and r["Location"] == f"/papers/{p.arxiv_id}", q
+    r = c.get("/search", {"q": "C++ & #1", "category": "cs.CL", "sort": "date", "page": "2"})
+    assert r.status_code == 200
+    assert r.context["json_url"] == (
+        "/api/papers/search?q=C%2B%2B+%26+%231&mode=hybrid&sort=date&category=cs.CL&p=1&limit=20"
+    )
+    assert c.get(r.context["json_url"]).status_code == 200
