@@ -236,3 +236,11 @@ def test_search_takes_a_pasted_id_and_links_its_own_json_with_the_filters(site) 
         "/api/papers/search?q=C%2B%2B+%26+%231&mode=hybrid&sort=date&category=cs.CL&p=1&limit=20"
     )
     assert c.get(r.context["json_url"]).status_code == 200
+
+
+def test_a_signed_in_reader_finds_for_you_and_digests_in_the_header(site) -> None:  # type: ignore[no-untyped-def]
+    c = Client()
+    assert b'href="/for-you"' not in c.get("/").content
+    c.force_login(make_user("reader"))
+    page = c.get("/").content
+    assert b'href="/for-you"' in page and b'href="/digests/settings"' in page
