@@ -53,6 +53,9 @@ IP_LIMIT, IP_WINDOW = 30, 3600
 class Accepted:
     allowed: bool
     retry_after: int = 0
+    # The signed-in user's own verified address, subscribed at once: nothing to hide from them, and
+    # no mail to wait for.
+    own: bool = False
 
 
 def subscribe(raw_email: str, *, user: Any = None, ip: str = "", frequency: str | None = None) -> Accepted:
@@ -77,7 +80,7 @@ def subscribe(raw_email: str, *, user: Any = None, ip: str = "", frequency: str 
             if sub.status != Subscriber.Status.CONFIRMED:
                 _confirm(sub)  # the account's verified address needs no second proof
             sub.save()
-            return Accepted(True)
+            return Accepted(True, own=True)
         if sub.suppressed_at is not None:
             return Accepted(True)
         if sub.status == Subscriber.Status.CONFIRMED:

@@ -8,6 +8,7 @@ token alone; it answers 200 without a redirect (RFC 8058 §3.1) and is idempoten
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -44,6 +45,9 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         except addresses.InvalidAddress as e:
             status, error = 400, str(e)
         else:
+            if got.own and not _wants_json(request):
+                messages.success(request, "Subscribed: digests go to your account's address.")
+                return redirect("digests:my-settings")
             if got.allowed:
                 message = SUBSCRIBED
             else:
