@@ -125,6 +125,9 @@ class PaperRecord:
         if not self.title:
             raise ValueError("record has no title")
         self.categories = list(dict.fromkeys(c for c in self.categories if c))
+        # Punctuation is not a person: arXiv's own parse of "GLM-V Team, :, Wenyi Hong" has an
+        # author ":", which became one author page collecting every such paper.
+        self.authors = [a for a in self.authors if _WORD.search(a[3])]
         if not self.authors_text:
             self.authors_text = ", ".join(a.display for a in self.authors)
         if self.versions:
@@ -245,6 +248,7 @@ _SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv", "v"}
 # Patterns used per record or per name are compiled once: `re.sub(pattern, ...)` looks each one up
 # in re's cache on every call, which an import does millions of times.
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
+_WORD = re.compile(r"\w")
 _SPACES = re.compile(r"\s+")
 
 
@@ -281,7 +285,7 @@ def split_authors(text: str) -> list[AuthorName]:
     out = []
     for chunk in re.split(r",|\band\b|;|&", text):
         chunk = chunk.strip()
-        if chunk and re.search(r"\w", chunk):
+        if chunk and _WORD.search(chunk):
             out.append(parse_name(chunk))
     return out
 

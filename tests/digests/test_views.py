@@ -191,7 +191,9 @@ def test_a_signed_in_user_with_a_verified_address_is_subscribed_at_once(smtp_sin
     assert client.get(reverse("digests:my-settings")).status_code == 200  # not subscribed yet: the form
     done = _subscribe(client, "reader@example.org")  # said so, not "check your inbox" for a mail never sent
     assert done.status_code == 302 and done.headers["Location"] == reverse("digests:my-settings")
-    assert b"Subscribed: digests go to your account" in client.get(done.headers["Location"], follow=True).content
+    assert (
+        b"Subscribed: digests go to your account" in client.get(done.headers["Location"], follow=True).content
+    )
     sub = Subscriber.objects.get()
     assert (sub.user, sub.status, sub.source) == (user, Subscriber.Status.CONFIRMED, "account")
     assert smtp_sink.received == []  # the account's address is verified already: no second proof

@@ -129,3 +129,12 @@ def test_an_estimated_announcement_never_replaces_a_known_one() -> None:
     exact = record(announced=dt.date(2025, 1, 8))
     assert exact.merged_with(known).announced == dt.date(2025, 1, 8)
     assert exact.content_hash() == estimate.content_hash()
+
+
+def test_punctuation_is_not_an_author() -> None:
+    # arXiv's authors_parsed for "GLM-V Team, :, Wenyi Hong" (a real record) lists ":" as a name.
+    rec = record(authors=[AuthorName("Team", "GLM-V"), AuthorName(":"), AuthorName("Hong", "Wenyi")])
+    assert [a.display for a in rec.authors] == ["GLM-V Team", "Wenyi Hong"]
+    assert [a.display for a in record(authors=[AuthorName("李", "明")]).authors] == [
+        "明 李"
+    ]  # letters, any script
