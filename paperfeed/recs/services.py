@@ -37,6 +37,7 @@ CATEGORY_BONUS = 0.02  # a paper in a followed category: enough to break ties be
 AUTHOR_BONUS = 1.0  # a paper by a followed author: always near the top
 KEYWORD_WEIGHT = 0.5  # followed keywords, as one pseudo-paper, against the liked papers' mean
 MAX_LIMIT = 100
+REASON_SECOND_SHARE = 0.5  # a second liked paper is named in a reason when at least this close
 
 
 @dataclass
@@ -317,8 +318,9 @@ def _quote(title: str, width: int = 70) -> str:
 
 def _liked_reason(liked: list[Signal], titles: dict[int, str]) -> str:
     names = " and ".join(_quote(titles[s.paper_id]) for s in liked)
-    hows = {s.how for s in liked}
-    return f"Like {names}, which you {' and '.join(sorted(hows))}"
+    # One verb each: a paper saved and another saved and upvoted read "saved and saved and upvoted".
+    verbs = sorted({verb for s in liked for verb in s.how.split(" and ")})
+    return f"Like {names}, which you {' and '.join(verbs)}"
 
 
 def _dense_profile(sig: Signals, cands: Candidates) -> np.ndarray | None:
@@ -445,7 +447,10 @@ def recommend(user: Any, *, limit: int = 20, exclude: Iterable[int] = ()) -> lis
             reason = f"By {authors[0].get('name', '')}, whom you follow"
         elif reason_sims is not None and text[i] > 0:
             sims = reason_sims[row]
+            # The second liked paper is named only when it is nearly as close as the first: with
+            # it always there, every reason named the same two papers and said little.
             order = [j for j in np.argsort(-sims)[:2] if sims[j] > 0]
+            order = [j for j in order if sims[j] >= REASON_SECOND_SHARE * sims[order[0]]]
             if order:
                 chosen = [how[liked_ids[j]] for j in order]
                 reason = _liked_reason(chosen, liked_titles)

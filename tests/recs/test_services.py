@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from paperfeed.recs import model, services
 from paperfeed.recs.models import Feedback, Profile
@@ -166,3 +167,11 @@ def test_between_equally_close_papers_the_liked_field_comes_first(catalogue, use
     save(user, *catalogue["diffusion"][:3])  # all cs.CV
     score = {r.paper.arxiv_id: r.score for r in services.recommend(user, limit=50)}
     assert score[twins[1]] > score[twins[0]]
+
+
+def test_a_reason_says_each_verb_once():
+    now = timezone.now()
+    liked = [services.Signal(1, now, "saved"), services.Signal(2, now, "saved and upvoted")]
+    assert services._liked_reason(liked, {1: "Diffusion A", 2: "Diffusion B"}) == (
+        "Like “Diffusion A” and “Diffusion B”, which you saved and upvoted"
+    )
