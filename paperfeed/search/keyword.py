@@ -269,6 +269,22 @@ class KeywordIndex:
         scores = [float(s) if ranked and not by_date else 0.0 for s, _ in res.hits]
         return list(zip(ids, scores, strict=True)), int(getattr(res, "count", 0) or 0)
 
+    def with_every_word(self, words: list[str], paper_ids: list[int]) -> set[int]:
+        """Which of `paper_ids` contain every one of `words` (each as the ranking matches it: in the
+        title, the abstract or the authors); stop words ask nothing."""
+        per_word = [qs for w in words if (qs := self._word_queries([w]))]
+        if not per_word or not paper_ids:
+            return set(paper_ids)
+        parts = [(tantivy.Occur.Must, tantivy.Query.term_set_query(self.schema, "id", paper_ids))]
+        parts += [
+            (tantivy.Occur.Must, tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in qs]))
+            for qs in per_word
+        ]
+        searcher = self.index.searcher()
+        res = searcher.search(tantivy.Query.boolean_query(parts), len(paper_ids), count=False)
+        addrs = [a for _, a in res.hits]
+        return {int(i or 0) for i in searcher.fast_field_values("id", addrs)} if addrs else set()
+
     def matching(self, parsed: ParsedQuery, filters: Filters, paper_ids: list[int]) -> set[int]:
         """Which of `paper_ids` satisfy the query's required and excluded clauses and the filters
         (for hits the vector leg found)."""

@@ -339,7 +339,18 @@ def search(
         1 for p, _ in legs.get("semantic", []) if p not in keyword_ids
     )
     if sort != "relevance" and fused:
-        fused = _sorted(fused[:SORT_POOL], sort)
+        pool = fused[:SORT_POOL]
+        if len(parsed.words) > 1:
+            # Ranked by relevance, a paper with one of the words can still be worth showing low
+            # down; sorted by date (a saved search's feed) it would sit among the newest, so there
+            # every word is required, when any paper has them all.
+            every = kw.with_every_word(parsed.words, [p for p, _, _ in pool])
+            if every:
+                pool = [f for f in pool if f[0] in every]
+                res.total = len(pool)
+            else:
+                messages.append("no paper has all of the words; showing the closest matches")
+        fused = _sorted(pool, sort)
     res.hits = _hits(fused, offset, limit, parsed)
     if not res.hits and not messages:
         messages.append("no paper matches" if not parsed.is_empty else "no paper matches those filters")

@@ -69,6 +69,17 @@ def test_filters_syntax_and_sorts(indexed: dict[str, Any]) -> None:
     assert ids(only_filter) == ["2503.00007", "2503.00003", "2503.00002", "2503.00001"]
 
 
+def test_sorted_by_date_every_word_is_required_when_any_paper_has_them_all(indexed: dict[str, Any]) -> None:
+    # By relevance the nearest papers by meaning follow the match; by date they would come first.
+    by_relevance = ids(search("speculative decoding"))
+    assert by_relevance[0] == "2503.00001" and len(by_relevance) > 1
+    newest = search("speculative decoding", sort="date")
+    assert ids(newest) == ["2503.00001"] and newest.total == 1
+    none_has_both = search("diffusion speculative", sort="date", mode="keyword")
+    assert set(ids(none_has_both)) == {"2503.00001", "2503.00006"}
+    assert none_has_both.message == "no paper has all of the words; showing the closest matches"
+
+
 def test_votes_sort_is_a_hook_another_app_fills(
     indexed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
