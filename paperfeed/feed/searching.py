@@ -61,7 +61,7 @@ def run_search(
 ) -> SearchPage:
     query = " ".join((query or "").replace("\x00", " ").split())[:500]
     page = SearchPage(query)
-    if not query:
+    if not (query or category or since or until or author):  # filters alone list what they match
         page.message = "Type a few words, an arXiv id, or ti:/au:/abs:/cat: fields."
         return page
     search = _service()
@@ -111,7 +111,7 @@ def _database_match(
 ) -> SearchPage:
     words = [w for w in re.findall(r"\w[\w+.-]*", page.query) if len(w) > 1][:8]
     page.degraded = True
-    if not words:
+    if not words and not (category or since or until or author):
         page.message = "No searchable words in that query."
         return page
     qs = Paper.objects.active()

@@ -355,6 +355,7 @@ def search(request: HttpRequest) -> HttpResponse:
     )
     ctx = {
         "result": result,
+        "searched": bool(result.query or category or author or since or until),
         "q": result.query,
         "mode": mode,
         "sort": sort,
