@@ -176,6 +176,7 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
 
     def context() -> dict[str, Any]:
         p = _paper_or_404(arxiv_id)
+        mine = Collection.objects.filter(user_id=user.pk or 0)  # none for an anonymous visitor
         comments = Comment.objects.filter(paper=p).select_related("author").order_by("created_at")
         if not getattr(user, "is_staff", False):
             comments = comments.filter(hidden=False)
@@ -197,7 +198,8 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
                 Submission.objects.filter(paper=p).select_related("submitted_by").order_by("day")
             ),
             "similar": similar_papers,
-            "collections": list(Collection.objects.filter(user=user)) if user.is_authenticated else [],
+            "collections": list(mine) if user.is_authenticated else [],
+            "saved_in": list(mine.filter(items__paper=p)) if user.is_authenticated else [],
             "json_url": f"/api/papers/{p.arxiv_id}",
         }
         return ctx
@@ -536,4 +538,5 @@ def collection(request: HttpRequest, username: str, slug: str) -> HttpResponse:
     if not coll.public and request.user.pk != coll.user_id:
         raise Http404("no such collection")
     items = coll.items.select_related("paper", "paper__primary_category").order_by("-added_at")
-    return render(request, "feed/collection.html", {"collection": coll, "items": items})
+    ctx = {"collection": coll, "items": items, "mine": request.user.pk == coll.user_id}
+    return render(request, "feed/collection.html", ctx)

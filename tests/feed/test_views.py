@@ -176,6 +176,19 @@ def test_collections_follow_and_saved_search(site) -> None:  # type: ignore[no-u
     c.force_login(u)
     c.post(f"/papers/{papers[0].arxiv_id}/save", {"collection_name": "Thesis"})
     assert papers[0].title[:30].encode() in Client().get("/users/reader/collections/thesis").content
+    page = c.get(f"/papers/{papers[0].arxiv_id}").content.decode()
+    assert 'Saved in <a href="/users/reader/collections/thesis">Thesis</a>' in page
+    assert "Remove</button>" in page
+    assert "Remove “" in c.get("/users/reader/collections/thesis").content.decode()
+    assert "Remove “" not in Client().get("/users/reader/collections/thesis").content.decode()  # not theirs
+    thesis = u.collections.get()
+    gone = c.post(
+        f"/papers/{papers[0].arxiv_id}/save",
+        {"remove": "1", "collection": thesis.pk, "next": "/users/reader/collections/thesis"},
+    )
+    assert gone.status_code == 302 and gone["Location"] == "/users/reader/collections/thesis"
+    assert not thesis.items.exists()
+    assert "Saved in" not in c.get(f"/papers/{papers[0].arxiv_id}").content.decode()
     c.post("/follow", {"kind": "category", "value": papers[0].primary_category_id})
     assert u.follows.get().value == papers[0].primary_category_id
     c.post("/search/save", {"q": "vision transformers"})
