@@ -172,6 +172,9 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         raise Http404("not an arXiv id") from None
     if canonical != arxiv_id:
         return redirect("paper", canonical)
+    if not Paper.objects.filter(arxiv_id=canonical).exists():
+        # Not a dead end: the submit form looks a paper up on arXiv and stores it.
+        return render(request, "feed/paper_missing.html", {"arxiv_id": canonical}, status=404)
     user = request.user
 
     def context() -> dict[str, Any]:

@@ -277,3 +277,11 @@ def test_search_by_author_alone_lists_their_papers_with_a_count(settings, tmp_pa
         assert "No papers match by “Nobody Atall”".encode() in nobody.content
     finally:
         search.use_engine(None)
+
+
+def test_a_paper_not_stored_offers_arxiv_and_submitting_it(site) -> None:  # type: ignore[no-untyped-def]
+    c = Client()
+    r = c.get("/papers/2603.03756")
+    assert r.status_code == 404 and b"https://arxiv.org/abs/2603.03756" in r.content
+    c.force_login(make_user("finder"))
+    assert b'href="/submit?paper=2603.03756"' in c.get("/papers/2603.03756").content
