@@ -43,6 +43,11 @@ def _period(request: HttpRequest, default: periods.Period) -> periods.Period:
     return _period_param(request) or default
 
 
+def _not_future(p: periods.Period) -> periods.Period | None:
+    """A period to link to, unless it starts after today (nothing can be listed there yet)."""
+    return p if p.first <= timezone.localdate() else None
+
+
 def _default_day() -> periods.Period:
     today = timezone.localdate()
     latest = services.latest_day()
@@ -121,13 +126,14 @@ def daily(request: HttpRequest) -> HttpResponse:
             "entries": entries,
             "period": period,
             "prev": prev,
-            "next": nxt,
+            "next": _not_future(nxt),
             "sort": sort,
             "multi": period.kind != "day",
             "json_url": f"/api/daily_papers?{period.query()}",
         }
 
-    return _page(request, f"daily:{period.value}:{sort}", "feed/daily.html", context)
+    # The date is in the key: whether "next" links anywhere changes at midnight.
+    return _page(request, f"daily:{period.value}:{sort}:{timezone.localdate()}", "feed/daily.html", context)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -144,7 +150,7 @@ def trending(request: HttpRequest) -> HttpResponse:
             "entries": entries,
             "period": period,
             "prev": period.shifted(-1),
-            "next": period.shifted(1),
+            "next": _not_future(period.shifted(1)),
             "gravity": services.GRAVITY,
             "offset": services.AGE_OFFSET_HOURS,
             "json_url": f"/api/trending?{period.query()}",

@@ -285,3 +285,12 @@ def test_a_paper_not_stored_offers_arxiv_and_submitting_it(site) -> None:  # typ
     assert r.status_code == 404 and b"https://arxiv.org/abs/2603.03756" in r.content
     c.force_login(make_user("finder"))
     assert b'href="/submit?paper=2603.03756"' in c.get("/papers/2603.03756").content
+
+
+def test_period_arrows_do_not_lead_past_today(site) -> None:  # type: ignore[no-untyped-def]
+    _, _, today = site
+    c = Client()
+    for url in ("/", f"/papers?date={today}", "/trending", f"/papers?month={today:%Y-%m}"):
+        assert b'rel="next"' not in c.get(url).content, url
+    assert b'rel="next"' in c.get(f"/papers?date={today - dt.timedelta(days=3)}").content
+    assert b'rel="prev"' in c.get("/trending").content
