@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Any
 
@@ -10,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from paperfeed.papers.models import Paper
+from paperfeed.papers.records import AuthorName, PaperRecord
 from paperfeed.search import services
 from paperfeed.search.indexing import Indexer
 from paperfeed.search.services import search, similar
@@ -78,6 +80,22 @@ def test_sorted_by_date_every_word_is_required_when_any_paper_has_them_all(index
     none_has_both = search("diffusion speculative", sort="date", mode="keyword")
     assert set(ids(none_has_both)) == {"2503.00001", "2503.00006"}
     assert none_has_both.message == "no paper has all of the words; showing the closest matches"
+
+
+def test_a_query_that_is_a_name_finds_that_persons_papers_first(indexed: dict[str, Any]) -> None:
+    about = PaperRecord(
+        arxiv_id="2503.00009",
+        title="Notes on the analytical engine",
+        abstract="Lovelace's notes, read again: what Lovelace wrote about the engine.",
+        authors=[AuthorName("Babbage", "Charles")],
+        categories=["cs.GL"],
+        announced=dt.date(2025, 10, 1),
+    )
+    ingest([about])
+    Indexer().run(semantic=False)
+    for mode in ("keyword", "hybrid"):
+        assert set(ids(search("Ada Lovelace", mode=mode))[:2]) == {"2503.00005", "2503.00007"}, mode
+    assert "2503.00009" in ids(search("Lovelace", mode="keyword"))  # a word alone still finds the text
 
 
 def test_votes_sort_is_a_hook_another_app_fills(
