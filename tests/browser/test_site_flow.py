@@ -100,6 +100,16 @@ def test_sign_up_submit_vote_comment_search_trending(live_server, smtp_sink, new
     card = anon.locator(f"#p-{paper.arxiv_id.replace('.', '\\.')}")
     assert card.locator(".count").inner_text() == "2" and "2 comments" in card.inner_text()
     anon.screenshot(path=str(SCREENSHOTS / "daily.png"), full_page=True)
+    # On the phone: the paper's buttons come right under its head, before the abstract and the
+    # comments; the header scrolls away; the search page has one search box, its own.
+    bob.goto(f"{base}/papers/{paper.arxiv_id}")
+    links_y = bob.locator(".side-col .links").bounding_box()["y"]
+    assert links_y < bob.locator("#abs-h").bounding_box()["y"] < bob.locator("#com-h").bounding_box()["y"]
+    # (Functions, not strings, for the page to run: its CSP refuses eval, as it should.)
+    assert bob.evaluate("() => { window.scrollTo(0, 1500); return window.scrollY; }") > 500
+    assert bob.evaluate("() => document.querySelector('header.top').getBoundingClientRect().bottom") <= 0
+    bob.goto(f"{base}/search?q=graph")
+    assert bob.locator("input[type=search]").count() == 1
     bob.goto(f"{base}/")
     bob.screenshot(path=str(SCREENSHOTS / "daily-phone.png"), full_page=True)
     anon.goto(f"{base}/trending")
