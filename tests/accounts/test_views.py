@@ -375,3 +375,12 @@ def test_the_admin_signs_in_through_the_throttled_form() -> None:
     r = c.post("/login?next=/admin/", {"username": "boss", "password": PASSWORD})
     assert r.status_code == 302 and r["Location"] == "/admin/"
     assert c.get("/admin/").status_code == 200
+
+
+def test_every_field_hint_a_form_points_at_exists() -> None:
+    for url in ("/signup", "/login", "/password-reset"):
+        html = Client().get(url).content.decode()
+        described = re.findall(r'aria-describedby="([^"]+)"', html)
+        ids = set(re.findall(r'\bid="([^"]+)"', html))
+        assert all(i in ids for d in described for i in d.split()), (url, described)
+    assert re.search(r'aria-describedby="id_username_helptext"', Client().get("/signup").content.decode())
