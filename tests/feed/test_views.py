@@ -77,6 +77,16 @@ def test_paper_page_content(site) -> None:  # type: ignore[no-untyped-def]
     assert f"/authors/{p.authors[0]['key']}" in body
     assert '<span class="math">E=mc^2</span>' in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
     assert "<script>alert" not in body
+    from paperfeed.papers.models import Paper
+
+    Paper.objects.filter(pk=p.pk).update(
+        comments='Code: https://github.com/a/b. <img src=x onerror="alert(1)"> javascript:alert(1)'
+    )
+    fresh = Client()  # signed in: past the anonymous page cache, which this direct update skips
+    fresh.force_login(curator)
+    body = fresh.get(f"/papers/{p.arxiv_id}").content.decode()
+    assert '<a href="https://github.com/a/b" rel="nofollow">https://github.com/a/b</a>.' in body
+    assert "<img src=x" not in body and 'href="javascript' not in body
 
 
 def test_security_headers() -> None:
