@@ -24,7 +24,7 @@ def _links_to_this_server(host: str, port: int) -> None:
     environment too, so the `--with-worker` process (which sends the mail) agrees."""
     if os.environ.get("PAPERFEED_BASE_URL"):
         return
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - compared, not bound
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104  # nosec B104 (compared, not bound)
     url = f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
     os.environ["PAPERFEED_BASE_URL"] = settings.BASE_URL = url
     settings.CSRF_TRUSTED_ORIGINS = [url]
