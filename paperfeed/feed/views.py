@@ -178,9 +178,6 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         raise Http404("not an arXiv id") from None
     if canonical != arxiv_id:
         return redirect("paper", canonical)
-    if not Paper.objects.filter(arxiv_id=canonical).exists():
-        # Not a dead end: the submit form looks a paper up on arXiv and stores it.
-        return render(request, "feed/paper_missing.html", {"arxiv_id": canonical}, status=404)
     user = request.user
 
     def context() -> dict[str, Any]:
@@ -215,7 +212,11 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
 
     # Cached under the id, so an anonymous visitor's page costs no paper query at all.
 
-    return _page(request, f"paper:{arxiv_id}", "feed/paper.html", context)
+    try:
+        return _page(request, f"paper:{arxiv_id}", "feed/paper.html", context)
+    except Http404:  # raised by context() only, so a cached page costs no query for this
+        # Not a dead end: the submit form looks a paper up on arXiv and stores it.
+        return render(request, "feed/paper_missing.html", {"arxiv_id": canonical}, status=404)
 
 
 def paper_markdown(request: HttpRequest, arxiv_id: str) -> HttpResponse:
