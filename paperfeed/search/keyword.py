@@ -281,15 +281,8 @@ class KeywordIndex:
         per_word = [qs for w in words if (qs := self._word_queries([w]))]
         if not per_word or not paper_ids:
             return set(paper_ids)
-        parts = [(tantivy.Occur.Must, tantivy.Query.term_set_query(self.schema, "id", paper_ids))]
-        parts += [
-            (tantivy.Occur.Must, tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in qs]))
-            for qs in per_word
-        ]
-        searcher = self.index.searcher()
-        res = searcher.search(tantivy.Query.boolean_query(parts), len(paper_ids), count=False)
-        addrs = [a for _, a in res.hits]
-        return {int(i or 0) for i in searcher.fast_field_values("id", addrs)} if addrs else set()
+        musts = [tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in qs]) for qs in per_word]
+        return self._among(paper_ids, [(tantivy.Occur.Must, q) for q in musts])
 
     def matching(self, parsed: ParsedQuery, filters: Filters, paper_ids: list[int]) -> set[int]:
         """Which of `paper_ids` satisfy the query's required and excluded clauses and the filters
@@ -299,10 +292,13 @@ class KeywordIndex:
         must_not = [q for c in parsed.excluded if (q := self._clause(c)) is not None]
         if not (must or must_not) or not paper_ids:
             return set(paper_ids)
-        parts = [(tantivy.Occur.Must, tantivy.Query.term_set_query(self.schema, "id", paper_ids))]
-        parts += [(tantivy.Occur.Must, q) for q in must]
-        parts += [(tantivy.Occur.MustNot, q) for q in must_not]
+        parts = [(tantivy.Occur.Must, q) for q in must] + [(tantivy.Occur.MustNot, q) for q in must_not]
+        return self._among(paper_ids, parts)
+
+    def _among(self, paper_ids: list[int], parts: list[tuple[Any, Any]]) -> set[int]:
+        """Which of `paper_ids` also satisfy the clauses `parts` ((Occur, query) pairs)."""
+        ids = (tantivy.Occur.Must, tantivy.Query.term_set_query(self.schema, "id", paper_ids))
         searcher = self.index.searcher()
-        res = searcher.search(tantivy.Query.boolean_query(parts), len(paper_ids), count=False)
+        res = searcher.search(tantivy.Query.boolean_query([ids, *parts]), len(paper_ids), count=False)
         addrs = [a for _, a in res.hits]
         return {int(i or 0) for i in searcher.fast_field_values("id", addrs)} if addrs else set()
