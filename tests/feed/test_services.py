@@ -171,23 +171,17 @@ def test_periods_parse_and_navigate() -> None:
             periods.parse(*bad)
 
 
-def test_search_sorts_by_votes_through_the_feed(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_search_sorts_by_votes_through_the_feed(search_home) -> None:  # type: ignore[no-untyped-def]
     from paperfeed.feed import searching
-    from paperfeed.search import services as search
     from paperfeed.search.indexing import Indexer
 
-    settings.HOME = tmp_path
-    search.use_engine(None)
-    try:
-        papers = load_papers(40)
-        Indexer().run(semantic=False)
-        word = "image"
-        plain = searching.run_search(word, mode="keyword", limit=40)
-        assert len(plain.hits) > 2 and not plain.degraded
-        last = plain.hits[-1].paper
-        services.upvote(make_user("sorter"), last)
-        ranked = searching.run_search(word, mode="keyword", sort="votes", limit=40)
-        assert ranked.hits[0].paper == last
-        assert {h.paper.pk for h in ranked.hits} <= {p.pk for p in papers}
-    finally:
-        search.use_engine(None)
+    papers = load_papers(40)
+    Indexer().run(semantic=False)
+    word = "image"
+    plain = searching.run_search(word, mode="keyword", limit=40)
+    assert len(plain.hits) > 2 and not plain.degraded
+    last = plain.hits[-1].paper
+    services.upvote(make_user("sorter"), last)
+    ranked = searching.run_search(word, mode="keyword", sort="votes", limit=40)
+    assert ranked.hits[0].paper == last
+    assert {h.paper.pk for h in ranked.hits} <= {p.pk for p in papers}

@@ -269,24 +269,18 @@ def test_a_signed_in_reader_finds_for_you_and_digests_in_the_header(site) -> Non
     assert b'href="/for-you"' in page and b'href="/digests/settings"' in page
 
 
-def test_search_by_author_alone_lists_their_papers_with_a_count(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from paperfeed.search import services as search
+def test_search_by_author_alone_lists_their_papers_with_a_count(search_home) -> None:  # type: ignore[no-untyped-def]
     from paperfeed.search.indexing import Indexer
 
-    settings.HOME = tmp_path
-    search.use_engine(None)
-    try:
-        papers = load_papers(12)
-        Indexer().run(semantic=False)
-        name = papers[0].authors[0]["name"]
-        page = Client().get("/search", {"author": name, "mode": "keyword"})
-        assert page.status_code == 200
-        assert f"/papers/{papers[0].arxiv_id}".encode() in page.content
-        assert b" match" in page.content  # "N matches"
-        nobody = Client().get("/search", {"author": "Nobody Atall", "mode": "keyword"})
-        assert "No papers match by “Nobody Atall”".encode() in nobody.content
-    finally:
-        search.use_engine(None)
+    papers = load_papers(12)
+    Indexer().run(semantic=False)
+    name = papers[0].authors[0]["name"]
+    page = Client().get("/search", {"author": name, "mode": "keyword"})
+    assert page.status_code == 200
+    assert f"/papers/{papers[0].arxiv_id}".encode() in page.content
+    assert b" match" in page.content  # "N matches"
+    nobody = Client().get("/search", {"author": "Nobody Atall", "mode": "keyword"})
+    assert "No papers match by “Nobody Atall”".encode() in nobody.content
 
 
 def test_a_paper_not_stored_offers_arxiv_and_submitting_it(site) -> None:  # type: ignore[no-untyped-def]
