@@ -12,5 +12,6 @@ urlpatterns = [
     path("", include("paperfeed.papers.urls")),
 ]
 
+handler400 = "paperfeed.core.middleware.bad_request"
 handler404 = "paperfeed.core.middleware.not_found"
 handler500 = "paperfeed.core.middleware.server_error"

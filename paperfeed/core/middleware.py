@@ -11,8 +11,10 @@ import logging
 import sys
 from collections.abc import Callable
 
+from django.core.exceptions import BadRequest
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
+from django.shortcuts import render
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,9 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        # A visitor's typo in ?date= is answered here too, so it is not logged with a traceback.
+        if isinstance(exception, BadParameter):
+            return bad_request(request, exception)
         return unavailable(request, exception) if database_down(exception) else None
 
 
@@ -62,6 +67,19 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
+
+
+class BadParameter(BadRequest):
+    """A 400 whose message is written for the visitor (a bad ?date=, quoting at most 40 characters
+    of it). Django's own 400s (a bad Host header, too many fields) keep their reasons off the page."""
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400: says what was wrong with the request, as JSON under /api/."""
+    reason = str(exception) if isinstance(exception, BadParameter) else ""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": reason or "bad request"}, status=400)
+    return render(request, "400.html", {"reason": reason}, status=400)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import feedgenerator, timezone
 
+from paperfeed.core.middleware import BadParameter
 from paperfeed.feed import periods, searching, services
 from paperfeed.feed.models import SavedSearch
 from paperfeed.papers.models import Category, Paper
@@ -61,18 +62,35 @@ class _Atom:
     feed_type: type[feedgenerator.SyndicationFeed] = feedgenerator.Atom1Feed
 
 
+def _asked_period(request: HttpRequest) -> periods.Period | None:
+    """The ?date=, ?week= or ?month= a feed reader was given (the page's own parameters: a feed
+    link copied from a page lists that page's period), or None for the rolling default."""
+    try:
+        return periods.parse(request.GET.get("date"), request.GET.get("week"), request.GET.get("month"))
+    except periods.BadPeriod as e:
+        raise BadParameter(str(e)) from None
+
+
+def _seven_days_to(last: dt.date) -> periods.Period:
+    return periods.Period("day", last - dt.timedelta(days=6), last)
+
+
 class DailyFeed(_PaperFeed):
-    title = "paperfeed: daily papers"
     description = "Papers the community submitted, most upvoted first."
 
-    def link(self) -> str:
-        return settings.BASE_URL + reverse("daily")
+    def get_object(self, request: HttpRequest) -> periods.Period | None:
+        return _asked_period(request)
 
-    def items(self) -> list[services.Entry]:
-        latest = services.latest_day() or timezone.localdate()
-        return services.listing(
-            periods.Period("day", latest - dt.timedelta(days=6), latest), sort="publishedAt"
-        )[:100]
+    def title(self, obj: periods.Period | None) -> str:
+        return "paperfeed: daily papers" + (f", {obj.label}" if obj else "")
+
+    def link(self, obj: periods.Period | None) -> str:
+        return settings.BASE_URL + reverse("daily") + (f"?{obj.query()}" if obj else "")
+
+    def items(self, obj: periods.Period | None) -> list[services.Entry]:
+        # Newest first, as a reader expects; the last seven listed days unless a period was asked for.
+        period = obj or _seven_days_to(services.latest_day() or timezone.localdate())
+        return services.listing(period, sort="publishedAt")[:100]
 
 
 class DailyAtom(_Atom, DailyFeed):
@@ -80,15 +98,19 @@ class DailyAtom(_Atom, DailyFeed):
 
 
 class TrendingFeed(_PaperFeed):
-    title = "paperfeed: trending papers"
     description = "Upvotes with time decay over the past week (see the trending page for the formula)."
 
-    def link(self) -> str:
-        return settings.BASE_URL + reverse("trending")
+    def get_object(self, request: HttpRequest) -> periods.Period | None:
+        return _asked_period(request)
 
-    def items(self) -> list[services.Entry]:
-        today = timezone.localdate()
-        return services.trending(periods.Period("week", today - dt.timedelta(days=6), today), limit=50)
+    def title(self, obj: periods.Period | None) -> str:
+        return "paperfeed: trending papers" + (f", {obj.label}" if obj else "")
+
+    def link(self, obj: periods.Period | None) -> str:
+        return settings.BASE_URL + reverse("trending") + (f"?{obj.query()}" if obj else "")
+
+    def items(self, obj: periods.Period | None) -> list[services.Entry]:
+        return services.trending(obj or _seven_days_to(timezone.localdate()), limit=50)
 
 
 class TrendingAtom(_Atom, TrendingFeed):

@@ -54,6 +54,19 @@ class Period:
     def contains(self, d: dt.date) -> bool:
         return self.first <= d <= self.last
 
+    def around(self, d: dt.date) -> Period:
+        """The period of this kind that holds `d`."""
+        if self.kind == "day":
+            return day(d)
+        return week_of(d) if self.kind == "week" else month(d.year, d.month)
+
+    def neighbours(
+        self, before: dt.date | None, after: dt.date | None
+    ) -> tuple[Period | None, Period | None]:
+        """The previous and next periods worth a link: those holding the nearest listed days before
+        and after this one (`None` where there is none), so the arrows skip empty days and weeks."""
+        return (self.around(before) if before else None, self.around(after) if after else None)
+
     # The day, week and month holding this period's last day (for the Day/Week/Month tabs).
     @property
     def day_view(self) -> Period:

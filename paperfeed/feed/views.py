@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 
 from paperfeed.accounts.models import Follow, User
 from paperfeed.accounts.views import safe_next
+from paperfeed.core.middleware import BadParameter
 from paperfeed.feed import periods, searching, services
 from paperfeed.feed.models import Collection, Comment, SavedSearch, Submission, Vote
 from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
@@ -36,7 +37,7 @@ def _period_param(request: HttpRequest) -> periods.Period | None:
     try:
         return periods.parse(request.GET.get("date"), request.GET.get("week"), request.GET.get("month"))
     except periods.BadPeriod as e:
-        raise Http404(str(e)) from None
+        raise BadParameter(str(e)) from None
 
 
 def _period(request: HttpRequest, default: periods.Period) -> periods.Period:
@@ -46,6 +47,15 @@ def _period(request: HttpRequest, default: periods.Period) -> periods.Period:
 def _not_future(p: periods.Period) -> periods.Period | None:
     """A period to link to, unless it starts after today (nothing can be listed there yet)."""
     return p if p.first <= timezone.localdate() else None
+
+
+def _listed_neighbours(period: periods.Period) -> tuple[periods.Period | None, periods.Period | None]:
+    """The arrows of the daily and trending pages: over periods nobody submitted to; the next one
+    falls back to the period after (until today), which may yet fill up."""
+    prev, nxt = period.neighbours(
+        services.latest_day(before=period.first), services.latest_day(after=period.last)
+    )
+    return prev, nxt or _not_future(period.shifted(1))
 
 
 def _default_day() -> periods.Period:
@@ -116,17 +126,13 @@ def daily(request: HttpRequest) -> HttpResponse:
 
     def context() -> dict[str, Any]:
         entries = services.listing(period, sort=sort)
-        prev, nxt = period.shifted(-1), period.shifted(1)
-        if period.kind == "day":  # jump over days nobody submitted to
-            before, after = services.latest_day(before=period.first), services.latest_day(after=period.first)
-            prev = periods.day(before) if before else prev
-            nxt = periods.day(after) if after else nxt
+        prev, nxt = _listed_neighbours(period)
         _voted(request, entries)
         return {
             "entries": entries,
             "period": period,
             "prev": prev,
-            "next": _not_future(nxt),
+            "next": nxt,
             "sort": sort,
             "multi": period.kind != "day",
             "json_url": f"/api/daily_papers?{period.query()}",
@@ -145,12 +151,13 @@ def trending(request: HttpRequest) -> HttpResponse:
 
     def context() -> dict[str, Any]:
         entries = [e for e in services.trending(period) if e.votes or e.counted]
+        prev, nxt = _listed_neighbours(period)
         _voted(request, entries)
         return {
             "entries": entries,
             "period": period,
-            "prev": period.shifted(-1),
-            "next": _not_future(period.shifted(1)),
+            "prev": prev,
+            "next": nxt,
             "gravity": services.GRAVITY,
             "offset": services.AGE_OFFSET_HOURS,
             "json_url": f"/api/trending?{period.query()}",
@@ -487,6 +494,7 @@ def category(request: HttpRequest, code: str) -> HttpResponse:
     after = (
         qs.filter(announced__gt=period.last).order_by("announced").values_list("announced", flat=True).first()
     )
+    prev, nxt = period.neighbours(before, after)
     following = (
         request.user.is_authenticated
         and Follow.objects.filter(user=request.user, kind=Follow.Kind.CATEGORY, value=code).exists()
@@ -495,10 +503,8 @@ def category(request: HttpRequest, code: str) -> HttpResponse:
         "category": cat,
         "period": period,
         "page": page,
-        "prev": periods.day(before) if before and period.kind == "day" else period.shifted(-1),
-        "next": periods.day(after)
-        if after and period.kind == "day"
-        else (period.shifted(1) if after else None),
+        "prev": prev,
+        "next": nxt,
         "following": following,
         "json_url": f"/api/categories/{code}/papers?{period.query()}",
     }

@@ -63,8 +63,38 @@ def test_pages_answer(site) -> None:  # type: ignore[no-untyped-def]
     assert r.content.count(b'class="card"') == 10
     assert b'action="/subscribe"' in r.content and b"Get trending papers in your email inbox" in r.content
     assert f"?date={today - dt.timedelta(days=3)}".encode() in r.content  # previous skips empty days
-    for bad in ["/papers?date=2025-13-40", "/papers?week=nope", "/papers/9999.99999", "/authors/nobody-here"]:
+    for bad in ["/papers/9999.99999", "/authors/nobody-here"]:
         assert c.get(bad).status_code == 404, bad
+
+
+def test_a_bad_period_is_a_400_that_says_why(site) -> None:  # type: ignore[no-untyped-def]
+    c = Client()
+    for url, reason in [
+        ("/papers?date=2025-13-40", "not a valid date: &#x27;2025-13-40&#x27;"),
+        ("/trending?week=nope", "week must look like 2025-W09, not &#x27;nope&#x27;"),
+        ("/papers/feed.rss?month=<b>", "month must look like 2025-02, not &#x27;&lt;b&gt;&#x27;"),
+    ]:
+        r = c.get(url)
+        assert r.status_code == 400 and reason in r.content.decode(), url
+    r = c.get("/api/daily_papers?date=abc")
+    assert r.status_code == 400 and "abc" in r.json()["error"]
+
+
+def test_arrows_skip_empty_periods_and_stop_at_the_first(site) -> None:  # type: ignore[no-untyped-def]
+    papers, curator, today = site
+    services.submit(papers[11].arxiv_id, curator, today - dt.timedelta(weeks=5))
+    c = Client()
+    this_week = c.get("/trending").content.decode()
+    three_days_ago = (today - dt.timedelta(days=3)).isocalendar()
+    five_weeks_ago_date = today - dt.timedelta(weeks=5)
+    five_weeks_ago = five_weeks_ago_date.isocalendar()
+    expect = f"?week={five_weeks_ago[0]}-W{five_weeks_ago[1]:02d}"
+    if three_days_ago[1] != today.isocalendar()[1]:  # the 3-day-old submission is last week's
+        expect = f"?week={three_days_ago[0]}-W{three_days_ago[1]:02d}"
+    assert f'href="{expect}" rel="prev"' in this_week  # not the empty weeks in between
+    earliest = c.get(f"/trending?week={five_weeks_ago[0]}-W{five_weeks_ago[1]:02d}").content.decode()
+    assert 'rel="prev"' not in earliest and 'rel="next"' in earliest  # nothing before the first
+    assert 'rel="prev"' not in c.get(f"/papers?month={five_weeks_ago_date:%Y-%m}").content.decode()
 
 
 def test_paper_page_content(site) -> None:  # type: ignore[no-untyped-def]
@@ -231,6 +261,23 @@ def test_feeds_parse(site) -> None:  # type: ignore[no-untyped-def]
         )
 
 
+def test_feeds_read_the_pages_period(site) -> None:  # type: ignore[no-untyped-def]
+    papers, _, today = site
+    three_days_ago = today - dt.timedelta(days=3)
+    services.upvote(make_user("fv"), papers[10])
+
+    def titles(url: str) -> tuple[str, list[str]]:
+        root = ET.fromstring(Client().get(url).content)
+        items = [i.findtext("title") or "" for i in root.findall("channel/item")]
+        return root.findtext("channel/title") or "", items
+
+    assert len(titles("/papers/feed.rss")[1]) == 11  # the rolling week: both days
+    title, items = titles(f"/papers/feed.rss?date={three_days_ago}")
+    assert items == [papers[10].title] and three_days_ago.strftime("%-d %B %Y") in title
+    assert titles(f"/trending/feed.rss?month={three_days_ago:%Y-%m}")[1][0] == papers[10].title
+    assert titles(f"/papers/feed.rss?date={today - dt.timedelta(days=1)}")[1] == []
+
+
 def test_cached_pages_carry_each_visitors_own_csrf_token(site) -> None:  # type: ignore[no-untyped-def]
     import re
 
@@ -297,4 +344,3 @@ def test_period_arrows_do_not_lead_past_today(site) -> None:  # type: ignore[no-
     for url in ("/", f"/papers?date={today}", "/trending", f"/papers?month={today:%Y-%m}"):
         assert b'rel="next"' not in c.get(url).content, url
     assert b'rel="next"' in c.get(f"/papers?date={today - dt.timedelta(days=3)}").content
-    assert b'rel="prev"' in c.get("/trending").content
