@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -11,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from paperfeed.papers.models import Paper
 from paperfeed.recs import services
+from paperfeed.recs.models import Feedback
 
 PAGE_SIZE = 30
 
@@ -22,21 +24,50 @@ def _limit(request: HttpRequest) -> int:
         return PAGE_SIZE
 
 
+# The session key naming the paper just marked "not interested", so the next page can offer Undo.
+JUST_MARKED = "recs:just-marked"
+
+
 @login_required
 def for_you(request: HttpRequest) -> HttpResponse:
     recs = services.recommend(request.user, limit=_limit(request))
     if request.GET.get("format") == "json":
         return JsonResponse({"results": [r.as_json() for r in recs]})
+    marked = Feedback.objects.of(request.user.pk or 0).not_interested()
+    just_marked = request.session.pop(JUST_MARKED, None)
     return render(
-        request, "recs/for_you.html", {"recs": recs, "json_url": reverse("for-you") + "?format=json"}
+        request,
+        "recs/for_you.html",
+        {
+            "recs": recs,
+            "just_marked": Paper.objects.filter(arxiv_id=just_marked).first() if just_marked else None,
+            "marked_count": marked.count(),
+            "json_url": reverse("for-you") + "?format=json",
+        },
     )
+
+
+MARKS_SHOWN = 500
+
+
+@login_required
+def marked_not_interested(request: HttpRequest) -> HttpResponse:
+    """Every paper the user marked "not interested", newest mark first, each with its Undo."""
+    marks = Feedback.objects.of(request.user.pk or 0).not_interested().select_related("paper").order_by("-at")
+    shown = [(m, _paper_url(m.paper)) for m in marks[:MARKS_SHOWN]]
+    return render(request, "recs/not_interested.html", {"marks": shown, "count": marks.count()})
 
 
 @login_required
 @require_POST
 def not_interested(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     paper = get_object_or_404(Paper, arxiv_id=arxiv_id)
-    services.not_interested(request.user, paper, undo=request.POST.get("undo") == "1")
+    undo = request.POST.get("undo") == "1"
+    services.not_interested(request.user, paper, undo=undo)
+    if undo:
+        messages.success(request, f"“{paper.title}” is back among your recommendations.")
+    else:
+        request.session[JUST_MARKED] = paper.arxiv_id
     nxt = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(nxt, {request.get_host()}, require_https=request.is_secure()):
         nxt = reverse("for-you")

@@ -62,9 +62,20 @@ def test_not_interested_button_and_undo(client, catalogue, reader):
     r = client.post(f"/for-you/{target.arxiv_id}/not-interested", {"next": "https://evil.example/x"})
     assert r.status_code == 302 and r["Location"] == "/for-you"  # no open redirect
     assert Feedback.objects.filter(user=reader, paper=target, kind="not_interested").exists()
+    page = client.get("/for-you").content.decode()
+    # Said once, with an Undo, on the page the mark came back to; then only the count stays.
+    assert (
+        f'Marked “<span class="tex">{target.title}</span>” not interested' in page
+        and 'name="undo" value="1"' in page
+    )
     assert target.title not in client.get("/for-you").content.decode()
-    client.post(f"/for-you/{target.arxiv_id}/not-interested", {"undo": "1"})
+    assert "1 marked not interested" in client.get("/for-you").content.decode()
+    listed = client.get("/for-you/not-interested").content.decode()
+    assert target.title in listed and f'/for-you/{target.arxiv_id}/not-interested"' in listed
+    r = client.post(f"/for-you/{target.arxiv_id}/not-interested", {"undo": "1"}, follow=True)
     assert not Feedback.objects.filter(user=reader, paper=target).exists()
+    assert f"“{target.title}” is back among your recommendations." in r.content.decode()
+    assert "have not marked any paper" in client.get("/for-you/not-interested").content.decode()
     assert client.get(f"/for-you/{target.arxiv_id}/not-interested").status_code == 405
     assert client.post("/for-you/2699.99999/not-interested").status_code == 404
 
