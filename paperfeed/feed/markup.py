@@ -16,7 +16,8 @@ import secrets
 import nh3
 from markdown_it import MarkdownIt
 
-_MATH = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|(?<![\\$])\$(?!\s)([^$\n]+?)(?<!\s)\$", re.S)
+from paperfeed.papers import tex
+
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).disable("image")
 
 ALLOWED_TAGS = {
@@ -48,7 +49,7 @@ def render_comment(source: str) -> str:
         maths.append((next(g for g in m.groups() if g is not None), display))
         return f"MATH{nonce}N{len(maths) - 1}X"
 
-    text = _MATH.sub(lift, source)
+    text = tex.SPAN.sub(lift, source)
     rendered = _md.render(text)
     clean = nh3.clean(
         rendered,
@@ -63,7 +64,7 @@ def render_comment(source: str) -> str:
         i = int(m.group(1))
         if i >= len(maths):
             return m.group(0)
-        tex, display = maths[i]
-        return f'<span class="math{" display" if display else ""}">{html.escape(tex)}</span>'
+        math, display = maths[i]
+        return f'<span class="math{" display" if display else ""}">{html.escape(math)}</span>'
 
     return re.sub(rf"MATH{nonce}N(\d+)X", put_back, clean)

@@ -7,7 +7,6 @@ it fails) a plain database match on words of the title, flagged `degraded`, keep
 from __future__ import annotations
 
 import datetime as dt
-import html
 import logging
 import re
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import Any
 from django.db.models import Q
 from django.utils.safestring import SafeString, mark_safe
 
+from paperfeed.papers import tex
 from paperfeed.papers.models import Paper
 
 log = logging.getLogger(__name__)
@@ -135,14 +135,13 @@ def _database_match(
 def snippet(text: str, words: list[str], width: int = 300) -> SafeString:
     """An escaped excerpt of `text` around the first matched word, matches wrapped in <mark>."""
     flat = " ".join(text.split())
-    low = flat.lower()
-    pos = min((i for i in (low.find(w.lower()) for w in words) if i >= 0), default=0)
-    start = max(0, pos - width // 3)
-    part = flat[start : start + width]
-    out = html.escape(part)
-    for w in sorted(set(words), key=len, reverse=True):
-        out = re.sub(f"({re.escape(html.escape(w))})", r"<mark>\1</mark>", out, flags=re.I)
-    return mark_safe(("… " if start else "") + out + (" …" if start + width < len(flat) else ""))  # noqa: S308  # nosec B308 B703
+    found = [m.span() for m in _any_of(words).finditer(flat)] if words else []
+    start = max(0, found[0][0] - width // 3) if found else 0
+    return mark_safe(tex.excerpt_html(flat, found, start, min(len(flat), start + width)))  # noqa: S308  # nosec B308 B703
+
+
+def _any_of(words: list[str]) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True)), re.I)
 
 
 def similar(paper: Paper, limit: int = 6) -> list[Paper]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import functools
-import html
 import logging
 import re
 import threading
@@ -32,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from paperfeed.conf import env_float
+from paperfeed.papers import tex
 from paperfeed.papers.models import Paper
 from paperfeed.search import text
 from paperfeed.search.indexing import keyword_dir, vector_dir
@@ -481,14 +481,7 @@ def highlight(
         hi = min(len(source), lo + SNIPPET_CHARS)
         if hi < len(source):
             hi = source.rfind(" ", lo, hi) if source.rfind(" ", lo, hi) > lo else hi
-    parts, pos = [], lo
-    for a, b in found:
-        if a < lo or b > hi:
-            continue
-        parts += [html.escape(source[pos:a]), "<mark>", html.escape(source[a:b]), "</mark>"]
-        pos = b
-    parts.append(html.escape(source[pos:hi]))
-    return ("… " if lo > 0 else "") + "".join(parts) + (" …" if hi < len(source) else "")
+    return tex.excerpt_html(source, found, lo, hi)
 
 
 def similar(

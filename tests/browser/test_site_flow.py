@@ -94,6 +94,14 @@ def test_sign_up_submit_vote_comment_search_trending(live_server, smtp_sink, new
     assert "search index has none" not in alice.inner_text("main")  # found by the search engine
     assert alice.locator(".snippet mark").count() >= 1  # highlighted
     alice.screenshot(path=str(SCREENSHOTS / "search.png"), full_page=True)
+    # A snippet's TeX is rendered, the query's words marked around it but never inside it.
+    before_tex = re.findall(r"[A-Za-z]{4,}", paper.abstract[: paper.abstract.index("$")])[-4:]
+    alice.goto(f"{base}/search?q={'+'.join(before_tex)}")
+    card = alice.locator(f"a[href='/papers/{paper.arxiv_id}']").first.locator("xpath=ancestor::li")
+    snippet = card.locator(".snippet")
+    alice.wait_for_selector(".snippet .katex")
+    assert snippet.locator(".katex").count() >= 1 and snippet.locator("mark").count() >= 2
+    assert snippet.locator(".katex mark").count() == 0 and "$" not in snippet.inner_text()
 
     anon, anon_watch = new_page()
     anon.goto(f"{base}/")

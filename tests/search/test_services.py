@@ -55,6 +55,16 @@ def test_title_colon_is_words_and_highlights_are_escaped(indexed: dict[str, Any]
     assert hit.snippet_html == "&lt;script&gt;alert(1)&lt;/script&gt; the <mark>secret</mark> &amp; more"
 
 
+def test_highlights_leave_tex_whole(indexed: dict[str, Any]) -> None:
+    Paper.objects.filter(arxiv_id="2503.00005").update(
+        abstract="A secret sharing scheme with $\\mathrm{secret}_k$ shares. " + "Filler words. " * 40
+    )
+    hit = search("secret", mode="keyword").hits[0]
+    assert hit.snippet_html.startswith(
+        "A <mark>secret</mark> sharing scheme with $\\mathrm{secret}_k$ shares."
+    )
+
+
 def test_filters_syntax_and_sorts(indexed: dict[str, Any]) -> None:
     assert set(ids(search("inference", category="cs.CL", mode="keyword"))) == {"2503.00001", "2503.00007"}
     # Hybrid adds the nearest papers by meaning after the keyword matches, within the filters.

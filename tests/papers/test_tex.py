@@ -1,0 +1,50 @@
+"""Excerpts keep TeX spans whole and unmarked, so the browser's KaTeX can render every one."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from paperfeed.papers import tex
+
+ABSTRACT = "We bound the error by $O(n^{-1/2})$ for a kernel estimator, with $\\pi^2$ factors."
+
+
+def test_spans_find_each_kind_and_skip_escaped_dollars() -> None:
+    text = r"a $x$ b $$y$$ c \(z\) d \[w\] e \$5 and \$6"
+    assert [text[a:b] for a, b in tex.spans(text)] == ["$x$", "$$y$$", r"\(z\)", r"\[w\]"]
+    assert tex.spans("plain words only") == []
+
+
+def test_no_mark_inside_tex() -> None:
+    at = ABSTRACT.index("n^")
+    pi = ABSTRACT.index("pi")
+    error = ABSTRACT.index("error")
+    out = tex.excerpt_html(ABSTRACT, [(error, error + 5), (at, at + 1), (pi, pi + 2)])
+    assert out.count("<mark>") == 1 and "<mark>error</mark>" in out
+    assert "$O(n^{-1/2})$" in out and "$\\pi^2$" in out
+
+
+def test_a_window_edge_inside_tex_moves_to_keep_the_span_whole() -> None:
+    inside = ABSTRACT.index("n^")
+    out = tex.excerpt_html(ABSTRACT, [], inside, ABSTRACT.index("pi") + 1)
+    assert out.startswith("… $O(n^{-1/2})$") and out.endswith("$\\pi^2$ …")
+
+
+def test_a_span_too_long_to_finish_is_left_out() -> None:
+    long_math = "intro $" + "x+" * 200 + "y$ outro"
+    out = tex.excerpt_html(long_math, [], 0, 20)
+    assert out == "intro  …"
+
+
+def test_text_is_escaped() -> None:
+    assert tex.excerpt_html("<b>$a<b$</b>", []) == "&lt;b&gt;$a&lt;b$&lt;/b&gt;"
+
+
+@given(st.text(alphabet="ab $\\()[]", max_size=300), st.integers(0, 300), st.integers(0, 300))
+def test_a_window_never_cuts_a_span(text: str, lo: int, hi: int) -> None:
+    lo, hi = sorted((min(lo, len(text)), min(hi, len(text))))
+    spans = tex.spans(text)
+    new_lo, new_hi = tex.window(spans, lo, hi)
+    assert new_lo <= lo and new_lo <= new_hi
+    assert not any(a < new_lo < b or a < new_hi < b for a, b in spans)
