@@ -20,6 +20,7 @@ from paperfeed.papers.models import Paper
 
 log = logging.getLogger(__name__)
 MODES = ("hybrid", "keyword", "semantic")
+QUERY_CHARS = 500  # a saved search's length too; no abstract-sized query is useful
 SORTS = ("relevance", "date", "votes")
 
 
@@ -59,7 +60,27 @@ def run_search(
     author: str | None = None,
     sort: str = "relevance",
 ) -> SearchPage:
-    query = " ".join((query or "").replace("\x00", " ").split())[:500]
+    query = " ".join((query or "").replace("\x00", " ").split())
+    if len(query) > QUERY_CHARS:
+        page = _search(query[:QUERY_CHARS], mode, limit, offset, category, since, until, author, sort)
+        page.message = " ".join(
+            filter(None, [f"Only the first {QUERY_CHARS} characters were searched.", page.message])
+        )
+        return page
+    return _search(query, mode, limit, offset, category, since, until, author, sort)
+
+
+def _search(
+    query: str,
+    mode: str,
+    limit: int,
+    offset: int,
+    category: str | None,
+    since: dt.date | None,
+    until: dt.date | None,
+    author: str | None,
+    sort: str,
+) -> SearchPage:
     page = SearchPage(query)
     if not (query or category or since or until or author):  # filters alone list what they match
         page.message = "Type a few words, an arXiv id, or ti:/au:/abs:/cat: fields."

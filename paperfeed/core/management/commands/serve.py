@@ -59,6 +59,10 @@ class Command(BaseCommand):
                 self.cfg.set("timeout", int(env("PAPERFEED_WEB_TIMEOUT")))
                 self.cfg.set("graceful_timeout", 10)
                 self.cfg.set("keepalive", 5)
+                # gunicorn's most (4,094 by default): a long pasted query then reaches the search
+                # page, which searches its first 500 characters and says so, instead of meeting
+                # gunicorn's bare "414 Request-URI Too Long".
+                self.cfg.set("limit_request_line", 8190)
                 # Recycling bounds a slow leak; each new worker reconnects and warms up again (a
                 # model load), so at ~1,000 requests/s 5,000 requests meant one restart per worker
                 # every ~15 s, and the requests queued behind it made the p99 tail.
