@@ -180,10 +180,13 @@ def _paper_or_404(arxiv_id: str) -> Paper:
 
 def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     try:
-        canonical = parse_arxiv_id(arxiv_id).id
+        ident = parse_arxiv_id(arxiv_id)
     except InvalidArxivId:
         raise Http404("not an arXiv id") from None
+    canonical = ident.id
     if canonical != arxiv_id:
+        if ident.version is not None:
+            _say_which_version(request, canonical, ident.version)
         return redirect("paper", canonical)
     user = request.user
 
@@ -224,6 +227,24 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     except Http404:  # raised by context() only, so a cached page costs no query for this
         # Not a dead end: the submit form looks a paper up on arXiv and stores it.
         return render(request, "feed/paper_missing.html", {"arxiv_id": canonical}, status=404)
+
+
+def _say_which_version(request: HttpRequest, arxiv_id: str, asked: int) -> None:
+    """The page shows the latest version stored here; say so when another one was asked for."""
+    stored = Paper.objects.filter(arxiv_id=arxiv_id).values_list("version", flat=True).first()
+    if stored is None or asked == stored:
+        return
+    if asked > stored:
+        messages.info(
+            request,
+            f"You asked for v{asked}; the newest version here is v{stored}. "
+            f"arXiv may have a newer one: https://arxiv.org/abs/{arxiv_id}v{asked}",
+        )
+    else:
+        messages.info(
+            request,
+            f"This page shows v{stored}, the latest; v{asked} is at https://arxiv.org/abs/{arxiv_id}v{asked}",
+        )
 
 
 def paper_markdown(request: HttpRequest, arxiv_id: str) -> HttpResponse:

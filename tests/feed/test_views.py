@@ -67,6 +67,26 @@ def test_pages_answer(site) -> None:  # type: ignore[no-untyped-def]
         assert c.get(bad).status_code == 404, bad
 
 
+def test_a_versioned_address_says_which_version_the_page_shows(site) -> None:  # type: ignore[no-untyped-def]
+    papers, _, _ = site
+    p = papers[0]
+    p.version = 3
+    p.save()
+    c = Client()
+    for asked, said in [
+        (
+            9,
+            f"You asked for v9; the newest version here is v3. arXiv may have a newer one: "
+            f'<a href="https://arxiv.org/abs/{p.arxiv_id}v9"',
+        ),
+        (1, f'This page shows v3, the latest; v1 is at <a href="https://arxiv.org/abs/{p.arxiv_id}v1"'),
+    ]:
+        r = c.get(f"/papers/{p.arxiv_id}v{asked}", follow=True)
+        assert r.redirect_chain == [(f"/papers/{p.arxiv_id}", 302)] and said in r.content.decode()
+    r = c.get(f"/papers/{p.arxiv_id}v3", follow=True)
+    assert r.redirect_chain and 'class="msg' not in r.content.decode()
+
+
 def test_a_bad_period_is_a_400_that_says_why(site) -> None:  # type: ignore[no-untyped-def]
     c = Client()
     for url, reason in [
