@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from paperfeed.digests import addresses, mail, services, tokens
+from paperfeed.digests import addresses, content, mail, services, tokens
 from paperfeed.digests.forms import SettingsForm, SubscribeForm
 from paperfeed.digests.models import Subscriber
 
@@ -107,6 +107,19 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+def _from_account(sub: Subscriber) -> dict[str, list[str]] | None:
+    """What the digest takes from the subscriber's account besides its own lists (content.py adds
+    them at send time), so that the settings page shows everything that goes in."""
+    if sub.user_id is None:
+        return None
+    categories, authors = content.account_follows([sub.user_id]).get(sub.user_id, ([], []))
+    return {
+        "categories": sorted(categories),
+        "authors": sorted(authors),
+        "searches": content.account_searches([sub.user_id]).get(sub.user_id, []),
+    }
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 def manage(request: HttpRequest, token: str) -> HttpResponse:
     try:
@@ -117,11 +130,13 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
     saved = request.method == "POST" and form.is_valid()
     if saved:
         sub = form.save()
+    account = _from_account(sub)
     if _wants_json(request):
         fields = ["email", "status", "frequency", "send_hour", "trending", "follows", "alerts", "for_you",
                   "send_empty", "categories", "authors", "searches"]  # fmt: skip
         return JsonResponse(
-            {f: getattr(sub, f) for f in fields} | {"errors": form.errors.get_json_data()},
+            {f: getattr(sub, f) for f in fields}
+            | {"from_account": account, "errors": form.errors.get_json_data()},
             status=200 if form.is_valid() or request.method != "POST" else 400,
         )
     return render(
@@ -130,6 +145,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
         {
             "form": form,
             "sub": sub,
+            "account": account,
             "email": addresses.display(sub.email),
             "saved": saved,
             "unsubscribe_url": mail.unsubscribe_url(sub),

@@ -163,6 +163,7 @@ def test_confirmed_gets_nothing_but_the_settings_page_works(smtp_sink: SmtpSink)
     url = mail.manage_url(sub).removeprefix("https://papers.example.org")
     client = Client()
     assert client.get(url).status_code == 200
+    assert b"From your account" not in client.get(url).content  # an address without an account
     r = client.post(url, {"frequency": "weekly", "send_hour": "6", "trending": "on", "alerts": "on",
                           "categories_text": "cs.CL, cs.LG", "authors_text": "jane-doe",
                           "searches_text": "speculative decoding cat:cs.CL\n\n"})  # fmt: skip
@@ -199,6 +200,22 @@ def test_a_signed_in_user_with_a_verified_address_is_subscribed_at_once(smtp_sin
     assert smtp_sink.received == []  # the account's address is verified already: no second proof
     r = client.get(reverse("digests:my-settings"))
     assert r.status_code == 302 and r.headers["Location"].startswith("/digests/settings/")
+    # What the account follows goes into the digest too, and its settings page says so.
+    from paperfeed.accounts.models import Follow
+    from paperfeed.feed.models import SavedSearch
+
+    Follow.objects.create(user=user, kind=Follow.Kind.CATEGORY, value="cs.CL")
+    Follow.objects.create(user=user, kind=Follow.Kind.AUTHOR, value="ada-lovelace")
+    SavedSearch.objects.create(user=user, query="<b>speculative</b> decoding", category="cs.LG")
+    page = client.get(r.headers["Location"]).content.decode()
+    assert '<a href="/categories/cs.CL">cs.CL</a>' in page and '<a href="/authors/ada-lovelace">' in page
+    assert "“&lt;b&gt;speculative&lt;/b&gt; decoding cat:cs.LG”" in page
+    as_json = client.get(r.headers["Location"] + "?format=json").json()["from_account"]
+    assert as_json == {
+        "categories": ["cs.CL"],
+        "authors": ["ada-lovelace"],
+        "searches": ["<b>speculative</b> decoding cat:cs.LG"],
+    }
     # Someone else's address typed while signed in still needs its owner's confirmation.
     assert _subscribe(client, "other@example.org").status_code == 200
     assert Subscriber.objects.get(email="other@example.org").status == Subscriber.Status.PENDING
