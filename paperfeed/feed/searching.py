@@ -165,7 +165,11 @@ def _any_of(words: list[str]) -> re.Pattern[str]:
     return re.compile("|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True)), re.I)
 
 
-def similar(paper: Paper, limit: int = 6) -> list[Paper]:
+def similar(papers: Paper | list[Paper], limit: int = 6) -> list[Paper]:
+    """The papers nearest one paper, or a set of them ("more like this collection"), those given left out."""
+    given = [papers] if isinstance(papers, Paper) else papers
+    if not given:
+        return []
     try:
         from paperfeed.search import services
     except ImportError:  # pragma: no cover
@@ -173,12 +177,13 @@ def similar(paper: Paper, limit: int = 6) -> list[Paper]:
     fn = getattr(services, "similar", None)
     if fn is None:
         return []
+    mine = {p.arxiv_id for p in given}
     try:
-        res = fn(paper.arxiv_id, limit=limit + 1)
+        res = fn(sorted(mine), limit=limit + len(mine))
     except Exception:
-        log.warning("similar papers unavailable for %s", paper.arxiv_id, exc_info=True)
+        log.warning("similar papers unavailable for %s", ", ".join(sorted(mine)[:5]), exc_info=True)
         return []
     hits = getattr(res, "hits", res)
-    ids = [h.arxiv_id for h in hits if h.arxiv_id != paper.arxiv_id][:limit]
+    ids = [h.arxiv_id for h in hits if h.arxiv_id not in mine][:limit]
     found = {p.arxiv_id: p for p in Paper.objects.filter(arxiv_id__in=ids).for_listing()}
     return [found[i] for i in ids if i in found]

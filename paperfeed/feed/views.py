@@ -568,12 +568,17 @@ def user_page(request: HttpRequest, username: str) -> HttpResponse:
     )
 
 
+COLLECTION_CENTRE = 200
+
+
 def collection(request: HttpRequest, username: str, slug: str) -> HttpResponse:
     coll = get_object_or_404(
         Collection.objects.select_related("user"), user__username__iexact=username, slug=slug
     )
     if not coll.public and request.user.pk != coll.user_id:
         raise Http404("no such collection")
-    items = coll.items.select_related("paper", "paper__primary_category").order_by("-added_at")
-    ctx = {"collection": coll, "items": items, "mine": request.user.pk == coll.user_id}
+    items = list(coll.items.select_related("paper", "paper__primary_category").order_by("-added_at"))
+    # Nearest to the collection's centre (its newest papers, for a very large one).
+    more = searching.similar([it.paper for it in items[:COLLECTION_CENTRE]], limit=10)
+    ctx = {"collection": coll, "items": items, "mine": request.user.pk == coll.user_id, "more": more}
     return render(request, "feed/collection.html", ctx)

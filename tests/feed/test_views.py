@@ -364,3 +364,23 @@ def test_period_arrows_do_not_lead_past_today(site) -> None:  # type: ignore[no-
     for url in ("/", f"/papers?date={today}", "/trending", f"/papers?month={today:%Y-%m}"):
         assert b'rel="next"' not in c.get(url).content, url
     assert b'rel="next"' in c.get(f"/papers?date={today - dt.timedelta(days=3)}").content
+
+
+def test_a_collection_page_offers_more_like_it(search_home) -> None:  # type: ignore[no-untyped-def]
+    from paperfeed.search.indexing import Indexer
+
+    papers = load_papers(12)
+    Indexer().run(semantic=False)  # titles by keyword stand in for embeddings: the same seam
+    reader = make_user("reader")
+    c = Client()
+    c.force_login(reader)
+    for p in papers[:2]:
+        c.post(f"/papers/{p.arxiv_id}/save", {"collection_name": "Thesis"})
+    page = Client().get("/users/reader/collections/thesis").content.decode()
+    more = page[page.index("More like this collection") :]
+    listed = {p.arxiv_id for p in papers if f"/papers/{p.arxiv_id}" in more}
+    assert listed and not listed & {papers[0].arxiv_id, papers[1].arxiv_id}
+    c.post(f"/papers/{papers[0].arxiv_id}/save", {"collection_name": "Empty one"})
+    thesis = reader.collections.get(name="Empty one")
+    thesis.items.all().delete()
+    assert "More like this" not in Client().get("/users/reader/collections/empty-one").content.decode()
