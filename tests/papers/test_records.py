@@ -138,3 +138,9 @@ def test_punctuation_is_not_an_author() -> None:
     assert [a.display for a in record(authors=[AuthorName("李", "明")]).authors] == [
         "明 李"
     ]  # letters, any script
+
+
+def test_msc_and_acm_classes_are_not_categories() -> None:
+    # As the snapshot lists them (2503.11954): arXiv categories, then MSC, then ACM classes.
+    raw = ["eess.IV", "cs.AI", "cond-mat.mes-hall", "hep-th", "94A29,", "68T01", "I.4.2;", "E.4;", "I.5.1"]
+    assert record(categories=raw).categories == ["eess.IV", "cs.AI", "cond-mat.mes-hall", "hep-th"]

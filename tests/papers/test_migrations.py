@@ -1,0 +1,25 @@
+"""Data migrations over stored rows."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from django.apps import apps
+
+from paperfeed.papers.models import Category, PaperCategory
+from tests.sitedata import load_papers
+
+pytestmark = pytest.mark.django_db
+
+
+def test_stored_class_codes_are_dropped_and_arxiv_categories_kept() -> None:
+    paper = load_papers(1)[0]
+    for code in ("68T05,", "I.2.6;"):
+        PaperCategory.objects.create(paper=paper, category=Category.objects.create(code=code), position=9)
+    kept = set(paper.category_codes())
+    migration = importlib.import_module("paperfeed.papers.migrations.0002_drop_class_codes")
+    migration.drop_class_codes(apps, None)
+    assert not Category.objects.filter(code__in=["68T05,", "I.2.6;"]).exists()
+    paper.refresh_from_db()
+    assert set(paper.category_codes()) == kept - {"68T05,", "I.2.6;"} and paper.primary_category_id
