@@ -215,11 +215,58 @@ def hide_comment(staff: User, comment: Comment, hidden: bool = True) -> Comment:
 
 
 def save_paper(user: User, paper: Paper, collection_name: str = "Reading list") -> Collection:
-    name = (collection_name or "Reading list").strip()[:100]
-    slug = slugify(name)[:100] or "list"
-    coll, _ = Collection.objects.get_or_create(user=user, slug=slug, defaults={"name": name})
+    """Save into the user's collection of that name (any case), made if there is none."""
+    name = " ".join((collection_name or "").split())[:100] or "Reading list"
+    coll = _named(user, name) or _new_collection(user, name)
     CollectionItem.objects.get_or_create(collection=coll, paper=paper)
     return coll
+
+
+def _named(user: User, name: str, but: Collection | None = None) -> Collection | None:
+    # In Python: SQLite folds the case of ASCII letters only ("ελληνικά" is not "Ελληνικά" to it).
+    key = name.casefold()
+    mine = Collection.objects.filter(user=user)
+    if but is not None:
+        mine = mine.exclude(pk=but.pk)
+    return next((c for c in mine.only("pk", "name", "slug") if c.name.casefold() == key), None)
+
+
+def _new_collection(user: User, name: str) -> Collection:
+    # The name picks the collection, the slug only its address: names that slugify alike ("Ελληνικά"
+    # and "日本語の論文" both to nothing) get addresses of their own (list, list-2, ...).
+    base = slugify(name)[:90] or "list"
+    taken = set(Collection.objects.filter(user=user, slug__startswith=base).values_list("slug", flat=True))
+    n = 1
+    while True:
+        slug = base if n == 1 else f"{base}-{n}"
+        n += 1
+        if slug in taken:
+            continue
+        try:
+            with transaction.atomic():
+                return Collection.objects.create(user=user, name=name, slug=slug)
+        except IntegrityError:  # made at the same moment by another request: the next number
+            taken.add(slug)
+
+
+def edit_collection(user: User, collection: Collection, *, name: str, public: bool) -> Collection:
+    """Rename it or change who sees it; its address stays, so links to it keep working."""
+    if collection.user_id != user.pk:
+        raise FeedError("Only its owner can change a collection.")
+    name = " ".join((name or "").split())[:100]
+    if not name:
+        raise FeedError("A collection needs a name.")
+    if _named(user, name, but=collection):
+        raise FeedError(f"You already have a collection called “{name}”.")
+    collection.name, collection.public = name, public
+    collection.save(update_fields=["name", "public"])
+    return collection
+
+
+def delete_collection(user: User, collection: Collection) -> None:
+    if collection.user_id != user.pk:
+        raise FeedError("Only its owner can delete a collection.")
+    collection.delete()
 
 
 def unsave_paper(user: User, paper: Paper, collection: Collection) -> None:

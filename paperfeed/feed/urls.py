@@ -33,4 +33,5 @@ urlpatterns = [
     path("follow", views.follow, name="follow"),
     path("users/<str:username>", views.user_page, name="user"),
     path("users/<str:username>/collections/<slug:slug>", views.collection, name="collection"),
+    path("users/<str:username>/collections/<slug:slug>/edit", views.collection_edit, name="collection-edit"),
 ]

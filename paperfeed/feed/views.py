@@ -571,6 +571,27 @@ def user_page(request: HttpRequest, username: str) -> HttpResponse:
 COLLECTION_CENTRE = 200
 
 
+@login_required
+@require_POST
+def collection_edit(request: HttpRequest, username: str, slug: str) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    coll = get_object_or_404(Collection, user=user, user__username=username, slug=slug)
+    if request.POST.get("delete"):
+        services.delete_collection(user, coll)
+        messages.info(request, f"Deleted the collection “{coll.name}”.")
+        return redirect("user", user.username)
+    try:
+        services.edit_collection(
+            user, coll, name=request.POST.get("name", ""), public=request.POST.get("public") == "on"
+        )
+    except services.FeedError as e:
+        messages.error(request, str(e))
+    else:
+        messages.success(request, f"Saved: “{coll.name}” is {'public' if coll.public else 'private'}.")
+    return redirect("collection", user.username, coll.slug)
+
+
 def collection(request: HttpRequest, username: str, slug: str) -> HttpResponse:
     coll = get_object_or_404(
         Collection.objects.select_related("user"), user__username__iexact=username, slug=slug

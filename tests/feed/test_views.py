@@ -384,3 +384,40 @@ def test_a_collection_page_offers_more_like_it(search_home) -> None:  # type: ig
     thesis = reader.collections.get(name="Empty one")
     thesis.items.all().delete()
     assert "More like this" not in Client().get("/users/reader/collections/empty-one").content.decode()
+
+
+def test_collections_keep_apart_names_that_slugify_alike_and_can_be_managed(site) -> None:  # type: ignore[no-untyped-def]
+    papers, _, _ = site
+    owner, other = make_user("owner"), make_user("other")
+    c = Client()
+    c.force_login(owner)
+    c.post(f"/papers/{papers[0].arxiv_id}/save", {"collection_name": "日本語の論文"})
+    r = c.post(f"/papers/{papers[1].arxiv_id}/save", {"collection_name": "Ελληνικά"}, follow=True)
+    assert "Saved to Ελληνικά." in r.content.decode()
+    c.post(f"/papers/{papers[2].arxiv_id}/save", {"collection_name": "  ελληνικά "})  # same one, any case
+    by_name = {coll.name: coll for coll in owner.collections.all()}
+    assert set(by_name) == {"日本語の論文", "Ελληνικά"}
+    assert {by_name["日本語の論文"].slug, by_name["Ελληνικά"].slug} == {"list", "list-2"}
+    greek = by_name["Ελληνικά"]
+    assert set(greek.items.values_list("paper__arxiv_id", flat=True)) == {
+        papers[1].arxiv_id,
+        papers[2].arxiv_id,
+    }
+
+    url = f"/users/owner/collections/{greek.slug}"
+    assert Client().get(url).status_code == 200
+    clash = c.post(f"{url}/edit", {"name": "日本語の論文", "public": "on"}, follow=True)
+    assert "You already have a collection called “日本語の論文”." in clash.content.decode()
+    done = c.post(f"{url}/edit", {"name": "Greek <b>papers</b>"}, follow=True)  # no "public": private
+    assert (
+        done.redirect_chain[-1][0] == url
+        and "Greek &lt;b&gt;papers&lt;/b&gt;” is private" in done.content.decode()
+    )
+    assert Client().get(url).status_code == 404  # private: not for others
+    assert "Greek" not in Client().get("/users/owner").content.decode()
+    assert "only you can see it" in c.get(url).content.decode()
+    intruder = Client()
+    intruder.force_login(other)
+    assert intruder.post(f"{url}/edit", {"delete": "1"}).status_code == 404
+    gone = c.post(f"{url}/edit", {"delete": "1"})
+    assert gone.status_code == 302 and not owner.collections.filter(pk=greek.pk).exists()
