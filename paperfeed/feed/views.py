@@ -15,7 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
@@ -489,11 +489,16 @@ def author(request: HttpRequest, key: str) -> HttpResponse:
 def categories(request: HttpRequest) -> HttpResponse:
     rows = cache.get("category-counts")
     if rows is None:
+        # Every paper listed in it, cross-lists included (what its page lists), and how many have it
+        # as their primary category: a category only ever cross-listed still has a page.
         rows = list(
-            Category.objects.annotate(n=Count("primary_papers"))
+            Category.objects.annotate(
+                n=Count("paper_categories"),
+                primary=Count("paper_categories", filter=Q(paper_categories__position=0)),
+            )
             .filter(n__gt=0)
-            .order_by("-n")
-            .values("code", "name", "n")
+            .order_by("-n", "code")
+            .values("code", "name", "n", "primary")
         )
         cache.set("category-counts", rows, 3600)
     return render(request, "feed/categories.html", {"rows": rows})

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from paperfeed.papers.arxiv_ids import parse_arxiv_id
+from paperfeed.papers.taxonomy import is_category
 
 
 class AuthorName(tuple[str, str, str, str, str]):
@@ -124,9 +125,9 @@ class PaperRecord:
         self.abstract = (self.abstract or "").strip()
         if not self.title:
             raise ValueError("record has no title")
-        # The snapshot's category lists carry MSC and ACM classes too ("68T05,", "I.2.6;"): 4,881
-        # of them in 74,728 records. They are not arXiv categories and must not become pages.
-        self.categories = list(dict.fromkeys(c for c in self.categories if c and CATEGORY_CODE.match(c)))
+        # The snapshot's category lists carry MSC and ACM classes too ("68T05,", "I.2.6;", the words
+        # of a class's title): 4,881 tokens in 74,728 records. They must not become category pages.
+        self.categories = list(dict.fromkeys(c for c in self.categories if c and is_category(c)))
         # Punctuation is not a person: arXiv's own parse of "GLM-V Team, :, Wenyi Hong" has an
         # author ":", which became one author page collecting every such paper.
         self.authors = [a for a in self.authors if _WORD.search(a[3])]
@@ -249,8 +250,6 @@ _SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv", "v"}
 
 # Patterns used per record or per name are compiled once: `re.sub(pattern, ...)` looks each one up
 # in re's cache on every call, which an import does millions of times.
-# An arXiv category: an archive ("cs", "hep-th", "cond-mat"), then maybe a subject ("LG", "mes-hall").
-CATEGORY_CODE = re.compile(r"^[a-z][a-z-]*(?:\.[A-Za-z][A-Za-z-]*)?$")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _WORD = re.compile(r"\w")
 _SPACES = re.compile(r"\s+")

@@ -17,6 +17,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from paperfeed.core.failpoints import failpoint
+from paperfeed.papers import taxonomy
 from paperfeed.papers.models import Author, Authorship, Category, Paper, PaperCategory, PaperChange, PaperLink
 from paperfeed.papers.records import PaperRecord, Version
 
@@ -342,7 +343,9 @@ class Ingestor:
     def _ensure_categories(self, codes: set[str]) -> None:
         new = codes - self._categories
         if new:
-            Category.objects.bulk_create([Category(code=c) for c in sorted(new)], ignore_conflicts=True)
+            Category.objects.bulk_create(
+                [Category(code=c, name=taxonomy.NAMES.get(c, "")) for c in sorted(new)], ignore_conflicts=True
+            )
             self._categories |= new
 
     def _ensure_authors(self, names: dict[str, str]) -> dict[str, int]:

@@ -421,3 +421,17 @@ def test_collections_keep_apart_names_that_slugify_alike_and_can_be_managed(site
     assert intruder.post(f"{url}/edit", {"delete": "1"}).status_code == 404
     gone = c.post(f"{url}/edit", {"delete": "1"})
     assert gone.status_code == 302 and not owner.collections.filter(pk=greek.pk).exists()
+
+
+def test_categories_index_counts_cross_lists_and_names_each_category(site) -> None:  # type: ignore[no-untyped-def]
+    from paperfeed.papers.models import PaperCategory
+
+    links = list(PaperCategory.objects.values_list("category_id", "position"))
+    primary = {c for c, pos in links if pos == 0}
+    cross_only = sorted({c for c, pos in links} - primary)
+    assert cross_only  # the first papers of the snapshot cross-list to categories none has as primary
+    page = Client().get("/categories").content.decode()
+    code = cross_only[0]
+    n = sum(1 for c, _ in links if c == code)
+    assert f"<strong>{code}</strong>" in page and f"{n} paper{'s' if n > 1 else ''}, 0 primary" in page
+    assert "<strong>cs.CV</strong> Computer Vision and Pattern Recognition" in page

@@ -15,11 +15,15 @@ pytestmark = pytest.mark.django_db
 
 def test_stored_class_codes_are_dropped_and_arxiv_categories_kept() -> None:
     paper = load_papers(1)[0]
-    for code in ("68T05,", "I.2.6;"):
+    for code in ("68T05,", "I.2.6;", "learning"):
         PaperCategory.objects.create(paper=paper, category=Category.objects.create(code=code), position=9)
     kept = set(paper.category_codes())
     migration = importlib.import_module("paperfeed.papers.migrations.0002_drop_class_codes")
+    Category.objects.update_or_create(code="cs.CL", defaults={"name": ""})  # stored before names were known
     migration.drop_class_codes(apps, None)
-    assert not Category.objects.filter(code__in=["68T05,", "I.2.6;"]).exists()
+    assert not Category.objects.filter(code__in=["68T05,", "I.2.6;", "learning"]).exists()
     paper.refresh_from_db()
-    assert set(paper.category_codes()) == kept - {"68T05,", "I.2.6;"} and paper.primary_category_id
+    assert (
+        set(paper.category_codes()) == kept - {"68T05,", "I.2.6;", "learning"} and paper.primary_category_id
+    )
+    assert Category.objects.get(code="cs.CL").name == "Computation and Language"

@@ -1,19 +1,23 @@
-"""Imports before records.CATEGORY_CODE stored the snapshot's MSC and ACM classes ("68T05,", "I.2.6;")
-as categories, each with a page and a feed. Drop them; the papers keep their arXiv categories."""
+"""Imports before papers.taxonomy stored the snapshot's MSC and ACM classes ("68T05,", "I.2.6;",
+"learning") as categories, each with a page and a feed. Drop them (the papers keep their arXiv
+categories), and name the real ones."""
 
 from django.db import migrations
 
 
 def drop_class_codes(apps, schema_editor):  # type: ignore[no-untyped-def]
-    from paperfeed.papers.records import CATEGORY_CODE
+    from paperfeed.papers.taxonomy import NAMES, is_category
 
     Category = apps.get_model("papers", "Category")
     PaperCategory = apps.get_model("papers", "PaperCategory")
-    bogus = [c for c in Category.objects.values_list("code", flat=True) if not CATEGORY_CODE.match(c)]
+    bogus = [c for c in Category.objects.values_list("code", flat=True) if not is_category(c)]
     for start in range(0, len(bogus), 500):  # SQLite's bound-variable limit
         chunk = bogus[start : start + 500]
         PaperCategory.objects.filter(category_id__in=chunk).delete()
         Category.objects.filter(code__in=chunk, primary_papers__isnull=True).delete()
+    for cat in Category.objects.filter(name="", code__in=list(NAMES)):
+        cat.name = NAMES[cat.code]
+        cat.save(update_fields=["name"])
 
 
 class Migration(migrations.Migration):
