@@ -43,6 +43,12 @@ class _PaperFeed(Feed):
             dt.datetime.combine(p.announced, dt.time(), tzinfo=dt.UTC) if p.announced else None
         )
 
+    def item_updateddate(self, item: Any) -> dt.datetime | None:
+        # Atom requires an <updated> per entry (RFC 4287 4.1.2): the paper's latest version, else
+        # when it was listed.
+        p = _paper(item)
+        return p.updated or self.item_pubdate(item)
+
     def item_categories(self, item: Any) -> list[str]:
         return _paper(item).category_codes()
 

@@ -276,9 +276,9 @@ def test_feeds_parse(site) -> None:  # type: ignore[no-untyped-def]
         f"/categories/{papers[0].primary_category_id}/feed.atom",
     ]:
         root = ET.fromstring(c.get(url).content)
-        assert root.tag == "{http://www.w3.org/2005/Atom}feed" and root.findall(
-            "{http://www.w3.org/2005/Atom}entry"
-        )
+        entries = root.findall("{http://www.w3.org/2005/Atom}entry")
+        assert root.tag == "{http://www.w3.org/2005/Atom}feed" and entries
+        assert all(e.findtext("{http://www.w3.org/2005/Atom}updated") for e in entries), url  # RFC 4287
 
 
 def test_feeds_read_the_pages_period(site) -> None:  # type: ignore[no-untyped-def]
