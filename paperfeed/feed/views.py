@@ -215,6 +215,7 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
             ),
             "similar": similar_papers,
             "collections": list(mine) if user.is_authenticated else [],
+            "draft": _comment_draft(request, p.arxiv_id),
             "saved_in": list(mine.filter(items__paper=p)) if user.is_authenticated else [],
             "json_url": f"/api/papers/{p.arxiv_id}",
         }
@@ -227,6 +228,14 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     except Http404:  # raised by context() only, so a cached page costs no query for this
         # Not a dead end: the submit form looks a paper up on arXiv and stores it.
         return render(request, "feed/paper_missing.html", {"arxiv_id": canonical}, status=404)
+
+
+def _comment_draft(request: HttpRequest, arxiv_id: str) -> str:
+    """The text of a comment this visitor just had refused on this paper (once), else ""."""
+    if not request.user.is_authenticated or COMMENT_DRAFT not in request.session:
+        return ""
+    draft = request.session.pop(COMMENT_DRAFT)
+    return str(draft.get("body", "")) if draft.get("paper") == arxiv_id else ""
 
 
 def _say_which_version(request: HttpRequest, arxiv_id: str, asked: int) -> None:
@@ -273,6 +282,9 @@ def vote(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     return HttpResponseRedirect(safe_next(request, reverse("paper", args=[p.arxiv_id])))
 
 
+COMMENT_DRAFT = "feed:comment-draft"
+
+
 @login_required
 @require_POST
 def comment(request: HttpRequest, arxiv_id: str) -> HttpResponse:
@@ -282,6 +294,8 @@ def comment(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         c = services.add_comment(request.user, p, request.POST.get("body", ""))
     except services.FeedError as e:
         messages.error(request, str(e))
+        # The text comes back in the form: a refused comment must not cost its writer the words.
+        request.session[COMMENT_DRAFT] = {"paper": p.arxiv_id, "body": request.POST.get("body", "")[:20_000]}
         return redirect(reverse("paper", args=[p.arxiv_id]) + "#comment-form")
     return redirect(reverse("paper", args=[p.arxiv_id]) + f"#c{c.pk}")
 

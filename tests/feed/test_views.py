@@ -435,3 +435,22 @@ def test_categories_index_counts_cross_lists_and_names_each_category(site) -> No
     n = sum(1 for c, _ in links if c == code)
     assert f"<strong>{code}</strong>" in page and f"{n} paper{'s' if n > 1 else ''}, 0 primary" in page
     assert "<strong>cs.CV</strong> Computer Vision and Pattern Recognition" in page
+
+
+def test_a_refused_comment_keeps_its_text_and_unverified_users_are_told_first(site) -> None:  # type: ignore[no-untyped-def]
+    papers, _, _ = site
+    p = papers[0]
+    writer = make_user("writer")
+    c = Client()
+    c.force_login(writer)
+    too_long = "My <b>careful</b> review. " + "x" * 10_001
+    r = c.post(f"/papers/{p.arxiv_id}/comments", {"body": too_long}, follow=True)
+    body = r.content.decode()
+    assert (
+        'class="msg error"' in body and "My &lt;b&gt;careful&lt;/b&gt; review. xxx" in body
+    )  # back, escaped
+    assert "My &lt;b&gt;careful" not in c.get(f"/papers/{p.arxiv_id}").content.decode()  # once only
+    newcomer = Client()
+    newcomer.force_login(make_user("newcomer", verified=False))
+    page = newcomer.get(f"/papers/{p.arxiv_id}").content.decode()
+    assert "Verify your email address to comment" in page and 'name="body"' not in page
