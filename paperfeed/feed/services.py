@@ -93,8 +93,12 @@ def resolve_paper(text: str) -> Paper:
         raise PaperNotFound(f"{ident.id} is not stored here and this site cannot look papers up on arXiv")
     try:
         found = fetch([ident.id])
-    except Exception as e:  # the look-up's own error says what went wrong (unknown id, arXiv down)
-        raise PaperNotFound(f"{ident.id}: {e}") from None
+    except Exception as e:  # arXiv down, slow or answering nonsense: the details are for the log
+        log.warning("looking up %s on arXiv failed: %s", ident.id, e)
+        raise PaperNotFound(
+            f"{ident.id} is not stored here, and arXiv could not be asked for it just now. "
+            "Try again in a few minutes."
+        ) from None
     paper = found.get(ident.id) if isinstance(found, dict) else None
     if paper is None:
         raise PaperNotFound(f"arXiv has no paper {ident.id}")
