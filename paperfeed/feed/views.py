@@ -463,12 +463,19 @@ def _top_categories() -> list[str]:
 @require_POST
 def save_search(request: HttpRequest) -> HttpResponse:
     assert isinstance(request.user, User)
+    query = request.POST.get("q", "").strip()
+    author = " ".join(request.POST.get("author", "").replace('"', " ").split())
+    if author:  # the search page's author filter, kept in the query's own syntax
+        query = f'{query} au:"{author}"'.strip()
     try:
-        services.save_search(request.user, request.POST.get("q", ""), request.POST.get("category", ""))
+        services.save_search(request.user, query, request.POST.get("category", ""))
     except services.FeedError as e:
         messages.error(request, str(e))
     else:
-        messages.success(request, "Search saved: its feed is on your settings page.")
+        dated = (
+            " Its dates are not kept: a saved search follows new papers." if request.POST.get("dated") else ""
+        )
+        messages.success(request, f"Search saved: its feed is on your settings page.{dated}")
     return HttpResponseRedirect(safe_next(request, reverse("search")))
 
 

@@ -454,3 +454,21 @@ def test_a_refused_comment_keeps_its_text_and_unverified_users_are_told_first(si
     newcomer.force_login(make_user("newcomer", verified=False))
     page = newcomer.get(f"/papers/{p.arxiv_id}").content.decode()
     assert "Verify your email address to comment" in page and 'name="body"' not in page
+
+
+def test_saving_a_search_keeps_its_author_filter(search_home) -> None:  # type: ignore[no-untyped-def]
+    from paperfeed.search.indexing import Indexer
+
+    papers = load_papers(12)
+    Indexer().run(semantic=False)
+    name = papers[0].authors[0]["name"]
+    c = Client()
+    c.force_login(make_user("saver"))
+    page = c.get("/search", {"author": name, "since": "2025-01-01"}).content.decode()
+    assert "Save this search" in page  # an author alone is a search worth saving
+    r = c.post("/search/save", {"q": "", "author": name, "category": "", "dated": "1"}, follow=True)
+    assert "Its dates are not kept" in r.content.decode()
+    saved = SavedSearch.objects.get()
+    assert saved.query == f'au:"{name}"'
+    feed = ET.fromstring(Client().get(f"/search/saved/{saved.token}/feed.rss").content)
+    assert papers[0].title in [i.findtext("title") for i in feed.findall("channel/item")]
