@@ -73,8 +73,12 @@ class ProfileForm(forms.Form):
     authors = forms.CharField(
         required=False, max_length=4000, help_text="Author keys (from author pages), separated by commas."
     )
+    # A textarea: a one-line input drops the newlines between the phrases it is given back.
     keywords = forms.CharField(
-        required=False, max_length=4000, help_text="Words or phrases, one per line or separated by commas."
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea({"rows": 4}),
+        help_text="Words or phrases, one per line (commas separate them too).",
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+from html.parser import HTMLParser
 from urllib.parse import quote
 
 import pytest
@@ -16,7 +17,7 @@ from django.test import Client
 from django.utils import timezone
 
 from paperfeed.accounts import hashers, services
-from paperfeed.accounts.models import User
+from paperfeed.accounts.models import Follow, User
 from tests.sitedata import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -338,8 +339,6 @@ def test_settings_follows_and_tokens() -> None:
         follow=True,
     )
     assert b"nope.XX" in r.content  # reported as not recognised
-    from paperfeed.accounts.models import Follow
-
     f = Follow.objects.of(user)
     assert f.categories() == [cat] and f.authors() == [key] and f.keywords() == ["diffusion", "llm"]
     r = c.post("/settings", {"action": "new-token", "name": "script"})
@@ -384,3 +383,76 @@ def test_every_field_hint_a_form_points_at_exists() -> None:
         ids = set(re.findall(r'\bid="([^"]+)"', html))
         assert all(i in ids for d in described for i in d.split()), (url, described)
     assert re.search(r'aria-describedby="id_username_helptext"', Client().get("/signup").content.decode())
+
+
+class _Forms(HTMLParser):
+    """The fields each <form> of a page would send if submitted unchanged, as a browser sends them:
+    a text input's value loses its line breaks (HTML's value sanitisation), a textarea loses the one
+    line break after its start tag and sends its lines CRLF-separated."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[dict[str, str]] = []
+        self._textarea: str | None = None
+        self._text = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.forms.append({})
+        elif tag == "input" and "name" in a and self.forms:
+            if a.get("type", "text") in ("checkbox", "radio") and "checked" not in a:
+                return
+            self.forms[-1][a["name"]] = re.sub(r"[\r\n]", "", a.get("value", ""))
+        elif tag == "textarea" and self.forms:
+            self._textarea, self._text = a.get("name", ""), ""
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea is not None:
+            self._text += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "textarea" and self._textarea is not None:
+            text = re.sub(r"^\r?\n", "", self._text)
+            self.forms[-1][self._textarea] = re.sub(r"\r?\n", "\r\n", text)
+            self._textarea = None
+
+
+def form_on(html: bytes, action: str) -> dict[str, str]:
+    """The values of the page's form whose hidden `action` field is `action`."""
+    parser = _Forms()
+    parser.feed(html.decode())
+    [form] = [f for f in parser.forms if f.get("action") == action]
+    return form
+
+
+def test_settings_saved_unchanged_keep_every_follow() -> None:
+    """Saving the settings page as it comes back changes nothing: multi-word keywords stayed merged
+    into one ("gaussian splattingknowledge distillation") when a text input held them."""
+    from tests.sitedata import load_papers
+
+    papers = load_papers(3)
+    user = make_user("roundtrip", password=PASSWORD)
+    c = Client()
+    c.force_login(user)
+    keys = [a["key"] for a in papers[0].authors[:2]]
+    r = c.post(
+        "/settings",
+        {
+            "action": "profile",
+            "bio": "line one\nline two",
+            "categories": f"{papers[0].primary_category_id}, {papers[1].primary_category_id}",
+            "authors": ", ".join(keys),
+            "keywords": "knowledge distillation, gaussian splatting\nLLM",
+        },
+    )
+    assert r.status_code == 302
+    follows = Follow.objects.of(user)
+    saved = (follows.categories(), follows.authors(), follows.keywords())
+    assert saved[2] == ["gaussian splatting", "knowledge distillation", "llm"]
+    assert len(saved[1]) == 2
+    for _ in range(2):
+        form = form_on(c.get("/settings").content, "profile")
+        assert c.post("/settings", form).status_code == 302
+        follows = Follow.objects.of(user)
+        assert (follows.categories(), follows.authors(), follows.keywords()) == saved
