@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth import password_validation
 
+from paperfeed.accounts import services
 from paperfeed.accounts.models import User
 from paperfeed.accounts.validators import normalise_email, validate_email_characters, validate_username
 
@@ -70,8 +71,12 @@ class ProfileForm(forms.Form):
         max_length=2000,
         help_text="Category codes, separated by spaces or commas: cs.CL cs.LG",
     )
+    # One a line: a name may hold a comma ("Nordling, Torbjörn E. M."), so commas cannot separate them.
     authors = forms.CharField(
-        required=False, max_length=4000, help_text="Author keys (from author pages), separated by commas."
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea({"rows": 4}),
+        help_text="One a line: a name as a paper gives it (Ada Lovelace), or an author page's address.",
     )
     # A textarea: a one-line input drops the newlines between the phrases it is given back.
     keywords = forms.CharField(
@@ -80,6 +85,18 @@ class ProfileForm(forms.Form):
         widget=forms.Textarea({"rows": 4}),
         help_text="Words or phrases, one per line (commas separate them too).",
     )
+
+    def clean_authors(self) -> list[str]:
+        """The followed authors' keys. An entry that names no stored author is an error that names
+        it, so the user can correct it in the text they typed rather than find it silently gone."""
+        keys, unknown = services.resolve_authors(self.cleaned_data["authors"].splitlines())
+        if unknown:
+            shown = ", ".join(f"“{u}”" for u in unknown[:10]) + (" …" if len(unknown) > 10 else "")
+            raise forms.ValidationError(
+                f"No author on this site matches {shown}. Give the name as one of their papers lists it, "
+                "or the address of their author page."
+            )
+        return keys
 
 
 def split_values(text: str, *, spaces: bool = False) -> list[str]:

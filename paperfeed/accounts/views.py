@@ -145,7 +145,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     initial = {
         "bio": user.bio,
         "categories": " ".join(follows.categories()),
-        "authors": ", ".join(follows.authors()),
+        "authors": "\n".join(services.author_lines(follows.authors())),
         "keywords": "\n".join(follows.keywords()),
     }
     form = ProfileForm(request.POST or None, initial=initial)
@@ -159,7 +159,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             rejected = services.set_follows(
                 user, Follow.Kind.CATEGORY, split_values(d["categories"], spaces=True)
             )
-            rejected += services.set_follows(user, Follow.Kind.AUTHOR, split_values(d["authors"]))
+            services.set_follows(user, Follow.Kind.AUTHOR, d["authors"])
             services.set_follows(user, Follow.Kind.KEYWORD, split_values(d["keywords"]))
             if rejected:
                 messages.warning(request, "Not recognised and left out: " + ", ".join(rejected[:20]))

@@ -456,3 +456,44 @@ def test_settings_saved_unchanged_keep_every_follow() -> None:
         assert c.post("/settings", form).status_code == 302
         follows = Follow.objects.of(user)
         assert (follows.categories(), follows.authors(), follows.keywords()) == saved
+
+
+def test_follow_authors_by_name() -> None:
+    """An author's key shows only in an address: a name as papers give it is taken too, and an
+    entry matching nobody keeps the whole input on the page with an error naming that entry."""
+    from paperfeed.papers.models import Author
+    from paperfeed.papers.records import slugify_name
+
+    nordling = Author.objects.create(
+        key=slugify_name("Torbjörn E. M. Nordling"), name="Torbjörn E. M. Nordling"
+    )
+    lovelace = Author.objects.create(key="ada-lovelace", name="Ada Lovelace")
+    user = make_user("byname", password=PASSWORD)
+    c = Client()
+    c.force_login(user)
+
+    def save(authors: str):  # type: ignore[no-untyped-def]
+        return c.post("/settings", {"action": "profile", "bio": "new bio", "authors": authors})
+
+    typed = "Torbjörn E. M. Nordling\n<b>Nobody</b> Atall\nada-lovelace, Ghost Writer"
+    r = save(typed)
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert "“&lt;b&gt;Nobody&lt;/b&gt; Atall”, “Ghost Writer”" in html and "<b>Nobody" not in html
+    assert form_on(r.content, "profile")["authors"] == typed.replace("\n", "\r\n")
+    assert Follow.objects.of(user).authors() == []
+    user.refresh_from_db()
+    assert user.bio == ""  # nothing of an invalid form is saved
+
+    for same in (
+        "Torbjörn E. M. Nordling",
+        "torbjorn e m nordling",
+        "Nordling, Torbjörn E. M.",
+        f"https://papers.example.org/authors/{nordling.key}",
+        nordling.key,
+    ):
+        assert save(f"{same}\nAda Lovelace").status_code == 302, same
+        assert Follow.objects.of(user).authors() == sorted([nordling.key, lovelace.key]), same
+
+    r = c.get("/settings")
+    assert form_on(r.content, "profile")["authors"] == "Ada Lovelace\r\nTorbjörn E. M. Nordling"
