@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
@@ -137,6 +138,12 @@ class ResetConfirm(auth_views.PasswordResetConfirmView):
         return super().form_valid(form)
 
 
+# The secret of a token just made, kept in the session for the one page that shows it: the creating
+# POST redirects (POST/redirect/GET), so reloading that page cannot make a second token.
+SHOW_ONCE_KEY = "accounts:new-api-token"
+
+
+@never_cache  # the page may show a token's secret
 @login_required
 def settings_page(request: HttpRequest) -> HttpResponse:
     user = request.user
@@ -166,10 +173,14 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Profile saved.")
             return redirect("settings")
         if action == "new-token":
-            new_token = services.create_api_token(user, request.POST.get("name", ""))
-        elif action == "revoke-token":
+            made = services.create_api_token(user, request.POST.get("name", ""))
+            request.session[SHOW_ONCE_KEY] = made.secret
+            return redirect("settings")
+        if action == "revoke-token":
             ApiToken.objects.filter(user=user, pk=request.POST.get("token", "0") or 0).delete()
             return redirect("settings")
+    else:
+        new_token = request.session.pop(SHOW_ONCE_KEY, None)
     return render(
         request,
         "accounts/settings.html",

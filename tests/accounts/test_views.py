@@ -341,7 +341,7 @@ def test_settings_follows_and_tokens() -> None:
     assert b"nope.XX" in r.content  # reported as not recognised
     f = Follow.objects.of(user)
     assert f.categories() == [cat] and f.authors() == [key] and f.keywords() == ["diffusion", "llm"]
-    r = c.post("/settings", {"action": "new-token", "name": "script"})
+    r = c.post("/settings", {"action": "new-token", "name": "script"}, follow=True)
     secret = re.search(rb"pf_[\w-]+", r.content)
     assert secret and services.user_for_token(secret.group(0).decode()) == user
     assert user.api_tokens.get().last_used_at is not None
@@ -497,3 +497,36 @@ def test_follow_authors_by_name() -> None:
 
     r = c.get("/settings")
     assert form_on(r.content, "profile")["authors"] == "Ada Lovelace\r\nTorbjörn E. M. Nordling"
+
+
+def test_token_is_made_once_and_its_secret_shown_once() -> None:
+    """Creating a token answers with a redirect (POST/redirect/GET): reloading the page that shows
+    the secret makes no second token and no longer shows the secret."""
+    from django.utils.dateformat import format as date_format
+
+    user = make_user("tokens", password=PASSWORD)
+    c = Client()
+    c.force_login(user)
+    r = c.post("/settings", {"action": "new-token", "name": "<i>my script</i>"})
+    assert r.status_code == 302 and r["Location"] == "/settings"
+    shown = c.get("/settings")
+    [secret] = re.findall(r"pf_[\w-]{20,}", shown.content.decode())  # not the prefixes listed
+    assert services.user_for_token(secret) == user
+    assert "no-store" in shown["Cache-Control"]
+    token = user.api_tokens.get()
+    html = shown.content.decode()
+    assert "&lt;i&gt;my script&lt;/i&gt;" in html and "<i>my script" not in html
+    assert f'created <time datetime="{date_format(timezone.localtime(token.created_at), "c")}">' in html
+    assert date_format(timezone.localtime(token.created_at), "j M Y") in html
+
+    reloaded = c.get("/settings")
+    assert secret not in reloaded.content.decode() and token.prefix in reloaded.content.decode()
+    assert user.api_tokens.count() == 1
+
+    other = make_user("other-tokens", password=PASSWORD)
+    theirs = services.create_api_token(other).token
+    c.post("/settings", {"action": "revoke-token", "token": theirs.pk})
+    assert other.api_tokens.count() == 1  # only one's own tokens can be revoked
+    r = c.post("/settings", {"action": "revoke-token", "token": token.pk})
+    assert r.status_code == 302 and not user.api_tokens.exists()
+    assert services.user_for_token(secret) is None
