@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.contrib.auth.forms import PasswordChangeForm as DjangoPasswordChangeForm
 
 from paperfeed.accounts import services
 from paperfeed.accounts.models import User
@@ -54,6 +55,31 @@ class LoginForm(forms.Form):
     )
     password = forms.CharField(
         strip=False, max_length=4096, widget=forms.PasswordInput({"autocomplete": "current-password"})
+    )
+
+
+class PasswordChangeForm(DjangoPasswordChangeForm):
+    """Django's, with the log-in form's cap on what reaches the hasher (Django's old-password field
+    has none) and no autofocus, which would pull the settings page down to it."""
+
+    old_password = forms.CharField(
+        label="Current password",
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput({"autocomplete": "current-password"}),
+    )
+    new_password1 = forms.CharField(
+        label="New password",
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput({"autocomplete": "new-password"}),
+        help_text="12 to 128 characters; not a common password.",
+    )
+    new_password2 = forms.CharField(
+        label="New password again",
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput({"autocomplete": "new-password"}),
     )
 
 

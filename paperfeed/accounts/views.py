@@ -12,6 +12,7 @@ import re
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -23,7 +24,14 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from paperfeed.accounts import services, throttle
-from paperfeed.accounts.forms import LoginForm, ProfileForm, ResetRequestForm, SignupForm, split_values
+from paperfeed.accounts.forms import (
+    LoginForm,
+    PasswordChangeForm,
+    ProfileForm,
+    ResetRequestForm,
+    SignupForm,
+    split_values,
+)
 from paperfeed.accounts.models import ApiToken, Follow, User
 
 
@@ -86,17 +94,23 @@ def login(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         account = form.cleaned_data["username"].strip().lower()
-        ip = throttle.client_ip(request)
-        # Before any hashing: per account and address, per account, per address.
-        throttle.check("login:account-ip", f"{account}|{ip}")
-        throttle.check("login:account", account)
-        throttle.check("login:ip", ip)
+        throttle_password_attempt(request, account)
         user = services_authenticate(request, account, form.cleaned_data["password"])
         if user is not None:
             auth_login(request, user)  # cycles the session key (ASVS 3.2.1)
             return HttpResponseRedirect(safe_next(request))
         form.add_error(None, "Wrong username/email or password.")
     return render(request, "accounts/login.html", {"form": form, "next": safe_next(request, "")})
+
+
+def throttle_password_attempt(request: HttpRequest, account: str) -> None:
+    """The limits on trying a password, checked before any hashing: per account and address, per
+    account, per address. Log-in and the password change share them, so a stolen session guessing
+    the current password gets no more tries than a stranger at the log-in form."""
+    ip = throttle.client_ip(request)
+    throttle.check("login:account-ip", f"{account}|{ip}")
+    throttle.check("login:account", account)
+    throttle.check("login:ip", ip)
 
 
 def services_authenticate(request: HttpRequest, account: str, password: str) -> User | None:
@@ -144,10 +158,12 @@ SHOW_ONCE_KEY = "accounts:new-api-token"
 
 
 @never_cache  # the page may show a token's secret
+@sensitive_post_parameters("old_password", "new_password1", "new_password2")
 @login_required
 def settings_page(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
+    action = request.POST.get("action", "profile") if request.method == "POST" else ""
     follows = Follow.objects.of(user)
     initial = {
         "bio": user.bio,
@@ -155,36 +171,48 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         "authors": "\n".join(services.author_lines(follows.authors())),
         "keywords": "\n".join(follows.keywords()),
     }
-    form = ProfileForm(request.POST or None, initial=initial)
+    # Each form is bound only to its own POST: the others on the page keep showing what is stored.
+    form = ProfileForm(request.POST if action == "profile" else None, initial=initial)
+    password_form = PasswordChangeForm(user, request.POST if action == "password" else None)
     new_token = None
-    if request.method == "POST":
-        action = request.POST.get("action", "profile")
-        if action == "profile" and form.is_valid():
-            d = form.cleaned_data
-            user.bio = d["bio"]
-            user.save(update_fields=["bio"])
-            rejected = services.set_follows(
-                user, Follow.Kind.CATEGORY, split_values(d["categories"], spaces=True)
-            )
-            services.set_follows(user, Follow.Kind.AUTHOR, d["authors"])
-            services.set_follows(user, Follow.Kind.KEYWORD, split_values(d["keywords"]))
-            if rejected:
-                messages.warning(request, "Not recognised and left out: " + ", ".join(rejected[:20]))
-            messages.success(request, "Profile saved.")
+    if action == "profile" and form.is_valid():
+        d = form.cleaned_data
+        user.bio = d["bio"]
+        user.save(update_fields=["bio"])
+        rejected = services.set_follows(
+            user, Follow.Kind.CATEGORY, split_values(d["categories"], spaces=True)
+        )
+        services.set_follows(user, Follow.Kind.AUTHOR, d["authors"])
+        services.set_follows(user, Follow.Kind.KEYWORD, split_values(d["keywords"]))
+        if rejected:
+            messages.warning(request, "Not recognised and left out: " + ", ".join(rejected[:20]))
+        messages.success(request, "Profile saved.")
+        return redirect("settings")
+    if action == "password":
+        throttle_password_attempt(request, user.get_username().lower())
+        if password_form.is_valid():
+            password_form.save()
+            update_session_auth_hash(request, user)  # this session stays logged in; the others end
+            messages.success(request, "Your password was changed.")
             return redirect("settings")
-        if action == "new-token":
-            made = services.create_api_token(user, request.POST.get("name", ""))
-            request.session[SHOW_ONCE_KEY] = made.secret
-            return redirect("settings")
-        if action == "revoke-token":
-            ApiToken.objects.filter(user=user, pk=request.POST.get("token", "0") or 0).delete()
-            return redirect("settings")
-    else:
+    if action == "new-token":
+        made = services.create_api_token(user, request.POST.get("name", ""))
+        request.session[SHOW_ONCE_KEY] = made.secret
+        return redirect("settings")
+    if action == "revoke-token":
+        ApiToken.objects.filter(user=user, pk=request.POST.get("token", "0") or 0).delete()
+        return redirect("settings")
+    if request.method != "POST":
         new_token = request.session.pop(SHOW_ONCE_KEY, None)
     return render(
         request,
         "accounts/settings.html",
-        {"form": form, "tokens": user.api_tokens.order_by("-created_at"), "new_token": new_token},
+        {
+            "form": form,
+            "password_form": password_form,
+            "tokens": user.api_tokens.order_by("-created_at"),
+            "new_token": new_token,
+        },
     )
 
 

@@ -530,3 +530,67 @@ def test_token_is_made_once_and_its_secret_shown_once() -> None:
     r = c.post("/settings", {"action": "revoke-token", "token": token.pk})
     assert r.status_code == 302 and not user.api_tokens.exists()
     assert services.user_for_token(secret) is None
+
+
+def test_change_password_while_logged_in() -> None:
+    user = make_user("changer", password=PASSWORD)
+    c, elsewhere = Client(), Client()
+    for client in (c, elsewhere):
+        assert client.post("/login", {"username": "changer", "password": PASSWORD}).status_code == 302
+    new = "another long passphrase 42"
+
+    def change(old: str, new1: str, new2: str | None = None):  # type: ignore[no-untyped-def]
+        data = {
+            "action": "password",
+            "old_password": old,
+            "new_password1": new1,
+            "new_password2": new2 or new1,
+        }
+        return c.post("/settings", data)
+
+    r = change("not my password at all", new)
+    assert r.status_code == 200 and b"old password was entered incorrectly" in r.content
+    r = change(PASSWORD, "short")
+    assert r.status_code == 200 and b"too short" in r.content
+    r = change(PASSWORD, new, new + "!")
+    assert r.status_code == 200 and b"didn\xe2\x80\x99t match" in r.content
+    assert 'name="bio"' in r.content.decode()  # the profile form is still there, unbound
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+
+    r = change(PASSWORD, new)
+    assert r.status_code == 302 and r["Location"] == "/settings"
+    assert c.get("/settings").status_code == 200  # this session stays logged in
+    assert elsewhere.get("/settings").status_code == 302  # the others end
+    user.refresh_from_db()
+    assert user.password.startswith("argon2$argon2id$")
+    assert Client().post("/login", {"username": "changer", "password": PASSWORD}).status_code == 200
+    assert Client().post("/login", {"username": "changer", "password": new}).status_code == 302
+
+
+def test_password_change_is_throttled_before_hashing() -> None:
+    """Guessing the current password from a logged-in session meets the log-in form's limits, and
+    neither a refused attempt nor an overlong password reaches the hasher."""
+    user = make_user("guessed", password=PASSWORD)
+    c = Client(REMOTE_ADDR="10.4.0.1")
+    c.force_login(user)
+
+    def attempt(old: str) -> int:
+        data = {
+            "action": "password",
+            "old_password": old,
+            "new_password1": "x" * 20,
+            "new_password2": "x" * 20,
+        }
+        return c.post("/settings", data).status_code
+
+    before = hashers.HASH_CALLS.value
+    assert attempt("p" * 1024 * 1024) == 200
+    assert hashers.HASH_CALLS.value == before
+    codes = [attempt(f"guess number {i}") for i in range(9)]
+    assert codes == [200] * 9
+    before = hashers.HASH_CALLS.value
+    assert attempt(PASSWORD) == 429  # the 11th try from this address within 5 minutes
+    assert hashers.HASH_CALLS.value == before
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
