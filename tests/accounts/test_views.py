@@ -376,13 +376,50 @@ def test_the_admin_signs_in_through_the_throttled_form() -> None:
     assert c.get("/admin/").status_code == 200
 
 
+def described_by_ids_missing(html: str) -> list[str]:
+    """The ids that some element's aria-describedby names and no element of the page has."""
+    ids = set(re.findall(r'\bid="([^"]+)"', html))
+    return [i for d in re.findall(r'aria-describedby="([^"]+)"', html) for i in d.split() if i not in ids]
+
+
 def test_every_field_hint_a_form_points_at_exists() -> None:
     for url in ("/signup", "/login", "/password-reset"):
-        html = Client().get(url).content.decode()
-        described = re.findall(r'aria-describedby="([^"]+)"', html)
-        ids = set(re.findall(r'\bid="([^"]+)"', html))
-        assert all(i in ids for d in described for i in d.split()), (url, described)
+        assert described_by_ids_missing(Client().get(url).content.decode()) == [], url
     assert re.search(r'aria-describedby="id_username_helptext"', Client().get("/signup").content.decode())
+
+
+def test_every_error_a_form_points_at_exists() -> None:
+    """A field with an error names its message in aria-describedby; the message must carry that id,
+    or a screen reader announces nothing for it."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    user = make_user("erring", password=PASSWORD)
+    logged_in = Client()
+    logged_in.force_login(user)
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    resetting = Client()
+    reset = resetting.get(f"/password-reset/{uid}/{default_token_generator.make_token(user)}", follow=True)
+    pages = {
+        "/signup": Client().post(
+            "/signup", {"username": "x", "email": "not-an-address", "password": "short"}
+        ),
+        "/login": Client().post("/login", {"username": "", "password": ""}),
+        "/password-reset": Client().post("/password-reset", {"email": "not-an-address"}),
+        "/password-reset/…": resetting.post(
+            reset.redirect_chain[-1][0], {"new_password1": "short", "new_password2": "other"}
+        ),
+        "/settings (profile)": logged_in.post("/settings", {"action": "profile", "authors": "Nobody Known"}),
+        "/settings (password)": logged_in.post(
+            "/settings", {"action": "password", "old_password": "wrong", "new_password1": "a"}
+        ),
+    }
+    for page, r in pages.items():
+        html = r.content.decode()
+        described = " ".join(re.findall(r'aria-describedby="([^"]+)"', html))
+        assert r.status_code == 200 and "_error" in described, page  # the page does show an error
+        assert described_by_ids_missing(html) == [], page
 
 
 class _Forms(HTMLParser):
