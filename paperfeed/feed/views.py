@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.messages import get_messages
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -304,7 +306,7 @@ def comment(request: HttpRequest, arxiv_id: str) -> HttpResponse:
 def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     c = get_object_or_404(Comment.objects.select_related("paper"), pk=pk)
     if c.author_id != request.user.pk:
-        return HttpResponse("Only its author can edit a comment.", status=403)
+        raise PermissionDenied("Only its author can edit a comment.")
     assert isinstance(request.user, User)
     if request.method == "POST":
         try:
@@ -563,10 +565,17 @@ def category(request: HttpRequest, code: str) -> HttpResponse:
 def follow(request: HttpRequest) -> HttpResponse:
     from paperfeed.accounts import services as accounts
 
-    kind, value = request.POST.get("kind", ""), request.POST.get("value", "")[:200]
-    if kind in Follow.Kind.values and value:
-        assert isinstance(request.user, User)
-        accounts.follow(request.user, kind, value, on=request.POST.get("on", "1") == "1")
+    kind, value = request.POST.get("kind", ""), request.POST.get("value", "").strip()[:200]
+    on = request.POST.get("on", "1") == "1"
+    exists: dict[str, Callable[[], bool]] = {
+        Follow.Kind.CATEGORY: lambda: Category.objects.filter(code=value).exists(),
+        Follow.Kind.AUTHOR: lambda: Author.objects.filter(key=value).exists(),
+        Follow.Kind.KEYWORD: lambda: bool(value),
+    }
+    if kind not in exists or not value or (on and not exists[kind]()):  # unfollowing needs no check
+        raise BadParameter(f"There is no {kind or 'such thing'} “{value[:80]}” to follow here.")
+    assert isinstance(request.user, User)
+    accounts.follow(request.user, kind, value, on=on)
     return HttpResponseRedirect(safe_next(request, "/"))
 
 

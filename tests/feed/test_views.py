@@ -217,7 +217,9 @@ def test_comment_edit_hide_views(site) -> None:  # type: ignore[no-untyped-def]
     assert r["Location"].endswith(f"#c{com.pk}")
     other = Client()
     other.force_login(make_user("other"))
-    assert other.post(f"/comments/{com.pk}/edit", {"body": "x"}).status_code == 403
+    refused = other.post(f"/comments/{com.pk}/edit", {"body": "x"})
+    assert refused.status_code == 403 and b"Only its author can edit a comment." in refused.content
+    assert b'class="top"' in refused.content  # the site's page, not a bare line of text
     assert other.post(f"/comments/{com.pk}/hide").status_code == 403
     c.post(f"/comments/{com.pk}/edit", {"body": "second take"})
     com.refresh_from_db()
@@ -250,6 +252,13 @@ def test_collections_follow_and_saved_search(site) -> None:  # type: ignore[no-u
     assert not thesis.items.exists()
     assert "Saved in" not in c.get(f"/papers/{papers[0].arxiv_id}").content.decode()
     c.post("/follow", {"kind": "category", "value": papers[0].primary_category_id})
+    for kind, value in [
+        ("category", "68T05,"),
+        ("author", "no-such-person"),
+        ("planet", "mars"),
+        ("keyword", " "),
+    ]:
+        assert c.post("/follow", {"kind": kind, "value": value}).status_code == 400, kind
     assert u.follows.get().value == papers[0].primary_category_id
     c.post("/search/save", {"q": "vision transformers"})
     s = SavedSearch.objects.get(user=u)
