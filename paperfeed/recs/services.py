@@ -317,10 +317,11 @@ def _quote(title: str, width: int = 70) -> str:
 
 
 def _liked_reason(liked: list[Signal], titles: dict[int, str]) -> str:
-    names = " and ".join(_quote(titles[s.paper_id]) for s in liked)
-    # One verb each: a paper saved and another saved and upvoted read "saved and saved and upvoted".
-    verbs = sorted({verb for s in liked for verb in s.how.split(" and ")})
-    return f"Like {names}, which you {' and '.join(verbs)}"
+    # Each paper with its own verb: merged, a paper only upvoted read as saved. A verb shared by all
+    # is said once.
+    if len({s.how for s in liked}) == 1:
+        return f"Like {' and '.join(_quote(titles[s.paper_id]) for s in liked)}, which you {liked[0].how}"
+    return "Like " + ", and ".join(f"{_quote(titles[s.paper_id])}, which you {s.how}" for s in liked)
 
 
 def _dense_profile(sig: Signals, cands: Candidates) -> np.ndarray | None:

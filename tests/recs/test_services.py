@@ -169,9 +169,36 @@ def test_between_equally_close_papers_the_liked_field_comes_first(catalogue, use
     assert score[twins[1]] > score[twins[0]]
 
 
-def test_a_reason_says_each_verb_once():
+def test_a_reason_gives_each_liked_paper_its_own_verb():
     now = timezone.now()
-    liked = [services.Signal(1, now, "saved"), services.Signal(2, now, "saved and upvoted")]
-    assert services._liked_reason(liked, {1: "Diffusion A", 2: "Diffusion B"}) == (
-        "Like “Diffusion A” and “Diffusion B”, which you saved and upvoted"
+    titles = {1: "Diffusion A", 2: "Diffusion B"}
+    saved, upvoted, both = (
+        services.Signal(1, now, "saved"),
+        services.Signal(2, now, "upvoted"),
+        services.Signal(2, now, "saved and upvoted"),
     )
+    assert services._liked_reason([saved, upvoted], titles) == (
+        "Like “Diffusion A”, which you saved, and “Diffusion B”, which you upvoted"
+    )
+    assert services._liked_reason([saved, both], titles) == (
+        "Like “Diffusion A”, which you saved, and “Diffusion B”, which you saved and upvoted"
+    )
+    assert services._liked_reason([saved, services.Signal(2, now, "saved")], titles) == (
+        "Like “Diffusion A” and “Diffusion B”, which you saved"
+    )
+    assert services._liked_reason([upvoted], titles) == "Like “Diffusion B”, which you upvoted"
+
+
+def test_recommendations_name_what_was_done_to_each_liked_paper(catalogue, user):
+    a, b = catalogue["diffusion"][:2]
+    save(user, a)
+    vote(user, b)
+    recs = services.recommend(user, limit=4)
+    named_both = [r for r in recs if len(r.because) == 2]
+    assert named_both
+    for r in named_both:
+        first, second = (a, b) if r.because[0] == a.arxiv_id else (b, a)
+        verb = {a: "saved", b: "upvoted"}
+        assert r.reason == (
+            f"Like “{first.title}”, which you {verb[first]}, and “{second.title}”, which you {verb[second]}"
+        )
