@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import threading
 import zlib
 from collections import OrderedDict
@@ -324,6 +325,20 @@ def _liked_reason(liked: list[Signal], titles: dict[int, str]) -> str:
     return "Like " + ", and ".join(f"{_quote(titles[s.paper_id])}, which you {s.how}" for s in liked)
 
 
+def _mentioned(keywords: list[str], title: str, abstract: str) -> list[str]:
+    """The followed keywords the paper's title or abstract contains as words (any case, any spacing
+    or hyphen between the words, a plural s): a keyword is claimed only when it is there."""
+    text = f"{title} {abstract}"
+    found = []
+    for k in keywords:
+        words = k.split()
+        if words and re.search(
+            r"(?<!\w)" + r"[\s-]+".join(map(re.escape, words)) + r"(?:e?s)?(?!\w)", text, re.I
+        ):
+            found.append(k)
+    return found
+
+
 def _dense_profile(sig: Signals, cands: Candidates) -> np.ndarray | None:
     """The user's profile over the search index's embeddings (None: none to use)."""
     if cands.dense is None or not sig.positives:
@@ -404,7 +419,6 @@ def recommend(user: Any, *, limit: int = 20, exclude: Iterable[int] = ()) -> lis
         return []
     state = _user_state(user_id, sig, cands)
     prof = state.text
-    keywords = " ".join(sig.keywords)
     followed_cats, followed_authors = set(sig.categories), set(sig.authors)
     if not state.scored:  # scores change only when the user acts or the papers change
         state.scored.update(_score(state, sig, cands))
@@ -438,6 +452,11 @@ def recommend(user: Any, *, limit: int = 20, exclude: Iterable[int] = ()) -> lis
     out = []
     # Each recommendation's similarity to each liked paper, for its reason, in one product.
     reason_sims = (cands.rows[best] @ liked_matrix.T).toarray() if liked_matrix is not None else None
+    # With nothing more specific to say, name only what the profile was made of: followed keywords
+    # are in it, followed categories and authors only add bonuses that have reasons of their own.
+    fallback = "Close to papers you liked"
+    if sig.keywords:
+        fallback = "Close to what you like and follow" if liked_ids else "Close to what you follow"
     for row, i in enumerate(best):
         pid = int(cands.ids[i])
         if pid not in papers:
@@ -456,19 +475,12 @@ def recommend(user: Any, *, limit: int = 20, exclude: Iterable[int] = ()) -> lis
                 chosen = [how[liked_ids[j]] for j in order]
                 reason = _liked_reason(chosen, liked_titles)
                 because = [liked_arxiv[liked_ids[j]] for j in order]
-        if not reason and keywords and text[i] > 0:
-            words = [
-                k
-                for k in sig.keywords
-                if k.lower() in papers[pid].title.lower() + papers[pid].abstract.lower()
-            ]
-            reason = f"Mentions {', '.join(_quote(w) for w in words[:2]) or 'keywords you follow'}"
+        if not reason and (words := _mentioned(sig.keywords, papers[pid].title, papers[pid].abstract)[:2]):
+            reason = f"Mentions {' and '.join(_quote(w) for w in words)}, which you follow"
         if not reason and in_cat is not None and in_cat[i]:
             cat = next(c for c in cands.categories[i] if c in followed_cats)
             reason = f"New in {cat}, which you follow"
-        out.append(
-            Recommendation(papers[pid], float(scores[i]), reason or "Close to papers you liked", because)
-        )
+        out.append(Recommendation(papers[pid], float(scores[i]), reason or fallback, because))
     return out
 
 

@@ -202,3 +202,25 @@ def test_recommendations_name_what_was_done_to_each_liked_paper(catalogue, user)
         assert r.reason == (
             f"Like “{first.title}”, which you {verb[first]}, and “{second.title}”, which you {verb[second]}"
         )
+
+
+def test_a_keyword_is_claimed_only_where_the_paper_contains_it(catalogue, user):
+    follow(user, "keyword", "robot grasping")
+    reasons = {r.paper.arxiv_id: r.reason for r in services.recommend(user, limit=20)}
+    grasping, *others = catalogue["robots"]  # only the first has "robot grasping" in it
+    assert reasons[grasping.arxiv_id] == "Mentions “robot grasping”, which you follow"
+    # The others share "robot" or "grasping" with it, not the keyword: they must not claim it.
+    assert {reasons[p.arxiv_id] for p in others} == {"Close to what you follow"}
+    follow(user, "category", "cs.RO")
+    reasons = {r.paper.arxiv_id: r.reason for r in services.recommend(user, limit=20)}
+    assert reasons[grasping.arxiv_id] == "Mentions “robot grasping”, which you follow"
+    assert {reasons[p.arxiv_id] for p in others} == {"New in cs.RO, which you follow"}
+
+
+def test_keywords_match_as_words_in_any_case_spacing_or_plural():
+    found = services._mentioned(
+        ["robot grasping", "GAN", "speech", "graph  networks"],
+        "Robot-Grasping with conditional GANs",
+        "An organ model. Message passing graph\nnetworks.",
+    )
+    assert found == ["robot grasping", "GAN", "graph  networks"]  # "speech" is not there; "organ" is no GAN
