@@ -39,7 +39,7 @@ def for_you(request: HttpRequest) -> HttpResponse:
         request,
         "recs/for_you.html",
         {
-            "recs": recs,
+            "recs": [(r, _paper_url(r.paper)) for r in recs],
             "just_marked": Paper.objects.filter(arxiv_id=just_marked).first() if just_marked else None,
             "marked_count": marked.count(),
             "json_url": reverse("for-you") + "?format=json",
@@ -77,9 +77,12 @@ def not_interested(request: HttpRequest, arxiv_id: str) -> HttpResponse:
 @login_required
 @require_POST
 def opened(request: HttpRequest, arxiv_id: str) -> HttpResponse:
-    """A recommendation the user opened is seen: it is not recommended again."""
+    """A recommendation the user opened is seen: it is not recommended again. site.js posts here
+    (beacon=1) when a title link is followed; a plain form post is redirected to the paper."""
     paper = get_object_or_404(Paper, arxiv_id=arxiv_id)
     services.mark_seen(request.user, paper)
+    if request.POST.get("beacon") == "1":
+        return HttpResponse(status=204)  # the browser is already on its way to the paper
     return HttpResponseRedirect(paper.abs_url if request.POST.get("to") == "arxiv" else _paper_url(paper))
 
 

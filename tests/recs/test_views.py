@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -88,6 +89,30 @@ def test_opening_a_recommendation_marks_it_seen(client, catalogue, reader):
     assert r.status_code == 302 and target.arxiv_id in r["Location"]
     assert Feedback.objects.filter(user=reader, paper=target, kind="seen").exists()
     assert target.title not in client.get("/for-you").content.decode()
+
+
+def test_titles_are_links_to_the_paper_and_following_one_marks_it_seen(catalogue, reader):
+    from django.test import Client
+
+    save(reader, catalogue["speech"][0])
+    client = Client(enforce_csrf_checks=True)  # as the browser's beacon meets it
+    client.force_login(reader)
+    target = catalogue["speech"][1]
+    page = client.get("/for-you").content.decode()
+    # A real link (new tab, middle-click, copy); the POST that marks it seen is site.js's.
+    assert (
+        f'<a href="/papers/{target.arxiv_id}" data-seen="/for-you/{target.arxiv_id}/open">{target.title}</a>'
+        in page
+    )
+    assert f'action="/for-you/{target.arxiv_id}/open"' not in page
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert token
+    assert client.post(f"/for-you/{target.arxiv_id}/open", {"beacon": "1"}).status_code == 403
+    assert not Feedback.objects.filter(user=reader, paper=target).exists()
+    r = client.post(f"/for-you/{target.arxiv_id}/open", {"beacon": "1", "csrfmiddlewaretoken": token[1]})
+    assert r.status_code == 204
+    assert Feedback.objects.filter(user=reader, paper=target, kind="seen").exists()
+    assert f"/papers/{target.arxiv_id}" not in client.get("/for-you").content.decode()
 
 
 def test_api_with_a_token_or_a_session(client, catalogue, reader):

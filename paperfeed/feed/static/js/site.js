@@ -59,7 +59,30 @@
     });
   }
 
-  function start() { renderMath(document.body); wireVotes(document); }
+  // "For you" titles are plain links (new tab, middle-click and copy work); following one still
+  // tells the site the paper was opened, so it is not recommended again. A beacon outlives the
+  // page it leaves.
+  function wireSeen(root) {
+    function report(ev) {
+      if (ev.type === "auxclick" && ev.button !== 1) return;
+      var link = ev.target.closest && ev.target.closest("a[data-seen]");
+      if (!link) return;
+      var token = document.querySelector("input[name=csrfmiddlewaretoken]");
+      var body = new FormData();
+      body.append("csrfmiddlewaretoken", token ? token.value : "");
+      body.append("beacon", "1");
+      var url = link.getAttribute("data-seen");
+      if (navigator.sendBeacon && navigator.sendBeacon(url, body)) return;
+      if (window.fetch) {
+        fetch(url, { method: "POST", body: body, credentials: "same-origin", keepalive: true })
+          .catch(function () {});
+      }
+    }
+    root.addEventListener("click", report);
+    root.addEventListener("auxclick", report);
+  }
+
+  function start() { renderMath(document.body); wireVotes(document); wireSeen(document); }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();

@@ -1,0 +1,82 @@
+"""The "For you" page in a real browser: titles are links that still mark a paper seen, and the
+"Not interested" Undo stays in its message."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from paperfeed.accounts.models import User
+from paperfeed.feed.models import Collection, CollectionItem
+from paperfeed.recs.models import Feedback
+from tests.recs import conftest as recs_data
+from tests.sitedata import make_user
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+catalogue = recs_data.catalogue  # four topics of six papers each
+
+
+def log_in(page: Any, base: str, user: User) -> None:
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": base}])
+
+
+def eventually(check: Callable[[], bool], seconds: float = 10) -> bool:
+    """For what the browser sends after it has moved on (a beacon)."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@pytest.fixture
+def reader(catalogue: dict[str, list[Any]]) -> User:
+    user = make_user("reader")
+    shelf = Collection.objects.create(user=user, name="Reading", slug="reading")
+    CollectionItem.objects.create(collection=shelf, paper=catalogue["speech"][0])
+    return user
+
+
+def seen(user: User, paper: Any) -> bool:
+    return Feedback.objects.filter(user=user, paper=paper, kind="seen").exists()
+
+
+def test_a_title_is_a_link_and_following_it_marks_the_paper_seen(
+    live_server: Any, new_page: Any, catalogue: dict[str, list[Any]], reader: User
+) -> None:
+    base = live_server.url
+    page, watch = new_page(390, 844)  # a phone: titles wrap
+    log_in(page, base, reader)
+    page.goto(f"{base}/for-you")
+    clicked, middle = catalogue["speech"][1], catalogue["speech"][2]
+    link = page.locator(f'.recs a[href="/papers/{clicked.arxiv_id}"]')
+    assert link.inner_text() == clicked.title
+    assert link.evaluate("a => getComputedStyle(a).textAlign") != "center"
+
+    link.click()
+    page.wait_for_url(f"{base}/papers/{clicked.arxiv_id}")
+    assert clicked.title in page.inner_text("h1")
+    assert eventually(lambda: seen(reader, clicked))
+
+    page.goto(f"{base}/for-you")
+    assert page.locator(f'.recs a[href="/papers/{clicked.arxiv_id}"]').count() == 0
+    # A middle click opens a tab of its own and leaves this page where it was: opened all the same.
+    with page.context.expect_page() as opened:
+        page.locator(f'.recs a[href="/papers/{middle.arxiv_id}"]').click(button="middle")
+    tab = opened.value
+    tab.wait_for_load_state()
+    assert tab.url == f"{base}/papers/{middle.arxiv_id}"
+    assert page.url == f"{base}/for-you"
+    assert eventually(lambda: seen(reader, middle))
+    assert not seen(reader, catalogue["speech"][3])  # only what was opened
+    assert watch.errors == []
