@@ -80,3 +80,27 @@ def test_a_title_is_a_link_and_following_it_marks_the_paper_seen(
     assert eventually(lambda: seen(reader, middle))
     assert not seen(reader, catalogue["speech"][3])  # only what was opened
     assert watch.errors == []
+
+
+def test_the_undo_of_not_interested_stays_in_its_message(
+    live_server: Any, new_page: Any, catalogue: dict[str, list[Any]], reader: User
+) -> None:
+    base = live_server.url
+    page, watch = new_page()
+    log_in(page, base, reader)
+    page.goto(f"{base}/for-you")
+    target = catalogue["speech"][1]
+    card = page.locator(".recs .card", has=page.locator(f'a[href="/papers/{target.arxiv_id}"]'))
+    with page.expect_navigation():
+        card.locator("button.not-interested").click()
+    status = page.locator(".msg[role=status]")
+    assert "not interested" in status.inner_text()
+    # A form inside a <p> is moved out of it by the parser: the Undo would sit below the message.
+    undo = status.locator("button", has_text="Undo")
+    assert undo.count() == 1
+    with page.expect_navigation():
+        undo.click()
+    assert "is back among your recommendations" in page.inner_text("body")
+    assert page.locator(f'.recs a[href="/papers/{target.arxiv_id}"]').count() == 1
+    assert not Feedback.objects.filter(user=reader, paper=target).exists()
+    assert watch.errors == []
