@@ -31,7 +31,33 @@
     });
   }
 
-  // Upvote without reloading the page; the form still works as a plain POST.
+  // Why a vote failed, in the site's words when it sent some (its JSON error).
+  function voteError(r) {
+    return r.json().catch(function () { return {}; }).then(function (data) {
+      if (r.status === 429) {
+        var wait = data.retry_after || r.headers.get("Retry-After");
+        return "Too many votes: try again " + (wait ? "in " + wait + " s." : "in a minute.");
+      }
+      var said = typeof data.error === "string" ? data.error.trim() : "";
+      if (said) return said.charAt(0).toUpperCase() + said.slice(1) + (/[.!?]$/.test(said) ? "" : ".");
+      return "Could not vote (" + r.status + "). Reload the page and try again.";
+    });
+  }
+
+  // The live region must be in the page before its text changes, or screen readers miss it.
+  function voteStatus(form) {
+    var el = form.querySelector(".vote-msg");
+    if (!el) {
+      el = document.createElement("span");
+      el.className = "vote-msg";
+      el.setAttribute("role", "status");
+      form.appendChild(el);
+    }
+    return el;
+  }
+
+  // Upvote without reloading the page; the form still works as a plain POST. The button's state
+  // changes only when the site says the vote counted, so a failure leaves it as it was.
   function wireVotes(root) {
     root.addEventListener("submit", function (ev) {
       var form = ev.target;
@@ -39,14 +65,20 @@
       ev.preventDefault();
       var action = form.querySelector("input[name=action]");
       var button = form.querySelector("button");
+      var status = voteStatus(form);
+      status.textContent = "";
+      clearTimeout(form.voteMsgTimer);
       button.disabled = true;
       // getAttribute: the form's own input named "action" shadows form.action.
       fetch(form.getAttribute("action"), { method: "POST", body: new FormData(form), headers: { Accept: "application/json" },
                            credentials: "same-origin" })
         .then(function (r) {
-          if (r.status === 429) throw new Error("Slow down: too many votes, try again in a minute.");
-          if (!r.ok) throw new Error("Could not vote (" + r.status + ").");
-          return r.json();
+          if (r.ok) return r.json();
+          return voteError(r).then(function (message) {
+            var e = new Error(message);
+            e.shown = true;
+            throw e;
+          });
         })
         .then(function (data) {
           form.querySelector(".count").textContent = data.upvotes;
@@ -54,7 +86,11 @@
           button.setAttribute("aria-pressed", data.voted ? "true" : "false");
           action.value = data.voted ? "down" : "up";
         })
-        .catch(function (e) { window.console && console.warn(e.message); })
+        .catch(function (e) {
+          status.textContent = e.shown ? e.message : "Could not vote: no answer from the site. Try again.";
+          // A note over the next card is in the way once read.
+          form.voteMsgTimer = setTimeout(function () { status.textContent = ""; }, 8000);
+        })
         .finally(function () { button.disabled = false; });
     });
   }
