@@ -18,6 +18,10 @@ from markdown_it import MarkdownIt
 
 from paperfeed.papers import tex
 
+# Fenced blocks (``` or ~~~, to the matching fence or the end), then inline code (`…`, ``…``).
+_CODE = re.compile(
+    r"^ {0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^ {0,3}\1[`~]*[ \t]*$|\Z)|(`+)(?!`).+?(?<!`)\2(?!`)", re.S | re.M
+)
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).disable("image")
 
 ALLOWED_TAGS = {
@@ -49,7 +53,16 @@ def render_comment(source: str) -> str:
         maths.append((next(g for g in m.groups() if g is not None), display))
         return f"MATH{nonce}N{len(maths) - 1}X"
 
-    text = tex.SPAN.sub(lift, source)
+    # Code is code: TeX-looking text inside a fence or backticks stays as typed. The code is set
+    # aside while the math is lifted out, then put back for Markdown to render.
+    codes: list[str] = []
+
+    def keep(m: re.Match[str]) -> str:
+        codes.append(m.group(0))
+        return f"CODE{nonce}N{len(codes) - 1}X"
+
+    text = tex.SPAN.sub(lift, _CODE.sub(keep, source))
+    text = re.sub(rf"CODE{nonce}N(\d+)X", lambda m: codes[int(m.group(1))], text)
     rendered = _md.render(text)
     clean = nh3.clean(
         rendered,

@@ -94,3 +94,17 @@ def test_placeholder_lookalikes_stay_text() -> None:
 @given(st.text(max_size=300))
 def test_any_text_renders_without_dangerous_markup(text: str) -> None:
     assert_inert(render_comment(text))
+
+
+@pytest.mark.parametrize(
+    ("source", "code", "math"),
+    [
+        ("Inline `$not math$` and $x^2$.", "<code>$not math$</code>", "x^2"),
+        ("```\n# $not math$\n```\nthen $y$", "<code># $not math$\n</code>", "y"),
+        ("~~~python\na = '$b$'\n~~~\n\n$c$", "<code>a = '$b$'\n</code>", "c"),
+        ("``tick ` and $q$`` then $w$", "<code>tick ` and $q$</code>", "w"),
+    ],
+)
+def test_tex_inside_code_stays_code(source: str, code: str, math: str) -> None:
+    html = render_comment(source)
+    assert code in html and f'<span class="math">{math}</span>' in html and html.count('class="math"') == 1
