@@ -9,7 +9,7 @@ import datetime as dt
 import hashlib
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
@@ -304,25 +304,27 @@ def search(
     q: str = "",
     limit: int = 20,
     p: int = 0,
-    mode: str = "hybrid",
+    mode: Literal["hybrid", "keyword", "semantic"] = "hybrid",
     category: str | None = None,
     since: dt.date | None = None,
     until: dt.date | None = None,
     author: str | None = None,
-    sort: str = "relevance",
+    sort: Literal["relevance", "date", "votes"] = "relevance",
 ) -> list[dict[str, Any]]:
     """Search (the same engine and fallback as the search page); empty or unusable queries give []."""
+    if since and until and since > until:
+        raise HttpError(400, f"since ({since}) is after until ({until})")
     a, b = _window(p, limit)
     res = searching.run_search(
         q[:500],
-        mode=mode if mode in searching.MODES else "hybrid",
+        mode=mode,
         limit=b - a,
         offset=a,
         category=(category or "")[:40] or None,
         since=since,
         until=until,
         author=(author or "")[:200] or None,
-        sort=sort if sort in searching.SORTS else "relevance",
+        sort=sort,
     )
     if res.degraded:
         # The body keeps Hugging Face's shape (a plain list): a degraded answer (keyword matches

@@ -95,6 +95,12 @@ def test_paper_and_search(site) -> None:  # type: ignore[no-untyped-def]
     assert any(h["paper"]["id"] == p.arxiv_id for h in hits)
     for q in ["", "%22hello", "NEAR(", "*", "title:secret", "%00", "'; DROP TABLE x"]:
         assert Client().get(f"/api/papers/search?q={q}").status_code == 200, q
+    # Parameters out of their range are refused, not quietly read as something else.
+    assert Client().get(f"/api/papers/search?q={word}&mode=bogus").status_code == 422
+    assert Client().get(f"/api/papers/search?q={word}&sort=random").status_code == 422
+    backwards = Client().get(f"/api/papers/search?q={word}&since=2026-02-01&until=2026-01-01")
+    assert backwards.status_code == 400 and "since (2026-02-01) is after until" in backwards.json()["error"]
+    assert Client().get(f"/api/papers/search?q={word}&mode=keyword&sort=date").status_code == 200
 
 
 def test_json_twins(site) -> None:  # type: ignore[no-untyped-def]
