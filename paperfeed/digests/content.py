@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
 from paperfeed.digests.models import Delivery, Digest, Frequency, Subscriber
@@ -36,6 +37,7 @@ ALERT_LIMIT = 10  # per saved search
 # An alert promises papers *matching* the search: keyword mode, so that a window without a match sends
 # nothing rather than the nearest neighbours hybrid search always finds.
 ALERT_MODE = "keyword"
+ALERT_POOL = 100  # newest matches asked of the search service, before the every-word check
 FOR_YOU_LIMIT = 10
 DIGEST_LIMIT = 50
 SEEN_HORIZON_DAYS = 45
@@ -220,34 +222,69 @@ def account_searches(user_ids: list[int]) -> dict[int, list[str]]:
     return out
 
 
-_TOKEN = re.compile(r'(\w+):("[^"]*"|\S+)|"([^"]*)"|(\S+)')
+_TOKEN = re.compile(r'(-)?(?:(\w+):)?(?:"([^"]*)"?|(\S+))')
 
 
 def search_new(query: str, first: dt.date, last: dt.date, limit: int) -> list[int]:
-    """Papers of the window matching a saved search: the search service where it exists (with
-    since = the window's first day), else every word (and `cat:`) matched in title or abstract."""
+    """Papers of the window with every word of a saved search (quoted phrases as phrases, `cat:`,
+    `-word` honoured), newest first: the search service's keyword index where it exists, else the
+    same words matched in the database."""
     search = _optional("paperfeed.search.services", "search")
     if search is not None:
         try:
-            result = search(query, mode=ALERT_MODE, limit=limit, since=first, until=last)
-            hits = list(getattr(result, "hits", None) or [])
-            if hits or not getattr(result, "message", ""):  # a message without hits: no index yet
-                return [h.paper_id for h in hits][:limit]
+            found = _search_every_word(search, query, first, last, limit)
+            if found is not None:
+                return found
         except Exception:  # a broken index must not stop the digests; log it and match simply
             log.exception("search failed for saved search %r; falling back to word matching", query)
+    return _database_every_word(query, first, last, limit)
+
+
+def _search_every_word(
+    search: Any, query: str, first: dt.date, last: dt.date, limit: int
+) -> list[int] | None:
+    """None when the search service has no keyword index yet. Its date sort prefers papers with
+    every word, but rather than answer nothing it falls back to "the closest matches" (and a missing
+    phrase to its loose words); an alert that says "matches" must not, so each hit is checked again
+    against the index with the query as written."""
+    engine = _optional("paperfeed.search.services", "engine")
+    parse = _optional("paperfeed.search.query", "parse")
+    filters = _optional("paperfeed.search.keyword", "Filters")
+    index = engine().keyword if engine is not None else None
+    if index is None or parse is None or filters is None:
+        return None
+    result = search(query, mode=ALERT_MODE, sort="date", limit=ALERT_POOL, since=first, until=last)
+    hits = [h.paper_id for h in (getattr(result, "hits", None) or [])]
+    if not hits:
+        return []
+    parsed = parse(query)
+    ok = index.with_every_word(parsed.words, hits) & index.matching(parsed, filters(), hits)
+    return [pk for pk in hits if pk in ok][:limit]
+
+
+def _database_every_word(query: str, first: dt.date, last: dt.date, limit: int) -> list[int]:
     qs = Paper.objects.active().announced_between(first, last)
-    for field_name, value, quoted, word in _TOKEN.findall(query):
-        value = (value or quoted or word).strip('"')
+    for neg, field_name, quoted, word in _TOKEN.findall(query):
+        value = (quoted or word).strip()
         if not value:
             continue
+        field_name = field_name.lower()
         if field_name == "cat":
-            qs = qs.in_category(value)
-        elif field_name in ("ti", "title"):
-            qs = qs.filter(title__icontains=value)
-        elif field_name in ("au", "author"):
-            qs = qs.filter(authors_text__icontains=value)
+            if not neg:
+                qs = qs.filter(pk__in=Paper.objects.in_category(value).values("pk"))
+            continue
+        if field_name == "ti":
+            match = Q(title__icontains=value)
+        elif field_name == "au":
+            match = Q(authors_text__icontains=value)
+        elif field_name == "abs":
+            match = Q(abstract__icontains=value)
         else:
-            qs = qs.filter(title__icontains=value) | qs.filter(abstract__icontains=value)
+            # As in the search syntax, an unknown field ("title:secret") is two plain words.
+            match = Q()
+            for part in ([field_name] if field_name else []) + [value]:
+                match &= Q(title__icontains=part) | Q(abstract__icontains=part)
+        qs = qs.exclude(match) if neg else qs.filter(match)
     return list(qs.order_by("-announced", "-arxiv_id").values_list("pk", flat=True)[:limit])
 
 

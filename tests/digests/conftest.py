@@ -67,3 +67,15 @@ def _static_root() -> None:
     from django.conf import settings
 
     settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+
+@pytest.fixture
+def keyword_index(settings: Any, tmp_path: Any) -> Iterator[Any]:
+    """A real keyword index under a fresh home: call the yielded function after adding papers."""
+    from paperfeed.search import services
+    from paperfeed.search.indexing import Indexer
+
+    settings.HOME = tmp_path
+    services.use_engine(None)
+    yield lambda: Indexer().run(semantic=False)
+    services.use_engine(None)

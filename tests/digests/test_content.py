@@ -57,6 +57,31 @@ def test_saved_search_alerts_match_words_and_categories() -> None:
     assert all("speculative decoding" in why for _, _, why in items)
 
 
+def _distillation_papers() -> None:
+    make_papers(1, title="Knowledge distillation for small models {i}", abstract="x")
+    make_papers(1, prefix="2610", title="Knowledge graphs at scale {i}", abstract="no other word")
+    make_papers(1, prefix="2609", title="We distill a teacher {i}", abstract="into a student")
+    make_papers(1, prefix="2608", title="Distillation of knowledge {i}", abstract="the words, not the phrase")
+
+
+def _alert(query: str) -> list[str]:
+    sub = Subscriber.objects.create(email=f"{len(query)}@example.org", trending=False, searches=[query])
+    (items,) = compose(sub).values()
+    assert all(key == "alerts" for _, key, _ in items)
+    return sorted(ids(items))
+
+
+@pytest.mark.parametrize("indexed", [True, False], ids=["search-index", "database"])
+def test_alerts_need_every_word_and_phrases_as_phrases(indexed: bool, request: pytest.FixtureRequest) -> None:
+    _distillation_papers()
+    if indexed:
+        request.getfixturevalue("keyword_index")()
+    assert _alert("knowledge distillation") == ["2608.00001", "2611.00001"]
+    assert _alert('"knowledge distillation"') == ["2611.00001"]
+    assert _alert("knowledge distillation -teacher") == ["2608.00001", "2611.00001"]
+    assert _alert("knowledge graphs transformers") == []  # one word missing: nothing, not the closest
+
+
 def test_each_paper_at_most_once_per_subscriber_across_digests() -> None:
     make_papers(4)
     sub = Subscriber.objects.create(
