@@ -21,8 +21,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from paperfeed.digests.models import Delivery, Digest, Frequency, Subscriber
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 # Relevance knobs, in one place.
 TRENDING_LIMIT = 10
 FOLLOWS_LIMIT = 20
+KEYWORD_POOL = 100  # papers looked for per followed keyword (to say how many did not fit)
 ALERT_LIMIT = 10  # per saved search
 # An alert promises papers *matching* the search: keyword mode, so that a window without a match sends
 # nothing rather than the nearest neighbours hybrid search always finds.
@@ -99,8 +102,13 @@ class Section:
     def prepare(self, ctx: Context, subs: list[Subscriber]) -> None:
         """Load what this batch needs (called once per batch; cache across batches in ctx.shared)."""
 
-    def pick(self, ctx: Context, sub: Subscriber) -> list[Item]:
+    def pick(self, ctx: Context, sub: Subscriber, skip: set[int]) -> list[Item]:
+        """Candidates best first; `skip`: papers the subscriber has seen or this digest has shown."""
         raise NotImplementedError
+
+    def more(self, ctx: Context, sub: Subscriber, shown: set[int]) -> list[Item]:
+        """Notes on what the section had and this digest does not show (see `note`)."""
+        return []
 
 
 class Trending(Section):
@@ -111,7 +119,7 @@ class Trending(Section):
             return
         ctx.shared["trending"] = trending_papers(ctx.first, ctx.last, ctx.now, TRENDING_LIMIT * 3)
 
-    def pick(self, ctx: Context, sub: Subscriber) -> list[Item]:
+    def pick(self, ctx: Context, sub: Subscriber, skip: set[int]) -> list[Item]:
         return [(pk, self.key, why) for pk, why in ctx.shared["trending"]]
 
 
@@ -128,6 +136,11 @@ def trending_papers(first: dt.date, last: dt.date, now: dt.datetime, limit: int)
 
 
 class Follows(Section):
+    """New papers of each followed author, category and keyword (the subscriber's own lists and
+    their account's follows), taken in turns, one per follow per round (authors first: they are the
+    narrowest), so that one busy category cannot crowd out the others; what does not fit is said,
+    per follow, with a link to the rest on the site."""
+
     key, title, flag = "follows", "From what you follow", "follows"
 
     def prepare(self, ctx: Context, subs: list[Subscriber]) -> None:
@@ -141,52 +154,118 @@ class Follows(Section):
             order = {pk: i for i, (pk, _, _) in enumerate(papers)}
             by_cat: dict[str, list[int]] = defaultdict(list)
             by_author: dict[str, list[int]] = defaultdict(list)
+            names: dict[str, str] = {}
             for pk, primary, authors in papers:
                 if primary:
                     by_cat[primary].append(pk)
                 for a in authors or []:
                     if a.get("key"):
                         by_author[a["key"]].append(pk)
+                        names.setdefault(a["key"], a.get("name") or a["key"])
             for pk, cat in PaperCategory.objects.filter(paper_id__in=list(order)).values_list(
                 "paper_id", "category_id"
             ):
                 if pk not in by_cat[cat]:
                     by_cat[cat].append(pk)
-            ctx.shared.update(by_category=by_cat, by_author=by_author, order=order)
+            for pks in by_cat.values():
+                pks.sort(key=order.__getitem__)  # cross-lists in date order too
+            ctx.shared.update(by_category=by_cat, by_author=by_author, author_names=names, order=order)
+            ctx.shared["by_keyword"] = {}
         ctx.shared["account_follows"] = account_follows([s.user_id for s in subs if s.user_id])
 
-    def pick(self, ctx: Context, sub: Subscriber) -> list[Item]:
-        cats, authors = set(sub.categories or []), set(sub.authors or [])
-        extra = ctx.shared["account_follows"].get(sub.user_id, ((), ()))
-        cats.update(extra[0])
-        authors.update(extra[1])
+    def follows(self, ctx: Context, sub: Subscriber) -> list[tuple[str, str, list[int]]]:
+        """(kind, value, the window's papers newest first) of each thing the subscriber follows."""
+        extra = ctx.shared["account_follows"].get(sub.user_id) or AccountFollows()
+        out: list[tuple[str, str, list[int]]] = []
+        for a in sorted({*(sub.authors or []), *extra.authors}):
+            out.append(("author", a, ctx.shared["by_author"].get(a, [])))
+        for c in sorted({*(sub.categories or []), *extra.categories}):
+            out.append(("category", c, ctx.shared["by_category"].get(c, [])))
+        cache = ctx.shared["by_keyword"]
+        for k in sorted(set(extra.keywords)):
+            if k not in cache:
+                cache[k] = search_new(k, ctx.first, ctx.last, KEYWORD_POOL)
+            out.append(("keyword", k, cache[k]))
+        return out
+
+    def pick(self, ctx: Context, sub: Subscriber, skip: set[int]) -> list[Item]:
+        queues = [
+            (_follow_reason(kind, value), [pk for pk in pks if pk not in skip])
+            for kind, value, pks in self.follows(ctx, sub)
+        ]
         found: dict[int, str] = {}
-        for a in sorted(authors):
-            for pk in ctx.shared["by_author"].get(a, ()):
-                found.setdefault(pk, "by an author you follow")
-        for c in sorted(cats):
-            for pk in ctx.shared["by_category"].get(c, ()):
-                found.setdefault(pk, f"new in {c}")
-        ranked = sorted(
-            found, key=lambda pk: (found[pk] != "by an author you follow", ctx.shared["order"][pk])
-        )
-        return [(pk, self.key, found[pk]) for pk in ranked[: FOLLOWS_LIMIT * 2]]
+        depth = 0
+        while any(depth < len(q) for _, q in queues):
+            for reason, q in queues:
+                if depth < len(q):
+                    found.setdefault(q[depth], reason)
+            depth += 1
+        return [(pk, self.key, why) for pk, why in found.items()]
+
+    def more(self, ctx: Context, sub: Subscriber, shown: set[int]) -> list[Item]:
+        notes = []
+        for kind, value, pks in self.follows(ctx, sub):
+            if n := sum(1 for pk in pks if pk not in shown):
+                notes.append(self._note(ctx, kind, value, n))
+        return notes
+
+    def _note(self, ctx: Context, kind: str, value: str, n: int) -> Item:
+        if kind == "author":
+            name = ctx.shared["author_names"].get(value, value)
+            return note(self.key, f"{n} more by {name}", reverse("author", args=[value]))
+        if kind == "category":
+            day = f"?date={ctx.last.isoformat()}" if ctx.first == ctx.last else ""
+            return note(self.key, f"{n} more new in {value}", reverse("category", args=[value]) + day)
+        query = urlencode({"q": value, "sort": "date", "since": ctx.first.isoformat()})
+        return note(self.key, f"{n} more matching “{value}”", f"{reverse('search')}?{query}")
 
 
-def account_follows(user_ids: list[int]) -> dict[int, tuple[list[str], list[str]]]:
-    """Categories and authors followed by these accounts (accounts.Follow, where it exists)."""
+def _follow_reason(kind: str, value: str) -> str:
+    if kind == "author":
+        return "by an author you follow"
+    if kind == "category":
+        return f"new in {value}"
+    return f"matches “{value}”, which you follow"
+
+
+# A note closing a section ("12 more new in cs.LG", with a link): an item whose paper pk is NOTE
+# (no paper has it), so it is stored with the delivery and a re-sent mail shows the same.
+NOTE = 0
+
+
+def note(key: str, text: str, path: str) -> Item:
+    return (NOTE, key, f"{text}\n{path}")
+
+
+def read_note(why: str) -> tuple[str, str]:
+    """(text, site path) of a note item."""
+    text, _, path = why.rpartition("\n")
+    return text, path
+
+
+@dataclass(frozen=True)
+class AccountFollows:
+    categories: list[str] = field(default_factory=list)
+    authors: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+
+
+def account_follows(user_ids: list[int]) -> dict[int, AccountFollows]:
+    """What these accounts follow (accounts.Follow, where it exists)."""
     follow = _optional("paperfeed.accounts.models", "Follow")
-    out: dict[int, tuple[list[str], list[str]]] = {}
+    out: dict[int, AccountFollows] = {}
     if follow is None or not user_ids:
         return out
-    for uid, kind, value in follow.objects.filter(user_id__in=user_ids).values_list(
-        "user_id", "kind", "value"
+    for uid, kind, value in (
+        follow.objects.filter(user_id__in=user_ids).order_by("value").values_list("user_id", "kind", "value")
     ):
-        cats, authors = out.setdefault(uid, ([], []))
+        got = out.setdefault(uid, AccountFollows())
         if kind == "category":
-            cats.append(value)
+            got.categories.append(value)
         elif kind == "author":
-            authors.append(value)
+            got.authors.append(value)
+        elif kind == "keyword":
+            got.keywords.append(value)
     return out
 
 
@@ -197,7 +276,7 @@ class Alerts(Section):
         ctx.shared.setdefault("alert_results", {})
         ctx.shared["account_searches"] = account_searches([s.user_id for s in subs if s.user_id])
 
-    def pick(self, ctx: Context, sub: Subscriber) -> list[Item]:
+    def pick(self, ctx: Context, sub: Subscriber, skip: set[int]) -> list[Item]:
         queries = list(
             dict.fromkeys([*(sub.searches or []), *ctx.shared["account_searches"].get(sub.user_id, [])])
         )
@@ -300,7 +379,7 @@ class ForYou(Section):
             log.exception("for-you recommendations failed for %d users", len(users))
             ctx.shared["for_you"] = {}
 
-    def pick(self, ctx: Context, sub: Subscriber) -> list[Item]:
+    def pick(self, ctx: Context, sub: Subscriber, skip: set[int]) -> list[Item]:
         return [(pk, self.key, why) for pk, why in ctx.shared["for_you"].get(sub.user_id, [])]
 
 
@@ -339,24 +418,27 @@ def seen_papers(subscriber_ids: Iterable[int], before: Digest) -> dict[int, set[
 
 
 def compose(ctx: Context, subs: list[Subscriber]) -> dict[int, list[Item]]:
-    """Each subscriber's items, in section order, without papers seen before or repeated."""
+    """Each subscriber's items, in section order, without papers seen before or repeated, then the
+    sections' notes on what did not fit."""
     active = [s for s in SECTIONS if any(getattr(sub, s.flag) for sub in subs)]
     for section in active:
         section.prepare(ctx, subs)
     seen = seen_papers([s.pk for s in subs], ctx.digest)
     out: dict[int, list[Item]] = {}
     for sub in subs:
-        shown = set(seen.get(sub.pk, ()))
+        before = set(seen.get(sub.pk, ()))
+        shown = set(before)
         items: list[Item] = []
-        for section in active:
-            if not getattr(sub, section.flag):
-                continue
+        mine = [section for section in active if getattr(sub, section.flag)]
+        for section in mine:
             n = 0
-            for pk, key, why in section.pick(ctx, sub):
+            for pk, key, why in section.pick(ctx, sub, shown):
                 if pk in shown or n >= _LIMITS[key]:
                     continue
                 shown.add(pk)
                 items.append((pk, key, why))
                 n += 1
-        out[sub.pk] = items[:DIGEST_LIMIT]
+        items = items[:DIGEST_LIMIT]
+        shown = before | {pk for pk, _, _ in items}
+        out[sub.pk] = items + [n for section in mine for n in section.more(ctx, sub, shown)]
     return out

@@ -82,9 +82,14 @@ class Renderer:
     def render(self, digest: Digest, sub: Subscriber, items: list[Any]) -> tuple[str, str, str]:
         papers = self._papers([it[0] for it in items])
         sections: dict[str, list[tuple[str, str]]] = {}
+        notes: dict[str, list[tuple[str, str]]] = {}
         first = None
         for pk, key, why in items:
-            if pk in papers:
+            if pk == content.NOTE:
+                text, path = content.read_note(why)
+                notes.setdefault(key, []).append((clean(text, 200), absolute(path)))
+                sections.setdefault(key, [])
+            elif pk in papers:
                 sections.setdefault(key, []).append(self.block(papers[pk], why))
                 first = first or self.view(papers[pk])
         kind = "Weekly" if digest.frequency == Frequency.WEEKLY else "Daily"
@@ -93,7 +98,9 @@ class Renderer:
             "kind": kind,
             "period": digest.period,
             "count": count,
-            "sections": [(content.SECTION_TITLES.get(k, k), v) for k, v in sections.items()],
+            "sections": [
+                (content.SECTION_TITLES.get(k, k), v, notes.get(k, [])) for k, v in sections.items()
+            ],
             "manage_url": manage_url(sub),
             "unsubscribe_url": unsubscribe_url(sub),
             "site_url": absolute("/"),

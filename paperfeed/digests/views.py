@@ -112,10 +112,11 @@ def _from_account(sub: Subscriber) -> dict[str, list[str]] | None:
     them at send time), so that the settings page shows everything that goes in."""
     if sub.user_id is None:
         return None
-    categories, authors = content.account_follows([sub.user_id]).get(sub.user_id, ([], []))
+    follows = content.account_follows([sub.user_id]).get(sub.user_id) or content.AccountFollows()
     return {
-        "categories": sorted(categories),
-        "authors": sorted(authors),
+        "categories": follows.categories,
+        "authors": follows.authors,
+        "keywords": follows.keywords,
         "searches": content.account_searches([sub.user_id]).get(sub.user_id, []),
     }
 

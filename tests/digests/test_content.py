@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
@@ -55,6 +56,49 @@ def test_saved_search_alerts_match_words_and_categories() -> None:
     (items,) = compose(sub).values()
     assert sorted(ids(items)) == ["2611.00001", "2611.00002"]
     assert all("speculative decoding" in why for _, _, why in items)
+
+
+def test_follows_take_turns_across_categories_and_say_what_did_not_fit() -> None:
+    # cs.CV has the newest (highest) arXiv ids and the most papers: it used to fill every slot.
+    make_papers(30, prefix="2611", cats=("cs.CV",), abstract="no code {i}")
+    make_papers(10, prefix="2610", cats=("cs.CL",), abstract="no code {i}")
+    make_papers(5, prefix="2609", cats=("cs.LG",), abstract="no code {i}")
+    sub = Subscriber.objects.create(
+        email="a@example.org", status=Subscriber.Status.CONFIRMED, trending=False,
+        categories=["cs.CL", "cs.CV", "cs.LG"],
+    )  # fmt: skip
+    (items,) = compose(sub).values()
+    papers = [i for i in items if i[0] != content.NOTE]
+    reasons = Counter(why for _, _, why in papers)
+    assert len(papers) == content.FOLLOWS_LIMIT
+    assert reasons == {"new in cs.CL": 8, "new in cs.CV": 7, "new in cs.LG": 5}
+    assert ids(papers)[:3] == ["2610.00010", "2611.00030", "2609.00005"]  # newest of each, in turn
+    notes = [content.read_note(why) for pk, _, why in items if pk == content.NOTE]
+    assert notes == [
+        ("2 more new in cs.CL", f"/categories/cs.CL?date={PERIOD}"),
+        ("23 more new in cs.CV", f"/categories/cs.CV?date={PERIOD}"),
+    ]
+    transport = MemoryTransport()
+    assert services.send("daily", PERIOD, transport=transport).as_json()["sent"] == 1
+    (message,) = transport.sent
+    html = message.alternatives[0][0]
+    assert f"23 more new in cs.CV: https://papers.example.org/categories/cs.CV?date={PERIOD}" in message.body
+    assert f'<a href="https://papers.example.org/categories/cs.CV?date={PERIOD}"' in html
+    assert "20 papers" in message.subject  # the notes are not papers
+
+
+def test_followed_keywords_need_every_word() -> None:
+    from paperfeed.accounts.models import Follow
+
+    _distillation_papers()
+    user = User.objects.create_user("reader", "reader@example.org", "x" * 20)
+    Follow.objects.create(user=user, kind=Follow.Kind.KEYWORD, value="knowledge distillation")
+    sub = Subscriber.objects.create(
+        email="reader@example.org", user=user, trending=False, for_you=False, categories=[]
+    )
+    (items,) = compose(sub).values()
+    assert sorted(ids(items)) == ["2608.00001", "2611.00001"]
+    assert {why for _, _, why in items} == {"matches “knowledge distillation”, which you follow"}
 
 
 def _distillation_papers() -> None:

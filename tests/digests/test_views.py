@@ -206,14 +206,17 @@ def test_a_signed_in_user_with_a_verified_address_is_subscribed_at_once(smtp_sin
 
     Follow.objects.create(user=user, kind=Follow.Kind.CATEGORY, value="cs.CL")
     Follow.objects.create(user=user, kind=Follow.Kind.AUTHOR, value="ada-lovelace")
+    Follow.objects.create(user=user, kind=Follow.Kind.KEYWORD, value="<i>sparse</i> attention")
     SavedSearch.objects.create(user=user, query="<b>speculative</b> decoding", category="cs.LG")
     page = client.get(r.headers["Location"]).content.decode()
     assert '<a href="/categories/cs.CL">cs.CL</a>' in page and '<a href="/authors/ada-lovelace">' in page
     assert "“&lt;b&gt;speculative&lt;/b&gt; decoding cat:cs.LG”" in page
+    assert "“&lt;i&gt;sparse&lt;/i&gt; attention”" in page
     as_json = client.get(r.headers["Location"] + "?format=json").json()["from_account"]
     assert as_json == {
         "categories": ["cs.CL"],
         "authors": ["ada-lovelace"],
+        "keywords": ["<i>sparse</i> attention"],
         "searches": ["<b>speculative</b> decoding cat:cs.LG"],
     }
     # Someone else's address typed while signed in still needs its owner's confirmation.
