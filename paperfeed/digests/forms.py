@@ -6,9 +6,8 @@ from typing import Any
 from django import forms
 
 from paperfeed.digests.models import Frequency, Subscriber
-
-_CATEGORY = re.compile(r"^[a-z-]+(\.[A-Za-z-]+)?$")
-_AUTHOR = re.compile(r"^[\w.-]+$")
+from paperfeed.papers.models import Author, Category
+from paperfeed.papers.records import slugify_name
 
 
 class SubscribeForm(forms.Form):
@@ -20,10 +19,38 @@ def _words(text: str) -> list[str]:
     return [w for w in re.split(r"[\s,]+", text) if w]
 
 
+def _entries(text: str) -> list[str]:
+    """Authors are separated by commas, semicolons or lines: a name has spaces in it."""
+    return [" ".join(e.split()) for e in re.split(r"[,;\n]+", text) if e.strip()]
+
+
+def _listed(items: list[str], limit: int = 5) -> str:
+    shown = ", ".join(f"“{i[:60]}”" for i in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def resolve_author(entry: str) -> list[str]:
+    """The author keys an entry stands for: a key ("xiaohua-feng"), a name as on the papers
+    ("Xiaohua Feng"; keys are its slug), or the space-separated keys this form used to save.
+    [] if unknown."""
+    candidates = [entry, slugify_name(entry)]
+    found = set(Author.objects.filter(key__in=candidates).values_list("key", flat=True))
+    if hit := next((c for c in candidates if c in found), None):
+        return [hit]
+    words = entry.split()
+    if len(words) > 1 and Author.objects.filter(key__in=words).count() == len(set(words)):
+        return list(dict.fromkeys(words))
+    return []
+
+
 class SettingsForm(forms.ModelForm):
-    categories_text = forms.CharField(required=False, label="Categories", help_text="e.g. cs.CL cs.LG")
+    categories_text = forms.CharField(
+        required=False, label="Categories", help_text="arXiv category codes, e.g. cs.CL cs.LG"
+    )
     authors_text = forms.CharField(
-        required=False, label="Authors", help_text="author keys, e.g. yoshua-bengio"
+        required=False,
+        label="Authors",
+        help_text="names as on their papers, separated by commas, e.g. Yoshua Bengio, Xiaohua Feng",
     )
     searches_text = forms.CharField(
         required=False,
@@ -31,34 +58,76 @@ class SettingsForm(forms.ModelForm):
         label="Saved searches",
         help_text="one per line, e.g. speculative decoding cat:cs.CL",
     )
-    send_hour = forms.TypedChoiceField(coerce=int, choices=[(h, f"{h:02d}:00 UTC") for h in range(24)])
+    send_hour = forms.TypedChoiceField(
+        coerce=int, choices=[(h, f"{h:02d}:00 UTC") for h in range(24)], label="Send at"
+    )
 
     class Meta:
         model = Subscriber
         fields = ["frequency", "send_hour", "trending", "follows", "alerts", "for_you", "send_empty"]
+        labels = {
+            "frequency": "How often",
+            "trending": "Trending",
+            "follows": "From what you follow",
+            "alerts": "Alerts",
+            "for_you": "For you",
+            "send_empty": "Send empty",
+        }
+        help_texts = {
+            "frequency": "daily goes out on weekdays, weekly on Mondays",
+            "trending": "the community's most upvoted new papers",
+            "follows": "new papers in the categories and by the authors below",
+            "alerts": "new papers with every word of one of your saved searches",
+            "for_you": "recommendations from your upvotes and saved papers on the site",
+            "send_empty": "send the digest even when it has no papers, so you know it still comes",
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         sub = self.instance
+        if sub.user_id is None:
+            self.fields[
+                "for_you"
+            ].help_text += "; only for an address tied to an account, so it adds nothing to this one"
+        names = dict(Author.objects.filter(key__in=sub.authors or []).values_list("key", "name"))
         self.fields["categories_text"].initial = " ".join(sub.categories or [])
-        self.fields["authors_text"].initial = " ".join(sub.authors or [])
+        self.fields["authors_text"].initial = ", ".join(names.get(k, k) for k in sub.authors or [])
         self.fields["searches_text"].initial = "\n".join(sub.searches or [])
+
+    @property
+    def section_fields(self) -> list[forms.BoundField]:
+        """The switches, shown together with what each section is."""
+        return [self[name] for name in ("trending", "follows", "alerts", "for_you", "send_empty")]
 
     def clean_categories_text(self) -> list[str]:
         cats = _words(self.cleaned_data["categories_text"])
-        if bad := [c for c in cats if not _CATEGORY.match(c)]:
-            raise forms.ValidationError(f"Not a category code: {bad[0][:40]}")
         if len(cats) > 50:
             raise forms.ValidationError("At most 50 categories.")
-        return list(dict.fromkeys(cats))
+        known = {c.lower(): c for c in Category.objects.values_list("code", flat=True)}
+        if unknown := [c for c in cats if c.lower() not in known]:
+            raise forms.ValidationError(
+                f"Not a category of the papers here: {_listed(unknown)}. Use codes like cs.CL "
+                "(the Categories page lists them)."
+            )
+        return list(dict.fromkeys(known[c.lower()] for c in cats))
 
     def clean_authors_text(self) -> list[str]:
-        authors = _words(self.cleaned_data["authors_text"])
-        if bad := [a for a in authors if not _AUTHOR.match(a) or len(a) > 200]:
-            raise forms.ValidationError(f"Not an author key: {bad[0][:40]}")
-        if len(authors) > 100:
+        entries = _entries(self.cleaned_data["authors_text"])
+        if len(entries) > 100:
             raise forms.ValidationError("At most 100 authors.")
-        return list(dict.fromkeys(authors))
+        keys: list[str] = []
+        unknown = []
+        for entry in entries:
+            found = resolve_author(entry) if len(entry) <= 300 else []
+            keys += found
+            if not found:
+                unknown.append(entry)
+        if unknown:
+            raise forms.ValidationError(
+                f"No author of that name among the papers here: {_listed(unknown)}. Write names as on "
+                "their papers, separated by commas."
+            )
+        return list(dict.fromkeys(keys))
 
     def clean_searches_text(self) -> list[str]:
         lines = [" ".join(line.split()) for line in self.cleaned_data["searches_text"].splitlines()]

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from paperfeed.digests import mail, tokens
 from paperfeed.digests.models import Subscriber
+from tests.digests.conftest import make_papers
 from tests.fakes.smtp import SmtpSink
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
@@ -159,6 +160,7 @@ def test_bad_addresses_get_a_clear_400(smtp_sink: SmtpSink) -> None:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("immediate_tasks")
 def test_confirmed_gets_nothing_but_the_settings_page_works(smtp_sink: SmtpSink) -> None:
+    make_papers(1, cats=("cs.CL", "cs.LG"))  # by Jane Doe: the categories and author exist
     sub = Subscriber.objects.create(email="a@example.org", status=Subscriber.Status.CONFIRMED)
     url = mail.manage_url(sub).removeprefix("https://papers.example.org")
     client = Client()
@@ -179,6 +181,79 @@ def test_confirmed_gets_nothing_but_the_settings_page_works(smtp_sink: SmtpSink)
     bad = client.post(url, {"frequency": "weekly", "send_hour": "6", "categories_text": "<script>"})
     assert bad.status_code == 400 and b"<script>" not in bad.content
     assert smtp_sink.received == []
+
+
+def _settings_url(sub: Subscriber) -> str:
+    return mail.manage_url(sub).removeprefix("https://papers.example.org")
+
+
+FORM = {"frequency": "daily", "send_hour": "7", "follows": "on", "searches_text": ""}
+
+
+@pytest.mark.django_db
+def test_settings_accept_only_stored_categories_and_authors_and_keep_the_input() -> None:
+    make_papers(1, cats=("cs.CV",))  # authors Jane Doe and Sam Author1
+    sub = Subscriber.objects.create(email="a@example.org", status=Subscriber.Status.CONFIRMED)
+    client = Client()
+    r = client.post(_settings_url(sub), {**FORM, "categories_text": "cs.CV, cs.zz foo", "authors_text": ""})
+    page = r.content.decode()
+    assert r.status_code == 400 and "Saved." not in page
+    assert "Not a category of the papers here: “cs.zz”, “foo”" in page
+    assert 'value="cs.CV, cs.zz foo"' in page  # the input is kept to correct
+    r = client.post(
+        _settings_url(sub),
+        {
+            **FORM,
+            "categories_text": "cs.cv",
+            "authors_text": "Jane Doe; Sam Author1\nsam-author1, Xiaohua <b>Feng",
+        },
+    )
+    page = r.content.decode()
+    assert (
+        r.status_code == 400
+        and "No author of that name among the papers here: “Xiaohua &lt;b&gt;Feng”" in page
+    )
+    sub.refresh_from_db()
+    assert (sub.categories, sub.authors) == ([], [])  # nothing of a rejected form is saved
+    r = client.post(
+        _settings_url(sub),
+        {**FORM, "categories_text": "cs.cv", "authors_text": "Jane Doe; Sam Author1\nsam-author1"},
+    )
+    assert r.status_code == 200 and "Saved." in r.content.decode()
+    sub.refresh_from_db()
+    assert (sub.categories, sub.authors) == (["cs.CV"], ["jane-doe", "sam-author1"])
+    page = client.get(_settings_url(sub)).content.decode()
+    assert 'value="Jane Doe, Sam Author1"' in page  # shown as names, read back as the same keys
+    assert '<div class="field">' in page and "only for an address tied to an account" in page
+    # What the form used to save (keys separated by spaces) still reads as those authors.
+    r = client.post(
+        _settings_url(sub), {**FORM, "categories_text": "", "authors_text": "jane-doe sam-author1"}
+    )
+    sub.refresh_from_db()
+    assert r.status_code == 200 and sub.authors == ["jane-doe", "sam-author1"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("immediate_tasks")
+def test_an_unsubscribed_address_is_told_so_and_resubscribes_through_confirmation(
+    smtp_sink: SmtpSink,
+) -> None:
+    sub = Subscriber.objects.create(email="a@example.org", status=Subscriber.Status.UNSUBSCRIBED)
+    client = Client()
+    r = client.post(_settings_url(sub), {**FORM, "categories_text": "", "authors_text": ""})
+    page = r.content.decode()
+    assert r.status_code == 200 and "Saved." not in page
+    assert "Your settings are saved, but this address is unsubscribed: no digests go to it." in page
+    assert f'action="{reverse("digests:subscribe")}"' in page and "Subscribe again" in page
+    assert (
+        client.post(reverse("digests:subscribe"), {"email": sub.email, "frequency": "daily"}).status_code
+        == 200
+    )
+    assert _status(sub) == Subscriber.Status.PENDING  # not active until the owner confirms
+    (got,) = smtp_sink.received
+    link = next(w for w in got.text().split() if "/digests/confirm/" in w)
+    assert client.post(link.removeprefix("https://papers.example.org")).status_code == 200
+    assert _status(sub) == Subscriber.Status.CONFIRMED
 
 
 @pytest.mark.django_db(transaction=True)
