@@ -308,8 +308,15 @@ class Throttle:
             self.slot = None
 
 
+RUN_OUTCOMES = ("sent", "failed", "empty", "skipped")
+
+
 @dataclass
 class DigestReport:
+    """`eligible`, `sent`, `failed`, `empty`, `skipped`: the period's totals, over every run (what
+    `digest status` shows); `this_run`: the deliveries this run finished, by outcome. A dry run
+    fills `would_send` and `recipients` instead."""
+
     frequency: str
     period: dt.date
     eligible: int = 0
@@ -317,6 +324,9 @@ class DigestReport:
     failed: int = 0
     empty: int = 0
     skipped: int = 0
+    this_run: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RUN_OUTCOMES, 0))
+    would_send: int = 0
+    recipients: list[dict[str, Any]] = field(default_factory=list)
     resent: int = 0  # re-sends of mails a crashed sender may have handed over already
     retries: int = 0
     status: str = ""
@@ -326,6 +336,8 @@ class DigestReport:
     def as_json(self) -> dict[str, Any]:
         d = dict(vars(self))
         d["period"] = self.period.isoformat()
+        d["this_run"] = dict(self.this_run)
+        d["recipients"] = list(self.recipients)
         return d
 
 
@@ -408,7 +420,9 @@ class Sender:
             self._attempt(digest, row, report)
         return True
 
-    def _claim(self, digest: Digest, sub_pk: int, row: Delivery | None, items: list[Any]) -> Delivery | None:
+    def _claim(
+        self, digest: Digest, sub_pk: int, row: Delivery | None, items: list[Any], report: DigestReport
+    ) -> Delivery | None:
         """One transaction: fence, eligibility, rate slot, the row as SENDING. None: nothing to send."""
         while True:
             with transaction.atomic():
@@ -417,12 +431,11 @@ class Sender:
                 if wait <= 0:
                     sub = Subscriber.objects.select_for_update().get(pk=sub_pk)
                     if not sub.is_eligible:
-                        self._final(
-                            digest, sub, row, Delivery.Status.SKIPPED, items, f"not eligible: {sub.status}"
-                        )
+                        why = f"not eligible: {sub.status}"
+                        self._final(digest, sub, row, Delivery.Status.SKIPPED, items, why, report)
                         return None
                     if row is None and not items and not sub.send_empty:
-                        self._final(digest, sub, row, Delivery.Status.EMPTY, items, "")
+                        self._final(digest, sub, row, Delivery.Status.EMPTY, items, "", report)
                         return None
                     self.throttle.take()
                     if row is None:
@@ -442,8 +455,16 @@ class Sender:
             self._sleep(wait)
 
     def _final(
-        self, digest: Digest, sub: Subscriber, row: Delivery | None, status: str, items: list[Any], why: str
+        self,
+        digest: Digest,
+        sub: Subscriber,
+        row: Delivery | None,
+        status: str,
+        items: list[Any],
+        why: str,
+        report: DigestReport,
     ) -> None:
+        report.this_run[status] += 1
         if row is None:
             Delivery.objects.create(
                 digest=digest,
@@ -466,7 +487,7 @@ class Sender:
     def _new(self, digest: Digest, sub: Subscriber, items: list[Any], report: DigestReport) -> None:
         message = self._message(digest, sub, items) if (items or sub.send_empty) else None
         try:
-            row = self._claim(digest, sub.pk, None, items)
+            row = self._claim(digest, sub.pk, None, items, report)
         except IntegrityError:  # a row appeared meanwhile (a second sender outside the lease): theirs
             return
         if row is not None and message is not None:
@@ -474,7 +495,7 @@ class Sender:
 
     def _attempt(self, digest: Digest, row: Delivery, report: DigestReport) -> None:
         message = self._message(digest, row.subscriber, row.papers)
-        claimed = self._claim(digest, row.subscriber_id, row, row.papers)
+        claimed = self._claim(digest, row.subscriber_id, row, row.papers, report)
         if claimed is not None:
             self._send(digest, claimed, message, report)
 
@@ -495,6 +516,7 @@ class Sender:
         failpoint("digest-sent")
         self.consecutive = 0
         self.counts["sent"] += 1
+        report.this_run["sent"] += 1
 
     def _failed(self, digest: Digest, row: Delivery, e: mail.SendError, report: DigestReport) -> None:
         self.consecutive += 1
@@ -504,6 +526,7 @@ class Sender:
             self.held.renew()
             if e.permanent or attempts >= self.max_attempts:
                 status, due = Delivery.Status.FAILED, 0.0
+                report.this_run["failed"] += 1
                 if e.suppress:
                     suppress(row.subscriber, f"SMTP {e}")
             else:
@@ -554,10 +577,11 @@ class SendResult:
     def as_json(self) -> dict[str, Any]:
         totals = {
             k: sum(getattr(r, k) for r in self.digests)
-            for k in ("eligible", "sent", "failed", "empty", "skipped", "resent")
+            for k in ("eligible", "sent", "failed", "empty", "skipped", "resent", "would_send")
         }
         return {
             **totals,
+            "this_run": {k: sum(r.this_run[k] for r in self.digests) for k in RUN_OUTCOMES},
             "complete": all(r.complete for r in self.digests) and not self.busy and not self.held,
             "paused": [r.alerts for r in self.digests if r.status == Digest.Status.PAUSED],
             "busy": self.busy,
@@ -636,10 +660,21 @@ def _dry_run(frequency: str, period: dt.date, hours: list[int] | None) -> Digest
         batch = subs[i : i + BATCH]
         composed = content.compose(ctx, batch)
         for sub in batch:
-            if composed.get(sub.pk) or sub.send_empty:
+            items = composed.get(sub.pk, [])
+            if items or sub.send_empty:
                 report.eligible += 1
+                papers = sum(1 for pk, _, _ in items if pk != content.NOTE)
+                report.recipients.append({"email": sub.email, "papers": papers})
             else:
                 report.empty += 1
+    if digest.pk:  # a real run would also send again what is waiting for a retry or was in flight
+        unfinished = Delivery.objects.filter(
+            digest=digest, status__in=[Delivery.Status.RETRY, Delivery.Status.SENDING]
+        )
+        for email, papers in unfinished.order_by("pk").values_list("subscriber__email", "papers"):
+            papers = sum(1 for p in papers if p[0] != content.NOTE)
+            report.recipients.append({"email": email, "papers": papers, "again": True})
+    report.would_send = len(report.recipients)
     return report
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
+import json
 import random
 import socket
 import threading
@@ -11,6 +13,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 
 from paperfeed.core import clock, leases
@@ -46,6 +49,42 @@ def test_each_eligible_subscriber_gets_one_digest_and_a_rerun_sends_nothing(smtp
     assert again["sent"] == 20 and len(smtp_sink.received) == 20  # safe to run twice
     ids = {r.message_id for r in smtp_sink.received}
     assert len(ids) == 20 and all(i.startswith("<digest.") for i in ids)
+
+
+def _command(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[dict[str, Any], str]:
+    """`paperfeed digest send …` in this process: its --json document and its text output."""
+    argv = ["send", "--frequency", "daily", "--period", PERIOD.isoformat(), *args]
+    capsys.readouterr()
+    call_command("digest", *argv, "--json")  # the JSON document goes to sys.stdout
+    as_json = json.loads(capsys.readouterr().out)
+    text = io.StringIO()
+    if "--dry-run" in args:  # a real run twice would be a different test
+        call_command("digest", *argv, stdout=text)
+    return as_json, text.getvalue()
+
+
+def test_the_command_reports_this_run_apart_from_the_period_and_a_dry_run_lists_recipients(
+    smtp_sink: SmtpSink, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_papers(3)
+    make_subscribers(2)
+    Subscriber.objects.create(email="quiet@example.org", status=Subscriber.Status.CONFIRMED)  # nothing new
+    dry, text = _command(capsys, "--dry-run")
+    assert dry["dry_run"] and dry["would_send"] == 2 and dry["empty"] == 1
+    assert dry["digests"][0]["recipients"] == [
+        {"email": "reader1@example.org", "papers": 3},
+        {"email": "reader2@example.org", "papers": 3},
+    ]
+    assert "would send 2" in text and "reader1@example.org: 3 papers" in text
+    assert smtp_sink.received == [] and not Delivery.objects.exists()
+    first, _ = _command(capsys)
+    assert first["this_run"] == {"sent": 2, "failed": 0, "empty": 1, "skipped": 0}
+    assert first["sent"] == 2 and first["complete"]  # the period's totals, as before
+    again, _ = _command(capsys)
+    assert again["this_run"] == {"sent": 0, "failed": 0, "empty": 0, "skipped": 0}
+    assert again["sent"] == 2 and len(smtp_sink.received) == 2  # nothing went out the second time
+    dry, _ = _command(capsys, "--dry-run")
+    assert dry["would_send"] == 0 and dry["digests"][0]["recipients"] == []
 
 
 def test_headers_rfc8058_and_parts(smtp_sink: SmtpSink) -> None:

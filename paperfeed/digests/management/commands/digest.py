@@ -10,6 +10,8 @@ from paperfeed.core.commands import ReportCommand
 from paperfeed.digests import bounces, services
 from paperfeed.digests.models import Delivery, Digest, Frequency
 
+DRY_RUN_SHOWN = 20  # recipients listed per digest by a dry run's text output
+
 
 def _date(text: str) -> dt.date:
     try:
@@ -83,9 +85,25 @@ class Command(ReportCommand):
             )
         lines = [super().render(result)]
         for d in result.get("digests", []):
+            if result.get("dry_run"):
+                lines.append(
+                    f"  {d['frequency']} {d['period']}: dry run, would send {d['would_send']} "
+                    f"(empty, not sent: {d['empty']})"
+                )
+                shown = d["recipients"][:DRY_RUN_SHOWN]
+                lines.extend(
+                    f"    {r['email']}: {r['papers']} papers{' (again)' if r.get('again') else ''}"
+                    for r in shown
+                )
+                if len(d["recipients"]) > len(shown):
+                    lines.append(f"    … and {len(d['recipients']) - len(shown)} more (--json lists all)")
+                continue
+            run = d["this_run"]
             lines.append(
-                f"  {d['frequency']} {d['period']}: {d['status'] or 'dry run'} eligible={d['eligible']} "
-                f"sent={d['sent']} failed={d['failed']} empty={d['empty']} complete={d['complete']}"
+                f"  {d['frequency']} {d['period']}: {d['status']}; this run sent={run['sent']} "
+                f"failed={run['failed']} empty={run['empty']} skipped={run['skipped']}; period totals "
+                f"eligible={d['eligible']} sent={d['sent']} failed={d['failed']} empty={d['empty']} "
+                f"complete={d['complete']}"
             )
             lines.extend(f"  ALERT {a}" for a in d.get("alerts", []))
         lines.extend(f"ALERT {a}" for a in result.get("alerts", []))
