@@ -83,6 +83,9 @@ def test_the_command_reports_this_run_apart_from_the_period_and_a_dry_run_lists_
     again, _ = _command(capsys)
     assert again["this_run"] == {"sent": 0, "failed": 0, "empty": 0, "skipped": 0}
     assert again["sent"] == 2 and len(smtp_sink.received) == 2  # nothing went out the second time
+    text = io.StringIO()
+    call_command("digest", "send", "--frequency", "daily", "--period", PERIOD.isoformat(), stdout=text)
+    assert text.getvalue().startswith("this run: sent=0 failed=0 empty=0 skipped=0")
     dry, _ = _command(capsys, "--dry-run")
     assert dry["would_send"] == 0 and dry["digests"][0]["recipients"] == []
 

@@ -83,7 +83,17 @@ class Command(ReportCommand):
                 )
                 or "no digests yet"
             )
-        lines = [super().render(result)]
+        if "this_run" not in result:
+            return super().render(result)
+        # The period's totals alone read as if this run had sent them: say first what it did.
+        run = result["this_run"]
+        lines = [
+            f"dry run: would send {result['would_send']}"
+            if result["dry_run"]
+            else f"this run: sent={run['sent']} failed={run['failed']} empty={run['empty']} "
+            f"skipped={run['skipped']} resent={result['resent']}; complete={result['complete']}"
+        ]
+        lines += [f"{k}: {result[k]}" for k in ("busy", "held") if result[k]]
         for d in result.get("digests", []):
             if result.get("dry_run"):
                 lines.append(
