@@ -166,24 +166,20 @@ def _any_of(words: list[str]) -> re.Pattern[str]:
 
 
 def similar(papers: Paper | list[Paper], limit: int = 6) -> list[Paper]:
-    """The papers nearest one paper, or a set of them ("more like this collection"), those given left out."""
+    """The papers nearest one paper, or a set of them ("more like this collection"), those given
+    left out: the recommendations app's similar_papers (the search engine's embeddings, or its own
+    text features when the engine has none and this process holds them), where it is installed."""
     given = [papers] if isinstance(papers, Paper) else papers
     if not given:
         return []
     try:
-        from paperfeed.search import services
+        from paperfeed.recs.services import similar_papers
     except ImportError:  # pragma: no cover
         return []
-    fn = getattr(services, "similar", None)
-    if fn is None:
-        return []
-    mine = {p.arxiv_id for p in given}
     try:
-        res = fn(sorted(mine), limit=limit + len(mine))
-    except Exception:
-        log.warning("similar papers unavailable for %s", ", ".join(sorted(mine)[:5]), exc_info=True)
+        return similar_papers(given, limit=limit, build_window=False)
+    except Exception:  # a page shows no similar papers rather than an error
+        log.warning(
+            "similar papers unavailable for %s", ", ".join(p.arxiv_id for p in given[:5]), exc_info=True
+        )
         return []
-    hits = getattr(res, "hits", res)
-    ids = [h.arxiv_id for h in hits if h.arxiv_id not in mine][:limit]
-    found = {p.arxiv_id: p for p in Paper.objects.filter(arxiv_id__in=ids).for_listing()}
-    return [found[i] for i in ids if i in found]

@@ -332,6 +332,11 @@ def candidates(*, fresh: bool = False) -> Candidates:
         return _current
 
 
+def loaded() -> bool:
+    """Whether this process holds a window already (using it then costs no build)."""
+    return _current is not None
+
+
 def _newer_saved(cands: Candidates) -> Candidates:
     """The worker's newer saved window, when there is one: mapping it replaces this process's private
     copy of the rows (made by applying changes) with the shared pages."""

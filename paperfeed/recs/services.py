@@ -497,24 +497,32 @@ def mark_seen(user: Any, paper: Paper) -> None:
     Feedback.objects.get_or_create(user_id=user_id, paper=paper, kind=Feedback.Kind.SEEN)
 
 
-def similar_papers(papers: Paper | Sequence[Paper], *, limit: int = 10) -> list[Paper]:
+def similar_papers(
+    papers: Paper | Sequence[Paper], *, limit: int = 10, build_window: bool = True
+) -> list[Paper]:
     """Nearest papers to one paper or to a set ("more like this collection"): the search engine's
-    embeddings when it has them, else this app's text features over the candidate window."""
+    embeddings when it has them, else this app's text features over the candidate window.
+    `build_window=False` (a page view): the text features only if this process holds the window
+    already, since building one takes seconds, minutes at a million papers."""
     given = [papers] if isinstance(papers, Paper) else list(papers)
     if not given:
         return []
     from paperfeed.search import services as search
 
+    mine = {p.arxiv_id for p in given}
     if (similar := getattr(search, "similar", None)) is not None:
         try:
-            res = similar([p.arxiv_id for p in given], limit=limit)
+            # Room for the given papers themselves, which a title-keyword fallback may return.
+            res = similar(sorted(mine), limit=limit + len(mine))
         except Exception:
             log.warning("the search engine's similar() failed; using text features", exc_info=True)
         else:
-            ids = [h.arxiv_id for h in getattr(res, "hits", [])]
+            ids = [h.arxiv_id for h in getattr(res, "hits", []) if h.arxiv_id not in mine]
             found = {p.arxiv_id: p for p in Paper.objects.filter(arxiv_id__in=ids).for_listing()}
             if found:
                 return [found[i] for i in ids if i in found][:limit]
+    if not build_window and not index.loaded():
+        return []
     cands = candidates()
     if not len(cands):
         return []

@@ -135,6 +135,17 @@ def test_similar_papers_for_one_paper_and_for_a_set(catalogue):
     assert not set(many) & set(catalogue["graphs"][:3])
 
 
+def test_a_page_view_never_builds_the_window_for_similar_papers(catalogue):
+    from paperfeed.recs import index
+
+    index.reset()  # no search index here either: only the window's text features could answer
+    assert services.similar_papers(catalogue["speech"][0], limit=3, build_window=False) == []
+    assert not index.loaded()
+    assert services.similar_papers(catalogue["speech"][0], limit=3)  # a caller that may build
+    assert index.loaded()
+    assert services.similar_papers(catalogue["speech"][0], limit=3, build_window=False)  # held now
+
+
 def test_reasons_are_plain_text_and_titles_are_shortened(catalogue, user):
     p = catalogue["diffusion"][0]
     p.title = "<script>alert(1)</script> " + "latent diffusion " * 20
