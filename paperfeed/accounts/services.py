@@ -227,3 +227,11 @@ def follow(user: User, kind: str, value: str, on: bool = True) -> None:
         Follow.objects.get_or_create(user=user, kind=kind, value=value)
     else:
         Follow.objects.filter(user=user, kind=kind, value=value).delete()
+
+
+def delete_account(user: User) -> None:
+    """Delete the account and what it made: votes, comments, collections, saved searches, follows and
+    tokens go with it (the foreign keys cascade); papers it submitted stay on their lists, without
+    its name. Apps that keep more about a user (a digest subscription) act on the pre_delete signal."""
+    with transaction.atomic():
+        user.delete()

@@ -158,7 +158,7 @@ SHOW_ONCE_KEY = "accounts:new-api-token"
 
 
 @never_cache  # the page may show a token's secret
-@sensitive_post_parameters("old_password", "new_password1", "new_password2")
+@sensitive_post_parameters("old_password", "new_password1", "new_password2", "delete_password")
 @login_required
 def settings_page(request: HttpRequest) -> HttpResponse:
     user = request.user
@@ -200,8 +200,19 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         request.session[SHOW_ONCE_KEY] = made.secret
         return redirect("settings")
     if action == "revoke-token":
-        ApiToken.objects.filter(user=user, pk=request.POST.get("token", "0") or 0).delete()
+        token = request.POST.get("token", "")
+        if token.isdigit():  # anything else names no token (and must not reach the database as an id)
+            ApiToken.objects.filter(user=user, pk=int(token)).delete()
         return redirect("settings")
+    if action == "delete-account":
+        throttle_password_attempt(request, user.get_username().lower())
+        if user.check_password(request.POST.get("delete_password", "")[:4096]):
+            auth_logout(request)
+            services.delete_account(user)
+            messages.info(request, "Your account and everything it made here are deleted.")
+            return redirect("/")
+        messages.error(request, "That is not your password: the account is not deleted.")
+        return redirect(reverse("settings") + "#delete")
     if request.method != "POST":
         new_token = request.session.pop(SHOW_ONCE_KEY, None)
     return render(

@@ -18,3 +18,17 @@ class FeedConfig(AppConfig):
             from paperfeed.feed.services import votes_by_pk
 
             search.register_sort("votes", votes_by_pk)
+
+        # Deleting an account deletes its votes and comments: cached pages must not show them.
+        from django.conf import settings
+        from django.db.models.signals import post_delete
+
+        post_delete.connect(_account_deleted, sender=settings.AUTH_USER_MODEL)
+
+
+def _account_deleted(sender: object, **kwargs: object) -> None:
+    from django.db import transaction
+
+    from paperfeed.feed.services import bump_listing_version
+
+    transaction.on_commit(bump_listing_version)

@@ -631,3 +631,40 @@ def test_password_change_is_throttled_before_hashing() -> None:
     assert hashers.HASH_CALLS.value == before
     user.refresh_from_db()
     assert user.check_password(PASSWORD)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_an_account_takes_what_it_made_and_stops_its_digests() -> None:
+    from paperfeed.digests.models import Subscriber
+    from paperfeed.feed import services as feed
+    from paperfeed.feed.models import Comment, Submission, Vote
+    from tests.sitedata import load_papers
+
+    paper, other = load_papers(2)
+    user = User.objects.create_user("leaver", "leaver@example.org", "a-long-passw0rd-x", email_verified=True)
+    keeper = User.objects.create_user(
+        "keeper", "keeper@example.org", "a-long-passw0rd-y", email_verified=True
+    )
+    feed.submit(paper.arxiv_id, user)
+    feed.upvote(user, paper)
+    feed.upvote(keeper, other)
+    feed.add_comment(user, paper, "mine")
+    sub = Subscriber.objects.create(email="leaver@example.org", user=user, status=Subscriber.Status.CONFIRMED)
+    c = Client()
+    c.force_login(user)
+    assert c.post("/settings", {"action": "revoke-token", "token": "abc"}).status_code == 302  # names none
+    before = feed.listing_version()
+    wrong = c.post("/settings", {"action": "delete-account", "delete_password": "not it"}, follow=True)
+    assert "That is not your password" in wrong.content.decode() and User.objects.filter(pk=user.pk).exists()
+    gone = c.post(
+        "/settings", {"action": "delete-account", "delete_password": "a-long-passw0rd-x"}, follow=True
+    )
+    assert "Your account and everything it made here are deleted." in gone.content.decode()
+    assert not User.objects.filter(username="leaver").exists()
+    assert not Vote.objects.filter(paper=paper).exists() and not Comment.objects.exists()
+    assert Vote.objects.filter(user=keeper).count() == 1  # nobody else's
+    assert Submission.objects.get(paper=paper).submitted_by is None  # the paper stays listed
+    sub.refresh_from_db()
+    assert sub.status == Subscriber.Status.UNSUBSCRIBED
+    assert feed.listing_version() != before  # cached pages showed its vote and comment
+    assert c.get("/settings").status_code == 302  # logged out
