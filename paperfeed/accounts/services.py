@@ -97,6 +97,47 @@ def verify_email(token: str) -> User | None:
     return user
 
 
+# --- changing the address ---------------------------------------------------------------------------
+
+EMAIL_CHANGE_SALT = "paperfeed.accounts.email-change"
+
+
+def request_email_change(user: User, new_email: str) -> None:
+    """Mail a confirmation link to the new address; the account keeps its address until the link is
+    opened, and the old address is told. An address another account has gets a note instead of
+    a link, and the caller says the same either way (no one learns which addresses have accounts)."""
+    if User.objects.filter(email__iexact=new_email).exclude(pk=user.pk).exists():
+        send_mail("email_taken", new_email, {"login": absolute(reverse("login"))})
+        return
+    token = signing.dumps({"u": user.pk, "old": user.email.lower(), "new": new_email}, salt=EMAIL_CHANGE_SALT)
+    link = absolute(reverse("email-change", args=[token]))
+    send_mail("email_change", new_email, {"user": user, "link": link, "new": new_email})
+    if user.email:
+        send_mail("email_change_notice", user.email, {"user": user, "new": new_email})
+
+
+def confirm_email_change(token: str) -> User | None:
+    """The account now at the new address (verified: the link reached it), or None if the token is
+    forged, expired, the account's address changed meanwhile, or another account took the address."""
+    try:
+        data = signing.loads(token, salt=EMAIL_CHANGE_SALT, max_age=VERIFY_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    user = User.objects.filter(pk=data.get("u")).first()
+    new = str(data.get("new", ""))
+    if user is None or user.email.lower() != data.get("old") or not new:
+        return None
+    if User.objects.filter(email__iexact=new).exclude(pk=user.pk).exists():
+        return None
+    user.email, user.email_verified = new, True
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["email", "email_verified"])
+    except IntegrityError:  # taken at the same moment
+        return None
+    return user
+
+
 # --- password reset --------------------------------------------------------------------------------
 
 

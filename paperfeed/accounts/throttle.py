@@ -34,6 +34,7 @@ LIMITS: dict[str, Limit] = {
     "reset:account": Limit(5, 86_400),
     "reset:ip": Limit(10, 3600),
     "verify-resend:user": Limit(3, 6 * 3600),
+    "email-change:user": Limit(3, 6 * 3600),  # each sends two mails, one to an address not yet proven
     "submit:user": Limit(20, 3600),
     "vote:user": Limit(30, 60),
     "comment:user": Limit(10, 300),

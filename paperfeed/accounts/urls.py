@@ -7,6 +7,7 @@ urlpatterns = [
     path("signup/sent", views.signup_sent, name="signup-sent"),
     path("verify/<str:token>", views.verify_email, name="verify-email"),
     path("verify-resend", views.resend_verification, name="verify-resend"),
+    path("email-change/<str:token>", views.email_change, name="email-change"),
     path("login", views.login, name="login"),
     path("logout", views.logout, name="logout"),
     path("password-reset", views.password_reset, name="password-reset"),

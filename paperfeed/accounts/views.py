@@ -15,6 +15,8 @@ from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
@@ -33,6 +35,7 @@ from paperfeed.accounts.forms import (
     split_values,
 )
 from paperfeed.accounts.models import ApiToken, Follow, User
+from paperfeed.accounts.validators import normalise_email, validate_email_characters
 
 
 def safe_next(request: HttpRequest, default: str = "/") -> str:
@@ -76,6 +79,11 @@ def signup_sent(request: HttpRequest) -> HttpResponse:
 def verify_email(request: HttpRequest, token: str) -> HttpResponse:
     user = services.verify_email(token)
     return render(request, "accounts/verified.html", {"verified_user": user}, status=200 if user else 400)
+
+
+def email_change(request: HttpRequest, token: str) -> HttpResponse:
+    user = services.confirm_email_change(token)
+    return render(request, "accounts/email_changed.html", {"changed_user": user}, status=200 if user else 400)
 
 
 @login_required
@@ -158,7 +166,9 @@ SHOW_ONCE_KEY = "accounts:new-api-token"
 
 
 @never_cache  # the page may show a token's secret
-@sensitive_post_parameters("old_password", "new_password1", "new_password2", "delete_password")
+@sensitive_post_parameters(
+    "old_password", "new_password1", "new_password2", "delete_password", "email_password"
+)
 @login_required
 def settings_page(request: HttpRequest) -> HttpResponse:
     user = request.user
@@ -203,6 +213,23 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         token = request.POST.get("token", "")
         if token.isdigit():  # anything else names no token (and must not reach the database as an id)
             ApiToken.objects.filter(user=user, pk=int(token)).delete()
+        return redirect("settings")
+    if action == "email":
+        throttle_password_attempt(request, user.get_username().lower())
+        new_email = normalise_email(request.POST.get("new_email", ""))[:254]
+        try:
+            EmailValidator()(new_email)
+            validate_email_characters(new_email)
+        except ValidationError:
+            messages.error(request, "That is not an email address: nothing was sent.")
+            return redirect(reverse("settings") + "#email")
+        if not user.check_password(request.POST.get("email_password", "")[:4096]):
+            messages.error(request, "That is not your password: the address is unchanged.")
+            return redirect(reverse("settings") + "#email")
+        if new_email.lower() != user.email.lower():
+            throttle.check("email-change:user", str(user.pk))
+            services.request_email_change(user, new_email)
+        messages.info(request, f"We sent a link to {new_email}: your address changes when it is opened.")
         return redirect("settings")
     if action == "delete-account":
         throttle_password_attempt(request, user.get_username().lower())

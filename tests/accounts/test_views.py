@@ -668,3 +668,43 @@ def test_deleting_an_account_takes_what_it_made_and_stops_its_digests() -> None:
     assert sub.status == Subscriber.Status.UNSUBSCRIBED
     assert feed.listing_version() != before  # cached pages showed its vote and comment
     assert c.get("/settings").status_code == 302  # logged out
+
+
+def test_changing_the_address_takes_the_link_sent_to_the_new_one(smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    user = User.objects.create_user("mover", "old@example.org", PASSWORD, email_verified=True)
+    User.objects.create_user("holder", "taken@example.org", PASSWORD)
+    c = Client()
+    c.force_login(user)
+    wrong = c.post("/settings", {"action": "email", "new_email": "new@example.org", "email_password": "nope"})
+    assert wrong.status_code == 302 and smtp_sink.received == []
+    bad = c.post("/settings", {"action": "email", "new_email": "not an address", "email_password": PASSWORD})
+    assert bad.status_code == 302 and smtp_sink.received == []
+    r = c.post(
+        "/settings",
+        {"action": "email", "new_email": "New@Example.org", "email_password": PASSWORD},
+        follow=True,
+    )
+    text = re.sub("<[^>]+>", "", r.content.decode())  # the message links the address (mailto:)
+    assert "We sent a link to New@Example.org: your address changes" in text
+    user.refresh_from_db()
+    assert user.email == "old@example.org"  # nothing changes before the link is opened
+    [notice] = smtp_sink.to("old@example.org")
+    assert "New@Example.org" in notice.text() and "/email-change/" not in notice.text()
+    [mail] = smtp_sink.to("new@example.org")
+    link = link_in(mail.text())
+    assert Client().get(link[:-3] + "xyz").status_code == 400  # tampered
+    assert Client().get(link).status_code == 200
+    user.refresh_from_db()
+    assert (user.email, user.email_verified) == ("New@Example.org", True)
+    assert Client().get(link).status_code == 400  # the account's address moved on: used up
+    # Another account's address: the same answer on the page, a note (no link) to that address.
+    same = c.post(
+        "/settings",
+        {"action": "email", "new_email": "taken@example.org", "email_password": PASSWORD},
+        follow=True,
+    )
+    assert "We sent a link to taken@example.org: your" in re.sub("<[^>]+>", "", same.content.decode())
+    [note] = smtp_sink.to("taken@example.org")
+    assert (
+        "/email-change/" not in note.text() and User.objects.get(username="mover").email == "New@Example.org"
+    )
