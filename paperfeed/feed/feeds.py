@@ -46,8 +46,9 @@ class _PaperFeed(Feed):
     def item_updateddate(self, item: Any) -> dt.datetime | None:
         # Atom requires an <updated> per entry (RFC 4287 4.1.2): the paper's latest version, else
         # when it was listed.
-        p = _paper(item)
-        return p.updated or self.item_pubdate(item)
+        # Never before its <published>: a paper listed today may be a version from a year ago.
+        dates = [d for d in (_paper(item).updated, self.item_pubdate(item)) if d is not None]
+        return max(dates) if dates else None
 
     def item_categories(self, item: Any) -> list[str]:
         return _paper(item).category_codes()
@@ -81,17 +82,27 @@ def _seven_days_to(last: dt.date) -> periods.Period:
     return periods.Period("day", last - dt.timedelta(days=6), last)
 
 
-class DailyFeed(_PaperFeed):
-    description = "Papers the community submitted, most upvoted first."
+class _PeriodFeed(_PaperFeed):
+    """A list read by period: the rolling default, or the page's own ?date=/?week=/?month=."""
+
+    url_name, page, name = "", "", ""  # the feed's URL name, its page's URL name, what it lists
 
     def get_object(self, request: HttpRequest) -> periods.Period | None:
         return _asked_period(request)
 
     def title(self, obj: periods.Period | None) -> str:
-        return "paperfeed: daily papers" + (f", {obj.label}" if obj else "")
+        return f"paperfeed: {self.name}" + (f", {obj.label}" if obj else "")
 
     def link(self, obj: periods.Period | None) -> str:
-        return settings.BASE_URL + reverse("daily") + (f"?{obj.query()}" if obj else "")
+        return settings.BASE_URL + reverse(self.page) + (f"?{obj.query()}" if obj else "")
+
+    def feed_url(self, obj: periods.Period | None) -> str:  # the feed's own address, period included
+        return settings.BASE_URL + reverse(self.url_name) + (f"?{obj.query()}" if obj else "")
+
+
+class DailyFeed(_PeriodFeed):
+    url_name, page, name = "daily-rss", "daily", "daily papers"
+    description = "Papers the community submitted, most upvoted first."
 
     def items(self, obj: periods.Period | None) -> list[services.Entry]:
         # Newest first, as a reader expects; the last seven listed days unless a period was asked for.
@@ -100,27 +111,19 @@ class DailyFeed(_PaperFeed):
 
 
 class DailyAtom(_Atom, DailyFeed):
-    pass
+    url_name = "daily-atom"
 
 
-class TrendingFeed(_PaperFeed):
+class TrendingFeed(_PeriodFeed):
+    url_name, page, name = "trending-rss", "trending", "trending papers"
     description = "Upvotes with time decay over the past week (see the trending page for the formula)."
-
-    def get_object(self, request: HttpRequest) -> periods.Period | None:
-        return _asked_period(request)
-
-    def title(self, obj: periods.Period | None) -> str:
-        return "paperfeed: trending papers" + (f", {obj.label}" if obj else "")
-
-    def link(self, obj: periods.Period | None) -> str:
-        return settings.BASE_URL + reverse("trending") + (f"?{obj.query()}" if obj else "")
 
     def items(self, obj: periods.Period | None) -> list[services.Entry]:
         return services.trending(obj or _seven_days_to(timezone.localdate()), limit=50)
 
 
 class TrendingAtom(_Atom, TrendingFeed):
-    pass
+    url_name = "trending-atom"
 
 
 class CategoryFeed(_PaperFeed):

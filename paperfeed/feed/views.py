@@ -242,8 +242,15 @@ def _comment_draft(request: HttpRequest, arxiv_id: str) -> str:
 
 def _say_which_version(request: HttpRequest, arxiv_id: str, asked: int) -> None:
     """The page shows the latest version stored here; say so when another one was asked for."""
-    stored = Paper.objects.filter(arxiv_id=arxiv_id).values_list("version", flat=True).first()
-    if stored is None or asked == stored:
+    found = Paper.objects.filter(arxiv_id=arxiv_id).values_list("version", flat=True)[:1]
+    if not found or asked == found[0]:
+        return
+    stored = found[0]
+    if stored is None:  # a source that does not say which version it describes (the snapshot)
+        messages.info(
+            request,
+            f"This page shows the paper as stored here; v{asked} is at https://arxiv.org/abs/{arxiv_id}v{asked}",
+        )
         return
     if asked > stored:
         messages.info(

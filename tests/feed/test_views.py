@@ -73,6 +73,9 @@ def test_a_versioned_address_says_which_version_the_page_shows(site) -> None:  #
     p.version = 3
     p.save()
     c = Client()
+    unversioned = papers[1]  # the snapshot does not say which version it describes
+    r = c.get(f"/papers/{unversioned.arxiv_id}v9", follow=True)
+    assert "This page shows the paper as stored here; v9 is at" in r.content.decode()
     for asked, said in [
         (
             9,
@@ -305,6 +308,13 @@ def test_feeds_read_the_pages_period(site) -> None:  # type: ignore[no-untyped-d
     assert items == [papers[10].title] and three_days_ago.strftime("%-d %B %Y") in title
     assert titles(f"/trending/feed.rss?month={three_days_ago:%Y-%m}")[1][0] == papers[10].title
     assert titles(f"/papers/feed.rss?date={today - dt.timedelta(days=1)}")[1] == []
+    atom = ET.fromstring(Client().get(f"/papers/feed.atom?date={three_days_ago}").content)
+    ns = "{http://www.w3.org/2005/Atom}"
+    assert (
+        atom.find(f"{ns}link[@rel='self']").get("href").endswith(f"/papers/feed.atom?date={three_days_ago}")
+    )  # type: ignore[union-attr]
+    for entry in atom.findall(f"{ns}entry"):  # never updated before it was published
+        assert (entry.findtext(f"{ns}updated") or "") >= (entry.findtext(f"{ns}published") or "")
 
 
 def test_cached_pages_carry_each_visitors_own_csrf_token(site) -> None:  # type: ignore[no-untyped-def]
