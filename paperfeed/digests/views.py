@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 from paperfeed.digests import addresses, content, mail, services, tokens
 from paperfeed.digests.forms import SettingsForm, SubscribeForm
 from paperfeed.digests.models import Subscriber
+from paperfeed.papers.models import Author
 
 SUBSCRIBED = "Check your inbox: if this address can get digests, a mail with the next step is on its way."
 
@@ -132,6 +133,10 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
     if saved:
         sub = form.save()
     account = _from_account(sub)
+    # The page names followed authors as papers print them; the JSON keeps the keys.
+    author_names = (
+        dict(Author.objects.filter(key__in=account["authors"]).values_list("key", "name")) if account else {}
+    )
     if _wants_json(request):
         fields = ["email", "status", "frequency", "send_hour", "trending", "follows", "alerts", "for_you",
                   "send_empty", "categories", "authors", "searches"]  # fmt: skip
@@ -147,6 +152,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
             "form": form,
             "sub": sub,
             "account": account,
+            "account_authors": [(k, author_names.get(k, k)) for k in account["authors"]] if account else [],
             "email": addresses.display(sub.email),
             "saved": saved,
             "unsubscribe_url": mail.unsubscribe_url(sub),

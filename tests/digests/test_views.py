@@ -280,12 +280,16 @@ def test_a_signed_in_user_with_a_verified_address_is_subscribed_at_once(smtp_sin
     from paperfeed.feed.models import SavedSearch
 
     Follow.objects.create(user=user, kind=Follow.Kind.CATEGORY, value="cs.CL")
+    from paperfeed.papers.models import Author
+
+    Author.objects.create(key="ada-lovelace", name="Ada <em>Lovelace</em>")
     Follow.objects.create(user=user, kind=Follow.Kind.AUTHOR, value="ada-lovelace")
     Follow.objects.create(user=user, kind=Follow.Kind.KEYWORD, value="<i>sparse</i> attention")
     SavedSearch.objects.create(user=user, query="<b>speculative</b> decoding", category="cs.LG")
     page = client.get(r.headers["Location"]).content.decode()
-    assert '<a href="/categories/cs.CL">cs.CL</a>' in page and '<a href="/authors/ada-lovelace">' in page
-    assert "“&lt;b&gt;speculative&lt;/b&gt; decoding cat:cs.LG”" in page
+    assert '<a href="/categories/cs.CL">cs.CL</a>' in page
+    assert '<a href="/authors/ada-lovelace">Ada &lt;em&gt;Lovelace&lt;/em&gt;</a>' in page  # by name
+    assert "<code>&lt;b&gt;speculative&lt;/b&gt; decoding cat:cs.LG</code>" in page
     assert "“&lt;i&gt;sparse&lt;/i&gt; attention”" in page
     as_json = client.get(r.headers["Location"] + "?format=json").json()["from_account"]
     assert as_json == {
