@@ -236,9 +236,10 @@ def _named(user: User, name: str, but: Collection | None = None) -> Collection |
 
 
 def _new_collection(user: User, name: str) -> Collection:
-    # The name picks the collection, the slug only its address: names that slugify alike ("Ελληνικά"
-    # and "日本語の論文" both to nothing) get addresses of their own (list, list-2, ...).
-    base = slugify(name)[:90] or "list"
+    # The name picks the collection, the slug only its address, in the name's own script ("Ελληνικά"
+    # is /ελληνικά: an ASCII slug made both it and "日本語の論文" "list"); names that still slugify
+    # alike get -2, -3, ...
+    base = slugify(name, allow_unicode=True)[:90] or "list"
     taken = set(Collection.objects.filter(user=user, slug__startswith=base).values_list("slug", flat=True))
     n = 1
     while True:

@@ -32,6 +32,6 @@ urlpatterns = [
     path("categories/<str:code>/feed.atom", feeds.CategoryAtom(), name="category-atom"),
     path("follow", views.follow, name="follow"),
     path("users/<str:username>", views.user_page, name="user"),
-    path("users/<str:username>/collections/<slug:slug>", views.collection, name="collection"),
-    path("users/<str:username>/collections/<slug:slug>/edit", views.collection_edit, name="collection-edit"),
+    path("users/<str:username>/collections/<str:slug>", views.collection, name="collection"),
+    path("users/<str:username>/collections/<str:slug>/edit", views.collection_edit, name="collection-edit"),
 ]
