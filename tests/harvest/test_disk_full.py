@@ -67,6 +67,10 @@ def test_a_full_disk_stops_the_harvest_cleanly_and_the_next_run_loses_nothing(
             "PAPERFEED_SECRET_KEY": "disk-full-test-key-" + "x" * 40,
             "PAPERFEED_TIME_SCALE": str(SCALE),
             "PAPERFEED_ARXIV_DELAY": "3",
+            # As cli_fake_env: the default 30 s deadline is 0.3 s of real time at this scale, which a
+            # loaded CI machine overran once (the harvest gave up on a page before the disk filled).
+            "PAPERFEED_HTTP_TIMEOUT": "60",
+            "PAPERFEED_HTTP_RETRIES": "8",
         }
         paperfeed("init", env=env)
         # Leave room for a few pages only: 240 records need well over a megabyte.
