@@ -38,6 +38,7 @@ class SearchPage:
     message: str = ""
     degraded: bool = False
     total: int | None = None
+    cut: bool = False  # only the first QUERY_CHARS characters of the query were searched
 
 
 def _service() -> Any:
@@ -61,27 +62,8 @@ def run_search(
     sort: str = "relevance",
 ) -> SearchPage:
     query = " ".join((query or "").replace("\x00", " ").split())
-    if len(query) > QUERY_CHARS:
-        page = _search(query[:QUERY_CHARS], mode, limit, offset, category, since, until, author, sort)
-        page.message = " ".join(
-            filter(None, [f"Only the first {QUERY_CHARS} characters were searched.", page.message])
-        )
-        return page
-    return _search(query, mode, limit, offset, category, since, until, author, sort)
-
-
-def _search(
-    query: str,
-    mode: str,
-    limit: int,
-    offset: int,
-    category: str | None,
-    since: dt.date | None,
-    until: dt.date | None,
-    author: str | None,
-    sort: str,
-) -> SearchPage:
-    page = SearchPage(query)
+    page = SearchPage(query[:QUERY_CHARS], cut=len(query) > QUERY_CHARS)
+    query = page.query
     if not (query or category or since or until or author):  # filters alone list what they match
         page.message = "Type a few words, an arXiv id, or ti:/au:/abs:/cat: fields."
         return page
