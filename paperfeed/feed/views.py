@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,7 +16,7 @@ from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
@@ -245,24 +244,17 @@ def _say_which_version(request: HttpRequest, arxiv_id: str, asked: int) -> None:
     found = Paper.objects.filter(arxiv_id=arxiv_id).values_list("version", flat=True)[:1]
     if not found or asked == found[0]:
         return
-    stored = found[0]
+    stored, elsewhere = found[0], f"https://arxiv.org/abs/{arxiv_id}v{asked}"
     if stored is None:  # a source that does not say which version it describes (the snapshot)
-        messages.info(
-            request,
-            f"This page shows the paper as stored here; v{asked} is at https://arxiv.org/abs/{arxiv_id}v{asked}",
-        )
-        return
-    if asked > stored:
-        messages.info(
-            request,
+        said = f"This page shows the paper as stored here; v{asked} is at {elsewhere}"
+    elif asked > stored:
+        said = (
             f"You asked for v{asked}; the newest version here is v{stored}. "
-            f"arXiv may have a newer one: https://arxiv.org/abs/{arxiv_id}v{asked}",
+            f"arXiv may have a newer one: {elsewhere}"
         )
     else:
-        messages.info(
-            request,
-            f"This page shows v{stored}, the latest; v{asked} is at https://arxiv.org/abs/{arxiv_id}v{asked}",
-        )
+        said = f"This page shows v{stored}, the latest; v{asked} is at {elsewhere}"
+    messages.info(request, said)
 
 
 def paper_markdown(request: HttpRequest, arxiv_id: str) -> HttpResponse:
@@ -574,12 +566,12 @@ def follow(request: HttpRequest) -> HttpResponse:
 
     kind, value = request.POST.get("kind", ""), request.POST.get("value", "").strip()[:200]
     on = request.POST.get("on", "1") == "1"
-    exists: dict[str, Callable[[], bool]] = {
-        Follow.Kind.CATEGORY: lambda: Category.objects.filter(code=value).exists(),
-        Follow.Kind.AUTHOR: lambda: Author.objects.filter(key=value).exists(),
-        Follow.Kind.KEYWORD: lambda: bool(value),
+    stored: dict[str, QuerySet[Any]] = {  # querysets are lazy: only the one for this kind runs
+        Follow.Kind.CATEGORY: Category.objects.filter(code=value),
+        Follow.Kind.AUTHOR: Author.objects.filter(key=value),
     }
-    if kind not in exists or not value or (on and not exists[kind]()):  # unfollowing needs no check
+    unknown = kind in stored and not stored[kind].exists()
+    if kind not in Follow.Kind.values or not value or (on and unknown):  # unfollowing needs no check
         raise BadParameter(f"There is no {kind or 'such thing'} “{value[:80]}” to follow here.")
     assert isinstance(request.user, User)
     accounts.follow(request.user, kind, value, on=on)
