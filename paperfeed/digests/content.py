@@ -35,12 +35,13 @@ log = logging.getLogger(__name__)
 # Relevance knobs, in one place.
 TRENDING_LIMIT = 10
 FOLLOWS_LIMIT = 20
-KEYWORD_POOL = 100  # papers looked for per followed keyword (to say how many did not fit)
 ALERT_LIMIT = 10  # per saved search
 # An alert promises papers *matching* the search: keyword mode, so that a window without a match sends
 # nothing rather than the nearest neighbours hybrid search always finds.
 ALERT_MODE = "keyword"
-ALERT_POOL = 100  # newest matches asked of the search service, before the every-word check
+# Newest matches asked of the search service, before the every-word check; a followed keyword takes
+# all of them (to say how many did not fit).
+ALERT_POOL = 100
 FOR_YOU_LIMIT = 10
 DIGEST_LIMIT = 50
 SEEN_HORIZON_DAYS = 45
@@ -184,7 +185,7 @@ class Follows(Section):
         cache = ctx.shared["by_keyword"]
         for k in sorted(set(extra.keywords)):
             if k not in cache:
-                cache[k] = search_new(k, ctx.first, ctx.last, KEYWORD_POOL)
+                cache[k] = search_new(k, ctx.first, ctx.last, ALERT_POOL)
             out.append(("keyword", k, cache[k]))
         return out
 
