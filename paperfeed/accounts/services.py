@@ -23,8 +23,8 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from paperfeed.accounts.models import ApiToken, Follow, User
+from paperfeed.papers import services as papers
 from paperfeed.papers.models import Author, Category
-from paperfeed.papers.records import parse_name, slugify_name
 
 VERIFY_SALT = "paperfeed.accounts.verify"
 VERIFY_MAX_AGE = 72 * 3600  # seconds (Mailman's pending_request_life: 3 days)
@@ -218,35 +218,18 @@ def set_follows(user: User, kind: str, values: list[str]) -> list[str]:
     return rejected
 
 
-def _author_keys_for(text: str) -> list[str]:
-    """The keys `text` may stand for, best first: itself, the key in an author page's address
-    (".../authors/<key>"), the name as papers print it ("Torbjörn E. M. Nordling", accents optional)
-    or as arXiv lists it ("Nordling, Torbjörn E. M.")."""
-    page = text.rstrip("/").rpartition("/authors/")[2] if "/authors/" in text else text
-    return list(dict.fromkeys([page, slugify_name(text), parse_name(text).key]))
-
-
-def _stored_keys(texts: list[str]) -> set[str]:
-    wanted = {k for t in texts for k in _author_keys_for(t)}
-    return set(Author.objects.filter(key__in=wanted).values_list("key", flat=True))
-
-
-def _key_of(text: str, stored: set[str]) -> str | None:
-    return next((k for k in _author_keys_for(text) if k in stored), None)
-
-
 def resolve_authors(lines: list[str]) -> tuple[list[str], list[str]]:
     """Author keys for what a user typed, one author a line, and the entries that matched no stored
     author. A line that is no author as a whole is read as several separated by commas, as the field
     once asked for ("key-one, key-two")."""
     entries = list(dict.fromkeys(line.strip() for line in lines if line.strip()))
     parts = {e: [p.strip() for p in e.split(",") if p.strip()] for e in entries}
-    stored = _stored_keys([t for e in entries for t in [e, *parts[e]]])
+    stored = papers.stored_author_keys([t for e in entries for t in [e, *parts[e]]])
     keys: list[str] = []
     unknown: list[str] = []
     for e in entries:
-        whole = _key_of(e, stored)
-        found = {p: _key_of(p, stored) for p in parts[e]} if whole is None else {e: whole}
+        whole = papers.author_key(e, stored)
+        found = {p: papers.author_key(p, stored) for p in parts[e]} if whole is None else {e: whole}
         if whole is None and (len(found) < 2 or not any(found.values())):
             unknown.append(e)  # name the line as typed, not the pieces of a name split at its comma
             continue
@@ -259,8 +242,8 @@ def author_lines(keys: list[str]) -> list[str]:
     """How the settings page shows followed authors: by name where the name leads back to the same
     author, else by key, so that saving the page unchanged keeps every follow."""
     names = dict(Author.objects.filter(key__in=keys).values_list("key", "name"))
-    stored = _stored_keys(list(names.values()))
-    return [names[k] if k in names and _key_of(names[k], stored) == k else k for k in keys]
+    stored = papers.stored_author_keys(list(names.values()))
+    return [names[k] if k in names and papers.author_key(names[k], stored) == k else k for k in keys]
 
 
 def follow(user: User, kind: str, value: str, on: bool = True) -> None:

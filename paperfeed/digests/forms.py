@@ -6,8 +6,8 @@ from typing import Any
 from django import forms
 
 from paperfeed.digests.models import Frequency, Subscriber
+from paperfeed.papers import services as papers
 from paperfeed.papers.models import Author, Category
-from paperfeed.papers.records import slugify_name
 
 
 class SubscribeForm(forms.Form):
@@ -30,12 +30,10 @@ def _listed(items: list[str], limit: int = 5) -> str:
 
 
 def resolve_author(entry: str) -> list[str]:
-    """The author keys an entry stands for: a key ("xiaohua-feng"), a name as on the papers
-    ("Xiaohua Feng"; keys are its slug), or the space-separated keys this form used to save.
-    [] if unknown."""
-    candidates = [entry, slugify_name(entry)]
-    found = set(Author.objects.filter(key__in=candidates).values_list("key", flat=True))
-    if hit := next((c for c in candidates if c in found), None):
+    """The author keys an entry stands for: one author as the site's follow form reads them (a key
+    such as "xiaohua-feng", a name as on the papers, an author page's address), or the
+    space-separated keys this form used to save. [] if unknown."""
+    if hit := papers.author_key(entry, papers.stored_author_keys([entry])):
         return [hit]
     words = entry.split()
     if len(words) > 1 and Author.objects.filter(key__in=words).count() == len(set(words)):

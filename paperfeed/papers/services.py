@@ -19,7 +19,7 @@ from django.utils import timezone
 from paperfeed.core.failpoints import failpoint
 from paperfeed.papers import taxonomy
 from paperfeed.papers.models import Author, Authorship, Category, Paper, PaperCategory, PaperChange, PaperLink
-from paperfeed.papers.records import PaperRecord, Version
+from paperfeed.papers.records import PaperRecord, Version, parse_name, slugify_name
 
 log = logging.getLogger(__name__)
 
@@ -363,6 +363,26 @@ class Ingestor:
             self._authors.put_all(found)
             ids.update(found)
         return ids
+
+
+# --- authors by what people type -----------------------------------------------------------------
+
+
+def author_key_candidates(text: str) -> list[str]:
+    """The keys `text` may stand for, best first: itself, the key in an author page's address
+    (".../authors/<key>"), the name as papers print it ("Torbjörn E. M. Nordling", accents optional)
+    or as arXiv lists it ("Nordling, Torbjörn E. M.")."""
+    page = text.rstrip("/").rpartition("/authors/")[2] if "/authors/" in text else text
+    return list(dict.fromkeys([page, slugify_name(text), parse_name(text).key]))
+
+
+def stored_author_keys(texts: list[str]) -> set[str]:
+    wanted = {k for t in texts for k in author_key_candidates(t)}
+    return set(Author.objects.filter(key__in=wanted).values_list("key", flat=True))
+
+
+def author_key(text: str, stored: set[str]) -> str | None:
+    return next((k for k in author_key_candidates(text) if k in stored), None)
 
 
 def state_get(name: str) -> dict[str, Any]:
