@@ -14,6 +14,7 @@ from typing import Any, Literal
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import register_converter
 from django.utils import timezone
 from ninja import NinjaAPI, Query, Schema, Status
 from ninja.errors import HttpError, ValidationError
@@ -44,6 +45,24 @@ MAX_LIMIT, MAX_PAGE = 100, 1000
 LIST_CACHE_SECONDS = 30  # bounds how stale trending's ages get; any vote, submission or comment
 # bumps the feed's version, which is part of the key, so those show at once
 _LISTS = TypeAdapter(list[DailyPaperOut])
+
+
+class PaperIdConverter:
+    """The {id} of /api/papers/{id}: one path segment, or two when the second is an old-style id's
+    number (cs/0101001, math.GT/0309136v2), as the API returns such ids. Only a seven-digit number
+    may follow the slash, so `/comments` or `/upvote` never becomes part of an id and the sub-routes
+    resolve whatever order they are declared in. `cs%2F0101001` arrives decoded, like any path."""
+
+    regex = r"[^/]+(?:/\d{7}(?:v\d+)?)?"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(PaperIdConverter, "paper_id")
 
 
 class ApiThrottle(BaseThrottle):
@@ -373,7 +392,7 @@ def submit(request: HttpRequest, body: SubmitIn) -> Status[dict[str, Any]]:
     return Status(201, _entry(services.Entry(sub, votes=st["votes"], comments=st["comments"])))
 
 
-@api.get("/papers/{arxiv_id}", response=with_errors(PaperOut), tags=["papers"])
+@api.get("/papers/{paper_id:arxiv_id}", response=with_errors(PaperOut), tags=["papers"])
 def paper(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
     """One paper, with its upvotes, comment count and first submission to the daily list."""
     pp = _stored_paper(arxiv_id)
@@ -387,7 +406,7 @@ def paper(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
     return _paper(pp, votes=st["votes"], comments=st["comments"], submission=sub)
 
 
-@api.get("/papers/{arxiv_id}/comments", response=with_errors(list[CommentOut]), tags=["comments"])
+@api.get("/papers/{paper_id:arxiv_id}/comments", response=with_errors(list[CommentOut]), tags=["comments"])
 def comments(request: HttpRequest, arxiv_id: str) -> list[dict[str, Any]]:
     pp = _stored_paper(arxiv_id)
     rows = Comment.objects.visible().filter(paper=pp).select_related("author").order_by("created_at")[:500]
@@ -463,20 +482,24 @@ def _caller(request: HttpRequest) -> User:
     return user
 
 
-@api.post("/papers/{arxiv_id}/upvote", auth=TokenAuth(), response=with_errors(VoteOut), tags=["write"])
+@api.post(
+    "/papers/{paper_id:arxiv_id}/upvote", auth=TokenAuth(), response=with_errors(VoteOut), tags=["write"]
+)
 def upvote(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
     pp = _stored_paper(arxiv_id)
     return {"id": pp.arxiv_id, "upvotes": services.upvote(_caller(request), pp), "voted": True}
 
 
-@api.delete("/papers/{arxiv_id}/upvote", auth=TokenAuth(), response=with_errors(VoteOut), tags=["write"])
+@api.delete(
+    "/papers/{paper_id:arxiv_id}/upvote", auth=TokenAuth(), response=with_errors(VoteOut), tags=["write"]
+)
 def remove_upvote(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
     pp = _stored_paper(arxiv_id)
     return {"id": pp.arxiv_id, "upvotes": services.unvote(_caller(request), pp), "voted": False}
 
 
 @api.post(
-    "/papers/{arxiv_id}/comments",
+    "/papers/{paper_id:arxiv_id}/comments",
     auth=TokenAuth(),
     response=with_errors(CommentOut, 201),
     tags=["write"],
