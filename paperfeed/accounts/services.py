@@ -1,4 +1,5 @@
-"""Account flows: sign-up with email verification, password-reset mail, API tokens, follows.
+"""Account flows: sign-up with email verification, password-reset mail, the notice that a password
+was changed, API tokens, follows.
 
 Mails are built from PAPERFEED_BASE_URL, never from the request's Host (RELIABILITY S8), and sent
 through Django's default mailer. Sign-up and reset behave the same for known and unknown addresses:
@@ -7,6 +8,8 @@ the caller answers identically whichever branch ran (no account enumeration).
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import secrets
 from dataclasses import dataclass
 
@@ -18,13 +21,15 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from paperfeed.accounts.models import ApiToken, Follow, User
 from paperfeed.papers import services as papers
 from paperfeed.papers.models import Author, Category
+
+log = logging.getLogger(__name__)
 
 VERIFY_SALT = "paperfeed.accounts.verify"
 VERIFY_MAX_AGE = 72 * 3600  # seconds (Mailman's pending_request_life: 3 days)
@@ -163,6 +168,21 @@ def send_password_reset(email: str) -> int:
         send_mail("reset", user.email, {"user": user, "link": link})
         sent += 1
     return sent
+
+
+def send_password_changed(user: User, how: str) -> None:
+    """Tell the account's address that its password was just changed (`how`: by what means), so that
+    an owner who did not change it learns at once and can take the account back. The change is
+    saved before this runs: a mailer that refuses the notice is logged, never turned into an error
+    page for a change that has already happened."""
+    if not user.email:
+        return
+    when = dateformat.format(timezone.now().astimezone(dt.UTC), "j F Y, H:i") + " UTC"
+    context = {"user": user, "when": when, "how": how, "reset": absolute(reverse("password-reset"))}
+    try:
+        send_mail("password_changed", user.email, context)
+    except OSError:  # smtplib's errors are OSErrors too
+        log.exception("could not send the password-changed notice to user %s", user.pk)
 
 
 # --- API tokens -------------------------------------------------------------------------------------

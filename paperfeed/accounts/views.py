@@ -156,8 +156,10 @@ class ResetConfirm(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("login")
 
     def form_valid(self, form):
+        response = super().form_valid(form)  # saves the new password
+        services.send_password_changed(form.user, "with a reset link mailed to this address")
         messages.success(self.request, "Your password was changed: log in with the new one.")
-        return super().form_valid(form)
+        return response
 
 
 # The secret of a token just made, kept in the session for the one page that shows it: the creating
@@ -203,6 +205,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         if password_form.is_valid():
             password_form.save()
             update_session_auth_hash(request, user)  # this session stays logged in; the others end
+            services.send_password_changed(user, "on the settings page")
             messages.success(request, "Your password was changed.")
             return redirect("settings")
     if action == "new-token":

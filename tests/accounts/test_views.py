@@ -3,6 +3,7 @@ mail through the loopback SMTP sink (RELIABILITY S2-S4, S8, S9)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 from html.parser import HTMLParser
@@ -603,6 +604,80 @@ def test_change_password_while_logged_in() -> None:
     assert user.password.startswith("argon2$argon2id$")
     assert Client().post("/login", {"username": "changer", "password": PASSWORD}).status_code == 200
     assert Client().post("/login", {"username": "changer", "password": new}).status_code == 302
+
+
+def password_changed_notices(smtp_sink, address: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return [
+        m.text()
+        for m in smtp_sink.to(address)
+        if m.message["Subject"] == "Your paperfeed password was changed"
+    ]
+
+
+def notice_time(text: str) -> dt.datetime:
+    m = re.search(r"^When: (.+) UTC\r?$", text, re.M)
+    assert m, text
+    return dt.datetime.strptime(m.group(1), "%d %B %Y, %H:%M").replace(tzinfo=dt.UTC)
+
+
+def test_a_password_changed_on_the_settings_page_is_told_to_the_account_address(smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    user = make_user("told", password=PASSWORD)
+    c = Client()
+    c.force_login(user)
+    new = "another long passphrase 42"
+
+    def change(old: str, new1: str, new2: str):  # type: ignore[no-untyped-def]
+        data = {"action": "password", "old_password": old, "new_password1": new1, "new_password2": new2}
+        return c.post("/settings", data)
+
+    assert change("not my password at all", new, new).status_code == 200
+    assert change(PASSWORD, new, new + "!").status_code == 200
+    assert smtp_sink.received == []  # a refused change changes nothing and tells no one
+    before = timezone.now().replace(second=0, microsecond=0)
+    assert change(PASSWORD, new, new).status_code == 302
+    after = timezone.now()
+    [text] = password_changed_notices(smtp_sink, "told@example.org")
+    assert [m.rcpt for m in smtp_sink.received] == ["told@example.org"]  # to the account, nobody else
+    assert text.startswith("Hello told,") and "How:  on the settings page" in text
+    assert before <= notice_time(text) <= after
+    assert "If it was not you" in text and "https://papers.example.org/password-reset " in text
+    assert new not in text and PASSWORD not in text
+
+
+def test_a_password_reset_is_told_to_the_account_address(smtp_sink, immediate_tasks) -> None:  # type: ignore[no-untyped-def]
+    make_user("reset-told", password=PASSWORD)
+    Client().post("/password-reset", {"email": "reset-told@example.org"})
+    [reset_mail] = smtp_sink.to("reset-told@example.org")
+    assert password_changed_notices(smtp_sink, "reset-told@example.org") == []  # asking changes nothing
+    c = Client()
+    r = c.get(link_in(reset_mail.text()), follow=True)
+    new = "a brand new passphrase 77"
+    assert (
+        c.post(r.redirect_chain[-1][0], {"new_password1": new, "new_password2": "other"}).status_code == 200
+    )
+    assert password_changed_notices(smtp_sink, "reset-told@example.org") == []
+    before = timezone.now().replace(second=0, microsecond=0)
+    assert c.post(r.redirect_chain[-1][0], {"new_password1": new, "new_password2": new}).status_code == 302
+    [text] = password_changed_notices(smtp_sink, "reset-told@example.org")
+    assert "How:  with a reset link mailed to this address" in text
+    assert before <= notice_time(text) <= timezone.now()
+    assert "If it was not you" in text
+
+
+def test_a_refused_notice_leaves_the_password_changed(smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    """The notice goes out after the change is saved: a mailer refusing it is logged, and the page
+    says what happened rather than answering 500 for a change that took place."""
+    user = make_user("unreachable", password=PASSWORD)
+    smtp_sink.responder = lambda rcpt: "550 5.1.1 mailbox unavailable"
+    c = Client()
+    c.force_login(user)
+    new = "another long passphrase 42"
+    data = {"action": "password", "old_password": PASSWORD, "new_password1": new, "new_password2": new}
+    r = c.post("/settings", data, follow=True)
+    assert r.status_code == 200 and "Your password was changed." in r.content.decode()
+    user.refresh_from_db()
+    assert user.check_password(new)
+    assert smtp_sink.attempts == ["unreachable@example.org"] and smtp_sink.received == []
 
 
 def test_password_change_is_throttled_before_hashing() -> None:
