@@ -112,17 +112,33 @@ class ProfileForm(forms.Form):
         help_text="Words or phrases, one per line (commas separate them too).",
     )
 
+    # An entry that names nothing stored is an error that names it (and nothing of the form is
+    # saved), so the user corrects it in the text they typed rather than find it silently gone.
+
+    def clean_categories(self) -> list[str]:
+        """The followed categories' codes."""
+        values = split_values(self.cleaned_data["categories"], spaces=True)
+        codes, unknown = services.resolve_categories(values)
+        if unknown:
+            raise forms.ValidationError(
+                f"No category on this site has the code {_quoted(unknown)}. Use codes like cs.CL "
+                "(the Categories page lists them)."
+            )
+        return codes
+
     def clean_authors(self) -> list[str]:
-        """The followed authors' keys. An entry that names no stored author is an error that names
-        it, so the user can correct it in the text they typed rather than find it silently gone."""
+        """The followed authors' keys."""
         keys, unknown = services.resolve_authors(self.cleaned_data["authors"].splitlines())
         if unknown:
-            shown = ", ".join(f"“{u}”" for u in unknown[:10]) + (" …" if len(unknown) > 10 else "")
             raise forms.ValidationError(
-                f"No author on this site matches {shown}. Give the name as one of their papers lists it, "
-                "or the address of their author page."
+                f"No author on this site matches {_quoted(unknown)}. Give the name as one of their papers "
+                "lists it, or the address of their author page."
             )
         return keys
+
+
+def _quoted(entries: list[str], limit: int = 10) -> str:
+    return ", ".join(f"“{e}”" for e in entries[:limit]) + (" …" if len(entries) > limit else "")
 
 
 def split_values(text: str, *, spaces: bool = False) -> list[str]:

@@ -238,6 +238,15 @@ def set_follows(user: User, kind: str, values: list[str]) -> list[str]:
     return rejected
 
 
+def resolve_categories(values: list[str]) -> tuple[list[str], list[str]]:
+    """Stored category codes for what a user typed, matched regardless of case (cs.cl is cs.CL, as
+    the digest settings take it), and the entries that name no stored category."""
+    known = {code.lower(): code for code in Category.objects.values_list("code", flat=True)}
+    entries = list(dict.fromkeys(v.strip() for v in values if v.strip()))
+    codes = [known[e.lower()] for e in entries if e.lower() in known]
+    return list(dict.fromkeys(codes)), [e for e in entries if e.lower() not in known]
+
+
 def resolve_authors(lines: list[str]) -> tuple[list[str], list[str]]:
     """Author keys for what a user typed, one author a line, and the entries that matched no stored
     author. A line that is no author as a whole is read as several separated by commas, as the field

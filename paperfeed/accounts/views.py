@@ -191,13 +191,9 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         d = form.cleaned_data
         user.bio = d["bio"]
         user.save(update_fields=["bio"])
-        rejected = services.set_follows(
-            user, Follow.Kind.CATEGORY, split_values(d["categories"], spaces=True)
-        )
+        services.set_follows(user, Follow.Kind.CATEGORY, d["categories"])
         services.set_follows(user, Follow.Kind.AUTHOR, d["authors"])
         services.set_follows(user, Follow.Kind.KEYWORD, split_values(d["keywords"]))
-        if rejected:
-            messages.warning(request, "Not recognised and left out: " + ", ".join(rejected[:20]))
         messages.success(request, "Profile saved.")
         return redirect("settings")
     if action == "password":

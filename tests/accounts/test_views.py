@@ -333,13 +333,12 @@ def test_settings_follows_and_tokens() -> None:
         {
             "action": "profile",
             "bio": "<b>hi</b>",
-            "categories": f"{cat} nope.XX",
+            "categories": cat,
             "authors": key,
             "keywords": "Diffusion\nLLM",
         },
-        follow=True,
     )
-    assert b"nope.XX" in r.content  # reported as not recognised
+    assert r.status_code == 302
     f = Follow.objects.of(user)
     assert f.categories() == [cat] and f.authors() == [key] and f.keywords() == ["diffusion", "llm"]
     r = c.post("/settings", {"action": "new-token", "name": "script"}, follow=True)
@@ -535,6 +534,45 @@ def test_follow_authors_by_name() -> None:
 
     r = c.get("/settings")
     assert form_on(r.content, "profile")["authors"] == "Ada Lovelace\r\nTorbjörn E. M. Nordling"
+
+
+def test_an_unknown_followed_category_is_an_error_naming_it() -> None:
+    """As for authors: a code no stored category has keeps the whole input on the page with an error
+    naming it, and nothing of the form is saved (it used to save the rest and warn)."""
+    from tests.sitedata import load_papers
+
+    papers = load_papers(3)
+    user = make_user("categorical", password=PASSWORD)
+    c = Client()
+    c.force_login(user)
+    cat = papers[0].primary_category_id
+    assert cat
+
+    def save(categories: str, authors: str = ""):  # type: ignore[no-untyped-def]
+        data = {"action": "profile", "bio": "new bio", "categories": categories, "authors": authors}
+        data["keywords"] = "diffusion"
+        return c.post("/settings", data)
+
+    typed = f"{cat}, nope.XX <b>cs.ZZ</b>"
+    r = save(typed)
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert "No category on this site has the code “nope.XX”, “&lt;b&gt;cs.ZZ&lt;/b&gt;”" in html
+    assert "<b>cs.ZZ" not in html
+    assert form_on(r.content, "profile")["categories"] == typed
+    follows = Follow.objects.of(user)
+    assert (follows.categories(), follows.keywords()) == ([], [])
+    user.refresh_from_db()
+    assert user.bio == ""
+
+    # Both fields wrong: each names its own entries.
+    r = save("nope.XX", "Nobody Known")
+    assert "“nope.XX”" in r.content.decode() and "“Nobody Known”" in r.content.decode()
+
+    # A code typed in another case is the stored category's.
+    assert save(f"{cat.swapcase()} {cat}").status_code == 302
+    assert Follow.objects.of(user).categories() == [cat]
+    assert form_on(c.get("/settings").content, "profile")["categories"] == cat
 
 
 def test_token_is_made_once_and_its_secret_shown_once() -> None:
