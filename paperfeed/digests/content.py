@@ -156,13 +156,17 @@ class Follows(Section):
             by_cat: dict[str, list[int]] = defaultdict(list)
             by_author: dict[str, list[int]] = defaultdict(list)
             names: dict[str, str] = {}
+            # Each paper's authors as it names them, to say which followed ones wrote it.
+            authors_of: dict[int, list[tuple[str, str]]] = {}
             for pk, primary, authors in papers:
                 if primary:
                     by_cat[primary].append(pk)
+                authors_of[pk] = []
                 for a in authors or []:
                     if a.get("key"):
                         by_author[a["key"]].append(pk)
                         names.setdefault(a["key"], a.get("name") or a["key"])
+                        authors_of[pk].append((a["key"], a.get("name") or a["key"]))
             for pk, cat in PaperCategory.objects.filter(paper_id__in=list(order)).values_list(
                 "paper_id", "category_id"
             ):
@@ -170,7 +174,13 @@ class Follows(Section):
                     by_cat[cat].append(pk)
             for pks in by_cat.values():
                 pks.sort(key=order.__getitem__)  # cross-lists in date order too
-            ctx.shared.update(by_category=by_cat, by_author=by_author, author_names=names, order=order)
+            ctx.shared.update(
+                by_category=by_cat,
+                by_author=by_author,
+                author_names=names,
+                authors_of=authors_of,
+                order=order,
+            )
             ctx.shared["by_keyword"] = {}
         ctx.shared["account_follows"] = account_follows([s.user_id for s in subs if s.user_id])
 
@@ -190,16 +200,22 @@ class Follows(Section):
         return out
 
     def pick(self, ctx: Context, sub: Subscriber, skip: set[int]) -> list[Item]:
-        queues = [
-            (_follow_reason(kind, value), [pk for pk in pks if pk not in skip])
-            for kind, value, pks in self.follows(ctx, sub)
-        ]
+        follows = self.follows(ctx, sub)
+        followed = {value for kind, value, _ in follows if kind == "author"}
+        queues = [(kind, value, [pk for pk in pks if pk not in skip]) for kind, value, pks in follows]
         found: dict[int, str] = {}
         depth = 0
-        while any(depth < len(q) for _, q in queues):
-            for reason, q in queues:
-                if depth < len(q):
-                    found.setdefault(q[depth], reason)
+        while any(depth < len(q) for _, _, q in queues):
+            for kind, value, q in queues:
+                if depth < len(q) and q[depth] not in found:
+                    pk = q[depth]
+                    if kind == "author":
+                        # Every followed author of the paper, not only the one whose turn found it.
+                        found[pk] = _by_followed(
+                            [n for k, n in ctx.shared["authors_of"][pk] if k in followed]
+                        )
+                    else:
+                        found[pk] = _follow_reason(kind, value)
             depth += 1
         return [(pk, self.key, why) for pk, why in found.items()]
 
@@ -221,9 +237,19 @@ class Follows(Section):
         return note(self.key, f"{n} more matching “{value}”", f"{reverse('search')}?{query}")
 
 
+BY_NAMES = 3  # followed authors named in a reason; more are counted
+
+
+def _by_followed(names: list[str]) -> str:
+    names = list(dict.fromkeys(names))
+    if len(names) > BY_NAMES:
+        rest = len(names) - BY_NAMES + 1
+        names = [*names[: BY_NAMES - 1], f"{rest} more"]
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return f"by {listed}, whom you follow"
+
+
 def _follow_reason(kind: str, value: str) -> str:
-    if kind == "author":
-        return "by an author you follow"
     if kind == "category":
         return f"new in {value}"
     return f"matches “{value}”, which you follow"

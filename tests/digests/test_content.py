@@ -47,6 +47,37 @@ def test_follows_by_category_and_author() -> None:
     assert {key for _, key, _ in items} == {"follows"}
 
 
+def test_a_paper_by_followed_authors_names_them_escaped_in_both_parts() -> None:
+    from paperfeed.papers.records import AuthorName, PaperRecord
+    from paperfeed.papers.services import Ingestor
+
+    with Ingestor("test") as ing:
+        ing.add(PaperRecord(
+            arxiv_id="2611.00001", title="Two followed authors", abstract="x", categories=["cs.CL"],
+            authors=[AuthorName("Doe", "Jane"), AuthorName("Roe", "Rick"), AuthorName("<b>Lee</b>", "Amy")],
+            announced=PERIOD,
+        ))  # fmt: skip
+    keys = [a["key"] for a in Paper.objects.get().authors]
+    sub = Subscriber.objects.create(
+        email="a@example.org", status=Subscriber.Status.CONFIRMED, trending=False, authors=keys[::2]
+    )
+    (items,) = compose(sub).values()
+    assert [why for _, _, why in items] == ["by Jane Doe and Amy <b>Lee</b>, whom you follow"]
+    transport = MemoryTransport()
+    assert services.send("daily", PERIOD, transport=transport).as_json()["sent"] == 1
+    (message,) = transport.sent
+    assert "why: by Jane Doe and Amy <b>Lee</b>, whom you follow" in message.body
+    html = message.alternatives[0][0]
+    assert "· by Jane Doe and Amy &lt;b&gt;Lee&lt;/b&gt;, whom you follow" in html
+    assert "<b>Lee" not in html
+
+
+def test_a_reason_names_at_most_three_followed_authors() -> None:
+    assert content._by_followed(["A"]) == "by A, whom you follow"
+    assert content._by_followed(["A", "B", "C"]) == "by A, B and C, whom you follow"
+    assert content._by_followed(["A", "B", "C", "D", "E"]) == "by A, B and 3 more, whom you follow"
+
+
 def test_saved_search_alerts_match_words_and_categories() -> None:
     make_papers(2, cats=("cs.CL",), title="Speculative decoding for LLMs {i}", abstract="x")
     make_papers(2, prefix="2610", cats=("cs.CV",), title="Speculative decoding of images {i}", abstract="x")
