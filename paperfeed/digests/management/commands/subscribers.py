@@ -3,7 +3,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from django.core.management.base import CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from paperfeed.core.commands import ReportCommand
 from paperfeed.digests import addresses, services
@@ -53,9 +53,12 @@ class Command(ReportCommand):
                 prefs["send_empty"] = True
             if options["search"]:
                 prefs["searches"] = [" ".join(q.split()) for q in options["search"] if q.strip()]
-            added = services.add_subscribers(
-                emails, frequency=options["frequency"], confirmed=options["confirmed"], **prefs
-            )
+            try:
+                added = services.add_subscribers(
+                    emails, frequency=options["frequency"], confirmed=options["confirmed"], **prefs
+                )
+            except services.UnknownCategories as e:
+                raise CommandError(f"--categories: {e}; nobody was added") from None
             return {
                 "created": added.created,
                 "existing": added.existing,
