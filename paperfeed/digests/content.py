@@ -150,15 +150,16 @@ class Follows(Section):
                 Paper.objects.active()
                 .announced_between(ctx.first, ctx.last)
                 .order_by("-announced", "-arxiv_id")
-                .values_list("pk", "primary_category_id", "authors")
+                .values_list("pk", "primary_category_id", "authors", "announced")
             )
-            order = {pk: i for i, (pk, _, _) in enumerate(papers)}
+            order = {pk: i for i, (pk, _, _, _) in enumerate(papers)}
+            day_of = {pk: day for pk, _, _, day in papers}
             by_cat: dict[str, list[int]] = defaultdict(list)
             by_author: dict[str, list[int]] = defaultdict(list)
             names: dict[str, str] = {}
             # Each paper's authors as it names them, to say which followed ones wrote it.
             authors_of: dict[int, list[tuple[str, str]]] = {}
-            for pk, primary, authors in papers:
+            for pk, primary, authors, _ in papers:
                 if primary:
                     by_cat[primary].append(pk)
                 authors_of[pk] = []
@@ -180,6 +181,7 @@ class Follows(Section):
                 author_names=names,
                 authors_of=authors_of,
                 order=order,
+                day_of=day_of,
             )
             ctx.shared["by_keyword"] = {}
         ctx.shared["account_follows"] = account_follows([s.user_id for s in subs if s.user_id])
@@ -222,19 +224,38 @@ class Follows(Section):
     def more(self, ctx: Context, sub: Subscriber, shown: set[int]) -> list[Item]:
         notes = []
         for kind, value, pks in self.follows(ctx, sub):
-            if n := sum(1 for pk in pks if pk not in shown):
-                notes.append(self._note(ctx, kind, value, n))
+            if left := [pk for pk in pks if pk not in shown]:
+                notes.append(self._note(ctx, kind, value, left))
         return notes
 
-    def _note(self, ctx: Context, kind: str, value: str, n: int) -> Item:
+    def _note(self, ctx: Context, kind: str, value: str, left: list[int]) -> Item:
+        n = len(left)
         if kind == "author":
             name = ctx.shared["author_names"].get(value, value)
             return note(self.key, f"{n} more by {name}", reverse("author", args=[value]))
         if kind == "category":
-            day = f"?date={ctx.last.isoformat()}" if ctx.first == ctx.last else ""
-            return note(self.key, f"{n} more new in {value}", reverse("category", args=[value]) + day)
-        query = urlencode({"q": value, "sort": "date", "since": ctx.first.isoformat()})
+            days = [ctx.shared["day_of"][pk] for pk in left]
+            return note(self.key, f"{n} more new in {value}", _category_listing(value, days, ctx))
+        query = urlencode(
+            {"q": value, "sort": "date", "since": ctx.first.isoformat(), "until": ctx.last.isoformat()}
+        )
         return note(self.key, f"{n} more matching “{value}”", f"{reverse('search')}?{query}")
+
+
+def _category_listing(code: str, days: list[dt.date], ctx: Context) -> str:
+    """Where the site lists a category's papers left out of a digest: its page for the day or ISO
+    week (?date=, ?week=) that holds them all, the narrowest the page offers. A weekly digest's
+    window (Tuesday to Monday) spans two ISO weeks, and a month would bury them among four weeks'
+    papers: then the search page, filtered to the category and exactly the window."""
+    lo, hi = min(days), max(days)
+    page = reverse("category", args=[code])
+    if lo == hi:
+        return f"{page}?date={lo.isoformat()}"
+    (year, week, _), (year_hi, week_hi, _) = lo.isocalendar(), hi.isocalendar()
+    if (year, week) == (year_hi, week_hi):
+        return f"{page}?week={year}-W{week:02d}"
+    query = {"category": code, "since": ctx.first.isoformat(), "until": ctx.last.isoformat(), "sort": "date"}
+    return f"{reverse('search')}?{urlencode(query)}"
 
 
 BY_NAMES = 3  # followed authors named in a reason; more are counted

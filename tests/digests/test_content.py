@@ -118,6 +118,49 @@ def test_follows_take_turns_across_categories_and_say_what_did_not_fit() -> None
     assert "20 papers" in message.subject  # the notes are not papers
 
 
+MONDAY = dt.date(2026, 11, 30)  # a weekly digest's period: its window is Tuesday 24 to Monday 30
+
+
+def _weekly_notes(*categories: str) -> list[tuple[str, str]]:
+    sub = Subscriber.objects.create(
+        email="w@example.org", frequency="weekly", trending=False, categories=list(categories)
+    )
+    digest = Digest.objects.create(frequency="weekly", period=MONDAY)
+    (items,) = content.compose(content.Context.of(digest), [sub]).values()
+    return [content.read_note(why) for pk, _, why in items if pk == content.NOTE]
+
+
+def _listed(path: str) -> str:
+    from django.test import Client
+
+    response = Client().get(path)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_a_weekly_digest_links_more_of_a_category_to_its_week() -> None:
+    make_papers(21, dt.date(2026, 11, 26), cats=("cs.CV",), abstract="no code {i}")
+    make_papers(4, dt.date(2026, 11, 25), prefix="2610", cats=("cs.CV",), abstract="no code {i}")
+    make_papers(3, dt.date(2026, 12, 2), prefix="2612", cats=("cs.CV",), abstract="no code {i}")  # later
+    assert _weekly_notes("cs.CV") == [("5 more new in cs.CV", "/categories/cs.CV?week=2026-W48")]
+    page = _listed("/categories/cs.CV?week=2026-W48")
+    # The five oldest did not fit: Thursday's first and Wednesday's.
+    assert all(i in page for i in ["2611.00001", *(f"2610.{i:05d}" for i in range(1, 5))])
+
+
+def test_a_weekly_digest_spanning_two_weeks_links_more_to_the_window_in_search() -> None:
+    make_papers(12, MONDAY, prefix="2611", cats=("cs.CV",), abstract="no code {i}")
+    make_papers(1, dt.date(2026, 11, 27), prefix="2609", cats=("cs.CV",), abstract="no code {i}")
+    make_papers(12, MONDAY, prefix="2610", cats=("cs.CL",), abstract="no code {i}")
+    make_papers(1, dt.date(2026, 11, 23), prefix="2608", cats=("cs.CV",), abstract="no code {i}")  # before
+    (cl, cv) = _weekly_notes("cs.CL", "cs.CV")
+    assert cl == ("2 more new in cs.CL", f"/categories/cs.CL?date={MONDAY}")
+    assert cv == ("3 more new in cs.CV", "/search?category=cs.CV&since=2026-11-24&until=2026-11-30&sort=date")
+    page = _listed(cv[1])
+    assert all(i in page for i in ["2611.00001", "2611.00002", "2609.00001"])
+    assert "2608.00001" not in page
+
+
 def test_followed_keywords_need_every_word() -> None:
     from paperfeed.accounts.models import Follow
 
