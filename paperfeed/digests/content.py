@@ -7,7 +7,7 @@ appears at most once per subscriber across digests: papers of their deliveries o
 SEEN_HORIZON_DAYS are left out.
 
 Hooks for other apps: `set_for_you_provider(fn)` (a batch "for you"; without one, the recommendations
-app's `recs.services.recommend(user_id, limit=)` is called per user), and the trending, follows and
+app's `recs.services.recommend(user_id, limit=, until=)` is called per user), and the trending, follows and
 saved-search sources below, which read the feed, accounts and search apps when those provide them.
 """
 
@@ -48,8 +48,9 @@ SEEN_HORIZON_DAYS = 45
 
 # (paper pk, section key, reason)
 Item = tuple[int, str, str]
-# for_you(user_ids, since, limit) -> {user_id: [(paper pk, reason), ...]}
-ForYouProvider = Callable[[list[int], dt.date, int], dict[int, list[tuple[int, str]]]]
+# for_you(user_ids, since, until, limit) -> {user_id: [(paper pk, reason), ...]}, papers announced
+# up to `until` (the digest's last day: a digest re-run or sent late must not show later papers).
+ForYouProvider = Callable[[list[int], dt.date, dt.date, int], dict[int, list[tuple[int, str]]]]
 _for_you: ForYouProvider | None = None
 
 
@@ -422,7 +423,7 @@ class ForYou(Section):
         users = [s.user_id for s in subs if s.user_id and s.for_you]
         provider = _for_you or _recommend_each
         try:
-            ctx.shared["for_you"] = provider(users, ctx.first, FOR_YOU_LIMIT) if users else {}
+            ctx.shared["for_you"] = provider(users, ctx.first, ctx.last, FOR_YOU_LIMIT) if users else {}
         except Exception:  # recommendations are a bonus: a failure must not stop the digests
             log.exception("for-you recommendations failed for %d users", len(users))
             ctx.shared["for_you"] = {}
@@ -431,12 +432,16 @@ class ForYou(Section):
         return [(pk, self.key, why) for pk, why in ctx.shared["for_you"].get(sub.user_id, [])]
 
 
-def _recommend_each(user_ids: list[int], since: dt.date, limit: int) -> dict[int, list[tuple[int, str]]]:
+def _recommend_each(
+    user_ids: list[int], since: dt.date, until: dt.date, limit: int
+) -> dict[int, list[tuple[int, str]]]:
     """Without a registered batch provider: the recommendations app's per-user `recommend`, if any."""
     recommend = _optional("paperfeed.recs.services", "recommend")
     if recommend is None:
         return {}
-    return {uid: [(r.paper.pk, r.reason) for r in recommend(uid, limit=limit)] for uid in user_ids}
+    return {
+        uid: [(r.paper.pk, r.reason) for r in recommend(uid, limit=limit, until=until)] for uid in user_ids
+    }
 
 
 SECTIONS: list[Section] = [Trending(), Follows(), Alerts(), ForYou()]

@@ -408,9 +408,12 @@ def _score(state: _UserState, sig: Signals, cands: Candidates) -> dict[str, Any]
     return {"text": text, "dense": dense, "in_cat": in_cat, "by_author": by_author, "scores": scores}
 
 
-def recommend(user: Any, *, limit: int = 20, exclude: Iterable[int] = ()) -> list[Recommendation]:
+def recommend(
+    user: Any, *, limit: int = 20, exclude: Iterable[int] = (), until: dt.date | None = None
+) -> list[Recommendation]:
     """The user's best new papers, best first, each with the reason it is there. Never a paper the user
-    voted on, saved, marked "not interested" or opened from a recommendation (nor any in `exclude`)."""
+    voted on, saved, marked "not interested" or opened from a recommendation (nor any in `exclude`),
+    nor, with `until`, one announced after that day (a digest of an earlier period)."""
     limit = max(1, min(int(limit), MAX_LIMIT))
     user_id = user if isinstance(user, int) else user.pk
     sig = signals_of(user_id)
@@ -425,7 +428,10 @@ def recommend(user: Any, *, limit: int = 20, exclude: Iterable[int] = ()) -> lis
     text, dense, in_cat, by_author, scores = (
         state.scored[k] for k in ("text", "dense", "in_cat", "by_author", "scores")
     )
-    allowed = ~np.isin(cands.ids, list(sig.excluded() | set(exclude)))
+    eligible = ~np.isin(cands.ids, list(sig.excluded() | set(exclude)))
+    if until is not None:
+        eligible &= cands.days <= np.datetime64(until, "D")
+    allowed = eligible.copy()
     if prof is None:
         # Cold start on categories and authors only: what they follow, newest first.
         followed = np.zeros(len(cands), dtype=bool)
@@ -441,7 +447,7 @@ def recommend(user: Any, *, limit: int = 20, exclude: Iterable[int] = ()) -> lis
             evidence |= model._z(dense) > 2  # no shared rare term, but close in meaning
         allowed &= evidence
         if by_author is not None:
-            allowed |= by_author & ~np.isin(cands.ids, list(sig.excluded() | set(exclude)))
+            allowed |= by_author & eligible
     best = model.top(scores, limit, allowed)
     if not len(best):
         return []

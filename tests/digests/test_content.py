@@ -234,7 +234,9 @@ def test_empty_digests_are_not_sent_unless_asked_for() -> None:
 def recommender() -> Iterator[list[tuple[list[int], dt.date]]]:
     calls: list[tuple[list[int], dt.date]] = []
 
-    def for_you(user_ids: list[int], since: dt.date, limit: int) -> dict[int, list[tuple[int, str]]]:
+    def for_you(
+        user_ids: list[int], since: dt.date, until: dt.date, limit: int
+    ) -> dict[int, list[tuple[int, str]]]:
         calls.append((user_ids, since))
         pk = Paper.objects.get(arxiv_id="2611.00002").pk
         return {uid: [(pk, "like papers you upvoted")] for uid in user_ids}
@@ -280,3 +282,23 @@ def test_weekly_digests_are_mondays() -> None:
     at = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
     # Hours 0-9 get this Monday's; for 10-23 last Monday's is 7 days late (> 72 h): skipped.
     assert services.due_now("weekly", at) == {dt.date(2026, 11, 30): list(range(10))}
+
+
+def test_a_back_dated_digest_recommends_nothing_announced_after_its_period() -> None:
+    from paperfeed.accounts.models import Follow
+    from paperfeed.recs import index
+
+    make_papers(3, PERIOD, abstract="no code {i}")
+    make_papers(3, dt.date(2026, 12, 2), prefix="2612", abstract="no code {i}")  # after PERIOD
+    user = User.objects.create_user("reader", "reader@example.org", "x" * 20)
+    Follow.objects.create(user=user, kind=Follow.Kind.CATEGORY, value="cs.CL")
+    sub = Subscriber.objects.create(
+        email="reader@example.org", user=user, trending=False, follows=False, alerts=False, categories=[]
+    )
+    index.reset()  # the candidate window of an earlier test's papers
+    try:
+        (items,) = compose(sub).values()
+    finally:
+        index.reset()
+    assert {key for _, key, _ in items} == {"for_you"}
+    assert sorted(ids(items)) == ["2611.00001", "2611.00002", "2611.00003"]

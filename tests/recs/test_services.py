@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pytest
 from django.contrib.auth import get_user_model
@@ -81,6 +83,22 @@ def test_new_user_following_a_category_gets_its_newest_papers(catalogue, user):
     speech = catalogue["speech"]
     assert ids(recs) == [p.arxiv_id for p in sorted(speech, key=lambda p: p.announced, reverse=True)]
     assert all(r.reason == "New in cs.CL, which you follow" for r in recs)
+
+
+def test_until_leaves_out_papers_announced_later(catalogue, user):
+    until = dt.date(2026, 6, 15)  # the catalogue's papers are one a day, 2026-06-06 to 2026-06-29
+    follow(user, "category", "cs.CL")
+    cold = services.recommend(user, limit=10, until=until)
+    assert ids(cold) == [p.arxiv_id for p in catalogue["speech"] if p.announced <= until]
+    assert len(cold) == 4
+    # With a profile, a followed author's paper is let in whatever its score: not past `until` either.
+    save(user, catalogue["robots"][0])
+    later = catalogue["diffusion"][0]  # 2026-06-29
+    follow(user, "author", later.authors[0]["key"])
+    assert later in [r.paper for r in services.recommend(user, limit=50)]
+    warm = services.recommend(user, limit=50, until=until)
+    assert {r.paper.primary_category_id for r in warm} >= {"cs.RO"}
+    assert all(r.paper.announced <= until for r in warm)
 
 
 def test_followed_keywords_and_authors_start_a_profile(catalogue, user):
