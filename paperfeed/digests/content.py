@@ -40,7 +40,7 @@ ALERT_LIMIT = 10  # per saved search
 # nothing rather than the nearest neighbours hybrid search always finds.
 ALERT_MODE = "keyword"
 # Newest matches asked of the search service, before the every-word check; a followed keyword takes
-# all of them (to say how many did not fit).
+# all of them (to say how many did not fit: "N+ more" when the pool was full, as more may match).
 ALERT_POOL = 100
 FOR_YOU_LIMIT = 10
 DIGEST_LIMIT = 50
@@ -199,7 +199,7 @@ class Follows(Section):
         for k in sorted(set(extra.keywords)):
             if k not in cache:
                 cache[k] = search_new(k, ctx.first, ctx.last, ALERT_POOL)
-            out.append(("keyword", k, cache[k]))
+            out.append(("keyword", k, cache[k].pks))
         return out
 
     def pick(self, ctx: Context, sub: Subscriber, skip: set[int]) -> list[Item]:
@@ -240,7 +240,8 @@ class Follows(Section):
         query = urlencode(
             {"q": value, "sort": "date", "since": ctx.first.isoformat(), "until": ctx.last.isoformat()}
         )
-        return note(self.key, f"{n} more matching “{value}”", f"{reverse('search')}?{query}")
+        at_least = "+" if ctx.shared["by_keyword"][value].more else ""
+        return note(self.key, f"{n}{at_least} more matching “{value}”", f"{reverse('search')}?{query}")
 
 
 def _category_listing(code: str, days: list[dt.date], ctx: Context) -> str:
@@ -333,7 +334,7 @@ class Alerts(Section):
         cache = ctx.shared["alert_results"]
         for q in queries:
             if q not in cache:
-                cache[q] = search_new(q, ctx.first, ctx.last, ALERT_LIMIT)
+                cache[q] = search_new(q, ctx.first, ctx.last, ALERT_LIMIT).pks
             items.extend((pk, self.key, f"matches “{q}”") for pk in cache[q])
         return items
 
@@ -353,7 +354,14 @@ def account_searches(user_ids: list[int]) -> dict[int, list[str]]:
 _TOKEN = re.compile(r'(-)?(?:(\w+):)?(?:"([^"]*)"?|(\S+))')
 
 
-def search_new(query: str, first: dt.date, last: dt.date, limit: int) -> list[int]:
+@dataclass(frozen=True)
+class Matches:
+    pks: list[int]
+    # The window may hold matches past these: the limit, or the search service's pool, was reached.
+    more: bool = False
+
+
+def search_new(query: str, first: dt.date, last: dt.date, limit: int) -> Matches:
     """Papers of the window with every word of a saved search (quoted phrases as phrases, `cat:`,
     `-word` honoured), newest first: the search service's keyword index where it exists, else the
     same words matched in the database."""
@@ -368,9 +376,7 @@ def search_new(query: str, first: dt.date, last: dt.date, limit: int) -> list[in
     return _database_every_word(query, first, last, limit)
 
 
-def _search_every_word(
-    search: Any, query: str, first: dt.date, last: dt.date, limit: int
-) -> list[int] | None:
+def _search_every_word(search: Any, query: str, first: dt.date, last: dt.date, limit: int) -> Matches | None:
     """None when the search service has no keyword index yet. Its date sort prefers papers with
     every word, but rather than answer nothing it falls back to "the closest matches" (and a missing
     phrase to its loose words); an alert that says "matches" must not, so each hit is checked again
@@ -384,13 +390,16 @@ def _search_every_word(
     result = search(query, mode=ALERT_MODE, sort="date", limit=ALERT_POOL, since=first, until=last)
     hits = [h.paper_id for h in (getattr(result, "hits", None) or [])]
     if not hits:
-        return []
+        return Matches([])
     parsed = parse(query)
     ok = index.with_every_word(parsed.words, hits) & index.matching(parsed, filters(), hits)
-    return [pk for pk in hits if pk in ok][:limit]
+    found = [pk for pk in hits if pk in ok]
+    # A full pool may have left out older papers with every word; counting them would mean asking
+    # for every hit of the window, so the note says "at least".
+    return Matches(found[:limit], len(found) > limit or len(hits) >= ALERT_POOL)
 
 
-def _database_every_word(query: str, first: dt.date, last: dt.date, limit: int) -> list[int]:
+def _database_every_word(query: str, first: dt.date, last: dt.date, limit: int) -> Matches:
     qs = Paper.objects.active().announced_between(first, last)
     for neg, field_name, quoted, word in _TOKEN.findall(query):
         value = (quoted or word).strip()
@@ -413,7 +422,8 @@ def _database_every_word(query: str, first: dt.date, last: dt.date, limit: int) 
             for part in ([field_name] if field_name else []) + [value]:
                 match &= Q(title__icontains=part) | Q(abstract__icontains=part)
         qs = qs.exclude(match) if neg else qs.filter(match)
-    return list(qs.order_by("-announced", "-arxiv_id").values_list("pk", flat=True)[:limit])
+    found = list(qs.order_by("-announced", "-arxiv_id").values_list("pk", flat=True)[: limit + 1])
+    return Matches(found[:limit], len(found) > limit)
 
 
 class ForYou(Section):

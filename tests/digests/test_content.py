@@ -175,6 +175,27 @@ def test_followed_keywords_need_every_word() -> None:
     assert {why for _, _, why in items} == {"matches “knowledge distillation”, which you follow"}
 
 
+@pytest.mark.parametrize("indexed", [True, False], ids=["search-index", "database"])
+@pytest.mark.parametrize(("matching", "said"), [(30, "10 more"), (content.ALERT_POOL + 5, "80+ more")])
+def test_a_followed_keyword_says_at_least_when_its_pool_was_full(
+    indexed: bool, matching: int, said: str, request: pytest.FixtureRequest
+) -> None:
+    from paperfeed.accounts.models import Follow
+
+    make_papers(matching, title="Knowledge distillation, part {i}", abstract="x")
+    if indexed:
+        request.getfixturevalue("keyword_index")()
+    user = User.objects.create_user("reader", "reader@example.org", "x" * 20)
+    Follow.objects.create(user=user, kind=Follow.Kind.KEYWORD, value="knowledge distillation")
+    sub = Subscriber.objects.create(
+        email="reader@example.org", user=user, trending=False, for_you=False, categories=[]
+    )
+    (items,) = compose(sub).values()
+    notes = [content.read_note(why)[0] for pk, _, why in items if pk == content.NOTE]
+    # 20 shown. Of 105, only the pool's newest 100 were fetched: "80 more" would be false.
+    assert notes == [f"{said} matching “knowledge distillation”"]
+
+
 def _distillation_papers() -> None:
     make_papers(1, title="Knowledge distillation for small models {i}", abstract="x")
     make_papers(1, prefix="2610", title="Knowledge graphs at scale {i}", abstract="no other word")
