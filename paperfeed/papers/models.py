@@ -12,6 +12,8 @@ from typing import Any
 from django.db import models
 from django.db.models import Q
 
+from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
+
 
 class Category(models.Model):
     code = models.CharField(max_length=40, primary_key=True)  # "cs.CL"
@@ -40,6 +42,14 @@ class Author(models.Model):
 class PaperQuerySet(models.QuerySet["Paper"]):
     def active(self) -> PaperQuerySet:
         return self.filter(status=Paper.Status.ACTIVE)
+
+    def named(self, text: str) -> PaperQuerySet:
+        """The paper an id names in any form arXiv writes it (`arXiv:` prefix, version, old style);
+        none for text that is not an id, so callers answer 404 either way."""
+        try:
+            return self.filter(arxiv_id=parse_arxiv_id(text).id)
+        except InvalidArxivId:
+            return self.none()
 
     def announced_on(self, day: dt.date) -> PaperQuerySet:
         return self.filter(announced=day)

@@ -43,14 +43,15 @@ def router(token_auth: Any, responses: Any) -> Router:
         limit = max(1, min(q.limit, services.MAX_LIMIT))
         return [rec.as_json() for rec in services.recommend(request.auth, limit=limit)]  # type: ignore[attr-defined]
 
-    @r.post("/recommendations/{arxiv_id}/not_interested", response=responses(NotInterestedOut))
+    # paper_id: the API's converter (one segment, or an old-style id's two), registered with the API.
+    @r.post("/recommendations/{paper_id:arxiv_id}/not_interested", response=responses(NotInterestedOut))
     def not_interested(request: HttpRequest, arxiv_id: str, undo: bool = False) -> dict[str, Any]:
         """Mark a paper "not interested" (undo=true takes it back): similar papers move down."""
         from django.shortcuts import get_object_or_404
 
         from paperfeed.papers.models import Paper
 
-        paper = get_object_or_404(Paper, arxiv_id=arxiv_id)
+        paper = get_object_or_404(Paper.objects.named(arxiv_id))
         services.not_interested(request.auth, paper, undo=undo)  # type: ignore[attr-defined]
         return {"id": paper.arxiv_id, "not_interested": not undo}
 

@@ -12,6 +12,7 @@ from paperfeed.accounts import services as accounts
 from paperfeed.feed import services
 from paperfeed.feed.models import Comment, Vote
 from paperfeed.papers.models import Paper
+from paperfeed.recs.models import Feedback
 from tests.sitedata import load_papers, make_user
 
 OLD = ("cs/0101001", "math/0309136")
@@ -142,3 +143,19 @@ def test_old_style_ids_over_http(live_server) -> None:  # type: ignore[no-untype
         assert r.request.url.raw_path.decode() == path  # httpx sent it as written
     info = HfApi(endpoint=live_server.url, token=False).paper_info("cs/0101001")
     assert info.id == "cs/0101001"
+
+
+@pytest.mark.django_db
+def test_not_interested_takes_an_old_style_id(old_papers) -> None:  # type: ignore[no-untyped-def]
+    """The recommendations router shares the API's id converter: a slash id, encoded or versioned."""
+    reader = make_user("reader")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {accounts.create_api_token(reader).secret}"}
+    c = Client()
+    for spelled, undo in (("cs/0101001", "false"), ("cs%2F0101001v1", "true"), ("math.GT/0309136", "false")):
+        r = c.post(f"/api/recommendations/{spelled}/not_interested?undo={undo}", **auth)
+        assert r.status_code == 200, spelled
+        assert r.json()["not_interested"] is (undo == "false"), spelled
+    assert c.post("/api/recommendations/cs/0101002/not_interested", **auth).status_code == 404
+    assert c.post("/api/recommendations/not-an-id/not_interested", **auth).status_code == 404
+    marked = Feedback.objects.of(reader.id).not_interested().values_list("paper__arxiv_id", flat=True)
+    assert set(marked) == {"math/0309136"}
