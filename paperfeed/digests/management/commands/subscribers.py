@@ -93,6 +93,15 @@ class Command(ReportCommand):
         )
         return {"subscribers": [dict(zip(fields, row, strict=True)) for row in qs.values_list(*fields)]}
 
+    def after_output(self, result: dict[str, Any], **options: Any) -> None:
+        # Like `import`, a list with some bad lines is done when the good ones are in (the report
+        # names the rest); a run that did nothing at all failed, and a script must see that.
+        if options["action"] == "add" and not result["created"] + result["existing"]:
+            refused = result["invalid"]
+            raise CommandError(f"no address was added: {refused} refused" if refused else "no address given")
+        if options["action"] in ("remove", "suppress") and not result["changed"]:
+            raise CommandError(f"no subscriber has the address(es) {', '.join(result['unknown'])}")
+
     def render(self, result: dict[str, Any]) -> str:
         if "subscribers" in result:
             return "\n".join(
