@@ -32,6 +32,10 @@ class SubmissionQuerySet(models.QuerySet["Submission"]):
     def visible(self) -> SubmissionQuerySet:
         return self.filter(paper__status=Paper.Status.ACTIVE)
 
+    def upvoted(self) -> SubmissionQuerySet:
+        """Submissions of papers with at least one upvote: what a trending list can show."""
+        return self.filter(models.Exists(Vote.objects.filter(paper=models.OuterRef("paper"))))
+
     def with_counts(self) -> SubmissionQuerySet:
         """Annotate `n_votes` (all vote rows of the paper) and `n_comments` (visible comments)."""
         return self.annotate(

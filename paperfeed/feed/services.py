@@ -372,9 +372,14 @@ def trending(period: Period, now: dt.datetime | None = None, limit: int = 50) ->
     return listing(period, sort="trending", now=now)[:limit]
 
 
-def latest_day(before: dt.date | None = None, after: dt.date | None = None) -> dt.date | None:
-    """The most recent day with submissions (before/after a day, for navigation)."""
+def latest_day(
+    before: dt.date | None = None, after: dt.date | None = None, *, upvoted: bool = False
+) -> dt.date | None:
+    """The most recent day with submissions (before/after a day, for navigation); `upvoted`: with
+    submissions of upvoted papers, the only ones trending lists."""
     qs = Submission.objects.visible()
+    if upvoted:
+        qs = qs.upvoted()
     if before is not None:
         return qs.filter(day__lt=before).aggregate(d=Max("day"))["d"]
     if after is not None:

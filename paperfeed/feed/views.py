@@ -51,12 +51,24 @@ def _not_future(p: periods.Period) -> periods.Period | None:
 
 
 def _listed_neighbours(period: periods.Period) -> tuple[periods.Period | None, periods.Period | None]:
-    """The arrows of the daily and trending pages: over periods nobody submitted to; the next one
-    falls back to the period after (until today), which may yet fill up."""
+    """The arrows of the daily page: over periods nobody submitted to; the next one falls back to
+    the period after (until today), which may yet fill up."""
     prev, nxt = period.neighbours(
         services.latest_day(before=period.first), services.latest_day(after=period.last)
     )
     return prev, nxt or _not_future(period.shifted(1))
+
+
+def _trending_neighbours(period: periods.Period) -> tuple[periods.Period | None, periods.Period | None]:
+    """The arrows of the trending page: over periods with no upvoted paper, which it would show as
+    "nothing is trending"; past the last such period, the current one (the page's default), which
+    may yet fill up."""
+    prev, nxt = period.neighbours(
+        services.latest_day(before=period.first, upvoted=True),
+        services.latest_day(after=period.last, upvoted=True),
+    )
+    now = period.around(timezone.localdate())
+    return prev, nxt or (now if now.first > period.last else None)
 
 
 def _default_day() -> periods.Period:
@@ -152,7 +164,7 @@ def trending(request: HttpRequest) -> HttpResponse:
 
     def context() -> dict[str, Any]:
         entries = [e for e in services.trending(period) if e.votes or e.counted]
-        prev, nxt = _listed_neighbours(period)
+        prev, nxt = _trending_neighbours(period)
         _voted(request, entries)
         return {
             "entries": entries,

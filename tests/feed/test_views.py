@@ -4,13 +4,14 @@ feeds and the cache that must never outlive a change."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from defusedxml import ElementTree as ET
 from django.test import Client
 from django.utils import timezone
 
-from paperfeed.feed import services
+from paperfeed.feed import periods, services
 from paperfeed.feed.models import Comment, SavedSearch, Vote
 from tests.sitedata import load_papers, make_user
 
@@ -107,7 +108,7 @@ def test_arrows_skip_empty_periods_and_stop_at_the_first(site) -> None:  # type:
     papers, curator, today = site
     services.submit(papers[11].arxiv_id, curator, today - dt.timedelta(weeks=5))
     c = Client()
-    this_week = c.get("/trending").content.decode()
+    this_week = c.get(f"/papers?{periods.week_of(today).query()}").content.decode()
     three_days_ago = (today - dt.timedelta(days=3)).isocalendar()
     five_weeks_ago_date = today - dt.timedelta(weeks=5)
     five_weeks_ago = five_weeks_ago_date.isocalendar()
@@ -115,9 +116,55 @@ def test_arrows_skip_empty_periods_and_stop_at_the_first(site) -> None:  # type:
     if three_days_ago[1] != today.isocalendar()[1]:  # the 3-day-old submission is last week's
         expect = f"?week={three_days_ago[0]}-W{three_days_ago[1]:02d}"
     assert f'href="{expect}" rel="prev"' in this_week  # not the empty weeks in between
-    earliest = c.get(f"/trending?week={five_weeks_ago[0]}-W{five_weeks_ago[1]:02d}").content.decode()
+    earliest = c.get(f"/papers?week={five_weeks_ago[0]}-W{five_weeks_ago[1]:02d}").content.decode()
     assert 'rel="prev"' not in earliest and 'rel="next"' in earliest  # nothing before the first
     assert 'rel="prev"' not in c.get(f"/papers?month={five_weeks_ago_date:%Y-%m}").content.decode()
+
+
+def _arrows(html: str) -> dict[str, str]:
+    """The period arrows of a page: {"prev": "?week=…", "next": …}, the ones it has."""
+    return {
+        rel: href.replace("&amp;", "&") for href, rel in re.findall(r'href="([^"]*)" rel="(prev|next)"', html)
+    }
+
+
+def test_trending_arrows_skip_periods_with_nothing_trending_and_stop_at_the_first() -> None:
+    """Trending lists upvoted papers only: a week whose submissions have no votes would be a
+    "Nothing is trending" page, so its arrows go over it."""
+    papers = load_papers(5)
+    curator, voter = make_user("curator"), make_user("voter")
+    this_week = periods.week_of(timezone.localdate())
+    week = {n: this_week.shifted(-n) for n in (1, 3, 5, 7, 9)}
+    for paper, n in zip(papers, (1, 3, 5, 7, 9), strict=True):
+        services.submit(paper.arxiv_id, curator, week[n].first + dt.timedelta(days=2))
+    for paper in (papers[1], papers[3]):  # weeks 3 and 7 ago trend; 1, 5 and 9 ago list unvoted papers
+        services.upvote(voter, paper)
+    c = Client()
+
+    def arrows(query: str) -> dict[str, str]:
+        return _arrows(c.get(f"/trending?{query}").content.decode())
+
+    assert _arrows(c.get("/trending").content.decode()) == {"prev": f"?{week[3].query()}"}
+    assert arrows(week[3].query()) == {"prev": f"?{week[7].query()}", "next": f"?{this_week.query()}"}
+    assert arrows(week[7].query()) == {"next": f"?{week[3].query()}"}  # the first: no way further back
+    assert arrows(week[9].query()) == {"next": f"?{week[7].query()}"}
+    assert arrows(week[5].query()) == {"prev": f"?{week[7].query()}", "next": f"?{week[3].query()}"}
+    # Walking back from the default page lands on a trending paper every time, then stops.
+    visited, html = [], c.get("/trending").content.decode()
+    while "prev" in _arrows(html):
+        html = c.get("/trending" + _arrows(html)["prev"]).content.decode()
+        assert "Nothing is trending" not in html
+        label = re.search(r"Week (\d+) of", html)
+        assert label is not None
+        visited.append(label[1])
+    assert visited == [week[3].value[-2:], week[7].value[-2:]]
+    # Days skip the same way; the daily list still stops on every day with a submission.
+    day3 = periods.day(week[3].first + dt.timedelta(days=2))
+    day7 = periods.day(week[7].first + dt.timedelta(days=2))
+    today = periods.day(timezone.localdate())
+    assert arrows(day3.query()) == {"prev": f"?{day7.query()}", "next": f"?{today.query()}"}
+    daily = _arrows(c.get(f"/papers?{day3.query()}").content.decode())
+    assert daily["prev"] == f"?{periods.day(week[5].first + dt.timedelta(days=2)).query()}"
 
 
 def test_paper_page_content(site) -> None:  # type: ignore[no-untyped-def]
