@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from paperfeed.papers.models import Paper
 from paperfeed.recs import services
@@ -74,16 +76,35 @@ def not_interested(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     return HttpResponseRedirect(nxt)
 
 
-@login_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def opened(request: HttpRequest, arxiv_id: str) -> HttpResponse:
-    """A recommendation the user opened is seen: it is not recommended again. site.js posts here
-    (beacon=1) when a title link is followed; a plain form post is redirected to the paper."""
+    """A recommendation the user opened is seen: it is not recommended again. A title's link comes
+    here (a link cannot POST, and without JavaScript nothing else would tell us) and is redirected
+    to the paper; site.js points the link at the paper itself and posts here (beacon=1) instead, so
+    an opening is recorded once either way."""
     paper = get_object_or_404(Paper, arxiv_id=arxiv_id)
+    if request.method != "POST":
+        # A GET is not CSRF-checked: it marks nothing for another site's link or image, nor for a
+        # prefetch, and it goes to this paper's page whatever the query says (no open redirect).
+        if request.method == "GET" and request.user.is_authenticated and _followed_here(request):
+            services.mark_seen(request.user, paper)
+        response = HttpResponseRedirect(_paper_url(paper))
+        add_never_cache_headers(response)  # per user: no cache may answer it for the next visitor
+        return response
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
     services.mark_seen(request.user, paper)
     if request.POST.get("beacon") == "1":
         return HttpResponse(status=204)  # the browser is already on its way to the paper
     return HttpResponseRedirect(paper.abs_url if request.POST.get("to") == "arxiv" else _paper_url(paper))
+
+
+def _followed_here(request: HttpRequest) -> bool:
+    """A link followed from this site or typed by the user (Fetch Metadata; browsers without it
+    send no header), not a request another site or a prefetch made."""
+    if "prefetch" in request.headers.get("Sec-Purpose", "") + request.headers.get("Purpose", ""):
+        return False
+    return request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
 
 
 def _paper_url(paper: Paper) -> str:

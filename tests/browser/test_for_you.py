@@ -56,6 +56,8 @@ def test_a_title_is_a_link_and_following_it_marks_the_paper_seen(
 ) -> None:
     base = live_server.url
     page, watch = new_page(390, 844)  # a phone: titles wrap
+    opens: list[str] = []  # every request for the "opened" endpoint: one per paper, or it is counted twice
+    page.context.on("request", lambda r: "/open" in r.url and opens.append(f"{r.method} {r.url}"))
     log_in(page, base, reader)
     page.goto(f"{base}/for-you")
     clicked, middle = catalogue["speech"][1], catalogue["speech"][2]
@@ -79,7 +81,34 @@ def test_a_title_is_a_link_and_following_it_marks_the_paper_seen(
     assert page.url == f"{base}/for-you"
     assert eventually(lambda: seen(reader, middle))
     assert not seen(reader, catalogue["speech"][3])  # only what was opened
+    # The beacons only: the links went straight to the papers, not through the no-JS redirect.
+    assert opens == [f"POST {base}/for-you/{p.arxiv_id}/open" for p in (clicked, middle)]
     assert watch.errors == []
+
+
+def test_without_javascript_following_a_title_marks_the_paper_seen(
+    live_server: Any, browser: Any, catalogue: dict[str, list[Any]], reader: User
+) -> None:
+    base = live_server.url
+    context = browser.new_context(java_script_enabled=False)
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        log_in(page, base, reader)
+        page.goto(f"{base}/for-you")
+        clicked = catalogue["speech"][1]
+        link = page.locator(".recs h3 a", has_text=clicked.title)
+        assert link.count() == 1
+        link.click()
+        page.wait_for_url(f"{base}/papers/{clicked.arxiv_id}")
+        assert clicked.title in page.inner_text("h1")
+        # Recorded before the redirect was answered: nothing to wait for.
+        assert seen(reader, clicked)
+        assert Feedback.objects.filter(user=reader).count() == 1
+        page.goto(f"{base}/for-you")
+        assert page.locator(".recs h3 a", has_text=clicked.title).count() == 0
+    finally:
+        context.close()
 
 
 def test_the_undo_of_not_interested_stays_in_its_message(

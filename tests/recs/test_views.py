@@ -91,6 +91,46 @@ def test_opening_a_recommendation_marks_it_seen(client, catalogue, reader):
     assert target.title not in client.get("/for-you").content.decode()
 
 
+def test_following_a_title_without_javascript_marks_it_seen_once_and_goes_to_the_paper(
+    client, catalogue, reader
+):
+    save(reader, catalogue["speech"][0])
+    target, other = catalogue["speech"][1], catalogue["speech"][2]
+    opened = f"/for-you/{target.arxiv_id}/open"
+
+    def seen(paper=target):
+        return Feedback.objects.filter(user=reader, paper=paper, kind="seen").count()
+
+    # Nobody logged in (a copied link): the paper, and nothing recorded for anyone.
+    r = client.get(opened)
+    assert r.status_code == 302 and r["Location"] == f"/papers/{target.arxiv_id}"
+    assert not Feedback.objects.exists()
+    client.force_login(reader)
+    # Another site's link or image, and a prefetch, lead to the paper without marking it.
+    for headers in (
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Sec-Purpose": "prefetch"},
+    ):
+        r = client.get(opened, headers=headers)
+        assert r.status_code == 302 and r["Location"] == f"/papers/{target.arxiv_id}", headers
+    assert client.head(opened).status_code == 302
+    assert seen() == 0
+    # The reader's own click (with or without Fetch Metadata): recorded, once however often.
+    for headers in ({"Sec-Fetch-Site": "same-origin"}, {}, {"Sec-Fetch-Site": "none"}):
+        r = client.get(opened, headers=headers)
+        assert r.status_code == 302 and r["Location"] == f"/papers/{target.arxiv_id}"
+        assert "no-store" in r["Cache-Control"]
+    assert seen() == 1 and seen(other) == 0
+    assert target.title not in client.get("/for-you").content.decode()
+    # Only ever the paper's own page: the query names no destination.
+    for query in ("?next=https://evil.example/x", "?to=arxiv", "?next=//evil.example"):
+        r = client.get(f"/for-you/{other.arxiv_id}/open{query}")
+        assert r["Location"] == f"/papers/{other.arxiv_id}", query
+    assert client.get("/for-you/2699.99999/open").status_code == 404
+    assert client.put(opened).status_code == 405
+
+
 def test_titles_are_links_to_the_paper_and_following_one_marks_it_seen(catalogue, reader):
     from django.test import Client
 
@@ -99,9 +139,11 @@ def test_titles_are_links_to_the_paper_and_following_one_marks_it_seen(catalogue
     client.force_login(reader)
     target = catalogue["speech"][1]
     page = client.get("/for-you").content.decode()
-    # A real link (new tab, middle-click, copy); the POST that marks it seen is site.js's.
+    # A real link (new tab, middle-click, copy) through the redirect that marks it seen; site.js
+    # points it at data-href and posts to data-seen instead.
+    opened = f"/for-you/{target.arxiv_id}/open"
     assert (
-        f'<a href="/papers/{target.arxiv_id}" data-seen="/for-you/{target.arxiv_id}/open">{target.title}</a>'
+        f'<a href="{opened}" data-seen="{opened}" data-href="/papers/{target.arxiv_id}">{target.title}</a>'
         in page
     )
     assert f'action="/for-you/{target.arxiv_id}/open"' not in page

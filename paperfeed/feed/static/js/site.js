@@ -96,9 +96,13 @@
   }
 
   // "For you" titles are plain links (new tab, middle-click and copy work); following one still
-  // tells the site the paper was opened, so it is not recommended again. A beacon outlives the
-  // page it leaves.
+  // tells the site the paper was opened, so it is not recommended again. Without this file a link
+  // goes through the site's "opened" redirect; here it goes straight to the paper (the address a
+  // reader copies) and a beacon, which outlives the page it leaves, says so: one record either way.
   function wireSeen(root) {
+    root.querySelectorAll("a[data-seen][data-href]").forEach(function (link) {
+      link.setAttribute("href", link.getAttribute("data-href"));
+    });
     function report(ev) {
       if (ev.type === "auxclick" && ev.button !== 1) return;
       var link = ev.target.closest && ev.target.closest("a[data-seen]");
