@@ -1,4 +1,5 @@
-"""A vote the site refuses says why, beside its button, and leaves the button as it was."""
+"""A vote the site refuses says why, beside its button, and leaves the button as it was; the note
+sits in the flow of the page, covering nothing, until it is dismissed or the next vote."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from paperfeed.accounts import throttle
+from paperfeed.feed import services
 from paperfeed.feed.models import Vote
 from tests.browser.test_for_you import log_in
 from tests.sitedata import load_papers, make_user
@@ -15,6 +18,23 @@ from tests.sitedata import load_papers, make_user
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 VOTE = ".paper-head form.vote"
+NOTE = ".paper-head .vote-note"
+
+# The elements of the page whose box the note's box overlaps, other than the note's own ancestors
+# and descendants: an absolutely placed note over the next card or the abstract shows up here.
+OVERLAPPED = """note => {
+  const box = note.getBoundingClientRect();
+  const hit = [];
+  for (const el of document.querySelectorAll("main *")) {
+    if (el.contains(note) || note.contains(el)) continue;
+    const r = el.getBoundingClientRect();
+    if (!r.width || !r.height) continue;
+    const x = Math.min(box.right, r.right) - Math.max(box.left, r.left);
+    const y = Math.min(box.bottom, r.bottom) - Math.max(box.top, r.top);
+    if (x > 0.5 && y > 0.5) hit.push(el.outerHTML.slice(0, 80));
+  }
+  return hit;
+}"""
 
 
 def test_a_rate_limited_vote_says_so_and_keeps_the_vote(
@@ -30,13 +50,16 @@ def test_a_rate_limited_vote_says_so_and_keeps_the_vote(
     page.click(f"{VOTE} button")
     page.wait_for_selector(f"{VOTE}.on")
     page.click(f"{VOTE} button")  # taking it back is over the limit
-    status = page.wait_for_selector(f"{VOTE} [role=status]:not(:empty)")
+    status = page.wait_for_selector(f"{NOTE} [role=status]:not(:empty)")
     assert status.inner_text().startswith("Too many votes: try again in ")
     assert status.is_visible()
     assert page.get_attribute(f"{VOTE} button", "aria-pressed") == "true"
     assert page.is_enabled(f"{VOTE} button")
     assert page.inner_text(f"{VOTE} .count") == "1" and page.locator(f"{VOTE}.on").count() == 1
     assert Vote.objects.filter(user=user, paper=paper).exists()
+    # Under the title and authors, over none of them nor the abstract below.
+    assert page.eval_on_selector(NOTE, OVERLAPPED) == []
+    assert page.locator(".abstract").is_visible()
     assert [e for e in watch.errors if "429" not in e] == []
 
 
@@ -49,7 +72,7 @@ def test_a_vote_after_the_session_ended_shows_the_sites_message(live_server: Any
     page.goto(f"{base}/papers/{paper.arxiv_id}")
     page.context.clear_cookies(name=settings.SESSION_COOKIE_NAME)  # logged out in another tab
     page.click(f"{VOTE} button")
-    status = page.wait_for_selector(f"{VOTE} [role=status]:not(:empty)")
+    status = page.wait_for_selector(f"{NOTE} [role=status]:not(:empty)")
     assert status.inner_text() == "Log in to vote."  # the API's {"error": "log in to vote"}
     assert page.get_attribute(f"{VOTE} button", "aria-pressed") == "false"
     assert page.is_enabled(f"{VOTE} button")
@@ -59,6 +82,46 @@ def test_a_vote_after_the_session_ended_shows_the_sites_message(live_server: Any
     log_in(page, base, user)
     page.click(f"{VOTE} button")
     page.wait_for_selector(f"{VOTE}.on")
-    assert page.locator(f"{VOTE} [role=status]:not(:empty)").count() == 0
+    assert page.locator(f"{NOTE} [role=status]:not(:empty)").count() == 0
+    assert page.locator(f"{NOTE} .vote-dismiss").is_hidden()
     assert Vote.objects.filter(user=user, paper=paper).exists()
     assert [e for e in watch.errors if "401" not in e] == []
+
+
+def test_a_refused_vote_on_a_list_covers_no_other_card_and_can_be_dismissed(
+    live_server: Any, new_page: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(throttle.LIMITS, "vote:user", throttle.Limit(1, 60))
+    papers = load_papers(3)
+    curator, user = make_user("curator"), make_user("voter")
+    for p in papers:
+        services.submit(p.arxiv_id, curator, timezone.localdate())
+    base = live_server.url
+    page, watch = new_page(390, 844)  # a phone: the narrowest column a note has to fit in
+    log_in(page, base, user)
+    page.goto(f"{base}/papers?date={timezone.localdate()}")
+    first = page.locator(".cards > .card").first
+    below = page.locator(".cards > .card").nth(1)
+    first.locator("form.vote button").click()
+    first.locator("form.vote.on").wait_for()
+    first.locator("form.vote button").click()  # over the limit
+    status = first.locator(".vote-note [role=status]:not(:empty)")
+    status.wait_for()
+    assert status.inner_text().startswith("Too many votes")
+    note = first.locator(".vote-note")
+    assert note.evaluate(OVERLAPPED) == []
+    # The next card is still all there to be read and used: nothing lies on its title or button.
+    for target in (below.locator("h3 a"), below.locator("form.vote button")):
+        assert target.evaluate(
+            "el => { const r = el.getBoundingClientRect();"
+            " return el.contains(document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2)); }"
+        )
+    assert first.locator("form.vote button").is_enabled()
+    # Dismissed, the note empties (its live region stays for the next one) and focus goes back to
+    # the vote it was about.
+    note.locator(".vote-dismiss").click()
+    assert status.count() == 0 and note.locator("[role=status]").count() == 1
+    assert note.locator(".vote-dismiss").is_hidden()
+    assert first.locator("form.vote button").evaluate("b => b === document.activeElement")
+    assert Vote.objects.filter(user=user).count() == 1
+    assert [e for e in watch.errors if "429" not in e] == []

@@ -44,16 +44,39 @@
     });
   }
 
-  // The live region must be in the page before its text changes, or screen readers miss it.
-  function voteStatus(form) {
-    var el = form.querySelector(".vote-msg");
-    if (!el) {
-      el = document.createElement("span");
-      el.className = "vote-msg";
-      el.setAttribute("role", "status");
-      form.appendChild(el);
+  // Where a vote's failure is said: the note the page has beside the button's card or heading, in
+  // the flow of the text (it covers nothing) and a live region from the start (or screen readers
+  // miss it); it stays until dismissed or the next vote, since reading takes however long it takes.
+  function voteNote(form) {
+    var scope = form.closest(".card, .paper-head") || form.parentNode;
+    var note = scope.querySelector(".vote-note");
+    if (!note) {
+      note = document.createElement("div");
+      note.className = "vote-note";
+      note.innerHTML = '<p class="vote-msg" role="status" aria-live="polite"></p>' +
+        '<button type="button" class="link vote-dismiss" hidden>Dismiss</button>';
+      form.insertAdjacentElement("afterend", note);
     }
-    return el;
+    return note;
+  }
+
+  function say(note, text) {
+    note.querySelector(".vote-msg").textContent = text;
+    note.querySelector(".vote-dismiss").hidden = !text;
+    note.classList.toggle("shown", !!text);
+  }
+
+  function wireDismiss(root) {
+    root.addEventListener("click", function (ev) {
+      var button = ev.target.closest && ev.target.closest(".vote-dismiss");
+      if (!button) return;
+      var note = button.closest(".vote-note");
+      say(note, "");
+      // The focused button just went away: back to the vote it was about.
+      var scope = note.closest(".card, .paper-head");
+      var vote = scope && scope.querySelector("form.vote button");
+      if (vote) vote.focus();
+    });
   }
 
   // Upvote without reloading the page; the form still works as a plain POST. The button's state
@@ -65,9 +88,8 @@
       ev.preventDefault();
       var action = form.querySelector("input[name=action]");
       var button = form.querySelector("button");
-      var status = voteStatus(form);
-      status.textContent = "";
-      clearTimeout(form.voteMsgTimer);
+      var note = voteNote(form);
+      say(note, "");
       button.disabled = true;
       // getAttribute: the form's own input named "action" shadows form.action.
       fetch(form.getAttribute("action"), { method: "POST", body: new FormData(form), headers: { Accept: "application/json" },
@@ -87,9 +109,7 @@
           action.value = data.voted ? "down" : "up";
         })
         .catch(function (e) {
-          status.textContent = e.shown ? e.message : "Could not vote: no answer from the site. Try again.";
-          // A note over the next card is in the way once read.
-          form.voteMsgTimer = setTimeout(function () { status.textContent = ""; }, 8000);
+          say(note, e.shown ? e.message : "Could not vote: no answer from the site. Try again.");
         })
         .finally(function () { button.disabled = false; });
     });
@@ -122,7 +142,7 @@
     root.addEventListener("auxclick", report);
   }
 
-  function start() { renderMath(document.body); wireVotes(document); wireSeen(document); }
+  function start() { renderMath(document.body); wireVotes(document); wireDismiss(document); wireSeen(document); }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();
