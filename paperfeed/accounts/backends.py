@@ -6,7 +6,6 @@ from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
 from paperfeed.accounts.models import User
-from paperfeed.accounts.validators import normalise_email
 
 
 class UsernameOrEmailBackend(ModelBackend):
@@ -18,10 +17,7 @@ class UsernameOrEmailBackend(ModelBackend):
     ) -> User | None:
         if not username or password is None:
             return None
-        if "@" in username:
-            user = User.objects.filter(email__iexact=normalise_email(username)).first()
-        else:
-            user = User.objects.filter(username__iexact=username).first()
+        user = User.objects.named(username).first()
         if user is None:
             User().set_password(password)
             return None

@@ -15,13 +15,20 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from paperfeed.accounts.validators import USERNAME_RULE, validate_username
+from paperfeed.accounts.validators import USERNAME_RULE, normalise_email, validate_username
 
 # A vote counts toward trending only from an account this old with a verified email (RELIABILITY S5).
 TRENDING_MIN_ACCOUNT_AGE = dt.timedelta(hours=24)
 
 
 class UserQuerySet(models.QuerySet["User"]):
+    def named(self, text: str) -> UserQuerySet:
+        """The account a person means by a username or an email address, in any case: what log-in
+        accepts, so the command line finds whoever can log in under that name."""
+        if "@" in text:
+            return self.filter(email__iexact=normalise_email(text))
+        return self.filter(username__iexact=text)
+
     def counted_for_trending(self, at: dt.datetime | None = None) -> UserQuerySet:
         return self.filter(
             email_verified=True,

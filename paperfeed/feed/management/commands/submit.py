@@ -17,13 +17,15 @@ class Command(ReportCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("id", metavar="ID", help="arXiv id or URL")
-        parser.add_argument("--by", metavar="USERNAME", help="the submitting user (default: nobody)")
+        parser.add_argument(
+            "--by", metavar="USER", help="the submitting user: username or email, any case (default: nobody)"
+        )
         parser.add_argument("--date", metavar="DATE", help="the day's list, YYYY-MM-DD (default: today, UTC)")
 
     def report(self, **options: Any) -> dict[str, Any]:
         user = None
         if options["by"]:
-            user = User.objects.filter(username__iexact=options["by"]).first()
+            user = User.objects.named(options["by"]).first()
             if user is None:
                 raise CommandError(f"no user {options['by']!r}")
         day = None

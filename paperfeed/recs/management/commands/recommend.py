@@ -17,9 +17,8 @@ class Command(ReportCommand):
         parser.add_argument("--limit", type=int, default=20)
 
     def report(self, **options: Any) -> dict[str, Any]:
-        users = get_user_model().objects
         who = options["user"]
-        user = users.filter(username=who).first() or users.filter(email__iexact=who).first()
+        user = get_user_model().objects.named(who).first()
         if user is None:
             raise CommandError(f"no user {who!r}")
         if not 1 <= options["limit"] <= services.MAX_LIMIT:
