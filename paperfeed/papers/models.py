@@ -132,6 +132,21 @@ class Paper(models.Model):
         codes = [pc.category_id for pc in sorted(self.paper_categories.all(), key=lambda pc: pc.position)]
         return codes or ([self.primary_category_id] if self.primary_category_id else [])
 
+    def version_note(self, asked: int, shows: str) -> str | None:
+        """What to tell someone who asked for version `asked` when this (the latest stored) is
+        shown: `shows` starts the sentence ("This page shows"). None when it is the one asked for."""
+        elsewhere = f"{self.abs_url}v{asked}"
+        if self.version is None:  # a source that does not say which version it describes (the snapshot)
+            return f"{shows} the paper as stored here; v{asked} is at {elsewhere}"
+        if asked == self.version:
+            return None
+        if asked > self.version:
+            return (
+                f"You asked for v{asked}; the newest version here is v{self.version}. "
+                f"arXiv may have a newer one: {elsewhere}"
+            )
+        return f"{shows} v{self.version}, the latest; v{asked} is at {elsewhere}"
+
     def as_json(self) -> dict[str, Any]:
         return {
             "id": self.arxiv_id,

@@ -23,7 +23,8 @@ class Command(ReportCommand):
         paper = Paper.objects.filter(arxiv_id=ident.id).select_related("primary_category").first()
         if paper is None:
             raise CommandError(f"{ident.id} is not stored (paperfeed fetch {ident.id} looks it up on arXiv)")
-        return paper.as_json() | self.extra_fields(paper)
+        note = paper.version_note(ident.version, "This shows") if ident.version is not None else None
+        return paper.as_json() | self.extra_fields(paper) | ({"note": note} if note else {})
 
     def extra_fields(self, paper: Paper) -> dict[str, Any]:
         """Fields other apps add (votes, once the feed exists)."""
@@ -34,6 +35,8 @@ class Command(ReportCommand):
     def render(self, result: dict[str, Any]) -> str:
         authors = ", ".join(a["name"] for a in result["authors"])
         links = "".join(f"\n  {lk['kind']}: {lk['url']}" for lk in result["links"])
-        head = f"{result['id']}v{result['version'] or '?'}  [{', '.join(result['categories'])}]"
+        version = f"v{result['version']}" if result["version"] else " (version not recorded)"
+        head = f"{result['id']}{version}  [{', '.join(result['categories'])}]"
         when = f"announced {result['announced'] or '?'}"
-        return f"{head}  {when}\n{result['title']}\n{authors}\n\n{result['abstract']}{links}"
+        note = f"\n\nNote: {result['note']}" if "note" in result else ""
+        return f"{head}  {when}\n{result['title']}\n{authors}\n\n{result['abstract']}{links}{note}"

@@ -1,0 +1,44 @@
+"""`paperfeed show ID` in this process: the version asked for against the one stored."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.management import call_command
+
+from paperfeed.papers.models import Paper
+from tests.sitedata import load_papers
+
+pytestmark = pytest.mark.django_db
+
+
+def _show(capsys, *args: str) -> str:  # type: ignore[no-untyped-def]
+    call_command("show", *args)
+    return capsys.readouterr().out
+
+
+def test_a_version_other_than_the_stored_one_is_named(capsys) -> None:  # type: ignore[no-untyped-def]
+    (paper,) = load_papers(1)
+    Paper.objects.filter(pk=paper.pk).update(version=3)
+    ident = paper.arxiv_id
+    assert _show(capsys, ident).startswith(f"{ident}v3  [")
+    assert "Note:" not in _show(capsys, f"{ident}v3")
+    newer = _show(capsys, f"{ident}v7")
+    assert newer.startswith(f"{ident}v3  [")  # what is shown is what is stored, never the asked-for v7
+    assert newer.rstrip().endswith(
+        f"Note: You asked for v7; the newest version here is v3. arXiv may have a newer one: "
+        f"https://arxiv.org/abs/{ident}v7"
+    )
+    call_command("show", f"{ident}v1", "--json")
+    assert json.loads(capsys.readouterr().out)["note"] == (
+        f"This shows v3, the latest; v1 is at https://arxiv.org/abs/{ident}v1"
+    )
+
+
+def test_an_unrecorded_version_is_said_so(capsys) -> None:  # type: ignore[no-untyped-def]
+    (paper,) = load_papers(1)
+    Paper.objects.filter(pk=paper.pk).update(version=None)
+    out = _show(capsys, f"{paper.arxiv_id}v7")
+    assert out.startswith(f"{paper.arxiv_id} (version not recorded)  [") and "v?" not in out
+    assert f"This shows the paper as stored here; v7 is at https://arxiv.org/abs/{paper.arxiv_id}v7" in out
