@@ -10,6 +10,7 @@ from django.contrib.auth.forms import PasswordChangeForm as DjangoPasswordChange
 from paperfeed.accounts import services
 from paperfeed.accounts.models import User
 from paperfeed.accounts.validators import normalise_email, validate_email_characters, validate_username
+from paperfeed.core.text import quoted
 
 
 class SignupForm(forms.Form):
@@ -138,7 +139,7 @@ class ProfileForm(forms.Form):
 
 
 def _quoted(entries: list[str], limit: int = 10) -> str:
-    return ", ".join(f"“{e}”" for e in entries[:limit]) + (" …" if len(entries) > limit else "")
+    return ", ".join(quoted(e) for e in entries[:limit]) + (" …" if len(entries) > limit else "")
 
 
 def split_values(text: str, *, spaces: bool = False) -> list[str]:

@@ -27,6 +27,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from paperfeed.core import text
 from paperfeed.digests.models import Delivery, Digest, Frequency, Subscriber
 from paperfeed.papers.models import Paper, PaperCategory
 
@@ -241,7 +242,9 @@ class Follows(Section):
             {"q": value, "sort": "date", "since": ctx.first.isoformat(), "until": ctx.last.isoformat()}
         )
         at_least = "+" if ctx.shared["by_keyword"][value].more else ""
-        return note(self.key, f"{n}{at_least} more matching “{value}”", f"{reverse('search')}?{query}")
+        return note(
+            self.key, f"{n}{at_least} more matching {text.quoted(value)}", f"{reverse('search')}?{query}"
+        )
 
 
 def _category_listing(code: str, days: list[dt.date], ctx: Context) -> str:
@@ -275,7 +278,7 @@ def _by_followed(names: list[str]) -> str:
 def _follow_reason(kind: str, value: str) -> str:
     if kind == "category":
         return f"new in {value}"
-    return f"matches “{value}”, which you follow"
+    return f"matches {text.quoted(value)}, which you follow"
 
 
 # A note closing a section ("12 more new in cs.LG", with a link): an item whose paper pk is NOTE
@@ -335,7 +338,7 @@ class Alerts(Section):
         for q in queries:
             if q not in cache:
                 cache[q] = search_new(q, ctx.first, ctx.last, ALERT_LIMIT).pks
-            items.extend((pk, self.key, f"matches “{q}”") for pk in cache[q])
+            items.extend((pk, self.key, f"matches {text.quoted(q)}") for pk in cache[q])
         return items
 
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 
+from paperfeed.core.text import quoted
 from paperfeed.digests.models import Frequency, Subscriber
 from paperfeed.papers import services as papers
 from paperfeed.papers.models import Author, Category
@@ -25,7 +26,7 @@ def _entries(text: str) -> list[str]:
 
 
 def _listed(items: list[str], limit: int = 5) -> str:
-    shown = ", ".join(f"“{i[:60]}”" for i in items[:limit])
+    shown = ", ".join(quoted(i[:60]) for i in items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 

@@ -285,17 +285,19 @@ def test_a_signed_in_user_with_a_verified_address_is_subscribed_at_once(smtp_sin
     Author.objects.create(key="ada-lovelace", name="Ada <em>Lovelace</em>")
     Follow.objects.create(user=user, kind=Follow.Kind.AUTHOR, value="ada-lovelace")
     Follow.objects.create(user=user, kind=Follow.Kind.KEYWORD, value="<i>sparse</i> attention")
+    Follow.objects.create(user=user, kind=Follow.Kind.KEYWORD, value='"state space"')  # typed as a phrase
     SavedSearch.objects.create(user=user, query="<b>speculative</b> decoding", category="cs.LG")
     page = client.get(r.headers["Location"]).content.decode()
     assert '<a href="/categories/cs.CL">cs.CL</a>' in page
     assert '<a href="/authors/ada-lovelace">Ada &lt;em&gt;Lovelace&lt;/em&gt;</a>' in page  # by name
     assert "<code>&lt;b&gt;speculative&lt;/b&gt; decoding cat:cs.LG</code>" in page
     assert "“&lt;i&gt;sparse&lt;/i&gt; attention”" in page
+    assert ">&quot;state space&quot;</a>" in page  # its own quotes, not “"state space"”
     as_json = client.get(r.headers["Location"] + "?format=json").json()["from_account"]
     assert as_json == {
         "categories": ["cs.CL"],
         "authors": ["ada-lovelace"],
-        "keywords": ["<i>sparse</i> attention"],
+        "keywords": ['"state space"', "<i>sparse</i> attention"],
         "searches": ["<b>speculative</b> decoding cat:cs.LG"],
     }
     # Someone else's address typed while signed in still needs its owner's confirmation.
