@@ -157,12 +157,13 @@ class Indexer:
 
     def run(self, *, semantic: bool = True) -> dict[str, Any]:
         started = time.monotonic()
+        self.report = {}
         with index_lock():
             upto = latest_change()
             self.report["keyword"] = self.index_keywords(upto)
             if semantic:
                 self.report["embeddings"] = self.embed(upto)
-                self.report["vectors"] = self.sync_vectors()
+                self.sync_vectors()
         self.report["seconds"] = round(time.monotonic() - started, 2)
         return self.report
 
@@ -309,9 +310,13 @@ class Indexer:
             added += counts["added"]
             removed += counts["removed"]
             failpoint("index.vectors.after_commit")
-        return {
-            "added": added,
-            "removed": removed,
+        # A long embedding pass syncs several times: the run's report sums them all (it showed
+        # only the last sync's, e.g. 270 of 6,926 vectors added).
+        before = self.report.get("vectors", {})
+        self.report["vectors"] = {
+            "added": before.get("added", 0) + added,
+            "removed": before.get("removed", 0) + removed,
             "vectors": vi.size,
-            "seconds": round(time.monotonic() - started, 2),
+            "seconds": round(before.get("seconds", 0) + time.monotonic() - started, 2),
         }
+        return self.report["vectors"]
