@@ -306,7 +306,8 @@ def daily_papers(
 def trending(
     request: HttpRequest, period: Query[PeriodParams], p: int = 0, limit: int = 50
 ) -> list[dict[str, Any]]:
-    """Trending papers of a period (default: this ISO week), each with its score and the reason."""
+    """Trending papers of a period (default: this ISO week): those with at least one upvote, as on
+    the page and in its feeds, each with its score and the reason."""
     when, (a, b) = _period(period, periods.week_of(timezone.localdate())), _window(p, limit)
 
     def build() -> list[dict[str, Any]]:

@@ -1,6 +1,8 @@
 """The feed's verbs: submit, upvote, comment, save, and the lists pages, feeds and the API share.
 
-Trending (documented on the trending page too): for the papers submitted in a period,
+Trending (documented on the trending page too): the papers submitted in a period that have at
+least one upvote (a paper whose upvotes all come from new or unverified accounts is listed at a
+score of 0, and its reason says why), ranked by
 
     score = V / (H + 2) ** 1.8
 
@@ -310,8 +312,12 @@ class Entry:
         return self.submission.paper
 
 
-def _entries(period_first: dt.date, period_last: dt.date, submitter: str | None = None) -> list[Entry]:
+def _entries(
+    period_first: dt.date, period_last: dt.date, submitter: str | None = None, *, upvoted: bool = False
+) -> list[Entry]:
     qs = Submission.objects.between(period_first, period_last).visible().with_counts().for_listing()
+    if upvoted:
+        qs = qs.upvoted()
     if submitter:
         qs = qs.filter(submitted_by__username__iexact=submitter)
     first: dict[int, Entry] = {}
@@ -351,11 +357,17 @@ def _score(entries: list[Entry], ref: dt.datetime) -> None:
 
 
 def listing(
-    period: Period, *, sort: str = "votes", submitter: str | None = None, now: dt.datetime | None = None
+    period: Period,
+    *,
+    sort: str = "votes",
+    submitter: str | None = None,
+    now: dt.datetime | None = None,
+    upvoted: bool = False,
 ) -> list[Entry]:
     """The papers submitted in a period: sort "votes" (the daily page: most upvoted first),
-    "publishedAt" (newest submission first) or "trending" (the score above, with reasons)."""
-    entries = _entries(period.first, period.last, submitter)
+    "publishedAt" (newest submission first) or "trending" (the score above, with reasons);
+    `upvoted`: only papers with at least one upvote."""
+    entries = _entries(period.first, period.last, submitter, upvoted=upvoted)
     if sort == "trending":
         _score(entries, reference_time(period, now))
         entries.sort(key=lambda e: (-e.score, -e.votes, -e.submission.created_at.timestamp()))
@@ -369,7 +381,10 @@ def listing(
 
 
 def trending(period: Period, now: dt.datetime | None = None, limit: int = 50) -> list[Entry]:
-    return listing(period, sort="trending", now=now)[:limit]
+    """What is trending in a period: the one definition the page, its JSON twin and its feeds
+    read. Only upvoted papers (Submission.objects.upvoted, as the page's arrows skip by): a list of
+    every submission at a score of 0 would call unvoted papers trending."""
+    return listing(period, sort="trending", now=now, upvoted=True)[:limit]
 
 
 def latest_day(

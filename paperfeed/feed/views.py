@@ -163,7 +163,7 @@ def trending(request: HttpRequest) -> HttpResponse:
     period = _period(request, periods.week_of(timezone.localdate()))
 
     def context() -> dict[str, Any]:
-        entries = [e for e in services.trending(period) if e.votes or e.counted]
+        entries = services.trending(period)
         prev, nxt = _trending_neighbours(period)
         _voted(request, entries)
         return {

@@ -15,7 +15,7 @@ from django.utils import timezone
 from paperfeed.accounts import hashers, throttle
 from paperfeed.accounts import services as accounts
 from paperfeed.feed import services
-from paperfeed.feed.models import Comment
+from paperfeed.feed.models import Comment, Vote
 from tests.sitedata import PASSWORD, load_papers, make_user
 
 pytestmark = pytest.mark.django_db
@@ -144,6 +144,8 @@ def test_limit_is_clamped_to_100() -> None:
     today = timezone.localdate()
     for p in papers:
         services.submit(p.arxiv_id, None, today)
+    fan = make_user("fan")  # trending lists upvoted papers only; one vote each, past the vote limit
+    Vote.objects.bulk_create([Vote(user=fan, paper=p) for p in papers])
     for url in (f"/api/daily_papers?date={today}", f"/api/trending?date={today}"):
         assert len(Client().get(f"{url}&limit=100000").json()) == 100, url
         assert len(Client().get(f"{url}&limit=100000&p=1").json()) == 30, url

@@ -542,3 +542,42 @@ def test_saving_a_search_keeps_its_author_filter(search_home) -> None:  # type: 
     assert saved.query == f'au:"{name}"'
     feed = ET.fromstring(Client().get(f"/search/saved/{saved.token}/feed.rss").content)
     assert papers[0].title in [i.findtext("title") for i in feed.findall("channel/item")]
+
+
+def test_trending_page_json_and_feeds_list_the_same_papers() -> None:
+    """One definition of trending: a week of unvoted submissions is empty everywhere, and a paper
+    upvoted only by a new account (counted 0, score 0) is listed everywhere."""
+    papers = load_papers(4)
+    curator = make_user("curator")
+    this_week = periods.week_of(timezone.localdate())
+    quiet, busy = this_week.shifted(-1), this_week  # votes count until the end of a past period
+    for p in papers[:2]:
+        services.submit(p.arxiv_id, curator, quiet.first)
+    for p in papers[2:]:
+        services.submit(p.arxiv_id, curator, busy.first)
+    services.upvote(make_user("fan"), papers[2])
+    services.upvote(make_user("newcomer", age=dt.timedelta(hours=1)), papers[3])  # not counted
+    c = Client()
+    ns = "{http://www.w3.org/2005/Atom}"
+
+    def listed(period: periods.Period) -> dict[str, tuple[str, ...]]:
+        """The papers each of the four lists, in order."""
+        page = c.get(f"/trending?{period.query()}").content.decode()
+        rss = ET.fromstring(c.get(f"/trending/feed.rss?{period.query()}").content)
+        atom = ET.fromstring(c.get(f"/trending/feed.atom?{period.query()}").content)
+        return {
+            "page": tuple(re.findall(r'<h3 class="title tex"><a href="/papers/([^"]+)"', page)),
+            "api": tuple(r["paper"]["id"] for r in c.get(f"/api/trending?{period.query()}").json()),
+            "rss": tuple((i.findtext("link") or "").rsplit("/", 1)[-1] for i in rss.findall("channel/item")),
+            "atom": tuple(
+                (e.find(f"{ns}link").get("href") or "").rsplit("/", 1)[-1]  # type: ignore[union-attr]
+                for e in atom.findall(f"{ns}entry")
+            ),
+        }
+
+    assert set(listed(quiet).values()) == {()}
+    assert "Nothing is trending in this period yet" in c.get(f"/trending?{quiet.query()}").content.decode()
+    both = (papers[2].arxiv_id, papers[3].arxiv_id)
+    assert set(listed(busy).values()) == {both}
+    zero = c.get(f"/api/trending?{busy.query()}").json()[1]["trending"]
+    assert zero["score"] == 0.0 and "1 more from new or unverified accounts not counted" in zero["reason"]
