@@ -71,7 +71,12 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 class BadParameter(BadRequest):
     """A 400 whose message is written for the visitor (a bad ?date=, quoting at most 40 characters
-    of it). Django's own 400s (a bad Host header, too many fields) keep their reasons off the page."""
+    of it), with an optional (href, text) link to where to go instead. Django's own 400s (a bad
+    Host header, too many fields) keep their reasons off the page."""
+
+    def __init__(self, message: str, *, link: tuple[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.link = link
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -79,7 +84,8 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     reason = str(exception) if isinstance(exception, BadParameter) else ""
     if request.path.startswith("/api/"):
         return JsonResponse({"error": reason or "bad request"}, status=400)
-    return render(request, "400.html", {"reason": reason}, status=400)
+    link = exception.link if isinstance(exception, BadParameter) else None
+    return render(request, "400.html", {"reason": reason, "link": link}, status=400)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

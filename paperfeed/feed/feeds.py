@@ -1,5 +1,7 @@
 """RSS 2.0 and Atom feeds of the daily list, trending, each category and each saved search; the
-same lists the pages show (feed.services), links built from PAPERFEED_BASE_URL."""
+same lists the pages show (feed.services), links built from PAPERFEED_BASE_URL. The period feeds
+(daily, trending, category) read the page's own ?date=, ?week= or ?month= by the pages' rule
+(periods.asked)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import feedgenerator, timezone
 
-from paperfeed.core.middleware import BadParameter
 from paperfeed.feed import periods, searching, services
 from paperfeed.feed.models import SavedSearch
 from paperfeed.papers.models import Category, Paper
@@ -69,15 +70,6 @@ class _Atom:
     feed_type: type[feedgenerator.SyndicationFeed] = feedgenerator.Atom1Feed
 
 
-def _asked_period(request: HttpRequest) -> periods.Period | None:
-    """The ?date=, ?week= or ?month= a feed reader was given (the page's own parameters: a feed
-    link copied from a page lists that page's period), or None for the rolling default."""
-    try:
-        return periods.parse(request.GET.get("date"), request.GET.get("week"), request.GET.get("month"))
-    except periods.BadPeriod as e:
-        raise BadParameter(str(e)) from None
-
-
 def _seven_days_to(last: dt.date) -> periods.Period:
     return periods.Period("day", last - dt.timedelta(days=6), last)
 
@@ -88,7 +80,8 @@ class _PeriodFeed(_PaperFeed):
     url_name, page, name = "", "", ""  # the feed's URL name, its page's URL name, what it lists
 
     def get_object(self, request: HttpRequest) -> periods.Period | None:
-        return _asked_period(request)
+        # The page's own parameters: a feed link copied from a page lists that page's period.
+        return periods.asked(request)
 
     def title(self, obj: periods.Period | None) -> str:
         return f"paperfeed: {self.name}" + (f", {obj.label}" if obj else "")
@@ -127,25 +120,33 @@ class TrendingAtom(_Atom, TrendingFeed):
 
 
 class CategoryFeed(_PaperFeed):
-    def get_object(self, request: HttpRequest, code: str) -> Category:
-        return get_object_or_404(Category, code=code)
+    """The newest papers of a category, or those of the page's own period when given one."""
 
-    def title(self, obj: Category) -> str:
-        return f"paperfeed: new papers in {obj.code}"
+    def get_object(self, request: HttpRequest, code: str) -> tuple[Category, periods.Period | None]:
+        return get_object_or_404(Category, code=code), periods.asked(request)
 
-    def description(self, obj: Category) -> str:
-        return f"Papers newly announced in {obj.code}{' (' + obj.name + ')' if obj.name else ''}."
+    def title(self, obj: tuple[Category, periods.Period | None]) -> str:
+        cat, period = obj
+        return f"paperfeed: new papers in {cat.code}" + (f", {period.label}" if period else "")
 
-    def link(self, obj: Category) -> str:
-        return settings.BASE_URL + reverse("category", args=[obj.code])
+    def description(self, obj: tuple[Category, periods.Period | None]) -> str:
+        cat = obj[0]
+        return f"Papers newly announced in {cat.code}{' (' + cat.name + ')' if cat.name else ''}."
 
-    def items(self, obj: Category) -> list[Paper]:
-        return list(
-            Paper.objects.active()
-            .in_category(obj.code)
-            .order_by("-announced", "-arxiv_id")
-            .for_listing()[:100]
+    def link(self, obj: tuple[Category, periods.Period | None]) -> str:
+        cat, period = obj
+        return (
+            settings.BASE_URL
+            + reverse("category", args=[cat.code])
+            + (f"?{period.query()}" if period else "")
         )
+
+    def items(self, obj: tuple[Category, periods.Period | None]) -> list[Paper]:
+        cat, period = obj
+        qs = Paper.objects.active().in_category(cat.code)
+        if period:
+            qs = qs.announced_between(period.first, period.last)
+        return list(qs.order_by("-announced", "-arxiv_id").for_listing()[:100])
 
 
 class CategoryAtom(_Atom, CategoryFeed):

@@ -1,5 +1,9 @@
 """The periods a feed is read by: a day (?date=YYYY-MM-DD), an ISO week (?week=YYYY-Www) or a
-month (?month=YYYY-MM), with their neighbours for previous/next navigation."""
+month (?month=YYYY-MM), with their neighbours for previous/next navigation.
+
+One rule for every list read by period (pages, feeds, API): a period that starts after today, by
+the site's clock (timezone.localdate()), is refused with a reason (FuturePeriod), as a malformed one
+is; the current week or month, begun but not over, is read like any other."""
 
 from __future__ import annotations
 
@@ -8,9 +12,20 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from django.http import HttpRequest
+from django.utils import timezone
+
+from paperfeed.core.middleware import BadParameter
+
+FIRST_YEAR = 1901  # before any preprint server; the years between are merely empty
+
 
 class BadPeriod(ValueError):
-    pass
+    """A period parameter that names no period; the message is written for the visitor."""
+
+
+class FuturePeriod(BadPeriod):
+    """A real period that has not begun yet: nothing can be listed there."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +85,7 @@ class Period:
     # The day, week and month holding this period's last day (for the Day/Week/Month tabs).
     @property
     def day_view(self) -> Period:
-        return day(min(self.last, dt.date.today()) if self.kind != "day" else self.first)
+        return day(min(self.last, timezone.localdate()) if self.kind != "day" else self.first)
 
     @property
     def week_view(self) -> Period:
@@ -99,29 +114,64 @@ _WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.I)
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 
 
-def parse(date: str | None = None, week: str | None = None, month_: str | None = None) -> Period | None:
-    """The period named by one of the parameters (None if none given); BadPeriod with a reason."""
+def _weeks_in(year: int) -> int:
+    return dt.date(year, 12, 28).isocalendar()[1]  # 28 December is always in the year's last week
+
+
+def _named(date: str | None, week: str | None, month_: str | None) -> Period | None:
+    if date:
+        try:
+            return day(dt.date.fromisoformat(date.strip()))
+        except ValueError:
+            raise BadPeriod(f"not a valid date: {date[:40]!r} (dates look like 2025-02-28)") from None
+    if week:
+        m = _WEEK.match(week.strip())
+        if not m:
+            raise BadPeriod(f"week must look like 2025-W09, not {week[:40]!r}")
+        y, w = int(m[1]), int(m[2])
+        if not 1 <= w <= _weeks_in(max(y, 1)):
+            raise BadPeriod(f"{y} has no week {w}: its ISO weeks are 1 to {_weeks_in(max(y, 1))}")
+        return week_of(dt.date.fromisocalendar(y, w, 1))
+    if month_:
+        m = _MONTH.match(month_.strip())
+        if not m or not 1 <= int(m[2]) <= 12 or int(m[1]) == 0:
+            raise BadPeriod(f"month must look like 2025-02, not {month_[:40]!r}")
+        return month(int(m[1]), int(m[2]))
+    return None
+
+
+def parse(
+    date: str | None = None,
+    week: str | None = None,
+    month_: str | None = None,
+    *,
+    today: dt.date | None = None,
+) -> Period | None:
+    """The period named by one of the parameters (None if none given); BadPeriod with a reason,
+    FuturePeriod for one that starts after `today` (the site's today by default)."""
     try:
-        if date:
-            d = dt.date.fromisoformat(date.strip())
-            if not 1900 < d.year < 2200:
-                raise BadPeriod(f"date out of range: {date[:40]!r}")
-            return day(d)
-        if week:
-            m = _WEEK.match(week.strip())
-            if not m:
-                raise BadPeriod(f"week must look like 2025-W09, not {week[:40]!r}")
-            d = dt.date.fromisocalendar(int(m[1]), int(m[2]), 1)
-            if not 1900 < d.year < 2200:
-                raise BadPeriod(f"week out of range: {week[:40]!r}")
-            return week_of(d)
-        if month_:
-            m = _MONTH.match(month_.strip())
-            if not m or not 1 <= int(m[2]) <= 12 or not 1900 < int(m[1]) < 2200:
-                raise BadPeriod(f"month must look like 2025-02, not {month_[:40]!r}")
-            return month(int(m[1]), int(m[2]))
-    except ValueError as e:
+        found = _named(date, week, month_)
+    except (OverflowError, ValueError) as e:  # the first or last day of year 1 or 9999's last week
         if isinstance(e, BadPeriod):
             raise
-        raise BadPeriod(f"not a valid date: {(date or week or '')[:40]!r}") from None
-    return None
+        raise BadPeriod(f"out of range: {(date or week or month_ or '')[:40]!r}") from None
+    if found is None:
+        return None
+    if found.first.year < FIRST_YEAR:
+        raise BadPeriod(f"out of range: {found.value!r} is before {FIRST_YEAR}, long before any paper")
+    today = today or timezone.localdate()
+    if found.first > today:
+        begun = "happened" if found.kind == "day" else "begun"
+        raise FuturePeriod(f"{found.label} hasn't {begun} yet: today is {today:%-d %B %Y}.")
+    return found
+
+
+def asked(request: HttpRequest) -> Period | None:
+    """The period a page's or feed's ?date=, ?week= or ?month= names; a 400 that says why for one
+    that names none or one in the future (with a link to the address without it: the latest)."""
+    try:
+        return parse(request.GET.get("date"), request.GET.get("week"), request.GET.get("month"))
+    except FuturePeriod as e:
+        raise BadParameter(str(e), link=(request.path, "See the latest instead")) from None
+    except BadPeriod as e:
+        raise BadParameter(str(e)) from None

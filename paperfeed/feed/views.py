@@ -34,15 +34,8 @@ from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.papers.models import Author, Category, Paper
 
 
-def _period_param(request: HttpRequest) -> periods.Period | None:
-    try:
-        return periods.parse(request.GET.get("date"), request.GET.get("week"), request.GET.get("month"))
-    except periods.BadPeriod as e:
-        raise BadParameter(str(e)) from None
-
-
 def _period(request: HttpRequest, default: periods.Period) -> periods.Period:
-    return _period_param(request) or default
+    return periods.asked(request) or default
 
 
 def _not_future(p: periods.Period) -> periods.Period | None:
@@ -132,7 +125,7 @@ def _voted(request: HttpRequest, entries: list[services.Entry]) -> set[int]:
 
 
 def daily(request: HttpRequest) -> HttpResponse:
-    period = _period_param(request) or _default_day()
+    period = periods.asked(request) or _default_day()
     sort = request.GET.get("sort", "votes")
     if sort not in ("votes", "trending", "publishedAt"):
         sort = "votes"

@@ -175,6 +175,34 @@ def test_periods_parse_and_navigate() -> None:
             periods.parse(*bad)
 
 
+def test_a_period_after_today_is_refused_and_the_current_one_is_not() -> None:
+    today = dt.date(2026, 11, 29)  # a Sunday: the last day of week 48
+    for args, said in [
+        (("2026-11-30",), "Monday, 30 November 2026 hasn't happened yet: today is 29 November 2026."),
+        (("9999-12-31",), "Friday, 31 December 9999 hasn't happened yet"),
+        ((None, "2026-W49"), "Week 49 of 2026 (30 Nov to 6 Dec) hasn't begun yet"),
+        ((None, None, "2026-12"), "December 2026 hasn't begun yet"),
+        ((None, None, "9999-12"), "December 9999 hasn't begun yet"),
+    ]:
+        with pytest.raises(periods.FuturePeriod) as e:
+            periods.parse(*args, today=today)
+        assert said in str(e.value), args
+    for args in [("2026-11-29",), (None, "2026-W48"), (None, None, "2026-11")]:
+        assert periods.parse(*args, today=today) is not None  # begun, if not over
+    for args, said in [  # not periods at all: refused for what they are, not for being ahead
+        (("10000-01-01",), "not a valid date: '10000-01-01' (dates look like 2025-02-28)"),
+        ((None, "2025-W54"), "2025 has no week 54: its ISO weeks are 1 to 52"),
+        ((None, "2025-W53"), "2025 has no week 53: its ISO weeks are 1 to 52"),
+        ((None, "2026-W00"), "2026 has no week 0: its ISO weeks are 1 to 53"),
+        ((None, None, "10000-01"), "month must look like 2025-02, not '10000-01'"),
+        (("1899-12-31",), "'1899-12-31' is before 1901"),
+    ]:
+        with pytest.raises(periods.BadPeriod) as e:
+            periods.parse(*args, today=today)
+        assert not isinstance(e.value, periods.FuturePeriod) and said in str(e.value), args
+    assert periods.parse(week="2020-W53", today=today) == periods.week_of(dt.date(2020, 12, 28))
+
+
 def test_search_sorts_by_votes_through_the_feed(search_home) -> None:  # type: ignore[no-untyped-def]
     from paperfeed.feed import searching
     from paperfeed.search.indexing import Indexer

@@ -581,3 +581,42 @@ def test_trending_page_json_and_feeds_list_the_same_papers() -> None:
     assert set(listed(busy).values()) == {both}
     zero = c.get(f"/api/trending?{busy.query()}").json()[1]["trending"]
     assert zero["score"] == 0.0 and "1 more from new or unverified accounts not counted" in zero["reason"]
+
+
+def test_a_period_after_today_is_refused_alike_by_pages_feeds_and_the_api(site) -> None:  # type: ignore[no-untyped-def]
+    papers, _, today = site
+    code = papers[0].primary_category_id
+    tomorrow, next_week = today + dt.timedelta(days=1), periods.week_of(today).shifted(1)
+    next_month = periods.month(today.year, today.month).shifted(1)
+    c = Client()
+    for path, query in [
+        ("/", f"date={tomorrow}"),
+        ("/papers", "date=2030-01-01"),
+        ("/papers", "date=9999-12-31"),
+        ("/papers", next_week.query()),
+        ("/trending", f"date={tomorrow}"),
+        ("/trending", next_month.query()),
+        (f"/categories/{code}", "date=9999-12-31"),
+        ("/papers/feed.rss", next_week.query()),
+        ("/trending/feed.atom", f"date={tomorrow}"),
+        (f"/categories/{code}/feed.rss", next_month.query()),
+    ]:
+        r = c.get(f"{path}?{query}")
+        body = r.content.decode()
+        assert r.status_code == 400 and re.search(r"hasn&#x27;t (happened|begun) yet: today is", body), path
+        assert f'<a href="{path}">See the latest instead</a>' in body, path
+    for path in ("/api/daily_papers", "/api/trending", f"/api/categories/{code}/papers"):
+        r = c.get(f"{path}?date=9999-12-31")
+        assert r.status_code == 400 and r.json()["error"].startswith(
+            "Friday, 31 December 9999 hasn't happened yet"
+        )
+    for query, said in [("date=10000-01-01", "not a valid date"), ("week=2025-W54", "2025 has no week 54")]:
+        for path in ("/papers", "/trending/feed.rss", "/api/trending"):
+            r = c.get(f"{path}?{query}")
+            assert (
+                r.status_code == 400
+                and said in r.content.decode()
+                and "See the latest" not in r.content.decode()
+            )
+    assert c.get(f"/papers?{periods.week_of(today).query()}").status_code == 200  # begun, not over
+    assert c.get(f"/categories/{code}/feed.rss?date={papers[0].announced}").status_code == 200
