@@ -38,30 +38,21 @@ def _period(request: HttpRequest, default: periods.Period) -> periods.Period:
     return periods.asked(request) or default
 
 
-def _not_future(p: periods.Period) -> periods.Period | None:
-    """A period to link to, unless it starts after today (nothing can be listed there yet)."""
-    return p if p.first <= timezone.localdate() else None
-
-
-def _listed_neighbours(period: periods.Period) -> tuple[periods.Period | None, periods.Period | None]:
-    """The arrows of the daily page: over periods nobody submitted to; the next one falls back to
-    the period after (until today), which may yet fill up."""
+def _neighbours(
+    period: periods.Period, *, upvoted: bool
+) -> tuple[periods.Period | None, periods.Period | None]:
+    """The ← and → arrows of the daily page (over periods nobody submitted to) and of trending
+    (`upvoted`: over periods with no upvoted paper, which it would show as "nothing is trending").
+    Both stop at the first; past the last, → leads to the current period (the page's own, which may
+    yet fill up), and never to one after it, which the period rule refuses."""
     prev, nxt = period.neighbours(
-        services.latest_day(before=period.first), services.latest_day(after=period.last)
-    )
-    return prev, nxt or _not_future(period.shifted(1))
-
-
-def _trending_neighbours(period: periods.Period) -> tuple[periods.Period | None, periods.Period | None]:
-    """The arrows of the trending page: over periods with no upvoted paper, which it would show as
-    "nothing is trending"; past the last such period, the current one (the page's default), which
-    may yet fill up."""
-    prev, nxt = period.neighbours(
-        services.latest_day(before=period.first, upvoted=True),
-        services.latest_day(after=period.last, upvoted=True),
+        services.latest_day(before=period.first, upvoted=upvoted),
+        services.latest_day(after=period.last, upvoted=upvoted),
     )
     now = period.around(timezone.localdate())
-    return prev, nxt or (now if now.first > period.last else None)
+    if nxt is None or nxt.first > now.first:  # none listed later, or only on a day still ahead
+        nxt = now if now.first > period.last else None
+    return prev, nxt
 
 
 def _default_day() -> periods.Period:
@@ -132,7 +123,7 @@ def daily(request: HttpRequest) -> HttpResponse:
 
     def context() -> dict[str, Any]:
         entries = services.listing(period, sort=sort)
-        prev, nxt = _listed_neighbours(period)
+        prev, nxt = _neighbours(period, upvoted=False)
         _voted(request, entries)
         return {
             "entries": entries,
@@ -157,7 +148,7 @@ def trending(request: HttpRequest) -> HttpResponse:
 
     def context() -> dict[str, Any]:
         entries = services.trending(period)
-        prev, nxt = _trending_neighbours(period)
+        prev, nxt = _neighbours(period, upvoted=True)
         _voted(request, entries)
         return {
             "entries": entries,

@@ -620,3 +620,29 @@ def test_a_period_after_today_is_refused_alike_by_pages_feeds_and_the_api(site) 
             )
     assert c.get(f"/papers?{periods.week_of(today).query()}").status_code == 200  # begun, not over
     assert c.get(f"/categories/{code}/feed.rss?date={papers[0].announced}").status_code == 200
+
+
+def test_daily_arrows_past_the_last_listed_period_lead_to_the_current_one() -> None:
+    """As on trending: → skips the empty days after the last listed one and lands on today, which
+    may yet fill up, and never on a day still ahead (the API takes tomorrow's date for a
+    submission made across midnight)."""
+    papers = load_papers(3)
+    curator = make_user("curator")
+    today = timezone.localdate()
+    first, last = today - dt.timedelta(days=20), today - dt.timedelta(days=10)
+    services.submit(papers[0].arxiv_id, curator, first)
+    services.submit(papers[1].arxiv_id, curator, last)
+    c = Client()
+
+    def arrows(period: periods.Period) -> dict[str, str]:
+        return _arrows(c.get(f"/papers?{period.query()}").content.decode())
+
+    now = periods.day(today)
+    assert arrows(periods.day(last)) == {"prev": f"?date={first}", "next": f"?{now.query()}"}
+    assert arrows(periods.week_of(last)) == {
+        "prev": f"?{periods.week_of(first).query()}",
+        "next": f"?{periods.week_of(today).query()}",
+    }
+    assert arrows(now) == {"prev": f"?date={last}"}
+    services.submit(papers[2].arxiv_id, curator, today + dt.timedelta(days=1))
+    assert arrows(periods.day(last))["next"] == f"?{now.query()}" and arrows(now) == {"prev": f"?date={last}"}
