@@ -3,7 +3,10 @@
 
 Two ways in, because Django turns an exception into a response at every middleware layer:
 `process_exception` catches what a view raises; `server_error` (the project's handler500) catches
-what a middleware raised (the session or rate-limit lookups run before any view)."""
+what a middleware raised (the session or rate-limit lookups run before any view).
+
+The 400 and 404 handlers live here too: a page shows only messages written for visitors
+(BadParameter, NotFound), never an exception's internal text."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from collections.abc import Callable
 
 from django.core.exceptions import BadRequest
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 
 log = logging.getLogger(__name__)
@@ -60,13 +63,31 @@ class DatabaseUnavailableMiddleware:
         return unavailable(request, exception) if database_down(exception) else None
 
 
+class NotFound(Http404):
+    """A 404 whose message is written for the visitor ("paperfeed has no paper 2601.99999"), with
+    (href, text) links to where to go instead. Any other Http404 (the resolver's, a
+    get_object_or_404's "No User matches the given query.") shows a generic sentence."""
+
+    def __init__(self, message: str, *, links: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.links = links or []
+
+
+def quoted(text: str, limit: int = 40) -> str:
+    """A visitor's text quoted in a message, cut to `limit` characters (templates escape it)."""
+    text = " ".join(text.split())
+    return f"“{text[:limit]}…”" if len(text) > limit else f"“{text}”"
+
+
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """handler404: under /api/ a JSON error like every other API answer, not the site's page."""
     if request.path.startswith("/api/"):
         return JsonResponse({"error": f"no such API endpoint or resource: {request.path}"}, status=404)
-    from django.views.defaults import page_not_found
-
-    return page_not_found(request, exception)
+    if isinstance(exception, NotFound):
+        ctx = {"reason": str(exception), "links": exception.links}
+    else:
+        ctx = {"reason": "", "links": []}
+    return render(request, "404.html", ctx, status=404)
 
 
 class BadParameter(BadRequest):

@@ -11,10 +11,10 @@ from typing import Any
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import feedgenerator, timezone
 
+from paperfeed.core.middleware import NotFound, quoted
 from paperfeed.feed import periods, searching, services
 from paperfeed.feed.models import SavedSearch
 from paperfeed.papers.models import Category, Paper
@@ -123,7 +123,10 @@ class CategoryFeed(_PaperFeed):
     """The newest papers of a category, or those of the page's own period when given one."""
 
     def get_object(self, request: HttpRequest, code: str) -> tuple[Category, periods.Period | None]:
-        return get_object_or_404(Category, code=code), periods.asked(request)
+        cat = Category.objects.filter(code=code).first()
+        if cat is None:
+            raise NotFound(f"paperfeed has no category {quoted(code)}.")
+        return cat, periods.asked(request)
 
     def title(self, obj: tuple[Category, periods.Period | None]) -> str:
         cat, period = obj
@@ -155,7 +158,10 @@ class CategoryAtom(_Atom, CategoryFeed):
 
 class SavedSearchFeed(_PaperFeed):
     def get_object(self, request: HttpRequest, token: str) -> SavedSearch:
-        return get_object_or_404(SavedSearch, token=token)
+        found = SavedSearch.objects.filter(token=token).first()
+        if found is None:  # deleted, or a mistyped address
+            raise NotFound("No saved search has this feed: it may have been deleted.")
+        return found
 
     def title(self, obj: SavedSearch) -> str:
         return f"paperfeed: search “{obj.query}”"

@@ -17,6 +17,7 @@ urlpatterns = [
     re_path(rf"^papers/{_ID}/vote$", views.vote, name="vote"),
     re_path(rf"^papers/{_ID}/comments$", views.comment, name="comment"),
     re_path(rf"^papers/{_ID}/save$", views.save, name="save"),
+    path("papers/<str:text>", views.not_a_paper),  # after every route under papers/
     path("comments/<int:pk>/edit", views.comment_edit, name="comment-edit"),
     path("comments/<int:pk>/hide", views.comment_hide, name="comment-hide"),
     path("submit", views.submit, name="submit"),

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_POST
 
 from paperfeed.accounts.models import Follow, User
 from paperfeed.accounts.views import safe_next
-from paperfeed.core.middleware import BadParameter
+from paperfeed.core.middleware import BadParameter, NotFound, quoted
 from paperfeed.feed import periods, searching, services
 from paperfeed.feed.models import Collection, Comment, SavedSearch, Submission, Vote
 from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
@@ -164,22 +164,40 @@ def trending(request: HttpRequest) -> HttpResponse:
     return _page(request, f"trending:{period.value}:{timezone.now():%Y%m%d%H}", "feed/trending.html", context)
 
 
+def _not_an_id(text: str) -> NotFound:
+    return NotFound(
+        f"{quoted(text)} is not an arXiv id.",
+        links=[(reverse("search") + "?" + urlencode({"q": text[:200]}), "Search for it")],
+    )
+
+
 def _paper_or_404(arxiv_id: str) -> Paper:
     try:
-        ident = parse_arxiv_id(arxiv_id)
+        ident = parse_arxiv_id(arxiv_id).id
     except InvalidArxivId:
-        raise Http404("not an arXiv id") from None
-    paper = Paper.objects.filter(arxiv_id=ident.id).for_listing().first()
+        raise _not_an_id(arxiv_id) from None
+    paper = Paper.objects.filter(arxiv_id=ident).for_listing().first()
     if paper is None:
-        raise Http404("paper not stored")
+        raise NotFound(
+            f"paperfeed has no paper {ident}.",
+            links=[
+                (f"https://arxiv.org/abs/{ident}", f"arXiv:{ident} on arXiv"),
+                (f"{reverse('submit')}?{urlencode({'paper': ident})}", "Submit it to today's list"),
+            ],
+        )
     return paper
+
+
+def not_a_paper(request: HttpRequest, text: str) -> HttpResponse:
+    """/papers/<a segment no id pattern matched>: say so, rather than that nothing is there."""
+    raise _not_an_id(text)
 
 
 def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     try:
         ident = parse_arxiv_id(arxiv_id)
     except InvalidArxivId:
-        raise Http404("not an arXiv id") from None
+        raise _not_an_id(arxiv_id) from None
     canonical = ident.id
     if canonical != arxiv_id:
         if ident.version is not None:
@@ -489,7 +507,11 @@ def _paged(request: HttpRequest, qs: Any, per_page: int = 30) -> Any:
 
 
 def author(request: HttpRequest, key: str) -> HttpResponse:
-    a = get_object_or_404(Author, key=key)
+    a = Author.objects.filter(key=key).first()
+    if a is None:
+        raise NotFound(
+            f"paperfeed has no author {quoted(key)}.", links=[(reverse("search"), "Search by name")]
+        )
     page = _paged(
         request, Paper.objects.active().by_author(key).order_by("-announced", "-arxiv_id").for_listing()
     )
@@ -502,6 +524,15 @@ def author(request: HttpRequest, key: str) -> HttpResponse:
         "feed/author.html",
         {"author": a, "page": page, "following": following, "json_url": f"/api/authors/{key}/papers"},
     )
+
+
+def _category_or_404(code: str) -> Category:
+    cat = Category.objects.filter(code=code).first()
+    if cat is None:
+        raise NotFound(
+            f"paperfeed has no category {quoted(code)}.", links=[(reverse("categories"), "All categories")]
+        )
+    return cat
 
 
 def categories(request: HttpRequest) -> HttpResponse:
@@ -523,7 +554,7 @@ def categories(request: HttpRequest) -> HttpResponse:
 
 
 def category(request: HttpRequest, code: str) -> HttpResponse:
-    cat = get_object_or_404(Category, code=code)
+    cat = _category_or_404(code)
     qs = Paper.objects.active().in_category(code)
     latest = qs.order_by("-announced").values_list("announced", flat=True).first()
     period = _period(request, periods.day(latest or timezone.localdate()))
@@ -575,7 +606,9 @@ def follow(request: HttpRequest) -> HttpResponse:
 
 
 def user_page(request: HttpRequest, username: str) -> HttpResponse:
-    u = get_object_or_404(User, username__iexact=username, is_active=True)
+    u = User.objects.filter(username__iexact=username, is_active=True).first()
+    if u is None:
+        raise NotFound(f"paperfeed has no user {quoted(username)}.")
     if u.username != username:
         return redirect("user", u.username)
     own = request.user.is_authenticated and request.user.pk == u.pk
@@ -623,11 +656,11 @@ def collection_edit(request: HttpRequest, username: str, slug: str) -> HttpRespo
 
 
 def collection(request: HttpRequest, username: str, slug: str) -> HttpResponse:
-    coll = get_object_or_404(
-        Collection.objects.select_related("user"), user__username__iexact=username, slug=slug
+    coll = (
+        Collection.objects.select_related("user").filter(user__username__iexact=username, slug=slug).first()
     )
-    if not coll.public and request.user.pk != coll.user_id:
-        raise Http404("no such collection")
+    if coll is None or (not coll.public and request.user.pk != coll.user_id):  # private: not there
+        raise NotFound(f"{quoted(username)} has no collection {quoted(slug)} that you can see.")
     items = list(coll.items.select_related("paper", "paper__primary_category").order_by("-added_at"))
     # Nearest to the collection's centre (its newest papers, for a very large one).
     more = searching.similar([it.paper for it in items[:COLLECTION_CENTRE]], limit=10)

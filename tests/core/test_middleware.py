@@ -43,3 +43,20 @@ def test_the_500_handler_maps_a_database_error_raised_by_a_middleware() -> None:
         raise ValueError("bug")
     except ValueError:
         assert server_error(request).status_code == 500
+
+
+@pytest.mark.django_db
+def test_a_404_page_shows_only_messages_written_for_visitors() -> None:
+    from django.http import Http404
+
+    from paperfeed.core.middleware import NotFound, not_found
+
+    request = RequestFactory().get("/somewhere")
+    internal = not_found(request, Http404("No Paper matches the given query."))
+    assert internal.status_code == 404 and b"There is nothing at this address." in internal.content
+    assert b"matches the given query" not in internal.content
+    told = not_found(request, NotFound("paperfeed has no <i>thing</i>", links=[("/x?a=1&b=2", "Go <there>")]))
+    assert b"paperfeed has no &lt;i&gt;thing&lt;/i&gt;" in told.content
+    assert b'<a href="/x?a=1&amp;b=2">Go &lt;there&gt;</a>' in told.content
+    api = not_found(RequestFactory().get("/api/nothing"), NotFound("for people"))
+    assert json.loads(api.content) == {"error": "no such API endpoint or resource: /api/nothing"}

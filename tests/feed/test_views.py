@@ -646,3 +646,38 @@ def test_daily_arrows_past_the_last_listed_period_lead_to_the_current_one() -> N
     assert arrows(now) == {"prev": f"?date={last}"}
     services.submit(papers[2].arxiv_id, curator, today + dt.timedelta(days=1))
     assert arrows(periods.day(last))["next"] == f"?{now.query()}" and arrows(now) == {"prev": f"?date={last}"}
+
+
+def test_a_404_says_what_is_missing_in_words_for_visitors(site) -> None:  # type: ignore[no-untyped-def]
+    papers, _, _ = site
+    c = Client()
+
+    def said(url: str) -> str:
+        r = c.get(url)
+        assert r.status_code == 404, url
+        text = r.content.decode()
+        found = re.search(r"<main[^>]*>(.*?)</main>", text, re.S)
+        assert found is not None and "Resolver404" not in text and "matches the given query" not in text
+        return found[1]
+
+    assert "There is nothing at this address." in said("/no-such-page")
+    assert "paperfeed has no user “nobody”." in said("/users/nobody")
+    assert "paperfeed has no author “nobody-here”." in said("/authors/nobody-here")
+    assert "paperfeed has no category “xx.YY”." in said("/categories/xx.YY")
+    assert "paperfeed has no category “xx.YY”." in said("/categories/xx.YY/feed.rss")
+    assert "No saved search has this feed" in said("/search/saved/wrong-token/feed.atom")
+    assert "“curator” has no collection “secret” that you can see." in said(
+        "/users/curator/collections/secret"
+    )
+    assert "“9999.99999” is not an arXiv id." in said("/papers/9999.99999")
+    assert "“hello” is not an arXiv id." in said("/papers/hello")
+    long = "<b>" + "x" * 60
+    assert f"“&lt;b&gt;{'x' * 37}…” is not an arXiv id." in said(f"/papers/{long}")
+    for url in ("/papers/2601.99999", "/papers/2601.99999.md"):
+        page = said(url)
+        assert "paperfeed has no paper 2601.99999" in page, url
+        assert 'href="https://arxiv.org/abs/2601.99999"' in page and 'href="/submit?paper=2601.99999"' in page
+    assert c.get(f"/papers/{papers[0].arxiv_id}").status_code == 200  # ids still reach their pages
+    assert c.get("/papers/feed.rss").status_code == 200
+    r = c.get("/digests")
+    assert r.status_code == 302 and r["Location"] == "/digests/settings"
