@@ -17,6 +17,7 @@ from django.utils import feedgenerator, timezone
 from paperfeed.core.middleware import NotFound, quoted
 from paperfeed.feed import periods, searching, services
 from paperfeed.feed.models import SavedSearch
+from paperfeed.papers import tex
 from paperfeed.papers.models import Category, Paper
 
 
@@ -25,7 +26,7 @@ class _PaperFeed(Feed):
     description_template = "feed/feed_item.html"
 
     def item_title(self, item: Any) -> str:
-        return _paper(item).title
+        return tex.plain(_paper(item).title)  # feed readers show a title as text: no KaTeX there
 
     def item_link(self, item: Any) -> str:
         return settings.BASE_URL + reverse("paper", args=[_paper(item).arxiv_id])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 
 # The groups are the TeX without its delimiters: 1 $$…$$ and 2 \[…\] (display), 3 \(…\), 4 $…$.
 SPAN = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|(?<![\\$])\$(?!\s)([^$\n]+?)(?<!\s)\$", re.S)
@@ -46,3 +47,75 @@ def excerpt_html(source: str, marks: list[tuple[int, int]], lo: int = 0, hi: int
         pos = b
     parts.append(html.escape(source[pos:hi]))
     return ("… " if lo > 0 else "") + "".join(parts) + (" …" if hi < len(source) else "")
+
+
+# --- plain text: where markup cannot render (a tab's title, a feed reader's item title) ----------
+
+_SUPERSCRIPTS = dict(zip("0123456789+-=()ni", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱ", strict=True))
+_SUBSCRIPTS = dict(zip("0123456789+-=()", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎", strict=True))
+_SYMBOLS = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",  # noqa: RUF001
+    "zeta": "ζ", "eta": "η", "theta": "θ", "iota": "ι", "kappa": "κ", "lambda": "λ", "mu": "μ",  # noqa: RUF001
+    "nu": "ν", "xi": "ξ", "pi": "π", "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ", "varphi": "φ",  # noqa: RUF001
+    "chi": "χ", "psi": "ψ", "omega": "ω", "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ",
+    "Xi": "Ξ", "Pi": "Π", "Sigma": "Σ", "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω", "ell": "ℓ",  # noqa: RUF001
+    "infty": "∞", "partial": "∂", "nabla": "∇", "times": "×", "cdot": "·", "pm": "±", "mp": "∓",  # noqa: RUF001
+    "leq": "≤", "le": "≤", "geq": "≥", "ge": "≥", "neq": "≠", "ne": "≠", "approx": "≈", "sim": "~",
+    "equiv": "≡", "propto": "∝", "in": "∈", "subset": "⊂", "cup": "∪", "cap": "∩", "sum": "∑",  # noqa: RUF001
+    "prod": "∏", "int": "∫", "sqrt": "√", "to": "→", "rightarrow": "→", "leftarrow": "←",
+    "Rightarrow": "⇒", "mapsto": "↦", "circ": "∘", "star": "⋆", "ast": "∗", "dots": "…",  # noqa: RUF001
+    "ldots": "…", "cdots": "…", "emph": "", "textbf": "", "textit": "", "text": "", "mathrm": "",
+    "mathbf": "", "mathit": "", "mathcal": "", "mathbb": "", "mathsf": "", "mathtt": "",
+    "texttt": "", "textrm": "", "operatorname": "", "boldsymbol": "", "bm": "", "left": "",
+    "right": "", "big": "", "Big": "", "quad": " ", "qquad": " ",
+}  # fmt: skip
+# Accents as TeX writes them in arXiv titles (Schr\"odinger, {\'e}): combining marks.
+_ACCENTS = {
+    '"': "\u0308",
+    "'": "\u0301",
+    "`": "\u0300",
+    "^": "\u0302",
+    "~": "\u0303",
+    "=": "\u0304",
+    ".": "\u0307",
+}
+_ACCENT = re.compile(r"""\{?\\(["'`^~=.])\{?([A-Za-z])\}?\}?""")
+_COMMAND = re.compile(r"\\([A-Za-z]+)(\s*)|\\([,;:! ])|\\([%&$#_{}])")
+_SCRIPT = re.compile(r"([\^_])(?:\{([^{}]*)\}|(\\[A-Za-z]+|\\.|[^\\\s]))")
+
+
+def _command(m: re.Match[str]) -> str:
+    if m[1] is not None:  # a symbol, or a word such as \log that keeps the space after it
+        return _SYMBOLS[m[1]] if m[1] in _SYMBOLS else m[1] + m[2]
+    if m[3] is not None:  # TeX's small spaces
+        return "" if m[3] == "!" else " "
+    return m[4]  # an escaped character stands for itself
+
+
+def _script(m: re.Match[str]) -> str:
+    body = (m[2] if m[2] is not None else m[3]).strip()
+    table = _SUPERSCRIPTS if m[1] == "^" else _SUBSCRIPTS
+    if body and all(c in table for c in body):
+        return "".join(table[c] for c in body)
+    body = _COMMAND.sub(_command, body).strip()
+    return m[1] + (body if len(body) == 1 else f"({body})")
+
+
+def _math(tex: str) -> str:
+    tex = _SCRIPT.sub(_script, tex)
+    return _COMMAND.sub(_command, tex).replace("{", "").replace("}", "")
+
+
+def plain(text: str) -> str:
+    """Text with its TeX spelled in plain characters: delimiters dropped, Greek letters and common
+    symbols as Unicode, single-character and digit scripts as super- and subscripts (C$^2$ → C²,
+    $x_{10}$ → x₁₀), longer ones as ^(…), font commands reduced to their argument, accents
+    composed. For places that cannot run KaTeX: a <title>, a feed's item title, a meta tag."""
+    text = unicodedata.normalize("NFC", _ACCENT.sub(lambda m: m[2] + _ACCENTS[m[1]], text or ""))
+    out, pos = [], 0
+    for m in SPAN.finditer(text):
+        out += [text[pos : m.start()], _math(next(g for g in m.groups() if g is not None))]
+        pos = m.end()
+    out.append(text[pos:])
+    prose = "".join(out).replace("\\$", "$").replace("\\&", "&").replace("\\%", "%")
+    return " ".join(prose.split())

@@ -681,3 +681,20 @@ def test_a_404_says_what_is_missing_in_words_for_visitors(site) -> None:  # type
     assert c.get("/papers/feed.rss").status_code == 200
     r = c.get("/digests")
     assert r.status_code == 302 and r["Location"] == "/digests/settings"
+
+
+def test_titles_outside_the_page_body_spell_tex_in_plain_text(site) -> None:  # type: ignore[no-untyped-def]
+    from paperfeed.papers.models import Paper
+
+    papers, _, today = site
+    p = papers[0]
+    Paper.objects.filter(pk=p.pk).update(title="GUI-C$^2$: Coarse-to-Fine <GUI> Grounding")
+    c = Client()
+    c.force_login(make_user("reader"))  # past the anonymous page cache, which this direct update skips
+    page = c.get(f"/papers/{p.arxiv_id}").content.decode()
+    assert "<title>GUI-C²: Coarse-to-Fine &lt;GUI&gt; Grounding — paperfeed</title>" in page
+    assert "GUI-C$^2$: Coarse-to-Fine &lt;GUI&gt; Grounding</h1>" in page  # KaTeX renders the heading
+    rss = ET.fromstring(c.get(f"/papers/feed.rss?date={today}").content)
+    assert "GUI-C²: Coarse-to-Fine <GUI> Grounding" in [
+        i.findtext("title") for i in rss.findall("channel/item")
+    ]

@@ -48,3 +48,26 @@ def test_a_window_never_cuts_a_span(text: str, lo: int, hi: int) -> None:
     new_lo, new_hi = tex.window(spans, lo, hi)
     assert new_lo <= lo and new_lo <= new_hi
     assert not any(a < new_lo < b or a < new_hi < b for a, b in spans)
+
+
+def test_plain_spells_tex_in_plain_characters_for_titles() -> None:
+    for source, expected in [
+        ("GUI-C$^2$: Coarse-to-Fine\n  Grounding", "GUI-C²: Coarse-to-Fine Grounding"),
+        (ABSTRACT, "We bound the error by O(n^(-1/2)) for a kernel estimator, with π² factors."),
+        (r"$\mathcal{O}(\log n)$ time on $\mathbb{R}^n$", "O(log n) time on Rⁿ"),
+        (
+            r"$x_{10}$, $x_i$, $x^{\alpha}$, $\ell_1$-norm \(k\)-NN $$E=mc^2$$",
+            "x₁₀, x_i, x^α, ℓ₁-norm k-NN E=mc²",  # noqa: RUF001
+        ),
+        (r"Schr\"odinger meets {\'E}cole: $SU(3)\times U(1)$", "Schrödinger meets École: SU(3)×U(1)"),  # noqa: RUF001
+        (r"Costs \$5 \& 3$\,$K", "Costs $5 & 3 K"),
+        ("No TeX <b>here</b>", "No TeX <b>here</b>"),  # escaping is the template's job
+        ("", ""),
+    ]:
+        assert tex.plain(source) == expected, source
+
+
+@given(st.text(alphabet="ab $^_{}\\\"'()x2\n", max_size=60))
+def test_plain_takes_any_text_and_gives_one_line(text: str) -> None:
+    out = tex.plain(text)
+    assert out == " ".join(out.split())

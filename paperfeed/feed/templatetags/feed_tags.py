@@ -4,7 +4,15 @@ import re
 
 from django import template
 
+from paperfeed.papers import tex
+
 register = template.Library()
+
+
+@register.filter
+def plain_tex(text: str) -> str:
+    """TeX spelled in plain characters, for where KaTeX does not run (a <title>, a meta tag)."""
+    return tex.plain(text)
 
 
 @register.filter
