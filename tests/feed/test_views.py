@@ -698,3 +698,28 @@ def test_titles_outside_the_page_body_spell_tex_in_plain_text(site) -> None:  # 
     assert "GUI-C²: Coarse-to-Fine <GUI> Grounding" in [
         i.findtext("title") for i in rss.findall("channel/item")
     ]
+
+
+def test_relative_times_under_a_minute_say_just_now(site) -> None:  # type: ignore[no-untyped-def]
+    from paperfeed.accounts import services as accounts
+    from paperfeed.accounts.models import ApiToken
+
+    papers, curator, _ = site
+    p = papers[0]
+    fresh = services.add_comment(curator, p, "first!")
+    older = services.add_comment(curator, p, "second")
+    Comment.objects.filter(pk=older.pk).update(created_at=timezone.now() - dt.timedelta(minutes=5, seconds=5))
+    c = Client()
+    c.force_login(curator)
+    page = c.get(f"/papers/{p.arxiv_id}").content.decode()
+    meta = {
+        pk: re.sub(r"\s+", " ", text)
+        for pk, text in re.findall(
+            r'id="c(\d+)">\s*<p class="comment-meta">.*?<time[^>]*>([^<]*)</time>', page, re.S
+        )
+    }
+    assert meta == {str(fresh.pk): "just now", str(older.pk): "5 minutes ago"}
+    accounts.create_api_token(curator, "laptop")
+    ApiToken.objects.update(last_used_at=timezone.now())
+    settings_page = c.get("/settings").content.decode()
+    assert "used just now" in settings_page and "0 minutes" not in settings_page

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from django import template
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 from paperfeed.papers import tex
 
@@ -25,3 +28,14 @@ def paragraphs(text: str) -> list[str]:
 @register.filter
 def get_item(mapping: dict[object, object], key: object) -> object:
     return mapping.get(key) if isinstance(mapping, dict) else None
+
+
+@register.filter
+def ago(when: dt.datetime | None) -> str:
+    """How long ago, as "5 minutes ago"; "just now" under a minute, where timesince says
+    "0 minutes" (and for a moment ahead of this server's clock, written by another)."""
+    if when is None:
+        return ""
+    if timezone.now() - when < dt.timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(when)} ago"
