@@ -73,12 +73,6 @@ class NotFound(Http404):
         self.links = links or []
 
 
-def quoted(text: str, limit: int = 40) -> str:
-    """A visitor's text quoted in a message, cut to `limit` characters (templates escape it)."""
-    text = " ".join(text.split())
-    return f"“{text[:limit]}…”" if len(text) > limit else f"“{text}”"
-
-
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """handler404: under /api/ a JSON error like every other API answer, not the site's page."""
     if request.path.startswith("/api/"):

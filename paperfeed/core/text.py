@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+QUOTE_LIMIT = 40
 
-def quoted(text: str) -> str:
-    """`text` between curly quotes, unless it is already a quoted phrase (a followed keyword or a
-    search typed as "state space"), which would otherwise read “"state space"”."""
+
+def quoted(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """Someone's text quoted in a sentence, on one line and cut to `limit` characters (templates
+    escape it). A phrase that brings its own quotes (a keyword or search typed as "state space")
+    keeps them rather than read “"state space"”."""
+    text = " ".join(text.split())
+    if len(text) > limit:
+        return f"“{text[:limit]}…”"
     if len(text) >= 2 and text[0] == text[-1] == '"':
         return text
     return f"“{text}”"

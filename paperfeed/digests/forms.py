@@ -26,7 +26,7 @@ def _entries(text: str) -> list[str]:
 
 
 def _listed(items: list[str], limit: int = 5) -> str:
-    shown = ", ".join(quoted(i[:60]) for i in items[:limit])
+    shown = ", ".join(quoted(i, 60) for i in items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 

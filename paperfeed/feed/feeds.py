@@ -14,7 +14,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import feedgenerator, timezone
 
-from paperfeed.core.middleware import NotFound, quoted
+from paperfeed.core.middleware import NotFound
+from paperfeed.core.text import quoted
 from paperfeed.feed import periods, searching, services
 from paperfeed.feed.models import SavedSearch
 from paperfeed.papers import tex
@@ -123,6 +124,8 @@ class TrendingAtom(_Atom, TrendingFeed):
 class CategoryFeed(_PaperFeed):
     """The newest papers of a category, or those of the page's own period when given one."""
 
+    url_name = "category-rss"
+
     def get_object(self, request: HttpRequest, code: str) -> tuple[Category, periods.Period | None]:
         cat = Category.objects.filter(code=code).first()
         if cat is None:
@@ -145,6 +148,16 @@ class CategoryFeed(_PaperFeed):
             + (f"?{period.query()}" if period else "")
         )
 
+    def feed_url(self, obj: tuple[Category, periods.Period | None]) -> str:
+        # The self link from PAPERFEED_BASE_URL like every other link (Django's default takes the
+        # request's host, which behind a proxy is not the public one).
+        cat, period = obj
+        return (
+            settings.BASE_URL
+            + reverse(self.url_name, args=[cat.code])
+            + (f"?{period.query()}" if period else "")
+        )
+
     def items(self, obj: tuple[Category, periods.Period | None]) -> list[Paper]:
         cat, period = obj
         qs = Paper.objects.active().in_category(cat.code)
@@ -154,10 +167,12 @@ class CategoryFeed(_PaperFeed):
 
 
 class CategoryAtom(_Atom, CategoryFeed):
-    pass
+    url_name = "category-atom"
 
 
 class SavedSearchFeed(_PaperFeed):
+    url_name = "search-rss"
+
     def get_object(self, request: HttpRequest, token: str) -> SavedSearch:
         found = SavedSearch.objects.filter(token=token).first()
         if found is None:  # deleted, or a mistyped address
@@ -165,13 +180,16 @@ class SavedSearchFeed(_PaperFeed):
         return found
 
     def title(self, obj: SavedSearch) -> str:
-        return f"paperfeed: search “{obj.query}”"
+        return f"paperfeed: search {quoted(obj.query, 200)}"
 
     def description(self, obj: SavedSearch) -> str:
-        return f"Newest papers matching {obj.query!r}."
+        return f"Newest papers matching {quoted(obj.query, 200)}."
 
     def link(self, obj: SavedSearch) -> str:
         return settings.BASE_URL + reverse("search") + "?" + _qs(obj)
+
+    def feed_url(self, obj: SavedSearch) -> str:
+        return settings.BASE_URL + reverse(self.url_name, args=[obj.token])
 
     def items(self, obj: SavedSearch) -> list[Paper]:
         res = searching.run_search(obj.query, category=obj.category or None, sort="date", limit=50)
@@ -185,4 +203,4 @@ def _qs(obj: SavedSearch) -> str:
 
 
 class SavedSearchAtom(_Atom, SavedSearchFeed):
-    pass
+    url_name = "search-atom"

@@ -27,7 +27,8 @@ from django.views.decorators.http import require_POST
 
 from paperfeed.accounts.models import Follow, User
 from paperfeed.accounts.views import safe_next
-from paperfeed.core.middleware import BadParameter, NotFound, quoted
+from paperfeed.core.middleware import BadParameter, NotFound
+from paperfeed.core.text import quoted
 from paperfeed.feed import periods, searching, services
 from paperfeed.feed.models import Collection, Comment, SavedSearch, Submission, Vote
 from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
@@ -255,20 +256,10 @@ def _comment_draft(request: HttpRequest, arxiv_id: str) -> str:
 
 def _say_which_version(request: HttpRequest, arxiv_id: str, asked: int) -> None:
     """The page shows the latest version stored here; say so when another one was asked for."""
-    found = Paper.objects.filter(arxiv_id=arxiv_id).values_list("version", flat=True)[:1]
-    if not found or asked == found[0]:
-        return
-    stored, elsewhere = found[0], f"https://arxiv.org/abs/{arxiv_id}v{asked}"
-    if stored is None:  # a source that does not say which version it describes (the snapshot)
-        said = f"This page shows the paper as stored here; v{asked} is at {elsewhere}"
-    elif asked > stored:
-        said = (
-            f"You asked for v{asked}; the newest version here is v{stored}. "
-            f"arXiv may have a newer one: {elsewhere}"
-        )
-    else:
-        said = f"This page shows v{stored}, the latest; v{asked} is at {elsewhere}"
-    messages.info(request, said)
+    stored = Paper.objects.filter(arxiv_id=arxiv_id).only("arxiv_id", "version").first()
+    said = stored.version_note(asked, "This page shows") if stored else None
+    if said:
+        messages.info(request, said)
 
 
 def paper_markdown(request: HttpRequest, arxiv_id: str) -> HttpResponse:

@@ -364,6 +364,26 @@ def test_feeds_read_the_pages_period(site) -> None:  # type: ignore[no-untyped-d
         assert (entry.findtext(f"{ns}updated") or "") >= (entry.findtext(f"{ns}published") or "")
 
 
+def test_every_feed_links_itself_from_the_public_address(site) -> None:  # type: ignore[no-untyped-def]
+    """Behind a proxy the request's host is an internal one: self links use PAPERFEED_BASE_URL."""
+    papers, _, _ = site
+    cat = papers[0].primary_category_id
+    saved = SavedSearch.objects.create(user=make_user("rss"), query='"vision" transformers')
+    ns = "{http://www.w3.org/2005/Atom}"
+    for path in [
+        "/papers/feed.atom",
+        "/trending/feed.atom",
+        f"/categories/{cat}/feed.atom",
+        f"/search/saved/{saved.token}/feed.atom",
+    ]:
+        atom = ET.fromstring(Client().get(path, HTTP_HOST="127.0.0.1:8000").content)
+        assert atom.find(f"{ns}link[@rel='self']").get("href") == f"https://papers.example.org{path}", path  # type: ignore[union-attr]
+    rss = ET.fromstring(
+        Client().get(f"/search/saved/{saved.token}/feed.rss", HTTP_HOST="127.0.0.1:8000").content
+    )
+    assert rss.findtext("channel/title") == 'paperfeed: search “"vision" transformers”'  # quoted once
+
+
 def test_cached_pages_carry_each_visitors_own_csrf_token(site) -> None:  # type: ignore[no-untyped-def]
     import re
 
