@@ -331,7 +331,9 @@ def search(
     author: str | None = None,
     sort: Literal["relevance", "date", "votes"] = "relevance",
 ) -> list[dict[str, Any]]:
-    """Search (the same engine and fallback as the search page); empty or unusable queries give []."""
+    """Search (the same engine and fallback as the search page); empty or unusable queries give [].
+    Headers: `X-Search-Summary` says what was found ("635 matches", "top 100 by meaning"),
+    `X-Total-Count` the matches where they are counted (not in semantic mode)."""
     if since and until and since > until:
         raise HttpError(400, f"since ({since}) is after until ({until})")
     a, b = _window(p, limit)
@@ -346,9 +348,13 @@ def search(
         author=(author or "")[:200] or None,
         sort=sort,
     )
+    # The body keeps Hugging Face's shape (a plain list): what it is, and a degraded answer (keyword
+    # matches only, RELIABILITY L7), are said in headers.
+    if res.summary:
+        response["X-Search-Summary"] = res.summary.encode("ascii", "replace").decode()
+        if res.total is not None and res.counted:
+            response["X-Total-Count"] = str(res.total)
     if res.degraded:
-        # The body keeps Hugging Face's shape (a plain list): a degraded answer (keyword matches
-        # only, RELIABILITY L7) says so in a header.
         note = res.message or "keyword matches only"
         response["X-Search-Degraded"] = note.encode("ascii", "replace").decode()
     papers = [h.paper for h in res.hits]

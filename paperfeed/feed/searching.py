@@ -38,6 +38,10 @@ class SearchPage:
     message: str = ""
     degraded: bool = False
     total: int | None = None
+    counted: bool = True  # False: total is how many nearest papers by meaning are listed, not matches
+    listed: int | None = None  # how many of them the pages list (None: unknown)
+    summary: str = ""  # what the count is: "635 matches", "top 100 by meaning"
+    searchable: bool = True  # False: the query has nothing to search for (only stop words)
     cut: bool = False  # only the first QUERY_CHARS characters of the query were searched
 
 
@@ -96,7 +100,13 @@ def run_search(
                 bool(getattr(res, "degraded", False)),
             )
             page.total = getattr(res, "total", None)
-            if page.hits or offset:
+            page.counted = bool(getattr(res, "counted", True))
+            page.listed = getattr(res, "listed", page.total)
+            page.summary = getattr(res, "summary", "")
+            page.searchable = bool(getattr(res, "searchable", True))
+            # A query with nothing to search for is answered as it is: matching its text in the
+            # database would show papers the message says it did not look for.
+            if page.hits or offset or not page.searchable:
                 return page
             # Nothing indexed matches (or the index is not built yet): papers whose text contains
             # the words are better than an empty page, and say what they are.
@@ -132,6 +142,8 @@ def _database_match(
     page.hits = [Hit(p, 0.0, snippet(p.abstract, words)) for p in papers]
     if page.hits:
         page.message = "Papers whose title or abstract contains these words (the search index has none)."
+        page.total = page.listed = len(page.hits) + offset if len(page.hits) < limit else qs.count()
+        page.summary = f"{page.total} match{'' if page.total == 1 else 'es'}"
     return page
 
 

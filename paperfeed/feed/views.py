@@ -426,7 +426,10 @@ def search(request: HttpRequest) -> HttpResponse:
         "since": since,
         "until": until,
         "page": page_no,
-        "has_next": len(result.hits) == per_page and page_no < SEARCH_PAGES,
+        "has_next": page_no < SEARCH_PAGES
+        and (
+            page_no * per_page < result.listed if result.listed is not None else len(result.hits) == per_page
+        ),
         "counts": counts,
         "voted": services.voted_ids(request.user, ids),
         "categories": Category.objects.filter(code__in=_top_categories()),

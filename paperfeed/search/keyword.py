@@ -295,6 +295,12 @@ class KeywordIndex:
         parts = [(tantivy.Occur.Must, q) for q in must] + [(tantivy.Occur.MustNot, q) for q in must_not]
         return self._among(paper_ids, parts)
 
+    def matches(self, parsed: ParsedQuery, filters: Filters, paper_ids: list[int]) -> set[int]:
+        """Which of `paper_ids` the keyword query matches (words, clauses and filters), however low
+        they rank (for counting the vector leg's hits that are keyword matches too)."""
+        query, _ = self.build(parsed, filters)
+        return self._among(paper_ids, [(tantivy.Occur.Must, query)]) if paper_ids else set()
+
     def _among(self, paper_ids: list[int], parts: list[tuple[Any, Any]]) -> set[int]:
         """Which of `paper_ids` also satisfy the clauses `parts` ((Occur, query) pairs)."""
         ids = (tantivy.Occur.Must, tantivy.Query.term_set_query(self.schema, "id", paper_ids))

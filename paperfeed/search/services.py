@@ -13,6 +13,13 @@ combination of their min-max normalised scores (SEMANTIC_WEIGHT below, tuned on 
 queries; bench/README.md). A query whose quoted phrases no paper contains is retried with the
 phrases as plain words (and says so).
 
+Counting and paging: each leg contributes its first LEG_DEPTH candidates to the fusion, whatever the
+page or sort, so the fused ranking and `total` (keyword matches plus the nearest papers by meaning
+that are not among them) are the same on every page; keyword matches past that depth follow in BM25
+order. Semantic mode has no matches to count, only the nearest papers (`counted` is False): its
+`summary` says "top N by meaning". A sort orders the SORT_POOL most relevant; `listed` says how many
+a sort (or the MAX_LISTED cap) lists, and the pages end there.
+
 Sort by "votes" (or anything else) is a hook: another app calls `register_sort(name, fn)` with
 fn(paper_ids) -> {paper_id: number} (higher first); search never imports that app.
 """
@@ -43,12 +50,12 @@ log = logging.getLogger(__name__)
 
 MODES = ("hybrid", "keyword", "semantic")
 MAX_LIMIT = 100
-MAX_OFFSET = 1000
+MAX_LISTED = 1000  # results a query lists (the site's 50 pages of 20): past them it needs narrowing
 # Fusion: score = (1 - SEMANTIC_WEIGHT) * bm25' + SEMANTIC_WEIGHT * cosine', each min-max normalised
 # over its leg's candidates (a paper missing from a leg gets 0 there). On the CACM dev queries it beat
 # weighted reciprocal rank fusion (best 0.538 at k=60) with 0.534-0.540 over weights 0.3-0.4.
 SEMANTIC_WEIGHT = 0.35
-LEG_DEPTH = 100  # candidates each leg contributes (at least offset + limit)
+LEG_DEPTH = 100  # candidates each leg contributes to the fusion, on every page and sort
 SORT_POOL = 300  # sort=date|votes orders this many of the most relevant matches
 SNIPPET_CHARS = 240
 
@@ -87,19 +94,39 @@ class SearchResults:
     query: str
     mode: str
     hits: list[Hit] = field(default_factory=list)
-    total: int = 0  # matches known (keyword matches, plus semantic-only ones found); an estimate
+    # Keyword matches plus the semantic leg's papers that are not among them; the same on every page
+    # and sort. Not `counted`: the number of nearest papers by meaning (semantic mode).
+    total: int = 0
+    counted: bool = True
+    listed: int = 0  # how many of them the pages list: a sort orders only the most relevant
+    note: str = ""  # why fewer are listed than counted
     offset: int = 0
     limit: int = 20
     message: str = ""
+    searchable: bool = True  # False: nothing to search for (no words, or only stop words)
     degraded: bool = False
     parsed: dict[str, Any] = field(default_factory=dict)
     took_ms: float = 0.0
+
+    @property
+    def summary(self) -> str:
+        """What `total` is, in words: "635 matches", "top 100 by meaning", and why fewer are listed."""
+        if not self.searchable or not (self.total or self.counted):
+            return ""
+        if self.counted:
+            head = f"{self.total} match{'' if self.total == 1 else 'es'}"
+        else:
+            head = f"top {self.total} by meaning"
+        return f"{head} ({self.note})" if self.note else head
 
     def as_json(self) -> dict[str, Any]:
         return {
             "query": self.query,
             "mode": self.mode,
             "total": self.total,
+            "counted": self.counted,
+            "listed": self.listed,
+            "summary": self.summary,
             "offset": self.offset,
             "limit": self.limit,
             "message": self.message,
@@ -263,7 +290,7 @@ def search(
     started = time.perf_counter()
     query = query if isinstance(query, str) else ""
     limit = max(1, min(int(limit), MAX_LIMIT))
-    offset = max(0, min(int(offset), MAX_OFFSET))
+    offset = max(0, int(offset))
     res = SearchResults(query=query, mode=mode if mode in MODES else "hybrid", offset=offset, limit=limit)
     if mode not in MODES:
         res.message = f"unknown mode {mode!r}; use one of {', '.join(MODES)}"
@@ -271,6 +298,8 @@ def search(
     if sort not in SORTS:
         res.message = f"unknown sort {sort!r}; use one of {', '.join(SORTS)}"
         return res
+    parsed = parse(query)
+    res.parsed = parsed.as_json()
     cats = (category,) if isinstance(category, str) else tuple(category or ())
     filters = Filters(
         tuple(c.strip() for c in cats if c and c.strip()),
@@ -278,28 +307,29 @@ def search(
         _as_date(until),
         (author or "").strip() or None,
     )
-    parsed = parse(query)
-    res.parsed = parsed.as_json()
     messages = ["the query was cut to its first 1000 characters"] if parsed.truncated else []
     if parsed.is_empty and not filters:
-        res.message = "type some words to search for"
+        res.message, res.searchable = "type some words to search for", False
         return res
-    if (
-        not parsed.categories
-        and not filters
-        and not any(text.tokens(t, stem=False) for t in [*parsed.words, *(c.text for c in parsed.required)])
-    ):
-        res.message = "nothing to search for: only stop words or punctuation"
-        return res
+    has_words = any(text.tokens(t, stem=False) for t in [*parsed.words, *(c.text for c in parsed.required)])
+    if not has_words and (parsed.words or parsed.required):
+        if not (parsed.categories or filters):
+            res.message, res.searchable = "nothing to search for: only stop words or punctuation", False
+            return res
+        messages.append("the words are only stop words or punctuation; listing what the filters match")
     eng = engine()
     kw = eng.keyword
     if kw is None:
         res.message = "the search index is not built yet (run `paperfeed index`)"
         return res
-    depth = max(LEG_DEPTH, offset + limit, SORT_POOL if sort != "relevance" else 0)
+    # The keyword leg goes as deep as the page (or the sort's pool) needs: BM25 order does not change
+    # with depth. Everything that is fused or counted stays at LEG_DEPTH, so that neither moves
+    # from one page or sort to the next.
+    kw_depth = min(max(LEG_DEPTH, offset + limit, SORT_POOL if sort != "relevance" else 0), MAX_LISTED)
     legs: dict[str, list[tuple[int, float]]] = {}
+    kw_total = 0
     semantic = None
-    if mode in ("hybrid", "semantic") and parsed.semantic_text:
+    if mode in ("hybrid", "semantic") and text.tokens(parsed.semantic_text, stem=False):
         vectors = eng.vectors
         if vectors.size:
             mask_args: dict[str, Any] = {
@@ -310,14 +340,14 @@ def search(
             if filters.author:
                 ids, _ = kw.search(ParsedQuery(raw=""), Filters(author=filters.author), 10_000)
                 mask_args["paper_ids"] = [i for i, _ in ids]
-            semantic = eng.start_semantic(parsed.semantic_text, vectors, mask_args, depth)
+            semantic = eng.start_semantic(parsed.semantic_text, vectors, mask_args, LEG_DEPTH)
         elif mode == "semantic":
             messages.append("no paper has an embedding yet; showing keyword matches")
     if mode != "semantic" or semantic is None:
-        legs["keyword"], res.total = kw.search(parsed, filters, depth)
-        if not res.total and (loose := relaxed(parsed)) is not None:
+        legs["keyword"], kw_total = kw.search(parsed, filters, kw_depth)
+        if not kw_total and (loose := relaxed(parsed)) is not None:
             parsed = loose
-            legs["keyword"], res.total = kw.search(parsed, filters, depth)
+            legs["keyword"], kw_total = kw.search(parsed, filters, kw_depth)
             messages.append("no paper has those exact phrases; showing papers with their words")
     if semantic is not None:
         found, problem = eng.finish_semantic(semantic)
@@ -325,33 +355,58 @@ def search(
             res.degraded = True
             messages.append(problem)
             if "keyword" not in legs:
-                legs["keyword"], res.total = kw.search(parsed, filters, depth)
+                legs["keyword"], kw_total = kw.search(parsed, filters, kw_depth)
         elif found:
             ok = kw.matching(parsed, filters, [p for p, _ in found])
             legs["semantic"] = [(p, s) for p, s in found if p in ok]
-    if len(legs) == 1:  # one leg: keep its own scores (BM25 or cosine)
-        ((leg, hits),) = legs.items()
-        fused = [(p, s, {leg: r}) for r, (p, s) in enumerate(hits, 1)]
+    kw_hits, sem_hits = legs.get("keyword", []), legs.get("semantic", [])
+    if "keyword" not in legs:  # the nearest papers by meaning: there are no matches to count
+        fused = [(p, s, {"semantic": r}) for r, (p, s) in enumerate(sem_hits, 1)]
+        res.total, res.counted = len(fused), False
     else:
-        fused = fuse(legs)
-    keyword_ids = {p for p, _ in legs.get("keyword", [])}
-    res.total = max(res.total, len(keyword_ids)) + sum(
-        1 for p, _ in legs.get("semantic", []) if p not in keyword_ids
-    )
+        if len(legs) == 1:  # one leg: keep its own scores (BM25)
+            fused = [(p, s, {"keyword": r}) for r, (p, s) in enumerate(kw_hits, 1)]
+        else:
+            fused = fuse({"keyword": kw_hits[:LEG_DEPTH], "semantic": sem_hits})
+            head = {p for p, _, _ in fused}
+            # Keyword matches past the fused ones follow in BM25 order; their keyword score would
+            # normalise below the fused ones' lowest (0).
+            fused += [
+                (p, 0.0, {"keyword": r})
+                for r, (p, _) in enumerate(kw_hits[LEG_DEPTH:], LEG_DEPTH + 1)
+                if p not in head
+            ]
+        fetched = {p for p, _ in kw_hits}
+        extra = [p for p, _ in sem_hits if p not in fetched]
+        if extra and kw_total > len(kw_hits):  # some may be keyword matches ranked past the fetched
+            matched = kw.matches(parsed, filters, extra)
+            extra = [p for p in extra if p not in matched]
+        res.total = kw_total + len(extra)
+    res.listed = min(res.total, MAX_LISTED)
+    if res.total > MAX_LISTED:
+        res.note = f"the first {MAX_LISTED} are listed"
     if sort != "relevance" and fused:
         pool = fused[:SORT_POOL]
+        part = f"the {len(pool)} most relevant" if len(pool) < res.total else ""
         if len(parsed.words) > 1:
             # Ranked by relevance, a paper with one of the words can still be worth showing low
             # down; sorted by date (a saved search's feed) it would sit among the newest, so there
             # every word is required, when any paper has them all.
             every = kw.with_every_word(parsed.words, [p for p, _, _ in pool])
             if every:
-                pool = [f for f in pool if f[0] in every]
-                res.total = len(pool)
+                kept = [f for f in pool if f[0] in every]
+                if len(kept) < len(pool):
+                    part = f"the {len(kept)} with every word" + (f" among {part}" if part else "")
+                pool = kept
             else:
                 messages.append("no paper has all of the words; showing the closest matches")
         fused = _sorted(pool, sort)
-    res.hits = _hits(fused, offset, limit, parsed)
+        res.listed = len(pool)
+        res.note = f"sorted by {sort}: {part}" if part else ""
+    res.hits = _hits(fused[: res.listed], offset, limit, parsed)
+    if not res.hits and offset and res.listed:
+        more = "; narrow the query to see others" if res.total > res.listed else ""
+        messages.append(f"the list ends at {res.listed}{more}")
     if not res.hits and not messages:
         messages.append("no paper matches" if not parsed.is_empty else "no paper matches those filters")
     res.message = "; ".join(messages)

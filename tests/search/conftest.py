@@ -115,3 +115,52 @@ def home(settings: Any, tmp_path: Path) -> Iterator[Path]:
 def indexed(db: None, home: Path) -> dict[str, Any]:
     ingest(records())
     return Indexer().run()
+
+
+# A corpus larger than a leg's depth (services.LEG_DEPTH): a few papers have the word "diffusion",
+# the rest are about other things, so that hybrid search's nearest papers by meaning run past the
+# keyword matches and past the first pages.
+TOPICS = [
+    (
+        "diffusion",
+        "Denoising diffusion models",
+        "a diffusion process adds noise that a network learns to remove",
+    ),
+    ("graphs", "Graph neural networks", "message passing over the edges of molecular and social graphs"),
+    ("speech", "Speech recognition", "acoustic models transcribe spoken audio into text"),
+    ("robots", "Robot grasping", "a manipulator arm learns to pick objects from cluttered bins"),
+    ("crypto", "Zero-knowledge proofs", "a prover convinces a verifier without revealing the witness"),
+    ("databases", "Query optimisation", "join orders and cardinality estimates for relational databases"),
+    ("games", "Equilibria in auctions", "bidders reach a Nash equilibrium in repeated first-price auctions"),
+    ("compilers", "Register allocation", "graph colouring assigns virtual registers in a compiler backend"),
+]
+# cs.LG is never a primary category here: only cross-listed.
+PRIMARY = {"diffusion": "cs.CV", "graphs": "cs.SI", "speech": "eess.AS", "robots": "cs.RO"}
+
+
+def many_records(per_topic: int = 18, diffusion: int = 25) -> list[PaperRecord]:
+    out = []
+    n = 0
+    for key, title, gist in TOPICS:
+        for i in range(diffusion if key == "diffusion" else per_topic):
+            n += 1
+            out.append(
+                PaperRecord(
+                    arxiv_id=f"2504.{n:05d}",
+                    title=f"{title}, part {i + 1}",
+                    abstract=f"We study {gist}. Variant {i + 1} of {title.lower()} is evaluated on {key}"
+                    " benchmarks.",
+                    authors=[AuthorName(f"Author{n}", "Sam")],
+                    categories=[PRIMARY.get(key, "cs.DS"), "cs.LG"] if i % 2 else [PRIMARY.get(key, "cs.DS")],
+                    announced=dt.date(2025, 4, 1) + dt.timedelta(days=n),
+                )
+            )
+    return out
+
+
+@pytest.fixture
+def many(db: None, home: Path) -> list[PaperRecord]:
+    recs = many_records()
+    ingest(recs)
+    Indexer().run()
+    return recs

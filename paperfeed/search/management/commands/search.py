@@ -11,11 +11,12 @@ from paperfeed.core.commands import ReportCommand
 from paperfeed.search.services import MODES, SORTS, SearchResults, search
 
 
+def _headline(summary: str, mode: str, took_ms: float, message: str) -> str:
+    return f"{summary or 'no results'} ({mode}, {took_ms:.0f} ms)" + (f" — {message}" if message else "")
+
+
 def render_results(res: SearchResults) -> str:
-    lines = [
-        f"{res.total} matches ({res.mode}, {res.took_ms:.0f} ms)"
-        + (f" — {res.message}" if res.message else "")
-    ]
+    lines = [_headline(res.summary, res.mode, res.took_ms, res.message)]
     for i, h in enumerate(res.hits, res.offset + 1):
         lines.append(f"{i:3}. {h.arxiv_id}  {h.title}  [{h.score:.4f}; {h.why}]")
     return "\n".join(lines)
@@ -77,10 +78,7 @@ class Command(ReportCommand):
         return self._run(options["query"], options).as_json()
 
     def render(self, result: dict[str, Any]) -> str:
-        lines = [
-            f"{result['total']} matches ({result['mode']}, {result['took_ms']:.0f} ms)"
-            + (f" — {result['message']}" if result["message"] else "")
-        ]
+        lines = [_headline(result["summary"], result["mode"], result["took_ms"], result["message"])]
         for i, h in enumerate(result["results"], result["offset"] + 1):
             lines.append(f"{i:3}. {h['id']}  {h['title']}  [{h['why']}]")
         return "\n".join(lines)
