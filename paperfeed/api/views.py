@@ -348,6 +348,8 @@ def search(
         author=(author or "")[:200] or None,
         sort=sort,
     )
+    if res.error:
+        raise HttpError(400, res.error)
     # The body keeps Hugging Face's shape (a plain list): what it is, and a degraded answer (keyword
     # matches only, RELIABILITY L7), are said in headers.
     if res.summary:

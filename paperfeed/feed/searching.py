@@ -41,6 +41,7 @@ class SearchPage:
     counted: bool = True  # False: total is how many nearest papers by meaning are listed, not matches
     listed: int | None = None  # how many of them the pages list (None: unknown)
     summary: str = ""  # what the count is: "635 matches", "top 100 by meaning"
+    error: str = ""  # an invalid filter or parameter: nothing was searched
     searchable: bool = True  # False: the query has nothing to search for (only stop words)
     cut: bool = False  # only the first QUERY_CHARS characters of the query were searched
 
@@ -103,10 +104,11 @@ def run_search(
             page.counted = bool(getattr(res, "counted", True))
             page.listed = getattr(res, "listed", page.total)
             page.summary = getattr(res, "summary", "")
+            page.error = getattr(res, "error", "")
             page.searchable = bool(getattr(res, "searchable", True))
-            # A query with nothing to search for is answered as it is: matching its text in the
-            # database would show papers the message says it did not look for.
-            if page.hits or offset or not page.searchable:
+            # An invalid filter, or a query with nothing to search for, is answered as it is:
+            # matching its text in the database would show papers the message says it did not look for.
+            if page.hits or offset or page.error or not page.searchable:
                 return page
             # Nothing indexed matches (or the index is not built yet): papers whose text contains
             # the words are better than an empty page, and say what they are.

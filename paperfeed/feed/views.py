@@ -368,11 +368,16 @@ def submit(request: HttpRequest) -> HttpResponse:
     return render(request, "feed/submit.html", {"error": error, "value": value}, status=400 if error else 200)
 
 
-def _date_param(request: HttpRequest, name: str) -> dt.date | None:
+def _date_param(request: HttpRequest, name: str, label: str) -> tuple[dt.date | None, str]:
+    """(the date, "") or (None, what is wrong with it): a filter dropped quietly would show results
+    for another question."""
+    raw = request.GET.get(name, "").strip()
+    if not raw:
+        return None, ""
     try:
-        return dt.date.fromisoformat(request.GET.get(name, "").strip()) if request.GET.get(name) else None
+        return dt.date.fromisoformat(raw), ""
     except ValueError:
-        return None
+        return None, f"invalid {label} date: {raw[:40]} (use YYYY-MM-DD)"
 
 
 SEARCH_PAGES = 50  # 1,000 results: past that a query needs narrowing, not paging
@@ -392,20 +397,37 @@ def search(request: HttpRequest) -> HttpResponse:
         page_no = max(1, min(int(request.GET.get("page", "1")), SEARCH_PAGES))
     except ValueError:
         page_no = 1
-    category, author = request.GET.get("category", "")[:40], request.GET.get("author", "")[:200]
-    since, until = _date_param(request, "since"), _date_param(request, "until")
-    per_page = 20
-    result = searching.run_search(
-        q,
-        mode=mode,
-        limit=per_page,
-        offset=(page_no - 1) * per_page,
-        category=category,
-        since=since,
-        until=until,
-        author=author,
-        sort=sort,
+    category, author = request.GET.get("category", "").strip()[:40], request.GET.get("author", "")[:200]
+    (since, since_error), (until, until_error) = (
+        _date_param(request, "since", "From"),
+        _date_param(request, "until", "To"),
     )
+    errors = [e for e in (since_error, until_error) if e]
+    if since and until and since > until:
+        errors.append(f"the From date ({since}) is after the To date ({until})")
+    per_page = 20
+    if errors:  # the form comes back as typed, with no results for a question not asked
+        query = " ".join(q.split())
+        result = searching.SearchPage(
+            query[: searching.QUERY_CHARS], error="; ".join(errors), cut=len(query) > searching.QUERY_CHARS
+        )
+    else:
+        result = searching.run_search(
+            q,
+            mode=mode,
+            limit=per_page,
+            offset=(page_no - 1) * per_page,
+            category=category,
+            since=since,
+            until=until,
+            author=author,
+            sort=sort,
+        )
+    # The select always holds the filter in force, so that sending the form again keeps it.
+    categories = _top_categories()
+    category = next((c for c in categories if c.lower() == category.lower()), category)
+    if category and category not in categories:
+        categories = sorted([*categories, category])
     ids = [h.paper.pk for h in result.hits]
     counts = dict(
         Vote.objects.filter(paper_id__in=ids)
@@ -432,7 +454,7 @@ def search(request: HttpRequest) -> HttpResponse:
         ),
         "counts": counts,
         "voted": services.voted_ids(request.user, ids),
-        "categories": Category.objects.filter(code__in=_top_categories()),
+        "categories": categories,
         "json_url": "/api/papers/search?"
         + urlencode(
             {
@@ -443,8 +465,8 @@ def search(request: HttpRequest) -> HttpResponse:
                     "sort": sort,
                     "category": category,
                     "author": author,
-                    "since": since.isoformat() if since else "",
-                    "until": until.isoformat() if until else "",
+                    "since": since.isoformat() if since else request.GET.get("since", "")[:40],
+                    "until": until.isoformat() if until else request.GET.get("until", "")[:40],
                     "p": page_no - 1,
                     "limit": per_page,
                 }.items()
@@ -452,20 +474,22 @@ def search(request: HttpRequest) -> HttpResponse:
             }
         ),
     }
-    return render(request, "feed/search.html", ctx)
+    return render(request, "feed/search.html", ctx, status=400 if result.error else 200)
 
 
 def _top_categories() -> list[str]:
-    codes = cache.get("top-categories")
+    """The 30 categories with most papers, cross-lists counted (as /categories counts them: a
+    category only ever cross-listed is searchable too), by code."""
+    codes = cache.get("search-categories")
     if codes is None:
-        codes = list(
-            Paper.objects.values("primary_category")
-            .annotate(n=Count("*"))
-            .order_by("-n")
-            .values_list("primary_category", flat=True)[:30]
+        codes = sorted(
+            Category.objects.annotate(n=Count("paper_categories"))
+            .filter(n__gt=0)
+            .order_by("-n", "code")
+            .values_list("code", flat=True)[:30]
         )
-        cache.set("top-categories", codes, 3600)
-    return [c for c in codes if c]
+        cache.set("search-categories", codes, 3600)
+    return list(codes)
 
 
 @login_required

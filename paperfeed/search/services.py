@@ -5,7 +5,9 @@
     similar(papers, *, limit=10, category=None, since=None, until=None) -> SearchResults
         papers: an arXiv id, a paper pk, or a list of either ("more like this collection")
 
-Never raises on user input: unusable queries give an empty result with a `message`. Hybrid search
+Never raises on user input: unusable queries give an empty result with a `message`; an invalid
+filter (a date that is not one, a category neither arXiv nor a stored paper has) or parameter also
+sets `error`, which the CLI exits on and the API answers 400 with. Hybrid search
 runs the keyword leg (BM25, `keyword.py`) here and the semantic leg (query embedding + vector index)
 in a worker thread, at the same time, with a time budget; if it is slow or failing the answer is
 keyword only and `degraded` is set (RELIABILITY L7). The two ranked lists are fused by a convex
@@ -38,8 +40,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from paperfeed.conf import env_float
-from paperfeed.papers import tex
-from paperfeed.papers.models import Paper
+from paperfeed.papers import taxonomy, tex
+from paperfeed.papers.models import Category, Paper
 from paperfeed.search import text
 from paperfeed.search.indexing import keyword_dir, vector_dir
 from paperfeed.search.keyword import Filters, KeywordIndex, day_number
@@ -103,6 +105,7 @@ class SearchResults:
     offset: int = 0
     limit: int = 20
     message: str = ""
+    error: str = ""  # an invalid filter or parameter: nothing was searched
     searchable: bool = True  # False: nothing to search for (no words, or only stop words)
     degraded: bool = False
     parsed: dict[str, Any] = field(default_factory=dict)
@@ -111,7 +114,7 @@ class SearchResults:
     @property
     def summary(self) -> str:
         """What `total` is, in words: "635 matches", "top 100 by meaning", and why fewer are listed."""
-        if not self.searchable or not (self.total or self.counted):
+        if self.error or not self.searchable or not (self.total or self.counted):
             return ""
         if self.counted:
             head = f"{self.total} match{'' if self.total == 1 else 'es'}"
@@ -130,6 +133,7 @@ class SearchResults:
             "offset": self.offset,
             "limit": self.limit,
             "message": self.message,
+            "error": self.error,
             "degraded": self.degraded,
             "parsed": self.parsed,
             "took_ms": round(self.took_ms, 2),
@@ -275,6 +279,34 @@ def fuse(legs: dict[str, list[tuple[int, float]]]) -> list[tuple[int, float, dic
     return [(p, fused[p], ranks[p]) for p in order]
 
 
+class InvalidFilter(ValueError):
+    """A filter that cannot be applied as given; searching without it would answer another question."""
+
+
+def _filter_date(value: dt.date | str | None, name: str) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    if not str(value).strip():
+        return None
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InvalidFilter(f"invalid {name} date {str(value)[:40]!r} (use YYYY-MM-DD)") from None
+
+
+def known_categories(codes: Sequence[str]) -> list[str]:
+    """The codes as stored (cs.lg -> cs.LG); InvalidFilter naming one that neither arXiv's taxonomy
+    nor a stored paper has (cs.XX would find nothing, and "no paper matches" would blame the query)."""
+    wanted = [c.strip() for c in codes if c and c.strip()]
+    known = {c.lower(): c for c in taxonomy.NAMES}
+    if any(c.lower() not in known for c in wanted):
+        known.update((c.lower(), c) for c in Category.objects.values_list("code", flat=True))
+    for c in wanted:
+        if c.lower() not in known:
+            raise InvalidFilter(f"unknown category {c[:40]} (codes look like cs.CL, math.PR, hep-th)")
+    return list(dict.fromkeys(known[c.lower()] for c in wanted))
+
+
 def search(
     query: str,
     *,
@@ -293,20 +325,24 @@ def search(
     offset = max(0, int(offset))
     res = SearchResults(query=query, mode=mode if mode in MODES else "hybrid", offset=offset, limit=limit)
     if mode not in MODES:
-        res.message = f"unknown mode {mode!r}; use one of {', '.join(MODES)}"
-        return res
+        return _refused(res, f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
     if sort not in SORTS:
-        res.message = f"unknown sort {sort!r}; use one of {', '.join(SORTS)}"
-        return res
+        return _refused(res, f"unknown sort {sort!r}; use one of {', '.join(SORTS)}")
     parsed = parse(query)
     res.parsed = parsed.as_json()
     cats = (category,) if isinstance(category, str) else tuple(category or ())
-    filters = Filters(
-        tuple(c.strip() for c in cats if c and c.strip()),
-        _as_date(since),
-        _as_date(until),
-        (author or "").strip() or None,
-    )
+    try:
+        filters = Filters(
+            tuple(known_categories(cats)),
+            _filter_date(since, "since"),
+            _filter_date(until, "until"),
+            (author or "").strip() or None,
+        )
+        parsed.categories = known_categories(parsed.categories)
+    except InvalidFilter as e:
+        return _refused(res, str(e))
+    if filters.since and filters.until and filters.since > filters.until:
+        return _refused(res, f"since ({filters.since}) is after until ({filters.until})")
     messages = ["the query was cut to its first 1000 characters"] if parsed.truncated else []
     if parsed.is_empty and not filters:
         res.message, res.searchable = "type some words to search for", False
@@ -411,6 +447,11 @@ def search(
         messages.append("no paper matches" if not parsed.is_empty else "no paper matches those filters")
     res.message = "; ".join(messages)
     res.took_ms = (time.perf_counter() - started) * 1000
+    return res
+
+
+def _refused(res: SearchResults, error: str) -> SearchResults:
+    res.error = res.message = error
     return res
 
 

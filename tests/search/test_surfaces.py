@@ -1,14 +1,15 @@
 """The search page, the API and the CLI say the same thing about a search: its count (or that there
-is none to give)."""
+is none to give) and a filter they cannot apply."""
 
 from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import Client
 
 from paperfeed.papers.records import PaperRecord
@@ -84,3 +85,61 @@ def test_a_query_of_stop_words_says_so_and_lists_nothing(
     assert Client().get("/api/papers/search", {"q": "AND"}).json() == []
     out = cli(capsys, "AND")
     assert out["results"] == [] and "only stop words" in out["message"]
+
+
+def test_the_category_select_offers_cross_listed_categories_and_keeps_the_one_asked_for(
+    many: list[PaperRecord],
+) -> None:
+    html = Client().get("/search", {"q": "diffusion", "category": "cs.LG"}).content.decode()
+    assert "<option selected>cs.LG</option>" in html  # only ever cross-listed in these papers
+    assert cards(html)
+    html = Client().get("/search", {"q": "diffusion", "category": "cs.lg"}).content.decode()
+    assert "<option selected>cs.LG</option>" in html and cards(html)  # codes in any case
+    # One no paper has is kept too: the page says it is unknown, and the form still asks for it.
+    html = Client().get("/search", {"q": "diffusion", "category": "cs.XX"}).content.decode()
+    assert "<option selected>cs.XX</option>" in html
+
+
+def test_an_invalid_date_is_an_error_not_an_unfiltered_search(
+    indexed: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    r = Client().get("/search", {"q": "diffusion", "since": "2026-99-01"})
+    html = r.content.decode()
+    assert r.status_code == 400 and "invalid From date: 2026-99-01 (use YYYY-MM-DD)" in html
+    assert 'value="diffusion"' in html and not cards(html)  # the form kept, no misleading results
+    r = Client().get("/search", {"q": "diffusion", "since": "2025-08-01", "until": "2025-07-01"})
+    assert r.status_code == 400 and "the From date (2025-08-01) is after the To date (2025-07-01)" in (
+        r.content.decode()
+    )
+    with pytest.raises(CommandError, match=r"invalid since date '2026-99-01' \(use YYYY-MM-DD\)"):
+        call_command("search", "diffusion", "--since", "2026-99-01")
+    with pytest.raises(CommandError, match="invalid until date"):
+        call_command("search", "diffusion", "--until", "July")
+    assert Client().get("/api/papers/search", {"q": "diffusion", "since": "2026-99-01"}).status_code == 422
+    # A good date still filters.
+    assert [h["id"] for h in cli(capsys, "diffusion", "--since", "2025-07-01")["results"]][:1] == [
+        "2503.00006"
+    ]
+
+
+def test_an_unknown_category_is_named_not_blamed_on_the_query(
+    indexed: dict[str, Any], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    r = Client().get("/search", {"q": "diffusion", "category": "cs.XX"})
+    html = r.content.decode()
+    assert r.status_code == 400 and "unknown category cs.XX" in html and "No papers match" not in html
+    with pytest.raises(CommandError, match=r"unknown category zz\.ZZ"):
+        call_command("search", "diffusion", "--category", "zz.ZZ")
+    api = Client().get("/api/papers/search", {"q": "diffusion", "category": "cs.XX"})
+    assert api.status_code == 400 and api.json()["error"].startswith("unknown category cs.XX")
+    in_query = Client().get("/api/papers/search", {"q": "diffusion cat:cs.XX"})
+    assert in_query.status_code == 400 and "unknown category cs.XX" in in_query.json()["error"]
+    # A batch answers every line (each saying why it could not be searched), then fails.
+    batch = tmp_path / "queries.txt"
+    batch.write_text("diffusion\nmodels\n")
+    with pytest.raises(CommandError, match="2 of the queries could not be searched"):
+        call_command("search", "--batch", str(batch), "--category", "zz.ZZ", "--json")
+    answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [a["error"][:24] for a in answers] == ["unknown category zz.ZZ ("] * 2
+    # Known to arXiv though no paper here has it: a filter that matches nothing, said as such.
+    assert cli(capsys, "diffusion", "--category", "math.PR")["message"] == "no paper matches"

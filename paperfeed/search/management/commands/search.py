@@ -16,7 +16,7 @@ def _headline(summary: str, mode: str, took_ms: float, message: str) -> str:
 
 
 def render_results(res: SearchResults) -> str:
-    lines = [_headline(res.summary, res.mode, res.took_ms, res.message)]
+    lines = [_headline(res.summary, res.mode, res.took_ms, res.error or res.message)]
     for i, h in enumerate(res.hits, res.offset + 1):
         lines.append(f"{i:3}. {h.arxiv_id}  {h.title}  [{h.score:.4f}; {h.why}]")
     return "\n".join(lines)
@@ -63,19 +63,26 @@ class Command(ReportCommand):
         if str(path) != "-" and not path.is_file():
             raise CommandError(f"no such file: {path}")
         lines = sys.stdin if str(path) == "-" else path.open(encoding="utf-8", errors="replace")
+        failed = 0
         with lines:
             for line in lines:
                 res = self._run(line.rstrip("\n"), options)
+                failed += bool(res.error)
                 if options["json"]:
                     sys.stdout.write(json.dumps(res.as_json(), ensure_ascii=False) + "\n")
                 else:
                     sys.stdout.write(render_results(res) + "\n\n")
                 sys.stdout.flush()
+        if failed:  # every line was answered (its "error" says why); the status tells a script
+            raise CommandError(f"{failed} of the queries could not be searched (see their errors)")
 
     def report(self, **options: Any) -> dict[str, Any]:
         if options["query"] is None:
             raise CommandError("give a QUERY or --batch FILE")
-        return self._run(options["query"], options).as_json()
+        res = self._run(options["query"], options)
+        if res.error:
+            raise CommandError(res.error)
+        return res.as_json()
 
     def render(self, result: dict[str, Any]) -> str:
         lines = [_headline(result["summary"], result["mode"], result["took_ms"], result["message"])]
