@@ -338,7 +338,7 @@ def search(
         raise HttpError(400, f"since ({since}) is after until ({until})")
     a, b = _window(p, limit)
     res = searching.run_search(
-        q[:500],
+        q,  # cut by run_search, at the search service's one limit
         mode=mode,
         limit=b - a,
         offset=a,

@@ -17,10 +17,11 @@ from django.utils.safestring import SafeString, mark_safe
 
 from paperfeed.papers import tex
 from paperfeed.papers.models import Paper
+from paperfeed.search.query import MAX_QUERY_CHARS
 
 log = logging.getLogger(__name__)
 MODES = ("hybrid", "keyword", "semantic")
-QUERY_CHARS = 500  # a saved search's length too; no abstract-sized query is useful
+QUERY_CHARS = MAX_QUERY_CHARS  # the search service's own limit, so that the site and the CLI agree
 SORTS = ("relevance", "date", "votes")
 
 

@@ -455,6 +455,7 @@ def search(request: HttpRequest) -> HttpResponse:
         "counts": counts,
         "voted": services.voted_ids(request.user, ids),
         "categories": categories,
+        "query_chars": searching.QUERY_CHARS,
         "json_url": "/api/papers/search?"
         + urlencode(
             {

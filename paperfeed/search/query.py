@@ -17,7 +17,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-MAX_QUERY_CHARS = 1000  # longer input is cut (with a message): no abstract-sized query is useful
+# Longer input is cut (with a message): no abstract-sized query is useful. The one limit: the site,
+# the API and saved searches cut at it too.
+MAX_QUERY_CHARS = 500
 FIELDS = {"ti": "title", "abs": "abstract", "au": "authors", "cat": "category"}
 
 _CLEAN = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")

@@ -45,7 +45,7 @@ from paperfeed.papers.models import Category, Paper
 from paperfeed.search import text
 from paperfeed.search.indexing import keyword_dir, vector_dir
 from paperfeed.search.keyword import Filters, KeywordIndex, day_number
-from paperfeed.search.query import ParsedQuery, parse, relaxed
+from paperfeed.search.query import MAX_QUERY_CHARS, ParsedQuery, parse, relaxed
 from paperfeed.search.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -343,7 +343,7 @@ def search(
         return _refused(res, str(e))
     if filters.since and filters.until and filters.since > filters.until:
         return _refused(res, f"since ({filters.since}) is after until ({filters.until})")
-    messages = ["the query was cut to its first 1000 characters"] if parsed.truncated else []
+    messages = [f"the query was cut to its first {MAX_QUERY_CHARS} characters"] if parsed.truncated else []
     if parsed.is_empty and not filters:
         res.message, res.searchable = "type some words to search for", False
         return res

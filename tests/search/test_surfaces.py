@@ -1,5 +1,5 @@
 """The search page, the API and the CLI say the same thing about a search: its count (or that there
-is none to give) and a filter they cannot apply."""
+is none to give), a filter they cannot apply, and where a long query was cut."""
 
 from __future__ import annotations
 
@@ -143,3 +143,18 @@ def test_an_unknown_category_is_named_not_blamed_on_the_query(
     assert [a["error"][:24] for a in answers] == ["unknown category zz.ZZ ("] * 2
     # Known to arXiv though no paper here has it: a filter that matches nothing, said as such.
     assert cli(capsys, "diffusion", "--category", "math.PR")["message"] == "no paper matches"
+
+
+def test_a_long_query_is_cut_at_the_same_length_everywhere(
+    indexed: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The one word that finds anything stands past the cut.
+    long = "zzqx " * 120 + "diffusion"
+    assert len(long) > 600
+    html = Client().get("/search", {"q": long, "mode": "keyword"}).content.decode()
+    assert "Only the first 500 characters were searched." in html and not cards(html)
+    assert Client().get("/api/papers/search", {"q": long, "mode": "keyword"}).json() == []
+    out = cli(capsys, long, "--mode", "keyword")
+    assert out["results"] == [] and out["parsed"]["truncated"] is True
+    assert "the query was cut to its first 500 characters" in out["message"]
+    assert cli(capsys, long[-300:], "--mode", "keyword")["results"]  # the word alone is found
