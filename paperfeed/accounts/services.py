@@ -240,11 +240,9 @@ def set_follows(user: User, kind: str, values: list[str]) -> list[str]:
 
 def resolve_categories(values: list[str]) -> tuple[list[str], list[str]]:
     """Stored category codes for what a user typed, matched regardless of case (cs.cl is cs.CL, as
-    the digest settings take it), and the entries that name no stored category."""
-    known = {code.lower(): code for code in Category.objects.values_list("code", flat=True)}
-    entries = list(dict.fromkeys(v.strip() for v in values if v.strip()))
-    codes = [known[e.lower()] for e in entries if e.lower() in known]
-    return list(dict.fromkeys(codes)), [e for e in entries if e.lower() not in known]
+    the digest settings take it), and the entries that name no stored category: a follow is of a
+    category the site has (set_follows keeps only those)."""
+    return papers.resolve_categories(values, stored_only=True)
 
 
 def resolve_authors(lines: list[str]) -> tuple[list[str], list[str]]:

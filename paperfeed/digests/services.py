@@ -33,8 +33,7 @@ from paperfeed.core.progress import Progress
 from paperfeed.digests import addresses, content, mail
 from paperfeed.digests.models import Delivery, Digest, Frequency, SendSlot, Subscriber
 from paperfeed.digests.render import Renderer
-from paperfeed.papers import taxonomy
-from paperfeed.papers.models import Category
+from paperfeed.papers import services as papers
 
 log = logging.getLogger(__name__)
 
@@ -200,23 +199,13 @@ class UnknownCategories(ValueError):
         )
 
 
-def known_categories(codes: Iterable[str]) -> list[str]:
-    """The codes as stored (cs.cl -> cs.CL), without repeats; UnknownCategories naming the others.
-    Known: arXiv's taxonomy and the categories of the stored papers, so a list can be imported before
-    the first harvest. `is_category` alone would pass any subject class of a known archive (cs.XX)."""
-    wanted = list(dict.fromkeys(c.strip() for c in codes if c.strip()))
-    known = {c.lower(): c for c in taxonomy.NAMES}
-    known.update((c.lower(), c) for c in Category.objects.values_list("code", flat=True))
-    if unknown := [c for c in wanted if not (c.lower() in known and taxonomy.is_category(known[c.lower()]))]:
-        raise UnknownCategories(unknown)
-    return list(dict.fromkeys(known[c.lower()] for c in wanted))
-
-
 def add_subscribers(emails: Iterable[str], *, frequency: str, confirmed: bool, **prefs: Any) -> Added:
     """Bulk import (a group moving its list over). Without `confirmed`, each new address is pending
     and gets a confirmation mail. Unknown categories refuse the whole import (UnknownCategories)."""
     if "categories" in prefs:
-        prefs["categories"] = known_categories(prefs["categories"])
+        prefs["categories"], unknown = papers.resolve_categories(prefs["categories"])
+        if unknown:
+            raise UnknownCategories(unknown)
     out = Added()
     for raw in emails:
         try:

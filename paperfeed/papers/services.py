@@ -365,7 +365,21 @@ class Ingestor:
         return ids
 
 
-# --- authors by what people type -----------------------------------------------------------------
+# --- categories and authors by what people type -------------------------------------------------
+
+
+def resolve_categories(values: Iterable[str], *, stored_only: bool = False) -> tuple[list[str], list[str]]:
+    """Category codes as arXiv writes them for what someone typed (cs.cl is cs.CL), without repeats,
+    and the entries that name none. Known: the stored papers' categories and, unless `stored_only`,
+    arXiv's list, so a subscriber list or a search can name a category before the first harvest
+    brings one of its papers. (`taxonomy.is_category` alone would pass cs.XX: any subject of a known
+    archive.)"""
+    entries = list(dict.fromkeys(v.strip() for v in values if v and v.strip()))
+    known = {} if stored_only else {c.lower(): c for c in taxonomy.NAMES}
+    if any(e.lower() not in known for e in entries):
+        known.update((c.lower(), c) for c in Category.objects.values_list("code", flat=True))
+    codes = [known[e.lower()] for e in entries if e.lower() in known]
+    return list(dict.fromkeys(codes)), [e for e in entries if e.lower() not in known]
 
 
 def author_key_candidates(text: str) -> list[str]:

@@ -40,8 +40,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from paperfeed.conf import env_float
-from paperfeed.papers import taxonomy, tex
-from paperfeed.papers.models import Category, Paper
+from paperfeed.papers import services as papers
+from paperfeed.papers import tex
+from paperfeed.papers.models import Paper
 from paperfeed.search import text
 from paperfeed.search.indexing import keyword_dir, vector_dir
 from paperfeed.search.keyword import Filters, KeywordIndex, day_number
@@ -297,14 +298,10 @@ def _filter_date(value: dt.date | str | None, name: str) -> dt.date | None:
 def known_categories(codes: Sequence[str]) -> list[str]:
     """The codes as stored (cs.lg -> cs.LG); InvalidFilter naming one that neither arXiv's taxonomy
     nor a stored paper has (cs.XX would find nothing, and "no paper matches" would blame the query)."""
-    wanted = [c.strip() for c in codes if c and c.strip()]
-    known = {c.lower(): c for c in taxonomy.NAMES}
-    if any(c.lower() not in known for c in wanted):
-        known.update((c.lower(), c) for c in Category.objects.values_list("code", flat=True))
-    for c in wanted:
-        if c.lower() not in known:
-            raise InvalidFilter(f"unknown category {c[:40]} (codes look like cs.CL, math.PR, hep-th)")
-    return list(dict.fromkeys(known[c.lower()] for c in wanted))
+    found, unknown = papers.resolve_categories(codes)
+    if unknown:
+        raise InvalidFilter(f"unknown category {unknown[0][:40]} (codes look like cs.CL, math.PR, hep-th)")
+    return found
 
 
 def search(
