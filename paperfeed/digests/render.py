@@ -14,6 +14,7 @@ from django.urls import reverse
 from paperfeed.digests import content
 from paperfeed.digests.mail import absolute, manage_url, unsubscribe_url
 from paperfeed.digests.models import Digest, Frequency, Subscriber
+from paperfeed.papers import tex
 from paperfeed.papers.models import Paper
 
 # C0/C1 controls (CR, LF included) and the bidi embeddings/overrides/isolates (U+202A-202E, U+2066-2069).
@@ -59,10 +60,10 @@ class Renderer:
             authors = ", ".join(names[:5]) + (f" et al. ({len(names)} authors)" if len(names) > 5 else "")
             self.views[paper.pk] = PaperView(
                 id=paper.arxiv_id,
-                title=clean(paper.title, 300),
+                title=clean(tex.plain(paper.title), 300),  # mail clients run no KaTeX
                 authors=authors,
                 category=paper.primary_category_id or "",
-                abstract=clean(paper.abstract, 400),
+                abstract=clean(tex.plain(paper.abstract), 400),
                 url=absolute(reverse("paper", args=[paper.arxiv_id])),
                 abs_url=paper.abs_url,
                 code=[lk.url for lk in paper.links.all() if lk.kind in ("github", "gitlab")][:2],
@@ -72,7 +73,7 @@ class Renderer:
     def block(self, paper: Paper, reason: str) -> tuple[str, str]:
         key = (paper.pk, reason)
         if key not in self.blocks:
-            ctx = {"p": self.view(paper), "reason": clean(reason, 200)}
+            ctx = {"p": self.view(paper), "reason": clean(tex.plain(reason), 200)}  # it may quote a title
             self.blocks[key] = (
                 render_to_string("digests/email/paper.txt", ctx),
                 render_to_string("digests/email/paper.html", ctx),

@@ -72,6 +72,29 @@ def test_a_paper_by_followed_authors_names_them_escaped_in_both_parts() -> None:
     assert "<b>Lee" not in html
 
 
+def test_tex_in_a_mail_is_spelled_in_plain_characters() -> None:
+    """Mail clients run no KaTeX: the subject, both parts' titles and the HTML's abstract spell it."""
+    from paperfeed.papers.records import PaperRecord
+    from paperfeed.papers.services import Ingestor
+
+    with Ingestor("test") as ing:
+        ing.add(PaperRecord(
+            arxiv_id="2611.00001", title="GUI-C$^2$: grounding with $\\alpha$-blending",
+            abstract="Costs $O(n^2)$.", categories=["cs.CL"], authors=[], announced=PERIOD,
+        ))  # fmt: skip
+    Subscriber.objects.create(
+        email="a@example.org", status=Subscriber.Status.CONFIRMED, trending=False, categories=["cs.CL"]
+    )
+    transport = MemoryTransport()
+    assert services.send("daily", PERIOD, transport=transport).as_json()["sent"] == 1
+    (message,) = transport.sent
+    html = message.alternatives[0][0]
+    title = "GUI-C²: grounding with \N{GREEK SMALL LETTER ALPHA}-blending"
+    assert title in message.subject
+    assert title in message.body and "$" not in message.body
+    assert title in html and "Costs O(n²)." in html and "$" not in html
+
+
 def test_a_reason_names_at_most_three_followed_authors() -> None:
     assert content._by_followed(["A"]) == "by A, whom you follow"
     assert content._by_followed(["A", "B", "C"]) == "by A, B and C, whom you follow"
