@@ -134,6 +134,8 @@ def _feed_error(request: HttpRequest, exc: services.FeedError) -> HttpResponse:
         if isinstance(exc, services.AlreadySubmitted)
         else 404
         if isinstance(exc, services.PaperNotFound)
+        else 403
+        if isinstance(exc, services.NotAllowed)
         else 400
     )
     return api.create_response(request, {"error": str(exc)}, status=status)
@@ -290,9 +292,9 @@ def daily_papers(
     limit: int = 50,
 ) -> list[dict[str, Any]]:
     """The papers submitted on a day (`date=YYYY-MM-DD`, default: the latest day with submissions),
-    an ISO week (`week=YYYY-Www`) or a month (`month=YYYY-MM`); `sort=publishedAt|trending`."""
+    an ISO week (`week=YYYY-Www`) or a month (`month=YYYY-MM`); `sort=publishedAt|trending|votes`."""
     if sort not in ("publishedAt", "trending", "votes"):
-        raise HttpError(400, "sort must be publishedAt or trending")
+        raise HttpError(400, "sort must be publishedAt, trending or votes")
     when, who, (a, b) = _period(period), (submitter or "")[:150] or None, _window(p, limit)
 
     def build() -> list[dict[str, Any]]:

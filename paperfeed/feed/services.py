@@ -54,6 +54,10 @@ class AlreadySubmitted(FeedError):
     pass
 
 
+class NotAllowed(FeedError):
+    """The account may not do this yet (an unverified email): the API's 403, as for submitting."""
+
+
 # --- the cache version: lists rendered for anonymous visitors are cached under it ---------------
 
 
@@ -190,7 +194,7 @@ def _check_body(body: str) -> str:
 
 def add_comment(user: User, paper: Paper, body: str) -> Comment:
     if not user.email_verified:
-        raise FeedError("Verify your email address before commenting.")
+        raise NotAllowed("Verify your email address before commenting.")
     throttle.check("comment:user", str(user.pk))
     body = _check_body(body)
     with transaction.atomic():

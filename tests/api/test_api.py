@@ -155,6 +155,13 @@ def test_writes_need_a_token(site) -> None:  # type: ignore[no-untyped-def]
         HTTP_AUTHORIZATION=f"Bearer {unverified}",
     )
     assert r.status_code == 403
+    r = c.post(  # the same refusal for a comment: 403, not a bad request
+        f"/api/papers/{p.arxiv_id}/comments",
+        {"body": "hello"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {unverified}",
+    )
+    assert r.status_code == 403 and "Verify your email" in r.json()["error"]
     r = c.post(
         "/api/papers/submit",
         {"id": papers[7].arxiv_id, "date": str(today - dt.timedelta(days=30))},
