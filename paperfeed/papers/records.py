@@ -149,6 +149,13 @@ class PaperRecord:
         changes = {
             k: stored[k] for k in self.MERGEABLE if getattr(self, k) is None and stored.get(k) is not None
         }
+        # A source that knows only the day (OAI's <created>, the snapshot's update_date) stores it
+        # as midnight UTC: that says nothing against a precise time of the same day from the API,
+        # and replacing one with the other would make every harvest and look-up an "update".
+        for k in self.extra.get("day_only", ()):
+            mine, old = getattr(self, k), stored.get(k)
+            if mine is not None and old is not None and old.astimezone(dt.UTC).date() == mine.date():
+                changes[k] = old
         # The first announcement is the one we keep, and an estimate never replaces a known date.
         if (
             self.announced

@@ -145,3 +145,21 @@ def test_msc_and_acm_classes_are_not_categories() -> None:
     # classes, sometimes with the words of a class's title.
     raw = "eess.IV cs.AI cond-mat.mes-hall hep-th 94A29, 68T01 I.4.2; E.4; I.2.7 deep learning".split()  # noqa: SIM905
     assert record(categories=raw).categories == ["eess.IV", "cs.AI", "cond-mat.mes-hall", "hep-th"]
+
+
+def test_a_date_only_value_keeps_a_precise_time_of_the_same_day() -> None:
+    utc = dt.UTC
+    precise = dt.datetime(2025, 3, 25, 12, 0, tzinfo=utc)
+    day = record(published=dt.datetime(2025, 3, 25, tzinfo=utc), extra={"day_only": ("published", "updated")})
+    stored = {"published": precise, "updated": None}
+    merged = day.merged_with(stored)
+    assert merged.published == precise
+    assert merged.content_hash() == record(published=precise).content_hash()  # no change to store
+    # Stored in another zone, still the same UTC day: kept.
+    eastern = precise.astimezone(dt.timezone(dt.timedelta(hours=-4)))
+    assert day.merged_with({"published": eastern}).published == eastern
+    # Another day is news, and a source that knows the time replaces a stored midnight.
+    other = dt.datetime(2025, 3, 24, 12, 0, tzinfo=utc)
+    assert day.merged_with({"published": other}).published == dt.datetime(2025, 3, 25, tzinfo=utc)
+    midnight = {"published": dt.datetime(2025, 3, 25, tzinfo=utc)}
+    assert record(published=precise).merged_with(midnight).published == precise

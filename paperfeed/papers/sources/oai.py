@@ -59,6 +59,11 @@ def _datetime(value: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+# <created> and <updated> are dates: stored as midnight UTC, they never replace a precise time of the
+# same day (PaperRecord.merged_with).
+DAY_ONLY = ("published", "updated")
+
+
 def _midnight(day: dt.date | None) -> dt.datetime | None:
     return dt.datetime.combine(day, dt.time(), dt.UTC) if day else None
 
@@ -96,7 +101,7 @@ def parse_metadata(meta: etree._Element) -> PaperRecord:
             announced=estimate_announcement(dt.datetime.combine(created, dt.time(12), dt.UTC))
             if created
             else None,
-            extra={"announced_estimated": True} if created else {},
+            extra={"day_only": DAY_ONLY, **({"announced_estimated": True} if created else {})},
         )
     except InvalidArxivId as e:
         raise ValueError(str(e)) from None

@@ -94,6 +94,8 @@ def parse_record(doc: Any) -> PaperRecord:
             versions=versions,
             updated=updated,
             announced=announced,
+            # update_date is a date: it must not replace the API's precise time of the same day.
+            extra={"day_only": ("updated",)} if updated else {},
         )
     except InvalidArxivId as e:
         raise ValueError(str(e)) from None
