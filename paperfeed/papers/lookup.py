@@ -65,7 +65,10 @@ def lookup_records(
                 page = parse_api_feed(resp.body)
             except MalformedXML as e:
                 if attempt > EMPTY_PAGE_RETRIES:
-                    raise ArxivError(str(e)) from None
+                    raise ArxivError(f"{e} (after {attempt} attempts)") from None
+                # Said like the client's own retries: otherwise a proxy's HTML page costs 21 s of
+                # silence before the failure.
+                log.warning("unreadable arXiv API answer (%s); retrying in %.0f s", e, backoff(attempt))
                 client.stats.retries += 1
                 client.limiter.defer(backoff(attempt))
                 continue

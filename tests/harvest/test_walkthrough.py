@@ -6,11 +6,12 @@ counts pages."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import pytest
 
 from paperfeed.papers.harvest import Harvester
-from paperfeed.papers.lookup import fetch
+from paperfeed.papers.lookup import fetch, lookup_records
 from paperfeed.papers.models import Paper
 from paperfeed.papers.sources.http import ArxivClient
 from tests.fakes.arxiv import FakeArxiv
@@ -56,3 +57,20 @@ def test_harvest_and_fetch_stop_overwriting_each_others_published(
     assert fetch([other], client)[2]["updated"] == 1
     assert Harvester(pointed.oai, None, client).run(day, day)["updated"] == 0
     assert Paper.objects.get(arxiv_id=other).published.hour == 12  # type: ignore[union-attr]
+
+
+# --- 4. an unreadable API answer is retried aloud --------------------------------------------------------
+
+
+def test_fetch_logs_each_retry_of_an_unreadable_answer(
+    pointed: FakeArxiv, client: ArxivClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    aid = sorted(pointed.records)[0]
+    pointed.faults.extend(["html", "truncated"])
+    with caplog.at_level(logging.WARNING, logger="paperfeed.papers.lookup"):
+        found, _ = lookup_records([aid], client)
+    assert [r.arxiv_id for r in found] == [aid]
+    retries = [r.getMessage() for r in caplog.records if "unreadable arXiv API answer" in r.getMessage()]
+    assert len(retries) == 2, caplog.text
+    assert retries[0].endswith("retrying in 3 s") and retries[1].endswith("retrying in 6 s")
+    assert "HTML" in retries[0] or "html" in retries[0], retries[0]
