@@ -51,9 +51,22 @@ class Window:
     until: dt.date | None
 
 
+ALL_SETS = "all"  # what `--set` calls the whole archive (no set sent); no arXiv set has that name
+
+
 def state_name(endpoint: str | None, set_spec: str | None) -> str:
     """The feed's name (checkpoint, lease): the endpoint, arXiv's by default, and the set."""
     return f"oai:{endpoint or env('PAPERFEED_OAI_ENDPOINT')}:{set_spec or '*'}"
+
+
+def checkpointed_sets(endpoint: str | None) -> list[str | None]:
+    """The sets harvested from this endpoint before (None: the whole archive), sorted by name."""
+    from paperfeed.papers.models import HarvestState
+
+    prefix = state_name(endpoint, None)[: -len("*")]
+    names = HarvestState.objects.filter(name__startswith=prefix).values_list("name", flat=True)
+    sets = {n[len(prefix) :] for n in names if n.startswith(prefix)}  # LIKE ignores case on SQLite
+    return [None if s == "*" else s for s in sorted(sets)]
 
 
 class Harvester:
@@ -88,6 +101,8 @@ class Harvester:
             else:
                 # No history: the last day only. Backfills come from a snapshot (`paperfeed import`).
                 start = timezone.now().date() - dt.timedelta(days=1)
+        if until is not None and until < start:
+            raise HarvestError(f"--until {until} is before the day this harvest continues from ({start})")
         same_run = run is not None and run["from"] == start.isoformat() and run.get("until") == _iso(until)
         if explicit and not same_run:
             run = None

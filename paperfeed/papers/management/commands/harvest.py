@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import Counter
 from typing import Any
 
@@ -10,12 +11,21 @@ from paperfeed.conf import env
 from paperfeed.core import leases
 from paperfeed.core.commands import ReportCommand
 from paperfeed.core.progress import Progress
-from paperfeed.papers.harvest import Harvester, HarvestError, record_announcements, state_name
+from paperfeed.papers.harvest import (
+    ALL_SETS,
+    Harvester,
+    HarvestError,
+    checkpointed_sets,
+    record_announcements,
+    state_name,
+)
 from paperfeed.papers.lookup import read_announcements
 from paperfeed.papers.signals import papers_ingested
 from paperfeed.papers.sources.atom import ApiError
 from paperfeed.papers.sources.http import ArxivClient, ArxivError
 from paperfeed.papers.sources.xml import MalformedXML
+
+log = logging.getLogger(__name__)
 
 EX_TEMPFAIL = 75  # sysexits: "try again later", what a second harvest gets while one runs
 LEASE_TTL = 900.0  # renewed on every page; a holder on another machine that died frees it this late
@@ -39,7 +49,12 @@ class Command(ReportCommand):
             "--from", dest="start", help="first datestamp (YYYY-MM-DD); default: where the last run stopped"
         )
         parser.add_argument("--until", help="last datestamp (YYYY-MM-DD); default: none, as arXiv advises")
-        parser.add_argument("--set", dest="set_spec", help="OAI set, e.g. cs or physics:hep-th")
+        parser.add_argument(
+            "--set",
+            dest="set_spec",
+            help=f"OAI set, e.g. cs or physics:hep-th, or {ALL_SETS} for the whole archive; default: the "
+            "set harvested before (the only one with a checkpoint), else the whole archive",
+        )
         parser.add_argument("--endpoint", help=f"OAI-PMH base URL (default {env('PAPERFEED_OAI_ENDPOINT')})")
         parser.add_argument(
             "--incremental", action="store_true", help="continue from the stored checkpoint (the default)"
@@ -55,6 +70,21 @@ class Command(ReportCommand):
         )
 
     def report(self, **options: Any) -> dict[str, Any]:
+        # Refused before anything is sent or recorded: a window that ends before it starts would be
+        # asked of arXiv and stored as a successful run.
+        start = _day(options["start"]) if options["start"] else None
+        until = _day(options["until"]) if options["until"] else None
+        if start and until and until < start:
+            raise CommandError(f"--until {until} is before --from {start}: nothing to harvest")
+        if options["incremental"] and start:
+            raise CommandError("--incremental continues from the checkpoint: leave out --from")
+        if options["no_oai"] and not options["announcements"]:
+            raise CommandError(
+                "--no-oai skips the OAI harvest: name the --announcements CAT… to read instead"
+            )
+        options["start"], options["until"] = start, until
+        if not options["no_oai"]:
+            options["set_spec"] = self._feed_set(options["endpoint"], options["set_spec"])
         # One harvest of a feed (endpoint and set) at a time, across machines sharing the database: two
         # would write the same pages twice. Different sets may run together; they share the limiter.
         held = leases.try_acquire(
@@ -72,13 +102,11 @@ class Command(ReportCommand):
             held.release()
 
     def _harvest(self, held: leases.Held, **options: Any) -> dict[str, Any]:
-        start = _day(options["start"]) if options["start"] else None
-        until = _day(options["until"]) if options["until"] else None
-        if options["incremental"] and start:
-            raise CommandError("--incremental continues from the checkpoint: leave out --from")
+        start, until = options["start"], options["until"]
         client = ArxivClient()
         result: dict[str, Any] = {}
-        with Progress("harvest", unit="page") as bar:
+        # The log line reads "harvest: 6 page(s) read=…", as the summary counts pages.
+        with Progress("harvest", unit="page(s)") as bar:
 
             def on_page(c: Counter[str]) -> None:
                 held.renew()
@@ -118,6 +146,25 @@ class Command(ReportCommand):
                 sender=self.__class__, counts={k: result.get(k, 0) for k in ("created", "updated")}
             )
         return result
+
+    def _feed_set(self, endpoint: str | None, set_spec: str | None) -> str | None:
+        """The set to harvest. Named: that one (`all` is the whole archive). Not named: the one set
+        this endpoint has a checkpoint for, so that a bare `paperfeed harvest` (the daily timer)
+        continues what `--set cs` started instead of starting over on all of arXiv."""
+        if set_spec is not None:
+            return None if set_spec in (ALL_SETS, "*") else set_spec
+        known = checkpointed_sets(endpoint)
+        if not known:
+            return None
+        if len(known) > 1:
+            names = ", ".join(ALL_SETS if s is None else s for s in known)
+            raise CommandError(
+                f"checkpoints exist for several sets ({names}): say which to continue with --set "
+                f"(`--set {ALL_SETS}` is the whole archive)"
+            )
+        if known[0] is not None:
+            log.info("continuing the harvest of set %s (the only set with a checkpoint)", known[0])
+        return known[0]
 
     def render(self, result: dict[str, Any]) -> str:
         lines = []
