@@ -98,10 +98,16 @@ def test_postgres_restart_and_outage(pg_root: Path, tmp_path: Path) -> None:
             voter = Voter(server.url, users, papers)
             voter.start()
             time.sleep(BEFORE)
+            # A loaded machine answers the first requests slowly (cold caches): the baseline is a
+            # count of answers, not only a time, or there is nothing to compare with.
+            wait_until(lambda: len(load.samples) > 20, 120, "20 answers before the restart")
             down = time.monotonic()
             pg.restart()
             up = time.monotonic()
             time.sleep(AFTER)
+            wait_until(
+                lambda: sum(s.sent > up + GRACE for s in list(load.samples)) > 20, 120, "20 answers after it"
+            )
             samples = load.stop()
             voter.stop.set()
             voter.join(timeout=60)
