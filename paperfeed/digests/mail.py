@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import email.message
 import email.policy
+import errno
 import smtplib
 import socket
 from dataclasses import dataclass, field
@@ -148,11 +149,21 @@ def build(sub: Subscriber, subject: str, text: str, html: str | None, headers: d
 
 
 class SendError(Exception):
+    """`unreachable`: no connection could be opened at all (refused, no route): the server, not
+    the message or the recipient, is the problem."""
+
     def __init__(
-        self, reason: str, *, code: int | None = None, permanent: bool = False, suppress: bool = False
+        self,
+        reason: str,
+        *,
+        code: int | None = None,
+        permanent: bool = False,
+        suppress: bool = False,
+        unreachable: bool = False,
     ):
         super().__init__(reason)
         self.code, self.permanent, self.suppress = code, permanent, suppress
+        self.unreachable = unreachable
 
 
 class Transport(Protocol):
@@ -178,6 +189,10 @@ def _classify(e: Exception, rcpt: str) -> SendError:
         return SendError(f"SMTP {e.smtp_code}: {e.smtp_error!r}", code=e.smtp_code)
     if isinstance(e, socket.timeout | TimeoutError):
         return SendError(f"timed out: {e}")
+    if isinstance(e, ConnectionRefusedError | socket.gaierror) or (
+        isinstance(e, OSError) and e.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH)
+    ):
+        return SendError(f"connection: {type(e).__name__}: {e}", unreachable=True)
     if isinstance(e, smtplib.SMTPException | OSError):
         return SendError(f"connection: {type(e).__name__}: {e}")
     if isinstance(e, ValueError):  # an address or header Django refuses to put on the wire

@@ -274,6 +274,11 @@ class DigestPaused(RuntimeError):
     pass
 
 
+class ServerUnreachable(RuntimeError):
+    """The mail server refused the connection: every later recipient would meet the same, so the
+    run stops at once (the mail in hand goes back to the queue) rather than backing off for each."""
+
+
 @dataclass
 class Throttle:
     """At most `rate` mails per second and `hourly` per rolling hour, counted in SendSlot rows so that
@@ -363,6 +368,11 @@ class Sender:
         self.max_errors = int(env("PAPERFEED_DIGEST_MAX_ERRORS"))
         self.consecutive = 0
         self.counts: Counter[str] = Counter()  # this run's outcomes, for the progress line
+        self.progress: Progress | None = None
+        # Rows a previous run left to retry: each is one more mail for this run's progress, counted
+        # at its first attempt here (the rows this run sends first are counted when they are new).
+        self.carried: set[int] = set()
+        self.unreachable = ""
 
     # waiting without losing the lease
     def _sleep(self, seconds: float) -> None:
@@ -388,12 +398,21 @@ class Sender:
                 status=Delivery.Status.RETRY, due_at=0
             )
         ctx = content.Context.of(digest)
-        todo = due.exclude(deliveries__digest=digest).count()
+        self.carried = set(
+            Delivery.objects.filter(digest=digest, status=Delivery.Status.RETRY).values_list("pk", flat=True)
+        )
+        todo = due.exclude(deliveries__digest=digest).count() + len(self.carried)
         with Progress(f"{digest}", total=todo, unit="mail") as progress:
+            self.progress = progress
             try:
                 self._loop(digest, due, ctx, report, progress)
             except DigestPaused as e:
                 report.alerts.append(str(e))
+            except ServerUnreachable as e:
+                self.unreachable = str(e)
+                report.alerts.append(str(e))
+            finally:
+                self.progress = None
         self._finish(digest, due, report, full_period)
         return report
 
@@ -425,12 +444,19 @@ class Sender:
             nxt = pending.order_by("due_at").values_list("due_at", flat=True).first()
             if nxt is None:
                 return False
-            self._sleep(nxt - clock.wall())
+            if (wait := nxt - clock.wall()) > 0:
+                log.info("%s: %d mail(s) to retry; the next try in %.0f s", digest, pending.count(), wait)
+            self._sleep(wait)
         for row in (
             pending.filter(due_at__lte=clock.wall()).select_related("subscriber").order_by("due_at", "pk")
         ):
             report.retries += 1
+            self.counts["retried"] += 1
             self._attempt(digest, row, report)
+            if self.progress is not None:
+                first_here = row.pk in self.carried
+                self.carried.discard(row.pk)
+                self.progress.update(1 if first_here else 0, **self.counts)
         return True
 
     def _claim(
@@ -532,23 +558,43 @@ class Sender:
         report.this_run["sent"] += 1
 
     def _failed(self, digest: Digest, row: Delivery, e: mail.SendError, report: DigestReport) -> None:
+        email = row.subscriber.email
+        if e.unreachable:
+            # Nothing reached the server: not an attempt of this mail. Due at once, so a run after
+            # the server is back sends it first.
+            with transaction.atomic():
+                self.held.renew()
+                Delivery.objects.filter(pk=row.pk).update(
+                    status=Delivery.Status.RETRY, due_at=0, last_error=str(e)[:500]
+                )
+            log.error("%s to %s (subscriber %s): %s -> stopping", digest, email, row.subscriber_id, e)
+            raise ServerUnreachable(f"mail server unreachable: {e}; nothing lost, run again")
         self.consecutive += 1
         self.counts["errors"] += 1
         attempts = row.attempts + 1
         with transaction.atomic():
             self.held.renew()
             if e.permanent or attempts >= self.max_attempts:
-                status, due = Delivery.Status.FAILED, 0.0
+                status, due, delay = Delivery.Status.FAILED, 0.0, 0.0
                 report.this_run["failed"] += 1
                 if e.suppress:
                     suppress(row.subscriber, f"SMTP {e}")
             else:
-                status, due = Delivery.Status.RETRY, clock.wall() + self.retry_delay * 2 ** (attempts - 1)
+                delay = self.retry_delay * 2 ** (attempts - 1)
+                status, due = Delivery.Status.RETRY, clock.wall() + delay
             Delivery.objects.filter(pk=row.pk).update(
                 status=status, attempts=attempts, due_at=due, last_error=str(e)[:500]
             )
+        outcome = f"retry, next in {delay:.0f} s" if status == Delivery.Status.RETRY else status
         log.warning(
-            "%s to subscriber %s: %s (attempt %d) -> %s", digest, row.subscriber_id, e, attempts, status
+            "%s to %s (subscriber %s): %s (attempt %d of %d) -> %s",
+            digest,
+            email,
+            row.subscriber_id,
+            e,
+            attempts,
+            self.max_attempts,
+            outcome,
         )
         if self.consecutive >= self.max_errors:
             reason = f"paused after {self.consecutive} consecutive send errors; last: {e}"
@@ -567,8 +613,10 @@ class Sender:
         waiting = due.exclude(deliveries__digest=digest).count()
         report.eligible = report.sent + report.failed + unfinished + waiting
         digest.refresh_from_db()
-        report.complete = unfinished == 0 and waiting == 0 and digest.status != Digest.Status.PAUSED
-        if report.complete and full_period and digest.status == Digest.Status.OPEN:
+        report.complete = (
+            full_period and unfinished == 0 and waiting == 0 and digest.status != Digest.Status.PAUSED
+        )
+        if report.complete and digest.status == Digest.Status.OPEN:
             Digest.objects.filter(pk=digest.pk).update(
                 status=Digest.Status.COMPLETE, completed_at=timezone.now()
             )
@@ -586,6 +634,8 @@ class SendResult:
     busy: str = ""
     held: str = ""
     dry_run: bool = False
+    notes: list[str] = field(default_factory=list)
+    unreachable: str = ""  # the mail server refused connections: the run stopped early
 
     def as_json(self) -> dict[str, Any]:
         totals = {
@@ -595,26 +645,48 @@ class SendResult:
         return {
             **totals,
             "this_run": {k: sum(r.this_run[k] for r in self.digests) for k in RUN_OUTCOMES},
-            "complete": all(r.complete for r in self.digests) and not self.busy and not self.held,
+            "complete": all(r.complete for r in self.digests)
+            and not (self.busy or self.held or self.unreachable),
             "paused": [r.alerts for r in self.digests if r.status == Digest.Status.PAUSED],
             "busy": self.busy,
             "held": self.held,
             "dry_run": self.dry_run,
+            "notes": list(self.notes),
+            "unreachable": self.unreachable,
             "digests": [r.as_json() for r in self.digests],
         }
 
 
-def plan(
-    frequency: str | None, period: dt.date | None, now: dt.datetime
-) -> list[tuple[str, dt.date, list[int] | None]]:
-    """(frequency, period, send hours or None for all) of what to send."""
+@dataclass
+class Plan:
+    """What to send: (frequency, period, send hours or None for all), and notes on what a named
+    date does not hold (a weekend day has no daily digest)."""
+
+    todo: list[tuple[str, dt.date, list[int] | None]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def plan(frequency: str | None, period: dt.date | None, now: dt.datetime) -> Plan:
+    """BadPeriod for a named period not yet begun: its papers are not all in yet, and recording
+    its subscribers as sent or empty now would leave them nothing on the day."""
     freqs = [frequency] if frequency else [Frequency.DAILY, Frequency.WEEKLY]
-    out: list[tuple[str, dt.date, list[int] | None]] = []
+    out = Plan()
     for f in freqs:
-        if period is not None:
-            out.append((f, named_period(f, period), None))
-        else:
-            out.extend((f, p, hours) for p, hours in sorted(due_now(f, now).items()))
+        if period is None:
+            out.todo.extend((f, p, hours) for p, hours in sorted(due_now(f, now).items()))
+            continue
+        if frequency is None and not is_period(f, period) and f == Frequency.DAILY:
+            out.notes.append(
+                f"no daily digest for {period} (a {period:%A}): daily digests go out on weekdays"
+            )
+            continue
+        p = named_period(f, period)
+        if (starts := scheduled_at(p, 0)) > now:
+            raise BadPeriod(
+                f"the {f} digest of {p} cannot be sent before {starts:%Y-%m-%d %H:%M} UTC "
+                f"(now {now.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC); nothing was sent or recorded"
+            )
+        out.todo.append((f, p, None))
     return out
 
 
@@ -634,27 +706,34 @@ def send(
 ) -> SendResult:
     """Send what is due now (or the digests of a named period). Safe to run twice, and at once."""
     now = now or current_time()
-    todo = plan(frequency, period, now)
+    planned = plan(frequency, period, now)
+    todo, notes = planned.todo, planned.notes
     if dry_run:
-        return SendResult([_dry_run(f, p, hours) for f, p, hours in todo], dry_run=True)
+        return SendResult([_dry_run(f, p, hours) for f, p, hours in todo], dry_run=True, notes=notes)
     if (hold := held_for_complaints()) is not None:
-        return SendResult([], held=f"{hold}: {hold.pause_reason} (lift with `paperfeed digest resume`)")
+        return SendResult(
+            [], held=f"{hold}: {hold.pause_reason} (lift with `paperfeed digest resume`)", notes=notes
+        )
     held = leases.try_acquire(SENDER_LEASE, LEASE_TTL)
     if held is None:
-        return SendResult([], busy="another sender is running")
+        return SendResult([], busy="another sender is running", notes=notes)
     transport = transport or mail.SmtpTransport()
     reports = []
     try:
         SendSlot.objects.filter(at__lt=clock.wall() - 2 * 3600).delete()
         sender = Sender(held, transport, Throttle.configured())
         for f, p, hours in todo:
+            if sender.unreachable:
+                break  # the digests after it would meet the same closed door
             digest, _ = Digest.objects.get_or_create(frequency=f, period=p)
-            full = hours is None or len(hours) == 24 or scheduled_at(p, 23) <= now
+            # Complete only once the period's last send hour has come: a run before it (a named
+            # period sent early) must leave it open for the subscribers and papers still to come.
+            full = scheduled_at(p, 23) <= now
             reports.append(sender.run(digest, hours, full))
     finally:
         transport.close()
         held.release()
-    return SendResult(reports)
+    return SendResult(reports, notes=notes, unreachable=sender.unreachable)
 
 
 def _dry_run(frequency: str, period: dt.date, hours: list[int] | None) -> DigestReport:

@@ -96,7 +96,8 @@ def test_complaints_suppress_and_count_toward_the_digests_rate(
         )
     held = bounces.intake([tmp_path / "fbl"])
     assert held.complaints == 2 and Digest.objects.get().held_for_complaints
-    assert services.send(frequency="daily", period=dt.date(2026, 12, 1)).held
+    on_the_day = dt.datetime(2026, 12, 1, 12, tzinfo=dt.UTC)
+    assert services.send(frequency="daily", period=dt.date(2026, 12, 1), now=on_the_day).held
     assert services.resume() == 1 and not Digest.objects.get().held_for_complaints
 
 

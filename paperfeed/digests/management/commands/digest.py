@@ -29,7 +29,11 @@ class Command(ReportCommand):
             "send", help="send the digests due now, or those of --period; safe to run twice"
         )
         send.add_argument("--frequency", choices=[f.value for f in Frequency])
-        send.add_argument("--period", help="YYYY-MM-DD: the digest of that day (daily) or week (weekly)")
+        send.add_argument(
+            "--period",
+            help="YYYY-MM-DD: the digest of that day (daily) or week (weekly); a weekend day names only its"
+            " week's; not a period yet to begin",
+        )
         send.add_argument("--dry-run", action="store_true", help="compose and count; send and record nothing")
         bounce = sub.add_parser("bounces", help="read DSN/ARF reports and mailto unsubscribes")
         bounce.add_argument("paths", nargs="+", help="mbox files, maildirs, .eml files or folders of them")
@@ -94,6 +98,7 @@ class Command(ReportCommand):
             f"skipped={run['skipped']} resent={result['resent']}; complete={result['complete']}"
         ]
         lines += [f"{k}: {result[k]}" for k in ("busy", "held") if result[k]]
+        lines += [f"note: {n}" for n in result.get("notes", [])]
         for d in result.get("digests", []):
             if result.get("dry_run"):
                 lines.append(
@@ -120,6 +125,8 @@ class Command(ReportCommand):
         return "\n".join(lines)
 
     def after_output(self, result: dict[str, Any], **options: Any) -> None:
+        if options["action"] == "send" and result.get("unreachable"):
+            raise CommandError(result["unreachable"])
         if options["action"] == "send" and result.get("paused"):
             raise CommandError(
                 "a digest run paused: " + "; ".join(a for alerts in result["paused"] for a in alerts)
