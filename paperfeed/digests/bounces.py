@@ -189,10 +189,15 @@ def _subscriber(ev: Event) -> tuple[Subscriber | None, Delivery | None]:
 def apply(ev: Event, report: IntakeReport, touched: set[int]) -> None:
     if ev.kind == "unsubscribe":
         try:
-            services.unsubscribe(tokens.read("unsubscribe", ev.token))
-            report.unsubscribes += 1
+            asker = tokens.read("unsubscribe", ev.token)
         except tokens.BadToken:
             report.unmatched += 1
+            return
+        # Re-reading the mailbox (or a second request) finds them unsubscribed already: a duplicate.
+        if services.unsubscribe_changed(asker):
+            report.unsubscribes += 1
+        else:
+            report.duplicates += 1
         return
     sub, delivery = _subscriber(ev)
     if sub is None:

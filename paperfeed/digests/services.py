@@ -135,19 +135,32 @@ def confirm(sub: Subscriber) -> Subscriber:
 
 def unsubscribe(sub: Subscriber) -> Subscriber:
     """Idempotent. After this commits no digest mail starts for them (the sender re-checks)."""
+    return _unsubscribe(sub)[0]
+
+
+def unsubscribe_changed(sub: Subscriber) -> bool:
+    """unsubscribe(), saying whether it changed anything (False: they were unsubscribed already)."""
+    return _unsubscribe(sub)[1]
+
+
+def _unsubscribe(sub: Subscriber) -> tuple[Subscriber, bool]:
     with transaction.atomic():
         sub = Subscriber.objects.select_for_update().get(pk=sub.pk)
-        if sub.status != Subscriber.Status.UNSUBSCRIBED:
-            sub.status = Subscriber.Status.UNSUBSCRIBED
-            sub.unsubscribed_at = timezone.now()
-            sub.token_version += 1  # confirmation links mailed earlier must not re-subscribe
-            sub.save(update_fields=["status", "unsubscribed_at", "token_version"])
-    return sub
+        if sub.status == Subscriber.Status.UNSUBSCRIBED:
+            return sub, False
+        sub.status = Subscriber.Status.UNSUBSCRIBED
+        sub.unsubscribed_at = timezone.now()
+        sub.token_version += 1  # confirmation links mailed earlier must not re-subscribe
+        sub.save(update_fields=["status", "unsubscribed_at", "token_version"])
+    return sub, True
 
 
-def suppress(sub: Subscriber, reason: str) -> None:
-    Subscriber.objects.filter(pk=sub.pk, suppressed_at__isnull=True).update(
-        suppressed_at=timezone.now(), suppressed_reason=reason[:300]
+def suppress(sub: Subscriber, reason: str) -> bool:
+    """Idempotent (the first reason stays); whether it changed anything."""
+    return bool(
+        Subscriber.objects.filter(pk=sub.pk, suppressed_at__isnull=True).update(
+            suppressed_at=timezone.now(), suppressed_reason=reason[:300]
+        )
     )
 
 

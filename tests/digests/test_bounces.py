@@ -114,6 +114,8 @@ def test_mailto_unsubscribe_and_junk_are_handled(
     report = bounces.intake([tmp_path])
     assert report.unsubscribes == 1 and report.unmatched == 1 and report.read == 3
     assert reload(sub).status == Subscriber.Status.UNSUBSCRIBED
+    again = bounces.intake([tmp_path / "unsub.eml"])  # the same mailbox read twice counts it once
+    assert (again.unsubscribes, again.duplicates) == (0, 1)
 
 
 @pytest.mark.database

@@ -32,7 +32,7 @@ def test_subscribers_add_and_list(cli_env: dict[str, str]) -> None:
     assert sorted(s["email"] for s in listed) == ["alice@x.com", "c@xn--bcher-kva.de", "dup@example.org"]
     assert {s["status"] for s in listed} == {"confirmed"} and {s["frequency"] for s in listed} == {"weekly"}
     assert _json("subscribers", "remove", "dup@example.org", "nobody@example.org", env=cli_env) == {
-        "changed": 1, "unknown": ["nobody@example.org"]}  # fmt: skip
+        "changed": 1, "unchanged": [], "unknown": ["nobody@example.org"]}  # fmt: skip
     assert (
         _json("subscribers", "list", "--status", "unsubscribed", env=cli_env)["subscribers"][0]["email"]
         == "dup@example.org"

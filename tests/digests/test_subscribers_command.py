@@ -3,9 +3,13 @@ main checkout's code)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+
 import pytest
 from django.core.management import CommandError, call_command
 
+from paperfeed.digests.management.commands.subscribers import Command
 from paperfeed.digests.models import Subscriber
 from paperfeed.papers.models import Category
 
@@ -43,3 +47,39 @@ def test_a_run_that_adds_or_removes_nobody_fails_after_its_report(capsys) -> Non
         call_command("subscribers", "remove", "nobody@example.org")
     call_command("subscribers", "remove", "nobody@example.org", "good@example.org")
     assert Subscriber.objects.get().status == Subscriber.Status.UNSUBSCRIBED
+
+
+def test_removing_or_suppressing_twice_reports_the_second_time_as_unchanged(capsys) -> None:  # type: ignore[no-untyped-def]
+    call_command("subscribers", "add", "--confirmed", "bob@lab.example")
+    capsys.readouterr()
+    for action, state in (("remove", "unsubscribed"), ("suppress", "suppressed")):
+        call_command("subscribers", action, "bob@lab.example", "--json")
+        assert json.loads(capsys.readouterr().out) == {"changed": 1, "unchanged": [], "unknown": []}
+        # Found and already so: reported as unchanged, and not a failure (no CommandError).
+        call_command("subscribers", action, "bob@lab.example", "--json")
+        assert json.loads(capsys.readouterr().out) == {
+            "changed": 0,
+            "unchanged": ["bob@lab.example"],
+            "unknown": [],
+        }
+        call_command("subscribers", action, "bob@lab.example")
+        assert f"unchanged (already {state}): bob@lab.example" in capsys.readouterr().out
+    bob = Subscriber.objects.get()
+    assert (
+        bob.status == Subscriber.Status.UNSUBSCRIBED and bob.suppressed_reason == "suppressed by an operator"
+    )
+
+
+def test_list_gives_dates_in_iso_8601_and_help_names_every_action(capsys) -> None:  # type: ignore[no-untyped-def]
+    call_command("subscribers", "add", "--confirmed", "bob@lab.example")
+    call_command("subscribers", "suppress", "bob@lab.example")
+    capsys.readouterr()
+    call_command("subscribers", "list", "--json")
+    (row,) = json.loads(capsys.readouterr().out)["subscribers"]
+    bob = Subscriber.objects.get()
+    assert bob.suppressed_at is not None
+    assert row["created_at"] == bob.created_at.isoformat() and "T" in row["created_at"]
+    assert row["suppressed_at"] == bob.suppressed_at.isoformat()
+    assert dt.datetime.fromisoformat(row["created_at"]) == bob.created_at
+    helptext = Command().create_parser("paperfeed", "subscribers").format_help()
+    assert all(f"`{a}`" in helptext for a in ("add", "list", "remove", "suppress"))

@@ -11,7 +11,11 @@ from paperfeed.digests.models import Frequency, Subscriber
 
 
 class Command(ReportCommand):
-    help = "Digest subscribers: bulk `add` (a list moving over), `list`."
+    action = ""
+    help = (
+        "Digest subscribers: bulk `add` (a list moving over), `list`, `remove` (unsubscribe), `suppress`"
+        " (block all mail)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -66,19 +70,23 @@ class Command(ReportCommand):
                 "errors": added.errors,
             }
         if options["action"] in ("remove", "suppress"):
-            found, unknown = 0, []
+            self.action = options["action"]
+            changed, unchanged, unknown = 0, [], []
             for raw in options["emails"]:
                 try:
                     sub = Subscriber.objects.get(email=addresses.normalise(raw))
                 except (addresses.InvalidAddress, Subscriber.DoesNotExist):
                     unknown.append(raw)
                     continue
-                found += 1
                 if options["action"] == "remove":
-                    services.unsubscribe(sub)
+                    done = services.unsubscribe_changed(sub)
                 else:
-                    services.suppress(sub, options["reason"])
-            return {"changed": found, "unknown": unknown}
+                    done = services.suppress(sub, options["reason"])
+                if done:
+                    changed += 1
+                else:
+                    unchanged.append(sub.email)
+            return {"changed": changed, "unchanged": unchanged, "unknown": unknown}
         qs = Subscriber.objects.order_by("pk")
         if options["status"]:
             qs = qs.filter(status=options["status"])
@@ -91,7 +99,11 @@ class Command(ReportCommand):
             "suppressed_reason",
             "created_at",
         )
-        return {"subscribers": [dict(zip(fields, row, strict=True)) for row in qs.values_list(*fields)]}
+        rows = [dict(zip(fields, row, strict=True)) for row in qs.values_list(*fields)]
+        for row in rows:  # ISO 8601, as every date in the JSON of the other commands
+            for k in ("created_at", "suppressed_at"):
+                row[k] = row[k] and row[k].isoformat()
+        return {"subscribers": rows}
 
     def after_output(self, result: dict[str, Any], **options: Any) -> None:
         # Like `import`, a list with some bad lines is done when the good ones are in (the report
@@ -99,7 +111,8 @@ class Command(ReportCommand):
         if options["action"] == "add" and not result["created"] + result["existing"]:
             refused = result["invalid"]
             raise CommandError(f"no address was added: {refused} refused" if refused else "no address given")
-        if options["action"] in ("remove", "suppress") and not result["changed"]:
+        # Already unsubscribed (or suppressed) is found, and in the state asked for: not a failure.
+        if options["action"] in ("remove", "suppress") and not result["changed"] + len(result["unchanged"]):
             raise CommandError(f"no subscriber has the address(es) {', '.join(result['unknown'])}")
 
     def render(self, result: dict[str, Any]) -> str:
@@ -110,6 +123,16 @@ class Command(ReportCommand):
                 for s in result["subscribers"]
             )
         text = super().render(result)
+        already = (
+            "unchanged (already unsubscribed)"
+            if self.action == "remove"
+            else "unchanged (already suppressed)"
+        )
         return "\n".join(
-            [text, *result.get("errors", []), *(f"unknown: {u}" for u in result.get("unknown", []))]
+            [
+                text,
+                *result.get("errors", []),
+                *(f"{already}: {u}" for u in result.get("unchanged", [])),
+                *(f"unknown: {u}" for u in result.get("unknown", [])),
+            ]
         )
