@@ -103,19 +103,72 @@ def _script(m: re.Match[str]) -> str:
 
 def _math(tex: str) -> str:
     tex = _SCRIPT.sub(_script, tex)
-    return _COMMAND.sub(_command, tex).replace("{", "").replace("}", "")
+    return _COMMAND.sub(_command, tex).replace("{", "").replace("}", "").replace("~", " ")
+
+
+# Prose-level TeX that arXiv abstracts carry outside math: commands whose argument is the text
+# (\mbox{…}, \emph{…}) and citations, whose keys mean nothing to a reader.
+_KEEP_ARG = (
+    "mbox", "hbox", "emph", "textit", "textbf", "textsl", "textsc", "textsf", "texttt", "textrm",
+    "textup", "textnormal", "text", "underline",
+)  # fmt: skip
+_DROP_ARG = ("cite", "citep", "citet", "citealp", "citealt", "citeauthor", "citeyear", "nocite", "label")
+_ARG = re.compile(r"\\(%s)\*?\s*(?:\[[^\]]*\]\s*)*\{" % "|".join(_KEEP_ARG + _DROP_ARG))  # noqa: UP031
+_OLD_FONT = re.compile(r"\{\\(?:em|it|bf|sl|sc|tt|rm)\s+([^{}]*)\}")  # {\em word}, LaTeX 2.09 style
+# A URL keeps its characters: the ~ of https://host/~user is no space, nor its -- a dash.
+_URL = re.compile(r"(?:https?|ftp)://\S+|www\.\S+")
+_PROSE = {"---": "\u2014", "--": "\u2013", "``": "\u201c", "''": "\u201d", "~": " "}
+_PROSE_RE = re.compile("|".join(re.escape(k) for k in _PROSE))
+
+
+def _unwrap(text: str) -> str:
+    """The argument-taking commands above replaced by their argument (or nothing), braces matched
+    so that an argument holding braces or math ends where TeX ends it."""
+    if "\\" not in text:
+        return text
+    out, pos = [], 0
+    while m := _ARG.search(text, pos):
+        depth, i = 1, m.end()
+        while i < len(text) and depth:
+            if text[i] == "\\":
+                i += 2
+                continue
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            i += 1
+        if depth:  # no closing brace: leave the rest as it is
+            break
+        out.append(text[pos : m.start()])
+        if m[1] in _DROP_ARG:
+            out[-1] = out[-1].rstrip(" ~\t\n")  # "models~\cite{x}." -> "models."
+        else:
+            out.append(_unwrap(text[m.end() : i - 1]))
+        pos = i
+    out.append(text[pos:])
+    return _OLD_FONT.sub(r"\1", "".join(out))
+
+
+def _prose(text: str) -> str:
+    out, pos = [], 0
+    for m in _URL.finditer(text):
+        out += [_PROSE_RE.sub(lambda p: _PROSE[p[0]], text[pos : m.start()]), m[0]]
+        pos = m.end()
+    out.append(_PROSE_RE.sub(lambda p: _PROSE[p[0]], text[pos:]))
+    return "".join(out)
 
 
 def plain(text: str) -> str:
     """Text with its TeX spelled in plain characters: delimiters dropped, Greek letters and common
     symbols as Unicode, single-character and digit scripts as super- and subscripts (C$^2$ → C²,
     $x_{10}$ → x₁₀), longer ones as ^(…), font commands reduced to their argument, accents
-    composed. For places that cannot run KaTeX: a <title>, a feed's item title, a meta tag."""
+    composed; in the prose, \\mbox{…}, \\emph{…} and the like reduced to their argument, citations
+    dropped, ~ a space (not in a URL), ``…'' curly quotes, -- and --- dashes. For places that cannot
+    run KaTeX: a <title>, a feed's item title, a meta tag, a mail."""
     text = unicodedata.normalize("NFC", _ACCENT.sub(lambda m: m[2] + _ACCENTS[m[1]], text or ""))
+    text = _unwrap(text)
     out, pos = [], 0
     for m in SPAN.finditer(text):
-        out += [text[pos : m.start()], _math(next(g for g in m.groups() if g is not None))]
+        out += [_prose(text[pos : m.start()]), _math(next(g for g in m.groups() if g is not None))]
         pos = m.end()
-    out.append(text[pos:])
+    out.append(_prose(text[pos:]))
     prose = "".join(out).replace("\\$", "$").replace("\\&", "&").replace("\\%", "%")
     return " ".join(prose.split())

@@ -67,7 +67,29 @@ def test_plain_spells_tex_in_plain_characters_for_titles() -> None:
         assert tex.plain(source) == expected, source
 
 
-@given(st.text(alphabet="ab $^_{}\\\"'()x2\n", max_size=60))
+def test_plain_spells_prose_tex_of_abstracts() -> None:
+    for source, expected in [
+        ("Vision Transformer~(ViT) beats CNNs", "Vision Transformer (ViT) beats CNNs"),
+        (
+            r"learns \mbox{token and context embeddings} jointly",
+            "learns token and context embeddings jointly",
+        ),
+        (r"\emph{Not} \textit{all} \textbf{bold \emph{nested}}", "Not all bold nested"),
+        (r"\textbf{$x^{2}$ wins} {\em old style}", "x² wins old style"),
+        (r"as shown before~\cite{vaswani2017,devlin2019}.", "as shown before."),
+        (r"prior work \citep[see][p.~3]{k} and \citet{j}", "prior work and"),
+        ("``quoted'' text, 1990--2000 --- a dash", "\u201cquoted\u201d text, 1990\u20132000 \u2014 a dash"),
+        (
+            "code at https://host.example/~user/a--b~c and www.lab.example/~me, see~it",
+            "code at https://host.example/~user/a--b~c and www.lab.example/~me, see it",
+        ),
+        (r"$a~b$ and \emph{unclosed", r"a b and \emph{unclosed"),  # an unmatched brace stays as written
+        ("it's fine - and x-y", "it's fine - and x-y"),
+    ]:
+        assert tex.plain(source) == expected, source
+
+
+@given(st.text(alphabet="ab $^_{}\\\"'()x2\n~-`\\mbox{cite}", max_size=60))
 def test_plain_takes_any_text_and_gives_one_line(text: str) -> None:
     out = tex.plain(text)
     assert out == " ".join(out.split())
