@@ -5,21 +5,49 @@ from __future__ import annotations
 import os
 import sys
 
+INTERRUPTED = "interrupted: what was committed is kept; run the command again to continue"
+
 
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "paperfeed.settings")
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        _run(args)
+    except KeyboardInterrupt:
+        # Every command commits in whole batches with its checkpoint, so Ctrl-C loses nothing that
+        # a traceback would help with; 130 is the shell's own status for a SIGINT.
+        sys.stderr.write(f"paperfeed: {INTERRUPTED}\n")
+        sys.exit(130)
+
+
+def _run(args: list[str]) -> None:
     from django.core.management import execute_from_command_line
 
     try:
-        execute_from_command_line(["paperfeed", *(sys.argv[1:] if argv is None else argv)])
+        execute_from_command_line(["paperfeed", *args])
     except Exception as e:
         # Here rather than in each command: the system checks, before any command runs, already
-        # fail on a database that cannot be opened.
-        from paperfeed.core.commands import is_read_only, read_only_reason
+        # fail on a database that cannot be opened, and every command fails alike on one that
+        # cannot be reached. `--traceback` still shows where, as Django's own option promises.
+        from paperfeed.conf import SettingError
+        from paperfeed.core.commands import (
+            is_read_only,
+            is_unreachable,
+            read_only_reason,
+            unreachable_reason,
+        )
 
-        if not is_read_only(e):
+        if "--traceback" in args:
             raise
-        sys.stderr.write(f"paperfeed: {read_only_reason(e)}\n")
+        if isinstance(e, SettingError):
+            reason = str(e)
+        elif is_read_only(e):
+            reason = read_only_reason(e)
+        elif is_unreachable(e):
+            reason = unreachable_reason(e)
+        else:
+            raise
+        sys.stderr.write(f"paperfeed: {reason}\n")
         sys.exit(1)
 
 

@@ -9,6 +9,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from django.core.exceptions import ImproperlyConfigured
+
+
+class SettingError(ImproperlyConfigured):
+    """A setting's value that paperfeed cannot use; the message names the setting and what to do."""
+
 
 @dataclass(frozen=True)
 class Setting:

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import dj_database_url
 from whitenoise.compress import Compressor
 
-from paperfeed.conf import env, env_bool, env_float
+from paperfeed.conf import SettingError, env, env_bool, env_float
 
 BASE_DIR = Path(__file__).resolve().parent
 HOME = Path(env("PAPERFEED_HOME")).expanduser().resolve()
@@ -108,6 +108,14 @@ SQLITE_PRAGMAS = (
     "PRAGMA page_size=16384;PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;"
     "PRAGMA temp_store=MEMORY;PRAGMA cache_size=-65536;"
 )
+# Only the two backends the suite runs on; dj_database_url would accept mysql:// or oracle:// and
+# fail later asking for a driver paperfeed never supports.
+DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql", "pgsql")
+if env("DATABASE_URL") and urlsplit(env("DATABASE_URL")).scheme not in DATABASE_SCHEMES:
+    raise SettingError(
+        f"DATABASE_URL: only sqlite:// and postgres:// URLs are supported, not "
+        f"{urlsplit(env('DATABASE_URL')).scheme or '(no scheme)'}://"
+    )
 if env("DATABASE_URL"):
     # Persistent connections, checked before reuse: after a PostgreSQL restart each process's
     # first request reconnects instead of failing (RELIABILITY L6).

@@ -19,6 +19,9 @@ class ReportCommand(BaseCommand):
     # here they would import the whole site (URLs, API, views) before every command: ~1 s of each
     # import, harvest or recommend, and of every test that runs the command line.
     requires_system_checks: list[str] = []
+    # Connect before `report` starts: `import` would otherwise read megabytes of its file, and
+    # `harvest` wait on arXiv, before learning that the database cannot be reached.
+    requires_database = True
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)
@@ -26,6 +29,10 @@ class ReportCommand(BaseCommand):
         return parser
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if self.requires_database:
+            from django.db import connection
+
+            connection.ensure_connection()
         try:
             result = self.report(**options)
         except Exception as e:
@@ -34,7 +41,7 @@ class ReportCommand(BaseCommand):
             # Every command commits in whole batches or pages with its checkpoint, so what came
             # before is safe; a traceback would hide the one thing the operator must do.
             raise CommandError(
-                f"stopped: the disk is full ({_first_line(e)}); what was committed before is kept and "
+                f"stopped: the disk is full ({first_line(e)}); what was committed before is kept and "
                 "the next run resumes from it: free space and run the command again"
             ) from None
         if options["json"]:
@@ -85,16 +92,69 @@ def is_read_only(exc: BaseException) -> bool:
 
 def read_only_reason(exc: BaseException) -> str:
     return (
-        f"stopped: the database cannot be written ({_first_line(exc)}); nothing was written to it: "
+        f"stopped: the database cannot be written ({first_line(exc)}); nothing was written to it: "
         "its file, or its folder (in WAL mode even reading writes beside the file), belongs to "
         "another user or is on a read-only disk; run paperfeed as their owner or give this user "
         "write access, then run the command again"
     )
 
 
-def _first_line(e: BaseException) -> str:
+def is_unreachable(exc: BaseException) -> bool:
+    """The database could not be connected to (not a failed query on an open connection): a
+    database OperationalError or InterfaceError raised while a new connection was being made."""
+    from django.db import InterfaceError, OperationalError
+
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return False
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == "get_new_connection":
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def database_name() -> str:
+    """Which database this process uses, for messages: never the password."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if not settings.IS_POSTGRES:
+        return f"the SQLite database {db['NAME']}"
+    user = f" as user {db['USER']}" if db.get("USER") else ""
+    return (
+        f"the PostgreSQL database {db['NAME']!r} at {db.get('HOST') or 'localhost'}:"
+        f"{db.get('PORT') or 5432}{user}"
+    )
+
+
+def unreachable_reason(exc: BaseException) -> str:
+    from django.conf import settings
+
+    detail = first_line(exc)
+    password = settings.DATABASES["default"].get("PASSWORD")
+    if password:
+        detail = detail.replace(password, "…")
+    return (
+        f"stopped: cannot connect to {database_name()} ({detail}); nothing was changed: check that "
+        "the server is running and reachable from here, and the host, port, database name and "
+        "user in DATABASE_URL, then run the command again"
+    )
+
+
+def first_line(e: BaseException) -> str:
     text = str(e).strip().splitlines()
     return text[0] if text else type(e).__name__
 
 
-__all__ = ["CommandError", "ReportCommand", "is_disk_full", "is_read_only", "read_only_reason"]
+__all__ = [
+    "CommandError",
+    "ReportCommand",
+    "database_name",
+    "first_line",
+    "is_disk_full",
+    "is_read_only",
+    "is_unreachable",
+    "read_only_reason",
+    "unreachable_reason",
+]

@@ -14,11 +14,12 @@ import math
 import threading
 from dataclasses import dataclass
 
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, close_old_connections, transaction
 from django.utils.module_loading import import_string
 
 from paperfeed.conf import env_float
 from paperfeed.core import clock
+from paperfeed.core.commands import database_name, first_line
 from paperfeed.core.models import ScheduledRun
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,14 @@ class Ticker(threading.Thread):
             close_old_connections()
             try:
                 tick()
-            except Exception:  # a failed tick (database restarting) must not end the worker
+            except (OperationalError, InterfaceError) as e:
+                # Expected while the database restarts: one line a tick, not a traceback each.
+                log.warning(
+                    "scheduler tick failed: database unavailable: %s (%s)",
+                    database_name(),
+                    first_line(e)[:200],
+                )
+            except Exception:  # a failed tick must not end the worker
                 log.exception("scheduler tick failed")
             self.stopped.wait(interval)
         close_old_connections()

@@ -20,6 +20,8 @@ def _shown(name: str, value: str) -> str:
 
 class Command(ReportCommand):
     help = "List every environment setting paperfeed reads, its value here, default and meaning."
+    # Works without a database: it is how an operator checks DATABASE_URL when connecting fails.
+    requires_database = False
 
     def report(self, **options: Any) -> dict[str, Any]:
         return {

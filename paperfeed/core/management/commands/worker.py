@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
 from paperfeed.core import schedule
+from paperfeed.core.commands import database_name, first_line
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,12 @@ class Command(BaseCommand):
                     failures = 0  # it ran fine for a while: a new outage starts the backoff again
                 wait = _BACKOFF[min(failures, len(_BACKOFF) - 1)]
                 failures += 1
-                log.warning("database unavailable (%s); polling again in %.0f s", str(e).strip()[:200], wait)
+                log.warning(
+                    "database unavailable: %s (%s); polling again in %.0f s",
+                    database_name(),
+                    first_line(e)[:200],
+                    wait,
+                )
                 for conn in connections.all():
                     conn.close_if_unusable_or_obsolete()
                 close_old_connections()

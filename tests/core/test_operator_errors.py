@@ -1,0 +1,134 @@
+"""What an operator sees when something outside paperfeed is wrong: an unreachable database, a
+DATABASE_URL of another kind, Ctrl-C. One line on stderr and a non-zero status, never a traceback.
+
+The children run this checkout's code (`python -m paperfeed` from its root), not the installed one."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import paperfeed
+from paperfeed import cli
+from tests.fakes.arxiv import FakeArxiv
+from tests.reliability.support import wait_until
+
+ROOT = Path(paperfeed.__file__).resolve().parents[1]
+# Port 1 on loopback: nothing listens, so the connection is refused at once.
+UNREACHABLE = "postgres://paperfeed:hunter2@127.0.0.1:1/nosuchdb"
+
+
+def _run(*args: str, env: dict[str, str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "paperfeed", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        **kwargs,  # type: ignore[call-overload]
+    )
+
+
+@pytest.fixture
+def bare_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
+    return env | {"PAPERFEED_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT)}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("init",), ("show", "2401.00001"), ("worker", "--batch"), ("digest", "send"), ("schedule", "list")],
+    ids=lambda a: " ".join(a),
+)
+def test_an_unreachable_database_is_one_line_naming_it(
+    bare_env: dict[str, str], args: tuple[str, ...]
+) -> None:
+    proc = _run(*args, env=bare_env | {"DATABASE_URL": UNREACHABLE})
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("paperfeed: stopped: cannot connect to the PostgreSQL database 'nosuchdb'")
+    assert "127.0.0.1:1" in lines[0] and "user paperfeed" in lines[0] and "DATABASE_URL" in lines[0]
+    assert "hunter2" not in proc.stderr + proc.stdout
+
+
+def test_import_connects_before_it_reads(bare_env: dict[str, str], tmp_path: Path) -> None:
+    # A FIFO nobody writes to: opening it to read would block for ever, so the command can only
+    # finish if it tried the database first.
+    fifo = tmp_path / "papers.jsonl"
+    os.mkfifo(fifo)
+    proc = _run("import", str(fifo), env=bare_env | {"DATABASE_URL": UNREACHABLE})
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("paperfeed: stopped: cannot connect to the PostgreSQL database")
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_traceback_option_still_shows_the_traceback(bare_env: dict[str, str]) -> None:
+    proc = _run("show", "2401.00001", "--traceback", env=bare_env | {"DATABASE_URL": UNREACHABLE})
+    assert proc.returncode != 0 and "Traceback" in proc.stderr
+
+
+def test_settings_works_without_a_database(bare_env: dict[str, str]) -> None:
+    # How an operator checks DATABASE_URL when connecting fails.
+    proc = _run("settings", env=bare_env | {"DATABASE_URL": UNREACHABLE})
+    assert proc.returncode == 0, proc.stderr
+    assert "DATABASE_URL=postgres://…@127.0.0.1:1/nosuchdb" in proc.stdout
+
+
+def test_an_unsupported_database_url_says_which_are(bare_env: dict[str, str]) -> None:
+    proc = _run("show", "2401.00001", env=bare_env | {"DATABASE_URL": "mysql://u:pw@db.example.org/papers"})
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        "paperfeed: DATABASE_URL: only sqlite:// and postgres:// URLs are supported, not mysql://\n"
+    )
+
+
+def test_ctrl_c_is_one_line_and_status_130(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["shell", "-c", "raise KeyboardInterrupt"])
+    assert exit_.value.code == 130
+    assert capsys.readouterr().err == (
+        "paperfeed: interrupted: what was committed is kept; run the command again to continue\n"
+    )
+
+
+@pytest.mark.timeout(180)
+def test_sigint_while_a_harvest_waits_out_a_503(cli_env: dict[str, str], tmp_path: Path) -> None:
+    assert _run("init", env=cli_env).returncode == 0
+    fake = FakeArxiv().start()
+    fake.faults.append("503:60")
+    log = tmp_path / "harvest.log"
+    try:
+        with log.open("w") as out:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "paperfeed", "harvest", "--from", "2026-06-25"],
+                env=cli_env | fake.env() | {"PAPERFEED_HTTP_RETRIES": "3", "PAPERFEED_TIME_SCALE": "1"},
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=out,
+            )
+        try:
+            # It logs the 503 just before it sleeps the minute out.
+            wait_until(lambda: "retrying in" in log.read_text() or child.poll() is not None, 150, "the 503")
+            assert child.poll() is None, log.read_text()
+            child.send_signal(signal.SIGINT)
+            child.wait(timeout=120)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    finally:
+        fake.stop()
+    err = log.read_text()
+    assert child.returncode == 130, err
+    assert err.strip().splitlines()[-1] == (
+        "paperfeed: interrupted: what was committed is kept; run the command again to continue"
+    )
+    assert "Traceback" not in err
