@@ -101,6 +101,12 @@ SETTINGS: dict[str, Setting] = {
         Setting("PAPERFEED_LOG_FORMAT", "text", "text or json (one JSON object per log line)."),
         Setting("PAPERFEED_LOG_LEVEL", "INFO", "Python logging level."),
         Setting(
+            "PAPERFEED_ACCESS_LOG",
+            "1",
+            "1: `paperfeed serve` logs one line per request (method, path without the query, status,"
+            " duration, bytes; fields in json). 0: none (a proxy in front may keep its own).",
+        ),
+        Setting(
             "PAPERFEED_MODEL_CACHE",
             "",
             "Where derived model files (the ONNX export) live; empty: ~/.cache/paperfeed.",

@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -30,6 +31,27 @@ def _links_to_this_server(host: str, port: int) -> None:
     settings.CSRF_TRUSTED_ORIGINS = [url]
 
 
+# AF_UNIX paths longer than this (108 bytes with the terminating NUL on Linux) cannot be bound.
+_UNIX_PATH_MAX = 107
+
+
+def control_socket(port: int) -> Path | None:
+    """gunicorn's control socket (for `gunicornc`): under PAPERFEED_HOME, one per port. gunicorn's
+    default, ~/.gunicorn/gunicorn.ctl, was shared by every `serve` of the user, and the first to
+    stop deleted it under the others (and sits outside systemd's ReadWritePaths). None (no socket)
+    when the home's path is too long for a Unix socket."""
+    path = settings.HOME / f"gunicorn-{port}.ctl"
+    return path if len(os.fsencode(path)) <= _UNIX_PATH_MAX else None
+
+
+def serving_line(host: str, port: int, base_url: str) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    listening = f"http://{shown}:{port}/"
+    if base_url.rstrip("/") + "/" == listening:
+        return f"serving {listening}"
+    return f"listening on {listening}; links in mail and feeds use {base_url} (PAPERFEED_BASE_URL)"
+
+
 class Command(BaseCommand):
     help = "Serve the site and the API with the production server (gunicorn)."
 
@@ -43,6 +65,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         from gunicorn.app.base import BaseApplication
+
+        from paperfeed.core.weblog import GunicornLogger, logconfig
 
         collect_static()
         _links_to_this_server(options["host"], options["port"])
@@ -68,8 +92,14 @@ class Command(BaseCommand):
                 # every ~15 s, and the requests queued behind it made the p99 tail.
                 self.cfg.set("max_requests", 50_000)
                 self.cfg.set("max_requests_jitter", 5_000)
-                self.cfg.set("accesslog", None)
-                self.cfg.set("errorlog", "-")
+                # gunicorn's lines and the access log in PAPERFEED_LOG_FORMAT, on the one stderr.
+                self.cfg.set("logger_class", GunicornLogger)
+                self.cfg.set("logconfig_dict", logconfig())
+                ctl = control_socket(options["port"])
+                if ctl is None:
+                    self.cfg.set("control_socket_disable", True)
+                else:
+                    self.cfg.set("control_socket", str(ctl))
                 self.cfg.set("post_worker_init", _warm_up)
 
             def load(self) -> Any:
@@ -77,7 +107,7 @@ class Command(BaseCommand):
 
                 return application
 
-        self.stderr.write(f"serving {settings.BASE_URL} on http://{options['host']}:{options['port']}/")
+        self.stderr.write(serving_line(options["host"], options["port"], settings.BASE_URL))
         try:
             App().run()
         finally:

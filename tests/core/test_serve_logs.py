@@ -1,0 +1,75 @@
+"""`paperfeed serve`'s output: gunicorn's lines in paperfeed's log format, an access log that can be
+turned off, a control socket of its own, and a start-up line that says what each address is."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from paperfeed.core.logs import JsonFormatter
+from paperfeed.core.management.commands.serve import control_socket, serving_line
+from tests.conftest import paperfeed
+from tests.reliability.support import Server
+
+pytestmark = [pytest.mark.database]
+
+
+def test_json_time_is_iso_8601_utc_with_milliseconds() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "hello", (), None)
+    record.created = 1_795_993_200.25
+    doc = json.loads(JsonFormatter().format(record))
+    assert doc["time"] == "2026-11-29T23:00:00.250+00:00"
+    assert datetime.fromisoformat(doc["time"]) == datetime.fromtimestamp(record.created, UTC)
+
+
+def test_serving_line_names_what_each_address_is() -> None:
+    assert serving_line("127.0.0.1", 8125, "http://127.0.0.1:8125") == "serving http://127.0.0.1:8125/"
+    assert serving_line("127.0.0.1", 8125, "http://127.0.0.1:8123") == (
+        "listening on http://127.0.0.1:8125/; links in mail and feeds use http://127.0.0.1:8123"
+        " (PAPERFEED_BASE_URL)"
+    )
+    assert serving_line("::1", 8000, "http://[::1]:8000") == "serving http://[::1]:8000/"
+
+
+def test_control_socket_is_per_home_and_port(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    settings.HOME = tmp_path
+    assert control_socket(8000) == tmp_path / "gunicorn-8000.ctl"
+    assert control_socket(8001) != control_socket(8000)
+    settings.HOME = tmp_path / ("x" * 120)  # longer than a Unix socket path may be
+    assert control_socket(8000) is None
+
+
+@pytest.mark.timeout(180)  # two real servers: ~10 s idle
+def test_serve_logs_json_with_an_access_log(cli_env: dict[str, str], tmp_path: Path) -> None:
+    env = {k: v for k, v in cli_env.items() if k != "PAPERFEED_BASE_URL"}
+    env |= {"PAPERFEED_WARM_UP": "0", "PAPERFEED_LOG_FORMAT": "json"}
+    paperfeed("init", env=env)
+    home = Path(env["PAPERFEED_HOME"])
+    server = Server(env, tmp_path / "json.log", workers=1).wait_ready()
+    try:
+        assert (home / f"gunicorn-{server.port}.ctl").exists()
+        assert httpx.get(f"{server.url}/search", params={"q": "private words"}, timeout=30).status_code == 200
+    finally:
+        server.stop()
+    lines = server.output().splitlines()
+    assert lines[0] == f"serving {server.url}/"
+    docs = [json.loads(line) for line in lines[1:] if line.strip()]  # every other line is JSON
+    assert any(d["logger"] == "gunicorn.error" and "Listening at" in d["message"] for d in docs)
+    (search,) = [d for d in docs if d["logger"] == "gunicorn.access" and d["path"] == "/search"]
+    assert search["method"] == "GET" and search["status"] == 200
+    assert search["bytes"] > 0 and search["duration_ms"] >= 0
+    assert "private" not in json.dumps(search)  # the query string is not logged
+    assert datetime.fromisoformat(search["time"]).tzinfo is not None
+
+    server = Server(env | {"PAPERFEED_ACCESS_LOG": "0"}, tmp_path / "quiet.log", workers=1).wait_ready()
+    try:
+        httpx.get(f"{server.url}/search", params={"q": "graphs"}, timeout=30)
+    finally:
+        server.stop()
+    docs = [json.loads(line) for line in server.output().splitlines()[1:] if line.strip()]
+    assert docs and not [d for d in docs if d["logger"] == "gunicorn.access"]
