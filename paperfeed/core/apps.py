@@ -7,6 +7,6 @@ class CoreConfig(AppConfig):
     verbose_name = "paperfeed core"
 
     def ready(self) -> None:
-        from paperfeed.core import schedule
+        from paperfeed.core import checks, schedule  # noqa: F401  (checks: registers them)
 
         schedule.register("core.housekeeping", "paperfeed.core.tasks.housekeeping", every=3600)

@@ -45,3 +45,21 @@ def test_check_deploy_is_clean(tmp_path) -> None:  # type: ignore[no-untyped-def
     secure, csrf_secure, httponly, hsts, xfo, samesite = probe.stdout.split()
     assert secure == csrf_secure == httponly == "True" and int(hsts) >= 15_724_800
     assert xfo == "DENY" and samesite == "Lax"
+
+
+def test_check_deploy_warns_of_an_http_base_url_in_production(settings) -> None:  # type: ignore[no-untyped-def]
+    # docs/email.md: one-click unsubscribe (RFC 8058) needs an https URI, and mail links the base URL.
+    from django.core.checks import CheckMessage, Tags, run_checks
+
+    def deploy_checks() -> dict[str | None, CheckMessage]:
+        return {m.id: m for m in run_checks(include_deployment_checks=True, tags=[Tags.security])}
+
+    settings.PRODUCTION = True
+    settings.BASE_URL = "http://papers.example.org"
+    found = deploy_checks()
+    assert "paperfeed.W001" in found and "http://papers.example.org" in found["paperfeed.W001"].msg
+    settings.BASE_URL = "https://papers.example.org"
+    assert "paperfeed.W001" not in deploy_checks()
+    settings.PRODUCTION = False
+    settings.BASE_URL = "http://127.0.0.1:8000"
+    assert "paperfeed.W001" not in deploy_checks()
