@@ -12,9 +12,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 
 import paperfeed
 from paperfeed import cli
+from paperfeed.core.management.commands.schedule import slot_time
+from paperfeed.core.models import ScheduledRun
 from tests.fakes.arxiv import FakeArxiv
 from tests.reliability.support import wait_until
 
@@ -132,3 +135,13 @@ def test_sigint_while_a_harvest_waits_out_a_503(cli_env: dict[str, str], tmp_pat
         "paperfeed: interrupted: what was committed is kept; run the command again to continue"
     )
     assert "Traceback" not in err
+
+
+@pytest.mark.django_db
+def test_schedule_list_shows_the_slot_as_a_time(capsys: pytest.CaptureFixture[str]) -> None:
+    ScheduledRun.objects.create(job="digests.send", slot=1_795_993_200)
+    call_command("schedule", "list")
+    out = capsys.readouterr().out
+    assert "digests.send: every 3600 s, last slot 2026-11-29T23:00:00Z" in out
+    assert "1795993200" not in out
+    assert slot_time(None) == "never"

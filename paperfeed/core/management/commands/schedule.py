@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.management.base import CommandParser
@@ -30,5 +31,12 @@ class Command(ReportCommand):
         if "enqueued" in result:
             return "enqueued: " + (", ".join(result["enqueued"]) or "nothing")
         return "\n".join(
-            f"{j['job']}: every {j['every']} s, last slot {j['last_slot']}" for j in result["jobs"]
+            f"{j['job']}: every {j['every']} s, last slot {slot_time(j['last_slot'])}" for j in result["jobs"]
         )
+
+
+def slot_time(slot: int | None) -> str:
+    """A slot (epoch seconds, UTC) as an operator reads it; JSON keeps the number."""
+    if slot is None:
+        return "never"
+    return datetime.fromtimestamp(slot, UTC).isoformat().replace("+00:00", "Z")
