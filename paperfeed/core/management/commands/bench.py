@@ -11,6 +11,8 @@ from paperfeed.core.commands import ReportCommand
 
 class Command(ReportCommand):
     help = "Run a benchmark: " + ", ".join(BENCHMARKS)
+    # Each benchmark chooses its own home and database (`--home`, PostgreSQL clusters of its own).
+    requires_database = False
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="benchmark", required=True)
