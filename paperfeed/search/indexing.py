@@ -60,13 +60,21 @@ def vector_dir() -> Path:
     return search_dir() / "vectors"
 
 
+class IndexBusy(RuntimeError):
+    """Another indexer holds this node's index lock (raised only when not waiting for it)."""
+
+
 @contextlib.contextmanager
-def index_lock() -> Iterator[None]:
+def index_lock(*, wait: bool = True) -> Iterator[None]:
+    """One indexer per node. `paperfeed index` waits for the running one; the background job does
+    not (wait=False raises IndexBusy): a worker waiting here serves no other job, mail included."""
     search_dir().mkdir(parents=True, exist_ok=True)
     with (search_dir() / "index.lock").open("w") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            if not wait:
+                raise IndexBusy("another indexer is running here") from None
             log.info("another indexer is running here; waiting for it")
             fcntl.flock(f, fcntl.LOCK_EX)
         yield
@@ -155,10 +163,10 @@ class Indexer:
             self._embedder = default_embedder()
         return self._embedder
 
-    def run(self, *, semantic: bool = True) -> dict[str, Any]:
+    def run(self, *, semantic: bool = True, wait: bool = True) -> dict[str, Any]:
         started = time.monotonic()
         self.report = {}
-        with index_lock():
+        with index_lock(wait=wait):
             upto = latest_change()
             self.report["keyword"] = self.index_keywords(upto)
             if semantic:
