@@ -1,16 +1,37 @@
 """Housekeeping, hourly through the schedule: tables that every request or job adds rows to would
-otherwise grow without bound (rate-limit windows, expired sessions, finished task results)."""
+otherwise grow without bound (rate-limit windows, expired sessions, finished task results).
+
+And the workers' liveness: django-tasks marks a job RUNNING when a worker claims it and nothing
+else, so a worker killed mid-job (kill -9, systemd's SIGKILL after TimeoutStopSec) would leave it
+RUNNING for ever. Each `paperfeed worker` holds a lease named after its worker id and renews it while
+it lives; a RUNNING job whose worker's lease is gone is an orphan, and `recover_orphans` queues it
+again (every job here is safe to run twice) or, after MAX_ATTEMPTS workers died running it, marks
+it failed with the reason.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+import socket
+
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
-from django.tasks import task
+from django.db import transaction
+from django.tasks import TaskResultStatus, task
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
-from paperfeed.core import ratelimit
+from paperfeed.core import clock, leases, ratelimit
+from paperfeed.core.models import Lease
+
+log = logging.getLogger(__name__)
 
 TASK_RESULTS_DAYS = 14
+WORKER_TTL = 120.0  # (scaled) seconds a worker's lease lasts without renewal
+WORKER_BEAT = 20.0  # (scaled) seconds between renewals (and orphan checks)
+MAX_ATTEMPTS = 3  # workers that may die running one job before it is marked failed
+WORKER_DIED = "paperfeed.core.tasks.WorkerDied"
 
 
 @task()
@@ -18,4 +39,87 @@ def housekeeping() -> dict[str, int]:
     counters = ratelimit.prune()
     sessions, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
     call_command("prune_db_task_results", queue_name="*", min_age_days=TASK_RESULTS_DAYS, verbosity=0)
-    return {"rate_counters": counters, "sessions": sessions}
+    recovered = recover_orphans()
+    # A worker's lease is left behind when it was killed; its jobs were recovered above.
+    gone, _ = Lease.objects.filter(name__startswith="worker:", expires_at__lt=clock.wall() - 86_400).delete()
+    return {"rate_counters": counters, "sessions": sessions, **recovered, "worker_leases": gone}
+
+
+def worker_id() -> str:
+    """This process's worker id: host:pid:start (like a lease holder), at most 64 characters
+    (django-tasks' limit), so `paperfeed jobs` says on which machine and process a job runs."""
+    holder = leases.me()
+    host = socket.gethostname()
+    return f"{host[:40]}{holder[len(host) :]}"[:64]
+
+
+def lease_name(worker: str) -> str:
+    return f"worker:{worker}"
+
+
+def worker_alive(worker: str, leases_by_name: dict[str, Lease] | None = None) -> bool:
+    name = lease_name(worker)
+    lease = (
+        leases_by_name.get(name) if leases_by_name is not None else Lease.objects.filter(name=name).first()
+    )
+    if lease is None or not lease.holder:
+        return False
+    return lease.expires_at >= clock.wall() and not leases._dead_here(lease.holder)
+
+
+def worker_leases() -> dict[str, Lease]:
+    return {lease.name: lease for lease in Lease.objects.filter(name__startswith="worker:")}
+
+
+def orphans(own: str | None = None) -> list[DBTaskResult]:
+    """RUNNING jobs whose worker no longer lives, or that run under `own`, the caller's worker id,
+    when it knows it runs none (its job loop ended on a database outage). A job claimed by a worker
+    without a lease (plain `db_worker`, or a worker of an older release) counts as orphaned once it
+    ran longer than a worker's lease lasts, so a restart during an upgrade takes no live job away."""
+    by_name = worker_leases()
+    grace = timezone.now() - dt.timedelta(seconds=WORKER_TTL / clock.scale())
+    found = []
+    for job in DBTaskResult.objects.running().order_by("started_at"):
+        worker = job.worker_ids[-1] if job.worker_ids else ""
+        if worker != own and worker_alive(worker, by_name):
+            continue
+        if lease_name(worker) not in by_name and job.started_at and job.started_at > grace:
+            continue
+        found.append(job)
+    return found
+
+
+def recover_orphans(own: str | None = None) -> dict[str, int]:
+    requeued = failed = 0
+    for job in orphans(own):
+        worker = job.worker_ids[-1] if job.worker_ids else "?"
+        with transaction.atomic():
+            running = DBTaskResult.objects.filter(pk=job.pk, status=TaskResultStatus.RUNNING)
+            if len(job.worker_ids) < MAX_ATTEMPTS:
+                # The claim is undone; the worker that claims it next appends its id to worker_ids.
+                n = running.update(status=TaskResultStatus.READY, started_at=None)
+                requeued += n
+                what = "queued again"
+            else:
+                reason = (
+                    f"the worker running it stopped without finishing it ({worker}); "
+                    f"{len(job.worker_ids)} workers died running this job, so it is not tried again"
+                )
+                n = running.update(
+                    status=TaskResultStatus.FAILED,
+                    finished_at=timezone.now(),
+                    exception_class_path=WORKER_DIED,
+                    traceback=f"{WORKER_DIED}: {reason}\n",
+                )
+                failed += n
+                what = "marked failed"
+        if n:
+            log.warning(
+                "job %s (%s) was running under worker %s, which is gone: %s",
+                job.pk,
+                job.task_path,
+                worker,
+                what,
+                extra={"job_id": str(job.pk), "task": job.task_path, "worker": worker},
+            )
+    return {"jobs_requeued": requeued, "jobs_failed": failed}

@@ -29,7 +29,13 @@ def test_housekeeping_prunes_old_counters_and_expired_sessions() -> None:
         expire_date=timezone.now() - dt.timedelta(days=1),
     )
     out = housekeeping.call()
-    assert out == {"rate_counters": 1, "sessions": 1}
+    assert out == {
+        "rate_counters": 1,
+        "sessions": 1,
+        "jobs_requeued": 0,
+        "jobs_failed": 0,
+        "worker_leases": 0,
+    }
     assert (
         list(RateCounter.objects.values_list("bucket", flat=True)) != []
         and not RateCounter.objects.filter(bucket="test:old").exists()

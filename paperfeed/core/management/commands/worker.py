@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
 from typing import Any
 
@@ -8,8 +10,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
-from paperfeed.core import schedule
+from paperfeed.core import clock, leases, schedule, tasks
 from paperfeed.core.commands import database_name, first_line
+from paperfeed.core.models import Lease
 
 log = logging.getLogger(__name__)
 
@@ -26,18 +29,27 @@ class Command(BaseCommand):
         parser.add_argument("--no-schedule", action="store_true", help="do not run the periodic jobs")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        ticker = None
-        if not options["no_schedule"]:
-            if options["batch"]:
-                schedule.tick()  # once: what is due now joins the batch
-            else:
-                ticker = schedule.Ticker()
-                ticker.start()
+        heart = Heartbeat(tasks.worker_id())
         try:
+            heart.beat()  # the lease exists before this worker claims a job
+            tasks.recover_orphans()  # e.g. what this machine's previous worker was killed running
+        except (OperationalError, InterfaceError) as e:  # the poll below waits for the database
+            log.warning("database unavailable at start: %s (%s)", database_name(), first_line(e)[:200])
+        heart.start()
+        options["worker_id"] = heart.worker
+        ticker = None
+        try:
+            if not options["no_schedule"]:
+                if options["batch"]:
+                    schedule.tick()  # once: what is due now joins the batch
+                else:
+                    ticker = schedule.Ticker()
+                    ticker.start()
             self._poll(options)
         finally:
             if ticker is not None:
                 ticker.stop()
+            heart.stop()
 
     def _poll(self, options: dict[str, Any]) -> None:
         """db_worker's loop, restarted when the database goes away (a PostgreSQL restart or
@@ -53,6 +65,7 @@ class Command(BaseCommand):
                     batch=options["batch"],
                     interval=options["interval"],
                     reload=False,
+                    worker_id=options["worker_id"],
                     verbosity=options["verbosity"],
                 )
                 return
@@ -73,3 +86,49 @@ class Command(BaseCommand):
                     conn.close_if_unusable_or_obsolete()
                 close_old_connections()
                 time.sleep(wait)
+                # The job this worker was running when the database went away is still marked
+                # RUNNING under its id (django-tasks could not record the end): run it again.
+                with contextlib.suppress(OperationalError, InterfaceError):
+                    tasks.recover_orphans(own=options["worker_id"])
+
+
+class Heartbeat(threading.Thread):
+    """Keeps this worker's lease (its liveness, read by core.tasks.recover_orphans) and recovers the
+    jobs of workers that died, every WORKER_BEAT seconds. A thread: a job may run for many minutes."""
+
+    def __init__(self, worker: str) -> None:
+        super().__init__(name="paperfeed-heartbeat", daemon=True)
+        self.worker = worker
+        self.lease = tasks.lease_name(worker)
+        self.stopped = threading.Event()
+        self.held: leases.Held | None = None
+
+    def beat(self) -> None:
+        if self.held is not None:
+            try:
+                self.held.renew()
+                return
+            except leases.LeaseLost:
+                log.warning(
+                    "worker %s: its lease was taken over (renewals were late); taking it back", self.worker
+                )
+        self.held = leases.try_acquire(self.lease, tasks.WORKER_TTL)
+
+    def run(self) -> None:
+        interval = tasks.WORKER_BEAT / clock.scale()
+        while not self.stopped.wait(interval):
+            close_old_connections()
+            try:
+                self.beat()
+                tasks.recover_orphans()
+            except Exception:  # the database restarting: the next beat tries again
+                log.exception("worker heartbeat failed")
+        close_old_connections()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        if self.is_alive():
+            self.join()
+        # A clean exit leaves no lease behind (housekeeping removes those of killed workers).
+        with contextlib.suppress(OperationalError, InterfaceError):
+            Lease.objects.filter(name=self.lease, holder=leases.me()).delete()

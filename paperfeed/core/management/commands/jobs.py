@@ -1,0 +1,93 @@
+"""`paperfeed jobs`: the background job queue as an operator sees it (what waits, what runs and on
+which worker, what failed and why)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import CommandParser
+from django.tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult, get_date_max
+
+from paperfeed.core import tasks
+from paperfeed.core.commands import ReportCommand
+
+STATES = {
+    "queued": TaskResultStatus.READY,
+    "running": TaskResultStatus.RUNNING,
+    "failed": TaskResultStatus.FAILED,
+    "done": TaskResultStatus.SUCCESSFUL,
+}
+DEFAULT_STATES = ("queued", "running", "failed")
+
+
+def error_line(traceback: str) -> str:
+    """The exception's own line: the last non-empty line of the traceback."""
+    lines = [line.strip() for line in traceback.strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else ""
+
+
+class Command(ReportCommand):
+    help = "List background jobs: queued, running (with their worker, and whether it lives) and failed."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--status",
+            action="append",
+            choices=sorted(STATES),
+            help="only jobs in this state (repeatable; default: queued, running and failed)",
+        )
+        parser.add_argument("--limit", type=int, default=100, help="at most this many jobs per state")
+
+    def report(self, **options: Any) -> dict[str, Any]:
+        wanted = options["status"] or list(DEFAULT_STATES)
+        by_name = tasks.worker_leases()
+        jobs: list[dict[str, Any]] = []
+        counts: dict[str, int] = {}
+        for state in wanted:
+            rows = DBTaskResult.objects.filter(status=STATES[state])
+            counts[state] = rows.count()
+            newest_first = state in ("failed", "done")
+            order = (
+                "-finished_at" if newest_first else ("started_at" if state == "running" else "enqueued_at")
+            )
+            for job in rows.order_by(order)[: options["limit"]]:
+                worker = job.worker_ids[-1] if job.worker_ids else None
+                jobs.append(
+                    {
+                        "id": str(job.pk),
+                        "name": job.task_name,
+                        "task": job.task_path,
+                        "state": state,
+                        "queue": job.queue_name,
+                        "enqueued_at": job.enqueued_at,
+                        "run_after": None if job.run_after == get_date_max() else job.run_after,
+                        "started_at": job.started_at,
+                        "finished_at": job.finished_at,
+                        "attempts": len(job.worker_ids),
+                        "worker": worker,
+                        "worker_alive": tasks.worker_alive(worker, by_name)
+                        if state == "running" and worker
+                        else None,
+                        "error": error_line(job.traceback) if state == "failed" else None,
+                    }
+                )
+        return {"counts": counts, "jobs": jobs}
+
+    def render(self, result: dict[str, Any]) -> str:
+        lines = [", ".join(f"{n} {state}" for state, n in result["counts"].items())]
+        for j in result["jobs"]:
+            when = {
+                "queued": f"enqueued {_t(j['enqueued_at'])}"
+                + (f", runs after {_t(j['run_after'])}" if j["run_after"] else ""),
+                "running": f"started {_t(j['started_at'])} on {j['worker']}"
+                + ("" if j["worker_alive"] else " (its worker is gone: a live worker queues it again)"),
+                "failed": f"finished {_t(j['finished_at'])}: {j['error']}",
+                "done": f"finished {_t(j['finished_at'])}",
+            }[j["state"]]
+            lines.append(f"{j['state']:<8} {j['name']:<22} {j['id']}  {when}")
+        return "\n".join(lines)
+
+
+def _t(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"

@@ -1,0 +1,139 @@
+"""Jobs whose worker died: a worker killed mid-job (kill -9, systemd's SIGKILL after
+TimeoutStopSec) leaves its job RUNNING; a live worker queues it again, or marks it failed once
+several workers died running it, and `paperfeed jobs` shows the queue."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socket
+import subprocess
+import sys
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from paperfeed.core import clock, leases, tasks
+from paperfeed.core.management.commands.worker import Heartbeat
+from paperfeed.core.models import Lease
+from paperfeed.core.tasks import housekeeping
+
+pytestmark = pytest.mark.django_db
+
+
+def dead_worker() -> str:
+    """The worker id and lease of a `paperfeed worker` that was killed on this machine."""
+    proc = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
+    worker = f"{socket.gethostname()}:{proc.stdout.strip()}:12345"
+    Lease.objects.create(name=tasks.lease_name(worker), holder=worker, expires_at=clock.wall() + 3600)
+    return worker
+
+
+def running_under(worker: str, *, attempts: int = 1, minutes_ago: int = 0) -> DBTaskResult:
+    job = DBTaskResult.objects.get(pk=housekeeping.enqueue().id)
+    job.worker_ids = [f"earlier-{i}" for i in range(attempts - 1)]
+    job.claim(worker)
+    if minutes_ago:
+        job.started_at = timezone.now() - dt.timedelta(minutes=minutes_ago)
+        job.save(update_fields=["started_at"])
+    return job
+
+
+def test_a_running_job_whose_worker_is_gone_is_queued_again_and_a_live_ones_is_left() -> None:
+    orphan = running_under(dead_worker())
+    far = running_under("elsewhere:1:1")  # another machine: dead once its lease expires
+    Lease.objects.create(
+        name=tasks.lease_name("elsewhere:1:1"), holder="elsewhere:1:1", expires_at=clock.wall() - 1
+    )
+    heart = Heartbeat(tasks.worker_id())
+    heart.beat()
+    live = running_under(heart.worker)
+    fresh = running_under("db-worker-without-lease")  # just claimed by a worker that keeps no lease
+    assert tasks.recover_orphans() == {"jobs_requeued": 2, "jobs_failed": 0}
+    for job in (orphan, far):
+        job.refresh_from_db()
+        assert job.status == "READY" and job.started_at is None
+    assert orphan.task_result.status == "READY"
+    for job in (live, fresh):
+        job.refresh_from_db()
+        assert job.status == "RUNNING"
+    assert tasks.recover_orphans() == {"jobs_requeued": 0, "jobs_failed": 0}
+
+
+def test_a_job_without_a_worker_lease_is_recovered_once_it_ran_longer_than_a_lease_lasts() -> None:
+    job = running_under("db-worker-without-lease", minutes_ago=10)
+    assert tasks.recover_orphans()["jobs_requeued"] == 1
+    job.refresh_from_db()
+    assert job.status == "READY"
+
+
+def test_a_job_that_outlived_several_workers_fails_with_the_reason(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    worker = dead_worker()
+    job = running_under(worker, attempts=tasks.MAX_ATTEMPTS)
+    assert tasks.recover_orphans() == {"jobs_requeued": 0, "jobs_failed": 1}
+    job.refresh_from_db()
+    assert job.status == "FAILED" and job.finished_at is not None
+    call_command("jobs", "--json", "--status", "failed")
+    out = json.loads(capsys.readouterr().out)
+    assert out["counts"] == {"failed": 1}
+    [row] = out["jobs"]
+    assert row["id"] == str(job.pk) and row["name"] == "housekeeping" and row["state"] == "failed"
+    assert row["worker"] == worker and row["attempts"] == tasks.MAX_ATTEMPTS
+    assert row["error"].startswith(f"{tasks.WORKER_DIED}: the worker running it stopped without finishing it")
+
+
+def test_the_listing_shows_queued_and_running_jobs_and_whether_their_worker_lives(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    orphan = running_under(dead_worker())
+    queued = housekeeping.enqueue()
+    call_command("jobs", "--json")
+    out = json.loads(capsys.readouterr().out)
+    assert out["counts"] == {"queued": 1, "running": 1, "failed": 0}
+    by_id = {j["id"]: j for j in out["jobs"]}
+    assert by_id[str(queued.id)]["state"] == "queued" and by_id[str(queued.id)]["worker"] is None
+    row = by_id[str(orphan.pk)]
+    assert row["state"] == "running" and row["worker_alive"] is False and row["started_at"]
+    call_command("jobs")
+    text = capsys.readouterr().out
+    assert "1 queued, 1 running, 0 failed" in text and "its worker is gone" in text
+
+
+def test_housekeeping_recovers_orphans_and_drops_the_leases_of_long_dead_workers() -> None:
+    running_under(dead_worker())
+    Lease.objects.create(name="worker:old:1:1", holder="old:1:1", expires_at=clock.wall() - 2 * 86_400)
+    Lease.objects.create(name="harvest:x", holder="old:1:1", expires_at=clock.wall() - 2 * 86_400)
+    out = housekeeping.call()
+    assert out["jobs_requeued"] == 1 and out["worker_leases"] == 1
+    assert Lease.objects.filter(name="harvest:x").exists()
+
+
+def test_the_worker_id_fits_django_tasks_and_names_this_process() -> None:
+    worker = tasks.worker_id()
+    assert len(worker) <= 64 and worker.split(":")[1] == str(leases.me().split(":")[1])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_that_starts_runs_what_a_killed_worker_left_running() -> None:
+    job = running_under(dead_worker())
+    call_command("worker", "--batch", "--no-schedule", verbosity=0)
+    job.refresh_from_db()
+    assert job.status == "SUCCESSFUL" and len(job.worker_ids) == 2
+    assert job.worker_ids[-1] == tasks.worker_id()
+    assert not Lease.objects.filter(name=tasks.lease_name(tasks.worker_id())).exists()  # it left cleanly
+
+
+def test_a_worker_back_from_a_database_outage_recovers_the_job_it_was_running() -> None:
+    heart = Heartbeat(tasks.worker_id())
+    heart.beat()
+    job = running_under(heart.worker)
+    assert tasks.recover_orphans()["jobs_requeued"] == 0  # alive: someone else must not take it
+    assert tasks.recover_orphans(own=heart.worker)["jobs_requeued"] == 1
+    job.refresh_from_db()
+    assert job.status == "READY"
