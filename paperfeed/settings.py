@@ -157,7 +157,8 @@ else:
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- jobs -----------------------------------------------------------------------------------------
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# "mail": the short transactional mails, served by a lane of their own in every worker (core.tasks).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "mail"]}}
 
 # --- auth -----------------------------------------------------------------------------------------
 PASSWORD_HASHERS = [

@@ -8,8 +8,9 @@ from __future__ import annotations
 from django.tasks import task
 
 from paperfeed.accounts import services
+from paperfeed.core.tasks import MAIL_QUEUE
 
 
-@task()
+@task(queue_name=MAIL_QUEUE)
 def send_password_reset(email: str) -> int:
     return services.send_password_reset(email)

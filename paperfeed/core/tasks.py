@@ -32,6 +32,10 @@ WORKER_TTL = 120.0  # (scaled) seconds a worker's lease lasts without renewal
 WORKER_BEAT = 20.0  # (scaled) seconds between renewals (and orphan checks)
 MAX_ATTEMPTS = 3  # workers that may die running one job before it is marked failed
 WORKER_DIED = "paperfeed.core.tasks.WorkerDied"
+# Mails a person waits for (a confirmation link, a password reset): each worker serves this queue
+# in a lane of its own, so no long job (an index build, a digest run) holds them up.
+MAIL_QUEUE = "mail"
+LANE = "+mail"  # suffix of the mail lane's worker id; the lane lives and dies with its worker
 
 
 @task()
@@ -50,11 +54,11 @@ def worker_id() -> str:
     (django-tasks' limit), so `paperfeed jobs` says on which machine and process a job runs."""
     holder = leases.me()
     host = socket.gethostname()
-    return f"{host[:40]}{holder[len(host) :]}"[:64]
+    return f"{host[:35]}{holder[len(host) :]}"[: 64 - len(LANE)]
 
 
 def lease_name(worker: str) -> str:
-    return f"worker:{worker}"
+    return f"worker:{worker.removesuffix(LANE)}"
 
 
 def worker_alive(worker: str, leases_by_name: dict[str, Lease] | None = None) -> bool:

@@ -6,10 +6,11 @@ from typing import Any
 
 from django.tasks import task
 
+from paperfeed.core.tasks import MAIL_QUEUE
 from paperfeed.digests import services
 
 
-@task()
+@task(queue_name=MAIL_QUEUE)
 def send_notice(kind: str, subscriber_id: int) -> bool:
     """A confirmation link ("confirm") or an already-subscribed note ("already")."""
     return services.send_notice(kind, subscriber_id)

@@ -9,16 +9,20 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 
 import pytest
 from django.core.management import call_command
+from django.tasks.signals import task_finished
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from paperfeed.core import clock, leases, tasks
-from paperfeed.core.management.commands.worker import Heartbeat
+from paperfeed.core.management.commands.worker import Heartbeat, MailLane
 from paperfeed.core.models import Lease
 from paperfeed.core.tasks import housekeeping
+from paperfeed.digests.services import add_subscribers
+from paperfeed.search.tasks import index_papers
 
 pytestmark = pytest.mark.django_db
 
@@ -137,3 +141,34 @@ def test_a_worker_back_from_a_database_outage_recovers_the_job_it_was_running() 
     assert tasks.recover_orphans(own=heart.worker)["jobs_requeued"] == 1
     job.refresh_from_db()
     assert job.status == "READY"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_confirmation_mail_is_sent_while_a_long_job_holds_the_main_loop(smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    """The walkthrough's carol: subscribed while the worker's main loop was in a 6-minute index
+    build. The mail lane of the same worker sends her confirmation meanwhile."""
+    heart = Heartbeat(tasks.worker_id())
+    heart.beat()
+    build = DBTaskResult.objects.get(pk=index_papers.enqueue().id)
+    build.claim(heart.worker)  # the main loop's job, running for minutes
+    add_subscribers(["carol@lab.example"], frequency="daily", confirmed=False)
+    [notice] = DBTaskResult.objects.filter(queue_name=tasks.MAIL_QUEUE)
+    sent = threading.Event()
+
+    def finished(sender: object, task_result: object, **kwargs: object) -> None:
+        sent.set()
+
+    task_finished.connect(finished)
+    lane = MailLane(heart.worker + tasks.LANE, interval=0.05)
+    lane.start()
+    try:
+        assert sent.wait(50)  # bounded by the suite's timeout, not a measured duration
+    finally:
+        lane.stop()
+        task_finished.disconnect(finished)
+    notice.refresh_from_db()
+    assert notice.status == "SUCCESSFUL" and notice.worker_ids == [heart.worker + tasks.LANE]
+    assert len(smtp_sink.to("carol@lab.example")) == 1
+    build.refresh_from_db()
+    assert build.status == "RUNNING"
+    assert tasks.lease_name(notice.worker_ids[0]) == tasks.lease_name(heart.worker)

@@ -9,7 +9,7 @@ from tests.conftest import paperfeed
 
 @pytest.mark.django_db
 def test_a_slot_is_claimed_once(settings) -> None:  # type: ignore[no-untyped-def]
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend", "QUEUES": []}}
     assert "digests.send" in schedule.JOBS
     now = 1_800_000_123.0
     assert "digests.send" in schedule.tick(now)

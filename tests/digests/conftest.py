@@ -57,7 +57,9 @@ def fast_sender(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def immediate_tasks(settings: Any) -> Iterator[None]:
     """Tasks run when enqueued (after commit), so a request's mail is sent before the test looks."""
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    settings.TASKS = {
+        "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": []}
+    }
     return
 
 

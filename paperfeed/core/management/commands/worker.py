@@ -9,6 +9,8 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
+from django_tasks_db.compat import DEFAULT_TASK_BACKEND_ALIAS
+from django_tasks_db.management.commands.db_worker import Worker
 
 from paperfeed.core import clock, leases, schedule, tasks
 from paperfeed.core.commands import database_name, first_line
@@ -37,8 +39,11 @@ class Command(BaseCommand):
             log.warning("database unavailable at start: %s (%s)", database_name(), first_line(e)[:200])
         heart.start()
         options["worker_id"] = heart.worker
-        ticker = None
+        ticker = lane = None
         try:
+            if not options["batch"]:
+                lane = MailLane(heart.worker + tasks.LANE, options["interval"])
+                lane.start()
             if not options["no_schedule"]:
                 if options["batch"]:
                     schedule.tick()  # once: what is due now joins the batch
@@ -49,6 +54,8 @@ class Command(BaseCommand):
         finally:
             if ticker is not None:
                 ticker.stop()
+            if lane is not None:
+                lane.stop()
             heart.stop()
 
     def _poll(self, options: dict[str, Any]) -> None:
@@ -62,6 +69,8 @@ class Command(BaseCommand):
                 call_command(
                     "db_worker",
                     queue_name="*",
+                    # A batch runs everything itself; otherwise the mail lane serves the mail queue.
+                    exclude_queues="" if options["batch"] else tasks.MAIL_QUEUE,
                     batch=options["batch"],
                     interval=options["interval"],
                     reload=False,
@@ -132,3 +141,41 @@ class Heartbeat(threading.Thread):
         # A clean exit leaves no lease behind (housekeeping removes those of killed workers).
         with contextlib.suppress(OperationalError, InterfaceError):
             Lease.objects.filter(name=self.lease, holder=leases.me()).delete()
+
+
+class MailLane(threading.Thread):
+    """The mail queue's own job loop, beside the main one: a confirmation or reset mail queued
+    during an index build or a digest run goes out within a poll interval, not after it."""
+
+    def __init__(self, worker: str, interval: float) -> None:
+        super().__init__(name="paperfeed-mail", daemon=True)
+        self.worker = worker
+        self.loop = Worker(
+            queue_names=[tasks.MAIL_QUEUE],
+            interval=interval,
+            batch=False,
+            backend_name=DEFAULT_TASK_BACKEND_ALIAS,
+            startup_delay=False,
+            max_tasks=None,
+            worker_id=worker,
+            excluded_queue_names=[],
+        )
+
+    def run(self) -> None:
+        failures = 0
+        while self.loop.running:
+            try:
+                self.loop.run()
+            except Exception as e:  # the database went away: as the main loop, wait and poll again
+                wait = _BACKOFF[min(failures, len(_BACKOFF) - 1)]
+                failures += 1
+                log.warning("mail lane: %s; polling again in %.0f s", str(e).strip()[:200], wait)
+                close_old_connections()
+                time.sleep(wait)
+                with contextlib.suppress(OperationalError, InterfaceError):
+                    tasks.recover_orphans(own=self.worker)
+        connections.close_all()
+
+    def stop(self) -> None:
+        self.loop.running = False  # the loop ends after the mail it is sending, if any
+        self.join()
