@@ -35,7 +35,7 @@ def me() -> str:
     return f"{socket.gethostname()}:{pid}:{_start_time(pid)}"
 
 
-def _dead_here(holder: str) -> bool:
+def dead_here(holder: str) -> bool:
     """True if `holder` was a process on this machine that no longer runs."""
     host, _, rest = holder.partition(":")
     pid, _, started = rest.partition(":")
@@ -70,7 +70,7 @@ def try_acquire(name: str, ttl: float) -> Held | None:
                 if lease is None:
                     Lease.objects.create(name=name, holder=held.holder, expires_at=clock.wall() + ttl)
                     return held
-                free = not lease.holder or lease.expires_at < clock.wall() or _dead_here(lease.holder)
+                free = not lease.holder or lease.expires_at < clock.wall() or dead_here(lease.holder)
                 if not free and lease.holder != held.holder:
                     return None
                 lease.holder, lease.expires_at = held.holder, clock.wall() + ttl

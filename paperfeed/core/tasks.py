@@ -5,7 +5,7 @@ And the workers' liveness: django-tasks marks a job RUNNING when a worker claims
 else, so a worker killed mid-job (kill -9, systemd's SIGKILL after TimeoutStopSec) would leave it
 RUNNING for ever. Each `paperfeed worker` holds a lease named after its worker id and renews it while
 it lives; a RUNNING job whose worker's lease is gone is an orphan, and `recover_orphans` queues it
-again (every job here is safe to run twice) or, after MAX_ATTEMPTS workers died running it, marks
+again (paperfeed's jobs are safe to run twice) or, after MAX_ATTEMPTS workers died running it, marks
 it failed with the reason.
 """
 
@@ -68,7 +68,7 @@ def worker_alive(worker: str, leases_by_name: dict[str, Lease] | None = None) ->
     )
     if lease is None or not lease.holder:
         return False
-    return lease.expires_at >= clock.wall() and not leases._dead_here(lease.holder)
+    return lease.expires_at >= clock.wall() and not leases.dead_here(lease.holder)
 
 
 def worker_leases() -> dict[str, Lease]:
