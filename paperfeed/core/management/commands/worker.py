@@ -36,6 +36,8 @@ class Command(BaseCommand):
             heart.beat()  # the lease exists before this worker claims a job
             tasks.recover_orphans()  # e.g. what this machine's previous worker was killed running
         except (OperationalError, InterfaceError) as e:  # the poll below waits for the database
+            if options["batch"]:
+                raise  # a batch does not wait: the command line says why in one line
             log.warning("database unavailable at start: %s (%s)", database_name(), first_line(e)[:200])
         heart.start()
         options["worker_id"] = heart.worker
