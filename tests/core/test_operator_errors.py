@@ -116,6 +116,9 @@ def test_sigint_while_a_harvest_waits_out_a_503(cli_env: dict[str, str], tmp_pat
                 cwd=ROOT,
                 stdout=subprocess.DEVNULL,
                 stderr=out,
+                # As from a terminal: a shell starts a background job (a CI script run with `&`) with
+                # SIGINT ignored, and Python then keeps ignoring it rather than raise KeyboardInterrupt.
+                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
             )
         try:
             # It logs the 503 just before it sleeps the minute out.
