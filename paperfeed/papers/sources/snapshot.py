@@ -47,6 +47,11 @@ def _version(v: dict[str, Any]) -> Version:
     return Version(n, when, str(v.get("size") or ""))
 
 
+# update_date is a date: it must not replace the API's precise time of the same day. One shared,
+# never-mutated dict: pickled once per batch to the import's writer, not once per record.
+_UPDATED_IS_A_DAY: dict[str, Any] = {"day_only": ("updated",)}
+
+
 def parse_record(doc: Any) -> PaperRecord:
     """One snapshot object -> PaperRecord; ValueError (with a reason) if it is not usable."""
     if not isinstance(doc, dict):
@@ -94,8 +99,7 @@ def parse_record(doc: Any) -> PaperRecord:
             versions=versions,
             updated=updated,
             announced=announced,
-            # update_date is a date: it must not replace the API's precise time of the same day.
-            extra={"day_only": ("updated",)} if updated else {},
+            extra=_UPDATED_IS_A_DAY if updated else {},
         )
     except InvalidArxivId as e:
         raise ValueError(str(e)) from None
