@@ -1,7 +1,8 @@
 """RSS 2.0 and Atom feeds of the daily list, trending, each category and each saved search; the
 same lists the pages show (feed.services), links built from PAPERFEED_BASE_URL. The period feeds
 (daily, trending, category) read the page's own ?date=, ?week= or ?month= by the pages' rule
-(periods.asked)."""
+(periods.asked). Each answers If-None-Match (an ETag of its bytes) and, where its Last-Modified is
+true, If-Modified-Since, with 304 (core.http)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import feedgenerator, timezone
 
+from paperfeed.core.http import answer_conditionally
 from paperfeed.core.middleware import NotFound
 from paperfeed.core.text import quoted
 from paperfeed.feed import periods, searching, services
@@ -25,6 +27,16 @@ from paperfeed.papers.models import Category, Paper
 class _PaperFeed(Feed):
     feed_type: type[feedgenerator.SyndicationFeed] = feedgenerator.Rss201rev2Feed
     description_template = "feed/feed_item.html"
+    # A feed whose items show upvotes and ranks: those change without any item's date changing, so
+    # the newest date (Django's Last-Modified) would answer a reader's If-Modified-Since with a 304
+    # for a list that did change. Such a feed is validated by its ETag alone.
+    counts_votes = False
+
+    def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().__call__(request, *args, **kwargs)
+        if self.counts_votes and response.has_header("Last-Modified"):
+            del response["Last-Modified"]
+        return answer_conditionally(request, response)
 
     def item_title(self, item: Any) -> str:
         return tex.plain(_paper(item).title)  # feed readers show a title as text: no KaTeX there
@@ -97,7 +109,8 @@ class _PeriodFeed(_PaperFeed):
 
 class DailyFeed(_PeriodFeed):
     url_name, page, name = "daily-rss", "daily", "daily papers"
-    description = "Papers the community submitted, most upvoted first."
+    description = "Papers the community submitted, newest first."
+    counts_votes = True
 
     def items(self, obj: periods.Period | None) -> list[services.Entry]:
         # Newest first, as a reader expects; the last seven listed days unless a period was asked for.
@@ -112,6 +125,7 @@ class DailyAtom(_Atom, DailyFeed):
 class TrendingFeed(_PeriodFeed):
     url_name, page, name = "trending-rss", "trending", "trending papers"
     description = "Upvotes with time decay over the past week (see the trending page for the formula)."
+    counts_votes = True
 
     def items(self, obj: periods.Period | None) -> list[services.Entry]:
         return services.trending(obj or _seven_days_to(timezone.localdate()), limit=50)

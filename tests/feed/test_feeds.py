@@ -1,0 +1,82 @@
+"""feed.feeds as a feed reader polls them: conditional GET (ETag and If-None-Match on every feed;
+If-Modified-Since only where Last-Modified is true), HEAD, and the channel saying how it is sorted."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from defusedxml import ElementTree as ET
+from django.test import Client
+from django.utils import timezone
+from django.utils.http import http_date
+
+from paperfeed.feed import services
+from tests.sitedata import load_papers, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def papers():  # type: ignore[no-untyped-def]
+    papers = load_papers(6)
+    for p in papers[:4]:
+        services.submit(p.arxiv_id, None, timezone.localdate())
+    services.upvote(make_user("fan"), papers[0])
+    return papers
+
+
+def feed_urls(papers) -> list[str]:  # type: ignore[no-untyped-def]
+    cat = papers[0].primary_category_id
+    return [
+        f"/{base}/feed.{kind}"
+        for base in ("papers", "trending", f"categories/{cat}")
+        for kind in ("rss", "atom")
+    ]
+
+
+def test_every_feed_answers_304_to_its_etag(papers) -> None:  # type: ignore[no-untyped-def]
+    for url in feed_urls(papers):
+        if url.startswith("/trending/"):
+            continue  # its scores decay by the second (see the next test)
+        first = Client().get(url)
+        assert first.status_code == 200 and first["ETag"], url
+        again = Client().get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+        assert again.status_code == 304 and again.content == b"", url
+        assert Client().get(url, HTTP_IF_NONE_MATCH='"other"').status_code == 200, url
+        head = Client().head(url)
+        assert head.status_code == 200 and head["ETag"] == first["ETag"], url
+
+
+def test_a_vote_changes_the_daily_feed_so_no_date_may_claim_it_unchanged(  # type: ignore[no-untyped-def]
+    papers, django_capture_on_commit_callbacks
+) -> None:
+    """The daily and trending feeds show upvotes (and trending's order follows them), which change
+    without any item's date changing: their newest date is no Last-Modified, and If-Modified-Since
+    alone never gets a 304 there."""
+    later = http_date((timezone.now() + dt.timedelta(days=1)).timestamp())
+    for url in ("/papers/feed.rss", "/papers/feed.atom", "/trending/feed.rss", "/trending/feed.atom"):
+        r = Client().get(url, HTTP_IF_MODIFIED_SINCE=later)
+        assert r.status_code == 200 and "Last-Modified" not in r, url
+    tag = Client().get("/papers/feed.rss")["ETag"]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.upvote(make_user("late"), papers[1])
+    after = Client().get("/papers/feed.rss", HTTP_IF_NONE_MATCH=tag)
+    assert after.status_code == 200 and after["ETag"] != tag
+
+
+def test_a_category_feed_answers_if_modified_since_from_its_papers_dates(papers) -> None:  # type: ignore[no-untyped-def]
+    url = f"/categories/{papers[0].primary_category_id}/feed.atom"
+    first = Client().get(url)
+    stamp = first["Last-Modified"]
+    assert Client().get(url, HTTP_IF_MODIFIED_SINCE=stamp).status_code == 304
+    earlier = http_date(1_000_000_000)  # 2001: every paper here is newer
+    assert Client().get(url, HTTP_IF_MODIFIED_SINCE=earlier).status_code == 200
+
+
+def test_the_daily_feed_says_how_it_is_sorted(papers) -> None:  # type: ignore[no-untyped-def]
+    root = ET.fromstring(Client().get("/papers/feed.rss").content)
+    assert root.findtext("channel/description") == "Papers the community submitted, newest first."
+    # Newest first it is: paper 0 has the only vote and was submitted first, so it comes last.
+    links = [i.findtext("link") or "" for i in root.findall("channel/item")]
+    assert links[-1].endswith(papers[0].arxiv_id) and len(links) == 4
