@@ -1,7 +1,8 @@
 """The JSON API: Hugging Face's papers API paths and fields (`/api/daily_papers`,
 `/api/papers/{id}`, `/api/papers/search`), the JSON twins of the other lists, and write endpoints
 (upvote, submit, comment) behind bearer tokens. Every list reads the same feed.services query as its
-HTML page. Limits are clamped (limit ≤ 100, p ≤ 1000); each address gets 300 requests per 5 min."""
+HTML page and pages by api.paging's one rule (limit 1-100, p from 0; larger values are clamped, other
+values are a 400); each address gets 300 requests per 5 min."""
 
 from __future__ import annotations
 
@@ -13,11 +14,10 @@ from typing import Any, Literal
 
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
 from django.urls import register_converter
 from django.utils import timezone
 from ninja import NinjaAPI, Query, Schema, Status
-from ninja.errors import HttpError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 from ninja.throttling import BaseThrottle
 from pydantic import TypeAdapter
@@ -25,6 +25,7 @@ from pydantic import TypeAdapter
 from paperfeed.accounts import services as accounts
 from paperfeed.accounts import throttle
 from paperfeed.accounts.models import User
+from paperfeed.api.paging import MAX_LIMIT, Paging, SearchPaging, bad_paging
 from paperfeed.api.schemas import (
     CommentIn,
     CommentOut,
@@ -41,7 +42,6 @@ from paperfeed.feed.models import Collection, Comment, Submission, Vote
 from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.papers.models import Author, Category, Paper, PaperLink
 
-MAX_LIMIT, MAX_PAGE = 100, 1000
 LIST_CACHE_SECONDS = 30  # bounds how stale trending's ages get; any vote, submission or comment
 # bumps the feed's version, which is part of the key, so those show at once
 _LISTS = TypeAdapter(list[DailyPaperOut])
@@ -110,6 +110,23 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return api.create_response(request, {"error": str(exc)}, status=exc.status_code)
 
 
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    # RFC 6750 §3: a 401 names the scheme it wants, and whether the token sent was refused.
+    if "Authorization" in request.headers:
+        message, challenge = (
+            "the token was not accepted (revoked, mistyped, or not a Bearer token); "
+            "make a new one on /settings",
+            'Bearer realm="paperfeed", error="invalid_token"',
+        )
+    else:
+        message = "this needs an API token: send Authorization: Bearer <token> (tokens are made on /settings)"
+        challenge = 'Bearer realm="paperfeed"'
+    resp = api.create_response(request, {"error": message}, status=401)
+    resp["WWW-Authenticate"] = challenge
+    return resp
+
+
 @api.exception_handler(Http404)
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return api.create_response(request, {"error": str(exc) or "not found"}, status=404)
@@ -117,6 +134,9 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(ValidationError)
 def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    paging = bad_paging(list(exc.errors), request.GET)
+    if paging is not None:
+        return api.create_response(request, {"error": paging}, status=400)
     return api.create_response(request, {"error": "invalid request", "detail": exc.errors}, status=422)
 
 
@@ -227,9 +247,27 @@ def _counts(papers: list[Paper]) -> tuple[dict[int, int], dict[int, int]]:
     return votes, comments
 
 
+def _first_submissions(papers: list[Paper]) -> dict[int, Submission]:
+    """Each paper's first submission to the daily list, as /api/papers/{id} gives it: so a paper
+    reads the same in every list (its submittedOnDaily fields included), in one query."""
+    first: dict[int, Submission] = {}
+    rows = (
+        Submission.objects.filter(paper_id__in=[p.pk for p in papers])
+        .select_related("submitted_by")
+        .order_by("day", "created_at")
+    )
+    for sub in rows:
+        first.setdefault(sub.paper_id, sub)
+    return first
+
+
 def _papers(papers: list[Paper]) -> list[dict[str, Any]]:
     votes, comments = _counts(papers)
-    return [_paper(p, votes=votes.get(p.pk, 0), comments=comments.get(p.pk, 0)) for p in papers]
+    subs = _first_submissions(papers)
+    return [
+        _paper(p, votes=votes.get(p.pk, 0), comments=comments.get(p.pk, 0), submission=subs.get(p.pk))
+        for p in papers
+    ]
 
 
 def _cached_list(key: tuple[Any, ...], build: Callable[[], list[dict[str, Any]]]) -> HttpResponse:
@@ -244,12 +282,6 @@ def _cached_list(key: tuple[Any, ...], build: Callable[[], list[dict[str, Any]]]
         body = _LISTS.dump_json(_LISTS.validate_python(build()))
         cache.set(name, body, LIST_CACHE_SECONDS)
     return HttpResponse(body, content_type="application/json; charset=utf-8")
-
-
-def _window(p: int, limit: int) -> tuple[int, int]:
-    limit = max(1, min(limit, MAX_LIMIT))
-    p = max(0, min(p, MAX_PAGE))
-    return p * limit, p * limit + limit
 
 
 class PeriodParams(Schema):
@@ -271,12 +303,22 @@ def _period(q: PeriodParams, default: periods.Period | None = None) -> periods.P
     return periods.day(latest or timezone.localdate())
 
 
-def _stored_paper(arxiv_id: str) -> Paper:
+def stored_paper(arxiv_id: str) -> Paper:
+    """The stored paper an {id} names (in any form arXiv writes one), else a 404 that says why."""
     try:
         ident = parse_arxiv_id(arxiv_id)
     except InvalidArxivId as e:
         raise HttpError(404, str(e)) from None
-    return get_object_or_404(Paper.objects.for_listing(), arxiv_id=ident.id)
+    return _named_or_404(Paper.objects.for_listing(), f"paper {ident.id}", arxiv_id=ident.id)
+
+
+def _named_or_404(qs: Any, what: str, **lookup: Any) -> Any:
+    """The row, or a 404 that names what is missing ("paperfeed has no category xx.YY"), not the
+    ORM's "No Category matches the given query."."""
+    found = qs.filter(**lookup).first()
+    if found is None:
+        raise HttpError(404, f"paperfeed has no {what[:250]}")
+    return found
 
 
 # --- reads ------------------------------------------------------------------------------------------
@@ -286,16 +328,15 @@ def _stored_paper(arxiv_id: str) -> Paper:
 def daily_papers(
     request: HttpRequest,
     period: Query[PeriodParams],
+    paging: Query[Paging],
     submitter: str | None = None,
     sort: str = "publishedAt",
-    p: int = 0,
-    limit: int = 50,
 ) -> list[dict[str, Any]]:
     """The papers submitted on a day (`date=YYYY-MM-DD`, default: the latest day with submissions),
     an ISO week (`week=YYYY-Www`) or a month (`month=YYYY-MM`); `sort=publishedAt|trending|votes`."""
     if sort not in ("publishedAt", "trending", "votes"):
         raise HttpError(400, "sort must be publishedAt, trending or votes")
-    when, who, (a, b) = _period(period), (submitter or "")[:150] or None, _window(p, limit)
+    when, who, (a, b) = _period(period), (submitter or "")[:150] or None, paging.window()
 
     def build() -> list[dict[str, Any]]:
         entries = services.listing(when, sort=sort, submitter=who)
@@ -306,11 +347,11 @@ def daily_papers(
 
 @api.get("/trending", response=with_errors(list[DailyPaperOut]), tags=["papers"])
 def trending(
-    request: HttpRequest, period: Query[PeriodParams], p: int = 0, limit: int = 50
+    request: HttpRequest, period: Query[PeriodParams], paging: Query[Paging]
 ) -> list[dict[str, Any]]:
     """Trending papers of a period (default: this ISO week): those with at least one upvote, as on
     the page and in its feeds, each with its score and the reason."""
-    when, (a, b) = _period(period, periods.week_of(timezone.localdate())), _window(p, limit)
+    when, (a, b) = _period(period, periods.week_of(timezone.localdate())), paging.window()
 
     def build() -> list[dict[str, Any]]:
         entries = services.trending(when, limit=MAX_LIMIT * 10)
@@ -323,9 +364,8 @@ def trending(
 def search(
     request: HttpRequest,
     response: HttpResponse,
+    paging: Query[SearchPaging],
     q: str = "",
-    limit: int = 20,
-    p: int = 0,
     mode: Literal["hybrid", "keyword", "semantic"] = "hybrid",
     category: str | None = None,
     since: dt.date | None = None,
@@ -338,7 +378,7 @@ def search(
     `X-Total-Count` the matches where they are counted (not in semantic mode)."""
     if since and until and since > until:
         raise HttpError(400, f"since ({since}) is after until ({until})")
-    a, b = _window(p, limit)
+    a, b = paging.window()
     res = searching.run_search(
         q,  # cut by run_search, at the search service's one limit
         mode=mode,
@@ -361,11 +401,8 @@ def search(
     if res.degraded:
         note = res.message or "keyword matches only"
         response["X-Search-Degraded"] = note.encode("ascii", "replace").decode()
-    papers = [h.paper for h in res.hits]
-    votes, comments = _counts(papers)
     out = []
-    for h in res.hits:
-        pp = _paper(h.paper, votes=votes.get(h.paper.pk, 0), comments=comments.get(h.paper.pk, 0))
+    for h, pp in zip(res.hits, _papers([h.paper for h in res.hits]), strict=True):
         out.append(
             {
                 "paper": pp,
@@ -406,20 +443,15 @@ def submit(request: HttpRequest, body: SubmitIn) -> Status[dict[str, Any]]:
 @api.get("/papers/{paper_id:arxiv_id}", response=with_errors(PaperOut), tags=["papers"])
 def paper(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
     """One paper, with its upvotes, comment count and first submission to the daily list."""
-    pp = _stored_paper(arxiv_id)
-    sub = (
-        Submission.objects.filter(paper=pp)
-        .select_related("submitted_by")
-        .order_by("day", "created_at")
-        .first()
-    )
+    pp = stored_paper(arxiv_id)
     st = services.stats(pp)
-    return _paper(pp, votes=st["votes"], comments=st["comments"], submission=sub)
+    first = _first_submissions([pp]).get(pp.pk)
+    return _paper(pp, votes=st["votes"], comments=st["comments"], submission=first)
 
 
 @api.get("/papers/{paper_id:arxiv_id}/comments", response=with_errors(list[CommentOut]), tags=["comments"])
 def comments(request: HttpRequest, arxiv_id: str) -> list[dict[str, Any]]:
-    pp = _stored_paper(arxiv_id)
+    pp = stored_paper(arxiv_id)
     rows = Comment.objects.visible().filter(paper=pp).select_related("author").order_by("created_at")[:500]
     return [_comment(c, pp) for c in rows]
 
@@ -438,14 +470,14 @@ def _comment(c: Comment, pp: Paper) -> dict[str, Any]:
 
 @api.get("/categories/{code}/papers", response=with_errors(list[PaperOut]), tags=["lists"])
 def category_papers(
-    request: HttpRequest, code: str, period: Query[PeriodParams], p: int = 0, limit: int = 50
+    request: HttpRequest, code: str, period: Query[PeriodParams], paging: Query[Paging]
 ) -> list[dict[str, Any]]:
     """New papers of a category on a day (default: its latest day), week or month."""
-    cat = get_object_or_404(Category, code=code[:40])
+    cat = _named_or_404(Category.objects, f"category {code[:40]!r}", code=code[:40])
     qs = Paper.objects.active().in_category(cat.code)
     latest = qs.order_by("-announced").values_list("announced", flat=True).first()
     per = _period(period, periods.day(latest or timezone.localdate()))
-    a, b = _window(p, limit)
+    a, b = paging.window()
     rows = list(
         qs.announced_between(per.first, per.last).order_by("-announced", "-arxiv_id").for_listing()[a:b]
     )
@@ -453,9 +485,9 @@ def category_papers(
 
 
 @api.get("/authors/{key}/papers", response=with_errors(list[PaperOut]), tags=["lists"])
-def author_papers(request: HttpRequest, key: str, p: int = 0, limit: int = 50) -> list[dict[str, Any]]:
-    author = get_object_or_404(Author, key=key[:200])
-    a, b = _window(p, limit)
+def author_papers(request: HttpRequest, key: str, paging: Query[Paging]) -> list[dict[str, Any]]:
+    author = _named_or_404(Author.objects, f"author {key[:200]!r}", key=key[:200])
+    a, b = paging.window()
     rows = list(
         Paper.objects.active().by_author(author.key).order_by("-announced", "-arxiv_id").for_listing()[a:b]
     )
@@ -464,7 +496,9 @@ def author_papers(request: HttpRequest, key: str, p: int = 0, limit: int = 50) -
 
 @api.get("/users/{username}", response=with_errors(UserPageOut), tags=["lists"])
 def user_page(request: HttpRequest, username: str) -> dict[str, Any]:
-    u = get_object_or_404(User, username__iexact=username[:150], is_active=True)
+    u = _named_or_404(
+        User.objects, f"user {username[:150]!r}", username__iexact=username[:150], is_active=True
+    )
     subs = list(
         Submission.objects.filter(submitted_by=u).with_counts().for_listing().order_by("-created_at")[:50]
     )
@@ -497,7 +531,7 @@ def _caller(request: HttpRequest) -> User:
     "/papers/{paper_id:arxiv_id}/upvote", auth=TokenAuth(), response=with_errors(VoteOut), tags=["write"]
 )
 def upvote(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
-    pp = _stored_paper(arxiv_id)
+    pp = stored_paper(arxiv_id)
     return {"id": pp.arxiv_id, "upvotes": services.upvote(_caller(request), pp), "voted": True}
 
 
@@ -505,7 +539,7 @@ def upvote(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
     "/papers/{paper_id:arxiv_id}/upvote", auth=TokenAuth(), response=with_errors(VoteOut), tags=["write"]
 )
 def remove_upvote(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
-    pp = _stored_paper(arxiv_id)
+    pp = stored_paper(arxiv_id)
     return {"id": pp.arxiv_id, "upvotes": services.unvote(_caller(request), pp), "voted": False}
 
 
@@ -516,6 +550,6 @@ def remove_upvote(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
     tags=["write"],
 )
 def add_comment(request: HttpRequest, arxiv_id: str, body: CommentIn) -> Status[dict[str, Any]]:
-    pp = _stored_paper(arxiv_id)
+    pp = stored_paper(arxiv_id)
     c = services.add_comment(_caller(request), pp, body.body)
     return Status(201, _comment(c, pp))

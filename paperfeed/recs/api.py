@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.security import SessionAuth
 
+from paperfeed.api.paging import LimitOnly
 from paperfeed.recs import services
 
 
@@ -28,30 +29,23 @@ class NotInterestedOut(Schema):
     not_interested: bool
 
 
-class LimitIn(Schema):
-    limit: int = 20
-
-
 def router(token_auth: Any, responses: Any) -> Router:
     """`responses(schema)` is the API's success-plus-documented-errors helper, so these
     operations declare the same 401/404/422 shapes as the rest of the API."""
     r = Router(tags=["recommendations"], auth=[token_auth, SessionAuth()])
 
     @r.get("/recommendations", response=responses(list[RecommendationOut]))
-    def recommendations(request: HttpRequest, q: Query[LimitIn]) -> list[dict[str, Any]]:
+    def recommendations(request: HttpRequest, q: Query[LimitOnly]) -> list[dict[str, Any]]:
         """The signed-in user's recommendations, best first, each with its reason."""
-        limit = max(1, min(q.limit, services.MAX_LIMIT))
-        return [rec.as_json() for rec in services.recommend(request.auth, limit=limit)]  # type: ignore[attr-defined]
+        return [rec.as_json() for rec in services.recommend(request.auth, limit=q.clamped())]  # type: ignore[attr-defined]
 
     # paper_id: the API's converter (one segment, or an old-style id's two), registered with the API.
     @r.post("/recommendations/{paper_id:arxiv_id}/not_interested", response=responses(NotInterestedOut))
     def not_interested(request: HttpRequest, arxiv_id: str, undo: bool = False) -> dict[str, Any]:
         """Mark a paper "not interested" (undo=true takes it back): similar papers move down."""
-        from django.shortcuts import get_object_or_404
+        from paperfeed.api.views import stored_paper  # the API's lookup and its 404s, loaded by now
 
-        from paperfeed.papers.models import Paper
-
-        paper = get_object_or_404(Paper.objects.named(arxiv_id))
+        paper = stored_paper(arxiv_id)
         services.not_interested(request.auth, paper, undo=undo)  # type: ignore[attr-defined]
         return {"id": paper.arxiv_id, "not_interested": not undo}
 

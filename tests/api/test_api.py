@@ -46,7 +46,7 @@ def test_daily_papers_shape(site) -> None:  # type: ignore[no-untyped-def]
     assert len(Client().get(f"/api/daily_papers?date={today}&limit=2&p=1").json()) == 2
     assert Client().get("/api/daily_papers?submitter=curator&limit=100000").status_code == 200
     assert Client().get("/api/daily_papers?submitter=nobody").json() == []
-    assert Client().get("/api/daily_papers?p=-1&limit=-5").status_code == 200
+    assert Client().get("/api/daily_papers?p=-1&limit=-5").status_code == 400  # api.paging's rule
     assert Client().get("/api/daily_papers?p=999999999").json() == []
     assert Client().get("/api/daily_papers?date=yesterday").status_code == 400
     assert Client().get("/api/daily_papers?sort=random").status_code == 400
@@ -185,3 +185,36 @@ def test_openapi_document() -> None:
     doc = Client().get("/api/openapi.json").json()
     for path in ["/api/daily_papers", "/api/papers/{arxiv_id}", "/api/papers/search", "/api/papers/submit"]:
         assert path in doc["paths"], path
+
+
+def test_a_paper_reads_the_same_in_every_list(site) -> None:  # type: ignore[no-untyped-def]
+    """Its daily-list submission included: search, category and author lists gave
+    submittedOnDailyAt/By null for a paper the detail and the daily list showed as submitted."""
+    papers, _, today = site
+    p = papers[3]
+    detail = Client().get(f"/api/papers/{p.arxiv_id}").json()
+    assert detail["submittedOnDailyBy"]["user"] == "curator"
+    lists = {
+        "daily": [r["paper"] for r in Client().get(f"/api/daily_papers?date={today}").json()],
+        "search": [r["paper"] for r in Client().get(f"/api/papers/search?q={p.title.split()[0]}").json()],
+        "category": Client().get(f"/api/categories/{p.primary_category_id}/papers?date={p.announced}").json(),
+        "author": Client().get(f"/api/authors/{p.authors[0]['key']}/papers").json(),
+    }
+    for name, rows in lists.items():
+        row = next((r for r in rows if r["id"] == p.arxiv_id), None)
+        assert row == detail, (name, row and {k: (row[k], detail[k]) for k in row if row[k] != detail[k]})
+
+
+def test_a_404_names_what_is_missing(site) -> None:  # type: ignore[no-untyped-def]
+    for url, said in (
+        ("/api/papers/2501.99999", "paperfeed has no paper 2501.99999"),
+        ("/api/papers/2501.99999/comments", "paperfeed has no paper 2501.99999"),
+        ("/api/categories/xx.YY/papers", "paperfeed has no category 'xx.YY'"),
+        ("/api/authors/nobody-at-all/papers", "paperfeed has no author 'nobody-at-all'"),
+        ("/api/users/nobody", "paperfeed has no user 'nobody'"),
+    ):
+        r = Client().get(url)
+        assert r.status_code == 404 and r.json() == {"error": said}, (url, r.content)
+    token = accounts.create_api_token(make_user("reader")).secret
+    r = Client().post("/api/recommendations/2501.99999/not_interested", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert r.status_code == 404 and r.json()["error"] == "paperfeed has no paper 2501.99999"

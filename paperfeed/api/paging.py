@@ -1,0 +1,55 @@
+"""The one paging rule of every JSON list: `p` (Hugging Face's page number, from 0) and `limit`.
+A value that is not such a number (`limit=0`, `p=-1`, `limit=abc`) is a 400 naming the parameter and
+its range; a number over the maximum is read as the maximum (RELIABILITY §4c: `limit=100000` is
+clamped to 100), so a client asking for "everything" still gets a page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import QueryDict
+from ninja import Field, Schema
+
+MAX_LIMIT, MAX_PAGE = 100, 1000
+
+# What a 400 says for each paging parameter, also the OpenAPI description.
+RULES = {
+    "p": f"p (the page, from 0) must be an integer from 0 to {MAX_PAGE} (more is read as {MAX_PAGE})",
+    "limit": f"limit must be an integer from 1 to {MAX_LIMIT} (more is read as {MAX_LIMIT})",
+}
+
+
+class Paging(Schema):
+    """`Query[Paging]` in an endpoint's signature: ninja validates (the bounds below) before the view
+    runs, and the API's validation handler turns a failure here into the 400 of `bad_paging`."""
+
+    p: int = Field(0, ge=0, description=RULES["p"])
+    limit: int = Field(50, ge=1, description=RULES["limit"])
+
+    def window(self) -> tuple[int, int]:
+        """The rows [start, end) of the page, clamped."""
+        limit, p = min(self.limit, MAX_LIMIT), min(self.p, MAX_PAGE)
+        return p * limit, p * limit + limit
+
+
+class SearchPaging(Paging):
+    limit: int = Field(20, ge=1, description=RULES["limit"])
+
+
+class LimitOnly(Schema):
+    """For a list with one page (recommendations): the same `limit` rule."""
+
+    limit: int = Field(20, ge=1, description=RULES["limit"])
+
+    def clamped(self) -> int:
+        return min(self.limit, MAX_LIMIT)
+
+
+def bad_paging(errors: list[dict[str, Any]], query: QueryDict) -> str | None:
+    """The 400 message when a validation failure is a paging parameter's, else None. The value is
+    quoted from the query (ninja drops it from its errors), cut short."""
+    for err in errors:
+        loc = tuple(err.get("loc", ()))
+        if len(loc) == 2 and loc[0] == "query" and loc[1] in RULES:
+            return f"{RULES[loc[1]]}, not {query.get(loc[1], '')[:40]!r}"
+    return None

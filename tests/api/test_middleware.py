@@ -1,0 +1,96 @@
+"""api.middleware: the HTTP semantics every /api/ answer shares (HEAD, a JSON 405 with Allow, charset,
+no shared caching of a signed-in caller's answer, ETag and 304), and the 401's WWW-Authenticate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from paperfeed.accounts import services as accounts
+from paperfeed.feed import services
+from tests.sitedata import load_papers, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def site() -> dict[str, Any]:
+    papers = load_papers(4)
+    curator = make_user("curator")
+    for p in papers[:3]:
+        services.submit(p.arxiv_id, curator, timezone.localdate())
+    token = accounts.create_api_token(curator).secret
+    return {"papers": papers, "auth": {"HTTP_AUTHORIZATION": f"Bearer {token}"}}
+
+
+def test_a_method_not_allowed_is_json_and_names_the_allowed_ones(site: dict[str, Any]) -> None:
+    p = site["papers"][0]
+    for method, url, allowed in (
+        ("post", "/api/daily_papers", "GET, HEAD"),
+        ("put", f"/api/papers/{p.arxiv_id}/upvote", "DELETE, POST"),
+        ("delete", "/api/papers/submit", "POST"),
+    ):
+        r = getattr(Client(), method)(url, **site["auth"])
+        assert r.status_code == 405, (method, url)
+        assert r["Content-Type"] == "application/json; charset=utf-8" and r["Allow"] == allowed
+        assert r.json()["error"] == f"{method.upper()} is not allowed on {url}; allowed: {allowed}"
+
+
+def test_head_answers_as_get_without_a_body(site: dict[str, Any]) -> None:
+    p = site["papers"][0]
+    for url in ("/api/daily_papers", f"/api/papers/{p.arxiv_id}", "/api/papers/search?q=learning"):
+        get, head = Client().get(url), Client().head(url)
+        assert head.status_code == 200 and head.content == b"", url
+        assert head["Content-Length"] == str(len(get.content)) and head["ETag"] == get["ETag"], url
+        assert head["Content-Type"] == get["Content-Type"], url
+
+
+def test_every_json_answer_names_its_charset(site: dict[str, Any]) -> None:
+    for url in ("/api/no/such/endpoint", "/api/openapi.json", "/api/daily_papers?date=2025-02-30"):
+        assert Client().get(url)["Content-Type"] == "application/json; charset=utf-8", url
+
+
+def test_a_401_says_how_to_authenticate(site: dict[str, Any]) -> None:
+    url = f"/api/papers/{site['papers'][0].arxiv_id}/upvote"
+    r = Client().post(url)
+    assert r.status_code == 401 and r["WWW-Authenticate"] == 'Bearer realm="paperfeed"'
+    assert "Authorization: Bearer <token>" in r.json()["error"]
+    r = Client().post(url, HTTP_AUTHORIZATION="Bearer pf_revoked")
+    assert r.status_code == 401
+    assert r["WWW-Authenticate"] == 'Bearer realm="paperfeed", error="invalid_token"'
+    assert "not accepted" in r.json()["error"]
+    assert Client().get("/api/recommendations")["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_signed_in_callers_answer_is_never_stored_by_a_shared_cache(site: dict[str, Any]) -> None:
+    p = site["papers"][0]
+    c = Client()
+    for r in (
+        c.get("/api/recommendations", **site["auth"]),
+        c.post(f"/api/papers/{p.arxiv_id}/upvote", **site["auth"]),
+        c.get("/api/daily_papers", **site["auth"]),  # public, but asked for with a token
+    ):
+        assert r.status_code == 200
+        assert "private" in r["Cache-Control"] and "no-store" in r["Cache-Control"]
+        assert "Authorization" in r["Vary"]
+    assert "Cache-Control" not in Client().get("/api/daily_papers")  # the anonymous read stays cacheable
+
+
+def test_a_public_read_answers_304_until_it_changes(
+    site: dict[str, Any], django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    p = site["papers"][0]
+    for url in ("/api/daily_papers", f"/api/papers/{p.arxiv_id}"):
+        first = Client().get(url)
+        tag = first["ETag"]
+        again = Client().get(url, HTTP_IF_NONE_MATCH=tag)
+        assert again.status_code == 304 and again.content == b"" and again["ETag"] == tag, url
+        assert Client().get(url, HTTP_IF_NONE_MATCH='"stale"').status_code == 200, url
+    tag = Client().get("/api/daily_papers")["ETag"]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.upvote(make_user("fan"), p)
+    changed = Client().get("/api/daily_papers", HTTP_IF_NONE_MATCH=tag)
+    assert changed.status_code == 200 and changed["ETag"] != tag

@@ -1,0 +1,87 @@
+"""api.paging: one rule for `p` and `limit` on every JSON list. Out of range below or not a number is
+a 400 naming the parameter and its range; above the maximum is clamped (RELIABILITY §4c)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from paperfeed.accounts import services as accounts
+from paperfeed.accounts import throttle
+from paperfeed.feed import services
+from tests.api.test_bad_input import list_apis, with_query
+from tests.sitedata import load_papers, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_api_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(throttle.LIMITS, "api:ip", throttle.Limit(1_000_000, 300))
+
+
+@pytest.fixture
+def site() -> dict[str, Any]:
+    papers = load_papers(8)
+    curator = make_user("curator")
+    for p in papers[:5]:
+        services.submit(p.arxiv_id, curator, timezone.localdate())
+    services.add_comment(curator, papers[0], "first")
+    token = accounts.create_api_token(curator).secret
+    return {"papers": papers, "user": curator, "auth": {"HTTP_AUTHORIZATION": f"Bearer {token}"}}
+
+
+def paged_apis(site: dict[str, Any]) -> list[str]:
+    """Every list that takes `limit` (all but a paper's comments and a user's page, which have none),
+    and the signed-in recommendations."""
+    return [u for u in list_apis(site) if "/comments" not in u and "/users/" not in u] + [
+        "/api/recommendations"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "name", "shown"),
+    [
+        ("limit=0", "limit", "'0'"),
+        ("limit=-1", "limit", "'-1'"),
+        ("limit=abc", "limit", "'abc'"),
+        ("limit=1.5", "limit", "'1.5'"),
+        ("limit=", "limit", "''"),
+        ("p=-1", "p", "'-1'"),
+        ("p=abc", "p", "'abc'"),
+        ("p=1e3", "p", "'1e3'"),
+    ],
+)
+def test_a_page_or_limit_that_is_no_such_number_is_a_400(
+    site: dict[str, Any], query: str, name: str, shown: str
+) -> None:
+    for url in paged_apis(site):
+        if name == "p" and url == "/api/recommendations":
+            continue  # one page only: no `p`
+        r = Client().get(with_query(url, query), **site["auth"])
+        assert r.status_code == 400, (url, r.status_code, r.content[:200])
+        error = r.json()["error"]
+        want = "from 1 to 100" if name == "limit" else "from 0 to 1000"
+        assert error.startswith(f"{name} ") and want in error and error.endswith(f"not {shown}"), (url, error)
+
+
+def test_the_range_is_in_the_openapi_document() -> None:
+    doc = Client().get("/api/openapi.json").json()
+    for path in ("/api/daily_papers", "/api/trending", "/api/papers/search", "/api/categories/{code}/papers"):
+        params = {p["name"]: p for p in doc["paths"][path]["get"]["parameters"]}
+        assert params["limit"]["schema"]["minimum"] == 1 and params["p"]["schema"]["minimum"] == 0, path
+        assert "more is read as 100" in params["limit"]["description"], path
+    recs = {p["name"]: p for p in doc["paths"]["/api/recommendations"]["get"]["parameters"]}
+    assert recs["limit"]["schema"]["minimum"] == 1
+
+
+def test_the_first_page_and_the_largest_limit_are_valid(site: dict[str, Any]) -> None:
+    for url in paged_apis(site)[:-1]:  # recommendations: its clamp is recs' own test
+        for query in ("p=0&limit=1", "limit=100", "limit=100000", "p=1000", "p=99999999999999999999999"):
+            r = Client().get(with_query(url, query))
+            assert r.status_code == 200 and len(r.json()) <= 100, (url, query)
+    assert len(Client().get("/api/daily_papers?limit=1").json()) == 1
+    assert len(Client().get("/api/daily_papers?limit=100000").json()) == 5
