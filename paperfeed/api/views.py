@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import threading
 from collections.abc import Callable
 from typing import Any, Literal
@@ -17,7 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import register_converter
 from django.utils import timezone
 from ninja import NinjaAPI, Query, Schema, Status
-from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.security import HttpBearer
 from ninja.throttling import BaseThrottle
 from pydantic import TypeAdapter
@@ -108,6 +109,15 @@ def with_errors(schema: Any, status: int = 200) -> dict[Any, Any]:
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return api.create_response(request, {"error": str(exc)}, status=exc.status_code)
+
+
+@api.exception_handler(Throttled)
+def _throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
+    # ninja says only "Too many requests." (and adds Retry-After): say which limit and when.
+    lim = throttle.LIMITS["api:ip"]
+    wait = math.ceil(exc.wait or 1)
+    message = f"too many requests: {lim.limit} per {lim.window} s per address; retry in {wait} s"
+    return api.create_response(request, {"error": message}, status=429)
 
 
 @api.exception_handler(AuthenticationError)

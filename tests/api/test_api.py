@@ -178,6 +178,8 @@ def test_api_rate_limit(site, monkeypatch) -> None:  # type: ignore[no-untyped-d
     assert codes[:20] == [200] * 20 and codes[20] == 429
     r = c.get("/api/daily_papers")
     assert r.status_code == 429 and int(r["Retry-After"]) >= 1
+    # Which limit, and when to come back (ninja's own body said only "Too many requests.").
+    assert r.json()["error"] == f"too many requests: 20 per 300 s per address; retry in {r['Retry-After']} s"
     assert Client(REMOTE_ADDR="10.7.0.2").get("/api/daily_papers").status_code == 200
 
 
