@@ -263,7 +263,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "text": {"()": "paperfeed.core.logs.TextFormatter"},
         "json": {"()": "paperfeed.core.logs.JsonFormatter"},
     },
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": env("PAPERFEED_LOG_FORMAT")}},

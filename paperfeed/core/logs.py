@@ -1,4 +1,5 @@
-"""One JSON object per log line, for log shippers (PAPERFEED_LOG_FORMAT=json)."""
+"""paperfeed's two log formats, text and one JSON object per line (PAPERFEED_LOG_FORMAT), with the
+same time in both."""
 
 from __future__ import annotations
 
@@ -9,12 +10,24 @@ from datetime import UTC, datetime
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 
+def log_time(record: logging.LogRecord) -> str:
+    """ISO 8601 with milliseconds and the zone: log stores parse it without being told the
+    server's zone, and lines of one second keep their order."""
+    return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return log_time(record)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         doc = {
-            # ISO 8601 with milliseconds and the zone: log stores parse it without being told
-            # the server's zone, and lines of one second keep their order.
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "time": log_time(record),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),

@@ -4,27 +4,17 @@ turned off, a control socket of its own, and a start-up line that says what each
 from __future__ import annotations
 
 import json
-import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
-from paperfeed.core.logs import JsonFormatter
 from paperfeed.core.management.commands.serve import control_socket, serving_line
 from tests.conftest import paperfeed
 from tests.reliability.support import Server
 
 pytestmark = [pytest.mark.database]
-
-
-def test_json_time_is_iso_8601_utc_with_milliseconds() -> None:
-    record = logging.LogRecord("x", logging.INFO, __file__, 1, "hello", (), None)
-    record.created = 1_795_993_200.25
-    doc = json.loads(JsonFormatter().format(record))
-    assert doc["time"] == "2026-11-29T23:00:00.250+00:00"
-    assert datetime.fromisoformat(doc["time"]) == datetime.fromtimestamp(record.created, UTC)
 
 
 def test_serving_line_names_what_each_address_is() -> None:
