@@ -124,11 +124,13 @@ class DailyAtom(_Atom, DailyFeed):
 
 class TrendingFeed(_PeriodFeed):
     url_name, page, name = "trending-rss", "trending", "trending papers"
-    description = "Upvotes with time decay over the past week (see the trending page for the formula)."
+    description = (
+        "Upvotes with time decay, this week unless a period is given (see the trending page for the formula)."
+    )
     counts_votes = True
 
     def items(self, obj: periods.Period | None) -> list[services.Entry]:
-        return services.trending(obj or _seven_days_to(timezone.localdate()), limit=50)
+        return services.trending(services.trending_period(obj), limit=50)
 
 
 class TrendingAtom(_Atom, TrendingFeed):

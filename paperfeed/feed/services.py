@@ -31,7 +31,7 @@ from paperfeed.accounts import throttle
 from paperfeed.accounts.models import User
 from paperfeed.feed.markup import render_comment
 from paperfeed.feed.models import Collection, CollectionItem, Comment, SavedSearch, Submission, Vote
-from paperfeed.feed.periods import Period
+from paperfeed.feed.periods import Period, week_of
 from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.papers.models import Paper
 
@@ -382,6 +382,14 @@ def listing(
     for i, e in enumerate(entries, 1):
         e.rank = i
     return entries
+
+
+def trending_period(asked: Period | None = None) -> Period:
+    """The period trending lists: the one asked for, else the current ISO week, the one default the
+    page, its JSON twin and its feeds share. A week, not a rolling seven days: the page navigates by
+    whole periods, and a feed reader keeps each entry it has seen (by its guid), so a new week
+    starting empty loses it nothing."""
+    return asked or week_of(timezone.localdate())
 
 
 def trending(period: Period, now: dt.datetime | None = None, limit: int = 50) -> list[Entry]:

@@ -145,7 +145,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def trending(request: HttpRequest) -> HttpResponse:
-    period = _period(request, periods.week_of(timezone.localdate()))
+    period = services.trending_period(periods.asked(request))
 
     def context() -> dict[str, Any]:
         entries = services.trending(period)

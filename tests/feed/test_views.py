@@ -603,6 +603,35 @@ def test_trending_page_json_and_feeds_list_the_same_papers() -> None:
     assert zero["score"] == 0.0 and "1 more from new or unverified accounts not counted" in zero["reason"]
 
 
+def test_trending_without_a_period_is_this_week_on_the_page_its_json_and_its_feeds() -> None:
+    """The default is one: the feed a reader subscribes to from /trending lists what that page shows.
+    Last Sunday is within seven days of today except on a Sunday, so a rolling window would list it."""
+    papers = load_papers(2)
+    curator = make_user("curator")
+    this_week = periods.week_of(timezone.localdate())
+    services.submit(papers[0].arxiv_id, curator, this_week.first - dt.timedelta(days=1))
+    services.submit(papers[1].arxiv_id, curator, this_week.first)
+    fan = make_user("fan")
+    for p in papers:
+        services.upvote(fan, p)
+    c = Client()
+    page = c.get("/trending").content.decode()
+    rss = ET.fromstring(c.get("/trending/feed.rss").content)
+    atom = ET.fromstring(c.get("/trending/feed.atom").content)
+    ns = "{http://www.w3.org/2005/Atom}"
+    listed = {
+        "page": re.findall(r'<h3 class="title tex"><a href="/papers/([^"]+)"', page),
+        "api": [r["paper"]["id"] for r in c.get("/api/trending").json()],
+        "rss": [(i.findtext("link") or "").rsplit("/", 1)[-1] for i in rss.findall("channel/item")],
+        "atom": [
+            (e.find(f"{ns}link").get("href") or "").rsplit("/", 1)[-1]  # type: ignore[union-attr]
+            for e in atom.findall(f"{ns}entry")
+        ],
+    }
+    assert listed == {key: [papers[1].arxiv_id] for key in listed}
+    assert this_week.label in page
+
+
 def test_a_period_after_today_is_refused_alike_by_pages_feeds_and_the_api(site) -> None:  # type: ignore[no-untyped-def]
     papers, _, today = site
     code = papers[0].primary_category_id
