@@ -17,6 +17,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from paperfeed.papers.models import Paper
+from paperfeed.search.query import MAX_QUERY_CHARS
 
 
 class SubmissionQuerySet(models.QuerySet["Submission"]):
@@ -172,7 +173,7 @@ class SavedSearch(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_searches"
     )
-    query = models.CharField(max_length=500)
+    query = models.CharField(max_length=MAX_QUERY_CHARS)
     category = models.CharField(max_length=40, blank=True)
     token = models.CharField(max_length=32, unique=True, default=_feed_token)
     created_at = models.DateTimeField(default=timezone.now)

@@ -34,6 +34,7 @@ from paperfeed.feed.models import Collection, CollectionItem, Comment, SavedSear
 from paperfeed.feed.periods import Period, week_of
 from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.papers.models import Paper
+from paperfeed.search.query import MAX_QUERY_CHARS
 
 log = logging.getLogger(__name__)
 
@@ -286,7 +287,8 @@ def unsave_paper(user: User, paper: Paper, collection: Collection) -> None:
 
 
 def save_search(user: User, query: str, category: str = "") -> SavedSearch:
-    query = " ".join((query or "").split())[:500]
+    # Cut where the search itself cuts: the feed of a saved search searches what the page did.
+    query = " ".join((query or "").split())[:MAX_QUERY_CHARS]
     if not query:
         raise FeedError("Nothing to save: the search is empty.")
     obj, _ = SavedSearch.objects.get_or_create(user=user, query=query, category=category[:40])

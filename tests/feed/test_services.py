@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from paperfeed.feed import periods, services
-from paperfeed.feed.models import Comment, Submission, Vote
+from paperfeed.feed.models import Comment, SavedSearch, Submission, Vote
 from paperfeed.papers.services import paper_extras
+from paperfeed.search.query import MAX_QUERY_CHARS
 from tests.sitedata import load_papers, make_user
 
 pytestmark = pytest.mark.django_db
@@ -105,6 +106,19 @@ def test_collections() -> None:
     assert c.items.count() == 2 and c.slug == "to-read"
     services.unsave_paper(u, papers[0], c)
     assert list(c.items.values_list("paper", flat=True)) == [papers[1].pk]
+
+
+def test_a_saved_search_is_cut_where_the_search_cuts(monkeypatch: pytest.MonkeyPatch) -> None:
+    u = make_user("searcher")
+    long = "vision  transformers " * 40  # 840 characters, 800 once the spaces are collapsed
+    saved = services.save_search(u, long)
+    assert saved.query == " ".join(long.split())[:MAX_QUERY_CHARS]
+    assert SavedSearch._meta.get_field("query").max_length == MAX_QUERY_CHARS
+    # The one limit, not a copy of its value: a lower limit cuts saved searches lower too.
+    monkeypatch.setattr(services, "MAX_QUERY_CHARS", 100)
+    assert services.save_search(u, long).query == " ".join(long.split())[:100]
+    with pytest.raises(services.FeedError, match="empty"):
+        services.save_search(u, " \n ")
 
 
 def test_trending_formula_eligibility_and_reasons() -> None:
