@@ -30,13 +30,11 @@ from paperfeed.conf import env
 from paperfeed.core.failpoints import failpoint
 from paperfeed.papers.models import Paper, PaperChange
 from paperfeed.papers.services import Ingestor, state_get, state_put
-from paperfeed.papers.sources.http import ArxivClient, ArxivError, backoff
+from paperfeed.papers.sources.http import ArxivClient, ArxivError
 from paperfeed.papers.sources.oai import OAIError, Page, parse_page
-from paperfeed.papers.sources.xml import MalformedXML
 
 log = logging.getLogger(__name__)
 
-MALFORMED_ATTEMPTS = 3  # a page that does not parse is asked for again this many times in all
 TOKEN_REPEATS = 2  # the same resumption token coming back more often than this is a loop
 MAX_RESTARTS = 5  # badResumptionToken restarts per run
 
@@ -213,22 +211,12 @@ class Harvester:
     # --- one page --------------------------------------------------------------------------------
 
     def _fetch(self, params: dict[str, str]) -> Page:
-        """The page for `params`, asked for again if it comes back malformed (a proxy's error page,
+        """The page for `params` (asked for again if it comes back malformed: a proxy's error page,
         a connection cut mid-body); raises HarvestError when it never parses."""
-        for attempt in range(1, MALFORMED_ATTEMPTS + 1):
-            try:
-                resp = self.client.get(self.endpoint, params)
-            except ArxivError as e:
-                raise HarvestError(str(e)) from None
-            try:
-                return parse_page(resp.body)
-            except MalformedXML as e:
-                if attempt == MALFORMED_ATTEMPTS:
-                    raise HarvestError(f"{e} (after {attempt} attempts)") from None
-                log.warning("%s; asking again", e)
-                self.client.stats.retries += 1
-                self.client.limiter.defer(backoff(attempt))
-        raise AssertionError("unreachable")
+        try:
+            return self.client.get_parsed(self.endpoint, parse_page, params)
+        except ArxivError as e:
+            raise HarvestError(str(e)) from None
 
     def _store(self, page: Page) -> None:
         for item in page.items:

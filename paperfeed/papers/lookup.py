@@ -53,7 +53,7 @@ def lookup_records(
         params = api_params(chunk)
         for attempt in range(1, EMPTY_PAGE_RETRIES + 2):
             try:
-                resp = client.get(env("PAPERFEED_ARXIV_API"), params)
+                page = client.get_parsed(env("PAPERFEED_ARXIV_API"), parse_api_feed, params)
             except ArxivHTTPError as e:
                 # A 400 comes with an Atom error entry saying what was wrong.
                 try:
@@ -61,17 +61,6 @@ def lookup_records(
                 except (ApiError, MalformedXML) as inner:
                     raise ApiError(str(inner)) from None
                 raise
-            try:
-                page = parse_api_feed(resp.body)
-            except MalformedXML as e:
-                if attempt > EMPTY_PAGE_RETRIES:
-                    raise ArxivError(f"{e} (after {attempt} attempts)") from None
-                # Said like the client's own retries: otherwise a proxy's HTML page costs 21 s of
-                # silence before the failure.
-                log.warning("unreadable arXiv API answer (%s); retrying in %.0f s", e, backoff(attempt))
-                client.stats.retries += 1
-                client.limiter.defer(backoff(attempt))
-                continue
             if not page.records and page.total > page.start:
                 # A known API fault: a valid but empty page although results exist.
                 if attempt > EMPTY_PAGE_RETRIES:
@@ -106,5 +95,4 @@ def fetch(
 def read_announcements(categories: list[str], client: ArxivClient | None = None) -> list[Entry]:
     client = client or ArxivClient()
     base = env("PAPERFEED_ANNOUNCE_FEED").rstrip("/") + "/"
-    resp = client.get(base + "+".join(categories))
-    return parse_announcements(resp.body)
+    return client.get_parsed(base + "+".join(categories), parse_announcements)

@@ -1,7 +1,7 @@
 """What an operator's walkthrough found, in-process against the fake arXiv: the bare (timer) harvest
 continues the set harvested before, harvest and fetch agree on `published`, nonsense arguments are
-refused before anything is sent, unreadable API answers are retried aloud, and the progress line
-counts pages."""
+refused before anything is sent, unreadable API and announcement-feed answers are retried aloud, and
+the progress line counts pages."""
 
 from __future__ import annotations
 
@@ -151,13 +151,35 @@ def test_fetch_logs_each_retry_of_an_unreadable_answer(
 ) -> None:
     aid = sorted(pointed.records)[0]
     pointed.faults.extend(["html", "truncated"])
-    with caplog.at_level(logging.WARNING, logger="paperfeed.papers.lookup"):
+    with caplog.at_level(logging.WARNING, logger="paperfeed.papers"):
         found, _ = lookup_records([aid], client)
     assert [r.arxiv_id for r in found] == [aid]
-    retries = [r.getMessage() for r in caplog.records if "unreadable arXiv API answer" in r.getMessage()]
+    retries = [r.getMessage() for r in caplog.records if "unreadable answer from arXiv" in r.getMessage()]
     assert len(retries) == 2, caplog.text
     assert retries[0].endswith("retrying in 3 s") and retries[1].endswith("retrying in 6 s")
     assert "HTML" in retries[0] or "html" in retries[0], retries[0]
+
+
+def test_the_announcement_feed_is_asked_again_after_a_5xx_or_an_unreadable_answer(
+    pointed: FakeArxiv, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    doc = next(iter(pointed.records.values())).doc
+    pointed.announcements = [{"doc": doc, "type": "new", "day": "2026-07-01"}]
+    pointed.faults.extend(["503:", "truncated", "html"])  # then the feed as arXiv serves it
+    with caplog.at_level(logging.WARNING, logger="paperfeed.papers"):
+        out = harvest(capsys, "--no-oai", "--announcements", "cs.CL")
+    assert out["announcements"]["entries"] == 1 and out["announcements"]["created"] == 1
+    assert Paper.objects.get(arxiv_id=doc["id"]).announced == dt.date(2026, 7, 1)
+    assert len(pointed.requests) == 4 and {r.path for r in pointed.requests} == {"/rss/atom/cs.CL"}
+    retries = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(retries) == 3, caplog.text
+    assert "HTTP 503" in retries[0] and "unreadable answer from arXiv" in retries[1]
+    assert retries[1].endswith("retrying in 3 s") and retries[2].endswith("retrying in 6 s")
+    # An answer that never parses fails the command with the reason, after the same three attempts.
+    pointed.faults.extend(["truncated"] * 3)
+    with pytest.raises(CommandError, match=r"announcement feed failed: .*\(after 3 attempts\)"):
+        call_command("harvest", "--no-oai", "--announcements", "cs.CL")
+    assert len(pointed.requests) == 4 + 3
 
 
 # --- 5. the progress line ------------------------------------------------------------------------------

@@ -9,6 +9,9 @@
 - 503 and 429 wait for Retry-After (seconds or an HTTP date), clamped to [3 s, 1 h]; without one,
   exponential backoff from 3 s capped at 10 min; network errors and other 5xx back off the same way.
   After PAPERFEED_HTTP_RETRIES consecutive failures the request fails with `ArxivUnavailable`.
+- `get_parsed`: a 2xx answer that does not parse (a proxy's HTML page, a body cut short) is asked for
+  again the same way, logged, after the same backoff, UNREADABLE_ATTEMPTS times in all, for every
+  source (OAI-PMH pages, API answers, the announcement feed).
 
 Every sleep goes through paperfeed.core.clock, so tests run the same code in scaled time.
 """
@@ -21,15 +24,17 @@ import fcntl
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 from django.conf import settings
 
 from paperfeed.conf import env_float
 from paperfeed.core import clock
+from paperfeed.papers.sources.xml import MalformedXML
 
 log = logging.getLogger(__name__)
 # One line per request from httpx would drown the harvest's own progress lines.
@@ -39,8 +44,11 @@ MIN_RETRY_AFTER = 3.0
 MAX_RETRY_AFTER = 3600.0
 MAX_BACKOFF = 600.0
 MAX_TIMEOUT = 60.0
+UNREADABLE_ATTEMPTS = 3  # an answer that does not parse is asked for this many times in all
 MAX_BODY = 256 * 1024 * 1024  # arXiv's largest OAI page is a few MB; anything near this is not a page
 USER_AGENT = "paperfeed/0.1 (self-hosted paper feed; polite harvester)"
+
+T = TypeVar("T")
 
 
 class ArxivError(Exception):
@@ -216,6 +224,22 @@ class ArxivClient:
             log.warning("arXiv request failed (%s); retrying in %.0f s", reason, pause)
             self.stats.retries += 1
             self.limiter.defer(pause)
+
+    def get_parsed(self, url: str, parse: Callable[[bytes], T], params: dict[str, str] | None = None) -> T:
+        """`parse` of a 2xx answer. One that does not parse (MalformedXML) is asked for again after a
+        logged backoff, as a 5xx is: what a proxy or a cut connection garbles is usually whole the
+        next time. ArxivError after UNREADABLE_ATTEMPTS; anything else `parse` raises passes."""
+        for attempt in range(1, UNREADABLE_ATTEMPTS + 1):
+            resp = self.get(url, params)
+            try:
+                return parse(resp.body)
+            except MalformedXML as e:
+                if attempt == UNREADABLE_ATTEMPTS:
+                    raise ArxivError(f"{e} (after {attempt} attempts)") from None
+                log.warning("unreadable answer from arXiv (%s); retrying in %.0f s", e, backoff(attempt))
+                self.stats.retries += 1
+                self.limiter.defer(backoff(attempt))
+        raise AssertionError("unreachable")
 
     def _http(self) -> httpx.Client:
         if self._client is None:
