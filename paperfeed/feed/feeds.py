@@ -20,6 +20,7 @@ from paperfeed.core.middleware import NotFound
 from paperfeed.core.text import quoted
 from paperfeed.feed import periods, searching, services
 from paperfeed.feed.models import SavedSearch
+from paperfeed.feed.views import category_or_404
 from paperfeed.papers import tex
 from paperfeed.papers.models import Category, Paper
 
@@ -143,10 +144,7 @@ class CategoryFeed(_PaperFeed):
     url_name = "category-rss"
 
     def get_object(self, request: HttpRequest, code: str) -> tuple[Category, periods.Period | None]:
-        cat = Category.objects.filter(code=code).first()
-        if cat is None:
-            raise NotFound(f"paperfeed has no category {quoted(code)}.")
-        return cat, periods.asked(request)
+        return category_or_404(code), periods.asked(request)
 
     def title(self, obj: tuple[Category, periods.Period | None]) -> str:
         cat, period = obj

@@ -33,6 +33,7 @@ from paperfeed.feed import periods, searching, services
 from paperfeed.feed.models import Collection, Comment, SavedSearch, Submission, Vote
 from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.papers.models import Author, Category, Paper
+from paperfeed.search.query import DatesReversed, InvalidFilter, date_filter, date_range
 
 
 def _period(request: HttpRequest, default: periods.Period) -> periods.Period:
@@ -368,16 +369,26 @@ def submit(request: HttpRequest) -> HttpResponse:
     return render(request, "feed/submit.html", {"error": error, "value": value}, status=400 if error else 200)
 
 
-def _date_param(request: HttpRequest, name: str, label: str) -> tuple[dt.date | None, str]:
-    """(the date, "") or (None, what is wrong with it): a filter dropped quietly would show results
-    for another question."""
-    raw = request.GET.get(name, "").strip()
-    if not raw:
-        return None, ""
+SEARCH_DATE_FIELDS = {"since": "From", "until": "To"}  # the search's date filters, as the form names them
+
+
+def _search_dates(request: HttpRequest) -> tuple[dict[str, dt.date | None], list[str]]:
+    """The From and To dates, checked by the search's own rule (search.query), and what is wrong with
+    them in the form's words: a filter dropped quietly would show results for another question.
+    Each field is read on its own, so that a good one stays in the form beside a bad one."""
+    dates: dict[str, dt.date | None] = {}
+    errors = []
+    for param, label in SEARCH_DATE_FIELDS.items():
+        try:
+            dates[param] = date_filter(request.GET.get(param), param)
+        except InvalidFilter as e:
+            dates[param] = None
+            errors.append(f"invalid {label} date: {e.value[:40]} (use YYYY-MM-DD)")
     try:
-        return dt.date.fromisoformat(raw), ""
-    except ValueError:
-        return None, f"invalid {label} date: {raw[:40]} (use YYYY-MM-DD)"
+        date_range(dates["since"], dates["until"])
+    except DatesReversed as e:
+        errors.append(f"the From date ({e.since}) is after the To date ({e.until})")
+    return dates, errors
 
 
 SEARCH_PAGES = 50  # 1,000 results: past that a query needs narrowing, not paging
@@ -398,13 +409,8 @@ def search(request: HttpRequest) -> HttpResponse:
     except ValueError:
         page_no = 1
     category, author = request.GET.get("category", "").strip()[:40], request.GET.get("author", "")[:200]
-    (since, since_error), (until, until_error) = (
-        _date_param(request, "since", "From"),
-        _date_param(request, "until", "To"),
-    )
-    errors = [e for e in (since_error, until_error) if e]
-    if since and until and since > until:
-        errors.append(f"the From date ({since}) is after the To date ({until})")
+    dates, errors = _search_dates(request)
+    since, until = dates["since"], dates["until"]
     per_page = 20
     if errors:  # the form comes back as typed, with no results for a question not asked
         query = " ".join(q.split())
@@ -545,7 +551,8 @@ def author(request: HttpRequest, key: str) -> HttpResponse:
     )
 
 
-def _category_or_404(code: str) -> Category:
+def category_or_404(code: str) -> Category:
+    """The category, or the visitor's 404 saying there is none (its page and its feeds alike)."""
     cat = Category.objects.filter(code=code).first()
     if cat is None:
         raise NotFound(
@@ -573,7 +580,7 @@ def categories(request: HttpRequest) -> HttpResponse:
 
 
 def category(request: HttpRequest, code: str) -> HttpResponse:
-    cat = _category_or_404(code)
+    cat = category_or_404(code)
     qs = Paper.objects.active().in_category(code)
     latest = qs.order_by("-announced").values_list("announced", flat=True).first()
     period = _period(request, periods.day(latest or timezone.localdate()))

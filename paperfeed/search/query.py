@@ -13,6 +13,7 @@ unbalanced quote runs to the end of the query. Control characters and lone surro
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,3 +113,49 @@ def parse(raw: str) -> ParsedQuery:
         else:
             out.words.append(value)
     return out
+
+
+# --- the filters given beside the query ------------------------------------------------------------
+
+
+class InvalidFilter(ValueError):
+    """A filter that cannot be applied as given; searching without it would answer another question.
+    `param` names the parameter at fault ("since", "until", "category") and `value` what it was
+    given, so that a form can say it with its own fields' names."""
+
+    def __init__(self, message: str, param: str = "", value: str = "") -> None:
+        super().__init__(message)
+        self.param, self.value = param, value
+
+
+class DatesReversed(InvalidFilter):
+    """A since date after the until date: no paper could match both."""
+
+    def __init__(self, since: dt.date, until: dt.date) -> None:
+        super().__init__(f"since ({since}) is after until ({until})", "since", since.isoformat())
+        self.since, self.until = since, until
+
+
+def date_filter(value: dt.date | str | None, param: str) -> dt.date | None:
+    """The `since` or `until` filter as a date (None when not given); InvalidFilter if it is none."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    if not str(value).strip():
+        return None
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InvalidFilter(
+            f"invalid {param} date {str(value)[:40]!r} (use YYYY-MM-DD)", param, str(value).strip()
+        ) from None
+
+
+def date_range(
+    since: dt.date | str | None, until: dt.date | str | None
+) -> tuple[dt.date | None, dt.date | None]:
+    """Both date filters checked: InvalidFilter for one that is not a date, DatesReversed for a
+    since after the until."""
+    first, last = date_filter(since, "since"), date_filter(until, "until")
+    if first and last and first > last:
+        raise DatesReversed(first, last)
+    return first, last

@@ -46,7 +46,7 @@ from paperfeed.papers.models import Paper
 from paperfeed.search import text
 from paperfeed.search.indexing import keyword_dir, vector_dir
 from paperfeed.search.keyword import Filters, KeywordIndex, day_number
-from paperfeed.search.query import MAX_QUERY_CHARS, ParsedQuery, parse, relaxed
+from paperfeed.search.query import MAX_QUERY_CHARS, InvalidFilter, ParsedQuery, date_range, parse, relaxed
 from paperfeed.search.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -280,27 +280,16 @@ def fuse(legs: dict[str, list[tuple[int, float]]]) -> list[tuple[int, float, dic
     return [(p, fused[p], ranks[p]) for p in order]
 
 
-class InvalidFilter(ValueError):
-    """A filter that cannot be applied as given; searching without it would answer another question."""
-
-
-def _filter_date(value: dt.date | str | None, name: str) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    if not str(value).strip():
-        return None
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise InvalidFilter(f"invalid {name} date {str(value)[:40]!r} (use YYYY-MM-DD)") from None
-
-
 def known_categories(codes: Sequence[str]) -> list[str]:
     """The codes as stored (cs.lg -> cs.LG); InvalidFilter naming one that neither arXiv's taxonomy
     nor a stored paper has (cs.XX would find nothing, and "no paper matches" would blame the query)."""
     found, unknown = papers.resolve_categories(codes)
     if unknown:
-        raise InvalidFilter(f"unknown category {unknown[0][:40]} (codes look like cs.CL, math.PR, hep-th)")
+        raise InvalidFilter(
+            f"unknown category {unknown[0][:40]} (codes look like cs.CL, math.PR, hep-th)",
+            "category",
+            unknown[0],
+        )
     return found
 
 
@@ -330,16 +319,11 @@ def search(
     cats = (category,) if isinstance(category, str) else tuple(category or ())
     try:
         filters = Filters(
-            tuple(known_categories(cats)),
-            _filter_date(since, "since"),
-            _filter_date(until, "until"),
-            (author or "").strip() or None,
+            tuple(known_categories(cats)), *date_range(since, until), (author or "").strip() or None
         )
         parsed.categories = known_categories(parsed.categories)
     except InvalidFilter as e:
         return _refused(res, str(e))
-    if filters.since and filters.until and filters.since > filters.until:
-        return _refused(res, f"since ({filters.since}) is after until ({filters.until})")
     messages = [f"the query was cut to its first {MAX_QUERY_CHARS} characters"] if parsed.truncated else []
     if parsed.is_empty and not filters:
         res.message, res.searchable = "type some words to search for", False

@@ -1,7 +1,18 @@
+import datetime as dt
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paperfeed.search.query import MAX_QUERY_CHARS, Clause, parse, relaxed
+from paperfeed.search.query import (
+    MAX_QUERY_CHARS,
+    Clause,
+    DatesReversed,
+    InvalidFilter,
+    date_range,
+    parse,
+    relaxed,
+)
 
 
 def test_syntax() -> None:
@@ -44,3 +55,15 @@ def test_any_text_parses(raw: str) -> None:
     q = parse(raw)
     assert isinstance(q.semantic_text, str)
     assert all(c.text.strip() for c in [*q.required, *q.excluded])
+
+
+def test_date_filters_name_the_parameter_at_fault() -> None:
+    """One check for the service (CLI, API) and the search page, which words it with its own fields."""
+    assert date_range(" 2025-07-01 ", "") == (dt.date(2025, 7, 1), None)
+    assert date_range(dt.date(2025, 7, 1), dt.date(2025, 7, 1)) == (dt.date(2025, 7, 1),) * 2
+    with pytest.raises(InvalidFilter, match=r"invalid until date 'July' \(use YYYY-MM-DD\)") as bad:
+        date_range("2025-07-01", "July")
+    assert (bad.value.param, bad.value.value) == ("until", "July")
+    with pytest.raises(DatesReversed, match=r"since \(2025-08-01\) is after until \(2025-07-01\)") as rev:
+        date_range("2025-08-01", "2025-07-01")
+    assert (rev.value.since, rev.value.until) == (dt.date(2025, 8, 1), dt.date(2025, 7, 1))

@@ -111,6 +111,11 @@ def test_an_invalid_date_is_an_error_not_an_unfiltered_search(
     assert r.status_code == 400 and "the From date (2025-08-01) is after the To date (2025-07-01)" in (
         r.content.decode()
     )
+    # Both fields are checked, and a good one stays in the form beside a bad one.
+    r = Client().get("/search", {"q": "diffusion", "since": "2025-07-01", "until": "July"})
+    html = r.content.decode()
+    assert r.status_code == 400 and "invalid To date: July (use YYYY-MM-DD)" in html
+    assert 'name="since" value="2025-07-01"' in html and not cards(html)
     with pytest.raises(CommandError, match=r"invalid since date '2026-99-01' \(use YYYY-MM-DD\)"):
         call_command("search", "diffusion", "--since", "2026-99-01")
     with pytest.raises(CommandError, match="invalid until date"):
