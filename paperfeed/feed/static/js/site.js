@@ -142,7 +142,34 @@
     root.addEventListener("auxclick", report);
   }
 
-  function start() { renderMath(document.body); wireVotes(document); wireDismiss(document); wireSeen(document); }
+  // A cached page carries absolute times (always true); the reader's own clock turns them into
+  // "5 minutes ago", as the filter `ago` words them, with the absolute time kept as the tooltip.
+  var UNITS = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400], ["hour", 3600],
+               ["minute", 60]];
+
+  function ago(seconds) {
+    for (var i = 0; i < UNITS.length; i++) {
+      var n = Math.floor(seconds / UNITS[i][1]);
+      if (n >= 1) return n + "\u00a0" + UNITS[i][0] + (n === 1 ? "" : "s") + " ago";  // as `ago`: unbroken
+    }
+    return "just now";  // under a minute, or a moment ahead of this reader's clock
+  }
+
+  function relativeTimes(root) {
+    root.querySelectorAll("time[data-ago]").forEach(function (el) {
+      // Milliseconds at most: Django's ISO 8601 has microseconds, which not every engine parses.
+      var when = Date.parse(el.getAttribute("datetime").replace(/(\.\d{3})\d+/, "$1"));
+      if (isNaN(when)) return;
+      if (!el.title) el.title = el.textContent;
+      el.textContent = ago((Date.now() - when) / 1000);
+    });
+  }
+
+  function start() {
+    renderMath(document.body); wireVotes(document); wireDismiss(document); wireSeen(document);
+    relativeTimes(document);
+    setInterval(function () { relativeTimes(document); }, 60000);  // a page left open stays true
+  }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();
