@@ -42,6 +42,7 @@ from paperfeed.feed import periods, searching, services
 from paperfeed.feed.models import Collection, Comment, Submission, Vote
 from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.papers.models import Author, Category, Paper, PaperLink
+from paperfeed.search.query import InvalidFilter, date_range
 
 LIST_CACHE_SECONDS = 30  # bounds how stale trending's ages get; any vote, submission or comment
 # bumps the feed's version, which is part of the key, so those show at once
@@ -361,7 +362,7 @@ def trending(
 ) -> list[dict[str, Any]]:
     """Trending papers of a period (default: this ISO week): those with at least one upvote, as on
     the page and in its feeds, each with its score and the reason."""
-    when, (a, b) = _period(period, periods.week_of(timezone.localdate())), paging.window()
+    when, (a, b) = _period(period, services.trending_period()), paging.window()
 
     def build() -> list[dict[str, Any]]:
         entries = services.trending(when, limit=MAX_LIMIT * 10)
@@ -386,8 +387,10 @@ def search(
     """Search (the same engine and fallback as the search page); empty or unusable queries give [].
     Headers: `X-Search-Summary` says what was found ("635 matches", "top 100 by meaning"),
     `X-Total-Count` the matches where they are counted (not in semantic mode)."""
-    if since and until and since > until:
-        raise HttpError(400, f"since ({since}) is after until ({until})")
+    try:  # before the search: its fallback to the database match would not check them
+        date_range(since, until)
+    except InvalidFilter as e:
+        raise HttpError(400, str(e)) from None
     a, b = paging.window()
     res = searching.run_search(
         q,  # cut by run_search, at the search service's one limit

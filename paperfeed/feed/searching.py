@@ -21,7 +21,6 @@ from paperfeed.search.query import MAX_QUERY_CHARS
 
 log = logging.getLogger(__name__)
 MODES = ("hybrid", "keyword", "semantic")
-QUERY_CHARS = MAX_QUERY_CHARS  # the search service's own limit, so that the site and the CLI agree
 SORTS = ("relevance", "date", "votes")
 
 
@@ -44,7 +43,7 @@ class SearchPage:
     summary: str = ""  # what the count is: "635 matches", "top 100 by meaning"
     error: str = ""  # an invalid filter or parameter: nothing was searched
     searchable: bool = True  # False: the query has nothing to search for (only stop words)
-    cut: bool = False  # only the first QUERY_CHARS characters of the query were searched
+    cut: bool = False  # only the first MAX_QUERY_CHARS characters of the query were searched
 
 
 def _service() -> Any:
@@ -68,7 +67,7 @@ def run_search(
     sort: str = "relevance",
 ) -> SearchPage:
     query = " ".join((query or "").replace("\x00", " ").split())
-    page = SearchPage(query[:QUERY_CHARS], cut=len(query) > QUERY_CHARS)
+    page = SearchPage(query[:MAX_QUERY_CHARS], cut=len(query) > MAX_QUERY_CHARS)
     query = page.query
     if not (query or category or since or until or author):  # filters alone list what they match
         page.message = "Type a few words, an arXiv id, or ti:/au:/abs:/cat: fields."

@@ -33,7 +33,7 @@ from paperfeed.feed import periods, searching, services
 from paperfeed.feed.models import Collection, Comment, SavedSearch, Submission, Vote
 from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.papers.models import Author, Category, Paper
-from paperfeed.search.query import DatesReversed, InvalidFilter, date_filter, date_range
+from paperfeed.search.query import MAX_QUERY_CHARS, DatesReversed, InvalidFilter, date_filter, date_range
 
 
 def _period(request: HttpRequest, default: periods.Period) -> periods.Period:
@@ -415,7 +415,7 @@ def search(request: HttpRequest) -> HttpResponse:
     if errors:  # the form comes back as typed, with no results for a question not asked
         query = " ".join(q.split())
         result = searching.SearchPage(
-            query[: searching.QUERY_CHARS], error="; ".join(errors), cut=len(query) > searching.QUERY_CHARS
+            query[:MAX_QUERY_CHARS], error="; ".join(errors), cut=len(query) > MAX_QUERY_CHARS
         )
     else:
         result = searching.run_search(
@@ -461,7 +461,7 @@ def search(request: HttpRequest) -> HttpResponse:
         "counts": counts,
         "voted": services.voted_ids(request.user, ids),
         "categories": categories,
-        "query_chars": searching.QUERY_CHARS,
+        "query_chars": MAX_QUERY_CHARS,
         "json_url": "/api/papers/search?"
         + urlencode(
             {
