@@ -36,9 +36,7 @@ def feed_urls(papers) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_every_feed_answers_304_to_its_etag(papers) -> None:  # type: ignore[no-untyped-def]
-    for url in feed_urls(papers):
-        if url.startswith("/trending/"):
-            continue  # its scores decay by the second (see the next test)
+    for url in feed_urls(papers):  # trending's too: it is scored as of the hour
         first = Client().get(url)
         assert first.status_code == 200 and first["ETag"], url
         again = Client().get(url, HTTP_IF_NONE_MATCH=first["ETag"])
@@ -63,6 +61,15 @@ def test_a_vote_changes_the_daily_feed_so_no_date_may_claim_it_unchanged(  # typ
         services.upvote(make_user("late"), papers[1])
     after = Client().get("/papers/feed.rss", HTTP_IF_NONE_MATCH=tag)
     assert after.status_code == 200 and after["ETag"] != tag
+
+
+def test_the_trending_feed_is_scored_as_of_the_hour(papers) -> None:  # type: ignore[no-untyped-def]
+    """Its reasons name the reference time: by the second, every poll got new bytes."""
+    now = timezone.now()
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    body = Client().get("/trending/feed.rss").content.decode()
+    if timezone.now().replace(minute=0, second=0, microsecond=0) == hour:  # not across an hour's turn
+        assert f"before {hour:%Y-%m-%d %H:%M} UTC" in body
 
 
 def test_a_category_feed_answers_if_modified_since_from_its_papers_dates(papers) -> None:  # type: ignore[no-untyped-def]
