@@ -149,8 +149,8 @@ def build(sub: Subscriber, subject: str, text: str, html: str | None, headers: d
 
 
 class SendError(Exception):
-    """`unreachable`: no connection could be opened at all (refused, no route): the server, not
-    the message or the recipient, is the problem."""
+    """`unreachable`: no connection could be opened (refused, no route, DNS), or none answered in
+    time: the server, not the message or the recipient, is the problem."""
 
     def __init__(
         self,
@@ -172,7 +172,7 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
-def _classify(e: Exception, rcpt: str) -> SendError:
+def _classify(e: Exception) -> SendError:
     if isinstance(e, smtplib.SMTPRecipientsRefused):
         code, resp = next(iter(e.recipients.values()), (0, b""))
         text = resp.decode("utf-8", "replace") if isinstance(resp, bytes) else str(resp)
@@ -208,23 +208,63 @@ def _by_code(code: int, reason: str, recipient: bool = False) -> SendError:
     return SendError(reason, code=code)
 
 
+def _timed_out(e: BaseException) -> bool:
+    """smtplib reports a greeting that never came as SMTPServerDisconnected, raised while handling
+    the socket's timeout."""
+    return isinstance(e, TimeoutError) or isinstance(e.__context__, TimeoutError)
+
+
+# Connections in a row that time out before the server has greeted us, after which the server is
+# taken to be down for this run. Two, not one: a single stalled connection is abandoned and the mail
+# goes out on the next (RELIABILITY E3); a server that never answers costs two timeouts, not a
+# backoff per message.
+OPEN_TIMEOUTS = 2
+
+
 class SmtpTransport:
-    """One SMTP connection (Django's backend from MAILERS["default"]) reused across messages."""
+    """One SMTP connection (Django's backend from MAILERS["default"]) reused across messages.
+
+    A server that refuses connections, or whose connections time out before its greeting
+    OPEN_TIMEOUTS times in a row, is `unreachable` (the sender stops the run); every other failure
+    belongs to the message in hand."""
 
     def __init__(self) -> None:
         self.backend: Any = None
 
-    def _open(self) -> bool:
-        if self.backend is None:
-            self.backend = mail.mailers.default
-        return bool(self.backend.open())
+    def _where(self) -> str:
+        return f"{getattr(self.backend, 'host', '?')}:{getattr(self.backend, 'port', '?')}"
+
+    def _connect(self) -> None:
+        """Open a connection if none is open (connect, greeting, STARTTLS, login)."""
+        timeouts = 0
+        while True:
+            if self.backend is None:
+                self.backend = mail.mailers.default
+            if getattr(self.backend, "connection", None) is not None:
+                return
+            try:
+                self.backend.open()
+                return
+            except Exception as e:
+                where, timeout = self._where(), getattr(self.backend, "timeout", None)
+                self.close()
+                if not _timed_out(e):
+                    error = _classify(e)
+                    if error.unreachable:
+                        error = SendError(f"{where}: {error}", unreachable=True)
+                    raise error from e
+                timeouts += 1
+                if timeouts >= OPEN_TIMEOUTS:
+                    raise SendError(
+                        f"{where} did not answer within {timeout:g} s, {timeouts} connections in a row",
+                        unreachable=True,
+                    ) from e
 
     def send(self, message: EmailMultiAlternatives) -> None:
-        rcpt = message.to[0]
         for fresh_try in (False, True):
-            fresh = self.backend is None or self.backend.connection is None or fresh_try
+            fresh = self.backend is None or getattr(self.backend, "connection", None) is None or fresh_try
+            self._connect()
             try:
-                self._open()
                 self.backend.send_messages([message])
                 return
             except (smtplib.SMTPServerDisconnected, ConnectionResetError, BrokenPipeError) as e:
@@ -232,10 +272,10 @@ class SmtpTransport:
                 # A reused connection the server dropped (listmonk #2070: relays close the pipe after
                 # N messages): try once more on a new one before counting a failure.
                 if fresh:
-                    raise _classify(e, rcpt) from e
+                    raise _classify(e) from e
             except Exception as e:
                 self.close()
-                raise _classify(e, rcpt) from e
+                raise _classify(e) from e
 
     def close(self) -> None:
         if self.backend is not None:

@@ -288,8 +288,9 @@ class DigestPaused(RuntimeError):
 
 
 class ServerUnreachable(RuntimeError):
-    """The mail server refused the connection: every later recipient would meet the same, so the
-    run stops at once (the mail in hand goes back to the queue) rather than backing off for each."""
+    """The mail server refused connections or never answered (mail.SmtpTransport): every later
+    recipient would meet the same, so the run stops at once (the mail in hand goes back to the
+    queue) rather than backing off for each."""
 
 
 @dataclass
@@ -410,6 +411,9 @@ class Sender:
             report.resent = Delivery.objects.filter(digest=digest, status=Delivery.Status.SENDING).update(
                 status=Delivery.Status.RETRY, due_at=0
             )
+            # The backoff spaces the tries within a run; a new run (the server fixed, a pause lifted)
+            # tries what is waiting at once rather than sleeping first. The attempts still count.
+            Delivery.objects.filter(digest=digest, status=Delivery.Status.RETRY).update(due_at=0)
         ctx = content.Context.of(digest)
         self.carried = set(
             Delivery.objects.filter(digest=digest, status=Delivery.Status.RETRY).values_list("pk", flat=True)

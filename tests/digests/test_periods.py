@@ -17,7 +17,7 @@ from django.core.management import CommandError, call_command
 from paperfeed.digests import services
 from paperfeed.digests.models import Delivery, Digest
 from tests.digests.conftest import PERIOD, make_papers, make_subscribers
-from tests.fakes.smtp import SmtpSink
+from tests.fakes.smtp import SilentServer, SmtpSink
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_sender")]
 
@@ -133,6 +133,63 @@ def test_a_mail_server_refusing_connections_stops_the_run_at_once_and_a_rerun_fi
     (line,) = [r for r in caplog.records if r.name == "paperfeed.progress"]
     assert line.getMessage().startswith("daily digest of 2026-11-27: 3/3 mail")  # the retried one counts
     assert line.counts == {"sent": 3, "retried": 1}  # type: ignore[attr-defined]
+
+
+def test_a_mail_server_that_never_answers_stops_the_run_and_a_rerun_sends_each_once(settings: Any) -> None:
+    """A server that accepts TCP and never greets: two connections time out (not three mails times
+    five attempts with backoff), the run stops with one line naming the server and the timeout, and
+    the next run, against a working server, sends each mail once."""
+    make_papers(1)
+    make_subscribers(3)
+    with SilentServer() as silent:
+        settings.MAILERS = {"default": silent.mailer_settings(timeout=1)}
+        with pytest.raises(CommandError) as stopped:
+            call_command("digest", "send", "--frequency", "daily", "--period", PERIOD.isoformat())
+    assert str(stopped.value) == (
+        f"mail server unreachable: 127.0.0.1:{silent.port} did not answer within 1 s, 2 connections "
+        "in a row; nothing lost, run again"
+    )
+    assert silent.connections == 2
+    row = Delivery.objects.get()
+    assert row.status == Delivery.Status.RETRY and row.attempts == 0
+    sink = SmtpSink().start()
+    settings.MAILERS = {"default": sink.mailer_settings()}
+    try:
+        report = services.send("daily", PERIOD).as_json()
+    finally:
+        sink.stop()
+    assert report["complete"] and report["this_run"]["sent"] == 3
+    assert sorted(r.rcpt for r in sink.received) == [f"reader{i}@example.org" for i in (1, 2, 3)]
+
+
+def test_a_recipient_refused_by_a_working_server_does_not_stop_the_run(smtp_sink: SmtpSink) -> None:
+    """The server answered: a 5xx is that message's own failure, handled per message."""
+    make_papers(1)
+    subs = make_subscribers(3)
+    smtp_sink.responder = lambda rcpt: "550 5.1.1 no such user" if rcpt == subs[0].email else None
+    report = services.send("daily", PERIOD).as_json()
+    assert report["complete"] and not report["unreachable"]
+    assert (report["this_run"]["sent"], report["this_run"]["failed"]) == (2, 1)
+
+
+def test_a_new_run_tries_a_waiting_retry_first_without_waiting_out_its_backoff(
+    smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that paused leaves a mail waiting an hour's backoff; the run after the operator fixed
+    the server tries it at once (first), rather than sending the rest and then sleeping."""
+    monkeypatch.setenv("PAPERFEED_TIME_SCALE", "1000")  # had the run waited, the hour lasts 3.6 s
+    monkeypatch.setenv("PAPERFEED_DIGEST_RETRY_DELAY", "3600")
+    monkeypatch.setenv("PAPERFEED_DIGEST_MAX_ERRORS", "1")
+    make_papers(1)
+    first, second = make_subscribers(2)
+    smtp_sink.script(first.email, ["451 4.3.0 local problem"])
+    paused = services.send("daily", PERIOD).as_json()
+    assert paused["paused"] and smtp_sink.received == []
+    assert Delivery.objects.get().attempts == 1
+    again = services.send("daily", PERIOD).as_json()
+    assert again["complete"] and again["sent"] == 2
+    assert [r.rcpt for r in smtp_sink.received] == [first.email, second.email]
+    assert Delivery.objects.get(subscriber=first).attempts == 1  # the retry still counted as one
 
 
 def test_a_retry_is_logged_with_the_address_and_what_comes_next(

@@ -176,3 +176,45 @@ class SmtpSink:
     def url(self) -> str:
         """EMAIL_URL for a `paperfeed` child process."""
         return f"smtp://{self.host}:{self.port}"
+
+
+class SilentServer:
+    """A plain loopback socket that accepts every connection and never says a word (no greeting):
+    a mail server that is up as far as TCP goes and answers nothing. `connections` counts them."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.1)
+        self.host, self.port = "127.0.0.1", int(self.sock.getsockname()[1])
+        self.connections = 0
+        self._held: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            self._held.append(conn)  # kept open, unread and unanswered
+            self.connections += 1
+
+    def mailer_settings(self, timeout: float) -> dict[str, Any]:
+        return {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": self.host, "port": self.port, "timeout": timeout},
+        }
+
+    def __enter__(self) -> SilentServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        for conn in self._held:
+            conn.close()
+        self.sock.close()
