@@ -4,7 +4,8 @@ read from mbox files, maildirs or .eml files (`paperfeed digest bounces PATH…`
 Policy (RELIABILITY E8): a hard bounce or a complaint suppresses the address at once; soft bounces
 suppress it on the 6th day with one within 30 days (one per day counts, as Mailman does); the
 complaint rate of each digest is computed: an alert at >= 0.1 %, and at >= 0.3 % sending is held
-until `paperfeed digest resume` (Gmail's figures). Re-reading the same mailbox counts nothing twice.
+until `paperfeed digest resume` (Gmail's figures). Re-reading the same mailbox counts nothing twice:
+each report and each mailto unsubscribe is stored by the identity of its message.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from paperfeed.digests import addresses, services, tokens
-from paperfeed.digests.models import Bounce, Delivery, Digest, Subscriber
+from paperfeed.digests.models import Bounce, Delivery, Digest, MailtoUnsubscribe, Subscriber
 
 log = logging.getLogger(__name__)
 
@@ -193,10 +194,18 @@ def apply(ev: Event, report: IntakeReport, touched: set[int]) -> None:
         except tokens.BadToken:
             report.unmatched += 1
             return
-        # Re-reading the mailbox (or a second request) finds them unsubscribed already: a duplicate.
-        if services.unsubscribe_changed(asker):
+        # A message read before (the mailbox read again) is a duplicate by its key, not by the
+        # subscriber's state: they may have subscribed again since.
+        try:
+            with transaction.atomic():
+                MailtoUnsubscribe.objects.create(key=ev.key, subscriber=asker)
+                changed = services.unsubscribe_changed(asker)
+        except IntegrityError:
+            report.duplicates += 1
+            return
+        if changed:
             report.unsubscribes += 1
-        else:
+        else:  # a new message, but they were unsubscribed already (twice asked, or by the link)
             report.duplicates += 1
         return
     sub, delivery = _subscriber(ev)

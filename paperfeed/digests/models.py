@@ -200,3 +200,16 @@ class Bounce(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} bounce of {self.subscriber_id} on {self.day}"
+
+
+class MailtoUnsubscribe(models.Model):
+    """An unsubscribe request read from a mailbox (the List-Unsubscribe mailto), by the identity of
+    its message (see bounces.parse): re-reading the mailbox acts on none twice, also after the
+    subscriber has subscribed again."""
+
+    key = models.CharField(max_length=64, unique=True)
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="mailto_unsubscribes")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"mailto unsubscribe of {self.subscriber_id}"

@@ -118,6 +118,36 @@ def test_mailto_unsubscribe_and_junk_are_handled(
     assert (again.unsubscribes, again.duplicates) == (0, 1)
 
 
+def unsubscribe_mail(sub: Subscriber, message_id: str | None) -> str:
+    """What a mail client sends to the List-Unsubscribe mailto address."""
+    head = f"Message-ID: {message_id}\n" if message_id else ""
+    return (
+        f"{head}From: {sub.email}\nTo: digests@papers.example.org\n"
+        f"Subject: unsubscribe {tokens.make('unsubscribe', sub)}\n\n"
+    )
+
+
+@pytest.mark.parametrize("message_id", ["<u1@mail.example.org>", None])
+def test_a_mailto_unsubscribe_read_again_after_subscribing_again_changes_nothing(
+    tmp_path: Path, message_id: str | None
+) -> None:
+    (sub,) = make_subscribers(1)
+    old = tmp_path / "old.eml"
+    old.write_text(unsubscribe_mail(sub, message_id))
+    assert bounces.intake([old]).unsubscribes == 1
+    assert reload(sub).status == Subscriber.Status.UNSUBSCRIBED
+    services.subscribe(sub.email)
+    services.confirm(sub)
+    assert reload(sub).status == Subscriber.Status.CONFIRMED
+    again = bounces.intake([old])  # the mailbox scanned again: the old request was acted on already
+    assert (again.unsubscribes, again.duplicates) == (0, 1)
+    assert reload(sub).status == Subscriber.Status.CONFIRMED
+    new = tmp_path / "new.eml"  # a request they send now is a new one
+    new.write_text(unsubscribe_mail(sub, message_id and "<u2@mail.example.org>") + "\nplease\n")
+    assert bounces.intake([old, new]).unsubscribes == 1
+    assert reload(sub).status == Subscriber.Status.UNSUBSCRIBED
+
+
 @pytest.mark.database
 @pytest.mark.timeout(180)  # init and four CLI children: ~17 s idle, near 60 s on a slow day, run in parallel
 def test_the_command(cli_env: dict[str, str]) -> None:
