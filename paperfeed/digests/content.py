@@ -213,13 +213,10 @@ class Follows(Section):
             for kind, value, q in queues:
                 if depth < len(q) and q[depth] not in found:
                     pk = q[depth]
-                    if kind == "author":
-                        # Every followed author of the paper, not only the one whose turn found it.
-                        found[pk] = _by_followed(
-                            [n for k, n in ctx.shared["authors_of"][pk] if k in followed]
-                        )
-                    else:
-                        found[pk] = _follow_reason(kind, value)
+                    # A followed author is the sharpest reason, whichever turn found the paper (a
+                    # category's turn may reach it before its author's), and all of them are named.
+                    authors = [n for k, n in ctx.shared["authors_of"].get(pk, []) if k in followed]
+                    found[pk] = _by_followed(authors) if authors else _follow_reason(kind, value)
             depth += 1
         return [(pk, self.key, why) for pk, why in found.items()]
 

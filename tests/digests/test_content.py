@@ -72,6 +72,35 @@ def test_a_paper_by_followed_authors_names_them_escaped_in_both_parts() -> None:
     assert "<b>Lee" not in html
 
 
+def test_a_followed_authors_paper_found_in_a_categorys_turn_still_names_the_author() -> None:
+    """The author's newer paper takes the author's first turn; their older one is the category's
+    first: its reason is still the followed author, not "new in cs.CL"."""
+    from paperfeed.papers.records import AuthorName, PaperRecord
+    from paperfeed.papers.services import Ingestor
+
+    with Ingestor("test") as ing:
+        for arxiv_id, cat, author in (
+            ("2611.00001", "cs.CL", AuthorName("Poe", "Al")),
+            ("2611.00002", "cs.CL", AuthorName("Roe", "Rick")),
+            ("2611.00003", "cs.CV", AuthorName("Roe", "Rick")),
+        ):
+            ing.add(PaperRecord(
+                arxiv_id=arxiv_id, title=f"Paper {arxiv_id}", abstract="x", categories=[cat],
+                authors=[author], announced=PERIOD,
+            ))  # fmt: skip
+    roe = Paper.objects.get(arxiv_id="2611.00002").authors[0]["key"]
+    sub = Subscriber.objects.create(
+        email="a@example.org", trending=False, categories=["cs.CL"], authors=[roe]
+    )
+    (items,) = compose(sub).values()
+    reasons = {Paper.objects.get(pk=pk).arxiv_id: why for pk, _, why in items}
+    assert reasons == {
+        "2611.00003": "by Rick Roe, whom you follow",
+        "2611.00002": "by Rick Roe, whom you follow",
+        "2611.00001": "new in cs.CL",
+    }
+
+
 def test_tex_in_a_mail_is_spelled_in_plain_characters() -> None:
     """Mail clients run no KaTeX: the subject, both parts' titles and the HTML's abstract spell it."""
     from paperfeed.papers.records import PaperRecord
