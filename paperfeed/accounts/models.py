@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -56,11 +56,34 @@ class User(AbstractUser):
 
     objects: ClassVar[AccountManager] = AccountManager()
 
+    # How a password change was made, said in the "password changed" notice; the site's own forms
+    # set theirs before saving.
+    changed_how = "by a site administrator (the admin site or the command line)"
+
     class Meta(AbstractUser.Meta):
         constraints = [
             models.UniqueConstraint(Lower("username"), name="uniq_user_username_ci"),
             models.UniqueConstraint(Lower("email"), condition=~models.Q(email=""), name="uniq_user_email_ci"),
         ]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Every path that changes a password (settings page, reset link, admin, `changepassword`)
+        ends here, so the owner is told once whichever it was. set_password() keeps the new
+        password until the save; Django clears it for the hash upgrade at log-in, which is no
+        change, and a new account's first password is none either. Told after the commit: a change
+        rolled back is not one."""
+        fields = kwargs.get("update_fields")
+        changed = (
+            getattr(self, "_password", None) is not None
+            and not self._state.adding
+            and (fields is None or "password" in fields)
+        )
+        super().save(*args, **kwargs)
+        if changed:
+            from paperfeed.accounts.services import send_password_changed
+
+            how = self.changed_how
+            transaction.on_commit(lambda: send_password_changed(self, how))
 
     def counts_for_trending(self, at: dt.datetime | None = None) -> bool:
         at = at or timezone.now()

@@ -156,8 +156,8 @@ class ResetConfirm(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("login")
 
     def form_valid(self, form):
-        response = super().form_valid(form)  # saves the new password
-        services.send_password_changed(form.user, "with a reset link mailed to this address")
+        form.user.changed_how = "with a reset link mailed to this address"
+        response = super().form_valid(form)  # saves the new password; the model sends the notice
         messages.success(self.request, "Your password was changed: log in with the new one.")
         return response
 
@@ -199,9 +199,9 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     if action == "password":
         throttle_password_attempt(request, user.get_username().lower())
         if password_form.is_valid():
-            password_form.save()
+            user.changed_how = "on the settings page"
+            password_form.save()  # the model sends the "password changed" notice
             update_session_auth_hash(request, user)  # this session stays logged in; the others end
-            services.send_password_changed(user, "on the settings page")
             messages.success(request, "Your password was changed.")
             return redirect("settings")
     if action == "new-token":

@@ -4,6 +4,7 @@ mail through the loopback SMTP sink (RELIABILITY S2-S4, S8, S9)."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import threading
 from html.parser import HTMLParser
@@ -191,13 +192,14 @@ def test_password_rules() -> None:
     assert r.status_code == 302
 
 
-def test_pbkdf2_hash_is_upgraded_at_login() -> None:
+def test_pbkdf2_hash_is_upgraded_at_login(smtp_sink) -> None:  # type: ignore[no-untyped-def]
     u = make_user("legacy")
     u.password = make_password(PASSWORD, hasher="pbkdf2_sha256")
     u.save()
     assert Client().post("/login", {"username": "legacy", "password": PASSWORD}).status_code == 302
     u.refresh_from_db()
     assert u.password.startswith("argon2$argon2id$")
+    assert smtp_sink.received == []  # a new hash of the same password is no "password changed"
 
 
 def test_login_throttle_per_account_and_ip() -> None:
@@ -716,6 +718,38 @@ def test_a_refused_notice_leaves_the_password_changed(smtp_sink) -> None:  # typ
     user.refresh_from_db()
     assert user.check_password(new)
     assert smtp_sink.attempts == ["unreachable@example.org"] and smtp_sink.received == []
+
+
+def test_a_password_changed_in_the_admin_is_told_once_to_the_account_address(smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    boss = make_user("boss", password=PASSWORD, staff=True)
+    User.objects.filter(pk=boss.pk).update(is_superuser=True)
+    target = make_user("admin-told", password=PASSWORD)
+    c = Client()
+    c.force_login(boss)
+    new = "an administrator's passphrase 9"
+    url = f"/admin/accounts/user/{target.pk}/password/"
+    r = c.post(url, {"password1": new, "password2": new, "usable_password": "true"})
+    assert r.status_code == 302, r.content.decode()[:2000]
+    target.refresh_from_db()
+    assert target.check_password(new)
+    [text] = password_changed_notices(smtp_sink, "admin-told@example.org")
+    assert [m.rcpt for m in smtp_sink.received] == ["admin-told@example.org"]
+    assert text.startswith("Hello admin-told,")
+    assert "How:  by a site administrator (the admin site or the command line)" in text
+    assert new not in text
+
+
+def test_a_password_changed_with_changepassword_is_told_once(smtp_sink, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from django.core.management import call_command
+
+    make_user("cli-told", password=PASSWORD)
+    new = "a command line passphrase 5"
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": new)  # what the operator types, twice
+    call_command("changepassword", "cli-told", stdout=io.StringIO())
+    assert User.objects.get(username="cli-told").check_password(new)
+    [text] = password_changed_notices(smtp_sink, "cli-told@example.org")
+    assert [m.rcpt for m in smtp_sink.received] == ["cli-told@example.org"]
+    assert "How:  by a site administrator (the admin site or the command line)" in text
 
 
 def test_password_change_is_throttled_before_hashing() -> None:
