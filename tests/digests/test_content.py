@@ -101,6 +101,31 @@ def test_a_followed_authors_paper_found_in_a_categorys_turn_still_names_the_auth
     }
 
 
+def test_a_back_dated_digests_trending_is_what_was_trending_at_its_end() -> None:
+    """Re-sent a week later, the digest of 20 November ranks by the votes cast by its end and leaves
+    out papers upvoted only since (and papers never upvoted): by today's votes 00003 and 00002 (6
+    each) would lead 00001 (2)."""
+    from paperfeed.feed.models import Submission, Vote
+    from tests.sitedata import make_user
+
+    day = dt.date(2026, 11, 20)  # a Friday
+    at = lambda d, h: dt.datetime(2026, 11, d, h, tzinfo=dt.UTC)  # noqa: E731
+    make_papers(4, day=day)
+    papers = list(Paper.objects.order_by("arxiv_id"))
+    for p in papers:
+        Submission.objects.create(paper=p, day=day, created_at=at(20, 9))
+    voters = iter(make_user(f"voter{i}", age=dt.timedelta(days=60)) for i in range(20))
+    for paper, times in zip(
+        papers, [[at(20, 12)] * 2, [at(20, 13)] + [at(25, 10)] * 5, [at(25, 10)] * 6, []], strict=True
+    ):
+        Vote.objects.bulk_create(Vote(user=next(voters), paper=paper, created_at=t) for t in times)
+    sub = Subscriber.objects.create(email="t@example.org", categories=[], for_you=False, alerts=False)
+    (items,) = compose(sub, period=day).values()
+    assert ids(items) == ["2611.00001", "2611.00002"]
+    assert {key for _, key, _ in items} == {"trending"}
+    assert items[0][2].startswith("2 counted upvotes; submitted 15 h before 2026-11-21 00:00 UTC")
+
+
 def test_tex_in_a_mail_is_spelled_in_plain_characters() -> None:
     """Mail clients run no KaTeX: the subject, both parts' titles and the HTML's abstract spell it."""
     from paperfeed.papers.records import PaperRecord
