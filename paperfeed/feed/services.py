@@ -348,11 +348,18 @@ def _score(entries: list[Entry], ref: dt.datetime) -> None:
         .annotate(c=Count("*"))
         .values_list("paper_id", "c")
     )
+    # Votes cast after `ref` (a past period looked at now) are neither counted nor "not counted".
+    cast = dict(
+        Vote.objects.filter(paper_id__in=ids, created_at__lte=ref)
+        .values("paper_id")
+        .annotate(c=Count("*"))
+        .values_list("paper_id", "c")
+    )
     for e in entries:
         e.counted = counted.get(e.paper.pk, 0)
         e.age_hours = max(0.0, (ref - e.submission.created_at).total_seconds() / 3600)
         e.score = e.counted / (e.age_hours + AGE_OFFSET_HOURS) ** GRAVITY
-        uncounted = e.votes - e.counted
+        uncounted = cast.get(e.paper.pk, 0) - e.counted
         why = f"{e.counted} counted upvote{'s' if e.counted != 1 else ''}"
         if uncounted > 0:
             why += f" ({uncounted} more from new or unverified accounts not counted)"

@@ -124,6 +124,7 @@ def test_a_back_dated_digests_trending_is_what_was_trending_at_its_end() -> None
     assert ids(items) == ["2611.00001", "2611.00002"]
     assert {key for _, key, _ in items} == {"trending"}
     assert items[0][2].startswith("2 counted upvotes; submitted 15 h before 2026-11-21 00:00 UTC")
+    assert items[1][2].startswith("1 counted upvote; submitted")  # the 5 cast since are not "not counted"
 
 
 def test_tex_in_a_mail_is_spelled_in_plain_characters() -> None:
