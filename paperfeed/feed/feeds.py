@@ -131,11 +131,7 @@ class TrendingFeed(_PeriodFeed):
     counts_votes = True
 
     def items(self, obj: periods.Period | None) -> list[services.Entry]:
-        # Scored as of the hour, not the second: the reasons name the reference time and the scores
-        # decay with it, so a feed scored by the second had new bytes (a new ETag, entries a reader
-        # marks as updated) at every poll. Votes still change it at once.
-        hour = timezone.now().replace(minute=0, second=0, microsecond=0)
-        return services.trending(services.trending_period(obj), now=hour, limit=50)
+        return services.trending(services.trending_period(obj), limit=50)
 
 
 class TrendingAtom(_Atom, TrendingFeed):
