@@ -10,7 +10,6 @@ import datetime as dt
 from typing import Any
 
 from django.db import models
-from django.db.models import Q
 
 from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
 
@@ -58,7 +57,11 @@ class PaperQuerySet(models.QuerySet["Paper"]):
         return self.filter(announced__gte=first, announced__lte=last)
 
     def in_category(self, code: str) -> PaperQuerySet:
-        return self.filter(Q(primary_category_id=code) | Q(paper_categories__category_id=code)).distinct()
+        """Papers listed in a category, primary or cross-listed. A semi-join on PaperCategory (the
+        ingestor stores the primary category there too, at position 0): the join + DISTINCT it
+        replaces sorted every paper of the category, 78-278 ms for a cs.CV page at 74,728 papers on
+        PostgreSQL, 3 ms now (docs/performance.md)."""
+        return self.filter(pk__in=PaperCategory.objects.filter(category_id=code).values("paper_id"))
 
     def by_author(self, key: str) -> PaperQuerySet:
         return self.filter(authorships__author__key=key)

@@ -139,3 +139,18 @@ def test_a_listing_reads_each_papers_categories_in_order_without_a_query_per_pap
     alone = Paper.objects.get(arxiv_id="2501.00002")
     with django_assert_num_queries(1):
         assert alone.category_codes() == ["cs.LG", "cs.AI"]
+
+
+def test_a_category_lists_its_primary_and_cross_listed_papers_once_without_join_and_distinct() -> None:
+    ingest(
+        rec("2501.00001", categories=["cs.CL", "cs.LG"]),
+        rec("2501.00002", categories=["cs.LG", "cs.CL"]),
+        rec("2501.00003", categories=["cs.CV"]),
+    )
+    ids = lambda code: sorted(Paper.objects.in_category(code).values_list("arxiv_id", flat=True))  # noqa: E731
+    assert ids("cs.CL") == ids("cs.LG") == ["2501.00001", "2501.00002"]
+    assert ids("cs.CV") == ["2501.00003"] and ids("math.PR") == []
+    # A semi-join on the category's rows: joining every category row of every paper and then
+    # DISTINCT sorted a whole category on PostgreSQL (78-278 ms for a cs.CV page at 74,728 papers).
+    sql = str(Paper.objects.in_category("cs.CL").order_by("-announced").query)
+    assert "DISTINCT" not in sql and "JOIN" not in sql
