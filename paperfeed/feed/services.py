@@ -23,7 +23,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Min
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -416,11 +416,17 @@ def latest_day(
     qs = Submission.objects.visible()
     if upvoted:
         qs = qs.upvoted()
+    # The first row in day order, not MAX/MIN: joined to papers, an aggregate made PostgreSQL hash
+    # every paper (a sequential scan, 100-210 ms at 74,728 papers, on every daily page, trending
+    # page and feed); walking the day index stops at the first visible submission (0.04 ms).
     if before is not None:
-        return qs.filter(day__lt=before).aggregate(d=Max("day"))["d"]
-    if after is not None:
-        return qs.filter(day__gt=after).aggregate(d=Min("day"))["d"]
-    return qs.aggregate(d=Max("day"))["d"]
+        qs, order = qs.filter(day__lt=before), "-day"
+    elif after is not None:
+        qs, order = qs.filter(day__gt=after), "day"
+    else:
+        order = "-day"
+    day: dt.date | None = qs.order_by(order).values_list("day", flat=True).first()
+    return day
 
 
 # --- what `paperfeed show --json` adds -------------------------------------------------------------
