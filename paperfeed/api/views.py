@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from django.core.cache import cache
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import register_converter
 from django.utils import timezone
@@ -239,8 +240,6 @@ def _entry(e: services.Entry, trending: bool = False) -> dict[str, Any]:
 
 
 def _counts(papers: list[Paper]) -> tuple[dict[int, int], dict[int, int]]:
-    from django.db.models import Count
-
     ids = [p.pk for p in papers]
     votes = dict(
         Vote.objects.filter(paper_id__in=ids)
@@ -521,13 +520,13 @@ def user_page(request: HttpRequest, username: str) -> dict[str, Any]:
         .order_by("-votes__created_at")
         .values_list("arxiv_id", flat=True)[:100]
     )
-    colls = Collection.objects.filter(user=u, public=True)
+    colls = Collection.objects.filter(user=u, public=True).annotate(n=Count("items"))
     return {
         "user": _user(u),
         "bio": u.bio,
         "submissions": [_entry(e) for e in entries],
         "upvoted": upvoted,
-        "collections": [{"name": c.name, "slug": c.slug, "papers": c.items.count()} for c in colls],
+        "collections": [{"name": c.name, "slug": c.slug, "papers": c.n} for c in colls],
     }
 
 

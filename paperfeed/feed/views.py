@@ -16,7 +16,7 @@ from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
@@ -641,7 +641,7 @@ def user_page(request: HttpRequest, username: str) -> HttpResponse:
     colls = Collection.objects.filter(user=u).annotate(n=Count("items"))
     if not own:
         colls = colls.filter(public=True)
-    subs = Submission.objects.filter(submitted_by=u).select_related("paper").order_by("-created_at")[:50]
+    subs = Submission.objects.filter(submitted_by=u).for_listing().order_by("-created_at")[:50]
     upvoted = Paper.objects.filter(votes__user=u).order_by("-votes__created_at").for_listing()[:50]
     return render(
         request,
@@ -687,7 +687,9 @@ def collection(request: HttpRequest, username: str, slug: str) -> HttpResponse:
     )
     if coll is None or (not coll.public and request.user.pk != coll.user_id):  # private: not there
         raise NotFound(f"{quoted(username)} has no collection {quoted(slug)} that you can see.")
-    items = list(coll.items.select_related("paper", "paper__primary_category").order_by("-added_at"))
+    items = list(
+        coll.items.prefetch_related(Prefetch("paper", Paper.objects.for_listing())).order_by("-added_at")
+    )
     # Nearest to the collection's centre (its newest papers, for a very large one).
     more = searching.similar([it.paper for it in items[:COLLECTION_CENTRE]], limit=10)
     ctx = {"collection": coll, "items": items, "mine": request.user.pk == coll.user_id, "more": more}

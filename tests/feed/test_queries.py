@@ -1,4 +1,5 @@
-"""The feed's navigation reads one row by the day index instead of aggregating a join."""
+"""Pages that list papers cost a fixed number of queries, however many papers they list (no query per
+paper), and the feed's navigation reads one row by the day index instead of aggregating a join."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import datetime as dt
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -14,6 +16,40 @@ from paperfeed.feed.models import Submission
 from tests.sitedata import load_papers, make_user
 
 pytestmark = pytest.mark.django_db
+
+
+def _queries(c: Client, url: str) -> int:
+    assert c.get(url).status_code == 200  # warm: what a process loads once is not counted
+    with CaptureQueriesContext(connection) as q:
+        assert c.get(url).status_code == 200
+    return len(q.captured_queries)
+
+
+def test_a_collection_page_costs_the_same_queries_for_5_and_40_papers() -> None:
+    papers = load_papers(40)
+    owner = make_user("owner")
+    c = Client()
+    for p in papers[:5]:
+        services.save_paper(owner, p, "Thesis")
+    few = _queries(c, "/users/owner/collections/thesis")
+    for p in papers[5:]:
+        services.save_paper(owner, p, "Thesis")
+    page = c.get("/users/owner/collections/thesis").content.decode()
+    assert all(p.arxiv_id in page for p in papers)
+    assert _queries(c, "/users/owner/collections/thesis") == few
+
+
+def test_a_user_page_costs_the_same_queries_for_3_and_30_submissions() -> None:
+    papers = load_papers(30)
+    curator = make_user("curator")
+    c = Client()
+    today = timezone.localdate()
+    for p in papers[:3]:
+        services.submit(p.arxiv_id, curator, today, limit=False)
+    few = _queries(c, "/users/curator")
+    for p in papers[3:]:
+        services.submit(p.arxiv_id, curator, today, limit=False)
+    assert _queries(c, "/users/curator") == few
 
 
 def test_latest_day_walks_the_day_index_and_skips_what_it_must() -> None:
