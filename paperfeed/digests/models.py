@@ -139,8 +139,12 @@ class Delivery(models.Model):
 
     FINAL = (Status.SENT, Status.FAILED, Status.EMPTY, Status.SKIPPED)
 
-    digest = models.ForeignKey(Digest, on_delete=models.CASCADE, related_name="deliveries")
-    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="deliveries")
+    # The outbox grows by one row per subscriber per digest: each foreign key leads a composite index
+    # below (uniq_delivery, delivery_subscriber), so neither gets a single-column one of its own.
+    digest = models.ForeignKey(Digest, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
+    subscriber = models.ForeignKey(
+        Subscriber, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     status = models.CharField(max_length=8, choices=Status.choices)
     message_id = models.CharField(max_length=200)
     papers = models.JSONField(default=list)  # [[paper pk, section key], ...] as composed at claim time
