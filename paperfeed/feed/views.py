@@ -487,16 +487,7 @@ def search(request: HttpRequest) -> HttpResponse:
 def _top_categories() -> list[str]:
     """The 30 categories with most papers, cross-lists counted (as /categories counts them: a
     category only ever cross-listed is searchable too), by code."""
-    codes = cache.get("search-categories")
-    if codes is None:
-        codes = sorted(
-            Category.objects.annotate(n=Count("paper_categories"))
-            .filter(n__gt=0)
-            .order_by("-n", "code")
-            .values_list("code", flat=True)[:30]
-        )
-        cache.set("search-categories", codes, 3600)
-    return list(codes)
+    return sorted(row["code"] for row in _category_counts()[:30])
 
 
 @login_required
@@ -561,11 +552,13 @@ def category_or_404(code: str) -> Category:
     return cat
 
 
-def categories(request: HttpRequest) -> HttpResponse:
+def _category_counts() -> list[dict[str, Any]]:
+    """Every category with papers, most first: how many list it, cross-lists included (what its page
+    lists), and how many have it as their primary category (a category only ever cross-listed still
+    has a page). Counting every category row takes ~100-150 ms at 75k papers on PostgreSQL, so one
+    cached count serves the categories page and the search form's select."""
     rows = cache.get("category-counts")
     if rows is None:
-        # Every paper listed in it, cross-lists included (what its page lists), and how many have it
-        # as their primary category: a category only ever cross-listed still has a page.
         rows = list(
             Category.objects.annotate(
                 n=Count("paper_categories"),
@@ -576,7 +569,11 @@ def categories(request: HttpRequest) -> HttpResponse:
             .values("code", "name", "n", "primary")
         )
         cache.set("category-counts", rows, 3600)
-    return render(request, "feed/categories.html", {"rows": rows})
+    return list(rows)
+
+
+def categories(request: HttpRequest) -> HttpResponse:
+    return render(request, "feed/categories.html", {"rows": _category_counts()})
 
 
 def category(request: HttpRequest, code: str) -> HttpResponse:
