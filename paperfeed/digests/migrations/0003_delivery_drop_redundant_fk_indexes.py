@@ -14,7 +14,7 @@ INDEXES = {
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("digests", "0001_initial"),
+        ("digests", "0002_mailto_unsubscribe"),
     ]
 
     operations = [
