@@ -82,6 +82,11 @@ SETTINGS: dict[str, Setting] = {
             "redis://host:port/db for a shared cache and rate limits; empty: database.",
         ),
         Setting(
+            "PAPERFEED_CACHE_MAX_ENTRIES",
+            "20000",
+            "Entries the database cache holds before it culls a third of them (pages, rate-limit counters).",
+        ),
+        Setting(
             "PAPERFEED_ARXIV_DELAY",
             "3.0",
             "Seconds between two requests to arXiv (its published limit is 3).",
