@@ -46,6 +46,11 @@ class Candidates:
     rows: sp.csr_matrix = field(
         default_factory=lambda: sp.csr_matrix((0, model.N_FEATURES), dtype=np.float32)
     )
+    # The rows' transpose (terms x candidates), an inverted index: a user's profile and liked papers
+    # are scored by reading only their own terms (model.score, model.similarities).
+    by_term: sp.csr_matrix = field(
+        default_factory=lambda: sp.csr_matrix((model.N_FEATURES, 0), dtype=np.float32)
+    )
     idf: model.Idf = field(default_factory=lambda: model.Idf(np.zeros(model.N_FEATURES, np.int64), 0))
     category_index: model.Categories = field(default_factory=lambda: model.Categories([]))
     category_rows: sp.csr_matrix = field(default_factory=lambda: sp.csr_matrix((0, 0), dtype=np.float64))
@@ -217,8 +222,12 @@ def _assemble(
     since: dt.date,
     dense: bool = True,
     source: str = "",
+    by_term: sp.csr_matrix | None = None,
 ) -> Candidates:
     category_index = model.Categories.of(cats)
+    if by_term is None:
+        by_term = rows.T.tocsr()
+        by_term.sort_indices()
     embedded = embedding_count() if dense else -1
     vectors = _dense(ids) if dense else None
     return Candidates(
@@ -231,6 +240,7 @@ def _assemble(
         authors=authors,
         counts=counted,
         rows=rows,
+        by_term=by_term,
         idf=idf,
         category_index=category_index,
         category_rows=category_index.rows(cats),
@@ -256,6 +266,7 @@ def saved(*, dense: bool = True) -> Candidates:
         dt.date.fromisoformat(manifest["since"]),
         dense,
         manifest["path"],
+        a["by_term"],
     )
 
 

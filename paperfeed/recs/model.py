@@ -200,8 +200,17 @@ def category_prior(
     return (CATEGORY_WEIGHT if weight is None else weight) * np.log(CATEGORY_SMOOTHING + share)
 
 
-def score(candidates: sp.csr_matrix, prof: np.ndarray | sp.spmatrix) -> np.ndarray:
-    """Each candidate row's dot product with the profile (a dense vector or a sparse column)."""
+def score(
+    candidates: sp.csr_matrix, prof: np.ndarray | sp.spmatrix, by_term: sp.csr_matrix | None = None
+) -> np.ndarray:
+    """Each candidate row's dot product with the profile (a dense vector or a sparse column). With
+    the candidates' transpose (`by_term`, as in `similarities`) a sparse profile reads only its own
+    terms' rows: ~4x faster over tens of thousands of candidates than the candidates' product."""
+    if by_term is not None and sp.issparse(prof):
+        column = sp.csc_matrix(prof)
+        terms = column.indices
+        out = by_term[terms].T @ column.data
+        return np.asarray(out, dtype=np.float64).ravel()
     out = candidates @ prof
     return np.asarray(out.toarray() if sp.issparse(out) else out).ravel()
 

@@ -383,7 +383,11 @@ def _dense_scores(prof: np.ndarray | None, cands: Candidates) -> np.ndarray | No
 
 def _score(state: _UserState, sig: Signals, cands: Candidates) -> dict[str, Any]:
     prof = state.text
-    text = model.score(cands.rows, prof) if prof is not None else np.zeros(len(cands), dtype=np.float32)
+    text = (
+        model.score(cands.rows, prof, cands.by_term)
+        if prof is not None
+        else np.zeros(len(cands), dtype=np.float32)
+    )
     dense = _dense_scores(state.dense, cands)
     followed_cats, followed_authors = set(sig.categories), set(sig.authors)
     in_cat = (
@@ -396,7 +400,7 @@ def _score(state: _UserState, sig: Signals, cands: Candidates) -> dict[str, Any]
     )
     prior = model.category_prior(cands.category_rows, state.categories) if prof is not None else None
     nearest = (
-        model.nearest_liked(model.similarities(state.liked_matrix, cands.rows))
+        model.nearest_liked(model.similarities(state.liked_matrix, cands.rows, cands.by_term))
         if prof is not None and state.liked_matrix is not None
         else None
     )
@@ -535,9 +539,10 @@ def similar_papers(
     rows = _rows([p.pk for p in given], cands.idf)
     if not rows:
         return []
-    centre = np.asarray(sp.vstack(list(rows.values())).mean(axis=0)).ravel().astype(np.float32)
+    stacked = sp.vstack(list(rows.values()), format="csr")
+    centre = (sp.csr_matrix(np.full((1, stacked.shape[0]), 1 / stacked.shape[0])) @ stacked).T  # sparse
     allowed = ~np.isin(cands.ids, [p.pk for p in given])
-    scores = model.score(cands.rows, centre)
+    scores = model.score(cands.rows, centre, cands.by_term)
     best = model.top(scores, limit, allowed & (scores > 0))
     found_by_id = Paper.objects.for_listing().in_bulk([int(cands.ids[i]) for i in best])
     return [found_by_id[int(cands.ids[i])] for i in best if int(cands.ids[i]) in found_by_id]

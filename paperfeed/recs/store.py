@@ -34,8 +34,9 @@ from paperfeed.recs import model
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1  # bump when the files or their meaning change: older windows are then rebuilt
+FORMAT = 2  # bump when the files or their meaning change: older windows are then rebuilt
 PREFIX = "window-"
+MATRICES = ("counts", "rows", "by_term")  # by_term: the rows' transpose, mapped like them
 SEP_PAPER, SEP_ITEM = "\n", "\x1f"  # author keys and category codes hold neither
 
 
@@ -116,7 +117,7 @@ def save(cands: Any, since: dt.date) -> Path:
         "categories": _text(cands.categories),
         "authors": _text(cands.authors),
     }
-    for label in ("counts", "rows"):
+    for label in MATRICES:
         m: sp.csr_matrix = getattr(cands, label).tocsr()
         m.sort_indices()  # readers' scipy would sort in place, which a read-only map cannot take
         index = np.int32 if m.nnz < 2**31 else np.int64  # one dtype for both, or scipy copies to match
@@ -185,10 +186,10 @@ def load(path: Path | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
         raise Unusable(f"{path.name}: {len(arrays['ids'])} ids for {n} papers")
     arrays["categories"] = _groups(arrays["categories"], n)
     arrays["authors"] = _groups(arrays["authors"], n)
-    for label in ("counts", "rows"):
+    for label in MATRICES:
         arrays[label] = sp.csr_matrix(
             (arrays.pop(f"{label}.data"), arrays.pop(f"{label}.indices"), arrays.pop(f"{label}.indptr")),
-            shape=(n, model.N_FEATURES),
+            shape=(model.N_FEATURES, n) if label == "by_term" else (n, model.N_FEATURES),
             copy=False,
         )
         arrays[label].has_sorted_indices = True

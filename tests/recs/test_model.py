@@ -146,3 +146,16 @@ def test_blend_adds_the_fitted_weight_of_the_nearest_liked_view():
         # A candidate very close to one liked paper can overtake one a little closer to the mean.
         assert model.top(model.blend(text, None, None, near), 1).tolist() == [0]
     assert model.top(model.blend(text, None), 1).tolist() == [1]
+
+
+def test_scoring_through_the_inverted_index_is_the_same_product() -> None:
+    """model.score with the candidates' transpose reads only a sparse profile's terms: same numbers,
+    negatives ("not interested") included."""
+    x = features()
+    by_term = x.T.tocsr()
+    for dense in (
+        model.profile(x[[0, 1]], np.ones(2)),
+        model.profile(x[[0]], np.ones(1), x[[3]], np.ones(1)),
+    ):
+        column = sp.csr_matrix(dense).T  # a sparse column, as the service keeps a profile
+        assert np.allclose(model.score(x, column, by_term), model.score(x, dense), atol=1e-6)
