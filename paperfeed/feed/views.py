@@ -232,7 +232,7 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
             ),
             "similar": similar_papers,
             "collections": list(mine) if user.is_authenticated else [],
-            "draft": _comment_draft(request, p.arxiv_id),
+            **_comment_draft(request, p.arxiv_id),
             "saved_in": list(mine.filter(items__paper=p)) if user.is_authenticated else [],
             "json_url": f"/api/papers/{p.arxiv_id}",
         }
@@ -247,12 +247,15 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         return render(request, "feed/paper_missing.html", {"arxiv_id": canonical}, status=404)
 
 
-def _comment_draft(request: HttpRequest, arxiv_id: str) -> str:
-    """The text of a comment this visitor just had refused on this paper (once), else ""."""
-    if not request.user.is_authenticated or COMMENT_DRAFT not in request.session:
-        return ""
-    draft = request.session.pop(COMMENT_DRAFT)
-    return str(draft.get("body", "")) if draft.get("paper") == arxiv_id else ""
+def _comment_draft(request: HttpRequest, arxiv_id: str) -> dict[str, str]:
+    """The text of a comment this visitor just had refused on this paper and why (once), for the
+    comment form: {"draft": text, "draft_error": reason}, empty strings when there is none."""
+    draft = {}
+    if request.user.is_authenticated and COMMENT_DRAFT in request.session:
+        draft = request.session.pop(COMMENT_DRAFT)
+        if draft.get("paper") != arxiv_id:
+            draft = {}
+    return {"draft": str(draft.get("body", "")), "draft_error": str(draft.get("error", ""))}
 
 
 def _say_which_version(request: HttpRequest, arxiv_id: str, asked: int) -> None:
@@ -300,10 +303,16 @@ def comment(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     try:
         c = services.add_comment(request.user, p, request.POST.get("body", ""))
     except services.FeedError as e:
-        messages.error(request, str(e))
-        # The text comes back in the form: a refused comment must not cost its writer the words.
-        request.session[COMMENT_DRAFT] = {"paper": p.arxiv_id, "body": request.POST.get("body", "")[:20_000]}
-        return redirect(reverse("paper", args=[p.arxiv_id]) + "#comment-form")
+        # The text comes back in the form, and the reason beside it, tied to the field: a refused
+        # comment must not cost its writer the words.
+        request.session[COMMENT_DRAFT] = {
+            "paper": p.arxiv_id,
+            "body": request.POST.get("body", "")[:20_000],
+            "error": str(e),
+        }
+        # To the field itself: a fragment navigation focuses its target when it can (here the
+        # textarea, with or without JavaScript) and drops the focus otherwise.
+        return redirect(reverse("paper", args=[p.arxiv_id]) + "#comment-body")
     return redirect(reverse("paper", args=[p.arxiv_id]) + f"#c{c.pk}")
 
 
@@ -313,14 +322,16 @@ def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if c.author_id != request.user.pk:
         raise PermissionDenied("Only its author can edit a comment.")
     assert isinstance(request.user, User)
+    body, error = c.body, ""
     if request.method == "POST":
+        body = request.POST.get("body", "")[:20_000]
         try:
-            services.edit_comment(request.user, c, request.POST.get("body", ""))
+            services.edit_comment(request.user, c, body)
         except services.FeedError as e:
-            messages.error(request, str(e))
+            error = str(e)  # said beside the field, which keeps the refused text
         else:
             return redirect(reverse("paper", args=[c.paper.arxiv_id]) + f"#c{c.pk}")
-    return render(request, "feed/comment_edit.html", {"comment": c})
+    return render(request, "feed/comment_edit.html", {"comment": c, "body": body, "error": error})
 
 
 @login_required

@@ -281,6 +281,35 @@ def test_comment_edit_hide_views(site) -> None:  # type: ignore[no-untyped-def]
     assert b"second take" in mod.get(f"/papers/{p.arxiv_id}").content
 
 
+def test_a_refused_comment_or_edit_keeps_the_text_and_says_why_at_the_field(site) -> None:  # type: ignore[no-untyped-def]
+    papers, curator, _ = site
+    p = papers[0]
+    c = Client()
+    c.force_login(curator)
+    long = "words " * 2000  # over the limit
+    r = c.post(f"/papers/{p.arxiv_id}/comments", {"body": long})
+    # Back to the field itself: a fragment navigation focuses it, with or without JavaScript.
+    assert r.status_code == 302 and r["Location"].endswith("#comment-body")
+    page = c.get(r["Location"]).content.decode()
+    field = re.search(r'<textarea id="comment-body"[^>]*>', page)
+    assert (
+        field and 'aria-invalid="true"' in field.group() and 'aria-describedby="comment-err"' in field.group()
+    )
+    assert re.search(r'<p class="error" id="comment-err" role="alert">A comment can be at most', page)
+    assert long.strip() in page
+    assert 'id="comment-err"' not in c.get(f"/papers/{p.arxiv_id}").content.decode()  # said once
+
+    com = services.add_comment(curator, p, "a first take")
+    r = c.post(f"/comments/{com.pk}/edit", {"body": long})
+    page = r.content.decode()
+    field = re.search(r'<textarea id="body"[^>]*>', page)
+    assert field and 'aria-invalid="true"' in field.group() and 'aria-describedby="body-err"' in field.group()
+    assert 'id="body-err" role="alert">A comment can be at most' in page
+    assert long.strip() in page  # the refused text, not the stored one: the writer loses nothing
+    com.refresh_from_db()
+    assert com.body == "a first take"
+
+
 def test_collections_follow_and_saved_search(site) -> None:  # type: ignore[no-untyped-def]
     papers, _, _ = site
     u = make_user("reader")
@@ -537,8 +566,8 @@ def test_a_refused_comment_keeps_its_text_and_unverified_users_are_told_first(si
     r = c.post(f"/papers/{p.arxiv_id}/comments", {"body": too_long}, follow=True)
     body = r.content.decode()
     assert (
-        'class="msg error"' in body and "My &lt;b&gt;careful&lt;/b&gt; review. xxx" in body
-    )  # back, escaped
+        'id="comment-err" role="alert"' in body and "My &lt;b&gt;careful&lt;/b&gt; review. xxx" in body
+    )  # back, escaped, with the reason at the field
     assert "My &lt;b&gt;careful" not in c.get(f"/papers/{p.arxiv_id}").content.decode()  # once only
     newcomer = Client()
     newcomer.force_login(make_user("newcomer", verified=False))
