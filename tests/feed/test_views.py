@@ -319,7 +319,7 @@ def test_collections_follow_and_saved_search(site) -> None:  # type: ignore[no-u
     assert papers[0].title[:30].encode() in Client().get("/users/reader/collections/thesis").content
     page = c.get(f"/papers/{papers[0].arxiv_id}").content.decode()
     assert 'Saved in <a href="/users/reader/collections/thesis">Thesis</a>' in page
-    assert "Remove</button>" in page
+    assert 'Remove<span class="sr"> from Thesis</span></button>' in page  # which one, for a screen reader
     assert "Remove “" in c.get("/users/reader/collections/thesis").content.decode()
     assert "Remove “" not in Client().get("/users/reader/collections/thesis").content.decode()  # not theirs
     thesis = u.collections.get()

@@ -88,9 +88,12 @@
       ev.preventDefault();
       var action = form.querySelector("input[name=action]");
       var button = form.querySelector("button");
+      // One vote at a time per button. Not `disabled`: a disabled button loses the keyboard focus,
+      // which would drop a keyboard user at the top of the page after every vote.
+      if (form.getAttribute("aria-busy") === "true") return;
       var note = voteNote(form);
       say(note, "");
-      button.disabled = true;
+      form.setAttribute("aria-busy", "true");
       // getAttribute: the form's own input named "action" shadows form.action.
       fetch(form.getAttribute("action"), { method: "POST", body: new FormData(form), headers: { Accept: "application/json" },
                            credentials: "same-origin" })
@@ -104,6 +107,8 @@
         })
         .then(function (data) {
           form.querySelector(".count").textContent = data.upvotes;
+          var unit = form.querySelector(".count-unit");
+          if (unit) unit.textContent = data.upvotes === 1 ? " upvote" : " upvotes";
           form.classList.toggle("on", data.voted);
           button.setAttribute("aria-pressed", data.voted ? "true" : "false");
           action.value = data.voted ? "down" : "up";
@@ -111,7 +116,7 @@
         .catch(function (e) {
           say(note, e.shown ? e.message : "Could not vote: no answer from the site. Try again.");
         })
-        .finally(function () { button.disabled = false; });
+        .finally(function () { form.removeAttribute("aria-busy"); });
     });
   }
 
@@ -165,10 +170,31 @@
     });
   }
 
+  // The sticky header's height (one row or two, larger with bigger text) as the page's scroll
+  // padding, so that an element scrolled into view by the keyboard is not hidden under it.
+  function padForHeader() {
+    var header = document.querySelector("header.top");
+    if (!header) return;
+    function pad() {
+      var sticky = getComputedStyle(header).position === "sticky";
+      document.documentElement.style.scrollPaddingTop = sticky ? header.offsetHeight + 12 + "px" : "";
+    }
+    pad();
+    window.addEventListener("resize", pad);
+  }
+
+  // A form sent back with errors: the keyboard starts at its first wrong field (each field names its
+  // message with aria-describedby), not at the top of the page. A field the page focuses itself wins.
+  function focusFirstError() {
+    var field = document.querySelector("main [aria-invalid=true]");
+    if (field && !document.querySelector("[autofocus]")) field.focus();
+  }
+
   function start() {
     renderMath(document.body); wireVotes(document); wireDismiss(document); wireSeen(document);
     relativeTimes(document);
     setInterval(function () { relativeTimes(document); }, 60000);  // a page left open stays true
+    padForHeader(); focusFirstError();
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();

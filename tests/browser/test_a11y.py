@@ -1,0 +1,245 @@
+"""Accessibility in a real browser: an audit (a11y_audit.js: names, labels, landmarks, headings,
+ids, contrast from the computed colours, reflow) over every page, light and dark, wide and 320 px;
+what a keyboard user does (skip link, visible focus not hidden under the sticky header, voting
+keeps the focus); and what a reader without JavaScript gets back after an action."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from paperfeed.accounts import services as accounts
+from paperfeed.accounts.models import User
+from paperfeed.feed import services
+from paperfeed.feed.models import Comment, SavedSearch
+from paperfeed.papers.models import Paper
+from tests.browser.test_for_you import log_in
+from tests.recs import conftest as recs_data
+from tests.sitedata import load_papers, make_user
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+AUDIT = (Path(__file__).resolve().parent / "a11y_audit.js").read_text()
+catalogue = recs_data.catalogue  # papers "For you" can recommend
+
+
+@pytest.fixture
+def site(catalogue: dict[str, list[Paper]]) -> dict[str, Any]:
+    """Every page with content: a day's list with votes, a comment, a collection, follows, a saved
+    search, recommendations."""
+    papers = load_papers(20)
+    alice, bob = make_user("alice"), make_user("bob")
+    today = timezone.localdate()
+    for i, p in enumerate(papers[:12]):
+        services.submit(p.arxiv_id, alice if i % 2 else bob, today)
+    for p in papers[:4]:
+        services.upvote(bob, p)
+    services.upvote(alice, papers[0])
+    com = services.add_comment(alice, papers[0], "Nice result: $E=mc^2$, **bold**")
+    services.save_paper(alice, papers[0])
+    services.save_paper(alice, catalogue["speech"][0])
+    accounts.follow(alice, "category", papers[0].primary_category_id or "cs.CV")
+    SavedSearch.objects.create(user=alice, query="diffusion")
+    return {"papers": papers, "alice": alice, "comment": com}
+
+
+def audit(page: Any, url: str) -> list[str]:
+    page.goto(url)
+    page.wait_for_load_state("networkidle")  # KaTeX has rendered
+    return page.evaluate(AUDIT)
+
+
+@pytest.mark.parametrize(("scheme", "width"), [("light", 1280), ("dark", 320)])
+def test_every_page_passes_the_audit(
+    live_server: Any, browser: Any, site: dict[str, Any], scheme: str, width: int
+) -> None:
+    base = live_server.url
+    paper = site["papers"][0]
+    author = paper.authors[0]["key"]
+    cat = paper.primary_category_id
+    problems: dict[str, list[str]] = {}
+
+    def check(page: Any, path: str, label: str = "") -> None:
+        found = audit(page, base + path) if path else page.evaluate(AUDIT)
+        if found:
+            problems[label or path] = found
+
+    ctx = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
+    ctx.set_default_timeout(15_000)
+    page = ctx.new_page()
+    for path in [
+        "/", "/papers", f"/papers?week={timezone.localdate():%G-W%V}", "/trending", "/categories",
+        f"/categories/{cat}", f"/papers/{paper.arxiv_id}", f"/authors/{author}", "/users/alice", "/search",
+        "/search?q=diffusion", "/search?q=diffusion&since=notadate",  # an error
+        "/login", "/signup", "/password-reset", "/password-reset/sent", "/signup/sent",
+        "/no-such-page", "/papers?date=garbage",  # 404, 400
+    ]:  # fmt: skip
+        check(page, path)
+    page.goto(f"{base}/signup")  # a form sent back with errors
+    page.fill("#id_username", "a b")
+    page.fill("#id_email", "not an address")
+    page.fill("#id_password", "short")
+    with page.expect_navigation():
+        page.click("form.stack button[type=submit]")
+    check(page, "", "/signup with errors")
+
+    log_in(page, base, site["alice"])
+    for path in [
+        "/papers", f"/papers/{paper.arxiv_id}", "/for-you", "/for-you/not-interested", "/settings",
+        "/digests/settings", "/submit", "/users/alice", "/users/alice/collections/reading-list",
+        f"/comments/{site['comment'].pk}/edit", "/search?q=diffusion", f"/categories/{cat}",
+    ]:  # fmt: skip
+        check(page, path)
+    page.goto(f"{base}/for-you")
+    with page.expect_navigation():
+        page.locator("button.not-interested").first.click()
+    check(page, "", "/for-you with a paper just marked")
+    page.goto(f"{base}/submit")
+    page.fill("#paper", "not an id")
+    with page.expect_navigation():
+        page.click("form.stack button[type=submit]")
+    check(page, "", "/submit with an error")
+    ctx.close()
+    assert problems == {}
+
+
+def test_the_audit_finds_what_it_looks_for(new_page: Any) -> None:
+    """The checker itself: a page with one of each defect gets a complaint for each."""
+    page, _ = new_page(320, 600)
+    page.set_content("""<html><head><title>t</title></head><body>
+      <h1>One</h1><h1>Two</h1><h3>Skipped a level</h3>
+      <input id="x"><input id="x" placeholder="a placeholder is not a label">
+      <button><span aria-hidden="true">▲</span></button>
+      <a href="/y"></a>
+      <p style="color:#aaa;background:#fff">faint text</p>
+      <img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
+      <div role="tablist"><a role="tab" href="/z">Day</a></div>
+      <input aria-invalid="true" aria-label="broken"><input aria-describedby="nothing" aria-label="x">
+      <div style="width:900px">too wide</div>
+    </body></html>""")
+    found = page.evaluate(AUDIT)
+    rules = {p.split(":", 1)[0] for p in found}
+    assert rules >= {
+        "lang", "landmarks", "skip-link", "h1", "heading-order", "duplicate-id", "name", "label",
+        "contrast", "alt", "aria-role", "error-link", "aria-ref", "reflow",
+    }, found  # fmt: skip
+
+
+FOCUSED = """() => {
+  const e = document.activeElement, cs = getComputedStyle(e);
+  const r = e.getClientRects()[0] || e.getBoundingClientRect();
+  const header = document.querySelector("header.top");
+  const corner = document.elementFromPoint(r.left + 2, r.top + 2);  // what the eye sees there
+  return {what: e.outerHTML.slice(0, 90), inMain: !!e.closest("main"),
+          ring: cs.outlineStyle !== "none" && parseFloat(cs.outlineWidth) >= 2,
+          underHeader: !!corner && header.contains(corner) && !header.contains(e),
+          inView: r.bottom > 0 && r.top < innerHeight};
+}"""
+
+
+def test_a_keyboard_reaches_everything_with_a_visible_focus_and_voting_keeps_it(
+    live_server: Any, new_page: Any, site: dict[str, Any]
+) -> None:
+    base = live_server.url
+    page, watch = new_page(1000, 700)  # the header takes two rows here
+    log_in(page, base, site["alice"])
+    page.goto(f"{base}/papers")
+    page.keyboard.press("Tab")
+    first = page.evaluate(FOCUSED)
+    assert "Skip to content" in first["what"] and first["inView"] and first["ring"]
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate(FOCUSED)["inMain"]
+
+    # Forward through the whole page, then back: every stop shows its focus, none under the header.
+    page.keyboard.press("Home")
+    page.evaluate("() => document.activeElement.blur()")
+    stops = []
+    for key in ["Tab"] * 80 + ["Shift+Tab"] * 80:
+        page.keyboard.press(key)
+        stops.append(page.evaluate(FOCUSED))
+    stops = [s for s in stops if not s["what"].startswith("<body")]  # past the last stop: the browser's own
+    assert len(stops) > 100
+    assert [s["what"] for s in stops if not s["ring"]] == []
+    assert [s["what"] for s in stops if s["underHeader"] or not s["inView"]] == []
+
+    # A vote by keyboard: the focus stays on the button, whose name and state follow the vote.
+    paper = Paper.objects.get(arxiv_id=site["papers"][5].arxiv_id)  # no votes yet
+    title = paper.title if len(paper.title) <= 60 else paper.title[:59] + "…"
+    button = page.get_by_role("button", name=f"Upvote “{title}”, 0 upvotes", pressed=False)
+    button.focus()
+    page.keyboard.press("Enter")
+    voted = page.get_by_role("button", name=f"Upvote “{title}”, 1 upvote", pressed=True)
+    voted.wait_for()
+    assert voted.evaluate("b => b === document.activeElement")
+    page.keyboard.press("Space")  # and again: taken back
+    page.get_by_role("button", name=f"Upvote “{title}”, 0 upvotes", pressed=False).wait_for()
+    assert page.evaluate("() => document.activeElement.matches('form.vote button')")
+    assert watch.errors == []
+
+
+def test_without_javascript_actions_come_back_to_where_they_were(
+    live_server: Any, browser: Any, site: dict[str, Any]
+) -> None:
+    base = live_server.url
+    ctx = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 700})
+    ctx.set_default_timeout(15_000)
+    try:
+        page = ctx.new_page()
+        log_in(page, base, site["alice"])
+        page.goto(f"{base}/papers")
+        # A paper far down the list: after its vote the page shows that paper, not the list's top.
+        card = page.locator("li.card").nth(9)
+        arxiv_id = card.get_attribute("id")[2:]
+        with page.expect_navigation():
+            card.locator("form.vote button").press("Enter")
+        assert page.url == f"{base}/papers#p-{arxiv_id}"
+        assert (
+            page.locator(f"#p-{arxiv_id.replace('.', '\\.')} form.vote button").get_attribute("aria-pressed")
+            == "true"
+        )
+        assert page.locator(f"#p-{arxiv_id.replace('.', '\\.')}").evaluate(
+            "c => { const r = c.getBoundingClientRect(); return r.top >= 0 && r.top < innerHeight; }"
+        )
+
+        # "Not interested": the focus is on the message saying so, its Undo next.
+        page.goto(f"{base}/for-you")
+        with page.expect_navigation():
+            page.locator("button.not-interested").nth(2).press("Enter")
+        assert page.url.endswith("/for-you#marked")
+        assert page.evaluate("() => document.activeElement.id") == "marked"
+        page.keyboard.press("Tab")
+        assert page.evaluate("() => document.activeElement.textContent").startswith("Undo")
+
+        # A refused comment: the focus is in the field, which names its error.
+        paper = site["papers"][1]
+        page.goto(f"{base}/papers/{paper.arxiv_id}")
+        page.fill("#comment-body", "   ")  # the browser's `required` takes it; the site does not
+        with page.expect_navigation():
+            page.click("#comment-form button")
+        field = page.locator("#comment-body")
+        assert field.evaluate("t => t === document.activeElement")
+        assert field.get_attribute("aria-invalid") == "true"
+        said = page.locator("#" + (field.get_attribute("aria-describedby") or "missing")).inner_text()
+        assert said == "A comment cannot be empty."
+        assert Comment.objects.filter(paper=paper).count() == 0
+    finally:
+        ctx.close()
+
+
+def test_a_form_sent_back_with_errors_puts_the_keyboard_at_the_first_wrong_field(
+    live_server: Any, new_page: Any, site: dict[str, Any]
+) -> None:
+    base = live_server.url
+    page, _ = new_page()
+    page.goto(f"{base}/signup")
+    page.fill("#id_username", "fine-name")
+    page.fill("#id_email", "not an address")
+    page.fill("#id_password", "short")
+    with page.expect_navigation():
+        page.click("form.stack button[type=submit]")
+    assert page.evaluate("() => document.activeElement.id") == "id_email"
+    assert not User.objects.filter(username="fine-name").exists()
