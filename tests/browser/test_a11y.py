@@ -31,6 +31,11 @@ def site(catalogue: dict[str, list[Paper]]) -> dict[str, Any]:
     """Every page with content: a day's list with votes, a comment, a collection, follows, a saved
     search, recommendations."""
     papers = load_papers(20)
+    # A word longer than a phone is wide, as a URL or a formula can be, in a listed title and abstract.
+    long = "https://example.org/" + "a-very-long-path-segment/" * 4
+    Paper.objects.filter(pk=papers[3].pk).update(
+        title=f"Robust {long} results", abstract=f"Code at {long} for all. " + papers[3].abstract
+    )
     alice, bob = make_user("alice"), make_user("bob")
     today = timezone.localdate()
     for i, p in enumerate(papers[:12]):
@@ -104,6 +109,43 @@ def test_every_page_passes_the_audit(
     check(page, "", "/submit with an error")
     ctx.close()
     assert problems == {}
+
+
+# WCAG 1.4.12: a reader's own style sheet may widen letters, words, lines and paragraphs.
+SPACING = """* { line-height: 1.5 !important; letter-spacing: .12em !important; }
+* { word-spacing: .16em !important; } p { margin-bottom: 2em !important; }"""
+CLIPPED = """() => Array.from(document.querySelectorAll("main *")).filter(e => {
+  const cs = getComputedStyle(e);
+  if (e.closest(".sr, .katex-mathml") || ![cs.overflowX, cs.overflowY].includes("hidden")) return false;
+  return e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1;
+}).map(e => e.outerHTML.slice(0, 80))"""
+
+
+def test_wider_text_spacing_on_a_phone_neither_scrolls_sideways_nor_clips(
+    live_server: Any, browser: Any, site: dict[str, Any]
+) -> None:
+    base = live_server.url
+    # The site's CSP allows no inline style: the test's style sheet goes in past it.
+    ctx = browser.new_context(viewport={"width": 320, "height": 800}, bypass_csp=True)
+    ctx.set_default_timeout(15_000)
+    page = ctx.new_page()
+    log_in(page, base, site["alice"])
+    found = {}
+    for path in [
+        "/papers",
+        f"/papers/{site['papers'][3].arxiv_id}",
+        "/search?q=diffusion",
+        "/for-you",
+        "/settings",
+    ]:
+        page.goto(base + path)
+        page.wait_for_load_state("networkidle")
+        page.add_style_tag(content=SPACING)
+        wide = [p for p in page.evaluate(AUDIT) if p.startswith("reflow")]
+        if wide or page.evaluate(CLIPPED):
+            found[path] = wide + page.evaluate(CLIPPED)
+    ctx.close()
+    assert found == {}
 
 
 def test_the_audit_finds_what_it_looks_for(new_page: Any) -> None:
