@@ -217,8 +217,11 @@ def test_a_keyboard_reaches_everything_with_a_visible_focus_and_voting_keeps_it(
     voted = page.get_by_role("button", name=f"Upvote “{title}”, 1 upvote", pressed=True)
     voted.wait_for()
     assert voted.evaluate("b => b === document.activeElement")
+    assert voted.locator(".tri").inner_text() == "▲"  # not by colour alone
     page.keyboard.press("Space")  # and again: taken back
-    page.get_by_role("button", name=f"Upvote “{title}”, 0 upvotes", pressed=False).wait_for()
+    unvoted = page.get_by_role("button", name=f"Upvote “{title}”, 0 upvotes", pressed=False)
+    unvoted.wait_for()
+    assert unvoted.locator(".tri").inner_text() == "△"
     assert page.evaluate("() => document.activeElement.matches('form.vote button')")
     assert watch.errors == []
 
@@ -268,6 +271,20 @@ def test_without_javascript_actions_come_back_to_where_they_were(
         said = page.locator("#" + (field.get_attribute("aria-describedby") or "missing")).inner_text()
         assert said == "A comment cannot be empty."
         assert Comment.objects.filter(paper=paper).count() == 0
+
+        # Saving: back at the Save box, which says where the paper is and offers to take it out.
+        page.locator("#coll").fill("Thesis")
+        with page.expect_navigation():
+            page.locator("#coll").press("Enter")
+        assert page.url == f"{base}/papers/{paper.arxiv_id}#save"
+        assert page.evaluate("() => document.activeElement.id") == "save"
+        page.keyboard.press("Tab")
+        assert page.evaluate("() => document.activeElement.textContent") == "Thesis"
+        page.keyboard.press("Tab")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")  # Remove
+        assert page.url == f"{base}/papers/{paper.arxiv_id}#save"
+        assert "Saved in" not in page.inner_text("#save")
     finally:
         ctx.close()
 

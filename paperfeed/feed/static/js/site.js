@@ -110,6 +110,8 @@
           var unit = form.querySelector(".count-unit");
           if (unit) unit.textContent = data.upvotes === 1 ? " upvote" : " upvotes";
           form.classList.toggle("on", data.voted);
+          var tri = form.querySelector(".tri");
+          if (tri) tri.textContent = data.voted ? "\u25B2" : "\u25B3";  // ▲ voted, △ not
           button.setAttribute("aria-pressed", data.voted ? "true" : "false");
           action.value = data.voted ? "down" : "up";
         })
