@@ -383,23 +383,28 @@ def submit(request: HttpRequest) -> HttpResponse:
 SEARCH_DATE_FIELDS = {"since": "From", "until": "To"}  # the search's date filters, as the form names them
 
 
-def _search_dates(request: HttpRequest) -> tuple[dict[str, dt.date | None], list[str]]:
-    """The From and To dates, checked by the search's own rule (search.query), and what is wrong with
-    them in the form's words: a filter dropped quietly would show results for another question.
-    Each field is read on its own, so that a good one stays in the form beside a bad one."""
+def _search_dates(
+    request: HttpRequest,
+) -> tuple[dict[str, dt.date | None], list[str], dict[str, bool]]:
+    """The From and To dates, checked by the search's own rule (search.query), what is wrong with
+    them in the form's words (a filter dropped quietly would show results for another question), and
+    which fields the message is about (marked invalid, pointing to it). Each field is read on its
+    own, so that a good one stays in the form beside a bad one."""
     dates: dict[str, dt.date | None] = {}
     errors = []
+    bad = dict.fromkeys(SEARCH_DATE_FIELDS, False)
     for param, label in SEARCH_DATE_FIELDS.items():
         try:
             dates[param] = date_filter(request.GET.get(param), param)
         except InvalidFilter as e:
-            dates[param] = None
+            dates[param], bad[param] = None, True
             errors.append(f"invalid {label} date: {e.value[:40]} (use YYYY-MM-DD)")
     try:
         date_range(dates["since"], dates["until"])
     except DatesReversed as e:
         errors.append(f"the From date ({e.since}) is after the To date ({e.until})")
-    return dates, errors
+        bad = dict.fromkeys(SEARCH_DATE_FIELDS, True)
+    return dates, errors, bad
 
 
 SEARCH_PAGES = 50  # 1,000 results: past that a query needs narrowing, not paging
@@ -420,7 +425,7 @@ def search(request: HttpRequest) -> HttpResponse:
     except ValueError:
         page_no = 1
     category, author = request.GET.get("category", "").strip()[:40], request.GET.get("author", "")[:200]
-    dates, errors = _search_dates(request)
+    dates, errors, bad_dates = _search_dates(request)
     since, until = dates["since"], dates["until"]
     per_page = 20
     if errors:  # the form comes back as typed, with no results for a question not asked
@@ -464,6 +469,7 @@ def search(request: HttpRequest) -> HttpResponse:
         "author": author,
         "since": since,
         "until": until,
+        "bad_dates": bad_dates,
         "page": page_no,
         "has_next": page_no < SEARCH_PAGES
         and (

@@ -813,3 +813,17 @@ def test_comment_times_are_absolute_in_the_html_a_cache_keeps(site) -> None:  # 
     ApiToken.objects.update(last_used_at=timezone.now())
     settings_page = c.get("/settings").content.decode()
     assert "used just now" in settings_page and "0 minutes" not in settings_page
+
+
+def test_a_bad_search_date_marks_its_field_and_points_it_to_the_message() -> None:
+    def field(html: str, name: str) -> str:
+        m = re.search(rf'<input type="date" name="{name}"[^>]*>', html)
+        assert m, html
+        return m.group()
+
+    html = Client().get("/search", {"q": "x", "since": "2026-99-01"}).content.decode()
+    assert '<p class="error" id="search-err" role="alert">invalid From date' in html
+    assert 'aria-invalid="true" aria-describedby="search-err"' in field(html, "since")
+    assert "aria-invalid" not in field(html, "until")
+    html = Client().get("/search", {"q": "x", "since": "2025-08-01", "until": "2025-07-01"}).content.decode()
+    assert all('aria-describedby="search-err"' in field(html, n) for n in ("since", "until"))
