@@ -320,7 +320,11 @@ def test_collections_follow_and_saved_search(site) -> None:  # type: ignore[no-u
     page = c.get(f"/papers/{papers[0].arxiv_id}").content.decode()
     assert 'Saved in <a href="/users/reader/collections/thesis">Thesis</a>' in page
     assert 'Remove<span class="sr"> from Thesis</span></button>' in page  # which one, for a screen reader
-    assert "Remove “" in c.get("/users/reader/collections/thesis").content.decode()
+    mine = c.get("/users/reader/collections/thesis").content.decode()
+    assert "Remove “" in mine
+    # One list item per paper, its Remove inside it (a screen reader counts the items).
+    items = re.search(r'<ol class="cards">(.*?)</ol>', mine, re.S)
+    assert items and items.group(1).count("<li") == 1 and "Remove “" in items.group(1)
     assert "Remove “" not in Client().get("/users/reader/collections/thesis").content.decode()  # not theirs
     thesis = u.collections.get()
     gone = c.post(
