@@ -5,6 +5,7 @@ keeps the focus); and what a reader without JavaScript gets back after an action
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +147,31 @@ def test_wider_text_spacing_on_a_phone_neither_scrolls_sideways_nor_clips(
             found[path] = wide + page.evaluate(CLIPPED)
     ctx.close()
     assert found == {}
+
+
+def test_under_forced_colours_the_current_period_and_the_buttons_still_show(
+    live_server: Any, browser: Any, site: dict[str, Any]
+) -> None:
+    ctx = browser.new_context(forced_colors="active", color_scheme="dark")
+    ctx.set_default_timeout(15_000)
+    page = ctx.new_page()
+    page.goto(f"{live_server.url}/papers")
+
+    def fill(selector: str) -> tuple[int, ...]:
+        """The colour most of the element's pixels have as the screen shows it (computed styles keep
+        the page's own colours under forced colours). Pillow comes with matplotlib (dev extras)."""
+        from PIL import Image
+
+        image = Image.open(io.BytesIO(page.locator(selector).first.screenshot())).convert("RGB")
+        return max(image.getcolors(1 << 16) or [(0, (0, 0, 0))])[1]
+
+    assert fill(".tabs a.on") != fill(".tabs a:not(.on)")
+    assert fill(".sortbar a.on") != fill(".sortbar a:not(.on)")
+    assert (
+        page.locator(".subscribe button.btn").evaluate("b => parseFloat(getComputedStyle(b).borderTopWidth)")
+        >= 1
+    )
+    ctx.close()
 
 
 def test_the_audit_finds_what_it_looks_for(new_page: Any) -> None:
