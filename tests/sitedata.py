@@ -7,6 +7,9 @@ import datetime as dt
 import itertools
 from functools import cache
 
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from paperfeed.accounts.models import User
@@ -52,3 +55,12 @@ def make_user(
     u.date_joined = timezone.now() - age
     u.save()
     return u
+
+
+def queries_for(url: str, client: Client | None = None) -> int:
+    """The SQL queries a second GET of `url` runs: the first warms what a process loads once."""
+    c = client or Client()
+    assert c.get(url).status_code == 200
+    with CaptureQueriesContext(connection) as q:
+        assert c.get(url).status_code == 200
+    return len(q.captured_queries)

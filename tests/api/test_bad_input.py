@@ -13,7 +13,6 @@ from django.test import Client
 from django.utils import timezone
 
 from paperfeed.accounts import hashers, throttle
-from paperfeed.accounts import services as accounts
 from paperfeed.feed import services
 from paperfeed.feed.models import Comment, Vote
 from tests.sitedata import PASSWORD, load_papers, make_user
@@ -28,17 +27,6 @@ def _no_api_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     # Hundreds of requests from one test-client address: the 300-per-5-min limit is L8's test.
     monkeypatch.setitem(throttle.LIMITS, "api:ip", throttle.Limit(1_000_000, 300))
     monkeypatch.setitem(throttle.LIMITS, "comment:user", throttle.Limit(1_000_000, 300))
-
-
-@pytest.fixture
-def site() -> dict[str, Any]:
-    papers = load_papers(8)
-    curator = make_user("curator", password=PASSWORD)
-    for p in papers[:5]:
-        services.submit(p.arxiv_id, curator, timezone.localdate())
-    services.add_comment(curator, papers[0], "first")
-    token = accounts.create_api_token(curator).secret
-    return {"papers": papers, "user": curator, "auth": {"HTTP_AUTHORIZATION": f"Bearer {token}"}}
 
 
 def list_apis(site: dict[str, Any]) -> list[str]:

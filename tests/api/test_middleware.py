@@ -7,23 +7,11 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
-from paperfeed.accounts import services as accounts
 from paperfeed.feed import services
-from tests.sitedata import load_papers, make_user
+from tests.sitedata import make_user
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def site() -> dict[str, Any]:
-    papers = load_papers(4)
-    curator = make_user("curator")
-    for p in papers[:3]:
-        services.submit(p.arxiv_id, curator, timezone.localdate())
-    token = accounts.create_api_token(curator).secret
-    return {"papers": papers, "auth": {"HTTP_AUTHORIZATION": f"Bearer {token}"}}
 
 
 def test_a_method_not_allowed_is_json_and_names_the_allowed_ones(site: dict[str, Any]) -> None:

@@ -7,13 +7,9 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
-from paperfeed.accounts import services as accounts
 from paperfeed.accounts import throttle
-from paperfeed.feed import services
 from tests.api.test_bad_input import list_apis, with_query
-from tests.sitedata import load_papers, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -21,17 +17,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _no_api_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(throttle.LIMITS, "api:ip", throttle.Limit(1_000_000, 300))
-
-
-@pytest.fixture
-def site() -> dict[str, Any]:
-    papers = load_papers(8)
-    curator = make_user("curator")
-    for p in papers[:5]:
-        services.submit(p.arxiv_id, curator, timezone.localdate())
-    services.add_comment(curator, papers[0], "first")
-    token = accounts.create_api_token(curator).secret
-    return {"papers": papers, "user": curator, "auth": {"HTTP_AUTHORIZATION": f"Bearer {token}"}}
 
 
 def paged_apis(site: dict[str, Any]) -> list[str]:

@@ -13,16 +13,9 @@ from django.utils import timezone
 
 from paperfeed.feed import services
 from paperfeed.feed.models import Submission
-from tests.sitedata import load_papers, make_user
+from tests.sitedata import load_papers, make_user, queries_for
 
 pytestmark = pytest.mark.django_db
-
-
-def _queries(c: Client, url: str) -> int:
-    assert c.get(url).status_code == 200  # warm: what a process loads once is not counted
-    with CaptureQueriesContext(connection) as q:
-        assert c.get(url).status_code == 200
-    return len(q.captured_queries)
 
 
 def test_a_collection_page_costs_the_same_queries_for_5_and_40_papers() -> None:
@@ -31,12 +24,12 @@ def test_a_collection_page_costs_the_same_queries_for_5_and_40_papers() -> None:
     c = Client()
     for p in papers[:5]:
         services.save_paper(owner, p, "Thesis")
-    few = _queries(c, "/users/owner/collections/thesis")
+    few = queries_for(client=c, url="/users/owner/collections/thesis")
     for p in papers[5:]:
         services.save_paper(owner, p, "Thesis")
     page = c.get("/users/owner/collections/thesis").content.decode()
     assert all(p.arxiv_id in page for p in papers)
-    assert _queries(c, "/users/owner/collections/thesis") == few
+    assert queries_for(client=c, url="/users/owner/collections/thesis") == few
 
 
 def test_a_user_page_costs_the_same_queries_for_3_and_30_submissions() -> None:
@@ -46,10 +39,10 @@ def test_a_user_page_costs_the_same_queries_for_3_and_30_submissions() -> None:
     today = timezone.localdate()
     for p in papers[:3]:
         services.submit(p.arxiv_id, curator, today, limit=False)
-    few = _queries(c, "/users/curator")
+    few = queries_for(client=c, url="/users/curator")
     for p in papers[3:]:
         services.submit(p.arxiv_id, curator, today, limit=False)
-    assert _queries(c, "/users/curator") == few
+    assert queries_for(client=c, url="/users/curator") == few
 
 
 def test_latest_day_walks_the_day_index_and_skips_what_it_must() -> None:
