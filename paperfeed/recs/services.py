@@ -201,17 +201,22 @@ def _sparse_part(blob: bytes | memoryview, scale: float) -> tuple[np.ndarray, np
     return np.frombuffer(raw[: 4 * n], dtype="<i4"), np.frombuffer(raw[4 * n :], dtype="<f4") * scale
 
 
-def profile_vector(user_id: int, sig: Signals, cands: Candidates) -> sp.csr_matrix | None:
-    """The user's current profile as a sparse column (None: no liked papers yet), rebuilt if it
-    misses signals."""
+def profile_vector(
+    user_id: int, sig: Signals, cands: Candidates, *, negatives_alone: bool = False
+) -> sp.csr_matrix | None:
+    """The user's current profile as a sparse column, rebuilt if it misses signals. None: no liked
+    papers yet, unless `negatives_alone` (followed keywords stand for them): then the "not interested"
+    part alone, None only without marks either."""
     prof = Profile.objects.filter(user_id=user_id).first()
     if prof is None or prof.features != FEATURES or prof.fingerprint != sig.fingerprint():
         if not sig.positives and not sig.negatives:
             return None
         prof = rebuild_profile(user_id, sig, cands)
-    if prof.positive_weight <= 0:
+    parts = []
+    if prof.positive_weight > 0:
+        parts.append(_sparse_part(prof.positive, 1 / prof.positive_weight))
+    elif not negatives_alone or prof.negative_weight <= 0:
         return None
-    parts = [_sparse_part(prof.positive, 1 / prof.positive_weight)]
     if prof.negative_weight > 0:
         parts.append(_sparse_part(prof.negative, -model.NEGATIVE_WEIGHT / prof.negative_weight))
     rows = np.concatenate([p[0] for p in parts])
@@ -254,7 +259,8 @@ def _user_state(user_id: int, sig: Signals, cands: Candidates) -> _UserState:
         if hit is not None and hit[0] == key:
             _states.move_to_end(user_id)
             return hit[1]
-    text = profile_vector(user_id, sig, cands)
+    # Followed keywords are a liked pseudo-paper: "not interested" pushes away from them too.
+    text = profile_vector(user_id, sig, cands, negatives_alone=bool(sig.keywords))
     if sig.keywords:
         kw = model.weigh(model.counts([" ".join(sig.keywords)]), cands.idf)
         kw_col = sp.csr_matrix(
@@ -412,6 +418,17 @@ def _score(state: _UserState, sig: Signals, cands: Candidates) -> dict[str, Any]
     return {"text": text, "dense": dense, "in_cat": in_cat, "by_author": by_author, "scores": scores}
 
 
+def _alternate(first: np.ndarray, second: np.ndarray, limit: int) -> np.ndarray:
+    """`first[0], second[0], first[1], ...` without repeats, the longer one's rest at the end: any
+    prefix of a longer list is the shorter list, so a page asking for more shows the same first."""
+    out: dict[int, None] = {}
+    for i in range(max(len(first), len(second))):
+        for part in (first, second):
+            if i < len(part):
+                out.setdefault(int(part[i]))
+    return np.fromiter(out, dtype=np.int64, count=len(out))[:limit]
+
+
 def recommend(
     user: Any, *, limit: int = 20, exclude: Iterable[int] = (), until: dt.date | None = None
 ) -> list[Recommendation]:
@@ -436,15 +453,18 @@ def recommend(
     if until is not None:
         eligible &= cands.days <= np.datetime64(until, "D")
     allowed = eligible.copy()
-    if prof is None:
-        # Cold start on categories and authors only: what they follow, newest first.
+    newest = None  # nothing liked yet: the followed categories' and authors' papers, newest first
+    if not state.liked_ids and (in_cat is not None or by_author is not None):
         followed = np.zeros(len(cands), dtype=bool)
-        for m in (in_cat, by_author):
+        order = (cands.days - cands.days.min()).astype(np.float64)
+        order *= 1e-3 / max(order.max(), 1)
+        for m, bonus in ((in_cat, CATEGORY_BONUS), (by_author, AUTHOR_BONUS)):
             if m is not None:
                 followed |= m
-        allowed &= followed
-        days = (cands.days - cands.days.min()).astype(np.float64)
-        scores = scores + days / max(days.max(), 1) * 1e-3  # a new array: the cached one stays
+                order += bonus * m
+        newest = model.top(order, limit, eligible & followed)
+    if prof is None:
+        best = newest if newest is not None else np.zeros(0, dtype=np.int64)
     else:
         evidence = text > 0
         if dense is not None:
@@ -452,7 +472,11 @@ def recommend(
         allowed &= evidence
         if by_author is not None:
             allowed |= by_author & eligible
-    best = model.top(scores, limit, allowed)
+        best = model.top(scores, limit, allowed)
+        if newest is not None and in_cat is not None:
+            # Followed keywords and categories, nothing liked yet: every other place goes to what is
+            # new in the categories, which the keywords' matches would otherwise crowd out entirely.
+            best = _alternate(best, newest, limit)
     if not len(best):
         return []
     ids = [int(cands.ids[i]) for i in best]

@@ -111,6 +111,40 @@ def test_followed_keywords_and_authors_start_a_profile(catalogue, user):
     assert "robot manipulation" in recs[1].reason
 
 
+def test_a_followed_keyword_does_not_hide_the_followed_categories(catalogue, user):
+    # A new user following cs.CL and a keyword of another field got only the keyword's matches:
+    # nothing new in cs.CL was let in without a shared word.
+    follow(user, "category", "cs.CL")
+    follow(user, "keyword", "robot manipulation")
+    recs = services.recommend(user, limit=20)
+    speech = [p.arxiv_id for p in sorted(catalogue["speech"], key=lambda p: p.announced, reverse=True)]
+    robots = {p.arxiv_id for p in catalogue["robots"]}
+    got = ids(recs)
+    assert got[0] in robots and got[1] == speech[0]  # the best match, then the newest in cs.CL
+    assert [i for i in got if i in speech] == speech and len(got) == len(set(got))
+    assert {r.reason for r in recs if r.paper.arxiv_id in speech} == {"New in cs.CL, which you follow"}
+    # A longer list starts with the shorter one (a page asking for more shows the same first).
+    assert ids(services.recommend(user, limit=5)) == got[:5]
+
+
+def test_not_interested_pushes_down_for_a_user_following_only_keywords(catalogue, user):
+    # Without a liked paper the marks were left out of the profile: the mark hid that one paper and
+    # moved nothing, though the page says papers like it move down.
+    follow(user, "keyword", "robot")
+    follow(user, "keyword", "speech")
+    before = ids(services.recommend(user, limit=50))
+    services.not_interested(user, catalogue["speech"][0])
+    after = ids(services.recommend(user, limit=50))
+    speech = {p.arxiv_id for p in catalogue["speech"][1:]}
+
+    def mean_rank(order):
+        return np.mean([order.index(i) if i in order else len(order) for i in speech])
+
+    assert mean_rank(after) > mean_rank(before) + 1
+    services.not_interested(user, catalogue["speech"][0], undo=True)
+    assert ids(services.recommend(user, limit=50)) == before
+
+
 def test_a_user_with_nothing_gets_nothing(catalogue, user):
     assert services.recommend(user) == []
 
