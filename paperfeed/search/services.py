@@ -42,6 +42,7 @@ from typing import Any
 from paperfeed.conf import env_float
 from paperfeed.papers import services as papers
 from paperfeed.papers import tex
+from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.papers.models import Paper
 from paperfeed.search import text
 from paperfeed.search.indexing import keyword_dir, vector_dir
@@ -561,6 +562,13 @@ def highlight(
     return tex.excerpt_html(source, found, lo, hi)
 
 
+def _canonical_id(text: str) -> str:
+    try:
+        return parse_arxiv_id(text).id
+    except InvalidArxivId:
+        return text.strip()  # stored under no other form: "no such paper"
+
+
 def similar(
     papers: str | int | Sequence[str | int],
     *,
@@ -576,7 +584,8 @@ def similar(
     given = [papers] if isinstance(papers, str | int) else list(papers)
     limit = max(1, min(int(limit), MAX_LIMIT))
     res = SearchResults(query=" ".join(map(str, given)), mode="similar", limit=limit)
-    arxiv_ids = [str(g).strip() for g in given if isinstance(g, str)]
+    # Any form arXiv writes an id in ("arXiv:" prefix, a version, an abs URL) names the stored paper.
+    arxiv_ids = [_canonical_id(g) for g in given if isinstance(g, str)]
     pks = {int(g) for g in given if isinstance(g, int)}
     if arxiv_ids:
         pks |= set(Paper.objects.filter(arxiv_id__in=arxiv_ids).values_list("pk", flat=True))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -173,6 +175,25 @@ def test_similar_to_one_paper_and_to_a_set(indexed: dict[str, Any]) -> None:
         "2503.00006",
     }
     assert similar("9999.99999").message == "no such paper"
+
+
+def test_similar_takes_an_id_in_any_form_arxiv_writes_it(
+    indexed: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `paperfeed similar arXiv:2503.00001` (or ...v2, or its abs URL) said "not stored" of a stored paper.
+    want = ids(similar("2503.00001", limit=3))
+    for form in ("arXiv:2503.00001", "2503.00001v2", "https://arxiv.org/abs/2503.00001v1", " 2503.00001 "):
+        assert ids(similar(form, limit=3)) == want, form
+    call_command("similar", "arXiv:2503.00001v2", "--limit", "3", "--json")
+    assert [r["id"] for r in json.loads(capsys.readouterr().out)["results"]] == want
+    # Text that is no id says so; a limit out of range is refused, as by `paperfeed recommend`.
+    with pytest.raises(CommandError, match="not an arXiv identifier: 'garbage'"):
+        call_command("similar", "garbage")
+    with pytest.raises(CommandError, match=r"not stored: 2512\.00001"):
+        call_command("similar", "2512.00001")
+    for limit in ("0", "101"):
+        with pytest.raises(CommandError, match="--limit must be between 1 and 100"):
+            call_command("similar", "2503.00001", "--limit", limit)
 
 
 def test_index_is_incremental_and_follows_changes(indexed: dict[str, Any]) -> None:

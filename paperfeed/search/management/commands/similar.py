@@ -5,7 +5,8 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from paperfeed.core.commands import ReportCommand
-from paperfeed.search.services import similar
+from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperfeed.search.services import MAX_LIMIT, similar
 
 
 class Command(ReportCommand):
@@ -17,6 +18,14 @@ class Command(ReportCommand):
         parser.add_argument("--category")
 
     def report(self, **options: Any) -> dict[str, Any]:
+        # As `paperfeed recommend`: a limit out of range is an error, not silently read as another.
+        if not 1 <= options["limit"] <= MAX_LIMIT:
+            raise CommandError(f"--limit must be between 1 and {MAX_LIMIT}")
+        for text in options["ids"]:
+            try:
+                parse_arxiv_id(text)
+            except InvalidArxivId as e:
+                raise CommandError(str(e)) from None
         res = similar(options["ids"], limit=options["limit"], category=options["category"])
         if res.message == "no such paper":
             raise CommandError(f"not stored: {' '.join(options['ids'])}")
