@@ -32,9 +32,12 @@ JUST_MARKED = "recs:just-marked"
 
 @login_required
 def for_you(request: HttpRequest) -> HttpResponse:
-    recs = services.recommend(request.user, limit=_limit(request))
+    limit = _limit(request)
+    recs = services.recommend(request.user, limit=limit)
     if request.GET.get("format") == "json":
         return JsonResponse({"results": [r.as_json() for r in recs]})
+    # A longer list starts with the shorter one, so "more" is the same address with a larger limit.
+    more = min(limit + PAGE_SIZE, services.MAX_LIMIT) if len(recs) == limit < services.MAX_LIMIT else None
     marked = Feedback.objects.of(request.user.pk or 0).not_interested()
     just_marked = request.session.pop(JUST_MARKED, None)
     return render(
@@ -45,6 +48,7 @@ def for_you(request: HttpRequest) -> HttpResponse:
             "just_marked": Paper.objects.filter(arxiv_id=just_marked).first() if just_marked else None,
             "marked_count": marked.count(),
             "json_url": reverse("for-you") + "?format=json",
+            "more_url": f"{reverse('for-you')}?limit={more}#rec-{limit + 1}" if more else None,
         },
     )
 
@@ -63,7 +67,7 @@ def marked_not_interested(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def not_interested(request: HttpRequest, arxiv_id: str) -> HttpResponse:
-    paper = get_object_or_404(Paper, arxiv_id=arxiv_id)
+    paper = get_object_or_404(Paper.objects.named(arxiv_id))  # any form of its id, as the API
     undo = request.POST.get("undo") == "1"
     services.not_interested(request.user, paper, undo=undo)
     if undo:
@@ -82,7 +86,7 @@ def opened(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     here (a link cannot POST, and without JavaScript nothing else would tell us) and is redirected
     to the paper; site.js points the link at the paper itself and posts here (beacon=1) instead, so
     an opening is recorded once either way."""
-    paper = get_object_or_404(Paper, arxiv_id=arxiv_id)
+    paper = get_object_or_404(Paper.objects.named(arxiv_id))  # any form of its id, as the API
     if request.method != "POST":
         # A GET is not CSRF-checked: it marks nothing for another site's link or image, nor for a
         # prefetch, and it goes to this paper's page whatever the query says (no open redirect).

@@ -194,3 +194,40 @@ def test_recommend_command(cli_env, tmp_path):
     assert out == {"user": "cli", "results": []}
     assert "nothing to recommend" in paperfeed("recommend", "cli@example.org", env=cli_env).stdout
     assert paperfeed("recommend", "cli", "--limit", "0", env=cli_env, check=False).returncode != 0
+
+
+def test_actions_take_the_paper_id_in_any_form_the_api_takes(client, catalogue, reader):
+    # /api/recommendations/<id>v2/not_interested worked; the page's own addresses answered 404.
+    save(reader, catalogue["speech"][0])
+    client.force_login(reader)
+    target, other = catalogue["speech"][1], catalogue["speech"][2]
+    r = client.post(f"/for-you/{target.arxiv_id}v2/not-interested")
+    assert r.status_code == 302
+    assert Feedback.objects.filter(user=reader, paper=target, kind="not_interested").exists()
+    r = client.post(f"/for-you/arXiv:{other.arxiv_id}/open")
+    assert r.status_code == 302 and r["Location"] == f"/papers/{other.arxiv_id}"
+    assert Feedback.objects.filter(user=reader, paper=other, kind="seen").exists()
+
+
+def test_the_page_offers_more_and_the_longer_list_starts_with_the_shorter(client, catalogue, reader):
+    # The page listed 30 and offered nothing beyond them.
+    save(reader, catalogue["speech"][0], catalogue["graphs"][0])
+    client.force_login(reader)
+    short = client.get("/for-you?limit=3").content.decode()
+    assert 'href="/for-you?limit=33#rec-4">Show more</a>' in short
+    longer = client.get("/for-you?limit=33").content.decode()
+    first = re.findall(r'<li class="card" id="rec-\d+">.*?data-href="/papers/([^"]+)"', short, re.S)
+    assert len(first) == 3
+    assert re.findall(r'data-href="/papers/([^"]+)"', longer)[:3] == first
+    assert "Show more" not in longer  # fewer than asked for: that is all there is
+
+
+def test_recommend_command_says_why_a_list_is_empty(catalogue, reader, capsys):
+    from django.core.management import call_command
+
+    call_command("recommend", "reader")
+    assert "nothing to recommend to reader yet (no votes, saves or follows)" in capsys.readouterr().out
+    site_model("accounts.Follow").objects.create(user=reader, kind="category", value="cs.DB")
+    call_command("recommend", "reader")
+    out = capsys.readouterr().out
+    assert "nothing to recommend to reader yet (nothing new matches their votes, saves and follows)" in out

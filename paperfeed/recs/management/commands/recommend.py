@@ -24,11 +24,18 @@ class Command(ReportCommand):
         if not 1 <= options["limit"] <= services.MAX_LIMIT:
             raise CommandError(f"--limit must be between 1 and {services.MAX_LIMIT}")
         recs = services.recommend(user, limit=options["limit"])
+        sig = services.signals_of(user.pk)
+        acted = sig.positives or sig.negatives or sig.categories or sig.authors or sig.keywords
+        # Why a list is empty, for the words only (the JSON stays {user, results}): one who follows
+        # or liked things was told they had done neither.
+        self.why_none = (
+            "nothing new matches their votes, saves and follows" if acted else "no votes, saves or follows"
+        )
         return {"user": user.get_username(), "results": [r.as_json() for r in recs]}
 
     def render(self, result: dict[str, Any]) -> str:
         if not result["results"]:
-            return f"nothing to recommend to {result['user']} yet (no votes, saves or follows)"
+            return f"nothing to recommend to {result['user']} yet ({self.why_none})"
         return "\n".join(
             f"{i:>3}. {r['id']}  {r['title']}\n     {r['reason']}" for i, r in enumerate(result["results"], 1)
         )
