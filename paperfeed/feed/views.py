@@ -217,8 +217,8 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         if similar is None:
             similar = [s.pk for s in searching.similar(p)]
             cache.set(f"similar:{p.pk}", similar, 3600)
-        similar_papers = sorted(
-            Paper.objects.filter(pk__in=similar).for_listing(), key=lambda s: similar.index(s.pk)
+        similar_papers = sorted(  # active: the ids are kept an hour, a paper may be withdrawn meanwhile
+            Paper.objects.filter(pk__in=similar).active().for_listing(), key=lambda s: similar.index(s.pk)
         )
         ctx: dict[str, Any] = {
             "paper": p,

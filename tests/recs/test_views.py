@@ -231,3 +231,25 @@ def test_recommend_command_says_why_a_list_is_empty(catalogue, reader, capsys):
     call_command("recommend", "reader")
     out = capsys.readouterr().out
     assert "nothing to recommend to reader yet (nothing new matches their votes, saves and follows)" in out
+
+
+def test_a_paper_withdrawn_since_leaves_the_similar_papers_of_a_page(client, catalogue, reader):
+    # A paper page keeps its similar papers' ids for an hour; one withdrawn meanwhile stayed listed.
+    from paperfeed.papers.models import Paper, PaperChange
+    from paperfeed.recs import index
+
+    index.candidates()  # this process holds the window: a page view may use its text features
+    client.force_login(reader)  # a fresh render, not the anonymous page cache
+    page, *rest = catalogue["speech"]
+
+    def similar_on_page():
+        html = client.get(f"/papers/{page.arxiv_id}").content.decode()
+        return re.findall(r'<li><a class="tex" href="/papers/([^"]+)"', html)
+
+    listed = similar_on_page()
+    assert listed and set(listed) <= {p.arxiv_id for p in rest}
+    gone = Paper.objects.get(arxiv_id=listed[0])
+    gone.status = Paper.Status.WITHDRAWN
+    gone.save(update_fields=["status"])
+    PaperChange.objects.create(paper=gone)
+    assert similar_on_page() == listed[1:]
