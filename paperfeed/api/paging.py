@@ -33,16 +33,9 @@ class Paging(Schema):
 
 
 class SearchPaging(Paging):
-    limit: int = Field(20, ge=1, description=RULES["limit"])
-
-
-class LimitOnly(Schema):
-    """For a list with one page (recommendations): the same `limit` rule."""
+    """20 a page: search results, recommendations."""
 
     limit: int = Field(20, ge=1, description=RULES["limit"])
-
-    def clamped(self) -> int:
-        return min(self.limit, MAX_LIMIT)
 
 
 def bad_paging(errors: list[dict[str, Any]], query: QueryDict) -> str | None:

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.security import SessionAuth
 
-from paperfeed.api.paging import LimitOnly
+from paperfeed.api.paging import SearchPaging
 from paperfeed.recs import services
 
 
@@ -35,9 +35,15 @@ def router(token_auth: Any, responses: Any) -> Router:
     r = Router(tags=["recommendations"], auth=[token_auth, SessionAuth()])
 
     @r.get("/recommendations", response=responses(list[RecommendationOut]))
-    def recommendations(request: HttpRequest, q: Query[LimitOnly]) -> list[dict[str, Any]]:
-        """The signed-in user's recommendations, best first, each with its reason."""
-        return [rec.as_json() for rec in services.recommend(request.auth, limit=q.clamped())]  # type: ignore[attr-defined]
+    def recommendations(request: HttpRequest, q: Query[SearchPaging]) -> list[dict[str, Any]]:
+        """The signed-in user's recommendations, best first, each with its reason: the best
+        100 in pages (`p` from 0), a page past them empty."""
+        start, end = q.window()
+        if start >= services.MAX_LIMIT:
+            return []
+        # A longer list starts with the shorter one, so a page is the tail of the list up to its end.
+        recs = services.recommend(request.auth, limit=min(end, services.MAX_LIMIT))  # type: ignore[attr-defined]
+        return [rec.as_json() for rec in recs[start:end]]
 
     # paper_id: the API's converter (one segment, or an old-style id's two), registered with the API.
     @r.post("/recommendations/{paper_id:arxiv_id}/not_interested", response=responses(NotInterestedOut))

@@ -253,3 +253,16 @@ def test_a_paper_withdrawn_since_leaves_the_similar_papers_of_a_page(client, cat
     gone.save(update_fields=["status"])
     PaperChange.objects.create(paper=gone)
     assert similar_on_page() == listed[1:]
+
+
+def test_api_pages_follow_the_apis_one_paging_rule(client, catalogue, reader):
+    # `p` was ignored: a client paging through got the first page again and again.
+    save(reader, catalogue["speech"][0], catalogue["graphs"][0])
+    client.force_login(reader)
+    whole = [g["id"] for g in client.get("/api/recommendations?limit=100").json()]
+    assert len(whole) > 6
+    pages = [[g["id"] for g in client.get(f"/api/recommendations?limit=3&p={p}").json()] for p in range(9)]
+    assert [i for page in pages for i in page] == whole and pages[-1] == []
+    assert client.get("/api/recommendations?p=5").json() == []  # past the best 100
+    r = client.get("/api/recommendations?p=-1")
+    assert r.status_code == 400 and r.json()["error"].startswith("p (the page, from 0) must be")
