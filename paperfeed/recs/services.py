@@ -62,6 +62,10 @@ class Signals:
         neg = sorted(s.paper_id for s in self.negatives)
         return f"{len(pos)}:{zlib.crc32(repr(pos).encode())}:{len(neg)}:{zlib.crc32(repr(neg).encode())}"
 
+    def empty(self) -> bool:
+        """Nothing done or followed yet (an empty list then says how to fill it, not that nothing fits)."""
+        return not (self.positives or self.negatives or self.categories or self.authors or self.keywords)
+
     def excluded(self) -> set[int]:
         return {s.paper_id for s in self.positives} | {s.paper_id for s in self.negatives} | self.seen
 

@@ -47,6 +47,7 @@ def for_you(request: HttpRequest) -> HttpResponse:
             "recs": [(r, _paper_url(r.paper)) for r in recs],
             "just_marked": Paper.objects.filter(arxiv_id=just_marked).first() if just_marked else None,
             "marked_count": marked.count(),
+            "acted": not recs and not services.signals_of(request.user.pk or 0).empty(),
             "json_url": reverse("for-you") + "?format=json",
             "more_url": f"{reverse('for-you')}?limit={more}#rec-{limit + 1}" if more else None,
         },

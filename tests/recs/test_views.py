@@ -54,6 +54,11 @@ def test_page_shows_recommendations_with_reasons_escaped(client, catalogue, read
 def test_empty_page_says_how_to_fill_it(client, catalogue, reader):
     client.force_login(reader)
     assert "Nothing to recommend yet" in client.get("/for-you").content.decode()
+    # A reader who follows something with nothing new in it is not told to start following.
+    site_model("accounts.Follow").objects.create(user=reader, kind="category", value="cs.DB")
+    page = client.get("/for-you").content.decode()
+    assert "Nothing new matches what you upvote, save and follow" in page
+    assert "Nothing to recommend yet" not in page
 
 
 def test_not_interested_button_and_undo(client, catalogue, reader):

@@ -24,8 +24,7 @@ class Command(ReportCommand):
         if not 1 <= options["limit"] <= services.MAX_LIMIT:
             raise CommandError(f"--limit must be between 1 and {services.MAX_LIMIT}")
         recs = services.recommend(user, limit=options["limit"])
-        sig = services.signals_of(user.pk)
-        acted = sig.positives or sig.negatives or sig.categories or sig.authors or sig.keywords
+        acted = not services.signals_of(user.pk).empty()
         # Why a list is empty, for the words only (the JSON stays {user, results}): one who follows
         # or liked things was told they had done neither.
         self.why_none = (
