@@ -69,6 +69,15 @@ class AuthorName(tuple[str, str, str, str, str]):
         return {"name": self[3], "keyname": self[0], "forenames": self[1], "suffix": self[2], "key": self[4]}
 
 
+# "This paper has been withdrawn by the author(s)", "This submission has been withdrawn by arXiv
+# administrators …", "Withdrawn." / "Withdrawn: …", but not "… withdrawn from ICML".
+_WITHDRAWN = re.compile(
+    r"(?:\b(?:this|the)\s+(?:paper|article|submission|manuscript|work|version|preprint)\s+"
+    r"(?:has\s+been|is|was|is\s+being)\s+withdrawn|^\W*withdrawn\b)(?!\s+from\b)",
+    re.IGNORECASE,
+)
+
+
 @dataclass(frozen=True)
 class Version:
     version: int
@@ -115,6 +124,15 @@ class PaperRecord:
         "updated",
         "announced",
     )
+
+    @property
+    def withdrawn(self) -> bool:
+        """Whether this version is arXiv's withdrawal notice: a new version whose comments say the
+        paper "has been withdrawn" (by its authors or arXiv's administrators; its abstract often
+        stays). Withdrawn *from* a venue is not withdrawn from arXiv."""
+        return bool(
+            self.comments and "withdrawn" in self.comments.lower() and _WITHDRAWN.search(self.comments)
+        )
 
     def __post_init__(self) -> None:
         ident = parse_arxiv_id(self.arxiv_id)

@@ -66,7 +66,13 @@ def _paper_fields(
         "published": rec.published,
         "updated": rec.updated,
         "announced": rec.announced,
-        "status": Paper.Status.DELETED if rec.deleted else Paper.Status.ACTIVE,
+        "status": (
+            Paper.Status.DELETED
+            if rec.deleted
+            else Paper.Status.WITHDRAWN
+            if rec.withdrawn
+            else Paper.Status.ACTIVE
+        ),
         "source": source,
         "content_hash": content_hash,
     }

@@ -93,6 +93,39 @@ def test_deleted_records_are_hidden_not_removed() -> None:
     assert Paper.objects.get(arxiv_id="2501.00001").status == Paper.Status.ACTIVE
 
 
+def test_a_withdrawal_notice_withdraws_the_paper_and_a_later_version_restores_it() -> None:
+    """arXiv withdraws a paper with a new version whose comments say so: it leaves every list (its
+    page stays, marked), and a version after it brings the paper back."""
+    ingest(rec(version=1, comments="12 pages"), rec("2501.00002", comments="Withdrawn from ICML 2025"))
+    withdrawal = "This paper has been withdrawn by the author due to a crucial error in Lemma 2."
+    assert ingest(rec(version=2, comments=withdrawal)) == {"updated": 1}
+    assert Paper.objects.get(arxiv_id="2501.00001").status == Paper.Status.WITHDRAWN
+    assert list(Paper.objects.active().values_list("arxiv_id", flat=True)) == ["2501.00002"]
+    assert ingest(rec(version=3, comments="Fixed Lemma 2; 13 pages")) == {"updated": 1}
+    assert Paper.objects.get(arxiv_id="2501.00001").status == Paper.Status.ACTIVE
+
+
+@pytest.mark.parametrize(
+    ("comments", "withdrawn"),
+    [
+        ("This paper has been withdrawn by the author(s)", True),
+        (
+            "This submission has been withdrawn by arXiv administrators due to inappropriate text overlap",
+            True,
+        ),
+        ("Withdrawn.", True),
+        ("withdrawn: duplicate of 2501.00003", True),
+        ("The manuscript was withdrawn", True),
+        ("This paper has been withdrawn from NeurIPS 2025; 9 pages", False),
+        ("Accepted at ICLR; an earlier claim about withdrawal rates was corrected", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_which_comments_are_a_withdrawal_notice(comments: str | None, withdrawn: bool) -> None:
+    assert rec(comments=comments).withdrawn is withdrawn
+
+
 def test_duplicates_within_a_batch_keep_the_newest() -> None:
     with Ingestor("test", batch_size=100) as ing:
         ing.add(rec(version=2, abstract="two"))
