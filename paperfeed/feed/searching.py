@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,10 +162,11 @@ def _any_of(words: list[str]) -> re.Pattern[str]:
     return re.compile("|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True)), re.I)
 
 
-def similar(papers: Paper | list[Paper], limit: int = 6) -> list[Paper]:
+def similar(papers: Paper | list[Paper], limit: int = 6, exclude: Sequence[Paper] = ()) -> list[Paper]:
     """The papers nearest one paper, or a set of them ("more like this collection"), those given
-    left out: the recommendations app's similar_papers (the search engine's embeddings, or its own
-    text features when the engine has none and this process holds them), where it is installed."""
+    and those in `exclude` left out: the recommendations app's similar_papers (the search engine's
+    embeddings, or its own text features when the engine has none and this process holds them),
+    where it is installed."""
     given = [papers] if isinstance(papers, Paper) else papers
     if not given:
         return []
@@ -173,7 +175,7 @@ def similar(papers: Paper | list[Paper], limit: int = 6) -> list[Paper]:
     except ImportError:  # pragma: no cover
         return []
     try:
-        return similar_papers(given, limit=limit, build_window=False)
+        return similar_papers(given, limit=limit, build_window=False, exclude=exclude)
     except Exception:  # a page shows no similar papers rather than an error
         log.warning(
             "similar papers unavailable for %s", ", ".join(p.arxiv_id for p in given[:5]), exc_info=True

@@ -704,7 +704,9 @@ def collection(request: HttpRequest, username: str, slug: str) -> HttpResponse:
     items = list(
         coll.items.prefetch_related(Prefetch("paper", Paper.objects.for_listing())).order_by("-added_at")
     )
-    # Nearest to the collection's centre (its newest papers, for a very large one).
-    more = searching.similar([it.paper for it in items[:COLLECTION_CENTRE]], limit=10)
+    # Nearest to the collection's centre (its newest papers, for a very large one), none of its own.
+    more = searching.similar(
+        [it.paper for it in items[:COLLECTION_CENTRE]], limit=10, exclude=[it.paper for it in items]
+    )
     ctx = {"collection": coll, "items": items, "mine": request.user.pk == coll.user_id, "more": more}
     return render(request, "feed/collection.html", ctx)

@@ -536,10 +536,15 @@ def mark_seen(user: Any, paper: Paper) -> None:
 
 
 def similar_papers(
-    papers: Paper | Sequence[Paper], *, limit: int = 10, build_window: bool = True
+    papers: Paper | Sequence[Paper],
+    *,
+    limit: int = 10,
+    build_window: bool = True,
+    exclude: Sequence[Paper] = (),
 ) -> list[Paper]:
-    """Nearest papers to one paper or to a set ("more like this collection"): the search engine's
-    embeddings when it has them, else this app's text features over the candidate window.
+    """Nearest papers to one paper or to a set ("more like this collection"), none of those given
+    or in `exclude` (a large collection is centred on its newest papers but excludes them all): the
+    search engine's embeddings when it has them, else this app's text features over the window.
     `build_window=False` (a page view): the text features only if this process holds the window
     already, since building one takes seconds, minutes at a million papers."""
     given = [papers] if isinstance(papers, Paper) else list(papers)
@@ -548,14 +553,15 @@ def similar_papers(
     from paperfeed.search import services as search
 
     mine = {p.arxiv_id for p in given}
+    left_out = mine | {p.arxiv_id for p in exclude}
     if (similar := getattr(search, "similar", None)) is not None:
         try:
-            # Room for the given papers themselves, which a title-keyword fallback may return.
-            res = similar(sorted(mine), limit=limit + len(mine))
+            # Room for the papers left out, which the search may return.
+            res = similar(sorted(mine), limit=limit + len(left_out))
         except Exception:
             log.warning("the search engine's similar() failed; using text features", exc_info=True)
         else:
-            ids = [h.arxiv_id for h in getattr(res, "hits", []) if h.arxiv_id not in mine]
+            ids = [h.arxiv_id for h in getattr(res, "hits", []) if h.arxiv_id not in left_out]
             found = {p.arxiv_id: p for p in Paper.objects.filter(arxiv_id__in=ids).for_listing()}
             if found:
                 return [found[i] for i in ids if i in found][:limit]
@@ -569,7 +575,7 @@ def similar_papers(
         return []
     stacked = sp.vstack(list(rows.values()), format="csr")
     centre = (sp.csr_matrix(np.full((1, stacked.shape[0]), 1 / stacked.shape[0])) @ stacked).T  # sparse
-    allowed = ~np.isin(cands.ids, [p.pk for p in given])
+    allowed = ~np.isin(cands.ids, [p.pk for p in (*given, *exclude)])
     scores = model.score(cands.rows, centre, cands.by_term)
     best = model.top(scores, limit, allowed & (scores > 0))
     found_by_id = Paper.objects.for_listing().in_bulk([int(cands.ids[i]) for i in best])

@@ -505,6 +505,25 @@ def test_a_collection_page_offers_more_like_it(search_home) -> None:  # type: ig
     assert "More like this" not in Client().get("/users/reader/collections/empty-one").content.decode()
 
 
+def test_more_like_a_large_collection_leaves_out_all_its_papers(search_home, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A large collection is centred on its newest papers, but none of its older ones is offered."""
+    from paperfeed.feed import views
+    from paperfeed.search.indexing import Indexer
+
+    papers = load_papers(12)
+    Indexer().run(semantic=False)
+    monkeypatch.setattr(views, "COLLECTION_CENTRE", 2)
+    reader = make_user("reader")
+    c = Client()
+    c.force_login(reader)
+    for p in papers[:8]:
+        c.post(f"/papers/{p.arxiv_id}/save", {"collection_name": "Thesis"})
+    page = Client().get("/users/reader/collections/thesis").content.decode()
+    more = page[page.index("More like this collection") :]
+    listed = {p.arxiv_id for p in papers if f"/papers/{p.arxiv_id}" in more}
+    assert listed and not listed & {p.arxiv_id for p in papers[:8]}
+
+
 def test_collections_keep_apart_names_that_slugify_alike_and_can_be_managed(site) -> None:  # type: ignore[no-untyped-def]
     from urllib.parse import quote
 
