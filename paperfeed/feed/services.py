@@ -98,8 +98,14 @@ def resolve_paper(text: str) -> Paper:
     fetch = getattr(papers_services, "fetch_papers", None)
     if fetch is None:
         raise PaperNotFound(f"{ident.id} is not stored here and this site cannot look papers up on arXiv")
+    from paperfeed.papers.lookup import UnknownPaper
+
     try:
         found = fetch([ident.id])
+    except UnknownPaper:
+        # arXiv answered, and has no such paper: "try again in a few minutes" would send people
+        # back for an id that will never be found.
+        raise PaperNotFound(f"arXiv has no paper {ident.id}") from None
     except Exception as e:  # arXiv down, slow or answering nonsense: the details are for the log
         log.warning("looking up %s on arXiv failed: %s", ident.id, e)
         raise PaperNotFound(

@@ -231,3 +231,19 @@ def test_search_sorts_by_votes_through_the_feed(search_home) -> None:  # type: i
     ranked = searching.run_search(word, mode="keyword", sort="votes", limit=40)
     assert ranked.hits[0].paper == last
     assert {h.paper.pk for h in ranked.hits} <= {p.pk for p in papers}
+
+
+def test_a_paper_arxiv_does_not_have_is_said_so_not_blamed_on_arxiv(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.fakes.arxiv import FakeArxiv
+
+    fake = FakeArxiv([]).start()  # a real arXiv API on loopback that knows no paper
+    try:
+        monkeypatch.setenv("PAPERFEED_ARXIV_API", fake.url + "/api/query")
+        monkeypatch.setenv("PAPERFEED_ARXIV_DELAY", "0")
+        with pytest.raises(services.PaperNotFound) as found:
+            services.submit("2501.99999", None)
+    finally:
+        fake.stop()
+    # Not "arXiv could not be asked … try again in a few minutes": it was asked, and answered.
+    assert str(found.value) == "arXiv has no paper 2501.99999"
+    assert len(fake.requests) == 1
