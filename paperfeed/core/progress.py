@@ -27,6 +27,7 @@ class Progress:
         self.every, self.n = every, 0.0
         self.counts: dict[str, Any] = {}
         self._last = time.monotonic()
+        self._emitted: tuple[float, dict[str, Any]] | None = None
         self.bar = (
             tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, **tqdm_kwargs)
             if sys.stderr.isatty()
@@ -45,6 +46,7 @@ class Progress:
             self._emit()
 
     def _emit(self) -> None:
+        self._emitted = (self.n, dict(self.counts))
         total = f"/{self.total:.0f}" if self.total else ""
         extra = " ".join(f"{k}={v}" for k, v in self.counts.items())
         self.log.info(
@@ -60,7 +62,7 @@ class Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-        else:
+        elif self._emitted != (self.n, self.counts):  # the last periodic line may already be the total
             self._emit()
 
     def __enter__(self) -> Progress:
