@@ -3,15 +3,92 @@ goes to stderr, failure exits non-zero with a one-line reason."""
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
 import errno
 import json
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
-class ReportCommand(BaseCommand):
+class OneLineParser(CommandParser):
+    """argparse prints the whole usage before its error: on a terminal the one line that says what
+    is wrong came last under a screenful, and in a script's log it was many lines for one mistake."""
+
+    def error(self, message: str) -> NoReturn:
+        if not self.called_from_command_line:
+            super().error(message)  # call_command: Django's CommandError
+        self.exit(2, f"{self.prog}: error: {message} (`{self.prog} --help` lists the options)\n")
+
+
+def _one_line_errors(parser: argparse.ArgumentParser) -> None:
+    # Django builds the parser (and add_arguments its subcommands' parsers) itself: retype them all.
+    parser.__class__ = OneLineParser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _one_line_errors(sub)
+
+
+class PaperfeedCommand(BaseCommand):
+    """Every paperfeed command: a mistake on the command line is one line on stderr, exit status 2."""
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        _one_line_errors(parser)
+        return parser
+
+
+# Argument types shared by the commands, so that a limit, a count or a date is read, bounded and
+# refused the same way everywhere (and before any work starts).
+
+
+def bounded_int(low: int, high: int | None = None) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low or (high is not None and value > high):
+            span = f"from {low} to {high}" if high is not None else f"of at least {low}"
+            raise argparse.ArgumentTypeError(f"must be a whole number {span}, not {text!r}")
+        return value
+
+    return parse
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, not {text!r}")
+    return value
+
+
+def iso_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def add_limit(parser: argparse.ArgumentParser, default: int, maximum: int | None, what: str) -> None:
+    span = f"1-{maximum}" if maximum is not None else "1 or more"
+    parser.add_argument(
+        "--limit",
+        type=bounded_int(1, maximum),
+        default=default,
+        metavar="N",
+        help=f"at most N {what} ({span}; default {default})",
+    )
+
+
+class ReportCommand(PaperfeedCommand):
     """Subclasses implement `report(**options)`, returning a JSON-able dict, and may override
     `render(result)` for the human-readable form."""
 
@@ -149,12 +226,18 @@ def first_line(e: BaseException) -> str:
 
 __all__ = [
     "CommandError",
+    "OneLineParser",
+    "PaperfeedCommand",
     "ReportCommand",
+    "add_limit",
+    "bounded_int",
     "database_name",
     "first_line",
     "is_disk_full",
     "is_read_only",
     "is_unreachable",
+    "iso_date",
+    "positive_float",
     "read_only_reason",
     "unreachable_reason",
 ]

@@ -3,6 +3,7 @@ without a version suffix, an `arXiv:` prefix, or as an abs/pdf URL."""
 
 from __future__ import annotations
 
+import argparse
 import re
 from dataclasses import dataclass
 
@@ -61,3 +62,11 @@ def is_arxiv_id(text: str) -> bool:
     except InvalidArxivId:
         return False
     return True
+
+
+def arxiv_id_argument(text: str) -> ArxivId:
+    """The command-line type of an ID argument: every form arXiv writes, or one line saying why not."""
+    try:
+        return parse_arxiv_id(text)
+    except InvalidArxivId as e:
+        raise argparse.ArgumentTypeError(str(e)) from None

@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 
@@ -45,3 +46,87 @@ def test_the_api_still_carries_the_recommendations(client: Client) -> None:
     # Mounted by the recs app when the URLs are first resolved, not at start-up.
     schema = client.get("/api/openapi.json").json()
     assert "/api/recommendations" in schema["paths"]
+
+
+# The command line's own mistakes: one shared set of argument types (core.commands, arxiv_ids)
+# refuses them before any work starts, in one line on stderr with argparse's exit status 2.
+BAD_ARGUMENTS = [
+    (("search", "x", "--limit", "0"), "--limit: must be a whole number from 1 to 100, not '0'"),
+    (("search", "x", "--limit", "-1"), "--limit: must be a whole number from 1 to 100"),
+    (("search", "x", "--limit", "abc"), "--limit: must be a whole number from 1 to 100, not 'abc'"),
+    (("search", "x", "--limit", "101"), "--limit: must be a whole number from 1 to 100"),
+    (("search", "x", "--offset", "-1"), "--offset: must be a whole number of at least 0"),
+    (("similar", "2501.00001", "--limit", "0"), "--limit: must be a whole number from 1 to 100"),
+    (("jobs", "--limit", "-1"), "--limit: must be a whole number of at least 1"),
+    (("digest", "status", "--limit", "-1"), "--limit: must be a whole number of at least 1"),
+    (("import", "x.jsonl", "--batch-size", "0"), "--batch-size: must be a whole number of at least 1"),
+    (("serve", "--port", "-1"), "--port: must be a whole number from 1 to 65535"),
+    (("worker", "--batch", "--interval", "-1"), "--interval: must be a number of seconds above 0"),
+    (("search", "x", "--since", "2025-13-01"), "--since: not a date (YYYY-MM-DD): '2025-13-01'"),
+    (("harvest", "--from", "yesterday"), "--from: not a date (YYYY-MM-DD): 'yesterday'"),
+    (("submit", "2501.00001", "--date", "2025/01/01"), "--date: not a date (YYYY-MM-DD): '2025/01/01'"),
+    (("digest", "send", "--period", "May"), "--period: not a date (YYYY-MM-DD): 'May'"),
+    (("show", "not-an-id"), "ID: not an arXiv identifier: 'not-an-id'"),
+    (("similar", "2501.00001", "nope"), "ID: not an arXiv identifier: 'nope'"),
+    (("fetch", "9999.00001"), "ID: not an arXiv identifier (month 99)"),
+    (("submit", "arXiv:"), "ID: not an arXiv identifier"),
+    (("show", "2501.00001", "--frobnicate"), "unrecognized arguments: --frobnicate"),
+    (("digest", "send", "--frobnicate"), "unrecognized arguments: --frobnicate"),
+    (("search", "x", "--mode", "fuzzy"), "--mode: invalid choice: 'fuzzy'"),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"), BAD_ARGUMENTS, ids=lambda a: " ".join(a) if isinstance(a, tuple) else ""
+)
+def test_a_bad_argument_is_one_line_and_nothing_runs(
+    args: tuple[str, ...], reason: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from paperfeed import cli
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([*args, "--json"])
+    out, err = capsys.readouterr()
+    assert exit_.value.code == 2 and out == ""
+    assert len(err.splitlines()) == 1, err
+    # The parser that found the mistake names itself: `digest send` for its options, `digest` for
+    # what no parser knew.
+    assert re.fullmatch(
+        rf"paperfeed ({args[0]}(?: \w+)?): error: .+ \(`paperfeed \1 --help` lists the options\)\n", err
+    )
+    assert reason in err
+
+
+@pytest.mark.django_db
+def test_every_form_of_an_id_names_the_same_paper(capsys: pytest.CaptureFixture[str]) -> None:
+    from django.core.management import call_command
+
+    from tests.sitedata import load_papers
+
+    (paper,) = load_papers(1)
+    ident = paper.arxiv_id
+    forms = [
+        ident,
+        f"{ident}v1",
+        f"arXiv:{ident}",
+        f"https://arxiv.org/abs/{ident}v2",
+        f"arxiv.org/pdf/{ident}.pdf",
+    ]
+    for command in ("show", "similar"):
+        seen = []
+        for form in forms:
+            call_command(command, form, "--json")
+            doc = json.loads(capsys.readouterr().out)
+            seen.append(doc["id"] if command == "show" else doc["query"])
+        assert seen == [ident] * len(forms), (command, seen)
+
+
+@pytest.mark.django_db
+def test_similar_refuses_an_unknown_category_as_search_does() -> None:
+    from django.core.management import CommandError, call_command
+
+    from tests.sitedata import load_papers
+
+    (paper,) = load_papers(1)
+    with pytest.raises(CommandError, match=r"unknown category cs\.XX"):
+        call_command("similar", paper.arxiv_id, "--category", "cs.XX")

@@ -2,13 +2,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
+from paperfeed.core.commands import PaperfeedCommand
 from paperfeed.core.static import collect as collect_static
 
 
-class Command(BaseCommand):
+class Command(PaperfeedCommand):
     help = "Create or migrate the database and prepare PAPERFEED_HOME. Idempotent."
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -10,7 +10,7 @@ from django.tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult, get_date_max
 
 from paperfeed.core import tasks
-from paperfeed.core.commands import ReportCommand
+from paperfeed.core.commands import ReportCommand, add_limit
 
 STATES = {
     "queued": TaskResultStatus.READY,
@@ -37,7 +37,7 @@ class Command(ReportCommand):
             choices=sorted(STATES),
             help="only jobs in this state (repeatable; default: queued, running and failed)",
         )
-        parser.add_argument("--limit", type=int, default=100, help="at most this many jobs per state")
+        add_limit(parser, 100, None, "jobs per state")
 
     def report(self, **options: Any) -> dict[str, Any]:
         wanted = options["status"] or list(DEFAULT_STATES)

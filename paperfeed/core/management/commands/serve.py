@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
 from paperfeed.conf import env
+from paperfeed.core.commands import PaperfeedCommand, bounded_int
 from paperfeed.core.static import collect as collect_static
 
 
@@ -52,13 +53,23 @@ def serving_line(host: str, port: int, base_url: str) -> str:
     return f"listening on {listening}; links in mail and feeds use {base_url} (PAPERFEED_BASE_URL)"
 
 
-class Command(BaseCommand):
+class Command(PaperfeedCommand):
     help = "Serve the site and the API with the production server (gunicorn)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--workers", type=int, default=int(env("PAPERFEED_WEB_WORKERS")))
+        parser.add_argument(
+            "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0: all)"
+        )
+        parser.add_argument(
+            "--port", type=bounded_int(1, 65535), default=8000, help="TCP port (1-65535; default 8000)"
+        )
+        workers = env("PAPERFEED_WEB_WORKERS")
+        parser.add_argument(
+            "--workers",
+            type=bounded_int(1),
+            default=int(workers),
+            help=f"web processes (default {workers}, from PAPERFEED_WEB_WORKERS)",
+        )
         parser.add_argument(
             "--with-worker", action="store_true", help="also run `paperfeed worker` alongside"
         )

@@ -7,13 +7,13 @@ import time
 from typing import Any
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 from django_tasks_db.compat import DEFAULT_TASK_BACKEND_ALIAS
 from django_tasks_db.management.commands.db_worker import Worker
 
 from paperfeed.core import clock, leases, schedule, tasks
-from paperfeed.core.commands import database_name, first_line
+from paperfeed.core.commands import PaperfeedCommand, database_name, first_line, positive_float
 from paperfeed.core.models import Lease
 
 log = logging.getLogger(__name__)
@@ -22,12 +22,14 @@ log = logging.getLogger(__name__)
 _BACKOFF = (1.0, 2.0, 5.0)
 
 
-class Command(BaseCommand):
+class Command(PaperfeedCommand):
     help = "Run background jobs (the database-backed task queue) and the schedule."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--batch", action="store_true", help="run what is queued, then exit")
-        parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls when idle")
+        parser.add_argument(
+            "--interval", type=positive_float, default=1.0, help="seconds between polls when idle (default 1)"
+        )
         parser.add_argument("--no-schedule", action="store_true", help="do not run the periodic jobs")
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -1,23 +1,15 @@
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from paperfeed.core.commands import ReportCommand
+from paperfeed.core.commands import ReportCommand, add_limit, iso_date
 from paperfeed.digests import bounces, services
 from paperfeed.digests.models import Delivery, Digest, Frequency
 
 DRY_RUN_SHOWN = 20  # recipients listed per digest by a dry run's text output
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise CommandError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 class Command(ReportCommand):
@@ -28,9 +20,13 @@ class Command(ReportCommand):
         send = sub.add_parser(
             "send", help="send the digests due now, or those of --period; safe to run twice"
         )
-        send.add_argument("--frequency", choices=[f.value for f in Frequency])
+        send.add_argument(
+            "--frequency", choices=[f.value for f in Frequency], help="only this kind (default: both)"
+        )
         send.add_argument(
             "--period",
+            type=iso_date,
+            metavar="DATE",
             help="YYYY-MM-DD: the digest of that day (daily) or week (weekly); a weekend day names only its"
             " week's; not a period yet to begin",
         )
@@ -38,17 +34,21 @@ class Command(ReportCommand):
         bounce = sub.add_parser("bounces", help="read DSN/ARF reports and mailto unsubscribes")
         bounce.add_argument("paths", nargs="+", help="mbox files, maildirs, .eml files or folders of them")
         status = sub.add_parser("status", help="recent digests and their counts")
-        status.add_argument("--limit", type=int, default=10)
+        add_limit(status, 10, None, "digests, newest first")
         resume = sub.add_parser("resume", help="lift a pause or a complaint hold")
-        resume.add_argument("--frequency", choices=[f.value for f in Frequency])
-        resume.add_argument("--period")
+        resume.add_argument(
+            "--frequency", choices=[f.value for f in Frequency], help="only this kind (default: both)"
+        )
+        resume.add_argument(
+            "--period", type=iso_date, metavar="DATE", help="YYYY-MM-DD: only that period's (default: all)"
+        )
         for p in (send, bounce, status, resume):
             p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
     def report(self, **options: Any) -> dict[str, Any]:
         action = options["action"]
         if action == "send":
-            period = _date(options["period"]) if options["period"] else None
+            period = options["period"]
             try:
                 result = services.send(options["frequency"], period, dry_run=options["dry_run"])
             except services.BadPeriod as e:
@@ -60,7 +60,7 @@ class Command(ReportCommand):
             except FileNotFoundError as e:
                 raise CommandError(str(e)) from None
         if action == "resume":
-            period = _date(options["period"]) if options["period"] else None
+            period = options["period"]
             return {"resumed": services.resume(options["frequency"], period)}
         rows = []
         for d in Digest.objects.order_by("-period", "frequency")[: options["limit"]]:

@@ -22,8 +22,18 @@ class Command(ReportCommand):
         add = sub.add_parser(
             "add", help="add addresses (pending with a confirmation mail, unless --confirmed)"
         )
-        add.add_argument("emails", nargs="*", help="addresses; '-' or none: read them from stdin, one a line")
-        add.add_argument("--frequency", choices=[f.value for f in Frequency], default=Frequency.DAILY)
+        add.add_argument(
+            "emails",
+            nargs="*",
+            metavar="EMAIL",
+            help="addresses; '-' or none: read them from stdin, one a line",
+        )
+        add.add_argument(
+            "--frequency",
+            choices=[f.value for f in Frequency],
+            default=Frequency.DAILY,
+            help="how often they get a digest (default: daily)",
+        )
         add.add_argument("--hour", type=int, choices=range(24), metavar="0-23", help="send hour, UTC")
         add.add_argument(
             "--confirmed", action="store_true", help="they already opted in elsewhere: no confirmation"
@@ -36,12 +46,18 @@ class Command(ReportCommand):
             "--search", action="append", default=[], metavar="QUERY", help="a saved-search alert (repeatable)"
         )
         lst = sub.add_parser("list", help="every subscriber and their state")
-        lst.add_argument("--status", choices=[s.value for s in Subscriber.Status])
+        lst.add_argument(
+            "--status",
+            choices=[s.value for s in Subscriber.Status],
+            help="only those in this state (default: all)",
+        )
         remove = sub.add_parser("remove", help="unsubscribe addresses")
         block = sub.add_parser("suppress", help="stop all mail to addresses (a manual block list)")
-        block.add_argument("--reason", default="suppressed by an operator")
+        block.add_argument(
+            "--reason", default="suppressed by an operator", help="kept with the block (default: %(default)s)"
+        )
         for p in (remove, block):
-            p.add_argument("emails", nargs="+")
+            p.add_argument("emails", nargs="+", metavar="EMAIL", help="addresses, any case")
         for p in (add, lst, remove, block):
             p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 

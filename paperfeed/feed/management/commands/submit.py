@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
 from paperfeed.accounts.models import User
-from paperfeed.core.commands import ReportCommand
+from paperfeed.core.commands import ReportCommand, iso_date
 from paperfeed.feed import services
+from paperfeed.papers.arxiv_ids import arxiv_id_argument
 
 
 class Command(ReportCommand):
@@ -16,11 +16,18 @@ class Command(ReportCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("id", metavar="ID", help="arXiv id or URL")
+        parser.add_argument(
+            "id",
+            metavar="ID",
+            type=arxiv_id_argument,
+            help="arXiv id or URL (2501.00001, arXiv:…, cs/0101001)",
+        )
         parser.add_argument(
             "--by", metavar="USER", help="the submitting user: username or email, any case (default: nobody)"
         )
-        parser.add_argument("--date", metavar="DATE", help="the day's list, YYYY-MM-DD (default: today, UTC)")
+        parser.add_argument(
+            "--date", metavar="DATE", type=iso_date, help="the day's list, YYYY-MM-DD (default: today, UTC)"
+        )
 
     def report(self, **options: Any) -> dict[str, Any]:
         user = None
@@ -28,14 +35,8 @@ class Command(ReportCommand):
             user = User.objects.named(options["by"]).first()
             if user is None:
                 raise CommandError(f"no user {options['by']!r}")
-        day = None
-        if options["date"]:
-            try:
-                day = dt.date.fromisoformat(options["date"])
-            except ValueError:
-                raise CommandError(f"--date must be YYYY-MM-DD, not {options['date']!r}") from None
         try:
-            sub = services.submit(options["id"], user, day, limit=False)
+            sub = services.submit(str(options["id"]), user, options["date"], limit=False)
         except services.FeedError as e:
             raise CommandError(str(e)) from None
         return {

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from paperfeed.core.commands import ReportCommand
-from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperfeed.papers.arxiv_ids import arxiv_id_argument
 from paperfeed.papers.lookup import fetch
 from paperfeed.papers.sources.atom import ApiError
 from paperfeed.papers.sources.http import ArxivError
@@ -16,13 +16,12 @@ class Command(ReportCommand):
     help = "Look papers up by arXiv id through the arXiv API and store them."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("ids", nargs="+", metavar="ID")
+        parser.add_argument(
+            "ids", nargs="+", metavar="ID", type=arxiv_id_argument, help="arXiv id(s) or URL(s)"
+        )
 
     def report(self, **options: Any) -> dict[str, Any]:
-        try:
-            ids = [parse_arxiv_id(i).id for i in options["ids"]]
-        except InvalidArxivId as e:
-            raise CommandError(str(e)) from None
+        ids = [i.id for i in options["ids"]]
         try:
             papers, unknown, counts = fetch(ids)
         except (ArxivError, ApiError, MalformedXML) as e:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections import Counter
 from typing import Any
@@ -9,7 +8,7 @@ from django.core.management.base import CommandError, CommandParser
 
 from paperfeed.conf import env
 from paperfeed.core import leases
-from paperfeed.core.commands import ReportCommand
+from paperfeed.core.commands import ReportCommand, iso_date
 from paperfeed.core.progress import Progress
 from paperfeed.papers.harvest import (
     ALL_SETS,
@@ -31,13 +30,6 @@ EX_TEMPFAIL = 75  # sysexits: "try again later", what a second harvest gets whil
 LEASE_TTL = 900.0  # renewed on every page; a holder on another machine that died frees it this late
 
 
-def _day(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"not a date (YYYY-MM-DD): {value!r}") from None
-
-
 class Command(ReportCommand):
     help = (
         "Harvest arXiv metadata over OAI-PMH (metadataPrefix arXiv), continuing where the last run "
@@ -46,16 +38,28 @@ class Command(ReportCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--from", dest="start", help="first datestamp (YYYY-MM-DD); default: where the last run stopped"
+            "--from",
+            dest="start",
+            type=iso_date,
+            metavar="DATE",
+            help="first datestamp (YYYY-MM-DD); default: where the last run stopped",
         )
-        parser.add_argument("--until", help="last datestamp (YYYY-MM-DD); default: none, as arXiv advises")
+        parser.add_argument(
+            "--until",
+            type=iso_date,
+            metavar="DATE",
+            help="last datestamp (YYYY-MM-DD); default: none, as arXiv advises",
+        )
         parser.add_argument(
             "--set",
             dest="set_spec",
+            metavar="SET",
             help=f"OAI set, e.g. cs or physics:hep-th, or {ALL_SETS} for the whole archive; default: the "
             "set harvested before (the only one with a checkpoint), else the whole archive",
         )
-        parser.add_argument("--endpoint", help=f"OAI-PMH base URL (default {env('PAPERFEED_OAI_ENDPOINT')})")
+        parser.add_argument(
+            "--endpoint", metavar="URL", help=f"OAI-PMH base URL (default {env('PAPERFEED_OAI_ENDPOINT')})"
+        )
         parser.add_argument(
             "--incremental", action="store_true", help="continue from the stored checkpoint (the default)"
         )
@@ -72,8 +76,7 @@ class Command(ReportCommand):
     def report(self, **options: Any) -> dict[str, Any]:
         # Refused before anything is sent or recorded: a window that ends before it starts would be
         # asked of arXiv and stored as a successful run.
-        start = _day(options["start"]) if options["start"] else None
-        until = _day(options["until"]) if options["until"] else None
+        start, until = options["start"], options["until"]
         if start and until and until < start:
             raise CommandError(f"--until {until} is before --from {start}: nothing to harvest")
         if options["incremental"] and start:
@@ -82,7 +85,6 @@ class Command(ReportCommand):
             raise CommandError(
                 "--no-oai skips the OAI harvest: name the --announcements CAT… to read instead"
             )
-        options["start"], options["until"] = start, until
         if not options["no_oai"]:
             options["set_spec"] = self._feed_set(options["endpoint"], options["set_spec"])
         # One harvest of a feed (endpoint and set) at a time, across machines sharing the database: two

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from paperfeed.core.commands import ReportCommand
+from paperfeed.core.commands import ReportCommand, bounded_int
 from paperfeed.core.parallel import bulk_gc, produce_in_child
 from paperfeed.core.progress import Progress
 from paperfeed.papers.records import PaperRecord
@@ -34,9 +34,17 @@ class Command(ReportCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+        parser.add_argument(
+            "paths",
+            nargs="+",
+            type=Path,
+            metavar="PATH",
+            help=".jsonl or .jsonl.gz files, .abs files, or folders",
+        )
         parser.add_argument("--strict", action="store_true", help="exit non-zero if any line was skipped")
-        parser.add_argument("--batch-size", type=int, default=2000, help="records per transaction")
+        parser.add_argument(
+            "--batch-size", type=bounded_int(1), default=2000, help="records per transaction (default 2000)"
+        )
 
     def report(self, **options: Any) -> dict[str, Any]:
         paths: list[Path] = options["paths"]

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from paperfeed.core.commands import ReportCommand
-from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperfeed.papers.arxiv_ids import ArxivId, arxiv_id_argument
 from paperfeed.papers.models import Paper
 
 
@@ -13,13 +13,12 @@ class Command(ReportCommand):
     help = "Show one stored paper (--json: all its fields)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("id", metavar="ID")
+        parser.add_argument(
+            "id", metavar="ID", type=arxiv_id_argument, help="arXiv id or URL; a version (v2) is noted"
+        )
 
     def report(self, **options: Any) -> dict[str, Any]:
-        try:
-            ident = parse_arxiv_id(options["id"])
-        except InvalidArxivId as e:
-            raise CommandError(str(e)) from None
+        ident: ArxivId = options["id"]
         paper = Paper.objects.filter(arxiv_id=ident.id).select_related("primary_category").first()
         if paper is None:
             raise CommandError(f"{ident.id} is not stored (paperfeed fetch {ident.id} looks it up on arXiv)")

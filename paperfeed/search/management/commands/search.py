@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from paperfeed.core.commands import ReportCommand
-from paperfeed.search.services import MODES, SORTS, SearchResults, search
+from paperfeed.core.commands import ReportCommand, add_limit, bounded_int, iso_date
+from paperfeed.search.services import MAX_LIMIT, MODES, SORTS, SearchResults, search
 
 
 def _headline(summary: str, mode: str, took_ms: float, message: str) -> str:
@@ -26,20 +26,36 @@ class Command(ReportCommand):
     help = "Search papers (hybrid BM25 + embeddings). --batch FILE: one query per line, one JSON per line."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("query", nargs="?", default=None)
-        parser.add_argument("--batch", type=Path, help="file of queries, one per line ('-': stdin)")
-        parser.add_argument("--limit", type=int, default=20)
-        parser.add_argument("--offset", type=int, default=0)
-        parser.add_argument("--mode", choices=MODES, default="hybrid")
-        parser.add_argument("--category", action="append", help="only this category (repeatable)")
-        parser.add_argument("--since", help="announced on or after YYYY-MM-DD")
-        parser.add_argument("--until", help="announced on or before YYYY-MM-DD")
+        parser.add_argument(
+            "query", nargs="?", default=None, help='words, "phrases", -excluded, ti: au: abs: cat: fields'
+        )
+        parser.add_argument(
+            "--batch", type=Path, metavar="FILE", help="file of queries, one per line ('-': stdin)"
+        )
+        add_limit(parser, 20, MAX_LIMIT, "results")
+        parser.add_argument(
+            "--offset",
+            type=bounded_int(0),
+            default=0,
+            metavar="N",
+            help="skip the first N results (default 0)",
+        )
+        parser.add_argument(
+            "--mode", choices=MODES, default="hybrid", help="hybrid (default): keyword and semantic, fused"
+        )
+        parser.add_argument(
+            "--category", action="append", metavar="CAT", help="only this category, e.g. cs.CL (repeatable)"
+        )
+        parser.add_argument("--since", type=iso_date, metavar="DATE", help="announced on or after YYYY-MM-DD")
+        parser.add_argument(
+            "--until", type=iso_date, metavar="DATE", help="announced on or before YYYY-MM-DD"
+        )
         parser.add_argument("--author", help="an author's key or name")
         parser.add_argument(
             "--sort",
             default="relevance",
-            help="relevance | date | " + " | ".join(s for s in SORTS if s not in ("relevance", "date"))
-            or "relevance | date",
+            help="relevance (default) | date | "
+            + " | ".join(s for s in SORTS if s not in ("relevance", "date")),
         )
 
     def _run(self, q: str, options: dict[str, Any]) -> SearchResults:

@@ -4,31 +4,34 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from paperfeed.core.commands import ReportCommand
-from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
-from paperfeed.search.services import MAX_LIMIT, similar
+from paperfeed.core.commands import ReportCommand, add_limit
+from paperfeed.papers.arxiv_ids import arxiv_id_argument
+from paperfeed.search.query import InvalidFilter
+from paperfeed.search.services import MAX_LIMIT, known_categories, similar
 
 
 class Command(ReportCommand):
     help = "Papers nearest to one paper, or to several (their mean embedding)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("ids", nargs="+", metavar="ID", help="arXiv id(s)")
-        parser.add_argument("--limit", type=int, default=10)
-        parser.add_argument("--category")
+        parser.add_argument(
+            "ids", nargs="+", metavar="ID", type=arxiv_id_argument, help="arXiv id(s) or URL(s)"
+        )
+        add_limit(parser, 10, MAX_LIMIT, "papers")
+        parser.add_argument("--category", metavar="CAT", help="only papers of this category, e.g. cs.CL")
 
     def report(self, **options: Any) -> dict[str, Any]:
-        # As `paperfeed recommend`: a limit out of range is an error, not silently read as another.
-        if not 1 <= options["limit"] <= MAX_LIMIT:
-            raise CommandError(f"--limit must be between 1 and {MAX_LIMIT}")
-        for text in options["ids"]:
+        ids = [i.id for i in options["ids"]]
+        category = options["category"]
+        if category:
+            # As search does: a code no paper has would find nothing and look like "nothing similar".
             try:
-                parse_arxiv_id(text)
-            except InvalidArxivId as e:
+                category = next(iter(known_categories([category])), None)
+            except InvalidFilter as e:
                 raise CommandError(str(e)) from None
-        res = similar(options["ids"], limit=options["limit"], category=options["category"])
+        res = similar(ids, limit=options["limit"], category=category)
         if res.message == "no such paper":
-            raise CommandError(f"not stored: {' '.join(options['ids'])}")
+            raise CommandError(f"not stored: {' '.join(ids)} (paperfeed fetch ID looks it up on arXiv)")
         return res.as_json()
 
     def render(self, result: dict[str, Any]) -> str:
