@@ -79,8 +79,11 @@ def test_import_then_index_search_batch_similar(cli_env: dict[str, str], tmp_pat
 
     sim = json.loads(paperfeed("similar", "2503.00001", "--limit", "2", "--json", env=cli_env).stdout)
     assert sim["results"][0]["id"] == "2503.00007"
-    missing = paperfeed("similar", "2999.00001", env=cli_env, check=False)
-    assert missing.returncode != 0 and "not stored" in missing.stderr
+    missing = paperfeed("similar", "2501.99999", env=cli_env, check=False)
+    assert missing.returncode == 1 and "not stored: 2501.99999" in missing.stderr
+    # Month 99 is no arXiv id at all: refused with the other argument mistakes, before any look-up.
+    invalid = paperfeed("similar", "2999.00001", env=cli_env, check=False)
+    assert invalid.returncode == 2 and "not an arXiv identifier (month 99)" in invalid.stderr
 
 
 # S13: `paperfeed` children (each boots Django and loads the model) import, index and
