@@ -186,13 +186,13 @@ def test_similar_takes_an_id_in_any_form_arxiv_writes_it(
         assert ids(similar(form, limit=3)) == want, form
     call_command("similar", "arXiv:2503.00001v2", "--limit", "3", "--json")
     assert [r["id"] for r in json.loads(capsys.readouterr().out)["results"]] == want
-    # Text that is no id says so; a limit out of range is refused, as by `paperfeed recommend`.
+    # Text that is no id says so; a limit out of range is refused (the command line's one limit type).
     with pytest.raises(CommandError, match="not an arXiv identifier: 'garbage'"):
         call_command("similar", "garbage")
     with pytest.raises(CommandError, match=r"not stored: 2512\.00001"):
         call_command("similar", "2512.00001")
     for limit in ("0", "101"):
-        with pytest.raises(CommandError, match="--limit must be between 1 and 100"):
+        with pytest.raises(CommandError, match="--limit: must be a whole number from 1 to 100"):
             call_command("similar", "2503.00001", "--limit", limit)
 
 
