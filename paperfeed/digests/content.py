@@ -127,23 +127,16 @@ class Trending(Section):
 
 
 def trending_papers(first: dt.date, last: dt.date, now: dt.datetime, limit: int) -> list[tuple[int, str]]:
-    """The community feed's trending papers of the window, as the site defines them (upvoted papers,
-    by feed.services' score), as they stood at the window's end (feed.services.reference_time): a
-    digest sent late or re-sent names the papers upvoted by then, ranked by the votes cast by then,
-    not by today's. Where the feed app does not provide them: the window's newest papers with code."""
+    """The community's papers of the window, as the daily page lists them (every submission: a young
+    community's papers without a vote yet are the digest's news), ranked by feed.services' trending
+    score as it stood at the window's end (feed.services.reference_time): a digest sent late or
+    re-sent ranks by the votes cast by then, not by today's. Where the feed app does not provide
+    them: the window's newest papers with code."""
     listing = _optional("paperfeed.feed.services", "listing")
-    reference_time = _optional("paperfeed.feed.services", "reference_time")
     period_cls = _optional("paperfeed.feed.periods", "Period")
-    vote = _optional("paperfeed.feed.models", "Vote")
-    if None not in (listing, reference_time, period_cls, vote):
-        period = period_cls("day", first, last)
-        entries = listing(period, sort="trending", now=now, upvoted=True)  # upvoted as of now
-        voted_then = set(
-            vote.objects.filter(
-                paper_id__in=[e.paper.pk for e in entries], created_at__lte=reference_time(period, now)
-            ).values_list("paper_id", flat=True)
-        )
-        return [(e.paper.pk, getattr(e, "reason", "")) for e in entries if e.paper.pk in voted_then][:limit]
+    if listing is not None and period_cls is not None:
+        entries = listing(period_cls("day", first, last), sort="trending", now=now)
+        return [(e.paper.pk, getattr(e, "reason", "")) for e in entries[:limit]]
     qs = Paper.objects.active().announced_between(first, last).with_code().order_by("-announced", "-arxiv_id")
     return [(pk, "new, with code") for pk in qs.values_list("pk", flat=True)[:limit]]
 
