@@ -11,8 +11,10 @@ from defusedxml import ElementTree as ET
 from django.test import Client
 from django.utils import timezone
 
+from paperfeed.accounts.models import User
 from paperfeed.feed import periods, services
 from paperfeed.feed.models import Comment, SavedSearch, Vote
+from paperfeed.papers.models import Paper
 from tests.sitedata import load_papers, make_user
 
 pytestmark = pytest.mark.django_db
@@ -485,22 +487,27 @@ def test_period_arrows_do_not_lead_past_today(site) -> None:  # type: ignore[no-
     assert b'rel="next"' in c.get(f"/papers?date={today - dt.timedelta(days=3)}").content
 
 
-def test_a_collection_page_offers_more_like_it(search_home) -> None:  # type: ignore[no-untyped-def]
+def _more_like_a_thesis(saved: int) -> tuple[list[Paper], Client, set[str]]:
+    """12 indexed papers (titles by keyword stand in for embeddings: the same seam), the first `saved`
+    of them in reader's collection "Thesis", and the ids its "More like this collection" lists."""
     from paperfeed.search.indexing import Indexer
 
     papers = load_papers(12)
-    Indexer().run(semantic=False)  # titles by keyword stand in for embeddings: the same seam
-    reader = make_user("reader")
+    Indexer().run(semantic=False)
     c = Client()
-    c.force_login(reader)
-    for p in papers[:2]:
+    c.force_login(make_user("reader"))
+    for p in papers[:saved]:
         c.post(f"/papers/{p.arxiv_id}/save", {"collection_name": "Thesis"})
     page = Client().get("/users/reader/collections/thesis").content.decode()
     more = page[page.index("More like this collection") :]
-    listed = {p.arxiv_id for p in papers if f"/papers/{p.arxiv_id}" in more}
+    return papers, c, {p.arxiv_id for p in papers if f"/papers/{p.arxiv_id}" in more}
+
+
+def test_a_collection_page_offers_more_like_it(search_home) -> None:  # type: ignore[no-untyped-def]
+    papers, c, listed = _more_like_a_thesis(2)
     assert listed and not listed & {papers[0].arxiv_id, papers[1].arxiv_id}
     c.post(f"/papers/{papers[0].arxiv_id}/save", {"collection_name": "Empty one"})
-    thesis = reader.collections.get(name="Empty one")
+    thesis = User.objects.get(username="reader").collections.get(name="Empty one")
     thesis.items.all().delete()
     assert "More like this" not in Client().get("/users/reader/collections/empty-one").content.decode()
 
@@ -508,19 +515,9 @@ def test_a_collection_page_offers_more_like_it(search_home) -> None:  # type: ig
 def test_more_like_a_large_collection_leaves_out_all_its_papers(search_home, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """A large collection is centred on its newest papers, but none of its older ones is offered."""
     from paperfeed.feed import views
-    from paperfeed.search.indexing import Indexer
 
-    papers = load_papers(12)
-    Indexer().run(semantic=False)
     monkeypatch.setattr(views, "COLLECTION_CENTRE", 2)
-    reader = make_user("reader")
-    c = Client()
-    c.force_login(reader)
-    for p in papers[:8]:
-        c.post(f"/papers/{p.arxiv_id}/save", {"collection_name": "Thesis"})
-    page = Client().get("/users/reader/collections/thesis").content.decode()
-    more = page[page.index("More like this collection") :]
-    listed = {p.arxiv_id for p in papers if f"/papers/{p.arxiv_id}" in more}
+    papers, _, listed = _more_like_a_thesis(8)
     assert listed and not listed & {p.arxiv_id for p in papers[:8]}
 
 

@@ -61,17 +61,18 @@ def test_papers_saved_voted_seen_or_dismissed_are_not_recommended(catalogue, use
     assert {p.arxiv_id for p in d[3:]} <= got
 
 
+def mean_rank(order, papers):
+    """The papers' mean place in a ranked list of ids (one missing counts as just past its end)."""
+    return np.mean([order.index(i) if i in order else len(order) for i in papers])
+
+
 def test_not_interested_pushes_similar_papers_down(catalogue, user):
     save(user, catalogue["diffusion"][0], catalogue["graphs"][0])
     before = ids(services.recommend(user, limit=50))
     services.not_interested(user, catalogue["graphs"][1])
     after = ids(services.recommend(user, limit=50))
     graphs = {p.arxiv_id for p in catalogue["graphs"][2:]}
-
-    def mean_rank(order):
-        return np.mean([order.index(i) if i in order else len(order) for i in graphs])
-
-    assert mean_rank(after) > mean_rank(before)
+    assert mean_rank(after, graphs) > mean_rank(before, graphs)
     assert after[0] in {p.arxiv_id for p in catalogue["diffusion"]}
     services.not_interested(user, catalogue["graphs"][1], undo=True)
     assert ids(services.recommend(user, limit=50)) == before
@@ -136,11 +137,7 @@ def test_not_interested_pushes_down_for_a_user_following_only_keywords(catalogue
     services.not_interested(user, catalogue["speech"][0])
     after = ids(services.recommend(user, limit=50))
     speech = {p.arxiv_id for p in catalogue["speech"][1:]}
-
-    def mean_rank(order):
-        return np.mean([order.index(i) if i in order else len(order) for i in speech])
-
-    assert mean_rank(after) > mean_rank(before) + 1
+    assert mean_rank(after, speech) > mean_rank(before, speech) + 1
     services.not_interested(user, catalogue["speech"][0], undo=True)
     assert ids(services.recommend(user, limit=50)) == before
 
