@@ -12,7 +12,7 @@ import pytest
 
 from paperfeed.core.management.commands.serve import control_socket, serving_line
 from tests.conftest import paperfeed
-from tests.reliability.support import Server
+from tests.reliability.support import Server, wait_until
 
 pytestmark = [pytest.mark.database]
 
@@ -42,7 +42,8 @@ def test_serve_logs_json_with_an_access_log(cli_env: dict[str, str], tmp_path: P
     home = Path(env["PAPERFEED_HOME"])
     server = Server(env, tmp_path / "json.log", workers=1).wait_ready()
     try:
-        assert (home / f"gunicorn-{server.port}.ctl").exists()
+        # gunicorn opens its control socket from a thread after the first worker is serving
+        wait_until((home / f"gunicorn-{server.port}.ctl").exists, 30, "the control socket")
         assert httpx.get(f"{server.url}/search", params={"q": "private words"}, timeout=30).status_code == 200
     finally:
         server.stop()
