@@ -44,6 +44,7 @@ MIN_RETRY_AFTER = 3.0
 MAX_RETRY_AFTER = 3600.0
 MAX_BACKOFF = 600.0
 MAX_TIMEOUT = 60.0
+MIN_REAL_TIMEOUT = 5.0  # seconds of real time, whatever PAPERFEED_TIME_SCALE says (tests speed the clock up)
 UNREADABLE_ATTEMPTS = 3  # an answer that does not parse is asked for this many times in all
 MAX_BODY = 256 * 1024 * 1024  # arXiv's largest OAI page is a few MB; anything near this is not a page
 USER_AGENT = "paperfeed/0.1 (self-hosted paper feed; polite harvester)"
@@ -245,7 +246,7 @@ class ArxivClient:
         if self._client is None:
             # Per-phase timeouts need not be scaled down with the clock (a busy test machine would
             # trip them); the overall deadline below is checked on the scaled clock.
-            real = max(self.timeout / clock.scale(), min(self.timeout, 5.0))
+            real = max(self.timeout / clock.scale(), min(self.timeout, MIN_REAL_TIMEOUT))
             self._client = httpx.Client(
                 timeout=httpx.Timeout(real),
                 # One connection, closed after each answer: nothing stays open between requests.
@@ -265,6 +266,9 @@ class ArxivClient:
         with self.limiter.slot():
             self.stats.requests += 1
             started = clock.monotonic()
+            # The overall deadline runs on the scaled clock, but never below MIN_REAL_TIMEOUT of real
+            # time: a sped-up clock must not make a loaded machine's ordinary page a "stalled" one.
+            deadline = max(self.timeout, min(self.timeout, MIN_REAL_TIMEOUT) * clock.scale())
             try:
                 with self._http().stream("GET", url, params=params) as resp:
                     chunks, size = [], 0
@@ -273,7 +277,7 @@ class ArxivClient:
                         size += len(chunk)
                         if size > MAX_BODY:
                             raise ArxivError(f"{url}: response larger than {MAX_BODY} bytes")
-                        if clock.monotonic() - started > self.timeout:
+                        if clock.monotonic() - started > deadline:
                             raise ArxivError(f"{url}: no complete answer within {self.timeout:.0f} s")
                     return Response(
                         resp.status_code,
