@@ -95,10 +95,24 @@ class CommentIn(Schema):
 
 
 class ErrorOut(Schema):
-    """Every 4xx answer: `error` says what was wrong; validation errors list their `detail`."""
+    """Every 4xx answer but a 422: `error` says what was wrong, in words. No other key."""
 
-    error: str = ""
-    detail: Any = None
+    error: str = Field(description="what was wrong, in words")
+
+
+class ValidationIssue(Schema):
+    """One field that did not validate, as pydantic words it (without the value sent)."""
+
+    type: str = Field(description="pydantic's error type, e.g. missing, string_too_short")
+    loc: list[str | int] = Field(description='where: ["query", "since"], ["body", "body", "id"]')
+    msg: str
+    ctx: dict[str, Any] = Field(default_factory=dict, description="the rule's parameters, when it has any")
+
+
+class ValidationErrorOut(ErrorOut):
+    """A 422: the request's parameters or body did not validate; `detail` lists each problem."""
+
+    detail: list[ValidationIssue]
 
 
 class UserPageOut(Schema):

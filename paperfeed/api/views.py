@@ -37,6 +37,7 @@ from paperfeed.api.schemas import (
     SearchHitOut,
     SubmitIn,
     UserPageOut,
+    ValidationErrorOut,
     VoteOut,
 )
 from paperfeed.feed import periods, searching, services
@@ -104,8 +105,10 @@ _ERRORS = (400, 401, 403, 404, 405, 409, 413, 422, 429)
 
 
 def with_errors(schema: Any, status: int = 200) -> dict[Any, Any]:
-    """A success schema plus the documented error shape for every 4xx."""
-    return {status: schema, **dict.fromkeys(_ERRORS, ErrorOut)}
+    """A success schema plus the documented error shapes: `{"error"}` for every 4xx, with the
+    validation problems' `detail` on a 422. An endpoint's own `Status(4xx, …)` is serialised through
+    these too, so nothing there may default to null."""
+    return {status: schema, **dict.fromkeys(_ERRORS, ErrorOut), 422: ValidationErrorOut}
 
 
 @api.exception_handler(HttpError)

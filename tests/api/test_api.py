@@ -220,3 +220,53 @@ def test_a_404_names_what_is_missing(site) -> None:  # type: ignore[no-untyped-d
     token = accounts.create_api_token(make_user("reader")).secret
     r = Client().post("/api/recommendations/2501.99999/not_interested", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert r.status_code == 404 and r.json()["error"] == "paperfeed has no paper 2501.99999"
+
+
+def _documented(doc: dict, path: str, method: str, status: int) -> dict:  # type: ignore[type-arg]
+    """The schema the OpenAPI document gives an operation's answer, with the components its $refs need."""
+    schema = doc["paths"][path][method]["responses"][str(status)]["content"]["application/json"]["schema"]
+    return {**schema, "components": doc["components"]}
+
+
+def test_every_error_has_the_documented_shape(site, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`{"error": "…"}`, and `detail` only on a 422, where it lists the problems: never a key that
+    says nothing (a `"detail": null` came with the errors an endpoint returned itself), and the
+    OpenAPI document says just that for each status."""
+    import jsonschema_rs
+
+    papers, _, _ = site
+    token = accounts.create_api_token(make_user("writer")).secret
+    unverified = accounts.create_api_token(make_user("unverified", verified=False)).secret
+    auth, unv = f"Bearer {token}", f"Bearer {unverified}"
+    submit = "/api/papers/submit"
+    cases = [  # (method, url, body, Authorization, status, the operation's path in the document)
+        ("get", "/api/daily_papers?limit=0", None, None, 400, "/api/daily_papers"),
+        ("post", submit, {"id": papers[7].arxiv_id, "date": "soon"}, auth, 400, submit),
+        ("post", submit, {"id": papers[7].arxiv_id}, None, 401, submit),
+        ("post", submit, {"id": papers[7].arxiv_id}, "Bearer wrong", 401, submit),
+        ("post", submit, {"id": papers[7].arxiv_id}, unv, 403, submit),
+        ("get", "/api/papers/2501.99999", None, None, 404, "/api/papers/{arxiv_id}"),
+        ("put", "/api/daily_papers", None, None, 405, "/api/daily_papers"),
+        ("post", submit, {"id": papers[0].arxiv_id}, auth, 409, submit),
+        ("get", "/api/papers/search?since=someday", None, None, 422, "/api/papers/search"),
+        ("post", submit, {"date": "2026-01-01"}, auth, 422, submit),
+    ]
+    doc = Client().get("/api/openapi.json").json()
+    for method, url, body, authorization, status, path in cases:
+        headers = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
+        call = getattr(Client(), method)
+        r = call(url, body, content_type="application/json", **headers) if body else call(url, **headers)
+        assert r.status_code == status, (url, r.content)
+        got = r.json()
+        assert set(got) == ({"error", "detail"} if status == 422 else {"error"}), (status, got)
+        assert got["error"] and (status != 422 or got["detail"]), (status, got)
+        schema = _documented(doc, path, "get" if method == "put" else method, status)
+        jsonschema_rs.validate(schema, got)
+        component = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+        assert set(component["required"]) == set(got), (status, component)
+    monkeypatch.setitem(throttle.LIMITS, "api:ip", throttle.Limit(1, 300))
+    c = Client(REMOTE_ADDR="10.7.0.9")
+    c.get("/api/daily_papers")
+    r = c.get("/api/daily_papers")
+    assert r.status_code == 429 and set(r.json()) == {"error"}
+    jsonschema_rs.validate(_documented(doc, "/api/daily_papers", "get", 429), r.json())
