@@ -465,10 +465,12 @@ def paper(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
 
 
 @api.get("/papers/{paper_id:arxiv_id}/comments", response=with_errors(list[CommentOut]), tags=["comments"])
-def comments(request: HttpRequest, arxiv_id: str) -> list[dict[str, Any]]:
+def comments(request: HttpRequest, arxiv_id: str, paging: Query[Paging]) -> list[dict[str, Any]]:
+    """A paper's comments, oldest first, a page at a time (the paper's `numComments` counts them)."""
     pp = stored_paper(arxiv_id)
-    rows = Comment.objects.visible().filter(paper=pp).select_related("author").order_by("created_at")[:500]
-    return [_comment(c, pp) for c in rows]
+    a, b = paging.window()
+    rows = Comment.objects.visible().filter(paper=pp).select_related("author").order_by("created_at", "pk")
+    return [_comment(c, pp) for c in rows[a:b]]
 
 
 def _comment(c: Comment, pp: Paper) -> dict[str, Any]:

@@ -3,12 +3,15 @@ a 400 naming the parameter and its range; above the maximum is clamped (RELIABIL
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from paperfeed.accounts import throttle
+from paperfeed.feed.models import Comment
 from tests.api.test_bad_input import list_apis, with_query
 
 pytestmark = pytest.mark.django_db
@@ -20,11 +23,9 @@ def _no_api_limit(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def paged_apis(site: dict[str, Any]) -> list[str]:
-    """Every list that takes `limit` (all but a paper's comments and a user's page, which have none),
-    and the signed-in recommendations."""
-    return [u for u in list_apis(site) if "/comments" not in u and "/users/" not in u] + [
-        "/api/recommendations"
-    ]
+    """Every list that takes `limit` (all but a user's page, which has none), and the signed-in
+    recommendations."""
+    return [u for u in list_apis(site) if "/users/" not in u] + ["/api/recommendations"]
 
 
 @pytest.mark.parametrize(
@@ -55,7 +56,13 @@ def test_a_page_or_limit_that_is_no_such_number_is_a_400(
 
 def test_the_range_is_in_the_openapi_document() -> None:
     doc = Client().get("/api/openapi.json").json()
-    for path in ("/api/daily_papers", "/api/trending", "/api/papers/search", "/api/categories/{code}/papers"):
+    for path in (
+        "/api/daily_papers",
+        "/api/trending",
+        "/api/papers/search",
+        "/api/categories/{code}/papers",
+        "/api/papers/{arxiv_id}/comments",
+    ):
         params = {p["name"]: p for p in doc["paths"][path]["get"]["parameters"]}
         assert params["limit"]["schema"]["minimum"] == 1 and params["p"]["schema"]["minimum"] == 0, path
         assert "more is read as 100" in params["limit"]["description"], path
@@ -70,3 +77,25 @@ def test_the_first_page_and_the_largest_limit_are_valid(site: dict[str, Any]) ->
             assert r.status_code == 200 and len(r.json()) <= 100, (url, query)
     assert len(Client().get("/api/daily_papers?limit=1").json()) == 1
     assert len(Client().get("/api/daily_papers?limit=100000").json()) == 5
+
+
+def test_a_papers_comments_come_in_pages_past_the_500_it_was_cut_at(site: dict[str, Any]) -> None:
+    p, curator = site["papers"][1], site["user"]
+    start = timezone.now() - dt.timedelta(days=1)
+    Comment.objects.bulk_create(
+        Comment(
+            paper=p,
+            author=curator,
+            body=f"c{i}",
+            html=f"<p>c{i}</p>",
+            created_at=start + dt.timedelta(seconds=i),
+        )
+        for i in range(501)
+    )
+    url = f"/api/papers/{p.arxiv_id}/comments"
+    assert [c["body"] for c in Client().get(url).json()] == [f"c{i}" for i in range(50)]  # 50 a page
+    pages = [Client().get(f"{url}?limit=100&p={n}").json() for n in range(6)]
+    assert [len(page) for page in pages] == [100, 100, 100, 100, 100, 1]
+    assert [c["body"] for page in pages for c in page] == [f"c{i}" for i in range(501)]  # oldest first
+    assert len(Client().get(f"{url}?limit=100000").json()) == 100
+    assert Client().get(f"/api/papers/{p.arxiv_id}").json()["numComments"] == 501  # how many pages
