@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from django.core.cache import cache
-from django.db.models import Count
+from django.db.models import Count, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import register_converter
 from django.utils import timezone
@@ -275,11 +275,28 @@ def _first_submissions(papers: list[Paper]) -> dict[int, Submission]:
 
 
 def _papers(papers: list[Paper]) -> list[dict[str, Any]]:
+    prefetch_related_objects(papers, "links", "paper_categories")  # none that for_listing() fetched
     votes, comments = _counts(papers)
     subs = _first_submissions(papers)
     return [
         _paper(p, votes=votes.get(p.pk, 0), comments=comments.get(p.pk, 0), submission=subs.get(p.pk))
         for p in papers
+    ]
+
+
+def listed(papers: list[Paper]) -> list[dict[str, Any]]:
+    """Papers as the entries of a ranked list that is no day's list (search, recommendations):
+    Hugging Face's list entry around the paper as /api/papers/{id} gives it; the caller adds its
+    score and says why."""
+    return [
+        {
+            "paper": pp,
+            "publishedAt": pp["publishedAt"],
+            "title": p.title,
+            "summary": p.abstract,
+            "numComments": pp["numComments"],
+        }
+        for p, pp in zip(papers, _papers(papers), strict=True)
     ]
 
 
@@ -416,20 +433,10 @@ def search(
     if res.degraded:
         note = res.message or "keyword matches only"
         response["X-Search-Degraded"] = note.encode("ascii", "replace").decode()
-    out = []
-    for h, pp in zip(res.hits, _papers([h.paper for h in res.hits]), strict=True):
-        out.append(
-            {
-                "paper": pp,
-                "publishedAt": pp["publishedAt"],
-                "title": h.paper.title,
-                "summary": h.paper.abstract,
-                "numComments": pp["numComments"],
-                "score": h.score,
-                "highlight": str(h.snippet),
-            }
-        )
-    return out
+    entries = listed([h.paper for h in res.hits])
+    return [
+        e | {"score": h.score, "highlight": str(h.snippet)} for h, e in zip(res.hits, entries, strict=True)
+    ]
 
 
 @api.post(

@@ -6,27 +6,46 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja.security import SessionAuth
+from pydantic import TypeAdapter
 
 from paperfeed.api.paging import SearchPaging
+from paperfeed.api.schemas import DailyPaperOut
 from paperfeed.recs import services
 
 
-class RecommendationOut(Schema):
-    id: str
-    title: str
-    authors: list[str]
-    primary_category: str | None
-    announced: str | None
+class RecommendationOut(DailyPaperOut):
+    """A list entry as every other list of the API has it (the paper as /api/papers/{id} gives it),
+    with why it is recommended."""
+
     score: float
-    reason: str
-    because: list[str]
+    reason: str = Field(description="why it is recommended, in words")
+    because: list[str] = Field(description="arXiv ids of the liked papers the reason names")
+    # The shape of 0.1 (still the `paperfeed recommend --json` one), kept beside it until 0.2.
+    id: str = Field(deprecated=True, description="use paper.id")
+    authors: list[str] = Field(deprecated=True, description="use paper.authors[].name")
+    primary_category: str | None = Field(deprecated=True, description="use paper.primaryCategory")
+    announced: str | None = Field(deprecated=True, description="use paper.announcedAt")
+
+
+_ENTRIES = TypeAdapter(list[RecommendationOut])
 
 
 class NotInterestedOut(Schema):
     id: str
     not_interested: bool
+
+
+def as_json(recs: list[services.Recommendation]) -> list[dict[str, Any]]:
+    """/api/recommendations' entries, also those of the page's JSON twin (/for-you?format=json)."""
+    from paperfeed.api.views import listed  # the API's shapes, loaded by now
+
+    entries = listed([r.paper for r in recs])
+    # Through the schema, as ninja serialises the API's answer, so both have its defaults too.
+    return _ENTRIES.dump_python(
+        _ENTRIES.validate_python([e | r.as_json() for r, e in zip(recs, entries, strict=True)]), mode="json"
+    )
 
 
 def router(token_auth: Any, responses: Any) -> Router:
@@ -43,7 +62,7 @@ def router(token_auth: Any, responses: Any) -> Router:
             return []
         # A longer list starts with the shorter one, so a page is the tail of the list up to its end.
         recs = services.recommend(request.auth, limit=min(end, services.MAX_LIMIT))  # type: ignore[attr-defined]
-        return [rec.as_json() for rec in recs[start:end]]
+        return as_json(recs[start:end])
 
     # paper_id: the API's converter (one segment, or an old-style id's two), registered with the API.
     @r.post("/recommendations/{paper_id:arxiv_id}/not_interested", response=responses(NotInterestedOut))

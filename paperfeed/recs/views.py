@@ -13,7 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from paperfeed.papers.models import Paper
-from paperfeed.recs import services
+from paperfeed.recs import api, services
 from paperfeed.recs.models import Feedback
 
 PAGE_SIZE = 30
@@ -35,7 +35,7 @@ def for_you(request: HttpRequest) -> HttpResponse:
     limit = _limit(request)
     recs = services.recommend(request.user, limit=limit)
     if request.GET.get("format") == "json":
-        return JsonResponse({"results": [r.as_json() for r in recs]})
+        return JsonResponse({"results": api.as_json(recs)})
     # A longer list starts with the shorter one, so "more" is the same address with a larger limit.
     more = min(limit + PAGE_SIZE, services.MAX_LIMIT) if len(recs) == limit < services.MAX_LIMIT else None
     marked = Feedback.objects.of(request.user.pk or 0).not_interested()

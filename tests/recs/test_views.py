@@ -260,6 +260,38 @@ def test_a_paper_withdrawn_since_leaves_the_similar_papers_of_a_page(client, cat
     assert similar_on_page() == listed[1:]
 
 
+def test_api_and_json_twin_give_the_apis_paper_shape(client, catalogue, reader):
+    """Every other list gives Hugging Face's entry around the paper as /api/papers/<id> has it; the
+    recommendations had a shape of their own (`primary_category`, `announced`, authors as strings).
+    Those keys stay beside the new ones for one release, marked deprecated in the OpenAPI document."""
+    save(reader, *catalogue["graphs"][:2])
+    client.force_login(reader)
+    got = client.get("/api/recommendations?limit=4").json()
+    assert len(got) == 4
+    for g in got:
+        detail = client.get(f"/api/papers/{g['id']}").json()
+        assert g["paper"] == detail
+        assert g["title"] == detail["title"] and g["summary"] == detail["summary"]
+        assert g["publishedAt"] == detail["publishedAt"] and g["numComments"] == detail["numComments"]
+        assert g["reason"].startswith("Like “") and isinstance(g["score"], float) and g["because"]
+        # The old keys, until the next release.
+        assert g["id"] == detail["id"] and g["authors"] == [a["name"] for a in detail["authors"]]
+        assert g["primary_category"] == detail["primaryCategory"] == "cs.LG"
+        assert g["announced"] == detail["announcedAt"]
+    assert client.get("/for-you?format=json&limit=4").json() == {"results": got}  # the page's twin
+    doc = client.get("/api/openapi.json").json()
+    item = doc["paths"]["/api/recommendations"]["get"]["responses"]["200"]["content"]["application/json"]
+    name = item["schema"]["items"]["$ref"].rsplit("/", 1)[1]
+    fields = doc["components"]["schemas"][name]["properties"]
+    assert {k for k, v in fields.items() if v.get("deprecated")} == {
+        "id",
+        "authors",
+        "primary_category",
+        "announced",
+    }
+    assert {"paper", "score", "reason", "because"} <= set(doc["components"]["schemas"][name]["required"])
+
+
 def test_api_pages_follow_the_apis_one_paging_rule(client, catalogue, reader):
     # `p` was ignored: a client paging through got the first page again and again.
     save(reader, catalogue["speech"][0], catalogue["graphs"][0])
