@@ -72,7 +72,11 @@
   if (!document.querySelector("body > footer, [role=contentinfo]")) report("landmarks", null, "no contentinfo (page footer)");
   if (!document.querySelector("nav, [role=navigation]")) report("landmarks", null, "no navigation landmark");
   var skip = document.querySelector("body a[href^='#']");
-  if (!skip || !document.getElementById(skip.getAttribute("href").slice(1))) report("skip-link", skip, "no working skip link first in the page");
+  var target = skip && document.getElementById(skip.getAttribute("href").slice(1));
+  if (!target) report("skip-link", skip, "no working skip link first in the page");
+  // Chromium moves only its Tab starting point to a target that cannot take the focus: the focus
+  // itself stays behind and a screen reader says nothing.
+  else if (target.tabIndex < 0 && !target.hasAttribute("tabindex")) report("skip-link", target, "the skip link's target cannot take the focus (tabindex=-1)");
   var headings = Array.prototype.filter.call(document.querySelectorAll("h1, h2, h3, h4, h5, h6"), exposed);
   var h1s = headings.filter(function (h) { return h.tagName === "H1"; });
   if (h1s.length !== 1) report("h1", null, h1s.length + " h1 elements (want 1)");
@@ -119,6 +123,11 @@
   document.querySelectorAll("[aria-invalid=true]").forEach(function (el) {
     if (!el.getAttribute("aria-describedby")) report("error-link", el, "aria-invalid without aria-describedby to its message");
   });
+  // WCAG 3.3.1: the title, read first, says that the page shows errors.
+  var shown = Array.prototype.filter.call(document.querySelectorAll(".errorlist, .error, .msg.error"), function (el) {
+    return exposed(el) && el.textContent.trim();
+  });
+  if (shown.length && !/^Error: /.test(document.title)) report("error-title", shown[0], "errors shown but the title does not start with 'Error: '");
   document.querySelectorAll(".errorlist, .error").forEach(function (el) {
     if (!exposed(el) || !el.textContent.trim()) return;
     // Tied when the message, or a wrapper of it inside its field, is named by aria-describedby.

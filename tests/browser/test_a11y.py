@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from paperfeed.accounts import services as accounts
 from paperfeed.accounts.models import User
+from paperfeed.digests.models import Subscriber
 from paperfeed.feed import services
 from paperfeed.feed.models import Comment, SavedSearch
 from paperfeed.papers.models import Paper
@@ -186,14 +187,20 @@ def test_the_audit_finds_what_it_looks_for(new_page: Any) -> None:
       <img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
       <div role="tablist"><a role="tab" href="/z">Day</a></div>
       <input aria-invalid="true" aria-label="broken"><input aria-describedby="nothing" aria-label="x">
+      <p class="error">An error the title does not announce</p>
       <div style="width:900px">too wide</div>
     </body></html>""")
     found = page.evaluate(AUDIT)
     rules = {p.split(":", 1)[0] for p in found}
     assert rules >= {
         "lang", "landmarks", "skip-link", "h1", "heading-order", "duplicate-id", "name", "label",
-        "contrast", "alt", "aria-role", "error-link", "aria-ref", "reflow",
+        "contrast", "alt", "aria-role", "error-link", "aria-ref", "reflow", "error-title",
     }, found  # fmt: skip
+    page.set_content("""<html lang="en"><head><title>t</title></head><body><a href="#m">Skip</a>
+      <main id="m"><h1>One</h1></main></body></html>""")
+    assert [p for p in page.evaluate(AUDIT) if p.startswith("skip-link")] == [
+        'skip-link: main#m "One" — the skip link\'s target cannot take the focus (tabindex=-1)'
+    ]
 
 
 FOCUSED = """() => {
@@ -328,3 +335,91 @@ def test_a_form_sent_back_with_errors_puts_the_keyboard_at_the_first_wrong_field
         page.click("form.stack button[type=submit]")
     assert page.evaluate("() => document.activeElement.id") == "id_email"
     assert not User.objects.filter(username="fine-name").exists()
+
+
+def test_a_page_sent_back_with_errors_says_so_first_in_its_title(
+    live_server: Any, new_page: Any, site: dict[str, Any]
+) -> None:
+    """WCAG 3.3.1: a screen reader reads the title first, so a form page with errors starts its title
+    with "Error: ", whichever way the page shows them (a form's fields, a view's message, a message
+    after a redirect); the same page without errors does not."""
+    base = live_server.url
+    paper = site["papers"][1]
+    alice = site["alice"]
+    Subscriber.objects.create(email=alice.email, user=alice, status=Subscriber.Status.CONFIRMED)
+    forms: list[tuple[bool, str, dict[str, str]]] = [  # signed in, page, what is typed into its form
+        (False, "/signup", {"#id_username": "a b", "#id_email": "x@example.org", "#id_password": "short"}),
+        (False, "/login", {"#id_username": "alice", "#id_password": "not her password"}),
+        (False, "/password-reset", {"#id_email": "not an address"}),
+        (False, "/subscribe", {"input[name=email]": "someone@invalid"}),
+        (True, "/settings", {"#id_categories": "xx.NOPE"}),
+        (True, "/settings", {"#id_old_password": "wrong", "#id_new_password1": "x"}),
+        (True, "/settings", {"#new-email": "new@example.org", "#email-password": "wrong"}),  # a redirect
+        (True, "/digests/settings", {"#id_categories_text": "xx.NOPE"}),
+        (True, "/submit", {"#paper": "not an id"}),
+        (True, f"/comments/{site['comment'].pk}/edit", {"#body": "   "}),
+        (True, f"/papers/{paper.arxiv_id}", {"#comment-body": "   "}),
+    ]
+    page, _ = new_page()
+    wrong, was_signed_in = [], False
+    for signed_in, path, fields in forms:  # the signed-out ones first
+        if signed_in and not was_signed_in:
+            log_in(page, base, alice)
+            was_signed_in = True
+        page.goto(base + path)
+        title = page.title()
+        assert not title.startswith("Error"), path
+        for selector, value in fields.items():
+            page.fill(selector, value)
+        with page.expect_navigation():
+            page.locator("form", has=page.locator(next(iter(fields)))).locator("button").last.click()
+        assert page.locator("main .error, .msg.error").count(), (path, fields)  # the page shows an error
+        if page.title() != f"Error: {title}":
+            wrong.append((path, page.title()))
+    page.goto(f"{base}/search?q=diffusion")
+    assert page.title() == "diffusion — Search — paperfeed"
+    page.goto(f"{base}/search?q=diffusion&since=notadate")  # a GET form
+    if page.title() != "Error: diffusion — Search — paperfeed":
+        wrong.append(("/search", page.title()))
+    assert wrong == []
+
+
+def test_the_skip_link_moves_the_focus_onto_main_without_ringing_it(
+    live_server: Any, new_page: Any, site: dict[str, Any]
+) -> None:
+    """Chromium followed the link (the next Tab went into <main>) but the focus stayed on the link,
+    so a screen reader announced nothing new: <main> takes the focus (tabindex=-1), and being no
+    control, shows no ring around the whole page."""
+    page, _ = new_page(1000, 700)
+    page.goto(f"{live_server.url}/papers")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    got = page.evaluate(
+        """() => { const e = document.activeElement, cs = getComputedStyle(e);
+        return {id: e.id, outline: cs.outlineStyle, top: e.getBoundingClientRect().top}; }"""
+    )
+    assert got["id"] == "main" and got["outline"] == "none", got
+    assert 0 <= got["top"] < 700
+    page.keyboard.press("Tab")
+    assert page.evaluate(FOCUSED)["inMain"]
+    page.keyboard.press("Shift+Tab")  # main is no stop of its own on the way back
+    assert page.evaluate("() => document.activeElement.id") != "main"
+
+
+@pytest.mark.parametrize("signed_in", [True, False])
+def test_the_vote_button_keeps_its_size_on_a_phone(
+    live_server: Any, new_page: Any, site: dict[str, Any], signed_in: bool
+) -> None:
+    """At 375 px a card is tall (its title and authors wrap) and the button, a flex item of the card,
+    was stretched to the card's height."""
+    page, _ = new_page(375, 812)
+    if signed_in:
+        log_in(page, live_server.url, site["alice"])
+    page.goto(f"{live_server.url}/papers")
+    selector = "form.vote button" if signed_in else "a.vote"
+    sizes = page.locator("li.card").evaluate_all(
+        f"""cards => cards.map(c => ({{card: c.getBoundingClientRect().height,
+        vote: c.querySelector("{selector}").getBoundingClientRect().height}}))"""
+    )
+    assert len(sizes) == 12 and max(s["card"] for s in sizes) > 120  # the cards are tall here
+    assert all(44 <= s["vote"] <= 64 for s in sizes), sizes  # min-height 48 px, one line of count
