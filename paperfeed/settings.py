@@ -110,35 +110,44 @@ SQLITE_PRAGMAS = (
     "PRAGMA page_size=16384;PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;"
     "PRAGMA temp_store=MEMORY;PRAGMA cache_size=-65536;"
 )
+SQLITE_OPTIONS = {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": SQLITE_PRAGMAS}
 # Only the two backends the suite runs on; dj_database_url would accept mysql:// or oracle:// and
 # fail later asking for a driver paperfeed never supports.
 DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql", "pgsql")
-if env("DATABASE_URL") and urlsplit(env("DATABASE_URL")).scheme not in DATABASE_SCHEMES:
-    raise SettingError(
-        f"DATABASE_URL: only sqlite:// and postgres:// URLs are supported, not "
-        f"{urlsplit(env('DATABASE_URL')).scheme or '(no scheme)'}://"
-    )
-if env("DATABASE_URL"):
+
+
+def database_from_url(url: str, setting: str = "DATABASE_URL") -> dict[str, Any]:
+    """Django's settings for one database URL: DATABASE_URL's, and `paperfeed copydb --to`'s."""
+    scheme = urlsplit(url).scheme
+    if scheme not in DATABASE_SCHEMES:
+        raise SettingError(
+            f"{setting}: only sqlite:// and postgres:// URLs are supported, not {scheme or '(no scheme)'}://"
+        )
     # Persistent connections, checked before reuse: after a PostgreSQL restart each process's
     # first request reconnects instead of failing (RELIABILITY L6).
-    _db = dj_database_url.parse(
-        env("DATABASE_URL"), conn_max_age=int(env("PAPERFEED_DB_CONN_MAX_AGE")), conn_health_checks=True
+    db: dict[str, Any] = dict(
+        dj_database_url.parse(
+            url, conn_max_age=int(env("PAPERFEED_DB_CONN_MAX_AGE")), conn_health_checks=True
+        )
     )
-    if _db["ENGINE"] == "django.db.backends.postgresql":
-        _db.setdefault("OPTIONS", {})
-        _db["OPTIONS"].setdefault("connect_timeout", int(env("PAPERFEED_DB_CONNECT_TIMEOUT")))
-    _db.setdefault("TEST", {})
-    DATABASES = {"default": _db}
+    if db["ENGINE"] == "django.db.backends.postgresql":
+        db.setdefault("OPTIONS", {})
+        db["OPTIONS"].setdefault("connect_timeout", int(env("PAPERFEED_DB_CONNECT_TIMEOUT")))
+    else:
+        db["CONN_MAX_AGE"] = 0
+        db["OPTIONS"] = dict(SQLITE_OPTIONS)
+    db.setdefault("TEST", {})
+    return db
+
+
+if env("DATABASE_URL"):
+    DATABASES = {"default": database_from_url(env("DATABASE_URL"))}
 else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(HOME / "paperfeed.sqlite3"),
-            "OPTIONS": {
-                "timeout": 20,
-                "transaction_mode": "IMMEDIATE",
-                "init_command": SQLITE_PRAGMAS,
-            },
+            "OPTIONS": dict(SQLITE_OPTIONS),
             # Tests share the database across threads and processes, so it must be a file.
             "TEST": {"NAME": str(HOME / "test.sqlite3")},
         }
