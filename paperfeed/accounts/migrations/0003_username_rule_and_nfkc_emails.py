@@ -8,8 +8,10 @@ from django.db import migrations, models
 
 def normalise_emails(apps, schema_editor):
     # Addresses stored before sign-up normalised them; the rule lives in the validators module.
+    # The database being migrated, not "default": `paperfeed copydb` migrates its target this way.
     User = apps.get_model("accounts", "User")
-    for line in paperfeed.accounts.validators.normalise_stored_emails(User.objects.all()):
+    users = User.objects.using(schema_editor.connection.alias).all()
+    for line in paperfeed.accounts.validators.normalise_stored_emails(users):
         logging.getLogger("paperfeed.accounts").warning("%s", line)
 
 

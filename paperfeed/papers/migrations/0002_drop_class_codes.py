@@ -8,16 +8,18 @@ from django.db import migrations
 def drop_class_codes(apps, schema_editor):  # type: ignore[no-untyped-def]
     from paperfeed.papers.taxonomy import NAMES, is_category
 
-    Category = apps.get_model("papers", "Category")
-    PaperCategory = apps.get_model("papers", "PaperCategory")
-    bogus = [c for c in Category.objects.values_list("code", flat=True) if not is_category(c)]
+    # The database being migrated, not "default": `paperfeed copydb` migrates its target this way.
+    db = schema_editor.connection.alias
+    categories = apps.get_model("papers", "Category").objects.using(db)
+    paper_categories = apps.get_model("papers", "PaperCategory").objects.using(db)
+    bogus = [c for c in categories.values_list("code", flat=True) if not is_category(c)]
     for start in range(0, len(bogus), 500):  # SQLite's bound-variable limit
         chunk = bogus[start : start + 500]
-        PaperCategory.objects.filter(category_id__in=chunk).delete()
-        Category.objects.filter(code__in=chunk, primary_papers__isnull=True).delete()
-    for cat in Category.objects.filter(name="", code__in=list(NAMES)):
+        paper_categories.filter(category_id__in=chunk).delete()
+        categories.filter(code__in=chunk, primary_papers__isnull=True).delete()
+    for cat in categories.filter(name="", code__in=list(NAMES)):
         cat.name = NAMES[cat.code]
-        cat.save(update_fields=["name"])
+        cat.save(using=db, update_fields=["name"])
 
 
 class Migration(migrations.Migration):

@@ -1,0 +1,40 @@
+"""Bringing a database's schema to this version's: what `paperfeed init` does, for any connection."""
+
+from __future__ import annotations
+
+from django.core.management import call_command
+from django.db import connections, transaction
+from django.db.migrations.executor import MigrationExecutor
+
+
+def migrate(using: str = "default", verbosity: int = 0) -> None:
+    """Apply every pending migration in one transaction and create the cache table.
+
+    One transaction, so a start killed mid-way (SIGTERM from a deploy) leaves none of them applied
+    and the next run applies them all. Django commits each migration on its own, and one with
+    deferred SQL (indexes, foreign keys) is recorded only after its commit (Django #32374): killed
+    in between, its tables stood unrecorded and every later `init` failed with "table ... already
+    exists". SQLite cannot turn its foreign-key checks off inside a transaction, and its schema
+    editor needs them off."""
+    connection = connections[using]
+    connection.disable_constraint_checking()
+    try:
+        with transaction.atomic(using=using):
+            call_command("migrate", database=using, interactive=False, verbosity=verbosity)
+    finally:
+        connection.enable_constraint_checking()
+    call_command("createcachetable", database=using, verbosity=verbosity)
+
+
+def schema_mismatch(using: str = "default") -> str | None:
+    """Why this database's schema is not this version's, or None when it is."""
+    executor = MigrationExecutor(connections[using])
+    graph = executor.loader.graph
+    if plan := executor.migration_plan(graph.leaf_nodes()):
+        return f"{len(plan)} migrations are not applied (the first: {plan[0][0].app_label}.{plan[0][0].name})"
+    unknown = sorted(set(executor.loader.applied_migrations) - set(graph.nodes))
+    if unknown:
+        return (
+            f"it has migrations this version does not know ({'.'.join(unknown[0])}): a newer version made it"
+        )
+    return None
