@@ -3,6 +3,7 @@ PostgreSQL, when only the tests that touch a database run again."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -115,12 +116,20 @@ def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     if not settings.IS_POSTGRES:
         yield env
         return
-    name = f"pfcli_{uuid.uuid4().hex[:12]}"
+    with throwaway_pg_database("pfcli") as url:
+        env["DATABASE_URL"] = url
+        yield env
+
+
+@contextlib.contextmanager
+def throwaway_pg_database(prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on the server this run uses (127.0.0.1:5432 when it tests
+    SQLite), dropped afterwards; yields its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with _admin_conn() as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    env["DATABASE_URL"] = database_url_for(name)
     try:
-        yield env
+        yield database_url_for(name)
     finally:
         with _admin_conn() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -191,12 +191,12 @@ def is_unreachable(exc: BaseException) -> bool:
     return False
 
 
-def database_name() -> str:
-    """Which database this process uses, for messages: never the password."""
+def database_name(db: dict[str, Any] | None = None) -> str:
+    """Which database this process uses (or `db` describes), for messages: never the password."""
     from django.conf import settings
 
-    db = settings.DATABASES["default"]
-    if not settings.IS_POSTGRES:
+    db = db or settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.postgresql":
         return f"the SQLite database {db['NAME']}"
     user = f" as user {db['USER']}" if db.get("USER") else ""
     return (
