@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib
+from types import SimpleNamespace
 
 import pytest
 from django.apps import apps
+from django.db import connection
 
 from paperfeed.papers.models import Category, PaperCategory
 from tests.sitedata import load_papers
@@ -20,7 +22,8 @@ def test_stored_class_codes_are_dropped_and_arxiv_categories_kept() -> None:
     kept = set(paper.category_codes())
     migration = importlib.import_module("paperfeed.papers.migrations.0002_drop_class_codes")
     Category.objects.update_or_create(code="cs.CL", defaults={"name": ""})  # stored before names were known
-    migration.drop_class_codes(apps, None)
+    # The function reads only the schema editor's connection: the database it migrates.
+    migration.drop_class_codes(apps, SimpleNamespace(connection=connection))
     assert not Category.objects.filter(code__in=["68T05,", "I.2.6;", "learning"]).exists()
     paper.refresh_from_db()
     assert (
