@@ -162,6 +162,17 @@ def _any_of(words: list[str]) -> re.Pattern[str]:
     return re.compile("|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True)), re.I)
 
 
+def similar_basis(arxiv_id: str) -> str:
+    """What the paper's similar papers are found from: its stored embedding ("model:text hash"), or ""
+    while it has none and the words of its title stand in. Cached similar lists (and the pages showing
+    them) are keyed by it, so the neighbours by meaning replace the title-word ones as soon as the
+    paper is embedded, not when the cache expires."""
+    from paperfeed.search.models import Embedding
+
+    row = Embedding.objects.filter(paper__arxiv_id=arxiv_id).values_list("model", "text_hash").first()
+    return f"{row[0]}:{row[1]}" if row else ""
+
+
 def similar(papers: Paper | list[Paper], limit: int = 6, exclude: Sequence[Paper] = ()) -> list[Paper]:
     """The papers nearest one paper, or a set of them ("more like this collection"), those given
     and those in `exclude` left out: the recommendations app's similar_papers (the search engine's

@@ -206,6 +206,7 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
             _say_which_version(request, canonical, ident.version)
         return redirect("paper", canonical)
     user = request.user
+    basis = searching.similar_basis(arxiv_id)
 
     def context() -> dict[str, Any]:
         p = _paper_or_404(arxiv_id)
@@ -213,10 +214,10 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         comments = Comment.objects.filter(paper=p).select_related("author").order_by("created_at")
         if not getattr(user, "is_staff", False):
             comments = comments.filter(hidden=False)
-        similar = cache.get(f"similar:{p.pk}")
+        similar = cache.get(f"similar:{p.pk}:{basis}")
         if similar is None:
             similar = [s.pk for s in searching.similar(p)]
-            cache.set(f"similar:{p.pk}", similar, 3600)
+            cache.set(f"similar:{p.pk}:{basis}", similar, 3600)
         similar_papers = sorted(  # active: the ids are kept an hour, a paper may be withdrawn meanwhile
             Paper.objects.filter(pk__in=similar).active().for_listing(), key=lambda s: similar.index(s.pk)
         )
@@ -238,10 +239,11 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         }
         return ctx
 
-    # Cached under the id, so an anonymous visitor's page costs no paper query at all.
+    # Cached under the id, so an anonymous visitor's page costs no paper query at all (only the
+    # look-up of its embedding, which the similar list shown depends on).
 
     try:
-        return _page(request, f"paper:{arxiv_id}", "feed/paper.html", context)
+        return _page(request, f"paper:{arxiv_id}:{basis}", "feed/paper.html", context)
     except Http404:  # raised by context() only, so a cached page costs no query for this
         # Not a dead end: the submit form looks a paper up on arXiv and stores it.
         return render(request, "feed/paper_missing.html", {"arxiv_id": canonical}, status=404)

@@ -521,6 +521,36 @@ def test_more_like_a_large_collection_leaves_out_all_its_papers(search_home, mon
     assert listed and not listed & {p.arxiv_id for p in papers[:8]}
 
 
+def _similar_on_page(client: Client, arxiv_id: str) -> list[str]:
+    page = client.get(f"/papers/{arxiv_id}").content.decode()
+    box = page[page.index("<h2>Similar papers</h2>") :]
+    return re.findall(r'href="/papers/([^"]+)"', box[: box.index("</div>")])
+
+
+def test_a_paper_shows_its_neighbours_by_meaning_as_soon_as_it_is_embedded(search_home) -> None:  # type: ignore[no-untyped-def]
+    """Its similar list (the words of its title until it is embedded) was cached an hour, and the
+    anonymous page under the listing version, which embedding does not change: both outlived it."""
+    from paperfeed.search import services as search
+    from paperfeed.search.indexing import Indexer
+
+    papers = load_papers(12)
+    Indexer().run(semantic=False)
+    paper = papers[0].arxiv_id
+    anon, reader = Client(), Client()
+    reader.force_login(make_user("reader"))
+    by_title = search.similar(paper, limit=6)
+    assert by_title.message.endswith("similar by title words")
+    assert (
+        _similar_on_page(anon, paper)
+        == _similar_on_page(reader, paper)
+        == [h.arxiv_id for h in by_title.hits]
+    )
+    Indexer().run()  # embeds them
+    by_meaning = [h.arxiv_id for h in search.similar(paper, limit=6).hits]
+    assert by_meaning != [h.arxiv_id for h in by_title.hits]
+    assert _similar_on_page(anon, paper) == _similar_on_page(reader, paper) == by_meaning
+
+
 def test_collections_keep_apart_names_that_slugify_alike_and_can_be_managed(site) -> None:  # type: ignore[no-untyped-def]
     from urllib.parse import quote
 
