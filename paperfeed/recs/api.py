@@ -19,7 +19,11 @@ class RecommendationOut(DailyPaperOut):
     """A list entry as every other list of the API has it (the paper as /api/papers/{id} gives it),
     with why it is recommended."""
 
-    score: float
+    rank: int = Field(description="The place in the whole list, from 1 (not the page): the order to show.")
+    score: float = Field(
+        description="Never rises down the list; where followed keywords' matches and the followed"
+        " categories' newest papers take turns, a paper's score is capped by the one above it."
+    )
     reason: str = Field(description="why it is recommended, in words")
     because: list[str] = Field(description="arXiv ids of the liked papers the reason names")
     # The shape of 0.1 (still the `paperfeed recommend --json` one), kept beside it until 0.2.

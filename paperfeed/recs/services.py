@@ -307,6 +307,7 @@ class Recommendation:
     score: float
     reason: str
     because: list[str] = field(default_factory=list)  # arXiv ids of the liked papers behind the reason
+    rank: int = 0  # the place in the list, from 1: the order to show them in
 
     def as_json(self) -> dict[str, Any]:
         p = self.paper
@@ -316,6 +317,7 @@ class Recommendation:
             "authors": [a.get("name", "") for a in p.authors],
             "primary_category": p.primary_category_id,
             "announced": p.announced.isoformat() if p.announced else None,
+            "rank": self.rank,
             "score": round(self.score, 5),
             "reason": self.reason,
             "because": self.because,
@@ -487,7 +489,7 @@ def recommend(
     papers = Paper.objects.select_related("primary_category").in_bulk(ids)
     liked_ids, liked_matrix, how = state.liked_ids, state.liked_matrix, state.how
     liked_titles, liked_arxiv = state.liked_titles, state.liked_arxiv
-    out = []
+    out: list[Recommendation] = []
     # Each recommendation's similarity to each liked paper, for its reason, in one product.
     reason_sims = (cands.rows[best] @ liked_matrix.T).toarray() if liked_matrix is not None else None
     # With nothing more specific to say, name only what the profile was made of: followed keywords
@@ -495,6 +497,11 @@ def recommend(
     fallback = "Close to papers you liked"
     if sig.keywords:
         fallback = "Close to what you like and follow" if liked_ids else "Close to what you follow"
+    # The score shown never rises down the list: where keyword matches and the followed categories'
+    # newest papers take turns, a newest paper's own score is far below the next match's, and a
+    # client sorting by score would undo the turns. Each is capped by the one above it only, so a
+    # longer list still starts with the shorter one, scores and all.
+    shown = np.inf
     for row, i in enumerate(best):
         pid = int(cands.ids[i])
         if pid not in papers:
@@ -518,7 +525,8 @@ def recommend(
         if not reason and in_cat is not None and in_cat[i]:
             cat = next(c for c in cands.categories[i] if c in followed_cats)
             reason = f"New in {cat}, which you follow"
-        out.append(Recommendation(papers[pid], float(scores[i]), reason or fallback, because))
+        shown = min(shown, float(scores[i]))
+        out.append(Recommendation(papers[pid], shown, reason or fallback, because, rank=len(out) + 1))
     return out
 
 

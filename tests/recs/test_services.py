@@ -128,6 +128,20 @@ def test_a_followed_keyword_does_not_hide_the_followed_categories(catalogue, use
     assert ids(services.recommend(user, limit=5)) == got[:5]
 
 
+def test_scores_never_rise_down_a_list_where_keywords_and_categories_take_turns(catalogue, user):
+    # A newest cs.CL paper's own score is far below the next keyword match's: sorted by score, the
+    # JSON list lost its turns.
+    follow(user, "category", "cs.CL")
+    follow(user, "keyword", "robot manipulation")
+    recs = services.recommend(user, limit=20)
+    listed = [r.as_json() for r in recs]
+    assert len({r.paper.primary_category_id for r in recs[:4]}) == 2  # the turns are there
+    assert sorted(listed, key=lambda r: r["score"], reverse=True) == listed
+    assert [r["rank"] for r in listed] == list(range(1, len(listed) + 1))
+    shorter = [r.as_json() for r in services.recommend(user, limit=5)]
+    assert shorter == listed[:5]  # the same scores and ranks on a shorter list
+
+
 def test_not_interested_pushes_down_for_a_user_following_only_keywords(catalogue, user):
     # Without a liked paper the marks were left out of the profile: the mark hid that one paper and
     # moved nothing, though the page says papers like it move down.

@@ -300,6 +300,8 @@ def test_api_pages_follow_the_apis_one_paging_rule(client, catalogue, reader):
     assert len(whole) > 6
     pages = [[g["id"] for g in client.get(f"/api/recommendations?limit=3&p={p}").json()] for p in range(9)]
     assert [i for page in pages for i in page] == whole and pages[-1] == []
+    # A page's ranks are places in the whole list, not on the page.
+    assert [g["rank"] for g in client.get("/api/recommendations?limit=3&p=1").json()] == [4, 5, 6]
     assert client.get("/api/recommendations?p=5").json() == []  # past the best 100
     r = client.get("/api/recommendations?p=-1")
     assert r.status_code == 400 and r.json()["error"].startswith("p (the page, from 0) must be")
