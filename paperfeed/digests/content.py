@@ -7,8 +7,9 @@ appears at most once per subscriber across digests: papers of their deliveries o
 SEEN_HORIZON_DAYS are left out.
 
 Hooks for other apps: `set_for_you_provider(fn)` (a batch "for you"; without one, the recommendations
-app's `recs.services.recommend(user_id, limit=, until=)` is called per user), and the trending, follows and
-saved-search sources below, which read the feed, accounts and search apps when those provide them.
+app's `recs.services.recommend(user_id, limit=, since=, until=)` is called per user), and the trending,
+follows and saved-search sources below, which read the feed, accounts and search apps when those
+provide them.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ SEEN_HORIZON_DAYS = 45
 # (paper pk, section key, reason)
 Item = tuple[int, str, str]
 # for_you(user_ids, since, until, limit) -> {user_id: [(paper pk, reason), ...]}, papers announced
-# up to `until` (the digest's last day: a digest re-run or sent late must not show later papers).
+# from `since` to `until`: the digest's period, as in its other sections (a re-run or late digest
+# shows no later papers, and a daily one not last month's).
 ForYouProvider = Callable[[list[int], dt.date, dt.date, int], dict[int, list[tuple[int, str]]]]
 _for_you: ForYouProvider | None = None
 
@@ -453,7 +455,8 @@ def _recommend_each(
     if recommend is None:
         return {}
     return {
-        uid: [(r.paper.pk, r.reason) for r in recommend(uid, limit=limit, until=until)] for uid in user_ids
+        uid: [(r.paper.pk, r.reason) for r in recommend(uid, limit=limit, since=since, until=until)]
+        for uid in user_ids
     }
 
 

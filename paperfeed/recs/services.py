@@ -436,11 +436,16 @@ def _alternate(first: np.ndarray, second: np.ndarray, limit: int) -> np.ndarray:
 
 
 def recommend(
-    user: Any, *, limit: int = 20, exclude: Iterable[int] = (), until: dt.date | None = None
+    user: Any,
+    *,
+    limit: int = 20,
+    exclude: Iterable[int] = (),
+    since: dt.date | None = None,
+    until: dt.date | None = None,
 ) -> list[Recommendation]:
     """The user's best new papers, best first, each with the reason it is there. Never a paper the user
     voted on, saved, marked "not interested" or opened from a recommendation (nor any in `exclude`),
-    nor, with `until`, one announced after that day (a digest of an earlier period)."""
+    nor one announced before `since` or after `until` (a digest's period)."""
     limit = max(1, min(int(limit), MAX_LIMIT))
     user_id = user if isinstance(user, int) else user.pk
     sig = signals_of(user_id)
@@ -456,6 +461,8 @@ def recommend(
         state.scored[k] for k in ("text", "dense", "in_cat", "by_author", "scores")
     )
     eligible = ~np.isin(cands.ids, list(sig.excluded() | set(exclude)))
+    if since is not None:
+        eligible &= cands.days >= np.datetime64(since, "D")
     if until is not None:
         eligible &= cands.days <= np.datetime64(until, "D")
     allowed = eligible.copy()
