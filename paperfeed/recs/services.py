@@ -228,6 +228,18 @@ def profile_vector(
     return sp.csr_matrix((vals, (rows, np.zeros(len(rows), dtype=np.int32))), shape=(model.N_FEATURES, 1))
 
 
+def keyword_profile(keywords: Sequence[str], idf: model.Idf) -> sp.csr_matrix:
+    """The followed keywords as one unit-length pseudo-paper (a sparse column), each keyword weighed
+    as a text of its own and counting alike: joined into one text, the last word of one and the first
+    of the next formed a word pair that no keyword has."""
+    rows = model.weigh(model.counts(keywords), idf)
+    total = (sp.csr_matrix(np.ones((1, rows.shape[0]), dtype=np.float32)) @ rows).tocsr()
+    norm = float(np.sqrt(total.multiply(total).sum()))
+    if norm > 0:
+        total.data /= norm
+    return total.T.tocsr()
+
+
 @dataclass
 class _UserState:
     """What a request needs from the user's signals; kept per process until they change."""
@@ -266,11 +278,7 @@ def _user_state(user_id: int, sig: Signals, cands: Candidates) -> _UserState:
     # Followed keywords are a liked pseudo-paper: "not interested" pushes away from them too.
     text = profile_vector(user_id, sig, cands, negatives_alone=bool(sig.keywords))
     if sig.keywords:
-        kw = model.weigh(model.counts([" ".join(sig.keywords)]), cands.idf)
-        kw_col = sp.csr_matrix(
-            (kw.data * KEYWORD_WEIGHT, (kw.indices, np.zeros(len(kw.indices), dtype=np.int32))),
-            shape=(model.N_FEATURES, 1),
-        )
+        kw_col = keyword_profile(sig.keywords, cands.idf) * KEYWORD_WEIGHT
         text = kw_col if text is None else (text + kw_col).tocsr()
     liked_rows = _rows(list(dict.fromkeys(s.paper_id for s in sig.positives)), cands.idf)
     liked_ids = list(liked_rows)

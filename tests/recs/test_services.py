@@ -291,6 +291,38 @@ def test_a_keyword_is_claimed_only_where_the_paper_contains_it(catalogue, user):
     assert {reasons[p.arxiv_id] for p in others} == {"New in cs.RO, which you follow"}
 
 
+def pair_column(first, second):
+    """The hashed column of the word pair "first second" alone (not of its words)."""
+    (col,) = set(model.counts([f"{first} {second}"]).indices) - set(model.counts([first, second]).indices)
+    return int(col)
+
+
+def test_followed_keywords_form_no_word_pair_across_two_of_them():
+    # Joined into one text, "acoustic encoders" and "transducers" made the pair "encoders transducers",
+    # which every one of these abstracts has and neither keyword does.
+    texts = ["Acoustic encoders, transducers and data"] * 3 + ["Graph networks for molecules"] * 3
+    idf = model.Idf.of(model.counts(texts))
+    across, within = pair_column("encoders", "transducers"), pair_column("acoustic", "encoders")
+    assert idf.weights[across] > 0  # a pair these papers share: it would count
+    col = services.keyword_profile(["acoustic encoders", "transducers"], idf).toarray().ravel()
+    assert col[across] == 0 and col[within] > 0
+    assert np.isclose(np.linalg.norm(col), 1.0)
+    # Each keyword counts alike: the one-word keyword is not outweighed by the two-word one.
+    alone = services.keyword_profile(["transducers"], idf).toarray().ravel()
+    two = services.keyword_profile(["acoustic encoders"], idf).toarray().ravel()
+    assert np.allclose(col, (alone + two) / np.linalg.norm(alone + two))
+
+
+def test_a_users_followed_keywords_form_no_word_pair_across_two_of_them(catalogue, user):
+    follow(user, "keyword", "acoustic encoders")  # every speech abstract has "encoders, transducers"
+    follow(user, "keyword", "transducers")
+    pair = pair_column("encoders", "transducers")
+    cands = services.candidates()
+    assert cands.idf.weights[pair] > 0
+    state = services._user_state(user.pk, services.signals_of(user.pk), cands)
+    assert state.text is not None and state.text[pair, 0] == 0
+
+
 def test_keywords_match_as_words_in_any_case_spacing_or_plural():
     found = services._mentioned(
         ["robot grasping", "GAN", "speech", "graph  networks"],
