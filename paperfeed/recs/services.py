@@ -163,16 +163,18 @@ def apply_signal(user_id: int, paper_id: int, *, negative: bool, at: dt.datetime
             rebuild_profile(user_id, cands=cands)
             return
         rows = _rows([paper_id], cands.idf)
+        if paper_id not in rows:  # the paper was deleted (its votes and saves with it): its row is
+            rebuild_profile(user_id, cands=cands)  # gone, and only a rebuild takes it back out
+            return
         now = max(timezone.now(), prof.as_of)
         shrink = float(model.decay(_age_days(now, prof.as_of)))  # every stored signal grew older
         w = sign * float(model.decay(_age_days(now, at)))
         name = "negative" if negative else "positive"
         vec = Profile.unpack(getattr(prof, name), model.N_FEATURES) * shrink
         total = getattr(prof, f"{name}_weight") * shrink
-        if paper_id in rows:
-            r = rows[paper_id]
-            vec[r.indices] += w * r.data
-            total += w
+        r = rows[paper_id]
+        vec[r.indices] += w * r.data
+        total += w
         other = "positive" if negative else "negative"
         other_vec = Profile.unpack(getattr(prof, other), model.N_FEATURES) * shrink
         if total <= 1e-9:
