@@ -193,6 +193,22 @@ def test_a_paper_deleted_from_the_catalogue_leaves_the_profile(catalogue, user):
     assert np.allclose(kept.toarray(), rebuilt.toarray(), atol=1e-4)
 
 
+def test_a_huge_profile_compares_only_its_most_recent_liked_papers_one_by_one(catalogue, user, monkeypatch):
+    # Every liked paper was compared with every candidate after each vote or save: 14 s for a user
+    # with 3,000 saved papers. The profile (a sum) still holds them all.
+    monkeypatch.setattr(services, "RECENT_LIKED", 2)
+    diffusion = catalogue["diffusion"]
+    save(user, *diffusion[:4])
+    items = site_model("feed.CollectionItem").objects.filter(collection__user=user)
+    for age, p in enumerate(diffusion[:4]):  # diffusion[0] saved last
+        items.filter(paper=p).update(added_at=timezone.now() - dt.timedelta(days=age))
+    recs = services.recommend(user, limit=2)
+    state = services._states[user.pk][1]
+    assert state.liked_ids == [diffusion[0].pk, diffusion[1].pk]
+    assert {i for r in recs for i in r.because} <= {diffusion[0].arxiv_id, diffusion[1].arxiv_id}
+    assert Profile.objects.get(user=user).positive_weight > 3.9  # all four
+
+
 def test_a_profile_missing_a_signal_is_rebuilt(catalogue, user):
     save(user, catalogue["robots"][0])
     services.recommend(user)
