@@ -387,24 +387,36 @@ def test_weekly_digests_are_mondays() -> None:
     assert services.due_now("weekly", at) == {dt.date(2026, 11, 30): list(range(10))}
 
 
-def test_a_back_dated_digest_recommends_nothing_announced_after_its_period() -> None:
+def _for_you_only(frequency: str, period: dt.date) -> list[str]:
+    """The ids a digest's "For you" lists for a reader following cs.CL who asked for that section only."""
     from paperfeed.accounts.models import Follow
     from paperfeed.recs import index
 
-    make_papers(3, PERIOD, abstract="no code {i}")
-    make_papers(3, dt.date(2026, 12, 2), prefix="2612", abstract="no code {i}")  # after PERIOD
     user = User.objects.create_user("reader", "reader@example.org", "x" * 20)
     Follow.objects.create(user=user, kind=Follow.Kind.CATEGORY, value="cs.CL")
     sub = Subscriber.objects.create(
-        email="reader@example.org", user=user, trending=False, follows=False, alerts=False, categories=[]
+        email="reader@example.org",
+        user=user,
+        frequency=frequency,
+        trending=False,
+        follows=False,
+        alerts=False,
+        categories=[],
     )
+    digest, _ = Digest.objects.get_or_create(frequency=frequency, period=period)
     index.reset()  # the candidate window of an earlier test's papers
     try:
-        (items,) = compose(sub).values()
+        (items,) = content.compose(content.Context.of(digest), [sub]).values()
     finally:
         index.reset()
     assert {key for _, key, _ in items} == {"for_you"}
-    assert sorted(ids(items)) == ["2611.00001", "2611.00002", "2611.00003"]
+    return sorted(ids(items))
+
+
+def test_a_back_dated_digest_recommends_nothing_announced_after_its_period() -> None:
+    make_papers(3, PERIOD, abstract="no code {i}")
+    make_papers(3, dt.date(2026, 12, 2), prefix="2612", abstract="no code {i}")  # after PERIOD
+    assert _for_you_only("daily", PERIOD) == ["2611.00001", "2611.00002", "2611.00003"]
 
 
 @pytest.mark.parametrize(
@@ -419,28 +431,7 @@ def test_for_you_lists_only_papers_of_the_digests_period(
 ) -> None:
     # A daily digest's "For you" listed papers from anywhere in the last 90 days, unlike its other
     # sections; the reader expects what was announced that day (that week, for a weekly one).
-    from paperfeed.accounts.models import Follow
-    from paperfeed.recs import index
-
     make_papers(2, PERIOD, abstract="no code {i}")  # Friday
     make_papers(2, PERIOD - dt.timedelta(days=2), prefix="2610", abstract="no code {i}")  # Wednesday
     make_papers(2, PERIOD - dt.timedelta(days=9), prefix="2609", abstract="no code {i}")  # the week before
-    user = User.objects.create_user("reader", "reader@example.org", "x" * 20)
-    Follow.objects.create(user=user, kind=Follow.Kind.CATEGORY, value="cs.CL")
-    sub = Subscriber.objects.create(
-        email="reader@example.org",
-        user=user,
-        frequency=frequency,
-        trending=False,
-        follows=False,
-        alerts=False,
-        categories=[],
-    )
-    digest = Digest.objects.create(frequency=frequency, period=period)
-    index.reset()  # the candidate window of an earlier test's papers
-    try:
-        (items,) = content.compose(content.Context.of(digest), [sub]).values()
-    finally:
-        index.reset()
-    assert {key for _, key, _ in items} == {"for_you"}
-    assert sorted(ids(items)) == expected
+    assert _for_you_only(frequency, period) == expected
