@@ -129,6 +129,16 @@ class Paper(models.Model):
     def pdf_url(self) -> str:
         return f"https://arxiv.org/pdf/{self.arxiv_id}"
 
+    AUTHORS_LISTED = 6
+
+    @property
+    def author_line(self) -> str:
+        """The first AUTHORS_LISTED names and how many more, as a list of papers shows them: one
+        lookup in a template, where a loop over the names cost a list of 30 papers ~5 ms."""
+        names = ", ".join(a.get("name", "") for a in self.authors[: self.AUTHORS_LISTED])
+        more = len(self.authors) - self.AUTHORS_LISTED
+        return f"{names} and {more} more" if more > 0 else names
+
     def category_codes(self) -> list[str]:
         # Sorted here, not by the database: .all() reads what for_listing() prefetched (an order_by
         # would query again for every paper of a list).
