@@ -285,8 +285,11 @@ def _user_state(user_id: int, sig: Signals, cands: Candidates) -> _UserState:
         if hit is not None and hit[0] == key:
             _states.move_to_end(user_id)
             return hit[1]
-    # Followed keywords are a liked pseudo-paper: "not interested" pushes away from them too.
-    text = profile_vector(user_id, sig, cands, negatives_alone=bool(sig.keywords))
+    # Followed keywords are a liked pseudo-paper, followed categories and authors a list of their newest
+    # papers: "not interested" pushes away from them too.
+    text = profile_vector(
+        user_id, sig, cands, negatives_alone=bool(sig.keywords or sig.categories or sig.authors)
+    )
     if sig.keywords:
         kw_col = keyword_profile(sig.keywords, cands.idf) * KEYWORD_WEIGHT
         text = kw_col if text is None else (text + kw_col).tocsr()
@@ -501,6 +504,8 @@ def recommend(
             if m is not None:
                 followed |= m
                 order += bonus * m
+        if prof is not None:  # papers like those marked "not interested" go down this list too
+            order += np.minimum(text, 0)
         newest = model.top(order, limit, eligible & followed)
     if prof is None:
         best = newest if newest is not None else np.zeros(0, dtype=np.int64)

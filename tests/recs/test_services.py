@@ -156,6 +156,21 @@ def test_not_interested_pushes_down_for_a_user_following_only_keywords(catalogue
     assert ids(services.recommend(user, limit=50)) == before
 
 
+def test_not_interested_pushes_down_for_a_user_following_only_categories(catalogue, user):
+    # Their list is the categories' newest papers: a mark hid that one paper and moved nothing, though
+    # the page says papers like it move down.
+    follow(user, "category", "cs.CL")
+    follow(user, "category", "cs.RO")
+    before = ids(services.recommend(user, limit=50))  # the newer speech papers first
+    services.not_interested(user, catalogue["speech"][0])
+    after = ids(services.recommend(user, limit=50))
+    speech = {p.arxiv_id for p in catalogue["speech"][1:]}
+    assert mean_rank(after, speech) > mean_rank(before, speech) + 1
+    assert set(after) == set(before) - {catalogue["speech"][0].arxiv_id}  # moved down, not hidden
+    services.not_interested(user, catalogue["speech"][0], undo=True)
+    assert ids(services.recommend(user, limit=50)) == before
+
+
 def test_a_user_with_nothing_gets_nothing(catalogue, user):
     assert services.recommend(user) == []
 
