@@ -394,14 +394,9 @@ def _for_you_only(frequency: str, period: dt.date) -> list[str]:
 
     user = User.objects.create_user("reader", "reader@example.org", "x" * 20)
     Follow.objects.create(user=user, kind=Follow.Kind.CATEGORY, value="cs.CL")
+    only_for_you = {"trending": False, "follows": False, "alerts": False, "categories": []}
     sub = Subscriber.objects.create(
-        email="reader@example.org",
-        user=user,
-        frequency=frequency,
-        trending=False,
-        follows=False,
-        alerts=False,
-        categories=[],
+        email="reader@example.org", user=user, frequency=frequency, **only_for_you
     )
     digest, _ = Digest.objects.get_or_create(frequency=frequency, period=period)
     index.reset()  # the candidate window of an earlier test's papers
