@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 INTERRUPTED = "interrupted: what was committed is kept; run the command again to continue"
 
@@ -21,10 +22,39 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _run(args: list[str]) -> None:
-    from django.core.management import execute_from_command_line
+    from django.core.management import BaseCommand, CommandError, ManagementUtility
+    from django.core.management.base import SystemCheckError
+
+    class Failed(Exception):
+        """A command's CommandError carried past Django's own handler, which would print it as
+        "CommandError: …", to be reported below as every other failure is."""
+
+        def __init__(self, error: CommandError) -> None:
+            super().__init__(str(error))
+            self.returncode = error.returncode
+
+    class Utility(ManagementUtility):
+        def fetch_command(self, subcommand: str) -> BaseCommand:
+            command = super().fetch_command(subcommand)
+            execute = command.execute
+
+            def execute_reporting(*a: Any, **options: Any) -> Any:
+                try:
+                    return execute(*a, **options)
+                except CommandError as e:
+                    # A failed system check prints its own list; --traceback wants Django's way.
+                    if isinstance(e, SystemCheckError) or options.get("traceback"):
+                        raise
+                    raise Failed(e) from e
+
+            command.execute = execute_reporting  # type: ignore[method-assign]
+            return command
 
     try:
-        execute_from_command_line(["paperfeed", *args])
+        Utility(["paperfeed", *args]).execute()
+    except Failed as e:
+        sys.stderr.write(f"paperfeed: {e}\n")
+        sys.exit(e.returncode)
     except Exception as e:
         # Here rather than in each command: the system checks, before any command runs, already
         # fail on a database that cannot be opened, and every command fails alike on one that

@@ -93,6 +93,30 @@ def test_an_unsupported_database_url_says_which_are(bare_env: dict[str, str]) ->
     )
 
 
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (("search",), "give a QUERY or --batch FILE"),
+        (("similar", "2401.00001", "--category", "cs.XX"), "unknown category cs.XX"),
+        # Django's own commands, run through paperfeed, report alike.
+        (("migrate", "nosuchapp"), "No installed app with label 'nosuchapp'."),
+    ],
+    ids=lambda a: " ".join(a) if isinstance(a, tuple) else "",
+)
+def test_a_command_s_own_failure_has_the_one_prefix(
+    bare_env: dict[str, str], args: tuple[str, ...], reason: str
+) -> None:
+    # As the settings and database failures above: "paperfeed: …", not Django's "CommandError: …".
+    assert _run("init", env=bare_env).returncode == 0
+    proc = _run(*args, env=bare_env)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"paperfeed: {reason}"), proc.stderr
+    with_traceback = _run(*args, "--traceback", env=bare_env)
+    assert with_traceback.returncode != 0 and "Traceback" in with_traceback.stderr
+
+
 def test_ctrl_c_is_one_line_and_status_130(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_:
         cli.main(["shell", "-c", "raise KeyboardInterrupt"])
