@@ -88,6 +88,30 @@ def add_limit(parser: argparse.ArgumentParser, default: int, maximum: int | None
     )
 
 
+class _Categories(argparse.Action):
+    """Each use adds its codes, one or a comma list: `--category cs.CL --category cs.LG` and
+    `--category cs.CL,cs.LG` are the same filter."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option: Any = None
+    ) -> None:
+        codes = [*getattr(namespace, self.dest), *(c.strip() for c in str(values).split(","))]
+        setattr(namespace, self.dest, [c for c in codes if c])
+
+
+def add_categories(parser: argparse.ArgumentParser, what: str) -> None:
+    """`--category` of every command that takes categories; `--categories` is the older spelling."""
+    parser.add_argument(
+        "--category",
+        "--categories",
+        dest="category",
+        action=_Categories,
+        default=[],
+        metavar="CAT[,CAT…]",
+        help=f"{what} of these categories, e.g. cs.CL (repeatable, or comma-separated)",
+    )
+
+
 class ReportCommand(PaperfeedCommand):
     """Subclasses implement `report(**options)`, returning a JSON-able dict, and may override
     `render(result)` for the human-readable form."""
@@ -229,6 +253,7 @@ __all__ = [
     "OneLineParser",
     "PaperfeedCommand",
     "ReportCommand",
+    "add_categories",
     "add_limit",
     "bounded_int",
     "database_name",

@@ -573,17 +573,19 @@ def similar(
     papers: str | int | Sequence[str | int],
     *,
     limit: int = 10,
-    category: str | None = None,
+    category: str | Sequence[str] | None = None,
     since: dt.date | str | None = None,
     until: dt.date | str | None = None,
 ) -> SearchResults:
-    """Nearest papers to one paper or to a set (the normalised mean of their embeddings)."""
+    """Nearest papers to one paper or to a set (the normalised mean of their embeddings), of any
+    of the categories given."""
     import numpy as np
 
     started = time.perf_counter()
     given = [papers] if isinstance(papers, str | int) else list(papers)
     limit = max(1, min(int(limit), MAX_LIMIT))
     res = SearchResults(query=" ".join(map(str, given)), mode="similar", limit=limit)
+    cats = (category,) if isinstance(category, str) else tuple(category or ())
     # Any form arXiv writes an id in ("arXiv:" prefix, a version, an abs URL) names the stored paper.
     arxiv_ids = [_canonical_id(g) for g in given if isinstance(g, str)]
     pks = {int(g) for g in given if isinstance(g, int)}
@@ -606,7 +608,7 @@ def similar(
         centre = np.mean(vecs, axis=0)
         centre /= max(float(np.linalg.norm(centre)), 1e-12)
         mask = vectors.mask(
-            categories=[category] if category else [],
+            categories=list(cats),
             since=day_number(_as_date(since)) if _as_date(since) else None,
             until=day_number(_as_date(until)) if _as_date(until) else None,
         )
@@ -621,7 +623,7 @@ def similar(
         if kw is not None:
             found, _ = kw.search(
                 parse(titles),
-                Filters((category,) if category else (), _as_date(since), _as_date(until)),
+                Filters(cats, _as_date(since), _as_date(until)),
                 limit + len(pks),
             )
             found = [(p, s) for p, s in found if p not in pks]

@@ -23,7 +23,7 @@ def test_unknown_categories_are_named_and_nothing_is_saved() -> None:
             "subscribers", "add", "--confirmed", "--categories", "cs.CL, cs.XX,deep", "a@example.org"
         )
     assert str(refused.value) == (
-        "--categories: not an arXiv category: cs.XX, deep (use codes such as cs.CL, math.PR, hep-th); "
+        "--category: not an arXiv category: cs.XX, deep (use codes such as cs.CL, math.PR, hep-th); "
         "nobody was added"
     )
     assert refused.value.returncode != 0
@@ -34,6 +34,11 @@ def test_known_categories_are_stored_as_arxiv_writes_them() -> None:
     Category.objects.create(code="cmp-lg")  # a retired archive, known from the stored papers
     call_command("subscribers", "add", "--confirmed", "--categories", "cs.cl,hep-th,cmp-lg,cs.CL", "a@x.org")
     assert Subscriber.objects.get().categories == ["cs.CL", "hep-th", "cmp-lg"]
+    # The spelling search and similar take: repeated --category, each one code or a comma list.
+    call_command(
+        "subscribers", "add", "--confirmed", "--category", "cs.cl", "--category", "hep-th,cmp-lg", "b@x.org"
+    )
+    assert Subscriber.objects.get(email="b@x.org").categories == ["cs.CL", "hep-th", "cmp-lg"]
 
 
 def test_a_run_that_adds_or_removes_nobody_fails_after_its_report(capsys) -> None:  # type: ignore[no-untyped-def]

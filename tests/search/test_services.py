@@ -177,6 +177,24 @@ def test_similar_to_one_paper_and_to_a_set(indexed: dict[str, Any]) -> None:
     assert similar("9999.99999").message == "no such paper"
 
 
+def test_similar_and_search_take_several_categories_in_any_spelling(
+    indexed: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # similar took one --category (a second replaced the first); search took it repeated only.
+    def found(command: str, *args: str) -> set[str]:
+        call_command(command, *args, "--limit", "10", "--json")
+        return {r["id"] for r in json.loads(capsys.readouterr().out)["results"]}
+
+    for command, first in (("similar", "2503.00001"), ("search", "fast models")):
+        forms = [
+            found(command, first, "--category", "cs.CV", "--category", "cs.MS"),
+            found(command, first, "--category", "cs.CV,cs.MS"),
+            found(command, first, "--categories", "cs.cv, cs.MS"),
+        ]
+        assert forms[0] == forms[1] == forms[2] == {"2503.00004", "2503.00006"}, (command, forms)
+        assert found(command, first, "--category", "cs.CV") == {"2503.00006"}, command
+
+
 def test_similar_takes_an_id_in_any_form_arxiv_writes_it(
     indexed: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from paperfeed.core.commands import ReportCommand
+from paperfeed.core.commands import ReportCommand, add_categories
 from paperfeed.digests import addresses, services
 from paperfeed.digests.models import Frequency, Subscriber
 
@@ -38,9 +38,7 @@ class Command(ReportCommand):
         add.add_argument(
             "--confirmed", action="store_true", help="they already opted in elsewhere: no confirmation"
         )
-        add.add_argument(
-            "--categories", default="", help="comma-separated category codes to follow, e.g. cs.CL,cs.LG"
-        )
+        add_categories(add, "follow papers")
         add.add_argument("--send-empty", action="store_true", help="send a digest even when it has no papers")
         add.add_argument(
             "--search", action="append", default=[], metavar="QUERY", help="a saved-search alert (repeatable)"
@@ -67,8 +65,8 @@ class Command(ReportCommand):
             if not emails or emails == ["-"]:
                 emails = [line for line in sys.stdin.read().splitlines() if line.strip()]
             prefs: dict[str, Any] = {"send_hour": options["hour"]} if options["hour"] is not None else {}
-            if options["categories"]:
-                prefs["categories"] = [c.strip() for c in options["categories"].split(",") if c.strip()]
+            if options["category"]:
+                prefs["categories"] = options["category"]
             if options["send_empty"]:
                 prefs["send_empty"] = True
             if options["search"]:
@@ -78,7 +76,7 @@ class Command(ReportCommand):
                     emails, frequency=options["frequency"], confirmed=options["confirmed"], **prefs
                 )
             except services.UnknownCategories as e:
-                raise CommandError(f"--categories: {e}; nobody was added") from None
+                raise CommandError(f"--category: {e}; nobody was added") from None
             return {
                 "created": added.created,
                 "existing": added.existing,

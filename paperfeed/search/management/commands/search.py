@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from paperfeed.core.commands import ReportCommand, add_limit, bounded_int, iso_date
+from paperfeed.core.commands import ReportCommand, add_categories, add_limit, bounded_int, iso_date
 from paperfeed.search.services import MAX_LIMIT, MODES, SORTS, SearchResults, search
 
 
@@ -43,9 +43,7 @@ class Command(ReportCommand):
         parser.add_argument(
             "--mode", choices=MODES, default="hybrid", help="hybrid (default): keyword and semantic, fused"
         )
-        parser.add_argument(
-            "--category", action="append", metavar="CAT", help="only this category, e.g. cs.CL (repeatable)"
-        )
+        add_categories(parser, "only papers")
         parser.add_argument("--since", type=iso_date, metavar="DATE", help="announced on or after YYYY-MM-DD")
         parser.add_argument(
             "--until", type=iso_date, metavar="DATE", help="announced on or before YYYY-MM-DD"

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from paperfeed.core.commands import ReportCommand, add_limit
+from paperfeed.core.commands import ReportCommand, add_categories, add_limit
 from paperfeed.papers.arxiv_ids import arxiv_id_argument
 from paperfeed.search.query import InvalidFilter
 from paperfeed.search.services import MAX_LIMIT, known_categories, similar
@@ -18,18 +18,16 @@ class Command(ReportCommand):
             "ids", nargs="+", metavar="ID", type=arxiv_id_argument, help="arXiv id(s) or URL(s)"
         )
         add_limit(parser, 10, MAX_LIMIT, "papers")
-        parser.add_argument("--category", metavar="CAT", help="only papers of this category, e.g. cs.CL")
+        add_categories(parser, "only papers")
 
     def report(self, **options: Any) -> dict[str, Any]:
         ids = [i.id for i in options["ids"]]
-        category = options["category"]
-        if category:
-            # As search does: a code no paper has would find nothing and look like "nothing similar".
-            try:
-                category = next(iter(known_categories([category])), None)
-            except InvalidFilter as e:
-                raise CommandError(str(e)) from None
-        res = similar(ids, limit=options["limit"], category=category)
+        # As search does: a code no paper has would find nothing and look like "nothing similar".
+        try:
+            categories = known_categories(options["category"])
+        except InvalidFilter as e:
+            raise CommandError(str(e)) from None
+        res = similar(ids, limit=options["limit"], category=categories)
         if res.message == "no such paper":
             raise CommandError(f"not stored: {' '.join(ids)} (paperfeed fetch ID looks it up on arXiv)")
         return res.as_json()
