@@ -17,12 +17,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -373,6 +373,21 @@ class DigestReport:
         return d
 
 
+def pages(
+    due: QuerySet[Subscriber], digest: Digest, ctx: content.Context
+) -> Iterator[tuple[list[Subscriber], dict[int, list[Any]]]]:
+    """The due subscribers without a delivery of this digest yet, a page of BATCH at a time in pk
+    order, each page with its composed items: the sender and a dry run alike, so that neither
+    holds a whole list of subscribers (nor its compositions) in memory. Each page is a new query
+    after the last pk: what the sender recorded since is not read again."""
+    last_pk = 0
+    if digest.pk:
+        due = due.exclude(deliveries__digest=digest)
+    while batch := list(due.filter(pk__gt=last_pk).order_by("pk")[:BATCH]):
+        last_pk = batch[-1].pk
+        yield batch, content.compose(ctx, batch)
+
+
 class Sender:
     def __init__(self, held: leases.Held, transport: mail.Transport, throttle: Throttle):
         self.held, self.transport, self.throttle = held, transport, throttle
@@ -436,18 +451,13 @@ class Sender:
     def _loop(
         self, digest: Digest, due: Any, ctx: content.Context, report: DigestReport, progress: Progress
     ) -> None:
-        last_pk = 0
-        while True:
-            self._retries(digest, report, only_due=True)
-            batch = list(due.filter(pk__gt=last_pk).exclude(deliveries__digest=digest).order_by("pk")[:BATCH])
-            if not batch:
-                break
-            last_pk = batch[-1].pk
-            composed = content.compose(ctx, batch)
+        self._retries(digest, report, only_due=True)
+        for batch, composed in pages(due, digest, ctx):
             failpoint("digest-composed")
             for sub in batch:
                 self._new(digest, sub, composed.get(sub.pk, []), report)
                 progress.update(1, **self.counts)
+            self._retries(digest, report, only_due=True)
         # Wait out the backoff of the temporary failures: the run is complete only when every
         # eligible subscriber is sent or failed.
         while self._retries(digest, report, only_due=False):
@@ -761,13 +771,7 @@ def _dry_run(frequency: str, period: dt.date, hours: list[int] | None) -> Digest
     due = Subscriber.objects.receiving(frequency)
     if hours is not None:
         due = due.filter(send_hour__in=hours)
-    if digest.pk:
-        due = due.exclude(deliveries__digest=digest)
-    ctx = content.Context.of(digest)
-    subs = list(due.order_by("pk"))
-    for i in range(0, len(subs), BATCH):
-        batch = subs[i : i + BATCH]
-        composed = content.compose(ctx, batch)
+    for batch, composed in pages(due, digest, content.Context.of(digest)):
         for sub in batch:
             items = composed.get(sub.pk, [])
             if items or sub.send_empty:

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import random
+import re
 import socket
 import threading
 from collections import Counter
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from paperfeed.core import clock, leases
 from paperfeed.core.models import Lease
@@ -88,6 +90,20 @@ def test_the_command_reports_this_run_apart_from_the_period_and_a_dry_run_lists_
     assert text.getvalue().startswith("this run: sent=0 failed=0 empty=0 skipped=0")
     dry, _ = _command(capsys, "--dry-run")
     assert dry["would_send"] == 0 and dry["digests"][0]["recipients"] == []
+
+
+def test_a_dry_run_pages_through_the_subscribers_as_the_sender_does(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # It read every due subscriber in one query (and composed them all) before its first page.
+    make_papers(2)
+    subs = make_subscribers(services.BATCH + 3)
+    with CaptureQueriesContext(connection) as queries:
+        dry, _ = _command(capsys, "--dry-run")
+    reads = [q["sql"] for q in queries if re.search(r'FROM "digests_subscriber"', q["sql"])]
+    assert len(reads) >= 2 and all(re.search(r"\bLIMIT\b", sql) for sql in reads), reads
+    assert [r["email"] for r in dry["digests"][0]["recipients"]] == [s.email for s in subs]
+    assert dry["would_send"] == len(subs) and not Delivery.objects.exists()
 
 
 def test_headers_rfc8058_and_parts(smtp_sink: SmtpSink) -> None:
