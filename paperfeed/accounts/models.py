@@ -66,24 +66,31 @@ class User(AbstractUser):
             models.UniqueConstraint(Lower("email"), condition=~models.Q(email=""), name="uniq_user_email_ci"),
         ]
 
+    def set_unusable_password(self) -> None:
+        # Django keeps no trace of it until the save (as set_password keeps the new password): the
+        # admin's "password-based authentication: disabled" switch went by without a notice.
+        super().set_unusable_password()
+        self._password_disabled = True
+
     def save(self, *args: Any, **kwargs: Any) -> None:
-        """Every path that changes a password (settings page, reset link, admin, `changepassword`)
-        ends here, so the owner is told once whichever it was. set_password() keeps the new
-        password until the save; Django clears it for the hash upgrade at log-in, which is no
-        change, and a new account's first password is none either. Told after the commit: a change
-        rolled back is not one."""
+        """Every path that changes a password (settings page, reset link, admin, `changepassword`,
+        the admin's switch that turns password log-in off) ends here, so the owner is told once
+        whichever it was. set_password() keeps the new password until the save; Django clears it
+        for the hash upgrade at log-in, which is no change, and a new account's first password is
+        none either. Told after the commit: a change rolled back is not one."""
         fields = kwargs.get("update_fields")
         changed = (
-            getattr(self, "_password", None) is not None
+            (getattr(self, "_password", None) is not None or getattr(self, "_password_disabled", False))
             and not self._state.adding
             and (fields is None or "password" in fields)
         )
         super().save(*args, **kwargs)
+        self._password_disabled = False
         if changed:
             from paperfeed.accounts.services import send_password_changed
 
-            how = self.changed_how
-            transaction.on_commit(lambda: send_password_changed(self, how))
+            how, disabled = self.changed_how, not self.has_usable_password()
+            transaction.on_commit(lambda: send_password_changed(self, how, disabled=disabled))
 
     def counts_for_trending(self, at: dt.datetime | None = None) -> bool:
         at = at or timezone.now()

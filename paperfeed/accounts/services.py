@@ -170,15 +170,22 @@ def send_password_reset(email: str) -> int:
     return sent
 
 
-def send_password_changed(user: User, how: str) -> None:
-    """Tell the account's address that its password was just changed (`how`: by what means), so that
-    an owner who did not change it learns at once and can take the account back. The change is
-    saved before this runs: a mailer that refuses the notice is logged, never turned into an error
-    page for a change that has already happened."""
+def send_password_changed(user: User, how: str, *, disabled: bool = False) -> None:
+    """Tell the account's address that its password was just changed (`how`: by what means), or
+    turned off (`disabled`: no password logs in any more), so that an owner who did not change it
+    learns at once and can take the account back. The change is saved before this runs: a mailer
+    that refuses the notice is logged, never turned into an error page for a change that has
+    already happened."""
     if not user.email:
         return
     when = dateformat.format(timezone.now().astimezone(dt.UTC), "j F Y, H:i") + " UTC"
-    context = {"user": user, "when": when, "how": how, "reset": absolute(reverse("password-reset"))}
+    context = {
+        "user": user,
+        "when": when,
+        "how": how,
+        "disabled": disabled,
+        "reset": absolute(reverse("password-reset")),
+    }
     try:
         send_mail("password_changed", user.email, context)
     except OSError:  # smtplib's errors are OSErrors too

@@ -739,6 +739,36 @@ def test_a_password_changed_in_the_admin_is_told_once_to_the_account_address(smt
     assert new not in text
 
 
+def test_password_log_in_turned_off_in_the_admin_is_told_once(smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    # The admin's "Password-based authentication: Disabled" switch saved the account without a notice.
+    boss = make_user("boss", password=PASSWORD, staff=True)
+    User.objects.filter(pk=boss.pk).update(is_superuser=True)
+    target = make_user("switched-off", password=PASSWORD)
+    c = Client()
+    c.force_login(boss)
+    r = c.post(
+        f"/admin/accounts/user/{target.pk}/password/",
+        {"usable_password": "false", "unset-password": "Disable password-based authentication"},
+    )
+    assert r.status_code == 302, r.content.decode()[:2000]
+    target.refresh_from_db()
+    assert not target.has_usable_password()
+    [text] = password_changed_notices(smtp_sink, "switched-off@example.org")
+    assert [m.rcpt for m in smtp_sink.received] == ["switched-off@example.org"]
+    assert "password log-in to your paperfeed account was turned off" in text
+    assert "How:  by a site administrator (the admin site or the command line)" in text
+    assert "password-reset" not in text  # a reset link cannot sign in to it: it would mislead
+    # Turned on again with a new password: the usual notice, once more.
+    new = "an administrator's passphrase 10"
+    r = c.post(
+        f"/admin/accounts/user/{target.pk}/password/",
+        {"password1": new, "password2": new, "usable_password": "true"},
+    )
+    assert r.status_code == 302, r.content.decode()[:2000]
+    notices = password_changed_notices(smtp_sink, "switched-off@example.org")
+    assert len(notices) == 2 and "the password of your paperfeed account was changed" in notices[1]
+
+
 def test_a_password_changed_with_changepassword_is_told_once(smtp_sink, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from django.core.management import call_command
 
