@@ -26,6 +26,8 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from paperfeed.accounts.models import ApiToken, Follow, User
+from paperfeed.core.failpoints import failpoint
+from paperfeed.digests import mail as outbox
 from paperfeed.papers import services as papers
 from paperfeed.papers.models import Author, Category
 
@@ -39,12 +41,14 @@ def absolute(path: str) -> str:
     return settings.BASE_URL + path
 
 
-def send_mail(template: str, to: str, context: dict[str, object]) -> None:
-    """Render accounts/email/<template>_{subject,body}.txt (and .html) and send one message."""
+def send_mail(template: str, to: str, context: dict[str, object], *, message_id: str = "") -> None:
+    """Render accounts/email/<template>_{subject,body}.txt (and .html) and send one message (with
+    `message_id`, that of a job that may run again: see digests.mail.notice_message_id)."""
     context = {"site": settings.BASE_URL, **context}
     subject = " ".join(render_to_string(f"accounts/email/{template}_subject.txt", context).split())
     body = render_to_string(f"accounts/email/{template}_body.txt", context)
-    msg = EmailMultiAlternatives(subject, body, to=[to])
+    headers = {"Message-ID": message_id} if message_id else None
+    msg = EmailMultiAlternatives(subject, body, to=[to], headers=headers)
     msg.send()
 
 
@@ -151,12 +155,13 @@ def request_password_reset(email: str) -> None:
     so neither its answer nor its time tells whether the address has an account."""
     from paperfeed.accounts.tasks import send_password_reset as job
 
-    transaction.on_commit(lambda: job.enqueue(email))
+    message_id = outbox.notice_message_id("reset")
+    transaction.on_commit(lambda: job.enqueue(email, message_id))
 
 
-def send_password_reset(email: str) -> int:
+def send_password_reset(email: str, message_id: str = "") -> int:
     """Mail a reset link to each active account with this address; how many were sent (the
-    background job behind request_password_reset)."""
+    background job behind request_password_reset, `message_id` made when it was queued)."""
     sent = 0
     for user in User.objects.filter(email__iexact=email, is_active=True):
         if not user.has_usable_password():
@@ -165,7 +170,8 @@ def send_password_reset(email: str) -> int:
         link = absolute(
             reverse("password-reset-confirm", args=[uid, default_token_generator.make_token(user)])
         )
-        send_mail("reset", user.email, {"user": user, "link": link})
+        send_mail("reset", user.email, {"user": user, "link": link}, message_id=message_id)
+        failpoint("notice-sent")
         sent += 1
     return sent
 

@@ -12,5 +12,5 @@ from paperfeed.core.tasks import MAIL_QUEUE
 
 
 @task(queue_name=MAIL_QUEUE)
-def send_password_reset(email: str) -> int:
-    return services.send_password_reset(email)
+def send_password_reset(email: str, message_id: str = "") -> int:
+    return services.send_password_reset(email, message_id)

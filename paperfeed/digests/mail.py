@@ -14,7 +14,7 @@ import errno
 import smtplib
 import socket
 from dataclasses import dataclass, field
-from email.utils import parseaddr
+from email.utils import make_msgid, parseaddr
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -58,6 +58,15 @@ def confirm_url(sub: Subscriber) -> str:
 def message_id(digest: Digest, sub: Subscriber) -> str:
     """Derived from the (digest, subscriber) pair: a re-send after a crash repeats it exactly."""
     return f"<digest.{digest.uid}.{sub.pk}@{from_domain()}>"
+
+
+def notice_message_id(kind: str) -> str:
+    """A notice's Message-ID (a confirmation link, a password reset), made when its job is queued
+    and handed to it as an argument, so stored with the job before anything is sent. A worker that
+    dies between the server's 250 and the job's end leaves the job to run again: the mail it sends
+    then repeats this Message-ID, as a digest re-sent after a crash repeats its own. Nothing is lost,
+    and a repeat is known for the same message (by mailbox providers that merge them, and by us)."""
+    return make_msgid(f"notice.{kind}", domain=from_domain())
 
 
 def list_headers(sub: Subscriber) -> dict[str, str]:

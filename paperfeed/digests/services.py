@@ -115,7 +115,8 @@ def _get_or_create(address: str, frequency: str, source: str) -> Subscriber:
 def _after_commit_mail(kind: str, pk: int) -> None:
     from paperfeed.digests.tasks import send_notice
 
-    transaction.on_commit(lambda: send_notice.enqueue(kind, pk))
+    message_id = mail.notice_message_id(kind)
+    transaction.on_commit(lambda: send_notice.enqueue(kind, pk, message_id))
 
 
 def _confirm(sub: Subscriber) -> None:
@@ -164,7 +165,7 @@ def suppress(sub: Subscriber, reason: str) -> bool:
     )
 
 
-def notice_mail(kind: str, sub: Subscriber) -> mail.DigestEmail:
+def notice_mail(kind: str, sub: Subscriber, message_id: str = "") -> mail.DigestEmail:
     """The confirmation mail ("confirm") or the already-subscribed note ("already"): transactional,
     so no List-Unsubscribe-Post (listmonk #3063: a one-click header on an opt-in mail did nothing)."""
     ctx = {
@@ -172,20 +173,27 @@ def notice_mail(kind: str, sub: Subscriber) -> mail.DigestEmail:
         "confirm_url": mail.confirm_url(sub),
         "manage_url": mail.manage_url(sub),
     }
+    headers = {"Message-ID": message_id} if message_id else {}
     if kind == "confirm":
         return mail.build(
-            sub, "Confirm your paperfeed digest", render_to_string("digests/email/confirm.txt", ctx), None, {}
+            sub,
+            "Confirm your paperfeed digest",
+            render_to_string("digests/email/confirm.txt", ctx),
+            None,
+            headers,
         )
     return mail.build(
         sub,
         "Your paperfeed digest subscription",
         render_to_string("digests/email/already.txt", ctx),
         None,
-        {},
+        headers,
     )
 
 
-def send_notice(kind: str, pk: int) -> bool:
+def send_notice(kind: str, pk: int, message_id: str = "") -> bool:
+    """`message_id`: the one made when the notice was queued (mail.notice_message_id); jobs queued
+    before it was passed get a new one."""
     sub = Subscriber.objects.filter(pk=pk).first()
     if sub is None or sub.suppressed_at is not None:
         return False
@@ -193,7 +201,8 @@ def send_notice(kind: str, pk: int) -> bool:
         return False
     if kind == "already" and sub.status != Subscriber.Status.CONFIRMED:
         return False
-    notice_mail(kind, sub).send()
+    notice_mail(kind, sub, message_id).send()
+    failpoint("notice-sent")
     return True
 
 

@@ -11,9 +11,9 @@ from paperfeed.digests import services
 
 
 @task(queue_name=MAIL_QUEUE)
-def send_notice(kind: str, subscriber_id: int) -> bool:
+def send_notice(kind: str, subscriber_id: int, message_id: str = "") -> bool:
     """A confirmation link ("confirm") or an already-subscribed note ("already")."""
-    return services.send_notice(kind, subscriber_id)
+    return services.send_notice(kind, subscriber_id, message_id)
 
 
 @task()

@@ -103,6 +103,41 @@ def test_e1_kill_after_250_repeats_one_message_with_its_message_id(cli_env: dict
     assert len({m.message_id for m in sink.to(again)}) == 1
 
 
+@pytest.mark.timeout(300)
+def test_a_notice_whose_worker_died_after_the_250_is_repeated_with_its_message_id(
+    cli_env: dict[str, str],
+) -> None:
+    # As a digest (above): a worker killed between the server's 250 and the job's end leaves the
+    # job to run again, and the mail it sends then is the same message. Each notice job took a new
+    # Message-ID when it ran, so the repeat was a second, different mail.
+    sink = SmtpSink().start()
+    env = {**cli_env, "EMAIL_URL": sink.url, "DJANGO_SUPERUSER_PASSWORD": "a long enough passphrase 1"}
+    worker = ("worker", "--batch", "--no-schedule")
+    try:
+        paperfeed("init", env=env)
+        paperfeed("subscribers", "add", "a@example.org", "b@example.org", env=env)  # confirmation links
+        paperfeed(
+            "createsuperuser", "--noinput", "--username", "boss", "--email", "boss@example.org", env=env
+        )
+        reset = "from paperfeed.accounts.services import request_password_reset as r; r('boss@example.org')"
+        paperfeed("shell", "-c", reset, env=env)
+        # The first job's mail goes out, then its worker dies; the next worker sends it again and
+        # dies after the third mail (the reset, queued last); the last one sends that again.
+        first = paperfeed(*worker, env={**env, "FAILPOINT": "notice-sent:1"}, check=False)
+        assert first.returncode == -9 and len(sink.received) == 1, first.stderr[-2000:]
+        second = paperfeed(*worker, env={**env, "FAILPOINT": "notice-sent:3"}, check=False)
+        assert second.returncode == -9 and len(sink.received) == 4, second.stderr[-2000:]
+        paperfeed(*worker, env=env)
+    finally:
+        sink.stop()
+    per = Counter(r.rcpt for r in sink.received)
+    assert set(per) == {"a@example.org", "b@example.org", "boss@example.org"}  # none lost
+    assert sum(per.values()) == 5 and per["boss@example.org"] == 2, per  # two repeats, one each kill
+    for rcpt in per:
+        assert len({m.message_id for m in sink.to(rcpt)}) == 1, [m.message_id for m in sink.to(rcpt)]
+    assert {m.message["Subject"] for m in sink.to("boss@example.org")} == {"Reset your paperfeed password"}
+
+
 # S13: a run of `paperfeed` children (each boots Django) against a real SMTP sink: 30-45 s
 # on a loaded 2-core machine.
 @pytest.mark.timeout(240)
