@@ -369,8 +369,8 @@ def daily_papers(
     when, who, (a, b) = _period(period), (submitter or "")[:150] or None, paging.window()
 
     def build() -> list[dict[str, Any]]:
-        entries = services.listing(when, sort=sort, submitter=who)
-        return [_entry(e, trending=sort == "trending") for e in entries[a:b]]
+        entries = services.listing(when, sort=sort, submitter=who, loaded=False)
+        return [_entry(e, trending=sort == "trending") for e in services.load(entries[a:b])]
 
     return _cached_list(("daily", str(when), who, sort, a, b), build)  # type: ignore[return-value]
 

@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models import Count
 from django.utils import timezone
 
-from paperfeed.papers.models import Paper
+from paperfeed.papers.models import LISTED_WITH, Paper
 from paperfeed.search.query import MAX_QUERY_CHARS
 
 
@@ -54,10 +54,12 @@ class SubmissionQuerySet(models.QuerySet["Submission"]):
             ),
         )
 
+    def for_ranking(self) -> SubmissionQuerySet:
+        """The rows a list is sorted by, with the paper, its category and submitter."""
+        return self.select_related("paper", "paper__primary_category", "submitted_by")
+
     def for_listing(self) -> SubmissionQuerySet:
-        return self.select_related("paper", "paper__primary_category", "submitted_by").prefetch_related(
-            "paper__links", "paper__paper_categories"
-        )
+        return self.for_ranking().prefetch_related(*(f"paper__{name}" for name in LISTED_WITH))
 
 
 class Submission(models.Model):

@@ -23,7 +23,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, prefetch_related_objects
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -33,7 +33,7 @@ from paperfeed.feed.markup import render_comment
 from paperfeed.feed.models import Collection, CollectionItem, Comment, SavedSearch, Submission, Vote
 from paperfeed.feed.periods import Period, week_of
 from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
-from paperfeed.papers.models import Paper
+from paperfeed.papers.models import LISTED_WITH, Paper
 from paperfeed.search.query import MAX_QUERY_CHARS
 
 log = logging.getLogger(__name__)
@@ -327,7 +327,7 @@ class Entry:
 def _entries(
     period_first: dt.date, period_last: dt.date, submitter: str | None = None, *, upvoted: bool = False
 ) -> list[Entry]:
-    qs = Submission.objects.between(period_first, period_last).visible().with_counts().for_listing()
+    qs = Submission.objects.between(period_first, period_last).visible().with_counts().for_ranking()
     if upvoted:
         qs = qs.upvoted()
     if submitter:
@@ -382,10 +382,13 @@ def listing(
     submitter: str | None = None,
     now: dt.datetime | None = None,
     upvoted: bool = False,
+    loaded: bool = True,
 ) -> list[Entry]:
     """The papers submitted in a period: sort "votes" (the daily page: most upvoted first),
     "publishedAt" (newest submission first) or "trending" (the score above, with reasons);
-    `upvoted`: only papers with at least one upvote."""
+    `upvoted`: only papers with at least one upvote. `loaded=False`: ranked (every entry's rank
+    is its place in the whole list) but without what a card shows besides (links, categories):
+    a caller showing a page of a long list loads only that page's with `load`."""
     entries = _entries(period.first, period.last, submitter, upvoted=upvoted)
     if sort == "trending":
         _score(entries, reference_time(period, now))
@@ -396,6 +399,15 @@ def listing(
         entries.sort(key=lambda e: (-e.votes, -e.comments, -e.submission.created_at.timestamp()))
     for i, e in enumerate(entries, 1):
         e.rank = i
+    if loaded:
+        load(entries)
+    return entries
+
+
+def load(entries: list[Entry]) -> list[Entry]:
+    """What the cards, feeds and API show of each entry's paper besides its own row: its links and
+    categories, in one query each."""
+    prefetch_related_objects([e.paper for e in entries], *LISTED_WITH)
     return entries
 
 

@@ -71,7 +71,11 @@ class PaperQuerySet(models.QuerySet["Paper"]):
 
     def for_listing(self) -> PaperQuerySet:
         """What a list of papers shows, without a query per paper."""
-        return self.select_related("primary_category").prefetch_related("links", "paper_categories")
+        return self.select_related("primary_category").prefetch_related(*LISTED_WITH)
+
+
+# What a list shows of a paper beyond its own row, fetched for the whole list in a query each.
+LISTED_WITH = ("links", "paper_categories")
 
 
 class Paper(models.Model):

@@ -877,3 +877,51 @@ def test_a_bad_search_date_marks_its_field_and_points_it_to_the_message() -> Non
     assert "aria-invalid" not in field(html, "until")
     html = Client().get("/search", {"q": "x", "since": "2025-08-01", "until": "2025-07-01"}).content.decode()
     assert all('aria-describedby="search-err"' in field(html, n) for n in ("since", "until"))
+
+
+def test_a_month_is_read_a_page_at_a_time_each_page_with_its_json_twin(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # A month of ~600 submissions was one page of ~600 cards (a second to render, most below the fold).
+    from paperfeed.feed import views
+
+    monkeypatch.setattr(views, "DAILY_PER_PAGE", 3)
+    papers = load_papers(7)
+    curator = make_user("curator")
+    month = periods.month(timezone.localdate().year, timezone.localdate().month).shifted(-1)
+    for i, p in enumerate(papers):
+        services.submit(p.arxiv_id, curator, month.first + dt.timedelta(days=i))
+    fans = [make_user(f"fan{i}", age=dt.timedelta(days=90)) for i in range(3)]
+    for n, p in enumerate(papers[4:], 1):  # 1, 2 and 3 upvotes: the orders differ by sort
+        for fan in fans[:n]:
+            services.upvote(fan, p)
+    c, reader = Client(), Client()
+    reader.force_login(make_user("reader"))
+    for sort in ("votes", "trending", "publishedAt"):
+        listed: list[str] = []
+        number = 1
+        while True:
+            url = f"/papers?{month.query()}&sort={sort}&page={number}"
+            html = reader.get(url).content.decode()
+            cards = re.findall(r'<li class="card" id="p-([^"]+)"', html)
+            assert 0 < len(cards) <= 3, (sort, number, cards)
+            assert re.findall(r'<li class="card" id="p-([^"]+)"', c.get(url).content.decode()) == cards
+            # The page's JSON twin lists the same papers in the same order.
+            twin = re.search(r'href="(/api/daily_papers\?[^"]+)">JSON<', html)
+            assert twin, html[-3000:]
+            assert [r["paper"]["id"] for r in c.get(twin.group(1).replace("&amp;", "&")).json()] == cards
+            # A vote without JS comes back to this page, at the card.
+            nexts = re.findall(r'name="next" value="([^"]+)"', html)
+            assert nexts == [
+                f"/papers?{month.query()}&amp;sort={sort}&amp;page={number}#p-{i}" for i in cards
+            ]
+            if sort == "trending":  # a rank is the card's place in the month, not on its page
+                assert f"Why #{len(listed) + 1}?" in html
+            listed += cards
+            pager = re.search(r'<nav class="pager".*?</nav>', html, re.S)
+            assert pager and f"page {number} of 3" in pager.group(0)
+            if 'rel="next"' not in pager.group(0):
+                break
+            number += 1
+        assert listed == [e.paper.arxiv_id for e in services.listing(month, sort=sort)], sort
+    # A page past the last shows the last; the sort links start again at the first page.
+    html = c.get(f"/papers?{month.query()}&page=99").content.decode()
+    assert "page 3 of 3" in html and f'href="?{month.query()}&amp;sort=trending"' in html
