@@ -312,6 +312,7 @@ class Entry:
     votes: int = 0
     comments: int = 0
     counted: int = 0
+    cast: int = 0  # votes cast by the trending score's reference time, counted or not
     age_hours: float = 0.0
     score: float = 0.0
     reason: str = ""
@@ -362,10 +363,10 @@ def _score(entries: list[Entry], ref: dt.datetime) -> None:
         .values_list("paper_id", "c")
     )
     for e in entries:
-        e.counted = counted.get(e.paper.pk, 0)
+        e.counted, e.cast = counted.get(e.paper.pk, 0), cast.get(e.paper.pk, 0)
         e.age_hours = max(0.0, (ref - e.submission.created_at).total_seconds() / 3600)
         e.score = e.counted / (e.age_hours + AGE_OFFSET_HOURS) ** GRAVITY
-        uncounted = cast.get(e.paper.pk, 0) - e.counted
+        uncounted = e.cast - e.counted
         why = f"{e.counted} counted upvote{'s' if e.counted != 1 else ''}"
         if uncounted > 0:
             why += f" ({uncounted} more from new or unverified accounts not counted)"
@@ -392,7 +393,9 @@ def listing(
     entries = _entries(period.first, period.last, submitter, upvoted=upvoted)
     if sort == "trending":
         _score(entries, reference_time(period, now))
-        entries.sort(key=lambda e: (-e.score, -e.votes, -e.submission.created_at.timestamp()))
+        # Ties (unvoted papers, score 0) go to the votes cast by the same moment as the score: today's
+        # total would let votes cast after a past period reorder it.
+        entries.sort(key=lambda e: (-e.score, -e.cast, -e.submission.created_at.timestamp()))
     elif sort == "publishedAt":
         entries.sort(key=lambda e: (e.submission.day, e.submission.created_at), reverse=True)
     else:

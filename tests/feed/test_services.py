@@ -152,6 +152,24 @@ def test_trending_formula_eligibility_and_reasons() -> None:
     assert services.trending(past, now=now) == []
 
 
+def test_a_past_period_s_trending_ties_break_by_the_votes_cast_by_its_end() -> None:
+    # Unvoted-for-trending papers all score 0; the tie-break was today's total of votes, so votes
+    # cast after a past day reordered it.
+    early, late = load_papers(2)
+    day = timezone.localdate() - dt.timedelta(days=10)
+    at = dt.datetime.combine(day, dt.time(9), tzinfo=dt.UTC)
+    for p in (early, late):
+        services.submit(p.arxiv_id, None, day)
+    Submission.objects.update(created_at=at)
+    services.upvote(make_user("newbie", age=dt.timedelta(hours=1)), early)  # cast that day, not counted
+    Vote.objects.update(created_at=at + dt.timedelta(hours=1))
+    for i in range(2):  # cast since: they count for today's periods, not for that day's
+        services.upvote(make_user(f"later{i}"), late)
+    ranked = services.listing(periods.day(day), sort="trending")
+    assert [e.paper for e in ranked] == [early, late], [(e.paper, e.score, e.votes) for e in ranked]
+    assert [(e.score, e.cast, e.votes) for e in ranked] == [(0.0, 1, 1), (0.0, 0, 2)]
+
+
 def test_listing_sorts_and_periods() -> None:
     papers = load_papers(4)
     day = timezone.localdate()
