@@ -147,7 +147,10 @@ def upvote(user: User, paper: Paper) -> int:
     """Add the user's vote (once, however often and however concurrently asked); the paper's votes."""
     throttle.check("vote:user", str(user.pk))
     with transaction.atomic():
-        Vote.objects.bulk_create([Vote(user=user, paper=paper)], ignore_conflicts=True)
+        # get_or_create, not bulk_create: a new vote is saved as a model, so its post_save hook
+        # updates the user's "for you" profile in place (recs.apps), as unvoting and saving do.
+        # A concurrent duplicate is its IntegrityError, caught in a savepoint: still one vote.
+        Vote.objects.get_or_create(user=user, paper=paper)
         _bump_after_commit()
     return Vote.objects.filter(paper=paper).count()
 

@@ -163,12 +163,16 @@ def rebuild_profile(user_id: int, sig: Signals | None = None, cands: Candidates 
 
 def apply_signal(user_id: int, paper_id: int, *, negative: bool, at: dt.datetime, sign: int) -> None:
     """Add (sign +1) or take away (-1) one signal's row from the stored sums: the incremental update
-    the hooks run after a vote, save or "not interested" commits."""
+    the hooks run after a vote, save or "not interested" commits. Nothing to update without a
+    current profile, or without a window in this process: the next "for you" builds the profile
+    again from all the signals (its fingerprint then differs), and loads the window anyway, where a
+    vote's request should not wait for either (a rebuild took 0.3 s at 64 votes, 1.1 s at 1,000)."""
+    if not index.loaded():
+        return
     cands = candidates()
     with transaction.atomic():
         prof = Profile.objects.select_for_update().filter(user_id=user_id).first()
         if prof is None or prof.features != FEATURES:
-            rebuild_profile(user_id, cands=cands)
             return
         rows = _rows([paper_id], cands.idf)
         if paper_id not in rows:  # the paper was deleted (its votes and saves with it): its row is

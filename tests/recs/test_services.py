@@ -224,6 +224,26 @@ def test_a_huge_profile_compares_only_its_most_recent_liked_papers_one_by_one(ca
     assert Profile.objects.get(user=user).positive_weight > 3.9  # all four
 
 
+def test_the_site_s_upvote_and_unvote_update_the_profile_in_place(catalogue, user):
+    # feed.services.upvote stored votes with bulk_create, which sends no post_save: the profile
+    # missed every upvote and "for you" rebuilt it from all the signals after each one.
+    from paperfeed.feed import services as feed
+
+    save(user, catalogue["speech"][0])
+    services.recommend(user)  # first use builds the profile
+    for paper in (catalogue["speech"][1], catalogue["robots"][0]):
+        feed.upvote(user, paper)
+        feed.upvote(user, paper)  # twice: still one vote, one update
+        assert Profile.objects.get(user=user).fingerprint == services.signals_of(user.pk).fingerprint()
+    in_place = services.profile_vector(user.pk, services.signals_of(user.pk), services.candidates())
+    services.rebuild_profile(user.pk)
+    rebuilt = services.profile_vector(user.pk, services.signals_of(user.pk), services.candidates())
+    assert in_place is not None and rebuilt is not None
+    assert np.allclose(in_place.toarray(), rebuilt.toarray(), atol=1e-4)
+    feed.unvote(user, catalogue["robots"][0])
+    assert Profile.objects.get(user=user).fingerprint == services.signals_of(user.pk).fingerprint()
+
+
 def test_a_profile_missing_a_signal_is_rebuilt(catalogue, user):
     save(user, catalogue["robots"][0])
     services.recommend(user)
