@@ -720,14 +720,19 @@ def test_a_refused_notice_leaves_the_password_changed(smtp_sink) -> None:  # typ
     assert smtp_sink.attempts == ["unreachable@example.org"] and smtp_sink.received == []
 
 
-def test_a_password_changed_in_the_admin_is_told_once_to_the_account_address(smtp_sink) -> None:  # type: ignore[no-untyped-def]
+def _admin_password_form(username: str) -> tuple[User, Client, str]:
+    """An account, a superuser's client, and the admin's password form of the account."""
     boss = make_user("boss", password=PASSWORD, staff=True)
     User.objects.filter(pk=boss.pk).update(is_superuser=True)
-    target = make_user("admin-told", password=PASSWORD)
+    target = make_user(username, password=PASSWORD)
     c = Client()
     c.force_login(boss)
+    return target, c, f"/admin/accounts/user/{target.pk}/password/"
+
+
+def test_a_password_changed_in_the_admin_is_told_once_to_the_account_address(smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    target, c, url = _admin_password_form("admin-told")
     new = "an administrator's passphrase 9"
-    url = f"/admin/accounts/user/{target.pk}/password/"
     r = c.post(url, {"password1": new, "password2": new, "usable_password": "true"})
     assert r.status_code == 302, r.content.decode()[:2000]
     target.refresh_from_db()
@@ -741,15 +746,8 @@ def test_a_password_changed_in_the_admin_is_told_once_to_the_account_address(smt
 
 def test_password_log_in_turned_off_in_the_admin_is_told_once(smtp_sink) -> None:  # type: ignore[no-untyped-def]
     # The admin's "Password-based authentication: Disabled" switch saved the account without a notice.
-    boss = make_user("boss", password=PASSWORD, staff=True)
-    User.objects.filter(pk=boss.pk).update(is_superuser=True)
-    target = make_user("switched-off", password=PASSWORD)
-    c = Client()
-    c.force_login(boss)
-    r = c.post(
-        f"/admin/accounts/user/{target.pk}/password/",
-        {"usable_password": "false", "unset-password": "Disable password-based authentication"},
-    )
+    target, c, url = _admin_password_form("switched-off")
+    r = c.post(url, {"usable_password": "false", "unset-password": "Disable password-based authentication"})
     assert r.status_code == 302, r.content.decode()[:2000]
     target.refresh_from_db()
     assert not target.has_usable_password()
@@ -760,10 +758,7 @@ def test_password_log_in_turned_off_in_the_admin_is_told_once(smtp_sink) -> None
     assert "password-reset" not in text  # a reset link cannot sign in to it: it would mislead
     # Turned on again with a new password: the usual notice, once more.
     new = "an administrator's passphrase 10"
-    r = c.post(
-        f"/admin/accounts/user/{target.pk}/password/",
-        {"password1": new, "password2": new, "usable_password": "true"},
-    )
+    r = c.post(url, {"password1": new, "password2": new, "usable_password": "true"})
     assert r.status_code == 302, r.content.decode()[:2000]
     notices = password_changed_notices(smtp_sink, "switched-off@example.org")
     assert len(notices) == 2 and "the password of your paperfeed account was changed" in notices[1]
