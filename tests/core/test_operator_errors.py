@@ -93,11 +93,12 @@ def test_an_unsupported_database_url_says_which_are(bare_env: dict[str, str]) ->
     )
 
 
+# Children that each boot Django: seconds each on a loaded 2-core machine.
+@pytest.mark.timeout(240)
 @pytest.mark.parametrize(
     ("args", "reason"),
     [
         (("search",), "give a QUERY or --batch FILE"),
-        (("similar", "2401.00001", "--category", "cs.XX"), "unknown category cs.XX"),
         # Django's own commands, run through paperfeed, report alike.
         (("migrate", "nosuchapp"), "No installed app with label 'nosuchapp'."),
     ],
@@ -107,7 +108,6 @@ def test_a_command_s_own_failure_has_the_one_prefix(
     bare_env: dict[str, str], args: tuple[str, ...], reason: str
 ) -> None:
     # As the settings and database failures above: "paperfeed: …", not Django's "CommandError: …".
-    assert _run("init", env=bare_env).returncode == 0
     proc = _run(*args, env=bare_env)
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
