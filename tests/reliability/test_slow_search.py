@@ -36,7 +36,12 @@ def test_slow_or_failing_embeddings_degrade_search(
     papers = tool("papers", "40", env=env).split()
     paperfeed("index", env=env)
     title_word = "learning"
-    slow = Server({**env, "PAPERFEED_SEARCH_FAULT_DELAY_MS": "10000"}, tmp_path / "slow.log", workers=2)
+    slow_env = {
+        **env,
+        "PAPERFEED_SEARCH_FAULT_DELAY_MS": "10000",
+        "PAPERFEED_SEARCH_SEMANTIC_BUDGET_MS": "500",
+    }
+    slow = Server(slow_env, tmp_path / "slow.log", workers=2)
     broken_cache = _corrupt_model_cache(tmp_path / "models", monkeypatch)
     broken = Server({**env, "PAPERFEED_MODEL_CACHE": str(broken_cache)}, tmp_path / "broken.log", workers=2)
     try:
