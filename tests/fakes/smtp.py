@@ -51,12 +51,6 @@ class Received:
         return part.get_content() if part is not None else ""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class _FaultySMTP(SMTP):
     sink: SmtpSink
 
@@ -81,6 +75,16 @@ class _Controller(Controller):
         server.sink = self.sink
         return server
 
+    def _create_server(self) -> Any:
+        return self._listen()
+
+    async def _listen(self) -> asyncio.AbstractServer:
+        # Port 0: the kernel's pick, taken while it is bound. A port found free first and bound later
+        # could be taken in between by another test process's server or client.
+        server = await self.loop.create_server(self._factory_invoker, host=self.hostname, port=0)
+        self.port = int(server.sockets[0].getsockname()[1])
+        return server
+
 
 class SmtpSink:
     def __init__(
@@ -100,8 +104,9 @@ class SmtpSink:
         self.accepted = 0
         self._stalled: list[Any] = []
         self.lock = threading.Lock()
-        self.host, self.port = "127.0.0.1", free_port()
-        self.controller = _Controller(self, hostname=self.host, port=self.port)
+        self.host, self.port = "127.0.0.1", 0  # the port is known once started
+        # aiosmtpd gives a server 5 s to start and answer its probe: a loaded machine can take longer.
+        self.controller = _Controller(self, hostname=self.host, port=0, ready_timeout=60)
 
     def script(self, rcpt: str, replies: list[str]) -> None:
         """Answer RCPT for `rcpt` with these replies in turn, then accept."""
@@ -153,6 +158,7 @@ class SmtpSink:
 
     def start(self) -> SmtpSink:
         self.controller.start()
+        self.port = self.controller.port
         with self.lock:
             self.connections = 0  # the controller's own readiness probe does not count
         return self
