@@ -26,6 +26,9 @@ from tests.digests.conftest import NOW, PERIOD, make_papers, make_subscribers
 from tests.fakes.smtp import SmtpSink
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_sender")]
+# The SMTP timeout of the tests whose sink stalls a connection: what a stall costs, and the deadline
+# of every healthy reply as well, which the sink's thread must meet on a loaded machine.
+STALL_TIMEOUT = 10  # a 2 s one let a reply to DATA, slowed by load 20, count as a stall in CI
 
 
 def send(**kw: Any) -> dict[str, Any]:
@@ -207,9 +210,8 @@ def test_a_stalled_server_is_abandoned_within_the_timeout(settings: Any) -> None
     assert settings.EMAIL_TIMEOUT_SECONDS <= 30  # the configured default for EMAIL_URL
     sink = SmtpSink().start()
     sink.stall_connections = {1}
-    # Long enough for a loaded machine's next greeting: two slow greetings in a row would rightly
-    # read as "server down".
-    settings.MAILERS = {"default": sink.mailer_settings(timeout=5)}
+    # At 1 s, two greetings in a row held up by load would read as a server down and stop the run.
+    settings.MAILERS = {"default": sink.mailer_settings(timeout=STALL_TIMEOUT)}
     try:
         make_papers(1)
         make_subscribers(3)
@@ -330,9 +332,8 @@ def test_e3_at_full_scale(settings: Any) -> None:
     """E3 as written: 1,000 recipients; 421 three times for 5 %, 451 for 2 %, 550 for 1 %; the server
     closes the connection every 250 messages and stalls one connection forever."""
     sink = SmtpSink().start()
-    # The stall costs one timeout; a shorter one let a loaded machine's slow "250" after DATA time out
-    # once in CI, and that mail, already accepted, went out again (SMTP cannot tell the two apart).
-    settings.MAILERS = {"default": sink.mailer_settings(timeout=10)}
+    # At 2 s, a healthy reply held up by load past it would count as a stall, its mail sent twice.
+    settings.MAILERS = {"default": sink.mailer_settings(timeout=STALL_TIMEOUT)}
     make_papers(1)
     subs = make_subscribers(1000)
     emails = [s.email for s in subs]
