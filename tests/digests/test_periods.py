@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
+from paperfeed.core import clock
 from paperfeed.digests import services
 from paperfeed.digests.models import Delivery, Digest
 from tests.digests.conftest import PERIOD, make_papers, make_subscribers
@@ -195,8 +196,18 @@ def test_a_new_run_tries_a_waiting_retry_first_without_waiting_out_its_backoff(
 def test_a_retry_is_logged_with_the_address_and_what_comes_next(
     smtp_sink: SmtpSink, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PAPERFEED_TIME_SCALE", "1000")  # the default 60 s backoff lasts 60 ms
     monkeypatch.setenv("PAPERFEED_DIGEST_RETRY_DELAY", "60")
+    # The sender's clock moves only when it sleeps. On a scaled real clock the 60 s backoff lasted
+    # 60 ms, which a loaded machine could spend before the sender looked: the retry was then due at
+    # once, went out without a wait, and "the next try in" was never logged.
+    now = [clock.wall()]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    monkeypatch.setattr(clock, "wall", lambda: now[0])
+    monkeypatch.setattr(clock, "monotonic", lambda: now[0])
+    monkeypatch.setattr(clock, "sleep", sleep)
     make_papers(1)
     (sub,) = make_subscribers(1)
     smtp_sink.script(sub.email, ["451 4.3.0 greylisted"])
