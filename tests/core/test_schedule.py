@@ -50,6 +50,8 @@ def test_schedule_command(cli_env: dict[str, str]) -> None:
     assert "digests.send" not in again
 
 
+# init, a worker and a `schedule list` child per poll: the default 60 s ran out at load 20.
+@pytest.mark.timeout(180)
 @pytest.mark.database
 def test_the_worker_ticks_by_itself_and_runs_the_job(cli_env: dict[str, str]) -> None:
     import subprocess
