@@ -203,14 +203,6 @@ class PaperRecord:
             cached = self.__dict__["_hash"] = digest.hexdigest()
         return cached
 
-    def prepare(self) -> PaperRecord:
-        """Compute (and cache) what storing needs: a producer process can do this work."""
-        self.content_hash()
-        self.links()
-        self.json_columns()
-        self.distinct_authors()
-        return self
-
     def distinct_authors(self) -> list[AuthorName]:
         """The names without repeats (a few records list an author twice), in order: cached."""
         cached: list[AuthorName] | None = self.__dict__.get("_distinct")

@@ -8,10 +8,14 @@ without duplicates. A record whose merged content hashes like the stored one cha
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import itertools
 import logging
+import sqlite3
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection, models, transaction
 from django.utils import timezone
@@ -92,6 +96,9 @@ class _BoundedCache(dict[str, int]):
         self.update(found)
 
 
+_NARROW = 4  # columns
+
+
 def _insert_rows(
     model: type[models.Model],
     columns: list[str],
@@ -100,7 +107,7 @@ def _insert_rows(
     ignore_conflicts: bool = False,
 ) -> None:
     """Insert many plain rows (values already in database form) without building model instances,
-    which is where bulk_create spent most of an import. SQLite: one prepared statement run per row.
+    which is where bulk_create spent most of an import. SQLite: multi-row INSERTs of narrow rows.
     PostgreSQL: COPY, or multi-row INSERTs where conflicts are to be ignored (a statement per row
     there costs a round trip each)."""
     if not rows:
@@ -124,10 +131,31 @@ def _insert_rows(
             )
             return
         conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
-        cur.executemany(
-            f"INSERT INTO {table} ({cols}) VALUES ({', '.join(['%s'] * len(columns))}){conflict}",  # noqa: S608  # nosec B608
-            rows,
-        )
+        if len(columns) > _NARROW:
+            one = f"({', '.join(['%s'] * len(columns))})"
+            cur.executemany(f"INSERT INTO {table} ({cols}) VALUES {one}{conflict}", rows)  # noqa: S608  # nosec B608
+            return
+        # Narrow rows (the join tables): as many per statement as SQLite binds. executemany runs
+        # the statement once per row, and each run of an INSERT into an AUTOINCREMENT table also
+        # reads and writes sqlite_sequence: 433,000 authorships took 2.9 s of CPU, 2.4 s now. For
+        # papers (20 columns, long texts) one multi-row statement measured slower (1.1 -> 1.7 s).
+        per = max(1, (connection.features.max_query_params or 999) // len(columns))
+        one = f"({', '.join(['?'] * len(columns))})"
+        for i in range(0, len(rows), per):
+            chunk = rows[i : i + per]
+            _sqlite_execute(
+                cur,
+                f"INSERT INTO {table} ({cols}) VALUES {', '.join([one] * len(chunk))}{conflict}",  # noqa: S608  # nosec B608
+                list(itertools.chain.from_iterable(chunk)),
+            )
+
+
+def _sqlite_execute(cur: Any, sql: str, params: list[Any]) -> None:
+    """Run `sql`, written with SQLite's own ? placeholders, on the driver's cursor. Django's wrapper
+    rewrites each %s with a regex (1 s of an import's CPU in statements of thousands of values) and,
+    when it logs queries (DEBUG), formats the statement with %, which ? placeholders would break."""
+    with connection.wrap_database_errors:
+        sqlite3.Cursor.execute(cur.cursor, sql, params)
 
 
 # The batch's timestamps go last, so a row prepared ahead of time is completed by appending them.
@@ -135,43 +163,77 @@ _STAMPS = ["created_at", "modified_at"]
 _PAPER_COLUMNS: list[str] = [
     str(f.column) for f in Paper._meta.concrete_fields if f.column not in ("id", *_STAMPS)
 ] + _STAMPS
+_ROW_COLUMNS = _PAPER_COLUMNS[: -len(_STAMPS)]
 _PAPER_TYPES = {str(f.column): f.get_internal_type() for f in Paper._meta.concrete_fields}
 
 
-def _paper_row(values: dict[str, Any]) -> tuple[Any, ...]:
-    """Column values but the timestamps, in database form: the backend's own adapters for JSON
-    and dates (what Field.get_db_prep_save ends up calling), the rest as they are."""
+# Per connection's operations (one per thread and database): looked up per row, built once.
+_ADAPTERS: weakref.WeakKeyDictionary[Any, list[Callable[[Any], Any] | None]] = weakref.WeakKeyDictionary()
+
+
+def _column_adapters() -> list[Callable[[Any], Any] | None]:
+    """Per column (but the timestamps), the backend's own adapter from a Python value to database
+    form, as Field.get_db_prep_save ends up calling it, or None for a value stored as it is.
+    JSON text is already encoded: SQLite stores text and COPY parses it for jsonb."""
     ops = connection.ops
-    row = []
-    for c in _PAPER_COLUMNS[: -len(_STAMPS)]:
-        v, kind = values[c], _PAPER_TYPES[c]
-        if v is not None:
-            if kind == "JSONField":
-                # Text is already-encoded JSON: SQLite stores text and COPY parses it for jsonb.
-                v = v if isinstance(v, str) else ops.adapt_json_value(v, None)
-            elif kind == "DateTimeField":
-                v = ops.adapt_datetimefield_value(v)
-            elif kind == "DateField":
-                v = ops.adapt_datefield_value(v)
-        row.append(v)
-    return tuple(row)
+    cached = _ADAPTERS.get(ops)
+    if cached is not None:
+        return cached
+    by_kind: dict[str, Callable[[Any], Any]] = {
+        "JSONField": lambda v: v if isinstance(v, str) else ops.adapt_json_value(v, None),
+        "DateTimeField": ops.adapt_datetimefield_value,
+        "DateField": ops.adapt_datefield_value,
+    }
+    cached = _ADAPTERS[ops] = [by_kind.get(_PAPER_TYPES[c]) for c in _ROW_COLUMNS]
+    return cached
 
 
-def prepare_for_storage(rec: PaperRecord, source: str) -> PaperRecord:
-    """Do ahead of time (in a producer process, say) what storing a new paper needs: its row in
-    database form and its distinct author names. Cached on the record; `Ingestor` recomputes
-    whatever is missing or was prepared for another source."""
-    rec.prepare()
-    h = rec.content_hash()
-    rec.__dict__["_row"] = (source, _paper_row(_paper_fields(rec, h, source, as_json_text=True)))
+def _paper_row(values: dict[str, Any]) -> tuple[Any, ...]:
+    """Column values but the timestamps, in database form."""
+    return tuple(
+        [
+            v if adapt is None or v is None else adapt(v)
+            for v, adapt in zip(map(values.__getitem__, _ROW_COLUMNS), _column_adapters(), strict=True)
+        ]
+    )
+
+
+class Prepared(NamedTuple):
+    """A record made ready for storage ahead of time (by the import's producer process, which ships
+    these to the writer): what creating its paper needs, all in plain tuples and strings. Pickling
+    the PaperRecords themselves (dataclasses, name tuples, dates) and their caches cost the snapshot
+    import ~4 s of CPU across the two processes, as much as the writer's inserts of 74,728 papers.
+    A paper that is stored already is merged from its full record: `rebuild()` makes it again."""
+
+    arxiv_id: str
+    version: int | None
+    source: str
+    row: tuple[Any, ...]  # _PAPER_COLUMNS but the timestamps, in database form
+    categories: tuple[str, ...]  # primary first
+    authors: tuple[tuple[str, str], ...]  # (key, display) of each distinct name, in order
+    links: tuple[tuple[str, str, str], ...]  # (kind, url, source)
+    rebuild: Callable[[], PaperRecord]
+
+
+def prepare_for_storage(
+    rec: PaperRecord, source: str, rebuild: Callable[[], PaperRecord] | None = None
+) -> Prepared:
+    """What storing `rec` as a new paper needs. `rebuild` makes the record again where it is used
+    (a producer process ships it: a line of the source file to parse again, say, not the record)."""
+    return Prepared(
+        rec.arxiv_id,
+        rec.version,
+        source,
+        _paper_row(_paper_fields(rec, rec.content_hash(), source, as_json_text=True)),
+        tuple(rec.categories),
+        tuple((a[4], a[3]) for a in rec.distinct_authors()),
+        tuple((lk.kind, lk.url, lk.source) for lk in rec.links()),
+        rebuild or functools.partial(_same, rec),
+    )
+
+
+def _same(rec: PaperRecord) -> PaperRecord:
     return rec
-
-
-def _prepared_row(rec: PaperRecord, source: str) -> tuple[Any, ...]:
-    cached = rec.__dict__.get("_row")
-    if cached is not None and cached[0] == source:
-        return cached[1]
-    return _paper_row(_paper_fields(rec, rec.content_hash(), source, as_json_text=True))
 
 
 def _select_in(select: str, column: str, values: list[str]) -> list[tuple[Any, ...]]:
@@ -185,7 +247,7 @@ def _select_in(select: str, column: str, values: list[str]) -> list[tuple[Any, .
             return list(cur.fetchall())
         for i in range(0, len(values), 5000):
             chunk = values[i : i + 5000]
-            cur.execute(f"{select} WHERE {column} IN ({', '.join(['%s'] * len(chunk))})", chunk)
+            _sqlite_execute(cur, f"{select} WHERE {column} IN ({', '.join(['?'] * len(chunk))})", chunk)
             out.extend(cur.fetchall())
     return out
 
@@ -201,7 +263,7 @@ class Ingestor:
         self.source = source
         self.batch_size = batch_size
         self.counts: Counter[str] = Counter()
-        self._pending: dict[str, PaperRecord] = {}
+        self._pending: dict[str, PaperRecord | Prepared] = {}
         self._deletes: set[str] = set()
         self._authors = _BoundedCache(200_000)
         self._categories: set[str] = set()
@@ -214,7 +276,7 @@ class Ingestor:
         if exc_type is None:
             self.flush()
 
-    def add(self, record: PaperRecord) -> None:
+    def add(self, record: PaperRecord | Prepared) -> None:
         old = self._pending.get(record.arxiv_id)
         if old is None or (record.version or 0) >= (old.version or 0):
             self._pending[record.arxiv_id] = record
@@ -252,7 +314,7 @@ class Ingestor:
 
     # --- the batch -------------------------------------------------------------------------------
 
-    def _store(self, records: list[PaperRecord], deletes: list[str]) -> Counter[str]:
+    def _store(self, records: list[PaperRecord | Prepared], deletes: list[str]) -> Counter[str]:
         counts: Counter[str] = Counter()
         ids = [r.arxiv_id for r in records]
         # Which ids exist, in plain SQL first: on a first import none do, and the ORM's `__in` lookup
@@ -268,13 +330,18 @@ class Ingestor:
             if known
             else {}
         )
-        creates: list[tuple[PaperRecord, str]] = []
+        creates: list[Prepared] = []
         updates: list[tuple[int, PaperRecord, str]] = []
-        for rec in records:
-            stored = existing.get(rec.arxiv_id)
+        for item in records:
+            stored = existing.get(item.arxiv_id)
             if stored is None:
-                creates.append((rec, rec.content_hash()))
+                if not isinstance(item, Prepared):
+                    item = prepare_for_storage(item, self.source)
+                elif item.source != self.source:
+                    item = prepare_for_storage(item.rebuild(), self.source)
+                creates.append(item)
                 continue
+            rec = item.rebuild() if isinstance(item, Prepared) else item
             if rec.version and stored["version"] and stored["version"] > rec.version:
                 counts["unchanged"] += 1  # an older version never replaces a newer one
                 continue
@@ -289,20 +356,24 @@ class Ingestor:
             else:
                 updates.append((stored["id"], merged, h))
 
-        self._ensure_categories({c for r in records for c in r.categories})
-        # AuthorName is a tuple (keyname, forenames, suffix, display, key): indexing skips a property call
-        # per name, and there are several hundred thousand names in an import.
-        author_ids = self._ensure_authors({a[4]: a[3] for r in records for a in r.distinct_authors()})
+        # What the join tables need of each paper, created or updated: (categories, authors, links).
+        parts = [(p.categories, p.authors, p.links) for p in creates]
+        parts += [
+            (
+                tuple(r.categories),
+                tuple((a[4], a[3]) for a in r.distinct_authors()),
+                tuple((lk.kind, lk.url, lk.source) for lk in r.links()),
+            )
+            for _, r, _ in updates
+        ]
+        self._ensure_categories({c for cats, _, _ in parts for c in cats})
+        author_ids = self._ensure_authors({key: name for _, names, _ in parts for key, name in names})
 
         now = timezone.now()
         stamp = connection.ops.adapt_datetimefield_value(now)
-        _insert_rows(
-            Paper,
-            _PAPER_COLUMNS,
-            [(*_prepared_row(r, self.source), stamp, stamp) for r, _ in creates],
-        )
+        _insert_rows(Paper, _PAPER_COLUMNS, [(*p.row, stamp, stamp) for p in creates])
         new_pks = dict(
-            _select_in("SELECT arxiv_id, id FROM papers_paper", "arxiv_id", [r.arxiv_id for r, _ in creates])
+            _select_in("SELECT arxiv_id, id FROM papers_paper", "arxiv_id", [p.arxiv_id for p in creates])
         )
         counts["created"] += len(creates)
         for pk, rec, h in updates:
@@ -314,26 +385,28 @@ class Ingestor:
             Authorship.objects.filter(paper_id__in=updated_pks).delete()
             PaperLink.objects.filter(paper_id__in=updated_pks).exclude(source="curated").delete()
 
-        children = [(new_pks[r.arxiv_id], r) for r, _ in creates]
-        children += [(pk, r) for pk, r, _ in updates]
+        children = [
+            (pk, *part)
+            for pk, part in zip([new_pks[p.arxiv_id] for p in creates] + updated_pks, parts, strict=True)
+        ]
         _insert_rows(
             PaperCategory,
             ["paper_id", "category_id", "position"],
-            [(pk, c, i) for pk, r in children for i, c in enumerate(r.categories)],
+            [(pk, c, i) for pk, cats, _, _ in children for i, c in enumerate(cats)],
         )
         _insert_rows(
             Authorship,
             ["paper_id", "author_id", "position"],
-            [(pk, author_ids[a[4]], i) for pk, r in children for i, a in enumerate(r.distinct_authors())],
+            [(pk, author_ids[key], i) for pk, _, names, _ in children for i, (key, _) in enumerate(names)],
         )
-        links = [(pk, lk.kind, lk.url, lk.source) for pk, r in children for lk in r.links()]
+        links = [(pk, kind, url, src) for pk, _, _, lks in children for kind, url, src in lks]
         if updated_pks and links:
             # A curated link may already hold one of these URLs.
             kept = set(PaperLink.objects.filter(paper_id__in=updated_pks).values_list("paper_id", "url"))
             links = [row for row in links if (row[0], row[2]) not in kept]
         _insert_rows(PaperLink, ["paper_id", "kind", "url", "source"], links)
 
-        changed = [pk for pk, _ in children]
+        changed = [pk for pk, *_ in children]
         if deletes:
             gone = list(
                 Paper.objects.filter(arxiv_id__in=deletes)

@@ -1,10 +1,17 @@
 import datetime as dt
+import functools
+import json
+import pickle
+import sqlite3
 
 import pytest
+from django.db import connection
 
 from paperfeed.papers.models import Author, Authorship, Paper, PaperChange, PaperLink
 from paperfeed.papers.records import AuthorName, PaperRecord, Version
-from paperfeed.papers.services import Ingestor
+from paperfeed.papers.services import Ingestor, Prepared, prepare_for_storage
+from paperfeed.papers.sources.snapshot import parse_line
+from tests.papers.test_snapshot import GOOD
 
 pytestmark = pytest.mark.django_db
 
@@ -187,3 +194,70 @@ def test_a_category_lists_its_primary_and_cross_listed_papers_once_without_join_
     # DISTINCT sorted a whole category on PostgreSQL (78-278 ms for a cs.CV page at 74,728 papers).
     sql = str(Paper.objects.in_category("cs.CL").order_by("-announced").query)
     assert "DISTINCT" not in sql and "JOIN" not in sql
+
+
+def _snapshot_line(**changes: object) -> bytes:
+    return json.dumps(GOOD | changes).encode()
+
+
+def _prepared(line: bytes) -> Prepared:
+    """As the import's producer process makes and ships it: through a pickle."""
+    item = prepare_for_storage(parse_line(line), "snapshot", functools.partial(parse_line, line))
+    shipped = pickle.loads(pickle.dumps(item))  # noqa: S301  (our own object, as the pipe carries it)
+    assert isinstance(shipped, Prepared)
+    return shipped
+
+
+def _stored(arxiv_id: str) -> dict[str, object]:
+    paper = Paper.objects.get(arxiv_id=arxiv_id).as_json()
+    return {k: v for k, v in paper.items() if k not in ("id", "abs_url", "pdf_url")}
+
+
+def test_a_prepared_line_stores_what_its_record_stores_and_updates_from_the_line() -> None:
+    line = _snapshot_line(id="0704.0001", abstract="Code at https://github.com/a/b and www.x.org.")
+    with Ingestor("snapshot") as ing:
+        ing.add(_prepared(line))
+        ing.add(parse_line(line.replace(b"0704.0001", b"0704.0002")))
+    assert dict(+ing.counts) == {"created": 2}
+    assert _stored("0704.0001") == _stored("0704.0002")
+    assert _stored("0704.0001")["links"] == [
+        {"kind": "github", "url": "https://github.com/a/b", "source": "abstract"},
+        {"kind": "project", "url": "https://www.x.org", "source": "abstract"},
+    ]
+
+    # Stored already: the record is rebuilt from the shipped line and merged as any record is.
+    with Ingestor("snapshot") as ing:
+        ing.add(_prepared(line))
+    assert dict(+ing.counts) == {"unchanged": 1}
+    edited = _snapshot_line(
+        id="0704.0001", title="A new title", authors_parsed=[["Roe", "Rick", ""], ["Balázs", "C.", ""]]
+    )
+    with Ingestor("snapshot") as ing:
+        ing.add(_prepared(edited))
+    assert dict(+ing.counts) == {"updated": 1}
+    paper = Paper.objects.get(arxiv_id="0704.0001")
+    assert paper.title == "A new title" and paper.status == Paper.Status.ACTIVE
+    assert list(Authorship.objects.filter(paper=paper).values_list("author__key", "position")) == [
+        ("rick-roe", 0),
+        ("c-balazs", 1),
+    ]
+    assert not PaperLink.objects.filter(paper=paper).exists()
+
+
+def test_join_rows_beyond_one_statements_bound_values_are_all_stored() -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's limit on bound values")
+    connection.ensure_connection()
+    limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    # 21 values: a paper's row still fits; authorships (3 values each) go 7 to a statement.
+    connection.connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 21)
+    try:
+        names = [AuthorName(f"Name{i}", "A.") for i in range(16)]
+        assert ingest(rec(authors=names), rec("2501.00002", authors=names[::-1])) == {"created": 2}
+    finally:
+        connection.connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
+    first, second = Paper.objects.order_by("arxiv_id")
+    keys = [f"a-name{i}" for i in range(16)]
+    assert list(first.authorships.values_list("author__key", flat=True)) == keys
+    assert list(second.authorships.values_list("author__key", flat=True)) == keys[::-1]
+    assert Author.objects.count() == 16

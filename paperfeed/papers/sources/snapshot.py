@@ -105,8 +105,17 @@ def parse_record(doc: Any) -> PaperRecord:
         raise ValueError(str(e)) from None
 
 
-def read_snapshot(path: Path) -> Iterator[tuple[int, PaperRecord | LineError, int]]:
-    """Yield (line number, record or error, compressed bytes read so far) for each non-blank line."""
+def parse_line(line: bytes) -> PaperRecord:
+    """One line -> PaperRecord; ValueError (orjson.JSONDecodeError for bad JSON) if it is not usable."""
+    try:
+        return parse_record(orjson.loads(line))
+    except (TypeError, KeyError, IndexError, OverflowError) as e:
+        raise ValueError(str(e)) from e
+
+
+def snapshot_lines(path: Path) -> Iterator[tuple[int, bytes | LineError, int]]:
+    """Yield (line number, the line or an error, compressed bytes read so far) for each non-blank
+    line: the import parses them in another process, which ships a line on to rebuild a record from."""
     raw = path.open("rb")
     gz = raw.read(2) == b"\x1f\x8b"
     raw.seek(0)
@@ -126,15 +135,23 @@ def read_snapshot(path: Path) -> Iterator[tuple[int, PaperRecord | LineError, in
             if not line:
                 return
             lineno += 1
-            if not line.strip():
-                continue
-            try:
-                rec: PaperRecord | LineError = parse_record(orjson.loads(line))
-            except orjson.JSONDecodeError as e:
-                rec = LineError(lineno, f"invalid JSON: {e}", str(path))
-            except (ValueError, TypeError, KeyError, IndexError, OverflowError) as e:
-                rec = LineError(lineno, f"unusable record: {e}", str(path))
-            yield lineno, rec, raw.tell()
+            if line.strip():
+                yield lineno, line, raw.tell()
     finally:
         stream.close()
         raw.close()
+
+
+def line_record(line: bytes, lineno: int, path: Path) -> PaperRecord | LineError:
+    try:
+        return parse_line(line)
+    except orjson.JSONDecodeError as e:
+        return LineError(lineno, f"invalid JSON: {e}", str(path))
+    except ValueError as e:
+        return LineError(lineno, f"unusable record: {e}", str(path))
+
+
+def read_snapshot(path: Path) -> Iterator[tuple[int, PaperRecord | LineError, int]]:
+    """Yield (line number, record or error, compressed bytes read so far) for each non-blank line."""
+    for lineno, line, pos in snapshot_lines(path):
+        yield lineno, (line if isinstance(line, LineError) else line_record(line, lineno, path)), pos

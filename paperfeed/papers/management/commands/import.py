@@ -12,19 +12,28 @@ from paperfeed.core.commands import ReportCommand, bounded_int
 from paperfeed.core.parallel import bulk_gc, produce_in_child
 from paperfeed.core.progress import Progress
 from paperfeed.papers.records import PaperRecord
-from paperfeed.papers.services import Ingestor, prepare_for_storage
+from paperfeed.papers.services import Ingestor, Prepared, prepare_for_storage
 from paperfeed.papers.signals import papers_ingested
 from paperfeed.papers.sources.abs import abs_files, read_abs_paths
-from paperfeed.papers.sources.snapshot import LineError, read_snapshot
+from paperfeed.papers.sources.snapshot import LineError, line_record, parse_line, snapshot_lines
 
 MAX_REPORTED_ERRORS = 1000
 SOURCE = "snapshot"
 
 
-def _prepared(path: Path) -> Iterator[tuple[int, PaperRecord | LineError, int]]:
-    """Parsed and prepared records: run in a second process while this one writes."""
-    for lineno, rec, pos in read_snapshot(path):
-        yield lineno, (prepare_for_storage(rec, SOURCE) if isinstance(rec, PaperRecord) else rec), pos
+def _prepared(path: Path) -> Iterator[tuple[int, Prepared | LineError, int]]:
+    """Parsed and prepared records: run in a second process while this one writes. A record is
+    shipped as its prepared row with the line it came from (plain bytes, nearly free to pickle)
+    to parse again should the paper be stored already."""
+    for lineno, line, pos in snapshot_lines(path):
+        if isinstance(line, LineError):
+            yield lineno, line, pos
+            continue
+        rec = line_record(line, lineno, path)
+        if isinstance(rec, PaperRecord):
+            yield lineno, prepare_for_storage(rec, SOURCE, functools.partial(parse_line, line)), pos
+        else:
+            yield lineno, rec, pos
 
 
 class Command(ReportCommand):
@@ -78,14 +87,14 @@ class Command(ReportCommand):
                         last = pos
                 ingestor.flush()
             ingestor.source = "abs"
-            for n, rec, _done in read_abs_paths(abs_paths):
+            for n, abs_rec, _done in read_abs_paths(abs_paths):
                 read += 1
                 bar.update(abs_paths[n - 1].stat().st_size, **ingestor.counts)
-                if isinstance(rec, LineError):
+                if isinstance(abs_rec, LineError):
                     skipped += 1
-                    errors.append(rec)
+                    errors.append(abs_rec)
                 else:
-                    ingestor.add(rec)
+                    ingestor.add(abs_rec)
             ingestor.flush()
         seconds = time.monotonic() - started
         counts = ingestor.counts
