@@ -150,7 +150,8 @@ def test_a_read_only_sqlite_file(tmp_path: Path) -> None:
     token = tool("token", "alice", env=env).strip()
     db = tmp_path / "home" / "paperfeed.sqlite3"
     before = _facts(db)
-    sample, _ = _sample(tmp_path, 3)
+    stored, _ = _sample(tmp_path, 5)  # the five papers made above
+    sample, _ = _sample(tmp_path, 8)  # three of them new: importing it must write
 
     server = None
     try:
@@ -191,6 +192,9 @@ def test_a_read_only_sqlite_file(tmp_path: Path) -> None:
 
             for args in (["import", str(sample)], ["submit", ids[1], "--by", "alice"], ["harvest"]):
                 _refused_in_one_line(paperfeed(*args, env=env, check=False))
+            # Papers stored already and unchanged need no write: such a re-import reads and reports.
+            again = json.loads(paperfeed("import", str(stored), "--json", env=env).stdout)
+            assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 5)
             assert json.loads(paperfeed("show", ids[0], "--json", env=env).stdout)["id"] == ids[0]
 
         # Writable again: the same server takes the vote, nothing was lost or damaged meanwhile.
