@@ -62,8 +62,10 @@ def _run(args: list[str]) -> None:
         from paperfeed.conf import SettingError
         from paperfeed.core.commands import (
             is_read_only,
+            is_uninitialised,
             is_unreachable,
             read_only_reason,
+            uninitialised_reason,
             unreachable_reason,
         )
 
@@ -75,6 +77,8 @@ def _run(args: list[str]) -> None:
             reason = read_only_reason(e)
         elif is_unreachable(e):
             reason = unreachable_reason(e)
+        elif is_uninitialised(e):
+            reason = uninitialised_reason(e)
         else:
             raise
         sys.stderr.write(f"paperfeed: {reason}\n")

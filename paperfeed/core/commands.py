@@ -200,6 +200,27 @@ def read_only_reason(exc: BaseException) -> str:
     )
 
 
+def is_uninitialised(exc: BaseException) -> bool:
+    """A table paperfeed needs is missing: a database never set up by `init`, or one behind the
+    installed version (an upgrade whose `init` has not run). SQLite says "no such table",
+    PostgreSQL raises UndefinedTable ("relation … does not exist"), however wrapped."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if "no such table" in str(e) or type(e).__name__ == "UndefinedTable":
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def uninitialised_reason(exc: BaseException) -> str:
+    return (
+        f"stopped: {database_name()} lacks paperfeed's tables ({first_line(exc)}); it was never set "
+        "up, or not since this version was installed: run `paperfeed init`, then the command again"
+    )
+
+
 def is_unreachable(exc: BaseException) -> bool:
     """The database could not be connected to (not a failed query on an open connection): a
     database OperationalError or InterfaceError raised while a new connection was being made."""

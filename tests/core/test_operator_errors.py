@@ -73,6 +73,19 @@ def test_import_connects_before_it_reads(bare_env: dict[str, str], tmp_path: Pat
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("args", [("show", "2401.00001"), ("similar", "2401.00001")], ids=" ".join)
+def test_a_database_never_initialised_is_one_line_saying_run_init(
+    bare_env: dict[str, str], args: tuple[str, ...]
+) -> None:
+    # It printed "OperationalError: no such table: papers_paper" under a traceback.
+    proc = _run(*args, env=bare_env)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("paperfeed: stopped: the SQLite database ")
+    assert "lacks paperfeed's tables (no such table: " in lines[0] and "run `paperfeed init`" in lines[0]
+
+
 def test_traceback_option_still_shows_the_traceback(bare_env: dict[str, str]) -> None:
     proc = _run("show", "2401.00001", "--traceback", env=bare_env | {"DATABASE_URL": UNREACHABLE})
     assert proc.returncode != 0 and "Traceback" in proc.stderr
