@@ -181,11 +181,16 @@ def is_read_only(exc: BaseException) -> bool:
     """The SQLite file cannot be written: SQLITE_READONLY ("attempt to write a readonly
     database"), or, in WAL mode, not even opened when its folder cannot be written either ("unable
     to open database file": the -shm and -wal files cannot be created), however wrapped."""
+    return _in_chain(exc, lambda e: "readonly database" in str(e) or "unable to open database file" in str(e))
+
+
+def _in_chain(exc: BaseException, found: Callable[[BaseException], bool]) -> bool:
+    """Whether `exc` or an exception it was raised from or during (Django wraps the driver's) is `found`."""
     seen: set[int] = set()
     e: BaseException | None = exc
     while e is not None and id(e) not in seen:
         seen.add(id(e))
-        if "readonly database" in str(e) or "unable to open database file" in str(e):
+        if found(e):
             return True
         e = e.__cause__ or e.__context__
     return False
@@ -204,14 +209,7 @@ def is_uninitialised(exc: BaseException) -> bool:
     """A table paperfeed needs is missing: a database never set up by `init`, or one behind the
     installed version (an upgrade whose `init` has not run). SQLite says "no such table",
     PostgreSQL raises UndefinedTable ("relation … does not exist"), however wrapped."""
-    seen: set[int] = set()
-    e: BaseException | None = exc
-    while e is not None and id(e) not in seen:
-        seen.add(id(e))
-        if "no such table" in str(e) or type(e).__name__ == "UndefinedTable":
-            return True
-        e = e.__cause__ or e.__context__
-    return False
+    return _in_chain(exc, lambda e: "no such table" in str(e) or type(e).__name__ == "UndefinedTable")
 
 
 def uninitialised_reason(exc: BaseException) -> str:
