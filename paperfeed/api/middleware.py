@@ -1,16 +1,19 @@
 """HTTP semantics for every answer under /api/, in one place rather than per endpoint: HEAD where GET
-is allowed (ninja routes HEAD nowhere), a JSON 405 that names the allowed methods, `charset` on JSON,
-answers to a signed-in caller never stored by a shared cache, and an ETag with 304 for the public
-reads (a client polling /api/daily_papers gets 304 until the list changes)."""
+is allowed (ninja routes HEAD nowhere), OPTIONS answered with the allowed methods, a JSON 405 that
+names them, `charset` on JSON, answers to a signed-in caller never stored by a shared cache, and an
+ETag with 304 for the public reads (a client polling /api/daily_papers gets 304 until the list
+changes). `document` puts the same in the OpenAPI document, so a client reads it there."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 
+from paperfeed.api.schemas import UnavailableOut
 from paperfeed.core.http import answer_conditionally
 
 PREFIX = "/api/"
@@ -29,6 +32,10 @@ class ApiHttpMiddleware:
         response = self.get_response(request)
         if response.status_code == 405:
             response = _not_allowed(request, response, "HEAD" if head else request.method or "")
+            if request.method == "OPTIONS":  # RFC 9110 §9.3.7: what the path allows, no body
+                options = HttpResponse(status=204)
+                options["Allow"] = response["Allow"]
+                return options
         if response.get("Content-Type", "") == "application/json":
             response["Content-Type"] = "application/json; charset=utf-8"
         if _private(request):
@@ -51,7 +58,7 @@ def _private(request: HttpRequest) -> bool:
 
 
 def _not_allowed(request: HttpRequest, response: HttpResponse, method: str) -> HttpResponse:
-    allowed = sorted({m.strip() for m in response.get("Allow", "").split(",") if m.strip()})
+    allowed = sorted({m.strip() for m in response.get("Allow", "").split(",") if m.strip()} | {"OPTIONS"})
     if "GET" in allowed:
         allowed = sorted({*allowed, "HEAD"})
     body = {"error": f"{method} is not allowed on {request.path[:200]}; allowed: {', '.join(allowed)}"}
@@ -59,3 +66,50 @@ def _not_allowed(request: HttpRequest, response: HttpResponse, method: str) -> H
     out["Allow"] = ", ".join(allowed)
     out["Content-Length"] = str(len(out.content))
     return out
+
+
+def _header(description: str, kind: str = "string", required: bool = True) -> dict[str, Any]:
+    return {"description": description, "required": required, "schema": {"type": kind}}
+
+
+# The headers this middleware, the API's error handlers and core.middleware add, by status (ninja
+# keys the document's responses by int until it is dumped as JSON).
+_HEADERS = {
+    401: {
+        "WWW-Authenticate": _header(
+            'Bearer realm="paperfeed", with error="invalid_token" when one was refused'
+        )
+    },
+    405: {"Allow": _header("the methods the path takes")},
+    429: {"Retry-After": _header("seconds until a request is counted again", "integer")},
+    503: {"Retry-After": _header("seconds to wait", "integer")},
+}
+_ETAG = _header("of the body: send it back in If-None-Match to get a 304 until it changes", required=False)
+
+
+def document(schema: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document with the HTTP semantics above: the headers each answer carries, the 304 of
+    a public read, and the 503 every path gives while the database is down (core.middleware)."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["UnavailableOut"] = UnavailableOut.model_json_schema(
+        ref_template="#/components/schemas/{model}"
+    )
+    unavailable = {
+        "description": "Service Unavailable: the database is down or restarting",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UnavailableOut"}}},
+    }
+    for operations in schema.get("paths", {}).values():
+        for method, op in operations.items():
+            responses = op.setdefault("responses", {})
+            responses.setdefault(503, unavailable)
+            for status, headers in _HEADERS.items():
+                if status in responses:
+                    responses[status].setdefault("headers", {}).update(headers)
+            if method == "get" and not op.get("security"):
+                for status, answer in responses.items():
+                    if 200 <= int(status) < 300:
+                        answer.setdefault("headers", {})["ETag"] = _ETAG
+                responses.setdefault(
+                    304, {"description": "Not Modified: the If-None-Match sent names the current ETag"}
+                )
+    return schema

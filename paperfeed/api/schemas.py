@@ -121,3 +121,11 @@ class UserPageOut(Schema):
     submissions: list[DailyPaperOut]
     upvoted: list[str]
     collections: list[dict[str, str | int]]
+
+
+class UnavailableOut(Schema):
+    """A 503 (core.middleware): the database is down or restarting; try again after `retry_after`
+    seconds, as the Retry-After header says too."""
+
+    error: str = Field(description="what is wrong, in words")
+    retry_after: int = Field(description="seconds to wait, as in Retry-After")

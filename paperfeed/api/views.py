@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import math
 import threading
 from collections.abc import Callable
 from typing import Any, Literal
 
+from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import RequestDataTooBig
 from django.db.models import Count, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import register_converter
 from django.utils import timezone
 from ninja import NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer
 from ninja.throttling import BaseThrottle
 from pydantic import TypeAdapter
@@ -27,6 +31,7 @@ from pydantic import TypeAdapter
 from paperfeed.accounts import services as accounts
 from paperfeed.accounts import throttle
 from paperfeed.accounts.models import User
+from paperfeed.api import middleware
 from paperfeed.api.paging import MAX_LIMIT, Paging, SearchPaging, bad_paging
 from paperfeed.api.schemas import (
     CommentIn,
@@ -89,15 +94,44 @@ class ApiThrottle(BaseThrottle):
 
 class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
-        return accounts.user_for_token(token[:200])
+        # RFC 7235 allows one or more spaces after the scheme; ninja keeps all but the first.
+        return accounts.user_for_token(token.strip()[:200])
 
 
-api = NinjaAPI(
+class BodyNotJson(ValueError):
+    """What was wrong with a body that is not JSON, in the words of the 400 that answers it."""
+
+
+class JsonBody(Parser):
+    """ninja's parser, with a reason: ninja answers every failure with "Cannot parse request body"."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        try:
+            return json.loads(request.body)
+        except RecursionError:
+            raise BodyNotJson("the request body is JSON nested too deeply") from None
+        except ValueError as e:  # invalid JSON or not UTF-8
+            raise BodyNotJson(
+                f"the request body is not JSON ({str(e)[:100]}): "
+                "send a JSON object with Content-Type: application/json"
+            ) from None
+
+
+class DocumentedApi(NinjaAPI):
+    """The OpenAPI document also says what api.middleware does (headers, 304, 503): a client reads
+    every answer it can get there."""
+
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        return middleware.document(super().get_openapi_schema(**kwargs))
+
+
+api = DocumentedApi(
     title="paperfeed API",
     version="1",
     description=__doc__ or "",
     throttle=[ApiThrottle()],
     urls_namespace="api",
+    parser=JsonBody(),
 )
 
 
@@ -113,7 +147,17 @@ def with_errors(schema: Any, status: int = 200) -> dict[Any, Any]:
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    return api.create_response(request, {"error": str(exc)}, status=exc.status_code)
+    cause = exc.__cause__  # ninja wraps the parser's error in its own, which does not say what was wrong
+    message = str(cause) if isinstance(cause, BodyNotJson) else str(exc)
+    return api.create_response(request, {"error": message}, status=exc.status_code)
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    # Django's own answer is a 400 "bad request"; RFC 9110 §15.5.14 has a status for it.
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    message = f"the request body is larger than this API takes ({limit:,} bytes)"
+    return api.create_response(request, {"error": message}, status=413)
 
 
 @api.exception_handler(Throttled)
@@ -390,7 +434,26 @@ def trending(
     return _cached_list(("trending", str(when), a, b), build)  # type: ignore[return-value]
 
 
-@api.get("/papers/search", response=with_errors(list[SearchHitOut]), tags=["papers"])
+def _maybe(description: str) -> dict[str, Any]:
+    return {"description": description, "required": False, "schema": {"type": "string"}}
+
+
+_SEARCH_HEADERS = {
+    "X-Search-Summary": _maybe('what was found: "635 matches", "top 100 by meaning"'),
+    "X-Total-Count": {
+        **_maybe("the matches, where they are counted (not in semantic mode)"),
+        "schema": {"type": "integer"},
+    },
+    "X-Search-Degraded": _maybe("present when only keyword matches could be given, and why"),
+}
+
+
+@api.get(
+    "/papers/search",
+    response=with_errors(list[SearchHitOut]),
+    tags=["papers"],
+    openapi_extra={"responses": {200: {"headers": _SEARCH_HEADERS}}},
+)
 def search(
     request: HttpRequest,
     response: HttpResponse,

@@ -17,14 +17,27 @@ pytestmark = pytest.mark.django_db
 def test_a_method_not_allowed_is_json_and_names_the_allowed_ones(site: dict[str, Any]) -> None:
     p = site["papers"][0]
     for method, url, allowed in (
-        ("post", "/api/daily_papers", "GET, HEAD"),
-        ("put", f"/api/papers/{p.arxiv_id}/upvote", "DELETE, POST"),
-        ("delete", "/api/papers/submit", "POST"),
+        ("post", "/api/daily_papers", "GET, HEAD, OPTIONS"),
+        ("put", f"/api/papers/{p.arxiv_id}/upvote", "DELETE, OPTIONS, POST"),
+        ("delete", "/api/papers/submit", "OPTIONS, POST"),
     ):
         r = getattr(Client(), method)(url, **site["auth"])
         assert r.status_code == 405, (method, url)
         assert r["Content-Type"] == "application/json; charset=utf-8" and r["Allow"] == allowed
         assert r.json()["error"] == f"{method.upper()} is not allowed on {url}; allowed: {allowed}"
+
+
+def test_options_answers_with_the_allowed_methods(site: dict[str, Any]) -> None:
+    # It was a 405 whose Allow did not list OPTIONS: RFC 9110 §9.3.7 wants the path's methods.
+    p = site["papers"][0]
+    for url, allowed in (
+        ("/api/daily_papers", "GET, HEAD, OPTIONS"),
+        (f"/api/papers/{p.arxiv_id}/upvote", "DELETE, OPTIONS, POST"),
+        ("/api/papers/submit", "OPTIONS, POST"),
+    ):
+        r = Client().options(url)
+        assert r.status_code == 204 and r.content == b"" and r["Allow"] == allowed, url
+    assert Client().options("/api/no/such/endpoint").status_code == 404
 
 
 def test_head_answers_as_get_without_a_body(site: dict[str, Any]) -> None:
@@ -51,6 +64,13 @@ def test_a_401_says_how_to_authenticate(site: dict[str, Any]) -> None:
     assert r["WWW-Authenticate"] == 'Bearer realm="paperfeed", error="invalid_token"'
     assert "not accepted" in r.json()["error"]
     assert Client().get("/api/recommendations")["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_token_after_more_than_one_space_is_read(site: dict[str, Any]) -> None:
+    # RFC 7235: `Bearer 1*SP token`; ninja kept the extra spaces as part of the token, a 401.
+    token = site["auth"]["HTTP_AUTHORIZATION"].split(" ", 1)[1]
+    for header in (f"Bearer  {token}", f"bearer {token}", f"Bearer {token} "):
+        assert Client().get("/api/recommendations", HTTP_AUTHORIZATION=header).status_code == 200, header
 
 
 def test_a_signed_in_callers_answer_is_never_stored_by_a_shared_cache(site: dict[str, Any]) -> None:

@@ -1,0 +1,260 @@
+"""The OpenAPI document as a client developer reads it: valid OpenAPI 3.1, and every operation in it
+answering as documented. Each operation is called with real requests against conftest's small site
+(its success, and each error a client can provoke: the generic ones derived from the document itself,
+plus the operation's own), and every answer's status, content type, documented headers and body are
+checked against the document, with no undocumented key allowed in a body. An operation added
+without a success case here, or a status documented that no request produces, fails the test: the
+document cannot drift from the server."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.db import OperationalError
+from django.test import Client, RequestFactory
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate as validate_openapi
+
+from paperfeed.accounts import services as accounts
+from paperfeed.accounts import throttle
+from paperfeed.core.middleware import unavailable
+from tests.sitedata import make_user
+
+pytestmark = pytest.mark.django_db
+
+MB = 1024 * 1024
+JSON = "application/json; charset=utf-8"
+
+
+@dataclass
+class Call:
+    status: int
+    method: str
+    url: str
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None  # a body sent as is (text/plain), instead of `body` as JSON
+    client: Client | None = None
+
+    def send(self) -> Any:
+        c = self.client or Client()
+        call = getattr(c, self.method)
+        if self.raw is not None:
+            return call(self.url, self.raw, content_type="text/plain", **self.headers)
+        if self.body is not None:
+            return call(self.url, json.dumps(self.body), content_type="application/json", **self.headers)
+        return call(self.url, **self.headers)
+
+
+@pytest.fixture
+def doc() -> dict[str, Any]:
+    return Client().get("/api/openapi.json").json()
+
+
+@pytest.fixture(autouse=True)
+def _no_api_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A couple of hundred requests from one address; the 429s are provoked below on purpose.
+    monkeypatch.setitem(throttle.LIMITS, "api:ip", throttle.Limit(1_000_000, 300))
+
+
+def _operations(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(m, path, op) for path, ops in doc["paths"].items() for m, op in ops.items()]
+
+
+def _strict(schema: Any) -> Any:
+    """The schema with every object closed (`additionalProperties: false` where it lists
+    properties), so a key the document does not name is a failure, not silently accepted."""
+    if isinstance(schema, dict):
+        out = {k: _strict(v) for k, v in schema.items()}
+        if "properties" in out and "additionalProperties" not in out:
+            out["additionalProperties"] = False
+        return out
+    if isinstance(schema, list):
+        return [_strict(v) for v in schema]
+    return schema
+
+
+def check_answer(doc: dict[str, Any], method: str, path: str, r: Any, where: str, head: bool = False) -> None:
+    """One answer against what the document says about that operation and status (a HEAD's: all but
+    the body it leaves out)."""
+    responses = doc["paths"][path][method]["responses"]
+    documented = responses.get(str(r.status_code))
+    assert documented is not None, f"{where}: {r.status_code} is not documented: {r.content[:300]!r}"
+    for name, header in documented.get("headers", {}).items():
+        if header.get("required"):
+            assert r.has_header(name), f"{where}: {r.status_code} without its documented {name}"
+        if r.has_header(name) and header["schema"]["type"] == "integer":
+            assert re.fullmatch(r"\d+", r[name]), f"{where}: {name}: {r[name]!r} is not an integer"
+    if r.status_code in (204, 304) or head:
+        assert r.content == b"", where
+    if r.status_code in (204, 304):
+        return
+    assert r["Content-Type"] == JSON, f"{where}: {r['Content-Type']}"
+    content = documented.get("content", {}).get("application/json")
+    assert content is not None, f"{where}: {r.status_code} documents no JSON body"
+    if head:
+        return
+    schema = _strict({**content["schema"], "components": doc["components"]})
+    errors = sorted(Draft202012Validator(schema).iter_errors(json.loads(r.content)), key=str)
+    assert not errors, f"{where}: {r.status_code} body does not match its schema: {errors[0].message[:500]}"
+
+
+def _fill(path: str, values: dict[str, str]) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
+
+
+def _with(url: str, query: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}{query}"
+
+
+def calls(doc: dict[str, Any], site: dict[str, Any]) -> dict[tuple[str, str], list[Call]]:
+    papers = site["papers"]
+    p = papers[0]
+    good = {
+        "arxiv_id": p.arxiv_id,
+        "code": p.primary_category_id,
+        "key": p.authors[0]["key"],
+        "username": "curator",
+    }
+    missing = {"arxiv_id": "2501.99999", "code": "xx.YY", "key": "nobody-at-all", "username": "nobody"}
+    auth = site["auth"]
+    unverified = accounts.create_api_token(make_user("unverified", verified=False)).secret
+    unv = {"HTTP_AUTHORIZATION": f"Bearer {unverified}"}
+    # What a success needs besides the path: a query, a body.
+    query = {
+        ("get", "/api/papers/search"): "q=learning",
+        ("get", "/api/categories/{code}/papers"): f"month={p.announced:%Y-%m}",
+    }
+    bodies = {
+        ("post", "/api/papers/submit"): {"id": papers[7].arxiv_id},
+        ("post", "/api/papers/{arxiv_id}/comments"): {"body": "ünïcode ✓ and $x^2$ <b>not bold</b>"},
+    }
+    # Errors only the operation's own rules give.
+    own: dict[tuple[str, str], list[Call]] = {
+        ("get", "/api/daily_papers"): [
+            Call(400, "get", "/api/daily_papers?sort=random"),
+            Call(400, "get", "/api/daily_papers?date=2025-02-30"),
+        ],
+        ("get", "/api/papers/search"): [
+            Call(400, "get", "/api/papers/search?since=2026-01-02&until=2026-01-01")
+        ],
+        ("post", "/api/papers/submit"): [
+            Call(400, "post", "/api/papers/submit", {"id": papers[6].arxiv_id, "date": "soon"}, auth),
+            Call(403, "post", "/api/papers/submit", {"id": papers[6].arxiv_id}, unv),
+            Call(409, "post", "/api/papers/submit", {"id": papers[1].arxiv_id}, auth),
+        ],
+        ("post", "/api/papers/{arxiv_id}/comments"): [
+            Call(403, "post", f"/api/papers/{p.arxiv_id}/comments", {"body": "hello"}, unv)
+        ],
+    }
+    out: dict[tuple[str, str], list[Call]] = {}
+    for method, path, op in _operations(doc):
+        secured = bool(op.get("security"))
+        headers = auth if secured else {}
+        url = _fill(path, good)
+        if (method, path) in query:
+            url = _with(url, query[(method, path)])
+        body = bodies.get((method, path))
+        success = next(int(s) for s in op["responses"] if s.startswith("2"))
+        cs = [Call(success, method, url, body, headers)]
+        if secured:
+            cs += [
+                Call(401, method, url, body),
+                Call(401, method, url, body, {"HTTP_AUTHORIZATION": "Bearer wrong"}),
+            ]
+        for name in re.findall(r"\{(\w+)\}", path):
+            cs.append(Call(404, method, _fill(path, {**good, name: missing[name]}), body, headers))
+        for param in op.get("parameters", []):
+            kind = param["schema"].get("type")
+            if param["name"] == "limit":
+                cs.append(Call(400, method, _with(url, "limit=0"), body, headers))
+            elif "enum" in param["schema"] or kind == "boolean" or param["schema"].get("format") == "date":
+                cs.append(Call(422, method, _with(url, f"{param['name']}=bogus"), body, headers))
+        if "requestBody" in op:
+            cs += [
+                Call(400, method, url, None, headers, raw=b"id=2501.01234"),
+                Call(413, method, url, {"body": "x" * 3 * MB, "id": "x" * 3 * MB}, headers),
+                Call(422, method, url, {}, headers),
+            ]
+        cs.append(Call(405, "put", url, None, headers))
+        cs += own.get((method, path), [])
+        out[(method, path)] = cs
+    return out
+
+
+def test_the_document_is_valid_openapi(doc: dict[str, Any]) -> None:
+    validate_openapi(doc)
+    assert doc["openapi"].startswith("3.1")
+
+
+def test_every_operation_answers_as_documented(
+    doc: dict[str, Any], site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    produced: set[int] = set()
+    plan = calls(doc, site)
+    assert {(m, p) for m, p, _ in _operations(doc)} == set(plan)
+    for (method, path), cs in plan.items():
+        for c in cs:
+            r = c.send()
+            where = f"{c.method.upper()} {c.url[:120]} (as {method.upper()} {path})"
+            assert r.status_code == c.status, (
+                f"{where}: {r.status_code}, expected {c.status}: {r.content[:300]!r}"
+            )
+            check_answer(doc, method, path, r, where)
+            produced.add(r.status_code)
+            if method == "get" and r.status_code == 200 and not c.headers:
+                again = Client().get(c.url, HTTP_IF_NONE_MATCH=r["ETag"])
+                assert again.status_code == 304, where
+                check_answer(doc, method, path, again, f"{where} If-None-Match")
+                head = Client().head(c.url)
+                check_answer(doc, method, path, head, f"{where} HEAD", head=True)
+                assert head["Content-Length"] == str(len(r.content)), where
+                produced.add(304)
+    # Every address is refused once over the limit, whatever it asks for next.
+    monkeypatch.setitem(throttle.LIMITS, "api:ip", throttle.Limit(1, 300))
+    for i, (method, path) in enumerate(plan):
+        success = plan[(method, path)][0]
+        client = Client(REMOTE_ADDR=f"10.9.{i // 200}.{i % 200 + 1}")
+        client.get("/api/trending")
+        c = Call(429, success.method, success.url, success.body, success.headers, client=client)
+        r = c.send()
+        assert r.status_code == 429, (path, r.status_code, r.content[:200])
+        check_answer(doc, method, path, r, f"{method.upper()} {path} over the limit")
+    produced.add(429)
+    documented = {int(s) for _, _, op in _operations(doc) for s in op["responses"]}
+    assert documented - produced == {503}, documented - produced  # 503: the next test
+
+
+def test_the_503_of_a_database_that_is_down_is_documented(doc: dict[str, Any]) -> None:
+    # What core.middleware answers under /api/ when a query raises OperationalError (the live
+    # PostgreSQL-down test in test_bad_input_live.py takes the server's database away for real).
+    request = RequestFactory().get("/api/daily_papers")
+    r = unavailable(request, OperationalError("server closed the connection"))
+    r["Content-Type"] = JSON  # as api.middleware, which stands outside it, labels every JSON answer
+    for method, path, _ in _operations(doc):
+        check_answer(doc, method, path, r, f"{method.upper()} {path} 503")
+
+
+def test_options_lists_what_each_path_allows(doc: dict[str, Any]) -> None:
+    good = {"arxiv_id": "2501.00001", "code": "cs.CL", "key": "anyone", "username": "anyone"}
+    for path, ops in doc["paths"].items():
+        r = Client().options(_fill(path, good))
+        allowed = {m.upper() for m in ops} | {"OPTIONS"} | ({"HEAD"} if "get" in ops else set())
+        assert r.status_code == 204 and r.content == b"", (path, r.status_code, r.content[:200])
+        assert set(r["Allow"].split(", ")) == allowed, (path, r["Allow"])
+
+
+def test_the_checks_catch_a_drifted_body(doc: dict[str, Any], site: dict[str, Any]) -> None:
+    """The checker itself: a key the document does not name, or one missing, fails."""
+    r = Client().get(f"/api/papers/{site['papers'][0].arxiv_id}")
+    check_answer(doc, "get", "/api/papers/{arxiv_id}", r, "as served")
+    for change in ({"undocumented": 1}, {"upvotes": "7"}):
+        drifted = copy.copy(r)
+        drifted.content = json.dumps(r.json() | change).encode()
+        with pytest.raises(AssertionError, match="does not match its schema"):
+            check_answer(doc, "get", "/api/papers/{arxiv_id}", drifted, "drifted")
