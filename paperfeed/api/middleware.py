@@ -85,6 +85,7 @@ _HEADERS = {
     503: {"Retry-After": _header("seconds to wait", "integer")},
 }
 _ETAG = _header("of the body: send it back in If-None-Match to get a 304 until it changes", required=False)
+_LINK = _header('RFC 8288: <url>; rel="prev", <url>; rel="next" (when the page came full)', required=False)
 
 
 def document(schema: dict[str, Any]) -> dict[str, Any]:
@@ -105,6 +106,10 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
             for status, headers in _HEADERS.items():
                 if status in responses:
                     responses[status].setdefault("headers", {}).update(headers)
+            if any(p["name"] == "p" for p in op.get("parameters", [])):  # api.paging.link_pages
+                for status, answer in responses.items():
+                    if 200 <= int(status) < 300:
+                        answer.setdefault("headers", {})["Link"] = _LINK
             if method == "get" and not op.get("security"):
                 for status, answer in responses.items():
                     if 200 <= int(status) < 300:

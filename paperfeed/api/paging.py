@@ -1,13 +1,14 @@
 """The one paging rule of every JSON list: `p` (Hugging Face's page number, from 0) and `limit`.
 A value that is not such a number (`limit=0`, `p=-1`, `limit=abc`) is a 400 naming the parameter and
 its range; a number over the maximum is read as the maximum (RELIABILITY §4c: `limit=100000` is
-clamped to 100), so a client asking for "everything" still gets a page."""
+clamped to 100), so a client asking for "everything" still gets a page. Each page links to the
+pages beside it (`Link: <…>; rel="next"`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.http import QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
 from ninja import Field, Schema
 
 MAX_LIMIT, MAX_PAGE = 100, 1000
@@ -46,3 +47,22 @@ def bad_paging(errors: list[dict[str, Any]], query: QueryDict) -> str | None:
         if len(loc) == 2 and loc[0] == "query" and loc[1] in RULES:
             return f"{RULES[loc[1]]}, not {query.get(loc[1], '')[:40]!r}"
     return None
+
+
+def link_pages(request: HttpRequest, response: HttpResponse, page: Paging, returned: int) -> None:
+    """RFC 8288 `Link` to the pages beside this one, as GitHub's API gives them: `prev` past the
+    first page, `next` when this one came full (so the next may be empty, as the last page of a list
+    that fills its pages exactly is). The same query otherwise, paging values as read (clamped)."""
+    limit, p = min(page.limit, MAX_LIMIT), min(page.p, MAX_PAGE)
+    links = []
+    for n, rel, present in ((p - 1, "prev", p > 0), (p + 1, "next", returned >= limit and p < MAX_PAGE)):
+        if present:
+            query = request.GET.copy()
+            query["p"] = str(n)
+            if "limit" in query:
+                query["limit"] = str(limit)
+            links.append(
+                f'<{request.build_absolute_uri(f"{request.path}?{query.urlencode()}")}>; rel="{rel}"'
+            )
+    if links:
+        response["Link"] = ", ".join(links)

@@ -32,7 +32,7 @@ from paperfeed.accounts import services as accounts
 from paperfeed.accounts import throttle
 from paperfeed.accounts.models import User
 from paperfeed.api import middleware
-from paperfeed.api.paging import MAX_LIMIT, Paging, SearchPaging, bad_paging
+from paperfeed.api.paging import MAX_LIMIT, Paging, SearchPaging, bad_paging, link_pages
 from paperfeed.api.schemas import (
     CommentIn,
     CommentOut,
@@ -344,18 +344,24 @@ def listed(papers: list[Paper]) -> list[dict[str, Any]]:
     ]
 
 
-def _cached_list(key: tuple[Any, ...], build: Callable[[], list[dict[str, Any]]]) -> HttpResponse:
+def _cached_list(
+    request: HttpRequest, paging: Paging, key: tuple[Any, ...], build: Callable[[], list[dict[str, Any]]]
+) -> HttpResponse:
     """A public list as JSON, shared by every process through the cache: the daily list is the
     most requested document and building it (50 papers with their authors, votes and comments)
     took 66-107 ms, capping the API near 22 requests/s. Serialised through the declared schema,
     as ninja would."""
     digest = hashlib.sha1(repr((services.listing_version(), *key)).encode(), usedforsecurity=False)
-    name = "api:list:" + digest.hexdigest()
-    body = cache.get(name)
-    if body is None:
-        body = _LISTS.dump_json(_LISTS.validate_python(build()))
-        cache.set(name, body, LIST_CACHE_SECONDS)
-    return HttpResponse(body, content_type="application/json; charset=utf-8")
+    name = "api:list2:" + digest.hexdigest()  # 2: (body, rows) since the Link header; was body
+    cached = cache.get(name)
+    if cached is None:
+        rows = build()
+        cached = (_LISTS.dump_json(_LISTS.validate_python(rows)), len(rows))
+        cache.set(name, cached, LIST_CACHE_SECONDS)
+    body, returned = cached
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    link_pages(request, response, paging, returned)
+    return response
 
 
 class PeriodParams(Schema):
@@ -416,7 +422,7 @@ def daily_papers(
         entries = services.listing(when, sort=sort, submitter=who, loaded=False)
         return [_entry(e, trending=sort == "trending") for e in services.load(entries[a:b])]
 
-    return _cached_list(("daily", str(when), who, sort, a, b), build)  # type: ignore[return-value]
+    return _cached_list(request, paging, ("daily", str(when), who, sort, a, b), build)  # type: ignore[return-value]
 
 
 @api.get("/trending", response=with_errors(list[DailyPaperOut]), tags=["papers"])
@@ -431,7 +437,7 @@ def trending(
         entries = services.trending(when, limit=MAX_LIMIT * 10)
         return [_entry(e, trending=True) for e in entries[a:b]]
 
-    return _cached_list(("trending", str(when), a, b), build)  # type: ignore[return-value]
+    return _cached_list(request, paging, ("trending", str(when), a, b), build)  # type: ignore[return-value]
 
 
 def _maybe(description: str) -> dict[str, Any]:
@@ -497,6 +503,7 @@ def search(
         note = res.message or "keyword matches only"
         response["X-Search-Degraded"] = note.encode("ascii", "replace").decode()
     entries = listed([h.paper for h in res.hits])
+    link_pages(request, response, paging, len(entries))
     return [
         e | {"score": h.score, "highlight": str(h.snippet)} for h, e in zip(res.hits, entries, strict=True)
     ]
@@ -535,12 +542,16 @@ def paper(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
 
 
 @api.get("/papers/{paper_id:arxiv_id}/comments", response=with_errors(list[CommentOut]), tags=["comments"])
-def comments(request: HttpRequest, arxiv_id: str, paging: Query[Paging]) -> list[dict[str, Any]]:
+def comments(
+    request: HttpRequest, response: HttpResponse, arxiv_id: str, paging: Query[Paging]
+) -> list[dict[str, Any]]:
     """A paper's comments, oldest first, a page at a time (the paper's `numComments` counts them)."""
     pp = stored_paper(arxiv_id)
     a, b = paging.window()
     rows = Comment.objects.visible().filter(paper=pp).select_related("author").order_by("created_at", "pk")
-    return [_comment(c, pp) for c in rows[a:b]]
+    page = [_comment(c, pp) for c in rows[a:b]]
+    link_pages(request, response, paging, len(page))
+    return page
 
 
 def _comment(c: Comment, pp: Paper) -> dict[str, Any]:
@@ -557,7 +568,11 @@ def _comment(c: Comment, pp: Paper) -> dict[str, Any]:
 
 @api.get("/categories/{code}/papers", response=with_errors(list[PaperOut]), tags=["lists"])
 def category_papers(
-    request: HttpRequest, code: str, period: Query[PeriodParams], paging: Query[Paging]
+    request: HttpRequest,
+    response: HttpResponse,
+    code: str,
+    period: Query[PeriodParams],
+    paging: Query[Paging],
 ) -> list[dict[str, Any]]:
     """New papers of a category on a day (default: its latest day), week or month."""
     cat = _named_or_404(Category.objects, f"category {code[:40]!r}", code=code[:40])
@@ -568,16 +583,20 @@ def category_papers(
     rows = list(
         qs.announced_between(per.first, per.last).order_by("-announced", "-arxiv_id").for_listing()[a:b]
     )
+    link_pages(request, response, paging, len(rows))
     return _papers(rows)
 
 
 @api.get("/authors/{key}/papers", response=with_errors(list[PaperOut]), tags=["lists"])
-def author_papers(request: HttpRequest, key: str, paging: Query[Paging]) -> list[dict[str, Any]]:
+def author_papers(
+    request: HttpRequest, response: HttpResponse, key: str, paging: Query[Paging]
+) -> list[dict[str, Any]]:
     author = _named_or_404(Author.objects, f"author {key[:200]!r}", key=key[:200])
     a, b = paging.window()
     rows = list(
         Paper.objects.active().by_author(author.key).order_by("-announced", "-arxiv_id").for_listing()[a:b]
     )
+    link_pages(request, response, paging, len(rows))
     return _papers(rows)
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.security import SessionAuth
 from pydantic import TypeAdapter
 
-from paperfeed.api.paging import SearchPaging
+from paperfeed.api.paging import SearchPaging, link_pages
 from paperfeed.api.schemas import DailyPaperOut
 from paperfeed.recs import services
 
@@ -58,15 +58,20 @@ def router(token_auth: Any, responses: Any) -> Router:
     r = Router(tags=["recommendations"], auth=[token_auth, SessionAuth()])
 
     @r.get("/recommendations", response=responses(list[RecommendationOut]))
-    def recommendations(request: HttpRequest, q: Query[SearchPaging]) -> list[dict[str, Any]]:
+    def recommendations(
+        request: HttpRequest, response: HttpResponse, q: Query[SearchPaging]
+    ) -> list[dict[str, Any]]:
         """The signed-in user's recommendations, best first, each with its reason: the best
         100 in pages (`p` from 0), a page past them empty."""
         start, end = q.window()
         if start >= services.MAX_LIMIT:
+            link_pages(request, response, q, 0)
             return []
         # A longer list starts with the shorter one, so a page is the tail of the list up to its end.
         recs = services.recommend(request.auth, limit=min(end, services.MAX_LIMIT))  # type: ignore[attr-defined]
-        return as_json(recs[start:end])
+        page = as_json(recs[start:end])
+        link_pages(request, response, q, len(page))
+        return page
 
     # paper_id: the API's converter (one segment, or an old-style id's two), registered with the API.
     @r.post("/recommendations/{paper_id:arxiv_id}/not_interested", response=responses(NotInterestedOut))

@@ -4,7 +4,9 @@ a 400 naming the parameter and its range; above the maximum is clamped (RELIABIL
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.test import Client
@@ -97,3 +99,42 @@ def test_a_papers_comments_come_in_pages_past_the_500_it_was_cut_at(site: dict[s
     assert [c["body"] for page in pages for c in page] == [f"c{i}" for i in range(501)]  # oldest first
     assert len(Client().get(f"{url}?limit=100000").json()) == 100
     assert Client().get(f"/api/papers/{p.arxiv_id}").json()["numComments"] == 501  # how many pages
+
+
+def _links(r: Any) -> dict[str, str]:
+    """`Link: <url>; rel="next", …` as {rel: url}."""
+    found = re.findall(r'<([^>]*)>; rel="(\w+)"', r.get("Link", ""))
+    return {rel: url for url, rel in found}
+
+
+def test_pages_link_to_the_pages_beside_them(site: dict[str, Any]) -> None:
+    """Following `next` from the first page reads the whole list once, in order, and `prev` leads
+    back; every paged list gives the links (none before the first page, or after one not full)."""
+    whole = [e["paper"]["id"] for e in Client().get("/api/daily_papers?limit=100&sort=votes").json()]
+    assert len(whole) == 5
+    url, seen, pages = "/api/daily_papers?sort=votes&limit=2&unknown=kept", [], []
+    while url:
+        r = Client().get(url)
+        pages.append(r)
+        seen += [e["paper"]["id"] for e in r.json()]
+        url = _links(r).get("next", "")
+        assert url.startswith("http://testserver/api/daily_papers?") or not url
+    assert seen == whole and len(pages) == 3
+    assert "prev" not in _links(pages[0]) and "next" not in _links(pages[-1])
+    back = _links(pages[-1])["prev"]
+    assert parse_qs(urlsplit(back).query) == {
+        "sort": ["votes"],
+        "limit": ["2"],
+        "unknown": ["kept"],
+        "p": ["1"],
+    }
+    assert [e["paper"]["id"] for e in Client().get(back).json()] == whole[2:4]
+    # A page over the maximum links back from the page it was read as; a full page links on.
+    clamped = _links(Client().get("/api/daily_papers?limit=100000&p=5000"))
+    assert parse_qs(urlsplit(clamped["prev"]).query) == {"limit": ["100"], "p": ["999"]}
+    for u in paged_apis(site):
+        r = Client().get(with_query(u, "limit=1"), **site["auth"])
+        assert r.status_code == 200, u
+        assert ("next" in _links(r)) == (len(r.json()) == 1) and "prev" not in _links(r), (u, r.get("Link"))
+        r = Client().get(with_query(u, "limit=1&p=1"), **site["auth"])
+        assert parse_qs(urlsplit(_links(r)["prev"]).query)["p"] == ["0"], u
