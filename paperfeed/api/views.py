@@ -149,7 +149,15 @@ def with_errors(schema: Any, status: int = 200) -> dict[Any, Any]:
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     cause = exc.__cause__  # ninja wraps the parser's error in its own, which does not say what was wrong
     message = str(cause) if isinstance(cause, BodyNotJson) else str(exc)
+    if exc.status_code == 403 and message == "CSRF check Failed":  # ninja's SessionAuth, in its words
+        message = _NO_CSRF
     return api.create_response(request, {"error": message}, status=exc.status_code)
+
+
+_NO_CSRF = (
+    "a request signed in by the session cookie must carry the CSRF token (X-CSRFToken header); "
+    "a client outside the browser sends Authorization: Bearer <token> instead"
+)
 
 
 @api.exception_handler(RequestDataTooBig)

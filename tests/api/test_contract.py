@@ -125,6 +125,8 @@ def calls(doc: dict[str, Any], site: dict[str, Any]) -> dict[tuple[str, str], li
     auth = site["auth"]
     unverified = accounts.create_api_token(make_user("unverified", verified=False)).secret
     unv = {"HTTP_AUTHORIZATION": f"Bearer {unverified}"}
+    browser = Client(enforce_csrf_checks=True)  # signed in by its session cookie, without the CSRF token
+    browser.force_login(site["user"])
     # What a success needs besides the path: a query, a body.
     query = {
         ("get", "/api/papers/search"): "q=learning",
@@ -150,6 +152,9 @@ def calls(doc: dict[str, Any], site: dict[str, Any]) -> dict[tuple[str, str], li
         ],
         ("post", "/api/papers/{arxiv_id}/comments"): [
             Call(403, "post", f"/api/papers/{p.arxiv_id}/comments", {"body": "hello"}, unv)
+        ],
+        ("post", "/api/recommendations/{arxiv_id}/not_interested"): [
+            Call(403, "post", f"/api/recommendations/{p.arxiv_id}/not_interested", client=browser)
         ],
     }
     out: dict[tuple[str, str], list[Call]] = {}

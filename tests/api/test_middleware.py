@@ -66,6 +66,14 @@ def test_a_401_says_how_to_authenticate(site: dict[str, Any]) -> None:
     assert Client().get("/api/recommendations")["WWW-Authenticate"].startswith("Bearer")
 
 
+def test_a_session_without_its_csrf_token_is_told_what_to_send(site: dict[str, Any]) -> None:
+    c = Client(enforce_csrf_checks=True)
+    c.force_login(site["user"])
+    r = c.post(f"/api/recommendations/{site['papers'][0].arxiv_id}/not_interested")
+    assert r.status_code == 403
+    assert r.json()["error"].startswith("a request signed in by the session cookie must carry the CSRF token")
+
+
 def test_a_token_after_more_than_one_space_is_read(site: dict[str, Any]) -> None:
     # RFC 7235: `Bearer 1*SP token`; ninja kept the extra spaces as part of the token, a 401.
     token = site["auth"]["HTTP_AUTHORIZATION"].split(" ", 1)[1]
