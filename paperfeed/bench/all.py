@@ -511,6 +511,21 @@ def _recs_latency(r: dict[str, Any], runs: dict[str, Any]) -> list[Figure]:
             base,
             "/api/daily_papers p95",
         ),
+        *[
+            Figure(
+                "Recommendations latency",
+                f"{what}, {size} liked papers, profile updated, p50, {db}",
+                _get(r, "actions", f"liked_{size}", what, "with_profile", "p50_ms"),
+                "ms",
+                None,
+                False,
+                _get(r, "actions", f"liked_{size}", what, "without_profile", "p50_ms"),
+                "the same request of a user without a profile",
+            )
+            for size in (20, 1000)
+            for what in ("vote", "save")
+            if _get(r, "actions", f"liked_{size}", what, "with_profile", "p50_ms") is not None
+        ],
     ]
 
 

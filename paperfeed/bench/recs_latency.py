@@ -1,9 +1,16 @@
-"""Recs latency: "For you" for a user with 20 saved papers, page and API, p50/p95 warm, over HTTP.
+"""Recs latency: "For you" for a user with 20 saved papers, page and API, p50/p95 warm, over HTTP;
+and what keeping the profile fresh adds to a vote or a save.
 
 A fresh home gets the real records; a user saves 20 papers of one topic; `paperfeed serve` answers
 `GET /for-you` (session cookie) and `GET /api/recommendations` (bearer token). After a warm-up, each is
 requested --requests times, one at a time; the baseline is `GET /api/daily_papers` from the same
 server in the same run (a plain listing every visitor loads).
+
+Actions (--actions N, 0 skips them): users with 20 and with 1,000 saved papers vote and unvote, save
+and unsave, in turns. Half of them have opened "for you" (so they have a profile, which each action
+updates); the other half never have (the hook finds no profile and stops): the same request without
+the update, interleaved with it, is its baseline. Then, after each of a few actions, the profiled
+users' next `GET /for-you`: what the page pays for reflecting it.
 """
 
 from __future__ import annotations
@@ -45,12 +52,50 @@ s.create()
 print(json.dumps({"session": s.session_key, "token": token, "saved": len(papers)}))
 """
 
+# Users who act: {liked count: {"profiled"|"plain": [{session, collection, target}]}}. Their saved
+# papers are stored in bulk (no hooks: none of them has a profile yet).
+ACTORS = """
+import json, secrets
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.backends.db import SessionStore
+from paperfeed.feed.models import Collection, CollectionItem
+from paperfeed.papers.models import Paper
+newest = list(Paper.objects.order_by("-announced", "pk").values_list("pk", "arxiv_id")[: 4000])
+targets = iter(newest[: 200])  # voted on and saved: papers in the window, liked by nobody
+liked = [pk for pk, _ in newest[200:]]
+out = {}
+for size in sizes:
+    for kind in ("profiled", "plain"):
+        for i in range(per_variant):
+            user = get_user_model().objects.create_user(
+                f"act-{size}-{kind}-{i}", f"act-{size}-{kind}-{i}@example.org", secrets.token_urlsafe(16)
+            )
+            coll = Collection.objects.create(user=user, name="Reading", slug="reading")
+            CollectionItem.objects.bulk_create(
+                CollectionItem(collection=coll, paper_id=pk) for pk in liked[i * 7 :][:size]
+            )
+            s = SessionStore()
+            s["_auth_user_id"] = str(user.pk)
+            s["_auth_user_backend"] = settings.AUTHENTICATION_BACKENDS[0]
+            s["_auth_user_hash"] = user.get_session_auth_hash()
+            s.create()
+            out.setdefault(str(size), {}).setdefault(kind, []).append(
+                {"session": s.session_key, "collection": coll.pk, "target": next(targets)[1]}
+            )
+print(json.dumps(out))
+"""
+ACTOR_SIZES = (20, 1000)
+VOTES_PER_USER = 24  # the site allows 30 votes a minute per user; warm-ups take the rest
+CSRF = "benchcsrftokenbenchcsrftoken0123"  # any 32 letters: Django compares cookie and header
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--file", type=Path, default=SNAPSHOT)
     # The API allows 300 requests per 5 minutes per address: 2 x 100 + warm-ups stay under it.
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--actions", type=int, default=100, help="votes and saves per kind of user (0: none)")
 
 
 def _times(client: Any, url: str, n: int, **kwargs: Any) -> list[float]:
@@ -70,6 +115,102 @@ def _summary(ms: list[float]) -> dict[str, float]:
         "p95_ms": round(float(np.percentile(ms, 95)), 1),
         "mean_ms": round(float(np.mean(ms)), 1),
     }
+
+
+class _Actor:
+    """One acting user: a client with their session, and what their next action is."""
+
+    def __init__(self, base: str, made: dict[str, Any]) -> None:
+        import httpx
+
+        self.client = httpx.Client(
+            base_url=base,
+            timeout=120,
+            cookies={"sessionid": made["session"], "csrftoken": CSRF},
+            headers={"X-CSRFToken": CSRF},
+        )
+        self.target, self.collection = made["target"], made["collection"]
+        self.voted = self.saved = False
+
+    def _post(self, url: str, data: dict[str, Any]) -> float:
+        t = time.perf_counter()
+        r = self.client.post(url, data=data)
+        ms = (time.perf_counter() - t) * 1000
+        if r.status_code not in (200, 302):
+            raise RuntimeError(f"POST {url} answered {r.status_code}: {r.text[:200]}")
+        return ms
+
+    def vote(self) -> float:
+        self.voted = not self.voted
+        return self._post(f"/papers/{self.target}/vote", {"action": "up" if self.voted else "down"})
+
+    def save(self) -> float:
+        self.saved = not self.saved
+        data = (
+            {"collection_name": "Reading"} if self.saved else {"remove": "1", "collection": self.collection}
+        )
+        return self._post(f"/papers/{self.target}/save", data)
+
+
+def _actions(base: str, env: dict[str, str], n: int) -> dict[str, Any]:
+    """Votes and saves of users with and without a profile, interleaved (see the module's docstring)."""
+    per_variant = max(1, -(-n // VOTES_PER_USER))
+    script = f"per_variant, sizes = {per_variant}, {list(ACTOR_SIZES)}\n{ACTORS}"
+    proc = subprocess.run(
+        [sys.executable, "-m", "paperfeed", "shell", "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    made = json.loads(proc.stdout.strip().splitlines()[-1])
+    actors = {
+        (size, kind): [_Actor(base, m) for m in users]
+        for size, kinds in made.items()
+        for kind, users in kinds.items()
+    }
+    try:
+        for (_, kind), users in actors.items():
+            for a in users:
+                if kind == "profiled":
+                    # Builds the profile (and the window, the first time).
+                    a.client.get("/for-you").raise_for_status()
+                a.vote(), a.vote(), a.save(), a.save()  # warm-up: both ways of both
+        times: dict[str, dict[str, list[float]]] = {f"{s}/{k}": {"vote": [], "save": []} for s, k in actors}
+        for i in range(n):
+            # Every kind of user in turn, starting at a different one each round, so that none is
+            # always first after a pause.
+            keys = list(actors)
+            keys = keys[i % len(keys) :] + keys[: i % len(keys)]
+            for size, kind in keys:
+                a = actors[size, kind][i % per_variant]
+                times[f"{size}/{kind}"]["vote"].append(a.vote())
+                times[f"{size}/{kind}"]["save"].append(a.save())
+        after: dict[str, list[float]] = {}
+        for size in made:
+            users = actors[size, "profiled"]
+            for i in range(max(1, n // 4)):
+                a = users[i % per_variant]
+                a.save()
+                after.setdefault(size, []).extend(_times(a.client, "/for-you", 1))
+    finally:
+        for users in actors.values():
+            for a in users:
+                a.client.close()
+    out: dict[str, Any] = {"users_per_kind": per_variant}
+    for size in made:
+        row: dict[str, Any] = {}
+        for what in ("vote", "save"):
+            with_, without = times[f"{size}/profiled"][what], times[f"{size}/plain"][what]
+            row[what] = {
+                "with_profile": _summary(with_),
+                "without_profile": _summary(without),
+                "p50_ratio": round(float(np.median(with_) / np.median(without)), 2),
+                "extra_p50_ms": round(float(np.median(with_) - np.median(without)), 1),
+            }
+        row["for_you_after_save"] = _summary(after[size])
+        out[f"liked_{size}"] = row
+    return out
 
 
 def run(options: dict[str, Any]) -> dict[str, Any]:
@@ -100,6 +241,7 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
                     page = _times(client, "/for-you", n)
                     api = _times(client, "/api/recommendations", n, headers=auth)
                     baseline = _times(client, "/api/daily_papers", n)
+                acted = _actions(base, env, options["actions"]) if options["actions"] else None
             except Exception:
                 sys.stderr.write((Path(env["PAPERFEED_HOME"]) / "serve.log").read_text()[-3000:])
                 raise
@@ -114,4 +256,5 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
         "baseline": {"name": "GET /api/daily_papers, same server", **_summary(baseline)},
         "target_p95_ms": TARGET_P95_MS,
         "meets_target": max(_summary(page)["p95_ms"], _summary(api)["p95_ms"]) <= TARGET_P95_MS,
+        **({"actions": acted} if acted else {}),
     }
