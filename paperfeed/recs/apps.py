@@ -26,28 +26,28 @@ class RecsConfig(AppConfig):
 
     def _connect_hooks(self) -> None:
         # The profile follows the user's votes, saves and "not interested" marks as they happen.
-        from paperfeed.recs.models import Feedback
+        from paperfeed.recs.models import NOT_INTERESTED, Feedback
 
-        hooks: list[tuple[Any, str, str, str, bool]] = [
-            (Feedback, "user_id", "paper_id", "at", True),
+        hooks: list[tuple[Any, str, str, str, str]] = [
+            (Feedback, "user_id", "paper_id", "at", NOT_INTERESTED),
         ]
-        for label, user, at in (
-            ("feed.Vote", "user_id", "created_at"),
-            ("feed.CollectionItem", None, "added_at"),
+        for label, user, at, how in (
+            ("feed.Vote", "user_id", "created_at", "upvoted"),
+            ("feed.CollectionItem", None, "added_at", "saved"),
         ):
             with contextlib.suppress(LookupError):  # the site's models are not installed in this build
-                hooks.append((apps.get_model(label), user or "collection__user_id", "paper_id", at, False))
-        for model, user_field, paper_field, at_field, negative in hooks:
+                hooks.append((apps.get_model(label), user or "collection__user_id", "paper_id", at, how))
+        for model, user_field, paper_field, at_field, how in hooks:
             for signal, sign in ((post_save, 1), (post_delete, -1)):
                 signal.connect(
-                    _hook(user_field, paper_field, at_field, negative, sign),
+                    _hook(user_field, paper_field, at_field, how, sign),
                     sender=model,
                     weak=False,
                     dispatch_uid=f"recs-{model._meta.label}-{sign}",
                 )
 
 
-def _hook(user_field: str, paper_field: str, at_field: str, negative: bool, sign: int) -> Any:
+def _hook(user_field: str, paper_field: str, at_field: str, how: str, sign: int) -> Any:
     def receiver(sender: Any, instance: Any, created: bool = True, **kwargs: Any) -> None:
         from paperfeed.recs.models import Feedback
         from paperfeed.recs.services import on_signal
@@ -63,7 +63,7 @@ def _hook(user_field: str, paper_field: str, at_field: str, negative: bool, sign
         on_signal(
             user_id,
             getattr(instance, paper_field),
-            negative=negative,
+            how=how,
             at=getattr(instance, at_field),
             sign=sign,
         )

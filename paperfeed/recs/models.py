@@ -9,6 +9,8 @@ from django.db import models
 
 from paperfeed.papers.models import Paper
 
+NOT_INTERESTED = "not interested"  # a "not interested" mark, as reasons and the profile hooks name it
+
 
 class FeedbackQuerySet(models.QuerySet["Feedback"]):
     def of(self, user_id: int) -> FeedbackQuerySet:
@@ -63,6 +65,19 @@ class Profile(models.Model):
     def pack(vec: np.ndarray) -> bytes:
         idx = np.flatnonzero(vec).astype("<i4")
         return idx.tobytes() + vec[idx].astype("<f4").tobytes()
+
+    @staticmethod
+    def entries(data: bytes | memoryview) -> tuple[np.ndarray, np.ndarray]:
+        """A packed vector's (sorted column indices, float64 values): its nonzeros only."""
+        raw = bytes(data)
+        n = len(raw) // 8
+        idx = np.frombuffer(raw[: 4 * n], dtype="<i4")
+        return idx, np.frombuffer(raw[4 * n :], dtype="<f4").astype(np.float64)
+
+    @staticmethod
+    def pack_entries(idx: np.ndarray, val: np.ndarray) -> bytes:
+        """`pack` of the vector whose nonzeros are (sorted idx, val)."""
+        return idx.astype("<i4").tobytes() + val.astype("<f4").tobytes()
 
     @staticmethod
     def unpack(data: bytes | memoryview, size: int) -> np.ndarray:
