@@ -50,9 +50,10 @@ SEEN_HORIZON_DAYS = 45
 
 # (paper pk, section key, reason)
 Item = tuple[int, str, str]
-# for_you(user_ids, since, until, limit) -> {user_id: [(paper pk, reason), ...]}, papers announced
-# from `since` to `until`: the digest's period, as in its other sections (a re-run or late digest
-# shows no later papers, and a daily one not last month's).
+# for_you(user_ids, since, until, limit) -> {user_id: [(paper pk, reason), ...]}, best first, papers
+# announced from `since` to `until`: the digest's period, as in its other sections (a re-run or late
+# digest shows no later papers, and a daily one not last month's). `limit` is deeper than the
+# section shows: the digest takes the first FOR_YOU_LIMIT that its other sections did not show.
 ForYouProvider = Callable[[list[int], dt.date, dt.date, int], dict[int, list[tuple[int, str]]]]
 _for_you: ForYouProvider | None = None
 
@@ -437,8 +438,13 @@ class ForYou(Section):
     def prepare(self, ctx: Context, subs: list[Subscriber]) -> None:
         users = [s.user_id for s in subs if s.user_id and s.for_you]
         provider = _for_you or _recommend_each
+        # Deep enough to fill the section after the sections above it took their papers: asked for
+        # FOR_YOU_LIMIT only, a reader following categories alone got none, since their "for you"
+        # is those categories' newest papers, which "From what you follow" lists first.
+        above = [s.key for s in SECTIONS[: [s.key for s in SECTIONS].index(self.key)]]
+        depth = FOR_YOU_LIMIT + sum(_LIMITS[key] for key in above)
         try:
-            ctx.shared["for_you"] = provider(users, ctx.first, ctx.last, FOR_YOU_LIMIT) if users else {}
+            ctx.shared["for_you"] = provider(users, ctx.first, ctx.last, depth) if users else {}
         except Exception:  # recommendations are a bonus: a failure must not stop the digests
             log.exception("for-you recommendations failed for %d users", len(users))
             ctx.shared["for_you"] = {}

@@ -13,7 +13,7 @@ from paperfeed.digests import content, services
 from paperfeed.digests.mail import MemoryTransport
 from paperfeed.digests.models import Delivery, Digest, Subscriber
 from paperfeed.papers.models import Paper
-from tests.digests.conftest import PERIOD, make_papers
+from tests.digests.conftest import PERIOD, make_papers, real_papers
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_sender")]
 
@@ -430,3 +430,33 @@ def test_for_you_lists_only_papers_of_the_digests_period(
     make_papers(2, PERIOD - dt.timedelta(days=2), prefix="2610", abstract="no code {i}")  # Wednesday
     make_papers(2, PERIOD - dt.timedelta(days=9), prefix="2609", abstract="no code {i}")  # the week before
     assert _for_you_only(frequency, period) == expected
+
+
+@pytest.mark.parametrize(
+    ("frequency", "period"), [("daily", dt.date(2025, 4, 2)), ("weekly", dt.date(2025, 3, 31))]
+)
+def test_a_reader_following_only_a_category_gets_a_full_for_you(frequency: str, period: dt.date) -> None:
+    # Their "for you" is the category's newest papers, which "From what you follow" lists first:
+    # asked for 10, the section got the same 10 and showed none of them (0 of 10 on these days).
+    from paperfeed.accounts.models import Follow
+    from paperfeed.recs import index
+
+    real_papers(3000)
+    user = User.objects.create_user("reader", "reader@example.org", "x" * 20)
+    Follow.objects.create(user=user, kind=Follow.Kind.CATEGORY, value="cs.CV")
+    sub = Subscriber.objects.create(email="reader@example.org", user=user, frequency=frequency, categories=[])
+    digest, _ = Digest.objects.get_or_create(frequency=frequency, period=period)
+    index.reset()  # the candidate window of an earlier test's papers
+    try:
+        (items,) = content.compose(content.Context.of(digest), [sub]).values()
+    finally:
+        index.reset()
+    papers = [(pk, key) for pk, key, _ in items if pk != content.NOTE]
+    for_you = [pk for pk, key in papers if key == "for_you"]
+    follows = [pk for pk, key in papers if key == "follows"]
+    assert len(follows) == content.FOLLOWS_LIMIT
+    assert len(for_you) == content.FOR_YOU_LIMIT
+    assert len({pk for pk, _ in papers}) == len(papers)  # no paper twice
+    first, last = content.window(frequency, period)
+    got = Paper.objects.filter(pk__in=for_you)
+    assert all(first <= p.announced <= last and "cs.CV" in p.category_codes() for p in got)
