@@ -133,7 +133,8 @@ def signals_of(user_id: int) -> Signals:
 # --- the profile ------------------------------------------------------------------------------------
 
 
-def _rows(paper_ids: Sequence[int], idf: model.Idf) -> dict[int, sp.csr_matrix]:
+def _row_matrix(paper_ids: Sequence[int], idf: model.Idf) -> tuple[list[int], sp.csr_matrix | None]:
+    """The papers' feature rows, in the order given, of those that still exist (their ids)."""
     texts = {
         pk: model.paper_text(title, abstract)
         for pk, title, abstract in Paper.objects.filter(pk__in=list(paper_ids)).values_list(
@@ -142,9 +143,34 @@ def _rows(paper_ids: Sequence[int], idf: model.Idf) -> dict[int, sp.csr_matrix]:
     }
     ids = [p for p in paper_ids if p in texts]
     if not ids:
-        return {}
-    rows = model.weigh(model.counts([texts[p] for p in ids]), idf)
-    return {p: rows[i] for i, p in enumerate(ids)}
+        return [], None
+    return ids, model.weigh(model.counts([texts[p] for p in ids]), idf)
+
+
+def _rows(paper_ids: Sequence[int], idf: model.Idf) -> dict[int, sp.csr_matrix]:
+    ids, rows = _row_matrix(paper_ids, idf)
+    return {p: rows[i] for i, p in enumerate(ids)} if rows is not None else {}
+
+
+def _liked_matrix(
+    recent: list[int], idf: model.Idf, before: _UserState | None
+) -> tuple[list[int], sp.csr_matrix | None]:
+    """The rows of the recent liked papers (newest first), taking those the user's state before this
+    action already held (same window: same texts and idf) instead of hashing all 300 again."""
+    held_rows = before.liked_matrix if before is not None else None
+    held = (
+        {p: i for i, p in enumerate(before.liked_ids)} if before is not None and held_rows is not None else {}
+    )
+    new_ids, new_rows = _row_matrix([p for p in recent if p not in held], idf)
+    if held_rows is None or not held:
+        return new_ids, new_rows
+    # A paper deleted since is gone from the titles the reasons read: left out, as _row_matrix does.
+    alive = set(Paper.objects.filter(pk__in=[p for p in recent if p in held]).values_list("pk", flat=True))
+    at = {p: held[p] for p in recent if p in alive}
+    at.update({p: held_rows.shape[0] + i for i, p in enumerate(new_ids)})
+    stacked = held_rows if new_rows is None else sp.vstack([held_rows, new_rows], format="csr")
+    ids = [p for p in recent if p in at]
+    return (ids, stacked[np.array([at[p] for p in ids])]) if ids else ([], None)
 
 
 def _age_days(now: dt.datetime, at: dt.datetime) -> float:
@@ -335,6 +361,7 @@ def _user_state(user_id: int, sig: Signals, cands: Candidates) -> _UserState:
         if hit is not None and hit[0] == key:
             _states.move_to_end(user_id)
             return hit[1]
+    before = hit[1] if hit is not None and hit[0][4:] == key[4:] else None  # the same window
     # Followed keywords are a liked pseudo-paper, followed categories and authors a list of their newest
     # papers: "not interested" pushes away from them too.
     text = profile_vector(
@@ -345,8 +372,7 @@ def _user_state(user_id: int, sig: Signals, cands: Candidates) -> _UserState:
         text = kw_col if text is None else (text + kw_col).tocsr()
     newest_first = sorted(sig.positives, key=lambda s: s.at, reverse=True)
     recent = list(dict.fromkeys(s.paper_id for s in newest_first))[:RECENT_LIKED]
-    liked_rows = _rows(recent, cands.idf)
-    liked_ids = list(liked_rows)
+    liked_ids, liked_matrix = _liked_matrix(recent, cands.idf, before)
     liked = {
         pk: (title, arxiv_id)
         for pk, title, arxiv_id in Paper.objects.filter(pk__in=liked_ids).values_list(
@@ -363,7 +389,7 @@ def _user_state(user_id: int, sig: Signals, cands: Candidates) -> _UserState:
         text=text,
         dense=_dense_profile(sig, cands) if text is not None else None,
         liked_ids=liked_ids,
-        liked_matrix=sp.vstack([liked_rows[p] for p in liked_ids], format="csr") if liked_ids else None,
+        liked_matrix=liked_matrix,
         liked_titles={pk: title for pk, (title, _) in liked.items()},
         liked_arxiv={pk: arxiv_id for pk, (_, arxiv_id) in liked.items()},
         how=how,

@@ -308,6 +308,32 @@ def test_an_action_reads_no_other_signal(catalogue, user):
     assert Profile.objects.get(user=user).fingerprint == services.signals_of(user.pk).fingerprint()
 
 
+def test_after_an_action_the_state_reuses_liked_rows_and_equals_a_cold_one(catalogue, user, monkeypatch):
+    # The next "for you" after a vote hashed all 300 most recent liked papers again; it now hashes
+    # only those the state before did not hold, with the same result as computing it afresh.
+    save(user, *catalogue["diffusion"][:3], catalogue["speech"][0])
+    services.recommend(user, limit=10)
+    vote(user, catalogue["graphs"][0])
+    site_model("feed.CollectionItem").objects.filter(paper=catalogue["diffusion"][1]).delete()
+    hashed: list[list[int]] = []
+    real = services._row_matrix
+    monkeypatch.setattr(
+        services, "_row_matrix", lambda ids, idf: (hashed.append(list(ids)), real(ids, idf))[1]
+    )
+    warm = services.recommend(user, limit=10)
+    monkeypatch.undo()
+    assert hashed == [[catalogue["graphs"][0].pk]]
+    state = services._states[user.pk][1]
+    services._states.clear()
+    cold = services.recommend(user, limit=10)
+    fresh = services._states[user.pk][1]
+    assert state.liked_ids == fresh.liked_ids and catalogue["diffusion"][1].pk not in state.liked_ids
+    assert np.array_equal(state.liked_matrix.toarray(), fresh.liked_matrix.toarray())
+    assert [(r.paper.pk, r.reason, r.because) for r in warm] == [
+        (r.paper.pk, r.reason, r.because) for r in cold
+    ]
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_sparse_adding_matches_dense(seed):
     rng = np.random.default_rng(seed)
