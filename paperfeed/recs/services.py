@@ -226,9 +226,7 @@ def _add_entries(
     return np.insert(idx, pos[new], add_idx[new]), np.insert(val, pos[new], add_val[new])
 
 
-def apply_signal(
-    user_id: int, paper_id: int, *, how: str, at: dt.datetime, sign: int, cands: Candidates | None = None
-) -> None:
+def apply_signal(user_id: int, paper_id: int, *, how: str, at: dt.datetime, sign: int) -> None:
     """Add (sign +1) or take away (-1) one signal's row from the stored sums, and its hash from the
     fingerprint: the incremental update the hooks run after a vote, save or "not interested"
     commits. Its cost is the profile's nonzeros and one paper's text, whatever the user's history
@@ -236,10 +234,9 @@ def apply_signal(
     this process: the next "for you" builds the profile again from all the signals (its fingerprint
     then differs), and loads the window anyway, where a vote's request should not wait for either.
     A profile that missed a signal stays unmatched after this one: still rebuilt at the next read."""
-    if cands is None:
-        if not index.loaded():
-            return
-        cands = candidates()
+    if not index.loaded():
+        return
+    cands = candidates()
     with transaction.atomic():
         prof = Profile.objects.select_for_update().filter(user_id=user_id).first()
         if prof is None or prof.features != FEATURES:
@@ -261,6 +258,7 @@ def apply_signal(
             if negative == (name == "negative"):
                 w = sign * float(model.decay(_age_days(now, at)))
                 r = rows[paper_id]
+                r.sum_duplicates()  # _add_entries takes each column once
                 idx, val = _add_entries(idx, val, r.indices.astype(np.int32), w * r.data.astype(np.float64))
                 total += w
                 if total <= 1e-9:
