@@ -57,6 +57,23 @@ def _neighbours(
     return prev, nxt
 
 
+def _arrows(
+    prev: periods.Period | None, nxt: periods.Period | None, sort: str = "votes"
+) -> dict[str, str | None]:
+    """The ← and → links of a period page, keeping its sort (the default one is left out)."""
+    keep = f"&sort={sort}" if sort and sort != "votes" else ""
+    return {
+        "prev_href": f"?{prev.query()}{keep}" if prev else None,
+        "next_href": f"?{nxt.query()}{keep}" if nxt else None,
+    }
+
+
+def _feed_query(request: HttpRequest, period: periods.Period) -> str:
+    """What a page's RSS/Atom links add: its period when one was asked for, so a feed subscribed
+    from a week's or month's page lists that period; none on the default page, whose feed rolls on."""
+    return f"?{period.query()}" if request.GET.keys() & {"date", "week", "month"} else ""
+
+
 def _default_day() -> periods.Period:
     today = timezone.localdate()
     latest = services.latest_day()
@@ -138,6 +155,8 @@ def daily(request: HttpRequest) -> HttpResponse:
             "period": period,
             "prev": prev,
             "next": nxt,
+            **_arrows(prev, nxt, sort),
+            "feed_query": _feed_query(request, period),
             "sort": sort,
             "multi": period.kind != "day",
             "json_url": f"/api/daily_papers?{period.query()}&{window}",
@@ -163,6 +182,8 @@ def trending(request: HttpRequest) -> HttpResponse:
             "period": period,
             "prev": prev,
             "next": nxt,
+            **_arrows(prev, nxt),
+            "feed_query": _feed_query(request, period),
             "gravity": services.GRAVITY,
             "offset": services.AGE_OFFSET_HOURS,
             "json_url": f"/api/trending?{period.query()}",
@@ -632,6 +653,8 @@ def category(request: HttpRequest, code: str) -> HttpResponse:
         "page": page,
         "prev": prev,
         "next": nxt,
+        **_arrows(prev, nxt),
+        "feed_query": _feed_query(request, period),
         "following": following,
         "json_url": f"/api/categories/{code}/papers?{period.query()}",
     }

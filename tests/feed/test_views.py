@@ -925,3 +925,76 @@ def test_a_month_is_read_a_page_at_a_time_each_page_with_its_json_twin(monkeypat
     # A page past the last shows the last; the sort links start again at the first page.
     html = c.get(f"/papers?{month.query()}&page=99").content.decode()
     assert "page 3 of 3" in html and f'href="?{month.query()}&amp;sort=trending"' in html
+
+
+def _rels(html: str) -> dict[str, list[str]]:
+    """Every rel=prev / rel=next target of a page, head <link> and in-page <a> alike."""
+    found: dict[str, list[str]] = {"prev": [], "next": []}
+    for tag in re.findall(r"<(?:a|link)\b[^>]*>", html):
+        rel = re.search(r'\brel="(prev|next)"', tag)
+        if rel:
+            href = re.search(r'\bhref="([^"]*)"', tag)
+            assert href, tag
+            found[rel.group(1)].append(href.group(1))
+    return found
+
+
+def test_a_page_names_one_previous_and_one_next_in_its_head_and_its_body(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # A month of several pages had two rel=next: the next month's arrow and the pager's page 2.
+    from paperfeed.feed import views
+
+    monkeypatch.setattr(views, "DAILY_PER_PAGE", 3)
+    papers = load_papers(8)
+    curator = make_user("curator")
+    month = periods.month(timezone.localdate().year, timezone.localdate().month).shifted(-1)
+    for i, p in enumerate(papers[:7]):
+        services.submit(p.arxiv_id, curator, month.first + dt.timedelta(days=i))
+    services.submit(papers[7].arxiv_id, curator, month.shifted(-1).first)  # a month before it
+    c = Client()
+    for number, want in [
+        (1, {"prev": [], "next": [f"?{month.query()}&amp;page=2"]}),
+        (2, {"prev": [f"?{month.query()}&amp;page=1"], "next": [f"?{month.query()}&amp;page=3"]}),
+        (3, {"prev": [f"?{month.query()}&amp;page=2"], "next": []}),
+    ]:
+        html = c.get(f"/papers?{month.query()}&page={number}").content.decode()
+        head, body = html.split("</head>")
+        assert {k: sorted(set(v)) for k, v in _rels(html).items()} == want, number
+        assert _rels(head) == want and _rels(body) == want, number  # each said once in each
+        # The period arrows are still there, only not the page's rel=prev/next.
+        assert f'href="?{month.shifted(-1).query()}" aria-label="Previous: ' in body
+    # A period of one page: the arrows are its series, in the head as in the body.
+    earlier = c.get(f"/papers?{month.shifted(-1).query()}&sort=trending").content.decode()
+    head, body = earlier.split("</head>")
+    want = {"prev": [], "next": [f"?{month.query()}&amp;sort=trending"]}
+    assert _rels(head) == want and _rels(body) == want
+
+
+def test_a_period_page_links_the_feeds_of_its_own_period(site) -> None:  # type: ignore[no-untyped-def]
+    papers, _, today = site
+    c = Client()
+    week = periods.week_of(today)
+    code = papers[0].primary_category_id
+    for page, rss, atom in [
+        (f"/papers?{week.query()}", "/papers/feed.rss", "/papers/feed.atom"),
+        (f"/papers?month={today:%Y-%m}", "/papers/feed.rss", "/papers/feed.atom"),
+        (f"/trending?{week.query()}", "/trending/feed.rss", "/trending/feed.atom"),
+        (
+            f"/categories/{code}?{week.query()}",
+            f"/categories/{code}/feed.rss",
+            f"/categories/{code}/feed.atom",
+        ),
+    ]:
+        html = c.get(page).content.decode()
+        query = page.split("?", 1)[1]
+        for kind, url in (("rss+xml", rss), ("atom+xml", atom)):
+            tag = f'<link rel="alternate" type="application/{kind}" title="([^"]*)" href="{url}?{query}">'
+            link = re.search(re.escape(tag).replace(re.escape('([^"]*)'), '([^"]*)'), html)
+            assert link, (page, kind)
+            assert link.group(1).endswith(("RSS)", "Atom)")) and ", " in link.group(1)  # names the period
+            assert f'<a href="{url}?{query}">' in html, (page, url)  # the page's own Feeds links too
+            feed = c.get(f"{url}?{query}")
+            assert feed.status_code == 200, url
+    # The default page's feed rolls on: no period in its links.
+    home = c.get("/").content.decode()
+    assert 'type="application/rss+xml" title="Daily papers (RSS)" href="/papers/feed.rss">' in home
+    assert '<a href="/papers/feed.rss">RSS</a>' in home
