@@ -82,18 +82,23 @@ class Period:
         and after this one (`None` where there is none), so the arrows skip empty days and weeks."""
         return (self.around(before) if before else None, self.around(after) if after else None)
 
-    # The day, week and month holding this period's last day (for the Day/Week/Month tabs).
+    # The day, week and month holding this period's last day so far (for the Day/Week/Month tabs):
+    # the current week's Sunday or month's last day may lie ahead, and a tab there would be a 400.
+    @property
+    def _tab_day(self) -> dt.date:
+        return self.first if self.kind == "day" else min(self.last, timezone.localdate())
+
     @property
     def day_view(self) -> Period:
-        return day(min(self.last, timezone.localdate()) if self.kind != "day" else self.first)
+        return day(self._tab_day)
 
     @property
     def week_view(self) -> Period:
-        return week_of(self.first if self.kind == "day" else self.last)
+        return week_of(self._tab_day)
 
     @property
     def month_view(self) -> Period:
-        d = self.first if self.kind == "day" else self.last
+        d = self._tab_day
         return month(d.year, d.month)
 
 

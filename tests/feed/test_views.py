@@ -998,3 +998,20 @@ def test_a_period_page_links_the_feeds_of_its_own_period(site) -> None:  # type:
     home = c.get("/").content.decode()
     assert 'type="application/rss+xml" title="Daily papers (RSS)" href="/papers/feed.rss">' in home
     assert '<a href="/papers/feed.rss">RSS</a>' in home
+
+
+def test_the_period_tabs_of_the_current_week_and_month_lead_to_pages_that_exist(site) -> None:  # type: ignore[no-untyped-def]
+    # On Monday 30 November the current week's Month tab led to December: a 400 ("hasn't happened yet").
+    papers, _, today = site
+    for current in (periods.week_of(today), periods.month(today.year, today.month)):
+        for tab in (current.day_view, current.week_view, current.month_view):
+            assert tab.first <= today, (current, tab)
+    c = Client()
+    code = papers[0].primary_category_id
+    for base in ("/papers", "/trending", f"/categories/{code}"):
+        for current in (periods.week_of(today), periods.month(today.year, today.month)):
+            html = c.get(f"{base}?{current.query()}").content.decode()
+            tabs = re.search(r'<nav class="tabs".*?</nav>', html, re.S)
+            assert tabs, base
+            for href in re.findall(r'href="\?([^"]+)"', tabs.group(0)):
+                assert c.get(f"{base}?{href}").status_code == 200, (base, current, href)
