@@ -192,8 +192,25 @@
     if (field && !document.querySelector("[autofocus]")) field.focus();
   }
 
+  // An inline formula wider than its text (a sentence set in $\textbf{…}$: KaTeX keeps its spaces
+  // from breaking) scrolls inside itself rather than widening the page on a phone. Only such ones:
+  // a box of its own would lift every formula off the line's baseline.
+  function fitWideMath(root) {
+    function fit() {
+      root.querySelectorAll(".tex .katex").forEach(function (k) {
+        if (k.closest(".katex-display")) return;
+        var column = k.closest(".tex");
+        k.classList.remove("wide");
+        if (k.getBoundingClientRect().width > column.clientWidth) k.classList.add("wide");
+      });
+    }
+    fit();
+    if (document.fonts) document.fonts.ready.then(fit);  // KaTeX's fonts change the widths
+    window.addEventListener("resize", fit);
+  }
+
   function start() {
-    renderMath(document.body); wireVotes(document); wireDismiss(document); wireSeen(document);
+    renderMath(document.body); fitWideMath(document); wireVotes(document); wireDismiss(document); wireSeen(document);
     relativeTimes(document);
     setInterval(function () { relativeTimes(document); }, 60000);  // a page left open stays true
     padForHeader(); focusFirstError();
