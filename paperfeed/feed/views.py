@@ -500,6 +500,8 @@ def search(request: HttpRequest) -> HttpResponse:
         "until": until,
         "bad_dates": bad_dates,
         "page": page_no,
+        # A page past the end (an old link, a typed number) offers the last one with results.
+        "last_page": min(-(-result.listed // per_page), SEARCH_PAGES) if result.listed else None,
         "has_next": page_no < SEARCH_PAGES
         and (
             page_no * per_page < result.listed if result.listed is not None else len(result.hits) == per_page

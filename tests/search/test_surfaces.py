@@ -59,6 +59,22 @@ def test_every_page_and_sort_of_the_site_and_api_give_one_count_and_the_pages_ad
         assert r.headers["X-Search-Summary"] == f"{total} matches", params
 
 
+def test_a_page_past_the_last_says_so_and_links_the_last(many: list[PaperRecord]) -> None:
+    # It said "the list ends at 26" and then "No papers match “diffusion”", which they do.
+    c = Client()
+    total = services.search("diffusion").total
+    last = -(-total // 20)
+    r = c.get("/search", {"q": "diffusion", "page": last + 3})
+    html = r.content.decode()
+    assert r.status_code == 200 and cards(html) == []
+    assert "No papers match" not in html
+    assert f"Page {last + 3} is past the end of these results." in html
+    assert f'href="?q=diffusion&amp;page={last}">Go to the last page ({last})</a>' in html
+    assert cards(c.get("/search", {"q": "diffusion", "page": last}).content.decode())
+    nothing = c.get("/search", {"q": "zzyzx quintessentially", "mode": "keyword", "page": 3}).content.decode()
+    assert "No papers match" in nothing and "past the end" not in nothing  # no list at all
+
+
 def test_semantic_mode_says_top_n_by_meaning_everywhere(
     many: list[PaperRecord], capsys: pytest.CaptureFixture[str]
 ) -> None:
