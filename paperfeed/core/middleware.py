@@ -113,4 +113,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
     try:
         return default(request)
     except Exception:  # a broken 500 template must not turn into a second failure
-        return HttpResponseServerError("<h1>Server Error (500)</h1>")
+        return HttpResponseServerError(
+            "<!doctype html><html lang=en><title>Server error — paperfeed</title><h1>Server error</h1>"
+        )

@@ -45,6 +45,19 @@ def test_the_500_handler_maps_a_database_error_raised_by_a_middleware() -> None:
         assert server_error(request).status_code == 500
 
 
+def test_the_500_page_is_the_sites_with_a_title_and_a_way_back() -> None:
+    # It was Django's bare "<h1>Server Error (500)</h1>": no title, no language, no way back.
+    try:
+        raise ValueError("bug: secret detail")
+    except ValueError:
+        resp = server_error(RequestFactory().get("/papers"))
+    html = resp.content.decode()
+    assert resp.status_code == 500
+    assert '<html lang="en">' in html and "<title>Server error — paperfeed</title>" in html
+    assert html.count("<h1>") == 1 and '<main id="main"' in html and '<a href="/">' in html
+    assert "secret detail" not in html and "ValueError" not in html
+
+
 @pytest.mark.django_db
 def test_a_404_page_shows_only_messages_written_for_visitors() -> None:
     from django.http import Http404
