@@ -595,8 +595,9 @@ def author(request: HttpRequest, key: str) -> HttpResponse:
 
 
 def category_or_404(code: str) -> Category:
-    """The category, or the visitor's 404 saying there is none (its page and its feeds alike)."""
-    cat = Category.objects.filter(code=code).first()
+    """The category, or the visitor's 404 saying there is none (its page and its feeds alike). A
+    code in another case is that category ("cs.lg", as settings and search take codes)."""
+    cat = Category.objects.filter(code=code).first() or Category.objects.filter(code__iexact=code).first()
     if cat is None:
         raise NotFound(
             f"paperfeed has no category {quoted(code)}.", links=[(reverse("categories"), "All categories")]
@@ -630,6 +631,9 @@ def categories(request: HttpRequest) -> HttpResponse:
 
 def category(request: HttpRequest, code: str) -> HttpResponse:
     cat = category_or_404(code)
+    if cat.code != code:  # one address per category page
+        query = request.META.get("QUERY_STRING", "")
+        return redirect(reverse("category", args=[cat.code]) + (f"?{query}" if query else ""), permanent=True)
     qs = Paper.objects.active().in_category(code)
     latest = qs.order_by("-announced").values_list("announced", flat=True).first()
     period = _period(request, periods.day(latest or timezone.localdate()))

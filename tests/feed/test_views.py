@@ -1015,3 +1015,15 @@ def test_the_period_tabs_of_the_current_week_and_month_lead_to_pages_that_exist(
             assert tabs, base
             for href in re.findall(r'href="\?([^"]+)"', tabs.group(0)):
                 assert c.get(f"{base}?{href}").status_code == 200, (base, current, href)
+
+
+def test_a_category_code_in_another_case_leads_to_the_category(site) -> None:  # type: ignore[no-untyped-def]
+    # /categories/cs.lg was "paperfeed has no category “cs.lg”", though settings and search take it.
+    papers, _, today = site
+    code = papers[0].primary_category_id
+    c = Client()
+    r = c.get(f"/categories/{code.lower()}?date={today}")
+    assert r.status_code == 301 and r["Location"] == f"/categories/{code}?date={today}"
+    r = c.get(f"/categories/{code.upper()}/feed.rss")
+    assert r.status_code == 200 and f"/categories/{code}</link>".encode() in r.content
+    assert c.get("/categories/xx.yy").status_code == 404
