@@ -155,6 +155,11 @@ class ResetConfirm(auth_views.PasswordResetConfirmView):
     template_name = "accounts/reset_confirm.html"
     success_url = reverse_lazy("login")
 
+    def render_to_response(self, context, **kwargs):
+        if not context.get("validlink"):  # used or expired: a 400, as a dead verification link is
+            kwargs["status"] = 400
+        return super().render_to_response(context, **kwargs)
+
     def form_valid(self, form):
         form.user.changed_how = "with a reset link mailed to this address"
         response = super().form_valid(form)  # saves the new password; the model sends the notice

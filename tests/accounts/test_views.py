@@ -286,7 +286,15 @@ def test_password_reset_flow(smtp_sink, immediate_tasks) -> None:  # type: ignor
     r = c.post(r.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})
     assert r.status_code == 302
     assert Client().post("/login", {"username": "resetme", "password": new}).status_code == 302
-    assert c.get(path, follow=True).context["validlink"] is False  # used once
+    used = c.get(path, follow=True)
+    assert used.context["validlink"] is False  # used once
+    # Said in the tab's title and the status too (it was "Choose a new password", 200).
+    assert (
+        used.status_code == 400
+        and b"<title>This link does not work \xe2\x80\x94 paperfeed</title>" in used.content
+    )
+    dead = Client().get("/verify/garbage")
+    assert dead.status_code == 400 and b"<title>This link does not work" in dead.content
 
 
 @pytest.mark.parametrize("payload", REDIRECT_PAYLOADS)
