@@ -103,6 +103,27 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     return render(request, "400.html", {"reason": reason, "link": link}, status=400)
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: a form sent without its valid token (a tab left open across a log-out,
+    cookies refused) is the site's own 403 page saying what to do, not Django's bare one (which has
+    no way back and shows a signed-in reader as logged out)."""
+    from django.middleware.csrf import REASON_NO_CSRF_COOKIE
+
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": "CSRF check failed: use a bearer token"}, status=403)
+    if reason == REASON_NO_CSRF_COOKIE:
+        message = (
+            "Your browser did not send this site's cookie, which sending a form needs: "
+            "allow cookies for this site, then try again."
+        )
+    else:
+        message = (
+            "This form has expired (it was opened before a log-in or log-out, or long ago). "
+            "Go back, reload the page and send it again."
+        )
+    return render(request, "403.html", {"exception": message}, status=403)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: Django calls it inside its `except`, so the exception is sys.exc_info()'s."""
     exc = sys.exc_info()[1]

@@ -59,6 +59,26 @@ def test_the_500_page_is_the_sites_with_a_title_and_a_way_back() -> None:
 
 
 @pytest.mark.django_db
+def test_a_form_sent_without_its_token_gets_the_sites_403_page_saying_what_to_do() -> None:
+    # It was Django's own "403 Forbidden" page: no way back, and a signed-in reader shown logged out.
+    from django.test import Client
+
+    from tests.sitedata import make_user
+
+    c = Client(enforce_csrf_checks=True)
+    r = c.post("/login", {"username": "a", "password": "b"})
+    html = r.content.decode()
+    assert r.status_code == 403 and "<title>Not allowed — paperfeed</title>" in html
+    assert "allow cookies for this site" in html and '<a href="/">' in html
+    c.get("/login")  # now with the cookie, but a stale token in the form
+    c.force_login(make_user("reader"))
+    r = c.post("/settings", {"csrfmiddlewaretoken": "x" * 64, "bio": "hi"})
+    html = r.content.decode()
+    assert r.status_code == 403 and "This form has expired" in html
+    assert 'href="/users/reader"' in html  # the header still knows who is signed in
+
+
+@pytest.mark.django_db
 def test_a_404_page_shows_only_messages_written_for_visitors() -> None:
     from django.http import Http404
 
