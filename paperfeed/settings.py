@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "paperfeed.core.middleware.MethodNotAllowedPageMiddleware",  # renders with the user: after auth
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "paperfeed.accounts.middleware.RateLimitedMiddleware",
 ]

@@ -63,6 +63,27 @@ class DatabaseUnavailableMiddleware:
         return unavailable(request, exception) if database_down(exception) else None
 
 
+class MethodNotAllowedPageMiddleware:
+    """A form's address opened as a page (a typed or bookmarked /logout, a vote's address in a new
+    tab) was Django's empty 405, a blank page: the site's page says what the address is for."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        resp = self.get_response(request)
+        if (
+            resp.status_code != 405
+            or resp.content
+            or request.method not in ("GET", "HEAD")
+            or request.path.startswith("/api/")
+        ):
+            return resp
+        page = render(request, "405.html", status=405)
+        page["Allow"] = resp["Allow"]
+        return page
+
+
 class NotFound(Http404):
     """A 404 whose message is written for the visitor ("paperfeed has no paper 2601.99999"), with
     (href, text) links to where to go instead. Any other Http404 (the resolver's, a

@@ -93,3 +93,25 @@ def test_a_404_page_shows_only_messages_written_for_visitors() -> None:
     assert b'<a href="/x?a=1&amp;b=2">Go &lt;there&gt;</a>' in told.content
     api = not_found(RequestFactory().get("/api/nothing"), NotFound("for people"))
     assert json.loads(api.content) == {"error": "no such API endpoint or resource: /api/nothing"}
+
+
+@pytest.mark.django_db
+def test_a_forms_address_opened_as_a_page_says_what_it_is_for() -> None:
+    # /logout typed into the address bar was Django's empty 405: a blank page.
+    from django.test import Client
+
+    from tests.sitedata import load_papers, make_user
+
+    c = Client()
+    c.force_login(make_user("leaving"))
+    r = c.get("/logout")
+    html = r.content.decode()
+    assert r.status_code == 405 and r["Allow"] == "POST"
+    assert "<title>Not a page — paperfeed</title>" in html
+    assert '<form method="post" action="/logout">' in html and ">Log out</button>" in html
+    assert Client().get("/logout").content.decode().count("You are not logged in.") == 1
+    [paper] = load_papers(1)
+    r = Client().get(f"/papers/{paper.arxiv_id}/vote")
+    assert r.status_code == 405 and b"takes a form sent from the site" in r.content
+    api = Client().get(f"/api/papers/{paper.arxiv_id}/upvote")
+    assert api.status_code == 405 and api["Content-Type"].startswith("application/json")
