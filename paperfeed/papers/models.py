@@ -7,10 +7,13 @@ an append-only log of which papers changed, so any node can bring its own indexe
 from __future__ import annotations
 
 import datetime as dt
+from functools import cached_property
 from typing import Any
 
 from django.db import models
+from django.utils.text import Truncator
 
+from paperfeed.papers import tex
 from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
 
 
@@ -142,6 +145,13 @@ class Paper(models.Model):
         names = ", ".join(a.get("name", "") for a in self.authors[: self.AUTHORS_LISTED])
         more = len(self.authors) - self.AUTHORS_LISTED
         return f"{names} and {more} more" if more > 0 else names
+
+    @cached_property
+    def short_title(self) -> str:
+        """The title as a list's buttons and links name their paper to a screen reader ("Upvote
+        “…”"): its TeX in plain characters, as KaTeX renders no hidden label, cut at 60 characters.
+        Once per paper, where each of a card's 2-4 labels cut it again."""
+        return Truncator(tex.plain(self.title)).chars(60)
 
     def category_codes(self) -> list[str]:
         # Sorted here, not by the database: .all() reads what for_listing() prefetched (an order_by

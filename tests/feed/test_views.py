@@ -1027,3 +1027,23 @@ def test_a_category_code_in_another_case_leads_to_the_category(site) -> None:  #
     r = c.get(f"/categories/{code.upper()}/feed.rss")
     assert r.status_code == 200 and f"/categories/{code}</link>".encode() in r.content
     assert c.get("/categories/xx.yy").status_code == 404
+
+
+def test_list_buttons_name_their_paper_with_its_tex_in_plain_characters(site) -> None:  # type: ignore[no-untyped-def]
+    # A screen reader heard "Log in to upvote “H$^{2}$MT…”": KaTeX renders no hidden label.
+    papers, curator, today = site
+    Paper.objects.filter(pk=papers[0].pk).update(title="H$^{2}$MT: a $\\alpha$-test " + "of labels " * 8)
+    services.add_comment(curator, papers[0], "ok")
+    c = Client()
+    for signed_in in (False, True):  # a link to log in, then the vote form's button
+        if signed_in:
+            c.force_login(curator)
+        html = c.get(f"/papers?date={today}").content.decode()
+        labels = re.findall(r'<span class="sr">([^<]*H[^<]*MT[^<]*)</span>', html)
+        assert labels, html[:2000]
+        assert all(
+            "H²MT: a \N{GREEK SMALL LETTER ALPHA}-test of labels" in label and "$" not in label
+            for label in labels
+        ), labels
+        assert all(len(label.split("“")[1].split("”")[0]) <= 60 for label in labels), labels
+        assert ("Log in to upvote “H²MT" in html) is not signed_in
