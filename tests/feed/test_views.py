@@ -467,6 +467,7 @@ def test_search_by_author_alone_lists_their_papers_with_a_count(search_home) -> 
     assert page.status_code == 200
     assert f"/papers/{papers[0].arxiv_id}".encode() in page.content
     assert b" match" in page.content  # "N matches"
+    assert f"<title>by {name} — Search — paperfeed</title>" in page.content.decode()  # not only "Search"
     nobody = Client().get("/search", {"author": "Nobody Atall", "mode": "keyword"})
     assert "No papers match by “Nobody Atall”".encode() in nobody.content
 
