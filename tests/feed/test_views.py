@@ -1025,6 +1025,8 @@ def test_a_category_code_in_another_case_leads_to_the_category(site) -> None:  #
     c = Client()
     r = c.get(f"/categories/{code.lower()}?date={today}")
     assert r.status_code == 301 and r["Location"] == f"/categories/{code}?date={today}"
+    title = f"<title>{code}: new papers — {periods.day(today).label} — paperfeed</title>"
+    assert title in c.get(r["Location"]).content.decode()  # a tab per day tells them apart
     r = c.get(f"/categories/{code.upper()}/feed.rss")
     assert r.status_code == 200 and f"/categories/{code}</link>".encode() in r.content
     assert c.get("/categories/xx.yy").status_code == 404
