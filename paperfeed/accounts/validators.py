@@ -11,12 +11,20 @@ MAX_PASSWORD_LENGTH = 128  # ASVS 2.1.2 allows >= 64; a 1 MB password must not r
 # ASCII only: no homoglyphs, RTL overrides or zero-width characters in names others see.
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,29}$")
 USERNAME_RULE = "Use 2 to 30 letters, digits, - or _ (starting with a letter or digit)."
+ASCII_ONLY = (
+    "Use 2 to 30 letters a to z (without accents or other scripts, so that no two names look "
+    "alike), digits, - or _."
+)
 
 
 def validate_username(value: str) -> None:
     """The one rule for every way an account is named: sign-up, the admin's forms, `createsuperuser`
     (Django's default allows any Unicode letter, hence lookalike names)."""
     if not USERNAME_RE.match(value):
+        if (
+            not value.isascii()
+        ):  # "zoë" has only letters: say which ones count (not which it had: it may be invisible)
+            raise ValidationError(ASCII_ONLY, code="invalid")
         raise ValidationError(USERNAME_RULE, code="invalid")
 
 

@@ -144,3 +144,11 @@ def test_addresses_stored_before_normalisation_are_normalised_once() -> None:
     User.objects.filter(pk=a.pk).update(email_verified=True)
     r = Client().post("/login", {"username": "alice@ex\u00e4mple.org", "password": PASSWORD})
     assert r.status_code == 302
+
+
+def test_a_name_with_an_accent_is_told_which_letters_count() -> None:
+    # "zoë" was told to use letters, which it had.
+    r = Client().post("/signup", {"username": "zoë", "email": "zoe@example.org", "password": PASSWORD})
+    assert r.status_code == 200 and "letters a to z (without accents" in r.content.decode()
+    r = Client().post("/signup", {"username": "-zoe", "email": "zoe@example.org", "password": PASSWORD})
+    assert "starting with a letter or digit" in r.content.decode()
