@@ -82,6 +82,11 @@ class Period:
         and after this one (`None` where there is none), so the arrows skip empty days and weeks."""
         return (self.around(before) if before else None, self.around(after) if after else None)
 
+    @property
+    def over(self) -> bool:
+        """Whether its last day has passed: an empty list then says "nobody did", not "not yet"."""
+        return self.last < timezone.localdate()
+
     # The day, week and month holding this period's last day so far (for the Day/Week/Month tabs):
     # the current week's Sunday or month's last day may lie ahead, and a tab there would be a 400.
     @property

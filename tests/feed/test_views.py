@@ -676,7 +676,7 @@ def test_trending_page_json_and_feeds_list_the_same_papers() -> None:
         }
 
     assert set(listed(quiet).values()) == {()}
-    assert "Nothing is trending in this period yet" in c.get(f"/trending?{quiet.query()}").content.decode()
+    assert "Nothing was upvoted in this period." in c.get(f"/trending?{quiet.query()}").content.decode()
     both = (papers[2].arxiv_id, papers[3].arxiv_id)
     assert set(listed(busy).values()) == {both}
     zero = c.get(f"/api/trending?{busy.query()}").json()[1]["trending"]
@@ -1050,3 +1050,16 @@ def test_list_buttons_name_their_paper_with_its_tex_in_plain_characters(site) ->
         ), labels
         assert all(len(label.split("“")[1].split("”")[0]) <= 60 for label in labels), labels
         assert ("Log in to upvote “H²MT" in html) is not signed_in
+
+
+def test_an_empty_past_period_says_nobody_did_not_yet(site) -> None:  # type: ignore[no-untyped-def]
+    # A day of March 2025 said "No papers were submitted on this day yet."
+    _, _, today = site
+    c = Client()
+    past = c.get("/papers?date=2025-03-01").content.decode()
+    assert "Nobody submitted a paper on this day." in past and " yet." not in past
+    assert "Submit a paper to today&#x27;s list" in past or "Submit a paper to today's list" in past
+    trending = c.get("/trending?week=2025-W10").content.decode()
+    assert "Nothing was upvoted in this period." in trending and "yet" not in trending
+    week = periods.week_of(today)
+    assert "in this period yet" in c.get(f"/trending?{week.query()}").content.decode()
