@@ -196,7 +196,7 @@ def _classify(e: Exception) -> SendError:
         return _by_code(e.smtp_code, f"DATA {e.smtp_code} {error}")
     if isinstance(e, smtplib.SMTPResponseException):
         return SendError(f"SMTP {e.smtp_code}: {e.smtp_error!r}", code=e.smtp_code)
-    if isinstance(e, socket.timeout | TimeoutError):
+    if _timed_out(e):  # also a reply that did not come in time, which smtplib calls a disconnect
         return SendError(f"timed out: {e}")
     if isinstance(e, ConnectionRefusedError | socket.gaierror) or (
         isinstance(e, OSError) and e.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH)
@@ -279,8 +279,11 @@ class SmtpTransport:
             except (smtplib.SMTPServerDisconnected, ConnectionResetError, BrokenPipeError) as e:
                 self.close()
                 # A reused connection the server dropped (listmonk #2070: relays close the pipe after
-                # N messages): try once more on a new one before counting a failure.
-                if fresh:
+                # N messages): try once more on a new one before counting a failure. Not a reply we
+                # stopped waiting for (smtplib reports a read timeout as a disconnect): the server may
+                # have accepted the mail meanwhile, so that is an attempt, logged and counted, and its
+                # retry waits out the backoff rather than going out again unseen at once.
+                if fresh or _timed_out(e):
                     raise _classify(e) from e
             except Exception as e:
                 self.close()

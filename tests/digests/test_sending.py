@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import io
 import json
+import logging
 import random
 import re
 import socket
@@ -223,6 +224,36 @@ def test_a_stalled_server_is_abandoned_within_the_timeout(settings: Any) -> None
     # One stalled connection is not the server down, nor the mail's fault: it went out on the next
     # connection at once, without counting an attempt or waiting out a backoff.
     assert not Delivery.objects.filter(attempts__gt=0).exists()
+
+
+def test_a_250_later_than_the_timeout_is_a_logged_attempt_not_an_unseen_resend(
+    settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server keeps the second mail, on a reused connection, and answers after the client's
+    timeout. smtplib reports that as a disconnect, which the transport took for a dropped idle
+    connection and re-sent at once on a new one: a second copy that no log line or attempt showed.
+    It is a failed attempt now, logged, and re-sent after the backoff with the same Message-ID (the
+    known window: SMTP cannot tell a late 250 from a failure). Asserted per recipient as "every copy
+    after the first is a counted attempt", which a load that delays other replies too keeps true."""
+    sink = SmtpSink().start()
+    sink.late_replies = {2}
+    settings.MAILERS = {"default": sink.mailer_settings(timeout=STALL_TIMEOUT)}
+    make_papers(1)
+    subs = make_subscribers(3)
+    try:
+        with caplog.at_level(logging.WARNING, logger="paperfeed.digests.services"):
+            report = send()
+    finally:
+        sink.stop()
+    assert report["complete"] and report["sent"] == 3
+    late = subs[1]
+    copies = sink.to(late.email)
+    assert len(copies) == 2 and copies[0].message_id == copies[1].message_id
+    assert Delivery.objects.get(subscriber=late).attempts == 1
+    (warning,) = [r.getMessage() for r in caplog.records if late.email in r.getMessage()]
+    assert "timed out" in warning and "attempt 1 of 5" in warning
+    for row in Delivery.objects.select_related("subscriber"):
+        assert len(sink.to(row.subscriber.email)) <= 1 + row.attempts
 
 
 def test_max_send_errors_pauses_with_an_alert_and_resume_continues(

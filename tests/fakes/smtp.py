@@ -5,6 +5,8 @@ Faults (RELIABILITY E3 and 1c):
   for a sequence (e.g. 421 three times, then accept);
 - after DATA: `data_responder(rcpts) -> reply or None` (554, 552 "message too large");
 - `drop_every=N`: after every N-th accepted message, answer 250 and then close the connection;
+- `late_replies={k, ...}`: the k-th accepted message (1-based) is kept, and its 250 held back until
+  the client gives up (a reply that comes after the client's timeout);
 - `stall_connections={k, ...}`: the k-th connection (1-based) is accepted and never answered;
   `banner_delay=s` delays every greeting by s seconds;
 - `log_path`: one JSON line per accepted (recipient, Message-ID, time).
@@ -95,6 +97,7 @@ class SmtpSink:
         self.scripts: dict[str, list[str]] = {}
         self.drop_every = 0
         self.stall_connections: set[int] = set()
+        self.late_replies: set[int] = set()
         self.banner_delay = 0.0
         self.log_path = log_path
         self.received: list[Received] = []
@@ -150,7 +153,11 @@ class SmtpSink:
                             + "\n"
                         )
             self.accepted += 1
-            drop = self.drop_every and self.accepted % self.drop_every == 0
+            n = self.accepted
+            drop = self.drop_every and n % self.drop_every == 0
+        if n in self.late_replies:
+            # Cancelled with the connection when the client, past its timeout, closes it.
+            await asyncio.sleep(3600)
         if drop:
             # The 250 is written first; closing then resets the connection before QUIT.
             asyncio.get_running_loop().call_soon(server.transport.close)
