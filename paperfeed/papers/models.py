@@ -91,7 +91,7 @@ class Paper(models.Model):
     version = models.PositiveSmallIntegerField(null=True, blank=True)
     title = models.TextField()
     abstract = models.TextField(blank=True)  # raw TeX, as arXiv has it
-    authors_text = models.TextField(blank=True)  # as written
+    authors_text = models.TextField(blank=True)  # as written, its TeX accents decoded
     # Ordered parsed names [{"name", "keyname", "forenames", "suffix", "key"}]: lists render from this
     # without a join; `Authorship` indexes the same names for author pages.
     authors = models.JSONField(default=list)

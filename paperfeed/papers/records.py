@@ -20,6 +20,7 @@ import orjson
 
 from paperfeed.papers.arxiv_ids import parse_arxiv_id
 from paperfeed.papers.taxonomy import is_category
+from paperfeed.papers.tex import decode_name
 
 
 class AuthorName(tuple[str, str, str, str, str]):
@@ -31,6 +32,10 @@ class AuthorName(tuple[str, str, str, str, str]):
     __slots__ = ()
 
     def __new__(cls, keyname: str, forenames: str = "", suffix: str = "") -> AuthorName:
+        # Every source builds its names here, so this is where arXiv's TeX (M\"uller, {\L}ukasz)
+        # becomes the letters a page, a key and a search see. Tested per part: nearly no name has one.
+        if "\\" in keyname or "\\" in forenames or "\\" in suffix:
+            keyname, forenames, suffix = decode_name(keyname), decode_name(forenames), decode_name(suffix)
         if forenames and keyname and not suffix:  # nearly every name: no generator to join
             display = f"{forenames} {keyname}"
         else:
@@ -151,6 +156,8 @@ class PaperRecord:
         self.authors = [a for a in self.authors if _WORD.search(a[3])]
         if not self.authors_text:
             self.authors_text = ", ".join(a.display for a in self.authors)
+        elif "\\" in self.authors_text:  # searched by name (au:) and shown in feeds: as the names are
+            self.authors_text = decode_name(self.authors_text)
         if self.versions:
             self.versions = sorted(self.versions, key=lambda v: v.version)
             last = self.versions[-1]

@@ -49,6 +49,122 @@ def excerpt_html(source: str, marks: list[tuple[int, int]], lo: int = 0, hi: int
     return ("… " if lo > 0 else "") + "".join(parts) + (" …" if hi < len(source) else "")
 
 
+# --- accents: arXiv's metadata spells letters in TeX (M\"uller, {\L}ukasz, Schr\"odinger) ------------
+
+# The combining mark each accent command puts on its letter.
+_MARKS = {
+    "'": "\u0301", "`": "\u0300", "^": "\u0302", '"': "\u0308", "~": "\u0303", "=": "\u0304",
+    ".": "\u0307", "u": "\u0306", "v": "\u030c", "H": "\u030b", "c": "\u0327", "d": "\u0323",
+    "b": "\u0331", "k": "\u0328", "r": "\u030a",
+}  # fmt: skip
+_LETTERS = {
+    "ss": "ß", "o": "ø", "O": "Ø", "l": "ł", "L": "Ł", "ae": "æ", "AE": "Æ", "oe": "œ", "OE": "Œ",
+    "aa": "å", "AA": "Å", "i": "\u0131", "j": "\u0237",
+}  # fmt: skip
+# A control word ends at the first non-letter, so \o is no prefix of \omega nor \L of \Lambda; the
+# spaces after a control word are TeX's to swallow (\AA ngstr\"om), as is an empty group (5 \AA{}).
+_LETTER = re.compile(r"\\(%s)(?![A-Za-z])(?:\{\}|[ \t]*)" % "|".join(sorted(_LETTERS, key=len, reverse=True)))  # noqa: UP031
+_ACCENT_CMD = re.compile(r"""\\(?:([`'^"~=.])|([uvHcdbkr])(?![A-Za-z]))[ \t]*""")
+_DOTLESS = {"\u0131": "i", "\u0237": "j"}  # \'\i is an í: the accent replaces the dot
+
+
+def _letter_at(text: str, i: int) -> tuple[str, int, bool] | None:
+    """The accented or special letter whose command starts at text[i] (a backslash), as (letter,
+    end, braced argument), or None when no such command starts there."""
+    if m := _LETTER.match(text, i):
+        return _LETTERS[m[1]], m.end(), False
+    m = _ACCENT_CMD.match(text, i)
+    if m is None:
+        return None
+    cmd, j = m[1] or m[2], m.end()
+    braced = j < len(text) and text[j] == "{"
+    if braced:  # \'{e}, \'{\i}, \~{\^e}, \'{} (the accent alone)
+        close = text.find("}", j)
+        if close < 0:
+            return None
+        inner = text[j + 1 : close].strip()
+        if inner.startswith("\\"):
+            got = _letter_at(inner, 0)
+            if got is None or got[1] != len(inner):
+                return None
+            base = got[0]
+        elif len(inner) > 1 or (inner and not inner.isalpha()):
+            return None  # \t{ts}, \'{ab}: rare, and no one letter to put the mark on
+        else:
+            base = inner
+        end = close + 1
+    elif j < len(text) and text[j].isalpha():
+        base, end = text[j], j + 1
+    elif j < len(text) and text[j] == "\\" and (got := _letter_at(text, j)):
+        base, end = got[0], got[1]
+    else:
+        return None
+    if not base:
+        return (cmd if m[1] else ""), end, braced
+    return _DOTLESS.get(base, base) + _MARKS[cmd], end, braced
+
+
+def _decode(text: str, name: bool) -> str:
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "{" and text.startswith("\\", i + 1):  # {\'e}, {\L}: the group is just the letter
+            got = _letter_at(text, i + 1)
+            if got and got[1] < n and text[got[1]] == "}":
+                out.append(_composed(got[0], out, braced=True))
+                i = got[1] + 1
+                continue
+        if c != "\\":
+            out.append(c)
+            i += 1
+            continue
+        got = _letter_at(text, i)
+        if got is not None:
+            out.append(_composed(got[0], out, got[2]))
+            i = got[1]
+        elif text.startswith("\\\\", i):  # TeX's line break: nothing in a name, kept in text
+            out.append("" if name else "\\\\")
+            i += 2
+        else:  # a backslash that makes no letter: a name loses it (St\ütz), text keeps it (\emph, $\pi$)
+            out.append("" if name else c)
+            i += 1
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+def _composed(letter: str, before: list[str], braced: bool) -> str:
+    """`letter` (a base and its mark) as one character where Unicode has it. An acute or grave that
+    makes none (O\\'Brien: a B has no acute) or that follows a one-letter word before a capital
+    (D\\'Alessandro, L\\'Huillier) is the apostrophe the writer escaped."""
+    if len(letter) != 2 or letter[1] not in "\u0301\u0300":
+        return letter
+    single = unicodedata.normalize("NFC", letter)
+    tail = "".join(before[-2:])
+    elided = (
+        not braced
+        and letter[0].isupper()
+        and tail[-1:].isalpha()
+        and (len(tail) < 2 or not tail[0].isalpha())
+    )
+    if len(single) == 1 and not elided:
+        return single
+    return ("'" if letter[1] == "\u0301" else "`") + letter[0]
+
+
+def decode_accents(text: str) -> str:
+    """`text` with TeX's accent commands and special letters as NFC Unicode (Schr\\"odinger →
+    Schrödinger, {\\'E}cole → École, \\c{C}etin → Çetin, \\ss → ß); every other command kept."""
+    return _decode(text, name=False) if "\\" in text else text
+
+
+def decode_name(text: str) -> str:
+    """An author's name as a person reads it: accents decoded as `decode_accents` does, and what TeX
+    is left (braces, stray backslashes: Aakur\\\\, St\\ütz) dropped."""
+    if "\\" not in text:
+        return text
+    return " ".join(_decode(text, name=True).replace("{", "").replace("}", "").split())
+
+
 # --- plain text: where markup cannot render (a tab's title, a feed reader's item title) ----------
 
 _SUPERSCRIPTS = dict(zip("0123456789+-=()ni", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱ", strict=True))
@@ -69,17 +185,6 @@ _SYMBOLS = {
     "texttt": "", "textrm": "", "operatorname": "", "boldsymbol": "", "bm": "", "left": "",
     "right": "", "big": "", "Big": "", "quad": " ", "qquad": " ",
 }  # fmt: skip
-# Accents as TeX writes them in arXiv titles (Schr\"odinger, {\'e}): combining marks.
-_ACCENTS = {
-    '"': "\u0308",
-    "'": "\u0301",
-    "`": "\u0300",
-    "^": "\u0302",
-    "~": "\u0303",
-    "=": "\u0304",
-    ".": "\u0307",
-}
-_ACCENT = re.compile(r"""\{?\\(["'`^~=.])\{?([A-Za-z])\}?\}?""")
 _COMMAND = re.compile(r"\\([A-Za-z]+)(\s*)|\\([,;:! ])|\\([%&$#_{}])")
 _SCRIPT = re.compile(r"([\^_])(?:\{([^{}]*)\}|(\\[A-Za-z]+|\\.|[^\\\s]))")
 
@@ -163,8 +268,7 @@ def plain(text: str) -> str:
     composed; in the prose, \\mbox{…}, \\emph{…} and the like reduced to their argument, citations
     dropped, ~ a space (not in a URL), ``…'' curly quotes, -- and --- dashes. For places that cannot
     run KaTeX: a <title>, a feed's item title, a meta tag, a mail."""
-    text = unicodedata.normalize("NFC", _ACCENT.sub(lambda m: m[2] + _ACCENTS[m[1]], text or ""))
-    text = _unwrap(text)
+    text = _unwrap(decode_accents(text or ""))
     out, pos = [], 0
     for m in SPAN.finditer(text):
         out += [_prose(text[pos : m.start()]), _math(next(g for g in m.groups() if g is not None))]

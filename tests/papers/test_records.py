@@ -1,6 +1,7 @@
 import datetime as dt
 
 import pytest
+from lxml import etree
 
 from paperfeed.papers.records import (
     AuthorName,
@@ -11,6 +12,7 @@ from paperfeed.papers.records import (
     parse_name,
     split_authors,
 )
+from paperfeed.papers.sources import oai
 
 
 def record(**kw: object) -> PaperRecord:
@@ -163,3 +165,19 @@ def test_a_date_only_value_keeps_a_precise_time_of_the_same_day() -> None:
     assert day.merged_with({"published": other}).published == dt.datetime(2025, 3, 25, tzinfo=utc)
     midnight = {"published": dt.datetime(2025, 3, 25, tzinfo=utc)}
     assert record(published=precise).merged_with(midnight).published == precise
+
+
+def test_an_oai_record_decodes_tex_in_its_author_names() -> None:
+    xml = (
+        '<arXiv xmlns="http://arxiv.org/OAI/arXiv/"><id>2606.00001</id><created>2026-06-30</created>'
+        "<authors><author><keyname>M\\\"uller</keyname><forenames>Jos\\'e</forenames></author>"
+        "<author><keyname>O\\'Brien</keyname><forenames>{\\L}ukasz</forenames></author>"
+        "<author><keyname>\\c{C}etin</keyname><forenames>Ay\\c{s}e</forenames></author></authors>"
+        "<title>T</title><categories>cs.LG</categories></arXiv>"
+    )
+    r = oai.parse_metadata(etree.fromstring(xml))
+    assert [(a.keyname, a.forenames, a.key) for a in r.authors] == [
+        ("Müller", "José", "jose-muller"),
+        ("O'Brien", "Łukasz", "ukasz-o-brien"),
+        ("Çetin", "Ayşe", "ayse-cetin"),
+    ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import unicodedata
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -93,3 +96,59 @@ def test_plain_spells_prose_tex_of_abstracts() -> None:
 def test_plain_takes_any_text_and_gives_one_line(text: str) -> None:
     out = tex.plain(text)
     assert out == " ".join(out.split())
+
+
+# --- accents ---------------------------------------------------------------------------------------
+
+NAMES = [
+    # The five names of the Kaggle snapshot that carry TeX, as its authors_parsed writes them.
+    ("Tolúl\\d{o}pé", "Tolúlọpé"),
+    ("St\\ütz", "Stütz"),  # a backslash before a letter already accented is stray
+    ("Aakur\\\\", "Aakur"),
+    ("\\\\Ajinkya Umesh", "Ajinkya Umesh"),
+    ("Nguy\\~ên", "Nguyễn"),
+    # What arXiv's OAI-PMH formats carry.
+    ('M\\"uller', "Müller"),
+    ('M\\"{u}ller', "Müller"),
+    ("Jos\\'e", "José"),
+    ("{\\L}ukasz", "Łukasz"),
+    ("\\c{C}etin", "Çetin"),
+    ("\\c C", "Ç"),
+    ("O\\'Brien", "O'Brien"),  # a B takes no acute: the writer escaped an apostrophe
+    ("D\\'Alessandro", "D'Alessandro"),
+    ("\\'Alvaro", "Álvaro"),
+    ("GARC\\'IA", "GARCÍA"),
+    ("Nguy\\~\\^en", "Nguyễn"),  # accents stack
+    ("D\\'\\i az", "Díaz"),  # dotless i takes the accent
+    ("Mart\\'{\\i}nez", "Martínez"),
+    ("Erd\\H{o}s", "Erdős"),
+    ("\\v{S}koda", "Škoda"),
+    ("Wa{\\l}{\\k{e}}sa", "Wałęsa"),
+    ("Stra{\\ss}e", "Straße"),
+    ("Stra\\ss e", "Straße"),
+    ("{\\O}stergaard", "Østergaard"),
+    ('\\AA{}sa Bj\\"ork', "Åsa Björk"),
+    ("\\u{a}\\r{a}\\={o}\\.{z}\\b{b}\\^o\\`e\\ae\\AE\\oe\\OE\\aa\\o\\j", "ăåōżḇôèæÆœŒåøȷ"),
+    ("Plain Name", "Plain Name"),
+]
+
+
+@pytest.mark.parametrize(("source", "expected"), NAMES)
+def test_decode_name_gives_nfc_letters(source: str, expected: str) -> None:
+    got = tex.decode_name(source)
+    assert got == expected and unicodedata.is_normalized("NFC", got)
+
+
+def test_decode_accents_keeps_every_other_command() -> None:
+    source = r"Schr\"odinger $\omega\in\Lambda$ \emph{d\'Alembert} \\ 5 \AA{} and \'{}"
+    assert tex.decode_accents(source) == r"Schrödinger $\omega\in\Lambda$ \emph{d'Alembert} \\ 5 Å and '"
+    assert tex.decode_accents(r"\o, \L, \i: \omega \Lambda \in") == "ø, Ł, \u0131: \\omega \\Lambda \\in"
+
+
+def test_plain_composes_accents_in_text() -> None:
+    for source, expected in [
+        (r"O\'Brien's Erd\H{o}s numbers", "O'Brien's Erdős numbers"),
+        (r"Nguy\~\^en, \c{C}etin and {\L}ukasz: Schr\"{o}dinger", "Nguyễn, Çetin and Łukasz: Schrödinger"),
+        (r"L'H\^opital at 5 \AA{} and $\ell_1$", "L'Hôpital at 5 Å and ℓ₁"),
+    ]:
+        assert tex.plain(source) == expected, source
