@@ -10,8 +10,8 @@ from django.db import connection
 from paperfeed.papers.models import Author, Authorship, Paper, PaperChange, PaperLink
 from paperfeed.papers.records import AuthorName, PaperRecord, Version
 from paperfeed.papers.services import Ingestor, Prepared, prepare_for_storage
-from paperfeed.papers.sources.snapshot import parse_line
-from tests.papers.test_snapshot import GOOD
+from paperfeed.papers.sources.snapshot import parse_line, parse_record
+from tests.papers.test_snapshot import GOOD, TEX_NAMES
 
 pytestmark = pytest.mark.django_db
 
@@ -261,3 +261,24 @@ def test_join_rows_beyond_one_statements_bound_values_are_all_stored() -> None:
     assert list(first.authorships.values_list("author__key", flat=True)) == keys
     assert list(second.authorships.values_list("author__key", flat=True)) == keys[::-1]
     assert Author.objects.count() == 16
+
+
+def test_tex_names_are_stored_decoded_and_meet_their_unicode_spelling() -> None:
+    unicode_spelling = rec("2501.00009", authors=[AuthorName("Stütz", "Peter")])
+    assert ingest(parse_record(TEX_NAMES), unicode_spelling) == {"created": 2}
+    stored = Paper.objects.get(arxiv_id="2510.02569")
+    assert [a["name"] for a in stored.authors] == [
+        "Tolúlọpé Ògúnrèmí",
+        "Peter Stütz",
+        "Ajinkya Umesh Mulik",
+        "Sathyanarayanan N. Aakur",
+        "Nguyễn",
+    ]
+    assert not Author.objects.filter(name__contains="\\").exists()
+    assert list(
+        Paper.objects.by_author("peter-stutz").order_by("arxiv_id").values_list("arxiv_id", flat=True)
+    ) == [
+        "2501.00009",
+        "2510.02569",
+    ]
+    assert Author.objects.get(key="tolulope-ogunremi").name == "Tolúlọpé Ògúnrèmí"
