@@ -1063,3 +1063,25 @@ def test_an_empty_past_period_says_nobody_did_not_yet(site) -> None:  # type: ig
     assert "Nothing was upvoted in this period." in trending and "yet" not in trending
     week = periods.week_of(today)
     assert "in this period yet" in c.get(f"/trending?{week.query()}").content.decode()
+
+
+def test_a_name_arxiv_wrote_in_tex_reads_decoded_on_paper_and_author_pages() -> None:
+    from paperfeed.papers.services import Ingestor
+    from paperfeed.papers.sources.snapshot import parse_record
+    from tests.papers.test_snapshot import TEX_NAMES
+
+    with Ingestor("snapshot") as ing:
+        ing.add_all(
+            [
+                parse_record(
+                    TEX_NAMES | {"authors_parsed": [*TEX_NAMES["authors_parsed"], ['M\\"uller', "Hans", ""]]}
+                )
+            ]
+        )
+    paper = Client().get("/papers/2510.02569").content.decode()
+    for name, key in (("Tolúlọpé Ògúnrèmí", "tolulope-ogunremi"), ("Hans Müller", "hans-muller")):
+        assert name in paper and f"/authors/{key}" in paper
+        assert name in Client().get(f"/authors/{key}").content.decode()
+    assert "\\" not in paper.split("<main", 1)[1].split("</main>", 1)[0].replace("\\(", "").replace("\\)", "")
+    # What the search without its index and saved-search alerts match an author against.
+    assert Paper.objects.filter(authors_text__icontains="peter stütz").exists()
