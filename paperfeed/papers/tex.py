@@ -68,9 +68,11 @@ _ACCENT_CMD = re.compile(r"""\\(?:([`'^"~=.])|([uvHcdbkr])(?![A-Za-z]))[ \t]*"""
 _DOTLESS = {"\u0131": "i", "\u0237": "j"}  # \'\i is an í: the accent replaces the dot
 
 
-def _letter_at(text: str, i: int) -> tuple[str, int, bool] | None:
+def _letter_at(text: str, i: int, bare: bool) -> tuple[str, int, bool] | None:
     """The accented or special letter whose command starts at text[i] (a backslash), as (letter,
-    end, braced argument), or None when no such command starts there."""
+    end, braced argument), or None when no such command starts there. A lettered accent takes an
+    unbraced letter (\\c C) only when `bare`: abstracts write "\\b geometric" for bold, not an
+    underlined g."""
     if m := _LETTER.match(text, i):
         return _LETTERS[m[1]], m.end(), False
     m = _ACCENT_CMD.match(text, i)
@@ -84,7 +86,7 @@ def _letter_at(text: str, i: int) -> tuple[str, int, bool] | None:
             return None
         inner = text[j + 1 : close].strip()
         if inner.startswith("\\"):
-            got = _letter_at(inner, 0)
+            got = _letter_at(inner, 0, bare)
             if got is None or got[1] != len(inner):
                 return None
             base = got[0]
@@ -93,9 +95,11 @@ def _letter_at(text: str, i: int) -> tuple[str, int, bool] | None:
         else:
             base = inner
         end = close + 1
+    elif m[2] and not bare:
+        return None
     elif j < len(text) and text[j].isalpha():
         base, end = text[j], j + 1
-    elif j < len(text) and text[j] == "\\" and (got := _letter_at(text, j)):
+    elif j < len(text) and text[j] == "\\" and (got := _letter_at(text, j, bare)):
         base, end = got[0], got[1]
     else:
         return None
@@ -110,7 +114,7 @@ def _decode(text: str, name: bool) -> str:
     while i < n:
         c = text[i]
         if c == "{" and text.startswith("\\", i + 1):  # {\'e}, {\L}: the group is just the letter
-            got = _letter_at(text, i + 1)
+            got = _letter_at(text, i + 1, name)
             if got and got[1] < n and text[got[1]] == "}":
                 out.append(_composed(got[0], out, braced=True))
                 i = got[1] + 1
@@ -119,7 +123,7 @@ def _decode(text: str, name: bool) -> str:
             out.append(c)
             i += 1
             continue
-        got = _letter_at(text, i)
+        got = _letter_at(text, i, name)
         if got is not None:
             out.append(_composed(got[0], out, got[2]))
             i = got[1]

@@ -142,6 +142,10 @@ def test_decode_name_gives_nfc_letters(source: str, expected: str) -> None:
 def test_decode_accents_keeps_every_other_command() -> None:
     source = r"Schr\"odinger $\omega\in\Lambda$ \emph{d\'Alembert} \\ 5 \AA{} and \'{}"
     assert tex.decode_accents(source) == r"Schrödinger $\omega\in\Lambda$ \emph{d'Alembert} \\ 5 Å and '"
+    # Abstracts of the snapshot: "\b geometric" (meant bold), \r{ho} and \b{eta} (a mangled \rho, \beta).
+    assert tex.decode_accents(r"named \b geometric, \r{ho} = 0.9, \b{eta}-VAE") == (
+        r"named \b geometric, \r{ho} = 0.9, \b{eta}-VAE"
+    )
     assert tex.decode_accents(r"\o, \L, \i: \omega \Lambda \in") == "ø, Ł, \u0131: \\omega \\Lambda \\in"
 
 
