@@ -61,9 +61,11 @@ def _run(args: list[str]) -> None:
         # cannot be reached. `--traceback` still shows where, as Django's own option promises.
         from paperfeed.conf import SettingError
         from paperfeed.core.commands import (
+            is_locked,
             is_read_only,
             is_uninitialised,
             is_unreachable,
+            locked_reason,
             read_only_reason,
             uninitialised_reason,
             unreachable_reason,
@@ -79,6 +81,8 @@ def _run(args: list[str]) -> None:
             reason = unreachable_reason(e)
         elif is_uninitialised(e):
             reason = uninitialised_reason(e)
+        elif is_locked(e):
+            reason = locked_reason(e)
         else:
             raise
         sys.stderr.write(f"paperfeed: {reason}\n")

@@ -44,6 +44,11 @@ SETTINGS: dict[str, Setting] = {
             "PAPERFEED_DB_CONNECT_TIMEOUT", "5", "PostgreSQL: seconds before a connection attempt fails."
         ),
         Setting(
+            "PAPERFEED_DB_BUSY_TIMEOUT",
+            "20",
+            "SQLite: seconds a write waits for another process's write before it stops (database is locked).",
+        ),
+        Setting(
             "PAPERFEED_DB_STATEMENT_TIMEOUT",
             "30",
             "PostgreSQL: seconds a query of a web request may run (0: no limit). Jobs are not limited.",

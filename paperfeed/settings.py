@@ -111,7 +111,13 @@ SQLITE_PRAGMAS = (
     "PRAGMA page_size=16384;PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;"
     "PRAGMA temp_store=MEMORY;PRAGMA cache_size=-65536;"
 )
-SQLITE_OPTIONS = {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": SQLITE_PRAGMAS}
+# `timeout`: how long a write waits for another process's (a worker's, an import's) before it fails
+# with "database is locked", which the command line turns into one line saying what to do.
+SQLITE_OPTIONS = {
+    "timeout": env_float("PAPERFEED_DB_BUSY_TIMEOUT"),
+    "transaction_mode": "IMMEDIATE",
+    "init_command": SQLITE_PRAGMAS,
+}
 # Only the two backends the suite runs on; dj_database_url would accept mysql:// or oracle:// and
 # fail later asking for a driver paperfeed never supports.
 DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql", "pgsql")

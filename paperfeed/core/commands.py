@@ -205,6 +205,42 @@ def read_only_reason(exc: BaseException) -> str:
     )
 
 
+def is_locked(exc: BaseException) -> bool:
+    """Another process held SQLite's write lock for longer than the busy timeout: SQLITE_BUSY
+    ("database is locked") or SQLITE_LOCKED ("database table is locked"), however wrapped."""
+    return _in_chain(exc, lambda e: "database is locked" in str(e) or "database table is locked" in str(e))
+
+
+def locked_reason(exc: BaseException) -> str:
+    from django.conf import settings
+
+    db = _failed_database(exc) or settings.DATABASES["default"]
+    waited = db.get("OPTIONS", {}).get("timeout")
+    waited_for = f" for more than {waited:g} s" if isinstance(waited, int | float) else ""
+    return (
+        f"stopped: {database_name(db)} is locked: another process kept writing to it{waited_for} "
+        f"({first_line(exc)}); what this command committed before is kept: stop the other writer (a "
+        "`paperfeed worker` or `serve`, or another import, harvest, index, copydb or digest run) or "
+        "wait until it is done, then run the command again (PAPERFEED_DB_BUSY_TIMEOUT sets the wait)"
+    )
+
+
+def _failed_database(exc: BaseException) -> dict[str, Any] | None:
+    """The settings of the connection whose query raised `exc` (Django's error carries no alias;
+    the frames that ran the query do): copydb has two databases, and either may be the locked one."""
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        owner = tb.tb_frame.f_locals.get("self")
+        conn = owner if isinstance(owner, BaseDatabaseWrapper) else getattr(owner, "db", None)
+        if isinstance(conn, BaseDatabaseWrapper):
+            found = conn.settings_dict  # the innermost frame wins: the one that ran the query
+        tb = tb.tb_next
+    return found
+
+
 def is_uninitialised(exc: BaseException) -> bool:
     """A table paperfeed needs is missing: a database never set up by `init`, or one behind the
     installed version (an upgrade whose `init` has not run). SQLite says "no such table",
@@ -278,9 +314,11 @@ __all__ = [
     "database_name",
     "first_line",
     "is_disk_full",
+    "is_locked",
     "is_read_only",
     "is_unreachable",
     "iso_date",
+    "locked_reason",
     "positive_float",
     "read_only_reason",
     "unreachable_reason",

@@ -5,6 +5,9 @@ The children run this checkout's code (`python -m paperfeed` from its root), not
 
 from __future__ import annotations
 
+import gzip
+import itertools
+import json
 import os
 import signal
 import subprocess
@@ -18,6 +21,7 @@ import paperfeed
 from paperfeed import cli
 from paperfeed.core.management.commands.schedule import slot_time
 from paperfeed.core.models import ScheduledRun
+from tests.conftest import SNAPSHOT
 from tests.fakes.arxiv import FakeArxiv
 from tests.reliability.support import wait_until
 
@@ -185,3 +189,85 @@ def test_schedule_list_shows_the_slot_as_a_time(capsys: pytest.CaptureFixture[st
     assert "digests.send: every 3600 s, last slot 2026-11-29T23:00:00Z" in out
     assert "1795993200" not in out
     assert slot_time(None) == "never"
+
+
+# Holds SQLite's write lock on the file named by argv[1] until its stdin closes.
+_HOLD_WRITE_LOCK = """
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("PRAGMA journal_mode=WAL")
+db.execute("BEGIN IMMEDIATE")
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+class _WriteLock:
+    """Another process (a worker, an import) in the middle of a write transaction on `path`."""
+
+    def __init__(self, path: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _HOLD_WRITE_LOCK, str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None and self.proc.stdout.readline() == "held\n"
+
+    def release(self) -> None:
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            self.proc.wait(timeout=30)
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
+
+
+def _assert_locked(proc: subprocess.CompletedProcess[str], database: Path) -> None:
+    # The last line of stderr: an import reports its progress there before it writes.
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"paperfeed: stopped: the SQLite database {database} is locked: "), line
+    assert "for more than 1 s (database is locked)" in line
+    assert "stop the other writer" in line and "run the command again" in line
+
+
+# Several children that each boot Django, on a loaded 2-core machine.
+@pytest.mark.timeout(300)
+def test_a_write_lock_held_by_another_process_is_one_line_and_loses_nothing(
+    bare_env: dict[str, str], tmp_path: Path
+) -> None:
+    # It was "OperationalError: database is locked" under a traceback, after 20 s; `init` (and any
+    # command running the system checks) said "SQLite does not support JSONFields" instead.
+    env = bare_env | {"PAPERFEED_DB_BUSY_TIMEOUT": "1"}
+    assert _run("init", env=env).returncode == 0
+    database = tmp_path / "home" / "paperfeed.sqlite3"
+    papers = tmp_path / "papers.jsonl"
+    with gzip.open(SNAPSHOT, "rt") as f:
+        papers.write_text("".join(itertools.islice(f, 5)))
+    target = tmp_path / "copy.sqlite3"
+
+    lock = _WriteLock(database)
+    try:
+        for args in [("init",), ("import", str(papers)), ("subscribers", "add", "ada@example.org")]:
+            _assert_locked(_run(*args, env=env), database)
+        # copydb reads the source in one write transaction too (it keeps writers out meanwhile).
+        _assert_locked(_run("copydb", "--to", f"sqlite:///{target}", env=env), database)
+    finally:
+        lock.release()
+
+    # copydb names the database that is locked, here its target.
+    assert _run("init", env=bare_env | {"PAPERFEED_HOME": str(tmp_path / "other")}).returncode == 0
+    lock = _WriteLock(tmp_path / "other" / "paperfeed.sqlite3")
+    try:
+        copy = _run("copydb", "--to", f"sqlite:///{tmp_path / 'other' / 'paperfeed.sqlite3'}", env=env)
+        _assert_locked(copy, tmp_path / "other" / "paperfeed.sqlite3")
+    finally:
+        lock.release()
+
+    # Once the other writer is done, the same commands run and find nothing half done.
+    imported = _run("import", str(papers), "--json", env=env)
+    assert imported.returncode == 0, imported.stderr
+    assert json.loads(imported.stdout)["created"] == 5
+    assert _run("copydb", "--to", f"sqlite:///{target}", env=env).returncode == 0
