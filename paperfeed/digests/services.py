@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 SENDER_LEASE = "digests.sender"
 LEASE_TTL = 120.0  # > the SMTP timeout: a holder blocked in one send still renews in time
 BATCH = 200
+# Recipients a dry run lists per digest unless asked for all (`--all-recipients`).
+DRY_RUN_SHOWN = 20
 # How late a scheduled digest may still go out (E9: a daily digest more than 24 h late is skipped).
 MAX_LATE = {Frequency.DAILY: dt.timedelta(hours=24), Frequency.WEEKLY: dt.timedelta(hours=72)}
 # Confirmation mails per address (warehouse: 3 per 6 h) and per client IP.
@@ -356,7 +358,8 @@ RUN_OUTCOMES = ("sent", "failed", "empty", "skipped")
 class DigestReport:
     """`eligible`, `sent`, `failed`, `empty`, `skipped`: the period's totals, over every run (what
     `digest status` shows); `this_run`: the deliveries this run finished, by outcome. A dry run
-    fills `would_send` and `recipients` instead."""
+    fills `would_send` and `recipients` instead: the first recipients in sending order, and how
+    many more `recipients_omitted` (a list of 10,000 addresses is not a report)."""
 
     frequency: str
     period: dt.date
@@ -368,6 +371,7 @@ class DigestReport:
     this_run: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RUN_OUTCOMES, 0))
     would_send: int = 0
     recipients: list[dict[str, Any]] = field(default_factory=list)
+    recipients_omitted: int = 0
     resent: int = 0  # re-sends of mails a crashed sender may have handed over already
     retries: int = 0
     status: str = ""
@@ -737,15 +741,17 @@ def send(
     period: dt.date | None = None,
     *,
     dry_run: bool = False,
+    shown: int | None = DRY_RUN_SHOWN,
     now: dt.datetime | None = None,
     transport: mail.Transport | None = None,
 ) -> SendResult:
-    """Send what is due now (or the digests of a named period). Safe to run twice, and at once."""
+    """Send what is due now (or the digests of a named period). Safe to run twice, and at once.
+    A dry run lists the first `shown` recipients of each digest (None: all)."""
     now = now or current_time()
     planned = plan(frequency, period, now)
     todo, notes = planned.todo, planned.notes
     if dry_run:
-        return SendResult([_dry_run(f, p, hours) for f, p, hours in todo], dry_run=True, notes=notes)
+        return SendResult([_dry_run(f, p, hours, shown) for f, p, hours in todo], dry_run=True, notes=notes)
     if (hold := held_for_complaints()) is not None:
         return SendResult(
             [], held=f"{hold}: {hold.pause_reason} (lift with `paperfeed digest resume`)", notes=notes
@@ -772,8 +778,16 @@ def send(
     return SendResult(reports, notes=notes, unreachable=sender.unreachable)
 
 
-def _dry_run(frequency: str, period: dt.date, hours: list[int] | None) -> DigestReport:
+def _dry_run(frequency: str, period: dt.date, hours: list[int] | None, shown: int | None) -> DigestReport:
     report = DigestReport(frequency, period)
+
+    def listed(recipient: dict[str, Any]) -> None:
+        report.would_send += 1
+        if shown is None or len(report.recipients) < shown:
+            report.recipients.append(recipient)
+        else:
+            report.recipients_omitted += 1
+
     digest = Digest.objects.filter(frequency=frequency, period=period).first() or Digest(
         frequency=frequency, period=period
     )
@@ -786,7 +800,7 @@ def _dry_run(frequency: str, period: dt.date, hours: list[int] | None) -> Digest
             if items or sub.send_empty:
                 report.eligible += 1
                 papers = sum(1 for pk, _, _ in items if pk != content.NOTE)
-                report.recipients.append({"email": sub.email, "papers": papers})
+                listed({"email": sub.email, "papers": papers})
             else:
                 report.empty += 1
     if digest.pk:  # a real run would also send again what is waiting for a retry or was in flight
@@ -795,8 +809,7 @@ def _dry_run(frequency: str, period: dt.date, hours: list[int] | None) -> Digest
         )
         for email, papers in unfinished.order_by("pk").values_list("subscriber__email", "papers"):
             papers = sum(1 for p in papers if p[0] != content.NOTE)
-            report.recipients.append({"email": email, "papers": papers, "again": True})
-    report.would_send = len(report.recipients)
+            listed({"email": email, "papers": papers, "again": True})
     return report
 
 

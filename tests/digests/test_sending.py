@@ -15,7 +15,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -103,11 +103,37 @@ def test_a_dry_run_pages_through_the_subscribers_as_the_sender_does(
     make_papers(2)
     subs = make_subscribers(services.BATCH + 3)
     with CaptureQueriesContext(connection) as queries:
-        dry, _ = _command(capsys, "--dry-run")
+        dry, _ = _command(capsys, "--dry-run", "--all-recipients")
     reads = [q["sql"] for q in queries if re.search(r'FROM "digests_subscriber"', q["sql"])]
     assert len(reads) >= 2 and all(re.search(r"\bLIMIT\b", sql) for sql in reads), reads
     assert [r["email"] for r in dry["digests"][0]["recipients"]] == [s.email for s in subs]
+    assert dry["digests"][0]["recipients_omitted"] == 0
     assert dry["would_send"] == len(subs) and not Delivery.objects.exists()
+
+
+def test_a_dry_run_lists_a_sample_of_a_long_list_and_counts_the_rest(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Its --json listed every recipient: at 10,000 subscribers a wall of JSON nobody reads.
+    make_papers(2)
+    subs = make_subscribers(services.DRY_RUN_SHOWN + 5)
+    dry, text = _command(capsys, "--dry-run")
+    (digest,) = dry["digests"]
+    assert [r["email"] for r in digest["recipients"]] == [s.email for s in subs[: services.DRY_RUN_SHOWN]]
+    assert digest["recipients_omitted"] == 5 and digest["would_send"] == dry["would_send"] == len(subs)
+    assert f"{subs[services.DRY_RUN_SHOWN - 1].email}: 2 papers" in text
+    assert subs[services.DRY_RUN_SHOWN].email not in text
+    assert "… and 5 more (--all-recipients lists them)" in text
+    assert not Delivery.objects.exists()
+
+
+def test_all_recipients_without_a_dry_run_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    make_subscribers(1)
+    with pytest.raises(
+        CommandError, match="--all-recipients lists a dry run's recipients: add --dry-run"
+    ) as e:
+        call_command("digest", "send", "--all-recipients")
+    assert e.value.returncode == 2 and not Delivery.objects.exists()
 
 
 def test_headers_rfc8058_and_parts(smtp_sink: SmtpSink) -> None:

@@ -9,8 +9,6 @@ from paperfeed.core.commands import ReportCommand, add_limit, iso_date
 from paperfeed.digests import bounces, services
 from paperfeed.digests.models import Delivery, Digest, Frequency
 
-DRY_RUN_SHOWN = 20  # recipients listed per digest by a dry run's text output
-
 
 class Command(ReportCommand):
     help = "Email digests: send what is due (or a named period), read bounces, show status, resume."
@@ -31,6 +29,12 @@ class Command(ReportCommand):
             " week's; not a period yet to begin",
         )
         send.add_argument("--dry-run", action="store_true", help="compose and count; send and record nothing")
+        send.add_argument(
+            "--all-recipients",
+            action="store_true",
+            help=f"with --dry-run: list every recipient (default: the first {services.DRY_RUN_SHOWN} of each"
+            " digest, and how many more)",
+        )
         bounce = sub.add_parser("bounces", help="read DSN/ARF reports and mailto unsubscribes")
         bounce.add_argument("paths", nargs="+", help="mbox files, maildirs, .eml files or folders of them")
         status = sub.add_parser("status", help="recent digests and their counts")
@@ -49,8 +53,13 @@ class Command(ReportCommand):
         action = options["action"]
         if action == "send":
             period = options["period"]
+            if options["all_recipients"] and not options["dry_run"]:
+                raise CommandError(
+                    "--all-recipients lists a dry run's recipients: add --dry-run", returncode=2
+                )
+            shown = None if options["all_recipients"] else services.DRY_RUN_SHOWN
             try:
-                result = services.send(options["frequency"], period, dry_run=options["dry_run"])
+                result = services.send(options["frequency"], period, dry_run=options["dry_run"], shown=shown)
             except services.BadPeriod as e:
                 raise CommandError(str(e)) from None
             return result.as_json()
@@ -105,13 +114,12 @@ class Command(ReportCommand):
                     f"  {d['frequency']} {d['period']}: dry run, would send {d['would_send']} "
                     f"(empty, not sent: {d['empty']})"
                 )
-                shown = d["recipients"][:DRY_RUN_SHOWN]
                 lines.extend(
                     f"    {r['email']}: {r['papers']} papers{' (again)' if r.get('again') else ''}"
-                    for r in shown
+                    for r in d["recipients"]
                 )
-                if len(d["recipients"]) > len(shown):
-                    lines.append(f"    … and {len(d['recipients']) - len(shown)} more (--json lists all)")
+                if d["recipients_omitted"]:
+                    lines.append(f"    … and {d['recipients_omitted']} more (--all-recipients lists them)")
                 continue
             run = d["this_run"]
             lines.append(
