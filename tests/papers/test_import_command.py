@@ -1,5 +1,6 @@
 """`paperfeed import` end to end: real CLI, real database (SQLite, and PostgreSQL in the second run)."""
 
+import gzip
 import json
 import signal
 import subprocess
@@ -31,6 +32,39 @@ def test_broken_lines_are_named_and_the_rest_imported(cli_env: dict[str, str], t
     assert shown["title"].startswith("Calculation of prompt diphoton") and shown["version"] == 2
     missing = paperfeed("show", "0704.0999", env=cli_env, check=False)
     assert missing.returncode != 0 and "not stored" in missing.stderr
+
+
+def test_a_truncated_gzip_fails_the_run_after_storing_what_came_before(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    # It exited 0, the cut listed among the malformed lines: a cron job reading a half-downloaded
+    # snapshot looked done, with most of its papers missing.
+    blob = gzip.compress(
+        ("\n".join(json.dumps(GOOD | {"id": f"0704.{i:04d}"}) for i in range(1, 400)) + "\n").encode()
+    )
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(blob[: len(blob) // 2])
+    whole = tmp_path / "whole.jsonl.gz"
+    whole.write_bytes(gzip.compress((json.dumps(GOOD | {"id": "0705.0001"}) + "\n").encode()))
+    paperfeed("init", env=cli_env)
+    run = paperfeed("import", str(cut), str(whole), "--json", env=cli_env, check=False)
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    last = run.stderr.strip().splitlines()[-1]
+    out = json.loads(run.stdout)  # the report still comes, on stdout
+    ((unreadable),) = out["unreadable"]
+    stored = unreadable["after_line"]
+    assert 10 < stored < 399 and out["created"] == stored + 1  # the next file was imported too
+    assert last == (
+        f"paperfeed: {cut} could not be read past line {stored} (Compressed file ended before the "
+        "end-of-stream marker was reached); the papers before it are stored, the rest of the file "
+        "is not: fetch the file again (a truncated download or copy?) and import it again (papers "
+        "stored already are left unchanged)"
+    )
+    # Imported again whole, it stores the rest and nothing twice.
+    cut.write_bytes(blob)
+    again = json.loads(paperfeed("import", str(cut), "--json", env=cli_env).stdout)
+    assert (again["created"], again["unchanged"], again["unreadable"]) == (399 - stored, stored, [])
 
 
 @pytest.mark.slow

@@ -25,6 +25,9 @@ class LineError:
     line: int
     reason: str
     path: str = ""
+    # The file itself could not be read on from here (a truncated or corrupt gzip, a read error):
+    # not one bad line but the rest of the file missing.
+    unreadable: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {"line": self.line, "reason": self.reason, **({"path": self.path} if self.path else {})}
@@ -128,7 +131,9 @@ def snapshot_lines(path: Path) -> Iterator[tuple[int, bytes | LineError, int]]:
             except (OSError, EOFError, gzip.BadGzipFile) as e:
                 yield (
                     lineno + 1,
-                    LineError(lineno + 1, f"unreadable input after line {lineno}: {e}", str(path)),
+                    LineError(
+                        lineno + 1, f"unreadable input after line {lineno}: {e}", str(path), unreadable=True
+                    ),
                     raw.tell(),
                 )
                 return

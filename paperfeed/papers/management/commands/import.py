@@ -113,6 +113,10 @@ class Command(ReportCommand):
         }
         if len(errors) > MAX_REPORTED_ERRORS:
             result["errors_not_listed"] = len(errors) - MAX_REPORTED_ERRORS
+        # Files whose rest could not be read: what came before is stored, the rest is missing.
+        result["unreadable"] = [
+            {"path": e.path, "after_line": e.line - 1, "reason": e.reason} for e in errors if e.unreadable
+        ]
         if counts["created"] or counts["updated"]:
             papers_ingested.send(sender=self.__class__, counts=dict(counts))
         return result
@@ -122,7 +126,10 @@ class Command(ReportCommand):
             f"read {result['read']}: created {result['created']}, updated {result['updated']}, "
             f"unchanged {result['unchanged']}, skipped {result['skipped']} ({result['seconds']} s)"
         ]
-        lines += [f"  line {e['line']}: {e['reason']}" for e in result["errors"][:20]]
+        lines += [
+            f"  {e['path'] + ': ' if 'path' in e else ''}line {e['line']}: {e['reason']}"
+            for e in result["errors"][:20]
+        ]
         if len(result["errors"]) > 20:
             lines.append(
                 f"  … {len(result['errors']) - 20 + result.get('errors_not_listed', 0)} more (see --json)"
@@ -130,5 +137,16 @@ class Command(ReportCommand):
         return "\n".join(lines)
 
     def after_output(self, result: dict[str, Any], **options: Any) -> None:
+        # A malformed line is one paper lost and listed (a snapshot of millions has a few), but a
+        # file cut short is all the papers after the cut: a run that reads it must not look done.
+        if cut := result["unreadable"]:
+            first = cut[0]
+            more = f" (and {len(cut) - 1} more file(s), see errors)" if len(cut) > 1 else ""
+            raise CommandError(
+                f"{first['path']} could not be read past line {first['after_line']}{more} "
+                f"({first['reason'].partition(': ')[2]}); the papers before it are stored, the rest of "
+                "the file is not: fetch the file again (a truncated download or copy?) and import it "
+                "again (papers stored already are left unchanged)"
+            )
         if options["strict"] and result["skipped"]:
             raise CommandError(f"{result['skipped']} malformed line(s) skipped (--strict)")
