@@ -67,6 +67,25 @@ def test_a_truncated_gzip_fails_the_run_after_storing_what_came_before(
     assert (again["created"], again["unchanged"], again["unreadable"]) == (399 - stored, stored, [])
 
 
+def test_a_file_that_cannot_be_read_is_one_line_before_anything_is_imported(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    # A file this user may not read fails the same way, but the suite runs as root, who may read
+    # anything: /proc/self/mem opens and then fails its first read (EIO). It was a traceback of
+    # the parsing process, after the files before it had been imported.
+    first = tmp_path / "first.jsonl"
+    first.write_text(json.dumps(GOOD) + "\n")
+    paperfeed("init", env=cli_env)
+    run = paperfeed("import", str(first), "/proc/self/mem", env=cli_env, check=False)
+    assert (run.returncode, run.stdout) == (1, "")
+    assert run.stderr == (
+        "paperfeed: cannot read /proc/self/mem (Input/output error); nothing was imported: check that "
+        "the user running paperfeed may read it (and the disk it is on), then run the command again\n"
+    )
+    missing = paperfeed("show", GOOD["id"], env=cli_env, check=False)
+    assert missing.returncode == 1 and "not stored" in missing.stderr
+
+
 @pytest.mark.slow
 # S13: imports the whole snapshot in children (killed once, then again to the end): minutes on a
 # loaded 2-core machine.

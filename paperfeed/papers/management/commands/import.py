@@ -60,6 +60,17 @@ class Command(ReportCommand):
         for p in paths:
             if not (p.is_file() or p.is_dir()):
                 raise CommandError(f"no such file: {p}")
+            if p.is_file():
+                # Before any file is imported: the parsing process would otherwise meet it midway
+                # through the run, and fail with its traceback.
+                try:
+                    with p.open("rb") as f:
+                        f.read(2)
+                except OSError as e:
+                    raise CommandError(
+                        f"cannot read {p} ({e.strerror or e}); nothing was imported: check that the user "
+                        "running paperfeed may read it (and the disk it is on), then run the command again"
+                    ) from None
         # .abs files (or directories of them) go in one group, each in its own transaction batch;
         # anything else is a snapshot file.
         abs_paths = [f for p in paths if p.is_dir() or p.suffix == ".abs" for f in abs_files(p)]
