@@ -219,4 +219,20 @@ def env_bool(name: str) -> bool:
 
 
 def env_float(name: str) -> float:
-    return float(env(name))
+    text = env(name)
+    try:
+        return float(text)
+    except ValueError:
+        raise SettingError(
+            f"{name}: not a number: {text!r} (unset, it is {SETTINGS[name].default})"
+        ) from None
+
+
+def env_int(name: str) -> int:
+    text = env(name)
+    try:
+        return int(text)
+    except ValueError:
+        raise SettingError(
+            f"{name}: not a whole number: {text!r} (unset, it is {SETTINGS[name].default})"
+        ) from None

@@ -10,28 +10,44 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import dj_database_url
 from whitenoise.compress import Compressor
 
-from paperfeed.conf import SettingError, env, env_bool, env_float
+from paperfeed.conf import SettingError, env, env_bool, env_float, env_int
 
 BASE_DIR = Path(__file__).resolve().parent
 HOME = Path(env("PAPERFEED_HOME")).expanduser().resolve()
-HOME.mkdir(parents=True, exist_ok=True)
+
+
+def _unusable_home(e: OSError) -> SettingError:
+    why = "not a folder" if isinstance(e, FileExistsError) else e.strerror or str(e)
+    return SettingError(
+        f"PAPERFEED_HOME: cannot use {HOME} ({why}: {e.filename or HOME}); point it at a "
+        "folder this user may create and write (the default is ./var), or give this user write access"
+    )
+
+
+try:
+    HOME.mkdir(parents=True, exist_ok=True)
+except OSError as e:
+    raise _unusable_home(e) from None
 
 
 def _secret_key() -> str:
     if key := env("PAPERFEED_SECRET_KEY"):
         return key
     path = HOME / "secret_key"
-    if not path.exists():
-        # O_EXCL: two processes starting together must agree on one key.
-        try:
-            fd = path.open("x", encoding="ascii")
-        except FileExistsError:
-            pass
-        else:
-            with fd:
-                path.chmod(0o600)
-                fd.write(secrets.token_urlsafe(50))
-    return path.read_text(encoding="ascii").strip()
+    try:
+        if not path.exists():
+            # O_EXCL: two processes starting together must agree on one key.
+            try:
+                fd = path.open("x", encoding="ascii")
+            except FileExistsError:
+                pass
+            else:
+                with fd:
+                    path.chmod(0o600)
+                    fd.write(secrets.token_urlsafe(50))
+        return path.read_text(encoding="ascii").strip()
+    except OSError as e:
+        raise _unusable_home(e) from None
 
 
 SECRET_KEY = _secret_key()
@@ -132,14 +148,31 @@ def database_from_url(url: str, setting: str = "DATABASE_URL") -> dict[str, Any]
         )
     # Persistent connections, checked before reuse: after a PostgreSQL restart each process's
     # first request reconnects instead of failing (RELIABILITY L6).
-    db: dict[str, Any] = dict(
-        dj_database_url.parse(
-            url, conn_max_age=int(env("PAPERFEED_DB_CONN_MAX_AGE")), conn_health_checks=True
+    try:
+        db: dict[str, Any] = dict(
+            dj_database_url.parse(
+                url, conn_max_age=env_int("PAPERFEED_DB_CONN_MAX_AGE"), conn_health_checks=True
+            )
         )
-    )
+    except ValueError as e:  # dj_database_url's ParseError: a port out of range, a stray character
+        detail = str(e)
+        try:
+            _ = urlsplit(url).port
+        except ValueError as port:  # its own message does not say which part
+            detail = str(port)
+        raise SettingError(
+            f"{setting}: not a usable URL ({detail}); e.g. postgres://user:password@host:5432/name "
+            "(special characters of the password written %XX) or sqlite:////absolute/path.sqlite3"
+        ) from None
+    # dj_database_url reads sqlite:// as an in-memory database, gone when the command ends.
+    if db.get("NAME") in (None, "", ":memory:"):
+        raise SettingError(
+            f"{setting}: names no database: give its name (postgres://user:password@host:5432/NAME) "
+            "or its file (sqlite:////absolute/path.sqlite3)"
+        )
     if db["ENGINE"] == "django.db.backends.postgresql":
         db.setdefault("OPTIONS", {})
-        db["OPTIONS"].setdefault("connect_timeout", int(env("PAPERFEED_DB_CONNECT_TIMEOUT")))
+        db["OPTIONS"].setdefault("connect_timeout", env_int("PAPERFEED_DB_CONNECT_TIMEOUT"))
     else:
         db["CONN_MAX_AGE"] = 0
         db["OPTIONS"] = dict(SQLITE_OPTIONS)
@@ -199,7 +232,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "paperfeed.accounts.validators.MaximumLengthValidator"},
 ]
 AUTHENTICATION_BACKENDS = ["paperfeed.accounts.backends.UsernameOrEmailBackend"]
-PROXY_COUNT = int(env("PAPERFEED_PROXY_COUNT"))
+PROXY_COUNT = env_int("PAPERFEED_PROXY_COUNT")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"

@@ -197,6 +197,19 @@ def _in_chain(exc: BaseException, found: Callable[[BaseException], bool]) -> boo
 
 
 def read_only_reason(exc: BaseException) -> str:
+    from pathlib import Path
+
+    from django.conf import settings
+
+    db = _failed_database(exc) or settings.DATABASES["default"]
+    folder = Path(db["NAME"]).expanduser().parent
+    if db["ENGINE"] == "django.db.backends.sqlite3" and not folder.is_dir():
+        # SQLite says "unable to open database file" for this too.
+        return (
+            f"stopped: {database_name(db)} cannot be opened: its folder {folder} does not exist; "
+            "nothing was written: correct DATABASE_URL (or PAPERFEED_HOME), or create the folder, "
+            "then run the command again"
+        )
     return (
         f"stopped: the database cannot be written ({first_line(exc)}); nothing was written to it: "
         "its file, or its folder (in WAL mode even reading writes beside the file), belongs to "

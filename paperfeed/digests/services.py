@@ -26,7 +26,7 @@ from django.db.models import Count, Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from paperfeed.conf import env
+from paperfeed.conf import env, env_float, env_int
 from paperfeed.core import clock, leases, ratelimit
 from paperfeed.core.failpoints import failpoint
 from paperfeed.core.progress import Progress
@@ -318,7 +318,7 @@ class Throttle:
 
     @classmethod
     def configured(cls) -> Throttle:
-        return cls(int(env("PAPERFEED_DIGEST_RATE")), int(env("PAPERFEED_DIGEST_HOURLY")))
+        return cls(env_int("PAPERFEED_DIGEST_RATE"), env_int("PAPERFEED_DIGEST_HOURLY"))
 
     def windows(self) -> list[tuple[float, int]]:
         out = [(1.0, self.rate)] if self.rate > 0 else []
@@ -405,9 +405,9 @@ class Sender:
     def __init__(self, held: leases.Held, transport: mail.Transport, throttle: Throttle):
         self.held, self.transport, self.throttle = held, transport, throttle
         self.renderer = Renderer()
-        self.max_attempts = int(env("PAPERFEED_DIGEST_MAX_ATTEMPTS"))
-        self.retry_delay = float(env("PAPERFEED_DIGEST_RETRY_DELAY"))
-        self.max_errors = int(env("PAPERFEED_DIGEST_MAX_ERRORS"))
+        self.max_attempts = env_int("PAPERFEED_DIGEST_MAX_ATTEMPTS")
+        self.retry_delay = env_float("PAPERFEED_DIGEST_RETRY_DELAY")
+        self.max_errors = env_int("PAPERFEED_DIGEST_MAX_ERRORS")
         self.consecutive = 0
         self.counts: Counter[str] = Counter()  # this run's outcomes, for the progress line
         self.progress: Progress | None = None

@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from django.apps import apps
 from django.db.models import Max
 
-from paperfeed.conf import env
+from paperfeed.conf import env_int
 from paperfeed.papers.models import Paper, PaperCategory, PaperChange
 from paperfeed.recs import model, store
 
@@ -31,7 +31,7 @@ CHECK_EVERY_S = 2.0  # how often a busy process asks whether papers changed
 
 
 def window_days() -> int:
-    return int(env("PAPERFEED_RECS_WINDOW_DAYS"))
+    return env_int("PAPERFEED_RECS_WINDOW_DAYS")
 
 
 @dataclass

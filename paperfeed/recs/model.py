@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from paperfeed.conf import env
+from paperfeed.conf import env_float
 
 N_FEATURES = 2**21
 TOKEN_PATTERN = r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b"  # noqa: S105 - words, not numbers (as arxiv-sanity)
@@ -48,7 +48,7 @@ CATEGORY_SMOOTHING = 0.05
 CROSS_LIST_SHARE = 0.5
 # The sentence-embedding profile's share in the fused score (z-scores over candidates). Off by default:
 # +8% recall@50 on a 7,700-paper candidate subset, but no gain over all 34,011 (bench/README.md).
-DENSE_WEIGHT = float(env("PAPERFEED_RECS_DENSE_WEIGHT"))
+DENSE_WEIGHT = env_float("PAPERFEED_RECS_DENSE_WEIGHT")
 
 
 def paper_text(title: str, abstract: str) -> str:

@@ -28,7 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 from django.conf import settings
 
-from paperfeed.conf import env
+from paperfeed.conf import env_int
 from paperfeed.papers.models import PaperChange
 from paperfeed.recs import model
 
@@ -55,7 +55,7 @@ def settings_key() -> dict[str, Any]:
         "token_pattern": model.TOKEN_PATTERN,
         "idf": [model.MIN_DF, model.MAX_DF, model.MAX_DF_FLOOR, model.IDF_POWER],
         # A longer window needs older papers than a saved shorter one holds.
-        "window_days": int(env("PAPERFEED_RECS_WINDOW_DAYS")),
+        "window_days": env_int("PAPERFEED_RECS_WINDOW_DAYS"),
     }
 
 

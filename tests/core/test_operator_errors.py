@@ -110,6 +110,59 @@ def test_an_unsupported_database_url_says_which_are(bare_env: dict[str, str]) ->
     )
 
 
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize(
+    ("setting", "value", "reason"),
+    [
+        (
+            "PAPERFEED_DB_STATEMENT_TIMEOUT",
+            "abc",
+            "PAPERFEED_DB_STATEMENT_TIMEOUT: not a number: 'abc' (unset, it is 30)",
+        ),
+        (
+            "PAPERFEED_PROXY_COUNT",
+            "one",
+            "PAPERFEED_PROXY_COUNT: not a whole number: 'one' (unset, it is 0)",
+        ),
+        ("DATABASE_URL", "postgres://", "DATABASE_URL: names no database: give its name"),
+        ("DATABASE_URL", "sqlite://", "DATABASE_URL: names no database: give its name"),
+        (
+            "DATABASE_URL",
+            "postgres://u@127.0.0.1:99999/x",
+            "DATABASE_URL: not a usable URL (Port out of range 0-65535)",
+        ),
+        (
+            "DATABASE_URL",
+            "sqlite:////nonexistent/dir/x.sqlite3",
+            "stopped: the SQLite database /nonexistent/dir/x.sqlite3 cannot be opened: its folder "
+            "/nonexistent/dir does not exist",
+        ),
+        (
+            "PAPERFEED_HOME",
+            "/etc/passwd",
+            "PAPERFEED_HOME: cannot use /etc/passwd (not a folder: /etc/passwd)",
+        ),
+        (
+            "PAPERFEED_HOME",
+            "/proc/nohome",
+            "PAPERFEED_HOME: cannot use /proc/nohome (No such file or directory",
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) and len(v) < 40 else "",
+)
+def test_a_setting_that_cannot_be_used_is_one_line_naming_it(
+    bare_env: dict[str, str], setting: str, value: str, reason: str
+) -> None:
+    # Each was a traceback: ValueError from float(), dj_database_url's ParseError, Django's
+    # ImproperlyConfigured, FileExistsError from mkdir; a missing SQLite folder was "read-only".
+    proc = _run("digest", "send", env=bare_env | {setting: value})
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"paperfeed: {reason}"), lines[0]
+    assert proc.stdout == ""
+
+
 # Children that each boot Django: seconds each on a loaded 2-core machine.
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize(

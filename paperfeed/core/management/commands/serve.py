@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import CommandParser
 
-from paperfeed.conf import env
+from paperfeed.conf import env, env_int
 from paperfeed.core.commands import PaperfeedCommand, bounded_int
 from paperfeed.core.static import collect as collect_static
 
@@ -91,7 +91,7 @@ class Command(PaperfeedCommand):
                 self.cfg.set("workers", options["workers"])
                 # A stuck request frees its worker (PyPI's 2017 lesson); a sync worker reading a
                 # trickling request is stuck too, so this also drops slowloris clients (§4c).
-                self.cfg.set("timeout", int(env("PAPERFEED_WEB_TIMEOUT")))
+                self.cfg.set("timeout", env_int("PAPERFEED_WEB_TIMEOUT"))
                 self.cfg.set("graceful_timeout", 10)
                 self.cfg.set("keepalive", 5)
                 # gunicorn's most (4,094 by default): a long pasted query then reaches the search
