@@ -77,6 +77,20 @@ def iso_date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
+def http_url(text: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        _ = parts.port  # raises for a port out of range
+    except ValueError:  # that, or a malformed IPv6 address
+        ok = False
+    if not ok:
+        raise argparse.ArgumentTypeError(f"not an http:// or https:// URL with a host: {text!r}")
+    return text
+
+
 def add_limit(parser: argparse.ArgumentParser, default: int, maximum: int | None, what: str) -> None:
     span = f"1-{maximum}" if maximum is not None else "1 or more"
     parser.add_argument(
@@ -326,6 +340,7 @@ __all__ = [
     "bounded_int",
     "database_name",
     "first_line",
+    "http_url",
     "is_disk_full",
     "is_locked",
     "is_read_only",

@@ -64,6 +64,9 @@ BAD_ARGUMENTS = [
     (("worker", "--batch", "--interval", "-1"), "--interval: must be a number of seconds above 0"),
     (("search", "x", "--since", "2025-13-01"), "--since: not a date (YYYY-MM-DD): '2025-13-01'"),
     (("harvest", "--from", "yesterday"), "--from: not a date (YYYY-MM-DD): 'yesterday'"),
+    # It was retried with backoff, for minutes, as if arXiv were down.
+    (("harvest", "--endpoint", "oaipmh.arxiv.org/oai"), "--endpoint: not an http:// or https:// URL"),
+    (("harvest", "--endpoint", "http://h:99999/oai"), "--endpoint: not an http:// or https:// URL"),
     (("submit", "2501.00001", "--date", "2025/01/01"), "--date: not a date (YYYY-MM-DD): '2025/01/01'"),
     (("digest", "send", "--period", "May"), "--period: not a date (YYYY-MM-DD): 'May'"),
     (("show", "not-an-id"), "ID: not an arXiv identifier: 'not-an-id'"),

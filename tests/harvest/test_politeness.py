@@ -14,6 +14,7 @@ import pytest
 
 from paperfeed.papers.sources.http import (
     MIN_REAL_TIMEOUT,
+    ArxivBadURL,
     ArxivClient,
     ArxivUnavailable,
     backoff,
@@ -136,6 +137,17 @@ def test_unreachable_arxiv_fails_cleanly(tmp_path: Any, scaled: float) -> None:
     dead = ArxivClient(Limiter(tmp_path / "l"), attempts=2)
     with pytest.raises(ArxivUnavailable, match="gave up after 2"):
         dead.get("http://127.0.0.1:9/oai")
+
+
+@pytest.mark.parametrize("url", ["oaipmh.arxiv.org/oai", "ftp://oaipmh.arxiv.org/oai"])
+def test_a_url_no_request_can_be_made_to_fails_at_once(tmp_path: Any, scaled: float, url: str) -> None:
+    # A PAPERFEED_OAI_ENDPOINT without http://: it was retried with backoff, for minutes.
+    from paperfeed.papers.sources.http import Limiter
+
+    client = ArxivClient(Limiter(tmp_path / "l"))
+    with pytest.raises(ArxivBadURL, match=f"^{url}: not a usable URL"):
+        client.get(url)
+    assert client.stats.requests == 1 and client.stats.retries == 0
 
 
 def test_a_stamp_from_another_clock_is_ignored_not_slept_on(

@@ -64,6 +64,10 @@ class ArxivConnectError(ArxivError):
     """No connection at all: DNS failure, connection refused (offline, or a wrong URL)."""
 
 
+class ArxivBadURL(ArxivError):
+    """A URL no request can be made to (no http:// or https://, no host): retrying would not help."""
+
+
 class ArxivHTTPError(ArxivError):
     """A definite HTTP error (4xx other than 429): retrying would not help."""
 
@@ -199,6 +203,8 @@ class ArxivClient:
             wait: float | None = None
             try:
                 resp = self._once(url, params)
+            except ArxivBadURL:
+                raise
             except ArxivError as e:
                 reason = str(e)
                 if isinstance(e, ArxivConnectError) and not self.stats.statuses and failures + 1 >= 2:
@@ -285,6 +291,8 @@ class ArxivClient:
                         {k.lower(): v for k, v in resp.headers.items()},
                         str(resp.url),
                     )
+            except (httpx.UnsupportedProtocol, httpx.InvalidURL) as e:
+                raise ArxivBadURL(f"{url}: not a usable URL ({e})") from None
             except httpx.ConnectError as e:
                 raise ArxivConnectError(f"{url}: {type(e).__name__}: {e or 'no answer'}") from None
             except httpx.HTTPError as e:

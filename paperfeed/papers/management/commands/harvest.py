@@ -8,7 +8,7 @@ from django.core.management.base import CommandError, CommandParser
 
 from paperfeed.conf import env
 from paperfeed.core import leases
-from paperfeed.core.commands import ReportCommand, iso_date
+from paperfeed.core.commands import ReportCommand, http_url, iso_date
 from paperfeed.core.progress import Progress
 from paperfeed.papers.harvest import (
     ALL_SETS,
@@ -58,7 +58,10 @@ class Command(ReportCommand):
             "set harvested before (the only one with a checkpoint), else the whole archive",
         )
         parser.add_argument(
-            "--endpoint", metavar="URL", help=f"OAI-PMH base URL (default {env('PAPERFEED_OAI_ENDPOINT')})"
+            "--endpoint",
+            metavar="URL",
+            type=http_url,
+            help=f"OAI-PMH base URL (default {env('PAPERFEED_OAI_ENDPOINT')})",
         )
         parser.add_argument(
             "--incremental", action="store_true", help="continue from the stored checkpoint (the default)"
