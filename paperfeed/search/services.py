@@ -630,5 +630,6 @@ def similar(
             res.hits = _hits([(p, s, {"keyword": r}) for r, (p, s) in enumerate(found, 1)], 0, limit, None)
             res.total = len(res.hits)
         res.message = "these papers have no embedding yet; similar by title words"
+    res.listed = res.total  # every paper found is listed (it read 0: "none of the 10 listed")
     res.took_ms = (time.perf_counter() - started) * 1000
     return res

@@ -76,9 +76,14 @@ def test_import_then_index_search_batch_similar(cli_env: dict[str, str], tmp_pat
     assert [d["query"] for d in docs] == ["speculative decoding", "", '"unbalanced', "C++", "\x00"]
     assert docs[0]["results"][0]["id"] == "2503.00001" and docs[1]["message"]
     assert docs[3]["results"][0]["id"] == "2503.00004"
+    # A QUERY beside --batch was ignored without a word.
+    both = paperfeed("search", "decoding", "--batch", str(queries), env=cli_env, check=False)
+    assert (both.returncode, both.stdout) == (2, "")
+    assert both.stderr == "paperfeed: give a QUERY or --batch FILE, not both\n"
 
     sim = json.loads(paperfeed("similar", "2503.00001", "--limit", "2", "--json", env=cli_env).stdout)
     assert sim["results"][0]["id"] == "2503.00007"
+    assert sim["total"] == sim["listed"] == len(sim["results"]) == 2  # listed read 0
     missing = paperfeed("similar", "2501.99999", env=cli_env, check=False)
     assert missing.returncode == 1 and "not stored: 2501.99999" in missing.stderr
     # Month 99 is no arXiv id at all: refused with the other argument mistakes, before any look-up.

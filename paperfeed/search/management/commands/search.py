@@ -73,6 +73,8 @@ class Command(ReportCommand):
         if options["batch"] is None:
             super().handle(*args, **options)
             return
+        if options["query"] is not None:  # one of them would be ignored without a word
+            raise CommandError("give a QUERY or --batch FILE, not both", returncode=2)
         path: Path = options["batch"]
         if str(path) != "-" and not path.is_file():
             raise CommandError(f"no such file: {path}")
