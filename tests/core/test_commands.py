@@ -58,6 +58,8 @@ BAD_ARGUMENTS = [
     (("search", "x", "--offset", "-1"), "--offset: must be a whole number of at least 0"),
     (("similar", "2501.00001", "--limit", "0"), "--limit: must be a whole number from 1 to 100"),
     (("jobs", "--limit", "-1"), "--limit: must be a whole number of at least 1"),
+    # It was exit status 1, and only once the user had been looked up.
+    (("recommend", "ada", "--limit", "0"), "--limit: must be a whole number from 1 to 100"),
     (("digest", "status", "--limit", "-1"), "--limit: must be a whole number of at least 1"),
     (("import", "x.jsonl", "--batch-size", "0"), "--batch-size: must be a whole number of at least 1"),
     (("serve", "--port", "-1"), "--port: must be a whole number from 1 to 65535"),

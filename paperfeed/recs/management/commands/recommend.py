@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError, CommandParser
 
-from paperfeed.core.commands import ReportCommand
+from paperfeed.core.commands import ReportCommand, add_limit
 from paperfeed.recs import services
 
 
@@ -14,15 +14,13 @@ class Command(ReportCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("user", help="username or e-mail address")
-        parser.add_argument("--limit", type=int, default=20)
+        add_limit(parser, 20, services.MAX_LIMIT, "papers")
 
     def report(self, **options: Any) -> dict[str, Any]:
         who = options["user"]
         user = get_user_model().objects.named(who).first()
         if user is None:
             raise CommandError(f"no user {who!r}")
-        if not 1 <= options["limit"] <= services.MAX_LIMIT:
-            raise CommandError(f"--limit must be between 1 and {services.MAX_LIMIT}")
         recs = services.recommend(user, limit=options["limit"])
         acted = not services.signals_of(user.pk).empty()
         # Why a list is empty, for the words only (the JSON stays {user, results}): one who follows
