@@ -22,7 +22,10 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _run(args: list[str]) -> None:
-    from django.core.management import BaseCommand, CommandError, ManagementUtility
+    from difflib import get_close_matches
+
+    from django.conf import settings
+    from django.core.management import BaseCommand, CommandError, ManagementUtility, get_commands
     from django.core.management.base import SystemCheckError
 
     class Failed(Exception):
@@ -35,6 +38,17 @@ def _run(args: list[str]) -> None:
 
     class Utility(ManagementUtility):
         def fetch_command(self, subcommand: str) -> BaseCommand:
+            commands = get_commands()
+            if subcommand not in commands:
+                # Django's two lines and status 1; a mistyped command is a usage mistake like the
+                # others: one line, status 2.
+                settings.INSTALLED_APPS  # noqa: B018  (raises what keeps commands from loading)
+                close = get_close_matches(subcommand, commands, n=1)
+                hint = f"did you mean {close[0]}? " if close else ""
+                sys.stderr.write(
+                    f"paperfeed: unknown command {subcommand!r} ({hint}`paperfeed help` lists them)\n"
+                )
+                sys.exit(2)
             command = super().fetch_command(subcommand)
             execute = command.execute
 

@@ -135,3 +135,24 @@ def test_similar_refuses_an_unknown_category_as_search_does() -> None:
     (paper,) = load_papers(1)
     with pytest.raises(CommandError, match=r"unknown category cs\.XX"):
         call_command("similar", paper.arxiv_id, "--category", "cs.XX")
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["improt", "x.jsonl"],
+            "paperfeed: unknown command 'improt' (did you mean import? `paperfeed help` lists them)\n",
+        ),
+        (["help", "zzzz"], "paperfeed: unknown command 'zzzz' (`paperfeed help` lists them)\n"),
+    ],
+)
+def test_an_unknown_command_is_one_line_and_status_2(
+    args: list[str], line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Django's were two lines and status 1, as if a command had failed.
+    from paperfeed import cli
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(args)
+    assert exit_.value.code == 2 and capsys.readouterr() == ("", line)
