@@ -75,6 +75,8 @@ def _run(args: list[str]) -> None:
         # cannot be reached. `--traceback` still shows where, as Django's own option promises.
         from paperfeed.conf import SettingError
         from paperfeed.core.commands import (
+            denied_file,
+            denied_reason,
             is_locked,
             is_read_only,
             is_uninitialised,
@@ -97,6 +99,8 @@ def _run(args: list[str]) -> None:
             reason = uninitialised_reason(e)
         elif is_locked(e):
             reason = locked_reason(e)
+        elif denied := denied_file(e):
+            reason = denied_reason(denied)
         else:
             raise
         sys.stderr.write(f"paperfeed: {reason}\n")

@@ -268,6 +268,39 @@ def _failed_database(exc: BaseException) -> dict[str, Any] | None:
     return found
 
 
+def denied_file(exc: BaseException) -> OSError | None:
+    """The OSError, however wrapped, of a file paperfeed may not create or write: permissions, or
+    a read-only disk (indexes, locks and keys live under PAPERFEED_HOME)."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.errno in (errno.EACCES, errno.EPERM, errno.EROFS) and e.filename:
+            return e
+        e = e.__cause__ or e.__context__
+    return None
+
+
+def denied_reason(e: OSError) -> str:
+    from pathlib import Path
+
+    from django.conf import settings
+
+    path = Path(str(e.filename))
+    where = " (under PAPERFEED_HOME, where the search indexes, locks and keys are kept)"
+    if not path.is_relative_to(settings.HOME):
+        where = ""
+    fix = (
+        "mount that disk writable or point PAPERFEED_HOME at a folder on a writable one"
+        if e.errno == errno.EROFS
+        else "run paperfeed as the user that owns it, or give this user write access"
+    )
+    return (
+        f"stopped: cannot use {path}{where}: {e.strerror}; what was committed before is kept: {fix}, "
+        "then run the command again"
+    )
+
+
 def is_uninitialised(exc: BaseException) -> bool:
     """A table paperfeed needs is missing: a database never set up by `init`, or one behind the
     installed version (an upgrade whose `init` has not run). SQLite says "no such table",
@@ -339,6 +372,8 @@ __all__ = [
     "add_limit",
     "bounded_int",
     "database_name",
+    "denied_file",
+    "denied_reason",
     "first_line",
     "http_url",
     "is_disk_full",

@@ -324,3 +324,32 @@ def test_a_write_lock_held_by_another_process_is_one_line_and_loses_nothing(
     assert imported.returncode == 0, imported.stderr
     assert json.loads(imported.stdout)["created"] == 5
     assert _run("copydb", "--to", f"sqlite:///{target}", env=env).returncode == 0
+
+
+@pytest.mark.timeout(240)
+def test_a_read_only_paperfeed_home_is_one_line_naming_the_file(
+    bare_env: dict[str, str], tmp_path: Path
+) -> None:
+    # The database elsewhere (as with PostgreSQL), PAPERFEED_HOME read-only: `index` and `similar`
+    # printed an OSError traceback from creating the search folder.
+    from tests.core.test_bad_input_faults import read_only
+
+    env = bare_env | {"DATABASE_URL": f"sqlite:///{tmp_path / 'db' / 'paperfeed.sqlite3'}"}
+    (tmp_path / "db").mkdir()
+    assert _run("init", env=env).returncode == 0
+    papers = tmp_path / "papers.jsonl"
+    with gzip.open(SNAPSHOT, "rt") as f:
+        papers.write_text("".join(itertools.islice(f, 3)))
+    assert _run("import", str(papers), env=env).returncode == 0
+    home = tmp_path / "home"
+    assert not (home / "search").exists()
+    with read_only(home):
+        for args in [("index", "--json"), ("similar", json.loads(papers.read_text().splitlines()[0])["id"])]:
+            proc = _run(*args, env=env)
+            assert (proc.returncode, proc.stdout) == (1, ""), proc.stderr
+            assert proc.stderr == (
+                f"paperfeed: stopped: cannot use {home / 'search'} (under PAPERFEED_HOME, where the search "
+                "indexes, locks and keys are kept): Read-only file system; what was committed before is "
+                "kept: mount that disk writable or point PAPERFEED_HOME at a folder on a writable one, then "
+                "run the command again\n"
+            )
