@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 import dj_database_url
 from whitenoise.compress import Compressor
@@ -241,20 +242,41 @@ LOGOUT_REDIRECT_URL = "/"
 DEFAULT_FROM_EMAIL = SERVER_EMAIL = env("PAPERFEED_FROM_EMAIL")
 # A stalled SMTP server must not block a sender forever (Django's own default is no timeout).
 EMAIL_TIMEOUT_SECONDS = 30
+
+
+def _email_url(url: str) -> tuple[SplitResult, int, int]:
+    """EMAIL_URL's parts, its port and its timeout; a SettingError (never the password) for a URL
+    that would otherwise send every mail somewhere else (no scheme: to localhost:25) or fail later."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps"):
+        raise SettingError(
+            f"EMAIL_URL: only smtp:// and smtps:// URLs are supported, not {parts.scheme or '(no scheme)'}://"
+            " (e.g. smtp://user:password@mail.example.org:587?starttls=1)"
+        )
+    try:
+        port = parts.port or (465 if parts.scheme == "smtps" else 25)
+    except ValueError as e:
+        raise SettingError(f"EMAIL_URL: the port is not a number from 1 to 65535 ({e})") from None
+    timeout = parse_qs(parts.query).get("timeout", [str(EMAIL_TIMEOUT_SECONDS)])[-1]
+    if not timeout.isdigit() or int(timeout) < 1:
+        raise SettingError(f"EMAIL_URL: ?timeout= must be a whole number of seconds, not {timeout!r}")
+    return parts, port, int(timeout)
+
+
 if email_url := env("EMAIL_URL"):
-    _e = urlsplit(email_url)
+    _e, _port, _timeout = _email_url(email_url)
     _q = {k: v[-1] for k, v in parse_qs(_e.query).items()}
     MAILERS = {
         "default": {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "OPTIONS": {
                 "host": _e.hostname or "localhost",
-                "port": _e.port or (465 if _e.scheme == "smtps" else 25),
+                "port": _port,
                 "username": unquote(_e.username or ""),
                 "password": unquote(_e.password or ""),
                 "use_ssl": _e.scheme == "smtps",
                 "use_tls": _q.get("starttls", "0") in {"1", "true"},
-                "timeout": int(_q.get("timeout", EMAIL_TIMEOUT_SECONDS)),
+                "timeout": _timeout,
             },
         }
     }
@@ -318,6 +340,13 @@ if PRODUCTION:
     CSRF_COOKIE_SECURE = True
 
 # --- logging --------------------------------------------------------------------------------------
+if env("PAPERFEED_LOG_FORMAT") not in ("text", "json"):
+    raise SettingError(f"PAPERFEED_LOG_FORMAT: text or json, not {env('PAPERFEED_LOG_FORMAT')!r}")
+LOG_LEVEL = env("PAPERFEED_LOG_LEVEL").strip().upper()
+if LOG_LEVEL not in logging.getLevelNamesMapping():
+    raise SettingError(
+        f"PAPERFEED_LOG_LEVEL: DEBUG, INFO, WARNING, ERROR or CRITICAL, not {env('PAPERFEED_LOG_LEVEL')!r}"
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -326,7 +355,7 @@ LOGGING = {
         "json": {"()": "paperfeed.core.logs.JsonFormatter"},
     },
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": env("PAPERFEED_LOG_FORMAT")}},
-    "root": {"handlers": ["stderr"], "level": env("PAPERFEED_LOG_LEVEL")},
+    "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # A worker's "warmed up" line shows at any PAPERFEED_LOG_LEVEL: it is how an operator, and

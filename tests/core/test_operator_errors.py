@@ -125,6 +125,12 @@ def test_an_unsupported_database_url_says_which_are(bare_env: dict[str, str]) ->
             "PAPERFEED_PROXY_COUNT: not a whole number: 'one' (unset, it is 0)",
         ),
         ("DATABASE_URL", "postgres://", "DATABASE_URL: names no database: give its name"),
+        # Without a scheme every mail went to localhost:25.
+        ("EMAIL_URL", "mail.example.org", "EMAIL_URL: only smtp:// and smtps:// URLs are supported, not (no"),
+        ("EMAIL_URL", "smtp://u:pw@h:twentyfive", "EMAIL_URL: the port is not a number from 1 to 65535"),
+        ("EMAIL_URL", "smtp://h?timeout=soon", "EMAIL_URL: ?timeout= must be a whole number of seconds"),
+        ("PAPERFEED_LOG_LEVEL", "LOUD", "PAPERFEED_LOG_LEVEL: DEBUG, INFO, WARNING, ERROR or CRITICAL, not"),
+        ("PAPERFEED_LOG_FORMAT", "xml", "PAPERFEED_LOG_FORMAT: text or json, not 'xml'"),
         ("DATABASE_URL", "sqlite://", "DATABASE_URL: names no database: give its name"),
         (
             "DATABASE_URL",
