@@ -84,6 +84,12 @@ def test_a_file_that_cannot_be_read_is_one_line_before_anything_is_imported(
     )
     missing = paperfeed("show", GOOD["id"], env=cli_env, check=False)
     assert missing.returncode == 1 and "not stored" in missing.stderr
+    # A folder is read for .abs files: one of snapshots was "no .abs files", without a hint.
+    folder = paperfeed("import", str(tmp_path), env=cli_env, check=False)
+    assert (folder.returncode, folder.stdout) == (1, "")
+    assert folder.stderr == (
+        f"paperfeed: no .abs files under {tmp_path} (snapshot files are named one by one, e.g. {first})\n"
+    )
 
 
 @pytest.mark.slow

@@ -76,7 +76,9 @@ class Command(ReportCommand):
         abs_paths = [f for p in paths if p.is_dir() or p.suffix == ".abs" for f in abs_files(p)]
         for p in paths:
             if p.is_dir() and not abs_files(p):
-                raise CommandError(f"no .abs files under {p}")
+                snapshots = sorted(p.glob("*.jsonl*"))
+                hint = f" (snapshot files are named one by one, e.g. {snapshots[0]})" if snapshots else ""
+                raise CommandError(f"no .abs files under {p}{hint}")
         paths = [p for p in paths if not (p.is_dir() or p.suffix == ".abs")]
         started = time.monotonic()
         read = skipped = 0
