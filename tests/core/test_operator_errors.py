@@ -359,3 +359,20 @@ def test_a_read_only_paperfeed_home_is_one_line_naming_the_file(
                 "kept: mount that disk writable or point PAPERFEED_HOME at a folder on a writable one, then "
                 "run the command again\n"
             )
+
+
+def test_serve_on_a_port_in_use_is_one_line_and_starts_nothing(bare_env: dict[str, str]) -> None:
+    # gunicorn logged three lines after "serving http://…" and exited 1 without a reason.
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = _run("serve", "--port", str(port), env=bare_env)
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr == (
+        f"paperfeed: cannot listen on 127.0.0.1:{port} (Address already in use); nothing was started: "
+        "another server may be using that port (pick another with --port), or --host is not an address "
+        "of this machine\n"
+    )

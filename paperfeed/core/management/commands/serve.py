@@ -1,15 +1,16 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import CommandParser
+from django.core.management.base import CommandError, CommandParser
 
-from paperfeed.conf import env, env_int
+from paperfeed.conf import env_int
 from paperfeed.core.commands import PaperfeedCommand, bounded_int
 from paperfeed.core.static import collect as collect_static
 
@@ -53,6 +54,23 @@ def serving_line(host: str, port: int, base_url: str) -> str:
     return f"listening on {listening}; links in mail and feeds use {base_url} (PAPERFEED_BASE_URL)"
 
 
+def refuse_unusable_address(host: str, port: int) -> None:
+    """gunicorn reports an address it cannot bind in three log lines after our "serving …" one,
+    then exits 1 without a reason of ours: try it first (as gunicorn will, SO_REUSEADDR on)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+    except OSError as e:
+        why = e.strerror or str(e)
+        raise CommandError(
+            f"cannot listen on {host}:{port} ({why}); nothing was started: another server may be "
+            "using that port (pick another with --port), or --host is not an address of this machine"
+        ) from None
+
+
 class Command(PaperfeedCommand):
     help = "Serve the site and the API with the production server (gunicorn)."
 
@@ -63,11 +81,11 @@ class Command(PaperfeedCommand):
         parser.add_argument(
             "--port", type=bounded_int(1, 65535), default=8000, help="TCP port (1-65535; default 8000)"
         )
-        workers = env("PAPERFEED_WEB_WORKERS")
+        workers = env_int("PAPERFEED_WEB_WORKERS")
         parser.add_argument(
             "--workers",
             type=bounded_int(1),
-            default=int(workers),
+            default=workers,
             help=f"web processes (default {workers}, from PAPERFEED_WEB_WORKERS)",
         )
         parser.add_argument(
@@ -79,6 +97,7 @@ class Command(PaperfeedCommand):
 
         from paperfeed.core.weblog import GunicornLogger, logconfig
 
+        refuse_unusable_address(options["host"], options["port"])
         collect_static()
         _links_to_this_server(options["host"], options["port"])
         worker = None
