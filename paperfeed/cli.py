@@ -78,10 +78,12 @@ def _run(args: list[str]) -> None:
             denied_file,
             denied_reason,
             is_locked,
+            is_not_a_database,
             is_read_only,
             is_uninitialised,
             is_unreachable,
             locked_reason,
+            not_a_database_reason,
             read_only_reason,
             uninitialised_reason,
             unreachable_reason,
@@ -97,6 +99,8 @@ def _run(args: list[str]) -> None:
             reason = unreachable_reason(e)
         elif is_uninitialised(e):
             reason = uninitialised_reason(e)
+        elif is_not_a_database(e):
+            reason = not_a_database_reason(e)
         elif is_locked(e):
             reason = locked_reason(e)
         elif denied := denied_file(e):

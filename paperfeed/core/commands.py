@@ -301,6 +301,25 @@ def denied_reason(e: OSError) -> str:
     )
 
 
+def is_not_a_database(exc: BaseException) -> bool:
+    """The SQLite file is not a database (SQLITE_NOTADB: another file named by mistake) or a
+    damaged one (SQLITE_CORRUPT), however wrapped."""
+    return _in_chain(
+        exc, lambda e: "file is not a database" in str(e) or "database disk image is malformed" in str(e)
+    )
+
+
+def not_a_database_reason(exc: BaseException) -> str:
+    from django.conf import settings
+
+    db = _failed_database(exc) or settings.DATABASES["default"]
+    return (
+        f"stopped: {db['NAME']} is not a usable SQLite database ({first_line(exc)}); nothing "
+        "was written to it: check that DATABASE_URL (or PAPERFEED_HOME) names paperfeed's database; "
+        "a damaged one is restored from a backup (docs/deploy.md, Backups)"
+    )
+
+
 def is_uninitialised(exc: BaseException) -> bool:
     """A table paperfeed needs is missing: a database never set up by `init`, or one behind the
     installed version (an upgrade whose `init` has not run). SQLite says "no such table",
@@ -378,10 +397,12 @@ __all__ = [
     "http_url",
     "is_disk_full",
     "is_locked",
+    "is_not_a_database",
     "is_read_only",
     "is_unreachable",
     "iso_date",
     "locked_reason",
+    "not_a_database_reason",
     "positive_float",
     "read_only_reason",
     "unreachable_reason",

@@ -5,6 +5,7 @@ The children run this checkout's code (`python -m paperfeed` from its root), not
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import itertools
 import json
@@ -376,3 +377,27 @@ def test_serve_on_a_port_in_use_is_one_line_and_starts_nothing(bare_env: dict[st
         "another server may be using that port (pick another with --port), or --host is not an address "
         "of this machine\n"
     )
+
+
+def test_a_file_that_is_not_a_sound_database_is_one_line(bare_env: dict[str, str], tmp_path: Path) -> None:
+    # DATABASE_URL naming another file, or a damaged database: an OperationalError traceback.
+    import sqlite3
+
+    text = tmp_path / "papers.sqlite3"
+    text.write_text('{"id": "2401.00001"}\n' * 100)
+    damaged = tmp_path / "damaged.sqlite3"
+    with contextlib.closing(sqlite3.connect(damaged)) as db:
+        db.execute("CREATE TABLE t (x TEXT)")
+        db.executemany("INSERT INTO t VALUES (?)", [("x" * 500,)] * 2000)
+        db.commit()
+    damaged.write_bytes(damaged.read_bytes()[: damaged.stat().st_size // 3])
+    for path, detail in [(text, "file is not a database"), (damaged, "database disk image is malformed")]:
+        before = path.read_bytes()
+        proc = _run("show", "2401.00001", env=bare_env | {"DATABASE_URL": f"sqlite:///{path}"})
+        assert (proc.returncode, proc.stdout) == (1, "")
+        assert proc.stderr == (
+            f"paperfeed: stopped: {path} is not a usable SQLite database ({detail}); nothing was written "
+            "to it: check that DATABASE_URL (or PAPERFEED_HOME) names paperfeed's database; a damaged "
+            "one is restored from a backup (docs/deploy.md, Backups)\n"
+        )
+        assert path.read_bytes() == before
