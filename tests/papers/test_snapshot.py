@@ -2,6 +2,8 @@ import gzip
 import json
 from pathlib import Path
 
+import pytest
+
 from paperfeed.papers.sources.snapshot import LineError, parse_record, read_snapshot
 from tests.conftest import SNAPSHOT
 
@@ -73,6 +75,16 @@ def test_broken_lines_are_reported_with_their_numbers(tmp_path: Path) -> None:
         assert ok == ["0704.0001", "0704.0002", "0704.0004"]
         assert sorted(errors) == [2, 5, 6]
         assert "invalid JSON" in errors[2] and "title" in errors[5] and "arXiv identifier" in errors[6]
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_byte_order_mark_and_crlf_line_ends_are_read(tmp_path: Path, gz: bool) -> None:
+    lines = [json.dumps(GOOD | {"id": f"0704.000{i}"}) for i in (1, 2)]
+    data = b"\xef\xbb\xbf" + "".join(f"{line}\r\n" for line in lines).encode()
+    path = tmp_path / ("bom.jsonl.gz" if gz else "bom.jsonl")
+    path.write_bytes(gzip.compress(data) if gz else data)
+    got = [r for _, r, _ in read_snapshot(path)]
+    assert [r.arxiv_id for r in got if not isinstance(r, LineError)] == ["0704.0001", "0704.0002"], got
 
 
 def test_truncated_gzip_reports_and_keeps_what_was_read(tmp_path: Path) -> None:

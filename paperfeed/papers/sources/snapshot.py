@@ -140,6 +140,10 @@ def snapshot_lines(path: Path) -> Iterator[tuple[int, bytes | LineError, int]]:
             if not line:
                 return
             lineno += 1
+            if lineno == 1:
+                # A file saved by some Windows editors starts with a byte order mark, which JSON
+                # does not allow: its first paper was skipped as "invalid JSON".
+                line = line.removeprefix(b"\xef\xbb\xbf")
             if line.strip():
                 yield lineno, line, raw.tell()
     finally:
