@@ -78,6 +78,11 @@ BAD_ARGUMENTS = [
     (("show", "2501.00001", "--frobnicate"), "unrecognized arguments: --frobnicate"),
     (("digest", "send", "--frobnicate"), "unrecognized arguments: --frobnicate"),
     (("search", "x", "--mode", "fuzzy"), "--mode: invalid choice: 'fuzzy'"),
+    # It was exit status 1, after the search engine had been asked.
+    (
+        ("search", "x", "--sort", "oldest"),
+        "--sort: invalid choice: 'oldest' (choose from 'relevance', 'date', 'votes')",
+    ),
 ]
 
 

@@ -52,6 +52,7 @@ class Command(ReportCommand):
         parser.add_argument(
             "--sort",
             default="relevance",
+            choices=list(SORTS),  # the apps have registered theirs (feed: votes) by now
             help="relevance (default) | date | "
             + " | ".join(s for s in SORTS if s not in ("relevance", "date")),
         )
