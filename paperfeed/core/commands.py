@@ -179,16 +179,14 @@ class ReportCommand(PaperfeedCommand):
 
 def is_disk_full(exc: BaseException) -> bool:
     """ENOSPC, SQLite's SQLITE_FULL or PostgreSQL's disk_full (53100), however wrapped."""
-    seen: set[int] = set()
-    e: BaseException | None = exc
-    while e is not None and id(e) not in seen:
-        seen.add(id(e))
-        if isinstance(e, OSError) and e.errno == errno.ENOSPC:
-            return True
-        if getattr(e, "sqlstate", None) == "53100" or "database or disk is full" in str(e):
-            return True
-        e = e.__cause__ or e.__context__
-    return False
+    return _in_chain(
+        exc,
+        lambda e: (
+            (isinstance(e, OSError) and e.errno == errno.ENOSPC)
+            or getattr(e, "sqlstate", None) == "53100"
+            or "database or disk is full" in str(e)
+        ),
+    )
 
 
 def is_read_only(exc: BaseException) -> bool:
@@ -200,14 +198,18 @@ def is_read_only(exc: BaseException) -> bool:
 
 def _in_chain(exc: BaseException, found: Callable[[BaseException], bool]) -> bool:
     """Whether `exc` or an exception it was raised from or during (Django wraps the driver's) is `found`."""
+    return _first_in_chain(exc, found) is not None
+
+
+def _first_in_chain(exc: BaseException, found: Callable[[BaseException], bool]) -> BaseException | None:
     seen: set[int] = set()
     e: BaseException | None = exc
     while e is not None and id(e) not in seen:
         seen.add(id(e))
         if found(e):
-            return True
+            return e
         e = e.__cause__ or e.__context__
-    return False
+    return None
 
 
 def read_only_reason(exc: BaseException) -> str:
@@ -271,14 +273,15 @@ def _failed_database(exc: BaseException) -> dict[str, Any] | None:
 def denied_file(exc: BaseException) -> OSError | None:
     """The OSError, however wrapped, of a file paperfeed may not create or write: permissions, or
     a read-only disk (indexes, locks and keys live under PAPERFEED_HOME)."""
-    seen: set[int] = set()
-    e: BaseException | None = exc
-    while e is not None and id(e) not in seen:
-        seen.add(id(e))
-        if isinstance(e, OSError) and e.errno in (errno.EACCES, errno.EPERM, errno.EROFS) and e.filename:
-            return e
-        e = e.__cause__ or e.__context__
-    return None
+    found = _first_in_chain(
+        exc,
+        lambda e: (
+            isinstance(e, OSError)
+            and e.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+            and bool(e.filename)
+        ),
+    )
+    return found if isinstance(found, OSError) else None
 
 
 def denied_reason(e: OSError) -> str:
