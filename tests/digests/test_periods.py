@@ -3,12 +3,14 @@ against a mail server that is down: it stops at once, says so, and the next run 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import json
 import logging
 import socket
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -96,10 +98,13 @@ def test_a_weekend_date_sends_its_weeks_digest_unless_daily_is_asked_for(
     assert "note: no daily digest for 2026-11-28 (a Saturday)" in text.getvalue()
 
 
-def _closed_port() -> int:
+@contextlib.contextmanager
+def _refusing_port() -> Iterator[int]:
+    """A port bound and not listening: connections to it are refused, and while it is held no other
+    process can bind it and answer (as one could on a port closed again after choosing it)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])  # nobody listens once it is closed: connections are refused
+        yield int(s.getsockname()[1])
 
 
 def test_a_mail_server_refusing_connections_stops_the_run_at_once_and_a_rerun_finishes(
@@ -108,14 +113,15 @@ def test_a_mail_server_refusing_connections_stops_the_run_at_once_and_a_rerun_fi
     make_papers(1)
     make_subscribers(3)
     make_subscribers(1, frequency="weekly", prefix="weekly")
-    settings.MAILERS = {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": "127.0.0.1", "port": _closed_port(), "timeout": 5},
+    with _refusing_port() as port:
+        settings.MAILERS = {
+            "default": {
+                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
+            }
         }
-    }
-    with pytest.raises(CommandError, match=r"^mail server unreachable: .*; nothing lost, run again$"):
-        call_command("digest", "send", "--period", PERIOD.isoformat())
+        with pytest.raises(CommandError, match=r"^mail server unreachable: .*; nothing lost, run again$"):
+            call_command("digest", "send", "--period", PERIOD.isoformat())
     # One mail was tried (the others were not, nor the weekly digest), and it is not an attempt.
     row = Delivery.objects.get()
     assert row.status == Delivery.Status.RETRY and row.attempts == 0 and "Refused" in row.last_error

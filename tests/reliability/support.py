@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -21,10 +22,29 @@ import httpx
 REPO = Path(__file__).resolve().parents[2]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def listening_socket() -> socket.socket:
+    """A loopback socket already bound to a port the kernel picked and listening: nobody can take
+    the port between choosing it and serving on it, as another process could a port closed again."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    return sock
+
+
+def quiet_port() -> int:
+    """A free loopback port for a server that binds it itself (PostgreSQL, Redis), below the
+    kernel's range of ephemeral ports: the outgoing connections of every process on the machine
+    take their local ports from that range, so one of them could take a port of it while the
+    server starts or restarts; below it only another explicit bind can, and the caller retries."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for port in random.sample(range(10_000, low), 200):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError(f"no free loopback port between 10000 and {low}")
 
 
 def wait_until(predicate, timeout: float, what: str, poll: float = 0.1) -> None:  # type: ignore[no-untyped-def]
@@ -36,17 +56,26 @@ def wait_until(predicate, timeout: float, what: str, poll: float = 0.1) -> None:
     raise AssertionError(f"gave up waiting for {what}")
 
 
-def spawn(*args: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def spawn(
+    *args: str, env: dict[str, str], log: Path, listener: socket.socket | None = None
+) -> subprocess.Popen[bytes]:
     """`paperfeed ARGS` as a child in its own process group, output into `log` (a file, not a pipe:
-    a pipe nobody reads would block a chatty child)."""
+    a pipe nobody reads would block a chatty child). `listener`: handed to the child as systemd's
+    socket activation does (tests/reliability/activate.py), for gunicorn to serve on."""
+    cmd = [sys.executable, "-m", "paperfeed", *args]
+    fds: tuple[int, ...] = ()
+    if listener is not None:
+        fds = (listener.fileno(),)
+        cmd = [sys.executable, "-m", "tests.reliability.activate", str(listener.fileno()), *cmd]
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "paperfeed", *args],
+            cmd,
             env=env,
             cwd=REPO,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            pass_fds=fds,
         )
 
 
@@ -64,16 +93,19 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 20) -> int:
 
 
 class Server:
-    """`paperfeed serve` (gunicorn) on a free loopback port."""
+    """`paperfeed serve` (gunicorn) on a loopback port that is its own from the start: it serves on
+    a socket bound here, so no other process can take the port, and nothing else answers on it."""
 
     def __init__(self, env: dict[str, str], log: Path, workers: int = 2) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        self.proc = spawn(
-            "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
-            env=env, log=log,
-        )  # fmt: skip
+        # This copy closes once the child holds its own: the port is open exactly while gunicorn is.
+        with listening_socket() as listener:
+            self.port = int(listener.getsockname()[1])
+            self.url = f"http://127.0.0.1:{self.port}"
+            self.log = log
+            self.proc = spawn(
+                "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
+                env=env, log=log, listener=listener,
+            )  # fmt: skip
 
     def wait_ready(self, timeout: float = 60) -> Server:
         def up() -> bool:
@@ -121,25 +153,29 @@ def pg_bin() -> Path | None:
 
 
 class PgCluster:
-    """A PostgreSQL cluster of its own in `root`, on a free loopback port, trust auth; run as the
+    """A PostgreSQL cluster of its own in `root`, on a quiet loopback port, trust auth; run as the
     `postgres` system user when the tests run as root (initdb refuses root)."""
 
     def __init__(self, root: Path) -> None:
         bindir = pg_bin()
         assert bindir is not None, "no PostgreSQL server binaries under /usr/lib/postgresql"
-        self.bin, self.root, self.port = bindir, root, free_port()
+        self.bin, self.root = bindir, root
         self.data = root / "data"
         root.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(root, "postgres", "postgres")
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8")
-        conf = self.data / "postgresql.conf"
-        with conf.open("a") as f:
-            f.write(
-                f"listen_addresses = '127.0.0.1'\nport = {self.port}\nunix_socket_directories = '{root}'\n"
-                "fsync = off\nmax_connections = 60\nshared_buffers = 32MB\n"
-            )
-        self.url = f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+        self._conf = (self.data / "postgresql.conf").read_text() + (
+            f"listen_addresses = '127.0.0.1'\nunix_socket_directories = '{root}'\n"
+            "fsync = off\nmax_connections = 60\nshared_buffers = 32MB\n"
+        )
+        self._use_port(quiet_port())
+        self.started = False
+
+    def _use_port(self, port: int) -> None:
+        self.port = port
+        (self.data / "postgresql.conf").write_text(f"{self._conf}port = {port}\n")
+        self.url = f"postgres://postgres@127.0.0.1:{port}/postgres"
 
     def _run(self, tool: str, *args: str) -> None:
         cmd = [str(self.bin / tool), *args]
@@ -154,7 +190,25 @@ class PgCluster:
         self._run("pg_ctl", "-D", str(self.data), "-l", log, "-w", "-m", "fast", action)
 
     def start(self) -> None:
-        self.pg_ctl("start")
+        """Start; the first time on another port while the chosen one turns out taken (a process
+        may bind it between quiet_port() and the server). Later starts keep the port: clients
+        have the URL by then, and nothing takes a quiet port in a moment's downtime but a bind."""
+        log = self.root / "server.log"
+        for _ in range(5):
+            seen = log.stat().st_size if log.exists() else 0
+            try:
+                self.pg_ctl("start")
+            except AssertionError:
+                with log.open("rb") as f:
+                    f.seek(seen)
+                    taken = b"Address already in use" in f.read()
+                if self.started or not taken:
+                    raise
+                self._use_port(quiet_port())
+            else:
+                self.started = True
+                return
+        raise AssertionError(f"PostgreSQL found no free port to listen on:\n{log.read_text()[-2000:]}")
 
     def stop(self) -> None:
         self.pg_ctl("stop")
@@ -176,30 +230,49 @@ def pg_cluster(root: Path) -> Iterator[PgCluster]:
 
 @contextlib.contextmanager
 def redis_server(root: Path) -> Iterator[str]:
-    """A Redis of its own on a free loopback port (no persistence); yields its URL."""
+    """A Redis of its own on a quiet loopback port (no persistence); yields its URL. Only this Redis
+    counts as up (its process id answers): on a taken port another one might answer, while ours
+    exits and is started again on another port."""
     exe = shutil.which("redis-server")
     assert exe, "redis-server is not installed"
-    port = free_port()
     root.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(
-        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        cwd=root,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-    def up() -> bool:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
-        return False
-
+    for _ in range(5):
+        port = quiet_port()
+        with (root / "redis.log").open("ab") as log:
+            proc = subprocess.Popen(
+                [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                cwd=root,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            wait_until(lambda: _redis_answers(proc, port), 20, "redis")  # noqa: B023 (called in the loop)
+        except _Exited:
+            continue
+        break
+    else:
+        raise AssertionError(f"redis found no free port:\n{(root / 'redis.log').read_text()[-2000:]}")
     try:
-        wait_until(up, 20, "redis")
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+class _Exited(Exception):
+    pass
+
+
+def _redis_answers(proc: subprocess.Popen[bytes], port: int) -> bool:
+    import redis
+
+    if proc.poll() is not None:
+        raise _Exited
+    try:
+        with redis.Redis(host="127.0.0.1", port=port, socket_timeout=2) as r:
+            return int(r.info("server")["process_id"]) == proc.pid
+    except redis.RedisError:
+        return False
 
 
 def tool(*args: str, env: dict[str, str], module: str = "tests.reliability.tool") -> str:
