@@ -18,7 +18,8 @@ announcement feed the way arXiv does, from real records, and misbehaves on reque
   (the page without its responseDate).
   `repeat_tokens`: every page sends back the token it was asked with (a server in a loop).
 - Observations: `requests` (real monotonic start time, path, query), `max_open` (connections open at
-  once), `violations`.
+  once on the client's side: one the client has closed does not count, even while this server's
+  thread for it is still finishing), `violations`.
 """
 
 from __future__ import annotations
@@ -135,7 +136,8 @@ class FakeArxiv:
         self.announcements: list[dict[str, Any]] = []
         self.requests: list[Request] = []
         self.violations: list[str] = []
-        self.open = self.max_open = 0
+        self.max_open = 0
+        self._conns: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -354,6 +356,18 @@ _XXE = (
 )
 
 
+def _peer_open(conn: socket.socket) -> bool:
+    """Whether the client has not closed `conn`: its request was read, so a peek finds nothing yet
+    (open) or the end of the stream (closed; on loopback its close has arrived before it connects
+    again)."""
+    try:
+        return conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
+    except BlockingIOError:
+        return True
+    except OSError:  # reset, or already shut down here
+        return False
+
+
 class _Handler(BaseHTTPRequestHandler):
     server_fake: FakeArxiv
     protocol_version = "HTTP/1.0"
@@ -362,8 +376,12 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         f = self.server_fake
         with f._lock:
-            f.open += 1
-            f.max_open = max(f.max_open, f.open)
+            # Counted by whether the client still holds each earlier connection, not by whether
+            # its thread here has finished: on a loaded machine that thread can lag behind a client
+            # that read its answer, closed, waited its gap and connected again (counted 2 once).
+            others = sum(1 for c in f._conns if _peer_open(c))
+            f._conns.add(self.connection)
+            f.max_open = max(f.max_open, others + 1)
 
     def finish(self) -> None:
         try:
@@ -371,7 +389,7 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             f = self.server_fake
             with f._lock:
-                f.open -= 1
+                f._conns.discard(self.connection)
 
     def log_message(self, *args: Any) -> None:
         pass
