@@ -47,15 +47,18 @@ def _trickle(port: int, every: float, limit: float) -> tuple[float, bytes]:
 
 
 # The server boots in a child (collectstatic, gunicorn) and the drop takes the configured timeout.
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(180)
 def test_slowloris_is_dropped_by_the_worker_timeout(tmp_path: Path) -> None:
     timeout = 3  # the production value is 30 (above); the mechanism is the same, the test shorter
     env = base_env(tmp_path / "home", PAPERFEED_WEB_TIMEOUT=str(timeout))
     server = Server(env, tmp_path / "serve.log", workers=2).wait_ready()
     try:
-        seconds, answer = _trickle(server.port, every=0.25, limit=timeout + 15)
-        assert seconds <= timeout + 5, seconds
+        # What dropped it is read from gunicorn's log, not guessed from when (a loaded machine's
+        # arbiter can be late): the limit only bounds the wait for a server that never drops it.
+        seconds, answer = _trickle(server.port, every=0.25, limit=timeout + 60)
+        assert "WORKER TIMEOUT" in server.output(), server.output()[-2000:]
         assert b"200 OK" not in answer  # never served: gunicorn aborts the worker mid-read
+        print(f"slowloris dropped after {seconds:.1f} s (worker timeout {timeout} s)")
         # The worker that held it is replaced: the site answers as before.
         assert httpx.get(f"{server.url}/healthz", timeout=10).status_code == 200
     finally:
@@ -75,13 +78,16 @@ def _fill(url: str) -> list[psycopg.Connection]:
     return held
 
 
+# The server's PostgreSQL connect timeout, longer than the client waits for an answer: one at all
+# says it came at once, not after a connection attempt timed out (a check of what happened, where
+# "within 5 s" was a speed a loaded machine might not keep).
+CONNECT_TIMEOUT = 60
+
+
 def _assert_unavailable(base: str, path: str) -> None:
-    started = time.monotonic()
-    r = httpx.get(base + path, timeout=10)
-    elapsed = time.monotonic() - started
+    r = httpx.get(base + path, timeout=CONNECT_TIMEOUT / 2)
     assert r.status_code == 503, (path, r.status_code, r.text[:300])
     assert int(r.headers["Retry-After"]) > 0, path
-    assert elapsed < 5, (path, elapsed)  # answered at once, not after a connect timeout
     if path == "/healthz":  # says what kind of failure, and nothing of its detail
         assert r.json() == {"status": "down", "database": "OperationalError"}
     else:
@@ -98,7 +104,12 @@ def test_postgres_full_or_down_answers_503_fast(pg_root: Path, tmp_path: Path) -
     try:
         # One connection per request, so each request needs a new one (a kept connection would
         # hide a full server until it is recycled).
-        env = base_env(tmp_path / "home", DATABASE_URL=cluster.url, PAPERFEED_DB_CONN_MAX_AGE="0")
+        env = base_env(
+            tmp_path / "home",
+            DATABASE_URL=cluster.url,
+            PAPERFEED_DB_CONN_MAX_AGE="0",
+            PAPERFEED_DB_CONNECT_TIMEOUT=str(CONNECT_TIMEOUT),
+        )
         server = Server(env, tmp_path / "serve.log", workers=1).wait_ready()
         assert httpx.get(f"{server.url}/healthz", timeout=10).json() == {"status": "ok", "database": "up"}
 

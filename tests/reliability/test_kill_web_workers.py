@@ -156,7 +156,16 @@ def test_kill_9_one_web_worker_again_and_again_under_votes(cli_env: dict[str, st
             wait_until(respawned, 30, "the master to respawn the killed worker")
             time.sleep(rng.uniform(0.3, 1.0))  # let the new worker take requests before the next kill
         respawned_at = time.monotonic()
-        time.sleep(GRACE + 2.0)
+
+        def later_votes() -> list[Sample]:
+            return [s for v in voters for s in list(v.samples) if s.sent > respawned_at + GRACE]
+
+        # Counted, not slept for: a loaded machine sends fewer votes in any fixed time.
+        wait_until(
+            lambda: len(later_votes()) > 20 or not any(v.is_alive() for v in voters),
+            120,
+            "20 votes sent after the grace",
+        )
         for v in voters:
             v.halt.set()
         for v in voters:
@@ -170,8 +179,10 @@ def test_kill_9_one_web_worker_again_and_again_under_votes(cli_env: dict[str, st
         assert all(_near_a_kill(s, kills) for s in cut_off), [
             s for s in cut_off if not _near_a_kill(s, kills)
         ][:3]
+        # RELIABILITY L4: 5 s after the last respawn, every request succeeds (how long each took on a
+        # loaded machine is printed, not judged: the 30 s client timeout catches a hang).
         later = [s for s in samples if s.sent > respawned_at + GRACE]
-        assert len(later) > 20 and all(s.status == 200 and s.took < GRACE for s in later), later[:3]
+        assert len(later) > 20 and all(s.status == 200 for s in later), later[:3]
 
         # The database: no partial rows, every acknowledged vote, nothing nobody asked for.
         facts = json.loads(tool(env=env, module="tests.reliability.test_kill_web_workers"))
@@ -191,7 +202,8 @@ def test_kill_9_one_web_worker_again_and_again_under_votes(cli_env: dict[str, st
                 assert r.json()["upvotes"] == sum(1 for _, paper in stored if paper == p), p
         print(
             f"L4: {KILLS} kills, {len(samples)} votes sent, {len(acked)} acknowledged, "
-            f"{len(cut_off)} cut off by a kill ({len(stored & (sent - acked))} of those committed anyway)"
+            f"{len(cut_off)} cut off by a kill ({len(stored & (sent - acked))} of those committed anyway); "
+            f"slowest vote after the grace {max(s.took for s in later):.2f} s"
         )
     finally:
         server.stop()
