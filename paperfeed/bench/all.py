@@ -237,9 +237,18 @@ def _search_speed(r: dict[str, Any], runs: dict[str, Any]) -> list[Figure]:
         ),
         Figure("Index build (75k)", "no-op index run", s.get("noop_s"), "s", t.get("noop_s"), False),
     ]
-    return out + _latency(
+    out += _latency(
         "Search latency (75k, SQLite)", s.get("latency") or {}, t.get("p50_ms_75k"), t.get("p95_ms_75k"), ""
     )
+    stuck = Figure(
+        "Search latency (75k, SQLite)",
+        "hybrid, vector leg stuck: slowest degraded answer",
+        _get(s, "stuck_leg", "max_ms"),
+        "ms",
+        t.get("stuck_leg_max_ms"),
+        False,
+    )
+    return [*out, stuck]
 
 
 def _scale(r: dict[str, Any], runs: dict[str, Any]) -> list[Figure]:
