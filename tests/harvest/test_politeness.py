@@ -66,8 +66,10 @@ def test_two_harvesters_started_together_share_the_limit(
         ]
         outs = [p.communicate(timeout=200) for p in procs]
         assert [p.returncode for p in procs] == [0, 0], [o[1][-2000:] for o in outs]
-        assert sorted(json.loads(o[0])["created"] for o in outs) == [120, 120]
-        assert len(fake.requests) == 24
+        reports = [json.loads(o[0]) for o in outs]
+        assert sorted(r["created"] for r in reports) == [120, 120]
+        # 12 pages each; a page the loaded machine served too slowly is asked again, and counted.
+        assert len(fake.requests) == 24 + sum(r["retries"] for r in reports)
         assert min(fake.gaps(SCALE)) >= 3.0
         assert fake.max_open == 1
     finally:
