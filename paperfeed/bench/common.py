@@ -100,6 +100,19 @@ def kept_update(env: dict[str, str], **changes: Any) -> None:
         path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
 
 
+def shell_json(script: str, env: dict[str, str]) -> Any:
+    """Run a Python `script` in `paperfeed shell` (the site's settings and models); return the JSON
+    document it prints last."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "paperfeed", "shell", "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def paperfeed(
     args: list[str], env: dict[str, str], timeout: float = 3600
 ) -> tuple[dict[str, Any] | None, float]:

@@ -16,8 +16,6 @@ users' next `GET /for-you`: what the page pays for reflecting it.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from paperfeed.bench.common import SNAPSHOT, fresh_env, paperfeed, serve
+from paperfeed.bench.common import SNAPSHOT, fresh_env, paperfeed, serve, shell_json
 
 TARGET_P95_MS = 100.0
 
@@ -156,14 +154,7 @@ def _actions(base: str, env: dict[str, str], n: int) -> dict[str, Any]:
     """Votes and saves of users with and without a profile, interleaved (see the module's docstring)."""
     per_variant = max(1, -(-n // VOTES_PER_USER))
     script = f"per_variant, sizes = {per_variant}, {list(ACTOR_SIZES)}\n{ACTORS}"
-    proc = subprocess.run(
-        [sys.executable, "-m", "paperfeed", "shell", "-c", script],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    made = json.loads(proc.stdout.strip().splitlines()[-1])
+    made = shell_json(script, env)
     actors = {
         (size, kind): [_Actor(base, m) for m in users]
         for size, kinds in made.items()
@@ -219,14 +210,7 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
     with fresh_env(options["database"]) as env:
         paperfeed(["init"], env)
         paperfeed(["import", str(options["file"]), "--json"], env)
-        proc = subprocess.run(
-            [sys.executable, "-m", "paperfeed", "shell", "-c", SETUP],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        made = json.loads(proc.stdout.strip().splitlines()[-1])
+        made = shell_json(SETUP, env)
         with serve(env, 1) as base:
             try:
                 with httpx.Client(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -387,23 +388,28 @@ def test_weekly_digests_are_mondays() -> None:
     assert services.due_now("weekly", at) == {dt.date(2026, 11, 30): list(range(10))}
 
 
-def _for_you_only(frequency: str, period: dt.date) -> list[str]:
-    """The ids a digest's "For you" lists for a reader following cs.CL who asked for that section only."""
+def _compose_for_reader_of(category: str, frequency: str, period: dt.date, **choices: Any) -> list[Any]:
+    """The items of one digest for a reader whose account follows `category`, with the subscriber's
+    section `choices`; the recommender's candidate window is rebuilt for this test's papers."""
     from paperfeed.accounts.models import Follow
     from paperfeed.recs import index
 
     user = User.objects.create_user("reader", "reader@example.org", "x" * 20)
-    Follow.objects.create(user=user, kind=Follow.Kind.CATEGORY, value="cs.CL")
-    only_for_you = {"trending": False, "follows": False, "alerts": False, "categories": []}
-    sub = Subscriber.objects.create(
-        email="reader@example.org", user=user, frequency=frequency, **only_for_you
-    )
+    Follow.objects.create(user=user, kind=Follow.Kind.CATEGORY, value=category)
+    sub = Subscriber.objects.create(email="reader@example.org", user=user, frequency=frequency, **choices)
     digest, _ = Digest.objects.get_or_create(frequency=frequency, period=period)
     index.reset()  # the candidate window of an earlier test's papers
     try:
         (items,) = content.compose(content.Context.of(digest), [sub]).values()
     finally:
         index.reset()
+    return list(items)
+
+
+def _for_you_only(frequency: str, period: dt.date) -> list[str]:
+    """The ids a digest's "For you" lists for a reader following cs.CL who asked for that section only."""
+    only_for_you = {"trending": False, "follows": False, "alerts": False, "categories": []}
+    items = _compose_for_reader_of("cs.CL", frequency, period, **only_for_you)
     assert {key for _, key, _ in items} == {"for_you"}
     return sorted(ids(items))
 
@@ -438,19 +444,8 @@ def test_for_you_lists_only_papers_of_the_digests_period(
 def test_a_reader_following_only_a_category_gets_a_full_for_you(frequency: str, period: dt.date) -> None:
     # Their "for you" is the category's newest papers, which "From what you follow" lists first:
     # asked for 10, the section got the same 10 and showed none of them (0 of 10 on these days).
-    from paperfeed.accounts.models import Follow
-    from paperfeed.recs import index
-
     real_papers(3000)
-    user = User.objects.create_user("reader", "reader@example.org", "x" * 20)
-    Follow.objects.create(user=user, kind=Follow.Kind.CATEGORY, value="cs.CV")
-    sub = Subscriber.objects.create(email="reader@example.org", user=user, frequency=frequency, categories=[])
-    digest, _ = Digest.objects.get_or_create(frequency=frequency, period=period)
-    index.reset()  # the candidate window of an earlier test's papers
-    try:
-        (items,) = content.compose(content.Context.of(digest), [sub]).values()
-    finally:
-        index.reset()
+    items = _compose_for_reader_of("cs.CV", frequency, period, categories=[])
     papers = [(pk, key) for pk, key, _ in items if pk != content.NOTE]
     for_you = [pk for pk, key in papers if key == "for_you"]
     follows = [pk for pk, key in papers if key == "follows"]
