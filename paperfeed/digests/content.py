@@ -6,10 +6,10 @@ from memory, so composing 10,000 digests costs little more than their distinct q
 appears at most once per subscriber across digests: papers of their deliveries of the last
 SEEN_HORIZON_DAYS are left out.
 
-Hooks for other apps: `set_for_you_provider(fn)` (a batch "for you"; without one, the recommendations
-app's `recs.services.recommend(user_id, limit=, since=, until=)` is called per user), and the trending,
-follows and saved-search sources below, which read the feed, accounts and search apps when those
-provide them.
+Hooks for other apps: `set_for_you_provider(fn)` (a batch "for you"; without one, the
+recommendations app's `recs.services.recommend(user_id, limit=, since=, until=, categories=)` is
+called per user), and the trending, follows and saved-search sources below, which read the feed,
+accounts and search apps when those provide them.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import importlib
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from django.db.models import Q
@@ -50,11 +50,27 @@ SEEN_HORIZON_DAYS = 45
 
 # (paper pk, section key, reason)
 Item = tuple[int, str, str]
-# for_you(user_ids, since, until, limit) -> {user_id: [(paper pk, reason), ...]}, best first, papers
-# announced from `since` to `until`: the digest's period, as in its other sections (a re-run or late
-# digest shows no later papers, and a daily one not last month's). `limit` is deeper than the
-# section shows: the digest takes the first FOR_YOU_LIMIT that its other sections did not show.
-ForYouProvider = Callable[[list[int], dt.date, dt.date, int], dict[int, list[tuple[int, str]]]]
+
+
+class ForYouProvider(Protocol):
+    """for_you(user_ids, since, until, limit, categories=) -> {user_id: [(paper pk, reason), ...]},
+    best first, papers announced from `since` to `until`: the digest's period, as in its other
+    sections (a re-run or late digest shows no later papers, and a daily one not last month's).
+    `limit` is deeper than the section shows: the digest takes the first FOR_YOU_LIMIT that its other
+    sections did not show. `categories`: per user, those chosen in the digest's settings, to be
+    counted as followed (a reader who told the digest what they read has no cold start)."""
+
+    def __call__(
+        self,
+        user_ids: list[int],
+        since: dt.date,
+        until: dt.date,
+        limit: int,
+        *,
+        categories: dict[int, list[str]],
+    ) -> dict[int, list[tuple[int, str]]]: ...
+
+
 _for_you: ForYouProvider | None = None
 
 
@@ -436,7 +452,8 @@ class ForYou(Section):
     key, title, flag = "for_you", "For you", "for_you"
 
     def prepare(self, ctx: Context, subs: list[Subscriber]) -> None:
-        users = [s.user_id for s in subs if s.user_id and s.for_you]
+        chosen = {s.user_id: list(s.categories or []) for s in subs if s.user_id and s.for_you}
+        users = list(chosen)
         provider = _for_you or _recommend_each
         # Deep enough to fill the section after the sections above it took their papers: asked for
         # FOR_YOU_LIMIT only, a reader following categories alone got none, since their "for you"
@@ -444,7 +461,8 @@ class ForYou(Section):
         above = [s.key for s in SECTIONS[: [s.key for s in SECTIONS].index(self.key)]]
         depth = FOR_YOU_LIMIT + sum(_LIMITS[key] for key in above)
         try:
-            ctx.shared["for_you"] = provider(users, ctx.first, ctx.last, depth) if users else {}
+            found = provider(users, ctx.first, ctx.last, depth, categories=chosen) if users else {}
+            ctx.shared["for_you"] = found
         except Exception:  # recommendations are a bonus: a failure must not stop the digests
             log.exception("for-you recommendations failed for %d users", len(users))
             ctx.shared["for_you"] = {}
@@ -454,14 +472,17 @@ class ForYou(Section):
 
 
 def _recommend_each(
-    user_ids: list[int], since: dt.date, until: dt.date, limit: int
+    user_ids: list[int], since: dt.date, until: dt.date, limit: int, *, categories: dict[int, list[str]]
 ) -> dict[int, list[tuple[int, str]]]:
     """Without a registered batch provider: the recommendations app's per-user `recommend`, if any."""
     recommend = _optional("paperfeed.recs.services", "recommend")
     if recommend is None:
         return {}
     return {
-        uid: [(r.paper.pk, r.reason) for r in recommend(uid, limit=limit, since=since, until=until)]
+        uid: [
+            (r.paper.pk, r.reason)
+            for r in recommend(uid, limit=limit, since=since, until=until, categories=categories.get(uid, ()))
+        ]
         for uid in user_ids
     }
 
@@ -492,6 +513,19 @@ def seen_papers(subscriber_ids: Iterable[int], before: Digest) -> dict[int, set[
     return seen
 
 
+def fair_shares(counts: list[int], total: int) -> list[int]:
+    """How many of each section's items a digest of at most `total` shows: a section with fewer
+    than an equal share keeps them all, and what it leaves is shared among the longer ones (a reader
+    with many saved searches once lost "For you", the last section, to the cap entirely)."""
+    shares = [0] * len(counts)
+    left = total
+    by_length = sorted(range(len(counts)), key=counts.__getitem__)
+    for done, i in enumerate(by_length):
+        shares[i] = min(counts[i], left // (len(counts) - done))
+        left -= shares[i]
+    return shares
+
+
 def compose(ctx: Context, subs: list[Subscriber]) -> dict[int, list[Item]]:
     """Each subscriber's items, in section order, without papers seen before or repeated, then the
     sections' notes on what did not fit."""
@@ -503,17 +537,19 @@ def compose(ctx: Context, subs: list[Subscriber]) -> dict[int, list[Item]]:
     for sub in subs:
         before = set(seen.get(sub.pk, ()))
         shown = set(before)
-        items: list[Item] = []
         mine = [section for section in active if getattr(sub, section.flag)]
+        picked: list[list[Item]] = []
         for section in mine:
-            n = 0
+            got: list[Item] = []
             for pk, key, why in section.pick(ctx, sub, shown):
-                if pk in shown or n >= _LIMITS[key]:
+                if pk in shown or len(got) >= _LIMITS[key]:
                     continue
                 shown.add(pk)
-                items.append((pk, key, why))
-                n += 1
-        items = items[:DIGEST_LIMIT]
+                got.append((pk, key, why))
+            picked.append(got)
+        # Each section keeps its best: the digest's cap trims the longest ones, not the last ones.
+        shares = fair_shares([len(got) for got in picked], DIGEST_LIMIT)
+        items = [item for got, share in zip(picked, shares, strict=True) for item in got[:share]]
         shown = before | {pk for pk, _, _ in items}
         out[sub.pk] = items + [n for section in mine for n in section.more(ctx, sub, shown)]
     return out

@@ -545,13 +545,16 @@ def recommend(
     exclude: Iterable[int] = (),
     since: dt.date | None = None,
     until: dt.date | None = None,
+    categories: Iterable[str] = (),
 ) -> list[Recommendation]:
     """The user's best new papers, best first, each with the reason it is there. Never a paper the user
     voted on, saved, marked "not interested" or opened from a recommendation (nor any in `exclude`),
-    nor one announced before `since` or after `until` (a digest's period)."""
+    nor one announced before `since` or after `until` (a digest's period). `categories`: ones the
+    user follows outside their account (a digest subscription's own list), counted as followed."""
     limit = max(1, min(int(limit), MAX_LIMIT))
     user_id = user if isinstance(user, int) else user.pk
     sig = signals_of(user_id)
+    sig.categories = list(dict.fromkeys([*sig.categories, *categories]))
     cands = candidates()
     if not len(cands):
         return []

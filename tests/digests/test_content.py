@@ -334,14 +334,17 @@ def test_empty_digests_are_not_sent_unless_asked_for() -> None:
     assert Delivery.objects.get(subscriber=quiet).status == Delivery.Status.EMPTY
 
 
+Call = tuple[list[int], dt.date, dict[int, list[str]]]
+
+
 @pytest.fixture
-def recommender() -> Iterator[list[tuple[list[int], dt.date]]]:
-    calls: list[tuple[list[int], dt.date]] = []
+def recommender() -> Iterator[list[Call]]:
+    calls: list[Call] = []
 
     def for_you(
-        user_ids: list[int], since: dt.date, until: dt.date, limit: int
+        user_ids: list[int], since: dt.date, until: dt.date, limit: int, *, categories: dict[int, list[str]]
     ) -> dict[int, list[tuple[int, str]]]:
-        calls.append((user_ids, since))
+        calls.append((user_ids, since, categories))
         pk = Paper.objects.get(arxiv_id="2611.00002").pk
         return {uid: [(pk, "like papers you upvoted")] for uid in user_ids}
 
@@ -350,13 +353,15 @@ def recommender() -> Iterator[list[tuple[list[int], dt.date]]]:
     content.set_for_you_provider(None)
 
 
-def test_for_you_hook_is_called_once_per_batch(recommender: list[tuple[list[int], dt.date]]) -> None:
+def test_for_you_hook_is_called_once_per_batch(recommender: list[Call]) -> None:
     make_papers(2, abstract="no code {i}")
     user = User.objects.create_user("reader", "reader@example.org", "x" * 20)
-    with_account = Subscriber.objects.create(email="reader@example.org", user=user, trending=False)
+    with_account = Subscriber.objects.create(
+        email="reader@example.org", user=user, trending=False, categories=["cs.LG"]
+    )
     bare = Subscriber.objects.create(email="bare@example.org", trending=False)
     got = compose(with_account, bare)
-    assert recommender == [([user.pk], PERIOD)]
+    assert recommender == [([user.pk], PERIOD, {user.pk: ["cs.LG"]})]  # the digest's own categories too
     assert got[with_account.pk] == [
         (Paper.objects.get(arxiv_id="2611.00002").pk, "for_you", "like papers you upvoted")
     ]
@@ -388,14 +393,18 @@ def test_weekly_digests_are_mondays() -> None:
     assert services.due_now("weekly", at) == {dt.date(2026, 11, 30): list(range(10))}
 
 
-def _compose_for_reader_of(category: str, frequency: str, period: dt.date, **choices: Any) -> list[Any]:
-    """The items of one digest for a reader whose account follows `category`, with the subscriber's
-    section `choices`; the recommender's candidate window is rebuilt for this test's papers."""
+def _compose_for_reader_of(
+    category: str | None, frequency: str, period: dt.date, **choices: Any
+) -> list[Any]:
+    """The items of one digest for a reader whose account follows `category` (None: nothing), with
+    the subscriber's section `choices`; the recommender's candidate window is rebuilt for this
+    test's papers."""
     from paperfeed.accounts.models import Follow
     from paperfeed.recs import index
 
     user = User.objects.create_user("reader", "reader@example.org", "x" * 20)
-    Follow.objects.create(user=user, kind=Follow.Kind.CATEGORY, value=category)
+    if category is not None:
+        Follow.objects.create(user=user, kind=Follow.Kind.CATEGORY, value=category)
     sub = Subscriber.objects.create(email="reader@example.org", user=user, frequency=frequency, **choices)
     digest, _ = Digest.objects.get_or_create(frequency=frequency, period=period)
     index.reset()  # the candidate window of an earlier test's papers
@@ -455,3 +464,46 @@ def test_a_reader_following_only_a_category_gets_a_full_for_you(frequency: str, 
     first, last = content.window(frequency, period)
     got = Paper.objects.filter(pk__in=for_you)
     assert all(first <= p.announced <= last and "cs.CV" in p.category_codes() for p in got)
+
+
+def test_for_you_starts_from_the_categories_chosen_in_the_digest_settings() -> None:
+    """An account that follows nothing, whose digest settings chose cs.CV: its "For you" was empty
+    (the recommender saw no follows, no votes), although the reader had said what they read."""
+    make_papers(3, abstract="no code {i}")  # cs.CL
+    make_papers(3, prefix="2610", cats=("cs.CV",), abstract="no code {i}")
+    only_for_you = {"trending": False, "follows": False, "alerts": False, "categories": ["cs.CV"]}
+    items = _compose_for_reader_of(None, "daily", PERIOD, **only_for_you)
+    assert sorted(ids(items)) == ["2610.00001", "2610.00002", "2610.00003"]
+    assert {(key, why) for _, key, why in items} == {("for_you", "New in cs.CV, which you follow")}
+
+
+def test_a_reader_with_many_alerts_still_gets_every_section_when_the_cap_binds() -> None:
+    """Trending 10, follows 20, alerts 30 (four busy saved searches) and "For you" 10 make 70: cut to
+    50 in section order, "For you" lost everything. Now the short sections keep theirs and the two
+    longest share the rest; the follows note counts what was cut."""
+    from paperfeed.feed.models import Submission
+
+    for prefix, word in (("2601", "Alpha"), ("2602", "Beta"), ("2603", "Gamma"), ("2604", "Delta")):
+        make_papers(12, prefix=prefix, cats=("cs.CL",), title=f"{word} study {{i}}", abstract="no code {i}")
+    for pk in make_papers(10, prefix="2605", cats=("cs.AI",), title="Submitted {i}", abstract="no code {i}"):
+        paper = Paper.objects.get(arxiv_id=pk)
+        Submission.objects.create(
+            paper=paper, day=PERIOD, created_at=dt.datetime(2026, 11, 27, 9, tzinfo=dt.UTC)
+        )
+    make_papers(40, prefix="2611", cats=("cs.CV",), title="Vision {i}", abstract="no code {i}")
+    items = _compose_for_reader_of("cs.CV", "daily", PERIOD, searches=["alpha", "beta", "gamma", "delta"])
+    papers = [(pk, key) for pk, key, _ in items if pk != content.NOTE]
+    assert len(papers) == content.DIGEST_LIMIT
+    assert Counter(key for _, key in papers) == {"trending": 10, "follows": 15, "alerts": 15, "for_you": 10}
+    assert len({pk for pk, _ in papers}) == len(papers)  # no paper twice
+    shown = set(ids([(pk, key, "") for pk, key in papers]))
+    assert sum(i.startswith("2611.") for i in shown) == 25  # follows' 15, then "For you"'s next 10
+    notes = [content.read_note(why)[0] for pk, _, why in items if pk == content.NOTE]
+    assert notes == ["15 more new in cs.CV"]  # 40, less the 25 shown
+
+
+def test_fair_shares_keep_short_sections_whole_and_trim_the_longest() -> None:
+    assert content.fair_shares([10, 20, 30, 10], 50) == [10, 15, 15, 10]
+    assert content.fair_shares([10, 20, 30, 10], 70) == [10, 20, 30, 10]  # the cap does not bind
+    assert content.fair_shares([0, 30, 30], 50) == [0, 25, 25]  # a section with nothing leaves its share
+    assert sum(content.fair_shares([30, 30, 30], 50)) == 50
