@@ -54,6 +54,12 @@ def serving_line(host: str, port: int, base_url: str) -> str:
     return f"listening on {listening}; links in mail and feeds use {base_url} (PAPERFEED_BASE_URL)"
 
 
+def socket_activated() -> bool:
+    """Started by systemd socket activation (or anything that hands over sockets its way): gunicorn
+    serves on the sockets it was given, and the address is already bound, by whoever gave them."""
+    return os.environ.get("LISTEN_PID") == str(os.getpid()) and os.environ.get("LISTEN_FDS", "0") != "0"
+
+
 def refuse_unusable_address(host: str, port: int) -> None:
     """gunicorn reports an address it cannot bind in three log lines after our "serving …" one,
     then exits 1 without a reason of ours: try it first (as gunicorn will, SO_REUSEADDR on)."""
@@ -97,7 +103,8 @@ class Command(PaperfeedCommand):
 
         from paperfeed.core.weblog import GunicornLogger, logconfig
 
-        refuse_unusable_address(options["host"], options["port"])
+        if not socket_activated():
+            refuse_unusable_address(options["host"], options["port"])
         collect_static()
         _links_to_this_server(options["host"], options["port"])
         worker = None
