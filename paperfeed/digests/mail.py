@@ -13,6 +13,7 @@ import email.policy
 import errno
 import smtplib
 import socket
+import threading
 from dataclasses import dataclass, field
 from email.utils import make_msgid, parseaddr
 from pathlib import Path
@@ -25,6 +26,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
 
 from paperfeed.conf import env
+from paperfeed.core import clock
 from paperfeed.digests import tokens
 from paperfeed.digests.models import Digest, Subscriber
 
@@ -176,7 +178,9 @@ class SendError(Exception):
 
 
 class Transport(Protocol):
-    def send(self, message: EmailMultiAlternatives) -> None: ...
+    def send(self, message: EmailMultiAlternatives, within: float | None = None) -> None:
+        """`within`: (scaled) seconds the whole send may take, retries and reconnects included;
+        past it the send is abandoned as a timeout (None: no overall deadline)."""
 
     def close(self) -> None: ...
 
@@ -239,23 +243,31 @@ class SmtpTransport:
 
     def __init__(self) -> None:
         self.backend: Any = None
+        self.timeout: float | None = None  # the configured per-read timeout, before any shortening
 
     def _where(self) -> str:
         return f"{getattr(self.backend, 'host', '?')}:{getattr(self.backend, 'port', '?')}"
 
-    def _connect(self) -> None:
-        """Open a connection if none is open (connect, greeting, STARTTLS, login)."""
+    def _connect(self, deadline: float | None = None) -> None:
+        """Open a connection if none is open (connect, greeting, STARTTLS, login). With a deadline,
+        each read and write of the new connection waits at most the time left before it: the
+        watchdog cannot reach a socket smtplib has not handed back yet."""
         timeouts = 0
         while True:
             if self.backend is None:
                 self.backend = mail.mailers.default
+                self.timeout = getattr(self.backend, "timeout", None)
             if getattr(self.backend, "connection", None) is not None:
                 return
+            if hasattr(self.backend, "timeout"):
+                left = self._left(deadline)
+                shortest = [t for t in (self.timeout, left) if t is not None]
+                self.backend.timeout = min(shortest) if shortest else None
             try:
                 self.backend.open()
                 return
             except Exception as e:
-                where, timeout = self._where(), getattr(self.backend, "timeout", None)
+                where, timeout = self._where(), self.timeout
                 self.close()
                 if not _timed_out(e):
                     error = _classify(e)
@@ -268,11 +280,67 @@ class SmtpTransport:
                         f"{where} did not answer within {timeout:g} s, {timeouts} connections in a row",
                         unreachable=True,
                     ) from e
+                if deadline is not None and clock.monotonic() >= deadline:
+                    raise SendError(f"timed out: {where} did not greet us before the send's deadline") from e
 
-    def send(self, message: EmailMultiAlternatives) -> None:
+    def send(self, message: EmailMultiAlternatives, within: float | None = None) -> None:
+        """The per-read timeout alone does not bound a send: a server answering every command just
+        inside it keeps one going for minutes. With `within`, a watchdog shuts the connection's
+        socket down once it has passed (ending whatever read or write smtplib is blocked in), and
+        no new connection or retry starts after it."""
+        if within is None:
+            self._send(message, None)
+            return
+        deadline = clock.monotonic() + within
+        done, expired = threading.Event(), threading.Event()
+        watchdog = threading.Thread(target=self._watch, args=(deadline, done, expired), daemon=True)
+        watchdog.start()
+        try:
+            self._send(message, deadline)
+        except SendError as e:
+            if expired.is_set() or clock.monotonic() >= deadline:
+                raise SendError(f"timed out: the send took over its {within:g} s deadline ({e})") from e
+            raise
+        finally:
+            done.set()
+            watchdog.join()
+
+    def _watch(self, deadline: float, done: threading.Event, expired: threading.Event) -> None:
+        while not done.wait(max(0.0, deadline - clock.monotonic()) / clock.scale()):
+            if clock.monotonic() >= deadline:
+                break
+        else:
+            return
+        expired.set()
+        # Again until the send gives up: a connection still being opened at the deadline has no
+        # socket to reach yet (its connect and greeting are bounded by the shortened timeout).
+        while True:
+            self._abort()
+            if done.wait(0.05):
+                return
+
+    def _abort(self) -> None:
+        backend = self.backend
+        for conn in (getattr(backend, "connection", None), getattr(backend, "_partial_connection", None)):
+            sock = getattr(conn, "sock", None)
+            if sock is not None:
+                # shutdown, not close: the sending thread still owns the descriptor.
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def _left(self, deadline: float | None) -> float | None:
+        """Real seconds to the deadline (None: none), raising once it has passed."""
+        if deadline is None:
+            return None
+        left = (deadline - clock.monotonic()) / clock.scale()
+        if left <= 0:
+            raise SendError("timed out: no time left before the send's deadline")
+        return left
+
+    def _send(self, message: EmailMultiAlternatives, deadline: float | None) -> None:
         for fresh_try in (False, True):
             fresh = self.backend is None or getattr(self.backend, "connection", None) is None or fresh_try
-            self._connect()
+            self._connect(deadline)
             try:
                 self.backend.send_messages([message])
                 return
@@ -282,8 +350,9 @@ class SmtpTransport:
                 # N messages): try once more on a new one before counting a failure. Not a reply we
                 # stopped waiting for (smtplib reports a read timeout as a disconnect): the server may
                 # have accepted the mail meanwhile, so that is an attempt, logged and counted, and its
-                # retry waits out the backoff rather than going out again unseen at once.
-                if fresh or _timed_out(e):
+                # retry waits out the backoff rather than going out again unseen at once. Nor a
+                # connection the deadline's watchdog ended.
+                if fresh or _timed_out(e) or (deadline is not None and clock.monotonic() >= deadline):
                     raise _classify(e) from e
             except Exception as e:
                 self.close()
@@ -303,7 +372,7 @@ class MemoryTransport:
     sent: list[EmailMultiAlternatives] = field(default_factory=list)
     fail: Any = None
 
-    def send(self, message: EmailMultiAlternatives) -> None:
+    def send(self, message: EmailMultiAlternatives, within: float | None = None) -> None:
         if self.fail is not None and (error := self.fail(message.to[0])):
             raise error
         self.sent.append(message)

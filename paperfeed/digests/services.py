@@ -6,7 +6,8 @@ Per subscriber:
   1. compose the items (in batches, outside any transaction);
   2. claim: in one transaction re-read the subscriber (eligible now? else SKIPPED), take a send
      slot (rate limit) and insert the Delivery row as SENDING (UNIQUE digest+subscriber);
-  3. send over SMTP with the row's Message-ID;
+  3. send over SMTP with the row's Message-ID, given up after SEND_DEADLINE (well inside the lease
+     the claim renewed, so no second sender can take the row over while it is on the wire);
   4. mark SENT (or RETRY with backoff / FAILED, suppressing the address on a 5xx).
 A crash after 3 and before 4 leaves a SENDING row: the next run re-sends exactly those (same
 Message-ID), so a duplicate is bounded by the crashes in that window and identifiable.
@@ -38,7 +39,17 @@ from paperfeed.papers import services as papers
 log = logging.getLogger(__name__)
 
 SENDER_LEASE = "digests.sender"
-LEASE_TTL = 120.0  # > the SMTP timeout: a holder blocked in one send still renews in time
+# How long a sender that stopped renewing (crashed on another machine) keeps the others out; one on
+# this machine is seen dead at once.
+LEASE_TTL = 300.0
+# The longest one mail may take, reconnects and the retry on a new connection included (the SMTP
+# timeout bounds each read, not a send: a server answering every command just inside it holds one for
+# minutes). The claim renews the lease right before the send; a send that outlived the lease would let
+# a second sender take it over and mail the row again. A quarter of the TTL: the connect and greeting,
+# which the deadline can only shorten the timeout of, take at most twice it, and the other half of the
+# lease is left for recording the outcome under it. 75 s also leaves room for the two stalled
+# connections (30 s each by default) after which mail.SmtpTransport calls the server unreachable.
+SEND_DEADLINE = LEASE_TTL / 4
 BATCH = 200
 # Recipients a dry run lists per digest unless asked for all (`--all-recipients`).
 DRY_RUN_SHOWN = 20
@@ -581,7 +592,7 @@ class Sender:
     def _send(self, digest: Digest, row: Delivery, message: mail.DigestEmail, report: DigestReport) -> None:
         failpoint("digest-claimed")
         try:
-            self.transport.send(message)
+            self.transport.send(message, within=SEND_DEADLINE)
         except mail.SendError as e:
             self._failed(digest, row, e, report)
             return

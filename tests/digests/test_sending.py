@@ -319,6 +319,9 @@ def test_throttle_hourly_window_with_a_scaled_clock(
     """E4: an hourly window of 30 at 500x: at most 30 in any rolling (scaled) hour, and the run is
     complete only when all are sent."""
     monkeypatch.setenv("PAPERFEED_TIME_SCALE", "500")
+    # One sender, nobody to take its lease over: at 500x the send deadline (a quarter of the lease)
+    # would be 150 ms of real time, less than a send may take on a loaded machine.
+    monkeypatch.setattr(services, "SEND_DEADLINE", None)
     monkeypatch.setenv("PAPERFEED_DIGEST_HOURLY", "30")
     make_papers(1)
     make_subscribers(70)
@@ -447,3 +450,52 @@ def test_each_smtp_reply_code(
     assert (sub.suppressed_at is not None) == suppressed
     if not delivered:  # a 5xx: one attempt
         assert Delivery.objects.get().attempts == 1
+
+
+def test_a_send_slower_than_the_lease_is_abandoned_before_a_second_sender_can_take_over(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first connection answers every command a second late (inside the client's timeout),
+    so one mail over it would outlast the whole lease. Meanwhile a second sender (another machine:
+    another lease holder) tries again and again. Before the send deadline, it took the expired lease
+    over, turned the SENDING row to RETRY and mailed it on a fast connection while the first copy was
+    still on its way: two copies. Now the slow send is given up within a quarter of the lease, counted
+    as an attempt and re-sent by its own sender, and the other one finds the lease held every time."""
+    scale = 50  # the lease lasts 6 s, a send at most 1.5 s
+    monkeypatch.setenv("PAPERFEED_TIME_SCALE", str(scale))
+    sink = SmtpSink().start()
+    sink.slow_connections = {1: 1.0}  # EHLO's reply lines alone take longer than the lease
+    settings.MAILERS = {"default": sink.mailer_settings(timeout=STALL_TIMEOUT)}
+    make_papers(1)
+    subs = make_subscribers(2)
+    first_holder = leases.me()
+    outcome: dict[str, Any] = {}
+
+    def first() -> None:
+        try:
+            outcome["report"] = send()
+        except Exception as e:
+            outcome["error"] = e
+        finally:
+            connection.close()
+
+    runner = threading.Thread(target=first)
+    runner.start()
+    other_runs: list[dict[str, Any]] = []
+    try:
+        while not Lease.objects.filter(name=services.SENDER_LEASE, holder=first_holder).exists():
+            assert runner.is_alive(), outcome
+            clock.sleep(0.01 * scale)
+        monkeypatch.setattr(leases, "me", lambda: "other-host:1:1")
+        while runner.is_alive():
+            other_runs.append(send())
+            clock.sleep(0.1 * scale)
+        runner.join()
+    finally:
+        sink.stop()
+    assert Counter(r.rcpt for r in sink.received) == {s.email: 1 for s in subs}
+    assert "error" not in outcome, outcome  # e.g. LeaseLost: the lease was taken over mid-send
+    assert outcome["report"]["complete"] and outcome["report"]["sent"] == 2
+    assert other_runs and all(r["this_run"]["sent"] == 0 for r in other_runs)
+    # The abandoned mail: one attempt, the slow connection left for a new one.
+    assert Delivery.objects.get(subscriber=subs[0]).attempts == 1 and sink.connections >= 2

@@ -9,6 +9,8 @@ Faults (RELIABILITY E3 and 1c):
   the client gives up (a reply that comes after the client's timeout);
 - `stall_connections={k, ...}`: the k-th connection (1-based) is accepted and never answered;
   `banner_delay=s` delays every greeting by s seconds;
+- `slow_connections={k: s, ...}`: the k-th connection greets at once and then answers every command
+  s seconds late (each reply inside the client's timeout, the whole conversation far longer);
 - `log_path`: one JSON line per accepted (recipient, Message-ID, time).
 """
 
@@ -55,9 +57,18 @@ class Received:
 
 class _FaultySMTP(SMTP):
     sink: SmtpSink
+    reply_delay = 0.0
+    greeted = False
+
+    async def push(self, status: Any) -> None:
+        if self.greeted and self.reply_delay:
+            await asyncio.sleep(self.reply_delay)
+        self.greeted = True
+        await super().push(status)
 
     async def _handle_client(self) -> None:
         n = self.sink._connection_opened()
+        self.reply_delay = self.sink.slow_connections.get(n, 0.0)
         if n in self.sink.stall_connections:
             self.sink._stalled.append(self.transport)
             await asyncio.sleep(3600)  # accept TCP, never answer: the client must time out
@@ -97,6 +108,7 @@ class SmtpSink:
         self.scripts: dict[str, list[str]] = {}
         self.drop_every = 0
         self.stall_connections: set[int] = set()
+        self.slow_connections: dict[int, float] = {}
         self.late_replies: set[int] = set()
         self.banner_delay = 0.0
         self.log_path = log_path
