@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from tests import deadline
 from tests.fakes.smtp import SmtpSink
 
 # The shared data lies beside the repository (../shared/data); PAPERFEED_SHARED_DATA overrides.
@@ -49,6 +50,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    deadline.start(item)
 
 
 @pytest.fixture(scope="session", autouse=True)

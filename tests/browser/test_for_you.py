@@ -14,6 +14,7 @@ from django.test import Client
 from paperfeed.accounts.models import User
 from paperfeed.feed.models import Collection, CollectionItem
 from paperfeed.recs.models import Feedback
+from tests.deadline import seconds_left
 from tests.recs import conftest as recs_data
 from tests.sitedata import make_user
 
@@ -29,9 +30,10 @@ def log_in(page: Any, base: str, user: User) -> None:
     page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": base}])
 
 
-def eventually(check: Callable[[], bool], seconds: float = 10) -> bool:
-    """For what the browser sends after it has moved on (a beacon)."""
-    deadline = time.monotonic() + seconds
+def eventually(check: Callable[[], bool]) -> bool:
+    """For what the browser sends after it has moved on (a beacon): as long as the test's timeout
+    allows, as a loaded machine may take a while to deliver it."""
+    deadline = time.monotonic() + seconds_left()
     while not check():
         if time.monotonic() > deadline:
             return False

@@ -71,7 +71,7 @@ def test_sigterm_during_a_migration_then_init_finishes(
         stderr=subprocess.PIPE,
     )
     try:
-        wait_until(lambda: marker.exists() or child.poll() is not None, 60, f"init to reach {target}")
+        wait_until(lambda: marker.exists() or child.poll() is not None, None, f"init to reach {target}")
         assert marker.exists(), child.communicate()[1].decode()[-3000:]
         child.send_signal(signal.SIGTERM)
         assert child.wait(timeout=30) == -signal.SIGTERM  # no handler: the default action, as in a deploy

@@ -223,7 +223,7 @@ def test_sigint_while_a_harvest_waits_out_a_503(cli_env: dict[str, str], tmp_pat
             )
         try:
             # It logs the 503 just before it sleeps the minute out.
-            wait_until(lambda: "retrying in" in log.read_text() or child.poll() is not None, 150, "the 503")
+            wait_until(lambda: "retrying in" in log.read_text() or child.poll() is not None, None, "the 503")
             assert child.poll() is None, log.read_text()
             child.send_signal(signal.SIGINT)
             child.wait(timeout=120)

@@ -77,7 +77,7 @@ def test_a_burst_of_500_connections(cli_env: dict[str, str], tmp_path: Path) -> 
     try:
         # /healthz answers once one worker is up; the other may still be booting (seen on a loaded
         # PostgreSQL run), and would then look like a replacement after the burst.
-        wait_until(lambda: len(server.pids()) == 3, 60, "both workers to boot")
+        wait_until(lambda: len(server.pids()) == 3, None, "both workers to boot")
         pids = server.pids()
         counts, report = _burst(server.url, script, seconds=10)
         assert server.proc.poll() is None, server.output()[-3000:]

@@ -43,7 +43,7 @@ def test_serve_logs_json_with_an_access_log(cli_env: dict[str, str], tmp_path: P
     server = Server(env, tmp_path / "json.log", workers=1).wait_ready()
     try:
         # gunicorn opens its control socket from a thread after the first worker is serving
-        wait_until((home / f"gunicorn-{server.port}.ctl").exists, 30, "the control socket")
+        wait_until((home / f"gunicorn-{server.port}.ctl").exists, None, "the control socket")
         assert httpx.get(f"{server.url}/search", params={"q": "private words"}, timeout=30).status_code == 200
     finally:
         server.stop()

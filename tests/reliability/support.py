@@ -19,6 +19,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.deadline import seconds_left
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -47,8 +49,11 @@ def quiet_port() -> int:
     raise AssertionError(f"no free loopback port between 10000 and {low}")
 
 
-def wait_until(predicate, timeout: float, what: str, poll: float = 0.1) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
+def wait_until(predicate, timeout: float | None, what: str, poll: float = 0.1) -> None:  # type: ignore[no-untyped-def]
+    """`timeout` None: as long as the running test's own timeout allows (tests/deadline.py), for
+    waits on children that only a loaded machine makes slow; a number only where the wait bounds
+    what is tested."""
+    deadline = time.monotonic() + (seconds_left() if timeout is None else timeout)
     while time.monotonic() < deadline:
         if predicate():
             return
@@ -107,7 +112,7 @@ class Server:
                 env=env, log=log, listener=listener,
             )  # fmt: skip
 
-    def wait_ready(self, timeout: float = 60) -> Server:
+    def wait_ready(self, timeout: float | None = None) -> Server:
         def up() -> bool:
             if self.proc.poll() is not None:
                 raise AssertionError(f"the server exited {self.proc.returncode}:\n{self.output()[-3000:]}")
@@ -246,7 +251,7 @@ def redis_server(root: Path) -> Iterator[str]:
                 stderr=subprocess.STDOUT,
             )
         try:
-            wait_until(lambda: _redis_answers(proc, port), 20, "redis")  # noqa: B023 (called in the loop)
+            wait_until(lambda: _redis_answers(proc, port), None, "redis")  # noqa: B023 (called in the loop)
         except _Exited:
             continue
         break
