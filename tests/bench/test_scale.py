@@ -53,6 +53,7 @@ def test_build_synthetic_reuses_a_kept_build_of_the_same_size(tmp_path: Path, st
     assert sorted(p.name for p in home.iterdir()) == ["bench.json"]  # nothing was imported or indexed
 
 
+@pytest.mark.timeout(120)  # bench builds in children: ~9 s quiet, 23 s at load 7
 def test_a_build_that_was_killed_resumes_after_its_last_recorded_stage(
     tmp_path: Path, stats: RealStats
 ) -> None:

@@ -59,6 +59,7 @@ def audit(page: Any, url: str) -> list[str]:
     return page.evaluate(AUDIT)
 
 
+@pytest.mark.timeout(150)  # Chromium through every page: ~21 s quiet, 25 s at load 7
 @pytest.mark.parametrize(("scheme", "width"), [("light", 1280), ("dark", 320)])
 def test_every_page_passes_the_audit(
     live_server: Any, browser: Any, site: dict[str, Any], scheme: str, width: int

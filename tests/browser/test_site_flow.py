@@ -49,6 +49,7 @@ def search_index(settings, tmp_path):  # type: ignore[no-untyped-def]
     search.use_engine(None)
 
 
+@pytest.mark.timeout(120)  # Chromium through a whole visit: ~8 s quiet, 10 s at load 7
 def test_sign_up_submit_vote_comment_search_trending(live_server, smtp_sink, new_page, search_index) -> None:  # type: ignore[no-untyped-def]
     papers = load_papers(30)
     paper = next(p for p in papers if "$" in p.abstract)  # an abstract with TeX in it

@@ -11,6 +11,7 @@ from tests.conftest import paperfeed
 pytestmark = pytest.mark.database
 
 
+@pytest.mark.timeout(120)  # CLI children: ~6 s quiet, 20 s at load 7
 def test_init_twice_and_settings_hide_credentials(cli_env: dict[str, str]) -> None:
     paperfeed("init", env=cli_env)
     paperfeed("init", env=cli_env)

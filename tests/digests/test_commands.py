@@ -20,6 +20,7 @@ def _json(*args: str, env: dict[str, str], stdin: str | None = None) -> dict:  #
     return json.loads(paperfeed(*args, "--json", env=env, input=stdin).stdout)
 
 
+@pytest.mark.timeout(120)  # CLI children: ~6 s quiet, 12 s at load 7
 def test_subscribers_add_and_list(cli_env: dict[str, str]) -> None:
     paperfeed("init", env=cli_env)
     many = "\n".join(
@@ -84,6 +85,7 @@ def test_e1_small_kill_and_rerun(cli_env: dict[str, str]) -> None:
     assert result["missing"] == 0 and result["distinct_pairs"] == 120
 
 
+@pytest.mark.timeout(120)  # CLI children and a kill: ~6-7 s quiet, 17 s at load 7
 def test_e1_kill_after_250_repeats_one_message_with_its_message_id(cli_env: dict[str, str]) -> None:
     sink = SmtpSink().start()
     env = {**cli_env, "EMAIL_URL": sink.url, "PAPERFEED_DIGEST_RATE": "0"}

@@ -233,6 +233,7 @@ def test_smtp_faults_retry_suppress_reconnect(smtp_sink: SmtpSink, monkeypatch: 
     assert send()["complete"] and len(smtp_sink.received) == before
 
 
+@pytest.mark.timeout(120)  # waits out the 10 s SMTP timeout, however busy the machine
 def test_a_stalled_server_is_abandoned_within_the_timeout(settings: Any) -> None:
     assert settings.EMAIL_TIMEOUT_SECONDS <= 30  # the configured default for EMAIL_URL
     sink = SmtpSink().start()
@@ -252,6 +253,7 @@ def test_a_stalled_server_is_abandoned_within_the_timeout(settings: Any) -> None
     assert not Delivery.objects.filter(attempts__gt=0).exists()
 
 
+@pytest.mark.timeout(120)  # waits out the 10 s SMTP timeout, however busy the machine
 def test_a_250_later_than_the_timeout_is_a_logged_attempt_not_an_unseen_resend(
     settings: Any, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -222,6 +222,7 @@ def test_incremental_day_two(docs: list[dict[str, Any]], fake: FakeArxiv, client
     assert out["read"] == 0 and out["created"] == 0
 
 
+@pytest.mark.timeout(120)  # CLI children: ~5-7 s quiet, 23 s at load 7
 @pytest.mark.database
 def test_the_command(fake: FakeArxiv, cli_env: dict[str, str]) -> None:
     env = cli_fake_env(cli_env, fake)

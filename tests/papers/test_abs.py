@@ -63,6 +63,7 @@ def test_fields_of_known_files(abs_rows: list[dict[str, Any]]) -> None:
     assert rec.categories == ["hep-th"] and rec.version == 2 and rec.submitter == "Yosuke Imamura"
 
 
+@pytest.mark.timeout(120)  # CLI children: ~4-5 s quiet, 18 s at load 7
 @pytest.mark.database
 def test_import_a_directory_of_abs_files(
     abs_rows: list[dict[str, Any]], cli_env: dict[str, str], tmp_path: Path

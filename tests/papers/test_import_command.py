@@ -15,6 +15,7 @@ from tests.papers.test_snapshot import GOOD
 pytestmark = pytest.mark.database
 
 
+@pytest.mark.timeout(120)  # CLI children: ~5-6 s quiet
 def test_broken_lines_are_named_and_the_rest_imported(cli_env: dict[str, str], tmp_path: Path) -> None:
     good = [json.dumps(GOOD | {"id": f"0704.{i:04d}"}) for i in range(1, 8)]
     broken = ['{"id": "0704.0100", "title": ', "[1, 2]", '{"id": "junk", "title": "x"}']
@@ -34,6 +35,7 @@ def test_broken_lines_are_named_and_the_rest_imported(cli_env: dict[str, str], t
     assert missing.returncode != 0 and "not stored" in missing.stderr
 
 
+@pytest.mark.timeout(120)  # CLI children: ~4 s quiet, 16 s at load 7
 def test_a_truncated_gzip_fails_the_run_after_storing_what_came_before(
     cli_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -67,6 +69,7 @@ def test_a_truncated_gzip_fails_the_run_after_storing_what_came_before(
     assert (again["created"], again["unchanged"], again["unreadable"]) == (399 - stored, stored, [])
 
 
+@pytest.mark.timeout(120)  # CLI children: ~5 s quiet, 12 s at load 7
 def test_a_file_that_cannot_be_read_is_one_line_before_anything_is_imported(
     cli_env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -61,6 +61,7 @@ def test_crawler_flood_gets_429_and_others_do_not(cli_env: dict[str, str], tmp_p
         server.stop()
 
 
+@pytest.mark.timeout(120)  # hashing children: ~7 s quiet, 16 s at load 7
 def test_argon2_runs_at_most_two_hashes_at_once_across_processes(tmp_path: Path) -> None:
     from django.contrib.auth.hashers import make_password
 

@@ -39,12 +39,14 @@ def _run(cli_env: dict[str, str], tmp_path: Path, jobs: int, workers: int) -> di
     return stats
 
 
+@pytest.mark.timeout(120)  # init and four worker children: ~11 s quiet
 @pytest.mark.skipif(not settings.IS_POSTGRES, reason="the PostgreSQL form (DATABASE_URL=postgres://…)")
 def test_four_workers_run_a_thousand_jobs_once_on_postgres(cli_env: dict[str, str], tmp_path: Path) -> None:
     stats = _run(cli_env, tmp_path, jobs=1000, workers=4)
     assert len(stats["per_pid"]) > 1  # type: ignore[arg-type]  # the work was shared, not serialised
 
 
+@pytest.mark.timeout(120)  # init and two worker children: ~8 s quiet, 11 s at load 7
 @pytest.mark.skipif(settings.IS_POSTGRES, reason="the SQLite form")
 def test_two_workers_run_every_job_once_on_sqlite(cli_env: dict[str, str], tmp_path: Path) -> None:
     _run(cli_env, tmp_path, jobs=300, workers=2)

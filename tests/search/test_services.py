@@ -254,6 +254,7 @@ def test_index_is_incremental_and_follows_changes(indexed: dict[str, Any]) -> No
     assert "2503.00002" not in ids(search("multi-agent debate"))
 
 
+@pytest.mark.timeout(120)  # 1,500 examples: ~3 s quiet but 25 s at load 7
 @pytest.mark.slow
 def test_any_query_gives_results_or_a_message(indexed: dict[str, Any]) -> None:
     @settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
