@@ -228,19 +228,14 @@ class Follows(Section):
     def pick(self, ctx: Context, sub: Subscriber, skip: set[int]) -> list[Item]:
         follows = self.follows(ctx, sub)
         followed = {value for kind, value, _ in follows if kind == "author"}
-        queues = [(kind, value, [pk for pk in pks if pk not in skip]) for kind, value, pks in follows]
-        found: dict[int, str] = {}
-        depth = 0
-        while any(depth < len(q) for _, _, q in queues):
-            for kind, value, q in queues:
-                if depth < len(q) and q[depth] not in found:
-                    pk = q[depth]
-                    # A followed author is the sharpest reason, whichever turn found the paper (a
-                    # category's turn may reach it before its author's), and all of them are named.
-                    authors = [n for k, n in ctx.shared["authors_of"].get(pk, []) if k in followed]
-                    found[pk] = _by_followed(authors) if authors else _follow_reason(kind, value)
-            depth += 1
-        return [(pk, self.key, why) for pk, why in found.items()]
+        found: list[Item] = []
+        for pk, turn in in_turns([[pk for pk in pks if pk not in skip] for _, _, pks in follows]):
+            kind, value, _ = follows[turn]
+            # A followed author is the sharpest reason, whichever turn found the paper (a category's
+            # turn may reach it before its author's), and all of them are named.
+            authors = [n for k, n in ctx.shared["authors_of"].get(pk, []) if k in followed]
+            found.append((pk, self.key, _by_followed(authors) if authors else _follow_reason(kind, value)))
+        return found
 
     def more(self, ctx: Context, sub: Subscriber, shown: set[int]) -> list[Item]:
         notes = []
@@ -257,13 +252,28 @@ class Follows(Section):
         if kind == "category":
             days = [ctx.shared["day_of"][pk] for pk in left]
             return note(self.key, f"{n} more new in {value}", _category_listing(value, days, ctx))
-        query = urlencode(
-            {"q": value, "sort": "date", "since": ctx.first.isoformat(), "until": ctx.last.isoformat()}
-        )
-        at_least = "+" if ctx.shared["by_keyword"][value].more else ""
-        return note(
-            self.key, f"{n}{at_least} more matching {text.quoted(value)}", f"{reverse('search')}?{query}"
-        )
+        return search_note(self.key, ctx, value, n, ctx.shared["by_keyword"][value].more)
+
+
+def search_note(key: str, ctx: Context, query: str, n: int, more: bool) -> Item:
+    """ "12 more matching “query”" (12+ when the search stopped at its limit), linking to the search
+    over the digest's dates, newest first."""
+    params = urlencode(
+        {"q": query, "sort": "date", "since": ctx.first.isoformat(), "until": ctx.last.isoformat()}
+    )
+    at_least = "+" if more else ""
+    return note(key, f"{n}{at_least} more matching {text.quoted(query)}", f"{reverse('search')}?{params}")
+
+
+def in_turns(queues: list[list[int]]) -> list[tuple[int, int]]:
+    """(paper, index of the queue that reached it first), taking one from each queue per round, so
+    that one long queue cannot crowd out the others; a paper in several queues comes once."""
+    found: dict[int, int] = {}
+    for depth in range(max(map(len, queues), default=0)):
+        for turn, queue in enumerate(queues):
+            if depth < len(queue):
+                found.setdefault(queue[depth], turn)
+    return list(found.items())
 
 
 def _category_listing(code: str, days: list[dt.date], ctx: Context) -> str:
@@ -348,17 +358,27 @@ class Alerts(Section):
         ctx.shared.setdefault("alert_results", {})
         ctx.shared["account_searches"] = account_searches([s.user_id for s in subs if s.user_id])
 
-    def pick(self, ctx: Context, sub: Subscriber, skip: set[int]) -> list[Item]:
-        queries = list(
-            dict.fromkeys([*(sub.searches or []), *ctx.shared["account_searches"].get(sub.user_id, [])])
-        )
-        items: list[Item] = []
+    def matches(self, ctx: Context, sub: Subscriber) -> list[tuple[str, Matches]]:
+        """(query, its matches in the window) of each of the subscriber's saved searches."""
+        queries = dict.fromkeys([*(sub.searches or []), *ctx.shared["account_searches"].get(sub.user_id, [])])
         cache = ctx.shared["alert_results"]
         for q in queries:
             if q not in cache:
-                cache[q] = search_new(q, ctx.first, ctx.last, ALERT_LIMIT).pks
-            items.extend((pk, self.key, f"matches {text.quoted(q)}") for pk in cache[q])
-        return items
+                cache[q] = search_new(q, ctx.first, ctx.last, ALERT_LIMIT)
+        return [(q, cache[q]) for q in queries]
+
+    def pick(self, ctx: Context, sub: Subscriber, skip: set[int]) -> list[Item]:
+        # In turns, as follows are: a reader's first saved searches used to fill the section alone.
+        matches = self.matches(ctx, sub)
+        queues = [[pk for pk in m.pks if pk not in skip] for _, m in matches]
+        return [(pk, self.key, f"matches {text.quoted(matches[turn][0])}") for pk, turn in in_turns(queues)]
+
+    def more(self, ctx: Context, sub: Subscriber, shown: set[int]) -> list[Item]:
+        notes = []
+        for q, m in self.matches(ctx, sub):
+            if left := [pk for pk in m.pks if pk not in shown]:
+                notes.append(search_note(self.key, ctx, q, len(left), m.more))
+        return notes
 
 
 def account_searches(user_ids: list[int]) -> dict[int, list[str]]:

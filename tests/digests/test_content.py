@@ -480,7 +480,7 @@ def test_for_you_starts_from_the_categories_chosen_in_the_digest_settings() -> N
 def test_a_reader_with_many_alerts_still_gets_every_section_when_the_cap_binds() -> None:
     """Trending 10, follows 20, alerts 30 (four busy saved searches) and "For you" 10 make 70: cut to
     50 in section order, "For you" lost everything. Now the short sections keep theirs and the two
-    longest share the rest; the follows note counts what was cut."""
+    longest share the rest; the follows and search notes count what was cut."""
     from paperfeed.feed.models import Submission
 
     for prefix, word in (("2601", "Alpha"), ("2602", "Beta"), ("2603", "Gamma"), ("2604", "Delta")):
@@ -498,8 +498,14 @@ def test_a_reader_with_many_alerts_still_gets_every_section_when_the_cap_binds()
     assert len({pk for pk, _ in papers}) == len(papers)  # no paper twice
     shown = set(ids([(pk, key, "") for pk, key in papers]))
     assert sum(i.startswith("2611.") for i in shown) == 25  # follows' 15, then "For you"'s next 10
+    # The saved searches take turns (the first two used to fill the section alone), and each says
+    # what it left out: its search stopped at 10 of its 12 matches, hence "at least".
+    alerts = Counter(why for _, key, why in items if key == "alerts" and why.startswith("matches"))
+    assert sorted(alerts.values()) == [3, 4, 4, 4]
     notes = [content.read_note(why)[0] for pk, _, why in items if pk == content.NOTE]
-    assert notes == ["15 more new in cs.CV"]  # 40, less the 25 shown
+    assert notes[0] == "15 more new in cs.CV"  # 40, less the 25 shown
+    shown_per_search = {why.removeprefix("matches "): n for why, n in alerts.items()}
+    assert notes[1:] == [f"{10 - n}+ more matching {q}" for q, n in shown_per_search.items()]
 
 
 def test_fair_shares_keep_short_sections_whole_and_trim_the_longest() -> None:
