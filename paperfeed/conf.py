@@ -7,6 +7,7 @@ setting cannot exist without being documented here. Every default works with no 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
@@ -219,20 +220,16 @@ def env_bool(name: str) -> bool:
 
 
 def env_float(name: str) -> float:
-    text = env(name)
-    try:
-        return float(text)
-    except ValueError:
-        raise SettingError(
-            f"{name}: not a number: {text!r} (unset, it is {SETTINGS[name].default})"
-        ) from None
+    return _env_number(name, float, "a number")
 
 
 def env_int(name: str) -> int:
+    return _env_number(name, int, "a whole number")
+
+
+def _env_number[N: (int, float)](name: str, parse: Callable[[str], N], what: str) -> N:
     text = env(name)
     try:
-        return int(text)
+        return parse(text)
     except ValueError:
-        raise SettingError(
-            f"{name}: not a whole number: {text!r} (unset, it is {SETTINGS[name].default})"
-        ) from None
+        raise SettingError(f"{name}: not {what}: {text!r} (unset, it is {SETTINGS[name].default})") from None

@@ -244,8 +244,8 @@ DEFAULT_FROM_EMAIL = SERVER_EMAIL = env("PAPERFEED_FROM_EMAIL")
 EMAIL_TIMEOUT_SECONDS = 30
 
 
-def _email_url(url: str) -> tuple[SplitResult, int, int]:
-    """EMAIL_URL's parts, its port and its timeout; a SettingError (never the password) for a URL
+def _email_url(url: str) -> tuple[SplitResult, dict[str, str], int, int]:
+    """EMAIL_URL's parts, its query, its port and its timeout; a SettingError (never the password) for a URL
     that would otherwise send every mail somewhere else (no scheme: to localhost:25) or fail later."""
     parts = urlsplit(url)
     if parts.scheme not in ("smtp", "smtps"):
@@ -257,15 +257,15 @@ def _email_url(url: str) -> tuple[SplitResult, int, int]:
         port = parts.port or (465 if parts.scheme == "smtps" else 25)
     except ValueError as e:
         raise SettingError(f"EMAIL_URL: the port is not a number from 1 to 65535 ({e})") from None
-    timeout = parse_qs(parts.query).get("timeout", [str(EMAIL_TIMEOUT_SECONDS)])[-1]
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    timeout = query.get("timeout", str(EMAIL_TIMEOUT_SECONDS))
     if not timeout.isdigit() or int(timeout) < 1:
         raise SettingError(f"EMAIL_URL: ?timeout= must be a whole number of seconds, not {timeout!r}")
-    return parts, port, int(timeout)
+    return parts, query, port, int(timeout)
 
 
 if email_url := env("EMAIL_URL"):
-    _e, _port, _timeout = _email_url(email_url)
-    _q = {k: v[-1] for k, v in parse_qs(_e.query).items()}
+    _e, _q, _port, _timeout = _email_url(email_url)
     MAILERS = {
         "default": {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
