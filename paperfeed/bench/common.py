@@ -9,7 +9,6 @@ import os
 import re
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,8 @@ import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+from paperfeed.core.activate import activated, listening_socket
 
 SHARED_DATA = Path(
     os.environ.get("PAPERFEED_SHARED_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data")
@@ -152,12 +153,6 @@ def child_json(args: Sequence[str], env: dict[str, str], what: str) -> dict[str,
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def serve(
     env: dict[str, str], workers: int, *, prefix: Sequence[str] = (), wait_s: float = 120
@@ -167,19 +162,23 @@ def serve(
     and every worker has logged the end of its warm-up (when PAPERFEED_WARM_UP is on): a warm-up
     still running holds its worker's requests, which a measurement would count as timeouts (at 2.6M
     papers, 16 of the first /healthz run's connections)."""
-    port = free_port()
     log_path = Path(env["PAPERFEED_HOME"]) / "serve.log"
     log_path.touch()
     log_start = log_path.stat().st_size
     log = open(log_path, "a")  # noqa: SIM115 - closed below
-    cmd = [sys.executable, "-m", "paperfeed", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(
-        [*prefix, *cmd, "--workers", str(workers)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    # Served on a socket bound here (socket activation): a port picked free and closed again could
+    # be taken by another process's connection before gunicorn bound it.
+    with listening_socket() as listener:
+        port = int(listener.getsockname()[1])
+        cmd = [sys.executable, "-m", "paperfeed", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        proc = subprocess.Popen(
+            activated(listener, [*prefix, *cmd, "--workers", str(workers)]),
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            pass_fds=(listener.fileno(),),
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + wait_s

@@ -19,18 +19,10 @@ from pathlib import Path
 
 import httpx
 
+from paperfeed.core.activate import activated, listening_socket
 from tests.deadline import seconds_left
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def listening_socket() -> socket.socket:
-    """A loopback socket already bound to a port the kernel picked and listening: nobody can take
-    the port between choosing it and serving on it, as another process could a port closed again."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    return sock
 
 
 def quiet_port() -> int:
@@ -66,12 +58,12 @@ def spawn(
 ) -> subprocess.Popen[bytes]:
     """`paperfeed ARGS` as a child in its own process group, output into `log` (a file, not a pipe:
     a pipe nobody reads would block a chatty child). `listener`: handed to the child as systemd's
-    socket activation does (tests/reliability/activate.py), for gunicorn to serve on."""
+    socket activation does (paperfeed/core/activate.py), for gunicorn to serve on."""
     cmd = [sys.executable, "-m", "paperfeed", *args]
     fds: tuple[int, ...] = ()
     if listener is not None:
         fds = (listener.fileno(),)
-        cmd = [sys.executable, "-m", "tests.reliability.activate", str(listener.fileno()), *cmd]
+        cmd = activated(listener, cmd)
     with log.open("ab") as out:
         return subprocess.Popen(
             cmd,
