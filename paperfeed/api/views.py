@@ -13,12 +13,13 @@ import math
 import threading
 from collections.abc import Callable
 from typing import Any, Literal
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.db.models import Count, prefetch_related_objects
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.urls import register_converter
 from django.utils import timezone
 from ninja import NinjaAPI, Query, Schema, Status
@@ -598,8 +599,16 @@ def category_papers(
 @api.get("/authors/{key}/papers", response=with_errors(list[PaperOut]), tags=["lists"])
 def author_papers(
     request: HttpRequest, response: HttpResponse, key: str, paging: Query[Paging]
-) -> list[dict[str, Any]]:
-    author = _named_or_404(Author.objects, f"author {key[:200]!r}", key=key[:200])
+) -> list[dict[str, Any]] | HttpResponse:
+    author = Author.objects.keyed(key[:200])
+    if author is None:
+        raise HttpError(404, f"paperfeed has no author {key[:200]!r}")
+    if author.key != key:  # a key the author had before a re-key: answer where it lives now
+        query = request.META.get("QUERY_STRING", "")
+        return HttpResponsePermanentRedirect(
+            f"{request.path.removesuffix(f'/authors/{key}/papers')}/authors/{quote(author.key)}/papers"
+            + (f"?{query}" if query else "")
+        )
     a, b = paging.window()
     rows = list(
         Paper.objects.active().by_author(author.key).order_by("-announced", "-arxiv_id").for_listing()[a:b]

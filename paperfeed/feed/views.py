@@ -575,11 +575,14 @@ def _paged(request: HttpRequest, qs: Any, per_page: int = 30) -> Any:
 
 
 def author(request: HttpRequest, key: str) -> HttpResponse:
-    a = Author.objects.filter(key=key).first()
+    a = Author.objects.keyed(key)
     if a is None:
         raise NotFound(
             f"paperfeed has no author {quoted(key)}.", links=[(reverse("search"), "Search by name")]
         )
+    if a.key != key:  # a key the author had before a re-key: one address per author page
+        query = request.META.get("QUERY_STRING", "")
+        return redirect(reverse("author", args=[a.key]) + (f"?{query}" if query else ""), permanent=True)
     page = _paged(
         request, Paper.objects.active().by_author(key).order_by("-announced", "-arxiv_id").for_listing()
     )
@@ -674,6 +677,8 @@ def follow(request: HttpRequest) -> HttpResponse:
 
     kind, value = request.POST.get("kind", ""), request.POST.get("value", "").strip()[:200]
     on = request.POST.get("on", "1") == "1"
+    if kind == Follow.Kind.AUTHOR and (a := Author.objects.keyed(value)) is not None:
+        value = a.key  # a page cached from before a re-key follows the author, not the old key
     stored: dict[str, QuerySet[Any]] = {  # querysets are lazy: only the one for this kind runs
         Follow.Kind.CATEGORY: Category.objects.filter(code=value),
         Follow.Kind.AUTHOR: Author.objects.filter(key=value),

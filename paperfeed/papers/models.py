@@ -7,6 +7,7 @@ an append-only log of which papers changed, so any node can bring its own indexe
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from functools import cached_property
 from typing import Any
 
@@ -33,12 +34,47 @@ class Category(models.Model):
         return self.code.split(".")[0]
 
 
+class AuthorQuerySet(models.QuerySet["Author"]):
+    def keyed(self, key: str) -> Author | None:
+        """The author a key names: the author whose key it is, else the one that had it before a
+        re-key (`AuthorAlias`). A current key wins, so an old key taken by a new author is theirs."""
+        return self.filter(key=key).first() or self.filter(aliases__key=key).first()
+
+    def current_keys(self, keys: Iterable[str]) -> dict[str, str]:
+        """{key: the current key of the author it names} for the keys that name one, old ones too."""
+        wanted = set(keys)
+        found = {k: k for k in self.filter(key__in=wanted).values_list("key", flat=True)}
+        if len(found) < len(wanted):
+            found.update(
+                AuthorAlias.objects.filter(key__in=wanted - found.keys()).values_list("key", "author__key")
+            )
+        return found
+
+
 class Author(models.Model):
-    key = models.CharField(max_length=200, unique=True)  # slug of "forenames keyname"
+    key = models.CharField(max_length=200, unique=True)  # slugify_name("forenames keyname")
     name = models.CharField(max_length=300)
+
+    objects = AuthorQuerySet.as_manager()
 
     def __str__(self) -> str:
         return self.name
+
+
+class AuthorAlias(models.Model):
+    """A key an author had before the key rule changed (records.slugify_name): its pages, feeds and
+    follows still lead to the author. Looked up only when no author has the key now."""
+
+    key = models.CharField(max_length=200)
+    author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="aliases")
+
+    class Meta:
+        # A constraint, not unique=True: PostgreSQL adds no second "_like" index (see migration 0003).
+        constraints = [models.UniqueConstraint(fields=["key"], name="uniq_author_alias_key")]
+        verbose_name_plural = "author aliases"
+
+    def __str__(self) -> str:
+        return f"{self.key} -> {self.author_id}"
 
 
 class PaperQuerySet(models.QuerySet["Paper"]):

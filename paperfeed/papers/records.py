@@ -275,14 +275,83 @@ _SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv", "v"}
 # Patterns used per record or per name are compiled once: `re.sub(pattern, ...)` looks each one up
 # in re's cache on every call, which an import does millions of times.
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
+_NOT_SLUG_UNICODE = re.compile(r"[-_]+")
 _WORD = re.compile(r"\w")
 _SPACES = re.compile(r"\s+")
 
 
+# Latin letters NFKD leaves whole (no base letter + accent to split), spelled as their languages
+# write them without the letter. Dropping them instead made "Matthias Nießner" matthias-niener and
+# "Łukasz Kaiser" ukasz-kaiser. Upper case maps to upper case: the key is lowered afterwards.
+_LATIN_LETTERS = str.maketrans(
+    {
+        "ß": "ss",
+        "ẞ": "SS",
+        "ł": "l",
+        "Ł": "L",
+        "ø": "o",
+        "Ø": "O",
+        "æ": "ae",
+        "Æ": "AE",
+        "œ": "oe",
+        "Œ": "OE",
+        "đ": "d",
+        "Đ": "D",
+        "ð": "d",
+        "Ð": "D",
+        "þ": "th",
+        "Þ": "TH",
+        "ı": "i",  # noqa: RUF001
+        "ħ": "h",
+        "Ħ": "H",
+        "ŧ": "t",
+        "Ŧ": "T",
+        "ŋ": "ng",
+        "Ŋ": "NG",
+        "ĸ": "q",
+        "ə": "e",
+        "Ə": "E",
+        "ɛ": "e",
+        "Ɛ": "E",
+        "ɔ": "o",
+        "Ɔ": "O",
+        "ƒ": "f",
+        "ɨ": "i",
+        "ʉ": "u",
+        # Apostrophe-like letters (Hawaiian, Uzbek, transliterations): as the ASCII apostrophe, nothing.
+        "ʻ": "",  # noqa: RUF001
+        "ʼ": "",  # noqa: RUF001
+        "ʹ": "",  # noqa: RUF001
+        "ʾ": "",  # noqa: RUF001
+        "ʿ": "",
+    }
+)
+# An accent on a letter that is now ASCII is the accent folding every key does (Müller, Muller);
+# on any other letter (Greek, Cyrillic, Devanagari, kana's voicing mark) it may be the letter.
+_ACCENT_ON_ASCII = re.compile(r"(?<=[\x00-\x7f])[\u0300-\u036f]+")
+
+
 @functools.lru_cache(maxsize=100_000)
 def slugify_name(text: str) -> str:
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    return _NOT_SLUG.sub("-", folded).strip("-")[:200] or "unknown"
+    """An author's key: the name lower-cased, runs of anything but letters and digits as one "-".
+
+    Latin letters lose their accents (Gödel: godel) and the letters no accent makes (ß ł ø æ œ đ ð þ
+    …) are written out (ss l o ae oe d d th); other non-ASCII punctuation is dropped (Col·lell:
+    collell), as it always was. Letters of scripts with no ASCII spelling stay themselves, in NFC and
+    lower case ("Γιώργος Παπαδόπουλος": γιώργος-παπαδόπουλος), so two names in those scripts share a key
+    only if they are the same name: no folding guesses at a transliteration. Cut at 200 characters."""
+    if text.isascii():  # nearly every name
+        return _NOT_SLUG.sub("-", text.lower()).strip("-")[:200] or "unknown"
+    folded = _ACCENT_ON_ASCII.sub("", unicodedata.normalize("NFKD", text).translate(_LATIN_LETTERS))
+    folded = unicodedata.normalize("NFC", folded).lower()
+    if folded.isascii():
+        return _NOT_SLUG.sub("-", folded).strip("-")[:200] or "unknown"
+    # Letters, digits and their combining marks are kept; other ASCII separates, the rest is dropped.
+    kept = "".join(
+        c if c.isalnum() or unicodedata.category(c)[0] == "M" else ("-" if c.isascii() else "")
+        for c in folded
+    )
+    return _NOT_SLUG_UNICODE.sub("-", kept).strip("-")[:200] or "unknown"
 
 
 def parse_name(name: str) -> AuthorName:

@@ -469,13 +469,14 @@ def author_key_candidates(text: str) -> list[str]:
     return list(dict.fromkeys([page, slugify_name(text), parse_name(text).key]))
 
 
-def stored_author_keys(texts: list[str]) -> set[str]:
-    wanted = {k for t in texts for k in author_key_candidates(t)}
-    return set(Author.objects.filter(key__in=wanted).values_list("key", flat=True))
+def stored_author_keys(texts: list[str]) -> dict[str, str]:
+    """{candidate key: the current key of its author} for the candidates of `texts` that name one:
+    a key an author had before a re-key (an old address, a bookmarked follow) names them still."""
+    return Author.objects.current_keys(k for t in texts for k in author_key_candidates(t))
 
 
-def author_key(text: str, stored: set[str]) -> str | None:
-    return next((k for k in author_key_candidates(text) if k in stored), None)
+def author_key(text: str, stored: dict[str, str]) -> str | None:
+    return next((stored[k] for k in author_key_candidates(text) if k in stored), None)
 
 
 def state_get(name: str) -> dict[str, Any]:

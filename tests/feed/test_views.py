@@ -1085,3 +1085,48 @@ def test_a_name_arxiv_wrote_in_tex_reads_decoded_on_paper_and_author_pages() -> 
     assert "\\" not in paper.split("<main", 1)[1].split("</main>", 1)[0].replace("\\(", "").replace("\\)", "")
     # What the search without its index and saved-search alerts match an author against.
     assert Paper.objects.filter(authors_text__icontains="peter stütz").exists()
+
+
+def test_an_author_key_from_before_a_rekey_answers_301_and_follows_the_author() -> None:
+    from paperfeed.accounts.models import Follow
+    from paperfeed.papers.models import Author, AuthorAlias, Authorship
+
+    paper = load_papers(1)[0]
+    niessner = Author.objects.create(key="matthias-niessner", name="Matthias Nießner")
+    Authorship.objects.create(paper=paper, author=niessner, position=99)
+    AuthorAlias.objects.create(key="matthias-niener", author=niessner)
+    c = Client()
+    r = c.get("/authors/matthias-niener?page=2")
+    assert (r.status_code, r["Location"]) == (301, "/authors/matthias-niessner?page=2")
+    assert "Matthias Nießner" in c.get(r["Location"], {"page": 1}).content.decode()
+    r = c.get("/api/authors/matthias-niener/papers?limit=5")
+    assert (r.status_code, r["Location"]) == (301, "/api/authors/matthias-niessner/papers?limit=5")
+    assert [p["id"] for p in c.get(r["Location"]).json()] == [paper.arxiv_id]
+    # A key in another script is an address too; one nobody had is still a 404 naming it.
+    Author.objects.create(key="张伟", name="张伟")
+    assert c.get("/authors/张伟").status_code == 200
+    assert c.get("/api/authors/%E5%BC%A0%E4%BC%9F/papers").status_code == 200
+    assert c.get("/authors/matthias-nie").status_code == 404
+    assert c.get("/api/authors/matthias-nie/papers").status_code == 404
+    # A current key wins over an alias: a new author may own a key someone had before.
+    Author.objects.create(key="matthias-niener", name="Matthias Niener")
+    assert c.get("/authors/matthias-niener").status_code == 200
+
+    user = make_user("follower")
+    c.force_login(user)
+    AuthorAlias.objects.create(
+        key="ukasz-kaiser", author=Author.objects.create(key="lukasz-kaiser", name="Łukasz Kaiser")
+    )
+    assert c.post("/follow", {"kind": "author", "value": "ukasz-kaiser"}).status_code == 302
+    assert Follow.objects.of(user).authors() == ["lukasz-kaiser"]
+    # The settings form: an old key, or an old author page's address, is the author now.
+    r = c.post(
+        "/settings",
+        {
+            "action": "profile",
+            "bio": "",
+            "authors": "ukasz-kaiser\nhttps://x.example/authors/matthias-niener/",
+        },
+    )
+    assert r.status_code == 302, r.content.decode()[:2000]
+    assert Follow.objects.of(user).authors() == ["lukasz-kaiser", "matthias-niener"]

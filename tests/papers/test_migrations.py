@@ -135,3 +135,125 @@ def test_stored_tex_names_are_decoded_and_authors_whose_keys_then_collide_merged
     # Run again (a rerun after a crash, or a database migrated twice by copydb): nothing changes.
     migration.decode_author_names(apps, SimpleNamespace(connection=connection))
     assert Author.objects.count() == 4 and PaperChange.objects.filter(id__gt=before).count() == 2
+
+
+def _old_key(name: str) -> str:
+    """The key the rule before 0006 gave a name: NFKD, then everything not ASCII dropped."""
+    import re
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:200] or "unknown"
+
+
+def _stored_before_0006(arxiv_id: str, names: list[str]) -> Paper:
+    """A paper as imports before 0006 stored it: its names keyed by the old rule."""
+    entries = []
+    for name in names:
+        fore, _, last = name.rpartition(" ")
+        entries.append(
+            {"name": name, "keyname": last, "forenames": fore, "suffix": "", "key": _old_key(name)}
+        )
+    paper = Paper.objects.create(arxiv_id=arxiv_id, title="T", authors=entries, authors_text=", ".join(names))
+    distinct = list(dict.fromkeys(tuple(e.values()) for e in entries))
+    for i, e in enumerate(distinct):
+        author, _ = Author.objects.get_or_create(key=e[-1], defaults={"name": e[0]})
+        Authorship.objects.create(paper=paper, author=author, position=i)
+    return paper
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rekey_keeps_every_letter_merges_splits_aliases_and_carries_follows() -> None:
+    from django.db.migrations.executor import MigrationExecutor
+
+    from paperfeed.papers.models import AuthorAlias
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("papers", "0005_author_alias")])  # 0006 undone: its reverse changes nothing
+    one = _stored_before_0006("2601.00011", ["Matthias Nießner", "Łukasz Kaiser", "Jane Doe"])
+    # "Lukasz Kaiser" in ASCII from another source: the same key now, so one author.
+    two = _stored_before_0006("2601.00012", ["Lukasz Kaiser", "Matthias Nießner"])
+    # Two people in Greek and one in Chinese on one paper: all "unknown" before, one author row.
+    three = _stored_before_0006("2601.00013", ["Γιώργος Παπαδόπουλος", "Jane Doe", "Νίκος Νικολάου", "张伟"])
+    ascii_kaiser = Author.objects.get(key="lukasz-kaiser").id
+    niessner = Author.objects.get(key="matthias-niener").id
+    assert Author.objects.get(key="unknown").authorships.count() == 3
+    users = get_user_model().objects
+    both = users.create_user("both", "both@example.org", "x" * 20)
+    old_only = users.create_user("old", "old@example.org", "x" * 20)
+    for user, key in ((both, "ukasz-kaiser"), (both, "lukasz-kaiser"), (old_only, "ukasz-kaiser")):
+        Follow.objects.create(user=user, kind=Follow.Kind.AUTHOR, value=key)
+    Follow.objects.create(user=old_only, kind=Follow.Kind.AUTHOR, value="matthias-niener")
+    sub = Subscriber.objects.create(
+        email="s@example.org", authors=["matthias-niener", "jane-doe", "ukasz-kaiser"]
+    )
+    before = PaperChange.objects.count()
+
+    executor.loader.build_graph()
+    executor.migrate([("papers", "0006_rekey_authors_keeping_every_letter")])
+
+    # Nießner renamed in place (his row, his id); Łukasz merged into the ASCII row already there.
+    assert Author.objects.get(key="matthias-niessner").id == niessner
+    assert Author.objects.get(key="lukasz-kaiser").id == ascii_kaiser
+    assert not Author.objects.filter(key__in=["matthias-niener", "ukasz-kaiser", "unknown"]).exists()
+    for paper, keys in (
+        (one, ["matthias-niessner", "lukasz-kaiser", "jane-doe"]),
+        (two, ["lukasz-kaiser", "matthias-niessner"]),
+        (three, ["γιώργος-παπαδόπουλος", "jane-doe", "νίκος-νικολάου", "张伟"]),
+    ):
+        rows = Authorship.objects.filter(paper=paper).order_by("position")
+        assert [(a.position, a.author.key) for a in rows] == list(enumerate(keys))
+        paper.refresh_from_db()
+        assert [a["key"] for a in paper.authors] == keys
+    assert Author.objects.get(key="张伟").name == "张伟"
+    assert dict(AuthorAlias.objects.values_list("key", "author__key")) == {
+        "matthias-niener": "matthias-niessner",
+        "ukasz-kaiser": "lukasz-kaiser",
+    }
+    assert set(PaperChange.objects.filter(id__gt=before).values_list("paper_id", flat=True)) == {
+        one.id,
+        two.id,
+        three.id,
+    }
+    assert sorted(Follow.objects.values_list("user__username", "value")) == [
+        ("both", "lukasz-kaiser"),
+        ("old", "lukasz-kaiser"),
+        ("old", "matthias-niessner"),
+    ]
+    sub.refresh_from_db()
+    assert sub.authors == ["matthias-niessner", "jane-doe", "lukasz-kaiser"]
+    # Run again (a rerun after a crash, or a database migrated twice by copydb): nothing changes.
+    authors = sorted(Author.objects.values_list("id", "key"))
+    migration = importlib.import_module("paperfeed.papers.migrations.0006_rekey_authors_keeping_every_letter")
+    migration.rekey_authors(apps, SimpleNamespace(connection=connection))
+    assert sorted(Author.objects.values_list("id", "key")) == authors
+    assert AuthorAlias.objects.count() == 2 and PaperChange.objects.filter(id__gt=before).count() == 3
+
+
+def test_importing_again_after_the_rekey_changes_nothing() -> None:
+    from paperfeed.papers.records import PaperRecord, parse_name
+    from paperfeed.papers.services import Ingestor
+
+    def record() -> PaperRecord:
+        names = [parse_name(n) for n in ("Matthias Nießner", "Łukasz Kaiser", "张伟")]
+        return PaperRecord("2601.00021", "T", "A", names, ["cs.CV"])
+
+    with Ingestor("snapshot") as ing:
+        ing.add(record())
+    # Rewind to what an import before the new rule stored: the same paper under the old keys.
+    paper = Paper.objects.get(arxiv_id="2601.00021")
+    paper.authors = [{**e, "key": _old_key(e["name"])} for e in paper.authors]
+    paper.save(update_fields=["authors"])
+    for author in Author.objects.all():
+        author.key = _old_key(author.name)
+        author.save(update_fields=["key"])
+    migration = importlib.import_module("paperfeed.papers.migrations.0006_rekey_authors_keeping_every_letter")
+    migration.rekey_authors(apps, SimpleNamespace(connection=connection))
+    authors = sorted(Author.objects.values_list("id", "key"))
+    assert sorted(k for _, k in authors) == ["lukasz-kaiser", "matthias-niessner", "张伟"]
+
+    with Ingestor("snapshot") as ing:
+        ing.add(record())
+    # The content hash covers the names, not their keys: the same record is no update.
+    assert (ing.counts["updated"], ing.counts["unchanged"]) == (0, 1)
+    assert sorted(Author.objects.values_list("id", "key")) == authors

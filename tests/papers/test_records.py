@@ -10,6 +10,7 @@ from paperfeed.papers.records import (
     estimate_announcement,
     extract_links,
     parse_name,
+    slugify_name,
     split_authors,
 )
 from paperfeed.papers.sources import oai
@@ -46,6 +47,38 @@ def test_author_key_folds_accents_and_punctuation() -> None:
     assert AuthorName("Gödel", "Kurt").key == "kurt-godel"
     assert AuthorName("O'Neil", "Cathy").key == "cathy-o-neil"
     assert AuthorName("Gödel", "Kurt").display == "Kurt Gödel"
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("Matthias Nießner", "matthias-niessner"),
+        ("Łukasz Kaiser", "lukasz-kaiser"),
+        ("Søren Højsgaard", "soren-hojsgaard"),
+        ("ÆSA ŒUF", "aesa-oeuf"),
+        ("Đorđe Þór Guðmundsson", "dorde-thor-gudmundsson"),
+        ("Işıl İlker", "isil-ilker"),  # noqa: RUF001
+        ("Ǿrsted Ŋama", "orsted-ngama"),
+        ("Tolúlọpé Ògúnrèmí", "tolulope-ogunremi"),
+        # Non-ASCII punctuation is dropped, as it always was.
+        ("O’Brien Col·lell", "obrien-collell"),  # noqa: RUF001
+        ("Jean-Pierre d'Arc_II", "jean-pierre-d-arc-ii"),
+        ("Ｆｕｌｌ ﬁnn", "full-finn"),  # noqa: RUF001
+        ("Γιώργος Παπαδόπουλος", "γιώργος-παπαδόπουλος"),
+        ("Иван Йорданов", "иван-йорданов"),
+        ("张伟", "张伟"),
+        ("Kim Min-jun (김민준)", "kim-min-jun-김민준"),
+        ("हिन्दी नाम", "हिन्दी-नाम"),  # a vowel sign is part of its letter, no separator
+        ("!!!", "unknown"),
+    ],
+)
+def test_author_key_keeps_every_letter(name: str, key: str) -> None:
+    assert slugify_name(name) == key
+
+
+def test_names_in_other_scripts_do_not_share_a_key() -> None:
+    names = ["张伟", "李伟", "Γιώργος", "Γιωργος", "Йорданов", "Иорданов", "ガガ", "カカ"]
+    assert len({slugify_name(n) for n in names}) == len(names)
 
 
 def test_split_authors_drops_affiliations() -> None:
@@ -178,6 +211,6 @@ def test_an_oai_record_decodes_tex_in_its_author_names() -> None:
     r = oai.parse_metadata(etree.fromstring(xml))
     assert [(a.keyname, a.forenames, a.key) for a in r.authors] == [
         ("Müller", "José", "jose-muller"),
-        ("O'Brien", "Łukasz", "ukasz-o-brien"),
+        ("O'Brien", "Łukasz", "lukasz-o-brien"),
         ("Çetin", "Ayşe", "ayse-cetin"),
     ]
