@@ -3,7 +3,8 @@ month (?month=YYYY-MM), with their neighbours for previous/next navigation.
 
 One rule for every list read by period (pages, feeds, API): a period that starts after today, by
 the site's clock (timezone.localdate()), is refused with a reason (FuturePeriod), as a malformed one
-is; the current week or month, begun but not over, is read like any other."""
+is; the current week or month, begun but not over, is read like any other. Two periods at once
+(`?date=…&week=…`) are refused too, naming both: neither is silently preferred."""
 
 from __future__ import annotations
 
@@ -129,6 +130,10 @@ def _weeks_in(year: int) -> int:
 
 
 def _named(date: str | None, week: str | None, month_: str | None) -> Period | None:
+    given = [name for name, value in (("date", date), ("week", week), ("month", month_)) if value]
+    if len(given) > 1:
+        both = " and ".join(given) if len(given) == 2 else "date, week and month"
+        raise BadPeriod(f"name one period: {both} were given together (keep one of them)")
     if date:
         try:
             return day(dt.date.fromisoformat(date.strip()))

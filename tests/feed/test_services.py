@@ -205,6 +205,15 @@ def test_periods_parse_and_navigate() -> None:
     ]:
         with pytest.raises(periods.BadPeriod):
             periods.parse(*bad)
+    for args, said in [
+        (("2025-03-18", "2025-W09", None), "date and week were given together"),
+        (("2025-03-18", None, "2025-03"), "date and month were given together"),
+        ((None, "2025-W09", "2025-03"), "week and month were given together"),
+        (("2025-03-18", "2025-W09", "2025-03"), "date, week and month were given together"),
+        (("2025-03-18", "nope", None), "date and week were given together"),  # before either's form
+    ]:
+        with pytest.raises(periods.BadPeriod, match=said):
+            periods.parse(*args)
 
 
 def test_a_period_after_today_is_refused_and_the_current_one_is_not() -> None:

@@ -106,6 +106,30 @@ def test_a_bad_period_is_a_400_that_says_why(site) -> None:  # type: ignore[no-u
     assert r.status_code == 400 and "abc" in r.json()["error"]
 
 
+def test_two_periods_at_once_are_a_400_naming_both(site) -> None:  # type: ignore[no-untyped-def]
+    """?date= with ?week= read the date and dropped the week without a word; pages, feeds and the
+    API share periods.parse, so all of them refuse it alike."""
+    papers, _, today = site
+    week = f"{today.isocalendar()[0]}-W{today.isocalendar()[1]:02d}"
+    c = Client()
+    for url in (f"/papers?date={today}&week={week}", f"/trending?week={week}&date={today}"):
+        r = c.get(url)
+        assert r.status_code == 400, url
+        assert "name one period: date and week were given together" in r.content.decode(), url
+    r = c.get(f"/papers/feed.rss?date={today}&month={today:%Y-%m}")
+    assert r.status_code == 400 and "date and month were given together" in r.content.decode()
+    for url in (
+        f"/api/daily_papers?date={today}&week={week}",
+        f"/api/trending?week={week}&month={today:%Y-%m}",
+        f"/api/categories/{papers[0].primary_category_id}/papers?date={today}&month={today:%Y-%m}&week={week}",
+    ):
+        r = c.get(url)
+        assert r.status_code == 400, url
+        assert "name one period:" in r.json()["error"], url
+    # An empty value still means "not given", as it does alone.
+    assert c.get(f"/papers?date=&week={week}").status_code == 200
+
+
 def test_arrows_skip_empty_periods_and_stop_at_the_first(site) -> None:  # type: ignore[no-untyped-def]
     papers, curator, today = site
     services.submit(papers[11].arxiv_id, curator, today - dt.timedelta(weeks=5))
