@@ -1,31 +1,51 @@
-"""The one paging rule of every JSON list: `p` (Hugging Face's page number, from 0) and `limit`.
-A value that is not such a number (`limit=0`, `p=-1`, `limit=abc`) is a 400 naming the parameter and
-its range; a number over the maximum is read as the maximum (RELIABILITY §4c: `limit=100000` is
-clamped to 100), so a client asking for "everything" still gets a page. Each page links to the
-pages beside it (`Link: <…>; rel="next"`)."""
+"""The one paging rule of every JSON list: `p` (Hugging Face's page number, from 0) and `limit`,
+written in plain ASCII digits. A value that is not such a number (`limit=0`, `p=-1`, `limit=abc`,
+and also `+5`, ` 5`, `5.0`, `5_0`, an Arabic-Indic or fullwidth five) is a 400 naming the parameter
+and its range; a number over the maximum is read as the maximum (RELIABILITY §4c: `limit=100000` is
+clamped to 100, as are 5,000 nines), so a client asking for "everything" still gets a page. Each
+page links to the pages beside it (`Link: <…>; rel="next"`)."""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Annotated, Any
 
 from django.http import HttpRequest, HttpResponse, QueryDict
 from ninja import Field, Schema
+from pydantic import BeforeValidator
 
 MAX_LIMIT, MAX_PAGE = 100, 1000
 
 # What a 400 says for each paging parameter, also the OpenAPI description.
 RULES = {
-    "p": f"p (the page, from 0) must be an integer from 0 to {MAX_PAGE} (more is read as {MAX_PAGE})",
-    "limit": f"limit must be an integer from 1 to {MAX_LIMIT} (more is read as {MAX_LIMIT})",
+    "p": f"p (the page, from 0) must be an integer from 0 to {MAX_PAGE} in plain digits"
+    f" (more is read as {MAX_PAGE})",
+    "limit": f"limit must be an integer from 1 to {MAX_LIMIT} in plain digits (more is read as {MAX_LIMIT})",
 }
+
+_DIGITS = re.compile(r"[0-9]+")  # not \d, which takes any script's digits (Arabic-Indic ones too)
+_HUGE = 10**9  # any number this long is over every maximum here, and int() of 5,000 digits fails
+
+
+def _plain_digits(value: Any) -> Any:
+    """pydantic's lax int takes `+5`, ` 5`, `5.0` and `5_0` too: a client sending those has a bug
+    that reading them would hide, and one reading of a query value is the contract."""
+    if isinstance(value, str):
+        if not _DIGITS.fullmatch(value):
+            raise ValueError("plain decimal digits only")
+        return int(value) if len(value) < 10 else _HUGE
+    return value
+
+
+PlainInt = Annotated[int, BeforeValidator(_plain_digits)]
 
 
 class Paging(Schema):
     """`Query[Paging]` in an endpoint's signature: ninja validates (the bounds below) before the view
     runs, and the API's validation handler turns a failure here into the 400 of `bad_paging`."""
 
-    p: int = Field(0, ge=0, description=RULES["p"])
-    limit: int = Field(50, ge=1, description=RULES["limit"])
+    p: PlainInt = Field(0, ge=0, description=RULES["p"])
+    limit: PlainInt = Field(50, ge=1, description=RULES["limit"])
 
     def window(self) -> tuple[int, int]:
         """The rows [start, end) of the page, clamped."""
@@ -36,7 +56,7 @@ class Paging(Schema):
 class SearchPaging(Paging):
     """20 a page: search results, recommendations."""
 
-    limit: int = Field(20, ge=1, description=RULES["limit"])
+    limit: PlainInt = Field(20, ge=1, description=RULES["limit"])
 
 
 def bad_paging(errors: list[dict[str, Any]], query: QueryDict) -> str | None:

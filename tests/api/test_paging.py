@@ -41,6 +41,18 @@ def paged_apis(site: dict[str, Any]) -> list[str]:
         ("p=-1", "p", "'-1'"),
         ("p=abc", "p", "'abc'"),
         ("p=1e3", "p", "'1e3'"),
+        # pydantic's lax int read each of these as a number (+ is %2B: a bare + is a space).
+        ("limit=%2B5", "limit", "'+5'"),
+        ("limit=%205", "limit", "' 5'"),
+        ("limit=5%20", "limit", "'5 '"),
+        ("limit=5.0", "limit", "'5.0'"),
+        ("limit=5_0", "limit", "'5_0'"),
+        ("limit=1e2", "limit", "'1e2'"),
+        ("limit=%D9%A5", "limit", "'\u0665'"),  # Arabic-Indic five
+        ("limit=%EF%BC%95", "limit", "'\uff15'"),  # fullwidth five
+        ("p=%2B1", "p", "'+1'"),
+        ("p=-0", "p", "'-0'"),
+        ("p=1.0", "p", "'1.0'"),
     ],
 )
 def test_a_page_or_limit_that_is_no_such_number_is_a_400(
@@ -72,11 +84,20 @@ def test_the_range_is_in_the_openapi_document() -> None:
 
 def test_the_first_page_and_the_largest_limit_are_valid(site: dict[str, Any]) -> None:
     for url in paged_apis(site)[:-1]:  # recommendations: its clamp is recs' own test
-        for query in ("p=0&limit=1", "limit=100", "limit=100000", "p=1000", "p=99999999999999999999999"):
+        for query in (
+            "p=0&limit=1",
+            "limit=100",
+            "limit=100000",
+            "p=1000",
+            "p=99999999999999999999999",
+            "limit=05",  # plain digits, a leading zero included
+            f"limit={'9' * 5000}",  # past what int() reads from a string: still plain digits, clamped
+        ):
             r = Client().get(with_query(url, query))
             assert r.status_code == 200 and len(r.json()) <= 100, (url, query)
     assert len(Client().get("/api/daily_papers?limit=1").json()) == 1
     assert len(Client().get("/api/daily_papers?limit=100000").json()) == 5
+    assert len(Client().get("/api/daily_papers?limit=03").json()) == 3
 
 
 def test_a_papers_comments_come_in_pages_past_the_500_it_was_cut_at(site: dict[str, Any]) -> None:
