@@ -136,14 +136,21 @@ api = DocumentedApi(
 )
 
 
-_ERRORS = (400, 401, 403, 404, 405, 409, 413, 422, 429)
+# Every operation can answer these: a method its path does not take (api.middleware), and the
+# address's limit (ApiThrottle). 503 (the database down) is added to every path by middleware.document.
+_ALWAYS = (405, 429)
 
 
-def with_errors(schema: Any, status: int = 200) -> dict[Any, Any]:
-    """A success schema plus the documented error shapes: `{"error"}` for every 4xx, with the
-    validation problems' `detail` on a 422. An endpoint's own `Status(4xx, …)` is serialised through
-    these too, so nothing there may default to null."""
-    return {status: schema, **dict.fromkeys(_ERRORS, ErrorOut), 422: ValidationErrorOut}
+def with_errors(schema: Any, *errors: int, status: int = 200) -> dict[Any, Any]:
+    """A success schema plus the errors this operation can answer, and no others (a client reads
+    the document to learn what to handle): `{"error"}` for each 4xx, with the validation problems'
+    `detail` on a 422. tests/api/test_contract.py produces each documented status and fails on one
+    it cannot. An endpoint's own `Status(4xx, …)` is serialised through these too, so nothing there
+    may default to null."""
+    out: dict[Any, Any] = {status: schema}
+    for code in sorted({*errors, *_ALWAYS}):
+        out[code] = ValidationErrorOut if code == 422 else ErrorOut
+    return out
 
 
 @api.exception_handler(HttpError)
@@ -413,7 +420,7 @@ def _named_or_404(qs: Any, what: str, **lookup: Any) -> Any:
 # --- reads ------------------------------------------------------------------------------------------
 
 
-@api.get("/daily_papers", response=with_errors(list[DailyPaperOut]), tags=["papers"])
+@api.get("/daily_papers", response=with_errors(list[DailyPaperOut], 400), tags=["papers"])
 def daily_papers(
     request: HttpRequest,
     period: Query[PeriodParams],
@@ -434,7 +441,7 @@ def daily_papers(
     return _cached_list(request, paging, ("daily", str(when), who, sort, a, b), build)  # type: ignore[return-value]
 
 
-@api.get("/trending", response=with_errors(list[DailyPaperOut]), tags=["papers"])
+@api.get("/trending", response=with_errors(list[DailyPaperOut], 400), tags=["papers"])
 def trending(
     request: HttpRequest, period: Query[PeriodParams], paging: Query[Paging]
 ) -> list[dict[str, Any]]:
@@ -465,7 +472,7 @@ _SEARCH_HEADERS = {
 
 @api.get(
     "/papers/search",
-    response=with_errors(list[SearchHitOut]),
+    response=with_errors(list[SearchHitOut], 400, 422),
     tags=["papers"],
     openapi_extra={"responses": {200: {"headers": _SEARCH_HEADERS}}},
 )
@@ -521,7 +528,7 @@ def search(
 @api.post(
     "/papers/submit",
     auth=TokenAuth(),
-    response=with_errors(DailyPaperOut, 201),
+    response=with_errors(DailyPaperOut, 400, 401, 403, 404, 409, 413, 422, status=201),
     tags=["write"],
 )
 def submit(request: HttpRequest, body: SubmitIn) -> Status[dict[str, Any]]:
@@ -541,7 +548,7 @@ def submit(request: HttpRequest, body: SubmitIn) -> Status[dict[str, Any]]:
     return Status(201, _entry(services.Entry(sub, votes=st["votes"], comments=st["comments"])))
 
 
-@api.get("/papers/{paper_id:arxiv_id}", response=with_errors(PaperOut), tags=["papers"])
+@api.get("/papers/{paper_id:arxiv_id}", response=with_errors(PaperOut, 404), tags=["papers"])
 def paper(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
     """One paper, with its upvotes, comment count and first submission to the daily list."""
     pp = stored_paper(arxiv_id)
@@ -550,7 +557,11 @@ def paper(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
     return _paper(pp, votes=st["votes"], comments=st["comments"], submission=first)
 
 
-@api.get("/papers/{paper_id:arxiv_id}/comments", response=with_errors(list[CommentOut]), tags=["comments"])
+@api.get(
+    "/papers/{paper_id:arxiv_id}/comments",
+    response=with_errors(list[CommentOut], 400, 404),
+    tags=["comments"],
+)
 def comments(
     request: HttpRequest, response: HttpResponse, arxiv_id: str, paging: Query[Paging]
 ) -> list[dict[str, Any]]:
@@ -575,7 +586,7 @@ def _comment(c: Comment, pp: Paper) -> dict[str, Any]:
     }
 
 
-@api.get("/categories/{code}/papers", response=with_errors(list[PaperOut]), tags=["lists"])
+@api.get("/categories/{code}/papers", response=with_errors(list[PaperOut], 400, 404), tags=["lists"])
 def category_papers(
     request: HttpRequest,
     response: HttpResponse,
@@ -596,7 +607,7 @@ def category_papers(
     return _papers(rows)
 
 
-@api.get("/authors/{key}/papers", response=with_errors(list[PaperOut]), tags=["lists"])
+@api.get("/authors/{key}/papers", response=with_errors(list[PaperOut], 400, 404), tags=["lists"])
 def author_papers(
     request: HttpRequest, response: HttpResponse, key: str, paging: Query[Paging]
 ) -> list[dict[str, Any]] | HttpResponse:
@@ -617,7 +628,7 @@ def author_papers(
     return _papers(rows)
 
 
-@api.get("/users/{username}", response=with_errors(UserPageOut), tags=["lists"])
+@api.get("/users/{username}", response=with_errors(UserPageOut, 404), tags=["lists"])
 def user_page(request: HttpRequest, username: str) -> dict[str, Any]:
     u = _named_or_404(
         User.objects, f"user {username[:150]!r}", username__iexact=username[:150], is_active=True
@@ -651,7 +662,10 @@ def _caller(request: HttpRequest) -> User:
 
 
 @api.post(
-    "/papers/{paper_id:arxiv_id}/upvote", auth=TokenAuth(), response=with_errors(VoteOut), tags=["write"]
+    "/papers/{paper_id:arxiv_id}/upvote",
+    auth=TokenAuth(),
+    response=with_errors(VoteOut, 401, 404),
+    tags=["write"],
 )
 def upvote(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
     pp = stored_paper(arxiv_id)
@@ -659,7 +673,10 @@ def upvote(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
 
 
 @api.delete(
-    "/papers/{paper_id:arxiv_id}/upvote", auth=TokenAuth(), response=with_errors(VoteOut), tags=["write"]
+    "/papers/{paper_id:arxiv_id}/upvote",
+    auth=TokenAuth(),
+    response=with_errors(VoteOut, 401, 404),
+    tags=["write"],
 )
 def remove_upvote(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
     pp = stored_paper(arxiv_id)
@@ -669,7 +686,7 @@ def remove_upvote(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
 @api.post(
     "/papers/{paper_id:arxiv_id}/comments",
     auth=TokenAuth(),
-    response=with_errors(CommentOut, 201),
+    response=with_errors(CommentOut, 400, 401, 403, 404, 413, 422, status=201),
     tags=["write"],
 )
 def add_comment(request: HttpRequest, arxiv_id: str, body: CommentIn) -> Status[dict[str, Any]]:

@@ -53,11 +53,11 @@ def as_json(recs: list[services.Recommendation]) -> list[dict[str, Any]]:
 
 
 def router(token_auth: Any, responses: Any) -> Router:
-    """`responses(schema)` is the API's success-plus-documented-errors helper, so these
-    operations declare the same 401/404/422 shapes as the rest of the API."""
+    """`responses(schema, *errors)` is the API's success-plus-documented-errors helper, so these
+    operations declare their errors in the same shapes as the rest of the API."""
     r = Router(tags=["recommendations"], auth=[token_auth, SessionAuth()])
 
-    @r.get("/recommendations", response=responses(list[RecommendationOut]))
+    @r.get("/recommendations", response=responses(list[RecommendationOut], 400, 401))
     def recommendations(
         request: HttpRequest, response: HttpResponse, q: Query[SearchPaging]
     ) -> list[dict[str, Any]]:
@@ -74,7 +74,10 @@ def router(token_auth: Any, responses: Any) -> Router:
         return page
 
     # paper_id: the API's converter (one segment, or an old-style id's two), registered with the API.
-    @r.post("/recommendations/{paper_id:arxiv_id}/not_interested", response=responses(NotInterestedOut))
+    @r.post(
+        "/recommendations/{paper_id:arxiv_id}/not_interested",
+        response=responses(NotInterestedOut, 401, 403, 404, 422),
+    )
     def not_interested(request: HttpRequest, arxiv_id: str, undo: bool = False) -> dict[str, Any]:
         """Mark a paper "not interested" (undo=true takes it back): similar papers move down."""
         from paperfeed.api.views import stored_paper  # the API's lookup and its 404s, loaded by now
