@@ -8,6 +8,9 @@ requests per 5 min per IP). Every check runs before any costly work such as pass
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -48,10 +51,28 @@ class RateLimited(Exception):
         self.scope, self.retry_after = scope, retry_after
 
 
+# The limits checked while a request is answered, by scope, for the API's RateLimit headers.
+_checked: ContextVar[dict[str, ratelimit.Decision] | None] = ContextVar("throttle_checked", default=None)
+
+
+@contextmanager
+def recording() -> Iterator[dict[str, ratelimit.Decision]]:
+    """Collect the decision of each check made inside (the last per scope) into the dict yielded."""
+    checked: dict[str, ratelimit.Decision] = {}
+    token = _checked.set(checked)
+    try:
+        yield checked
+    finally:
+        _checked.reset(token)
+
+
 def check(scope: str, key: str) -> None:
     """Count one hit of `scope` for `key`; raise RateLimited when over the limit."""
     lim = LIMITS[scope]
     d = ratelimit.hit(scope, key.lower(), limit=lim.limit, window=lim.window, count_denied=lim.strict)
+    checked = _checked.get()
+    if checked is not None:
+        checked[scope] = d
     if lim.strict and d.allowed and d.count > lim.limit:
         raise RateLimited(scope, max(1, math.ceil(lim.window / clock.scale())))  # an upper bound
     if not d.allowed:
@@ -67,3 +88,17 @@ def client_ip(request: HttpRequest) -> str:
         if len(chain) >= hops:
             return chain[-hops]
     return str(request.META.get("REMOTE_ADDR", ""))
+
+
+def ratelimit_headers(checked: dict[str, ratelimit.Decision]) -> dict[str, str]:
+    """draft-ietf-httpapi-ratelimit-headers (-09/-10) fields for the limits a request met, as
+    Structured Field lists: `RateLimit-Policy: "api:ip";q=300;w=300` (the policy: quota and window)
+    and `RateLimit: "api:ip";r=297;t=540` (what is left now, and the seconds until all of it is
+    free again). The windows slide (core.ratelimit), so room comes back gradually before `t`."""
+    if not checked:
+        return {}
+    policy, now = [], []
+    for scope, d in checked.items():
+        policy.append(f'"{scope}";q={d.limit};w={math.ceil(LIMITS[scope].window / clock.scale())}')
+        now.append(f'"{scope}";r={d.remaining};t={d.reset}')
+    return {"RateLimit-Policy": ", ".join(policy), "RateLimit": ", ".join(now)}

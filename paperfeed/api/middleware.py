@@ -2,7 +2,9 @@
 is allowed (ninja routes HEAD nowhere), OPTIONS answered with the allowed methods, a JSON 405 that
 names them, `charset` on JSON, answers to a signed-in caller never stored by a shared cache, and an
 ETag with 304 for the public reads (a client polling /api/daily_papers gets 304 until the list
-changes). `document` puts the same in the OpenAPI document, so a client reads it there."""
+changes), and the RateLimit-Policy and RateLimit headers of the limits each request met (the
+address's, and a write's per-user one). `document` puts the same in the OpenAPI document, so a
+client reads it there."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 
+from paperfeed.accounts import throttle
 from paperfeed.api.schemas import UnavailableOut
 from paperfeed.core.http import answer_conditionally
 
@@ -29,7 +32,8 @@ class ApiHttpMiddleware:
         head = request.method == "HEAD"
         if head:  # as Django's class-based views do: HEAD is GET without the body
             request.method = "GET"
-        response = self.get_response(request)
+        with throttle.recording() as limits:
+            response = self.get_response(request)
         if response.status_code == 405:
             response = _not_allowed(request, response, "HEAD" if head else request.method or "")
             if request.method == "OPTIONS":  # RFC 9110 §9.3.7: what the path allows, no body
@@ -44,6 +48,8 @@ class ApiHttpMiddleware:
             patch_vary_headers(response, ["Authorization", "Cookie"])
         else:
             response = answer_conditionally(request, response)
+        for name, value in throttle.ratelimit_headers(limits).items():  # on a 304 too: it was counted
+            response[name] = value
         if head:
             request.method = "HEAD"
             if not response.streaming:  # the length the GET would have had, and no body
@@ -84,6 +90,17 @@ _HEADERS = {
     429: {"Retry-After": _header("seconds until a request is counted again", "integer")},
     503: {"Retry-After": _header("seconds to wait", "integer")},
 }
+# Present wherever the limits were checked: every 2xx and 429 (and the errors found after the check).
+_RATELIMIT = {
+    "RateLimit-Policy": _header(
+        'draft-ietf-httpapi-ratelimit-headers: each limit met, `"api:ip";q=300;w=300` (q requests per'
+        ' w seconds; a write adds its per-user limit, e.g. `"vote:user";q=30;w=60`)'
+    ),
+    "RateLimit": _header(
+        'each limit\'s state after this request, `"api:ip";r=297;t=540`: r requests left now, t seconds'
+        " until all of q is free again (the window slides: room comes back gradually before that)"
+    ),
+}
 _ETAG = _header("of the body: send it back in If-None-Match to get a 304 until it changes", required=False)
 _LINK = _header('RFC 8288: <url>; rel="prev", <url>; rel="next" (when the page came full)', required=False)
 
@@ -106,6 +123,9 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
             for status, headers in _HEADERS.items():
                 if status in responses:
                     responses[status].setdefault("headers", {}).update(headers)
+            for status, answer in responses.items():
+                if 200 <= int(status) < 300 or int(status) == 429:
+                    answer.setdefault("headers", {}).update(_RATELIMIT)
             if any(p["name"] == "p" for p in op.get("parameters", [])):  # api.paging.link_pages
                 for status, answer in responses.items():
                     if 200 <= int(status) < 300:

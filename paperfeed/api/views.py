@@ -77,7 +77,8 @@ register_converter(PaperIdConverter, "paper_id")
 
 class ApiThrottle(BaseThrottle):
     """300 requests per 5 minutes per client address, counted by core.ratelimit (shared by all
-    processes), answered by ninja with 429 and Retry-After."""
+    processes), answered by ninja with 429 and Retry-After; api.middleware reports the count in
+    RateLimit headers (throttle.recording)."""
 
     _local = threading.local()
 

@@ -38,6 +38,12 @@ class Decision:
     count: float  # the estimate after this hit (or before, if not counted)
     limit: int
     retry_after: int  # whole seconds until a hit would be allowed again (0 if allowed)
+    reset: int = 0  # whole seconds until the estimate is back to 0: the whole limit free again
+
+    @property
+    def remaining(self) -> int:
+        """Hits that would be allowed right now, one after another (0 once refused)."""
+        return max(0, math.floor(self.limit - self.count)) if self.allowed else 0
 
 
 def _bucket(scope: str, key: str) -> str:
@@ -128,7 +134,11 @@ def hit(
         room = limit - cost - current
         wait = (1 - room / previous - elapsed) * window if room >= 0 and previous else (1 - elapsed) * window
         retry_after = max(1, math.ceil(wait / clock.scale()))
-    return Decision(allowed, estimate, limit, retry_after)
+    # This window's hits weigh on the estimate until the next window ends, the previous window's
+    # until this one does.
+    free_at = start + 2 * window if current else start + window if previous else now
+    reset = math.ceil((free_at - now) / clock.scale())
+    return Decision(allowed, estimate, limit, retry_after, reset)
 
 
 def prune(older_than_days: int = 2) -> int:

@@ -1,13 +1,17 @@
 """api.middleware: the HTTP semantics every /api/ answer shares (HEAD, a JSON 405 with Allow, charset,
-no shared caching of a signed-in caller's answer, ETag and 304), and the 401's WWW-Authenticate."""
+no shared caching of a signed-in caller's answer, ETag and 304, the RateLimit headers), and the 401's
+WWW-Authenticate."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from django.test import Client
 
+from paperfeed.accounts import throttle
+from paperfeed.core import clock
 from paperfeed.feed import services
 from tests.sitedata import make_user
 
@@ -110,3 +114,73 @@ def test_a_public_read_answers_304_until_it_changes(
         services.upvote(make_user("fan"), p)
     changed = Client().get("/api/daily_papers", HTTP_IF_NONE_MATCH=tag)
     assert changed.status_code == 200 and changed["ETag"] != tag
+
+
+def _fields(value: str) -> dict[str, dict[str, int]]:
+    """A RateLimit or RateLimit-Policy value (a Structured Field list of strings with integer
+    parameters) as {policy: {parameter: value}}; anything else in it fails the test."""
+    out = {}
+    for member in value.split(", "):
+        m = re.fullmatch(r'"([a-z:-]+)"((?:;[a-z]+=\d+)+)', member)
+        assert m, value
+        out[m[1]] = {k: int(v) for k, v in re.findall(r";([a-z]+)=(\d+)", m[2])}
+    return out
+
+
+def test_ratelimit_headers_count_down_and_reset(
+    site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """draft-ietf-httpapi-ratelimit-headers from the limiter's own counts: one fewer left at each
+    request, none on the 429, the seconds to the reset falling as time passes, and the whole quota
+    back once the windows holding the requests are over."""
+    monkeypatch.setitem(throttle.LIMITS, "api:ip", throttle.Limit(3, 300))
+    now = [1_800_000_000.0 + 60]  # 60 s into a 300 s window
+    monkeypatch.setattr(clock, "wall", lambda: now[0])
+    c = Client(REMOTE_ADDR="10.8.0.1")
+    left = []
+    for _ in range(3):
+        r = c.get("/api/daily_papers")
+        assert r.status_code == 200
+        assert _fields(r["RateLimit-Policy"]) == {"api:ip": {"q": 3, "w": 300}}
+        left.append(_fields(r["RateLimit"])["api:ip"])
+    # Each hit weighs until the next window is over: 240 s of this one and 300 of the next.
+    assert left == [{"r": 2, "t": 540}, {"r": 1, "t": 540}, {"r": 0, "t": 540}]
+    now[0] += 100
+    r = c.get("/api/daily_papers")
+    assert r.status_code == 429 and int(r["Retry-After"]) >= 1
+    assert _fields(r["RateLimit"]) == {"api:ip": {"r": 0, "t": 440}}
+    assert _fields(r["RateLimit-Policy"]) == {"api:ip": {"q": 3, "w": 300}}
+    # A 304 was counted too, and says so; another address has its own count.
+    other = Client(REMOTE_ADDR="10.8.0.2")
+    etag = other.get("/api/trending")["ETag"]
+    again = other.get("/api/trending", HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304 and _fields(again["RateLimit"])["api:ip"]["r"] == 1
+    now[0] += 440  # both windows over, at the start of the next: the whole quota is back
+    r = c.get("/api/daily_papers")
+    assert r.status_code == 200 and _fields(r["RateLimit"]) == {"api:ip": {"r": 2, "t": 600}}
+
+
+def test_a_write_names_its_own_limit_beside_the_address(
+    site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(throttle.LIMITS, "vote:user", throttle.Limit(2, 60))
+    p = site["papers"][0]
+    c = Client(REMOTE_ADDR="10.8.1.1")
+    seen = []
+    for method in ("post", "delete", "post"):
+        r = getattr(c, method)(f"/api/papers/{p.arxiv_id}/upvote", **site["auth"])
+        seen.append((r.status_code, _fields(r["RateLimit"])))
+    policy = _fields(r["RateLimit-Policy"])
+    assert policy == {"api:ip": {"q": 300, "w": 300}, "vote:user": {"q": 2, "w": 60}}
+    assert [(status, f["vote:user"]["r"], f["api:ip"]["r"]) for status, f in seen] == [
+        (200, 1, 299),
+        (200, 0, 298),
+        (429, 0, 297),  # the address's limit counted it; the vote limit refused it
+    ]
+    assert seen[2][1]["vote:user"]["t"] >= 1
+    # A read meets only the address's limit.
+    assert set(_fields(c.get("/api/trending")["RateLimit"])) == {"api:ip"}
+
+
+def test_no_ratelimit_headers_outside_the_api(site: dict[str, Any]) -> None:
+    assert not Client().get("/papers").has_header("RateLimit")
