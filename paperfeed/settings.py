@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "paperfeed.search",
     "paperfeed.accounts",
     "paperfeed.feed",
+    "paperfeed.moderation",
     "paperfeed.digests",
     "paperfeed.recs",
     "paperfeed.api",

@@ -33,8 +33,12 @@ class UserQuerySet(models.QuerySet["User"]):
         return self.filter(
             email_verified=True,
             is_active=True,
+            suspended_at__isnull=True,
             date_joined__lte=(at or timezone.now()) - TRENDING_MIN_ACCOUNT_AGE,
         )
+
+    def suspended(self) -> UserQuerySet:
+        return self.filter(suspended_at__isnull=False)
 
 
 class AccountManager(UserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
@@ -53,6 +57,9 @@ class User(AbstractUser):
     )
     email_verified = models.BooleanField(default=False)
     bio = models.TextField(blank=True, max_length=2000)
+    # Set by moderation (paperfeed.moderation): a suspended account reads but cannot vote, comment,
+    # submit or report, and its votes stop counting. Nullable, so adding it costs no table rewrite.
+    suspended_at = models.DateTimeField(null=True, blank=True)
 
     objects: ClassVar[AccountManager] = AccountManager()
 
@@ -92,9 +99,18 @@ class User(AbstractUser):
             how, disabled = self.changed_how, not self.has_usable_password()
             transaction.on_commit(lambda: send_password_changed(self, how, disabled=disabled))
 
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
+
     def counts_for_trending(self, at: dt.datetime | None = None) -> bool:
         at = at or timezone.now()
-        return self.email_verified and self.is_active and self.date_joined <= at - TRENDING_MIN_ACCOUNT_AGE
+        return (
+            self.email_verified
+            and self.is_active
+            and not self.is_suspended
+            and self.date_joined <= at - TRENDING_MIN_ACCOUNT_AGE
+        )
 
 
 class FollowQuerySet(models.QuerySet["Follow"]):

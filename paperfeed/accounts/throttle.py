@@ -41,6 +41,7 @@ LIMITS: dict[str, Limit] = {
     "submit:user": Limit(20, 3600),
     "vote:user": Limit(30, 60),
     "comment:user": Limit(10, 300),
+    "report:user": Limit(10, 3600),
     "api:ip": Limit(300, 300),
 }
 

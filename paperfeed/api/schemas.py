@@ -3,7 +3,7 @@ huggingface_hub's HfApi(endpoint=…) reads us: list_daily_papers, paper_info an
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from ninja import Field, Schema
 
@@ -88,6 +88,22 @@ class VoteOut(Schema):
 class SubmitIn(Schema):
     id: str = Field(max_length=300, description="arXiv id or URL")
     date: str | None = Field(None, max_length=10, description="YYYY-MM-DD; default today (UTC)")
+
+
+class ReportIn(Schema):
+    reason: Literal["spam", "off-topic", "abuse", "vote-gaming", "other"] = Field(
+        description="spam, off-topic, abuse (abusive, harassing or hateful), vote-gaming, other"
+    )
+    text: str = Field("", max_length=1000, description="anything the moderators should know (optional)")
+
+
+class ReportOut(Schema):
+    id: int
+    target: str = Field(description='what was reported, in words: "submission of 2501.00001 (2026-03-02)"')
+    reason: str
+    text: str
+    status: str = Field(description="open until a moderator acts on it or dismisses it")
+    createdAt: str
 
 
 class CommentIn(Schema):

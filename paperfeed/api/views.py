@@ -40,6 +40,8 @@ from paperfeed.api.schemas import (
     DailyPaperOut,
     ErrorOut,
     PaperOut,
+    ReportIn,
+    ReportOut,
     SearchHitOut,
     SubmitIn,
     UserPageOut,
@@ -48,6 +50,7 @@ from paperfeed.api.schemas import (
 )
 from paperfeed.feed import periods, searching, services
 from paperfeed.feed.models import Collection, Comment, Submission, Vote
+from paperfeed.moderation import services as moderation
 from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.papers.models import Author, Category, Paper, PaperLink
 from paperfeed.search.query import InvalidFilter, date_range
@@ -227,7 +230,7 @@ def _rate_limited(request: HttpRequest, exc: throttle.RateLimited) -> HttpRespon
 def _feed_error(request: HttpRequest, exc: services.FeedError) -> HttpResponse:
     status = (
         409
-        if isinstance(exc, services.AlreadySubmitted)
+        if isinstance(exc, services.AlreadySubmitted | moderation.AlreadyReported)
         else 404
         if isinstance(exc, services.PaperNotFound)
         else 403
@@ -306,7 +309,8 @@ def _entry(e: services.Entry, trending: bool = False) -> dict[str, Any]:
 def _counts(papers: list[Paper]) -> tuple[dict[int, int], dict[int, int]]:
     ids = [p.pk for p in papers]
     votes = dict(
-        Vote.objects.filter(paper_id__in=ids)
+        Vote.objects.counted()
+        .filter(paper_id__in=ids)
         .values("paper_id")
         .annotate(c=Count("*"))
         .values_list("paper_id", "c")
@@ -635,7 +639,11 @@ def user_page(request: HttpRequest, username: str) -> dict[str, Any]:
         User.objects, f"user {username[:150]!r}", username__iexact=username[:150], is_active=True
     )
     subs = list(
-        Submission.objects.filter(submitted_by=u).with_counts().for_listing().order_by("-created_at")[:50]
+        Submission.objects.filter(submitted_by=u)
+        .visible()
+        .with_counts()
+        .for_listing()
+        .order_by("-created_at")[:50]
     )
     entries = [services.Entry(s, votes=s.n_votes or 0, comments=s.n_comments or 0) for s in subs]  # type: ignore[attr-defined]
     upvoted = list(
@@ -694,3 +702,46 @@ def add_comment(request: HttpRequest, arxiv_id: str, body: CommentIn) -> Status[
     pp = stored_paper(arxiv_id)
     c = services.add_comment(_caller(request), pp, body.body)
     return Status(201, _comment(c, pp))
+
+
+def _report(r: Any) -> dict[str, Any]:
+    return {
+        "id": r.pk,
+        "target": moderation.describe(r.item),
+        "reason": r.reason,
+        "text": r.text,
+        "status": r.status,
+        "createdAt": _ts(r.created_at),
+    }
+
+
+@api.post(
+    "/papers/{paper_id:arxiv_id}/report",
+    auth=TokenAuth(),
+    response=with_errors(ReportOut, 201),
+    tags=["write"],
+)
+def report_submission(request: HttpRequest, arxiv_id: str, body: ReportIn) -> Status[dict[str, Any]]:
+    """Report a paper's submission to the moderators (spam, off-topic, ...): one open report per
+    reader and item; 404 when the paper is not on the feed, 409 when this reader's report is open."""
+    pp = stored_paper(arxiv_id)
+    sub = moderation.submission_of(pp.arxiv_id)
+    if sub is None or sub.removed_at is not None:
+        raise Http404(f"{pp.arxiv_id} is not on the feed")
+    return Status(201, _report(moderation.file_report(_caller(request), sub, body.reason, body.text)))
+
+
+@api.post(
+    "/comments/{comment_id}/report",
+    auth=TokenAuth(),
+    response=with_errors(ReportOut, 201),
+    tags=["write"],
+)
+def report_comment(request: HttpRequest, comment_id: int, body: ReportIn) -> Status[dict[str, Any]]:
+    """Report a comment to the moderators; the ids are those of /api/papers/{id}/comments."""
+    c = None
+    if 0 < comment_id < 2**63:  # a larger number is no row's id, and no database integer either
+        c = Comment.objects.visible().select_related("paper", "author").filter(pk=comment_id).first()
+    if c is None:
+        raise Http404(f"no comment {comment_id}")
+    return Status(201, _report(moderation.file_report(_caller(request), c, body.reason, body.text)))

@@ -31,17 +31,24 @@ class SubmissionQuerySet(models.QuerySet["Submission"]):
         return self.filter(submitted_by=user)
 
     def visible(self) -> SubmissionQuerySet:
-        return self.filter(paper__status=Paper.Status.ACTIVE)
+        """What every list shows (daily, trending, their feeds, the API's lists, digests, user
+        pages): submissions of active papers that moderators have not removed. The one place that
+        decides."""
+        return self.filter(paper__status=Paper.Status.ACTIVE, removed_at__isnull=True)
+
+    def removed(self) -> SubmissionQuerySet:
+        return self.filter(removed_at__isnull=False)
 
     def upvoted(self) -> SubmissionQuerySet:
-        """Submissions of papers with at least one upvote: what a trending list can show."""
-        return self.filter(models.Exists(Vote.objects.filter(paper=models.OuterRef("paper"))))
+        """Submissions of papers with at least one counted upvote: what a trending list can show."""
+        return self.filter(models.Exists(Vote.objects.counted().filter(paper=models.OuterRef("paper"))))
 
     def with_counts(self) -> SubmissionQuerySet:
-        """Annotate `n_votes` (all vote rows of the paper) and `n_comments` (visible comments)."""
+        """Annotate `n_votes` (the paper's counted votes) and `n_comments` (visible comments)."""
         return self.annotate(
             n_votes=models.Subquery(
-                Vote.objects.filter(paper=models.OuterRef("paper"))
+                Vote.objects.counted()
+                .filter(paper=models.OuterRef("paper"))
                 .values("paper")
                 .annotate(c=Count("*"))
                 .values("c")[:1]
@@ -69,6 +76,11 @@ class Submission(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="submissions"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # Taken off the lists by a moderator (paperfeed.moderation); reversible, the row and votes stay.
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = SubmissionQuerySet.as_manager()
 
@@ -81,6 +93,11 @@ class Submission(models.Model):
 
 
 class VoteQuerySet(models.QuerySet["Vote"]):
+    def counted(self) -> VoteQuerySet:
+        """The votes a paper's count shows: not those of suspended accounts (kept, so that lifting
+        a suspension gives them back)."""
+        return self.filter(user__suspended_at__isnull=True)
+
     def counted_for_trending(self, at: dt.datetime | None = None) -> VoteQuerySet:
         from paperfeed.accounts.models import TRENDING_MIN_ACCOUNT_AGE
 
@@ -88,6 +105,7 @@ class VoteQuerySet(models.QuerySet["Vote"]):
         return self.filter(
             user__email_verified=True,
             user__is_active=True,
+            user__suspended_at__isnull=True,
             user__date_joined__lte=at - TRENDING_MIN_ACCOUNT_AGE,
             created_at__lte=at,
         )

@@ -59,6 +59,19 @@ class NotAllowed(FeedError):
     """The account may not do this yet (an unverified email): the API's 403, as for submitting."""
 
 
+class Suspended(NotAllowed):
+    pass
+
+
+SUSPENDED = "Your account is suspended by the moderators: you cannot {} until they lift the suspension."
+
+
+def check_not_suspended(user: Any, doing: str) -> None:
+    """Refuse a suspended account's write (vote, comment, submit, report), in words it can show."""
+    if getattr(user, "suspended_at", None) is not None:
+        raise Suspended(SUSPENDED.format(doing))
+
+
 # --- the cache version: lists rendered for anonymous visitors are cached under it ---------------
 
 
@@ -122,15 +135,20 @@ def submit(text: str, user: User | None, day: dt.date | None = None, *, limit: b
     """Put a paper on `day`'s list (today by default). A paper goes on one list only, as on Hugging
     Face: its votes belong to the paper, so a second listing would carry them to the top of a later
     day and of trending (anyone could recycle last month's favourites daily)."""
+    if user is not None:
+        check_not_suspended(user, "submit papers")
     if user is not None and limit:
         throttle.check("submit:user", str(user.pk))
     paper = resolve_paper(text)
     if paper.status != Paper.Status.ACTIVE:
         raise FeedError(f"{paper.arxiv_id} is {paper.status} on arXiv")
     day = day or timezone.localdate()
-    listed = Submission.objects.filter(paper=paper).order_by("day").values_list("day", flat=True).first()
+    listed = Submission.objects.filter(paper=paper).order_by("day").values("day", "removed_at").first()
+    if listed is not None and listed["removed_at"] is not None:
+        # Resubmitting would undo the moderators' decision; they can restore it themselves.
+        raise AlreadySubmitted(f"{paper.arxiv_id} was removed from the feed by the moderators")
     if listed is not None:
-        raise AlreadySubmitted(f"{paper.arxiv_id} is already on the list of {listed.isoformat()}")
+        raise AlreadySubmitted(f"{paper.arxiv_id} is already on the list of {listed['day'].isoformat()}")
     try:
         with transaction.atomic():
             sub = Submission.objects.create(paper=paper, day=day, submitted_by=user)
@@ -145,6 +163,7 @@ def submit(text: str, user: User | None, day: dt.date | None = None, *, limit: b
 
 def upvote(user: User, paper: Paper) -> int:
     """Add the user's vote (once, however often and however concurrently asked); the paper's votes."""
+    check_not_suspended(user, "vote")
     throttle.check("vote:user", str(user.pk))
     with transaction.atomic():
         # get_or_create, not bulk_create: a new vote is saved as a model, so its post_save hook
@@ -152,21 +171,23 @@ def upvote(user: User, paper: Paper) -> int:
         # A concurrent duplicate is its IntegrityError, caught in a savepoint: still one vote.
         Vote.objects.get_or_create(user=user, paper=paper)
         _bump_after_commit()
-    return Vote.objects.filter(paper=paper).count()
+    return Vote.objects.counted().filter(paper=paper).count()
 
 
 def unvote(user: User, paper: Paper) -> int:
+    check_not_suspended(user, "vote")
     throttle.check("vote:user", str(user.pk))
     with transaction.atomic():
         Vote.objects.filter(user=user, paper=paper).delete()
         _bump_after_commit()
-    return Vote.objects.filter(paper=paper).count()
+    return Vote.objects.counted().filter(paper=paper).count()
 
 
 def vote_counts(arxiv_ids: list[str]) -> dict[str, int]:
     """Upvotes per paper (by arXiv id; papers without votes are left out): for sorting by votes."""
     return dict(
-        Vote.objects.filter(paper__arxiv_id__in=arxiv_ids)
+        Vote.objects.counted()
+        .filter(paper__arxiv_id__in=arxiv_ids)
         .values("paper__arxiv_id")
         .annotate(c=Count("*"))
         .values_list("paper__arxiv_id", "c")
@@ -177,7 +198,8 @@ def votes_by_pk(paper_ids: list[int]) -> dict[int, float]:
     """The same, by paper primary key: the "votes" sort order search registers from us."""
     return {
         pk: float(c)
-        for pk, c in Vote.objects.filter(paper_id__in=paper_ids)
+        for pk, c in Vote.objects.counted()
+        .filter(paper_id__in=paper_ids)
         .values("paper_id")
         .annotate(c=Count("*"))
         .values_list("paper_id", "c")
@@ -205,6 +227,7 @@ def _check_body(body: str) -> str:
 def add_comment(user: User, paper: Paper, body: str) -> Comment:
     if not user.email_verified:
         raise NotAllowed("Verify your email address before commenting.")
+    check_not_suspended(user, "comment")
     throttle.check("comment:user", str(user.pk))
     body = _check_body(body)
     with transaction.atomic():
@@ -216,18 +239,10 @@ def add_comment(user: User, paper: Paper, body: str) -> Comment:
 def edit_comment(user: User, comment: Comment, body: str) -> Comment:
     if comment.author_id != user.pk:
         raise FeedError("Only its author can edit a comment.")
+    check_not_suspended(user, "comment")
     body = _check_body(body)
     comment.body, comment.html, comment.edited_at = body, render_comment(body), timezone.now()
     comment.save(update_fields=["body", "html", "edited_at"])
-    return comment
-
-
-def hide_comment(staff: User, comment: Comment, hidden: bool = True) -> Comment:
-    if not staff.is_staff:
-        raise FeedError("Only moderators can hide comments.")
-    comment.hidden, comment.hidden_by = hidden, (staff if hidden else None)
-    comment.save(update_fields=["hidden", "hidden_by"])
-    _bump_after_commit()
     return comment
 
 
@@ -360,7 +375,8 @@ def _score(entries: list[Entry], ref: dt.datetime) -> None:
     )
     # Votes cast after `ref` (a past period looked at now) are neither counted nor "not counted".
     cast = dict(
-        Vote.objects.filter(paper_id__in=ids, created_at__lte=ref)
+        Vote.objects.counted()
+        .filter(paper_id__in=ids, created_at__lte=ref)
         .values("paper_id")
         .annotate(c=Count("*"))
         .values_list("paper_id", "c")
@@ -459,7 +475,7 @@ def latest_day(
 def paper_feed_fields(paper: Paper) -> dict[str, Any]:
     subs = Submission.objects.filter(paper=paper).select_related("submitted_by").order_by("day")
     return {
-        "votes": Vote.objects.filter(paper=paper).count(),
+        "votes": Vote.objects.counted().filter(paper=paper).count(),
         "comments": Comment.objects.visible().filter(paper=paper).count(),
         "submissions": [
             {"day": s.day.isoformat(), "by": s.submitted_by.username if s.submitted_by else None}
@@ -470,6 +486,6 @@ def paper_feed_fields(paper: Paper) -> dict[str, Any]:
 
 def stats(paper: Paper) -> dict[str, int]:
     return {
-        "votes": Vote.objects.filter(paper=paper).count(),
+        "votes": Vote.objects.counted().filter(paper=paper).count(),
         "comments": Comment.objects.filter(paper=paper, hidden=False).count(),
     }

@@ -77,7 +77,7 @@ def _feed_query(request: HttpRequest, period: periods.Period) -> str:
 def _default_day() -> periods.Period:
     today = timezone.localdate()
     latest = services.latest_day()
-    if latest is None or Submission.objects.on_day(today).exists():
+    if latest is None or Submission.objects.on_day(today).visible().exists():
         return periods.day(today)
     return periods.day(latest)
 
@@ -248,16 +248,16 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         similar_papers = sorted(  # active: the ids are kept an hour, a paper may be withdrawn meanwhile
             Paper.objects.filter(pk__in=similar).active().for_listing(), key=lambda s: similar.index(s.pk)
         )
+        submissions = list(Submission.objects.filter(paper=p).select_related("submitted_by").order_by("day"))
         ctx: dict[str, Any] = {
             "paper": p,
             "authors": p.authors,
             "categories": p.category_codes(),
             "comments": list(comments),
-            "votes": Vote.objects.filter(paper=p).count(),
+            "votes": Vote.objects.counted().filter(paper=p).count(),
             "voted": bool(services.voted_ids(user, [p.pk])),
-            "submissions": list(
-                Submission.objects.filter(paper=p).select_related("submitted_by").order_by("day")
-            ),
+            "submissions": submissions,
+            "removed": any(s.removed_at for s in submissions),
             "similar": similar_papers,
             "collections": list(mine) if user.is_authenticated else [],
             **_comment_draft(request, p.arxiv_id),
@@ -315,7 +315,12 @@ def vote(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         return HttpResponse("Log in to vote.", status=403)
     assert isinstance(request.user, User)
     up = request.POST.get("action", "up") != "down"
-    count = services.upvote(request.user, p) if up else services.unvote(request.user, p)
+    try:
+        count = services.upvote(request.user, p) if up else services.unvote(request.user, p)
+    except services.FeedError as e:  # a suspended account: said, as the note under the paper shows it
+        if _wants_json(request):
+            return JsonResponse({"error": str(e)}, status=403)
+        return HttpResponse(str(e), status=403, content_type="text/plain; charset=utf-8")
     if _wants_json(request):
         return JsonResponse({"id": p.arxiv_id, "upvotes": count, "voted": up})
     return HttpResponseRedirect(safe_next(request, reverse("paper", args=[p.arxiv_id])))
@@ -368,10 +373,12 @@ def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def comment_hide(request: HttpRequest, pk: int) -> HttpResponse:
     c = get_object_or_404(Comment.objects.select_related("paper"), pk=pk)
     assert isinstance(request.user, User)
+    from paperfeed.moderation import services as moderation
+
     try:
-        services.hide_comment(request.user, c, request.POST.get("hidden", "1") == "1")
-    except services.FeedError as e:
-        return HttpResponse(str(e), status=403)
+        moderation.hide_comment(request.user, c, request.POST.get("hidden", "1") == "1")
+    except moderation.ModerationError as e:
+        return HttpResponse(str(e), status=403, content_type="text/plain; charset=utf-8")
     return redirect(reverse("paper", args=[c.paper.arxiv_id]) + f"#c{c.pk}")
 
 
@@ -481,7 +488,8 @@ def search(request: HttpRequest) -> HttpResponse:
         categories = sorted([*categories, category])
     ids = [h.paper.pk for h in result.hits]
     counts = dict(
-        Vote.objects.filter(paper_id__in=ids)
+        Vote.objects.counted()
+        .filter(paper_id__in=ids)
         .values("paper_id")
         .annotate(c=Count("*"))
         .values_list("paper_id", "c")
@@ -701,7 +709,7 @@ def user_page(request: HttpRequest, username: str) -> HttpResponse:
     colls = Collection.objects.filter(user=u).annotate(n=Count("items"))
     if not own:
         colls = colls.filter(public=True)
-    subs = Submission.objects.filter(submitted_by=u).for_listing().order_by("-created_at")[:50]
+    subs = Submission.objects.filter(submitted_by=u).visible().for_listing().order_by("-created_at")[:50]
     upvoted = Paper.objects.filter(votes__user=u).order_by("-votes__created_at").for_listing()[:50]
     return render(
         request,

@@ -23,6 +23,7 @@ from openapi_spec_validator import validate as validate_openapi
 from paperfeed.accounts import services as accounts
 from paperfeed.accounts import throttle
 from paperfeed.core.middleware import unavailable
+from paperfeed.feed.models import Comment
 from tests.sitedata import make_user
 
 pytestmark = pytest.mark.django_db
@@ -115,13 +116,21 @@ def _with(url: str, query: str) -> str:
 def calls(doc: dict[str, Any], site: dict[str, Any]) -> dict[tuple[str, str], list[Call]]:
     papers = site["papers"]
     p = papers[0]
+    comment = Comment.objects.get()  # conftest's one comment
     good = {
         "arxiv_id": p.arxiv_id,
         "code": p.primary_category_id,
         "key": p.authors[0]["key"],
         "username": "curator",
+        "comment_id": str(comment.pk),
     }
-    missing = {"arxiv_id": "2501.99999", "code": "xx.YY", "key": "nobody-at-all", "username": "nobody"}
+    missing = {
+        "arxiv_id": "2501.99999",
+        "code": "xx.YY",
+        "key": "nobody-at-all",
+        "username": "nobody",
+        "comment_id": "99999999",
+    }
     auth = site["auth"]
     unverified = accounts.create_api_token(make_user("unverified", verified=False)).secret
     unv = {"HTTP_AUTHORIZATION": f"Bearer {unverified}"}
@@ -135,6 +144,8 @@ def calls(doc: dict[str, Any], site: dict[str, Any]) -> dict[tuple[str, str], li
     bodies = {
         ("post", "/api/papers/submit"): {"id": papers[7].arxiv_id},
         ("post", "/api/papers/{arxiv_id}/comments"): {"body": "ünïcode ✓ and $x^2$ <b>not bold</b>"},
+        ("post", "/api/papers/{arxiv_id}/report"): {"reason": "spam", "text": "an <b>ad</b> ✓"},
+        ("post", "/api/comments/{comment_id}/report"): {"reason": "abuse"},
     }
     # Errors only the operation's own rules give.
     own: dict[tuple[str, str], list[Call]] = {
@@ -154,6 +165,17 @@ def calls(doc: dict[str, Any], site: dict[str, Any]) -> dict[tuple[str, str], li
         ],
         ("post", "/api/papers/{arxiv_id}/comments"): [
             Call(403, "post", f"/api/papers/{p.arxiv_id}/comments", {"body": "hello"}, unv)
+        ],
+        ("post", "/api/papers/{arxiv_id}/report"): [
+            Call(403, "post", f"/api/papers/{p.arxiv_id}/report", {"reason": "spam"}, unv),
+            # The success above is this reader's open report; a paper stored but not on the feed.
+            Call(409, "post", f"/api/papers/{p.arxiv_id}/report", {"reason": "other"}, auth),
+            Call(404, "post", f"/api/papers/{papers[5].arxiv_id}/report", {"reason": "spam"}, auth),
+            Call(422, "post", f"/api/papers/{p.arxiv_id}/report", {"reason": "boring"}, auth),
+        ],
+        ("post", "/api/comments/{comment_id}/report"): [
+            Call(409, "post", f"/api/comments/{comment.pk}/report", {"reason": "spam"}, auth),
+            Call(404, "post", "/api/comments/99999999999999999999999/report", {"reason": "spam"}, auth),
         ],
         ("post", "/api/recommendations/{arxiv_id}/not_interested"): [
             Call(403, "post", f"/api/recommendations/{p.arxiv_id}/not_interested", client=browser)
@@ -255,7 +277,13 @@ def test_the_503_of_a_database_that_is_down_is_documented(doc: dict[str, Any]) -
 
 
 def test_options_lists_what_each_path_allows(doc: dict[str, Any]) -> None:
-    good = {"arxiv_id": "2501.00001", "code": "cs.CL", "key": "anyone", "username": "anyone"}
+    good = {
+        "arxiv_id": "2501.00001",
+        "code": "cs.CL",
+        "key": "anyone",
+        "username": "anyone",
+        "comment_id": "1",
+    }
     for path, ops in doc["paths"].items():
         r = Client().options(_fill(path, good))
         allowed = {m.upper() for m in ops} | {"OPTIONS"} | ({"HEAD"} if "get" in ops else set())

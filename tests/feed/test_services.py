@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from paperfeed.feed import periods, services
 from paperfeed.feed.models import Comment, SavedSearch, Submission, Vote
+from paperfeed.moderation import services as moderation
 from paperfeed.papers.services import paper_extras
 from paperfeed.search.query import MAX_QUERY_CHARS
 from tests.sitedata import load_papers, make_user
@@ -88,8 +89,8 @@ def test_comments_edit_and_hide() -> None:
     c.refresh_from_db()
     assert c.html.strip() == "<p><em>better</em></p>" and c.edited_at is not None
     with pytest.raises(services.FeedError):
-        services.hide_comment(other, c)
-    services.hide_comment(mod, c)
+        moderation.hide_comment(other, c)
+    moderation.hide_comment(mod, c)
     assert not Comment.objects.visible().filter(pk=c.pk).exists()
     with pytest.raises(services.FeedError, match="empty"):
         services.add_comment(author, p, "   ")

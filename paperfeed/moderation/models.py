@@ -1,0 +1,129 @@
+"""Moderation: reports readers file about a submission or a comment, and the log of what staff did.
+
+The state a decision leaves lives on the thing itself (Submission.removed_at, Comment.hidden,
+User.suspended_at), so the lists read it without a join to this app; this app keeps who asked
+(Report) and who decided what, when and why (Action), which nothing ever deletes.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from paperfeed.feed.models import Comment, Submission
+
+MAX_REPORT_CHARS = 1000
+
+
+class ReportQuerySet(models.QuerySet["Report"]):
+    def open(self) -> ReportQuerySet:
+        return self.filter(status=Report.Status.OPEN)
+
+    def about(self, item: Submission | Comment) -> ReportQuerySet:
+        if isinstance(item, Submission):
+            return self.filter(submission=item)
+        return self.filter(comment=item)
+
+
+class Report(models.Model):
+    class Reason(models.TextChoices):
+        SPAM = "spam", "Spam or advertising"
+        OFF_TOPIC = "off-topic", "Off-topic for this feed"
+        ABUSE = "abuse", "Abusive, harassing or hateful"
+        VOTE_GAMING = "vote-gaming", "Vote manipulation"
+        OTHER = "other", "Something else"
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        RESOLVED = "resolved"  # the item was removed or hidden
+        DISMISSED = "dismissed"
+
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports")
+    submission = models.ForeignKey(
+        Submission, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    comment = models.ForeignKey(Comment, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    text = models.TextField(blank=True, max_length=MAX_REPORT_CHARS)
+    created_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = ReportQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(submission__isnull=False, comment__isnull=True)
+                | Q(submission__isnull=True, comment__isnull=False),
+                name="report_one_item",
+            ),
+            # One open report per reader and item: a second click cannot pile up the queue.
+            models.UniqueConstraint(
+                fields=["reporter", "submission"],
+                condition=Q(status="open"),
+                name="uniq_open_report_submission",
+            ),
+            models.UniqueConstraint(
+                fields=["reporter", "comment"], condition=Q(status="open"), name="uniq_open_report_comment"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="report_queue")]
+
+    def __str__(self) -> str:
+        return f"report {self.pk} ({self.reason})"
+
+    @property
+    def item(self) -> Submission | Comment:
+        item = self.submission or self.comment
+        assert item is not None
+        return item
+
+
+class ActionQuerySet(models.QuerySet["Action"]):
+    def newest_first(self) -> ActionQuerySet:
+        return self.order_by("-created_at", "-pk")
+
+
+class Action(models.Model):
+    """One line of the moderation log. `target` and `by` are kept as text too, so the line still
+    says what it was about after an account or comment is deleted."""
+
+    class Kind(models.TextChoices):
+        REMOVE_SUBMISSION = "remove-submission", "removed submission"
+        RESTORE_SUBMISSION = "restore-submission", "restored submission"
+        HIDE_COMMENT = "hide-comment", "hid comment"
+        UNHIDE_COMMENT = "unhide-comment", "unhid comment"
+        SUSPEND_USER = "suspend-user", "suspended user"
+        UNSUSPEND_USER = "unsuspend-user", "lifted suspension of"
+        DISMISS_REPORTS = "dismiss-reports", "dismissed reports about"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    moderator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(blank=True, max_length=MAX_REPORT_CHARS)
+    target = models.CharField(max_length=300)
+    submission = models.ForeignKey(
+        Submission, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    comment = models.ForeignKey(Comment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reports = models.PositiveIntegerField(default=0)  # open reports this action closed
+
+    objects = ActionQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["-created_at"], name="moderation_log")]
+
+    def __str__(self) -> str:
+        return f"{self.by} {self.get_kind_display()} {self.target}"

@@ -1,0 +1,278 @@
+"""The moderators' verbs and the readers' report. Every staff action goes through `_log`, in the
+same transaction as the change it records, and bumps the feed's listing version after the commit
+(cached pages must not keep showing a removed paper or a suspended reader's votes).
+
+Who may moderate: staff accounts (`is_staff`). Reports: a signed-in reader with a verified email
+who is not suspended, one open report per reader and item, rate-limited as comments are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from paperfeed.accounts import throttle
+from paperfeed.accounts.models import User
+from paperfeed.feed import services as feed
+from paperfeed.feed.models import Comment, Submission
+from paperfeed.moderation.models import MAX_REPORT_CHARS, Action, Report
+
+
+class ModerationError(feed.FeedError):
+    """A request moderation refuses, with a reason fit to show (a FeedError, so the API answers it)."""
+
+
+class NotStaff(ModerationError, feed.NotAllowed):
+    pass
+
+
+class AlreadyReported(ModerationError):
+    pass
+
+
+Item = Submission | Comment
+
+
+COMMAND_LINE = "command line"
+
+
+def _staff(user: Any) -> User | None:
+    """The moderator acting; None is `paperfeed moderate` without --by (whoever runs commands on
+    the server can change the database anyway), logged as "command line"."""
+    if user is None:
+        return None
+    if not getattr(user, "is_staff", False):
+        raise NotStaff("Only moderators (staff accounts) can do this.")
+    assert isinstance(user, User)
+    return user
+
+
+def describe(item: Item) -> str:
+    if isinstance(item, Submission):
+        return f"submission of {item.paper.arxiv_id} ({item.day.isoformat()})"
+    return f"comment {item.pk} by {item.author.username} on {item.paper.arxiv_id}"
+
+
+def _reason(text: str | None) -> str:
+    return " ".join((text or "").split())[:MAX_REPORT_CHARS]
+
+
+def _log(staff: User | None, kind: Action.Kind, target: str, reason: str = "", **on: Any) -> Action:
+    feed._bump_after_commit()
+    by = staff.username if staff else COMMAND_LINE
+    return Action.objects.create(
+        kind=kind, moderator=staff, by=by, target=target[:300], reason=_reason(reason), **on
+    )
+
+
+def _close_reports(staff: User | None, item: Item, status: Report.Status) -> int:
+    return Report.objects.open().about(item).update(status=status, closed_at=timezone.now(), closed_by=staff)
+
+
+# --- reports ------------------------------------------------------------------------------------
+
+
+def file_report(user: Any, item: Item, reason: str, text: str = "") -> Report:
+    if not getattr(user, "is_authenticated", False):
+        raise feed.NotAllowed("Log in to report.")
+    if not user.email_verified:
+        raise feed.NotAllowed("Verify your email address before reporting.")
+    feed.check_not_suspended(user, "report")
+    if reason not in Report.Reason.values:
+        choices = ", ".join(Report.Reason.values)
+        raise ModerationError(f"Pick a reason for the report ({choices}).")
+    text = (text or "").replace("\r\n", "\n").strip()
+    if len(text) > MAX_REPORT_CHARS:
+        raise ModerationError(f"A report's note can be at most {MAX_REPORT_CHARS} characters.")
+    throttle.check("report:user", str(user.pk))
+    target = {"submission": item} if isinstance(item, Submission) else {"comment": item}
+    try:
+        with transaction.atomic():
+            return Report.objects.create(reporter=user, reason=reason, text=text, **target)
+    except IntegrityError:  # the partial unique constraint: this reader's report is still open
+        raise AlreadyReported(
+            f"You have already reported this {'paper' if 'submission' in target else 'comment'}; "
+            "the moderators will look at it."
+        ) from None
+
+
+def submission_of(arxiv_id: str) -> Submission | None:
+    """The paper's (first) submission to the feed: what a report or a removal is about."""
+    return (
+        Submission.objects.filter(paper__arxiv_id=arxiv_id)
+        .select_related("paper", "submitted_by")
+        .order_by("day")
+        .first()
+    )
+
+
+@dataclass
+class QueueItem:
+    """One reported item of the queue, with its open reports (newest first)."""
+
+    item: Item
+    reports: list[Report] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        return "submission" if isinstance(self.item, Submission) else "comment"
+
+    @property
+    def author(self) -> User | None:
+        if isinstance(self.item, Submission):
+            return self.item.submitted_by
+        return self.item.author
+
+    @property
+    def newest(self) -> Any:
+        return self.reports[0].created_at
+
+
+def queue(limit: int = 200) -> list[QueueItem]:
+    """Open reports grouped by item, the item most recently reported first."""
+    rows = (
+        Report.objects.open()
+        .select_related(
+            "reporter",
+            "submission__paper",
+            "submission__submitted_by",
+            "comment__paper",
+            "comment__author",
+        )
+        .order_by("-created_at", "-pk")[:limit]
+    )
+    groups: dict[tuple[str, int], QueueItem] = {}
+    for r in rows:
+        key = ("s", r.submission_id) if r.submission_id else ("c", r.comment_id or 0)
+        groups.setdefault(key, QueueItem(r.item)).reports.append(r)
+    return list(groups.values())
+
+
+# --- actions (staff) ----------------------------------------------------------------------------
+
+
+def remove_submission(staff: Any, sub: Submission, reason: str = "") -> Submission:
+    """Take the paper off every list (Submission.objects.visible); its page says moderators removed it."""
+    staff = _staff(staff)
+    with transaction.atomic():
+        n = Submission.objects.filter(pk=sub.pk, removed_at__isnull=True).update(
+            removed_at=timezone.now(), removed_by=staff
+        )
+        if not n:
+            raise ModerationError(f"{sub.paper.arxiv_id} is already removed from the feed.")
+        closed = _close_reports(staff, sub, Report.Status.RESOLVED)
+        _log(staff, Action.Kind.REMOVE_SUBMISSION, describe(sub), reason, submission=sub, reports=closed)
+    sub.refresh_from_db(fields=["removed_at", "removed_by"])
+    return sub
+
+
+def restore_submission(staff: Any, sub: Submission, reason: str = "") -> Submission:
+    staff = _staff(staff)
+    with transaction.atomic():
+        n = Submission.objects.filter(pk=sub.pk, removed_at__isnull=False).update(
+            removed_at=None, removed_by=None
+        )
+        if not n:
+            raise ModerationError(f"{sub.paper.arxiv_id} is not removed from the feed.")
+        _log(staff, Action.Kind.RESTORE_SUBMISSION, describe(sub), reason, submission=sub)
+    sub.refresh_from_db(fields=["removed_at", "removed_by"])
+    return sub
+
+
+def hide_comment(staff: Any, comment: Comment, hidden: bool = True, reason: str = "") -> Comment:
+    staff = _staff(staff)
+    if comment.hidden == hidden:
+        return comment  # a second click of the same button: nothing changed, nothing to log
+    with transaction.atomic():
+        comment.hidden, comment.hidden_by = hidden, (staff if hidden else None)
+        comment.save(update_fields=["hidden", "hidden_by"])
+        closed = _close_reports(staff, comment, Report.Status.RESOLVED) if hidden else 0
+        kind = Action.Kind.HIDE_COMMENT if hidden else Action.Kind.UNHIDE_COMMENT
+        _log(staff, kind, describe(comment), reason, comment=comment, reports=closed)
+    return comment
+
+
+def suspend(staff: Any, user: User, reason: str = "") -> User:
+    """The account can still read and log in; it can no longer vote, comment, submit or report,
+    and its votes stop counting (Vote.objects.counted). What it wrote stays unless removed."""
+    staff = _staff(staff)
+    if staff is not None and user.pk == staff.pk:
+        raise ModerationError("You cannot suspend your own account.")
+    with transaction.atomic():
+        if not User.objects.filter(pk=user.pk, suspended_at__isnull=True).update(suspended_at=timezone.now()):
+            raise ModerationError(f"{user.username} is already suspended.")
+        _log(staff, Action.Kind.SUSPEND_USER, f"user {user.username}", reason, user=user)
+    user.refresh_from_db(fields=["suspended_at"])
+    return user
+
+
+def unsuspend(staff: Any, user: User, reason: str = "") -> User:
+    staff = _staff(staff)
+    with transaction.atomic():
+        if not User.objects.filter(pk=user.pk, suspended_at__isnull=False).update(suspended_at=None):
+            raise ModerationError(f"{user.username} is not suspended.")
+        _log(staff, Action.Kind.UNSUSPEND_USER, f"user {user.username}", reason, user=user)
+    user.refresh_from_db(fields=["suspended_at"])
+    return user
+
+
+def dismiss(staff: Any, item: Item, reason: str = "") -> int:
+    """Close the item's open reports without acting on it; how many were closed."""
+    staff = _staff(staff)
+    with transaction.atomic():
+        closed = _close_reports(staff, item, Report.Status.DISMISSED)
+        if not closed:
+            raise ModerationError(f"There is no open report about this {_kind(item)}.")
+        on = {"submission": item} if isinstance(item, Submission) else {"comment": item}
+        _log(staff, Action.Kind.DISMISS_REPORTS, describe(item), reason, reports=closed, **on)
+    return closed
+
+
+def _kind(item: Item) -> str:
+    return "paper" if isinstance(item, Submission) else "comment"
+
+
+def removed_submissions(limit: int = 100) -> list[Submission]:
+    return list(
+        Submission.objects.removed().select_related("paper", "removed_by").order_by("-removed_at")[:limit]
+    )
+
+
+def suspended_users(limit: int = 100) -> list[User]:
+    return list(User.objects.suspended().order_by("-suspended_at")[:limit])
+
+
+def log(limit: int = 100, offset: int = 0) -> list[Action]:
+    return list(Action.objects.newest_first()[offset : offset + limit])
+
+
+def report_json(r: Report) -> dict[str, Any]:
+    return {
+        "id": r.pk,
+        "reason": r.reason,
+        "text": r.text,
+        "reporter": r.reporter.username,
+        "createdAt": r.created_at.isoformat(),
+        "status": r.status,
+    }
+
+
+def queue_json(items: list[QueueItem]) -> list[dict[str, Any]]:
+    out = []
+    for q in items:
+        it = q.item
+        d: dict[str, Any] = {
+            "kind": q.kind,
+            "target": describe(it),
+            "reports": [report_json(r) for r in q.reports],
+        }
+        if isinstance(it, Submission):
+            d |= {"paper": it.paper.arxiv_id, "removed": it.removed_at is not None}
+        else:
+            d |= {"comment": it.pk, "paper": it.paper.arxiv_id, "hidden": it.hidden}
+        d["author"] = q.author.username if q.author else None
+        out.append(d)
+    return out

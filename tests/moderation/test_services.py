@@ -1,0 +1,179 @@
+"""Reports, the staff verbs and their log, and what they do to every list (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from paperfeed.accounts import throttle
+from paperfeed.feed import periods
+from paperfeed.feed import services as feed
+from paperfeed.feed.models import Submission
+from paperfeed.moderation import services
+from paperfeed.moderation.models import Action, Report
+from tests.sitedata import make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def _today() -> periods.Period:
+    return periods.day(timezone.localdate())
+
+
+def _listed(**kw: Any) -> list[str]:
+    return [e.paper.arxiv_id for e in feed.listing(_today(), **kw)]
+
+
+def test_a_report_is_one_open_report_per_reader_and_item(community: dict[str, Any]) -> None:
+    reader, papers, mod = community["reader"], community["papers"], community["mod"]
+    sub = services.submission_of(papers[0].arxiv_id)
+    assert sub is not None
+    r = services.file_report(reader, sub, "spam", "  an ad\r\nfor pills ")
+    assert (r.status, r.text, r.item) == ("open", "an ad\nfor pills", sub)
+    with pytest.raises(services.AlreadyReported, match="already reported this paper"):
+        services.file_report(reader, sub, "off-topic")
+    # Another reader may report it too; once it is closed, the first reader may report it again.
+    services.file_report(community["other"], sub, "off-topic")
+    assert services.dismiss(mod, sub, "fine for this feed") == 2
+    services.file_report(reader, sub, "spam")
+    assert Report.objects.open().about(sub).count() == 1
+
+
+def test_who_may_report_and_what(community: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    sub = services.submission_of(community["papers"][0].arxiv_id)
+    assert sub is not None
+    with pytest.raises(feed.NotAllowed, match="Verify"):
+        services.file_report(make_user("new", verified=False), sub, "spam")
+    with pytest.raises(services.ModerationError, match="Pick a reason"):
+        services.file_report(community["reader"], sub, "i-dont-like-it")
+    with pytest.raises(services.ModerationError, match="at most 1000"):
+        services.file_report(community["reader"], sub, "other", "x" * 1001)
+    assert not Report.objects.exists()  # nothing was stored for any of them
+    monkeypatch.setitem(throttle.LIMITS, "report:user", throttle.Limit(1, 3600))
+    services.file_report(community["reader"], sub, "spam")
+    with pytest.raises(throttle.RateLimited):
+        services.file_report(community["reader"], community["comment"], "spam")
+
+
+def test_the_queue_groups_open_reports_by_item_newest_first(community: dict[str, Any]) -> None:
+    reader, other, papers, c = (
+        community["reader"],
+        community["other"],
+        community["papers"],
+        community["comment"],
+    )
+    s0 = services.submission_of(papers[0].arxiv_id)
+    assert s0 is not None
+    services.file_report(reader, s0, "spam")
+    services.file_report(reader, c, "abuse", "rude")
+    services.file_report(other, s0, "off-topic")
+    q = services.queue()
+    assert [(x.kind, len(x.reports)) for x in q] == [("submission", 2), ("comment", 1)]
+    assert [r.reporter.username for r in q[0].reports] == ["other", "reader"]
+    assert q[0].author == community["spammer"] and q[1].author == community["spammer"]
+
+
+def test_removing_a_submission_takes_it_off_every_list_and_restoring_brings_it_back(
+    community: dict[str, Any],
+) -> None:
+    papers, mod, reader = community["papers"], community["mod"], community["reader"]
+    spam = papers[2]
+    sub = services.submission_of(spam.arxiv_id)
+    assert sub is not None
+    services.file_report(reader, sub, "spam")
+    with pytest.raises(services.NotStaff):
+        services.remove_submission(reader, sub)
+    assert spam.arxiv_id in _listed() and spam.arxiv_id in [e.paper.arxiv_id for e in feed.trending(_today())]
+    services.remove_submission(mod, sub, "advertising")
+    assert spam.arxiv_id not in _listed()
+    assert spam.arxiv_id not in [e.paper.arxiv_id for e in feed.trending(_today())]
+    assert spam.arxiv_id not in _listed(submitter="spammer")
+    assert Submission.objects.visible().filter(paper=spam).count() == 0
+    assert Report.objects.get().status == Report.Status.RESOLVED
+    with pytest.raises(services.ModerationError, match="already removed"):
+        services.remove_submission(mod, sub)
+    # Submitting it again would undo the decision.
+    with pytest.raises(feed.AlreadySubmitted, match="removed from the feed by the moderators"):
+        feed.submit(spam.arxiv_id, reader)
+    services.restore_submission(mod, sub, "appeal upheld")
+    assert spam.arxiv_id in _listed()
+    log = [(a.by, a.kind, a.reason, a.reports) for a in Action.objects.newest_first()]
+    assert log == [
+        ("mod", "restore-submission", "appeal upheld", 0),
+        ("mod", "remove-submission", "advertising", 1),
+    ]
+
+
+def test_a_day_whose_only_submission_was_removed_is_no_day_with_submissions(
+    community: dict[str, Any],
+) -> None:
+    today = timezone.localdate()
+    assert feed.latest_day() == today
+    for p in community["papers"][:5]:
+        sub = services.submission_of(p.arxiv_id)
+        assert sub is not None
+        services.remove_submission(community["mod"], sub)
+    assert feed.latest_day() is None
+
+
+def test_a_suspended_account_cannot_write_and_its_votes_stop_counting(community: dict[str, Any]) -> None:
+    papers, mod, spammer = community["papers"], community["mod"], community["spammer"]
+    by_votes = {e.paper.arxiv_id: e.votes for e in feed.listing(_today())}
+    assert by_votes[papers[2].arxiv_id] == 2
+    trending = {e.paper.arxiv_id: e.counted for e in feed.trending(_today())}
+    assert trending[papers[2].arxiv_id] == 2
+    with pytest.raises(services.NotStaff):
+        services.suspend(community["reader"], spammer)
+    with pytest.raises(services.ModerationError, match="your own account"):
+        services.suspend(mod, mod)
+    services.suspend(mod, spammer, "vote ring")
+    assert {e.paper.arxiv_id: e.votes for e in feed.listing(_today())}[papers[2].arxiv_id] == 1
+    assert {e.paper.arxiv_id: e.counted for e in feed.trending(_today())}[papers[2].arxiv_id] == 1
+    assert feed.vote_counts([papers[2].arxiv_id]) == {papers[2].arxiv_id: 1}
+    assert feed.stats(papers[2])["votes"] == 1
+    spammer.refresh_from_db()
+    for act, words in [
+        (lambda: feed.upvote(spammer, papers[0]), "cannot vote"),
+        (lambda: feed.unvote(spammer, papers[2]), "cannot vote"),
+        (lambda: feed.add_comment(spammer, papers[0], "more spam"), "cannot comment"),
+        (lambda: feed.edit_comment(spammer, community["comment"], "edited spam"), "cannot comment"),
+        (lambda: feed.submit(papers[5].arxiv_id, spammer), "cannot submit"),
+        (lambda: services.file_report(spammer, community["comment"], "spam"), "cannot report"),
+    ]:
+        with pytest.raises(feed.Suspended, match=words):
+            act()
+    # What the account wrote stays until removed: its submissions are still listed.
+    assert {p.arxiv_id for p in papers[:3]} <= set(_listed())
+    with pytest.raises(services.ModerationError, match="already suspended"):
+        services.suspend(mod, spammer)
+    services.unsuspend(mod, spammer)
+    assert feed.stats(papers[2])["votes"] == 2
+    assert [a.kind for a in Action.objects.newest_first()] == ["unsuspend-user", "suspend-user"]
+
+
+def test_hiding_a_comment_is_logged_and_closes_its_reports(community: dict[str, Any]) -> None:
+    c, mod = community["comment"], community["mod"]
+    services.file_report(community["reader"], c, "spam")
+    services.hide_comment(mod, c, True, "spam link")
+    services.hide_comment(mod, c, True)  # a second click changes nothing and logs nothing
+    assert feed.stats(c.paper)["comments"] == 0
+    assert Report.objects.get().status == Report.Status.RESOLVED
+    services.hide_comment(mod, c, False)
+    a = Action.objects.newest_first()
+    assert [(x.kind, x.target) for x in a] == [
+        ("unhide-comment", f"comment {c.pk} by spammer on {c.paper.arxiv_id}"),
+        ("hide-comment", f"comment {c.pk} by spammer on {c.paper.arxiv_id}"),
+    ]
+    with pytest.raises(services.ModerationError, match="no open report"):
+        services.dismiss(mod, c)
+
+
+def test_the_log_keeps_its_lines_when_the_accounts_are_deleted(community: dict[str, Any]) -> None:
+    mod, spammer = community["mod"], community["spammer"]
+    services.suspend(mod, spammer, "spam")
+    spammer.delete()
+    mod.delete()
+    [a] = Action.objects.all()
+    assert (a.by, a.target, a.moderator, a.user) == ("mod", "user spammer", None, None)
