@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("paperfeed.search.urls")),
     path("", include("paperfeed.digests.urls")),
     path("", include("paperfeed.recs.urls")),
+    path("", include("paperfeed.moderation.urls")),
     path("", include("paperfeed.feed.urls")),
     path("", include("paperfeed.papers.urls")),
 ]

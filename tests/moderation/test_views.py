@@ -1,0 +1,157 @@
+"""The report form, the staff pages and what a suspended reader is told, through Django's test client."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from paperfeed.moderation import services
+from paperfeed.moderation.models import Action, Report
+from tests.sitedata import make_user
+
+pytestmark = pytest.mark.django_db
+
+STAFF_PAGES = ["/moderation", "/moderation/log"]
+
+
+def _client(user: Any, **kw: Any) -> Client:
+    c = Client(**kw)
+    c.force_login(user)
+    return c
+
+
+def _csrf(page: bytes) -> str:
+    m = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert m
+    return m.group(1).decode()
+
+
+def test_only_staff_see_the_moderation_pages(community: dict[str, Any]) -> None:
+    for path in STAFF_PAGES:
+        anon = Client().get(path)
+        assert anon.status_code == 302 and anon["Location"].startswith("/login"), path
+        r = _client(community["reader"]).get(path)
+        assert r.status_code == 403 and b"Moderation log" not in r.content, path
+        assert _client(community["mod"]).get(path).status_code == 200, path
+    sub = services.submission_of(community["papers"][2].arxiv_id)
+    assert sub is not None
+    for who in (community["reader"], community["spammer"]):
+        r = _client(who).post("/moderation/act", {"action": "remove", "submission": sub.pk})
+        assert r.status_code == 403
+    assert Client().post("/moderation/act", {"action": "remove", "submission": sub.pk}).status_code == 302
+    sub.refresh_from_db()
+    assert sub.removed_at is None and not Action.objects.exists()
+    # The nav links the queue for staff only.
+    assert b'href="/moderation"' in _client(community["mod"]).get("/papers").content
+    assert b'href="/moderation"' not in _client(community["reader"]).get("/papers").content
+
+
+def test_a_reader_reports_a_paper_and_a_comment(community: dict[str, Any]) -> None:
+    paper, c = community["papers"][0], community["comment"]
+    reader = _client(community["reader"], enforce_csrf_checks=True)
+    page = reader.get(f"/papers/{paper.arxiv_id}")
+    assert f'href="/report/paper/{paper.arxiv_id}"'.encode() in page.content
+    assert f'href="/report/comment/{c.pk}"'.encode() in reader.get(f"/papers/{c.paper.arxiv_id}").content
+    form = reader.get(f"/report/paper/{paper.arxiv_id}")
+    assert form.status_code == 200 and b'name="reason"' in form.content
+    assert reader.post(f"/report/paper/{paper.arxiv_id}", {"reason": "spam"}).status_code == 403  # no CSRF
+    token = _csrf(form.content)
+    r = reader.post(
+        f"/report/paper/{paper.arxiv_id}",
+        {"reason": "spam", "text": "<script>alert(1)</script>", "csrfmiddlewaretoken": token},
+    )
+    assert r.status_code == 302 and r["Location"] == f"/papers/{paper.arxiv_id}"
+    again = reader.post(f"/report/paper/{paper.arxiv_id}", {"reason": "spam", "csrfmiddlewaretoken": token})
+    assert again.status_code == 400 and b"already reported this paper" in again.content
+    bad = reader.post(
+        f"/report/comment/{c.pk}", {"reason": "", "text": "keep me", "csrfmiddlewaretoken": token}
+    )
+    assert bad.status_code == 400 and b"Pick a reason" in bad.content and b"keep me" in bad.content
+    r = reader.post(f"/report/comment/{c.pk}", {"reason": "abuse", "csrfmiddlewaretoken": token})
+    assert r.status_code == 302 and r["Location"].endswith(f"#c{c.pk}")
+    assert Report.objects.open().count() == 2
+    # A paper not on the feed, a comment that is not there: nothing to report.
+    assert reader.get(f"/report/paper/{community['papers'][5].arxiv_id}").status_code == 404
+    assert reader.get("/report/comment/999999").status_code == 404
+    assert Client().get(f"/report/paper/{paper.arxiv_id}").status_code == 302  # log in first
+    unverified = _client(make_user("new", verified=False))
+    r = unverified.post(f"/report/paper/{paper.arxiv_id}", {"reason": "spam"})
+    assert r.status_code == 403 and b"Verify your email" in r.content
+    # The queue shows both items with the reports, the reader's text escaped.
+    q = _client(community["mod"]).get("/moderation")
+    assert b"&lt;script&gt;alert(1)&lt;/script&gt;" in q.content and b"<script>alert(1)" not in q.content
+    assert b"Spam or advertising" in q.content and b"Abusive, harassing or hateful" in q.content
+    assert b"Buy cheap &lt;b&gt;pills&lt;/b&gt;" in q.content
+
+
+def test_staff_act_from_the_queue_and_the_log_says_so(
+    community: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    spam, c = community["papers"][2], community["comment"]
+    sub = services.submission_of(spam.arxiv_id)
+    assert sub is not None
+    services.file_report(community["reader"], sub, "spam")
+    anon = Client()
+    assert spam.title.split()[0].encode() in anon.get("/papers").content  # cached for visitors
+    mod = _client(community["mod"], enforce_csrf_checks=True)
+    token = _csrf(mod.get("/moderation").content)
+    assert mod.post("/moderation/act", {"action": "remove", "submission": sub.pk}).status_code == 403  # CSRF
+    with django_capture_on_commit_callbacks(execute=True):  # the listing version's bump
+        r = mod.post(
+            "/moderation/act",
+            {
+                "action": "remove",
+                "submission": sub.pk,
+                "reason": "pills <b>ad</b>",
+                "csrfmiddlewaretoken": token,
+            },
+        )
+    assert r.status_code == 302
+    daily = anon.get("/papers").content.decode()
+    assert f"/papers/{spam.arxiv_id}" not in daily  # the visitors' cached page went with the change
+    page = anon.get(f"/papers/{spam.arxiv_id}")
+    assert b"The moderators removed this paper from the community feed" in page.content
+    assert spam.arxiv_id not in json.dumps(anon.get("/api/daily_papers").json())
+    assert spam.arxiv_id not in anon.get("/papers/feed.rss").content.decode()
+    subs = anon.get("/api/users/spammer").json()["submissions"]
+    assert [x["paper"]["id"] for x in subs] == [p.arxiv_id for p in reversed(community["papers"][:2])]
+    for action, form in [
+        ("hide", {"comment": c.pk}),
+        ("suspend", {"user": "spammer"}),
+        ("restore", {"submission": sub.pk}),
+        ("remove", {"comment": c.pk}),  # does not apply to a comment: said, nothing done
+    ]:
+        r = mod.post("/moderation/act", {"action": action, "csrfmiddlewaretoken": token, **form}, follow=True)
+        assert r.status_code == 200
+    assert "does not apply to a comment" in r.content.decode()
+    log = mod.get("/moderation/log").content.decode()
+    assert "pills &lt;b&gt;ad&lt;/b&gt;" in log
+    for words in ("removed submission", "hid comment", "suspended user", "restored submission"):
+        assert words in log, words
+    assert [a.kind for a in Action.objects.newest_first()] == [
+        "restore-submission",
+        "suspend-user",
+        "hide-comment",
+        "remove-submission",
+    ]
+    assert mod.post("/moderation/act", {"action": "nuke", "csrfmiddlewaretoken": token}).status_code == 400
+
+
+def test_a_suspended_reader_is_told_why_not_given_a_500(community: dict[str, Any]) -> None:
+    spammer, paper = community["spammer"], community["papers"][0]
+    services.suspend(community["mod"], spammer)
+    c = _client(spammer)
+    r = c.post(f"/papers/{paper.arxiv_id}/vote", HTTP_ACCEPT="application/json")
+    assert r.status_code == 403 and "suspended" in r.json()["error"]
+    r = c.post(f"/papers/{paper.arxiv_id}/vote")
+    assert r.status_code == 403 and b"suspended" in r.content
+    r = c.post(f"/papers/{paper.arxiv_id}/comments", {"body": "more spam"}, follow=True)
+    assert b"you cannot comment" in r.content and b"more spam" in r.content  # the draft is kept
+    r = c.post("/submit", {"paper": community["papers"][5].arxiv_id})
+    assert r.status_code == 400 and b"you cannot submit papers" in r.content
+    r = c.post(f"/report/paper/{paper.arxiv_id}", {"reason": "spam"})
+    assert r.status_code == 403 and b"you cannot report" in r.content
