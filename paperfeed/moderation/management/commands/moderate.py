@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
+
+from paperfeed.accounts.models import User
+from paperfeed.core.commands import ReportCommand, add_limit
+from paperfeed.feed.services import FeedError
+from paperfeed.moderation import services
+from paperfeed.papers.arxiv_ids import arxiv_id_argument
+
+
+class Command(ReportCommand):
+    help = (
+        "Moderation: `reports` (the open reports, by item), `log`, `remove`/`restore` a paper's submission"
+        " to the feed, `suspend`/`unsuspend` an account. Every action is recorded in the moderation log."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        reports = sub.add_parser("reports", help="open reports, the most recently reported item first")
+        add_limit(reports, 200, 10_000, "reports")
+        log = sub.add_parser("log", help="the moderation log, newest first")
+        add_limit(log, 50, 10_000, "log entries")
+        acting = []
+        for name, what in (("remove", "take a paper off the feed"), ("restore", "put a removed paper back")):
+            p = sub.add_parser(name, help=what)
+            p.add_argument(
+                "id", metavar="ID", type=arxiv_id_argument, help="arXiv id or URL of a submitted paper"
+            )
+            acting.append(p)
+        for name, what in (("suspend", "suspend an account"), ("unsuspend", "lift a suspension")):
+            p = sub.add_parser(name, help=what)
+            p.add_argument("user", metavar="USER", help="username or email, any case")
+            acting.append(p)
+        for p in acting:
+            p.add_argument("--reason", default="", help="why, for the log")
+            p.add_argument(
+                "--by",
+                metavar="USER",
+                help="the staff account acting, for the log (default: logged as 'command line')",
+            )
+        for p in (reports, log, *acting):
+            p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+
+    def report(self, **options: Any) -> dict[str, Any]:
+        action = options["action"]
+        if action == "reports":
+            items = services.queue(limit=options["limit"])
+            return {"open": sum(len(q.reports) for q in items), "items": services.queue_json(items)}
+        if action == "log":
+            return {
+                "log": [
+                    {
+                        "at": a.created_at.isoformat(),
+                        "by": a.by,
+                        "action": a.kind,
+                        "target": a.target,
+                        "reason": a.reason,
+                        "reportsClosed": a.reports,
+                    }
+                    for a in services.log(limit=options["limit"])
+                ]
+            }
+        by = _user(options["by"]) if options["by"] else None
+        try:
+            if action in ("remove", "restore"):
+                arxiv_id = str(options["id"])
+                sub = services.submission_of(arxiv_id)
+                if sub is None:
+                    raise CommandError(f"{arxiv_id} is not on the feed")
+                act = services.remove_submission if action == "remove" else services.restore_submission
+                act(by, sub, options["reason"])
+                return {"action": action, "id": arxiv_id, "removed": sub.removed_at is not None}
+            user = _user(options["user"])
+            if action == "suspend":
+                services.suspend(by, user, options["reason"])
+            else:
+                services.unsuspend(by, user, options["reason"])
+            return {"action": action, "user": user.username, "suspended": user.is_suspended}
+        except FeedError as e:
+            raise CommandError(str(e)) from None
+
+    def render(self, result: dict[str, Any]) -> str:
+        if "items" in result:
+            lines = [f"{result['open']} open report(s) about {len(result['items'])} item(s)"]
+            for it in result["items"]:
+                lines.append(f"- {it['target']} (by {it['author'] or 'nobody'}):")
+                lines += [
+                    f"    {r['reason']} from {r['reporter']}: {r['text']}".rstrip(": ") for r in it["reports"]
+                ]
+            return "\n".join(lines)
+        if "log" in result:
+            return "\n".join(
+                f"{e['at']} {e['by']} {e['action']} {e['target']}"
+                + (f": {e['reason']}" if e["reason"] else "")
+                for e in result["log"]
+            )
+        if "id" in result:
+            return f"{result['id']} is {'removed from' if result['removed'] else 'back on'} the feed"
+        return f"{result['user']} is {'suspended' if result['suspended'] else 'no longer suspended'}"
+
+
+def _user(name: str) -> User:
+    user = User.objects.named(name).first()
+    if user is None:
+        raise CommandError(f"no user {name!r}")
+    return user

@@ -1,0 +1,91 @@
+"""`paperfeed moderate`: in process for what it does, as a child process for the command-line contract."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from paperfeed.moderation import services
+from paperfeed.moderation.models import Action
+from tests.conftest import paperfeed
+
+pytestmark = pytest.mark.django_db
+
+
+def moderate(*args: str) -> Any:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):  # --json writes the document to sys.stdout itself
+        call_command("moderate", *args, "--json")
+    return json.loads(out.getvalue())
+
+
+def test_reports_remove_restore_suspend_unsuspend(community: dict[str, Any], capsys: Any) -> None:
+    papers, c = community["papers"], community["comment"]
+    sub = services.submission_of(papers[2].arxiv_id)
+    assert sub is not None
+    services.file_report(community["reader"], sub, "spam", "pills")
+    services.file_report(community["other"], c, "abuse")
+    got = moderate("reports")
+    assert got["open"] == 2
+    assert [(i["kind"], i["paper"], i["author"]) for i in got["items"]] == [
+        ("comment", papers[3].arxiv_id, "spammer"),
+        ("submission", papers[2].arxiv_id, "spammer"),
+    ]
+    assert got["items"][1]["reports"][0] | {"createdAt": "", "id": 0} == {
+        "id": 0,
+        "reason": "spam",
+        "text": "pills",
+        "reporter": "reader",
+        "createdAt": "",
+        "status": "open",
+    }
+    assert moderate("remove", f"arXiv:{papers[2].arxiv_id}", "--reason", "ad", "--by", "mod") == {
+        "action": "remove",
+        "id": papers[2].arxiv_id,
+        "removed": True,
+    }
+    assert moderate("restore", papers[2].arxiv_id)["removed"] is False
+    assert moderate("suspend", "SPAMMER@example.org", "--reason", "vote ring") == {
+        "action": "suspend",
+        "user": "spammer",
+        "suspended": True,
+    }
+    assert moderate("unsuspend", "spammer")["suspended"] is False
+    log = moderate("log")["log"]
+    assert [(e["by"], e["action"], e["reason"]) for e in log] == [
+        ("command line", "unsuspend-user", ""),
+        ("command line", "suspend-user", "vote ring"),
+        ("command line", "restore-submission", ""),
+        ("mod", "remove-submission", "ad"),
+    ]
+    # Refusals are one line each, and change nothing.
+    for args, words in [
+        (["remove", papers[5].arxiv_id], "is not on the feed"),
+        (["suspend", "ghost"], "no user 'ghost'"),
+        (["suspend", "spammer", "--by", "reader"], "Only moderators"),
+        (["unsuspend", "spammer"], "is not suspended"),
+    ]:
+        with pytest.raises(CommandError, match=words):
+            call_command("moderate", *args)
+    assert Action.objects.count() == 4
+    call_command("moderate", "reports")
+    assert "1 open report(s) about 1 item(s)" in capsys.readouterr().out
+
+
+@pytest.mark.timeout(300)  # three children, each booting Django, on a loaded 2-core machine
+def test_the_command_line_contract(cli_env: dict[str, str]) -> None:
+    paperfeed("init", env=cli_env)
+    for args, status in [
+        (["moderate"], 2),
+        (["moderate", "purge"], 2),
+        (["moderate", "remove", "nonsense"], 2),
+    ]:
+        r = paperfeed(*args, env=cli_env, check=False)
+        assert r.returncode == status and len(r.stderr.strip().splitlines()) == 1, (args, r.stderr)
+    r = paperfeed("moderate", "reports", "--json", env=cli_env)
+    assert json.loads(r.stdout) == {"open": 0, "items": []}
