@@ -6,7 +6,7 @@ score of 0, and its reason says why), ranked by
 
     score = V / (H + 2) ** 1.8
 
-where V counts the upvotes cast until the reference time by accounts with a verified email that
+where V counts the upvotes cast until the reference time by unsuspended accounts with a verified email that
 are at least 24 hours old, H is the paper's age in hours (from its submission to the reference
 time), and the reference time is now, or the end of the period if it is over. This is Hacker
 News' gravity: votes lift a paper, age pulls it down, so a fresh paper with a few votes can pass an

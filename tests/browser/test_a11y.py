@@ -17,6 +17,7 @@ from paperfeed.accounts.models import User
 from paperfeed.digests.models import Subscriber
 from paperfeed.feed import services
 from paperfeed.feed.models import Comment, SavedSearch
+from paperfeed.moderation import services as moderation
 from paperfeed.papers.models import Paper
 from tests.browser.test_for_you import log_in
 from tests.recs import conftest as recs_data
@@ -50,7 +51,18 @@ def site(catalogue: dict[str, list[Paper]]) -> dict[str, Any]:
     services.save_paper(alice, catalogue["speech"][0])
     accounts.follow(alice, "category", papers[0].primary_category_id or "cs.CV")
     SavedSearch.objects.create(user=alice, query="diffusion")
-    return {"papers": papers, "alice": alice, "comment": com}
+    # The moderation pages: open reports on a paper and a comment, a removed paper, a suspended
+    # account, and the log those actions wrote.
+    mod = make_user("mod", staff=True)
+    moderation.file_report(alice, com, "abuse", "Rude <b>and</b> off-topic")
+    first = moderation.submission_of(papers[1].arxiv_id)
+    assert first is not None
+    moderation.file_report(bob, first, "spam")
+    removed = moderation.submission_of(papers[11].arxiv_id)
+    assert removed is not None
+    moderation.remove_submission(mod, removed, "advertising")
+    moderation.suspend(mod, make_user("spammer"), "vote ring")
+    return {"papers": papers, "alice": alice, "comment": com, "mod": mod}
 
 
 def audit(page: Any, url: str) -> list[str]:
@@ -110,6 +122,18 @@ def test_every_page_passes_the_audit(
     with page.expect_navigation():
         page.click("form.stack button[type=submit]")
     check(page, "", "/submit with an error")
+    for path in [f"/report/paper/{paper.arxiv_id}", f"/report/comment/{site['comment'].pk}"]:
+        check(page, path)
+    page.goto(f"{base}/report/paper/{paper.arxiv_id}")  # sent without a reason: the form's error
+    page.evaluate("document.querySelector('form.stack').noValidate = true")
+    with page.expect_navigation():
+        page.click("form.stack button[type=submit]")
+    check(page, "", "/report with an error")
+    log_in(page, base, site["mod"])
+    for path in ["/moderation", "/moderation/log", f"/papers/{site['papers'][11].arxiv_id}"]:
+        check(page, path)
+        assert page.locator("main h1").count() == 1 and "Not allowed" not in page.title(), path
+    assert page.locator("#removed-note").count() == 1  # the removed paper's page, as staff see it
     ctx.close()
     assert problems == {}
 
