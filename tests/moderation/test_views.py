@@ -157,3 +157,15 @@ def test_a_suspended_reader_is_told_why_not_given_a_500(community: dict[str, Any
     assert r.status_code == 400 and b"you cannot submit papers" in r.content
     r = c.post(f"/report/paper/{paper.arxiv_id}", {"reason": "spam"})
     assert r.status_code == 403 and b"you cannot report" in r.content
+
+
+def test_the_admin_shows_reports_and_the_log_read_only(community: dict[str, Any]) -> None:
+    admin = make_user("root", staff=True)
+    admin.is_superuser = True
+    admin.save()
+    services.suspend(community["mod"], community["spammer"], "vote ring")
+    c = _client(admin)
+    r = c.get("/admin/moderation/action/")
+    assert r.status_code == 200 and b"vote ring" in r.content
+    assert c.get("/admin/moderation/report/").status_code == 200
+    assert c.get("/admin/moderation/action/add/").status_code == 403

@@ -1,0 +1,34 @@
+"""Reports and the log in the admin, read-only: a change made here would bypass the log, so staff
+act from /moderation (or `paperfeed moderate`), which records who did what."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from paperfeed.moderation.models import Action, Report
+
+
+class ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Report)
+class ReportAdmin(ReadOnly):
+    list_display = ("created_at", "status", "reason", "reporter", "submission", "comment")
+    list_filter = ("status", "reason")
+
+
+@admin.register(Action)
+class ActionAdmin(ReadOnly):
+    list_display = ("created_at", "by", "kind", "target", "reason", "reports")
+    list_filter = ("kind",)
