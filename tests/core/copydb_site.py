@@ -38,6 +38,8 @@ from paperfeed.digests.models import (  # noqa: E402
     Subscriber,
 )
 from paperfeed.feed.models import Collection, CollectionItem, Comment, SavedSearch, Submission, Vote  # noqa: E402
+from paperfeed.moderation import services as moderation  # noqa: E402
+from paperfeed.moderation.models import Report  # noqa: E402
 from paperfeed.papers.models import Category, HarvestState, Paper, PaperChange, PaperLink  # noqa: E402
 from paperfeed.recs.models import Feedback, Profile  # noqa: E402
 from paperfeed.search.models import Embedding  # noqa: E402
@@ -125,6 +127,10 @@ def populate() -> dict[str, Any]:
     SavedSearch.objects.create(user=alice, query="speculative decoding", category="cs.CL")
     for p in papers[:3]:
         Submission.objects.create(paper=p, day=p.announced or WHEN.date(), submitted_by=alice)
+    # Moderation: a report, and a removal in the log (the submission stays removed on the copy).
+    reported = Submission.objects.get(paper=papers[2])
+    Report.objects.create(reporter=alice, submission=reported, reason="spam", text="an ad ✓")
+    moderation.remove_submission(bob, reported, "advertising")
     for p in papers[:3]:
         Vote.objects.create(user=alice, paper=p, created_at=WHEN)
     Vote.objects.create(user=bob, paper=papers[0])
