@@ -718,7 +718,7 @@ def _report(r: Any) -> dict[str, Any]:
 @api.post(
     "/papers/{paper_id:arxiv_id}/report",
     auth=TokenAuth(),
-    response=with_errors(ReportOut, 201),
+    response=with_errors(ReportOut, 400, 401, 403, 404, 409, 413, 422, status=201),
     tags=["write"],
 )
 def report_submission(request: HttpRequest, arxiv_id: str, body: ReportIn) -> Status[dict[str, Any]]:
@@ -734,7 +734,7 @@ def report_submission(request: HttpRequest, arxiv_id: str, body: ReportIn) -> St
 @api.post(
     "/comments/{comment_id}/report",
     auth=TokenAuth(),
-    response=with_errors(ReportOut, 201),
+    response=with_errors(ReportOut, 400, 401, 403, 404, 409, 413, 422, status=201),
     tags=["write"],
 )
 def report_comment(request: HttpRequest, comment_id: int, body: ReportIn) -> Status[dict[str, Any]]:

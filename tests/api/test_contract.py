@@ -174,6 +174,7 @@ def calls(doc: dict[str, Any], site: dict[str, Any]) -> dict[tuple[str, str], li
             Call(422, "post", f"/api/papers/{p.arxiv_id}/report", {"reason": "boring"}, auth),
         ],
         ("post", "/api/comments/{comment_id}/report"): [
+            Call(403, "post", f"/api/comments/{comment.pk}/report", {"reason": "spam"}, unv),
             Call(409, "post", f"/api/comments/{comment.pk}/report", {"reason": "spam"}, auth),
             Call(404, "post", "/api/comments/99999999999999999999999/report", {"reason": "spam"}, auth),
         ],
