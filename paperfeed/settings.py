@@ -197,6 +197,8 @@ else:
 # Only web requests get a statement timeout (paperfeed.wsgi applies it): a stuck query must free its
 # gunicorn worker, while background jobs (an index build streaming every paper) may run long.
 WEB_STATEMENT_TIMEOUT_MS = int(env_float("PAPERFEED_DB_STATEMENT_TIMEOUT") * 1000)
+# A migration's queries go to the database it migrates (django_tasks_db's 0016 does not say which).
+DATABASE_ROUTERS = ["paperfeed.core.routers.MigratedDatabase"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 

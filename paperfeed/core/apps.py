@@ -11,8 +11,12 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         # The backend's base module first: its features module cannot be imported on its own.
         from django.db.backends.sqlite3.base import DatabaseWrapper
+        from django.db.models.signals import post_migrate, pre_migrate
 
-        from paperfeed.core import checks, schedule  # noqa: F401  (checks: registers them)
+        from paperfeed.core import checks, routers, schedule  # noqa: F401  (checks: registers them)
+
+        pre_migrate.connect(routers.migration_started, dispatch_uid="paperfeed.migrating")
+        post_migrate.connect(routers.migration_ended, dispatch_uid="paperfeed.migrated")
 
         schedule.register("core.housekeeping", "paperfeed.core.tasks.housekeeping", every=3600)
         # Django learns whether SQLite has JSON by a query in a transaction on the site's file: in

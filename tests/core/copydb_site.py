@@ -1,8 +1,10 @@
 """A child process for tests/core/test_copydb.py, run in the environment of one site (PAPERFEED_HOME,
-DATABASE_URL): `python -m tests.core.copydb_site populate|dump|check [JSON]`, printing one JSON
-document. `populate` gives every model rows (with the awkward values: a JSON null beside an SQL
-NULL, microseconds, binaries, a UUID key, a deleted last row); `dump` prints every row of every
-copied table; `check` uses the site the way its users and the site itself would."""
+DATABASE_URL): `python -m tests.core.copydb_site migrate URL|populate|dump|check [JSON]`, printing one
+JSON document. `migrate URL` migrates the database at URL as copydb migrates its target and prints the
+statements that ran on the site's own database meanwhile; `populate` gives every model rows (with the
+awkward values: a JSON null beside an SQL NULL, microseconds, binaries, a UUID key, a deleted last
+row); `dump` prints every row of every copied table; `check` uses the site the way its users and the
+site itself would."""
 
 from __future__ import annotations
 
@@ -180,6 +182,19 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def migrate_elsewhere(url: str) -> list[str]:
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+
+    from paperfeed.core.dbcopy import connect_target
+    from paperfeed.core.schema import migrate
+
+    alias = connect_target(url)
+    with CaptureQueriesContext(connections["default"]) as ran:
+        migrate(alias)
+    return [q["sql"] for q in ran.captured_queries]
+
+
 def dump() -> dict[str, list[list[Any]]]:
     """Every row of every copied table, as Python values (JSON parsed, SQL NULL kept apart)."""
     out = {}
@@ -241,6 +256,8 @@ if __name__ == "__main__":
     action = sys.argv[1]
     if action == "populate":
         result: Any = populate()
+    elif action == "migrate":
+        result = migrate_elsewhere(sys.argv[2])
     elif action == "dump":
         result = dump()
     else:

@@ -175,3 +175,14 @@ def test_a_row_postgresql_refuses_is_named_and_nothing_is_committed(
         db.execute("UPDATE accounts_follow SET value = 'décodage' WHERE kind = 'keyword'")
     paperfeed("copydb", "--to", postgres_url, env=sqlite_env)
     assert site("check", target_env, json.dumps(made))["follows"] == ["author", "category", "keyword"]
+
+
+def test_migrating_the_target_leaves_the_site_s_own_database_alone(
+    cli_env: dict[str, str], target_url: str
+) -> None:
+    # django_tasks_db's migration 0016 updates its rows without `.using()`: migrating the target
+    # ran that UPDATE on the site's database (waiting on its write lock while a worker wrote).
+    paperfeed("init", env=cli_env)
+    assert site("migrate", cli_env, target_url) == []
+    applied = paperfeed("showmigrations", "django_tasks_database", env=cli_env | {"DATABASE_URL": target_url})
+    assert "[X] 0016_remove_dbtaskresult_django_task_new_ordering_idx_and_more" in applied.stdout
