@@ -181,6 +181,22 @@ def parse(
     return found
 
 
+def day_argument(text: str) -> dt.date:
+    """A command line's day of the feed (`submit --date`): YYYY-MM-DD, by the rule of the pages,
+    so that nothing is put on a list nobody can open (tomorrow's, or one of the year 1900)."""
+    import argparse
+
+    from paperfeed.core.commands import iso_date
+
+    named = iso_date(text)
+    try:
+        found = parse(date=named.isoformat())
+    except BadPeriod as e:
+        raise argparse.ArgumentTypeError(str(e).removesuffix(".")) from None
+    assert found is not None  # a date was given
+    return found.first
+
+
 def asked(request: HttpRequest) -> Period | None:
     """The period a page's or feed's ?date=, ?week= or ?month= names; a 400 that says why for one
     that names none or one in the future (with a link to the address without it: the latest)."""

@@ -1,3 +1,4 @@
+import datetime as dt
 import json
 import re
 import subprocess
@@ -51,6 +52,7 @@ def test_the_api_still_carries_the_recommendations(client: Client) -> None:
 
 # The command line's own mistakes: one shared set of argument types (core.commands, arxiv_ids)
 # refuses them before any work starts, in one line on stderr with argparse's exit status 2.
+_IN_TWO_DAYS = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=2)
 BAD_ARGUMENTS = [
     (("search", "x", "--limit", "0"), "--limit: must be a whole number from 1 to 100, not '0'"),
     (("search", "x", "--limit", "-1"), "--limit: must be a whole number from 1 to 100"),
@@ -71,6 +73,12 @@ BAD_ARGUMENTS = [
     (("harvest", "--endpoint", "oaipmh.arxiv.org/oai"), "--endpoint: not an http:// or https:// URL"),
     (("harvest", "--endpoint", "http://h:99999/oai"), "--endpoint: not an http:// or https:// URL"),
     (("submit", "2501.00001", "--date", "2025/01/01"), "--date: not a date (YYYY-MM-DD): '2025/01/01'"),
+    # The site's rule for periods: they were accepted and put on lists no page could open.
+    (
+        ("submit", "2501.00001", "--date", f"{_IN_TWO_DAYS}"),
+        f"--date: {_IN_TWO_DAYS:%A, %-d %B %Y} hasn't happened",
+    ),
+    (("submit", "2501.00001", "--date", "1900-12-31"), "--date: out of range: '1900-12-31' is before 1901"),
     (("digest", "send", "--period", "May"), "--period: not a date (YYYY-MM-DD): 'May'"),
     (("show", "not-an-id"), "ID: not an arXiv identifier: 'not-an-id'"),
     (("similar", "2501.00001", "nope"), "ID: not an arXiv identifier: 'nope'"),

@@ -5,8 +5,9 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from paperfeed.accounts.models import User
-from paperfeed.core.commands import ReportCommand, iso_date
+from paperfeed.core.commands import ReportCommand
 from paperfeed.feed import services
+from paperfeed.feed.periods import day_argument
 from paperfeed.papers.arxiv_ids import arxiv_id_argument
 
 
@@ -26,7 +27,10 @@ class Command(ReportCommand):
             "--by", metavar="USER", help="the submitting user: username or email, any case (default: nobody)"
         )
         parser.add_argument(
-            "--date", metavar="DATE", type=iso_date, help="the day's list, YYYY-MM-DD (default: today, UTC)"
+            "--date",
+            metavar="DATE",
+            type=day_argument,
+            help="the day's list, YYYY-MM-DD, today or earlier (default: today, UTC)",
         )
 
     def report(self, **options: Any) -> dict[str, Any]:
