@@ -1,3 +1,4 @@
+import argparse
 import datetime as dt
 import json
 import re
@@ -14,8 +15,14 @@ pytestmark = pytest.mark.database
 
 @pytest.mark.timeout(120)  # CLI children: ~6 s quiet, 20 s at load 7
 def test_init_twice_and_settings_hide_credentials(cli_env: dict[str, str]) -> None:
-    paperfeed("init", env=cli_env)
-    paperfeed("init", env=cli_env)
+    first = paperfeed("init", "--json", env=cli_env)
+    again = paperfeed("init", "--json", env=cli_env)
+    made, kept = json.loads(first.stdout), json.loads(again.stdout)
+    assert made["migrations_applied"] > 0 and made["static_collected"] is True
+    assert kept["migrations_applied"] == 0 and kept["static_collected"] is False
+    assert made["home"] == kept["home"] == cli_env["PAPERFEED_HOME"]
+    assert "paperfeed ready" not in first.stderr  # --json: the document says it
+    assert "(already up to date)" in paperfeed("init", env=cli_env).stderr
     env = cli_env | {"EMAIL_URL": "smtp://user:hunter2@mail.example.org:587"}
     out = json.loads(paperfeed("settings", "--json", env=env).stdout)
     by_name = {s["name"]: s for s in out["settings"]}
@@ -42,6 +49,29 @@ def test_a_report_command_does_not_load_the_site(cli_env: dict[str, str]) -> Non
         [sys.executable, "-c", probe], env=cli_env, capture_output=True, text=True, timeout=300, check=False
     )
     assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout + proc.stderr
+
+
+# Commands that run until stopped and report nothing a script would read.
+NO_REPORT = {"serve", "worker"}
+
+
+def test_every_reporting_command_takes_json() -> None:
+    from django.core.management import get_commands, load_command_class
+
+    def has_json(parser: argparse.ArgumentParser) -> bool:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if subs:
+            return all(has_json(p) for p in subs[0].choices.values())
+        return any("--json" in a.option_strings for a in parser._actions)
+
+    ours = {name for name, app in get_commands().items() if app.startswith("paperfeed.")}
+    assert {"init", "models", "show", "copydb", "digest", "subscribers"} <= ours
+    lacking = {
+        name
+        for name in ours - NO_REPORT
+        if not has_json(load_command_class(get_commands()[name], name).create_parser("paperfeed", name))
+    }
+    assert lacking == set()
 
 
 def test_the_api_still_carries_the_recommendations(client: Client) -> None:

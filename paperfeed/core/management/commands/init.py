@@ -1,21 +1,43 @@
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
-from paperfeed.core.commands import PaperfeedCommand
+from paperfeed.core.commands import ReportCommand, database_name
 from paperfeed.core.schema import migrate
 from paperfeed.core.static import collect as collect_static
 
 
-class Command(PaperfeedCommand):
+class Command(ReportCommand):
     help = "Create or migrate the database and prepare PAPERFEED_HOME. Idempotent."
+    # The one reporting command that runs them: a deploy script runs init first, and a setting
+    # the site cannot start with is best said here.
+    requires_system_checks = "__all__"  # type: ignore[assignment]
+    # SQLite creates its file on connecting, so the home must exist first (report makes it).
+    requires_database = False
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        verbosity = options["verbosity"]
+    def report(self, **options: Any) -> dict[str, Any]:
         settings.HOME.mkdir(parents=True, exist_ok=True)
-        migrate(verbosity=max(verbosity - 1, 0))
-        collect_static()
-        db = settings.DATABASES["default"]
-        where = db["NAME"] if not settings.IS_POSTGRES else f"PostgreSQL {db.get('HOST')}/{db['NAME']}"
-        if verbosity:
-            self.stderr.write(f"paperfeed ready: {where}")
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        migrate(verbosity=max(options["verbosity"] - 1, 0))
+        return {
+            "vendor": connection.vendor,
+            "database": connection.settings_dict["NAME"],
+            "home": str(settings.HOME),
+            "migrations_applied": len(pending),
+            "static_collected": collect_static(),
+        }
+
+    def render(self, result: dict[str, Any]) -> str:
+        return ""
+
+    def after_output(self, result: dict[str, Any], **options: Any) -> None:
+        # On stderr, as before: a deploy script that runs `init` keeps its stdout for what it wants.
+        if options["verbosity"] and not options["json"]:
+            applied = result["migrations_applied"]
+            self.stderr.write(
+                f"paperfeed ready: {database_name()}"
+                + (f" ({applied} migrations applied)" if applied else " (already up to date)")
+            )
