@@ -184,13 +184,23 @@ def parse(
 def day_argument(text: str) -> dt.date:
     """A command line's day of the feed (`submit --date`): YYYY-MM-DD, by the rule of the pages,
     so that nothing is put on a list nobody can open (tomorrow's, or one of the year 1900)."""
+    return _day_argument(text, today=None)
+
+
+def period_day_argument(text: str) -> dt.date:
+    """A command line's day naming a period that may lie ahead (`digest send --period`, whose
+    command says itself when that period can be sent), but not before FIRST_YEAR."""
+    return _day_argument(text, today=dt.date.max)
+
+
+def _day_argument(text: str, today: dt.date | None) -> dt.date:
     import argparse
 
     from paperfeed.core.commands import iso_date
 
     named = iso_date(text)
     try:
-        found = parse(date=named.isoformat())
+        found = parse(date=named.isoformat(), today=today)
     except BadPeriod as e:
         raise argparse.ArgumentTypeError(str(e).removesuffix(".")) from None
     assert found is not None  # a date was given

@@ -125,11 +125,13 @@ def test_harvest_and_fetch_stop_overwriting_each_others_published(
     [
         (["--no-oai"], "--no-oai skips the OAI harvest: name the --announcements"),
         (["--from", "2026-07-05", "--until", "2026-07-01"], "--until 2026-07-01 is before --from 2026-07-05"),
+        (["--incremental", "--from", "2026-07-05"], "--incremental continues from the checkpoint"),
     ],
 )
 def test_nonsense_arguments_are_refused(pointed: FakeArxiv, args: list[str], message: str) -> None:
-    with pytest.raises(CommandError, match=message):
+    with pytest.raises(CommandError, match=message) as e:
         call_command("harvest", *args)
+    assert e.value.returncode == 2  # a usage mistake, as argparse's own (it was 1, as a failed harvest)
     assert pointed.requests == [] and not HarvestState.objects.exists()
 
 

@@ -29,6 +29,14 @@ def test_broken_lines_are_named_and_the_rest_imported(cli_env: dict[str, str], t
     assert all(e["reason"] for e in out["errors"])
     strict = paperfeed("import", str(path), "--strict", env=cli_env, check=False)
     assert strict.returncode != 0 and "3 malformed" in strict.stderr
+    # The wrong file altogether (here a CSV export): no paper in it is a failure, not a clean run.
+    wrong = tmp_path / "papers.csv"
+    wrong.write_text("id,title\n0704.0001,Calculation\n")
+    run = paperfeed("import", str(wrong), "--json", env=cli_env, check=False)
+    assert run.returncode == 1 and json.loads(run.stdout)["skipped"] == 2
+    assert run.stderr.splitlines()[-1].startswith(
+        "paperfeed: none of the 2 record(s) read is a paper (line 1: "
+    )
     shown = json.loads(paperfeed("show", "0704.0003", "--json", env=cli_env).stdout)
     assert shown["title"].startswith("Calculation of prompt diphoton") and shown["version"] == 2
     missing = paperfeed("show", "0704.0999", env=cli_env, check=False)

@@ -5,9 +5,10 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from paperfeed.core.commands import ReportCommand, add_limit, iso_date
+from paperfeed.core.commands import ReportCommand, add_limit
 from paperfeed.digests import bounces, services
 from paperfeed.digests.models import Delivery, Digest, Frequency
+from paperfeed.feed.periods import period_day_argument
 
 
 class Command(ReportCommand):
@@ -23,7 +24,7 @@ class Command(ReportCommand):
         )
         send.add_argument(
             "--period",
-            type=iso_date,
+            type=period_day_argument,
             metavar="DATE",
             help="YYYY-MM-DD: the digest of that day (daily) or week (weekly); a weekend day names only its"
             " week's; not a period yet to begin",
@@ -44,7 +45,10 @@ class Command(ReportCommand):
             "--frequency", choices=[f.value for f in Frequency], help="only this kind (default: both)"
         )
         resume.add_argument(
-            "--period", type=iso_date, metavar="DATE", help="YYYY-MM-DD: only that period's (default: all)"
+            "--period",
+            type=period_day_argument,
+            metavar="DATE",
+            help="YYYY-MM-DD: only that period's (default: all)",
         )
         for p in (send, bounce, status, resume):
             p.add_argument("--json", action="store_true", help="print one JSON document on stdout")

@@ -78,15 +78,15 @@ class Command(ReportCommand):
 
     def report(self, **options: Any) -> dict[str, Any]:
         # Refused before anything is sent or recorded: a window that ends before it starts would be
-        # asked of arXiv and stored as a successful run.
+        # asked of arXiv and stored as a successful run. Usage mistakes, as argparse's own: status 2.
         start, until = options["start"], options["until"]
         if start and until and until < start:
-            raise CommandError(f"--until {until} is before --from {start}: nothing to harvest")
+            raise CommandError(f"--until {until} is before --from {start}: nothing to harvest", returncode=2)
         if options["incremental"] and start:
-            raise CommandError("--incremental continues from the checkpoint: leave out --from")
+            raise CommandError("--incremental continues from the checkpoint: leave out --from", returncode=2)
         if options["no_oai"] and not options["announcements"]:
             raise CommandError(
-                "--no-oai skips the OAI harvest: name the --announcements CAT… to read instead"
+                "--no-oai skips the OAI harvest: name the --announcements CAT… to read instead", returncode=2
             )
         if not options["no_oai"]:
             options["set_spec"] = self._feed_set(options["endpoint"], options["set_spec"])

@@ -161,5 +161,15 @@ class Command(ReportCommand):
                 "the file is not: fetch the file again (a truncated download or copy?) and import it "
                 "again (papers stored already are left unchanged)"
             )
+        # Not one paper in what was read: the wrong file (a log, a dump of another kind), not a
+        # snapshot with a few bad lines; it exited 0 as if the papers were in.
+        if result["read"] and result["skipped"] == result["read"]:
+            first = result["errors"][0]
+            where = f"{first['path']}: " if "path" in first else ""
+            raise CommandError(
+                f"none of the {result['read']} record(s) read is a paper ({where}line {first['line']}: "
+                f"{first['reason']}); nothing was stored: import takes arXiv metadata as the Kaggle "
+                "snapshot's JSON lines (.jsonl, .jsonl.gz) or .abs files"
+            )
         if options["strict"] and result["skipped"]:
             raise CommandError(f"{result['skipped']} malformed line(s) skipped (--strict)")
