@@ -126,6 +126,7 @@ def test_harvest_and_fetch_stop_overwriting_each_others_published(
         (["--no-oai"], "--no-oai skips the OAI harvest: name the --announcements"),
         (["--from", "2026-07-05", "--until", "2026-07-01"], "--until 2026-07-01 is before --from 2026-07-05"),
         (["--incremental", "--from", "2026-07-05"], "--incremental continues from the checkpoint"),
+        (["--from", "2999-07-05"], r"--from 2999-07-05 is after today \(\d{4}-\d\d-\d\d\)"),
     ],
 )
 def test_nonsense_arguments_are_refused(pointed: FakeArxiv, args: list[str], message: str) -> None:

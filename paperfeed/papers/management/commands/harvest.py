@@ -5,6 +5,7 @@ from collections import Counter
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
+from django.utils import timezone
 
 from paperfeed.conf import env
 from paperfeed.core import leases
@@ -82,6 +83,12 @@ class Command(ReportCommand):
         start, until = options["start"], options["until"]
         if start and until and until < start:
             raise CommandError(f"--until {until} is before --from {start}: nothing to harvest", returncode=2)
+        if start and start > timezone.now().date():
+            # arXiv answers "no records" and the run looked done; a typo'd year, most likely.
+            raise CommandError(
+                f"--from {start} is after today ({timezone.now().date()}): nothing is there to harvest",
+                returncode=2,
+            )
         if options["incremental"] and start:
             raise CommandError("--incremental continues from the checkpoint: leave out --from", returncode=2)
         if options["no_oai"] and not options["announcements"]:
