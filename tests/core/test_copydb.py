@@ -186,3 +186,18 @@ def test_migrating_the_target_leaves_the_site_s_own_database_alone(
     assert site("migrate", cli_env, target_url) == []
     applied = paperfeed("showmigrations", "django_tasks_database", env=cli_env | {"DATABASE_URL": target_url})
     assert "[X] 0016_remove_dbtaskresult_django_task_new_ordering_idx_and_more" in applied.stdout
+
+
+@pytest.mark.timeout(120)
+def test_a_target_that_is_not_a_database_is_named_as_such(cli_env: dict[str, str], tmp_path: Path) -> None:
+    # It said "check that the server runs", as for a PostgreSQL server that cannot be reached.
+    not_a_db = tmp_path / "backup.tar"
+    not_a_db.write_bytes(b"not SQLite" * 200)
+    run = paperfeed("copydb", "--to", f"sqlite:///{not_a_db}", "--json", env=cli_env, check=False)
+    assert run.returncode == 1 and run.stdout == ""
+    assert run.stderr.splitlines()[-1] == (
+        f"paperfeed: stopped: the target {not_a_db} is a file but not a SQLite database (file is not a "
+        "database); nothing was changed: name a file that does not exist yet (copydb creates it) or a "
+        "SQLite database"
+    )
+    assert not_a_db.read_bytes() == b"not SQLite" * 200

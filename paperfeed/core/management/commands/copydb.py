@@ -10,7 +10,13 @@ from django.core.management.base import CommandError, CommandParser
 from django.db import DatabaseError, connections
 
 from paperfeed.conf import SettingError
-from paperfeed.core.commands import ReportCommand, bounded_int, database_name, first_line
+from paperfeed.core.commands import (
+    ReportCommand,
+    bounded_int,
+    database_name,
+    first_line,
+    is_not_a_database,
+)
 from paperfeed.core.dbcopy import BATCH, CopyError, connect_target, copy_database
 from paperfeed.core.progress import Progress
 
@@ -58,6 +64,13 @@ class Command(ReportCommand):
         try:
             target.ensure_connection()
         except DatabaseError as e:
+            if is_not_a_database(e):
+                # Not a server to check: a file named by mistake (a backup archive, a log).
+                raise CommandError(
+                    f"stopped: the target {target.settings_dict['NAME']} is a file but not a SQLite "
+                    f"database ({first_line(e)}); nothing was changed: name a file that does not exist "
+                    "yet (copydb creates it) or a SQLite database"
+                ) from None
             detail = first_line(e)
             if password := target.settings_dict.get("PASSWORD"):
                 detail = detail.replace(password, "…")
