@@ -216,3 +216,29 @@ def test_saved_search_alerts_come_from_the_search_service(cli_env: dict[str, str
     assert "Your saved searches" in text and f"matches “{query}”" in text
     for hit in found:
         assert f"/papers/{hit['id']}" in text
+
+
+@pytest.mark.timeout(120)  # CLI children: ~5 s quiet
+def test_subscribers_add_at_a_terminal_says_it_reads_the_addresses(cli_env: dict[str, str]) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    paperfeed("init", env=cli_env)
+    leader, follower = pty.openpty()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "paperfeed", "subscribers", "add", "--confirmed", "--json"],
+        env=cli_env,
+        stdin=follower,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.close(follower)
+    os.write(leader, b"ada@example.org\n\x04")  # Ctrl-D at the start of a line: end of input
+    out, err = child.communicate(timeout=100)
+    os.close(leader)
+    assert child.returncode == 0, err
+    assert "reading addresses from the terminal, one a line; Ctrl-D ends the list" in err
+    assert json.loads(out)["created"] == 1

@@ -63,6 +63,12 @@ class Command(ReportCommand):
         if options["action"] == "add":
             emails = options["emails"]
             if not emails or emails == ["-"]:
+                if sys.stdin.isatty():
+                    # Otherwise a bare `subscribers add` at a terminal sat silent, as if it hung.
+                    sys.stderr.write(
+                        "reading addresses from the terminal, one a line; Ctrl-D ends the list\n"
+                    )
+                    sys.stderr.flush()
                 emails = [line for line in sys.stdin.read().splitlines() if line.strip()]
             prefs: dict[str, Any] = {"send_hour": options["hour"]} if options["hour"] is not None else {}
             if options["category"]:
