@@ -42,7 +42,14 @@ from paperfeed.digests.models import (  # noqa: E402
 from paperfeed.feed.models import Collection, CollectionItem, Comment, SavedSearch, Submission, Vote  # noqa: E402
 from paperfeed.moderation import services as moderation  # noqa: E402
 from paperfeed.moderation.models import Report  # noqa: E402
-from paperfeed.papers.models import Category, HarvestState, Paper, PaperChange, PaperLink  # noqa: E402
+from paperfeed.papers.models import (  # noqa: E402
+    AuthorAlias,
+    Category,
+    HarvestState,
+    Paper,
+    PaperChange,
+    PaperLink,
+)
 from paperfeed.recs.models import Feedback, Profile  # noqa: E402
 from paperfeed.search.models import Embedding  # noqa: E402
 from paperfeed.search.tasks import index_papers  # noqa: E402
@@ -127,6 +134,8 @@ def populate() -> dict[str, Any]:
         paper=papers[0], author=bob, body="$x^2$ **bold** ✓", html="<p>x</p>", hidden=True, hidden_by=alice
     )
     SavedSearch.objects.create(user=alice, query="speculative decoding", category="cs.CL")
+    # A key an author had before the key rule changed (papers 0006): its address still leads there.
+    AuthorAlias.objects.create(key="matthias-niener", author=papers[0].authorships.first().author)  # type: ignore[union-attr]
     for p in papers[:3]:
         Submission.objects.create(paper=p, day=p.announced or WHEN.date(), submitted_by=alice)
     # Moderation: a report, and a removal in the log (the submission stays removed on the copy).
