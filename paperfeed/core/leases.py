@@ -3,7 +3,10 @@
 A holder renews its lease while it works; a lease whose holder stopped renewing expires after `ttl`.
 A holder that died on this machine (SIGKILL) is recognised at once by its process id and start time,
 so a re-run after a crash does not wait for the expiry. Every write that must happen only under the
-lease calls `renew()` in the same transaction (a fence: if the lease was taken over, it raises).
+lease calls `renew()` in the same transaction (a fence: if the lease expired or was taken over, it
+raises). An expired lease is lost even while nobody has taken it yet: another process may be about to,
+judging by the same expiry, and may already have acted on it (a digest sender re-sends the mails of an
+expired holder).
 """
 
 from __future__ import annotations
@@ -19,7 +22,12 @@ from paperfeed.core.models import Lease
 
 
 class LeaseLost(RuntimeError):
-    """Another process holds the lease now: stop writing."""
+    """Another process holds the lease now, or may take it at any moment: stop writing."""
+
+
+class LeaseExpired(LeaseLost):
+    """The lease ran out while still ours (nobody has taken it yet). A holder whose work tolerates a
+    gap may take it again with try_acquire; one that must not act after a gap stops as for any loss."""
 
 
 def _start_time(pid: int) -> str:
@@ -47,15 +55,36 @@ def dead_here(holder: str) -> bool:
 class Held:
     def __init__(self, name: str, ttl: float) -> None:
         self.name, self.ttl, self.holder = name, ttl, me()
+        self._renewed = clock.monotonic()  # try_acquire stamps the lease after this
 
     def renew(self) -> None:
-        """Extend the lease; raises LeaseLost if another process took it over. Call inside the
-        transaction whose writes the lease protects."""
-        n = Lease.objects.filter(name=self.name, holder=self.holder).update(
-            expires_at=clock.wall() + self.ttl
+        """Extend the lease; raises LeaseExpired if it ran out meanwhile and LeaseLost if another
+        process took it over. Call inside the transaction whose writes the lease protects."""
+        started, now = clock.monotonic(), clock.wall()
+        # The same test as try_acquire's "free": a lease one process may take is one no other renews.
+        n = Lease.objects.filter(name=self.name, holder=self.holder, expires_at__gte=now).update(
+            expires_at=now + self.ttl
         )
-        if n != 1:
+        if n == 1:
+            self._renewed = started
+            return
+        if Lease.objects.filter(name=self.name, holder=self.holder).exists():
+            raise LeaseExpired(f"lease {self.name!r} expired (not renewed for over {self.ttl:g} s)")
+        raise LeaseLost(f"lease {self.name!r} was taken over")
+
+    def resume(self) -> None:
+        """Renew after a LeaseExpired, if nobody took the lease meanwhile (else LeaseLost): for work
+        that may pause past the expiry as long as no other holder ran in between."""
+        started, now = clock.monotonic(), clock.wall()
+        if Lease.objects.filter(name=self.name, holder=self.holder).update(expires_at=now + self.ttl) != 1:
             raise LeaseLost(f"lease {self.name!r} was taken over")
+        self._renewed = started
+
+    def left(self) -> float:
+        """(Scaled) seconds this lease lasts by this process's own clock since its last renewal:
+        what it may still do under it without asking the database (a stalled process finds it
+        spent on waking, however long the stall)."""
+        return self._renewed + self.ttl - clock.monotonic()
 
     def release(self) -> None:
         Lease.objects.filter(name=self.name, holder=self.holder).update(holder="", expires_at=0)

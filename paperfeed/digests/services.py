@@ -7,10 +7,14 @@ Per subscriber:
   2. claim: in one transaction re-read the subscriber (eligible now? else SKIPPED), take a send
      slot (rate limit) and insert the Delivery row as SENDING (UNIQUE digest+subscriber);
   3. send over SMTP with the row's Message-ID, given up after SEND_DEADLINE (well inside the lease
-     the claim renewed, so no second sender can take the row over while it is on the wire);
+     the claim renewed, so no second sender can take the row over while it is on the wire). Right
+     before the send the lease is checked again, by this process's clock and, if the claim's renewal
+     may have run out (the process stalled in between), in the database: a mail never goes out under
+     a lease that lapsed or was taken over since its claim (the other sender re-sends that row);
   4. mark SENT (or RETRY with backoff / FAILED, suppressing the address on a 5xx).
 A crash after 3 and before 4 leaves a SENDING row: the next run re-sends exactly those (same
-Message-ID), so a duplicate is bounded by the crashes in that window and identifiable.
+Message-ID), so a duplicate is bounded by the crashes in that window and identifiable. A run that
+finds its lease lost stops at once (SendResult.lost) and leaves its rows to the new holder.
 """
 
 from __future__ import annotations
@@ -426,6 +430,7 @@ class Sender:
         # at its first attempt here (the rows this run sends first are counted when they are new).
         self.carried: set[int] = set()
         self.unreachable = ""
+        self.lost = ""  # the lease lapsed or was taken over: this run stopped, another may go on
 
     # waiting without losing the lease
     def _sleep(self, seconds: float) -> None:
@@ -435,11 +440,8 @@ class Sender:
             with transaction.atomic():
                 self.held.renew()
 
-    def run(self, digest: Digest, hours: list[int] | None, full_period: bool) -> DigestReport:
-        report = DigestReport(digest.frequency, digest.period)
-        due = Subscriber.objects.receiving(digest.frequency)
-        if hours is not None:
-            due = due.filter(send_hour__in=hours)
+    def _reopen(self, digest: Digest, report: DigestReport) -> None:
+        """Lift a pause, and queue again what a crashed sender left in flight (under the lease)."""
         with transaction.atomic():
             self.held.renew()
             if digest.status == Digest.Status.PAUSED and not digest.held_for_complaints:
@@ -453,6 +455,24 @@ class Sender:
             # The backoff spaces the tries within a run; a new run (the server fixed, a pause lifted)
             # tries what is waiting at once rather than sleeping first. The attempts still count.
             Delivery.objects.filter(digest=digest, status=Delivery.Status.RETRY).update(due_at=0)
+
+    def _stop_lost(self, digest: Digest, report: DigestReport, e: leases.LeaseLost) -> DigestReport:
+        self.lost = (
+            f"{e}; this sender stopped and sends nothing more (another sender re-sends its mail in hand)"
+        )
+        log.error("%s: %s", digest, self.lost)
+        report.alerts.append(self.lost)
+        return report
+
+    def run(self, digest: Digest, hours: list[int] | None, full_period: bool) -> DigestReport:
+        report = DigestReport(digest.frequency, digest.period)
+        due = Subscriber.objects.receiving(digest.frequency)
+        if hours is not None:
+            due = due.filter(send_hour__in=hours)
+        try:
+            self._reopen(digest, report)
+        except leases.LeaseLost as e:
+            return self._stop_lost(digest, report, e)
         ctx = content.Context.of(digest)
         self.carried = set(
             Delivery.objects.filter(digest=digest, status=Delivery.Status.RETRY).values_list("pk", flat=True)
@@ -467,6 +487,8 @@ class Sender:
             except ServerUnreachable as e:
                 self.unreachable = str(e)
                 report.alerts.append(str(e))
+            except leases.LeaseLost as e:
+                self._stop_lost(digest, report, e)
             finally:
                 self.progress = None
         self._finish(digest, due, report, full_period)
@@ -589,8 +611,20 @@ class Sender:
         if claimed is not None:
             self._send(digest, claimed, message, report)
 
+    def _still_held(self) -> None:
+        """Raises LeaseLost unless the lease outlasts the send about to start and the recording of
+        its outcome. The claim renewed it a moment ago, so by this process's clock it normally has
+        most of LEASE_TTL left and the database is not asked; a process stalled since the claim
+        (suspended, swapping) finds it spent and asks, and a lease that lapsed meanwhile is lost
+        even if nobody has taken it yet: another sender may be re-sending this very row."""
+        if self.held.left() > LEASE_TTL / 2:
+            return
+        with transaction.atomic():
+            self.held.renew()
+
     def _send(self, digest: Digest, row: Delivery, message: mail.DigestEmail, report: DigestReport) -> None:
         failpoint("digest-claimed")
+        self._still_held()
         try:
             self.transport.send(message, within=SEND_DEADLINE)
         except mail.SendError as e:
@@ -654,6 +688,7 @@ class Sender:
             raise DigestPaused(f"{digest}: {reason}")
 
     def _finish(self, digest: Digest, due: Any, report: DigestReport, full_period: bool) -> None:
+        """The period's counts; marks the digest complete only under the lease."""
         rows = Delivery.objects.filter(digest=digest)
         counts = dict(rows.values_list("status").annotate(n=Count("pk")))
         report.sent = counts.get(Delivery.Status.SENT, 0)
@@ -665,7 +700,11 @@ class Sender:
         report.eligible = report.sent + report.failed + unfinished + waiting
         digest.refresh_from_db()
         report.complete = (
-            full_period and unfinished == 0 and waiting == 0 and digest.status != Digest.Status.PAUSED
+            full_period
+            and unfinished == 0
+            and waiting == 0
+            and digest.status != Digest.Status.PAUSED
+            and not self.lost
         )
         if report.complete and digest.status == Digest.Status.OPEN:
             Digest.objects.filter(pk=digest.pk).update(
@@ -687,6 +726,7 @@ class SendResult:
     dry_run: bool = False
     notes: list[str] = field(default_factory=list)
     unreachable: str = ""  # the mail server refused connections: the run stopped early
+    lost: str = ""  # the sender lease lapsed or was taken over mid-run: the run stopped early
 
     def as_json(self) -> dict[str, Any]:
         totals = {
@@ -697,13 +737,14 @@ class SendResult:
             **totals,
             "this_run": {k: sum(r.this_run[k] for r in self.digests) for k in RUN_OUTCOMES},
             "complete": all(r.complete for r in self.digests)
-            and not (self.busy or self.held or self.unreachable),
+            and not (self.busy or self.held or self.unreachable or self.lost),
             "paused": [r.alerts for r in self.digests if r.status == Digest.Status.PAUSED],
             "busy": self.busy,
             "held": self.held,
             "dry_run": self.dry_run,
             "notes": list(self.notes),
             "unreachable": self.unreachable,
+            "lost": self.lost,
             "digests": [r.as_json() for r in self.digests],
         }
 
@@ -776,8 +817,8 @@ def send(
         SendSlot.objects.filter(at__lt=clock.wall() - 2 * 3600).delete()
         sender = Sender(held, transport, Throttle.configured())
         for f, p, hours in todo:
-            if sender.unreachable:
-                break  # the digests after it would meet the same closed door
+            if sender.unreachable or sender.lost:
+                break  # the digests after it would meet the same closed door, or are not ours to send
             digest, _ = Digest.objects.get_or_create(frequency=f, period=p)
             # Complete only once the period's last send hour has come: a run before it (a named
             # period sent early) must leave it open for the subscribers and papers still to come.
@@ -786,7 +827,7 @@ def send(
     finally:
         transport.close()
         held.release()
-    return SendResult(reports, notes=notes, unreachable=sender.unreachable)
+    return SendResult(reports, notes=notes, unreachable=sender.unreachable, lost=sender.lost)
 
 
 def _dry_run(frequency: str, period: dt.date, hours: list[int] | None, shown: int | None) -> DigestReport:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 
 import pytest
@@ -242,3 +244,69 @@ def test_subscribers_add_at_a_terminal_says_it_reads_the_addresses(cli_env: dict
     assert child.returncode == 0, err
     assert "reading addresses from the terminal, one a line; Ctrl-D ends the list" in err
     assert json.loads(out)["created"] == 1
+
+
+def _stopped(pid: int) -> bool:
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        return f.read().rsplit(")", 1)[1].split()[0] == "T"
+
+
+# Three CLI children and a wait for a lease of 10 s (real): ~30 s quiet.
+@pytest.mark.timeout(240)
+def test_a_sender_that_stalled_past_its_lease_does_not_mail_the_row_taken_over(
+    cli_env: dict[str, str],
+) -> None:
+    """Sender A stops (SIGSTOP, as a suspended VM or a swapping host would) right after claiming its
+    first mail. Its lease lapses; sender B, a process of its own, takes it over, re-sends the row A
+    left in flight and the rest, and releases it. Then A wakes: it used to send the mail it had
+    claimed (the reader got two copies), and only failed when recording it. Now it checks the lease
+    before the mail goes on the wire, sends nothing and says why."""
+    scale = 30  # the 300 s lease lasts 10 s of real time
+    sink = SmtpSink().start()
+    env = {
+        **cli_env,
+        "EMAIL_URL": sink.url,
+        "PAPERFEED_DIGEST_RATE": "0",
+        "PAPERFEED_DIGEST_HOURLY": "0",
+        "PAPERFEED_TIME_SCALE": str(scale),
+    }
+    readers = [f"r{i}@example.org" for i in range(3)]
+    send = [
+        sys.executable,
+        "-m",
+        "paperfeed",
+        "digest",
+        "send",
+        "--frequency",
+        "daily",
+        "--period",
+        chaos.PERIOD,
+    ]
+    try:
+        paperfeed("init", env=env)
+        paperfeed("subscribers", "add", "--confirmed", "--send-empty", *readers, env=env)
+        a = subprocess.Popen(
+            [*send, "--json"],
+            env={**env, "FAILPOINT": "digest-claimed:1:SIGSTOP"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            while not _stopped(a.pid):
+                assert a.poll() is None, a.communicate()
+                time.sleep(0.1)
+            assert sink.received == []
+            while True:  # B, until A's lease has lapsed (another process: another holder)
+                b = _json(*send[3:], env=env)
+                if not b["busy"]:
+                    break
+            assert b["complete"] and b["resent"] == 1 and b["this_run"]["sent"] == 3, b
+        finally:
+            a.send_signal(signal.SIGCONT)
+            out, err = a.communicate(timeout=120)
+    finally:
+        sink.stop()
+    assert Counter(r.rcpt for r in sink.received) == Counter(readers)
+    assert a.returncode == 1 and "lease 'digests.sender'" in err, err[-2000:]
+    assert json.loads(out)["lost"]

@@ -139,6 +139,8 @@ class Command(ReportCommand):
     def after_output(self, result: dict[str, Any], **options: Any) -> None:
         if options["action"] == "send" and result.get("unreachable"):
             raise CommandError(result["unreachable"])
+        if options["action"] == "send" and result.get("lost"):
+            raise CommandError(result["lost"])
         if options["action"] == "send" and result.get("paused"):
             raise CommandError(
                 "a digest run paused: " + "; ".join(a for alerts in result["paused"] for a in alerts)

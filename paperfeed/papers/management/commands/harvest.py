@@ -121,7 +121,13 @@ class Command(ReportCommand):
         with Progress("harvest", unit="page(s)") as bar:
 
             def on_page(c: Counter[str]) -> None:
-                held.renew()
+                try:
+                    held.renew()
+                except leases.LeaseExpired:
+                    # A Retry-After (up to an hour) outlasted the lease, and no other harvest took
+                    # it meanwhile (one that had would hold it, or have released it: LeaseLost), so
+                    # nothing was written under it since our last page: take it again and go on.
+                    held.resume()
                 bar.update(1, **_short(c))
 
             if not options["no_oai"]:
