@@ -228,13 +228,18 @@ class Follows(Section):
     def pick(self, ctx: Context, sub: Subscriber, skip: set[int]) -> list[Item]:
         follows = self.follows(ctx, sub)
         followed = {value for kind, value, _ in follows if kind == "author"}
+        on_site = set((ctx.shared["account_follows"].get(sub.user_id) or AccountFollows()).authors)
         found: list[Item] = []
         for pk, turn in in_turns([[pk for pk in pks if pk not in skip] for _, _, pks in follows]):
             kind, value, _ = follows[turn]
             # A followed author is the sharpest reason, whichever turn found the paper (a category's
             # turn may reach it before its author's), and all of them are named.
-            authors = [n for k, n in ctx.shared["authors_of"].get(pk, []) if k in followed]
-            found.append((pk, self.key, _by_followed(authors) if authors else _follow_reason(kind, value)))
+            authors = [(k, n) for k, n in ctx.shared["authors_of"].get(pk, []) if k in followed]
+            if authors:
+                why = _by_followed([n for _, n in authors], [k in on_site for k, _ in authors])
+            else:
+                why = _follow_reason(kind, value)
+            found.append((pk, self.key, why))
         return found
 
     def more(self, ctx: Context, sub: Subscriber, shown: set[int]) -> list[Item]:
@@ -295,13 +300,22 @@ def _category_listing(code: str, days: list[dt.date], ctx: Context) -> str:
 BY_NAMES = 3  # followed authors named in a reason; more are counted
 
 
-def _by_followed(names: list[str]) -> str:
+def _by_followed(names: list[str], on_site: list[bool]) -> str:
+    """The reason naming followed authors (`on_site`: whether the account follows each on the
+    site): authors only on the digest's own list are ones "you chose for your digest", as the site
+    shows no follow of them."""
+    if all(on_site):
+        how = "whom you follow"
+    elif not any(on_site):
+        how = "whom you chose for your digest"
+    else:
+        how = "whom you follow or chose for your digest"
     names = list(dict.fromkeys(names))
     if len(names) > BY_NAMES:
         rest = len(names) - BY_NAMES + 1
         names = [*names[: BY_NAMES - 1], f"{rest} more"]
     listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-    return f"by {listed}, whom you follow"
+    return f"by {listed}, {how}"
 
 
 def _follow_reason(kind: str, value: str) -> str:

@@ -550,10 +550,12 @@ def recommend(
     """The user's best new papers, best first, each with the reason it is there. Never a paper the user
     voted on, saved, marked "not interested" or opened from a recommendation (nor any in `exclude`),
     nor one announced before `since` or after `until` (a digest's period). `categories`: ones the
-    user follows outside their account (a digest subscription's own list), counted as followed."""
+    user follows outside their account (a digest subscription's own list), counted as followed; a
+    reason names them as the digest's, not as followed ones (the site shows no such follow)."""
     limit = max(1, min(int(limit), MAX_LIMIT))
     user_id = user if isinstance(user, int) else user.pk
     sig = signals_of(user_id)
+    own_cats = set(sig.categories)
     sig.categories = list(dict.fromkeys([*sig.categories, *categories]))
     cands = candidates()
     if not len(cands):
@@ -638,8 +640,14 @@ def recommend(
         if not reason and (words := _mentioned(sig.keywords, papers[pid].title, papers[pid].abstract)[:2]):
             reason = f"Mentions {' and '.join(_quote(w) for w in words)}, which you follow"
         if not reason and in_cat is not None and in_cat[i]:
-            cat = next(c for c in cands.categories[i] if c in followed_cats)
-            reason = f"New in {cat}, which you follow"
+            # A category the account follows is the reason to give when it has one; else the
+            # digest's own list brought the paper, and saying "which you follow" would be untrue.
+            cat = next((c for c in cands.categories[i] if c in own_cats), None)
+            if cat is not None:
+                reason = f"New in {cat}, which you follow"
+            else:
+                cat = next(c for c in cands.categories[i] if c in followed_cats)
+                reason = f"New in {cat}, which you chose for your digest"
         shown = min(shown, float(scores[i]))
         out.append(Recommendation(papers[pid], shown, reason or fallback, because, rank=len(out) + 1))
     return out

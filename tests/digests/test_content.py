@@ -49,6 +49,9 @@ def test_follows_by_category_and_author() -> None:
 
 
 def test_a_paper_by_followed_authors_names_them_escaped_in_both_parts() -> None:
+    """Jane Doe is followed on the site, Amy Lee only on the digest's list: the reason said "whom
+    you follow" of both, though the site shows no follow of Amy Lee."""
+    from paperfeed.accounts.models import Follow
     from paperfeed.papers.records import AuthorName, PaperRecord
     from paperfeed.papers.services import Ingestor
 
@@ -59,17 +62,25 @@ def test_a_paper_by_followed_authors_names_them_escaped_in_both_parts() -> None:
             announced=PERIOD,
         ))  # fmt: skip
     keys = [a["key"] for a in Paper.objects.get().authors]
+    user = User.objects.create_user("reader", "a@example.org", "x" * 20)
+    Follow.objects.create(user=user, kind=Follow.Kind.AUTHOR, value=keys[0])
     sub = Subscriber.objects.create(
-        email="a@example.org", status=Subscriber.Status.CONFIRMED, trending=False, authors=keys[::2]
+        email="a@example.org",
+        user=user,
+        status=Subscriber.Status.CONFIRMED,
+        trending=False,
+        for_you=False,
+        authors=[keys[2]],
     )
+    why = "by Jane Doe and Amy <b>Lee</b>, whom you follow or chose for your digest"
     (items,) = compose(sub).values()
-    assert [why for _, _, why in items] == ["by Jane Doe and Amy <b>Lee</b>, whom you follow"]
+    assert [why for _, _, why in items] == [why]
     transport = MemoryTransport()
     assert services.send("daily", PERIOD, transport=transport).as_json()["sent"] == 1
     (message,) = transport.sent
-    assert "why: by Jane Doe and Amy <b>Lee</b>, whom you follow" in message.body
+    assert f"why: {why}" in message.body
     html = message.alternatives[0][0]
-    assert "· by Jane Doe and Amy &lt;b&gt;Lee&lt;/b&gt;, whom you follow" in html
+    assert "· by Jane Doe and Amy &lt;b&gt;Lee&lt;/b&gt;, whom you follow or chose for your digest" in html
     assert "<b>Lee" not in html
 
 
@@ -95,9 +106,9 @@ def test_a_followed_authors_paper_found_in_a_categorys_turn_still_names_the_auth
     )
     (items,) = compose(sub).values()
     reasons = {Paper.objects.get(pk=pk).arxiv_id: why for pk, _, why in items}
-    assert reasons == {
-        "2611.00003": "by Rick Roe, whom you follow",
-        "2611.00002": "by Rick Roe, whom you follow",
+    assert reasons == {  # Rick Roe is on the digest's list, not followed on the site
+        "2611.00003": "by Rick Roe, whom you chose for your digest",
+        "2611.00002": "by Rick Roe, whom you chose for your digest",
         "2611.00001": "new in cs.CL",
     }
 
@@ -156,9 +167,16 @@ def test_tex_in_a_mail_is_spelled_in_plain_characters() -> None:
 
 
 def test_a_reason_names_at_most_three_followed_authors() -> None:
-    assert content._by_followed(["A"]) == "by A, whom you follow"
-    assert content._by_followed(["A", "B", "C"]) == "by A, B and C, whom you follow"
-    assert content._by_followed(["A", "B", "C", "D", "E"]) == "by A, B and 3 more, whom you follow"
+    assert content._by_followed(["A"], [True]) == "by A, whom you follow"
+    assert content._by_followed(["A", "B", "C"], [True] * 3) == "by A, B and C, whom you follow"
+    assert (
+        content._by_followed(["A", "B", "C", "D", "E"], [True] * 5) == "by A, B and 3 more, whom you follow"
+    )
+    assert content._by_followed(["A"], [False]) == "by A, whom you chose for your digest"
+    assert (
+        content._by_followed(["A", "B"], [False, True])
+        == "by A and B, whom you follow or chose for your digest"
+    )
 
 
 def test_saved_search_alerts_match_words_and_categories() -> None:
@@ -474,7 +492,37 @@ def test_for_you_starts_from_the_categories_chosen_in_the_digest_settings() -> N
     only_for_you = {"trending": False, "follows": False, "alerts": False, "categories": ["cs.CV"]}
     items = _compose_for_reader_of(None, "daily", PERIOD, **only_for_you)
     assert sorted(ids(items)) == ["2610.00001", "2610.00002", "2610.00003"]
-    assert {(key, why) for _, key, why in items} == {("for_you", "New in cs.CV, which you follow")}
+    assert {(key, why) for _, key, why in items} == {
+        ("for_you", "New in cs.CV, which you chose for your digest")
+    }
+
+
+def test_for_you_says_which_categories_are_followed_and_which_only_chosen_for_the_digest() -> None:
+    """The account follows cs.RO on the site; the digest settings chose cs.CV. The mail said "New in
+    cs.CV, which you follow" although the site shows no such follow."""
+    from paperfeed.accounts.models import Follow
+    from paperfeed.recs import index
+
+    make_papers(2, prefix="2610", cats=("cs.CV",), abstract="no code {i}")
+    make_papers(2, prefix="2609", cats=("cs.RO",), abstract="no code {i}")
+    user = User.objects.create_user("reader", "reader@example.org", "x" * 20)
+    Follow.objects.create(user=user, kind=Follow.Kind.CATEGORY, value="cs.RO")
+    Subscriber.objects.create(
+        email="reader@example.org", user=user, status=Subscriber.Status.CONFIRMED,
+        trending=False, follows=False, alerts=False, categories=["cs.CV"],
+    )  # fmt: skip
+    transport = MemoryTransport()
+    index.reset()  # the candidate window of an earlier test's papers
+    try:
+        assert services.send("daily", PERIOD, transport=transport).as_json()["sent"] == 1
+    finally:
+        index.reset()
+    (message,) = transport.sent
+    html = message.alternatives[0][0]
+    for part, sep in ((message.body, "why: "), (html, "· ")):
+        assert part.count(f"{sep}New in cs.RO, which you follow") == 2
+        assert part.count(f"{sep}New in cs.CV, which you chose for your digest") == 2
+        assert "cs.CV, which you follow" not in part
 
 
 def test_a_reader_with_many_alerts_still_gets_every_section_when_the_cap_binds() -> None:
