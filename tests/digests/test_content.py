@@ -561,3 +561,18 @@ def test_fair_shares_keep_short_sections_whole_and_trim_the_longest() -> None:
     assert content.fair_shares([10, 20, 30, 10], 70) == [10, 20, 30, 10]  # the cap does not bind
     assert content.fair_shares([0, 30, 30], 50) == [0, 25, 25]  # a section with nothing leaves its share
     assert sum(content.fair_shares([30, 30, 30], 50)) == 50
+
+
+def test_a_capped_digest_always_has_exactly_the_cap() -> None:
+    """Every split of up to four sections of 0-30 papers (the sections' own limits): the shares add up
+    to the cap whenever the sections have that many, none exceeds its section, and a section below
+    an equal share keeps all of it. (The floor division leaves its remainder to the longer
+    sections, and the longest takes whatever is left up to its length.)"""
+    import itertools
+
+    for n in range(1, 5):
+        for counts in itertools.product(range(0, 31, 3 if n == 4 else 1), repeat=n):
+            shares = content.fair_shares(list(counts), content.DIGEST_LIMIT)
+            assert sum(shares) == min(content.DIGEST_LIMIT, sum(counts)), counts
+            assert all(0 <= s <= c for s, c in zip(shares, counts, strict=True)), counts
+            assert all(s == c for s, c in zip(shares, counts, strict=True) if c <= content.DIGEST_LIMIT // n)
