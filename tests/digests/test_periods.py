@@ -185,8 +185,10 @@ def test_a_new_run_tries_a_waiting_retry_first_without_waiting_out_its_backoff(
     """A run that paused leaves a mail waiting an hour's backoff; the run after the operator fixed
     the server tries it at once (first), rather than sending the rest and then sleeping."""
     monkeypatch.setenv("PAPERFEED_TIME_SCALE", "1000")  # had the run waited, the hour lasts 3.6 s
-    # One sender, nobody to take its lease over: at 1000x the send deadline (a quarter of the lease)
-    # would be 75 ms of real time, less than a send may take on a loaded machine.
+    # One sender, nobody to take its lease over: at 1000x the lease would last 0.3 s of real time
+    # and the send deadline a quarter of it, less than a claim and send may take on a loaded machine
+    # (an expired lease stops the run). A minute of real time for both.
+    monkeypatch.setattr(services, "LEASE_TTL", 60.0 * 1000)
     monkeypatch.setattr(services, "SEND_DEADLINE", None)
     monkeypatch.setenv("PAPERFEED_DIGEST_RETRY_DELAY", "3600")
     monkeypatch.setenv("PAPERFEED_DIGEST_MAX_ERRORS", "1")

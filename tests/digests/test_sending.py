@@ -321,8 +321,10 @@ def test_throttle_hourly_window_with_a_scaled_clock(
     """E4: an hourly window of 30 at 500x: at most 30 in any rolling (scaled) hour, and the run is
     complete only when all are sent."""
     monkeypatch.setenv("PAPERFEED_TIME_SCALE", "500")
-    # One sender, nobody to take its lease over: at 500x the send deadline (a quarter of the lease)
-    # would be 150 ms of real time, less than a send may take on a loaded machine.
+    # One sender, nobody to take its lease over: at 500x the lease would last 0.6 s of real time
+    # and the send deadline a quarter of it, less than a claim and send may take on a loaded machine
+    # (an expired lease stops the run). A minute of real time for both.
+    monkeypatch.setattr(services, "LEASE_TTL", 60.0 * 500)
     monkeypatch.setattr(services, "SEND_DEADLINE", None)
     monkeypatch.setenv("PAPERFEED_DIGEST_HOURLY", "30")
     make_papers(1)
