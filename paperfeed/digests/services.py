@@ -438,12 +438,12 @@ class Sender:
         while (left := end - clock.monotonic()) > 0:
             clock.sleep(min(left, LEASE_TTL / 4))
             with transaction.atomic():
-                self.held.renew()
+                self._fence()
 
     def _reopen(self, digest: Digest, report: DigestReport) -> None:
         """Lift a pause, and queue again what a crashed sender left in flight (under the lease)."""
         with transaction.atomic():
-            self.held.renew()
+            self._fence()
             if digest.status == Digest.Status.PAUSED and not digest.held_for_complaints:
                 log.warning("resuming %s (was paused: %s)", digest, digest.pause_reason)
                 Digest.objects.filter(pk=digest.pk).update(status=Digest.Status.OPEN, pause_reason="")
@@ -458,7 +458,8 @@ class Sender:
 
     def _stop_lost(self, digest: Digest, report: DigestReport, e: leases.LeaseLost) -> DigestReport:
         self.lost = (
-            f"{e}; this sender stopped and sends nothing more (another sender re-sends its mail in hand)"
+            f"{e}; this sender stopped and sends nothing more "
+            "(its mail in hand goes out once, from the sender holding the lease now or the next run)"
         )
         log.error("%s: %s", digest, self.lost)
         report.alerts.append(self.lost)
@@ -538,7 +539,7 @@ class Sender:
         """One transaction: fence, eligibility, rate slot, the row as SENDING. None: nothing to send."""
         while True:
             with transaction.atomic():
-                self.held.renew()
+                self._fence()
                 wait = self.throttle.wait()
                 if wait <= 0:
                     sub = Subscriber.objects.select_for_update().get(pk=sub_pk)
@@ -611,12 +612,24 @@ class Sender:
         if claimed is not None:
             self._send(digest, claimed, message, report)
 
+    def _fence(self) -> None:
+        """Renew the lease inside the transaction whose writes it guards (LeaseLost if another
+        sender took it over). One that expired while nobody took it (a page of recommendations
+        slower than the lease to compose) is taken back: no other sender ran in between, so nothing
+        of ours was touched, and a run that stopped there would stop at the same page every time."""
+        try:
+            self.held.renew()
+        except leases.LeaseExpired:
+            self.held.resume()
+            log.warning("the sender lease expired between two renewals, and nobody took it: resumed")
+
     def _still_held(self) -> None:
         """Raises LeaseLost unless the lease outlasts the send about to start and the recording of
         its outcome. The claim renewed it a moment ago, so by this process's clock it normally has
         most of LEASE_TTL left and the database is not asked; a process stalled since the claim
-        (suspended, swapping) finds it spent and asks, and a lease that lapsed meanwhile is lost
-        even if nobody has taken it yet: another sender may be re-sending this very row."""
+        (suspended, swapping) finds it spent and asks. A lease that lapsed since the claim stops
+        the run even if nobody has taken it yet: this mail waits for the next run (as after a
+        crash) rather than going out on the strength of a claim made under a lease that ran out."""
         if self.held.left() > LEASE_TTL / 2:
             return
         with transaction.atomic():
@@ -632,7 +645,7 @@ class Sender:
             return
         failpoint("digest-after-250")
         with transaction.atomic():
-            self.held.renew()
+            self._fence()
             self.throttle.accepted()
             Delivery.objects.filter(pk=row.pk).update(
                 status=Delivery.Status.SENT, sent_at=timezone.now(), last_error=""
@@ -648,7 +661,7 @@ class Sender:
             # Nothing reached the server: not an attempt of this mail. Due at once, so a run after
             # the server is back sends it first.
             with transaction.atomic():
-                self.held.renew()
+                self._fence()
                 Delivery.objects.filter(pk=row.pk).update(
                     status=Delivery.Status.RETRY, due_at=0, last_error=str(e)[:500]
                 )
@@ -658,7 +671,7 @@ class Sender:
         self.counts["errors"] += 1
         attempts = row.attempts + 1
         with transaction.atomic():
-            self.held.renew()
+            self._fence()
             if e.permanent or attempts >= self.max_attempts:
                 status, due, delay = Delivery.Status.FAILED, 0.0, 0.0
                 report.this_run["failed"] += 1

@@ -503,3 +503,36 @@ def test_a_send_slower_than_the_lease_is_abandoned_before_a_second_sender_can_ta
     assert other_runs and all(r["this_run"]["sent"] == 0 for r in other_runs)
     # The abandoned mail: one attempt, the slow connection left for a new one.
     assert Delivery.objects.get(subscriber=subs[0]).attempts == 1 and sink.connections >= 2
+
+
+def test_a_page_slower_to_compose_than_the_lease_is_sent_when_nobody_took_the_lease(
+    smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page's recommendations take longer than the lease lasts, and no other sender runs: the
+    first claim after it finds the lease expired but still this sender's, takes it back and sends
+    (an expired lease stopping the run would stop it at the same page every time)."""
+    from paperfeed.accounts.models import User
+    from paperfeed.digests import content
+
+    monkeypatch.setenv("PAPERFEED_TIME_SCALE", "100")  # the lease lasts 3 s of real time
+    # One sender: at 100x the deadline, 0.75 s, is not what this test is about.
+    monkeypatch.setattr(services, "SEND_DEADLINE", None)
+    make_papers(1)
+    user = User.objects.create_user("reader", "reader@example.org", "x" * 20)
+    Subscriber.objects.create(
+        email="reader@example.org", user=user, status=Subscriber.Status.CONFIRMED, categories=["cs.CL"]
+    )
+
+    def slow_for_you(user_ids: list[int], *args: Any, **kwargs: Any) -> dict[int, list[tuple[int, str]]]:
+        clock.sleep(services.LEASE_TTL * 1.2)
+        return {}
+
+    content.set_for_you_provider(slow_for_you)
+    try:
+        report = send()
+    finally:
+        content.set_for_you_provider(None)
+    assert not report["lost"], report["lost"]
+    assert report["complete"] and report["sent"] == 1
+    assert [r.rcpt for r in smtp_sink.received] == ["reader@example.org"]
+    assert Lease.objects.get(name=services.SENDER_LEASE).holder == ""  # released at the end
