@@ -347,3 +347,21 @@ def test_a_second_harvest_exits_75_while_one_runs(cli_env: dict[str, str]) -> No
     # (and fails for its own reason: nothing listens at that endpoint).
     third = paperfeed("harvest", "--endpoint", "http://127.0.0.1:9/oai", env=env, check=False)
     assert third.returncode not in (0, 75) and "harvest failed" in third.stderr
+
+
+@pytest.mark.timeout(120)  # CLI children and a 10 s (real) Retry-After
+@pytest.mark.database
+def test_a_retry_after_longer_than_the_lease_does_not_stop_the_harvest(
+    fake: FakeArxiv, cli_env: dict[str, str]
+) -> None:
+    """arXiv asks for 1,000 s between two pages, longer than the harvest's 900 s lease: nobody took
+    the lease meanwhile, so the run takes it back and finishes (a renewal of an expired lease now
+    fails, and the harvest stopped here with "another run took over")."""
+    env = cli_fake_env(cli_env, fake)
+    paperfeed("init", env=env)
+    fake.faults.extend(["ok", "503:1000"])
+    _ok_faults(fake)
+    out = json.loads(
+        paperfeed("harvest", "--from", "2026-06-25", "--until", "2026-06-27", "--json", env=env).stdout
+    )
+    assert (out["pages"], out["created"], out["retries"]) == (6, 120, 1)
