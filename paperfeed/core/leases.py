@@ -4,9 +4,9 @@ A holder renews its lease while it works; a lease whose holder stopped renewing 
 A holder that died on this machine (SIGKILL) is recognised at once by its process id and start time,
 so a re-run after a crash does not wait for the expiry. Every write that must happen only under the
 lease calls `renew()` in the same transaction (a fence: if the lease expired or was taken over, it
-raises). An expired lease is lost even while nobody has taken it yet: another process may be about to,
-judging by the same expiry, and may already have acted on it (a digest sender re-sends the mails of an
-expired holder).
+raises). It treats an expired lease as lost even while nobody has taken it yet (LeaseExpired): what
+was begun under the lapsed lease must not be finished as if it had held; work that tolerates a gap
+takes the lease back with resume(), which fails if another holder ran in between.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class LeaseLost(RuntimeError):
 
 class LeaseExpired(LeaseLost):
     """The lease ran out while still ours (nobody has taken it yet). A holder whose work tolerates a
-    gap may take it again with try_acquire; one that must not act after a gap stops as for any loss."""
+    gap takes it back with Held.resume(); one that must not act after a gap stops as for any loss."""
 
 
 def _start_time(pid: int) -> str:

@@ -10,7 +10,8 @@ Per subscriber:
      the claim renewed, so no second sender can take the row over while it is on the wire). Right
      before the send the lease is checked again, by this process's clock and, if the claim's renewal
      may have run out (the process stalled in between), in the database: a mail never goes out under
-     a lease that lapsed or was taken over since its claim (the other sender re-sends that row);
+     a lease that lapsed or was taken over since its claim (the new holder or the next run
+     re-sends that row); a lapse with no mail in flight that nobody took over is taken back;
   4. mark SENT (or RETRY with backoff / FAILED, suppressing the address on a 5xx).
 A crash after 3 and before 4 leaves a SENDING row: the next run re-sends exactly those (same
 Message-ID), so a duplicate is bounded by the crashes in that window and identifiable. A run that
