@@ -10,7 +10,10 @@ Actions (--actions N, 0 skips them): users with 20 and with 1,000 saved papers v
 and unsave, in turns. Half of them have opened "for you" (so they have a profile, which each action
 updates); the other half never have (the hook finds no profile and stops): the same request without
 the update, interleaved with it, is its baseline. Then, after each of a few actions, the profiled
-users' next `GET /for-you`: what the page pays for reflecting it.
+users' next `GET /for-you`: what the page pays for reflecting it. Last, in one process of its own, the
+bytes each vote writes (a vote and an unvote in turn, --actions of them per user of each size, with and
+without a profile): the parameters of its INSERT and UPDATE statements (what the database stores, on
+either database) and, on SQLite, the growth of the write-ahead log (pages, as the disk sees them).
 """
 
 from __future__ import annotations
@@ -81,6 +84,42 @@ for size in sizes:
             out.setdefault(str(size), {}).setdefault(kind, []).append(
                 {"session": s.session_key, "collection": coll.pk, "target": next(targets)[1]}
             )
+print(json.dumps(out))
+"""
+# Bytes written per vote, in-process (the hooks need the window loaded): `users` maps each liked size to
+# one profiled and one plain user's ids.
+WRITES = """
+import json, os
+from django.db import connection, transaction
+from paperfeed.feed.models import Vote
+from paperfeed.recs.index import candidates
+candidates()
+sent = [0]
+def count(execute, sql, params, many, context):
+    if sql.lstrip().upper().startswith(("INSERT", "UPDATE")):
+        sizes = [len(bytes(p)) if isinstance(p, (bytes, memoryview)) else len(str(p)) for p in params or ()]
+        sent[0] += sum(sizes)
+    return execute(sql, params, many, context)
+sqlite = connection.vendor == "sqlite"
+wal = str(connection.settings_dict["NAME"]) + "-wal"
+out = {}
+with connection.execute_wrapper(count):
+    for size, kinds in users.items():
+        for kind, (user_id, paper_id) in kinds.items():
+            if sqlite:
+                connection.cursor().execute("PRAGMA wal_autocheckpoint=0")
+                connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            sent[0] = 0
+            for i in range(n):
+                with transaction.atomic():
+                    if i % 2 == 0:
+                        Vote.objects.create(user_id=user_id, paper_id=paper_id)
+                    else:
+                        Vote.objects.filter(user_id=user_id, paper_id=paper_id).delete()
+            row = {"sql_bytes_per_action": round(sent[0] / n)}
+            if sqlite:
+                row["wal_bytes_per_action"] = round(os.path.getsize(wal) / n)
+            out.setdefault(size, {})[kind] = row
 print(json.dumps(out))
 """
 ACTOR_SIZES = (20, 1000)
@@ -201,7 +240,30 @@ def _actions(base: str, env: dict[str, str], n: int) -> dict[str, Any]:
             }
         row["for_you_after_save"] = _summary(after[size])
         out[f"liked_{size}"] = row
+    out["writes"] = _writes(env, made, n)
     return out
+
+
+def _writes(env: dict[str, str], made: dict[str, Any], n: int) -> dict[str, Any]:
+    """Bytes written per vote (see WRITES), by the first profiled and plain user of each size, on a
+    paper none of them has voted on."""
+    users = {
+        size: {
+            kind: [f"act-{size}-{kind}-0", made[size][kind][0]["target"]] for kind in ("profiled", "plain")
+        }
+        for size in made
+    }
+    lookup = (
+        "from django.contrib.auth import get_user_model\n"
+        "from paperfeed.papers.models import Paper\n"
+        f"users = {users!r}\n"
+        "for kinds in users.values():\n"
+        "    for pair in kinds.values():\n"
+        "        pair[0] = get_user_model().objects.get(username=pair[0]).pk\n"
+        "        pair[1] = Paper.objects.exclude(votes__isnull=False).order_by('-announced', 'pk')"
+        ".values_list('pk', flat=True)[500]\n"
+    )
+    return shell_json(f"{lookup}n = {n}\n{WRITES}", env)
 
 
 def run(options: dict[str, Any]) -> dict[str, Any]:
