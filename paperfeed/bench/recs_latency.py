@@ -13,7 +13,8 @@ the update, interleaved with it, is its baseline. Then, after each of a few acti
 users' next `GET /for-you`: what the page pays for reflecting it. Last, in one process of its own, the
 bytes each vote writes (a vote and an unvote in turn, --actions of them per user of each size, with and
 without a profile): the parameters of its INSERT and UPDATE statements (what the database stores, on
-either database) and, on SQLite, the growth of the write-ahead log (pages, as the disk sees them).
+either database) and, on SQLite, what the process wrote (/proc/self/io's wchar: the write-ahead log's
+pages as SQLite writes them; the log's file size undercounts, as SQLite reuses it).
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ print(json.dumps(out))
 # Bytes written per vote, in-process (the hooks need the window loaded): `users` maps each liked size to
 # one profiled and one plain user's ids.
 WRITES = """
-import json, os
+import json
 from django.db import connection, transaction
 from paperfeed.feed.models import Vote
 from paperfeed.recs.index import candidates
@@ -101,15 +102,14 @@ def count(execute, sql, params, many, context):
         sent[0] += sum(sizes)
     return execute(sql, params, many, context)
 sqlite = connection.vendor == "sqlite"
-wal = str(connection.settings_dict["NAME"]) + "-wal"
+def written():
+    with open("/proc/self/io") as f:
+        return int(next(line for line in f if line.startswith("wchar:")).split()[1])
 out = {}
 with connection.execute_wrapper(count):
     for size, kinds in users.items():
         for kind, (user_id, paper_id) in kinds.items():
-            if sqlite:
-                connection.cursor().execute("PRAGMA wal_autocheckpoint=0")
-                connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            sent[0] = 0
+            sent[0], before = 0, written()
             for i in range(n):
                 with transaction.atomic():
                     if i % 2 == 0:
@@ -118,7 +118,7 @@ with connection.execute_wrapper(count):
                         Vote.objects.filter(user_id=user_id, paper_id=paper_id).delete()
             row = {"sql_bytes_per_action": round(sent[0] / n)}
             if sqlite:
-                row["wal_bytes_per_action"] = round(os.path.getsize(wal) / n)
+                row["written_bytes_per_action"] = round((written() - before) / n)
             out.setdefault(size, {})[kind] = row
 print(json.dumps(out))
 """
