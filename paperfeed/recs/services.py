@@ -339,27 +339,31 @@ class _UserState:
     scored: dict[str, Any] = field(default_factory=dict)  # the candidates' scores, filled on first use
 
 
-_states: OrderedDict[int, tuple[tuple[Any, ...], _UserState]] = OrderedDict()
+# Keyed by user and the categories counted as followed: a digest adds its subscription's categories,
+# and its entry must not replace the page's (the next "for you" scored every candidate again).
+_states: OrderedDict[tuple[int, tuple[str, ...]], tuple[tuple[Any, ...], _UserState]] = OrderedDict()
 _states_lock = threading.Lock()
-STATE_CACHE_USERS = 512
+STATE_CACHE_USERS = 512  # entries: a user with a digest of other categories holds two
 
 
 def _user_state(user_id: int, sig: Signals, cands: Candidates) -> _UserState:
+    slot = (user_id, tuple(sig.categories))
     key = (
         sig.fingerprint(),
         tuple(sig.keywords),
-        tuple(sig.categories),
         tuple(sig.authors),
         id(cands),
         cands.watermark,
         cands.embedded,
     )
     with _states_lock:
-        hit = _states.get(user_id)
+        hit = _states.get(slot)
         if hit is not None and hit[0] == key:
-            _states.move_to_end(user_id)
+            _states.move_to_end(slot)
             return hit[1]
-    before = hit[1] if hit is not None and hit[0][4:] == key[4:] else None  # the same window
+        # The liked rows do not depend on the categories: any entry of the user's will do.
+        hit = hit or next((v for (uid, _), v in reversed(_states.items()) if uid == user_id), None)
+    before = hit[1] if hit is not None and hit[0][3:] == key[3:] else None  # the same window
     # Followed keywords are a liked pseudo-paper, followed categories and authors a list of their newest
     # papers: "not interested" pushes away from them too.
     text = profile_vector(
@@ -394,8 +398,10 @@ def _user_state(user_id: int, sig: Signals, cands: Candidates) -> _UserState:
         categories=_category_distribution(sig, cands) if text is not None else None,
     )
     with _states_lock:
-        _states[user_id] = (key, state)
-        _states.move_to_end(user_id)
+        for other in [k for k, v in _states.items() if k[0] == user_id and v[0] != key]:
+            del _states[other]  # scored before the user's last action: never current again
+        _states[slot] = (key, state)
+        _states.move_to_end(slot)
         while len(_states) > STATE_CACHE_USERS:
             _states.popitem(last=False)
     return state

@@ -433,6 +433,39 @@ def _compose_for_reader_of(
     return list(items)
 
 
+def test_a_digest_leaves_the_for_you_page_s_cached_scores(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The digest asks with its subscription's categories; its cache entry replaced the page's, so the
+    # reader's next "for you" after each digest scored every candidate again.
+    from paperfeed.accounts.models import Follow
+    from paperfeed.recs import index
+    from paperfeed.recs import services as recs
+
+    make_papers(3, abstract="speculative decoding {i}")
+    user = User.objects.create_user("reader", "reader@example.org", "x" * 20)
+    Follow.objects.create(user=user, kind=Follow.Kind.CATEGORY, value="cs.CL")
+    sub = Subscriber.objects.create(
+        email="reader@example.org",
+        user=user,
+        trending=False,
+        follows=False,
+        alerts=False,
+        categories=["cs.LG"],
+    )
+    digest, _ = Digest.objects.get_or_create(frequency="daily", period=PERIOD)
+    index.reset()
+    try:
+        recs.recommend(user)  # the page
+        scored: list[int] = []
+        real = recs._score
+        monkeypatch.setattr(recs, "_score", lambda *a: (scored.append(1), real(*a))[1])
+        content.compose(content.Context.of(digest), [sub])
+        assert scored == [1]  # the digest's categories differ: scored for it
+        recs.recommend(user)
+        assert scored == [1]  # the page's are still there
+    finally:
+        index.reset()
+
+
 def _for_you_only(frequency: str, period: dt.date) -> list[str]:
     """The ids a digest's "For you" lists for a reader following cs.CL who asked for that section only."""
     only_for_you = {"trending": False, "follows": False, "alerts": False, "categories": []}

@@ -218,7 +218,7 @@ def test_a_huge_profile_compares_only_its_most_recent_liked_papers_one_by_one(ca
     for age, p in enumerate(diffusion[:4]):  # diffusion[0] saved last
         items.filter(paper=p).update(added_at=timezone.now() - dt.timedelta(days=age))
     recs = services.recommend(user, limit=2)
-    state = services._states[user.pk][1]
+    state = services._states[user.pk, ()][1]
     assert state.liked_ids == [diffusion[0].pk, diffusion[1].pk]
     assert {i for r in recs for i in r.because} <= {diffusion[0].arxiv_id, diffusion[1].arxiv_id}
     assert Profile.objects.get(user=user).positive_weight > 3.9  # all four
@@ -323,10 +323,10 @@ def test_after_an_action_the_state_reuses_liked_rows_and_equals_a_cold_one(catal
     warm = services.recommend(user, limit=10)
     monkeypatch.undo()
     assert hashed == [[catalogue["graphs"][0].pk]]
-    state = services._states[user.pk][1]
+    state = services._states[user.pk, ()][1]
     services._states.clear()
     cold = services.recommend(user, limit=10)
-    fresh = services._states[user.pk][1]
+    fresh = services._states[user.pk, ()][1]
     assert state.liked_ids == fresh.liked_ids and catalogue["diffusion"][1].pk not in state.liked_ids
     assert np.array_equal(state.liked_matrix.toarray(), fresh.liked_matrix.toarray())
     assert [(r.paper.pk, r.reason, r.because) for r in warm] == [
@@ -350,6 +350,23 @@ def test_sparse_adding_matches_dense(seed):
     dense[add_idx] += add_val
     assert (np.diff(got_idx) > 0).all()
     assert np.allclose(np.bincount(got_idx, weights=got_val, minlength=size), dense)
+
+
+def test_the_page_s_cached_scores_survive_a_digest_with_other_categories(catalogue, user, monkeypatch):
+    # A digest asks with its subscription's categories: its entry replaced the page's, and the next
+    # "for you" scored every candidate again.
+    save(user, catalogue["graphs"][0])
+    services.recommend(user)
+    scored: list[int] = []
+    real = services._score
+    monkeypatch.setattr(services, "_score", lambda *a: (scored.append(1), real(*a))[1])
+    services.recommend(user, categories=["cs.RO"])
+    services.recommend(user)
+    services.recommend(user, categories=["cs.RO"])
+    assert scored == [1]
+    vote(user, catalogue["graphs"][1])  # an action: both are stale, and the old ones are dropped
+    services.recommend(user)
+    assert scored == [1, 1] and [k for k in services._states if k[0] == user.pk] == [(user.pk, ())]
 
 
 def test_similar_papers_for_one_paper_and_for_a_set(catalogue):
