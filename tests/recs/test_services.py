@@ -4,6 +4,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
@@ -334,22 +335,55 @@ def test_after_an_action_the_state_reuses_liked_rows_and_equals_a_cold_one(catal
     ]
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_sparse_adding_matches_dense(seed):
-    rng = np.random.default_rng(seed)
-    size = 500
-    idx = np.sort(rng.choice(size, 60, replace=False)).astype(np.int32)
-    val = rng.normal(size=60)
-    add_idx = rng.choice(size, 25, replace=False).astype(np.int32)  # half in `idx`, unsorted
-    add_idx[:12] = rng.choice(idx, 12, replace=False)
-    add_idx = np.unique(add_idx)[rng.permutation(len(np.unique(add_idx)))]
-    add_val = rng.normal(size=len(add_idx))
-    got_idx, got_val = services._add_entries(idx, val, add_idx, add_val)
-    dense = np.zeros(size)
-    dense[idx] = val
-    dense[add_idx] += add_val
-    assert (np.diff(got_idx) > 0).all()
-    assert np.allclose(np.bincount(got_idx, weights=got_val, minlength=size), dense)
+def _old_sums(rows, weights):
+    """The rebuild's sums as they were computed: one row at a time into a dense vector, packed."""
+    vec = np.zeros(model.N_FEATURES, dtype=np.float64)
+    for i, w in enumerate(weights):
+        r = rows[i]
+        vec[r.indices] += float(w) * r.data
+    return Profile.pack(vec)
+
+
+def _old_add_entries(idx, val, add_idx, add_val):
+    """The in-place update's sparse addition as it was (searchsorted and insert)."""
+    order = np.argsort(add_idx, kind="stable")
+    add_idx, add_val = add_idx[order], add_val[order]
+    pos = np.searchsorted(idx, add_idx)
+    there = pos < len(idx)
+    there[there] = idx[pos[there]] == add_idx[there]
+    val = val.copy()
+    val[pos[there]] += add_val[there]
+    new = ~there
+    return np.insert(idx, pos[new], add_idx[new]), np.insert(val, pos[new], add_val[new])
+
+
+def test_the_weighted_sum_of_real_rows_is_bit_for_bit_the_row_by_row_one(catalogue):
+    papers = [p for topic in catalogue.values() for p in topic]
+    ids, rows = services._row_matrix([p.pk for p in papers], services.candidates().idf)
+    order = np.random.default_rng(0).permutation(len(ids))
+    rows = rows[np.concatenate([order, order[:5]])]  # a paper both saved and upvoted: two signals
+    weights = model.decay(np.linspace(0, 400, rows.shape[0]))
+    summed = services.weighted_sum(rows, weights)
+    assert Profile.pack_entries(summed.indices, summed.data) == _old_sums(rows, weights)
+    # and adding one more row to those sums, as the in-place update did
+    extra = rows[3]
+    want = _old_add_entries(summed.indices, summed.data, extra.indices, 0.5 * extra.data.astype(np.float64))
+    got = (summed + 0.5 * extra.astype(np.float64)).tocsr()
+    assert np.array_equal(got.indices, want[0]) and np.array_equal(got.data, want[1])
+
+
+def test_a_rebuild_stores_the_same_bytes_as_the_row_by_row_sum(catalogue, user):
+    speech, robots = catalogue["speech"], catalogue["robots"]
+    save(user, *speech[:3], robots[0])
+    vote(user, speech[0])
+    services.not_interested(user, robots[1])
+    prof = services.rebuild_profile(user.pk)
+    sig = services.signals_of(user.pk)
+    rows = services._rows([s.paper_id for s in sig.positives + sig.negatives], services.candidates().idf)
+    for name, group in (("positive", sig.positives), ("negative", sig.negatives)):
+        weights = [float(model.decay(services._age_days(prof.as_of, s.at))) for s in group]
+        stacked = sp.vstack([rows[s.paper_id] for s in group], format="csr")
+        assert bytes(getattr(prof, name)) == _old_sums(stacked, weights)
 
 
 def test_the_page_s_cached_scores_survive_a_digest_with_other_categories(catalogue, user, monkeypatch):
