@@ -98,7 +98,8 @@ candidates()
 sent = [0]
 def count(execute, sql, params, many, context):
     if sql.lstrip().upper().startswith(("INSERT", "UPDATE")):
-        sizes = [len(bytes(p)) if isinstance(p, (bytes, memoryview)) else len(str(p)) for p in params or ()]
+        values = [getattr(p, "obj", p) for p in params or ()]  # psycopg wraps binaries (Binary.obj)
+        sizes = [len(v) if isinstance(v, (bytes, bytearray, memoryview)) else len(str(v)) for v in values]
         sent[0] += sum(sizes)
     return execute(sql, params, many, context)
 sqlite = connection.vendor == "sqlite"
