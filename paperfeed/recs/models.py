@@ -40,11 +40,12 @@ class Feedback(models.Model):
 
 
 class Profile(models.Model):
-    """Sums of a user's decayed, weighted feature rows as of `as_of` (positives and negatives apart).
+    """Sums of a user's decayed, weighted feature rows as of `as_of` (positives and negatives apart),
+    plus the `ProfileChange`s logged since (the sums are rewritten only when those are folded in).
 
     Sparse vectors are stored as int32 column indices followed by float32 values. `fingerprint` names
-    the signals the sums cover; a mismatch with the database (a signal that bypassed the hooks)
-    makes the next read rebuild the profile from scratch."""
+    the signals the sums cover (the last change's, if any); a mismatch with the database (a signal
+    that bypassed the hooks) makes the next read rebuild the profile from scratch."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="+"
@@ -87,3 +88,21 @@ class Profile(models.Model):
         if n:
             out[np.frombuffer(raw[: 4 * n], dtype="<i4")] = np.frombuffer(raw[4 * n :], dtype="<f4")
         return out
+
+
+class ProfileChange(models.Model):
+    """One signal added to (sign +1) or taken from (-1) a user's profile since its sums were stored:
+    the paper's feature row, packed as `Profile.pack` does. A vote or save writes this row (~1 KB)
+    instead of the whole profile (~0.7 MB at 1,000 liked papers); the sums absorb the log when it
+    has grown (paperfeed.recs.services.FOLD_SHARE)."""
+
+    id = models.BigAutoField(primary_key=True)  # the order changes were made in
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    negative = models.BooleanField(default=False)  # a "not interested" mark's row
+    sign = models.SmallIntegerField()
+    at = models.DateTimeField()  # the signal's own time, which its weight decays from
+    row = models.BinaryField()
+    fingerprint = models.CharField(max_length=100)  # the profile's, this change included
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.sign:+d}"

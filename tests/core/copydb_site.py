@@ -50,7 +50,7 @@ from paperfeed.papers.models import (  # noqa: E402
     PaperChange,
     PaperLink,
 )
-from paperfeed.recs.models import Feedback, Profile  # noqa: E402
+from paperfeed.recs.models import Feedback, Profile, ProfileChange  # noqa: E402
 from paperfeed.search.models import Embedding  # noqa: E402
 from paperfeed.search.tasks import index_papers  # noqa: E402
 from tests.sitedata import PASSWORD, load_papers, make_user  # noqa: E402
@@ -158,6 +158,9 @@ def populate() -> dict[str, Any]:
             "positive": Profile.pack(np.array([0, 1.5, 0, -2.0])),
             "as_of": WHEN,
         },
+    )
+    ProfileChange.objects.create(  # a vote logged since
+        user=alice, sign=1, at=WHEN, row=Profile.pack(np.array([0, 0, 0.25])), fingerprint="s2:1:0:0:0"
     )
     Embedding.objects.create(
         paper=papers[0], model="minilm", text_hash="abc", vector=Embedding.pack(np.linspace(-1, 1, 384))
