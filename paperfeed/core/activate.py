@@ -40,7 +40,7 @@ def main() -> None:
         os.dup2(fd, FIRST_FD)
         os.close(fd)
     os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()))
-    os.execv(cmd[0], cmd)  # noqa: S606  # nosec B606 (the caller's own command line)
+    os.execvp(cmd[0], cmd)  # noqa: S606  # nosec B606 (the caller's own command line; a bare name, e.g. taskset, from PATH)
 
 
 if __name__ == "__main__":
