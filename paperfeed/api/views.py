@@ -327,10 +327,12 @@ def _counts(papers: list[Paper]) -> tuple[dict[int, int], dict[int, int]]:
 
 def _first_submissions(papers: list[Paper]) -> dict[int, Submission]:
     """Each paper's first submission to the daily list, as /api/papers/{id} gives it: so a paper
-    reads the same in every list (its submittedOnDaily fields included), in one query."""
+    reads the same in every list (its submittedOnDaily fields included), in one query. One that
+    moderators removed is not named (who submitted spam is not the paper's to show)."""
     first: dict[int, Submission] = {}
     rows = (
         Submission.objects.filter(paper_id__in=[p.pk for p in papers])
+        .standing()
         .select_related("submitted_by")
         .order_by("day", "created_at")
     )

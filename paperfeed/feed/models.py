@@ -34,7 +34,12 @@ class SubmissionQuerySet(models.QuerySet["Submission"]):
         """What every list shows (daily, trending, their feeds, the API's lists, digests, user
         pages): submissions of active papers that moderators have not removed. The one place that
         decides."""
-        return self.filter(paper__status=Paper.Status.ACTIVE, removed_at__isnull=True)
+        return self.standing().filter(paper__status=Paper.Status.ACTIVE)
+
+    def standing(self) -> SubmissionQuerySet:
+        """Not removed by moderators: what a paper's own page and API answer may still name as its
+        submission (a withdrawn paper included), where a removed one is never named."""
+        return self.filter(removed_at__isnull=True)
 
     def removed(self) -> SubmissionQuerySet:
         return self.filter(removed_at__isnull=False)

@@ -478,7 +478,11 @@ def paper_feed_fields(paper: Paper) -> dict[str, Any]:
         "votes": Vote.objects.counted().filter(paper=paper).count(),
         "comments": Comment.objects.visible().filter(paper=paper).count(),
         "submissions": [
-            {"day": s.day.isoformat(), "by": s.submitted_by.username if s.submitted_by else None}
+            {
+                "day": s.day.isoformat(),
+                "by": s.submitted_by.username if s.submitted_by else None,
+                "removed": s.removed_at is not None,  # by moderators: off every list, kept for the record
+            }
             for s in subs
         ],
     }

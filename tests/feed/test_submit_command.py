@@ -55,4 +55,6 @@ def test_submit_and_show(cli_env, tmp_path) -> None:  # type: ignore[no-untyped-
     bad_date = paperfeed("submit", ids[1], "--date", "05/01/2026", env=cli_env, check=False)
     assert bad_date.returncode != 0 and "YYYY-MM-DD" in bad_date.stderr
     shown = json.loads(paperfeed("show", ids[0], "--json", env=cli_env).stdout)
-    assert shown["votes"] == 0 and shown["submissions"] == [{"day": "2026-01-05", "by": "curator"}]
+    assert shown["votes"] == 0 and shown["submissions"] == [
+        {"day": "2026-01-05", "by": "curator", "removed": False}
+    ]

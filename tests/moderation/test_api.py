@@ -72,3 +72,10 @@ def test_api_lists_leave_out_removed_submissions_and_suspended_votes(
         services.remove_submission(mod, sub)
     assert papers[2].arxiv_id not in upvotes("/api/daily_papers")
     assert papers[2].arxiv_id not in upvotes("/api/trending")
+    # The paper's own answer (and any list that still shows the paper, e.g. a search) no longer
+    # names who submitted it; restored, it does again.
+    one = c.get(f"/api/papers/{papers[2].arxiv_id}").json()
+    assert one["submittedOnDailyBy"] is None and one["submittedOnDailyAt"] is None
+    with django_capture_on_commit_callbacks(execute=True):
+        services.restore_submission(mod, sub)
+    assert c.get(f"/api/papers/{papers[2].arxiv_id}").json()["submittedOnDailyBy"]["user"] == "spammer"

@@ -49,6 +49,10 @@ def test_reports_remove_restore_suspend_unsuspend(community: dict[str, Any], cap
         "id": papers[2].arxiv_id,
         "removed": True,
     }
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        call_command("show", papers[2].arxiv_id, "--json")
+    assert [s["removed"] for s in json.loads(out.getvalue())["submissions"]] == [True]
     assert moderate("restore", papers[2].arxiv_id)["removed"] is False
     assert moderate("suspend", "SPAMMER@example.org", "--reason", "vote ring") == {
         "action": "suspend",
