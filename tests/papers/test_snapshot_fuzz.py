@@ -7,7 +7,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from paperfeed.papers.records import PaperRecord
@@ -44,6 +44,7 @@ lines = st.one_of(
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(lines, max_size=6))
+@example([b"\xef\xbb\xbf"])  # found by this test once the reader dropped a leading BOM
 def test_any_lines_parse_or_are_reported_with_their_number(body: list[bytes]) -> None:
     good = json.dumps(GOOD).encode()
     content = [*body, good]
@@ -51,7 +52,10 @@ def test_any_lines_parse_or_are_reported_with_their_number(body: list[bytes]) ->
         path = Path(d) / "fuzz.jsonl"
         path.write_bytes(b"\n".join(content) + b"\n")
         got = list(read_snapshot(path))
-    nonblank = [i + 1 for i, line in enumerate(content) if line.strip()]
+    # A byte order mark opening the file is the encoding's signature, not text: a first line of
+    # nothing else is blank.
+    seen = [content[0].removeprefix(b"\xef\xbb\xbf"), *content[1:]]
+    nonblank = [i + 1 for i, line in enumerate(seen) if line.strip()]
     # A line the tokenizer splits differently (a lone \r is not a line break here) still numbers 1..n.
     assert [n for n, _, _ in got] == nonblank
     for n, item, _ in got:
