@@ -79,6 +79,14 @@ class CommentOut(Schema):
     editedAt: str | None = None
 
 
+class CitationOut(Schema):
+    id: str
+    format: Literal["bibtex", "ris", "csl-json"]
+    key: str = Field(description="the citation key, e.g. vaswani2017attention")
+    citation: str = Field(description="the document in that format (CSL-JSON as its JSON text)")
+    mediaType: str = Field(description="the format's media type, for saving `citation` to a file")
+
+
 class VoteOut(Schema):
     id: str
     upvotes: int

@@ -35,6 +35,7 @@ from paperfeed.accounts.models import User
 from paperfeed.api import middleware
 from paperfeed.api.paging import MAX_LIMIT, Paging, SearchPaging, bad_paging, link_pages
 from paperfeed.api.schemas import (
+    CitationOut,
     CommentIn,
     CommentOut,
     DailyPaperOut,
@@ -51,6 +52,7 @@ from paperfeed.api.schemas import (
 from paperfeed.feed import periods, searching, services
 from paperfeed.feed.models import Collection, Comment, Submission, Vote
 from paperfeed.moderation import services as moderation
+from paperfeed.papers import citations
 from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.papers.models import Author, Category, Paper, PaperLink
 from paperfeed.search.query import InvalidFilter, date_range
@@ -562,6 +564,23 @@ def paper(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
     st = services.stats(pp)
     first = _first_submissions([pp]).get(pp.pk)
     return _paper(pp, votes=st["votes"], comments=st["comments"], submission=first)
+
+
+@api.get("/papers/{paper_id:arxiv_id}/citation", response=with_errors(CitationOut, 404, 422), tags=["papers"])
+def citation(
+    request: HttpRequest, arxiv_id: str, format: Literal["bibtex", "ris", "csl-json"] = "bibtex"
+) -> dict[str, Any]:
+    """How to cite one paper: BibTeX (@misc, or @article with its journal reference), RIS or
+    CSL-JSON, as /papers/{id}.bib, .ris and .csl.json serve them (papers.citations)."""
+    pp = stored_paper(arxiv_id)
+    fmt = citations.FORMATS[format]
+    return {
+        "id": pp.arxiv_id,
+        "format": fmt.name,
+        "key": citations.citation_keys([pp])[0],
+        "citation": citations.export([pp], fmt.name),
+        "mediaType": fmt.media_type,
+    }
 
 
 @api.get(

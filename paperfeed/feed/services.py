@@ -251,10 +251,15 @@ def edit_comment(user: User, comment: Comment, body: str) -> Comment:
 
 def save_paper(user: User, paper: Paper, collection_name: str = "Reading list") -> Collection:
     """Save into the user's collection of that name (any case), made if there is none."""
-    name = " ".join((collection_name or "").split())[:100] or "Reading list"
-    coll = _named(user, name) or _new_collection(user, name)
+    coll = save_target(user, collection_name)
     CollectionItem.objects.get_or_create(collection=coll, paper=paper)
     return coll
+
+
+def save_target(user: User, collection_name: str) -> Collection:
+    """The user's collection of that name (any case), made if there is none."""
+    name = " ".join((collection_name or "").split())[:100] or "Reading list"
+    return _named(user, name) or _new_collection(user, name)
 
 
 def _named(user: User, name: str, but: Collection | None = None) -> Collection | None:

@@ -4,6 +4,9 @@ from paperfeed.feed import feeds, views
 
 _ID = r"(?P<arxiv_id>[A-Za-z.-]+/\d{7}(?:v\d+)?|\d{4}\.\d{4,5}(?:v\d+)?)"
 
+# The citation formats' extensions (papers.citations.FORMATS): bib, ris, csl.json.
+_CITE = r"(?P<ext>bib|ris|csl\.json)"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("papers", views.daily, name="daily"),
@@ -14,6 +17,7 @@ urlpatterns = [
     path("trending/feed.atom", feeds.TrendingAtom(), name="trending-atom"),
     re_path(rf"^papers/{_ID}$", views.paper, name="paper"),
     re_path(rf"^papers/{_ID}\.md$", views.paper_markdown, name="paper-md"),
+    re_path(rf"^papers/{_ID}\.{_CITE}$", views.paper_citation, name="paper-cite"),
     re_path(rf"^papers/{_ID}/vote$", views.vote, name="vote"),
     re_path(rf"^papers/{_ID}/comments$", views.comment, name="comment"),
     re_path(rf"^papers/{_ID}/save$", views.save, name="save"),
@@ -22,6 +26,8 @@ urlpatterns = [
     path("comments/<int:pk>/hide", views.comment_hide, name="comment-hide"),
     path("submit", views.submit, name="submit"),
     path("search", views.search, name="search"),
+    path("cite", views.cite, name="cite"),
+    path("library/import", views.library_import, name="library-import"),
     path("search/save", views.save_search, name="search-save"),
     path("search/saved/<int:pk>/delete", views.delete_saved_search, name="search-delete"),
     path("search/saved/<str:token>/feed.rss", feeds.SavedSearchFeed(), name="search-rss"),
@@ -33,6 +39,11 @@ urlpatterns = [
     path("categories/<str:code>/feed.atom", feeds.CategoryAtom(), name="category-atom"),
     path("follow", views.follow, name="follow"),
     path("users/<str:username>", views.user_page, name="user"),
+    re_path(
+        rf"^users/(?P<username>[^/]+)/collections/(?P<slug>[^/.]+)\.{_CITE}$",
+        views.collection_citation,
+        name="collection-cite",
+    ),
     path("users/<str:username>/collections/<str:slug>", views.collection, name="collection"),
     path("users/<str:username>/collections/<str:slug>/edit", views.collection_edit, name="collection-edit"),
 ]

@@ -29,8 +29,9 @@ from paperfeed.accounts.models import Follow, User
 from paperfeed.accounts.views import safe_next
 from paperfeed.core.middleware import BadParameter, NotFound
 from paperfeed.core.text import quoted
-from paperfeed.feed import periods, searching, services
+from paperfeed.feed import library, periods, searching, services
 from paperfeed.feed.models import Collection, Comment, SavedSearch, Submission, Vote
+from paperfeed.papers import citations, references
 from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.papers.models import Author, Category, Paper
 from paperfeed.search.query import MAX_QUERY_CHARS, DatesReversed, InvalidFilter, date_filter, date_range
@@ -160,6 +161,7 @@ def daily(request: HttpRequest) -> HttpResponse:
             "sort": sort,
             "multi": period.kind != "day",
             "json_url": f"/api/daily_papers?{period.query()}&{window}",
+            "export_links": export_links([e.paper for e in entries]),
         }
 
     # The date is in the key: whether "next" links anywhere changes at midnight.
@@ -263,6 +265,8 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
             **_comment_draft(request, p.arxiv_id),
             "saved_in": list(mine.filter(items__paper=p)) if user.is_authenticated else [],
             "json_url": f"/api/papers/{p.arxiv_id}",
+            "bibtex": citations.export([p], "bibtex"),
+            "formats": citations.FORMATS.values(),
         }
         return ctx
 
@@ -516,6 +520,7 @@ def search(request: HttpRequest) -> HttpResponse:
         ),
         "counts": counts,
         "voted": services.voted_ids(request.user, ids),
+        "export_links": export_links([h.paper for h in result.hits]),
         "categories": categories,
         "query_chars": MAX_QUERY_CHARS,
         "json_url": "/api/papers/search?"
@@ -749,12 +754,17 @@ def collection_edit(request: HttpRequest, username: str, slug: str) -> HttpRespo
     return redirect("collection", user.username, coll.slug)
 
 
-def collection(request: HttpRequest, username: str, slug: str) -> HttpResponse:
+def _visible_collection(request: HttpRequest, username: str, slug: str) -> Collection:
     coll = (
         Collection.objects.select_related("user").filter(user__username__iexact=username, slug=slug).first()
     )
     if coll is None or (not coll.public and request.user.pk != coll.user_id):  # private: not there
         raise NotFound(f"{quoted(username)} has no collection {quoted(slug)} that you can see.")
+    return coll
+
+
+def collection(request: HttpRequest, username: str, slug: str) -> HttpResponse:
+    coll = _visible_collection(request, username, slug)
     items = list(
         coll.items.prefetch_related(Prefetch("paper", Paper.objects.for_listing())).order_by("-added_at")
     )
@@ -762,5 +772,108 @@ def collection(request: HttpRequest, username: str, slug: str) -> HttpResponse:
     more = searching.similar(
         [it.paper for it in items[:COLLECTION_CENTRE]], limit=10, exclude=[it.paper for it in items]
     )
-    ctx = {"collection": coll, "items": items, "mine": request.user.pk == coll.user_id, "more": more}
+    ctx = {
+        "collection": coll,
+        "items": items,
+        "mine": request.user.pk == coll.user_id,
+        "more": more,
+        "formats": citations.FORMATS.values(),
+    }
     return render(request, "feed/collection.html", ctx)
+
+
+# --- citations and library import ---------------------------------------------------------------
+
+
+def _citation(papers: list[Paper], fmt: citations.Format, filename: str) -> HttpResponse:
+    resp = HttpResponse(citations.export(papers, fmt.name), content_type=f"{fmt.media_type}; charset=utf-8")
+    # inline: a browser shows the text (to copy), a reference manager's connector takes the file
+    resp["Content-Disposition"] = f'inline; filename="{filename}.{fmt.extension}"'
+    return resp
+
+
+def paper_citation(request: HttpRequest, arxiv_id: str, ext: str) -> HttpResponse:
+    """/papers/ID.bib, .ris and .csl.json: the paper as a reference manager imports it."""
+    p = _paper_or_404(arxiv_id)
+    return _citation([p], citations.BY_EXTENSION[ext], p.arxiv_id.replace("/", "_"))
+
+
+def collection_citation(request: HttpRequest, username: str, slug: str, ext: str) -> HttpResponse:
+    """A collection's papers, newest saved first, for whoever may see the collection."""
+    coll = _visible_collection(request, username, slug)
+    papers = [
+        it.paper for it in coll.items.select_related("paper", "paper__primary_category").order_by("-added_at")
+    ]
+    return _citation(papers, citations.BY_EXTENSION[ext], coll.slug)
+
+
+CITE_MAX_IDS = 200  # a page of a list (search: 20, a day: 100)
+
+
+def export_links(papers: list[Paper]) -> list[tuple[str, str]]:
+    """(label, href) of the export links of a list page: its papers, in its order, in each format."""
+    if not papers:
+        return []
+    ids = ",".join(p.arxiv_id for p in papers[:CITE_MAX_IDS])
+    return [
+        (f.label, f"{reverse('cite')}?{urlencode({'ids': ids, 'format': f.name})}")
+        for f in citations.FORMATS.values()
+    ]
+
+
+def cite(request: HttpRequest) -> HttpResponse:
+    """/cite?ids=ID,ID…&format=bibtex|ris|csl-json: the papers a list page shows, as one file."""
+    fmt = citations.FORMATS.get(request.GET.get("format", "bibtex"))
+    if fmt is None:
+        raise BadParameter(f"format must be one of {', '.join(citations.FORMATS)}.")
+    texts = [t for t in request.GET.get("ids", "").split(",") if t.strip()]
+    if not texts or len(texts) > CITE_MAX_IDS:
+        raise BadParameter(f"ids must name 1 to {CITE_MAX_IDS} papers, separated by commas.")
+    try:
+        ids = [parse_arxiv_id(t).id for t in texts]
+    except InvalidArxivId as e:
+        raise BadParameter(str(e)) from None
+    found = {p.arxiv_id: p for p in Paper.objects.filter(arxiv_id__in=ids).select_related("primary_category")}
+    papers = [found[i] for i in dict.fromkeys(ids) if i in found]
+    if not papers:
+        raise NotFound("paperfeed has none of these papers.")
+    return _citation(papers, fmt, "papers")
+
+
+@login_required
+def library_import(request: HttpRequest) -> HttpResponse:
+    """Upload a .bib or .ris file or paste ids: the papers found are saved into a collection."""
+    user = request.user
+    assert isinstance(user, User)
+    mine = list(Collection.objects.filter(user=user))
+    chosen = request.POST.get("collection", request.GET.get("collection", ""))
+    ctx: dict[str, Any] = {
+        "collections": mine,
+        "chosen": chosen,
+        "pasted": request.POST.get("pasted", "")[:20_000],
+        "new_name": request.POST.get("new_name", ""),
+        "max_mb": references.MAX_BYTES // (1024 * 1024),
+        "max_entries": references.MAX_ENTRIES,
+    }
+    if request.method != "POST":
+        return render(request, "feed/library_import.html", ctx)
+    upload = request.FILES.get("file")
+    try:
+        target = next((c for c in mine if c.slug == chosen), None)
+        if chosen and target is None:
+            raise references.LibraryError("choose one of your collections, or a new one")
+        if upload is not None and upload.size:
+            if upload.size > references.MAX_BYTES:
+                raise references.LibraryError(f"the file is larger than {ctx['max_mb']} MB: split it")
+            data: bytes | str = upload.read()
+            name = upload.name or ""
+        elif request.POST.get("pasted", "").strip():
+            data, name = request.POST["pasted"], ""
+        else:
+            raise references.LibraryError("choose a .bib or .ris file, or paste arXiv ids, URLs or DOIs")
+        done = library.import_library(user, data, name=name, collection=target, new_name=ctx["new_name"])
+    except references.LibraryError as e:
+        ctx["error"] = str(e)
+        return render(request, "feed/library_import.html", ctx, status=400)
+    ctx["done"] = done
+    return render(request, "feed/library_import.html", ctx)

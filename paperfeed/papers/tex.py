@@ -256,6 +256,11 @@ def _unwrap(text: str) -> str:
     return _OLD_FONT.sub(r"\1", "".join(out))
 
 
+def unwrap(text: str) -> str:
+    """Prose with \\emph{…}, \\mbox{…} and the like reduced to their argument, citations dropped."""
+    return _unwrap(text)
+
+
 def _prose(text: str) -> str:
     out, pos = [], 0
     for m in _URL.finditer(text):
