@@ -237,3 +237,20 @@ def test_cite_argument_mistakes_are_one_line(cli_env: dict[str, str]) -> None:
     for args in (["cite"], ["cite", "2501.00001", "--format", "endnote"], ["cite", "nonsense"]):
         proc = paperfeed(*args, env=cli_env, check=False)
         assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, (args, proc.stderr)
+
+
+def test_search_results_link_to_an_export_of_the_page(search_home: Path) -> None:
+    from paperfeed.search.indexing import Indexer
+
+    papers = load_papers(12)
+    Indexer().run(semantic=False)
+    name = papers[0].authors[0]["name"]
+    page = Client().get("/search", {"author": name, "mode": "keyword"}).content.decode()
+    export = page.split('class="muted export"')[1].split("</p>")[0]
+    assert export.startswith(">Export these results: ") and export.count("<a href=") == 3
+    href = export.split('href="')[1].split('"')[0].replace("&amp;", "&")
+    assert f"eprint = {{{papers[0].arxiv_id}}}" in Client().get(href).content.decode()
+    assert (
+        'class="muted export"'
+        not in Client().get("/search", {"q": "zzzqqqxxx", "mode": "keyword"}).content.decode()
+    )
