@@ -18,6 +18,21 @@ class OneLineParser(CommandParser):
     """argparse prints the whole usage before its error: on a terminal the one line that says what
     is wrong came last under a screenful, and in a script's log it was many lines for one mistake."""
 
+    # Checks of arguments together (add_check), after argparse has read each one alone.
+    checks: tuple[Callable[[argparse.Namespace], None], ...] = ()
+
+    # The overloads only say which namespace comes back.
+    def parse_known_args(  # type: ignore[override]
+        self, args: Any = None, namespace: Any = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, rest = super().parse_known_args(args, namespace)
+        for check in self.checks:
+            try:
+                check(parsed)
+            except argparse.ArgumentTypeError as e:
+                self.error(str(e))
+        return parsed, rest
+
     def error(self, message: str) -> NoReturn:
         if not self.called_from_command_line:
             super().error(message)  # call_command: Django's CommandError
@@ -31,6 +46,12 @@ def _one_line_errors(parser: argparse.ArgumentParser) -> None:
         if isinstance(action, argparse._SubParsersAction):
             for sub in action.choices.values():
                 _one_line_errors(sub)
+
+
+def add_check(parser: argparse.ArgumentParser, check: Callable[[argparse.Namespace], None]) -> None:
+    """A mistake only arguments taken together show (a --period yet to begin for --frequency):
+    `check` raises ArgumentTypeError, reported as argparse's own mistakes are, before anything runs."""
+    parser.checks = (*getattr(parser, "checks", ()), check)  # type: ignore[attr-defined]
 
 
 class PaperfeedCommand(BaseCommand):
@@ -391,6 +412,7 @@ __all__ = [
     "PaperfeedCommand",
     "ReportCommand",
     "add_categories",
+    "add_check",
     "add_limit",
     "bounded_int",
     "database_name",

@@ -36,6 +36,7 @@ SOFT_DAYS_TO_SUPPRESS = 6
 SOFT_WINDOW = dt.timedelta(days=30)
 COMPLAINT_ALERT = 0.001
 COMPLAINT_PAUSE = 0.003
+MAX_UNREADABLE_LISTED = 20
 
 
 @dataclass
@@ -71,6 +72,27 @@ def messages(paths: list[Path]) -> Iterator[tuple[str, bytes]]:
                 yield str(path), path.read_bytes()
         else:
             raise FileNotFoundError(f"no such file or directory: {path}")
+
+
+# Header fields every mail carries at least one of (RFC 5322's origination and identification
+# fields, MIME's, a relay's trace): a file with none is not a mail, whatever email.parser makes of it.
+MAIL_FIELDS = frozenset(
+    {"from", "to", "date", "subject", "message-id", "mime-version", "content-type", "received", "return-path"}
+)
+
+
+def unreadable(raw: bytes) -> str:
+    """Why `raw` is not a mail message (empty, binary, or text without a mail's header); "" if it is one.
+    The parser takes any bytes: such a file was read as a message that was no report, and counted."""
+    if not raw.strip():
+        return "empty"
+    head = raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
+    if b"\x00" in head:
+        return "binary data, not a mail message"
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    if not {k.lower() for k in msg} & MAIL_FIELDS:
+        return "no mail header (From:, Date:, Subject: …): not a mail message"
+    return ""
 
 
 def _fields(part: Message) -> list[Message]:
@@ -171,6 +193,8 @@ class IntakeReport:
     duplicates: int = 0
     unmatched: int = 0
     not_reports: int = 0
+    skipped: int = 0  # files or mailbox entries that are not mail messages (read counts only mails)
+    unreadable: list[str] = field(default_factory=list)  # "where: why" of the first MAX_UNREADABLE_LISTED
     alerts: list[str] = field(default_factory=list)
     complaint_rates: dict[str, float] = field(default_factory=dict)
 
@@ -273,7 +297,12 @@ def complaint_rates(digest_ids: set[int], report: IntakeReport) -> None:
 def intake(paths: list[Path]) -> IntakeReport:
     report = IntakeReport()
     touched: set[int] = set()
-    for _where, raw in messages(paths):
+    for where, raw in messages(paths):
+        if why := unreadable(raw):
+            report.skipped += 1
+            if len(report.unreadable) < MAX_UNREADABLE_LISTED:
+                report.unreadable.append(f"{where}: {why}")
+            continue
         report.read += 1
         events = parse(raw)
         if not events:

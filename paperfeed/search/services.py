@@ -63,6 +63,8 @@ LEG_DEPTH = 100  # candidates each leg contributes to the fusion, on every page 
 SORT_POOL = 300  # sort=date|votes orders this many of the most relevant matches
 SNIPPET_CHARS = 240
 
+NOT_BUILT = "the search index is not built yet (run `paperfeed index`)"
+
 SortFn = Callable[[list[int]], dict[int, float]]
 SORTS: dict[str, SortFn | None] = {"relevance": None, "date": None}
 
@@ -109,6 +111,7 @@ class SearchResults:
     message: str = ""
     error: str = ""  # an invalid filter or parameter: nothing was searched
     searchable: bool = True  # False: nothing to search for (no words, or only stop words)
+    indexed: bool = True  # False: no index has been built yet, so nothing could be searched
     degraded: bool = False
     parsed: dict[str, Any] = field(default_factory=dict)
     took_ms: float = 0.0
@@ -135,7 +138,9 @@ class SearchResults:
             "offset": self.offset,
             "limit": self.limit,
             "message": self.message,
-            "error": self.error,
+            # What the command line reads as failure: an index not built yet searched nothing, and
+            # an empty list would read as "no paper matches".
+            "error": self.error or ("" if self.indexed else self.message),
             "degraded": self.degraded,
             "parsed": self.parsed,
             "took_ms": round(self.took_ms, 2),
@@ -338,7 +343,7 @@ def search(
     eng = engine()
     kw = eng.keyword
     if kw is None:
-        res.message = "the search index is not built yet (run `paperfeed index`)"
+        res.message, res.indexed = NOT_BUILT, False
         return res
     # The keyword leg goes as deep as the page (or the sort's pool) needs: BM25 order does not change
     # with depth. Everything that is fused or counted stays at LEG_DEPTH, so that neither moves
@@ -629,7 +634,11 @@ def similar(
             found = [(p, s) for p, s in found if p not in pks]
             res.hits = _hits([(p, s, {"keyword": r}) for r, (p, s) in enumerate(found, 1)], 0, limit, None)
             res.total = len(res.hits)
-        res.message = "these papers have no embedding yet; similar by title words"
+            res.message = "these papers have no embedding yet; similar by title words"
+        elif not vectors.size:
+            res.message, res.indexed = NOT_BUILT, False
+        else:
+            res.message = "these papers have no embedding yet, and there is no keyword index to search"
     res.listed = res.total  # every paper found is listed (it read 0: "none of the 10 listed")
     res.took_ms = (time.perf_counter() - started) * 1000
     return res

@@ -112,10 +112,32 @@ def test_mailto_unsubscribe_and_junk_are_handled(
     (tmp_path / "junk.eml").write_bytes(b"\x00\xff not a mail at all")
     (tmp_path / "forged.eml").write_text("From: x@y.org\nSubject: unsubscribe WzEsIm:forged\n\n")
     report = bounces.intake([tmp_path])
-    assert report.unsubscribes == 1 and report.unmatched == 1 and report.read == 3
+    # The junk file is no mail: skipped and named, not counted as a message that was no report.
+    assert report.unsubscribes == 1 and report.unmatched == 1 and report.read == 2
+    assert report.skipped == 1 and report.unreadable == [
+        f"{tmp_path / 'junk.eml'}: binary data, not a mail message"
+    ]
     assert reload(sub).status == Subscriber.Status.UNSUBSCRIBED
     again = bounces.intake([tmp_path / "unsub.eml"])  # the same mailbox read twice counts it once
     assert (again.unsubscribes, again.duplicates) == (0, 1)
+
+
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        (b"", "empty"),
+        (b" \n\r\n", "empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary data, not a mail message"),
+        (
+            b"just some notes\nabout nothing\n",
+            "no mail header (From:, Date:, Subject: …): not a mail message",
+        ),
+        (b"From: a@b.org\nSubject: hello\n\nbody", ""),
+        (b"Received: from mx\r\nX-Other: y\r\n\r\n\x00 binary bodies are fine", ""),
+    ],
+)
+def test_what_is_not_a_mail_message(raw: bytes, why: str) -> None:
+    assert bounces.unreadable(raw) == why
 
 
 def unsubscribe_mail(sub: Subscriber, message_id: str | None) -> str:
@@ -150,7 +172,7 @@ def test_a_mailto_unsubscribe_read_again_after_subscribing_again_changes_nothing
 
 @pytest.mark.database
 @pytest.mark.timeout(180)  # init and four CLI children: ~17 s idle, near 60 s on a slow day, run in parallel
-def test_the_command(cli_env: dict[str, str]) -> None:
+def test_the_command(cli_env: dict[str, str], tmp_path: Path) -> None:
     paperfeed("init", env=cli_env)
     paperfeed("subscribers", "add", "reader1@example.org", "--confirmed", env=cli_env)
     out = json.loads(
@@ -161,3 +183,19 @@ def test_the_command(cli_env: dict[str, str]) -> None:
     assert listed[0]["suppressed_reason"].startswith("hard bounce 5.1.1")
     missing = paperfeed("digest", "bounces", "/nonexistent/box", env=cli_env, check=False)
     assert missing.returncode != 0 and "no such file" in missing.stderr.strip().splitlines()[-1]
+    # A file that is no mail read as "0 bounces" and exited 0: the wrong file looked like a quiet day.
+    empty = tmp_path / "empty.eml"
+    empty.write_bytes(b"")
+    run = paperfeed("digest", "bounces", str(empty), "--json", env=cli_env, check=False)
+    assert run.returncode == 1 and json.loads(run.stdout)["skipped"] == 1
+    assert run.stderr.splitlines()[-1] == (
+        f"paperfeed: not a mail message paperfeed can read: {empty}: empty; nothing was recorded"
+    )
+    # A mailbox with a bad message among good ones: the good are read, the bad named and skipped.
+    box = mailbox.mbox(str(tmp_path / "mbox"))
+    box.add((HERE / "hard_bounce.eml").read_bytes())
+    box.add(b"\x00\x01\x02 garbage")
+    box.flush()
+    mixed = paperfeed("digest", "bounces", str(tmp_path / "mbox"), env=cli_env)
+    assert "read: 1\n" in mixed.stdout and "skipped: 1\n" in mixed.stdout
+    assert f"skipped {tmp_path / 'mbox'}:1: binary data, not a mail message" in mixed.stdout

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_unknown_categories_are_named_and_nothing_is_saved() -> None:
-    # A CommandError is what the command line turns into its message on stderr and exit status 1.
+    # A CommandError is what the command line turns into its message on stderr; a mistake in the
+    # arguments, as argparse's own are: status 2.
     with pytest.raises(CommandError) as refused:
         call_command(
             "subscribers", "add", "--confirmed", "--categories", "cs.CL, cs.XX,deep", "a@example.org"
@@ -26,7 +27,7 @@ def test_unknown_categories_are_named_and_nothing_is_saved() -> None:
         "--category: not an arXiv category: cs.XX, deep (use codes such as cs.CL, math.PR, hep-th); "
         "nobody was added"
     )
-    assert refused.value.returncode != 0
+    assert refused.value.returncode == 2
     assert not Subscriber.objects.exists()
 
 

@@ -37,6 +37,12 @@ def test_broken_lines_are_named_and_the_rest_imported(cli_env: dict[str, str], t
     assert run.stderr.splitlines()[-1].startswith(
         "paperfeed: none of the 2 record(s) read is a paper (line 1: "
     )
+    # An empty file (a download that wrote nothing) read 0 papers and exited 0, as if done.
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    run = paperfeed("import", str(empty), "--json", env=cli_env, check=False)
+    assert run.returncode == 1 and json.loads(run.stdout)["read"] == 0
+    assert run.stderr.splitlines()[-1].startswith("paperfeed: no record in the file(s): they are empty")
     shown = json.loads(paperfeed("show", "0704.0003", "--json", env=cli_env).stdout)
     assert shown["title"].startswith("Calculation of prompt diphoton") and shown["version"] == 2
     missing = paperfeed("show", "0704.0999", env=cli_env, check=False)

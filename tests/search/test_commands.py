@@ -41,8 +41,8 @@ def snapshot_file(tmp_path: Path, papers: list[tuple]) -> Path:  # type: ignore[
 def test_import_then_index_search_batch_similar(cli_env: dict[str, str], tmp_path: Path) -> None:
     paperfeed("init", env=cli_env)
     paperfeed("import", str(snapshot_file(tmp_path, PAPERS)), env=cli_env)
-    before = json.loads(paperfeed("search", "speculative decoding", "--json", env=cli_env).stdout)
-    assert before["results"] == [] and "not built" in before["message"]
+    before = paperfeed("search", "speculative decoding", "--json", env=cli_env, check=False)
+    assert before.returncode == 1 and json.loads(before.stdout)["error"].startswith("the search index")
 
     first = json.loads(paperfeed("index", "--json", env=cli_env).stdout)
     assert first["keyword"]["indexed"] == 8 and first["embeddings"]["embedded"] == 8
@@ -89,6 +89,40 @@ def test_import_then_index_search_batch_similar(cli_env: dict[str, str], tmp_pat
     # Month 99 is no arXiv id at all: refused with the other argument mistakes, before any look-up.
     invalid = paperfeed("similar", "2999.00001", env=cli_env, check=False)
     assert invalid.returncode == 2 and "not an arXiv identifier (month 99)" in invalid.stderr
+
+
+NOT_BUILT = "the search index is not built yet (run `paperfeed index`)"
+
+
+@pytest.mark.timeout(180)  # CLI children (no model is loaded): ~3 s each, 15 s at load 7
+def test_search_and_similar_fail_until_the_index_is_built(cli_env: dict[str, str], tmp_path: Path) -> None:
+    # They exited 0 with an empty list: a script (or a cron job's alert) read "no paper matches".
+    paperfeed("init", env=cli_env)
+    paperfeed("import", str(snapshot_file(tmp_path, PAPERS[:2])), env=cli_env)
+    for args in (["search", "speculative decoding"], ["similar", "2503.00001"]):
+        run = paperfeed(*args, "--json", env=cli_env, check=False)
+        doc = json.loads(run.stdout)  # still the one document, saying why there are no results
+        assert (run.returncode, doc["results"], doc["error"]) == (1, [], NOT_BUILT), run.stderr
+        assert run.stderr.splitlines()[-1] == f"paperfeed: {NOT_BUILT}"
+        human = paperfeed(*args, env=cli_env, check=False)
+        assert (human.returncode, human.stdout, human.stderr.splitlines()[-1]) == (
+            1,
+            "",
+            f"paperfeed: {NOT_BUILT}",
+        )
+    queries = tmp_path / "q.txt"
+    queries.write_text("decoding\nagents\n")
+    batch = paperfeed("search", "--batch", str(queries), "--json", env=cli_env, check=False)
+    assert [json.loads(line)["error"] for line in batch.stdout.splitlines()] == [NOT_BUILT] * 2
+    assert batch.returncode == 1 and "2 of the queries could not be searched" in batch.stderr
+    # Usage mistakes the parser cannot see (they need the stored categories) are status 2 too.
+    for args in (
+        ["search"],
+        ["search", "x", "--category", "cs.XX"],
+        ["similar", "2503.00001", "--category", "cs.XX"],
+    ):
+        run = paperfeed(*args, "--json", env=cli_env, check=False)
+        assert (run.returncode, run.stdout, len(run.stderr.splitlines())) == (2, "", 1), (args, run.stderr)
 
 
 # S13: `paperfeed` children (each boots Django and loads the model) import, index and

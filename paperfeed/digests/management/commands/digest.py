@@ -1,14 +1,28 @@
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from paperfeed.core.commands import ReportCommand, add_limit
+from paperfeed.core.commands import ReportCommand, add_check, add_limit
 from paperfeed.digests import bounces, services
 from paperfeed.digests.models import Delivery, Digest, Frequency
 from paperfeed.feed.periods import period_day_argument
+
+
+def _period_begun(args: argparse.Namespace) -> None:
+    """A --period yet to begin (or a weekend day for daily digests) is a mistake in the arguments,
+    refused before anything is composed; whether it has begun depends on --frequency (a later day of
+    this week names this week's digest, which has)."""
+    if args.period is None:
+        return
+    try:
+        services.plan(args.frequency, args.period, services.current_time())
+    except services.BadPeriod as e:
+        why = str(e).removesuffix("; nothing was sent or recorded")
+        raise argparse.ArgumentTypeError(f"--period: {why}") from None
 
 
 class Command(ReportCommand):
@@ -29,6 +43,7 @@ class Command(ReportCommand):
             help="YYYY-MM-DD: the digest of that day (daily) or week (weekly); a weekend day names only its"
             " week's; not a period yet to begin",
         )
+        add_check(send, _period_begun)
         send.add_argument("--dry-run", action="store_true", help="compose and count; send and record nothing")
         send.add_argument(
             "--all-recipients",
@@ -62,11 +77,9 @@ class Command(ReportCommand):
                     "--all-recipients lists a dry run's recipients: add --dry-run", returncode=2
                 )
             shown = None if options["all_recipients"] else services.DRY_RUN_SHOWN
-            try:
-                result = services.send(options["frequency"], period, dry_run=options["dry_run"], shown=shown)
-            except services.BadPeriod as e:
-                raise CommandError(str(e)) from None
-            return result.as_json()
+            return services.send(
+                options["frequency"], period, dry_run=options["dry_run"], shown=shown
+            ).as_json()
         if action == "bounces":
             try:
                 return bounces.as_json(bounces.intake([Path(p) for p in options["paths"]]))
@@ -100,6 +113,12 @@ class Command(ReportCommand):
                 )
                 or "no digests yet"
             )
+        if "not_reports" in result:  # bounces
+            lines = [super().render(result)]
+            lines += [f"skipped {u}" for u in result["unreadable"]]
+            if (more := result["skipped"] - len(result["unreadable"])) > 0:
+                lines.append(f"… and {more} more skipped")
+            return "\n".join(lines)
         if "this_run" not in result:
             return super().render(result)
         # The period's totals alone read as if this run had sent them: say first what it did.
@@ -137,6 +156,16 @@ class Command(ReportCommand):
         return "\n".join(lines)
 
     def after_output(self, result: dict[str, Any], **options: Any) -> None:
+        if options["action"] == "bounces" and result["skipped"] and not result["read"]:
+            # A mailbox with some unreadable entries is read (the report names them); a run that
+            # found no mail at all was given the wrong file, and a script must see that.
+            first = result["unreadable"][0]
+            if result["skipped"] == 1:
+                raise CommandError(f"not a mail message paperfeed can read: {first}; nothing was recorded")
+            raise CommandError(
+                f"none of the {result['skipped']} files or mailbox entries is a mail message paperfeed "
+                f"can read ({first}; …); nothing was recorded"
+            )
         if options["action"] == "send" and result.get("unreachable"):
             raise CommandError(result["unreachable"])
         if options["action"] == "send" and result.get("lost"):

@@ -82,7 +82,7 @@ class Command(ReportCommand):
                     emails, frequency=options["frequency"], confirmed=options["confirmed"], **prefs
                 )
             except services.UnknownCategories as e:
-                raise CommandError(f"--category: {e}; nobody was added") from None
+                raise CommandError(f"--category: {e}; nobody was added", returncode=2) from None
             return {
                 "created": added.created,
                 "existing": added.existing,

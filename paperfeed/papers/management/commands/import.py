@@ -161,6 +161,13 @@ class Command(ReportCommand):
                 "the file is not: fetch the file again (a truncated download or copy?) and import it "
                 "again (papers stored already are left unchanged)"
             )
+        # Nothing at all in the files (an empty download): as with a file of no papers, nothing came
+        # in, and a script must not take the run for one that did.
+        if not result["read"]:
+            raise CommandError(
+                "no record in the file(s): they are empty; nothing was stored: import takes arXiv "
+                "metadata as the Kaggle snapshot's JSON lines (.jsonl, .jsonl.gz) or .abs files"
+            )
         # Not one paper in what was read: the wrong file (a log, a dump of another kind), not a
         # snapshot with a few bad lines; it exited 0 as if the papers were in.
         if result["read"] and result["skipped"] == result["read"]:

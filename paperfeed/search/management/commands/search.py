@@ -84,9 +84,10 @@ class Command(ReportCommand):
         with lines:
             for line in lines:
                 res = self._run(line.rstrip("\n"), options)
-                failed += bool(res.error)
+                doc = res.as_json()
+                failed += bool(doc["error"])
                 if options["json"]:
-                    sys.stdout.write(json.dumps(res.as_json(), ensure_ascii=False) + "\n")
+                    sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
                 else:
                     sys.stdout.write(render_results(res) + "\n\n")
                 sys.stdout.flush()
@@ -95,13 +96,19 @@ class Command(ReportCommand):
 
     def report(self, **options: Any) -> dict[str, Any]:
         if options["query"] is None:
-            raise CommandError("give a QUERY or --batch FILE")
+            raise CommandError("give a QUERY or --batch FILE", returncode=2)
         res = self._run(options["query"], options)
-        if res.error:
-            raise CommandError(res.error)
+        if res.error:  # an unknown category, a date range that ends before it starts: a usage mistake
+            raise CommandError(res.error, returncode=2)
         return res.as_json()
 
+    def after_output(self, result: dict[str, Any], **options: Any) -> None:
+        if result["error"]:
+            raise CommandError(result["error"])
+
     def render(self, result: dict[str, Any]) -> str:
+        if result["error"]:  # said once, as the failure's reason
+            return ""
         lines = [_headline(result["summary"], result["mode"], result["took_ms"], result["message"])]
         for i, h in enumerate(result["results"], result["offset"] + 1):
             lines.append(f"{i:3}. {h['id']}  {h['title']}  [{h['why']}]")

@@ -25,14 +25,20 @@ class Command(ReportCommand):
         # As search does: a code no paper has would find nothing and look like "nothing similar".
         try:
             categories = known_categories(options["category"])
-        except InvalidFilter as e:
-            raise CommandError(str(e)) from None
+        except InvalidFilter as e:  # a usage mistake, as search's
+            raise CommandError(str(e), returncode=2) from None
         res = similar(ids, limit=options["limit"], category=categories)
         if res.message == "no such paper":
             raise CommandError(f"not stored: {' '.join(ids)} (paperfeed fetch ID looks it up on arXiv)")
         return res.as_json()
 
+    def after_output(self, result: dict[str, Any], **options: Any) -> None:
+        if result["error"]:
+            raise CommandError(result["error"])
+
     def render(self, result: dict[str, Any]) -> str:
+        if result["error"]:  # said once, as the failure's reason
+            return ""
         lines = [result["message"]] if result["message"] else []
         lines += [
             f"{i:3}. {h['id']}  {h['title']}  [{h['score']:.3f}]" for i, h in enumerate(result["results"], 1)
