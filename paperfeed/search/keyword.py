@@ -176,6 +176,7 @@ class KeywordIndex:
                         [(tantivy.Occur.Must, tantivy.Query.term_query(self.schema, f, t)) for t in terms]
                     )
                 )
+        alts += [tantivy.Query.term_query(self.schema, "akey", k) for k in c.keys]
         if not alts:
             return None
         return (

@@ -3,7 +3,7 @@
     speculative decoding          words: ranked by BM25 (any may match; more is better)
     "state space model"           a quoted phrase: must occur as written (title or abstract)
     ti:diffusion  abs:"zero shot" a word or phrase that must occur in the title / the abstract
-    au:lecun  au:"yann lecun"     an author's name (or part of it) must match
+    au:lecun  au:"yann lecun"     an author's name (or part of it), or key (an old one too), must match
     cat:cs.CL                     only papers in that category (several: any of them)
     -survey  -"large language"    papers with that word or phrase are left out
 
@@ -35,6 +35,12 @@ class Clause:
     text: str
     field: str | None = None  # "title" | "abstract" | "authors"; None: title or abstract
     phrase: bool = False
+    # An "authors" clause: the current keys of the authors its text names as a key or spelled as a
+    # name once was (AuthorAlias), filled in by the search service: those authors' papers match too.
+    keys: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {"text": self.text, "field": self.field, "phrase": self.phrase}
 
 
 @dataclass
@@ -59,8 +65,8 @@ class ParsedQuery:
     def as_json(self) -> dict[str, Any]:
         return {
             "words": self.words,
-            "required": [c.__dict__ for c in self.required],
-            "excluded": [c.__dict__ for c in self.excluded],
+            "required": [c.as_json() for c in self.required],
+            "excluded": [c.as_json() for c in self.excluded],
             "categories": self.categories,
             "truncated": self.truncated,
         }

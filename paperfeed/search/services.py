@@ -36,18 +36,27 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from paperfeed.conf import env_float
 from paperfeed.papers import services as papers
 from paperfeed.papers import tex
 from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
-from paperfeed.papers.models import Paper
+from paperfeed.papers.models import Author, Paper
+from paperfeed.papers.records import slugify_name
 from paperfeed.search import text
 from paperfeed.search.indexing import keyword_dir, vector_dir
 from paperfeed.search.keyword import Filters, KeywordIndex, day_number
-from paperfeed.search.query import MAX_QUERY_CHARS, InvalidFilter, ParsedQuery, date_range, parse, relaxed
+from paperfeed.search.query import (
+    MAX_QUERY_CHARS,
+    Clause,
+    InvalidFilter,
+    ParsedQuery,
+    date_range,
+    parse,
+    relaxed,
+)
 from paperfeed.search.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -299,6 +308,30 @@ def known_categories(codes: Sequence[str]) -> list[str]:
     return found
 
 
+def _through_aliases(filters: Filters, parsed: ParsedQuery) -> tuple[Filters, ParsedQuery]:
+    """Author keys and spellings from before a re-key (`AuthorAlias`: "hans-m-uller", or "Matthias
+    Niener" before ß was written out) find the papers the author's key finds now: the index holds
+    only current keys and names. `au:` clauses get the current keys their text names, as a key or as
+    a name's key; an old key in --author becomes the current one."""
+    clauses = [c for c in [*parsed.required, *parsed.excluded] if c.field == "authors"]
+    spelled = {c.text: {c.text.strip().lower(), slugify_name(c.text)} - {"unknown"} for c in clauses}
+    wanted = {k for keys in spelled.values() for k in keys} | ({filters.author} if filters.author else set())
+    if not wanted:
+        return filters, parsed
+    current = Author.objects.current_keys(wanted)
+
+    def keyed(c: Clause) -> Clause:
+        if c.field != "authors":
+            return c
+        return replace(c, keys=tuple(sorted({current[k] for k in spelled[c.text] if k in current})))
+
+    parsed.required = [keyed(c) for c in parsed.required]
+    parsed.excluded = [keyed(c) for c in parsed.excluded]
+    if filters.author in current:
+        filters = replace(filters, author=current[filters.author])
+    return filters, parsed
+
+
 def search(
     query: str,
     *,
@@ -330,6 +363,7 @@ def search(
         parsed.categories = known_categories(parsed.categories)
     except InvalidFilter as e:
         return _refused(res, str(e))
+    filters, parsed = _through_aliases(filters, parsed)
     messages = [f"the query was cut to its first {MAX_QUERY_CHARS} characters"] if parsed.truncated else []
     if parsed.is_empty and not filters:
         res.message, res.searchable = "type some words to search for", False

@@ -176,10 +176,11 @@ def test_every_form_of_an_id_names_the_same_paper(capsys: pytest.CaptureFixture[
     for command in ("show", "similar"):
         seen = []
         for form in forms:
-            try:
+            if command == "similar":  # no index here: it fails, and its document still names the paper
+                with pytest.raises(CommandError, match="not built"):
+                    call_command(command, form, "--json")
+            else:
                 call_command(command, form, "--json")
-            except CommandError as e:  # no index here: similar fails, its document names the paper
-                assert command == "similar" and "not built" in str(e)
             doc = json.loads(capsys.readouterr().out)
             seen.append(doc["id"] if command == "show" else doc["query"])
         assert seen == [ident] * len(forms), (command, seen)

@@ -308,3 +308,36 @@ def test_a_serving_engine_sees_what_another_indexer_commits(indexed: dict[str, A
     assert services.engine() is eng
     assert ids(search("protein folding", mode="keyword")) == ["2503.00099"]
     assert eng.vectors.row_of(Paper.objects.get(arxiv_id="2503.00099").pk) is not None
+
+
+def test_old_author_keys_and_spellings_find_the_authors_papers(db: None, home: Any) -> None:
+    # `au:` matched only the names in the index: a key from before a re-key (kept as an AuthorAlias,
+    # whose author pages redirect) or the spelling it came from found nothing.
+    from paperfeed.papers.models import Author, AuthorAlias
+
+    recs = records()[:2]
+    recs[0].authors = [AuthorName("Kaiser", "Łukasz")]
+    recs[1].authors = [AuthorName("Müller", "Hans"), AuthorName("Du", "Yilun")]
+    ingest(recs)
+    Indexer().run(semantic=False)
+    AuthorAlias.objects.create(key="ukasz-kaiser", author=Author.objects.get(key="lukasz-kaiser"))
+    AuthorAlias.objects.create(key="hans-m-uller", author=Author.objects.get(key="hans-muller"))
+
+    def found(query: str, **kw: Any) -> list[str]:
+        return ids(search(query, mode="keyword", **kw))
+
+    kaiser, muller = ["2503.00001"], ["2503.00002"]
+    for query in (
+        "au:ukasz-kaiser",
+        'au:"ukasz kaiser"',
+        "au:lukasz-kaiser",
+        'au:"łukasz kaiser"',
+        "au:łukasz",
+    ):
+        assert found(query) == kaiser, query
+    for query in ("au:hans-m-uller", "au:HANS-M-ULLER", 'debate au:"hans muller"', "au:müller"):
+        assert found(query) == muller, query
+    assert found("au:ukasz-kaiser -au:hans-m-uller") == kaiser
+    assert found("language -au:ukasz-kaiser") == muller
+    assert found("", author="ukasz-kaiser") == kaiser  # --author takes an old key too
+    assert found("au:ukasz-hopper") == found("au:m-uller") == []  # only the keys a name had
