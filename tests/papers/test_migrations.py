@@ -10,6 +10,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.test import Client
 
 from paperfeed.accounts.models import Follow
 from paperfeed.digests.models import Subscriber
@@ -257,3 +258,53 @@ def test_importing_again_after_the_rekey_changes_nothing() -> None:
     # The content hash covers the names, not their keys: the same record is no update.
     assert (ing.counts["updated"], ing.counts["unchanged"]) == (0, 1)
     assert sorted(Author.objects.values_list("id", "key")) == authors
+
+
+# TeX as arXiv's metadata writes names (each spelling once stored raw, keyed by the slug of it), and
+# the name 0004 decoded it to.
+TEX_SPELLINGS = [
+    'Hans M\\"uller', 'Hans M\\"{u}ller', 'Hans M{\\"u}ller', "{\\L}ukasz Kaiser", "\\L ukasz Kaiser",
+    "Matthias Nie{\\ss}ner", "Jos\\'e Mart\\'{\\i}nez", "\\c{C}a\\u{g}lar G\\\"ul\\c{c}ehre",
+    "Anders \\AA ngstr\\\"om", "Ond\\v{r}ej \\v Cert\\'ik",
+]  # fmt: skip
+
+
+def test_the_old_tex_keys_of_a_decoded_name_are_among_those_it_gives() -> None:
+    from paperfeed.papers.records import slugify_name
+    from paperfeed.papers.tex import decode_name
+
+    migration = importlib.import_module("paperfeed.papers.migrations.0007_alias_tex_author_keys")
+    for raw in TEX_SPELLINGS:
+        old = slugify_name(raw)  # raw TeX is ASCII: slugged as it was before 0004
+        assert old in migration.tex_keys(decode_name(raw)), (raw, old, migration.tex_keys(decode_name(raw)))
+    assert migration.tex_keys("Bob Smith") == migration.tex_keys("张伟") == set()
+
+
+def test_old_tex_keys_become_aliases_where_one_author_can_have_had_them(client: Client) -> None:
+    # 0004 kept no alias: /authors/matthias-nie-ss-ner (a TeX key) answered 404 ever since.
+    from paperfeed.papers.models import AuthorAlias
+
+    Author.objects.create(key="matthias-niessner", name="Matthias Nießner")
+    Author.objects.create(key="lukasz-kaiser", name="Łukasz Kaiser")
+    Author.objects.create(key="l-ukasz-kaiser", name="L. Ukasz Kaiser")  # has that key: it stays theirs
+    # Two authors whose TeX slugs alike (M\"uller, M\'uller): whose each was is unknown, neither gets it.
+    Author.objects.create(key="hans-muller", name="Hans Müller")
+    Author.objects.create(key="hans-muller-2", name="Hans Múller")
+    Author.objects.create(key="jose-martinez", name="José Martínez")
+    Author.objects.create(key="jose-martinez-2", name="Jose Martínez")
+    migration = importlib.import_module("paperfeed.papers.migrations.0007_alias_tex_author_keys")
+    migration.alias_tex_keys(apps, SimpleNamespace(connection=connection))
+    made = dict(AuthorAlias.objects.values_list("key", "author__key"))
+    assert made == {
+        "matthias-nie-ss-ner": "matthias-niessner",
+        "jos-e-mart-inez": "jose-martinez",
+        "jos-e-mart-i-nez": "jose-martinez",
+        "jose-mart-inez": "jose-martinez-2",
+        "jose-mart-i-nez": "jose-martinez-2",
+    }
+    migration.alias_tex_keys(apps, SimpleNamespace(connection=connection))  # again: nothing new
+    assert dict(AuthorAlias.objects.values_list("key", "author__key")) == made
+    page = client.get("/authors/matthias-nie-ss-ner?page=2")
+    assert (page.status_code, page["Location"]) == (301, "/authors/matthias-niessner?page=2")
+    assert client.get("/authors/l-ukasz-kaiser").status_code == 200
+    assert client.get("/authors/hans-m-uller").status_code == 404
