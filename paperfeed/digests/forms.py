@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 
 from paperfeed.core.text import quoted
+from paperfeed.digests import services
 from paperfeed.digests.models import Frequency, Subscriber
 from paperfeed.papers import services as papers
 from paperfeed.papers.models import Author, Category
@@ -131,10 +132,8 @@ class SettingsForm(forms.ModelForm):
     def clean_searches_text(self) -> list[str]:
         lines = [" ".join(line.split()) for line in self.cleaned_data["searches_text"].splitlines()]
         lines = [line for line in lines if line]
-        if any(len(line) > 200 for line in lines):
-            raise forms.ValidationError("A saved search is at most 200 characters.")
-        if len(lines) > 20:
-            raise forms.ValidationError("At most 20 saved searches.")
+        if problem := services.searches_problem(lines):
+            raise forms.ValidationError(problem)
         return list(dict.fromkeys(lines))
 
     def save(self, commit: bool = True) -> Subscriber:

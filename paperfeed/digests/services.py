@@ -231,6 +231,25 @@ class Added:
     errors: list[str] = field(default_factory=list)
 
 
+MAX_SEARCHES = 20
+MAX_SEARCH_CHARS = 200
+
+
+def searches_problem(queries: list[str]) -> str:
+    """Why these saved-search alerts cannot be kept, "" if they can: too many, too long, or a `cat:`
+    code that neither arXiv nor a stored paper has (the alert would never list a paper)."""
+    from paperfeed.search.query import parse
+
+    if any(len(q) > MAX_SEARCH_CHARS for q in queries):
+        return f"A saved search is at most {MAX_SEARCH_CHARS} characters."
+    if len(queries) > MAX_SEARCHES:
+        return f"At most {MAX_SEARCHES} saved searches."
+    _, unknown = papers.resolve_categories([c for q in queries for c in parse(q).categories])
+    if unknown:
+        return f"No such category: {', '.join(unknown)} (codes look like cs.CL, math.PR, hep-th)."
+    return ""
+
+
 class UnknownCategories(ValueError):
     def __init__(self, codes: list[str]):
         self.codes = codes

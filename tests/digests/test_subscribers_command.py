@@ -31,6 +31,21 @@ def test_unknown_categories_are_named_and_nothing_is_saved() -> None:
     assert not Subscriber.objects.exists()
 
 
+def test_an_alert_that_could_never_match_is_refused_as_the_settings_page_refuses_it() -> None:
+    # `--search 'x cat:cs.XX'` was saved: an alert that lists nothing, ever, without a word.
+    with pytest.raises(CommandError) as refused:
+        call_command("subscribers", "add", "--confirmed", "--search", "x cat:cs.XX", "a@example.org")
+    assert str(refused.value) == (
+        "--search: no such category: cs.XX (codes look like cs.CL, math.PR, hep-th); nobody was added"
+    )
+    assert refused.value.returncode == 2
+    with pytest.raises(CommandError, match="--search: a saved search is at most 200 characters"):
+        call_command("subscribers", "add", "--search", "x" * 201, "a@example.org")
+    assert not Subscriber.objects.exists()
+    call_command("subscribers", "add", "--confirmed", "--search", "x cat:cs.cl", "a@example.org")
+    assert Subscriber.objects.get().searches == ["x cat:cs.cl"]
+
+
 def test_known_categories_are_stored_as_arxiv_writes_them() -> None:
     Category.objects.create(code="cmp-lg")  # a retired archive, known from the stored papers
     call_command("subscribers", "add", "--confirmed", "--categories", "cs.cl,hep-th,cmp-lg,cs.CL", "a@x.org")

@@ -180,6 +180,10 @@ def test_confirmed_gets_nothing_but_the_settings_page_works(smtp_sink: SmtpSink)
     )
     bad = client.post(url, {"frequency": "weekly", "send_hour": "6", "categories_text": "<script>"})
     assert bad.status_code == 400 and b"<script>" not in bad.content
+    # An alert of a category no paper has would never list one: it was saved without a word.
+    never = client.post(url, {"frequency": "weekly", "send_hour": "6", "searches_text": "decoding cat:cs.zz"})
+    assert never.status_code == 400 and b"No such category: cs.zz" in never.content
+    assert Subscriber.objects.get(pk=sub.pk).searches == ["speculative decoding cat:cs.CL"]
     assert smtp_sink.received == []
 
 

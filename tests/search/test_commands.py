@@ -115,6 +115,10 @@ def test_search_and_similar_fail_until_the_index_is_built(cli_env: dict[str, str
     batch = paperfeed("search", "--batch", str(queries), "--json", env=cli_env, check=False)
     assert [json.loads(line)["error"] for line in batch.stdout.splitlines()] == [NOT_BUILT] * 2
     assert batch.returncode == 1 and "2 of the queries could not be searched" in batch.stderr
+    queries.write_text("")  # it exited 0 with no line at all
+    empty = paperfeed("search", "--batch", str(queries), "--json", env=cli_env, check=False)
+    assert (empty.returncode, empty.stdout) == (1, "")
+    assert empty.stderr.splitlines()[-1] == f"paperfeed: no query in {queries}: it is empty"
     # Usage mistakes the parser cannot see (they need the stored categories) are status 2 too.
     for args in (
         ["search"],

@@ -77,6 +77,9 @@ class Command(ReportCommand):
                 prefs["send_empty"] = True
             if options["search"]:
                 prefs["searches"] = [" ".join(q.split()) for q in options["search"] if q.strip()]
+                if problem := services.searches_problem(prefs["searches"]):  # as the settings page
+                    why = problem[0].lower() + problem[1:].removesuffix(".")
+                    raise CommandError(f"--search: {why}; nobody was added", returncode=2)
             try:
                 added = services.add_subscribers(
                     emails, frequency=options["frequency"], confirmed=options["confirmed"], **prefs

@@ -80,9 +80,10 @@ class Command(ReportCommand):
         if str(path) != "-" and not path.is_file():
             raise CommandError(f"no such file: {path}")
         lines = sys.stdin if str(path) == "-" else path.open(encoding="utf-8", errors="replace")
-        failed = 0
+        failed = asked = 0
         with lines:
             for line in lines:
+                asked += 1
                 res = self._run(line.rstrip("\n"), options)
                 doc = res.as_json()
                 failed += bool(doc["error"])
@@ -91,6 +92,8 @@ class Command(ReportCommand):
                 else:
                     sys.stdout.write(render_results(res) + "\n\n")
                 sys.stdout.flush()
+        if not asked:  # an empty file (or nothing piped in): not one query was answered
+            raise CommandError(f"no query in {'stdin' if str(path) == '-' else path}: it is empty")
         if failed:  # every line was answered (its "error" says why); the status tells a script
             raise CommandError(f"{failed} of the queries could not be searched (see their errors)")
 
