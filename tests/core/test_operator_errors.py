@@ -173,20 +173,21 @@ def test_a_setting_that_cannot_be_used_is_one_line_naming_it(
 # Children that each boot Django: seconds each on a loaded 2-core machine.
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize(
-    ("args", "reason"),
+    ("args", "reason", "status"),
     [
-        (("search",), "give a QUERY or --batch FILE"),
+        # A usage mistake only the command sees (no QUERY, no --batch): status 2, as argparse's.
+        (("search",), "give a QUERY or --batch FILE", 2),
         # Django's own commands, run through paperfeed, report alike.
-        (("migrate", "nosuchapp"), "No installed app with label 'nosuchapp'."),
+        (("migrate", "nosuchapp"), "No installed app with label 'nosuchapp'.", 1),
     ],
     ids=lambda a: " ".join(a) if isinstance(a, tuple) else "",
 )
 def test_a_command_s_own_failure_has_the_one_prefix(
-    bare_env: dict[str, str], args: tuple[str, ...], reason: str
+    bare_env: dict[str, str], args: tuple[str, ...], reason: str, status: int
 ) -> None:
     # As the settings and database failures above: "paperfeed: …", not Django's "CommandError: …".
     proc = _run(*args, env=bare_env)
-    assert proc.returncode == 1
+    assert proc.returncode == status
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith(f"paperfeed: {reason}"), proc.stderr

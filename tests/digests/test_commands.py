@@ -68,9 +68,11 @@ def test_digest_send_twice_dry_run_and_bad_period(cli_env: dict[str, str]) -> No
         bad = paperfeed(
             "digest", "send", "--frequency", "daily", "--period", "2026-11-28", env=env, check=False
         )
-        assert bad.returncode != 0 and bad.stderr.strip().splitlines()[-1].endswith(
-            "2026-11-28 is a Saturday"
-        )
+        # An argument mistake (status 2, one line), refused before anything runs.
+        assert bad.returncode == 2 and bad.stderr.splitlines() == [
+            "paperfeed digest send: error: --period: daily digests go out on weekdays; 2026-11-28 is a "
+            "Saturday (`paperfeed digest send --help` lists the options)"
+        ]
         status = _json("digest", "status", env=env)["digests"][0]
         assert (status["status"], status["sent"]) == ("complete", 2)
     finally:
