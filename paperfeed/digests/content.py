@@ -523,6 +523,29 @@ def _recommend_each(
 
 SECTIONS: list[Section] = [Trending(), Follows(), Alerts(), ForYou()]
 SECTION_TITLES = {s.key: s.title for s in SECTIONS}
+# "From what you follow" names the follows of the account on the site; categories and authors chosen
+# only in the digest's settings are the reader's choice for the digest (the site shows no follow of
+# them), as the papers' reasons say ("whom you chose for your digest").
+FOLLOWS_TITLES = {
+    (True, False): "From what you follow",
+    (False, True): "From what you chose for your digest",
+    (True, True): "From what you follow or chose for your digest",
+}
+
+
+def section_title(key: str, sub: Subscriber) -> str:
+    """A section's heading in this subscriber's digest."""
+    if key != Follows.key:
+        return SECTION_TITLES.get(key, key)
+    site = account_follows([sub.user_id]).get(sub.user_id) if sub.user_id else None
+    site = site or AccountFollows()
+    on_site = bool(site.categories or site.authors or site.keywords)
+    chosen = bool(
+        set(sub.categories or ()) - set(site.categories) or set(sub.authors or ()) - set(site.authors)
+    )
+    return FOLLOWS_TITLES.get((on_site, chosen), Follows.title)
+
+
 _LIMITS = {
     "trending": TRENDING_LIMIT,
     "follows": FOLLOWS_LIMIT,

@@ -99,9 +99,7 @@ class Renderer:
             "kind": kind,
             "period": digest.period,
             "count": count,
-            "sections": [
-                (content.SECTION_TITLES.get(k, k), v, notes.get(k, [])) for k, v in sections.items()
-            ],
+            "sections": [(content.section_title(k, sub), v, notes.get(k, [])) for k, v in sections.items()],
             "manage_url": manage_url(sub),
             "unsubscribe_url": unsubscribe_url(sub),
             "site_url": absolute("/"),

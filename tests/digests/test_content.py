@@ -609,3 +609,45 @@ def test_a_capped_digest_always_has_exactly_the_cap() -> None:
             assert sum(shares) == min(content.DIGEST_LIMIT, sum(counts)), counts
             assert all(0 <= s <= c for s, c in zip(shares, counts, strict=True)), counts
             assert all(s == c for s, c in zip(shares, counts, strict=True) if c <= content.DIGEST_LIMIT // n)
+
+
+@pytest.mark.parametrize(
+    ("site", "chosen", "title"),
+    [
+        (["cs.CL"], [], "From what you follow"),
+        ([], ["cs.CL"], "From what you chose for your digest"),
+        (["cs.CL"], ["cs.CL"], "From what you follow"),  # chosen for the digest and followed too
+        (["cs.AI"], ["cs.CL"], "From what you follow or chose for your digest"),
+        (None, ["cs.CL"], "From what you chose for your digest"),  # an address without an account
+    ],
+)
+def test_the_follows_section_title_says_where_its_follows_come_from(
+    site: list[str] | None, chosen: list[str], title: str
+) -> None:
+    """A reader who chose cs.CL in the digest's settings and follows nothing on the site read
+    "From what you follow" above its papers, though the site shows no such follow (as the papers'
+    own reasons already said, "which you chose for your digest"). Both parts of the mail."""
+    from paperfeed.accounts.models import Follow
+
+    make_papers(1, cats=("cs.CL", "cs.AI"))
+    user = None
+    if site is not None:
+        user = User.objects.create_user("reader", "a@example.org", "x" * 20)
+        for code in site:
+            Follow.objects.create(user=user, kind=Follow.Kind.CATEGORY, value=code)
+    Subscriber.objects.create(
+        email="a@example.org",
+        user=user,
+        status=Subscriber.Status.CONFIRMED,
+        trending=False,
+        for_you=False,
+        categories=chosen,
+    )
+    transport = MemoryTransport()
+    assert services.send("daily", PERIOD, transport=transport).as_json()["sent"] == 1
+    (message,) = transport.sent
+    html = message.alternatives[0][0]
+    assert f"== {title} ==" in message.body
+    assert f">{title}<" in html
+    others = set(content.FOLLOWS_TITLES.values()) - {title}
+    assert not any(f"== {t} ==" in message.body or f">{t}<" in html for t in others)
