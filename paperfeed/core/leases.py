@@ -7,18 +7,40 @@ lease calls `renew()` in the same transaction (a fence: if the lease expired or 
 raises). It treats an expired lease as lost even while nobody has taken it yet (LeaseExpired): what
 was begun under the lapsed lease must not be finished as if it had held; work that tolerates a gap
 takes the lease back with resume(), which fails if another holder ran in between.
+
+Expiry is stamped and judged by the database's clock (core.clock.db_now_sql), never a process's own:
+the machines sharing a lease may disagree on the time by more than it lasts. A Heartbeat renews the
+lease from a thread of its own while one long step of the holder's work is under way (an SMTP
+conversation, a page of recommendations), for at most the time that step may take.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connections, transaction
+from django.db.models import Expression, FloatField
 
 from paperfeed.core import clock
 from paperfeed.core.models import Lease
+
+log = logging.getLogger(__name__)
+
+
+class DbNow(Expression):
+    """The database's clock in scaled epoch seconds, evaluated by the statement that uses it."""
+
+    output_field = FloatField()
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        sql, params = clock.db_now_sql(connection.vendor)
+        return sql, tuple(params)
 
 
 class LeaseLost(RuntimeError):
@@ -60,10 +82,10 @@ class Held:
     def renew(self) -> None:
         """Extend the lease; raises LeaseExpired if it ran out meanwhile and LeaseLost if another
         process took it over. Call inside the transaction whose writes the lease protects."""
-        started, now = clock.monotonic(), clock.wall()
+        started = clock.monotonic()
         # The same test as try_acquire's "free": a lease one process may take is one no other renews.
-        n = Lease.objects.filter(name=self.name, holder=self.holder, expires_at__gte=now).update(
-            expires_at=now + self.ttl
+        n = Lease.objects.filter(name=self.name, holder=self.holder, expires_at__gte=DbNow()).update(
+            expires_at=DbNow() + self.ttl
         )
         if n == 1:
             self._renewed = started
@@ -75,8 +97,9 @@ class Held:
     def resume(self) -> None:
         """Renew after a LeaseExpired, if nobody took the lease meanwhile (else LeaseLost): for work
         that may pause past the expiry as long as no other holder ran in between."""
-        started, now = clock.monotonic(), clock.wall()
-        if Lease.objects.filter(name=self.name, holder=self.holder).update(expires_at=now + self.ttl) != 1:
+        started = clock.monotonic()
+        mine = Lease.objects.filter(name=self.name, holder=self.holder)
+        if mine.update(expires_at=DbNow() + self.ttl) != 1:
             raise LeaseLost(f"lease {self.name!r} was taken over")
         self._renewed = started
 
@@ -95,15 +118,14 @@ def try_acquire(name: str, ttl: float) -> Held | None:
     for _ in range(3):
         try:
             with transaction.atomic():
-                lease = Lease.objects.select_for_update().filter(name=name).first()
+                lease = Lease.objects.select_for_update().filter(name=name).annotate(now=DbNow()).first()
                 if lease is None:
-                    Lease.objects.create(name=name, holder=held.holder, expires_at=clock.wall() + ttl)
+                    Lease.objects.create(name=name, holder=held.holder, expires_at=DbNow() + ttl)
                     return held
-                free = not lease.holder or lease.expires_at < clock.wall() or dead_here(lease.holder)
+                free = not lease.holder or lease.expires_at < lease.now or dead_here(lease.holder)
                 if not free and lease.holder != held.holder:
                     return None
-                lease.holder, lease.expires_at = held.holder, clock.wall() + ttl
-                lease.save(update_fields=["holder", "expires_at"])
+                Lease.objects.filter(pk=lease.pk).update(holder=held.holder, expires_at=DbNow() + ttl)
                 return held
         except IntegrityError:  # two first-timers created the row at once: look again
             continue
@@ -122,3 +144,64 @@ def acquire(
         if on_wait:
             on_wait()
         clock.sleep(poll)
+
+
+class Heartbeat:
+    """Renews `held` every `every` (scaled) seconds from a thread with its own database connection,
+    but only while a step of the holder's work is under way (`with beat.working(at_most): ...`) and
+    for no longer than that step may take: a holder stuck past it (a hung call, a deadlock) stops
+    being renewed and loses the lease after its ttl like a dead one. The thread dies with its process
+    (a SIGKILLed holder renews nothing), and `stop()` (the context manager's exit) ends it. It never
+    takes a lapsed lease back: once a renewal finds the lease expired or taken over it stops, and the
+    holder's own next renew() (the fence around its writes) decides what to do."""
+
+    def __init__(self, held: Held, every: float | None = None) -> None:
+        self.held = held
+        self.every = every if every is not None else held.ttl / 4
+        self.beats = 0
+        self.lost: LeaseLost | None = None
+        self._until = 0.0  # clock.monotonic() up to which renewals go on (0: no step under way)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease:{held.name}", daemon=True)
+
+    def start(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __enter__(self) -> Heartbeat:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    @contextmanager
+    def working(self, at_most: float) -> Iterator[None]:
+        """Keep the lease through the step in this block, for at most `at_most` (scaled) seconds."""
+        self._until = clock.monotonic() + at_most
+        try:
+            yield
+        finally:
+            self._until = 0.0
+
+    def _run(self) -> None:
+        try:
+            while not self._stopped.wait(self.every / clock.scale()):
+                if clock.monotonic() >= self._until:
+                    continue
+                try:
+                    with transaction.atomic():
+                        self.held.renew()
+                    self.beats += 1
+                except LeaseLost as e:
+                    self.lost = e
+                    log.warning("lease %r: %s; the heartbeat stops renewing it", self.held.name, e)
+                    return
+                except DatabaseError as e:  # the database busy or restarting: the next beat tries again
+                    log.warning("lease %r: renewal failed (%s); trying again", self.held.name, e)
+        finally:
+            connections.close_all()  # this thread's own connection

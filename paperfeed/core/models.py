@@ -24,7 +24,7 @@ class Lease(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     holder = models.CharField(max_length=200, blank=True)  # "host:pid:start" of the holding process
-    expires_at = models.FloatField(default=0)  # scaled epoch seconds (core.clock.wall)
+    expires_at = models.FloatField(default=0)  # scaled epoch seconds, database clock (clock.db_wall)
 
     def __str__(self) -> str:
         return f"{self.name} held by {self.holder or 'nobody'}"

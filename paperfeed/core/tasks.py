@@ -45,7 +45,8 @@ def housekeeping() -> dict[str, int]:
     call_command("prune_db_task_results", queue_name="*", min_age_days=TASK_RESULTS_DAYS, verbosity=0)
     recovered = recover_orphans()
     # A worker's lease is left behind when it was killed; its jobs were recovered above.
-    gone, _ = Lease.objects.filter(name__startswith="worker:", expires_at__lt=clock.wall() - 86_400).delete()
+    old = leases.DbNow() - 86_400
+    gone, _ = Lease.objects.filter(name__startswith="worker:", expires_at__lt=old).delete()
     return {"rate_counters": counters, "sessions": sessions, **recovered, "worker_leases": gone}
 
 
@@ -64,15 +65,20 @@ def lease_name(worker: str) -> str:
 def worker_alive(worker: str, leases_by_name: dict[str, Lease] | None = None) -> bool:
     name = lease_name(worker)
     lease = (
-        leases_by_name.get(name) if leases_by_name is not None else Lease.objects.filter(name=name).first()
+        leases_by_name.get(name)
+        if leases_by_name is not None
+        else Lease.objects.filter(name=name).annotate(now=leases.DbNow()).first()
     )
     if lease is None or not lease.holder:
         return False
-    return lease.expires_at >= clock.wall() and not leases.dead_here(lease.holder)
+    # Judged by the database's clock, which stamped it (another machine's may be off).
+    return lease.expires_at >= lease.now and not leases.dead_here(lease.holder)  # type: ignore[attr-defined]
 
 
 def worker_leases() -> dict[str, Lease]:
-    return {lease.name: lease for lease in Lease.objects.filter(name__startswith="worker:")}
+    """The workers' leases, each with `now`, the database's time when read."""
+    found = Lease.objects.filter(name__startswith="worker:").annotate(now=leases.DbNow())
+    return {lease.name: lease for lease in found}
 
 
 def orphans(own: str | None = None) -> list[DBTaskResult]:

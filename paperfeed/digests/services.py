@@ -6,8 +6,9 @@ Per subscriber:
   1. compose the items (in batches, outside any transaction);
   2. claim: in one transaction re-read the subscriber (eligible now? else SKIPPED), take a send
      slot (rate limit) and insert the Delivery row as SENDING (UNIQUE digest+subscriber);
-  3. send over SMTP with the row's Message-ID, given up after SEND_DEADLINE (well inside the lease
-     the claim renewed, so no second sender can take the row over while it is on the wire). Right
+  3. send over SMTP with the row's Message-ID, given up after SEND_DEADLINE; a heartbeat thread
+     keeps the lease through the conversation (for at most that long), so however slow the server,
+     no second sender can take the row over while it is on the wire. Right
      before the send the lease is checked again, by this process's clock and, if the claim's renewal
      may have run out (the process stalled in between), in the database: a mail never goes out under
      a lease that lapsed or was taken over since its claim (the new holder or the next run
@@ -49,12 +50,16 @@ SENDER_LEASE = "digests.sender"
 LEASE_TTL = 300.0
 # The longest one mail may take, reconnects and the retry on a new connection included (the SMTP
 # timeout bounds each read, not a send: a server answering every command just inside it holds one for
-# minutes). The claim renews the lease right before the send; a send that outlived the lease would let
-# a second sender take it over and mail the row again. A quarter of the TTL: the connect and greeting,
-# which the deadline can only shorten the timeout of, take at most twice it, and the other half of the
-# lease is left for recording the outcome under it. 75 s also leaves room for the two stalled
+# minutes). The claim renews the lease right before the send and the heartbeat renews it during the
+# send, up to this deadline and no longer: a send stuck past it lets the lease run out, as a dead
+# sender's would. A quarter of the TTL, so that the lease outlasts the send even without the heartbeat
+# (a renewal the database was too busy to take). 75 s also leaves room for the two stalled
 # connections (30 s each by default) after which mail.SmtpTransport calls the server unreachable.
 SEND_DEADLINE = LEASE_TTL / 4
+# How long the heartbeat keeps the lease while one page of subscribers is composed (recommendations
+# for 200 readers); a page stuck past it lets the lease lapse (the sender takes it back afterwards if
+# nobody else took it meanwhile: _fence).
+PAGE_DEADLINE = 2 * LEASE_TTL
 BATCH = 200
 # Recipients a dry run lists per digest unless asked for all (`--all-recipients`).
 DRY_RUN_SHOWN = 20
@@ -437,8 +442,15 @@ def pages(
 
 
 class Sender:
-    def __init__(self, held: leases.Held, transport: mail.Transport, throttle: Throttle):
+    def __init__(
+        self,
+        held: leases.Held,
+        transport: mail.Transport,
+        throttle: Throttle,
+        beat: leases.Heartbeat | None = None,
+    ):
         self.held, self.transport, self.throttle = held, transport, throttle
+        self.beat = beat or leases.Heartbeat(held)  # not started: renews nothing unless send() starts it
         self.renderer = Renderer()
         self.max_attempts = env_int("PAPERFEED_DIGEST_MAX_ATTEMPTS")
         self.retry_delay = env_float("PAPERFEED_DIGEST_RETRY_DELAY")
@@ -519,7 +531,13 @@ class Sender:
         self, digest: Digest, due: Any, ctx: content.Context, report: DigestReport, progress: Progress
     ) -> None:
         self._retries(digest, report, only_due=True)
-        for batch, composed in pages(due, digest, ctx):
+        composing = pages(due, digest, ctx)
+        while True:
+            with self.beat.working(PAGE_DEADLINE):
+                page = next(composing, None)
+            if page is None:
+                break
+            batch, composed = page
             failpoint("digest-composed")
             for sub in batch:
                 self._new(digest, sub, composed.get(sub.pk, []), report)
@@ -659,7 +677,8 @@ class Sender:
         failpoint("digest-claimed")
         self._still_held()
         try:
-            self.transport.send(message, within=SEND_DEADLINE)
+            with self.beat.working(SEND_DEADLINE or LEASE_TTL):
+                self.transport.send(message, within=SEND_DEADLINE)
         except mail.SendError as e:
             self._failed(digest, row, e, report)
             return
@@ -846,9 +865,11 @@ def send(
         return SendResult([], busy="another sender is running", notes=notes)
     transport = transport or mail.SmtpTransport()
     reports = []
+    beat = leases.Heartbeat(held)
     try:
+        beat.start()
         SendSlot.objects.filter(at__lt=clock.wall() - 2 * 3600).delete()
-        sender = Sender(held, transport, Throttle.configured())
+        sender = Sender(held, transport, Throttle.configured(), beat)
         for f, p, hours in todo:
             if sender.unreachable or sender.lost:
                 break  # the digests after it would meet the same closed door, or are not ours to send
@@ -858,6 +879,7 @@ def send(
             full = scheduled_at(p, 23) <= now
             reports.append(sender.run(digest, hours, full))
     finally:
+        beat.stop()  # before the release: no renewal of a lease this sender let go
         transport.close()
         held.release()
     return SendResult(reports, notes=notes, unreachable=sender.unreachable, lost=sender.lost)

@@ -22,6 +22,17 @@ def _json(*args: str, env: dict[str, str], stdin: str | None = None) -> dict:  #
     return json.loads(paperfeed(*args, "--json", env=env, input=stdin).stdout)
 
 
+def _scaled_sender_env(cli_env: dict[str, str], sink: SmtpSink, scale: float) -> dict[str, str]:
+    """`paperfeed` children that mail to `sink`, unthrottled, on a clock `scale` times as fast."""
+    return {
+        **cli_env,
+        "EMAIL_URL": sink.url,
+        "PAPERFEED_DIGEST_RATE": "0",
+        "PAPERFEED_DIGEST_HOURLY": "0",
+        "PAPERFEED_TIME_SCALE": str(scale),
+    }
+
+
 @pytest.mark.timeout(120)  # CLI children: ~6 s quiet, 12 s at load 7
 def test_subscribers_add_and_list(cli_env: dict[str, str]) -> None:
     paperfeed("init", env=cli_env)
@@ -265,13 +276,7 @@ def test_a_sender_that_stalled_past_its_lease_does_not_mail_the_row_taken_over(
     before the mail goes on the wire, sends nothing and says why."""
     scale = 30  # the 300 s lease lasts 10 s of real time
     sink = SmtpSink().start()
-    env = {
-        **cli_env,
-        "EMAIL_URL": sink.url,
-        "PAPERFEED_DIGEST_RATE": "0",
-        "PAPERFEED_DIGEST_HOURLY": "0",
-        "PAPERFEED_TIME_SCALE": str(scale),
-    }
+    env = _scaled_sender_env(cli_env, sink, scale)
     readers = [f"r{i}@example.org" for i in range(3)]
     send = [
         sys.executable,
@@ -312,3 +317,43 @@ def test_a_sender_that_stalled_past_its_lease_does_not_mail_the_row_taken_over(
     assert Counter(r.rcpt for r in sink.received) == Counter(readers)
     assert a.returncode == 1 and "lease 'digests.sender'" in err, err[-2000:]
     assert json.loads(out)["lost"]
+
+
+@pytest.mark.timeout(240)
+def test_a_sender_killed_mid_send_while_its_heartbeat_runs_is_taken_over(cli_env: dict[str, str]) -> None:
+    """Sender A is SIGKILLed while the server holds back the 250 to its first mail, the heartbeat
+    keeping A's lease meanwhile. The heartbeat dies with A: sender B on this machine takes the lease
+    over at once (not busy), sends every reader their digest, the one in flight again under its
+    Message-ID, and no reader gets two different digests."""
+    scale = 30  # the 300 s lease lasts 10 s of real time, a send at most 2.5 s
+    sink = SmtpSink().start()
+    sink.slow_data = {1: 2.0}
+    env = _scaled_sender_env(cli_env, sink, scale)
+    readers = [f"r{i}@example.org" for i in range(3)]
+    send = ["digest", "send", "--frequency", "daily", "--period", chaos.PERIOD]
+    try:
+        paperfeed("init", env=env)
+        paperfeed("subscribers", "add", "--confirmed", "--send-empty", *readers, env=env)
+        a = subprocess.Popen(
+            [sys.executable, "-m", "paperfeed", *send],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            while not sink.received:  # A's first mail is on the wire, its 250 held back
+                assert a.poll() is None, "the sender ended before its first mail"
+                time.sleep(0.01)
+        finally:
+            a.kill()
+            a.wait()
+        b = _json(*send, env=env)
+    finally:
+        sink.stop()
+    assert not b["busy"] and not b["lost"], b
+    assert b["complete"] and b["sent"] == 3 and b["resent"] == 1, b
+    ids: dict[str, set[str]] = {}
+    for r in sink.received:
+        ids.setdefault(r.rcpt, set()).add(r.message_id)
+    assert sorted(ids) == readers and all(len(v) == 1 for v in ids.values())
+    assert len(sink.received) <= len(readers) + 1  # at most the mail in flight twice

@@ -24,6 +24,14 @@ def compose(*subs: Subscriber, period: dt.date = PERIOD) -> dict[int, list[conte
     return content.compose(content.Context.of(digest), list(subs))
 
 
+def send_one() -> tuple[Any, str]:
+    """Send the period's digest to its one subscriber: the message and its HTML part."""
+    transport = MemoryTransport()
+    assert services.send("daily", PERIOD, transport=transport).as_json()["sent"] == 1
+    (message,) = transport.sent
+    return message, message.alternatives[0][0]
+
+
 def ids(items: list[content.Item]) -> list[str]:
     by_pk = dict(Paper.objects.values_list("pk", "arxiv_id"))
     return [by_pk[pk] for pk, _, _ in items]
@@ -210,10 +218,7 @@ def test_follows_take_turns_across_categories_and_say_what_did_not_fit() -> None
         ("2 more new in cs.CL", f"/categories/cs.CL?date={PERIOD}"),
         ("23 more new in cs.CV", f"/categories/cs.CV?date={PERIOD}"),
     ]
-    transport = MemoryTransport()
-    assert services.send("daily", PERIOD, transport=transport).as_json()["sent"] == 1
-    (message,) = transport.sent
-    html = message.alternatives[0][0]
+    message, html = send_one()
     assert f"23 more new in cs.CV: https://papers.example.org/categories/cs.CV?date={PERIOD}" in message.body
     assert f'<a href="https://papers.example.org/categories/cs.CV?date={PERIOD}"' in html
     assert "20 papers" in message.subject  # the notes are not papers
@@ -643,10 +648,7 @@ def test_the_follows_section_title_says_where_its_follows_come_from(
         for_you=False,
         categories=chosen,
     )
-    transport = MemoryTransport()
-    assert services.send("daily", PERIOD, transport=transport).as_json()["sent"] == 1
-    (message,) = transport.sent
-    html = message.alternatives[0][0]
+    message, html = send_one()
     assert f"== {title} ==" in message.body
     assert f">{title}<" in html
     others = set(content.FOLLOWS_TITLES.values()) - {title}

@@ -456,6 +456,36 @@ def test_each_smtp_reply_code(
         assert Delivery.objects.get().attempts == 1
 
 
+def _while_another_sender_tries(
+    monkeypatch: pytest.MonkeyPatch, scale: float, started: Any
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Run a sender in a thread; once `started()`, a second sender (another machine: another lease
+    holder) tries again and again until the first ends. The first's outcome ({"report"} or
+    {"error"}) and the second's reports."""
+    outcome: dict[str, Any] = {}
+
+    def first() -> None:
+        try:
+            outcome["report"] = send()
+        except Exception as e:
+            outcome["error"] = e
+        finally:
+            connection.close()
+
+    runner = threading.Thread(target=first)
+    runner.start()
+    other_runs: list[dict[str, Any]] = []
+    while not started():
+        assert runner.is_alive(), outcome
+        clock.sleep(0.01 * scale)
+    monkeypatch.setattr(leases, "me", lambda: "other-host:1:1")
+    while runner.is_alive():
+        other_runs.append(send())
+        clock.sleep(0.1 * scale)
+    runner.join()
+    return outcome, other_runs
+
+
 def test_a_send_slower_than_the_lease_is_abandoned_before_a_second_sender_can_take_over(
     settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -473,28 +503,12 @@ def test_a_send_slower_than_the_lease_is_abandoned_before_a_second_sender_can_ta
     make_papers(1)
     subs = make_subscribers(2)
     first_holder = leases.me()
-    outcome: dict[str, Any] = {}
-
-    def first() -> None:
-        try:
-            outcome["report"] = send()
-        except Exception as e:
-            outcome["error"] = e
-        finally:
-            connection.close()
-
-    runner = threading.Thread(target=first)
-    runner.start()
-    other_runs: list[dict[str, Any]] = []
     try:
-        while not Lease.objects.filter(name=services.SENDER_LEASE, holder=first_holder).exists():
-            assert runner.is_alive(), outcome
-            clock.sleep(0.01 * scale)
-        monkeypatch.setattr(leases, "me", lambda: "other-host:1:1")
-        while runner.is_alive():
-            other_runs.append(send())
-            clock.sleep(0.1 * scale)
-        runner.join()
+        outcome, other_runs = _while_another_sender_tries(
+            monkeypatch,
+            scale,
+            lambda: Lease.objects.filter(name=services.SENDER_LEASE, holder=first_holder).exists(),
+        )
     finally:
         sink.stop()
     assert Counter(r.rcpt for r in sink.received) == {s.email: 1 for s in subs}
@@ -503,6 +517,38 @@ def test_a_send_slower_than_the_lease_is_abandoned_before_a_second_sender_can_ta
     assert other_runs and all(r["this_run"]["sent"] == 0 for r in other_runs)
     # The abandoned mail: one attempt, the slow connection left for a new one.
     assert Delivery.objects.get(subscriber=subs[0]).attempts == 1 and sink.connections >= 2
+
+
+@pytest.mark.timeout(120)
+def test_a_server_stalling_mid_data_longer_than_the_lease_keeps_it_held_and_sends_once(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server holds the 250 to the first mail's DATA longer than the whole lease lasts (inside
+    the client's timeout and the send's deadline). The lease was renewed only at claims and fences,
+    so it lapsed mid-send: a second sender (another machine) took it over and mailed the row again,
+    and the first died with LeaseExpired when recording its 250. Now the heartbeat keeps the lease
+    through the conversation: the other sender finds it held every time, and each reader gets one."""
+    scale = 50
+    monkeypatch.setenv("PAPERFEED_TIME_SCALE", str(scale))
+    monkeypatch.setattr(services, "LEASE_TTL", 100.0)  # 2 s of real time
+    monkeypatch.setattr(services, "SEND_DEADLINE", 400.0)  # 8 s: longer than the lease
+    sink = SmtpSink().start()
+    sink.slow_data = {1: 4.0}  # twice the lease
+    settings.MAILERS = {"default": sink.mailer_settings(timeout=STALL_TIMEOUT)}
+    make_papers(1)
+    subs = make_subscribers(2)
+    try:
+        # From when the first mail is on the wire, its 250 held back.
+        outcome, other_runs = _while_another_sender_tries(monkeypatch, scale, lambda: bool(sink.received))
+    finally:
+        sink.stop()
+    assert "error" not in outcome, outcome
+    report = outcome["report"]
+    assert not report["lost"], report["lost"]
+    assert report["complete"] and report["sent"] == 2
+    assert Counter(r.rcpt for r in sink.received) == {s.email: 1 for s in subs}
+    assert other_runs and all(r["busy"] and r["this_run"]["sent"] == 0 for r in other_runs)
+    assert not Delivery.objects.filter(attempts__gt=0).exists()  # the slow mail was not abandoned
 
 
 def test_a_page_slower_to_compose_than_the_lease_is_sent_when_nobody_took_the_lease(

@@ -7,6 +7,8 @@ Faults (RELIABILITY E3 and 1c):
 - `drop_every=N`: after every N-th accepted message, answer 250 and then close the connection;
 - `late_replies={k, ...}`: the k-th accepted message (1-based) is kept, and its 250 held back until
   the client gives up (a reply that comes after the client's timeout);
+- `slow_data={k: s, ...}`: the k-th accepted message is kept and its 250 comes s seconds late (a
+  server that stalls mid-DATA, inside the client's timeout);
 - `stall_connections={k, ...}`: the k-th connection (1-based) is accepted and never answered;
   `banner_delay=s` delays every greeting by s seconds;
 - `slow_connections={k: s, ...}`: the k-th connection greets at once and then answers every command
@@ -110,6 +112,7 @@ class SmtpSink:
         self.stall_connections: set[int] = set()
         self.slow_connections: dict[int, float] = {}
         self.late_replies: set[int] = set()
+        self.slow_data: dict[int, float] = {}
         self.banner_delay = 0.0
         self.log_path = log_path
         self.received: list[Received] = []
@@ -167,6 +170,8 @@ class SmtpSink:
             self.accepted += 1
             n = self.accepted
             drop = self.drop_every and n % self.drop_every == 0
+        if n in self.slow_data:
+            await asyncio.sleep(self.slow_data[n])
         if n in self.late_replies:
             # Cancelled with the connection when the client, past its timeout, closes it.
             await asyncio.sleep(3600)
