@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import io
 import json
@@ -12,6 +13,7 @@ import re
 import socket
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -551,18 +553,12 @@ def test_a_server_stalling_mid_data_longer_than_the_lease_keeps_it_held_and_send
     assert not Delivery.objects.filter(attempts__gt=0).exists()  # the slow mail was not abandoned
 
 
-def test_a_page_slower_to_compose_than_the_lease_is_sent_when_nobody_took_the_lease(
-    smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A page's recommendations take longer than the lease lasts, and no other sender runs: the
-    first claim after it finds the lease expired but still this sender's, takes it back and sends
-    (an expired lease stopping the run would stop it at the same page every time)."""
+@contextlib.contextmanager
+def _slow_recommendations(sink: SmtpSink) -> Iterator[None]:
+    """One reader with an account, whose page of "for you" takes 1.2 times the lease to compose."""
     from paperfeed.accounts.models import User
     from paperfeed.digests import content
 
-    monkeypatch.setenv("PAPERFEED_TIME_SCALE", "100")  # the lease lasts 3 s of real time
-    # One sender: at 100x the deadline, 0.75 s, is not what this test is about.
-    monkeypatch.setattr(services, "SEND_DEADLINE", None)
     make_papers(1)
     user = User.objects.create_user("reader", "reader@example.org", "x" * 20)
     Subscriber.objects.create(
@@ -575,9 +571,52 @@ def test_a_page_slower_to_compose_than_the_lease_is_sent_when_nobody_took_the_le
 
     content.set_for_you_provider(slow_for_you)
     try:
-        report = send()
+        yield
     finally:
         content.set_for_you_provider(None)
+
+
+@pytest.mark.timeout(120)
+def test_a_page_slower_to_compose_than_the_lease_keeps_it_while_another_sender_tries(
+    smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same slow page while a second sender (another machine) keeps trying: the lapsed lease
+    was the second's to take, and the first stopped with it lost when it came to claim. The
+    heartbeat keeps it through the page: the first sends, the second finds it busy every time."""
+    scale = 100
+    monkeypatch.setenv("PAPERFEED_TIME_SCALE", str(scale))
+    monkeypatch.setattr(services, "SEND_DEADLINE", None)
+    with _slow_recommendations(smtp_sink):
+        started = [False]
+
+        def composing() -> bool:
+            started[0] = (
+                started[0] or Lease.objects.filter(name=services.SENDER_LEASE).exclude(holder="").exists()
+            )
+            return started[0]
+
+        outcome, other_runs = _while_another_sender_tries(monkeypatch, scale, composing)
+    assert "error" not in outcome, outcome
+    report = outcome["report"]
+    assert not report["lost"], report["lost"]
+    assert report["complete"] and report["sent"] == 1
+    assert [r.rcpt for r in smtp_sink.received] == ["reader@example.org"]
+    assert other_runs and all(r["busy"] for r in other_runs)
+
+
+def test_a_page_slower_to_compose_than_the_lease_is_sent_when_nobody_took_the_lease(
+    smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page's recommendations take longer than the lease lasts, longer than the heartbeat keeps
+    it for a page too, and no other sender runs: the first claim after it finds the lease expired but
+    still this sender's, takes it back and sends (an expired lease stopping the run would stop it at
+    the same page every time)."""
+    monkeypatch.setenv("PAPERFEED_TIME_SCALE", "100")  # the lease lasts 3 s of real time
+    # One sender: at 100x the deadline, 0.75 s, is not what this test is about.
+    monkeypatch.setattr(services, "SEND_DEADLINE", None)
+    monkeypatch.setattr(services, "PAGE_DEADLINE", 0.0)  # past the heartbeat's bound at once
+    with _slow_recommendations(smtp_sink):
+        report = send()
     assert not report["lost"], report["lost"]
     assert report["complete"] and report["sent"] == 1
     assert [r.rcpt for r in smtp_sink.received] == ["reader@example.org"]
