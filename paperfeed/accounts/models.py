@@ -103,6 +103,12 @@ class User(AbstractUser):
     def is_suspended(self) -> bool:
         return self.suspended_at is not None
 
+    @property
+    def can_moderate(self) -> bool:
+        """Staff who may act as moderators now: a suspended (or deactivated) staff account keeps
+        its flag, so that lifting the suspension restores it, but moderates no more than it votes."""
+        return self.is_staff and self.is_active and not self.is_suspended
+
     def counts_for_trending(self, at: dt.datetime | None = None) -> bool:
         at = at or timezone.now()
         return (

@@ -241,7 +241,7 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         p = _paper_or_404(arxiv_id)
         mine = Collection.objects.filter(user_id=user.pk or 0)  # none for an anonymous visitor
         comments = Comment.objects.filter(paper=p).select_related("author").order_by("created_at")
-        if not getattr(user, "is_staff", False):
+        if not getattr(user, "can_moderate", False):
             comments = comments.filter(hidden=False)
         similar = cache.get(f"similar:{p.pk}:{basis}")
         if similar is None:

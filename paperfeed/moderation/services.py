@@ -2,8 +2,10 @@
 same transaction as the change it records, and bumps the feed's listing version after the commit
 (cached pages must not keep showing a removed paper or a suspended reader's votes).
 
-Who may moderate: staff accounts (`is_staff`). Reports: a signed-in reader with a verified email
-who is not suspended, one open report per reader and item, rate-limited as comments are.
+Who may moderate: staff accounts (`is_staff`) that are active and not suspended
+(`User.can_moderate`). Reports: a signed-in reader with a verified email who is not suspended,
+about someone else's submission or comment, one open report per reader and item, rate-limited as
+comments are.
 """
 
 from __future__ import annotations
@@ -33,10 +35,17 @@ class AlreadyReported(ModerationError):
     pass
 
 
+class OwnItem(ModerationError, feed.NotAllowed):
+    """A reader reporting what they submitted or wrote themselves: a 403, as for other refusals."""
+
+
 Item = Submission | Comment
 
 
 COMMAND_LINE = "command line"
+SUSPENDED_STAFF = (
+    "Your account is suspended by the moderators: you cannot moderate until they lift the suspension."
+)
 
 
 def _staff(user: Any) -> User | None:
@@ -47,6 +56,8 @@ def _staff(user: Any) -> User | None:
     if not getattr(user, "is_staff", False):
         raise NotStaff("Only moderators (staff accounts) can do this.")
     assert isinstance(user, User)
+    if not user.can_moderate:
+        raise NotStaff(SUSPENDED_STAFF)
     return user
 
 
@@ -81,6 +92,11 @@ def file_report(user: Any, item: Item, reason: str, text: str = "") -> Report:
     if not user.email_verified:
         raise feed.NotAllowed("Verify your email address before reporting.")
     feed.check_not_suspended(user, "report")
+    author = item.submitted_by_id if isinstance(item, Submission) else item.author_id
+    if author == user.pk:
+        raise OwnItem(
+            f"You cannot report your own {'submission' if isinstance(item, Submission) else 'comment'}."
+        )
     if reason not in Report.Reason.values:
         choices = ", ".join(Report.Reason.values)
         raise ModerationError(f"Pick a reason for the report ({choices}).")

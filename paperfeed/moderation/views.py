@@ -32,6 +32,8 @@ def staff_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_staff:
             raise PermissionDenied("Only moderators (staff accounts) can see this page.")
+        if not request.user.can_moderate:  # the flag stays while suspended, to come back when lifted
+            raise PermissionDenied(services.SUSPENDED_STAFF)
         return view(request, *args, **kwargs)
 
     return wrapped

@@ -79,3 +79,13 @@ def test_api_lists_leave_out_removed_submissions_and_suspended_votes(
     with django_capture_on_commit_callbacks(execute=True):
         services.restore_submission(mod, sub)
     assert c.get(f"/api/papers/{papers[2].arxiv_id}").json()["submittedOnDailyBy"]["user"] == "spammer"
+
+
+def test_a_reader_cannot_report_their_own_submission_or_comment_by_token(community: dict[str, Any]) -> None:
+    c, auth = Client(), _auth(community["spammer"])
+    paper, com = community["papers"][0], community["comment"]
+    r = c.post(f"/api/papers/{paper.arxiv_id}/report", {"reason": "spam"}, "application/json", **auth)
+    assert r.status_code == 403 and r.json() == {"error": "You cannot report your own submission."}
+    r = c.post(f"/api/comments/{com.pk}/report", {"reason": "spam"}, "application/json", **auth)
+    assert r.status_code == 403 and r.json() == {"error": "You cannot report your own comment."}
+    assert not Report.objects.exists()

@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 from paperfeed.moderation import services
 from paperfeed.moderation.models import Action
 from tests.conftest import paperfeed
+from tests.sitedata import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -77,6 +78,12 @@ def test_reports_remove_restore_suspend_unsuspend(community: dict[str, Any], cap
         with pytest.raises(CommandError, match=words):
             call_command("moderate", *args)
     assert Action.objects.count() == 4
+    # A suspended moderator's --by is refused too: the staff flag alone does not make a moderator.
+    call_command("moderate", "suspend", "mod", "--by", make_user("boss", staff=True).username)
+    with pytest.raises(CommandError, match="you cannot moderate until"):
+        call_command("moderate", "suspend", "spammer", "--by", "mod")
+    community["spammer"].refresh_from_db()
+    assert Action.objects.count() == 5 and not community["spammer"].is_suspended
     call_command("moderate", "reports")
     assert "1 open report(s) about 1 item(s)" in capsys.readouterr().out
 

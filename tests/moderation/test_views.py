@@ -169,3 +169,56 @@ def test_the_admin_shows_reports_and_the_log_read_only(community: dict[str, Any]
     assert r.status_code == 200 and b"vote ring" in r.content
     assert c.get("/admin/moderation/report/").status_code == 200
     assert c.get("/admin/moderation/action/add/").status_code == 403
+
+
+def test_a_suspended_moderator_cannot_moderate(community: dict[str, Any]) -> None:
+    """The staff flag stays through a suspension (so lifting it gives the role back), but neither the
+    pages, the actions nor the paper page's buttons are open to the suspended account meanwhile."""
+    boss, mod = make_user("boss", staff=True), community["mod"]
+    services.suspend(boss, mod)
+    c = _client(mod)
+    for path in STAFF_PAGES:
+        r = c.get(path)
+        assert r.status_code == 403 and b"you cannot moderate" in r.content, path
+    sub = services.submission_of(community["papers"][2].arxiv_id)
+    assert sub is not None
+    assert c.post("/moderation/act", {"action": "remove", "submission": sub.pk}).status_code == 403
+    assert c.post("/moderation/act", {"action": "unsuspend", "user": "mod"}).status_code == 403
+    com = community["comment"]
+    assert c.post(f"/comments/{com.pk}/hide", {"hidden": "1"}).status_code == 403
+    page = c.get(f"/papers/{community['papers'][2].arxiv_id}").content
+    assert b'href="/moderation"' not in page and b'value="remove"' not in page
+    sub.refresh_from_db()
+    com.refresh_from_db()
+    assert mod.is_staff and sub.removed_at is None and not com.hidden
+    assert Action.objects.filter(moderator=mod).count() == 0
+    services.unsuspend(boss, mod)
+    assert c.get("/moderation").status_code == 200
+
+
+def test_a_reader_cannot_report_what_they_posted(community: dict[str, Any]) -> None:
+    spammer, paper, com = community["spammer"], community["papers"][0], community["comment"]
+    c = _client(spammer)
+    page = c.get(f"/papers/{paper.arxiv_id}").content  # the spammer submitted it: no report link
+    assert f'href="/report/paper/{paper.arxiv_id}"'.encode() not in page
+    r = c.post(f"/report/paper/{paper.arxiv_id}", {"reason": "spam"})
+    assert r.status_code == 403 and b"You cannot report your own submission." in r.content
+    r = c.post(f"/report/comment/{com.pk}", {"reason": "spam"})
+    assert r.status_code == 403 and b"You cannot report your own comment." in r.content
+    assert not Report.objects.exists()
+
+
+def test_only_moderators_see_who_submitted_a_removed_paper(
+    community: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    paper = community["papers"][0]
+    sub = services.submission_of(paper.arxiv_id)
+    assert sub is not None
+    named = b' by <a href="/users/spammer">spammer</a>'
+    assert named in Client().get(f"/papers/{paper.arxiv_id}").content  # on the feed: named to all
+    with django_capture_on_commit_callbacks(execute=True):  # the cache version bump
+        services.remove_submission(community["mod"], sub)
+    for who in (None, community["reader"], community["spammer"]):
+        page = (_client(who) if who else Client()).get(f"/papers/{paper.arxiv_id}").content
+        assert b"removed by the moderators" in page and named not in page, who
+    assert named in _client(community["mod"]).get(f"/papers/{paper.arxiv_id}").content
