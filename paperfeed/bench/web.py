@@ -62,11 +62,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--signed-in",
+        action="store_true",
+        help="also measure both pages as a signed-in reader sees them (rendered afresh, no page cache)",
+    )
 
 
-def _run_wrk(wrk: str, url: str, seconds: int, connections: int) -> dict[str, Any]:
+# A session for one of the seeded readers, as a log-in would make it: printed as "name=key".
+SESSION = """
+import os, django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "paperfeed.settings")
+django.setup()
+from importlib import import_module
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from paperfeed.accounts.models import User
+
+u = User.objects.get(username="reader0")
+s = import_module(settings.SESSION_ENGINE).SessionStore()
+s[SESSION_KEY], s[BACKEND_SESSION_KEY] = str(u.pk), settings.AUTHENTICATION_BACKENDS[0]
+s[HASH_SESSION_KEY] = u.get_session_auth_hash()
+s.create()
+print(f"{settings.SESSION_COOKIE_NAME}={s.session_key}")
+"""
+
+
+def _run_wrk(wrk: str, url: str, seconds: int, connections: int, cookie: str = "") -> dict[str, Any]:
+    headers = ["-H", f"Cookie: {cookie}"] if cookie else []
     out = subprocess.run(
-        [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", *headers, url],
         capture_output=True,
         text=True,
         timeout=seconds + 60,
@@ -96,6 +121,12 @@ def pages(env: dict[str, str], options: dict[str, Any]) -> dict[str, Any]:
     wrk = wrk_binary()
     seed = subprocess.run([sys.executable, "-c", SEED], env=env, capture_output=True, text=True, check=True)
     paper_id = seed.stdout.strip().splitlines()[-1]
+    cookie = ""
+    if options.get("signed_in"):
+        made = subprocess.run(
+            [sys.executable, "-c", SESSION], env=env, capture_output=True, text=True, check=True
+        )
+        cookie = made.stdout.strip().splitlines()[-1]
     today = dt.datetime.now(dt.UTC).date().isoformat()
     with serve(env, options["workers"]) as base:
         daily_url = f"{base}/papers?date={today}"
@@ -107,10 +138,14 @@ def pages(env: dict[str, str], options: dict[str, Any]) -> dict[str, Any]:
             "daily": daily_url,
             "paper": f"{base}/papers/{paper_id}",
         }
-        for url in urls.values():  # warm the workers' caches
-            _run_wrk(wrk, url, 2, options["connections"])
+        plan = [(name, url, "") for name, url in urls.items()]
+        if cookie:  # a signed-in reader's pages skip the page cache: every request renders
+            plan += [(f"{name}_signed_in", urls[name], cookie) for name in ("daily", "paper")]
+        for _, url, with_cookie in plan:  # warm the workers' caches
+            _run_wrk(wrk, url, 2, options["connections"], with_cookie)
         runs = {
-            name: _run_wrk(wrk, url, options["seconds"], options["connections"]) for name, url in urls.items()
+            name: _run_wrk(wrk, url, options["seconds"], options["connections"], with_cookie)
+            for name, url, with_cookie in plan
         }
     base_rps = runs["healthz"]["requests_per_s"]
     for r in runs.values():
@@ -124,6 +159,7 @@ def pages(env: dict[str, str], options: dict[str, Any]) -> dict[str, Any]:
         "baseline": {"healthz": runs["healthz"], "static": runs["static"]},
         "daily": daily,
         "paper": paper,
+        **{name: r for name, r in runs.items() if name.endswith("_signed_in")},
         "targets": {"requests_per_s": TARGET_RPS, "daily_p99_ms": TARGET_P99_MS},
         "meets_targets": {
             "daily": daily["requests_per_s"] >= TARGET_RPS and (daily["p99_ms"] or 1e9) <= TARGET_P99_MS,
