@@ -1,10 +1,10 @@
 """HTTP semantics for every answer under /api/, in one place rather than per endpoint: HEAD where GET
 is allowed (ninja routes HEAD nowhere), OPTIONS answered with the allowed methods, a JSON 405 that
-names them, `charset` on JSON, answers to a signed-in caller never stored by a shared cache, and an
-ETag with 304 for the public reads (a client polling /api/daily_papers gets 304 until the list
-changes), and the RateLimit-Policy and RateLimit headers of the limits each request met (the
-address's, and a write's per-user one). `document` puts the same in the OpenAPI document, so a
-client reads it there."""
+names them, `charset` on JSON, answers to a signed-in caller never stored by a shared cache (nor a
+public answer carrying its caller's RateLimit count), and an ETag with 304 for the public reads
+(a client polling /api/daily_papers gets 304 until the list changes), and the RateLimit-Policy and
+RateLimit headers of the limits each request met (the address's, and a write's per-user one).
+`document` puts the same in the OpenAPI document, so a client reads it there."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.cache import add_never_cache_headers, patch_cache_control, patch_vary_headers
 
 from paperfeed.accounts import throttle
 from paperfeed.api.schemas import UnavailableOut
@@ -48,8 +48,14 @@ class ApiHttpMiddleware:
             patch_vary_headers(response, ["Authorization", "Cookie"])
         else:
             response = answer_conditionally(request, response)
-        for name, value in throttle.ratelimit_headers(limits).items():  # on a 304 too: it was counted
+        counted = throttle.ratelimit_headers(limits)
+        for name, value in counted.items():  # on a 304 too: it was counted
             response[name] = value
+        if counted and not _private(request):
+            # RateLimit is this client's own count, so a shared cache must not hand the answer to
+            # another client; the client's own cache keeps it and revalidates by ETag each time
+            # (a 304 costs no body, and carries the count as it is now).
+            patch_cache_control(response, private=True, no_cache=True)
         if head:
             request.method = "HEAD"
             if not response.streaming:  # the length the GET would have had, and no body
@@ -90,7 +96,7 @@ _HEADERS = {
     429: {"Retry-After": _header("seconds until a request is counted again", "integer")},
     503: {"Retry-After": _header("seconds to wait", "integer")},
 }
-# Present wherever the limits were checked: every 2xx and 429 (and the errors found after the check).
+# Present wherever the limits were checked: every 2xx, 401 and 429 (and the errors found after the check).
 _RATELIMIT = {
     "RateLimit-Policy": _header(
         'draft-ietf-httpapi-ratelimit-headers: each limit met, `"api:ip";q=300;w=300` (q requests per'
@@ -124,7 +130,7 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
                 if status in responses:
                     responses[status].setdefault("headers", {}).update(headers)
             for status, answer in responses.items():
-                if 200 <= int(status) < 300 or int(status) == 429:
+                if 200 <= int(status) < 300 or int(status) in (401, 429):
                     answer.setdefault("headers", {}).update(_RATELIMIT)
             if any(p["name"] == "p" for p in op.get("parameters", [])):  # api.paging.link_pages
                 for status, answer in responses.items():

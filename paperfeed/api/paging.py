@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
+from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from ninja import Field, Schema
 from pydantic import BeforeValidator
+
+from paperfeed.core.middleware import BadParameter
 
 MAX_LIMIT, MAX_PAGE = 100, 1000
 
@@ -86,3 +89,36 @@ def link_pages(request: HttpRequest, response: HttpResponse, page: Paging, retur
             )
     if links:
         response["Link"] = ", ".join(links)
+
+
+def site_number(
+    request: HttpRequest, name: str, *, default: int, low: int, high: int | None, what: str
+) -> int:
+    """A site page's `?page=` or `?limit=` by the API's rule: plain ASCII digits, at least `low`; more
+    than `high` is read as `high` (None: no bound here, e.g. a page past the last, which the
+    paginator reads as the last). Anything else is the site's 400 page naming the parameter and its
+    range, linking the page without it: a typo no longer quietly shows another page."""
+    raw = request.GET.get(name)
+    if raw is None:
+        return default
+    try:
+        n = _plain_digits(raw)
+    except ValueError:
+        n = None
+    if n is None or n < low:
+        bound = f"from {low} to {high} in plain digits (more is read as {high})" if high else f"from {low} up"
+        query = request.GET.copy()
+        del query[name]
+        back = f"{request.path}?{query.urlencode()}" if query else request.path
+        raise BadParameter(
+            f"{name} ({what}) must be a whole number {bound}, not {raw[:40]!r}",
+            link=(back, f"Show the page without {name}"),
+        )
+    return n if high is None else min(n, high)
+
+
+def site_page(request: HttpRequest, rows: Any, per_page: int) -> Page:
+    """The `?page=` of a site list: a page past the last is read as the last, as the API reads a `p`
+    past its maximum; a malformed one is a 400."""
+    number = site_number(request, "page", default=1, low=1, high=None, what="the page, from 1")
+    return Paginator(rows, per_page).get_page(number)

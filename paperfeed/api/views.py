@@ -80,16 +80,24 @@ class PaperIdConverter:
 register_converter(PaperIdConverter, "paper_id")
 
 
+def count_request(request: HttpRequest) -> None:
+    """Count the request against the address's limit once, raising throttle.RateLimited over it."""
+    if not getattr(request, "_api_counted", False):
+        request._api_counted = True  # type: ignore[attr-defined]
+        throttle.check("api:ip", throttle.client_ip(request))
+
+
 class ApiThrottle(BaseThrottle):
     """300 requests per 5 minutes per client address, counted by core.ratelimit (shared by all
     processes), answered by ninja with 429 and Retry-After; api.middleware reports the count in
-    RateLimit headers (throttle.recording)."""
+    RateLimit headers (throttle.recording). A request with authentication was counted by TokenAuth
+    already, before its token was looked up, and is not counted twice."""
 
     _local = threading.local()
 
     def allow_request(self, request: HttpRequest) -> bool:
         try:
-            throttle.check("api:ip", throttle.client_ip(request))
+            count_request(request)
         except throttle.RateLimited as e:
             self._local.wait = e.retry_after
             return False
@@ -100,6 +108,13 @@ class ApiThrottle(BaseThrottle):
 
 
 class TokenAuth(HttpBearer):
+    def __call__(self, request: HttpRequest) -> Any:
+        # ninja authenticates before it throttles, so a refused token (a 401) used to cost nothing
+        # and tokens could be guessed at full speed: the address's limit is met here first, before
+        # the look-up, and counts the request once whatever the answer (a valid one no more than before).
+        count_request(request)
+        return super().__call__(request)
+
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
         # RFC 7235 allows one or more spaces after the scheme; ninja keeps all but the first.
         return accounts.user_for_token(token.strip()[:200])
@@ -182,13 +197,19 @@ def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
     return api.create_response(request, {"error": message}, status=413)
 
 
+def _address_limited(request: HttpRequest, wait: float | None) -> HttpResponse:
+    lim = throttle.LIMITS["api:ip"]
+    retry = max(1, math.ceil(wait or 1))
+    message = f"too many requests: {lim.limit} per {lim.window} s per address; retry in {retry} s"
+    resp = api.create_response(request, {"error": message}, status=429)
+    resp["Retry-After"] = str(retry)
+    return resp
+
+
 @api.exception_handler(Throttled)
 def _throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
     # ninja says only "Too many requests." (and adds Retry-After): say which limit and when.
-    lim = throttle.LIMITS["api:ip"]
-    wait = math.ceil(exc.wait or 1)
-    message = f"too many requests: {lim.limit} per {lim.window} s per address; retry in {wait} s"
-    return api.create_response(request, {"error": message}, status=429)
+    return _address_limited(request, exc.wait)
 
 
 @api.exception_handler(AuthenticationError)
@@ -223,6 +244,8 @@ def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 
 @api.exception_handler(throttle.RateLimited)
 def _rate_limited(request: HttpRequest, exc: throttle.RateLimited) -> HttpResponse:
+    if exc.scope == "api:ip":  # met in TokenAuth, before ninja's throttle: said as the throttle says it
+        return _address_limited(request, exc.retry_after)
     resp = api.create_response(request, {"error": str(exc)}, status=429)
     resp["Retry-After"] = str(exc.retry_after)
     return resp

@@ -15,7 +15,6 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
@@ -27,6 +26,7 @@ from django.views.decorators.http import require_POST
 
 from paperfeed.accounts.models import Follow, User
 from paperfeed.accounts.views import safe_next
+from paperfeed.api.paging import site_number, site_page
 from paperfeed.core.middleware import BadParameter, NotFound
 from paperfeed.core.text import quoted
 from paperfeed.feed import library, periods, searching, services
@@ -460,10 +460,7 @@ def search(request: HttpRequest) -> HttpResponse:
     sort = request.GET.get("sort", "relevance")
     mode = mode if mode in searching.MODES else "hybrid"
     sort = sort if sort in searching.SORTS else "relevance"
-    try:
-        page_no = max(1, min(int(request.GET.get("page", "1")), SEARCH_PAGES))
-    except ValueError:
-        page_no = 1
+    page_no = site_number(request, "page", default=1, low=1, high=SEARCH_PAGES, what="the page, from 1")
     category, author = request.GET.get("category", "").strip()[:40], request.GET.get("author", "")[:200]
     dates, errors, bad_dates = _search_dates(request)
     since, until = dates["since"], dates["until"]
@@ -584,7 +581,7 @@ DAILY_PER_PAGE = 100
 
 
 def _paged(request: HttpRequest, qs: Any, per_page: int = 30) -> Any:
-    return Paginator(qs, per_page).get_page(request.GET.get("page"))
+    return site_page(request, qs, per_page)
 
 
 def author(request: HttpRequest, key: str) -> HttpResponse:

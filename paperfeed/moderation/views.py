@@ -10,13 +10,13 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from paperfeed.accounts.models import User
+from paperfeed.api.paging import site_page
 from paperfeed.core.middleware import NotFound
 from paperfeed.feed import services as feed
 from paperfeed.feed.models import Comment, Submission
@@ -90,7 +90,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 @staff_only
 def log(request: HttpRequest) -> HttpResponse:
     rows = Action.objects.newest_first().select_related("submission__paper", "comment__paper", "user")
-    page = Paginator(rows, LOG_PER_PAGE).get_page(request.GET.get("page"))
+    page = site_page(request, rows, LOG_PER_PAGE)
     return render(request, "moderation/log.html", {"page": page})
 
 

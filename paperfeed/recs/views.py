@@ -12,6 +12,8 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from paperfeed.api.paging import site_number
+from paperfeed.core.middleware import BadParameter
 from paperfeed.papers.models import Paper
 from paperfeed.recs import api, services
 from paperfeed.recs.models import Feedback
@@ -20,10 +22,9 @@ PAGE_SIZE = 30
 
 
 def _limit(request: HttpRequest) -> int:
-    try:
-        return max(1, min(int(request.GET.get("limit", PAGE_SIZE)), services.MAX_LIMIT))
-    except ValueError:
-        return PAGE_SIZE
+    return site_number(
+        request, "limit", default=PAGE_SIZE, low=1, high=services.MAX_LIMIT, what="how many papers to list"
+    )
 
 
 # The session key naming the paper just marked "not interested", so the next page can offer Undo.
@@ -32,7 +33,12 @@ JUST_MARKED = "recs:just-marked"
 
 @login_required
 def for_you(request: HttpRequest) -> HttpResponse:
-    limit = _limit(request)
+    try:
+        limit = _limit(request)
+    except BadParameter as e:
+        if request.GET.get("format") == "json":  # the JSON twin answers in JSON, as the API does
+            return JsonResponse({"error": str(e)}, status=400)
+        raise
     recs = services.recommend(request.user, limit=limit)
     if request.GET.get("format") == "json":
         return JsonResponse({"results": api.as_json(recs)})

@@ -134,6 +134,12 @@ def calls(doc: dict[str, Any], site: dict[str, Any]) -> dict[tuple[str, str], li
     auth = site["auth"]
     unverified = accounts.create_api_token(make_user("unverified", verified=False)).secret
     unv = {"HTTP_AUTHORIZATION": f"Bearer {unverified}"}
+    # Nobody reports their own submission or comment (the curator's): a reader reports them.
+    reader = {"HTTP_AUTHORIZATION": f"Bearer {accounts.create_api_token(make_user('reader')).secret}"}
+    acting = {
+        ("post", "/api/papers/{arxiv_id}/report"): reader,
+        ("post", "/api/comments/{comment_id}/report"): reader,
+    }
     browser = Client(enforce_csrf_checks=True)  # signed in by its session cookie, without the CSRF token
     browser.force_login(site["user"])
     # What a success needs besides the path: a query, a body.
@@ -169,14 +175,16 @@ def calls(doc: dict[str, Any], site: dict[str, Any]) -> dict[tuple[str, str], li
         ("post", "/api/papers/{arxiv_id}/report"): [
             Call(403, "post", f"/api/papers/{p.arxiv_id}/report", {"reason": "spam"}, unv),
             # The success above is this reader's open report; a paper stored but not on the feed.
-            Call(409, "post", f"/api/papers/{p.arxiv_id}/report", {"reason": "other"}, auth),
-            Call(404, "post", f"/api/papers/{papers[5].arxiv_id}/report", {"reason": "spam"}, auth),
-            Call(422, "post", f"/api/papers/{p.arxiv_id}/report", {"reason": "boring"}, auth),
+            Call(409, "post", f"/api/papers/{p.arxiv_id}/report", {"reason": "other"}, reader),
+            Call(403, "post", f"/api/papers/{p.arxiv_id}/report", {"reason": "spam"}, auth),  # one's own
+            Call(404, "post", f"/api/papers/{papers[5].arxiv_id}/report", {"reason": "spam"}, reader),
+            Call(422, "post", f"/api/papers/{p.arxiv_id}/report", {"reason": "boring"}, reader),
         ],
         ("post", "/api/comments/{comment_id}/report"): [
             Call(403, "post", f"/api/comments/{comment.pk}/report", {"reason": "spam"}, unv),
-            Call(409, "post", f"/api/comments/{comment.pk}/report", {"reason": "spam"}, auth),
-            Call(404, "post", "/api/comments/99999999999999999999999/report", {"reason": "spam"}, auth),
+            Call(409, "post", f"/api/comments/{comment.pk}/report", {"reason": "spam"}, reader),
+            Call(403, "post", f"/api/comments/{comment.pk}/report", {"reason": "spam"}, auth),  # one's own
+            Call(404, "post", "/api/comments/99999999999999999999999/report", {"reason": "spam"}, reader),
         ],
         ("post", "/api/recommendations/{arxiv_id}/not_interested"): [
             Call(403, "post", f"/api/recommendations/{p.arxiv_id}/not_interested", client=browser)
@@ -185,7 +193,7 @@ def calls(doc: dict[str, Any], site: dict[str, Any]) -> dict[tuple[str, str], li
     out: dict[tuple[str, str], list[Call]] = {}
     for method, path, op in _operations(doc):
         secured = bool(op.get("security"))
-        headers = auth if secured else {}
+        headers = acting.get((method, path), auth) if secured else {}
         url = _fill(path, good)
         if (method, path) in query:
             url = _with(url, query[(method, path)])

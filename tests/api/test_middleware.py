@@ -96,7 +96,12 @@ def test_a_signed_in_callers_answer_is_never_stored_by_a_shared_cache(site: dict
         assert r.status_code == 200
         assert "private" in r["Cache-Control"] and "no-store" in r["Cache-Control"]
         assert "Authorization" in r["Vary"]
-    assert "Cache-Control" not in Client().get("/api/daily_papers")  # the anonymous read stays cacheable
+    # The anonymous read carries its caller's RateLimit count, so no shared cache may give it to
+    # another client (whose count it is not); the caller's own cache keeps it and revalidates it.
+    anon = Client().get("/api/daily_papers")
+    assert "RateLimit" in anon and anon["Cache-Control"] == "private, no-cache" and "ETag" in anon
+    assert "Cache-Control" not in Client().get("/api/openapi.json")  # counted by no limit: cacheable
+    assert "Cache-Control" not in Client().get("/papers/feed.rss")  # nor are the site's feeds limited
 
 
 def test_a_public_read_answers_304_until_it_changes(
@@ -180,6 +185,35 @@ def test_a_write_names_its_own_limit_beside_the_address(
     assert seen[2][1]["vote:user"]["t"] >= 1
     # A read meets only the address's limit.
     assert set(_fields(c.get("/api/trending")["RateLimit"])) == {"api:ip"}
+
+
+def test_refused_tokens_are_counted_and_limited_like_any_request(
+    site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ninja authenticates before it throttles: a guessed token's 401 was never counted, so tokens
+    could be tried at full speed. Each is counted now, and the limit answers 429 before the look-up;
+    a valid token's request is counted once, as before."""
+    monkeypatch.setitem(throttle.LIMITS, "api:ip", throttle.Limit(3, 300))
+    p = site["papers"][0]
+    c = Client(REMOTE_ADDR="10.8.2.1")
+    url = f"/api/papers/{p.arxiv_id}/upvote"
+    seen = []
+    for guess in ("pf_guess1", "pf_guess2"):
+        r = c.post(url, HTTP_AUTHORIZATION=f"Bearer {guess}")
+        seen.append((r.status_code, _fields(r["RateLimit"])["api:ip"]["r"]))
+    r = c.post(url, **site["auth"])  # the right token: one more, not two
+    seen.append((r.status_code, _fields(r["RateLimit"])["api:ip"]["r"]))
+    assert seen == [(401, 2), (401, 1), (200, 0)]
+    for headers in ({"HTTP_AUTHORIZATION": "Bearer pf_guess3"}, {}, site["auth"]):
+        r = c.post(url, **headers)
+        assert r.status_code == 429 and int(r["Retry-After"]) >= 1, headers
+        assert r.json()["error"].startswith("too many requests: 3 per 300 s per address; retry in ")
+    # The session's way in, /api/recommendations, tries the token first: counted there too.
+    other = Client(REMOTE_ADDR="10.8.2.2")
+    for n in (2, 1, 0):
+        r = other.get("/api/recommendations", HTTP_AUTHORIZATION="Bearer pf_guess")
+        assert r.status_code == 401 and _fields(r["RateLimit"])["api:ip"]["r"] == n
+    assert other.get("/api/recommendations").status_code == 429
 
 
 def test_no_ratelimit_headers_outside_the_api(site: dict[str, Any]) -> None:

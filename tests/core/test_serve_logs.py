@@ -64,3 +64,28 @@ def test_serve_logs_json_with_an_access_log(cli_env: dict[str, str], tmp_path: P
         server.stop()
     docs = [json.loads(line) for line in server.output().splitlines()[1:] if line.strip()]
     assert docs and not [d for d in docs if d["logger"] == "gunicorn.access"]
+
+
+@pytest.mark.timeout(180)  # one real server: ~5 s idle
+def test_a_request_line_over_the_limit_gets_the_sites_414_page(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """gunicorn answers a request line over its limit before Django reads it, with its own bare page;
+    the worker class gives the site's page instead, saying what the limit is. A line just inside the
+    limit still reaches the site (the search page cuts the query and says so)."""
+    from paperfeed.core.webworker import LIMIT
+
+    env = cli_env | {"PAPERFEED_WARM_UP": "0"}
+    paperfeed("init", env=env)
+    server = Server(env, tmp_path / "serve.log", workers=1).wait_ready()
+    try:
+        fits = "/search?q=" + "a" * (LIMIT - len("GET /search?q= HTTP/1.1") - 10)
+        assert httpx.get(server.url + fits, timeout=30).status_code == 200
+        r = httpx.get(f"{server.url}/search?q={'a' * (LIMIT + 10)}", timeout=30)
+        assert r.status_code == 414 and r.headers["content-type"] == "text/html; charset=utf-8"
+        assert "<h1>Address too long</h1>" in r.text and "up to 8,190 bytes" in r.text
+        assert "gunicorn" not in r.text.lower() and 'href="/static/css/site.' in r.text
+        assert httpx.get(f"{server.url}/healthz", timeout=30).status_code == 200  # the worker serves on
+    finally:
+        server.stop()
+    assert "Request Line is too large" in server.output()  # logged, as gunicorn logs it

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from urllib.parse import quote
 
 import pytest
 from defusedxml import ElementTree as ET
@@ -577,8 +578,6 @@ def test_a_paper_shows_its_neighbours_by_meaning_as_soon_as_it_is_embedded(searc
 
 
 def test_collections_keep_apart_names_that_slugify_alike_and_can_be_managed(site) -> None:  # type: ignore[no-untyped-def]
-    from urllib.parse import quote
-
     papers, _, _ = site
     owner, other = make_user("owner"), make_user("other")
     c = Client()
@@ -950,6 +949,30 @@ def test_a_month_is_read_a_page_at_a_time_each_page_with_its_json_twin(monkeypat
     # A page past the last shows the last; the sort links start again at the first page.
     html = c.get(f"/papers?{month.query()}&page=99").content.decode()
     assert "page 3 of 3" in html and f'href="?{month.query()}&amp;sort=trending"' in html
+
+
+def test_a_malformed_page_number_is_a_400_not_another_page(site) -> None:  # type: ignore[no-untyped-def]
+    """`?page=` was read by int() and fell back to page 1 on anything it could not read (`page=abc`
+    showed page 1, `page=-3` too): a typo looked like the first page. It follows the API's rule now:
+    plain digits from 1, more read as the most (a page past the last shows the last)."""
+    papers, _, _ = site
+    c = Client()
+    author = papers[0].authors[0]["key"]
+    category = f"/categories/{papers[0].primary_category_id}"
+    for path in ("/papers", "/search?q=vision", f"/authors/{author}", category):
+        sep = "&" if "?" in path else "?"
+        for bad in ("abc", "0", "-1", "+2", " 2", "2.0", "1e2", "", "\u0662"):
+            r = c.get(f"{path}{sep}page={quote(bad)}")
+            assert r.status_code == 400, (path, bad)
+            page = r.content.decode()
+            assert "<h1>Bad request</h1>" in page and "page (the page, from 1) must be a whole number" in page
+            assert f"not {bad!r}".replace("'", "&#x27;") in page, (path, bad)
+            assert f'href="{path}"' in page, (path, bad)  # the way back, without the page
+        assert c.get(f"{path}{sep}page=2").status_code == 200, path
+        assert c.get(f"{path}{sep}page={'9' * 40}").status_code == 200, path  # read as the most
+    # The text is escaped and cut.
+    page = c.get("/papers?page=" + quote("<script>" + "x" * 100)).content.decode()
+    assert "<script>x" not in page and "not &#x27;&lt;script&gt;" + "x" * 32 + "&#x27;</p>" in page
 
 
 def _rels(html: str) -> dict[str, list[str]]:

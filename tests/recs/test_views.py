@@ -305,3 +305,14 @@ def test_api_pages_follow_the_apis_one_paging_rule(client, catalogue, reader):
     assert client.get("/api/recommendations?p=5").json() == []  # past the best 100
     r = client.get("/api/recommendations?p=-1")
     assert r.status_code == 400 and r.json()["error"].startswith("p (the page, from 0) must be")
+
+
+def test_a_malformed_limit_is_a_400_not_the_first_30(client, catalogue, reader):
+    # `?limit=abc` was read as 30 without a word: the API's rule now, on the page and its JSON twin.
+    client.force_login(reader)
+    for bad in ("abc", "0", "-5", "%2B5", "5.0", ""):
+        r = client.get(f"/for-you?limit={bad}")
+        assert r.status_code == 400 and "limit (how many papers to list) must be" in r.content.decode(), bad
+        r = client.get(f"/for-you?format=json&limit={bad}")
+        assert r.status_code == 400 and "from 1 to 100 in plain digits" in r.json()["error"], bad
+    assert client.get("/for-you?limit=100000").status_code == 200  # more is read as 100

@@ -101,6 +101,7 @@ class Command(PaperfeedCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from gunicorn.app.base import BaseApplication
 
+        from paperfeed.core import webworker
         from paperfeed.core.weblog import GunicornLogger, logconfig
 
         if not socket_activated():
@@ -121,9 +122,11 @@ class Command(PaperfeedCommand):
                 self.cfg.set("graceful_timeout", 10)
                 self.cfg.set("keepalive", 5)
                 # gunicorn's most (4,094 by default): a long pasted query then reaches the search
-                # page, which searches its first 500 characters and says so, instead of meeting
-                # gunicorn's bare "414 Request-URI Too Long".
-                self.cfg.set("limit_request_line", 8190)
+                # page, which searches its first 500 characters and says so. A longer line still
+                # meets gunicorn, answered by the worker class with the site's 414 page, not
+                # gunicorn's bare one.
+                self.cfg.set("limit_request_line", webworker.LIMIT)
+                self.cfg.set("worker_class", "paperfeed.core.webworker.SiteSyncWorker")
                 # Recycling bounds a slow leak; each new worker reconnects and warms up again (a
                 # model load), so at ~1,000 requests/s 5,000 requests meant one restart per worker
                 # every ~15 s, and the requests queued behind it made the p99 tail.
