@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import importlib
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.apps import apps
+from django.db import connection
 from django.utils import timezone
 
 from paperfeed.accounts import throttle
+from paperfeed.accounts.models import User
 from paperfeed.feed import periods
 from paperfeed.feed import services as feed
-from paperfeed.feed.models import Submission
+from paperfeed.feed.models import Submission, Vote
 from paperfeed.moderation import services
 from paperfeed.moderation.models import Action, Report
 from tests.sitedata import make_user
@@ -183,9 +188,6 @@ def test_counted_votes_follow_the_suspension_without_a_join(community: dict[str,
     """Vote.objects.counted() reads the vote's own flag, set in the suspension's transaction and
     cleared when it is lifted; a vote by an account object loaded before its suspension (a request
     in flight) is refused under the user row's lock, so no vote is counted that should not be."""
-    from paperfeed.accounts.models import User
-    from paperfeed.feed.models import Vote
-
     spammer, papers = community["spammer"], community["papers"]
     stale = User.objects.get(pk=spammer.pk)  # as a request that started before the suspension has it
     services.suspend(community["mod"], spammer)
@@ -199,3 +201,13 @@ def test_counted_votes_follow_the_suspension_without_a_join(community: dict[str,
     assert Vote.objects.counted().filter(paper=papers[2]).count() == 2
     feed.upvote(stale, papers[4])  # lifted: the same object votes again
     assert Vote.objects.counted().filter(paper=papers[4]).count() == 1
+
+
+def test_the_migration_marks_votes_of_accounts_suspended_before_it(community: dict[str, Any]) -> None:
+    spammer = community["spammer"]
+    User.objects.filter(pk=spammer.pk).update(suspended_at=timezone.now())  # as moderation stored it before
+    assert Vote.objects.counted().filter(user=spammer).exists()
+    migration = importlib.import_module("paperfeed.feed.migrations.0003_vote_suspended")
+    migration.mark_suspended_votes(apps, SimpleNamespace(connection=connection))
+    assert not Vote.objects.counted().filter(user=spammer).exists()
+    assert Vote.objects.counted().filter(user=community["other"]).exists()
