@@ -54,7 +54,7 @@ def site(catalogue: dict[str, list[Paper]]) -> dict[str, Any]:
     # The moderation pages: open reports on a paper and a comment, a removed paper, a suspended
     # account, and the log those actions wrote.
     mod = make_user("mod", staff=True)
-    moderation.file_report(alice, com, "abuse", "Rude <b>and</b> off-topic")
+    moderation.file_report(bob, com, "abuse", "Rude <b>and</b> off-topic")  # not her own
     first = moderation.submission_of(papers[1].arxiv_id)
     assert first is not None
     moderation.file_report(bob, first, "spam")
