@@ -64,7 +64,7 @@ ALLOWED_HOSTS = sorted(
 CSRF_TRUSTED_ORIGINS = [f"{urlsplit(BASE_URL).scheme}://{urlsplit(BASE_URL).netloc}"]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "paperfeed.moderation.admin_site.SiteAdminConfig",  # django.contrib.admin, closed to suspended staff
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -192,8 +192,10 @@ def test_a_suspended_moderator_cannot_moderate(community: dict[str, Any]) -> Non
     com.refresh_from_db()
     assert mod.is_staff and sub.removed_at is None and not com.hidden
     assert Action.objects.filter(moderator=mod).count() == 0
+    r = c.get("/admin/")  # the admin too: its login page, not its index
+    assert r.status_code == 302 and "login" in r["Location"]
     services.unsuspend(boss, mod)
-    assert c.get("/moderation").status_code == 200
+    assert c.get("/moderation").status_code == 200 and c.get("/admin/").status_code == 200
 
 
 def test_a_reader_cannot_report_what_they_posted(community: dict[str, Any]) -> None:
