@@ -486,9 +486,8 @@ def keyword_profile(keywords: Sequence[str], idf: model.Idf) -> sp.csr_matrix:
 class _UserState:
     """What a request needs from the user's signals; kept per process until they change."""
 
-    text: (
-        np.ndarray | None
-    )  # each candidate's text score (None: no profile, nothing followed to stand for one)
+    # Each candidate's text score (None: no profile, and nothing followed to stand for one).
+    text: np.ndarray | None
     dense: np.ndarray | None
     liked_ids: list[int]
     liked_matrix: sp.csr_matrix | None
