@@ -1,5 +1,6 @@
 """Shared fixtures. The suite runs twice (`make test`): on SQLite, then with DATABASE_URL set to
-PostgreSQL, when only the tests that touch a database run again."""
+PostgreSQL, when only the tests that touch a database run again (not those marked
+`database_agnostic`: they keep their data in one, but what they prove does not depend on which)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from tests import deadline
+from tests import dbreset, deadline
 from tests.fakes.smtp import SmtpSink
 
 # The shared data lies beside the repository (../shared/data); PAPERFEED_SHARED_DATA overrides.
@@ -36,17 +37,24 @@ _DB_FIXTURES = {
 }
 
 
+def runs_on_postgres(item: pytest.Item) -> bool:
+    """Whether the PostgreSQL half of `make test` runs this test again: it uses a database, and what
+    it proves may depend on which."""
+    touches_db = (
+        item.get_closest_marker("django_db")
+        or item.get_closest_marker("database")
+        or _DB_FIXTURES & set(getattr(item, "fixturenames", ()))
+    )
+    return bool(touches_db) and item.get_closest_marker("database_agnostic") is None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not settings.IS_POSTGRES:
         return
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for item in items:
-        touches_db = (
-            item.get_closest_marker("django_db")
-            or item.get_closest_marker("database")
-            or _DB_FIXTURES & set(getattr(item, "fixturenames", ()))
-        )
-        (keep if touches_db else drop).append(item)
+        (keep if runs_on_postgres(item) else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
@@ -55,6 +63,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
     deadline.start(item)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _quick_flush() -> Iterator[None]:
+    """Transactional tests end with the database emptied by DELETE, not Django's TRUNCATE and
+    post_migrate (tests/dbreset.py): the same end state, minutes less on PostgreSQL."""
+    dbreset.install()
+    yield
+    dbreset.uninstall()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -112,28 +129,57 @@ def pg_root() -> Iterator[Path]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture
-def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """Environment for `paperfeed` subprocesses: a fresh home and a fresh database of the kind
-    this run tests (a SQLite file there, or a new PostgreSQL database dropped afterwards)."""
+@pytest.fixture(scope="session")
+def _migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database `paperfeed init` migrated, once per test process: a SQLite file's path, or the
+    name of a PostgreSQL database to copy (CREATE DATABASE ... TEMPLATE). Migrating a fresh database
+    takes the longest part of an `init` (seconds on SQLite, more on PostgreSQL), and most CLI tests
+    only need one ready."""
+    home = tmp_path_factory.mktemp("migrated-template") / "home"
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
-    env["PAPERFEED_HOME"] = str(tmp_path / "home")
+    env["PAPERFEED_HOME"] = str(home)
     env["PAPERFEED_SECRET_KEY"] = "cli-test-secret-key-" + "y" * 40
     if not settings.IS_POSTGRES:
+        paperfeed("init", env=env)
+        yield str(home / "paperfeed.sqlite3")
+        return
+    with throwaway_pg_database("pftemplate") as url:
+        paperfeed("init", env=env | {"DATABASE_URL": url})
+        yield url.rsplit("/", 1)[1]
+
+
+@pytest.fixture
+def cli_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Environment for `paperfeed` subprocesses: a fresh home and a fresh database of the kind
+    this run tests (a SQLite file there, or a new PostgreSQL database dropped afterwards).
+
+    Empty, unless the test is marked `migrated`: then the database is as `paperfeed init` leaves
+    it (a copy of one migrated once per process), for tests whose subject comes after the init."""
+    migrated = request.node.get_closest_marker("migrated") is not None
+    template = request.getfixturevalue("_migrated_template") if migrated else None
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
+    home = tmp_path / "home"
+    env["PAPERFEED_HOME"] = str(home)
+    env["PAPERFEED_SECRET_KEY"] = "cli-test-secret-key-" + "y" * 40
+    if template is not None:
+        home.mkdir()  # as init makes it
+    if not settings.IS_POSTGRES:
+        if template is not None:
+            shutil.copyfile(template, home / "paperfeed.sqlite3")
         yield env
         return
-    with throwaway_pg_database("pfcli") as url:
+    with throwaway_pg_database("pfcli", template=template) as url:
         env["DATABASE_URL"] = url
         yield env
 
 
 @contextlib.contextmanager
-def throwaway_pg_database(prefix: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database on the server this run uses (127.0.0.1:5432 when it tests
-    SQLite), dropped afterwards; yields its URL."""
+def throwaway_pg_database(prefix: str, template: str | None = None) -> Iterator[str]:
+    """A new PostgreSQL database on the server this run uses (127.0.0.1:5432 when it tests
+    SQLite), empty or a copy of database `template`, dropped afterwards; yields its URL."""
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with _admin_conn() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     try:
         yield database_url_for(name)
     finally:
