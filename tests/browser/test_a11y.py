@@ -23,7 +23,9 @@ from tests.browser.test_for_you import log_in
 from tests.recs import conftest as recs_data
 from tests.sitedata import load_papers, make_user
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# Rendering, scripts and styles in the browser: the pages' queries are the view tests' to prove on both
+# databases (tests/feed, tests/recs), so these run on SQLite only.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.database_agnostic]
 
 AUDIT = (Path(__file__).resolve().parent / "a11y_audit.js").read_text()
 catalogue = recs_data.catalogue  # papers "For you" can recommend

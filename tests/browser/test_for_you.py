@@ -18,7 +18,9 @@ from tests.deadline import seconds_left
 from tests.recs import conftest as recs_data
 from tests.sitedata import make_user
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# Rendering, scripts and styles in the browser: the pages' queries are the view tests' to prove on both
+# databases (tests/feed, tests/recs), so these run on SQLite only.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.database_agnostic]
 
 catalogue = recs_data.catalogue  # four topics of six papers each
 

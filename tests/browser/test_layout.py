@@ -10,7 +10,9 @@ from paperfeed.feed import services
 from paperfeed.papers.models import Paper
 from tests.sitedata import load_papers, make_user
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# Rendering, scripts and styles in the browser: the pages' queries are the view tests' to prove on both
+# databases (tests/feed, tests/recs), so these run on SQLite only.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.database_agnostic]
 
 # As arXiv abstracts set words in bold (2503.16167): KaTeX joins them with unbreakable spaces.
 BOLD = r"$\textbf{900 manually curated, high-quality examples of code review comments}$"

@@ -15,7 +15,9 @@ from paperfeed.feed import services
 from paperfeed.feed.models import Comment
 from tests.sitedata import load_papers, make_user
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# Rendering, scripts and styles in the browser: the pages' queries are the view tests' to prove on both
+# databases (tests/feed, tests/recs), so these run on SQLite only.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.database_agnostic]
 
 
 def test_a_cached_paper_page_says_how_long_ago_by_the_readers_clock(live_server: Any, new_page: Any) -> None:

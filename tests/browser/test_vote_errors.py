@@ -15,7 +15,9 @@ from paperfeed.feed.models import Vote
 from tests.browser.test_for_you import log_in
 from tests.sitedata import load_papers, make_user
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# Rendering, scripts and styles in the browser: the pages' queries are the view tests' to prove on both
+# databases (tests/feed, tests/recs), so these run on SQLite only.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.database_agnostic]
 
 VOTE = ".paper-head form.vote"
 NOTE = ".paper-head .vote-note"

@@ -9,7 +9,9 @@ from paperfeed.accounts.models import User
 from paperfeed.feed import services
 from tests.sitedata import load_papers, make_user
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# Rendering, scripts and styles in the browser: the pages' queries are the view tests' to prove on both
+# databases (tests/feed, tests/recs), so these run on SQLite only.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.database_agnostic]
 
 PAYLOADS = [
     "<script>alert(1)</script>",
