@@ -63,9 +63,9 @@ test-sqlite: install
 test-postgres: install services ## the database-touching tests again, on PostgreSQL
 	DATABASE_URL=$(PG_TEST_URL) $(PYTEST) $(PYTEST_ARGS)
 
-test-long: install services ## the reliability tests in their full-size forms (RELIABILITY L3 at 4 x 2,000 toggles), both databases
-	PAPERFEED_LONG=1 $(VENV)/bin/pytest tests/reliability $(PYTEST_ARGS)
-	PAPERFEED_LONG=1 DATABASE_URL=$(PG_TEST_URL) $(VENV)/bin/pytest tests/reliability $(PYTEST_ARGS)
+test-long: install services ## the reliability tests in their full-size forms (RELIABILITY L3 at 4 x 2,000 toggles, S10 at 100 examples), both databases
+	PAPERFEED_LONG=1 $(VENV)/bin/pytest tests/reliability tests/api/test_live.py $(PYTEST_ARGS)
+	PAPERFEED_LONG=1 DATABASE_URL=$(PG_TEST_URL) $(VENV)/bin/pytest tests/reliability tests/api/test_live.py $(PYTEST_ARGS)
 
 CHAOS_KILLS ?= 20
 CHAOS_SEEDS ?= 1 2 3 4 5
