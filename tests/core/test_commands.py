@@ -33,10 +33,10 @@ def test_init_twice_and_settings_hide_credentials(cli_env: dict[str, str]) -> No
     assert by_name["PAPERFEED_ARXIV_DELAY"]["default"] == "3.0"
 
 
+@pytest.mark.migrated
 def test_a_report_command_does_not_load_the_site(cli_env: dict[str, str]) -> None:
     # The system checks and the API's routers would import the whole site (URLs, the API, numpy and
     # scipy for "for you") before every import or harvest: about a second each time.
-    paperfeed("init", env=cli_env)
     probe = (
         "import sys\n"
         "from paperfeed.cli import main\n"

@@ -49,12 +49,12 @@ def source_url(env: dict[str, str]) -> str:
 
 @pytest.fixture
 def populated(cli_env: dict[str, str]) -> dict[str, Any]:
-    paperfeed("init", env=cli_env)
     made = site("populate", cli_env)
     assert made["empty"] == [], "give these tables a row in tests/core/copydb_site.py"
     return made
 
 
+@pytest.mark.migrated
 def test_a_whole_site_moves_and_works_there(
     cli_env: dict[str, str], populated: dict[str, Any], target_url: str
 ) -> None:
@@ -87,6 +87,7 @@ def test_a_whole_site_moves_and_works_there(
         assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+@pytest.mark.migrated
 def test_a_target_with_data_is_refused_unless_replaced(
     cli_env: dict[str, str], populated: dict[str, Any], target_url: str
 ) -> None:
@@ -113,6 +114,7 @@ def test_a_target_with_data_is_refused_unless_replaced(
     assert "only sqlite:// and postgres:// URLs are supported, not mysql://" in wrong.stderr
 
 
+@pytest.mark.migrated
 def test_a_copy_killed_or_interrupted_midway_is_simply_run_again(
     cli_env: dict[str, str], populated: dict[str, Any], target_url: str
 ) -> None:
@@ -177,12 +179,12 @@ def test_a_row_postgresql_refuses_is_named_and_nothing_is_committed(
     assert site("check", target_env, json.dumps(made))["follows"] == ["author", "category", "keyword"]
 
 
+@pytest.mark.migrated
 def test_migrating_the_target_leaves_the_site_s_own_database_alone(
     cli_env: dict[str, str], target_url: str
 ) -> None:
     # django_tasks_db's migration 0016 updates its rows without `.using()`: migrating the target
     # ran that UPDATE on the site's database (waiting on its write lock while a worker wrote).
-    paperfeed("init", env=cli_env)
     assert site("migrate", cli_env, target_url) == []
     applied = paperfeed("showmigrations", "django_tasks_database", env=cli_env | {"DATABASE_URL": target_url})
     assert "[X] 0016_remove_dbtaskresult_django_task_new_ordering_idx_and_more" in applied.stdout

@@ -23,10 +23,10 @@ def test_a_slot_is_claimed_once(settings) -> None:  # type: ignore[no-untyped-de
 
 # S13: six `paperfeed` children, each booting Django: ~30 s on a loaded 2-core machine, 200 s at
 # load 19 (init and list 128 s, then 19 s a tick).
+@pytest.mark.migrated
 @pytest.mark.timeout(300)
 @pytest.mark.database
 def test_schedule_command(cli_env: dict[str, str]) -> None:
-    paperfeed("init", env=cli_env)
     jobs = json.loads(paperfeed("schedule", "list", "--json", env=cli_env).stdout)["jobs"]
     assert {
         "job": "digests.send",
@@ -52,13 +52,13 @@ def test_schedule_command(cli_env: dict[str, str]) -> None:
 
 
 # init, a worker and a `schedule list` child per poll: the default 60 s ran out at load 20.
+@pytest.mark.migrated
 @pytest.mark.timeout(180)
 @pytest.mark.database
 def test_the_worker_ticks_by_itself_and_runs_the_job(cli_env: dict[str, str]) -> None:
     import subprocess
     import sys
 
-    paperfeed("init", env=cli_env)
     env = {**cli_env, "PAPERFEED_SCHEDULE_TICK": "0.2"}
 
     def ticked() -> bool:

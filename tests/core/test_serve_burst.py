@@ -14,7 +14,6 @@ import httpx
 import pytest
 
 from paperfeed.bench.common import wrk_binary
-from tests.conftest import paperfeed
 from tests.reliability.support import Server, wait_until
 
 pytestmark = [pytest.mark.database, pytest.mark.slow]
@@ -68,9 +67,9 @@ def _burst(url: str, script: Path, seconds: int) -> tuple[dict[str, int], str]:
 
 
 # A server start (~10 s loaded), 10 s of wrk, and maybe the run's first static collection (~35 s).
+@pytest.mark.migrated
 @pytest.mark.timeout(180)
 def test_a_burst_of_500_connections(cli_env: dict[str, str], tmp_path: Path) -> None:
-    paperfeed("init", env=cli_env)
     script = tmp_path / "status.lua"
     script.write_text(STATUS_LUA)
     server = Server(cli_env, tmp_path / "serve.log", workers=2).wait_ready()

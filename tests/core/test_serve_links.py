@@ -8,18 +8,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import paperfeed
 from tests.reliability.support import Server
 
 pytestmark = [pytest.mark.database]
 
 
+@pytest.mark.migrated
 @pytest.mark.timeout(180)  # two real servers: ~10 s idle
 def test_feed_links_name_the_served_port_unless_a_base_url_is_set(
     cli_env: dict[str, str], tmp_path: Path
 ) -> None:
     env = {k: v for k, v in cli_env.items() if k != "PAPERFEED_BASE_URL"} | {"PAPERFEED_WARM_UP": "0"}
-    paperfeed("init", env=env)
     server = Server(env, tmp_path / "served.log", workers=1).wait_ready()
     try:
         rss = httpx.get(f"{server.url}/papers/feed.rss", timeout=30).text

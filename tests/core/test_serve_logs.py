@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from paperfeed.core.management.commands.serve import control_socket, serving_line
-from tests.conftest import paperfeed
 from tests.reliability.support import Server, wait_until
 
 pytestmark = [pytest.mark.database]
@@ -34,11 +33,11 @@ def test_control_socket_is_per_home_and_port(settings, tmp_path: Path) -> None: 
     assert control_socket(8000) is None
 
 
+@pytest.mark.migrated
 @pytest.mark.timeout(180)  # two real servers: ~10 s idle
 def test_serve_logs_json_with_an_access_log(cli_env: dict[str, str], tmp_path: Path) -> None:
     env = {k: v for k, v in cli_env.items() if k != "PAPERFEED_BASE_URL"}
     env |= {"PAPERFEED_WARM_UP": "0", "PAPERFEED_LOG_FORMAT": "json"}
-    paperfeed("init", env=env)
     home = Path(env["PAPERFEED_HOME"])
     server = Server(env, tmp_path / "json.log", workers=1).wait_ready()
     try:

@@ -9,7 +9,6 @@ import pytest
 from django.apps import apps
 
 from paperfeed.core import warmup
-from tests.conftest import paperfeed
 from tests.reliability.support import Server, wait_until
 
 
@@ -30,11 +29,11 @@ def test_switched_off_by_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     assert warmup.start_in_background() is None
 
 
+@pytest.mark.migrated
 @pytest.mark.timeout(240)  # a real server and two model loads: ~20 s idle, several times that under load
 def test_each_gunicorn_worker_warms_up_after_it_starts(cli_env: dict[str, str], tmp_path: Path) -> None:
     # At WARNING too: the benchmarks' server helper waits for these lines (paperfeed.bench.common.serve).
     env = {**cli_env, "PAPERFEED_LOG_LEVEL": "WARNING", "PAPERFEED_WARM_UP": "1"}
-    paperfeed("init", env=env)
     server = Server(env, tmp_path / "server.log", workers=2).wait_ready()
     try:
         wait_until(lambda: server.output().count("warmed up: ") >= 2, None, "both workers to warm up")

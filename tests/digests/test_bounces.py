@@ -170,10 +170,10 @@ def test_a_mailto_unsubscribe_read_again_after_subscribing_again_changes_nothing
     assert reload(sub).status == Subscriber.Status.UNSUBSCRIBED
 
 
+@pytest.mark.migrated
 @pytest.mark.database
 @pytest.mark.timeout(180)  # init and four CLI children: ~17 s idle, near 60 s on a slow day, run in parallel
 def test_the_command(cli_env: dict[str, str], tmp_path: Path) -> None:
-    paperfeed("init", env=cli_env)
     paperfeed("subscribers", "add", "reader1@example.org", "--confirmed", env=cli_env)
     out = json.loads(
         paperfeed("digest", "bounces", str(HERE / "hard_bounce.eml"), "--json", env=cli_env).stdout

@@ -33,9 +33,9 @@ def _scaled_sender_env(cli_env: dict[str, str], sink: SmtpSink, scale: float) ->
     }
 
 
+@pytest.mark.migrated
 @pytest.mark.timeout(120)  # CLI children: ~6 s quiet, 12 s at load 7
 def test_subscribers_add_and_list(cli_env: dict[str, str]) -> None:
-    paperfeed("init", env=cli_env)
     many = "\n".join(
         ["Alice@X.com", "alice@x.com", *["dup@example.org"] * 1000, "", "   ", '"a b"@x.org', "c@bücher.de"]
     )
@@ -55,6 +55,7 @@ def test_subscribers_add_and_list(cli_env: dict[str, str]) -> None:
 
 # S13: a run of `paperfeed` children (each boots Django) against a real SMTP sink: 30-45 s
 # on a loaded 2-core machine.
+@pytest.mark.migrated
 @pytest.mark.timeout(240)
 def test_digest_send_twice_dry_run_and_bad_period(cli_env: dict[str, str]) -> None:
     sink = SmtpSink().start()
@@ -65,7 +66,6 @@ def test_digest_send_twice_dry_run_and_bad_period(cli_env: dict[str, str]) -> No
         "PAPERFEED_DIGEST_RATE": "0",
     }
     try:
-        paperfeed("init", env=env)
         paperfeed(
             "subscribers", "add", "--confirmed", "--send-empty", "a@example.org", "b@example.org", env=env
         )
@@ -100,12 +100,12 @@ def test_e1_small_kill_and_rerun(cli_env: dict[str, str]) -> None:
     assert result["missing"] == 0 and result["distinct_pairs"] == 120
 
 
+@pytest.mark.migrated
 @pytest.mark.timeout(120)  # CLI children and a kill: ~6-7 s quiet, 17 s at load 7
 def test_e1_kill_after_250_repeats_one_message_with_its_message_id(cli_env: dict[str, str]) -> None:
     sink = SmtpSink().start()
     env = {**cli_env, "EMAIL_URL": sink.url, "PAPERFEED_DIGEST_RATE": "0"}
     try:
-        paperfeed("init", env=env)
         readers = [f"r{i}@example.org" for i in range(10)]
         paperfeed("subscribers", "add", "--confirmed", "--send-empty", *readers, env=env)
         args = ("digest", "send", "--frequency", "daily", "--period", chaos.PERIOD)
@@ -120,6 +120,7 @@ def test_e1_kill_after_250_repeats_one_message_with_its_message_id(cli_env: dict
     assert len({m.message_id for m in sink.to(again)}) == 1
 
 
+@pytest.mark.migrated
 @pytest.mark.timeout(300)
 def test_a_notice_whose_worker_died_after_the_250_is_repeated_with_its_message_id(
     cli_env: dict[str, str],
@@ -131,7 +132,6 @@ def test_a_notice_whose_worker_died_after_the_250_is_repeated_with_its_message_i
     env = {**cli_env, "EMAIL_URL": sink.url, "DJANGO_SUPERUSER_PASSWORD": "a long enough passphrase 1"}
     worker = ("worker", "--batch", "--no-schedule")
     try:
-        paperfeed("init", env=env)
         paperfeed("subscribers", "add", "a@example.org", "b@example.org", env=env)  # confirmation links
         paperfeed(
             "createsuperuser", "--noinput", "--username", "boss", "--email", "boss@example.org", env=env
@@ -157,6 +157,7 @@ def test_a_notice_whose_worker_died_after_the_250_is_repeated_with_its_message_i
 
 # S13: a run of `paperfeed` children (each boots Django) against a real SMTP sink: 30-45 s
 # on a loaded 2-core machine.
+@pytest.mark.migrated
 @pytest.mark.timeout(240)
 def test_e2_two_senders_and_two_ticks_at_once(cli_env: dict[str, str]) -> None:
     sink = SmtpSink().start()
@@ -167,7 +168,6 @@ def test_e2_two_senders_and_two_ticks_at_once(cli_env: dict[str, str]) -> None:
         "PAPERFEED_NOW": f"{chaos.PERIOD}T12:00:00+00:00",
     }
     try:
-        paperfeed("init", env=env)
         readers = [f"r{i}@example.org" for i in range(60)]
         paperfeed(
             "subscribers",
@@ -203,6 +203,7 @@ def test_e2_two_senders_and_two_ticks_at_once(cli_env: dict[str, str]) -> None:
 
 # S13: a run of `paperfeed` children (each boots Django) against a real SMTP sink: 30-45 s
 # on a loaded 2-core machine.
+@pytest.mark.migrated
 @pytest.mark.timeout(240)
 def test_saved_search_alerts_come_from_the_search_service(cli_env: dict[str, str], tmp_path) -> None:  # type: ignore[no-untyped-def]
     import gzip
@@ -215,7 +216,6 @@ def test_saved_search_alerts_come_from_the_search_service(cli_env: dict[str, str
     sink = SmtpSink().start()
     env = {**cli_env, "EMAIL_URL": sink.url, "PAPERFEED_DIGEST_RATE": "0"}
     try:
-        paperfeed("init", env=env)
         paperfeed("import", str(sample), env=env)
         paperfeed("index", env=env)
         query = "diffusion cat:cs.CV"
@@ -233,6 +233,7 @@ def test_saved_search_alerts_come_from_the_search_service(cli_env: dict[str, str
         assert f"/papers/{hit['id']}" in text
 
 
+@pytest.mark.migrated
 @pytest.mark.timeout(120)  # CLI children: ~5 s quiet
 def test_subscribers_add_at_a_terminal_says_it_reads_the_addresses(cli_env: dict[str, str]) -> None:
     import os
@@ -240,7 +241,6 @@ def test_subscribers_add_at_a_terminal_says_it_reads_the_addresses(cli_env: dict
     import subprocess
     import sys
 
-    paperfeed("init", env=cli_env)
     leader, follower = pty.openpty()
     child = subprocess.Popen(
         [sys.executable, "-m", "paperfeed", "subscribers", "add", "--confirmed", "--json"],
@@ -265,6 +265,7 @@ def _stopped(pid: int) -> bool:
 
 
 # Three CLI children and a wait for a lease of 10 s (real): ~30 s quiet.
+@pytest.mark.migrated
 @pytest.mark.timeout(240)
 def test_a_sender_that_stalled_past_its_lease_does_not_mail_the_row_taken_over(
     cli_env: dict[str, str],
@@ -290,7 +291,6 @@ def test_a_sender_that_stalled_past_its_lease_does_not_mail_the_row_taken_over(
         chaos.PERIOD,
     ]
     try:
-        paperfeed("init", env=env)
         paperfeed("subscribers", "add", "--confirmed", "--send-empty", *readers, env=env)
         a = subprocess.Popen(
             [*send, "--json"],

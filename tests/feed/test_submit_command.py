@@ -12,6 +12,7 @@ from tests.conftest import SNAPSHOT, paperfeed
 @pytest.mark.database
 # S13: seven `paperfeed` children (init, import, createsuperuser, submit, show...), each booting
 # Django: over a minute on a loaded 2-core machine.
+@pytest.mark.migrated
 @pytest.mark.timeout(300)
 def test_submit_and_show(cli_env, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import gzip
@@ -21,7 +22,6 @@ def test_submit_and_show(cli_env, tmp_path) -> None:  # type: ignore[no-untyped-
         lines = [next(f) for _ in range(5)]
     sample.write_text("".join(lines))
     ids = [json.loads(line)["id"] for line in lines]
-    paperfeed("init", env=cli_env)
     paperfeed("import", str(sample), env=cli_env)
     env = {**cli_env, "DJANGO_SUPERUSER_PASSWORD": "a long enough pass 1"}
     paperfeed("createsuperuser", "--noinput", "--username", "curator", "--email", "c@example.org", env=env)

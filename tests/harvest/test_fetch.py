@@ -120,11 +120,11 @@ def test_no_code_path_pages_through_the_api(
     assert users == {"papers/lookup.py", "conf.py"}, users  # conf.py declares the setting
 
 
+@pytest.mark.migrated
 @pytest.mark.timeout(120)  # CLI children: ~5 s quiet, 34 s at load 7
 @pytest.mark.database
 def test_the_fetch_command(fake: FakeArxiv, cli_env: dict[str, str]) -> None:
     env = cli_fake_env(cli_env, fake)
-    paperfeed("init", env=env)
     aid = sorted(fake.records)[0]
     out = json.loads(paperfeed("fetch", f"arXiv:{aid}v1", "--json", env=env).stdout)
     assert out["fetched"] == [aid] and out["papers"][0]["id"] == aid and out["created"] == 1

@@ -88,9 +88,9 @@ def test_reports_remove_restore_suspend_unsuspend(community: dict[str, Any], cap
     assert "1 open report(s) about 1 item(s)" in capsys.readouterr().out
 
 
+@pytest.mark.migrated
 @pytest.mark.timeout(300)  # three children, each booting Django, on a loaded 2-core machine
 def test_the_command_line_contract(cli_env: dict[str, str]) -> None:
-    paperfeed("init", env=cli_env)
     for args, status in [
         (["moderate"], 2),
         (["moderate", "purge"], 2),

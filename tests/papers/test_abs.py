@@ -63,6 +63,7 @@ def test_fields_of_known_files(abs_rows: list[dict[str, Any]]) -> None:
     assert rec.categories == ["hep-th"] and rec.version == 2 and rec.submitter == "Yosuke Imamura"
 
 
+@pytest.mark.migrated
 @pytest.mark.timeout(120)  # CLI children: ~4-5 s quiet, 18 s at load 7
 @pytest.mark.database
 def test_import_a_directory_of_abs_files(
@@ -76,7 +77,6 @@ def test_import_a_directory_of_abs_files(
         path = root / r["path"]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(r["text"], encoding="utf-8")
-    paperfeed("init", env=cli_env)
     out = json.loads(paperfeed("import", str(root), "--json", env=cli_env).stdout)
     assert (out["read"], out["created"], out["skipped"]) == (41, 40, 1)
     assert out["errors"][0]["path"].endswith("0509037.abs")

@@ -15,6 +15,7 @@ from tests.papers.test_snapshot import GOOD
 pytestmark = pytest.mark.database
 
 
+@pytest.mark.migrated
 @pytest.mark.timeout(120)  # CLI children: ~5-6 s quiet
 def test_broken_lines_are_named_and_the_rest_imported(cli_env: dict[str, str], tmp_path: Path) -> None:
     good = [json.dumps(GOOD | {"id": f"0704.{i:04d}"}) for i in range(1, 8)]
@@ -22,7 +23,6 @@ def test_broken_lines_are_named_and_the_rest_imported(cli_env: dict[str, str], t
     lines = [*good[:2], broken[0], *good[2:4], broken[1], *good[4:], broken[2]]
     path = tmp_path / "broken.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    paperfeed("init", env=cli_env)
     out = json.loads(paperfeed("import", str(path), "--json", env=cli_env).stdout)
     assert (out["read"], out["created"], out["skipped"]) == (10, 7, 3)
     assert [e["line"] for e in out["errors"]] == [3, 6, 10]
@@ -49,6 +49,7 @@ def test_broken_lines_are_named_and_the_rest_imported(cli_env: dict[str, str], t
     assert missing.returncode != 0 and "not stored" in missing.stderr
 
 
+@pytest.mark.migrated
 @pytest.mark.timeout(120)  # CLI children: ~4 s quiet, 16 s at load 7
 def test_a_truncated_gzip_fails_the_run_after_storing_what_came_before(
     cli_env: dict[str, str], tmp_path: Path
@@ -62,7 +63,6 @@ def test_a_truncated_gzip_fails_the_run_after_storing_what_came_before(
     cut.write_bytes(blob[: len(blob) // 2])
     whole = tmp_path / "whole.jsonl.gz"
     whole.write_bytes(gzip.compress((json.dumps(GOOD | {"id": "0705.0001"}) + "\n").encode()))
-    paperfeed("init", env=cli_env)
     run = paperfeed("import", str(cut), str(whole), "--json", env=cli_env, check=False)
     assert run.returncode == 1
     assert "Traceback" not in run.stderr
@@ -83,6 +83,7 @@ def test_a_truncated_gzip_fails_the_run_after_storing_what_came_before(
     assert (again["created"], again["unchanged"], again["unreadable"]) == (399 - stored, stored, [])
 
 
+@pytest.mark.migrated
 @pytest.mark.timeout(120)  # CLI children: ~5 s quiet, 12 s at load 7
 def test_a_file_that_cannot_be_read_is_one_line_before_anything_is_imported(
     cli_env: dict[str, str], tmp_path: Path
@@ -92,7 +93,6 @@ def test_a_file_that_cannot_be_read_is_one_line_before_anything_is_imported(
     # the parsing process, after the files before it had been imported.
     first = tmp_path / "first.jsonl"
     first.write_text(json.dumps(GOOD) + "\n")
-    paperfeed("init", env=cli_env)
     run = paperfeed("import", str(first), "/proc/self/mem", env=cli_env, check=False)
     assert (run.returncode, run.stdout) == (1, "")
     assert run.stderr == (
@@ -112,9 +112,9 @@ def test_a_file_that_cannot_be_read_is_one_line_before_anything_is_imported(
 @pytest.mark.slow
 # S13: imports the whole snapshot in children (killed once, then again to the end): minutes on a
 # loaded 2-core machine.
+@pytest.mark.migrated
 @pytest.mark.timeout(600)
 def test_kill_during_import_then_rerun_completes_without_duplicates(cli_env: dict[str, str]) -> None:
-    paperfeed("init", env=cli_env)
     # SIGKILL right after the fifth batch of 2,000 has committed (a failpoint, so the moment does not
     # depend on the machine's speed); the parsing process must not outlive the importer.
     killed = subprocess.run(

@@ -184,9 +184,9 @@ def test_api_with_a_token_or_a_session(client, catalogue, reader):
     assert gone not in [g["id"] for g in client.get("/api/recommendations?limit=50").json()]
 
 
+@pytest.mark.migrated
 @pytest.mark.timeout(240)  # six CLI runs (init migrates): 33 s alone on a slow VM, >60 s beside a worker
 def test_recommend_command(cli_env, tmp_path):
-    paperfeed("init", env=cli_env)
     assert "no user" in paperfeed("recommend", "nobody", env=cli_env, check=False).stderr
     paperfeed(
         "shell",

@@ -16,17 +16,16 @@ from pathlib import Path
 import pytest
 
 from paperfeed.accounts import hashers
-from tests.conftest import paperfeed
 from tests.reliability.support import REPO, Server, client, rss_kib, tool
 
 pytestmark = [pytest.mark.database, pytest.mark.slow]
 
 
 # S13: a server child and a crawler's 600 requests a minute for L8: ~25 s on a loaded machine.
+@pytest.mark.migrated
 @pytest.mark.timeout(300)
 def test_crawler_flood_gets_429_and_others_do_not(cli_env: dict[str, str], tmp_path: Path) -> None:
     env = {**cli_env, "PAPERFEED_LOG_LEVEL": "WARNING"}
-    paperfeed("init", env=env)
     tool("papers", "10", env=env)
     server = Server(env, tmp_path / "server.log", workers=3).wait_ready()
     try:
@@ -97,6 +96,7 @@ def test_argon2_runs_at_most_two_hashes_at_once_across_processes(tmp_path: Path)
 
 
 # S13: a server child under 50 concurrent Argon2 logins for L9: ~40 s on a loaded machine.
+@pytest.mark.migrated
 @pytest.mark.timeout(300)
 def test_login_storm_keeps_memory_bounded(cli_env: dict[str, str], tmp_path: Path) -> None:
     """50 concurrent bogus logins (from 50 addresses, so no rate limit stops them before the
@@ -104,7 +104,6 @@ def test_login_storm_keeps_memory_bounded(cli_env: dict[str, str], tmp_path: Pat
     # Without warm-up: each worker loading the embedding model in the background during the storm
     # would add its ~100 MB to the growth this test measures, which is the hashers'.
     env = {**cli_env, "PAPERFEED_LOG_LEVEL": "WARNING", "PAPERFEED_WARM_UP": "0"}
-    paperfeed("init", env=env)
     server = Server(env, tmp_path / "server.log", workers=6).wait_ready()
     try:
         pids = server.pids()

@@ -118,15 +118,14 @@ def _near_a_kill(s: Sample, kills: list[float]) -> bool:
     return any(s.sent - 0.2 <= k <= s.sent + s.took + 0.2 or k <= s.sent <= k + 1.0 for k in kills)
 
 
+@pytest.mark.migrated
 @pytest.mark.database
 @pytest.mark.slow
 @pytest.mark.timeout(1800 if LONG else 600)  # a server, 240 voters and 5 (20) kills: 150-195 s loaded
 def test_kill_9_one_web_worker_again_and_again_under_votes(cli_env: dict[str, str], tmp_path: Path) -> None:
-    from tests.conftest import paperfeed
     from tests.reliability.support import Server, client, tool, wait_until
 
     env = {**cli_env, "PAPERFEED_LOG_LEVEL": "WARNING"}
-    paperfeed("init", env=env)
     papers = tool("papers", "30", env=env).split()
     users = json.loads(tool("voters", str(VOTERS * USERS_PER_VOTER), env=env))
     server = Server(env, tmp_path / "server.log", workers=3)

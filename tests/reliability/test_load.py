@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from paperfeed.bench import load
-from tests.conftest import SNAPSHOT, paperfeed
+from tests.conftest import SNAPSHOT
 
 pytestmark = [
     pytest.mark.database,
@@ -20,9 +20,9 @@ pytestmark = [
 ]
 
 
+@pytest.mark.migrated
 @pytest.mark.timeout(600)  # init, a 1,500-paper fixture, a server, wrk and 15 s of locust: ~3 min loaded
 def test_read_path_and_mixed_traffic_without_errors(cli_env: dict[str, str], tmp_path: Path) -> None:
-    paperfeed("init", env=cli_env)
     fixture = load.prepare(cli_env, SNAPSHOT, papers=1500, users=60, logins=4)
     assert fixture["paper_count"] == 1500 and len(fixture["papers"]) == 50
     with load.serve(cli_env, workers=3) as base:

@@ -40,12 +40,12 @@ WORKERS = 2
 
 # S13: server children with a slow and a broken embedding model for L7: ~35 s on a loaded
 # machine.
+@pytest.mark.migrated
 @pytest.mark.timeout(300)
 def test_slow_or_failing_embeddings_degrade_search(
     cli_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = {**cli_env, "PAPERFEED_LOG_LEVEL": "WARNING"}
-    paperfeed("init", env=env)
     papers = tool("papers", "40", env=env).split()
     paperfeed("index", env=env)
     title_word = "learning"

@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.conftest import paperfeed
 from tests.reliability.load import Load
 from tests.reliability.support import REPO, Server, client, tool
 
@@ -71,10 +70,10 @@ class Voter(threading.Thread):
 
 # S13: writer, harvester and reader processes for RELIABILITY L3: about a minute (the long
 # form's 4 x 2,000 toggles many).
+@pytest.mark.migrated
 @pytest.mark.timeout(1800 if LONG else 300)
 def test_concurrent_writers_on_sqlite(cli_env: dict[str, str], tmp_path: Path) -> None:
     env = {**cli_env, "PAPERFEED_LOG_LEVEL": "WARNING"}
-    paperfeed("init", env=env)
     papers = tool("papers", "40", env=env).split()
     users = json.loads(tool("voters", str(VOTERS * USERS_PER_VOTER), env=env))
     db = Path(env["PAPERFEED_HOME"]) / "paperfeed.sqlite3"

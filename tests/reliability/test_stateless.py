@@ -12,7 +12,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import paperfeed
 from tests.reliability.support import Server, client, redis_server, tool
 from tests.sitedata import PASSWORD
 
@@ -44,6 +43,7 @@ def _login(c: httpx.Client, base: str, username: str, password: str) -> httpx.Re
 
 
 # S13: two server children (and Redis in one form): ~30 s on a loaded machine.
+@pytest.mark.migrated
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("store", ["database", "redis"])
 def test_two_web_processes_share_sessions_and_rate_limits(
@@ -53,7 +53,6 @@ def test_two_web_processes_share_sessions_and_rate_limits(
         env = {**cli_env, "PAPERFEED_LOG_LEVEL": "WARNING"}
         if cache_url:
             env["PAPERFEED_CACHE_URL"] = cache_url
-        paperfeed("init", env=env)
         tool("user", "alice", PASSWORD, env=env)
         a = Server(env, tmp_path / "a.log", workers=1)
         b = Server(env, tmp_path / "b.log", workers=1)

@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.conftest import paperfeed
 from tests.reliability.support import spawn, tool
 
-pytestmark = [pytest.mark.database, pytest.mark.slow]
+pytestmark = [pytest.mark.database, pytest.mark.slow, pytest.mark.migrated]
 
 
 def _jobs(*args: str, env: dict[str, str]) -> str:
@@ -21,7 +20,6 @@ def _jobs(*args: str, env: dict[str, str]) -> str:
 
 
 def _run(cli_env: dict[str, str], tmp_path: Path, jobs: int, workers: int) -> dict[str, object]:
-    paperfeed("init", env=cli_env)
     _jobs("enqueue", str(jobs), env=cli_env)
     procs = [
         spawn(

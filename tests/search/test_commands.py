@@ -37,9 +37,9 @@ def snapshot_file(tmp_path: Path, papers: list[tuple]) -> Path:  # type: ignore[
 
 # S13: `paperfeed` children (each boots Django and loads the model) import, index and
 # search: near a minute on a loaded 2-core machine.
+@pytest.mark.migrated
 @pytest.mark.timeout(300)
 def test_import_then_index_search_batch_similar(cli_env: dict[str, str], tmp_path: Path) -> None:
-    paperfeed("init", env=cli_env)
     paperfeed("import", str(snapshot_file(tmp_path, PAPERS)), env=cli_env)
     before = paperfeed("search", "speculative decoding", "--json", env=cli_env, check=False)
     assert before.returncode == 1 and json.loads(before.stdout)["error"].startswith("the search index")
@@ -131,9 +131,9 @@ def test_search_and_similar_fail_until_the_index_is_built(cli_env: dict[str, str
 
 # S13: `paperfeed` children (each boots Django and loads the model) import, index and
 # search: near a minute on a loaded 2-core machine.
+@pytest.mark.migrated
 @pytest.mark.timeout(300)
 def test_import_enqueues_indexing_and_the_worker_runs_it(cli_env: dict[str, str], tmp_path: Path) -> None:
-    paperfeed("init", env=cli_env)
     paperfeed("import", str(snapshot_file(tmp_path, PAPERS[:3])), env=cli_env)
     paperfeed("worker", "--batch", env=cli_env)
     out = json.loads(paperfeed("search", "multi-agent", "--json", env=cli_env).stdout)
