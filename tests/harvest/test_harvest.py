@@ -312,6 +312,7 @@ def test_an_old_window_does_not_move_the_incremental_position_back(
 
 
 @pytest.mark.migrated
+@pytest.mark.timeout(120)  # three CLI children: 2.6 s at load 5, over 60 s at load 15
 @pytest.mark.database
 def test_a_second_harvest_exits_75_while_one_runs(cli_env: dict[str, str]) -> None:
     """RELIABILITY L10: a second `harvest` started while one runs exits at once with code 75."""
