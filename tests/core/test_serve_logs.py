@@ -65,6 +65,7 @@ def test_serve_logs_json_with_an_access_log(cli_env: dict[str, str], tmp_path: P
     assert docs and not [d for d in docs if d["logger"] == "gunicorn.access"]
 
 
+@pytest.mark.migrated
 @pytest.mark.timeout(180)  # one real server: ~5 s idle
 def test_a_request_line_over_the_limit_gets_the_sites_414_page(
     cli_env: dict[str, str], tmp_path: Path
@@ -75,7 +76,6 @@ def test_a_request_line_over_the_limit_gets_the_sites_414_page(
     from paperfeed.core.webworker import LIMIT
 
     env = cli_env | {"PAPERFEED_WARM_UP": "0"}
-    paperfeed("init", env=env)
     server = Server(env, tmp_path / "serve.log", workers=1).wait_ready()
     try:
         fits = "/search?q=" + "a" * (LIMIT - len("GET /search?q= HTTP/1.1") - 10)
