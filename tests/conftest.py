@@ -129,6 +129,21 @@ def pg_root() -> Iterator[Path]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.fixture
+def migration_executor() -> Iterator[Any]:
+    """A MigrationExecutor for a test that moves apps back to an older migration. Afterwards every
+    app is migrated forward to its newest again, whatever the test did: moving one app back also
+    undoes the migrations of other apps that depend on it, which the test's own step forward does not
+    redo, and the next test on this worker would meet a database without them."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    yield MigrationExecutor(connection)
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 @pytest.fixture(scope="session")
 def _migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database `paperfeed init` migrated, once per test process: a SQLite file's path, or the

@@ -28,9 +28,8 @@ def test_the_outbox_indexes_each_foreign_key_once_as_the_lead_of_a_composite() -
     assert ("digest_id",) not in indexes and ("subscriber_id",) not in indexes
 
 
-def test_the_migration_goes_back_and_forth() -> None:
-    executor = MigrationExecutor(connection)
-    executor.migrate([("digests", "0002_mailto_unsubscribe")])
+def test_the_migration_goes_back_and_forth(migration_executor: MigrationExecutor) -> None:
+    migration_executor.migrate([("digests", "0002_mailto_unsubscribe")])
     assert ("digest_id",) in _indexes() and ("subscriber_id",) in _indexes()
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()

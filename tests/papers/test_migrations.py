@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from django.apps import apps
@@ -164,12 +165,10 @@ def _stored_before_0006(arxiv_id: str, names: list[str]) -> Paper:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_rekey_keeps_every_letter_merges_splits_aliases_and_carries_follows() -> None:
-    from django.db.migrations.executor import MigrationExecutor
-
+def test_rekey_keeps_every_letter_merges_splits_aliases_and_carries_follows(migration_executor: Any) -> None:
     from paperfeed.papers.models import AuthorAlias
 
-    executor = MigrationExecutor(connection)
+    executor = migration_executor
     executor.migrate([("papers", "0005_author_alias")])  # 0006 undone: its reverse changes nothing
     one = _stored_before_0006("2601.00011", ["Matthias Nießner", "Łukasz Kaiser", "Jane Doe"])
     # "Lukasz Kaiser" in ASCII from another source: the same key now, so one author.
