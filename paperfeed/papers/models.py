@@ -34,6 +34,9 @@ class Category(models.Model):
         return self.code.split(".")[0]
 
 
+KEY_LENGTH = 200  # of an author key, current (Author) or old (AuthorAlias)
+
+
 class AuthorQuerySet(models.QuerySet["Author"]):
     def keyed(self, key: str) -> Author | None:
         """The author a key names: the author whose key it is, else the one that had it before a
@@ -42,7 +45,9 @@ class AuthorQuerySet(models.QuerySet["Author"]):
 
     def current_keys(self, keys: Iterable[str]) -> dict[str, str]:
         """{key: the current key of the author it names} for the keys that name one, old ones too."""
-        wanted = set(keys)
+        # A key no author can have is not asked of the database: PostgreSQL refuses a NUL in text
+        # outright (a DataError, not "no match"), and --author or au: may carry anything.
+        wanted = {k for k in keys if k and "\x00" not in k and len(k) <= KEY_LENGTH}
         found = {k: k for k in self.filter(key__in=wanted).values_list("key", flat=True)}
         if len(found) < len(wanted):
             found.update(
@@ -52,7 +57,7 @@ class AuthorQuerySet(models.QuerySet["Author"]):
 
 
 class Author(models.Model):
-    key = models.CharField(max_length=200, unique=True)  # slugify_name("forenames keyname")
+    key = models.CharField(max_length=KEY_LENGTH, unique=True)  # slugify_name("forenames keyname")
     name = models.CharField(max_length=300)
 
     objects = AuthorQuerySet.as_manager()
@@ -65,7 +70,7 @@ class AuthorAlias(models.Model):
     """A key an author had before the key rule changed (records.slugify_name): its pages, feeds and
     follows still lead to the author. Looked up only when no author has the key now."""
 
-    key = models.CharField(max_length=200)
+    key = models.CharField(max_length=KEY_LENGTH)
     author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="aliases")
 
     class Meta:

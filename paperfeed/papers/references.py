@@ -59,7 +59,9 @@ def read(data: bytes | str, name: str = "") -> list[Reference]:
         text = data
         if len(text.encode()) > MAX_BYTES:
             raise LibraryError(f"the text is larger than {MAX_BYTES // (1024 * 1024)} MB: split it")
-    text = text.lstrip("\ufeff")
+    # A NUL is in no reference (a damaged or binary file) and PostgreSQL cannot even compare text
+    # holding one: it becomes a space, which ends the DOI, id or word it was in.
+    text = text.lstrip("\ufeff").replace("\x00", " ")
     start = text.lstrip()
     if name.lower().endswith(".bib") or start.startswith("@"):
         refs = read_bibtex(text)

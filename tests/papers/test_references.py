@@ -149,3 +149,11 @@ def _fold(text: str) -> str:
 
     text = text.casefold()
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def test_a_nul_or_control_character_in_an_entry_is_no_database_error() -> None:
+    # PostgreSQL refuses a NUL in text (a DataError, not "no match"): a DOI, id or title carrying one
+    # is matched like any other text that no stored paper has.
+    bib = "@misc{a, doi = {10.1000/x\x00y}, title = {Nul\x00title}}\n@misc{b, eprint = {2501.0\x0001}}\n"
+    assert [paper for paper, _ in _found(bib)] == [None, None]
+    assert {paper for paper, _ in _found("10.1000/x\x00y\n")} == {None}

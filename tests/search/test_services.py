@@ -341,3 +341,9 @@ def test_old_author_keys_and_spellings_find_the_authors_papers(db: None, home: A
     assert found("language -au:ukasz-kaiser") == muller
     assert found("", author="ukasz-kaiser") == kaiser  # --author takes an old key too
     assert found("au:ukasz-hopper") == found("au:m-uller") == []  # only the keys a name had
+    # A key no author can have is no match, not a database error (PostgreSQL refuses a NUL in text):
+    # hypothesis found --author "\x00" on PostgreSQL.
+    assert found("", author="\x00") == found("", author="k" * 201) == found("", author="kai\x00ser") == []
+    assert Author.objects.current_keys(["\x00", "", "k" * 201, "ukasz-kaiser"]) == {
+        "ukasz-kaiser": "lukasz-kaiser"
+    }
