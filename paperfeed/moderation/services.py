@@ -86,17 +86,24 @@ def _close_reports(staff: User | None, item: Item, status: Report.Status) -> int
 # --- reports ------------------------------------------------------------------------------------
 
 
+def owns(user: Any, item: Item) -> bool:
+    """Whether `user` submitted the submission or wrote the comment: theirs is not theirs to report."""
+    author = item.submitted_by_id if isinstance(item, Submission) else item.author_id
+    return author is not None and author == getattr(user, "pk", None)
+
+
+def own_item_message(item: Item) -> str:
+    return f"You cannot report your own {'submission' if isinstance(item, Submission) else 'comment'}."
+
+
 def file_report(user: Any, item: Item, reason: str, text: str = "") -> Report:
     if not getattr(user, "is_authenticated", False):
         raise feed.NotAllowed("Log in to report.")
     if not user.email_verified:
         raise feed.NotAllowed("Verify your email address before reporting.")
     feed.check_not_suspended(user, "report")
-    author = item.submitted_by_id if isinstance(item, Submission) else item.author_id
-    if author == user.pk:
-        raise OwnItem(
-            f"You cannot report your own {'submission' if isinstance(item, Submission) else 'comment'}."
-        )
+    if owns(user, item):
+        raise OwnItem(own_item_message(item))
     if reason not in Report.Reason.values:
         choices = ", ".join(Report.Reason.values)
         raise ModerationError(f"Pick a reason for the report ({choices}).")

@@ -56,7 +56,10 @@ def _reported(kind: str, ref: str) -> tuple[services.Item, str]:
 def report(request: HttpRequest, kind: str, ref: str) -> HttpResponse:
     item, back = _reported(kind, ref)
     reason, text, error, status = request.POST.get("reason", ""), request.POST.get("text", ""), "", 200
-    if request.method == "POST":
+    own = services.owns(request.user, item)
+    if own:  # refused before a form is offered, not only when it is sent
+        error, status = services.own_item_message(item), 403
+    elif request.method == "POST":
         try:
             services.file_report(request.user, item, reason, text[: MAX_REPORT_CHARS * 2])
         except feed.FeedError as e:
@@ -72,6 +75,7 @@ def report(request: HttpRequest, kind: str, ref: str) -> HttpResponse:
         "reason": reason,
         "text": text[: MAX_REPORT_CHARS * 2],
         "error": error,
+        "own": own,
         "max_chars": MAX_REPORT_CHARS,
     }
     return render(request, "moderation/report.html", ctx, status=status)

@@ -155,7 +155,8 @@ def test_a_suspended_reader_is_told_why_not_given_a_500(community: dict[str, Any
     assert r.status_code == 302 and "you cannot comment" in c.session["feed:comment-draft"]["error"]
     r = c.post("/submit", {"paper": community["papers"][5].arxiv_id})
     assert r.status_code == 400 and b"you cannot submit papers" in r.content
-    r = c.post(f"/report/paper/{paper.arxiv_id}", {"reason": "spam"})
+    theirs = community["papers"][3]  # submitted by another reader: the suspension is what refuses it
+    r = c.post(f"/report/paper/{theirs.arxiv_id}", {"reason": "spam"})
     assert r.status_code == 403 and b"you cannot report" in r.content
 
 
@@ -203,6 +204,10 @@ def test_a_reader_cannot_report_what_they_posted(community: dict[str, Any]) -> N
     c = _client(spammer)
     page = c.get(f"/papers/{paper.arxiv_id}").content  # the spammer submitted it: no report link
     assert f'href="/report/paper/{paper.arxiv_id}"'.encode() not in page
+    for r in (c.get(f"/report/paper/{paper.arxiv_id}"), c.get(f"/report/comment/{com.pk}")):
+        # Typed by hand: the form is not offered at all, rather than refused once filled in.
+        assert r.status_code == 403 and b"You cannot report your own" in r.content
+        assert b"<form" not in r.content.split(b"<main", 1)[-1].split(b"</main>")[0]
     r = c.post(f"/report/paper/{paper.arxiv_id}", {"reason": "spam"})
     assert r.status_code == 403 and b"You cannot report your own submission." in r.content
     r = c.post(f"/report/comment/{com.pk}", {"reason": "spam"})
