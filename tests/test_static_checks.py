@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,3 +27,86 @@ def test_bandit_finds_no_medium_or_high_issue() -> None:
     ]
     assert found == []
     assert report["metrics"]["_totals"]["loc"] > 1000  # it really scanned the package
+
+
+# --- the environment's documentation ----------------------------------------------------------------
+# Variables read that are not settings of a site, each with the document that names it (None: set by
+# someone else for paperfeed, not by an operator).
+NOT_SETTINGS: dict[str, str | None] = {
+    "DJANGO_SETTINGS_MODULE": None,  # paperfeed sets it for Django
+    "LISTEN_FDS": "docs/deploy.md",  # systemd socket activation
+    "LISTEN_PID": None,  # beside LISTEN_FDS
+    "BENCH_PASSWORD": None,  # `paperfeed bench auth-timing` to the child it starts
+    "BENCH_ACCOUNTS": None,
+    "FAILPOINT": "docs/testing.md",
+    "PAPERFEED_LONG": "docs/testing.md",
+    "PAPERFEED_SHARED_DATA": "docs/testing.md",
+    "PAPERFEED_PG_ADMIN_URL": "docs/testing.md",
+}
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def _settings_table() -> list[tuple[str, str, str]]:
+    """docs/deploy.md's table under "## Settings": (variable, default, meaning) per row."""
+    text = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    section = text.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    rows = []
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`"):
+            rows.append((cells[0].strip("`"), cells[1], cells[2]))
+    return rows
+
+
+def test_the_deploy_settings_table_is_every_setting_with_its_default_and_meaning() -> None:
+    from paperfeed.conf import SETTINGS
+
+    expected = [(s.name, f"`{s.default}`" if s.default else "(empty)", s.help) for s in SETTINGS.values()]
+    assert _settings_table() == expected
+
+
+def _environment_reads() -> dict[str, list[str]]:
+    """Every variable name the package reads from the environment, with where: through paperfeed.conf's
+    env*() or directly (os.environ.get / os.environ[...] / os.getenv)."""
+    found: dict[str, list[str]] = {}
+    for path in sorted((ROOT / "paperfeed").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            name = None
+            if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+                f = node.func
+                called = f.id if isinstance(f, ast.Name) else ast.unparse(f)
+                if called in {"env", "env_bool", "env_int", "env_float", "os.environ.get", "os.getenv"}:
+                    name = node.args[0].value
+            elif (
+                isinstance(node, ast.Subscript)
+                and isinstance(node.ctx, ast.Load)
+                and ast.unparse(node.value) == "os.environ"
+                and isinstance(node.slice, ast.Constant)
+            ):
+                name = node.slice.value
+            if isinstance(name, str):
+                found.setdefault(name, []).append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    return found
+
+
+def test_every_variable_the_package_reads_is_a_setting_or_documented_elsewhere() -> None:
+    from paperfeed.conf import SETTINGS
+
+    reads = _environment_reads()
+    assert "PAPERFEED_HOME" in reads and "FAILPOINT" in reads  # the scan sees both kinds of read
+    unknown = {n: where for n, where in reads.items() if n not in SETTINGS and n not in NOT_SETTINGS}
+    assert unknown == {}
+    for name, doc in NOT_SETTINGS.items():
+        if doc:
+            assert name in (ROOT / doc).read_text(encoding="utf-8"), f"{name} is not explained in {doc}"
+
+
+def test_every_variable_the_docs_name_exists() -> None:
+    from paperfeed.conf import SETTINGS
+
+    named = {
+        (m, doc.name)
+        for doc in DOCS
+        for m in re.findall(r"\b(?:PAPERFEED_[A-Z0-9_]*[A-Z0-9]|DATABASE_URL|EMAIL_URL)\b", doc.read_text())
+    }
+    assert {(n, d) for n, d in named if n not in SETTINGS and n not in NOT_SETTINGS} == set()
