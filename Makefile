@@ -51,13 +51,13 @@ serve: install ## serve the site and API (production server)
 worker: install ## run background jobs and the schedule
 	$(PF) worker
 
-services:
+services: ## start PostgreSQL and install chromium and wrk for the tests when missing
 	@scripts/ensure-services
 
 test: install services ## the whole test suite, on SQLite and on PostgreSQL
 	$(MAKE) --no-print-directory test-sqlite test-postgres
 
-test-sqlite: install
+test-sqlite: install ## the whole test suite on SQLite only
 	$(PYTEST) $(PYTEST_ARGS)
 
 test-postgres: install services ## the database-touching tests again, on PostgreSQL
@@ -84,7 +84,7 @@ format: install ## apply ruff's formatting and autofixes
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-typecheck: install
+typecheck: install ## mypy alone
 	$(VENV)/bin/mypy paperfeed
 
 bench: install ## every benchmark; writes bench/results/<date>.json and a Markdown report
