@@ -110,3 +110,45 @@ def test_every_variable_the_docs_name_exists() -> None:
         for m in re.findall(r"\b(?:PAPERFEED_[A-Z0-9_]*[A-Z0-9]|DATABASE_URL|EMAIL_URL)\b", doc.read_text())
     }
     assert {(n, d) for n, d in named if n not in SETTINGS and n not in NOT_SETTINGS} == set()
+
+
+# --- commands and make targets the docs name ---------------------------------------------------------
+def _named(pattern: str) -> set[tuple[str, str]]:
+    """(what, document) for each match of pattern in a `code span` or a line of a code block."""
+    found = set()
+    for doc in DOCS:
+        text = doc.read_text(encoding="utf-8")
+        blocks = re.findall(r"^```[^\n]*\n(.*?)^```", text, re.MULTILINE | re.DOTALL)
+        pieces = re.findall(r"`([^`\n]+)`", text) + [ln.strip() for b in blocks for ln in b.splitlines()]
+        found |= {(m.strip(), doc.name) for piece in pieces for m in re.findall(pattern, piece)}
+    return found
+
+
+def test_every_paperfeed_command_the_docs_name_exists() -> None:
+    import argparse
+
+    from django.core.management import get_commands, load_command_class
+
+    commands = get_commands()
+    unknown = set()
+    for line, doc in _named(r"^(?:\.venv/bin/)?paperfeed ([a-z][a-z_-]*(?: [a-z][a-z-]*)?)"):
+        name, _, sub = line.partition(" ")
+        if name == "help":  # the command line's own, not a command
+            continue
+        if name not in commands:
+            unknown.add((line, doc))
+            continue
+        parser = load_command_class(commands[name], name).create_parser("paperfeed", name)
+        choices = [a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if sub and choices and sub not in choices[0]:
+            unknown.add((line, doc))
+    assert unknown == set()
+    assert len(_named(r"^paperfeed ([a-z]+)")) > 30  # the scan finds the docs' commands
+
+
+def test_every_make_target_the_docs_name_exists_and_make_lists_it() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^([a-z][a-z-]*):[^\n]*## ", makefile, re.MULTILINE))
+    named = _named(r"^make ([a-z][a-z-]*)")
+    assert {t for t, _ in named} >= {"run", "test", "bench"}
+    assert {(t, doc) for t, doc in named if t not in listed} == set()
