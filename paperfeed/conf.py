@@ -210,6 +210,50 @@ SETTINGS: dict[str, Setting] = {
 }
 
 
+# The settings read as numbers (env_int, env_float), some only by one command or job: settings.py
+# parses them all at start, so a value that is no number stops every command with one line, as
+# docs/deploy.md says, not only the first one to read it (a worker when the digest is due).
+WHOLE_NUMBERS = frozenset(
+    {
+        "PAPERFEED_DB_CONN_MAX_AGE",
+        "PAPERFEED_DB_CONNECT_TIMEOUT",
+        "PAPERFEED_WEB_WORKERS",
+        "PAPERFEED_WEB_TIMEOUT",
+        "PAPERFEED_DIGEST_RATE",
+        "PAPERFEED_DIGEST_HOURLY",
+        "PAPERFEED_DIGEST_MAX_ATTEMPTS",
+        "PAPERFEED_DIGEST_MAX_ERRORS",
+        "PAPERFEED_PROXY_COUNT",
+        "PAPERFEED_RECS_WINDOW_DAYS",
+    }
+)
+NUMBERS = frozenset(
+    {
+        "PAPERFEED_DB_BUSY_TIMEOUT",
+        "PAPERFEED_DB_STATEMENT_TIMEOUT",
+        "PAPERFEED_CACHE_MAX_ENTRIES",
+        "PAPERFEED_ARXIV_DELAY",
+        "PAPERFEED_HTTP_TIMEOUT",
+        "PAPERFEED_HTTP_RETRIES",
+        "PAPERFEED_TIME_SCALE",
+        "PAPERFEED_DIGEST_RETRY_DELAY",
+        "PAPERFEED_SCHEDULE_TICK",
+        "PAPERFEED_RECS_DENSE_WEIGHT",
+        "PAPERFEED_SEARCH_SEMANTIC_BUDGET_MS",
+        "PAPERFEED_SEARCH_FAULT_DELAY_MS",
+    }
+)
+
+
+def check_numbers() -> None:
+    """Raise the SettingError of the first numeric setting (in the table's order) that is no number."""
+    for name in SETTINGS:
+        if name in WHOLE_NUMBERS:
+            env_int(name)
+        elif name in NUMBERS:
+            env_float(name)
+
+
 def env(name: str) -> str:
     """The value of a declared setting: the environment's, else its default."""
     return os.environ.get(name, SETTINGS[name].default)

@@ -11,7 +11,9 @@ from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 import dj_database_url
 from whitenoise.compress import Compressor
 
-from paperfeed.conf import SettingError, env, env_bool, env_float, env_int
+from paperfeed.conf import SettingError, check_numbers, env, env_bool, env_float, env_int
+
+check_numbers()
 
 BASE_DIR = Path(__file__).resolve().parent
 HOME = Path(env("PAPERFEED_HOME")).expanduser().resolve()

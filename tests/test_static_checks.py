@@ -101,6 +101,24 @@ def test_every_variable_the_package_reads_is_a_setting_or_documented_elsewhere()
             assert name in (ROOT / doc).read_text(encoding="utf-8"), f"{name} is not explained in {doc}"
 
 
+def test_the_numbers_settings_py_checks_at_start_are_the_ones_read_as_numbers() -> None:
+    from paperfeed import conf
+
+    read: dict[str, set[str]] = {"env_int": set(), "env_float": set()}
+    for path in sorted((ROOT / "paperfeed").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in read
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                read[node.func.id].add(node.args[0].value)
+    assert read["env_int"] == conf.WHOLE_NUMBERS
+    assert read["env_float"] == conf.NUMBERS
+
+
 def test_every_variable_the_docs_name_exists() -> None:
     from paperfeed.conf import SETTINGS
 

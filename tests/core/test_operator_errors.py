@@ -125,6 +125,13 @@ def test_an_unsupported_database_url_says_which_are(bare_env: dict[str, str]) ->
             "one",
             "PAPERFEED_PROXY_COUNT: not a whole number: 'one' (unset, it is 0)",
         ),
+        # Read only by `serve` (and HTTP_RETRIES by harvest and fetch): `digest send` ran on regardless.
+        (
+            "PAPERFEED_WEB_WORKERS",
+            "abc",
+            "PAPERFEED_WEB_WORKERS: not a whole number: 'abc' (unset, it is 3)",
+        ),
+        ("PAPERFEED_HTTP_RETRIES", "x", "PAPERFEED_HTTP_RETRIES: not a number: 'x' (unset, it is 8)"),
         ("DATABASE_URL", "postgres://", "DATABASE_URL: names no database: give its name"),
         # Without a scheme every mail went to localhost:25.
         ("EMAIL_URL", "mail.example.org", "EMAIL_URL: only smtp:// and smtps:// URLs are supported, not (no"),
