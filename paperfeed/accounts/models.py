@@ -19,6 +19,9 @@ from paperfeed.accounts.validators import USERNAME_RULE, normalise_email, valida
 
 # A vote counts toward trending only from an account this old with a verified email (RELIABILITY S5).
 TRENDING_MIN_ACCOUNT_AGE = dt.timedelta(hours=24)
+# What a vote's standing is copied from (Vote.standing_of): a save naming one of them, or none, copies
+# it to the account's votes. A QuerySet.update() of one must call Vote.objects.follow_voter itself.
+STANDING_FIELDS = frozenset({"email_verified", "is_active", "suspended_at", "date_joined"})
 
 
 class UserQuerySet(models.QuerySet["User"]):
@@ -91,7 +94,17 @@ class User(AbstractUser):
             and not self._state.adding
             and (fields is None or "password" in fields)
         )
-        super().save(*args, **kwargs)
+        standing = not self._state.adding and (fields is None or bool(STANDING_FIELDS & set(fields)))
+        if standing:
+            from paperfeed.feed.models import Vote
+
+            # The votes carry the account's standing (Vote.voter_joined, Vote.suspended) so that
+            # counting them needs no join on users: copied in the same transaction as the change.
+            with transaction.atomic():
+                super().save(*args, **kwargs)
+                Vote.objects.follow_voter(self.pk)
+        else:
+            super().save(*args, **kwargs)
         self._password_disabled = False
         if changed:
             from paperfeed.accounts.services import send_password_changed

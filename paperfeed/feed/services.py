@@ -166,15 +166,17 @@ def upvote(user: User, paper: Paper) -> int:
     check_not_suspended(user, "vote")
     throttle.check("vote:user", str(user.pk))
     with transaction.atomic():
-        # Under the user row's lock, which a suspension takes first too: a vote is never cast
-        # after a suspension committed (`user` may predate it), nor missed by the suspension's
-        # marking of the account's votes (Vote.suspended).
-        if User.objects.select_for_update().filter(pk=user.pk, suspended_at__isnull=False).exists():
+        # Under the user row's lock, which a suspension or any save of the account's standing
+        # takes first too: a vote is never cast after a suspension committed (`user` may predate
+        # it), and takes its standing (Vote.take_standing) from the row as it is now, so no change
+        # to it misses this vote.
+        voter = User.objects.select_for_update().get(pk=user.pk)
+        if voter.is_suspended:
             raise Suspended(SUSPENDED.format("vote"))
         # get_or_create, not bulk_create: a new vote is saved as a model, so its post_save hook
         # updates the user's "for you" profile in place (recs.apps), as unvoting and saving do.
         # A concurrent duplicate is its IntegrityError, caught in a savepoint: still one vote.
-        Vote.objects.get_or_create(user=user, paper=paper)
+        Vote.objects.get_or_create(user=voter, paper=paper)
         _bump_after_commit()
     return Vote.objects.counted().filter(paper=paper).count()
 

@@ -227,7 +227,8 @@ def suspend(staff: Any, user: User, reason: str = "") -> User:
     with transaction.atomic():
         if not User.objects.filter(pk=user.pk, suspended_at__isnull=True).update(suspended_at=timezone.now()):
             raise ModerationError(f"{user.username} is already suspended.")
-        Vote.objects.filter(user=user).update(suspended=True)  # Vote.objects.counted reads this
+        # Vote.objects.counted and counted_for_trending read the votes' copy, changed with it.
+        Vote.objects.follow_voter(user.pk)
         _log(staff, Action.Kind.SUSPEND_USER, f"user {user.username}", reason, user=user)
     user.refresh_from_db(fields=["suspended_at"])
     return user
@@ -238,7 +239,7 @@ def unsuspend(staff: Any, user: User, reason: str = "") -> User:
     with transaction.atomic():
         if not User.objects.filter(pk=user.pk, suspended_at__isnull=False).update(suspended_at=None):
             raise ModerationError(f"{user.username} is not suspended.")
-        Vote.objects.filter(user=user).update(suspended=False)
+        Vote.objects.follow_voter(user.pk)
         _log(staff, Action.Kind.UNSUSPEND_USER, f"user {user.username}", reason, user=user)
     user.refresh_from_db(fields=["suspended_at"])
     return user

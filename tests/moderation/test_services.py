@@ -192,7 +192,7 @@ def test_counted_votes_follow_the_suspension_without_a_join(community: dict[str,
     stale = User.objects.get(pk=spammer.pk)  # as a request that started before the suspension has it
     services.suspend(community["mod"], spammer)
     assert set(Vote.objects.filter(user=spammer).values_list("suspended", flat=True)) == {True}
-    assert "JOIN" not in str(Vote.objects.counted().filter(paper=papers[2]).query).upper()
+    assert " JOIN " not in str(Vote.objects.counted().filter(paper=papers[2]).query).upper()
     with pytest.raises(feed.Suspended):
         feed.upvote(stale, papers[4])
     assert not Vote.objects.filter(user=spammer, paper=papers[4]).exists()

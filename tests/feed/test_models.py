@@ -1,0 +1,148 @@
+"""Vote.objects.counted_for_trending reads the voter's standing copied onto each vote: these tests
+hold it to what the join on users counted (User.objects.counted_for_trending) through every change
+of an account, on a real database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from types import SimpleNamespace
+
+import pytest
+from django.apps import apps
+from django.db import connection
+from django.utils import timezone
+
+from paperfeed.accounts import services as accounts
+from paperfeed.accounts.models import TRENDING_MIN_ACCOUNT_AGE, User
+from paperfeed.feed import services as feed
+from paperfeed.feed.models import Vote
+from paperfeed.moderation import services as moderation
+from paperfeed.papers.models import Paper
+from tests.sitedata import load_papers, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def joined_on_users(at: dt.datetime) -> set[int]:
+    """The votes trending counted by the join it had: the reference the copy must match."""
+    return set(
+        Vote.objects.filter(user__in=User.objects.counted_for_trending(at), created_at__lte=at).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+def counted(at: dt.datetime | None = None) -> set[int]:
+    at = at or timezone.now()
+    got = set(Vote.objects.counted_for_trending(at).values_list("pk", flat=True))
+    assert got == joined_on_users(at)
+    return got
+
+
+@pytest.fixture
+def paper() -> Paper:
+    return load_papers(1)[0]
+
+
+def test_trending_counts_without_a_join_on_users(paper: Paper) -> None:
+    feed.upvote(make_user("reader"), paper)
+    query = str(Vote.objects.counted_for_trending().filter(paper=paper).query).upper()
+    assert " JOIN " not in query and "ACCOUNTS_USER" not in query
+    assert len(counted()) == 1
+
+
+def test_a_vote_cast_before_verification_counts_once_the_address_is_verified(paper: Paper) -> None:
+    user = make_user("late", verified=False)
+    feed.upvote(user, paper)
+    assert counted() == set()
+    assert accounts.verify_email(accounts.verification_token(user)) == user
+    assert counted() == set(Vote.objects.filter(user=user).values_list("pk", flat=True))
+
+
+def test_deactivating_and_reactivating_an_account(paper: Paper) -> None:
+    user = make_user("away")
+    feed.upvote(user, paper)
+    (vote,) = counted()
+    user.is_active = False
+    user.save()  # as the admin's form saves it: every field
+    assert counted() == set()
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    assert counted() == {vote}
+
+
+def test_suspending_and_unsuspending_an_account(paper: Paper) -> None:
+    mod, user = make_user("mod", staff=True), make_user("loud")
+    feed.upvote(user, paper)
+    (vote,) = counted()
+    moderation.suspend(mod, user)
+    assert counted() == set()
+    moderation.unsuspend(mod, user)
+    assert counted() == {vote}
+
+
+def test_the_account_age_passing_counts_the_votes_with_no_write(paper: Paper) -> None:
+    user = make_user("new", age=dt.timedelta(hours=1))
+    feed.upvote(user, paper)
+    now = timezone.now()
+    assert counted(now) == set()
+    joined = User.objects.get(pk=user.pk).date_joined
+    assert counted(joined + TRENDING_MIN_ACCOUNT_AGE - dt.timedelta(seconds=1)) == set()
+    assert len(counted(joined + TRENDING_MIN_ACCOUNT_AGE)) == 1
+    # A past reference time still leaves out votes cast after it.
+    assert counted(now - dt.timedelta(minutes=5) + TRENDING_MIN_ACCOUNT_AGE) == set(
+        Vote.objects.filter(user=user).values_list("pk", flat=True)
+    )
+    assert counted(joined + TRENDING_MIN_ACCOUNT_AGE - dt.timedelta(hours=2)) == set()
+
+
+def test_a_new_date_joined_moves_the_threshold(paper: Paper) -> None:
+    user = make_user("redated", age=dt.timedelta(hours=1))
+    feed.upvote(user, paper)
+    assert counted() == set()
+    user.date_joined = timezone.now() - dt.timedelta(days=2)  # as an admin might correct it
+    user.save()
+    assert len(counted()) == 1
+
+
+def test_a_save_from_an_object_older_than_a_suspension_does_not_undo_it(paper: Paper) -> None:
+    mod, user = make_user("mod", staff=True), make_user("spam", verified=False)
+    feed.upvote(user, paper)
+    token = accounts.verification_token(user)
+    stale = User.objects.get(pk=user.pk)
+    moderation.suspend(mod, user)
+    stale.email_verified = True
+    stale.save(update_fields=["email_verified"])  # the object still says "not suspended"
+    assert accounts.verify_email(token) is not None
+    assert counted() == set()
+    assert set(Vote.objects.values_list("suspended", flat=True)) == {True}
+
+
+def test_votes_made_in_bulk_take_their_voter_s_standing(paper: Paper) -> None:
+    other = load_papers(2)[1]
+    good, unverified = make_user("good"), make_user("unverified", verified=False)
+    Vote.objects.bulk_create([Vote(user=good, paper=paper), Vote(user=unverified, paper=paper)])
+    Vote.objects.create(user=good, paper=other)
+    assert counted() == set(Vote.objects.filter(user=good).values_list("pk", flat=True))
+
+
+def test_the_migration_copies_the_standing_of_votes_cast_before_it(paper: Paper) -> None:
+    mod = make_user("mod", staff=True)
+    users = {
+        "ok": make_user("ok"),
+        "new": make_user("new", age=dt.timedelta(hours=2)),
+        "unverified": make_user("unverified", verified=False),
+        "inactive": make_user("inactive"),
+        "suspended": make_user("suspended"),
+    }
+    for u in users.values():
+        feed.upvote(u, paper)
+    User.objects.filter(pk=users["inactive"].pk).update(is_active=False)
+    moderation.suspend(mod, users["suspended"])
+    Vote.objects.update(voter_joined=None)  # as the new column starts
+    migration = importlib.import_module("paperfeed.feed.migrations.0004_vote_voter_joined")
+    migration.copy_standing(apps, SimpleNamespace(connection=connection))
+    now = timezone.now()
+    assert counted(now) == set(Vote.objects.filter(user=users["ok"]).values_list("pk", flat=True))
+    assert len(counted(now + TRENDING_MIN_ACCOUNT_AGE)) == 2  # "new" has come of age
