@@ -26,8 +26,8 @@ from django.views.decorators.http import require_POST
 
 from paperfeed.accounts.models import Follow, User
 from paperfeed.accounts.views import safe_next
-from paperfeed.api.paging import site_number, site_page
 from paperfeed.core.middleware import BadParameter, NotFound
+from paperfeed.core.paging import site_number, site_page
 from paperfeed.core.text import quoted
 from paperfeed.feed import library, periods, searching, services
 from paperfeed.feed.models import Collection, Comment, SavedSearch, Submission, Vote

@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from paperfeed.accounts.models import User
-from paperfeed.api.paging import site_page
 from paperfeed.core.middleware import NotFound
+from paperfeed.core.paging import site_page
 from paperfeed.feed import services as feed
 from paperfeed.feed.models import Comment, Submission
 from paperfeed.moderation import services

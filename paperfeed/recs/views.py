@@ -12,8 +12,8 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from paperfeed.api.paging import site_number
 from paperfeed.core.middleware import BadParameter
+from paperfeed.core.paging import site_number
 from paperfeed.papers.models import Paper
 from paperfeed.recs import api, services
 from paperfeed.recs.models import Feedback
