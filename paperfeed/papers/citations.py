@@ -9,6 +9,7 @@ characters (tex.plain)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 import re
@@ -100,9 +101,37 @@ def _ascii_word(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", folded.lower())
 
 
+def _version_dates(p: Paper) -> dict[int, dt.date]:
+    """The submission date of each version the paper's `versions` lists, as far as it can be read."""
+    out: dict[int, dt.date] = {}
+    for v in p.versions or []:
+        try:
+            out[int(v["version"])] = dt.datetime.fromisoformat(str(v["date"])).date()
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out
+
+
+def issued(p: Paper) -> dt.date | None:
+    """The date a citation gives: v1's submission, else the day arXiv first announced the paper,
+    else none. Not a later version's date: a v3 from last month would date a paper of three years
+    ago. `published` is v1's by the model's contract, but a record whose version list starts past
+    v1 fills it with the first date it has, so a date that belongs to a later version is passed
+    over; `updated` is v1's only while v1 is the latest version."""
+    versions = _version_dates(p)
+    if 1 in versions:
+        return versions[1]
+    later = {d for n, d in versions.items() if n > 1}
+    if p.published is not None and p.published.date() not in later:
+        return p.published.date()
+    if p.updated is not None and p.version == 1:
+        return p.updated.date()
+    return p.announced
+
+
 def year_of(p: Paper) -> int | None:
-    """The year of v1: when it was published, else announced, else read from a new-style id."""
-    when = p.published or p.announced
+    """The year of the citation's date (`issued`), else read from a new-style id."""
+    when = issued(p)
     if when is not None:
         return when.year
     m = re.match(r"(\d\d)(\d\d)\.", p.arxiv_id)
@@ -244,8 +273,8 @@ def bibtex_entry(p: Paper, key: str) -> str:
     year = year_of(p)
     if year:
         fields.append(("year", str(year)))
-    if p.published:
-        fields.append(("month", p.published.strftime("%b").lower()))
+    if when := issued(p):
+        fields.append(("month", when.strftime("%b").lower()))
     fields += [("eprint", p.arxiv_id), ("archivePrefix", "arXiv")]
     if p.primary_category_id:
         fields.append(("primaryClass", p.primary_category_id))
@@ -277,8 +306,8 @@ def ris_record(p: Paper, key: str) -> str:
     year = year_of(p)
     if year:
         lines.append(("PY", str(year)))
-    if p.published:
-        lines.append(("DA", p.published.strftime("%Y/%m/%d")))
+    if when := issued(p):
+        lines.append(("DA", when.strftime("%Y/%m/%d")))
     if p.journal_ref:
         lines.append(("JO", _ris_value(p.journal_ref)))
     if p.doi:
@@ -315,8 +344,7 @@ def csl_item(p: Paper, key: str) -> dict[str, Any]:
         "number": f"arXiv:{p.arxiv_id}",
         "URL": p.abs_url,
     }
-    when = p.published.date() if p.published else p.announced
-    if when:
+    if when := issued(p):
         item["issued"] = {"date-parts": [[when.year, when.month, when.day]]}
     elif year := year_of(p):
         item["issued"] = {"date-parts": [[year]]}

@@ -144,6 +144,59 @@ def test_ris_and_csl_json_are_plain_text() -> None:
     assert item["DOI"] == "10.1000/xyz" and item["number"] == f"arXiv:{p.arxiv_id}"
 
 
+def _dates(p: Paper) -> tuple[str | None, str | None, str | None, list[list[int]]]:
+    """(BibTeX year and month, RIS PY and DA) and CSL-JSON's `issued` date-parts of one paper."""
+    bib = citations.export([p], "bibtex")
+    year = re.search(r"^  year = \{(\d+)\},$", bib, re.M)
+    month = re.search(r"^  month = (\w+),$", bib, re.M)
+    ris = dict(line.split("  - ", 1) for line in citations.export([p], "ris").splitlines() if "  - " in line)
+    (item,) = json.loads(citations.export([p], "csl-json"))
+    bibtex = f"{year[1] if year else ''} {month[1] if month else ''}".strip() or None
+    return bibtex, ris.get("PY"), ris.get("DA"), item["issued"]["date-parts"]
+
+
+def _at(y: int, m: int, d: int) -> dt.datetime:
+    return dt.datetime(y, m, d, 15, 30, tzinfo=dt.UTC)
+
+
+def _versions(*dates: tuple[int, dt.datetime]) -> list[dict[str, object]]:
+    return [{"version": n, "date": when.isoformat(), "size": "1kb"} for n, when in dates]
+
+
+def test_the_date_cited_is_v1_s_else_the_first_announcement_never_a_later_version_s() -> None:
+    v1, v2, v3 = _at(2017, 6, 12), _at(2017, 12, 6), _at(2019, 3, 2)
+    announced = dt.date(2017, 6, 13)
+    both = {"arxiv_id": "1706.03762", "announced": announced}
+    # v1 known: its date, in every format.
+    p = _paper(**both, published=v1, updated=v3, version=3, versions=_versions((1, v1), (2, v2), (3, v3)))
+    assert _dates(p) == ("2017 jun", "2017", "2017/06/12", [[2017, 6, 12]])
+    # v1's date stored only in the version list.
+    p = _paper(**both, published=None, updated=v3, version=3, versions=_versions((1, v1), (3, v3)))
+    assert _dates(p) == ("2017 jun", "2017", "2017/06/12", [[2017, 6, 12]])
+    # No v1 date: the first announcement (BibTeX and RIS gave the year alone), not the update's.
+    p = _paper(**both, published=None, updated=v3, version=3, versions=[])
+    assert _dates(p) == ("2017 jun", "2017", "2017/06/13", [[2017, 6, 13]])
+    # A version list starting past v1 filled `published` with v2's date: passed over too.
+    p = _paper(**both, published=v2, updated=v3, version=3, versions=_versions((2, v2), (3, v3)))
+    assert _dates(p) == ("2017 jun", "2017", "2017/06/13", [[2017, 6, 13]])
+    # The update of a paper whose latest version is v1 is v1's.
+    p = _paper(arxiv_id="1706.03762", announced=None, published=None, updated=v1, version=1, versions=[])
+    assert _dates(p) == ("2017 jun", "2017", "2017/06/12", [[2017, 6, 12]])
+    # Nothing but a later version's date: the year the new-style id names, no month.
+    p = _paper(arxiv_id="1706.03762", announced=None, published=None, updated=v3, version=3, versions=[])
+    assert _dates(p) == ("2017", "2017", None, [[2017]])
+
+
+def test_an_unreadable_version_list_is_passed_over() -> None:
+    p = _paper(
+        arxiv_id="1706.03762",
+        announced=dt.date(2017, 6, 13),
+        published=None,
+        versions=[{"version": "one", "date": "2017-06-12"}, {"date": "yesterday"}, "v1", {"version": 1}],
+    )
+    assert _dates(p) == ("2017 jun", "2017", "2017/06/13", [[2017, 6, 13]])
+
+
 def test_an_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown citation format"):
         citations.export([], "endnote")
