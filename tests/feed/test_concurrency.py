@@ -50,3 +50,20 @@ def test_one_user_fifty_identical_clicks() -> None:
     # Past the 30-per-minute limit some are refused with 429; none is counted twice.
     assert all(isinstance(e, services.throttle.RateLimited) for e in errors)
     assert Vote.objects.filter(paper=p).count() == 1
+
+
+def test_votes_cast_while_their_accounts_are_verified_take_the_verification() -> None:
+    """A vote takes its voter's standing from the row upvote locks, which the verification's save
+    writes under the same lock: whichever commits first, the vote ends up counted for trending
+    (Vote.voter_joined), never left with the standing the request's own user object had."""
+    from paperfeed.accounts import services as accounts
+
+    papers = load_papers(2)
+    users = [make_user(f"v{i}", verified=False) for i in range(12)]
+    tokens = [accounts.verification_token(u) for u in users]
+    fns = []
+    for u, token in zip(users, tokens, strict=True):
+        fns += [lambda u=u: [services.upvote(u, p) for p in papers], lambda t=token: accounts.verify_email(t)]
+    assert not _together(fns)
+    assert Vote.objects.count() == 2 * len(users)
+    assert not Vote.objects.filter(voter_joined__isnull=True).exists()
