@@ -153,7 +153,8 @@ class Heartbeat:
     being renewed and loses the lease after its ttl like a dead one. The thread dies with its process
     (a SIGKILLed holder renews nothing), and `stop()` (the context manager's exit) ends it. It never
     takes a lapsed lease back: once a renewal finds the lease expired or taken over it stops, and the
-    holder's own next renew() (the fence around its writes) decides what to do."""
+    holder's own next renew() (the fence around its writes) decides what to do; a holder that takes
+    the lease back does so with `resume()`, which starts the renewals again."""
 
     def __init__(self, held: Held, every: float | None = None) -> None:
         self.held = held
@@ -162,11 +163,30 @@ class Heartbeat:
         self.lost: LeaseLost | None = None
         self._until = 0.0  # clock.monotonic() up to which renewals go on (0: no step under way)
         self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"lease:{held.name}", daemon=True)
+        # Bumped by resume(): a loss found by a renewal that began before it is not this lease's any more.
+        self._generation = 0
+        self._lock = threading.Lock()  # around the in-memory state only, never a database call
+        self._thread = self._new_thread()
+
+    def _new_thread(self) -> threading.Thread:
+        return threading.Thread(target=self._run, name=f"lease:{self.held.name}", daemon=True)
 
     def start(self) -> Heartbeat:
         self._thread.start()
         return self
+
+    def resume(self) -> None:
+        """Take the lease back after a LeaseExpired (Held.resume(): LeaseLost if another holder ran
+        in between) and renew it again during steps: a heartbeat that stopped on finding it lapsed
+        would otherwise leave every later step of the holder without one."""
+        self.held.resume()
+        with self._lock:
+            self._generation += 1
+            ended, self.lost = self.lost is not None, None
+        if ended and not self._stopped.is_set():
+            self._thread.join()  # it found the lease lapsed and is returning
+            self._thread = self._new_thread()
+            self._thread.start()
 
     def __enter__(self) -> Heartbeat:
         return self.start()
@@ -193,12 +213,16 @@ class Heartbeat:
             while not self._stopped.wait(self.every / clock.scale()):
                 if clock.monotonic() >= self._until:
                     continue
+                generation = self._generation
                 try:
                     with transaction.atomic():
                         self.held.renew()
                     self.beats += 1
                 except LeaseLost as e:
-                    self.lost = e
+                    with self._lock:
+                        if generation != self._generation:
+                            continue  # the holder took the lease back meanwhile: renew that one
+                        self.lost = e
                     log.warning("lease %r: %s; the heartbeat stops renewing it", self.held.name, e)
                     return
                 except DatabaseError as e:  # the database busy or restarting: the next beat tries again

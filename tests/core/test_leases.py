@@ -187,3 +187,28 @@ def test_the_heartbeat_never_takes_back_a_lease_it_lost(what: str) -> None:
         assert type(beat.lost) is leases.LeaseLost and lease.holder == "elsewhere:1:1"
     else:
         assert isinstance(beat.lost, leases.LeaseExpired) and lease.expires_at < clock.db_wall()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_holder_that_takes_a_lapsed_lease_back_has_it_renewed_again() -> None:
+    """A holder suspended past the ttl (its heartbeat with it) finds the lease lapsed and takes it
+    back; its heartbeat, which stopped on finding it lapsed, renewed nothing for the rest of the
+    run, so the next long step let it lapse again, for another machine to take."""
+    held = leases.try_acquire("job", ttl=60)
+    assert held is not None
+    with leases.Heartbeat(held, every=EVERY) as beat, beat.working(3600):
+        Lease.objects.filter(name="job").update(expires_at=clock.db_wall() - 1)
+        _until(lambda: not beat._thread.is_alive(), "the heartbeat stopped")
+        assert isinstance(beat.lost, leases.LeaseExpired)
+        beat.resume()
+        assert beat.lost is None
+        done = beat.beats
+        _until(lambda: beat.beats >= done + 2, "renewals after the lease was taken back")
+    assert _expires() > clock.db_wall() + 50
+    # Taken over meanwhile: nothing to take back, and the heartbeat stays stopped.
+    with leases.Heartbeat(held, every=EVERY) as beat, beat.working(3600):
+        Lease.objects.filter(name="job").update(holder="elsewhere:1:1")
+        _until(lambda: not beat._thread.is_alive(), "the heartbeat stopped")
+        with pytest.raises(leases.LeaseLost):
+            beat.resume()
+        assert beat.lost is not None and not beat._thread.is_alive()

@@ -356,9 +356,9 @@ def test_a_second_harvest_exits_75_while_one_runs(cli_env: dict[str, str]) -> No
 def test_a_retry_after_longer_than_the_lease_does_not_stop_the_harvest(
     fake: FakeArxiv, cli_env: dict[str, str]
 ) -> None:
-    """arXiv asks for 1,000 s between two pages, longer than the harvest's 900 s lease: nobody took
-    the lease meanwhile, so the run takes it back and finishes (a renewal of an expired lease now
-    fails, and the harvest stopped here with "another run took over").
+    """arXiv asks for 1,000 s between two pages, longer than the harvest's 900 s lease: the heartbeat
+    keeps the lease through the wait (tests/harvest/test_harvest_lease.py has another machine try to
+    take it meanwhile), and the run finishes.
 
     In time ten times faster than the other harvest tests': the wait lasts 1 s of real time, not 10,
     and the lease 0.9 s; what is tested is only that the one is longer than the other."""

@@ -9,6 +9,8 @@
 - 503 and 429 wait for Retry-After (seconds or an HTTP date), clamped to [3 s, 1 h]; without one,
   exponential backoff from 3 s capped at 10 min; network errors and other 5xx back off the same way.
   After PAPERFEED_HTTP_RETRIES consecutive failures the request fails with `ArxivUnavailable`.
+- `keep` (a lease heartbeat's `working`) is entered around each wait and request with the longest it
+  may take: a harvest waiting out an hour's Retry-After keeps its lease, one stuck past that does not.
 - `get_parsed`: a 2xx answer that does not parse (a proxy's HTML page, a body cut short) is asked for
   again the same way, logged, after the same backoff, UNREADABLE_ATTEMPTS times in all, for every
   source (OAI-PMH pages, API answers, the announcement feed).
@@ -25,6 +27,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -50,6 +53,12 @@ MAX_BODY = 256 * 1024 * 1024  # arXiv's largest OAI page is a few MB; anything n
 USER_AGENT = "paperfeed/0.1 (self-hosted paper feed; polite harvester)"
 
 T = TypeVar("T")
+# Entered around one bounded wait or request, with the (scaled) seconds it may take at most.
+Keep = Callable[[float], AbstractContextManager[None]]
+
+
+def _no_keep(seconds: float) -> AbstractContextManager[None]:
+    return contextlib.nullcontext()
 
 
 class ArxivError(Exception):
@@ -115,20 +124,29 @@ class Limiter:
         self.path = path or _home() / "arxiv.lock"
         self.delay = env_float("PAPERFEED_ARXIV_DELAY") if delay is None else delay
 
+    def longest_wait(self) -> float:
+        """The longest a slot may be waited for once its lock is held (see _next)."""
+        return self.delay + MAX_RETRY_AFTER
+
     @contextlib.contextmanager
-    def slot(self) -> Iterator[None]:
+    def slot(self, request: float = 0.0, keep: Keep = _no_keep) -> Iterator[None]:
+        """Hold the slot for one request that takes at most `request` (scaled) seconds; `keep`
+        is entered around the wait for the lock, and around the wait for the slot and the request."""
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            wait = self._next(fd) - clock.wall()
-            if wait > 0:
-                clock.sleep(wait)
-            try:
-                yield
-            finally:
-                # Counted from the end of the request, so the gap between two request starts is the
-                # delay plus the first one's duration: at least the delay, as seen from anywhere.
-                self._write(fd, {"next": max(self._next(fd), clock.wall() + self.delay)})
+            # Another process on this machine holds the lock through one wait and request of its own.
+            with keep(self.longest_wait() + request):
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            wait = max(self._next(fd) - clock.wall(), 0.0)
+            with keep(wait + request):
+                if wait > 0:
+                    clock.sleep(wait)
+                try:
+                    yield
+                finally:
+                    # Counted from the end of the request, so the gap between two request starts is
+                    # the delay plus the first one's duration: at least the delay, from anywhere.
+                    self._write(fd, {"next": max(self._next(fd), clock.wall() + self.delay)})
         finally:
             os.close(fd)  # releases the lock
 
@@ -190,8 +208,10 @@ class ArxivClient:
         *,
         timeout: float | None = None,
         attempts: int | None = None,
+        keep: Keep = _no_keep,
     ) -> None:
         self.limiter = limiter or Limiter()
+        self.keep = keep
         self.timeout = min(timeout or env_float("PAPERFEED_HTTP_TIMEOUT"), MAX_TIMEOUT)
         self.attempts = max(int(attempts or env_float("PAPERFEED_HTTP_RETRIES")), 1)
         self.stats = Stats()
@@ -248,13 +268,16 @@ class ArxivClient:
                 self.limiter.defer(backoff(attempt))
         raise AssertionError("unreachable")
 
+    def _phase_timeout(self) -> float:
+        """Real seconds each phase of a request (connect, one read) may take. They need not be
+        scaled down with the clock (a busy test machine would trip them); the overall deadline
+        (_once) is checked on the scaled clock."""
+        return max(self.timeout / clock.scale(), min(self.timeout, MIN_REAL_TIMEOUT))
+
     def _http(self) -> httpx.Client:
         if self._client is None:
-            # Per-phase timeouts need not be scaled down with the clock (a busy test machine would
-            # trip them); the overall deadline below is checked on the scaled clock.
-            real = max(self.timeout / clock.scale(), min(self.timeout, MIN_REAL_TIMEOUT))
             self._client = httpx.Client(
-                timeout=httpx.Timeout(real),
+                timeout=httpx.Timeout(self._phase_timeout()),
                 # One connection, closed after each answer: nothing stays open between requests.
                 limits=httpx.Limits(max_connections=1, max_keepalive_connections=0),
                 headers={"User-Agent": USER_AGENT},
@@ -269,12 +292,14 @@ class ArxivClient:
             self._client = None
 
     def _once(self, url: str, params: dict[str, str] | None) -> Response:
-        with self.limiter.slot():
+        # The overall deadline runs on the scaled clock, but never below MIN_REAL_TIMEOUT of real
+        # time: a sped-up clock must not make a loaded machine's ordinary page a "stalled" one.
+        deadline = max(self.timeout, min(self.timeout, MIN_REAL_TIMEOUT) * clock.scale())
+        # It is checked as bytes arrive: a read that stalls ends at the phase timeout after it.
+        longest = deadline + self._phase_timeout() * clock.scale()
+        with self.limiter.slot(longest, self.keep):
             self.stats.requests += 1
             started = clock.monotonic()
-            # The overall deadline runs on the scaled clock, but never below MIN_REAL_TIMEOUT of real
-            # time: a sped-up clock must not make a loaded machine's ordinary page a "stalled" one.
-            deadline = max(self.timeout, min(self.timeout, MIN_REAL_TIMEOUT) * clock.scale())
             try:
                 with self._http().stream("GET", url, params=params) as resp:
                     chunks, size = [], 0

@@ -28,7 +28,9 @@ from paperfeed.papers.sources.xml import MalformedXML
 log = logging.getLogger(__name__)
 
 EX_TEMPFAIL = 75  # sysexits: "try again later", what a second harvest gets while one runs
-LEASE_TTL = 900.0  # renewed on every page; a holder on another machine that died frees it this late
+# Renewed on every page, and by a heartbeat through each wait and request (a Retry-After may ask for
+# an hour); a holder on another machine that died, or is stuck past a step's bound, frees it this late.
+LEASE_TTL = 900.0
 
 
 class Command(ReportCommand):
@@ -104,18 +106,22 @@ class Command(ReportCommand):
         )
         if held is None:
             raise CommandError("another harvest is already running; try again later", returncode=EX_TEMPFAIL)
+        beat = leases.Heartbeat(held)
         try:
-            return self._harvest(held, **options)
+            beat.start()
+            return self._harvest(held, beat, **options)
         except leases.LeaseLost:
             raise CommandError(
                 "this harvest's lease expired and another run took over; stopped at the last whole page"
             ) from None
         finally:
+            beat.stop()  # before the release: no renewal of a lease this run let go
             held.release()
 
-    def _harvest(self, held: leases.Held, **options: Any) -> dict[str, Any]:
+    def _harvest(self, held: leases.Held, beat: leases.Heartbeat, **options: Any) -> dict[str, Any]:
         start, until = options["start"], options["until"]
-        client = ArxivClient()
+        # The heartbeat keeps the lease through each wait and request, for as long as it may last.
+        client = ArxivClient(keep=beat.working)
         result: dict[str, Any] = {}
         # The log line reads "harvest: 6 page(s) read=…", as the summary counts pages.
         with Progress("harvest", unit="page(s)") as bar:
@@ -124,10 +130,12 @@ class Command(ReportCommand):
                 try:
                     held.renew()
                 except leases.LeaseExpired:
-                    # A Retry-After (up to an hour) outlasted the lease, and no other harvest took
-                    # it meanwhile (one that had would hold it, or have released it: LeaseLost), so
-                    # nothing was written under it since our last page: take it again and go on.
-                    held.resume()
+                    # The process was suspended (a laptop asleep), or stuck past a step's bound, and
+                    # no other harvest took the lease meanwhile (one that had would hold it, or have
+                    # released it: LeaseLost), so nothing was written under it since our last page:
+                    # take it again, heartbeat included, and go on.
+                    beat.resume()
+                    log.warning("the harvest's lease lapsed between two pages, and nobody took it: resumed")
                 bar.update(1, **_short(c))
 
             if not options["no_oai"]:
