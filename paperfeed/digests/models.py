@@ -172,7 +172,7 @@ class SendSlot(models.Model):
     """When each digest mail was handed to SMTP: the sliding log that enforces the send rate across
     restarts (a re-run must not burst through the hourly window)."""
 
-    at = models.FloatField(db_index=True)  # scaled epoch seconds
+    at = models.FloatField(db_index=True)  # scaled epoch seconds, database clock (clock.db_wall)
 
     def __str__(self) -> str:
         return f"sent at {self.at}"

@@ -350,7 +350,10 @@ class Throttle:
     restarts share them. A slot is stamped when the mail is claimed and re-stamped when the server's
     250 arrives: every stamp is then at or after the server received that mail, and as one sender
     claims the next mail only after the last one's 250, "fewer than `limit` stamps in the last window
-    at claim time" keeps the limit true as measured at the server, without any margin."""
+    at claim time" keeps the limit true as measured at the server, without any margin. Stamped and
+    compared by the database's clock (clock.db_wall), which every sender shares: by their own, two
+    senders on machines an hour apart would each find the other's mails outside the hour (a burst
+    of twice the limit) or ahead of it (a stall)."""
 
     rate: int
     hourly: int
@@ -368,7 +371,7 @@ class Throttle:
 
     def wait(self) -> float:
         """Scaled seconds until a slot is free (0: free now). Call inside the claim transaction."""
-        now = clock.wall()
+        now = clock.db_wall()
         # A slot stamped ahead of the clock means the clock went back: it was sent a moment ago,
         # not in the future (left as it was, the window would wait out the whole jump).
         SendSlot.objects.filter(at__gt=now).update(at=now)
@@ -382,12 +385,12 @@ class Throttle:
         return longest
 
     def take(self) -> None:
-        self.slot = SendSlot.objects.create(at=clock.wall()).pk
+        self.slot = SendSlot.objects.create(at=clock.db_wall()).pk
 
     def accepted(self) -> None:
         """The server accepted the mail of the current slot: stamp it with now."""
         if self.slot is not None:
-            SendSlot.objects.filter(pk=self.slot).update(at=clock.wall())
+            SendSlot.objects.filter(pk=self.slot).update(at=clock.db_wall())
             self.slot = None
 
 
@@ -868,7 +871,7 @@ def send(
     beat = leases.Heartbeat(held)
     try:
         beat.start()
-        SendSlot.objects.filter(at__lt=clock.wall() - 2 * 3600).delete()
+        SendSlot.objects.filter(at__lt=clock.db_wall() - 2 * 3600).delete()
         sender = Sender(held, transport, Throttle.configured(), beat)
         for f, p, hours in todo:
             if sender.unreachable or sender.lost:

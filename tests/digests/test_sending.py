@@ -338,11 +338,39 @@ def test_throttle_hourly_window_with_a_scaled_clock(
     assert times[-1] - times[0] >= 2 * 3600  # 70 at 30/h needs two full windows
 
 
+@pytest.mark.timeout(180)  # a scaled hour is 7.2 s of real waiting
+def test_two_senders_whose_clocks_are_an_hour_apart_share_one_hourly_window(
+    smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """E4 across machines: a sender sends the hourly limit, then one on a machine whose clock runs
+    an hour ahead sends the next readers' mails. The send slots were stamped and judged by each
+    process's own clock: to the second, the first's mails lay an hour back, outside the window, and
+    it sent the limit again at once (twice the limit within the hour at the server). Stamped and
+    judged by the database's clock, the second waits until the first's mails leave the hour."""
+    monkeypatch.setenv("PAPERFEED_TIME_SCALE", "500")
+    # One sender at a time, nobody to take its lease over (see the test above).
+    monkeypatch.setattr(services, "LEASE_TTL", 60.0 * 500)
+    monkeypatch.setattr(services, "SEND_DEADLINE", None)
+    monkeypatch.setenv("PAPERFEED_DIGEST_HOURLY", "4")
+    make_papers(1)
+    first = make_subscribers(4, prefix="first")
+    assert send()["this_run"]["sent"] == 4
+    real = clock.wall
+    monkeypatch.setattr(clock, "wall", lambda: real() + 3600)  # the other machine, an hour ahead
+    second = make_subscribers(4, prefix="second")
+    report = send()
+    assert report["this_run"]["sent"] == 4 and report["sent"] == 8
+    assert Counter(r.rcpt for r in smtp_sink.received) == {s.email: 1 for s in first + second}
+    times = sorted(r.at * 500 for r in smtp_sink.received)  # scaled seconds, by the sink's clock
+    assert max(sum(1 for t in times if a <= t < a + 3600) for a in times) <= 4
+
+
 def test_a_clock_jump_back_does_not_stall_the_hourly_window(monkeypatch: pytest.MonkeyPatch) -> None:
-    """§4c: 30 mails sent in the last hour, then the clock goes back a day. The hourly window of
-    30 waits out at most its hour (it waited 25 hours: the slots lay a day ahead of the clock)."""
+    """§4c: 30 mails sent in the last hour, then the (database's) clock goes back a day. The hourly
+    window of 30 waits out at most its hour (it waited 25 hours: the slots lay a day ahead of the
+    clock)."""
     now = [1_000_000.0]
-    monkeypatch.setattr(services.clock, "wall", lambda: now[0])
+    monkeypatch.setattr(services.clock, "db_wall", lambda using="default": now[0])
     for i in range(30):
         SendSlot.objects.create(at=now[0] - 3600 + 100 * (i + 1))
     throttle = services.Throttle(rate=0, hourly=30)
