@@ -44,8 +44,10 @@ def slot_of(job: Job, now: float) -> int:
 
 
 def tick(now: float | None = None) -> list[str]:
-    """Enqueue every job whose current slot nobody claimed yet; returns their names."""
-    now = clock.wall() if now is None else now
+    """Enqueue every job whose current slot nobody claimed yet; returns their names. The current
+    slot is the database's (clock.db_wall): workers on machines whose clocks disagree would each
+    claim their own hour's, and run a job twice in one hour and not at all in the next."""
+    now = clock.db_wall() if now is None else now
     enqueued = []
     for job in JOBS.values():
         try:

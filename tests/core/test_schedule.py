@@ -21,6 +21,30 @@ def test_a_slot_is_claimed_once(settings) -> None:  # type: ignore[no-untyped-de
     assert [r.slot % 3600 for r in runs] == [0, 0] and all(r.task_id for r in runs)
 
 
+@pytest.mark.django_db
+def test_tickers_whose_clocks_are_an_hour_apart_claim_one_slot(settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Two workers tick, one on a machine whose clock runs an hour ahead. By each one's own clock,
+    that one claimed the next hour's slot while the other claimed this hour's: the hourly digest
+    run went twice within the hour, and in the next hour not at all (its slot long claimed). Both
+    read the hour from the database's clock now, and claim the same slot: once."""
+    from paperfeed.core import clock
+
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend", "QUEUES": []}}
+    job = schedule.JOBS["digests.send"]
+    real = clock.wall
+    for _ in range(3):  # an hour may begin between the two ticks: then they are asked again
+        ScheduledRun.objects.all().delete()
+        hour = schedule.slot_of(job, clock.db_wall())
+        monkeypatch.setattr(clock, "wall", lambda: real() + 3600)  # the machine an hour ahead
+        ahead = schedule.tick()
+        monkeypatch.setattr(clock, "wall", real)
+        on_time = schedule.tick()
+        if schedule.slot_of(job, clock.db_wall()) == hour:
+            break
+    assert "digests.send" in ahead and "digests.send" not in on_time
+    assert list(ScheduledRun.objects.filter(job="digests.send").values_list("slot", flat=True)) == [hour]
+
+
 # S13: six `paperfeed` children, each booting Django: ~30 s on a loaded 2-core machine, 200 s at
 # load 19 (init and list 128 s, then 19 s a tick).
 @pytest.mark.migrated
