@@ -4,8 +4,9 @@
 
 run with the harvest's environment (same database). Its host name is not this machine's, so the
 holder's process id tells it nothing: only the lease's expiry (by the database's clock) frees it.
-It tries to take the lease every 20 ms of real time, prints "refused" after its first refused try
-and one line when it stops:
+It prints "ready" once it has started (booting Django takes seconds on a loaded machine), waits
+for a line on its stdin, then tries to take the lease every 20 ms of real time; it prints "refused"
+after its first refused try and one line when it stops:
   took HOLDER REFUSED       it took the lease from HOLDER after REFUSED refused tries (exit 0);
   released REFUSED          the holder released it first: the harvest ended (exit 3).
 Each try checks and takes in one transaction, so a lease released at the end of a harvest is never
@@ -31,6 +32,9 @@ def run(name: str) -> int:
     from paperfeed.core import leases
     from paperfeed.core.models import Lease
 
+    Lease.objects.filter(name=name).exists()  # connected
+    print("ready", flush=True)
+    sys.stdin.readline()
     refused = 0
     while True:
         with transaction.atomic():

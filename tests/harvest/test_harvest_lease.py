@@ -60,15 +60,31 @@ def _env(fake: FakeArxiv, cli_env: dict[str, str]) -> dict[str, str]:
     return cli_fake_env(cli_env, fake, PAPERFEED_TIME_SCALE=str(LEASE_SCALE))
 
 
-def _rival(fake: FakeArxiv, cli_env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+@pytest.fixture
+def rival(fake: FakeArxiv, cli_env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    """Another machine's harvest, started and ready: `_go(rival)` has it try."""
+    child = subprocess.Popen(
         [sys.executable, "-m", "tests.harvest.rival", f"harvest:oai:{fake.oai}:*"],
         env=_env(fake, cli_env),
         cwd=REPO,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    assert child.stdout is not None
+    if child.stdout.readline().strip() != "ready":
+        raise AssertionError(child.communicate()[1][-3000:])
+    yield child
+    if child.poll() is None:
+        child.kill()
+    child.communicate()
+
+
+def _go(rival: subprocess.Popen[str]) -> None:
+    assert rival.stdin is not None
+    rival.stdin.write("go\n")
+    rival.stdin.flush()
 
 
 def _asked(fake: FakeArxiv, n: int, child: subprocess.Popen[str]) -> None:
@@ -79,7 +95,10 @@ def _asked(fake: FakeArxiv, n: int, child: subprocess.Popen[str]) -> None:
 
 def _outcome(rival: subprocess.Popen[str]) -> list[str]:
     """The rival's last line, split."""
-    out, err = rival.communicate(timeout=120)
+    assert rival.stdout is not None
+    out = rival.stdout.read()
+    rival.wait(timeout=120)
+    err = rival.stderr.read() if rival.stderr else ""
     assert out.strip(), err[-3000:]
     return out.strip().splitlines()[-1].split()
 
@@ -91,7 +110,7 @@ def _finished(child: subprocess.Popen[str]) -> dict[str, Any]:
 
 
 def test_a_harvest_waiting_out_an_hour_keeps_its_lease(
-    fake: FakeArxiv, cli_env: dict[str, str], harvest: Callable[..., subprocess.Popen[str]]
+    fake: FakeArxiv, harvest: Callable[..., subprocess.Popen[str]], rival: subprocess.Popen[str]
 ) -> None:
     """arXiv asks for an hour between two pages; the lease lasts 15 minutes and was renewed only
     per page, so another machine took it a quarter of the way through the wait and the two harvests
@@ -99,7 +118,7 @@ def test_a_harvest_waiting_out_an_hour_keeps_its_lease(
     it through the wait: the other machine is refused until this harvest ends and lets it go."""
     child = harvest("ok", HOUR)
     _asked(fake, 2, child)
-    rival = _rival(fake, cli_env)
+    _go(rival)
     outcome = _outcome(rival)
     assert outcome[0] == "released" and int(outcome[1]) > 0, outcome
     out = _finished(child)
@@ -107,13 +126,13 @@ def test_a_harvest_waiting_out_an_hour_keeps_its_lease(
 
 
 def test_a_harvest_killed_mid_wait_is_taken_over_after_the_ttl(
-    fake: FakeArxiv, cli_env: dict[str, str], harvest: Callable[..., subprocess.Popen[str]]
+    fake: FakeArxiv, harvest: Callable[..., subprocess.Popen[str]], rival: subprocess.Popen[str]
 ) -> None:
     """The heartbeat dies with its process: another machine, which cannot see that the process is
     gone, is refused while the lease runs and takes it over once it has expired."""
     child = harvest("ok", HOUR)
     _asked(fake, 2, child)
-    rival = _rival(fake, cli_env)
+    _go(rival)
     assert rival.stdout is not None and rival.stdout.readline().strip() == "refused"
     child.send_signal(signal.SIGKILL)
     child.wait()
@@ -122,7 +141,7 @@ def test_a_harvest_killed_mid_wait_is_taken_over_after_the_ttl(
 
 
 def test_a_harvest_suspended_past_its_lease_takes_it_back_and_keeps_it_through_the_next_wait(
-    fake: FakeArxiv, cli_env: dict[str, str], harvest: Callable[..., subprocess.Popen[str]]
+    fake: FakeArxiv, harvest: Callable[..., subprocess.Popen[str]], rival: subprocess.Popen[str]
 ) -> None:
     """Stopped (SIGSTOP, as a laptop goes to sleep) for longer than the lease lasts, its heartbeat
     stopped too: the lease lapsed. Nobody took it meanwhile, so the harvest takes it back at the next
@@ -136,7 +155,8 @@ def test_a_harvest_suspended_past_its_lease_takes_it_back_and_keeps_it_through_t
     finally:
         child.send_signal(signal.SIGCONT)
     _asked(fake, 4, child)
-    outcome = _outcome(_rival(fake, cli_env))
+    _go(rival)
+    outcome = _outcome(rival)
     assert outcome[0] == "released" and int(outcome[1]) > 0, outcome
     out, err = child.communicate(timeout=120)
     assert child.returncode == 0, err[-3000:]
