@@ -249,10 +249,7 @@ def searches_problem(queries: list[str]) -> str:
         return f"A saved search is at most {MAX_SEARCH_CHARS} characters."
     if len(queries) > MAX_SEARCHES:
         return f"At most {MAX_SEARCHES} saved searches."
-    _, unknown = papers.resolve_categories([c for q in queries for c in parse(q).categories])
-    if unknown:
-        return f"No such category: {', '.join(unknown)} (codes look like cs.CL, math.PR, hep-th)."
-    return ""
+    return papers.categories_problem([c for q in queries for c in parse(q).categories])
 
 
 class UnknownCategories(ValueError):

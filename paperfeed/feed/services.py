@@ -32,9 +32,10 @@ from paperfeed.accounts.models import User
 from paperfeed.feed.markup import render_comment
 from paperfeed.feed.models import Collection, CollectionItem, Comment, SavedSearch, Submission, Vote
 from paperfeed.feed.periods import Period, week_of
+from paperfeed.papers import services as papers
 from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.papers.models import LISTED_WITH, Paper
-from paperfeed.search.query import MAX_QUERY_CHARS
+from paperfeed.search.query import MAX_QUERY_CHARS, parse
 
 log = logging.getLogger(__name__)
 
@@ -327,7 +328,11 @@ def save_search(user: User, query: str, category: str = "") -> SavedSearch:
     query = " ".join((query or "").split())[:MAX_QUERY_CHARS]
     if not query:
         raise FeedError("Nothing to save: the search is empty.")
-    obj, _ = SavedSearch.objects.get_or_create(user=user, query=query, category=category[:40])
+    category = category.strip()[:40]
+    # As a digest's alerts: a code no paper can have would make a feed that never lists one.
+    if problem := papers.categories_problem([*parse(query).categories, category]):
+        raise FeedError(f"{problem} Nothing was saved.")
+    obj, _ = SavedSearch.objects.get_or_create(user=user, query=query, category=category)
     return obj
 
 

@@ -461,6 +461,16 @@ def resolve_categories(values: Iterable[str], *, stored_only: bool = False) -> t
     return list(dict.fromkeys(codes)), [e for e in entries if e.lower() not in known]
 
 
+def categories_problem(codes: Iterable[str]) -> str:
+    """Why `codes` (a saved search's `cat:` codes, a digest alert's) cannot be kept, "" if they can: one
+    that neither arXiv nor a stored paper has would never list a paper. The one message for it, on
+    the settings page, the search page's Save and the command line alike."""
+    _, unknown = resolve_categories(codes)
+    if unknown:
+        return f"No such category: {', '.join(unknown)} (codes look like cs.CL, math.PR, hep-th)."
+    return ""
+
+
 def author_key_candidates(text: str) -> list[str]:
     """The keys `text` may stand for, best first: itself, the key in an author page's address
     (".../authors/<key>"), the name as papers print it ("Torbjörn E. M. Nordling", accents optional)

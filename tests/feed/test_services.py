@@ -122,6 +122,24 @@ def test_a_saved_search_is_cut_where_the_search_cuts(monkeypatch: pytest.MonkeyP
         services.save_search(u, " \n ")
 
 
+def test_a_saved_search_of_no_category_is_refused_as_a_digest_alert_is() -> None:
+    from paperfeed.digests.services import searches_problem
+
+    u = make_user("searcher")
+    # A feed of cat:cs.zz would never list a paper: it was saved without a word.
+    with pytest.raises(services.FeedError) as refused:
+        services.save_search(u, "decoding cat:cs.zz")
+    assert str(refused.value) == f"{searches_problem(['decoding cat:cs.zz'])} Nothing was saved."
+    assert str(refused.value).startswith("No such category: cs.zz (codes look like cs.CL")
+    with pytest.raises(services.FeedError, match=r"No such category: eess\.XX "):
+        services.save_search(u, "decoding", category="eess.XX")  # the search page's filter too
+    assert not SavedSearch.objects.exists()
+    # arXiv's codes in any case, and those only stored papers have, are kept.
+    assert services.save_search(u, "decoding cat:cs.cl", category="math.PR").query == "decoding cat:cs.cl"
+    (paper,) = load_papers(1)
+    assert services.save_search(u, f"cat:{paper.primary_category_id}")
+
+
 def test_trending_formula_eligibility_and_reasons() -> None:
     papers = load_papers(3)
     now = timezone.now()
