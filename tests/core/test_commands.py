@@ -119,6 +119,11 @@ BAD_ARGUMENTS = [
         f"--period: the daily digest of {_IN_TWO_DAYS} cannot be sent before {_IN_TWO_DAYS} 00:00 UTC",
     ),
     (("digest", "resume", "--period", "0001-01-01"), "--period: out of range: '0001-01-01' is before 1901"),
+    # It was exit status 0, "resumed: 0", where `send` refuses the same date.
+    (
+        ("digest", "resume", "--period", f"{_IN_TWO_DAYS}"),
+        f"--period: the daily digest of {_IN_TWO_DAYS} cannot be sent before {_IN_TWO_DAYS} 00:00 UTC",
+    ),
     (("show", "not-an-id"), "ID: not an arXiv identifier: 'not-an-id'"),
     (("similar", "2501.00001", "nope"), "ID: not an arXiv identifier: 'nope'"),
     (("fetch", "9999.00001"), "ID: not an arXiv identifier (month 99)"),

@@ -99,6 +99,34 @@ def test_a_weekend_date_sends_its_weeks_digest_unless_daily_is_asked_for(
     assert "note: no daily digest for 2026-11-28 (a Saturday)" in text.getvalue()
 
 
+def test_resume_names_periods_as_send_does(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    held = {"held_for_complaints": True}
+    Digest.objects.create(frequency="daily", period=dt.date(2026, 11, 25), **held)  # a Wednesday
+    Digest.objects.create(frequency="weekly", period=dt.date(2026, 11, 23), **held)  # its week
+    Digest.objects.create(frequency="daily", period=dt.date(2026, 11, 24), status=Digest.Status.PAUSED)
+    monkeypatch.setenv("PAPERFEED_NOW", at(MONDAY, 0, 4).isoformat())
+    # A period yet to begin has no digest to resume: it was exit status 0, "resumed: 0", where
+    # `send` refuses the same date as an argument mistake.
+    with pytest.raises(CommandError) as refused:
+        call_command("digest", "resume", "--period", TUESDAY.isoformat())
+    assert str(refused.value) == (
+        "Error: --period: the daily digest of 2026-12-01 cannot be sent before 2026-12-01 00:00 UTC "
+        "(now 2026-11-30 00:04 UTC); there is nothing to resume"
+    )
+    with pytest.raises(CommandError, match="daily digests go out on weekdays; 2026-11-28 is a Saturday"):
+        call_command("digest", "resume", "--period", SATURDAY.isoformat(), "--frequency", "daily")
+    assert Digest.objects.filter(held_for_complaints=True).count() == 2
+    # The Wednesday names its daily digest and its week's weekly one (stored under the Monday).
+    call_command("digest", "resume", "--period", "2026-11-25", "--json")
+    assert json.loads(capsys.readouterr().out) == {"resumed": 2}
+    assert not Digest.objects.filter(held_for_complaints=True).exists()
+    assert Digest.objects.get(status=Digest.Status.PAUSED).period == dt.date(2026, 11, 24)
+    call_command("digest", "resume", "--json")
+    assert json.loads(capsys.readouterr().out) == {"resumed": 1}
+
+
 @contextlib.contextmanager
 def _refusing_port() -> Iterator[int]:
     """A port bound and not listening: connections to it are refused, and while it is held no other

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,17 +13,24 @@ from paperfeed.digests.models import Delivery, Digest, Frequency
 from paperfeed.feed.periods import period_day_argument
 
 
-def _period_begun(args: argparse.Namespace) -> None:
+def _period_begun(action: str) -> Callable[[argparse.Namespace], None]:
     """A --period yet to begin (or a weekend day for daily digests) is a mistake in the arguments,
-    refused before anything is composed; whether it has begun depends on --frequency (a later day of
-    this week names this week's digest, which has)."""
-    if args.period is None:
-        return
-    try:
-        services.plan(args.frequency, args.period, services.current_time())
-    except services.BadPeriod as e:
-        why = str(e).removesuffix("; nothing was sent or recorded")
-        raise argparse.ArgumentTypeError(f"--period: {why}") from None
+    refused before anything is composed (or, for `resume`, looked for: no such digest can exist yet);
+    whether it has begun depends on --frequency (a later day of this week names this week's digest,
+    which has)."""
+
+    def check(args: argparse.Namespace) -> None:
+        if args.period is None:
+            return
+        try:
+            services.plan(args.frequency, args.period, services.current_time())
+        except services.BadPeriod as e:
+            why = str(e).removesuffix("; nothing was sent or recorded")
+            if action == "resume":
+                why += "; there is nothing to resume"
+            raise argparse.ArgumentTypeError(f"--period: {why}") from None
+
+    return check
 
 
 class Command(ReportCommand):
@@ -43,7 +51,7 @@ class Command(ReportCommand):
             help="YYYY-MM-DD: the digest of that day (daily) or week (weekly); a weekend day names only its"
             " week's; not a period yet to begin",
         )
-        add_check(send, _period_begun)
+        add_check(send, _period_begun("send"))
         send.add_argument("--dry-run", action="store_true", help="compose and count; send and record nothing")
         send.add_argument(
             "--all-recipients",
@@ -63,8 +71,9 @@ class Command(ReportCommand):
             "--period",
             type=period_day_argument,
             metavar="DATE",
-            help="YYYY-MM-DD: only that period's (default: all)",
+            help="YYYY-MM-DD: only that period's (default: all); not a period yet to begin",
         )
+        add_check(resume, _period_begun("resume"))
         for p in (send, bounce, status, resume):
             p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
@@ -86,8 +95,12 @@ class Command(ReportCommand):
             except FileNotFoundError as e:
                 raise CommandError(str(e)) from None
         if action == "resume":
-            period = options["period"]
-            return {"resumed": services.resume(options["frequency"], period)}
+            if options["period"] is None:
+                return {"resumed": services.resume(options["frequency"])}
+            # The digests the date names as `send --period` reads it: a Wednesday names that day's
+            # daily digest and its week's weekly one (stored under the Monday).
+            named = services.plan(options["frequency"], options["period"], services.current_time())
+            return {"resumed": sum(services.resume(f, p) for f, p, _ in named.todo)}
         rows = []
         for d in Digest.objects.order_by("-period", "frequency")[: options["limit"]]:
             counts = {s: Delivery.objects.filter(digest=d, status=s).count() for s in Delivery.Status.values}
