@@ -51,6 +51,11 @@ class CopyError(Exception):
     """A copy that cannot start or could not finish; the message says what to do."""
 
 
+class SameDatabase(CopyError):
+    """The target is the source (another spelling of its URL or path): a mistake in the command's
+    arguments, found only once both are connected, before either is touched."""
+
+
 @dataclass
 class TableCount:
     table: str
@@ -200,8 +205,9 @@ def _identity(conn: BaseDatabaseWrapper) -> tuple[Any, ...]:
 
 def _refuse_same_database(src: BaseDatabaseWrapper, dst: BaseDatabaseWrapper) -> None:
     if _identity(src) == _identity(dst):
-        raise CopyError(
-            f"--to names the database this site already uses ({database_name(dst.settings_dict)})"
+        raise SameDatabase(
+            f"--to names the database this site already uses ({database_name(dst.settings_dict)}); "
+            "nothing was changed: name another database as the target"
         )
 
 

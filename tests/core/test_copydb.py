@@ -105,7 +105,7 @@ def test_a_target_with_data_is_refused_unless_replaced(
     assert site("dump", target_env) == site("dump", cli_env)
 
     itself = paperfeed("copydb", "--to", source_url(cli_env), "--replace", env=cli_env, check=False)
-    assert itself.returncode == 1 and "names the database this site already uses" in itself.stderr
+    assert itself.returncode == 2 and "names the database this site already uses" in itself.stderr
     missing = paperfeed("copydb", "--to", database_url_for("pf_no_such_db"), env=cli_env, check=False)
     assert missing.returncode == 1
     assert "stopped: cannot connect to the target, " in missing.stderr.splitlines()[-1]
@@ -203,3 +203,22 @@ def test_a_target_that_is_not_a_database_is_named_as_such(cli_env: dict[str, str
         "SQLite database"
     )
     assert not_a_db.read_bytes() == b"not SQLite" * 200
+
+
+@pytest.mark.migrated
+@pytest.mark.timeout(120)
+def test_the_site_s_own_database_as_target_is_an_argument_mistake(cli_env: dict[str, str]) -> None:
+    # It was exit status 1, as if a copy had failed; the source and target are never touched.
+    url = source_url(cli_env)
+    # Another spelling of the same database: a path through "." for SQLite, another host name of
+    # the same PostgreSQL server.
+    same = url.replace("/paperfeed.sqlite3", "/./paperfeed.sqlite3").replace("@127.0.0.1:", "@localhost:")
+    assert same != url
+    before = site("dump", cli_env)
+    for target in (url, same):
+        run = paperfeed("copydb", "--to", target, "--replace", "--json", env=cli_env, check=False)
+        assert run.returncode == 2 and run.stdout == ""
+        last = run.stderr.splitlines()[-1]
+        assert last.startswith("paperfeed: --to names the database this site already uses (the ")
+        assert last.endswith("); nothing was changed: name another database as the target")
+    assert site("dump", cli_env) == before

@@ -17,7 +17,7 @@ from paperfeed.core.commands import (
     first_line,
     is_not_a_database,
 )
-from paperfeed.core.dbcopy import BATCH, CopyError, connect_target, copy_database
+from paperfeed.core.dbcopy import BATCH, CopyError, SameDatabase, connect_target, copy_database
 from paperfeed.core.progress import Progress
 
 
@@ -86,6 +86,8 @@ class Command(ReportCommand):
                 batch=options["batch_size"],
                 progress=lambda rows, tables: Progress(f"copydb ({tables} tables)", total=rows, unit="rows"),
             )
+        except SameDatabase as e:
+            raise CommandError(str(e), returncode=2) from None
         except CopyError as e:
             raise CommandError(f"stopped: {e}") from None
         finally:
