@@ -221,3 +221,26 @@ def test_an_unknown_command_is_one_line_and_status_2(
     with pytest.raises(SystemExit) as exit_:
         cli.main(args)
     assert exit_.value.code == 2 and capsys.readouterr() == ("", line)
+
+
+# Every command that reads its input from stdin ('-', or `subscribers add` given no address): the
+# arguments were right and the input, known only once read, was empty. Nothing was done, so the run
+# failed (status 1, as `import` of empty files), with no document on stdout and stdin named.
+EMPTY_STDIN = [
+    (("subscribers", "add"), "no address in stdin: it is empty; nobody was added"),
+    (("subscribers", "add", "-"), "no address in stdin: it is empty; nobody was added"),
+    (("search", "--batch", "-"), "no query in stdin: it is empty"),
+    (("library", "import", "ada", "-"), "stdin: found no entries to import; nothing was imported"),
+]
+
+
+@pytest.mark.migrated
+@pytest.mark.timeout(180)  # CLI children: ~6 s quiet, 20 s at load 7
+def test_an_empty_stdin_is_a_failure_that_names_it(cli_env: dict[str, str]) -> None:
+    paperfeed("createsuperuser", "--noinput", "--username", "ada", "--email", "ada@example.org", env=cli_env)
+    for args, reason in EMPTY_STDIN:
+        run = paperfeed(*args, "--json", env=cli_env, input="", check=False)
+        assert (run.returncode, run.stdout) == (1, ""), (args, run)
+        assert run.stderr.splitlines()[-1] == f"paperfeed: {reason}", args
+    listed = json.loads(paperfeed("subscribers", "list", "--json", env=cli_env).stdout)
+    assert listed == {"subscribers": []}

@@ -70,6 +70,10 @@ class Command(ReportCommand):
                     )
                     sys.stderr.flush()
                 emails = [line for line in sys.stdin.read().splitlines() if line.strip()]
+                if not emails:
+                    # As `search --batch -` and `library import USER -`: the arguments were right,
+                    # the input was not (known only once read), and nothing was done: status 1.
+                    raise CommandError("no address in stdin: it is empty; nobody was added")
             prefs: dict[str, Any] = {"send_hour": options["hour"]} if options["hour"] is not None else {}
             if options["category"]:
                 prefs["categories"] = options["category"]
@@ -132,8 +136,7 @@ class Command(ReportCommand):
         # Like `import`, a list with some bad lines is done when the good ones are in (the report
         # names the rest); a run that did nothing at all failed, and a script must see that.
         if options["action"] == "add" and not result["created"] + result["existing"]:
-            refused = result["invalid"]
-            raise CommandError(f"no address was added: {refused} refused" if refused else "no address given")
+            raise CommandError(f"no address was added: {result['invalid']} refused")
         # Already unsubscribed (or suppressed) is found, and in the state asked for: not a failure.
         if options["action"] in ("remove", "suppress") and not result["changed"] + len(result["unchanged"]):
             raise CommandError(f"no subscriber has the address(es) {', '.join(result['unknown'])}")

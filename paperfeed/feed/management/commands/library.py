@@ -44,7 +44,8 @@ class Command(ReportCommand):
         try:
             done = library.import_library(user, data, name=name, collection=coll, new_name=slug)
         except LibraryError as e:
-            raise CommandError(f"{options['file']}: {e}; nothing was imported") from None
+            where = "stdin" if options["file"] == "-" else options["file"]
+            raise CommandError(f"{where}: {e}; nothing was imported") from None
         return done.as_json()
 
     def _read(self, path: str) -> tuple[bytes, str]:
