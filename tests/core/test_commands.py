@@ -96,6 +96,12 @@ BAD_ARGUMENTS = [
     (("recommend", "ada", "--limit", "0"), "--limit: must be a whole number from 1 to 100"),
     (("digest", "status", "--limit", "-1"), "--limit: must be a whole number of at least 1"),
     (("import", "x.jsonl", "--batch-size", "0"), "--batch-size: must be a whole number of at least 1"),
+    # argparse's "invalid choice" listing all 24 hours, or "invalid int value".
+    (
+        ("subscribers", "add", "a@x.org", "--hour", "24"),
+        "--hour: must be a whole number from 0 to 23, not '24'",
+    ),
+    (("subscribers", "add", "a@x.org", "--hour", "six"), "--hour: must be a whole number from 0 to 23"),
     (("serve", "--port", "-1"), "--port: must be a whole number from 1 to 65535"),
     (("worker", "--batch", "--interval", "-1"), "--interval: must be a number of seconds above 0"),
     (("search", "x", "--since", "2025-13-01"), "--since: not a date (YYYY-MM-DD): '2025-13-01'"),

@@ -122,6 +122,9 @@ def test_search_and_similar_fail_until_the_index_is_built(cli_env: dict[str, str
     # Usage mistakes the parser cannot see (they need the stored categories) are status 2 too.
     for args in (
         ["search"],
+        # Nothing to search for either: it exited 0 with an empty list.
+        ["search", ""],
+        ["search", "the of"],
         ["search", "x", "--category", "cs.XX"],
         ["similar", "2503.00001", "--category", "cs.XX"],
     ):

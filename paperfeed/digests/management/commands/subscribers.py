@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from paperfeed.core.commands import ReportCommand, add_categories
+from paperfeed.core.commands import ReportCommand, add_categories, bounded_int
 from paperfeed.digests import addresses, services
 from paperfeed.digests.models import Frequency, Subscriber
 
@@ -34,7 +34,7 @@ class Command(ReportCommand):
             default=Frequency.DAILY,
             help="how often they get a digest (default: daily)",
         )
-        add.add_argument("--hour", type=int, choices=range(24), metavar="0-23", help="send hour, UTC")
+        add.add_argument("--hour", type=bounded_int(0, 23), metavar="0-23", help="send hour, UTC")
         add.add_argument(
             "--confirmed", action="store_true", help="they already opted in elsewhere: no confirmation"
         )

@@ -103,6 +103,8 @@ class Command(ReportCommand):
         res = self._run(options["query"], options)
         if res.error:  # an unknown category, a date range that ends before it starts: a usage mistake
             raise CommandError(res.error, returncode=2)
+        if not res.searchable:  # "" or only stop words, and no filter: nothing was asked, as with no QUERY
+            raise CommandError(f"QUERY {options['query']!r}: {res.message}", returncode=2)
         return res.as_json()
 
     def after_output(self, result: dict[str, Any], **options: Any) -> None:
