@@ -255,9 +255,9 @@ def searches_problem(queries: list[str]) -> str:
 class UnknownCategories(ValueError):
     def __init__(self, codes: list[str]):
         self.codes = codes
-        super().__init__(
-            f"not an arXiv category: {', '.join(codes)} (use codes such as cs.CL, math.PR, hep-th)"
-        )
+        # The words of an alert's refusal (searches_problem): one command, one message for both.
+        said = papers.no_such_categories(codes)
+        super().__init__(said[0].lower() + said[1:].removesuffix("."))
 
 
 def add_subscribers(emails: Iterable[str], *, frequency: str, confirmed: bool, **prefs: Any) -> Added:

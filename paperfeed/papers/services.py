@@ -466,9 +466,11 @@ def categories_problem(codes: Iterable[str]) -> str:
     that neither arXiv nor a stored paper has would never list a paper. The one message for it, on
     the settings page, the search page's Save and the command line alike."""
     _, unknown = resolve_categories(codes)
-    if unknown:
-        return f"No such category: {', '.join(unknown)} (codes look like cs.CL, math.PR, hep-th)."
-    return ""
+    return no_such_categories(unknown) if unknown else ""
+
+
+def no_such_categories(unknown: list[str]) -> str:
+    return f"No such category: {', '.join(unknown)} (codes look like cs.CL, math.PR, hep-th)."
 
 
 def author_key_candidates(text: str) -> list[str]:
