@@ -229,10 +229,29 @@ def test_an_unknown_command_is_one_line_and_status_2(
     assert exit_.value.code == 2 and capsys.readouterr() == ("", line)
 
 
-# Every command that reads its input from stdin ('-', or `subscribers add` given no address): the
-# arguments were right and the input, known only once read, was empty. Nothing was done, so the run
-# failed (status 1, as `import` of empty files), with no document on stdout and stdin named.
-EMPTY_STDIN = [
+# Runs whose arguments are right but that could do nothing they were asked to: a paper, user or
+# subscriber not there, a file that is missing, an empty stdin ('-', or `subscribers add` given no
+# address: known only once read). Status 1, the reason on the last line of stderr, and with --json at
+# most the one document on stdout (a run that read something reports it before failing).
+_MISSING = "/nonexistent/paperfeed-test"
+RUN_FAILURES = [
+    (("show", "2501.99999"), "2501.99999 is not stored (paperfeed fetch 2501.99999 looks it up on arXiv)"),
+    # It said "paperfeed fetch ID".
+    (("similar", "2501.99999"), "not stored: 2501.99999 (paperfeed fetch 2501.99999 looks it up on arXiv)"),
+    (("cite", "2501.99999"), "not stored: 2501.99999 (paperfeed fetch 2501.99999 looks it up on arXiv)"),
+    (("moderate", "remove", "2501.99999"), "2501.99999 is not on the feed"),
+    (("moderate", "suspend", "nobody"), "no user 'nobody'"),
+    (("recommend", "nobody"), "no user 'nobody'"),
+    (("library", "import", "nobody", "-"), "no user 'nobody'"),
+    (("subscribers", "remove", "nobody@example.org"), "no subscriber has the address(es) nobody@example.org"),
+    (("import", f"{_MISSING}.jsonl"), f"no such file: {_MISSING}.jsonl"),
+    (("digest", "bounces", f"{_MISSING}.mbox"), f"no such file or directory: {_MISSING}.mbox"),
+    (
+        ("library", "import", "ada", f"{_MISSING}.bib"),
+        f"cannot read {_MISSING}.bib: No such file or directory",
+    ),
+    (("search", "--batch", f"{_MISSING}.txt"), f"no such file: {_MISSING}.txt"),
+    # An empty stdin: it said "no address given", or named the file "-".
     (("subscribers", "add"), "no address in stdin: it is empty; nobody was added"),
     (("subscribers", "add", "-"), "no address in stdin: it is empty; nobody was added"),
     (("search", "--batch", "-"), "no query in stdin: it is empty"),
@@ -241,12 +260,15 @@ EMPTY_STDIN = [
 
 
 @pytest.mark.migrated
-@pytest.mark.timeout(180)  # CLI children: ~6 s quiet, 20 s at load 7
-def test_an_empty_stdin_is_a_failure_that_names_it(cli_env: dict[str, str]) -> None:
+@pytest.mark.timeout(400)  # CLI children: ~3 s each quiet, 20 s at load 10
+def test_a_run_that_does_nothing_fails_with_its_reason_last(cli_env: dict[str, str]) -> None:
     paperfeed("createsuperuser", "--noinput", "--username", "ada", "--email", "ada@example.org", env=cli_env)
-    for args, reason in EMPTY_STDIN:
+    for args, reason in RUN_FAILURES:
         run = paperfeed(*args, "--json", env=cli_env, input="", check=False)
-        assert (run.returncode, run.stdout) == (1, ""), (args, run)
+        assert run.returncode == 1, (args, run)
         assert run.stderr.splitlines()[-1] == f"paperfeed: {reason}", args
+        assert run.stdout == "" or (len(run.stdout.splitlines()) == 1 and json.loads(run.stdout)), args
+        if "stdin" in reason:  # nothing was read: nothing to report
+            assert run.stdout == "", args
     listed = json.loads(paperfeed("subscribers", "list", "--json", env=cli_env).stdout)
     assert listed == {"subscribers": []}

@@ -29,7 +29,9 @@ class Command(ReportCommand):
             raise CommandError(str(e), returncode=2) from None
         res = similar(ids, limit=options["limit"], category=categories)
         if res.message == "no such paper":
-            raise CommandError(f"not stored: {' '.join(ids)} (paperfeed fetch ID looks it up on arXiv)")
+            named, them = " ".join(ids), "it" if len(ids) == 1 else "them"
+            # The command to run, as `show` and `cite` give it.
+            raise CommandError(f"not stored: {named} (paperfeed fetch {named} looks {them} up on arXiv)")
         return res.as_json()
 
     def after_output(self, result: dict[str, Any], **options: Any) -> None:
