@@ -8,7 +8,7 @@ import sys
 import pytest
 from django.test import Client
 
-from tests.conftest import paperfeed
+from tests.conftest import SNAPSHOT, paperfeed
 
 pytestmark = pytest.mark.database
 
@@ -102,6 +102,8 @@ BAD_ARGUMENTS = [
         "--hour: must be a whole number from 0 to 23, not '24'",
     ),
     (("subscribers", "add", "a@x.org", "--hour", "six"), "--hour: must be a whole number from 0 to 23"),
+    # It ran: a negative count set up homes and databases before failing, or measured nothing.
+    (("bench", "digest", "--subscribers", "-5"), "--subscribers: must be a whole number of at least 0"),
     (("serve", "--port", "-1"), "--port: must be a whole number from 1 to 65535"),
     (("worker", "--batch", "--interval", "-1"), "--interval: must be a number of seconds above 0"),
     (("search", "x", "--since", "2025-13-01"), "--since: not a date (YYYY-MM-DD): '2025-13-01'"),
@@ -251,6 +253,12 @@ RUN_FAILURES = [
         f"cannot read {_MISSING}.bib: No such file or directory",
     ),
     (("search", "--batch", f"{_MISSING}.txt"), f"no such file: {_MISSING}.txt"),
+    # A traceback, once the benchmark had set up its homes (or, for --check, after the whole run).
+    (("bench", "import", "--file", f"{_MISSING}.jsonl"), f"--file: no such file: {_MISSING}.jsonl"),
+    (
+        ("bench", "load", "--file", str(SNAPSHOT), "--check", f"{_MISSING}.json"),
+        f"--check: no such file: {_MISSING}.json",
+    ),
     # An empty stdin: it said "no address given", or named the file "-".
     (("subscribers", "add"), "no address in stdin: it is empty; nobody was added"),
     (("subscribers", "add", "-"), "no address in stdin: it is empty; nobody was added"),

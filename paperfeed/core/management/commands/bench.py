@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
 from paperfeed.bench import BENCHMARKS
-from paperfeed.core.commands import ReportCommand
+from paperfeed.core.commands import ReportCommand, bounded_int
 
 
 class Command(ReportCommand):
@@ -22,11 +23,22 @@ class Command(ReportCommand):
             )
             p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
             importlib.import_module(module).add_arguments(p)
+            for action in p._actions:
+                # Counts, sizes and seconds: a negative one ran (or failed) minutes into the run; the
+                # shared type refuses it first, in the words every command uses.
+                if action.type is int:
+                    action.type = bounded_int(0)
 
     def report(self, **options: Any) -> dict[str, Any]:
         name = options["benchmark"]
         if name not in BENCHMARKS:
             raise CommandError(f"no benchmark {name!r}")
+        # The input files (a snapshot, a baseline to compare with): a missing one was a traceback
+        # once the benchmark had set up its homes and databases.
+        for option in ("file", "check"):
+            path = options.get(option)
+            if isinstance(path, Path) and not path.is_file():
+                raise CommandError(f"--{option}: no such file: {path}")
         result: dict[str, Any] = importlib.import_module(BENCHMARKS[name]).run(options)
         return result
 
