@@ -12,10 +12,12 @@ from functools import cached_property
 from typing import Any
 
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils.text import Truncator
 
 from paperfeed.papers import tex
 from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperfeed.papers.titles import DIGEST_LENGTH, title_digest
 
 
 class Category(models.Model):
@@ -117,6 +119,30 @@ class PaperQuerySet(models.QuerySet["Paper"]):
         """What a list of papers shows, without a query per paper."""
         return self.select_related("primary_category").prefetch_related(*LISTED_WITH)
 
+    # The ORM's bulk writes keep `title_digest` right as `save()` does; the importer, which writes
+    # rows in plain SQL, sets it in services._paper_fields.
+
+    def update(self, **kwargs: Any) -> int:
+        if "title" in kwargs and "title_digest" not in kwargs:  # bulk_update passes both
+            if not isinstance(kwargs["title"], str):
+                raise TypeError("a title set by a database expression has no title_digest: set a string")
+            kwargs["title_digest"] = title_digest(kwargs["title"])
+        return super().update(**kwargs)
+
+    def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
+        papers = list(objs)
+        for paper in papers:
+            paper.title_digest = title_digest(paper.title)
+        return super().bulk_create(papers, *args, **kwargs)
+
+    def bulk_update(self, objs: Iterable[Any], fields: Iterable[str], *args: Any, **kwargs: Any) -> int:
+        papers, names = list(objs), list(fields)
+        if "title" in names:
+            for paper in papers:
+                paper.title_digest = title_digest(paper.title)
+            names.append("title_digest")
+        return super().bulk_update(papers, names, *args, **kwargs)
+
 
 # What a list shows of a paper beyond its own row, fetched for the whole list in a query each.
 LISTED_WITH = ("links", "paper_categories")
@@ -131,6 +157,9 @@ class Paper(models.Model):
     arxiv_id = models.CharField(max_length=40, unique=True)
     version = models.PositiveSmallIntegerField(null=True, blank=True)
     title = models.TextField()
+    # titles.title_digest(title), kept by save() and the bulk writes: a library import's lookup by
+    # title. A digest, not the key: a btree row holds at most ~2.7 kB on PostgreSQL, a title more.
+    title_digest = models.CharField(max_length=DIGEST_LENGTH, blank=True, default="", editable=False)
     abstract = models.TextField(blank=True)  # raw TeX, as arXiv has it
     authors_text = models.TextField(blank=True)  # as written, its TeX accents decoded
     # Ordered parsed names [{"name", "keyname", "forenames", "suffix", "key"}]: lists render from this
@@ -164,10 +193,22 @@ class Paper(models.Model):
     objects = PaperQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["primary_category", "announced"], name="paper_cat_announced")]
+        indexes = [
+            models.Index(fields=["primary_category", "announced"], name="paper_cat_announced"),
+            models.Index(fields=["title_digest"], name="paper_title_digest"),
+            # A DOI is matched without case (references.match): an index on the expression so asked.
+            models.Index(Lower("doi"), name="paper_doi_lower"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.arxiv_id}: {self.title[:60]}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.title_digest = title_digest(self.title)
+        fields = kwargs.get("update_fields")
+        if fields is not None and "title" in fields and "title_digest" not in fields:
+            kwargs["update_fields"] = [*fields, "title_digest"]
+        super().save(*args, **kwargs)
 
     @property
     def abs_url(self) -> str:

@@ -24,6 +24,7 @@ from paperfeed.core.failpoints import failpoint
 from paperfeed.papers import taxonomy
 from paperfeed.papers.models import Author, Authorship, Category, Paper, PaperCategory, PaperChange, PaperLink
 from paperfeed.papers.records import PaperRecord, Version, parse_name, slugify_name
+from paperfeed.papers.titles import title_digest
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ def _paper_fields(
         "arxiv_id": rec.arxiv_id,
         "version": rec.version,
         "title": rec.title,
+        "title_digest": title_digest(rec.title),
         "abstract": rec.abstract,
         "authors_text": rec.authors_text,
         "authors": authors_text if as_json_text else [a.as_json() for a in rec.authors],

@@ -13,6 +13,7 @@ from paperfeed.papers.lookup import IDS_PER_REQUEST, api_params, fetch, lookup_r
 from paperfeed.papers.models import Paper
 from paperfeed.papers.sources.atom import ApiError, parse_api_feed
 from paperfeed.papers.sources.http import ArxivClient, ArxivError, ArxivHTTPError
+from paperfeed.papers.titles import title_digest
 from tests.conftest import paperfeed
 from tests.fakes.arxiv import FakeArxiv
 from tests.harvest.conftest import cli_fake_env
@@ -53,7 +54,8 @@ def test_fetch_stores_papers_and_names_unknown_ids(
     ids = sorted(fake.records)[:3]
     papers, unknown, counts = fetch([*ids, "2501.99999"], client)
     assert sorted(papers) == ids and unknown == ["2501.99999"] and counts["created"] == 3
-    assert Paper.objects.get(arxiv_id=ids[0]).source == "api"
+    stored = Paper.objects.get(arxiv_id=ids[0])
+    assert stored.source == "api" and stored.title_digest == title_digest(stored.title) != ""
     assert fake.requests[-1].query["max_results"] == "4" and fake.requests[-1].query["start"] == "0"
 
 

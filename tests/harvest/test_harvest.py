@@ -222,6 +222,24 @@ def test_incremental_day_two(docs: list[dict[str, Any]], fake: FakeArxiv, client
     assert out["read"] == 0 and out["created"] == 0
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_new_version_with_another_title_gets_its_title_digest(fake: FakeArxiv, client: ArxivClient) -> None:
+    from paperfeed.papers.titles import title_digest
+
+    harvester(fake, client).run(FROM)
+    aid = sorted(fake.records)[0]
+    assert Paper.objects.get(arxiv_id=aid).title_digest == title_digest(fake.records[aid].doc["title"])
+    day2 = fake.today + dt.timedelta(days=1)
+    fake.today = day2 + dt.timedelta(days=1)
+    r = fake.records[aid]
+    fake.records[aid] = OaiRecord(
+        r.doc | {"title": "A $\\beta$ title of v2", "_updated": day2.isoformat()}, day2, r.sets
+    )
+    assert harvester(fake, client).run()["updated"] == 1
+    paper = Paper.objects.get(arxiv_id=aid)
+    assert paper.title == "A $\\beta$ title of v2" and paper.title_digest == title_digest("A β title of v2")
+
+
 @pytest.mark.migrated
 @pytest.mark.timeout(120)  # CLI children: ~5-7 s quiet, 23 s at load 7
 @pytest.mark.database

@@ -108,7 +108,7 @@ def test_stored_tex_names_are_decoded_and_authors_whose_keys_then_collide_merged
         (plain, ["hans-muller", "rick-roe"]),
         (also, ["hans-muller", "jose-o-brien", "rick-roe"]),
     ):
-        rows = Authorship.objects.filter(paper=paper).order_by("position")
+        rows = Authorship.objects.filter(paper_id=paper.pk).order_by("position")
         assert [(a.position, a.author.key) for a in rows] == list(enumerate(keys))
         paper.refresh_from_db()
         assert [a["key"] for a in paper.authors] == keys
@@ -148,19 +148,22 @@ def _old_key(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:200] or "unknown"
 
 
-def _stored_before_0006(arxiv_id: str, names: list[str]) -> Paper:
-    """A paper as imports before 0006 stored it: its names keyed by the old rule."""
+def _stored_before_0006(papers: Any, arxiv_id: str, names: list[str]) -> Any:
+    """A paper as imports before 0006 stored it: its names keyed by the old rule. `papers` is Paper
+    as of 0005 (the table then had fewer columns than the model has now)."""
     entries = []
     for name in names:
         fore, _, last = name.rpartition(" ")
         entries.append(
             {"name": name, "keyname": last, "forenames": fore, "suffix": "", "key": _old_key(name)}
         )
-    paper = Paper.objects.create(arxiv_id=arxiv_id, title="T", authors=entries, authors_text=", ".join(names))
+    paper = papers.objects.create(
+        arxiv_id=arxiv_id, title="T", authors=entries, authors_text=", ".join(names)
+    )
     distinct = list(dict.fromkeys(tuple(e.values()) for e in entries))
     for i, e in enumerate(distinct):
         author, _ = Author.objects.get_or_create(key=e[-1], defaults={"name": e[0]})
-        Authorship.objects.create(paper=paper, author=author, position=i)
+        Authorship.objects.create(paper_id=paper.pk, author=author, position=i)
     return paper
 
 
@@ -170,11 +173,14 @@ def test_rekey_keeps_every_letter_merges_splits_aliases_and_carries_follows(migr
 
     executor = migration_executor
     executor.migrate([("papers", "0005_author_alias")])  # 0006 undone: its reverse changes nothing
-    one = _stored_before_0006("2601.00011", ["Matthias Nießner", "Łukasz Kaiser", "Jane Doe"])
+    papers = executor.loader.project_state(("papers", "0005_author_alias")).apps.get_model("papers", "Paper")
+    one = _stored_before_0006(papers, "2601.00011", ["Matthias Nießner", "Łukasz Kaiser", "Jane Doe"])
     # "Lukasz Kaiser" in ASCII from another source: the same key now, so one author.
-    two = _stored_before_0006("2601.00012", ["Lukasz Kaiser", "Matthias Nießner"])
+    two = _stored_before_0006(papers, "2601.00012", ["Lukasz Kaiser", "Matthias Nießner"])
     # Two people in Greek and one in Chinese on one paper: all "unknown" before, one author row.
-    three = _stored_before_0006("2601.00013", ["Γιώργος Παπαδόπουλος", "Jane Doe", "Νίκος Νικολάου", "张伟"])
+    three = _stored_before_0006(
+        papers, "2601.00013", ["Γιώργος Παπαδόπουλος", "Jane Doe", "Νίκος Νικολάου", "张伟"]
+    )
     ascii_kaiser = Author.objects.get(key="lukasz-kaiser").id
     niessner = Author.objects.get(key="matthias-niener").id
     assert Author.objects.get(key="unknown").authorships.count() == 3
@@ -201,7 +207,7 @@ def test_rekey_keeps_every_letter_merges_splits_aliases_and_carries_follows(migr
         (two, ["lukasz-kaiser", "matthias-niessner"]),
         (three, ["γιώργος-παπαδόπουλος", "jane-doe", "νίκος-νικολάου", "张伟"]),
     ):
-        rows = Authorship.objects.filter(paper=paper).order_by("position")
+        rows = Authorship.objects.filter(paper_id=paper.pk).order_by("position")
         assert [(a.position, a.author.key) for a in rows] == list(enumerate(keys))
         paper.refresh_from_db()
         assert [a["key"] for a in paper.authors] == keys
@@ -308,3 +314,45 @@ def test_old_tex_keys_become_aliases_where_one_author_can_have_had_them(client: 
     assert (page.status_code, page["Location"]) == (301, "/authors/matthias-niessner?page=2")
     assert client.get("/authors/l-ukasz-kaiser").status_code == 200
     assert client.get("/authors/hans-m-uller").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stored_papers_get_their_title_digests_in_batches(
+    migration_executor: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from paperfeed.papers.titles import title_digest
+
+    executor = migration_executor
+    before = ("papers", "0007_alias_tex_author_keys")
+    executor.migrate([before])
+    old = executor.loader.project_state(before).apps.get_model("papers", "Paper")
+    titles = {
+        "2601.00001": r"Schr\"odinger meets {BERT}",
+        "2601.00002": "SCHRÖDINGER MEETS BERT",  # the same key: both get it, matching refuses the two
+        "2601.00003": "x" * 5000,  # longer than a PostgreSQL btree row: the index holds its digest
+        "2601.00004": "--",  # no words: no digest
+        "2601.00005": "Plain",
+    }
+    for aid, title in titles.items():
+        old.objects.create(arxiv_id=aid, title=title, authors=[], versions=[])
+    migration = importlib.import_module("paperfeed.papers.migrations.0008_paper_title_digest")
+    monkeypatch.setattr(migration, "BATCH", 2)
+
+    executor.loader.build_graph()
+    with caplog.at_level("INFO", logger=migration.__name__):
+        executor.migrate([("papers", "0008_paper_title_digest")])
+
+    stored = dict(Paper.objects.values_list("arxiv_id", "title_digest"))
+    assert stored == {aid: title_digest(t) for aid, t in titles.items()}
+    assert stored["2601.00001"] == stored["2601.00002"] != "" and stored["2601.00004"] == ""
+    assert [r.getMessage() for r in caplog.records] == [
+        "title digests: 2 of 5 papers",
+        "title digests: 4 of 5 papers",
+        "title digests: 5 of 5 papers",
+    ]
+    with connection.cursor() as cur:
+        indexes = connection.introspection.get_constraints(cur, Paper._meta.db_table)
+    assert indexes["paper_title_digest"]["columns"] == ["title_digest"] and "paper_doi_lower" in indexes
+    # Run again (a rerun after a crash): the same digests.
+    migration.store_title_digests(apps, SimpleNamespace(connection=connection))
+    assert dict(Paper.objects.values_list("arxiv_id", "title_digest")) == stored

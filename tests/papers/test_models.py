@@ -1,8 +1,14 @@
-"""Paper's own display helpers (no database needed: unsaved papers)."""
+"""Paper: its display helpers (unsaved papers), and the title digest every write keeps."""
 
 from __future__ import annotations
 
+import pytest
+from django.db.models import Value
+from django.db.models.functions import Concat
+from django.test import Client
+
 from paperfeed.papers.models import Paper
+from paperfeed.papers.titles import title_digest
 
 
 def test_author_line_names_six_and_counts_the_rest() -> None:
@@ -14,3 +20,51 @@ def test_author_line_names_six_and_counts_the_rest() -> None:
     assert line(6) == "A0, A1, A2, A3, A4, A5"
     assert line(8) == "A0, A1, A2, A3, A4, A5 and 2 more"
     assert Paper(authors=[{"key": "nameless"}]).author_line == ""  # a record without a name
+
+
+def _digests() -> dict[str, str]:
+    return dict(Paper.objects.values_list("arxiv_id", "title_digest"))
+
+
+@pytest.mark.django_db
+def test_save_and_the_orm_bulk_writes_keep_the_title_digest() -> None:
+    paper = Paper.objects.create(arxiv_id="2601.00001", title="First $\\alpha$ title")
+    assert _digests() == {"2601.00001": title_digest("First \u03b1 title")}
+    paper.title = "Second title"
+    paper.save(update_fields=["title"])  # the digest is saved with it, though not named
+    assert _digests() == {"2601.00001": title_digest("Second title")}
+
+    Paper.objects.filter(pk=paper.pk).update(title="Third title")
+    assert _digests() == {"2601.00001": title_digest("Third title")}
+    with pytest.raises(TypeError, match="title_digest"):
+        Paper.objects.filter(pk=paper.pk).update(title=Concat("title", Value("!")))
+
+    Paper.objects.bulk_create(Paper(arxiv_id=f"2601.0001{i}", title=f"Bulk {i}") for i in range(2))
+    both = list(Paper.objects.filter(arxiv_id__startswith="2601.0001"))
+    for p in both:
+        p.title = p.title.upper()
+    Paper.objects.bulk_update(both, ["title"])
+    assert _digests() == {
+        "2601.00001": title_digest("Third title"),
+        "2601.00010": title_digest("BULK 0"),
+        "2601.00011": title_digest("BULK 1"),
+    }
+
+
+@pytest.mark.django_db
+def test_a_title_edited_in_the_admin_gets_its_digest(client: Client) -> None:
+    from django.contrib.auth import get_user_model
+
+    paper = Paper.objects.create(arxiv_id="2601.00001", title="Before")
+    admin = get_user_model().objects.create_superuser("admin", "admin@example.org", "x" * 20)
+    client.force_login(admin)
+    url = f"/admin/papers/paper/{paper.pk}/change/"
+    form = client.get(url).context["adminform"].form
+    assert "title_digest" not in form.fields  # kept by the model, not typed
+    data = {k: v for k, v in form.initial.items() if k in form.fields and v is not None}
+    # (The admin refuses an empty JSON list: authors and versions as an imported paper has them.)
+    data |= {"title": "After the edit", "authors": '[{"name": "A"}]', "versions": '[{"version": 1}]'}
+    data |= {"links-TOTAL_FORMS": "0", "links-INITIAL_FORMS": "0"}
+    r = client.post(url, data)
+    assert r.status_code == 302, r.context["adminform"].form.errors if r.context else r
+    assert _digests() == {"2601.00001": title_digest("After the edit")}

@@ -282,3 +282,28 @@ def test_tex_names_are_stored_decoded_and_meet_their_unicode_spelling() -> None:
         "2510.02569",
     ]
     assert Author.objects.get(key="tolulope-ogunremi").name == "Tolúlọpé Ògúnrèmí"
+
+
+def test_an_import_and_a_new_version_with_another_title_store_the_title_digest() -> None:
+    from paperfeed.papers.references import Reference, match
+    from paperfeed.papers.titles import title_digest
+
+    def found(title: str) -> list[str | None]:
+        return [o.paper.arxiv_id if o.paper else None for o in match([Reference("r", title=title)])]
+
+    with Ingestor("snapshot") as ing:
+        # As `paperfeed import` ships a record from its reader process: a row prepared there.
+        ing.add(prepare_for_storage(rec(version=1), "snapshot"))
+        ing.add(rec("2501.00002", title=r"Schr\"odinger's {BERT}"))
+    assert dict(Paper.objects.values_list("arxiv_id", "title_digest")) == {
+        "2501.00001": title_digest("Speculative decoding"),
+        "2501.00002": title_digest("Schrödinger's BERT"),
+    }
+    assert found("speculative DECODING") == ["2501.00001"]
+    assert ingest(rec(version=2, title="Speculative decoding, revised")) == {"updated": 1}
+    assert Paper.objects.get(arxiv_id="2501.00001").title_digest == title_digest(
+        "Speculative decoding revised"
+    )
+    assert found("Speculative decoding: revised") == ["2501.00001"] and found("Speculative decoding") == [
+        None
+    ]

@@ -1,0 +1,48 @@
+"""papers.titles: the title key a library import compares, and the digest papers store of it."""
+
+from __future__ import annotations
+
+from paperfeed.papers import titles
+from paperfeed.papers.titles import DIGEST_LENGTH, key_digest, title_digest, title_key
+
+
+def test_the_digest_is_of_the_key_fixed_in_length_and_empty_for_a_title_of_no_words() -> None:
+    tex = r"Schr\"odinger   meets {BERT}: the $\alpha$ test"
+    assert (
+        title_key(tex)
+        == title_key("SCHRÖDINGER Meets BERT -- the \u03b1 test")
+        == "schrodinger meets bert the \u03b1 test"
+    )
+    assert title_digest(tex) == key_digest("schrodinger meets bert the \u03b1 test")
+    assert len(title_digest(tex)) == DIGEST_LENGTH and title_digest(tex) != title_digest(
+        "Schrodinger meets BERT"
+    )
+    long = "word " * 2000  # longer than a PostgreSQL btree row may be: its digest is not
+    assert len(title_digest(long)) == DIGEST_LENGTH
+    assert title_digest("") == title_digest(" -- $ $ ") == key_digest("") == ""
+
+
+def test_the_title_key_of_a_title_without_tex_skips_nothing_plain_would_change() -> None:
+    # title_key skips tex.plain for titles with no command or math: for those it changes no word
+    # (only ~, dashes and quotes, which are not letters): checked on the snapshot's titles.
+    import itertools
+
+    from paperfeed.papers import tex
+    from paperfeed.papers.sources.snapshot import read_snapshot
+    from tests.conftest import SNAPSHOT
+
+    stored = [
+        rec.title for _, rec, _ in itertools.islice(read_snapshot(SNAPSHOT), 3000) if hasattr(rec, "title")
+    ]
+    plain = [t for t in stored if "\\" not in t and "$" not in t]
+    assert len(plain) > 2500
+    for t in [*plain, "Cost~model -- ``quoted'' --- done", "Straße ÉCOLE"]:
+        slow = " ".join(titles._WORDS.findall(_fold(tex.plain(t))))
+        assert titles.title_key(t) == slow, t
+
+
+def _fold(text: str) -> str:
+    import unicodedata
+
+    text = text.casefold()
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
