@@ -204,7 +204,8 @@ class Paper(models.Model):
         return f"{self.arxiv_id}: {self.title[:60]}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        self.title_digest = title_digest(self.title)
+        if "title" not in self.get_deferred_fields():  # else the title is not saved: no query for it
+            self.title_digest = title_digest(self.title)
         fields = kwargs.get("update_fields")
         if fields is not None and "title" in fields and "title_digest" not in fields:
             kwargs["update_fields"] = [*fields, "title_digest"]
