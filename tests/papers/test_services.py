@@ -307,3 +307,27 @@ def test_an_import_and_a_new_version_with_another_title_store_the_title_digest()
     assert found("Speculative decoding: revised") == ["2501.00001"] and found("Speculative decoding") == [
         None
     ]
+
+
+def _estimated_rows(table: str) -> float:
+    # ANALYZE writes pg_class.reltuples in its own transaction's view (the test's rows are counted
+    # as live): the planner's row estimate, whatever earlier tests left there before.
+    with connection.cursor() as cur:
+        cur.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
+        return float(cur.fetchone()[0])
+
+
+def test_a_bulk_load_refreshes_postgresqls_statistics(monkeypatch: pytest.MonkeyPatch) -> None:
+    from paperfeed.papers import services
+    from paperfeed.papers.signals import papers_ingested
+
+    monkeypatch.setattr(services, "ANALYZE_AFTER", 4)
+    counts = ingest(*(rec(f"2501.0000{i}") for i in range(1, 5)))
+    assert counts == {"created": 4}
+    if connection.vendor != "postgresql":
+        assert not services.refresh_statistics(counts=counts)
+        return
+    assert not services.refresh_statistics(counts={"created": 3, "updated": 40})
+    # Through the signal the import, harvest and fetch commands send at the end of a run.
+    papers_ingested.send(sender=None, counts=counts)
+    assert _estimated_rows("papers_paper") == 4
