@@ -94,10 +94,10 @@ def test_import_then_index_search_batch_similar(cli_env: dict[str, str], tmp_pat
 NOT_BUILT = "the search index is not built yet (run `paperfeed index`)"
 
 
+@pytest.mark.migrated  # the subject comes after the init
 @pytest.mark.timeout(180)  # CLI children (no model is loaded): ~3 s each, 15 s at load 7
 def test_search_and_similar_fail_until_the_index_is_built(cli_env: dict[str, str], tmp_path: Path) -> None:
     # They exited 0 with an empty list: a script (or a cron job's alert) read "no paper matches".
-    paperfeed("init", env=cli_env)
     paperfeed("import", str(snapshot_file(tmp_path, PAPERS[:2])), env=cli_env)
     for args in (["search", "speculative decoding"], ["similar", "2503.00001"]):
         run = paperfeed(*args, "--json", env=cli_env, check=False)
