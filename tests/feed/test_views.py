@@ -1116,6 +1116,13 @@ def test_an_empty_past_period_says_nobody_did_not_yet(site) -> None:  # type: ig
     assert "in this period yet" in c.get(f"/trending?{week.query()}").content.decode()
 
 
+def test_an_empty_day_points_to_the_papers_there_are_to_read(site) -> None:  # type: ignore[no-untyped-def]
+    # A new site with imported papers and no submissions showed "No papers…" and a Submit button only.
+    for url in ("/papers?date=2025-03-01", "/papers?date=2025-03-01&sort=trending"):
+        page = Client().get(url).content.decode()
+        assert "by category</a>" in page and 'href="/categories"' in page and 'href="/search"' in page, url
+
+
 def test_a_name_arxiv_wrote_in_tex_reads_decoded_on_paper_and_author_pages() -> None:
     from paperfeed.papers.services import Ingestor
     from paperfeed.papers.sources.snapshot import parse_record

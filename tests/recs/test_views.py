@@ -53,12 +53,18 @@ def test_page_shows_recommendations_with_reasons_escaped(client, catalogue, read
 
 def test_empty_page_says_how_to_fill_it(client, catalogue, reader):
     client.force_login(reader)
-    assert "Nothing to recommend yet" in client.get("/for-you").content.decode()
+    cold = client.get("/for-you").content.decode()
+    assert "Nothing to recommend yet" in cold
+    # Each way of filling it is a link from here, not a chore to find in the menus.
+    for href in ('href="/trending"', 'href="/categories"', 'href="/search"', 'href="/settings#follows"'):
+        assert href in cold, href
+    assert 'id="follows"' in client.get("/settings").content.decode()  # where the last one lands
     # A reader who follows something with nothing new in it is not told to start following.
     site_model("accounts.Follow").objects.create(user=reader, kind="category", value="cs.DB")
     page = client.get("/for-you").content.decode()
     assert "Nothing new matches what you upvote, save and follow" in page
     assert "Nothing to recommend yet" not in page
+    assert 'href="/settings#follows"' in page
 
 
 def test_not_interested_button_and_undo(client, catalogue, reader):
