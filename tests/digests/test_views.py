@@ -53,6 +53,20 @@ def test_multipart_body_works_too(browserless: Client, sub: Subscriber) -> None:
     assert _status(sub) == Subscriber.Status.UNSUBSCRIBED
 
 
+def test_the_digest_pages_buttons_are_the_sites_buttons(browserless: Client, sub: Subscriber) -> None:
+    # They were the browser's bare grey buttons, a third the height of the fields beside them.
+    pending = Subscriber.objects.create(email="bob@example.org")
+    pages = [
+        browserless.get(reverse("digests:subscribe")),
+        browserless.get(_path(sub)),
+        browserless.get(reverse("digests:confirm", args=[tokens.make("confirm", pending)])),
+    ]
+    for r in pages:
+        html = r.content.decode()
+        assert r.status_code == 200 and "<button" in html
+        assert html.count("<button") == html.count('<button class="btn'), html
+
+
 def test_get_and_head_change_nothing(browserless: Client, sub: Subscriber) -> None:
     assert browserless.get(_path(sub)).status_code == 200
     assert browserless.head(_path(sub)).status_code == 200
