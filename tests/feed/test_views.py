@@ -581,6 +581,19 @@ def test_a_paper_shows_its_neighbours_by_meaning_as_soon_as_it_is_embedded(searc
     assert _similar_on_page(anon, paper) == _similar_on_page(reader, paper) == by_meaning
 
 
+def test_an_empty_collection_says_how_to_fill_it_to_its_owner_only(site) -> None:  # type: ignore[no-untyped-def]
+    papers, _, _ = site
+    owner = make_user("owner")
+    coll = services.save_paper(owner, papers[0], "To read")
+    services.unsave_paper(owner, papers[0], coll)
+    url = f"/users/owner/collections/{coll.slug}"
+    assert "No papers in this collection yet." in Client().get(url).content.decode()  # was "Empty."
+    assert "Save box" not in Client().get(url).content.decode()
+    c = Client()
+    c.force_login(owner)
+    assert "Save one into it from the Save box of a paper's page" in c.get(url).content.decode()
+
+
 def test_collections_keep_apart_names_that_slugify_alike_and_can_be_managed(site) -> None:  # type: ignore[no-untyped-def]
     papers, _, _ = site
     owner, other = make_user("owner"), make_user("other")
