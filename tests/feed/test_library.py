@@ -166,8 +166,13 @@ def test_the_import_page(site: dict[str, Any]) -> None:
     assert "&lt;i&gt;junk&lt;/i&gt;" in r.content.decode()
     # Errors: the text pasted comes back, nothing is saved.
     r = c.post("/library/import", {"pasted": "@misc{x, title={", "collection": coll.slug})
-    assert r.status_code == 400 and "not a valid BibTeX file" in r.content.decode()
+    assert r.status_code == 400 and "Nothing was imported: not a valid BibTeX file" in r.content.decode()
     assert "@misc{x, title={</textarea>" in r.content.decode()
+    # A file with nothing in it said only "found no entries to import", not that nothing was.
+    r = c.post(
+        "/library/import", {"file": SimpleUploadedFile("x.bib", b"garbage\x00\x01"), "collection": coll.slug}
+    )
+    assert r.status_code == 400 and "Nothing was imported: found no entries to import." in r.content.decode()
     assert c.post("/library/import", {}).status_code == 400
     assert (
         c.post("/library/import", {"pasted": papers[5].arxiv_id, "collection": "not-mine"}).status_code == 400
