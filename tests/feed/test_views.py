@@ -346,6 +346,8 @@ def test_collections_follow_and_saved_search(site) -> None:  # type: ignore[no-u
     assert papers[0].title[:30].encode() in Client().get("/users/reader/collections/thesis").content
     page = c.get(f"/papers/{papers[0].arxiv_id}").content.decode()
     assert 'Saved in <a href="/users/reader/collections/thesis">Thesis</a>' in page
+    # Set apart from the name it follows: "Saved in Thesis Remove" read as one name.
+    assert re.search(r'>Thesis</a>\s*<span class="muted" aria-hidden="true">·</span> <form', page)
     assert 'Remove<span class="sr"> from Thesis</span></button>' in page  # which one, for a screen reader
     mine = c.get("/users/reader/collections/thesis").content.decode()
     assert "Remove “" in mine
