@@ -439,6 +439,11 @@ def search(
             matched = kw.matches(parsed, filters, extra)
             extra = [p for p in extra if p not in matched]
         res.total = kw_total + len(extra)
+        if not kw_total and extra:
+            # Not one paper has the words (a typo, a word no abstract uses): what is listed is only
+            # the nearest by meaning, and "100 matches" would claim otherwise.
+            res.counted = False
+            messages.append("no paper has these words; showing the nearest by meaning")
     res.listed = min(res.total, MAX_LISTED)
     if res.total > MAX_LISTED:
         res.note = f"the first {MAX_LISTED} are listed"

@@ -70,3 +70,14 @@ def test_semantic_mode_says_top_n_by_meaning_not_matches(many: list[PaperRecord]
     assert len(seen) == len(set(seen)) == services.LEG_DEPTH
     # Its keyword fallback counts matches again.
     assert search("diffusion", mode="keyword").summary == "25 matches"
+
+
+def test_hybrid_with_no_keyword_match_says_it_lists_only_the_nearest_by_meaning(
+    many: list[PaperRecord],
+) -> None:
+    res = search("zzqqxxnothing")
+    assert res.hits and not res.counted
+    assert res.summary == f"top {res.total} by meaning"
+    assert res.message == "no paper has these words; showing the nearest by meaning"
+    # A word some paper has still counts matches (the nearest by meaning among them).
+    assert search("diffusion").counted
