@@ -872,5 +872,13 @@ def library_import(request: HttpRequest) -> HttpResponse:
     except references.LibraryError as e:
         ctx["error"] = str(e)
         return render(request, "feed/library_import.html", ctx, status=400)
-    ctx["done"] = done
+    # The form starts afresh, aimed at the collection just filled: left filled in, a second press of
+    # Import would send the same library again.
+    ctx |= {
+        "done": done,
+        "collections": list(Collection.objects.filter(user=user)),
+        "chosen": done.collection.slug,
+        "pasted": "",
+        "new_name": "",
+    }
     return render(request, "feed/library_import.html", ctx)

@@ -337,10 +337,12 @@ def read_pasted(text: str) -> list[Reference]:
     """One reference per arXiv id, arXiv URL or DOI, separated by spaces, commas or new lines."""
     out = []
     for token in re.split(r"[\s,;]+", text):
-        token = token.strip().strip("<>()[]\"'")
+        # Brackets and quotes around an id (<https://arxiv.org/abs/…>) are not part of it; the
+        # entry is still named as it was pasted ("<i>junk</i>", not "i>junk</i").
+        raw, token = token, token.strip("<>()[]\"'")
         if not token:
             continue
-        label = token if len(token) <= 200 else token[:199] + "…"
+        label = raw if len(raw) <= 200 else raw[:199] + "…"
         try:
             out.append(Reference(label=label, arxiv_ids=[parse_arxiv_id(token).id]))
             continue

@@ -160,10 +160,14 @@ def test_the_import_page(site: dict[str, Any]) -> None:
     assert "&lt;b&gt;Unknown&lt;/b&gt; &amp; co" in page and "<b>Unknown</b>" not in page
     assert "no paper here has this title" in page
     coll = Collection.objects.get(user=bob, name="From Zotero")
+    # The form starts afresh, on the collection just made, so Import pressed again sends nothing twice.
+    assert f'<option value="{coll.slug}" selected>From Zotero</option>' in page
+    assert 'value="From Zotero"' not in page
     # Pasted ids into the chosen collection.
     r = c.post("/library/import", {"pasted": f"{papers[4].arxiv_id}\n<i>junk</i>", "collection": coll.slug})
     assert r.status_code == 200 and CollectionItem.objects.filter(collection=coll).count() == 3
     assert "&lt;i&gt;junk&lt;/i&gt;" in r.content.decode()
+    assert '<textarea id="lib-pasted" name="pasted" rows="5"></textarea>' in r.content.decode()
     # Errors: the text pasted comes back, nothing is saved.
     r = c.post("/library/import", {"pasted": "@misc{x, title={", "collection": coll.slug})
     assert r.status_code == 400 and "Nothing was imported: not a valid BibTeX file" in r.content.decode()

@@ -77,6 +77,10 @@ def test_pasted_ids_urls_and_dois() -> None:
     assert [r.arxiv_ids for r in refs] == [[a.arxiv_id], [b.arxiv_id], [c.arxiv_id], [a.arxiv_id], []]
     assert refs[-1].problem == "not an arXiv id, arXiv URL or DOI"
     assert read_pasted("https://doi.org/10.1000/ABC.1")[0].dois == ["10.1000/abc.1"]
+    # Brackets around an id are not part of it; an entry is named as it was pasted.
+    wrapped, junk = read_pasted(f"<https://arxiv.org/abs/{a.arxiv_id}> <i>junk</i>")
+    assert wrapped.arxiv_ids == [a.arxiv_id] and wrapped.label == f"<https://arxiv.org/abs/{a.arxiv_id}>"
+    assert junk.label == "<i>junk</i>" and junk.problem
 
 
 @pytest.mark.parametrize(
