@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 
 
@@ -6,24 +8,34 @@ class FeedConfig(AppConfig):
     label = "feed"
 
     def ready(self) -> None:
-        from paperfeed.feed.services import paper_feed_fields
+        # The hooks are the wrappers below: the feed's services (markdown, the search service and its
+        # indexes) load when first called, not in every process at start-up.
         from paperfeed.papers.services import PAPER_EXTRAS
 
-        if paper_feed_fields not in PAPER_EXTRAS:
-            PAPER_EXTRAS.append(paper_feed_fields)
+        if _paper_feed_fields not in PAPER_EXTRAS:
+            PAPER_EXTRAS.append(_paper_feed_fields)
         # Search sorts by votes through a hook it exposes; it never imports the feed.
-        from paperfeed.search import services as search
+        from paperfeed.search.sorts import register_sort
 
-        if hasattr(search, "register_sort"):
-            from paperfeed.feed.services import votes_by_pk
-
-            search.register_sort("votes", votes_by_pk)
+        register_sort("votes", _votes_by_pk)
 
         # Deleting an account deletes its votes and comments: cached pages must not show them.
         from django.conf import settings
         from django.db.models.signals import post_delete
 
         post_delete.connect(_account_deleted, sender=settings.AUTH_USER_MODEL)
+
+
+def _paper_feed_fields(paper: Any) -> dict[str, Any]:
+    from paperfeed.feed.services import paper_feed_fields
+
+    return paper_feed_fields(paper)
+
+
+def _votes_by_pk(paper_ids: list[int]) -> dict[int, float]:
+    from paperfeed.feed.services import votes_by_pk
+
+    return votes_by_pk(paper_ids)
 
 
 def _account_deleted(sender: object, **kwargs: object) -> None:

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 
 
@@ -7,7 +9,14 @@ class PapersConfig(AppConfig):
     verbose_name = "papers"
 
     def ready(self) -> None:
-        from paperfeed.papers.services import refresh_statistics
         from paperfeed.papers.signals import papers_ingested
 
-        papers_ingested.connect(refresh_statistics, dispatch_uid="papers.statistics_after_ingest")
+        papers_ingested.connect(_refresh_statistics, dispatch_uid="papers.statistics_after_ingest")
+
+
+def _refresh_statistics(**kwargs: Any) -> bool:
+    # Here, not at start-up: every process would load the services (and what they import) to
+    # connect a receiver only an ingest calls.
+    from paperfeed.papers.services import refresh_statistics
+
+    return refresh_statistics(**kwargs)

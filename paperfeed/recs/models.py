@@ -3,11 +3,15 @@ marks, and each user's profile (the model of paperfeed.recs.model), kept up to d
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 
 from paperfeed.papers.models import Paper
+
+if TYPE_CHECKING:  # numpy loads where a vector is packed, not with the models at start-up
+    import numpy as np
 
 NOT_INTERESTED = "not interested"  # a "not interested" mark, as reasons and the profile hooks name it
 
@@ -64,12 +68,16 @@ class Profile(models.Model):
 
     @staticmethod
     def pack(vec: np.ndarray) -> bytes:
+        import numpy as np
+
         idx = np.flatnonzero(vec).astype("<i4")
         return idx.tobytes() + vec[idx].astype("<f4").tobytes()
 
     @staticmethod
     def entries(data: bytes | memoryview) -> tuple[np.ndarray, np.ndarray]:
         """A packed vector's (sorted column indices, float64 values): its nonzeros only."""
+        import numpy as np
+
         raw = bytes(data)
         n = len(raw) // 8
         idx = np.frombuffer(raw[: 4 * n], dtype="<i4")
@@ -82,6 +90,8 @@ class Profile(models.Model):
 
     @staticmethod
     def unpack(data: bytes | memoryview, size: int) -> np.ndarray:
+        import numpy as np
+
         raw = bytes(data)
         n = len(raw) // 8
         out = np.zeros(size, dtype=np.float64)

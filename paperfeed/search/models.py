@@ -3,10 +3,14 @@ in-process vector index from them without running the model again."""
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
 from django.db import models
 
 from paperfeed.papers.models import Paper
+
+if TYPE_CHECKING:  # numpy loads where a vector is packed, not with the models at start-up
+    import numpy as np
 
 
 class Embedding(models.Model):
@@ -20,8 +24,12 @@ class Embedding(models.Model):
 
     @staticmethod
     def pack(vec: np.ndarray) -> bytes:
+        import numpy as np
+
         return np.asarray(vec, dtype="<f2").tobytes()
 
     @staticmethod
     def unpack(data: bytes | memoryview) -> np.ndarray:
+        import numpy as np
+
         return np.frombuffer(bytes(data), dtype="<f2").astype(np.float32)

@@ -22,8 +22,9 @@ order. Semantic mode has no matches to count, only the nearest papers (`counted`
 `summary` says "top N by meaning". A sort orders the SORT_POOL most relevant; `listed` says how many
 a sort (or the MAX_LISTED cap) lists, and the pages end there.
 
-Sort by "votes" (or anything else) is a hook: another app calls `register_sort(name, fn)` with
-fn(paper_ids) -> {paper_id: number} (higher first); search never imports that app.
+Sort by "votes" (or anything else) is a hook: another app calls `register_sort(name, fn)` (sorts.py,
+re-exported here) with fn(paper_ids) -> {paper_id: number} (higher first); search never imports
+that app.
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paperfeed.conf import env_float
 from paperfeed.papers import services as papers
@@ -46,8 +47,6 @@ from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.papers.models import Author, Paper
 from paperfeed.papers.records import slugify_name
 from paperfeed.search import text
-from paperfeed.search.indexing import keyword_dir, vector_dir
-from paperfeed.search.keyword import Filters, KeywordIndex, day_number
 from paperfeed.search.query import (
     MAX_QUERY_CHARS,
     Clause,
@@ -57,7 +56,13 @@ from paperfeed.search.query import (
     parse,
     relaxed,
 )
-from paperfeed.search.vectors import VectorIndex
+from paperfeed.search.sorts import SORTS, register_sort  # noqa: F401  (register_sort: the hook named above)
+
+# The indexes (tantivy, numpy, the model) are imported where a search runs: every command and web
+# process imports this module at start-up, and most never search.
+if TYPE_CHECKING:
+    from paperfeed.search.keyword import Filters, KeywordIndex
+    from paperfeed.search.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -73,14 +78,6 @@ SORT_POOL = 300  # sort=date|votes orders this many of the most relevant matches
 SNIPPET_CHARS = 240
 
 NOT_BUILT = "the search index is not built yet (run `paperfeed index`)"
-
-SortFn = Callable[[list[int]], dict[int, float]]
-SORTS: dict[str, SortFn | None] = {"relevance": None, "date": None}
-
-
-def register_sort(name: str, fn: SortFn) -> None:
-    """Let another app add a sort order (e.g. the feed: "votes")."""
-    SORTS[name] = fn
 
 
 @dataclass
@@ -170,6 +167,9 @@ class Engine:
 
     @property
     def keyword(self) -> KeywordIndex | None:
+        from paperfeed.search.indexing import keyword_dir
+        from paperfeed.search.keyword import KeywordIndex
+
         stamp = _stamp(keyword_dir() / "state.json")
         if self._keyword is None:
             if not (keyword_dir() / "meta.json").exists():
@@ -186,6 +186,9 @@ class Engine:
     @property
     def vectors(self) -> VectorIndex:
         if self._vectors is None:
+            from paperfeed.search.indexing import vector_dir
+            from paperfeed.search.vectors import VectorIndex
+
             self._vectors = VectorIndex(vector_dir())
         else:
             self._vectors.refresh()
@@ -344,6 +347,8 @@ def search(
     author: str | None = None,
     sort: str = "relevance",
 ) -> SearchResults:
+    from paperfeed.search.keyword import Filters, day_number
+
     started = time.perf_counter()
     query = query if isinstance(query, str) else ""
     limit = max(1, min(int(limit), MAX_LIMIT))
@@ -484,6 +489,8 @@ def _refused(res: SearchResults, error: str) -> SearchResults:
 def _sorted(
     fused: list[tuple[int, float, dict[str, int]]], sort: str
 ) -> list[tuple[int, float, dict[str, int]]]:
+    from paperfeed.search.keyword import day_number
+
     ids = [p for p, _, _ in fused]
     fn = SORTS[sort]
     if fn is None:  # date: newest announcement first
@@ -624,6 +631,8 @@ def similar(
     """Nearest papers to one paper or to a set (the normalised mean of their embeddings), of any
     of the categories given."""
     import numpy as np
+
+    from paperfeed.search.keyword import Filters, day_number
 
     started = time.perf_counter()
     given = [papers] if isinstance(papers, str | int) else list(papers)
