@@ -8,9 +8,9 @@ class FeedConfig(AppConfig):
     label = "feed"
 
     def ready(self) -> None:
-        # The hooks are the wrappers below: the feed's services (markdown, the search service and its
-        # indexes) load when first called, not in every process at start-up.
-        from paperfeed.papers.services import PAPER_EXTRAS
+        # The hooks are the wrappers below: the feed's services (markdown, the papers' and search
+        # services) load when first called, not in every process at start-up.
+        from paperfeed.papers.signals import PAPER_EXTRAS
 
         if _paper_feed_fields not in PAPER_EXTRAS:
             PAPER_EXTRAS.append(_paper_feed_fields)

@@ -24,6 +24,7 @@ from paperfeed.core.failpoints import failpoint
 from paperfeed.papers import taxonomy
 from paperfeed.papers.models import Author, Authorship, Category, Paper, PaperCategory, PaperChange, PaperLink
 from paperfeed.papers.records import PaperRecord, Version, parse_name, slugify_name
+from paperfeed.papers.signals import PAPER_EXTRAS  # filled by other apps at start-up
 from paperfeed.papers.titles import title_digest
 
 log = logging.getLogger(__name__)
@@ -521,10 +522,6 @@ def state_put(name: str, state: dict[str, Any]) -> None:
     from paperfeed.papers.models import HarvestState
 
     HarvestState.objects.update_or_create(name=name, defaults={"state": state})
-
-
-# Other apps register functions that add fields to a paper's full JSON (e.g. the feed adds votes).
-PAPER_EXTRAS: list[Callable[[Paper], dict[str, Any]]] = []
 
 
 def paper_extras(paper: Paper) -> dict[str, Any]:
