@@ -16,7 +16,8 @@ PYTEST_ARGS ?=
 # it starts, so 2 workers on 2 cores ran each database's suite 1.5x faster (SQLite 8:50 -> 5:47,
 # PostgreSQL 8:45 -> 5:35, 2026-11-29).
 TEST_WORKERS ?= 2
-PYTEST    := $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal
+# --durations: every run's log names its 30 slowest tests, so a slower CI says where the time went.
+PYTEST    := $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal --durations=30
 BENCH_KEEP ?= var/bench
 
 .PHONY: help install run serve worker test test-sqlite test-postgres test-long chaos lint format typecheck bench bench-full perf clean services

@@ -86,7 +86,7 @@ def test_cite_control_and_import_form(
     page.fill("#lib-pasted", "@misc{broken, title = {")
     with page.expect_navigation():
         page.get_by_role("button", name="Import").click()
-    assert page.get_by_role("alert").inner_text().startswith("not a valid BibTeX file")
+    assert page.get_by_role("alert").inner_text().startswith("Nothing was imported: not a valid BibTeX file")
     assert page.locator("#lib-pasted").input_value() == "@misc{broken, title = {"
     _audit(page, problems, "import error")
     ctx.close()
