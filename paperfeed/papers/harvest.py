@@ -2,8 +2,9 @@
 
 Each page's records and the checkpoint that covers them are committed in one transaction
 (Ingestor.flush(checkpoint=…)), so a kill at any moment leaves the store and the checkpoint in step
-and the next run picks up after the last whole page. The checkpoint is kept per (endpoint, set) in
-HarvestState:
+and the next run picks up after the last whole page. A `fence` runs in that transaction before it
+commits (the command's lease renewal): a harvest that lost its lease writes no page after the loss.
+The checkpoint is kept per (endpoint, set) in HarvestState:
 
     {"next_from": "2026-07-01",                  # where the next incremental run starts
      "run": {"from", "until", "token", "resume_from", "response_date", "pages"}}  # a run in progress
@@ -74,6 +75,7 @@ class Harvester:
         set_spec: str | None = None,
         client: ArxivClient | None = None,
         on_page: Callable[[Counter[str]], None] | None = None,
+        fence: Callable[[], None] | None = None,
     ) -> None:
         self.endpoint = endpoint or env("PAPERFEED_OAI_ENDPOINT")
         self.set_spec = set_spec or None
@@ -81,6 +83,9 @@ class Harvester:
         self.name = state_name(self.endpoint, self.set_spec)
         self.counts: Counter[str] = Counter()
         self.on_page = on_page
+        # Called inside each page's transaction, just before it commits: raising rolls the page and
+        # its checkpoint back (the command's lease renewal, so a run that lost it writes nothing more).
+        self.fence = fence
         self.ingestor = Ingestor("oai", batch_size=1 << 30)  # flushed once per page, never in between
         self.first_request: dict[str, str] | None = None
 
@@ -180,7 +185,7 @@ class Harvester:
                     # Re-harvesting an old window does not move the incremental position back.
                     day = dt.date.fromisoformat(state["next_from"])
                 new_state = {"next_from": day.isoformat()}
-            batch = self.ingestor.flush(checkpoint=lambda s=new_state: state_put(self.name, s))  # type: ignore[misc]
+            batch = self.ingestor.flush(checkpoint=lambda s=new_state: self._checkpoint(s))  # type: ignore[misc]
             self.counts["pages"] += 1
             self.counts.update(batch)
             failpoint("harvest.after_page")
@@ -209,6 +214,12 @@ class Harvester:
         }
 
     # --- one page --------------------------------------------------------------------------------
+
+    def _checkpoint(self, state: dict[str, Any]) -> None:
+        """Inside the page's transaction, after its records: the fence, then the checkpoint."""
+        if self.fence:
+            self.fence()
+        state_put(self.name, state)
 
     def _fetch(self, params: dict[str, str]) -> Page:
         """The page for `params` (asked for again if it comes back malformed: a proxy's error page,

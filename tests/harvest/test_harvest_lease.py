@@ -1,7 +1,8 @@
 """The harvest's lease through arXiv's long waits, against another machine's harvest of the same feed
 (tests/harvest/rival.py): held while a live harvest waits out a Retry-After of an hour, taken over
-once a harvest killed mid-wait has been silent for the lease's ttl, and taken back by a harvest that
-was suspended past it while nobody else took it.
+once a harvest killed mid-wait has been silent for the lease's ttl, taken back by a harvest that
+was suspended past it while nobody else took it, and fencing the pages of one suspended while
+another took it: that one writes nothing more.
 
 In scaled time (LEASE_SCALE): an hour's Retry-After lasts 9 s of real time, the 900 s lease 2.25 s,
 and the heartbeat renews it every 0.56 s."""
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -162,3 +164,67 @@ def test_a_harvest_suspended_past_its_lease_takes_it_back_and_keeps_it_through_t
     assert child.returncode == 0, err[-3000:]
     assert "nobody took it: resumed" in err
     assert (json.loads(out)["pages"], json.loads(out)["retries"]) == (6, 2)
+
+
+_STORED = """
+import django, json, os
+os.environ['DJANGO_SETTINGS_MODULE'] = 'paperfeed.settings'
+django.setup()
+from paperfeed.papers.models import HarvestState, Paper
+print(json.dumps({
+    'states': {h.name: h.state for h in HarvestState.objects.all()},
+    'papers': sorted(Paper.objects.values_list('arxiv_id', 'status', 'content_hash', 'version')),
+}))
+"""
+
+
+def _other_machine(env: dict[str, str], home: Path) -> dict[str, str]:
+    """`env` for a process on another machine: its own home, the same database."""
+    db = env.get("DATABASE_URL") or f"sqlite:///{Path(env['PAPERFEED_HOME']) / 'paperfeed.sqlite3'}"
+    return env | {"PAPERFEED_HOME": str(home), "DATABASE_URL": db}
+
+
+def _stored(env: dict[str, str]) -> dict[str, Any]:
+    """The harvest's database as the checkpoints and the paper rows say."""
+    out = subprocess.run([sys.executable, "-c", _STORED], env=env, cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+def test_a_harvest_suspended_while_another_took_over_and_finished_writes_nothing_more(
+    fake: FakeArxiv, harvest: Callable[..., subprocess.Popen[str]], cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Stopped (SIGSTOP) through an hour's wait for longer than its lease lasts, while another harvest
+    of the feed took the lease over, ran to the end and let it go. On waking the first fetched its
+    next page, stored it with the checkpoint, and only then renewed its lease and stopped: its page and
+    checkpoint went in after the other run's (here a page where one paper has since been withdrawn,
+    and a checkpoint pointing back into a finished window). The renewal is the page transaction's
+    fence now: it finds the lease lost, rolls the page back and stops; the store is the other run's."""
+    first = harvest("ok", HOUR)
+    _asked(fake, 2, first)
+    first.send_signal(signal.SIGSTOP)
+    try:
+        time.sleep(1.5 * TTL_REAL)
+        # Another machine's harvest (its own home, so its own request slot: the first holds this
+        # machine's through its wait). The lease has expired: it takes it, continues the window, ends.
+        second = subprocess.Popen(
+            [sys.executable, "-m", "paperfeed", "harvest", *WINDOW, "--json"],
+            env=_other_machine(_env(fake, cli_env), tmp_path / "other"),
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        done = _finished(second)
+        assert done["pages"] == 5, done  # the first's page 1 stays, pages 2 to 6 are the second's
+        after = _stored(_env(fake, cli_env))
+        # What the first would store next: page 2 (records 20 to 39), with one paper withdrawn since.
+        withdrawn = fake.listing(*WINDOW[1::2], None)[25]
+        withdrawn.deleted = True
+    finally:
+        first.send_signal(signal.SIGCONT)
+    _, err = first.communicate(timeout=120)
+    assert first.returncode == 1, err[-3000:]
+    assert "lease expired and another run took over" in err.strip().splitlines()[-1], err[-3000:]
+    assert after["states"] == {f"oai:{fake.oai}:*": {"next_from": "2026-06-27"}}, after
+    assert _stored(_env(fake, cli_env)) == after

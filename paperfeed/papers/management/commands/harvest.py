@@ -28,8 +28,9 @@ from paperfeed.papers.sources.xml import MalformedXML
 log = logging.getLogger(__name__)
 
 EX_TEMPFAIL = 75  # sysexits: "try again later", what a second harvest gets while one runs
-# Renewed on every page, and by a heartbeat through each wait and request (a Retry-After may ask for
-# an hour); a holder on another machine that died, or is stuck past a step's bound, frees it this late.
+# Renewed in every page's transaction (its fence), and by a heartbeat through each wait and request
+# (a Retry-After may ask for an hour); a holder on another machine that died, or is stuck past a
+# step's bound, frees it this late.
 LEASE_TTL = 900.0
 
 
@@ -126,16 +127,21 @@ class Command(ReportCommand):
         # The log line reads "harvest: 6 page(s) read=…", as the summary counts pages.
         with Progress("harvest", unit="page(s)") as bar:
 
-            def on_page(c: Counter[str]) -> None:
+            def fence() -> None:
+                # Inside the page's transaction, before it commits: a lease taken over meanwhile
+                # (LeaseLost) rolls the page and its checkpoint back, so a harvest suspended past
+                # its lease while another ran writes nothing after it.
                 try:
                     held.renew()
                 except leases.LeaseExpired:
                     # The process was suspended (a laptop asleep), or stuck past a step's bound, and
                     # no other harvest took the lease meanwhile (one that had would hold it, or have
                     # released it: LeaseLost), so nothing was written under it since our last page:
-                    # take it again, heartbeat included, and go on.
+                    # take it again, heartbeat included, and store the page.
                     beat.resume()
                     log.warning("the harvest's lease lapsed between two pages, and nobody took it: resumed")
+
+            def on_page(c: Counter[str]) -> None:
                 bar.update(1, **_short(c))
 
             if not options["no_oai"]:
@@ -144,6 +150,7 @@ class Command(ReportCommand):
                     options["set_spec"],
                     client,
                     on_page=on_page,
+                    fence=fence,
                 )
                 try:
                     result = harvester.run(start, until)
