@@ -85,18 +85,31 @@ def orphans(own: str | None = None) -> list[DBTaskResult]:
     """RUNNING jobs whose worker no longer lives, or that run under `own`, the caller's worker id,
     when it knows it runs none (its job loop ended on a database outage). A job claimed by a worker
     without a lease (plain `db_worker`, or a worker of an older release) counts as orphaned once it
-    ran longer than a worker's lease lasts, so a restart during an upgrade takes no live job away."""
+    ran longer than a worker's lease lasts, so a restart during an upgrade takes no live job away.
+
+    "Longer" is judged by the database's clock, not this process's: the claim's `started_at` is the
+    claiming worker's own time (django-tasks stamps it), and the machine judging may be off by more
+    than a lease lasts, which would take a live job away or leave a dead one for ever. The claimer's
+    own skew remains: a worker that keeps no lease has no stamp of the database's to go by."""
     by_name = worker_leases()
-    grace = timezone.now() - dt.timedelta(seconds=WORKER_TTL / clock.scale())
+    grace: dt.datetime | None = None  # asked of the database only when a job without a lease is found
     found = []
     for job in DBTaskResult.objects.running().order_by("started_at"):
         worker = job.worker_ids[-1] if job.worker_ids else ""
         if worker != own and worker_alive(worker, by_name):
             continue
-        if lease_name(worker) not in by_name and job.started_at and job.started_at > grace:
-            continue
+        if lease_name(worker) not in by_name and job.started_at:
+            if grace is None:
+                grace = _db_now() - dt.timedelta(seconds=WORKER_TTL / clock.scale())
+            if job.started_at > grace:
+                continue
         found.append(job)
     return found
+
+
+def _db_now() -> dt.datetime:
+    """The database's wall clock, in real time (as timezone.now(), which it replaces in judgements)."""
+    return dt.datetime.fromtimestamp(clock.db_wall() / clock.scale(), tz=dt.UTC)
 
 
 def recover_orphans(own: str | None = None) -> dict[str, int]:

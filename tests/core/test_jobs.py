@@ -75,6 +75,30 @@ def test_a_job_without_a_worker_lease_is_recovered_once_it_ran_longer_than_a_lea
     assert job.status == "READY"
 
 
+@pytest.mark.parametrize(
+    ("ran_for", "skew", "requeued"),
+    [
+        (dt.timedelta(seconds=10), dt.timedelta(hours=1), 0),  # a judge an hour ahead: still running
+        (dt.timedelta(minutes=10), -dt.timedelta(hours=1), 1),  # an hour behind: long gone all the same
+    ],
+)
+def test_how_long_a_job_without_a_worker_lease_ran_is_judged_by_the_databases_clock(
+    monkeypatch: pytest.MonkeyPatch, ran_for: dt.timedelta, skew: dt.timedelta, requeued: int
+) -> None:
+    """Claimed by a worker whose clock agrees with the database's, judged by a process whose own is
+    off by an hour: by its clock the job just claimed had run an hour (taken away from a live worker)
+    and the one claimed ten minutes ago had not started yet (left RUNNING for another hour)."""
+    job = running_under("db-worker-without-lease")
+    db_now = dt.datetime.fromtimestamp(clock.db_wall() / clock.scale(), tz=dt.UTC)
+    job.started_at = db_now - ran_for
+    job.save(update_fields=["started_at"])
+    real_now = timezone.now
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + skew)
+    assert tasks.recover_orphans()["jobs_requeued"] == requeued
+    job.refresh_from_db()
+    assert job.status == ("READY" if requeued else "RUNNING")
+
+
 def test_a_job_that_outlived_several_workers_fails_with_the_reason(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
