@@ -10,6 +10,11 @@ Wall time can jump (§4c). Forward, a client meets empty windows: one fresh allo
 real pause, and the limit holds from there. Back, the database counters are rebased (`_rebase`);
 Redis counters expire after two windows of real time, so at most two are met twice.
 
+Windows follow each process's own clock, not the database's as leases do, so web machines whose
+clocks disagree may let a client through up to about twice its limit around a window's edge: the
+database path could read its clock in the statement it already runs, but Redis has none to share
+without a round trip of its own, and one limit judged by two kinds of clock is no better.
+
 A database that cannot be written (a read-only SQLite file, §4c) cannot count: every hit is then
 allowed, with a warning in the log, so that reads keep working; anything that writes fails anyway.
 """
