@@ -251,9 +251,10 @@ def _iso(day: dt.date | None) -> str | None:
 ESTIMATE_SLACK_DAYS = 4  # a submission after the 14:00 ET cut-off, then a weekend or holiday
 
 
-def record_announcements(entries: list[Any]) -> Counter[str]:
+def record_announcements(entries: list[Any], fence: Callable[[], None] | None = None) -> Counter[str]:
     """Store each announced paper's first-announcement date; papers not stored yet are created from
-    the feed's own metadata (OAI or the API fills in the rest later). One transaction."""
+    the feed's own metadata (OAI or the API fills in the rest later). One transaction, which `fence`
+    ends as a page's does (a lease lost meanwhile rolls it back)."""
     from paperfeed.papers.sources.atom import Entry
 
     counts: Counter[str] = Counter()
@@ -285,5 +286,7 @@ def record_announcements(entries: list[Any]) -> Counter[str]:
             else:
                 counts["unchanged"] += 1
         batch = ingestor.flush()
+        if fence:
+            fence()
     counts["created"] += batch["created"]
     return counts

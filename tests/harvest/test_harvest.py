@@ -282,6 +282,7 @@ def test_offline_is_a_clean_failure(cli_env: dict[str, str]) -> None:
 def test_announcements_record_first_announcement_dates(
     docs: list[dict[str, Any]], fake: FakeArxiv, client: ArxivClient
 ) -> None:
+    from paperfeed.core.leases import LeaseLost
     from paperfeed.papers.harvest import record_announcements
     from paperfeed.papers.lookup import read_announcements
 
@@ -307,6 +308,15 @@ def test_announcements_record_first_announcement_dates(
         os.environ.pop("PAPERFEED_ANNOUNCE_FEED")
     assert fake.requests[-1].path == "/rss/atom/cs.CL+cs.LG"
     assert [e.announce_type for e in entries] == ["new", "cross", "replace", "new"]
+
+    def lost() -> None:
+        raise LeaseLost("taken over")
+
+    # Under a lease another harvest took meanwhile, the whole feed is rolled back.
+    with pytest.raises(LeaseLost):
+        record_announcements(entries, fence=lost)
+    assert not Paper.objects.filter(arxiv_id=docs[400]["id"]).exists()
+    assert dict(Paper.objects.filter(arxiv_id__in=ids[:3]).values_list("arxiv_id", "announced")) == estimated
     counts = record_announcements(entries)
     assert (counts["dated"], counts["created"], counts["unchanged"]) == (2, 1, 1)
     got = dict(

@@ -164,7 +164,7 @@ class Command(ReportCommand):
                     entries = read_announcements(options["announcements"], client)
                 except (ArxivError, ApiError, MalformedXML, ValueError) as e:
                     raise CommandError(f"announcement feed failed: {e}") from None
-                counts = record_announcements(entries)
+                counts = record_announcements(entries, fence)
                 result["announcements"] = {
                     "categories": options["announcements"],
                     "entries": counts["read"],
