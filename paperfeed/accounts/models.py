@@ -19,9 +19,11 @@ from paperfeed.accounts.validators import USERNAME_RULE, normalise_email, valida
 
 # A vote counts toward trending only from an account this old with a verified email (RELIABILITY S5).
 TRENDING_MIN_ACCOUNT_AGE = dt.timedelta(hours=24)
-# What a vote's standing is copied from (Vote.standing_of): a save naming one of them, or none, copies
-# it to the account's votes. A QuerySet.update() of one must call Vote.objects.follow_voter itself.
+# What a vote's standing is copied from (Vote.standing_of): a save naming one of them, or none, and an
+# update() (or bulk_update()) of one copy it to the account's votes.
 STANDING_FIELDS = frozenset({"email_verified", "is_active", "suspended_at", "date_joined"})
+# Accounts per UPDATE of a bulk change of standing: keeps the id list under SQLite's parameter limit.
+STANDING_BATCH = 500
 
 
 class UserQuerySet(models.QuerySet["User"]):
@@ -42,6 +44,25 @@ class UserQuerySet(models.QuerySet["User"]):
 
     def suspended(self) -> UserQuerySet:
         return self.filter(suspended_at__isnull=False)
+
+    def update(self, **kwargs: Any) -> int:
+        """A change of standing in bulk (`.filter(...).update(is_active=False)`, bulk_update, which
+        calls this) copies it to the accounts' votes in its transaction, as User.save does: a
+        deactivated account's votes stopped counting only when it was saved one by one. The rows
+        are locked first and changed by id, so the votes followed are those of the rows changed."""
+        if not STANDING_FIELDS & kwargs.keys():
+            return super().update(**kwargs)
+        from paperfeed.feed.models import Vote
+
+        with transaction.atomic(using=self.db):
+            ids = list(self.select_for_update().values_list("pk", flat=True))
+            changed = 0
+            for start in range(0, len(ids), STANDING_BATCH):
+                batch = ids[start : start + STANDING_BATCH]
+                changed += super(UserQuerySet, self.filter(pk__in=batch)).update(**kwargs)
+                for pk in batch:
+                    Vote.objects.follow_voter(pk)
+        return changed
 
 
 class AccountManager(UserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]

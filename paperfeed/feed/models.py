@@ -115,10 +115,11 @@ class VoteQuerySet(models.QuerySet["Vote"]):
         return self.filter(voter_joined__lte=at - TRENDING_MIN_ACCOUNT_AGE, created_at__lte=at)
 
     def follow_voter(self, user_id: int) -> int:
-        """Copy the voter's standing onto their votes: what suspending, verifying, deactivating or
-        re-dating an account calls after writing the user row, in the same transaction. The row is
-        read here, under the lock that write holds, not taken from a caller's object: one loaded
-        before a concurrent suspension would undo the suspension's copy. How many votes changed."""
+        """Copy the voter's standing onto their votes: what User.save and UserQuerySet.update call
+        after writing the user row (suspending, verifying, deactivating or re-dating an account),
+        in the same transaction. The row is read here, under the lock that write holds, not taken
+        from a caller's object: one loaded before a concurrent suspension would undo the
+        suspension's copy. How many votes changed."""
         from paperfeed.accounts.models import User
 
         suspended, joined = Vote.standing_of(User.objects.get(pk=user_id))
@@ -142,8 +143,8 @@ class Vote(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # The voter's standing, copied here so that counting needs no join on users: set when the vote
     # is made (from the user row upvote locks) and by Vote.objects.follow_voter in the transaction
-    # of every change to it (moderation.services.suspend/unsuspend; User.save for verification,
-    # activation and date_joined). `suspended`: the voter is suspended (Vote.objects.counted).
+    # of every change to it (User.save and UserQuerySet.update, hence bulk_update, for suspension,
+    # verification, activation and date_joined). `suspended`: the voter is suspended (Vote.objects.counted).
     suspended = models.BooleanField(default=False)
     # The voter's date_joined while the account may count toward trending (email verified, active,
     # not suspended), else NULL. Trending compares it with its reference time less the minimum

@@ -19,7 +19,7 @@ from django.utils import timezone
 from paperfeed.accounts import throttle
 from paperfeed.accounts.models import User
 from paperfeed.feed import services as feed
-from paperfeed.feed.models import Comment, Submission, Vote
+from paperfeed.feed.models import Comment, Submission
 from paperfeed.moderation.models import MAX_REPORT_CHARS, Action, Report
 
 
@@ -225,10 +225,10 @@ def suspend(staff: Any, user: User, reason: str = "") -> User:
     if staff is not None and user.pk == staff.pk:
         raise ModerationError("You cannot suspend your own account.")
     with transaction.atomic():
+        # The update copies the standing to the votes (UserQuerySet.update), which
+        # Vote.objects.counted and counted_for_trending read.
         if not User.objects.filter(pk=user.pk, suspended_at__isnull=True).update(suspended_at=timezone.now()):
             raise ModerationError(f"{user.username} is already suspended.")
-        # Vote.objects.counted and counted_for_trending read the votes' copy, changed with it.
-        Vote.objects.follow_voter(user.pk)
         _log(staff, Action.Kind.SUSPEND_USER, f"user {user.username}", reason, user=user)
     user.refresh_from_db(fields=["suspended_at"])
     return user
@@ -239,7 +239,6 @@ def unsuspend(staff: Any, user: User, reason: str = "") -> User:
     with transaction.atomic():
         if not User.objects.filter(pk=user.pk, suspended_at__isnull=False).update(suspended_at=None):
             raise ModerationError(f"{user.username} is not suspended.")
-        Vote.objects.follow_voter(user.pk)
         _log(staff, Action.Kind.UNSUSPEND_USER, f"user {user.username}", reason, user=user)
     user.refresh_from_db(fields=["suspended_at"])
     return user

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import pytest
 from django.apps import apps
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from paperfeed.accounts import services as accounts
@@ -70,6 +71,30 @@ def test_deactivating_and_reactivating_an_account(paper: Paper) -> None:
     user.is_active = True
     user.save(update_fields=["is_active"])
     assert counted() == {vote}
+
+
+def test_a_change_of_standing_in_bulk_reaches_the_votes(paper: Paper) -> None:
+    """A QuerySet update (or bulk_update) of a standing field, as a script or an admin action would
+    write it, stops or restarts the votes counting as a save does."""
+    away, gone, stays = make_user("away"), make_user("gone"), make_user("stays")
+    for user in (away, gone, stays):
+        feed.upvote(user, paper)
+    kept = set(Vote.objects.filter(user=stays).values_list("pk", flat=True))
+    assert User.objects.filter(username__in=["away", "gone"]).update(is_active=False) == 2
+    assert counted() == kept
+    away.is_active = True
+    User.objects.bulk_update([away], ["is_active"])
+    assert counted() == kept | set(Vote.objects.filter(user=away).values_list("pk", flat=True))
+    User.objects.filter(pk=stays.pk).update(date_joined=timezone.now())  # too new again
+    assert counted() == set(Vote.objects.filter(user=away).values_list("pk", flat=True))
+
+
+def test_an_update_of_other_fields_leaves_the_votes_alone(paper: Paper) -> None:
+    user = make_user("quiet")
+    feed.upvote(user, paper)
+    with CaptureQueriesContext(connection) as q:
+        assert User.objects.filter(pk=user.pk).update(bio="hello") == 1
+    assert len(q.captured_queries) == 1 and "feed_vote" not in q.captured_queries[0]["sql"]
 
 
 def test_suspending_and_unsuspending_an_account(paper: Paper) -> None:

@@ -205,7 +205,8 @@ def test_counted_votes_follow_the_suspension_without_a_join(community: dict[str,
 
 def test_the_migration_marks_votes_of_accounts_suspended_before_it(community: dict[str, Any]) -> None:
     spammer = community["spammer"]
-    User.objects.filter(pk=spammer.pk).update(suspended_at=timezone.now())  # as moderation stored it before
+    User.objects.filter(pk=spammer.pk).update(suspended_at=timezone.now())
+    Vote.objects.filter(user=spammer).update(suspended=False)  # as the new column starts
     assert Vote.objects.counted().filter(user=spammer).exists()
     migration = importlib.import_module("paperfeed.feed.migrations.0003_vote_suspended")
     migration.mark_suspended_votes(apps, SimpleNamespace(connection=connection))
