@@ -114,6 +114,19 @@ class VoteQuerySet(models.QuerySet["Vote"]):
         at = at or timezone.now()
         return self.filter(voter_joined__lte=at - TRENDING_MIN_ACCOUNT_AGE, created_at__lte=at)
 
+    def cast_by(self, at: dt.datetime) -> VoteQuerySet:
+        """Those cast by `at`: a past period's trending is not reordered by votes cast after it."""
+        return self.filter(created_at__lte=at)
+
+    def per_paper(self, paper_ids: Iterable[int]) -> dict[int, int]:
+        """How many of these votes each of the papers has, in one query; papers with none left out."""
+        return dict(
+            self.filter(paper_id__in=paper_ids)
+            .values("paper_id")
+            .annotate(c=Count("*"))
+            .values_list("paper_id", "c")
+        )
+
     def follow_voter(self, user_id: int) -> int:
         """Copy the voter's standing onto their votes: what User.save and UserQuerySet.update call
         after writing the user row (suspending, verifying, deactivating or re-dating an account),
@@ -155,10 +168,14 @@ class Vote(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["paper", "user"], name="uniq_vote_paper_user")]
-        # The counted votes of a paper, read from the index alone (no table row per vote).
+        # The counted votes of a paper, read from the index alone (no table row per vote); with
+        # created_at, trending's tie-break (those cast by its reference time) is read from it too.
+        # `suspended`, fixed by the condition, is kept: without it SQLite reads the table rows.
         indexes = [
             models.Index(
-                fields=["paper", "suspended"], condition=models.Q(suspended=False), name="vote_counted_paper"
+                fields=["paper", "suspended", "created_at"],
+                condition=models.Q(suspended=False),
+                name="vote_counted_paper",
             ),
             # ... and those trending may count, with what it compares (no table row per vote).
             models.Index(

@@ -204,14 +204,7 @@ def vote_counts(arxiv_ids: list[str]) -> dict[str, int]:
 
 def votes_by_pk(paper_ids: list[int]) -> dict[int, float]:
     """The same, by paper primary key: the "votes" sort order search registers from us."""
-    return {
-        pk: float(c)
-        for pk, c in Vote.objects.counted()
-        .filter(paper_id__in=paper_ids)
-        .values("paper_id")
-        .annotate(c=Count("*"))
-        .values_list("paper_id", "c")
-    }
+    return {pk: float(c) for pk, c in Vote.objects.counted().per_paper(paper_ids).items()}
 
 
 def voted_ids(user: Any, paper_ids: list[int]) -> set[int]:
@@ -383,21 +376,9 @@ def reference_time(period: Period, now: dt.datetime | None = None) -> dt.datetim
 
 def _score(entries: list[Entry], ref: dt.datetime) -> None:
     ids = [e.paper.pk for e in entries]
-    counted = dict(
-        Vote.objects.counted_for_trending(ref)
-        .filter(paper_id__in=ids)
-        .values("paper_id")
-        .annotate(c=Count("*"))
-        .values_list("paper_id", "c")
-    )
+    counted = Vote.objects.counted_for_trending(ref).per_paper(ids)
     # Votes cast after `ref` (a past period looked at now) are neither counted nor "not counted".
-    cast = dict(
-        Vote.objects.counted()
-        .filter(paper_id__in=ids, created_at__lte=ref)
-        .values("paper_id")
-        .annotate(c=Count("*"))
-        .values_list("paper_id", "c")
-    )
+    cast = Vote.objects.counted().cast_by(ref).per_paper(ids)
     for e in entries:
         e.counted, e.cast = counted.get(e.paper.pk, 0), cast.get(e.paper.pk, 0)
         e.age_hours = max(0.0, (ref - e.submission.created_at).total_seconds() / 3600)

@@ -17,7 +17,7 @@ from django.utils import timezone
 from paperfeed.accounts import services as accounts
 from paperfeed.accounts.models import TRENDING_MIN_ACCOUNT_AGE, User
 from paperfeed.feed import services as feed
-from paperfeed.feed.models import Vote
+from paperfeed.feed.models import Submission, Vote
 from paperfeed.moderation import services as moderation
 from paperfeed.papers.models import Paper
 from tests.sitedata import load_papers, make_user
@@ -51,6 +51,37 @@ def test_trending_counts_without_a_join_on_users(paper: Paper) -> None:
     query = str(Vote.objects.counted_for_trending().filter(paper=paper).query).upper()
     assert " JOIN " not in query and "ACCOUNTS_USER" not in query
     assert len(counted()) == 1
+
+
+def test_the_counts_trending_and_the_lists_make_read_the_index_alone() -> None:
+    """The tie-break's count (counted votes cast by the reference time) and the lists' counts are
+    read from vote_counted_paper without a table row per vote (bench/README.md "trending's counted
+    votes"); PostgreSQL is kept off the table scan it picks for a table this small."""
+    papers = load_papers(3)
+    for i, user in enumerate([make_user("a"), make_user("b")]):
+        for p in papers[i:]:
+            feed.upvote(user, p)
+    ids, first = [p.pk for p in papers], papers[0].votes.get().created_at
+    Submission.objects.create(paper=papers[2], day=first.date())
+    with CaptureQueriesContext(connection) as q:
+        assert Vote.objects.counted().cast_by(timezone.now()).per_paper(ids) == {
+            ids[0]: 1,
+            ids[1]: 2,
+            ids[2]: 2,
+        }
+        assert Vote.objects.counted().cast_by(first).per_paper(ids) == {ids[0]: 1}
+        assert [s.n_votes for s in Submission.objects.with_counts()] == [2]
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("SET LOCAL enable_seqscan = off")
+            cur.execute("SET LOCAL enable_bitmapscan = off")
+            explain, wanted = "EXPLAIN ", "Index Only Scan using vote_counted_paper"
+        else:
+            explain, wanted = "EXPLAIN QUERY PLAN ", "COVERING INDEX vote_counted_paper"
+        for query in q.captured_queries:
+            cur.execute(explain + query["sql"])
+            plan = " ".join(str(row) for row in cur.fetchall())
+            assert wanted in plan, (query["sql"], plan)
 
 
 def test_a_vote_cast_before_verification_counts_once_the_address_is_verified(paper: Paper) -> None:
