@@ -115,14 +115,12 @@ def _version_dates(p: Paper) -> dict[int, dt.date]:
 def issued(p: Paper) -> dt.date | None:
     """The date a citation gives: v1's submission, else the day arXiv first announced the paper,
     else none. Not a later version's date: a v3 from last month would date a paper of three years
-    ago. `published` is v1's by the model's contract, but a record whose version list starts past
-    v1 fills it with the first date it has, so a date that belongs to a later version is passed
-    over; `updated` is v1's only while v1 is the latest version."""
+    ago. `published` is v1's (PaperRecord and migration papers.0009 keep it so); `updated` is v1's
+    only while v1 is the latest version."""
     versions = _version_dates(p)
     if 1 in versions:
         return versions[1]
-    later = {d for n, d in versions.items() if n > 1}
-    if p.published is not None and p.published.date() not in later:
+    if p.published is not None:
         return p.published.date()
     if p.updated is not None and p.version == 1:
         return p.updated.date()

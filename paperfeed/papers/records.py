@@ -162,7 +162,10 @@ class PaperRecord:
             self.versions = sorted(self.versions, key=lambda v: v.version)
             last = self.versions[-1]
             self.version = max(self.version or 0, last.version)
-            self.published = self.published or self.versions[0].date
+            # `published` is v1's submission: a list starting later (a look-up that saw only the
+            # newer versions) has no date for it, and its first would date the paper too late.
+            if self.published is None and self.versions[0].version == 1:
+                self.published = self.versions[0].date
             self.updated = self.updated or last.date
 
     @property

@@ -176,8 +176,8 @@ def test_the_date_cited_is_v1_s_else_the_first_announcement_never_a_later_versio
     # No v1 date: the first announcement (BibTeX and RIS gave the year alone), not the update's.
     p = _paper(**both, published=None, updated=v3, version=3, versions=[])
     assert _dates(p) == ("2017 jun", "2017", "2017/06/13", [[2017, 6, 13]])
-    # A version list starting past v1 filled `published` with v2's date: passed over too.
-    p = _paper(**both, published=v2, updated=v3, version=3, versions=_versions((2, v2), (3, v3)))
+    # A version list starting past v1: the first announcement, not v2's date.
+    p = _paper(**both, published=None, updated=v3, version=3, versions=_versions((2, v2), (3, v3)))
     assert _dates(p) == ("2017 jun", "2017", "2017/06/13", [[2017, 6, 13]])
     # The update of a paper whose latest version is v1 is v1's.
     p = _paper(arxiv_id="1706.03762", announced=None, published=None, updated=v1, version=1, versions=[])

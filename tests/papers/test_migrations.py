@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 from types import SimpleNamespace
 from typing import Any
@@ -363,3 +364,22 @@ def test_stored_papers_get_their_title_digests_in_batches(
     # Run again (a rerun after a crash): the same digests.
     migration.store_title_digests(apps, SimpleNamespace(connection=connection))
     assert dict(Paper.objects.values_list("arxiv_id", "title_digest")) == stored
+
+
+def test_a_later_version_s_date_stored_as_published_is_cleared() -> None:
+    v1, v2, v3 = (dt.datetime(2025, m, 2, 10, tzinfo=dt.UTC) for m in (1, 3, 5))
+    listed = [
+        {"version": 2, "date": v2.isoformat(), "size": ""},
+        {"version": 3, "date": v3.isoformat(), "size": ""},
+    ]
+    wrong, given, whole = load_papers(3)
+    Paper.objects.filter(pk=wrong.pk).update(versions=listed, published=v2)  # as records filled it before
+    Paper.objects.filter(pk=given.pk).update(versions=listed, published=v1)  # a source's own v1 date
+    Paper.objects.filter(pk=whole.pk).update(versions=[{"version": 1, "date": v1.isoformat()}], published=v1)
+    migration = importlib.import_module("paperfeed.papers.migrations.0009_published_is_v1")
+    for _ in range(2):
+        migration.clear_later_published(apps, SimpleNamespace(connection=connection))
+        published = dict(
+            Paper.objects.filter(pk__in=[wrong.pk, given.pk, whole.pk]).values_list("pk", "published")
+        )
+        assert published == {wrong.pk: None, given.pk: v1, whole.pk: v1}

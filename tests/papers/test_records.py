@@ -99,6 +99,16 @@ def test_versioned_id_sets_the_version_and_versions_set_dates() -> None:
     assert (r.arxiv_id, r.version, r.published, r.updated) == ("2501.00001", 2, v1, v2)
 
 
+def test_published_is_v1_s_date_never_a_later_version_s() -> None:
+    v1, v2, v3 = (dt.datetime(2025, m, 2, 10, tzinfo=dt.UTC) for m in (1, 3, 5))
+    out_of_order = record(versions=[Version(3, v3), Version(1, v1), Version(2, v2)])
+    assert (out_of_order.published, out_of_order.updated, out_of_order.version) == (v1, v3, 3)
+    starts_later = record(versions=[Version(3, v3), Version(2, v2)])
+    assert (starts_later.published, starts_later.updated, starts_later.version) == (None, v3, 3)
+    # A date the source gives for v1 (the API's <published>, OAI's <created>) is kept.
+    assert record(versions=[Version(2, v2)], published=v1).published == v1
+
+
 def test_content_hash_tracks_content() -> None:
     assert record().content_hash() == record().content_hash()
     assert record().content_hash() != record(abstract="Other.").content_hash()
