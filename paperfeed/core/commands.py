@@ -147,6 +147,14 @@ def add_categories(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
+def json_default(value: Any) -> Any:
+    """What `--json` prints for a value JSON has no type for: a time in ISO 8601 with its `T` and
+    offset, as the API prints it (str() gives "2026-11-30 18:29:41+00:00"), anything else as text."""
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
 class ReportCommand(PaperfeedCommand):
     """Subclasses implement `report(**options)`, returning a JSON-able dict, and may override
     `render(result)` for the human-readable form."""
@@ -181,7 +189,7 @@ class ReportCommand(PaperfeedCommand):
                 "the next run resumes from it: free space and run the command again"
             ) from None
         if options["json"]:
-            sys.stdout.write(json.dumps(result, default=str, ensure_ascii=False) + "\n")
+            sys.stdout.write(json.dumps(result, default=json_default, ensure_ascii=False) + "\n")
         else:
             text = self.render(result)
             if text:

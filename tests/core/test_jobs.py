@@ -128,6 +128,11 @@ def test_the_listing_shows_queued_and_running_jobs_and_whether_their_worker_live
     assert by_id[str(queued.id)]["state"] == "queued" and by_id[str(queued.id)]["worker"] is None
     row = by_id[str(orphan.pk)]
     assert row["state"] == "running" and row["worker_alive"] is False and row["started_at"]
+    # ISO 8601 with its T and offset, as the API prints times (str() gave "2026-11-30 18:29:41+00:00").
+    for job, field in ((orphan, "started_at"), (DBTaskResult.objects.get(pk=queued.id), "enqueued_at")):
+        printed = by_id[str(job.pk)][field]
+        assert "T" in printed and dt.datetime.fromisoformat(printed) == getattr(job, field), printed
+        assert dt.datetime.fromisoformat(printed).utcoffset() is not None
     call_command("jobs")
     text = capsys.readouterr().out
     assert "1 queued, 1 running, 0 failed" in text and "its worker is gone" in text

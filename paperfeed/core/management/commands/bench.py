@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from paperfeed.bench import BENCHMARKS
-from paperfeed.core.commands import ReportCommand, bounded_int
+from paperfeed.core.commands import ReportCommand, bounded_int, json_default
 
 
 class Command(ReportCommand):
@@ -45,4 +45,4 @@ class Command(ReportCommand):
     def render(self, result: dict[str, Any]) -> str:
         import json
 
-        return json.dumps(result, indent=2, default=str)
+        return json.dumps(result, indent=2, default=json_default)
