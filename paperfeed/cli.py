@@ -32,9 +32,19 @@ def _run(args: list[str]) -> None:
         """A command's CommandError carried past Django's own handler, which would print it as
         "CommandError: …", to be reported below as every other failure is."""
 
-        def __init__(self, error: CommandError) -> None:
-            super().__init__(str(error))
+        def __init__(self, error: CommandError, reason: str | None = None) -> None:
+            super().__init__(str(error) if reason is None else reason)
             self.returncode = error.returncode
+
+    def checks_failed(error: SystemCheckError) -> Failed:
+        """The issues stay listed as Django lists them; its closing count ("System check identified
+        2 issues (0 silenced).") becomes the reason line every failure ends with."""
+        listing, _, last = str(error).rstrip().rpartition("\n")
+        if last.startswith("System check identified"):
+            sys.stderr.write(listing.rstrip() + "\n")
+            return Failed(error, "s" + last[1:].rstrip(".") + ", listed above")
+        sys.stderr.write(str(error).rstrip() + "\n")
+        return Failed(error, "the system checks failed (their issues are listed above)")
 
     class Utility(ManagementUtility):
         def fetch_command(self, subcommand: str) -> BaseCommand:
@@ -56,9 +66,10 @@ def _run(args: list[str]) -> None:
                 try:
                     return execute(*a, **options)
                 except CommandError as e:
-                    # A failed system check prints its own list; --traceback wants Django's way.
-                    if isinstance(e, SystemCheckError) or options.get("traceback"):
+                    if options.get("traceback"):  # Django's way, as the option asks
                         raise
+                    if isinstance(e, SystemCheckError):
+                        raise checks_failed(e) from e
                     raise Failed(e) from e
 
             command.execute = execute_reporting  # type: ignore[method-assign]

@@ -10,6 +10,7 @@ import gzip
 import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -200,6 +201,23 @@ def test_a_command_s_own_failure_has_the_one_prefix(
     assert lines[0].startswith(f"paperfeed: {reason}"), proc.stderr
     with_traceback = _run(*args, "--traceback", env=bare_env)
     assert with_traceback.returncode != 0 and "Traceback" in with_traceback.stderr
+
+
+def test_a_failed_system_check_lists_its_issues_and_ends_with_the_reason(bare_env: dict[str, str]) -> None:
+    # A development setup fails the deployment checks: Django's listing, then a "paperfeed: …" line
+    # with the count in place of Django's own closing line.
+    proc = _run("check", "--deploy", "--fail-level", "WARNING", env=bare_env)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert "(security.W012)" in proc.stderr and not re.search(
+        r"^System check identified \d", proc.stderr, re.M
+    )
+    assert re.fullmatch(
+        r"paperfeed: system check identified \d+ issues \(0 silenced\), listed above", lines[-1]
+    )
+    with_traceback = _run("check", "--deploy", "--fail-level", "WARNING", "--traceback", env=bare_env)
+    assert with_traceback.returncode == 1
+    assert re.search(r"^System check identified \d", with_traceback.stderr, re.M)
 
 
 def test_ctrl_c_is_one_line_and_status_130(capsys: pytest.CaptureFixture[str]) -> None:
