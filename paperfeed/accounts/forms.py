@@ -11,6 +11,7 @@ from paperfeed.accounts import services
 from paperfeed.accounts.models import User
 from paperfeed.accounts.validators import normalise_email, validate_email_characters, validate_username
 from paperfeed.core.text import quoted
+from paperfeed.papers import services as papers
 
 
 class SignupForm(forms.Form):
@@ -121,10 +122,7 @@ class ProfileForm(forms.Form):
         values = split_values(self.cleaned_data["categories"], spaces=True)
         codes, unknown = services.resolve_categories(values)
         if unknown:
-            raise forms.ValidationError(
-                f"No category on this site has the code {_quoted(unknown)}. Use codes like cs.CL "
-                "(the Categories page lists them)."
-            )
+            raise forms.ValidationError(papers.no_such_categories(unknown, stored_only=True))
         return codes
 
     def clean_authors(self) -> list[str]:

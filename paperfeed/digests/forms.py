@@ -105,10 +105,7 @@ class SettingsForm(forms.ModelForm):
             raise forms.ValidationError("At most 50 categories.")
         known = {c.lower(): c for c in Category.objects.values_list("code", flat=True)}
         if unknown := [c for c in cats if c.lower() not in known]:
-            raise forms.ValidationError(
-                f"Not a category of the papers here: {_listed(unknown)}. Use codes like cs.CL "
-                "(the Categories page lists them)."
-            )
+            raise forms.ValidationError(papers.no_such_categories(unknown, stored_only=True))
         return list(dict.fromkeys(known[c.lower()] for c in cats))
 
     def clean_authors_text(self) -> list[str]:

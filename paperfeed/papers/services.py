@@ -21,6 +21,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from paperfeed.core.failpoints import failpoint
+from paperfeed.core.text import quoted
 from paperfeed.papers import taxonomy
 from paperfeed.papers.models import Author, Authorship, Category, Paper, PaperCategory, PaperChange, PaperLink
 from paperfeed.papers.records import PaperRecord, Version, parse_name, slugify_name
@@ -489,8 +490,17 @@ def categories_problem(codes: Iterable[str]) -> str:
     return no_such_categories(unknown) if unknown else ""
 
 
-def no_such_categories(unknown: list[str]) -> str:
-    return f"No such category: {', '.join(unknown)} (codes look like cs.CL, math.PR, hep-th)."
+def no_such_categories(unknown: list[str], *, stored_only: bool = False) -> str:
+    """The one wording of unknown category codes, on every surface that takes them (search's `cat:`
+    and --category, the follow and digest settings, `subscribers add --category`, a saved search).
+    `stored_only`: the codes were checked against this site's papers alone (a follow), so a real
+    arXiv code that no paper here has is refused too, and the message must not call it unheard of.
+    Each code is quoted and cut (someone's text), at most five named."""
+    named = ", ".join(quoted(c, 40) for c in unknown[:5]) + (
+        f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+    )
+    where = " on this site" if stored_only else ""
+    return f"No such category{where}: {named} (codes look like cs.CL, math.PR, hep-th)."
 
 
 def author_key_candidates(text: str) -> list[str]:

@@ -303,11 +303,7 @@ def known_categories(codes: Sequence[str]) -> list[str]:
     nor a stored paper has (cs.XX would find nothing, and "no paper matches" would blame the query)."""
     found, unknown = papers.resolve_categories(codes)
     if unknown:
-        raise InvalidFilter(
-            f"unknown category {unknown[0][:40]} (codes look like cs.CL, math.PR, hep-th)",
-            "category",
-            unknown[0],
-        )
+        raise InvalidFilter(papers.no_such_categories(unknown), "category", unknown[0])
     return found
 
 

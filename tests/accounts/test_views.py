@@ -569,7 +569,7 @@ def test_an_unknown_followed_category_is_an_error_naming_it() -> None:
     r = save(typed)
     assert r.status_code == 200
     html = r.content.decode()
-    assert "No category on this site has the code “nope.XX”, “&lt;b&gt;cs.ZZ&lt;/b&gt;”" in html
+    assert "No such category on this site: “nope.XX”, “&lt;b&gt;cs.ZZ&lt;/b&gt;”" in html
     assert "<b>cs.ZZ" not in html
     assert form_on(r.content, "profile")["categories"] == typed
     follows = Follow.objects.of(user)

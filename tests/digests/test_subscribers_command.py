@@ -24,7 +24,8 @@ def test_unknown_categories_are_named_and_nothing_is_saved() -> None:
             "subscribers", "add", "--confirmed", "--categories", "cs.CL, cs.XX,deep", "a@example.org"
         )
     assert str(refused.value) == (
-        "--category: no such category: cs.XX, deep (codes look like cs.CL, math.PR, hep-th); nobody was added"
+        "--category: no such category: “cs.XX”, “deep” (codes look like cs.CL, math.PR, hep-th); "
+        "nobody was added"
     )
     assert refused.value.returncode == 2
     assert not Subscriber.objects.exists()
@@ -35,7 +36,7 @@ def test_an_alert_that_could_never_match_is_refused_as_the_settings_page_refuses
     with pytest.raises(CommandError) as refused:
         call_command("subscribers", "add", "--confirmed", "--search", "x cat:cs.XX", "a@example.org")
     assert str(refused.value) == (
-        "--search: no such category: cs.XX (codes look like cs.CL, math.PR, hep-th); nobody was added"
+        "--search: no such category: “cs.XX” (codes look like cs.CL, math.PR, hep-th); nobody was added"
     )
     assert refused.value.returncode == 2
     with pytest.raises(CommandError, match="--search: a saved search is at most 200 characters"):
@@ -103,3 +104,27 @@ def test_list_gives_dates_in_iso_8601_and_help_names_every_action(capsys) -> Non
     assert dt.datetime.fromisoformat(row["created_at"]) == bob.created_at
     helptext = Command().create_parser("paperfeed", "subscribers").format_help()
     assert all(f"`{a}`" in helptext for a in ("add", "list", "remove", "suppress"))
+
+
+def test_every_surface_words_an_unknown_category_as_no_such_categories_does() -> None:
+    # One function, one message (the search page and API show search's: tests/search/test_surfaces.py):
+    # search's filter, the follow and digest settings forms, the command line.
+    from paperfeed.accounts.forms import ProfileForm
+    from paperfeed.digests.forms import SettingsForm
+    from paperfeed.papers.services import no_such_categories
+    from paperfeed.search.query import InvalidFilter
+    from paperfeed.search.services import known_categories
+
+    said = no_such_categories(["cs.XX"])
+    with pytest.raises(InvalidFilter) as search:
+        known_categories(["cs.CL", "cs.XX"])
+    assert str(search.value) == said
+    with pytest.raises(CommandError) as cli:
+        call_command("subscribers", "add", "--category", "cs.XX", "a@example.org")
+    assert str(cli.value) == f"--category: {said[0].lower()}{said[1:-1]}; nobody was added"
+    here = no_such_categories(["cs.XX"], stored_only=True)
+    follow = ProfileForm({"categories": "cs.XX"})
+    assert not follow.is_valid() and follow.errors["categories"] == [here]
+    sub = Subscriber.objects.create(email="b@example.org", status=Subscriber.Status.CONFIRMED)
+    digest = SettingsForm({"frequency": "daily", "send_hour": "7", "categories_text": "cs.XX"}, instance=sub)
+    assert not digest.is_valid() and digest.errors["categories_text"] == [here]

@@ -130,8 +130,8 @@ def test_a_saved_search_of_no_category_is_refused_as_a_digest_alert_is() -> None
     with pytest.raises(services.FeedError) as refused:
         services.save_search(u, "decoding cat:cs.zz")
     assert str(refused.value) == f"{searches_problem(['decoding cat:cs.zz'])} Nothing was saved."
-    assert str(refused.value).startswith("No such category: cs.zz (codes look like cs.CL")
-    with pytest.raises(services.FeedError, match=r"No such category: eess\.XX "):
+    assert str(refused.value).startswith("No such category: “cs.zz” (codes look like cs.CL")
+    with pytest.raises(services.FeedError, match=r"No such category: “eess\.XX” "):
         services.save_search(u, "decoding", category="eess.XX")  # the search page's filter too
     assert not SavedSearch.objects.exists()
     # arXiv's codes in any case, and those only stored papers have, are kept.

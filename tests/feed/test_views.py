@@ -374,7 +374,7 @@ def test_collections_follow_and_saved_search(site) -> None:  # type: ignore[no-u
     assert u.follows.get().value == papers[0].primary_category_id
     # A category no paper has is refused with the settings page's words, and nothing is saved.
     never = c.post("/search/save", {"q": "vision cat:cs.zz", "next": "/search?q=vision"}, follow=True)
-    assert b"No such category: cs.zz (codes look like cs.CL" in never.content
+    assert "No such category: “cs.zz” (codes look like cs.CL".encode() in never.content
     assert not SavedSearch.objects.exists()
     c.post("/search/save", {"q": "vision transformers"})
     s = SavedSearch.objects.get(user=u)
