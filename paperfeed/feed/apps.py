@@ -23,7 +23,12 @@ class FeedConfig(AppConfig):
         from django.conf import settings
         from django.db.models.signals import post_delete
 
-        post_delete.connect(_account_deleted, sender=settings.AUTH_USER_MODEL)
+        post_delete.connect(_pages_changed, sender=settings.AUTH_USER_MODEL)
+        # A day nobody submitted to lists the newest papers stored (services.new_on_arxiv): an
+        # import or harvest changes it, so cached pages must not outlive one.
+        from paperfeed.papers.signals import papers_ingested
+
+        papers_ingested.connect(_pages_changed, dispatch_uid="feed.pages_after_ingest")
 
 
 def _paper_feed_fields(paper: Any) -> dict[str, Any]:
@@ -38,7 +43,7 @@ def _votes_by_pk(paper_ids: list[int]) -> dict[int, float]:
     return votes_by_pk(paper_ids)
 
 
-def _account_deleted(sender: object, **kwargs: object) -> None:
+def _pages_changed(sender: object, **kwargs: object) -> None:
     from django.db import transaction
 
     from paperfeed.feed.services import bump_listing_version

@@ -467,6 +467,33 @@ def latest_day(
     return day
 
 
+@dataclass
+class NewOnArxiv:
+    """What a day's page shows while nobody has submitted to it: the newest papers stored here
+    (harvested in the site's own categories) announced by that day, none already on a list."""
+
+    day: dt.date | None  # the announcement day they are from: that day, or the last one before it
+    papers: list[Paper]
+    total: int  # that day's unsubmitted papers, of which `papers` are the newest
+    stored: bool  # any paper at all: a new site with none gets the operator's instructions
+
+
+def new_on_arxiv(day: dt.date, limit: int = 30) -> NewOnArxiv:
+    """A new site has papers long before it has curators: its front page lists the newest of them
+    rather than nothing, marked as not submitted, each with its Submit button. On arXiv's own
+    days off (weekends) and before the day's announcement is harvested, the last day before."""
+    active = Paper.objects.active()
+    # Ordered by the announced index, as latest_day walks the submissions' day index.
+    shown = (
+        active.filter(announced__lte=day).order_by("-announced").values_list("announced", flat=True).first()
+    )
+    if shown is None:
+        return NewOnArxiv(None, [], 0, stored=active.exists())
+    fresh = active.announced_on(shown).exclude(pk__in=Submission.objects.values("paper_id"))
+    listed = list(fresh.order_by("-arxiv_id").for_listing()[:limit])
+    return NewOnArxiv(shown, listed, fresh.count() if len(listed) == limit else len(listed), stored=True)
+
+
 # --- what `paperfeed show --json` adds -------------------------------------------------------------
 
 

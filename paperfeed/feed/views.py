@@ -150,7 +150,11 @@ def daily(request: HttpRequest) -> HttpResponse:
         _voted(request, entries)
         # The JSON twin lists the same papers: this page's window, in this order.
         window = f"sort={sort}&p={page.number - 1}&limit={DAILY_PER_PAGE}"
+        # A day nobody submitted to shows what arXiv announced (a week's or month's page stays the
+        # curated list: those are read to look back at what the community picked).
+        fresh = services.new_on_arxiv(period.last) if not entries and period.kind == "day" else None
         return {
+            "new_on_arxiv": fresh,
             "entries": entries,
             "page": page,
             "period": period,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from paperfeed.accounts import services as accounts
@@ -82,6 +83,9 @@ def test_every_page_passes_the_audit(
     paper = site["papers"][0]
     author = paper.authors[0]["key"]
     cat = paper.primary_category_id
+    # None of papers 12-19 is on a list and all were submitted today: the day of one shows the fresh list.
+    fresh = f"/papers?date={site['papers'][15].announced}"
+    assert "New on arXiv" in Client().get(fresh).content.decode()
     problems: dict[str, list[str]] = {}
 
     def check(page: Any, path: str, label: str = "") -> None:
@@ -98,6 +102,7 @@ def test_every_page_passes_the_audit(
         "/search?q=diffusion", "/search?q=diffusion&since=notadate",  # an error
         "/login", "/signup", "/password-reset", "/password-reset/sent", "/signup/sent",
         "/no-such-page", "/papers?date=garbage",  # 404, 400
+        fresh,  # a day nobody submitted to: arXiv's newest, each with its Submit
     ]:  # fmt: skip
         check(page, path)
     page.goto(f"{base}/signup")  # a form sent back with errors
@@ -114,6 +119,7 @@ def test_every_page_passes_the_audit(
         "/digests/settings", "/submit", "/users/alice", "/users/alice/collections/reading-list",
         f"/comments/{site['comment'].pk}/edit", "/search?q=diffusion", f"/categories/{cat}",
         "/library/import",  # its form's fields ran 10 px past a 375 px phone's edge
+        fresh,
     ]:  # fmt: skip
         check(page, path)
     page.goto(f"{base}/for-you")

@@ -132,3 +132,42 @@ def test_sign_up_submit_vote_comment_search_trending(live_server, smtp_sink, new
     assert User.objects.filter(email_verified=True).count() == 2
     for name in ("paper", "search", "daily"):
         assert (SCREENSHOTS / f"{name}.png").stat().st_size > 10_000
+
+
+@pytest.mark.timeout(90)
+def test_a_new_sites_front_page_offers_arxivs_newest_to_submit(live_server, new_page) -> None:  # type: ignore[no-untyped-def]
+    # Thousands of papers imported and an empty front page until somebody submitted one.
+    from django.utils import timezone
+
+    from paperfeed.papers.models import Paper
+    from tests.browser.test_for_you import log_in
+    from tests.sitedata import make_user
+
+    papers = load_papers(6)
+    Paper.objects.update(announced=timezone.localdate())
+    newest = max(p.arxiv_id for p in papers)
+    base = live_server.url
+    SCREENSHOTS.mkdir(exist_ok=True)
+    for width in (1280, 360):
+        page, watch = new_page(width=width)
+        page.goto(f"{base}/")
+        assert page.locator("#fresh-h").inner_text() == "New on arXiv, not yet submitted"
+        first = page.locator("li.card.new").first
+        assert first.get_attribute("id") == f"p-{newest}"
+        submit = first.locator(".put")
+        box = submit.bounding_box()
+        assert box and box["x"] + box["width"] <= width  # on the card, not off a phone's edge
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= width
+        page.screenshot(path=str(SCREENSHOTS / f"front-new-site-{width}.png"), full_page=True)
+        assert watch.errors == [] and watch.dialogs == []
+    log_in(page, base, make_user("reader"))
+    page.goto(f"{base}/")
+    with page.expect_navigation():
+        page.locator(f"[id='p-{newest}'] .put button").click()
+    assert page.url.endswith(f"/papers/{newest}") and "Submitted to the list of" in page.inner_text(
+        ".messages"
+    )
+    page.goto(f"{base}/")
+    # Now the curated list: the submitted paper with its upvote button, and no fresh list.
+    assert page.locator(f"li.card[id='p-{newest}'] form.vote").count() == 1
+    assert page.locator("#fresh-h").count() == 0

@@ -1203,3 +1203,82 @@ def test_an_author_key_from_before_a_rekey_answers_301_and_follows_the_author() 
     )
     assert r.status_code == 302, r.content.decode()[:2000]
     assert Follow.objects.of(user).authors() == ["lukasz-kaiser", "matthias-niener"]
+
+
+def _announce(papers: list[Paper], day: dt.date) -> None:
+    Paper.objects.filter(pk__in=[p.pk for p in papers]).update(announced=day)
+
+
+def test_a_day_nobody_submitted_to_lists_arxivs_newest_papers_not_yet_submitted(
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    # A new site with thousands of imported papers showed an empty front page until someone submitted.
+    papers = load_papers(8)
+    friday, older = dt.date(2025, 3, 7), dt.date(2025, 3, 6)
+    _announce(papers[:6], friday)
+    _announce(papers[6:], older)
+    services.submit(papers[0].arxiv_id, make_user("curator"), dt.date(2025, 3, 4))
+    page = Client().get("/papers?date=2025-03-07").content.decode()
+    assert "New on arXiv, not yet submitted" in page and "Nobody submitted a paper" not in page
+    assert "Wednesday, 7 March 2025" not in page and "Friday, 7 March 2025" in page
+    listed = re.findall(r'<li class="card new" id="p-([^"]+)"', page)
+    # That day's papers, newest id first, without the one already on a list or another day's.
+    assert listed == sorted((p.arxiv_id for p in papers[1:6]), reverse=True)
+    assert f'href="/submit?paper={papers[1].arxiv_id}"' in page  # a visitor logs in to submit it
+    assert "most upvoted</a>" not in page  # no sort for a list that is not ranked
+    # arXiv announces nothing on a weekend: Sunday's page shows Friday's, named as such.
+    sunday = Client().get("/papers?date=2025-03-09").content.decode()
+    assert "announced on Friday, 7 March 2025" in sunday
+    assert re.findall(r'<li class="card new" id="p-([^"]+)"', sunday) == listed
+    # A week is read to look back at what the community picked: it stays the curated list.
+    assert "New on arXiv" not in Client().get("/papers?week=2025-W10").content.decode()
+    # A signed-in reader submits with one click, to today's list, and the card leaves the fresh list.
+    reader = make_user("reader")
+    c = Client()
+    c.force_login(reader)
+    mine = c.get("/papers?date=2025-03-07").content.decode()
+    assert f'<input type="hidden" name="paper" value="{papers[1].arxiv_id}">' in mine
+    with django_capture_on_commit_callbacks(execute=True):
+        assert c.post("/submit", {"paper": papers[1].arxiv_id}).status_code == 302
+    after = Client().get("/papers?date=2025-03-07").content.decode()
+    assert papers[1].arxiv_id not in re.findall(r'<li class="card new" id="p-([^"]+)"', after)
+
+
+def test_a_day_with_submissions_lists_only_them() -> None:
+    papers = load_papers(4)
+    _announce(papers, dt.date(2025, 3, 7))
+    services.submit(papers[0].arxiv_id, make_user("curator"), dt.date(2025, 3, 7))
+    page = Client().get("/papers?date=2025-03-07").content.decode()
+    assert "New on arXiv" not in page and f'id="p-{papers[0].arxiv_id}"' in page
+    assert page.count('<li class="card') == 1
+
+
+def test_a_site_with_no_papers_tells_its_operator_how_to_load_them() -> None:
+    page = Client().get("/").content.decode()
+    assert "No papers are stored here yet" in page and "<code>paperfeed harvest</code>" in page
+    assert "<code>paperfeed import FILE</code>" in page and "New on arXiv" not in page
+
+
+def test_an_import_renews_the_cached_front_page_of_a_site_nobody_submitted_to(
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    from paperfeed.papers.signals import papers_ingested
+
+    first = load_papers(1)
+    assert first[0].arxiv_id in Client().get("/").content.decode()  # cached for visitors now
+    more = load_papers(3)
+    Paper.objects.filter(pk__in=[p.pk for p in more]).update(announced=timezone.localdate())
+    with django_capture_on_commit_callbacks(execute=True):
+        papers_ingested.send(sender=None, counts={"created": 2})  # as `import` and `harvest` do
+    page = Client().get("/").content.decode()
+    assert all(p.arxiv_id in page for p in more if p.pk != first[0].pk)
+
+
+def test_an_operator_is_told_the_newest_papers_are_old() -> None:
+    (paper,) = load_papers(1)
+    _announce([paper], dt.date(2025, 3, 7))
+    staff = Client()
+    staff.force_login(make_user("admin", staff=True))
+    page = staff.get("/").content.decode()
+    assert "For the operator: the newest papers here were announced on 7 March 2025" in page
+    assert "For the operator" not in Client().get("/").content.decode()
