@@ -44,3 +44,31 @@ def test_a_long_inline_formula_scrolls_inside_itself_on_a_phone(live_server: Any
     page.set_viewport_size({"width": 1600, "height": 800})
     page.wait_for_function("() => !document.querySelector('.abstract .katex.wide')")
     assert watch.errors == []
+
+
+def test_a_phone_shows_the_cite_box_after_the_abstract_and_before_the_comments(
+    live_server: Any, new_page: Any
+) -> None:
+    # At 360 px the Cite box came after the abstract, every comment and the comment form.
+    [paper] = load_papers(1)
+    reader = make_user("reader")
+    services.submit(paper.arxiv_id, reader, None)
+    for i in range(3):
+        services.add_comment(reader, paper, f"Comment {i}: " + "a long remark " * 30)
+
+    def top(page: Any, selector: str) -> float:
+        box = page.locator(selector).bounding_box()
+        assert box, selector
+        return float(box["y"])
+
+    page, watch = new_page(360, 800)
+    page.goto(f"{live_server.url}/papers/{paper.arxiv_id}")
+    assert top(page, ".links") < top(page, "#abs-h") < top(page, "#cite") < top(page, "#comments")
+    assert top(page, "#comments") < top(page, ".side-col > .box:has(> h2:text-is('Details'))")
+    assert page.evaluate(OVERFLOW) == 0
+    # The desktop keeps its two columns: Cite beside the abstract, at the top of the side column.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    cite, abstract = page.locator("#cite").bounding_box(), page.locator(".abstract").bounding_box()
+    assert cite and abstract and cite["x"] > abstract["x"] + abstract["width"]
+    assert top(page, "#cite") < top(page, "#comments")
+    assert watch.errors == []
