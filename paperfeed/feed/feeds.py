@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import feedgenerator, timezone
 
@@ -218,3 +219,43 @@ def _qs(obj: SavedSearch) -> str:
 
 class SavedSearchAtom(_Atom, SavedSearchFeed):
     url_name = "search-atom"
+
+
+# --- the page a reader lands on from the site's feed links ------------------------------------------
+
+
+PREVIEW_ITEMS = 10
+
+
+def about(rss: type[_PaperFeed], atom: type[_PaperFeed]) -> Any:
+    """The HTML page the site links for a feed: a browser shows a feed's XML as raw text (and XSLT,
+    which could dress it, is leaving browsers), so a reader who clicks "RSS" lands here instead:
+    what the feed lists, its RSS and Atom addresses to copy into a feed reader, and its first
+    entries. The feed addresses themselves stay XML whatever the Accept header says: feed readers
+    send all sorts, and a reader given HTML would drop the subscription."""
+
+    def view(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        feed, twin = rss(), atom()
+        obj = feed.get_object(request, **kwargs)
+        items = list(feed.items(obj))[:PREVIEW_ITEMS]
+        return render(
+            request,
+            "feed/feed_about.html",
+            {
+                "title": _attr(feed, "title", obj),  # for feed readers, which show it among other sites'
+                "heading": _attr(feed, "title", obj).removeprefix("paperfeed: "),
+                "description": _attr(feed, "description", obj),
+                "page_url": _attr(feed, "link", obj),
+                "rss_url": feed.feed_url(obj),
+                "atom_url": twin.feed_url(obj),
+                "preview": [(_paper(i), feed.item_pubdate(i)) for i in items],
+            },
+        )
+
+    return view
+
+
+def _attr(feed: _PaperFeed, name: str, obj: Any) -> str:
+    # Django's Feed takes a title, description or link as a string or as a method of the object.
+    value = getattr(feed, name)
+    return str(value(obj) if callable(value) else value)

@@ -103,6 +103,7 @@ def test_every_page_passes_the_audit(
         "/login", "/signup", "/password-reset", "/password-reset/sent", "/signup/sent",
         "/no-such-page", "/papers?date=garbage",  # 404, 400
         fresh,  # a day nobody submitted to: arXiv's newest, each with its Submit
+        "/papers/feed", f"/categories/{cat}/feed",  # where a feed link leads: addresses to copy, a preview
     ]:  # fmt: skip
         check(page, path)
     page.goto(f"{base}/signup")  # a form sent back with errors

@@ -171,3 +171,21 @@ def test_a_new_sites_front_page_offers_arxivs_newest_to_submit(live_server, new_
     # Now the curated list: the submitted paper with its upvote button, and no fresh list.
     assert page.locator(f"li.card[id='p-{newest}'] form.vote").count() == 1
     assert page.locator("#fresh-h").count() == 0
+
+
+@pytest.mark.timeout(60)
+def test_the_footers_feed_link_leads_to_a_page_that_copies_the_address(live_server, browser) -> None:  # type: ignore[no-untyped-def]
+    from django.conf import settings
+
+    ctx = browser.new_context(viewport={"width": 360, "height": 800})
+    ctx.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    page = ctx.new_page()
+    page.goto(f"{live_server.url}/")
+    with page.expect_navigation():
+        page.locator("footer a", has_text="RSS/Atom feed").click()
+    assert page.url == f"{live_server.url}/papers/feed" and "RSS and Atom feed" in page.inner_text("h1")
+    page.locator("button.copy[data-copy=rss-url]").click()  # shown by site.js
+    address = f"{settings.BASE_URL}/papers/feed.rss"
+    assert page.locator(".copy-said").inner_text() == f"Copied: {address}"
+    assert page.evaluate("navigator.clipboard.readText()") == address
+    ctx.close()

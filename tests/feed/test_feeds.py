@@ -4,6 +4,7 @@ If-Modified-Since only where Last-Modified is true), HEAD, and the channel sayin
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from defusedxml import ElementTree as ET
@@ -87,3 +88,60 @@ def test_the_daily_feed_says_how_it_is_sorted(papers) -> None:  # type: ignore[n
     # Newest first it is: paper 0 has the only vote and was submitted first, so it comes last.
     links = [i.findtext("link") or "" for i in root.findall("channel/item")]
     assert links[-1].endswith(papers[0].arxiv_id) and len(links) == 4
+
+
+def test_a_feed_link_lands_on_a_page_that_explains_the_feed(papers) -> None:  # type: ignore[no-untyped-def]
+    # A reader clicking "RSS" got raw XML. The site's links lead to a page with the addresses to copy
+    # and what the feed lists; the addresses themselves stay XML for feed readers.
+    from django.conf import settings
+
+    from paperfeed.feed.models import SavedSearch
+
+    cat = papers[0].primary_category_id
+    saved = SavedSearch.objects.create(user=make_user("reader"), query='<script>alert("x")</script>')
+    day = timezone.localdate()
+    for page, feed in [
+        (f"/papers/feed?date={day}", f"/papers/feed.{{}}?date={day}"),
+        ("/trending/feed", "/trending/feed.{}"),
+        (f"/categories/{cat}/feed", f"/categories/{cat}/feed.{{}}"),
+        (f"/search/saved/{saved.token}/feed", f"/search/saved/{saved.token}/feed.{{}}"),
+    ]:
+        r = Client().get(page)
+        html = r.content.decode()
+        assert r.status_code == 200 and r["Content-Type"].startswith("text/html"), page
+        for kind in ("rss", "atom"):
+            url = settings.BASE_URL + feed.format(kind)
+            assert f'value="{url}"' in html, (page, url)  # the absolute address, to copy
+            assert f'data-copy="{kind}-url"' in html
+        assert "<script>alert" not in html
+    daily = Client().get(f"/papers/feed?date={day}").content.decode()
+    # Its preview is the feed's own list: the day's submissions, linked to their pages.
+    for p in papers[:4]:
+        assert f'href="/papers/{p.arxiv_id}"' in daily
+    assert f'href="/papers/{papers[5].arxiv_id}"' not in daily
+    assert Client().get("/search/saved/wrong-token/feed").status_code == 404
+    assert Client().get("/papers/feed?date=garbage").status_code == 400
+    # No content negotiation: a browser's Accept header still gets the XML a feed reader gets.
+    xml = Client().get("/papers/feed.rss", HTTP_ACCEPT="text/html,application/xhtml+xml")
+    assert xml["Content-Type"].startswith("application/rss+xml")
+
+
+def test_every_link_the_site_shows_to_a_feed_leads_to_its_page(papers) -> None:  # type: ignore[no-untyped-def]
+    from paperfeed.feed.models import SavedSearch
+
+    reader = make_user("reader")
+    SavedSearch.objects.create(user=reader, query="diffusion")
+    c = Client()
+    c.force_login(reader)
+    cat = papers[0].primary_category_id
+    for url in ["/", "/papers?date=2025-03-01", "/trending", f"/categories/{cat}", "/settings", "/search"]:
+        html = c.get(url).content.decode()
+        links = re.findall(r'<a [^>]*href="([^"]*)"', html)
+        assert [h for h in links if re.search(r"feed\.(rss|atom)", h)] == [], url
+        assert any(re.search(r"/feed(\?|$)", h) for h in links), url
+    # The head's autodiscovery links, which feed readers and browser extensions follow, stay XML.
+    head = c.get("/papers").content.decode()
+    assert (
+        '<link rel="alternate" type="application/rss+xml" title="Daily papers (RSS)" href="/papers/feed.rss">'
+        in head
+    )

@@ -1058,13 +1058,18 @@ def test_a_period_page_links_the_feeds_of_its_own_period(site) -> None:  # type:
             link = re.search(re.escape(tag).replace(re.escape('([^"]*)'), '([^"]*)'), html)
             assert link, (page, kind)
             assert link.group(1).endswith(("RSS)", "Atom)")) and ", " in link.group(1)  # names the period
-            assert f'<a href="{url}?{query}">' in html, (page, url)  # the page's own Feeds links too
             feed = c.get(f"{url}?{query}")
             assert feed.status_code == 200, url
+        # The page's own Feeds link leads to the feed's page of the same period, which gives both.
+        about = rss.removesuffix(".rss")
+        assert f'<a href="{about}?{query}">' in html, (page, about)
+        assert (
+            f'value="https://papers.example.org{rss}?{query}"' in c.get(f"{about}?{query}").content.decode()
+        )
     # The default page's feed rolls on: no period in its links.
     home = c.get("/").content.decode()
     assert 'type="application/rss+xml" title="Daily papers (RSS)" href="/papers/feed.rss">' in home
-    assert '<a href="/papers/feed.rss">RSS</a>' in home
+    assert '<a href="/papers/feed">RSS/Atom feed</a>' in home
 
 
 def test_the_period_tabs_of_the_current_week_and_month_lead_to_pages_that_exist(site) -> None:  # type: ignore[no-untyped-def]

@@ -209,11 +209,34 @@
     window.addEventListener("resize", fit);
   }
 
+  // The feed page's Copy buttons (hidden without JavaScript, where the address is selectable).
+  function wireCopy(root) {
+    root.querySelectorAll("button.copy[data-copy]").forEach(function (button) {
+      var field = document.getElementById(button.getAttribute("data-copy"));
+      var said = root.querySelector(".copy-said");
+      if (!field) return;
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        field.select();
+        var done = function () { if (said) said.textContent = "Copied: " + field.value; };
+        if (navigator.clipboard && window.isSecureContext) {
+          navigator.clipboard.writeText(field.value).then(done, function () {
+            if (said) said.textContent = "Press Ctrl+C (⌘C) to copy the selected address.";
+          });
+        } else if (document.execCommand && document.execCommand("copy")) {
+          done();
+        } else if (said) {
+          said.textContent = "Press Ctrl+C (⌘C) to copy the selected address.";
+        }
+      });
+    });
+  }
+
   function start() {
     renderMath(document.body); fitWideMath(document); wireVotes(document); wireDismiss(document); wireSeen(document);
     relativeTimes(document);
     setInterval(function () { relativeTimes(document); }, 60000);  // a page left open stays true
-    padForHeader(); focusFirstError();
+    padForHeader(); focusFirstError(); wireCopy(document);
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
