@@ -1287,3 +1287,11 @@ def test_an_operator_is_told_the_newest_papers_are_old() -> None:
     page = staff.get("/").content.decode()
     assert "For the operator: the newest papers here were announced on 7 March 2025" in page
     assert "For the operator" not in Client().get("/").content.decode()
+
+
+def test_an_unsubmitted_papers_page_offers_to_submit_it(site) -> None:  # type: ignore[no-untyped-def]
+    # Opened from the fresh list, search or a category, the page gave no way onto a list.
+    papers, _, _ = site
+    unlisted = Client().get(f"/papers/{papers[11].arxiv_id}").content.decode()
+    assert f'href="/submit?paper={papers[11].arxiv_id}">submit it to today' in unlisted
+    assert "Not on a list yet" not in Client().get(f"/papers/{papers[0].arxiv_id}").content.decode()
