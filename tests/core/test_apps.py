@@ -65,5 +65,5 @@ def test_setup_and_the_search_command_load_no_index_model_or_numpy(tmp_path: Pat
     assert out["setup"] == []
     assert out["search"] == ["paperfeed.papers.services"]  # the search service's own
     # The wrappers are in place: the feed's votes sort and paper fields, the ingest receivers
-    # (papers' statistics, search's index, recs' window).
-    assert out["hooks"] == {"sorts": ["date", "relevance", "votes"], "extras": 1, "ingest_receivers": 3}
+    # (papers' statistics, search's index, recs' window, the feed's cached pages).
+    assert out["hooks"] == {"sorts": ["date", "relevance", "votes"], "extras": 1, "ingest_receivers": 4}
