@@ -38,6 +38,7 @@ class ApiHttpMiddleware:
             response = _not_allowed(request, response, "HEAD" if head else request.method or "")
             if request.method == "OPTIONS":  # RFC 9110 §9.3.7: what the path allows, no body
                 options = HttpResponse(status=204)
+                del options["Content-Type"]  # no body to label (Django's default says text/html)
                 options["Allow"] = response["Allow"]
                 return options
         if response.get("Content-Type", "") == "application/json":
