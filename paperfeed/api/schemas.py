@@ -3,9 +3,15 @@ huggingface_hub's HfApi(endpoint=…) reads us: list_daily_papers, paper_info an
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
+from pydantic import WithJsonSchema
+
+# Strings in the document with the format they are in, so a client generated from it reads a time or
+# a day, not any text: api.views._ts writes RFC 3339 in UTC ("2026-03-02T09:30:00.000Z").
+Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+Day = Annotated[str, WithJsonSchema({"type": "string", "format": "date"})]
 
 
 class UserOut(Schema):
@@ -27,8 +33,10 @@ class PaperOut(Schema):
     title: str
     summary: str
     authors: list[AuthorOut]
-    publishedAt: str | None = Field(description="when arXiv published v1 (ISO 8601, UTC)")
-    submittedOnDailyAt: str | None = None
+    publishedAt: Timestamp | None = Field(
+        description="when arXiv published v1 (RFC 3339, UTC), else the day it was announced (at 00:00 UTC)"
+    )
+    submittedOnDailyAt: Timestamp | None = Field(None, description="its first submission to the daily list")
     submittedOnDailyBy: UserOut | None = None
     upvotes: int
     numComments: int
@@ -37,8 +45,10 @@ class PaperOut(Schema):
     projectPage: str | None = None
     categories: list[str]
     primaryCategory: str | None = None
-    announcedAt: str | None = None
-    version: int | None = None
+    announcedAt: Day | None = Field(None, description="the day arXiv announced it (YYYY-MM-DD)")
+    version: int | None = Field(
+        None, description="the version stored; null when the source did not say (the Kaggle snapshot)"
+    )
     doi: str | None = None
     arxivUrl: str
     pdfUrl: str
@@ -54,7 +64,11 @@ class TrendingOut(Schema):
 
 class DailyPaperOut(Schema):
     paper: PaperOut
-    publishedAt: str | None = Field(description="when it was submitted to the daily list")
+    publishedAt: Timestamp | None = Field(
+        description="in a day's list (daily_papers, trending, a user's submissions): when it was"
+        " submitted to it; in search results and recommendations, which are no day's list: the"
+        " paper's publishedAt"
+    )
     title: str
     summary: str
     thumbnail: str = ""
@@ -75,8 +89,8 @@ class CommentOut(Schema):
     author: UserOut
     body: str
     html: str
-    createdAt: str
-    editedAt: str | None = None
+    createdAt: Timestamp
+    editedAt: Timestamp | None = None
 
 
 class CitationOut(Schema):
@@ -111,7 +125,7 @@ class ReportOut(Schema):
     reason: str
     text: str
     status: str = Field(description="open until a moderator acts on it or dismisses it")
-    createdAt: str
+    createdAt: Timestamp
 
 
 class CommentIn(Schema):

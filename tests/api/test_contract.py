@@ -101,7 +101,9 @@ def check_answer(doc: dict[str, Any], method: str, path: str, r: Any, where: str
     if head:
         return
     schema = _strict({**content["schema"], "components": doc["components"]})
-    errors = sorted(Draft202012Validator(schema).iter_errors(json.loads(r.content)), key=str)
+    # Formats too: a time the document calls date-time must be RFC 3339, a day YYYY-MM-DD.
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    errors = sorted(validator.iter_errors(json.loads(r.content)), key=str)
     assert not errors, f"{where}: {r.status_code} body does not match its schema: {errors[0].message[:500]}"
 
 
@@ -275,6 +277,21 @@ def test_every_operation_answers_as_documented(
         assert not never, f"{method.upper()} {path} documents {sorted(never)}, which no request produced"
 
 
+def test_times_and_days_say_their_format(doc: dict[str, Any]) -> None:
+    # They were plain strings in the document: a client generated from it could not tell a time
+    # from any text, and check_answer's format check had nothing to check them by.
+    named = 0
+    for name, schema in doc["components"]["schemas"].items():
+        for prop, s in schema.get("properties", {}).items():
+            if not prop.endswith("At"):
+                continue
+            strings = [b for b in s.get("anyOf", [s]) if b.get("type") == "string"]
+            want = "date" if prop == "announcedAt" else "date-time"
+            assert strings and all(b.get("format") == want for b in strings), (name, prop, s)
+            named += 1
+    assert named >= 8  # PaperOut's, DailyPaperOut's, CommentOut's, ReportOut's
+
+
 def test_the_503_of_a_database_that_is_down_is_documented(doc: dict[str, Any]) -> None:
     # What core.middleware answers under /api/ when a query raises OperationalError (the live
     # PostgreSQL-down test in test_bad_input_live.py takes the server's database away for real).
@@ -304,7 +321,7 @@ def test_the_checks_catch_a_drifted_body(doc: dict[str, Any], site: dict[str, An
     """The checker itself: a key the document does not name, or one missing, fails."""
     r = Client().get(f"/api/papers/{site['papers'][0].arxiv_id}")
     check_answer(doc, "get", "/api/papers/{arxiv_id}", r, "as served")
-    for change in ({"undocumented": 1}, {"upvotes": "7"}):
+    for change in ({"undocumented": 1}, {"upvotes": "7"}, {"publishedAt": "2026-03-02 09:30"}):
         drifted = copy.copy(r)
         drifted.content = json.dumps(r.json() | change).encode()
         with pytest.raises(AssertionError, match="does not match its schema"):
