@@ -97,7 +97,8 @@ _HEADERS = {
     429: {"Retry-After": _header("seconds until a request is counted again", "integer")},
     503: {"Retry-After": _header("seconds to wait", "integer")},
 }
-# Present wherever the limits were checked: every 2xx, 401 and 429 (and the errors found after the check).
+# Present wherever the limits were checked: every 2xx, 301, 401 and 429 (and the errors found after
+# the check).
 _RATELIMIT = {
     "RateLimit-Policy": _header(
         'draft-ietf-httpapi-ratelimit-headers: each limit met, `"api:ip";q=300;w=300` (q requests per'
@@ -131,7 +132,7 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
                 if status in responses:
                     responses[status].setdefault("headers", {}).update(headers)
             for status, answer in responses.items():
-                if 200 <= int(status) < 300 or int(status) in (401, 429):
+                if 200 <= int(status) < 300 or int(status) in (301, 401, 429):
                     answer.setdefault("headers", {}).update(_RATELIMIT)
             if any(p["name"] == "p" for p in op.get("parameters", [])):  # api.paging.link_pages
                 for status, answer in responses.items():

@@ -656,19 +656,37 @@ def category_papers(
     return _papers(rows)
 
 
-@api.get("/authors/{key}/papers", response=with_errors(list[PaperOut], 400, 404), tags=["lists"])
+_MOVED = {
+    "description": "Moved Permanently: the key is one the author had before a re-key; Location is the"
+    " list under the current key, the query kept (no body)",
+    "headers": {
+        "Location": {"description": "the author's list now", "required": True, "schema": {"type": "string"}}
+    },
+}
+
+
+@api.get(
+    "/authors/{key}/papers",
+    response=with_errors(list[PaperOut], 400, 404),
+    tags=["lists"],
+    openapi_extra={"responses": {301: _MOVED}},
+)
 def author_papers(
     request: HttpRequest, response: HttpResponse, key: str, paging: Query[Paging]
 ) -> list[dict[str, Any]] | HttpResponse:
+    """An author's papers, newest first; an old key (from before a re-key) answers 301 to the
+    current one."""
     author = Author.objects.keyed(key[:200])
     if author is None:
         raise HttpError(404, f"paperfeed has no author {key[:200]!r}")
     if author.key != key:  # a key the author had before a re-key: answer where it lives now
         query = request.META.get("QUERY_STRING", "")
-        return HttpResponsePermanentRedirect(
+        moved = HttpResponsePermanentRedirect(
             f"{request.path.removesuffix(f'/authors/{key}/papers')}/authors/{quote(author.key)}/papers"
             + (f"?{query}" if query else "")
         )
+        del moved["Content-Type"]  # no body (Django's default label says text/html)
+        return moved
     a, b = paging.window()
     rows = list(
         Paper.objects.active().by_author(author.key).order_by("-announced", "-arxiv_id").for_listing()[a:b]
