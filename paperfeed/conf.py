@@ -62,7 +62,7 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "PAPERFEED_BASE_URL",
             "http://127.0.0.1:8000",
-            "Public URL of the site, for links in mail and feeds.",
+            "Public URL of the site, for links in mail, feeds and the API's `Link` headers.",
         ),
         Setting("PAPERFEED_FROM_EMAIL", "paperfeed <noreply@localhost>", "From address of every mail."),
         Setting(

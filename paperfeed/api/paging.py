@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, QueryDict
+from django.utils.encoding import escape_uri_path
 from ninja import Field, Schema
 from pydantic import BeforeValidator
 
@@ -60,7 +62,9 @@ def bad_paging(errors: list[dict[str, Any]], query: QueryDict) -> str | None:
 def link_pages(request: HttpRequest, response: HttpResponse, page: Paging, returned: int) -> None:
     """RFC 8288 `Link` to the pages beside this one, as GitHub's API gives them: `prev` past the
     first page, `next` when this one came full (so the next may be empty, as the last page of a list
-    that fills its pages exactly is). The same query otherwise, paging values as read (clamped)."""
+    that fills its pages exactly is). The same query otherwise, paging values as read (clamped).
+    Absolute from PAPERFEED_BASE_URL, as the feeds' links are: behind a proxy the request's own
+    host is an internal one (127.0.0.1:8000), which a client following `next` cannot reach."""
     limit, p = min(page.limit, MAX_LIMIT), min(page.p, MAX_PAGE)
     links = []
     for n, rel, present in ((p - 1, "prev", p > 0), (p + 1, "next", returned >= limit and p < MAX_PAGE)):
@@ -69,8 +73,7 @@ def link_pages(request: HttpRequest, response: HttpResponse, page: Paging, retur
             query["p"] = str(n)
             if "limit" in query:
                 query["limit"] = str(limit)
-            links.append(
-                f'<{request.build_absolute_uri(f"{request.path}?{query.urlencode()}")}>; rel="{rel}"'
-            )
+            url = f"{settings.BASE_URL}{escape_uri_path(request.path)}?{query.urlencode()}"
+            links.append(f'<{url}>; rel="{rel}"')
     if links:
         response["Link"] = ", ".join(links)
