@@ -73,9 +73,13 @@ class DailyPaperOut(Schema):
     summary: str
     thumbnail: str = ""
     numComments: int
-    submittedBy: UserOut | None = None
+    submittedBy: UserOut | None = Field(
+        None,
+        description="who submitted it to that day's list; null in search results and recommendations"
+        " (paper.submittedOnDailyBy names the first submitter everywhere)",
+    )
     isAuthorParticipating: bool = False
-    trending: TrendingOut | None = None
+    trending: TrendingOut | None = Field(None, description="with sort=trending and in /api/trending")
 
 
 class SearchHitOut(DailyPaperOut):
@@ -156,9 +160,9 @@ class ValidationErrorOut(ErrorOut):
 class UserPageOut(Schema):
     user: UserOut
     bio: str
-    submissions: list[DailyPaperOut]
-    upvoted: list[str]
-    collections: list[dict[str, str | int]]
+    submissions: list[DailyPaperOut] = Field(description="the 50 newest, newest first (not paged)")
+    upvoted: list[str] = Field(description="arXiv ids of the 100 papers upvoted last, last first (not paged)")
+    collections: list[dict[str, str | int]] = Field(description="the public ones: name, slug, papers")
 
 
 class UnavailableOut(Schema):
