@@ -498,7 +498,11 @@ _SEARCH_HEADERS = {
         **_maybe("the matches, where they are counted (not in semantic mode)"),
         "schema": {"type": "integer"},
     },
-    "X-Search-Degraded": _maybe("present when only keyword matches could be given, and why"),
+    "X-Search-Degraded": _maybe(
+        "present when the answer is not the index's whole one, and why: keyword matches only (the"
+        " semantic leg slow or failing), or the database's word match (the index not built or failing);"
+        " never for a search that simply found nothing"
+    ),
 }
 
 
