@@ -50,7 +50,10 @@ class _PaperFeed(Feed):
         return self.item_link(item)
 
     def item_author_name(self, item: Any) -> str:
-        return _paper(item).authors_text[:300]
+        # The names the item's text lists (its first ten), each whole: authors_text is arXiv's own
+        # line ("A and B"), which was cut at 300 characters, in the middle of a name.
+        names = [a.get("name", "") for a in _paper(item).authors]
+        return ", ".join(names[:10]) + (" et al." if len(names) > 10 else "")
 
     def item_pubdate(self, item: Any) -> dt.datetime | None:
         if isinstance(item, services.Entry):

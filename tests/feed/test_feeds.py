@@ -145,3 +145,34 @@ def test_every_link_the_site_shows_to_a_feed_leads_to_its_page(papers) -> None: 
         '<link rel="alternate" type="application/rss+xml" title="Daily papers (RSS)" href="/papers/feed.rss">'
         in head
     )
+
+
+def test_an_items_author_is_the_names_it_lists_each_whole(papers) -> None:  # type: ignore[no-untyped-def]
+    from paperfeed.papers.models import Paper
+
+    names = [f"Author Number{i} Longsurname{'x' * 20}" for i in range(14)]
+    Paper.objects.filter(pk=papers[1].pk).update(
+        authors=[{"name": n, "key": f"a{i}"} for i, n in enumerate(names)],
+        authors_text=", ".join(names[:-1]) + " and " + names[-1],
+    )
+    Paper.objects.filter(pk=papers[2].pk).update(
+        authors=[{"name": "Ada Lovelace", "key": "ada"}, {"name": "Alan Turing", "key": "alan"}],
+        authors_text="Ada Lovelace and Alan Turing",
+    )
+    atom = "{http://www.w3.org/2005/Atom}"
+    dc = "{http://purl.org/dc/elements/1.1/}creator"
+    for kind in ("rss", "atom"):
+        root = ET.fromstring(Client().get(f"/papers/feed.{kind}").content)
+        by_link = (
+            {i.findtext("link"): i.findtext(dc) for i in root.iter("item")}
+            if kind == "rss"
+            else {
+                e.find(f"{atom}link").get("href"): e.findtext(f"{atom}author/{atom}name")
+                for e in root.iter(f"{atom}entry")
+            }
+        )
+        many = next(v for k, v in by_link.items() if k.endswith(papers[1].arxiv_id))
+        two = next(v for k, v in by_link.items() if k.endswith(papers[2].arxiv_id))
+        # It was arXiv's line cut at 300 characters, mid-name, and "A and B" beside the text's "A, B".
+        assert many == ", ".join(names[:10]) + " et al.", kind
+        assert two == "Ada Lovelace, Alan Turing", kind
