@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,34 @@ def runs_on_postgres(item: pytest.Item) -> bool:
     return bool(touches_db) and item.get_closest_marker("database_agnostic") is None
 
 
+def _uses_test_database(item: pytest.Item) -> bool:
+    return bool(
+        item.get_closest_marker("django_db")
+        or {"db", "transactional_db", "live_server"} & set(getattr(item, "fixturenames", ()))
+    )
+
+
+def _expected_long(item: pytest.Item) -> float:
+    """The longer timeout a test asked for (0: the default 60 s), as a measure of how long it takes."""
+    marker = item.get_closest_marker("timeout")
+    return float(marker.args[0]) if marker and marker.args else 0.0
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Longest first: xdist's worksteal hands each worker a contiguous share of this order and lets
+    # an idle worker take the end of the other's, so a long test left at the end ran alone while
+    # the other worker waited. pytest-django has put the tests of the test database first (those
+    # that keep it, then those that empty it: that order it needs); the others (CLI children,
+    # servers: most of the long ones) came last, and move to the front by their timeouts here.
+    # The order is a pure function of the items: every worker must collect the same one.
+    first = sorted(
+        (item for item in items if not _uses_test_database(item) and _expected_long(item) > 0),
+        key=_expected_long,
+        reverse=True,
+    )
+    if first:
+        chosen = set(first)
+        items[:] = first + [item for item in items if item not in chosen]
     if not settings.IS_POSTGRES:
         return
     keep: list[pytest.Item] = []
@@ -155,6 +182,13 @@ def migration_executor() -> Iterator[Any]:
     executor.migrate(executor.loader.graph.leaf_nodes())
 
 
+def _template_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
+    env["PAPERFEED_HOME"] = str(home)
+    env["PAPERFEED_SECRET_KEY"] = "cli-test-secret-key-" + "y" * 40
+    return env
+
+
 @pytest.fixture(scope="session")
 def _migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database `paperfeed init` migrated, once per test process: a SQLite file's path, or the
@@ -162,9 +196,7 @@ def _migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
     takes the longest part of an `init` (seconds on SQLite, more on PostgreSQL), and most CLI tests
     only need one ready."""
     home = tmp_path_factory.mktemp("migrated-template") / "home"
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
-    env["PAPERFEED_HOME"] = str(home)
-    env["PAPERFEED_SECRET_KEY"] = "cli-test-secret-key-" + "y" * 40
+    env = _template_env(home)
     if not settings.IS_POSTGRES:
         paperfeed("init", env=env)
         yield str(home / "paperfeed.sqlite3")
@@ -172,6 +204,33 @@ def _migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
     with throwaway_pg_database("pftemplate") as url:
         paperfeed("init", env=env | {"DATABASE_URL": url})
         yield url.rsplit("/", 1)[1]
+
+
+@pytest.fixture(scope="session")
+def _migrated_sqlite_template(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """A SQLite file `paperfeed init` migrated, once per test process, on either run: the tests of
+    SQLite's own files (locks, read-only mounts, a deleted -wal) need one on the PostgreSQL run too."""
+    if not settings.IS_POSTGRES:
+        return str(request.getfixturevalue("_migrated_template"))
+    home = tmp_path_factory.mktemp("migrated-sqlite-template") / "home"
+    paperfeed("init", env=_template_env(home))
+    return str(home / "paperfeed.sqlite3")
+
+
+@pytest.fixture
+def migrated_sqlite(_migrated_sqlite_template: str) -> Callable[[Path], Path]:
+    """Puts a SQLite database as `paperfeed init` leaves it at the path given (its folder made):
+    for tests whose subject comes after the init, where they set up a home of their own rather
+    than use `cli_env`. init writes nothing else into a home (the static files have their root)."""
+
+    def copy(path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_migrated_sqlite_template, path)
+        return path
+
+    return copy
 
 
 @pytest.fixture

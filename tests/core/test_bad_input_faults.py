@@ -11,7 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -136,7 +136,7 @@ def _refused_in_one_line(proc: subprocess.CompletedProcess[str]) -> None:
 # A server start (~10 s on a loaded machine), about twenty requests and six CLI runs; the first
 # child of the run also collects the static files into the run's shared root (~35 s).
 @pytest.mark.timeout(180)
-def test_a_read_only_sqlite_file(tmp_path: Path) -> None:
+def test_a_read_only_sqlite_file(tmp_path: Path, migrated_sqlite: Callable[[Path], Path]) -> None:
     """The database file belongs to another user (here: a read-only bind mount, since root ignores
     file modes). Pages and API requests that only read answer 200 (the API's rate limit, which
     cannot be counted, lets them through) and /healthz says the database is read-only; every write
@@ -144,7 +144,7 @@ def test_a_read_only_sqlite_file(tmp_path: Path) -> None:
     is writable again so is the site, by itself. With the folder read-only too, WAL mode cannot
     even open the file to read: the CLI says so in one line."""
     env = base_env(tmp_path / "home")
-    paperfeed("init", env=env)
+    migrated_sqlite(tmp_path / "home" / "paperfeed.sqlite3")
     ids = tool("papers", "5", env=env).split()
     tool("user", "alice", "a long enough pass 1", env=env)
     token = tool("token", "alice", env=env).strip()
@@ -225,7 +225,9 @@ def test_a_read_only_sqlite_file(tmp_path: Path) -> None:
 @pytest.mark.skipif(settings.IS_POSTGRES, reason="a fault of SQLite's file")
 @pytest.mark.timeout(180)  # five CLI runs (~15 s), and maybe the run's first static collection
 @pytest.mark.parametrize("deleted", [("-wal",), ("-wal", "-shm")])
-def test_a_deleted_wal_loses_only_what_was_not_checkpointed(tmp_path: Path, deleted: tuple[str, ...]) -> None:
+def test_a_deleted_wal_loses_only_what_was_not_checkpointed(
+    tmp_path: Path, deleted: tuple[str, ...], migrated_sqlite: Callable[[Path], Path]
+) -> None:
     """The app is killed with commits only in `-wal`, and the file is deleted while it is down (a
     clean-up, or a copy of the database file alone). The database opens, `integrity_check` is ok,
     every commit up to the last checkpoint is there, and the site takes writes again. The commits
@@ -235,7 +237,7 @@ def test_a_deleted_wal_loses_only_what_was_not_checkpointed(tmp_path: Path, dele
     the database file, which only the -wal could make whole again: a corrupt database is possible
     then. Hence deploy.md: never delete -wal or copy the database file alone."""
     env = base_env(tmp_path / "home")
-    paperfeed("init", env=env)
+    migrated_sqlite(tmp_path / "home" / "paperfeed.sqlite3")
     writer = subprocess.run(
         [sys.executable, "-m", "tests.core.wal_writer", "3", "4"],
         env={**env, "DJANGO_SETTINGS_MODULE": "paperfeed.settings"},

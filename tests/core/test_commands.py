@@ -34,6 +34,7 @@ def test_init_twice_and_settings_hide_credentials(cli_env: dict[str, str]) -> No
 
 
 @pytest.mark.migrated
+@pytest.mark.database_agnostic  # which modules a command imports, not what a database answers
 def test_a_report_command_does_not_load_the_site(cli_env: dict[str, str]) -> None:
     # The system checks and the API's routers would import the whole site (URLs, the API, numpy and
     # scipy for "for you") before every import or harvest: about a second each time.
@@ -268,6 +269,9 @@ RUN_FAILURES = [
 
 
 @pytest.mark.migrated
+# Every reason is an argument, a file or a row that is not there (no database error): the same
+# words whichever database answers "none".
+@pytest.mark.database_agnostic
 @pytest.mark.timeout(400)  # CLI children: ~3 s each quiet, 20 s at load 10
 def test_a_run_that_does_nothing_fails_with_its_reason_last(cli_env: dict[str, str]) -> None:
     paperfeed("createsuperuser", "--noinput", "--username", "ada", "--email", "ada@example.org", env=cli_env)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import signal
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -155,12 +155,11 @@ def postgres_url() -> Iterator[str]:
 
 
 def test_a_row_postgresql_refuses_is_named_and_nothing_is_committed(
-    sqlite_env: dict[str, str], postgres_url: str
+    sqlite_env: dict[str, str], postgres_url: str, migrated_sqlite: Callable[[Path], Path]
 ) -> None:
-    paperfeed("init", env=sqlite_env)
+    path = migrated_sqlite(Path(sqlite_env["PAPERFEED_HOME"]) / "paperfeed.sqlite3")
     made = site("populate", sqlite_env)
     # SQLite does not enforce a column's length; nothing in paperfeed writes this, a hand edit might.
-    path = Path(sqlite_env["PAPERFEED_HOME"]) / "paperfeed.sqlite3"
     with sqlite3.connect(path) as db:
         db.execute("UPDATE accounts_follow SET value = ? WHERE kind = 'keyword'", ["x" * 201])
     refused = paperfeed("copydb", "--to", postgres_url, env=sqlite_env, check=False)

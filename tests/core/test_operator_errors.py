@@ -14,6 +14,7 @@ import re
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -229,9 +230,10 @@ def test_ctrl_c_is_one_line_and_status_130(capsys: pytest.CaptureFixture[str]) -
     )
 
 
+@pytest.mark.migrated
+@pytest.mark.database_agnostic  # the harvest is asleep between HTTP attempts when the signal comes
 @pytest.mark.timeout(180)
 def test_sigint_while_a_harvest_waits_out_a_503(cli_env: dict[str, str], tmp_path: Path) -> None:
-    assert _run("init", env=cli_env).returncode == 0
     fake = FakeArxiv().start()
     fake.faults.append("503:60")
     log = tmp_path / "harvest.log"
@@ -322,13 +324,12 @@ def _assert_locked(proc: subprocess.CompletedProcess[str], database: Path) -> No
 # Several children that each boot Django, on a loaded 2-core machine.
 @pytest.mark.timeout(300)
 def test_a_write_lock_held_by_another_process_is_one_line_and_loses_nothing(
-    bare_env: dict[str, str], tmp_path: Path
+    bare_env: dict[str, str], tmp_path: Path, migrated_sqlite: Callable[[Path], Path]
 ) -> None:
     # It was "OperationalError: database is locked" under a traceback, after 20 s; `init` (and any
     # command running the system checks) said "SQLite does not support JSONFields" instead.
     env = bare_env | {"PAPERFEED_DB_BUSY_TIMEOUT": "1"}
-    assert _run("init", env=env).returncode == 0
-    database = tmp_path / "home" / "paperfeed.sqlite3"
+    database = migrated_sqlite(tmp_path / "home" / "paperfeed.sqlite3")
     papers = tmp_path / "papers.jsonl"
     with gzip.open(SNAPSHOT, "rt") as f:
         papers.write_text("".join(itertools.islice(f, 5)))
@@ -344,8 +345,7 @@ def test_a_write_lock_held_by_another_process_is_one_line_and_loses_nothing(
         lock.release()
 
     # copydb names the database that is locked, here its target.
-    assert _run("init", env=bare_env | {"PAPERFEED_HOME": str(tmp_path / "other")}).returncode == 0
-    lock = _WriteLock(tmp_path / "other" / "paperfeed.sqlite3")
+    lock = _WriteLock(migrated_sqlite(tmp_path / "other" / "paperfeed.sqlite3"))
     try:
         copy = _run("copydb", "--to", f"sqlite:///{tmp_path / 'other' / 'paperfeed.sqlite3'}", env=env)
         _assert_locked(copy, tmp_path / "other" / "paperfeed.sqlite3")
@@ -361,15 +361,15 @@ def test_a_write_lock_held_by_another_process_is_one_line_and_loses_nothing(
 
 @pytest.mark.timeout(240)
 def test_a_read_only_paperfeed_home_is_one_line_naming_the_file(
-    bare_env: dict[str, str], tmp_path: Path
+    bare_env: dict[str, str], tmp_path: Path, migrated_sqlite: Callable[[Path], Path]
 ) -> None:
     # The database elsewhere (as with PostgreSQL), PAPERFEED_HOME read-only: `index` and `similar`
     # printed an OSError traceback from creating the search folder.
     from tests.core.test_bad_input_faults import read_only
 
-    env = bare_env | {"DATABASE_URL": f"sqlite:///{tmp_path / 'db' / 'paperfeed.sqlite3'}"}
-    (tmp_path / "db").mkdir()
-    assert _run("init", env=env).returncode == 0
+    database = migrated_sqlite(tmp_path / "db" / "paperfeed.sqlite3")
+    env = bare_env | {"DATABASE_URL": f"sqlite:///{database}"}
+    (tmp_path / "home").mkdir()  # as init makes it
     papers = tmp_path / "papers.jsonl"
     with gzip.open(SNAPSHOT, "rt") as f:
         papers.write_text("".join(itertools.islice(f, 3)))

@@ -319,6 +319,7 @@ def test_a_sender_that_stalled_past_its_lease_does_not_mail_the_row_taken_over(
     assert json.loads(out)["lost"]
 
 
+@pytest.mark.migrated
 @pytest.mark.timeout(240)
 def test_a_sender_killed_mid_send_while_its_heartbeat_runs_is_taken_over(cli_env: dict[str, str]) -> None:
     """Sender A is SIGKILLed while the server holds back the 250 to its first mail, the heartbeat
@@ -332,7 +333,6 @@ def test_a_sender_killed_mid_send_while_its_heartbeat_runs_is_taken_over(cli_env
     readers = [f"r{i}@example.org" for i in range(3)]
     send = ["digest", "send", "--frequency", "daily", "--period", chaos.PERIOD]
     try:
-        paperfeed("init", env=env)
         paperfeed("subscribers", "add", "--confirmed", "--send-empty", *readers, env=env)
         a = subprocess.Popen(
             [sys.executable, "-m", "paperfeed", *send],

@@ -10,6 +10,8 @@ from tests.chaos.targets.harvest import run_scenario
 pytestmark = pytest.mark.database
 
 
+# The scenario's own `init` then finds the database migrated (the chaos run's starts empty).
+@pytest.mark.migrated
 @pytest.mark.timeout(300)  # four CLI processes and a fake arXiv: ~25 s idle, 70 s at load 26
 def test_harvest_killed_three_times_ends_complete_without_duplicates(cli_env: dict[str, str]) -> None:
     result = run_scenario(cli_env, kills=3, seed=7, records=1200, pages=12)

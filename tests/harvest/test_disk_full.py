@@ -8,7 +8,7 @@ import datetime as dt
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,9 +55,9 @@ def _count(env: dict[str, str]) -> tuple[int, int]:
     return int(out[0]), int(out[1])
 
 
-@pytest.mark.timeout(240)  # four CLI runs (init, two harvests, counts): ~12 s idle
+@pytest.mark.timeout(240)  # three CLI runs (two harvests, counts): ~12 s idle
 def test_a_full_disk_stops_the_harvest_cleanly_and_the_next_run_loses_nothing(
-    small_disk: Path, docs: list[dict[str, Any]]
+    small_disk: Path, docs: list[dict[str, Any]], migrated_sqlite: Callable[[Path], Path]
 ) -> None:
     fake = FakeArxiv(spread(docs[:240], dt.date(2026, 6, 25), 6), page_size=20).start()
     try:
@@ -72,7 +72,7 @@ def test_a_full_disk_stops_the_harvest_cleanly_and_the_next_run_loses_nothing(
             "PAPERFEED_HTTP_TIMEOUT": "60",
             "PAPERFEED_HTTP_RETRIES": "8",
         }
-        paperfeed("init", env=env)
+        migrated_sqlite(small_disk / "home" / "paperfeed.sqlite3")
         # Leave room for a few pages only: 240 records need well over a megabyte.
         ballast = small_disk / "ballast"
         with ballast.open("wb") as f:

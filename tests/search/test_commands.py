@@ -147,6 +147,8 @@ def test_import_enqueues_indexing_and_the_worker_runs_it(cli_env: dict[str, str]
 
 # S13: indexes in children killed again and again, then once to the end: near a minute on a
 # loaded 2-core machine.
+# The scenario's own `init` then finds the database migrated (the chaos run's starts empty).
+@pytest.mark.migrated
 @pytest.mark.timeout(300)
 @pytest.mark.slow
 def test_index_killed_again_and_again_then_completes(cli_env: dict[str, str], tmp_path: Path) -> None:
