@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass, field, fields, replace
@@ -197,18 +198,17 @@ class PaperRecord:
         """A digest of everything stored about the paper (cached: records are not mutated once built)."""
         cached: str | None = self.__dict__.get("_hash")
         if cached is None:
-            # repr of plain tuples, strings, numbers and dates is deterministic and much faster than JSON.
-            # Fields joined by a separator no metadata contains; faster than serialising to JSON.
-            parts = []
-            for name in _HASHED:
-                value = getattr(self, name)
-                if name == "authors":
-                    value = "\x1e".join(f"{a[0]}\x1d{a[1]}\x1d{a[2]}" for a in value)
-                elif name == "versions" and value is not None:
-                    value = "\x1e".join(f"{v.version}\x1d{v.date.isoformat()}\x1d{v.size}" for v in value)
-                elif name == "categories":
-                    value = " ".join(value)
-                parts.append("\x00" if value is None else str(value))
+            # Fields joined by a separator no metadata contains; faster than serialising to JSON. The
+            # fields are fetched at once and only the few that are not text converted: a Python step
+            # per field cost as much as the digest of the whole text.
+            parts = list(_HASHED_VALUES(self))
+            parts[_AUTHORS_AT] = "\x1e".join([f"{a[0]}\x1d{a[1]}\x1d{a[2]}" for a in parts[_AUTHORS_AT]])
+            parts[_CATEGORIES_AT] = " ".join(parts[_CATEGORIES_AT])
+            if (versions := parts[_VERSIONS_AT]) is not None:
+                parts[_VERSIONS_AT] = "\x1e".join(
+                    [f"{v.version}\x1d{v.date.isoformat()}\x1d{v.size}" for v in versions]
+                )
+            parts = [p if type(p) is str else "\x00" if p is None else str(p) for p in parts]
             digest = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16)
             cached = self.__dict__["_hash"] = digest.hexdigest()
         return cached
@@ -244,6 +244,8 @@ class PaperRecord:
 # announcement feed, so a stored hash must not go stale when only that date changes (Ingestor
 # compares it on its own).
 _HASHED = tuple(f.name for f in fields(PaperRecord) if f.name not in ("extra", "announced"))
+_HASHED_VALUES = operator.attrgetter(*_HASHED)
+_AUTHORS_AT, _CATEGORIES_AT, _VERSIONS_AT = (_HASHED.index(n) for n in ("authors", "categories", "versions"))
 
 # --- names ----------------------------------------------------------------------------------------
 
@@ -458,7 +460,10 @@ def classify(url: str) -> str | None:
 
 
 def extract_links(text: str, source: str) -> list[Link]:
-    if not text or not _may_have_link(text):
+    # Every start _LINK_START finds has a "/" but "www.", whose last two characters are "w." or "W."
+    # before lowering: a text with none of the three has no link, and three searches settle it for
+    # 5 of every 6 abstracts and comments (they were eight).
+    if not text or ("/" not in text and "w." not in text and "W." not in text) or not _may_have_link(text):
         return []
     lowered = text.lower()
     if len(lowered) != len(text):  # a few characters lower-case to two; positions must agree

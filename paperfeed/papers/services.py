@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import itertools
 import logging
+import operator
 import sqlite3
 import weakref
 from collections import Counter
@@ -172,13 +173,17 @@ _PAPER_TYPES = {str(f.column): f.get_internal_type() for f in Paper._meta.concre
 
 
 # Per connection's operations (one per thread and database): looked up per row, built once.
-_ADAPTERS: weakref.WeakKeyDictionary[Any, list[Callable[[Any], Any] | None]] = weakref.WeakKeyDictionary()
+_ADAPTERS: weakref.WeakKeyDictionary[Any, list[tuple[int, Callable[[Any], Any]]]] = (
+    weakref.WeakKeyDictionary()
+)
+_ROW_VALUES = operator.itemgetter(*_ROW_COLUMNS)
 
 
-def _column_adapters() -> list[Callable[[Any], Any] | None]:
-    """Per column (but the timestamps), the backend's own adapter from a Python value to database
-    form, as Field.get_db_prep_save ends up calling it, or None for a value stored as it is.
-    JSON text is already encoded: SQLite stores text and COPY parses it for jsonb."""
+def _column_adapters() -> list[tuple[int, Callable[[Any], Any]]]:
+    """(position, adapter) of the columns (but the timestamps) whose value the backend converts to
+    database form, with the backend's own adapter as Field.get_db_prep_save ends up calling it; the
+    other columns are stored as they are. JSON text is already encoded: SQLite stores text and COPY
+    parses it for jsonb."""
     ops = connection.ops
     cached = _ADAPTERS.get(ops)
     if cached is not None:
@@ -188,18 +193,20 @@ def _column_adapters() -> list[Callable[[Any], Any] | None]:
         "DateTimeField": ops.adapt_datetimefield_value,
         "DateField": ops.adapt_datefield_value,
     }
-    cached = _ADAPTERS[ops] = [by_kind.get(_PAPER_TYPES[c]) for c in _ROW_COLUMNS]
+    cached = _ADAPTERS[ops] = [
+        (i, by_kind[_PAPER_TYPES[c]]) for i, c in enumerate(_ROW_COLUMNS) if _PAPER_TYPES[c] in by_kind
+    ]
     return cached
 
 
 def _paper_row(values: dict[str, Any]) -> tuple[Any, ...]:
-    """Column values but the timestamps, in database form."""
-    return tuple(
-        [
-            v if adapt is None or v is None else adapt(v)
-            for v, adapt in zip(map(values.__getitem__, _ROW_COLUMNS), _column_adapters(), strict=True)
-        ]
-    )
+    """Column values but the timestamps, in database form. Taken out of the dict at once and then
+    converted where needed (5 of 20 columns): a Python step per column cost 0.8 s of an import."""
+    row = list(_ROW_VALUES(values))
+    for i, adapt in _column_adapters():
+        if row[i] is not None:
+            row[i] = adapt(row[i])
+    return tuple(row)
 
 
 class Prepared(NamedTuple):
@@ -420,7 +427,9 @@ class Ingestor:
             Paper.objects.filter(pk__in=gone).update(status=Paper.Status.DELETED, modified_at=now)
             counts["deleted"] += len(gone)
             changed += gone
-        _insert_rows(PaperChange, ["paper_id", "at"], [(pk, now) for pk in changed])
+        # The adapted stamp, as the ORM stores `at` (harvests create these rows with it): the driver's
+        # own adapter wrote the datetime with its offset, and cost 0.5 s of an import's 74,728 rows.
+        _insert_rows(PaperChange, ["paper_id", "at"], [(pk, stamp) for pk in changed])
         return counts
 
     def _ensure_categories(self, codes: set[str]) -> None:

@@ -1,8 +1,10 @@
 import datetime as dt
 import functools
+import importlib
 import json
 import pickle
 import sqlite3
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -10,7 +12,7 @@ from django.db import connection
 from paperfeed.papers.models import Author, Authorship, Paper, PaperChange, PaperLink
 from paperfeed.papers.records import AuthorName, PaperRecord, Version
 from paperfeed.papers.services import Ingestor, Prepared, prepare_for_storage
-from paperfeed.papers.sources.snapshot import parse_line, parse_record
+from paperfeed.papers.sources.snapshot import parse_line, parse_record, record_at
 from tests.papers.test_snapshot import GOOD, TEX_NAMES
 
 pytestmark = pytest.mark.django_db
@@ -211,6 +213,46 @@ def _prepared(line: bytes) -> Prepared:
 def _stored(arxiv_id: str) -> dict[str, object]:
     paper = Paper.objects.get(arxiv_id=arxiv_id).as_json()
     return {k: v for k, v in paper.items() if k not in ("id", "abs_url", "pdf_url")}
+
+
+def test_into_an_empty_table_a_record_ships_without_its_line_and_is_read_again_if_needed(
+    tmp_path: Path,
+) -> None:
+    command = importlib.import_module("paperfeed.papers.management.commands.import")
+    path = tmp_path / "s.jsonl"
+    lines = [_snapshot_line(id="0704.0001"), _snapshot_line(id="0704.0002")]
+    lines.append(_snapshot_line(id="0704.0001", title="A second title"))
+    path.write_bytes(b"\n".join([lines[0], b"", *lines[1:]]) + b"\n")
+
+    def shipped(fresh: bool) -> list[Prepared]:
+        items = [item for _, item, _ in command._prepared(path, fresh)]
+        return pickle.loads(pickle.dumps(items))  # noqa: S301  (as the pipe carries them)
+
+    # Each id's first record goes with its place in the file; a repeated id (stored by then) and
+    # every record into a table that had papers go with their line.
+    assert [p.rebuild.func for p in shipped(True)] == [record_at, record_at, parse_line]  # type: ignore[attr-defined]
+    assert {p.rebuild.func for p in shipped(False)} == {parse_line}  # type: ignore[attr-defined]
+    assert [p.rebuild() for p in shipped(True)] == [parse_line(line) for line in lines]
+
+    # Another process stored 0704.0002 meanwhile: its record is read again from its line (4).
+    with Ingestor("snapshot") as ing:
+        ing.add(parse_line(lines[1]))
+    with Ingestor("snapshot", batch_size=1) as ing:
+        for item in shipped(True):
+            ing.add(item)
+    assert dict(+ing.counts) == {"created": 1, "unchanged": 1, "updated": 1}
+    assert Paper.objects.get(arxiv_id="0704.0001").title == "A second title"
+
+
+def test_the_change_log_stores_its_time_as_the_orm_does() -> None:
+    # The import's rows carried "+00:00" on SQLite (the driver's adapter), the harvest's did not.
+    with Ingestor("snapshot") as ing:
+        ing.add(parse_line(_snapshot_line(id="0704.0001")))
+    PaperChange.objects.create(paper=Paper.objects.get())
+    with connection.cursor() as cur:
+        cur.execute("SELECT CAST(at AS TEXT) FROM papers_paperchange ORDER BY id")
+        imported, created = (str(row[0])[19:].lstrip(".0123456789") for row in cur.fetchall())
+    assert imported == created
 
 
 def test_a_prepared_line_stores_what_its_record_stores_and_updates_from_the_line() -> None:

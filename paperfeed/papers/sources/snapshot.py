@@ -160,6 +160,16 @@ def line_record(line: bytes, lineno: int, path: Path) -> PaperRecord | LineError
         return LineError(lineno, f"unusable record: {e}", str(path))
 
 
+def record_at(path: Path, lineno: int) -> PaperRecord:
+    """The record on line `lineno` of `path`, read again from the start of the file."""
+    for n, line, _ in snapshot_lines(path):
+        if n == lineno:
+            if isinstance(line, LineError):
+                raise ValueError(line.reason)
+            return parse_line(line)
+    raise ValueError(f"{path} has no line {lineno} (changed since it was read?)")
+
+
 def read_snapshot(path: Path) -> Iterator[tuple[int, PaperRecord | LineError, int]]:
     """Yield (line number, record or error, compressed bytes read so far) for each non-blank line."""
     for lineno, line, pos in snapshot_lines(path):
