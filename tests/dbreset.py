@@ -10,12 +10,15 @@ Here the tables are emptied with `DELETE` (cheap on the few rows a test leaves),
 post_migrate fills: those are kept when they hold exactly the rows the last real flush left, which is
 what post_migrate would have made again. When a test changed them (or on the first call, before
 there is a reference), Django's own flush runs. The end state is the same: every table empty but
-the content types and permissions of the installed apps."""
+the content types and permissions of the installed apps; and the cache's table too, which no model
+owns, so neither way emptied it: a transactional test's cached pages and listing version outlived it,
+and a later test whose rolled-back ids came round again was served that test's page."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.db import DatabaseError, connections, transaction
 from django.test import TransactionTestCase
@@ -35,11 +38,22 @@ def _kept_rows(alias: str) -> list[tuple[Any, ...]]:
     return rows
 
 
+def _cache_tables(alias: str) -> list[str]:
+    """The database cache's tables (settings.CACHES) that exist in database `alias`."""
+    conn = connections[alias]
+    named = {c["LOCATION"] for c in settings.CACHES.values() if c["BACKEND"].endswith("DatabaseCache")}
+    return sorted(named & set(conn.introspection.table_names()))
+
+
 def _django_flush(alias: str) -> None:
     call_command(
         "flush", verbosity=0, interactive=False, database=alias, reset_sequences=False, allow_cascade=False
     )
     _reference[alias] = _kept_rows(alias)
+    conn = connections[alias]
+    with conn.cursor() as c:
+        for table in _cache_tables(alias):
+            c.execute(f"DELETE FROM {conn.ops.quote_name(table)}")
 
 
 def empty(alias: str) -> bool:
@@ -52,7 +66,7 @@ def empty(alias: str) -> bool:
         t
         for t in conn.introspection.django_table_names(only_existing=True, include_views=False)
         if t not in KEPT
-    ]
+    ] + _cache_tables(alias)
     try:
         # Django's foreign keys are deferred on both databases: checked at commit, when the rows
         # pointing at a deleted one are gone too, so the order of the tables does not matter.
