@@ -13,6 +13,8 @@ from typing import Any, NoReturn
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from paperfeed.core.logs import json_default
+
 
 class OneLineParser(CommandParser):
     """argparse prints the whole usage before its error: on a terminal the one line that says what
@@ -145,14 +147,6 @@ def add_categories(parser: argparse.ArgumentParser, what: str) -> None:
         metavar="CAT[,CAT…]",
         help=f"{what} of these categories, e.g. cs.CL (repeatable, or comma-separated)",
     )
-
-
-def json_default(value: Any) -> Any:
-    """What `--json` prints for a value JSON has no type for: a time in ISO 8601 with its `T` and
-    offset, as the API prints it (str() gives "2026-11-30 18:29:41+00:00"), anything else as text."""
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    return str(value)
 
 
 class ReportCommand(PaperfeedCommand):

@@ -37,3 +37,15 @@ def test_text_line_starts_with_the_same_time_as_json() -> None:
     line = _configured("text").format(record)
     assert line == "2026-11-29T23:00:00.250+00:00 WARNING paperfeed.x: disk /var full"
     assert line.split(" ", 1)[0] == json.loads(_configured("json").format(_record()))["time"]
+
+
+def test_json_extra_times_are_iso_8601_with_t_and_offset() -> None:
+    """Fields passed with `extra=` print as `--json` prints them: "2026-11-30 18:29:41+00:00" (str())
+    is not ISO 8601's T form, and log stores read it as text."""
+    record = _record()
+    record.since = datetime(2026, 11, 30, 18, 29, 41, tzinfo=UTC)
+    record.day = datetime(2026, 11, 30).date()
+    doc = json.loads(JsonFormatter().format(record))
+    assert doc["since"] == "2026-11-30T18:29:41+00:00"
+    assert doc["day"] == "2026-11-30"
+    assert datetime.fromisoformat(doc["since"]) == record.since

@@ -7,7 +7,8 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from paperfeed.bench import BENCHMARKS
-from paperfeed.core.commands import ReportCommand, bounded_int, json_default
+from paperfeed.core.commands import ReportCommand, bounded_int
+from paperfeed.core.logs import json_default
 
 
 class Command(ReportCommand):
