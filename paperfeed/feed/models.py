@@ -128,18 +128,38 @@ class VoteQuerySet(models.QuerySet["Vote"]):
         )
 
     def follow_voter(self, user_id: int) -> int:
-        """Copy the voter's standing onto their votes: what User.save and UserQuerySet.update call
-        after writing the user row (suspending, verifying, deactivating or re-dating an account),
-        in the same transaction. The row is read here, under the lock that write holds, not taken
-        from a caller's object: one loaded before a concurrent suspension would undo the
-        suspension's copy. How many votes changed."""
+        """Copy the voter's standing onto their votes: what User.save calls after writing the user
+        row (suspending, verifying, deactivating or re-dating an account), in the same transaction.
+        How many votes changed."""
+        return self.follow_voters([user_id])
+
+    def follow_voters(self, user_ids: Iterable[int]) -> int:
+        """Copy each voter's standing onto their votes, for any number of voters in one UPDATE
+        (UserQuerySet.update calls it per batch: one per voter made a bulk change of 100,000
+        accounts 200,000 statements). The user rows are read in that statement, under the lock the
+        caller's write holds, not taken from a caller's objects: one loaded before a concurrent
+        suspension would undo the suspension's copy. Votes already right are not written. How
+        many votes changed."""
         from paperfeed.accounts.models import User
 
-        suspended, joined = Vote.standing_of(User.objects.get(pk=user_id))
-        right = models.Q(suspended=suspended) & (
-            models.Q(voter_joined__isnull=True) if joined is None else models.Q(voter_joined=joined)
+        voter = User.objects.filter(pk=models.OuterRef("user_id"))
+        suspended = models.Exists(voter.suspended())
+        # What Vote.standing_of gives, read in SQL: date_joined while the account counts, else NULL.
+        counts = voter.in_good_standing()
+        wrong = (
+            (models.Q(suspended=True) & ~suspended)
+            | (models.Q(suspended=False) & suspended)
+            | (models.Q(voter_joined__isnull=True) & models.Exists(counts))
+            | (
+                models.Q(voter_joined__isnull=False)
+                & ~models.Exists(counts.filter(date_joined=models.OuterRef("voter_joined")))
+            )
         )
-        return self.filter(user_id=user_id).exclude(right).update(suspended=suspended, voter_joined=joined)
+        return (
+            self.filter(user_id__in=list(user_ids))
+            .filter(wrong)
+            .update(suspended=suspended, voter_joined=models.Subquery(counts.values("date_joined")[:1]))
+        )
 
     def bulk_create(self, objs: Iterable[Vote], *args: Any, **kwargs: Any) -> list[Vote]:  # type: ignore[override]
         """New votes take their voter's standing here too, as Vote.save gives it one by one."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from django.apps import apps
@@ -14,6 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from paperfeed.accounts import models as account_models
 from paperfeed.accounts import services as accounts
 from paperfeed.accounts.models import TRENDING_MIN_ACCOUNT_AGE, User
 from paperfeed.feed import services as feed
@@ -118,6 +120,41 @@ def test_a_change_of_standing_in_bulk_reaches_the_votes(paper: Paper) -> None:
     assert counted() == kept | set(Vote.objects.filter(user=away).values_list("pk", flat=True))
     User.objects.filter(pk=stays.pk).update(date_joined=timezone.now())  # too new again
     assert counted() == set(Vote.objects.filter(user=away).values_list("pk", flat=True))
+
+
+def _statements(qs: Any, **changes: Any) -> int:
+    """The SQL statements `qs.update(**changes)` runs (the test's savepoints left out)."""
+    with CaptureQueriesContext(connection) as ran:
+        qs.update(**changes)
+    return sum(not q["sql"].upper().startswith(("SAVEPOINT", "RELEASE")) for q in ran.captured_queries)
+
+
+def test_a_bulk_change_of_standing_costs_a_few_statements_per_batch_whatever_its_size(
+    paper: Paper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change of standing in bulk follows its voters a batch at a time: it ran two statements per
+    account (read the row, update its votes), 200,000 for a 100,000-account clean-up."""
+    monkeypatch.setattr(account_models, "STANDING_BATCH", 4)
+    users = [make_user(f"bulk{i}", verified=i % 3 != 0) for i in range(12)]
+    for user in users:
+        feed.upvote(user, paper)
+    ids = [u.pk for u in users]
+    now = timezone.now()
+    one_batch = _statements(User.objects.filter(pk__in=ids[:4]), suspended_at=now)
+    three_batches = _statements(User.objects.filter(pk__in=ids), is_active=False)
+    assert three_batches - one_batch == 2 * 2  # two batches more: an UPDATE of users and one of votes
+    assert one_batch <= 3
+    # A mix of every standing, changed in bulk again: each vote holds what its voter's save gives.
+    User.objects.filter(pk__in=ids[4:]).update(is_active=True)
+    User.objects.filter(pk__in=ids[::2]).update(date_joined=now)  # too new to count again
+    for user in User.objects.filter(pk__in=ids):
+        assert set(Vote.objects.filter(user=user).values_list("suspended", "voter_joined")) == {
+            Vote.standing_of(user)
+        }
+    # Active (4-11), verified (not every third) and old enough (odd): 5, 7 and 11.
+    assert counted() == set(
+        Vote.objects.filter(user_id__in=[ids[5], ids[7], ids[11]]).values_list("pk", flat=True)
+    )
 
 
 def test_an_update_of_other_fields_leaves_the_votes_alone(paper: Paper) -> None:
