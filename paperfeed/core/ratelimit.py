@@ -3,17 +3,19 @@ upsert per hit) or, when PAPERFEED_CACHE_URL points at Redis, in Redis.
 
 A limit is `limit` hits per `window` seconds for one bucket. The count is a sliding-window estimate
 (this window's hits plus the previous window's, weighted by how much of it still overlaps), which
-has no burst at window edges and needs two counters per bucket. Time comes from core.clock, so tests
-can run a five-minute window in seconds.
+has no burst at window edges and needs two counters per bucket. Time comes from core.clock (scaled),
+so tests can run a five-minute window in seconds.
 
 Wall time can jump (§4c). Forward, a client meets empty windows: one fresh allowance, as after a
 real pause, and the limit holds from there. Back, the database counters are rebased (`_rebase`);
 Redis counters expire after two windows of real time, so at most two are met twice.
 
-Windows follow each process's own clock, not the database's as leases do, so web machines whose
-clocks disagree may let a client through up to about twice its limit around a window's edge: the
-database path could read its clock in the statement it already runs, but Redis has none to share
-without a round trip of its own, and one limit judged by two kinds of clock is no better.
+Database counters follow the database's clock (core.clock.db_now_sql), read in the statement that
+reads them, so web machines whose clocks disagree count each client in the same windows: by their
+own clocks, one an hour ahead met empty windows and let the client through again. Redis counters
+follow each process's own clock (Redis has none to share without a round trip of its own): machines
+whose clocks disagree may let a client through up to about twice its limit around a window's edge,
+or more if they are further apart than a window, so keep them synchronised (NTP).
 
 A database that cannot be written (a read-only SQLite file, §4c) cannot count: every hit is then
 allowed, with a warning in the log, so that reads keep working; anything that writes fails anyway.
@@ -56,24 +58,43 @@ def _bucket(scope: str, key: str) -> str:
     return f"{scope}:{hashlib.blake2b(key.encode(), digest_size=12).hexdigest()}"
 
 
+def _look_db(bucket: str, length: int) -> tuple[float, int, int]:
+    """(the database's time, this window's count, the previous window's), read in one statement:
+    the clock comes with the counters at no extra round trip, so every machine's hits fall in the
+    same windows, whatever its own clock says."""
+    table = connection.ops.quote_name("core_ratecounter")
+    now_sql, params = clock.db_now_sql(connection.vendor)
+    with transaction.atomic(), connection.cursor() as cur:
+        # Two windows back from the database's time holds the previous window's start.
+        cur.execute(
+            f"SELECT n.now, c.window_start, c.hits FROM (SELECT {now_sql} AS now) n "  # noqa: S608  # nosec B608
+            f"LEFT JOIN {table} c ON c.bucket = %s AND c.window_start >= n.now - %s",
+            [*params, bucket, 2 * length],
+        )
+        rows = cur.fetchall()
+        now = float(rows[0][0])
+        start = _window_start(now, length)
+        counts = {w: h for _, w, h in rows if w is not None and w >= start - length}
+        if max(counts, default=start) > start:
+            counts = _rebase(cur, table, bucket, start, length, counts)
+    return now, counts.get(start, 0), counts.get(start - length, 0)
+
+
 def _incr_db(bucket: str, start: int, length: int, by: int) -> tuple[int, int]:
     """Add `by` to the counter of the window starting at `start` atomically; return (this
     window's count, the previous window's)."""
     table = connection.ops.quote_name("core_ratecounter")
     with transaction.atomic(), connection.cursor() as cur:
-        if by:
-            cur.execute(
-                f"INSERT INTO {table} (bucket, window_start, hits) VALUES (%s, %s, %s) "  # noqa: S608  # nosec B608
-                f"ON CONFLICT (bucket, window_start) DO UPDATE SET hits = {table}.hits + excluded.hits",
-                [bucket, start, by],
-            )
+        cur.execute(
+            f"INSERT INTO {table} (bucket, window_start, hits) VALUES (%s, %s, %s) "  # noqa: S608  # nosec B608
+            f"ON CONFLICT (bucket, window_start) DO UPDATE SET hits = {table}.hits + excluded.hits",
+            [bucket, start, by],
+        )
         cur.execute(
             f"SELECT window_start, hits FROM {table} WHERE bucket = %s AND window_start >= %s",  # noqa: S608  # nosec B608
             [bucket, start - length],
         )
         counts = dict(cur.fetchall())
-        if not by and max(counts, default=start) > start:  # each hit looks (by=0) before it counts
-            counts = _rebase(cur, table, bucket, start, length, counts)
     return counts.get(start, 0), counts.get(start - length, 0)
 
 
@@ -98,11 +119,20 @@ def _rebase(
     return moved
 
 
+def _look_cache(bucket: str, length: int) -> tuple[float, int, int]:
+    now = clock.wall()
+    start = _window_start(now, length)
+    return now, cache.get(f"rl:{bucket}:{start}") or 0, cache.get(f"rl:{bucket}:{start - length}") or 0
+
+
 def _incr_cache(bucket: str, start: int, length: int, by: int) -> tuple[int, int]:
     key = f"rl:{bucket}:{start}"
     cache.add(key, 0, timeout=max(1, math.ceil(2 * length / clock.scale())))
-    current = cache.incr(key, by) if by else (cache.get(key) or 0)
-    return current, cache.get(f"rl:{bucket}:{start - length}") or 0
+    return cache.incr(key, by), cache.get(f"rl:{bucket}:{start - length}") or 0
+
+
+def _window_start(now: float, length: int) -> int:
+    return math.floor(now / length) * length
 
 
 def _use_cache() -> bool:
@@ -116,13 +146,12 @@ def hit(
 
     A denied hit is not counted unless `count_denied`, so a client that waits `retry_after` gets
     through; with it, hammering keeps a client locked out (for login attempts)."""
-    now = clock.wall()
-    start = math.floor(now / window) * window
-    elapsed = (now - start) / window
     bucket = _bucket(scope, key)
-    incr = _incr_cache if _use_cache() else _incr_db
+    look, incr = (_look_cache, _incr_cache) if _use_cache() else (_look_db, _incr_db)
     try:
-        current, previous = incr(bucket, start, window, 0)
+        now, current, previous = look(bucket, window)
+        start = _window_start(now, window)
+        elapsed = (now - start) / window
         allowed = current + cost + previous * (1 - elapsed) <= limit
         if allowed or count_denied:
             current, previous = incr(bucket, start, window, cost)
@@ -150,5 +179,6 @@ def prune(older_than_days: int = 2) -> int:
     """Delete counters that can no longer matter (called by the worker's housekeeping)."""
     from paperfeed.core.models import RateCounter
 
-    deleted, _ = RateCounter.objects.filter(window_start__lt=clock.wall() - older_than_days * 86_400).delete()
+    now = clock.wall() if _use_cache() else clock.db_wall()
+    deleted, _ = RateCounter.objects.filter(window_start__lt=now - older_than_days * 86_400).delete()
     return deleted

@@ -11,8 +11,8 @@ import pytest
 from django.test import Client
 
 from paperfeed.accounts import throttle
-from paperfeed.core import clock
 from paperfeed.feed import services
+from tests.fakes import clock as fake_clock
 from tests.sitedata import make_user
 
 pytestmark = pytest.mark.django_db
@@ -141,8 +141,7 @@ def test_ratelimit_headers_count_down_and_reset(
     request, none on the 429, the seconds to the reset falling as time passes, and the whole quota
     back once the windows holding the requests are over."""
     monkeypatch.setitem(throttle.LIMITS, "api:ip", throttle.Limit(3, 300))
-    now = [1_800_000_000.0 + 60]  # 60 s into a 300 s window
-    monkeypatch.setattr(clock, "wall", lambda: now[0])
+    now = fake_clock.freeze(monkeypatch, [1_800_000_000.0 + 60])  # 60 s into a 300 s window
     c = Client(REMOTE_ADDR="10.8.0.1")
     left = []
     for _ in range(3):

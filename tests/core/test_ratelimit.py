@@ -2,15 +2,14 @@ import pytest
 from django.db import connection
 
 from paperfeed.core import ratelimit
+from tests.fakes import clock
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def frozen(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    now = [1_000_000.0]
-    monkeypatch.setattr(ratelimit.clock, "wall", lambda: now[0])
-    return now
+    return clock.freeze(monkeypatch, [1_000_000.0])
 
 
 def test_allows_up_to_the_limit_then_says_when(frozen: list[float]) -> None:
@@ -49,7 +48,7 @@ def test_retry_after_is_in_real_seconds_under_a_scaled_clock(
 
 # §4c: the clock jumps (an NTP step, a VM resumed, a clock set by hand). Counters are keyed by wall
 # time, so a jump back meets the windows already counted and a jump forward meets empty ones.
-LIMIT, WINDOW, HOUR = 10, 60, 3600
+LIMIT, WINDOW, HOUR, DAY = 10, 60, 3600, 86_400
 
 
 def _steady(now: list[float], seconds: int) -> int:
@@ -102,6 +101,22 @@ def test_a_clock_jump_forward_grants_one_window_not_unlimited(frozen: list[float
     frozen[0] -= 86_400
     assert not ratelimit.hit("api", "ip", limit=LIMIT, window=WINDOW).allowed
     assert _wait_until_allowed(frozen) <= 2 * WINDOW
+
+
+def test_web_machines_whose_clocks_disagree_count_in_the_same_windows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The database's counters go by the database's clock, read in the statement that reads them:
+    a machine an hour ahead met empty windows there and let the client through again (and its
+    counters, ahead of the others' clocks, were then rebased as a jump back)."""
+    for _ in range(LIMIT):
+        assert ratelimit.hit("api", "ip", limit=LIMIT, window=HOUR).allowed
+    real = ratelimit.clock.wall
+    monkeypatch.setattr(ratelimit.clock, "wall", lambda: real() + DAY)  # another machine, a day ahead
+    refused = ratelimit.hit("api", "ip", limit=LIMIT, window=HOUR)
+    assert not refused.allowed and refused.count > LIMIT - 1  # (an hour's edge may pass meanwhile)
+    monkeypatch.setattr(ratelimit.clock, "wall", real)
+    assert ratelimit.hit("api", "ip", limit=LIMIT, window=HOUR).count > LIMIT - 1  # its hits unmoved
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="a read-only SQLite connection")
