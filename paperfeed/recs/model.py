@@ -139,16 +139,26 @@ def dense_profile(
     negative_weights: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """The same Rocchio mean over sentence embeddings (rows of unit vectors); None without positives."""
-    if not len(positives) or positive_weights.sum() <= 0:
+    negative = (
+        (negative_weights @ negatives, float(negative_weights.sum()))
+        if negatives is not None and negative_weights is not None and len(negatives)
+        else None
+    )
+    return dense_profile_of_sums(
+        positive_weights @ positives, float(positive_weights.sum()), *(negative or (None, 0.0))
+    )
+
+
+def dense_profile_of_sums(
+    positive_sum: np.ndarray, positive_weight: float, negative_sum: np.ndarray | None, negative_weight: float
+) -> np.ndarray | None:
+    """`dense_profile` from the weighted sums of the rows and the sums of their weights (what an
+    action moves by its own row): None without positive weight."""
+    if positive_weight <= 0:
         return None
-    prof = positive_weights @ positives / positive_weights.sum()
-    if (
-        negatives is not None
-        and negative_weights is not None
-        and len(negatives)
-        and negative_weights.sum() > 0
-    ):
-        prof = prof - NEGATIVE_WEIGHT * (negative_weights @ negatives / negative_weights.sum())
+    prof = positive_sum / positive_weight
+    if negative_sum is not None and negative_weight > 0:
+        prof = prof - NEGATIVE_WEIGHT * (negative_sum / negative_weight)
     return np.asarray(prof, dtype=np.float32)
 
 

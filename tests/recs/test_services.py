@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from paperfeed.recs import model, services
+from paperfeed.recs import index, model, services
 from paperfeed.recs.models import Feedback, Profile, ProfileChange
 from tests.recs.conftest import site_model
 
@@ -335,6 +335,19 @@ def test_after_an_action_the_state_reuses_liked_rows_and_equals_a_cold_one(catal
     ]
 
 
+def _cold_beside(user):
+    """The user's cached state (updated by the last action), and the list and state a recompute from
+    scratch gives; the cache is put back, so the next action updates the updated state, errors and all."""
+    state = services._states[user.pk, ()][1]
+    kept = dict(services._states)
+    services._states.clear()
+    cold = services.recommend(user, limit=50)
+    fresh = services._states[user.pk, ()][1]
+    services._states.clear()
+    services._states.update(kept)
+    return state, cold, fresh
+
+
 def test_after_each_action_the_updated_scores_equal_a_recompute_from_scratch(catalogue, user, monkeypatch):
     # The first "for you" after an action scored every candidate from scratch: 0.4-0.5 s at 1,000
     # liked papers (each of the 300 most recent compared with every candidate, the profile's 89,000
@@ -370,13 +383,7 @@ def test_after_each_action_the_updated_scores_equal_a_recompute_from_scratch(cat
             m.setattr(services, "_current_sums", counted("sums", services._current_sums))
             m.setattr(services, "_listed", counted("categories", services._listed))
             warm = services.recommend(user, limit=50)
-        state = services._states[user.pk, ()][1]
-        kept = dict(services._states)
-        services._states.clear()
-        cold = services.recommend(user, limit=50)
-        fresh = services._states[user.pk, ()][1]
-        services._states.clear()
-        services._states.update(kept)  # the next action updates the updated state, errors and all
+        state, cold, fresh = _cold_beside(user)
         assert from_scratch["nearest"] == from_scratch["sums"] == 0
         assert state.liked_ids == fresh.liked_ids
         assert np.allclose(state.scored["scores"], fresh.scored["scores"], rtol=1e-5, atol=1e-7)
@@ -384,6 +391,76 @@ def test_after_each_action_the_updated_scores_equal_a_recompute_from_scratch(cat
         assert [(r.paper.pk, r.reason) for r in warm] == [(r.paper.pk, r.reason) for r in cold]
         assert [r.score for r in warm] == pytest.approx([r.score for r in cold], rel=1e-5, abs=1e-7)
     assert from_scratch["categories"] == 3  # only the papers newly liked had theirs read
+
+
+def _embed(catalogue, *, leave_out):
+    """Sentence embeddings for the catalogue as the search index stores them: near their topic's
+    centre, one paper left without (not embedded yet)."""
+    emb = site_model("search.Embedding")
+    rng = np.random.default_rng(7)
+    for papers in catalogue.values():
+        centre = rng.normal(size=32)
+        for p in papers:
+            if p != leave_out:
+                v = centre + 0.5 * rng.normal(size=32)
+                emb.objects.create(
+                    paper=p, model="test", text_hash="-", vector=emb.pack(v / np.linalg.norm(v))
+                )
+
+
+def _dense_as_computed(user):
+    """The dense profile as each request computed it: every signal's embedding read, decayed to now."""
+    sig = services.signals_of(user.pk)
+    vecs = index.embeddings([s.paper_id for s in sig.positives + sig.negatives])
+    now = timezone.now()
+
+    def stack(group):
+        kept = [s for s in group if s.paper_id in vecs]
+        rows = np.array([vecs[s.paper_id] for s in kept], dtype=np.float32).reshape(len(kept), 32)
+        return rows, np.array([model.decay((now - s.at).total_seconds() / 86400) for s in kept])
+
+    return model.dense_profile(*stack(sig.positives), *stack(sig.negatives))
+
+
+def test_after_each_action_the_dense_profile_is_updated_and_equals_one_from_scratch(
+    catalogue, user, monkeypatch
+):
+    # With PAPERFEED_RECS_DENSE_WEIGHT on, the first "for you" after an action read the embedding of
+    # every liked and dismissed paper again; it now reads the acted-on paper's alone.
+    monkeypatch.setattr(model, "DENSE_WEIGHT", 0.5)
+    unembedded = catalogue["graphs"][5]
+    _embed(catalogue, leave_out=unembedded)
+    diffusion, graphs, speech, robots = (catalogue[t] for t in ("diffusion", "graphs", "speech", "robots"))
+    save(user, *diffusion[:3], speech[0])
+    services.not_interested(user, robots[0])
+    services.recommend(user, limit=50)
+    item = site_model("feed.CollectionItem").objects
+    vote_model = site_model("feed.Vote").objects
+    actions = [
+        (lambda: vote(user, graphs[0]), graphs[0]),
+        (lambda: save(user, speech[1]), speech[1]),
+        (lambda: item.filter(paper=diffusion[1]).delete(), diffusion[1]),
+        (lambda: services.not_interested(user, robots[1]), robots[1]),
+        (lambda: vote(user, unembedded), unembedded),
+        (lambda: services.not_interested(user, robots[0], undo=True), robots[0]),
+        (lambda: vote_model.filter(user=user, paper=graphs[0]).delete(), graphs[0]),
+    ]
+    real = index.embeddings
+    read: list[list[int]] = []
+    for act, paper in actions:
+        before = services._states[user.pk, ()][1].dense
+        act()
+        read.clear()
+        with monkeypatch.context() as m:
+            m.setattr(index, "embeddings", lambda ids: (read.append(sorted(ids)), real(ids))[1])
+            warm = services.recommend(user, limit=50)
+        state, cold, fresh = _cold_beside(user)
+        assert read == [[paper.pk]]
+        assert np.allclose(state.dense, fresh.dense, rtol=1e-5, atol=1e-6)
+        assert np.allclose(fresh.dense, _dense_as_computed(user), rtol=1e-5, atol=1e-6)
+        assert np.array_equal(state.dense, before) == (paper == unembedded)  # the action moved it
+        assert np.allclose(state.scored["scores"], fresh.scored["scores"], rtol=1e-5, atol=1e-7)
+        assert [(r.paper.pk, r.reason) for r in warm] == [(r.paper.pk, r.reason) for r in cold]
 
 
 def _old_sums(rows, weights):
