@@ -11,7 +11,7 @@ import hashlib
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -58,6 +58,13 @@ class UserQuerySet(models.QuerySet["User"]):
         from paperfeed.feed.models import Vote
 
         with transaction.atomic(using=self.db):
+            connection = connections[self.db]
+            if connection.vendor == "postgresql":
+                # The votes' UPDATE reads each vote's user row (a primary-key look-up, a few ms for
+                # 500 accounts' votes) but is estimated in the millions, so PostgreSQL's JIT compiled
+                # it first: 1.6-2.9 s per batch (EXPLAIN ANALYZE, 2,000 accounts x 3 votes).
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL jit = off")
             ids = list(self.select_for_update().values_list("pk", flat=True))
             changed = 0
             for start in range(0, len(ids), STANDING_BATCH):

@@ -143,7 +143,7 @@ def test_a_bulk_change_of_standing_costs_a_few_statements_per_batch_whatever_its
     one_batch = _statements(User.objects.filter(pk__in=ids[:4]), suspended_at=now)
     three_batches = _statements(User.objects.filter(pk__in=ids), is_active=False)
     assert three_batches - one_batch == 2 * 2  # two batches more: an UPDATE of users and one of votes
-    assert one_batch <= 3
+    assert one_batch <= 4  # lock the rows, update them, update their votes (PostgreSQL: JIT off)
     # A mix of every standing, changed in bulk again: each vote holds what its voter's save gives.
     User.objects.filter(pk__in=ids[4:]).update(is_active=True)
     User.objects.filter(pk__in=ids[::2]).update(date_joined=now)  # too new to count again
