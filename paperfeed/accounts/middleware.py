@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
 from paperfeed.accounts.throttle import RateLimited
+from paperfeed.core.http import retry_later
 
 
 class RateLimitedMiddleware:
@@ -21,13 +22,8 @@ class RateLimitedMiddleware:
         if not isinstance(exception, RateLimited):
             return None
         if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
-            resp = HttpResponse(
-                f'{{"error": "rate limited", "retry_after": {exception.retry_after}}}',
-                status=429,
-                content_type="application/json",
-            )
-        else:
-            body = render_to_string("429.html", {"retry_after": exception.retry_after}, request=request)
-            resp = HttpResponse(body, status=429)
+            return retry_later("rate limited", exception.retry_after, status=429)
+        body = render_to_string("429.html", {"retry_after": exception.retry_after}, request=request)
+        resp = HttpResponse(body, status=429)
         resp["Retry-After"] = str(exception.retry_after)
         return resp

@@ -8,7 +8,6 @@ RateLimit headers of the limits each request met (the address's, and a write's p
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +16,7 @@ from django.utils.cache import add_never_cache_headers, patch_cache_control, pat
 
 from paperfeed.accounts import throttle
 from paperfeed.api.schemas import UnavailableOut
-from paperfeed.core.http import answer_conditionally
+from paperfeed.core.http import answer_conditionally, json_answer
 
 PREFIX = "/api/"
 
@@ -74,8 +73,9 @@ def _not_allowed(request: HttpRequest, response: HttpResponse, method: str) -> H
     allowed = sorted({m.strip() for m in response.get("Allow", "").split(",") if m.strip()} | {"OPTIONS"})
     if "GET" in allowed:
         allowed = sorted({*allowed, "HEAD"})
-    body = {"error": f"{method} is not allowed on {request.path[:200]}; allowed: {', '.join(allowed)}"}
-    out = HttpResponse(json.dumps(body), status=405, content_type="application/json; charset=utf-8")
+    out = json_answer(
+        {"error": f"{method} is not allowed on {request.path[:200]}; allowed: {', '.join(allowed)}"}, 405
+    )
     out["Allow"] = ", ".join(allowed)
     out["Content-Length"] = str(len(out.content))
     return out

@@ -47,7 +47,9 @@ class PaperOut(Schema):
     primaryCategory: str | None = None
     announcedAt: Day | None = Field(None, description="the day arXiv announced it (YYYY-MM-DD)")
     version: int | None = Field(
-        None, description="the version stored; null when the source did not say (the Kaggle snapshot)"
+        None,
+        description="the version stored (the latest paperfeed has seen); null when its source did not say"
+        " (a snapshot record without a versions list). /api/papers/{id} with another version is a 404",
     )
     doi: str | None = None
     arxivUrl: str
@@ -166,8 +168,11 @@ class UserPageOut(Schema):
 
 
 class UnavailableOut(Schema):
-    """A 503 (core.middleware): the database is down or restarting; try again after `retry_after`
-    seconds, as the Retry-After header says too."""
+    """A 503 (core.http.retry_later): the database is down or restarting (any path), or arXiv cannot
+    be reached to look a paper up (a submission); try again after `retryAfter` seconds, as the
+    Retry-After header says too."""
 
     error: str = Field(description="what is wrong, in words")
-    retry_after: int = Field(description="seconds to wait, as in Retry-After")
+    retryAfter: int = Field(description="seconds to wait, as in Retry-After")
+    # The one snake_case key the API had, kept beside its camelCase name until 0.2.
+    retry_after: int = Field(deprecated=True, description="use retryAfter (the same number); gone in 0.2")

@@ -2,7 +2,9 @@
 `/api/papers/{id}`, `/api/papers/search`), the JSON twins of the other lists, and write endpoints
 (upvote, submit, comment) behind bearer tokens. Every list reads the same feed.services query as its
 HTML page and pages by api.paging's one rule (limit 1-100, p from 0; larger values are clamped, other
-values are a 400); each address gets 300 requests per 5 min."""
+values are a 400); a query parameter an operation does not take is a 400 too
+(known_parameters_only); each address gets 300 requests per 5 min. Every answer is compact JSON
+(core.http.dumps), its keys camelCase."""
 
 from __future__ import annotations
 
@@ -12,12 +14,13 @@ import json
 import math
 import threading
 from collections.abc import Callable
+from functools import wraps
 from typing import Any, Literal
 from urllib.parse import quote
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db.models import Count, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.urls import register_converter
@@ -25,6 +28,7 @@ from django.utils import timezone
 from ninja import NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.parser import Parser
+from ninja.renderers import JSONRenderer
 from ninja.security import HttpBearer
 from ninja.throttling import BaseThrottle
 from pydantic import TypeAdapter
@@ -45,10 +49,12 @@ from paperfeed.api.schemas import (
     ReportOut,
     SearchHitOut,
     SubmitIn,
+    UnavailableOut,
     UserPageOut,
     ValidationErrorOut,
     VoteOut,
 )
+from paperfeed.core.http import dumps, retry_later
 from paperfeed.feed import periods, searching, services
 from paperfeed.feed.models import Collection, Comment, Submission, Vote
 from paperfeed.moderation import services as moderation
@@ -139,6 +145,14 @@ class JsonBody(Parser):
             ) from None
 
 
+class CompactJson(JSONRenderer):
+    """ninja's answers rendered as every other JSON answer is (core.http.dumps): ninja's own renderer
+    spaced them while the cached lists came compact."""
+
+    def render(self, request: HttpRequest, data: Any, *, response_status: int) -> Any:
+        return dumps(data, self.encoder_class)
+
+
 class DocumentedApi(NinjaAPI):
     """The OpenAPI document also says what api.middleware does (headers, 304, 503): a client reads
     every answer it can get there."""
@@ -154,23 +168,72 @@ api = DocumentedApi(
     throttle=[ApiThrottle()],
     urls_namespace="api",
     parser=JsonBody(),
+    renderer=CompactJson(),
 )
 
 
-# Every operation can answer these: a method its path does not take (api.middleware), and the
-# address's limit (ApiThrottle). 503 (the database down) is added to every path by middleware.document.
-_ALWAYS = (405, 429)
+# Every operation can answer these: a query parameter it does not take (known_parameters_only), a
+# method its path does not take (api.middleware), and the address's limit (ApiThrottle). 503 (the
+# database down) is added to every path by middleware.document.
+_ALWAYS = (400, 405, 429)
+
+
+def _is_client_own(name: str) -> bool:
+    """A parameter no operation reads and every one lets through: a cache buster (jQuery's `_=`, a
+    CDN's `_t=`) names itself with a leading underscore, which no parameter of this API has."""
+    return name.startswith("_")
+
+
+def known_parameters_only(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Each operation's run, refusing a query parameter it does not take with a 400 naming it and
+    those it does: a typo (`?catgory=cs.LG`) was silently ignored and answered with everything.
+    Counted against the address's limit like any answer (a refusal is not free to repeat)."""
+    operation = run.__self__  # type: ignore[attr-defined]  # ninja's "view" mode wraps the bound run
+    known = sorted(
+        name
+        for m in operation.models
+        if m.__ninja_param_source__ == "query"
+        for name in m.__ninja_flatten_map__
+    )
+
+    @wraps(run)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            unknown = [n for n in request.GET if n not in known and not _is_client_own(n)]
+        except TooManyFieldsSent:
+            unknown = None
+        if unknown == []:
+            return run(request, *args, **kwargs)
+        try:
+            count_request(request)
+        except throttle.RateLimited:
+            return run(request, *args, **kwargs)  # the throttle's 429, as for any request over the limit
+        if unknown is None:
+            message = f"too many query parameters (more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,})"
+        else:
+            names = ", ".join(repr(n[:40]) for n in unknown[:10]) + (", …" if len(unknown) > 10 else "")
+            takes = f"it takes {', '.join(known)}" if known else "it takes none"
+            message = (
+                f"unknown query parameter{'s' if len(unknown) > 1 else ''} {names}: {takes}"
+                " (names starting with _, such as a cache buster, are ignored)"
+            )
+        return api.create_response(request, {"error": message}, status=400)
+
+    return checked
+
+
+api.add_decorator(known_parameters_only, mode="view")
 
 
 def with_errors(schema: Any, *errors: int, status: int = 200) -> dict[Any, Any]:
     """A success schema plus the errors this operation can answer, and no others (a client reads
     the document to learn what to handle): `{"error"}` for each 4xx, with the validation problems'
-    `detail` on a 422. tests/api/test_contract.py produces each documented status and fails on one
-    it cannot. An endpoint's own `Status(4xx, …)` is serialised through these too, so nothing there
-    may default to null."""
+    `detail` on a 422, UnavailableOut on a 503 of the operation's own. tests/api/test_contract.py
+    produces each documented status and fails on one it cannot. An endpoint's own `Status(4xx, …)`
+    is serialised through these too, so nothing there may default to null."""
     out: dict[Any, Any] = {status: schema}
     for code in sorted({*errors, *_ALWAYS}):
-        out[code] = ValidationErrorOut if code == 422 else ErrorOut
+        out[code] = ValidationErrorOut if code == 422 else UnavailableOut if code == 503 else ErrorOut
     return out
 
 
@@ -253,6 +316,8 @@ def _rate_limited(request: HttpRequest, exc: throttle.RateLimited) -> HttpRespon
 
 @api.exception_handler(services.FeedError)
 def _feed_error(request: HttpRequest, exc: services.FeedError) -> HttpResponse:
+    if isinstance(exc, services.ArxivUnreachable):  # not the paper's absence: a 404 would say it is
+        return retry_later(str(exc), exc.retry_after)
     status = (
         409
         if isinstance(exc, services.AlreadySubmitted | moderation.AlreadyReported)
@@ -404,7 +469,7 @@ def _cached_list(
     cached = cache.get(name)
     if cached is None:
         rows = build()
-        cached = (_LISTS.dump_json(_LISTS.validate_python(rows)), len(rows))
+        cached = (dumps(_LISTS.dump_python(_LISTS.validate_python(rows), mode="json")), len(rows))
         cache.set(name, cached, LIST_CACHE_SECONDS)
     body, returned = cached
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
@@ -431,13 +496,30 @@ def _period(q: PeriodParams, default: periods.Period | None = None) -> periods.P
     return periods.day(latest or timezone.localdate())
 
 
-def stored_paper(arxiv_id: str) -> Paper:
-    """The stored paper an {id} names (in any form arXiv writes one), else a 404 that says why."""
+def stored_paper(arxiv_id: str, *, as_versioned: bool = False) -> Paper:
+    """The stored paper an {id} names (in any form arXiv writes one), else a 404 that says why.
+    `as_versioned`: for the reads that describe the stored version (the paper, its citation), an id
+    with a version other than the one stored is a 404 too, naming the version held, rather than
+    that version passed off as the one asked for. A vote, comment or report is on the paper,
+    whichever version the id names; a stored version nobody knows (the snapshot's null) is served,
+    its null `version` saying so."""
     try:
         ident = parse_arxiv_id(arxiv_id)
     except InvalidArxivId as e:
         raise HttpError(404, str(e)) from None
-    return _named_or_404(Paper.objects.for_listing(), f"paper {ident.id}", arxiv_id=ident.id)
+    pp = _named_or_404(Paper.objects.for_listing(), f"paper {ident.id}", arxiv_id=ident.id)
+    held, asked = pp.version, ident.version
+    if as_versioned and asked is not None and held is not None and asked != held:
+        listed = ", ".join(f"v{v['version']}" for v in pp.versions if isinstance(v, dict) and "version" in v)
+        raise HttpError(
+            404,
+            f"paperfeed has {pp.arxiv_id} only as v{held} (the latest version it has seen"
+            + (f"; arXiv listed {listed}" if listed else "")
+            + f"), not v{asked}: ask for {pp.arxiv_id} without a version for v{held}; v{asked}"
+            + (" may be" if asked > held else " is")
+            + f" on arXiv: {pp.abs_url}v{asked}",
+        )
+    return pp
 
 
 def _named_or_404(qs: Any, what: str, **lookup: Any) -> Any:
@@ -582,10 +664,22 @@ def _named_paper(q: str) -> Paper | None:
 @api.post(
     "/papers/submit",
     auth=TokenAuth(),
-    response=with_errors(DailyPaperOut, 400, 401, 403, 404, 409, 413, 422, status=201),
+    response=with_errors(DailyPaperOut, 400, 401, 403, 404, 409, 413, 422, 503, status=201),
     tags=["write"],
+    openapi_extra={
+        "responses": {
+            404: {"description": "Not Found: arXiv answered and has no such paper"},
+            503: {
+                "description": "Service Unavailable: the paper is not stored here and arXiv could not be"
+                " asked for it (down, slow or answering nonsense), or the database is down; try again"
+                " after Retry-After"
+            },
+        }
+    },
 )
 def submit(request: HttpRequest, body: SubmitIn) -> Status[dict[str, Any]]:
+    """Put a paper on today's list by arXiv id or URL, looking it up on arXiv when it is not stored:
+    404 when arXiv has no such paper, 503 with Retry-After when arXiv could not be asked."""
     user = _caller(request)
     if not user.email_verified:
         return Status(403, {"error": "verify your email address before submitting"})
@@ -604,8 +698,10 @@ def submit(request: HttpRequest, body: SubmitIn) -> Status[dict[str, Any]]:
 
 @api.get("/papers/{paper_id:arxiv_id}", response=with_errors(PaperOut, 404), tags=["papers"])
 def paper(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
-    """One paper, with its upvotes, comment count and first submission to the daily list."""
-    pp = stored_paper(arxiv_id)
+    """One paper, with its upvotes, comment count and first submission to the daily list. An id with
+    a version (2501.01234v2) answers only when that is the version stored (or the stored version is
+    not known: `version` null); another version is a 404 naming the one held."""
+    pp = stored_paper(arxiv_id, as_versioned=True)
     st = services.stats(pp)
     first = _first_submissions([pp]).get(pp.pk)
     return _paper(pp, votes=st["votes"], comments=st["comments"], submission=first)
@@ -616,8 +712,9 @@ def citation(
     request: HttpRequest, arxiv_id: str, format: Literal["bibtex", "ris", "csl-json"] = "bibtex"
 ) -> dict[str, Any]:
     """How to cite one paper: BibTeX (@misc, or @article with its journal reference), RIS or
-    CSL-JSON, as /papers/{id}.bib, .ris and .csl.json serve them (papers.citations)."""
-    pp = stored_paper(arxiv_id)
+    CSL-JSON, as /papers/{id}.bib, .ris and .csl.json serve them (papers.citations); an id with a
+    version other than the one stored is a 404, as for the paper."""
+    pp = stored_paper(arxiv_id, as_versioned=True)
     fmt = citations.FORMATS[format]
     return {
         "id": pp.arxiv_id,

@@ -16,8 +16,10 @@ from collections.abc import Callable
 
 from django.core.exceptions import BadRequest
 from django.db import InterfaceError, OperationalError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseServerError
 from django.shortcuts import render
+
+from paperfeed.core.http import json_answer, retry_later
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +39,10 @@ def unavailable(request: HttpRequest, exc: BaseException) -> HttpResponse:
     # Not a template: base.html would look up the session user, in the database that is down.
     log.warning("database unavailable for %s %s: %s", request.method, request.path, str(exc).strip()[:200])
     if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
-        resp = HttpResponse(
-            f'{{"error": "service unavailable", "retry_after": {RETRY_AFTER}}}',
-            status=503,
-            content_type="application/json",
-        )
+        resp = retry_later("service unavailable", RETRY_AFTER)
     else:
         resp = HttpResponse(_PAGE, status=503)
-    resp["Retry-After"] = str(RETRY_AFTER)
+        resp["Retry-After"] = str(RETRY_AFTER)
     resp["Cache-Control"] = "no-store"
     return resp
 
@@ -97,7 +95,7 @@ class NotFound(Http404):
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """handler404: under /api/ a JSON error like every other API answer, not the site's page."""
     if request.path.startswith("/api/"):
-        return JsonResponse({"error": f"no such API endpoint or resource: {request.path}"}, status=404)
+        return json_answer({"error": f"no such API endpoint or resource: {request.path}"}, status=404)
     if isinstance(exception, NotFound):
         ctx = {"reason": str(exception), "links": exception.links}
     else:
@@ -119,7 +117,7 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     """handler400: says what was wrong with the request, as JSON under /api/."""
     reason = str(exception) if isinstance(exception, BadParameter) else ""
     if request.path.startswith("/api/"):
-        return JsonResponse({"error": reason or "bad request"}, status=400)
+        return json_answer({"error": reason or "bad request"}, status=400)
     link = exception.link if isinstance(exception, BadParameter) else None
     return render(request, "400.html", {"reason": reason, "link": link}, status=400)
 
@@ -131,7 +129,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     from django.middleware.csrf import REASON_NO_CSRF_COOKIE
 
     if request.path.startswith("/api/"):
-        return JsonResponse({"error": "CSRF check failed: use a bearer token"}, status=403)
+        return json_answer({"error": "CSRF check failed: use a bearer token"}, status=403)
     if reason == REASON_NO_CSRF_COOKIE:
         message = (
             "Your browser did not send this site's cookie, which sending a form needs: "

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from paperfeed.core.http import json_answer
 from paperfeed.digests import addresses, content, mail, services, tokens
 from paperfeed.digests.forms import SettingsForm, SubscribeForm
 from paperfeed.digests.models import Subscriber
@@ -56,7 +57,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     elif request.method == "POST":
         status, error = 400, "Enter an email address."
     if _wants_json(request):
-        response: HttpResponse = JsonResponse({"ok": not error, "message": message or error}, status=status)
+        response: HttpResponse = json_answer({"ok": not error, "message": message or error}, status=status)
     else:
         response = render(
             request,
@@ -140,7 +141,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
     if _wants_json(request):
         fields = ["email", "status", "frequency", "send_hour", "trending", "follows", "alerts", "for_you",
                   "send_empty", "categories", "authors", "searches"]  # fmt: skip
-        return JsonResponse(
+        return json_answer(
             {f: getattr(sub, f) for f in fields}
             | {"from_account": account, "errors": form.errors.get_json_data()},
             status=200 if form.is_valid() or request.method != "POST" else 400,

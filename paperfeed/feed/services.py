@@ -56,6 +56,18 @@ class AlreadySubmitted(FeedError):
     pass
 
 
+# What a submission tells its client to wait when arXiv could not be asked (the look-up gave up after
+# two attempts): arXiv's own 503s ask for 10 s to a few minutes, and a minute spares it a retry storm.
+ARXIV_RETRY_AFTER = 60
+
+
+class ArxivUnreachable(FeedError):
+    """A paper not stored here that arXiv could not be asked about (down, slow, answering nonsense):
+    the API's 503 with Retry-After, not its "no such paper" 404, since asking again may well work."""
+
+    retry_after = ARXIV_RETRY_AFTER
+
+
 class NotAllowed(FeedError):
     """The account may not do this yet (an unverified email): the API's 403, as for submitting."""
 
@@ -122,9 +134,9 @@ def resolve_paper(text: str) -> Paper:
         raise PaperNotFound(f"arXiv has no paper {ident.id}") from None
     except Exception as e:  # arXiv down, slow or answering nonsense: the details are for the log
         log.warning("looking up %s on arXiv failed: %s", ident.id, e)
-        raise PaperNotFound(
+        raise ArxivUnreachable(
             f"{ident.id} is not stored here, and arXiv could not be asked for it just now. "
-            "Try again in a few minutes."
+            "Try again in a minute."
         ) from None
     paper = found.get(ident.id) if isinstance(found, dict) else None
     if paper is None:

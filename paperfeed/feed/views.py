@@ -16,7 +16,7 @@ from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 
 from paperfeed.accounts.models import Follow, User
 from paperfeed.accounts.views import safe_next
+from paperfeed.core.http import json_answer
 from paperfeed.core.middleware import BadParameter, NotFound
 from paperfeed.core.paging import site_number, site_page
 from paperfeed.core.text import quoted
@@ -319,7 +320,7 @@ def vote(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     p = _paper_or_404(arxiv_id)
     if not request.user.is_authenticated:
         if _wants_json(request):
-            return JsonResponse({"error": "log in to vote"}, status=401)
+            return json_answer({"error": "log in to vote"}, status=401)
         return HttpResponse("Log in to vote.", status=403)
     assert isinstance(request.user, User)
     up = request.POST.get("action", "up") != "down"
@@ -327,10 +328,10 @@ def vote(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         count = services.upvote(request.user, p) if up else services.unvote(request.user, p)
     except services.FeedError as e:  # a suspended account: said, as the note under the paper shows it
         if _wants_json(request):
-            return JsonResponse({"error": str(e)}, status=403)
+            return json_answer({"error": str(e)}, status=403)
         return HttpResponse(str(e), status=403, content_type="text/plain; charset=utf-8")
     if _wants_json(request):
-        return JsonResponse({"id": p.arxiv_id, "upvotes": count, "voted": up})
+        return json_answer({"id": p.arxiv_id, "upvotes": count, "voted": up})
     return HttpResponseRedirect(safe_next(request, reverse("paper", args=[p.arxiv_id])))
 
 

@@ -5,23 +5,24 @@ from __future__ import annotations
 import os
 
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse
 
+from paperfeed.core.http import json_answer
 from paperfeed.core.middleware import RETRY_AFTER
 
 
-def healthz(request: HttpRequest) -> JsonResponse:
+def healthz(request: HttpRequest) -> HttpResponse:
     try:
         with connection.cursor() as cur:
             cur.execute("SELECT 1")
     except Exception as e:  # any database failure means "down", reported, not raised
         # Only the exception's class: its message may name hosts, users or paths.
-        resp = JsonResponse({"status": "down", "database": type(e).__name__}, status=503)
+        resp = json_answer({"status": "down", "database": type(e).__name__}, status=503)
         resp["Retry-After"] = str(RETRY_AFTER)  # a load balancer or monitor knows when to look again
         resp["Cache-Control"] = "no-store"
         return resp
     if connection.vendor == "sqlite" and not os.access(connection.settings_dict["NAME"], os.W_OK):
         # Reads still work (200 keeps the process behind a load balancer) but no write will: a
         # monitor must tell. access() sees a read-only mount even for root, unlike the file's mode.
-        return JsonResponse({"status": "degraded", "database": "read-only"})
-    return JsonResponse({"status": "ok", "database": "up"})
+        return json_answer({"status": "degraded", "database": "read-only"})
+    return json_answer({"status": "ok", "database": "up"})

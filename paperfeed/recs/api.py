@@ -38,7 +38,11 @@ _ENTRIES = TypeAdapter(list[RecommendationOut])
 
 class NotInterestedOut(Schema):
     id: str
-    not_interested: bool
+    notInterested: bool = Field(description="whether the paper is marked now (false after undo=true)")
+    # Its name before every key of the API was camelCase, kept beside it until 0.2.
+    not_interested: bool = Field(
+        deprecated=True, description="use notInterested (the same value); gone in 0.2"
+    )
 
 
 def as_json(recs: list[services.Recommendation]) -> list[dict[str, Any]]:
@@ -84,6 +88,6 @@ def router(token_auth: Any, responses: Any) -> Router:
 
         paper = stored_paper(arxiv_id)
         services.not_interested(request.auth, paper, undo=undo)  # type: ignore[attr-defined]
-        return {"id": paper.arxiv_id, "not_interested": not undo}
+        return {"id": paper.arxiv_id, "notInterested": not undo, "not_interested": not undo}
 
     return r

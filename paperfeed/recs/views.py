@@ -5,13 +5,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from paperfeed.core.http import json_answer
 from paperfeed.core.middleware import BadParameter
 from paperfeed.core.paging import site_number
 from paperfeed.papers.models import Paper
@@ -37,11 +38,11 @@ def for_you(request: HttpRequest) -> HttpResponse:
         limit = _limit(request)
     except BadParameter as e:
         if request.GET.get("format") == "json":  # the JSON twin answers in JSON, as the API does
-            return JsonResponse({"error": str(e)}, status=400)
+            return json_answer({"error": str(e)}, status=400)
         raise
     recs = services.recommend(request.user, limit=limit)
     if request.GET.get("format") == "json":
-        return JsonResponse({"results": api.as_json(recs)})
+        return json_answer({"results": api.as_json(recs)})
     # A longer list starts with the shorter one, so "more" is the same address with a larger limit.
     more = min(limit + PAGE_SIZE, services.MAX_LIMIT) if len(recs) == limit < services.MAX_LIMIT else None
     marked = Feedback.objects.of(request.user.pk or 0).not_interested()

@@ -154,7 +154,7 @@ def test_not_interested_takes_an_old_style_id(old_papers) -> None:  # type: igno
     for spelled, undo in (("cs/0101001", "false"), ("cs%2F0101001v1", "true"), ("math.GT/0309136", "false")):
         r = c.post(f"/api/recommendations/{spelled}/not_interested?undo={undo}", **auth)
         assert r.status_code == 200, spelled
-        assert r.json()["not_interested"] is (undo == "false"), spelled
+        assert r.json()["notInterested"] is r.json()["not_interested"] is (undo == "false"), spelled
     assert c.post("/api/recommendations/cs/0101002/not_interested", **auth).status_code == 404
     assert c.post("/api/recommendations/not-an-id/not_interested", **auth).status_code == 404
     marked = Feedback.objects.of(reader.id).not_interested().values_list("paper__arxiv_id", flat=True)

@@ -32,12 +32,14 @@ def test_submit_by_id_url_and_errors() -> None:
     services.submit(papers[1].arxiv_id, user, timezone.localdate() - dt.timedelta(days=1))
     with pytest.raises(services.FeedError, match="not an arXiv identifier"):
         services.submit("not-an-id", user)
-    # Not stored, and arXiv cannot be reached from a test: said plainly, no library internals.
+    # Not stored, and arXiv cannot be reached from a test: said plainly, no library internals, and
+    # not as "no such paper" (the API's 503, not its 404).
     with pytest.raises(
-        services.PaperNotFound, match=r"^2501\.99999 is not stored here, and arXiv could not"
+        services.ArxivUnreachable, match=r"^2501\.99999 is not stored here, and arXiv could not"
     ) as e:
         services.submit("2501.99999", user)
     assert "Error" not in str(e.value) and "http" not in str(e.value)
+    assert not isinstance(e.value, services.PaperNotFound)
     assert Submission.objects.count() == 2
 
 

@@ -186,7 +186,7 @@ def test_api_with_a_token_or_a_session(client, catalogue, reader):
     r = client.post(
         f"/api/recommendations/{gone}/not_interested", headers={"authorization": f"Bearer {token}"}
     )
-    assert r.status_code == 200 and r.json() == {"id": gone, "not_interested": True}
+    assert r.status_code == 200 and r.json() == {"id": gone, "notInterested": True, "not_interested": True}
     assert gone not in [g["id"] for g in client.get("/api/recommendations?limit=50").json()]
 
 

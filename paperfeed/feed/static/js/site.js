@@ -35,7 +35,7 @@
   function voteError(r) {
     return r.json().catch(function () { return {}; }).then(function (data) {
       if (r.status === 429) {
-        var wait = data.retry_after || r.headers.get("Retry-After");
+        var wait = data.retryAfter || r.headers.get("Retry-After");
         return "Too many votes: try again " + (wait ? "in " + wait + " s." : "in a minute.");
       }
       var said = typeof data.error === "string" ? data.error.trim() : "";

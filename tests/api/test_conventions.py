@@ -1,0 +1,244 @@
+"""The API's conventions, each a rough edge an integrator's walk over every endpoint found: camelCase
+keys everywhere (the old snake_case ones kept, deprecated, until 0.2), one compact JSON rendering, a
+400 for a query parameter an operation does not take, a paper's version answered honestly, and a
+submission arXiv could not be asked about told apart from one arXiv has not got."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import OperationalError
+from django.test import Client, RequestFactory
+
+from paperfeed.accounts import throttle
+from paperfeed.core.middleware import unavailable
+from paperfeed.feed import services
+from paperfeed.feed.models import Submission
+from paperfeed.papers.models import Paper
+from tests.fakes.arxiv import FakeArxiv, kaggle_records, spread
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_api_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(throttle.LIMITS, "api:ip", throttle.Limit(1_000_000, 300))
+
+
+def _compact(body: bytes) -> bool:
+    """Whether the body is its JSON rendered compact (no space after , or :) and in UTF-8."""
+    return json.dumps(json.loads(body), separators=(",", ":"), ensure_ascii=False).encode() == body
+
+
+# --- 1. camelCase ---------------------------------------------------------------------------------
+
+
+def test_every_key_in_the_document_is_camel_case_or_deprecated() -> None:
+    doc = Client().get("/api/openapi.json").json()
+    snake = [
+        (name, prop)
+        for name, schema in doc["components"]["schemas"].items()
+        for prop, s in schema.get("properties", {}).items()
+        if not re.fullmatch(r"[a-z][A-Za-z0-9]*", prop) and not s.get("deprecated")
+    ]
+    assert snake == []
+    assert doc["components"]["schemas"]["NotInterestedOut"]["properties"]["not_interested"]["deprecated"]
+    unavailable_out = doc["components"]["schemas"]["UnavailableOut"]
+    assert unavailable_out["properties"]["retry_after"]["deprecated"]
+    assert "retryAfter" in unavailable_out["required"]
+
+
+def test_not_interested_says_notinterested(site: dict[str, Any]) -> None:
+    p = site["papers"][0]
+    c = Client()
+    r = c.post(f"/api/recommendations/{p.arxiv_id}/not_interested", **site["auth"])
+    assert r.status_code == 200 and r.json() == {
+        "id": p.arxiv_id,
+        "notInterested": True,
+        "not_interested": True,
+    }
+    r = c.post(f"/api/recommendations/{p.arxiv_id}/not_interested?undo=true", **site["auth"])
+    assert r.json() == {"id": p.arxiv_id, "notInterested": False, "not_interested": False}
+
+
+def test_a_wait_is_said_as_retryafter() -> None:
+    # The database down (core.middleware): the 503 body says the header's seconds as retryAfter.
+    r = unavailable(RequestFactory().get("/api/daily_papers"), OperationalError("gone"))
+    assert r.status_code == 503 and _compact(r.content)
+    body = json.loads(r.content)
+    assert body == {
+        "error": "service unavailable",
+        "retryAfter": int(r["Retry-After"]),
+        "retry_after": body["retryAfter"],
+    }
+
+
+def test_the_sites_own_429_says_retryafter_too(site: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    # The vote button's JSON (accounts.middleware), read by site.js: the same shape as the API's 503.
+    monkeypatch.setitem(throttle.LIMITS, "vote:user", throttle.Limit(1, 60))
+    c = Client()
+    c.force_login(site["user"])
+    url = f"/papers/{site['papers'][0].arxiv_id}/vote"
+    assert c.post(url, HTTP_ACCEPT="application/json").status_code == 200
+    r = c.post(url, {"action": "down"}, HTTP_ACCEPT="application/json")
+    assert r.status_code == 429 and _compact(r.content)
+    assert r.json()["retryAfter"] == int(r["Retry-After"]) == r.json()["retry_after"]
+
+
+# --- 2. a version the database does not hold ------------------------------------------------------
+
+
+@pytest.fixture
+def versioned(site: dict[str, Any]) -> Paper:
+    p = site["papers"][2]
+    listed = [{"version": n, "date": f"2025-03-1{n}T00:00:00+00:00", "size": ""} for n in (1, 2)]
+    Paper.objects.filter(pk=p.pk).update(version=2, versions=listed)
+    return p
+
+
+def test_a_version_not_held_is_a_404_naming_the_one_held(versioned: Paper) -> None:
+    aid, c = versioned.arxiv_id, Client()
+    for asked in (aid, f"{aid}v2", f"arXiv:{aid}v2"):
+        r = c.get(f"/api/papers/{asked}")
+        assert r.status_code == 200 and r.json()["version"] == 2, asked
+    r = c.get(f"/api/papers/{aid}v9")
+    assert r.status_code == 404
+    assert r.json() == {
+        "error": f"paperfeed has {aid} only as v2 (the latest version it has seen; arXiv listed v1, v2),"
+        f" not v9: ask for {aid} without a version for v2; v9 may be on arXiv: https://arxiv.org/abs/{aid}v9"
+    }
+    older = c.get(f"/api/papers/{aid}v1").json()["error"]
+    assert older.endswith(
+        f"not v1: ask for {aid} without a version for v2; v1 is on arXiv: https://arxiv.org/abs/{aid}v1"
+    )
+    assert c.get(f"/api/papers/{aid}v9/citation").status_code == 404
+    assert c.get(f"/api/papers/{aid}v2/citation").status_code == 200
+    # The paper's comments are the paper's, whichever version the id names.
+    assert c.get(f"/api/papers/{aid}v1/comments").status_code == 200
+
+
+def test_a_version_nobody_knows_is_served_with_its_null(site: dict[str, Any]) -> None:
+    # The shared snapshot's records carry no versions list: which version is stored is not known.
+    p = site["papers"][0]
+    assert p.version is None and p.versions == []
+    r = Client().get(f"/api/papers/{p.arxiv_id}v3")
+    assert r.status_code == 200 and r.json()["version"] is None
+
+
+# --- 3. submitting while arXiv cannot be reached --------------------------------------------------
+
+
+@pytest.fixture
+def arxiv(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeArxiv]:
+    """A real arXiv API on loopback holding one paper paperfeed does not store."""
+    fake = FakeArxiv(spread(kaggle_records(1, skip=5000), dt.date(2026, 6, 25), 1)).start()
+    monkeypatch.setenv("PAPERFEED_ARXIV_DELAY", "0")
+    monkeypatch.setenv("PAPERFEED_TIME_SCALE", "100")  # a retry's 3 s wait lasts 30 ms
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+def test_arxiv_unreachable_is_a_503_and_no_such_paper_a_404(
+    site: dict[str, Any], arxiv: FakeArxiv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aid = next(iter(arxiv.records))
+    c, before = Client(), Submission.objects.count()
+    # The tests' arXiv address is a closed port: nothing answers.
+    r = c.post("/api/papers/submit", {"id": aid}, content_type="application/json", **site["auth"])
+    assert r.status_code == 503 and r["Retry-After"] == str(services.ARXIV_RETRY_AFTER)
+    assert r.json() == {
+        "error": f"{aid} is not stored here, and arXiv could not be asked for it just now."
+        " Try again in a minute.",
+        "retryAfter": services.ARXIV_RETRY_AFTER,
+        "retry_after": services.ARXIV_RETRY_AFTER,
+    }
+    monkeypatch.setenv("PAPERFEED_ARXIV_API", arxiv.url + "/api/query")
+    arxiv.faults.extend(["503:", "503:"])  # arXiv answering, but only its 503, both attempts
+    r = c.post("/api/papers/submit", {"id": aid}, content_type="application/json", **site["auth"])
+    assert r.status_code == 503 and r["Retry-After"] == str(services.ARXIV_RETRY_AFTER)
+    assert Submission.objects.count() == before and not Paper.objects.filter(arxiv_id=aid).exists()
+    # arXiv back: the same request is taken; and an id arXiv has not got is a 404, said so.
+    r = c.post("/api/papers/submit", {"id": aid}, content_type="application/json", **site["auth"])
+    assert r.status_code == 201 and r.json()["paper"]["id"] == aid
+    r = c.post("/api/papers/submit", {"id": "2501.99999"}, content_type="application/json", **site["auth"])
+    assert r.status_code == 404 and r.json() == {"error": "arXiv has no paper 2501.99999"}
+
+
+# --- 4. unknown query parameters ------------------------------------------------------------------
+
+
+def test_an_unknown_parameter_is_a_400_naming_the_known_ones(site: dict[str, Any]) -> None:
+    c = Client()
+    r = c.get("/api/papers/search?q=learning&catgory=cs.LG")
+    assert r.status_code == 400
+    assert r.json() == {
+        "error": "unknown query parameter 'catgory': it takes author, category, limit, mode, p, q, since,"
+        " sort, until (names starting with _, such as a cache buster, are ignored)"
+    }
+    r = c.get("/api/daily_papers?dat=2026-01-01&srot=votes")
+    assert r.status_code == 400 and r.json()["error"].startswith("unknown query parameters 'dat', 'srot': ")
+    p = site["papers"][0]
+    assert (
+        c.get(f"/api/papers/{p.arxiv_id}?full=true")
+        .json()["error"]
+        .startswith("unknown query parameter 'full': it takes none")
+    )
+    # Writes and the routers other apps mount are checked alike.
+    assert c.post(f"/api/papers/{p.arxiv_id}/upvote?undo=1", **site["auth"]).status_code == 400
+    assert c.get("/api/recommendations?lmit=5", **site["auth"]).status_code == 400
+    # A cache buster (jQuery's `_=`, any name with a leading underscore) is let through.
+    assert c.get("/api/daily_papers?_=1733011200000").status_code == 200
+    assert c.get(f"/api/papers/{p.arxiv_id}?_t=1").status_code == 200
+
+
+# --- 5. one JSON rendering ------------------------------------------------------------------------
+
+
+def test_every_json_answer_is_compact(site: dict[str, Any]) -> None:
+    p = site["papers"][0]
+    c, auth = Client(), site["auth"]
+    services.add_comment(site["user"], p, "ünïcode ✓")
+    answers = [
+        c.get("/api/daily_papers"),  # the cached lists
+        c.get("/api/trending"),
+        c.get(f"/api/papers/{p.arxiv_id}"),  # ninja's
+        c.get(f"/api/papers/{p.arxiv_id}/comments"),
+        c.get("/api/papers/search?q=learning"),
+        c.get(f"/api/users/{site['user'].username}"),
+        c.get("/api/recommendations", **auth),
+        c.get("/api/papers/2501.99999"),  # errors: ninja's 404, 400, 422, 401
+        c.get("/api/daily_papers?limit=0"),
+        c.get("/api/papers/search?since=soon"),
+        c.post(f"/api/papers/{p.arxiv_id}/upvote"),
+        c.put("/api/daily_papers"),  # api.middleware's 405
+        c.get("/api/no/such/endpoint"),  # core.middleware's 404
+        c.get("/healthz"),  # the site's JSON
+    ]
+    for r in answers:
+        assert r["Content-Type"] == "application/json; charset=utf-8", r.request
+        assert _compact(r.content), (r.request["PATH_INFO"], r.content[:200])
+    assert "✓" in c.get(f"/api/papers/{p.arxiv_id}/comments").content.decode()  # not \u2713
+
+
+# --- 6. the version of an imported paper ----------------------------------------------------------
+
+
+def test_an_imported_record_with_versions_has_its_version(site: dict[str, Any]) -> None:
+    # The Kaggle snapshot's own records list their versions: the latest is the version stored (the
+    # shared file's have none, test_a_version_nobody_knows_is_served_with_its_null).
+    from paperfeed.papers.services import Ingestor
+    from paperfeed.papers.sources.snapshot import parse_record
+    from tests.papers.test_snapshot import GOOD
+
+    with Ingestor("test") as ing:
+        ing.add(parse_record(GOOD))
+    r = Client().get("/api/papers/0704.0001")
+    assert r.status_code == 200 and r.json()["version"] == 2
+    assert r.json()["publishedAt"] == "2007-04-02T19:18:42.000Z"
