@@ -54,7 +54,7 @@ from paperfeed.api.schemas import (
     ValidationErrorOut,
     VoteOut,
 )
-from paperfeed.core.http import dumps, retry_later
+from paperfeed.core.http import dumps, json_answer, retry_later
 from paperfeed.feed import periods, searching, services
 from paperfeed.feed.models import Collection, Comment, Submission, Vote
 from paperfeed.moderation import services as moderation
@@ -161,6 +161,20 @@ class DocumentedApi(NinjaAPI):
         return middleware.document(super().get_openapi_schema(**kwargs))
 
 
+def compact_document(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """ninja's /api/openapi.json (and /api/docs, which is HTML and passes through) as every other
+    JSON answer is rendered: ninja writes the document with its own spaced JsonResponse."""
+
+    @wraps(view)
+    def rendered(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if not response.get("Content-Type", "").startswith("application/json"):
+            return response
+        return json_answer(json.loads(response.content), response.status_code)
+
+    return rendered
+
+
 api = DocumentedApi(
     title="paperfeed API",
     version="1",
@@ -169,6 +183,7 @@ api = DocumentedApi(
     urls_namespace="api",
     parser=JsonBody(),
     renderer=CompactJson(),
+    docs_decorator=compact_document,
 )
 
 

@@ -220,6 +220,7 @@ def test_every_json_answer_is_compact(site: dict[str, Any]) -> None:
         c.put("/api/daily_papers"),  # api.middleware's 405
         c.get("/api/no/such/endpoint"),  # core.middleware's 404
         c.get("/healthz"),  # the site's JSON
+        c.get("/api/openapi.json"),  # ninja's document
     ]
     for r in answers:
         assert r["Content-Type"] == "application/json; charset=utf-8", r.request
