@@ -44,6 +44,16 @@ def load_papers(n: int = 20, **changes: object) -> list[Paper]:
     return list(Paper.objects.filter(arxiv_id__in=[r.arxiv_id for r in records]).order_by("arxiv_id"))
 
 
+def on_a_list(papers: list[Paper], day: dt.date | None = None) -> list[Paper]:
+    """Put the papers on `day`'s list (today's), unless on one already: a vote on a paper no list
+    has submits it (feed.services.upvote), which an unverified voter may not do."""
+    from paperfeed.feed.models import Submission
+
+    day = day or timezone.localdate()
+    Submission.objects.bulk_create((Submission(paper=p, day=day) for p in papers), ignore_conflicts=True)
+    return papers
+
+
 def make_user(
     username: str,
     *,

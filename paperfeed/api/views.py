@@ -873,6 +873,8 @@ def _caller(request: HttpRequest) -> User:
     tags=["write"],
 )
 def upvote(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
+    """Upvote a paper (once; again is a no-op). A paper on no list is put on today's list by this
+    vote, submitted by the caller, under the submit rules (a verified address, else 403)."""
     pp = stored_paper(arxiv_id)
     return {"id": pp.arxiv_id, "upvotes": services.upvote(_caller(request), pp), "voted": True}
 

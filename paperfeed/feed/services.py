@@ -15,6 +15,7 @@ older one with more. Ties go to more total votes, then to the newer submission.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import secrets
@@ -152,7 +153,10 @@ def submit(text: str, user: User | None, day: dt.date | None = None, *, limit: b
         check_not_suspended(user, "submit papers")
     if user is not None and limit:
         throttle.check("submit:user", str(user.pk))
-    paper = resolve_paper(text)
+    return _put_on_list(resolve_paper(text), user, day)
+
+
+def _put_on_list(paper: Paper, user: User | None, day: dt.date | None) -> Submission:
     if paper.status != Paper.Status.ACTIVE:
         raise FeedError(f"{paper.arxiv_id} is {paper.status} on arXiv")
     day = day or timezone.localdate()
@@ -175,7 +179,8 @@ def submit(text: str, user: User | None, day: dt.date | None = None, *, limit: b
 
 
 def upvote(user: User, paper: Paper) -> int:
-    """Add the user's vote (once, however often and however concurrently asked); the paper's votes."""
+    """Add the user's vote (once, however often and however concurrently asked); the paper's votes.
+    A paper on no list is put on today's list by this vote (_submit_with_first_vote)."""
     check_not_suspended(user, "vote")
     throttle.check("vote:user", str(user.pk))
     with transaction.atomic():
@@ -186,12 +191,32 @@ def upvote(user: User, paper: Paper) -> int:
         voter = User.objects.select_for_update().get(pk=user.pk)
         if voter.is_suspended:
             raise Suspended(SUSPENDED.format("vote"))
+        if not Submission.objects.filter(paper=paper).exists():
+            _submit_with_first_vote(voter, paper)
         # get_or_create, not bulk_create: a new vote is saved as a model, so its post_save hook
         # updates the user's "for you" profile in place (recs.apps), as unvoting and saving do.
         # A concurrent duplicate is its IntegrityError, caught in a savepoint: still one vote.
         Vote.objects.get_or_create(user=voter, paper=paper)
         _bump_after_commit()
     return Vote.objects.counted().filter(paper=paper).count()
+
+
+UNLISTED_VOTE = "an upvote on a paper that is on no list puts it on today's list"
+
+
+def _submit_with_first_vote(voter: User, paper: Paper) -> None:
+    """A vote on a paper no list has would count nowhere (lists, trending, feeds and digests show
+    submissions only), so the first upvote submits it, as the page's button says: on Hugging Face
+    the submitter's upvote comes with the submission. Its rules are the submit button's."""
+    if not voter.email_verified:
+        raise NotAllowed(f"Verify your email address to upvote {paper.arxiv_id}: {UNLISTED_VOTE}.")
+    if paper.status != Paper.Status.ACTIVE:
+        raise NotAllowed(
+            f"{paper.arxiv_id} is {paper.status} on arXiv: it cannot go on a list, so it takes no upvotes."
+        )
+    throttle.check("submit:user", str(voter.pk))
+    with contextlib.suppress(AlreadySubmitted):  # listed meanwhile by someone else: the vote goes there
+        _put_on_list(paper, voter, None)
 
 
 def unvote(user: User, paper: Paper) -> int:

@@ -265,6 +265,8 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
             "voted": bool(services.voted_ids(user, [p.pk])),
             "submissions": submissions,
             "removed": any(s.removed_at for s in submissions),
+            # The first upvote puts it on today's list (services.upvote): the button says so.
+            "unlisted": not submissions and p.status == Paper.Status.ACTIVE,
             "similar": similar_papers,
             "collections": list(mine) if user.is_authenticated else [],
             **_comment_draft(request, p.arxiv_id),
@@ -324,14 +326,22 @@ def vote(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         return HttpResponse("Log in to vote.", status=403)
     assert isinstance(request.user, User)
     up = request.POST.get("action", "up") != "down"
+    listed = Submission.objects.filter(paper=p).exists()
     try:
         count = services.upvote(request.user, p) if up else services.unvote(request.user, p)
-    except services.FeedError as e:  # a suspended account: said, as the note under the paper shows it
+    except services.FeedError as e:  # suspended, or unverified on a paper no list has: said under the paper
         if _wants_json(request):
             return json_answer({"error": str(e)}, status=403)
         return HttpResponse(str(e), status=403, content_type="text/plain; charset=utf-8")
+    answer: dict[str, Any] = {"id": p.arxiv_id, "upvotes": count, "voted": up}
+    mine = None if listed else Submission.objects.filter(paper=p, submitted_by=request.user).first()
+    if mine is not None:
+        answer["listed"] = mine.day.isoformat()
+        answer["message"] = f"Your upvote put it on the list of {mine.day:%-d %B}."
     if _wants_json(request):
-        return json_answer({"id": p.arxiv_id, "upvotes": count, "voted": up})
+        return json_answer(answer)
+    if mine is not None:
+        messages.success(request, answer["message"])
     return HttpResponseRedirect(safe_next(request, reverse("paper", args=[p.arxiv_id])))
 
 

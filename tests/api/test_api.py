@@ -127,15 +127,15 @@ def test_writes_need_a_token(site) -> None:  # type: ignore[no-untyped-def]
     token = accounts.create_api_token(user).secret
     auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
     c = Client()
+    r = c.post("/api/papers/submit", {"id": p.arxiv_id}, content_type="application/json", **auth)
+    assert r.status_code == 201 and r.json()["paper"]["id"] == p.arxiv_id
+    r = c.post("/api/papers/submit", {"id": p.arxiv_id}, content_type="application/json", **auth)
+    assert r.status_code == 409
     assert c.post(f"/api/papers/{p.arxiv_id}/upvote").status_code == 401
     assert c.post(f"/api/papers/{p.arxiv_id}/upvote", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
     r = c.post(f"/api/papers/{p.arxiv_id}/upvote", **auth)
     assert r.json() == {"id": p.arxiv_id, "upvotes": 1, "voted": True}
     assert c.delete(f"/api/papers/{p.arxiv_id}/upvote", **auth).json()["upvotes"] == 0
-    r = c.post("/api/papers/submit", {"id": p.arxiv_id}, content_type="application/json", **auth)
-    assert r.status_code == 201 and r.json()["paper"]["id"] == p.arxiv_id
-    r = c.post("/api/papers/submit", {"id": p.arxiv_id}, content_type="application/json", **auth)
-    assert r.status_code == 409
     r = c.post("/api/papers/submit", {"id": "junk"}, content_type="application/json", **auth)
     assert r.status_code == 400 and "not an arXiv identifier" in r.json()["error"]
     r = c.post(

@@ -13,7 +13,7 @@ from paperfeed.accounts import throttle
 from paperfeed.feed import services
 from paperfeed.feed.models import Vote
 from tests.browser.test_for_you import log_in
-from tests.sitedata import load_papers, make_user
+from tests.sitedata import load_papers, make_user, on_a_list
 
 # Rendering, scripts and styles in the browser: the pages' queries are the view tests' to prove on both
 # databases (tests/feed, tests/recs), so these run on SQLite only.
@@ -66,7 +66,7 @@ def test_a_rate_limited_vote_says_so_and_keeps_the_vote(
 
 
 def test_a_vote_after_the_session_ended_shows_the_sites_message(live_server: Any, new_page: Any) -> None:
-    [paper] = load_papers(1)
+    [paper] = on_a_list(load_papers(1))  # else the vote that works says it listed the paper
     base = live_server.url
     page, watch = new_page()
     user = make_user("voter")
@@ -127,3 +127,22 @@ def test_a_refused_vote_on_a_list_covers_no_other_card_and_can_be_dismissed(
     assert first.locator("form.vote button").evaluate("b => b === document.activeElement")
     assert Vote.objects.filter(user=user).count() == 1
     assert [e for e in watch.errors if "429" not in e] == []
+
+
+def test_an_upvote_that_lists_the_paper_says_so_in_the_page(live_server: Any, new_page: Any) -> None:
+    # The vote on a paper no list has puts it on today's list (services.upvote): the page said
+    # "Not on a list yet" after it, and the vote seemed to go nowhere.
+    [paper] = load_papers(1)
+    base = live_server.url
+    page, watch = new_page(390, 844)
+    log_in(page, base, make_user("voter"))
+    page.goto(f"{base}/papers/{paper.arxiv_id}")
+    assert page.get_attribute(f"{VOTE} button", "title") == "Upvote and put it on today's list"
+    assert page.is_visible("#unlisted-note")
+    page.click(f"{VOTE} button")
+    status = page.wait_for_selector(f"{NOTE} [role=status]:not(:empty)")
+    assert status.inner_text() == f"Your upvote put it on the list of {timezone.localdate():%-d %B}."
+    assert page.inner_text(f"{VOTE} .count") == "1"
+    assert not page.is_visible("#unlisted-note")
+    assert paper.submissions.get().day == timezone.localdate()
+    assert watch.errors == []

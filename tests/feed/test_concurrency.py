@@ -9,7 +9,7 @@ from django.db import connection
 
 from paperfeed.feed import services
 from paperfeed.feed.models import Vote
-from tests.sitedata import load_papers, make_user
+from tests.sitedata import load_papers, make_user, on_a_list
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,7 +58,7 @@ def test_votes_cast_while_their_accounts_are_verified_take_the_verification() ->
     (Vote.voter_joined), never left with the standing the request's own user object had."""
     from paperfeed.accounts import services as accounts
 
-    papers = load_papers(2)
+    papers = on_a_list(load_papers(2))
     users = [make_user(f"v{i}", verified=False) for i in range(12)]
     tokens = [accounts.verification_token(u) for u in users]
     fns = []

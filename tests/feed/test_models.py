@@ -22,7 +22,7 @@ from paperfeed.feed import services as feed
 from paperfeed.feed.models import Submission, Vote
 from paperfeed.moderation import services as moderation
 from paperfeed.papers.models import Paper
-from tests.sitedata import load_papers, make_user
+from tests.sitedata import load_papers, make_user, on_a_list
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,7 @@ def counted(at: dt.datetime | None = None) -> set[int]:
 
 @pytest.fixture
 def paper() -> Paper:
-    return load_papers(1)[0]
+    return on_a_list(load_papers(1))[0]
 
 
 def test_trending_counts_without_a_join_on_users(paper: Paper) -> None:
@@ -64,7 +64,6 @@ def test_the_counts_trending_and_the_lists_make_read_the_index_alone() -> None:
         for p in papers[i:]:
             feed.upvote(user, p)
     ids, first = [p.pk for p in papers], papers[0].votes.get().created_at
-    Submission.objects.create(paper=papers[2], day=first.date())
     with CaptureQueriesContext(connection) as q:
         assert Vote.objects.counted().cast_by(timezone.now()).per_paper(ids) == {
             ids[0]: 1,
@@ -72,7 +71,7 @@ def test_the_counts_trending_and_the_lists_make_read_the_index_alone() -> None:
             ids[2]: 2,
         }
         assert Vote.objects.counted().cast_by(first).per_paper(ids) == {ids[0]: 1}
-        assert [s.n_votes for s in Submission.objects.with_counts()] == [2]
+        assert sorted(s.n_votes for s in Submission.objects.with_counts()) == [1, 2, 2]
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
             cur.execute("SET LOCAL enable_seqscan = off")

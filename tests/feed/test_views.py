@@ -1293,5 +1293,46 @@ def test_an_unsubmitted_papers_page_offers_to_submit_it(site) -> None:  # type: 
     # Opened from the fresh list, search or a category, the page gave no way onto a list.
     papers, _, _ = site
     unlisted = Client().get(f"/papers/{papers[11].arxiv_id}").content.decode()
-    assert f'href="/submit?paper={papers[11].arxiv_id}">submit it to today' in unlisted
+    assert "Not on a list yet: upvote it or " in unlisted
+    assert f'href="/submit?paper={papers[11].arxiv_id}">submit it</a> to put it on today' in unlisted
     assert "Not on a list yet" not in Client().get(f"/papers/{papers[0].arxiv_id}").content.decode()
+
+
+def test_an_upvote_on_a_paper_no_list_has_puts_it_on_todays_list(site) -> None:  # type: ignore[no-untyped-def]
+    # The vote used to be stored and shown nowhere (lists, trending, feeds and digests show
+    # submissions only) until someone submitted the paper.
+    papers, _, today = site
+    p = papers[11]
+    c = Client()
+    voter = make_user("voter")
+    c.force_login(voter)
+    page = c.get(f"/papers/{p.arxiv_id}").content.decode()
+    assert 'title="Upvote and put it on today\'s list"' in page
+    r = c.post(f"/papers/{p.arxiv_id}/vote", {"action": "up"}, follow=True)
+    assert f"Your upvote put it on the list of {today:%-d %B}." in r.content.decode()
+    assert "Not on a list yet" not in r.content.decode()
+    sub = p.submissions.get()
+    assert (sub.day, sub.submitted_by) == (today, voter)
+    assert p.arxiv_id in Client().get("/").content.decode()
+    [entry] = [
+        e for e in Client().get(f"/api/daily_papers?date={today}").json() if e["paper"]["id"] == p.arxiv_id
+    ]
+    assert entry["paper"]["upvotes"] == 1
+    # A listed paper's vote lists nothing more and says nothing of it.
+    other = make_user("other")
+    c.force_login(other)
+    answer = c.post(f"/papers/{p.arxiv_id}/vote", {"action": "up"}, HTTP_ACCEPT="application/json").json()
+    assert answer == {"id": p.arxiv_id, "upvotes": 2, "voted": True}
+
+
+def test_an_unverified_upvote_on_a_paper_no_list_has_is_refused_with_the_reason(site) -> None:  # type: ignore[no-untyped-def]
+    papers, _, _ = site
+    p = papers[11]
+    c = Client()
+    c.force_login(make_user("new", verified=False))
+    r = c.post(f"/papers/{p.arxiv_id}/vote", {"action": "up"}, HTTP_ACCEPT="application/json")
+    assert r.status_code == 403
+    assert r.json()["error"].startswith(f"Verify your email address to upvote {p.arxiv_id}: an upvote on")
+    assert not p.votes.exists() and not p.submissions.exists()
+    # On a listed paper the same account's vote is taken (it counts for trending once verified).
+    assert c.post(f"/papers/{papers[0].arxiv_id}/vote", HTTP_ACCEPT="application/json").json()["upvotes"] == 1

@@ -11,6 +11,7 @@ from django.utils import timezone
 from paperfeed.recs import index, model, services
 from paperfeed.recs.models import Feedback, Profile, ProfileChange
 from tests.recs.conftest import site_model
+from tests.sitedata import on_a_list
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the profile hooks run on commit
 
@@ -232,6 +233,7 @@ def test_the_site_s_upvote_and_unvote_update_the_profile_in_place(catalogue, use
 
     save(user, catalogue["speech"][0])
     services.recommend(user)  # first use builds the profile
+    on_a_list([catalogue["speech"][1], catalogue["robots"][0]])  # the reader's address is not verified
     for paper in (catalogue["speech"][1], catalogue["robots"][0]):
         feed.upvote(user, paper)
         feed.upvote(user, paper)  # twice: still one vote, one update

@@ -114,6 +114,12 @@
           if (tri) tri.textContent = data.voted ? "\u25B2" : "\u25B3";  // ▲ voted, △ not
           button.setAttribute("aria-pressed", data.voted ? "true" : "false");
           action.value = data.voted ? "down" : "up";
+          // The vote put an unlisted paper on today's list: said where a refusal would be.
+          if (data.message) {
+            say(note, data.message);
+            var unlisted = document.getElementById("unlisted-note");
+            if (unlisted) unlisted.hidden = true;
+          }
         })
         .catch(function (e) {
           say(note, e.shown ? e.message : "Could not vote: no answer from the site. Try again.");
