@@ -80,7 +80,8 @@ def relaxed(parsed: ParsedQuery) -> ParsedQuery | None:
         return None
     return ParsedQuery(
         raw=parsed.raw,
-        words=[*parsed.words, *(c.text for c in phrases)],
+        # Word by word: a phrase's text kept whole was looked up as one term, which no paper has.
+        words=[*parsed.words, *(w for c in phrases for w in c.text.split())],
         required=[c for c in parsed.required if c.field is not None],
         excluded=parsed.excluded,
         categories=parsed.categories,

@@ -406,7 +406,8 @@ def search(
         if not kw_total and (loose := relaxed(parsed)) is not None:
             parsed = loose
             legs["keyword"], kw_total = kw.search(parsed, filters, kw_depth)
-            messages.append("no paper has those exact phrases; showing papers with their words")
+            if kw_total:  # else it would announce papers it does not show, above "no paper matches"
+                messages.append("no paper has those exact phrases; showing papers with their words")
     if semantic is not None:
         found, problem = eng.finish_semantic(semantic)
         if problem:

@@ -133,6 +133,11 @@ def test_messages_instead_of_errors(indexed: dict[str, Any]) -> None:
     assert search("x", mode="nope").message.startswith("unknown mode")
     relaxed = search('"decoding speculative"')
     assert ids(relaxed)[0] == "2503.00001" and "exact phrases" in relaxed.message
+    # The keyword leg alone finds the words too: a phrase relaxed whole was one term, no paper's.
+    keyword = search('"decoding speculative"', mode="keyword")
+    assert ids(keyword) == ["2503.00001"] and "exact phrases" in keyword.message
+    # Neither the phrase nor its words: said once, not "showing papers with their words" over none.
+    assert search('"zzzqqq xxyyzz', mode="keyword").message == "no paper matches"
 
 
 def test_paging_and_limits(indexed: dict[str, Any]) -> None:
