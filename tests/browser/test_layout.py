@@ -72,3 +72,21 @@ def test_a_phone_shows_the_cite_box_after_the_abstract_and_before_the_comments(
     assert cite and abstract and cite["x"] > abstract["x"] + abstract["width"]
     assert top(page, "#cite") < top(page, "#comments")
     assert watch.errors == []
+
+
+def test_on_a_phone_the_comment_button_does_not_touch_the_box_below(live_server: Any, new_page: Any) -> None:
+    # The boxes moved under the comments sat flush against the Comment button (no gap at all).
+    from tests.browser.test_for_you import log_in
+
+    [paper] = load_papers(1)
+    page, watch = new_page(390, 844)
+    log_in(page, live_server.url, make_user("reader"))
+    page.goto(f"{live_server.url}/papers/{paper.arxiv_id}")
+    button = page.locator("#comment-form button").bounding_box()
+    below = page.evaluate(
+        """() => Math.min(...[...document.querySelectorAll('.side-col > .box')]
+             .map(b => b.getBoundingClientRect().top + scrollY)
+             .filter(t => t > document.querySelector('#comments').getBoundingClientRect().top + scrollY))"""
+    )
+    assert below - (button["y"] + button["height"]) >= 12
+    assert watch.errors == []
