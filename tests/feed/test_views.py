@@ -1336,3 +1336,16 @@ def test_an_unverified_upvote_on_a_paper_no_list_has_is_refused_with_the_reason(
     assert not p.votes.exists() and not p.submissions.exists()
     # On a listed paper the same account's vote is taken (it counts for trending once verified).
     assert c.post(f"/papers/{papers[0].arxiv_id}/vote", HTTP_ACCEPT="application/json").json()["upvotes"] == 1
+
+
+def test_links_in_an_abstract_are_links() -> None:
+    # Abstracts say "Code: https://github.com/…" as often as their comments do; only the comments'
+    # were clickable. The text around them stays escaped and the TeX stays for KaTeX.
+    abstract = "We show $a<b$ & <i>more</i>. Code: https://github.com/example/repo."
+    [p] = load_papers(1, abstract=abstract)
+    page = Client().get(f"/papers/{p.arxiv_id}").content.decode()
+    assert (
+        '<a href="https://github.com/example/repo" rel="nofollow">https://github.com/example/repo</a>.'
+        in page
+    )
+    assert "We show $a&lt;b$ &amp; &lt;i&gt;more&lt;/i&gt;. Code: " in page
