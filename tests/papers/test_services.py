@@ -1,5 +1,6 @@
 import datetime as dt
 import functools
+import gzip
 import importlib
 import json
 import pickle
@@ -12,7 +13,8 @@ from django.db import connection
 from paperfeed.papers.models import Author, Authorship, Paper, PaperChange, PaperLink
 from paperfeed.papers.records import AuthorName, PaperRecord, Version
 from paperfeed.papers.services import Ingestor, Prepared, prepare_for_storage
-from paperfeed.papers.sources.snapshot import parse_line, parse_record, record_at
+from paperfeed.papers.sources.snapshot import parse_line, parse_record, record_at, rereads_closed
+from tests.papers.file_reads import file_reads
 from tests.papers.test_snapshot import GOOD, TEX_NAMES
 
 pytestmark = pytest.mark.django_db
@@ -237,11 +239,27 @@ def test_into_an_empty_table_a_record_ships_without_its_line_and_is_read_again_i
     # Another process stored 0704.0002 meanwhile: its record is read again from its line (4).
     with Ingestor("snapshot") as ing:
         ing.add(parse_line(lines[1]))
-    with Ingestor("snapshot", batch_size=1) as ing:
+    with rereads_closed(), Ingestor("snapshot", batch_size=1) as ing:
         for item in shipped(True):
             ing.add(item)
     assert dict(+ing.counts) == {"created": 1, "unchanged": 1, "updated": 1}
     assert Paper.objects.get(arxiv_id="0704.0001").title == "A second title"
+
+
+def test_many_papers_stored_meanwhile_are_read_again_in_one_pass_over_the_file(tmp_path: Path) -> None:
+    command = importlib.import_module("paperfeed.papers.management.commands.import")
+    path = tmp_path / "s.jsonl.gz"
+    lines = [_snapshot_line(id=f"0704.{i:04d}") for i in range(1, 401)]
+    path.write_bytes(gzip.compress(b"\n".join(lines) + b"\n"))
+    items = pickle.loads(pickle.dumps([item for _, item, _ in command._prepared(path, True)]))  # noqa: S301
+    # Another import stored them all between the check for an empty table and these batches.
+    with Ingestor("snapshot") as ing:
+        ing.add_all(parse_line(line) for line in lines)
+    with rereads_closed(), file_reads(path) as reads, Ingestor("snapshot", batch_size=50) as ing:
+        for item in items:
+            ing.add(item)
+    assert dict(+ing.counts) == {"unchanged": 400}
+    assert reads["opens"] == 1
 
 
 def test_the_change_log_stores_its_time_as_the_orm_does() -> None:

@@ -1,11 +1,20 @@
 import gzip
 import json
+import random
 from pathlib import Path
 
 import pytest
 
-from paperfeed.papers.sources.snapshot import LineError, parse_record, read_snapshot
+from paperfeed.papers.sources.snapshot import (
+    LineError,
+    parse_line,
+    parse_record,
+    read_snapshot,
+    record_at,
+    rereads_closed,
+)
 from tests.conftest import SNAPSHOT
+from tests.papers.file_reads import file_reads
 
 GOOD = {
     "id": "0704.0001",
@@ -134,3 +143,40 @@ def test_tex_in_author_names_is_decoded_where_records_enter() -> None:
     # A record without authors_parsed splits its authors line, through the same names.
     split = parse_record({k: v for k, v in TEX_NAMES.items() if k != "authors_parsed"})
     assert [a.display for a in split.authors] == [a.display for a in r.authors][:4]
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_many_records_read_again_in_file_order_cost_one_pass_over_the_file(tmp_path: Path, gz: bool) -> None:
+    """The import reads a record again by its line number (shipped without its line, the paper was
+    stored meanwhile by another process): each read started from the file's start, so n of them
+    decompressed the file n/2 times over."""
+    words = random.Random(7).choices(
+        ["graph", "neural", "bound", "sparse", "kernel", "proof", "field"], k=60_000
+    )
+    lines = [
+        json.dumps(
+            GOOD | {"id": f"0704.{i:04d}", "abstract": " ".join(words[i * 200 : (i + 1) * 200])}
+        ).encode()
+        for i in range(1, 301)
+    ]
+    data = b"\n".join(lines[:10]) + b"\n\n" + b"\n".join(lines[10:]) + b"\n"  # a blank line 11
+    path = tmp_path / ("s.jsonl.gz" if gz else "s.jsonl")
+    path.write_bytes(gzip.compress(data) if gz else data)
+    numbers = [*range(1, 11), *range(12, 302)]
+    with rereads_closed(), file_reads(path) as reads:
+        got = [record_at(path, n) for n in numbers]
+    assert got == [parse_line(line) for line in lines]
+    assert reads["opens"] == 1
+    assert reads["bytes"] < 2 * path.stat().st_size + 256 * 1024, (reads, path.stat().st_size)
+
+    with rereads_closed(), file_reads(path) as reads:
+        # Back to an earlier line: from the start again. A line that is not a record, or is no more.
+        assert [record_at(path, n).arxiv_id for n in (200, 3)] == ["0704.0199", "0704.0003"]
+        with pytest.raises(ValueError, match="no line 11"):
+            record_at(path, 11)
+        with pytest.raises(ValueError, match="no line 400"):
+            record_at(path, 400)
+        # The file replaced meanwhile: read from its start, as it is now.
+        path.write_bytes(gzip.compress(lines[5] + b"\n") if gz else lines[5] + b"\n")
+        assert record_at(path, 1).arxiv_id == "0704.0006"
+    assert reads["opens"] == 4  # 200, 3 (and on to 11 and the end), the write, the new file

@@ -6,10 +6,12 @@ Reading streams line by line (constant memory); a line that is not a usable reco
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
 import gzip
-from collections.abc import Iterator
+import threading
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -116,7 +118,7 @@ def parse_line(line: bytes) -> PaperRecord:
         raise ValueError(str(e)) from e
 
 
-def snapshot_lines(path: Path) -> Iterator[tuple[int, bytes | LineError, int]]:
+def snapshot_lines(path: Path) -> Generator[tuple[int, bytes | LineError, int]]:
     """Yield (line number, the line or an error, compressed bytes read so far) for each non-blank
     line: the import parses them in another process, which ships a line on to rebuild a record from."""
     raw = path.open("rb")
@@ -160,14 +162,62 @@ def line_record(line: bytes, lineno: int, path: Path) -> PaperRecord | LineError
         return LineError(lineno, f"unusable record: {e}", str(path))
 
 
+class _Reread:
+    """A snapshot file held open after the line last read again from it. The import asks for its
+    lines in file order, so reading many of them again is one pass over the file: from its start
+    each time, a gzip file of n such lines was decompressed n/2 times over (quadratic)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.stamp = _stamp(path)
+        self.lines = snapshot_lines(path)
+        self.at = 0  # the last line number read
+
+    def close(self) -> None:
+        self.lines.close()  # the generator's `finally` closes the file
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+_reread: _Reread | None = None
+_reread_lock = threading.Lock()
+
+
 def record_at(path: Path, lineno: int) -> PaperRecord:
-    """The record on line `lineno` of `path`, read again from the start of the file."""
-    for n, line, _ in snapshot_lines(path):
-        if n == lineno:
-            if isinstance(line, LineError):
-                raise ValueError(line.reason)
-            return parse_line(line)
-    raise ValueError(f"{path} has no line {lineno} (changed since it was read?)")
+    """The record on line `lineno` of `path`, read again: on from the line asked for last if that
+    came before it in the same, unchanged file, from the start of the file otherwise."""
+    global _reread
+    with _reread_lock:
+        r = _reread
+        if r is None or r.path != path or r.at >= lineno or r.stamp != _stamp(path):
+            if r is not None:
+                r.close()
+            r = _reread = _Reread(path)
+        for n, line, _ in r.lines:
+            r.at = n
+            if n == lineno:
+                if isinstance(line, LineError):
+                    raise ValueError(line.reason)
+                return parse_line(line)
+            if n > lineno or isinstance(line, LineError):
+                break
+        raise ValueError(f"{path} has no line {lineno} (changed since it was read?)")
+
+
+@contextlib.contextmanager
+def rereads_closed() -> Iterator[None]:
+    """On leaving, closes the file `record_at` keeps open (at the end of an import)."""
+    global _reread
+    try:
+        yield
+    finally:
+        with _reread_lock:
+            if _reread is not None:
+                _reread.close()
+                _reread = None
 
 
 def read_snapshot(path: Path) -> Iterator[tuple[int, PaperRecord | LineError, int]]:

@@ -16,7 +16,14 @@ from paperfeed.papers.records import PaperRecord
 from paperfeed.papers.services import Ingestor, Prepared, prepare_for_storage
 from paperfeed.papers.signals import papers_ingested
 from paperfeed.papers.sources.abs import abs_files, read_abs_paths
-from paperfeed.papers.sources.snapshot import LineError, line_record, parse_line, record_at, snapshot_lines
+from paperfeed.papers.sources.snapshot import (
+    LineError,
+    line_record,
+    parse_line,
+    record_at,
+    rereads_closed,
+    snapshot_lines,
+)
 
 MAX_REPORTED_ERRORS = 1000
 SOURCE = "snapshot"
@@ -101,7 +108,11 @@ class Command(ReportCommand):
         errors: list[LineError] = []
         ingestor = Ingestor(SOURCE, batch_size=options["batch_size"])
         total = sum(p.stat().st_size for p in paths) + sum(p.stat().st_size for p in abs_paths)
-        with bulk_gc(), Progress("import", total=total, unit="B", unit_scale=True, unit_divisor=1024) as bar:
+        with (
+            bulk_gc(),
+            Progress("import", total=total, unit="B", unit_scale=True, unit_divisor=1024) as bar,
+            rereads_closed(),
+        ):
             for path in paths:
                 last = 0
                 fresh = not Paper.objects.exists()
