@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from tests import dbreset, deadline
+from tests import dbreset, deadline, isolation
 from tests.fakes.smtp import SmtpSink
 
 # The shared data lies beside the repository (../shared/data); PAPERFEED_SHARED_DATA overrides.
@@ -93,6 +93,33 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     deadline.start(item)
 
 
+# Each test starts without what an earlier one left in this process: caches, the search engine, the
+# project's environment variables, indexes in the process's home (tests/isolation.py). Hooks, not an
+# autouse fixture: the environment is compared before the first fixture's setup and after the last
+# one's teardown (monkeypatch's among them, which may be set up before any autouse fixture of ours).
+# A test that changed the environment or wrote an index there fails in its teardown.
+_BEFORE = pytest.StashKey[tuple[dict[str, str], set[str]]]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.stash[_BEFORE] = (isolation.env_snapshot(), isolation.home_state(Path(settings.HOME)))
+    isolation.drop_process_state()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    yield
+    if _BEFORE not in item.stash:
+        return
+    env, there = item.stash[_BEFORE]
+    isolation.drop_process_state()
+    changed = isolation.restore_env(env)
+    left = isolation.remove_home_state(Path(settings.HOME), there)
+    assert not changed, f"the test changed these environment variables and left them so: {changed}"
+    assert not left, f"the test left {left} in its process's home {settings.HOME}: give it a home of its own"
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _quick_flush() -> Iterator[None]:
     """Transactional tests end with the database emptied by DELETE, not Django's TRUNCATE and
@@ -109,22 +136,16 @@ def _static_root_of_checkout() -> Path:
     return Path(tempfile.gettempdir()) / f"paperfeed-test-static-{os.getuid()}-{tag}" / "static"
 
 
-@pytest.fixture(scope="session", autouse=True)
-def shared_static_root() -> Iterator[Path]:
+def pytest_sessionstart(session: pytest.Session) -> None:
     """One static root for every `paperfeed` child (PAPERFEED_STATIC_ROOT, inherited with
     os.environ): `init` and `serve` collect into each fresh home otherwise, half a minute each on a
     loaded machine. The root is the checkout's, not the test process's: both xdist workers and both
     halves of `make test` share it, so one collect serves four processes instead of one each (12 s
     of CPU each). The first child collects under the root's lock; the others find it current (the
-    stamp is the sources' paths, sizes and times, so a changed source is collected again)."""
-    root = _static_root_of_checkout()
-    before = os.environ.get("PAPERFEED_STATIC_ROOT")
-    os.environ["PAPERFEED_STATIC_ROOT"] = str(root)
-    yield root
-    if before is None:
-        os.environ.pop("PAPERFEED_STATIC_ROOT", None)
-    else:
-        os.environ["PAPERFEED_STATIC_ROOT"] = before
+    stamp is the sources' paths, sizes and times, so a changed source is collected again). Set
+    before the first test (not in a session fixture, which the first test's setup would run): each
+    test's environment is compared before and after (pytest_runtest_teardown below)."""
+    os.environ["PAPERFEED_STATIC_ROOT"] = str(_static_root_of_checkout())
 
 
 @pytest.fixture(scope="session")

@@ -40,6 +40,7 @@ NOT_SETTINGS: dict[str, str | None] = {
     "BENCH_ACCOUNTS": None,
     "FAILPOINT": "docs/testing.md",
     "PAPERFEED_LONG": "docs/testing.md",
+    "PAPERFEED_TESTS_HOME": "docs/testing.md",
     "PAPERFEED_SHARED_DATA": "docs/testing.md",
     "PAPERFEED_PG_ADMIN_URL": "docs/testing.md",
 }

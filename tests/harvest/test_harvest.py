@@ -280,7 +280,7 @@ def test_offline_is_a_clean_failure(cli_env: dict[str, str]) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_announcements_record_first_announcement_dates(
-    docs: list[dict[str, Any]], fake: FakeArxiv, client: ArxivClient
+    docs: list[dict[str, Any]], fake: FakeArxiv, client: ArxivClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from paperfeed.core.leases import LeaseLost
     from paperfeed.papers.harvest import record_announcements
@@ -299,13 +299,10 @@ def test_announcements_record_first_announcement_dates(
         {"doc": fake.records[ids[2]].doc, "type": "replace", "day": day, "version": 2},
         {"doc": docs[400], "type": "new", "day": day},  # not stored yet
     ]
-    import os
-
-    os.environ.update({k: v for k, v in fake.env().items() if k == "PAPERFEED_ANNOUNCE_FEED"})
-    try:
-        entries = read_announcements(["cs.CL", "cs.LG"], client)
-    finally:
-        os.environ.pop("PAPERFEED_ANNOUNCE_FEED")
+    # monkeypatch puts back tests/settings.py's closed port: popping the variable sent later tests in
+    # this process to the real arXiv.
+    monkeypatch.setenv("PAPERFEED_ANNOUNCE_FEED", fake.env()["PAPERFEED_ANNOUNCE_FEED"])
+    entries = read_announcements(["cs.CL", "cs.LG"], client)
     assert fake.requests[-1].path == "/rss/atom/cs.CL+cs.LG"
     assert [e.announce_type for e in entries] == ["new", "cross", "replace", "new"]
 
