@@ -7,13 +7,16 @@ round picks one, at a named failpoint (env FAILPOINT=name:n, see paperfeed.core.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
 import subprocess
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass
@@ -76,3 +79,17 @@ def kill_and_rerun(
             f"the final run of {' '.join(cmd)} failed ({done.returncode}):\n{done.stderr[-3000:]}"
         )
     return run
+
+
+@contextlib.contextmanager
+def chaos_env(database: str) -> Iterator[dict[str, str]]:
+    """Environment for a full-size scenario's `paperfeed` children (tests/chaos/run.py): a home and,
+    for postgres, a database of its own, removed afterwards; nothing shared with another scenario
+    running at the same time (`make chaos` runs TEST_WORKERS at once)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from paperfeed.bench.common import fresh_env
+
+    with fresh_env(database) as env:
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+        env.setdefault("PAPERFEED_SECRET_KEY", "chaos-" + "k" * 44)
+        yield env

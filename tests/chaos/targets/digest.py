@@ -9,44 +9,20 @@ them; pending/unsubscribed/suppressed got nothing; the digest is complete with s
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import subprocess
 import sys
-import tempfile
-import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tests.chaos.harness import kill_and_rerun
+from tests.chaos.harness import chaos_env, kill_and_rerun
 from tests.fakes.smtp import SmtpSink
 
 PERIOD = "2026-11-27"
 # Passed once per mail (a kill at the n-th leaves work for the next round); "digest-composed" (once per
 # batch of 200) is exercised by its own test.
 FAILPOINTS = ("digest-claimed", "digest-after-250", "digest-sent")
-PG_ADMIN = os.environ.get("PAPERFEED_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-@contextlib.contextmanager
-def _database(database: str, env: dict[str, str]) -> Iterator[None]:
-    if database != "postgres":
-        yield
-        return
-    import psycopg
-
-    name = f"pfchaos_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    env["DATABASE_URL"] = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgres://") + "/" + name
-    try:
-        yield
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _pf(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
@@ -64,76 +40,73 @@ def _pf(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
 
 
 def scenario(
-    kills: int = 20,
-    seed: int = 1,
-    database: str = "sqlite",
-    confirmed: int = 1000,
-    base_env: dict[str, str] | None = None,
+    kills: int = 20, seed: int = 1, database: str = "sqlite", confirmed: int = 1000
 ) -> dict[str, Any]:
-    env = {
-        k: v
-        for k, v in (base_env or os.environ).items()
-        if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")
-    }
-    with tempfile.TemporaryDirectory(prefix="pfchaos-") as home, _database(database, env):
-        env.update(
-            PAPERFEED_HOME=home,
-            PAPERFEED_SECRET_KEY="chaos-" + "k" * 44,
-            PAPERFEED_BASE_URL="https://papers.example.org",
-            PAPERFEED_DIGEST_RATE="0",  # the throttle has its own test (E4)
-            PAPERFEED_DIGEST_RETRY_DELAY="0.05",
-            PAPERFEED_LOG_LEVEL="WARNING",
-        )
+    """The full form (`tests/chaos/run.py --target digest`): a new home and database, `init`, the run."""
+    with chaos_env(database) as env:
         _pf(env, "init")
-        readers = [f"reader{i}@example.org" for i in range(1, confirmed + 1)]
-        _pf(env, "subscribers", "add", "--confirmed", "--send-empty", "-", stdin="\n".join(readers))
-        others = {
-            "pending": [f"pending{i}@example.org" for i in range(1, 51)],
-            "unsubscribed": [f"gone{i}@example.org" for i in range(1, 21)],
-            "suppressed": [f"bounced{i}@example.org" for i in range(1, 11)],
-        }
-        _pf(env, "subscribers", "add", "--send-empty", "-", stdin="\n".join(others["pending"]))
-        _pf(
-            env,
-            "subscribers",
-            "add",
-            "--confirmed",
-            "--send-empty",
-            "-",
-            stdin="\n".join(others["unsubscribed"] + others["suppressed"]),
-        )
-        _pf(env, "subscribers", "remove", *others["unsubscribed"])
-        _pf(env, "subscribers", "suppress", *others["suppressed"], "--reason", "hard bounce (fixture)")
+        return run_scenario(env, kills=kills, seed=seed, confirmed=confirmed)
 
-        sink = SmtpSink(log_path=Path(home) / "sink.jsonl").start()
-        env["EMAIL_URL"] = sink.url
-        try:
-            run = kill_and_rerun(
-                [
-                    sys.executable,
-                    "-m",
-                    "paperfeed",
-                    "digest",
-                    "send",
-                    "--frequency",
-                    "daily",
-                    "--period",
-                    PERIOD,
-                    "--json",
-                ],
-                env,
-                kills=kills,
-                seed=seed,
-                # Start-up takes ~1 s; kills soon after it land mid-send. Hits up to confirmed/kills
-                # leave work for every round, so all of them kill a sender in the middle.
-                max_delay=1.8,
-                failpoints=FAILPOINTS,
-                max_hit=max(2, confirmed // kills) if kills else 1,
-                timeout=600,
-            )
-        finally:
-            sink.stop()
-        status = json.loads(_pf(env, "digest", "status", "--json"))["digests"][0]
+
+def run_scenario(env: dict[str, str], kills: int, seed: int, confirmed: int) -> dict[str, Any]:
+    """The subscribers added and the sender killed and run again, in the home and database of `env`
+    (migrated: `paperfeed init` run), whose children it starts; the invariants checked."""
+    home = env["PAPERFEED_HOME"]
+    env = env | {
+        "PAPERFEED_BASE_URL": "https://papers.example.org",
+        "PAPERFEED_DIGEST_RATE": "0",  # the throttle has its own test (E4)
+        "PAPERFEED_DIGEST_RETRY_DELAY": "0.05",
+        "PAPERFEED_LOG_LEVEL": "WARNING",
+    }
+    readers = [f"reader{i}@example.org" for i in range(1, confirmed + 1)]
+    _pf(env, "subscribers", "add", "--confirmed", "--send-empty", "-", stdin="\n".join(readers))
+    others = {
+        "pending": [f"pending{i}@example.org" for i in range(1, 51)],
+        "unsubscribed": [f"gone{i}@example.org" for i in range(1, 21)],
+        "suppressed": [f"bounced{i}@example.org" for i in range(1, 11)],
+    }
+    _pf(env, "subscribers", "add", "--send-empty", "-", stdin="\n".join(others["pending"]))
+    _pf(
+        env,
+        "subscribers",
+        "add",
+        "--confirmed",
+        "--send-empty",
+        "-",
+        stdin="\n".join(others["unsubscribed"] + others["suppressed"]),
+    )
+    _pf(env, "subscribers", "remove", *others["unsubscribed"])
+    _pf(env, "subscribers", "suppress", *others["suppressed"], "--reason", "hard bounce (fixture)")
+
+    sink = SmtpSink(log_path=Path(home) / "sink.jsonl").start()
+    env["EMAIL_URL"] = sink.url
+    try:
+        run = kill_and_rerun(
+            [
+                sys.executable,
+                "-m",
+                "paperfeed",
+                "digest",
+                "send",
+                "--frequency",
+                "daily",
+                "--period",
+                PERIOD,
+                "--json",
+            ],
+            env,
+            kills=kills,
+            seed=seed,
+            # Start-up takes ~1 s; kills soon after it land mid-send. Hits up to confirmed/kills
+            # leave work for every round, so all of them kill a sender in the middle.
+            max_delay=1.8,
+            failpoints=FAILPOINTS,
+            max_hit=max(2, confirmed // kills) if kills else 1,
+            timeout=600,
+        )
+    finally:
+        sink.stop()
+    status = json.loads(_pf(env, "digest", "status", "--json"))["digests"][0]
 
     ids: dict[str, set[str]] = defaultdict(set)
     for r in sink.received:
@@ -155,7 +128,7 @@ def scenario(
     )
     assert status["status"] == "complete" and status["sent"] + status["failed"] == confirmed, status
     return {
-        "database": database,
+        "database": "postgres" if env.get("DATABASE_URL") else "sqlite",
         "confirmed": confirmed,
         "kills": run.kills,
         "kills_after_250": after_250,

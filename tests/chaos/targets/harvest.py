@@ -9,17 +9,14 @@ passes its own integrity-check).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from tests.chaos.harness import kill_and_rerun
+from tests.chaos.harness import chaos_env, kill_and_rerun
 
 FAILPOINTS = ("harvest.after_page", "ingest.before_commit", "ingest.after_commit")
 FIRST = dt.date(2026, 6, 1)
@@ -87,17 +84,7 @@ def run_scenario(
         fake.stop()
 
 
-@contextlib.contextmanager
-def _env(database: str) -> Iterator[dict[str, str]]:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-    from paperfeed.bench.common import fresh_env
-
-    with fresh_env(database) as env:
-        yield env
-
-
 def scenario(kills: int, seed: int, database: str) -> dict[str, Any]:
-    with _env(database) as env:
-        env.setdefault("PAPERFEED_SECRET_KEY", "chaos-" + "k" * 40)
+    with chaos_env(database) as env:
         os.environ.setdefault("PAPERFEED_HOME", env["PAPERFEED_HOME"])
         return run_scenario(env, kills, seed)

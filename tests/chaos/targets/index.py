@@ -4,17 +4,15 @@ and a further run must find nothing to do."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tests.chaos.harness import kill_and_rerun
+from tests.chaos.harness import chaos_env, kill_and_rerun
 
 FAILPOINTS = (
     "index.keyword.between_commit_and_state",
@@ -80,17 +78,7 @@ def run_scenario(
     return {"papers": papers, "kills": run.kills, "rounds": [r.__dict__ for r in run.rounds], "final": final}
 
 
-@contextlib.contextmanager
-def _env(database: str) -> Iterator[dict[str, str]]:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-    from paperfeed.bench.common import fresh_env
-
-    with fresh_env(database) as env:
-        yield env
-
-
 def scenario(kills: int, seed: int, database: str) -> dict[str, Any]:
-    with _env(database) as env, tempfile.TemporaryDirectory(prefix="chaos-index-") as tmp:
-        env.setdefault("PAPERFEED_SECRET_KEY", "chaos-" + "k" * 40)
+    with chaos_env(database) as env, tempfile.TemporaryDirectory(prefix="chaos-index-") as tmp:
         os.environ.setdefault("PAPERFEED_HOME", env["PAPERFEED_HOME"])
         return run_scenario(env, Path(tmp), kills, seed)
