@@ -280,17 +280,7 @@ def test_a_sender_that_stalled_past_its_lease_does_not_mail_the_row_taken_over(
     sink = SmtpSink().start()
     env = _scaled_sender_env(cli_env, sink, scale)
     readers = [f"r{i}@example.org" for i in range(3)]
-    send = [
-        sys.executable,
-        "-m",
-        "paperfeed",
-        "digest",
-        "send",
-        "--frequency",
-        "daily",
-        "--period",
-        chaos.PERIOD,
-    ]
+    send = list(chaos.SEND)
     try:
         paperfeed("subscribers", "add", "--confirmed", "--send-empty", *readers, env=env)
         a = subprocess.Popen(

@@ -23,6 +23,8 @@ PERIOD = "2026-11-27"
 # Passed once per mail (a kill at the n-th leaves work for the next round); "digest-composed" (once per
 # batch of 200) is exercised by its own test.
 FAILPOINTS = ("digest-claimed", "digest-after-250", "digest-sent")
+# The sender a scenario kills: the daily digest of PERIOD.
+SEND = (sys.executable, "-m", "paperfeed", "digest", "send", "--frequency", "daily", "--period", PERIOD)
 
 
 def _pf(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
@@ -82,18 +84,7 @@ def run_scenario(env: dict[str, str], kills: int, seed: int, confirmed: int) -> 
     env["EMAIL_URL"] = sink.url
     try:
         run = kill_and_rerun(
-            [
-                sys.executable,
-                "-m",
-                "paperfeed",
-                "digest",
-                "send",
-                "--frequency",
-                "daily",
-                "--period",
-                PERIOD,
-                "--json",
-            ],
+            [*SEND, "--json"],
             env,
             kills=kills,
             seed=seed,
