@@ -64,17 +64,19 @@ test-sqlite: install ## the whole test suite on SQLite only
 test-postgres: install services ## the database-touching tests again, on PostgreSQL
 	DATABASE_URL=$(PG_TEST_URL) $(PYTEST) $(PYTEST_ARGS)
 
+# The long forms and the kill loops run TEST_WORKERS at a time, as `make test` does: each test and
+# scenario has its own home, database and ports (docs/testing.md).
 test-long: install services ## the reliability tests in their full-size forms (RELIABILITY L3 at 4 x 2,000 toggles, S10 at 100 examples), both databases
-	PAPERFEED_LONG=1 $(VENV)/bin/pytest tests/reliability tests/api/test_live.py $(PYTEST_ARGS)
-	PAPERFEED_LONG=1 DATABASE_URL=$(PG_TEST_URL) $(VENV)/bin/pytest tests/reliability tests/api/test_live.py $(PYTEST_ARGS)
+	PAPERFEED_LONG=1 $(PYTEST) tests/reliability tests/api/test_live.py $(PYTEST_ARGS)
+	PAPERFEED_LONG=1 DATABASE_URL=$(PG_TEST_URL) $(PYTEST) tests/reliability tests/api/test_live.py $(PYTEST_ARGS)
 
 CHAOS_KILLS ?= 20
 CHAOS_SEEDS ?= 1 2 3 4 5
 chaos: install services ## kill -9 loops (RELIABILITY H3, E1, L5): harvest, index and digest, each seed, both databases
-	@set -e; for db in sqlite postgres; do for t in harvest index digest; do for s in $(CHAOS_SEEDS); do \
-	  echo "chaos: $$t seed $$s on $$db"; \
-	  $(PY) tests/chaos/run.py --target $$t --kills $(CHAOS_KILLS) --seed $$s --database $$db > /dev/null; \
-	done; done; done
+	@for db in sqlite postgres; do for t in harvest index digest; do for s in $(CHAOS_SEEDS); do \
+	  echo "$$t $$s $$db"; done; done; done | xargs -P $(TEST_WORKERS) -L 1 sh -c \
+	  'echo "chaos: $$0 seed $$1 on $$2"; $(PY) tests/chaos/run.py --target $$0 --kills $(CHAOS_KILLS) --seed $$1 --database $$2 > /dev/null \
+	  || { echo "chaos: $$0 seed $$1 on $$2 FAILED" >&2; exit 255; }'
 
 lint: install ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .
