@@ -640,6 +640,20 @@ def _mentioned(keywords: list[str], title: str, abstract: str) -> list[str]:
     return found
 
 
+SignalKey = tuple[int, str, dt.datetime]  # (paper, how, at): a paper saved and upvoted is two
+UPDATE_MAX = 32  # signals more or fewer than the state before's, past which all are read again
+
+
+def _keys(group: list[Signal]) -> Counter[SignalKey]:
+    return Counter((s.paper_id, s.how, s.at) for s in group)
+
+
+def _moved(now: Counter[SignalKey], before: Counter[SignalKey]) -> list[tuple[SignalKey, int]]:
+    """The signals added since `before` (n > 0) and removed (n < 0): what an incremental state
+    (_CategoryMass, _DenseMass) adds or takes away."""
+    return [*(now - before).items(), *((k, -n) for k, n in (before - now).items())]
+
+
 @dataclass
 class _DenseMass:
     """The user's liked and "not interested" papers' sentence embeddings summed with their signals'
@@ -651,7 +665,7 @@ class _DenseMass:
     ref: dt.datetime
     sums: dict[str, np.ndarray]  # "positive" | "negative": float64, one embedding wide
     weights: dict[str, float]
-    signals: dict[str, Counter[tuple[int, str, dt.datetime]]]  # (paper, how, at) per group
+    signals: dict[str, Counter[SignalKey]]  # per group
     held: set[int]  # the papers whose embedding is in the sums
 
     def profile(self) -> np.ndarray | None:
@@ -660,31 +674,16 @@ class _DenseMass:
         )
 
 
-DENSE_UPDATE_MAX = 32  # signals more or fewer than the state before's, past which all are read again
-
-
 def _dense_mass(sig: Signals, cands: Candidates, before: _DenseMass | None) -> _DenseMass | None:
     """The user's profile over the search index's embeddings (`.profile()`): the state before's
     updated by the signals added and removed since, when there are few, else read afresh. None:
     no embeddings to use, or nothing liked."""
     if cands.dense is None or not sig.positives:
         return None
-    signals = {
-        "positive": Counter((s.paper_id, s.how, s.at) for s in sig.positives),
-        "negative": Counter((s.paper_id, s.how, s.at) for s in sig.negatives),
-    }
+    signals = {"positive": _keys(sig.positives), "negative": _keys(sig.negatives)}
     if before is not None:
-        changes = {
-            name: ((signals[name] - before.signals[name], 1.0), (before.signals[name] - signals[name], -1.0))
-            for name in signals
-        }
-        moved = [
-            (name, key, n * sign)
-            for name, pair in changes.items()
-            for group, sign in pair
-            for key, n in group.items()
-        ]
-        if len(moved) <= DENSE_UPDATE_MAX:
+        moved = [(name, key, n) for name in signals for key, n in _moved(signals[name], before.signals[name])]
+        if len(moved) <= UPDATE_MAX:
             vecs = index.embeddings(list({p for _, (p, _, _), _ in moved}))
             # A paper whose embedding is in the sums and gone now cannot be taken back out.
             if all(p in vecs or p not in before.held for _, (p, _, _), n in moved if n < 0):
@@ -719,15 +718,12 @@ class _CategoryMass:
 
     ref: dt.datetime
     mass: np.ndarray
-    signals: Counter[tuple[int, str, dt.datetime]]  # (paper, how, at): a paper saved and upvoted is two
+    signals: Counter[SignalKey]
     listed: dict[int, list[str]]  # the liked papers' categories, primary first
 
     def distribution(self) -> np.ndarray | None:
         total = self.mass.sum()
         return self.mass / total if total > 0 else None
-
-
-CATEGORY_UPDATE_MAX = 32  # signals more or fewer than the state before's, past which all are read again
 
 
 def _listed(paper_ids: Iterable[int]) -> dict[int, list[str]]:
@@ -747,19 +743,18 @@ def _category_mass(sig: Signals, cands: Candidates, before: _CategoryMass | None
     there are few, else read afresh. None: nothing liked."""
     if not sig.positives:
         return None
-    signals = Counter((s.paper_id, s.how, s.at) for s in sig.positives)
+    signals = _keys(sig.positives)
     if before is not None:
-        added, removed = signals - before.signals, before.signals - signals
-        if sum(added.values()) + sum(removed.values()) <= CATEGORY_UPDATE_MAX:
-            unread = {p for p, _, _ in added} - set(before.listed)
+        moved = _moved(signals, before.signals)
+        if len(moved) <= UPDATE_MAX:
+            unread = {p for (p, _, _), n in moved if n > 0} - set(before.listed)
             listed = {**before.listed, **_listed(unread)} if unread else before.listed
             mass = before.mass.copy()
-            for group, sign in ((added, 1.0), (removed, -1.0)):
-                kept = [(p, at, n) for (p, _, at), n in group.items() if p in listed]
-                if kept:
-                    weights = [sign * n * _relative_weight(before.ref, at) for _, at, n in kept]
-                    rows = cands.category_index.rows([listed[p] for p, _, _ in kept])
-                    mass += np.asarray(rows.T @ np.array(weights)).ravel()
+            kept = [(p, at, n) for (p, _, at), n in moved if p in listed]
+            if kept:
+                weights = [n * _relative_weight(before.ref, at) for _, at, n in kept]
+                rows = cands.category_index.rows([listed[p] for p, _, _ in kept])
+                mass += np.asarray(rows.T @ np.array(weights)).ravel()
             if mass.sum() > 1e-9:  # else what is left is rounding: read them all
                 return _CategoryMass(before.ref, mass, signals, listed)
     listed = _listed(s.paper_id for s in sig.positives)
