@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers, patch_cache_control, patch_vary_headers
 
 from paperfeed.accounts import throttle
-from paperfeed.api.schemas import UnavailableOut
+from paperfeed.api.schemas import RetryLaterOut
 from paperfeed.core.http import answer_conditionally, json_answer
 
 PREFIX = "/api/"
@@ -117,12 +117,10 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
     """The OpenAPI document with the HTTP semantics above: the headers each answer carries, the 304 of
     a public read, and the 503 every path gives while the database is down (core.middleware)."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    components["UnavailableOut"] = UnavailableOut.model_json_schema(
-        ref_template="#/components/schemas/{model}"
-    )
+    components["RetryLaterOut"] = RetryLaterOut.model_json_schema(ref_template="#/components/schemas/{model}")
     unavailable = {
         "description": "Service Unavailable: the database is down or restarting",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UnavailableOut"}}},
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RetryLaterOut"}}},
     }
     for operations in schema.get("paths", {}).values():
         for method, op in operations.items():

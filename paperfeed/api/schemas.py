@@ -167,12 +167,17 @@ class UserPageOut(Schema):
     collections: list[dict[str, str | int]] = Field(description="the public ones: name, slug, papers")
 
 
-class UnavailableOut(Schema):
-    """A 503 (core.http.retry_later): the database is down or restarting (any path), or arXiv cannot
-    be reached to look a paper up (a submission); try again after `retryAfter` seconds, as the
-    Retry-After header says too."""
+def old_name(new: str) -> Any:
+    """The field of a key's 0.1 snake_case name, sent beside its camelCase one `new` until 0.2
+    (core.http.with_old_keys), marked deprecated so a client reads which one to use."""
+    return Field(deprecated=True, description=f"use {new} (the same value); gone in 0.2")
+
+
+class RetryLaterOut(Schema):
+    """A 429 or 503 (core.http.retry_later): a rate limit met (429), the database down or restarting
+    (503, any path), or arXiv not answering a paper's look-up (503, a submission); try again after
+    `retryAfter` seconds, as the Retry-After header says too."""
 
     error: str = Field(description="what is wrong, in words")
-    retryAfter: int = Field(description="seconds to wait, as in Retry-After")
-    # The one snake_case key the API had, kept beside its camelCase name until 0.2.
-    retry_after: int = Field(deprecated=True, description="use retryAfter (the same number); gone in 0.2")
+    retryAfter: int = Field(ge=1, le=3600, description="seconds to wait, as in Retry-After")
+    retry_after: int = old_name("retryAfter")

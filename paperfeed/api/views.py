@@ -47,9 +47,9 @@ from paperfeed.api.schemas import (
     PaperOut,
     ReportIn,
     ReportOut,
+    RetryLaterOut,
     SearchHitOut,
     SubmitIn,
-    UnavailableOut,
     UserPageOut,
     ValidationErrorOut,
     VoteOut,
@@ -221,8 +221,10 @@ def known_parameters_only(run: Callable[..., HttpResponse]) -> Callable[..., Htt
             return run(request, *args, **kwargs)
         try:
             count_request(request)
-        except throttle.RateLimited:
-            return run(request, *args, **kwargs)  # the throttle's 429, as for any request over the limit
+        except throttle.RateLimited as e:
+            # The throttle's 429, as for any request over the limit. Said here: `run` would meet the
+            # throttle with the request counted already, let it through, and answer it in full.
+            return _address_limited(request, e.retry_after)
         if unknown is None:
             message = f"too many query parameters (more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,})"
         else:
@@ -243,12 +245,13 @@ api.add_decorator(known_parameters_only, mode="view")
 def with_errors(schema: Any, *errors: int, status: int = 200) -> dict[Any, Any]:
     """A success schema plus the errors this operation can answer, and no others (a client reads
     the document to learn what to handle): `{"error"}` for each 4xx, with the validation problems'
-    `detail` on a 422, UnavailableOut on a 503 of the operation's own. tests/api/test_contract.py
-    produces each documented status and fails on one it cannot. An endpoint's own `Status(4xx, …)`
-    is serialised through these too, so nothing there may default to null."""
+    `detail` on a 422, RetryLaterOut (`retryAfter` too) on a 429 and on a 503 of the operation's
+    own. tests/api/test_contract.py produces each documented status and fails on one it cannot. An
+    endpoint's own `Status(4xx, …)` is serialised through these too, so nothing there may default
+    to null."""
     out: dict[Any, Any] = {status: schema}
     for code in sorted({*errors, *_ALWAYS}):
-        out[code] = ValidationErrorOut if code == 422 else UnavailableOut if code == 503 else ErrorOut
+        out[code] = ValidationErrorOut if code == 422 else RetryLaterOut if code in (429, 503) else ErrorOut
     return out
 
 
@@ -279,9 +282,7 @@ def _address_limited(request: HttpRequest, wait: float | None) -> HttpResponse:
     lim = throttle.LIMITS["api:ip"]
     retry = max(1, math.ceil(wait or 1))
     message = f"too many requests: {lim.limit} per {lim.window} s per address; retry in {retry} s"
-    resp = api.create_response(request, {"error": message}, status=429)
-    resp["Retry-After"] = str(retry)
-    return resp
+    return retry_later(message, retry, status=429)
 
 
 @api.exception_handler(Throttled)
@@ -324,9 +325,7 @@ def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 def _rate_limited(request: HttpRequest, exc: throttle.RateLimited) -> HttpResponse:
     if exc.scope == "api:ip":  # met in TokenAuth, before ninja's throttle: said as the throttle says it
         return _address_limited(request, exc.retry_after)
-    resp = api.create_response(request, {"error": str(exc)}, status=429)
-    resp["Retry-After"] = str(exc.retry_after)
-    return resp
+    return retry_later(str(exc), exc.retry_after, status=429)
 
 
 @api.exception_handler(services.FeedError)

@@ -4,15 +4,20 @@ If-Modified-Since answered from the response's own Last-Modified when it has one
 If-None-Match wins when both are sent). Django's ConditionalGetMiddleware does the same for GET only;
 this one also serves HEAD and is applied where it is meant, not to every page of the site.
 
-And the one rendering of every JSON answer (`dumps`, `json_answer`)."""
+And the one rendering of every JSON answer (`dumps`, `json_answer`), the one shape of an answer to
+repeat later (`retry_later`: every 429 and 503 of the API and the site's JSON), and the one way a key
+renamed to camelCase keeps its 0.1 name until 0.2 (`with_old_keys`, `camel_keys_read`)."""
 
 from __future__ import annotations
 
 import json
+import math
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils.cache import get_conditional_response, set_response_etag
 from django.utils.http import parse_http_date_safe
 
@@ -45,10 +50,57 @@ def json_answer(data: Any, status: int = 200) -> HttpResponse:
     return HttpResponse(dumps(data), status=status, content_type=JSON_TYPE)
 
 
-def retry_later(error: str, seconds: int, status: int = 503) -> HttpResponse:
-    """A 503 (or 429) a client should repeat: Retry-After, and the same seconds in the body as
-    `retryAfter`. `retry_after` repeats them until 0.2: the API's one snake_case key before its
-    names were all camelCase, kept for the clients that read it (docs/site.md, API)."""
-    resp = json_answer({"error": error, "retryAfter": seconds, "retry_after": seconds}, status)
-    resp["Retry-After"] = str(seconds)
+def snake_case(name: str) -> str:
+    """A camelCase key's 0.1 name: `retryAfter` -> `retry_after`."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
+def camel_case(name: str) -> str:
+    """A snake_case name's camelCase: `send_hour` -> `sendHour`."""
+    head, *rest = name.split("_")
+    return head + "".join(w[:1].upper() + w[1:] for w in rest)
+
+
+def with_old_keys(data: dict[str, Any], *renamed: str) -> dict[str, Any]:
+    """`data` with each of its `renamed` camelCase keys also under the snake_case name it had before
+    every key of the API was camelCase, the same value, until 0.2: a 0.1 client reads the key it
+    knows for one more release (a key gone reads as null, not as an error). The schema marks the old
+    name deprecated (api.schemas.old_name)."""
+    return data | {snake_case(k): data[k] for k in renamed if k in data}
+
+
+class SpelledTwice(ValueError):
+    """A field sent under both its names with different values: which one was meant is unknown."""
+
+
+def camel_keys_read(data: QueryDict, renamed: Mapping[str, str]) -> QueryDict:
+    """Input that takes both spellings of a renamed field (`renamed`: camelCase name -> the form's
+    0.1 name), as the form's names: a client may send either, or both with the same value."""
+    out = data.copy()
+    for new, old in renamed.items():
+        if new not in out:
+            continue
+        values = out.getlist(new)
+        if old in out and out.getlist(old) != values:
+            raise SpelledTwice(
+                f"{new} and {old} are the same field (the second its name until 0.2): send one"
+            )
+        del out[new]
+        out.setlist(old, values)
+    return out
+
+
+# What retry_later's seconds are held to: a client is never told 0 (it would hammer), nor more than
+# an hour (whatever asked for it, a client should look again within one).
+MIN_RETRY_AFTER, MAX_RETRY_AFTER = 1, 3600
+
+
+def retry_later(error: str, seconds: float, status: int = 503) -> HttpResponse:
+    """Every answer a client should repeat later (each 429 and 503 of the API, the site's JSON 429):
+    `{"error", "retryAfter"}` and the same whole seconds in Retry-After, held to 1 s - 1 h. `retry_after`
+    repeats them until 0.2 (with_old_keys): the API's one snake_case key before its names were all
+    camelCase, kept for the clients that read it (docs/site.md, API)."""
+    wait = min(max(math.ceil(seconds), MIN_RETRY_AFTER), MAX_RETRY_AFTER)
+    resp = json_answer(with_old_keys({"error": error, "retryAfter": wait}, "retryAfter"), status)
+    resp["Retry-After"] = str(wait)
     return resp

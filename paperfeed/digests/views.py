@@ -8,14 +8,23 @@ token alone; it answers 200 without a redirect (RFC 8058 §3.1) and is idempoten
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from paperfeed.core.http import json_answer
+from paperfeed.core.http import (
+    SpelledTwice,
+    camel_case,
+    camel_keys_read,
+    json_answer,
+    snake_case,
+    with_old_keys,
+)
 from paperfeed.digests import addresses, content, mail, services, tokens
 from paperfeed.digests.forms import SettingsForm, SubscribeForm
 from paperfeed.digests.models import Subscriber
@@ -123,13 +132,40 @@ def _from_account(sub: Subscriber) -> dict[str, list[str]] | None:
     }
 
 
+# The settings' JSON twin (?format=json) in camelCase, as every JSON key of the API; the names these
+# had in 0.1 are sent beside them until 0.2 (core.http.with_old_keys), and a POST takes either.
+_SETTINGS_KEYS = ["email", "status", "frequency", "sendHour", "trending", "follows", "alerts", "forYou",
+                  "sendEmpty", "categories", "authors", "searches"]  # fmt: skip
+_RENAMED = ["sendHour", "forYou", "sendEmpty", "fromAccount"]
+# The form's fields by their camelCase names, for a POST that spells them so.
+_INPUT_NAMES = {camel_case(name): name for name in SettingsForm.base_fields if "_" in name}
+
+
+def _settings_json(
+    sub: Subscriber, account: dict[str, list[str]] | None, form: SettingsForm
+) -> dict[str, Any]:
+    # A field's errors under its camelCase name (and its 0.1 one); the form's own as Django names
+    # them (`__all__`).
+    errors = {k if k.startswith("_") else camel_case(k): v for k, v in form.errors.get_json_data().items()}
+    data = {k: getattr(sub, snake_case(k)) for k in _SETTINGS_KEYS} | {"fromAccount": account}
+    return with_old_keys(data, *_RENAMED) | {"errors": with_old_keys(errors, *errors)}
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 def manage(request: HttpRequest, token: str) -> HttpResponse:
     try:
         sub = tokens.read("manage", token)
     except tokens.BadToken as e:
         return _bad_link(request, e)
-    form = SettingsForm(request.POST or None, instance=sub)
+    posted: QueryDict = request.POST
+    spelled_twice = ""
+    try:
+        posted = camel_keys_read(request.POST, _INPUT_NAMES)
+    except SpelledTwice as e:
+        spelled_twice = str(e)
+    form = SettingsForm(posted or None, instance=sub)
+    if spelled_twice:  # nothing saved: which value was meant is not known; the input is kept
+        form.add_error(None, spelled_twice)
     saved = request.method == "POST" and form.is_valid()
     if saved:
         sub = form.save()
@@ -139,11 +175,8 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
         dict(Author.objects.filter(key__in=account["authors"]).values_list("key", "name")) if account else {}
     )
     if _wants_json(request):
-        fields = ["email", "status", "frequency", "send_hour", "trending", "follows", "alerts", "for_you",
-                  "send_empty", "categories", "authors", "searches"]  # fmt: skip
         return json_answer(
-            {f: getattr(sub, f) for f in fields}
-            | {"from_account": account, "errors": form.errors.get_json_data()},
+            _settings_json(sub, account, form),
             status=200 if form.is_valid() or request.method != "POST" else 400,
         )
     return render(

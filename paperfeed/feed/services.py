@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import math
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,7 @@ from django.utils.text import slugify
 
 from paperfeed.accounts import throttle
 from paperfeed.accounts.models import User
+from paperfeed.core.http import MAX_RETRY_AFTER, MIN_RETRY_AFTER
 from paperfeed.feed.markup import render_comment
 from paperfeed.feed.models import Collection, CollectionItem, Comment, SavedSearch, Submission, Vote
 from paperfeed.feed.periods import Period, week_of
@@ -58,7 +60,8 @@ class AlreadySubmitted(FeedError):
 
 
 # What a submission tells its client to wait when arXiv could not be asked (the look-up gave up after
-# two attempts): arXiv's own 503s ask for 10 s to a few minutes, and a minute spares it a retry storm.
+# two attempts) and arXiv named no wait of its own: its 503s ask for 10 s to a few minutes, and a
+# minute spares it a retry storm. A wait arXiv named is passed on, held to 1 s - 1 h.
 ARXIV_RETRY_AFTER = 60
 
 
@@ -66,7 +69,24 @@ class ArxivUnreachable(FeedError):
     """A paper not stored here that arXiv could not be asked about (down, slow, answering nonsense):
     the API's 503 with Retry-After, not its "no such paper" 404, since asking again may well work."""
 
-    retry_after = ARXIV_RETRY_AFTER
+    def __init__(self, message: str, retry_after: int = ARXIV_RETRY_AFTER) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def arxiv_retry_after(asked: float | None) -> int:
+    """The whole seconds a submission's client is told to wait: arXiv's own Retry-After when it gave
+    one (held to 1 s - 1 h: a date past is no reason to hammer, a day's wait no reason to give up),
+    else ARXIV_RETRY_AFTER."""
+    if asked is None:
+        return ARXIV_RETRY_AFTER
+    return min(max(math.ceil(asked), MIN_RETRY_AFTER), MAX_RETRY_AFTER)
+
+
+def _in_words(seconds: int) -> str:
+    if seconds == 60:
+        return "a minute"
+    return f"{seconds} seconds" if seconds < 120 else f"{math.ceil(seconds / 60)} minutes"
 
 
 class NotAllowed(FeedError):
@@ -126,6 +146,9 @@ def resolve_paper(text: str) -> Paper:
     if fetch is None:
         raise PaperNotFound(f"{ident.id} is not stored here and this site cannot look papers up on arXiv")
     from paperfeed.papers.lookup import UnknownPaper
+    from paperfeed.papers.sources.atom import ApiError
+    from paperfeed.papers.sources.http import ArxivError, ArxivUnavailable
+    from paperfeed.papers.sources.xml import MalformedXML
 
     try:
         found = fetch([ident.id])
@@ -133,11 +156,17 @@ def resolve_paper(text: str) -> Paper:
         # arXiv answered, and has no such paper: "try again in a few minutes" would send people
         # back for an id that will never be found.
         raise PaperNotFound(f"arXiv has no paper {ident.id}") from None
-    except Exception as e:  # arXiv down, slow or answering nonsense: the details are for the log
+    except (ArxivError, ApiError, MalformedXML) as e:  # as `paperfeed fetch` catches them
+        # arXiv down, slow, refusing or answering what does not parse (the client's errors, every
+        # network, HTTP and parse failure among them): the details are for the log. Anything else
+        # (the database failing as the paper is stored, a bug) is no reason to blame arXiv: it
+        # propagates, to a logged 500 (or the database-down 503).
         log.warning("looking up %s on arXiv failed: %s", ident.id, e)
+        wait = arxiv_retry_after(e.retry_after if isinstance(e, ArxivUnavailable) else None)
         raise ArxivUnreachable(
             f"{ident.id} is not stored here, and arXiv could not be asked for it just now. "
-            "Try again in a minute."
+            f"Try again in {_in_words(wait)}.",
+            retry_after=wait,
         ) from None
     paper = found.get(ident.id) if isinstance(found, dict) else None
     if paper is None:

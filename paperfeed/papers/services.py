@@ -123,7 +123,12 @@ def _insert_rows(
         if connection.vendor == "postgresql":
             if not ignore_conflicts:
                 # Identifiers come from model metadata, quoted; values are bound, never formatted in.
-                with cur.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+                # psycopg's own cursor, under Django's error names: a database gone mid-COPY is an
+                # OperationalError (core.middleware's 503), as from any other statement.
+                with (
+                    connection.wrap_database_errors,
+                    cur.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy,
+                ):
                     for row in rows:
                         copy.write_row(row)
                 return

@@ -11,7 +11,8 @@ from ninja.security import SessionAuth
 from pydantic import TypeAdapter
 
 from paperfeed.api.paging import SearchPaging, link_pages
-from paperfeed.api.schemas import DailyPaperOut
+from paperfeed.api.schemas import DailyPaperOut, old_name
+from paperfeed.core.http import with_old_keys
 from paperfeed.recs import services
 
 
@@ -39,10 +40,7 @@ _ENTRIES = TypeAdapter(list[RecommendationOut])
 class NotInterestedOut(Schema):
     id: str
     notInterested: bool = Field(description="whether the paper is marked now (false after undo=true)")
-    # Its name before every key of the API was camelCase, kept beside it until 0.2.
-    not_interested: bool = Field(
-        deprecated=True, description="use notInterested (the same value); gone in 0.2"
-    )
+    not_interested: bool = old_name("notInterested")
 
 
 def as_json(recs: list[services.Recommendation]) -> list[dict[str, Any]]:
@@ -88,6 +86,6 @@ def router(token_auth: Any, responses: Any) -> Router:
 
         paper = stored_paper(arxiv_id)
         services.not_interested(request.auth, paper, undo=undo)  # type: ignore[attr-defined]
-        return {"id": paper.arxiv_id, "notInterested": not undo, "not_interested": not undo}
+        return with_old_keys({"id": paper.arxiv_id, "notInterested": not undo}, "notInterested")
 
     return r

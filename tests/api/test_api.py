@@ -268,5 +268,6 @@ def test_every_error_has_the_documented_shape(site, monkeypatch) -> None:  # typ
     c = Client(REMOTE_ADDR="10.7.0.9")
     c.get("/api/daily_papers")
     r = c.get("/api/daily_papers")
-    assert r.status_code == 429 and set(r.json()) == {"error"}
+    # A 429 is a 503's shape (core.http.retry_later): when to come back, in the body too.
+    assert r.status_code == 429 and set(r.json()) == {"error", "retryAfter", "retry_after"}
     jsonschema_rs.validate(_documented(doc, "/api/daily_papers", "get", 429), r.json())

@@ -1,7 +1,9 @@
 """The API's conventions, each a rough edge an integrator's walk over every endpoint found: camelCase
 keys everywhere (the old snake_case ones kept, deprecated, until 0.2), one compact JSON rendering, a
 400 for a query parameter an operation does not take, a paper's version answered honestly, and a
-submission arXiv could not be asked about told apart from one arXiv has not got."""
+submission arXiv could not be asked about told apart from one arXiv has not got (with arXiv's own
+Retry-After passed on, and nothing but arXiv's failures blamed on arXiv), and every 429 and 503 in
+one shape."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db import OperationalError
+from django.db import DatabaseError, OperationalError, connection
+from django.http import HttpResponse
 from django.test import Client, RequestFactory
 
 from paperfeed.accounts import throttle
@@ -20,6 +23,7 @@ from paperfeed.core.middleware import unavailable
 from paperfeed.feed import services
 from paperfeed.feed.models import Submission
 from paperfeed.papers.models import Paper
+from tests.conftest import SHARED_DATA
 from tests.fakes.arxiv import FakeArxiv, kaggle_records, spread
 
 pytestmark = pytest.mark.django_db
@@ -48,9 +52,15 @@ def test_every_key_in_the_document_is_camel_case_or_deprecated() -> None:
     ]
     assert snake == []
     assert doc["components"]["schemas"]["NotInterestedOut"]["properties"]["not_interested"]["deprecated"]
-    unavailable_out = doc["components"]["schemas"]["UnavailableOut"]
-    assert unavailable_out["properties"]["retry_after"]["deprecated"]
-    assert "retryAfter" in unavailable_out["required"]
+    retry_later_out = doc["components"]["schemas"]["RetryLaterOut"]
+    assert retry_later_out["properties"]["retry_after"]["deprecated"]
+    assert "retryAfter" in retry_later_out["required"]
+    # Every 429 and every 503 of every operation is documented in that one shape.
+    for path, operations in doc["paths"].items():
+        for method, op in operations.items():
+            for status in ("429", "503"):
+                schema = op["responses"][status]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/RetryLaterOut"}, (method, path, status)
 
 
 def test_not_interested_says_notinterested(site: dict[str, Any]) -> None:
@@ -66,16 +76,46 @@ def test_not_interested_says_notinterested(site: dict[str, Any]) -> None:
     assert r.json() == {"id": p.arxiv_id, "notInterested": False, "not_interested": False}
 
 
+def _retry_later(r: HttpResponse) -> dict[str, Any]:
+    """The one shape of every 429 and 503 (core.http.retry_later): `error`, `retryAfter` the
+    Retry-After header's seconds (1 s - 1 h), and `retry_after` the same until 0.2; nothing else."""
+    assert r["Content-Type"] == "application/json; charset=utf-8" and _compact(r.content)
+    body: dict[str, Any] = json.loads(r.content)
+    wait = int(r["Retry-After"])
+    assert body == {"error": body.get("error"), "retryAfter": wait, "retry_after": wait}
+    assert body["error"] and 1 <= wait <= 3600
+    return body
+
+
 def test_a_wait_is_said_as_retryafter() -> None:
     # The database down (core.middleware): the 503 body says the header's seconds as retryAfter.
     r = unavailable(RequestFactory().get("/api/daily_papers"), OperationalError("gone"))
-    assert r.status_code == 503 and _compact(r.content)
-    body = json.loads(r.content)
-    assert body == {
-        "error": "service unavailable",
-        "retryAfter": int(r["Retry-After"]),
-        "retry_after": body["retryAfter"],
-    }
+    assert r.status_code == 503 and _retry_later(r)["error"] == "service unavailable"
+
+
+def test_every_429_of_the_api_says_retryafter(site: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each way a limit is met under /api/: they answered {"error"} alone, the 503s {"error", "retryAfter"}.
+    p, q, auth = site["papers"][0], site["papers"][1], site["auth"]
+    monkeypatch.setitem(throttle.LIMITS, "api:ip", throttle.Limit(1, 300))
+    c = Client(REMOTE_ADDR="10.9.0.1")
+    assert c.get("/api/daily_papers").status_code == 200
+    address = "too many requests: 1 per 300 s per address; retry in "
+    over = [
+        c.get("/api/daily_papers"),  # ninja's throttle (api.views._throttled)
+        c.post(f"/api/papers/{p.arxiv_id}/upvote", **auth),  # TokenAuth's count, before the token
+        c.get("/api/daily_papers?dat=1"),  # an unknown parameter over the limit: the limit first
+        c.get("/api/recommendations", **auth),  # a router another app mounts
+    ]
+    for r in over:
+        assert r.status_code == 429, r.request
+        assert _retry_later(r)["error"] == f"{address}{r['Retry-After']} s"
+    # A write's own per-user limit (api.views._rate_limited).
+    monkeypatch.setitem(throttle.LIMITS, "api:ip", throttle.Limit(1_000_000, 300))
+    monkeypatch.setitem(throttle.LIMITS, "vote:user", throttle.Limit(1, 60))
+    assert c.post(f"/api/papers/{p.arxiv_id}/upvote", **auth).status_code == 200
+    r = c.post(f"/api/papers/{q.arxiv_id}/upvote", **auth)
+    assert r.status_code == 429
+    assert _retry_later(r)["error"] == f"too many requests (vote:user); retry in {r['Retry-After']} s"
 
 
 def test_the_sites_own_429_says_retryafter_too(site: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -86,8 +126,7 @@ def test_the_sites_own_429_says_retryafter_too(site: dict[str, Any], monkeypatch
     url = f"/papers/{site['papers'][0].arxiv_id}/vote"
     assert c.post(url, HTTP_ACCEPT="application/json").status_code == 200
     r = c.post(url, {"action": "down"}, HTTP_ACCEPT="application/json")
-    assert r.status_code == 429 and _compact(r.content)
-    assert r.json()["retryAfter"] == int(r["Retry-After"]) == r.json()["retry_after"]
+    assert r.status_code == 429 and _retry_later(r)["error"] == "rate limited"
 
 
 # --- 2. a version the database does not hold ------------------------------------------------------
@@ -153,12 +192,9 @@ def test_arxiv_unreachable_is_a_503_and_no_such_paper_a_404(
     # The tests' arXiv address is a closed port: nothing answers.
     r = c.post("/api/papers/submit", {"id": aid}, content_type="application/json", **site["auth"])
     assert r.status_code == 503 and r["Retry-After"] == str(services.ARXIV_RETRY_AFTER)
-    assert r.json() == {
-        "error": f"{aid} is not stored here, and arXiv could not be asked for it just now."
-        " Try again in a minute.",
-        "retryAfter": services.ARXIV_RETRY_AFTER,
-        "retry_after": services.ARXIV_RETRY_AFTER,
-    }
+    assert _retry_later(r)["error"] == (
+        f"{aid} is not stored here, and arXiv could not be asked for it just now. Try again in a minute."
+    )
     monkeypatch.setenv("PAPERFEED_ARXIV_API", arxiv.url + "/api/query")
     arxiv.faults.extend(["503:", "503:"])  # arXiv answering, but only its 503, both attempts
     r = c.post("/api/papers/submit", {"id": aid}, content_type="application/json", **site["auth"])
@@ -169,6 +205,110 @@ def test_arxiv_unreachable_is_a_503_and_no_such_paper_a_404(
     assert r.status_code == 201 and r.json()["paper"]["id"] == aid
     r = c.post("/api/papers/submit", {"id": "2501.99999"}, content_type="application/json", **site["auth"])
     assert r.status_code == 404 and r.json() == {"error": "arXiv has no paper 2501.99999"}
+
+
+def _submit(site: dict[str, Any], aid: str, client: Client | None = None) -> HttpResponse:
+    c = client or Client()
+    return c.post("/api/papers/submit", {"id": aid}, content_type="application/json", **site["auth"])  # type: ignore[no-any-return]
+
+
+def test_submit_passes_arxivs_own_retry_after_on(
+    site: dict[str, Any], arxiv: FakeArxiv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aid = next(iter(arxiv.records))
+    monkeypatch.setenv("PAPERFEED_ARXIV_API", arxiv.url + "/api/query")
+    manifest = json.loads((SHARED_DATA / "arxiv_protocol/oai_pmh/paperhive_manifest.json").read_text())
+    [captured] = [m for m in manifest if m["status"] == 503]  # arXiv's real 503: "Retry-After: 10"
+    cases = [
+        (captured["headers"]["Retry-After"], 10, "10 seconds"),
+        ("7", 7, "7 seconds"),
+        ("", 60, "a minute"),  # no header: a minute, as before
+        ("soon", 60, "a minute"),  # garbage: no wait of arXiv's to pass on
+        ("600", 600, "10 minutes"),
+        ("7200", 3600, "60 minutes"),  # at most an hour
+        ("0", 1, "1 seconds"),  # at least a second
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 1, "1 seconds"),  # a date past
+    ]
+    for header, wait, words in cases:
+        # Two attempts: the first 503 says nothing (a 3 s backoff), the last one's Retry-After is told.
+        arxiv.faults.extend(["503:", f"503:{header}"])
+        r = _submit(site, aid)
+        assert r.status_code == 503 and not arxiv.faults, header
+        assert _retry_later(r) == {
+            "error": f"{aid} is not stored here, and arXiv could not be asked for it just now."
+            f" Try again in {words}.",
+            "retryAfter": wait,
+            "retry_after": wait,
+        }, header
+    arxiv.faults.extend(["503:", "429:30"])  # its 429 asks the same way
+    assert _retry_later(_submit(site, aid))["retryAfter"] == 30
+    # A wait asked for before the last failure, which asked none, is not the last word.
+    arxiv.faults.extend(["503:30", "status:502"])
+    assert _retry_later(_submit(site, aid))["retryAfter"] == 30
+    assert not Paper.objects.filter(arxiv_id=aid).exists()
+
+
+def test_each_way_arxiv_fails_is_a_503(
+    site: dict[str, Any], arxiv: FakeArxiv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aid = next(iter(arxiv.records))
+    monkeypatch.setenv("PAPERFEED_ARXIV_API", arxiv.url + "/api/query")
+    failures = [
+        ["status:502", "status:502"],  # a proxy's 5xx, both attempts
+        ["status:404"],  # a 4xx is not asked again: it does not parse as arXiv's error feed
+        ["reset", "reset"],  # the connection cut
+        ["html", "html", "html"],  # a maintenance page: asked three times, never parses
+        ["baddate", "baddate", "baddate"],  # XML, but an entry's date garbled (was a ValueError)
+    ]
+    for faults in failures:
+        arxiv.faults.extend(faults)
+        r = _submit(site, aid)
+        assert r.status_code == 503 and not arxiv.faults, faults
+        assert _retry_later(r)["retryAfter"] == services.ARXIV_RETRY_AFTER
+    assert _submit(site, aid).status_code == 201  # and arXiv answering again: taken
+
+
+@pytest.fixture
+def papers_refused() -> None:
+    """A real database error where a looked-up paper is stored: a trigger refusing new papers."""
+    with connection.cursor() as cur:
+        if connection.vendor == "sqlite":
+            cur.execute(
+                "CREATE TRIGGER refuse_papers BEFORE INSERT ON papers_paper "
+                "BEGIN SELECT RAISE(ABORT, 'papers refused by the test'); END"
+            )
+        else:
+            cur.execute(
+                "CREATE FUNCTION refuse_papers() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'papers refused by the test'; END $$"
+            )
+            cur.execute(
+                "CREATE TRIGGER refuse_papers BEFORE INSERT ON papers_paper "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_papers()"
+            )
+    # The test's transaction takes the trigger away with everything else.
+
+
+def test_a_database_error_is_not_blamed_on_arxiv(
+    site: dict[str, Any],
+    arxiv: FakeArxiv,
+    monkeypatch: pytest.MonkeyPatch,
+    papers_refused: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # arXiv answers, the paper cannot be stored: that is this site's fault, a logged 500, where it
+    # was "arXiv could not be asked for it just now. Try again in a minute." and no trace in the log.
+    aid = next(iter(arxiv.records))
+    monkeypatch.setenv("PAPERFEED_ARXIV_API", arxiv.url + "/api/query")
+    with pytest.raises(DatabaseError, match="papers refused by the test"):
+        services.resolve_paper(aid)
+    r = _submit(site, aid, Client(raise_request_exception=False))
+    assert r.status_code == 500
+    logged = [rec for rec in caplog.records if rec.name == "django.request" and rec.levelname == "ERROR"]
+    assert logged and logged[-1].exc_info and isinstance(logged[-1].exc_info[1], DatabaseError)
+    assert "papers refused by the test" in str(logged[-1].exc_info[1])
+    assert not [rec for rec in caplog.records if "looking up" in rec.getMessage()]
+    assert not Paper.objects.filter(arxiv_id=aid).exists()
 
 
 # --- 4. unknown query parameters ------------------------------------------------------------------

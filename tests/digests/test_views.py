@@ -251,6 +251,65 @@ def test_settings_accept_only_stored_categories_and_authors_and_keep_the_input()
     assert r.status_code == 200 and sub.authors == ["jane-doe", "sam-author1"]
 
 
+# The settings' JSON twin's keys in 0.1, kept beside their camelCase names until 0.2.
+OLD_KEYS = {
+    "sendHour": "send_hour",
+    "forYou": "for_you",
+    "sendEmpty": "send_empty",
+    "fromAccount": "from_account",
+}
+
+
+@pytest.mark.django_db
+def test_the_settings_json_twin_is_camel_case_with_the_old_keys_deprecated_beside() -> None:
+    make_papers(1, cats=("cs.CV",))
+    sub = Subscriber.objects.create(email="a@example.org", status=Subscriber.Status.CONFIRMED, send_hour=9)
+    url, client = _settings_url(sub) + "?format=json", Client()
+    got = client.get(url).json()
+    assert {k for k in got if "_" in k} == set(OLD_KEYS.values())  # no other snake_case key
+    for new, old in OLD_KEYS.items():
+        assert got[old] == got[new], new
+    assert (got["sendHour"], got["forYou"], got["sendEmpty"], got["fromAccount"]) == (9, True, False, None)
+    # Either spelling is read on a POST; the camelCase one as the page's form names are.
+    r = client.post(url, {"frequency": "weekly", "sendHour": "6", "forYou": "on", "categoriesText": "cs.CV"})
+    assert r.status_code == 200 and r.json()["errors"] == {}
+    sub.refresh_from_db()
+    assert (sub.frequency, sub.send_hour, sub.for_you, sub.send_empty, sub.categories) == (
+        "weekly",
+        6,
+        True,
+        False,
+        ["cs.CV"],
+    )
+    r = client.post(url, {"frequency": "daily", "send_hour": "7", "sendEmpty": "on", "sendHour": "7"})
+    sub.refresh_from_db()
+    assert r.status_code == 200 and (sub.send_hour, sub.send_empty, sub.for_you) == (7, True, False)
+    # A field's errors under both its names too.
+    r = client.post(url, {"frequency": "daily", "sendHour": "7", "categoriesText": "cs.zz"})
+    assert r.status_code == 400
+    errors = r.json()["errors"]
+    assert set(errors) == {"categoriesText", "categories_text"}
+    assert errors["categoriesText"] == errors["categories_text"]
+    assert errors["categoriesText"][0]["message"].startswith("No such category on this site: “cs.zz”")
+
+
+@pytest.mark.django_db
+def test_a_field_sent_under_both_names_with_two_values_saves_nothing() -> None:
+    sub = Subscriber.objects.create(email="a@example.org", status=Subscriber.Status.CONFIRMED, send_hour=9)
+    client = Client()
+    r = client.post(
+        _settings_url(sub) + "?format=json", {"frequency": "daily", "sendHour": "6", "send_hour": "7"}
+    )
+    assert r.status_code == 400
+    assert r.json()["errors"]["__all__"][0]["message"] == (
+        "sendHour and send_hour are the same field (the second its name until 0.2): send one"
+    )
+    assert Subscriber.objects.get(pk=sub.pk).send_hour == 9
+    page = client.post(_settings_url(sub), {"frequency": "daily", "sendHour": "6", "send_hour": "7"})
+    assert page.status_code == 400 and "sendHour and send_hour are the same field" in page.content.decode()
+    assert Subscriber.objects.get(pk=sub.pk).send_hour == 9
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("immediate_tasks")
 def test_an_unsubscribed_address_is_told_so_and_resubscribes_through_confirmation(

@@ -15,7 +15,8 @@ announcement feed the way arXiv does, from real records, and misbehaves on reque
   header), "503:<HTTP date>", "429:N", "truncated", "html", "empty", "badutf8", "billion", "xxe",
   "gzip:whole" / "gzip:cut" (Content-Encoding: gzip, whole or cut mid-stream), "reset", "oai:CODE"
   (that OAI-PMH error), "trickle" (the page at one byte every `trickle_delay` seconds), "nodate"
-  (the page without its responseDate).
+  (the page without its responseDate), "baddate" (every <published> garbled), "status:CODE" (that
+  HTTP status with a plain-text body, e.g. a proxy's 404 or 502).
   `repeat_tokens`: every page sends back the token it was asked with (a server in a loop).
 - Observations: `requests` (real monotonic start time, path, query), `max_open` (connections open at
   once on the client's side: one the client has closed does not count, even while this server's
@@ -432,6 +433,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, text.encode())
         elif kind == "truncated":
             self._send(200, body[: len(body) // 2])
+        elif kind == "baddate":
+            self._send(
+                200, re.sub(rb"<published>[^<]*</published>", b"<published>Tuesday-ish</published>", body)
+            )
+        elif kind == "status":
+            self._send(int(arg), b"not here", "text/plain")
         elif kind == "nodate":
             self._send(200, re.sub(rb"<responseDate>[^<]*</responseDate>\n?", b"", body))
         elif kind == "gzip":

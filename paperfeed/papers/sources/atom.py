@@ -17,7 +17,7 @@ from lxml import etree
 
 from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.papers.records import PaperRecord, parse_name, split_authors
-from paperfeed.papers.sources.xml import parse_xml, text
+from paperfeed.papers.sources.xml import MalformedXML, parse_xml, text
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV = "{http://arxiv.org/schemas/atom}"
@@ -30,7 +30,14 @@ class ApiError(Exception):
 
 
 def _datetime(value: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+    if not value:
+        return None
+    try:
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        # An answer garbled on the way, as unreadable as one cut short (asked again, then an
+        # ArxivError): not a bug of ours for a submission to report as a 500.
+        raise MalformedXML(f"an unreadable date {value[:40]!r}") from None
 
 
 def _entry_id(entry: etree._Element) -> tuple[str, int | None]:

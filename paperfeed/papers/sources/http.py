@@ -66,7 +66,13 @@ class ArxivError(Exception):
 
 
 class ArxivUnavailable(ArxivError):
-    """arXiv (or the network) failed every attempt."""
+    """arXiv (or the network) failed every attempt. `retry_after`: the seconds arXiv's last 429 or 503
+    of the request asked for in its Retry-After, unclamped, for whoever must tell its own client
+    when to come back (a submission's 503); None when it gave none, or one that does not read."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ArxivConnectError(ArxivError):
@@ -89,20 +95,30 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     """Seconds to wait, clamped to [3 s, 1 h]; None when there is no usable header."""
     if value is None:
         return None
-    value = value.strip()
-    seconds: float | None
-    try:
-        seconds = float(int(value))
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return MIN_RETRY_AFTER  # present but unreadable ("abc"): the server did ask for a pause
-        # HTTP dates are wall-clock: compare with the real time, not the scaled clock.
-        import time as _time
-
-        seconds = when.timestamp() - (now if now is not None else _time.time())
+    seconds = asked_retry_after(value, now)
+    if seconds is None:
+        return MIN_RETRY_AFTER  # present but unreadable ("abc"): the server did ask for a pause
     return min(max(seconds, MIN_RETRY_AFTER), MAX_RETRY_AFTER)
+
+
+def asked_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """The seconds a Retry-After (seconds or an HTTP date) asks for, as the server wrote them
+    (negative for a date past); None when there is none or it does not read."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return float(int(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    # HTTP dates are wall-clock: compare with the real time, not the scaled clock.
+    import time as _time
+
+    return when.timestamp() - (now if now is not None else _time.time())
 
 
 def backoff(attempt: int) -> float:
@@ -219,6 +235,7 @@ class ArxivClient:
 
     def get(self, url: str, params: dict[str, str] | None = None) -> Response:
         failures = 0
+        asked: float | None = None  # the last 429's or 503's Retry-After, for ArxivUnavailable
         while True:
             wait: float | None = None
             try:
@@ -239,6 +256,7 @@ class ArxivClient:
                     return resp
                 if resp.status in (429, 503):
                     wait = parse_retry_after(resp.headers.get("retry-after"))
+                    asked = asked_retry_after(resp.headers.get("retry-after"))
                     reason = f"HTTP {resp.status}"
                 elif resp.status >= 500:
                     reason = f"HTTP {resp.status}"
@@ -246,7 +264,9 @@ class ArxivClient:
                     raise ArxivHTTPError(resp.status, resp.body, resp.url)
             failures += 1
             if failures >= self.attempts:
-                raise ArxivUnavailable(f"{url}: gave up after {failures} failed attempts (last: {reason})")
+                raise ArxivUnavailable(
+                    f"{url}: gave up after {failures} failed attempts (last: {reason})", retry_after=asked
+                )
             pause = wait if wait is not None else backoff(failures)
             log.warning("arXiv request failed (%s); retrying in %.0f s", reason, pause)
             self.stats.retries += 1
