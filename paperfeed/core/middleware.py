@@ -148,6 +148,9 @@ def server_error(request: HttpRequest) -> HttpResponse:
     exc = sys.exc_info()[1]
     if database_down(exc):
         return unavailable(request, exc)  # type: ignore[arg-type]
+    if request.path.startswith("/api/"):
+        # An API client parses every answer as JSON, a failure too; what failed stays in the log.
+        return json_answer({"error": "server error"}, status=500)
     from django.views.defaults import server_error as default
 
     try:

@@ -303,7 +303,7 @@ def test_a_database_error_is_not_blamed_on_arxiv(
     with pytest.raises(DatabaseError, match="papers refused by the test"):
         services.resolve_paper(aid)
     r = _submit(site, aid, Client(raise_request_exception=False))
-    assert r.status_code == 500
+    assert r.status_code == 500 and r.json() == {"error": "server error"}
     logged = [rec for rec in caplog.records if rec.name == "django.request" and rec.levelname == "ERROR"]
     assert logged and logged[-1].exc_info and isinstance(logged[-1].exc_info[1], DatabaseError)
     assert "papers refused by the test" in str(logged[-1].exc_info[1])

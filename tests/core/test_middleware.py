@@ -58,6 +58,16 @@ def test_the_500_page_is_the_sites_with_a_title_and_a_way_back() -> None:
     assert "secret detail" not in html and "ValueError" not in html
 
 
+def test_the_500_under_api_is_json_with_no_detail() -> None:
+    # It was the site's HTML page, which an API client cannot parse.
+    try:
+        raise ValueError("bug: secret detail")
+    except ValueError:
+        resp = server_error(RequestFactory().get("/api/daily_papers"))
+    assert resp.status_code == 500 and resp["Content-Type"].startswith("application/json")
+    assert json.loads(resp.content) == {"error": "server error"}
+
+
 @pytest.mark.django_db
 def test_a_form_sent_without_its_token_gets_the_sites_403_page_saying_what_to_do() -> None:
     # It was Django's own "403 Forbidden" page: no way back, and a signed-in reader shown logged out.
