@@ -30,6 +30,10 @@ class Hit:
     paper: Paper
     score: float
     snippet: SafeString
+    # Filled in by the search page (feed.views.search) for its vote buttons.
+    votes: int = 0
+    voted: bool = False
+    unlisted: bool = False
 
 
 @dataclass

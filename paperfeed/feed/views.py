@@ -503,13 +503,13 @@ def search(request: HttpRequest) -> HttpResponse:
     if category and category not in categories:
         categories = sorted([*categories, category])
     ids = [h.paper.pk for h in result.hits]
-    counts = dict(
-        Vote.objects.counted()
-        .filter(paper_id__in=ids)
-        .values("paper_id")
-        .annotate(c=Count("*"))
-        .values_list("paper_id", "c")
-    )
+    counts = Vote.objects.counted().per_paper(ids)
+    voted = services.voted_ids(request.user, ids)
+    listed = set(Submission.objects.filter(paper_id__in=ids).values_list("paper_id", flat=True))
+    for h in result.hits:  # each result's vote, as the daily list's cards have it
+        h.votes, h.voted = counts.get(h.paper.pk, 0), h.paper.pk in voted
+        # A result no list has gets its page's vote, which also puts it on today's list.
+        h.unlisted = h.paper.pk not in listed
     ctx = {
         "result": result,
         "searched": bool(result.query or category or author or since or until),
@@ -530,8 +530,6 @@ def search(request: HttpRequest) -> HttpResponse:
         and (
             page_no * per_page < result.listed if result.listed is not None else len(result.hits) == per_page
         ),
-        "counts": counts,
-        "voted": services.voted_ids(request.user, ids),
         "export_links": export_links([h.paper for h in result.hits]),
         "categories": categories,
         "query_chars": MAX_QUERY_CHARS,

@@ -1349,3 +1349,51 @@ def test_links_in_an_abstract_are_links() -> None:
         in page
     )
     assert "We show $a&lt;b$ &amp; &lt;i&gt;more&lt;/i&gt;. Code: " in page
+
+
+def _card(html: str, arxiv_id: str) -> str:
+    """The <li> of one paper on a list page."""
+    found = re.search(rf'<li class="card[^"]*" id="p-{re.escape(arxiv_id)}">.*?</li>', html, re.S)
+    assert found, f"no card for {arxiv_id}"
+    return found.group(0)
+
+
+def test_search_results_carry_the_daily_lists_vote(search_home) -> None:  # type: ignore[no-untyped-def]
+    # Results showed no count and no button: a reader had to open each paper to upvote it.
+    from paperfeed.search.indexing import Indexer
+
+    papers = load_papers(12)
+    listed, unlisted = papers[0], papers[1]
+    services.submit(listed.arxiv_id, make_user("curator"), timezone.localdate())
+    services.upvote(make_user("fan"), listed)
+    Indexer().run(semantic=False)
+    reader = Client()
+    reader.force_login(make_user("reader"))
+
+    def results_for(p: Paper, client: Client = reader) -> str:
+        r = client.get("/search", {"q": f'ti:"{p.title}"', "mode": "keyword"})
+        assert r.status_code == 200
+        return _card(r.content.decode(), p.arxiv_id)
+
+    card = results_for(listed)
+    # The daily list's own button: a form posting to the vote, with the count, back at this card.
+    assert f'<form class="vote" method="post" action="/papers/{listed.arxiv_id}/vote">' in card
+    assert '<span class="count">1</span>' in card and 'aria-pressed="false"' in card
+    assert 'title="Upvote"' in card and f"#p-{listed.arxiv_id}" in card
+    assert 'class="vote-note"' in card  # where a refused vote is said, as on the daily list
+    card = results_for(unlisted)
+    assert '<span class="count">0</span>' in card
+    assert 'title="Upvote and put it on today\'s list"' in card
+    # Anonymous readers see the count and a way to log in, as on the daily list.
+    anon = results_for(listed, Client())
+    assert 'title="Log in to upvote"' in anon and '<span class="count">1</span>' in anon
+    # The vote works from there: the unlisted paper goes on today's list, the reader back at the card.
+    r = reader.post(
+        f"/papers/{unlisted.arxiv_id}/vote", {"action": "up", "next": f"/search?q=x#p-{unlisted.arxiv_id}"}
+    )
+    assert r.status_code == 302 and r["Location"].endswith(f"#p-{unlisted.arxiv_id}")
+    assert unlisted.submissions.exists()
+    card = results_for(unlisted)
+    assert (
+        '<span class="count">1</span>' in card and 'aria-pressed="true"' in card and 'title="Upvote"' in card
+    )
