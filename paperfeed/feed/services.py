@@ -237,12 +237,13 @@ def _submit_with_first_vote(voter: User, paper: Paper) -> None:
     """A vote on a paper no list has would count nowhere (lists, trending, feeds and digests show
     submissions only), so the first upvote submits it, as the page's button says: on Hugging Face
     the submitter's upvote comes with the submission. Its rules are the submit button's."""
-    if not voter.email_verified:
-        raise NotAllowed(f"Verify your email address to upvote {paper.arxiv_id}: {UNLISTED_VOTE}.")
+    # The paper's status first: verifying an address would not make a withdrawn paper votable.
     if paper.status != Paper.Status.ACTIVE:
         raise NotAllowed(
             f"{paper.arxiv_id} is {paper.status} on arXiv: it cannot go on a list, so it takes no upvotes."
         )
+    if not voter.email_verified:
+        raise NotAllowed(f"Verify your email address to upvote {paper.arxiv_id}: {UNLISTED_VOTE}.")
     throttle.check("submit:user", str(voter.pk))
     with contextlib.suppress(AlreadySubmitted):  # listed meanwhile by someone else: the vote goes there
         _put_on_list(paper, voter, None)

@@ -267,6 +267,10 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
             "removed": any(s.removed_at for s in submissions),
             # The first upvote puts it on today's list (services.upvote): the button says so.
             "unlisted": not submissions and p.status == Paper.Status.ACTIVE,
+            # ... which a withdrawn paper cannot go on, so there it takes no vote (the server refuses it).
+            "closed": ""
+            if submissions or p.status == Paper.Status.ACTIVE
+            else f"{p.status.capitalize()} on arXiv: it takes no upvotes",
             "similar": similar_papers,
             "collections": list(mine) if user.is_authenticated else [],
             **_comment_draft(request, p.arxiv_id),

@@ -1397,3 +1397,41 @@ def test_search_results_carry_the_daily_lists_vote(search_home) -> None:  # type
     assert (
         '<span class="count">1</span>' in card and 'aria-pressed="true"' in card and 'title="Upvote"' in card
     )
+
+
+def test_a_withdrawn_paper_on_no_list_shows_its_count_but_no_vote_and_the_server_refuses_one(site) -> None:  # type: ignore[no-untyped-def]
+    # Its page offered the button, which the server then refused.
+    papers, _, _ = site
+    p = papers[11]
+    Paper.objects.filter(pk=p.pk).update(status=Paper.Status.WITHDRAWN)
+    c = Client()
+    c.force_login(make_user("reader"))
+    page = c.get(f"/papers/{p.arxiv_id}").content.decode()
+    assert f'action="/papers/{p.arxiv_id}/vote"' not in page
+    assert '<span class="vote closed" title="Withdrawn on arXiv: it takes no upvotes">' in page
+    assert "Not on a list yet" not in page
+    anonymous = Client().get(f"/papers/{p.arxiv_id}").content.decode()
+    assert "Log in to upvote" not in anonymous and "it takes no upvotes" in anonymous
+    # The server refuses it in words, with JS or without, and stores nothing; an unverified
+    # voter is told the same (verifying would not help).
+    r = c.post(f"/papers/{p.arxiv_id}/vote", {"action": "up"}, HTTP_ACCEPT="application/json")
+    assert r.status_code == 403
+    assert (
+        r.json()["error"]
+        == f"{p.arxiv_id} is withdrawn on arXiv: it cannot go on a list, so it takes no upvotes."
+    )
+    r = c.post(f"/papers/{p.arxiv_id}/vote", {"action": "up"})
+    assert r.status_code == 403 and b"withdrawn on arXiv" in r.content
+    c.force_login(make_user("new", verified=False))
+    r = c.post(f"/papers/{p.arxiv_id}/vote", {"action": "up"}, HTTP_ACCEPT="application/json")
+    assert r.status_code == 403 and "withdrawn on arXiv" in r.json()["error"]
+    assert not p.votes.exists() and not p.submissions.exists()
+    # Submitting it is refused too.
+    c.force_login(make_user("curator2"))
+    r = c.post("/submit", {"paper": p.arxiv_id})
+    assert r.status_code == 400 and f"{p.arxiv_id} is withdrawn on arXiv".encode() in r.content
+    # A listed paper keeps its button.
+    assert (
+        f'action="/papers/{papers[0].arxiv_id}/vote"'
+        in c.get(f"/papers/{papers[0].arxiv_id}").content.decode()
+    )
