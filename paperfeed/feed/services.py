@@ -319,9 +319,14 @@ def edit_comment(user: User, comment: Comment, body: str) -> Comment:
 
 def save_paper(user: User, paper: Paper, collection_name: str = "Reading list") -> Collection:
     """Save into the user's collection of that name (any case), made if there is none."""
+    return save_into(user, paper, collection_name)[0]
+
+
+def save_into(user: User, paper: Paper, collection_name: str) -> tuple[Collection, bool]:
+    """save_paper, also saying whether the paper was added (False: it was in that collection already)."""
     coll = save_target(user, collection_name)
-    CollectionItem.objects.get_or_create(collection=coll, paper=paper)
-    return coll
+    _, added = CollectionItem.objects.get_or_create(collection=coll, paper=paper)
+    return coll, added
 
 
 def save_target(user: User, collection_name: str) -> Collection:

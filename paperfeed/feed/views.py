@@ -256,6 +256,11 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
             Paper.objects.filter(pk__in=similar).active().for_listing(), key=lambda s: similar.index(s.pk)
         )
         submissions = list(Submission.objects.filter(paper=p).select_related("submitted_by").order_by("day"))
+        saved_in = list(mine.filter(items__paper=p)) if user.is_authenticated else []
+        # The Save box offers only the collections the paper is not in yet (saving again into one
+        # it is in did nothing and said "Saved"), its name field filled with the first of them.
+        others = [c for c in mine if c not in saved_in] if user.is_authenticated else []
+        in_reading_list = any(c.name.casefold() == "reading list" for c in saved_in)
         ctx: dict[str, Any] = {
             "paper": p,
             "authors": p.authors,
@@ -272,9 +277,10 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
             if submissions or p.status == Paper.Status.ACTIVE
             else f"{p.status.capitalize()} on arXiv: it takes no upvotes",
             "similar": similar_papers,
-            "collections": list(mine) if user.is_authenticated else [],
+            "collections": others,
+            "save_into": (others[0].name if others else "") if in_reading_list else "Reading list",
             **_comment_draft(request, p.arxiv_id),
-            "saved_in": list(mine.filter(items__paper=p)) if user.is_authenticated else [],
+            "saved_in": saved_in,
             "json_url": f"/api/papers/{p.arxiv_id}",
             "bibtex": citations.export([p], "bibtex"),
             "formats": citations.FORMATS.values(),
@@ -415,8 +421,11 @@ def save(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         services.unsave_paper(request.user, p, coll)
         messages.info(request, f"Removed from {coll.name}.")
     else:
-        coll = services.save_paper(request.user, p, request.POST.get("collection_name", ""))
-        messages.success(request, f"Saved to {coll.name}.")
+        coll, added = services.save_into(request.user, p, request.POST.get("collection_name", ""))
+        if added:
+            messages.success(request, f"Saved to {coll.name}.")
+        else:  # a form from before it was saved there (another tab), or the name typed again
+            messages.info(request, f"Already saved in {coll.name}.")
     return HttpResponseRedirect(safe_next(request, reverse("paper", args=[p.arxiv_id])))
 
 

@@ -1435,3 +1435,40 @@ def test_a_withdrawn_paper_on_no_list_shows_its_count_but_no_vote_and_the_server
         f'action="/papers/{papers[0].arxiv_id}/vote"'
         in c.get(f"/papers/{papers[0].arxiv_id}").content.decode()
     )
+
+
+def _save_box(html: str) -> str:
+    found = re.search(r'<div class="box" id="save".*?</div>', html, re.S)
+    assert found
+    return found.group(0)
+
+
+def test_the_save_box_offers_only_collections_the_paper_is_not_in(site) -> None:  # type: ignore[no-untyped-def]
+    # After saving into "Reading list" the box offered "Reading list" again, filled in.
+    papers, _, _ = site
+    p = papers[0]
+    c = Client()
+    u = make_user("reader")
+    c.force_login(u)
+    services.save_paper(u, papers[1], "Thesis")  # a collection of the reader's without this paper
+    box = _save_box(c.get(f"/papers/{p.arxiv_id}").content.decode())
+    assert 'value="Reading list"' in box and '<option value="Thesis">' in box and "Saved in" not in box
+    r = c.post(f"/papers/{p.arxiv_id}/save", {"collection_name": "Reading list"}, follow=True)
+    assert "Saved to Reading list." in r.content.decode()
+    box = _save_box(c.get(f"/papers/{p.arxiv_id}").content.decode())
+    assert 'Saved in <a href="/users/reader/collections/reading-list">Reading list</a>' in box
+    assert 'Remove<span class="sr"> from Reading list</span>' in box
+    assert '<option value="Reading list">' not in box and 'value="Reading list"' not in box
+    assert '<label for="coll">Also save in</label>' in box
+    assert 'value="Thesis"' in box  # the name field offers the collection it is not in
+    c.post(f"/papers/{p.arxiv_id}/save", {"collection_name": "Thesis"})
+    box = _save_box(c.get(f"/papers/{p.arxiv_id}").content.decode())
+    assert "<option" not in box and "Thesis</a>" in box
+    # In every collection: the field asks for a new one's name instead of offering an old one.
+    assert re.search(
+        r'<input id="coll" name="collection_name" list="colls" value="" maxlength="100" required', box
+    )
+    # Saving again into a collection it is in (another tab's form) says so rather than "Saved".
+    r = c.post(f"/papers/{p.arxiv_id}/save", {"collection_name": "reading list"}, follow=True)
+    assert "Already saved in Reading list." in r.content.decode()
+    assert u.collections.get(name="Reading list").items.count() == 1
