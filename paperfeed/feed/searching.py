@@ -30,8 +30,8 @@ class Hit:
     paper: Paper
     score: float
     snippet: SafeString
-    # Filled in by the search page (feed.views.search) for its vote buttons.
-    votes: int = 0
+    # Filled in by the search page (feed.views.search) for its vote buttons (feed/_paper_row.html).
+    n_votes: int = 0
     voted: bool = False
     unlisted: bool = False
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -520,7 +521,7 @@ def search(request: HttpRequest) -> HttpResponse:
     voted = services.voted_ids(request.user, ids)
     listed = set(Submission.objects.filter(paper_id__in=ids).values_list("paper_id", flat=True))
     for h in result.hits:  # each result's vote, as the daily list's cards have it
-        h.votes, h.voted = counts.get(h.paper.pk, 0), h.paper.pk in voted
+        h.n_votes, h.voted = counts.get(h.paper.pk, 0), h.paper.pk in voted
         # A result no list has gets its page's vote, which also puts it on today's list.
         h.unlisted = h.paper.pk not in listed
     ctx = {
@@ -727,6 +728,16 @@ def follow(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(safe_next(request, "/"))
 
 
+@dataclass
+class Voting:
+    """What a plain list's row needs for the daily cards' vote (feed/_paper_row.html), as a search
+    result (searching.Hit) has it."""
+
+    n_votes: int
+    voted: bool
+    unlisted: bool
+
+
 def user_page(request: HttpRequest, username: str) -> HttpResponse:
     u = User.objects.filter(username__iexact=username, is_active=True).first()
     if u is None:
@@ -738,14 +749,25 @@ def user_page(request: HttpRequest, username: str) -> HttpResponse:
     if not own:
         colls = colls.filter(public=True)
     subs = Submission.objects.filter(submitted_by=u).visible().for_listing().order_by("-created_at")[:50]
-    upvoted = Paper.objects.filter(votes__user=u).order_by("-votes__created_at").for_listing()[:50]
+    # Every upvote, newest first, a page at a time: also those cast on papers no list had before an
+    # upvote put one on today's list, which no list, trending, feed or digest shows.
+    upvoted = _paged(
+        request, Paper.objects.filter(votes__user=u).order_by("-votes__created_at", "-pk").for_listing()
+    )
+    rows: list[tuple[Paper, Voting | None]] = [(p, None) for p in upvoted]
+    if own:  # the owner's own votes, as the daily list's buttons: to take one back, or to list the paper
+        ids = [p.pk for p in upvoted]
+        counts = Vote.objects.counted().per_paper(ids)
+        listed = set(Submission.objects.filter(paper_id__in=ids).values_list("paper_id", flat=True))
+        rows = [(p, Voting(counts.get(p.pk, 0), True, p.pk not in listed)) for p in upvoted]
     return render(
         request,
         "feed/user.html",
         {
             "profile": u,
             "submissions": subs,
-            "upvoted": upvoted,
+            "upvoted": rows,
+            "page": upvoted,
             "collections": colls,
             "own": own,
             "json_url": f"/api/users/{u.username}",

@@ -1472,3 +1472,41 @@ def test_the_save_box_offers_only_collections_the_paper_is_not_in(site) -> None:
     r = c.post(f"/papers/{p.arxiv_id}/save", {"collection_name": "reading list"}, follow=True)
     assert "Already saved in Reading list." in r.content.decode()
     assert u.collections.get(name="Reading list").items.count() == 1
+
+
+def test_your_upvotes_lists_every_vote_newest_first_a_page_at_a_time(site, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Votes stored on papers no list had (before an upvote listed them) showed nowhere.
+    papers, _, _ = site
+    u = make_user("reader")
+    now = timezone.now()
+    # Cast as it was then: rows on the listed papers and one on a paper on no list, oldest first.
+    for i, p in enumerate([*papers[:9], papers[11]]):
+        Vote.objects.create(user=u, paper=p, created_at=now - dt.timedelta(hours=10 - i))
+    assert not papers[11].submissions.exists()
+    c = Client()
+    c.force_login(u)
+    html = c.get("/users/reader").content.decode()
+    assert 'Your upvotes <span class="muted">(10)</span>' in html
+    upvotes = html[html.index('id="upvotes"') :]
+    first = _card(upvotes, papers[11].arxiv_id)  # the newest, on no list
+    assert upvotes.index(first) < upvotes.index(f'id="p-{papers[8].arxiv_id}"')
+    assert "on no list yet" in first
+    # The daily list's button, pressed: taking the vote back is one click.
+    assert 'aria-pressed="true"' in first and '<input type="hidden" name="action" value="down">' in first
+    assert 'title="Upvote"' in first  # the vote is in: "and put it on today's list" is not what it does
+    # 30 a page: the first page lists them all here; a smaller page size pages them.
+    from paperfeed.core.paging import site_page
+    from paperfeed.feed import views
+
+    monkeypatch.setattr(views, "_paged", lambda request, qs, per_page=30: site_page(request, qs, 4))
+    seen = []
+    for n in (1, 2, 3):
+        page = c.get(f"/users/reader?page={n}").content.decode()
+        page = page[page.index('id="upvotes"') :]
+        seen += re.findall(r'<li class="card" id="p-([^"]+)"', page)
+        assert f"page {n} of 3" in page
+    assert seen == [p.arxiv_id for p in reversed([*papers[:9], papers[11]])]
+    # Another reader sees the list, not the owner's buttons.
+    other = Client().get("/users/reader").content.decode()
+    assert "Upvoted <span" in other and "Your upvotes" not in other
+    assert papers[11].arxiv_id in other and 'action="/papers/' not in other
