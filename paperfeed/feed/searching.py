@@ -30,6 +30,8 @@ class Hit:
     paper: Paper
     score: float
     snippet: SafeString
+    # Hybrid search found it by meaning alone, weakly: the page says why it is there.
+    weak_meaning: bool = False
     # Filled in by the search page (feed.views.search) for its vote buttons (feed/_paper_row.html).
     n_votes: int = 0
     voted: bool = False
@@ -98,7 +100,13 @@ def run_search(
             ids = [h.arxiv_id for h in res.hits]
             papers = {p.arxiv_id: p for p in Paper.objects.filter(arxiv_id__in=ids).for_listing()}
             page.hits = [
-                Hit(papers[h.arxiv_id], float(h.score), mark_safe(getattr(h, "snippet_html", "") or ""))  # noqa: S308  # nosec B308 B703
+                Hit(
+                    papers[h.arxiv_id],
+                    float(h.score),
+                    mark_safe(getattr(h, "snippet_html", "") or ""),  # noqa: S308  # nosec B308 B703
+                    # In semantic mode every result is by meaning, as asked: nothing to flag there.
+                    weak_meaning=mode == "hybrid" and bool(getattr(h, "is_weak_meaning", False)),
+                )
                 for h in res.hits
                 if h.arxiv_id in papers
             ]

@@ -74,6 +74,11 @@ MAX_LISTED = 1000  # results a query lists (the site's 50 pages of 20): past the
 # weighted reciprocal rank fusion (best 0.538 at k=60) with 0.534-0.540 over weights 0.3-0.4.
 SEMANTIC_WEIGHT = 0.35
 LEG_DEPTH = 100  # candidates each leg contributes to the fusion, on every page and sort
+# A result only the semantic leg found, with a cosine to the query under this, is flagged as weak:
+# "related by meaning, no matching words" (Hit.is_weak_meaning). MiniLM on the search tests' papers:
+# a query's own paper 0.45-0.67, a related one without the words 0.27-0.32, unrelated ones under 0.2.
+# Not yet tuned on CACM (bench/README.md).
+WEAK_SIMILARITY = 0.30
 SORT_POOL = 300  # sort=date|votes orders this many of the most relevant matches
 SNIPPET_CHARS = 240
 
@@ -93,9 +98,19 @@ class Hit:
     announced: str | None = None
     legs: dict[str, int] = field(default_factory=dict)  # leg -> rank (1 = best) in that leg
     why: str = ""
+    # The cosine similarity to the query when the semantic leg found it (None otherwise): what tells
+    # a weak nearest-by-meaning result (is_weak_meaning) from a close one. Not in the JSON (yet).
+    similarity: float | None = None
+
+    @property
+    def is_weak_meaning(self) -> bool:
+        """Found by meaning alone (none of the words) and not close to it: the nearest papers of a
+        query the collection has little on, which a page should say are there for that."""
+        return set(self.legs) == {"semantic"} and (self.similarity or 0.0) < WEAK_SIMILARITY
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
+        del out["similarity"]
         out["id"] = out.pop("arxiv_id")
         out["score"] = round(self.score, 6)
         return out
@@ -467,7 +482,7 @@ def search(
         fused = _sorted(pool, sort)
         res.listed = len(pool)
         res.note = f"sorted by {sort}: {part}" if part else ""
-    res.hits = _hits(fused[: res.listed], offset, limit, parsed)
+    res.hits = _hits(fused[: res.listed], offset, limit, parsed, dict(sem_hits))
     if not res.hits and offset and res.listed:
         more = "; narrow the query to see others" if res.total > res.listed else ""
         messages.append(f"the list ends at {res.listed}{more}")
@@ -499,9 +514,14 @@ def _sorted(
 
 
 def _hits(
-    fused: list[tuple[int, float, dict[str, int]]], offset: int, limit: int, parsed: ParsedQuery | None
+    fused: list[tuple[int, float, dict[str, int]]],
+    offset: int,
+    limit: int,
+    parsed: ParsedQuery | None,
+    similarity: dict[int, float] | None = None,
 ) -> list[Hit]:
-    """The page of hits with their stored fields; papers no longer active are skipped."""
+    """The page of hits with their stored fields (and the semantic leg's cosine, `similarity`, by
+    paper); papers no longer active are skipped."""
     out: list[Hit] = []
     terms, surfaces = _highlight_terms(parsed) if parsed else (frozenset(), frozenset())
     start = offset
@@ -531,6 +551,7 @@ def _hits(
                     announced=announced.isoformat() if announced else None,
                     legs=ranks,
                     why=_why(ranks),
+                    similarity=(similarity or {}).get(pid),
                 )
             )
             if len(out) == limit:

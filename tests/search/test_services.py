@@ -352,3 +352,20 @@ def test_old_author_keys_and_spellings_find_the_authors_papers(db: None, home: A
     assert Author.objects.current_keys(["\x00", "", "k" * 201, "ukasz-kaiser"]) == {
         "ukasz-kaiser": "lukasz-kaiser"
     }
+
+
+def test_hybrid_flags_results_found_by_meaning_alone_and_weakly(indexed: dict[str, Any]) -> None:
+    # Hybrid search fills its page with the nearest papers by meaning, however far: nothing told
+    # them from the matches.
+    res = search("speculative decoding", limit=8)
+    by_id = {h.arxiv_id: h for h in res.hits}
+    first = by_id["2503.00001"]  # has the words: never flagged, however it ranks by meaning
+    assert "keyword" in first.legs and not first.is_weak_meaning
+    unrelated = by_id["2503.00006"]  # image segmentation: found by meaning alone, far from the query
+    assert set(unrelated.legs) == {"semantic"} and unrelated.similarity is not None
+    assert unrelated.similarity < services.WEAK_SIMILARITY and unrelated.is_weak_meaning
+    # A paper found by meaning alone but close to the query is not flagged.
+    close = {h.arxiv_id: h for h in search("making LLM text generation faster", limit=8).hits}["2503.00001"]
+    assert set(close.legs) == {"semantic"} and not close.is_weak_meaning
+    # The cosine is the page's to judge by; the JSON keeps its shape.
+    assert "similarity" not in first.as_json()
