@@ -23,6 +23,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_POST
 
 from paperfeed.accounts.models import Follow, User
@@ -94,7 +95,13 @@ def _page(request: HttpRequest, key: str, template: str, context: Any) -> HttpRe
     page from a cache entry under the listing version, which every vote, submission and comment
     bumps; only their CSRF token differs, filled in per request."""
     if request.user.is_authenticated or get_messages(request):
-        return render(request, template, context())
+        # Rendered for this visitor alone: only here may the page hold what is theirs (the address
+        # the subscribe box fills in), never in the shared entry below, and no shared HTTP cache
+        # may keep it for another visitor.
+        own = {"own_email": getattr(request.user, "email", "")}
+        response = render(request, template, {**context(), **own})
+        patch_cache_control(response, private=True)
+        return response
     full = (services.listing_version(), key, request.get_full_path())
     parts = _PAGES.get(full)
     if parts is None:

@@ -90,3 +90,54 @@ def test_on_a_phone_the_comment_button_does_not_touch_the_box_below(live_server:
     )
     assert below - (button["y"] + button["height"]) >= 12
     assert watch.errors == []
+
+
+# The width the input's placeholder text takes, against the width its box leaves for text.
+PLACEHOLDER_FITS = """input => {
+    const s = getComputedStyle(input);
+    const ctx = document.createElement('canvas').getContext('2d');
+    ctx.font = `${s.fontStyle} ${s.fontWeight} ${s.fontSize} ${s.fontFamily}`;
+    const room = input.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);
+    return [ctx.measureText(input.placeholder).width, room];
+}"""
+
+
+def test_the_subscribe_boxs_placeholder_is_whole_on_a_desktop_and_a_phone(
+    live_server: Any, new_page: Any
+) -> None:
+    # On a desktop the side column's box cut "you@example.org" to "you@exam".
+    for width in (1280, 1024, 375):
+        page, watch = new_page(width, 800)
+        for url in ("/", "/trending"):
+            page.goto(f"{live_server.url}{url}")
+            text, room = page.locator("#sub-email").evaluate(PLACEHOLDER_FITS)
+            assert text <= room, (width, url, text, room)
+            assert page.evaluate(OVERFLOW) == 0
+        assert watch.errors == []
+
+
+def test_a_phones_header_keeps_its_navigation_on_one_line(live_server: Any, new_page: Any) -> None:
+    # At 375 px "For you" wrapped alone onto a second line of the header's navigation.
+    from tests.browser.test_for_you import log_in
+
+    staff = make_user("editor", staff=True)
+    for width in (375, 360):
+        for who in (make_user(f"reader{width}"), staff):
+            page, watch = new_page(width, 800)
+            log_in(page, live_server.url, who)
+            page.goto(f"{live_server.url}/")
+            tops = page.locator("header .nav a").evaluate_all(
+                "links => links.map(a => a.getBoundingClientRect().top)"
+            )
+            assert "For you" in page.locator("header .nav").inner_text()
+            assert max(tops) - min(tops) < 2, (width, who.username, tops)  # one line
+            nav = page.locator("header .nav").bounding_box()
+            link = page.locator("header .nav a").first.bounding_box()
+            assert nav and link and nav["height"] < 2 * link["height"], (width, who.username)
+            if not who.is_staff:  # every link of a reader's is whole on the screen (staff's sixth scrolls)
+                rights = page.locator("header .nav a").evaluate_all(
+                    "links => links.map(a => a.getBoundingClientRect().right)"
+                )
+                assert max(rights) <= width, (width, rights)
+            assert page.evaluate(OVERFLOW) == 0
+            assert watch.errors == []

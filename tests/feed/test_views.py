@@ -1510,3 +1510,27 @@ def test_your_upvotes_lists_every_vote_newest_first_a_page_at_a_time(site, monke
     other = Client().get("/users/reader").content.decode()
     assert "Upvoted <span" in other and "Your upvotes" not in other
     assert papers[11].arxiv_id in other and 'action="/papers/' not in other
+
+
+def test_the_subscribe_box_fills_in_a_readers_own_address_and_never_anothers(site) -> None:  # type: ignore[no-untyped-def]
+    # A signed-in reader had to type their address again; the daily and trending pages are cached
+    # for everyone, so it must never land in the HTML another visitor is served.
+    alice, bob = make_user("alice"), make_user("bob")
+    a, b = Client(), Client()
+    a.force_login(alice)
+    b.force_login(bob)
+    box = re.compile(r'<input id="sub-email"[^>]*>')
+    for url in ("/", "/papers", "/trending"):
+        mine = a.get(url)
+        assert 'value="alice@example.org"' in box.search(mine.content.decode()).group(0), url
+        assert "private" in mine["Cache-Control"]
+        for visitor, page in [
+            ("anonymous, filling the cache", Client().get(url)),
+            ("bob", b.get(url)),
+            ("anonymous, from the cache", Client().get(url)),
+        ]:
+            html = page.content.decode()
+            assert "alice@example.org" not in html, (url, visitor)
+            assert box.search(html), (url, visitor)
+        assert 'value="bob@example.org"' in box.search(b.get(url).content.decode()).group(0)
+        assert "value=" not in box.search(Client().get(url).content.decode()).group(0)
