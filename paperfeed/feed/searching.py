@@ -36,6 +36,7 @@ class Hit:
     n_votes: int = 0
     voted: bool = False
     unlisted: bool = False
+    closed: str = ""  # why it takes no vote (services.vote_closed)
 
 
 @dataclass

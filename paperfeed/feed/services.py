@@ -211,6 +211,11 @@ def upvote(user: User, paper: Paper) -> int:
     """Add the user's vote (once, however often and however concurrently asked); the paper's votes.
     A paper on no list is put on today's list by this vote (_submit_with_first_vote)."""
     check_not_suspended(user, "vote")
+    # Before the address: verifying it would not make a withdrawn paper votable.
+    if paper.status != Paper.Status.ACTIVE:
+        raise NotAllowed(
+            f"{paper.arxiv_id} is {paper.status} on arXiv: no list shows it, so it takes no upvotes."
+        )
     throttle.check("vote:user", str(user.pk))
     with transaction.atomic():
         # Under the user row's lock, which a suspension or any save of the account's standing
@@ -237,16 +242,19 @@ def _submit_with_first_vote(voter: User, paper: Paper) -> None:
     """A vote on a paper no list has would count nowhere (lists, trending, feeds and digests show
     submissions only), so the first upvote submits it, as the page's button says: on Hugging Face
     the submitter's upvote comes with the submission. Its rules are the submit button's."""
-    # The paper's status first: verifying an address would not make a withdrawn paper votable.
-    if paper.status != Paper.Status.ACTIVE:
-        raise NotAllowed(
-            f"{paper.arxiv_id} is {paper.status} on arXiv: it cannot go on a list, so it takes no upvotes."
-        )
     if not voter.email_verified:
         raise NotAllowed(f"Verify your email address to upvote {paper.arxiv_id}: {UNLISTED_VOTE}.")
     throttle.check("submit:user", str(voter.pk))
     with contextlib.suppress(AlreadySubmitted):  # listed meanwhile by someone else: the vote goes there
         _put_on_list(paper, voter, None)
+
+
+def vote_closed(paper: Paper, voted: bool) -> str:
+    """Why `paper` takes no upvote, or "" when it takes one (upvote refuses a paper not active on
+    arXiv: the lists show none). A vote cast before stays there to be taken back."""
+    if paper.status == Paper.Status.ACTIVE or voted:
+        return ""
+    return f"{paper.status.capitalize()} on arXiv: it takes no upvotes"
 
 
 def unvote(user: User, paper: Paper) -> int:

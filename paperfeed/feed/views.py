@@ -265,6 +265,7 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         )
         submissions = list(Submission.objects.filter(paper=p).select_related("submitted_by").order_by("day"))
         saved_in = list(mine.filter(items__paper=p)) if user.is_authenticated else []
+        voted = bool(services.voted_ids(user, [p.pk]))
         # The Save box offers only the collections the paper is not in yet (saving again into one
         # it is in did nothing and said "Saved"), its name field filled with the first of them.
         others = [c for c in mine if c not in saved_in] if user.is_authenticated else []
@@ -275,15 +276,13 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
             "categories": p.category_codes(),
             "comments": list(comments),
             "votes": Vote.objects.counted().filter(paper=p).count(),
-            "voted": bool(services.voted_ids(user, [p.pk])),
+            "voted": voted,
             "submissions": submissions,
             "removed": any(s.removed_at for s in submissions),
             # The first upvote puts it on today's list (services.upvote): the button says so.
             "unlisted": not submissions and p.status == Paper.Status.ACTIVE,
-            # ... which a withdrawn paper cannot go on, so there it takes no vote (the server refuses it).
-            "closed": ""
-            if submissions or p.status == Paper.Status.ACTIVE
-            else f"{p.status.capitalize()} on arXiv: it takes no upvotes",
+            # A paper not active on arXiv takes no vote (the server refuses it), but one cast before.
+            "closed": services.vote_closed(p, voted),
             "similar": similar_papers,
             "collections": others,
             "save_into": (others[0].name if others else "") if in_reading_list else "Reading list",
@@ -530,7 +529,8 @@ def search(request: HttpRequest) -> HttpResponse:
     for h in result.hits:  # each result's vote, as the daily list's cards have it
         h.n_votes, h.voted = counts.get(h.paper.pk, 0), h.paper.pk in voted
         # A result no list has gets its page's vote, which also puts it on today's list.
-        h.unlisted = h.paper.pk not in listed
+        h.unlisted = h.paper.pk not in listed and h.paper.status == Paper.Status.ACTIVE
+        h.closed = services.vote_closed(h.paper, h.voted)
     ctx = {
         "result": result,
         "searched": bool(result.query or category or author or since or until),
@@ -743,6 +743,7 @@ class Voting:
     n_votes: int
     voted: bool
     unlisted: bool
+    closed: str = ""
 
 
 def user_page(request: HttpRequest, username: str) -> HttpResponse:
@@ -766,7 +767,10 @@ def user_page(request: HttpRequest, username: str) -> HttpResponse:
         ids = [p.pk for p in upvoted]
         counts = Vote.objects.counted().per_paper(ids)
         listed = set(Submission.objects.filter(paper_id__in=ids).values_list("paper_id", flat=True))
-        rows = [(p, Voting(counts.get(p.pk, 0), True, p.pk not in listed)) for p in upvoted]
+        rows = [
+            (p, Voting(counts.get(p.pk, 0), True, p.pk not in listed and p.status == Paper.Status.ACTIVE))
+            for p in upvoted
+        ]
     return render(
         request,
         "feed/user.html",

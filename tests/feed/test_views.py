@@ -1417,8 +1417,7 @@ def test_a_withdrawn_paper_on_no_list_shows_its_count_but_no_vote_and_the_server
     r = c.post(f"/papers/{p.arxiv_id}/vote", {"action": "up"}, HTTP_ACCEPT="application/json")
     assert r.status_code == 403
     assert (
-        r.json()["error"]
-        == f"{p.arxiv_id} is withdrawn on arXiv: it cannot go on a list, so it takes no upvotes."
+        r.json()["error"] == f"{p.arxiv_id} is withdrawn on arXiv: no list shows it, so it takes no upvotes."
     )
     r = c.post(f"/papers/{p.arxiv_id}/vote", {"action": "up"})
     assert r.status_code == 403 and b"withdrawn on arXiv" in r.content
@@ -1435,6 +1434,32 @@ def test_a_withdrawn_paper_on_no_list_shows_its_count_but_no_vote_and_the_server
         f'action="/papers/{papers[0].arxiv_id}/vote"'
         in c.get(f"/papers/{papers[0].arxiv_id}").content.decode()
     )
+
+
+def test_a_withdrawn_paper_on_a_list_takes_no_new_vote_but_one_cast_before_can_be_taken_back(site) -> None:  # type: ignore[no-untyped-def]
+    # The withdrawal hides it from every list, trending, feed and digest, yet its page still took
+    # votes that then counted nowhere a reader looks.
+    papers, _, _ = site
+    p = papers[0]  # on a list
+    before, other = make_user("before"), make_user("other")
+    services.upvote(before, p)
+    Paper.objects.filter(pk=p.pk).update(status=Paper.Status.WITHDRAWN)
+    p.refresh_from_db()
+    with pytest.raises(services.NotAllowed, match="withdrawn on arXiv: no list shows it"):
+        services.upvote(other, p)
+    c = Client()
+    c.force_login(other)
+    page = c.get(f"/papers/{p.arxiv_id}").content.decode()
+    assert f'action="/papers/{p.arxiv_id}/vote"' not in page and "it takes no upvotes" in page
+    r = c.post(f"/papers/{p.arxiv_id}/vote", {"action": "up"}, HTTP_ACCEPT="application/json")
+    assert r.status_code == 403 and "no list shows it" in r.json()["error"]
+    c.force_login(before)
+    page = c.get(f"/papers/{p.arxiv_id}").content.decode()
+    assert f'action="/papers/{p.arxiv_id}/vote"' in page and 'aria-pressed="true"' in page
+    r = c.post(f"/papers/{p.arxiv_id}/vote", {"action": "down"}, HTTP_ACCEPT="application/json")
+    assert r.status_code == 200 and not p.votes.exists()
+    assert services.vote_closed(p, voted=False) == "Withdrawn on arXiv: it takes no upvotes"
+    assert services.vote_closed(papers[1], voted=False) == ""
 
 
 def _save_box(html: str) -> str:
