@@ -26,11 +26,6 @@ def paragraphs(text: str) -> list[str]:
 
 
 @register.filter
-def get_item(mapping: dict[object, object], key: object) -> object:
-    return mapping.get(key) if isinstance(mapping, dict) else None
-
-
-@register.filter
 def ago(when: dt.datetime | None) -> str:
     """How long ago, as "5 minutes ago"; "just now" under a minute, where timesince says
     "0 minutes" (and for a moment ahead of this server's clock, written by another)."""
