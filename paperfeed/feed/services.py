@@ -581,7 +581,9 @@ def paper_feed_fields(paper: Paper) -> dict[str, Any]:
     subs = Submission.objects.filter(paper=paper).select_related("submitted_by").order_by("day")
     return {
         "votes": Vote.objects.counted().filter(paper=paper).count(),
-        "comments": Comment.objects.visible().filter(paper=paper).count(),
+        # Named as the API names it: "comments" is arXiv's own field (as_json), which this
+        # count overwrote, so `show --json` never gave the authors' "12 pages, 3 figures".
+        "numComments": Comment.objects.visible().filter(paper=paper).count(),
         "submissions": [
             {
                 "day": s.day.isoformat(),

@@ -42,3 +42,20 @@ def test_an_unrecorded_version_is_said_so(capsys) -> None:  # type: ignore[no-un
     out = _show(capsys, f"{paper.arxiv_id}v7")
     assert out.startswith(f"{paper.arxiv_id} (version not recorded)  [") and "v?" not in out
     assert f"This shows the paper as stored here; v7 is at https://arxiv.org/abs/{paper.arxiv_id}v7" in out
+
+
+def test_arxivs_comments_are_kept_beside_the_discussions_count(capsys) -> None:  # type: ignore[no-untyped-def]
+    from paperfeed.feed import services as feed
+    from tests.sitedata import make_user
+
+    (paper,) = load_papers(1)
+    Paper.objects.filter(pk=paper.pk).update(
+        comments="12 pages, accepted at ACL 2025", journal_ref="Proc. ACL 2025", doi="10.1/x"
+    )
+    feed.add_comment(make_user("reader"), paper, "a first take")
+    call_command("show", paper.arxiv_id, "--json")
+    shown = json.loads(capsys.readouterr().out)
+    # The feed's count was merged over arXiv's field of the same name: the authors' note was lost.
+    assert shown["comments"] == "12 pages, accepted at ACL 2025" and shown["numComments"] == 1
+    text = _show(capsys, paper.arxiv_id)
+    assert "\nComments: 12 pages, accepted at ACL 2025\nJournal-ref: Proc. ACL 2025\nDOI: 10.1/x\n" in text

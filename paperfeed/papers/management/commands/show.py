@@ -38,4 +38,10 @@ class Command(ReportCommand):
         head = f"{result['id']}{version}  [{', '.join(result['categories'])}]"
         when = f"announced {result['announced'] or '?'}"
         note = f"\n\nNote: {result['note']}" if "note" in result else ""
-        return f"{head}  {when}\n{result['title']}\n{authors}\n\n{result['abstract']}{links}{note}"
+        # arXiv's own fields a reader cites or judges a paper by ("accepted at ACL 2025", "12 pages").
+        about = "".join(
+            f"\n{label}: {result[key]}"
+            for key, label in (("comments", "Comments"), ("journal_ref", "Journal-ref"), ("doi", "DOI"))
+            if result.get(key)
+        )
+        return f"{head}  {when}\n{result['title']}\n{authors}{about}\n\n{result['abstract']}{links}{note}"
