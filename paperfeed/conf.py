@@ -57,7 +57,7 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "EMAIL_URL",
             "",
-            "smtp://user:pass@host:port or smtps://…; ?timeout=N. Empty: mail is printed to the console.",
+            "smtp://user:pass@host:port or smtps://…; ?timeout=N. Empty: mail is printed on stderr.",
         ),
         Setting(
             "PAPERFEED_BASE_URL",

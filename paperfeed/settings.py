@@ -286,7 +286,8 @@ if email_url := env("EMAIL_URL"):
         }
     }
 else:
-    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+    # On stderr: stdout is for the reports (--json) of the commands that send mail.
+    MAILERS = {"default": {"BACKEND": "paperfeed.digests.console.ConsoleBackend"}}
 
 # --- i18n, static ---------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -94,6 +94,17 @@ def test_digest_send_twice_dry_run_and_bad_period(cli_env: dict[str, str]) -> No
 # on a loaded 2-core machine. The full form's own `init` (run.py --target digest) is its setup, not
 # its subject: here the database starts migrated.
 @pytest.mark.migrated
+@pytest.mark.timeout(120)  # two CLI children
+def test_mail_printed_without_email_url_leaves_stdout_to_the_json(cli_env: dict[str, str]) -> None:
+    env = {k: v for k, v in cli_env.items() if k != "EMAIL_URL"}  # the console mailer
+    paperfeed("subscribers", "add", "--confirmed", "--send-empty", "a@example.org", env=env)
+    run = paperfeed("digest", "send", "--frequency", "daily", "--period", chaos.PERIOD, "--json", env=env)
+    # Django's console mailer wrote each mail on stdout, before the one JSON document.
+    assert json.loads(run.stdout)["sent"] == 1
+    assert "To: a@example.org" in run.stderr and "Subject: paperfeed daily" in run.stderr
+
+
+@pytest.mark.migrated
 @pytest.mark.timeout(240)
 def test_e1_small_kill_and_rerun(cli_env: dict[str, str]) -> None:
     """The chaos scenario of tests/chaos/targets/digest.py, smaller (the full one: run.py --target digest)."""
