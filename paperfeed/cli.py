@@ -12,6 +12,10 @@ INTERRUPTED = "interrupted: what was committed is kept; run the command again to
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "paperfeed.settings")
     args = sys.argv[1:] if argv is None else argv
+    if os.environ.get("NO_COLOR") and "--force-color" not in args:
+        # https://no-color.org: Django colours a terminal's output whatever NO_COLOR says, but
+        # takes its palette from DJANGO_COLORS (children, as serve's workers, inherit it too).
+        os.environ["DJANGO_COLORS"] = "nocolor"
     try:
         _run(args)
     except KeyboardInterrupt:

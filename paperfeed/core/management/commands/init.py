@@ -39,5 +39,6 @@ class Command(ReportCommand):
             applied = result["migrations_applied"]
             self.stderr.write(
                 f"paperfeed ready: {database_name()}"
-                + (f" ({applied} migrations applied)" if applied else " (already up to date)")
+                + (f" ({applied} migrations applied)" if applied else " (already up to date)"),
+                self.style.SUCCESS,  # not stderr's own style, ERROR: it was red on a terminal
             )

@@ -147,7 +147,10 @@ class Command(PaperfeedCommand):
 
                 return application
 
-        self.stderr.write(serving_line(options["host"], options["port"], settings.BASE_URL))
+        # SUCCESS, not stderr's own style (ERROR): it was red on a terminal.
+        self.stderr.write(
+            serving_line(options["host"], options["port"], settings.BASE_URL), self.style.SUCCESS
+        )
         try:
             App().run()
         finally:
