@@ -45,6 +45,10 @@ def _one_line_errors(parser: argparse.ArgumentParser) -> None:
     # Django builds the parser (and add_arguments its subcommands' parsers) itself: retype them all.
     parser.__class__ = OneLineParser
     for action in parser._actions:
+        if not action.option_strings and action.choices and action.metavar is None:
+            # What usage shows ({send,bounces,…}), also in "the following arguments are required:",
+            # which otherwise names the destination ("action"), a word neither usage nor help has.
+            action.metavar = "{" + ",".join(map(str, action.choices)) + "}"
         if isinstance(action, argparse._SubParsersAction):
             for sub in action.choices.values():
                 _one_line_errors(sub)

@@ -140,6 +140,10 @@ BAD_ARGUMENTS = [
     (("moderate", "remove", "nonsense"), "ID: not an arXiv identifier: 'nonsense'"),
     (("moderate", "reports", "--limit", "0"), "--limit: must be a whole number from 1 to 10000"),
     (("moderate", "purge"), "invalid choice: 'purge'"),
+    # "required: action", a name neither the usage line nor --help shows.
+    (("digest",), "the following arguments are required: {send,bounces,status,resume} ("),
+    (("schedule",), "the following arguments are required: {list,tick} ("),
+    (("bench",), "the following arguments are required: {import,digest,"),
     (("show", "2501.00001", "--frobnicate"), "unrecognized arguments: --frobnicate"),
     (("digest", "send", "--frobnicate"), "unrecognized arguments: --frobnicate"),
     (("search", "x", "--mode", "fuzzy"), "--mode: invalid choice: 'fuzzy'"),
