@@ -153,6 +153,42 @@ def add_categories(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
+def terminal_width() -> int | None:
+    """The width to wrap listings at: COLUMNS when set, else the terminal's when stdout is one;
+    None when piped (a script or grep reads one line per item)."""
+    import os
+    import shutil
+
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+
+
+def list_item(
+    number: int, text: str, detail: str = "", width: int | None = None, beside: bool = False
+) -> str:
+    """One numbered entry of a listing (search, similar, recommend): `text` after its number, then
+    `detail` on its own line beneath; each wrapped to `width` under the text's start, so that a
+    long title and its reason no longer run past the edge of a laptop's terminal. Unwrapped
+    (width None: piped), `beside` keeps the entry on one line, the detail in brackets after it."""
+    import textwrap
+
+    head = f"{number:>3}. "
+    indent = " " * len(head)
+    if width is None:
+        if beside:
+            return head + text + (f"  [{detail}]" if detail else "")
+        return head + text + (f"\n{indent}{detail}" if detail else "")
+    width = max(width, len(head) + 20)  # a very narrow terminal still gets whole words
+    lines = textwrap.wrap(text, width, initial_indent=head, subsequent_indent=indent, break_on_hyphens=False)
+    if detail:
+        lines += textwrap.wrap(
+            detail, width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False
+        )
+    return "\n".join(lines)
+
+
 class ReportCommand(PaperfeedCommand):
     """Subclasses implement `report(**options)`, returning a JSON-able dict, and may override
     `render(result)` for the human-readable form."""
@@ -432,9 +468,11 @@ __all__ = [
     "is_read_only",
     "is_unreachable",
     "iso_date",
+    "list_item",
     "locked_reason",
     "not_a_database_reason",
     "positive_float",
     "read_only_reason",
+    "terminal_width",
     "unreachable_reason",
 ]

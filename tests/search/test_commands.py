@@ -64,8 +64,19 @@ def test_import_then_index_search_batch_similar(cli_env: dict[str, str], tmp_pat
         ).stdout
     )
     assert [r["id"] for r in narrowed["results"]] == ["2503.00006"]
-    human = paperfeed("search", "C++", env=cli_env).stdout
-    assert "2503.00004" in human.splitlines()[1]
+    piped = {k: v for k, v in cli_env.items() if k != "COLUMNS"}
+    human = paperfeed("search", "C++", env=piped).stdout
+    assert "2503.00004" in human.splitlines()[1] and "[" in human.splitlines()[1]  # one line each
+    # At a terminal's width: each title and its reason ran on past the edge, the terminal's
+    # wrapping cutting words; now wrapped by word, under the title's start.
+    for args in (
+        ("search", "speculative decoding", "--limit", "3"),
+        ("similar", "2503.00001", "--limit", "3"),
+    ):
+        narrow = paperfeed(*args, env=piped | {"COLUMNS": "40"}).stdout.splitlines()
+        first = next(i for i, line in enumerate(narrow) if line.startswith("  1. 2503.0000"))
+        assert max(map(len, narrow)) <= 40 and len(narrow) - first > 3, narrow  # 3 results, wrapped
+        assert all(line.startswith(("     ", "  2. ", "  3. ")) for line in narrow[first + 1 :]), narrow
 
     queries = tmp_path / "q.txt"
     queries.write_text('speculative decoding\n\n"unbalanced\nC++\n\x00\n')

@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError, CommandParser
 
-from paperfeed.core.commands import ReportCommand, add_limit
+from paperfeed.core.commands import ReportCommand, add_limit, list_item, terminal_width
 from paperfeed.recs import services
 
 
@@ -33,6 +33,8 @@ class Command(ReportCommand):
     def render(self, result: dict[str, Any]) -> str:
         if not result["results"]:
             return f"nothing to recommend to {result['user']} yet ({self.why_none})"
+        width = terminal_width()
         return "\n".join(
-            f"{i:>3}. {r['id']}  {r['title']}\n     {r['reason']}" for i, r in enumerate(result["results"], 1)
+            list_item(i, f"{r['id']}  {r['title']}", r["reason"], width)
+            for i, r in enumerate(result["results"], 1)
         )

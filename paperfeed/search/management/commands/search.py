@@ -7,7 +7,15 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from paperfeed.core.commands import ReportCommand, add_categories, add_limit, bounded_int, iso_date
+from paperfeed.core.commands import (
+    ReportCommand,
+    add_categories,
+    add_limit,
+    bounded_int,
+    iso_date,
+    list_item,
+    terminal_width,
+)
 from paperfeed.search.services import MAX_LIMIT, MODES, SORTS, SearchResults, search
 
 
@@ -17,8 +25,9 @@ def _headline(summary: str, mode: str, took_ms: float, message: str) -> str:
 
 def render_results(res: SearchResults) -> str:
     lines = [_headline(res.summary, res.mode, res.took_ms, res.error or res.message)]
+    width = terminal_width()
     for i, h in enumerate(res.hits, res.offset + 1):
-        lines.append(f"{i:3}. {h.arxiv_id}  {h.title}  [{h.score:.4f}; {h.why}]")
+        lines.append(list_item(i, f"{h.arxiv_id}  {h.title}", f"{h.score:.4f}; {h.why}", width, beside=True))
     return "\n".join(lines)
 
 
@@ -115,6 +124,7 @@ class Command(ReportCommand):
         if result["error"]:  # said once, as the failure's reason
             return ""
         lines = [_headline(result["summary"], result["mode"], result["took_ms"], result["message"])]
+        width = terminal_width()
         for i, h in enumerate(result["results"], result["offset"] + 1):
-            lines.append(f"{i:3}. {h['id']}  {h['title']}  [{h['why']}]")
+            lines.append(list_item(i, f"{h['id']}  {h['title']}", h["why"], width, beside=True))
         return "\n".join(lines)

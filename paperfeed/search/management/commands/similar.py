@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from paperfeed.core.commands import ReportCommand, add_categories, add_limit
+from paperfeed.core.commands import ReportCommand, add_categories, add_limit, list_item, terminal_width
 from paperfeed.papers.arxiv_ids import arxiv_id_argument
 from paperfeed.search.query import InvalidFilter
 from paperfeed.search.services import MAX_LIMIT, known_categories, similar
@@ -42,7 +42,9 @@ class Command(ReportCommand):
         if result["error"]:  # said once, as the failure's reason
             return ""
         lines = [result["message"]] if result["message"] else []
+        width = terminal_width()
         lines += [
-            f"{i:3}. {h['id']}  {h['title']}  [{h['score']:.3f}]" for i, h in enumerate(result["results"], 1)
+            list_item(i, f"{h['id']}  {h['title']}", f"similarity {h['score']:.3f}", width, beside=True)
+            for i, h in enumerate(result["results"], 1)
         ]
         return "\n".join(lines)
