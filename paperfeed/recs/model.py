@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from paperfeed.conf import env_float
+from paperfeed.recs import hashing
 
 N_FEATURES = 2**21
 TOKEN_PATTERN = r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b"  # noqa: S105 - words, not numbers (as arxiv-sanity)
@@ -55,31 +55,11 @@ def paper_text(title: str, abstract: str) -> str:
     return f"{title} {abstract}"
 
 
-_vectorizer: Any = None
-
-
-def vectorizer() -> Any:
-    global _vectorizer
-    if _vectorizer is None:
-        from sklearn.feature_extraction.text import HashingVectorizer
-
-        _vectorizer = HashingVectorizer(
-            strip_accents="unicode",
-            lowercase=True,
-            stop_words="english",
-            token_pattern=TOKEN_PATTERN,
-            ngram_range=(1, 2),
-            n_features=N_FEATURES,
-            alternate_sign=False,
-            norm=None,
-            dtype=np.float32,
-        )
-    return _vectorizer
-
-
 def counts(texts: Sequence[str]) -> sp.csr_matrix:
-    """Raw hashed term counts, one row per text."""
-    return vectorizer().transform(list(texts)).tocsr()
+    """Raw hashed term counts, one row per text: scikit-learn's HashingVectorizer's (strip_accents
+    "unicode", lowercase, English stop words, TOKEN_PATTERN, uni- and bigrams, N_FEATURES columns, no
+    alternate sign, no norm), computed without importing scikit-learn (paperfeed.recs.hashing)."""
+    return hashing.counts(list(texts), TOKEN_PATTERN, N_FEATURES)
 
 
 class Idf:
