@@ -3,8 +3,10 @@ loading the model and its first run) is done in a background thread as the worke
 recycles workers (max_requests), so without it every recycle would make one visitor wait. An app
 takes part by giving its AppConfig a `warm_up()` method; a failure is logged and the app is built
 on first use as before. Warm-up must stay cheap: it runs at every recycle and shares the worker's
-GIL with its first requests (the recommendation window — 131 s and 3.9 GB per process at 1M
-synthetic papers — is not warmed up here for that reason)."""
+GIL with its first requests. The "for you" window is cheap here because it is saved under the home and
+mapped (paperfeed.recs.store); only the first worker on a home without a usable one builds it, in this
+thread, which beats building it in a visitor's request (131 s at 1M synthetic papers, past the request
+timeout)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import threading
 import time
 
 from django.apps import apps
+from django.urls import get_resolver
 
 from paperfeed.conf import env
 
@@ -22,6 +25,11 @@ log = logging.getLogger(__name__)
 def warm_up() -> dict[str, float | None]:
     """Run every app's warm_up(); seconds each took (None: it failed)."""
     took: dict[str, float | None] = {}
+    started = time.monotonic()
+    # The URL configuration imports every app's views and API (~0.7 s of CPU): the first request
+    # would load it otherwise, whatever page it asks for.
+    get_resolver().url_patterns  # noqa: B018 - the property imports them
+    took["urls"] = round(time.monotonic() - started, 2)
     for config in apps.get_app_configs():
         step = getattr(config, "warm_up", None)
         if not callable(step):
