@@ -4,7 +4,8 @@ A saved window is a directory `window-<ns>` of uncompressed .npy files that ever
 read-only (`np.load(mmap_mode="r")`: one copy in the page cache, shared), and a manifest naming the
 format, the hashing settings, the window's start day, its paper count and the PaperChange it includes
 up to (id, time and paper, so a window saved against another database, or a database restored to an
-older state, is not taken for this one). It is written under a temporary name and renamed into place,
+older state, is not taken for this one), and each file's CRC-32, checked when a process maps it (a
+damaged file is rebuilt, never ranked with). It is written under a temporary name and renamed into place,
 so a complete directory is the only kind a reader can see; the builder then removes the older ones
 (processes that mapped them keep their pages until they let go). One builder at a time per home:
 a lock file, as the static collect takes.
@@ -17,9 +18,11 @@ import datetime as dt
 import fcntl
 import json
 import logging
+import mmap
 import os
 import shutil
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,7 +37,7 @@ from paperfeed.recs import model
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2  # bump when the files or their meaning change: older windows are then rebuilt
+FORMAT = 3  # bump when the files or their meaning change: older windows are then rebuilt
 PREFIX = "window-"
 MATRICES = ("counts", "rows", "by_term")  # by_term: the rows' transpose, mapped like them
 SEP_PAPER, SEP_ITEM = "\n", "\x1f"  # author keys and category codes hold neither
@@ -94,11 +97,24 @@ def _groups(arr: np.ndarray, n: int) -> list[tuple[str, ...]]:
     return out
 
 
-def _save_array(path: Path, arr: np.ndarray) -> None:
+def _save_array(path: Path, arr: np.ndarray) -> int:
+    """Write `arr` as .npy; its file's CRC-32."""
     with path.open("wb") as f:
         np.save(f, np.ascontiguousarray(arr), allow_pickle=False)
         f.flush()
         os.fsync(f.fileno())
+    return checksum(path)
+
+
+def checksum(path: Path) -> int:
+    """The file's CRC-32 (~1.3 GB/s here, with the GIL released: 0.1 s for the 90-day window at 75k
+    papers, in a worker's warm-up). A file of the right size with wrong bytes (a bad disk, a copy cut
+    off and padded, a hand edit) maps as well as a good one and would rank with its numbers."""
+    with path.open("rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            return 0
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            return zlib.crc32(m)
 
 
 def save(cands: Any, since: dt.date) -> Path:
@@ -126,8 +142,7 @@ def save(cands: Any, since: dt.date) -> Path:
             m.indices.astype(index),
             m.indptr.astype(index),
         )
-    for key, arr in arrays.items():
-        _save_array(tmp / f"{key}.npy", arr)
+    sums = {key: _save_array(tmp / f"{key}.npy", arr) for key, arr in arrays.items()}
     manifest = {
         "format": FORMAT,
         "settings": settings_key(),
@@ -136,6 +151,7 @@ def save(cands: Any, since: dt.date) -> Path:
         "papers": len(cands.ids),
         "n_docs": cands.idf.n_docs,
         "arrays": {k: list(a.shape) for k, a in arrays.items()},
+        "crc32": sums,
     }
     with (tmp / "manifest.json").open("w") as f:
         json.dump(manifest, f)
@@ -175,8 +191,10 @@ def load(path: Path | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     for key, shape in manifest["arrays"].items():
         file = path / f"{key}.npy"
         try:
+            if checksum(file) != manifest["crc32"][key]:
+                raise Unusable(f"{path.name}: {file.name}: checksum mismatch (corrupt)")
             arr = np.load(file, mmap_mode="r", allow_pickle=False) if np.prod(shape) else np.load(file)
-        except (OSError, ValueError) as e:  # a truncated file does not map
+        except (OSError, ValueError, KeyError, TypeError) as e:  # a truncated file does not map
             raise Unusable(f"{path.name}: {file.name}: {e}") from e
         if list(arr.shape) != shape:
             raise Unusable(f"{path.name}: {file.name} has shape {list(arr.shape)}, manifest says {shape}")
