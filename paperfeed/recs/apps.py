@@ -23,10 +23,13 @@ class RecsConfig(AppConfig):
         the papers changed since; a new worker's first "for you" then only scores. Without it, that
         request waited for the window and the imports (~10 s on a loaded machine at 5,000 papers;
         at a million, a build past the request timeout)."""
+        from django.template.loader import get_template
+
         from paperfeed.recs import index, model
 
         index.candidates()
         model.counts(["warm up"])  # the stop words, read once per process
+        get_template("recs/for_you.html")  # compiled once per process, kept by the cached loader
 
     def mount_api(self, api: Any, auth: Any, with_errors: Any) -> None:
         """/api/recommendations on the site's API: called by the API's URL configuration, so a
