@@ -132,8 +132,9 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "PAPERFEED_WARM_UP",
             "1",
-            "1: each new web worker opens the search indexes and loads the embedding model in the"
-            " background at start, so its first searches do not wait. 0: on first use.",
+            "1: each new web worker loads the URL configuration, opens the search indexes, loads the"
+            ' embedding model and maps the saved "for you" window (building it if the home has none'
+            " usable) in the background at start, so its first visitors do not wait. 0: on first use.",
         ),
         Setting(
             "PAPERFEED_WEB_TIMEOUT",

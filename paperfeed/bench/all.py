@@ -523,6 +523,20 @@ def _recs_latency(r: dict[str, Any], runs: dict[str, Any]) -> list[Figure]:
         *[
             Figure(
                 "Recommendations latency",
+                f"for-you first page of a fresh server, {label}, median, {db}",
+                _get(r, "cold", kind, "median_ms"),
+                "ms",
+                None,
+                False,
+                _get(r, "page", "p50_ms"),
+                "warm for-you page p50, same run",
+            )
+            for kind, label in (("warmed_up", "after its warm-up"), ("not_warmed_up", "warm-up off"))
+            if _get(r, "cold", kind, "median_ms") is not None
+        ],
+        *[
+            Figure(
+                "Recommendations latency",
                 f"{what}, {size} liked papers, profile updated, p50, {db}",
                 _get(r, "actions", f"liked_{size}", what, "with_profile", "p50_ms"),
                 "ms",

@@ -6,6 +6,10 @@ A fresh home gets the real records; a user saves 20 papers of one topic; `paperf
 requested --requests times, one at a time; the baseline is `GET /api/daily_papers` from the same
 server in the same run (a plain listing every visitor loads).
 
+Cold (--cold N, 0 skips it): after the warm runs, fresh servers on the same home, each asked for one
+`GET /for-you`: N started as `serve` starts them (the worker warms up first) and N with the warm-up
+off, in turns; their medians next to the warm page's p50 of this run, as a ratio.
+
 Actions (--actions N, 0 skips them): users with 20 and with 1,000 saved papers vote and unvote, save
 and unsave, in turns. Half of them have opened "for you" (so they have a profile, which each action
 updates); the other half never have (the hook finds no profile and stops): the same request without
@@ -20,6 +24,7 @@ pages as SQLite writes them; the log's file size undercounts, as SQLite reuses i
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
@@ -134,6 +139,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--actions", type=int, default=100, help="votes and saves per kind of user (0: none)")
+    parser.add_argument(
+        "--cold",
+        type=int,
+        default=3,
+        help="fresh servers started for their first page, of each kind (0: none)",
+    )
 
 
 def _times(client: Any, url: str, n: int, **kwargs: Any) -> list[float]:
@@ -267,6 +278,51 @@ def _writes(env: dict[str, str], made: dict[str, Any], n: int) -> dict[str, Any]
     return shell_json(f"{lookup}n = {n}\n{WRITES}", env)
 
 
+WARM_UP_LINE = re.compile(r"warmed up: (.*)")
+
+
+def _warm_ups(log_path: Path, start: int) -> list[dict[str, float | None]]:
+    """The warm-ups logged since `start` (paperfeed.core.warmup): seconds per step, None if it failed."""
+    with log_path.open("rb") as f:
+        f.seek(start)
+        text = f.read().decode(errors="replace")
+    out = []
+    for m in WARM_UP_LINE.finditer(text):
+        steps = (part.rsplit(" ", 2) for part in m.group(1).split(", ") if part.endswith(" s"))
+        out.append({name: (None if secs == "None" else float(secs)) for name, secs, _ in steps})
+    return out
+
+
+def _cold(env: dict[str, str], session: str, rounds: int) -> dict[str, Any]:
+    """The first `GET /for-you` of a fresh server process (one worker) on the home the warm runs
+    left (its window saved), `rounds` times each way, in turns: after the worker's warm-up (as
+    `serve` starts it) and with PAPERFEED_WARM_UP=0 (what a worker's first visitor waited for
+    before it: imports, the window, the scoring; the URL configuration alone is loaded already,
+    by the health check the server helper waits for)."""
+    import httpx
+
+    log_path = Path(env["PAPERFEED_HOME"]) / "serve.log"
+    times: dict[str, list[float]] = {"warmed_up": [], "not_warmed_up": []}
+    warm_ups: list[dict[str, float | None]] = []
+    for i in range(rounds):
+        kinds = ["warmed_up", "not_warmed_up"]
+        for kind in kinds if i % 2 == 0 else kinds[::-1]:
+            start = log_path.stat().st_size
+            mine = {**env, "PAPERFEED_WARM_UP": "1" if kind == "warmed_up" else "0"}
+            with (
+                serve(mine, 1) as base,
+                httpx.Client(base_url=base, timeout=120, cookies={"sessionid": session}) as client,
+            ):
+                times[kind] += _times(client, "/for-you", 1)
+            warm_ups += _warm_ups(log_path, start) if kind == "warmed_up" else []
+    out: dict[str, Any] = {"rounds": rounds}
+    for kind, ms in times.items():
+        out[kind] = {"median_ms": round(float(np.median(ms)), 1), "max_ms": round(max(ms), 1), "ms": ms}
+    recs_s = [w["recs"] for w in warm_ups if w.get("recs") is not None]
+    out["warm_up_recs_s"] = recs_s  # each warmed worker's recs step (mapping the saved window)
+    return out
+
+
 def run(options: dict[str, Any]) -> dict[str, Any]:
     import httpx
 
@@ -274,13 +330,15 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
         paperfeed(["init"], env)
         paperfeed(["import", str(options["file"]), "--json"], env)
         made = shell_json(SETUP, env)
+        log_path = Path(env["PAPERFEED_HOME"]) / "serve.log"
         with serve(env, 1) as base:
             try:
                 with httpx.Client(
                     base_url=base, timeout=120, cookies={"sessionid": made["session"]}
                 ) as client:
                     auth = {"Authorization": f"Bearer {made['token']}"}
-                    first = _times(client, "/for-you", 1)[0]  # builds the candidate window
+                    # The worker's warm-up built and saved the window before `serve` returned.
+                    first = _times(client, "/for-you", 1)[0]
                     _times(client, "/for-you", 10)
                     _times(client, "/api/recommendations", 10, headers=auth)
                     _times(client, "/api/daily_papers", 10)
@@ -290,18 +348,27 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
                     baseline = _times(client, "/api/daily_papers", n)
                 acted = _actions(base, env, options["actions"]) if options["actions"] else None
             except Exception:
-                sys.stderr.write((Path(env["PAPERFEED_HOME"]) / "serve.log").read_text()[-3000:])
+                sys.stderr.write(log_path.read_text()[-3000:])
                 raise
+        first_warm_ups = _warm_ups(log_path, 0)
+        cold = _cold(env, made["session"], options["cold"]) if options["cold"] else None
+    warm_p50 = _summary(page)["p50_ms"]
+    if cold is not None:
+        for kind in ("warmed_up", "not_warmed_up"):
+            cold[kind]["ratio_to_warm_p50"] = round(cold[kind]["median_ms"] / warm_p50, 1)
     return {
         "benchmark": "recs-latency",
         "database": options["database"],
         "saved_papers": made["saved"],
         "requests": options["requests"],
         "first_request_ms": round(first, 1),
+        # The first server's warm-up: it found no saved window, so it built and saved it.
+        "first_warm_up": first_warm_ups[0] if first_warm_ups else None,
         "page": _summary(page),
         "api": _summary(api),
         "baseline": {"name": "GET /api/daily_papers, same server", **_summary(baseline)},
         "target_p95_ms": TARGET_P95_MS,
         "meets_target": max(_summary(page)["p95_ms"], _summary(api)["p95_ms"]) <= TARGET_P95_MS,
         **({"actions": acted} if acted else {}),
+        **({"cold": cold} if cold else {}),
     }

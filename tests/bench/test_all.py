@@ -144,3 +144,36 @@ def test_unknown_part_is_a_clear_error(tmp_path: Path) -> None:
     }
     with pytest.raises(SystemExit, match="unknown part"):
         bench_all.run(opts)
+
+
+def test_recs_latency_reports_a_fresh_servers_first_page_against_the_warm_page() -> None:
+    result = {
+        "database": "sqlite",
+        "page": {"p50_ms": 20.0, "p95_ms": 30.0},
+        "api": {"p50_ms": 18.0, "p95_ms": 25.0},
+        "baseline": {"p95_ms": 6.0},
+        "target_p95_ms": 100.0,
+        "cold": {"warmed_up": {"median_ms": 50.0}, "not_warmed_up": {"median_ms": 900.0}},
+    }
+    cold = {f.name: f for f in bench_all._recs_latency(result, {}) if "fresh server" in f.name}
+    after = cold["for-you first page of a fresh server, after its warm-up, median, sqlite"]
+    off = cold["for-you first page of a fresh server, warm-up off, median, sqlite"]
+    assert (after.value, after.baseline, after.ratio_to_baseline) == (50.0, 20.0, 2.5)
+    assert (off.value, off.ratio_to_baseline) == (900.0, 45.0)
+    without = bench_all._recs_latency({k: v for k, v in result.items() if k != "cold"}, {})
+    assert not [f for f in without if "fresh server" in f.name]  # --cold 0: no such figure
+
+
+def test_recs_latency_reads_each_warm_up_from_the_servers_log(tmp_path: Path) -> None:
+    from paperfeed.bench.recs_latency import _warm_ups
+
+    log = tmp_path / "serve.log"
+    log.write_text("INFO paperfeed.core.warmup: warmed up: urls 0.2 s, search 1.5 s, recs 37.1 s\n")
+    start = log.stat().st_size
+    with log.open("a") as f:
+        f.write(
+            "[INFO] Booting worker\n"
+            "INFO paperfeed.core.warmup: warmed up: urls 0.1 s, search None s, recs 0.8 s\n"
+        )
+    assert _warm_ups(log, 0)[0] == {"urls": 0.2, "search": 1.5, "recs": 37.1}
+    assert _warm_ups(log, start) == [{"urls": 0.1, "search": None, "recs": 0.8}]
