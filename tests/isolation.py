@@ -13,11 +13,11 @@ tests/conftest.py). The database is emptied by pytest-django and tests/dbreset.p
   popped one sent later tests to the real arXiv. A test that changes one without putting it back
   fails, and the value is restored;
 - the session's home (settings.HOME, tests/settings.py): what a test writes there outlives it. The
-  search indexes' watermarks are change ids with no database identity: they would tell a later test
-  that its papers, under the same ids, were indexed already. A test that leaves them there fails, and
-  they are removed. The recommendations' saved window is removed too, silently: every "for you"
-  saves one there, and the store checks its change mark against the database's (id, time, paper), so
-  a later test rebuilds it anyway."""
+  search indexes' watermarks carry their change's mark (id, time, paper), so a later test's papers
+  under the same ids are indexed again from the start rather than taken as read: a slow surprise all
+  the same. A test that leaves them there fails, and they are removed. The recommendations' saved
+  window is removed too, silently: every "for you" saves one there, and the store checks its change
+  mark the same way, so a later test rebuilds it anyway."""
 
 from __future__ import annotations
 

@@ -335,13 +335,37 @@ class PaperLink(models.Model):
         return f"{self.kind}: {self.url}"
 
 
+class PaperChangeQuerySet(models.QuerySet["PaperChange"]):
+    def mark(self, change_id: int) -> dict[str, Any]:
+        """How a copy kept beside the database (a search index, the saved "for you" window) records
+        the change it has read up to: the id with that change's time and paper. Ids alone are the
+        same in another database, or in this one restored to an older state, so a copy made from
+        either would take their papers for read; with the time and paper it is told apart."""
+        row = self.filter(id=change_id).values("at", "paper_id").first() if change_id else None
+        return {
+            "id": change_id,
+            "at": row["at"].isoformat() if row else None,
+            "paper": row and row["paper_id"],
+        }
+
+    def holds(self, mark: dict[str, Any]) -> bool:
+        """Whether `mark` (from `mark()`, kept in a file) names a change of this database."""
+        try:
+            return self.mark(int(mark["id"])) == mark
+        except (KeyError, TypeError, ValueError):  # a damaged state file: not this database's either
+            return False
+
+
 class PaperChange(models.Model):
     """Append-only: one row per created, updated or deleted paper. Indexers remember the last id
-    they consumed, so `paperfeed index` sees exactly the papers changed since its last run."""
+    they consumed, so `paperfeed index` sees exactly the papers changed since its last run; with
+    it they keep its `mark()`, which tells this database's change of that id from another's."""
 
     # No index on paper: papers are never hard-deleted, and consumers read by id range.
     paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="+", db_index=False)
     at = models.DateTimeField(auto_now_add=True)
+
+    objects = PaperChangeQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"change {self.pk}: paper {self.paper_id}"

@@ -78,11 +78,6 @@ def newest() -> Path | None:
     return found[-1] if found else None
 
 
-def change_mark(change_id: int) -> dict[str, Any]:
-    row = PaperChange.objects.filter(id=change_id).values("at", "paper_id").first() if change_id else None
-    return {"id": change_id, "at": row["at"].isoformat() if row else None, "paper": row and row["paper_id"]}
-
-
 def _text(groups: list[tuple[str, ...]]) -> np.ndarray:
     blob = SEP_PAPER.join(SEP_ITEM.join(g) for g in groups).encode()
     return np.frombuffer(blob, dtype=np.uint8)
@@ -146,7 +141,7 @@ def save(cands: Any, since: dt.date) -> Path:
     manifest = {
         "format": FORMAT,
         "settings": settings_key(),
-        "change": change_mark(cands.watermark),
+        "change": PaperChange.objects.mark(cands.watermark),
         "since": since.isoformat(),
         "papers": len(cands.ids),
         "n_docs": cands.idf.n_docs,
@@ -185,7 +180,7 @@ def load(path: Path | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     if manifest.get("settings") != settings_key():
         raise Unusable(f"{path.name}: saved with other hashing, idf or window settings")
     mark = manifest["change"]
-    if change_mark(int(mark["id"])) != mark:
+    if not PaperChange.objects.holds(mark):
         raise Unusable(f"{path.name}: change {mark['id']} is not this database's (restored or another one)")
     arrays: dict[str, Any] = {}
     for key, shape in manifest["arrays"].items():

@@ -6,6 +6,9 @@ Each of the three follows papers.PaperChange with a watermark (the last change i
 - embeddings (the database, shared by all nodes): watermark in HarvestState "search.embeddings",
   committed in the same transaction as each chunk's Embedding rows;
 - vectors (this node): watermark in search/vectors/state.json, never ahead of the embeddings'.
+The two kept under the home also keep the watermark's `PaperChange.objects.mark()`: a home pointed at
+another database, or at this one restored from a backup, has the same change ids with other papers
+behind them, and its indexes are built again from the start instead of missing those papers.
 A paper whose embedded text did not change is not embedded again. While embeddings are computed
 the vector index is synced every VECTOR_SYNC_SECONDS, so semantic search covers more and more papers
 and the rest are found by keyword only. One indexer per node at a time (a file lock).
@@ -96,6 +99,21 @@ def _write_state(path: Path, state: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
+def from_this_database(state: dict[str, Any], index: str) -> bool:
+    """Whether an index's state under the home was written against this database. A state kept
+    before the change's mark was (the id alone) is taken at its word, as it always was."""
+    if "change" not in state or PaperChange.objects.holds(state["change"]):
+        return True
+    log.warning(
+        "the %s index under %s read change %s of another database (restored or switched): "
+        "building it again from the start",
+        index,
+        settings.HOME,
+        state.get("watermark"),
+    )
+    return False
+
+
 def latest_change() -> int:
     return int(PaperChange.objects.aggregate(m=Max("id"))["m"] or 0)
 
@@ -183,6 +201,10 @@ class Indexer:
         state_path = keyword_dir() / "state.json"
         state = _read_state(state_path)
         mark = int(state.get("watermark", 0))
+        rebuilt = not from_this_database(state, "keyword")
+        if rebuilt:  # the removal commits with the first papers read again, as one generation
+            kw.clear()
+            mark = 0
         indexed = removed = pending = 0
         with Progress("index keywords", total=max(upto - mark, 0), unit="changes") as bar:
             for last, ids in changed_papers(mark, upto, KEYWORD_CHUNK):
@@ -216,6 +238,7 @@ class Indexer:
             "indexed": indexed,
             "removed": removed,
             "documents": kw.num_docs,
+            "rebuilt": rebuilt,
             "seconds": round(time.monotonic() - started, 2),
         }
 
@@ -223,7 +246,7 @@ class Indexer:
     def _commit_keyword(kw: KeywordIndex, state_path: Path, mark: int) -> None:
         kw.commit()
         failpoint("index.keyword.between_commit_and_state")
-        _write_state(state_path, {"watermark": mark})
+        _write_state(state_path, {"watermark": mark, "change": PaperChange.objects.mark(mark)})
 
     # --- embeddings (database) -------------------------------------------------------------------
 
@@ -289,7 +312,8 @@ class Indexer:
         vi = self.vectors
         if vi is None:
             vi = VectorIndex(vector_dir())
-            if vi.state.get("model", name) != name:  # another model's vectors: start again
+            # Another model's vectors, or another database's papers: start again.
+            if vi.state.get("model", name) != name or not from_this_database(vi.state, "vector"):
                 for f in vector_dir().iterdir():
                     f.unlink()
                 vi = VectorIndex(vector_dir())
@@ -314,6 +338,7 @@ class Indexer:
                         tuple(p["categories"]) if p else (),
                     )
                 )
+            vi.state["change"] = PaperChange.objects.mark(last)
             counts = vi.apply(rows, last)
             added += counts["added"]
             removed += counts["removed"]

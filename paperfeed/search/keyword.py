@@ -133,6 +133,10 @@ class KeywordIndex:
             n += 1
         return n
 
+    def clear(self) -> None:
+        """Remove every document (at the next commit)."""
+        self._w().delete_all_documents()
+
     def delete(self, paper_ids: Iterable[int]) -> None:
         w = self._w()
         for pk in paper_ids:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
-from tests.conftest import paperfeed
+from tests.conftest import paperfeed, throwaway_pg_database
 from tests.search.conftest import PAPERS
 
 pytestmark = pytest.mark.database
@@ -167,3 +170,43 @@ def test_index_killed_again_and_again_then_completes(cli_env: dict[str, str], tm
 
     result = run_scenario(cli_env, tmp_path, kills=4, seed=3)
     assert result["final"]["keyword"]["documents"] == result["papers"]
+
+
+@pytest.fixture
+def other_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A second database of this run's kind as `paperfeed init` leaves it, as a DATABASE_URL."""
+    template = request.getfixturevalue("_migrated_template")
+    if not settings.IS_POSTGRES:
+        path = tmp_path / "other.sqlite3"
+        shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
+        return
+    with throwaway_pg_database("pfother", template=template) as url:
+        yield url
+
+
+@pytest.mark.migrated
+@pytest.mark.timeout(300)  # six CLI children, no model loaded
+def test_a_home_pointed_at_another_database_indexes_that_ones_papers(
+    cli_env: dict[str, str], other_database: str, tmp_path: Path
+) -> None:
+    """The keyword index's watermark is a change id, and both databases have changes 1 to 4: by the
+    id alone the home took the other database's papers for indexed, and searched the first one's."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    paperfeed("import", str(snapshot_file(tmp_path / "a", PAPERS[:4])), env=cli_env)
+    paperfeed("index", "--keyword-only", env=cli_env)
+    moved = cli_env | {"DATABASE_URL": other_database}
+    paperfeed("import", str(snapshot_file(tmp_path / "b", PAPERS[4:])), env=moved)
+
+    report = json.loads(paperfeed("index", "--keyword-only", "--json", env=moved).stdout)["keyword"]
+
+    def found(query: str) -> list[str]:
+        out = paperfeed("search", query, "--mode", "keyword", "--json", env=moved).stdout
+        return [r["id"] for r in json.loads(out)["results"]]
+
+    assert found("private set intersection") == ["2503.00005"]
+    assert found("speculative decoding") == []  # the first database's paper, not this one's
+    assert report.get("rebuilt") and report["indexed"] == 4 and report["documents"] == 4
+    again = json.loads(paperfeed("index", "--keyword-only", "--json", env=moved).stdout)["keyword"]
+    assert not again["rebuilt"] and again["indexed"] == 0

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,3 +48,35 @@ def test_an_index_job_that_finds_another_indexer_returns_and_comes_back(db: None
 def test_the_index_lock_refuses_at_once_when_asked_not_to_wait(home: Path) -> None:
     with indexing.index_lock(), pytest.raises(indexing.IndexBusy), indexing.index_lock(wait=False):
         pass
+
+
+def _restored(state_path: Path) -> None:
+    """The state as a home moved from another database (or this one before a restore) keeps it:
+    the same change id, another change behind it."""
+    state = json.loads(state_path.read_text())
+    state["change"]["at"] = "2001-01-01T00:00:00+00:00"
+    state_path.write_text(json.dumps(state))
+
+
+def test_indexes_read_from_another_database_are_built_again(indexed: dict[str, Any], home: Path) -> None:
+    _restored(indexing.keyword_dir() / "state.json")
+    _restored(indexing.vector_dir() / "state.json")
+    report = Indexer().run()
+    assert report["keyword"]["rebuilt"] and report["keyword"]["indexed"] == 8
+    assert report["keyword"]["documents"] == 8
+    # The embeddings are the database's own (their watermark is kept in it): only the vectors again.
+    assert report["embeddings"]["embedded"] == 0
+    assert report["vectors"]["added"] == 8 and report["vectors"]["vectors"] == 8
+    again = Indexer().run()
+    assert not again["keyword"]["rebuilt"] and again["keyword"]["indexed"] == 0
+    assert again["vectors"]["added"] == 0
+
+
+def test_a_state_kept_before_the_change_mark_is_taken_at_its_word(
+    indexed: dict[str, Any], home: Path
+) -> None:
+    path = indexing.keyword_dir() / "state.json"
+    path.write_text(json.dumps({"watermark": json.loads(path.read_text())["watermark"]}))
+    report = Indexer().run(semantic=False)["keyword"]
+    assert not report["rebuilt"] and report["indexed"] == 0  # an upgrade does not rebuild every index
+    assert json.loads(path.read_text())["change"]["paper"]  # and it is kept from now on
