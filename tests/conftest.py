@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from tests import dbreset, deadline, isolation
+from tests import dbreset, deadline, homes, isolation
 from tests.fakes.smtp import SmtpSink
 
 # The shared data lies beside the repository (../shared/data); PAPERFEED_SHARED_DATA overrides.
@@ -146,6 +146,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     before the first test (not in a session fixture, which the first test's setup would run): each
     test's environment is compared before and after (pytest_runtest_teardown below)."""
     os.environ["PAPERFEED_STATIC_ROOT"] = str(_static_root_of_checkout())
+    if not hasattr(session.config, "workerinput"):  # once a run, in the controller (or the only process)
+        homes.sweep()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The process's throw-away home goes with it (its atexit hook does it too, for a process that
+    imported tests/settings.py without pytest). Nothing runs in it by now: pytest-django dropped the
+    test database kept there when the session's fixtures ended."""
+    homes.remove_own()
 
 
 @pytest.fixture(scope="session")

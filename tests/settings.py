@@ -1,15 +1,17 @@
 """Settings for the test run: a throw-away PAPERFEED_HOME, then the real settings."""
 
 import os
-import tempfile
+
+from tests import homes
 
 # A home of this process's own, unless PAPERFEED_HOME names one. An xdist worker inherits the
 # controller's environment: PAPERFEED_TESTS_HOME says that its PAPERFEED_HOME is a test settings'
 # throw-away, not the user's, and the worker makes its own (both workers shared one, and the indexes
 # one wrote there were the other's). THROWAWAY_HOME: tests/isolation.py may remove what a test left.
+# The process removes its home when it ends, and the next run a crashed one's (tests/homes.py).
 THROWAWAY_HOME = os.environ.get("PAPERFEED_HOME", "") in ("", os.environ.get("PAPERFEED_TESTS_HOME"))
 if THROWAWAY_HOME:
-    os.environ["PAPERFEED_HOME"] = os.environ["PAPERFEED_TESTS_HOME"] = tempfile.mkdtemp(prefix="pftest-")
+    os.environ["PAPERFEED_HOME"] = os.environ["PAPERFEED_TESTS_HOME"] = str(homes.make())
 os.environ.setdefault("PAPERFEED_SECRET_KEY", "test-only-secret-key-" + "x" * 40)
 os.environ.setdefault("PAPERFEED_BASE_URL", "https://papers.example.org")
 # Tests never talk to the real arXiv: its endpoints point at a closed loopback port (a look-up fails
