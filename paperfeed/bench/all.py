@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from paperfeed.core.logs import dumps
 from paperfeed.core.progress import Progress
 
 RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results"
@@ -672,7 +673,7 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
     out_dir: Path = options["out"]
     stem = started.strftime("%Y-%m-%d")
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / f"{stem}.json").write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    (out_dir / f"{stem}.json").write_text(dumps(doc, indent=2) + "\n")
     plots = _plots(figures, out_dir / stem)
     (out_dir / f"{stem}.md").write_text(_markdown(doc, figures, plots, out_dir))
     doc["written"] = [str(out_dir / f"{stem}.json"), str(out_dir / f"{stem}.md")]

@@ -47,6 +47,7 @@ from django.core.management.base import CommandError
 
 from paperfeed.bench import common
 from paperfeed.bench.common import SNAPSHOT, fresh_env, paperfeed, parse_wrk, wrk_binary
+from paperfeed.core.logs import dumps
 
 REPO = Path(__file__).resolve().parents[2]
 LOCUSTFILE = REPO / "perf" / "locustfile.py"
@@ -445,13 +446,18 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
     if options.get("write_baseline"):
         write_baseline(options["write_baseline"], result)
     if options.get("check"):
-        baseline = json.loads(Path(options["check"]).read_text())
-        regressions = check(result["ratios"], baseline)
-        result["check"] = {"baseline": str(options["check"]), "regressions": regressions}
-        if regressions:
-            sys.stderr.write(json.dumps(result, indent=2, default=str) + "\n")
-            raise CommandError("performance regression: " + "; ".join(regressions))
+        gate(result, Path(options["check"]))
     return result
+
+
+def gate(result: dict[str, Any], baseline_path: Path) -> None:
+    """`--check`: record the comparison with the baseline in `result`; on a regression print the
+    whole result on stderr (the command's --json output is not written when it fails) and fail."""
+    regressions = check(result["ratios"], json.loads(baseline_path.read_text()))
+    result["check"] = {"baseline": str(baseline_path), "regressions": regressions}
+    if regressions:
+        sys.stderr.write(dumps(result, indent=2) + "\n")
+        raise CommandError("performance regression: " + "; ".join(regressions))
 
 
 def _meets(r: dict[str, Any]) -> dict[str, bool]:

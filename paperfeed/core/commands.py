@@ -6,14 +6,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import errno
-import json
 import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from paperfeed.core.logs import json_default
+from paperfeed.core.logs import dumps
 
 
 class OneLineParser(CommandParser):
@@ -223,7 +222,7 @@ class ReportCommand(PaperfeedCommand):
                 "the next run resumes from it: free space and run the command again"
             ) from None
         if options["json"]:
-            sys.stdout.write(json.dumps(result, default=json_default, ensure_ascii=False) + "\n")
+            sys.stdout.write(dumps(result, ensure_ascii=False) + "\n")
         else:
             text = self.render(result)
             if text:

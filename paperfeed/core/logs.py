@@ -1,15 +1,22 @@
 """paperfeed's two log formats, text and one JSON object per line (PAPERFEED_LOG_FORMAT), with the
-same time in both."""
+same time and the same fields in both: what a call passes with `extra=` is a JSON field, or a
+key=value after the text line's message (quoted and escaped when it needs to be, so a line stays one
+line). A call whose message already says its fields (the access log, progress lines) passes
+`IN_MESSAGE: True` with them, and the text line does not repeat them."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
 
-_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+IN_MESSAGE = "fields_in_message"
+_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", IN_MESSAGE}
+_BARE = re.compile(r'[^\s"=\\]+')  # a key or value printed as it is; any other is quoted
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def log_time(record: logging.LogRecord) -> str:
@@ -24,7 +31,47 @@ def json_default(value: Any) -> Any:
     log stores read as text), anything else as text."""
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
+    if isinstance(value, set | frozenset):  # in a stable order, so two runs' documents compare
+        try:
+            return sorted(value)
+        except TypeError:
+            return sorted(value, key=repr)
     return str(value)
+
+
+def dumps(value: Any, **kwargs: Any) -> str:
+    """JSON as every `--json` document, benchmark file and JSON log line writes it."""
+    return json.dumps(value, default=json_default, **kwargs)
+
+
+def fields(record: logging.LogRecord) -> dict[str, Any]:
+    """What the call passed with `extra=`."""
+    return {k: v for k, v in vars(record).items() if k not in _RESERVED}
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None or isinstance(value, bool | int | float | list | tuple | dict | set | frozenset):
+        return dumps(value, ensure_ascii=False)
+    out = json_default(value)
+    return out if isinstance(out, str) else dumps(out, ensure_ascii=False)
+
+
+def _escape(ch: str) -> str:
+    if ch in _ESCAPES:
+        return _ESCAPES[ch]
+    if ch.isprintable():
+        return ch
+    return f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}"
+
+
+def logfmt(text: str) -> str:
+    """`text` as one key or value of a key=value pair: as it is when it can be, else in double quotes
+    with quotes, backslashes and anything unprintable (line breaks of any kind) escaped."""
+    if _BARE.fullmatch(text) and text.isprintable():
+        return text
+    return '"' + "".join(map(_escape, text)) + '"'
 
 
 class TextFormatter(logging.Formatter):
@@ -33,6 +80,13 @@ class TextFormatter(logging.Formatter):
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         return log_time(record)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        line = super().formatMessage(record)
+        if getattr(record, IN_MESSAGE, False):
+            return line
+        pairs = "".join(f" {logfmt(k)}={logfmt(_plain(v))}" for k, v in fields(record).items())
+        return line + pairs
 
 
 class JsonFormatter(logging.Formatter):
@@ -44,7 +98,7 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         # Counts passed as `extra=` become fields, so logs can be queried, not grepped.
-        doc.update({k: v for k, v in vars(record).items() if k not in _RESERVED})
+        doc.update(fields(record))
         if record.exc_info:
             doc["exception"] = self.formatException(record.exc_info)
-        return json.dumps(doc, default=json_default)
+        return dumps(doc)

@@ -9,6 +9,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from paperfeed.core.logs import IN_MESSAGE
+
 
 class Progress:
     """A tqdm bar when stderr is a terminal; else an INFO log line with the counts every `every` s."""
@@ -56,7 +58,7 @@ class Progress:
             total,
             self.unit,
             extra,
-            extra={"counts": dict(self.counts)},
+            extra={"counts": dict(self.counts), IN_MESSAGE: True},
         )
 
     def close(self) -> None:

@@ -11,6 +11,7 @@ from django.conf import settings
 from gunicorn.glogging import Logger
 
 from paperfeed.conf import env, env_bool
+from paperfeed.core.logs import IN_MESSAGE
 
 
 def logconfig() -> dict[str, Any]:
@@ -52,5 +53,12 @@ class GunicornLogger(Logger):
             status,
             ms,
             sent,
-            extra={"method": method, "path": path, "status": int(status), "duration_ms": ms, "bytes": sent},
+            extra={
+                "method": method,
+                "path": path,
+                "status": int(status),
+                "duration_ms": ms,
+                "bytes": sent,
+                IN_MESSAGE: True,
+            },
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -106,6 +108,9 @@ def test_report_lists_misses_failed_parts_and_draws_a_plot_per_group(
                 "target_seconds": 60,
                 "baseline_seconds": 7.0,
                 "baseline_subscribers": 1000,
+                # Not JSON's own types, as a part's in-process result may hold: written as --json does.
+                "finished": dt.datetime(2026, 11, 30, 18, 29, 41, tzinfo=dt.UTC),
+                "databases": {"sqlite", "postgres"},
             },
         },
         "web": {"ok": False, "error": "exit 1", "log": ["wrk not found"], "seconds": 2.0},
@@ -124,6 +129,11 @@ def test_report_lists_misses_failed_parts_and_draws_a_plot_per_group(
     doc = bench_all.run(opts)
     assert doc["summary"]["failed_parts"] == ["web"]
     assert doc["summary"]["missed"] == ["Digest composition: 10000 subscribers, sqlite (missed by 17%)"]
+    written = json.loads(Path(doc["written"][0]).read_text())["parts"]["digest"]["result"]
+    assert written["finished"] == "2026-11-30T18:29:41+00:00" and written["databases"] == [
+        "postgres",
+        "sqlite",
+    ]
     md = Path(doc["written"][1]).read_text()
     assert "missed by 17%" in md and "`web`: exit 1" in md and "10.00x" in md
     pngs = list(tmp_path.glob("*/*.png"))

@@ -3,6 +3,7 @@ the gate itself, and the figures `bench all` takes from the result."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -124,6 +125,26 @@ def test_the_stored_baseline_is_what_the_gate_reads(tmp_path: Path) -> None:
     doc = json.loads(path.read_text())
     assert doc["ratios"] == load.ratios(_result()) and set(doc["meaning"]) == set(load.RATIOS)
     assert load.check(load.ratios(_result()), doc) == []
+
+
+def test_a_regression_prints_the_result_as_json_does_and_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from django.core.management.base import CommandError
+
+    path = tmp_path / "baseline.json"
+    path.write_text(json.dumps({"ratios": load.ratios(_result())}))
+    ok = _result() | {"ratios": load.ratios(_result())}
+    load.gate(ok, path)
+    assert ok["check"] == {"baseline": str(path), "regressions": []} and capsys.readouterr().err == ""
+
+    slow = _result(home_rps=50.0) | {"ratios": load.ratios(_result(home_rps=50.0))}
+    slow["at"] = dt.datetime(2026, 11, 30, 18, 29, 41, tzinfo=dt.UTC)  # as an in-process figure may be
+    with pytest.raises(CommandError, match="performance regression: home_rps_vs_healthz"):
+        load.gate(slow, path)
+    printed = json.loads(capsys.readouterr().err)
+    assert printed["at"] == "2026-11-30T18:29:41+00:00"  # str() wrote "2026-11-30 18:29:41+00:00"
+    assert printed["check"]["regressions"] == slow["check"]["regressions"]
 
 
 def test_the_committed_baseline_names_every_ratio_of_the_gate() -> None:

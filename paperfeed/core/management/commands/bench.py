@@ -8,7 +8,7 @@ from django.core.management.base import CommandError, CommandParser
 
 from paperfeed.bench import BENCHMARKS
 from paperfeed.core.commands import ReportCommand, bounded_int
-from paperfeed.core.logs import json_default
+from paperfeed.core.logs import dumps
 
 
 class Command(ReportCommand):
@@ -44,6 +44,4 @@ class Command(ReportCommand):
         return result
 
     def render(self, result: dict[str, Any]) -> str:
-        import json
-
-        return json.dumps(result, indent=2, default=json_default)
+        return dumps(result, indent=2)
