@@ -90,10 +90,12 @@ format: install ## apply ruff's formatting and autofixes
 typecheck: install ## mypy alone
 	$(VENV)/bin/mypy paperfeed
 
-bench: install ## every benchmark; writes bench/results/<date>.json and a Markdown report
+# The benchmarks need PostgreSQL (import, web, digest, recs-latency and scale have PostgreSQL parts)
+# and wrk, as the tests do: without them those parts failed one after another.
+bench: install services ## every benchmark; writes bench/results/<date>.json and a Markdown report
 	$(PF) bench all --keep $(BENCH_KEEP)
 
-bench-full: install ## the benchmarks including the 2.6M-paper PostgreSQL run
+bench-full: install services ## the benchmarks including the 2.6M-paper PostgreSQL run
 	$(PF) bench all --full --keep $(BENCH_KEEP)
 
 perf: install services ## load figures (RELIABILITY L1/L2) as ratios; fails on a >25% regression vs perf/baseline.json

@@ -633,8 +633,9 @@ def _run_part(part: Part) -> dict[str, Any]:
 
 
 def run(options: dict[str, Any]) -> dict[str, Any]:
-    parts = _parts(options["full"], options["scale"], options["keep"])
     only = {p for p in options["only"].split(",") if p}
+    # `--only scale-full` without --full ran nothing and said nothing: naming the part asks for it.
+    parts = _parts(options["full"] or "scale-full" in only, options["scale"], options["keep"])
     skip = {p for p in options["skip"].split(",") if p}
     if unknown := (only | skip) - {p.key for p in parts} - {"scale-full"}:
         raise SystemExit(f"unknown part(s): {', '.join(sorted(unknown))}; see --list")

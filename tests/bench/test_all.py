@@ -187,3 +187,26 @@ def test_recs_latency_reads_each_warm_up_from_the_servers_log(tmp_path: Path) ->
         )
     assert _warm_ups(log, 0)[0] == {"urls": 0.2, "search": 1.5, "recs": 37.1}
     assert _warm_ups(log, start) == [{"urls": 0.1, "search": None, "recs": 0.8}]
+
+
+def test_naming_the_full_scale_part_runs_it_without_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[list[str]] = []
+    monkeypatch.setattr(
+        bench_all,
+        "_run_part",
+        lambda part: ran.append(part.args) or {"ok": False, "error": "x", "seconds": 0},
+    )
+    opts = {
+        "full": False,
+        "only": "scale-full",
+        "skip": "",
+        "scale": 1000,
+        "out": tmp_path,
+        "list": False,
+        "keep": tmp_path / "keep",
+    }
+    doc = bench_all.run(opts)
+    assert ran == [["--papers", "2600000", "--home", str(tmp_path / "keep" / "scale-2600000")]]
+    assert doc["summary"]["failed_parts"] == ["scale-full"]
