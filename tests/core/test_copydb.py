@@ -59,6 +59,7 @@ def test_a_whole_site_moves_and_works_there(
     cli_env: dict[str, str], populated: dict[str, Any], target_url: str
 ) -> None:
     source = site("dump", cli_env)
+    built = json.loads(paperfeed("index", "--keyword-only", "--json", env=cli_env).stdout)["keyword"]
     out = json.loads(paperfeed("copydb", "--to", target_url, "--json", env=cli_env).stdout)
 
     assert out["tables"].keys() == source.keys()
@@ -70,6 +71,10 @@ def test_a_whole_site_moves_and_works_there(
         assert copied[table] == rows, table
     # Migrating the target read and wrote the target, not the site's own database.
     assert site("dump", cli_env) == source
+    # The home's index follows change ids the copy keeps, times and papers with them: the index
+    # checks its change's mark against the database, and finds the target the one it was built from.
+    moved = json.loads(paperfeed("index", "--keyword-only", "--json", env=target_env).stdout)["keyword"]
+    assert not moved["rebuilt"] and moved["indexed"] == 0 and moved["documents"] == built["documents"] > 0
 
     used = site("check", target_env, json.dumps(populated))
     assert used["login"] and used["settings_page"] == 200
