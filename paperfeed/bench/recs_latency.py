@@ -44,7 +44,9 @@ from django.contrib.sessions.backends.db import SessionStore
 from paperfeed.accounts.models import ApiToken
 from paperfeed.feed.models import Collection, CollectionItem
 from paperfeed.papers.models import Paper
-user = get_user_model().objects.create_user("bench", "bench@example.org", secrets.token_urlsafe(16))
+user = get_user_model().objects.create_user(
+    "bench", "bench@example.org", secrets.token_urlsafe(16), email_verified=True
+)
 coll = Collection.objects.create(user=user, name="Reading", slug="reading")
 papers = list(Paper.objects.filter(title__icontains="diffusion").order_by("-announced")[40:60])
 for p in papers:
@@ -76,7 +78,10 @@ for size in sizes:
     for kind in ("profiled", "plain"):
         for i in range(per_variant):
             user = get_user_model().objects.create_user(
-                f"act-{size}-{kind}-{i}", f"act-{size}-{kind}-{i}@example.org", secrets.token_urlsafe(16)
+                f"act-{size}-{kind}-{i}",
+                f"act-{size}-{kind}-{i}@example.org",
+                secrets.token_urlsafe(16),
+                email_verified=True,  # only a verified account's upvote counts (and may list a paper)
             )
             coll = Collection.objects.create(user=user, name="Reading", slug="reading")
             CollectionItem.objects.bulk_create(
