@@ -97,3 +97,13 @@ def catalogue(db: None) -> dict[str, list[Paper]]:
             out[topic].append(p)
     yield out
     index.reset()
+
+
+@pytest.fixture
+def home(settings, tmp_path):  # type: ignore[no-untyped-def]
+    """A home of this test's own: the session's is shared by every test, each with its own database."""
+    settings.HOME = tmp_path / "home"
+    settings.HOME.mkdir()
+    index.reset()
+    yield settings.HOME
+    index.reset()

@@ -14,15 +14,6 @@ from tests.recs.test_store import saved_windows
 
 
 @pytest.fixture
-def home(settings, tmp_path):
-    settings.HOME = tmp_path / "home"
-    settings.HOME.mkdir()
-    index.reset()
-    yield settings.HOME
-    index.reset()
-
-
-@pytest.fixture
 def builds(monkeypatch):
     """Every window built from the database in this test (the real build, counted)."""
     made: list[index.Candidates] = []

@@ -19,16 +19,6 @@ from paperfeed.recs import index, store, tasks
 from tests.conftest import paperfeed
 
 
-@pytest.fixture
-def home(settings, tmp_path):
-    """A home of this test's own: the session's is shared by every test, each with its own database."""
-    settings.HOME = tmp_path / "home"
-    settings.HOME.mkdir()
-    index.reset()
-    yield settings.HOME
-    index.reset()
-
-
 def _mapped(arr: Any) -> bool:
     while arr is not None:
         if isinstance(arr, np.memmap | mmap.mmap):
