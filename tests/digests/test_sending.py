@@ -516,6 +516,19 @@ def _while_another_sender_tries(
     return outcome, other_runs
 
 
+def busy_until_the_first_let_go(other_runs: list[dict[str, Any]]) -> bool:
+    """The second sender found the lease held every time until the first let go of it, and sent
+    nothing. Its last run or two may start while the first is ending (is_alive() still true) and
+    find the lease free: a race of the test's loop, not a takeover, so those may only come last."""
+    busy = [bool(r["busy"]) for r in other_runs]
+    return (
+        bool(busy)
+        and busy[0]
+        and busy == sorted(busy, reverse=True)
+        and all(r["this_run"]["sent"] == 0 for r in other_runs)
+    )
+
+
 def test_a_send_slower_than_the_lease_is_abandoned_before_a_second_sender_can_take_over(
     settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -577,7 +590,7 @@ def test_a_server_stalling_mid_data_longer_than_the_lease_keeps_it_held_and_send
     assert not report["lost"], report["lost"]
     assert report["complete"] and report["sent"] == 2
     assert Counter(r.rcpt for r in sink.received) == {s.email: 1 for s in subs}
-    assert other_runs and all(r["busy"] and r["this_run"]["sent"] == 0 for r in other_runs)
+    assert busy_until_the_first_let_go(other_runs), other_runs
     assert not Delivery.objects.filter(attempts__gt=0).exists()  # the slow mail was not abandoned
 
 
@@ -629,7 +642,7 @@ def test_a_page_slower_to_compose_than_the_lease_keeps_it_while_another_sender_t
     assert not report["lost"], report["lost"]
     assert report["complete"] and report["sent"] == 1
     assert [r.rcpt for r in smtp_sink.received] == ["reader@example.org"]
-    assert other_runs and all(r["busy"] for r in other_runs)
+    assert busy_until_the_first_let_go(other_runs), other_runs
 
 
 def test_a_page_slower_to_compose_than_the_lease_is_sent_when_nobody_took_the_lease(

@@ -25,7 +25,7 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
 
 
 def cards(html: str) -> list[str]:
-    return re.findall(r'<li class="card">.*?href="/papers/([^"]+)"', html, re.S)
+    return re.findall(r'<li class="card"[^>]*>.*?href="/papers/([^"]+)"', html, re.S)
 
 
 def count_line(html: str) -> str:
