@@ -199,6 +199,10 @@ class ReportCommand(PaperfeedCommand):
     # Connect before `report` starts: `import` would otherwise read megabytes of its file, and
     # `harvest` wait on arXiv, before learning that the database cannot be reached.
     requires_database = True
+    # `--json` keys are camelCase, as the API's, with their snake_case 0.1 names beside them until
+    # 0.2 (core.http.camel_keys). Under these keys are maps keyed by data, not by field names.
+    json_verbatim: tuple[str, ...] = ()
+    camel_json = True
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)
@@ -222,12 +226,20 @@ class ReportCommand(PaperfeedCommand):
                 "the next run resumes from it: free space and run the command again"
             ) from None
         if options["json"]:
-            sys.stdout.write(dumps(result, ensure_ascii=False) + "\n")
+            sys.stdout.write(self.json_line(result))
         else:
             text = self.render(result)
             if text:
                 self.stdout.write(text)
         self.after_output(result, **options)
+
+    def json_line(self, result: dict[str, Any]) -> str:
+        """The `--json` document of `result`, one line. `render` and `after_output` read `result`
+        itself, under its snake_case names."""
+        from paperfeed.core.http import camel_keys
+
+        doc = camel_keys(result, self.json_verbatim) if self.camel_json else result
+        return dumps(doc, ensure_ascii=False) + "\n"
 
     def report(self, **options: Any) -> dict[str, Any]:
         raise NotImplementedError

@@ -6,14 +6,15 @@ this one also serves HEAD and is applied where it is meant, not to every page of
 
 And the one rendering of every JSON answer (`dumps`, `json_answer`), the one shape of an answer to
 repeat later (`retry_later`: every 429 and 503 of the API and the site's JSON), and the one way a key
-renamed to camelCase keeps its 0.1 name until 0.2 (`with_old_keys`, `camel_keys_read`)."""
+renamed to camelCase keeps its 0.1 name until 0.2 (`with_old_keys`, `camel_keys_read`; `camel_keys`
+for the command line's `--json` documents)."""
 
 from __future__ import annotations
 
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -67,6 +68,30 @@ def with_old_keys(data: dict[str, Any], *renamed: str) -> dict[str, Any]:
     knows for one more release (a key gone reads as null, not as an error). The schema marks the old
     name deprecated (api.schemas.old_name)."""
     return data | {snake_case(k): data[k] for k in renamed if k in data}
+
+
+# A key with_old_keys can carry both ways: lower-case words joined by "_", each starting with a
+# letter (a word starting with a digit would come back from its camelCase glued to the one before).
+_SNAKE_KEY = re.compile(r"[a-z][a-z0-9]*(?:_[a-z][a-z0-9]*)+")
+
+
+def camel_keys(data: Any, verbatim: Collection[str] = ()) -> Any:
+    """`data` (a command's `--json` document) with the keys of every object in it camelCase, as the
+    API's are, each renamed one also under its snake_case name until 0.2 (with_old_keys, the same
+    deprecation the API's renamed keys have). The objects under a `verbatim` key are maps keyed by
+    data (a table's name, a digest's label), not by field names: they are kept as they are."""
+    if isinstance(data, list | tuple):
+        return [camel_keys(v, verbatim) for v in data]
+    if not isinstance(data, dict):
+        return data
+    out: dict[Any, Any] = {}
+    renamed = []
+    for key, value in data.items():
+        new = camel_case(key) if isinstance(key, str) and _SNAKE_KEY.fullmatch(key) else key
+        if new != key:
+            renamed.append(new)
+        out[new] = value if new in verbatim else camel_keys(value, verbatim)
+    return with_old_keys(out, *renamed)
 
 
 class SpelledTwice(ValueError):

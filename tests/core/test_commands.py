@@ -4,6 +4,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -74,6 +75,61 @@ def test_every_reporting_command_takes_json() -> None:
         if not has_json(load_command_class(get_commands()[name], name).create_parser("paperfeed", name))
     }
     assert lacking == set()
+
+
+def old_keys_without_their_camel_case(doc: object) -> list[str]:
+    """The snake_case keys of `doc`'s objects that are not the deprecated twin of a camelCase key
+    with the same value."""
+    from paperfeed.core.http import camel_case
+
+    if isinstance(doc, list):
+        return [k for v in doc for k in old_keys_without_their_camel_case(v)]
+    if not isinstance(doc, dict):
+        return []
+    found = [k for k in doc if "_" in k and doc.get(camel_case(k), object()) != doc[k]]
+    return found + [k for v in doc.values() for k in old_keys_without_their_camel_case(v)]
+
+
+@pytest.mark.django_db
+def test_json_keys_are_camel_case_and_the_old_names_stay_beside_them_until_0_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from django.core.management import call_command
+
+    call_command("settings", "--json")
+    row = json.loads(capsys.readouterr().out)["settings"][0]
+    assert list(row) == ["name", "value", "default", "fromEnvironment", "help", "from_environment"]
+    assert row["fromEnvironment"] is row["from_environment"]
+    snapshot = tmp_path / "two.jsonl"
+    good = {"id": "2501.00001", "title": "A title", "abstract": "Words.", "authors": "Ada Lovelace"}
+    snapshot.write_text(json.dumps(good) + "\n{not json\n")
+    call_command("import", str(snapshot), "--json")
+    out = json.loads(capsys.readouterr().out)
+    assert out["created"] == 1 and out["papersPerS"] == out["papers_per_s"]
+    assert out["errors"][0]["line"] == 2
+    assert old_keys_without_their_camel_case(out) == []
+
+
+def test_camel_keys_keeps_the_keys_of_maps_keyed_by_data_and_names_it_cannot_carry_back() -> None:
+    from paperfeed.core.http import camel_keys, snake_case
+
+    doc = {
+        "took_ms": 1.5,
+        "results": [{"title_html": "<mark>x</mark>", "legs": {"keyword": 1}}],
+        "tables": {"papers_paper": {"source": 3, "copied": 3}},
+        "not_copied": {"search_state": "derived"},
+        "recall_at_50": 0.2,  # as tookMs would come back as took_ms, recallAt50 would not
+        "errors": {"__all__": ["both names"]},
+    }
+    out = camel_keys(doc, ("tables", "notCopied"))
+    assert out["tookMs"] == out["took_ms"] == 1.5
+    assert out["results"][0]["titleHtml"] == out["results"][0]["title_html"] == "<mark>x</mark>"
+    assert out["tables"] == {"papers_paper": {"source": 3, "copied": 3}}
+    assert out["notCopied"] == out["not_copied"] == {"search_state": "derived"}
+    assert "recallAt50" not in out and out["recall_at_50"] == 0.2
+    assert out["errors"] == {"__all__": ["both names"]}
+    assert all(snake_case(k) in out for k in ("tookMs", "notCopied"))
+    assert camel_keys([{"a_b": None}]) == [{"aB": None, "a_b": None}]
 
 
 def test_the_api_still_carries_the_recommendations(client: Client) -> None:

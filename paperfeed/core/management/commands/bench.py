@@ -15,6 +15,9 @@ class Command(ReportCommand):
     help = "Run a benchmark: " + ", ".join(BENCHMARKS)
     # Each benchmark chooses its own home and database (`--home`, PostgreSQL clusters of its own).
     requires_database = False
+    # Its documents are also the benchmark files that `--check` compares and bench/README.md
+    # quotes, under their names as written: renaming them is a change of those files of its own.
+    camel_json = False
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="benchmark", required=True)

@@ -36,6 +36,7 @@ class Command(ReportCommand):
         "Copy every table of this site's database into another database (e.g. SQLite to PostgreSQL), "
         "keeping ids; migrates the target first, refuses one that holds data, commits all or nothing."
     )
+    json_verbatim = ("tables", "notCopied")  # keyed by table name
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

@@ -35,6 +35,7 @@ def _period_begun(action: str) -> Callable[[argparse.Namespace], None]:
 
 class Command(ReportCommand):
     help = "Email digests: send what is due (or a named period), read bounces, show status, resume."
+    json_verbatim = ("complaintRates",)  # keyed by digest ("weekly digest of 2026-11-30")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)

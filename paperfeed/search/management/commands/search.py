@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -97,7 +96,7 @@ class Command(ReportCommand):
                 doc = res.as_json()
                 failed += bool(doc["error"])
                 if options["json"]:
-                    sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
+                    sys.stdout.write(self.json_line(doc))
                 else:
                     sys.stdout.write(render_results(res) + "\n\n")
                 sys.stdout.flush()
