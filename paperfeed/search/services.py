@@ -110,7 +110,9 @@ class Hit:
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
-        del out["similarity"]
+        # The database's row number is no public name of a paper (nothing outside this process can
+        # look a paper up by it, and a copied database renumbers); its arXiv id is.
+        del out["similarity"], out["paper_id"]
         out["id"] = out.pop("arxiv_id")
         out["score"] = round(self.score, 6)
         return out
@@ -127,6 +129,7 @@ class SearchResults:
     counted: bool = True
     listed: int = 0  # how many of them the pages list: a sort orders only the most relevant
     note: str = ""  # why fewer are listed than counted
+    capped: bool = False  # fewer are listed than counted because of MAX_LISTED (not a sort)
     offset: int = 0
     limit: int = 20
     message: str = ""
@@ -138,15 +141,19 @@ class SearchResults:
     took_ms: float = 0.0
 
     @property
-    def summary(self) -> str:
-        """What `total` is, in words: "635 matches", "top 100 by meaning", and why fewer are listed."""
+    def count(self) -> str:
+        """What `total` is, in words: "635 matches", "top 100 by meaning"."""
         if self.error or not self.searchable or not (self.total or self.counted):
             return ""
         if self.counted:
-            head = f"{self.total} match{'' if self.total == 1 else 'es'}"
-        else:
-            head = f"top {self.total} by meaning"
-        return f"{head} ({self.note})" if self.note else head
+            return f"{self.total} match{'' if self.total == 1 else 'es'}"
+        return f"top {self.total} by meaning"
+
+    @property
+    def summary(self) -> str:
+        """`count`, and why fewer are listed (the list the site's pages go through)."""
+        head = self.count
+        return f"{head} ({self.note})" if head and self.note else head
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -463,7 +470,7 @@ def search(
             messages.append("no paper has these words; showing the nearest by meaning")
     res.listed = min(res.total, MAX_LISTED)
     if res.total > MAX_LISTED:
-        res.note = f"the first {MAX_LISTED} are listed"
+        res.note, res.capped = f"the first {MAX_LISTED} are listed", True
     if sort != "relevance" and fused:
         pool = fused[:SORT_POOL]
         part = f"the {len(pool)} most relevant" if len(pool) < res.total else ""
@@ -480,7 +487,7 @@ def search(
             else:
                 messages.append("no paper has all of the words; showing the closest matches")
         fused = _sorted(pool, sort)
-        res.listed = len(pool)
+        res.listed, res.capped = len(pool), False
         res.note = f"sorted by {sort}: {part}" if part else ""
     res.hits = _hits(fused[: res.listed], offset, limit, parsed, dict(sem_hits))
     if not res.hits and offset and res.listed:

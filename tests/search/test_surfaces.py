@@ -89,6 +89,36 @@ def test_semantic_mode_says_top_n_by_meaning_everywhere(
     assert capsys.readouterr().out.startswith(f"{top} (semantic, ")
 
 
+def test_the_cli_names_each_result_by_its_arxiv_id_not_the_databases_row(
+    many: list[PaperRecord], capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = cli(capsys, "diffusion", "--limit", "5")
+    assert len(out["results"]) == 5
+    for r in out["results"]:
+        assert r["id"] in {p.arxiv_id for p in many}
+        assert not {"paper_id", "paperId"} & set(r), r
+
+
+def test_the_cli_count_line_says_which_results_its_limit_shows(
+    many: list[PaperRecord], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its line said "(the first 1000 are listed)" above the 20 results it listed.
+    monkeypatch.setattr(services, "MAX_LISTED", 10)
+    total = services.search("diffusion").total
+    assert total > 10
+    call_command("search", "diffusion", "--limit", "3")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"{total} matches (1-3 shown; --offset N lists more, up to the first 10) (")
+    assert len(lines) == 4
+    call_command("search", "diffusion", "--limit", "3", "--offset", "4")
+    assert capsys.readouterr().out.startswith(f"{total} matches (5-7 shown; --offset N lists more, up to")
+    # The site's pages do go through the first 10, and say so; the JSON keeps the same numbers.
+    html = Client().get("/search", {"q": "diffusion"}).content.decode()
+    assert count_line(html) == f"{total} matches (the first 10 are listed)"
+    out = cli(capsys, "diffusion", "--limit", "3")
+    assert (out["total"], out["listed"], out["limit"], len(out["results"])) == (total, 10, 3, 3)
+
+
 def test_a_query_of_stop_words_says_so_and_lists_nothing(
     many: list[PaperRecord], capsys: pytest.CaptureFixture[str]
 ) -> None:

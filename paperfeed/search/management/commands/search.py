@@ -18,19 +18,30 @@ from paperfeed.core.commands import (
 from paperfeed.search.services import MAX_LIMIT, MODES, SORTS, SearchResults, search
 
 
-def _headline(summary: str, mode: str, took_ms: float, message: str) -> str:
-    return f"{summary or 'no results'} ({mode}, {took_ms:.0f} ms)" + (f" — {message}" if message else "")
+def _headline(res: SearchResults) -> str:
+    summary = res.summary
+    if res.capped:
+        # The service's note ("the first 1000 are listed") is the site's pages' list; here --limit
+        # lists a page of it, and the line said 1000 above 20 results.
+        shown = f"{res.offset + 1}-{res.offset + len(res.hits)} shown; " if res.hits else ""
+        summary = f"{res.count} ({shown}--offset N lists more, up to the first {res.listed})"
+    message = res.error or res.message
+    return f"{summary or 'no results'} ({res.mode}, {res.took_ms:.0f} ms)" + (
+        f" — {message}" if message else ""
+    )
 
 
-def render_results(res: SearchResults) -> str:
-    lines = [_headline(res.summary, res.mode, res.took_ms, res.error or res.message)]
+def render_results(res: SearchResults, scores: bool = True) -> str:
+    lines = [_headline(res)]
     width = terminal_width()
     for i, h in enumerate(res.hits, res.offset + 1):
-        lines.append(list_item(i, f"{h.arxiv_id}  {h.title}", f"{h.score:.4f}; {h.why}", width, beside=True))
+        why = f"{h.score:.4f}; {h.why}" if scores else h.why
+        lines.append(list_item(i, f"{h.arxiv_id}  {h.title}", why, width, beside=True))
     return "\n".join(lines)
 
 
 class Command(ReportCommand):
+    _searched: SearchResults  # the search `report` ran, which `render` lists
     help = "Search papers (hybrid BM25 + embeddings). --batch FILE: one query per line, one JSON per line."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -108,7 +119,7 @@ class Command(ReportCommand):
     def report(self, **options: Any) -> dict[str, Any]:
         if options["query"] is None:
             raise CommandError("give a QUERY or --batch FILE", returncode=2)
-        res = self._run(options["query"], options)
+        res = self._searched = self._run(options["query"], options)
         if res.error:  # an unknown category, a date range that ends before it starts: a usage mistake
             raise CommandError(res.error, returncode=2)
         if not res.searchable:  # "" or only stop words, and no filter: nothing was asked, as with no QUERY
@@ -122,8 +133,4 @@ class Command(ReportCommand):
     def render(self, result: dict[str, Any]) -> str:
         if result["error"]:  # said once, as the failure's reason
             return ""
-        lines = [_headline(result["summary"], result["mode"], result["took_ms"], result["message"])]
-        width = terminal_width()
-        for i, h in enumerate(result["results"], result["offset"] + 1):
-            lines.append(list_item(i, f"{h['id']}  {h['title']}", h["why"], width, beside=True))
-        return "\n".join(lines)
+        return render_results(self._searched, scores=False)
