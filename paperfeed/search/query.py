@@ -9,6 +9,10 @@
 
 Only those four field names are fields: `title:secret` is the two words `title` and `secret`. An
 unbalanced quote runs to the end of the query. Control characters and lone surrogates are spaces.
+Lenient, and it says so: a field with nothing after it (`ti:` at the end, `au:""`) is left out with a
+note (it was searched as the word "ti"); brackets and other punctuation are no words (there is no
+grouping syntax), so `((( ti:` has nothing to search for, which every surface answers in words (the
+command line with exit status 2).
 """
 
 from __future__ import annotations
@@ -51,6 +55,16 @@ class ParsedQuery:
     excluded: list[Clause] = field(default_factory=list)
     categories: list[str] = field(default_factory=list)
     truncated: bool = False
+    bare_fields: list[str] = field(default_factory=list)  # "ti:" with nothing after it: left out
+
+    @property
+    def bare_note(self) -> str:
+        """What was left out for want of a value ("" when nothing was)."""
+        if not self.bare_fields:
+            return ""
+        names = ", ".join(dict.fromkeys(self.bare_fields))
+        example = self.bare_fields[0]
+        return f'{names} had nothing after it and was left out (write {example}word or {example}"a phrase")'
 
     @property
     def semantic_text(self) -> str:
@@ -95,6 +109,9 @@ def parse(raw: str) -> ParsedQuery:
     text = text[:MAX_QUERY_CHARS]
     for m in _PIECE.finditer(text):
         neg, name, phrase, word = m.group("neg"), m.group("field"), m.group("phrase"), m.group("word")
+        if name is None and word and word[-1] == ":" and word[:-1].lower() in FIELDS:
+            out.bare_fields.append(word.lower())  # the regex could not give it a value: none follows
+            continue
         fld = FIELDS.get(name.lower()) if name else None
         if name and fld is None:
             # Not one of ours (e.g. `title:secret`, `http://x`): the whole piece is plain text.
@@ -107,6 +124,8 @@ def parse(raw: str) -> ParsedQuery:
                 continue
         value = (phrase if phrase is not None else word or "").strip()
         if not value:
+            if fld is not None:
+                out.bare_fields.append(f"{name.lower()}:")
             continue
         if fld == "category":
             if not neg:

@@ -388,13 +388,15 @@ def search(
         return _refused(res, str(e))
     filters, parsed = _through_aliases(filters, parsed)
     messages = [f"the query was cut to its first {MAX_QUERY_CHARS} characters"] if parsed.truncated else []
+    messages += [parsed.bare_note] if parsed.bare_note else []
     if parsed.is_empty and not filters:
-        res.message, res.searchable = "type some words to search for", False
+        res.message, res.searchable = "; ".join(["type some words to search for", *messages]), False
         return res
     has_words = any(text.tokens(t, stem=False) for t in [*parsed.words, *(c.text for c in parsed.required)])
     if not has_words and (parsed.words or parsed.required):
         if not (parsed.categories or filters):
-            res.message, res.searchable = "nothing to search for: only stop words or punctuation", False
+            nothing = "nothing to search for: only stop words or punctuation"
+            res.message, res.searchable = "; ".join([nothing, *messages]), False
             return res
         messages.append("the words are only stop words or punctuation; listing what the filters match")
     eng = engine()

@@ -34,6 +34,18 @@ def test_unknown_fields_are_plain_words_never_filters() -> None:
     assert not q.required and not q.categories
 
 
+def test_a_field_with_nothing_after_it_is_left_out_and_said() -> None:
+    # `ti:` was the word "ti", searched for.
+    for raw in ("((( ti:", "ti:", 'TI:""', "-ti:"):
+        q = parse(raw)
+        assert q.bare_fields == ["ti:"] and not q.required and not q.excluded, raw
+        assert q.words in ([], ["((("]) and "ti:word" in q.bare_note, raw
+    q = parse("diffusion au: cat:")
+    assert q.words == ["diffusion"] and q.bare_fields == ["au:", "cat:"] and not q.categories
+    assert q.bare_note.startswith("au:, cat: had nothing after it and was left out")
+    assert parse("ti:x title: y").bare_fields == []  # `title` is no field: the word, as before
+
+
 def test_unbalanced_quote_runs_to_the_end_and_relaxes_to_words() -> None:
     q = parse('"state space model')
     assert q.required == [Clause("state space model", None, phrase=True)]

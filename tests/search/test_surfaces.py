@@ -135,6 +135,25 @@ def test_a_query_of_stop_words_says_so_and_lists_nothing(
     assert refused.value.returncode == 2
 
 
+def test_malformed_syntax_gets_the_same_words_on_the_page_and_the_cli(
+    many: list[PaperRecord], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "(((" and "ti:" were searched as words: the latter matched every title with "Ti" in it.
+    said = "nothing to search for: only stop words or punctuation; ti: had nothing after it"
+    html = Client().get("/search", {"q": "((( ti:"}).content.decode()
+    assert said in html and not cards(html)
+    assert Client().get("/api/papers/search", {"q": "((( ti:"}).json() == []
+    with pytest.raises(CommandError, match=re.escape(said)) as refused:
+        cli(capsys, "((( ti:")
+    assert refused.value.returncode == 2
+    # Beside words it is left out, and the answer says so.
+    out = cli(capsys, "diffusion ti:")
+    assert out["results"] and "ti: had nothing after it and was left out" in out["message"]
+    assert out["total"] == cli(capsys, "diffusion")["total"]
+    html = Client().get("/search", {"q": "diffusion ti:"}).content.decode()
+    assert "ti: had nothing after it and was left out" in html and cards(html)
+
+
 def test_the_category_select_offers_cross_listed_categories_and_keeps_the_one_asked_for(
     many: list[PaperRecord],
 ) -> None:
