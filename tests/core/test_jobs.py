@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -136,6 +137,12 @@ def test_the_listing_shows_queued_and_running_jobs_and_whether_their_worker_live
     call_command("jobs")
     text = capsys.readouterr().out
     assert "1 queued, 1 running, 0 failed" in text and "its worker is gone" in text
+    # The listing's times had no zone ("started 2026-11-30 18:29:41"): now UTC, with its offset.
+    started = re.search(r"started (\S+) on ", text)
+    assert started is not None, text
+    assert dt.datetime.fromisoformat(started.group(1)) == orphan.started_at.replace(microsecond=0)
+    assert started.group(1).endswith("+00:00")
+    assert f"enqueued {DBTaskResult.objects.get(pk=queued.id).enqueued_at:%Y-%m-%dT%H:%M:%S}+00:00" in text
 
 
 def test_housekeeping_recovers_orphans_and_drops_the_leases_of_long_dead_workers() -> None:

@@ -3,6 +3,7 @@ which worker, what failed and why)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.core.management.base import CommandParser
@@ -89,5 +90,7 @@ class Command(ReportCommand):
         return "\n".join(lines)
 
 
-def _t(value: Any) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+def _t(value: dt.datetime | None) -> str:
+    """In UTC with its offset, as the JSON, `moderate log` and the logs print times: without a zone an
+    operator could not tell a worker's local time from the server's."""
+    return value.astimezone(dt.UTC).isoformat(timespec="seconds") if value else "-"
