@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 
@@ -39,7 +40,8 @@ class Imported:
             "collection": {
                 "name": c.name,
                 "slug": c.slug,
-                "url": reverse("collection", args=[c.user.username, c.slug]),
+                # Absolute, as the links of mails and feeds: a script reads this away from the site.
+                "url": settings.BASE_URL + reverse("collection", args=[c.user.username, c.slug]),
             },
             "read": len(self.outcomes),
             "matched": len(self.matched),

@@ -204,14 +204,17 @@ def test_imported_papers_count_as_saved_for_recommendations(catalogue: dict[str,
 
 
 def test_library_import_command(
-    site: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    site: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str], settings: Any
 ) -> None:
+    settings.BASE_URL = "https://papers.example.org"
     papers = site["papers"]
     f = tmp_path / "lib.bib"
     f.write_text(citations.export(papers[:2], "bibtex") + "@misc{gone, title={Nowhere}}\n")
     call_command("library", "import", "Bob", str(f), "--collection", "thesis", "--json")
     out = json.loads(capsys.readouterr().out)
     assert out["collection"]["slug"] == "thesis" and (out["read"], out["matched"], out["added"]) == (3, 2, 2)
+    # It was "/users/bob/collections/thesis", a path a script could not open without knowing the site.
+    assert out["collection"]["url"] == "https://papers.example.org/users/bob/collections/thesis"
     assert out["entries"][2] == {
         "entry": "gone: Nowhere",
         "id": None,
