@@ -56,7 +56,8 @@ def test_schedule_command(cli_env: dict[str, str]) -> None:
         "job": "digests.send",
         "task": "paperfeed.digests.tasks.send_due_digests",
         "every": 3600,
-        "last_slot": None,
+        "lastSlot": None,
+        "last_slot": None,  # its 0.1 name, until 0.2
     } in jobs
 
     def tick() -> list[str]:
