@@ -120,12 +120,22 @@ def camel_keys_read(data: QueryDict, renamed: Mapping[str, str]) -> QueryDict:
 MIN_RETRY_AFTER, MAX_RETRY_AFTER = 1, 3600
 
 
-def retry_later(error: str, seconds: float, status: int = 503) -> HttpResponse:
-    """Every answer a client should repeat later (each 429 and 503 of the API, the site's JSON 429):
-    `{"error", "retryAfter"}` and the same whole seconds in Retry-After, held to 1 s - 1 h. `retry_after`
+def retry_seconds(seconds: float) -> int:
+    """The whole seconds a Retry-After says for a wait of `seconds`, held to 1 s - 1 h: also the
+    header of an HTML page's 429, which has no JSON body."""
+    return min(max(math.ceil(seconds), MIN_RETRY_AFTER), MAX_RETRY_AFTER)
+
+
+def retry_later(
+    error: str, seconds: float, status: int = 503, also: Mapping[str, Any] | None = None
+) -> HttpResponse:
+    """Every answer a client should repeat later (each 429 and 503 of the API, the site's JSON 429s):
+    `{"error", "retryAfter"}` and the same whole seconds in Retry-After (retry_seconds). `retry_after`
     repeats them until 0.2 (with_old_keys): the API's one snake_case key before its names were all
-    camelCase, kept for the clients that read it (docs/site.md, API)."""
-    wait = min(max(math.ceil(seconds), MIN_RETRY_AFTER), MAX_RETRY_AFTER)
-    resp = json_answer(with_old_keys({"error": error, "retryAfter": wait}, "retryAfter"), status)
+    camelCase, kept for the clients that read it (docs/site.md, API). `also`: keys an endpoint sends
+    in every other answer of its own, so that its clients find them in this one too."""
+    wait = retry_seconds(seconds)
+    data = dict(also or {}) | with_old_keys({"error": error, "retryAfter": wait}, "retryAfter")
+    resp = json_answer(data, status)
     resp["Retry-After"] = str(wait)
     return resp

@@ -22,6 +22,8 @@ from paperfeed.core.http import (
     camel_case,
     camel_keys_read,
     json_answer,
+    retry_later,
+    retry_seconds,
     snake_case,
     with_old_keys,
 )
@@ -44,7 +46,7 @@ def _client_ip(request: HttpRequest) -> str:
 @require_http_methods(["GET", "HEAD", "POST"])
 def subscribe(request: HttpRequest) -> HttpResponse:
     form = SubscribeForm(request.POST or None)
-    status, message, error = 200, "", ""
+    status, message, error, wait = 200, "", "", 0
     if request.method == "POST" and form.is_valid():
         try:
             got = services.subscribe(
@@ -62,9 +64,17 @@ def subscribe(request: HttpRequest) -> HttpResponse:
             if got.allowed:
                 message = SUBSCRIBED
             else:
-                status, error = 429, "Too many requests for this address; try again later."
+                status, error, wait = (
+                    429,
+                    "Too many requests for this address; try again later.",
+                    got.retry_after,
+                )
     elif request.method == "POST":
         status, error = 400, "Enter an email address."
+    if _wants_json(request) and status == 429:
+        # The shape of every 429 (core.http.retry_later), with this endpoint's own two keys, which its
+        # other answers have: a client reading `ok` and `message` reads them here too.
+        return retry_later(error, wait, 429, also={"ok": False, "message": error})
     if _wants_json(request):
         response: HttpResponse = json_answer({"ok": not error, "message": message or error}, status=status)
     else:
@@ -80,7 +90,9 @@ def subscribe(request: HttpRequest) -> HttpResponse:
             status=status,
         )
     if status == 429:
-        response["Retry-After"] = "3600"
+        # When the limit that was met lets this address (or this client) ask again, held to an hour
+        # as every Retry-After: it said a fixed hour, where a minute was often left.
+        response["Retry-After"] = str(retry_seconds(wait))
     return response
 
 

@@ -10,9 +10,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from paperfeed.digests import mail, tokens
+from paperfeed.digests import mail, services, tokens
 from paperfeed.digests.models import Subscriber
 from tests.digests.conftest import make_papers
+from tests.fakes import clock
 from tests.fakes.smtp import SmtpSink
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
@@ -160,6 +161,47 @@ def test_resends_limited_to_3_per_6_hours_the_4th_is_429_without_mail(smtp_sink:
     assert codes == [200, 200, 200, 429]
     assert len(smtp_sink.to("reader@example.org")) == 3
     assert _subscribe(Client(), "someone.else@example.org").status_code == 200  # per address
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("immediate_tasks", "smtp_sink")
+def test_a_429_says_when_the_limit_met_lets_the_address_ask_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # It said `Retry-After: 3600` whatever was left, and the JSON twin `{"ok", "message"}` alone,
+    # where every other 429 is core.http.retry_later's shape.
+    window = services.RESEND_WINDOW
+    # 45 minutes before a window ends (an eighth of it: whole seconds in binary too).
+    now = clock.freeze(monkeypatch, [1000 * window + window - 2700.0])
+    url = reverse("digests:subscribe") + "?format=json"
+    for _ in range(services.RESEND_LIMIT):
+        assert Client().post(url, {"email": "reader@example.org"}).status_code == 200
+    r = Client().post(url, {"email": "reader@example.org"})
+    assert r.status_code == 429 and r["Retry-After"] == "2700"
+    error = "Too many requests for this address; try again later."
+    assert r.json() == {
+        "error": error,
+        "retryAfter": 2700,
+        "retry_after": 2700,
+        "ok": False,
+        "message": error,
+    }
+    page = _subscribe(Client(), "reader@example.org")
+    assert page.status_code == 429 and page["Retry-After"] == "2700"  # the page's, as its twin's
+    # In the next window the last one's three requests weigh for hours: an hour at most is said.
+    now[0] += 2700
+    r = Client().post(url, {"email": "reader@example.org"})
+    assert r.status_code == 429 and r["Retry-After"] == "3600" and r.json()["retryAfter"] == 3600
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("immediate_tasks", "smtp_sink")
+def test_a_429_of_the_clients_own_limit_says_its_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    window = services.IP_WINDOW
+    clock.freeze(monkeypatch, [1000 * window + window - 900.0])
+    url = reverse("digests:subscribe") + "?format=json"
+    codes = [Client().post(url, {"email": f"r{i}@example.org"}).status_code for i in range(services.IP_LIMIT)]
+    assert set(codes) == {200}
+    r = Client().post(url, {"email": "one.more@example.org"})  # a new address, the same client
+    assert r.status_code == 429 and r["Retry-After"] == "900" and r.json()["retryAfter"] == 900
 
 
 @pytest.mark.django_db(transaction=True)
