@@ -360,10 +360,13 @@ LOGGING = {
         "text": {"()": "paperfeed.core.logs.TextFormatter"},
         "json": {"()": "paperfeed.core.logs.JsonFormatter"},
     },
+    "filters": {"unavailable_is_not_an_error": {"()": "paperfeed.core.logs.UnavailableIsNotAnError"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": env("PAPERFEED_LOG_FORMAT")}},
     "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # A 503 (busy, database down) at WARNING, not ERROR: it is an answer, not a failure.
+        "django.request": {"filters": ["unavailable_is_not_an_error"]},
         # A worker's "warmed up" line shows at any PAPERFEED_LOG_LEVEL: it is how an operator, and
         # `paperfeed bench` (bench.common.serve waits for it), know the worker is ready.
         "paperfeed.core.warmup": {"level": "INFO"},

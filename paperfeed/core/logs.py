@@ -102,3 +102,18 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             doc["exception"] = self.formatException(record.exc_info)
         return dumps(doc)
+
+
+class UnavailableIsNotAnError(logging.Filter):
+    """On django.request, which logs every answer of 500 or more at ERROR: a 503 is this site saying
+    "busy, come back" (core.http.retry_later: the database down or restarting, arXiv not answering),
+    which its answer and Retry-After already handle, so it is a WARNING, and without the traceback of
+    the database error behind it (core.middleware.unavailable logs that error in one line): during a
+    PostgreSQL restart every request got one at ERROR, and alerts on ERROR fired for a working
+    site. Django logs a 4xx, a 429 too, at WARNING already; a 500 stays an ERROR with its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "status_code", None) == 503 and record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+            record.exc_info, record.exc_text = None, None
+        return True

@@ -1,4 +1,5 @@
-"""The two log formats carry the same time: ISO 8601 with milliseconds and the UTC offset."""
+"""The two log formats carry the same time: ISO 8601 with milliseconds and the UTC offset; a 503 is
+logged as a warning, not as a server error."""
 
 from __future__ import annotations
 
@@ -9,8 +10,15 @@ import logging.config
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from django.conf import settings
+from django.core.handlers.exception import response_for_exception
+from django.db import OperationalError
+from django.http import HttpRequest, HttpResponse
+from django.test import Client, RequestFactory
+from django.urls import path
 
+from paperfeed.core.http import retry_later
 from paperfeed.core.logs import IN_MESSAGE, JsonFormatter
 
 
@@ -101,3 +109,65 @@ def test_a_message_that_already_says_its_fields_is_not_repeated_in_text() -> Non
     assert _configured("text").format(record).endswith(" WARNING paperfeed.test_logs: GET / 200")
     doc = json.loads(_configured("json").format(record))
     assert doc["method"] == "GET" and doc["status"] == 200 and IN_MESSAGE not in doc
+
+
+# --- django.request's levels: a 503 is not a server error ------------------------------------------
+
+
+def _down(request: HttpRequest) -> HttpResponse:
+    raise OperationalError("the database system is shutting down")
+
+
+def _broken(request: HttpRequest) -> HttpResponse:
+    raise ValueError("bug")
+
+
+# This module is the URLconf of the tests marked with it: answers as the site's views give them.
+urlpatterns = [
+    path("down", _down),
+    path("busy", lambda request: retry_later("service unavailable", 10)),
+    path("limited", lambda request: retry_later("rate limited", 5, status=429)),
+    path("broken", _broken),
+]
+
+
+@pytest.mark.urls(__name__)
+def test_503_and_429_are_warnings_and_a_500_stays_an_error(caplog: pytest.LogCaptureFixture) -> None:
+    # Every 503 was logged at ERROR, with the database error's traceback: a PostgreSQL restart
+    # filled the log with errors (and fired the alerts on them) for a site answering as meant.
+    client = Client(raise_request_exception=False)
+    answers = [client.get(f"/{name}").status_code for name in ("down", "busy", "limited", "broken")]
+    assert answers == [503, 503, 429, 500]
+    records = [r for r in caplog.records if r.name == "django.request"]
+    assert [(r.status_code, r.levelname) for r in records] == [  # type: ignore[attr-defined]
+        (503, "WARNING"),
+        (503, "WARNING"),
+        (429, "WARNING"),
+        (500, "ERROR"),
+    ]
+    assert [r.exc_info is not None for r in records] == [False, False, False, True]
+    # The database's error is said once, in one line, by the middleware that answered 503.
+    said = [r.getMessage() for r in caplog.records if r.name == "paperfeed.core.middleware"]
+    assert said == ["database unavailable for GET /down: the database system is shutting down"]
+
+
+def test_a_503_from_the_500_handler_is_a_warning_without_its_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A middleware's database error (the session's look-up) reaches Django's handler500, which logs
+    # the answer with the exception: a traceback at ERROR per request until the database was back.
+    request = RequestFactory().get("/")
+    try:
+        raise OperationalError("connection refused")
+    except OperationalError as e:
+        resp = response_for_exception(request, e)
+    assert resp.status_code == 503
+    (record,) = [r for r in caplog.records if r.name == "django.request"]
+    assert (record.levelname, record.exc_info, record.getMessage()) == (
+        "WARNING",
+        None,
+        "Service Unavailable: /",
+    )
+    # The formatters print it as a warning too, with no traceback (they read the record's own fields).
+    assert json.loads(_configured("json").format(record))["level"] == "WARNING"
+    assert "Traceback" not in _configured("text").format(record)
