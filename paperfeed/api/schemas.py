@@ -163,7 +163,10 @@ class UserPageOut(Schema):
     user: UserOut
     bio: str
     submissions: list[DailyPaperOut] = Field(description="the 50 newest, newest first (not paged)")
-    upvoted: list[str] = Field(description="arXiv ids of the 100 papers upvoted last, last first (not paged)")
+    upvoted: list[str] = Field(
+        description="arXiv ids of the 100 papers upvoted last, last first; all of them, paged and as"
+        " papers: /api/users/{username}/upvotes"
+    )
     collections: list[dict[str, str | int]] = Field(description="the public ones: name, slug, papers")
 
 

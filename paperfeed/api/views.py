@@ -828,11 +828,18 @@ def author_papers(
     return _papers(rows)
 
 
-@api.get("/users/{username}", response=with_errors(UserPageOut, 404), tags=["lists"])
-def user_page(request: HttpRequest, username: str) -> dict[str, Any]:
-    u = _named_or_404(
+def _named_user(username: str) -> User:
+    found: User = _named_or_404(
         User.objects, f"user {username[:150]!r}", username__iexact=username[:150], is_active=True
     )
+    return found
+
+
+@api.get("/users/{username}", response=with_errors(UserPageOut, 404), tags=["lists"])
+def user_page(request: HttpRequest, username: str) -> dict[str, Any]:
+    """A user's page: the 50 newest submissions and the 100 papers upvoted last (each upvote, paged:
+    /api/users/{username}/upvotes), and the public collections."""
+    u = _named_user(username)
     subs = list(
         Submission.objects.filter(submitted_by=u)
         .visible()
@@ -841,11 +848,7 @@ def user_page(request: HttpRequest, username: str) -> dict[str, Any]:
         .order_by("-created_at")[:50]
     )
     entries = [services.Entry(s, votes=s.n_votes or 0, comments=s.n_comments or 0) for s in subs]  # type: ignore[attr-defined]
-    upvoted = list(
-        Paper.objects.filter(votes__user=u)
-        .order_by("-votes__created_at")
-        .values_list("arxiv_id", flat=True)[:100]
-    )
+    upvoted = list(Paper.objects.upvoted_by(u).values_list("arxiv_id", flat=True)[:100])
     colls = Collection.objects.filter(user=u, public=True).annotate(n=Count("items"))
     return {
         "user": _user(u),
@@ -854,6 +857,19 @@ def user_page(request: HttpRequest, username: str) -> dict[str, Any]:
         "upvoted": upvoted,
         "collections": [{"name": c.name, "slug": c.slug, "papers": c.n} for c in colls],
     }
+
+
+@api.get("/users/{username}/upvotes", response=with_errors(list[PaperOut], 400, 404), tags=["lists"])
+def user_upvotes(
+    request: HttpRequest, response: HttpResponse, username: str, paging: Query[Paging]
+) -> list[dict[str, Any]]:
+    """Every paper a user upvoted, the last upvoted first, a page at a time: the user page's
+    "Upvoted" list (30 a page there), papers on no list included, as there."""
+    u = _named_user(username)
+    a, b = paging.window()
+    rows = list(Paper.objects.upvoted_by(u).for_listing()[a:b])
+    link_pages(request, response, paging, len(rows))
+    return _papers(rows)
 
 
 # --- writes (bearer token) ------------------------------------------------------------------------

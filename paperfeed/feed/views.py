@@ -759,9 +759,7 @@ def user_page(request: HttpRequest, username: str) -> HttpResponse:
     subs = Submission.objects.filter(submitted_by=u).visible().for_listing().order_by("-created_at")[:50]
     # Every upvote, newest first, a page at a time: also those cast on papers no list had before an
     # upvote put one on today's list, which no list, trending, feed or digest shows.
-    upvoted = _paged(
-        request, Paper.objects.filter(votes__user=u).order_by("-votes__created_at", "-pk").for_listing()
-    )
+    upvoted = _paged(request, Paper.objects.upvoted_by(u).for_listing())
     rows: list[tuple[Paper, Voting | None]] = [(p, None) for p in upvoted]
     if own:  # the owner's own votes, as the daily list's buttons: to take one back, or to list the paper
         ids = [p.pk for p in upvoted]

@@ -112,6 +112,11 @@ class PaperQuerySet(models.QuerySet["Paper"]):
     def by_author(self, key: str) -> PaperQuerySet:
         return self.filter(authorships__author__key=key)
 
+    def upvoted_by(self, user: Any) -> PaperQuerySet:
+        """The papers `user` upvoted, the last upvoted first (id breaks a tie of one instant): the
+        user's page and its API twin page through the same rows."""
+        return self.filter(votes__user=user).order_by("-votes__created_at", "-pk")
+
     def with_code(self) -> PaperQuerySet:
         return self.filter(links__kind__in=[PaperLink.Kind.GITHUB, PaperLink.Kind.GITLAB]).distinct()
 

@@ -120,6 +120,45 @@ def test_json_twins(site) -> None:  # type: ignore[no-untyped-def]
         assert f'href="{twin}'.encode() in c.get(page).content
 
 
+def test_a_users_upvotes_are_paged_as_on_their_page(site) -> None:  # type: ignore[no-untyped-def]
+    # The user page pages every upvote (30 a page); its twin had only the ids of the last 100.
+    papers, _, _ = site
+    reader = make_user("reader")
+    for p in papers[:5]:
+        services.upvote(reader, p)
+    # An upvote from before one put a paper on no list on today's: listed, as on the page.
+    Vote.objects.create(user=reader, paper=papers[7])
+    cast = [papers[7], *papers[:5]]  # in this order, a minute apart, the last one the newest
+    start = timezone.now() - dt.timedelta(hours=1)
+    for i, p in enumerate(cast):
+        Vote.objects.filter(user=reader, paper=p).update(created_at=start + dt.timedelta(minutes=i))
+    newest_first = [p.arxiv_id for p in reversed(cast)]
+    c = Client()
+    everything = c.get("/api/users/reader/upvotes").json()
+    assert [row["id"] for row in everything] == newest_first
+    assert everything[0]["upvotes"] == 1 and everything[0]["submittedOnDailyBy"]["user"] == "curator"
+    assert everything[-1]["submittedOnDailyAt"] is None  # the paper on no list
+    assert c.get("/api/users/reader").json()["upvoted"] == newest_first
+    # A page at a time, linked to the next as every list of the API is.
+    pages, url = [], "/api/users/reader/upvotes?limit=4"
+    while url:
+        r = c.get(url)
+        assert r.status_code == 200
+        pages.append([row["id"] for row in r.json()])
+        nxt = re.search(r'<https://papers\.example\.org([^>]*)>; rel="next"', r.get("Link", ""))
+        url = nxt.group(1) if nxt else ""
+    assert pages == [newest_first[:4], newest_first[4:]]
+    assert [row["id"] for row in c.get("/api/users/READER/upvotes?p=1&limit=2").json()] == newest_first[2:4]
+    # The same order as the page's own list.
+    html = c.get("/users/reader").content.decode()
+    assert sorted(newest_first, key=lambda a: html.index(f"/papers/{a}")) == newest_first
+    assert c.get("/api/users/fan/upvotes").json()[0]["id"] == papers[3].arxiv_id
+    assert c.get("/api/users/curator/upvotes").json() == []
+    r = c.get("/api/users/nobody/upvotes")
+    assert r.status_code == 404 and r.json() == {"error": "paperfeed has no user 'nobody'"}
+    assert c.get("/api/users/reader/upvotes?page=2").status_code == 400  # the API's page is p
+
+
 def test_writes_need_a_token(site) -> None:  # type: ignore[no-untyped-def]
     papers, _, today = site
     p = papers[6]
