@@ -57,7 +57,8 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "EMAIL_URL",
             "",
-            "smtp://user:pass@host:port or smtps://…; ?timeout=N. Empty: mail is printed on stderr.",
+            "smtp://user:pass@host:port or smtps://…; ?timeout=N. Empty: mail is printed on stderr, "
+            "decoded (headers and plain text; links whole).",
         ),
         Setting(
             "PAPERFEED_BASE_URL",
