@@ -24,3 +24,38 @@ def base_url_is_https(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
             id="paperfeed.W001",
         )
     ]
+
+
+@register(Tags.security, deploy=True)
+def production_is_on(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    # Django's own warnings about HSTS, the SSL redirect and secure cookies name settings an
+    # operator cannot set here (settings come from the environment): say which variable sets them.
+    if settings.PRODUCTION:
+        return []
+    return [
+        Warning(
+            "PAPERFEED_PRODUCTION is not 1: HSTS, the SSL redirect and secure cookies are off "
+            "(Django's security.W004, W008, W012 and W016).",
+            hint="Set PAPERFEED_PRODUCTION=1 on a site served over https behind a TLS-terminating proxy "
+            "(docs/deploy.md): it turns all four on.",
+            id="paperfeed.W002",
+        )
+    ]
+
+
+@register(Tags.security, deploy=True)
+def mail_is_sent(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    # Without EMAIL_URL every mail goes to stderr, and the digest sender still counts it as sent:
+    # a live site would confirm no subscriber and reset no password without anyone noticing.
+    backend = str(settings.MAILERS.get("default", {}).get("BACKEND", ""))
+    if not backend.endswith("ConsoleBackend"):
+        return []
+    return [
+        Warning(
+            "EMAIL_URL is empty: mail (digests, confirmations, password resets) is printed on stderr, "
+            "not sent.",
+            hint="Set EMAIL_URL to your SMTP relay, e.g. smtp://user:pass@smtp.example.org:587?starttls=1 "
+            "(docs/email.md).",
+            id="paperfeed.W003",
+        )
+    ]

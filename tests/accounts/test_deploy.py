@@ -63,3 +63,20 @@ def test_check_deploy_warns_of_an_http_base_url_in_production(settings) -> None:
     settings.PRODUCTION = False
     settings.BASE_URL = "http://127.0.0.1:8000"
     assert "paperfeed.W001" not in deploy_checks()
+
+
+def test_check_deploy_names_the_variables_behind_djangos_warnings(settings) -> None:  # type: ignore[no-untyped-def]
+    # Django's warnings name SECURE_HSTS_SECONDS and the like, which no environment variable sets;
+    # and without EMAIL_URL a live site prints its mail on stderr while the digests count it as sent.
+    from django.core.checks import Tags, run_checks
+
+    def deploy_ids() -> set[str | None]:
+        return {m.id for m in run_checks(include_deployment_checks=True, tags=[Tags.security])}
+
+    settings.PRODUCTION = False
+    settings.MAILERS = {"default": {"BACKEND": "paperfeed.digests.console.ConsoleBackend"}}
+    found = deploy_ids()
+    assert {"paperfeed.W002", "paperfeed.W003"} <= found
+    settings.PRODUCTION = True
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend"}}
+    assert not {"paperfeed.W002", "paperfeed.W003"} & deploy_ids()
