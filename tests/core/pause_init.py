@@ -1,12 +1,13 @@
 """The real `paperfeed init`, stopping at a chosen point of one migration to wait there for the test's
 SIGTERM (tests/core/test_bad_input_faults.py):
 
-    python -m tests.core.pause_init MARKER APP.MIGRATION inside|before-record
+    python -m tests.core.pause_init MARKER APP.MIGRATION inside|before-record [COMMAND]
 
 inside: the migration's operations have run and its transaction is open.
 before-record: the migration is committed, deferred SQL included, and its row in django_migrations
 not yet written: the window Django leaves open for a migration with deferred SQL (#32374).
-MARKER is written once there; the process then sleeps until it is killed.
+MARKER is written once there; the process then sleeps until it is killed. COMMAND: `init` (the
+default) or `migrate`, which an operator may type from Django habit.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def _pause(marker: Path) -> None:
     raise AssertionError("not killed")
 
 
-def run(marker: Path, target: str, where: str) -> None:
+def run(marker: Path, target: str, where: str, command: str = "init") -> None:
     app, name = target.split(".", 1)
     if where == "inside":
         apply = Migration.apply
@@ -53,9 +54,9 @@ def run(marker: Path, target: str, where: str) -> None:
         MigrationExecutor.record_migration = paused_record  # type: ignore[method-assign,assignment]
     else:
         raise SystemExit(f"unknown point {where!r}")
-    main(["init"])
-    raise AssertionError(f"init finished without reaching {target}")
+    main([command])
+    raise AssertionError(f"{command} finished without reaching {target}")
 
 
 if __name__ == "__main__":
-    run(Path(sys.argv[1]), sys.argv[2], sys.argv[3])
+    run(Path(sys.argv[1]), *sys.argv[2:])
