@@ -289,6 +289,31 @@ else:
     # On stderr: stdout is for the reports (--json) of the commands that send mail.
     MAILERS = {"default": {"BACKEND": "paperfeed.digests.console.ConsoleBackend"}}
 
+
+def _check_dkim_key(path: str) -> None:
+    """A key that cannot be read or is no RSA private key: one line now. The sender took the
+    FileNotFoundError for a connection failure and retried every digest 5 times over 15 minutes."""
+    from dkim.crypto import UnparsableKeyError, parse_pem_private_key
+
+    try:
+        pem = Path(path).read_bytes()
+    except OSError as e:
+        raise SettingError(
+            f"PAPERFEED_DKIM_KEY: cannot read {path} ({e.strerror or e}); give the path of a PEM RSA "
+            "private key this user may read (docs/email.md), or leave it empty to send unsigned"
+        ) from None
+    try:
+        parse_pem_private_key(pem)
+    except UnparsableKeyError:
+        raise SettingError(
+            f"PAPERFEED_DKIM_KEY: {path} is not a PEM RSA private key (make one with "
+            "`openssl genrsa -out dkim.pem 2048`, docs/email.md)"
+        ) from None
+
+
+if env("PAPERFEED_DKIM_KEY"):
+    _check_dkim_key(env("PAPERFEED_DKIM_KEY"))
+
 # --- i18n, static ---------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

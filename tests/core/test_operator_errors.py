@@ -154,6 +154,12 @@ def test_an_unsupported_database_url_says_which_are(bare_env: dict[str, str]) ->
             "/nonexistent/dir does not exist",
         ),
         (
+            "PAPERFEED_DKIM_KEY",
+            "/nonexistent/dkim.pem",
+            "PAPERFEED_DKIM_KEY: cannot read /nonexistent/dkim.pem",
+        ),
+        ("PAPERFEED_DKIM_KEY", "/etc/passwd", "PAPERFEED_DKIM_KEY: /etc/passwd is not a PEM RSA private key"),
+        (
             "PAPERFEED_HOME",
             "/etc/passwd",
             "PAPERFEED_HOME: cannot use /etc/passwd (not a folder: /etc/passwd)",
