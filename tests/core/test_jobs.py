@@ -120,7 +120,8 @@ def test_a_job_that_outlived_several_workers_fails_with_the_reason(
 def test_the_listing_shows_queued_and_running_jobs_and_whether_their_worker_lives(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    orphan = running_under(dead_worker())
+    dead_worker_id = dead_worker()
+    orphan = running_under(dead_worker_id)
     queued = housekeeping.enqueue()
     call_command("jobs", "--json")
     out = json.loads(capsys.readouterr().out)
@@ -134,6 +135,7 @@ def test_the_listing_shows_queued_and_running_jobs_and_whether_their_worker_live
         printed = by_id[str(job.pk)][field]
         assert "T" in printed and dt.datetime.fromisoformat(printed) == getattr(job, field), printed
         assert dt.datetime.fromisoformat(printed).utcoffset() is not None
+    assert out["workers"] == [{"worker": dead_worker_id, "alive": False}]
     call_command("jobs")
     text = capsys.readouterr().out
     assert "1 queued, 1 running, 0 failed" in text and "its worker is gone" in text
@@ -143,6 +145,20 @@ def test_the_listing_shows_queued_and_running_jobs_and_whether_their_worker_live
     assert dt.datetime.fromisoformat(started.group(1)) == orphan.started_at.replace(microsecond=0)
     assert started.group(1).endswith("+00:00")
     assert f"enqueued {DBTaskResult.objects.get(pk=queued.id).enqueued_at:%Y-%m-%dT%H:%M:%S}+00:00" in text
+    assert "no worker alive" in text
+
+
+def test_the_listing_names_the_live_workers(capsys: pytest.CaptureFixture[str]) -> None:
+    # An empty queue with no worker looked as healthy as one with workers idling.
+    heart = Heartbeat(tasks.worker_id())
+    heart.beat()
+    dead = dead_worker()
+    call_command("jobs", "--json")
+    workers = json.loads(capsys.readouterr().out)["workers"]
+    assert {"worker": heart.worker, "alive": True} in workers
+    assert {"worker": dead, "alive": False} in workers
+    call_command("jobs")
+    assert f"workers alive: 1 ({heart.worker})" in capsys.readouterr().out
 
 
 def test_housekeeping_recovers_orphans_and_drops_the_leases_of_long_dead_workers() -> None:

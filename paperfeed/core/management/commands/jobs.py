@@ -73,10 +73,24 @@ class Command(ReportCommand):
                         "error": error_line(job.traceback) if state == "failed" else None,
                     }
                 )
-        return {"counts": counts, "jobs": jobs}
+        # Whether anyone will run what is queued: with no worker alive, jobs and the hourly
+        # schedule (digests, housekeeping) wait, and an empty queue looked just as healthy.
+        workers = [
+            {"worker": lease.holder, "alive": tasks.worker_alive(lease.holder, by_name)}
+            for lease in sorted(by_name.values(), key=lambda lease: lease.holder)
+            if lease.holder
+        ]
+        return {"counts": counts, "jobs": jobs, "workers": workers}
 
     def render(self, result: dict[str, Any]) -> str:
         lines = [", ".join(f"{n} {state}" for state, n in result["counts"].items())]
+        alive = [w["worker"] for w in result["workers"] if w["alive"]]
+        lines.append(
+            f"workers alive: {len(alive)} ({', '.join(alive)})"
+            if alive
+            else "no worker alive: queued jobs and the hourly schedule (digests, housekeeping) wait "
+            "until `paperfeed worker` runs"
+        )
         for j in result["jobs"]:
             when = {
                 "queued": f"enqueued {_t(j['enqueued_at'])}"
