@@ -405,6 +405,17 @@ def is_uninitialised(exc: BaseException) -> bool:
 
 
 def uninitialised_reason(exc: BaseException) -> str:
+    import os
+
+    if "DATABASE_URL" not in os.environ and "PAPERFEED_HOME" not in os.environ:
+        # An operator's shell without the site's environment (systemd's EnvironmentFile): "run init"
+        # would have set up a second, empty site under ./var beside the real one.
+        return (
+            f"stopped: {database_name()} lacks paperfeed's tables ({first_line(exc)}); neither "
+            "DATABASE_URL nor PAPERFEED_HOME is set, so this is the default ./var of the current "
+            "folder: run the command with the site's environment (docs/deploy.md, systemd), or "
+            "`paperfeed init` to start a new site here"
+        )
     return (
         f"stopped: {database_name()} lacks paperfeed's tables ({first_line(exc)}); it was never set "
         "up, or not since this version was installed: run `paperfeed init`, then the command again"

@@ -93,6 +93,28 @@ def test_a_database_never_initialised_is_one_line_saying_run_init(
     assert "lacks paperfeed's tables (no such table: " in lines[0] and "run `paperfeed init`" in lines[0]
 
 
+def test_a_shell_without_the_sites_environment_is_told_so_not_only_to_run_init(
+    bare_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Run from an operator's shell instead of with the units' EnvironmentFile, a command found an
+    # empty ./var and said "run `paperfeed init`": that would have set up a second, empty site.
+    env = {k: v for k, v in bare_env.items() if k != "PAPERFEED_HOME"}
+    (tmp_path / "here").mkdir()
+    proc = subprocess.run(
+        [sys.executable, "-m", "paperfeed", "moderate", "reports"],
+        env=env,
+        cwd=tmp_path / "here",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 1
+    [line] = proc.stderr.strip().splitlines()
+    assert f"the SQLite database {tmp_path / 'here' / 'var' / 'paperfeed.sqlite3'} lacks" in line
+    assert "neither DATABASE_URL nor PAPERFEED_HOME is set" in line and "site's environment" in line
+
+
 def test_traceback_option_still_shows_the_traceback(bare_env: dict[str, str]) -> None:
     proc = _run("show", "2401.00001", "--traceback", env=bare_env | {"DATABASE_URL": UNREACHABLE})
     assert proc.returncode != 0 and "Traceback" in proc.stderr
