@@ -1,6 +1,10 @@
-from django.contrib import admin
+from typing import Any
 
-from paperfeed.papers.models import Author, Category, HarvestState, Paper, PaperLink
+from django.contrib import admin
+from django.http import HttpRequest
+
+from paperfeed.papers.models import Author, Category, HarvestState, Paper, PaperChange, PaperLink
+from paperfeed.papers.signals import papers_ingested
 
 
 class PaperLinkInline(admin.TabularInline):
@@ -18,6 +22,15 @@ class PaperAdmin(admin.ModelAdmin):
     raw_id_fields = ["primary_category"]
     inlines = [PaperLinkInline]
     show_full_result_count = False
+
+    def save_model(self, request: HttpRequest, obj: Paper, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # The search indexes and the "for you" window follow PaperChange, as after an import: a
+        # paper set to withdrawn here stayed in search and recommendations, a corrected title too.
+        PaperChange.objects.create(paper_id=obj.pk)
+        papers_ingested.send(
+            sender=type(self), counts={"created": 0 if change else 1, "updated": int(change)}
+        )
 
 
 @admin.register(Category)
