@@ -23,6 +23,12 @@ class PaperAdmin(admin.ModelAdmin):
     inlines = [PaperLinkInline]
     show_full_result_count = False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Paper | None = None) -> bool:
+        # Papers are never hard-deleted (docs/harvest.md): deleting one took its votes, comments,
+        # submissions and saves with it, and its change rows, so the search indexes kept it.
+        # Withdrawn or deleted status hides it and keeps all of that.
+        return False
+
     def save_model(self, request: HttpRequest, obj: Paper, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         # The search indexes and the "for you" window follow PaperChange, as after an import: a

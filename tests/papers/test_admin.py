@@ -53,3 +53,18 @@ def test_a_paper_withdrawn_in_the_admin_leaves_search(
     report = Indexer().run()
     assert report["keyword"]["removed"] == 1
     assert paper.arxiv_id not in _ids("speculative decoding")
+
+
+def test_the_admin_does_not_delete_a_paper(client: Client) -> None:
+    # A deleted paper took its votes, comments and change rows with it (cascade), and stayed in the
+    # search indexes; its status (withdrawn, deleted) is how it leaves the site.
+    paper = Paper.objects.create(arxiv_id="2601.00001", title="Kept")
+    admin = get_user_model().objects.create_superuser("admin", "admin@example.org", "x" * 20)
+    client.force_login(admin)
+    assert client.post(f"/admin/papers/paper/{paper.pk}/delete/", {"post": "yes"}).status_code == 403
+    changelist = client.post(
+        "/admin/papers/paper/", {"action": "delete_selected", "_selected_action": [paper.pk], "post": "yes"}
+    )
+    assert changelist.status_code in {200, 302}
+    assert Paper.objects.filter(pk=paper.pk).exists()
+    assert "delete_selected" not in client.get("/admin/papers/paper/").content.decode()
