@@ -87,6 +87,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "paperfeed.core.middleware.HealthCheckMiddleware",  # before the host check and the SSL redirect
     "django.middleware.security.SecurityMiddleware",
     "paperfeed.api.middleware.ApiHttpMiddleware",
     "paperfeed.core.middleware.DatabaseUnavailableMiddleware",

@@ -125,3 +125,22 @@ def test_a_forms_address_opened_as_a_page_says_what_it_is_for() -> None:
     assert r.status_code == 405 and b"takes a form sent from the site" in r.content
     api = Client().get(f"/api/papers/{paper.arxiv_id}/upvote")
     assert api.status_code == 405 and api["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.django_db
+def test_healthz_answers_a_load_balancer_by_the_process_address_over_http(settings) -> None:  # type: ignore[no-untyped-def]
+    # A load balancer checks each process at its own address and over http: with production settings
+    # the host check answered 400 and the SSL redirect 301, and every process looked down.
+    from django.test import Client
+
+    settings.ALLOWED_HOSTS = ["papers.example.org"]
+    settings.SECURE_SSL_REDIRECT = True
+    client = Client()
+    health = client.get("/healthz", HTTP_HOST="10.0.0.5:8000")
+    assert health.status_code == 200 and json.loads(health.content) == {"status": "ok", "database": "up"}
+    assert health["Cache-Control"] == "no-store" and health["X-Content-Type-Options"] == "nosniff"
+    assert client.head("/healthz", HTTP_HOST="10.0.0.5:8000").status_code == 200
+    # Everything else keeps both rules.
+    assert client.get("/", HTTP_HOST="10.0.0.5:8000").status_code == 400
+    assert client.get("/", HTTP_HOST="papers.example.org").status_code == 301
+    assert client.post("/healthz", HTTP_HOST="10.0.0.5:8000").status_code == 400
