@@ -341,6 +341,7 @@ def test_an_old_window_does_not_move_the_incremental_position_back(
 @pytest.mark.database
 def test_a_second_harvest_exits_75_while_one_runs(cli_env: dict[str, str]) -> None:
     """RELIABILITY L10: a second `harvest` started while one runs exits at once with code 75."""
+    import socket
     import subprocess
     import sys
 
@@ -366,6 +367,8 @@ def test_a_second_harvest_exits_75_while_one_runs(cli_env: dict[str, str]) -> No
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         second = paperfeed("harvest", "--endpoint", "http://127.0.0.1:9/oai", env=env, check=False)
         assert second.returncode == 75 and "already running" in second.stderr
+        # Which process: the operator's next question (a stuck run, or the timer's?).
+        assert f"(process {holder.pid} on {socket.gethostname()})" in second.stderr
     finally:
         holder.kill()
         holder.communicate()

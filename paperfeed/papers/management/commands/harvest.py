@@ -102,11 +102,13 @@ class Command(ReportCommand):
             options["set_spec"] = self._feed_set(options["endpoint"], options["set_spec"])
         # One harvest of a feed (endpoint and set) at a time, across machines sharing the database: two
         # would write the same pages twice. Different sets may run together; they share the limiter.
-        held = leases.try_acquire(
-            f"harvest:{state_name(options['endpoint'], options['set_spec'])}", LEASE_TTL
-        )
+        lease = f"harvest:{state_name(options['endpoint'], options['set_spec'])}"
+        held = leases.try_acquire(lease, LEASE_TTL)
         if held is None:
-            raise CommandError("another harvest is already running; try again later", returncode=EX_TEMPFAIL)
+            raise CommandError(
+                f"another harvest is already running{_held_by(lease)}; try again later",
+                returncode=EX_TEMPFAIL,
+            )
         beat = leases.Heartbeat(held)
         try:
             beat.start()
@@ -217,3 +219,13 @@ class Command(ReportCommand):
 
 def _short(c: Counter[str]) -> dict[str, int]:
     return {k: c[k] for k in ("read", "created", "updated", "deleted")}
+
+
+def _held_by(lease: str) -> str:
+    """Which process holds the lease, for the operator who wonders whether it is stuck or a timer's."""
+    from paperfeed.core.models import Lease
+
+    holder = Lease.objects.filter(name=lease).values_list("holder", flat=True).first() or ""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    return f" (process {pid} on {host})" if host and pid else ""
