@@ -71,8 +71,14 @@ def builder_lock() -> Iterator[None]:
 
 
 def newest() -> Path | None:
+    """The newest complete window: a `.tmp` directory is one a builder is writing, or one a killed
+    builder left (the next save removes it), never a window to read."""
     try:
-        found = sorted(p for p in recs_dir().iterdir() if p.name.startswith(PREFIX) and p.is_dir())
+        found = sorted(
+            p
+            for p in recs_dir().iterdir()
+            if p.name.startswith(PREFIX) and ".tmp" not in p.name and p.is_dir()
+        )
     except FileNotFoundError:
         return None
     return found[-1] if found else None

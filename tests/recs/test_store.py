@@ -77,6 +77,21 @@ def test_a_saved_window_is_mapped_and_equals_a_fresh_build(catalogue, home, capl
     assert_same_window(mapped, index.build())
 
 
+def test_a_killed_builders_half_window_is_not_taken_for_the_newest(catalogue, home, caplog):
+    index.candidates()
+    [path] = saved_windows(home)
+    # Newer than the saved one, as a builder's that died while writing it.
+    half = home / "recs" / f"{store.PREFIX}{int(path.name.removeprefix(store.PREFIX)) + 1:020d}.tmp4321"
+    half.mkdir()
+    (half / "counts.npy").write_bytes(b"\x93NUMPY cut off")
+    assert store.newest() == path
+    index.reset()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="paperfeed.recs.index"):
+        assert index.candidates().source == path.name  # mapped, not rebuilt for want of a manifest
+    assert "building" not in caplog.text
+
+
 def test_a_paper_added_after_the_save_comes_from_the_change_log(catalogue, home, caplog):
     index.candidates()
     [path] = saved_windows(home)
