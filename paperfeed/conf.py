@@ -134,8 +134,9 @@ SETTINGS: dict[str, Setting] = {
             "PAPERFEED_WARM_UP",
             "1",
             "1: each new web worker loads the URL configuration, opens the search indexes, loads the"
-            ' embedding model and maps the saved "for you" window (building it if the home has none'
-            " usable) in the background at start, so its first visitors do not wait. 0: on first use.",
+            ' embedding model and maps the saved "for you" window (waiting for a child process to build'
+            " it if the home has none usable) in the background at start, so its first visitors do not"
+            " wait. 0: on first use.",
         ),
         Setting(
             "PAPERFEED_WEB_TIMEOUT",

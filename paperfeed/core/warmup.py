@@ -4,9 +4,10 @@ recycles workers (max_requests), so without it every recycle would make one visi
 takes part by giving its AppConfig a `warm_up()` method; a failure is logged and the app is built
 on first use as before. Warm-up must stay cheap: it runs at every recycle and shares the worker's
 GIL with its first requests. The "for you" window is cheap here because it is saved under the home and
-mapped (paperfeed.recs.store); only the first worker on a home without a usable one builds it, in this
-thread, which beats building it in a visitor's request (131 s at 1M synthetic papers, past the request
-timeout)."""
+mapped (paperfeed.recs.store); on a home without a usable one, the first worker starts a child process
+that builds it (131 s of CPU at 1M synthetic papers: in this thread it held the GIL against the
+requests, and a "for you" request waited for it past the request timeout), and every worker's warm-up
+waits for that child and maps what it saved, while "for you" answers without it."""
 
 from __future__ import annotations
 
@@ -20,6 +21,15 @@ from django.urls import get_resolver
 from paperfeed.conf import env
 
 log = logging.getLogger(__name__)
+
+# True in a process that answers requests (a `serve` worker): no request may wait behind a build that
+# takes minutes, and none may run in its GIL; an app then builds in a child process (recs.index).
+serving = False
+
+
+def mark_serving() -> None:
+    global serving
+    serving = True
 
 
 def warm_up() -> dict[str, float | None]:

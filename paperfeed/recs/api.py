@@ -12,8 +12,21 @@ from pydantic import TypeAdapter
 
 from paperfeed.api.paging import SearchPaging, link_pages
 from paperfeed.api.schemas import DailyPaperOut, old_name
-from paperfeed.core.http import with_old_keys
-from paperfeed.recs import services
+from paperfeed.core.http import retry_later, with_old_keys
+from paperfeed.recs import index, services
+
+NOT_READY = (
+    "recommendations are being prepared (the server is building its index of recent papers after a"
+    " start or an upgrade); try again after Retry-After"
+)
+
+
+def not_ready(exc: index.NotReady) -> HttpResponse:
+    """The API's and the page's JSON twin's answer while the window is built: 503 + Retry-After,
+    not a list of another kind under the same shape (a client could not tell it from its ranking)."""
+    resp = retry_later(NOT_READY, exc.retry_after)
+    resp["Cache-Control"] = "no-store"
+    return resp
 
 
 class RecommendationOut(DailyPaperOut):
@@ -59,18 +72,34 @@ def router(token_auth: Any, responses: Any) -> Router:
     operations declare their errors in the same shapes as the rest of the API."""
     r = Router(tags=["recommendations"], auth=[token_auth, SessionAuth()])
 
-    @r.get("/recommendations", response=responses(list[RecommendationOut], 400, 401))
+    @r.get(
+        "/recommendations",
+        response=responses(list[RecommendationOut], 400, 401, 503),
+        openapi_extra={
+            "responses": {
+                503: {
+                    "description": "Service Unavailable: the recommendations are being prepared (a"
+                    " server just started on a home without its index of recent papers), or the"
+                    " database is down; try again after Retry-After"
+                }
+            }
+        },
+    )
     def recommendations(
         request: HttpRequest, response: HttpResponse, q: Query[SearchPaging]
-    ) -> list[dict[str, Any]]:
+    ) -> list[dict[str, Any]] | HttpResponse:
         """The signed-in user's recommendations, best first, each with its reason: the best
-        100 in pages (`p` from 0), a page past them empty."""
+        100 in pages (`p` from 0), a page past them empty. 503 with Retry-After while a server
+        that just started prepares them."""
         start, end = q.window()
         if start >= services.MAX_LIMIT:
             link_pages(request, response, q, 0)
             return []
         # A longer list starts with the shorter one, so a page is the tail of the list up to its end.
-        recs = services.recommend(request.auth, limit=min(end, services.MAX_LIMIT))  # type: ignore[attr-defined]
+        try:
+            recs = services.recommend(request.auth, limit=min(end, services.MAX_LIMIT))  # type: ignore[attr-defined]
+        except index.NotReady as e:
+            return not_ready(e)
         page = as_json(recs[start:end])
         link_pages(request, response, q, len(page))
         return page

@@ -18,16 +18,16 @@ class RecsConfig(AppConfig):
         self._connect_hooks()
 
     def warm_up(self) -> None:
-        """Map the saved "for you" window, or build and save it when there is none fit to use (one
-        builder per home: the other workers wait for it and map what it saved), and catch up on
-        the papers changed since; a new worker's first "for you" then only scores. Without it, that
-        request waited for the window and the imports (~10 s on a loaded machine at 5,000 papers;
-        at a million, a build past the request timeout)."""
+        """Map the saved "for you" window, or, when there is none fit to use, wait for it to be
+        built and saved (in a web worker by a child process the first worker starts, never in this
+        one: index.py), and catch up on the papers changed since; a new worker's first "for you"
+        then only scores. Without it, that request waited for the window and the imports (~10 s on
+        a loaded machine at 5,000 papers; at a million, a build past the request timeout)."""
         from django.template.loader import get_template
 
         from paperfeed.recs import index, model
 
-        index.candidates()
+        index.wait_until_ready()
         model.counts(["warm up"])  # the stop words, read once per process
         get_template("recs/for_you.html")  # compiled once per process, kept by the cached loader
 

@@ -5,12 +5,20 @@ worker after imports and harvests) and brings it up to date from the `PaperChang
 papers are re-read and re-hashed; idf comes from the window's document frequencies). With no usable
 saved window, the first process to need one builds it from the database and saves it for the others.
 The window ends at the newest announced paper, not today, so an imported snapshot has candidates too.
+
+A web worker (`serve` marks it: core.warmup.serving) never builds in its own process: the build (131 s of
+CPU at 1M synthetic papers) would hold its GIL against the requests it serves, and a request waiting
+for it would pass gunicorn's timeout. It starts `paperfeed window` as a child instead (the worker job's
+code, refresh_saved), handing it the builder lock, and until the window is saved candidates() raises
+NotReady, which "for you" answers without waiting (recs.views, recs.api).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,6 +30,7 @@ from django.apps import apps
 from django.db.models import Max
 
 from paperfeed.conf import env_int
+from paperfeed.core import warmup
 from paperfeed.papers.models import Paper, PaperCategory, PaperChange
 from paperfeed.recs import model, store
 
@@ -275,9 +284,101 @@ def _save(cands: Candidates) -> None:
         store.save(cands, cands.since)
 
 
+class NotReady(Exception):
+    """No window in this process and none saved fit to use: a builder process is making it."""
+
+    retry_after = 30.0  # seconds: a client's next look; the build takes ~5 s at 20k papers, minutes at 274k
+
+
+_builder: subprocess.Popen[bytes] | None = None
+_unusable: tuple[str, str] | None = None  # why the saved window is unfit, and its name: not read again
+_failed_at = -float("inf")
+RETRY_FAILED_S = 60.0  # after a builder failed, this process starts the next no sooner
+
+
+def _start_builder(why: str, seen: str | None = None) -> bool:
+    """Start `paperfeed window` with the builder lock, unless a builder runs already (this process's,
+    or any other's: the lock is held), one saved a window since this process found `seen` the
+    newest, or this process's last one failed a moment ago. False: there is nothing to build (no
+    papers: a window of none is saved by no one, and made here at once)."""
+    global _builder, _failed_at
+    if _builder is not None:
+        if _builder.poll() is None:
+            return True
+        if _builder.returncode != 0:
+            log.error(
+                "recs: the window's builder exited %s; a later request starts another", _builder.returncode
+            )
+            _failed_at = time.monotonic()
+        _builder = None
+    if time.monotonic() - _failed_at < RETRY_FAILED_S:
+        return True
+    lock = store.try_builder_lock()
+    if lock is None:
+        return True  # another process is building: its window is mapped once saved
+    with lock:
+        newest = store.newest()
+        if newest is not None and newest.name != seen:
+            return True  # saved by a builder that ended a moment ago: the next look maps it
+        if _newest_day() is None:
+            return False
+        log.warning("recs: building the candidate window in a child process: %s", why)
+        fd = lock.fileno()
+        # The child inherits the locked file: the lock is held until the child exits, however it ends.
+        _builder = subprocess.Popen(
+            [sys.executable, "-m", "paperfeed", "window", "--lock-fd", str(fd)], pass_fds=(fd,)
+        )
+    return True
+
+
+def _first() -> Candidates:
+    """A web process's first window: the saved one, or NotReady (a builder started if none runs)."""
+    global _unusable
+    path = store.newest()
+    if path is not None and _unusable is not None and path.name == _unusable[1]:
+        # Found unfit already (its checksums alone take ~1 s at 1M): only a builder's newer one helps.
+        if not _start_builder(*_unusable):
+            return build()
+        raise NotReady
+    try:
+        cands = saved()
+    except store.Unusable as why:
+        _unusable = (str(why), path.name) if path is not None else None
+        if not _start_builder(str(why), path.name if path is not None else None):
+            return build()
+        raise NotReady from None
+    _unusable = None
+    return _catch_up(cands)
+
+
+def wait_until_ready() -> Candidates:
+    """This process's window, waiting (the GIL released: in the child, or on the builder lock) while
+    another process builds it; NotReady if the build failed (a later request starts another)."""
+    waited = 0
+    while True:
+        try:
+            return candidates()
+        except NotReady:
+            builder = _builder
+            if builder is not None:
+                if waited >= 2:
+                    raise  # two builders saved windows this process cannot use: not a third in a row
+                waited += 1
+                if builder.wait() != 0:
+                    _start_builder("")  # records the failure (no retry before RETRY_FAILED_S)
+                    raise
+            else:
+                if time.monotonic() - _failed_at < RETRY_FAILED_S:
+                    raise
+                store.wait_for_builder()
+
+
 def start() -> Candidates:
     """A process's first window: the saved one if usable, else built here and saved (one builder
-    per home; the others wait for it and map what it saved), then brought up to date."""
+    per home; the others wait for it and map what it saved), then brought up to date. A web process
+    builds elsewhere (NotReady)."""
+    if warmup.serving:
+        return _first()
     try:
         cands = saved()
     except store.Unusable:
@@ -296,10 +397,11 @@ def _catch_up(cands: Candidates) -> Candidates:
     return build(cands) if latest != cands.watermark else cands
 
 
-def refresh_saved() -> dict[str, Any]:
+def refresh_saved(lock_fd: int | None = None) -> dict[str, Any]:
     """The worker's job: extend the saved window with the papers changed since (or build it), so web
-    processes start warm and catch up on few changes."""
-    with store.builder_lock():
+    processes start warm and catch up on few changes. `lock_fd`: the builder lock, held already
+    (inherited from the web worker that started `paperfeed window`)."""
+    with store.builder_lock(lock_fd):
         try:
             old: Candidates | None = saved(dense=False)
         except store.Unusable as why:
@@ -310,7 +412,7 @@ def refresh_saved() -> dict[str, Any]:
             return {"papers": len(old), "watermark": latest, "saved": False}
         cands = build(old, dense=False)
         _save(cands)
-        return {"papers": len(cands), "watermark": cands.watermark, "saved": True}
+        return {"papers": len(cands), "watermark": cands.watermark, "saved": cands.since is not None}
 
 
 def _counts(papers: list[dict[str, Any]]) -> sp.csr_matrix:

@@ -62,12 +62,42 @@ def settings_key() -> dict[str, Any]:
     }
 
 
-@contextlib.contextmanager
-def builder_lock() -> Iterator[None]:
+def _lock_path() -> Path:
     recs_dir().mkdir(parents=True, exist_ok=True)
-    with (recs_dir() / "window.lock").open("w") as lock:
+    return recs_dir() / "window.lock"
+
+
+@contextlib.contextmanager
+def builder_lock(held: int | None = None) -> Iterator[None]:
+    """`held`: a descriptor of the lock file already locked, inherited from the web worker that
+    started this builder (taking it again through another descriptor would wait on itself)."""
+    if held is not None:
+        with os.fdopen(held, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # a no-op on the inherited lock; a check it is one
+            yield
+        return
+    with _lock_path().open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
+
+
+def try_builder_lock() -> Any:
+    """The lock file open and locked, or None when a builder holds it: a web worker hands the
+    open file to the builder process it starts, so the lock is held from before that process
+    exists until it exits (whatever way it exits), and no second builder starts meanwhile."""
+    lock = _lock_path().open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        return None
+    return lock
+
+
+def wait_for_builder() -> None:
+    """Return once no builder holds the lock (the wait releases the GIL)."""
+    with _lock_path().open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_SH)
 
 
 def newest() -> Path | None:

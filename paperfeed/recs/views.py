@@ -16,7 +16,7 @@ from paperfeed.core.http import json_answer
 from paperfeed.core.middleware import BadParameter
 from paperfeed.core.paging import site_number
 from paperfeed.papers.models import Paper
-from paperfeed.recs import api, services
+from paperfeed.recs import api, index, services
 from paperfeed.recs.models import Feedback
 
 PAGE_SIZE = 30
@@ -40,11 +40,22 @@ def for_you(request: HttpRequest) -> HttpResponse:
         if request.GET.get("format") == "json":  # the JSON twin answers in JSON, as the API does
             return json_answer({"error": str(e)}, status=400)
         raise
-    recs = services.recommend(request.user, limit=limit)
+    preparing = False
+    try:
+        recs = services.recommend(request.user, limit=limit)
+    except index.NotReady as e:
+        if request.GET.get("format") == "json":
+            return api.not_ready(e)  # as the API: a program retries rather than take another list
+        # A visitor gets a page at once: the newest papers of their categories, said to be that.
+        recs, preparing = services.provisional(request.user, limit=limit), True
     if request.GET.get("format") == "json":
         return json_answer({"results": api.as_json(recs)})
     # A longer list starts with the shorter one, so "more" is the same address with a larger limit.
-    more = min(limit + PAGE_SIZE, services.MAX_LIMIT) if len(recs) == limit < services.MAX_LIMIT else None
+    more = (
+        min(limit + PAGE_SIZE, services.MAX_LIMIT)
+        if len(recs) == limit < services.MAX_LIMIT and not preparing
+        else None
+    )
     marked = Feedback.objects.of(request.user.pk or 0).not_interested()
     just_marked = request.session.pop(JUST_MARKED, None)
     return render(
@@ -52,6 +63,7 @@ def for_you(request: HttpRequest) -> HttpResponse:
         "recs/for_you.html",
         {
             "recs": [(r, _paper_url(r.paper)) for r in recs],
+            "preparing": preparing,
             "just_marked": Paper.objects.filter(arxiv_id=just_marked).first() if just_marked else None,
             "marked_count": marked.count(),
             "acted": not recs and not services.signals_of(request.user.pk or 0).empty(),

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
+from pathlib import Path
 
+import httpx
 import pytest
 from django.contrib.auth import get_user_model
 
 from paperfeed.core import warmup
 from paperfeed.recs import index, services
+from tests.conftest import paperfeed
 from tests.recs.conftest import site_model
-from tests.recs.test_store import saved_windows
+from tests.recs.test_store import printed, saved_windows
+from tests.reliability.support import Server, wait_until
 
 
 @pytest.fixture
@@ -46,3 +52,104 @@ def test_the_warm_up_builds_the_window_once_then_each_new_worker_maps_it(catalog
     recs = services.recommend(user, limit=3)
     assert len(builds) == 1  # the first recommendation only scored
     assert {r.paper.arxiv_id for r in recs} == {p.arxiv_id for p in catalogue["diffusion"][3:]}
+
+
+SEED = """
+import datetime as dt, json
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.backends.db import SessionStore
+from paperfeed.accounts.models import Follow
+from paperfeed.accounts.services import create_api_token
+from paperfeed.papers.models import Category, Paper, PaperCategory, PaperChange
+from tests.recs.conftest import TOPICS
+n = 0
+for topic, (cat, titles, abstract) in TOPICS.items():
+    Category.objects.get_or_create(code=cat)
+    for i, title in enumerate(titles):
+        n += 1
+        p = Paper.objects.create(arxiv_id=f"2606.{n:05d}", title=title, abstract=abstract,
+            authors=[{"name": "A", "key": f"a{n}"}], primary_category_id=cat,
+            announced=dt.date(2026, 6, 30) - dt.timedelta(days=n))
+        PaperCategory.objects.create(paper=p, category_id=cat, position=0)
+        PaperChange.objects.create(paper=p)
+u = get_user_model().objects.create_user("cli", "cli@example.org", "a long enough password")
+Follow.objects.create(user=u, kind=Follow.Kind.KEYWORD, value="speech recognition")
+Follow.objects.create(user=u, kind=Follow.Kind.CATEGORY, value="cs.CL")
+s = SessionStore()
+s["_auth_user_id"] = str(u.pk)
+s["_auth_user_backend"] = settings.AUTHENTICATION_BACKENDS[0]
+s["_auth_user_hash"] = u.get_session_auth_hash()
+s.create()
+print(json.dumps({"session": s.session_key, "token": create_api_token(u).secret}))
+"""
+
+# A builder that dies in the middle of its save: it holds the lock and has written part of a window
+# under the temporary name, then waits to be killed.
+CRASHING_BUILDER = """
+import fcntl, os, sys, time
+from pathlib import Path
+recs = Path(sys.argv[1]) / "recs"
+recs.mkdir(parents=True, exist_ok=True)
+lock = open(recs / "window.lock", "w")
+fcntl.flock(lock, fcntl.LOCK_EX)
+half = recs / f"window-{time.time_ns():020d}.tmp{os.getpid()}"
+half.mkdir()
+(half / "counts.npy").write_bytes(b"\\x93NUMPY half a file")
+print("locked", flush=True)
+time.sleep(3600)
+"""
+
+
+@pytest.mark.migrated
+@pytest.mark.timeout(300)  # a real server with two workers (each loads the search model) and a builder
+def test_serving_workers_answer_at_once_while_the_window_is_built_elsewhere(cli_env, tmp_path):
+    made = printed(paperfeed("shell", "-c", SEED, env=cli_env).stdout)
+    home = Path(cli_env["PAPERFEED_HOME"])
+    crashing = subprocess.Popen(
+        [sys.executable, "-c", CRASHING_BUILDER, str(home)], stdout=subprocess.PIPE, text=True
+    )
+    server = None
+    try:
+        assert crashing.stdout is not None and crashing.stdout.readline().strip() == "locked"
+        env = {**cli_env, "PAPERFEED_WARM_UP": "1"}
+        server = Server(env, tmp_path / "server.log", workers=2).wait_ready()
+        api = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {made['token']}"})
+        site = httpx.Client(base_url=server.url, cookies={"sessionid": made["session"]})
+        with api, site:
+            # Another process builds (holds the lock): every request is answered without waiting for it.
+            for _ in range(3):  # each worker, likely
+                r = api.get("/api/recommendations")
+                assert r.status_code == 503, r.text
+                assert int(r.headers["Retry-After"]) >= 1 and r.json()["retryAfter"] >= 1
+                assert "being prepared" in r.json()["error"]
+                assert site.get("/for-you?format=json").status_code == 503
+                page = site.get("/for-you")
+                assert page.status_code == 200 and "being prepared" in page.text
+                # Labelled: the newest papers of the followed category, not a ranking.
+                assert "New in cs.CL, which you follow" in page.text and "2606.00013" in page.text
+                assert "2606.00001" not in page.text  # a cs.CV paper
+                assert api.get("/api/daily_papers").status_code == 200  # other pages as ever
+            assert "building the candidate window" not in server.output()
+
+            crashing.kill()  # the builder dies: the lock is free, its half window left behind
+            crashing.wait()
+            wait_until(lambda: api.get("/api/recommendations").status_code == 200, None, "the window")
+            wait_until(lambda: server.output().count("warmed up: ") >= 2, None, "both warm-ups")
+            recs = api.get("/api/recommendations?limit=6").json()
+            assert {r["paper"]["id"] for r in recs} == {f"2606.{n:05d}" for n in range(13, 19)}
+            page = site.get("/for-you")
+            assert page.status_code == 200 and "being prepared" not in page.text
+    finally:
+        crashing.kill()
+        crashing.wait()
+        if server is not None:
+            server.stop()
+    out = server.output()
+    # One builder, a child of one worker; the other worker waited for it and mapped what it saved.
+    assert out.count("building the candidate window in a child process") == 1, out[-3000:]
+    assert out.count('saved the "for you" window: 24 papers') == 1, out[-3000:]
+    warmed = [line for line in out.splitlines() if "warmed up: " in line]
+    assert len(warmed) == 2 and all("recs None" not in line for line in warmed), warmed
+    [window] = saved_windows(home)  # complete; the killed builder's half one removed by the save
+    assert ".tmp" not in window.name and (window / "manifest.json").exists()

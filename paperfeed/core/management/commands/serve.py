@@ -16,8 +16,9 @@ from paperfeed.core.static import collect as collect_static
 
 
 def _warm_up(worker: Any) -> None:
-    from paperfeed.core.warmup import start_in_background
+    from paperfeed.core.warmup import mark_serving, start_in_background
 
+    mark_serving()  # with the warm-up off too: a request must not build what takes minutes
     start_in_background()
 
 
