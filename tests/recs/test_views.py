@@ -322,3 +322,29 @@ def test_a_malformed_limit_is_a_400_not_the_first_30(client, catalogue, reader):
         r = client.get(f"/for-you?format=json&limit={bad}")
         assert r.status_code == 400 and "from 1 to 100 in plain digits" in r.json()["error"], bad
     assert client.get("/for-you?limit=100000").status_code == 200  # more is read as 100
+
+
+def test_while_the_window_is_built_the_page_lists_the_newest_of_liked_categories(
+    client, catalogue, reader, home, monkeypatch
+):
+    from paperfeed.core import warmup
+    from paperfeed.recs import index, store
+
+    liked = catalogue["speech"][0]
+    save(reader, liked)
+    site_model("feed.Vote").objects.create(user=reader, paper=catalogue["speech"][1])
+    Feedback.objects.create(user=reader, paper=catalogue["speech"][2], kind=Feedback.Kind.NOT_INTERESTED)
+    monkeypatch.setattr(warmup, "serving", True)  # a web worker: it never builds the window itself
+    client.force_login(reader)
+    with store.builder_lock():  # another process is building it
+        page = client.get("/for-you")
+        data = client.get("/for-you?format=json")
+    assert not index.loaded() and not list((home / "recs").glob(f"{store.PREFIX}*"))
+    text = page.content.decode()
+    assert page.status_code == 200 and "being prepared" in text and "Show more" not in text
+    shown = re.findall(r"arXiv:(\d{4}\.\d{5})", text)
+    # The speech papers (cs.CL) newest first, but none the reader liked, voted on or dismissed.
+    assert shown == [p.arxiv_id for p in catalogue["speech"][3:]]
+    assert text.count("New in cs.CL, where papers you liked are") == 3
+    assert data.status_code == 503 and int(data["Retry-After"]) >= 1
+    assert data.json()["retryAfter"] == int(data["Retry-After"]) and "being prepared" in data.json()["error"]
