@@ -365,7 +365,8 @@ def wait_until_ready() -> Candidates:
                     raise  # two builders saved windows this process cannot use: not a third in a row
                 waited += 1
                 if builder.wait() != 0:
-                    _start_builder("")  # records the failure (no retry before RETRY_FAILED_S)
+                    with _lock:  # as a request's look does
+                        _start_builder("")  # records the failure (no retry before RETRY_FAILED_S)
                     raise
             else:
                 if time.monotonic() - _failed_at < RETRY_FAILED_S:
