@@ -465,7 +465,7 @@ def _newer_saved(cands: Candidates) -> Candidates:
 
 
 def reset() -> None:
-    """Forget this process's window (tests switch databases under it)."""
-    global _current
+    """Forget this process's window and builder (tests switch databases and homes under it)."""
+    global _current, _builder, _unusable, _failed_at
     with _lock:
-        _current = None
+        _current, _builder, _unusable, _failed_at = None, None, None, -float("inf")
