@@ -155,7 +155,12 @@ def child_json(args: Sequence[str], env: dict[str, str], what: str) -> dict[str,
 
 @contextlib.contextmanager
 def serve(
-    env: dict[str, str], workers: int, *, prefix: Sequence[str] = (), wait_s: float = 120
+    env: dict[str, str],
+    workers: int,
+    *,
+    prefix: Sequence[str] = (),
+    wait_s: float = 120,
+    wait_warm_ups: bool = True,
 ) -> Iterator[str]:
     """`paperfeed serve` (gunicorn master and workers; `prefix` e.g. pins it with taskset) on a free
     loopback port, logging to $PAPERFEED_HOME/serve.log; yields its base URL once /healthz answers
@@ -191,7 +196,7 @@ def serve(
             if time.monotonic() > deadline:
                 raise RuntimeError("paperfeed serve did not come up")
             time.sleep(0.5)
-        if env.get("PAPERFEED_WARM_UP", "1") == "1":
+        if wait_warm_ups and env.get("PAPERFEED_WARM_UP", "1") == "1":
             wait_for_warm_ups(log_path, log_start, workers, deadline)
         yield base
     finally:

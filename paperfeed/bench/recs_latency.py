@@ -10,6 +10,11 @@ Cold (--cold N, 0 skips it): after the warm runs, fresh servers on the same home
 `GET /for-you`: N started as `serve` starts them (the worker warms up first) and N with the warm-up
 off, in turns; their medians next to the warm page's p50 of this run, as a ratio.
 
+During the build (--during-build): last, the saved window removed, a fresh one-worker server whose
+warm-up has it built again, asked for `GET /` every 0.1 s and `GET /for-you` every second until the
+warm-up ends: their latencies and answers meanwhile, and the worker's CPU seconds, its own and its
+children's (the builder process, when it builds in one).
+
 Actions (--actions N, 0 skips them): users with 20 and with 1,000 saved papers vote and unvote, save
 and unsave, in turns. Half of them have opened "for you" (so they have a profile, which each action
 updates); the other half never have (the hook finds no profile and stops): the same request without
@@ -24,8 +29,12 @@ pages as SQLite writes them; the log's file size undercounts, as SQLite reuses i
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import shutil
+import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -144,6 +153,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--actions", type=int, default=100, help="votes and saves per kind of user (0: none)")
+    parser.add_argument(
+        "--during-build",
+        action="store_true",
+        help="also measure requests while a fresh server's warm-up builds the window",
+    )
     parser.add_argument(
         "--cold",
         type=int,
@@ -328,6 +342,76 @@ def _cold(env: dict[str, str], session: str, rounds: int) -> dict[str, Any]:
     return out
 
 
+def _cpu_s(pid: int) -> dict[str, float]:
+    """A process's CPU seconds so far: its own, and its waited-for children's."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    utime, stime, cutime, cstime = (int(x) / tick for x in fields[11:15])
+    return {"own": round(utime + stime, 2), "children": round(cutime + cstime, 2)}
+
+
+def _during_build(env: dict[str, str], session: str) -> dict[str, Any]:
+    """See the module's docstring."""
+    import httpx
+
+    home = Path(env["PAPERFEED_HOME"])
+    for saved in (home / "recs").glob("window-*"):
+        shutil.rmtree(saved)
+    log_path = home / "serve.log"
+    start = log_path.stat().st_size
+    rows: dict[str, list[tuple[float, float, str]]] = {"/": [], "/for-you": []}
+    stop = threading.Event()
+
+    def ask(base: str, url: str, pause: float) -> None:
+        with httpx.Client(base_url=base, timeout=120, cookies={"sessionid": session}) as client:
+            while not stop.is_set():
+                t = time.perf_counter()
+                try:
+                    status = str(client.get(url).status_code)
+                except httpx.HTTPError as e:
+                    status = type(e).__name__
+                rows[url].append((t, (time.perf_counter() - t) * 1000, status))
+                time.sleep(pause)
+
+    with serve({**env, "PAPERFEED_WARM_UP": "1"}, 1, wait_warm_ups=False) as base:
+        started = time.perf_counter()
+        threads = [
+            threading.Thread(target=ask, args=(base, url, p)) for url, p in (("/", 0.1), ("/for-you", 1.0))
+        ]
+        for th in threads:
+            th.start()
+        try:
+            while not _warm_ups(log_path, start) and time.perf_counter() - started < 600:
+                time.sleep(0.2)
+            built = time.perf_counter()
+            cpu = {str(w): _cpu_s(w) for w in _workers(base)}
+        finally:
+            stop.set()
+            for th in threads:
+                th.join()
+    out: dict[str, Any] = {"build_s": round(built - started, 1), "worker_cpu_s": cpu}
+    for url, got in rows.items():
+        during = [(ms, status) for t, ms, status in got if t < built]
+        ms = [m for m, _ in during]
+        out[url] = {
+            "answered": len(during),
+            "statuses": {s: sum(1 for _, x in during if x == s) for s in {x for _, x in during}},
+            **(_summary(ms) | {"max_ms": round(max(ms), 1)} if ms else {}),
+        }
+    return out
+
+
+def _workers(base: str) -> list[int]:
+    """The gunicorn workers serving `base`: forks of the master, with its command line."""
+    port = base.rsplit(":", 1)[1]
+    found = subprocess.run(
+        ["pgrep", "-f", f"serve --host 127.0.0.1 --port {port}"], capture_output=True, text=True, check=False
+    )
+    pids = {int(p) for p in found.stdout.split()}
+    parent = {p: int(Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[1]) for p in pids}
+    return sorted(p for p in pids if parent[p] in pids)
+
+
 def run(options: dict[str, Any]) -> dict[str, Any]:
     import httpx
 
@@ -357,6 +441,7 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
                 raise
         first_warm_ups = _warm_ups(log_path, 0)
         cold = _cold(env, made["session"], options["cold"]) if options["cold"] else None
+        during = _during_build(env, made["session"]) if options["during_build"] else None
     warm_p50 = _summary(page)["p50_ms"]
     if cold is not None:
         for kind in ("warmed_up", "not_warmed_up"):
@@ -376,4 +461,5 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
         "meets_target": max(_summary(page)["p95_ms"], _summary(api)["p95_ms"]) <= TARGET_P95_MS,
         **({"actions": acted} if acted else {}),
         **({"cold": cold} if cold else {}),
+        **({"during_build": during} if during else {}),
     }
