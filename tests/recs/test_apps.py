@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from paperfeed.core import warmup
@@ -152,4 +155,54 @@ def test_serving_workers_answer_at_once_while_the_window_is_built_elsewhere(cli_
     warmed = [line for line in out.splitlines() if "warmed up: " in line]
     assert len(warmed) == 2 and all("recs None" not in line for line in warmed), warmed
     [window] = saved_windows(home)  # complete; the killed builder's half one removed by the save
+    assert ".tmp" not in window.name and (window / "manifest.json").exists()
+
+
+@pytest.mark.migrated
+@pytest.mark.timeout(300)
+@pytest.mark.skipif(not settings.IS_POSTGRES, reason="a table lock holds the builder mid-build (PostgreSQL)")
+def test_a_builder_killed_mid_build_leaves_no_window_and_the_other_worker_builds_again(cli_env, tmp_path):
+    import psycopg
+
+    made = printed(paperfeed("shell", "-c", SEED, env=cli_env).stdout)
+    home = Path(cli_env["PAPERFEED_HOME"])
+    server = None
+    with psycopg.connect(cli_env["DATABASE_URL"]) as held:
+        # The builder reads the papers' categories after their texts; no page of this test reads them.
+        held.execute("LOCK TABLE papers_papercategory IN ACCESS EXCLUSIVE MODE")
+        try:
+            server = Server({**cli_env, "PAPERFEED_WARM_UP": "1"}, tmp_path / "server.log", workers=2)
+            server.wait_ready()
+
+            def builders() -> list[int]:  # the workers' children (a worker starts no other)
+                ps = [
+                    subprocess.run(["pgrep", "-P", str(w)], capture_output=True, text=True)
+                    for w in server.pids()[1:]
+                ]
+                return [int(p) for r in ps for p in r.stdout.split()]
+
+            def waiting() -> bool:  # the builder, mid-build: its texts read, waiting for the categories
+                row = held.execute(
+                    "SELECT count(*) FROM pg_locks"
+                    " WHERE NOT granted AND relation = 'papers_papercategory'::regclass"
+                ).fetchone()
+                return bool(row and row[0])
+
+            wait_until(waiting, None, "the builder to reach the categories")
+            assert len(builders()) == 1
+            os.kill(builders()[0], signal.SIGKILL)
+            wait_until(lambda: "builder exited -9" in server.output(), None, "its worker to see it die")
+        finally:
+            held.rollback()  # the table free again
+        try:
+            api = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {made['token']}"})
+            with api:
+                wait_until(lambda: api.get("/api/recommendations").status_code == 200, None, "the window")
+        finally:
+            server.stop()
+    out = server.output()
+    # The other worker, waiting on the lock the killed one held, started the second builder.
+    assert out.count("building the candidate window in a child process") == 2, out[-3000:]
+    assert out.count('saved the "for you" window: 24 papers') == 1, out[-3000:]
+    [window] = saved_windows(home)
     assert ".tmp" not in window.name and (window / "manifest.json").exists()
