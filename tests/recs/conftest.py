@@ -107,3 +107,26 @@ def home(settings, tmp_path):  # type: ignore[no-untyped-def]
     index.reset()
     yield settings.HOME
     index.reset()
+
+
+# For a `paperfeed shell -c` in a separate process: the topics' papers and a reader "cli" following a
+# keyword (bound to `u`), for the tests that run real commands and servers on a home.
+SEED_SHELL = """
+import datetime as dt
+from django.contrib.auth import get_user_model
+from paperfeed.accounts.models import Follow
+from paperfeed.papers.models import Category, Paper, PaperCategory, PaperChange
+from tests.recs.conftest import TOPICS
+n = 0
+for topic, (cat, titles, abstract) in TOPICS.items():
+    Category.objects.get_or_create(code=cat)
+    for i, title in enumerate(titles):
+        n += 1
+        p = Paper.objects.create(arxiv_id=f"2606.{n:05d}", title=title, abstract=abstract,
+            authors=[{"name": "A", "key": f"a{n}"}], primary_category_id=cat,
+            announced=dt.date(2026, 6, 30) - dt.timedelta(days=n))
+        PaperCategory.objects.create(paper=p, category_id=cat, position=0)
+        PaperChange.objects.create(paper=p)
+u = get_user_model().objects.create_user("cli", "cli@example.org", "a long enough password")
+Follow.objects.create(user=u, kind=Follow.Kind.KEYWORD, value="speech recognition")
+"""

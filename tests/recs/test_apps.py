@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from paperfeed.core import warmup
 from paperfeed.recs import index, services
 from tests.conftest import paperfeed
-from tests.recs.conftest import site_model
+from tests.recs.conftest import SEED_SHELL, site_model
 from tests.recs.test_store import printed, saved_windows
 from tests.reliability.support import Server, wait_until
 
@@ -57,27 +57,14 @@ def test_the_warm_up_builds_the_window_once_then_each_new_worker_maps_it(catalog
     assert {r.paper.arxiv_id for r in recs} == {p.arxiv_id for p in catalogue["diffusion"][3:]}
 
 
-SEED = """
-import datetime as dt, json
+# The topics' papers and the reader "cli", who also follows cs.CL, signed in with a session and a token.
+SEED = (
+    SEED_SHELL
+    + """
+import json
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.db import SessionStore
-from paperfeed.accounts.models import Follow
 from paperfeed.accounts.services import create_api_token
-from paperfeed.papers.models import Category, Paper, PaperCategory, PaperChange
-from tests.recs.conftest import TOPICS
-n = 0
-for topic, (cat, titles, abstract) in TOPICS.items():
-    Category.objects.get_or_create(code=cat)
-    for i, title in enumerate(titles):
-        n += 1
-        p = Paper.objects.create(arxiv_id=f"2606.{n:05d}", title=title, abstract=abstract,
-            authors=[{"name": "A", "key": f"a{n}"}], primary_category_id=cat,
-            announced=dt.date(2026, 6, 30) - dt.timedelta(days=n))
-        PaperCategory.objects.create(paper=p, category_id=cat, position=0)
-        PaperChange.objects.create(paper=p)
-u = get_user_model().objects.create_user("cli", "cli@example.org", "a long enough password")
-Follow.objects.create(user=u, kind=Follow.Kind.KEYWORD, value="speech recognition")
 Follow.objects.create(user=u, kind=Follow.Kind.CATEGORY, value="cs.CL")
 s = SessionStore()
 s["_auth_user_id"] = str(u.pk)
@@ -86,6 +73,7 @@ s["_auth_user_hash"] = u.get_session_auth_hash()
 s.create()
 print(json.dumps({"session": s.session_key, "token": create_api_token(u).secret}))
 """
+)
 
 # A builder that dies in the middle of its save: it holds the lock and has written part of a window
 # under the temporary name, then waits to be killed.

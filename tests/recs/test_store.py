@@ -17,6 +17,7 @@ import pytest
 from paperfeed.papers.models import Paper, PaperCategory, PaperChange
 from paperfeed.recs import index, store, tasks
 from tests.conftest import paperfeed
+from tests.recs.conftest import SEED_SHELL
 
 
 def _mapped(arr: Any) -> bool:
@@ -196,26 +197,6 @@ def test_a_running_process_moves_to_the_newer_window_the_worker_saved(catalogue,
     assert late.pk in cands.ids.tolist() and _mapped(cands.rows.data)  # the shared pages, no private copy
 
 
-SEED = """
-import datetime as dt
-from django.contrib.auth import get_user_model
-from paperfeed.accounts.models import Follow
-from paperfeed.papers.models import Category, Paper, PaperCategory, PaperChange
-from tests.recs.conftest import TOPICS
-n = 0
-for topic, (cat, titles, abstract) in TOPICS.items():
-    Category.objects.get_or_create(code=cat)
-    for i, title in enumerate(titles):
-        n += 1
-        p = Paper.objects.create(arxiv_id=f"2606.{n:05d}", title=title, abstract=abstract,
-            authors=[{"name": "A", "key": f"a{n}"}], primary_category_id=cat,
-            announced=dt.date(2026, 6, 30) - dt.timedelta(days=n))
-        PaperCategory.objects.create(paper=p, category_id=cat, position=0)
-        PaperChange.objects.create(paper=p)
-u = get_user_model().objects.create_user("cli", "cli@example.org", "a long enough password")
-Follow.objects.create(user=u, kind=Follow.Kind.KEYWORD, value="speech recognition")
-"""
-
 RECOMMEND = """
 import json
 from django.contrib.auth import get_user_model
@@ -234,7 +215,7 @@ def printed(stdout: str) -> Any:
 @pytest.mark.timeout(240)
 def test_processes_share_one_window_built_once(cli_env, tmp_path):
     paperfeed("migrate", env=cli_env)
-    paperfeed("shell", "-c", SEED, env=cli_env)
+    paperfeed("shell", "-c", SEED_SHELL, env=cli_env)
     home = Path(cli_env["PAPERFEED_HOME"])
     both = [
         subprocess.Popen(
