@@ -77,6 +77,9 @@ IP_LIMIT, IP_WINDOW = 30, 3600
 class Accepted:
     allowed: bool
     retry_after: int = 0
+    # Which limit refused it, "address" or "client": the two call for different answers (another
+    # address from this client would pass the first, not the second).
+    limited_by: str = ""
     # The signed-in user's own verified address, subscribed at once: nothing to hide from them, and
     # no mail to wait for.
     own: bool = False
@@ -91,10 +94,10 @@ def subscribe(raw_email: str, *, user: Any = None, ip: str = "", frequency: str 
         ip
         and not (by_ip := ratelimit.hit("digests.subscribe.ip", ip, limit=IP_LIMIT, window=IP_WINDOW)).allowed
     ):
-        return Accepted(False, by_ip.retry_after)
+        return Accepted(False, by_ip.retry_after, limited_by="client")
     decision = ratelimit.hit("digests.subscribe", address, limit=RESEND_LIMIT, window=RESEND_WINDOW)
     if not decision.allowed:
-        return Accepted(False, decision.retry_after)
+        return Accepted(False, decision.retry_after, limited_by="address")
     own = bool(user and getattr(user, "is_authenticated", False) and user.email_verified and user.email)
     own = own and _same(user.email, address)
     with transaction.atomic():

@@ -43,6 +43,25 @@ def _client_ip(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR", ""))
 
 
+def _limit_met(limited_by: str) -> str:
+    # Name the limit that was met: told "this address" when it was the client's limit, a reader
+    # would wait for nothing before trying another address, or blame an address they never used.
+    if limited_by == "client":
+        return (
+            f"Too many subscription requests from your network (at most {services.IP_LIMIT} "
+            f"{_per(services.IP_WINDOW)}); try again later."
+        )
+    return (
+        f"Too many confirmation mails asked for this address (at most {services.RESEND_LIMIT} "
+        f"{_per(services.RESEND_WINDOW)}); try again later."
+    )
+
+
+def _per(window: int) -> str:
+    hours = window / 3600
+    return "an hour" if hours == 1 else f"in {hours:g} hours" if hours >= 1 else f"in {window // 60} minutes"
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 def subscribe(request: HttpRequest) -> HttpResponse:
     form = SubscribeForm(request.POST or None)
@@ -64,11 +83,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
             if got.allowed:
                 message = SUBSCRIBED
             else:
-                status, error, wait = (
-                    429,
-                    "Too many requests for this address; try again later.",
-                    got.retry_after,
-                )
+                status, error, wait = 429, _limit_met(got.limited_by), got.retry_after
     elif request.method == "POST":
         status, error = 400, "Enter an email address."
     if _wants_json(request) and status == 429:

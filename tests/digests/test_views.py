@@ -176,7 +176,7 @@ def test_a_429_says_when_the_limit_met_lets_the_address_ask_again(monkeypatch: p
         assert Client().post(url, {"email": "reader@example.org"}).status_code == 200
     r = Client().post(url, {"email": "reader@example.org"})
     assert r.status_code == 429 and r["Retry-After"] == "2700"
-    error = "Too many requests for this address; try again later."
+    error = "Too many confirmation mails asked for this address (at most 3 in 6 hours); try again later."
     assert r.json() == {
         "error": error,
         "retryAfter": 2700,
@@ -202,6 +202,11 @@ def test_a_429_of_the_clients_own_limit_says_its_wait(monkeypatch: pytest.Monkey
     assert set(codes) == {200}
     r = Client().post(url, {"email": "one.more@example.org"})  # a new address, the same client
     assert r.status_code == 429 and r["Retry-After"] == "900" and r.json()["retryAfter"] == 900
+    # The client's limit is named, not the address's: this address never asked before.
+    error = "Too many subscription requests from your network (at most 30 an hour); try again later."
+    assert r.json()["message"] == r.json()["error"] == error
+    page = _subscribe(Client(), "and.another@example.org")
+    assert page.status_code == 429 and error in page.content.decode()
 
 
 @pytest.mark.django_db(transaction=True)
