@@ -26,8 +26,33 @@ from paperfeed.papers import tex
 from paperfeed.papers.models import Category, Paper
 
 
+class _ChangedAt(feedgenerator.SyndicationFeed):
+    """The feed's date (Atom's feed <updated>, RSS's lastBuildDate, the Last-Modified header) is when
+    its list last changed: the newest of its entries' dates and of the times their rows were
+    written. Entry dates alone said "unchanged" to an If-Modified-Since after a paper dated no
+    later than the newest was added (a second batch of the same day, a saved search's new match
+    from last month): a 304 for a list that had grown. An empty feed is dated the start of the
+    day, not the current second, which made every poll's bytes (and ETag) new."""
+
+    def latest_post_date(self) -> dt.datetime:
+        dates = [
+            d for i in self.items for d in (i.get("updateddate"), i.get("pubdate"), i.get("written")) if d
+        ]
+        if dates:
+            return max(dates)
+        return dt.datetime.combine(timezone.now().astimezone(dt.UTC).date(), dt.time(), tzinfo=dt.UTC)
+
+
+class _Rss(_ChangedAt, feedgenerator.Rss201rev2Feed):
+    pass
+
+
+class _Atom1(_ChangedAt, feedgenerator.Atom1Feed):
+    pass
+
+
 class _PaperFeed(Feed):
-    feed_type: type[feedgenerator.SyndicationFeed] = feedgenerator.Rss201rev2Feed
+    feed_type: type[feedgenerator.SyndicationFeed] = _Rss
     description_template = "feed/feed_item.html"
     # A feed whose items show upvotes and ranks: those change without any item's date changing, so
     # the newest date (Django's Last-Modified) would answer a reader's If-Modified-Since with a 304
@@ -73,6 +98,10 @@ class _PaperFeed(Feed):
     def item_categories(self, item: Any) -> list[str]:
         return _paper(item).category_codes()
 
+    def item_extra_kwargs(self, item: Any) -> dict[str, Any]:
+        # Read by _ChangedAt only; no element is written from it.
+        return {"written": _paper(item).modified_at}
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
         item = ctx["obj"]
@@ -86,7 +115,7 @@ def _paper(item: Any) -> Paper:
 
 
 class _Atom:
-    feed_type: type[feedgenerator.SyndicationFeed] = feedgenerator.Atom1Feed
+    feed_type: type[feedgenerator.SyndicationFeed] = _Atom1
 
 
 def _seven_days_to(last: dt.date) -> periods.Period:

@@ -176,3 +176,84 @@ def test_an_items_author_is_the_names_it_lists_each_whole(papers) -> None:  # ty
         # It was arXiv's line cut at 300 characters, mid-name, and "A and B" beside the text's "A, B".
         assert many == ", ".join(names[:10]) + " et al.", kind
         assert two == "Ada Lovelace, Alan Turing", kind
+
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def _descriptions(kind: str) -> dict[str, str]:
+    root = ET.fromstring(Client().get(f"/papers/feed.{kind}").content)
+    if kind == "rss":
+        return {i.findtext("link") or "": i.findtext("description") or "" for i in root.iter("item")}
+    return {
+        e.find(f"{ATOM}link").get("href"): e.findtext(f"{ATOM}summary") or ""  # type: ignore[union-attr]
+        for e in root.iter(f"{ATOM}entry")
+    }
+
+
+def test_an_items_abstract_spells_its_tex_in_plain_characters_escaped(papers) -> None:  # type: ignore[no-untyped-def]
+    """Feed readers run no KaTeX: the abstract's TeX showed as `$\\alpha$` where the title spelled it out.
+    arXiv's hard wraps are joined, its paragraphs kept, and its text stays text."""
+    from paperfeed.papers.models import Paper
+
+    abstract = (
+        "With $\\alpha<\\beta$ and Schr\\\"odinger's R&D,\nwe <script>alert(1)</script> win.\n"
+        "\n  A second paragraph."
+    )
+    Paper.objects.filter(pk=papers[1].pk).update(abstract=abstract)
+    for kind in ("rss", "atom"):
+        html = next(v for k, v in _descriptions(kind).items() if k.endswith(papers[1].arxiv_id))
+        assert (
+            "<p>With \u03b1&lt;\u03b2 and Schrödinger&#x27;s R&amp;D, "
+            "we &lt;script&gt;alert(1)&lt;/script&gt; win.</p>" in html
+        ), kind
+        assert "<p>A second paragraph.</p>" in html and "$" not in html and "<script>" not in html, kind
+
+
+def test_an_empty_feed_is_dated_the_start_of_the_day_so_a_poll_gets_the_same_bytes(papers) -> None:  # type: ignore[no-untyped-def]
+    """With no entry to take a date from, the feed was dated the current second: every poll of an
+    empty feed (trending on a Monday, a quiet category) got new bytes and a new ETag, never a 304."""
+    today = timezone.now().astimezone(dt.UTC).date()
+    empty_week = f"{today.year - 1}-W10"  # a week with no submissions
+    atom = Client().get(f"/trending/feed.atom?week={empty_week}")
+    root = ET.fromstring(atom.content)
+    assert root.find(f"{ATOM}entry") is None
+    assert root.findtext(f"{ATOM}updated") == f"{today.isoformat()}T00:00:00+00:00"
+    rss = ET.fromstring(Client().get(f"/trending/feed.rss?week={empty_week}").content)
+    assert rss.findtext("channel/lastBuildDate") == f"{today:%a, %d %b %Y} 00:00:00 +0000"
+    again = Client().get(f"/trending/feed.atom?week={empty_week}", HTTP_IF_NONE_MATCH=atom["ETag"])
+    assert again.status_code == 304
+
+
+def test_if_modified_since_sees_a_change_that_moves_no_entry_date(papers) -> None:  # type: ignore[no-untyped-def]
+    """A category feed's Last-Modified was its newest entry's date: a paper stored or corrected
+    later with an older date (a second batch of the same day, arXiv fixing a title) left it as it
+    was, and a reader polling with If-Modified-Since alone got a 304 for a list that had changed.
+    It is now the newest of the entries' dates and of the times their rows were written."""
+    from paperfeed.papers.models import Paper
+
+    Paper.objects.update(modified_at=timezone.now() - dt.timedelta(hours=2))
+    url = f"/categories/{papers[0].primary_category_id}/feed.atom"
+    first = Client().get(url)
+    stamp = first["Last-Modified"]
+    assert Client().get(url, HTTP_IF_MODIFIED_SINCE=stamp).status_code == 304
+    Paper.objects.filter(pk=papers[0].pk).update(title="A corrected title", modified_at=timezone.now())
+    changed = Client().get(url, HTTP_IF_MODIFIED_SINCE=stamp)
+    assert changed.status_code == 200 and "A corrected title" in changed.content.decode()
+    updated = ET.fromstring(changed.content).findtext(f"{ATOM}updated") or ""
+    assert dt.datetime.fromisoformat(updated) > dt.datetime.fromisoformat(
+        ET.fromstring(first.content).findtext(f"{ATOM}updated") or ""
+    )
+
+
+def test_a_list_page_offers_its_own_feed_first(papers) -> None:  # type: ignore[no-untyped-def]
+    """A feed reader given a page's address subscribes to the first feed the page links: the
+    trending and category pages named the daily feed first."""
+    cat = papers[0].primary_category_id
+    for page, own in (("/trending", "/trending/feed"), (f"/categories/{cat}", f"/categories/{cat}/feed")):
+        html = Client().get(page).content.decode()
+        hrefs = re.findall(
+            r'<link rel="alternate" type="application/(?:rss|atom)\+xml"[^>]* href="([^"]+)"', html
+        )
+        assert hrefs[:2] == [f"{own}.rss", f"{own}.atom"], page
+        assert "/papers/feed.rss" in hrefs, page  # the site's own feed is still offered, after
