@@ -5,6 +5,7 @@ names) is cleaned of control and bidi-override characters and shortened; HTML au
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,24 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]+")
 def clean(text: str, limit: int) -> str:
     text = " ".join(_CONTROL.sub(" ", text or "").split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# The text part's line width: read in a terminal or a plain-text client, whose lines are 80 columns
+# at most, the usual 72-78 of mail with room for a reply's "> ".
+TEXT_WIDTH = 76
+
+
+def wrapped(text: str, first: str, rest: str) -> str:
+    """`text` broken at spaces into lines of TEXT_WIDTH, `first` before the first line and `rest`
+    before the others; a word longer than a line (a URL) stays whole on a line of its own."""
+    return textwrap.fill(
+        text,
+        TEXT_WIDTH,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_long_words=False,
+        break_on_hyphens=False,  # "Vision-Language" and an address's hyphens stay whole
+    )
 
 
 @dataclass
@@ -73,7 +92,19 @@ class Renderer:
     def block(self, paper: Paper, reason: str) -> tuple[str, str]:
         key = (paper.pk, reason)
         if key not in self.blocks:
-            ctx = {"p": self.view(paper), "reason": clean(tex.plain(reason), 200)}  # it may quote a title
+            p, why = self.view(paper), clean(tex.plain(reason), 200)  # the reason may quote a title
+            ctx = {
+                "p": p,
+                "reason": why,
+                # The text part's own lines: unwrapped, a title, an abstract or a reason ran to one
+                # line of hundreds of characters, which a plain-text client shows as it is.
+                "text": {
+                    "title": wrapped(p.title, "* ", "  "),
+                    "authors": wrapped(p.authors + (f" · {p.category}" if p.category else ""), "  ", "  "),
+                    "abstract": wrapped(p.abstract, "  ", "  "),
+                    "why": wrapped(why, "  why: ", "       ") if why else "",
+                },
+            }
             self.blocks[key] = (
                 render_to_string("digests/email/paper.txt", ctx),
                 render_to_string("digests/email/paper.html", ctx),

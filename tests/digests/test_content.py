@@ -86,7 +86,7 @@ def test_a_paper_by_followed_authors_names_them_escaped_in_both_parts() -> None:
     transport = MemoryTransport()
     assert services.send("daily", PERIOD, transport=transport).as_json()["sent"] == 1
     (message,) = transport.sent
-    assert f"why: {why}" in message.body
+    assert f"why: {why}" in " ".join(message.body.split())  # the text part wraps at 76 columns
     html = message.alternatives[0][0]
     assert "· by Jane Doe and Amy &lt;b&gt;Lee&lt;/b&gt;, whom you follow or chose for your digest" in html
     assert "<b>Lee" not in html
@@ -172,6 +172,41 @@ def test_tex_in_a_mail_is_spelled_in_plain_characters() -> None:
     assert title in html and "$" not in html
     assert "Costs O(n²) with a Vision Transformer (ViT) and token embeddings." in html
     assert "\\" not in html
+
+
+def test_the_text_part_reads_in_a_plain_text_client() -> None:
+    """Its lines fit 76 columns, broken at spaces (an address stays whole on its own line), each
+    paper has its abstract as the HTML part does, spelled in plain characters, papers are one blank
+    line apart, and the footer starts with the signature separator "-- " (clients fold or dim it).
+    Titles, abstracts and reasons ran to single lines of hundreds of characters, with no abstract."""
+    from paperfeed.digests.render import TEXT_WIDTH
+    from paperfeed.papers.records import AuthorName, PaperRecord
+    from paperfeed.papers.services import Ingestor
+
+    long_title = "A very long title about Vision-Language grounding " * 4 + "with $\\alpha$-blending"
+    with Ingestor("test") as ing:
+        for i, title in enumerate([long_title.strip(), "Short one"]):
+            ing.add(PaperRecord(
+                arxiv_id=f"2611.0000{i + 1}", title=title,
+                abstract="We study $O(n^2)$ costs of Vision-Language models\nwith arXiv's hard wraps. " * 3,
+                categories=["cs.CL"], authors=[AuthorName("Doe", "Jane")], announced=PERIOD,
+            ))  # fmt: skip
+    Subscriber.objects.create(
+        email="a@example.org", status=Subscriber.Status.CONFIRMED, trending=False, categories=["cs.CL"]
+    )
+    message, _ = send_one()
+    body = message.body
+    for line in body.splitlines():
+        assert len(line) <= TEXT_WIDTH or " " not in line.strip(), line
+    assert (
+        "* A very long title about Vision-Language grounding A very long title about\n  Vision-Language"
+        in body
+    )
+    assert (
+        "-blending\n  Jane Doe · cs.CL\n  We study O(n²) costs of Vision-Language models with arXiv" in body
+    )
+    assert "$" not in body and "\n\n\n* " not in body and "\n\n* Short one\n" in body
+    assert "\n-- \nChange what you get or when:\n  https://" in body
 
 
 def test_a_reason_names_at_most_three_followed_authors() -> None:
