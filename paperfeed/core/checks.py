@@ -59,3 +59,29 @@ def mail_is_sent(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
             id="paperfeed.W003",
         )
     ]
+
+
+def _undeliverable(domain: str) -> bool:
+    # Names no receiving server can check SPF or DMARC against (RFC 6761/6762 reserve these).
+    return "." not in domain or domain.endswith((".localhost", ".local", ".localdomain"))
+
+
+@register(Tags.security, deploy=True)
+def from_address_is_a_real_domain(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    # The From domain is every mail's Message-ID and List-Id domain and the mailto: unsubscribe
+    # address too: left at the default, a digest went out From noreply@localhost, which receivers
+    # reject or file as spam (no SPF or DMARC can pass) and whose mailto: unsubscribe goes nowhere.
+    from paperfeed.digests.mail import from_domain
+
+    domain = from_domain()
+    if not settings.PRODUCTION or not _undeliverable(domain):
+        return []
+    return [
+        Warning(
+            f"PAPERFEED_FROM_EMAIL is {settings.DEFAULT_FROM_EMAIL!r}, a domain ({domain}) no mail "
+            "server can verify, although PAPERFEED_PRODUCTION=1.",
+            hint="Set PAPERFEED_FROM_EMAIL to an address of a domain you publish SPF, DKIM and DMARC "
+            "for, e.g. 'paperfeed <digests@papers.example.org>' (docs/email.md).",
+            id="paperfeed.W004",
+        )
+    ]

@@ -15,6 +15,7 @@ def test_check_deploy_is_clean(tmp_path) -> None:  # type: ignore[no-untyped-def
         "PAPERFEED_PRODUCTION": "1",
         "EMAIL_URL": "smtp://mail.example.org:587?starttls=1",  # production needs a real mailer
         "PAPERFEED_BASE_URL": "https://papers.example.org",
+        "PAPERFEED_FROM_EMAIL": "paperfeed <digests@papers.example.org>",
     }
     env.pop("PAPERFEED_SECRET_KEY", None)  # the generated key is long and random enough
     proc = subprocess.run(
@@ -80,3 +81,24 @@ def test_check_deploy_names_the_variables_behind_djangos_warnings(settings) -> N
     settings.PRODUCTION = True
     settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend"}}
     assert not {"paperfeed.W002", "paperfeed.W003"} & deploy_ids()
+
+
+def test_check_deploy_warns_of_a_from_address_no_mail_server_can_verify(settings) -> None:  # type: ignore[no-untyped-def]
+    # The default From, noreply@localhost, went out as every digest's From, Message-ID and List-Id
+    # domain and its mailto: unsubscribe, with no warning before going live.
+    from django.core.checks import Tags, run_checks
+
+    def w004() -> list[str]:
+        found = run_checks(include_deployment_checks=True, tags=[Tags.security])
+        return [m.msg for m in found if m.id == "paperfeed.W004"]
+
+    settings.PRODUCTION = True
+    for sender in ("paperfeed <noreply@localhost>", "x@mail.local", "x@host.localhost", "x@intranet"):
+        settings.DEFAULT_FROM_EMAIL = sender
+        (msg,) = w004()
+        assert repr(sender) in msg, sender
+    settings.DEFAULT_FROM_EMAIL = "paperfeed <digests@papers.example.org>"
+    assert w004() == []
+    settings.PRODUCTION = False
+    settings.DEFAULT_FROM_EMAIL = "paperfeed <noreply@localhost>"
+    assert w004() == []  # a development setup mails its console or a local sink
