@@ -74,10 +74,16 @@ class _PaperFeed(Feed):
     def item_guid(self, item: Any) -> str:
         return self.item_link(item)
 
-    def item_author_name(self, item: Any) -> str:
+    # Atom's feed-level author (RFC 4287 4.1.1: required unless every entry has its own), for an
+    # entry of a paper stored without author names.
+    author_name = "paperfeed"
+
+    def item_author_name(self, item: Any) -> str | None:
         # The names the item's text lists (its first ten), each whole: authors_text is arXiv's own
         # line ("A and B"), which was cut at 300 characters, in the middle of a name.
-        names = [a.get("name", "") for a in _paper(item).authors]
+        names = [n for a in _paper(item).authors if (n := a.get("name", "").strip())]
+        if not names:  # no empty <author><name/></author> or <dc:creator/>
+            return None
         return ", ".join(names[:10]) + (" et al." if len(names) > 10 else "")
 
     def item_pubdate(self, item: Any) -> dt.datetime | None:

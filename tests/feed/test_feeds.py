@@ -257,3 +257,22 @@ def test_a_list_page_offers_its_own_feed_first(papers) -> None:  # type: ignore[
         )
         assert hrefs[:2] == [f"{own}.rss", f"{own}.atom"], page
         assert "/papers/feed.rss" in hrefs, page  # the site's own feed is still offered, after
+
+
+def test_an_entry_without_author_names_has_no_empty_author(papers) -> None:  # type: ignore[no-untyped-def]
+    """It had `<author><name></name></author>` (RSS: an empty `dc:creator`); the Atom feed now names
+    paperfeed as its own author, which RFC 4287 requires when an entry has none."""
+    from paperfeed.papers.models import Paper
+
+    Paper.objects.filter(pk=papers[1].pk).update(authors=[], authors_text="")
+    atom = ET.fromstring(Client().get("/papers/feed.atom").content)
+    assert atom.findtext(f"{ATOM}author/{ATOM}name") == "paperfeed"
+    for entry in atom.iter(f"{ATOM}entry"):
+        names = [n.text for n in entry.iter(f"{ATOM}name")]
+        if entry.findtext(f"{ATOM}id", "").endswith(papers[1].arxiv_id):
+            assert names == [], names
+        else:
+            assert names and all(names), names
+    rss = ET.fromstring(Client().get("/papers/feed.rss").content)
+    creators = [c.text for c in rss.iter("{http://purl.org/dc/elements/1.1/}creator")]
+    assert len(creators) == 3 and all(creators), creators
