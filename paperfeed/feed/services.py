@@ -396,9 +396,26 @@ def unsave_paper(user: User, paper: Paper, collection: Collection) -> None:
         CollectionItem.objects.filter(collection=collection, paper=paper).delete()
 
 
+def search_to_save(query: str, author: str = "") -> str:
+    """The query the search page's Save button keeps: its author filter in the query's own syntax,
+    cut where the search itself cuts (the feed of a saved search searches what the page did)."""
+    author = " ".join((author or "").replace('"', " ").split())
+    if author:
+        query = f'{query} au:"{author}"'
+    return " ".join((query or "").split())[:MAX_QUERY_CHARS]
+
+
+def saved_search_of(user: Any, query: str, category: str = "", author: str = "") -> SavedSearch | None:
+    """The reader's saved search that is this search page's, if they saved it."""
+    if not getattr(user, "is_authenticated", False) or not (query or author):
+        return None
+    return SavedSearch.objects.filter(
+        user=user, query=search_to_save(query, author), category=category.strip()[:40]
+    ).first()
+
+
 def save_search(user: User, query: str, category: str = "") -> SavedSearch:
-    # Cut where the search itself cuts: the feed of a saved search searches what the page did.
-    query = " ".join((query or "").split())[:MAX_QUERY_CHARS]
+    query = search_to_save(query)
     if not query:
         raise FeedError("Nothing to save: the search is empty.")
     category = category.strip()[:40]

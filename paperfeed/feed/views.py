@@ -554,6 +554,9 @@ def search(request: HttpRequest) -> HttpResponse:
         "export_links": export_links([h.paper for h in result.hits]),
         "categories": categories,
         "query_chars": MAX_QUERY_CHARS,
+        # Saved already: the page links its feed (and names it for feed readers' discovery) where
+        # it offered to save it again, and the reader had to find the feed on the settings page.
+        "saved_search": services.saved_search_of(request.user, result.query, category, author),
         "json_url": "/api/papers/search?"
         + urlencode(
             {
@@ -573,7 +576,10 @@ def search(request: HttpRequest) -> HttpResponse:
             }
         ),
     }
-    return render(request, "feed/search.html", ctx, status=400 if result.error else 200)
+    response = render(request, "feed/search.html", ctx, status=400 if result.error else 200)
+    if ctx["saved_search"]:
+        patch_cache_control(response, private=True)  # the feed's token is the reader's alone
+    return response
 
 
 def _top_categories() -> list[str]:
@@ -586,10 +592,7 @@ def _top_categories() -> list[str]:
 @require_POST
 def save_search(request: HttpRequest) -> HttpResponse:
     assert isinstance(request.user, User)
-    query = request.POST.get("q", "").strip()
-    author = " ".join(request.POST.get("author", "").replace('"', " ").split())
-    if author:  # the search page's author filter, kept in the query's own syntax
-        query = f'{query} au:"{author}"'.strip()
+    query = services.search_to_save(request.POST.get("q", ""), request.POST.get("author", ""))
     try:
         services.save_search(request.user, query, request.POST.get("category", ""))
     except services.FeedError as e:
@@ -598,7 +601,9 @@ def save_search(request: HttpRequest) -> HttpResponse:
         dated = (
             " Its dates are not kept: a saved search follows new papers." if request.POST.get("dated") else ""
         )
-        messages.success(request, f"Search saved: its feed is on your settings page.{dated}")
+        messages.success(
+            request, f"Search saved: its RSS/Atom feed is linked here and on your settings page.{dated}"
+        )
     return HttpResponseRedirect(safe_next(request, reverse("search")))
 
 

@@ -682,6 +682,21 @@ def test_saving_a_search_keeps_its_author_filter(search_home) -> None:  # type: 
     assert "Its dates are not kept" in r.content.decode()
     saved = SavedSearch.objects.get()
     assert saved.query == f'au:"{name}"'
+    # Back on the search page, the search is no longer offered for saving: its feed is linked, and
+    # named in the head for a feed reader's discovery, first; the page is the reader's alone.
+    back = c.get("/search", {"author": name, "since": "2025-01-01"})
+    html = back.content.decode()
+    assert "Save this search" not in html and f'href="/search/saved/{saved.token}/feed">' in html
+    hrefs = re.findall(
+        r'<link rel="alternate" type="application/(?:rss|atom)\+xml"[^>]* href="([^"]+)"', html
+    )
+    assert hrefs[:2] == [f"/search/saved/{saved.token}/feed.rss", f"/search/saved/{saved.token}/feed.atom"]
+    assert "private" in back["Cache-Control"]
+    for other in (Client(), c):  # another reader, or another search, is offered no one's feed
+        if other is not c:
+            other.force_login(make_user("other"))
+        page = other.get("/search", {"author": name if other is not c else "Someone Else"}).content.decode()
+        assert saved.token not in page and "Save this search" in page
     feed = ET.fromstring(Client().get(f"/search/saved/{saved.token}/feed.rss").content)
     assert papers[0].title in [i.findtext("title") for i in feed.findall("channel/item")]
 
