@@ -24,7 +24,13 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]+")
 
 def clean(text: str, limit: int) -> str:
     text = " ".join(_CONTROL.sub(" ", text or "").split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    # At the end of a word: an abstract ending "we argue that su…" reads as a typo. A text with
+    # no space in its second half (one long word, an address) is cut where it reaches the limit.
+    space = cut.rfind(" ", limit // 2)
+    return (cut[:space] if space > 0 else cut[: limit - 1]).rstrip(" ,;:") + "…"
 
 
 # The text part's line width: read in a terminal or a plain-text client, whose lines are 80 columns
