@@ -276,3 +276,16 @@ def test_an_entry_without_author_names_has_no_empty_author(papers) -> None:  # t
     rss = ET.fromstring(Client().get("/papers/feed.rss").content)
     creators = [c.text for c in rss.iter("{http://purl.org/dc/elements/1.1/}creator")]
     assert len(creators) == 3 and all(creators), creators
+
+
+def test_a_feed_is_gzipped_for_a_reader_that_asks_and_still_answers_304(papers) -> None:  # type: ignore[no-untyped-def]
+    import gzip
+
+    for url in feed_urls(papers):
+        plain = Client().get(url)
+        assert "Content-Encoding" not in plain, url
+        packed = Client().get(url, HTTP_ACCEPT_ENCODING="gzip, deflate")
+        assert packed["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed["Vary"], url
+        assert gzip.decompress(packed.content) == plain.content, url
+        again = Client().get(url, HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=packed["ETag"])
+        assert again.status_code == 304, url
