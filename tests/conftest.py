@@ -146,6 +146,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     before the first test (not in a session fixture, which the first test's setup would run): each
     test's environment is compared before and after (pytest_runtest_teardown below)."""
     os.environ["PAPERFEED_STATIC_ROOT"] = str(_static_root_of_checkout())
+    # Listings wrap at COLUMNS when it is set (core.commands.terminal_width): a shell or CI that
+    # exports it made tests of the piped, one-line-a-result form fail. Tests of wrapping set it.
+    os.environ.pop("COLUMNS", None)
     if not hasattr(session.config, "workerinput"):  # once a run, in the controller (or the only process)
         homes.sweep()
 

@@ -190,6 +190,8 @@ def test_the_footers_feed_link_leads_to_a_page_that_copies_the_address(live_serv
     assert page.url == f"{live_server.url}/papers/feed" and "RSS and Atom feed" in page.inner_text("h1")
     page.locator("button.copy[data-copy=rss-url]").click()  # shown by site.js
     address = f"{settings.BASE_URL}/papers/feed.rss"
+    # The clipboard answers asynchronously, and the line is written then (seen empty under load).
+    page.locator(".copy-said", has_text="Copied").wait_for()
     assert page.locator(".copy-said").inner_text() == f"Copied: {address}"
     assert page.evaluate("navigator.clipboard.readText()") == address
     ctx.close()

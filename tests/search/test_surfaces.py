@@ -104,6 +104,7 @@ def test_the_cli_count_line_says_which_results_its_limit_shows(
 ) -> None:
     # Its line said "(the first 1000 are listed)" above the 20 results it listed.
     monkeypatch.setattr(services, "MAX_LISTED", 10)
+    monkeypatch.delenv("COLUMNS", raising=False)  # piped: one line a result (a shell's COLUMNS wraps)
     total = services.search("diffusion").total
     assert total > 10
     call_command("search", "diffusion", "--limit", "3")
