@@ -34,6 +34,11 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# WhiteNoise looks files up when asked, not by walking STATIC_ROOT when a handler is built: that root
+# is shared with the `paperfeed` children (PAPERFEED_STATIC_ROOT), and a walk while one of them
+# collected into it met files deleted under it (FileNotFoundError in the first test of a CI run).
+# Each test Client's handler walked it too; this process serves the sources through the finders.
+WHITENOISE_AUTOREFRESH = True
 if IS_POSTGRES:
     # Several test runs may share the server (e.g. two checkouts): each gets its own database.
     DATABASES["default"]["TEST"] = {"NAME": f"test_paperfeed_{os.getpid()}"}
