@@ -31,7 +31,10 @@ def schema_mismatch(using: str = "default") -> str | None:
     executor = MigrationExecutor(connections[using])
     graph = executor.loader.graph
     if plan := executor.migration_plan(graph.leaf_nodes()):
-        return f"{len(plan)} migrations are not applied (the first: {plan[0][0].app_label}.{plan[0][0].name})"
+        first = f"{plan[0][0].app_label}.{plan[0][0].name}"
+        if len(plan) == 1:
+            return f"1 migration is not applied ({first})"
+        return f"{len(plan):,} migrations are not applied (the first: {first})"
     unknown = sorted(set(executor.loader.applied_migrations) - set(graph.nodes))
     if unknown:
         return (

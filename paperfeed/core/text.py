@@ -15,3 +15,9 @@ def quoted(text: str, limit: int = QUOTE_LIMIT) -> str:
     if len(text) >= 2 and text[0] == text[-1] == '"':
         return text
     return f"“{text}”"
+
+
+def counted(n: int, word: str, plural: str = "") -> str:
+    """`n` and the noun as a count reads: "1 paper", "2 papers", "0 papers" ("1 match", "3 matches"
+    with `plural` given). Output said "1 papers" or hedged with "paper(s)"."""
+    return f"{n:,} {word if n == 1 else plural or word + 's'}"

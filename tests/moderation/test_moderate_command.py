@@ -85,7 +85,7 @@ def test_reports_remove_restore_suspend_unsuspend(community: dict[str, Any], cap
     community["spammer"].refresh_from_db()
     assert Action.objects.count() == 5 and not community["spammer"].is_suspended
     call_command("moderate", "reports")
-    assert "1 open report(s) about 1 item(s)" in capsys.readouterr().out
+    assert "1 open report about 1 item" in capsys.readouterr().out
 
 
 @pytest.mark.migrated

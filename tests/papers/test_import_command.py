@@ -35,7 +35,7 @@ def test_broken_lines_are_named_and_the_rest_imported(cli_env: dict[str, str], t
     run = paperfeed("import", str(wrong), "--json", env=cli_env, check=False)
     assert run.returncode == 1 and json.loads(run.stdout)["skipped"] == 2
     assert run.stderr.splitlines()[-1].startswith(
-        "paperfeed: none of the 2 record(s) read is a paper (line 1: "
+        "paperfeed: none of the 2 records read is a paper (line 1: "
     )
     # An empty file (a download that wrote nothing) read 0 papers and exited 0, as if done.
     empty = tmp_path / "empty.jsonl"

@@ -19,6 +19,7 @@ from paperfeed.core.commands import (
 )
 from paperfeed.core.dbcopy import BATCH, CopyError, SameDatabase, connect_target, copy_database
 from paperfeed.core.progress import Progress
+from paperfeed.core.text import counted
 
 
 def database_url(text: str) -> str:
@@ -101,8 +102,9 @@ class Command(ReportCommand):
         for table, n in result["tables"].items():
             lines.append(f"{table:<{width}}  {n['source']:>10,}  {n['copied']:>10,}")
         lines.append(
-            f"copied {result['rows']:,} rows of {len(result['tables'])} tables from {result['source']} "
-            f"to {result['target']} in {result['seconds']} s; {result['sequences']} id counters set"
+            f"copied {counted(result['rows'], 'row')} of {counted(len(result['tables']), 'table')} from "
+            f"{result['source']} to {result['target']} in {result['seconds']} s; "
+            f"{counted(result['sequences'], 'id counter')} set"
         )
         if result["not_copied"]:
             lines.append(

@@ -7,6 +7,7 @@ from django.db.migrations.executor import MigrationExecutor
 from paperfeed.core.commands import ReportCommand, database_name
 from paperfeed.core.schema import migrate
 from paperfeed.core.static import collect as collect_static
+from paperfeed.core.text import counted
 
 
 class Command(ReportCommand):
@@ -39,6 +40,6 @@ class Command(ReportCommand):
             applied = result["migrations_applied"]
             self.stderr.write(
                 f"paperfeed ready: {database_name()}"
-                + (f" ({applied} migrations applied)" if applied else " (already up to date)"),
+                + (f" ({counted(applied, 'migration')} applied)" if applied else " (already up to date)"),
                 self.style.SUCCESS,  # not stderr's own style, ERROR: it was red on a terminal
             )

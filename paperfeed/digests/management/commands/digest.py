@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from paperfeed.core.commands import ReportCommand, add_check, add_limit
+from paperfeed.core.text import counted
 from paperfeed.digests import bounces, services
 from paperfeed.digests.models import Delivery, Digest, Frequency
 from paperfeed.feed.periods import period_day_argument
@@ -152,7 +153,7 @@ class Command(ReportCommand):
                     f"(empty, not sent: {d['empty']})"
                 )
                 lines.extend(
-                    f"    {r['email']}: {r['papers']} papers{' (again)' if r.get('again') else ''}"
+                    f"    {r['email']}: {counted(r['papers'], 'paper')}{' (again)' if r.get('again') else ''}"
                     for r in d["recipients"]
                 )
                 if d["recipients_omitted"]:

@@ -7,6 +7,7 @@ from django.core.management.base import CommandError, CommandParser
 
 from paperfeed.accounts.models import User
 from paperfeed.core.commands import ReportCommand
+from paperfeed.core.text import counted
 from paperfeed.feed import library
 from paperfeed.feed.models import Collection
 from paperfeed.papers.references import MAX_BYTES, LibraryError
@@ -61,7 +62,8 @@ class Command(ReportCommand):
 
     def render(self, result: dict[str, Any]) -> str:
         lines = [
-            f"{result['read']} entries read: {result['matched']} found ({result['added']} newly saved to "
+            f"{counted(result['read'], 'entry', 'entries')} read: {result['matched']} found "
+            f"({result['added']} newly saved to "
             f"{result['collection']['name']!r}), {result['unmatched']} not found"
         ]
         lines += [f"  not found: {e['entry']}: {e['reason']}" for e in result["entries"] if e["id"] is None]

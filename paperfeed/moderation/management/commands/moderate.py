@@ -6,6 +6,7 @@ from django.core.management.base import CommandError, CommandParser
 
 from paperfeed.accounts.models import User
 from paperfeed.core.commands import ReportCommand, add_limit
+from paperfeed.core.text import counted
 from paperfeed.feed.services import FeedError
 from paperfeed.moderation import services
 from paperfeed.papers.arxiv_ids import arxiv_id_argument
@@ -84,7 +85,9 @@ class Command(ReportCommand):
 
     def render(self, result: dict[str, Any]) -> str:
         if "items" in result:
-            lines = [f"{result['open']} open report(s) about {len(result['items'])} item(s)"]
+            lines = [
+                f"{counted(result['open'], 'open report')} about {counted(len(result['items']), 'item')}"
+            ]
             for it in result["items"]:
                 lines.append(f"- {it['target']} (by {it['author'] or 'nobody'}):")
                 lines += [

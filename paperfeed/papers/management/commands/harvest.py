@@ -11,6 +11,7 @@ from paperfeed.conf import env
 from paperfeed.core import leases
 from paperfeed.core.commands import ReportCommand, http_url, iso_date
 from paperfeed.core.progress import Progress
+from paperfeed.core.text import counted
 from paperfeed.papers.harvest import (
     ALL_SETS,
     Harvester,
@@ -205,14 +206,16 @@ class Command(ReportCommand):
         lines = []
         if "pages" in result:
             lines.append(
-                f"{result['pages']} page(s), {result['read']} record(s): created {result['created']}, "
+                f"{counted(result['pages'], 'page')}, {counted(result['read'], 'record')}: "
+                f"created {result['created']}, "
                 f"updated {result['updated']}, unchanged {result['unchanged']}, deleted {result['deleted']} "
-                f"({result['requests']} request(s), {result['retries']} retried)"
+                f"({counted(result['requests'], 'request')}, {result['retries']} retried)"
             )
         if "announcements" in result:
             a = result["announcements"]
             lines.append(
-                f"announcements: {a['entries']} entries, {a['dated']} dated, {a['created']} new paper(s)"
+                f"announcements: {counted(a['entries'], 'entry', 'entries')}, {a['dated']} dated, "
+                f"{counted(a['created'], 'new paper')}"
             )
         return "\n".join(lines)
 

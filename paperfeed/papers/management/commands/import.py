@@ -11,6 +11,7 @@ from django.core.management.base import CommandError, CommandParser
 from paperfeed.core.commands import ReportCommand, bounded_int
 from paperfeed.core.parallel import bulk_gc, produce_in_child
 from paperfeed.core.progress import Progress
+from paperfeed.core.text import counted
 from paperfeed.papers.models import Paper
 from paperfeed.papers.records import PaperRecord
 from paperfeed.papers.services import Ingestor, Prepared, prepare_for_storage
@@ -182,7 +183,7 @@ class Command(ReportCommand):
         # file cut short is all the papers after the cut: a run that reads it must not look done.
         if cut := result["unreadable"]:
             first = cut[0]
-            more = f" (and {len(cut) - 1} more file(s), see errors)" if len(cut) > 1 else ""
+            more = f" (and {counted(len(cut) - 1, 'more file')}, see errors)" if len(cut) > 1 else ""
             raise CommandError(
                 f"{first['path']} could not be read past line {first['after_line']}{more} "
                 f"({first['reason'].partition(': ')[2]}); the papers before it are stored, the rest of "
@@ -201,10 +202,12 @@ class Command(ReportCommand):
         if result["read"] and result["skipped"] == result["read"]:
             first = result["errors"][0]
             where = f"{first['path']}: " if "path" in first else ""
+            n = result["read"]
+            none_of = "not the one record" if n == 1 else f"none of the {n:,} records"
             raise CommandError(
-                f"none of the {result['read']} record(s) read is a paper ({where}line {first['line']}: "
+                f"{none_of} read is a paper ({where}line {first['line']}: "
                 f"{first['reason']}); nothing was stored: import takes arXiv metadata as the Kaggle "
                 "snapshot's JSON lines (.jsonl, .jsonl.gz) or .abs files"
             )
         if options["strict"] and result["skipped"]:
-            raise CommandError(f"{result['skipped']} malformed line(s) skipped (--strict)")
+            raise CommandError(f"{counted(result['skipped'], 'malformed line')} skipped (--strict)")

@@ -6,6 +6,7 @@ from typing import Any
 from django.core.management.base import CommandParser
 
 from paperfeed.core.commands import ReportCommand
+from paperfeed.core.text import counted
 
 
 class Command(ReportCommand):
@@ -28,5 +29,8 @@ class Command(ReportCommand):
         if not result["papers"]:
             return 'no papers: no "for you" window to save'
         if not result["saved"]:
-            return f'the saved "for you" window is current: {result["papers"]} papers'
-        return f'saved the "for you" window: {result["papers"]} papers, up to change {result["watermark"]}'
+            return f'the saved "for you" window is current: {counted(result["papers"], "paper")}'
+        return (
+            f'saved the "for you" window: {counted(result["papers"], "paper")}, '
+            f"up to change {result['watermark']}"
+        )
