@@ -293,6 +293,41 @@ def follow(user: User, kind: str, value: str, on: bool = True) -> None:
         Follow.objects.filter(user=user, kind=kind, value=value).delete()
 
 
+# --- an operator's actions on an account (`paperfeed users`) ---------------------------------------
+
+
+def end_sessions(user: User) -> int:
+    """Log the user out everywhere at once: delete their sessions (SESSION_ENGINE is the database's);
+    how many. Django would refuse a deactivated account's session only on its next request, and a
+    password change ends the others only for the browser that made it: a suspended spammer must be
+    out now. A session stores its user in its encoded data, so each live one is read."""
+    from django.contrib.auth import SESSION_KEY
+    from django.contrib.sessions.models import Session
+
+    mine = [
+        s.pk
+        for s in Session.objects.filter(expire_date__gt=timezone.now()).iterator(chunk_size=2000)
+        if s.get_decoded().get(SESSION_KEY) == str(user.pk)
+    ]
+    Session.objects.filter(pk__in=mine).delete()
+    return len(mine)
+
+
+def set_active(user: User, active: bool) -> int:
+    """Deactivate an account (no log-in, its votes stop counting toward trending, its sessions end:
+    how many) or reactivate it. The save copies the standing to the account's votes (User.save)."""
+    with transaction.atomic():
+        user.is_active = active
+        user.save(update_fields=["is_active"])
+        return 0 if active else end_sessions(user)
+
+
+def mark_verified(user: User) -> None:
+    """Vouch for the account's address without the mailed link (an operator knows the person)."""
+    user.email_verified = True
+    user.save(update_fields=["email_verified"])
+
+
 def delete_account(user: User) -> None:
     """Delete the account and what it made: votes, comments, collections, saved searches, follows and
     tokens go with it (the foreign keys cascade); papers it submitted stay on their lists, without

@@ -305,6 +305,7 @@ RUN_FAILURES = [
     (("cite", "2501.99999"), "not stored: 2501.99999 (paperfeed fetch 2501.99999 looks it up on arXiv)"),
     (("moderate", "remove", "2501.99999"), "2501.99999 is not on the feed"),
     (("moderate", "suspend", "nobody"), "no user 'nobody'"),
+    (("users", "deactivate", "nobody"), "no user 'nobody'"),
     (("recommend", "nobody"), "no user 'nobody'"),
     (("library", "import", "nobody", "-"), "no user 'nobody'"),
     (("subscribers", "remove", "nobody@example.org"), "no subscriber has the address(es) nobody@example.org"),
