@@ -43,6 +43,16 @@ def slot_of(job: Job, now: float) -> int:
     return int(math.floor(now / job.every) * job.every)
 
 
+def next_run(job: Job, last_slot: int | None, now: float) -> tuple[int, bool]:
+    """When `job` runs next (its slot's start, epoch seconds) and whether that is due: its current
+    slot unclaimed (`last_slot`: the latest claimed), so the next tick enqueues it; else the slot
+    after the current one."""
+    current = slot_of(job, now)
+    if last_slot is None or last_slot < current:
+        return current, True
+    return current + job.every, False
+
+
 def tick(now: float | None = None) -> list[str]:
     """Enqueue every job whose current slot nobody claimed yet; returns their names. The current
     slot is the database's (clock.db_wall): workers on machines whose clocks disagree would each

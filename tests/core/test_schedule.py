@@ -45,6 +45,48 @@ def test_tickers_whose_clocks_are_an_hour_apart_claim_one_slot(settings, monkeyp
     assert list(ScheduledRun.objects.filter(job="digests.send").values_list("slot", flat=True)) == [hour]
 
 
+def test_next_run_is_the_current_slot_until_claimed_then_the_one_after() -> None:
+    job = schedule.JOBS["digests.send"]
+    hour = 1_800_000_000 // 3600 * 3600
+    assert schedule.next_run(job, None, hour + 5) == (hour, True)  # never run
+    assert schedule.next_run(job, hour - 3600, hour + 5) == (hour, True)  # last hour's only
+    assert schedule.next_run(job, hour, hour + 5) == (hour + 3600, False)
+    assert schedule.next_run(job, hour, hour + 3599.9) == (hour + 3600, False)
+    assert schedule.next_run(job, hour, hour + 3600) == (hour + 3600, True)  # the next hour began
+
+
+@pytest.mark.django_db
+def test_list_shows_the_next_run_by_the_database_clock(settings, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The hour is fixed through the clock tick reads (clock.db_wall): the test is the same
+    whenever it runs, an hour boundary included."""
+    from django.core.management import call_command
+
+    from paperfeed.core import clock
+
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend", "QUEUES": []}}
+    now = 1_800_000_123.0  # 2027-01-15T08:02:03Z
+    monkeypatch.setattr(clock, "db_wall", lambda using="default": now)
+
+    def digests() -> dict:  # type: ignore[type-arg]
+        call_command("schedule", "list", "--json")
+        jobs = json.loads(capsys.readouterr().out)["jobs"]
+        return next(j for j in jobs if j["job"] == "digests.send")  # type: ignore[no-any-return]
+
+    assert (digests()["nextRun"], digests()["due"]) == ("2027-01-15T08:00:00Z", True)
+    call_command("schedule", "tick")
+    capsys.readouterr()
+    job = digests()
+    assert (job["nextRun"], job["due"], job["lastSlot"]) == ("2027-01-15T09:00:00Z", False, 1_800_000_000)
+    call_command("schedule", "list")
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("digests.send:"))
+    assert line == (
+        "digests.send: every 3600 s, last slot 2027-01-15T08:00:00Z, next run 2027-01-15T09:00:00Z"
+    )
+    now += 3600
+    call_command("schedule", "list")
+    assert "next run 2027-01-15T09:00:00Z (due)" in capsys.readouterr().out
+
+
 # S13: six `paperfeed` children, each booting Django: ~30 s on a loaded 2-core machine, 200 s at
 # load 19 (init and list 128 s, then 19 s a tick).
 @pytest.mark.migrated
@@ -52,13 +94,15 @@ def test_tickers_whose_clocks_are_an_hour_apart_claim_one_slot(settings, monkeyp
 @pytest.mark.database
 def test_schedule_command(cli_env: dict[str, str]) -> None:
     jobs = json.loads(paperfeed("schedule", "list", "--json", env=cli_env).stdout)["jobs"]
-    assert {
+    (digests,) = [{k: v for k, v in j.items() if k != "nextRun"} for j in jobs if j["job"] == "digests.send"]
+    assert digests == {
         "job": "digests.send",
         "task": "paperfeed.digests.tasks.send_due_digests",
         "every": 3600,
         "lastSlot": None,
         "last_slot": None,  # its 0.1 name, until 0.2
-    } in jobs
+        "due": True,  # never run: whatever the hour, its slot is unclaimed
+    }
 
     def tick() -> list[str]:
         return json.loads(paperfeed("schedule", "tick", "--json", env=cli_env).stdout)["enqueued"]

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from paperfeed.core import schedule
+from paperfeed.core import clock, schedule
 from paperfeed.core.commands import ReportCommand
 from paperfeed.core.models import ScheduledRun
 
@@ -19,11 +19,22 @@ class Command(ReportCommand):
     def report(self, **options: Any) -> dict[str, Any]:
         if options["action"] == "tick":
             return {"enqueued": schedule.tick()}
+        now = clock.db_wall()  # tick's clock: the database's, not this machine's
         jobs = []
         for job in schedule.JOBS.values():
             last = ScheduledRun.objects.filter(job=job.name).order_by("-slot").first()
+            last_slot = last.slot if last else None
+            at, due = schedule.next_run(job, last_slot, now)
             jobs.append(
-                {"job": job.name, "task": job.task, "every": job.every, "last_slot": last and last.slot}
+                {
+                    "job": job.name,
+                    "task": job.task,
+                    "every": job.every,
+                    "last_slot": last_slot,
+                    # Keys new in 0.2, camelCase only; a time, not a slot number.
+                    "nextRun": slot_time(at),
+                    "due": due,
+                }
             )
         return {"jobs": jobs}
 
@@ -31,12 +42,15 @@ class Command(ReportCommand):
         if "enqueued" in result:
             return "enqueued: " + (", ".join(result["enqueued"]) or "nothing")
         return "\n".join(
-            f"{j['job']}: every {j['every']} s, last slot {slot_time(j['last_slot'])}" for j in result["jobs"]
+            f"{j['job']}: every {j['every']} s, last slot {slot_time(j['last_slot'])}, next run "
+            + j["nextRun"]
+            + (" (due)" if j["due"] else "")
+            for j in result["jobs"]
         )
 
 
 def slot_time(slot: int | None) -> str:
-    """A slot (epoch seconds, UTC) as an operator reads it; JSON keeps the number."""
+    """A slot (epoch seconds, UTC) as an operator reads it; JSON keeps the last slot's number."""
     if slot is None:
         return "never"
     return datetime.fromtimestamp(slot, UTC).isoformat().replace("+00:00", "Z")
