@@ -116,7 +116,8 @@ SETTINGS: dict[str, Setting] = {
             "PAPERFEED_ACCESS_LOG",
             "1",
             "1: `paperfeed serve` logs one line per request (method, path without the query, status,"
-            " duration, bytes; fields in json). 0: none (a proxy in front may keep its own).",
+            " duration, bytes; fields in json), but a healthy /healthz. 0: none (a proxy in front may"
+            " keep its own).",
         ),
         Setting(
             "PAPERFEED_MODEL_CACHE",

@@ -396,5 +396,7 @@ LOGGING = {
         # A worker's "warmed up" line shows at any PAPERFEED_LOG_LEVEL: it is how an operator, and
         # `paperfeed bench` (bench.common.serve waits for it), know the worker is ready.
         "paperfeed.core.warmup": {"level": "INFO"},
+        # So is `serve`'s start line: what address it serves, and which one links use.
+        "paperfeed.core.management.commands.serve": {"level": "INFO"},
     },
 }

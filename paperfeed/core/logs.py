@@ -14,6 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 IN_MESSAGE = "fields_in_message"
+# A request's WSGI environ key (request.META is that dict) that keeps its line out of the access
+# log: a healthy /healthz, which load balancers poll every few seconds (weblog.GunicornLogger).
+QUIET_ACCESS = "paperfeed.quiet_access"
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", IN_MESSAGE}
 _BARE = re.compile(r'[^\s"=\\]+')  # a key or value printed as it is; any other is quoted
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}

@@ -1,5 +1,6 @@
 """gunicorn's logging for `paperfeed serve`: its lines through paperfeed's own handler and
-formatter (PAPERFEED_LOG_FORMAT), and an access log of one line per request."""
+formatter (PAPERFEED_LOG_FORMAT), and an access log of one line per request (but a healthy
+/healthz: logs.QUIET_ACCESS)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.conf import settings
 from gunicorn.glogging import Logger
 
 from paperfeed.conf import env, env_bool
-from paperfeed.core.logs import IN_MESSAGE
+from paperfeed.core.logs import IN_MESSAGE, QUIET_ACCESS
 
 
 def logconfig() -> dict[str, Any]:
@@ -37,7 +38,7 @@ class GunicornLogger(Logger):
         return self._paperfeed_access
 
     def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: datetime.timedelta) -> None:
-        if not self.access_log_enabled:
+        if not self.access_log_enabled or environ.get(QUIET_ACCESS):
             return
         status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
         # RAW_URI as sent, still percent-encoded: a decoded PATH_INFO could carry a line break into

@@ -8,6 +8,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 
 from paperfeed.core.http import json_answer
+from paperfeed.core.logs import QUIET_ACCESS
 from paperfeed.core.middleware import RETRY_AFTER
 
 
@@ -25,4 +26,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
         # Reads still work (200 keeps the process behind a load balancer) but no write will: a
         # monitor must tell. access() sees a read-only mount even for root, unlike the file's mode.
         return json_answer({"status": "degraded", "database": "read-only"})
+    # Only a healthy answer leaves the access log: one line per poll of each load balancer drowned
+    # it, and a down or degraded one is what an operator looks there for.
+    request.META[QUIET_ACCESS] = True
     return json_answer({"status": "ok", "database": "up"})

@@ -1,5 +1,6 @@
 """`paperfeed serve`'s output: gunicorn's lines in paperfeed's log format, an access log that can be
-turned off, a control socket of its own, and a start-up line that says what each address is."""
+turned off and leaves out healthy health checks, a control socket of its own, and a start-up record
+that says what each address is."""
 
 from __future__ import annotations
 
@@ -46,9 +47,10 @@ def test_serve_logs_json_with_an_access_log(cli_env: dict[str, str], tmp_path: P
         assert httpx.get(f"{server.url}/search", params={"q": "private words"}, timeout=30).status_code == 200
     finally:
         server.stop()
-    lines = server.output().splitlines()
-    assert lines[0] == f"serving {server.url}/"
-    docs = [json.loads(line) for line in lines[1:] if line.strip()]  # every other line is JSON
+    docs = [json.loads(line) for line in server.output().splitlines() if line.strip()]  # every line
+    # The start line is a record like the others: it was a bare line, the one line that was not JSON.
+    assert docs[0]["logger"] == "paperfeed.core.management.commands.serve" and docs[0]["level"] == "INFO"
+    assert docs[0]["message"] == f"serving {server.url}/" and docs[0]["bind"] == f"127.0.0.1:{server.port}"
     assert any(d["logger"] == "gunicorn.error" and "Listening at" in d["message"] for d in docs)
     (search,) = [d for d in docs if d["logger"] == "gunicorn.access" and d["path"] == "/search"]
     assert search["method"] == "GET" and search["status"] == 200
@@ -61,8 +63,37 @@ def test_serve_logs_json_with_an_access_log(cli_env: dict[str, str], tmp_path: P
         httpx.get(f"{server.url}/search", params={"q": "graphs"}, timeout=30)
     finally:
         server.stop()
-    docs = [json.loads(line) for line in server.output().splitlines()[1:] if line.strip()]
+    docs = [json.loads(line) for line in server.output().splitlines() if line.strip()]
     assert docs and not [d for d in docs if d["logger"] == "gunicorn.access"]
+
+
+@pytest.mark.migrated
+# The database's kind changes nothing here, and SQLite's file is simply taken away (a connection per
+# request): runs on SQLite only.
+@pytest.mark.database_agnostic
+@pytest.mark.timeout(180)  # one real server: ~5 s idle
+def test_a_healthy_healthz_is_not_in_the_access_log_and_an_unhealthy_one_is(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Load balancers poll /healthz every few seconds: a line each drowned the access log. An
+    answer that is not "ok" is what an operator looks there for, so it stays."""
+    env = cli_env | {"PAPERFEED_WARM_UP": "0", "PAPERFEED_LOG_FORMAT": "json"}
+    server = Server(env, tmp_path / "serve.log", workers=1).wait_ready()  # polls /healthz itself
+    database = Path(env["PAPERFEED_HOME"]) / "paperfeed.sqlite3"
+    try:
+        for _ in range(3):
+            assert httpx.get(f"{server.url}/healthz", timeout=30).json()["status"] == "ok"
+        assert httpx.head(f"{server.url}/healthz", timeout=30).status_code == 200
+        assert httpx.get(f"{server.url}/login", timeout=30).status_code == 200
+        database.rename(tmp_path / "away.sqlite3")
+        database.mkdir()  # no file SQLite can open: the next connection fails
+        down = httpx.get(f"{server.url}/healthz", timeout=30)
+        assert down.status_code == 503 and down.json()["status"] == "down"
+    finally:
+        server.stop()
+    docs = [json.loads(line) for line in server.output().splitlines() if line.strip()]
+    access = [(d["path"], d["status"]) for d in docs if d["logger"] == "gunicorn.access"]
+    assert access == [("/login", 200), ("/healthz", 503)]
 
 
 @pytest.mark.migrated

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -12,7 +13,10 @@ from django.core.management.base import CommandError, CommandParser
 
 from paperfeed.conf import env_int
 from paperfeed.core.commands import PaperfeedCommand, bounded_int
+from paperfeed.core.logs import IN_MESSAGE
 from paperfeed.core.static import collect as collect_static
+
+log = logging.getLogger(__name__)
 
 
 def _warm_up(worker: Any) -> None:
@@ -148,9 +152,15 @@ class Command(PaperfeedCommand):
 
                 return application
 
-        # SUCCESS, not stderr's own style (ERROR): it was red on a terminal.
-        self.stderr.write(
-            serving_line(options["host"], options["port"], settings.BASE_URL), self.style.SUCCESS
+        # A log record like gunicorn's lines after it (PAPERFEED_LOG_FORMAT), so that a JSON log
+        # holds no bare line; at INFO at any log level (settings.LOGGING), as the warm-up's.
+        log.info(
+            serving_line(options["host"], options["port"], settings.BASE_URL),
+            extra={
+                "bind": f"{options['host']}:{options['port']}",
+                "base_url": settings.BASE_URL,
+                IN_MESSAGE: True,
+            },
         )
         try:
             App().run()
