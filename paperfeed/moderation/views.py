@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from paperfeed.accounts.models import User
+from paperfeed.accounts.views import safe_next
 from paperfeed.core.middleware import NotFound
 from paperfeed.core.paging import site_page
 from paperfeed.feed import services as feed
@@ -113,7 +114,8 @@ def act(request: HttpRequest) -> HttpResponse:
         messages.error(request, str(e))
     else:
         messages.success(request, done)
-    return redirect(reverse("moderation") + "#main")
+    # Back where the button was (the paper page sends its own path); an off-site `next` is the queue.
+    return redirect(safe_next(request, reverse("moderation") + "#main"))
 
 
 def _act(staff: Any, action: str, form: Any, reason: str) -> str:

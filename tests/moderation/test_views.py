@@ -229,3 +229,32 @@ def test_only_moderators_see_who_submitted_a_removed_paper(
         page = (_client(who) if who else Client()).get(f"/papers/{paper.arxiv_id}").content
         assert b"removed by the moderators" in page and named not in page, who
     assert named in _client(community["mod"]).get(f"/papers/{paper.arxiv_id}").content
+
+
+def test_remove_and_restore_from_a_paper_page_return_to_it(community: dict[str, Any]) -> None:
+    paper = community["papers"][2]
+    sub = services.submission_of(paper.arxiv_id)
+    assert sub is not None
+    mod = _client(community["mod"], enforce_csrf_checks=True)
+    page = mod.get(f"/papers/{paper.arxiv_id}").content.decode()
+    back = f"/papers/{paper.arxiv_id}#moderate"
+    assert f'name="next" value="{back}"' in page and 'id="moderate"' in page  # where it was sent from
+    token = _csrf(page.encode())
+    form = {"submission": sub.pk, "csrfmiddlewaretoken": token, "next": back}
+    r = mod.post("/moderation/act", {**form, "action": "remove"})
+    assert r.status_code == 302 and r["Location"] == back
+    shown = mod.get(r["Location"]).content.decode()
+    assert "Removed the submission of" in shown and 'value="restore"' in shown
+    # A refusal (already removed) goes back too, with its message there.
+    r = mod.post("/moderation/act", {**form, "action": "remove"}, follow=True)
+    assert r.redirect_chain[-1][0] == back and "already removed" in r.content.decode()
+    # An address off the site, or one a browser reads as another host, is never followed: the queue.
+    for bad in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"):
+        r = mod.post("/moderation/act", {**form, "action": "restore", "next": bad})
+        assert r.status_code == 302 and r["Location"] == "/moderation#main", bad
+        services.remove_submission(community["mod"], sub)
+    # Without `next` (the queue's own buttons) it is the queue, as before.
+    r = mod.post("/moderation/act", {**form, "action": "restore", "next": ""})
+    assert r["Location"] == "/moderation#main"
+    sub.refresh_from_db()
+    assert sub.removed_at is None
