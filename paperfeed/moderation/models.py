@@ -26,6 +26,10 @@ class ReportQuerySet(models.QuerySet["Report"]):
             return self.filter(submission=item)
         return self.filter(comment=item)
 
+    def item_count(self) -> int:
+        """How many submissions and comments these reports are about (one report names one of them)."""
+        return self.values("submission_id", "comment_id").distinct().count()
+
 
 class Report(models.Model):
     class Reason(models.TextChoices):

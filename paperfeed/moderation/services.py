@@ -174,6 +174,12 @@ def queue(limit: int = 200) -> list[QueueItem]:
     return list(groups.values())
 
 
+def queue_totals() -> dict[str, int]:
+    """The whole queue's size, whatever part of it a page or `moderate reports --limit` shows."""
+    open_reports = Report.objects.open()
+    return {"openReports": open_reports.count(), "openItems": open_reports.item_count()}
+
+
 # --- actions (staff) ----------------------------------------------------------------------------
 
 

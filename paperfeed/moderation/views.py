@@ -86,6 +86,7 @@ def report(request: HttpRequest, kind: str, ref: str) -> HttpResponse:
 def queue(request: HttpRequest) -> HttpResponse:
     ctx = {
         "items": services.queue(),
+        "totals": services.queue_totals(),
         "removed": services.removed_submissions(),
         "suspended": services.suspended_users(),
     }

@@ -32,7 +32,12 @@ def test_reports_remove_restore_suspend_unsuspend(community: dict[str, Any], cap
     services.file_report(community["reader"], sub, "spam", "pills")
     services.file_report(community["other"], c, "abuse")
     got = moderate("reports")
-    assert got["open"] == 2
+    assert got["open"] == 2 and got["openItems"] == 2
+    # --limit shortens the list, not the totals, which are the whole queue's.
+    short = moderate("reports", "--limit", "1")
+    assert (short["open"], short["openItems"], len(short["items"])) == (2, 2, 1)
+    call_command("moderate", "reports", "--limit", "1")
+    assert "2 open report(s) about 2 item(s); the 1 most recently reported" in capsys.readouterr().out
     assert [(i["kind"], i["paper"], i["author"]) for i in got["items"]] == [
         ("comment", papers[3].arxiv_id, "spammer"),
         ("submission", papers[2].arxiv_id, "spammer"),
@@ -99,4 +104,4 @@ def test_the_command_line_contract(cli_env: dict[str, str]) -> None:
         r = paperfeed(*args, env=cli_env, check=False)
         assert r.returncode == status and len(r.stderr.strip().splitlines()) == 1, (args, r.stderr)
     r = paperfeed("moderate", "reports", "--json", env=cli_env)
-    assert json.loads(r.stdout) == {"open": 0, "items": []}
+    assert json.loads(r.stdout) == {"open": 0, "openItems": 0, "items": []}

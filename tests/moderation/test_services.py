@@ -78,6 +78,11 @@ def test_the_queue_groups_open_reports_by_item_newest_first(community: dict[str,
     assert [(x.kind, len(x.reports)) for x in q] == [("submission", 2), ("comment", 1)]
     assert [r.reporter.username for r in q[0].reports] == ["other", "reader"]
     assert q[0].author == community["spammer"] and q[1].author == community["spammer"]
+    # The totals are the whole queue's, whatever part of it is shown.
+    assert [x.kind for x in services.queue(limit=1)] == ["submission"]
+    assert services.queue_totals() == {"openReports": 3, "openItems": 2}
+    services.dismiss(community["mod"], c)
+    assert services.queue_totals() == {"openReports": 2, "openItems": 1}
 
 
 def test_removing_a_submission_takes_it_off_every_list_and_restoring_brings_it_back(

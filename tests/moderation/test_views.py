@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from paperfeed.accounts.models import User
 from paperfeed.moderation import services
 from paperfeed.moderation.models import Action, Report
 from tests.sitedata import make_user
@@ -258,3 +259,18 @@ def test_remove_and_restore_from_a_paper_page_return_to_it(community: dict[str, 
     assert r["Location"] == "/moderation#main"
     sub.refresh_from_db()
     assert sub.removed_at is None
+
+
+def test_the_queue_heading_counts_the_whole_queue(community: dict[str, Any]) -> None:
+    c, sub = community["comment"], services.submission_of(community["papers"][0].arxiv_id)
+    assert sub is not None
+    services.file_report(community["reader"], c, "abuse")
+    mod = _client(community["mod"])
+    page = mod.get("/moderation").content.decode()
+    assert "1 reported item " in page and "(1 open report)" in page and "Showing the" not in page
+    # More reports than the page lists (200, newest first), all about one paper, newer than the comment's.
+    readers = User.objects.bulk_create(User(username=f"r{i}", email=f"r{i}@example.org") for i in range(200))
+    Report.objects.bulk_create(Report(reporter=u, submission=sub, reason="spam") for u in readers)
+    page = mod.get("/moderation").content.decode()
+    assert "2 reported items" in page and "(201 open reports)" in page
+    assert "Showing the 1 most recently reported" in page

@@ -49,7 +49,12 @@ class Command(ReportCommand):
         action = options["action"]
         if action == "reports":
             items = services.queue(limit=options["limit"])
-            return {"open": sum(len(q.reports) for q in items), "items": services.queue_json(items)}
+            totals = services.queue_totals()  # the whole queue, not only the --limit shown
+            return {
+                "open": totals["openReports"],
+                "openItems": totals["openItems"],
+                "items": services.queue_json(items),
+            }
         if action == "log":
             return {
                 "log": [
@@ -86,8 +91,10 @@ class Command(ReportCommand):
     def render(self, result: dict[str, Any]) -> str:
         if "items" in result:
             lines = [
-                f"{counted(result['open'], 'open report')} about {counted(len(result['items']), 'item')}"
+                f"{counted(result['open'], 'open report')} about {counted(result['openItems'], 'item')}"
             ]
+            if len(result["items"]) < result["openItems"]:
+                lines[0] += f"; the {len(result['items'])} most recently reported (--limit)"
             for it in result["items"]:
                 lines.append(f"- {it['target']} (by {it['author'] or 'nobody'}):")
                 lines += [
