@@ -130,4 +130,28 @@ class Action(models.Model):
         indexes = [models.Index(fields=["-created_at"], name="moderation_log")]
 
     def __str__(self) -> str:
-        return f"{self.by} {self.get_kind_display()} {self.target}"
+        return self.sentence()
+
+    def wording(self) -> tuple[str, str, str]:
+        """The log line as a sentence, in three parts: who did what, to what (which the log page
+        links), and the rest: "alice removed the | submission of 2501.01234 (2026-12-01) | : spam"."""
+        n = self.reports
+        reports = f"{n} report{'s' if n != 1 else ''}"
+        verbs: dict[str, str] = {
+            self.Kind.REMOVE_SUBMISSION: "removed the",
+            self.Kind.RESTORE_SUBMISSION: "restored the",
+            self.Kind.HIDE_COMMENT: "hid the",
+            self.Kind.UNHIDE_COMMENT: "unhid the",
+            self.Kind.SUSPEND_USER: "suspended",
+            self.Kind.UNSUSPEND_USER: "lifted the suspension of",
+            self.Kind.DISMISS_REPORTS: f"dismissed {reports} about the",
+        }
+        closed = n and self.kind != self.Kind.DISMISS_REPORTS
+        rest = f" ({reports} closed)" if closed else ""
+        if self.reason:
+            rest += f": {self.reason}"
+        return f"{self.by} {verbs.get(self.kind, self.kind)} ", self.target, rest
+
+    def sentence(self) -> str:
+        """The log line the page and `paperfeed moderate log` both print."""
+        return "".join(self.wording())

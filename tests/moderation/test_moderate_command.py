@@ -105,3 +105,24 @@ def test_the_command_line_contract(cli_env: dict[str, str]) -> None:
         assert r.returncode == status and len(r.stderr.strip().splitlines()) == 1, (args, r.stderr)
     r = paperfeed("moderate", "reports", "--json", env=cli_env)
     assert json.loads(r.stdout) == {"open": 0, "openItems": 0, "items": []}
+
+
+def test_the_log_reads_as_sentences(community: dict[str, Any], capsys: Any) -> None:
+    call_command("moderate", "log")
+    assert capsys.readouterr().out == "no moderation actions yet\n"
+    assert moderate("log") == {"log": []}
+    sub = services.submission_of(community["papers"][2].arxiv_id)
+    assert sub is not None
+    services.file_report(community["reader"], sub, "spam")
+    services.remove_submission(community["mod"], sub, "spam")
+    services.suspend(None, community["spammer"])
+    day = sub.day.isoformat()
+    want = [
+        "command line suspended user spammer",
+        f"mod removed the submission of {sub.paper.arxiv_id} ({day}) (1 report closed): spam",
+    ]
+    assert [e["sentence"] for e in moderate("log")["log"]] == want
+    assert [str(a) for a in Action.objects.newest_first()] == want
+    call_command("moderate", "log")
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(" ", 1)[1] for line in lines] == want  # after the time

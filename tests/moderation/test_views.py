@@ -131,7 +131,13 @@ def test_staff_act_from_the_queue_and_the_log_says_so(
     assert "does not apply to a comment" in r.content.decode()
     log = mod.get("/moderation/log").content.decode()
     assert "pills &lt;b&gt;ad&lt;/b&gt;" in log
-    for words in ("removed submission", "hid comment", "suspended user", "restored submission"):
+    # Each line a sentence (Action.wording, as `paperfeed moderate log` prints it), its object a link.
+    for words in (
+        f'mod removed the <a href="/papers/{spam.arxiv_id}">submission of {spam.arxiv_id}',
+        f'mod hid the <a href="/papers/{c.paper.arxiv_id}#c{c.pk}">comment {c.pk} by spammer',
+        'mod suspended <a href="/users/spammer">user spammer</a>',
+        "mod restored the <a",
+    ):
         assert words in log, words
     assert [a.kind for a in Action.objects.newest_first()] == [
         "restore-submission",

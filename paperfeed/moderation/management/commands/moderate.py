@@ -65,6 +65,7 @@ class Command(ReportCommand):
                         "target": a.target,
                         "reason": a.reason,
                         "reportsClosed": a.reports,
+                        "sentence": a.sentence(),
                     }
                     for a in services.log(limit=options["limit"])
                 ]
@@ -102,11 +103,9 @@ class Command(ReportCommand):
                 ]
             return "\n".join(lines)
         if "log" in result:
-            return "\n".join(
-                f"{e['at']} {e['by']} {e['action']} {e['target']}"
-                + (f": {e['reason']}" if e["reason"] else "")
-                for e in result["log"]
-            )
+            if not result["log"]:
+                return "no moderation actions yet"
+            return "\n".join(f"{e['at']} {e['sentence']}" for e in result["log"])
         if "id" in result:
             return f"{result['id']} is {'removed from' if result['removed'] else 'back on'} the feed"
         return f"{result['user']} is {'suspended' if result['suspended'] else 'no longer suspended'}"
