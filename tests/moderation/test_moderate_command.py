@@ -107,6 +107,51 @@ def test_the_command_line_contract(cli_env: dict[str, str]) -> None:
     assert json.loads(r.stdout) == {"open": 0, "openItems": 0, "items": []}
 
 
+def test_dismiss_hide_and_unhide_as_the_site_does(community: dict[str, Any], capsys: Any) -> None:
+    papers, c = community["papers"], community["comment"]
+    sub = services.submission_of(papers[2].arxiv_id)
+    assert sub is not None
+    services.file_report(community["reader"], sub, "spam")
+    services.file_report(community["other"], sub, "off-topic")
+    services.file_report(community["reader"], c, "abuse")
+    got = moderate("dismiss", papers[2].arxiv_id, "--by", "mod", "--reason", "fine")
+    assert got == {"action": "dismiss", "target": services.describe(sub), "dismissed": 2}
+    assert moderate("hide", str(c.pk), "--reason", "pills") == {
+        "action": "hide",
+        "comment": c.pk,
+        "hidden": True,
+    }
+    c.refresh_from_db()
+    assert c.hidden and not services.queue()  # hiding resolved the comment's report
+    assert moderate("unhide", str(c.pk))["hidden"] is False
+    services.file_report(community["reader"], c, "spam")
+    call_command("moderate", "dismiss", "--comment", str(c.pk))
+    assert capsys.readouterr().out.startswith(f"dismissed 1 report about the comment {c.pk} by spammer")
+    assert [(a.kind, a.by, a.reports) for a in Action.objects.newest_first()] == [
+        ("dismiss-reports", "command line", 1),
+        ("unhide-comment", "command line", 0),
+        ("hide-comment", "command line", 1),
+        ("dismiss-reports", "mod", 2),
+    ]
+    for args, words in [
+        (["dismiss", papers[2].arxiv_id], "no open report about this paper"),
+        (["dismiss", papers[5].arxiv_id], "is not on the feed"),
+        (["hide", "999999"], "no comment 999999"),
+        (["hide", str(c.pk), "--by", "reader"], "Only moderators"),
+    ]:
+        with pytest.raises(CommandError, match=words):
+            call_command("moderate", *args)
+    for args in (
+        ["dismiss"],
+        ["dismiss", papers[2].arxiv_id, "--comment", "1"],
+        ["hide", "0"],
+        ["hide", "x"],
+    ):
+        with pytest.raises(CommandError):  # argparse's own refusal, before anything runs
+            call_command("moderate", *args)
+    assert Action.objects.count() == 4
+
+
 def test_the_log_reads_as_sentences(community: dict[str, Any], capsys: Any) -> None:
     call_command("moderate", "log")
     assert capsys.readouterr().out == "no moderation actions yet\n"

@@ -5,17 +5,21 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from paperfeed.accounts.models import User
-from paperfeed.core.commands import ReportCommand, add_limit
+from paperfeed.core.commands import ReportCommand, add_limit, bounded_int
 from paperfeed.core.text import counted
+from paperfeed.feed.models import Comment, Submission
 from paperfeed.feed.services import FeedError
 from paperfeed.moderation import services
 from paperfeed.papers.arxiv_ids import arxiv_id_argument
+
+COMMENT_ID = bounded_int(1, 10**18 - 1)  # what /report/comment/<n> takes: up to 18 digits
 
 
 class Command(ReportCommand):
     help = (
         "Moderation: `reports` (the open reports, by item), `log`, `remove`/`restore` a paper's submission"
-        " to the feed, `suspend`/`unsuspend` an account. Every action is recorded in the moderation log."
+        " to the feed, `hide`/`unhide` a comment, `dismiss` the reports about either, `suspend`/`unsuspend`"
+        " an account. Every action is recorded in the moderation log."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -31,6 +35,17 @@ class Command(ReportCommand):
                 "id", metavar="ID", type=arxiv_id_argument, help="arXiv id or URL of a submitted paper"
             )
             acting.append(p)
+        for name, what in (("hide", "hide a comment"), ("unhide", "show a hidden comment again")):
+            p = sub.add_parser(name, help=what)
+            p.add_argument("comment", metavar="COMMENT", type=COMMENT_ID, help="the comment's number")
+            acting.append(p)
+        p = sub.add_parser("dismiss", help="close the open reports about a paper or a comment, nothing else")
+        which = p.add_mutually_exclusive_group(required=True)
+        which.add_argument(
+            "id", metavar="ID", nargs="?", type=arxiv_id_argument, help="arXiv id or URL of a submitted paper"
+        )
+        which.add_argument("--comment", metavar="N", type=COMMENT_ID, help="the comment's number instead")
+        acting.append(p)
         for name, what in (("suspend", "suspend an account"), ("unsuspend", "lift a suspension")):
             p = sub.add_parser(name, help=what)
             p.add_argument("user", metavar="USER", help="username or email, any case")
@@ -72,14 +87,19 @@ class Command(ReportCommand):
             }
         by = _user(options["by"]) if options["by"] else None
         try:
+            if action == "dismiss":
+                item = _comment(options["comment"]) if options["comment"] else _submission(str(options["id"]))
+                n = services.dismiss(by, item, options["reason"])
+                return {"action": action, "target": services.describe(item), "dismissed": n}
+            if action in ("hide", "unhide"):
+                comment = _comment(options["comment"])
+                services.hide_comment(by, comment, action == "hide", options["reason"])
+                return {"action": action, "comment": comment.pk, "hidden": comment.hidden}
             if action in ("remove", "restore"):
-                arxiv_id = str(options["id"])
-                sub = services.submission_of(arxiv_id)
-                if sub is None:
-                    raise CommandError(f"{arxiv_id} is not on the feed")
+                sub = _submission(str(options["id"]))
                 act = services.remove_submission if action == "remove" else services.restore_submission
                 act(by, sub, options["reason"])
-                return {"action": action, "id": arxiv_id, "removed": sub.removed_at is not None}
+                return {"action": action, "id": sub.paper.arxiv_id, "removed": sub.removed_at is not None}
             user = _user(options["user"])
             if action == "suspend":
                 services.suspend(by, user, options["reason"])
@@ -106,9 +126,28 @@ class Command(ReportCommand):
             if not result["log"]:
                 return "no moderation actions yet"
             return "\n".join(f"{e['at']} {e['sentence']}" for e in result["log"])
+        if "dismissed" in result:
+            n = result["dismissed"]
+            return f"dismissed {n} report{'s' if n != 1 else ''} about the {result['target']}"
+        if "comment" in result:
+            return f"comment {result['comment']} is {'hidden' if result['hidden'] else 'shown'}"
         if "id" in result:
             return f"{result['id']} is {'removed from' if result['removed'] else 'back on'} the feed"
         return f"{result['user']} is {'suspended' if result['suspended'] else 'no longer suspended'}"
+
+
+def _submission(arxiv_id: str) -> Submission:
+    sub = services.submission_of(arxiv_id)
+    if sub is None:
+        raise CommandError(f"{arxiv_id} is not on the feed")
+    return sub
+
+
+def _comment(pk: int) -> Comment:
+    comment = Comment.objects.select_related("paper", "author").filter(pk=pk).first()
+    if comment is None:
+        raise CommandError(f"no comment {pk}")
+    return comment
 
 
 def _user(name: str) -> User:
