@@ -10,7 +10,42 @@ from django.urls import reverse
 
 from paperfeed.accounts.models import User
 
-admin.site.register(User, UserAdmin)
+
+class SuspendedFilter(admin.SimpleListFilter):
+    title = "suspended"
+    parameter_name = "suspended"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        if self.value() == "yes":
+            return queryset.suspended()
+        if self.value() == "no":
+            return queryset.filter(suspended_at__isnull=True)
+        return queryset
+
+
+@admin.register(User)
+class AccountAdmin(UserAdmin):
+    """Django's user admin with the account's standing in the list: whether it is active (a
+    deactivated account cannot log in), has a verified address and is suspended by the moderators
+    (which `paperfeed moderate` or /moderation changes, with the log; here it is only shown)."""
+
+    list_display = (
+        "username",
+        "email",
+        "is_staff",
+        "is_active",
+        "email_verified",
+        "suspended",
+        "date_joined",
+    )
+    list_filter = ("is_staff", "is_superuser", "is_active", "email_verified", SuspendedFilter, "groups")
+
+    @admin.display(boolean=True, ordering="suspended_at", description="suspended")
+    def suspended(self, user: User) -> bool:
+        return user.is_suspended
 
 
 def _login(request: HttpRequest, extra_context: Any = None) -> HttpResponse:

@@ -1,0 +1,38 @@
+"""Submissions, votes and comments in the admin, to look at only (core.admin.ReadOnly): removing a
+submission or hiding a comment is moderation, which logs it (/moderation, `paperfeed moderate`), and
+a vote edited here would skip the counts and the listing version a vote moves."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from paperfeed.core.admin import ReadOnly
+from paperfeed.feed.models import Comment, Submission, Vote
+
+
+@admin.register(Submission)
+class SubmissionAdmin(ReadOnly):
+    list_display = ("day", "paper", "submitted_by", "created_at", "removed_at")
+    list_filter = (("removed_at", admin.EmptyFieldListFilter),)
+    list_select_related = ("paper", "submitted_by")
+    search_fields = ("paper__arxiv_id", "submitted_by__username")
+    date_hierarchy = "day"
+    show_full_result_count = False
+
+
+@admin.register(Vote)
+class VoteAdmin(ReadOnly):
+    list_display = ("created_at", "user", "paper", "suspended")
+    list_filter = ("suspended",)
+    list_select_related = ("user", "paper")
+    search_fields = ("paper__arxiv_id", "user__username")
+    show_full_result_count = False
+
+
+@admin.register(Comment)
+class CommentAdmin(ReadOnly):
+    list_display = ("created_at", "author", "paper", "hidden", "edited_at")
+    list_filter = ("hidden",)
+    list_select_related = ("author", "paper")
+    search_fields = ("paper__arxiv_id", "author__username")
+    show_full_result_count = False
