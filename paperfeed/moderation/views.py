@@ -88,7 +88,9 @@ def queue(request: HttpRequest) -> HttpResponse:
         "items": services.queue(),
         "totals": services.queue_totals(),
         "removed": services.removed_submissions(),
+        "removed_count": Submission.objects.removed().count(),
         "suspended": services.suspended_users(),
+        "suspended_count": User.objects.suspended().count(),
     }
     return render(request, "moderation/queue.html", ctx)
 

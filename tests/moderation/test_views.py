@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from paperfeed.accounts.models import User
+from paperfeed.feed.models import Submission
 from paperfeed.moderation import services
 from paperfeed.moderation.models import Action, Report
 from tests.sitedata import make_user
@@ -280,3 +283,22 @@ def test_the_queue_heading_counts_the_whole_queue(community: dict[str, Any]) -> 
     page = mod.get("/moderation").content.decode()
     assert "2 reported items" in page and "(201 open reports)" in page
     assert "Showing the 1 most recently reported" in page
+
+
+def test_the_removed_and_suspended_lists_say_when_they_stop_short(community: dict[str, Any]) -> None:
+    mod = _client(community["mod"])
+    services.suspend(community["mod"], community["spammer"])
+    page = mod.get("/moderation").content.decode()
+    assert 'Suspended accounts <span class="muted">(1)</span>' in page and "Showing the" not in page
+    # 101 of each, one more than the page lists.
+    now, paper = timezone.now(), community["papers"][5]
+    User.objects.bulk_create(
+        User(username=f"s{i}", email=f"s{i}@example.org", suspended_at=now) for i in range(100)
+    )
+    Submission.objects.bulk_create(
+        Submission(paper=paper, day=timezone.localdate() - dt.timedelta(days=i + 1), removed_at=now)
+        for i in range(101)
+    )
+    page = mod.get("/moderation").content.decode()
+    assert "Showing the 100 most recently suspended of 101." in page
+    assert "Showing the 100 most recently removed of 101." in page
