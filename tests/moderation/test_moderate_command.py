@@ -37,7 +37,7 @@ def test_reports_remove_restore_suspend_unsuspend(community: dict[str, Any], cap
     short = moderate("reports", "--limit", "1")
     assert (short["open"], short["openItems"], len(short["items"])) == (2, 2, 1)
     call_command("moderate", "reports", "--limit", "1")
-    assert "2 open report(s) about 2 item(s); the 1 most recently reported" in capsys.readouterr().out
+    assert "2 open reports about 2 items; the 1 most recently reported" in capsys.readouterr().out
     assert [(i["kind"], i["paper"], i["author"]) for i in got["items"]] == [
         ("comment", papers[3].arxiv_id, "spammer"),
         ("submission", papers[2].arxiv_id, "spammer"),

@@ -111,9 +111,7 @@ class Command(ReportCommand):
 
     def render(self, result: dict[str, Any]) -> str:
         if "items" in result:
-            lines = [
-                f"{counted(result['open'], 'open report')} about {counted(result['openItems'], 'item')}"
-            ]
+            lines = [f"{counted(result['open'], 'open report')} about {counted(result['openItems'], 'item')}"]
             if len(result["items"]) < result["openItems"]:
                 lines[0] += f"; the {len(result['items'])} most recently reported (--limit)"
             for it in result["items"]:
