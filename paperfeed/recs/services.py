@@ -757,13 +757,20 @@ def _category_mass(sig: Signals, cands: Candidates, before: _CategoryMass | None
                 mass += np.asarray(rows.T @ np.array(weights)).ravel()
             if mass.sum() > 1e-9:  # else what is left is rounding: read them all
                 return _CategoryMass(before.ref, mass, signals, listed)
-    listed = _listed(s.paper_id for s in sig.positives)
+    return _fresh_category_mass(sig, cands.category_index, _listed(s.paper_id for s in sig.positives))
+
+
+def _fresh_category_mass(
+    sig: Signals, category_index: model.Categories, listed: dict[int, list[str]]
+) -> _CategoryMass:
+    """The liked papers' category rows (`listed`: their categories, primary first) summed with their
+    signals' weights decayed to now, over `category_index`'s categories."""
     now = timezone.now()
     kept_signals = [s for s in sig.positives if s.paper_id in listed]
     signal_weights = np.array([_relative_weight(now, s.at) for s in kept_signals])
-    rows = cands.category_index.rows([listed[s.paper_id] for s in kept_signals])
+    rows = category_index.rows([listed[s.paper_id] for s in kept_signals])
     mass = np.asarray(rows.T @ signal_weights).ravel() if kept_signals else np.zeros(rows.shape[1])
-    return _CategoryMass(now, mass, signals, listed)
+    return _CategoryMass(now, mass, _keys(sig.positives), listed)
 
 
 def _dense_scores(prof: np.ndarray | None, cands: Candidates) -> np.ndarray | None:
@@ -951,40 +958,57 @@ def recommend(
     return out
 
 
-PROVISIONAL_CATEGORIES = 5  # the liked papers' most frequent categories a provisional list draws from
+PROVISIONAL_CATEGORIES = 5  # the categories of most weight with the user a provisional list draws from
+PROVISIONAL_POOL = 3  # x limit: the newest papers of those categories ordered by day, then by the prior
 
 
 def provisional(user: Any, *, limit: int = 20) -> list[Recommendation]:
-    """What the page lists while the window is built (index.NotReady): the newest papers in the
-    categories the user follows, else in those of the papers they liked most often, newest first,
-    each saying so; never one they liked, marked or opened. Database reads only, by the announced
-    day's index: it costs a request what a category page does, whatever the catalogue's size."""
+    """What the page lists while the window is built (index.NotReady): the newest papers listed
+    (primary or cross-listed) in the categories the user follows, else in those the papers they liked
+    are listed in, weighed as the model's category prior weighs them (a cross-list half a primary
+    listing, each signal decayed with its age: model.Categories); newest first, and within a day the
+    papers the prior favours first, each saying so; never one they liked, marked or opened.
+    Database reads only, by the categories' index: it costs a request what a category page does,
+    whatever the catalogue's size."""
     limit = max(1, min(int(limit), MAX_LIMIT))
     user_id = user if isinstance(user, int) else user.pk
     sig = signals_of(user_id)
-    cats = list(dict.fromkeys(sig.categories))
+    followed = list(dict.fromkeys(sig.categories))
     why = "which you follow"
-    if not cats and sig.positives:
-        liked = Counter(
-            Paper.objects.filter(pk__in=[s.paper_id for s in sig.positives]).values_list(
-                "primary_category_id", flat=True
-            )
-        )
-        cats = [c for c, _ in liked.most_common(PROVISIONAL_CATEGORIES) if c]
+    if followed:
+        category_index = model.Categories(followed)
+        share: np.ndarray | None = np.full(len(followed), 1 / len(followed))
+    elif sig.positives:
+        listed = _listed(s.paper_id for s in sig.positives)
+        category_index = model.Categories.of(list(listed.values()))
+        share = _fresh_category_mass(sig, category_index, listed).distribution()
         why = "where papers you liked are"
-    if not cats:
+    else:
+        share = None
+    if share is None:
         return []
-    papers = (
+    codes = list(category_index.column)
+    cats = [codes[j] for j in np.argsort(-share, kind="stable")[:PROVISIONAL_CATEGORIES] if share[j] > 0]
+    pool = list(
         Paper.objects.active()
-        .filter(primary_category_id__in=cats)
+        .filter(pk__in=PaperCategory.objects.filter(category_id__in=cats).values("paper_id"))
         .exclude(pk__in=sig.excluded())
         .order_by("-announced", "-pk")
-        .select_related("primary_category")[:limit]
+        .select_related("primary_category")[: limit * PROVISIONAL_POOL]
     )
-    return [
-        Recommendation(p, 0.0, f"New in {p.primary_category_id}, {why}", rank=i)
-        for i, p in enumerate(papers, 1)
-    ]
+    pool_listed = _listed(p.pk for p in pool)
+    papers_cats = [pool_listed.get(p.pk, []) for p in pool]  # each listed in one of `cats` at least
+    prior = model.category_prior(category_index.rows(papers_cats), share)
+    order = sorted(range(len(pool)), key=lambda i: (pool[i].announced or dt.date.min, prior[i], pool[i].pk))
+    out = []
+    for rank, i in enumerate(reversed(order[-limit:]), 1):
+        # The reason names the paper's category that weighs most with the user.
+        cat = max(
+            (c for c in papers_cats[i] if c in category_index.column),
+            key=lambda c: share[category_index.column[c]],
+        )
+        out.append(Recommendation(pool[i], 0.0, f"New in {cat}, {why}", rank=rank))
+    return out
 
 
 def not_interested(user: Any, paper: Paper, *, undo: bool = False) -> None:

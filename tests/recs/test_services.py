@@ -706,3 +706,55 @@ def test_keywords_match_as_words_in_any_case_spacing_or_plural():
         "An organ model. Message passing graph\nnetworks.",
     )
     assert found == ["robot grasping", "GAN", "graph  networks"]  # "speech" is not there; "organ" is no GAN
+
+
+def test_the_provisional_list_weighs_categories_as_the_category_prior(catalogue, user):
+    """Cross-lists count half a primary listing and old signals fade, as in the model's prior: a
+    category a liked paper is only cross-listed in is drawn from, and on one day its new paper comes
+    after the recently liked field's and before the field liked long ago."""
+    from paperfeed.papers.models import Category, Paper, PaperCategory
+
+    speech, images = catalogue["speech"][0], catalogue["diffusion"][0]
+    Category.objects.get_or_create(code="eess.AS")
+    PaperCategory.objects.create(paper=speech, category_id="eess.AS", position=1)
+    save(user, speech)  # cs.CL 1, eess.AS 0.5
+    site_model("feed.Vote").objects.create(  # cs.CV 2^(-400/166) = 0.19
+        user=user, paper=images, created_at=timezone.now() - dt.timedelta(days=400)
+    )
+    day = dt.date(2026, 7, 1)  # newer than the catalogue
+    new = {}
+    for n, cat in enumerate(["cs.CV", "eess.AS", "cs.CL", "cs.RO"]):
+        new[cat] = Paper.objects.create(
+            arxiv_id=f"2607.{n:05d}",
+            title=f"New in {cat}",
+            abstract="New.",
+            primary_category_id=cat,
+            announced=day,
+        )
+        PaperCategory.objects.create(paper=new[cat], category_id=cat, position=0)
+    recs = services.provisional(user, limit=4)
+    assert ids(recs) == [new[c].arxiv_id for c in ("cs.CL", "eess.AS", "cs.CV")] + [
+        catalogue["diffusion"][1].arxiv_id  # then the newest of the days before (not cs.RO's: none liked)
+    ]
+    assert [r.reason for r in recs[:3]] == [
+        f"New in {c}, where papers you liked are" for c in ("cs.CL", "eess.AS", "cs.CV")
+    ]
+    assert [r.rank for r in recs] == [1, 2, 3, 4]
+    # The order within the day is the prior's, computed by the model from the same distribution.
+    cats = model.Categories(["cs.CL", "eess.AS", "cs.CV"])
+    share = np.array([1, 0.5, float(model.decay(400))]) / (1.5 + float(model.decay(400)))
+    prior = model.category_prior(cats.rows([["cs.CL"], ["eess.AS"], ["cs.CV"]]), share)
+    assert list(prior) == sorted(prior, reverse=True)
+
+
+def test_the_provisional_list_of_followed_categories_takes_their_cross_lists(catalogue, user):
+    from paperfeed.papers.models import PaperCategory
+
+    graphs = catalogue["graphs"][0]  # cs.LG, cross-listed in cs.RO below
+    PaperCategory.objects.create(paper=graphs, category_id="cs.RO", position=1)
+    follow(user, "category", "cs.RO")
+    recs = services.provisional(user, limit=30)
+    assert set(ids(recs)) == {p.arxiv_id for p in catalogue["robots"]} | {graphs.arxiv_id}
+    assert {r.reason for r in recs} == {"New in cs.RO, which you follow"}
+    days = [r.paper.announced for r in recs]
+    assert days == sorted(days, reverse=True)
