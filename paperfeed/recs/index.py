@@ -30,7 +30,7 @@ from django.apps import apps
 from django.db.models import Max
 
 from paperfeed.conf import env_int
-from paperfeed.core import warmup
+from paperfeed.core import clock, warmup
 from paperfeed.papers.models import Paper, PaperCategory, PaperChange
 from paperfeed.recs import model, store
 
@@ -279,15 +279,35 @@ def saved(*, dense: bool = True) -> Candidates:
     )
 
 
-def _save(cands: Candidates) -> None:
+def _save(cands: Candidates, seconds: float | None) -> None:
     if cands.since is not None:
-        store.save(cands, cands.since)
+        store.save(cands, cands.since, seconds)
+
+
+# A client's next look while the window is built (Retry-After): the last build's duration less how
+# long the current builder has held the lock, within these bounds; the build takes ~5 s at 20k papers,
+# minutes at 274k (bench/README.md, recs-latency).
+RETRY_UNKNOWN_S = 30.0  # no build timed on this home yet
+RETRY_MIN_S, RETRY_MAX_S = 5.0, 300.0
+
+
+def retry_after() -> float:
+    """Seconds until the window being built is likely saved (a guess: a client told too early looks
+    again, one told too late waits past it)."""
+    took = store.last_build_seconds()
+    if took is None:
+        return RETRY_UNKNOWN_S
+    since = store.building_since()
+    left = took - max(clock.wall() - since, 0.0) if since is not None else took
+    return min(max(left, RETRY_MIN_S), RETRY_MAX_S)
 
 
 class NotReady(Exception):
     """No window in this process and none saved fit to use: a builder process is making it."""
 
-    retry_after = 30.0  # seconds: a client's next look; the build takes ~5 s at 20k papers, minutes at 274k
+    def __init__(self) -> None:
+        super().__init__("the candidate window is being built")
+        self.retry_after = retry_after()
 
 
 _builder: subprocess.Popen[bytes] | None = None
@@ -383,13 +403,13 @@ def start() -> Candidates:
     try:
         cands = saved()
     except store.Unusable:
-        with store.builder_lock():
+        with store.builder_lock() as started:
             try:
                 cands = saved()  # another process saved one while this one waited for the lock
             except store.Unusable as why:
                 log.info("recs: building the candidate window from the database: %s", why)
                 cands = build()
-                _save(cands)
+                _save(cands, clock.wall() - started)
     return _catch_up(cands)
 
 
@@ -402,7 +422,7 @@ def refresh_saved(lock_fd: int | None = None) -> dict[str, Any]:
     """The worker's job: extend the saved window with the papers changed since (or build it), so web
     processes start warm and catch up on few changes. `lock_fd`: the builder lock, held already
     (inherited from the web worker that started `paperfeed window`)."""
-    with store.builder_lock(lock_fd):
+    with store.builder_lock(lock_fd) as started:
         try:
             old: Candidates | None = saved(dense=False)
         except store.Unusable as why:
@@ -412,7 +432,9 @@ def refresh_saved(lock_fd: int | None = None) -> dict[str, Any]:
         if old is not None and old.watermark == latest:
             return {"papers": len(old), "watermark": latest, "saved": False}
         cands = build(old, dense=False)
-        _save(cands)
+        # An extension's few seconds say nothing of a build from nothing, which is what a client
+        # waits for (retry_after): the last one's duration is carried forward.
+        _save(cands, clock.wall() - started if old is None else store.last_build_seconds())
         return {"papers": len(cands), "watermark": cands.watermark, "saved": cands.since is not None}
 
 

@@ -8,7 +8,8 @@ older state, is not taken for this one), and each file's CRC-32, checked when a 
 damaged file is rebuilt, never ranked with). It is written under a temporary name and renamed into place,
 so a complete directory is the only kind a reader can see; the builder then removes the older ones
 (processes that mapped them keep their pages until they let go). One builder at a time per home:
-a lock file, as the static collect takes.
+a lock file, as the static collect takes; it holds the time its holder took it, and the manifest how
+long the last build from nothing took, so that a client told to come back is told when (Retry-After).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import scipy.sparse as sp
 from django.conf import settings
 
 from paperfeed.conf import env_int
+from paperfeed.core import clock
 from paperfeed.papers.models import PaperChange
 from paperfeed.recs import model
 
@@ -67,37 +69,89 @@ def _lock_path() -> Path:
     return recs_dir() / "window.lock"
 
 
+def _open_lock() -> Any:
+    """The lock file, opened without truncating it: it holds when its holder took it, which a
+    process that opens it only to wait or to look must not erase."""
+    return os.fdopen(os.open(_lock_path(), os.O_RDWR | os.O_CREAT, 0o644), "r+")
+
+
+def _stamp(lock: Any) -> float:
+    """Write the time the lock was taken into the (locked) lock file: `building_since` reads it."""
+    now = clock.wall()
+    lock.seek(0)
+    lock.truncate()
+    lock.write(repr(now))
+    lock.flush()
+    return now
+
+
+def _stamped(lock: Any) -> float | None:
+    lock.seek(0)
+    try:
+        return float(lock.read(64))
+    except ValueError:  # stamped by no one yet (a lock file of an older version, or a torn write)
+        return None
+
+
 @contextlib.contextmanager
-def builder_lock(held: int | None = None) -> Iterator[None]:
-    """`held`: a descriptor of the lock file already locked, inherited from the web worker that
-    started this builder (taking it again through another descriptor would wait on itself)."""
+def builder_lock(held: int | None = None) -> Iterator[float]:
+    """Yields the time (clock.wall) the lock was taken. `held`: a descriptor of the lock file already
+    locked, inherited from the web worker that started this builder (taking it again through another
+    descriptor would wait on itself); that worker stamped it."""
     if held is not None:
-        with os.fdopen(held, "w") as lock:
+        with os.fdopen(held, "r+") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # a no-op on the inherited lock; a check it is one
-            yield
+            started = _stamped(lock)
+            yield _stamp(lock) if started is None else started
         return
-    with _lock_path().open("w") as lock:
+    with _open_lock() as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
+        yield _stamp(lock)
 
 
 def try_builder_lock() -> Any:
-    """The lock file open and locked, or None when a builder holds it: a web worker hands the
-    open file to the builder process it starts, so the lock is held from before that process
+    """The lock file open, locked and stamped, or None when a builder holds it: a web worker hands
+    the open file to the builder process it starts, so the lock is held from before that process
     exists until it exits (whatever way it exits), and no second builder starts meanwhile."""
-    lock = _lock_path().open("w")
+    lock = _open_lock()
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         lock.close()
         return None
+    _stamp(lock)
     return lock
 
 
 def wait_for_builder() -> None:
     """Return once no builder holds the lock (the wait releases the GIL)."""
-    with _lock_path().open("w") as lock:
+    with _open_lock() as lock:
         fcntl.flock(lock, fcntl.LOCK_SH)
+
+
+def building_since() -> float | None:
+    """When (clock.wall) the builder that holds the lock took it; None when none holds it."""
+    if not (recs_dir() / "window.lock").exists():
+        return None
+    with _open_lock() as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _stamped(lock)
+        return None  # closing the file lets go of the shared lock just taken
+
+
+def last_build_seconds() -> float | None:
+    """How long the newest saved window's builder took to build one from nothing (its manifest's
+    `seconds`), whether or not this version can use that window; None: no window says."""
+    path = newest()
+    if path is None:
+        return None
+    try:
+        seconds = json.loads((path / "manifest.json").read_text()).get("seconds")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return float(seconds) if isinstance(seconds, int | float) and seconds >= 0 else None
 
 
 def newest() -> Path | None:
@@ -148,8 +202,9 @@ def checksum(path: Path) -> int:
             return zlib.crc32(m)
 
 
-def save(cands: Any, since: dt.date) -> Path:
-    """Write `cands` (an index.Candidates) as the newest saved window; the caller holds builder_lock."""
+def save(cands: Any, since: dt.date, seconds: float | None = None) -> Path:
+    """Write `cands` (an index.Candidates) as the newest saved window; the caller holds builder_lock.
+    `seconds`: how long building such a window from nothing takes (`last_build_seconds`)."""
     root = recs_dir()
     root.mkdir(parents=True, exist_ok=True)
     for stale in root.glob(f"{PREFIX}*.tmp*"):  # a killed builder's (only the lock holder writes)
@@ -183,6 +238,7 @@ def save(cands: Any, since: dt.date) -> Path:
         "n_docs": cands.idf.n_docs,
         "arrays": {k: list(a.shape) for k, a in arrays.items()},
         "crc32": sums,
+        "seconds": seconds,
     }
     with (tmp / "manifest.json").open("w") as f:
         json.dump(manifest, f)
