@@ -313,7 +313,7 @@ class NotReady(Exception):
 _builder: subprocess.Popen[bytes] | None = None
 _unusable: tuple[str, str] | None = None  # why the saved window is unfit, and its name: not read again
 _failed_at = -float("inf")
-RETRY_FAILED_S = 60.0  # after a builder failed, this process starts the next no sooner
+RETRY_FAILED_S = 60.0  # after a builder failed, this process starts the next no sooner (clock.monotonic)
 
 
 def _start_builder(why: str, seen: str | None = None) -> bool:
@@ -329,9 +329,9 @@ def _start_builder(why: str, seen: str | None = None) -> bool:
             log.error(
                 "recs: the window's builder exited %s; a later request starts another", _builder.returncode
             )
-            _failed_at = time.monotonic()
+            _failed_at = clock.monotonic()
         _builder = None
-    if time.monotonic() - _failed_at < RETRY_FAILED_S:
+    if clock.monotonic() - _failed_at < RETRY_FAILED_S:
         return True
     lock = store.try_builder_lock()
     if lock is None:
@@ -389,7 +389,7 @@ def wait_until_ready() -> Candidates:
                         _start_builder("")  # records the failure (no retry before RETRY_FAILED_S)
                     raise
             else:
-                if time.monotonic() - _failed_at < RETRY_FAILED_S:
+                if clock.monotonic() - _failed_at < RETRY_FAILED_S:
                     raise
                 store.wait_for_builder()
 

@@ -34,6 +34,7 @@ from django.conf import settings
 
 from paperfeed.conf import env_int
 from paperfeed.core import clock
+from paperfeed.core.failpoints import failpoint
 from paperfeed.papers.models import PaperChange
 from paperfeed.recs import model
 
@@ -244,6 +245,7 @@ def save(cands: Any, since: dt.date, seconds: float | None = None) -> Path:
         json.dump(manifest, f)
         f.flush()
         os.fsync(f.fileno())
+    failpoint("recs.window.before_rename")  # every file written, none of it a window yet
     final = root / name
     tmp.rename(final)
     fd = os.open(root, os.O_RDONLY)  # the rename itself survives a crash

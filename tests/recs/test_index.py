@@ -1,4 +1,4 @@
-"""The window's builds as a web worker sees them: how long a client is told to wait."""
+"""The window's builds as a web worker sees them: how long a client waits, and a builder that fails."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import pytest
 
 from paperfeed.core import clock, warmup
 from paperfeed.recs import index, store
+from tests.conftest import paperfeed
+from tests.recs.conftest import SEED_SHELL
 from tests.recs.test_store import add_paper, saved_windows
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -67,3 +69,53 @@ def test_retry_after_is_the_last_builds_duration_less_the_time_the_builder_has_h
     index.refresh_saved()
     assert manifest_seconds(home) == 1_000
     assert index.retry_after() == index.RETRY_MAX_S
+
+
+# Run in a `paperfeed shell` of its own (the builder it starts reads the same database and home): a
+# web worker whose builder dies at the failpoint, on a clock the script moves by hand.
+FAILING_BUILDER = """
+import json, os
+from paperfeed.core import clock, warmup
+from paperfeed.recs import index, store
+now = [1000.0]
+clock.monotonic = lambda: now[0]
+warmup.serving = True
+seen = {}
+def look():
+    try:
+        index.candidates()
+    except index.NotReady:
+        return "not ready"
+    return "ready"
+seen["first"] = look()
+seen["exit"] = index._builder.wait()
+seen["after"] = [look(), index._builder is not None]
+seen["newest"] = str(store.newest())
+seen["left"] = sorted(p.name.split(".")[-1][:3] for p in store.recs_dir().glob("window-*"))
+now[0] += index.RETRY_FAILED_S - 1
+seen["paused"] = [look(), index._builder is not None]
+del os.environ["FAILPOINT"]
+now[0] += 2
+seen["again"] = [look(), index._builder is not None]
+seen["second_exit"] = index._builder.wait()
+seen["then"] = look()
+print(json.dumps(seen))
+"""
+
+
+@pytest.mark.migrated
+@pytest.mark.timeout(240)
+def test_a_failing_builder_leaves_no_window_and_the_next_waits_out_the_pause(cli_env):
+    paperfeed("shell", "-c", SEED_SHELL, env=cli_env)
+    env = cli_env | {"FAILPOINT": "recs.window.before_rename"}
+    out = paperfeed("shell", "-c", FAILING_BUILDER, env=env)
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["first"] == "not ready"
+    assert seen["exit"] == -9  # killed at the failpoint, every file written but not renamed
+    # Nothing a reader takes for a window: the builder's half is a .tmp directory only.
+    assert seen["newest"] == "None" and seen["left"] == ["tmp"]
+    assert seen["after"] == ["not ready", False]  # the failure is noted; no builder started
+    assert seen["paused"] == ["not ready", False]  # still within the pause
+    assert seen["again"] == ["not ready", True]  # past it: the next builder
+    assert seen["second_exit"] == 0 and seen["then"] == "ready"
+    assert "exited -9" in out.stderr
