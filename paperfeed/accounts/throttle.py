@@ -75,7 +75,8 @@ def check(scope: str, key: str) -> None:
     if checked is not None:
         checked[scope] = d
     if lim.strict and d.allowed and d.count > lim.limit:
-        raise RateLimited(scope, max(1, math.ceil(lim.window / clock.scale())))  # an upper bound
+        # A concurrent hit took the last room: its hits weigh until the next window ends at most.
+        raise RateLimited(scope, max(1, math.ceil(2 * lim.window / clock.scale())))  # an upper bound
     if not d.allowed:
         raise RateLimited(scope, d.retry_after)
 

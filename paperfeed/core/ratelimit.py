@@ -6,6 +6,11 @@ A limit is `limit` hits per `window` seconds for one bucket. The count is a slid
 has no burst at window edges and needs two counters per bucket. Time comes from core.clock (scaled),
 so tests can run a five-minute window in seconds.
 
+The estimate and the wait it gives (Retry-After) are computed in exact fractions: a client that waits
+exactly the seconds it was told meets an estimate exactly at the limit, which is allowed, where a
+float could land a hair above it. A window's hits weigh on into the next one, so a client that filled
+this window waits past its end, until they have decayed enough (up to two windows in all).
+
 Wall time can jump (§4c). Forward, a client meets empty windows: one fresh allowance, as after a
 real pause, and the limit holds from there. Back, the database counters are rebased (`_rebase`);
 Redis counters expire after two windows of real time, so at most two are met twice.
@@ -27,6 +32,7 @@ import hashlib
 import logging
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 from django.conf import settings
 from django.core.cache import cache
@@ -132,7 +138,22 @@ def _incr_cache(bucket: str, start: int, length: int, by: int) -> tuple[int, int
 
 
 def _window_start(now: float, length: int) -> int:
-    return math.floor(now / length) * length
+    return math.floor(Fraction(now) / length) * length
+
+
+def _admitted_at(start: int, window: int, limit: int, cost: int, current: int, previous: int) -> Fraction:
+    """The earliest time at which a hit of `cost` fits under `limit`, if no other hit comes, given
+    this window's count (`current`, the window starting at `start`) and the previous one's."""
+    if current + cost <= limit:
+        # This window has room: wait for the previous window's weight to fall to it.
+        room = limit - cost - current
+        return Fraction(start) + (1 - Fraction(room, previous)) * window if previous else Fraction(start)
+    if cost > limit or not current:
+        return Fraction(start + 2 * window)  # never fits; say the longest a count can weigh
+    # This window alone is full. In the next, its hits are the previous window's and weigh
+    # (1 - elapsed): room comes back once that has fallen to limit - cost. (Waiting only for the
+    # next window, as the wait said until 2026-12, met all of them there and was refused again.)
+    return Fraction(start + window) + (1 - Fraction(limit - cost, current)) * window
 
 
 def _use_cache() -> bool:
@@ -149,8 +170,9 @@ def hit(
     bucket = _bucket(scope, key)
     look, incr = (_look_cache, _incr_cache) if _use_cache() else (_look_db, _incr_db)
     try:
-        now, current, previous = look(bucket, window)
-        start = _window_start(now, window)
+        now_read, current, previous = look(bucket, window)
+        now = Fraction(now_read)  # exactly the float read: no rounding from here on
+        start = _window_start(now_read, window)
         elapsed = (now - start) / window
         allowed = current + cost + previous * (1 - elapsed) <= limit
         if allowed or count_denied:
@@ -161,18 +183,17 @@ def hit(
         log.warning("rate limit %s not counted: the database is read-only", scope)
         return Decision(True, 0.0, limit, 0)
     estimate = current + previous * (1 - elapsed)
+    scale = Fraction(clock.scale())
     retry_after = 0
     if not allowed:
-        # The estimate falls as the previous window's weight decays: find when there is room
-        # for this hit again (or wait for the next window if this one alone is full).
-        room = limit - cost - current
-        wait = (1 - room / previous - elapsed) * window if room >= 0 and previous else (1 - elapsed) * window
-        retry_after = max(1, math.ceil(wait / clock.scale()))
+        # The counts are this hit's (after it, if it was counted): the next hit sees the same.
+        wait = _admitted_at(start, window, limit, cost, current, previous) - now
+        retry_after = max(1, math.ceil(wait / scale))
     # This window's hits weigh on the estimate until the next window ends, the previous window's
     # until this one does.
     free_at = start + 2 * window if current else start + window if previous else now
-    reset = math.ceil((free_at - now) / clock.scale())
-    return Decision(allowed, estimate, limit, retry_after, reset)
+    reset = math.ceil((free_at - now) / scale)
+    return Decision(allowed, float(estimate), limit, retry_after, reset)
 
 
 def prune(older_than_days: int = 2) -> int:

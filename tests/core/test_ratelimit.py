@@ -37,13 +37,54 @@ def test_sliding_estimate_has_no_burst_at_the_window_edge(frozen: list[float]) -
     assert ratelimit.hit("api", "ip", limit=10, window=600).allowed
 
 
+@pytest.mark.parametrize(
+    ("limit", "window", "first", "hits", "then"),
+    [
+        (3, 60, 1_000_000.0, 3, 0),  # this window full: its hits weigh on into the next
+        (7, 300, 299.0, 7, 2),  # the previous window full, this one empty: 1/7 of it must decay
+        (7, 300, 100.0, 4, 301),  # hits in both windows, the wait ends inside this one
+        (10, 600, 599.0, 10, 602),  # ten in a window's last second: a float wait landed a hair short
+        (30, 3600, 2700.0, 30, 0),  # /subscribe's per-client limit, 15 minutes before the edge
+        (3, 6 * 3600, 18_900.0, 3, 0),  # its per-address limit, 45 minutes before the edge
+    ],
+)
+def test_waiting_exactly_retry_after_is_admitted_a_second_less_is_not(
+    frozen: list[float], limit: int, window: int, first: float, hits: int, then: int
+) -> None:
+    """The wait a refusal gives is exact: the estimate, exactly at the limit then, is admitted. It
+    was a refusal again when this window was full (its hits were met whole in the next window) and
+    could be by a float's rounding anywhere."""
+    frozen[0] = first
+    for _ in range(hits):
+        assert ratelimit.hit("api", "ip", limit=limit, window=window).allowed
+    frozen[0] += then
+    while ratelimit.hit("api", "ip", limit=limit, window=window).allowed:  # fill what is left
+        pass
+    refused = ratelimit.hit("api", "ip", limit=limit, window=window)
+    assert not refused.allowed and refused.retry_after <= 2 * window
+    at = frozen[0]
+    frozen[0] = at + refused.retry_after - 1
+    assert not ratelimit.hit("api", "ip", limit=limit, window=window).allowed  # (a refusal: not counted)
+    frozen[0] = at + refused.retry_after
+    assert ratelimit.hit("api", "ip", limit=limit, window=window).allowed
+
+
+def test_a_full_window_waits_into_the_next_until_its_hits_have_decayed(frozen: list[float]) -> None:
+    frozen[0] = 0.0
+    for _ in range(3):
+        ratelimit.hit("api", "ip", limit=3, window=60)
+    # Two of the three hits' weight may remain for a third hit: a third of the next window.
+    assert ratelimit.hit("api", "ip", limit=3, window=60).retry_after == 60 + 20
+
+
 def test_retry_after_is_in_real_seconds_under_a_scaled_clock(
     frozen: list[float], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(ratelimit.clock, "scale", lambda: 100.0)
     frozen[0] = 0.0
     ratelimit.hit("x", "k", limit=1, window=300)
-    assert ratelimit.hit("x", "k", limit=1, window=300).retry_after == 3
+    # With a limit of one, its hit weighs until the next window ends: 600 scaled seconds.
+    assert ratelimit.hit("x", "k", limit=1, window=300).retry_after == 6
 
 
 # §4c: the clock jumps (an NTP step, a VM resumed, a clock set by hand). Counters are keyed by wall
@@ -87,7 +128,7 @@ def test_a_clock_jump_back_keeps_a_client_at_its_limit_refused(frozen: list[floa
         ratelimit.hit("login", "ip", limit=LIMIT, window=WINDOW, count_denied=True)
     frozen[0] -= HOUR
     refused = ratelimit.hit("login", "ip", limit=LIMIT, window=WINDOW, count_denied=True)
-    assert not refused.allowed and 1 <= refused.retry_after <= WINDOW
+    assert not refused.allowed and 1 <= refused.retry_after <= 2 * WINDOW  # 31 hits decay into the next
 
 
 def test_a_clock_jump_forward_grants_one_window_not_unlimited(frozen: list[float]) -> None:
