@@ -167,6 +167,18 @@ def hit(
 
     A denied hit is not counted unless `count_denied`, so a client that waits `retry_after` gets
     through; with it, hammering keeps a client locked out (for login attempts)."""
+    return _decide(scope, key, limit=limit, window=window, cost=cost, count=True, count_denied=count_denied)
+
+
+def peek(scope: str, key: str, *, limit: int, window: int, cost: int = 1) -> Decision:
+    """What `hit` would decide, counting nothing: for a request that meets several limits and must
+    count against one only once the others have let it through."""
+    return _decide(scope, key, limit=limit, window=window, cost=cost, count=False, count_denied=False)
+
+
+def _decide(
+    scope: str, key: str, *, limit: int, window: int, cost: int, count: bool, count_denied: bool
+) -> Decision:
     bucket = _bucket(scope, key)
     look, incr = (_look_cache, _incr_cache) if _use_cache() else (_look_db, _incr_db)
     try:
@@ -175,8 +187,10 @@ def hit(
         start = _window_start(now_read, window)
         elapsed = (now - start) / window
         allowed = current + cost + previous * (1 - elapsed) <= limit
-        if allowed or count_denied:
+        if count and (allowed or count_denied):
             current, previous = incr(bucket, start, window, cost)
+        elif not count and allowed:
+            current += cost  # as if counted: the estimate after the hit it would let through
     except DatabaseError as e:
         if not is_read_only(e):
             raise

@@ -90,14 +90,26 @@ def subscribe(raw_email: str, *, user: Any = None, ip: str = "", frequency: str 
     address (the caller shows one answer); the owner gets one mail: a confirmation link, or (already
     confirmed) a note with the settings link. A suppressed address gets nothing."""
     address = addresses.normalise(raw_email)  # InvalidAddress for the form to show
+    # The client's limit is only looked at until the address's has let the request through: a
+    # request the address's limit refused counted against the client too, so one address asked for
+    # again and again locked its whole network out (30 an hour, shared by everyone behind one NAT).
     if (
         ip
-        and not (by_ip := ratelimit.hit("digests.subscribe.ip", ip, limit=IP_LIMIT, window=IP_WINDOW)).allowed
+        and not (
+            by_ip := ratelimit.peek("digests.subscribe.ip", ip, limit=IP_LIMIT, window=IP_WINDOW)
+        ).allowed
     ):
         return Accepted(False, by_ip.retry_after, limited_by="client")
     decision = ratelimit.hit("digests.subscribe", address, limit=RESEND_LIMIT, window=RESEND_WINDOW)
     if not decision.allowed:
         return Accepted(False, decision.retry_after, limited_by="address")
+    # Counted now. A concurrent request may have taken the client's last room since the look: then
+    # this one is refused, its address's hit spent (rare, and at worst one of three).
+    if (
+        ip
+        and not (by_ip := ratelimit.hit("digests.subscribe.ip", ip, limit=IP_LIMIT, window=IP_WINDOW)).allowed
+    ):
+        return Accepted(False, by_ip.retry_after, limited_by="client")
     own = bool(user and getattr(user, "is_authenticated", False) and user.email_verified and user.email)
     own = own and _same(user.email, address)
     with transaction.atomic():

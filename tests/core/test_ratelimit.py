@@ -77,6 +77,16 @@ def test_a_full_window_waits_into_the_next_until_its_hits_have_decayed(frozen: l
     assert ratelimit.hit("api", "ip", limit=3, window=60).retry_after == 60 + 20
 
 
+def test_peek_decides_as_hit_would_and_counts_nothing(frozen: list[float]) -> None:
+    for _ in range(5):
+        assert ratelimit.peek("api", "ip", limit=2, window=60).allowed
+    assert ratelimit.peek("api", "ip", limit=2, window=60).count == 1  # the hit it would let through
+    got = [ratelimit.hit("api", "ip", limit=2, window=60) for _ in range(3)]
+    assert [d.allowed for d in got] == [True, True, False]
+    refused = ratelimit.peek("api", "ip", limit=2, window=60)
+    assert not refused.allowed and refused.retry_after == got[-1].retry_after
+
+
 def test_retry_after_is_in_real_seconds_under_a_scaled_clock(
     frozen: list[float], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -215,6 +215,27 @@ def test_a_429_of_the_clients_own_limit_says_its_wait(monkeypatch: pytest.Monkey
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("immediate_tasks", "smtp_sink")
+def test_a_refusal_by_the_addresss_limit_does_not_count_against_the_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One address asked for again and again from a network locked everyone behind it out: each
+    refusal by the address's limit counted against the client's limit as well."""
+    clock.freeze(monkeypatch, [1000.0 * services.IP_WINDOW])
+    url = reverse("digests:subscribe") + "?format=json"
+    codes = [
+        Client().post(url, {"email": "reader@example.org"}).status_code for _ in range(services.IP_LIMIT)
+    ]
+    assert codes == [200] * services.RESEND_LIMIT + [429] * (services.IP_LIMIT - services.RESEND_LIMIT)
+    assert all(  # the rest of the client's limit is still there for other addresses
+        Client().post(url, {"email": f"r{i}@example.org"}).status_code == 200
+        for i in range(services.IP_LIMIT - services.RESEND_LIMIT)
+    )
+    r = Client().post(url, {"email": "one.more@example.org"})  # and then it is spent
+    assert r.status_code == 429 and "from your network" in r.json()["error"]
+
+
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("immediate_tasks")
 def test_bad_addresses_get_a_clear_400(smtp_sink: SmtpSink) -> None:
     for raw in ["", "   ", '"a b"@x.org', "a@b.org\r\nBcc: c@d.org", "jörg@example.org"]:
