@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db.models import Count, prefetch_related_objects
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect, QueryDict
 from django.urls import register_converter
 from django.utils import timezone
 from ninja import NinjaAPI, Query, Schema, Status
@@ -315,10 +315,22 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(ValidationError)
 def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    paging = bad_paging(list(exc.errors), request.GET)
-    if paging is not None:
-        return api.create_response(request, {"error": paging}, status=400)
+    bad = bad_paging(list(exc.errors), request.GET) or _bad_choice(list(exc.errors), request.GET)
+    if bad is not None:
+        return api.create_response(request, {"error": bad}, status=400)
     return api.create_response(request, {"error": "invalid request", "detail": exc.errors}, status=422)
+
+
+def _bad_choice(errors: list[dict[str, Any]], query: QueryDict) -> str | None:
+    """The 400 message when a query parameter is not one of its values (`mode=bogus`), naming them as
+    /daily_papers's `sort` does, else None: such a parameter was a 422 "invalid request" whose
+    detail only a program reads."""
+    for err in errors:
+        loc = tuple(err.get("loc", ()))
+        if err.get("type") == "literal_error" and len(loc) == 2 and loc[0] == "query":
+            allowed = str(err.get("ctx", {}).get("expected", "")).replace("'", "")
+            return f"{loc[1]} must be {allowed}, not {query.get(str(loc[1]), '')[:40]!r}"
+    return None
 
 
 @api.exception_handler(throttle.RateLimited)
@@ -604,7 +616,7 @@ _SEARCH_HEADERS = {
 
 @api.get(
     "/papers/search",
-    response=with_errors(list[SearchHitOut], 400, 422),
+    response=with_errors(list[SearchHitOut], 400, 422),  # 422: a date that is no date
     tags=["papers"],
     openapi_extra={"responses": {200: {"headers": _SEARCH_HEADERS}}},
 )
@@ -721,7 +733,7 @@ def paper(request: HttpRequest, arxiv_id: str) -> dict[str, Any]:
     return _paper(pp, votes=st["votes"], comments=st["comments"], submission=first)
 
 
-@api.get("/papers/{paper_id:arxiv_id}/citation", response=with_errors(CitationOut, 404, 422), tags=["papers"])
+@api.get("/papers/{paper_id:arxiv_id}/citation", response=with_errors(CitationOut, 400, 404), tags=["papers"])
 def citation(
     request: HttpRequest, arxiv_id: str, format: Literal["bibtex", "ris", "csl-json"] = "bibtex"
 ) -> dict[str, Any]:

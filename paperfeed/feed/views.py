@@ -491,10 +491,9 @@ def search(request: HttpRequest) -> HttpResponse:
         return redirect("paper", parse_arxiv_id(q.strip()).id)
     except InvalidArxivId:
         pass
-    mode = request.GET.get("mode", "hybrid")
-    sort = request.GET.get("sort", "relevance")
-    mode = mode if mode in searching.MODES else "hybrid"
-    sort = sort if sort in searching.SORTS else "relevance"
+    fell_back: list[str] = []
+    mode = _known_or_default(request, "mode", searching.MODES, fell_back)
+    sort = _known_or_default(request, "sort", searching.SORTS, fell_back)
     page_no = site_number(request, "page", default=1, low=1, high=SEARCH_PAGES, what="the page, from 1")
     category, author = request.GET.get("category", "").strip()[:40], request.GET.get("author", "")[:200]
     dates, errors, bad_dates = _search_dates(request)
@@ -533,6 +532,7 @@ def search(request: HttpRequest) -> HttpResponse:
         h.closed = services.vote_closed(h.paper, h.voted)
     ctx = {
         "result": result,
+        "fell_back": fell_back,
         "searched": bool(result.query or category or author or since or until),
         "q": result.query,
         "mode": mode,
@@ -580,6 +580,18 @@ def search(request: HttpRequest) -> HttpResponse:
     if ctx["saved_search"]:
         patch_cache_control(response, private=True)  # the feed's token is the reader's alone
     return response
+
+
+def _known_or_default(request: HttpRequest, name: str, known: tuple[str, ...], notices: list[str]) -> str:
+    """The parameter if it is one of `known`, else the first (the default) and a notice naming what
+    was asked and what was used: an unknown mode or sort (a hand-edited or old link) fell back
+    without a word, as if it had been understood."""
+    value = request.GET.get(name, known[0])
+    if value in known:
+        return value
+    shown = value[:40] + ("…" if len(value) > 40 else "")
+    notices.append(f"Unknown {name} “{shown}”: searched with {known[0]} (one of {', '.join(known)}).")
+    return known[0]
 
 
 def _top_categories() -> list[str]:

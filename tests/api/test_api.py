@@ -96,8 +96,15 @@ def test_paper_and_search(site) -> None:  # type: ignore[no-untyped-def]
     for q in ["", "%22hello", "NEAR(", "*", "title:secret", "%00", "'; DROP TABLE x"]:
         assert Client().get(f"/api/papers/search?q={q}").status_code == 200, q
     # Parameters out of their range are refused, not quietly read as something else.
-    assert Client().get(f"/api/papers/search?q={word}&mode=bogus").status_code == 422
-    assert Client().get(f"/api/papers/search?q={word}&sort=random").status_code == 422
+    # A value that is none of a parameter's is a 400 naming them, as every other bad parameter's (it
+    # was ninja's 422 "invalid request", the values only in its detail).
+    r = Client().get(f"/api/papers/search?q={word}&mode=bogus")
+    assert r.status_code == 400
+    assert r.json() == {"error": "mode must be hybrid, keyword or semantic, not 'bogus'"}
+    r = Client().get(f"/api/papers/search?q={word}&sort=random")
+    assert r.status_code == 400 and r.json() == {
+        "error": "sort must be relevance, date or votes, not 'random'"
+    }
     backwards = Client().get(f"/api/papers/search?q={word}&since=2026-02-01&until=2026-01-01")
     assert backwards.status_code == 400 and "since (2026-02-01) is after until" in backwards.json()["error"]
     assert Client().get(f"/api/papers/search?q={word}&mode=keyword&sort=date").status_code == 200

@@ -35,4 +35,5 @@ def test_errors(site: dict[str, Any]) -> None:
     r = Client().get("/api/papers/2501.99999/citation")
     assert r.status_code == 404 and r.json() == {"error": "paperfeed has no paper 2501.99999"}
     r = Client().get(f"/api/papers/{site['papers'][0].arxiv_id}/citation?format=endnote")
-    assert r.status_code == 422 and r.json()["error"] == "invalid request"
+    assert r.status_code == 400
+    assert r.json() == {"error": "format must be bibtex, ris or csl-json, not 'endnote'"}

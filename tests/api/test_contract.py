@@ -186,7 +186,8 @@ def calls(doc: dict[str, Any], site: dict[str, Any], arxiv: FakeArxiv) -> dict[t
             Call(400, "get", "/api/daily_papers?date=2025-02-30"),
         ],
         ("get", "/api/papers/search"): [
-            Call(400, "get", "/api/papers/search?since=2026-01-02&until=2026-01-01")
+            Call(400, "get", "/api/papers/search?since=2026-01-02&until=2026-01-01"),
+            Call(422, "get", "/api/papers/search?since=someday"),  # (an optional date: no "format")
         ],
         ("get", "/api/authors/{key}/papers"): [Call(301, "get", "/api/authors/an-old-key/papers?limit=5")],
         ("post", "/api/papers/submit"): [
@@ -242,7 +243,9 @@ def calls(doc: dict[str, Any], site: dict[str, Any], arxiv: FakeArxiv) -> dict[t
                 cs.append(Call(400, method, _with(url, "limit=0"), body, headers))
             elif param["name"] == "date" and kind == "string":  # a period (feed.periods)
                 cs.append(Call(400, method, _with(url, "date=2025-02-30"), body, headers))
-            elif "enum" in param["schema"] or kind == "boolean" or param["schema"].get("format") == "date":
+            elif "enum" in param["schema"]:  # none of its values: a 400 naming them
+                cs.append(Call(400, method, _with(url, f"{param['name']}=bogus"), body, headers))
+            elif kind == "boolean" or param["schema"].get("format") == "date":
                 cs.append(Call(422, method, _with(url, f"{param['name']}=bogus"), body, headers))
         if "requestBody" in op:
             cs += [

@@ -937,6 +937,27 @@ def test_a_bad_search_date_marks_its_field_and_points_it_to_the_message() -> Non
     assert all('aria-describedby="search-err"' in field(html, n) for n in ("since", "until"))
 
 
+def test_an_unknown_search_mode_or_sort_is_named_with_what_was_used_instead() -> None:
+    # They fell back to hybrid and relevance without a word, as if understood.
+    r = Client().get("/search", {"q": "x", "mode": "bogus", "sort": "<b>oldest</b>"})
+    html = r.content.decode()
+    assert r.status_code == 200
+    assert "Unknown mode “bogus”: searched with hybrid (one of hybrid, keyword, semantic)." in html
+    assert (
+        "Unknown sort “&lt;b&gt;oldest&lt;/b&gt;”: searched with relevance (one of relevance, date, votes)."
+        in html
+    )
+    assert "<b>oldest" not in html
+    # The form holds what was used, so sending it again is a valid search.
+    assert "<option selected>hybrid</option>" in html and "<option selected>relevance</option>" in html
+    long = Client().get("/search", {"q": "x", "mode": "m" * 5000}).content.decode()
+    assert f"Unknown mode “{'m' * 40}…”: searched with hybrid" in long  # the notice shows the start
+    assert (
+        "Unknown"
+        not in Client().get("/search", {"q": "x", "mode": "keyword", "sort": "date"}).content.decode()
+    )
+
+
 def test_a_month_is_read_a_page_at_a_time_each_page_with_its_json_twin(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # A month of ~600 submissions was one page of ~600 cards (a second to render, most below the fold).
     from paperfeed.feed import views
