@@ -606,6 +606,11 @@ _SEARCH_HEADERS = {
         **_maybe("the matches, where they are counted (not in semantic mode)"),
         "schema": {"type": "integer"},
     },
+    "X-Search-Dropped": _maybe(
+        "present when parts of the query were left out (a field with nothing after it, a piece with no"
+        " letter or digit such as `(((`, empty quotes, `-cat:` or a category that is no category name):"
+        ' those parts as typed, a JSON array of strings in ASCII (`["(((", "-cat:cs.CL"]`)'
+    ),
     "X-Search-Degraded": _maybe(
         "present when the answer is not the index's whole one, and why: keyword matches only (the"
         " semantic leg slow or failing), or the database's word match (the index not built or failing);"
@@ -635,7 +640,8 @@ def search(
     """Search (the same engine and fallback as the search page); empty or unusable queries give [];
     a query that is an arXiv id or link stored here gives that paper alone.
     Headers: `X-Search-Summary` says what was found ("635 matches", "top 100 by meaning"),
-    `X-Total-Count` the matches where they are counted (not in semantic mode)."""
+    `X-Total-Count` the matches where they are counted (not in semantic mode), `X-Search-Dropped` the
+    parts of the query left out (a JSON array)."""
     try:  # before the search: its fallback to the database match would not check them
         date_range(since, until)
     except InvalidFilter as e:
@@ -666,6 +672,9 @@ def search(
         response["X-Search-Summary"] = res.summary.encode("ascii", "replace").decode()
         if res.total is not None and res.counted:
             response["X-Total-Count"] = str(res.total)
+    if res.dropped:
+        # JSON: pieces may hold commas and quotes; ensure_ascii keeps any text a valid header.
+        response["X-Search-Dropped"] = json.dumps(res.dropped, ensure_ascii=True)
     if res.degraded:
         note = res.message or "keyword matches only"
         response["X-Search-Degraded"] = note.encode("ascii", "replace").decode()

@@ -52,6 +52,7 @@ class SearchPage:
     error: str = ""  # an invalid filter or parameter: nothing was searched
     searchable: bool = True  # False: the query has nothing to search for (only stop words)
     cut: bool = False  # only the first MAX_QUERY_CHARS characters of the query were searched
+    dropped: list[str] = field(default_factory=list)  # pieces of the query left out, as typed (query.parse)
 
 
 def _service() -> Any:
@@ -121,6 +122,7 @@ def run_search(
             page.summary = getattr(res, "summary", "")
             page.error = getattr(res, "error", "")
             page.searchable = bool(getattr(res, "searchable", True))
+            page.dropped = list(getattr(res, "parsed", {}).get("dropped", []))
             # An invalid filter, or a query with nothing to search for, is answered as it is:
             # matching its text in the database would show papers the message says it did not look for.
             if page.hits or offset or page.error or not page.searchable:

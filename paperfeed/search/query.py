@@ -12,7 +12,10 @@ unbalanced quote runs to the end of the query. Control characters and lone surro
 Lenient, and it says so: a field with nothing after it (`ti:` at the end, `au:""`) is left out with a
 note (it was searched as the word "ti"); brackets and other punctuation are no words (there is no
 grouping syntax), so `((( ti:` has nothing to search for, which every surface answers in words (the
-command line with exit status 2).
+command line with exit status 2). Each piece left out is listed as typed in `dropped` (the command
+line's `parsed.dropped`, the API's `X-Search-Dropped`): a bare field, a piece with no letter or digit
+(`(((`, a stray `-` or `|`), empty quotes, a category that is no category name or is excluded
+(`-cat:cs.CL`: there is no excluding one).
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ _PIECE = re.compile(
     r"""(?P<neg>-)?(?:(?P<field>[A-Za-z]+):)?(?:"(?P<phrase>[^"]*)(?:"|$)|(?P<word>[^\s"]+))""", re.UNICODE
 )
 _CATEGORY = re.compile(r"^[A-Za-z-]+(?:\.[A-Za-z-]+)?$")
+_WORDY = re.compile(r"\w")  # a piece without a letter or digit is punctuation: no word to search
+_BARE = "nothing after it"  # a bare field's reason, which its own note (bare_note) explains
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,8 @@ class ParsedQuery:
     categories: list[str] = field(default_factory=list)
     truncated: bool = False
     bare_fields: list[str] = field(default_factory=list)  # "ti:" with nothing after it: left out
+    # Every piece left out, as typed (bare fields too), with why: (text, reason).
+    left_out: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def bare_note(self) -> str:
@@ -65,6 +72,16 @@ class ParsedQuery:
         names = ", ".join(dict.fromkeys(self.bare_fields))
         example = self.bare_fields[0]
         return f'{names} had nothing after it and was left out (write {example}word or {example}"a phrase")'
+
+    @property
+    def dropped(self) -> list[str]:
+        return [text for text, _ in self.left_out]
+
+    @property
+    def dropped_note(self) -> str:
+        """What was left out besides bare fields (which `bare_note` explains), and why ("" if nothing)."""
+        others = [f"{text} ({why})" for text, why in self.left_out if why != _BARE]
+        return f"left out: {', '.join(others)}" if others else ""
 
     @property
     def semantic_text(self) -> str:
@@ -83,6 +100,7 @@ class ParsedQuery:
             "excluded": [c.as_json() for c in self.excluded],
             "categories": self.categories,
             "truncated": self.truncated,
+            "dropped": self.dropped,
         }
 
 
@@ -109,27 +127,42 @@ def parse(raw: str) -> ParsedQuery:
     text = text[:MAX_QUERY_CHARS]
     for m in _PIECE.finditer(text):
         neg, name, phrase, word = m.group("neg"), m.group("field"), m.group("phrase"), m.group("word")
+        typed = m.group(0)
         if name is None and word and word[-1] == ":" and word[:-1].lower() in FIELDS:
             out.bare_fields.append(word.lower())  # the regex could not give it a value: none follows
+            out.left_out.append((typed, _BARE))
             continue
         fld = FIELDS.get(name.lower()) if name else None
         if name and fld is None:
             # Not one of ours (e.g. `title:secret`, `http://x`): the whole piece is plain text.
             pieces = [name] if phrase is not None else [name, word]
             if neg:
-                out.excluded += [Clause(p) for p in pieces]
+                out.excluded += [Clause(p) for p in pieces if _WORDY.search(p)]
             else:
-                out.words += pieces
+                out.words += [p for p in pieces if _WORDY.search(p)]
             if phrase is None:
+                if not all(_WORDY.search(p) for p in pieces):
+                    out.left_out.append((typed, "no letter or digit in part of it"))
                 continue
         value = (phrase if phrase is not None else word or "").strip()
         if not value:
             if fld is not None:
                 out.bare_fields.append(f"{name.lower()}:")
+                out.left_out.append((typed, _BARE))
+            elif phrase is not None:
+                out.left_out.append((typed, "empty quotes"))
             continue
         if fld == "category":
-            if not neg:
-                out.categories += [c for c in value.split() if _CATEGORY.match(c)]
+            if neg:
+                out.left_out.append((typed, "a category cannot be excluded"))
+                continue
+            names = value.split()
+            out.categories += [c for c in names if _CATEGORY.match(c)]
+            if not all(_CATEGORY.match(c) for c in names):
+                out.left_out.append((typed, "not a category name such as cs.CL"))
+            continue
+        if not _WORDY.search(value):
+            out.left_out.append((typed, "no letter or digit"))
             continue
         is_phrase = phrase is not None and len(value.split()) > 1
         if neg:

@@ -388,9 +388,12 @@ def search(
         return _refused(res, str(e))
     filters, parsed = _through_aliases(filters, parsed)
     messages = [f"the query was cut to its first {MAX_QUERY_CHARS} characters"] if parsed.truncated else []
-    messages += [parsed.bare_note] if parsed.bare_note else []
+    messages += [note for note in (parsed.bare_note, parsed.dropped_note) if note]
     if parsed.is_empty and not filters:
-        res.message, res.searchable = "; ".join(["type some words to search for", *messages]), False
+        # Something typed and all of it left out (`(((`) is not an empty query.
+        nothing = "nothing to search for: only stop words or punctuation" if parsed.dropped_note else ""
+        res.message = "; ".join([nothing or "type some words to search for", *messages])
+        res.searchable = False
         return res
     has_words = any(text.tokens(t, stem=False) for t in [*parsed.words, *(c.text for c in parsed.required)])
     if not has_words and (parsed.words or parsed.required):

@@ -46,6 +46,28 @@ def test_a_field_with_nothing_after_it_is_left_out_and_said() -> None:
     assert parse("ti:x title: y").bare_fields == []  # `title` is no field: the word, as before
 
 
+def test_what_is_left_out_is_listed_as_typed_with_why() -> None:
+    q = parse('graph ((( - | -cat:cs.CL cat:"cs.LG x.y.z" "" ti:"?!" -((( title:((( -ti: au:hinton')
+    assert q.words == ["graph", "title"] and not q.excluded and q.categories == ["cs.LG"]
+    assert q.required == [Clause("hinton", "authors")]
+    assert q.dropped == [
+        "(((",
+        "-",
+        "|",
+        "-cat:cs.CL",
+        'cat:"cs.LG x.y.z"',
+        '""',
+        'ti:"?!"',
+        "-(((",
+        "title:(((",
+        "-ti:",
+    ]
+    assert q.as_json()["dropped"] == q.dropped
+    assert q.dropped_note.startswith("left out: ((( (no letter or digit), - (no letter or digit)")
+    assert "-ti:" not in q.dropped_note and "ti:word" in q.bare_note  # said by bare_note
+    assert parse("plain words, C++ and x-ray").dropped == []
+
+
 def test_unbalanced_quote_runs_to_the_end_and_relaxes_to_words() -> None:
     q = parse('"state space model')
     assert q.required == [Clause("state space model", None, phrase=True)]

@@ -155,6 +155,32 @@ def test_malformed_syntax_gets_the_same_words_on_the_page_and_the_cli(
     assert "ti: had nothing after it and was left out" in html and cards(html)
 
 
+def test_parts_of_a_query_left_out_are_listed_by_the_cli_the_api_and_the_page(
+    many: list[PaperRecord], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # They were left out without a word (`-cat:` and a malformed category) or only in the message.
+    q = 'diffusion ((( -cat:cs.CL cat:c++ "" ti:'
+    dropped = ["(((", "-cat:cs.CL", "cat:c++", '""', "ti:"]
+    out = cli(capsys, q)
+    assert out["parsed"]["dropped"] == dropped and out["results"]
+    assert out["total"] == cli(capsys, "diffusion")["total"]  # the rest searched as if alone
+    assert cli(capsys, "diffusion")["parsed"]["dropped"] == []
+    said = "left out: ((( (no letter or digit), -cat:cs.CL (a category cannot be excluded), cat:c++ (not a"
+    assert said in out["message"] and "ti: had nothing after it" in out["message"]
+    r = Client().get("/api/papers/search", {"q": q})
+    assert r.status_code == 200 and r.json()
+    assert json.loads(r["X-Search-Dropped"]) == dropped
+    assert "X-Search-Dropped" not in Client().get("/api/papers/search", {"q": "diffusion"})
+    # Any text is a valid header: ASCII, a JSON string each.
+    r = Client().get("/api/papers/search", {"q": "diffusion «—» -cat:ü"})
+    assert json.loads(r["X-Search-Dropped"]) == ["«—»", "-cat:ü"] and r["X-Search-Dropped"].isascii()
+    html = Client().get("/search", {"q": q}).content.decode()
+    assert "left out: ((( (no letter or digit), -cat:cs.CL (a category cannot be excluded)" in html
+    assert cards(html)
+    doc = Client().get("/api/openapi.json").json()
+    assert "X-Search-Dropped" in doc["paths"]["/api/papers/search"]["get"]["responses"]["200"]["headers"]
+
+
 def test_the_category_select_offers_cross_listed_categories_and_keeps_the_one_asked_for(
     many: list[PaperRecord],
 ) -> None:
