@@ -155,9 +155,19 @@ def trending_papers(first: dt.date, last: dt.date, now: dt.datetime, limit: int)
     period_cls = _optional("paperfeed.feed.periods", "Period")
     if listing is not None and period_cls is not None:
         entries = listing(period_cls("day", first, last), sort="trending", now=now)
-        return [(e.paper.pk, getattr(e, "reason", "")) for e in entries[:limit]]
+        return [(e.paper.pk, trending_reason(e.counted, e.rank, first, last)) for e in entries[:limit]]
     qs = Paper.objects.active().announced_between(first, last).with_code().order_by("-announced", "-arxiv_id")
     return [(pk, "new, with code") for pk in qs.values_list("pk", flat=True)[:limit]]
+
+
+def trending_reason(upvotes: int, rank: int, first: dt.date, last: dt.date) -> str:
+    """A trending paper's reason as a mail reader reads it: "3 upvotes · #1 trending on 27 Nov" (or
+    "from 21 Nov to 27 Nov" for a week). The site's reason is the score's formula
+    (feed.services._score), which explains a rank to someone comparing them; in a mail it read as
+    noise. The upvotes are those the score counts."""
+    votes = f"{upvotes} upvote{'' if upvotes == 1 else 's'}" if upvotes else "no upvotes yet"
+    when = f"on {first:%-d %b}" if first == last else f"from {first:%-d %b} to {last:%-d %b}"
+    return f"{votes} · #{rank} trending {when}"
 
 
 class Follows(Section):

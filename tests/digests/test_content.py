@@ -144,8 +144,48 @@ def test_a_back_dated_digests_trending_is_what_was_trending_at_its_end() -> None
     (items,) = compose(sub, period=day).values()
     assert ids(items) == ["2611.00001", "2611.00002", "2611.00003", "2611.00004"]
     assert {key for _, key, _ in items} == {"trending"}
-    assert items[0][2].startswith("2 counted upvotes; submitted 15 h before 2026-11-21 00:00 UTC")
-    assert items[1][2].startswith("1 counted upvote; submitted")  # the 5 cast since are not "not counted"
+    # The votes counted by its end: the 5 cast since are not in it.
+    assert [why for _, _, why in items] == [
+        "2 upvotes · #1 trending on 20 Nov",
+        "1 upvote · #2 trending on 20 Nov",
+        "no upvotes yet · #3 trending on 20 Nov",
+        "no upvotes yet · #4 trending on 20 Nov",
+    ]
+
+
+def test_a_trending_papers_reason_reads_as_upvotes_and_rank_in_both_parts_the_site_keeps_its_formula() -> (
+    None
+):
+    """The mail said the site's formula ("3 counted upvotes; submitted 9 h before …: 3 / (9 + 2)^1.8
+    = 0.0402"), which a mail reader cannot use."""
+    from paperfeed.feed import periods
+    from paperfeed.feed import services as feed
+    from paperfeed.feed.models import Submission, Vote
+    from tests.sitedata import make_user
+
+    make_papers(2)
+    first, second = Paper.objects.order_by("arxiv_id")
+    at = dt.datetime(2026, 11, 27, 9, tzinfo=dt.UTC)
+    for p in (first, second):
+        Submission.objects.create(paper=p, day=PERIOD, created_at=at)
+    voters = [make_user(f"voter{i}", age=dt.timedelta(days=60)) for i in range(3)]
+    Vote.objects.bulk_create(Vote(user=u, paper=second, created_at=at) for u in voters)
+    Vote.objects.create(user=voters[0], paper=first, created_at=at)
+    Subscriber.objects.create(
+        email="t@example.org", status=Subscriber.Status.CONFIRMED, categories=[], for_you=False, alerts=False
+    )
+    message, html = send_one()
+    text = " ".join(message.body.split())
+    assert (
+        "why: 3 upvotes · #1 trending on 27 Nov" in text and "why: 1 upvote · #2 trending on 27 Nov" in text
+    )
+    assert "· 3 upvotes · #1 trending on 27 Nov</span>" in html and "^" not in text + html
+    # A week's digest names its days.
+    assert content.trending_reason(0, 5, dt.date(2026, 11, 24), dt.date(2026, 11, 30)) == (
+        "no upvotes yet · #5 trending from 24 Nov to 30 Nov"
+    )
+    site = feed.listing(periods.Period("day", PERIOD, PERIOD), sort="trending")
+    assert site[0].reason.startswith("3 counted upvotes; submitted") and "^" in site[0].reason
 
 
 def test_tex_in_a_mail_is_spelled_in_plain_characters() -> None:
