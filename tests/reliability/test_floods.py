@@ -50,7 +50,9 @@ def test_crawler_flood_gets_429_and_others_do_not(cli_env: dict[str, str], tmp_p
         # 300 per 5 minutes; concurrent requests may each see room for the last one (the API
         # limit is not strict), so at most one per connection more.
         assert 300 <= ok <= 304, ok
-        assert all(ra and 0 < int(ra) <= 300 for ra in refused)
+        # The window's hits weigh on into the next one (core.ratelimit): the wait runs past its end
+        # until enough of them have decayed, at most another window.
+        assert all(ra and 0 < int(ra) <= 2 * 300 for ra in refused)
         with client("127.0.5.1", timeout=30) as c:
             assert c.get(f"{server.url}/api/daily_papers").status_code == 429  # still refused
         with client("127.0.5.2", timeout=30) as other:
