@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from paperfeed.accounts import throttle
 from paperfeed.core.http import (
     SpelledTwice,
     camel_case,
@@ -37,10 +38,6 @@ SUBSCRIBED = "Check your inbox: if this address can get digests, a mail with the
 
 def _wants_json(request: HttpRequest) -> bool:
     return request.GET.get("format") == "json" or "application/json" in request.headers.get("Accept", "")
-
-
-def _client_ip(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR", ""))
 
 
 def _limit_met(limited_by: str) -> str:
@@ -71,7 +68,9 @@ def subscribe(request: HttpRequest) -> HttpResponse:
             got = services.subscribe(
                 form.cleaned_data["email"],
                 user=request.user,
-                ip=_client_ip(request),
+                # The client's address as every rate limit takes it (PAPERFEED_PROXY_COUNT): REMOTE_ADDR
+                # alone was the proxy's behind one, and its 30 an hour were the whole site's.
+                ip=throttle.client_ip(request),
                 frequency=form.cleaned_data.get("frequency") or None,
             )
         except addresses.InvalidAddress as e:

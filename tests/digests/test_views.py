@@ -236,6 +236,23 @@ def test_a_refusal_by_the_addresss_limit_does_not_count_against_the_client(
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("immediate_tasks", "smtp_sink")
+def test_behind_a_proxy_each_client_has_its_own_limit(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
+    """The client's limit went by REMOTE_ADDR, the proxy's address behind one (PAPERFEED_PROXY_COUNT
+    ignored): its 30 an hour were every subscriber's together."""
+    settings.PROXY_COUNT = 1
+    clock.freeze(monkeypatch, [1000.0 * services.IP_WINDOW])
+    url = reverse("digests:subscribe") + "?format=json"
+
+    def ask(client: str, i: int) -> int:
+        return Client(HTTP_X_FORWARDED_FOR=client).post(url, {"email": f"r{i}@example.org"}).status_code
+
+    assert {ask(f"198.51.100.{i}", i) for i in range(services.IP_LIMIT + 5)} == {200}
+    assert {ask("203.0.113.9", 100 + i) for i in range(services.IP_LIMIT)} == {200}
+    assert ask("203.0.113.9", 200) == 429  # one client over its own limit still is
+
+
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("immediate_tasks")
 def test_bad_addresses_get_a_clear_400(smtp_sink: SmtpSink) -> None:
     for raw in ["", "   ", '"a b"@x.org', "a@b.org\r\nBcc: c@d.org", "jörg@example.org"]:
