@@ -146,3 +146,31 @@ def test_a_phones_header_keeps_its_navigation_on_one_line(live_server: Any, new_
             assert staff_link.is_visible() == who.is_staff, (width, who.username)
             assert page.evaluate(OVERFLOW) == 0
             assert watch.errors == []
+
+
+# How far below the header the first box inside <main> starts: the topmost of main's descendants that
+# take up room (a wrapper's top is its first child's, so the minimum is the first thing one sees).
+GAP_BELOW_HEADER = """() => {
+    const header = document.querySelector('header.top').getBoundingClientRect().bottom;
+    const tops = [...document.querySelectorAll('main *')]
+        .map(e => e.getBoundingClientRect())
+        .filter(r => r.width > 0 && r.height > 0)
+        .map(r => r.top);
+    return Math.min(...tops) - header;
+}"""
+
+
+def test_every_pages_content_starts_below_the_header_not_flush_against_it(
+    live_server: Any, new_page: Any
+) -> None:
+    # `.wrap`'s `padding: 0 16px` overrode main's top padding: the daily list's first box touched the
+    # header's bottom border.
+    [paper] = load_papers(1)
+    services.submit(paper.arxiv_id, make_user("curator"), None)
+    for width in (1280, 375):
+        page, watch = new_page(width, 800)
+        for url in ("/", f"/papers/{paper.arxiv_id}", "/search?q=learning"):
+            page.goto(f"{live_server.url}{url}")
+            gap = page.evaluate(GAP_BELOW_HEADER)
+            assert gap >= 8, (width, url, gap)
+        assert watch.errors == []
