@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from functools import cached_property
 from typing import Any
 
-from django.db import models
+from django.db import connections, models
+from django.db.models import Exists, OuterRef
 from django.db.models.functions import Lower
 from django.utils.text import Truncator
 
@@ -84,6 +85,12 @@ class AuthorAlias(models.Model):
         return f"{self.key} -> {self.author_id}"
 
 
+# How many papers a category lists before SQLite is asked for them by EXISTS (PaperQuerySet.in_category):
+# at 74,728 papers stat.ML (355) and cs.SE (469) were as fast or faster by IN, eess.IV (1,438) and
+# cs.RO (1,983) faster by EXISTS.
+SQLITE_EXISTS_FROM = 1000
+
+
 class PaperQuerySet(models.QuerySet["Paper"]):
     def active(self) -> PaperQuerySet:
         return self.filter(status=Paper.Status.ACTIVE)
@@ -106,8 +113,19 @@ class PaperQuerySet(models.QuerySet["Paper"]):
         """Papers listed in a category, primary or cross-listed. A semi-join on PaperCategory (the
         ingestor stores the primary category there too, at position 0): the join + DISTINCT it
         replaces sorted every paper of the category, 78-278 ms for a cs.CV page at 74,728 papers on
-        PostgreSQL, 3 ms now (docs/performance.md)."""
-        return self.filter(pk__in=PaperCategory.objects.filter(category_id=code).values("paper_id"))
+        PostgreSQL, 3 ms now.
+
+        SQLite plans that `pk IN (…)` one way whatever the category's size: it reads each listed paper
+        by its rowid and sorts them all, 38,431 for cs.CV, to find the newest day or a day's neighbours.
+        From SQLITE_EXISTS_FROM listed papers on it gets an EXISTS instead, which walks the `announced`
+        index and stops at the first rows wanted (a cs.CV page 232 -> 23 ms of CPU); below that the walk
+        would read past most papers to find the category's few (hep-ex, 1 paper: 9.5 -> 128 ms), so they
+        keep the IN. PostgreSQL plans both as the same semi-join from its statistics: it keeps the IN,
+        without the probe (bench/README.md, "Category pages")."""
+        listed = PaperCategory.objects.using(self.db).filter(category_id=code)
+        if connections[self.db].vendor == "sqlite" and listed.values_list("pk")[SQLITE_EXISTS_FROM:][:1]:
+            return self.filter(Exists(listed.filter(paper_id=OuterRef("pk"))))
+        return self.filter(pk__in=listed.values("paper_id"))
 
     def by_author(self, key: str) -> PaperQuerySet:
         return self.filter(authorships__author__key=key)

@@ -200,6 +200,41 @@ def test_a_category_lists_its_primary_and_cross_listed_papers_once_without_join_
     assert "DISTINCT" not in sql and "JOIN" not in sql
 
 
+def test_sqlite_asks_for_a_large_categorys_papers_by_exists_and_lists_the_same_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from paperfeed.papers import models
+
+    ingest(
+        rec("2501.00001", categories=["cs.CL", "cs.LG"], announced=dt.date(2025, 1, 3)),
+        rec("2501.00002", categories=["cs.LG", "cs.CL"], announced=dt.date(2025, 1, 6)),
+        rec("2501.00003", categories=["cs.CV"], announced=dt.date(2025, 1, 7)),
+    )
+
+    def newest_first(code: str) -> list[str]:
+        qs = Paper.objects.active().in_category(code).order_by("-announced", "-arxiv_id")
+        return list(qs.values_list("arxiv_id", flat=True))
+
+    small = {code: newest_first(code) for code in ("cs.CL", "cs.CV", "math.PR")}
+    monkeypatch.setattr(models, "SQLITE_EXISTS_FROM", 1)  # cs.CL and cs.LG are large now, cs.CV is not
+    assert (
+        {code: newest_first(code) for code in small}
+        == small
+        == {
+            "cs.CL": ["2501.00002", "2501.00001"],
+            "cs.CV": ["2501.00003"],
+            "math.PR": [],
+        }
+    )
+    sqlite = connection.vendor == "sqlite"
+    large = Paper.objects.active().in_category("cs.CL").order_by("-announced")
+    assert ("EXISTS" in str(large.query)) == sqlite  # PostgreSQL plans the IN as the same semi-join
+    assert "EXISTS" not in str(Paper.objects.in_category("cs.CV").query)
+    if sqlite:  # the point of it: the newest papers come off the `announced` index, not a sort of all
+        plan = large.values_list("announced", flat=True)[:1].explain()
+        assert "papers_paper_announced" in plan and "TEMP B-TREE" not in plan, plan
+
+
 def _snapshot_line(**changes: object) -> bytes:
     return json.dumps(GOOD | changes).encode()
 
