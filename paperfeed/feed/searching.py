@@ -7,6 +7,7 @@ it fails) a plain database match on words of the title, flagged `degraded`, keep
 from __future__ import annotations
 
 import datetime as dt
+import html
 import logging
 import re
 from collections.abc import Sequence
@@ -30,6 +31,10 @@ class Hit:
     paper: Paper
     score: float
     snippet: SafeString
+    # The title with the query's words marked, and the author line with the authors it names shown and
+    # marked (author_line): escaped HTML; "" where the list's plain title and author line do.
+    title_html: str = ""
+    authors_html: str = ""
     # Hybrid search found it by meaning alone, weakly: the page says why it is there.
     weak_meaning: bool = False
     # Filled in by the search page (feed.views.search) for its vote buttons (feed/_paper_row.html).
@@ -108,6 +113,8 @@ def run_search(
                     mark_safe(getattr(h, "snippet_html", "") or ""),  # noqa: S308  # nosec B308 B703
                     # In semantic mode every result is by meaning, as asked: nothing to flag there.
                     weak_meaning=mode == "hybrid" and bool(getattr(h, "is_weak_meaning", False)),
+                    title_html=mark_safe(getattr(h, "title_html", "") or ""),  # noqa: S308  # nosec B308 B703
+                    authors_html=author_line(papers[h.arxiv_id], getattr(h, "matched_authors", [])),
                 )
                 for h in res.hits
                 if h.arxiv_id in papers
@@ -162,7 +169,16 @@ def _database_match(
     if author:
         qs = qs.filter(authors_text__icontains=author)
     papers = list(qs.order_by("-announced", "-arxiv_id").for_listing()[offset : offset + limit])
-    page.hits = [Hit(p, 0.0, snippet(p.abstract, words)) for p in papers]
+    page.hits = [
+        Hit(
+            p,
+            0.0,
+            snippet(p.abstract, words),
+            title_html=snippet(p.title, words, whole=True),
+            authors_html=author_line(p, _containing(p, author)),
+        )
+        for p in papers
+    ]
     if page.hits:
         page.degraded = True
         page.message = "Papers whose title or abstract contains these words (the search index has none)."
@@ -171,12 +187,43 @@ def _database_match(
     return page
 
 
-def snippet(text: str, words: list[str], width: int = 300) -> SafeString:
-    """An escaped excerpt of `text` around the first matched word, matches wrapped in <mark>."""
+def snippet(text: str, words: list[str], width: int = 300, *, whole: bool = False) -> SafeString:
+    """An escaped excerpt of `text` around the first matched word (all of it: `whole`), matches
+    wrapped in <mark>."""
     flat = " ".join(text.split())
     found = [m.span() for m in _any_of(words).finditer(flat)] if words else []
+    if whole:
+        return mark_safe(tex.excerpt_html(flat, found))  # noqa: S308  # nosec B308 B703
     start = max(0, found[0][0] - width // 3) if found else 0
     return mark_safe(tex.excerpt_html(flat, found, start, min(len(flat), start + width)))  # noqa: S308  # nosec B308 B703
+
+
+def author_line(paper: Paper, matched: Sequence[int]) -> SafeString:
+    """The list's author line (Paper.author_line: the first AUTHORS_LISTED names and how many more)
+    with the `matched` authors (positions) in it wherever they are, marked: an author a query asked
+    for (au:NAME) was often hidden in the "and 40 more". Escaped; "" when none is matched."""
+    if not matched:
+        return mark_safe("")  # nosec B308 B703
+    names = [a.get("name", "") for a in paper.authors]
+    marked = set(matched)
+    shown = sorted(set(range(min(len(names), Paper.AUTHORS_LISTED))) | {i for i in marked if i < len(names)})
+    parts, last = [], -1
+    for i in shown:
+        if i > last + 1:
+            parts.append("…")  # authors left out between
+        name = html.escape(names[i])
+        parts.append(f"<mark>{name}</mark>" if i in marked else name)
+        last = i
+    more = len(names) - len(shown)
+    line = ", ".join(parts) + (f" and {more} more" if more > 0 else "")
+    return mark_safe(line)  # noqa: S308  # nosec B308 B703
+
+
+def _containing(paper: Paper, author: str | None) -> list[int]:
+    """Positions of the paper's authors whose name contains `author` (the database match's filter)."""
+    if not author:
+        return []
+    return [i for i, a in enumerate(paper.authors) if author.casefold() in a.get("name", "").casefold()]
 
 
 def _any_of(words: list[str]) -> re.Pattern[str]:

@@ -101,6 +101,9 @@ class Hit:
     # The cosine similarity to the query when the semantic leg found it (None otherwise): what tells
     # a weak nearest-by-meaning result (is_weak_meaning) from a close one. Not in the JSON (yet).
     similarity: float | None = None
+    # Positions in `authors` of those the query's au: clauses or author filter name: a list shows them
+    # whatever their place (feed.searching.author_line). Not in the JSON (yet).
+    matched_authors: list[int] = field(default_factory=list)
 
     @property
     def is_weak_meaning(self) -> bool:
@@ -112,7 +115,7 @@ class Hit:
         out = asdict(self)
         # The database's row number is no public name of a paper (nothing outside this process can
         # look a paper up by it, and a copied database renumbers); its arXiv id is.
-        del out["similarity"], out["paper_id"]
+        del out["similarity"], out["paper_id"], out["matched_authors"]
         out["id"] = out.pop("arxiv_id")
         out["score"] = round(self.score, 6)
         return out
@@ -494,7 +497,7 @@ def search(
         fused = _sorted(pool, sort)
         res.listed, res.capped = len(pool), False
         res.note = f"sorted by {sort}: {part}" if part else ""
-    res.hits = _hits(fused[: res.listed], offset, limit, parsed, dict(sem_hits))
+    res.hits = _hits(fused[: res.listed], offset, limit, parsed, dict(sem_hits), filters.author)
     if not res.hits and offset and res.listed:
         more = "; narrow the query to see others" if res.total > res.listed else ""
         messages.append(f"the list ends at {res.listed}{more}")
@@ -531,11 +534,13 @@ def _hits(
     limit: int,
     parsed: ParsedQuery | None,
     similarity: dict[int, float] | None = None,
+    author: str | None = None,
 ) -> list[Hit]:
     """The page of hits with their stored fields (and the semantic leg's cosine, `similarity`, by
-    paper); papers no longer active are skipped."""
+    paper); papers no longer active are skipped. `author`: the author filter, as searched."""
     out: list[Hit] = []
     terms, surfaces = _highlight_terms(parsed) if parsed else (frozenset(), frozenset())
+    asked = _authors_asked(parsed, author)
     start = offset
     while len(out) < limit and start < len(fused):
         window = fused[start : start + (limit - len(out)) + 5]
@@ -564,6 +569,7 @@ def _hits(
                     legs=ranks,
                     why=_why(ranks),
                     similarity=(similarity or {}).get(pid),
+                    matched_authors=matched_authors(authors, asked) if asked else [],
                 )
             )
             if len(out) == limit:
@@ -593,6 +599,35 @@ def _why(ranks: dict[str, int]) -> str:
     if "similar" in ranks:
         parts.append(f"similar to the given papers (#{ranks['similar']})")
     return "; ".join(parts)
+
+
+def _authors_asked(
+    parsed: ParsedQuery | None, author: str | None
+) -> list[tuple[frozenset[str], frozenset[str]]]:
+    """(author keys, name words) for each author the query asks for: its au: clauses (with the keys
+    _through_aliases found for them) and the author filter (a key or a name)."""
+    asked = [
+        (frozenset(c.keys), frozenset(text.tokens(c.text, stem=False)))
+        for c in (parsed.required if parsed else [])
+        if c.field == "authors"
+    ]
+    if author:
+        asked.append((frozenset({author}), frozenset(text.tokens(author, stem=False))))
+    return asked
+
+
+def matched_authors(
+    authors: list[dict[str, Any]], asked: list[tuple[frozenset[str], frozenset[str]]]
+) -> list[int]:
+    """Positions of the `authors` (stored dicts: name, key) that `asked` names: by key, or with every
+    word asked in the name; when no one author has them all (au:yann lecun unquoted matches words of
+    any authors), those with any of them."""
+    names = [frozenset(text.tokens(a.get("name", ""), stem=False)) for a in authors]
+    found: set[int] = set()
+    for keys, words in asked:
+        hit = {i for i, a in enumerate(authors) if a.get("key") in keys or (words and words <= names[i])}
+        found |= hit or {i for i, n in enumerate(names) if n & words}
+    return sorted(found)
 
 
 def _highlight_terms(parsed: ParsedQuery) -> tuple[frozenset[str], frozenset[str]]:

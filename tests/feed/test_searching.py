@@ -42,3 +42,77 @@ def test_the_search_page_says_which_results_are_there_by_meaning_alone(search_ho
     assert label not in hybrid["2503.00001"]  # the match
     # Semantic mode lists papers by meaning as asked: no result is flagged for it.
     assert not any(label in card for card in cards("semantic").values())
+
+
+def _card(html: str, arxiv_id: str) -> str:
+    return dict(re.findall(r'<li class="card" id="p-([^"]+)">(.*?)</li>', html, re.S))[arxiv_id]
+
+
+def _authors(card: str) -> str:
+    found = re.search(r'<p class="authors">(.*?)</p>', card, re.S)
+    assert found, card
+    return found[1]
+
+
+@pytest.mark.django_db
+def test_an_author_asked_for_is_listed_and_marked_where_the_list_would_hide_them(search_home) -> None:  # type: ignore[no-untyped-def]
+    # au:NAME found papers whose list of authors showed six others and "and 6 more", the one asked
+    # for among the six hidden.
+    from dataclasses import replace
+
+    from paperfeed.papers.records import AuthorName
+
+    crowd = [AuthorName(f"Member{i}", "Pat") for i in range(1, 12)]
+    crowd.insert(9, AuthorName("Hopper", "Grace"))  # the tenth of twelve
+    crowd.insert(11, AuthorName("<b>Evil</b>", "Eve"))  # a name is text, never markup
+    ingest([replace(r, authors=crowd) if r.arxiv_id == "2503.00004" else r for r in records()])
+    Indexer().run(semantic=False)
+
+    def line(**query: str) -> str:
+        html = Client().get("/search", {"mode": "keyword", **query}).content.decode()
+        return _authors(_card(html, "2503.00004"))
+
+    firsts = ", ".join(f"Pat Member{i}" for i in range(1, 7))
+    plain = line(q="sparse tensors")
+    assert plain == f"{firsts} and 7 more"  # no author asked for: the list's usual line
+    assert line(q="au:hopper") == f"{firsts}, …, <mark>Grace Hopper</mark> and 6 more"
+    assert line(q="sparse", author="Grace Hopper") == f"{firsts}, …, <mark>Grace Hopper</mark> and 6 more"
+    evil = line(q="au:evil")
+    assert "<mark>Eve &lt;b&gt;Evil&lt;/b&gt;</mark>" in evil and "<b>" not in evil
+    # Among the first six already: marked where it stands, nothing added.
+    assert line(q="au:member3") == firsts.replace("Pat Member3", "<mark>Pat Member3</mark>") + " and 7 more"
+
+
+@pytest.mark.django_db
+def test_a_results_title_marks_the_words_searched_as_its_snippet_does(search_home) -> None:  # type: ignore[no-untyped-def]
+    from paperfeed.papers.models import Paper
+
+    ingest(records())
+    Paper.objects.filter(arxiv_id="2503.00005").update(
+        title="Private set <i>intersection</i> with $\\mathrm{set}_k$"
+    )
+    Indexer().run(semantic=False)
+    html = Client().get("/search", {"q": "intersection set", "mode": "keyword"}).content.decode()
+    title = re.search(
+        r'<h3 class="title tex"><a href="/papers/2503.00005">(.*?)</a>', _card(html, "2503.00005")
+    )
+    assert title, html
+    # Escaped, the words marked outside TeX only (KaTeX renders a formula only when it is whole).
+    assert title[1] == (
+        "Private <mark>set</mark> &lt;i&gt;<mark>intersection</mark>&lt;/i&gt; with $\\mathrm{set}_k$"
+    )
+
+
+@pytest.mark.django_db
+def test_the_database_fallback_marks_titles_and_the_author_filter_too(search_home) -> None:  # type: ignore[no-untyped-def]
+    # No index built (a home of its own): the database's match stands in, with the same marks.
+    from dataclasses import replace
+
+    from paperfeed.papers.records import AuthorName
+
+    crowd = [AuthorName(f"Member{i}", "Pat") for i in range(1, 10)] + [AuthorName("Hopper", "Grace")]
+    ingest([replace(r, authors=crowd) if r.arxiv_id == "2503.00004" else r for r in records()])
+    html = Client().get("/search", {"q": "sparse", "author": "Hopper"}).content.decode()
+    card = _card(html, "2503.00004")
+    assert "A C++ library for <mark>sparse</mark> tensors</a>" in card
+    assert _authors(card).endswith(", …, <mark>Grace Hopper</mark> and 3 more")
