@@ -173,7 +173,7 @@ def _database_match(
         Hit(
             p,
             0.0,
-            snippet(p.abstract, words),
+            snippet(tex.prose(p.abstract), words),
             title_html=snippet(p.title, words, whole=True),
             authors_html=author_line(p, _containing(p, author)),
         )

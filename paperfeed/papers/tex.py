@@ -219,7 +219,7 @@ def _math(tex: str) -> str:
 # (\mbox{…}, \emph{…}) and citations, whose keys mean nothing to a reader.
 _KEEP_ARG = (
     "mbox", "hbox", "emph", "textit", "textbf", "textsl", "textsc", "textsf", "texttt", "textrm",
-    "textup", "textnormal", "text", "underline",
+    "textup", "textnormal", "text", "underline", "uline", "textsuperscript", "textsubscript",
 )  # fmt: skip
 _DROP_ARG = ("cite", "citep", "citet", "citealp", "citealt", "citeauthor", "citeyear", "nocite", "label")
 _ARG = re.compile(r"\\(%s)\*?\s*(?:\[[^\]]*\]\s*)*\{" % "|".join(_KEEP_ARG + _DROP_ARG))  # noqa: UP031
@@ -268,6 +268,68 @@ def _prose(text: str) -> str:
         pos = m.end()
     out.append(_PROSE_RE.sub(lambda p: _PROSE[p[0]], text[pos:]))
     return "".join(out)
+
+
+# What else arXiv abstracts leave outside math that KaTeX's auto-render (math only) shows raw, by how
+# often the 74,728 real records have it: escaped characters (\% 5,951, \& 191, \_ 145, \# 11),
+# control spaces (\ , \,), \href{url}{text} (502), \url{…} (32), \footnote{…} (104),
+# \textcolor{red}{…} (67), {\deg} (99), \eg/\ie (118), the bold switch \b (20) and \- (20).
+# Letters and signs written as {\mu}m, {\alpha}-UMI, 0.60 \pm 0.05 outside a formula.
+_GREEK = [
+    "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta", "iota", "kappa",
+    "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "phi", "varphi", "chi", "psi", "omega",
+]  # fmt: skip
+_GREEK_AND_SIGNS = [*_GREEK, *(w.capitalize() for w in _GREEK if w.capitalize() in _SYMBOLS)]
+_GREEK_AND_SIGNS += ["pm", "times", "approx", "leq", "geq", "infty", "ell", "cdot"]
+_LINKS = re.compile(r"\\(href|hyperlink)\s*\{([^{}]*)\}\s*\{((?:[^{}]|\{[^{}]*\})*)\}|\\url\s*\{([^{}]*)\}")
+_FOOTNOTE = re.compile(r"\\footnote\s*\{((?:[^{}]|\{[^{}]*\})*)\}")
+_COLOURED = re.compile(r"\\(?:textcolor|colorbox)\s*\{[^{}]*\}\s*(?=\{)")
+_PROSE_WORDS = {**{w: _SYMBOLS[w] for w in _GREEK_AND_SIGNS}, "eg": "e.g.", "ie": "i.e.", "etal": "et al.",
+                "deg": "°", "ldots": "…", "dots": "…",
+                "textbackslash": "\\", "textasciitilde": "~", "textdegree": "°", "textregistered": "®",
+                "texttrademark": "™", "copyright": "©"}  # fmt: skip
+_PROSE_WORD = re.compile(r"\{\\(%s)\}|\\(%s)(?![A-Za-z])(?:\{\})?" % (("|".join(_PROSE_WORDS),) * 2))
+# \b before a word: a bold switch some abstracts use ("\b geometric \b score-based"); \- a hyphenation
+# point; the escaped characters stand for themselves (not \$: unescaped it would start a formula).
+_TIE = re.compile(r"~(?=\\[A-Za-z])")
+_SWITCHES = re.compile(r"\\b\s+(?=\S)|\\-|\\([%&_#])|\\([ ,;:!])")
+
+
+def _link(m: re.Match[str]) -> str:
+    if m[4] is not None:
+        return m[4]
+    url, label = m[2].strip(), m[3].strip()
+    return url if not label or label == url else f"{label} ({url})"
+
+
+def _prose_tex(text: str) -> str:
+    # A tie before a command (at~\url{…}) is a space; others stay: "~5%" means about 5%.
+    text = _TIE.sub(" ", text)
+    text = _COLOURED.sub(r"\\mbox", _LINKS.sub(_link, text))  # its text, as \mbox{…} keeps it
+    text = _FOOTNOTE.sub(lambda m: f" ({m[1].strip()})", text)
+    text = _unwrap(decode_accents(text))
+    text = _PROSE_WORD.sub(lambda m: _PROSE_WORDS[m[1] or m[2]], text)
+    return _SWITCHES.sub(lambda m: m[1] or (" " if m[2] else ""), text)
+
+
+def prose(text: str) -> str:
+    """An abstract as KaTeX's auto-render should get it: the TeX outside its formulas that it would
+    show raw turned into text (\\textbf{…} and the like reduced to their argument, citations dropped,
+    accents composed, \\% a %, \\href{url}{text} "text (url)", {\\mu} a μ, \\b and \\- gone); the
+    formulas ($…$, \\(…\\), …) untouched, for KaTeX. Text still, for the template to escape."""
+    text = (text or "").replace("\0", "")
+    if "\\" not in text:
+        return text
+    # Each formula stands aside as a NUL-numbered token meanwhile, so that \\textbf{4.75 $\\times$}
+    # is one argument to unwrap and no command inside a formula is touched.
+    formulas: list[str] = []
+
+    def aside(m: re.Match[str]) -> str:
+        formulas.append(m[0])
+        return f"\0{len(formulas) - 1}\0"
+
+    out = _prose_tex(SPAN.sub(aside, text))
+    return re.sub("\0(\\d+)\0", lambda m: formulas[int(m[1])], out)
 
 
 def plain(text: str) -> str:

@@ -562,7 +562,7 @@ def _hits(
                     title=title,
                     score=score,
                     title_html=highlight(title, terms, whole=True, surfaces=surfaces),
-                    snippet_html=highlight(abstract, terms, surfaces=surfaces),
+                    snippet_html=highlight(tex.prose(abstract), terms, surfaces=surfaces),
                     authors=[a.get("name", "") for a in authors],
                     categories=cats.get(pid) or ([primary] if primary else []),
                     announced=announced.isoformat() if announced else None,

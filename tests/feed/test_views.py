@@ -216,6 +216,24 @@ def test_paper_page_content(site) -> None:  # type: ignore[no-untyped-def]
     assert "<img src=x" not in body and 'href="javascript' not in body
 
 
+def test_a_papers_abstract_shows_its_tex_outside_formulas_as_text_and_its_formulas_for_katex() -> None:
+    # KaTeX's auto-render renders formulas only: \textbf{…}, \% and \href{…}{…} showed raw.
+    [p] = load_papers(
+        1,
+        abstract=r"We propose \textbf{Fast<script>alert(1)</script>}, 40\% faster on $\mathbb{R}^n$;"
+        "\n code at \\href{https://github.com/a/b}{GitHub}.",
+    )
+    body = Client().get(f"/papers/{p.arxiv_id}").content.decode()
+    abstract = body[body.index('<div class="abstract tex">') :]
+    abstract = abstract[: abstract.index("</div>")]
+    assert "We propose Fast&lt;script&gt;alert(1)&lt;/script&gt;, 40% faster on $\\mathbb{R}^n$;" in abstract
+    assert (
+        'code at GitHub (<a href="https://github.com/a/b" rel="nofollow">https://github.com/a/b</a>).'
+        in abstract
+    )
+    assert "\\textbf" not in abstract and "\\%" not in abstract and "<script>" not in abstract
+
+
 def test_security_headers() -> None:
     r = Client().get("/")
     csp = r["Content-Security-Policy"]

@@ -156,3 +156,58 @@ def test_plain_composes_accents_in_text() -> None:
         (r"L'H\^opital at 5 \AA{} and $\ell_1$", "L'Hôpital at 5 Å and ℓ₁"),
     ]:
         assert tex.plain(source) == expected, source
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [  # each from the real records (arXiv id), trimmed
+        (
+            r"we propose \textbf{Personalize Anything}, a 40\% pruning rate",
+            "we propose Personalize Anything, a 40% pruning rate",
+        ),  # 2503.12590
+        (
+            r"1.4k complex reasoning Q\&A on ShanghaiTech Part \_A",
+            "1.4k complex reasoning Q&A on ShanghaiTech Part _A",
+        ),
+        (
+            r"named \b geometric \b score-based \b black-box attack",
+            "named geometric score-based black-box attack",
+        ),  # 2503.12827
+        (
+            r"Code is available at \href{https://github.com/x/causal}{GitHub}.",
+            "Code is available at GitHub (https://github.com/x/causal).",
+        ),
+        (
+            r"accessed at~\url{https://huggingface.co/inclusionAI}.",
+            "accessed at https://huggingface.co/inclusionAI.",
+        ),
+        (
+            r"this vibrant field\footnote{https://github.com/y/Awesome}.",
+            "this vibrant field (https://github.com/y/Awesome).",
+        ),
+        (
+            r"including 360{\deg} rotation, (\eg, average pool), \emph{\ie}, B\'ezier",
+            "including 360° rotation, (e.g., average pool), i.e., Bézier",
+        ),
+        (r"available at \textcolor{red}{https://github.com/z}", "available at https://github.com/z"),
+        (
+            r"an under-investi\-gated technique, {\em backdoor attacks}, {\bf RainFusion}",
+            "an under-investigated technique, backdoor attacks, RainFusion",
+        ),
+        (r"within 10 {\mu}m, R2 = 0.60 \pm 0.05, {\alpha}-UMI", "within 10 μm, R2 = 0.60 ± 0.05, α-UMI"),  # noqa: RUF001
+        (r"benchmark~\cite{yang2022openood}. PM\textsuperscript{4}Bench", "benchmark. PM4Bench"),
+    ],
+)
+def test_prose_turns_the_tex_auto_render_leaves_raw_into_text(source: str, shown: str) -> None:
+    assert tex.prose(source) == shown
+
+
+def test_prose_leaves_formulas_and_escaped_dollars_for_katex() -> None:
+    # A formula inside \textbf{…} is one argument (2503.20537), and nothing inside a formula changes.
+    assert tex.prose(r"is \textbf{4.75 $\times$} faster") == r"is 4.75 $\times$ faster"
+    source = r"being $\mathrm{100 \times faster}$ with $\text{m}$ and \(\textbf{x}\) and $$\emph{y}\%$$"
+    assert tex.prose(source) == source
+    # \$ stays as written: unescaped it would open a formula for auto-render.
+    assert tex.prose(r"59.4K GPU hours (\$148K), \textbf{cheap}") == r"59.4K GPU hours (\$148K), cheap"
+    assert tex.prose("no TeX at all & <b>") == "no TeX at all & <b>"  # text: the template escapes it
+    assert tex.prose("a \0 NUL $x$ \\% b") == "a  NUL $x$ % b"

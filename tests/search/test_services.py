@@ -68,6 +68,17 @@ def test_highlights_leave_tex_whole(indexed: dict[str, Any]) -> None:
     )
 
 
+def test_snippets_show_the_tex_outside_formulas_as_text(indexed: dict[str, Any]) -> None:
+    # As the paper page shows the abstract (tex.prose): \\textbf{…} and \\% were shown raw.
+    Paper.objects.filter(arxiv_id="2503.00005").update(
+        abstract=r"We keep \textbf{the secret} 40\% safer with $\mathrm{secret}_k$ \& more."
+    )
+    hit = search("secret", mode="keyword").hits[0]
+    assert (
+        hit.snippet_html == r"We keep the <mark>secret</mark> 40% safer with $\mathrm{secret}_k$ &amp; more."
+    )
+
+
 def test_filters_syntax_and_sorts(indexed: dict[str, Any]) -> None:
     assert set(ids(search("inference", category="cs.CL", mode="keyword"))) == {"2503.00001", "2503.00007"}
     # Hybrid adds the nearest papers by meaning after the keyword matches, within the filters.

@@ -19,6 +19,13 @@ def plain_tex(text: str) -> str:
 
 
 @register.filter
+def tex_prose(text: str) -> str:
+    """An abstract's TeX outside its formulas (\\textbf{…}, \\%, \\href, …) as text; the formulas
+    left for KaTeX, which renders only those."""
+    return tex.prose(text)
+
+
+@register.filter
 def paragraphs(text: str) -> list[str]:
     """arXiv abstracts keep hard line wraps; a paragraph starts after a blank or indented line."""
     parts = re.split(r"\n\s*\n|\n(?=[ \t]+\S)", (text or "").strip())
