@@ -174,3 +174,37 @@ def test_every_pages_content_starts_below_the_header_not_flush_against_it(
             gap = page.evaluate(GAP_BELOW_HEADER)
             assert gap >= 8, (width, url, gap)
         assert watch.errors == []
+
+
+def test_a_formula_in_a_similar_papers_link_keeps_its_place_on_the_line_before_the_colon(
+    live_server: Any, new_page: Any, settings: Any, tmp_path: Any
+) -> None:
+    # The similar list's titles are inline links (.tex on an <a>): measured against their width, 0,
+    # every formula in them was "wide", a scrolling box of its own apart from the colon after it.
+    from dataclasses import replace
+
+    from paperfeed.search import services as search
+    from paperfeed.search.indexing import Indexer
+    from tests.search.conftest import ingest, records
+
+    settings.HOME = tmp_path
+    search.use_engine(None)
+    title = "GSBAK$^K$: $top$-$K$ speculative decoding"  # as 2503.12827 has it
+    ingest([replace(r, title=title) if r.arxiv_id == "2503.00007" else r for r in records()])
+    Indexer().run(semantic=False)
+    try:
+        page, watch = new_page(1280, 900)
+        page.goto(f"{live_server.url}/papers/2503.00001")
+        page.wait_for_load_state("networkidle")  # KaTeX has rendered, its fonts are in
+        link = page.locator(".side-col a.tex[href='/papers/2503.00007']")
+        formula = link.locator(".katex").first
+        assert formula.evaluate("k => [k.className, getComputedStyle(k).display]") == ["katex", "inline"]
+        gap = formula.evaluate(
+            """k => { const r = document.createRange(), t = k.parentNode.nextSibling;
+                 r.setStart(t, 0); r.setEnd(t, 1);
+                 return [r.toString(), r.getBoundingClientRect().left - k.getBoundingClientRect().right]; }"""
+        )
+        assert gap[0] == ":" and abs(gap[1]) < 1, gap
+        assert watch.errors == []
+    finally:
+        search.use_engine(None)

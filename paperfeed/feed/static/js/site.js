@@ -206,6 +206,11 @@
       root.querySelectorAll(".tex .katex").forEach(function (k) {
         if (k.closest(".katex-display")) return;
         var column = k.closest(".tex");
+        // An inline .tex (a similar paper's link) is no column: its clientWidth is 0, which made every
+        // formula in it "wide", a box of its own sitting apart from the colon after it. Its block is.
+        while (column.parentElement && getComputedStyle(column).display === "inline") {
+          column = column.parentElement;
+        }
         k.classList.remove("wide");
         if (k.getBoundingClientRect().width > column.clientWidth) k.classList.add("wide");
       });
