@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
 from paperfeed.accounts.models import User
+from paperfeed.core.admin import LargeTable
 
 
 class SuspendedFilter(admin.SimpleListFilter):
@@ -27,7 +28,7 @@ class SuspendedFilter(admin.SimpleListFilter):
 
 
 @admin.register(User)
-class AccountAdmin(UserAdmin):
+class AccountAdmin(LargeTable, UserAdmin):
     """Django's user admin with the account's standing in the list: whether it is active (a
     deactivated account cannot log in), has a verified address and is suspended by the moderators
     (which `paperfeed moderate` or /moderation changes, with the log; here it is only shown)."""

@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.functional import cached_property
+
+from paperfeed.papers.models import Paper
 
 
 class ReadOnly(admin.ModelAdmin):
@@ -21,3 +26,49 @@ class ReadOnly(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class CappedPaginator(Paginator):
+    """Counts the rows of a list up to CAP only. The admin pages by the count of the filtered list
+    whatever `show_full_result_count` says (that flag only skips a second, unfiltered count), and a
+    COUNT(*) reads every row: 75-165 ms for 1M votes on PostgreSQL, 6 ms for CAP + 1 (bench/README.md,
+    "admin"). Past CAP the list says "more than CAP" (templates/admin/pagination.html) and pages up
+    to it."""
+
+    CAP = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        # Any CAP + 1 rows will do: without the ordering no sort stands before the LIMIT.
+        rows: QuerySet[Any] = self.object_list  # type: ignore[assignment]  # the admin pages QuerySets
+        return rows.order_by()[: self.CAP + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.CAP
+
+
+class LargeTable(admin.ModelAdmin):
+    """A list that grows with the site (papers, votes, comments, accounts): counted up to a cap."""
+
+    paginator = CappedPaginator
+    show_full_result_count = False
+
+
+class ByPaperOrUser(LargeTable):
+    """Searched by the paper's arXiv id (in any form arXiv writes one, `Paper.objects.named`) or
+    else by the exact username of `user_field`, each an index lookup. Django's search, `icontains`
+    on the joined columns, read every row of the table and of the joins: 4 s for the votes at 1M."""
+
+    user_field = "user"
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        paper_ids = list(Paper.objects.named(term).values_list("pk", flat=True))
+        if paper_ids:
+            return queryset.filter(paper_id__in=paper_ids), False
+        return queryset.filter(**{f"{self.user_field}__username": term}), False

@@ -4,10 +4,13 @@ list, search and open them, and cannot add, change or delete one (core.admin.Rea
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from paperfeed.accounts.models import User
+from paperfeed.core.admin import CappedPaginator
 from paperfeed.feed import services as feed
 from paperfeed.feed.models import Comment, Submission, Vote
 from tests.sitedata import load_papers, make_user
@@ -44,3 +47,48 @@ def test_submissions_votes_and_comments_are_read_only_in_the_admin() -> None:
     sub.refresh_from_db()
     assert sub.removed_at is None and Vote.objects.count() == 1 and Comment.objects.count() == 1
     assert Submission.objects.count() == 1
+
+
+def _counts_of_whole_tables(queries: list[dict[str, str]], table: str) -> list[str]:
+    """The COUNTs over `table` not bounded by a LIMIT: what reads every row."""
+    return [
+        q["sql"]
+        for q in queries
+        if "COUNT(" in q["sql"].upper() and f'"{table}"' in q["sql"] and "LIMIT" not in q["sql"].upper()
+    ]
+
+
+def test_the_lists_count_up_to_a_cap_and_search_by_id_or_exact_username(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    papers = load_papers(3)
+    voters = [make_user(f"voter{i}") for i in range(4)]
+    for paper in papers:
+        feed.submit(paper.arxiv_id, voters[0], timezone.localdate())
+        for voter in voters:
+            feed.upvote(voter, paper)
+            feed.add_comment(voter, paper, "Seen")
+    client = Client()
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "x" * 20))
+    for model, table, rows in [
+        ("vote", "feed_vote", 12),
+        ("comment", "feed_comment", 12),
+        ("submission", "feed_submission", 3),
+    ]:
+        with CaptureQueriesContext(connection) as q:
+            page = client.get(f"/admin/feed/{model}/")
+        assert page.status_code == 200 and len(page.context["cl"].result_list) == rows, model
+        assert _counts_of_whole_tables(q.captured_queries, table) == [], model
+        assert f"{rows} {model}s" in page.content.decode(), model
+        # The arXiv id in any form arXiv writes it, or a username exactly; anything else finds none.
+        by_id = client.get(f"/admin/feed/{model}/?q=arXiv:{papers[1].arxiv_id}v2").context["cl"].result_list
+        assert {r.paper_id for r in by_id} == {papers[1].pk}, model
+        by_name = client.get(f"/admin/feed/{model}/?q=voter0").context["cl"].result_list
+        assert len(by_name) == 3 and {r.paper_id for r in by_name} == {p.pk for p in papers}, model
+        assert list(client.get(f"/admin/feed/{model}/?q=voter").context["cl"].result_list) == [], model
+        assert client.get(f"/admin/feed/{model}/?q=%27%3B--%20%3Cb%3E").status_code == 200, model
+
+    # Past the cap the list says it holds more than that, and pages through the first rows.
+    monkeypatch.setattr(CappedPaginator, "CAP", 5)
+    page = client.get("/admin/feed/vote/")
+    assert page.status_code == 200 and "more than 5 votes" in page.content.decode()
