@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 
 from paperfeed.papers.models import Paper, PaperChange
@@ -68,3 +70,39 @@ def test_the_admin_does_not_delete_a_paper(client: Client) -> None:
     assert changelist.status_code in {200, 302}
     assert Paper.objects.filter(pk=paper.pk).exists()
     assert "delete_selected" not in client.get("/admin/papers/paper/").content.decode()
+
+
+def _found(client: Client, query: str) -> tuple[list[str], list[str]]:
+    """The arXiv ids the admin's paper search lists, and the SQL it ran."""
+    with CaptureQueriesContext(connection) as q:
+        r = client.get("/admin/papers/paper/", {"q": query})
+    assert r.status_code == 200
+    return sorted(p.arxiv_id for p in r.context["cl"].result_list), [x["sql"] for x in q.captured_queries]
+
+
+def test_the_paper_search_finds_by_arxiv_id_and_by_title_word_through_the_keyword_index(
+    client: Client,
+    home: Path,  # noqa: F811
+) -> None:
+    ingest(records())
+    client.force_login(get_user_model().objects.create_superuser("admin", "admin@example.org", "x" * 20))
+    paper = Paper.objects.filter(title__icontains="speculative decoding").first()
+    assert paper is not None
+    # Before the index is built Django's own search answers (a scan of the titles).
+    found, sql = _found(client, "speculative")
+    assert paper.arxiv_id in found and any("LIKE" in s.upper() for s in sql)
+    Indexer().run()
+    # The plain list reads no column of every paper: no DISTINCT for the filters or the dates, and
+    # its count stops at the cap (core.admin.CappedPaginator).
+    with CaptureQueriesContext(connection) as q:
+        assert client.get("/admin/papers/paper/", {"source": "oai"}).status_code == 200
+    papers = [x["sql"].upper() for x in q.captured_queries if "PAPERS_PAPER" in x["sql"].upper()]
+    assert papers and not any("DISTINCT" in s or ("COUNT(" in s and "LIMIT" not in s) for s in papers)
+    for query in (paper.arxiv_id, f"arXiv:{paper.arxiv_id}v1"):
+        found, sql = _found(client, query)
+        assert found == [paper.arxiv_id], query
+    found, sql = _found(client, "speculative")
+    assert found == sorted(_ids("speculative")) and paper.arxiv_id in found
+    assert not any("LIKE" in s.upper() for s in sql)  # no scan of every title
+    assert _found(client, "nothing-matches-this-zq")[0] == []
+    _found(client, '"unclosed (')  # search syntax typed by hand: a page (_found checks the 200)
