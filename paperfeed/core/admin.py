@@ -61,6 +61,9 @@ class ByPaperOrUser(LargeTable):
     on the joined columns, read every row of the table and of the joins: 4 s for the votes at 1M."""
 
     user_field = "user"
+    search_help_text = (
+        "The paper's arXiv id (2401.01234, arXiv:2401.01234v2, hep-th/9901001) or a username, exactly."
+    )
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str

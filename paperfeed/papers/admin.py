@@ -38,6 +38,9 @@ class PaperAdmin(LargeTable):
     # paper (a DISTINCT over the whole table, 35-60 ms at 74,728) on each view.
     list_filter = ["status", SourceFilter, ("announced", admin.DateFieldListFilter), "primary_category"]
     search_fields = ["=arxiv_id", "title", "authors_text"]  # as get_search_results goes about it
+    search_help_text = (
+        "An arXiv id, or words: the keyword index's best 100 papers, as the site's search finds them."
+    )
     readonly_fields = ["created_at", "modified_at", "content_hash"]
     raw_id_fields = ["primary_category"]
     inlines = [PaperLinkInline]

@@ -92,3 +92,7 @@ def test_the_lists_count_up_to_a_cap_and_search_by_id_or_exact_username(
     monkeypatch.setattr(CappedPaginator, "CAP", 5)
     page = client.get("/admin/feed/vote/")
     assert page.status_code == 200 and "more than 5 votes" in page.content.decode()
+    searched = client.get("/admin/feed/vote/", {"q": papers[0].arxiv_id}).content.decode()
+    assert "4 results" in searched and "arXiv id" in searched  # under the cap, and how to search
+    monkeypatch.setattr(CappedPaginator, "CAP", 2)
+    assert "more than 2 results" in client.get("/admin/feed/comment/", {"q": "voter1"}).content.decode()
