@@ -7,7 +7,9 @@
     cat:cs.CL                     only papers in that category (several: any of them)
     -survey  -"large language"    papers with that word or phrase are left out
 
-Only those four field names are fields: `title:secret` is the two words `title` and `secret`. An
+Their long names work too (`title:`, `abstract:`, `author:`/`authors:`, `category:`). Any other
+`name:` directly before a word or quote is no field: `foo:bar` is the two words `foo` and `bar`, and
+`unknown_fields` says so; `Re: x` or `BERT: pre-training` (a space after the colon) is plain text. An
 unbalanced quote runs to the end of the query. Control characters and lone surrogates are spaces.
 Lenient, and it says so: a field with nothing after it (`ti:` at the end, `au:""`) is left out with a
 note (it was searched as the word "ti"); brackets and other punctuation are no words (there is no
@@ -29,6 +31,8 @@ from typing import Any
 # the API and saved searches cut at it too.
 MAX_QUERY_CHARS = 500
 FIELDS = {"ti": "title", "abs": "abstract", "au": "authors", "cat": "category"}
+# The names people type for them (as other search engines spell them).
+ALIASES = {"title": "ti", "abstract": "abs", "author": "au", "authors": "au", "category": "cat"}
 
 _CLEAN = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 _PIECE = re.compile(
@@ -63,6 +67,15 @@ class ParsedQuery:
     bare_fields: list[str] = field(default_factory=list)  # "ti:" with nothing after it: left out
     # Every piece left out, as typed (bare fields too), with why: (text, reason).
     left_out: list[tuple[str, str]] = field(default_factory=list)
+    unknown_fields: list[str] = field(default_factory=list)  # "foo:" of `foo:bar`: searched as words
+
+    @property
+    def unknown_note(self) -> str:
+        """Which `name:` were no field, and what was done with them ("" when none)."""
+        if not self.unknown_fields:
+            return ""
+        names = ", ".join(dict.fromkeys(self.unknown_fields))
+        return f"unknown field {names} searched as words (the fields are ti: au: abs: cat:)"
 
     @property
     def bare_note(self) -> str:
@@ -101,6 +114,7 @@ class ParsedQuery:
             "categories": self.categories,
             "truncated": self.truncated,
             "dropped": self.dropped,
+            "unknown_fields": self.unknown_fields,
         }
 
 
@@ -121,6 +135,12 @@ def relaxed(parsed: ParsedQuery) -> ParsedQuery | None:
     )
 
 
+def _field(name: str) -> str | None:
+    """The field a typed name (`ti`, `TITLE`) stands for, or None."""
+    name = name.lower()
+    return FIELDS.get(ALIASES.get(name, name))
+
+
 def parse(raw: str) -> ParsedQuery:
     text = _CLEAN.sub(" ", raw if isinstance(raw, str) else str(raw))
     out = ParsedQuery(raw=text, truncated=len(text) > MAX_QUERY_CHARS)
@@ -128,12 +148,13 @@ def parse(raw: str) -> ParsedQuery:
     for m in _PIECE.finditer(text):
         neg, name, phrase, word = m.group("neg"), m.group("field"), m.group("phrase"), m.group("word")
         typed = m.group(0)
-        if name is None and word and word[-1] == ":" and word[:-1].lower() in FIELDS:
+        if name is None and word and word[-1] == ":" and _field(word[:-1]):
             out.bare_fields.append(word.lower())  # the regex could not give it a value: none follows
             out.left_out.append((typed, _BARE))
             continue
-        fld = FIELDS.get(name.lower()) if name else None
+        fld = _field(name) if name else None
         if name and fld is None:
+            out.unknown_fields.append(f"{name.lower()}:")
             # Not one of ours (e.g. `title:secret`, `http://x`): the whole piece is plain text.
             pieces = [name] if phrase is not None else [name, word]
             if neg:

@@ -391,7 +391,7 @@ def search(
         return _refused(res, str(e))
     filters, parsed = _through_aliases(filters, parsed)
     messages = [f"the query was cut to its first {MAX_QUERY_CHARS} characters"] if parsed.truncated else []
-    messages += [note for note in (parsed.bare_note, parsed.dropped_note) if note]
+    messages += [note for note in (parsed.unknown_note, parsed.bare_note, parsed.dropped_note) if note]
     if parsed.is_empty and not filters:
         # Something typed and all of it left out (`(((`) is not an empty query.
         nothing = "nothing to search for: only stop words or punctuation" if parsed.dropped_note else ""

@@ -79,8 +79,10 @@ def test_tricky_words_find_their_paper_first(index: KeywordIndex, query: str, ex
     assert ids(index, query)[0] == expected
 
 
-def test_title_colon_is_not_a_column_filter(index: KeywordIndex) -> None:
-    assert ids(index, "title:secret") == [4]  # "secret" is only in paper 4's abstract
+def test_long_field_names_are_fields_and_unknown_ones_words(index: KeywordIndex) -> None:
+    assert ids(index, "title:secret") == []  # "secret" is only in paper 4's abstract
+    assert ids(index, "title:private") == ids(index, "ti:private") == [4]
+    assert ids(index, "foo:secret") == [4]  # no field: the words "foo" and "secret"
 
 
 def test_fielded_phrases_and_exclusion(index: KeywordIndex) -> None:

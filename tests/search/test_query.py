@@ -28,10 +28,29 @@ def test_syntax() -> None:
     assert q.semantic_text == "speculative diffusion zero shot"
 
 
-def test_unknown_fields_are_plain_words_never_filters() -> None:
-    q = parse("title:secret http://example.org")
-    assert q.words == ["title", "secret", "http", "//example.org"]
-    assert not q.required and not q.categories
+def test_unknown_fields_are_plain_words_never_filters_and_said() -> None:
+    q = parse("foo:secret http://example.org")
+    assert q.words == ["foo", "secret", "http", "//example.org"]
+    assert not q.required and not q.categories and q.unknown_fields == ["foo:", "http:"]
+    assert q.unknown_note == "unknown field foo:, http: searched as words (the fields are ti: au: abs: cat:)"
+    assert q.as_json()["unknown_fields"] == ["foo:", "http:"] and q.dropped == []  # searched, not left out
+    # A colon with a space after it is text, not a field: titles and replies are full of them.
+    for raw in ("Re: speculative decoding", "BERT: pre-training of deep transformers", "note : x"):
+        q = parse(raw)
+        assert not q.unknown_fields and not q.required and not q.bare_fields and q.words, raw
+
+
+def test_long_field_names_are_the_fields() -> None:
+    q = parse('title:diffusion ABSTRACT:"zero shot" author:lecun authors:hinton category:cs.CL -Title:survey')
+    assert q.required == [
+        Clause("diffusion", "title"),
+        Clause("zero shot", "abstract", phrase=True),
+        Clause("lecun", "authors"),
+        Clause("hinton", "authors"),
+    ]
+    assert q.categories == ["cs.CL"] and q.excluded == [Clause("survey", "title")]
+    assert not q.words and not q.unknown_fields
+    assert parse("diffusion title:").bare_fields == ["title:"]
 
 
 def test_a_field_with_nothing_after_it_is_left_out_and_said() -> None:
@@ -43,12 +62,12 @@ def test_a_field_with_nothing_after_it_is_left_out_and_said() -> None:
     q = parse("diffusion au: cat:")
     assert q.words == ["diffusion"] and q.bare_fields == ["au:", "cat:"] and not q.categories
     assert q.bare_note.startswith("au:, cat: had nothing after it and was left out")
-    assert parse("ti:x title: y").bare_fields == []  # `title` is no field: the word, as before
+    assert parse("ti:x re: y").bare_fields == []  # `re` is no field: the word
 
 
 def test_what_is_left_out_is_listed_as_typed_with_why() -> None:
     q = parse('graph ((( - | -cat:cs.CL cat:"cs.LG x.y.z" "" ti:"?!" -((( title:((( -ti: au:hinton')
-    assert q.words == ["graph", "title"] and not q.excluded and q.categories == ["cs.LG"]
+    assert q.words == ["graph"] and not q.excluded and q.categories == ["cs.LG"]
     assert q.required == [Clause("hinton", "authors")]
     assert q.dropped == [
         "(((",

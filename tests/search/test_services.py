@@ -49,9 +49,9 @@ def test_tricky_words(indexed: dict[str, Any], query: str, expected: str) -> Non
     assert expected in ids(search(query))
 
 
-def test_title_colon_is_words_and_highlights_are_escaped(indexed: dict[str, Any]) -> None:
-    res = search("title:secret", mode="keyword")
-    assert ids(res) == ["2503.00005"]
+def test_unknown_field_is_words_and_highlights_are_escaped(indexed: dict[str, Any]) -> None:
+    res = search("foo:secret", mode="keyword")
+    assert ids(res) == ["2503.00005"] and "unknown field foo: searched as words" in res.message
     assert "<mark>secret</mark>" in res.hits[0].snippet_html
     Paper.objects.filter(arxiv_id="2503.00005").update(abstract="<script>alert(1)</script> the secret & more")
     hit = search("secret", mode="keyword").hits[0]

@@ -258,3 +258,14 @@ def test_a_long_query_is_cut_at_the_same_length_everywhere(
     assert out["results"] == [] and out["parsed"]["truncated"] is True
     assert "the query was cut to its first 500 characters" in out["message"]
     assert cli(capsys, long[-300:], "--mode", "keyword")["results"]  # the word alone is found
+
+
+def test_long_field_names_work_and_unknown_ones_are_said_everywhere(
+    many: list[PaperRecord], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli(capsys, "title:diffusion")["total"] == cli(capsys, "ti:diffusion")["total"] == 25
+    out = cli(capsys, "foo:diffusion")
+    assert out["parsed"]["unknown_fields"] == ["foo:"] and out["results"]
+    assert "unknown field foo: searched as words" in out["message"]
+    html = Client().get("/search", {"q": "foo:diffusion"}).content.decode()
+    assert "unknown field foo: searched as words" in html and cards(html)
