@@ -58,6 +58,7 @@ class SearchPage:
     searchable: bool = True  # False: the query has nothing to search for (only stop words)
     cut: bool = False  # only the first MAX_QUERY_CHARS characters of the query were searched
     dropped: list[str] = field(default_factory=list)  # pieces of the query left out, as typed (query.parse)
+    notes: list[str] = field(default_factory=list)  # what the message says about the query itself
 
 
 def _service() -> Any:
@@ -130,6 +131,7 @@ def run_search(
             page.error = getattr(res, "error", "")
             page.searchable = bool(getattr(res, "searchable", True))
             page.dropped = list(getattr(res, "parsed", {}).get("dropped", []))
+            page.notes = list(getattr(res, "notes", []))
             # An invalid filter, or a query with nothing to search for, is answered as it is:
             # matching its text in the database would show papers the message says it did not look for.
             if page.hits or offset or page.error or not page.searchable:
@@ -155,7 +157,7 @@ def _database_match(
     # X-Search-Degraded said "no paper matches" for every keyword search that found nothing).
     page.degraded = not answered
     if not words and not (category or since or until or author):
-        page.message = "No searchable words in that query."
+        page.message = "; ".join(["No searchable words in that query", *page.notes])
         return page
     qs = Paper.objects.active()
     for w in words:
@@ -181,7 +183,10 @@ def _database_match(
     ]
     if page.hits:
         page.degraded = True
-        page.message = "Papers whose title or abstract contains these words (the search index has none)."
+        # What the search said about the query (pieces left out, unknown fields) still holds.
+        page.message = "; ".join(
+            ["Papers whose title or abstract contains these words (the search index has none)", *page.notes]
+        )
         page.total = page.listed = len(page.hits) + offset if len(page.hits) < limit else qs.count()
         page.summary = f"{page.total} match{'' if page.total == 1 else 'es'}"
     return page

@@ -142,6 +142,9 @@ class SearchResults:
     degraded: bool = False
     parsed: dict[str, Any] = field(default_factory=dict)
     took_ms: float = 0.0
+    # What the message says about the query itself (cut, pieces left out, unknown fields), which a
+    # fallback that replaces the message keeps.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def count(self) -> str:
@@ -392,6 +395,7 @@ def search(
     filters, parsed = _through_aliases(filters, parsed)
     messages = [f"the query was cut to its first {MAX_QUERY_CHARS} characters"] if parsed.truncated else []
     messages += [note for note in (parsed.unknown_note, parsed.bare_note, parsed.dropped_note) if note]
+    res.notes = list(messages)
     if parsed.is_empty and not filters:
         # Something typed and all of it left out (`(((`) is not an empty query.
         nothing = "nothing to search for: only stop words or punctuation" if parsed.dropped_note else ""

@@ -8,7 +8,7 @@ import re
 import pytest
 from django.test import Client
 
-from paperfeed.feed.searching import snippet
+from paperfeed.feed.searching import run_search, snippet
 from paperfeed.search.indexing import Indexer
 from tests.search.conftest import ingest, records
 
@@ -116,3 +116,18 @@ def test_the_database_fallback_marks_titles_and_the_author_filter_too(search_hom
     card = _card(html, "2503.00004")
     assert "A C++ library for <mark>sparse</mark> tensors</a>" in card
     assert _authors(card).endswith(", …, <mark>Grace Hopper</mark> and 3 more")
+
+
+@pytest.mark.django_db
+def test_the_database_match_keeps_what_the_search_said_about_the_query(search_home) -> None:  # type: ignore[no-untyped-def]
+    # The index has no "iffusio" (a piece of a word); the database's word match finds "diffusion".
+    # Its message replaced the search's, and what had been left out went unsaid.
+    ingest(records())
+    Indexer().run()
+    page = run_search("iffusio ((( segmentat:iffusio", mode="keyword")
+    assert [h.paper.arxiv_id for h in page.hits] == ["2503.00006"] and page.degraded
+    assert "the search index has none" in page.message
+    assert "left out: ((( (no letter or digit)" in page.message
+    assert "unknown field segmentat: searched as words" in page.message
+    html = Client().get("/search", {"q": "iffusio (((", "mode": "keyword"}).content.decode()
+    assert "left out: ((( (no letter or digit)" in html and "the search index has none" in html
