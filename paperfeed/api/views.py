@@ -611,6 +611,11 @@ _SEARCH_HEADERS = {
         " letter or digit such as `(((`, empty quotes, `-cat:` or a category that is no category name):"
         ' those parts as typed, a JSON array of strings in ASCII (`["(((", "-cat:cs.CL"]`)'
     ),
+    "X-Search-Suggestion": _maybe(
+        "present when words of the query look misspelt and the query respelt matches more papers"
+        ' ("did you mean"): that query, a JSON string in ASCII (`"diffusion models"`); fielded parts'
+        " (`au:`, `cat:`), phrases and excluded words are kept as typed"
+    ),
     "X-Search-Degraded": _maybe(
         "present when the answer is not the index's whole one, and why: keyword matches only (the"
         " semantic leg slow or failing), or the database's word match (the index not built or failing);"
@@ -641,7 +646,8 @@ def search(
     a query that is an arXiv id or link stored here gives that paper alone.
     Headers: `X-Search-Summary` says what was found ("635 matches", "top 100 by meaning"),
     `X-Total-Count` the matches where they are counted (not in semantic mode), `X-Search-Dropped` the
-    parts of the query left out (a JSON array)."""
+    parts of the query left out (a JSON array), `X-Search-Suggestion` the query with misspelt words
+    respelt when that finds more (a JSON string)."""
     try:  # before the search: its fallback to the database match would not check them
         date_range(since, until)
     except InvalidFilter as e:
@@ -675,6 +681,8 @@ def search(
     if res.dropped:
         # JSON: pieces may hold commas and quotes; ensure_ascii keeps any text a valid header.
         response["X-Search-Dropped"] = json.dumps(res.dropped, ensure_ascii=True)
+    if res.suggestion:
+        response["X-Search-Suggestion"] = json.dumps(res.suggestion, ensure_ascii=True)
     if res.degraded:
         note = res.message or "keyword matches only"
         response["X-Search-Degraded"] = note.encode("ascii", "replace").decode()

@@ -39,6 +39,18 @@ PHRASE_BOOST = 0.25
 # a paper that cites "Zhou et al." twice outscored the person's own papers.
 AUTHOR_NAME_BOOST = 2.0
 
+# "Did you mean" (services.search): a query word whose term is in at most RESPELL_RARE papers is
+# respelt as a near word (KeywordIndex.respelling) whose term is in RESPELL_RATIO times as many
+# papers, and at least RESPELL_MIN. Shorter terms than RESPELL_SHORTEST are left alone (too many
+# neighbours), nor longer ones than RESPELL_LONGEST (no word; each letter costs ~50 edits to try),
+# and only distance 1 is tried under RESPELL_TWO letters.
+RESPELL_RARE = 2
+RESPELL_MIN = 5
+RESPELL_RATIO = 20
+RESPELL_SHORTEST = 4
+RESPELL_TWO = 6
+RESPELL_LONGEST = 30
+
 EPOCH = dt.date(1970, 1, 1)
 _WRITER_HEAP = 256 * 1024 * 1024
 
@@ -105,6 +117,9 @@ class KeywordIndex:
                 self.index = tantivy.Index(self.schema, path=str(path), reuse=True)
         self._writer: Any = None
         self._lock = threading.Lock()
+        # Terms of title and abstract in RESPELL_MIN papers or more, by first letter, most frequent
+        # first: read from the term dictionary once per reload, for respelling.
+        self._common: dict[str, dict[str, int]] = {}
 
     # --- writing -------------------------------------------------------------------------------
 
@@ -147,16 +162,70 @@ class KeywordIndex:
             self._writer.commit()
             self._writer.wait_merging_threads()
             self._writer = None
-        self.index.reload()
+        self.refresh()
 
     def refresh(self) -> None:
         self.index.reload()
+        self._common = {}
 
     # --- reading -------------------------------------------------------------------------------
 
     @property
     def num_docs(self) -> int:
         return int(self.index.searcher().num_docs)
+
+    def respelling(self, word: str) -> str | None:
+        """A word as typed, respelt when the index has its term in few papers (RESPELL_*), else None:
+        the edit of it (one letter changed, added, dropped or two swapped) whose term is in the most
+        papers, far more than its own; failing that, the most frequent term of titles and abstracts
+        within edit distance 1, else 2, of its term, written as a word like it ("diffus" ->
+        "diffusion"). Misspellings rarely change the first letter, so only terms starting with it
+        are read (the term dictionary's, once per reload)."""
+        better = self._respelling(word)
+        if better and word[:1].isupper():  # "Difusion" -> "Diffusion", "GRPAH" -> "GRAPH"
+            return better.upper() if word.isupper() else better.capitalize()
+        return better
+
+    def _respelling(self, word: str) -> str | None:
+        typed = text.fold(word)
+        terms = text.tokens(typed)
+        if len(terms) != 1 or not typed.isalpha() or not RESPELL_SHORTEST <= len(terms[0]) <= RESPELL_LONGEST:
+            return None
+        term = terms[0]
+        df = int(self.index.searcher().doc_freq("body", term))
+        if df > RESPELL_RARE:
+            return None
+        floor, limit = max(RESPELL_MIN, RESPELL_RATIO * df), 1 if len(term) < RESPELL_TWO else 2
+        common = self._common.get(term[0])
+        if common is None:
+            found = self.index.searcher().terms_with_prefix("body", term[0])
+            common = self._common[term[0]] = {t: int(n) for t, n in found if int(n) >= RESPELL_MIN}
+        # Edits of the word itself: the stem of "infeernce" is no near neighbour of "inference"'s ("infer").
+        # Stemming every edit cost more than the search; a stem is a prefix of its word (nearly
+        # always, at most 5 letters shorter), so only edits that start with a term are stemmed.
+        edits = [
+            e
+            for e in text.edits(typed)
+            if any(e[:k] in common for k in range(max(4, len(e) - 5), len(e) + 1))
+        ]
+        counts = [common.get(t, 0) for t in text.stems(edits)]
+        n, best = max(zip(counts, edits, strict=True), default=(0, ""))
+        if n >= floor:
+            return best
+        second, letters = None, set(term)
+        for cand, n in common.items():  # most frequent first
+            if n < floor:
+                break
+            # Cheap tests first: an edit changes the length by one at most, and the set of
+            # letters by two at most.
+            if abs(len(cand) - len(term)) > limit or len(letters ^ set(cand)) > 2 * limit:
+                continue
+            d = text.edit_distance(term, cand, limit)
+            if d == 1:
+                return text.spelled(cand, typed)
+            if d == 2 == limit and second is None:
+                second = cand
+        return text.spelled(second, typed) if second else None
 
     def _phrase(self, field: str, terms: list[str]) -> Any:
         words: list[str | tuple[int, str]] = [*terms]

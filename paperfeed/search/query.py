@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -139,6 +140,27 @@ def _field(name: str) -> str | None:
     """The field a typed name (`ti`, `TITLE`) stands for, or None."""
     name = name.lower()
     return FIELDS.get(ALIASES.get(name, name))
+
+
+def respelt(raw: str, fix: Callable[[str], str | None]) -> str | None:
+    """`raw` (as parse reads it) with its free words, and the words of ti:/abs:, replaced by what
+    `fix` gives for them (None: kept); None when nothing changed. Names, categories, phrases and
+    excluded words stay as typed: a name is no misspelling, and a phrase is quoted on purpose."""
+    changed = False
+
+    def one(m: re.Match[str]) -> str:
+        nonlocal changed
+        name, word = m.group("field"), m.group("word")
+        if m.group("neg") or not word or (name and _field(name) not in ("title", "abstract")):
+            return m.group(0)
+        better = fix(word)
+        if not better or better == word:
+            return m.group(0)
+        changed = True
+        return m.group(0)[: m.start("word") - m.start()] + better
+
+    out = _PIECE.sub(one, _CLEAN.sub(" ", raw)[:MAX_QUERY_CHARS])
+    return " ".join(out.split()) if changed else None
 
 
 def parse(raw: str) -> ParsedQuery:

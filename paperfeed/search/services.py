@@ -55,6 +55,7 @@ from paperfeed.search.query import (
     date_range,
     parse,
     relaxed,
+    respelt,
 )
 from paperfeed.search.sorts import SORTS, register_sort  # noqa: F401  (register_sort: the hook named above)
 
@@ -142,6 +143,8 @@ class SearchResults:
     degraded: bool = False
     parsed: dict[str, Any] = field(default_factory=dict)
     took_ms: float = 0.0
+    # "Did you mean": the query with its misspelt words respelt, when that finds more (else None).
+    suggestion: str | None = None
     # What the message says about the query itself (cut, pieces left out, unknown fields), which a
     # fallback that replaces the message keeps.
     notes: list[str] = field(default_factory=list)
@@ -177,6 +180,7 @@ class SearchResults:
             "error": self.error or ("" if self.indexed else self.message),
             "degraded": self.degraded,
             "parsed": self.parsed,
+            "suggestion": self.suggestion,
             "took_ms": round(self.took_ms, 2),
             "results": [h.as_json() for h in self.hits],
         }
@@ -442,6 +446,8 @@ def search(
             legs["keyword"], kw_total = kw.search(parsed, filters, kw_depth)
             if kw_total:  # else it would announce papers it does not show, above "no paper matches"
                 messages.append("no paper has those exact phrases; showing papers with their words")
+        # Here, not after the fusion: in hybrid mode it costs nothing while the semantic leg runs.
+        res.suggestion = _suggestion(kw, query, filters, kw_total)
     if semantic is not None:
         found, problem = eng.finish_semantic(semantic)
         if problem:
@@ -510,6 +516,21 @@ def search(
     res.message = "; ".join(messages)
     res.took_ms = (time.perf_counter() - started) * 1000
     return res
+
+
+def _suggestion(kw: KeywordIndex, query: str, filters: Filters, found: int) -> str | None:
+    """The query with each word the index (nearly) lacks respelt as a far more frequent term near
+    it (KeywordIndex.respelling), if that query matches more papers than the `found` this one did."""
+    fixed = respelt(query, kw.respelling)
+    if fixed is None:
+        return None
+    try:
+        filters, again = _through_aliases(filters, parse(fixed))
+        again.categories = known_categories(again.categories)
+    except InvalidFilter:  # pragma: no cover - the same categories passed a moment ago
+        return None
+    _, more = kw.search(again, filters, 1)
+    return fixed if more > found else None
 
 
 def _refused(res: SearchResults, error: str) -> SearchResults:

@@ -138,3 +138,58 @@ def spans(text: str) -> Iterator[tuple[int, int, str]]:
     ('' for a stop word), for highlighting. Offsets are exact because matching runs on the raw text."""
     for m in SPAN.finditer(text):
         yield m.start(), m.end(), term_of(m.group())
+
+
+def edit_distance(a: str, b: str, limit: int = 2) -> int:
+    """Edits (insert, delete, substitute, swap two neighbours) from `a` to `b`; limit + 1 once it is
+    over `limit` (checking a term list for near spellings stops early that way)."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    before: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if cost and i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], before[j - 2] + 1)
+        if min(cur) > limit:
+            return limit + 1
+        before, prev = prev, cur
+    return min(prev[-1], limit + 1)
+
+
+# Endings that turn a stem back into a word ("diffus" -> "diffusion"), tried beside the typed word's own.
+_ENDINGS = ("", "s", "e", "es", "ed", "er", "ers", "ing", "ion", "ions", "al", "y", "ies", "ity", "ation")
+
+
+def spelled(term: str, like: str) -> str:
+    """A word whose index term is `term`, spelled as close to `like` (a word as typed) as can be: a
+    stem is not always a word ("transform" is, "diffus" is not), and "transfromer" should become
+    "transformer", not "transform"."""
+    typed = fold(like)
+    stem = _stem_all([typed])[0]
+    ends = ((typed[len(stem) :],) if typed.startswith(stem) else ()) + _ENDINGS
+    words = [w for w in dict.fromkeys(term + e for e in ends) if term_of(w) == term]
+    return min(words, key=lambda w: (edit_distance(w, typed, 9), abs(len(w) - len(typed))), default=term)
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def edits(word: str) -> list[str]:
+    """The words one edit from `word` (a letter dropped, swapped with the next, changed or added),
+    its first letter kept: sorted, for a stable choice between equals."""
+    cuts = [(word[:i], word[i:]) for i in range(1, len(word) + 1)]
+    out = {a + b[1:] for a, b in cuts if b}
+    out |= {a + b[1] + b[0] + b[2:] for a, b in cuts if len(b) > 1}
+    out |= {a + c + b[1:] for a, b in cuts if b for c in _LETTERS}
+    out |= {a + c + b for a, b in cuts for c in _LETTERS}
+    out.discard(word)
+    return sorted(out)
+
+
+def stems(ws: list[str]) -> list[str]:
+    """Snowball stems of `ws`, not kept in the cache of words seen (most are not words at all)."""
+    return list(_stemmer().stemWords(ws))

@@ -145,3 +145,29 @@ def test_an_index_of_another_schema_is_rebuilt_by_the_indexer_only(tmp_path: Pat
         KeywordIndex(tmp_path)
     ki = KeywordIndex(tmp_path, rebuild_stale=True)
     assert ki.num_docs == 0 and not (tmp_path / "state.json").exists()
+
+
+def test_a_rare_word_is_respelt_as_the_most_frequent_near_one() -> None:
+    def doc(pk: int, title: str) -> KeywordDoc:
+        return KeywordDoc(pk, title, "", [], [], ["cs.LG"], dt.date(2025, 1, 1))
+
+    ki = KeywordIndex(None)
+    titles = ["Transformers for vision"] * 30 + ["Transforms of signals"] * 6 + ["Diffusion models"] * 8
+    titles += ["Graph networks"] * 3 + ["A transfromer typo"] + ["Statistical inference"] * 6
+    ki.upsert(doc(i, t) for i, t in enumerate(titles, 1))
+    ki.commit()
+    assert ki.respelling("transfromer") == "transformer"  # in one paper, "transform" in 36
+    assert ki.respelling("difusion") == "diffusion"  # in none
+    assert ki.respelling("Difusion") == "Diffusion" and ki.respelling("DIFUSION") == "DIFFUSION"
+    # An edit of the word as typed: the stems ("infeernc", "infer") are 3 edits apart.
+    assert ki.respelling("infeernce") == "inference"
+    assert ki.respelling("trnasfromer") == "transformer"  # two edits: through the stems
+    assert ki.respelling("transformer") is None  # common: no misspelling
+    assert ki.respelling("grpah") is None  # "graph" is in only 3 papers: too rare to suggest
+    for word in ("zzzz", "abc", "x-ray", "c3po", "", "transformer" * 3):
+        assert ki.respelling(word) is None, word
+    # Two edits of the stem only when it is long enough: "modxx" is two from "model".
+    assert ki.respelling("modxx") is None
+    ki.upsert([doc(100 + i, "Graph networks") for i in range(5)])
+    ki.commit()  # a commit re-reads the term dictionary
+    assert ki.respelling("grpah") == "graph"

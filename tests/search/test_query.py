@@ -12,6 +12,7 @@ from paperfeed.search.query import (
     date_range,
     parse,
     relaxed,
+    respelt,
 )
 
 
@@ -120,3 +121,13 @@ def test_date_filters_name_the_parameter_at_fault() -> None:
     with pytest.raises(DatesReversed, match=r"since \(2025-08-01\) is after until \(2025-07-01\)") as rev:
         date_range("2025-08-01", "2025-07-01")
     assert (rev.value.since, rev.value.until) == (dt.date(2025, 8, 1), dt.date(2025, 7, 1))
+
+
+def test_respelt_changes_free_words_and_title_or_abstract_words_only() -> None:
+    fixes = {"difusion": "diffusion", "modles": "models", "grpah": "graph", "lecnu": "lecun"}
+    raw = 'difusion ti:modles abs:grpah au:lecnu cat:cs.CV -difusion "difusion modles" foo:grpah Re: x'
+    assert respelt(raw, fixes.get) == (
+        'diffusion ti:models abs:graph au:lecnu cat:cs.CV -difusion "difusion modles" foo:grpah Re: x'
+    )
+    assert respelt("title:modles", fixes.get) == "title:models"
+    assert respelt("au:lecnu graph", fixes.get) is None  # nothing to change

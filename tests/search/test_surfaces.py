@@ -260,6 +260,41 @@ def test_a_long_query_is_cut_at_the_same_length_everywhere(
     assert cli(capsys, long[-300:], "--mode", "keyword")["results"]  # the word alone is found
 
 
+def test_a_misspelt_query_gets_a_suggestion_on_the_page_the_api_and_the_cli(
+    many: list[PaperRecord], capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = cli(capsys, "difusion", "--mode", "keyword")
+    assert out["total"] == 0 and out["suggestion"] == "diffusion"
+    assert cli(capsys, "grpah colouring")["suggestion"] == "graph colouring"  # hybrid too
+    assert cli(capsys, "diffusion")["suggestion"] is None  # spelt right
+    # Only when the respelt query finds more: no diffusion paper is in cs.RO.
+    assert cli(capsys, "difusion", "--category", "cs.RO")["suggestion"] is None
+    # Names, categories, phrases and excluded words are kept as typed.
+    assert cli(capsys, 'au:difusion "difusion" -difusion')["suggestion"] is None
+    call_command("search", "difusion", "--mode", "keyword")
+    assert "did you mean: diffusion" in capsys.readouterr().out
+    # The page links the respelt query, escaped, with the other parameters kept (not the page).
+    q = "Difusion <b>x</b>"
+    html = (
+        Client()
+        .get("/search", {"q": q, "mode": "keyword", "category": "cs.CV", "page": "2"})
+        .content.decode()
+    )
+    link = re.search(r'Did you mean: <a href="([^"]+)" rel="nofollow">([^<]*)</a>', html)
+    assert link and link.group(2) == "Diffusion &lt;b&gt;x&lt;/b&gt;" and "<b>x</b>" not in html
+    params = dict(re.findall(r"[?&](\w+)=([^&]*)", link.group(1).replace("&amp;", "&")))
+    assert params == {"q": "Diffusion+%3Cb%3Ex%3C%2Fb%3E", "mode": "keyword", "category": "cs.CV"}
+    assert "Did you mean" not in Client().get("/search", {"q": "diffusion"}).content.decode()
+    # The API says it in a header, as it says what was left out; in the OpenAPI document too.
+    r = Client().get("/api/papers/search", {"q": "difusion", "mode": "keyword"})
+    assert r.status_code == 200 and json.loads(r["X-Search-Suggestion"]) == "diffusion"
+    r = Client().get("/api/papers/search", {"q": "Difusion «x»", "mode": "keyword"})
+    assert json.loads(r["X-Search-Suggestion"]) == "Diffusion «x»" and r["X-Search-Suggestion"].isascii()
+    assert "X-Search-Suggestion" not in Client().get("/api/papers/search", {"q": "diffusion"})
+    doc = Client().get("/api/openapi.json").json()
+    assert "X-Search-Suggestion" in doc["paths"]["/api/papers/search"]["get"]["responses"]["200"]["headers"]
+
+
 def test_long_field_names_work_and_unknown_ones_are_said_everywhere(
     many: list[PaperRecord], capsys: pytest.CaptureFixture[str]
 ) -> None:

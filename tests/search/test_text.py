@@ -24,3 +24,27 @@ def test_spans_give_original_offsets_and_index_terms() -> None:
         ("agent", "agent"),
         ("work", "work"),
     ]
+
+
+def test_edit_distance_counts_swaps_as_one_and_stops_past_its_limit() -> None:
+    assert text.edit_distance("transfrom", "transform") == 1  # two letters swapped
+    assert text.edit_distance("lern", "learn") == 1
+    assert text.edit_distance("difus", "diffus") == 1
+    assert text.edit_distance("grpah", "graph") == 1
+    assert text.edit_distance("modl", "model") == 1
+    assert text.edit_distance("abcdef", "abxyef") == 2
+    assert text.edit_distance("kitten", "sitting", 1) == 2  # over the limit: limit + 1
+    assert text.edit_distance("a", "abcd") == 3
+
+
+def test_a_respelt_stem_is_given_back_as_a_word_like_the_one_typed() -> None:
+    for typed, term, word in [
+        ("transfromer", "transform", "transformer"),
+        ("lerning", "learn", "learning"),
+        ("difusion", "diffus", "diffusion"),
+        ("modles", "model", "models"),
+        ("atention", "attent", "attention"),
+        ("Netwroks", "network", "networks"),
+    ]:
+        assert text.spelled(term, typed) == word
+        assert text.term_of(word) == term

@@ -26,6 +26,8 @@ def _headline(res: SearchResults) -> str:
         shown = f"{res.offset + 1}-{res.offset + len(res.hits)} shown; " if res.hits else ""
         summary = f"{res.count} ({shown}--offset N lists more, up to the first {res.listed})"
     message = res.error or res.message
+    if res.suggestion and not res.error:
+        message = "; ".join(m for m in (message, f"did you mean: {res.suggestion}") if m)
     return f"{summary or 'no results'} ({res.mode}, {res.took_ms:.0f} ms)" + (
         f" — {message}" if message else ""
     )
