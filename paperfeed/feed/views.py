@@ -405,17 +405,32 @@ def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
 def comment_hide(request: HttpRequest, pk: int) -> HttpResponse:
-    c = get_object_or_404(Comment.objects.select_related("paper"), pk=pk)
-    assert isinstance(request.user, User)
+    """Hide or unhide a comment (staff), as Remove does a submission: a form with a reason for the
+    log; the paper page's hide / unhide link opens it (no JavaScript needed)."""
     from paperfeed.moderation import services as moderation
+    from paperfeed.moderation.models import MAX_REPORT_CHARS
 
-    try:
-        moderation.hide_comment(request.user, c, request.POST.get("hidden", "1") == "1")
-    except moderation.ModerationError as e:
-        return HttpResponse(str(e), status=403, content_type="text/plain; charset=utf-8")
-    return redirect(reverse("paper", args=[c.paper.arxiv_id]) + f"#c{c.pk}")
+    c = get_object_or_404(Comment.objects.select_related("paper", "author"), pk=pk)
+    if not getattr(request.user, "can_moderate", False):  # the site's 403 page, as the other refusals
+        raise PermissionDenied(
+            moderation.SUSPENDED_STAFF if request.user.is_staff else "Only moderators can hide comments."
+        )
+    back = reverse("paper", args=[c.paper.arxiv_id]) + f"#c{c.pk}"
+    hide = request.POST.get("hidden", request.GET.get("hidden", "0" if c.hidden else "1")) == "1"
+    reason = request.POST.get("reason", "")[: MAX_REPORT_CHARS * 2]
+    if request.method == "POST":
+        try:
+            moderation.hide_comment(request.user, c, hide, reason)
+        except moderation.NothingChanged as e:
+            messages.info(request, f"Nothing changed: {e}")
+        except moderation.ModerationError as e:
+            raise PermissionDenied(str(e)) from None
+        else:
+            messages.success(request, f"{'Hid' if hide else 'Unhid'} the {moderation.describe(c)}.")
+        return redirect(back)
+    ctx = {"comment": c, "hide": hide, "back": back, "max_chars": MAX_REPORT_CHARS}
+    return render(request, "feed/comment_hide.html", ctx)
 
 
 @login_required

@@ -15,6 +15,10 @@ from django.utils import timezone
 from paperfeed.feed.models import Comment, Submission
 
 MAX_REPORT_CHARS = 1000
+# Who acted when `paperfeed moderate` runs without --by: stored as `Action.by`, read in a sentence
+# as OPERATOR ("an operator (command line) removed …"). No username has a space, so none is mistaken.
+COMMAND_LINE = "command line"
+OPERATOR = "an operator (command line)"
 
 
 class ReportQuerySet(models.QuerySet["Report"]):
@@ -123,7 +127,6 @@ class Action(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reports = models.PositiveIntegerField(default=0)  # open reports this action closed
-
     objects = ActionQuerySet.as_manager()
 
     class Meta:
@@ -147,10 +150,11 @@ class Action(models.Model):
             self.Kind.DISMISS_REPORTS: f"dismissed {reports} about the",
         }
         closed = n and self.kind != self.Kind.DISMISS_REPORTS
-        rest = f" ({reports} closed)" if closed else ""
+        verb, rest = verbs.get(self.kind, self.kind), f" ({reports} closed)" if closed else ""
         if self.reason:
             rest += f": {self.reason}"
-        return f"{self.by} {verbs.get(self.kind, self.kind)} ", self.target, rest
+        who = OPERATOR if self.by == COMMAND_LINE else self.by
+        return f"{who} {verb} ", self.target, rest
 
     def sentence(self) -> str:
         """The log line the page and `paperfeed moderate log` both print."""

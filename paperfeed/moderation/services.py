@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from paperfeed.accounts import throttle
 from paperfeed.accounts.models import User
 from paperfeed.feed import services as feed
 from paperfeed.feed.models import Comment, Submission
+from paperfeed.moderation.models import COMMAND_LINE as COMMAND_LINE  # re-exported
 from paperfeed.moderation.models import MAX_REPORT_CHARS, Action, Report
 
 
@@ -35,6 +37,10 @@ class AlreadyReported(ModerationError):
     pass
 
 
+class NothingChanged(ModerationError):
+    """The item is already as the action would leave it (a second click, another moderator first)."""
+
+
 class OwnItem(ModerationError, feed.NotAllowed):
     """A reader reporting what they submitted or wrote themselves: a 403, as for other refusals."""
 
@@ -42,7 +48,6 @@ class OwnItem(ModerationError, feed.NotAllowed):
 Item = Submission | Comment
 
 
-COMMAND_LINE = "command line"
 SUSPENDED_STAFF = (
     "Your account is suspended by the moderators: you cannot moderate until they lift the suspension."
 )
@@ -155,9 +160,23 @@ class QueueItem:
 
 
 def queue(limit: int = 200) -> list[QueueItem]:
-    """Open reports grouped by item, the item most recently reported first."""
+    """Open reports grouped by item, the item most recently reported first: `limit` items, each
+    with all its open reports (a limit on reports would show an item with many only in part)."""
+    newest = (
+        Report.objects.open()
+        .values("submission_id", "comment_id")
+        .annotate(newest=Max("created_at"), last=Max("pk"))
+        .order_by("-newest", "-last")[:limit]
+    )
+    keys = [("s", g["submission_id"]) if g["submission_id"] else ("c", g["comment_id"]) for g in newest]
+    if not keys:
+        return []
     rows = (
         Report.objects.open()
+        .filter(
+            Q(submission_id__in=[pk for k, pk in keys if k == "s"])
+            | Q(comment_id__in=[pk for k, pk in keys if k == "c"])
+        )
         .select_related(
             "reporter",
             "submission__paper",
@@ -165,13 +184,13 @@ def queue(limit: int = 200) -> list[QueueItem]:
             "comment__paper",
             "comment__author",
         )
-        .order_by("-created_at", "-pk")[:limit]
+        .order_by("-created_at", "-pk")
     )
     groups: dict[tuple[str, int], QueueItem] = {}
     for r in rows:
         key = ("s", r.submission_id) if r.submission_id else ("c", r.comment_id or 0)
         groups.setdefault(key, QueueItem(r.item)).reports.append(r)
-    return list(groups.values())
+    return [groups[k] for k in keys if k in groups]
 
 
 def queue_totals() -> dict[str, int]:
@@ -213,14 +232,18 @@ def restore_submission(staff: Any, sub: Submission, reason: str = "") -> Submiss
 
 def hide_comment(staff: Any, comment: Comment, hidden: bool = True, reason: str = "") -> Comment:
     staff = _staff(staff)
-    if comment.hidden == hidden:
-        return comment  # a second click of the same button: nothing changed, nothing to log
     with transaction.atomic():
-        comment.hidden, comment.hidden_by = hidden, (staff if hidden else None)
-        comment.save(update_fields=["hidden", "hidden_by"])
+        # The conditional update, as remove_submission's: of two clicks (two tabs, two moderators)
+        # one hides and logs, the other is told that nothing changed.
+        n = Comment.objects.filter(pk=comment.pk, hidden=not hidden).update(
+            hidden=hidden, hidden_by=staff if hidden else None
+        )
+        if not n:
+            raise NothingChanged(f"Comment {comment.pk} is {'already' if hidden else 'not'} hidden.")
         closed = _close_reports(staff, comment, Report.Status.RESOLVED) if hidden else 0
         kind = Action.Kind.HIDE_COMMENT if hidden else Action.Kind.UNHIDE_COMMENT
         _log(staff, kind, describe(comment), reason, comment=comment, reports=closed)
+    comment.refresh_from_db(fields=["hidden", "hidden_by"])
     return comment
 
 

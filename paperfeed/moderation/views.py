@@ -25,6 +25,7 @@ from paperfeed.moderation import services
 from paperfeed.moderation.models import MAX_REPORT_CHARS, Action, Report
 
 LOG_PER_PAGE = 100
+QUEUE_ITEMS = 200  # reported items on the page, each with all its open reports
 
 
 def staff_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -85,7 +86,7 @@ def report(request: HttpRequest, kind: str, ref: str) -> HttpResponse:
 @staff_only
 def queue(request: HttpRequest) -> HttpResponse:
     ctx = {
-        "items": services.queue(),
+        "items": services.queue(QUEUE_ITEMS),
         "totals": services.queue_totals(),
         "removed": services.removed_submissions(),
         "removed_count": Submission.objects.removed().count(),

@@ -163,7 +163,7 @@ def test_the_log_reads_as_sentences(community: dict[str, Any], capsys: Any) -> N
     services.suspend(None, community["spammer"])
     day = sub.day.isoformat()
     want = [
-        "command line suspended user spammer",
+        "an operator (command line) suspended user spammer",
         f"mod removed the submission of {sub.paper.arxiv_id} ({day}) (1 report closed): spam",
     ]
     assert [e["sentence"] for e in moderate("log")["log"]] == want
@@ -171,3 +171,11 @@ def test_the_log_reads_as_sentences(community: dict[str, Any], capsys: Any) -> N
     call_command("moderate", "log")
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(" ", 1)[1] for line in lines] == want  # after the time
+
+
+def test_hiding_a_hidden_comment_is_refused_as_nothing_changed(community: dict[str, Any]) -> None:
+    c = community["comment"]
+    moderate("hide", str(c.pk))
+    with pytest.raises(CommandError, match=f"Comment {c.pk} is already hidden"):
+        call_command("moderate", "hide", str(c.pk))
+    assert Action.objects.count() == 1

@@ -167,7 +167,8 @@ def test_hiding_a_comment_is_logged_and_closes_its_reports(community: dict[str, 
     c, mod = community["comment"], community["mod"]
     services.file_report(community["reader"], c, "spam")
     services.hide_comment(mod, c, True, "spam link")
-    services.hide_comment(mod, c, True)  # a second click changes nothing and logs nothing
+    with pytest.raises(services.NothingChanged):  # a second click changes nothing and logs nothing
+        services.hide_comment(mod, c, True)
     assert feed.stats(c.paper)["comments"] == 0
     assert Report.objects.get().status == Report.Status.RESOLVED
     services.hide_comment(mod, c, False)
@@ -217,3 +218,27 @@ def test_the_migration_marks_votes_of_accounts_suspended_before_it(community: di
     migration.mark_suspended_votes(apps, SimpleNamespace(connection=connection))
     assert not Vote.objects.counted().filter(user=spammer).exists()
     assert Vote.objects.counted().filter(user=community["other"]).exists()
+
+
+def test_hiding_a_hidden_comment_says_nothing_changed(community: dict[str, Any]) -> None:
+    c, mod = community["comment"], community["mod"]
+    services.hide_comment(mod, c, True, "spam link")
+    with pytest.raises(services.NothingChanged, match="already hidden"):
+        services.hide_comment(mod, c, True)
+    services.hide_comment(mod, c, False)
+    with pytest.raises(services.NothingChanged, match="not hidden"):
+        services.hide_comment(mod, c, False)
+    assert Action.objects.count() == 2
+
+
+def test_the_queue_limits_items_not_reports(community: dict[str, Any]) -> None:
+    papers, c = community["papers"], community["comment"]
+    readers = [make_user(f"r{i}") for i in range(3)]
+    sub = services.submission_of(papers[0].arxiv_id)
+    assert sub is not None
+    for r in readers:
+        services.file_report(r, sub, "spam")
+    services.file_report(community["reader"], c, "abuse")  # the newest: first
+    q = services.queue(limit=2)
+    assert [(x.kind, len(x.reports)) for x in q] == [("comment", 1), ("submission", 3)]
+    assert [(x.kind, len(x.reports)) for x in services.queue(limit=1)] == [("comment", 1)]

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from paperfeed.accounts.models import User
 from paperfeed.feed.models import Submission
-from paperfeed.moderation import services
+from paperfeed.moderation import services, views
 from paperfeed.moderation.models import Action, Report
 from tests.sitedata import make_user
 
@@ -270,19 +270,25 @@ def test_remove_and_restore_from_a_paper_page_return_to_it(community: dict[str, 
     assert sub.removed_at is None
 
 
-def test_the_queue_heading_counts_the_whole_queue(community: dict[str, Any]) -> None:
+def test_the_queue_heading_counts_the_whole_queue(
+    community: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     c, sub = community["comment"], services.submission_of(community["papers"][0].arxiv_id)
     assert sub is not None
     services.file_report(community["reader"], c, "abuse")
     mod = _client(community["mod"])
     page = mod.get("/moderation").content.decode()
     assert "1 reported item " in page and "(1 open report)" in page and "Showing the" not in page
-    # More reports than the page lists (200, newest first), all about one paper, newer than the comment's.
+    # 200 reports about one paper, newer than the comment's: the page limits items, not reports, so
+    # the comment is still listed and the paper with all of its reports (it once showed 200 of 201).
     readers = User.objects.bulk_create(User(username=f"r{i}", email=f"r{i}@example.org") for i in range(200))
     Report.objects.bulk_create(Report(reporter=u, submission=sub, reason="spam") for u in readers)
     page = mod.get("/moderation").content.decode()
-    assert "2 reported items" in page and "(201 open reports)" in page
-    assert "Showing the 1 most recently reported" in page
+    assert "2 reported items" in page and "(201 open reports)" in page and "Showing the" not in page
+    assert page.count("<li><strong>Spam or advertising</strong>") == 200 and "Abusive" in page
+    monkeypatch.setattr(views, "QUEUE_ITEMS", 1)  # more items than the page lists
+    page = mod.get("/moderation").content.decode()
+    assert "Showing the 1 most recently reported" in page and "Abusive" not in page
 
 
 def test_the_removed_and_suspended_lists_say_when_they_stop_short(community: dict[str, Any]) -> None:
@@ -302,3 +308,30 @@ def test_the_removed_and_suspended_lists_say_when_they_stop_short(community: dic
     page = mod.get("/moderation").content.decode()
     assert "Showing the 100 most recently suspended of 101." in page
     assert "Showing the 100 most recently removed of 101." in page
+
+
+def test_comment_hide_asks_a_reason_and_refuses_with_a_page(community: dict[str, Any]) -> None:
+    com, paper = community["comment"], community["comment"].paper
+    mod = _client(community["mod"])
+    page = mod.get(f"/papers/{paper.arxiv_id}").content.decode()
+    assert f'href="/comments/{com.pk}/hide?hidden=1"' in page
+    form = mod.get(f"/comments/{com.pk}/hide?hidden=1").content.decode()
+    assert 'name="reason"' in form and "Hide comment" in form and "Buy cheap &lt;b&gt;pills" in form
+    r = mod.post(f"/comments/{com.pk}/hide", {"hidden": "1", "reason": "pills"}, follow=True)
+    assert f"Hid the comment {com.pk} by spammer" in r.content.decode()
+    assert (
+        Action.objects.get().sentence()
+        == f"mod hid the comment {com.pk} by spammer on {paper.arxiv_id} (0 reports closed): pills".replace(
+            " (0 reports closed)", ""
+        )
+    )
+    r = mod.post(f"/comments/{com.pk}/hide", {"hidden": "1"}, follow=True)
+    assert f"Nothing changed: Comment {com.pk} is already hidden." in r.content.decode()
+    assert Action.objects.count() == 1
+    reader = _client(community["reader"])
+    for refused in (
+        reader.get(f"/comments/{com.pk}/hide"),
+        reader.post(f"/comments/{com.pk}/hide", {"hidden": "0"}),
+    ):
+        assert refused.status_code == 403 and b'class="top"' in refused.content  # the site's page
+        assert b"Only moderators can hide comments." in refused.content

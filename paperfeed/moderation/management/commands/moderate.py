@@ -25,7 +25,7 @@ class Command(ReportCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         reports = sub.add_parser("reports", help="open reports, the most recently reported item first")
-        add_limit(reports, 200, 10_000, "reports")
+        add_limit(reports, 200, 10_000, "reported items, each with all its open reports")
         log = sub.add_parser("log", help="the moderation log, newest first")
         add_limit(log, 50, 10_000, "log entries")
         acting = []
@@ -55,7 +55,7 @@ class Command(ReportCommand):
             p.add_argument(
                 "--by",
                 metavar="USER",
-                help="the staff account acting, for the log (default: logged as 'command line')",
+                help="the staff account acting, for the log (default: 'an operator (command line)')",
             )
         for p in (reports, log, *acting):
             p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
