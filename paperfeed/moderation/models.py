@@ -110,6 +110,8 @@ class Action(models.Model):
         SUSPEND_USER = "suspend-user", "suspended user"
         UNSUSPEND_USER = "unsuspend-user", "lifted suspension of"
         DISMISS_REPORTS = "dismiss-reports", "dismissed reports about"
+        PURGE_USER = "purge-user", "suspended and removed the posts of"
+        UNPURGE_USER = "unpurge-user", "undid the purge of"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     moderator = models.ForeignKey(
@@ -127,6 +129,15 @@ class Action(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reports = models.PositiveIntegerField(default=0)  # open reports this action closed
+    # A purge's record of what it changed, so that its undo restores exactly that and not what others
+    # removed before: {"suspended": bool, "submissions": [pk, ...], "comments": [pk, ...]}. An undo
+    # records what it put back in the same shape.
+    touched = models.JSONField(default=dict, blank=True)
+    # The purge an unpurge undid; one undo per purge (the unique key refuses a second).
+    undoes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="undone_by"
+    )
+
     objects = ActionQuerySet.as_manager()
 
     class Meta:
@@ -149,12 +160,30 @@ class Action(models.Model):
             self.Kind.UNSUSPEND_USER: "lifted the suspension of",
             self.Kind.DISMISS_REPORTS: f"dismissed {reports} about the",
         }
-        closed = n and self.kind != self.Kind.DISMISS_REPORTS
-        verb, rest = verbs.get(self.kind, self.kind), f" ({reports} closed)" if closed else ""
+        if self.kind in (self.Kind.PURGE_USER, self.Kind.UNPURGE_USER):
+            verb, rest = self._purge_wording(reports)
+        else:
+            closed = n and self.kind != self.Kind.DISMISS_REPORTS
+            verb, rest = verbs.get(self.kind, self.kind), f" ({reports} closed)" if closed else ""
         if self.reason:
             rest += f": {self.reason}"
         who = OPERATOR if self.by == COMMAND_LINE else self.by
         return f"{who} {verb} ", self.target, rest
+
+    def _purge_wording(self, reports: str) -> tuple[str, str]:
+        """A purge's verb and rest: "suspended | user bob | and removed 4 submissions, hid 12 comments,
+        closed 3 reports", its undo's "lifted the suspension of | user bob | and restored …"."""
+        t, undo = self.touched or {}, self.kind == self.Kind.UNPURGE_USER
+        subs, coms = len(t.get("submissions", [])), len(t.get("comments", []))
+        done = (
+            f"{'restored' if undo else 'removed'} {subs} submission{'s' if subs != 1 else ''}, "
+            f"{'unhid' if undo else 'hid'} {coms} comment{'s' if coms != 1 else ''}"
+        )
+        if self.reports:
+            done += f", closed {reports}"
+        if t.get("suspended"):
+            return ("lifted the suspension of" if undo else "suspended"), f" and {done}"
+        return ("undid the purge of" if undo else "purged"), f": {done}"
 
     def sentence(self) -> str:
         """The log line the page and `paperfeed moderate log` both print."""

@@ -289,6 +289,120 @@ def _kind(item: Item) -> str:
     return "paper" if isinstance(item, Submission) else "comment"
 
 
+# --- a spammer in one step ------------------------------------------------------------------------
+
+
+def posted_by(user: User) -> dict[str, int]:
+    """What a purge of `user` would change now: their submissions still on the feed, their comments
+    still shown, the open reports about either (the confirm page says these before it is sent)."""
+    return {
+        "submissions": Submission.objects.filter(submitted_by=user, removed_at__isnull=True).count(),
+        "comments": Comment.objects.filter(author=user, hidden=False).count(),
+        "reports": _reports_about(user).count(),
+    }
+
+
+def _reports_about(user: User) -> Any:
+    return Report.objects.open().filter(Q(submission__submitted_by=user) | Q(comment__author=user))
+
+
+def purge(staff: Any, user: User, reason: str) -> Action:
+    """Suspend a spammer and take down everything they posted in one transaction: their submissions
+    removed, their comments hidden, the open reports about them resolved, logged as one Action whose
+    `touched` lists what this purge changed (and only that: what was removed before stays so on
+    unpurge). A reason is required: the log is the only account of a wholesale removal."""
+    staff = _staff(staff)
+    reason = _reason(reason)
+    if not reason:
+        raise ModerationError("Give a reason for the log: it is the only record of why all of it went.")
+    if staff is not None and user.pk == staff.pk:
+        raise ModerationError("You cannot suspend your own account.")
+    now = timezone.now()
+    with transaction.atomic():
+        suspended = bool(User.objects.filter(pk=user.pk, suspended_at__isnull=True).update(suspended_at=now))
+        # Ids first, then the update of exactly those rows, locked: what is recorded is what changed.
+        subs = list(
+            Submission.objects.select_for_update()
+            .filter(submitted_by=user, removed_at__isnull=True)
+            .values_list("pk", flat=True)
+        )
+        coms = list(
+            Comment.objects.select_for_update().filter(author=user, hidden=False).values_list("pk", flat=True)
+        )
+        if not (suspended or subs or coms):
+            raise NothingChanged(f"{user.username} is already suspended and has nothing left on show.")
+        Submission.objects.filter(pk__in=subs).update(removed_at=now, removed_by=staff)
+        Comment.objects.filter(pk__in=coms).update(hidden=True, hidden_by=staff)
+        closed = _reports_about(user).update(status=Report.Status.RESOLVED, closed_at=now, closed_by=staff)
+        touched = {"suspended": suspended, "submissions": subs, "comments": coms}
+        action = _log(
+            staff,
+            Action.Kind.PURGE_USER,
+            f"user {user.username}",
+            reason,
+            user=user,
+            reports=closed,
+            touched=touched,
+        )
+    user.refresh_from_db(fields=["suspended_at"])
+    return action
+
+
+def unpurge(staff: Any, action: Action, reason: str = "") -> Action:
+    """Undo one purge: lift the suspension if that purge made it, restore the submissions and unhide
+    the comments it took down, those still down (a moderator may have restored some since). Items
+    removed before the purge, by anyone, stay removed. The reports it closed stay closed."""
+    staff = _staff(staff)
+    if action.kind != Action.Kind.PURGE_USER:
+        raise ModerationError(f"Action {action.pk} is not a purge, so there is nothing to undo.")
+    if action.user is None:
+        raise ModerationError(f"The account purged by action {action.pk} no longer exists.")
+    user, t = action.user, action.touched or {}
+    try:
+        with transaction.atomic():
+            Action.objects.select_for_update().filter(pk=action.pk).first()  # one undo at a time
+            if Action.objects.filter(undoes=action).exists():
+                raise NothingChanged(f"Action {action.pk} is already undone.")
+            lifted = bool(t.get("suspended")) and bool(
+                User.objects.filter(pk=user.pk, suspended_at__isnull=False).update(suspended_at=None)
+            )
+            subs = list(
+                Submission.objects.filter(
+                    pk__in=t.get("submissions", []), removed_at__isnull=False
+                ).values_list("pk", flat=True)
+            )
+            coms = list(
+                Comment.objects.filter(pk__in=t.get("comments", []), hidden=True).values_list("pk", flat=True)
+            )
+            Submission.objects.filter(pk__in=subs).update(removed_at=None, removed_by=None)
+            Comment.objects.filter(pk__in=coms).update(hidden=False, hidden_by=None)
+            undo = _log(
+                staff,
+                Action.Kind.UNPURGE_USER,
+                f"user {user.username}",
+                reason,
+                user=user,
+                undoes=action,
+                touched={"suspended": lifted, "submissions": subs, "comments": coms},
+            )
+    except IntegrityError:  # the one-to-one `undoes`: another undo committed first
+        raise NothingChanged(f"Action {action.pk} is already undone.") from None
+    return undo
+
+
+def purge_action(pk: int) -> Action | None:
+    return Action.objects.filter(pk=pk, kind=Action.Kind.PURGE_USER).select_related("user").first()
+
+
+def purges_of(user: User) -> list[Action]:
+    """The purges of this account, newest first, each with its undo if there is one."""
+    return list(
+        Action.objects.filter(user=user, kind=Action.Kind.PURGE_USER)
+        .select_related("undone_by")
+        .newest_first()
+    )
+
+
 def removed_submissions(limit: int = 100) -> list[Submission]:
     return list(
         Submission.objects.removed().select_related("paper", "removed_by").order_by("-removed_at")[:limit]

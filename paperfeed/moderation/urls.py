@@ -9,5 +9,6 @@ urlpatterns = [
     re_path(r"^report/(?P<kind>comment)/(?P<ref>\d{1,18})$", views.report, name="report-comment"),
     path("moderation", views.queue, name="moderation"),
     path("moderation/log", views.log, name="moderation-log"),
+    path("moderation/users/<str:username>", views.account, name="moderation-user"),
     path("moderation/act", views.act, name="moderation-act"),
 ]

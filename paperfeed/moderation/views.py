@@ -103,6 +103,38 @@ def log(request: HttpRequest) -> HttpResponse:
     return render(request, "moderation/log.html", {"page": page})
 
 
+@staff_only
+def account(request: HttpRequest, username: str) -> HttpResponse:
+    """One account's moderation page: its standing, what it has on show, the step that suspends it
+    and takes all of that down (this page is that step's confirmation: a form with a required
+    reason, no JavaScript), and its purges, each with its undo."""
+    user = get_object_or_404(User, username=username)
+    reason, error, status = request.POST.get("reason", ""), "", 200
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "unpurge":
+                done = services.purge_action(_int(request.POST.get("purge")))
+                if done is None or done.user_id != user.pk:
+                    raise services.ModerationError("There is no such purge of this account to undo.")
+                a = services.unpurge(request.user, done, reason)
+            else:
+                a = services.purge(request.user, user, reason[: MAX_REPORT_CHARS * 2])
+            messages.success(request, f"Done: {a.sentence()}.")
+        except feed.FeedError as e:
+            error, status = str(e), 403 if isinstance(e, feed.NotAllowed) else 400
+        else:
+            return redirect(reverse("moderation-user", args=[user.username]))
+    ctx = {
+        "account": user,
+        "posted": services.posted_by(user),
+        "purges": services.purges_of(user),
+        "reason": reason[: MAX_REPORT_CHARS * 2],
+        "error": error,
+        "max_chars": MAX_REPORT_CHARS,
+    }
+    return render(request, "moderation/account.html", ctx, status=status)
+
+
 ACTIONS = ("remove", "restore", "hide", "unhide", "suspend", "unsuspend", "dismiss")
 
 

@@ -173,6 +173,38 @@ def test_the_log_reads_as_sentences(community: dict[str, Any], capsys: Any) -> N
     assert [line.split(" ", 1)[1] for line in lines] == want  # after the time
 
 
+def test_purge_and_unpurge(community: dict[str, Any], capsys: Any) -> None:
+    spammer, c = community["spammer"], community["comment"]
+    services.file_report(community["reader"], c, "spam")
+    with pytest.raises(CommandError):  # argparse: the reason is required
+        call_command("moderate", "purge", "spammer")
+    got = moderate("purge", "SPAMMER", "--reason", "spam", "--by", "mod")
+    assert got["action"] == "purge-user" and got["user"] == "spammer" and got["suspended"] is True
+    assert (len(got["submissions"]), got["comments"], got["reportsClosed"]) == (3, [c.pk], 1)
+    assert (
+        got["sentence"]
+        == "mod suspended user spammer and removed 3 submissions, hid 1 comment, closed 1 report: spam"
+    )
+    assert moderate("log")["log"][0]["id"] == got["purge"]
+    with pytest.raises(CommandError, match="nothing left"):
+        call_command("moderate", "purge", "spammer", "--reason", "again")
+    call_command("moderate", "unpurge", str(got["purge"]))
+    out = capsys.readouterr().out
+    assert (
+        out.startswith("action ")
+        and "an operator (command line) lifted the suspension of user spammer" in out
+    )
+    spammer.refresh_from_db()
+    c.refresh_from_db()
+    assert not spammer.is_suspended and not c.hidden
+    with pytest.raises(CommandError, match="already undone"):
+        call_command("moderate", "unpurge", str(got["purge"]))
+    with pytest.raises(CommandError, match="no purge with id 999"):
+        call_command("moderate", "unpurge", "999")
+    with pytest.raises(CommandError, match="Only moderators"):
+        call_command("moderate", "purge", "spammer", "--reason", "x", "--by", "reader")
+
+
 def test_hiding_a_hidden_comment_is_refused_as_nothing_changed(community: dict[str, Any]) -> None:
     c = community["comment"]
     moderate("hide", str(c.pk))

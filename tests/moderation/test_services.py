@@ -220,6 +220,78 @@ def test_the_migration_marks_votes_of_accounts_suspended_before_it(community: di
     assert Vote.objects.counted().filter(user=community["other"]).exists()
 
 
+def test_purge_suspends_and_takes_down_everything_in_one_logged_action(community: dict[str, Any]) -> None:
+    mod, spammer, papers, c = (
+        community["mod"],
+        community["spammer"],
+        community["papers"],
+        community["comment"],
+    )
+    other_mod = make_user("other-mod", staff=True)
+    first = services.submission_of(papers[0].arxiv_id)
+    assert first is not None
+    services.remove_submission(other_mod, first, "earlier, by someone else")
+    c2 = feed.add_comment(spammer, papers[4], "more pills")
+    services.file_report(community["reader"], c2, "spam")
+    sub1 = services.submission_of(papers[1].arxiv_id)
+    assert sub1 is not None
+    services.file_report(community["reader"], sub1, "spam")
+    with pytest.raises(services.ModerationError, match="Give a reason"):
+        services.purge(mod, spammer, "   ")
+    with pytest.raises(services.ModerationError, match="your own account"):
+        services.purge(mod, mod, "x")
+    with pytest.raises(services.NotStaff):
+        services.purge(community["reader"], spammer, "spam")
+    assert services.posted_by(spammer) == {"submissions": 2, "comments": 2, "reports": 2}
+
+    a = services.purge(mod, spammer, "spam")
+    spammer.refresh_from_db()
+    assert spammer.is_suspended
+    assert services.posted_by(spammer) == {"submissions": 0, "comments": 0, "reports": 0}
+    assert _listed() == [papers[3].arxiv_id, papers[4].arxiv_id]
+    assert (
+        a.sentence()
+        == "mod suspended user spammer and removed 2 submissions, hid 2 comments, closed 2 reports: spam"
+    )
+    assert Action.objects.filter(kind=Action.Kind.PURGE_USER).count() == 1
+    assert Action.objects.count() == 2  # the earlier removal, and the purge as one line
+    with pytest.raises(services.NothingChanged, match="nothing left"):
+        services.purge(mod, spammer, "again")
+
+    # Undo: back what the purge took down, not the submission removed before it by someone else.
+    undo = services.unpurge(other_mod, a, "a misunderstanding")
+    spammer.refresh_from_db()
+    first.refresh_from_db()
+    c.refresh_from_db()
+    assert not spammer.is_suspended and first.removed_at is not None and not c.hidden
+    assert services.posted_by(spammer)["submissions"] == 2 and services.posted_by(spammer)["comments"] == 2
+    assert undo.sentence() == (
+        "other-mod lifted the suspension of user spammer and restored 2 submissions, unhid 2 comments:"
+        " a misunderstanding"
+    )
+    assert [x.undone_by for x in services.purges_of(spammer)] == [undo]
+    with pytest.raises(services.NothingChanged, match="already undone"):
+        services.unpurge(mod, a)
+    with pytest.raises(services.ModerationError, match="not a purge"):
+        services.unpurge(mod, undo)
+
+
+def test_a_purge_of_a_suspended_account_leaves_the_suspension_to_its_own_undo(
+    community: dict[str, Any],
+) -> None:
+    mod, spammer = community["mod"], community["spammer"]
+    services.suspend(mod, spammer, "votes")
+    a = services.purge(None, spammer, "and the spam")
+    assert a.touched["suspended"] is False and a.by == services.COMMAND_LINE
+    assert a.sentence() == (
+        "an operator (command line) purged user spammer: removed 3 submissions, hid 1 comment: and the spam"
+    )
+    services.unpurge(mod, a)
+    spammer.refresh_from_db()
+    assert spammer.is_suspended  # suspended before, by another action: still so
+    assert services.posted_by(spammer) == {"submissions": 3, "comments": 1, "reports": 0}
+
+
 def test_hiding_a_hidden_comment_says_nothing_changed(community: dict[str, Any]) -> None:
     c, mod = community["comment"], community["mod"]
     services.hide_comment(mod, c, True, "spam link")

@@ -19,7 +19,7 @@ from tests.sitedata import make_user
 
 pytestmark = pytest.mark.django_db
 
-STAFF_PAGES = ["/moderation", "/moderation/log"]
+STAFF_PAGES = ["/moderation", "/moderation/log", "/moderation/users/spammer"]
 
 
 def _client(user: Any, **kw: Any) -> Client:
@@ -308,6 +308,43 @@ def test_the_removed_and_suspended_lists_say_when_they_stop_short(community: dic
     page = mod.get("/moderation").content.decode()
     assert "Showing the 100 most recently suspended of 101." in page
     assert "Showing the 100 most recently removed of 101." in page
+
+
+def test_suspend_and_remove_everything_from_the_queue_and_undo_it(community: dict[str, Any]) -> None:
+    mod, spammer, c = _client(community["mod"]), community["spammer"], community["comment"]
+    services.file_report(community["reader"], c, "spam")
+    queue = mod.get("/moderation").content.decode()
+    assert 'href="/moderation/users/spammer">Suspend spammer and remove everything they posted' in queue
+    page = mod.get("/moderation/users/spammer").content.decode()  # the confirm step: nothing done yet
+    assert "<strong>3</strong> submissions" in page and "<strong>1</strong> comment " in page
+    assert 'name="reason" maxlength="1000" required' in page
+    assert not Action.objects.exists()
+    r = mod.post("/moderation/users/spammer", {"action": "purge", "reason": " "})
+    assert r.status_code == 400 and "Give a reason" in r.content.decode()
+    assert not Action.objects.exists()
+    r = mod.post("/moderation/users/spammer", {"action": "purge", "reason": "spam <script>"}, follow=True)
+    text = r.content.decode()
+    assert (
+        "Done: mod suspended user spammer and removed 3 submissions, hid 1 comment, closed 1 report" in text
+    )
+    assert "spam &lt;script&gt;" in text and "<script>" not in text.split("<main", 1)[-1]
+    spammer.refresh_from_db()
+    assert spammer.is_suspended and Report.objects.open().count() == 0
+    assert 'value="unpurge"' in text
+    purge = Action.objects.get(kind=Action.Kind.PURGE_USER)
+    other = make_user("victim")
+    assert (
+        mod.post(f"/moderation/users/{other.username}", {"action": "unpurge", "purge": purge.pk}).status_code
+        == 400
+    )
+    r = mod.post("/moderation/users/spammer", {"action": "unpurge", "purge": purge.pk}, follow=True)
+    assert "mod lifted the suspension of user spammer and restored 3 submissions" in r.content.decode()
+    assert 'value="unpurge"' not in r.content.decode() and "(undone:" in r.content.decode()
+    spammer.refresh_from_db()
+    c.refresh_from_db()
+    assert not spammer.is_suspended and not c.hidden
+    own = mod.get("/moderation/users/mod").content.decode()
+    assert "This is your own account" in own and 'value="purge"' not in own
 
 
 def test_comment_hide_asks_a_reason_and_refuses_with_a_page(community: dict[str, Any]) -> None:

@@ -19,7 +19,8 @@ class Command(ReportCommand):
     help = (
         "Moderation: `reports` (the open reports, by item), `log`, `remove`/`restore` a paper's submission"
         " to the feed, `hide`/`unhide` a comment, `dismiss` the reports about either, `suspend`/`unsuspend`"
-        " an account. Every action is recorded in the moderation log."
+        " an account, `purge` a spammer (suspend and take down everything they posted, in one step) and"
+        " `unpurge` (undo one purge). Every action is recorded in the moderation log."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -50,14 +51,25 @@ class Command(ReportCommand):
             p = sub.add_parser(name, help=what)
             p.add_argument("user", metavar="USER", help="username or email, any case")
             acting.append(p)
+        purge = sub.add_parser(
+            "purge",
+            help="suspend an account, remove its submissions, hide its comments and close the reports"
+            " about them, as one logged action",
+        )
+        purge.add_argument("user", metavar="USER", help="username or email, any case")
+        purge.add_argument("--reason", required=True, help="why, for the log (required)")
+        p = sub.add_parser("unpurge", help="undo one purge: what it suspended, removed and hid comes back")
+        p.add_argument("purge", metavar="ACTION_ID", type=bounded_int(1, None), help="the purge's log id")
+        acting.append(p)
         for p in acting:
             p.add_argument("--reason", default="", help="why, for the log")
+        for p in (*acting, purge):
             p.add_argument(
                 "--by",
                 metavar="USER",
                 help="the staff account acting, for the log (default: 'an operator (command line)')",
             )
-        for p in (reports, log, *acting):
+        for p in (reports, log, *acting, purge):
             p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
     def report(self, **options: Any) -> dict[str, Any]:
@@ -74,6 +86,7 @@ class Command(ReportCommand):
             return {
                 "log": [
                     {
+                        "id": a.pk,
                         "at": a.created_at.isoformat(),
                         "by": a.by,
                         "action": a.kind,
@@ -91,6 +104,13 @@ class Command(ReportCommand):
                 item = _comment(options["comment"]) if options["comment"] else _submission(str(options["id"]))
                 n = services.dismiss(by, item, options["reason"])
                 return {"action": action, "target": services.describe(item), "dismissed": n}
+            if action == "purge":
+                return _purge_json(services.purge(by, _user(options["user"]), options["reason"]))
+            if action == "unpurge":
+                done = services.purge_action(options["purge"])
+                if done is None:
+                    raise CommandError(f"no purge with id {options['purge']} (see `moderate log`)")
+                return _purge_json(services.unpurge(by, done, options["reason"]))
             if action in ("hide", "unhide"):
                 comment = _comment(options["comment"])
                 services.hide_comment(by, comment, action == "hide", options["reason"])
@@ -124,6 +144,8 @@ class Command(ReportCommand):
             if not result["log"]:
                 return "no moderation actions yet"
             return "\n".join(f"{e['at']} {e['sentence']}" for e in result["log"])
+        if "purge" in result:
+            return f"action {result['purge']}: {result['sentence']}"
         if "dismissed" in result:
             n = result["dismissed"]
             return f"dismissed {n} report{'s' if n != 1 else ''} about the {result['target']}"
@@ -132,6 +154,20 @@ class Command(ReportCommand):
         if "id" in result:
             return f"{result['id']} is {'removed from' if result['removed'] else 'back on'} the feed"
         return f"{result['user']} is {'suspended' if result['suspended'] else 'no longer suspended'}"
+
+
+def _purge_json(a: Any) -> dict[str, Any]:
+    t = a.touched
+    return {
+        "action": a.kind,
+        "purge": a.pk,
+        "user": a.user.username if a.user else None,
+        "suspended": t["suspended"],
+        "submissions": t["submissions"],
+        "comments": t["comments"],
+        "reportsClosed": a.reports,
+        "sentence": a.sentence(),
+    }
 
 
 def _submission(arxiv_id: str) -> Submission:
