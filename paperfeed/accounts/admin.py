@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
@@ -31,7 +31,11 @@ class SuspendedFilter(admin.SimpleListFilter):
 class AccountAdmin(LargeTable, UserAdmin):
     """Django's user admin with the account's standing in the list: whether it is active (a
     deactivated account cannot log in), has a verified address and is suspended by the moderators
-    (which `paperfeed moderate` or /moderation changes, with the log; here it is only shown)."""
+    (which `paperfeed moderate` or /moderation changes, with the log; here it is only shown).
+
+    Unticking "active" deactivates the account as `paperfeed` commands do (accounts.services.set_active:
+    its sessions end, its votes stop counting) and logs it in the moderation log under the staff
+    member's name: it takes votes away as a suspension does, and so is on the record as one."""
 
     list_display = (
         "username",
@@ -43,6 +47,22 @@ class AccountAdmin(LargeTable, UserAdmin):
         "date_joined",
     )
     list_filter = ("is_staff", "is_superuser", "is_active", "email_verified", SuspendedFilter, "groups")
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        if not (change and "is_active" in form.changed_data):
+            return super().save_model(request, obj, form, change)
+        from paperfeed.feed.services import FeedError
+        from paperfeed.moderation import services as moderation
+
+        active = obj.is_active
+        obj.is_active = not active  # the other fields saved as they were; the standing by the service
+        super().save_model(request, obj, form, change)
+        try:
+            moderation.set_active(request.user, obj, active, "in the admin")
+        except FeedError as e:
+            self.message_user(
+                request, f"{obj.username} was left {'in' if active else ''}active: {e}", messages.ERROR
+            )
 
     @admin.display(boolean=True, ordering="suspended_at", description="suspended")
     def suspended(self, user: User) -> bool:

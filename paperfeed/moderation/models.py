@@ -112,6 +112,8 @@ class Action(models.Model):
         DISMISS_REPORTS = "dismiss-reports", "dismissed reports about"
         PURGE_USER = "purge-user", "suspended and removed the posts of"
         UNPURGE_USER = "unpurge-user", "undid the purge of"
+        DEACTIVATE_USER = "deactivate-user", "deactivated"
+        REACTIVATE_USER = "reactivate-user", "reactivated"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     moderator = models.ForeignKey(
@@ -159,6 +161,8 @@ class Action(models.Model):
             self.Kind.SUSPEND_USER: "suspended",
             self.Kind.UNSUSPEND_USER: "lifted the suspension of",
             self.Kind.DISMISS_REPORTS: f"dismissed {reports} about the",
+            self.Kind.DEACTIVATE_USER: "deactivated",
+            self.Kind.REACTIVATE_USER: "reactivated",
         }
         if self.kind in (self.Kind.PURGE_USER, self.Kind.UNPURGE_USER):
             verb, rest = self._purge_wording(reports)

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from paperfeed.accounts import services as accounts
 from paperfeed.accounts import throttle
 from paperfeed.accounts.models import User
 from paperfeed.feed import services as feed
@@ -401,6 +402,21 @@ def purges_of(user: User) -> list[Action]:
         .select_related("undone_by")
         .newest_first()
     )
+
+
+def set_active(staff: Any, user: User, active: bool, reason: str = "") -> int:
+    """accounts.services.set_active (a deactivated account cannot log in and its sessions end, its
+    votes stop counting), recorded in the moderation log: it takes away votes as a suspension does."""
+    staff = _staff(staff)
+    if user.is_active == active:
+        raise NothingChanged(f"{user.username} is already {'active' if active else 'deactivated'}.")
+    if staff is not None and user.pk == staff.pk and not active:
+        raise ModerationError("You cannot deactivate your own account.")
+    with transaction.atomic():
+        ended = accounts.set_active(user, active)
+        kind = Action.Kind.REACTIVATE_USER if active else Action.Kind.DEACTIVATE_USER
+        _log(staff, kind, f"user {user.username}", reason, user=user)
+    return ended
 
 
 def removed_submissions(limit: int = 100) -> list[Submission]:

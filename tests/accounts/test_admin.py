@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 from django.utils import timezone
 
 from paperfeed.accounts.models import User
+from paperfeed.moderation.models import Action
 from tests.sitedata import make_user
 
 pytestmark = pytest.mark.django_db
@@ -39,3 +42,45 @@ def test_the_user_list_shows_and_filters_active_verified_and_suspended() -> None
     assert _names(client, "?is_active__exact=0") == ["gone"]
     # The column sorts, as the others do (where the unsuspended go is the database's choice).
     assert _names(client, "?o=6") == ["gone", "root", "suspended", "unverified", "verified"]
+
+
+def _save_in_admin(client: Client, user: User, **changes: str) -> Any:
+    """Send the admin's change form for `user` as it stands, with `changes` (an empty value unticks)."""
+    url = f"/admin/accounts/user/{user.pk}/change/"
+    form = client.get(url).context["adminform"].form
+    skip = ("groups", "user_permissions", "password", "date_joined", "last_login")
+    data = {k: v for k, v in form.initial.items() if v is not None and k not in skip}
+    data |= {
+        "date_joined_0": user.date_joined.strftime("%Y-%m-%d"),
+        "date_joined_1": user.date_joined.strftime("%H:%M:%S"),
+    }
+    data |= changes
+    return client.post(url, {k: v for k, v in data.items() if v not in (False, "")}, follow=True)
+
+
+def test_unticking_active_deactivates_through_the_service_and_the_moderation_log() -> None:
+    """The admin's "active" box once took an account's votes away with no line in the log and left
+    its sessions alive: now it is accounts.services.set_active, logged as a moderation action."""
+    admin = User.objects.create_superuser("root", "root@example.org", "x" * 20)
+    target = make_user("gone")
+    theirs = Client()
+    theirs.force_login(target)
+    client = Client()
+    client.force_login(admin)
+    assert _save_in_admin(client, target, is_active="", first_name="Edited").status_code == 200
+    target.refresh_from_db()
+    assert not target.is_active and target.first_name == "Edited"
+    assert theirs.get("/settings").status_code == 302  # their session ended
+    _save_in_admin(client, target, is_active="on")
+    target.refresh_from_db()
+    assert target.is_active
+    assert [a.sentence() for a in Action.objects.newest_first()] == [
+        "root reactivated user gone: in the admin",
+        "root deactivated user gone: in the admin",
+    ]
+    r = _save_in_admin(
+        client, admin, is_active=""
+    )  # one's own: refused, said (the admin capitalizes its messages), still active
+    assert "Root was left active: You cannot deactivate your own account." in r.content.decode()
+    admin.refresh_from_db()
+    assert admin.is_active and Action.objects.count() == 2

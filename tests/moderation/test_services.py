@@ -314,3 +314,19 @@ def test_the_queue_limits_items_not_reports(community: dict[str, Any]) -> None:
     q = services.queue(limit=2)
     assert [(x.kind, len(x.reports)) for x in q] == [("comment", 1), ("submission", 3)]
     assert [(x.kind, len(x.reports)) for x in services.queue(limit=1)] == [("comment", 1)]
+
+
+def test_deactivating_is_logged_and_ends_sessions(community: dict[str, Any]) -> None:
+    mod, spammer = community["mod"], community["spammer"]
+    services.set_active(mod, spammer, False, "in the admin")
+    spammer.refresh_from_db()
+    assert not spammer.is_active
+    with pytest.raises(services.NothingChanged):
+        services.set_active(mod, spammer, False)
+    with pytest.raises(services.ModerationError, match="your own account"):
+        services.set_active(mod, mod, False)
+    services.set_active(None, spammer, True)
+    assert [a.sentence() for a in Action.objects.newest_first()] == [
+        "an operator (command line) reactivated user spammer",
+        "mod deactivated user spammer: in the admin",
+    ]
