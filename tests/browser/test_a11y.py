@@ -140,7 +140,13 @@ def test_every_page_passes_the_audit(
         page.click("form.stack button[type=submit]")
     check(page, "", "/report with an error")
     log_in(page, base, site["mod"])
-    for path in ["/moderation", "/moderation/log", f"/papers/{site['papers'][11].arxiv_id}"]:
+    for path in [
+        "/moderation",
+        "/moderation/log",
+        "/moderation/users/alice",  # the purge's confirm page
+        f"/comments/{site['comment'].pk}/hide?hidden=1",  # the reason asked before hiding
+        f"/papers/{site['papers'][11].arxiv_id}",  # last: the removed note is looked for below
+    ]:
         check(page, path)
         assert page.locator("main h1").count() == 1 and "Not allowed" not in page.title(), path
     assert page.locator("#removed-note").count() == 1  # the removed paper's page, as staff see it
