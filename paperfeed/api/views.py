@@ -611,6 +611,10 @@ _SEARCH_HEADERS = {
         " letter or digit such as `(((`, empty quotes, `-cat:` or a category that is no category name):"
         ' those parts as typed, a JSON array of strings in ASCII (`["(((", "-cat:cs.CL"]`)'
     ),
+    "X-Search-Unknown-Fields": _maybe(
+        "present when a `name:` in the query is no field (`foo:bar`): it was searched as words, not left"
+        ' out; those names, a JSON array of strings in ASCII (`["foo:"]`); the fields are ti: au: abs: cat:'
+    ),
     "X-Search-Suggestion": _maybe(
         "present when words of the query look misspelt and the query respelt matches more papers"
         ' ("did you mean"): that query, a JSON string in ASCII (`"diffusion models"`); fielded parts'
@@ -646,7 +650,8 @@ def search(
     a query that is an arXiv id or link stored here gives that paper alone.
     Headers: `X-Search-Summary` says what was found ("635 matches", "top 100 by meaning"),
     `X-Total-Count` the matches where they are counted (not in semantic mode), `X-Search-Dropped` the
-    parts of the query left out (a JSON array), `X-Search-Suggestion` the query with misspelt words
+    parts of the query left out (a JSON array), `X-Search-Unknown-Fields` the `name:`s that are no field
+    and were searched as words (a JSON array), `X-Search-Suggestion` the query with misspelt words
     respelt when that finds more (a JSON string)."""
     try:  # before the search: its fallback to the database match would not check them
         date_range(since, until)
@@ -681,6 +686,8 @@ def search(
     if res.dropped:
         # JSON: pieces may hold commas and quotes; ensure_ascii keeps any text a valid header.
         response["X-Search-Dropped"] = json.dumps(res.dropped, ensure_ascii=True)
+    if res.unknown_fields:
+        response["X-Search-Unknown-Fields"] = json.dumps(res.unknown_fields, ensure_ascii=True)
     if res.suggestion:
         response["X-Search-Suggestion"] = json.dumps(res.suggestion, ensure_ascii=True)
     if res.degraded:

@@ -58,6 +58,7 @@ class SearchPage:
     searchable: bool = True  # False: the query has nothing to search for (only stop words)
     cut: bool = False  # only the first MAX_QUERY_CHARS characters of the query were searched
     dropped: list[str] = field(default_factory=list)  # pieces of the query left out, as typed (query.parse)
+    unknown_fields: list[str] = field(default_factory=list)  # "foo:" of `foo:bar`, searched as words
     suggestion: str = ""  # "did you mean": the query respelt, when that finds more (services.search)
     notes: list[str] = field(default_factory=list)  # what the message says about the query itself
 
@@ -132,6 +133,7 @@ def run_search(
             page.error = getattr(res, "error", "")
             page.searchable = bool(getattr(res, "searchable", True))
             page.dropped = list(getattr(res, "parsed", {}).get("dropped", []))
+            page.unknown_fields = list(dict.fromkeys(getattr(res, "parsed", {}).get("unknown_fields", [])))
             page.suggestion = getattr(res, "suggestion", None) or ""
             page.notes = list(getattr(res, "notes", []))
             # An invalid filter, or a query with nothing to search for, is answered as it is:

@@ -304,3 +304,11 @@ def test_long_field_names_work_and_unknown_ones_are_said_everywhere(
     assert "unknown field foo: searched as words" in out["message"]
     html = Client().get("/search", {"q": "foo:diffusion"}).content.decode()
     assert "unknown field foo: searched as words" in html and cards(html)
+    # The API said nothing of it: a header as the pieces left out have, each name once.
+    r = Client().get("/api/papers/search", {"q": "foo:diffusion Bar:models foo:x"})
+    assert r.status_code == 200 and r.json()
+    assert json.loads(r["X-Search-Unknown-Fields"]) == ["foo:", "bar:"] and "X-Search-Dropped" not in r
+    assert "X-Search-Unknown-Fields" not in Client().get("/api/papers/search", {"q": "ti:diffusion"})
+    doc = Client().get("/api/openapi.json").json()
+    headers = doc["paths"]["/api/papers/search"]["get"]["responses"]["200"]["headers"]
+    assert "X-Search-Unknown-Fields" in headers
