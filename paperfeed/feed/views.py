@@ -340,7 +340,7 @@ def vote(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     if not request.user.is_authenticated:
         if _wants_json(request):
             return json_answer({"error": "log in to vote"}, status=401)
-        return HttpResponse("Log in to vote.", status=403)
+        raise PermissionDenied("Log in to vote.")  # the site's 403 page, as the other refusals
     assert isinstance(request.user, User)
     up = request.POST.get("action", "up") != "down"
     listed = Submission.objects.filter(paper=p).exists()
@@ -349,7 +349,7 @@ def vote(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     except services.FeedError as e:  # suspended, or unverified on a paper no list has: said under the paper
         if _wants_json(request):
             return json_answer({"error": str(e)}, status=403)
-        return HttpResponse(str(e), status=403, content_type="text/plain; charset=utf-8")
+        raise PermissionDenied(str(e)) from None
     answer: dict[str, Any] = {"id": p.arxiv_id, "upvotes": count, "voted": up}
     mine = None if listed else Submission.objects.filter(paper=p, submitted_by=request.user).first()
     if mine is not None:

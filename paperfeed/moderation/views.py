@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from paperfeed.accounts.models import User
 from paperfeed.accounts.views import safe_next
-from paperfeed.core.middleware import NotFound
+from paperfeed.core.middleware import BadParameter, NotFound
 from paperfeed.core.paging import site_page
 from paperfeed.feed import services as feed
 from paperfeed.feed.models import Comment, Submission
@@ -143,7 +143,10 @@ ACTIONS = ("remove", "restore", "hide", "unhide", "suspend", "unsuspend", "dismi
 def act(request: HttpRequest) -> HttpResponse:
     staff, action, reason = request.user, request.POST.get("action", ""), request.POST.get("reason", "")
     if action not in ACTIONS:
-        return HttpResponse(f"Unknown action (one of {', '.join(ACTIONS)}).", status=400)
+        raise BadParameter(
+            f"Unknown action (one of {', '.join(ACTIONS)}).",
+            link=(reverse("moderation"), "Back to the queue"),
+        )
     try:
         done = _act(staff, action, request.POST, reason)
     except feed.FeedError as e:

@@ -245,7 +245,8 @@ def test_voting_rules(site) -> None:  # type: ignore[no-untyped-def]
     papers, _, _ = site
     p = papers[0]
     url = f"/papers/{p.arxiv_id}/vote"
-    assert Client().post(url).status_code == 403  # not logged in
+    r = Client().post(url)  # not logged in, no JavaScript: the site's 403 page says why
+    assert r.status_code == 403 and b"<h1>Not allowed</h1>" in r.content and b"Log in to vote." in r.content
     assert Client().post(url, HTTP_ACCEPT="application/json").status_code == 401
     voter = make_user("voter")
     c = Client()
@@ -1387,6 +1388,9 @@ def test_an_unverified_upvote_on_a_paper_no_list_has_is_refused_with_the_reason(
     r = c.post(f"/papers/{p.arxiv_id}/vote", {"action": "up"}, HTTP_ACCEPT="application/json")
     assert r.status_code == 403
     assert r.json()["error"].startswith(f"Verify your email address to upvote {p.arxiv_id}: an upvote on")
+    r = c.post(f"/papers/{p.arxiv_id}/vote", {"action": "up"})  # the form without JavaScript: the page
+    assert r.status_code == 403 and r["Content-Type"].startswith("text/html")
+    assert f"Verify your email address to upvote {p.arxiv_id}" in r.content.decode()
     assert not p.votes.exists() and not p.submissions.exists()
     # On a listed paper the same account's vote is taken (it counts for trending once verified).
     assert c.post(f"/papers/{papers[0].arxiv_id}/vote", HTTP_ACCEPT="application/json").json()["upvotes"] == 1

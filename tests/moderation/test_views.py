@@ -148,7 +148,12 @@ def test_staff_act_from_the_queue_and_the_log_says_so(
         "hide-comment",
         "remove-submission",
     ]
-    assert mod.post("/moderation/act", {"action": "nuke", "csrfmiddlewaretoken": token}).status_code == 400
+    r = mod.post("/moderation/act", {"action": "nuke", "csrfmiddlewaretoken": token})
+    # The site's 400 page with the reason and a way back, not a bare text/plain line.
+    assert r.status_code == 400 and r["Content-Type"].startswith("text/html")
+    page = r.content.decode()
+    assert "<h1>Bad request</h1>" in page and "Unknown action (one of remove," in page
+    assert 'href="/moderation">Back to the queue' in page
 
 
 def test_a_suspended_reader_is_told_why_not_given_a_500(community: dict[str, Any]) -> None:
@@ -157,8 +162,9 @@ def test_a_suspended_reader_is_told_why_not_given_a_500(community: dict[str, Any
     c = _client(spammer)
     r = c.post(f"/papers/{paper.arxiv_id}/vote", HTTP_ACCEPT="application/json")
     assert r.status_code == 403 and "suspended" in r.json()["error"]
-    r = c.post(f"/papers/{paper.arxiv_id}/vote")
-    assert r.status_code == 403 and b"suspended" in r.content
+    r = c.post(f"/papers/{paper.arxiv_id}/vote")  # without JavaScript: the site's 403 page, with the reason
+    assert r.status_code == 403 and r["Content-Type"].startswith("text/html")
+    assert b"<h1>Not allowed</h1>" in r.content and b"suspended" in r.content
     page = c.get(f"/papers/{paper.arxiv_id}").content
     assert b"you cannot comment until" in page and b'name="body"' not in page  # no form to fill in vain
     r = c.post(f"/papers/{paper.arxiv_id}/comments", {"body": "more spam"})
