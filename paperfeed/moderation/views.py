@@ -100,7 +100,8 @@ def queue(request: HttpRequest) -> HttpResponse:
 def log(request: HttpRequest) -> HttpResponse:
     rows = Action.objects.newest_first().select_related("submission__paper", "comment__paper", "user")
     page = site_page(request, rows, LOG_PER_PAGE)
-    return render(request, "moderation/log.html", {"page": page})
+    purges = (Action.Kind.PURGE_USER, Action.Kind.UNPURGE_USER)
+    return render(request, "moderation/log.html", {"page": page, "purges": purges})
 
 
 @staff_only

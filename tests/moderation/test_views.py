@@ -351,6 +351,11 @@ def test_suspend_and_remove_everything_from_the_queue_and_undo_it(community: dic
     assert not spammer.is_suspended and not c.hidden
     own = mod.get("/moderation/users/mod").content.decode()
     assert "This is your own account" in own and 'value="purge"' not in own
+    # The log's purge and undo lines link to the account's moderation page (the purges and their
+    # undo are there), not to the public profile.
+    log = mod.get("/moderation/log").content.decode()
+    assert log.count('<a href="/moderation/users/spammer">user spammer</a>') == 2
+    assert '<a href="/users/spammer">' not in log
 
 
 def test_comment_hide_asks_a_reason_and_refuses_with_a_page(community: dict[str, Any]) -> None:
