@@ -7,6 +7,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils.html import format_html
 
 from paperfeed.accounts.models import User
 from paperfeed.core.admin import LargeTable
@@ -35,7 +36,13 @@ class AccountAdmin(LargeTable, UserAdmin):
 
     Unticking "active" deactivates the account as `paperfeed` commands do (accounts.services.set_active:
     its sessions end, its votes stop counting) and logs it in the moderation log under the staff
-    member's name: it takes votes away as a suspension does, and so is on the record as one."""
+    member's name: it takes votes away as a suspension does, and so is on the record as one.
+
+    Staff cannot delete an account here, singly or in bulk: the delete cascades to its comments,
+    votes and collections, which cuts the replies around them out of their threads and moves every
+    count, with no line in the moderation log. The change page points to what to do instead
+    (deactivate, or suspend and remove their posts, each logged and undoable); the owner deletes
+    their own account from their settings."""
 
     list_display = (
         "username",
@@ -47,6 +54,21 @@ class AccountAdmin(LargeTable, UserAdmin):
         "date_joined",
     )
     list_filter = ("is_staff", "is_superuser", "is_active", "email_verified", SuspendedFilter, "groups")
+    fieldsets = (*(UserAdmin.fieldsets or ()), ("Moderation", {"fields": ("moderation",)}))
+    readonly_fields = ("moderation",)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # also takes the bulk "Delete selected" action away (it needs this permission)
+
+    @admin.display(description="instead of deleting")
+    def moderation(self, user: User) -> str:
+        return format_html(
+            'Untick "Active" above to deactivate the account (it can no longer log in and its votes'
+            ' stop counting), or <a href="{}">suspend {} and remove everything they posted</a>.'
+            " Both are logged in the moderation log and can be undone.",
+            reverse("moderation-user", args=[user.username]),
+            user.username,
+        )
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         if not (change and "is_active" in form.changed_data):

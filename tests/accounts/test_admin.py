@@ -84,3 +84,31 @@ def test_unticking_active_deactivates_through_the_service_and_the_moderation_log
     assert "Root was left active: You cannot deactivate your own account." in r.content.decode()
     admin.refresh_from_db()
     assert admin.is_active and Action.objects.count() == 2
+
+
+def test_staff_cannot_delete_accounts_and_are_pointed_to_deactivate_or_purge() -> None:
+    """Deleting an account in the admin took its comments with it (the thread around them lost its
+    context) with no line in the moderation log; now neither the delete page nor the bulk action is
+    there, even for a superuser, and the change page says what to do instead."""
+    from paperfeed.feed import services as feed
+    from paperfeed.feed.models import Comment
+    from tests.sitedata import load_papers
+
+    admin = User.objects.create_superuser("root", "root@example.org", "x" * 20)
+    target = make_user("spammer")
+    [paper] = load_papers(1)
+    feed.add_comment(target, paper, "a comment others replied to")
+    client = Client()
+    client.force_login(admin)
+    page = client.get(f"/admin/accounts/user/{target.pk}/change/").content.decode()
+    assert f"/admin/accounts/user/{target.pk}/delete/" not in page
+    assert 'href="/moderation/users/spammer">suspend spammer and remove everything they posted</a>' in page
+    assert client.get(f"/admin/accounts/user/{target.pk}/delete/").status_code == 403
+    assert client.post(f"/admin/accounts/user/{target.pk}/delete/", {"post": "yes"}).status_code == 403
+    listing = client.get("/admin/accounts/user/")
+    assert listing.context["action_form"] is None  # "Delete selected" was its only action
+    bulk = {"action": "delete_selected", "_selected_action": [target.pk, admin.pk], "post": "yes"}
+    client.post("/admin/accounts/user/", bulk, follow=True)
+    assert User.objects.filter(pk__in=[target.pk, admin.pk]).count() == 2
+    assert Comment.objects.filter(author=target).count() == 1
+    assert not Action.objects.exists()  # nothing was done, so nothing to log
