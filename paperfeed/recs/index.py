@@ -295,10 +295,15 @@ def retry_after() -> float:
     """Seconds until the window being built is likely saved (a guess: a client told too early looks
     again, one told too late waits past it)."""
     took = store.last_build_seconds()
-    if took is None:
-        return RETRY_UNKNOWN_S
     since = store.building_since()
-    left = took - max(clock.wall() - since, 0.0) if since is not None else took
+    if since is not None:
+        left = RETRY_UNKNOWN_S if took is None else took - max(clock.wall() - since, 0.0)
+    else:
+        # No builder holds the lock. After this process's builder failed, none starts until the
+        # pause (RETRY_FAILED_S) is over, and then the build takes its whole time: told the build
+        # alone, a client came back while nothing was being built.
+        paused = max(RETRY_FAILED_S - (clock.monotonic() - _failed_at), 0.0)
+        left = paused + (RETRY_UNKNOWN_S if took is None else took)
     return min(max(left, RETRY_MIN_S), RETRY_MAX_S)
 
 

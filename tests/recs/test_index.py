@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -69,6 +71,42 @@ def test_retry_after_is_the_last_builds_duration_less_the_time_the_builder_has_h
     index.refresh_saved()
     assert manifest_seconds(home) == 1_000
     assert index.retry_after() == index.RETRY_MAX_S
+
+
+def test_retry_after_during_the_pause_after_a_failed_build_is_the_rest_of_the_pause_and_a_build(
+    catalogue, home, monkeypatch
+):
+    wall, mono = [1_000.0], [5_000.0]
+    monkeypatch.setattr(clock, "wall", lambda: wall[0])
+    monkeypatch.setattr(clock, "monotonic", lambda: mono[0])
+    real_build = index.build
+
+    def build_taking_42_s(*args, **kwargs):  # type: ignore[no-untyped-def]
+        out = real_build(*args, **kwargs)
+        wall[0] += 42
+        return out
+
+    monkeypatch.setattr(index, "build", build_taking_42_s)
+    index.refresh_saved()
+    assert index.retry_after() == 42
+
+    # This process's builder exited non-zero (a real child): the next look notes it, starts none.
+    index.reset()
+    failed = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    failed.wait()
+    monkeypatch.setattr(index, "_builder", failed)
+    assert index._start_builder("a test") is True and index._builder is None
+    assert store.building_since() is None  # nobody holds the lock during the pause
+    assert index.retry_after() == index.RETRY_FAILED_S + 42  # the whole pause, then a build
+    mono[0] += 50
+    assert index.retry_after() == 10 + 42
+    mono[0] += 15
+    assert index.retry_after() == 42  # past the pause: a build from the next look
+    mono[0] -= 30  # back within it, when another process's builder takes the lock: its time counts
+    with store.builder_lock():
+        wall[0] += 2
+        assert index.retry_after() == 40
+    index.reset()
 
 
 # Run in a `paperfeed shell` of its own (the builder it starts reads the same database and home): a
