@@ -166,6 +166,49 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+# The rate limits' counters live in the database, or in Redis when PAPERFEED_CACHE_URL points at it
+# (core.ratelimit). This Redis is the machine's (a throw-away one is started only by the reliability
+# tests): each test keeps its keys under a prefix of its own and deletes them after.
+TEST_REDIS_URL = os.environ.get("PAPERFEED_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _redis_unreachable(url: str) -> str | None:
+    import redis
+
+    try:
+        with redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) as r:
+            r.ping()
+    except redis.RedisError as e:
+        return f"{type(e).__name__}: {e}"
+    return None
+
+
+@pytest.fixture(params=["database", "redis"])
+def rate_counters(request: pytest.FixtureRequest, settings: Any) -> Iterator[str]:
+    """Where the rate limits count: each test using it runs with both stores."""
+    if request.param == "database":
+        yield "database"
+        return
+    if reason := _redis_unreachable(TEST_REDIS_URL):
+        pytest.skip(f"Redis at {TEST_REDIS_URL} (PAPERFEED_TEST_REDIS_URL) is not reachable: {reason}")
+    import redis
+
+    prefix = f"pftest-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": TEST_REDIS_URL,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    try:
+        yield "redis"
+    finally:
+        with redis.Redis.from_url(TEST_REDIS_URL) as r:
+            for key in r.scan_iter(f"{prefix}:*"):
+                r.delete(key)
+
+
 def _admin_conn():  # type: ignore[no-untyped-def]
     import psycopg
 

@@ -43,6 +43,7 @@ NOT_SETTINGS: dict[str, str | None] = {
     "PAPERFEED_TESTS_HOME": "docs/testing.md",
     "PAPERFEED_SHARED_DATA": "docs/testing.md",
     "PAPERFEED_PG_ADMIN_URL": "docs/testing.md",
+    "PAPERFEED_TEST_REDIS_URL": "docs/testing.md",
     "NO_COLOR": "README.md",  # no-color.org, for every command line tool
     "COLUMNS": "README.md",  # the shell's, for listings at the terminal's width
 }

@@ -1,6 +1,10 @@
 """Rate limits shared by every web process and worker: counters live in the database (an atomic
 upsert per hit) or, when PAPERFEED_CACHE_URL points at Redis, in Redis.
 
+A hit is counted only if its window still has room, checked in the step that counts it (the upsert's
+WHERE; one Lua script on Redis): counted after a separate look, every concurrent hit the look let
+through was counted, so a client with one hit left got as many as it sent at once.
+
 A limit is `limit` hits per `window` seconds for one bucket. The count is a sliding-window estimate
 (this window's hits plus the previous window's, weighted by how much of it still overlaps), which
 has no burst at window edges and needs two counters per bucket. Time comes from core.clock (scaled),
@@ -86,22 +90,29 @@ def _look_db(bucket: str, length: int) -> tuple[float, int, int]:
     return now, counts.get(start, 0), counts.get(start - length, 0)
 
 
-def _incr_db(bucket: str, start: int, length: int, by: int) -> tuple[int, int]:
-    """Add `by` to the counter of the window starting at `start` atomically; return (this
-    window's count, the previous window's)."""
+def _incr_db(bucket: str, start: int, length: int, by: int, room: int | None) -> tuple[bool, int, int]:
+    """Add `by` to the counter of the window starting at `start` if it holds at most `room` hits
+    (always, if None), in one statement: a concurrent hit cannot take the room between the look and
+    the count, as it did when every hit the look let through was counted. Return (whether it was
+    added, this window's count, the previous window's)."""
     table = connection.ops.quote_name("core_ratecounter")
+    cap = 0 if room is None else room
     with transaction.atomic(), connection.cursor() as cur:
+        # The row is locked by the upsert (PostgreSQL) or the database by the write (SQLite), and
+        # the WHERE is read against the count another hit may have just committed.
         cur.execute(
-            f"INSERT INTO {table} (bucket, window_start, hits) VALUES (%s, %s, %s) "  # noqa: S608  # nosec B608
-            f"ON CONFLICT (bucket, window_start) DO UPDATE SET hits = {table}.hits + excluded.hits",
-            [bucket, start, by],
+            f"INSERT INTO {table} (bucket, window_start, hits) SELECT %s, %s, %s WHERE %s OR 0 <= %s "  # nosec B608
+            f"ON CONFLICT (bucket, window_start) DO UPDATE SET hits = {table}.hits + excluded.hits "
+            f"WHERE %s OR {table}.hits <= %s RETURNING hits",
+            [bucket, start, by, room is None, cap, room is None, cap],
         )
+        added = cur.fetchone() is not None
         cur.execute(
             f"SELECT window_start, hits FROM {table} WHERE bucket = %s AND window_start >= %s",  # noqa: S608  # nosec B608
             [bucket, start - length],
         )
         counts = dict(cur.fetchall())
-    return counts.get(start, 0), counts.get(start - length, 0)
+    return added, counts.get(start, 0), counts.get(start - length, 0)
 
 
 def _rebase(
@@ -131,10 +142,23 @@ def _look_cache(bucket: str, length: int) -> tuple[float, int, int]:
     return now, cache.get(f"rl:{bucket}:{start}") or 0, cache.get(f"rl:{bucket}:{start - length}") or 0
 
 
-def _incr_cache(bucket: str, start: int, length: int, by: int) -> tuple[int, int]:
-    key = f"rl:{bucket}:{start}"
-    cache.add(key, 0, timeout=max(1, math.ceil(2 * length / clock.scale())))
-    return cache.incr(key, by), cache.get(f"rl:{bucket}:{start - length}") or 0
+# The Redis twin of _incr_db's conditional upsert, one script so that nothing runs between the
+# look and the count. KEYS[1] this window's counter; ARGV: by, room (-1: always), expiry seconds.
+_INCR_IF_ROOM = """
+redis.call('SET', KEYS[1], 0, 'EX', ARGV[3], 'NX')
+local room = tonumber(ARGV[2])
+if room >= 0 and tonumber(redis.call('GET', KEYS[1])) > room then return 0 end
+redis.call('INCRBY', KEYS[1], ARGV[1])
+return 1
+"""
+
+
+def _incr_cache(bucket: str, start: int, length: int, by: int, room: int | None) -> tuple[bool, int, int]:
+    key = cache.make_and_validate_key(f"rl:{bucket}:{start}")
+    client = cache._cache.get_client(key, write=True)  # type: ignore[attr-defined]  # a RedisCache
+    ttl = max(1, math.ceil(2 * length / clock.scale()))
+    added = bool(client.eval(_INCR_IF_ROOM, 1, key, by, -1 if room is None else room, ttl))
+    return added, cache.get(f"rl:{bucket}:{start}") or 0, cache.get(f"rl:{bucket}:{start - length}") or 0
 
 
 def _window_start(now: float, length: int) -> int:
@@ -186,9 +210,16 @@ def _decide(
         now = Fraction(now_read)  # exactly the float read: no rounding from here on
         start = _window_start(now_read, window)
         elapsed = (now - start) / window
-        allowed = current + cost + previous * (1 - elapsed) <= limit
+        # The most hits this window may hold before this one for it to be let through.
+        room = math.floor(limit - cost - previous * (1 - elapsed))
+        allowed = current <= room
         if count and (allowed or count_denied):
-            current, previous = incr(bucket, start, window, cost)
+            # Counted only if there is room still, in the same step as the check: a concurrent hit
+            # may have taken it since the look (the count is then this one's refusal).
+            if count_denied:
+                _, current, previous = incr(bucket, start, window, cost, None)
+            else:
+                allowed, current, previous = incr(bucket, start, window, cost, room)
         elif not count and allowed:
             current += cost  # as if counted: the estimate after the hit it would let through
     except DatabaseError as e:
