@@ -90,26 +90,24 @@ def subscribe(raw_email: str, *, user: Any = None, ip: str = "", frequency: str 
     address (the caller shows one answer); the owner gets one mail: a confirmation link, or (already
     confirmed) a note with the settings link. A suppressed address gets nothing."""
     address = addresses.normalise(raw_email)  # InvalidAddress for the form to show
-    # The client's limit is only looked at until the address's has let the request through: a
-    # request the address's limit refused counted against the client too, so one address asked for
-    # again and again locked its whole network out (30 an hour, shared by everyone behind one NAT).
-    if (
-        ip
-        and not (
-            by_ip := ratelimit.peek("digests.subscribe.ip", ip, limit=IP_LIMIT, window=IP_WINDOW)
-        ).allowed
-    ):
-        return Accepted(False, by_ip.retry_after, limited_by="client")
-    decision = ratelimit.hit("digests.subscribe", address, limit=RESEND_LIMIT, window=RESEND_WINDOW)
+    # The address's limit is looked at first and counted last. Counted before the client's, a
+    # request the client's limit then refused (a concurrent one from the network taking its last
+    # room between a look and the count) had spent one of the address's three confirmations for
+    # nothing. Counted after its own refusal, the address's refusals locked the network out (30 an
+    # hour, shared by everyone behind one NAT), so it refuses before the client's is counted.
+    decision = ratelimit.peek("digests.subscribe", address, limit=RESEND_LIMIT, window=RESEND_WINDOW)
     if not decision.allowed:
         return Accepted(False, decision.retry_after, limited_by="address")
-    # Counted now. A concurrent request may have taken the client's last room since the look: then
-    # this one is refused, its address's hit spent (rare, and at worst one of three).
     if (
         ip
         and not (by_ip := ratelimit.hit("digests.subscribe.ip", ip, limit=IP_LIMIT, window=IP_WINDOW)).allowed
     ):
-        return Accepted(False, by_ip.retry_after, limited_by="client")
+        return Accepted(False, by_ip.retry_after, limited_by="client")  # the address's hit not spent
+    # Only concurrent requests for this very address can have taken its room since the look: the
+    # client's hit stays spent then, on its own address.
+    decision = ratelimit.hit("digests.subscribe", address, limit=RESEND_LIMIT, window=RESEND_WINDOW)
+    if not decision.allowed:
+        return Accepted(False, decision.retry_after, limited_by="address")
     own = bool(user and getattr(user, "is_authenticated", False) and user.email_verified and user.email)
     own = own and _same(user.email, address)
     with transaction.atomic():
