@@ -155,7 +155,7 @@ def test_same_answer_for_new_pending_and_confirmed_addresses(smtp_sink: SmtpSink
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("immediate_tasks")
+@pytest.mark.usefixtures("rate_counters", "immediate_tasks")
 def test_resends_limited_to_3_per_6_hours_the_4th_is_429_without_mail(smtp_sink: SmtpSink) -> None:
     codes = [_subscribe(Client(), "reader@example.org").status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
@@ -164,7 +164,7 @@ def test_resends_limited_to_3_per_6_hours_the_4th_is_429_without_mail(smtp_sink:
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("immediate_tasks", "smtp_sink")
+@pytest.mark.usefixtures("rate_counters", "immediate_tasks", "smtp_sink")
 def test_a_429_says_when_the_limit_met_lets_the_address_ask_again(monkeypatch: pytest.MonkeyPatch) -> None:
     # It said `Retry-After: 3600` whatever was left, and the JSON twin `{"ok", "message"}` alone,
     # where every other 429 is core.http.retry_later's shape.
@@ -197,7 +197,7 @@ def test_a_429_says_when_the_limit_met_lets_the_address_ask_again(monkeypatch: p
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("immediate_tasks", "smtp_sink")
+@pytest.mark.usefixtures("rate_counters", "immediate_tasks", "smtp_sink")
 def test_a_429_of_the_clients_own_limit_says_its_wait(monkeypatch: pytest.MonkeyPatch) -> None:
     window = services.IP_WINDOW
     clock.freeze(monkeypatch, [1000 * window + window - 900.0])
@@ -215,7 +215,7 @@ def test_a_429_of_the_clients_own_limit_says_its_wait(monkeypatch: pytest.Monkey
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("immediate_tasks", "smtp_sink")
+@pytest.mark.usefixtures("rate_counters", "immediate_tasks", "smtp_sink")
 def test_a_refusal_by_the_addresss_limit_does_not_count_against_the_client(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
