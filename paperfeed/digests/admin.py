@@ -32,15 +32,7 @@ class ByAddress(LargeTable):
 
     search_help_text = "An address, or its beginning (jane@, jane@example.o)."
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
-    ) -> tuple[QuerySet[Any], bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        return self.search_address(queryset, term), False
-
-    def search_address(self, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
+    def search(self, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
         # The subscribers first, then their rows by the index that leads with the subscriber: a
         # filter across the join let the planner read the whole outbox and join each row.
         return queryset.filter(subscriber__in=Subscriber.objects.filter(address_prefix(term)).values("pk"))
@@ -54,7 +46,7 @@ class SubscriberAdmin(ByAddress):
     raw_id_fields = ["user"]
     readonly_fields = ["created_at", "confirmed_at", "unsubscribed_at", "token_version"]
 
-    def search_address(self, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
+    def search(self, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
         return queryset.filter(address_prefix(term))
 
 
@@ -75,13 +67,13 @@ class DeliveryAdmin(ByAddress):
     search_help_text = "A Message-ID exactly (with or without its <>), or an address or its beginning."
     raw_id_fields = ["digest", "subscriber"]
 
-    def search_address(self, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
+    def search(self, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
         # A Message-ID is looked up exactly (delivery_message_id); a bounce report quotes it.
         bare = term.strip("<>")
         by_id = queryset.filter(message_id__in=[term, f"<{bare}>"])
         if "@" in bare and by_id.exists():
             return by_id
-        return super().search_address(queryset, term)
+        return super().search(queryset, term)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
