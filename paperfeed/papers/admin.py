@@ -7,8 +7,6 @@ from django.http import HttpRequest
 from paperfeed.core.admin import LargeTable
 from paperfeed.papers.models import Author, Category, HarvestState, Paper, PaperChange, PaperLink
 from paperfeed.papers.signals import papers_ingested
-from paperfeed.search.services import MAX_LIMIT as SEARCHED
-from paperfeed.search.services import search
 
 
 class PaperLinkInline(admin.TabularInline):
@@ -52,6 +50,11 @@ class PaperAdmin(LargeTable):
         dates, the page): 1 s on PostgreSQL. When
         the index is not built, or finds nothing (a withdrawn paper has left it), Django's search
         still answers, slowly."""
+        # Here, not at the top: Django imports every admin module at setup, and every `paperfeed`
+        # command would then load the search service (tests/core/test_apps.py).
+        from paperfeed.search.services import MAX_LIMIT as SEARCHED
+        from paperfeed.search.services import search
+
         named = queryset.named(term)  # type: ignore[attr-defined]  # a PaperQuerySet
         if named.exists():
             return named

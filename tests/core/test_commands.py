@@ -196,7 +196,7 @@ BAD_ARGUMENTS = [
     (("submit", "arXiv:"), "ID: not an arXiv identifier"),
     (("moderate", "remove", "nonsense"), "ID: not an arXiv identifier: 'nonsense'"),
     (("moderate", "reports", "--limit", "0"), "--limit: must be a whole number from 1 to 10000"),
-    (("moderate", "purge"), "invalid choice: 'purge'"),
+    (("moderate", "obliterate"), "invalid choice: 'obliterate'"),
     # "required: action", a name neither the usage line nor --help shows.
     (("digest",), "the following arguments are required: {send,bounces,status,resume} ("),
     (("schedule",), "the following arguments are required: {list,tick} ("),
