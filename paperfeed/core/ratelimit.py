@@ -143,22 +143,29 @@ def _look_cache(bucket: str, length: int) -> tuple[float, int, int]:
 
 
 # The Redis twin of _incr_db's conditional upsert, one script so that nothing runs between the
-# look and the count. KEYS[1] this window's counter; ARGV: by, room (-1: always), expiry seconds.
+# look and the count, and one round trip that also reads both windows' counts back.
+# KEYS: this window's counter, the previous one's; ARGV: by, room (-1: always), expiry seconds.
 _INCR_IF_ROOM = """
 redis.call('SET', KEYS[1], 0, 'EX', ARGV[3], 'NX')
 local room = tonumber(ARGV[2])
-if room >= 0 and tonumber(redis.call('GET', KEYS[1])) > room then return 0 end
-redis.call('INCRBY', KEYS[1], ARGV[1])
-return 1
+local added = 0
+if room < 0 or tonumber(redis.call('GET', KEYS[1])) <= room then
+  redis.call('INCRBY', KEYS[1], ARGV[1])
+  added = 1
+end
+return {added, tonumber(redis.call('GET', KEYS[1])), tonumber(redis.call('GET', KEYS[2]) or '0')}
 """
 
 
 def _incr_cache(bucket: str, start: int, length: int, by: int, room: int | None) -> tuple[bool, int, int]:
     key = cache.make_and_validate_key(f"rl:{bucket}:{start}")
+    before = cache.make_and_validate_key(f"rl:{bucket}:{start - length}")
     client = cache._cache.get_client(key, write=True)  # type: ignore[attr-defined]  # a RedisCache
     ttl = max(1, math.ceil(2 * length / clock.scale()))
-    added = bool(client.eval(_INCR_IF_ROOM, 1, key, by, -1 if room is None else room, ttl))
-    return added, cache.get(f"rl:{bucket}:{start}") or 0, cache.get(f"rl:{bucket}:{start - length}") or 0
+    added, current, previous = client.eval(
+        _INCR_IF_ROOM, 2, key, before, by, -1 if room is None else room, ttl
+    )
+    return bool(added), int(current), int(previous)
 
 
 def _window_start(now: float, length: int) -> int:
