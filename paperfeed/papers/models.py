@@ -109,11 +109,11 @@ class PaperQuerySet(models.QuerySet["Paper"]):
     def announced_between(self, first: dt.date, last: dt.date) -> PaperQuerySet:
         return self.filter(announced__gte=first, announced__lte=last)
 
-    def in_category(self, code: str) -> PaperQuerySet:
-        """Papers listed in a category, primary or cross-listed. A semi-join on PaperCategory (the
-        ingestor stores the primary category there too, at position 0): the join + DISTINCT it
-        replaces sorted every paper of the category, 78-278 ms for a cs.CV page at 74,728 papers on
-        PostgreSQL, 3 ms now.
+    def in_category(self, *codes: str) -> PaperQuerySet:
+        """Papers listed in a category (or in any of several), primary or cross-listed. A semi-join
+        on PaperCategory (the ingestor stores the primary category there too, at position 0): the
+        join + DISTINCT it replaces sorted every paper of the category, 78-278 ms for a cs.CV page
+        at 74,728 papers on PostgreSQL, 3 ms now.
 
         SQLite plans that `pk IN (…)` one way whatever the category's size: it reads each listed paper
         by its rowid and sorts them all, 38,431 for cs.CV, to find the newest day or a day's neighbours.
@@ -122,7 +122,7 @@ class PaperQuerySet(models.QuerySet["Paper"]):
         would read past most papers to find the category's few (hep-ex, 1 paper: 9.5 -> 128 ms), so they
         keep the IN. PostgreSQL plans both as the same semi-join from its statistics: it keeps the IN,
         without the probe (bench/README.md, "Category pages")."""
-        listed = PaperCategory.objects.using(self.db).filter(category_id=code)
+        listed = PaperCategory.objects.using(self.db).filter(category_id__in=codes)
         if connections[self.db].vendor == "sqlite" and listed.values_list("pk")[SQLITE_EXISTS_FROM:][:1]:
             return self.filter(Exists(listed.filter(paper_id=OuterRef("pk"))))
         return self.filter(pk__in=listed.values("paper_id"))

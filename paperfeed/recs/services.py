@@ -991,7 +991,7 @@ def provisional(user: Any, *, limit: int = 20) -> list[Recommendation]:
     cats = [codes[j] for j in np.argsort(-share, kind="stable")[:PROVISIONAL_CATEGORIES] if share[j] > 0]
     pool = list(
         Paper.objects.active()
-        .filter(pk__in=PaperCategory.objects.filter(category_id__in=cats).values("paper_id"))
+        .in_category(*cats)
         .exclude(pk__in=sig.excluded())
         .order_by("-announced", "-pk")
         .select_related("primary_category")[: limit * PROVISIONAL_POOL]
