@@ -55,3 +55,13 @@ def db_wall(using: str = "default") -> float:
     with conn.cursor() as cursor:
         cursor.execute(f"SELECT {sql}", params)
         return float(cursor.fetchone()[0])
+
+
+# --- Redis's clock -----------------------------------------------------------------------------------
+# The rate limits' counters in Redis go by Redis's clock, read with the counters (TIME), for the
+# database's reason: every web machine then counts a client in the same windows, whatever its own
+# clock says.
+def redis_wall(reply: tuple[int, int]) -> float:
+    """Redis's TIME reply (seconds, microseconds) in scaled epoch seconds."""
+    seconds, micros = reply
+    return (seconds + micros / 1_000_000) * scale()

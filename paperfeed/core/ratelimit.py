@@ -3,7 +3,9 @@ upsert per hit) or, when PAPERFEED_CACHE_URL points at Redis, in Redis.
 
 A hit is counted only if its window still has room, checked in the step that counts it (the upsert's
 WHERE; one Lua script on Redis): counted after a separate look, every concurrent hit the look let
-through was counted, so a client with one hit left got as many as it sent at once.
+through was counted, so a client with one hit left got as many as it sent at once. A limit that
+counts its refusals too (`count_denied`, the log-in limits) is decided in that step as well: the
+count the upsert or script added the hit to says whether it had room.
 
 A limit is `limit` hits per `window` seconds for one bucket. The count is a sliding-window estimate
 (this window's hits plus the previous window's, weighted by how much of it still overlaps), which
@@ -16,15 +18,14 @@ float could land a hair above it. A window's hits weigh on into the next one, so
 this window waits past its end, until they have decayed enough (up to two windows in all).
 
 Wall time can jump (§4c). Forward, a client meets empty windows: one fresh allowance, as after a
-real pause, and the limit holds from there. Back, the database counters are rebased (`_rebase`);
-Redis counters expire after two windows of real time, so at most two are met twice.
+real pause, and the limit holds from there. Back, the counters ahead of the clock are rebased onto
+this window and the previous one (`_rebased`), in the database and in Redis alike.
 
-Database counters follow the database's clock (core.clock.db_now_sql), read in the statement that
-reads them, so web machines whose clocks disagree count each client in the same windows: by their
-own clocks, one an hour ahead met empty windows and let the client through again. Redis counters
-follow each process's own clock (Redis has none to share without a round trip of its own): machines
-whose clocks disagree may let a client through up to about twice its limit around a window's edge,
-or more if they are further apart than a window, so keep them synchronised (NTP).
+Counters follow their store's clock, the database's (core.clock.db_now_sql, read in the statement
+that reads them) or Redis's (TIME, read with them in one round trip), so web machines whose clocks
+disagree count each client in the same windows: by their own clocks, one an hour ahead met empty
+windows and let the client through again; and, with counters rebased, one a moment behind would
+take the others' for a jump back at every window's edge.
 
 A database that cannot be written (a read-only SQLite file, §4c) cannot count: every hit is then
 allowed, with a warning in the log, so that reads keep working; anything that writes fails anyway.
@@ -37,11 +38,11 @@ import logging
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection, transaction
-from django.db.backends.utils import CursorWrapper
 
 from paperfeed.core import clock
 from paperfeed.core.commands import is_read_only
@@ -86,17 +87,27 @@ def _look_db(bucket: str, length: int) -> tuple[float, int, int]:
         start = _window_start(now, length)
         counts = {w: h for _, w, h in rows if w is not None and w >= start - length}
         if max(counts, default=start) > start:
-            counts = _rebase(cur, table, bucket, start, length, counts)
+            counts = _rebased(counts, start, length)
+            cur.execute(
+                f"DELETE FROM {table} WHERE bucket = %s AND window_start >= %s",  # noqa: S608  # nosec B608
+                [bucket, start - length],
+            )
+            for window_start, hits in counts.items():
+                # Two processes may rebase at once (PostgreSQL): both write the same values.
+                cur.execute(
+                    f"INSERT INTO {table} (bucket, window_start, hits) VALUES (%s, %s, %s) "  # noqa: S608  # nosec B608
+                    "ON CONFLICT (bucket, window_start) DO UPDATE SET hits = excluded.hits",
+                    [bucket, window_start, hits],
+                )
     return now, counts.get(start, 0), counts.get(start - length, 0)
 
 
-def _incr_db(bucket: str, start: int, length: int, by: int, room: int | None) -> tuple[bool, int, int]:
+def _incr_db(bucket: str, start: int, length: int, by: int, room: int, always: bool) -> tuple[bool, int, int]:
     """Add `by` to the counter of the window starting at `start` if it holds at most `room` hits
-    (always, if None), in one statement: a concurrent hit cannot take the room between the look and
-    the count, as it did when every hit the look let through was counted. Return (whether it was
-    added, this window's count, the previous window's)."""
+    (or `always`), in one statement, and say whether it held at most `room`: a concurrent hit cannot
+    take the room between the look and the count, as it did when every hit the look let through was
+    counted. Return (that, this window's count, the previous window's)."""
     table = connection.ops.quote_name("core_ratecounter")
-    cap = 0 if room is None else room
     with transaction.atomic(), connection.cursor() as cur:
         # The row is locked by the upsert (PostgreSQL) or the database by the write (SQLite), and
         # the WHERE is read against the count another hit may have just committed.
@@ -104,68 +115,101 @@ def _incr_db(bucket: str, start: int, length: int, by: int, room: int | None) ->
             f"INSERT INTO {table} (bucket, window_start, hits) SELECT %s, %s, %s WHERE %s OR 0 <= %s "  # nosec B608
             f"ON CONFLICT (bucket, window_start) DO UPDATE SET hits = {table}.hits + excluded.hits "
             f"WHERE %s OR {table}.hits <= %s RETURNING hits",
-            [bucket, start, by, room is None, cap, room is None, cap],
+            [bucket, start, by, always, room, always, room],
         )
-        added = cur.fetchone() is not None
+        # The count this hit was added to is the one it met (concurrent hits each meet their own),
+        # where a look before it may have met the same count as every other hit of the moment.
+        row = cur.fetchone()
+        had_room = row is not None and row[0] - by <= room
         cur.execute(
             f"SELECT window_start, hits FROM {table} WHERE bucket = %s AND window_start >= %s",  # noqa: S608  # nosec B608
             [bucket, start - length],
         )
         counts = dict(cur.fetchall())
-    return added, counts.get(start, 0), counts.get(start - length, 0)
+    return had_room, counts.get(start, 0), counts.get(start - length, 0)
 
 
-def _rebase(
-    cur: CursorWrapper, table: str, bucket: str, start: int, length: int, counts: dict[int, int]
-) -> dict[int, int]:
-    """Counters of windows after `start` exist only if the clock went back. Left in place, each
-    would be met again as the clock re-reached it, and a client busy before the jump would stay
-    refused for as long as the jump (an hour back: an hour locked out), after a fresh allowance
-    now. The latest two windows become this one and the previous one instead: the client keeps
-    what it has used, neither more nor less."""
+def _rebased(counts: dict[int, int], start: int, length: int) -> dict[int, int]:
+    """The counts of this window and the previous one, given counts of windows after `start`, which
+    exist only if the clock went back. Left in place, each would be met again as the clock re-reached
+    it, and a client busy before the jump would stay refused for as long as the jump (an hour back:
+    an hour locked out), after a fresh allowance now. The latest two windows become this one and the
+    previous one instead: the client keeps what it has used, neither more nor less."""
     latest = max(counts)
-    moved = {start: counts[latest], start - length: counts.get(latest - length, 0)}
-    cur.execute(f"DELETE FROM {table} WHERE bucket = %s AND window_start >= %s", [bucket, start - length])  # noqa: S608  # nosec B608
-    for window_start, hits in moved.items():
-        # Two processes may rebase at once (PostgreSQL): both write the same values.
-        cur.execute(
-            f"INSERT INTO {table} (bucket, window_start, hits) VALUES (%s, %s, %s) "  # noqa: S608  # nosec B608
-            "ON CONFLICT (bucket, window_start) DO UPDATE SET hits = excluded.hits",
-            [bucket, window_start, hits],
-        )
-    return moved
+    return {start: counts[latest], start - length: counts.get(latest - length, 0)}
 
 
-def _look_cache(bucket: str, length: int) -> tuple[float, int, int]:
-    now = clock.wall()
-    start = _window_start(now, length)
-    return now, cache.get(f"rl:{bucket}:{start}") or 0, cache.get(f"rl:{bucket}:{start - length}") or 0
+# Redis keeps a bucket's counters in one hash (window start -> hits), so that the windows after the
+# clock can be found and rebased as the database's rows are; it expires two windows of real time
+# after its last write (longest_wait), when nothing in it can weigh any more.
+def _cache_key(bucket: str) -> tuple[str, Any]:
+    key = cache.make_and_validate_key(f"rl:{bucket}")
+    return key, cache._cache.get_client(key, write=True)  # type: ignore[attr-defined]  # a RedisCache
 
 
-# The Redis twin of _incr_db's conditional upsert, one script so that nothing runs between the
-# look and the count, and one round trip that also reads both windows' counts back.
-# KEYS: this window's counter, the previous one's; ARGV: by, room (-1: always), expiry seconds.
-_INCR_IF_ROOM = """
-redis.call('SET', KEYS[1], 0, 'EX', ARGV[3], 'NX')
-local room = tonumber(ARGV[2])
-local added = 0
-if room < 0 or tonumber(redis.call('GET', KEYS[1])) <= room then
-  redis.call('INCRBY', KEYS[1], ARGV[1])
-  added = 1
+# KEYS: the bucket's hash; ARGV: the previous window's start (its windows from it on are replaced),
+# this window's start, this window's hits, the previous one's, expiry seconds.
+_REBASE = """
+for _, w in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if tonumber(w) >= tonumber(ARGV[1]) then redis.call('HDEL', KEYS[1], w) end
 end
-return {added, tonumber(redis.call('GET', KEYS[1])), tonumber(redis.call('GET', KEYS[2]) or '0')}
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3], ARGV[1], ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
 """
 
 
-def _incr_cache(bucket: str, start: int, length: int, by: int, room: int | None) -> tuple[bool, int, int]:
-    key = cache.make_and_validate_key(f"rl:{bucket}:{start}")
-    before = cache.make_and_validate_key(f"rl:{bucket}:{start - length}")
-    client = cache._cache.get_client(key, write=True)  # type: ignore[attr-defined]  # a RedisCache
-    ttl = max(1, math.ceil(2 * length / clock.scale()))
-    added, current, previous = client.eval(
-        _INCR_IF_ROOM, 2, key, before, by, -1 if room is None else room, ttl
+def _look_cache(bucket: str, length: int) -> tuple[float, int, int]:
+    """_look_db's twin: Redis's time and the bucket's counters in one round trip (MULTI), those
+    ahead of the clock rebased."""
+    key, client = _cache_key(bucket)
+    with client.pipeline() as pipe:
+        reply, raw = pipe.time().hgetall(key).execute()
+    now = clock.redis_wall(reply)
+    start = _window_start(now, length)
+    counts = {int(w): int(h) for w, h in raw.items() if int(w) >= start - length}
+    if max(counts, default=start) > start:
+        counts = _rebased(counts, start, length)
+        # Two processes may rebase at once: both write the same values.
+        client.eval(
+            _REBASE,
+            1,
+            key,
+            start - length,
+            start,
+            counts[start],
+            counts[start - length],
+            longest_wait(length),
+        )
+    return now, counts.get(start, 0), counts.get(start - length, 0)
+
+
+# The Redis twin of _incr_db's conditional upsert, one script so that nothing runs between the
+# look and the count, and one round trip that also reads both windows' counts back (and drops the
+# windows that can no longer weigh).
+# KEYS: the bucket's hash; ARGV: this window's start, the previous one's, by, room, always (1 or 0),
+# expiry seconds.
+_INCR_IF_ROOM = """
+local hits = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+local had_room = hits <= tonumber(ARGV[4])
+if had_room or ARGV[5] == '1' then
+  hits = redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[3])
+  redis.call('EXPIRE', KEYS[1], ARGV[6])
+end
+for _, w in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if tonumber(w) < tonumber(ARGV[2]) then redis.call('HDEL', KEYS[1], w) end
+end
+return {had_room and 1 or 0, hits, tonumber(redis.call('HGET', KEYS[1], ARGV[2]) or '0')}
+"""
+
+
+def _incr_cache(
+    bucket: str, start: int, length: int, by: int, room: int, always: bool
+) -> tuple[bool, int, int]:
+    key, client = _cache_key(bucket)
+    had_room, current, previous = client.eval(
+        _INCR_IF_ROOM, 1, key, start, start - length, by, room, int(always), longest_wait(length)
     )
-    return bool(added), int(current), int(previous)
+    return bool(had_room), int(current), int(previous)
 
 
 def _window_start(now: float, length: int) -> int:
@@ -185,6 +229,12 @@ def _admitted_at(start: int, window: int, limit: int, cost: int, current: int, p
     # (1 - elapsed): room comes back once that has fallen to limit - cost. (Waiting only for the
     # next window, as the wait said until 2026-12, met all of them there and was refused again.)
     return Fraction(start + window) + (1 - Fraction(limit - cost, current)) * window
+
+
+def longest_wait(window: int) -> int:
+    """The most whole seconds a refusal by a limit of `window` seconds can say to wait: a window's
+    hits weigh until the next one ends. Also how long Redis keeps a bucket after its last write."""
+    return max(1, math.ceil(2 * window / clock.scale()))
 
 
 def _use_cache() -> bool:
@@ -221,12 +271,9 @@ def _decide(
         room = math.floor(limit - cost - previous * (1 - elapsed))
         allowed = current <= room
         if count and (allowed or count_denied):
-            # Counted only if there is room still, in the same step as the check: a concurrent hit
-            # may have taken it since the look (the count is then this one's refusal).
-            if count_denied:
-                _, current, previous = incr(bucket, start, window, cost, None)
-            else:
-                allowed, current, previous = incr(bucket, start, window, cost, room)
+            # Decided again in the step that counts (counting a refusal too with count_denied): a
+            # concurrent hit may have taken the room since the look, and this one is then refused.
+            allowed, current, previous = incr(bucket, start, window, cost, room, count_denied)
         elif not count and allowed:
             current += cost  # as if counted: the estimate after the hit it would let through
     except DatabaseError as e:
