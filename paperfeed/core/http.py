@@ -115,26 +115,32 @@ def camel_keys_read(data: QueryDict, renamed: Mapping[str, str]) -> QueryDict:
     return out
 
 
-# What retry_later's seconds are held to: a client is never told 0 (it would hammer), nor more than
-# an hour (whatever asked for it, a client should look again within one).
+# What retry_later's seconds are held to: a client is never told 0 (it would hammer), nor, unless the
+# caller knows the wait to be longer (a rate limit's, up to two of its windows), more than an hour
+# (whatever asked for it, a client should look again within one).
 MIN_RETRY_AFTER, MAX_RETRY_AFTER = 1, 3600
 
 
-def retry_seconds(seconds: float) -> int:
-    """The whole seconds a Retry-After says for a wait of `seconds`, held to 1 s - 1 h: also the
-    header of an HTML page's 429, which has no JSON body."""
-    return min(max(math.ceil(seconds), MIN_RETRY_AFTER), MAX_RETRY_AFTER)
+def retry_seconds(seconds: float, most: int = MAX_RETRY_AFTER) -> int:
+    """The whole seconds a Retry-After says for a wait of `seconds`, held to 1 s - `most` (an hour
+    unless said): also the header of an HTML page's 429, which has no JSON body. RFC 9110 allows
+    any delay, and a client told less than the true wait is refused again when it comes back."""
+    return min(max(math.ceil(seconds), MIN_RETRY_AFTER), most)
 
 
 def retry_later(
-    error: str, seconds: float, status: int = 503, also: Mapping[str, Any] | None = None
+    error: str,
+    seconds: float,
+    status: int = 503,
+    also: Mapping[str, Any] | None = None,
+    most: int = MAX_RETRY_AFTER,
 ) -> HttpResponse:
     """Every answer a client should repeat later (each 429 and 503 of the API, the site's JSON 429s):
-    `{"error", "retryAfter"}` and the same whole seconds in Retry-After (retry_seconds). `retry_after`
-    repeats them until 0.2 (with_old_keys): the API's one snake_case key before its names were all
-    camelCase, kept for the clients that read it (docs/site.md, API). `also`: keys an endpoint sends
-    in every other answer of its own, so that its clients find them in this one too."""
-    wait = retry_seconds(seconds)
+    `{"error", "retryAfter"}` and the same whole seconds in Retry-After (retry_seconds, held to
+    `most`). `retry_after` repeats them until 0.2 (with_old_keys): the API's one snake_case key before
+    its names were all camelCase, kept for the clients that read it (docs/site.md, API). `also`: keys
+    an endpoint sends in every other answer of its own, so that its clients find them in this one too."""
+    wait = retry_seconds(seconds, most)
     data = dict(also or {}) | with_old_keys({"error": error, "retryAfter": wait}, "retryAfter")
     resp = json_answer(data, status)
     resp["Retry-After"] = str(wait)

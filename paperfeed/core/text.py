@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 QUOTE_LIMIT = 40
 
 
@@ -21,3 +23,14 @@ def counted(n: int, word: str, plural: str = "") -> str:
     """`n` and the noun as a count reads: "1 paper", "2 papers", "0 papers" ("1 match", "3 matches"
     with `plural` given). Output said "1 papers" or hedged with "paper(s)"."""
     return f"{n:,} {word if n == 1 else plural or word + 's'}"
+
+
+def about(seconds: float) -> str:
+    """A wait as a reader takes it in, rounded to what they would plan by: "about a minute", "about
+    45 minutes", "about 3 hours" (a client gets the exact seconds, in Retry-After)."""
+    minutes = math.ceil(seconds / 60)
+    if minutes <= 1:
+        return "about a minute"
+    if minutes < 90:
+        return f"about {minutes} minutes"
+    return f"about {math.floor(minutes / 60 + 0.5)} hours"

@@ -18,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from paperfeed.accounts import throttle
+from paperfeed.core import ratelimit
 from paperfeed.core.http import (
     SpelledTwice,
     camel_case,
@@ -28,6 +29,7 @@ from paperfeed.core.http import (
     snake_case,
     with_old_keys,
 )
+from paperfeed.core.text import about
 from paperfeed.digests import addresses, content, mail, services, tokens
 from paperfeed.digests.forms import SettingsForm, SubscribeForm
 from paperfeed.digests.models import Subscriber
@@ -40,18 +42,23 @@ def _wants_json(request: HttpRequest) -> bool:
     return request.GET.get("format") == "json" or "application/json" in request.headers.get("Accept", "")
 
 
-def _limit_met(limited_by: str) -> str:
+def _limit(limited_by: str) -> tuple[int, int]:
+    """(limit, window) of the limit that refused a request."""
+    if limited_by == "client":
+        return services.IP_LIMIT, services.IP_WINDOW
+    return services.RESEND_LIMIT, services.RESEND_WINDOW
+
+
+def _limit_met(limited_by: str, wait: int) -> str:
     # Name the limit that was met: told "this address" when it was the client's limit, a reader
     # would wait for nothing before trying another address, or blame an address they never used.
+    # And say for how long: "later" was often several hours for an address.
+    limit, window = _limit(limited_by)
     if limited_by == "client":
-        return (
-            f"Too many subscription requests from your network (at most {services.IP_LIMIT} "
-            f"{_per(services.IP_WINDOW)}); try again later."
-        )
-    return (
-        f"Too many confirmation mails asked for this address (at most {services.RESEND_LIMIT} "
-        f"{_per(services.RESEND_WINDOW)}); try again later."
-    )
+        met = f"Too many subscription requests from your network (at most {limit} {_per(window)})"
+    else:
+        met = f"Too many confirmation mails asked for this address (at most {limit} {_per(window)})"
+    return f"{met}; try again in {about(wait)}."
 
 
 def _per(window: int) -> str:
@@ -62,7 +69,7 @@ def _per(window: int) -> str:
 @require_http_methods(["GET", "HEAD", "POST"])
 def subscribe(request: HttpRequest) -> HttpResponse:
     form = SubscribeForm(request.POST or None)
-    status, message, error, wait = 200, "", "", 0
+    status, message, error, wait, most = 200, "", "", 0, 0
     if request.method == "POST" and form.is_valid():
         try:
             got = services.subscribe(
@@ -82,13 +89,17 @@ def subscribe(request: HttpRequest) -> HttpResponse:
             if got.allowed:
                 message = SUBSCRIBED
             else:
-                status, error, wait = 429, _limit_met(got.limited_by), got.retry_after
+                status, error, wait = 429, _limit_met(got.limited_by, got.retry_after), got.retry_after
+                # The true wait, held to the longest the limit met can make anyone wait rather than
+                # to the hour other Retry-Afters are: told one hour of an address's several, a
+                # client came back to be refused again.
+                most = ratelimit.longest_wait(_limit(got.limited_by)[1])
     elif request.method == "POST":
         status, error = 400, "Enter an email address."
     if _wants_json(request) and status == 429:
         # The shape of every 429 (core.http.retry_later), with this endpoint's own two keys, which its
         # other answers have: a client reading `ok` and `message` reads them here too.
-        return retry_later(error, wait, 429, also={"ok": False, "message": error})
+        return retry_later(error, wait, 429, also={"ok": False, "message": error}, most=most)
     if _wants_json(request):
         response: HttpResponse = json_answer({"ok": not error, "message": message or error}, status=status)
     else:
@@ -104,9 +115,9 @@ def subscribe(request: HttpRequest) -> HttpResponse:
             status=status,
         )
     if status == 429:
-        # When the limit that was met lets this address (or this client) ask again, held to an hour
-        # as every Retry-After: it said a fixed hour, where a minute was often left.
-        response["Retry-After"] = str(retry_seconds(wait))
+        # When the limit that was met lets this address (or this client) ask again: it said a fixed
+        # hour, where a minute was often left, and then at most an hour, where hours were.
+        response["Retry-After"] = str(retry_seconds(wait, most))
     return response
 
 

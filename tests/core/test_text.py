@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from paperfeed.core.text import counted, quoted
+from paperfeed.core.text import about, counted, quoted
 
 
 def test_quoted_keeps_a_phrase_own_quotes() -> None:
@@ -23,3 +23,13 @@ def test_counted_says_one_thing_and_many_things() -> None:
     assert counted(1, "entry", "entries") == "1 entry"
     assert counted(3, "entry", "entries") == "3 entries"
     assert counted(74_728, "row") == "74,728 rows"
+
+
+def test_about_says_a_wait_as_a_reader_plans_by() -> None:
+    assert about(1) == about(60) == "about a minute"
+    assert about(61) == "about 2 minutes"  # rounded up under the hour and a half: never too early
+    assert about(2700) == "about 45 minutes"
+    assert about(89 * 60) == "about 89 minutes"
+    assert about(90 * 60) == "about 2 hours"
+    assert about(9900) == "about 3 hours"  # 2 h 45 min: /subscribe's address limit, said "later"
+    assert about(12 * 3600) == "about 12 hours"
