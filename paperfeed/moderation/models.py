@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from paperfeed.core.text import counted
 from paperfeed.feed.models import Comment, Submission
 
 MAX_REPORT_CHARS = 1000
@@ -132,8 +133,9 @@ class Action(models.Model):
     )
     reports = models.PositiveIntegerField(default=0)  # open reports this action closed
     # A purge's record of what it changed, so that its undo restores exactly that and not what others
-    # removed before: {"suspended": bool, "submissions": [pk, ...], "comments": [pk, ...]}. An undo
-    # records what it put back in the same shape.
+    # removed before: {"suspended": bool, "submissions": [pk, ...], "comments": [pk, ...], "reports":
+    # [pk, ...]} (the reports it closed; purges before 2026-12-02 have no "reports"). An undo records
+    # what it put back (the reports it reopened) in the same shape.
     touched = models.JSONField(default=dict, blank=True)
     # The purge an unpurge undid; one undo per purge (the unique key refuses a second).
     undoes = models.OneToOneField(
@@ -176,7 +178,8 @@ class Action(models.Model):
 
     def _purge_wording(self, reports: str) -> tuple[str, str]:
         """A purge's verb and rest: "suspended | user bob | and removed 4 submissions, hid 12 comments,
-        closed 3 reports", its undo's "lifted the suspension of | user bob | and restored …"."""
+        closed 3 reports", its undo's "lifted the suspension of | user bob | and restored …, reopened
+        3 reports"."""
         t, undo = self.touched or {}, self.kind == self.Kind.UNPURGE_USER
         subs, coms = len(t.get("submissions", [])), len(t.get("comments", []))
         done = (
@@ -185,6 +188,8 @@ class Action(models.Model):
         )
         if self.reports:
             done += f", closed {reports}"
+        if undo and t.get("reports"):
+            done += f", reopened {counted(len(t['reports']), 'report')}"
         if t.get("suspended"):
             return ("lifted the suspension of" if undo else "suspended"), f" and {done}"
         return ("undid the purge of" if undo else "purged"), f": {done}"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
 
 from paperfeed.accounts import services as accounts
@@ -334,8 +334,12 @@ def purge(staff: Any, user: User, reason: str) -> Action:
             raise NothingChanged(f"{user.username} is already suspended and has nothing left on show.")
         Submission.objects.filter(pk__in=subs).update(removed_at=now, removed_by=staff)
         Comment.objects.filter(pk__in=coms).update(hidden=True, hidden_by=staff)
-        closed = _reports_about(user).update(status=Report.Status.RESOLVED, closed_at=now, closed_by=staff)
-        touched = {"suspended": suspended, "submissions": subs, "comments": coms}
+        # `of=("self",)`: PostgreSQL locks no row on the nullable side of the look-up's outer joins.
+        reports = list(_reports_about(user).select_for_update(of=("self",)).values_list("pk", flat=True))
+        closed = Report.objects.filter(pk__in=reports).update(
+            status=Report.Status.RESOLVED, closed_at=now, closed_by=staff
+        )
+        touched = {"suspended": suspended, "submissions": subs, "comments": coms, "reports": reports}
         action = _log(
             staff,
             Action.Kind.PURGE_USER,
@@ -351,8 +355,11 @@ def purge(staff: Any, user: User, reason: str) -> Action:
 
 def unpurge(staff: Any, action: Action, reason: str = "") -> Action:
     """Undo one purge: lift the suspension if that purge made it, restore the submissions and unhide
-    the comments it took down, those still down (a moderator may have restored some since). Items
-    removed before the purge, by anyone, stay removed. The reports it closed stay closed."""
+    the comments it took down, those still down (a moderator may have restored some since), and
+    reopen the reports it closed, back in the queue. Items removed before the purge, by anyone, stay
+    removed. A report is left closed when its reader has reported the item again since (one open
+    report per reader and item), and so are all of them for a purge that recorded none (made before
+    `touched` listed its reports)."""
     staff = _staff(staff)
     if action.kind != Action.Kind.PURGE_USER:
         raise ModerationError(f"Action {action.pk} is not a purge, so there is nothing to undo.")
@@ -377,6 +384,7 @@ def unpurge(staff: Any, action: Action, reason: str = "") -> Action:
             )
             Submission.objects.filter(pk__in=subs).update(removed_at=None, removed_by=None)
             Comment.objects.filter(pk__in=coms).update(hidden=False, hidden_by=None)
+            reports = _reopen(t.get("reports", []))
             undo = _log(
                 staff,
                 Action.Kind.UNPURGE_USER,
@@ -384,15 +392,48 @@ def unpurge(staff: Any, action: Action, reason: str = "") -> Action:
                 reason,
                 user=user,
                 undoes=action,
-                touched={"suspended": lifted, "submissions": subs, "comments": coms},
+                touched={"suspended": lifted, "submissions": subs, "comments": coms, "reports": reports},
             )
     except IntegrityError:  # the one-to-one `undoes`: another undo committed first
         raise NothingChanged(f"Action {action.pk} is already undone.") from None
     return undo
 
 
+def _reopen(pks: list[int]) -> list[int]:
+    """Reopen these closed reports, but not one whose reader has an open report about the same item
+    now (the partial unique constraint allows one); the ids reopened."""
+    again = Report.objects.open().filter(reporter_id=OuterRef("reporter_id"))
+    ids = list(
+        Report.objects.filter(pk__in=pks)
+        .exclude(status=Report.Status.OPEN)
+        .exclude(Exists(again.filter(submission_id=OuterRef("submission_id"))))
+        .exclude(Exists(again.filter(comment_id=OuterRef("comment_id"))))
+        .values_list("pk", flat=True)
+    )
+    Report.objects.filter(pk__in=ids).update(status=Report.Status.OPEN, closed_at=None, closed_by=None)
+    return ids
+
+
 def purge_action(pk: int) -> Action | None:
     return Action.objects.filter(pk=pk, kind=Action.Kind.PURGE_USER).select_related("user").first()
+
+
+def purge_json(a: Action) -> dict[str, Any]:
+    """A purge or its undo as `moderate purge --json` and the API answer it."""
+    t = a.touched
+    return {
+        "action": a.kind,
+        "purge": a.pk,
+        "undoes": a.undoes_id,  # an undo's purge; null for a purge
+        "user": a.user.username if a.user else None,
+        "suspended": t["suspended"],
+        "submissions": t["submissions"],
+        "comments": t["comments"],
+        "reportsClosed": a.reports,
+        # The reports the purge closed, or its undo reopened (none recorded by a purge before 2026-12-02).
+        "reports": t.get("reports", []),
+        "sentence": a.sentence(),
+    }
 
 
 def purges_of(user: User) -> list[Action]:

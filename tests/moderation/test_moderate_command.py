@@ -11,7 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from paperfeed.moderation import services
-from paperfeed.moderation.models import Action
+from paperfeed.moderation.models import Action, Report
 from tests.conftest import paperfeed
 from tests.sitedata import make_user
 
@@ -170,7 +170,11 @@ def test_the_log_reads_as_sentences(community: dict[str, Any], capsys: Any) -> N
     assert [str(a) for a in Action.objects.newest_first()] == want
     call_command("moderate", "log")
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split(" ", 1)[1] for line in lines] == want  # after the time
+    ids = [e["id"] for e in moderate("log")["log"]]
+    assert [line.split(maxsplit=2) for line in lines] == [
+        [str(pk), a.created_at.isoformat(), sentence]
+        for pk, a, sentence in zip(ids, Action.objects.newest_first(), want, strict=True)
+    ]
 
 
 def test_purge_and_unpurge(community: dict[str, Any], capsys: Any) -> None:
@@ -181,6 +185,8 @@ def test_purge_and_unpurge(community: dict[str, Any], capsys: Any) -> None:
     got = moderate("purge", "SPAMMER", "--reason", "spam", "--by", "mod")
     assert got["action"] == "purge-user" and got["user"] == "spammer" and got["suspended"] is True
     assert (len(got["submissions"]), got["comments"], got["reportsClosed"]) == (3, [c.pk], 1)
+    report = Report.objects.get()
+    assert got["reports"] == [report.pk] and got["undoes"] is None
     assert (
         got["sentence"]
         == "mod suspended user spammer and removed 3 submissions, hid 1 comment, closed 1 report: spam"
@@ -188,12 +194,20 @@ def test_purge_and_unpurge(community: dict[str, Any], capsys: Any) -> None:
     assert moderate("log")["log"][0]["id"] == got["purge"]
     with pytest.raises(CommandError, match="nothing left"):
         call_command("moderate", "purge", "spammer", "--reason", "again")
-    call_command("moderate", "unpurge", str(got["purge"]))
+    # The id to undo is read off the text log's line, as an operator would.
+    call_command("moderate", "log")
+    typed = capsys.readouterr().out.splitlines()[0].split()[0]
+    assert typed == str(got["purge"])
+    call_command("moderate", "unpurge", typed)
     out = capsys.readouterr().out
-    assert (
-        out.startswith("action ")
-        and "an operator (command line) lifted the suspension of user spammer" in out
+    assert out.startswith("action ") and out.rstrip().endswith(
+        "an operator (command line) lifted the suspension of user spammer and restored 3 submissions,"
+        " unhid 1 comment, reopened 1 report"
     )
+    report.refresh_from_db()
+    assert report.status == Report.Status.OPEN and report.closed_by is None
+    undone = moderate("log")["log"][0]
+    assert undone["action"] == "unpurge-user" and undone["sentence"] in out
     spammer.refresh_from_db()
     c.refresh_from_db()
     assert not spammer.is_suspended and not c.hidden

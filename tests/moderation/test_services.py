@@ -230,12 +230,13 @@ def test_purge_suspends_and_takes_down_everything_in_one_logged_action(community
     other_mod = make_user("other-mod", staff=True)
     first = services.submission_of(papers[0].arxiv_id)
     assert first is not None
-    services.remove_submission(other_mod, first, "earlier, by someone else")
+    earlier = services.file_report(community["other"], first, "spam")
+    services.remove_submission(other_mod, first, "earlier, by someone else")  # resolves `earlier`
     c2 = feed.add_comment(spammer, papers[4], "more pills")
-    services.file_report(community["reader"], c2, "spam")
+    closed = [services.file_report(community["reader"], c2, "spam")]
     sub1 = services.submission_of(papers[1].arxiv_id)
     assert sub1 is not None
-    services.file_report(community["reader"], sub1, "spam")
+    closed.append(services.file_report(community["reader"], sub1, "spam"))
     with pytest.raises(services.ModerationError, match="Give a reason"):
         services.purge(mod, spammer, "   ")
     with pytest.raises(services.ModerationError, match="your own account"):
@@ -253,6 +254,8 @@ def test_purge_suspends_and_takes_down_everything_in_one_logged_action(community
         a.sentence()
         == "mod suspended user spammer and removed 2 submissions, hid 2 comments, closed 2 reports: spam"
     )
+    assert sorted(a.touched["reports"]) == sorted(r.pk for r in closed)
+    assert not Report.objects.open().exists()
     assert Action.objects.filter(kind=Action.Kind.PURGE_USER).count() == 1
     assert Action.objects.count() == 2  # the earlier removal, and the purge as one line
     with pytest.raises(services.NothingChanged, match="nothing left"):
@@ -266,9 +269,17 @@ def test_purge_suspends_and_takes_down_everything_in_one_logged_action(community
     assert not spammer.is_suspended and first.removed_at is not None and not c.hidden
     assert services.posted_by(spammer)["submissions"] == 2 and services.posted_by(spammer)["comments"] == 2
     assert undo.sentence() == (
-        "other-mod lifted the suspension of user spammer and restored 2 submissions, unhid 2 comments:"
-        " a misunderstanding"
+        "other-mod lifted the suspension of user spammer and restored 2 submissions, unhid 2 comments,"
+        " reopened 2 reports: a misunderstanding"
     )
+    # The reports the purge closed are open again, as they were; the one another action resolved is not.
+    assert sorted(undo.touched["reports"]) == sorted(r.pk for r in closed)
+    assert [
+        (r.status, r.closed_at, r.closed_by) for r in Report.objects.filter(pk__in=undo.touched["reports"])
+    ] == [("open", None, None)] * 2
+    earlier.refresh_from_db()
+    assert earlier.status == Report.Status.RESOLVED and earlier.closed_by == other_mod
+    assert services.queue_totals() == {"openReports": 2, "openItems": 2}
     assert [x.undone_by for x in services.purges_of(spammer)] == [undo]
     with pytest.raises(services.NothingChanged, match="already undone"):
         services.unpurge(mod, a)
@@ -290,6 +301,36 @@ def test_a_purge_of_a_suspended_account_leaves_the_suspension_to_its_own_undo(
     spammer.refresh_from_db()
     assert spammer.is_suspended  # suspended before, by another action: still so
     assert services.posted_by(spammer) == {"submissions": 3, "comments": 1, "reports": 0}
+
+
+def test_an_undo_leaves_closed_a_report_its_reader_has_made_again(community: dict[str, Any]) -> None:
+    """One open report per reader and item: a reader who reported the item again after the purge
+    (a moderator had put it back) keeps that report, and the purge's stays closed."""
+    mod, reader, other, spammer = (community[k] for k in ("mod", "reader", "other", "spammer"))
+    sub = services.submission_of(community["papers"][0].arxiv_id)
+    assert sub is not None
+    mine, theirs = services.file_report(reader, sub, "spam"), services.file_report(other, sub, "spam")
+    a = services.purge(mod, spammer, "spam")
+    services.restore_submission(mod, sub, "this one is fine")
+    again = services.file_report(reader, sub, "off-topic")
+    undo = services.unpurge(mod, a)
+    assert undo.touched["reports"] == [theirs.pk]
+    assert undo.sentence().endswith("unhid 1 comment, reopened 1 report")
+    assert set(Report.objects.open().values_list("pk", flat=True)) == {again.pk, theirs.pk}
+    mine.refresh_from_db()
+    assert mine.status == Report.Status.RESOLVED
+
+
+def test_the_undo_of_a_purge_that_listed_no_reports_reopens_none(community: dict[str, Any]) -> None:
+    """A purge made before `touched` listed its reports: its undo cannot tell them, and says nothing."""
+    mod, spammer = community["mod"], community["spammer"]
+    services.file_report(community["reader"], community["comment"], "spam")
+    a = services.purge(mod, spammer, "spam")
+    Action.objects.filter(pk=a.pk).update(touched={k: v for k, v in a.touched.items() if k != "reports"})
+    a.refresh_from_db()
+    undo = services.unpurge(mod, a)
+    assert undo.touched["reports"] == [] and "reopened" not in undo.sentence()
+    assert not Report.objects.open().exists()
 
 
 def test_hiding_a_hidden_comment_says_nothing_changed(community: dict[str, Any]) -> None:

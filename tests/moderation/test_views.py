@@ -344,11 +344,16 @@ def test_suspend_and_remove_everything_from_the_queue_and_undo_it(community: dic
         == 400
     )
     r = mod.post("/moderation/users/spammer", {"action": "unpurge", "purge": purge.pk}, follow=True)
-    assert "mod lifted the suspension of user spammer and restored 3 submissions" in r.content.decode()
+    assert (
+        "Done: mod lifted the suspension of user spammer and restored 3 submissions, unhid 1 comment,"
+        " reopened 1 report." in r.content.decode()
+    )
     assert 'value="unpurge"' not in r.content.decode() and "(undone:" in r.content.decode()
     spammer.refresh_from_db()
     c.refresh_from_db()
     assert not spammer.is_suspended and not c.hidden
+    assert Report.objects.open().count() == 1  # the report the purge closed is back in the queue
+    assert 'href="/moderation/users/spammer">Suspend spammer' in mod.get("/moderation").content.decode()
     own = mod.get("/moderation/users/mod").content.decode()
     assert "This is your own account" in own and 'value="purge"' not in own
     # The log's purge and undo lines link to the account's moderation page (the purges and their

@@ -58,8 +58,16 @@ class Command(ReportCommand):
         )
         purge.add_argument("user", metavar="USER", help="username or email, any case")
         purge.add_argument("--reason", required=True, help="why, for the log (required)")
-        p = sub.add_parser("unpurge", help="undo one purge: what it suspended, removed and hid comes back")
-        p.add_argument("purge", metavar="ACTION_ID", type=bounded_int(1, None), help="the purge's log id")
+        p = sub.add_parser(
+            "unpurge",
+            help="undo one purge: what it suspended, removed, hid and closed comes back",
+        )
+        p.add_argument(
+            "purge",
+            metavar="ACTION_ID",
+            type=bounded_int(1, None),
+            help="the purge's id, the number its `moderate log` line starts with",
+        )
         acting.append(p)
         for p in acting:
             p.add_argument("--reason", default="", help="why, for the log")
@@ -105,12 +113,12 @@ class Command(ReportCommand):
                 n = services.dismiss(by, item, options["reason"])
                 return {"action": action, "target": services.describe(item), "dismissed": n}
             if action == "purge":
-                return _purge_json(services.purge(by, _user(options["user"]), options["reason"]))
+                return services.purge_json(services.purge(by, _user(options["user"]), options["reason"]))
             if action == "unpurge":
                 done = services.purge_action(options["purge"])
                 if done is None:
                     raise CommandError(f"no purge with id {options['purge']} (see `moderate log`)")
-                return _purge_json(services.unpurge(by, done, options["reason"]))
+                return services.purge_json(services.unpurge(by, done, options["reason"]))
             if action in ("hide", "unhide"):
                 comment = _comment(options["comment"])
                 services.hide_comment(by, comment, action == "hide", options["reason"])
@@ -143,7 +151,9 @@ class Command(ReportCommand):
         if "log" in result:
             if not result["log"]:
                 return "no moderation actions yet"
-            return "\n".join(f"{e['at']} {e['sentence']}" for e in result["log"])
+            # The id first, as `unpurge ACTION_ID` takes it; right-aligned, so the times line up.
+            width = max(len(str(e["id"])) for e in result["log"])
+            return "\n".join(f"{e['id']:>{width}} {e['at']} {e['sentence']}" for e in result["log"])
         if "purge" in result:
             return f"action {result['purge']}: {result['sentence']}"
         if "dismissed" in result:
@@ -154,20 +164,6 @@ class Command(ReportCommand):
         if "id" in result:
             return f"{result['id']} is {'removed from' if result['removed'] else 'back on'} the feed"
         return f"{result['user']} is {'suspended' if result['suspended'] else 'no longer suspended'}"
-
-
-def _purge_json(a: Any) -> dict[str, Any]:
-    t = a.touched
-    return {
-        "action": a.kind,
-        "purge": a.pk,
-        "user": a.user.username if a.user else None,
-        "suspended": t["suspended"],
-        "submissions": t["submissions"],
-        "comments": t["comments"],
-        "reportsClosed": a.reports,
-        "sentence": a.sentence(),
-    }
 
 
 def _submission(arxiv_id: str) -> Submission:
