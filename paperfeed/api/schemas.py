@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
-from pydantic import WithJsonSchema
+from pydantic import ConfigDict, WithJsonSchema
 
 # Strings in the document with the format they are in, so a client generated from it reads a time or
 # a day, not any text: api.views._ts writes RFC 3339 in UTC ("2026-03-02T09:30:00.000Z").
@@ -132,6 +132,43 @@ class ReportOut(Schema):
     text: str
     status: str = Field(description="open until a moderator acts on it or dismisses it")
     createdAt: Timestamp
+
+
+class PurgeIn(Schema):
+    # Required, but missing is the service's 400 ("Give a reason for the log …"), as a blank one is,
+    # not a 422: the document lists it as required all the same.
+    model_config = ConfigDict(json_schema_extra={"required": ["reason"]})
+
+    reason: str = Field(
+        "", max_length=1000, description="why, for the moderation log (required: missing or blank is a 400)"
+    )
+
+
+class UndoIn(Schema):
+    reason: str = Field("", max_length=1000, description="why, for the moderation log (optional)")
+
+
+class PurgeOut(Schema):
+    """A purge, or its undo, as the moderation log keeps it (`paperfeed moderate purge --json` too)."""
+
+    action: Literal["purge-user", "unpurge-user"]
+    purge: int = Field(
+        description="this action's id in the log: a purge's is what /api/moderation/actions/{id}/undo takes"
+    )
+    undoes: int | None = Field(description="the purge an undo undid; null for a purge")
+    user: str | None = Field(description="the account's username (null once the account is deleted)")
+    suspended: bool = Field(
+        description="whether this action suspended the account (an undo: lifted the suspension); false"
+        " when it was suspended before, by another action, which an undo leaves to that action"
+    )
+    submissions: list[int] = Field(description="the submissions it removed from the feed (an undo: restored)")
+    comments: list[int] = Field(description="the comments it hid (an undo: showed again)")
+    reportsClosed: int = Field(description="how many open reports about them it resolved (an undo: 0)")
+    reports: list[int] = Field(
+        description="the reports it closed (an undo: reopened, all the purge closed but one whose reader"
+        " has reported the item again since)"
+    )
+    sentence: str = Field(description="the log's line, as /moderation/log shows it")
 
 
 class CommentIn(Schema):

@@ -1,10 +1,10 @@
 """The JSON API: Hugging Face's papers API paths and fields (`/api/daily_papers`,
 `/api/papers/{id}`, `/api/papers/search`), the JSON twins of the other lists, and write endpoints
-(upvote, submit, comment) behind bearer tokens. Every list reads the same feed.services query as its
-HTML page and pages by api.paging's one rule (limit 1-100, p from 0; larger values are clamped, other
-values are a 400); a query parameter an operation does not take is a 400 too
-(known_parameters_only); each address gets 300 requests per 5 min. Every answer is compact JSON
-(core.http.dumps), its keys camelCase."""
+(upvote, submit, comment, report; a moderator's purge and its undo) behind bearer tokens. Every
+list reads the same feed.services query as its HTML page and pages by api.paging's one rule (limit
+1-100, p from 0; larger values are clamped, other values are a 400); a query parameter an operation
+does not take is a 400 too (known_parameters_only); each address gets 300 requests per 5 min.
+Every answer is compact JSON (core.http.dumps), its keys camelCase."""
 
 from __future__ import annotations
 
@@ -45,11 +45,14 @@ from paperfeed.api.schemas import (
     DailyPaperOut,
     ErrorOut,
     PaperOut,
+    PurgeIn,
+    PurgeOut,
     ReportIn,
     ReportOut,
     RetryLaterOut,
     SearchHitOut,
     SubmitIn,
+    UndoIn,
     UserPageOut,
     ValidationErrorOut,
     VoteOut,
@@ -346,7 +349,7 @@ def _feed_error(request: HttpRequest, exc: services.FeedError) -> HttpResponse:
         return retry_later(str(exc), exc.retry_after)
     status = (
         409
-        if isinstance(exc, services.AlreadySubmitted | moderation.AlreadyReported)
+        if isinstance(exc, services.AlreadySubmitted | moderation.AlreadyReported | moderation.NothingChanged)
         else 404
         if isinstance(exc, services.PaperNotFound)
         else 403
@@ -953,6 +956,18 @@ def add_comment(request: HttpRequest, arxiv_id: str, body: CommentIn) -> Status[
     return Status(201, _comment(c, pp))
 
 
+def _creates(path: str, schema: Any, tag: str) -> Callable[..., Any]:
+    """A POST by bearer token that answers 201 with what it made, or a write's refusals: 403 not
+    allowed, 404 no such thing, 409 made already (or nothing left to change), 400, 413 and 422 for
+    what was sent."""
+    return api.post(
+        path,
+        auth=TokenAuth(),
+        response=with_errors(schema, 400, 401, 403, 404, 409, 413, 422, status=201),
+        tags=[tag],
+    )
+
+
 def _report(r: Any) -> dict[str, Any]:
     return {
         "id": r.pk,
@@ -964,12 +979,7 @@ def _report(r: Any) -> dict[str, Any]:
     }
 
 
-@api.post(
-    "/papers/{paper_id:arxiv_id}/report",
-    auth=TokenAuth(),
-    response=with_errors(ReportOut, 400, 401, 403, 404, 409, 413, 422, status=201),
-    tags=["write"],
-)
+@_creates("/papers/{paper_id:arxiv_id}/report", ReportOut, "write")
 def report_submission(request: HttpRequest, arxiv_id: str, body: ReportIn) -> Status[dict[str, Any]]:
     """Report a paper's submission to the moderators (spam, off-topic, ...): one open report per
     reader and item; 404 when the paper is not on the feed, 409 when this reader's report is open."""
@@ -980,12 +990,7 @@ def report_submission(request: HttpRequest, arxiv_id: str, body: ReportIn) -> St
     return Status(201, _report(moderation.file_report(_caller(request), sub, body.reason, body.text)))
 
 
-@api.post(
-    "/comments/{comment_id}/report",
-    auth=TokenAuth(),
-    response=with_errors(ReportOut, 400, 401, 403, 404, 409, 413, 422, status=201),
-    tags=["write"],
-)
+@_creates("/comments/{comment_id}/report", ReportOut, "write")
 def report_comment(request: HttpRequest, comment_id: int, body: ReportIn) -> Status[dict[str, Any]]:
     """Report a comment to the moderators; the ids are those of /api/papers/{id}/comments."""
     c = None
@@ -994,3 +999,42 @@ def report_comment(request: HttpRequest, comment_id: int, body: ReportIn) -> Sta
     if c is None:
         raise Http404(f"no comment {comment_id}")
     return Status(201, _report(moderation.file_report(_caller(request), c, body.reason, body.text)))
+
+
+# --- moderation (a moderator's bearer token) ------------------------------------------------------
+
+
+def _moderator(request: HttpRequest) -> User:
+    """The caller if a moderator may act now, else a 403, before anything is looked up: to anyone
+    else every name and id answers alike, whether it exists or not."""
+    staff = moderation.moderator(_caller(request))
+    assert staff is not None
+    return staff
+
+
+@_creates("/moderation/users/{name}/purge", PurgeOut, "moderation")
+def purge(request: HttpRequest, name: str, body: PurgeIn) -> Status[dict[str, Any]]:
+    """Suspend a spammer and take down everything they posted, as one logged action: their
+    submissions still on the feed removed, their comments still shown hidden, the open reports about
+    them resolved (the account's moderation page and `paperfeed moderate purge` do the same). `name`
+    is a username or an email address, any case. 403 unless the token's account is a moderator (staff,
+    active, not suspended); 400 without a reason or for one's own account; 409 when the account is
+    suspended already and has nothing left on show."""
+    staff = _moderator(request)
+    user = User.objects.named(name[:254]).first()
+    if user is None:
+        raise Http404(f"no user {name[:150]!r}")
+    return Status(201, moderation.purge_json(moderation.purge(staff, user, body.reason)))
+
+
+@_creates("/moderation/actions/{action_id}/undo", PurgeOut, "moderation")
+def undo_purge(request: HttpRequest, action_id: int, body: UndoIn | None = None) -> Status[dict[str, Any]]:
+    """Undo one purge (`action_id`: its `purge` in the answer that made it, or its id in `paperfeed
+    moderate log`): the suspension lifted if that purge made it, the submissions and comments it
+    took down put back, the reports it closed reopened. 404 for an id that is no purge, 409 when it
+    is undone already; the body may be `{}`."""
+    staff = _moderator(request)
+    done = moderation.purge_action(action_id) if 0 < action_id < 2**63 else None
+    if done is None:
+        raise Http404(f"no purge with id {action_id}")
+    return Status(201, moderation.purge_json(moderation.unpurge(staff, done, body.reason if body else "")))

@@ -54,9 +54,10 @@ SUSPENDED_STAFF = (
 )
 
 
-def _staff(user: Any) -> User | None:
-    """The moderator acting; None is `paperfeed moderate` without --by (whoever runs commands on
-    the server can change the database anyway), logged as "command line"."""
+def moderator(user: Any) -> User | None:
+    """The moderator acting, or NotStaff for anyone who may not moderate now (the API asks before
+    it looks anything up); None is `paperfeed moderate` without --by (whoever runs commands on the
+    server can change the database anyway), logged as "command line"."""
     if user is None:
         return None
     if not getattr(user, "is_staff", False):
@@ -205,7 +206,7 @@ def queue_totals() -> dict[str, int]:
 
 def remove_submission(staff: Any, sub: Submission, reason: str = "") -> Submission:
     """Take the paper off every list (Submission.objects.visible); its page says moderators removed it."""
-    staff = _staff(staff)
+    staff = moderator(staff)
     with transaction.atomic():
         n = Submission.objects.filter(pk=sub.pk, removed_at__isnull=True).update(
             removed_at=timezone.now(), removed_by=staff
@@ -219,7 +220,7 @@ def remove_submission(staff: Any, sub: Submission, reason: str = "") -> Submissi
 
 
 def restore_submission(staff: Any, sub: Submission, reason: str = "") -> Submission:
-    staff = _staff(staff)
+    staff = moderator(staff)
     with transaction.atomic():
         n = Submission.objects.filter(pk=sub.pk, removed_at__isnull=False).update(
             removed_at=None, removed_by=None
@@ -232,7 +233,7 @@ def restore_submission(staff: Any, sub: Submission, reason: str = "") -> Submiss
 
 
 def hide_comment(staff: Any, comment: Comment, hidden: bool = True, reason: str = "") -> Comment:
-    staff = _staff(staff)
+    staff = moderator(staff)
     with transaction.atomic():
         # The conditional update, as remove_submission's: of two clicks (two tabs, two moderators)
         # one hides and logs, the other is told that nothing changed.
@@ -251,7 +252,7 @@ def hide_comment(staff: Any, comment: Comment, hidden: bool = True, reason: str 
 def suspend(staff: Any, user: User, reason: str = "") -> User:
     """The account can still read and log in; it can no longer vote, comment, submit or report,
     and its votes stop counting (Vote.objects.counted). What it wrote stays unless removed."""
-    staff = _staff(staff)
+    staff = moderator(staff)
     if staff is not None and user.pk == staff.pk:
         raise ModerationError("You cannot suspend your own account.")
     with transaction.atomic():
@@ -265,7 +266,7 @@ def suspend(staff: Any, user: User, reason: str = "") -> User:
 
 
 def unsuspend(staff: Any, user: User, reason: str = "") -> User:
-    staff = _staff(staff)
+    staff = moderator(staff)
     with transaction.atomic():
         if not User.objects.filter(pk=user.pk, suspended_at__isnull=False).update(suspended_at=None):
             raise ModerationError(f"{user.username} is not suspended.")
@@ -276,7 +277,7 @@ def unsuspend(staff: Any, user: User, reason: str = "") -> User:
 
 def dismiss(staff: Any, item: Item, reason: str = "") -> int:
     """Close the item's open reports without acting on it; how many were closed."""
-    staff = _staff(staff)
+    staff = moderator(staff)
     with transaction.atomic():
         closed = _close_reports(staff, item, Report.Status.DISMISSED)
         if not closed:
@@ -312,7 +313,7 @@ def purge(staff: Any, user: User, reason: str) -> Action:
     removed, their comments hidden, the open reports about them resolved, logged as one Action whose
     `touched` lists what this purge changed (and only that: what was removed before stays so on
     unpurge). A reason is required: the log is the only account of a wholesale removal."""
-    staff = _staff(staff)
+    staff = moderator(staff)
     reason = _reason(reason)
     if not reason:
         raise ModerationError("Give a reason for the log: it is the only record of why all of it went.")
@@ -360,7 +361,7 @@ def unpurge(staff: Any, action: Action, reason: str = "") -> Action:
     removed. A report is left closed when its reader has reported the item again since (one open
     report per reader and item), and so are all of them for a purge that recorded none (made before
     `touched` listed its reports)."""
-    staff = _staff(staff)
+    staff = moderator(staff)
     if action.kind != Action.Kind.PURGE_USER:
         raise ModerationError(f"Action {action.pk} is not a purge, so there is nothing to undo.")
     if action.user is None:
@@ -448,7 +449,7 @@ def purges_of(user: User) -> list[Action]:
 def set_active(staff: Any, user: User, active: bool, reason: str = "") -> int:
     """accounts.services.set_active (a deactivated account cannot log in and its sessions end, its
     votes stop counting), recorded in the moderation log: it takes away votes as a suspension does."""
-    staff = _staff(staff)
+    staff = moderator(staff)
     if user.is_active == active:
         raise NothingChanged(f"{user.username} is already {'active' if active else 'deactivated'}.")
     if staff is not None and user.pk == staff.pk and not active:

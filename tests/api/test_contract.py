@@ -27,6 +27,7 @@ from paperfeed.accounts import services as accounts
 from paperfeed.accounts import throttle
 from paperfeed.core.middleware import unavailable
 from paperfeed.feed.models import Comment
+from paperfeed.moderation import services as moderation
 from paperfeed.papers.models import Author, AuthorAlias
 from tests.fakes.arxiv import FakeArxiv
 from tests.sitedata import make_user
@@ -155,6 +156,18 @@ def calls(doc: dict[str, Any], site: dict[str, Any], arxiv: FakeArxiv) -> dict[t
         "username": "nobody",
         "comment_id": "99999999",
     }
+    # A moderator's token for the moderation operations, an account to purge and a purge to undo.
+    moderator = {
+        "HTTP_AUTHORIZATION": f"Bearer {accounts.create_api_token(make_user('mod', staff=True)).secret}"
+    }
+    make_user("spammer")
+    earlier = moderation.purge(None, make_user("earlier"), "spam")
+    purge, undo = (
+        ("post", "/api/moderation/users/{name}/purge"),
+        ("post", "/api/moderation/actions/{action_id}/undo"),
+    )
+    good |= {"name": "spammer", "action_id": str(earlier.pk)}
+    missing |= {"name": "nobody", "action_id": "99999999"}
     # A key the author had before a re-key (papers.AuthorAlias): the list answers 301 to the current one.
     AuthorAlias.objects.create(key="an-old-key", author=Author.objects.get(key=good["key"]))
     auth = site["auth"]
@@ -165,6 +178,8 @@ def calls(doc: dict[str, Any], site: dict[str, Any], arxiv: FakeArxiv) -> dict[t
     acting = {
         ("post", "/api/papers/{arxiv_id}/report"): reader,
         ("post", "/api/comments/{comment_id}/report"): reader,
+        purge: moderator,
+        undo: moderator,
     }
     browser = Client(enforce_csrf_checks=True)  # signed in by its session cookie, without the CSRF token
     browser.force_login(site["user"])
@@ -178,7 +193,12 @@ def calls(doc: dict[str, Any], site: dict[str, Any], arxiv: FakeArxiv) -> dict[t
         ("post", "/api/papers/{arxiv_id}/comments"): {"body": "ünïcode ✓ and $x^2$ <b>not bold</b>"},
         ("post", "/api/papers/{arxiv_id}/report"): {"reason": "spam", "text": "an <b>ad</b> ✓"},
         ("post", "/api/comments/{comment_id}/report"): {"reason": "abuse"},
+        purge: {"reason": "spam"},
+        undo: {"reason": "a mistake"},
     }
+    # What `{}` gets where it is not a 422: a purge's missing reason is the service's 400, as a blank
+    # one is; an undo's body is optional, and the purge is undone by then.
+    empty = {purge: 400, undo: 409}
     # Errors only the operation's own rules give.
     own: dict[tuple[str, str], list[Call]] = {
         ("get", "/api/daily_papers"): [
@@ -216,6 +236,19 @@ def calls(doc: dict[str, Any], site: dict[str, Any], arxiv: FakeArxiv) -> dict[t
             Call(403, "post", f"/api/comments/{comment.pk}/report", {"reason": "spam"}, auth),  # one's own
             Call(404, "post", "/api/comments/99999999999999999999999/report", {"reason": "spam"}, reader),
         ],
+        purge: [
+            # The curator is no moderator; a blank reason; the account purged already.
+            Call(403, "post", "/api/moderation/users/spammer/purge", {"reason": "spam"}, auth),
+            Call(400, "post", "/api/moderation/users/spammer/purge", {"reason": "  "}, moderator),
+            Call(409, "post", "/api/moderation/users/SPAMMER/purge", {"reason": "again"}, moderator),
+            Call(422, "post", "/api/moderation/users/spammer/purge", {"reason": 5}, moderator),
+        ],
+        undo: [
+            Call(403, "post", f"/api/moderation/actions/{earlier.pk}/undo", {}, auth),
+            # No body at all is `{}`: undone by the success above.
+            Call(409, "post", f"/api/moderation/actions/{earlier.pk}/undo", None, moderator, raw=b""),
+            Call(422, "post", f"/api/moderation/actions/{earlier.pk}/undo", {"reason": ["x"]}, moderator),
+        ],
         ("post", "/api/recommendations/{arxiv_id}/not_interested"): [
             Call(403, "post", f"/api/recommendations/{p.arxiv_id}/not_interested", client=browser)
         ],
@@ -251,7 +284,7 @@ def calls(doc: dict[str, Any], site: dict[str, Any], arxiv: FakeArxiv) -> dict[t
             cs += [
                 Call(400, method, url, None, headers, raw=b"id=2501.01234"),
                 Call(413, method, url, {"body": "x" * 3 * MB, "id": "x" * 3 * MB}, headers),
-                Call(422, method, url, {}, headers),
+                Call(empty.get((method, path), 422), method, url, {}, headers),
             ]
         cs.append(Call(400, method, _with(url, "catgory=cs.LG"), body, headers))  # no such parameter
         cs.append(Call(405, "put", url, None, headers))
@@ -340,6 +373,8 @@ def test_options_lists_what_each_path_allows(doc: dict[str, Any]) -> None:
         "key": "anyone",
         "username": "anyone",
         "comment_id": "1",
+        "name": "anyone",
+        "action_id": "1",
     }
     for path, ops in doc["paths"].items():
         r = Client().options(_fill(path, good))

@@ -1,4 +1,5 @@
-"""Reports filed by API token, and the API's lists after moderation."""
+"""Reports filed by API token, purges and their undo by a moderator's token, and the API's lists
+after moderation."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import pytest
 from django.test import Client
 
 from paperfeed.accounts import services as accounts
+from paperfeed.feed.models import Submission
 from paperfeed.moderation import services
-from paperfeed.moderation.models import Report
+from paperfeed.moderation.models import Action, Report
+from tests.sitedata import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -89,3 +92,89 @@ def test_a_reader_cannot_report_their_own_submission_or_comment_by_token(communi
     r = c.post(f"/api/comments/{com.pk}/report", {"reason": "spam"}, "application/json", **auth)
     assert r.status_code == 403 and r.json() == {"error": "You cannot report your own comment."}
     assert not Report.objects.exists()
+
+
+def _post(path: str, body: Any, auth: dict[str, str]) -> Any:
+    return Client().post(path, body, "application/json", **auth)
+
+
+def test_a_moderator_purges_and_undoes_by_token(community: dict[str, Any]) -> None:
+    spammer, c = community["spammer"], community["comment"]
+    report = services.file_report(community["reader"], c, "spam")
+    mod = _auth(community["mod"])
+    r = _post("/api/moderation/users/Spammer/purge", {"reason": "pills <b>"}, mod)  # any case, as the CLI
+    assert r.status_code == 201, r.content
+    got = r.json()
+    purge = Action.objects.get(kind=Action.Kind.PURGE_USER)
+    assert got == {
+        "action": "purge-user",
+        "purge": purge.pk,
+        "undoes": None,
+        "user": "spammer",
+        "suspended": True,
+        "submissions": purge.touched["submissions"],
+        "comments": [c.pk],
+        "reportsClosed": 1,
+        "reports": [report.pk],
+        "sentence": "mod suspended user spammer and removed 3 submissions, hid 1 comment, closed 1 report:"
+        " pills <b>",
+    }
+    spammer.refresh_from_db()
+    assert spammer.is_suspended and len(got["submissions"]) == 3 and purge.moderator == community["mod"]
+    assert not Submission.objects.visible().filter(submitted_by=spammer).exists()
+
+    r = _post(f"/api/moderation/actions/{purge.pk}/undo", {"reason": "wrong account"}, mod)
+    assert r.status_code == 201, r.content
+    undo = r.json()
+    assert (undo["action"], undo["undoes"], undo["reports"]) == ("unpurge-user", purge.pk, [report.pk])
+    assert undo["sentence"] == (
+        "mod lifted the suspension of user spammer and restored 3 submissions, unhid 1 comment,"
+        " reopened 1 report: wrong account"
+    )
+    report.refresh_from_db()
+    spammer.refresh_from_db()
+    assert report.status == Report.Status.OPEN and not spammer.is_suspended
+    again = _post(f"/api/moderation/actions/{purge.pk}/undo", {}, mod)
+    assert again.status_code == 409 and again.json() == {"error": f"Action {purge.pk} is already undone."}
+    # Only a purge is undone: the undo's own id is no purge.
+    assert _post(f"/api/moderation/actions/{undo['purge']}/undo", {}, mod).status_code == 404
+
+
+def test_only_moderators_purge_and_they_give_a_reason(community: dict[str, Any]) -> None:
+    mod, reader = community["mod"], community["reader"]
+    for who in (reader, make_user("suspended-mod", staff=True)):
+        if who.is_staff:
+            services.suspend(mod, who)
+        auth = _auth(who)
+        # The same 403 whether the account or the action exists or not: nothing is looked up first.
+        for path in ("spammer/purge", "nobody/purge"):
+            r = _post(f"/api/moderation/users/{path}", {"reason": "spam"}, auth)
+            assert r.status_code == 403, r.content
+        assert _post("/api/moderation/actions/1/undo", {}, auth).status_code == 403
+        assert _post("/api/moderation/actions/999/undo", {}, auth).status_code == 403
+    assert (
+        "Only moderators"
+        in _post("/api/moderation/users/spammer/purge", {"reason": "x"}, _auth(reader)).json()["error"]
+    )
+    auth = _auth(mod)
+    r = _post("/api/moderation/users/nobody/purge", {"reason": "spam"}, auth)
+    assert r.status_code == 404 and r.json() == {"error": "no user 'nobody'"}
+    assert _post("/api/moderation/actions/999/undo", {}, auth).json() == {"error": "no purge with id 999"}
+    for body in ({}, {"reason": "   "}):
+        r = _post("/api/moderation/users/spammer/purge", body, auth)
+        assert r.status_code == 400 and r.json()["error"].startswith("Give a reason for the log")
+    assert _post("/api/moderation/users/mod/purge", {"reason": "x"}, auth).status_code == 400  # one's own
+    assert not Action.objects.filter(kind=Action.Kind.PURGE_USER).exists()
+    community["spammer"].refresh_from_db()
+    assert not community["spammer"].is_suspended
+
+
+def test_the_purge_operations_are_in_the_openapi_document() -> None:
+    doc = Client().get("/api/openapi.json").json()
+    purge = doc["paths"]["/api/moderation/users/{name}/purge"]["post"]
+    undo = doc["paths"]["/api/moderation/actions/{action_id}/undo"]["post"]
+    for op in (purge, undo):
+        assert op["tags"] == ["moderation"] and op["security"] == [{"TokenAuth": []}]
+        assert {"201", "400", "401", "403", "404", "409"} <= set(op["responses"])
+    assert doc["components"]["schemas"]["PurgeIn"]["required"] == ["reason"]
+    assert purge["requestBody"]["required"] is True and undo["requestBody"]["required"] is False
