@@ -395,8 +395,15 @@ def unpurge(staff: Any, action: Action, reason: str = "") -> Action:
                 undoes=action,
                 touched={"suspended": lifted, "submissions": subs, "comments": coms, "reports": reports},
             )
-    except IntegrityError:  # the one-to-one `undoes`: another undo committed first
-        raise NothingChanged(f"Action {action.pk} is already undone.") from None
+    except IntegrityError:
+        # The one-to-one `undoes`: another undo committed first. Else a reader's new report about an
+        # item whose report this reopened committed first (one open report per reader and item).
+        if Action.objects.filter(undoes=action).exists():
+            raise NothingChanged(f"Action {action.pk} is already undone.") from None
+        raise ModerationError(
+            "A reader reported one of these items while the purge was being undone; nothing was"
+            " changed: undo it again."
+        ) from None
     return undo
 
 

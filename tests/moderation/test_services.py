@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import threading
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from django.apps import apps
-from django.db import connection
+from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 
 from paperfeed.accounts import throttle
@@ -371,3 +373,66 @@ def test_deactivating_is_logged_and_ends_sessions(community: dict[str, Any]) -> 
         "an operator (command line) reactivated user spammer",
         "mod deactivated user spammer: in the admin",
     ]
+
+
+@pytest.mark.skipif(not settings.IS_POSTGRES, reason="SQLite has one writer: the two cannot overlap")
+@pytest.mark.django_db(transaction=True)
+def test_an_undo_that_meets_the_readers_new_report_changes_nothing_and_says_why(
+    community: dict[str, Any],
+) -> None:
+    """A reader reports an item again (a moderator had put it back) while its report, closed by the
+    purge, is being reopened: one of the two must fail (one open report per reader and item). When
+    the undo does, it is not "already undone", and nothing of it is kept."""
+    mod, reader, spammer = community["mod"], community["reader"], community["spammer"]
+    sub = services.submission_of(community["papers"][0].arxiv_id)
+    assert sub is not None
+    mine = services.file_report(reader, sub, "spam")
+    a = services.purge(mod, spammer, "spam")
+    services.restore_submission(mod, sub, "this one is fine")
+    inserted, release = threading.Event(), threading.Event()
+    got: dict[str, Any] = {}
+
+    def report_again() -> None:
+        try:
+            with transaction.atomic():  # the reader's new report, not committed until released
+                Report.objects.create(reporter=reader, submission=sub, reason="off-topic")
+                inserted.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    def undo() -> None:
+        try:
+            services.unpurge(mod, a)
+        except services.ModerationError as e:
+            got["error"] = e
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=report_again), threading.Thread(target=undo)]
+    threads[0].start()
+    assert inserted.wait(30)
+    threads[1].start()
+    # The undo reopens `mine` and waits on the reader's uncommitted row in the unique index.
+    with connection.cursor() as cursor:
+        for _ in range(3000):
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname ="
+                " current_database()"
+            )
+            if cursor.fetchone()[0]:
+                break
+            threading.Event().wait(0.01)
+        else:
+            pytest.fail("the undo never waited for the reader's report")
+    release.set()
+    for t in threads:
+        t.join(30)
+    assert not isinstance(got.get("error"), services.NothingChanged)
+    assert "reported one of these items while the purge was being undone" in str(got.get("error"))
+    assert not Action.objects.filter(kind=Action.Kind.UNPURGE_USER).exists()
+    spammer.refresh_from_db()
+    mine.refresh_from_db()
+    assert spammer.is_suspended and mine.status == Report.Status.RESOLVED
+    assert list(Report.objects.open().values_list("reason", flat=True)) == ["off-topic"]
+    assert services.unpurge(mod, a).touched["reports"] == []  # again: the reader's new report stands
