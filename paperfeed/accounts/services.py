@@ -314,7 +314,7 @@ def end_sessions(user: User) -> int:
 
 
 def set_active(user: User, active: bool) -> int:
-    """Deactivate an account (no log-in, its votes stop counting toward trending, its sessions end:
+    """Deactivate an account (no log-in, its votes stop counting anywhere, its sessions end:
     how many) or reactivate it. The save copies the standing to the account's votes (User.save)."""
     with transaction.atomic():
         user.is_active = active

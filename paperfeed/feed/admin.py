@@ -24,8 +24,8 @@ class SubmissionAdmin(ByPaperOrUser, ReadOnly):
 
 @admin.register(Vote)
 class VoteAdmin(ByPaperOrUser, ReadOnly):
-    list_display = ("created_at", "user", "paper", "suspended")
-    list_filter = ("suspended",)
+    list_display = ("created_at", "user", "paper", "uncounted")
+    list_filter = ("uncounted",)
     list_select_related = ("user", "paper")
     search_fields = ("=paper__arxiv_id", "=user__username")
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -100,10 +100,11 @@ class Submission(models.Model):
 
 class VoteQuerySet(models.QuerySet["Vote"]):
     def counted(self) -> VoteQuerySet:
-        """The votes a paper's count shows: not those of suspended accounts (kept, so that lifting
-        a suspension gives them back). Read from the vote's own `suspended` flag through a partial
-        index, not by a join on users: the join made the daily list's counts 2-3x slower."""
-        return self.filter(suspended=False)
+        """The votes a paper's count shows: not those of suspended or deactivated accounts (kept, so
+        that lifting a suspension or reactivating gives them back). Read from the vote's own
+        `uncounted` flag through a partial index, not by a join on users: the join made the daily
+        list's counts 2-3x slower."""
+        return self.filter(uncounted=False)
 
     def counted_for_trending(self, at: dt.datetime | None = None) -> VoteQuerySet:
         """The votes trending counts at `at`: cast by then, by an account verified, active and not
@@ -143,23 +144,33 @@ class VoteQuerySet(models.QuerySet["Vote"]):
         from paperfeed.accounts.models import User
 
         voter = User.objects.filter(pk=models.OuterRef("user_id"))
-        suspended = models.Exists(voter.suspended())
-        # What Vote.standing_of gives, read in SQL: date_joined while the account counts, else NULL.
+        # Vote.standing_of's two halves, read in SQL: suspended or deactivated, ...
+        uncounted = models.Exists(
+            voter.filter(models.Q(suspended_at__isnull=False) | models.Q(is_active=False))
+        )
+        # ... and date_joined while the account counts, else NULL.
         counts = voter.in_good_standing()
         wrong = (
-            (models.Q(suspended=True) & ~suspended)
-            | (models.Q(suspended=False) & suspended)
+            (models.Q(uncounted=True) & ~uncounted)
+            | (models.Q(uncounted=False) & uncounted)
             | (models.Q(voter_joined__isnull=True) & models.Exists(counts))
             | (
                 models.Q(voter_joined__isnull=False)
                 & ~models.Exists(counts.filter(date_joined=models.OuterRef("voter_joined")))
             )
         )
-        return (
+        changed = (
             self.filter(user_id__in=list(user_ids))
             .filter(wrong)
-            .update(suspended=suspended, voter_joined=models.Subquery(counts.values("date_joined")[:1]))
+            .update(uncounted=uncounted, voter_joined=models.Subquery(counts.values("date_joined")[:1]))
         )
+        if changed:
+            from paperfeed.feed.services import bump_listing_version
+
+            # The pages cached for visitors show these counts: a deactivation from the command line
+            # (no moderation log, which bumps) left them showing the votes until the next vote.
+            transaction.on_commit(bump_listing_version, using=self.db)
+        return changed
 
     def bulk_create(self, objs: Iterable[Vote], *args: Any, **kwargs: Any) -> list[Vote]:  # type: ignore[override]
         """New votes take their voter's standing here too, as Vote.save gives it one by one."""
@@ -177,8 +188,9 @@ class Vote(models.Model):
     # The voter's standing, copied here so that counting needs no join on users: set when the vote
     # is made (from the user row upvote locks) and by Vote.objects.follow_voter in the transaction
     # of every change to it (User.save and UserQuerySet.update, hence bulk_update, for suspension,
-    # verification, activation and date_joined). `suspended`: the voter is suspended (Vote.objects.counted).
-    suspended = models.BooleanField(default=False)
+    # verification, activation and date_joined). `uncounted`: the voter is suspended or deactivated
+    # (Vote.objects.counted leaves the vote out; the row stays, so lifting either counts it again).
+    uncounted = models.BooleanField(default=False)
     # The voter's date_joined while the account may count toward trending (email verified, active,
     # not suspended), else NULL. Trending compares it with its reference time less the minimum
     # account age, so the age passing needs no write, and that constant can change without one.
@@ -190,11 +202,11 @@ class Vote(models.Model):
         constraints = [models.UniqueConstraint(fields=["paper", "user"], name="uniq_vote_paper_user")]
         # The counted votes of a paper, read from the index alone (no table row per vote); with
         # created_at, trending's tie-break (those cast by its reference time) is read from it too.
-        # `suspended`, fixed by the condition, is kept: without it SQLite reads the table rows.
+        # `uncounted`, fixed by the condition, is kept: without it SQLite reads the table rows.
         indexes = [
             models.Index(
-                fields=["paper", "suspended", "created_at"],
-                condition=models.Q(suspended=False),
+                fields=["paper", "uncounted", "created_at"],
+                condition=models.Q(uncounted=False),
                 name="vote_counted_paper",
             ),
             # ... and those trending may count, with what it compares (no table row per vote).
@@ -215,12 +227,12 @@ class Vote(models.Model):
 
     @staticmethod
     def standing_of(user: Any) -> tuple[bool, dt.datetime | None]:
-        """(suspended, voter_joined) for a vote by `user` as the object has it."""
+        """(uncounted, voter_joined) for a vote by `user` as the object has it."""
         counts = user.email_verified and user.is_active and user.suspended_at is None
-        return user.suspended_at is not None, (user.date_joined if counts else None)
+        return user.suspended_at is not None or not user.is_active, (user.date_joined if counts else None)
 
     def take_standing(self) -> None:
-        self.suspended, self.voter_joined = Vote.standing_of(self.user)
+        self.uncounted, self.voter_joined = Vote.standing_of(self.user)
 
 
 class CommentQuerySet(models.QuerySet["Comment"]):

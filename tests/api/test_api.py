@@ -78,6 +78,28 @@ def test_the_daily_list_is_served_from_the_cache_until_the_feed_changes(  # type
     assert trending and all("reason" in r["trending"] for r in trending)
 
 
+def test_upvotes_leave_out_deactivated_accounts_until_they_are_back(  # type: ignore[no-untyped-def]
+    site, django_capture_on_commit_callbacks
+) -> None:
+    papers, _, today = site
+    p = papers[3]  # the fan's vote and the curator's comment
+
+    def upvotes() -> tuple[int, int]:
+        daily = Client().get(f"/api/daily_papers?date={today}").json()
+        return Client().get(f"/api/papers/{p.arxiv_id}").json()["upvotes"], next(
+            r["paper"]["upvotes"] for r in daily if r["paper"]["id"] == p.arxiv_id
+        )
+
+    fan = Vote.objects.get(paper=p).user
+    assert upvotes() == (1, 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        accounts.set_active(fan, False)
+    assert upvotes() == (0, 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        accounts.set_active(fan, True)
+    assert upvotes() == (1, 1)
+
+
 def test_paper_and_search(site) -> None:  # type: ignore[no-untyped-def]
     papers, _, _ = site
     p = papers[3]

@@ -99,10 +99,10 @@ def test_deactivating_and_reactivating_an_account(paper: Paper) -> None:
     (vote,) = counted()
     user.is_active = False
     user.save()  # as the admin's form saves it: every field
-    assert counted() == set()
+    assert counted() == set() and not Vote.objects.counted().exists()
     user.is_active = True
     user.save(update_fields=["is_active"])
-    assert counted() == {vote}
+    assert counted() == {vote} and set(Vote.objects.counted().values_list("pk", flat=True)) == {vote}
 
 
 def test_a_change_of_standing_in_bulk_reaches_the_votes(paper: Paper) -> None:
@@ -147,7 +147,7 @@ def test_a_bulk_change_of_standing_costs_a_few_statements_per_batch_whatever_its
     User.objects.filter(pk__in=ids[4:]).update(is_active=True)
     User.objects.filter(pk__in=ids[::2]).update(date_joined=now)  # too new to count again
     for user in User.objects.filter(pk__in=ids):
-        assert set(Vote.objects.filter(user=user).values_list("suspended", "voter_joined")) == {
+        assert set(Vote.objects.filter(user=user).values_list("uncounted", "voter_joined")) == {
             Vote.standing_of(user)
         }
     # Active (4-11), verified (not every third) and old enough (odd): 5, 7 and 11.
@@ -208,7 +208,7 @@ def test_a_save_from_an_object_older_than_a_suspension_does_not_undo_it(paper: P
     stale.save(update_fields=["email_verified"])  # the object still says "not suspended"
     assert accounts.verify_email(token) is not None
     assert counted() == set()
-    assert set(Vote.objects.values_list("suspended", flat=True)) == {True}
+    assert set(Vote.objects.values_list("uncounted", flat=True)) == {True}
 
 
 def test_votes_made_in_bulk_take_their_voter_s_standing(paper: Paper) -> None:
@@ -238,3 +238,26 @@ def test_the_migration_copies_the_standing_of_votes_cast_before_it(paper: Paper)
     now = timezone.now()
     assert counted(now) == set(Vote.objects.filter(user=users["ok"]).values_list("pk", flat=True))
     assert len(counted(now + TRENDING_MIN_ACCOUNT_AGE)) == 2  # "new" has come of age
+
+
+def test_the_migration_leaves_out_the_votes_of_accounts_deactivated_before_it(paper: Paper) -> None:
+    """feed.0006: the flag that said "suspended" says "suspended or deactivated"; undone, it says
+    "suspended" again."""
+    mod = make_user("mod", staff=True)
+    users = {name: make_user(name) for name in ("ok", "inactive", "suspended", "both")}
+    for u in users.values():
+        feed.upvote(u, paper)
+    User.objects.filter(username__in=["inactive", "both"]).update(is_active=False)
+    for name in ("suspended", "both"):
+        moderation.suspend(mod, users[name])
+    Vote.objects.filter(user__suspended_at__isnull=True).update(uncounted=False)  # as the flag was before it
+    migration = importlib.import_module("paperfeed.feed.migrations.0006_vote_uncounted")
+
+    def counted_by() -> set[str]:
+        return set(Vote.objects.counted().values_list("user__username", flat=True))
+
+    assert counted_by() == {"ok", "inactive"}
+    migration.mark_inactive_votes(apps, SimpleNamespace(connection=connection))
+    assert counted_by() == {"ok"}
+    migration.unmark_inactive_votes(apps, SimpleNamespace(connection=connection))
+    assert counted_by() == {"ok", "inactive"}

@@ -56,6 +56,35 @@ def test_votes_once_per_user_and_undo() -> None:
     assert services.votes_by_pk([p.pk]) == {p.pk: 1.0}  # the "votes" sort search registers
 
 
+def test_a_deactivated_accounts_votes_leave_every_count_until_it_is_back() -> None:
+    """The counts of the lists, the paper's own, `show --json` and the order by votes; trending
+    already left them out (Vote.voter_joined)."""
+    p, q = on_a_list(load_papers(2))
+    away, stays = make_user("away"), make_user("stays")
+    services.upvote(away, p)
+    services.upvote(away, q)
+    assert services.upvote(stays, p) == 2
+
+    def counts() -> tuple[int, dict[str, int], dict[int, float], list[int | None]]:
+        listed = Submission.objects.with_counts().order_by("paper_id")
+        return (
+            paper_extras(p)["votes"],
+            services.vote_counts([p.arxiv_id, q.arxiv_id]),
+            services.votes_by_pk([p.pk, q.pk]),
+            [s.n_votes for s in listed],
+        )
+
+    assert counts() == (2, {p.arxiv_id: 2, q.arxiv_id: 1}, {p.pk: 2.0, q.pk: 1.0}, [2, 1])
+    away.is_active = False
+    away.save(update_fields=["is_active"])
+    assert counts() == (1, {p.arxiv_id: 1}, {p.pk: 1.0}, [1, None])
+    assert Submission.objects.upvoted().get().paper == p
+    assert services.unvote(stays, p) == 0
+    away.is_active = True
+    away.save(update_fields=["is_active"])
+    assert counts() == (1, {p.arxiv_id: 1, q.arxiv_id: 1}, {p.pk: 1.0, q.pk: 1.0}, [1, 1])
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.integers(0, 4), st.booleans()), max_size=40))
 def test_score_always_equals_vote_rows(ops: list[tuple[int, bool]]) -> None:

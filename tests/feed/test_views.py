@@ -287,6 +287,46 @@ def test_anonymous_cache_follows_votes(site, django_capture_on_commit_callbacks)
     assert '<span class="count">1</span>' in body
 
 
+def test_a_deactivated_accounts_votes_leave_the_pages_counts_until_it_is_back(  # type: ignore[no-untyped-def]
+    site, django_capture_on_commit_callbacks
+) -> None:
+    """Deactivated from the command line (`paperfeed users deactivate`, no moderation log to bump
+    the cache): the cached daily page and the paper page drop its votes at
+    once, and reactivating brings them back (the rows stay)."""
+    from paperfeed.accounts import services as accounts
+
+    papers, _, today = site
+    away, stays = make_user("away"), make_user("stays")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.upvote(away, papers[5])
+        services.upvote(stays, papers[5])
+        services.upvote(stays, papers[6])
+    anon, reader = Client(), Client()
+    reader.force_login(stays)  # past the page cache, rendered afresh
+
+    def count_after(html: str, marker: str) -> int:
+        return int(html[html.index(marker) :].split('<span class="count">')[1].split("<")[0])
+
+    def shown() -> tuple[int, int, int]:
+        """papers[5] and [6] on the cached daily page, papers[5] on its own page."""
+        daily = anon.get(f"/papers?date={today}").content.decode()
+        page = reader.get(f"/papers/{papers[5].arxiv_id}").content.decode()
+        return (
+            count_after(daily, f'id="p-{papers[5].arxiv_id}"'),
+            count_after(daily, f'id="p-{papers[6].arxiv_id}"'),
+            count_after(page, 'class="paper-head"'),
+        )
+
+    assert shown() == (2, 1, 2)
+    with django_capture_on_commit_callbacks(execute=True):
+        accounts.set_active(away, False)
+    assert shown() == (1, 1, 1)
+    assert Vote.objects.filter(user=away).exists()  # left out, not deleted
+    with django_capture_on_commit_callbacks(execute=True):
+        accounts.set_active(away, True)
+    assert shown() == (2, 1, 2)
+
+
 def test_submit_page(site) -> None:  # type: ignore[no-untyped-def]
     papers, _, _ = site
     c = Client()

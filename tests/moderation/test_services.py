@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 import threading
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from django.apps import apps
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -199,7 +196,7 @@ def test_counted_votes_follow_the_suspension_without_a_join(community: dict[str,
     spammer, papers = community["spammer"], community["papers"]
     stale = User.objects.get(pk=spammer.pk)  # as a request that started before the suspension has it
     services.suspend(community["mod"], spammer)
-    assert set(Vote.objects.filter(user=spammer).values_list("suspended", flat=True)) == {True}
+    assert set(Vote.objects.filter(user=spammer).values_list("uncounted", flat=True)) == {True}
     assert " JOIN " not in str(Vote.objects.counted().filter(paper=papers[2]).query).upper()
     with pytest.raises(feed.Suspended):
         feed.upvote(stale, papers[4])
@@ -209,17 +206,6 @@ def test_counted_votes_follow_the_suspension_without_a_join(community: dict[str,
     assert Vote.objects.counted().filter(paper=papers[2]).count() == 2
     feed.upvote(stale, papers[4])  # lifted: the same object votes again
     assert Vote.objects.counted().filter(paper=papers[4]).count() == 1
-
-
-def test_the_migration_marks_votes_of_accounts_suspended_before_it(community: dict[str, Any]) -> None:
-    spammer = community["spammer"]
-    User.objects.filter(pk=spammer.pk).update(suspended_at=timezone.now())
-    Vote.objects.filter(user=spammer).update(suspended=False)  # as the new column starts
-    assert Vote.objects.counted().filter(user=spammer).exists()
-    migration = importlib.import_module("paperfeed.feed.migrations.0003_vote_suspended")
-    migration.mark_suspended_votes(apps, SimpleNamespace(connection=connection))
-    assert not Vote.objects.counted().filter(user=spammer).exists()
-    assert Vote.objects.counted().filter(user=community["other"]).exists()
 
 
 def test_purge_suspends_and_takes_down_everything_in_one_logged_action(community: dict[str, Any]) -> None:

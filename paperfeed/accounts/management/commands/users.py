@@ -11,7 +11,7 @@ from paperfeed.core.text import counted
 
 ACTIONS = {
     "verify": "count the account's address as verified (no mailed link needed)",
-    "deactivate": "no more log-in, its votes stop counting toward trending, its sessions end at once",
+    "deactivate": "no more log-in, its votes stop counting (until reactivated), its sessions end at once",
     "activate": "undo a deactivation",
 }
 
