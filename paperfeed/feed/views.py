@@ -340,7 +340,10 @@ def vote(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     if not request.user.is_authenticated:
         if _wants_json(request):
             return json_answer({"error": "log in to vote"}, status=401)
-        raise PermissionDenied("Log in to vote.")  # the site's 403 page, as the other refusals
+        # A form posted from a page whose session has ended since (no JavaScript): to the log-in
+        # page, which sends the reader back to that page, where the button is again.
+        back = safe_next(request, reverse("paper", args=[p.arxiv_id]))
+        return HttpResponseRedirect(f"{reverse('login')}?{urlencode({'next': back})}")
     assert isinstance(request.user, User)
     up = request.POST.get("action", "up") != "down"
     listed = Submission.objects.filter(paper=p).exists()

@@ -57,8 +57,8 @@ class Watch:
 def new_page(browser: Any) -> Iterator[Any]:
     contexts = []
 
-    def make(width: int = 1280, height: int = 900) -> tuple[Any, Watch]:
-        ctx = browser.new_context(viewport={"width": width, "height": height})
+    def make(width: int = 1280, height: int = 900, *, javascript: bool = True) -> tuple[Any, Watch]:
+        ctx = browser.new_context(viewport={"width": width, "height": height}, java_script_enabled=javascript)
         ctx.set_default_timeout(15_000)
         contexts.append(ctx)
         page = ctx.new_page()

@@ -19,7 +19,7 @@ from tests.sitedata import load_papers, make_user
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.database_agnostic]
 
 
-def test_suspend_and_remove_everything_confirms_without_javascript(live_server: Any, browser: Any) -> None:
+def test_suspend_and_remove_everything_confirms_without_javascript(live_server: Any, new_page: Any) -> None:
     papers = load_papers(2)
     spammer, reader, mod = make_user("spammer"), make_user("reader"), make_user("mod", staff=True)
     for p in papers:
@@ -27,9 +27,7 @@ def test_suspend_and_remove_everything_confirms_without_javascript(live_server: 
     comment = feed.add_comment(spammer, papers[0], "Buy cheap pills")
     services.file_report(reader, comment, "spam")
     base = live_server.url
-    ctx = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
-    ctx.set_default_timeout(15_000)
-    page = ctx.new_page()
+    page, _ = new_page(javascript=False)
     log_in(page, base, mod)
     page.goto(f"{base}/moderation")
     page.click("text=Suspend spammer and remove everything they posted")
@@ -45,4 +43,3 @@ def test_suspend_and_remove_everything_confirms_without_javascript(live_server: 
     page.wait_for_selector("text=Done: mod lifted the suspension of user spammer")
     assert page.locator("button[value=unpurge]").count() == 0
     assert not User.objects.get(username="spammer").is_suspended
-    ctx.close()

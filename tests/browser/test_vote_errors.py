@@ -13,7 +13,7 @@ from paperfeed.accounts import throttle
 from paperfeed.feed import services
 from paperfeed.feed.models import Vote
 from tests.browser.test_for_you import log_in
-from tests.sitedata import load_papers, make_user, on_a_list
+from tests.sitedata import PASSWORD, load_papers, make_user, on_a_list
 
 # Rendering, scripts and styles in the browser: the pages' queries are the view tests' to prove on both
 # databases (tests/feed, tests/recs), so these run on SQLite only.
@@ -146,3 +146,29 @@ def test_an_upvote_that_lists_the_paper_says_so_in_the_page(live_server: Any, ne
     assert not page.is_visible("#unlisted-note")
     assert paper.submissions.get().day == timezone.localdate()
     assert watch.errors == []
+
+
+def test_a_vote_without_javascript_after_the_session_ended_logs_in_and_comes_back(
+    live_server: Any, new_page: Any
+) -> None:
+    """The form posted with no script and no session (logged out in another tab): the log-in page,
+    then the list again at that paper, where the vote is one press away."""
+    papers = on_a_list(load_papers(2))
+    user = make_user("voter", password=PASSWORD)
+    base = live_server.url
+    page, _ = new_page(javascript=False)
+    log_in(page, base, user)
+    page.goto(f"{base}/papers")
+    card = f"[id='p-{papers[1].arxiv_id}']"
+    page.context.clear_cookies(name=settings.SESSION_COOKIE_NAME)
+    page.click(f"{card} form.vote button")
+    assert page.url.startswith(f"{base}/login?next=") and page.locator("h1").inner_text() == "Log in"
+    page.fill("input[name=username]", "voter")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form.stack button[type=submit]")
+    assert page.url == f"{base}/papers#p-{papers[1].arxiv_id}"
+    assert not Vote.objects.exists()
+    assert page.get_attribute(f"{card} form.vote button", "aria-pressed") == "false"
+    page.click(f"{card} form.vote button")
+    assert page.get_attribute(f"{card} form.vote button", "aria-pressed") == "true"
+    assert Vote.objects.get().user == user and page.inner_text(f"{card} form.vote .count") == "1"

@@ -16,7 +16,7 @@ from paperfeed.accounts.models import User
 from paperfeed.feed import periods, services
 from paperfeed.feed.models import Comment, SavedSearch, Vote
 from paperfeed.papers.models import Paper
-from tests.sitedata import load_papers, make_user
+from tests.sitedata import PASSWORD, load_papers, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -241,13 +241,37 @@ def test_security_headers() -> None:
     assert r["X-Frame-Options"] == "DENY" and r["X-Content-Type-Options"] == "nosniff"
 
 
+def test_a_vote_without_javascript_after_the_session_ended_logs_in_and_comes_back(site) -> None:  # type: ignore[no-untyped-def]
+    papers, _, _ = site
+    p = papers[0]
+    make_user("voter", password=PASSWORD)
+    c = Client()
+    back = f"/?day=2025-01-02#p-{p.arxiv_id}"
+    login = c.post(f"/papers/{p.arxiv_id}/vote", {"action": "up", "next": back}, follow=True)
+    assert login.redirect_chain[-1][0].startswith("/login?next=")
+    form = login.content.decode()
+    assert f'<input type="hidden" name="next" value="/?day=2025-01-02#p-{p.arxiv_id}">' in form
+    r = c.post("/login", {"username": "voter", "password": PASSWORD, "next": back})
+    assert r.status_code == 302 and r["Location"] == back  # where the button is, to press again
+    assert not Vote.objects.exists()  # the vote was not cast behind the reader's back
+
+
 def test_voting_rules(site) -> None:  # type: ignore[no-untyped-def]
     papers, _, _ = site
     p = papers[0]
     url = f"/papers/{p.arxiv_id}/vote"
-    r = Client().post(url)  # not logged in, no JavaScript: the site's 403 page says why
-    assert r.status_code == 403 and b"<h1>Not allowed</h1>" in r.content and b"Log in to vote." in r.content
-    assert Client().post(url, HTTP_ACCEPT="application/json").status_code == 401
+    # Not logged in (a session ended since the page was shown), no JavaScript: to the log-in page,
+    # which sends the reader back to the page voted from, or to the paper's.
+    r = Client().post(url, {"action": "up", "next": f"/?day=2025-01-02#p-{p.arxiv_id}"})
+    assert r.status_code == 302
+    assert r["Location"] == f"/login?next=%2F%3Fday%3D2025-01-02%23p-{quote(p.arxiv_id, safe='')}"
+    assert Client().post(url)["Location"] == f"/login?next=%2Fpapers%2F{quote(p.arxiv_id, safe='')}"
+    assert (
+        Client().post(url, {"next": "https://evil.example/"})["Location"].startswith("/login?next=%2Fpapers")
+    )
+    r = Client().post(url, HTTP_ACCEPT="application/json")
+    assert r.status_code == 401 and r.json() == {"error": "log in to vote"}
+    assert not Vote.objects.exists()
     voter = make_user("voter")
     c = Client()
     c.force_login(voter)
