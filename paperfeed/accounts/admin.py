@@ -38,9 +38,9 @@ class AccountAdmin(LargeTable, UserAdmin):
     its sessions end, its votes stop counting) and logs it in the moderation log under the staff
     member's name: it takes votes away as a suspension does, and so is on the record as one.
 
-    Staff cannot delete an account here, singly or in bulk: the delete cascades to its comments,
-    votes and collections, which cuts the replies around them out of their threads and moves every
-    count, with no line in the moderation log. The change page points to what to do instead
+    Staff cannot delete an account here, singly or in bulk: the delete cascades to its votes and
+    collections and moves every count, with no line in the moderation log (its comments stay,
+    without its name for good). The change page points to what to do instead
     (deactivate, or suspend and remove their posts, each logged and undoable); the owner deletes
     their own account from their settings."""
 

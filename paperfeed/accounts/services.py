@@ -329,8 +329,10 @@ def mark_verified(user: User) -> None:
 
 
 def delete_account(user: User) -> None:
-    """Delete the account and what it made: votes, comments, collections, saved searches, follows and
-    tokens go with it (the foreign keys cascade); papers it submitted stay on their lists, without
-    its name. Apps that keep more about a user (a digest subscription) act on the pre_delete signal."""
+    """Delete the account and what is its own: votes, collections, saved searches, follows and tokens
+    go with it (the foreign keys cascade; the votes leave the counts and trending). What it gave the
+    others stays, without its name: its comments, signed "[deleted account]" (feed.models.Comment,
+    where the others' answers keep their context), and the papers it submitted, on their lists.
+    Apps that keep more about a user (a digest subscription) act on the pre_delete signal."""
     with transaction.atomic():
         user.delete()

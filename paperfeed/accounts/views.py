@@ -240,7 +240,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         if user.check_password(request.POST.get("delete_password", "")[:4096]):
             auth_logout(request)
             services.delete_account(user)
-            messages.info(request, "Your account and everything it made here are deleted.")
+            messages.info(request, "Your account is deleted: your comments stay, signed “[deleted account]”.")
             return redirect("/")
         messages.error(request, "That is not your password: the account is not deleted.")
         return redirect(reverse("settings") + "#delete")

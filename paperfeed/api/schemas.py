@@ -92,7 +92,7 @@ class SearchHitOut(DailyPaperOut):
 class CommentOut(Schema):
     id: int
     paper: str
-    author: UserOut
+    author: UserOut | None = Field(None, description="null once its author has deleted their account")
     body: str
     html: str
     createdAt: Timestamp

@@ -240,9 +240,19 @@ class CommentQuerySet(models.QuerySet["Comment"]):
         return self.filter(hidden=False)
 
 
+# Who wrote a comment whose account was deleted since.
+DELETED_AUTHOR = "[deleted account]"
+
+
 class Comment(models.Model):
     paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="discussion", db_index=False)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments")
+    # NULL once the author deleted their account: the comment stays, text and all, signed
+    # DELETED_AUTHOR. Reddit keeps a deleted account's comments so (author "[deleted]") and Hacker
+    # News deletes no comments with an account: the comments after it answer it, and a discussion
+    # with holes in it reads as nonsense. A comment the writer wants gone goes by an edit first.
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="comments"
+    )
     body = models.TextField(max_length=10_000)  # Markdown + TeX as written
     html = models.TextField()  # rendered and sanitised once, at write time
     created_at = models.DateTimeField(default=timezone.now)
@@ -259,6 +269,10 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"comment {self.pk} on {self.paper_id}"
+
+    @property
+    def author_name(self) -> str:
+        return self.author.username if self.author is not None else DELETED_AUTHOR
 
 
 class Collection(models.Model):

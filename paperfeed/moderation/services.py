@@ -71,7 +71,7 @@ def moderator(user: Any) -> User | None:
 def describe(item: Item) -> str:
     if isinstance(item, Submission):
         return f"submission of {item.paper.arxiv_id} ({item.day.isoformat()})"
-    return f"comment {item.pk} by {item.author.username} on {item.paper.arxiv_id}"
+    return f"comment {item.pk} by {item.author_name} on {item.paper.arxiv_id}"
 
 
 def _reason(text: str | None) -> str:

@@ -816,10 +816,10 @@ def test_password_change_is_throttled_before_hashing() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_deleting_an_account_takes_what_it_made_and_stops_its_digests() -> None:
+def test_deleting_an_account_takes_its_own_keeps_its_comments_and_stops_its_digests() -> None:
     from paperfeed.digests.models import Subscriber
     from paperfeed.feed import services as feed
-    from paperfeed.feed.models import Comment, Submission, Vote
+    from paperfeed.feed.models import Collection, Comment, Submission, Vote
     from tests.sitedata import load_papers
 
     paper, other = load_papers(2)
@@ -830,26 +830,40 @@ def test_deleting_an_account_takes_what_it_made_and_stops_its_digests() -> None:
     feed.submit(paper.arxiv_id, user)
     feed.upvote(user, paper)
     feed.upvote(keeper, other)
-    feed.add_comment(user, paper, "mine")
+    mine = feed.add_comment(user, paper, "mine, *with* words")
+    answer = feed.add_comment(keeper, paper, "I disagree with the comment above")
+    user.collections.create(name="Reading list", slug="reading-list")
     sub = Subscriber.objects.create(email="leaver@example.org", user=user, status=Subscriber.Status.CONFIRMED)
     c = Client()
     c.force_login(user)
     assert c.post("/settings", {"action": "revoke-token", "token": "abc"}).status_code == 302  # names none
+    assert "Your comments stay where they are" in c.get("/settings").content.decode()  # said before
     before = feed.listing_version()
     wrong = c.post("/settings", {"action": "delete-account", "delete_password": "not it"}, follow=True)
     assert "That is not your password" in wrong.content.decode() and User.objects.filter(pk=user.pk).exists()
     gone = c.post(
         "/settings", {"action": "delete-account", "delete_password": "a-long-passw0rd-x"}, follow=True
     )
-    assert "Your account and everything it made here are deleted." in gone.content.decode()
+    assert "Your account is deleted: your comments stay, signed “[deleted account]”." in gone.content.decode()
     assert not User.objects.filter(username="leaver").exists()
-    assert not Vote.objects.filter(paper=paper).exists() and not Comment.objects.exists()
+    assert not Vote.objects.filter(paper=paper).exists()  # its votes went with it
     assert Vote.objects.filter(user=keeper).count() == 1  # nobody else's
+    assert not Collection.objects.exists()
+    # Its comment stays, text and all, without its name; the answer to it still has its context.
+    kept = Comment.objects.get(pk=mine.pk)
+    assert kept.author is None and kept.body == "mine, *with* words" and not kept.hidden
+    assert Comment.objects.get(pk=answer.pk).author == keeper
     assert Submission.objects.get(paper=paper).submitted_by is None  # the paper stays listed
     sub.refresh_from_db()
     assert sub.status == Subscriber.Status.UNSUBSCRIBED
-    assert feed.listing_version() != before  # cached pages showed its vote and comment
+    assert feed.listing_version() != before  # cached pages showed its vote and its name
     assert c.get("/settings").status_code == 302  # logged out
+    page = c.get(f"/papers/{paper.arxiv_id}").content.decode()
+    at = page.index(f'id="c{mine.pk}"')
+    signed = page[at : page.index("</div>", page.index('class="comment-body"', at))]
+    assert '<span class="muted">[deleted account]</span>' in signed and "<em>with</em> words" in signed
+    assert "/edit" not in signed and "leaver" not in page  # a visitor is not taken for its author
+    assert page.count("[deleted account]") == 1
 
 
 def test_changing_the_address_takes_the_link_sent_to_the_new_one(smtp_sink) -> None:  # type: ignore[no-untyped-def]

@@ -100,6 +100,17 @@ def test_upvotes_leave_out_deactivated_accounts_until_they_are_back(  # type: ig
     assert upvotes() == (1, 1)
 
 
+def test_a_deleted_accounts_comment_keeps_its_text_without_an_author(site) -> None:  # type: ignore[no-untyped-def]
+    papers, curator, _ = site
+    p = papers[3]  # the curator's comment
+    accounts.delete_account(curator)
+    [comment] = Client().get(f"/api/papers/{p.arxiv_id}/comments").json()
+    assert comment["author"] is None and comment["body"] == "great $x^2$"
+    doc = Client().get("/api/openapi.json").json()
+    author = doc["components"]["schemas"]["CommentOut"]["properties"]["author"]
+    assert {"type": "null"} in author["anyOf"]
+
+
 def test_paper_and_search(site) -> None:  # type: ignore[no-untyped-def]
     papers, _, _ = site
     p = papers[3]

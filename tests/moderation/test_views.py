@@ -388,3 +388,26 @@ def test_comment_hide_asks_a_reason_and_refuses_with_a_page(community: dict[str,
     ):
         assert refused.status_code == 403 and b'class="top"' in refused.content  # the site's page
         assert b"Only moderators can hide comments." in refused.content
+
+
+def test_a_comment_whose_author_deleted_their_account_is_still_reported_and_moderated(
+    community: dict[str, Any],
+) -> None:
+    """Its author is gone (accounts.services.delete_account keeps the comment, signed "[deleted
+    account]"): the report form, the queue, the hide form and the log name no one and link no one."""
+    from paperfeed.accounts import services as accounts
+
+    c = community["comment"]
+    reader, mod = _client(community["reader"]), _client(community["mod"])
+    assert reader.post(f"/report/comment/{c.pk}", {"reason": "spam"}).status_code == 302
+    accounts.delete_account(community["spammer"])
+    form = reader.get(f"/report/comment/{c.pk}")
+    assert form.status_code == 200 and b"A comment by [deleted account] on" in form.content
+    queue = mod.get("/moderation").content.decode()
+    assert 'Comment by <span class="muted">[deleted account]</span> on' in queue
+    assert "spammer" not in queue and "Buy cheap &lt;b&gt;pills&lt;/b&gt;" in queue
+    hide = mod.get(f"/comments/{c.pk}/hide?hidden=1")
+    assert hide.status_code == 200 and b"[deleted account]" in hide.content
+    assert b"/moderation/users/" not in hide.content  # no account to suspend
+    assert mod.post(f"/comments/{c.pk}/hide", {"hidden": "1", "reason": "spam"}).status_code == 302
+    assert Action.objects.get().target == f"comment {c.pk} by [deleted account] on {c.paper.arxiv_id}"
