@@ -299,11 +299,10 @@ def retry_after() -> float:
     if since is not None:
         left = RETRY_UNKNOWN_S if took is None else took - max(clock.wall() - since, 0.0)
     else:
-        # No builder holds the lock. After this process's builder failed, none starts until the
-        # pause (RETRY_FAILED_S) is over, and then the build takes its whole time: told the build
+        # No builder holds the lock. After a builder failed, none starts until the pause
+        # (RETRY_FAILED_S) is over, and then the build takes its whole time: told the build
         # alone, a client came back while nothing was being built.
-        paused = max(RETRY_FAILED_S - (clock.monotonic() - _failed_at), 0.0)
-        left = paused + (RETRY_UNKNOWN_S if took is None else took)
+        left = pause_left() + (RETRY_UNKNOWN_S if took is None else took)
     return min(max(left, RETRY_MIN_S), RETRY_MAX_S)
 
 
@@ -317,16 +316,26 @@ class NotReady(Exception):
 
 _builder: subprocess.Popen[bytes] | None = None
 _unusable: tuple[str, str] | None = None  # why the saved window is unfit, and its name: not read again
-_failed_at = -float("inf")
-RETRY_FAILED_S = 60.0  # after a builder failed, this process starts the next no sooner (clock.monotonic)
+RETRY_FAILED_S = 60.0  # after a builder failed, no process of the home starts the next sooner
+
+
+def pause_left() -> float:
+    """Seconds left of the pause after the last failed build on this home (0: none). The failure is
+    stamped in a file under the home (store.note_failed_build), so it holds for every web worker, not
+    only the one whose builder failed: the others would start the next builder at once."""
+    at = store.failed_build_at()
+    if at is None:
+        return 0.0
+    # A stamp ahead of the clock (set back since) pauses for the whole pause, not for the jump too.
+    return min(max(RETRY_FAILED_S - (clock.wall() - at), 0.0), RETRY_FAILED_S)
 
 
 def _start_builder(why: str, seen: str | None = None) -> bool:
     """Start `paperfeed window` with the builder lock, unless a builder runs already (this process's,
     or any other's: the lock is held), one saved a window since this process found `seen` the
-    newest, or this process's last one failed a moment ago. False: there is nothing to build (no
+    newest, or a builder failed a moment ago (pause_left). False: there is nothing to build (no
     papers: a window of none is saved by no one, and made here at once)."""
-    global _builder, _failed_at
+    global _builder
     if _builder is not None:
         if _builder.poll() is None:
             return True
@@ -334,9 +343,9 @@ def _start_builder(why: str, seen: str | None = None) -> bool:
             log.error(
                 "recs: the window's builder exited %s; a later request starts another", _builder.returncode
             )
-            _failed_at = clock.monotonic()
+            store.note_failed_build()
         _builder = None
-    if clock.monotonic() - _failed_at < RETRY_FAILED_S:
+    if pause_left() > 0:
         return True
     lock = store.try_builder_lock()
     if lock is None:
@@ -394,7 +403,7 @@ def wait_until_ready() -> Candidates:
                         _start_builder("")  # records the failure (no retry before RETRY_FAILED_S)
                     raise
             else:
-                if clock.monotonic() - _failed_at < RETRY_FAILED_S:
+                if pause_left() > 0:
                     raise
                 store.wait_for_builder()
 
@@ -493,6 +502,6 @@ def _newer_saved(cands: Candidates) -> Candidates:
 
 def reset() -> None:
     """Forget this process's window and builder (tests switch databases and homes under it)."""
-    global _current, _builder, _unusable, _failed_at
+    global _current, _builder, _unusable
     with _lock:
-        _current, _builder, _unusable, _failed_at = None, None, None, -float("inf")
+        _current, _builder, _unusable = None, None, None

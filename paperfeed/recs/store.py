@@ -10,6 +10,7 @@ so a complete directory is the only kind a reader can see; the builder then remo
 (processes that mapped them keep their pages until they let go). One builder at a time per home:
 a lock file, as the static collect takes; it holds the time its holder took it, and the manifest how
 long the last build from nothing took, so that a client told to come back is told when (Retry-After).
+A failed builder is stamped in `builder-failed` beside it, so no process starts the next one at once.
 """
 
 from __future__ import annotations
@@ -142,6 +143,28 @@ def building_since() -> float | None:
         return None  # closing the file lets go of the shared lock just taken
 
 
+def _failed_path() -> Path:
+    return recs_dir() / "builder-failed"
+
+
+def note_failed_build() -> None:
+    """Record (clock.wall) that a builder just failed, for every process of this home: a web worker
+    that did not start it would otherwise start the next one at once. Written under another name and
+    renamed, so a reader sees the old stamp or the new, never half of one."""
+    recs_dir().mkdir(parents=True, exist_ok=True)
+    tmp = recs_dir() / f"builder-failed.tmp{os.getpid()}"
+    tmp.write_text(repr(clock.wall()))
+    tmp.replace(_failed_path())
+
+
+def failed_build_at() -> float | None:
+    """When (clock.wall) a builder last failed on this home, until a window is saved; None: none did."""
+    try:
+        return float(_failed_path().read_text()[:64])
+    except (OSError, ValueError):  # none failed (or a stamp no float: taken as none)
+        return None
+
+
 def last_build_seconds() -> float | None:
     """How long the newest saved window's builder took to build one from nothing (its manifest's
     `seconds`), whether or not this version can use that window; None: no window says."""
@@ -256,6 +279,7 @@ def save(cands: Any, since: dt.date, seconds: float | None = None) -> Path:
     for old in root.glob(f"{PREFIX}*"):
         if old.name != name:
             shutil.rmtree(old, ignore_errors=True)
+    _failed_path().unlink(missing_ok=True)  # a build that succeeds ends the pause after one that failed
     return final
 
 

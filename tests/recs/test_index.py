@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -76,9 +77,8 @@ def test_retry_after_is_the_last_builds_duration_less_the_time_the_builder_has_h
 def test_retry_after_during_the_pause_after_a_failed_build_is_the_rest_of_the_pause_and_a_build(
     catalogue, home, monkeypatch
 ):
-    wall, mono = [1_000.0], [5_000.0]
+    wall = [1_000.0]
     monkeypatch.setattr(clock, "wall", lambda: wall[0])
-    monkeypatch.setattr(clock, "monotonic", lambda: mono[0])
     real_build = index.build
 
     def build_taking_42_s(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -96,27 +96,31 @@ def test_retry_after_during_the_pause_after_a_failed_build_is_the_rest_of_the_pa
     failed.wait()
     monkeypatch.setattr(index, "_builder", failed)
     assert index._start_builder("a test") is True and index._builder is None
+    assert store.failed_build_at() == wall[0]  # in the home, for every process
     assert store.building_since() is None  # nobody holds the lock during the pause
     assert index.retry_after() == index.RETRY_FAILED_S + 42  # the whole pause, then a build
-    mono[0] += 50
+    wall[0] += 50
     assert index.retry_after() == 10 + 42
-    mono[0] += 15
+    wall[0] += 15
     assert index.retry_after() == 42  # past the pause: a build from the next look
-    mono[0] -= 30  # back within it, when another process's builder takes the lock: its time counts
+    wall[0] -= 30  # back within it, when another process's builder takes the lock: its time counts
     with store.builder_lock():
         wall[0] += 2
         assert index.retry_after() == 40
+    wall[0] -= 1_000  # the clock set back: the pause is at most its own length, not the jump's too
+    assert index.retry_after() == index.RETRY_FAILED_S + 42
+    add_paper("Consistency distillation for diffusion")
+    index.refresh_saved()  # a build that succeeds ends the pause
+    assert store.failed_build_at() is None and index.pause_left() == 0
     index.reset()
 
 
 # Run in a `paperfeed shell` of its own (the builder it starts reads the same database and home): a
-# web worker whose builder dies at the failpoint, on a clock the script moves by hand.
-FAILING_BUILDER = """
-import json, os
-from paperfeed.core import clock, warmup
+# web worker that looks for its window; `first` whether its builder dies (at the failpoint).
+LOOKING_WORKER = """
+import json, sys, time
+from paperfeed.core import warmup
 from paperfeed.recs import index, store
-now = [1000.0]
-clock.monotonic = lambda: now[0]
 warmup.serving = True
 seen = {}
 def look():
@@ -125,35 +129,50 @@ def look():
     except index.NotReady:
         return "not ready"
     return "ready"
-seen["first"] = look()
-seen["exit"] = index._builder.wait()
-seen["after"] = [look(), index._builder is not None]
+seen["first"] = [look(), index._builder is not None]
+seen["retry_after"] = index.retry_after()
+if index._builder is not None:
+    seen["exit"] = index._builder.wait()
+    seen["after"] = [look(), index._builder is not None]
+    seen["then"] = look()
 seen["newest"] = str(store.newest())
 seen["left"] = sorted(p.name.split(".")[-1][:3] for p in store.recs_dir().glob("window-*"))
-now[0] += index.RETRY_FAILED_S - 1
-seen["paused"] = [look(), index._builder is not None]
-del os.environ["FAILPOINT"]
-now[0] += 2
-seen["again"] = [look(), index._builder is not None]
-seen["second_exit"] = index._builder.wait()
-seen["then"] = look()
+seen["failed_at"] = store.failed_build_at()
 print(json.dumps(seen))
 """
 
 
+def age_failure(home: str, seconds: float) -> None:
+    """Move the recorded failure `seconds` into the past, as the clock moving on would."""
+    path = Path(home) / "recs" / "builder-failed"
+    path.write_text(repr(float(path.read_text()) - seconds))
+
+
 @pytest.mark.migrated
 @pytest.mark.timeout(240)
-def test_a_failing_builder_leaves_no_window_and_the_next_waits_out_the_pause(cli_env):
+def test_a_failing_builder_leaves_no_window_and_every_worker_waits_out_the_pause(cli_env):
     paperfeed("shell", "-c", SEED_SHELL, env=cli_env)
-    env = cli_env | {"FAILPOINT": "recs.window.before_rename"}
-    out = paperfeed("shell", "-c", FAILING_BUILDER, env=env)
+    failing = cli_env | {"FAILPOINT": "recs.window.before_rename"}
+    out = paperfeed("shell", "-c", LOOKING_WORKER, env=failing)
     seen = json.loads(out.stdout.strip().splitlines()[-1])
-    assert seen["first"] == "not ready"
+    assert seen["first"] == ["not ready", True]
     assert seen["exit"] == -9  # killed at the failpoint, every file written but not renamed
     # Nothing a reader takes for a window: the builder's half is a .tmp directory only.
     assert seen["newest"] == "None" and seen["left"] == ["tmp"]
     assert seen["after"] == ["not ready", False]  # the failure is noted; no builder started
-    assert seen["paused"] == ["not ready", False]  # still within the pause
-    assert seen["again"] == ["not ready", True]  # past it: the next builder
-    assert seen["second_exit"] == 0 and seen["then"] == "ready"
+    assert seen["then"] == "not ready" and seen["failed_at"] is not None
     assert "exited -9" in out.stderr
+
+    # Another worker (a process of its own, the first one gone) keeps the pause: no builder.
+    age_failure(cli_env["PAPERFEED_HOME"], index.RETRY_FAILED_S - 5)
+    seen = json.loads(paperfeed("shell", "-c", LOOKING_WORKER, env=cli_env).stdout.strip().splitlines()[-1])
+    assert seen["first"] == ["not ready", False] and seen["newest"] == "None"
+    # Told to come back after the pause's last ~5 s and a build (none timed yet: RETRY_UNKNOWN_S).
+    assert index.RETRY_UNKNOWN_S < seen["retry_after"] <= index.RETRY_UNKNOWN_S + 5
+
+    # Past the pause: the next worker starts the next builder, which saves the window.
+    age_failure(cli_env["PAPERFEED_HOME"], 6)
+    seen = json.loads(paperfeed("shell", "-c", LOOKING_WORKER, env=cli_env).stdout.strip().splitlines()[-1])
+    assert seen["first"] == ["not ready", True]
+    assert seen["exit"] == 0 and seen["after"][0] == "ready"
+    assert seen["newest"] != "None" and seen["failed_at"] is None  # the success ended the pause
