@@ -437,14 +437,17 @@ def refresh_saved(lock_fd: int | None = None) -> dict[str, Any]:
     processes start warm and catch up on few changes. `lock_fd`: the builder lock, held already
     (inherited from the web worker that started `paperfeed window`)."""
     with store.builder_lock(lock_fd) as started:
+        latest = int(PaperChange.objects.aggregate(m=Max("id"))["m"] or 0)
+        old: Candidates | None = None
         try:
-            old: Candidates | None = saved(dense=False)
+            # Whether it is current reads none of its data: files not written since the save are
+            # not checksummed (a web process checks them all when it maps them).
+            _, manifest = store.verify(quick=True)
+            if int(manifest["change"]["id"]) == latest:
+                return {"papers": int(manifest["papers"]), "watermark": latest, "saved": False}
+            old = saved(dense=False)  # its rows go into the next window: every file checked
         except store.Unusable as why:
             log.info("recs: rebuilding the saved candidate window: %s", why)
-            old = None
-        latest = int(PaperChange.objects.aggregate(m=Max("id"))["m"] or 0)
-        if old is not None and old.watermark == latest:
-            return {"papers": len(old), "watermark": latest, "saved": False}
         cands = build(old, dense=False)
         # An extension's few seconds say nothing of a build from nothing, which is what a client
         # waits for (retry_after): the last one's duration is carried forward.

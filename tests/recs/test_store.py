@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import logging
 import mmap
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -184,6 +185,53 @@ def test_the_worker_job_extends_the_saved_window(catalogue, home):
     assert cands.source == after.name and late.pk in cands.ids.tolist()
     assert_same_window(cands, index.build())
     assert tasks.refresh_window.call()["saved"] is False  # nothing changed since
+
+
+def flip_a_byte_keeping_its_stamp(path: Path) -> None:
+    """Damage a value as a bad disk would: size and mtime as they were saved."""
+    st = path.stat()
+    flip_a_byte(path)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert store.stamp(path) == [st.st_size, st.st_mtime_ns]
+
+
+def test_the_worker_job_checksums_only_the_files_written_since_the_save(catalogue, home, caplog):
+    tasks.refresh_window.call()
+    [path] = saved_windows(home)
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert manifest["stamps"]["ids"] == store.stamp(path / "ids.npy")
+    flip_a_byte_keeping_its_stamp(path / "rows.data.npy")
+    # Current, and nothing read: the worker's look does not read a file its stamp says is as saved...
+    assert tasks.refresh_window.call()["saved"] is False and saved_windows(home) == [path]
+    # ...but a file written since is read: same-size damage with a new mtime is found and rebuilt.
+    flip_a_byte(path / "by_term.data.npy")
+    with caplog.at_level(logging.INFO, logger="paperfeed.recs.index"):
+        assert tasks.refresh_window.call()["saved"] is True
+    assert f"{path.name}: by_term.data.npy: checksum mismatch" in caplog.text
+    [rebuilt] = saved_windows(home)
+    assert rebuilt != path
+
+
+def test_damage_that_keeps_the_stamp_is_found_where_the_data_is_read(catalogue, home, caplog):
+    tasks.refresh_window.call()
+    [path] = saved_windows(home)
+    flip_a_byte_keeping_its_stamp(path / "rows.data.npy")
+    # A process mapping the window to rank with it checks every file.
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="paperfeed.recs.index"):
+        cands = index.candidates()
+    assert f"{path.name}: rows.data.npy: checksum mismatch" in caplog.text
+    assert_same_window(cands, index.build())
+    # So does the worker's job when the window has changes to take in: its rows go into the next one.
+    [path] = saved_windows(home)
+    flip_a_byte_keeping_its_stamp(path / "counts.data.npy")
+    add_paper("Consistency distillation for diffusion")
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="paperfeed.recs.index"):
+        assert tasks.refresh_window.call()["saved"] is True
+    assert f"rebuilding the saved candidate window: {path.name}: counts.data.npy: checksum" in caplog.text
+    index.reset()
+    assert_same_window(index.candidates(), index.build())
 
 
 def test_a_running_process_moves_to_the_newer_window_the_worker_saved(catalogue, home, monkeypatch):
