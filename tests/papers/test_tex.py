@@ -207,7 +207,35 @@ def test_prose_leaves_formulas_and_escaped_dollars_for_katex() -> None:
     assert tex.prose(r"is \textbf{4.75 $\times$} faster") == r"is 4.75 $\times$ faster"
     source = r"being $\mathrm{100 \times faster}$ with $\text{m}$ and \(\textbf{x}\) and $$\emph{y}\%$$"
     assert tex.prose(source) == source
-    # \$ stays as written: unescaped it would open a formula for auto-render.
-    assert tex.prose(r"59.4K GPU hours (\$148K), \textbf{cheap}") == r"59.4K GPU hours (\$148K), cheap"
+    # \$ is a dollar in an element of its own once escaped: in the text, a "$" would open a formula
+    # for auto-render (paired with the next "$", here the formula's).
+    shown = tex.prose(r"59.4K GPU hours (\$148K), \textbf{cheap} for $x$")
+    assert shown == f"59.4K GPU hours ({tex.DOLLAR}148K), cheap for $x$"  # 2505.09343
+    assert tex.excerpt_html(shown, []) == '59.4K GPU hours (<span class="dollar">$</span>148K), cheap for $x$'
+    assert tex.prose(f"a forged {tex.DOLLAR} stays text") == "a forged  stays text"
     assert tex.prose("no TeX at all & <b>") == "no TeX at all & <b>"  # text: the template escapes it
     assert tex.prose("a \0 NUL $x$ \\% b") == "a  NUL $x$ % b"
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [  # authors' own macros, from the real records, trimmed
+        (r"structure. \method consistently outperforms", "structure. method consistently outperforms"),
+        (r"confirm that \ours{} generates motion graphics", "confirm that ours generates motion graphics"),
+        (r"we propose the {\dataset} benchmark", "we propose the dataset benchmark"),
+        (r"we introduce \veomni, a modular framework", "we introduce veomni, a modular framework"),
+        (r"at \small https://x.io and {\large D}ata", "at https://x.io and {D}ata"),  # switches say nothing
+        (r"a range of $0.4$ \sim 2.5, $y$ \in [0, 1]", "a range of $0.4$ ~ 2.5, $y$ ∈ [0, 1]"),
+        # Not macros of a name: commands with an argument, one letter ("\n\n" quoted), a line break.
+        (r"\rev{We evaluate} the \gls{UltrON}", r"\rev{We evaluate} the \gls{UltrON}"),
+        (r'delimiters like "\n\n", serving', r'delimiters like "\n\n", serving'),
+    ],
+)
+def test_prose_gives_an_authors_own_macro_its_name(source: str, shown: str) -> None:
+    assert tex.prose(source) == shown
+
+
+def test_prose_takes_a_formula_wrapped_over_lines_for_a_formula() -> None:
+    # The abstract's hard wrap falls inside the formula, which KaTeX gets whole (the page joins lines).
+    source = "a bound $\\tilde{O}(d\\sqrt{T} \\wedge\n (V^2T))$ by \\ours"
+    assert tex.prose(source) == "a bound $\\tilde{O}(d\\sqrt{T} \\wedge  (V^2T))$ by ours"

@@ -5,6 +5,8 @@ import re
 
 from django import template
 from django.utils import timezone
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 
 from paperfeed.papers import tex
@@ -23,6 +25,13 @@ def tex_prose(text: str) -> str:
     """An abstract's TeX outside its formulas (\\textbf{…}, \\%, \\href, …) as text; the formulas
     left for KaTeX, which renders only those."""
     return tex.prose(text)
+
+
+@register.filter(is_safe=True)
+def tex_dollars(html: str) -> SafeString:
+    """After tex_prose and the escaping (urlize): its escaped dollars (\\$) as "$" that KaTeX's
+    auto-render does not take for a formula's start (papers.tex.dollars_html)."""
+    return mark_safe(tex.dollars_html(conditional_escape(html)))  # noqa: S308  # nosec B308 B703
 
 
 @register.filter
