@@ -87,6 +87,35 @@ def test_list_shows_the_next_run_by_the_database_clock(settings, monkeypatch, ca
     assert "next run 2027-01-15T09:00:00Z (due)" in capsys.readouterr().out
 
 
+@pytest.mark.django_db
+def test_list_reads_every_jobs_last_slot_in_one_query(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def listed() -> tuple[dict[str, int | None], int]:
+        with CaptureQueriesContext(connection) as queries:
+            call_command("schedule", "list", "--json")
+        jobs = json.loads(capsys.readouterr().out)["jobs"]
+        return {j["job"]: j["lastSlot"] for j in jobs}, len(queries)
+
+    jobs = dict(schedule.JOBS)
+    monkeypatch.setattr(schedule, "JOBS", jobs)
+    for n in range(2):
+        jobs[f"test.job{n}"] = schedule.Job(f"test.job{n}", "paperfeed.core.tasks.housekeeping", 60)
+    ScheduledRun.objects.bulk_create(
+        [ScheduledRun(job="test.job0", slot=s) for s in (60, 600, 120)] + [ScheduledRun(job="other", slot=9)]
+    )
+    few, few_queries = listed()
+    assert few["test.job0"] == 600 and few["test.job1"] is None and "other" not in few
+    for n in range(2, 12):
+        jobs[f"test.job{n}"] = schedule.Job(f"test.job{n}", "paperfeed.core.tasks.housekeeping", 60)
+        ScheduledRun.objects.create(job=f"test.job{n}", slot=60 * n)
+    many, many_queries = listed()
+    assert len(many) == len(few) + 10 and many["test.job11"] == 660
+    assert many_queries == few_queries == 2  # the database's clock and the last slots, however many jobs
+
+
 # S13: six `paperfeed` children, each booting Django: ~30 s on a loaded 2-core machine, 200 s at
 # load 19 (init and list 128 s, then 19 s a tick).
 @pytest.mark.migrated

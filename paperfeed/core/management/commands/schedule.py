@@ -21,9 +21,9 @@ class Command(ReportCommand):
             return {"enqueued": schedule.tick()}
         now = clock.db_wall()  # tick's clock: the database's, not this machine's
         jobs = []
+        last_slots = ScheduledRun.objects.last_slots(list(schedule.JOBS))
         for job in schedule.JOBS.values():
-            last = ScheduledRun.objects.filter(job=job.name).order_by("-slot").first()
-            last_slot = last.slot if last else None
+            last_slot = last_slots.get(job.name)
             at, due = schedule.next_run(job, last_slot, now)
             jobs.append(
                 {
