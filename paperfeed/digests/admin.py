@@ -5,12 +5,16 @@ joined address) and count read every row on every view."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib import admin
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from paperfeed.core.admin import LargeTable
 from paperfeed.digests.models import Bounce, Delivery, Digest, Subscriber
@@ -52,22 +56,58 @@ class SubscriberAdmin(ByAddress):
 
 @admin.register(Digest)
 class DigestAdmin(admin.ModelAdmin):
-    list_display = ["period", "frequency", "status", "held_for_complaints", "pause_reason", "completed_at"]
+    list_display = [
+        "period", "frequency", "status", "held_for_complaints", "pause_reason", "completed_at", "outbox"
+    ]  # fmt: skip
     list_filter = ["frequency", "status"]
     readonly_fields = ["uid", "created_at", "completed_at"]
+
+    @admin.display(description="deliveries")
+    def outbox(self, digest: Digest) -> SafeString:
+        """Its deliveries, whether or not the outbox's digest filter still lists it."""
+        url = reverse("admin:digests_delivery_changelist")
+        return format_html('<a href="{}?{}={}">deliveries</a>', url, RecentDigests.parameter_name, digest.pk)
+
+
+class RecentDigests(admin.SimpleListFilter):
+    """The newest SHOWN digests: Django's filter on the foreign key listed every digest ever sent
+    (one a weekday, for years). An older one is in the outbox by its day (the search) or from its
+    row in the digests' list; the filter takes any digest's id."""
+
+    title = "digest"
+    parameter_name = "digest"
+    SHOWN = 30
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(d.pk), str(d)) for d in Digest.objects.order_by("-period", "-pk")[: self.SHOWN]]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if value is None:
+            return queryset
+        return queryset.filter(digest_id=int(value)) if value.isdigit() else queryset.none()
 
 
 @admin.register(Delivery)
 class DeliveryAdmin(ByAddress):
     # The outbox is written by the sender only: read it here, never edit it.
     list_display = ["digest", "subscriber", "status", "attempts", "last_error", "sent_at"]
-    list_filter = ["status", "digest"]
+    list_filter = ["status", RecentDigests]
     list_select_related = ["digest", "subscriber"]
     search_fields = ["=message_id", "^subscriber__email"]  # as get_search_results goes about it
-    search_help_text = "A Message-ID exactly (with or without its <>), or an address or its beginning."
+    search_help_text = (
+        "A Message-ID exactly (with or without its <>), an address or its beginning, or a digest's day"
+        " (2026-11-30: that day's daily and weekly digests)."
+    )
     raw_id_fields = ["digest", "subscriber"]
 
     def search(self, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
+        try:  # a digest's day: its deliveries by the index that leads with the digest
+            day = dt.date.fromisoformat(term)
+        except ValueError:
+            pass
+        else:
+            return queryset.filter(digest__in=Digest.objects.filter(period=day).values("pk"))
         # A Message-ID is looked up exactly (delivery_message_id); a bounce report quotes it.
         bare = term.strip("<>")
         by_id = queryset.filter(message_id__in=[term, f"<{bare}>"])

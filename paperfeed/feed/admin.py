@@ -15,11 +15,12 @@ from paperfeed.feed.models import Comment, Submission, Vote
 @admin.register(Submission)
 class SubmissionAdmin(ByPaperOrUser, ReadOnly):
     list_display = ("day", "paper", "submitted_by", "created_at", "removed_at")
-    list_filter = (("removed_at", admin.EmptyFieldListFilter),)
+    # The feed's day as a filter of fixed periods: `date_hierarchy` listed the years of every
+    # submission (a DISTINCT over the whole table) on each view, as it did the papers'.
+    list_filter = (("removed_at", admin.EmptyFieldListFilter), ("day", admin.DateFieldListFilter))
     list_select_related = ("paper", "submitted_by")
     search_fields = ("=paper__arxiv_id", "=submitted_by__username")  # what get_search_results does
     user_field = "submitted_by"
-    date_hierarchy = "day"
 
 
 @admin.register(Vote)

@@ -76,8 +76,44 @@ def test_the_outbox_subscribers_and_bounces_count_up_to_a_cap_and_search_by_inde
     assert found("subscriber", "reader3@example.org") == [subs[2].pk]
     assert found("bounce", "reader") == [Bounce.objects.get(key="k1").pk]
 
-    # Past the cap the list says it holds more than that.
+    # A digest's deliveries by its day.
+    assert found("delivery", str(digests[1].period)) == [
+        d.pk for d in Delivery.objects.filter(digest=digests[1])
+    ]
+
+    # Past the cap the list says it holds more than that, in the site's words; beside the search
+    # box only when something was searched (or filtered).
     monkeypatch.setattr(CappedPaginator, "CAP", 4)
-    assert "more than 4 deliver" in client.get("/admin/digests/delivery/").content.decode()
-    assert "more than 4 results" in client.get("/admin/digests/delivery/", {"q": "reader"}).content.decode()
+    page = client.get("/admin/digests/delivery/").content.decode()
+    assert "4+ deliver" in page and "4+ results" not in page and "more than" not in page
+    assert "4+ results" in client.get("/admin/digests/delivery/", {"q": "reader"}).content.decode()
+    assert "4+ results" in client.get("/admin/digests/delivery/", {"status__exact": "sent"}).content.decode()
+    monkeypatch.setattr(CappedPaginator, "CAP", 10_000)
+    many = CappedPaginator(Delivery.objects.order_by("pk"), 10)
+    assert many.capped_count == "10,000+" and not many.capped
     assert client.get(f"/admin/digests/delivery/{wanted.pk}/change/").status_code == 200
+
+
+def test_the_outbox_filter_lists_the_recent_digests_and_takes_any(monkeypatch: pytest.MonkeyPatch) -> None:
+    from paperfeed.digests.admin import RecentDigests
+
+    monkeypatch.setattr(RecentDigests, "SHOWN", 3)
+    [sub] = make_subscribers(1)
+    digests = [
+        Digest.objects.create(period=PERIOD - dt.timedelta(days=d), frequency="daily") for d in range(5)
+    ]
+    for digest in digests:
+        Delivery.objects.create(digest=digest, subscriber=sub, message_id=mail.message_id(digest, sub))
+    client = Client()
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "x" * 20))
+    page = client.get("/admin/digests/delivery/").content.decode()
+    listed = [d for d in digests if f"?digest={d.pk}" in page]
+    assert listed == digests[:3]  # the newest three, not all five
+    # An older one, by the link on its row in the digests' list, is still a filter.
+    assert (
+        f"/admin/digests/delivery/?digest={digests[4].pk}"
+        in client.get("/admin/digests/digest/").content.decode()
+    )
+    old = client.get("/admin/digests/delivery/", {"digest": digests[4].pk}).context["cl"].result_list
+    assert [d.digest_id for d in old] == [digests[4].pk]
+    assert list(client.get("/admin/digests/delivery/", {"digest": "x"}).context["cl"].result_list) == []

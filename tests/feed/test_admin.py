@@ -91,8 +91,30 @@ def test_the_lists_count_up_to_a_cap_and_search_by_id_or_exact_username(
     # Past the cap the list says it holds more than that, and pages through the first rows.
     monkeypatch.setattr(CappedPaginator, "CAP", 5)
     page = client.get("/admin/feed/vote/")
-    assert page.status_code == 200 and "more than 5 votes" in page.content.decode()
+    assert page.status_code == 200 and "5+ votes" in page.content.decode()
     searched = client.get("/admin/feed/vote/", {"q": papers[0].arxiv_id}).content.decode()
     assert "4 results" in searched and "arXiv id" in searched  # under the cap, and how to search
     monkeypatch.setattr(CappedPaginator, "CAP", 2)
-    assert "more than 2 results" in client.get("/admin/feed/comment/", {"q": "voter1"}).content.decode()
+    assert "2+ results" in client.get("/admin/feed/comment/", {"q": "voter1"}).content.decode()
+
+
+def test_the_submissions_list_has_a_fixed_date_filter_and_no_distinct_over_the_table() -> None:
+    papers = load_papers(2)
+    reader = make_user("reader")
+    today = timezone.localdate()
+    old = feed.submit(papers[0].arxiv_id, reader, today - timezone.timedelta(days=400))
+    new = feed.submit(papers[1].arxiv_id, reader, today)
+    client = Client()
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "x" * 20))
+    with CaptureQueriesContext(connection) as q:
+        page = client.get("/admin/feed/submission/")
+    # date_hierarchy listed the years of every submission (a DISTINCT over the table) on each view.
+    assert page.status_code == 200
+    assert not [s["sql"] for s in q.captured_queries if "DISTINCT" in s["sql"].upper()]
+    assert "Past 7 days" in page.content.decode()
+    week = {
+        "day__gte": str(today - timezone.timedelta(days=7)),
+        "day__lt": str(today + timezone.timedelta(days=1)),
+    }
+    assert [s.pk for s in client.get("/admin/feed/submission/", week).context["cl"].result_list] == [new.pk]
+    assert old.pk in [s.pk for s in client.get("/admin/feed/submission/").context["cl"].result_list]
