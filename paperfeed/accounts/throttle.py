@@ -51,6 +51,12 @@ class RateLimited(Exception):
         super().__init__(f"too many requests ({scope}); retry in {retry_after} s")
         self.scope, self.retry_after = scope, retry_after
 
+    @property
+    def longest_wait(self) -> int:
+        """The most its limit can make anyone wait (two of its windows): what a page's Retry-After
+        is held to, as /subscribe's is, rather than to an hour (reset's limit is 5 a day)."""
+        return ratelimit.longest_wait(LIMITS[self.scope].window)
+
 
 # The limits checked while a request is answered, by scope, for the API's RateLimit headers.
 _checked: ContextVar[dict[str, ratelimit.Decision] | None] = ContextVar("throttle_checked", default=None)
@@ -76,7 +82,7 @@ def check(scope: str, key: str) -> None:
         checked[scope] = d
     if lim.strict and d.allowed and d.count > lim.limit:
         # A concurrent hit took the last room: its hits weigh until the next window ends at most.
-        raise RateLimited(scope, max(1, math.ceil(2 * lim.window / clock.scale())))  # an upper bound
+        raise RateLimited(scope, ratelimit.longest_wait(lim.window))  # an upper bound
     if not d.allowed:
         raise RateLimited(scope, d.retry_after)
 
