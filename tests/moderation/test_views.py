@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import re
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
@@ -361,6 +363,32 @@ def test_suspend_and_remove_everything_from_the_queue_and_undo_it(community: dic
     log = mod.get("/moderation/log").content.decode()
     assert log.count('<a href="/moderation/users/spammer">user spammer</a>') == 2
     assert '<a href="/users/spammer">' not in log
+
+
+# A log page line: the action's id (with the word a screen reader says before it), then the sentence.
+LOG_LINE = re.compile(
+    r'<li><span class="muted"><span class="sr">Action </span>#(\d+)</span> '
+    r"<time[^>]*>[^<]*</time>: (.*?)</li>"
+)
+
+
+def test_each_log_line_shows_the_id_the_command_line_takes(community: dict[str, Any]) -> None:
+    mod, spammer = _client(community["mod"]), community["spammer"]
+    services.hide_comment(community["mod"], community["comment"], reason="pills")
+    services.purge(community["mod"], spammer, "spam <script>alert(1)</script>")
+    page = mod.get("/moderation/log").content.decode()
+    lines = LOG_LINE.findall(page)
+    assert [int(n) for n, _ in lines] == [a.pk for a in Action.objects.newest_first()]
+    assert "spam &lt;script&gt;alert(1)&lt;/script&gt;" in lines[0][1] and "<script>" not in page
+    # The number the page shows is the one `moderate unpurge` takes, and `moderate log` prints.
+    call_command("moderate", "unpurge", lines[0][0], stdout=io.StringIO())
+    spammer.refresh_from_db()
+    assert not spammer.is_suspended
+    ids = [n for n, _ in LOG_LINE.findall(mod.get("/moderation/log").content.decode())]
+    out = io.StringIO()
+    call_command("moderate", "log", stdout=out)
+    assert ids == [line.split()[0] for line in out.getvalue().splitlines()]
+    assert len(ids) == 3 and ids[0] == str(Action.objects.get(kind=Action.Kind.UNPURGE_USER).pk)
 
 
 def test_comment_hide_asks_a_reason_and_refuses_with_a_page(community: dict[str, Any]) -> None:
