@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import math
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +30,8 @@ from django.utils.text import slugify
 
 from paperfeed.accounts import throttle
 from paperfeed.accounts.models import User
-from paperfeed.core.http import MAX_RETRY_AFTER, MIN_RETRY_AFTER
+from paperfeed.core.http import retry_seconds
+from paperfeed.core.text import about
 from paperfeed.feed.markup import render_comment
 from paperfeed.feed.models import Collection, CollectionItem, Comment, SavedSearch, Submission, Vote
 from paperfeed.feed.periods import Period, week_of
@@ -78,15 +78,7 @@ def arxiv_retry_after(asked: float | None) -> int:
     """The whole seconds a submission's client is told to wait: arXiv's own Retry-After when it gave
     one (held to 1 s - 1 h: a date past is no reason to hammer, a day's wait no reason to give up),
     else ARXIV_RETRY_AFTER."""
-    if asked is None:
-        return ARXIV_RETRY_AFTER
-    return min(max(math.ceil(asked), MIN_RETRY_AFTER), MAX_RETRY_AFTER)
-
-
-def _in_words(seconds: int) -> str:
-    if seconds == 60:
-        return "a minute"
-    return f"{seconds} seconds" if seconds < 120 else f"{math.ceil(seconds / 60)} minutes"
+    return ARXIV_RETRY_AFTER if asked is None else retry_seconds(asked)
 
 
 class NotAllowed(FeedError):
@@ -165,7 +157,7 @@ def resolve_paper(text: str) -> Paper:
         wait = arxiv_retry_after(e.retry_after if isinstance(e, ArxivUnavailable) else None)
         raise ArxivUnreachable(
             f"{ident.id} is not stored here, and arXiv could not be asked for it just now. "
-            f"Try again in {_in_words(wait)}.",
+            f"Try again in {about(wait)}.",
             retry_after=wait,
         ) from None
     paper = found.get(ident.id) if isinstance(found, dict) else None

@@ -193,7 +193,8 @@ def test_arxiv_unreachable_is_a_503_and_no_such_paper_a_404(
     r = c.post("/api/papers/submit", {"id": aid}, content_type="application/json", **site["auth"])
     assert r.status_code == 503 and r["Retry-After"] == str(services.ARXIV_RETRY_AFTER)
     assert _retry_later(r)["error"] == (
-        f"{aid} is not stored here, and arXiv could not be asked for it just now. Try again in a minute."
+        f"{aid} is not stored here, and arXiv could not be asked for it just now."
+        " Try again in about a minute."
     )
     monkeypatch.setenv("PAPERFEED_ARXIV_API", arxiv.url + "/api/query")
     arxiv.faults.extend(["503:", "503:"])  # arXiv answering, but only its 503, both attempts
@@ -220,14 +221,15 @@ def test_submit_passes_arxivs_own_retry_after_on(
     manifest = json.loads((SHARED_DATA / "arxiv_protocol/oai_pmh/paperhive_manifest.json").read_text())
     [captured] = [m for m in manifest if m["status"] == 503]  # arXiv's real 503: "Retry-After: 10"
     cases = [
-        (captured["headers"]["Retry-After"], 10, "10 seconds"),
-        ("7", 7, "7 seconds"),
-        ("", 60, "a minute"),  # no header: a minute, as before
-        ("soon", 60, "a minute"),  # garbage: no wait of arXiv's to pass on
-        ("600", 600, "10 minutes"),
-        ("7200", 3600, "60 minutes"),  # at most an hour
-        ("0", 1, "1 seconds"),  # at least a second
-        ("Wed, 21 Oct 2015 07:28:00 GMT", 1, "1 seconds"),  # a date past
+        # The words as a reader plans by (core.text.about), the exact seconds in Retry-After.
+        (captured["headers"]["Retry-After"], 10, "about a minute"),
+        ("7", 7, "about a minute"),
+        ("", 60, "about a minute"),  # no header: a minute, as before
+        ("soon", 60, "about a minute"),  # garbage: no wait of arXiv's to pass on
+        ("600", 600, "about 10 minutes"),
+        ("7200", 3600, "about 60 minutes"),  # at most an hour
+        ("0", 1, "about a minute"),  # at least a second (it read "1 seconds")
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 1, "about a minute"),  # a date past
     ]
     for header, wait, words in cases:
         # Two attempts: the first 503 says nothing (a 3 s backoff), the last one's Retry-After is told.
