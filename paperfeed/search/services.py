@@ -529,8 +529,20 @@ def _suggestion(kw: KeywordIndex, query: str, filters: Filters, found: int) -> s
         again.categories = known_categories(again.categories)
     except InvalidFilter:  # pragma: no cover - the same categories passed a moment ago
         return None
+    if not found and _finds_some(again, filters, query):
+        return fixed  # counting it costs as much again as the search (bench/README.md, b2)
     _, more = kw.search(again, filters, 1)
     return fixed if more > found else None
+
+
+def _finds_some(fixed: ParsedQuery, filters: Filters, query: str) -> bool:
+    """Whether the respelt query `fixed` surely matches a paper without counting: it is words alone
+    (any of them matches), and one of its new words is a single term, which respelling chose among
+    those in RESPELL_MIN papers or more. A new word of several parts is a phrase that may be in none."""
+    if filters or fixed.required or fixed.excluded or fixed.categories:
+        return False
+    typed = set(parse(query).words)
+    return any(len(text.tokens(w)) == 1 for w in fixed.words if w not in typed)
 
 
 def _refused(res: SearchResults, error: str) -> SearchResults:

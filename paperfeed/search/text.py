@@ -179,9 +179,9 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
 def edits(word: str) -> list[str]:
-    """The words one edit from `word` (a letter dropped, swapped with the next, changed or added),
-    its first letter kept: sorted, for a stable choice between equals."""
-    cuts = [(word[:i], word[i:]) for i in range(1, len(word) + 1)]
+    """The words one edit from `word` (a letter dropped, swapped with the next, changed or added):
+    sorted, for a stable choice between equals."""
+    cuts = [(word[:i], word[i:]) for i in range(len(word) + 1)]
     out = {a + b[1:] for a, b in cuts if b}
     out |= {a + b[1] + b[0] + b[2:] for a, b in cuts if len(b) > 1}
     out |= {a + c + b[1:] for a, b in cuts if b for c in _LETTERS}

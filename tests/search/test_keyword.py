@@ -171,3 +171,36 @@ def test_a_rare_word_is_respelt_as_the_most_frequent_near_one() -> None:
     ki.upsert([doc(100 + i, "Graph networks") for i in range(5)])
     ki.commit()  # a commit re-reads the term dictionary
     assert ki.respelling("grpah") == "graph"
+
+
+def test_a_typo_in_the_first_letter_or_before_a_short_stem_is_respelt_too() -> None:
+    def doc(pk: int, title: str) -> KeywordDoc:
+        return KeywordDoc(pk, title, "", [], [], ["cs.LG"], dt.date(2025, 1, 1))
+
+    ki = KeywordIndex(None)
+    titles = ["Transformers for vision"] * 30 + ["Regularization of networks"] * 6
+    titles += ["Writing assistants"] * 6 + ["Language models"] * 8 + ["Stain removal"] * 6
+    ki.upsert(doc(i, t) for i, t in enumerate(titles, 1))
+    ki.commit()
+    for typed in (
+        "rtansformer",  # the first two letters swapped
+        "gransformer",  # the first letter changed
+        "ransformer",  # dropped
+        "ytransformer",  # one added before it
+        "ytansformer",  # two edits, one of them in the first letter
+    ):
+        assert ki.respelling(typed) == "transformer", typed
+    assert ki.respelling("Gransformer") == "Transformer"
+    # The edit's stem is far shorter than the word: "regularization" -> "regular", "writing" -> "write".
+    assert ki.respelling("regulariztion") == "regularization"
+    assert ki.respelling("regularizaton") == "regularization"
+    assert ki.respelling("writnig") == "writing"
+    # Each part of a word joined by punctuation is respelt on its own; the punctuation stays.
+    assert ki.respelling("Lnaguage-Models:") == "Language-Models:"
+    assert ki.respelling("vision/lnaguage") == "vision/language"
+    # Spelt right (however rare), or a name: left alone.
+    for word in ("transformer", "regularization", "writing", "Languages:", "x-ray", "vision-language"):
+        assert ki.respelling(word) is None, word
+    # A capital inside a word marks a name: "StainNet" is not respelt as "Stainnet" would be.
+    assert ki.respelling("Stainnet") and ki.respelling("StainNet") is None
+    assert ki.respelling("TRANSFROMER") == "TRANSFORMER"  # capitals throughout are no name

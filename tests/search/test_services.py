@@ -380,3 +380,21 @@ def test_hybrid_flags_results_found_by_meaning_alone_and_weakly(indexed: dict[st
     assert set(close.legs) == {"semantic"} and not close.is_weak_meaning
     # The cosine is the page's to judge by; the JSON keeps its shape.
     assert "similarity" not in first.as_json()
+
+
+def test_a_suggestion_for_a_query_that_found_nothing_is_counted_only_when_it_might_find_nothing() -> None:
+    from paperfeed.search.keyword import Filters
+    from paperfeed.search.query import parse
+
+    def finds_some(fixed: str, typed: str, filters: Filters | None = None) -> bool:
+        return services._finds_some(parse(fixed), filters or Filters(), typed)
+
+    # Words alone, a new one a single term (respelling picked it among terms in 5 papers or more).
+    assert finds_some("diffusion", "difusion") and finds_some("Diffusion: models", "Difusion: modls")
+    # A new word of several parts is a phrase, maybe in no paper; the others can restrict it.
+    assert not finds_some("zero-knowledge", "zero-knowldge")
+    assert not finds_some("ti:diffusion", "ti:difusion") and not finds_some(
+        "diffusion -noise", "difusion -noise"
+    )
+    assert not finds_some("diffusion cat:cs.RO", "difusion cat:cs.RO")
+    assert not finds_some("diffusion", "difusion", Filters(categories=("cs.RO",)))

@@ -295,6 +295,30 @@ def test_a_misspelt_query_gets_a_suggestion_on_the_page_the_api_and_the_cli(
     assert "X-Search-Suggestion" in doc["paths"]["/api/papers/search"]["get"]["responses"]["200"]["headers"]
 
 
+def test_typos_in_the_first_letter_and_in_joined_words_get_a_suggestion_but_names_do_not(
+    many: list[PaperRecord], capsys: pytest.CaptureFixture[str]
+) -> None:
+    def suggestion(q: str, *args: str) -> str | None:
+        found: str | None = cli(capsys, q, "--mode", "keyword", *args)["suggestion"]
+        return found
+
+    assert suggestion("ciffusion") == "diffusion"  # finds nothing: the respelt query is not counted
+    assert suggestion("Idffusion auctions") == "Diffusion auctions"  # finds some: counted, finds more
+    assert suggestion("oicture graphs") is None  # no term near it
+    assert suggestion("diffusion: zero-knowledge") is None  # spelt right
+    assert suggestion("Diffusoin: zero-knowldge") == "Diffusion: zero-knowledge"
+    assert suggestion("eRlational auctions") == "relational auctions"
+    # Names, categories, phrases and excluded words are still kept as typed.
+    assert suggestion('au:ciffusion "ciffusion" -ciffusion') is None
+    assert suggestion("ciffusion cat:cs.CV") == "diffusion cat:cs.CV"  # counted: the category could
+    assert suggestion("ciffusion cat:cs.RO") is None  # hold none, and cs.RO does
+    assert suggestion("ciffusion", "--category", "cs.RO") is None
+    # A respelt ti: word is a required clause: counted, and offered only when it finds some.
+    assert suggestion("ti:ciffusion models") == "ti:diffusion models"
+    assert suggestion("ti:ciffusion databases") is None  # no diffusion paper has "databases"
+    assert suggestion("DiffusionNet") is None  # a capital inside a word: a name
+
+
 def test_long_field_names_work_and_unknown_ones_are_said_everywhere(
     many: list[PaperRecord], capsys: pytest.CaptureFixture[str]
 ) -> None:

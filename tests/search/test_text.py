@@ -48,3 +48,12 @@ def test_a_respelt_stem_is_given_back_as_a_word_like_the_one_typed() -> None:
     ]:
         assert text.spelled(term, typed) == word
         assert text.term_of(word) == term
+
+
+def test_edits_change_every_letter_the_first_too() -> None:
+    edits = text.edits("rtansformer")
+    assert "transformer" in edits  # the first two swapped
+    assert {"transformer", "ransformer", "tgransformer"} <= set(text.edits("gransformer"))
+    assert "grtansformer" in edits and "rtansformer" not in edits
+    assert edits == sorted(set(edits))
+    assert {"bc", "bac", "xbc", "xabc", "abcx"} <= set(text.edits("abc"))
