@@ -190,6 +190,13 @@ def edits(word: str) -> list[str]:
     return sorted(out)
 
 
+@functools.cache
+def _uncached_stemmer() -> Stemmer.Stemmer:
+    # The stemmer's own cache (10,000 words) thrashed on the ~600 fresh edits of each misspelt word:
+    # stemming them took 4x as long with it (bench/README.md, b2).
+    return Stemmer.Stemmer("english", 0)
+
+
 def stems(ws: list[str]) -> list[str]:
-    """Snowball stems of `ws`, not kept in the cache of words seen (most are not words at all)."""
-    return list(_stemmer().stemWords(ws))
+    """Snowball stems of `ws`, kept in no cache (most are not words at all)."""
+    return list(_uncached_stemmer().stemWords(ws))
