@@ -224,8 +224,8 @@ class KeywordIndex:
         term = terms[0]
         searcher = self.index.searcher()
         df = int(searcher.doc_freq("body", term))
-        if df > RESPELL_RARE:
-            return None
+        if df + int(searcher.doc_freq("authors", typed)) > RESPELL_RARE:
+            return None  # a word of many papers, or a name of their authors ("Hinton", "Kaiming")
         floor, limit = max(RESPELL_MIN, RESPELL_RATIO * df), 1 if len(term) < RESPELL_TWO else 2
         # Edits of the word itself: the stem of "infeernce" is no near neighbour of "inference"'s
         # ("infer"). Every edit is stemmed (~0.4 ms for the ~600 edits of a 10-letter word): an

@@ -181,6 +181,12 @@ def test_a_typo_in_the_first_letter_or_before_a_short_stem_is_respelt_too() -> N
     titles = ["Transformers for vision"] * 30 + ["Regularization of networks"] * 6
     titles += ["Writing assistants"] * 6 + ["Language models"] * 8 + ["Stain removal"] * 6
     ki.upsert(doc(i, t) for i, t in enumerate(titles, 1))
+    # Three papers by someone whose name is one edit from "aiming", which titles have.
+    he = [
+        KeywordDoc(200 + i, "Residual learning", "", ["Kaiming He"], ["kaiming-he"], [], None)
+        for i in range(3)
+    ]
+    ki.upsert([*(doc(100 + i, "Aiming higher") for i in range(6)), *he])
     ki.commit()
     for typed in (
         "rtansformer",  # the first two letters swapped
@@ -204,3 +210,5 @@ def test_a_typo_in_the_first_letter_or_before_a_short_stem_is_respelt_too() -> N
     # A capital inside a word marks a name: "StainNet" is not respelt as "Stainnet" would be.
     assert ki.respelling("Stainnet") and ki.respelling("StainNet") is None
     assert ki.respelling("TRANSFROMER") == "TRANSFORMER"  # capitals throughout are no name
+    # The name of the authors of more than RESPELL_RARE papers is no typo either (nor "Aiming").
+    assert ki.respelling("Kaiming") is None and ki.respelling("Aimimg") == "Aiming"
