@@ -3,7 +3,8 @@ marks, and each user's profile (the model of paperfeed.recs.model), kept up to d
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import secrets
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
@@ -116,3 +117,38 @@ class ProfileChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.sign:+d}"
+
+
+def _feed_token() -> str:
+    return secrets.token_urlsafe(24)  # 32 characters, 192 random bits: not to be guessed
+
+
+class FeedTokenQuerySet(models.QuerySet["FeedToken"]):
+    def usable(self) -> FeedTokenQuerySet:
+        """Tokens whose account may still sign in: a deactivated account's feed goes with it."""
+        return self.filter(user__is_active=True)
+
+    def of(self, user: Any) -> FeedToken:
+        """The user's token, made the first time it is asked for."""
+        return self.get_or_create(user=user)[0]
+
+    def rotate(self, user: Any) -> FeedToken:
+        """A new token for the user: the old feed address answers 404 from now on."""
+        return self.update_or_create(user=user, defaults={"token": _feed_token()})[0]
+
+
+class FeedToken(models.Model):
+    """The secret in the address of a user's private "for you" RSS/Atom feed: feed readers have no
+    session, so the address itself is the credential (as a saved search's), and resetting it is how
+    a user takes back one they shared."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    token = models.CharField(max_length=32, unique=True, default=_feed_token)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    objects = FeedTokenQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"feed token of {self.user_id}"

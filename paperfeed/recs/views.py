@@ -8,7 +8,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils.cache import add_never_cache_headers
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -17,7 +17,7 @@ from paperfeed.core.middleware import BadParameter
 from paperfeed.core.paging import site_number
 from paperfeed.papers.models import Paper
 from paperfeed.recs import api, index, services
-from paperfeed.recs.models import Feedback
+from paperfeed.recs.models import Feedback, FeedToken
 
 PAGE_SIZE = 30
 
@@ -58,7 +58,7 @@ def for_you(request: HttpRequest) -> HttpResponse:
     )
     marked = Feedback.objects.of(request.user.pk or 0).not_interested()
     just_marked = request.session.pop(JUST_MARKED, None)
-    return render(
+    response = render(
         request,
         "recs/for_you.html",
         {
@@ -69,8 +69,23 @@ def for_you(request: HttpRequest) -> HttpResponse:
             "acted": not recs and not services.signals_of(request.user.pk or 0).empty(),
             "json_url": reverse("for-you") + "?format=json",
             "more_url": f"{reverse('for-you')}?limit={more}#rec-{limit + 1}" if more else None,
+            "feed_token": FeedToken.objects.of(request.user).token,
         },
     )
+    patch_cache_control(response, private=True)  # it shows the reader's private feed address
+    return response
+
+
+@login_required
+@require_POST
+def reset_feed(request: HttpRequest) -> HttpResponse:
+    """A new address for the user's private feed: whoever had the old one (a shared link, a reader
+    synced somewhere) gets 404 from now on."""
+    FeedToken.objects.rotate(request.user)
+    messages.success(
+        request, "Your feed has a new address; the old one no longer works. Subscribe to the new one."
+    )
+    return HttpResponseRedirect(reverse("for-you") + "#feed")
 
 
 MARKS_SHOWN = 500
