@@ -147,3 +147,19 @@ def test_each_reader_has_their_own_feed(reader, catalogue) -> None:  # type: ign
     feed = Client().get(theirs).content
     assert ET.fromstring(feed).find("channel/item/link").text in speech
     assert "you saved" in feed.decode() and "Like “&amp;lt;b&amp;gt;Reinforcement" not in feed.decode()
+
+
+def test_while_recommendations_are_prepared_the_feed_says_when_to_come_back(
+    reader, home, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from paperfeed.core import warmup
+    from paperfeed.recs import store
+
+    token = FeedToken.objects.of(reader).token
+    monkeypatch.setattr(warmup, "serving", True)  # a web worker: it never builds the window itself
+    with store.builder_lock():  # another process is building it
+        # Not an empty list, which a reader would take for "nothing new", nor another list.
+        for url in (f"/for-you/{token}/feed.rss", f"/for-you/{token}/feed.atom", f"/for-you/{token}/feed"):
+            r = Client().get(url)
+            assert r.status_code == 503 and int(r["Retry-After"]) >= 1, url
+            assert "being prepared" in r.json()["error"]
