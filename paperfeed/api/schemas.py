@@ -196,6 +196,13 @@ class ValidationErrorOut(ErrorOut):
     detail: list[ValidationIssue]
 
 
+class CollectionOut(Schema):
+    name: str
+    slug: str = Field(description="its papers: /api/users/{username}/collections/{slug}")
+    public: bool = Field(description="false only in the owner's own list (their token): others never see it")
+    papers: int = Field(description="how many papers it holds")
+
+
 class UserPageOut(Schema):
     user: UserOut
     bio: str

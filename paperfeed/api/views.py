@@ -40,6 +40,7 @@ from paperfeed.api import middleware
 from paperfeed.api.paging import MAX_LIMIT, Paging, SearchPaging, bad_paging, link_pages
 from paperfeed.api.schemas import (
     CitationOut,
+    CollectionOut,
     CommentIn,
     CommentOut,
     DailyPaperOut,
@@ -907,6 +908,66 @@ def user_upvotes(
     u = _named_user(username)
     a, b = paging.window()
     rows = list(Paper.objects.upvoted_by(u).for_listing()[a:b])
+    link_pages(request, response, paging, len(rows))
+    return _papers(rows)
+
+
+def _optional_caller(request: HttpRequest) -> User | None:
+    """The caller of an operation anyone may call, whose own token shows them more: None without an
+    Authorization header; one naming no valid token is a 401, as on every operation that needs one
+    (not silently an anonymous answer, which would hide a revoked token)."""
+    if "Authorization" not in request.headers:
+        return None
+    user = TokenAuth()(request)
+    if not isinstance(user, User):
+        raise AuthenticationError
+    return user
+
+
+def _collections_seen(request: HttpRequest, username: str) -> Any:
+    """The user's collections the caller may see: the public ones, and every one for its owner."""
+    u = _named_user(username)
+    colls = Collection.objects.filter(user=u)
+    caller = _optional_caller(request)
+    return colls if caller is not None and caller.pk == u.pk else colls.filter(public=True)
+
+
+_PRIVATE_TO_OWNER = (
+    " Anyone may call it; with the owner's token (Authorization: Bearer) their private collections"
+    " are included, and a token not accepted is a 401."
+)
+
+
+@api.get(
+    "/users/{username}/collections",
+    response=with_errors(list[CollectionOut], 401, 404),
+    tags=["lists"],
+    description="A user's collections, by name (not paged: a user has a few)." + _PRIVATE_TO_OWNER,
+)
+def user_collections(request: HttpRequest, username: str) -> list[dict[str, Any]]:
+    colls = _collections_seen(request, username).annotate(n=Count("items")).order_by("name", "slug")
+    return [{"name": c.name, "slug": c.slug, "public": c.public, "papers": c.n} for c in colls]
+
+
+@api.get(
+    "/users/{username}/collections/{slug}",
+    response=with_errors(list[PaperOut], 400, 401, 404),
+    tags=["lists"],
+    description="A collection's papers, the last saved first, a page at a time, as the collection's"
+    " page lists them. A private collection is a 404 for anyone but its owner." + _PRIVATE_TO_OWNER,
+)
+def collection_papers(
+    request: HttpRequest, response: HttpResponse, username: str, slug: str, paging: Query[Paging]
+) -> list[dict[str, Any]]:
+    coll = _named_or_404(
+        _collections_seen(request, username),
+        f"collection {slug[:100]!r} of {username[:150]!r} that you can see",
+        slug=slug[:100],
+    )
+    a, b = paging.window()
+    ids = list(coll.items.order_by("-added_at", "-pk").values_list("paper_id", flat=True)[a:b])
+    found = Paper.objects.filter(pk__in=ids).for_listing().in_bulk()
+    rows = [found[i] for i in ids]
     link_pages(request, response, paging, len(rows))
     return _papers(rows)
 

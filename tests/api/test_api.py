@@ -13,7 +13,7 @@ from django.utils import timezone
 from paperfeed.accounts import services as accounts
 from paperfeed.accounts import throttle
 from paperfeed.feed import services
-from paperfeed.feed.models import Vote
+from paperfeed.feed.models import Collection, CollectionItem, Vote
 from tests.sitedata import load_papers, make_user
 
 pytestmark = pytest.mark.django_db
@@ -197,6 +197,51 @@ def test_a_users_upvotes_are_paged_as_on_their_page(site) -> None:  # type: igno
     r = c.get("/api/users/nobody/upvotes")
     assert r.status_code == 404 and r.json() == {"error": "paperfeed has no user 'nobody'"}
     assert c.get("/api/users/reader/upvotes?page=2").status_code == 400  # the API's page is p
+
+
+def test_collections_public_to_all_and_private_to_their_owners_token(site) -> None:  # type: ignore[no-untyped-def]
+    papers, _, _ = site
+    owner = make_user("owner")
+    token = {"HTTP_AUTHORIZATION": f"Bearer {accounts.create_api_token(owner).secret}"}
+    other = {"HTTP_AUTHORIZATION": f"Bearer {accounts.create_api_token(make_user('other')).secret}"}
+    reading = Collection.objects.create(user=owner, name="Reading <list>", slug="reading")
+    start = timezone.now() - dt.timedelta(hours=1)
+    for i, p in enumerate(papers[:5]):  # saved a minute apart, the last one the newest
+        CollectionItem.objects.create(collection=reading, paper=p, added_at=start + dt.timedelta(minutes=i))
+    drafts = Collection.objects.create(user=owner, name="Drafts", slug="drafts", public=False)
+    CollectionItem.objects.create(collection=drafts, paper=papers[7])
+    c = Client()
+    public = [{"name": "Reading <list>", "slug": "reading", "public": True, "papers": 5}]
+    assert c.get("/api/users/owner/collections").json() == public
+    assert c.get("/api/users/OWNER/collections", **other).json() == public  # another's token: no more
+    assert c.get("/api/users/owner/collections", **token).json() == [
+        {"name": "Drafts", "slug": "drafts", "public": False, "papers": 1},
+        *public,
+    ]
+    # Its papers as every list of the API has them, the last saved first, paged and linked.
+    newest_first = [p.arxiv_id for p in reversed(papers[:5])]
+    rows = c.get("/api/users/owner/collections/reading").json()
+    assert [r["id"] for r in rows] == newest_first
+    assert rows[-1] == {
+        k: v for k, v in c.get(f"/api/papers/{papers[0].arxiv_id}").json().items() if k in rows[-1]
+    }
+    r = c.get("/api/users/owner/collections/reading?limit=2&p=1")
+    assert [x["id"] for x in r.json()] == newest_first[2:4] and 'rel="next"' in r["Link"]
+    # The private one: there for its owner's token, for anyone else as if it did not exist.
+    assert [x["id"] for x in c.get("/api/users/owner/collections/drafts", **token).json()] == [
+        papers[7].arxiv_id
+    ]
+    for headers in ({}, other):
+        r = c.get("/api/users/owner/collections/drafts", **headers)
+        assert r.status_code == 404, headers
+        assert r.json() == {"error": "paperfeed has no collection 'drafts' of 'owner' that you can see"}
+    # A token not accepted is refused, not answered as to anyone (which would hide that it was revoked).
+    r = c.get("/api/users/owner/collections", HTTP_AUTHORIZATION="Bearer revoked")
+    assert r.status_code == 401 and "invalid_token" in r["WWW-Authenticate"]
+    assert c.get("/api/users/nobody/collections").status_code == 404
+    owner.is_active = False
+    owner.save()
+    assert c.get("/api/users/owner/collections/reading").status_code == 404
 
 
 def test_writes_need_a_token(site) -> None:  # type: ignore[no-untyped-def]

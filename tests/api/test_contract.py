@@ -26,7 +26,7 @@ from openapi_spec_validator import validate as validate_openapi
 from paperfeed.accounts import services as accounts
 from paperfeed.accounts import throttle
 from paperfeed.core.middleware import unavailable
-from paperfeed.feed.models import Comment
+from paperfeed.feed.models import Collection, CollectionItem, Comment
 from paperfeed.moderation import services as moderation
 from paperfeed.papers.models import Author, AuthorAlias
 from tests.fakes.arxiv import FakeArxiv
@@ -148,6 +148,7 @@ def calls(doc: dict[str, Any], site: dict[str, Any], arxiv: FakeArxiv) -> dict[t
         "key": p.authors[0]["key"],
         "username": "curator",
         "comment_id": str(comment.pk),
+        "slug": "reading",
     }
     missing = {
         "arxiv_id": "2501.99999",
@@ -155,6 +156,7 @@ def calls(doc: dict[str, Any], site: dict[str, Any], arxiv: FakeArxiv) -> dict[t
         "key": "nobody-at-all",
         "username": "nobody",
         "comment_id": "99999999",
+        "slug": "nothing-here",
     }
     # A moderator's token for the moderation operations, an account to purge and a purge to undo.
     moderator = {
@@ -183,6 +185,11 @@ def calls(doc: dict[str, Any], site: dict[str, Any], arxiv: FakeArxiv) -> dict[t
     }
     browser = Client(enforce_csrf_checks=True)  # signed in by its session cookie, without the CSRF token
     browser.force_login(site["user"])
+    # A public collection of the curator's with a paper in it, and a private one only its owner sees.
+    reading = Collection.objects.create(user=site["user"], name="Reading", slug="reading")
+    CollectionItem.objects.create(collection=reading, paper=p)
+    Collection.objects.create(user=site["user"], name="Drafts", slug="drafts", public=False)
+    wrong = {"HTTP_AUTHORIZATION": "Bearer wrong"}
     # What a success needs besides the path: a query, a body.
     query = {
         ("get", "/api/papers/search"): "q=learning",
@@ -248,6 +255,17 @@ def calls(doc: dict[str, Any], site: dict[str, Any], arxiv: FakeArxiv) -> dict[t
             # No body at all is `{}`: undone by the success above.
             Call(409, "post", f"/api/moderation/actions/{earlier.pk}/undo", None, moderator, raw=b""),
             Call(422, "post", f"/api/moderation/actions/{earlier.pk}/undo", {"reason": ["x"]}, moderator),
+        ],
+        # Anyone may list collections; a token is optional, and one not accepted is refused.
+        ("get", "/api/users/{username}/collections"): [
+            Call(200, "get", "/api/users/curator/collections", headers=auth),
+            Call(401, "get", "/api/users/curator/collections", headers=wrong),
+        ],
+        ("get", "/api/users/{username}/collections/{slug}"): [
+            Call(200, "get", "/api/users/curator/collections/drafts", headers=auth),
+            Call(404, "get", "/api/users/curator/collections/drafts"),
+            Call(404, "get", "/api/users/curator/collections/drafts", headers=reader),
+            Call(401, "get", "/api/users/curator/collections/reading", headers=wrong),
         ],
         ("post", "/api/recommendations/{arxiv_id}/not_interested"): [
             Call(403, "post", f"/api/recommendations/{p.arxiv_id}/not_interested", client=browser)
@@ -375,6 +393,7 @@ def test_options_lists_what_each_path_allows(doc: dict[str, Any]) -> None:
         "comment_id": "1",
         "name": "anyone",
         "action_id": "1",
+        "slug": "reading",
     }
     for path, ops in doc["paths"].items():
         r = Client().options(_fill(path, good))
