@@ -9,6 +9,7 @@ BENCHMARKS = {
     "recs": "paperfeed.bench.recs",
     "recs-latency": "paperfeed.bench.recs_latency",
     "search": "paperfeed.bench.search",
+    "suggest": "paperfeed.bench.suggest",
     "scale": "paperfeed.bench.scale",
     "auth-timing": "paperfeed.bench.auth_timing",
     "all": "paperfeed.bench.all",

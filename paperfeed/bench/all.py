@@ -37,13 +37,17 @@ class Part:
 
 
 def _parts(full: bool, scale: int, keep: Path | None = None) -> list[Part]:
+    def kept(name: str) -> list[str]:
+        return ["--home", str(keep / name)] if keep else []
+
     def home(n: int) -> list[str]:
-        return ["--home", str(keep / f"scale-{n}")] if keep else []
+        return kept(f"scale-{n}")
 
     parts = [
         Part("import", "import", [], 1800),
         Part("search-quality", "search", ["--part", "quality"], 1800),
         Part("search-speed", "search", ["--part", "speed"], 5400),
+        Part("suggest", "suggest", kept("suggest"), 1800),
         Part("web", "web", [], 1800),
         Part("web-postgres", "web", ["--database", "postgres"], 1800),
         Part("load", "load", [], 1800),
@@ -573,10 +577,46 @@ def _auth_timing(r: dict[str, Any], runs: dict[str, Any]) -> list[Figure]:
     return out
 
 
+def _suggest(r: dict[str, Any], runs: dict[str, Any]) -> list[Figure]:
+    """Per misspelt set: its latency with the suggestion next to without it in the same run, and its
+    right suggestions next to the queries that had a typo."""
+    out = []
+    for name, s in (r.get("sets") or {}).items():
+        label = name.replace("_", " ")
+        out += [
+            Figure(
+                "Did you mean (75k, keyword)",
+                f"{label}: p{p} with the suggestion",
+                _get(s, "with", f"p{p}_ms"),
+                "ms",
+                None,
+                False,
+                _get(s, "without", f"p{p}_ms"),
+                "without it, same run",
+            )
+            for p in (50, 95)
+        ]
+        if s.get("misspelt"):
+            out.append(
+                Figure(
+                    "Did you mean: right suggestions",
+                    f"{label}",
+                    s.get("right"),
+                    "queries",
+                    None,
+                    True,
+                    s.get("misspelt"),
+                    "queries with a typo",
+                )
+            )
+    return out
+
+
 EXTRACT: dict[str, Callable[[dict[str, Any], dict[str, Any]], list[Figure]]] = {
     "import": _import,
     "search-quality": _search_quality,
     "search-speed": _search_speed,
+    "suggest": _suggest,
     "scale": _scale,
     "scale-full": _scale,
     "web": _web,
@@ -604,7 +644,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--keep",
         type=Path,
-        help="keep the scale runs' homes and databases under this directory; later runs only measure",
+        help=(
+            "keep the scale and suggest runs' homes and databases under this directory; "
+            "later runs only measure"
+        ),
     )
     parser.add_argument("--list", action="store_true", help="list the parts and exit")
 

@@ -1,0 +1,209 @@
+"""Suggest: what "did you mean" costs a keyword search, and how often it is given and right.
+
+A home holding the records imported and keyword-indexed (by the real commands, as the search
+bench builds it; `--home` keeps it, and a later run with the same home and file only measures).
+From real titles (`--seed`): `--queries` strings of 3 consecutive title words, as the search bench
+draws them, and three sets misspelt from those: two neighbouring letters of the longest word
+swapped (both letters, not its first); its first letter mistyped (the first two letters swapped for
+even-numbered queries, the first changed to another letter for odd ones); the swapped word alone.
+One child answers every query in keyword mode with the suggestion and without it, in an order
+that alternates from query to query so that both see the same load, after a warm-up pass of each
+(the first look at a letter's terms reads them from the index). Per set: p50/p95 of each way's
+in-process `took_ms`, their ratios, the mean added ms, the queries that found nothing, and the
+suggestions given and right (the query as it was before the typo, case aside).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import string
+import sys
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from paperfeed.bench.common import SNAPSHOT, child_json, kept_env, kept_meta, kept_update
+from paperfeed.bench.search import _build, title_queries
+from paperfeed.core.commands import bounded_int
+
+WAYS = ("without", "with")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--queries",
+        type=bounded_int(1),  # a percentile of no times is no figure
+        default=201,
+        help="title queries, and as many per misspelt set",
+    )
+    parser.add_argument("--seed", type=int, default=7, help="picks the titles and the typos")
+    parser.add_argument("--file", type=Path, default=SNAPSHOT, help="Kaggle-format records to index")
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--home", type=Path, help="build into this home and keep it (a later run only measures)"
+    )
+
+
+def _longest(words: list[str]) -> int:
+    return max(range(len(words)), key=lambda i: len(words[i])) if words else 0
+
+
+def longest_word(q: str) -> str:
+    words = q.split()
+    return words[_longest(words)] if words else q
+
+
+def swap_letters(word: str, rng: random.Random) -> str:
+    """Two different neighbouring letters swapped, neither of them the first character."""
+    spots = [
+        j
+        for j in range(1, len(word) - 1)
+        if word[j].isalpha() and word[j + 1].isalpha() and word[j] != word[j + 1]
+    ]
+    if len(word) < 4 or not spots:
+        return word
+    j = rng.choice(spots)
+    return word[:j] + word[j + 1] + word[j] + word[j + 2 :]
+
+
+def mistype_first(word: str, n: int, rng: random.Random) -> str:
+    """The first letter wrong: swapped with the second for even `n`, another letter for odd `n`."""
+    if len(word) < 4 or not word[:2].isalpha() or word[0].lower() == word[1].lower():
+        return word
+    if n % 2 == 0:
+        return word[1] + word[0] + word[2:]
+    c = rng.choice([c for c in string.ascii_lowercase if c != word[0].lower()])
+    return (c.upper() if word[0].isupper() else c) + word[1:]
+
+
+def query_sets(queries: list[str], seed: int) -> dict[str, list[tuple[str, str]]]:
+    """Each set as (query, what was meant) pairs; the misspelt ones change each query's longest word."""
+
+    def on_longest(q: str, change: Callable[[str], str]) -> str:
+        words = q.split()
+        if not words:
+            return q
+        i = _longest(words)
+        words[i] = change(words[i])
+        return " ".join(words)
+
+    # One generator per set, so that a set does not change when another one's rules do.
+    swap_rng, first_rng = random.Random(seed), random.Random(seed)
+    swapped = [on_longest(q, lambda w: swap_letters(w, swap_rng)) for q in queries]
+    first = [on_longest(q, partial(mistype_first, n=n, rng=first_rng)) for n, q in enumerate(queries)]
+    # The word alone: the swapped one (a typo's index is the original word's, as lengths stay).
+    alone = [longest_word(q) for q in swapped]
+    words = [longest_word(q) for q in queries]
+    return {
+        "title": list(zip(queries, queries, strict=True)),
+        "swapped": list(zip(swapped, queries, strict=True)),
+        "first_letter": list(zip(first, queries, strict=True)),
+        "alone": list(zip(alone, words, strict=True)),
+    }
+
+
+def run(options: dict[str, Any]) -> dict[str, Any]:
+    path: Path = options["file"]
+    queries = title_queries(path, options["queries"], options["seed"])
+    sets = query_sets(queries, options["seed"])
+    with kept_env(options["database"], options["home"]) as env:
+        built = kept_meta(env).get("suggest_build")
+        if built and built.get("file") == str(path.resolve()):
+            built = {**built, "reused_home": env["PAPERFEED_HOME"]}
+        else:
+            built = {"file": str(path.resolve()), **_build(env, path)}
+            kept_update(env, suggest_build=built)
+        sets_file = Path(env["PAPERFEED_HOME"]) / "suggest-queries.json"
+        sets_file.write_text(json.dumps(sets), encoding="utf-8")
+        measured = child_json(["-m", "paperfeed.bench.suggest", str(sets_file)], env, "suggest bench")
+    return {
+        "benchmark": "suggest",
+        "database": options["database"],
+        "papers": built.get("papers"),
+        "build": built,
+        "queries": len(queries),
+        "seed": options["seed"],
+        **measured,
+    }
+
+
+def _summary(took: dict[str, list[float]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for way in WAYS:
+        a = np.array(took[way])
+        out[way] = {
+            "p50_ms": round(float(np.percentile(a, 50)), 3),
+            "p95_ms": round(float(np.percentile(a, 95)), 3),
+            "mean_ms": round(float(a.mean()), 3),
+        }
+    base, with_ = out["without"], out["with"]
+    for p in ("p50", "p95"):
+        out[f"ratio_{p}"] = round(with_[f"{p}_ms"] / base[f"{p}_ms"], 3) if base[f"{p}_ms"] else None
+    out["added_mean_ms"] = round(with_["mean_ms"] - base["mean_ms"], 3)
+    return out
+
+
+def _same(a: str, b: str) -> bool:
+    return " ".join(a.split()).lower() == " ".join(b.split()).lower()
+
+
+def _measure(sets: dict[str, list[list[str]]]) -> dict[str, Any]:
+    """In the child (Django set up on the bench's home): every set answered both ways."""
+    import django
+
+    django.setup()
+    from paperfeed.search import services
+
+    # "Without" is the search as it is with only the suggestion left out. search() has no switch
+    # for that (nothing but this bench would use one), so the bench swaps the function it calls.
+    real = services._suggestion
+    ways: dict[str, Any] = {"without": lambda *args: None, "with": real}
+    load_at_start = os.getloadavg()[0]
+    out: dict[str, Any] = {}
+    try:
+        for name, pairs in sets.items():
+            for way in WAYS:  # warm-up
+                services._suggestion = ways[way]
+                for q, _ in pairs:
+                    services.search(q, mode="keyword", limit=10)
+            took: dict[str, list[float]] = {way: [] for way in WAYS}
+            given = right = found_none = 0
+            wrong: list[dict[str, str]] = []
+            for n, (q, meant) in enumerate(pairs):
+                for way in WAYS if n % 2 == 0 else WAYS[::-1]:
+                    services._suggestion = ways[way]
+                    r = services.search(q, mode="keyword", limit=10)
+                    took[way].append(r.took_ms)
+                    if way == "without":
+                        found_none += r.total == 0
+                    elif r.suggestion:
+                        given += 1
+                        if _same(r.suggestion, meant):
+                            right += 1
+                        elif len(wrong) < 5:
+                            wrong.append({"query": q, "suggestion": r.suggestion, "meant": meant})
+            out[name] = {
+                "queries": len(pairs),
+                "misspelt": sum(1 for q, meant in pairs if not _same(q, meant)),
+                "found_none": found_none,
+                **_summary(took),
+                "suggestions": given,
+                "right": right,
+                "wrong_examples": wrong,
+            }
+    finally:
+        services._suggestion = real
+    return {
+        "load_average": {"start": round(load_at_start, 2), "end": round(os.getloadavg()[0], 2)},
+        "sets": out,
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(_measure(json.loads(Path(sys.argv[1]).read_text(encoding="utf-8")))))

@@ -1,0 +1,120 @@
+"""`paperfeed bench suggest`: its query sets, its JSON document on a small corpus, and its figures in
+`bench all` (what the suggestion costs is the benchmark's to measure, not a pass mark here)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from paperfeed.bench import BENCHMARKS
+from paperfeed.bench import all as bench_all
+from paperfeed.bench.suggest import mistype_first, query_sets, swap_letters
+
+# Long words, each in a third of the corpus's titles: far more papers than RESPELL_MIN, so that a
+# misspelling of one has a word to be respelt as.
+WORDS = ["Transformers", "Segmentation", "Reinforcement", "Diffusion", "Retrieval", "Benchmarking"]
+
+
+def corpus(path: Path, n: int = 36) -> Path:
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        for i in range(n):
+            a, b, c = WORDS[i % 6], WORDS[(i + 1 + i // 6) % 6], WORDS[(i + 3) % 6]
+            record = {
+                "id": f"2501.{i + 1:05d}",
+                "title": f"{a} for {b} and {c}",
+                "abstract": f"We study {a.lower()} and {b.lower()} on {c.lower()} tasks.",
+                "authors": "Ada Lovelace, Grace Hopper",
+                "categories": "cs.LG",
+            }
+            f.write(json.dumps(record) + "\n")
+    return path
+
+
+def test_typos_keep_the_letters_and_are_the_same_for_the_same_seed() -> None:
+    rng = random.Random(3)
+    swapped = swap_letters("Segmentation", rng)
+    assert swapped != "Segmentation" and sorted(swapped) == sorted("Segmentation")
+    assert swapped[0] == "S"
+    assert swap_letters("cat", rng) == "cat" and swap_letters("aaaa", rng) == "aaaa"
+    assert mistype_first("Diffusion", 0, rng) == "iDffusion"
+    odd = mistype_first("Diffusion", 1, rng)
+    assert odd[0] not in "Dd" and odd[0].isupper() and odd[1:] == "iffusion"
+    assert mistype_first("LLMs", 0, rng) == "LLMs"  # both first letters the same one
+
+    queries = ["Segmentation for Diffusion", "Retrieval and Transformers", "of"]
+    sets = query_sets(queries, 7)
+    assert sets == query_sets(queries, 7)
+    assert sets["title"] == [(q, q) for q in queries]
+    for q, meant in sets["swapped"][:2]:
+        assert q != meant and sorted(q) == sorted(meant)
+    assert [meant for _, meant in sets["alone"]] == ["Segmentation", "Transformers", "of"]
+    assert sets["alone"][0][0] == sets["swapped"][0][0].split()[0]
+    assert sets["first_letter"][2] == ("of", "of")  # too short to mistype
+
+
+@pytest.mark.timeout(180)  # builds and measures in children: ~15 s quiet
+def test_the_command_reports_each_set_both_ways_and_suggests_for_the_misspelt(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from django.core.management import call_command
+
+    records = corpus(tmp_path / "small.jsonl.gz")
+    home = tmp_path / "home"
+    args = ["bench", "suggest", "--file", str(records), "--queries", "12", "--seed", "5", "--home", str(home)]
+    call_command(*args, "--json")
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["benchmark"], doc["papers"], doc["queries"], doc["seed"]) == ("suggest", 36, 12, 5)
+    assert set(doc["sets"]) == {"title", "swapped", "first_letter", "alone"}
+    for s in doc["sets"].values():
+        assert s["queries"] == 12
+        for way in ("without", "with"):
+            assert set(s[way]) == {"p50_ms", "p95_ms", "mean_ms"}
+            assert 0 < s[way]["p50_ms"] <= s[way]["p95_ms"]
+        assert {"ratio_p50", "ratio_p95", "added_mean_ms", "found_none"} <= set(s)
+        assert s["right"] <= s["suggestions"] <= s["queries"]
+    title = doc["sets"]["title"]
+    assert (title["misspelt"], title["suggestions"], title["found_none"]) == (0, 0, 0)
+    for name in ("swapped", "first_letter", "alone"):
+        s = doc["sets"][name]
+        assert s["misspelt"] == 12 and s["right"] >= 6, (name, s)
+    # The word alone, misspelt, finds nothing; each of its 12 typos is a word of 0 papers.
+    assert doc["sets"]["alone"]["found_none"] == 12
+
+    call_command(*args, "--json")  # the kept home: measured again, not built again
+    again = json.loads(capsys.readouterr().out)
+    assert again["build"]["reused_home"] == str(home)
+    assert again["build"]["import_s"] == doc["build"]["import_s"]
+    assert again["sets"]["swapped"]["suggestions"] == doc["sets"]["swapped"]["suggestions"]
+
+
+def test_no_queries_is_refused_before_anything_is_built() -> None:
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="--queries: must be a whole number of at least 1, not '0'"):
+        call_command("bench", "suggest", "--queries", "0", "--file", "/nonexistent.jsonl")
+
+
+def test_bench_all_runs_it_and_judges_right_suggestions_against_the_typos() -> None:
+    assert BENCHMARKS["suggest"] == "paperfeed.bench.suggest"
+    part = next(p for p in bench_all._parts(False, 1000, Path("/k")) if p.key == "suggest")
+    assert part.args == ["--home", "/k/suggest"]
+    result = {
+        "sets": {
+            "title": {"misspelt": 0, "with": {"p50_ms": 4.0, "p95_ms": 9.0}, "without": {"p50_ms": 4.0}},
+            "swapped": {
+                "misspelt": 200,
+                "right": 150,
+                "with": {"p50_ms": 4.5, "p95_ms": 8.0},
+                "without": {"p50_ms": 3.0, "p95_ms": 5.0},
+            },
+        }
+    }
+    figs = {f.name: f for f in bench_all.EXTRACT["suggest"](result, {})}
+    assert figs["swapped: p50 with the suggestion"].ratio_to_baseline == 1.5
+    assert figs["swapped"].value == 150 and figs["swapped"].ratio_to_baseline == 0.75
+    assert figs["title: p95 with the suggestion"].baseline is None  # not measured: no ratio, no error
+    assert "title" not in figs  # no typo, nothing to be right about
