@@ -16,6 +16,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from paperfeed.accounts.validators import USERNAME_RULE, normalise_email, validate_username
+from paperfeed.core.models import OwnedQuerySet
 
 # A vote counts toward trending only from an account this old with a verified email (RELIABILITY S5).
 TRENDING_MIN_ACCOUNT_AGE = dt.timedelta(hours=24)
@@ -26,7 +27,9 @@ STANDING_FIELDS = frozenset({"email_verified", "is_active", "suspended_at", "dat
 STANDING_BATCH = 500
 
 
-class UserQuerySet(models.QuerySet["User"]):
+class UserQuerySet(OwnedQuerySet["User"]):
+    owner = ""  # of_active_accounts: the accounts themselves
+
     def named(self, text: str) -> UserQuerySet:
         """The account a person means by a username or an email address, in any case: what log-in
         accepts, so the command line finds whoever can log in under that name."""

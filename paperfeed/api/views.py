@@ -870,7 +870,7 @@ def author_papers(
 
 def _named_user(username: str) -> User:
     found: User = _named_or_404(
-        User.objects, f"user {username[:150]!r}", username__iexact=username[:150], is_active=True
+        User.objects.of_active_accounts(), f"user {username[:150]!r}", username__iexact=username[:150]
     )
     return found
 

@@ -1,6 +1,27 @@
-"""Shared state of the core: rate-limit counters (when no Redis is configured)."""
+"""Shared state of the core: rate-limit counters (when no Redis is configured); and the rule for
+what of an account the site still serves (OwnedQuerySet)."""
+
+from typing import Self, TypeVar
 
 from django.db import models
+
+_M = TypeVar("_M", bound=models.Model)
+
+
+class OwnedQuerySet(models.QuerySet[_M]):
+    """Rows an account owns, reached through `owner` (the lookup to the account; "" for the accounts
+    themselves). Defined here, not in accounts, because every app's models may use it: the account
+    is settings.AUTH_USER_MODEL to them, and a build may leave apps out."""
+
+    owner = "user"
+
+    def of_active_accounts(self) -> Self:
+        """A deactivated account is gone from the site, not deleted: its user page, its collections
+        (public ones too) and its private feeds' addresses answer 404 to everyone, as if they never
+        were, and come back as they were if it is reactivated. The one filter every one of them
+        goes through: the saved-search feeds and the collection pages once served a deactivated
+        account's private lists to whoever had the address."""
+        return self.filter(**{"__".join(filter(None, (self.owner, "is_active"))): True})
 
 
 class RateCounter(models.Model):

@@ -237,9 +237,9 @@ class SavedSearchFeed(_PaperFeed):
     url_name = "search-rss"
 
     def get_object(self, request: HttpRequest, token: str) -> SavedSearch:
-        found = SavedSearch.objects.filter(token=token).first()
-        if found is None:  # deleted, or a mistyped address
-            raise NotFound("No saved search has this feed: it may have been deleted.")
+        found = SavedSearch.objects.of_active_accounts().filter(token=token).first()
+        if found is None:  # deleted, its address reset, a deactivated account's, or mistyped
+            raise NotFound("No saved search has this feed: it may have been deleted or its address reset.")
         return found
 
     def title(self, obj: SavedSearch) -> str:

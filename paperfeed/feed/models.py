@@ -17,6 +17,7 @@ from django.db import models, transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from paperfeed.core.models import OwnedQuerySet
 from paperfeed.papers.models import LISTED_WITH, Paper
 from paperfeed.search.query import MAX_QUERY_CHARS
 
@@ -285,6 +286,8 @@ class Collection(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     papers = models.ManyToManyField(Paper, through="CollectionItem", related_name="+")
 
+    objects = OwnedQuerySet["Collection"].as_manager()
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "slug"], name="uniq_collection_slug")]
         ordering = ["name"]
@@ -322,6 +325,8 @@ class SavedSearch(models.Model):
     token = models.CharField(max_length=32, unique=True, default=_feed_token)
     created_at = models.DateTimeField(default=timezone.now)
 
+    objects = OwnedQuerySet["SavedSearch"].as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "query", "category"], name="uniq_saved_search")
@@ -329,3 +334,9 @@ class SavedSearch(models.Model):
 
     def __str__(self) -> str:
         return self.query
+
+    def reset_token(self) -> None:
+        """A new feed address, as the "for you" feed's reset gives: whoever had the old one (a
+        shared link, a reader synced somewhere) gets 404 from now on."""
+        self.token = _feed_token()
+        self.save(update_fields=["token"])

@@ -32,6 +32,7 @@ urlpatterns = [
     path("library/import", views.library_import, name="library-import"),
     path("search/save", views.save_search, name="search-save"),
     path("search/saved/<int:pk>/delete", views.delete_saved_search, name="search-delete"),
+    path("search/saved/<int:pk>/reset", views.reset_saved_search_feed, name="search-reset"),
     path(
         "search/saved/<str:token>/feed",
         feeds.about(feeds.SavedSearchFeed, feeds.SavedSearchAtom),

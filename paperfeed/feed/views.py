@@ -645,6 +645,25 @@ def delete_saved_search(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("settings")
 
 
+@login_required
+@require_POST
+def reset_saved_search_feed(request: HttpRequest, pk: int) -> HttpResponse:
+    assert isinstance(request.user, User)
+    listed = reverse("settings") + "#saved-searches"
+    saved = SavedSearch.objects.filter(pk=pk, user=request.user).first()
+    if saved is None:  # deleted meanwhile (another tab), or not the reader's
+        raise NotFound(
+            "You have no such saved search: it may have been deleted.", links=[(listed, "Settings")]
+        )
+    saved.reset_token()
+    messages.success(
+        request,
+        f"The feed of {quoted(saved.query, 80)} has a new address; the old one no longer works."
+        " Subscribe to the new one.",
+    )
+    return HttpResponseRedirect(listed)
+
+
 # A busy day's submissions fit on one page; a week or a month (hundreds) is read a page at a time.
 DAILY_PER_PAGE = 100
 
@@ -782,7 +801,7 @@ class Voting:
 
 
 def user_page(request: HttpRequest, username: str) -> HttpResponse:
-    u = User.objects.filter(username__iexact=username, is_active=True).first()
+    u = User.objects.of_active_accounts().filter(username__iexact=username).first()
     if u is None:
         raise NotFound(f"paperfeed has no user {quoted(username)}.")
     if u.username != username:
@@ -845,7 +864,10 @@ def collection_edit(request: HttpRequest, username: str, slug: str) -> HttpRespo
 
 def _visible_collection(request: HttpRequest, username: str, slug: str) -> Collection:
     coll = (
-        Collection.objects.select_related("user").filter(user__username__iexact=username, slug=slug).first()
+        Collection.objects.of_active_accounts()
+        .select_related("user")
+        .filter(user__username__iexact=username, slug=slug)
+        .first()
     )
     if coll is None or (not coll.public and request.user.pk != coll.user_id):  # private: not there
         raise NotFound(f"{quoted(username)} has no collection {quoted(slug)} that you can see.")

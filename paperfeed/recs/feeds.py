@@ -45,7 +45,7 @@ class ForYouFeed(feeds._PaperFeed):
         return _private(response)
 
     def get_object(self, request: HttpRequest, token: str) -> Listing:
-        found = FeedToken.objects.usable().select_related("user").filter(token=token).first()
+        found = FeedToken.objects.of_active_accounts().select_related("user").filter(token=token).first()
         if found is None:  # reset, a deactivated or deleted account, or a mistyped address
             raise NotFound("No feed has this address: its link may have been reset.")
         return Listing(found)

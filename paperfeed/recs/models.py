@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import models
 
+from paperfeed.core.models import OwnedQuerySet
 from paperfeed.papers.models import Paper
 
 if TYPE_CHECKING:  # numpy loads where a vector is packed, not with the models at start-up
@@ -123,11 +124,7 @@ def _feed_token() -> str:
     return secrets.token_urlsafe(24)  # 32 characters, 192 random bits: not to be guessed
 
 
-class FeedTokenQuerySet(models.QuerySet["FeedToken"]):
-    def usable(self) -> FeedTokenQuerySet:
-        """Tokens whose account may still sign in: a deactivated account's feed goes with it."""
-        return self.filter(user__is_active=True)
-
+class FeedTokenQuerySet(OwnedQuerySet["FeedToken"]):
     def of(self, user: Any) -> FeedToken:
         """The user's token, made the first time it is asked for."""
         return self.get_or_create(user=user)[0]

@@ -239,9 +239,18 @@ def test_collections_public_to_all_and_private_to_their_owners_token(site) -> No
     r = c.get("/api/users/owner/collections", HTTP_AUTHORIZATION="Bearer revoked")
     assert r.status_code == 401 and "invalid_token" in r["WWW-Authenticate"]
     assert c.get("/api/users/nobody/collections").status_code == 404
+    # A deactivated account is gone, as on the site: every address of its lists a 404 (public ones
+    # too) to anyone, its own token too, which no longer signs anything; reactivated, all is back.
     owner.is_active = False
     owner.save()
-    assert c.get("/api/users/owner/collections/reading").status_code == 404
+    mine = ["", "/upvotes", "/collections", "/collections/reading", "/collections/drafts"]
+    for tail in mine:
+        for headers in ({}, other, token):
+            assert c.get(f"/api/users/owner{tail}", **headers).status_code == 404, (tail, headers)
+    assert c.post(f"/api/papers/{papers[0].arxiv_id}/upvote", **token).status_code == 401
+    owner.is_active = True
+    owner.save()
+    assert all(c.get(f"/api/users/owner{tail}", **token).status_code == 200 for tail in mine)
 
 
 def test_writes_need_a_token(site) -> None:  # type: ignore[no-untyped-def]

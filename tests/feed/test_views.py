@@ -466,6 +466,91 @@ def test_collections_follow_and_saved_search(site) -> None:  # type: ignore[no-u
     assert Client().get("/search/saved/wrong-token/feed.rss").status_code == 404
 
 
+def _owners_lists(papers):  # type: ignore[no-untyped-def]
+    """A reader's public and private collections and a saved search: every address of theirs that
+    is read without their session, or with it, and the reader."""
+    u = make_user("reader")
+    services.save_paper(u, papers[0], "Thesis")
+    drafts = services.save_paper(u, papers[1], "Drafts")
+    services.edit_collection(u, drafts, name="Drafts", public=False)
+    token = services.save_search(u, "vision transformers").token
+    public = [
+        "/users/reader",
+        "/users/reader/collections/thesis",
+        *(f"/users/reader/collections/thesis.{ext}" for ext in ("bib", "ris", "csl.json")),
+        *(f"/search/saved/{token}/feed{ext}" for ext in ("", ".rss", ".atom")),  # the token is the key
+    ]
+    own = ["/users/reader/collections/drafts", "/users/reader/collections/drafts.bib"]
+    return u, public, own
+
+
+def test_a_deactivated_accounts_collections_and_saved_search_feeds_are_gone_until_it_is_back(  # type: ignore[no-untyped-def]
+    site,
+) -> None:
+    # As its user page and the "for you" feed: the saved-search feeds and the collections (a
+    # private one too, to whoever had its address) were still served.
+    papers, _, _ = site
+    u, public, own = _owners_lists(papers)
+    owner = Client()
+    owner.force_login(u)
+    for url in public:
+        assert Client().get(url).status_code == 200, url
+    for url in own:
+        assert owner.get(url).status_code == 200 and Client().get(url).status_code == 404, url
+    u.is_active = False
+    u.save()
+    for url in public + own:
+        assert Client().get(url).status_code == 404, url
+        assert owner.get(url).status_code == 404, url  # its session no longer signs it in
+    # The 404 of any address nobody may see, not a page saying the account was deactivated.
+    assert "“reader” has no collection “thesis” that you can see." in Client().get(public[1]).content.decode()
+    u.is_active = True
+    u.save()
+    for url in public:  # the same addresses again: nothing was deleted, no token changed
+        assert Client().get(url).status_code == 200, url
+    owner.force_login(u)
+    assert all(owner.get(url).status_code == 200 for url in own)
+
+
+def test_a_saved_searchs_feed_gets_a_new_address_and_the_old_one_404s(site) -> None:  # type: ignore[no-untyped-def]
+    u = make_user("reader")
+    saved = services.save_search(u, "vision transformers")
+    other = services.save_search(u, "graph networks")
+    old = [f"/search/saved/{saved.token}/feed{ext}" for ext in ("", ".rss", ".atom")]
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(u)
+    reset = f"/search/saved/{saved.pk}/reset"
+    assert browser.get(reset).status_code == 405  # a link cannot reset it
+    assert browser.post(reset).status_code == 403  # nor another site's form
+    assert Client().get(old[1]).status_code == 200
+    page = browser.get("/settings").content.decode()
+    csrf = re.search(
+        rf'action="{reset}">\s*<input type="hidden" name="csrfmiddlewaretoken" value="([^"]+)"', page
+    )
+    assert csrf, "no reset form for the saved search on /settings"
+    assert 'new address<span class="sr"> for the feed of “vision transformers”</span>' in page
+    r = browser.post(reset, {"csrfmiddlewaretoken": csrf[1]})
+    assert r.status_code == 302 and r["Location"] == "/settings#saved-searches"
+    saved.refresh_from_db()
+    for gone in old:
+        assert Client().get(gone).status_code == 404, gone
+    assert "its address reset" in Client().get(old[0]).content.decode()
+    for url in (f"/search/saved/{saved.token}/feed{ext}" for ext in ("", ".rss", ".atom")):
+        assert Client().get(url).status_code == 200, url
+    page = browser.get("/settings").content.decode()
+    assert "The feed of “vision transformers” has a new address; the old one no longer works." in page
+    assert f'href="/search/saved/{saved.token}/feed"' in page
+    # Only the one: the reader's other saved search keeps its address.
+    assert SavedSearch.objects.get(pk=other.pk).token == other.token
+    # Another reader cannot reset it (nor learn it exists): a 404, and the address stays.
+    stranger = Client()
+    stranger.force_login(make_user("stranger"))
+    assert stranger.post(reset).status_code == 404
+    assert SavedSearch.objects.get(pk=saved.pk).token == saved.token
+    assert Client().post(reset).status_code == 302  # signed out: to the log-in page, nothing reset
+    assert SavedSearch.objects.get(pk=saved.pk).token == saved.token
+
+
 def test_feeds_parse(site) -> None:  # type: ignore[no-untyped-def]
     papers, _, _ = site
     services.upvote(make_user("fv"), papers[1])
