@@ -53,9 +53,13 @@ class RateLimited(Exception):
 
     @property
     def longest_wait(self) -> int:
-        """The most its limit can make anyone wait (two of its windows): what a page's Retry-After
-        is held to, as /subscribe's is, rather than to an hour (reset's limit is 5 a day)."""
-        return ratelimit.longest_wait(LIMITS[self.scope].window)
+        return longest_wait(self.scope)
+
+
+def longest_wait(scope: str) -> int:
+    """The most the limit `scope` can make anyone wait (two of its windows): what a Retry-After for
+    it is held to, as /subscribe's is, rather than to an hour (reset's limit is 5 a day)."""
+    return ratelimit.longest_wait(LIMITS[scope].window)
 
 
 # The limits checked while a request is answered, by scope, for the API's RateLimit headers.

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 from ninja import Field, Schema
 from pydantic import ConfigDict, WithJsonSchema
 
+from paperfeed.accounts import throttle
+
 # Strings in the document with the format they are in, so a client generated from it reads a time or
 # a day, not any text: api.views._ts writes RFC 3339 in UTC ("2026-03-02T09:30:00.000Z").
 Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
@@ -220,11 +222,24 @@ def old_name(new: str) -> Any:
     return Field(deprecated=True, description=f"use {new} (the same value); gone in 0.2")
 
 
+# The limits an API request can meet (accounts.throttle), and the longest wait a 429 of theirs can
+# say: two of the longest one's windows (core.ratelimit.longest_wait), two hours for submit:user's
+# and report:user's hourly limits. A 503 says at most an hour (core.http.MAX_RETRY_AFTER).
+API_LIMITS = ("api:ip", "submit:user", "vote:user", "comment:user", "report:user")
+LONGEST_RETRY_AFTER = max(2 * throttle.LIMITS[scope].window for scope in API_LIMITS)
+
+
 class RetryLaterOut(Schema):
     """A 429 or 503 (core.http.retry_later): a rate limit met (429), the database down or restarting
     (503, any path), or arXiv not answering a paper's look-up (503, a submission); try again after
     `retryAfter` seconds, as the Retry-After header says too."""
 
     error: str = Field(description="what is wrong, in words")
-    retryAfter: int = Field(ge=1, le=3600, description="seconds to wait, as in Retry-After")
+    retryAfter: int = Field(
+        ge=1,
+        le=LONGEST_RETRY_AFTER,
+        description="seconds to wait, as in Retry-After: at most an hour for a 503, and for a 429 two of"
+        " the limit's windows (the longest its refusal can make anyone wait: 2 hours for the hourly"
+        " submit:user and report:user)",
+    )
     retry_after: int = old_name("retryAfter")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import math
 import threading
 from collections.abc import Callable
 from functools import wraps
@@ -58,7 +57,7 @@ from paperfeed.api.schemas import (
     ValidationErrorOut,
     VoteOut,
 )
-from paperfeed.core.http import dumps, json_answer, retry_later
+from paperfeed.core.http import dumps, json_answer, retry_later, retry_seconds
 from paperfeed.feed import periods, searching, services
 from paperfeed.feed.models import Collection, Comment, Submission, Vote
 from paperfeed.moderation import services as moderation
@@ -282,11 +281,23 @@ def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
     return api.create_response(request, {"error": message}, status=413)
 
 
+def _limited(message: Callable[[int], str], wait: float, scope: str) -> HttpResponse:
+    """A 429 for the limit `scope` met, its wait held as the site's page holds it (accounts.middleware):
+    to the longest that limit can make anyone wait (two of its windows), not to an hour, which a
+    refused `submit:user` or `report:user` (hourly) can pass: told an hour, a client came back to be
+    refused again. `message` says the same whole seconds as the header."""
+    most = throttle.longest_wait(scope)
+    retry = retry_seconds(wait, most)
+    return retry_later(message(retry), retry, status=429, most=most)
+
+
 def _address_limited(request: HttpRequest, wait: float | None) -> HttpResponse:
     lim = throttle.LIMITS["api:ip"]
-    retry = max(1, math.ceil(wait or 1))
-    message = f"too many requests: {lim.limit} per {lim.window} s per address; retry in {retry} s"
-    return retry_later(message, retry, status=429)
+    return _limited(
+        lambda retry: f"too many requests: {lim.limit} per {lim.window} s per address; retry in {retry} s",
+        wait or 1,
+        "api:ip",
+    )
 
 
 @api.exception_handler(Throttled)
@@ -341,7 +352,7 @@ def _bad_choice(errors: list[dict[str, Any]], query: QueryDict) -> str | None:
 def _rate_limited(request: HttpRequest, exc: throttle.RateLimited) -> HttpResponse:
     if exc.scope == "api:ip":  # met in TokenAuth, before ninja's throttle: said as the throttle says it
         return _address_limited(request, exc.retry_after)
-    return retry_later(str(exc), exc.retry_after, status=429)
+    return _limited(lambda retry: str(throttle.RateLimited(exc.scope, retry)), exc.retry_after, exc.scope)
 
 
 @api.exception_handler(services.FeedError)

@@ -19,12 +19,15 @@ from django.http import HttpResponse
 from django.test import Client, RequestFactory
 
 from paperfeed.accounts import throttle
+from paperfeed.accounts.services import create_api_token
+from paperfeed.core import ratelimit
 from paperfeed.core.middleware import unavailable
 from paperfeed.feed import services
 from paperfeed.feed.models import Submission
 from paperfeed.papers.models import Paper
 from tests.conftest import SHARED_DATA
 from tests.fakes.arxiv import FakeArxiv, kaggle_records, spread
+from tests.sitedata import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -116,6 +119,38 @@ def test_every_429_of_the_api_says_retryafter(site: dict[str, Any], monkeypatch:
     r = c.post(f"/api/papers/{q.arxiv_id}/upvote", **auth)
     assert r.status_code == 429
     assert _retry_later(r)["error"] == f"too many requests (vote:user); retry in {r['Retry-After']} s"
+
+
+def test_a_429_of_the_api_says_the_whole_wait_up_to_two_of_the_limits_windows(
+    site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An hourly limit's refusal can mean up to two hours: a window's hits weigh until the next one
+    # ends. It was held to an hour, and a client that obeyed came back to be refused again.
+    # (One submission an hour, so that the wait is past the hour wherever in its window the test runs.)
+    monkeypatch.setitem(throttle.LIMITS, "submit:user", throttle.Limit(1, 3600))
+    papers = site["papers"]
+    fresh = {**site, "auth": {"HTTP_AUTHORIZATION": f"Bearer {create_api_token(make_user('new')).secret}"}}
+    assert _submit(fresh, papers[5].arxiv_id).status_code == 201
+    r = _submit(fresh, papers[6].arxiv_id)
+    assert r.status_code == 429
+    wait = int(r["Retry-After"])
+    assert 3600 < wait <= ratelimit.longest_wait(3600) == 7200
+    body = json.loads(r.content)
+    assert body == {
+        "error": f"too many requests (submit:user); retry in {wait} s",
+        "retryAfter": wait,
+        "retry_after": wait,
+    }
+    # As documented: the document's bound is two of the longest window an API request meets.
+    doc = Client().get("/api/openapi.json").json()
+    assert doc["components"]["schemas"]["RetryLaterOut"]["properties"]["retryAfter"]["maximum"] == 7200
+    # The address's limit (5 minutes) is held to its own two windows, not to an hour.
+    monkeypatch.setitem(throttle.LIMITS, "api:ip", throttle.Limit(1, 300))
+    c = Client(REMOTE_ADDR="10.9.0.2")
+    assert c.get("/api/daily_papers").status_code == 200
+    r = c.get("/api/daily_papers")
+    assert r.status_code == 429 and 1 <= int(r["Retry-After"]) <= 600
+    assert json.loads(r.content)["error"].endswith(f"retry in {r['Retry-After']} s")
 
 
 def test_the_sites_own_429_says_retryafter_too(site: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
