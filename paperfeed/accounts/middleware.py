@@ -3,11 +3,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
-from django.template.loader import render_to_string
 
 from paperfeed.accounts.throttle import RateLimited
-from paperfeed.core.http import retry_later, retry_seconds
-from paperfeed.core.text import about
+from paperfeed.core.http import retry_later, retry_later_page
 
 
 class RateLimitedMiddleware:
@@ -28,8 +26,4 @@ class RateLimitedMiddleware:
         # Held as /subscribe's 429 is, to the longest wait the limit met can make (not to an hour:
         # reset's is 5 a day), and said in words as the header says it in seconds: a reader refused
         # a reset was told to wait tens of thousands of seconds.
-        wait = retry_seconds(exception.retry_after, most)
-        body = render_to_string("429.html", {"wait": about(wait)}, request=request)
-        resp = HttpResponse(body, status=429)
-        resp["Retry-After"] = str(wait)
-        return resp
+        return retry_later_page(request, "429.html", exception.retry_after, status=429, most=most)

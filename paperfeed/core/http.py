@@ -5,7 +5,8 @@ If-None-Match wins when both are sent). Django's ConditionalGetMiddleware does t
 this one also serves HEAD and is applied where it is meant, not to every page of the site.
 
 And the one rendering of every JSON answer (`dumps`, `json_answer`), the one shape of an answer to
-repeat later (`retry_later`: every 429 and 503 of the API and the site's JSON), and the one way a key
+repeat later (`retry_later`: every 429 and 503 of the API and the site's JSON; `retry_later_page`, its
+twin for a page), and the one way a key
 renamed to camelCase keeps its 0.1 name until 0.2 (`with_old_keys`, `camel_keys_read`; `camel_keys`
 for the command line's `--json` documents)."""
 
@@ -19,8 +20,11 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import render
 from django.utils.cache import get_conditional_response, set_response_etag
 from django.utils.http import parse_http_date_safe
+
+from paperfeed.core.text import about
 
 
 def answer_conditionally(request: HttpRequest, response: HttpResponse) -> HttpResponse:
@@ -143,5 +147,21 @@ def retry_later(
     wait = retry_seconds(seconds, most)
     data = dict(also or {}) | with_old_keys({"error": error, "retryAfter": wait}, "retryAfter")
     resp = json_answer(data, status)
+    resp["Retry-After"] = str(wait)
+    return resp
+
+
+def retry_later_page(
+    request: HttpRequest,
+    template: str,
+    seconds: float,
+    status: int = 503,
+    most: int = MAX_RETRY_AFTER,
+    reason: str = "",
+) -> HttpResponse:
+    """retry_later's HTML twin, a page of the site (429.html, 503.html): the wait in words
+    (core.text.about, as a reader plans by) and the same whole seconds in Retry-After, held alike."""
+    wait = retry_seconds(seconds, most)
+    resp = render(request, template, {"wait": about(wait), "reason": reason}, status=status)
     resp["Retry-After"] = str(wait)
     return resp

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
+from paperfeed.core.http import retry_later_page
 from paperfeed.core.middleware import NotFound
 from paperfeed.feed import feeds
 from paperfeed.recs import api, index, services
@@ -75,12 +76,22 @@ class ForYouAtom(feeds._Atom, ForYouFeed):
 _about = feeds.about(ForYouFeed, ForYouAtom)
 
 
+PREPARING = (
+    "Your recommendations are being prepared: the server is building its index of recent papers"
+    " after a start or an upgrade."
+)
+
+
 def about(request: HttpRequest, token: str) -> HttpResponse:
-    """The feed's page, as every feed has one; private like the feed, so no cache keeps it."""
+    """The feed's page, as every feed has one; private like the feed, so no cache keeps it. While
+    the recommendations are prepared it is the site's 503 page, saying when to come back (a person
+    reads it in a browser; it was the JSON the feed's own addresses answer a feed reader with)."""
     try:
         response: HttpResponse = _about(request, token=token)
     except index.NotReady as e:
-        return api.not_ready(e)
+        response = _private(retry_later_page(request, "503.html", e.retry_after, reason=PREPARING))
+        response["Cache-Control"] = "no-store"  # as api.not_ready's: the next visit may find it ready
+        return response
     return _private(response)
 
 

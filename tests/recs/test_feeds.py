@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from paperfeed.core.text import about
 from paperfeed.recs.models import Feedback, FeedToken
 from tests.recs.conftest import site_model
 
@@ -159,7 +160,23 @@ def test_while_recommendations_are_prepared_the_feed_says_when_to_come_back(
     monkeypatch.setattr(warmup, "serving", True)  # a web worker: it never builds the window itself
     with store.builder_lock():  # another process is building it
         # Not an empty list, which a reader would take for "nothing new", nor another list.
-        for url in (f"/for-you/{token}/feed.rss", f"/for-you/{token}/feed.atom", f"/for-you/{token}/feed"):
+        for url in (f"/for-you/{token}/feed.rss", f"/for-you/{token}/feed.atom"):
             r = Client().get(url)
             assert r.status_code == 503 and int(r["Retry-After"]) >= 1, url
             assert "being prepared" in r.json()["error"]
+        # The feed's page is read in a browser: the site's 503 page, which says the wait in words
+        # (it was the feed reader's JSON), and the same wait in Retry-After.
+        r = Client().get(f"/for-you/{token}/feed")
+        assert r.status_code == 503 and r["Content-Type"].startswith("text/html")
+        wait = int(r["Retry-After"])
+        assert 1 <= wait <= 300 and r["Cache-Control"] == "no-store" and r["X-Robots-Tag"] == "noindex"
+        main = r.content.decode().split("<main", 1)[1]
+        assert (
+            "<h1>Temporarily unavailable</h1>" in main and "Your recommendations are being prepared" in main
+        )
+        assert f"Please try again in {about(wait)}." in main
+        # An address that is no feed is still a 404, not a 503 that would say it is one.
+        assert Client().get("/for-you/" + "x" * 32 + "/feed").status_code == 404
+        reader.is_active = False
+        reader.save()
+        assert Client().get(f"/for-you/{token}/feed").status_code == 404
