@@ -30,8 +30,10 @@ class SubscriberQuerySet(models.QuerySet["Subscriber"]):
         return self.filter(status=Subscriber.Status.CONFIRMED)
 
     def eligible(self) -> SubscriberQuerySet:
-        """Those a digest may go to now: confirmed and not suppressed."""
-        return self.confirmed().filter(suppressed_at__isnull=True)
+        """Those a digest may go to now: confirmed, not suppressed, and not the subscription of a
+        deactivated account (paused, not ended: reactivating the account resumes it, and the
+        one-click unsubscribe in mail already sent still works)."""
+        return self.confirmed().filter(suppressed_at__isnull=True).exclude(user__is_active=False)
 
     def receiving(self, frequency: str) -> SubscriberQuerySet:
         return self.eligible().filter(frequency=frequency)
@@ -83,7 +85,18 @@ class Subscriber(models.Model):
 
     @property
     def is_eligible(self) -> bool:
-        return self.status == self.Status.CONFIRMED and self.suppressed_at is None
+        return not self.not_eligible_because()
+
+    def not_eligible_because(self) -> str:
+        """Why SubscriberQuerySet.eligible leaves this row out ("" when it does not): the sender asks
+        again inside its lock, as the row may have changed since the list was read."""
+        if self.status != self.Status.CONFIRMED:
+            return str(self.status)
+        if self.suppressed_at is not None:
+            return "suppressed"
+        if self.user_id is not None and not self.user.is_active:
+            return "account deactivated"
+        return ""
 
 
 class Digest(models.Model):

@@ -594,8 +594,8 @@ class Sender:
                 wait = self.throttle.wait()
                 if wait <= 0:
                     sub = Subscriber.objects.select_for_update().get(pk=sub_pk)
-                    if not sub.is_eligible:
-                        why = f"not eligible: {sub.status}"
+                    if because := sub.not_eligible_because():
+                        why = f"not eligible: {because}"
                         self._final(digest, sub, row, Delivery.Status.SKIPPED, items, why, report)
                         return None
                     if row is None and not items and not sub.send_empty:

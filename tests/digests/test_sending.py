@@ -21,12 +21,15 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from paperfeed.accounts import services as accounts
+from paperfeed.accounts.models import User
 from paperfeed.core import clock, leases
 from paperfeed.core.models import Lease
 from paperfeed.digests import mail, services
 from paperfeed.digests.models import Delivery, Digest, SendSlot, Subscriber
 from tests.digests.conftest import NOW, PERIOD, make_papers, make_subscribers
 from tests.fakes.smtp import SmtpSink
+from tests.sitedata import make_user
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_sender")]
 # The SMTP timeout of the tests whose sink stalls a connection: what a stall costs, and the deadline
@@ -57,6 +60,45 @@ def test_each_eligible_subscriber_gets_one_digest_and_a_rerun_sends_nothing(smtp
     assert again["sent"] == 20 and len(smtp_sink.received) == 20  # safe to run twice
     ids = {r.message_id for r in smtp_sink.received}
     assert len(ids) == 20 and all(i.startswith("<digest.") for i in ids)
+
+
+def test_a_deactivated_accounts_subscription_pauses_and_reactivation_resumes_it(smtp_sink: SmtpSink) -> None:
+    make_papers(5)
+    kept, paused, late = make_subscribers(3)
+    for sub in (kept, paused, late):
+        sub.user = make_user(sub.email.split("@")[0])
+        sub.save(update_fields=["user"])
+    accounts.set_active(paused.user, False)
+    assert list(Subscriber.objects.eligible().order_by("pk")) == [kept, late]
+
+    # One deactivated after the run read its list: the sender asks again under its lock and skips it.
+    original = smtp_sink.handle_DATA
+
+    def deactivate_late() -> None:
+        accounts.set_active(User.objects.get(pk=late.user_id), False)
+        connection.close()
+
+    async def data(server: Any, session: Any, envelope: Any) -> str:
+        if not smtp_sink.received:
+            await asyncio.to_thread(deactivate_late)
+        return await original(server, session, envelope)
+
+    smtp_sink.handle_DATA = data  # type: ignore[method-assign]
+    first = send()
+    assert [r.rcpt for r in smtp_sink.received] == [kept.email]
+    assert (first["sent"], first["skipped"]) == (1, 1)
+    assert Delivery.objects.get(subscriber=late).last_error == "not eligible: account deactivated"
+    assert not Delivery.objects.filter(subscriber=paused).exists()
+
+    # Paused, not ended: still confirmed, and back on the list (this period's mail too) once reactivated.
+    paused.refresh_from_db()
+    assert paused.status == Subscriber.Status.CONFIRMED
+    smtp_sink.handle_DATA = original  # type: ignore[method-assign]
+    accounts.set_active(User.objects.get(pk=paused.user_id), True)
+    again = send()
+    assert again["sent"] == 2 and sorted(r.rcpt for r in smtp_sink.received) == sorted(
+        [kept.email, paused.email]
+    )
 
 
 def _command(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[dict[str, Any], str]:
