@@ -94,7 +94,7 @@ class Subscriber(models.Model):
             return str(self.status)
         if self.suppressed_at is not None:
             return "suppressed"
-        if self.user_id is not None and not self.user.is_active:
+        if self.user is not None and not self.user.is_active:
             return "account deactivated"
         return ""
 
