@@ -50,7 +50,7 @@ from paperfeed.papers.models import (  # noqa: E402
     PaperChange,
     PaperLink,
 )
-from paperfeed.recs.models import Feedback, Profile, ProfileChange  # noqa: E402
+from paperfeed.recs.models import Feedback, FeedToken, Profile, ProfileChange  # noqa: E402
 from paperfeed.search.models import Embedding  # noqa: E402
 from paperfeed.search.tasks import index_papers  # noqa: E402
 from tests.sitedata import PASSWORD, load_papers, make_user  # noqa: E402
@@ -151,6 +151,7 @@ def populate() -> dict[str, Any]:
     deleted_change = PaperChange.objects.create(paper=papers[2]).pk
     PaperChange.objects.filter(pk=deleted_change).delete()
     Feedback.objects.create(user=alice, paper=papers[4], kind="not_interested")
+    FeedToken.objects.of(alice)
     Profile.objects.update_or_create(  # votes made one already
         user=alice,
         defaults={
