@@ -182,6 +182,12 @@ SETTINGS: dict[str, Setting] = {
             "PAPERFEED_SCHEDULE_TICK", "60", "Seconds between two scheduler ticks of `paperfeed worker`."
         ),
         Setting(
+            "PAPERFEED_SCHEDULE_KEEP_DAYS",
+            "90",
+            "Days the scheduler's record of claimed slots is kept; the latest slot of each job is"
+            " always kept.",
+        ),
+        Setting(
             "PAPERFEED_NOW",
             "",
             "Tests only: the UTC time (ISO 8601) the digest schedule takes as now. Empty: the real time.",
@@ -229,6 +235,7 @@ WHOLE_NUMBERS = frozenset(
         "PAPERFEED_DIGEST_MAX_ERRORS",
         "PAPERFEED_PROXY_COUNT",
         "PAPERFEED_RECS_WINDOW_DAYS",
+        "PAPERFEED_SCHEDULE_KEEP_DAYS",
     }
 )
 NUMBERS = frozenset(

@@ -1,6 +1,8 @@
 """Shared state of the core: rate-limit counters (when no Redis is configured); and the rule for
 what of an account the site still serves (OwnedQuerySet)."""
 
+from __future__ import annotations
+
 from typing import Self, TypeVar
 
 from django.db import models
@@ -56,6 +58,13 @@ class ScheduledRunQuerySet(models.QuerySet["ScheduledRun"]):
         """The latest claimed slot of each of `jobs` that has one, in one query (not one a job)."""
         rows = self.filter(job__in=jobs).values("job").annotate(last=models.Max("slot")).order_by()
         return {r["job"]: r["last"] for r in rows}
+
+    def superseded_before(self, slot: int) -> ScheduledRunQuerySet:
+        """Claims of slots before `slot` with a later claim of the same job: each job's latest
+        stays, whatever its age, since the scheduler judges what is due by it (a job whose every
+        claim was gone would look never run, and a weekly job outlives a short retention)."""
+        later = ScheduledRun.objects.filter(job=models.OuterRef("job"), slot__gt=models.OuterRef("slot"))
+        return self.filter(slot__lt=slot).filter(models.Exists(later))
 
 
 class ScheduledRun(models.Model):

@@ -1,5 +1,6 @@
 """Housekeeping, hourly through the schedule: tables that every request or job adds rows to would
-otherwise grow without bound (rate-limit windows, expired sessions, finished task results).
+otherwise grow without bound (rate-limit windows, expired sessions, finished task results, the
+scheduler's claimed slots).
 
 And the workers' liveness: django-tasks marks a job RUNNING when a worker claims it and nothing
 else, so a worker killed mid-job (kill -9, systemd's SIGKILL after TimeoutStopSec) would leave it
@@ -22,8 +23,9 @@ from django.tasks import TaskResultStatus, task
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from paperfeed.conf import env_int
 from paperfeed.core import clock, leases, ratelimit
-from paperfeed.core.models import Lease
+from paperfeed.core.models import Lease, ScheduledRun
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,21 @@ def housekeeping() -> dict[str, int]:
     # A worker's lease is left behind when it was killed; its jobs were recovered above.
     old = leases.DbNow() - 86_400
     gone, _ = Lease.objects.filter(name__startswith="worker:", expires_at__lt=old).delete()
-    return {"rate_counters": counters, "sessions": sessions, **recovered, "worker_leases": gone}
+    return {
+        "rate_counters": counters,
+        "sessions": sessions,
+        **recovered,
+        "worker_leases": gone,
+        "scheduled_runs": prune_scheduled_runs(),
+    }
+
+
+def prune_scheduled_runs() -> int:
+    """Forget claimed slots older than PAPERFEED_SCHEDULE_KEEP_DAYS, each job's latest excepted.
+    Slots are the database's (scaled) seconds, as the tick that claimed them took them."""
+    cutoff = clock.db_wall() - env_int("PAPERFEED_SCHEDULE_KEEP_DAYS") * 86_400
+    deleted, _ = ScheduledRun.objects.superseded_before(int(cutoff)).delete()
+    return deleted
 
 
 def worker_id() -> str:
