@@ -170,6 +170,7 @@ class Delivery(models.Model):
     objects = DeliveryQuerySet.as_manager()
 
     class Meta:
+        verbose_name_plural = "deliveries"
         constraints = [models.UniqueConstraint(fields=["digest", "subscriber"], name="uniq_delivery")]
         indexes = [
             models.Index(fields=["digest", "status"], name="delivery_digest_status"),

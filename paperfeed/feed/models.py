@@ -328,6 +328,7 @@ class SavedSearch(models.Model):
     objects = OwnedQuerySet["SavedSearch"].as_manager()
 
     class Meta:
+        verbose_name_plural = "saved searches"
         constraints = [
             models.UniqueConstraint(fields=["user", "query", "category"], name="uniq_saved_search")
         ]

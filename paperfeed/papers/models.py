@@ -318,6 +318,7 @@ class PaperCategory(models.Model):
     position = models.PositiveSmallIntegerField(default=0)  # 0 = primary
 
     class Meta:
+        verbose_name_plural = "paper categories"
         constraints = [models.UniqueConstraint(fields=["paper", "category"], name="uniq_paper_category")]
         indexes = [models.Index(fields=["category", "paper"], name="papercat_cat_paper")]
 

@@ -39,6 +39,7 @@ class Feedback(models.Model):
     objects = FeedbackQuerySet.as_manager()
 
     class Meta:
+        verbose_name_plural = "feedback"  # uncountable
         constraints = [models.UniqueConstraint(fields=["user", "paper", "kind"], name="uniq_feedback")]
 
     def __str__(self) -> str:
