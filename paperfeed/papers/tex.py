@@ -239,7 +239,14 @@ _ARG = re.compile(r"\\(%s)\*?\s*(?:\[[^\]]*\]\s*)*\{" % "|".join(_KEEP_ARG + _DR
 _OLD_FONT = re.compile(r"\{\\(?:em|it|bf|sl|sc|tt|rm)\s+([^{}]*)\}")  # {\em word}, LaTeX 2.09 style
 # A URL keeps its characters: the ~ of https://host/~user is no space, nor its -- a dash.
 _URL = re.compile(r"(?:https?|ftp)://\S+|www\.\S+")
-_PROSE = {"---": "\u2014", "--": "\u2013", "``": "\u201c", "''": "\u201d", "~": " "}
+_PROSE = {
+    "---": "\u2014",
+    "--": "\u2013",
+    "``": "\u201c",
+    "''": "\u201d",
+    "~": " ",
+    "\\\\": " ",
+}  # \\ a line break
 _PROSE_RE = re.compile("|".join(re.escape(k) for k in _PROSE))
 
 
@@ -303,9 +310,11 @@ _PROSE_WORDS = {**{w: _SYMBOLS[w] for w in _GREEK_AND_SIGNS}, "eg": "e.g.", "ie"
                 "texttrademark": "™", "copyright": "©"}  # fmt: skip
 _PROSE_WORD = re.compile(r"\{\\(%s)\}|\\(%s)(?![A-Za-z])(?:\{\})?" % (("|".join(_PROSE_WORDS),) * 2))
 # \b before a word: a bold switch some abstracts use ("\b geometric \b score-based"); \- a hyphenation
-# point; the escaped characters stand for themselves (\$ as DOLLAR: a "$" would start a formula).
+# point; the escaped characters stand for themselves (\$ as DOLLAR: a "$" would start a formula);
+# TeX's line break \\ (7 of the 74,728 records, 6 of them "\\ ") or \newline a space: matched first, or
+# the second backslash and the space after it were taken for a control space, the first left standing.
 _TIE = re.compile(r"~(?=\\[A-Za-z])")
-_SWITCHES = re.compile(r"\\b\s+(?=\S)|\\-|\\([%&_#$])|\\([ ,;:!])")
+_SWITCHES = re.compile(r"\s?(?:(\\\\\*?|\\newline(?![A-Za-z]))\s*)+|\\b\s+(?=\S)|\\-|\\([%&_#$])|\\([ ,;:!])")
 # What is left: an author's own macro for a name (\method, \ours{}, {\dataset}: 66, 50 and 11 of the
 # 74,728 records) and the like, no argument taken. Its definition is not in the abstract; its name
 # mostly is the thing's name (\veomni, \caro, \ChordPrompt), and "we propose \name, the first" reads
@@ -325,6 +334,12 @@ def _macro(m: re.Match[str]) -> str:
     return "" if name in _SIZES else _SYMBOLS.get(name, name) + (m[3] or "")  # a switch takes its spaces
 
 
+def _switch(m: re.Match[str]) -> str:
+    if m[2]:
+        return DOLLAR if m[2] == "$" else m[2]
+    return " " if m[1] or m[3] else ""
+
+
 def _link(m: re.Match[str]) -> str:
     if m[4] is not None:
         return m[4]
@@ -339,7 +354,7 @@ def _prose_tex(text: str) -> str:
     text = _FOOTNOTE.sub(lambda m: f" ({m[1].strip()})", text)
     text = _unwrap(decode_accents(text))
     text = _PROSE_WORD.sub(lambda m: _PROSE_WORDS[m[1] or m[2]], text)
-    text = _SWITCHES.sub(lambda m: (DOLLAR if m[1] == "$" else m[1]) or (" " if m[2] else ""), text)
+    text = _SWITCHES.sub(_switch, text)
     return _MACRO.sub(_macro, text)
 
 
@@ -347,8 +362,9 @@ def prose(text: str) -> str:
     """An abstract as KaTeX's auto-render should get it: the TeX outside its formulas that it would
     show raw turned into text (\\textbf{…} and the like reduced to their argument, citations dropped,
     accents composed, \\% a %, \\href{url}{text} "text (url)", {\\mu} a μ, \\b and \\- gone, an
-    author's macro \\method its name); the formulas ($…$, \\(…\\), …) untouched, for KaTeX. Text
-    still, for the template to escape, with \\$ as DOLLAR: escaped, it goes through dollars_html."""
+    author's macro \\method its name, a line break a space); the formulas ($…$, \\(…\\), …)
+    untouched, for KaTeX. Text still, for the template to escape, with \\$ as DOLLAR: escaped, it
+    goes through dollars_html."""
     text = (text or "").replace("\0", "").replace(DOLLAR, "")
     if "\\" not in text:
         return text
@@ -371,8 +387,8 @@ def plain(text: str) -> str:
     symbols as Unicode, single-character and digit scripts as super- and subscripts (C$^2$ → C²,
     $x_{10}$ → x₁₀), longer ones as ^(…), font commands reduced to their argument, accents
     composed; in the prose, \\mbox{…}, \\emph{…} and the like reduced to their argument, citations
-    dropped, ~ a space (not in a URL), ``…'' curly quotes, -- and --- dashes. For places that cannot
-    run KaTeX: a <title>, a feed's item title, a meta tag, a mail."""
+    dropped, ~ and a line break a space (not in a URL), ``…'' curly quotes, -- and --- dashes.
+    For places that cannot run KaTeX: a <title>, a feed's item title, a meta tag, a mail."""
     text = _unwrap(decode_accents(text or ""))
     out, pos = [], 0
     for m in SPAN.finditer(text):

@@ -88,6 +88,7 @@ def test_plain_spells_prose_tex_of_abstracts() -> None:
         ),
         (r"$a~b$ and \emph{unclosed", r"a b and \emph{unclosed"),  # an unmatched brace stays as written
         ("it's fine - and x-y", "it's fine - and x-y"),
+        (r"resources. \\ \textbf{Results:} The", "resources. Results: The"),  # a line break (2604.25374)
     ]:
         assert tex.plain(source) == expected, source
 
@@ -232,6 +233,27 @@ def test_prose_leaves_formulas_and_escaped_dollars_for_katex() -> None:
     ],
 )
 def test_prose_gives_an_authors_own_macro_its_name(source: str, shown: str) -> None:
+    assert tex.prose(source) == shown
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [  # TeX's line break, from the real records (arXiv id), trimmed; it was "\\ " -> "\\ "
+        (
+            r"open Dutch medical resources. \\ \textbf{Results:} The",
+            "open Dutch medical resources. Results: The",
+        ),
+        (
+            r"minimal task-specific adaptation. \\ Our results show",
+            "minimal task-specific adaptation. Our results show",
+        ),
+        (r"muscat-eval \\ \newline \Keywords", "muscat-eval Keywords"),  # 2604.15929
+        (r"one\\two\\*three \\", "one two three "),
+        # Not in a formula, where KaTeX takes it; nor a control space "\ ".
+        (r"$a \\ b$ and Fig.\ 2", r"$a \\ b$ and Fig. 2"),
+    ],
+)
+def test_prose_makes_a_line_break_a_space(source: str, shown: str) -> None:
     assert tex.prose(source) == shown
 
 
