@@ -15,12 +15,14 @@ NotReady, which "for you" answers without waiting (recs.views, recs.api).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -422,8 +424,9 @@ def start() -> Candidates:
                 cands = saved()  # another process saved one while this one waited for the lock
             except store.Unusable as why:
                 log.info("recs: building the candidate window from the database: %s", why)
-                cands = build()
-                _save(cands, clock.wall() - started)
+                with _failure_noted():
+                    cands = build()
+                    _save(cands, clock.wall() - started)
     return _catch_up(cands)
 
 
@@ -436,7 +439,7 @@ def refresh_saved(lock_fd: int | None = None) -> dict[str, Any]:
     """The worker's job: extend the saved window with the papers changed since (or build it), so web
     processes start warm and catch up on few changes. `lock_fd`: the builder lock, held already
     (inherited from the web worker that started `paperfeed window`)."""
-    with store.builder_lock(lock_fd) as started:
+    with store.builder_lock(lock_fd) as started, _failure_noted():
         latest = int(PaperChange.objects.aggregate(m=Max("id"))["m"] or 0)
         old: Candidates | None = None
         try:
@@ -452,7 +455,27 @@ def refresh_saved(lock_fd: int | None = None) -> dict[str, Any]:
         # An extension's few seconds say nothing of a build from nothing, which is what a client
         # waits for (retry_after): the last one's duration is carried forward.
         _save(cands, clock.wall() - started if old is None else store.last_build_seconds())
+        store.clear_failed_build()  # built (saved, or no papers to save a window of): the pause ends
         return {"papers": len(cands), "watermark": cands.watermark, "saved": cands.since is not None}
+
+
+@contextlib.contextmanager
+def _failure_noted() -> Iterator[None]:
+    """A build that fails in this process (`paperfeed window` by hand, the worker's job, the child of
+    a web worker, a command that builds its own) pauses the web workers' next builder as one that
+    died does: the next automatic build would most likely fail the same way. Only they keep the
+    pause: `paperfeed window`, the worker's job and commands build at once, so an operator who fixed
+    the cause retries by hand, and a build that succeeds ends the pause. A Ctrl-C
+    (KeyboardInterrupt) is no failure of the build."""
+    try:
+        yield
+    except Exception:
+        log.warning(
+            "recs: the window's build failed; web workers start no builder for %.0f s", RETRY_FAILED_S
+        )
+        with contextlib.suppress(OSError):  # a home that takes no file: the build's error is the one
+            store.note_failed_build()
+        raise
 
 
 def _counts(papers: list[dict[str, Any]]) -> sp.csr_matrix:

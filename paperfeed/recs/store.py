@@ -12,7 +12,8 @@ removes the older ones (processes that mapped them keep their pages until they l
 at a time per home:
 a lock file, as the static collect takes; it holds the time its holder took it, and the manifest how
 long the last build from nothing took, so that a client told to come back is told when (Retry-After).
-A failed builder is stamped in `builder-failed` beside it, so no process starts the next one at once.
+A failed build (whichever process ran it) is stamped in `builder-failed` beside it, so no web worker
+starts the next builder at once; `paperfeed window` by hand does not wait.
 """
 
 from __future__ import annotations
@@ -159,6 +160,11 @@ def note_failed_build() -> None:
     tmp.replace(_failed_path())
 
 
+def clear_failed_build() -> None:
+    """End the pause after a failed build: one succeeded (also one of no papers, which saves none)."""
+    _failed_path().unlink(missing_ok=True)
+
+
 def failed_build_at() -> float | None:
     """When (clock.wall) a builder last failed on this home, until a window is saved; None: none did."""
     try:
@@ -289,7 +295,7 @@ def save(cands: Any, since: dt.date, seconds: float | None = None) -> Path:
     for old in root.glob(f"{PREFIX}*"):
         if old.name != name:
             shutil.rmtree(old, ignore_errors=True)
-    _failed_path().unlink(missing_ok=True)  # a build that succeeds ends the pause after one that failed
+    clear_failed_build()  # a build that succeeds ends the pause after one that failed
     return final
 
 

@@ -74,11 +74,17 @@ def test_retry_after_is_the_last_builds_duration_less_the_time_the_builder_has_h
     assert index.retry_after() == index.RETRY_MAX_S
 
 
+@pytest.fixture
+def wall(monkeypatch):  # type: ignore[no-untyped-def]
+    """clock.wall held at wall[0] (1,000 s), which the test moves."""
+    now = [1_000.0]
+    monkeypatch.setattr(clock, "wall", lambda: now[0])
+    return now
+
+
 def test_retry_after_during_the_pause_after_a_failed_build_is_the_rest_of_the_pause_and_a_build(
-    catalogue, home, monkeypatch
+    catalogue, home, monkeypatch, wall
 ):
-    wall = [1_000.0]
-    monkeypatch.setattr(clock, "wall", lambda: wall[0])
     real_build = index.build
 
     def build_taking_42_s(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -176,3 +182,57 @@ def test_a_failing_builder_leaves_no_window_and_every_worker_waits_out_the_pause
     assert seen["first"] == ["not ready", True]
     assert seen["exit"] == 0 and seen["after"][0] == "ready"
     assert seen["newest"] != "None" and seen["failed_at"] is None  # the success ended the pause
+
+
+def test_a_build_that_fails_by_hand_pauses_the_web_workers_builders_not_the_next_by_hand(
+    catalogue, home, monkeypatch, wall
+):
+    real_build = index.build
+
+    def interrupted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    def out_of_space(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OSError(28, "No space left on device")
+
+    # An operator's Ctrl-C says nothing of the next build: no pause.
+    monkeypatch.setattr(index, "build", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        index.refresh_saved()
+    assert store.failed_build_at() is None
+
+    # `paperfeed window` (and the worker's job: the same code) failing records the failure in the
+    # home, as a web worker does for the builder it started.
+    monkeypatch.setattr(index, "build", out_of_space)
+    with pytest.raises(OSError, match="No space"):
+        index.refresh_saved()
+    assert store.failed_build_at() == wall[0] and index.pause_left() == index.RETRY_FAILED_S
+    assert saved_windows(home) == []
+
+    # A web worker keeps the pause: it answers NotReady and starts no builder of its own.
+    monkeypatch.setattr(index, "build", real_build)
+    monkeypatch.setattr(warmup, "serving", True)
+    with pytest.raises(index.NotReady):
+        index.candidates()
+    assert index._builder is None and store.building_since() is None
+    index.reset()
+
+    # The operator retrying by hand within the pause is not held back, and the success ends it.
+    monkeypatch.setattr(warmup, "serving", False)
+    wall[0] += 10
+    assert index.refresh_saved()["saved"] is True
+    assert store.failed_build_at() is None and index.pause_left() == 0 and len(saved_windows(home)) == 1
+    index.reset()
+
+
+@pytest.mark.timeout(120)
+def test_paperfeed_window_that_fails_records_the_failure_and_a_retry_by_hand_ends_it(cli_env):
+    # A real failure: the database was never set up.
+    failed = paperfeed("window", env=cli_env, check=False)
+    assert failed.returncode == 1 and "paperfeed init" in failed.stderr
+    stamp = Path(cli_env["PAPERFEED_HOME"]) / "recs" / "builder-failed"
+    assert stamp.exists() and "web workers start no builder for 60 s" in failed.stderr
+    paperfeed("init", env=cli_env)
+    paperfeed("shell", "-c", SEED_SHELL, env=cli_env)
+    done = paperfeed("window", env=cli_env)  # at once, within the pause
+    assert done.stdout.startswith('saved the "for you" window') and not stamp.exists()
