@@ -19,6 +19,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from paperfeed.core.activate import activated, listening_socket
 
 SHARED_DATA = Path(
@@ -99,6 +101,16 @@ def kept_update(env: dict[str, str], **changes: Any) -> None:
     path = Path(env["PAPERFEED_HOME"]) / "bench.json"
     if path.exists():
         path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
+
+
+def spread_ms(ms: Sequence[float] | np.ndarray, digits: int) -> dict[str, float]:
+    """The p50, p95 and mean of a run's times (ms), as every latency figure of the benches gives them."""
+    a = np.asarray(ms, dtype=float)
+    return {
+        "p50_ms": round(float(np.percentile(a, 50)), digits),
+        "p95_ms": round(float(np.percentile(a, 95)), digits),
+        "mean_ms": round(float(a.mean()), digits),
+    }
 
 
 def shell_json(script: str, env: dict[str, str]) -> Any:

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from paperfeed.bench.common import SNAPSHOT, fresh_env, paperfeed, serve, shell_json
+from paperfeed.bench.common import SNAPSHOT, fresh_env, paperfeed, serve, shell_json, spread_ms
 
 TARGET_P95_MS = 100.0
 
@@ -178,11 +178,7 @@ def _times(client: Any, url: str, n: int, **kwargs: Any) -> list[float]:
 
 
 def _summary(ms: list[float]) -> dict[str, float]:
-    return {
-        "p50_ms": round(float(np.percentile(ms, 50)), 1),
-        "p95_ms": round(float(np.percentile(ms, 95)), 1),
-        "mean_ms": round(float(np.mean(ms)), 1),
-    }
+    return spread_ms(ms, 1)
 
 
 class _Actor:

@@ -37,6 +37,7 @@ from paperfeed.bench.common import (
     kept_meta,
     kept_update,
     paperfeed,
+    spread_ms,
 )
 
 CACM = SHARED_DATA / "retrieval" / "cacm"
@@ -132,9 +133,7 @@ def latency(env: dict[str, str], queries: list[str]) -> dict[str, Any]:
         docs, peak, private = run_batch(env, queries, mode, 10)
         took = np.array([d["took_ms"] for d in docs[1:]])  # the first query loads the model and indexes
         out[mode] = {
-            "p50_ms": round(float(np.percentile(took, 50)), 2),
-            "p95_ms": round(float(np.percentile(took, 95)), 2),
-            "mean_ms": round(float(took.mean()), 2),
+            **spread_ms(took, 2),
             "degraded": sum(1 for d in docs if d["degraded"]),
             "peak_rss_mb": round(peak, 1),
             "peak_private_mb": round(private, 1),

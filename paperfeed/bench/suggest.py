@@ -26,9 +26,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from paperfeed.bench.common import SNAPSHOT, child_json, kept_env, kept_meta, kept_update
+from paperfeed.bench.common import SNAPSHOT, child_json, kept_env, kept_meta, kept_update, spread_ms
 from paperfeed.bench.search import _build, title_queries
 from paperfeed.core.commands import bounded_int
 
@@ -136,12 +134,7 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
 def _summary(took: dict[str, list[float]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for way in WAYS:
-        a = np.array(took[way])
-        out[way] = {
-            "p50_ms": round(float(np.percentile(a, 50)), 3),
-            "p95_ms": round(float(np.percentile(a, 95)), 3),
-            "mean_ms": round(float(a.mean()), 3),
-        }
+        out[way] = spread_ms(took[way], 3)
     base, with_ = out["without"], out["with"]
     for p in ("p50", "p95"):
         out[f"ratio_{p}"] = round(with_[f"{p}_ms"] / base[f"{p}_ms"], 3) if base[f"{p}_ms"] else None
