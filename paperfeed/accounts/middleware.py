@@ -20,10 +20,13 @@ class RateLimitedMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, RateLimited):
             return None
-        most = exception.longest_wait
+        most, limit = exception.longest_wait, exception.description
         if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
-            return retry_later("rate limited", exception.retry_after, status=429, most=most)
+            return retry_later("rate limited", exception.retry_after, status=429, most=most, limit=limit)
         # Held as /subscribe's 429 is, to the longest wait the limit met can make (not to an hour:
         # reset's is 5 a day), and said in words as the header says it in seconds: a reader refused
-        # a reset was told to wait tens of thousands of seconds.
-        return retry_later_page(request, "429.html", exception.retry_after, status=429, most=most)
+        # a reset was told to wait tens of thousands of seconds. The limit is named so that a reader
+        # knows what to hold back on (which of a sign-in's three it was).
+        return retry_later_page(
+            request, "429.html", exception.retry_after, status=429, most=most, limit=limit
+        )

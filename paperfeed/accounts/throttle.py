@@ -17,6 +17,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from paperfeed.core import clock, ratelimit
+from paperfeed.core.text import per
 
 
 @dataclass(frozen=True)
@@ -26,23 +27,33 @@ class Limit:
     # Strict limits count denied hits too (hammering keeps a client out) and decide on the count
     # after this hit, which the database increments atomically: a burst cannot slip past the limit.
     strict: bool = False
+    # What is counted, in a reader's words: the scope's name ("submit:user") is internal. A limit
+    # without it (a test's stand-in) is described by its figures alone.
+    what: str = ""
+
+    @property
+    def description(self) -> str:
+        """The limit as a 429 names it: "paper submissions: 20 an hour"."""
+        figures = f"{self.limit:,} {per(self.window)}"
+        return f"{self.what}: {figures}" if self.what else figures
 
 
 LIMITS: dict[str, Limit] = {
-    "login:account-ip": Limit(10, 300, strict=True),
-    "login:account": Limit(50, 3600, strict=True),
-    "login:ip": Limit(30, 300, strict=True),
-    "signup:ip": Limit(10, 300),
-    "signup:ip-hour": Limit(30, 3600),
-    "reset:account": Limit(5, 86_400),
-    "reset:ip": Limit(10, 3600),
-    "verify-resend:user": Limit(3, 6 * 3600),
-    "email-change:user": Limit(3, 6 * 3600),  # each sends two mails, one to an address not yet proven
-    "submit:user": Limit(20, 3600),
-    "vote:user": Limit(30, 60),
-    "comment:user": Limit(10, 300),
-    "report:user": Limit(10, 3600),
-    "api:ip": Limit(300, 300),
+    "login:account-ip": Limit(10, 300, strict=True, what="sign-in attempts on one account from one address"),
+    "login:account": Limit(50, 3600, strict=True, what="sign-in attempts on one account"),
+    "login:ip": Limit(30, 300, strict=True, what="sign-in attempts from one address"),
+    "signup:ip": Limit(10, 300, what="new accounts from one address"),
+    "signup:ip-hour": Limit(30, 3600, what="new accounts from one address"),
+    "reset:account": Limit(5, 86_400, what="password reset mails for one account"),
+    "reset:ip": Limit(10, 3600, what="password reset requests from one address"),
+    "verify-resend:user": Limit(3, 6 * 3600, what="verification mails sent again"),
+    # Each sends two mails, one to an address not yet proven.
+    "email-change:user": Limit(3, 6 * 3600, what="email address changes"),
+    "submit:user": Limit(20, 3600, what="paper submissions"),
+    "vote:user": Limit(30, 60, what="upvotes and their removals"),
+    "comment:user": Limit(10, 300, what="comments"),
+    "report:user": Limit(10, 3600, what="reports"),
+    "api:ip": Limit(300, 300, what="API requests from one address"),
 }
 
 
@@ -54,6 +65,10 @@ class RateLimited(Exception):
     @property
     def longest_wait(self) -> int:
         return longest_wait(self.scope)
+
+    @property
+    def description(self) -> str:
+        return LIMITS[self.scope].description
 
 
 def longest_wait(scope: str) -> int:

@@ -225,14 +225,17 @@ def old_name(new: str) -> Any:
 # The limits an API request can meet (accounts.throttle), and the longest wait a 429 of theirs can
 # say: two of the longest one's windows (core.ratelimit.longest_wait), two hours for submit:user's
 # and report:user's hourly limits. A 503 says at most an hour (core.http.MAX_RETRY_AFTER).
+# Kept by hand, since the checks are made in the services the operations call (feed.services,
+# moderation.services), not at the routes: tests/api/test_limits.py walks every operation's calls
+# and fails when a limit it can meet is missing here, or one here is met by none.
 API_LIMITS = ("api:ip", "submit:user", "vote:user", "comment:user", "report:user")
 LONGEST_RETRY_AFTER = max(2 * throttle.LIMITS[scope].window for scope in API_LIMITS)
 
 
 class RetryLaterOut(Schema):
-    """A 429 or 503 (core.http.retry_later): a rate limit met (429), the database down or restarting
-    (503, any path), or arXiv not answering a paper's look-up (503, a submission); try again after
-    `retryAfter` seconds, as the Retry-After header says too."""
+    """A 503 or 429 (core.http.retry_later): the database down or restarting (503, any path), arXiv
+    not answering a paper's look-up (503, a submission), or a rate limit met (429, RateLimitedOut);
+    try again after `retryAfter` seconds, as the Retry-After header says too."""
 
     error: str = Field(description="what is wrong, in words")
     retryAfter: int = Field(
@@ -243,3 +246,13 @@ class RetryLaterOut(Schema):
         " submit:user and report:user)",
     )
     retry_after: int = old_name("retryAfter")
+
+
+class RateLimitedOut(RetryLaterOut):
+    """A 429: a rate limit met. `limit` names it in words, as the site's 429 page does."""
+
+    limit: str = Field(
+        description="the limit met, in words: one of "
+        + "; ".join(f"“{throttle.LIMITS[scope].description}”" for scope in API_LIMITS),
+        examples=[throttle.LIMITS["api:ip"].description],
+    )

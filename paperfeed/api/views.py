@@ -47,6 +47,7 @@ from paperfeed.api.schemas import (
     PaperOut,
     PurgeIn,
     PurgeOut,
+    RateLimitedOut,
     ReportIn,
     ReportOut,
     RetryLaterOut,
@@ -248,13 +249,13 @@ api.add_decorator(known_parameters_only, mode="view")
 def with_errors(schema: Any, *errors: int, status: int = 200) -> dict[Any, Any]:
     """A success schema plus the errors this operation can answer, and no others (a client reads
     the document to learn what to handle): `{"error"}` for each 4xx, with the validation problems'
-    `detail` on a 422, RetryLaterOut (`retryAfter` too) on a 429 and on a 503 of the operation's
-    own. tests/api/test_contract.py produces each documented status and fails on one it cannot. An
-    endpoint's own `Status(4xx, …)` is serialised through these too, so nothing there may default
-    to null."""
+    `detail` on a 422, RateLimitedOut (`retryAfter` and the `limit` met) on a 429, RetryLaterOut on
+    a 503 of the operation's own. tests/api/test_contract.py produces each documented status and
+    fails on one it cannot. An endpoint's own `Status(4xx, …)` is serialised through these too, so
+    nothing there may default to null."""
     out: dict[Any, Any] = {status: schema}
     for code in sorted({*errors, *_ALWAYS}):
-        out[code] = ValidationErrorOut if code == 422 else RetryLaterOut if code in (429, 503) else ErrorOut
+        out[code] = {422: ValidationErrorOut, 429: RateLimitedOut, 503: RetryLaterOut}.get(code, ErrorOut)
     return out
 
 
@@ -288,7 +289,7 @@ def _limited(message: Callable[[int], str], wait: float, scope: str) -> HttpResp
     refused again. `message` says the same whole seconds as the header."""
     most = throttle.longest_wait(scope)
     retry = retry_seconds(wait, most)
-    return retry_later(message(retry), retry, status=429, most=most)
+    return retry_later(message(retry), retry, status=429, most=most, limit=throttle.LIMITS[scope].description)
 
 
 def _address_limited(request: HttpRequest, wait: float | None) -> HttpResponse:

@@ -138,14 +138,19 @@ def retry_later(
     status: int = 503,
     also: Mapping[str, Any] | None = None,
     most: int = MAX_RETRY_AFTER,
+    limit: str = "",
 ) -> HttpResponse:
     """Every answer a client should repeat later (each 429 and 503 of the API, the site's JSON 429s):
     `{"error", "retryAfter"}` and the same whole seconds in Retry-After (retry_seconds, held to
-    `most`). `retry_after` repeats them until 0.2 (with_old_keys): the API's one snake_case key before
-    its names were all camelCase, kept for the clients that read it (docs/site.md, API). `also`: keys
-    an endpoint sends in every other answer of its own, so that its clients find them in this one too."""
+    `most`), and `limit`, the rate limit met in words (accounts.throttle.Limit.description), when one
+    was. `retry_after` repeats the seconds until 0.2 (with_old_keys): the API's one snake_case key
+    before its names were all camelCase, kept for the clients that read it (docs/site.md, API).
+    `also`: keys an endpoint sends in every other answer of its own, so that its clients find them
+    in this one too."""
     wait = retry_seconds(seconds, most)
     data = dict(also or {}) | with_old_keys({"error": error, "retryAfter": wait}, "retryAfter")
+    if limit:
+        data["limit"] = limit
     resp = json_answer(data, status)
     resp["Retry-After"] = str(wait)
     return resp
@@ -158,10 +163,13 @@ def retry_later_page(
     status: int = 503,
     most: int = MAX_RETRY_AFTER,
     reason: str = "",
+    limit: str = "",
 ) -> HttpResponse:
     """retry_later's HTML twin, a page of the site (429.html, 503.html): the wait in words
-    (core.text.about, as a reader plans by) and the same whole seconds in Retry-After, held alike."""
+    (core.text.about, as a reader plans by) and the same whole seconds in Retry-After, held alike;
+    on a 429 the limit met in words (the template escapes it as any text)."""
     wait = retry_seconds(seconds, most)
-    resp = render(request, template, {"wait": about(wait), "reason": reason}, status=status)
+    context = {"wait": about(wait), "reason": reason, "limit": limit}
+    resp = render(request, template, context, status=status)
     resp["Retry-After"] = str(wait)
     return resp

@@ -34,3 +34,16 @@ def about(seconds: float) -> str:
     if minutes < 90:
         return f"about {minutes} minutes"
     return f"about {math.floor(minutes / 60 + 0.5)} hours"
+
+
+_UNITS = ((86_400, "day"), (3600, "hour"), (60, "minute"), (1, "second"))
+
+
+def per(seconds: int) -> str:
+    """A limit's window as its figure is read: "a minute", "an hour", "a day", "per 5 minutes",
+    "per 6 hours" (accounts.throttle.Limit.description: "comments: 10 per 5 minutes")."""
+    size, unit = next((size, unit) for size, unit in _UNITS if seconds % size == 0)
+    n = seconds // size
+    if n == 1:
+        return f"{'an' if unit == 'hour' else 'a'} {unit}"
+    return f"per {counted(n, unit)}"

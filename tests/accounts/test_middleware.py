@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import path
 
 from paperfeed import urls
-from paperfeed.accounts.throttle import LIMITS, RateLimited
+from paperfeed.accounts.throttle import LIMITS, Limit, RateLimited
 from paperfeed.core import ratelimit
 from paperfeed.core.text import about
 from tests.sitedata import PASSWORD, make_user
@@ -28,7 +28,7 @@ urlpatterns = [path("refused/<int:seconds>", _refuse), *urls.urlpatterns]
 
 
 def test_a_refused_reset_says_the_wait_in_words_and_the_same_wait_in_retry_after(
-    smtp_sink: Any, immediate_tasks: None
+    smtp_sink: Any, immediate_tasks: None, rate_counters: str
 ) -> None:
     make_user("forgetful", password=PASSWORD)
     for i in range(5):  # 5 a day per account
@@ -40,6 +40,8 @@ def test_a_refused_reset_says_the_wait_in_words_and_the_same_wait_in_retry_after
     assert 3600 < wait <= ratelimit.longest_wait(LIMITS["reset:account"].window)
     page = r.content.decode()
     assert f"try again in {about(wait)}." in page and "hours" in about(wait)
+    assert "<p>The limit: password reset mails for one account: 5 a day.</p>" in page
+    assert "reset:account" not in page  # the scope's name is internal
     assert "second" not in page.split("<main", 1)[-1]
 
 
@@ -61,3 +63,14 @@ def test_the_wait_is_held_to_the_limits_longest_on_the_page_and_in_json(
     r = Client().get(f"/refused/{said}", HTTP_ACCEPT="application/json")
     assert r.status_code == 429 and r["Retry-After"] == header
     assert r.json()["retryAfter"] == int(header) and r.json()["error"] == "rate limited"
+    assert r.json()["limit"] == "upvotes and their removals: 30 a minute"
+
+
+@pytest.mark.urls(__name__)
+def test_the_limit_named_is_escaped_on_the_page_and_plain_in_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(LIMITS, "vote:user", Limit(30, 60, what="<b>votes</b> & co"))
+    page = Client().get("/refused/5").content.decode()
+    assert "<p>The limit: &lt;b&gt;votes&lt;/b&gt; &amp; co: 30 a minute.</p>" in page
+    assert "<b>votes" not in page
+    r = Client().get("/refused/5", HTTP_ACCEPT="application/json")
+    assert r.json()["limit"] == "<b>votes</b> & co: 30 a minute"

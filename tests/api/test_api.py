@@ -401,6 +401,7 @@ def test_every_error_has_the_documented_shape(site, monkeypatch) -> None:  # typ
     c = Client(REMOTE_ADDR="10.7.0.9")
     c.get("/api/daily_papers")
     r = c.get("/api/daily_papers")
-    # A 429 is a 503's shape (core.http.retry_later): when to come back, in the body too.
-    assert r.status_code == 429 and set(r.json()) == {"error", "retryAfter", "retry_after"}
+    # A 429 is a 503's shape (core.http.retry_later): when to come back, in the body too, and the
+    # limit met in words.
+    assert r.status_code == 429 and set(r.json()) == {"error", "retryAfter", "retry_after", "limit"}
     jsonschema_rs.validate(_documented(doc, "/api/daily_papers", "get", 429), r.json())

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -34,7 +35,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _no_api_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(throttle.LIMITS, "api:ip", throttle.Limit(1_000_000, 300))
+    # Figures changed, words kept (Limit.what): the 429s below name the limit as served.
+    monkeypatch.setitem(throttle.LIMITS, "api:ip", replace(throttle.LIMITS["api:ip"], limit=1_000_000))
 
 
 def _compact(body: bytes) -> bool:
@@ -58,12 +60,19 @@ def test_every_key_in_the_document_is_camel_case_or_deprecated() -> None:
     retry_later_out = doc["components"]["schemas"]["RetryLaterOut"]
     assert retry_later_out["properties"]["retry_after"]["deprecated"]
     assert "retryAfter" in retry_later_out["required"]
-    # Every 429 and every 503 of every operation is documented in that one shape.
+    # Every 429 and every 503 of every operation is documented in that one shape (a 429's with the
+    # limit met, in words).
+    rate_limited_out = doc["components"]["schemas"]["RateLimitedOut"]
+    assert {"retryAfter", "limit"} <= set(rate_limited_out["required"])
+    assert (
+        "API requests from one address: 300 per 5 minutes"
+        in rate_limited_out["properties"]["limit"]["description"]
+    )
     for path, operations in doc["paths"].items():
         for method, op in operations.items():
-            for status in ("429", "503"):
+            for status, shape in (("429", "RateLimitedOut"), ("503", "RetryLaterOut")):
                 schema = op["responses"][status]["content"]["application/json"]["schema"]
-                assert schema == {"$ref": "#/components/schemas/RetryLaterOut"}, (method, path, status)
+                assert schema == {"$ref": f"#/components/schemas/{shape}"}, (method, path, status)
 
 
 def test_not_interested_says_notinterested(site: dict[str, Any]) -> None:
@@ -79,13 +88,15 @@ def test_not_interested_says_notinterested(site: dict[str, Any]) -> None:
     assert r.json() == {"id": p.arxiv_id, "notInterested": False, "not_interested": False}
 
 
-def _retry_later(r: HttpResponse) -> dict[str, Any]:
+def _retry_later(r: HttpResponse, limit: str = "") -> dict[str, Any]:
     """The one shape of every 429 and 503 (core.http.retry_later): `error`, `retryAfter` the
-    Retry-After header's seconds (1 s - 1 h), and `retry_after` the same until 0.2; nothing else."""
+    Retry-After header's seconds (1 s - 1 h), and `retry_after` the same until 0.2; a rate limit's
+    429 `limit` too, the limit in words; nothing else."""
     assert r["Content-Type"] == "application/json; charset=utf-8" and _compact(r.content)
     body: dict[str, Any] = json.loads(r.content)
     wait = int(r["Retry-After"])
-    assert body == {"error": body.get("error"), "retryAfter": wait, "retry_after": wait}
+    named = {"limit": limit} if limit else {}
+    assert body == {"error": body.get("error"), "retryAfter": wait, "retry_after": wait, **named}
     assert body["error"] and 1 <= wait <= 3600
     return body
 
@@ -96,10 +107,11 @@ def test_a_wait_is_said_as_retryafter() -> None:
     assert r.status_code == 503 and _retry_later(r)["error"] == "service unavailable"
 
 
+@pytest.mark.usefixtures("rate_counters")  # the limiter's own refusals, counted in both stores
 def test_every_429_of_the_api_says_retryafter(site: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     # Each way a limit is met under /api/: they answered {"error"} alone, the 503s {"error", "retryAfter"}.
     p, q, auth = site["papers"][0], site["papers"][1], site["auth"]
-    monkeypatch.setitem(throttle.LIMITS, "api:ip", throttle.Limit(1, 300))
+    monkeypatch.setitem(throttle.LIMITS, "api:ip", replace(throttle.LIMITS["api:ip"], limit=1))
     c = Client(REMOTE_ADDR="10.9.0.1")
     assert c.get("/api/daily_papers").status_code == 200
     address = "too many requests: 1 per 300 s per address; retry in "
@@ -111,14 +123,16 @@ def test_every_429_of_the_api_says_retryafter(site: dict[str, Any], monkeypatch:
     ]
     for r in over:
         assert r.status_code == 429, r.request
-        assert _retry_later(r)["error"] == f"{address}{r['Retry-After']} s"
+        limit = "API requests from one address: 1 per 5 minutes"
+        assert _retry_later(r, limit)["error"] == f"{address}{r['Retry-After']} s"
     # A write's own per-user limit (api.views._rate_limited).
-    monkeypatch.setitem(throttle.LIMITS, "api:ip", throttle.Limit(1_000_000, 300))
-    monkeypatch.setitem(throttle.LIMITS, "vote:user", throttle.Limit(1, 60))
+    monkeypatch.setitem(throttle.LIMITS, "api:ip", replace(throttle.LIMITS["api:ip"], limit=1_000_000))
+    monkeypatch.setitem(throttle.LIMITS, "vote:user", replace(throttle.LIMITS["vote:user"], limit=1))
     assert c.post(f"/api/papers/{p.arxiv_id}/upvote", **auth).status_code == 200
     r = c.post(f"/api/papers/{q.arxiv_id}/upvote", **auth)
     assert r.status_code == 429
-    assert _retry_later(r)["error"] == f"too many requests (vote:user); retry in {r['Retry-After']} s"
+    body = _retry_later(r, "upvotes and their removals: 1 a minute")
+    assert body["error"] == f"too many requests (vote:user); retry in {r['Retry-After']} s"
 
 
 def test_a_429_of_the_api_says_the_whole_wait_up_to_two_of_the_limits_windows(
@@ -127,7 +141,7 @@ def test_a_429_of_the_api_says_the_whole_wait_up_to_two_of_the_limits_windows(
     # An hourly limit's refusal can mean up to two hours: a window's hits weigh until the next one
     # ends. It was held to an hour, and a client that obeyed came back to be refused again.
     # (One submission an hour, so that the wait is past the hour wherever in its window the test runs.)
-    monkeypatch.setitem(throttle.LIMITS, "submit:user", throttle.Limit(1, 3600))
+    monkeypatch.setitem(throttle.LIMITS, "submit:user", replace(throttle.LIMITS["submit:user"], limit=1))
     papers = site["papers"]
     fresh = {**site, "auth": {"HTTP_AUTHORIZATION": f"Bearer {create_api_token(make_user('new')).secret}"}}
     assert _submit(fresh, papers[5].arxiv_id).status_code == 201
@@ -140,6 +154,7 @@ def test_a_429_of_the_api_says_the_whole_wait_up_to_two_of_the_limits_windows(
         "error": f"too many requests (submit:user); retry in {wait} s",
         "retryAfter": wait,
         "retry_after": wait,
+        "limit": "paper submissions: 1 an hour",
     }
     # As documented: the document's bound is two of the longest window an API request meets.
     doc = Client().get("/api/openapi.json").json()
@@ -155,13 +170,13 @@ def test_a_429_of_the_api_says_the_whole_wait_up_to_two_of_the_limits_windows(
 
 def test_the_sites_own_429_says_retryafter_too(site: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     # The vote button's JSON (accounts.middleware), read by site.js: the same shape as the API's 503.
-    monkeypatch.setitem(throttle.LIMITS, "vote:user", throttle.Limit(1, 60))
+    monkeypatch.setitem(throttle.LIMITS, "vote:user", throttle.Limit(1, 60))  # no words: its figures
     c = Client()
     c.force_login(site["user"])
     url = f"/papers/{site['papers'][0].arxiv_id}/vote"
     assert c.post(url, HTTP_ACCEPT="application/json").status_code == 200
     r = c.post(url, {"action": "down"}, HTTP_ACCEPT="application/json")
-    assert r.status_code == 429 and _retry_later(r)["error"] == "rate limited"
+    assert r.status_code == 429 and _retry_later(r, "1 a minute")["error"] == "rate limited"
 
 
 # --- 2. a version the database does not hold ------------------------------------------------------

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from paperfeed.core.text import about, counted, quoted
+from paperfeed.core.text import about, counted, per, quoted
 
 
 def test_quoted_keeps_a_phrase_own_quotes() -> None:
@@ -33,3 +33,9 @@ def test_about_says_a_wait_as_a_reader_plans_by() -> None:
     assert about(90 * 60) == "about 2 hours"
     assert about(9900) == "about 3 hours"  # 2 h 45 min: /subscribe's address limit, said "later"
     assert about(12 * 3600) == "about 12 hours"
+
+
+def test_per_says_a_limits_window_as_its_figure_is_read() -> None:
+    assert (per(60), per(3600), per(86_400)) == ("a minute", "an hour", "a day")
+    assert (per(300), per(6 * 3600), per(2 * 86_400)) == ("per 5 minutes", "per 6 hours", "per 2 days")
+    assert per(90) == "per 90 seconds"  # not a whole number of minutes
