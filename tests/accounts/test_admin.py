@@ -112,3 +112,13 @@ def test_staff_cannot_delete_accounts_and_are_pointed_to_deactivate_or_purge() -
     assert User.objects.filter(pk__in=[target.pk, admin.pk]).count() == 2
     assert Comment.objects.filter(author=target).count() == 1
     assert not Action.objects.exists()  # nothing was done, so nothing to log
+
+
+def test_api_tokens_are_named_so_in_the_admin() -> None:
+    """Django's default made "Api token" of the class name, in the permissions the admin lists."""
+    admin = User.objects.create_superuser("root", "root@example.org", "x" * 20)
+    client = Client()
+    client.force_login(admin)
+    page = client.get(f"/admin/accounts/user/{admin.pk}/change/").content.decode()
+    assert "Accounts | API token | Can add API token" in page
+    assert "Api token" not in page and "api token" not in page
