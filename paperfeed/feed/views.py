@@ -640,21 +640,31 @@ def save_search(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def delete_saved_search(request: HttpRequest, pk: int) -> HttpResponse:
-    assert isinstance(request.user, User)
-    SavedSearch.objects.filter(pk=pk, user=request.user).delete()
+    _own_saved_search(request, pk).delete()
     return redirect("settings")
+
+
+SAVED_SEARCHES = "#saved-searches"  # on the settings page
+
+
+def _own_saved_search(request: HttpRequest, pk: int) -> SavedSearch:
+    """The reader's saved search `pk`, or the 404 page: deleted meanwhile (another tab), or not the
+    reader's (the delete button answered someone else's with a redirect, as if it had deleted it)."""
+    assert isinstance(request.user, User)
+    saved = SavedSearch.objects.filter(pk=pk, user=request.user).first()
+    if saved is None:
+        raise NotFound(
+            "You have no such saved search: it may have been deleted.",
+            links=[(reverse("settings") + SAVED_SEARCHES, "Settings")],
+        )
+    return saved
 
 
 @login_required
 @require_POST
 def reset_saved_search_feed(request: HttpRequest, pk: int) -> HttpResponse:
-    assert isinstance(request.user, User)
-    listed = reverse("settings") + "#saved-searches"
-    saved = SavedSearch.objects.filter(pk=pk, user=request.user).first()
-    if saved is None:  # deleted meanwhile (another tab), or not the reader's
-        raise NotFound(
-            "You have no such saved search: it may have been deleted.", links=[(listed, "Settings")]
-        )
+    listed = reverse("settings") + SAVED_SEARCHES
+    saved = _own_saved_search(request, pk)
     saved.reset_token()
     messages.success(
         request,

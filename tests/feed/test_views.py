@@ -551,6 +551,28 @@ def test_a_saved_searchs_feed_gets_a_new_address_and_the_old_one_404s(site) -> N
     assert SavedSearch.objects.get(pk=saved.pk).token == saved.token
 
 
+def test_deleting_a_saved_search_that_is_not_the_readers_is_a_404(site) -> None:  # type: ignore[no-untyped-def]
+    """As its reset: the delete button answered another reader's search with the redirect it gives
+    after a deletion, having deleted nothing."""
+    u = make_user("reader")
+    saved = services.save_search(u, "vision transformers")
+    delete = f"/search/saved/{saved.pk}/delete"
+    stranger = Client()
+    stranger.force_login(make_user("stranger"))
+    r = stranger.post(delete)
+    assert r.status_code == 404 and "You have no such saved search" in r.content.decode()
+    assert SavedSearch.objects.filter(pk=saved.pk).exists()
+    assert Client().post(delete).status_code == 302  # signed out: to the log-in page, nothing deleted
+    assert SavedSearch.objects.filter(pk=saved.pk).exists()
+    owner = Client()
+    owner.force_login(u)
+    assert owner.get(delete).status_code == 405  # a link cannot delete it
+    r = owner.post(delete)
+    assert r.status_code == 302 and r["Location"] == "/settings"
+    assert not SavedSearch.objects.filter(pk=saved.pk).exists()
+    assert owner.post(delete).status_code == 404  # gone already (another tab)
+
+
 def test_feeds_parse(site) -> None:  # type: ignore[no-untyped-def]
     papers, _, _ = site
     services.upvote(make_user("fv"), papers[1])
