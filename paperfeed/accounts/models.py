@@ -15,6 +15,7 @@ from django.db import connections, models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from paperfeed.accounts.signals import password_changed
 from paperfeed.accounts.validators import USERNAME_RULE, normalise_email, validate_username
 from paperfeed.core.models import OwnedQuerySet
 
@@ -109,6 +110,9 @@ class User(AbstractUser):
     # How a password change was made, said in the "password changed" notice; the site's own forms
     # set theirs before saving.
     changed_how = "by a site administrator (the admin site or the command line)"
+    # How many private feed addresses the last password change replaced (signals.password_changed),
+    # for the page that confirms it.
+    feeds_replaced = 0
 
     class Meta(AbstractUser.Meta):
         constraints = [
@@ -125,7 +129,8 @@ class User(AbstractUser):
     def save(self, *args: Any, **kwargs: Any) -> None:
         """Every path that changes a password (settings page, reset link, admin, `changepassword`,
         the admin's switch that turns password log-in off) ends here, so the owner is told once
-        whichever it was. set_password() keeps the new password until the save; Django clears it
+        whichever it was, and the private feeds get new addresses (signals.password_changed) each
+        time. set_password() keeps the new password until the save; Django clears it
         for the hash upgrade at log-in, which is no change, and a new account's first password is
         none either. Told after the commit: a change rolled back is not one."""
         fields = kwargs.get("update_fields")
@@ -135,14 +140,19 @@ class User(AbstractUser):
             and (fields is None or "password" in fields)
         )
         standing = not self._state.adding and (fields is None or bool(STANDING_FIELDS & set(fields)))
-        if standing:
+        if standing or changed:
             from paperfeed.feed.models import Vote
 
             # The votes carry the account's standing (Vote.voter_joined, Vote.suspended) so that
-            # counting them needs no join on users: copied in the same transaction as the change.
+            # counting them needs no join on users, and a new password comes with new private feed
+            # addresses: both in the same transaction as the change.
             with transaction.atomic():
                 super().save(*args, **kwargs)
-                Vote.objects.follow_voter(self.pk)
+                if standing:
+                    Vote.objects.follow_voter(self.pk)
+                if changed:
+                    replies: list[tuple[Any, Any]] = password_changed.send(sender=type(self), user=self)
+                    self.feeds_replaced = sum(n for _, n in replies if isinstance(n, int))
         else:
             super().save(*args, **kwargs)
         self._password_disabled = False

@@ -163,8 +163,26 @@ class ResetConfirm(auth_views.PasswordResetConfirmView):
     def form_valid(self, form):
         form.user.changed_how = "with a reset link mailed to this address"
         response = super().form_valid(form)  # saves the new password; the model sends the notice
-        messages.success(self.request, "Your password was changed: log in with the new one.")
+        messages.success(
+            self.request,
+            "Your password was changed: log in with the new one." + after_password_change(form.user),
+        )
         return response
+
+
+def after_password_change(user: User) -> str:
+    """What else a password change did, said where it is confirmed: the private feeds' new addresses
+    (a reader subscribed to an old one gets 404 now), and the API tokens it left working, which the
+    owner revokes themselves if one may be known."""
+    said = ""
+    if user.feeds_replaced:
+        said += (
+            " Your private feeds (“for you” and saved searches) have new addresses too, in case someone"
+            " had the old ones: subscribe to the new ones."
+        )
+    if user.api_tokens.exists():
+        said += " Your API tokens still work: revoke any that may be known to someone else."
+    return said
 
 
 # The secret of a token just made, kept in the session for the one page that shows it: the creating
@@ -207,7 +225,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             user.changed_how = "on the settings page"
             password_form.save()  # the model sends the "password changed" notice
             update_session_auth_hash(request, user)  # this session stays logged in; the others end
-            messages.success(request, "Your password was changed.")
+            messages.success(request, "Your password was changed." + after_password_change(user))
             return redirect("settings")
     if action == "new-token":
         made = services.create_api_token(user, request.POST.get("name", ""))

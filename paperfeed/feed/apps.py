@@ -29,6 +29,10 @@ class FeedConfig(AppConfig):
         from paperfeed.papers.signals import papers_ingested
 
         papers_ingested.connect(_pages_changed, dispatch_uid="feed.pages_after_ingest")
+        # A new password is a new address for each saved search's feed (accounts.signals).
+        from paperfeed.accounts.signals import password_changed
+
+        password_changed.connect(_new_search_feed_addresses, dispatch_uid="feed.searches_after_password")
 
 
 def _paper_feed_fields(paper: Any) -> dict[str, Any]:
@@ -49,3 +53,12 @@ def _pages_changed(sender: object, **kwargs: object) -> None:
     from paperfeed.feed.services import bump_listing_version
 
     transaction.on_commit(bump_listing_version)
+
+
+def _new_search_feed_addresses(sender: object, user: Any, **kwargs: object) -> int:
+    from paperfeed.feed.models import SavedSearch
+
+    mine = list(SavedSearch.objects.filter(user=user))
+    for saved in mine:
+        saved.reset_token()
+    return len(mine)

@@ -15,6 +15,9 @@ class RecsConfig(AppConfig):
 
         # Beside the search index's job: the saved "for you" window follows the same imports.
         papers_ingested.connect(on_papers_ingested, dispatch_uid="recs.window_after_ingest")
+        from paperfeed.accounts.signals import password_changed
+
+        password_changed.connect(_new_feed_address, dispatch_uid="recs.feed_after_password_change")
         self._connect_hooks()
 
     def warm_up(self) -> None:
@@ -83,3 +86,10 @@ def _hook(user_field: str, paper_field: str, at_field: str, how: str, sign: int)
         )
 
     return receiver
+
+
+def _new_feed_address(sender: Any, user: Any, **kwargs: Any) -> int:
+    # A new password is a new "for you" feed address: the old one may be known to whoever had it.
+    from paperfeed.recs.models import FeedToken
+
+    return FeedToken.objects.rotate_if_any(user)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from paperfeed.core.models import OwnedQuerySet
 from paperfeed.papers.models import Paper
@@ -133,6 +134,10 @@ class FeedTokenQuerySet(OwnedQuerySet["FeedToken"]):
     def rotate(self, user: Any) -> FeedToken:
         """A new token for the user: the old feed address answers 404 from now on."""
         return self.update_or_create(user=user, defaults={"token": _feed_token()})[0]
+
+    def rotate_if_any(self, user: Any) -> int:
+        """rotate, for a user who has an address already (none is made): how many were replaced."""
+        return self.filter(user=user).update(token=_feed_token(), changed_at=timezone.now())
 
 
 class FeedToken(models.Model):

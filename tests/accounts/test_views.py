@@ -20,6 +20,9 @@ from django.utils import timezone
 
 from paperfeed.accounts import hashers, services
 from paperfeed.accounts.models import Follow, User
+from paperfeed.feed import services as feed_services
+from paperfeed.feed.models import SavedSearch
+from paperfeed.recs.models import FeedToken
 from tests.sitedata import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -712,6 +715,87 @@ def test_a_password_reset_is_told_to_the_account_address(smtp_sink, immediate_ta
     assert "How:  with a reset link mailed to this address" in text
     assert before <= notice_time(text) <= timezone.now()
     assert "If it was not you" in text
+
+
+def private_feed_tokens(user: User) -> list[str]:
+    """The tokens in the addresses of the user's "for you" feed and saved-search feeds."""
+    saved = SavedSearch.objects.filter(user=user).order_by("pk").values_list("token", flat=True)
+    return [*FeedToken.objects.filter(user=user).values_list("token", flat=True), *saved]
+
+
+def test_a_new_password_gives_every_private_feed_a_new_address(smtp_sink, immediate_tasks) -> None:  # type: ignore[no-untyped-def]
+    """A password change or reset is when the owner fears someone has their secrets: the private feed
+    addresses are secrets too, so each gets a new token then, and the page says so. API tokens are
+    revoked by their owner, not silently: the page reminds them."""
+    user = make_user("feeds", password=PASSWORD)
+    FeedToken.objects.of(user)
+    feed_services.save_search(user, "vision transformers")
+    feed_services.save_search(user, "graph networks")
+    api = services.create_api_token(user)
+    bystander = make_user("bystander", password=PASSWORD)
+    FeedToken.objects.of(bystander)
+    feed_services.save_search(bystander, "vision transformers")
+    theirs = private_feed_tokens(bystander)
+
+    def addresses(tokens: list[str]) -> list[str]:
+        return [f"/for-you/{tokens[0]}/feed.rss", *(f"/search/saved/{t}/feed.rss" for t in tokens[1:])]
+
+    # By a reset link (the account's other tokens, the API's, stay).
+    first = private_feed_tokens(user)
+    Client().post("/password-reset", {"email": "feeds@example.org"})
+    [reset_mail] = smtp_sink.to("feeds@example.org")
+    c = Client()
+    form = c.get(link_in(reset_mail.text()), follow=True).redirect_chain[-1][0]
+    new = "a brand new passphrase 77"
+    r = c.post(form, {"new_password1": new, "new_password2": new}, follow=True)
+    page = r.content.decode()
+    assert "Your password was changed: log in with the new one." in page
+    assert "Your private feeds (“for you” and saved searches) have new addresses too" in page
+    assert "Your API tokens still work: revoke any that may be known to someone else." in page
+    second = private_feed_tokens(user)
+    assert len(second) == 3 and not set(first) & set(second)
+    for gone in addresses(first):
+        assert Client().get(gone).status_code == 404, gone
+    assert services.user_for_token(api.secret) == user
+
+    # On the settings page.
+    user.refresh_from_db()  # its new password's hash, which the session is signed with
+    c.force_login(user)
+    data = {"action": "password", "old_password": new, "new_password1": PASSWORD, "new_password2": PASSWORD}
+    page = c.post("/settings", data, follow=True).content.decode()
+    assert "Your password was changed. Your private feeds (“for you” and saved searches) have new" in page
+    third = private_feed_tokens(user)
+    assert len(third) == 3 and not set(third) & set(first + second)
+
+    # By an administrator (the admin site, `changepassword`): the model does it, whichever way.
+    user.set_password("a third long passphrase 9")
+    user.save()
+    assert not set(private_feed_tokens(user)) & set(third)
+    assert private_feed_tokens(bystander) == theirs  # nobody else's
+    assert services.user_for_token(api.secret) == user
+
+    # What changes no password changes no address: a log-in, a profile save.
+    kept = private_feed_tokens(user)
+    assert (
+        Client().post("/login", {"username": "feeds", "password": "a third long passphrase 9"}).status_code
+        == 302
+    )
+    user.refresh_from_db()
+    user.bio = "reads papers"
+    user.save()
+    assert private_feed_tokens(user) == kept
+
+    # An account without private feeds or tokens is told of none, and gets no feed address made.
+    plain = make_user("plain", password=PASSWORD)
+    c.force_login(plain)
+    data["old_password"] = PASSWORD
+    data["new_password1"] = data["new_password2"] = new
+    page = c.post("/settings", data, follow=True).content.decode()
+    assert "Your password was changed." in page
+    assert (
+        "new addresses" not in page and "API tokens" not in page.split("Your password was changed.")[1][:200]
+    )
+    assert private_feed_tokens(plain) == []
 
 
 def test_a_refused_notice_leaves_the_password_changed(smtp_sink) -> None:  # type: ignore[no-untyped-def]
