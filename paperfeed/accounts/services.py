@@ -215,10 +215,18 @@ def create_api_token(user: User, name: str = "") -> NewToken:
     return NewToken(row, secret)
 
 
+class TokenOfDeactivatedAccount(Exception):
+    """A valid API token whose account is deactivated: refused, and told so (it works again if the
+    account is reactivated), where a token naming nothing is just not accepted."""
+
+
 def user_for_token(secret: str) -> User | None:
+    """The account of the API token `secret`, None if it names no token (revoked, mistyped)."""
     row = ApiToken.objects.select_related("user").filter(digest=ApiToken.digest_of(secret)).first()
-    if row is None or not row.user.is_active:
+    if row is None:
         return None
+    if not row.user.is_active:
+        raise TokenOfDeactivatedAccount
     now = timezone.now()
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 300:
         ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import inspect
 import json
 import threading
 from collections.abc import Callable
@@ -126,8 +127,12 @@ class TokenAuth(HttpBearer):
         return super().__call__(request)
 
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
-        # RFC 7235 allows one or more spaces after the scheme; ninja keeps all but the first.
-        return accounts.user_for_token(token.strip()[:200])
+        # Looked up once a request: deactivated_accounts_refused has looked before ninja's auth.
+        if not hasattr(request, "_token_user"):
+            # RFC 7235 allows one or more spaces after the scheme; ninja keeps all but the first.
+            request._token_user = accounts.user_for_token(token.strip()[:200])  # type: ignore[attr-defined]
+        user: User | None = request._token_user  # type: ignore[attr-defined]
+        return user
 
 
 class BodyNotJson(ValueError):
@@ -192,9 +197,10 @@ api = DocumentedApi(
 
 
 # Every operation can answer these: a query parameter it does not take (known_parameters_only), a
-# method its path does not take (api.middleware), and the address's limit (ApiThrottle). 503 (the
-# database down) is added to every path by middleware.document.
-_ALWAYS = (400, 405, 429)
+# method its path does not take (api.middleware), the address's limit (ApiThrottle), and a token
+# of a deactivated account (deactivated_accounts_refused). 503 (the database down) is added to every
+# path by middleware.document.
+_ALWAYS = (400, 401, 405, 429)
 
 
 def _is_client_own(name: str) -> bool:
@@ -207,7 +213,8 @@ def known_parameters_only(run: Callable[..., HttpResponse]) -> Callable[..., Htt
     """Each operation's run, refusing a query parameter it does not take with a 400 naming it and
     those it does: a typo (`?catgory=cs.LG`) was silently ignored and answered with everything.
     Counted against the address's limit like any answer (a refusal is not free to repeat)."""
-    operation = run.__self__  # type: ignore[attr-defined]  # ninja's "view" mode wraps the bound run
+    # ninja's "view" mode wraps the bound run (under the decorators added before this one)
+    operation = inspect.unwrap(run).__self__
     known = sorted(
         name
         for m in operation.models
@@ -243,6 +250,26 @@ def known_parameters_only(run: Callable[..., HttpResponse]) -> Callable[..., Htt
     return checked
 
 
+def deactivated_accounts_refused(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Each operation's run, refusing a bearer token of a deactivated account with a 401 that says
+    so, on every operation alike: the reads that look a user up answered such a token's owner 404
+    first (their own collections), and those that read no token answered as to anyone."""
+
+    @wraps(run)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if "Authorization" in request.headers:
+            try:
+                TokenAuth()(request)  # counted against the address's limit before the look-up
+            except (accounts.TokenOfDeactivatedAccount, throttle.RateLimited) as e:
+                # The limit is met here too: `run` would find the request counted and let it through.
+                return api.on_exception(request, e)
+        return run(request, *args, **kwargs)
+
+    return checked
+
+
+# Applied in this order, so each wraps the one before: the unknown-parameter check comes first.
+api.add_decorator(deactivated_accounts_refused, mode="view")
 api.add_decorator(known_parameters_only, mode="view")
 
 
@@ -308,9 +335,16 @@ def _throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
 
 
 @api.exception_handler(AuthenticationError)
-def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+@api.exception_handler(accounts.TokenOfDeactivatedAccount)
+def _unauthenticated(request: HttpRequest, exc: Exception) -> HttpResponse:
     # RFC 6750 §3: a 401 names the scheme it wants, and whether the token sent was refused.
-    if "Authorization" in request.headers:
+    if isinstance(exc, accounts.TokenOfDeactivatedAccount):
+        message, challenge = (
+            "this token's account is deactivated: its tokens are refused until a site administrator"
+            " reactivates it",
+            'Bearer realm="paperfeed", error="invalid_token"',
+        )
+    elif "Authorization" in request.headers:
         message, challenge = (
             "the token was not accepted (revoked, mistyped, or not a Bearer token); "
             "make a new one on /settings",

@@ -240,17 +240,51 @@ def test_collections_public_to_all_and_private_to_their_owners_token(site) -> No
     assert r.status_code == 401 and "invalid_token" in r["WWW-Authenticate"]
     assert c.get("/api/users/nobody/collections").status_code == 404
     # A deactivated account is gone, as on the site: every address of its lists a 404 (public ones
-    # too) to anyone, its own token too, which no longer signs anything; reactivated, all is back.
+    # too) to anyone; its own token is refused (a 401, saying why: the next test); reactivated, all
+    # is back.
     owner.is_active = False
     owner.save()
     mine = ["", "/upvotes", "/collections", "/collections/reading", "/collections/drafts"]
     for tail in mine:
-        for headers in ({}, other, token):
+        for headers in ({}, other):
             assert c.get(f"/api/users/owner{tail}", **headers).status_code == 404, (tail, headers)
+        assert c.get(f"/api/users/owner{tail}", **token).status_code == 401, tail
     assert c.post(f"/api/papers/{papers[0].arxiv_id}/upvote", **token).status_code == 401
     owner.is_active = True
     owner.save()
     assert all(c.get(f"/api/users/owner{tail}", **token).status_code == 200 for tail in mine)
+
+
+def test_a_deactivated_accounts_token_is_a_401_on_every_operation(site) -> None:  # type: ignore[no-untyped-def]
+    """Refused alike everywhere, saying why: the reads that look a user up answered the owner's own
+    token 404 (its lists are gone), and those that read no token answered as to anyone."""
+    papers, _, _ = site
+    owner = make_user("owner")
+    Collection.objects.create(user=owner, name="Drafts", slug="drafts", public=False)
+    token = {"HTTP_AUTHORIZATION": f"Bearer {accounts.create_api_token(owner).secret}"}
+    accounts.set_active(owner, False)
+    c = Client()
+    values = {"username": "owner", "slug": "drafts", "id": papers[0].arxiv_id}
+    operations = [
+        (method, re.sub(r"\{(\w+)\}", lambda m: values.get(m[1], "1"), path))
+        for path, ops in c.get("/api/openapi.json").json()["paths"].items()
+        for method in ops
+        if method in ("get", "post", "put", "patch", "delete")
+    ]
+    assert len(operations) > 20 and ("get", "/api/recommendations") in operations
+    for method, url in operations:
+        r = getattr(c, method)(url, **token)
+        assert r.status_code == 401, (method, url, r.content)
+        assert r.json() == {
+            "error": "this token's account is deactivated: its tokens are refused until a site"
+            " administrator reactivates it"
+        }
+        assert r["WWW-Authenticate"] == 'Bearer realm="paperfeed", error="invalid_token"'
+    # An unknown query parameter is still named first (the 400, then the 401).
+    assert c.get("/api/daily_papers?catgory=cs.LG", **token).status_code == 400
+    accounts.set_active(owner, True)  # the same token works again
+    assert c.get("/api/users/owner/collections", **token).json()[0]["slug"] == "drafts"
+    assert c.get(f"/api/papers/{papers[0].arxiv_id}", **token).status_code == 200
 
 
 def test_writes_need_a_token(site) -> None:  # type: ignore[no-untyped-def]

@@ -191,6 +191,9 @@ def calls(doc: dict[str, Any], site: dict[str, Any], arxiv: FakeArxiv) -> dict[t
     CollectionItem.objects.create(collection=reading, paper=p)
     Collection.objects.create(user=site["user"], name="Drafts", slug="drafts", public=False)
     wrong = {"HTTP_AUTHORIZATION": "Bearer wrong"}
+    gone = make_user("gone")
+    deactivated = {"HTTP_AUTHORIZATION": f"Bearer {accounts.create_api_token(gone).secret}"}
+    accounts.set_active(gone, False)
     # What a success needs besides the path: a query, a body.
     query = {
         ("get", "/api/papers/search"): "q=learning",
@@ -306,6 +309,7 @@ def calls(doc: dict[str, Any], site: dict[str, Any], arxiv: FakeArxiv) -> dict[t
                 Call(empty.get((method, path), 422), method, url, {}, headers),
             ]
         cs.append(Call(400, method, _with(url, "catgory=cs.LG"), body, headers))  # no such parameter
+        cs.append(Call(401, method, url, body, deactivated))  # on every operation, reads too
         cs.append(Call(405, "put", url, None, headers))
         cs += own.get((method, path), [])
         out[(method, path)] = cs
