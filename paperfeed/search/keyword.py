@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 import re
 import shutil
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,16 @@ RESPELL_RATIO = 20
 RESPELL_SHORTEST = 4
 RESPELL_TWO = 6
 RESPELL_LONGEST = 30
+# Between near words that are all frequent enough, the likeliest: PRIOR_WEIGHT x the log of its
+# papers, less the typo's cost (text.weighted_edits), plus the log of 1 + the papers that have it
+# next to each neighbouring word of the query (a phrase of the two, either order as typed). The full
+# log frequency let "additional" beat "editing" for "Photo Dditing" and "turning" beat "pruning" for
+# "Token Purning"; co-occurrence anywhere in a paper told "multi" from "out" for "Oulti-Agent" less
+# well than the phrase (bench/README.md, b2). The phrases are counted for the CONTEXT_CANDIDATES
+# best, when the runner-up is within CONTEXT_MARGIN of the best (~0.05 ms a phrase once read).
+PRIOR_WEIGHT = 0.5
+CONTEXT_CANDIDATES = 3
+CONTEXT_MARGIN = 3.0
 
 EPOCH = dt.date(1970, 1, 1)
 _WRITER_HEAP = 256 * 1024 * 1024
@@ -143,6 +154,8 @@ class KeywordIndex:
         self._lock = threading.Lock()
         # KeywordIndex._terms, by first letter.
         self._common: dict[str, dict[str, int]] = {}
+        # KeywordIndex._inner: every such term, by its second and third letters.
+        self._inner: dict[str, dict[str, int]] | None = None
 
     # --- writing -------------------------------------------------------------------------------
 
@@ -189,7 +202,7 @@ class KeywordIndex:
 
     def refresh(self) -> None:
         self.index.reload()
-        self._common = {}
+        self._common, self._inner = {}, None
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -197,26 +210,27 @@ class KeywordIndex:
     def num_docs(self) -> int:
         return int(self.index.searcher().num_docs)
 
-    def respelling(self, word: str) -> str | None:
+    def respelling(self, word: str, context: Sequence[str] = ()) -> str | None:
         """A word as typed, respelt when the index has its term in few papers (RESPELL_*), else None:
-        the edit of it (one letter changed, added, dropped or two swapped) whose term is in the most
-        papers, far more than its own; failing that, the most frequent term of titles and abstracts
-        within edit distance 1, else 2, of its term, written as a word like it ("diffus" ->
-        "diffusion"). Each part of a word joined by punctuation ("Txet-Based", "Lnaguages:") is
-        respelt on its own."""
+        the likeliest edit of it (one letter changed, added, dropped or two swapped) whose term is in
+        far more papers than its own, weighing how frequent it is, how common the typo, and how
+        often it is next to its neighbours in `context` (the index terms of the query's words, in
+        order); failing that, the most frequent term of titles and abstracts within edit distance 1,
+        else 2, of its term, written as a word like it ("diffus" -> "diffusion"). Each part of a word
+        joined by punctuation ("Txet-Based", "Lnaguages:") is respelt on its own."""
         parts = _JOINS.split(word)
-        fixed = [p if i % 2 else (self._respelt_part(p) or p) for i, p in enumerate(parts)]
+        fixed = [p if i % 2 else (self._respelt_part(p, context) or p) for i, p in enumerate(parts)]
         return "".join(fixed) if fixed != parts else None
 
-    def _respelt_part(self, word: str) -> str | None:
+    def _respelt_part(self, word: str, context: Sequence[str]) -> str | None:
         if not word.isupper() and any(c.isupper() for c in word[2:]):
             return None  # a capital inside a word marks a name ("StainNet", "LoRA"), not a typo
-        better = self._respelling(word)
+        better = self._respelling(word, context)
         if better and word[:1].isupper():  # "Difusion" -> "Diffusion", "GRPAH" -> "GRAPH"
             return better.upper() if word.isupper() else better.capitalize()
         return better
 
-    def _respelling(self, word: str) -> str | None:
+    def _respelling(self, word: str, context: Sequence[str]) -> str | None:
         typed = text.fold(word)
         terms = text.tokens(typed)
         if len(terms) != 1 or not typed.isalpha() or not RESPELL_SHORTEST <= len(terms[0]) <= RESPELL_LONGEST:
@@ -231,22 +245,55 @@ class KeywordIndex:
         # ("infer"). Every edit is stemmed (~0.4 ms for the ~600 edits of a 10-letter word): an
         # edit's stem can be far shorter than it ("regularization" -> "regular", "writing" ->
         # "write"). Those that keep the first letter are counted in its term list, the others
-        # (its typos: "gransformer", "rtansformer") by the index; between equals the first letter kept wins.
-        edits = text.edits(typed)
+        # (its typos: "gransformer", "rtansformer") by the index.
+        costs = text.weighted_edits(typed)
         common = self._terms(term[0])
-        kept = [e for e in edits if e[0] == typed[0]]
-        moved = [e for e in edits if e[0] != typed[0]]
-        counts = [common.get(t, 0) for t in text.stems(kept)]
-        counts += [int(searcher.doc_freq("body", t)) for t in text.stems(moved)]
-        n, _, best = max(zip(counts, [1] * len(kept) + [0] * len(moved), kept + moved, strict=True))
-        if n >= floor:
-            return best
+        kept = sorted(e for e in costs if e[0] == typed[0])
+        moved = sorted(e for e in costs if e[0] != typed[0])
+        stems = text.stems(kept + moved)
+        counts = [common.get(t, 0) for t in stems[: len(kept)]]
+        counts += [int(searcher.doc_freq("body", t)) for t in stems[len(kept) :]]
+        # Per stem its cheapest edit: "populism" (two letters swapped), not "populisms" (one added).
+        cheapest: dict[str, tuple[float, str, int]] = {}
+        for stem, n, e in zip(stems, counts, kept + moved, strict=True):
+            if n >= floor and (stem not in cheapest or costs[e] < cheapest[stem][0]):
+                cheapest[stem] = (costs[e], e, n)
+        if cheapest:
+            at = context.index(term) if term in context else -1
+            before = context[at - 1] if at > 0 else ""
+            after = context[at + 1] if 0 <= at < len(context) - 1 else ""
+            return self._likeliest(list(cheapest.items()), before, after)
         near = _nearest(term, common, floor, limit)
         if near is None and len(term) > 1 and term[1] != term[0]:
             # Two edits, one of them in the first letter: a letter added before the word or the
             # first two swapped ("ytansformer", "rtnasformer") start it with the term's second.
             near = _nearest(term, self._terms(term[1]), floor, limit)
+        if near is None and limit == 2:
+            # The first letter changed or dropped, and one more typo ("xransfomer", "ransfomer"):
+            # the terms whose second and third letters are the word's, or its first two.
+            near = _nearest(term, self._inner_terms(term[1:3], term[:2]), floor, limit)
         return text.spelled(near, typed) if near else None
+
+    def _likeliest(
+        self, candidates: list[tuple[str, tuple[float, str, int]]], before: str, after: str
+    ) -> str:
+        """The edit of the likeliest of `candidates` ((stem, (typo's cost, edit, papers))) between
+        the query's terms `before` and `after` ("" for none): PRIOR_WEIGHT, CONTEXT_*."""
+        scored = sorted(
+            ((PRIOR_WEIGHT * math.log(n) - cost, edit, stem) for stem, (cost, edit, n) in candidates),
+            reverse=True,
+        )
+        if len(scored) == 1 or not (before or after) or scored[1][0] < scored[0][0] - CONTEXT_MARGIN:
+            return scored[0][1]
+        searcher = self.index.searcher()
+        best = []
+        for score, edit, stem in scored[:CONTEXT_CANDIDATES]:
+            for pair in ([before, stem], [stem, after]):
+                if all(pair):
+                    found = searcher.search(self._phrase("body", pair), 1, count=True)
+                    score += math.log(1 + int(getattr(found, "count", 0) or 0))
+            best.append((score, edit))
+        return max(best)[1]
 
     def _terms(self, letter: str) -> dict[str, int]:
         """The terms of title and abstract starting with `letter` that are in RESPELL_MIN papers
@@ -256,6 +303,18 @@ class KeywordIndex:
             found = self.index.searcher().terms_with_prefix("body", letter)
             common = self._common[letter] = {t: int(n) for t, n in found if int(n) >= RESPELL_MIN}
         return common
+
+    def _inner_terms(self, *inners: str) -> dict[str, int]:
+        """The terms in RESPELL_MIN papers or more whose second and third letters are one of
+        `inners`, most frequent first. The whole term dictionary is read for it once per reload
+        (~0.4 s for 114,000 terms), and only when a word is respelt no other way."""
+        if self._inner is None:
+            self._inner = {}
+            found = self.index.searcher().terms_with_prefix("body", "")
+            for t, n in sorted(((t, int(n)) for t, n in found if int(n) >= RESPELL_MIN), key=lambda f: -f[1]):
+                self._inner.setdefault(t[1:3], {})[t] = n
+        merged = [f for i in dict.fromkeys(inners) for f in self._inner.get(i, {}).items()]
+        return dict(sorted(merged, key=lambda f: -f[1]))
 
     def _phrase(self, field: str, terms: list[str]) -> Any:
         words: list[str | tuple[int, str]] = [*terms]

@@ -521,7 +521,9 @@ def search(
 def _suggestion(kw: KeywordIndex, query: str, filters: Filters, found: int) -> str | None:
     """The query with each word the index (nearly) lacks respelt as a far more frequent term near
     it (KeywordIndex.respelling), if that query matches more papers than the `found` this one did."""
-    fixed = respelt(query, kw.respelling)
+    # Each word is respelt in the light of the others: "Legal Sitation Graph" is about citations.
+    context = [t for w in parse(query).words for t in text.tokens(w)]
+    fixed = respelt(query, functools.partial(kw.respelling, context=context))
     if fixed is None:
         return None
     try:

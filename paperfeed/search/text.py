@@ -181,13 +181,71 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 def edits(word: str) -> list[str]:
     """The words one edit from `word` (a letter dropped, swapped with the next, changed or added):
     sorted, for a stable choice between equals."""
-    cuts = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-    out = {a + b[1:] for a, b in cuts if b}
-    out |= {a + b[1] + b[0] + b[2:] for a, b in cuts if len(b) > 1}
-    out |= {a + c + b[1:] for a, b in cuts if b for c in _LETTERS}
-    out |= {a + c + b for a, b in cuts for c in _LETTERS}
-    out.discard(word)
-    return sorted(out)
+    return sorted(weighted_edits(word))
+
+
+# What a typo costs, in nats against a candidate's log frequency (KeywordIndex._respelling): two
+# letters typed in the wrong order is the commonest slip, a neighbouring key or a doubled letter the
+# next; any edit of the first letter, bar swapping it with the second, is rarer still.
+SWAP_COST = 1.0
+NEAR_COST = 1.5
+EDIT_COST = 2.0
+FIRST_COST = 1.0
+_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_KEYS = {c: (r, i) for r, row in enumerate(_ROWS) for i, c in enumerate(row)}
+
+
+def _touching(a: str, b: str) -> bool:
+    """Whether `a` and `b` touch on a QWERTY keyboard (each row half a key right of the one above)."""
+    (ra, ia), (rb, ib) = _KEYS[a], _KEYS[b]
+    return (ra == rb and abs(ia - ib) == 1) or (
+        abs(ra - rb) == 1 and ib - ia in ((0, -1) if rb > ra else (0, 1))
+    )
+
+
+_NEAR = {a: frozenset(b for b in _KEYS if _touching(a, b)) for a in _KEYS}
+
+
+def weighted_edits(word: str) -> dict[str, float]:
+    """The words one edit from `word`, each with the cheapest cost of a typo that makes `word` of it
+    (SWAP_COST, NEAR_COST, EDIT_COST, plus FIRST_COST when the first letter is involved). Built by
+    whole sets, dearest first so that a cheaper way overwrites: a loop per edit took twice as long."""
+    n, near = len(word), [_NEAR.get(c, frozenset()) for c in word]
+
+    def struck_twice(i: int) -> bool:  # word[i] was struck twice, or with the key beside it
+        return (i > 0 and word[i - 1] == word[i]) or (
+            i + 1 < n and (word[i + 1] == word[i] or word[i + 1] in near[i])
+        )
+
+    rest = word[1:]
+    # The first letter changed, added before or dropped; any of these reached from a later letter
+    # too (a doubled one) is overwritten by that cheaper way below.
+    out = dict.fromkeys(
+        [*(c + rest for c in _LETTERS), *(c + word for c in _LETTERS), rest], EDIT_COST + FIRST_COST
+    )
+    slips = [
+        *(c + rest for c in (near[0] if n else ())),
+        word[:1] + word,
+        *([rest] if n and struck_twice(0) else []),
+    ]
+    out.update(dict.fromkeys(slips, NEAR_COST + FIRST_COST))
+    out.update(
+        dict.fromkeys((word[:i] + c + word[i + 1 :] for i in range(1, n) for c in _LETTERS), EDIT_COST)
+    )
+    out.update(dict.fromkeys((word[:i] + c + word[i:] for i in range(1, n + 1) for c in _LETTERS), EDIT_COST))
+    out.update(dict.fromkeys((word[:i] + word[i + 1 :] for i in range(1, n)), EDIT_COST))
+    out.update(dict.fromkeys((word[:i] + c + word[i + 1 :] for i in range(1, n) for c in near[i]), NEAR_COST))
+    out.update(
+        dict.fromkeys(
+            (word[:i] + c + word[i:] for i in range(1, n + 1) for c in {*word[i - 1 : i + 1]}), NEAR_COST
+        )
+    )
+    out.update(dict.fromkeys((word[:i] + word[i + 1 :] for i in range(1, n) if struck_twice(i)), NEAR_COST))
+    out.update(
+        dict.fromkeys((word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(n - 1)), SWAP_COST)
+    )
+    out.pop(word, None)
+    return out
 
 
 @functools.cache

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from paperfeed.search import text
 from paperfeed.search.keyword import Filters, KeywordDoc, KeywordIndex
 from paperfeed.search.query import parse
 from tests.search.hostile import FTS_3C
@@ -212,3 +213,51 @@ def test_a_typo_in_the_first_letter_or_before_a_short_stem_is_respelt_too() -> N
     assert ki.respelling("TRANSFROMER") == "TRANSFORMER"  # capitals throughout are no name
     # The name of the authors of more than RESPELL_RARE papers is no typo either (nor "Aiming").
     assert ki.respelling("Kaiming") is None and ki.respelling("Aimimg") == "Aiming"
+
+
+def _spelling_corpus() -> KeywordIndex:
+    """Near words of unequal frequency: the more frequent is the wrong pick for each typo below."""
+
+    def doc(pk: int, title: str) -> KeywordDoc:
+        return KeywordDoc(pk, title, "", [], [], ["cs.LG"], dt.date(2025, 1, 1))
+
+    titles = ["Situation awareness in driving"] * 12 + ["A legal citation graph"] * 6
+    titles += ["Populism and the press"] * 6 + ["Page turning robots"] * 20 + ["Token pruning for speed"] * 6
+    titles += ["Additional results"] * 30 + ["Photo editing tools"] * 6
+    titles += ["Transformers for vision"] * 30 + ["Architecture search"] * 6
+    ki = KeywordIndex(None)
+    ki.upsert(doc(i, t) for i, t in enumerate(titles, 1))
+    ki.commit()
+    return ki
+
+
+def _terms(query: str) -> list[str]:
+    """The context services._suggestion gives respelling: the query's terms in order."""
+    return [t for w in parse(query).words for t in text.tokens(w)]
+
+
+def test_the_likeliest_near_word_wins_not_the_most_frequent() -> None:
+    ki = _spelling_corpus()
+    # Two letters swapped is the likelier typo: "populism", not "populisms" (one stem, one count).
+    assert ki.respelling("Populims:") == "Populism:"
+    # "turning" is in more papers, but "Purning" is "pruning" with two letters swapped, and
+    # "turning" would need its first letter changed.
+    assert ki.respelling("Purning") == "Pruning"
+    assert ki.respelling("Purning", context=_terms("Token Purning for")) == "Pruning"
+
+
+def test_the_neighbouring_words_of_the_query_choose_between_near_words() -> None:
+    ki = _spelling_corpus()
+    # Alone, the more frequent word; between "legal" and "graph", the one that stands there.
+    assert ki.respelling("Sitation") == "Situation"
+    assert ki.respelling("Sitation", context=_terms("Legal Sitation Graph")) == "Citation"
+    # "additional" is in five times as many papers, but "photo editing" is what is written.
+    assert ki.respelling("Dditing", context=_terms("Photo Dditing with")) == "Editing"
+    assert ki.respelling("Dditing", context=_terms("with Dditing photo")) == "Additing"  # no such phrase
+
+
+def test_a_first_letter_typo_with_another_in_the_same_word_is_respelt() -> None:
+    ki = _spelling_corpus()
+    assert ki.respelling("xransfomer") == "transformer"  # the first letter changed, a letter dropped
+    assert ki.respelling("Lrchitecure") == "Architecture"
+    assert ki.respelling("zzqxvbnmlk") is None

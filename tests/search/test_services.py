@@ -398,3 +398,14 @@ def test_a_suggestion_for_a_query_that_found_nothing_is_counted_only_when_it_mig
     )
     assert not finds_some("diffusion cat:cs.RO", "difusion cat:cs.RO")
     assert not finds_some("diffusion", "difusion", Filters(categories=("cs.RO",)))
+
+
+def test_a_suggestion_respells_each_word_next_to_the_query_s_other_words() -> None:
+    from paperfeed.search.keyword import Filters, KeywordDoc, KeywordIndex
+
+    titles = ["Situation awareness in driving"] * 12 + ["A legal citation graph"] * 6
+    ki = KeywordIndex(None)
+    ki.upsert(KeywordDoc(i, t, "", [], [], ["cs.LG"], dt.date(2025, 1, 1)) for i, t in enumerate(titles, 1))
+    ki.commit()
+    assert services._suggestion(ki, "Legal Sitation Graph", Filters(), 0) == "Legal Citation Graph"
+    assert services._suggestion(ki, "Sitation awareness", Filters(), 0) == "Situation awareness"

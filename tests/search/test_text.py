@@ -57,3 +57,14 @@ def test_edits_change_every_letter_the_first_too() -> None:
     assert "grtansformer" in edits and "rtansformer" not in edits
     assert edits == sorted(set(edits))
     assert {"bc", "bac", "xbc", "xabc", "abcx"} <= set(text.edits("abc"))
+
+
+def test_a_typo_costs_less_when_it_is_a_common_one() -> None:
+    costs = text.weighted_edits("populims")
+    assert costs["populism"] == text.SWAP_COST < costs["populisms"] == text.EDIT_COST
+    costs = text.weighted_edits("dditing")
+    # d and e are neighbouring keys, d and a not; either way the first letter is changed.
+    assert costs["editing"] == text.NEAR_COST + text.FIRST_COST < costs["additing"]
+    assert text.weighted_edits("rtansformer")["transformer"] == text.SWAP_COST  # the first two swapped
+    assert text.weighted_edits("modell")["model"] == text.NEAR_COST  # a doubled letter
+    assert set(text.weighted_edits("abc")) == set(text.edits("abc"))
