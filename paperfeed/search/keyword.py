@@ -54,7 +54,7 @@ RESPELL_TWO = 6
 RESPELL_LONGEST = 30
 # Between near words that are all frequent enough, the likeliest: PRIOR_WEIGHT x the log of its
 # papers, less the typo's cost (text.weighted_edits), plus the log of 1 + the papers that have it
-# next to each neighbouring word of the query (a phrase of the two, either order as typed). The full
+# next to each neighbouring word of the query (the two as a phrase, in the query's order). The full
 # log frequency let "additional" beat "editing" for "Photo Dditing" and "turning" beat "pruning" for
 # "Token Purning"; co-occurrence anywhere in a paper told "multi" from "out" for "Oulti-Agent" less
 # well than the phrase (bench/README.md, b2). The phrases are counted for the CONTEXT_CANDIDATES
@@ -269,7 +269,7 @@ class KeywordIndex:
             # first two swapped ("ytansformer", "rtnasformer") start it with the term's second.
             near = _nearest(term, self._terms(term[1]), floor, limit)
         if near is None and limit == 2:
-            # The first letter changed or dropped, and one more typo ("xransfomer", "ransfomer"):
+            # The first letter changed or dropped, and one more typo ("xransfomer", "Lrchitecure"):
             # the terms whose second and third letters are the word's, or its first two.
             near = _nearest(term, self._inner_terms(term[1:3], term[:2]), floor, limit)
         return text.spelled(near, typed) if near else None
