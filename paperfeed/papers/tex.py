@@ -236,18 +236,59 @@ _KEEP_ARG = (
 )  # fmt: skip
 _DROP_ARG = ("cite", "citep", "citet", "citealp", "citealt", "citeauthor", "citeyear", "nocite", "label")
 _ARG = re.compile(r"\\(%s)\*?\s*(?:\[[^\]]*\]\s*)*\{" % "|".join(_KEEP_ARG + _DROP_ARG))  # noqa: UP031
-_OLD_FONT = re.compile(r"\{\\(?:em|it|bf|sl|sc|tt|rm)\s+([^{}]*)\}")  # {\em word}, LaTeX 2.09 style
+# {\em word}, LaTeX 2.09 style. The spaces are taken possessively: with \s+ they could also be the
+# argument's, and "{\em" before a long run of spaces with no "}" tried every split (40,000 spaces: 42 s).
+_OLD_FONT = re.compile(r"\{\\(?:em|it|bf|sl|sc|tt|rm)\s++([^{}]*)\}")
 # A URL keeps its characters: the ~ of https://host/~user is no space, nor its -- a dash.
 _URL = re.compile(r"(?:https?|ftp)://\S+|www\.\S+")
-_PROSE = {
-    "---": "\u2014",
-    "--": "\u2013",
-    "``": "\u201c",
-    "''": "\u201d",
-    "~": " ",
-    "\\\\": " ",
-}  # \\ a line break
-_PROSE_RE = re.compile("|".join(re.escape(k) for k in _PROSE))
+# TeX's typography in prose, as TeX sets it: -- and --- dashes (but not ----, nor an arrow's --> or
+# <--; "--name" after a space is a dash too, in all 7 abstracts that have one); ``…'' quotes, and
+# "…'' or ``…" (a quote opened one way and closed the other: 895 and ~50 of the 74,728 abstracts); a
+# tie ~ between a word or number and the next a space (Table~1, generation~(RAG), e.g.~8, and "ours~
+# achieves", "and ~binary") but not "about" (~5%, (~21%) nor a range (3~5). Counts: docs/site.md.
+_DASH = re.compile(r"(?<![-<!])---?(?![->])")
+_QUOTED = re.compile(
+    r"(?<![^\s(\[{])\"(?=\S)([^\"\n]*?)''|(?:(?<!`)``|(?<![^\s(\[{])'')(?=\S)((?:(?!''|``)[^\"\n])*?)\""
+)
+_QUOTE = re.compile(r"(?<!`)``(?!`)|(?<!')''(?!')")
+_TIE_SPACE = re.compile(r"(?<=[^\W_]|[.,;:)\]\0])~(?=[^\W_]|[(\[\0\s])|(?<=\s)~(?=[^\W\d_])")
+
+
+def _quote(m: re.Match[str]) -> str:
+    s, i, j = m.string, m.start(), m.end()
+    before, after = s[i - 1 : i] or " ", s[j : j + 1] or " "
+    if before.isspace() and after.isspace():  # '' alone: an empty string quoted, say
+        return m[0]
+    return "\u201c" if (before.isspace() or before in "([{") and not after.isspace() else "\u201d"
+
+
+def _tie(m: re.Match[str]) -> str:
+    s, i = m.string, m.start()
+    return "~" if s[i - 1 : i].isdigit() and s[i + 1 : i + 2].isdigit() else " "
+
+
+def _typeset_run(text: str) -> str:
+    # Each pattern opens with a look-behind, which rules out re's scan for a first character: the
+    # tests for the characters first keep the abstracts that have none (most) at one pass each.
+    if "''" in text or "``" in text:
+        text = _QUOTED.sub(lambda m: f"\u201c{m[1] if m[1] is not None else m[2]}\u201d", text)
+    if "``" in text or "''" in text:
+        text = _QUOTE.sub(_quote, text)
+    if "--" in text:
+        text = _DASH.sub(lambda m: "\u2014" if len(m[0]) == 3 else "\u2013", text)
+    return _TIE_SPACE.sub(_tie, text) if "~" in text else text
+
+
+def _typeset(text: str) -> str:
+    """Prose's dashes, quotes and ties as TeX sets them, outside URLs (https://host/~user, a--b)."""
+    if "--" not in text and "~" not in text and "``" not in text and "''" not in text:
+        return text  # 4 abstracts in 5: no look for URLs
+    out, pos = [], 0
+    for m in _URL.finditer(text):
+        out += [_typeset_run(text[pos : m.start()]), m[0]]
+        pos = m.end()
+    out.append(_typeset_run(text[pos:]))
+    return "".join(out)
 
 
 def _unwrap(text: str) -> str:
@@ -281,15 +322,6 @@ def unwrap(text: str) -> str:
     return _unwrap(text)
 
 
-def _prose(text: str) -> str:
-    out, pos = [], 0
-    for m in _URL.finditer(text):
-        out += [_PROSE_RE.sub(lambda p: _PROSE[p[0]], text[pos : m.start()]), m[0]]
-        pos = m.end()
-    out.append(_PROSE_RE.sub(lambda p: _PROSE[p[0]], text[pos:]))
-    return "".join(out)
-
-
 # What else arXiv abstracts leave outside math that KaTeX's auto-render (math only) shows raw, by how
 # often the 74,728 real records have it: escaped characters (\% 5,951, \& 191, \_ 145, \# 11),
 # control spaces (\ , \,), \href{url}{text} (502), \url{…} (32), \footnote{…} (104),
@@ -309,12 +341,30 @@ _PROSE_WORDS = {**{w: _SYMBOLS[w] for w in _GREEK_AND_SIGNS}, "eg": "e.g.", "ie"
                 "textbackslash": "\\", "textasciitilde": "~", "textdegree": "°", "textregistered": "®",
                 "texttrademark": "™", "copyright": "©"}  # fmt: skip
 _PROSE_WORD = re.compile(r"\{\\(%s)\}|\\(%s)(?![A-Za-z])(?:\{\})?" % (("|".join(_PROSE_WORDS),) * 2))
+# What the records' own encoding mangled. A backslash doubled before an escaped sign or a command this
+# module knows (86\\% for 86\%, 2509.08780): to TeX a line break then a comment, or then a word, so
+# "86 %" or "\e.g." was shown. A Greek letter split into an accent and its argument (\r{ho} for \rho,
+# \b{eta}, \k{appa}: 45 of the 74,728 abstracts).
+_KNOWN = sorted({*_PROSE_WORDS, *_KEEP_ARG, *_DROP_ARG, "href", "url", "footnote", "textcolor"}, key=len)
+_DOUBLED = re.compile(r"(?<!\\)\\(?=\\(?:[%%&_#$]|(?:%s)(?![A-Za-z])))" % "|".join(reversed(_KNOWN)))  # noqa: UP031
+_SPLIT_GREEK = re.compile(r"\\([A-Za-z])\{([a-z]+)\}")
+
+
+def _repair(text: str) -> str:
+    if "\\" not in text:
+        return text
+    text = _DOUBLED.sub("", text)
+    return _SPLIT_GREEK.sub(lambda m: _SYMBOLS[m[1] + m[2]] if m[1] + m[2] in _GREEK else m[0], text)
+
+
 # \b before a word: a bold switch some abstracts use ("\b geometric \b score-based"); \- a hyphenation
 # point; the escaped characters stand for themselves (\$ as DOLLAR: a "$" would start a formula);
 # TeX's line break \\ (7 of the 74,728 records, 6 of them "\\ ") or \newline a space: matched first, or
 # the second backslash and the space after it were taken for a control space, the first left standing.
 _TIE = re.compile(r"~(?=\\[A-Za-z])")
-_SWITCHES = re.compile(r"\s?(?:(\\\\\*?|\\newline(?![A-Za-z]))\s*)+|\\b\s+(?=\S)|\\-|\\([%&_#$])|\\([ ,;:!])")
+_SWITCHES = re.compile(
+    r"\s?(?:(\\\\\*?|\\newline(?![A-Za-z]))\s*)+|\\b\s+(?=\S)|\\-|\\/|\\([%&_#${}])|\\([ ,;:!])|\\@([^\W_])?"
+)
 # What is left: an author's own macro for a name (\method, \ours{}, {\dataset}: 66, 50 and 11 of the
 # 74,728 records) and the like, no argument taken. Its definition is not in the abstract; its name
 # mostly is the thing's name (\veomni, \caro, \ChordPrompt), and "we propose \name, the first" reads
@@ -337,6 +387,8 @@ def _macro(m: re.Match[str]) -> str:
 def _switch(m: re.Match[str]) -> str:
     if m[2]:
         return DOLLAR if m[2] == "$" else m[2]
+    if m[4]:  # \@ is TeX's space factor, but "mAP\@0.5" means mAP@0.5
+        return "@" + m[4]
     return " " if m[1] or m[3] else ""
 
 
@@ -349,7 +401,7 @@ def _link(m: re.Match[str]) -> str:
 
 def _prose_tex(text: str) -> str:
     # A tie before a command (at~\url{…}) is a space; others stay: "~5%" means about 5%.
-    text = _TIE.sub(" ", text)
+    text = _TIE.sub(" ", _repair(text))
     text = _COLOURED.sub(r"\\mbox", _LINKS.sub(_link, text))  # its text, as \mbox{…} keeps it
     text = _FOOTNOTE.sub(lambda m: f" ({m[1].strip()})", text)
     text = _unwrap(decode_accents(text))
@@ -366,8 +418,8 @@ def prose(text: str) -> str:
     untouched, for KaTeX. Text still, for the template to escape, with \\$ as DOLLAR: escaped, it
     goes through dollars_html."""
     text = (text or "").replace("\0", "").replace(DOLLAR, "")
-    if "\\" not in text:
-        return text
+    if "\\" not in text and "$" not in text:  # most abstracts: no formula to keep from _typeset
+        return _typeset(text)
     # Each formula stands aside as a NUL-numbered token meanwhile, so that \\textbf{4.75 $\\times$}
     # is one argument to unwrap and no command inside a formula is touched.
     formulas: list[str] = []
@@ -378,8 +430,13 @@ def prose(text: str) -> str:
 
     # A formula wrapped over lines is one formula to KaTeX (the page and snippets join the lines),
     # not prose to turn \wedge into "wedge" in: SPAN's $…$ stops at a line's end.
-    out = _prose_tex(SPAN.sub(aside, text.replace("\n", " ")))
+    out = SPAN.sub(aside, text.replace("\n", " "))
+    out = _typeset(_prose_tex(out) if "\\" in out else out)
     return re.sub("\0(\\d+)\0", lambda m: formulas[int(m[1])], out)
+
+
+def _plain_prose(text: str) -> str:
+    return _typeset(text.replace("\\\\", " "))  # \\ a line break
 
 
 def plain(text: str) -> str:
@@ -387,13 +444,13 @@ def plain(text: str) -> str:
     symbols as Unicode, single-character and digit scripts as super- and subscripts (C$^2$ → C²,
     $x_{10}$ → x₁₀), longer ones as ^(…), font commands reduced to their argument, accents
     composed; in the prose, \\mbox{…}, \\emph{…} and the like reduced to their argument, citations
-    dropped, ~ and a line break a space (not in a URL), ``…'' curly quotes, -- and --- dashes.
+    dropped, a tie ~ and a line break a space, ``…'' curly quotes, -- and --- dashes (not in a URL).
     For places that cannot run KaTeX: a <title>, a feed's item title, a meta tag, a mail."""
-    text = _unwrap(decode_accents(text or ""))
+    text = _unwrap(decode_accents(_repair(text or "")))
     out, pos = [], 0
     for m in SPAN.finditer(text):
-        out += [_prose(text[pos : m.start()]), _math(next(g for g in m.groups() if g is not None))]
+        out += [_plain_prose(text[pos : m.start()]), _math(next(g for g in m.groups() if g is not None))]
         pos = m.end()
-    out.append(_prose(text[pos:]))
+    out.append(_plain_prose(text[pos:]))
     prose = "".join(out).replace("\\$", "$").replace("\\&", "&").replace("\\%", "%")
     return " ".join(prose.split())

@@ -261,3 +261,66 @@ def test_prose_takes_a_formula_wrapped_over_lines_for_a_formula() -> None:
     # The abstract's hard wrap falls inside the formula, which KaTeX gets whole (the page joins lines).
     source = "a bound $\\tilde{O}(d\\sqrt{T} \\wedge\n (V^2T))$ by \\ours"
     assert tex.prose(source) == "a bound $\\tilde{O}(d\\sqrt{T} \\wedge  (V^2T))$ by ours"
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [  # TeX's typography in prose, hand-written in the records' shapes
+        (
+            "a 1990--2000 span, a phenomenon--Fusion, a break --- here",
+            "a 1990–2000 span, a phenomenon–Fusion, a break — here",  # noqa: RUF001
+        ),
+        ("kept: GTA V --> Cityscapes, A<--B, a ---- rule", "kept: GTA V --> Cityscapes, A<--B, a ---- rule"),
+        ("the ``Sampling Dilemma'': and ''visual density''", "the “Sampling Dilemma”: and “visual density”"),
+        ("a \"one-click fix'' and ``left\" or ''right\"", "a “one-click fix” and “left” or “right”"),
+        ("an empty string '' stays, ```code``` too", "an empty string '' stays, ```code``` too"),
+        (
+            "Table~1, generation~(RAG), e.g.~8, ours~ achieves and ~binary",
+            "Table 1, generation (RAG), e.g. 8, ours  achieves and  binary",
+        ),
+        ("about ~50% and (~21%), a range 3~5 or 60%~70%", "about ~50% and (~21%), a range 3~5 or 60%~70%"),
+        ("see https://host.example/~user/a--b and ``x''", "see https://host.example/~user/a--b and “x”"),
+        (
+            r"in $a--b$ and $f''(x)$ with \emph{x}--y",
+            r"in $a--b$ and $f''(x)$ with x–y",  # noqa: RUF001
+        ),  # formulas untouched
+    ],
+)
+def test_prose_sets_dashes_quotes_and_ties(source: str, shown: str) -> None:
+    assert tex.prose(source) == shown
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [  # a doubled backslash before a known command or sign is one (2509.08780's "86\\%")
+        (r"the best results (86\\% accuracy)", "the best results (86% accuracy)"),
+        (r"tasks (\\eg, pooling) and \\textbf{bold}", "tasks (e.g., pooling) and bold"),
+        (r"one\\two stays a line break", "one two stays a line break"),
+        # a Greek letter split into an accent and the rest of its name
+        (
+            r"low filtering (\r{ho} = 0.34), \b{eta}-chain, (\k{appa}_i)",
+            "low filtering (ρ = 0.34), β-chain, (κ_i)",  # noqa: RUF001
+        ),
+        (r"a \r{ab} stays", r"a \r{ab} stays"),
+        # escaped braces, the italic correction and the space factor
+        (
+            r"a compact \{3, 8\}B model, a priori\/ and i.i.d.\@ data, mAP\@0.50",
+            "a compact {3, 8}B model, a priori and i.i.d. data, mAP@0.50",
+        ),
+    ],
+)
+def test_prose_repairs_what_the_records_encoding_mangled(source: str, shown: str) -> None:
+    assert tex.prose(source) == shown
+
+
+def test_plain_sets_the_same_typography_and_repairs() -> None:
+    assert tex.plain(r"86\\% in 1990--2000, ``q'', Table~1, ~5%") == "86% in 1990–2000, “q”, Table 1, ~5%"  # noqa: RUF001
+
+
+def test_a_long_run_of_spaces_after_an_old_font_switch_is_linear() -> None:
+    # "{\em" then spaces and no "}" tried every split of the spaces: 40,000 took 42 s, 400,000 hours.
+    spaces = " " * 400_000
+    assert tex.prose("a {\\em" + spaces + "word") == "a {em" + spaces + "word"  # \em alone: a macro's name
+    source = "a {\\em" + spaces + "word"
+    assert tex.plain(source) == "a {\\em word"
+    assert tex.prose("a {\\em" + " " * 50_000 + "word}") == "a word"
