@@ -361,8 +361,10 @@ def _start_builder(why: str, seen: str | None = None) -> bool:
         log.warning("recs: building the candidate window in a child process: %s", why)
         fd = lock.fileno()
         # The child inherits the locked file: the lock is held until the child exits, however it ends.
+        # --check-all: this worker found the saved window unfit, maybe by a checksum its stamps hide
+        # (a bad disk keeps size and mtime); a quick look would call it current and build nothing.
         _builder = subprocess.Popen(
-            [sys.executable, "-m", "paperfeed", "window", "--lock-fd", str(fd)], pass_fds=(fd,)
+            [sys.executable, "-m", "paperfeed", "window", "--lock-fd", str(fd), "--check-all"], pass_fds=(fd,)
         )
     return True
 
@@ -435,18 +437,24 @@ def _catch_up(cands: Candidates) -> Candidates:
     return build(cands) if latest != cands.watermark else cands
 
 
-def refresh_saved(lock_fd: int | None = None) -> dict[str, Any]:
+def refresh_saved(lock_fd: int | None = None, *, check_all: bool = False) -> dict[str, Any]:
     """The worker's job: extend the saved window with the papers changed since (or build it), so web
     processes start warm and catch up on few changes. `lock_fd`: the builder lock, held already
-    (inherited from the web worker that started `paperfeed window`)."""
+    (inherited from the web worker that started `paperfeed window`). `check_all`: checksum every file
+    even to find the window current (a web worker that found it unfit asks so)."""
     with store.builder_lock(lock_fd) as started, _failure_noted():
         latest = int(PaperChange.objects.aggregate(m=Max("id"))["m"] or 0)
         old: Candidates | None = None
+        # After a failed build, too: the window a web worker found unfit may be one whose damage keeps
+        # the stamps, and a quick look would call it current, build nothing and leave the pause on.
+        quick = not check_all and store.failed_build_at() is None
         try:
             # Whether it is current reads none of its data: files not written since the save are
             # not checksummed (a web process checks them all when it maps them).
-            _, manifest = store.verify(quick=True)
+            _, manifest = store.verify(quick=quick)
             if int(manifest["change"]["id"]) == latest:
+                if not quick:
+                    store.clear_failed_build()  # every file checked: the window serves, nothing to build
                 return {"papers": int(manifest["papers"]), "watermark": latest, "saved": False}
             old = saved(dense=False)  # its rows go into the next window: every file checked
         except store.Unusable as why:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from paperfeed.core import clock, warmup
 from paperfeed.recs import index, store
 from tests.conftest import paperfeed
 from tests.recs.conftest import SEED_SHELL
-from tests.recs.test_store import add_paper, saved_windows
+from tests.recs.test_store import add_paper, flip_a_byte_keeping_its_stamp, saved_windows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -236,3 +237,45 @@ def test_paperfeed_window_that_fails_records_the_failure_and_a_retry_by_hand_end
     paperfeed("shell", "-c", SEED_SHELL, env=cli_env)
     done = paperfeed("window", env=cli_env)  # at once, within the pause
     assert done.stdout.startswith('saved the "for you" window') and not stamp.exists()
+
+
+@pytest.mark.migrated
+@pytest.mark.timeout(240)
+def test_a_window_corrupt_under_intact_stamps_is_rebuilt_by_the_builder_a_web_worker_starts(cli_env):
+    paperfeed("shell", "-c", SEED_SHELL, env=cli_env)
+    paperfeed("window", env=cli_env)
+    [path] = saved_windows(Path(cli_env["PAPERFEED_HOME"]))
+    # A bad disk: a value changed, the file's size and mtime as saved (the stamps the quick look trusts).
+    flip_a_byte_keeping_its_stamp(path / "rows.data.npy")
+    # An earlier builder failed, its pause over: the recorded failure is what a success ends.
+    (path.parent / "builder-failed").write_text(repr(clock.wall() - index.RETRY_FAILED_S - 1))
+    out = paperfeed("shell", "-c", LOOKING_WORKER, env=cli_env)
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "rows.data.npy: checksum mismatch" in out.stderr  # what the worker found, in its log line
+    # Its builder checks every file, as the worker did, instead of finding the window current: it
+    # rebuilds, the worker maps the new window, and the failure's record is gone.
+    assert seen["first"] == ["not ready", True] and seen["exit"] == 0
+    assert seen["after"][0] == "ready" and seen["then"] == "ready"
+    assert Path(seen["newest"]).name != path.name and seen["failed_at"] is None
+
+
+def test_paperfeed_window_checks_every_file_when_asked_or_after_a_failed_build(catalogue, home, caplog):
+    index.refresh_saved()
+    [path] = saved_windows(home)
+    flip_a_byte_keeping_its_stamp(path / "by_term.data.npy")
+    assert index.refresh_saved()["saved"] is False  # the quick look: current, nothing read
+    with caplog.at_level(logging.INFO, logger="paperfeed.recs.index"):
+        assert index.refresh_saved(check_all=True)["saved"] is True
+    assert f"{path.name}: by_term.data.npy: checksum mismatch" in caplog.text
+    [path] = saved_windows(home)
+
+    # A recorded failure asks for the full check by itself (the web worker's builder of an older
+    # version, or the worker's job, would not pass --check-all)...
+    flip_a_byte_keeping_its_stamp(path / "counts.data.npy")
+    store.note_failed_build()
+    assert index.refresh_saved()["saved"] is True and store.failed_build_at() is None
+    [path] = saved_windows(home)
+    # ...and a window that passes it is current: the record goes, nothing is rebuilt.
+    store.note_failed_build()
+    assert index.refresh_saved()["saved"] is False and store.failed_build_at() is None
+    assert saved_windows(home) == [path]

@@ -19,11 +19,17 @@ class Command(ReportCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         # The builder lock, already taken by the web worker that started this process.
         parser.add_argument("--lock-fd", type=int, default=None, help=argparse.SUPPRESS)
+        parser.add_argument(
+            "--check-all",
+            action="store_true",
+            help="checksum every file of the saved window, also those whose size and mtime are as saved,"
+            " before calling it current (what a web worker that found it corrupt asks)",
+        )
 
     def report(self, **options: Any) -> dict[str, Any]:
         from paperfeed.recs import index  # numpy and scipy: not for `paperfeed help`
 
-        return index.refresh_saved(options["lock_fd"])
+        return index.refresh_saved(options["lock_fd"], check_all=options["check_all"])
 
     def render(self, result: dict[str, Any]) -> str:
         if not result["papers"]:
