@@ -711,7 +711,9 @@ def test_keywords_match_as_words_in_any_case_spacing_or_plural():
 def test_the_provisional_list_weighs_categories_as_the_category_prior(catalogue, user):
     """Cross-lists count half a primary listing and old signals fade, as in the model's prior: a
     category a liked paper is only cross-listed in is drawn from, and on one day its new paper comes
-    after the recently liked field's and before the field liked long ago."""
+    after the recently liked field's and before the field liked long ago. The prior fades with the
+    paper's age, so an older paper of the field liked now comes before a newer one of the field liked
+    long ago (ordered by day first, it never came)."""
     from paperfeed.papers.models import Category, Paper, PaperCategory
 
     speech, images = catalogue["speech"][0], catalogue["diffusion"][0]
@@ -733,9 +735,12 @@ def test_the_provisional_list_weighs_categories_as_the_category_prior(catalogue,
         )
         PaperCategory.objects.create(paper=new[cat], category_id=cat, position=0)
     recs = services.provisional(user, limit=4)
-    assert ids(recs) == [new[c].arxiv_id for c in ("cs.CL", "eess.AS", "cs.CV")] + [
-        catalogue["diffusion"][1].arxiv_id  # then the newest of the days before (not cs.RO's: none liked)
-    ]
+    older, newer = catalogue["speech"][1], catalogue["diffusion"][1]  # cs.CL, and cs.CV 12 days later
+    assert older.announced < newer.announced
+    # Then cs.CL's paper 15 days old (0.64 x 2^(-15/7) = 0.15) before cs.CV's 3 days old (0.16 x
+    # 2^(-3/7) = 0.12); not cs.RO's: none liked.
+    assert ids(recs) == [new[c].arxiv_id for c in ("cs.CL", "eess.AS", "cs.CV")] + [older.arxiv_id]
+    assert recs[3].reason == "New in cs.CL, where papers you liked are"
     assert [r.reason for r in recs[:3]] == [
         f"New in {c}, where papers you liked are" for c in ("cs.CL", "eess.AS", "cs.CV")
     ]
@@ -745,6 +750,42 @@ def test_the_provisional_list_weighs_categories_as_the_category_prior(catalogue,
     share = np.array([1, 0.5, float(model.decay(400))]) / (1.5 + float(model.decay(400)))
     prior = model.category_prior(cats.rows([["cs.CL"], ["eess.AS"], ["cs.CV"]]), share)
     assert list(prior) == sorted(prior, reverse=True)
+
+
+def test_a_busy_category_does_not_crowd_a_favoured_ones_older_paper_out_of_the_provisional_list(
+    catalogue, user
+):
+    """Each category brings its own newest papers: the newest few of all were a busy field's only."""
+    from paperfeed.papers.models import Paper, PaperCategory
+
+    save(user, *catalogue["speech"][:2], catalogue["graphs"][0])  # cs.CL 2/3, cs.LG 1/3
+    favoured = Paper.objects.create(
+        arxiv_id="2606.09000",
+        title="Speech from three days ago",
+        abstract="Speech.",
+        primary_category_id="cs.CL",
+        announced=dt.date(2026, 6, 28),
+    )
+    PaperCategory.objects.create(paper=favoured, category_id="cs.CL", position=0)
+    busy = []
+    for n in range(2 * services.PROVISIONAL_POOL):  # more than the pool of a list of 2
+        busy.append(
+            Paper.objects.create(
+                arxiv_id=f"2607.{n:05d}",
+                title=f"Graphs {n}",
+                abstract="Graphs.",
+                primary_category_id="cs.LG",
+                announced=dt.date(2026, 7, 1),
+            )
+        )
+        PaperCategory.objects.create(paper=busy[-1], category_id="cs.LG", position=0)
+    recs = services.provisional(user, limit=2)
+    # 0.72 x 2^(-3/7) = 0.53 against 0.38 for a new cs.LG paper: three days are not worth half the weight.
+    assert ids(recs) == [favoured.arxiv_id, busy[-1].arxiv_id]
+    assert [r.reason for r in recs] == [
+        "New in cs.CL, where papers you liked are",
+        "New in cs.LG, where papers you liked are",
+    ]
 
 
 def test_the_provisional_list_of_followed_categories_takes_their_cross_lists(catalogue, user):
