@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR, ChangeList
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -53,11 +55,50 @@ class CappedPaginator(Paginator):
         return f"{self.CAP:,}+"
 
 
+class KeysetChangeList(ChangeList):
+    """A list newest first (by id, the admin's default order) pages on past the cap by the last id
+    shown: `?after=ID` lists the rows with a smaller id, an index range wherever it is. Page numbers
+    stop at CappedPaginator.CAP, and a page deep in by number (OFFSET) reads every row before it."""
+
+    AFTER = "after"
+
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet[Any]:
+        # Not a field lookup: taken out before Django reads the rest as filters, and left out of the
+        # links a filter, a sort or a search makes (they start the list again).
+        after = self.params.pop(self.AFTER, None)
+        self.filter_params.pop(self.AFTER, None)
+        self.after: int | None = None
+        rows = super().get_queryset(request, exclude_parameters)
+        self.newest_first = self.get_ordering(request, rows) == ["-pk"]
+        if after is None:
+            return rows
+        try:
+            self.after = int(after)
+        except ValueError:
+            raise IncorrectLookupParameters(f"{self.AFTER} is an id") from None
+        self.page_num = 1
+        return rows.filter(pk__lt=self.after).order_by("-pk")
+
+    @property
+    def next_after_url(self) -> str | None:
+        """The link to the rows after this page's last, where page numbers do not reach them."""
+        if not self.newest_first or len(self.result_list) < self.list_per_page:
+            return None
+        if self.after is None and not getattr(self.paginator, "capped", False):
+            return None  # every row has its page number
+        last = self.result_list[len(self.result_list) - 1].pk
+        return self.get_query_string({self.AFTER: last}, remove=[PAGE_VAR, ORDER_VAR])
+
+
 class LargeTable(admin.ModelAdmin):
-    """A list that grows with the site (papers, votes, comments, accounts): counted up to a cap."""
+    """A list that grows with the site (papers, votes, comments, accounts): counted up to a cap,
+    and paged on past it by id (KeysetChangeList)."""
 
     paginator = CappedPaginator
     show_full_result_count = False
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return KeysetChangeList
 
     def search(self, queryset: QuerySet[Any], term: str) -> QuerySet[Any] | None:
         """The rows a search term finds by an index, or None for Django's own search (`icontains`
