@@ -38,6 +38,15 @@ class UserQuerySet(OwnedQuerySet["User"]):
             return self.filter(email__iexact=normalise_email(text))
         return self.filter(username__iexact=text)
 
+    def starting(self, text: str) -> UserQuerySet:
+        """The accounts whose username or email address begins with `text`, in any case. On
+        PostgreSQL each side is a range of a `lower(...) text_pattern_ops` index (accounts
+        migration 0006): `icontains` read every account's four columns."""
+        prefix = text.lower()
+        return self.alias(username_lower=Lower("username"), email_lower=Lower("email")).filter(
+            models.Q(username_lower__startswith=prefix) | models.Q(email_lower__startswith=prefix)
+        )
+
     def in_good_standing(self) -> UserQuerySet:
         """Verified, active and not suspended: whose votes count once the account is old enough
         (Vote.standing_of says the same of one object)."""

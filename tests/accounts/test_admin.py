@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -122,3 +123,33 @@ def test_api_tokens_are_named_so_in_the_admin() -> None:
     page = client.get(f"/admin/accounts/user/{admin.pk}/change/").content.decode()
     assert "Accounts | API token | Can add API token" in page
     assert "Api token" not in page and "api token" not in page
+
+
+def test_the_user_search_matches_the_start_of_a_username_or_email_by_an_index() -> None:
+    admin = User.objects.create_superuser("root", "root@example.org", "x" * 20)
+    make_user("Verified")
+    make_user("veronica")
+    User.objects.filter(username="veronica").update(email="nica@lab.example", first_name="Ada")
+    client = Client()
+    client.force_login(admin)
+    assert _names(client, "?q=VER") == ["Verified", "veronica"]
+    assert _names(client, "?q=Nica@L") == ["veronica"]  # the address's start, in any case
+    assert _names(client, "?q=ro") == ["root"]
+    # None begins so: Django's search, any part of the four columns.
+    assert _names(client, "?q=erif") == ["Verified"]
+    assert _names(client, "?q=ada") == ["veronica"]
+    assert _names(client, "?q=zz%25_") == []  # LIKE's own characters are only characters
+    assert "The start of a username" in client.get("/admin/accounts/user/").content.decode()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's pattern indexes")
+def test_on_postgresql_the_prefix_search_is_an_index_range() -> None:
+    make_user("someone")
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")  # a tiny table: else the planner reads it whole
+        for prefix in ("som", "someone@"):
+            sql, params = User.objects.starting(prefix).values("pk").query.sql_with_params()
+            cursor.execute(f"EXPLAIN {sql}", params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            assert "user_username_prefix" in plan and "user_email_prefix" in plan, plan
+        cursor.execute("RESET enable_seqscan")
