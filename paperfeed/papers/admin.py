@@ -1,7 +1,7 @@
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from paperfeed.core.admin import LargeTable
@@ -37,7 +37,8 @@ class PaperAdmin(LargeTable):
     list_filter = ["status", SourceFilter, ("announced", admin.DateFieldListFilter), "primary_category"]
     search_fields = ["=arxiv_id", "title", "authors_text"]  # as get_search_results goes about it
     search_help_text = (
-        "An arXiv id, or words: the keyword index's best 100 papers, as the site's search finds them."
+        "An arXiv id, or words: the keyword index's best 100 papers, as the site's search finds them,"
+        " and the withdrawn or deleted papers with the words in their title or authors."
     )
     readonly_fields = ["created_at", "modified_at", "content_hash"]
     raw_id_fields = ["primary_category"]
@@ -47,9 +48,10 @@ class PaperAdmin(LargeTable):
         """An arXiv id (any form arXiv writes one) finds its paper by the unique index; words go to
         the keyword index, as the site's search does (its best SEARCHED hits). Django's search,
         `icontains` on title and authors, read all 74,728 papers' text three times (the count, the
-        dates, the page): 1 s on PostgreSQL. When
-        the index is not built, or finds nothing (a withdrawn paper has left it), Django's search
-        still answers, slowly."""
+        dates, the page): 1 s on PostgreSQL. The withdrawn and deleted papers have left the keyword
+        index: their titles and authors are matched by a scan of those few rows alone
+        (`Paper.objects.hidden`, a partial index). Only when the index is not built does Django's
+        search answer, slowly."""
         # Here, not at the top: Django imports every admin module at setup, and every `paperfeed`
         # command would then load the search service (tests/core/test_apps.py).
         from paperfeed.search.services import MAX_LIMIT as SEARCHED
@@ -58,10 +60,12 @@ class PaperAdmin(LargeTable):
         named = queryset.named(term)  # type: ignore[attr-defined]  # a PaperQuerySet
         if named.exists():
             return named
-        hits = search(term, mode="keyword", limit=SEARCHED).hits
-        if hits:
-            return queryset.filter(pk__in=[h.paper_id for h in hits])
-        return None
+        found = search(term, mode="keyword", limit=SEARCHED)
+        if not found.indexed:
+            return None
+        hidden = Paper.objects.hidden().filter(Q(title__icontains=term) | Q(authors_text__icontains=term))
+        ids = [h.paper_id for h in found.hits] + list(hidden.values_list("pk", flat=True)[:SEARCHED])
+        return queryset.filter(pk__in=ids)
 
     def has_delete_permission(self, request: HttpRequest, obj: Paper | None = None) -> bool:
         # Papers are never hard-deleted (docs/harvest.md): deleting one took its votes, comments,
