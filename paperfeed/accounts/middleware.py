@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
@@ -20,13 +21,33 @@ class RateLimitedMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, RateLimited):
             return None
-        most, limit = exception.longest_wait, exception.description
         if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
-            return retry_later("rate limited", exception.retry_after, status=429, most=most, limit=limit)
-        # Held as /subscribe's 429 is, to the longest wait the limit met can make (not to an hour:
-        # reset's is 5 a day), and said in words as the header says it in seconds: a reader refused
-        # a reset was told to wait tens of thousands of seconds. The limit is named so that a reader
-        # knows what to hold back on (which of a sign-in's three it was).
+            return rate_limited_json(exception)
+        # Held as every 429 is, to the longest wait the limit met can make (not to an hour: reset's
+        # is 5 a day), and said in words as the header says it in seconds: a reader refused a reset
+        # was told to wait tens of thousands of seconds. The limit is named so that a reader knows
+        # what to hold back on (which of a sign-in's three it was).
         return retry_later_page(
-            request, "429.html", exception.retry_after, status=429, most=most, limit=limit
+            request,
+            "429.html",
+            exception.retry_after,
+            status=429,
+            most=exception.longest_wait,
+            limit=exception.description,
         )
+
+
+def rate_limited_json(
+    exception: RateLimited, error: str = "rate limited", also: Mapping[str, Any] | None = None
+) -> HttpResponse:
+    """The JSON 429 of a limit met (core.http.retry_later), its wait held to the longest that limit
+    can make anyone wait and the limit named in `limit`; for a view that answers JSON where this
+    middleware would not see it asked for (`?format=json`), with keys of its own (`also`)."""
+    return retry_later(
+        error,
+        exception.retry_after,
+        status=429,
+        also=also,
+        most=exception.longest_wait,
+        limit=exception.description,
+    )

@@ -3,6 +3,8 @@
 Figures follow warehouse (login 10 per 5 min per account and IP; register 10 per 5 min; reset 5 a
 day), ASVS 2.2.1 (under 100 failed logins per hour per account: we cap at 50) and Mastodon (300 API
 requests per 5 min per IP). Every check runs before any costly work such as password hashing.
+The digest subscription form's (paperfeed.digests) are here too: warehouse's 3 confirmation mails per
+6 h for an address, and 30 requests an hour from one client.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from paperfeed.core import clock, ratelimit
+from paperfeed.core.http import retry_seconds
 from paperfeed.core.text import per
 
 
@@ -54,6 +57,9 @@ LIMITS: dict[str, Limit] = {
     "comment:user": Limit(10, 300, what="comments"),
     "report:user": Limit(10, 3600, what="reports"),
     "api:ip": Limit(300, 300, what="API requests from one address"),
+    # /subscribe's: "address" alone would read as the email address on that form.
+    "subscribe:email": Limit(3, 6 * 3600, what="confirmation mails asked for one email address"),
+    "subscribe:ip": Limit(30, 3600, what="digest subscription requests from one network"),
 }
 
 
@@ -70,10 +76,15 @@ class RateLimited(Exception):
     def description(self) -> str:
         return LIMITS[self.scope].description
 
+    @property
+    def wait(self) -> int:
+        """The whole seconds its 429 says (Retry-After), for a message to say the same."""
+        return retry_seconds(self.retry_after, self.longest_wait)
+
 
 def longest_wait(scope: str) -> int:
     """The most the limit `scope` can make anyone wait (two of its windows): what a Retry-After for
-    it is held to, as /subscribe's is, rather than to an hour (reset's limit is 5 a day)."""
+    it is held to, rather than to an hour (reset's limit is 5 a day)."""
     return ratelimit.longest_wait(LIMITS[scope].window)
 
 
@@ -102,6 +113,15 @@ def check(scope: str, key: str) -> None:
     if lim.strict and d.allowed and d.count > lim.limit:
         # A concurrent hit took the last room: its hits weigh until the next window ends at most.
         raise RateLimited(scope, ratelimit.longest_wait(lim.window))  # an upper bound
+    if not d.allowed:
+        raise RateLimited(scope, d.retry_after)
+
+
+def peek(scope: str, key: str) -> None:
+    """Raise RateLimited if a hit of `scope` for `key` would be refused now, counting nothing: for a
+    request that meets several limits and may count against one only once the others let it through."""
+    lim = LIMITS[scope]
+    d = ratelimit.peek(scope, key.lower(), limit=lim.limit, window=lim.window)
     if not d.allowed:
         raise RateLimited(scope, d.retry_after)
 

@@ -33,8 +33,9 @@ from django.db.models import Count, Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from paperfeed.accounts import throttle
 from paperfeed.conf import env, env_float, env_int
-from paperfeed.core import clock, leases, ratelimit
+from paperfeed.core import clock, leases
 from paperfeed.core.failpoints import failpoint
 from paperfeed.core.progress import Progress
 from paperfeed.digests import addresses, content, mail
@@ -65,9 +66,6 @@ BATCH = 200
 DRY_RUN_SHOWN = 20
 # How late a scheduled digest may still go out (E9: a daily digest more than 24 h late is skipped).
 MAX_LATE = {Frequency.DAILY: dt.timedelta(hours=24), Frequency.WEEKLY: dt.timedelta(hours=72)}
-# Confirmation mails per address (warehouse: 3 per 6 h) and per client IP.
-RESEND_LIMIT, RESEND_WINDOW = 3, 6 * 3600
-IP_LIMIT, IP_WINDOW = 30, 3600
 
 
 # --- subscriptions ---------------------------------------------------------------------------------
@@ -75,11 +73,6 @@ IP_LIMIT, IP_WINDOW = 30, 3600
 
 @dataclass(frozen=True)
 class Accepted:
-    allowed: bool
-    retry_after: int = 0
-    # Which limit refused it, "address" or "client": the two call for different answers (another
-    # address from this client would pass the first, not the second).
-    limited_by: str = ""
     # The signed-in user's own verified address, subscribed at once: nothing to hide from them, and
     # no mail to wait for.
     own: bool = False
@@ -88,26 +81,21 @@ class Accepted:
 def subscribe(raw_email: str, *, user: Any = None, ip: str = "", frequency: str | None = None) -> Accepted:
     """Ask for digests at an address. The outcome looks the same for a new, pending or confirmed
     address (the caller shows one answer); the owner gets one mail: a confirmation link, or (already
-    confirmed) a note with the settings link. A suppressed address gets nothing."""
+    confirmed) a note with the settings link. A suppressed address gets nothing. Over the address's
+    limit or the client's (accounts.throttle, `subscribe:email` and `subscribe:ip`), it raises
+    throttle.RateLimited before looking the address up, so the refusal says nothing of it either."""
     address = addresses.normalise(raw_email)  # InvalidAddress for the form to show
     # The address's limit is looked at first and counted last. Counted before the client's, a
     # request the client's limit then refused (a concurrent one from the network taking its last
     # room between a look and the count) had spent one of the address's three confirmations for
     # nothing. Counted after its own refusal, the address's refusals locked the network out (30 an
     # hour, shared by everyone behind one NAT), so it refuses before the client's is counted.
-    decision = ratelimit.peek("digests.subscribe", address, limit=RESEND_LIMIT, window=RESEND_WINDOW)
-    if not decision.allowed:
-        return Accepted(False, decision.retry_after, limited_by="address")
-    if (
-        ip
-        and not (by_ip := ratelimit.hit("digests.subscribe.ip", ip, limit=IP_LIMIT, window=IP_WINDOW)).allowed
-    ):
-        return Accepted(False, by_ip.retry_after, limited_by="client")  # the address's hit not spent
+    throttle.peek("subscribe:email", address)
+    if ip:
+        throttle.check("subscribe:ip", ip)  # refused: the address's hit not spent
     # Only concurrent requests for this very address can have taken its room since the look: the
     # client's hit stays spent then, on its own address.
-    decision = ratelimit.hit("digests.subscribe", address, limit=RESEND_LIMIT, window=RESEND_WINDOW)
-    if not decision.allowed:
-        return Accepted(False, decision.retry_after, limited_by="address")
+    throttle.check("subscribe:email", address)
     own = bool(user and getattr(user, "is_authenticated", False) and user.email_verified and user.email)
     own = own and _same(user.email, address)
     with transaction.atomic():
@@ -117,9 +105,9 @@ def subscribe(raw_email: str, *, user: Any = None, ip: str = "", frequency: str 
             if sub.status != Subscriber.Status.CONFIRMED:
                 _confirm(sub)  # the account's verified address needs no second proof
             sub.save()
-            return Accepted(True, own=True)
+            return Accepted(own=True)
         if sub.suppressed_at is not None:
-            return Accepted(True)
+            return Accepted()
         if sub.status == Subscriber.Status.CONFIRMED:
             _after_commit_mail("already", sub.pk)
         else:
@@ -127,7 +115,7 @@ def subscribe(raw_email: str, *, user: Any = None, ip: str = "", frequency: str 
                 sub.status = Subscriber.Status.PENDING
                 sub.save(update_fields=["status"])
             _after_commit_mail("confirm", sub.pk)
-    return Accepted(True)
+    return Accepted()
 
 
 def _same(a: str, b: str) -> bool:

@@ -18,14 +18,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from paperfeed.accounts import throttle
-from paperfeed.core import ratelimit
+from paperfeed.accounts.middleware import rate_limited_json
 from paperfeed.core.http import (
     SpelledTwice,
     camel_case,
     camel_keys_read,
     json_answer,
-    retry_later,
-    retry_seconds,
     snake_case,
     with_old_keys,
 )
@@ -42,34 +40,10 @@ def _wants_json(request: HttpRequest) -> bool:
     return request.GET.get("format") == "json" or "application/json" in request.headers.get("Accept", "")
 
 
-def _limit(limited_by: str) -> tuple[int, int]:
-    """(limit, window) of the limit that refused a request."""
-    if limited_by == "client":
-        return services.IP_LIMIT, services.IP_WINDOW
-    return services.RESEND_LIMIT, services.RESEND_WINDOW
-
-
-def _limit_met(limited_by: str, wait: int) -> str:
-    # Name the limit that was met: told "this address" when it was the client's limit, a reader
-    # would wait for nothing before trying another address, or blame an address they never used.
-    # And say for how long: "later" was often several hours for an address.
-    limit, window = _limit(limited_by)
-    if limited_by == "client":
-        met = f"Too many subscription requests from your network (at most {limit} {_per(window)})"
-    else:
-        met = f"Too many confirmation mails asked for this address (at most {limit} {_per(window)})"
-    return f"{met}; try again in {about(wait)}."
-
-
-def _per(window: int) -> str:
-    hours = window / 3600
-    return "an hour" if hours == 1 else f"in {hours:g} hours" if hours >= 1 else f"in {window // 60} minutes"
-
-
 @require_http_methods(["GET", "HEAD", "POST"])
 def subscribe(request: HttpRequest) -> HttpResponse:
     form = SubscribeForm(request.POST or None)
-    status, message, error, wait, most = 200, "", "", 0, 0
+    status, message, error = 200, "", ""
     if request.method == "POST" and form.is_valid():
         try:
             got = services.subscribe(
@@ -82,43 +56,34 @@ def subscribe(request: HttpRequest) -> HttpResponse:
             )
         except addresses.InvalidAddress as e:
             status, error = 400, str(e)
+        except throttle.RateLimited as e:
+            if not _wants_json(request):
+                raise  # the site's 429 page, naming the limit met (accounts.middleware)
+            # Named in the message too, and which one matters: told "this address" when it was the
+            # network's limit, a reader would wait for nothing before trying another address. And
+            # `ok` and `message` as in this endpoint's other answers, for a client that reads them.
+            limited = f"Too many requests ({e.description}); try again in {about(e.wait)}."
+            return rate_limited_json(e, limited, also={"ok": False, "message": limited})
         else:
             if got.own and not _wants_json(request):
                 messages.success(request, "Subscribed: digests go to your account's address.")
                 return redirect("digests:my-settings")
-            if got.allowed:
-                message = SUBSCRIBED
-            else:
-                status, error, wait = 429, _limit_met(got.limited_by, got.retry_after), got.retry_after
-                # The true wait, held to the longest the limit met can make anyone wait rather than
-                # to the hour other Retry-Afters are: told one hour of an address's several, a
-                # client came back to be refused again.
-                most = ratelimit.longest_wait(_limit(got.limited_by)[1])
+            message = SUBSCRIBED
     elif request.method == "POST":
         status, error = 400, "Enter an email address."
-    if _wants_json(request) and status == 429:
-        # The shape of every 429 (core.http.retry_later), with this endpoint's own two keys, which its
-        # other answers have: a client reading `ok` and `message` reads them here too.
-        return retry_later(error, wait, 429, also={"ok": False, "message": error}, most=most)
     if _wants_json(request):
-        response: HttpResponse = json_answer({"ok": not error, "message": message or error}, status=status)
-    else:
-        response = render(
-            request,
-            "digests/subscribe.html",
-            {
-                "form": form,
-                "message": message,
-                "error": error,
-                "prefill": form.data.get("email", "") if error else "",
-            },
-            status=status,
-        )
-    if status == 429:
-        # When the limit that was met lets this address (or this client) ask again: it said a fixed
-        # hour, where a minute was often left, and then at most an hour, where hours were.
-        response["Retry-After"] = str(retry_seconds(wait, most))
-    return response
+        return json_answer({"ok": not error, "message": message or error}, status=status)
+    return render(
+        request,
+        "digests/subscribe.html",
+        {
+            "form": form,
+            "message": message,
+            "error": error,
+            "prefill": form.data.get("email", "") if error else "",
+        },
+        status=status,
+    )
 
 
 def _bad_link(request: HttpRequest, e: tokens.BadToken) -> HttpResponse:

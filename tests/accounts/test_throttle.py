@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from paperfeed.accounts import throttle
 
 
@@ -13,3 +15,17 @@ def test_every_limit_has_a_description_a_reader_can_take() -> None:
     assert throttle.LIMITS["comment:user"].description == "comments: 10 per 5 minutes"
     assert throttle.LIMITS["reset:account"].description.endswith(": 5 a day")
     assert throttle.Limit(3, 6 * 3600).description == "3 per 6 hours"  # a stand-in without words
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_peek_refuses_as_a_check_would_and_counts_nothing(rate_counters: str) -> None:
+    # /subscribe looks at an address's limit before the client's is counted, and counts it last.
+    lim = throttle.LIMITS["subscribe:email"]
+    for _ in range(lim.limit):
+        throttle.peek("subscribe:email", "reader@example.org")  # counts nothing: never refused
+    for _ in range(lim.limit):
+        throttle.check("subscribe:email", "Reader@Example.org")  # the same key, as check takes it
+    with pytest.raises(throttle.RateLimited) as refused:
+        throttle.peek("subscribe:email", "reader@example.org")
+    assert refused.value.scope == "subscribe:email"
+    assert 1 <= refused.value.wait <= throttle.longest_wait("subscribe:email") == 2 * lim.window

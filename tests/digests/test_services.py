@@ -7,6 +7,7 @@ import threading
 import pytest
 from django.db import connection
 
+from paperfeed.accounts import throttle
 from paperfeed.core import ratelimit
 from paperfeed.digests import services
 from tests.fakes import clock
@@ -23,29 +24,30 @@ def test_a_request_the_networks_limit_refuses_spends_none_of_its_addresss_confir
     gets through. The client's limit used to be looked at, then the address's counted, then the
     client's: every request passed the look, and all but one were refused at the count with an
     address's confirmation spent. And a count let through every hit its look had (all six here)."""
-    clock.freeze(monkeypatch, [1000.0 * services.IP_WINDOW])
+    network = throttle.LIMITS["subscribe:ip"]
+    clock.freeze(monkeypatch, [1000.0 * network.window])
     ip = "198.51.100.7"
-    for _ in range(services.IP_LIMIT - 1):
-        assert ratelimit.hit(
-            "digests.subscribe.ip", ip, limit=services.IP_LIMIT, window=services.IP_WINDOW
-        ).allowed
+    for _ in range(network.limit - 1):
+        throttle.check("subscribe:ip", ip)
     # Each thread's count against the network waits until every thread has got that far: the
     # race at its widest, whatever the scheduler does.
     lined_up = threading.Barrier(THREADS, timeout=30)
     real_hit = ratelimit.hit
 
     def hit_when_all_are_there(scope: str, key: str, **kw: int) -> ratelimit.Decision:
-        if scope == "digests.subscribe.ip":
+        if scope == "subscribe:ip":
             lined_up.wait()
         return real_hit(scope, key, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(ratelimit, "hit", hit_when_all_are_there)
-    outcomes: dict[str, services.Accepted] = {}
+    outcomes: dict[str, services.Accepted | throttle.RateLimited] = {}
     errors: list[BaseException] = []
 
     def ask(address: str) -> None:
         try:
             outcomes[address] = services.subscribe(address, ip=ip)
+        except throttle.RateLimited as e:
+            outcomes[address] = e
         except BaseException as e:
             errors.append(e)
         finally:
@@ -58,11 +60,11 @@ def test_a_request_the_networks_limit_refuses_spends_none_of_its_addresss_confir
     for t in threads:
         t.join()
     assert not errors and len(outcomes) == THREADS
-    refused = [a for a, got in outcomes.items() if not got.allowed]
-    assert refused and {outcomes[a].limited_by for a in refused} == {"client"}
+    refusals = {a: got for a, got in outcomes.items() if isinstance(got, throttle.RateLimited)}
+    assert {e.scope for e in refusals.values()} == {"subscribe:ip"}
+    refused = list(refusals)
     assert len(refused) == THREADS - 1  # one room left, taken once: the look and the count are one step
     for address in refused:
-        left = ratelimit.peek(
-            "digests.subscribe", address, limit=services.RESEND_LIMIT, window=services.RESEND_WINDOW
-        )
+        email = throttle.LIMITS["subscribe:email"]
+        left = ratelimit.peek("subscribe:email", address, limit=email.limit, window=email.window)
         assert left.count == 1, address  # the request it would let through, and none counted before

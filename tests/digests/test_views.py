@@ -10,13 +10,16 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from paperfeed.digests import mail, services, tokens
+from paperfeed.accounts import throttle
+from paperfeed.digests import mail, tokens
 from paperfeed.digests.models import Subscriber
 from tests.digests.conftest import make_papers
 from tests.fakes import clock
 from tests.fakes.smtp import SmtpSink
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
+# /subscribe's two limits: confirmation mails per address, requests per client.
+EMAIL, NETWORK = throttle.LIMITS["subscribe:email"], throttle.LIMITS["subscribe:ip"]
 
 
 @pytest.fixture
@@ -167,12 +170,13 @@ def test_resends_limited_to_3_per_6_hours_the_4th_is_429_without_mail(smtp_sink:
 @pytest.mark.usefixtures("rate_counters", "immediate_tasks", "smtp_sink")
 def test_a_429_says_when_the_limit_met_lets_the_address_ask_again(monkeypatch: pytest.MonkeyPatch) -> None:
     # It said `Retry-After: 3600` whatever was left, then at most 3600, and the JSON twin
-    # `{"ok", "message"}` alone, where every other 429 is core.http.retry_later's shape.
-    window = services.RESEND_WINDOW
+    # `{"ok", "message"}` alone, where every other 429 is core.http.retry_later's shape; then it
+    # had that shape but no `limit`, and a page of its own where every other limit has the 429 page.
+    window = EMAIL.window
     # 45 minutes before a window ends (an eighth of it: whole seconds in binary too).
     now = clock.freeze(monkeypatch, [1000 * window + window - 2700.0])
     url = reverse("digests:subscribe") + "?format=json"
-    for _ in range(services.RESEND_LIMIT):
+    for _ in range(EMAIL.limit):
         assert Client().post(url, {"email": "reader@example.org"}).status_code == 200
     # The three weigh on into the next window, for a third of it: 45 minutes and 2 hours, all of
     # it said (it was held to an hour, and a client back then was refused again), up to the
@@ -180,20 +184,23 @@ def test_a_429_says_when_the_limit_met_lets_the_address_ask_again(monkeypatch: p
     r = Client().post(url, {"email": "reader@example.org"})
     assert r.status_code == 429 and r["Retry-After"] == "9900" and r.json()["retryAfter"] == 9900
     error = (
-        "Too many confirmation mails asked for this address (at most 3 in 6 hours); "
+        "Too many requests (confirmation mails asked for one email address: 3 per 6 hours); "
         "try again in about 3 hours."
     )
     assert r.json() == {
         "error": error,
         "retryAfter": 9900,
         "retry_after": 9900,
+        "limit": "confirmation mails asked for one email address: 3 per 6 hours",
         "ok": False,
         "message": error,
     }
     page = _subscribe(Client(), "reader@example.org")
-    # The page's, as its twin's, and the wait in words on it.
+    # The site's 429 page, as any limit's: the same Retry-After, the wait in words, the limit named.
     assert page.status_code == 429 and page["Retry-After"] == "9900"
-    assert "try again in about 3 hours." in page.content.decode()
+    text = page.content.decode()
+    assert "<p>You have sent too many requests; try again in about 3 hours.</p>" in text
+    assert "<p>The limit: confirmation mails asked for one email address: 3 per 6 hours.</p>" in text
     # 45 minutes before room comes back, 45 minutes are said.
     now[0] += 9900 - 2700
     r = Client().post(url, {"email": "reader@example.org"})
@@ -206,22 +213,43 @@ def test_a_429_says_when_the_limit_met_lets_the_address_ask_again(monkeypatch: p
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("rate_counters", "immediate_tasks", "smtp_sink")
 def test_a_429_of_the_clients_own_limit_says_its_wait(monkeypatch: pytest.MonkeyPatch) -> None:
-    window = services.IP_WINDOW
+    window = NETWORK.window
     clock.freeze(monkeypatch, [1000 * window + window - 900.0])
     url = reverse("digests:subscribe") + "?format=json"
-    codes = [Client().post(url, {"email": f"r{i}@example.org"}).status_code for i in range(services.IP_LIMIT)]
+    codes = [Client().post(url, {"email": f"r{i}@example.org"}).status_code for i in range(NETWORK.limit)]
     assert set(codes) == {200}
     r = Client().post(url, {"email": "one.more@example.org"})  # a new address, the same client
     # The thirty weigh on into the next window until a thirtieth of it has passed: 900 + 120 s.
     assert r.status_code == 429 and r["Retry-After"] == "1020" and r.json()["retryAfter"] == 1020
     # The client's limit is named, not the address's: this address never asked before.
-    error = (
-        "Too many subscription requests from your network (at most 30 an hour); "
-        "try again in about 17 minutes."
-    )
-    assert r.json()["message"] == r.json()["error"] == error
+    limit = "digest subscription requests from one network: 30 an hour"
+    error = f"Too many requests ({limit}); try again in about 17 minutes."
+    assert r.json()["message"] == r.json()["error"] == error and r.json()["limit"] == limit
     page = _subscribe(Client(), "and.another@example.org")
-    assert page.status_code == 429 and error in page.content.decode()
+    assert page.status_code == 429 and page["Retry-After"] == "1020"
+    assert f"<p>The limit: {limit}.</p>" in page.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("rate_counters", "immediate_tasks", "smtp_sink")
+def test_a_429_says_nothing_of_whether_the_address_is_subscribed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An address's limit met answers alike for a new, a pending and a confirmed address: a 429 that
+    differed would tell anyone who asked four times whether an address gets digests."""
+    clock.freeze(monkeypatch, [1000.0 * EMAIL.window])
+    Subscriber.objects.create(email="confirmed@example.org", status=Subscriber.Status.CONFIRMED)
+    Subscriber.objects.create(email="pending@example.org")
+    url = reverse("digests:subscribe")
+    refusals: dict[str, set[tuple[int, str, bytes]]] = {"json": set(), "page": set()}
+    for who in ("new", "pending", "confirmed"):
+        for _ in range(EMAIL.limit):
+            assert Client().post(url, {"email": f"{who}@example.org"}).status_code == 200
+        for kind, r in (
+            ("json", Client().post(url + "?format=json", {"email": f"{who}@example.org"})),
+            ("page", _subscribe(Client(), f"{who}@example.org")),
+        ):
+            refusals[kind].add((r.status_code, r["Retry-After"], r.content))
+    assert all(len(answers) == 1 for answers in refusals.values()), refusals
+    assert {status for answers in refusals.values() for status, _, _ in answers} == {429}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -231,18 +259,16 @@ def test_a_refusal_by_the_addresss_limit_does_not_count_against_the_client(
 ) -> None:
     """One address asked for again and again from a network locked everyone behind it out: each
     refusal by the address's limit counted against the client's limit as well."""
-    clock.freeze(monkeypatch, [1000.0 * services.IP_WINDOW])
+    clock.freeze(monkeypatch, [1000.0 * NETWORK.window])
     url = reverse("digests:subscribe") + "?format=json"
-    codes = [
-        Client().post(url, {"email": "reader@example.org"}).status_code for _ in range(services.IP_LIMIT)
-    ]
-    assert codes == [200] * services.RESEND_LIMIT + [429] * (services.IP_LIMIT - services.RESEND_LIMIT)
+    codes = [Client().post(url, {"email": "reader@example.org"}).status_code for _ in range(NETWORK.limit)]
+    assert codes == [200] * EMAIL.limit + [429] * (NETWORK.limit - EMAIL.limit)
     assert all(  # the rest of the client's limit is still there for other addresses
         Client().post(url, {"email": f"r{i}@example.org"}).status_code == 200
-        for i in range(services.IP_LIMIT - services.RESEND_LIMIT)
+        for i in range(NETWORK.limit - EMAIL.limit)
     )
     r = Client().post(url, {"email": "one.more@example.org"})  # and then it is spent
-    assert r.status_code == 429 and "from your network" in r.json()["error"]
+    assert r.status_code == 429 and r.json()["limit"] == NETWORK.description
 
 
 @pytest.mark.django_db(transaction=True)
@@ -251,14 +277,14 @@ def test_behind_a_proxy_each_client_has_its_own_limit(monkeypatch: pytest.Monkey
     """The client's limit went by REMOTE_ADDR, the proxy's address behind one (PAPERFEED_PROXY_COUNT
     ignored): its 30 an hour were every subscriber's together."""
     settings.PROXY_COUNT = 1
-    clock.freeze(monkeypatch, [1000.0 * services.IP_WINDOW])
+    clock.freeze(monkeypatch, [1000.0 * NETWORK.window])
     url = reverse("digests:subscribe") + "?format=json"
 
     def ask(client: str, i: int) -> int:
         return Client(HTTP_X_FORWARDED_FOR=client).post(url, {"email": f"r{i}@example.org"}).status_code
 
-    assert {ask(f"198.51.100.{i}", i) for i in range(services.IP_LIMIT + 5)} == {200}
-    assert {ask("203.0.113.9", 100 + i) for i in range(services.IP_LIMIT)} == {200}
+    assert {ask(f"198.51.100.{i}", i) for i in range(NETWORK.limit + 5)} == {200}
+    assert {ask("203.0.113.9", 100 + i) for i in range(NETWORK.limit)} == {200}
     assert ask("203.0.113.9", 200) == 429  # one client over its own limit still is
 
 
