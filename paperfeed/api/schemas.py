@@ -9,6 +9,7 @@ from ninja import Field, Schema
 from pydantic import ConfigDict, WithJsonSchema
 
 from paperfeed.accounts import throttle
+from paperfeed.core.http import MAX_RETRY_AFTER
 
 # Strings in the document with the format they are in, so a client generated from it reads a time or
 # a day, not any text: api.views._ts writes RFC 3339 in UTC ("2026-03-02T09:30:00.000Z").
@@ -224,7 +225,8 @@ def old_name(new: str) -> Any:
 
 # The limits an API request can meet (accounts.throttle), and the longest wait a 429 of theirs can
 # say: two of the longest one's windows (core.ratelimit.longest_wait), two hours for submit:user's
-# and report:user's hourly limits. A 503 says at most an hour (core.http.MAX_RETRY_AFTER).
+# and report:user's hourly limits: RateLimitedOut's bound. A 503 says at most an hour
+# (core.http.MAX_RETRY_AFTER), RetryLaterOut's; it documented two hours for 503s too until 2026-12.
 # Kept by hand, since the checks are made in the services the operations call (feed.services,
 # moderation.services), not at the routes: tests/api/test_limits.py walks every operation's calls
 # and fails when a limit it can meet is missing here, or one here is met by none.
@@ -239,17 +241,20 @@ class RetryLaterOut(Schema):
 
     error: str = Field(description="what is wrong, in words")
     retryAfter: int = Field(
-        ge=1,
-        le=LONGEST_RETRY_AFTER,
-        description="seconds to wait, as in Retry-After: at most an hour for a 503, and for a 429 two of"
-        " the limit's windows (the longest its refusal can make anyone wait: 2 hours for the hourly"
-        " submit:user and report:user)",
+        ge=1, le=MAX_RETRY_AFTER, description="seconds to wait, as in Retry-After: at most an hour"
     )
     retry_after: int = old_name("retryAfter")
 
 
 class RateLimitedOut(RetryLaterOut):
     """A 429: a rate limit met. `limit` names it in words, as the site's 429 page does."""
+
+    retryAfter: int = Field(
+        ge=1,
+        le=LONGEST_RETRY_AFTER,
+        description="seconds to wait, as in Retry-After: up to two of the limit's windows (the longest"
+        " its refusal can make anyone wait: 2 hours for the hourly submit:user and report:user)",
+    )
 
     limit: str = Field(
         description="the limit met, in words: one of "
