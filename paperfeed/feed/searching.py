@@ -180,7 +180,7 @@ def _database_match(
             p,
             0.0,
             snippet(tex.prose(p.abstract), words),
-            title_html=snippet(p.title, words, whole=True),
+            title_html=snippet(tex.prose(p.title), words, whole=True),
             authors_html=author_line(p, _containing(p, author)),
         )
         for p in papers

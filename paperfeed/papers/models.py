@@ -14,6 +14,7 @@ from typing import Any
 from django.db import connections, models
 from django.db.models import Exists, OuterRef
 from django.db.models.functions import Lower
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
 from paperfeed.papers import tex
@@ -259,6 +260,12 @@ class Paper(models.Model):
         names = ", ".join(a.get("name", "") for a in self.authors[: self.AUTHORS_LISTED])
         more = len(self.authors) - self.AUTHORS_LISTED
         return f"{names} and {more} more" if more > 0 else names
+
+    @cached_property
+    def title_html(self) -> SafeString:
+        """The title as every page shows it: TeX's typography outside its formulas as an abstract's
+        (dashes, quotes, accents, \\%: papers.tex.prose), escaped, the formulas left for KaTeX."""
+        return mark_safe(tex.prose_html(self.title))  # noqa: S308  # nosec B308 B703
 
     @cached_property
     def short_title(self) -> str:

@@ -435,6 +435,13 @@ def prose(text: str) -> str:
     return re.sub("\0(\\d+)\0", lambda m: formulas[int(m[1])], out)
 
 
+def prose_html(text: str) -> str:
+    """prose's text escaped, whitespace joined, its escaped dollars made dollars_html's: a title as a
+    page shows it (KaTeX renders its formulas). Search results mark words in the same text
+    (search.services.highlight over prose), so a marked title reads as an unmarked one."""
+    return excerpt_html(" ".join(prose(text).split()), [])
+
+
 def _plain_prose(text: str) -> str:
     return _typeset(text.replace("\\\\", " "))  # \\ a line break
 

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from paperfeed.core.http import json_answer
 from paperfeed.core.middleware import BadParameter
 from paperfeed.core.paging import site_number
+from paperfeed.papers import tex
 from paperfeed.papers.models import Paper
 from paperfeed.recs import api, index, services
 from paperfeed.recs.models import Feedback, FeedToken
@@ -106,7 +107,9 @@ def not_interested(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     undo = request.POST.get("undo") == "1"
     services.not_interested(request.user, paper, undo=undo)
     if undo:
-        messages.success(request, f"“{paper.title}” is back among your recommendations.")
+        messages.success(
+            request, f"“{tex.plain(paper.title)}” is back among your recommendations."
+        )  # no KaTeX
     else:
         request.session[JUST_MARKED] = paper.arxiv_id
     nxt = request.POST.get("next", "")

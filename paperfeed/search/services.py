@@ -600,7 +600,7 @@ def _hits(
                     arxiv_id=arxiv_id,
                     title=title,
                     score=score,
-                    title_html=highlight(title, terms, whole=True, surfaces=surfaces),
+                    title_html=highlight(tex.prose(title), terms, whole=True, surfaces=surfaces),
                     snippet_html=highlight(tex.prose(abstract), terms, surfaces=surfaces),
                     authors=[a.get("name", "") for a in authors],
                     categories=cats.get(pid) or ([primary] if primary else []),

@@ -214,6 +214,26 @@ def test_tex_in_a_mail_is_spelled_in_plain_characters() -> None:
     assert "\\" not in html
 
 
+def test_a_titles_typography_is_in_both_parts_of_a_mail() -> None:
+    """The text part is what a plain-text client shows: a title's -- and ``…'' as the page sets them."""
+    from paperfeed.papers.records import PaperRecord
+    from paperfeed.papers.services import Ingestor
+
+    with Ingestor("test") as ing:
+        ing.add(PaperRecord(
+            arxiv_id="2611.00001", title="Self--Supervised ``Zero-Shot'' <b>x</b> --- a Survey",
+            abstract="An abstract.", categories=["cs.CL"], authors=[], announced=PERIOD,
+        ))  # fmt: skip
+    Subscriber.objects.create(
+        email="a@example.org", status=Subscriber.Status.CONFIRMED, trending=False, categories=["cs.CL"]
+    )
+    message, _ = send_one()
+    shown = "Self\u2013Supervised \u201cZero-Shot\u201d <b>x</b> \u2014 a Survey"
+    assert f"\n* {shown}\n" in message.body
+    html = message.alternatives[0][0]
+    assert shown.replace("<", "&lt;").replace(">", "&gt;") + "</a>" in html and "<b>x" not in html
+
+
 def test_the_text_part_reads_in_a_plain_text_client() -> None:
     """Its lines fit 76 columns, broken at spaces (an address stays whole on its own line), each
     paper has its abstract as the HTML part does, spelled in plain characters, papers are one blank

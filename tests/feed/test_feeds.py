@@ -210,6 +210,21 @@ def test_an_items_abstract_spells_its_tex_in_plain_characters_escaped(papers) ->
         assert "<p>A second paragraph.</p>" in html and "$" not in html and "<script>" not in html, kind
 
 
+def test_an_items_title_has_the_typography_in_plain_characters(papers) -> None:  # type: ignore[no-untyped-def]
+    """Feed readers show a title as text: TeX's dashes and quotes as the page sets them, the formula
+    spelled out, and the markup as characters (the XML escapes them, a reader shows them)."""
+    from paperfeed.papers.models import Paper
+
+    Paper.objects.filter(pk=papers[1].pk).update(
+        title="Self--Supervised ``Zero-Shot'' <b>x</b> --- with $\\alpha$"
+    )
+    shown = "Self\u2013Supervised \u201cZero-Shot\u201d <b>x</b> \u2014 with \u03b1"
+    rss = ET.fromstring(Client().get("/papers/feed.rss").content)
+    assert shown in [i.findtext("title") for i in rss.iter("item")]
+    atom = ET.fromstring(Client().get("/papers/feed.atom").content)
+    assert shown in [e.findtext(f"{ATOM}title") for e in atom.iter(f"{ATOM}entry")]
+
+
 def test_an_empty_feed_is_dated_the_start_of_the_day_so_a_poll_gets_the_same_bytes(papers) -> None:  # type: ignore[no-untyped-def]
     """With no entry to take a date from, the feed was dated the current second: every poll of an
     empty feed (trending on a Monday, a quiet category) got new bytes and a new ETag, never a 304."""

@@ -103,6 +103,40 @@ def test_a_results_title_marks_the_words_searched_as_its_snippet_does(search_hom
     )
 
 
+# A title as arXiv writes it, with TeX's typography, markup to keep inert and formulas for KaTeX.
+TYPESET_TITLE = "Private set--intersection of ``secret'' <script>alert(1)</script> inputs at \\$5, $a--b$"
+# The marks land on the words the page shows (an en dash, curly quotes), not on the TeX's.
+TYPESET_SHOWN = (
+    "Private <mark>set</mark>\u2013<mark>intersection</mark> of \u201c<mark>secret</mark>\u201d "
+    '&lt;script&gt;alert(1)&lt;/script&gt; inputs at <span class="dollar">$</span>5, $a--b$'
+)
+
+
+def _title(html: str, arxiv_id: str) -> str:
+    found = re.search(rf'<h3 class="title tex"><a href="/papers/{arxiv_id}">(.*?)</a>', _card(html, arxiv_id))
+    assert found, html
+    return found[1]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("indexed", [True, False], ids=["index", "database"])
+def test_a_results_title_has_the_papers_typography_with_the_words_marked(search_home, indexed: bool) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from paperfeed.papers.models import Paper
+
+    ingest([replace(r, title=TYPESET_TITLE) if r.arxiv_id == "2503.00005" else r for r in records()])
+    if indexed:
+        Indexer().run(semantic=False)
+    html = Client().get("/search", {"q": "set intersection secret", "mode": "keyword"}).content.decode()
+    assert _title(html, "2503.00005") == TYPESET_SHOWN
+    assert "<script>alert" not in html
+    # The page's own heading shows the same text, unmarked.
+    page = Client().get("/papers/2503.00005").content.decode()
+    assert Paper.objects.get(arxiv_id="2503.00005").title_html in page
+    assert re.sub("</?mark>", "", TYPESET_SHOWN) + "</h1>" in page
+
+
 @pytest.mark.django_db
 def test_the_database_fallback_marks_titles_and_the_author_filter_too(search_home) -> None:  # type: ignore[no-untyped-def]
     # No index built (a home of its own): the database's match stands in, with the same marks.

@@ -1077,6 +1077,27 @@ def test_titles_outside_the_page_body_spell_tex_in_plain_text(site) -> None:  # 
     ]
 
 
+def test_a_title_has_its_typography_on_its_page_and_in_the_lists(site) -> None:  # type: ignore[no-untyped-def]
+    """Titles were shown as arXiv writes them (449 of the 74,728 real ones with "--"), where the
+    abstract below had its dashes and quotes; escaped still, and the formula left for KaTeX."""
+    from paperfeed.papers.models import Paper
+
+    papers, _, today = site
+    p = papers[0]
+    Paper.objects.filter(pk=p.pk).update(title="Self--Supervised ``Zero-Shot'' <b>x</b> --- with $a--b$")
+    shown = "Self\u2013Supervised \u201cZero-Shot\u201d &lt;b&gt;x&lt;/b&gt; \u2014 with $a--b$"
+    c = Client()
+    c.force_login(make_user("reader"))  # past the anonymous page cache, which this direct update skips
+    page = c.get(f"/papers/{p.arxiv_id}").content.decode()
+    assert f'<h1 class="tex">{shown}</h1>' in page
+    assert f"<title>{shown.replace('$', '')} — paperfeed</title>" in page  # plain: no KaTeX there
+    # The day's cards, an author's list, and the feed's page (which a browser gets for "RSS").
+    for url in (f"/papers?date={today}", f"/authors/{p.authors[0]['key']}", f"/papers/feed?date={today}"):
+        html = c.get(url).content.decode()
+        assert f">{shown}</a>" in html, url
+        assert "<b>x" not in html and "Self--Supervised" not in html, url
+
+
 def test_comment_times_are_absolute_in_the_html_a_cache_keeps(site) -> None:  # type: ignore[no-untyped-def]
     """A cached page outlives any "5 minutes ago": the HTML says when, the reader's browser turns it
     into words (tests/browser/test_relative_times.py), and without JavaScript the date stays."""

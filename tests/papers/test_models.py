@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db.models import Value
 from django.db.models.functions import Concat
+from django.template import Context, Template
 from django.test import Client
 
 from paperfeed.papers.models import Paper
@@ -20,6 +21,14 @@ def test_author_line_names_six_and_counts_the_rest() -> None:
     assert line(6) == "A0, A1, A2, A3, A4, A5"
     assert line(8) == "A0, A1, A2, A3, A4, A5 and 2 more"
     assert Paper(authors=[{"key": "nameless"}]).author_line == ""  # a record without a name
+
+
+def test_title_html_is_the_escaped_title_with_its_typography() -> None:
+    paper = Paper(title="Self--Supervised ``Zero-Shot'' <i>x</i> with $x--y$")
+    assert paper.title_html == "Self\u2013Supervised \u201cZero-Shot\u201d &lt;i&gt;x&lt;/i&gt; with $x--y$"
+    assert (
+        str(Template("{{ p.title_html }}").render(Context({"p": paper}))) == paper.title_html
+    )  # not escaped twice
 
 
 def _digests() -> dict[str, str]:
