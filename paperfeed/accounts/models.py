@@ -15,7 +15,7 @@ from django.db import connections, models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from paperfeed.accounts.signals import password_changed
+from paperfeed.accounts.signals import Replaced, password_changed
 from paperfeed.accounts.validators import USERNAME_RULE, normalise_email, validate_username
 from paperfeed.core.models import OwnedQuerySet
 
@@ -119,9 +119,9 @@ class User(AbstractUser):
     # How a password change was made, said in the "password changed" notice; the site's own forms
     # set theirs before saving.
     changed_how = "by a site administrator (the admin site or the command line)"
-    # How many private feed addresses the last password change replaced (signals.password_changed),
-    # for the page that confirms it.
-    feeds_replaced = 0
+    # The private feed addresses the last password change replaced (signals.password_changed), for
+    # the page that confirms it and the notice mail.
+    feeds_replaced: tuple[Replaced, ...] = ()
 
     class Meta(AbstractUser.Meta):
         constraints = [
@@ -161,15 +161,17 @@ class User(AbstractUser):
                     Vote.objects.follow_voter(self.pk)
                 if changed:
                     replies: list[tuple[Any, Any]] = password_changed.send(sender=type(self), user=self)
-                    self.feeds_replaced = sum(n for _, n in replies if isinstance(n, int))
+                    self.feeds_replaced = tuple(r for _, r in replies if isinstance(r, Replaced))
         else:
             super().save(*args, **kwargs)
         self._password_disabled = False
         if changed:
             from paperfeed.accounts.services import send_password_changed
 
-            how, disabled = self.changed_how, not self.has_usable_password()
-            transaction.on_commit(lambda: send_password_changed(self, how, disabled=disabled))
+            how, disabled, replaced = self.changed_how, not self.has_usable_password(), self.feeds_replaced
+            transaction.on_commit(
+                lambda: send_password_changed(self, how, disabled=disabled, replaced=replaced)
+            )
 
     @property
     def is_suspended(self) -> bool:

@@ -8,6 +8,7 @@ the caller answers identically whichever branch ran (no account enumeration).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import secrets
@@ -19,6 +20,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
+from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import dateformat, timezone
@@ -26,6 +28,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from paperfeed.accounts.models import ApiToken, Follow, User
+from paperfeed.accounts.signals import Replaced
 from paperfeed.core.failpoints import failpoint
 from paperfeed.digests import mail as outbox
 from paperfeed.papers import services as papers
@@ -49,6 +52,8 @@ def send_mail(template: str, to: str, context: dict[str, object], *, message_id:
     body = render_to_string(f"accounts/email/{template}_body.txt", context)
     headers = {"Message-ID": message_id} if message_id else None
     msg = EmailMultiAlternatives(subject, body, to=[to], headers=headers)
+    with contextlib.suppress(TemplateDoesNotExist):  # without an HTML template, a text-only mail
+        msg.attach_alternative(render_to_string(f"accounts/email/{template}_body.html", context), "text/html")
     msg.send()
 
 
@@ -176,12 +181,16 @@ def send_password_reset(email: str, message_id: str = "") -> int:
     return sent
 
 
-def send_password_changed(user: User, how: str, *, disabled: bool = False) -> None:
+def send_password_changed(
+    user: User, how: str, *, disabled: bool = False, replaced: tuple[Replaced, ...] = ()
+) -> None:
     """Tell the account's address that its password was just changed (`how`: by what means), or
     turned off (`disabled`: no password logs in any more), so that an owner who did not change it
-    learns at once and can take the account back. The change is saved before this runs: a mailer
-    that refuses the notice is logged, never turned into an error page for a change that has
-    already happened."""
+    learns at once and can take the account back; and what else changed or did not: the private
+    feed addresses the change `replaced` (a feed reader on an old one gets 404 now) and the API
+    tokens it left working, each said only to an owner who has some. The change is saved before
+    this runs: a mailer that refuses the notice is logged, never turned into an error page for a
+    change that has already happened."""
     if not user.email:
         return
     when = dateformat.format(timezone.now().astimezone(dt.UTC), "j F Y, H:i") + " UTC"
@@ -191,6 +200,9 @@ def send_password_changed(user: User, how: str, *, disabled: bool = False) -> No
         "how": how,
         "disabled": disabled,
         "reset": absolute(reverse("password-reset")),
+        "replaced": [(r.what, absolute(r.where)) for r in replaced],
+        "tokens": user.api_tokens.count(),
+        "token_settings": absolute(reverse("settings")) + "#api-tokens",
     }
     try:
         send_mail("password_changed", user.email, context)

@@ -55,10 +55,18 @@ def _pages_changed(sender: object, **kwargs: object) -> None:
     transaction.on_commit(bump_listing_version)
 
 
-def _new_search_feed_addresses(sender: object, user: Any, **kwargs: object) -> int:
+def _new_search_feed_addresses(sender: object, user: Any, **kwargs: object) -> Any:
+    from django.urls import reverse
+
+    from paperfeed.accounts.signals import Replaced
     from paperfeed.feed.models import SavedSearch
 
     mine = list(SavedSearch.objects.filter(user=user))
     for saved in mine:
         saved.reset_token()
-    return len(mine)
+    if not mine:
+        return None
+    what = (
+        "the feed of your saved search" if len(mine) == 1 else f"the feeds of your {len(mine)} saved searches"
+    )
+    return Replaced(what, reverse("settings") + "#saved-searches")

@@ -88,8 +88,13 @@ def _hook(user_field: str, paper_field: str, at_field: str, how: str, sign: int)
     return receiver
 
 
-def _new_feed_address(sender: Any, user: Any, **kwargs: Any) -> int:
+def _new_feed_address(sender: Any, user: Any, **kwargs: Any) -> Any:
     # A new password is a new "for you" feed address: the old one may be known to whoever had it.
+    from django.urls import reverse
+
+    from paperfeed.accounts.signals import Replaced
     from paperfeed.recs.models import FeedToken
 
-    return FeedToken.objects.rotate_if_any(user)
+    if not FeedToken.objects.rotate_if_any(user):
+        return None
+    return Replaced("your “for you” feed", reverse("for-you"))

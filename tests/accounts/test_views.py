@@ -798,6 +798,93 @@ def test_a_new_password_gives_every_private_feed_a_new_address(smtp_sink, immedi
     assert private_feed_tokens(plain) == []
 
 
+class _Words(HTMLParser):
+    """An HTML mail as a reader sees it: its text, one space between words, and its links."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.links: list[str] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.links += [v or "" for k, v in attrs if tag == "a" and k == "href"]
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+    @property
+    def text(self) -> str:
+        return " ".join("".join(self.parts).split())
+
+
+def test_the_password_changed_mail_says_what_else_changed_and_what_did_not(smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    """The notice says, in its text and its HTML part, which private feed addresses the change
+    replaced (where the new ones are: the mail carries no address, a secret) and that API tokens still
+    work (where to revoke them): each only to an owner who has some."""
+    site = "https://papers.example.org"
+    new = "another long passphrase 42"
+
+    def notice(username: str) -> tuple[str, _Words]:
+        user = User.objects.get(username=username)
+        c = Client()
+        c.force_login(user)
+        data = {"action": "password", "old_password": PASSWORD, "new_password1": new, "new_password2": new}
+        assert c.post("/settings", data).status_code == 302
+        [m] = [
+            m
+            for m in smtp_sink.to(f"{username}@example.org")
+            if "password was changed" in m.message["Subject"]
+        ]
+        html = _Words(m.html())
+        assert (
+            "Hello " + username in html.text
+            and "the password of your paperfeed account was changed" in html.text
+        )
+        return " ".join(m.text().split()), html
+
+    every = make_user("every", password=PASSWORD)
+    FeedToken.objects.of(every)
+    feed_services.save_search(every, "vision transformers")
+    feed_services.save_search(every, "graph networks")
+    services.create_api_token(every)
+    services.create_api_token(every)
+    text, html = notice("every")
+    for said in (text, html.text):
+        assert "Your private feeds got new addresses too, in case someone had the old ones" in said
+        assert "a feed reader subscribed to an old address gets" in said
+        assert f"your “for you” feed: {site}/for-you " in said
+        assert f"the feeds of your 2 saved searches: {site}/settings#saved-searches" in said
+        assert (
+            "Your 2 API tokens still work: a password change does not revoke them. If one may be known"
+            in said
+        )
+        assert "If it was you, there is nothing else to do." in said
+    assert f"revoke it at {site}/settings#api-tokens" in text
+    assert {f"{site}/for-you", f"{site}/settings#saved-searches", f"{site}/settings#api-tokens"} <= set(
+        html.links
+    )
+    for secret in private_feed_tokens(every):  # the new addresses are secrets: shown on the site only
+        assert secret not in text and secret not in html.text and not any(secret in a for a in html.links)
+
+    # Only what applies: one saved search and one token, no "for you" feed yet.
+    some = make_user("some", password=PASSWORD)
+    feed_services.save_search(some, "graph networks")
+    services.create_api_token(some)
+    text, html = notice("some")
+    for said in (text, html.text):
+        assert f"the feed of your saved search: {site}/settings#saved-searches" in said
+        assert "“for you”" not in said
+        assert "Your API token still works: a password change does not revoke it. If it may be known" in said
+    # Nothing to say: neither, and the notice as before.
+    plain = make_user("plain", password=PASSWORD)
+    text, html = notice("plain")
+    for said in (text, html.text):
+        assert "private feeds" not in said and "new address" not in said and "still work" not in said
+        assert "If it was you, there is nothing to do." in said
+    assert FeedToken.objects.filter(user=plain).count() == 0
+
+
 def test_a_refused_notice_leaves_the_password_changed(smtp_sink) -> None:  # type: ignore[no-untyped-def]
     """The notice goes out after the change is saved: a mailer refusing it is logged, and the page
     says what happened rather than answering 500 for a change that took place."""
