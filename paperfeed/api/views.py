@@ -127,7 +127,7 @@ class TokenAuth(HttpBearer):
         return super().__call__(request)
 
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
-        # Looked up once a request: deactivated_accounts_refused has looked before ninja's auth.
+        # Looked up once a request: bad_tokens_refused has looked before ninja's auth.
         if not hasattr(request, "_token_user"):
             # RFC 7235 allows one or more spaces after the scheme; ninja keeps all but the first.
             request._token_user = accounts.user_for_token(token.strip()[:200])  # type: ignore[attr-defined]
@@ -197,9 +197,9 @@ api = DocumentedApi(
 
 
 # Every operation can answer these: a query parameter it does not take (known_parameters_only), a
-# method its path does not take (api.middleware), the address's limit (ApiThrottle), and a token
-# of a deactivated account (deactivated_accounts_refused). 503 (the database down) is added to every
-# path by middleware.document.
+# method its path does not take (api.middleware), the address's limit (ApiThrottle), and a bearer
+# token not accepted (bad_tokens_refused). 503 (the database down) is added to every path by
+# middleware.document.
 _ALWAYS = (400, 401, 405, 429)
 
 
@@ -250,17 +250,28 @@ def known_parameters_only(run: Callable[..., HttpResponse]) -> Callable[..., Htt
     return checked
 
 
-def deactivated_accounts_refused(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Each operation's run, refusing a bearer token of a deactivated account with a 401 that says
-    so, on every operation alike: the reads that look a user up answered such a token's owner 404
-    first (their own collections), and those that read no token answered as to anyone."""
+def sends_bearer(request: HttpRequest) -> bool:
+    """Whether the request carries a credential of the one scheme this API reads (RFC 6750), as
+    ninja's HttpBearer parses it. Another scheme (Basic, which a browser resends to every address of
+    a site behind a password-protecting proxy) is no token of ours: the reads anyone may call answer
+    as to anyone, and the operations that need a token ask for one without calling it refused."""
+    return request.headers.get("Authorization", "").split(" ", 1)[0].lower() == "bearer"
+
+
+def bad_tokens_refused(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Each operation's run, refusing a bearer token that signs in no one (revoked, mistyped, or its
+    account deactivated, which the message says) with a 401 and `error="invalid_token"`, on every
+    operation alike: the reads anyone may call ignored a token naming nothing and answered as to
+    anyone, so a client never learnt that its token had stopped working. No token sent, they answer
+    as before."""
 
     @wraps(run)
     def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if "Authorization" in request.headers:
+        if sends_bearer(request):
             try:
-                TokenAuth()(request)  # counted against the address's limit before the look-up
-            except (accounts.TokenOfDeactivatedAccount, throttle.RateLimited) as e:
+                if TokenAuth()(request) is None:  # counted against the address's limit before the look-up
+                    raise AuthenticationError
+            except (AuthenticationError, accounts.TokenOfDeactivatedAccount, throttle.RateLimited) as e:
                 # The limit is met here too: `run` would find the request counted and let it through.
                 return api.on_exception(request, e)
         return run(request, *args, **kwargs)
@@ -269,7 +280,7 @@ def deactivated_accounts_refused(run: Callable[..., HttpResponse]) -> Callable[.
 
 
 # Applied in this order, so each wraps the one before: the unknown-parameter check comes first.
-api.add_decorator(deactivated_accounts_refused, mode="view")
+api.add_decorator(bad_tokens_refused, mode="view")
 api.add_decorator(known_parameters_only, mode="view")
 
 
@@ -344,10 +355,9 @@ def _unauthenticated(request: HttpRequest, exc: Exception) -> HttpResponse:
             " reactivates it",
             'Bearer realm="paperfeed", error="invalid_token"',
         )
-    elif "Authorization" in request.headers:
+    elif sends_bearer(request):
         message, challenge = (
-            "the token was not accepted (revoked, mistyped, or not a Bearer token); "
-            "make a new one on /settings",
+            "the token was not accepted (revoked or mistyped): make a new one on /settings",
             'Bearer realm="paperfeed", error="invalid_token"',
         )
     else:
@@ -959,15 +969,10 @@ def user_upvotes(
 
 
 def _optional_caller(request: HttpRequest) -> User | None:
-    """The caller of an operation anyone may call, whose own token shows them more: None without an
-    Authorization header; one naming no valid token is a 401, as on every operation that needs one
-    (not silently an anonymous answer, which would hide a revoked token)."""
-    if "Authorization" not in request.headers:
-        return None
-    user = TokenAuth()(request)
-    if not isinstance(user, User):
-        raise AuthenticationError
-    return user
+    """The caller of an operation anyone may call, whose own token shows them more: None without a
+    bearer token. One not accepted never gets here: bad_tokens_refused answered it 401."""
+    user = TokenAuth()(request) if sends_bearer(request) else None
+    return user if isinstance(user, User) else None
 
 
 def _collections_seen(request: HttpRequest, username: str) -> Any:

@@ -255,36 +255,74 @@ def test_collections_public_to_all_and_private_to_their_owners_token(site) -> No
     assert all(c.get(f"/api/users/owner{tail}", **token).status_code == 200 for tail in mine)
 
 
-def test_a_deactivated_accounts_token_is_a_401_on_every_operation(site) -> None:  # type: ignore[no-untyped-def]
-    """Refused alike everywhere, saying why: the reads that look a user up answered the owner's own
-    token 404 (its lists are gone), and those that read no token answered as to anyone."""
+def test_a_token_not_accepted_is_a_401_on_every_operation(site) -> None:  # type: ignore[no-untyped-def]
+    """A bearer token that signs in no one is refused alike everywhere: revoked or never made, the
+    reads anyone may call ignored it and answered as to anyone (a client never learnt its token had
+    stopped working); a deactivated account's says why, where the reads that look a user up answered
+    the owner's own token 404 (its lists are gone). No token, or another scheme's credentials (Basic,
+    from a proxy's password prompt), is no refusal: those reads answer as to anyone."""
     papers, _, _ = site
     owner = make_user("owner")
     Collection.objects.create(user=owner, name="Drafts", slug="drafts", public=False)
     token = {"HTTP_AUTHORIZATION": f"Bearer {accounts.create_api_token(owner).secret}"}
+    revoked = accounts.create_api_token(owner)
+    settings_page = Client()
+    settings_page.force_login(owner)
+    settings_page.post(
+        "/settings", {"action": "revoke-token", "token": revoked.token.pk}
+    )  # as its owner does
+    assert accounts.user_for_token(revoked.secret) is None
     accounts.set_active(owner, False)
-    c = Client()
+    not_accepted = "the token was not accepted (revoked or mistyped): make a new one on /settings"
+    refused = {
+        f"Bearer {revoked.secret}": not_accepted,
+        "Bearer pf_" + "x" * 43: not_accepted,  # never made
+        "Bearer": not_accepted,  # an empty one
+        token["HTTP_AUTHORIZATION"]: "this token's account is deactivated: its tokens are refused until a"
+        " site administrator reactivates it",
+    }
     values = {"username": "owner", "slug": "drafts", "id": papers[0].arxiv_id}
     operations = [
         (method, re.sub(r"\{(\w+)\}", lambda m: values.get(m[1], "1"), path))
-        for path, ops in c.get("/api/openapi.json").json()["paths"].items()
+        for path, ops in Client().get("/api/openapi.json").json()["paths"].items()
         for method in ops
         if method in ("get", "post", "put", "patch", "delete")
     ]
     assert len(operations) > 20 and ("get", "/api/recommendations") in operations
+    # An address of its own for each kind of credential, so that none of them meets the address's limit.
+    for i, (header, message) in enumerate(refused.items()):
+        c = Client(REMOTE_ADDR=f"10.8.0.{i + 1}")
+        for method, url in operations:
+            r = getattr(c, method)(url, HTTP_AUTHORIZATION=header)
+            assert r.status_code == 401, (method, url, header, r.content)
+            assert r.json() == {"error": message}, (method, url, header)
+            assert r["WWW-Authenticate"] == 'Bearer realm="paperfeed", error="invalid_token"'
+    anonymous, basic = Client(REMOTE_ADDR="10.8.1.1"), Client(REMOTE_ADDR="10.8.1.2")
     for method, url in operations:
-        r = getattr(c, method)(url, **token)
-        assert r.status_code == 401, (method, url, r.content)
-        assert r.json() == {
-            "error": "this token's account is deactivated: its tokens are refused until a site"
-            " administrator reactivates it"
-        }
-        assert r["WWW-Authenticate"] == 'Bearer realm="paperfeed", error="invalid_token"'
+        r = getattr(anonymous, method)(url)
+        needs_token = r.status_code == 401
+        assert needs_token == (method != "get" or url == "/api/recommendations"), (method, url, r.content)
+        if needs_token:  # asked for, not called refused (RFC 6750 §3.1)
+            assert r["WWW-Authenticate"] == 'Bearer realm="paperfeed"', (method, url)
+        as_basic = getattr(basic, method)(url, HTTP_AUTHORIZATION="Basic b3duZXI6c2VjcmV0")
+        assert (as_basic.status_code, as_basic.get("WWW-Authenticate")) == (
+            r.status_code,
+            r.get("WWW-Authenticate"),
+        ), (method, url)
+    c = Client()
     # An unknown query parameter is still named first (the 400, then the 401).
     assert c.get("/api/daily_papers?catgory=cs.LG", **token).status_code == 400
-    accounts.set_active(owner, True)  # the same token works again
+    accounts.set_active(owner, True)  # the same token works again; the revoked one does not
     assert c.get("/api/users/owner/collections", **token).json()[0]["slug"] == "drafts"
     assert c.get(f"/api/papers/{papers[0].arxiv_id}", **token).status_code == 200
+    bad = {"HTTP_AUTHORIZATION": f"Bearer {revoked.secret}"}
+    assert c.get(f"/api/papers/{papers[0].arxiv_id}", **bad).status_code == 401
+    # The feeds' addresses are no API: their token is in the path, an unknown one a 404 whatever the
+    # Authorization header says, a known one read as ever.
+    saved = services.save_search(owner, "learning")
+    assert c.get(f"/search/saved/{saved.token}/feed.rss", **bad).status_code == 200
+    for gone in ("/for-you/nope/feed.rss", "/search/saved/nope/feed.rss", "/search/saved/nope/feed.atom"):
+        assert c.get(gone, **bad).status_code == 404, gone
 
 
 def test_writes_need_a_token(site) -> None:  # type: ignore[no-untyped-def]
