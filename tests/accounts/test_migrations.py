@@ -51,3 +51,47 @@ def test_superusers_and_staff_made_before_count_as_verified(migration_executor: 
     _migrate(BEFORE)  # backwards is a no-op: nothing is unverified
     assert User.objects.filter(email_verified=True).count() == 3
     assert Vote.objects.get(user=root).voter_joined == root.date_joined
+
+
+API_TOKEN_OPTIONS = ("accounts", "0006_alter_apitoken_options")
+PERMISSION_NAMES = ("accounts", "0008_api_token_permission_names")
+
+
+def _token_permissions() -> dict[str, str]:
+    from django.contrib.auth.models import Permission
+
+    rows = Permission.objects.filter(content_type__app_label="accounts", content_type__model="apitoken")
+    return dict(rows.values_list("codename", "name"))
+
+
+def test_api_token_permissions_made_before_say_api_token(migration_executor: MigrationExecutor) -> None:
+    """Django names permissions once, when it makes them: a database made before 0006 keeps "Can add
+    api token" until 0008 renames it; running it again, or over names already new, changes nothing,
+    and backwards the old names return. A name changed by hand, and every other permission, stay."""
+    from django.contrib.auth.models import Permission
+
+    migration_executor.migrate([API_TOKEN_OPTIONS])
+    mine = Permission.objects.filter(content_type__app_label="accounts", content_type__model="apitoken")
+    assert len(_token_permissions()) == 4  # the test database's, made by post_migrate
+    for action in ("add", "change", "view"):  # as an earlier version stored them
+        mine.filter(codename=f"{action}_apitoken").update(name=f"Can {action} api token")
+    mine.filter(codename="delete_apitoken").update(name="Can revoke API tokens")  # an operator's own
+    others = dict(Permission.objects.exclude(pk__in=mine).values_list("pk", "name"))
+
+    _migrate(PERMISSION_NAMES)
+
+    new = {
+        "add_apitoken": "Can add API token",
+        "change_apitoken": "Can change API token",
+        "delete_apitoken": "Can revoke API tokens",
+        "view_apitoken": "Can view API token",
+    }
+    assert _token_permissions() == new
+    assert dict(Permission.objects.exclude(pk__in=mine).values_list("pk", "name")) == others
+
+    _migrate(API_TOKEN_OPTIONS)  # backwards: the old names again
+    old = {k: v.replace("API token", "api token") for k, v in new.items() if k != "delete_apitoken"}
+    assert _token_permissions() == {**old, "delete_apitoken": "Can revoke API tokens"}
+    mine.filter(codename="add_apitoken").update(name="Can add API token")  # made new meanwhile
+    _migrate(PERMISSION_NAMES)  # forwards again: the same, whichever names it met
+    assert _token_permissions() == new
