@@ -3,9 +3,11 @@
 A home holding the records imported and keyword-indexed (by the real commands, as the search
 bench builds it; `--home` keeps it, and a later run with the same home and file only measures).
 From real titles (`--seed`): `--queries` strings of 3 consecutive title words, as the search bench
-draws them, and three sets misspelt from those: two neighbouring letters of the longest word
+draws them, and four sets misspelt from those: two neighbouring letters of the longest word
 swapped (both letters, not its first); its first letter mistyped (the first two letters swapped for
-even-numbered queries, the first changed to another letter for odd ones); the swapped word alone.
+even-numbered queries, the first changed to another letter for odd ones); the swapped word alone;
+two typos in it, when it has 7 letters or more (its first letter dropped for even-numbered queries,
+changed for odd ones, and two other neighbouring letters swapped).
 One child answers every query in keyword mode with the suggestion and without it, in an order
 that alternates from query to query so that both see the same load, after a warm-up pass of each
 (the first look at a letter's terms reads them from the index). Per set: p50/p95 of each way's
@@ -80,6 +82,18 @@ def mistype_first(word: str, n: int, rng: random.Random) -> str:
     return (c.upper() if word[0].isupper() else c) + word[1:]
 
 
+def two_typos(word: str, n: int, rng: random.Random) -> str:
+    """The first letter dropped (even `n`) or changed (odd `n`), and two other neighbouring letters
+    swapped: a word of 7 letters or more (shorter ones are tried one edit away only)."""
+    if len(word) < 7 or not word.isalpha():
+        return word
+    rest = swap_letters(word[1:], rng)
+    if n % 2 == 0:
+        return rest[:1].upper() + rest[1:] if word[0].isupper() else rest
+    c = rng.choice([c for c in string.ascii_lowercase if c != word[0].lower()])
+    return (c.upper() if word[0].isupper() else c) + rest
+
+
 def query_sets(queries: list[str], seed: int) -> dict[str, list[tuple[str, str]]]:
     """Each set as (query, what was meant) pairs; the misspelt ones change each query's longest word."""
 
@@ -92,9 +106,10 @@ def query_sets(queries: list[str], seed: int) -> dict[str, list[tuple[str, str]]
         return " ".join(words)
 
     # One generator per set, so that a set does not change when another one's rules do.
-    swap_rng, first_rng = random.Random(seed), random.Random(seed)
+    swap_rng, first_rng, two_rng = random.Random(seed), random.Random(seed), random.Random(seed)
     swapped = [on_longest(q, lambda w: swap_letters(w, swap_rng)) for q in queries]
     first = [on_longest(q, partial(mistype_first, n=n, rng=first_rng)) for n, q in enumerate(queries)]
+    two = [on_longest(q, partial(two_typos, n=n, rng=two_rng)) for n, q in enumerate(queries)]
     # The word alone: the swapped one (a typo's index is the original word's, as lengths stay).
     alone = [longest_word(q) for q in swapped]
     words = [longest_word(q) for q in queries]
@@ -103,6 +118,7 @@ def query_sets(queries: list[str], seed: int) -> dict[str, list[tuple[str, str]]
         "swapped": list(zip(swapped, queries, strict=True)),
         "first_letter": list(zip(first, queries, strict=True)),
         "alone": list(zip(alone, words, strict=True)),
+        "two_typos": list(zip(two, queries, strict=True)),
     }
 
 

@@ -60,6 +60,12 @@ RESPELL_LONGEST = 30
 # well than the phrase (bench/README.md, b2). The phrases are counted for the CONTEXT_CANDIDATES
 # best, when the runner-up is within CONTEXT_MARGIN of the best (~0.05 ms a phrase once read).
 PRIOR_WEIGHT = 0.5
+# The dearest typos a respelling may assume: two, of any letter, one of them the first. A stem near
+# the start of the word can still be far from all of it: "Snapmoji" is no typo of "synaptic".
+TYPOS_COST = 2 * text.EDIT_COST + text.FIRST_COST
+# Stems whose spellings are kept between reloads (KeywordIndex._spellings), so that no run of queries
+# grows the cache without end.
+SPELLINGS_CACHED = 10_000
 CONTEXT_CANDIDATES = 3
 CONTEXT_MARGIN = 3.0
 
@@ -71,23 +77,23 @@ _WRITER_HEAP = 256 * 1024 * 1024
 _JOINS = re.compile(r"([^\w'\u2019]+)")
 
 
-def _nearest(term: str, common: dict[str, int], floor: int, limit: int) -> str | None:
-    """The most frequent of `common` (in `floor` papers or more) one edit from `term`, else two when
-    `limit` is 2."""
-    second, letters = None, set(term)
+def _near(typed: str, term: str, common: dict[str, int], floor: int, limit: int) -> dict[str, int]:
+    """Those of `common` (in `floor` papers or more) within `limit` edits of the start of the word
+    `typed` (whose term is `term`): a stem ends where its word goes on, and "bonvolutinal"'s stem
+    "bonvolutin" is three edits from "convolut", "bonvolut" one."""
+    near, letters = {}, set(typed)
     for cand, n in common.items():  # most frequent first
         if n < floor:
             break
-        # Cheap tests first: an edit changes the length by one at most, and the set of letters by
-        # two at most.
-        if abs(len(cand) - len(term)) > limit or len(letters ^ set(cand)) > 2 * limit:
-            continue
-        d = text.edit_distance(term, cand, limit)
-        if d == 1:
-            return cand
-        if d == 2 == limit and second is None:
-            second = cand
-    return second
+        # Cheap tests first: the candidate is about as long as the term or the word, and an edit
+        # brings one new letter at most.
+        if (
+            len(term) - limit <= len(cand) <= len(typed) + limit
+            and len(set(cand) - letters) <= limit
+            and text.edit_distance(typed, cand, limit, prefix=True) <= limit
+        ):
+            near[cand] = n
+    return near
 
 
 def day_number(day: dt.date | None) -> int:
@@ -121,6 +127,9 @@ def _schema() -> tantivy.Schema:
     b.add_integer_field("id", stored=True, indexed=True, fast=True)  # i64: Python ints are i64 terms
     for name in ("body", "title", "abstract", "authors"):
         b.add_text_field(name, tokenizer_name="whitespace", index_option="position")
+    # The words of title and abstract as written (unstemmed, no positions): a stem's spellings in
+    # the papers, for "did you mean" (KeywordIndex._spellings).
+    b.add_text_field("words", tokenizer_name="whitespace", index_option="basic")
     b.add_text_field("cat", tokenizer_name="raw", index_option="basic")
     b.add_text_field("akey", tokenizer_name="raw", index_option="basic")
     b.add_integer_field("day", indexed=True, fast=True)
@@ -156,6 +165,8 @@ class KeywordIndex:
         self._common: dict[str, dict[str, int]] = {}
         # KeywordIndex._inner: every such term, by its second and third letters.
         self._inner: dict[str, dict[str, int]] | None = None
+        # KeywordIndex._spellings, by stem.
+        self._spelt: dict[str, dict[str, int]] = {}
 
     # --- writing -------------------------------------------------------------------------------
 
@@ -170,10 +181,12 @@ class KeywordIndex:
             w.delete_documents_by_term("id", d.paper_id)
             doc = tantivy.Document()
             doc.add_integer("id", d.paper_id)
-            title, abstract = text.analysed(d.title), text.analysed(d.abstract)
+            in_title, in_abstract = text.tokens(d.title, stem=False), text.tokens(d.abstract, stem=False)
+            title, abstract = " ".join(text.stemmed(in_title)), " ".join(text.stemmed(in_abstract))
             doc.add_text("body", f"{title} {abstract}")
             doc.add_text("title", title)
             doc.add_text("abstract", abstract)
+            doc.add_text("words", " ".join(in_title + in_abstract))
             doc.add_text("authors", " ".join(text.analysed(a, stem=False) for a in d.authors))
             for c in d.categories:
                 doc.add_text("cat", c)
@@ -202,7 +215,7 @@ class KeywordIndex:
 
     def refresh(self) -> None:
         self.index.reload()
-        self._common, self._inner = {}, None
+        self._common, self._inner, self._spelt = {}, None, {}
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -246,54 +259,94 @@ class KeywordIndex:
         # edit's stem can be far shorter than it ("regularization" -> "regular", "writing" ->
         # "write"). Those that keep the first letter are counted in its term list, the others
         # (its typos: "gransformer", "rtansformer") by the index.
-        costs = text.weighted_edits(typed)
+        edits = text.edits(typed)  # priced below, by their spellings in the papers (_likeliest)
         common = self._terms(term[0])
-        kept = sorted(e for e in costs if e[0] == typed[0])
-        moved = sorted(e for e in costs if e[0] != typed[0])
+        kept = [e for e in edits if e[0] == typed[0]]
+        moved = [e for e in edits if e[0] != typed[0]]
         stems = text.stems(kept + moved)
         counts = [common.get(t, 0) for t in stems[: len(kept)]]
         counts += [int(searcher.doc_freq("body", t)) for t in stems[len(kept) :]]
-        # Per stem its cheapest edit: "populism" (two letters swapped), not "populisms" (one added).
-        cheapest: dict[str, tuple[float, str, int]] = {}
-        for stem, n, e in zip(stems, counts, kept + moved, strict=True):
-            if n >= floor and (stem not in cheapest or costs[e] < cheapest[stem][0]):
-                cheapest[stem] = (costs[e], e, n)
-        if cheapest:
-            at = context.index(term) if term in context else -1
-            before = context[at - 1] if at > 0 else ""
-            after = context[at + 1] if 0 <= at < len(context) - 1 else ""
-            return self._likeliest(list(cheapest.items()), before, after)
-        near = _nearest(term, common, floor, limit)
-        if near is None and len(term) > 1 and term[1] != term[0]:
-            # Two edits, one of them in the first letter: a letter added before the word or the
-            # first two swapped ("ytansformer", "rtnasformer") start it with the term's second.
-            near = _nearest(term, self._terms(term[1]), floor, limit)
-        if near is None and limit == 2:
-            # The first letter changed or dropped, and one more typo ("xransfomer", "Lrchitecure"):
-            # the terms whose second and third letters are the word's, or its first two.
-            near = _nearest(term, self._inner_terms(term[1:3], term[:2]), floor, limit)
-        return text.spelled(near, typed) if near else None
+        near = {stem: n for stem, n in zip(stems, counts, strict=True) if n >= floor}
+        if not near:
+            # Two edits or more, scored as one: none of the word's edits is a frequent word, so every
+            # frequent term near it, among those starting with its term's first letter, with its
+            # second (a letter typed before the word or the first two swapped, plus one more typo:
+            # "ytansformer", "rtnasformer"), and, for the first letter changed or dropped plus one
+            # more typo ("xransfomer", "Lrchitecure"), those whose second and third letters are its
+            # term's or its first two. Taking the first list's nearest alone gave "ransfomer" ->
+            # "randomer" (a stem two edits away, "random", in a spelling no paper has).
+            near = _near(typed, term, common, floor, limit)
+            if len(term) > 1 and term[1] != term[0]:
+                near.update(_near(typed, term, self._terms(term[1]), floor, limit))
+            if limit == 2:
+                near.update(_near(typed, term, self._inner_terms(term[1:3], term[:2]), floor, limit))
+        if not near:
+            return None
+        at = context.index(term) if term in context else -1
+        before = context[at - 1] if at > 0 else ""
+        after = context[at + 1] if 0 <= at < len(context) - 1 else ""
+        return self._likeliest(typed, near, before, after)
 
-    def _likeliest(
-        self, candidates: list[tuple[str, tuple[float, str, int]]], before: str, after: str
-    ) -> str:
-        """The edit of the likeliest of `candidates` ((stem, (typo's cost, edit, papers))) between
-        the query's terms `before` and `after` ("" for none): PRIOR_WEIGHT, CONTEXT_*."""
-        scored = sorted(
-            ((PRIOR_WEIGHT * math.log(n) - cost, edit, stem) for stem, (cost, edit, n) in candidates),
-            reverse=True,
-        )
+    def _likeliest(self, typed: str, near: dict[str, int], before: str, after: str) -> str | None:
+        """The likeliest word meant by `typed` among the spellings of the stems `near` ({stem:
+        papers}) between the query's terms `before` and `after` ("" for none): PRIOR_WEIGHT x the
+        log of the stem's papers less the typo's cost to its likeliest spelling (_spelling), none
+        dearer than TYPOS_COST; CONTEXT_*."""
+        scored = []
+        for stem, n in near.items():
+            cost, spelling = self._spelling(stem, typed)
+            if cost <= TYPOS_COST:
+                scored.append((PRIOR_WEIGHT * math.log(n) - cost, spelling, stem))
+        if not scored:
+            return None
+        scored.sort(reverse=True)
         if len(scored) == 1 or not (before or after) or scored[1][0] < scored[0][0] - CONTEXT_MARGIN:
             return scored[0][1]
         searcher = self.index.searcher()
         best = []
-        for score, edit, stem in scored[:CONTEXT_CANDIDATES]:
+        for score, spelling, stem in scored[:CONTEXT_CANDIDATES]:
             for pair in ([before, stem], [stem, after]):
                 if all(pair):
                     found = searcher.search(self._phrase("body", pair), 1, count=True)
                     score += math.log(1 + int(getattr(found, "count", 0) or 0))
-            best.append((score, edit))
+            best.append((score, spelling))
         return max(best)[1]
+
+    def _spelling(self, stem: str, typed: str) -> tuple[float, str]:
+        """(typo's cost, word): the spelling of `stem` in the papers likeliest meant by `typed`,
+        PRIOR_WEIGHT x the log of its papers less the typo's cost (text.typo_cost), so the word as
+        the papers spell it ("Qeinforcment" -> "Reinforcement", not "Reinforcment"), and the form
+        typed ("infeernces" -> "inferences"). A stem no paper spells (a short one, whose words are
+        not listed) is written as a word like `typed` (text.spelled)."""
+        best: tuple[float, float, str] | None = None
+        for word, n in self._spellings(stem).items():  # most frequent first
+            prior = PRIOR_WEIGHT * math.log(n)
+            # Past the first, none in RESPELL_RARE papers or fewer (a typo, as a query word would be:
+            # "reinforcment"), nor one whose cheapest typo cannot make up for the papers it lacks.
+            if best is not None and (n <= RESPELL_RARE or prior - best[0] < text.SWAP_COST):
+                break
+            cost = text.typo_cost(typed, word, math.inf if best is None else prior - best[0])
+            if best is None or prior - cost > best[0]:
+                best = (prior - cost, cost, word)
+        if best is None:
+            word = text.spelled(stem, typed)
+            return text.typo_cost(typed, word), word
+        return best[1], best[2]
+
+    def _spellings(self, stem: str) -> dict[str, int]:
+        """The words of titles and abstracts whose term is `stem`, with their papers, most frequent
+        first (cached until the next reload). A snowball stem is the start of its words but for its
+        last letter at most: a final y made i ("studi"), an e put back ("prune" for "pruning"), -ble
+        for -bility ("capabl" for "capabilities")."""
+        found = self._spelt.get(stem)
+        if found is None:
+            start = stem[:-1]
+            words = self.index.searcher().terms_with_prefix("words", start) if len(start) >= 3 else []
+            listed = sorted(((w, int(n)) for w, n in words if text.term_of(w) == stem), key=lambda f: -f[1])
+            if len(self._spelt) >= SPELLINGS_CACHED:
+                self._spelt.clear()
+            found = self._spelt[stem] = dict(listed)
+        return found
 
     def _terms(self, letter: str) -> dict[str, int]:
         """The terms of title and abstract starting with `letter` that are in RESPELL_MIN papers

@@ -13,6 +13,7 @@ user text never reaches a query parser. Rules, each for a query users type:
 from __future__ import annotations
 
 import functools
+import math
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -118,6 +119,11 @@ def tokens(text: str, *, stem: bool = True) -> list[str]:
     return _stem_all(kept) if stem else kept
 
 
+def stemmed(ws: list[str]) -> list[str]:
+    """The index terms of words that `tokens(..., stem=False)` gave (one pass makes both forms)."""
+    return _stem_all(ws)
+
+
 def analysed(text: str, *, stem: bool = True) -> str:
     """`tokens` joined by spaces: the form the index stores (tantivy's whitespace tokenizer)."""
     return " ".join(tokens(text, stem=stem))
@@ -140,13 +146,15 @@ def spans(text: str) -> Iterator[tuple[int, int, str]]:
         yield m.start(), m.end(), term_of(m.group())
 
 
-def edit_distance(a: str, b: str, limit: int = 2) -> int:
-    """Edits (insert, delete, substitute, swap two neighbours) from `a` to `b`; limit + 1 once it is
-    over `limit` (checking a term list for near spellings stops early that way)."""
-    if abs(len(a) - len(b)) > limit:
+def edit_distance(a: str, b: str, limit: int = 2, *, prefix: bool = False) -> int:
+    """Edits (insert, delete, substitute, swap two neighbours) from `a` (with `prefix`, from its
+    start: its ending is free) to `b`; limit + 1 once it is over `limit` (checking a term list for
+    near spellings stops early that way)."""
+    if len(b) - len(a) > limit or (len(a) - len(b) > limit and not prefix):
         return limit + 1
     before: list[int] = []
     prev = list(range(len(b) + 1))
+    best = prev[-1]
     for i in range(1, len(a) + 1):
         cur = [i] + [0] * len(b)
         for j in range(1, len(b) + 1):
@@ -154,10 +162,11 @@ def edit_distance(a: str, b: str, limit: int = 2) -> int:
             cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
             if cost and i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
                 cur[j] = min(cur[j], before[j - 2] + 1)
+        best = min(best, cur[-1])
         if min(cur) > limit:
-            return limit + 1
+            return min(best, limit + 1) if prefix else limit + 1
         before, prev = prev, cur
-    return min(prev[-1], limit + 1)
+    return min(best if prefix else prev[-1], limit + 1)
 
 
 # Endings that turn a stem back into a word ("diffus" -> "diffusion"), tried beside the typed word's own.
@@ -246,6 +255,52 @@ def weighted_edits(word: str) -> dict[str, float]:
     )
     out.pop(word, None)
     return out
+
+
+def typo_cost(typed: str, word: str, limit: float = math.inf) -> float:
+    """The cheapest run of typos that makes `typed` of `word`, each priced as weighted_edits prices
+    it, so that a word two or three edits away is weighed on the same scale as one an edit away (one
+    edit away, this is weighted_edits' cost, or less when two cheap slips make the same word:
+    tests/search/test_text.py). The neighbouring letters that make a slip cheap are read in
+    `typed`. Over `limit`, some cost over it (a candidate too dear is dropped early)."""
+    n, m = len(typed), len(word)
+    if NEAR_COST * abs(n - m) > limit:
+        return math.inf
+    near = [_NEAR.get(c, frozenset()) for c in typed]
+    first = [FIRST_COST] + [0.0] * n
+    # typed[i] struck once too often (its neighbour doubled, or a key beside it hit with it).
+    extra = [
+        first[i]
+        + (
+            NEAR_COST
+            if (i > 0 and typed[i - 1] == typed[i])
+            or (i + 1 < n and (typed[i + 1] == typed[i] or typed[i + 1] in near[i]))
+            else EDIT_COST
+        )
+        for i in range(n)
+    ]
+    prev = [0.0] * (m + 1)
+    for j in range(1, m + 1):  # word's first letters left out before typed's first
+        prev[j] = prev[j - 1] + FIRST_COST + (NEAR_COST if n and word[j - 1] == typed[0] else EDIT_COST)
+    before: list[float] = []
+    for i in range(1, n + 1):
+        t, ex, around, ni = typed[i - 1], extra[i - 1], typed[i - 1 : i + 1], near[i - 1]
+        cur = [prev[0] + ex] + [0.0] * m
+        for j in range(1, m + 1):
+            c = word[j - 1]
+            if t == c:
+                best = prev[j - 1]
+            else:
+                best = prev[j - 1] + first[i - 1] + (NEAR_COST if c in ni else EDIT_COST)
+                if i > 1 and j > 1 and t == word[j - 2] and typed[i - 2] == c:
+                    best = min(best, before[j - 2] + SWAP_COST)
+            # word[j - 1] left out after typed[i - 1] (cheap when it doubles a letter beside it).
+            best = min(best, prev[j] + ex, cur[j - 1] + (NEAR_COST if c in around else EDIT_COST))
+            cur[j] = best
+        if min(cur) > limit < min(prev):  # a swap reaches back two rows
+            return math.inf
+        before, prev = prev, cur
+    return prev[m]
 
 
 @functools.cache

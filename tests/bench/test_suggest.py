@@ -12,7 +12,7 @@ import pytest
 
 from paperfeed.bench import BENCHMARKS
 from paperfeed.bench import all as bench_all
-from paperfeed.bench.suggest import mistype_first, query_sets, swap_letters
+from paperfeed.bench.suggest import mistype_first, query_sets, swap_letters, two_typos
 
 # Long words, each in a third of the corpus's titles: far more papers than RESPELL_MIN, so that a
 # misspelling of one has a word to be respelt as.
@@ -44,6 +44,11 @@ def test_typos_keep_the_letters_and_are_the_same_for_the_same_seed() -> None:
     odd = mistype_first("Diffusion", 1, rng)
     assert odd[0] not in "Dd" and odd[0].isupper() and odd[1:] == "iffusion"
     assert mistype_first("LLMs", 0, rng) == "LLMs"  # both first letters the same one
+    dropped = two_typos("Diffusion", 0, rng)
+    assert dropped[0] == "I" and len(dropped) == 8 and sorted(dropped.lower()) == sorted("iffusion")
+    changed = two_typos("Diffusion", 1, rng)
+    assert changed[0] not in "Dd" and len(changed) == 9 and sorted(changed[1:]) == sorted("iffusion")
+    assert two_typos("Models", 0, rng) == "Models"  # too short for two typos
 
     queries = ["Segmentation for Diffusion", "Retrieval and Transformers", "of"]
     sets = query_sets(queries, 7)
@@ -54,6 +59,7 @@ def test_typos_keep_the_letters_and_are_the_same_for_the_same_seed() -> None:
     assert [meant for _, meant in sets["alone"]] == ["Segmentation", "Transformers", "of"]
     assert sets["alone"][0][0] == sets["swapped"][0][0].split()[0]
     assert sets["first_letter"][2] == ("of", "of")  # too short to mistype
+    assert sets["two_typos"][2] == ("of", "of") and sets["two_typos"][0][0] != queries[0]
 
 
 @pytest.mark.timeout(180)  # builds and measures in children: ~15 s quiet
@@ -68,7 +74,7 @@ def test_the_command_reports_each_set_both_ways_and_suggests_for_the_misspelt(
     call_command(*args, "--json")
     doc = json.loads(capsys.readouterr().out)
     assert (doc["benchmark"], doc["papers"], doc["queries"], doc["seed"]) == ("suggest", 36, 12, 5)
-    assert set(doc["sets"]) == {"title", "swapped", "first_letter", "alone"}
+    assert set(doc["sets"]) == {"title", "swapped", "first_letter", "alone", "two_typos"}
     for s in doc["sets"].values():
         assert s["queries"] == 12
         for way in ("without", "with"):

@@ -153,7 +153,12 @@ def test_a_rare_word_is_respelt_as_the_most_frequent_near_one() -> None:
         return KeywordDoc(pk, title, "", [], [], ["cs.LG"], dt.date(2025, 1, 1))
 
     ki = KeywordIndex(None)
-    titles = ["Transformers for vision"] * 30 + ["Transforms of signals"] * 6 + ["Diffusion models"] * 8
+    titles = (
+        ["A transformer for vision"] * 20
+        + ["Transformers for vision"] * 10
+        + ["Transforms of signals"] * 6
+        + ["Diffusion models"] * 8
+    )
     titles += ["Graph networks"] * 3 + ["A transfromer typo"] + ["Statistical inference"] * 6
     ki.upsert(doc(i, t) for i, t in enumerate(titles, 1))
     ki.commit()
@@ -179,8 +184,12 @@ def test_a_typo_in_the_first_letter_or_before_a_short_stem_is_respelt_too() -> N
         return KeywordDoc(pk, title, "", [], [], ["cs.LG"], dt.date(2025, 1, 1))
 
     ki = KeywordIndex(None)
-    titles = ["Transformers for vision"] * 30 + ["Regularization of networks"] * 6
-    titles += ["Writing assistants"] * 6 + ["Language models"] * 8 + ["Stain removal"] * 6
+    titles = (
+        ["A transformer for vision"] * 20
+        + ["Transformers for vision"] * 10
+        + ["Regularization of networks"] * 6
+    )
+    titles += ["Writing assistants"] * 6 + ["Language models"] * 8 + ["Stained slides"] * 6
     ki.upsert(doc(i, t) for i, t in enumerate(titles, 1))
     # Three papers by someone whose name is one edit from "aiming", which titles have.
     he = [
@@ -224,7 +233,9 @@ def _spelling_corpus() -> KeywordIndex:
     titles = ["Situation awareness in driving"] * 12 + ["A legal citation graph"] * 6
     titles += ["Populism and the press"] * 6 + ["Page turning robots"] * 20 + ["Token pruning for speed"] * 6
     titles += ["Additional results"] * 30 + ["Photo editing tools"] * 6
-    titles += ["Transformers for vision"] * 30 + ["Architecture search"] * 6
+    titles += (
+        ["A transformer for vision"] * 20 + ["Transformers for vision"] * 10 + ["Architecture search"] * 6
+    )
     ki = KeywordIndex(None)
     ki.upsert(doc(i, t) for i, t in enumerate(titles, 1))
     ki.commit()
@@ -253,7 +264,8 @@ def test_the_neighbouring_words_of_the_query_choose_between_near_words() -> None
     assert ki.respelling("Sitation", context=_terms("Legal Sitation Graph")) == "Citation"
     # "additional" is in five times as many papers, but "photo editing" is what is written.
     assert ki.respelling("Dditing", context=_terms("Photo Dditing with")) == "Editing"
-    assert ki.respelling("Dditing", context=_terms("with Dditing photo")) == "Additing"  # no such phrase
+    # Without the phrase too: no paper spells "additing", and "additional" is a dearer typo.
+    assert ki.respelling("Dditing", context=_terms("with Dditing photo")) == "Editing"
 
 
 def test_a_first_letter_typo_with_another_in_the_same_word_is_respelt() -> None:
@@ -261,3 +273,40 @@ def test_a_first_letter_typo_with_another_in_the_same_word_is_respelt() -> None:
     assert ki.respelling("xransfomer") == "transformer"  # the first letter changed, a letter dropped
     assert ki.respelling("Lrchitecure") == "Architecture"
     assert ki.respelling("zzqxvbnmlk") is None
+
+
+def _two_typo_corpus() -> KeywordIndex:
+    def doc(pk: int, title: str) -> KeywordDoc:
+        return KeywordDoc(pk, title, "", [], [], ["cs.LG"], dt.date(2025, 1, 1))
+
+    titles = ["Random forests"] * 40 + ["A transformer for vision"] * 20 + ["Convolutional networks"] * 8
+    titles += ["Reinforcement learning"] * 10 + ["Reinforced concrete"] * 2 + ["A reinforcment typo"]
+    titles += ["Statistical inference"] * 6 + ["Inferences from data"] * 3
+    ki = KeywordIndex(None)
+    ki.upsert(doc(i, t) for i, t in enumerate(titles, 1))
+    ki.commit()
+    return ki
+
+
+def test_every_near_word_is_weighed_by_its_typos_however_it_was_found() -> None:
+    ki = _two_typo_corpus()
+    # "random" (its stem two edits from "ransfom", and in twice the papers) would need four typos
+    # to be "ransfomer"; "transformer" two (its first letter dropped and an r).
+    assert ki.respelling("ransfomer") == "transformer"
+    assert ki.respelling("Ransfomer") == "Transformer"
+
+
+def test_a_stem_three_edits_away_is_found_by_the_start_of_the_word() -> None:
+    ki = _two_typo_corpus()
+    # "bonvolutin" is three edits from "convolut", "bonvolutinal" two from "convolutional".
+    assert ki.respelling("Bonvolutinal") == "Convolutional"
+
+
+def test_the_word_is_given_as_the_papers_spell_it() -> None:
+    ki = _two_typo_corpus()
+    # The stem is right, the spelling the edit gives is not: the papers' likeliest one instead
+    # (one paper has the misspelling, ten the word).
+    assert ki.respelling("Qeinforcment") == "Reinforcement"
+    # Among the papers' spellings, the form typed: the plural for a plural.
+    assert ki.respelling("infeernces") == "inferences"
+    assert ki.respelling("infeernce") == "inference"

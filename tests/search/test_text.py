@@ -68,3 +68,27 @@ def test_a_typo_costs_less_when_it_is_a_common_one() -> None:
     assert text.weighted_edits("rtansformer")["transformer"] == text.SWAP_COST  # the first two swapped
     assert text.weighted_edits("modell")["model"] == text.NEAR_COST  # a doubled letter
     assert set(text.weighted_edits("abc")) == set(text.edits("abc"))
+
+
+def test_a_typo_run_costs_what_its_typos_cost_one_by_one() -> None:
+    # One edit away, the cost weighted_edits gives, or less when two cheap slips make the same word
+    # ("rtransformer": the first two swapped and an r doubled, 2.5, under a letter added first, 3.0).
+    for word in ("transformer", "populims", "dditing", "modell", "ab"):
+        for edit, cost in text.weighted_edits(word).items():
+            assert text.typo_cost(word, edit) <= cost, (word, edit)
+            if not edit.endswith(word):
+                assert text.typo_cost(word, edit) == cost, (word, edit)
+    assert text.typo_cost("rtansformer", "transformer") == text.SWAP_COST
+    assert text.typo_cost("ransfomer", "transformer") == 2 * text.EDIT_COST + text.FIRST_COST
+    assert text.typo_cost("ransfomer", "random") > text.typo_cost("ransfomer", "transformer")
+    assert text.typo_cost("transformer", "transformer") == 0
+    # Over the limit: some cost over it, found early.
+    assert text.typo_cost("ransfomer", "random", limit=3.0) > 3.0
+    assert text.typo_cost("abc", "abcdefgh", limit=3.0) > 3.0
+
+
+def test_edit_distance_from_the_start_of_a_word() -> None:
+    assert text.edit_distance("bonvolutin", "convolut") == 3
+    assert text.edit_distance("bonvolutinal", "convolut", prefix=True) == 1
+    assert text.edit_distance("ransfomer", "transform", prefix=True) == 2
+    assert text.edit_distance("abcdef", "xyz", 1, prefix=True) == 2
