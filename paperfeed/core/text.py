@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 QUOTE_LIMIT = 40
 
@@ -47,3 +48,9 @@ def per(seconds: int) -> str:
     if n == 1:
         return f"{'an' if unit == 'hour' else 'a'} {unit}"
     return f"per {counted(n, unit)}"
+
+
+def paragraphs(text: str) -> list[str]:
+    """arXiv abstracts keep hard line wraps; a paragraph starts after a blank or indented line."""
+    parts = re.split(r"\n\s*\n|\n(?=[ \t]+\S)", (text or "").strip())
+    return [" ".join(p.split()) for p in parts if p.strip()]

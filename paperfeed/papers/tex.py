@@ -232,10 +232,20 @@ def _math(tex: str) -> str:
 # (\mbox{…}, \emph{…}) and citations, whose keys mean nothing to a reader.
 _KEEP_ARG = (
     "mbox", "hbox", "emph", "textit", "textbf", "textsl", "textsc", "textsf", "texttt", "textrm",
-    "textup", "textnormal", "text", "underline", "uline", "textsuperscript", "textsubscript",
+    "textup", "textnormal", "text", "underline", "uline",
 )  # fmt: skip
 _DROP_ARG = ("cite", "citep", "citet", "citealp", "citealt", "citeauthor", "citeyear", "nocite", "label")
-_ARG = re.compile(r"\\(%s)\*?\s*(?:\[[^\]]*\]\s*)*\{" % "|".join(_KEEP_ARG + _DROP_ARG))  # noqa: UP031
+# Raised or lowered text (PM\textsuperscript{4}Bench, mAP\textsubscript{50}: 46 and 5 of the 74,728
+# records): Unicode's super- or subscripts where each character has one, else the text as it is
+# (5\textsuperscript{th} a 5th, F\textsubscript{Hard} an FHard).
+_SCRIPT_ARG = {"textsuperscript": _SUPERSCRIPTS, "textsubscript": _SUBSCRIPTS}
+_QUOTE_ARG = ("enquote", "textquote")  # csquotes' \enquote{…}: the argument in quotes
+# An argument ending in a control word (\texttt{\textless EOS\textgreater} loss) keeps it ended: the
+# space after the group is the text's, not the command's to swallow.
+_ENDS_IN_WORD = re.compile(r"\\[A-Za-z]+$")
+_ARG = re.compile(
+    r"\\(%s)\*?\s*(?:\[[^\]]*\]\s*)*\{" % "|".join((*_KEEP_ARG, *_SCRIPT_ARG, *_QUOTE_ARG, *_DROP_ARG))  # noqa: UP031
+)
 # {\em word}, LaTeX 2.09 style. The spaces are taken possessively: with \s+ they could also be the
 # argument's, and "{\em" before a long run of spaces with no "}" tried every split (40,000 spaces: 42 s).
 _OLD_FONT = re.compile(r"\{\\(?:em|it|bf|sl|sc|tt|rm)\s++([^{}]*)\}")
@@ -254,12 +264,20 @@ _QUOTE = re.compile(r"(?<!`)``(?!`)|(?<!')''(?!')")
 _TIE_SPACE = re.compile(r"(?<=[^\W_]|[.,;:)\]\0])~(?=[^\W_]|[(\[\0\s])|(?<=\s)~(?=[^\W\d_])")
 
 
+# What may stand on either side of a closing quote: a word's end, then a space or punctuation.
+_CLOSING_NEXT = ".,;:!?)]}"
+
+
 def _quote(m: re.Match[str]) -> str:
     s, i, j = m.string, m.start(), m.end()
     before, after = s[i - 1 : i] or " ", s[j : j + 1] or " "
     if before.isspace() and after.isspace():  # '' alone: an empty string quoted, say
         return m[0]
-    return "\u201c" if (before.isspace() or before in "([{") and not after.isspace() else "\u201d"
+    if m[0] == "``":  # TeX's opening quote, also after <i> or a dash; closing only ``…`` at a word's end
+        closes = (before.isalnum() or before in _CLOSING_NEXT) and (after.isspace() or after in _CLOSING_NEXT)
+    else:  # '' closes, but opens ''…'' before a word as at a line's start
+        closes = not (before.isspace() or before in "([{") or after.isspace()
+    return "\u201d" if closes else "\u201c"
 
 
 def _tie(m: re.Match[str]) -> str:
@@ -310,8 +328,15 @@ def _unwrap(text: str) -> str:
         out.append(text[pos : m.start()])
         if m[1] in _DROP_ARG:
             out[-1] = out[-1].rstrip(" ~\t\n")  # "models~\cite{x}." -> "models."
+            pos = i
+            continue
+        arg = _unwrap(text[m.end() : i - 1])
+        arg += "{}" if _ENDS_IN_WORD.search(arg) else ""
+        if m[1] in _SCRIPT_ARG:
+            table, arg = _SCRIPT_ARG[m[1]], arg.strip()
+            out.append("".join(table[c] for c in arg) if arg and all(c in table for c in arg) else arg)
         else:
-            out.append(_unwrap(text[m.end() : i - 1]))
+            out.append(f"\u201c{arg}\u201d" if m[1] in _QUOTE_ARG else arg)
         pos = i
     out.append(text[pos:])
     return _OLD_FONT.sub(r"\1", "".join(out))
@@ -336,16 +361,66 @@ _GREEK_AND_SIGNS += ["pm", "times", "approx", "leq", "geq", "infty", "ell", "cdo
 _LINKS = re.compile(r"\\(href|hyperlink)\s*\{([^{}]*)\}\s*\{((?:[^{}]|\{[^{}]*\})*)\}|\\url\s*\{([^{}]*)\}")
 _FOOTNOTE = re.compile(r"\\footnote\s*\{((?:[^{}]|\{[^{}]*\})*)\}")
 _COLOURED = re.compile(r"\\(?:textcolor|colorbox)\s*\{[^{}]*\}\s*(?=\{)")
+# LaTeX's text-mode symbols (textcomp's), \textpertenthousand to \textmu; as in TeX, a space after one
+# is the command's end, not a space (\textmu m is µm, \textless EOS\textgreater is <EOS>). In the
+# 74,728 records outside formulas: \textasciitilde 6, \textdegree, \textemdash, \textregistered and
+# \textasciicircum 3 each, \textless 2, \textmu, \textperthousand, \textpertenthousand,
+# \textrightarrow, \textbackslash and \textgreater 1 each (docs/site.md); the rest are LaTeX's usual.
+_TEXT_SYMBOLS = {
+    "textemdash": "\u2014", "textendash": "\u2013", "textbackslash": "\\", "textasciitilde": "~",
+    "textasciicircum": "^", "textasciigrave": "`", "textdegree": "°", "textregistered": "®",
+    "texttrademark": "™", "textcopyright": "©", "textservicemark": "℠", "textperthousand": "‰",
+    "textpertenthousand": "‱", "textmu": "µ", "textohm": "Ω", "textcelsius": "℃", "textless": "<",
+    "textgreater": ">", "textbar": "|", "textunderscore": "_", "textbraceleft": "{", "textbraceright": "}",
+    "textrightarrow": "→", "textleftarrow": "←", "textuparrow": "↑", "textdownarrow": "↓",
+    "textbullet": "•", "textperiodcentered": "·", "textdagger": "†", "textdaggerdbl": "‡",
+    "textsection": "§", "textparagraph": "¶", "textellipsis": "…", "texttimes": "\u00d7", "textdiv": "÷",
+    "textpm": "±", "textminus": "\u2212", "textonehalf": "½", "textonequarter": "¼",
+    "textthreequarters": "¾", "texteuro": "€", "textsterling": "£", "textyen": "¥", "textcent": "¢",
+    "textquoteleft": "\u2018", "textquoteright": "\u2019", "textquotedblleft": "\u201c",
+    "textquotedblright": "\u201d", "textquotesingle": "'", "textquotedbl": '"', "textnumero": "№",
+    "textexclamdown": "¡", "textquestiondown": "¿", "textvisiblespace": "␣",
+}  # fmt: skip
 _PROSE_WORDS = {**{w: _SYMBOLS[w] for w in _GREEK_AND_SIGNS}, "eg": "e.g.", "ie": "i.e.", "etal": "et al.",
-                "deg": "°", "ldots": "…", "dots": "…", "textemdash": "\u2014", "textendash": "\u2013",
-                "textbackslash": "\\", "textasciitilde": "~", "textdegree": "°", "textregistered": "®",
-                "texttrademark": "™", "copyright": "©"}  # fmt: skip
-_PROSE_WORD = re.compile(r"\{\\(%s)\}|\\(%s)(?![A-Za-z])(?:\{\})?" % (("|".join(_PROSE_WORDS),) * 2))
+                "deg": "°", "ldots": "…", "dots": "…", "copyright": "©", "S": "§", "P": "¶", "dag": "†",
+                "ddag": "‡", **_TEXT_SYMBOLS}  # fmt: skip
+# The one-letter \S and \P only braced ({\S} 112(b)): bare, a \S may be anything.
+_PROSE_WORD = re.compile(
+    r"\{\\(%s)\}|\\(%s)(?![A-Za-z])(?:\{\}|([ \t]*))"  # noqa: UP031
+    % ("|".join(_PROSE_WORDS), "|".join(w for w in _PROSE_WORDS if len(w) > 1))
+)
+
+
+# The symbols a space after which only ends the command (\textmu m, \textless EOS): for the others
+# the writer meant the space they typed (1\textpertenthousand Spatial, where TeX would run them on).
+_ATTACHED = {"textmu", "textless", "textbackslash", "textasciicircum", "textasciigrave", "textquoteleft",
+             "textquotedblleft", "textexclamdown", "textquestiondown", "textbraceleft"}  # fmt: skip
+
+
+def _prose_word(m: re.Match[str]) -> str:
+    if m[1]:
+        return _PROSE_WORDS[m[1]]
+    return _PROSE_WORDS[m[2]] + ("" if m[2] in _ATTACHED else m[3] or "")
+
+
 # What the records' own encoding mangled. A backslash doubled before an escaped sign or a command this
 # module knows (86\\% for 86\%, 2509.08780): to TeX a line break then a comment, or then a word, so
 # "86 %" or "\e.g." was shown. A Greek letter split into an accent and its argument (\r{ho} for \rho,
 # \b{eta}, \k{appa}: 45 of the 74,728 abstracts).
-_KNOWN = sorted({*_PROSE_WORDS, *_KEEP_ARG, *_DROP_ARG, "href", "url", "footnote", "textcolor"}, key=len)
+_KNOWN = sorted(
+    {
+        *_PROSE_WORDS,
+        *_KEEP_ARG,
+        *_SCRIPT_ARG,
+        *_QUOTE_ARG,
+        *_DROP_ARG,
+        "href",
+        "url",
+        "footnote",
+        "textcolor",
+    },
+    key=len,
+)
 _DOUBLED = re.compile(r"(?<!\\)\\(?=\\(?:[%%&_#$]|(?:%s)(?![A-Za-z])))" % "|".join(reversed(_KNOWN)))  # noqa: UP031
 _SPLIT_GREEK = re.compile(r"\\([A-Za-z])\{([a-z]+)\}")
 
@@ -405,7 +480,7 @@ def _prose_tex(text: str) -> str:
     text = _COLOURED.sub(r"\\mbox", _LINKS.sub(_link, text))  # its text, as \mbox{…} keeps it
     text = _FOOTNOTE.sub(lambda m: f" ({m[1].strip()})", text)
     text = _unwrap(decode_accents(text))
-    text = _PROSE_WORD.sub(lambda m: _PROSE_WORDS[m[1] or m[2]], text)
+    text = _PROSE_WORD.sub(_prose_word, text)
     text = _SWITCHES.sub(_switch, text)
     return _MACRO.sub(_macro, text)
 
@@ -443,15 +518,18 @@ def prose_html(text: str) -> str:
 
 
 def _plain_prose(text: str) -> str:
-    return _typeset(text.replace("\\\\", " "))  # \\ a line break
+    # The TeX outside formulas as prose makes it text (\href, \textcolor, \textperthousand, \method):
+    # a mail or a terminal showed it raw. Its escaped dollars are plain dollars here: no KaTeX to fool.
+    return _typeset(_prose_tex(text).replace(DOLLAR, "$") if "\\" in text else text)
 
 
 def plain(text: str) -> str:
     """Text with its TeX spelled in plain characters: delimiters dropped, Greek letters and common
     symbols as Unicode, single-character and digit scripts as super- and subscripts (C$^2$ → C²,
     $x_{10}$ → x₁₀), longer ones as ^(…), font commands reduced to their argument, accents
-    composed; in the prose, \\mbox{…}, \\emph{…} and the like reduced to their argument, citations
-    dropped, a tie ~ and a line break a space, ``…'' curly quotes, -- and --- dashes (not in a URL).
+    composed; the prose's TeX as prose makes it text (\\emph{…} its argument, citations dropped,
+    \\href{url}{text} "text (url)", \\textperthousand ‰, \\method its name), a tie ~ and a line break
+    a space, ``…'' curly quotes, -- and --- dashes (not in a URL).
     For places that cannot run KaTeX: a <title>, a feed's item title, a meta tag, a mail."""
     text = _unwrap(decode_accents(_repair(text or "")))
     out, pos = [], 0

@@ -58,3 +58,18 @@ def test_submit_and_show(cli_env, tmp_path) -> None:  # type: ignore[no-untyped-
     assert shown["votes"] == 0 and shown["submissions"] == [
         {"day": "2026-01-05", "by": "curator", "removed": False}
     ]
+
+
+@pytest.mark.django_db
+def test_submit_says_the_title_in_plain_characters(capsys) -> None:  # type: ignore[no-untyped-def]
+    from django.core.management import call_command
+
+    from tests.sitedata import load_papers
+
+    title = r"GUI-C$^2$ --- ``grounding'' at 5\textperthousand"
+    paper, other = load_papers(2, title=title)
+    call_command("submit", paper.arxiv_id, "--date", "2026-01-05")
+    said = capsys.readouterr().out.strip()
+    assert said == f"{paper.arxiv_id} is on the list of 2026-01-05: GUI-C² — “grounding” at 5‰"
+    call_command("submit", other.arxiv_id, "--date", "2026-01-05", "--json")
+    assert json.loads(capsys.readouterr().out)["title"] == title  # --json: arXiv's own

@@ -59,3 +59,29 @@ def test_arxivs_comments_are_kept_beside_the_discussions_count(capsys) -> None: 
     assert shown["comments"] == "12 pages, accepted at ACL 2025" and shown["numComments"] == 1
     text = _show(capsys, paper.arxiv_id)
     assert "\nComments: 12 pages, accepted at ACL 2025\nJournal-ref: Proc. ACL 2025\nDOI: 10.1/x\n" in text
+
+
+def test_the_title_and_abstract_are_in_plain_characters_and_json_keeps_the_tex(  # type: ignore[no-untyped-def]
+    capsys, monkeypatch
+) -> None:
+    (paper,) = load_papers(1)
+    title = r"Self--Supervised ``Zero-Shot'' M\textsuperscript{4}Fuse for Schr\"odinger"
+    abstract = (
+        "We reach $\\mathcal{O}(n^2)$ at 5\\textperthousand\nof the cost, \\textbf{86\\%} faster\n"
+        "than~\\cite{x}.\n  A second paragraph \\method{} with\n\\texttt{\\textless EOS\\textgreater} tokens."
+    )
+    Paper.objects.filter(pk=paper.pk).update(title=title, abstract=abstract)
+    monkeypatch.delenv("COLUMNS", raising=False)  # piped: a paragraph a line
+    lines = _show(capsys, paper.arxiv_id).splitlines()
+    assert lines[1] == "Self–Supervised “Zero-Shot” M⁴Fuse for Schrödinger"  # noqa: RUF001
+    # arXiv's hard wraps joined, its paragraphs kept apart.
+    start = lines.index("We reach O(n²) at 5‰ of the cost, 86% faster than.")
+    assert lines[start + 1 : start + 3] == ["", "A second paragraph method with <EOS> tokens."]
+    # A terminal wraps them to its width, whole words to a line.
+    monkeypatch.setenv("COLUMNS", "30")
+    wrapped = _show(capsys, paper.arxiv_id).splitlines()
+    assert wrapped[1:3] == ["Self–Supervised “Zero-Shot”", "M⁴Fuse for Schrödinger"]  # noqa: RUF001
+    assert "We reach O(n²) at 5‰ of the" in wrapped
+    call_command("show", paper.arxiv_id, "--json")
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["title"], shown["abstract"]) == (title, abstract)

@@ -196,7 +196,7 @@ def test_plain_composes_accents_in_text() -> None:
             "an under-investigated technique, backdoor attacks, RainFusion",
         ),
         (r"within 10 {\mu}m, R2 = 0.60 \pm 0.05, {\alpha}-UMI", "within 10 μm, R2 = 0.60 ± 0.05, α-UMI"),  # noqa: RUF001
-        (r"benchmark~\cite{yang2022openood}. PM\textsuperscript{4}Bench", "benchmark. PM4Bench"),
+        (r"benchmark~\cite{yang2022openood}. PM\textsuperscript{4}Bench", "benchmark. PM⁴Bench"),
     ],
 )
 def test_prose_turns_the_tex_auto_render_leaves_raw_into_text(source: str, shown: str) -> None:
@@ -318,6 +318,49 @@ def test_plain_sets_the_same_typography_and_repairs() -> None:
 
 
 @pytest.mark.parametrize(
+    ("source", "shown"),
+    [  # a doubled backtick opens a quote wherever a word follows it; it closes only ``word`` at a word's end
+        ("a <i>``word''</i> here", "a <i>\u201cword\u201d</i> here"),
+        ("so-called--``x'' and /``y''", "so-called\u2013\u201cx\u201d and /\u201cy\u201d"),
+        ("note:``z'', 'a'``b''", "note:\u201cz\u201d, 'a'\u201cb\u201d"),
+        ("the ``word`` and ``word``.", "the \u201cword\u201d and \u201cword\u201d."),
+        ("x ''y'' (''z'')", "x \u201cy\u201d (\u201cz\u201d)"),
+    ],
+)
+def test_a_doubled_backtick_after_markup_or_punctuation_opens_a_quote(source: str, shown: str) -> None:
+    assert tex.prose(source) == tex.plain(source) == shown
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [  # the records' text-mode TeX, hand-written in their shapes
+        (r"Transformer with 1\textpertenthousand Spatial Sampling", "Transformer with 1‱ Spatial Sampling"),
+        (r"group-annotated data (5\textperthousand).", "group-annotated data (5‰)."),
+        (r"PM\textsuperscript{4}Bench and M\textsuperscript{92}", "PM⁴Bench and M⁹²"),
+        (r"mAP\textsubscript{50} and mAP\textsubscript{50:95}", "mAP₅₀ and mAP50:95"),
+        # not every character has a Unicode script: the text as it is
+        (r"the 5\textsuperscript{th} and F\textsubscript{Hard}", "the 5th and FHard"),
+        (r"DESIGN-R\textsuperscript{\textregistered} Assessment", "DESIGN-R® Assessment"),
+        (r"an error of 0.0226\textmu m, AUC@20\textdegree, x", "an error of 0.0226µm, AUC@20°, x"),
+        (r"masked \texttt{\textless EOS\textgreater} loss", "masked <EOS> loss"),
+        (r"adds \textless0.1\% FLOPs, (\textasciitilde\,0.2\%)", "adds <0.1% FLOPs, (~ 0.2%)"),
+        (r"overoptimization\textemdash a phenomenon", "overoptimization— a phenomenon"),
+        (r"in LRL{\textrightarrow}Chinese, GS\textasciicircum2", "in LRL→Chinese, GS^2"),
+        (r"e.g.\ \texttt{\textbackslash boxed\{}", r"e.g. \boxed{"),
+        (
+            r"by the \textquote{semantic gap}, a \enquote{geometric shortcut}",
+            "by the “semantic gap”, a “geometric shortcut”",
+        ),
+        (r"(35 U.S.C {\S} 112(b)), {\dag} equal", "(35 U.S.C § 112(b)), † equal"),
+    ],
+)
+def test_text_mode_symbols_and_scripts_are_their_characters(source: str, shown: str) -> None:
+    # The author-macro rule made them "1textpertenthousand" and "M4Fuse"; mail and the terminal (plain)
+    # showed them raw.
+    assert tex.prose(source) == tex.plain(source) == shown
+
+
+@pytest.mark.parametrize(
     ("title", "shown"),
     [
         (
@@ -327,7 +370,7 @@ def test_plain_sets_the_same_typography_and_repairs() -> None:
         ("\"Is There Anything Else?'': Examining", "“Is There Anything Else?”: Examining"),
         (
             r"Dr.~RTL: \textsc{T-Mask} \& M\textsuperscript{4}Fuse for Schr\"odinger",
-            "Dr. RTL: T-Mask &amp; M4Fuse for Schrödinger",
+            "Dr. RTL: T-Mask &amp; M⁴Fuse for Schrödinger",
         ),
         # formulas are KaTeX's, untouched; an escaped dollar is one auto-render takes for no formula's start
         (r"GUI-C$^2$ in $a--b$ with \$100", 'GUI-C$^2$ in $a--b$ with <span class="dollar">$</span>100'),
@@ -349,5 +392,5 @@ def test_a_long_run_of_spaces_after_an_old_font_switch_is_linear() -> None:
     spaces = " " * 400_000
     assert tex.prose("a {\\em" + spaces + "word") == "a {em" + spaces + "word"  # \em alone: a macro's name
     source = "a {\\em" + spaces + "word"
-    assert tex.plain(source) == "a {\\em word"
+    assert tex.plain(source) == "a {em word"  # as prose has it
     assert tex.prose("a {\\em" + " " * 50_000 + "word}") == "a word"

@@ -244,6 +244,29 @@ def test_recommend_command_says_why_a_list_is_empty(catalogue, reader, capsys):
     assert "nothing to recommend to reader yet (nothing new matches their votes, saves and follows)" in out
 
 
+def test_recommend_command_spells_tex_in_plain_characters(catalogue, reader, capsys, monkeypatch):
+    # A terminal runs no KaTeX: titles, and the reason's quoted title, as a mail spells them.
+    from django.core.management import call_command
+
+    from paperfeed.papers.models import Paper
+
+    liked, *rest = catalogue["speech"]
+    Paper.objects.filter(pk=liked.pk).update(title=r"Speech--to--text at $\sigma^2$")
+    Paper.objects.filter(pk__in=[p.pk for p in rest]).update(
+        title=r"``Robust'' ASR with 1\textpertenthousand"
+    )
+    save(reader, liked)
+    monkeypatch.delenv("COLUMNS", raising=False)
+    call_command("recommend", "reader", "--limit", "3")
+    out = capsys.readouterr().out
+    assert "  “Robust” ASR with 1‱\n" in out and "Like “Speech–to–text at σ²”, which you saved" in out  # noqa: RUF001
+    assert "$" not in out and "\\" not in out
+    call_command("recommend", "reader", "--limit", "3", "--json")
+    got = json.loads(capsys.readouterr().out)["results"]
+    assert {r["title"] for r in got} == {r"``Robust'' ASR with 1\textpertenthousand"}
+    assert all(r["reason"].startswith("Like “Speech--to--text at $\\sigma^2$”") for r in got)
+
+
 def test_a_paper_withdrawn_since_leaves_the_similar_papers_of_a_page(client, catalogue, reader):
     # A paper page keeps its similar papers' ids for an hour; one withdrawn meanwhile stayed listed.
     from paperfeed.papers.models import Paper, PaperChange

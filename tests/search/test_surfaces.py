@@ -336,3 +336,39 @@ def test_long_field_names_work_and_unknown_ones_are_said_everywhere(
     doc = Client().get("/api/openapi.json").json()
     headers = doc["paths"]["/api/papers/search"]["get"]["responses"]["200"]["headers"]
     assert "X-Search-Unknown-Fields" in headers
+
+
+# A title as arXiv writes it, TeX and all; a terminal runs no KaTeX.
+TEX_TITLE = r"Speculative decoding--with ``draft'' models at $\alpha^2$ and 1\textperthousand"
+TEX_PLAIN = "Speculative decoding–with “draft” models at α² and 1‰"  # noqa: RUF001
+
+
+def test_the_cli_spells_a_titles_tex_in_plain_characters_and_json_keeps_it(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from paperfeed.search.indexing import Indexer
+    from tests.search.conftest import ingest, records
+
+    monkeypatch.delenv("COLUMNS", raising=False)  # piped: one line a result
+    ingest([replace(r, title=TEX_TITLE) if r.arxiv_id == "2503.00001" else r for r in records()])
+    Indexer().run()
+    call_command("search", "speculative decoding", "--mode", "keyword")
+    listed = capsys.readouterr().out
+    assert f"2503.00001  {TEX_PLAIN}" in listed and "\\alpha" not in listed and "``" not in listed
+    # --json keeps arXiv's title, and the page's typeset one beside it.
+    (hit,) = [
+        h
+        for h in cli(capsys, "speculative decoding", "--mode", "keyword")["results"]
+        if h["id"] == "2503.00001"
+    ]
+    assert hit["title"] == TEX_TITLE
+    assert hit["titleHtml"].startswith(
+        "<mark>Speculative</mark> <mark>decoding</mark>\u2013with \u201cdraft\u201d"
+    )
+    call_command("similar", "2503.00007", "--limit", "8")
+    near = capsys.readouterr().out
+    assert f"2503.00001  {TEX_PLAIN}  [similarity " in near and "$" not in near
+    call_command("similar", "2503.00007", "--limit", "8", "--json")
+    assert TEX_TITLE in [r["title"] for r in json.loads(capsys.readouterr().out)["results"]]

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from django import template
 from django.utils import timezone
@@ -9,6 +8,7 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 
+from paperfeed.core.text import paragraphs as text_paragraphs
 from paperfeed.papers import tex
 
 register = template.Library()
@@ -37,8 +37,7 @@ def tex_dollars(html: str) -> SafeString:
 @register.filter
 def paragraphs(text: str) -> list[str]:
     """arXiv abstracts keep hard line wraps; a paragraph starts after a blank or indented line."""
-    parts = re.split(r"\n\s*\n|\n(?=[ \t]+\S)", (text or "").strip())
-    return [" ".join(p.split()) for p in parts if p.strip()]
+    return text_paragraphs(text)
 
 
 @register.filter

@@ -8,6 +8,7 @@ from paperfeed.accounts.models import User
 from paperfeed.core.commands import ReportCommand
 from paperfeed.feed import services
 from paperfeed.feed.periods import day_argument
+from paperfeed.papers import tex
 from paperfeed.papers.arxiv_ids import arxiv_id_argument
 
 
@@ -51,4 +52,4 @@ class Command(ReportCommand):
         }
 
     def render(self, result: dict[str, Any]) -> str:
-        return f"{result['id']} is on the list of {result['day']}: {result['title']}"
+        return f"{result['id']} is on the list of {result['day']}: {tex.plain(result['title'])}"

@@ -5,6 +5,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from paperfeed.core.commands import ReportCommand
+from paperfeed.papers import tex
 from paperfeed.papers.arxiv_ids import arxiv_id_argument
 from paperfeed.papers.lookup import fetch
 from paperfeed.papers.sources.atom import ApiError
@@ -36,7 +37,7 @@ class Command(ReportCommand):
         }
 
     def render(self, result: dict[str, Any]) -> str:
-        lines = [f"{p['id']}: {p['title']}" for p in result["papers"]]
+        lines = [f"{p['id']}: {tex.plain(p['title'])}" for p in result["papers"]]
         if result["unknown"]:
             lines.append(f"unknown on arXiv: {', '.join(result['unknown'])}")
         return "\n".join(lines)

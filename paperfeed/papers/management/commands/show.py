@@ -4,7 +4,9 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from paperfeed.core.commands import ReportCommand
+from paperfeed.core.commands import ReportCommand, terminal_width
+from paperfeed.core.text import paragraphs
+from paperfeed.papers import tex
 from paperfeed.papers.arxiv_ids import ArxivId, arxiv_id_argument
 from paperfeed.papers.models import Paper
 
@@ -44,4 +46,16 @@ class Command(ReportCommand):
             for key, label in (("comments", "Comments"), ("journal_ref", "Journal-ref"), ("doi", "DOI"))
             if result.get(key)
         )
-        return f"{head}  {when}\n{result['title']}\n{authors}{about}\n\n{result['abstract']}{links}{note}"
+        # A terminal runs no KaTeX: title and abstract in plain characters, as a mail has them (--json
+        # keeps arXiv's TeX); arXiv's hard wraps joined, its paragraphs kept, wrapped to the terminal.
+        title = tex.plain(result["title"])
+        abstract = "\n\n".join(_wrapped(tex.plain(p)) for p in paragraphs(result["abstract"]))
+        return f"{head}  {when}\n{_wrapped(title)}\n{authors}{about}\n\n{abstract}{links}{note}"
+
+
+def _wrapped(text: str) -> str:
+    """`text` wrapped to the terminal's width; one line when piped, for a script to read."""
+    import textwrap
+
+    width = terminal_width()
+    return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False)) if width else text

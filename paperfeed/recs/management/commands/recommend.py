@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError, CommandParser
 
 from paperfeed.core.commands import ReportCommand, add_limit, list_item, terminal_width
+from paperfeed.papers import tex
 from paperfeed.recs import services
 
 
@@ -35,6 +36,7 @@ class Command(ReportCommand):
             return f"nothing to recommend to {result['user']} yet ({self.why_none})"
         width = terminal_width()
         return "\n".join(
-            list_item(i, f"{r['id']}  {r['title']}", r["reason"], width)
+            # No KaTeX in a terminal: plain characters, as a mail has them (the reason may quote a title).
+            list_item(i, f"{r['id']}  {tex.plain(r['title'])}", tex.plain(r["reason"]), width)
             for i, r in enumerate(result["results"], 1)
         )

@@ -15,6 +15,7 @@ from paperfeed.core.commands import (
     list_item,
     terminal_width,
 )
+from paperfeed.papers import tex
 from paperfeed.search.services import MAX_LIMIT, MODES, SORTS, SearchResults, search
 
 
@@ -38,7 +39,8 @@ def render_results(res: SearchResults, scores: bool = True) -> str:
     width = terminal_width()
     for i, h in enumerate(res.hits, res.offset + 1):
         why = f"{h.score:.4f}; {h.why}" if scores else h.why
-        lines.append(list_item(i, f"{h.arxiv_id}  {h.title}", why, width, beside=True))
+        # A terminal runs no KaTeX: the title in plain characters (--json keeps `title` raw).
+        lines.append(list_item(i, f"{h.arxiv_id}  {tex.plain(h.title)}", why, width, beside=True))
     return "\n".join(lines)
 
 

@@ -5,6 +5,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from paperfeed.core.commands import ReportCommand, add_categories, add_limit, list_item, terminal_width
+from paperfeed.papers import tex
 from paperfeed.papers.arxiv_ids import arxiv_id_argument
 from paperfeed.search.query import InvalidFilter
 from paperfeed.search.services import MAX_LIMIT, known_categories, similar
@@ -44,7 +45,9 @@ class Command(ReportCommand):
         lines = [result["message"]] if result["message"] else []
         width = terminal_width()
         lines += [
-            list_item(i, f"{h['id']}  {h['title']}", f"similarity {h['score']:.3f}", width, beside=True)
+            list_item(
+                i, f"{h['id']}  {tex.plain(h['title'])}", f"similarity {h['score']:.3f}", width, beside=True
+            )
             for i, h in enumerate(result["results"], 1)
         ]
         return "\n".join(lines)
