@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import connections, models
 from django.db.models import Exists, OuterRef
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
@@ -322,6 +323,23 @@ class Paper(models.Model):
         }
 
 
+class PaperCategoryQuerySet(models.QuerySet["PaperCategory"]):
+    def of_last_added(self, codes: list[str], n: int) -> PaperCategoryQuerySet:
+        """Every listing (all their categories) of the `n` papers last added to each of `codes`, primary
+        or cross-listed. One query: each category's papers are an end range of the (category, paper)
+        index, read as a LIMIT of its own inside a UNION ALL (the ORM slices no member of a union on
+        SQLite); one read per category cost a request's page each its own round trip and compile."""
+        if not codes:
+            return self.none()
+        # Only the quoted table name is spliced in: the codes and `n` are parameters.
+        table = connections[self.db].ops.quote_name(PaperCategory._meta.db_table)
+        latest = f"SELECT paper_id FROM {table} WHERE category_id = %s ORDER BY paper_id DESC LIMIT %s"  # noqa: S608  # nosec B608
+        one = f"SELECT paper_id FROM ({latest})"  # noqa: S608  # nosec B608
+        last = " UNION ALL ".join(f"{one} AS last_{i}" for i in range(len(codes)))
+        params = [x for code in codes for x in (code, n)]
+        return self.filter(paper_id__in=RawSQL(last, params))  # noqa: S611  # nosec B611
+
+
 class PaperCategory(models.Model):
     # Each foreign key is the leading column of one of the indexes below, so none gets its own.
     paper = models.ForeignKey(
@@ -331,6 +349,8 @@ class PaperCategory(models.Model):
         Category, on_delete=models.PROTECT, related_name="paper_categories", db_index=False
     )
     position = models.PositiveSmallIntegerField(default=0)  # 0 = primary
+
+    objects = PaperCategoryQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "paper categories"

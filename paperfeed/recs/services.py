@@ -966,30 +966,33 @@ PROVISIONAL_POOL = 3  # x limit: the papers last added to each of those categori
 PROVISIONAL_HALF_LIFE_DAYS = 7.0
 
 
-def _provisional_pool(cats: list[str], excluded: set[int], n: int) -> list[tuple[int, dt.date]]:
+def _provisional_pool(cats: list[str], excluded: set[int], n: int) -> list[tuple[int, dt.date, list[str]]]:
     """The `n` papers last added to each of `cats` (primary or cross-listed) that are within the real
-    model's window (index.window_days before the newest paper): each category's read from the end of
-    the categories' (category, paper) index, a few ms whatever its size, where ordering a category by
-    day walked the `announced` index past the other categories' papers (75-225 ms for one of 1,000
-    papers at 75k on SQLite). A busy category cannot crowd a quiet but favoured one out of the
-    candidates, and a request reads at most len(cats) x n papers' ids and days (the papers listed are
-    read whole afterwards)."""
-    ids: set[int] = set()
-    for cat in cats:
-        listed = PaperCategory.objects.filter(category_id=cat).order_by("-paper_id")
-        ids.update(listed.values_list("paper_id", flat=True)[:n])
-    # Left out here, not in each category's read: the user's papers (3,000 saved ones) in every query
-    # cost more than the few places they take in the pool.
-    ids -= excluded
-    pool: list[tuple[int, dt.date]] = [
-        (pk, day)
-        for pk, day in Paper.objects.active().filter(pk__in=list(ids)).values_list("pk", "announced")
-        if day is not None
-    ]
+    model's window (index.window_days before the newest of them), with their days and categories
+    (primary first). One query (PaperCategory.objects.of_last_added): each category's papers are read
+    from the end of the (category, paper) index, a few ms whatever its size, where ordering a category
+    by day walked the `announced` index past the other categories' papers (75-225 ms for one of 1,000
+    papers at 75k on SQLite); one query per category, then one for the days and one for the
+    categories, cost more in the ORM than in the database (bench/README.md, "recs-latency"). A busy
+    category cannot crowd a quiet but favoured one out of the candidates, and a request reads at most
+    len(cats) x n papers' listings (the papers listed are read whole afterwards)."""
+    pool: dict[int, tuple[dt.date, list[str]]] = {}
+    for pk, day, code in (
+        PaperCategory.objects.of_last_added(cats, n)
+        .filter(paper__status=Paper.Status.ACTIVE)
+        .order_by("paper_id", "position")
+        .values_list("paper_id", "paper__announced", "category_id")
+    ):
+        if day is not None:  # not yet announced: no age to weigh
+            pool.setdefault(pk, (day, []))[1].append(code)
+    # Left out here, not in the query: the user's papers (3,000 saved ones) in it cost more than the
+    # few places they take in the pool.
+    for pk in excluded.intersection(pool):
+        del pool[pk]
     if not pool:
         return []
-    since = max(day for _, day in pool) - dt.timedelta(days=index.window_days())
-    return [(pk, day) for pk, day in pool if day >= since]
+    since = max(day for day, _ in pool.values()) - dt.timedelta(days=index.window_days())
+    return [(pk, day, listed) for pk, (day, listed) in pool.items() if day >= since]
 
 
 def provisional(user: Any, *, limit: int = 20) -> list[Recommendation]:
@@ -1022,10 +1025,9 @@ def provisional(user: Any, *, limit: int = 20) -> list[Recommendation]:
     pool = _provisional_pool(cats, sig.excluded(), limit * PROVISIONAL_POOL)
     if not pool:
         return []
-    pool_listed = _listed(pk for pk, _ in pool)
-    papers_cats = [pool_listed.get(pk, []) for pk, _ in pool]  # each listed in one of `cats` at least
+    papers_cats = [listed for _, _, listed in pool]  # each listed in one of `cats` at least
     prior = model.category_prior(category_index.rows(papers_cats), share)
-    days = np.array([day for _, day in pool], dtype="datetime64[D]")
+    days = np.array([day for _, day, _ in pool], dtype="datetime64[D]")
     age = (days.max() - days).astype(np.float64)
     # The prior is CATEGORY_WEIGHT x log(...): its decay by age in the same units.
     prior -= model.CATEGORY_WEIGHT * np.log(2) * age / PROVISIONAL_HALF_LIFE_DAYS

@@ -8,7 +8,7 @@ from django.db.models.functions import Concat
 from django.template import Context, Template
 from django.test import Client
 
-from paperfeed.papers.models import Paper
+from paperfeed.papers.models import Category, Paper, PaperCategory
 from paperfeed.papers.titles import title_digest
 
 
@@ -77,3 +77,24 @@ def test_a_title_edited_in_the_admin_gets_its_digest(client: Client) -> None:
     r = client.post(url, data)
     assert r.status_code == 302, r.context["adminform"].form.errors if r.context else r
     assert _digests() == {"2601.00001": title_digest("After the edit")}
+
+
+@pytest.mark.django_db
+def test_of_last_added_lists_every_category_of_each_codes_last_papers() -> None:
+    """The `n` papers of highest id in each category (primary or cross-listed), each with all its
+    listings: a busy category's papers take no place of a quiet one's."""
+    for code in ("cs.LG", "cs.CL", "cs.RO"):
+        Category.objects.get_or_create(code=code)
+    papers = [Paper.objects.create(arxiv_id=f"2601.{i:05d}", title=f"Paper {i}") for i in range(6)]
+    listed = [  # (paper, category, position): cs.LG is busy, cs.CL's papers are older, one cross-listed
+        (0, "cs.CL", 0), (1, "cs.CL", 0), (1, "cs.RO", 1), (2, "cs.LG", 0), (3, "cs.LG", 0),
+        (4, "cs.LG", 0), (4, "cs.CL", 1), (5, "cs.LG", 0),
+    ]  # fmt: skip
+    PaperCategory.objects.bulk_create(
+        PaperCategory(paper=papers[i], category_id=c, position=pos) for i, c, pos in listed
+    )
+    found = PaperCategory.objects.of_last_added(["cs.LG", "cs.CL"], 2).values_list("paper_id", "category_id")
+    assert sorted(found) == sorted(
+        (papers[i].pk, c) for i, c in [(5, "cs.LG"), (4, "cs.LG"), (4, "cs.CL"), (1, "cs.CL"), (1, "cs.RO")]
+    )
+    assert not PaperCategory.objects.of_last_added([], 2).exists()
