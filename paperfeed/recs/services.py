@@ -1002,7 +1002,7 @@ def provisional(user: Any, *, limit: int = 20) -> list[Recommendation]:
     signal decayed with its age: model.Categories), that prior fading with the paper's age
     (PROVISIONAL_HALF_LIFE_DAYS); best first, newest first among equals, each saying why; never one
     they liked, marked or opened. Database reads only, by the categories' index (_provisional_pool):
-    it costs a request a few category pages, whatever the catalogue's size."""
+    one query over the last-added papers of the user's five categories, whatever the catalogue's size."""
     limit = max(1, min(int(limit), MAX_LIMIT))
     user_id = user if isinstance(user, int) else user.pk
     sig = signals_of(user_id)
