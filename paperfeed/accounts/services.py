@@ -219,8 +219,12 @@ class NewToken:
     secret: str  # shown once
 
 
+# Every token begins so: a credential that does not is another service's (api.views.sends_our_token).
+TOKEN_PREFIX = "pf_"  # noqa: S105  # nosec B105  (a prefix, no secret)
+
+
 def create_api_token(user: User, name: str = "") -> NewToken:
-    secret = "pf_" + secrets.token_urlsafe(32)
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken.objects.create(
         user=user, name=name[:100], digest=ApiToken.digest_of(secret), prefix=secret[:10]
     )

@@ -250,12 +250,22 @@ def known_parameters_only(run: Callable[..., HttpResponse]) -> Callable[..., Htt
     return checked
 
 
-def sends_bearer(request: HttpRequest) -> bool:
-    """Whether the request carries a credential of the one scheme this API reads (RFC 6750), as
-    ninja's HttpBearer parses it. Another scheme (Basic, which a browser resends to every address of
-    a site behind a password-protecting proxy) is no token of ours: the reads anyone may call answer
-    as to anyone, and the operations that need a token ask for one without calling it refused."""
-    return request.headers.get("Authorization", "").split(" ", 1)[0].lower() == "bearer"
+def bearer_credential(request: HttpRequest) -> str | None:
+    """The credential of the one scheme this API reads (RFC 6750), as ninja's HttpBearer parses it;
+    None without one. Another scheme (Basic, which a browser resends to every address of a site
+    behind a password-protecting proxy) is no token of ours: the reads anyone may call answer as to
+    anyone, and the operations that need a token ask for one without calling it refused."""
+    scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
+    return credential.strip() if scheme.lower() == "bearer" else None
+
+
+def sends_our_token(request: HttpRequest) -> bool:
+    """Whether the bearer credential is meant for us: empty, or one of our tokens' form (their
+    prefix). huggingface_hub's HfApi sends a reader's saved Hugging Face token ("hf_…") with every
+    request, including to an endpoint pointed at us: refusing it would shut out every reader who
+    has logged in to the Hub, so the reads anyone may call answer them as to anyone."""
+    credential = bearer_credential(request)
+    return credential is not None and (not credential or credential.startswith(accounts.TOKEN_PREFIX))
 
 
 def bad_tokens_refused(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -267,7 +277,7 @@ def bad_tokens_refused(run: Callable[..., HttpResponse]) -> Callable[..., HttpRe
 
     @wraps(run)
     def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if sends_bearer(request):
+        if sends_our_token(request):
             try:
                 if TokenAuth()(request) is None:  # counted against the address's limit before the look-up
                     raise AuthenticationError
@@ -355,9 +365,15 @@ def _unauthenticated(request: HttpRequest, exc: Exception) -> HttpResponse:
             " reactivates it",
             'Bearer realm="paperfeed", error="invalid_token"',
         )
-    elif sends_bearer(request):
+    elif sends_our_token(request):
         message, challenge = (
             "the token was not accepted (revoked or mistyped): make a new one on /settings",
+            'Bearer realm="paperfeed", error="invalid_token"',
+        )
+    elif bearer_credential(request):
+        message, challenge = (
+            f"this is not a paperfeed API token (ours begin with {accounts.TOKEN_PREFIX}):"
+            " make one on /settings",
             'Bearer realm="paperfeed", error="invalid_token"',
         )
     else:
@@ -971,7 +987,7 @@ def user_upvotes(
 def _optional_caller(request: HttpRequest) -> User | None:
     """The caller of an operation anyone may call, whose own token shows them more: None without a
     bearer token. One not accepted never gets here: bad_tokens_refused answered it 401."""
-    user = TokenAuth()(request) if sends_bearer(request) else None
+    user = TokenAuth()(request) if sends_our_token(request) else None
     return user if isinstance(user, User) else None
 
 

@@ -236,7 +236,7 @@ def test_collections_public_to_all_and_private_to_their_owners_token(site) -> No
         assert r.status_code == 404, headers
         assert r.json() == {"error": "paperfeed has no collection 'drafts' of 'owner' that you can see"}
     # A token not accepted is refused, not answered as to anyone (which would hide that it was revoked).
-    r = c.get("/api/users/owner/collections", HTTP_AUTHORIZATION="Bearer revoked")
+    r = c.get("/api/users/owner/collections", HTTP_AUTHORIZATION="Bearer pf_revoked")
     assert r.status_code == 401 and "invalid_token" in r["WWW-Authenticate"]
     assert c.get("/api/users/nobody/collections").status_code == 404
     # A deactivated account is gone, as on the site: every address of its lists a 404 (public ones
@@ -298,6 +298,8 @@ def test_a_token_not_accepted_is_a_401_on_every_operation(site) -> None:  # type
             assert r.json() == {"error": message}, (method, url, header)
             assert r["WWW-Authenticate"] == 'Bearer realm="paperfeed", error="invalid_token"'
     anonymous, basic = Client(REMOTE_ADDR="10.8.1.1"), Client(REMOTE_ADDR="10.8.1.2")
+    # huggingface_hub sends a reader's saved Hub token to any endpoint it is pointed at.
+    hub = Client(REMOTE_ADDR="10.8.1.3", HTTP_AUTHORIZATION="Bearer hf_" + "y" * 34)
     for method, url in operations:
         r = getattr(anonymous, method)(url)
         needs_token = r.status_code == 401
@@ -309,6 +311,15 @@ def test_a_token_not_accepted_is_a_401_on_every_operation(site) -> None:  # type
             r.status_code,
             r.get("WWW-Authenticate"),
         ), (method, url)
+        as_hub = getattr(hub, method)(url)
+        if needs_token:  # refused, saying whose it is not
+            assert as_hub.status_code == 401, (method, url, as_hub.content)
+            assert as_hub.json() == {
+                "error": "this is not a paperfeed API token (ours begin with pf_): make one on /settings"
+            }
+            assert as_hub["WWW-Authenticate"] == 'Bearer realm="paperfeed", error="invalid_token"'
+        else:  # answered as to anyone
+            assert (as_hub.status_code, as_hub.content) == (r.status_code, r.content), (method, url)
     c = Client()
     # An unknown query parameter is still named first (the 400, then the 401).
     assert c.get("/api/daily_papers?catgory=cs.LG", **token).status_code == 400

@@ -190,7 +190,7 @@ def calls(doc: dict[str, Any], site: dict[str, Any], arxiv: FakeArxiv) -> dict[t
     reading = Collection.objects.create(user=site["user"], name="Reading", slug="reading")
     CollectionItem.objects.create(collection=reading, paper=p)
     Collection.objects.create(user=site["user"], name="Drafts", slug="drafts", public=False)
-    wrong = {"HTTP_AUTHORIZATION": "Bearer wrong"}
+    wrong = {"HTTP_AUTHORIZATION": "Bearer pf_wrong"}
     gone = make_user("gone")
     deactivated = {"HTTP_AUTHORIZATION": f"Bearer {accounts.create_api_token(gone).secret}"}
     accounts.set_active(gone, False)

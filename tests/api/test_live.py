@@ -53,6 +53,10 @@ def test_huggingface_hub_client(live_server) -> None:  # type: ignore[no-untyped
     found = list(api.list_papers(query=papers[2].title.split()[0]))
     assert papers[2].arxiv_id in {f.id for f in found}
     assert papers[0].title in api.read_paper(papers[0].arxiv_id)
+    # A reader logged in to the Hub: the client sends that token to us too, and still reads.
+    hub_reader = HfApi(endpoint=live_server.url, token="hf_" + "z" * 34)
+    assert {d.id for d in hub_reader.list_daily_papers(date=today.isoformat())} == {d.id for d in daily}
+    assert hub_reader.paper_info(papers[0].arxiv_id).id == papers[0].arxiv_id
 
 
 # S13: schemathesis runs as a child making hundreds of requests (and the first for-you request loads
