@@ -8,7 +8,6 @@ the caller answers identically whichever branch ran (no account enumeration).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import secrets
@@ -20,7 +19,6 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import dateformat, timezone
@@ -45,15 +43,16 @@ def absolute(path: str) -> str:
 
 
 def send_mail(template: str, to: str, context: dict[str, object], *, message_id: str = "") -> None:
-    """Render accounts/email/<template>_{subject,body}.txt (and .html) and send one message (with
-    `message_id`, that of a job that may run again: see digests.mail.notice_message_id)."""
-    context = {"site": settings.BASE_URL, **context}
+    """Render accounts/email/<template>_{subject,body}.txt and _body.html and send one message of
+    both parts (with `message_id`, that of a job that may run again: see
+    digests.mail.notice_message_id). The HTML part extends email/base.html, the digests' layout."""
+    context = {"site": settings.BASE_URL, "site_url": absolute("/"), **context}
     subject = " ".join(render_to_string(f"accounts/email/{template}_subject.txt", context).split())
     body = render_to_string(f"accounts/email/{template}_body.txt", context)
+    html = render_to_string(f"accounts/email/{template}_body.html", {**context, "subject": subject})
     headers = {"Message-ID": message_id} if message_id else None
     msg = EmailMultiAlternatives(subject, body, to=[to], headers=headers)
-    with contextlib.suppress(TemplateDoesNotExist):  # without an HTML template, a text-only mail
-        msg.attach_alternative(render_to_string(f"accounts/email/{template}_body.html", context), "text/html")
+    msg.attach_alternative(html, "text/html")
     msg.send()
 
 
