@@ -6,7 +6,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 
 from paperfeed.accounts.throttle import RateLimited
-from paperfeed.core.http import retry_later, retry_later_page
+from paperfeed.core.http import rate_limited, retry_later_page
 
 
 class RateLimitedMiddleware:
@@ -37,17 +37,8 @@ class RateLimitedMiddleware:
         )
 
 
-def rate_limited_json(
-    exception: RateLimited, error: str = "rate limited", also: Mapping[str, Any] | None = None
-) -> HttpResponse:
-    """The JSON 429 of a limit met (core.http.retry_later), its wait held to the longest that limit
-    can make anyone wait and the limit named in `limit`; for a view that answers JSON where this
-    middleware would not see it asked for (`?format=json`), with keys of its own (`also`)."""
-    return retry_later(
-        error,
-        exception.retry_after,
-        status=429,
-        also=also,
-        most=exception.longest_wait,
-        limit=exception.description,
-    )
+def rate_limited_json(exception: RateLimited, also: Mapping[str, Any] | None = None) -> HttpResponse:
+    """The JSON 429 of a limit met (core.http.rate_limited: the limit named in `error` and `limit`),
+    its wait held to the longest that limit can make anyone wait; for a view that answers JSON where
+    this middleware would not see it asked for (`?format=json`), with keys of its own (`also`)."""
+    return rate_limited(exception.retry_after, exception.longest_wait, exception.description, also=also)

@@ -9,7 +9,7 @@ from ninja import Field, Schema
 from pydantic import ConfigDict, WithJsonSchema
 
 from paperfeed.accounts import throttle
-from paperfeed.core.http import MAX_RETRY_AFTER
+from paperfeed.core.http import MAX_RETRY_AFTER, too_many_requests
 
 # Strings in the document with the format they are in, so a client generated from it reads a time or
 # a day, not any text: api.views._ts writes RFC 3339 in UTC ("2026-03-02T09:30:00.000Z").
@@ -247,8 +247,13 @@ class RetryLaterOut(Schema):
 
 
 class RateLimitedOut(RetryLaterOut):
-    """A 429: a rate limit met. `limit` names it in words, as the site's 429 page does."""
+    """A 429: a rate limit met. `limit` names it in words, as the site's 429 page does, and so
+    does `error`."""
 
+    error: str = Field(
+        description="the limit met and the wait, in words (the seconds are in `retryAfter`)",
+        examples=[too_many_requests(throttle.LIMITS["vote:user"].description, 42)],
+    )
     retryAfter: int = Field(
         ge=1,
         le=LONGEST_RETRY_AFTER,

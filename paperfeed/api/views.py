@@ -59,7 +59,7 @@ from paperfeed.api.schemas import (
     ValidationErrorOut,
     VoteOut,
 )
-from paperfeed.core.http import dumps, json_answer, retry_later, retry_seconds
+from paperfeed.core.http import dumps, json_answer, rate_limited, retry_later
 from paperfeed.feed import periods, searching, services
 from paperfeed.feed.models import Collection, Comment, Submission, Vote
 from paperfeed.moderation import services as moderation
@@ -330,23 +330,16 @@ def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
     return api.create_response(request, {"error": message}, status=413)
 
 
-def _limited(message: Callable[[int], str], wait: float, scope: str) -> HttpResponse:
+def _limited(wait: float, scope: str) -> HttpResponse:
     """A 429 for the limit `scope` met, its wait held as the site's page holds it (accounts.middleware):
     to the longest that limit can make anyone wait (two of its windows), not to an hour, which a
     refused `submit:user` or `report:user` (hourly) can pass: told an hour, a client came back to be
-    refused again. `message` says the same whole seconds as the header."""
-    most = throttle.longest_wait(scope)
-    retry = retry_seconds(wait, most)
-    return retry_later(message(retry), retry, status=429, most=most, limit=throttle.LIMITS[scope].description)
+    refused again. Its `error` names the limit in words, as `limit` does (core.http.rate_limited)."""
+    return rate_limited(wait, throttle.longest_wait(scope), throttle.LIMITS[scope].description)
 
 
 def _address_limited(request: HttpRequest, wait: float | None) -> HttpResponse:
-    lim = throttle.LIMITS["api:ip"]
-    return _limited(
-        lambda retry: f"too many requests: {lim.limit} per {lim.window} s per address; retry in {retry} s",
-        wait or 1,
-        "api:ip",
-    )
+    return _limited(wait or 1, "api:ip")
 
 
 @api.exception_handler(Throttled)
@@ -411,9 +404,8 @@ def _bad_choice(errors: list[dict[str, Any]], query: QueryDict) -> str | None:
 
 @api.exception_handler(throttle.RateLimited)
 def _rate_limited(request: HttpRequest, exc: throttle.RateLimited) -> HttpResponse:
-    if exc.scope == "api:ip":  # met in TokenAuth, before ninja's throttle: said as the throttle says it
-        return _address_limited(request, exc.retry_after)
-    return _limited(lambda retry: str(throttle.RateLimited(exc.scope, retry)), exc.retry_after, exc.scope)
+    # api:ip's too (met in TokenAuth, before ninja's throttle): said as the throttle says it.
+    return _limited(exc.retry_after, exc.scope)
 
 
 @api.exception_handler(services.FeedError)

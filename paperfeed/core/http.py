@@ -5,8 +5,8 @@ If-None-Match wins when both are sent). Django's ConditionalGetMiddleware does t
 this one also serves HEAD and is applied where it is meant, not to every page of the site.
 
 And the one rendering of every JSON answer (`dumps`, `json_answer`), the one shape of an answer to
-repeat later (`retry_later`: every 429 and 503 of the API and the site's JSON; `retry_later_page`, its
-twin for a page), and the one way a key
+repeat later (`retry_later`: every 429 and 503 of the API and the site's JSON, `rate_limited` and
+`too_many_requests` for a rate limit's 429; `retry_later_page`, its twin for a page), and the one way a key
 renamed to camelCase keeps its 0.1 name until 0.2 (`with_old_keys`, `camel_keys_read`; `camel_keys`
 for the command line's `--json` documents)."""
 
@@ -154,6 +154,24 @@ def retry_later(
     resp = json_answer(data, status)
     resp["Retry-After"] = str(wait)
     return resp
+
+
+def too_many_requests(limit: str, seconds: int) -> str:
+    """What a 429 of the rate limit `limit` (Limit.description) says, `seconds` in words as the
+    site's 429 page says them (the exact seconds are in Retry-After and `retryAfter`). The scope's
+    name ("vote:user") is not said: it is internal, and only RateLimit-Policy, whose entries are
+    identifiers, carries it."""
+    return f"too many requests ({limit}); try again in {about(seconds)}"
+
+
+def rate_limited(
+    seconds: float, most: int, limit: str, also: Mapping[str, Any] | None = None
+) -> HttpResponse:
+    """The JSON 429 of a rate limit met, the API's and the site's alike: retry_later with `error`
+    from too_many_requests and `limit`, the wait held to `most` (the longest that limit can make
+    anyone wait)."""
+    wait = retry_seconds(seconds, most)
+    return retry_later(too_many_requests(limit, wait), wait, status=429, also=also, most=most, limit=limit)
 
 
 def retry_later_page(

@@ -62,7 +62,8 @@ def test_the_wait_is_held_to_the_limits_longest_on_the_page_and_in_json(
     assert f"<p>You have sent too many requests; try again in {words}.</p>" in r.content.decode()
     r = Client().get(f"/refused/{said}", HTTP_ACCEPT="application/json")
     assert r.status_code == 429 and r["Retry-After"] == header
-    assert r.json()["retryAfter"] == int(header) and r.json()["error"] == "rate limited"
+    said = f"too many requests (upvotes and their removals: 30 a minute); try again in {words}"
+    assert r.json()["retryAfter"] == int(header) and r.json()["error"] == said
     assert r.json()["limit"] == "upvotes and their removals: 30 a minute"
 
 

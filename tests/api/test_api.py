@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from paperfeed.accounts import services as accounts
 from paperfeed.accounts import throttle
+from paperfeed.core.text import about
 from paperfeed.feed import services
 from paperfeed.feed.models import Collection, CollectionItem, Vote
 from tests.sitedata import load_papers, make_user
@@ -395,7 +396,8 @@ def test_api_rate_limit(site, monkeypatch) -> None:  # type: ignore[no-untyped-d
     r = c.get("/api/daily_papers")
     assert r.status_code == 429 and int(r["Retry-After"]) >= 1
     # Which limit, and when to come back (ninja's own body said only "Too many requests.").
-    assert r.json()["error"] == f"too many requests: 20 per 300 s per address; retry in {r['Retry-After']} s"
+    wait = about(int(r["Retry-After"]))
+    assert r.json()["error"] == f"too many requests (20 per 5 minutes); try again in {wait}"
     assert Client(REMOTE_ADDR="10.7.0.2").get("/api/daily_papers").status_code == 200
 
 

@@ -24,6 +24,7 @@ from paperfeed.accounts.services import create_api_token
 from paperfeed.core import ratelimit
 from paperfeed.core.http import MAX_RETRY_AFTER
 from paperfeed.core.middleware import unavailable
+from paperfeed.core.text import about
 from paperfeed.feed import services
 from paperfeed.feed.models import Submission
 from paperfeed.papers.models import Paper
@@ -89,6 +90,11 @@ def test_not_interested_says_notinterested(site: dict[str, Any]) -> None:
     assert r.json() == {"id": p.arxiv_id, "notInterested": False, "not_interested": False}
 
 
+def _words(r: HttpResponse) -> str:
+    """A 429's wait as its `error` says it: Retry-After's seconds in words (core.text.about)."""
+    return about(int(r["Retry-After"]))
+
+
 def _retry_later(r: HttpResponse, limit: str = "") -> dict[str, Any]:
     """The one shape of every 429 and 503 (core.http.retry_later): `error`, `retryAfter` the
     Retry-After header's seconds (1 s - 1 h), and `retry_after` the same until 0.2; a rate limit's
@@ -115,7 +121,6 @@ def test_every_429_of_the_api_says_retryafter(site: dict[str, Any], monkeypatch:
     monkeypatch.setitem(throttle.LIMITS, "api:ip", replace(throttle.LIMITS["api:ip"], limit=1))
     c = Client(REMOTE_ADDR="10.9.0.1")
     assert c.get("/api/daily_papers").status_code == 200
-    address = "too many requests: 1 per 300 s per address; retry in "
     over = [
         c.get("/api/daily_papers"),  # ninja's throttle (api.views._throttled)
         c.post(f"/api/papers/{p.arxiv_id}/upvote", **auth),  # TokenAuth's count, before the token
@@ -125,7 +130,7 @@ def test_every_429_of_the_api_says_retryafter(site: dict[str, Any], monkeypatch:
     for r in over:
         assert r.status_code == 429, r.request
         limit = "API requests from one address: 1 per 5 minutes"
-        assert _retry_later(r, limit)["error"] == f"{address}{r['Retry-After']} s"
+        assert _retry_later(r, limit)["error"] == f"too many requests ({limit}); try again in {_words(r)}"
     # A write's own per-user limit (api.views._rate_limited).
     monkeypatch.setitem(throttle.LIMITS, "api:ip", replace(throttle.LIMITS["api:ip"], limit=1_000_000))
     monkeypatch.setitem(throttle.LIMITS, "vote:user", replace(throttle.LIMITS["vote:user"], limit=1))
@@ -133,7 +138,12 @@ def test_every_429_of_the_api_says_retryafter(site: dict[str, Any], monkeypatch:
     r = c.post(f"/api/papers/{q.arxiv_id}/upvote", **auth)
     assert r.status_code == 429
     body = _retry_later(r, "upvotes and their removals: 1 a minute")
-    assert body["error"] == f"too many requests (vote:user); retry in {r['Retry-After']} s"
+    # The limit in words, as `limit` names it; the scope's name is RateLimit-Policy's alone.
+    assert (
+        body["error"]
+        == f"too many requests (upvotes and their removals: 1 a minute); try again in {_words(r)}"
+    )
+    assert "vote:user" not in r.content.decode() and '"vote:user"' in r["RateLimit-Policy"]
 
 
 def test_a_429_of_the_api_says_the_whole_wait_up_to_two_of_the_limits_windows(
@@ -152,7 +162,7 @@ def test_a_429_of_the_api_says_the_whole_wait_up_to_two_of_the_limits_windows(
     assert 3600 < wait <= ratelimit.longest_wait(3600) == 7200
     body = json.loads(r.content)
     assert body == {
-        "error": f"too many requests (submit:user); retry in {wait} s",
+        "error": f"too many requests (paper submissions: 1 an hour); try again in {about(wait)}",
         "retryAfter": wait,
         "retry_after": wait,
         "limit": "paper submissions: 1 an hour",
@@ -168,7 +178,7 @@ def test_a_429_of_the_api_says_the_whole_wait_up_to_two_of_the_limits_windows(
     assert c.get("/api/daily_papers").status_code == 200
     r = c.get("/api/daily_papers")
     assert r.status_code == 429 and 1 <= int(r["Retry-After"]) <= 600
-    assert json.loads(r.content)["error"].endswith(f"retry in {r['Retry-After']} s")
+    assert json.loads(r.content)["error"].endswith(f"try again in {_words(r)}")
 
 
 def test_the_sites_own_429_says_retryafter_too(site: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -179,7 +189,8 @@ def test_the_sites_own_429_says_retryafter_too(site: dict[str, Any], monkeypatch
     url = f"/papers/{site['papers'][0].arxiv_id}/vote"
     assert c.post(url, HTTP_ACCEPT="application/json").status_code == 200
     r = c.post(url, {"action": "down"}, HTTP_ACCEPT="application/json")
-    assert r.status_code == 429 and _retry_later(r, "1 a minute")["error"] == "rate limited"
+    said = _retry_later(r, "1 a minute")["error"]
+    assert r.status_code == 429 and said == f"too many requests (1 a minute); try again in {_words(r)}"
 
 
 # --- 2. a version the database does not hold ------------------------------------------------------

@@ -208,7 +208,7 @@ def test_refused_tokens_are_counted_and_limited_like_any_request(
     for headers in ({"HTTP_AUTHORIZATION": "Bearer pf_guess3"}, {}, site["auth"]):
         r = c.post(url, **headers)
         assert r.status_code == 429 and int(r["Retry-After"]) >= 1, headers
-        assert r.json()["error"].startswith("too many requests: 3 per 300 s per address; retry in ")
+        assert r.json()["error"].startswith("too many requests (3 per 5 minutes); try again in ")
     # The session's way in, /api/recommendations, tries the token first: counted there too.
     other = Client(REMOTE_ADDR="10.8.2.2")
     for n in (2, 1, 0):

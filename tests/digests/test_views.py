@@ -183,9 +183,10 @@ def test_a_429_says_when_the_limit_met_lets_the_address_ask_again(monkeypatch: p
     # longest this limit can make anyone wait, two of its windows.
     r = Client().post(url, {"email": "reader@example.org"})
     assert r.status_code == 429 and r["Retry-After"] == "9900" and r.json()["retryAfter"] == 9900
+    # `error` as every JSON 429 says it (core.http.too_many_requests), `message` as a sentence.
     error = (
-        "Too many requests (confirmation mails asked for one email address: 3 per 6 hours); "
-        "try again in about 3 hours."
+        "too many requests (confirmation mails asked for one email address: 3 per 6 hours); "
+        "try again in about 3 hours"
     )
     assert r.json() == {
         "error": error,
@@ -193,7 +194,7 @@ def test_a_429_says_when_the_limit_met_lets_the_address_ask_again(monkeypatch: p
         "retry_after": 9900,
         "limit": "confirmation mails asked for one email address: 3 per 6 hours",
         "ok": False,
-        "message": error,
+        "message": f"T{error[1:]}.",
     }
     page = _subscribe(Client(), "reader@example.org")
     # The site's 429 page, as any limit's: the same Retry-After, the wait in words, the limit named.
@@ -205,7 +206,7 @@ def test_a_429_says_when_the_limit_met_lets_the_address_ask_again(monkeypatch: p
     now[0] += 9900 - 2700
     r = Client().post(url, {"email": "reader@example.org"})
     assert r.status_code == 429 and r["Retry-After"] == "2700" and r.json()["retryAfter"] == 2700
-    assert r.json()["error"].endswith("; try again in about 45 minutes.")
+    assert r.json()["error"].endswith("; try again in about 45 minutes")
     now[0] += 2700  # waited as told: let through
     assert Client().post(url, {"email": "reader@example.org"}).status_code == 200
 
@@ -223,8 +224,10 @@ def test_a_429_of_the_clients_own_limit_says_its_wait(monkeypatch: pytest.Monkey
     assert r.status_code == 429 and r["Retry-After"] == "1020" and r.json()["retryAfter"] == 1020
     # The client's limit is named, not the address's: this address never asked before.
     limit = "digest subscription requests from one network: 30 an hour"
-    error = f"Too many requests ({limit}); try again in about 17 minutes."
-    assert r.json()["message"] == r.json()["error"] == error and r.json()["limit"] == limit
+    error = f"too many requests ({limit}); try again in about 17 minutes"
+    assert (
+        r.json()["error"] == error and r.json()["message"] == f"T{error[1:]}." and r.json()["limit"] == limit
+    )
     page = _subscribe(Client(), "and.another@example.org")
     assert page.status_code == 429 and page["Retry-After"] == "1020"
     assert f"<p>The limit: {limit}.</p>" in page.content.decode()
