@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import inspect
 import json
+import math
 import threading
 from collections.abc import Callable
 from functools import wraps
@@ -35,6 +36,7 @@ from pydantic import TypeAdapter
 
 from paperfeed.accounts import services as accounts
 from paperfeed.accounts import throttle
+from paperfeed.accounts.middleware import rate_limited_json
 from paperfeed.accounts.models import User
 from paperfeed.api import middleware
 from paperfeed.api.paging import MAX_LIMIT, Paging, SearchPaging, bad_paging, link_pages
@@ -59,7 +61,7 @@ from paperfeed.api.schemas import (
     ValidationErrorOut,
     VoteOut,
 )
-from paperfeed.core.http import dumps, json_answer, rate_limited, retry_later
+from paperfeed.core.http import dumps, json_answer, retry_later
 from paperfeed.feed import periods, searching, services
 from paperfeed.feed.models import Collection, Comment, Submission, Vote
 from paperfeed.moderation import services as moderation
@@ -235,7 +237,7 @@ def known_parameters_only(run: Callable[..., HttpResponse]) -> Callable[..., Htt
         except throttle.RateLimited as e:
             # The throttle's 429, as for any request over the limit. Said here: `run` would meet the
             # throttle with the request counted already, let it through, and answer it in full.
-            return _address_limited(request, e.retry_after)
+            return rate_limited_json(e)
         if unknown is None:
             message = f"too many query parameters (more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,})"
         else:
@@ -330,22 +332,17 @@ def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
     return api.create_response(request, {"error": message}, status=413)
 
 
-def _limited(wait: float, scope: str) -> HttpResponse:
-    """A 429 for the limit `scope` met, its wait held as the site's page holds it (accounts.middleware):
-    to the longest that limit can make anyone wait (two of its windows), not to an hour, which a
-    refused `submit:user` or `report:user` (hourly) can pass: told an hour, a client came back to be
-    refused again. Its `error` names the limit in words, as `limit` does (core.http.rate_limited)."""
-    return rate_limited(wait, throttle.longest_wait(scope), throttle.LIMITS[scope].description)
-
-
-def _address_limited(request: HttpRequest, wait: float | None) -> HttpResponse:
-    return _limited(wait or 1, "api:ip")
+def _address_limited(wait: float | None) -> HttpResponse:
+    """The address's 429 where only its wait is known (ninja's throttle): said as every limit's is
+    (accounts.middleware.rate_limited_json: the wait held to two of the limit's windows, the limit
+    named in `error` and `limit`)."""
+    return rate_limited_json(throttle.RateLimited("api:ip", math.ceil(wait or 1)))
 
 
 @api.exception_handler(Throttled)
 def _throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
     # ninja says only "Too many requests." (and adds Retry-After): say which limit and when.
-    return _address_limited(request, exc.wait)
+    return _address_limited(exc.wait)
 
 
 @api.exception_handler(AuthenticationError)
@@ -405,7 +402,7 @@ def _bad_choice(errors: list[dict[str, Any]], query: QueryDict) -> str | None:
 @api.exception_handler(throttle.RateLimited)
 def _rate_limited(request: HttpRequest, exc: throttle.RateLimited) -> HttpResponse:
     # api:ip's too (met in TokenAuth, before ninja's throttle): said as the throttle says it.
-    return _limited(exc.retry_after, exc.scope)
+    return rate_limited_json(exc)
 
 
 @api.exception_handler(services.FeedError)
