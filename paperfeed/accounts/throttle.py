@@ -19,7 +19,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from paperfeed.core import clock, ratelimit
-from paperfeed.core.http import retry_seconds
+from paperfeed.core.http import retry_seconds, too_many_requests
 from paperfeed.core.text import per
 
 
@@ -64,9 +64,13 @@ LIMITS: dict[str, Limit] = {
 
 
 class RateLimited(Exception):
+    """A limit met. Its message is what its 429 says (core.http.too_many_requests: the limit in
+    words, the wait as its Retry-After holds it), so a log or a page showing str(exc) says nothing
+    the reader was not told; the internal scope ("vote:user") is `scope`, for logs and headers."""
+
     def __init__(self, scope: str, retry_after: int) -> None:
-        super().__init__(f"too many requests ({scope}); retry in {retry_after} s")
         self.scope, self.retry_after = scope, retry_after
+        super().__init__(too_many_requests(self.description, self.wait))
 
     @property
     def longest_wait(self) -> int:

@@ -24,7 +24,7 @@ from django.shortcuts import render
 from django.utils.cache import get_conditional_response, set_response_etag
 from django.utils.http import parse_http_date_safe
 
-from paperfeed.core.text import about
+from paperfeed.core.text import about, sentence
 
 
 def answer_conditionally(request: HttpRequest, response: HttpResponse) -> HttpResponse:
@@ -157,11 +157,14 @@ def retry_later(
 
 
 def too_many_requests(limit: str, seconds: int) -> str:
-    """What a 429 of the rate limit `limit` (Limit.description) says, `seconds` in words as the
-    site's 429 page says them (the exact seconds are in Retry-After and `retryAfter`). The scope's
-    name ("vote:user") is not said: it is internal, and only RateLimit-Policy, whose entries are
-    identifiers, carries it."""
-    return f"too many requests ({limit}); try again in {about(seconds)}"
+    """What a 429 of the rate limit `limit` (Limit.description) says, `seconds` in words (the exact
+    seconds are in Retry-After and `retryAfter`): every JSON 429's `error`, `RateLimited`'s message,
+    and, as a sentence (core.text.sentence), the 429 page's, /subscribe's `message` and what the
+    site's script shows beside a refused vote. The scope's name ("vote:user") is not said: it is
+    internal, and only RateLimit-Policy, whose entries are identifiers, and RateLimited.scope carry
+    it."""
+    named = f" ({limit})" if limit else ""
+    return f"too many requests{named}; try again in {about(seconds)}"
 
 
 def rate_limited(
@@ -185,9 +188,12 @@ def retry_later_page(
 ) -> HttpResponse:
     """retry_later's HTML twin, a page of the site (429.html, 503.html): the wait in words
     (core.text.about, as a reader plans by) and the same whole seconds in Retry-After, held alike;
-    on a 429 the limit met in words (the template escapes it as any text)."""
+    a 429's sentence (`said`) is the JSON 429's `error` (too_many_requests, naming the limit met)
+    as a sentence, so the page and a script showing the JSON say the same (the template escapes
+    it as any text)."""
     wait = retry_seconds(seconds, most)
-    context = {"wait": about(wait), "reason": reason, "limit": limit}
+    said = sentence(too_many_requests(limit, wait)) if status == 429 else ""
+    context = {"wait": about(wait), "reason": reason, "said": said}
     resp = render(request, template, context, status=status)
     resp["Retry-After"] = str(wait)
     return resp

@@ -40,6 +40,16 @@ def about(seconds: float) -> str:
 _UNITS = ((86_400, "day"), (3600, "hour"), (60, "minute"), (1, "second"))
 
 
+def sentence(words: str) -> str:
+    """Words as a sentence a page or a message shows: capital first, a full stop unless it ends on
+    one already ("too many requests (…); try again in about a minute" -> "Too many requests (…); try
+    again in about a minute."). The JSON's `error` keeps its words bare, as an API's errors are."""
+    words = words.strip()
+    if not words:
+        return ""
+    return words[:1].upper() + words[1:] + ("" if words[-1] in ".!?" else ".")
+
+
 def per(seconds: int) -> str:
     """A limit's window as its figure is read: "a minute", "an hour", "a day", "per 5 minutes",
     "per 6 hours" (accounts.throttle.Limit.description: "comments: 10 per 5 minutes")."""

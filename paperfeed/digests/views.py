@@ -25,9 +25,9 @@ from paperfeed.core.http import (
     camel_keys_read,
     json_answer,
     snake_case,
-    too_many_requests,
     with_old_keys,
 )
+from paperfeed.core.text import sentence
 from paperfeed.digests import addresses, content, mail, services, tokens
 from paperfeed.digests.forms import SettingsForm, SubscribeForm
 from paperfeed.digests.models import Subscriber
@@ -62,8 +62,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
             # Named in the message too, and which one matters: told "this address" when it was the
             # network's limit, a reader would wait for nothing before trying another address. And
             # `ok` and `message` as in this endpoint's other answers, for a client that reads them.
-            said = too_many_requests(e.description, e.wait)
-            return rate_limited_json(e, also={"ok": False, "message": f"{said[:1].upper()}{said[1:]}."})
+            return rate_limited_json(e, also={"ok": False, "message": sentence(str(e))})
         else:
             if got.own and not _wants_json(request):
                 messages.success(request, "Subscribed: digests go to your account's address.")

@@ -39,8 +39,9 @@ def test_a_refused_reset_says_the_wait_in_words_and_the_same_wait_in_retry_after
     # A day's 5 weigh into the next day: hours, more than the hour other Retry-Afters stop at.
     assert 3600 < wait <= ratelimit.longest_wait(LIMITS["reset:account"].window)
     page = r.content.decode()
-    assert f"try again in {about(wait)}." in page and "hours" in about(wait)
-    assert "<p>The limit: password reset mails for one account: 5 a day.</p>" in page
+    # The JSON 429's sentence (core.http.too_many_requests): the limit met and the wait in words.
+    said = f"Too many requests (password reset mails for one account: 5 a day); try again in {about(wait)}."
+    assert f"<h1>Too many requests</h1><p>{said}</p>" in page and "hours" in about(wait)
     assert "reset:account" not in page  # the scope's name is internal
     assert "second" not in page.split("<main", 1)[-1]
 
@@ -57,13 +58,14 @@ def test_a_refused_reset_says_the_wait_in_words_and_the_same_wait_in_retry_after
 def test_the_wait_is_held_to_the_limits_longest_on_the_page_and_in_json(
     said: int, header: str, words: str
 ) -> None:
+    error = f"too many requests (upvotes and their removals: 30 a minute); try again in {words}"
     r = Client().get(f"/refused/{said}")
     assert r.status_code == 429 and r["Retry-After"] == header
-    assert f"<p>You have sent too many requests; try again in {words}.</p>" in r.content.decode()
+    # The page says what the JSON says, as a sentence: one builder for both, and for str(exc).
+    assert f"<p>T{error[1:]}.</p>" in r.content.decode()
     r = Client().get(f"/refused/{said}", HTTP_ACCEPT="application/json")
     assert r.status_code == 429 and r["Retry-After"] == header
-    said = f"too many requests (upvotes and their removals: 30 a minute); try again in {words}"
-    assert r.json()["retryAfter"] == int(header) and r.json()["error"] == said
+    assert r.json()["retryAfter"] == int(header) and r.json()["error"] == error
     assert r.json()["limit"] == "upvotes and their removals: 30 a minute"
 
 
@@ -71,7 +73,8 @@ def test_the_wait_is_held_to_the_limits_longest_on_the_page_and_in_json(
 def test_the_limit_named_is_escaped_on_the_page_and_plain_in_json(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(LIMITS, "vote:user", Limit(30, 60, what="<b>votes</b> & co"))
     page = Client().get("/refused/5").content.decode()
-    assert "<p>The limit: &lt;b&gt;votes&lt;/b&gt; &amp; co: 30 a minute.</p>" in page
+    said = "Too many requests (&lt;b&gt;votes&lt;/b&gt; &amp; co: 30 a minute); try again in about a minute."
+    assert f"<p>{said}</p>" in page
     assert "<b>votes" not in page
     r = Client().get("/refused/5", HTTP_ACCEPT="application/json")
     assert r.json()["limit"] == "<b>votes</b> & co: 30 a minute"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from paperfeed.accounts import throttle
+from paperfeed.core.http import too_many_requests
 
 
 def test_every_limit_has_a_description_a_reader_can_take() -> None:
@@ -29,3 +30,17 @@ def test_a_peek_refuses_as_a_check_would_and_counts_nothing(rate_counters: str) 
         throttle.peek("subscribe:email", "reader@example.org")
     assert refused.value.scope == "subscribe:email"
     assert 1 <= refused.value.wait <= throttle.longest_wait("subscribe:email") == 2 * lim.window
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [(42, "about a minute"), (10**6, "about 2 minutes"), (0, "about a minute"), (95, "about 2 minutes")],
+)
+def test_a_refusal_says_in_words_what_its_429_says(seconds: int, words: str) -> None:
+    # A log line or a page that shows str(exc) said "too many requests (vote:user); retry in 42 s":
+    # the scope is internal, and the seconds were not the ones its 429 sends (held to two windows).
+    refused = throttle.RateLimited("vote:user", seconds)
+    said = f"too many requests (upvotes and their removals: 30 a minute); try again in {words}"
+    assert str(refused) == said == too_many_requests(refused.description, refused.wait)
+    assert "vote:user" not in str(refused) and refused.scope == "vote:user"  # kept for logs and headers
+    assert refused.retry_after == seconds  # the limiter's own figure, as it said it

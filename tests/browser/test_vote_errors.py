@@ -3,6 +3,7 @@ sits in the flow of the page, covering nothing, until it is dismissed or the nex
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from paperfeed.accounts import throttle
 from paperfeed.feed import services
 from paperfeed.feed.models import Vote
 from tests.browser.test_for_you import log_in
+from tests.fakes.clock import freeze
 from tests.sitedata import PASSWORD, load_papers, make_user, on_a_list
 
 # Rendering, scripts and styles in the browser: the pages' queries are the view tests' to prove on both
@@ -39,10 +41,22 @@ OVERLAPPED = """note => {
 }"""
 
 
+# The vote limit cut to one a minute, its words kept: what a refusal names. The rate limits' clock
+# stands still a second into a window (tests/fakes/clock.py), so the wait said is the same each run:
+# the second vote's weighs until that one is out of the sliding window, 2 minutes at most.
+ONE_A_MINUTE = replace(throttle.LIMITS["vote:user"], limit=1)
+REFUSED = "Too many requests (upvotes and their removals: 1 a minute); try again in about 2 minutes."
+
+
+@pytest.fixture
+def one_vote_a_minute(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(throttle.LIMITS, "vote:user", ONE_A_MINUTE)
+    freeze(monkeypatch, [1000 * 60 + 1.0])
+
+
 def test_a_rate_limited_vote_says_so_and_keeps_the_vote(
-    live_server: Any, new_page: Any, monkeypatch: pytest.MonkeyPatch
+    live_server: Any, new_page: Any, one_vote_a_minute: None
 ) -> None:
-    monkeypatch.setitem(throttle.LIMITS, "vote:user", throttle.Limit(1, 60))
     [paper] = load_papers(1)
     user = make_user("voter")
     base = live_server.url
@@ -53,7 +67,8 @@ def test_a_rate_limited_vote_says_so_and_keeps_the_vote(
     page.wait_for_selector(f"{VOTE}.on")
     page.click(f"{VOTE} button")  # taking it back is over the limit
     status = page.wait_for_selector(f"{NOTE} [role=status]:not(:empty)")
-    assert status.inner_text().startswith("Too many votes: try again in ")
+    # The site's own sentence (its JSON 429's `error`, as its 429 page says it), not the script's.
+    assert status.inner_text() == REFUSED
     assert status.is_visible()
     assert page.get_attribute(f"{VOTE} button", "aria-pressed") == "true"
     assert page.is_enabled(f"{VOTE} button")
@@ -62,6 +77,58 @@ def test_a_rate_limited_vote_says_so_and_keeps_the_vote(
     # Under the title and authors, over none of them nor the abstract below.
     assert page.eval_on_selector(NOTE, OVERLAPPED) == []
     assert page.locator(".abstract").is_visible()
+    assert [e for e in watch.errors if "429" not in e] == []
+
+
+def test_a_refused_vote_says_what_the_429_page_says_without_javascript(
+    live_server: Any, new_page: Any, one_vote_a_minute: None
+) -> None:
+    """One sentence for the limit met, wherever it is met: the note beside the button and the page
+    a browser without JavaScript gets (templates/429.html) say the same words."""
+    papers = on_a_list(load_papers(2))
+    base = live_server.url
+    plain, _ = new_page(javascript=False)
+    log_in(plain, base, make_user("plain"))
+    plain.goto(f"{base}/papers/{papers[0].arxiv_id}")
+    plain.click(f"{VOTE} button")  # the form's own POST: counted, and back to the paper
+    plain.click(f"{VOTE} button")
+    assert plain.locator("h1").inner_text() == "Too many requests"
+    assert plain.locator("main p").first.inner_text() == REFUSED
+    page, watch = new_page()
+    log_in(page, base, make_user("scripted"))
+    page.goto(f"{base}/papers/{papers[1].arxiv_id}")
+    page.click(f"{VOTE} button")
+    page.wait_for_selector(f"{VOTE}.on")
+    page.click(f"{VOTE} button")
+    assert page.wait_for_selector(f"{NOTE} [role=status]:not(:empty)").inner_text() == REFUSED
+    assert [e for e in watch.errors if "429" not in e] == []
+
+
+def test_a_429_without_the_sites_json_gets_a_sentence_of_the_scripts_own(
+    live_server: Any, new_page: Any
+) -> None:
+    """A 429 whose body is no JSON (a proxy's own page: nginx's limit_req, a CDN's) has no sentence of
+    the site's to show, and its HTML must not be shown as text: the script says it in its own words.
+    The proxy is played by the browser's request routing, in front of the real site."""
+    [paper] = on_a_list(load_papers(1))
+    base = live_server.url
+    page, watch = new_page()
+    log_in(page, base, make_user("voter"))
+    page.goto(f"{base}/papers/{paper.arxiv_id}")
+    page.route(
+        f"{base}/papers/{paper.arxiv_id}/vote",
+        lambda route: route.fulfill(
+            status=429,
+            headers={"Retry-After": "30"},
+            content_type="text/html",
+            body="<html><body><h1>429 Too Many Requests</h1><hr>nginx</body></html>",
+        ),
+    )
+    page.click(f"{VOTE} button")
+    status = page.wait_for_selector(f"{NOTE} [role=status]:not(:empty)")
+    assert status.inner_text() == "Too many requests: wait a little, then try again."
+    assert page.get_attribute(f"{VOTE} button", "aria-pressed") == "false"
+    assert not Vote.objects.exists()
     assert [e for e in watch.errors if "429" not in e] == []
 
 
@@ -91,9 +158,8 @@ def test_a_vote_after_the_session_ended_shows_the_sites_message(live_server: Any
 
 
 def test_a_refused_vote_on_a_list_covers_no_other_card_and_can_be_dismissed(
-    live_server: Any, new_page: Any, monkeypatch: pytest.MonkeyPatch
+    live_server: Any, new_page: Any, one_vote_a_minute: None
 ) -> None:
-    monkeypatch.setitem(throttle.LIMITS, "vote:user", throttle.Limit(1, 60))
     papers = load_papers(3)
     curator, user = make_user("curator"), make_user("voter")
     for p in papers:
@@ -109,7 +175,7 @@ def test_a_refused_vote_on_a_list_covers_no_other_card_and_can_be_dismissed(
     first.locator("form.vote button").click()  # over the limit
     status = first.locator(".vote-note [role=status]:not(:empty)")
     status.wait_for()
-    assert status.inner_text().startswith("Too many votes")
+    assert status.inner_text() == REFUSED
     note = first.locator(".vote-note")
     assert note.evaluate(OVERLAPPED) == []
     # The next card is still all there to be read and used: nothing lies on its title or button.

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from paperfeed.core.http import MAX_RETRY_AFTER, retry_later, retry_seconds
+from paperfeed.core.http import MAX_RETRY_AFTER, retry_later, retry_seconds, too_many_requests
 
 
 def test_retry_seconds_are_whole_never_zero_and_an_hour_at_most_unless_said() -> None:
@@ -20,3 +20,10 @@ def test_retry_later_says_the_same_wait_in_the_header_and_the_body() -> None:
     assert resp.status_code == 429 and resp["Retry-After"] == "9900"
     assert json.loads(resp.content) == {"error": "too many", "retryAfter": 9900, "retry_after": 9900}
     assert retry_later("down", 9900)["Retry-After"] == "3600"
+
+
+def test_too_many_requests_names_the_limit_when_there_is_one() -> None:
+    assert too_many_requests("comments: 10 per 5 minutes", 300) == (
+        "too many requests (comments: 10 per 5 minutes); try again in about 5 minutes"
+    )
+    assert too_many_requests("", 42) == "too many requests; try again in about a minute"  # no "()"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from paperfeed.core.text import about, counted, per, quoted
+from paperfeed.core.text import about, counted, per, quoted, sentence
 
 
 def test_quoted_keeps_a_phrase_own_quotes() -> None:
@@ -33,6 +33,14 @@ def test_about_says_a_wait_as_a_reader_plans_by() -> None:
     assert about(90 * 60) == "about 2 hours"
     assert about(9900) == "about 3 hours"  # 2 h 45 min: /subscribe's address limit, said "later"
     assert about(12 * 3600) == "about 12 hours"
+
+
+def test_sentence_capitalises_and_ends_once() -> None:
+    said = "too many requests (comments: 10 per 5 minutes); try again in about 5 minutes"
+    assert sentence(said) == "Too many requests (comments: 10 per 5 minutes); try again in about 5 minutes."
+    assert sentence(" log in to vote ") == "Log in to vote."
+    assert sentence("Done already.") == "Done already." and sentence("Really?") == "Really?"
+    assert sentence("") == sentence("  ") == ""
 
 
 def test_per_says_a_limits_window_as_its_figure_is_read() -> None:

@@ -31,15 +31,21 @@
     });
   }
 
-  // Why a vote failed, in the site's words when it sent some (its JSON error).
+  // Why a vote failed, in the site's words when it sent some: its JSON's `message`, else its `error`
+  // as a sentence (core.text.sentence), as the site's 429 page says it ("Too many requests (upvotes
+  // and their removals: 30 a minute); try again in about a minute."). Only an answer without such
+  // JSON (a proxy's page) gets words of this file's own.
   function voteError(r) {
     return r.json().catch(function () { return {}; }).then(function (data) {
-      if (r.status === 429) {
-        var wait = data.retryAfter || r.headers.get("Retry-After");
-        return "Too many votes: try again " + (wait ? "in " + wait + " s." : "in a minute.");
+      data = data || {};  // a JSON null
+      var said = [data.message, data.error].filter(function (s) {
+        return typeof s === "string" && s.trim();
+      })[0];
+      if (said) {
+        said = said.trim();
+        return said.charAt(0).toUpperCase() + said.slice(1) + (/[.!?]$/.test(said) ? "" : ".");
       }
-      var said = typeof data.error === "string" ? data.error.trim() : "";
-      if (said) return said.charAt(0).toUpperCase() + said.slice(1) + (/[.!?]$/.test(said) ? "" : ".");
+      if (r.status === 429) return "Too many requests: wait a little, then try again.";
       return "Could not vote (" + r.status + "). Reload the page and try again.";
     });
   }
