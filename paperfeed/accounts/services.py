@@ -180,6 +180,68 @@ def send_password_reset(email: str, message_id: str = "") -> int:
     return sent
 
 
+# Said when a password change gave private feeds new addresses (signals.password_changed), before
+# the list of what it replaced, each with the page showing its new address.
+FEEDS_REPLACED = (
+    "Your private feeds got new addresses too, in case someone had the old ones: a feed reader subscribed"
+    " to an old address gets “not found” now. Subscribe it to the new one, shown on these pages:"
+)
+
+
+@dataclass(frozen=True)
+class AfterPasswordChange:
+    """What else a password change did, in the words of both the notice mail (its text and HTML
+    parts) and the page confirming the change (the settings page, the log-in page after a reset):
+    which private feeds got new addresses and the page showing each new one, and how many API
+    tokens still work and where to revoke them; each said only to an owner who has some. The
+    addresses are the pages', never a feed's (a secret: shown on the site only)."""
+
+    feeds: tuple[tuple[str, str], ...]  # (what, in words; the absolute address of its page)
+    tokens: int
+    token_settings: str
+
+    @property
+    def feeds_said(self) -> str:
+        return FEEDS_REPLACED if self.feeds else ""
+
+    @property
+    def tokens_said(self) -> str:
+        """The API tokens' sentence up to the address where they are revoked."""
+        if not self.tokens:
+            return ""
+        if self.tokens == 1:
+            return (
+                "Your API token still works: a password change does not revoke it. If it may be known to"
+                " someone else, revoke it at"
+            )
+        return (
+            f"Your {self.tokens:,} API tokens still work: a password change does not revoke them. If one may"
+            " be known to someone else, revoke it at"
+        )
+
+    def paragraph(self) -> str:
+        """All of it in one paragraph, for a page's message (the site's messages link its addresses):
+        "Your private feeds got new addresses too, …: your “for you” feed: https://…/for-you; the
+        feeds of your 2 saved searches: https://…/settings#saved-searches. Your 2 API tokens …"."""
+        said = []
+        if self.feeds:
+            said.append(
+                f"{self.feeds_said} " + "; ".join(f"{what}: {where}" for what, where in self.feeds) + "."
+            )
+        if self.tokens:
+            said.append(f"{self.tokens_said} {self.token_settings}.")
+        return " ".join(said)
+
+
+def after_password_change(user: User, replaced: tuple[Replaced, ...]) -> AfterPasswordChange:
+    """What else the password change that `replaced` those feed addresses did (AfterPasswordChange)."""
+    return AfterPasswordChange(
+        feeds=tuple((r.what, absolute(r.where)) for r in replaced),
+        tokens=user.api_tokens.count(),
+        token_settings=absolute(reverse("settings")) + "#api-tokens",
+    )
+
+
 def send_password_changed(
     user: User, how: str, *, disabled: bool = False, replaced: tuple[Replaced, ...] = ()
 ) -> None:
@@ -199,9 +261,7 @@ def send_password_changed(
         "how": how,
         "disabled": disabled,
         "reset": absolute(reverse("password-reset")),
-        "replaced": [(r.what, absolute(r.where)) for r in replaced],
-        "tokens": user.api_tokens.count(),
-        "token_settings": absolute(reverse("settings")) + "#api-tokens",
+        "after": after_password_change(user, replaced),
     }
     try:
         send_mail("password_changed", user.email, context)

@@ -171,18 +171,12 @@ class ResetConfirm(auth_views.PasswordResetConfirmView):
 
 
 def after_password_change(user: User) -> str:
-    """What else a password change did, said where it is confirmed: the private feeds' new addresses
-    (a reader subscribed to an old one gets 404 now), and the API tokens it left working, which the
-    owner revokes themselves if one may be known."""
-    said = ""
-    if user.feeds_replaced:
-        said += (
-            " Your private feeds (“for you” and saved searches) have new addresses too, in case someone"
-            " had the old ones: subscribe to the new ones."
-        )
-    if user.api_tokens.exists():
-        said += " Your API tokens still work: revoke any that may be known to someone else."
-    return said
+    """What else a password change did, said where it is confirmed as the notice mail says it
+    (services.AfterPasswordChange): which private feeds got new addresses (a reader subscribed to an
+    old one gets 404 now) and where each new one is, and the API tokens it left working, which the
+    owner revokes themselves if one may be known. Empty when there were none of either."""
+    said = services.after_password_change(user, user.feeds_replaced).paragraph()
+    return f" {said}" if said else ""
 
 
 # The secret of a token just made, kept in the session for the one page that shows it: the creating

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import re
 import threading
+from html import unescape
 from html.parser import HTMLParser
 from urllib.parse import quote
 
@@ -717,6 +718,15 @@ def test_a_password_reset_is_told_to_the_account_address(smtp_sink, immediate_ta
     assert "If it was not you" in text
 
 
+SITE = "https://papers.example.org"  # tests/settings.py's PAPERFEED_BASE_URL
+
+
+def told(page: str) -> str:
+    """The text of a page's messages (base.html's), one space between words, as a reader reads it."""
+    found = re.search(r'<div class="wrap messages" role="status">(.*?)</div>', page, re.S)
+    return " ".join(re.sub(r"<[^>]+>", "", unescape(found.group(1))).split()) if found else ""
+
+
 def private_feed_tokens(user: User) -> list[str]:
     """The tokens in the addresses of the user's "for you" feed and saved-search feeds."""
     saved = SavedSearch.objects.filter(user=user).order_by("pk").values_list("token", flat=True)
@@ -749,9 +759,18 @@ def test_a_new_password_gives_every_private_feed_a_new_address(smtp_sink, immedi
     new = "a brand new passphrase 77"
     r = c.post(form, {"new_password1": new, "new_password2": new}, follow=True)
     page = r.content.decode()
-    assert "Your password was changed: log in with the new one." in page
-    assert "Your private feeds (“for you” and saved searches) have new addresses too" in page
-    assert "Your API tokens still work: revoke any that may be known to someone else." in page
+    assert "Your password was changed: log in with the new one. Your private feeds got new" in page
+    # As specific as the notice mail, in its words (services.AfterPasswordChange): which feeds, the
+    # page showing each new address (linked), and how many API tokens still work.
+    said = told(page)
+    assert "a feed reader subscribed to an old address gets “not found” now" in said
+    assert "Subscribe it to the new one, shown on these pages: " in said
+    assert f"your “for you” feed: {SITE}/for-you" in said
+    assert f"the feeds of your 2 saved searches: {SITE}/settings#saved-searches" in said
+    assert "Your API token still works: a password change does not revoke it. If it may be known" in said
+    assert f'<a href="{SITE}/for-you"' in page and f'<a href="{SITE}/settings#api-tokens"' in page
+    for secret in private_feed_tokens(user):  # the feeds' own addresses are shown where asked for
+        assert secret not in page
     second = private_feed_tokens(user)
     assert len(second) == 3 and not set(first) & set(second)
     for gone in addresses(first):
@@ -762,10 +781,15 @@ def test_a_new_password_gives_every_private_feed_a_new_address(smtp_sink, immedi
     user.refresh_from_db()  # its new password's hash, which the session is signed with
     c.force_login(user)
     data = {"action": "password", "old_password": new, "new_password1": PASSWORD, "new_password2": PASSWORD}
+    feed_services.save_search(user, "diffusion models")
+    services.create_api_token(user)
     page = c.post("/settings", data, follow=True).content.decode()
-    assert "Your password was changed. Your private feeds (“for you” and saved searches) have new" in page
+    said = told(page)
+    assert said.startswith("Your password was changed. Your private feeds got new addresses too")
+    assert "your “for you” feed: " in said and "the feeds of your 3 saved searches: " in said
+    assert "Your 2 API tokens still work: a password change does not revoke them. If one may be known" in said
     third = private_feed_tokens(user)
-    assert len(third) == 3 and not set(third) & set(first + second)
+    assert len(third) == 4 and not set(third) & set(first + second)
 
     # By an administrator (the admin site, `changepassword`): the model does it, whichever way.
     user.set_password("a third long passphrase 9")
