@@ -11,6 +11,7 @@ BENCHMARKS = {
     "search": "paperfeed.bench.search",
     "suggest": "paperfeed.bench.suggest",
     "scale": "paperfeed.bench.scale",
+    "admin": "paperfeed.bench.admin",
     "auth-timing": "paperfeed.bench.auth_timing",
     "all": "paperfeed.bench.all",
 }
