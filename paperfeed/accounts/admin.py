@@ -62,7 +62,7 @@ class AccountAdmin(LargeTable, UserAdmin):
         " a username, email or name (a slower scan of every account)."
     )
 
-    def search(self, queryset: QuerySet[User], term: str) -> QuerySet[User] | None:
+    def search(self, request: HttpRequest, queryset: QuerySet[User], term: str) -> QuerySet[User] | None:
         found = queryset.starting(term)  # type: ignore[attr-defined]  # a UserQuerySet
         return found if found.exists() else None
 

@@ -36,7 +36,7 @@ class ByAddress(LargeTable):
 
     search_help_text = "An address, or its beginning (jane@, jane@example.o)."
 
-    def search(self, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
+    def search(self, request: HttpRequest, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
         # The subscribers first, then their rows by the index that leads with the subscriber: a
         # filter across the join let the planner read the whole outbox and join each row.
         return queryset.filter(subscriber__in=Subscriber.objects.filter(address_prefix(term)).values("pk"))
@@ -50,7 +50,7 @@ class SubscriberAdmin(ByAddress):
     raw_id_fields = ["user"]
     readonly_fields = ["created_at", "confirmed_at", "unsubscribed_at", "token_version"]
 
-    def search(self, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
+    def search(self, request: HttpRequest, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
         return queryset.filter(address_prefix(term))
 
 
@@ -101,7 +101,7 @@ class DeliveryAdmin(ByAddress):
     )
     raw_id_fields = ["digest", "subscriber"]
 
-    def search(self, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
+    def search(self, request: HttpRequest, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
         try:  # a digest's day: its deliveries by the index that leads with the digest
             day = dt.date.fromisoformat(term)
         except ValueError:
@@ -113,7 +113,7 @@ class DeliveryAdmin(ByAddress):
         by_id = queryset.filter(message_id__in=[term, f"<{bare}>"])
         if "@" in bare and by_id.exists():
             return by_id
-        return super().search(queryset, term)
+        return super().search(request, queryset, term)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

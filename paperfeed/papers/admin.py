@@ -1,7 +1,7 @@
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from paperfeed.core.admin import LargeTable
@@ -44,14 +44,15 @@ class PaperAdmin(LargeTable):
     raw_id_fields = ["primary_category"]
     inlines = [PaperLinkInline]
 
-    def search(self, queryset: QuerySet[Paper], term: str) -> QuerySet[Paper] | None:
+    def search(self, request: HttpRequest, queryset: QuerySet[Paper], term: str) -> QuerySet[Paper] | None:
         """An arXiv id (any form arXiv writes one) finds its paper by the unique index; words go to
         the keyword index, as the site's search does (its best SEARCHED hits). Django's search,
         `icontains` on title and authors, read all 74,728 papers' text three times (the count, the
         dates, the page): 1 s on PostgreSQL. The withdrawn and deleted papers have left the keyword
-        index: their titles and authors are matched by a scan of those few rows alone
-        (`Paper.objects.hidden`, a partial index). Only when the index is not built does Django's
-        search answer, slowly."""
+        index: they are searched by Django's search over those few rows alone (`Paper.objects.hidden`,
+        a partial index), each of its words in the title or the authors as in any list's search box (the
+        term taken as one string found no paper for two words of a title not side by side, or for a
+        title word and an author). Only when the index is not built does Django's search answer, slowly."""
         # Here, not at the top: Django imports every admin module at setup, and every `paperfeed`
         # command would then load the search service (tests/core/test_apps.py).
         from paperfeed.search.services import MAX_LIMIT as SEARCHED
@@ -63,7 +64,7 @@ class PaperAdmin(LargeTable):
         found = search(term, mode="keyword", limit=SEARCHED)
         if not found.indexed:
             return None
-        hidden = Paper.objects.hidden().filter(Q(title__icontains=term) | Q(authors_text__icontains=term))
+        hidden = self.words_search(request, Paper.objects.hidden(), term)
         ids = [h.paper_id for h in found.hits] + list(hidden.values_list("pk", flat=True)[:SEARCHED])
         return queryset.filter(pk__in=ids)
 

@@ -118,6 +118,15 @@ def test_the_paper_search_finds_by_arxiv_id_and_by_title_word_through_the_keywor
         found, sql = _found(client, query)
         assert paper.arxiv_id in found and not _likes_over_every_paper(sql), query
     assert _found(client, "speculative")[0] == sorted([*_ids("speculative"), paper.arxiv_id])
+    # Its words are read one by one, as every list's search box reads them: each in the title or
+    # the authors, in any order, or a quoted phrase as written.
+    words = paper.title.split()
+    surname = paper.authors_text.split(",")[0].split()[-1]
+    for query in (f"{words[-1]} {words[0]}", f"{surname} {words[1]}", f'"{words[0]} {words[1]}"'):
+        found, sql = _found(client, query)
+        assert paper.arxiv_id in found and not _likes_over_every_paper(sql), query
+    for query in (f"{words[0]} zqxjvw", f'"{words[1]} {words[0]}"'):
+        assert paper.arxiv_id not in _found(client, query)[0], query
 
 
 def _likes_over_every_paper(sql: list[str]) -> list[str]:
