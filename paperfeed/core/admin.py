@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR, ChangeList
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.functional import cached_property
@@ -42,8 +42,11 @@ class CappedPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         # Any CAP + 1 rows will do: without the ordering no sort stands before the LIMIT.
-        rows: QuerySet[Any] = self.object_list  # type: ignore[assignment]  # the admin pages QuerySets
-        return rows.order_by()[: self.CAP + 1].count()
+        return self.rows.order_by()[: self.CAP + 1].count()
+
+    @property
+    def rows(self) -> QuerySet[Any]:
+        return self.object_list  # type: ignore[return-value]  # the admin pages QuerySets
 
     @property
     def capped(self) -> bool:
@@ -53,6 +56,21 @@ class CappedPaginator(Paginator):
     def capped_count(self) -> str:
         """How the list says its count past the cap: "10,000+", not Django's "more than 10000"."""
         return f"{self.CAP:,}+"
+
+    def page(self, number: Any) -> Page:
+        """A page past the first skips the rows before it by their ids alone, then reads its own
+        rows by id with the list's joins. OFFSET on the list's query joined every skipped row's
+        account and paper first: 280-420 ms of SQL for the votes' page 100 on PostgreSQL at 1M, where
+        the ids are an index-only scan of ~1 ms (bench/README.md, "admin")."""
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        if bottom == 0:
+            return super().page(number)
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        ids = list(self.rows.values_list("pk", flat=True)[bottom:top])
+        return Page(self.rows.filter(pk__in=ids), number, self)
 
 
 class KeysetChangeList(ChangeList):

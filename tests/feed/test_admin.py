@@ -170,3 +170,33 @@ def test_past_the_cap_a_newest_first_list_pages_on_by_the_last_id_shown(
     assert bad.status_code == 302 and bad["Location"].endswith("?e=1")
     # Past the database's integers: every row is before it (no overflow error).
     assert len(client.get("/admin/feed/vote/", {"after": "9" * 30}).context["cl"].result_list) == 2
+
+
+def _column(client: Client, name: str) -> str:
+    """The `o` a click on the votes list's `name` header makes: the column's place in the list."""
+    return str(client.get("/admin/feed/vote/").context["cl"].list_display.index(name))
+
+
+def test_a_deep_numbered_page_skips_the_rows_before_it_by_id_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    _, voters = _every_voter_on_every_paper()
+    client = Client()
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "x" * 20))
+    monkeypatch.setattr(site._registry[Vote], "list_per_page", 2)
+    by_user = _column(client, "user")
+    for query, order in [
+        ({}, Vote.objects.order_by("-pk")),
+        ({"o": by_user}, Vote.objects.order_by("user_id", "-pk")),
+        ({"o": _column(client, "created_at")}, Vote.objects.order_by("created_at", "-pk")),
+        ({"q": "voter2"}, Vote.objects.filter(user=voters[2]).order_by("-pk")),
+    ]:
+        ids = list(order.values_list("pk", flat=True))
+        pages = [ids[i : i + 2] for i in range(0, len(ids), 2)]
+        for number, expected in enumerate(pages, start=1):
+            with CaptureQueriesContext(connection) as q:
+                page = client.get("/admin/feed/vote/", {**query, "p": number})
+            assert [v.pk for v in page.context["cl"].result_list] == expected, (query, number)
+            skips = [x["sql"] for x in q.captured_queries if "OFFSET" in x["sql"].upper()]
+            # Past the first page the skip reads the votes' ids alone (not every skipped vote's
+            # account and paper, list_select_related's joins), and the page's rows are read by id.
+            assert len(skips) == (number > 1), (query, number)
+            assert [s.split(" FROM ")[0] for s in skips] == ['SELECT "feed_vote"."id" AS "pk"'] * len(skips)
