@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR, ChangeList
+from django.contrib.admin.views.main import PAGE_VAR, ChangeList
+from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.db.models import Field, Q, QuerySet, UniqueConstraint
+from django.db.models.options import Options
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.functional import cached_property
 
 from paperfeed.papers.models import Paper
@@ -73,10 +75,19 @@ class CappedPaginator(Paginator):
         return Page(self.rows.filter(pk__in=ids), number, self)
 
 
+class Unkeyed(Exception):
+    """A `?after=` the list cannot page by: LargeTable says why and shows the list from its start."""
+
+    def __init__(self, message: str, query: str) -> None:
+        super().__init__(message)
+        self.query = query
+
+
 class KeysetChangeList(ChangeList):
-    """A list newest first (by id, the admin's default order) pages on past the cap by the last id
-    shown: `?after=ID` lists the rows with a smaller id, an index range wherever it is. Page numbers
-    stop at CappedPaginator.CAP, and a page deep in by number (OFFSET) reads every row before it."""
+    """Past the cap a list pages on by the last row shown: `?after=ID` lists the rows after that one
+    in the list's order, newest first by id (the default) or sorted by a column an index orders
+    (`?o=`), the key then (column, id). Each is an index range however deep, where a page by number
+    skips every row before it. A sort no index orders has page numbers only, up to the cap."""
 
     AFTER = "after"
 
@@ -87,36 +98,125 @@ class KeysetChangeList(ChangeList):
         self.filter_params.pop(self.AFTER, None)
         self.after: int | None = None
         rows = super().get_queryset(request, exclude_parameters)
-        self.newest_first = self.get_ordering(request, rows) == ["-pk"]
+        ordering = list(rows.query.order_by)  # get_ordering's, as Django applied it
+        self.key = _key(self.opts, ordering)
         if after is None:
             return rows
+        start = self.get_query_string(remove=[PAGE_VAR])
+        if self.key is None:
+            raise Unkeyed(
+                f"Sorted by {_ordered_by(self.opts, ordering)} the list has page numbers only (no"
+                " index orders it, so a page after a row would read the whole table): shown from its"
+                " first page.",
+                start,
+            )
         try:
             self.after = int(after)
         except ValueError:
             raise IncorrectLookupParameters(f"{self.AFTER} is an id") from None
         self.page_num = 1
-        return rows.filter(pk__lt=self.after).order_by("-pk")
+        names = [name for name, _ in self.key]
+        if names == [self.opts.pk.attname]:
+            cursor: tuple[Any, ...] | None = (self.after,)  # any id will do, a row or not
+        else:
+            cursor = self.model._base_manager.filter(pk=self.after).values_list(*names).first()
+        if cursor is None:
+            raise Unkeyed(f"No row has the id {self.after}: shown from the first page.", start)
+        return rows.filter(_beyond(self.key, cursor))
+
+    @property
+    def newest_first(self) -> bool:
+        return self.key == [(self.opts.pk.attname, True)]
 
     @property
     def next_after_url(self) -> str | None:
         """The link to the rows after this page's last, where page numbers do not reach them."""
-        if not self.newest_first or len(self.result_list) < self.list_per_page:
+        if self.key is None or len(self.result_list) < self.list_per_page:
             return None
         if self.after is None and not getattr(self.paginator, "capped", False):
             return None  # every row has its page number
         last = self.result_list[len(self.result_list) - 1].pk
-        return self.get_query_string({self.AFTER: last}, remove=[PAGE_VAR, ORDER_VAR])
+        return self.get_query_string({self.AFTER: last}, remove=[PAGE_VAR])
+
+
+def _key(opts: Options[Any], ordering: list[Any]) -> list[tuple[str, bool]] | None:
+    """The columns (attname, descending) a list's order pages by, ending at the first unique one
+    (Django's ordering ends with the pk unless a unique column made it total), or None when a row
+    cannot be found by them through an index: the first column must lead one (else each page would
+    sort the table), and none may be NULL (a NULL compares as nothing) or another table's order."""
+    key: list[tuple[str, bool]] = []
+    for part in ordering:
+        field = _field(opts, part.removeprefix("-")) if isinstance(part, str) else None
+        if field is None or not field.concrete or field.null or field.many_to_many:
+            return None  # an expression, `?`, a lookup across a relation (paper__title)
+        if field.is_relation and field.related_model._meta.ordering:  # type: ignore[union-attr]
+            return None  # ordered by the other table's ordering, not by this column
+        if field.attname in {column for column, _ in key}:
+            continue  # ordered by it already
+        key.append((field.attname, part.startswith("-")))
+        if field.primary_key or field.unique:
+            break
+    else:
+        key.append((opts.pk.attname, True))
+    return key if _leads_an_index(opts, key[0][0]) else None
+
+
+def _field(opts: Options[Any], name: str) -> Field[Any, Any] | None:
+    try:
+        field = opts.pk if name == "pk" else opts.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    return field if isinstance(field, Field) else None
+
+
+def _leads_an_index(opts: Options[Any], attname: str) -> bool:
+    field = next(f for f in opts.concrete_fields if f.attname == attname)
+    if field.primary_key or field.unique or getattr(field, "db_index", False):
+        return True
+    whole = [i.fields for i in opts.indexes if i.fields and i.condition is None] + [
+        c.fields
+        for c in opts.constraints
+        if isinstance(c, UniqueConstraint) and c.fields and c.condition is None
+    ]
+    return any(fields[0].removeprefix("-") == field.name for fields in [*whole, *opts.unique_together])
+
+
+def _ordered_by(opts: Options[Any], ordering: list[Any]) -> str:
+    """The sort's first column as the list's header names it."""
+    first = ordering[0] if ordering else None
+    field = _field(opts, first.removeprefix("-")) if isinstance(first, str) else None
+    return str(field.verbose_name) if field is not None else "that column"
+
+
+def _beyond(key: list[tuple[str, bool]], cursor: tuple[Any, ...]) -> Q:
+    """The rows after `cursor` in the order `key`: (a, id) after (x, y) is a past x, or a = x and id
+    past y. The first column's own bound comes first, as the index range to read."""
+    after = Q()
+    for i, (name, descending) in enumerate(key):
+        ties = {prior: value for (prior, _), value in zip(key[:i], cursor, strict=False)}
+        after |= Q(**ties, **{f"{name}__{'lt' if descending else 'gt'}": cursor[i]})
+    if len(key) == 1:
+        return after
+    first, descending = key[0]
+    return Q(**{f"{first}__{'lte' if descending else 'gte'}": cursor[0]}) & after
 
 
 class LargeTable(admin.ModelAdmin):
     """A list that grows with the site (papers, votes, comments, accounts): counted up to a cap,
-    and paged on past it by id (KeysetChangeList)."""
+    and paged on past it by the last row shown (KeysetChangeList)."""
 
     paginator = CappedPaginator
     show_full_result_count = False
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return KeysetChangeList
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        try:
+            return super().changelist_view(request, extra_context)
+        except Unkeyed as e:
+            self.message_user(request, str(e), messages.WARNING)
+            return HttpResponseRedirect(request.path + e.query)
 
     def search(self, request: HttpRequest, queryset: QuerySet[Any], term: str) -> QuerySet[Any] | None:
         """The rows a search term finds by an index, or None for Django's own search (`icontains`

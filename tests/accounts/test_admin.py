@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.contrib.admin import site
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
 from paperfeed.accounts.models import User
+from paperfeed.core.admin import CappedPaginator
 from paperfeed.moderation.models import Action
 from tests.sitedata import make_user
 
@@ -153,3 +155,26 @@ def test_on_postgresql_the_prefix_search_is_an_index_range() -> None:
             plan = "\n".join(row[0] for row in cursor.fetchall())
             assert "user_username_prefix" in plan and "user_email_prefix" in plan, plan
         cursor.execute("RESET enable_seqscan")
+
+
+def test_past_the_cap_the_user_list_pages_on_by_username(monkeypatch: pytest.MonkeyPatch) -> None:
+    root = User.objects.create_superuser("root", "root@example.org", "x" * 20)
+    for name in ("carol", "Alice", "bob", "dave", "erin"):
+        make_user(name)
+    client = Client()
+    client.force_login(root)
+    monkeypatch.setattr(CappedPaginator, "CAP", 2)
+    monkeypatch.setattr(site._registry[User], "list_per_page", 2)
+    # Sorted by username (the list's own order), a unique column with its index: the key is the
+    # username alone, and each page after a row is a range of that index.
+    url, seen = "/admin/accounts/user/", []
+    while url:
+        cl = client.get(url).context["cl"]
+        seen += [u.username for u in cl.result_list]
+        url = cl.next_after_url and f"/admin/accounts/user/{cl.next_after_url}"
+    assert seen == list(User.objects.order_by("username").values_list("username", flat=True))
+    assert len(seen) == 6
+    # "suspended" sorts by a date most accounts leave empty: no key, so page numbers only.
+    r = client.get("/admin/accounts/user/", {"o": "6", "after": root.pk}, follow=True)
+    assert r.redirect_chain == [("/admin/accounts/user/?o=6", 302)]
+    assert "page numbers only" in r.content.decode() and r.context["cl"].next_after_url is None

@@ -3,6 +3,8 @@ list, search and open them, and cannot add, change or delete one (core.admin.Rea
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.admin import site
 from django.db import connection
@@ -156,7 +158,7 @@ def test_past_the_cap_a_newest_first_list_pages_on_by_the_last_id_shown(
         url = f"/admin/feed/vote/{cl.next_after_url}"
     assert seen == ids and len(seen) == 12
 
-    # A search or a filter stays on the next pages; a sort by a column has page numbers only.
+    # A search or a filter stays on the next pages.
     monkeypatch.setattr(CappedPaginator, "CAP", 2)
     searched = client.get("/admin/feed/vote/", {"q": "voter1"}).context["cl"]
     assert searched.next_after_url is None  # 3 votes: one page
@@ -165,7 +167,6 @@ def test_past_the_cap_a_newest_first_list_pages_on_by_the_last_id_shown(
     assert "q=voter1" in searched.next_after_url
     rest = client.get(f"/admin/feed/vote/{searched.next_after_url}").context["cl"].result_list
     assert [v.pk for v in rest] == [v.pk for v in Vote.objects.filter(user=voters[1]).order_by("-pk")][2:]
-    assert client.get("/admin/feed/vote/", {"o": "1"}).context["cl"].next_after_url is None
     bad = client.get("/admin/feed/vote/", {"after": "<b>x"})
     assert bad.status_code == 302 and bad["Location"].endswith("?e=1")
     # Past the database's integers: every row is before it (no overflow error).
@@ -175,6 +176,91 @@ def test_past_the_cap_a_newest_first_list_pages_on_by_the_last_id_shown(
 def _column(client: Client, name: str) -> str:
     """The `o` a click on the votes list's `name` header makes: the column's place in the list."""
     return str(client.get("/admin/feed/vote/").context["cl"].list_display.index(name))
+
+
+def _vote_pages(client: Client, url: str) -> tuple[list[int], list[str]]:
+    """Every vote from `url` on, following the "next" links; and the SQL of the pages after the first."""
+    seen: list[int] = []
+    sql: list[str] = []
+    while True:
+        with CaptureQueriesContext(connection) as q:
+            page = client.get(url)
+        assert page.status_code == 200, url
+        if seen:
+            sql += [x["sql"] for x in q.captured_queries if '"feed_vote"' in x["sql"]]
+        cl = page.context["cl"]
+        seen += [v.pk for v in cl.result_list]
+        if cl.next_after_url is None:
+            return seen, sql
+        url = f"/admin/feed/vote/{cl.next_after_url}"
+
+
+def _twelve_votes_in_pages_of_3(monkeypatch: pytest.MonkeyPatch) -> Client:
+    """_every_voter_on_every_paper's votes, listed 3 a page with a cap of 3; a superuser's client."""
+    _every_voter_on_every_paper()
+    client = Client()
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "x" * 20))
+    monkeypatch.setattr(CappedPaginator, "CAP", 3)
+    monkeypatch.setattr(site._registry[Vote], "list_per_page", 3)
+    return client
+
+
+def test_a_sort_by_an_indexed_column_pages_on_past_the_cap_by_that_column_and_id(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client = _twelve_votes_in_pages_of_3(monkeypatch)
+    by_user = _column(client, "user")
+    # The voter's index (feed_vote.user_id) orders the list; ties on the voter go newest first, as
+    # Django's own order of the sorted list does, and so do its numbered pages.
+    for o, order in [(by_user, ["user_id", "-pk"]), (f"-{by_user}", ["-user_id", "-pk"])]:
+        seen, sql = _vote_pages(client, f"/admin/feed/vote/?o={o}")
+        assert seen == list(Vote.objects.order_by(*order).values_list("pk", flat=True)), o
+        assert len(seen) == 12 and sql and not [s for s in sql if "OFFSET" in s.upper()], o
+    # A hand-built link of a sort and a row keeps both, and says after which row it starts.
+    third = Vote.objects.order_by("user_id", "-pk")[2]
+    page = client.get("/admin/feed/vote/", {"o": by_user, "after": third.pk})
+    rest = list(Vote.objects.order_by("user_id", "-pk").values_list("pk", flat=True))[3:6]
+    assert [v.pk for v in page.context["cl"].result_list] == rest
+    assert f"after id {third.pk}" in page.content.decode() and "(older)" not in page.content.decode()
+    assert f"o={by_user}" in page.context["cl"].next_after_url
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plans")
+def test_on_postgresql_a_page_after_a_row_sorted_by_voter_is_a_range_of_the_voter_index() -> None:
+    _every_voter_on_every_paper()
+    client = Client()
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "x" * 20))
+    after, by_user = Vote.objects.order_by("user_id", "-pk")[4].pk, _column(client, "user")
+    with CaptureQueriesContext(connection) as q:
+        client.get("/admin/feed/vote/", {"o": by_user, "after": after})
+    [page] = [x["sql"] for x in q.captured_queries if x["sql"].startswith('SELECT "feed_vote"."id", ')]
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")  # a tiny table: else the planner reads it whole
+        cursor.execute(f"EXPLAIN {page}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("RESET enable_seqscan")
+    # The first column's bound is what an index reads (which index, the planner picks by size).
+    assert re.search(r"Index Cond: .*user_id >= \d+", plan), plan
+
+
+def test_a_sort_no_index_orders_refuses_a_page_after_a_row_with_a_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client = _twelve_votes_in_pages_of_3(monkeypatch)
+    by_date = _column(client, "created_at")
+    # No index orders the votes by date: a page after a row would sort the whole table each time.
+    # The sort is kept, the row dropped, and the list says so; its pages are numbered up to the cap.
+    row = Vote.objects.order_by("-pk")[4].pk
+    refused = client.get("/admin/feed/vote/", {"o": by_date, "after": row, "uncounted__exact": "0"})
+    assert refused.status_code == 302
+    assert refused["Location"] == f"/admin/feed/vote/?o={by_date}&uncounted__exact=0"
+    page = client.get(refused["Location"])
+    assert "page numbers only" in page.content.decode() and "created at" in page.content.decode()
+    assert page.context["cl"].next_after_url is None and len(page.context["cl"].result_list) == 3
+    # A sort by an indexed column needs the row itself (its value in that column) to go on from.
+    gone = client.get("/admin/feed/vote/", {"o": _column(client, "user"), "after": "999999"}, follow=True)
+    assert "No row has the id 999999" in gone.content.decode()
+    assert len(gone.context["cl"].result_list) == 3 and gone.context["cl"].after is None
 
 
 def test_a_deep_numbered_page_skips_the_rows_before_it_by_id_alone(monkeypatch: pytest.MonkeyPatch) -> None:
