@@ -1,4 +1,5 @@
-"""paperfeed's own `paperfeed check --deploy` checks, beside Django's security ones."""
+"""paperfeed's own `paperfeed check --deploy` checks, beside Django's security ones, and one that
+`paperfeed check` (and `init`, `serve`) runs always: a keyword index awaiting its rebuild."""
 
 from __future__ import annotations
 
@@ -83,5 +84,25 @@ def from_address_is_a_real_domain(app_configs: Any = None, **kwargs: Any) -> lis
             hint="Set PAPERFEED_FROM_EMAIL to an address of a domain you publish SPF, DKIM and DMARC "
             "for, e.g. 'paperfeed <digests@papers.example.org>' (docs/email.md).",
             id="paperfeed.W004",
+        )
+    ]
+
+
+@register("search")
+def keyword_index_is_current(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    # After an upgrade that changed the keyword index's layout, search answers from the database
+    # until the index is rebuilt: the operator should see that it is, and whether it is under way.
+    from paperfeed.search.tasks import keyword_health
+
+    health = keyword_health()
+    if health is None:
+        return []
+    return [
+        Warning(
+            health,
+            hint="Search answers from the database's matches until the rebuild is done. The first search "
+            "queues the rebuild for the workers; `paperfeed index` on this machine does it at once "
+            "(docs/deploy.md, Upgrades).",
+            id="paperfeed.W005",
         )
     ]

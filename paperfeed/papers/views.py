@@ -26,6 +26,11 @@ def healthz(request: HttpRequest) -> HttpResponse:
         # Reads still work (200 keeps the process behind a load balancer) but no write will: a
         # monitor must tell. access() sees a read-only mount even for root, unlike the file's mode.
         return json_answer({"status": "degraded", "database": "read-only"})
+    from paperfeed.search.tasks import keyword_health
+
+    if search := keyword_health():
+        # Search answers from the database's matches until the rebuild after an upgrade is done.
+        return json_answer({"status": "degraded", "database": "up", "search": search})
     # Only a healthy answer leaves the access log: one line per poll of each load balancer drowned
     # it, and a down or degraded one is what an operator looks there for.
     request.META[QUIET_ACCESS] = True

@@ -9,6 +9,11 @@ Each of the three follows papers.PaperChange with a watermark (the last change i
 The two kept under the home also keep the watermark's `PaperChange.objects.mark()`: a home pointed at
 another database, or at this one restored from a backup, has the same change ids with other papers
 behind them, and its indexes are built again from the start instead of missing those papers.
+The keyword state also records the index's layout (keyword.SCHEMA_VERSION). An index of another
+layout (an upgrade changed it) is stale: searches do not use it, and the next run builds a new one
+from the start beside it, in search/keyword.next (resumed from its own watermark after a kill), and
+swaps it in when done: the old one is renamed aside, the new one into place, then the old removed. A
+kill between the two renames leaves no search/keyword: the next run renames keyword.next in.
 A paper whose embedded text did not change is not embedded again. While embeddings are computed
 the vector index is synced every VECTOR_SYNC_SECONDS, so semantic search covers more and more papers
 and the rest are found by keyword only. One indexer per node at a time (a file lock).
@@ -22,6 +27,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,7 +43,7 @@ from paperfeed.core.progress import Progress
 from paperfeed.papers.models import Paper, PaperCategory, PaperChange
 from paperfeed.papers.services import state_get, state_put
 from paperfeed.search.embedding import Embedder
-from paperfeed.search.keyword import KeywordDoc, KeywordIndex, day_number
+from paperfeed.search.keyword import SCHEMA_VERSION, KeywordDoc, KeywordIndex, day_number, layout_version
 from paperfeed.search.models import Embedding
 from paperfeed.search.vectors import VectorIndex, VectorRow
 
@@ -61,6 +67,52 @@ def keyword_dir() -> Path:
 
 def vector_dir() -> Path:
     return search_dir() / "vectors"
+
+
+def keyword_next_dir() -> Path:
+    """Where a stale keyword index's replacement is built (module docstring)."""
+    return search_dir() / "keyword.next"
+
+
+def keyword_version(path: Path | None = None) -> int | None:
+    """The layout version of the keyword index at `path` (the live one by default); None if there is
+    none. An index written before versions were recorded tells it by its fields; one whose tantivy
+    metadata cannot be read is version 0, stale like any other."""
+    path = path or keyword_dir()
+    try:
+        meta = json.loads((path / "meta.json").read_text())
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        return 0
+    try:
+        recorded = _read_state(path / "state.json").get("schema")
+    except ValueError:
+        recorded = None
+    if recorded is not None:
+        return int(recorded)
+    return layout_version(str(f.get("name")) for f in meta.get("schema", []) if isinstance(f, dict))
+
+
+def keyword_staleness(path: Path | None = None) -> str | None:
+    """Why this code cannot search the keyword index at `path` ("schema v1, code expects v2"), or
+    None: it is current, or there is none."""
+    version = keyword_version(path)
+    if version is None or version == SCHEMA_VERSION:
+        return None
+    return f"schema v{version}, code expects v{SCHEMA_VERSION}"
+
+
+def open_keyword(path: Path) -> tuple[KeywordIndex | None, str | None]:
+    """(the keyword index at `path`, None), or (None, why it is stale): keyword_staleness, or fields
+    that tantivy finds are not the code's though the version is (a change that forgot to bump it)."""
+    stale = keyword_staleness(path)
+    if stale is not None:
+        return None, stale
+    try:
+        return KeywordIndex(path), None
+    except ValueError:
+        return None, f"schema v{SCHEMA_VERSION}, its fields are not those of the code"
 
 
 class IndexBusy(RuntimeError):
@@ -112,6 +164,47 @@ def from_this_database(state: dict[str, Any], index: str) -> bool:
         state.get("watermark"),
     )
     return False
+
+
+def _stale_keyword() -> str | None:
+    """Why the live keyword index must be built again (open_keyword), or None. First finishes a swap
+    that a kill interrupted. Called under the index lock."""
+    live, aside = keyword_dir(), keyword_next_dir()
+    if not live.exists() and aside.exists():
+        log.warning("keyword index: finishing the swap of the rebuilt index that a stopped run began")
+        aside.rename(live)
+    for old in search_dir().glob("keyword.old*"):
+        shutil.rmtree(old, ignore_errors=True)
+    return open_keyword(live)[1] if (live / "meta.json").exists() else None
+
+
+def _open_aside() -> KeywordIndex:
+    """The replacement being built in keyword_next_dir(): the one a killed run left, if it is of this
+    layout (it goes on from its watermark), else a new one."""
+    aside = keyword_next_dir()
+    if aside.exists() and keyword_version(aside) not in (None, SCHEMA_VERSION):
+        shutil.rmtree(aside)  # begun by another version of the code
+    try:
+        return KeywordIndex(aside)
+    except ValueError:
+        shutil.rmtree(aside)
+        return KeywordIndex(aside)
+
+
+def _swap_in() -> None:
+    """The built replacement in place of the live keyword index (module docstring)."""
+    live, aside = keyword_dir(), keyword_next_dir()
+    old = search_dir() / f"keyword.old{os.getpid()}"
+    live.rename(old)
+    failpoint("index.keyword.between_renames")
+    aside.rename(live)
+    fd = os.open(search_dir(), os.O_RDONLY)
+    try:
+        os.fsync(fd)  # both renames on disk before the old index is gone
+    finally:
+        os.close(fd)
+    shutil.rmtree(old, ignore_errors=True)
+    log.warning("keyword index: the rebuilt index is in place (schema v%d)", SCHEMA_VERSION)
 
 
 def latest_change() -> int:
@@ -197,16 +290,28 @@ class Indexer:
 
     def index_keywords(self, upto: int) -> dict[str, Any]:
         started = time.monotonic()
-        kw = self.keyword or KeywordIndex(keyword_dir(), rebuild_stale=True)
-        state_path = keyword_dir() / "state.json"
+        stale = None if self.keyword else _stale_keyword()
+        path = keyword_next_dir() if stale else keyword_dir()
+        kw = self.keyword or (_open_aside() if stale else KeywordIndex(path))
+        state_path = path / "state.json"
         state = _read_state(state_path)
         mark = int(state.get("watermark", 0))
-        rebuilt = not from_this_database(state, "keyword")
-        if rebuilt:  # the removal commits with the first papers read again, as one generation
+        reason = stale
+        if not from_this_database(state, "keyword"):
+            # The removal commits with the first papers read again, as one generation.
             kw.clear()
             mark = 0
+            reason = reason or "read from another database"
+        if stale:
+            log.warning(
+                "keyword index: %s: building it again from the database%s; searches use the "
+                "database's matches until it is done",
+                stale,
+                f" (resumed at change {mark})" if mark else "",
+            )
         indexed = removed = pending = 0
-        with Progress("index keywords", total=max(upto - mark, 0), unit="changes") as bar:
+        desc = f"rebuild keyword index ({stale})" if stale else "index keywords"
+        with Progress(desc, total=max(upto - mark, 0), unit="changes") as bar:
             for last, ids in changed_papers(mark, upto, KEYWORD_CHUNK):
                 papers = load_papers(ids, "title", "abstract", "authors")
                 live = [p for p in papers.values() if p["status"] == Paper.Status.ACTIVE]
@@ -234,11 +339,16 @@ class Indexer:
                     self._commit_keyword(kw, state_path, mark)
                     pending = 0
         self._commit_keyword(kw, state_path, max(mark, upto))
+        documents = kw.num_docs
+        if stale:
+            del kw  # its files are renamed next
+            _swap_in()
         return {
             "indexed": indexed,
             "removed": removed,
-            "documents": kw.num_docs,
-            "rebuilt": rebuilt,
+            "documents": documents,
+            "rebuilt": reason is not None,
+            "reason": reason,
             "seconds": round(time.monotonic() - started, 2),
         }
 
@@ -246,7 +356,10 @@ class Indexer:
     def _commit_keyword(kw: KeywordIndex, state_path: Path, mark: int) -> None:
         kw.commit()
         failpoint("index.keyword.between_commit_and_state")
-        _write_state(state_path, {"watermark": mark, "change": PaperChange.objects.mark(mark)})
+        _write_state(
+            state_path,
+            {"watermark": mark, "change": PaperChange.objects.mark(mark), "schema": SCHEMA_VERSION},
+        )
 
     # --- embeddings (database) -------------------------------------------------------------------
 

@@ -16,7 +16,6 @@ import datetime as dt
 import itertools
 import math
 import re
-import shutil
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -68,6 +67,12 @@ TYPOS_COST = 2 * text.EDIT_COST + text.FIRST_COST
 SPELLINGS_CACHED = 10_000
 CONTEXT_CANDIDATES = 3
 CONTEXT_MARGIN = 3.0
+
+# The version of the index's layout: its fields and what upsert() writes in them. Bump it with any
+# change to either: an index of another version is stale, is not searched, and is built again beside
+# itself by the next indexer run, which a process that finds it so enqueues (indexing.py, tasks.py).
+# 1: until 2026-12; 2: + "words" (unstemmed, for "did you mean").
+SCHEMA_VERSION = 2
 
 EPOCH = dt.date(1970, 1, 1)
 _WRITER_HEAP = 256 * 1024 * 1024
@@ -122,6 +127,11 @@ class Filters:
         return bool(self.categories or self.since or self.until or self.author)
 
 
+def layout_version(fields: Iterable[str]) -> int:
+    """The version of an index that recorded none (written before 2026-12-02), by its fields."""
+    return 2 if "words" in fields else 1
+
+
 def _schema() -> tantivy.Schema:
     b = tantivy.SchemaBuilder()
     b.add_integer_field("id", stored=True, indexed=True, fast=True)  # i64: Python ints are i64 terms
@@ -142,23 +152,15 @@ class KeywordIndex:
     One writer at a time (tantivy's own lock, plus the caller's indexing lock); readers in any number
     of processes pick up commits through `refresh()`."""
 
-    def __init__(self, path: Path | None, *, rebuild_stale: bool = False) -> None:
-        """`rebuild_stale` (the indexer): an index of another schema (an older version of this
-        module) is deleted, with its state, so that it is built again from the start. Readers get
-        a ValueError instead."""
+    def __init__(self, path: Path | None) -> None:
+        """An index of another schema under `path` is a ValueError (indexing.keyword_staleness tells
+        why before anything opens it; the indexer builds such an index again beside it)."""
         self.schema = _schema()
         if path is None:
             self.index = tantivy.Index(self.schema)
         else:
             path.mkdir(parents=True, exist_ok=True)
-            try:
-                self.index = tantivy.Index(self.schema, path=str(path), reuse=True)
-            except ValueError:
-                if not rebuild_stale:
-                    raise
-                shutil.rmtree(path)
-                path.mkdir(parents=True)
-                self.index = tantivy.Index(self.schema, path=str(path), reuse=True)
+            self.index = tantivy.Index(self.schema, path=str(path), reuse=True)
         self._writer: Any = None
         self._lock = threading.Lock()
         # KeywordIndex._terms, by first letter.

@@ -33,6 +33,7 @@ import concurrent.futures
 import datetime as dt
 import functools
 import logging
+import math
 import re
 import threading
 import time
@@ -40,7 +41,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from django.db import DatabaseError
+
 from paperfeed.conf import env_float
+from paperfeed.core import clock
+from paperfeed.core.leases import LeaseLost
 from paperfeed.papers import services as papers
 from paperfeed.papers import tex
 from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
@@ -84,6 +89,8 @@ SORT_POOL = 300  # sort=date|votes orders this many of the most relevant matches
 SNIPPET_CHARS = 240
 
 NOT_BUILT = "the search index is not built yet (run `paperfeed index`)"
+STALE = "the search index is being rebuilt for this version of paperfeed"
+STALE_RECHECK_SECONDS = 60.0  # (scaled) how often a process looks at a stale index's rebuild queue
 
 
 @dataclass
@@ -194,26 +201,52 @@ class Engine:
     ) -> None:
         self._keyword, self._vectors, self._embedder = keyword, vectors, embedder
         self._kw_stamp: tuple[int, int] | None = None
+        self._kw_dir: int | None = None  # the directory's inode: a rebuild swaps in another one
+        # Why there is no keyword index to search (NOT_BUILT, or a stale one's rebuild), and when
+        # (clock.monotonic) the rebuild's queue was last looked at.
+        self.keyword_missing = NOT_BUILT
+        self._stale_checked = -math.inf
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="semantic")
         self._busy = threading.Event()  # a semantic leg is still running (maybe stuck)
 
     @property
     def keyword(self) -> KeywordIndex | None:
-        from paperfeed.search.indexing import keyword_dir
-        from paperfeed.search.keyword import KeywordIndex
+        from paperfeed.search.indexing import keyword_dir, open_keyword
 
-        stamp = _stamp(keyword_dir() / "state.json")
+        path = keyword_dir()
+        stamp, inode = _stamp(path / "state.json"), _stamp(path)
+        if self._keyword is not None and stamp != self._kw_stamp:
+            if self._kw_dir is not None and (inode is None or inode[1] != self._kw_dir):
+                self._keyword = None  # a rebuilt index was swapped in: open that one
+            else:
+                self._keyword.refresh()  # an indexer (any process) committed since
         if self._keyword is None:
-            if not (keyword_dir() / "meta.json").exists():
+            if not (path / "meta.json").exists():
+                self.keyword_missing = NOT_BUILT
                 return None
-            try:
-                self._keyword = KeywordIndex(keyword_dir())
-            except ValueError:  # built by another version: not usable until `paperfeed index` rebuilds it
+            self._keyword, stale = open_keyword(path)
+            if stale is not None:
+                self._note_stale(stale)
                 return None
-        elif stamp != self._kw_stamp:
-            self._keyword.refresh()  # an indexer (any process) committed since
+            self._kw_dir = inode[1] if inode else None
         self._kw_stamp = stamp
         return self._keyword
+
+    def _note_stale(self, stale: str) -> None:
+        """A stale keyword index: searches answer without it, and its rebuild is enqueued once for
+        all processes (tasks.queue_keyword_rebuild), looked at again every STALE_RECHECK_SECONDS."""
+        from paperfeed.search.indexing import keyword_staleness
+        from paperfeed.search.tasks import queue_keyword_rebuild
+
+        if clock.monotonic() - self._stale_checked < STALE_RECHECK_SECONDS:
+            return
+        self._stale_checked = clock.monotonic()
+        try:
+            state = queue_keyword_rebuild(keyword_staleness)
+        except (DatabaseError, LeaseLost) as e:  # the database down or read-only: the next look tries again
+            log.warning("keyword index: %s; its rebuild could not be queued (%s)", stale, e)
+            state = "rebuild not queued yet"
+        self.keyword_missing = f"{STALE} (keyword index: {stale}, {state})"
 
     @property
     def vectors(self) -> VectorIndex:
@@ -416,7 +449,7 @@ def search(
     eng = engine()
     kw = eng.keyword
     if kw is None:
-        res.message, res.indexed = NOT_BUILT, False
+        res.message, res.indexed = eng.keyword_missing, False
         return res
     # The keyword leg goes as deep as the page (or the sort's pool) needs: BM25 order does not change
     # with depth. Everything that is fused or counted stays at LEG_DEPTH, so that neither moves
@@ -788,7 +821,7 @@ def similar(
             res.total = len(res.hits)
             res.message = "these papers have no embedding yet; similar by title words"
         elif not vectors.size:
-            res.message, res.indexed = NOT_BUILT, False
+            res.message, res.indexed = eng.keyword_missing, False
         else:
             res.message = "these papers have no embedding yet, and there is no keyword index to search"
     res.listed = res.total  # every paper found is listed (it read 0: "none of the 10 listed")

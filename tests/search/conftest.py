@@ -164,3 +164,44 @@ def many(db: None, home: Path) -> list[PaperRecord]:
     ingest(recs)
     Indexer().run()
     return recs
+
+
+def as_version_1(keyword_dir: Path) -> None:
+    """Turn the keyword index built in `keyword_dir` into one as paperfeed wrote it before the
+    "words" field (layout version 1, recorded nowhere): the same papers, the older fields, its state
+    (watermark and change mark) kept, so only its layout tells that it must be built again."""
+    import json
+    import shutil
+
+    import tantivy
+
+    state = json.loads((keyword_dir / "state.json").read_text())
+    ids = _ids_in(keyword_dir)
+    shutil.rmtree(keyword_dir)
+    keyword_dir.mkdir()
+    b = tantivy.SchemaBuilder()
+    b.add_integer_field("id", stored=True, indexed=True, fast=True)
+    for name in ("body", "title", "abstract", "authors"):
+        b.add_text_field(name, tokenizer_name="whitespace", index_option="position")
+    b.add_text_field("cat", tokenizer_name="raw", index_option="basic")
+    b.add_text_field("akey", tokenizer_name="raw", index_option="basic")
+    b.add_integer_field("day", indexed=True, fast=True)
+    index = tantivy.Index(b.build(), path=str(keyword_dir))
+    writer = index.writer(heap_size=15_000_000, num_threads=1)
+    for pk in ids:
+        writer.add_document(tantivy.Document(id=pk, body="old layout"))
+    writer.commit()
+    writer.wait_merging_threads()
+    state.pop("schema", None)
+    (keyword_dir / "state.json").write_text(json.dumps(state))
+
+
+def _ids_in(keyword_dir: Path) -> list[int]:
+    from paperfeed.search.keyword import KeywordIndex
+
+    ki = KeywordIndex(keyword_dir)
+    searcher = ki.index.searcher()
+    import tantivy
+
+    hits = searcher.search(tantivy.Query.all_query(), 10_000).hits
+    return [int(i or 0) for i in searcher.fast_field_values("id", [a for _, a in hits])]

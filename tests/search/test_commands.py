@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
+from paperfeed.search.keyword import SCHEMA_VERSION
 from tests.conftest import paperfeed, throwaway_pg_database
-from tests.search.conftest import PAPERS
+from tests.search.conftest import PAPERS, as_version_1
 
 pytestmark = pytest.mark.database
 
@@ -210,3 +216,108 @@ def test_a_home_pointed_at_another_database_indexes_that_ones_papers(
     assert report.get("rebuilt") and report["indexed"] == 4 and report["documents"] == 4
     again = json.loads(paperfeed("index", "--keyword-only", "--json", env=moved).stdout)["keyword"]
     assert not again["rebuilt"] and again["indexed"] == 0
+
+
+def _stale_home(cli_env: dict[str, str], tmp_path: Path) -> Path:
+    """A home whose keyword index an older release wrote (as_version_1), all papers in it, and the
+    import's jobs run."""
+    paperfeed("import", str(snapshot_file(tmp_path, PAPERS)), env=cli_env)
+    paperfeed("worker", "--batch", env=cli_env)
+    keyword = Path(cli_env["PAPERFEED_HOME"]) / "search" / "keyword"
+    as_version_1(keyword)
+    return keyword
+
+
+def _found(cli_env: dict[str, str], query: str) -> list[str]:
+    out = paperfeed("search", query, "--mode", "keyword", "--json", env=cli_env).stdout
+    return [r["id"] for r in json.loads(out)["results"]]
+
+
+STALE = f"keyword index: schema v1, code expects v{SCHEMA_VERSION}"
+
+
+@pytest.mark.migrated
+@pytest.mark.timeout(300)  # eleven CLI children, one loads the model
+def test_searches_on_a_stale_index_queue_one_rebuild_that_the_worker_runs(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    _stale_home(cli_env, tmp_path)
+    check = paperfeed("check", env=cli_env)
+    assert f"{STALE}, no rebuild queued" in check.stderr + check.stdout
+    for query in ("speculative decoding", "private set intersection"):  # two processes
+        run = paperfeed("search", query, "--mode", "keyword", "--json", env=cli_env, check=False)
+        assert run.returncode == 1
+        assert json.loads(run.stdout)["error"] == (
+            f"the search index is being rebuilt for this version of paperfeed ({STALE}, rebuild queued)"
+        )
+    check = paperfeed("check", env=cli_env)
+    assert f"{STALE}, rebuild queued" in check.stderr + check.stdout and "paperfeed.W005" in check.stderr
+    jobs = json.loads(paperfeed("jobs", "--json", env=cli_env).stdout)["jobs"]
+    assert [j["name"] for j in jobs] == ["rebuild_keyword_index"]
+
+    paperfeed("worker", "--batch", env=cli_env)
+    assert _found(cli_env, "speculative decoding") == ["2503.00001"]
+    assert _found(cli_env, "private set intersection")[:1] == ["2503.00005"]
+    check = paperfeed("check", env=cli_env)
+    assert "W005" not in check.stderr and "keyword index" not in check.stderr + check.stdout
+    done = json.loads(paperfeed("jobs", "--status", "done", "--json", env=cli_env).stdout)["jobs"]
+    assert [j["name"] for j in done].count("rebuild_keyword_index") == 1
+
+
+@pytest.mark.migrated
+@pytest.mark.timeout(300)  # six CLI children, three load the model
+def test_index_rebuilds_a_stale_keyword_index_and_says_why(cli_env: dict[str, str], tmp_path: Path) -> None:
+    _stale_home(cli_env, tmp_path)
+    run = paperfeed("index", env=cli_env)  # nothing changed since the last run: it rebuilds all the same
+    assert (
+        f"keyword: rebuilt (schema v1, code expects v{SCHEMA_VERSION}): 8 indexed, 0 removed, 8 in"
+        in run.stdout
+    )
+    assert f"{STALE}: building it again from the database" in run.stderr
+    assert _found(cli_env, "speculative decoding") == ["2503.00001"]
+    again = json.loads(paperfeed("index", "--json", env=cli_env).stdout)["keyword"]
+    assert not again["rebuilt"] and again["reason"] is None and again["indexed"] == 0
+
+
+def _state(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+@pytest.mark.migrated
+@pytest.mark.timeout(300)  # eight CLI children, one loads the model
+def test_two_indexers_rebuild_once_and_a_kill_between_the_renames_is_finished(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    keyword = _stale_home(cli_env, tmp_path)
+    command = [sys.executable, "-m", "paperfeed", "index", "--keyword-only", "--json"]
+    # The first stops itself in the middle of its rebuild, holding the node's index lock.
+    paused = {"FAILPOINT": "index.keyword.between_commit_and_state:1:SIGSTOP"}
+    first = subprocess.Popen(command, env=cli_env | paused, stdout=subprocess.PIPE, text=True)
+    try:
+        while _state(first.pid) != "T":
+            time.sleep(0.05)
+        second = subprocess.Popen(
+            command, env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        assert second.stderr is not None
+        for line in second.stderr:  # it waits for the first, and says so
+            if "another indexer is running here; waiting for it" in line:
+                break
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+    reports = [json.loads(p.communicate(timeout=120)[0])["keyword"] for p in (first, second)]
+    assert [r["rebuilt"] for r in reports] == [True, False] and reports[1]["indexed"] == 0
+    assert [r["documents"] for r in reports] == [8, 8]
+
+    as_version_1(keyword)
+    killed = paperfeed(
+        "index", "--keyword-only", env=cli_env | {"FAILPOINT": "index.keyword.between_renames"}, check=False
+    )
+    assert killed.returncode == -signal.SIGKILL
+    assert not keyword.exists() and (keyword.parent / "keyword.next" / "state.json").exists()
+    gone = paperfeed("search", "speculative decoding", "--json", env=cli_env, check=False)
+    assert json.loads(gone.stdout)["error"].startswith("the search index is not built yet")
+    report = json.loads(paperfeed("index", "--keyword-only", "--json", env=cli_env).stdout)["keyword"]
+    assert not report["rebuilt"] and report["indexed"] == 0 and report["documents"] == 8
+    assert sorted(p.name for p in keyword.parent.iterdir() if p.name.startswith("keyword")) == ["keyword"]
+    assert _found(cli_env, "speculative decoding") == ["2503.00001"]

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from paperfeed.search import text
-from paperfeed.search.keyword import Filters, KeywordDoc, KeywordIndex
+from paperfeed.search.keyword import SCHEMA_VERSION, Filters, KeywordDoc, KeywordIndex, layout_version
 from paperfeed.search.query import parse
 from tests.search.hostile import FTS_3C
 
@@ -135,17 +135,16 @@ def test_hostile_input_never_raises(index: KeywordIndex, query: str) -> None:
     index.search(parse(query), Filters(), 10)
 
 
-def test_an_index_of_another_schema_is_rebuilt_by_the_indexer_only(tmp_path: Path) -> None:
+def test_an_index_of_another_schema_is_refused_and_told_by_its_fields(tmp_path: Path) -> None:
     import tantivy
 
     b = tantivy.SchemaBuilder()
     b.add_text_field("old")
     tantivy.Index(b.build(), path=str(tmp_path))
-    (tmp_path / "state.json").write_text('{"watermark": 99}')
     with pytest.raises(ValueError, match="schema does not match"):
         KeywordIndex(tmp_path)
-    ki = KeywordIndex(tmp_path, rebuild_stale=True)
-    assert ki.num_docs == 0 and not (tmp_path / "state.json").exists()
+    assert layout_version(["id", "body", "title", "abstract", "authors", "cat", "akey", "day"]) == 1
+    assert layout_version(["id", "body", "words"]) == 2 == SCHEMA_VERSION
 
 
 def test_a_rare_word_is_respelt_as_the_most_frequent_near_one() -> None:

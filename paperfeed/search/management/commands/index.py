@@ -9,7 +9,10 @@ from paperfeed.search.indexing import Indexer
 
 
 class Command(ReportCommand):
-    help = "Bring the keyword index, stored embeddings and vector index up to date (new and changed papers)."
+    help = (
+        "Bring the keyword index, stored embeddings and vector index up to date (new and changed papers); "
+        "a keyword index of another layout (after an upgrade) is built again."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -22,8 +25,10 @@ class Command(ReportCommand):
     def render(self, result: dict[str, Any]) -> str:
         lines = []
         if kw := result.get("keyword"):
+            # Why a run read every paper again: a stale layout after an upgrade, or another database.
+            rebuilt = f"rebuilt ({kw['reason']}): " if kw.get("reason") else ""
             lines.append(
-                f"keyword: {kw['indexed']} indexed, {kw['removed']} removed, "
+                f"keyword: {rebuilt}{kw['indexed']} indexed, {kw['removed']} removed, "
                 f"{kw['documents']} in the index ({kw['seconds']} s)"
             )
         if em := result.get("embeddings"):
