@@ -17,7 +17,7 @@ import re
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -851,17 +851,20 @@ def recommend(
     since: dt.date | None = None,
     until: dt.date | None = None,
     categories: Iterable[str] = (),
+    signals: Signals | None = None,
 ) -> list[Recommendation]:
     """The user's best new papers, best first, each with the reason it is there. Never a paper the user
     voted on, saved, marked "not interested" or opened from a recommendation (nor any in `exclude`),
     nor one announced before `since` or after `until` (a digest's period). `categories`: ones the
     user follows outside their account (a digest subscription's own list), counted as followed; a
-    reason names them as the digest's, not as followed ones (the site shows no such follow)."""
+    reason names them as the digest's, not as followed ones (the site shows no such follow).
+    `signals`: the user's, read already (signals_of) by a caller that needs them too (the page, for
+    provisional() when this raises index.NotReady); left as they are."""
     limit = max(1, min(int(limit), MAX_LIMIT))
     user_id = user if isinstance(user, int) else user.pk
-    sig = signals_of(user_id)
+    sig = signals if signals is not None else signals_of(user_id)
     own_cats = set(sig.categories)
-    sig.categories = list(dict.fromkeys([*sig.categories, *categories]))
+    sig = replace(sig, categories=list(dict.fromkeys([*sig.categories, *categories])))
     cands = candidates()
     if not len(cands):
         return []
@@ -995,17 +998,18 @@ def _provisional_pool(cats: list[str], excluded: set[int], n: int) -> list[tuple
     return [(pk, day, listed) for pk, (day, listed) in pool.items() if day >= since]
 
 
-def provisional(user: Any, *, limit: int = 20) -> list[Recommendation]:
+def provisional(user: Any, *, limit: int = 20, signals: Signals | None = None) -> list[Recommendation]:
     """What the page lists while the window is built (index.NotReady): recent papers listed (primary or
     cross-listed) in the categories the user follows, else in those the papers they liked are listed
     in, weighed as the model's category prior weighs them (a cross-list half a primary listing, each
     signal decayed with its age: model.Categories), that prior fading with the paper's age
     (PROVISIONAL_HALF_LIFE_DAYS); best first, newest first among equals, each saying why; never one
     they liked, marked or opened. Database reads only, by the categories' index (_provisional_pool):
-    one query over the last-added papers of the user's five categories, whatever the catalogue's size."""
+    one query over the last-added papers of the user's five categories, whatever the catalogue's size.
+    `signals`: the user's, read already (the page read them for recommend(), which raised NotReady)."""
     limit = max(1, min(int(limit), MAX_LIMIT))
     user_id = user if isinstance(user, int) else user.pk
-    sig = signals_of(user_id)
+    sig = signals if signals is not None else signals_of(user_id)
     followed = list(dict.fromkeys(sig.categories))
     why = "which you follow"
     if followed:

@@ -42,13 +42,15 @@ def for_you(request: HttpRequest) -> HttpResponse:
             return json_answer({"error": str(e)}, status=400)
         raise
     preparing = False
+    # Read once for the whole page: the list (either kind) and what the page says around it.
+    sig = services.signals_of(request.user.pk or 0)
     try:
-        recs = services.recommend(request.user, limit=limit)
+        recs = services.recommend(request.user, limit=limit, signals=sig)
     except index.NotReady as e:
         if request.GET.get("format") == "json":
             return api.not_ready(e)  # as the API: a program retries rather than take another list
         # A visitor gets a page at once: the newest papers of their categories, said to be that.
-        recs, preparing = services.provisional(request.user, limit=limit), True
+        recs, preparing = services.provisional(request.user, limit=limit, signals=sig), True
     if request.GET.get("format") == "json":
         return json_answer({"results": api.as_json(recs)})
     # A longer list starts with the shorter one, so "more" is the same address with a larger limit.
@@ -57,7 +59,6 @@ def for_you(request: HttpRequest) -> HttpResponse:
         if len(recs) == limit < services.MAX_LIMIT and not preparing
         else None
     )
-    marked = Feedback.objects.of(request.user.pk or 0).not_interested()
     just_marked = request.session.pop(JUST_MARKED, None)
     response = render(
         request,
@@ -66,8 +67,8 @@ def for_you(request: HttpRequest) -> HttpResponse:
             "recs": [(r, _paper_url(r.paper)) for r in recs],
             "preparing": preparing,
             "just_marked": Paper.objects.filter(arxiv_id=just_marked).first() if just_marked else None,
-            "marked_count": marked.count(),
-            "acted": not recs and not services.signals_of(request.user.pk or 0).empty(),
+            "marked_count": len(sig.negatives),  # the user's "not interested" marks
+            "acted": not recs and not sig.empty(),
             "json_url": reverse("for-you") + "?format=json",
             "more_url": f"{reverse('for-you')}?limit={more}#rec-{limit + 1}" if more else None,
             "feed_token": FeedToken.objects.of(request.user).token,

@@ -8,7 +8,7 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 
-from paperfeed.recs.models import Feedback
+from paperfeed.recs.models import Feedback, FeedToken
 from tests.conftest import paperfeed
 from tests.recs.conftest import site_model
 
@@ -371,3 +371,37 @@ def test_while_the_window_is_built_the_page_lists_the_newest_of_liked_categories
     assert text.count("New in cs.CL, where papers you liked are") == 3
     assert data.status_code == 503 and int(data["Retry-After"]) >= 1
     assert data.json()["retryAfter"] == int(data["Retry-After"]) and "being prepared" in data.json()["error"]
+
+
+def test_while_the_window_is_built_the_page_reads_the_users_signals_once(
+    client, catalogue, reader, home, monkeypatch
+):
+    """recommend() reads the signals, then finds no window; provisional() read them again (4 queries
+    more), and the page a third time for its notice: now the view reads them once for all three."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from paperfeed.core import warmup
+    from paperfeed.recs import store
+
+    save(reader, catalogue["speech"][0])
+    site_model("feed.Vote").objects.create(user=reader, paper=catalogue["speech"][1])
+    Feedback.objects.create(user=reader, paper=catalogue["speech"][2], kind=Feedback.Kind.NOT_INTERESTED)
+    site_model("accounts.Follow").objects.create(user=reader, kind="author", value="ada-robots0")
+    monkeypatch.setattr(warmup, "serving", True)  # a web worker: it never builds the window itself
+    FeedToken.objects.of(reader)  # made on the first visit: its insert is not this page's read
+    client.force_login(reader)
+    with store.builder_lock(), CaptureQueriesContext(connection) as queries:  # another process builds
+        page = client.get("/for-you")
+    text = page.content.decode()
+    assert page.status_code == 200 and "being prepared" in text and "1 marked not interested" in text
+    assert "Newest papers in your categories" in text
+    sqls = [q["sql"] for q in queries.captured_queries]
+    read = {
+        table: sum(f'FROM "{table}"' in sql for sql in sqls)
+        for table in ("feed_vote", "feed_collectionitem", "recs_feedback", "accounts_follow")
+    }
+    assert read == dict.fromkeys(read, 1), sqls
+    # The session and its user, the 4 signals, the liked papers' categories, the pool, its papers,
+    # the feed token.
+    assert len(sqls) == 10, sqls

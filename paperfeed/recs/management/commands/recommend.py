@@ -22,8 +22,9 @@ class Command(ReportCommand):
         user = get_user_model().objects.named(who).first()
         if user is None:
             raise CommandError(f"no user {who!r}")
-        recs = services.recommend(user, limit=options["limit"])
-        acted = not services.signals_of(user.pk).empty()
+        sig = services.signals_of(user.pk)
+        recs = services.recommend(user, limit=options["limit"], signals=sig)
+        acted = not sig.empty()
         # Why a list is empty, for the words only (the JSON stays {user, results}): one who follows
         # or liked things was told they had done neither.
         self.why_none = (
