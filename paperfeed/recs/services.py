@@ -28,6 +28,7 @@ from django.db.models import Count, Sum
 from django.db.models.functions import Length
 from django.utils import timezone
 
+from paperfeed.papers import tex
 from paperfeed.papers.models import Paper, PaperCategory
 from paperfeed.recs import index, model
 from paperfeed.recs.index import Candidates, candidates
@@ -613,17 +614,26 @@ class Recommendation:
         }
 
 
-def _quote(title: str, width: int = 70) -> str:
-    title = " ".join(title.split())
-    return f"“{title if len(title) <= width else title[: width - 1].rstrip() + '…'}”"
+def _quote(text: str, width: int = 70) -> str:
+    text = " ".join(text.split())
+    return f"“{text if len(text) <= width else text[: width - 1].rstrip() + '…'}”"
+
+
+def _quote_title(title: str) -> str:
+    """A liked paper's title as a reason quotes it: in plain characters (tex.plain), cut there. A
+    reason is text wherever it goes (the page, the API, feeds, mail), which no KaTeX renders, and
+    the raw title cut at its 69th character could end inside a formula (`$\\mathcal{O}(n…`)."""
+    return _quote(tex.plain(title))
 
 
 def _liked_reason(liked: list[Signal], titles: dict[int, str]) -> str:
     # Each paper with its own verb: merged, a paper only upvoted read as saved. A verb shared by all
     # is said once.
     if len({s.how for s in liked}) == 1:
-        return f"Like {' and '.join(_quote(titles[s.paper_id]) for s in liked)}, which you {liked[0].how}"
-    return "Like " + ", and ".join(f"{_quote(titles[s.paper_id])}, which you {s.how}" for s in liked)
+        return (
+            f"Like {' and '.join(_quote_title(titles[s.paper_id]) for s in liked)}, which you {liked[0].how}"
+        )
+    return "Like " + ", and ".join(f"{_quote_title(titles[s.paper_id])}, which you {s.how}" for s in liked)
 
 
 def _mentioned(keywords: list[str], title: str, abstract: str) -> list[str]:

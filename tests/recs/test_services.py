@@ -594,6 +594,22 @@ def test_reasons_are_plain_text_and_titles_are_shortened(catalogue, user):
     assert model.N_FEATURES == 2**21
 
 
+def test_a_reason_quotes_a_tex_title_in_plain_characters_and_cuts_it_there(catalogue, user):
+    """Cut at its 69th character, this raw title ended inside its formula (`$\\mathcal{O}(`), raw
+    TeX that no page, feed or mail of a reason renders."""
+    p = catalogue["diffusion"][0]
+    p.title = (
+        r"<i>Latent</i> diffusion samplers that denoise images in $\mathcal{O}(\sqrt{n})$ steps with guidance"
+    )
+    p.save()
+    assert p.title[:69].endswith(r"$\mathcal{O}(")
+    save(user, p)
+    [rec] = services.recommend(user, limit=1)
+    assert rec.reason == (
+        "Like “<i>Latent</i> diffusion samplers that denoise images in O(√n) steps w…”, which you saved"
+    )
+
+
 def test_between_equally_close_papers_the_liked_field_comes_first(catalogue, user):
     from paperfeed.papers.models import Category, Paper, PaperCategory, PaperChange
     from paperfeed.recs import index

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils.html import escape
 
 from paperfeed.recs.models import Feedback, FeedToken
 from tests.conftest import paperfeed
@@ -49,6 +50,22 @@ def test_page_shows_recommendations_with_reasons_escaped(client, catalogue, read
     assert "Not interested" in page
     data = client.get("/for-you?format=json").json()
     assert data["results"][0]["reason"].startswith("Like “<b>Reinforcement")
+
+
+def test_a_reason_quoting_a_tex_title_is_cut_in_plain_characters_and_escaped(client, catalogue, reader):
+    p = catalogue["robots"][0]
+    p.title = (
+        r"<i>Grasping</i> in clutter from $\mathcal{O}(\sqrt{n})$ demonstrations with reinforcement learning"
+    )
+    p.save()
+    save(reader, p)
+    client.force_login(reader)
+    quoted = "“<i>Grasping</i> in clutter from O(√n) demonstrations with reinforceme…”"
+    page = client.get("/for-you").content.decode()
+    assert f"Like {escape(quoted)}, which you saved" in page and "Like “<i>" not in page
+    assert "\\mathcal" not in page.split('class="reason"')[1].split("</p>")[0]
+    data = client.get("/for-you?format=json").json()
+    assert data["results"][0]["reason"] == f"Like {quoted}, which you saved"
 
 
 def test_empty_page_says_how_to_fill_it(client, catalogue, reader):
@@ -264,7 +281,8 @@ def test_recommend_command_spells_tex_in_plain_characters(catalogue, reader, cap
     call_command("recommend", "reader", "--limit", "3", "--json")
     got = json.loads(capsys.readouterr().out)["results"]
     assert {r["title"] for r in got} == {r"``Robust'' ASR with 1\textpertenthousand"}
-    assert all(r["reason"].startswith("Like “Speech--to--text at $\\sigma^2$”") for r in got)
+    # The reason is text wherever it goes, its quoted title in plain characters (KaTeX renders none).
+    assert all(r["reason"].startswith("Like “Speech–to–text at σ²”") for r in got)  # noqa: RUF001
 
 
 def test_a_paper_withdrawn_since_leaves_the_similar_papers_of_a_page(client, catalogue, reader):

@@ -37,7 +37,7 @@ class Command(ReportCommand):
             return f"nothing to recommend to {result['user']} yet ({self.why_none})"
         width = terminal_width()
         return "\n".join(
-            # No KaTeX in a terminal: plain characters, as a mail has them (the reason may quote a title).
-            list_item(i, f"{r['id']}  {tex.plain(r['title'])}", tex.plain(r["reason"]), width)
+            # No KaTeX in a terminal: plain characters, as a mail has them (a reason quotes a title so).
+            list_item(i, f"{r['id']}  {tex.plain(r['title'])}", r["reason"], width)
             for i, r in enumerate(result["results"], 1)
         )
