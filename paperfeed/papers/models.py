@@ -324,20 +324,34 @@ class Paper(models.Model):
 
 
 class PaperCategoryQuerySet(models.QuerySet["PaperCategory"]):
-    def of_last_added(self, codes: list[str], n: int) -> PaperCategoryQuerySet:
-        """Every listing (all their categories) of the `n` papers last added to each of `codes`, primary
-        or cross-listed. One query: each category's papers are an end range of the (category, paper)
-        index, read as a LIMIT of its own inside a UNION ALL (the ORM slices no member of a union on
-        SQLite); one read per category cost a request's page each its own round trip and compile."""
+    def of_newest(self, codes: list[str], n: int) -> PaperCategoryQuerySet:
+        """Every listing (all their categories) of each of `codes`' newest papers: the `n` of latest day
+        (`announced`, the day the feed lists a paper under) whose primary category it is, and the `n`
+        last added to it, primary or cross-listed. By day, where the last added alone were: a backfill
+        of old papers (an import of an old snapshot, a harvest of an old range) is added last, and it
+        took every place. No index orders a category's cross-lists by day (the day is the paper's), so
+        they come by id: a backfill's cross-lists can hide newer cross-lists, never the category's
+        newest papers. One query, two end ranges of an index per category ((primary_category,
+        announced) and (category, paper)), each read as a LIMIT of its own inside a UNION ALL (the
+        ORM slices no member of a union on SQLite); one read per category cost a request's page each
+        its own round trip and compile."""
         if not codes:
             return self.none()
-        # Only the quoted table name is spliced in: the codes and `n` are parameters.
-        table = connections[self.db].ops.quote_name(PaperCategory._meta.db_table)
-        latest = f"SELECT paper_id FROM {table} WHERE category_id = %s ORDER BY paper_id DESC LIMIT %s"  # noqa: S608  # nosec B608
-        one = f"SELECT paper_id FROM ({latest})"  # noqa: S608  # nosec B608
-        last = " UNION ALL ".join(f"{one} AS last_{i}" for i in range(len(codes)))
-        params = [x for code in codes for x in (code, n)]
-        return self.filter(paper_id__in=RawSQL(last, params))  # noqa: S611  # nosec B611
+        # Only the quoted table names are spliced in: the codes and `n` are parameters.
+        quote = connections[self.db].ops.quote_name
+        papers, listings = quote(Paper._meta.db_table), quote(PaperCategory._meta.db_table)
+        newest = (
+            f"SELECT id FROM {papers} WHERE primary_category_id = %s AND announced IS NOT NULL"  # noqa: S608  # nosec B608
+            " ORDER BY announced DESC LIMIT %s"
+        )
+        last = f"SELECT paper_id FROM {listings} WHERE category_id = %s ORDER BY paper_id DESC LIMIT %s"  # noqa: S608  # nosec B608
+        union = " UNION ALL ".join(
+            f"SELECT * FROM ({part}) AS {name}_{i}"  # noqa: S608  # nosec B608
+            for i in range(len(codes))
+            for name, part in (("newest", newest), ("last", last))
+        )
+        params = [x for code in codes for x in (code, n, code, n)]
+        return self.filter(paper_id__in=RawSQL(union, params))  # noqa: S611  # nosec B611
 
 
 class PaperCategory(models.Model):

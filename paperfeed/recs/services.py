@@ -972,7 +972,7 @@ def recommend(
 
 
 PROVISIONAL_CATEGORIES = 5  # the categories of most weight with the user a provisional list draws from
-PROVISIONAL_POOL = 3  # x limit: the papers last added to each of those categories, ranked together
+PROVISIONAL_POOL = 3  # x limit: the newest papers of each of those categories, ranked together
 # A provisional paper's category prior loses this much per day of age: a paper twice as likely by its
 # categories is worth a week of age, so a favoured field's paper of a few days ago comes before
 # today's in a field the user barely touched (ordered by day alone, it never came at all).
@@ -980,18 +980,21 @@ PROVISIONAL_HALF_LIFE_DAYS = 7.0
 
 
 def _provisional_pool(cats: list[str], excluded: set[int], n: int) -> list[tuple[int, dt.date, list[str]]]:
-    """The `n` papers last added to each of `cats` (primary or cross-listed) that are within the real
-    model's window (index.window_days before the newest of them), with their days and categories
-    (primary first). One query (PaperCategory.objects.of_last_added): each category's papers are read
-    from the end of the (category, paper) index, a few ms whatever its size, where ordering a category
-    by day walked the `announced` index past the other categories' papers (75-225 ms for one of 1,000
-    papers at 75k on SQLite); one query per category, then one for the days and one for the
-    categories, cost more in the ORM than in the database (bench/README.md, "recs-latency"). A busy
+    """The `n` newest papers by day of each of `cats` (those whose primary category it is, and the
+    `n` last added to it, primary or cross-listed) that are within the real model's window
+    (index.window_days before the newest of them), with their days and categories (primary first).
+    One query (PaperCategory.objects.of_newest): each category's papers are read from the end of the
+    (primary_category, announced) and (category, paper) indexes, a few ms whatever its size, where
+    ordering a category by day over all its listings walked the `announced` index past the other
+    categories' papers (75-225 ms for one of 1,000 papers at 75k on SQLite); one query per category,
+    then one for the days and one for the categories, cost more in the ORM than in the database
+    (bench/README.md, "recs-latency"). By day, not by id: a backfill of old papers (an import of an
+    old snapshot) was all of a category's last added, and took the pool's every place. A busy
     category cannot crowd a quiet but favoured one out of the candidates, and a request reads at most
-    len(cats) x n papers' listings (the papers listed are read whole afterwards)."""
+    len(cats) x 2n papers' listings (the papers listed are read whole afterwards)."""
     pool: dict[int, tuple[dt.date, list[str]]] = {}
     for pk, day, code in (
-        PaperCategory.objects.of_last_added(cats, n)
+        PaperCategory.objects.of_newest(cats, n)
         .filter(paper__status=Paper.Status.ACTIVE)
         .order_by("paper_id", "position")
         .values_list("paper_id", "paper__announced", "category_id")
@@ -1014,8 +1017,8 @@ def provisional(user: Any, *, limit: int = 20, signals: Signals | None = None) -
     in, weighed as the model's category prior weighs them (a cross-list half a primary listing, each
     signal decayed with its age: model.Categories), that prior fading with the paper's age
     (PROVISIONAL_HALF_LIFE_DAYS); best first, newest first among equals, each saying why; never one
-    they liked, marked or opened. Database reads only, by the categories' index (_provisional_pool):
-    one query over the last-added papers of the user's five categories, whatever the catalogue's size.
+    they liked, marked or opened. Database reads only, by the categories' indexes (_provisional_pool):
+    one query over the newest papers of the user's five categories, whatever the catalogue's size.
     `signals`: the user's, read already (the page read them for recommend(), which raised NotReady)."""
     limit = max(1, min(int(limit), MAX_LIMIT))
     user_id = user if isinstance(user, int) else user.pk

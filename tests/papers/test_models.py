@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.db.models import Value
 from django.db.models.functions import Concat
@@ -80,21 +82,54 @@ def test_a_title_edited_in_the_admin_gets_its_digest(client: Client) -> None:
 
 
 @pytest.mark.django_db
-def test_of_last_added_lists_every_category_of_each_codes_last_papers() -> None:
-    """The `n` papers of highest id in each category (primary or cross-listed), each with all its
-    listings: a busy category's papers take no place of a quiet one's."""
+def test_of_newest_lists_every_category_of_each_codes_newest_papers_by_day() -> None:
+    """The `n` papers of latest day whose primary category each code is, and the `n` last added to
+    it (primary or cross-listed), each with all its listings: a busy category's papers take no place
+    of a quiet one's, and old papers added last (a backfill) none of the newest's."""
     for code in ("cs.LG", "cs.CL", "cs.RO"):
         Category.objects.get_or_create(code=code)
-    papers = [Paper.objects.create(arxiv_id=f"2601.{i:05d}", title=f"Paper {i}") for i in range(6)]
-    listed = [  # (paper, category, position): cs.LG is busy, cs.CL's papers are older, one cross-listed
-        (0, "cs.CL", 0), (1, "cs.CL", 0), (1, "cs.RO", 1), (2, "cs.LG", 0), (3, "cs.LG", 0),
-        (4, "cs.LG", 0), (4, "cs.CL", 1), (5, "cs.LG", 0),
+    listed = [  # (day, categories): cs.LG is busy, cs.CL's papers are older, one cross-listed each way
+        (1, ["cs.CL"]), (2, ["cs.CL", "cs.RO"]), (3, ["cs.LG"]), (4, ["cs.LG"]), (5, ["cs.LG", "cs.CL"]),
+        (6, ["cs.LG"]), (None, ["cs.LG"]),  # not announced yet
     ]  # fmt: skip
-    PaperCategory.objects.bulk_create(
-        PaperCategory(paper=papers[i], category_id=c, position=pos) for i, c, pos in listed
-    )
-    found = PaperCategory.objects.of_last_added(["cs.LG", "cs.CL"], 2).values_list("paper_id", "category_id")
-    assert sorted(found) == sorted(
-        (papers[i].pk, c) for i, c in [(5, "cs.LG"), (4, "cs.LG"), (4, "cs.CL"), (1, "cs.CL"), (1, "cs.RO")]
-    )
-    assert not PaperCategory.objects.of_last_added([], 2).exists()
+    papers = []
+    for i, (day, codes) in enumerate(listed):
+        papers.append(
+            Paper.objects.create(
+                arxiv_id=f"2601.{i:05d}",
+                title=f"Paper {i}",
+                primary_category_id=codes[0],
+                announced=dt.date(2026, 1, day) if day else None,
+            )
+        )
+        PaperCategory.objects.bulk_create(
+            PaperCategory(paper=papers[-1], category_id=c, position=pos) for pos, c in enumerate(codes)
+        )
+    # Backfilled last: two cs.LG papers of 2025, one cross-listed in cs.CL.
+    for i, codes in enumerate([["cs.LG"], ["cs.LG", "cs.CL"]], len(papers)):
+        papers.append(
+            Paper.objects.create(
+                arxiv_id=f"2501.{i:05d}",
+                title=f"Old {i}",
+                primary_category_id="cs.LG",
+                announced=dt.date(2025, 1, 1),
+            )
+        )
+        PaperCategory.objects.bulk_create(
+            PaperCategory(paper=papers[-1], category_id=c, position=pos) for pos, c in enumerate(codes)
+        )
+
+    def found(codes: list[str], n: int) -> set[int]:
+        return {
+            papers.index(next(p for p in papers if p.pk == pk))
+            for pk in PaperCategory.objects.of_newest(codes, n).values_list("paper_id", flat=True)
+        }
+
+    # cs.LG by day: 4 and 5 (not the backfill, nor the paper with no day); its last added: the backfill.
+    assert found(["cs.LG"], 2) == {4, 5, 7, 8}
+    # cs.CL by day: 0 and 1; its last added: the backfill's cross-list and 4's.
+    assert found(["cs.CL"], 2) == {0, 1, 4, 8}
+    assert found(["cs.LG", "cs.CL"], 1) == {5, 8, 1}
+    rows = set(PaperCategory.objects.of_newest(["cs.CL"], 2).values_list("paper_id", "category_id"))
+    assert {(papers[1].pk, "cs.RO"), (papers[4].pk, "cs.LG")} <= rows  # every listing of each
+    assert not PaperCategory.objects.of_newest([], 2).exists()

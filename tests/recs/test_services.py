@@ -804,6 +804,28 @@ def test_a_busy_category_does_not_crowd_a_favoured_ones_older_paper_out_of_the_p
     ]
 
 
+def test_a_backfill_of_older_papers_added_last_takes_no_place_of_newer_ones_in_the_provisional_list(
+    catalogue, user
+):
+    """The pool is each category's newest papers by day, not its highest ids: an import of an old
+    snapshot (or a harvest of an old range) adds older papers last, and they took every place."""
+    from paperfeed.papers.models import Paper, PaperCategory
+
+    follow(user, "category", "cs.CL")
+    for n in range(2 * services.PROVISIONAL_POOL):  # more than the pool of a list of 2, in the window
+        old = Paper.objects.create(
+            arxiv_id=f"2605.{n:05d}",
+            title=f"Backfilled speech {n}",
+            abstract="Speech.",
+            primary_category_id="cs.CL",
+            announced=dt.date(2026, 5, 1),
+        )
+        PaperCategory.objects.create(paper=old, category_id="cs.CL", position=0)
+    recs = services.provisional(user, limit=2)
+    assert ids(recs) == [p.arxiv_id for p in catalogue["speech"][:2]]  # the newest two, by day
+    assert [r.reason for r in recs] == ["New in cs.CL, which you follow"] * 2
+
+
 def test_the_provisional_list_of_followed_categories_takes_their_cross_lists(catalogue, user):
     from paperfeed.papers.models import PaperCategory
 
