@@ -369,19 +369,44 @@ def _start_builder(why: str, seen: str | None = None) -> bool:
     return True
 
 
+def _builder_passed() -> bool:
+    """Whether the builder this process started has exited 0 since it last asked (once per builder):
+    it checked the saved window in full (--check-all), and built a newer one or found it fit."""
+    global _builder
+    if _builder is None or _builder.poll() != 0:
+        return False
+    _builder = None
+    return True
+
+
 def _first() -> Candidates:
     """A web process's first window: the saved one, or NotReady (a builder started if none runs)."""
     global _unusable
     path = store.newest()
-    if path is not None and _unusable is not None and path.name == _unusable[1]:
-        # Found unfit already (its checksums alone take ~1 s at 1M): only a builder's newer one helps.
-        if not _start_builder(*_unusable):
+    unfit = _unusable if path is not None and _unusable is not None and path.name == _unusable[1] else None
+    if unfit is not None and not _builder_passed():
+        # Found unfit already (its checksums alone take ~1 s at 1M): only a builder helps, by a newer
+        # window or by finding this one fit.
+        if not _start_builder(*unfit):
             return build()
         raise NotReady
     try:
         cands = saved()
     except store.Unusable as why:
         _unusable = (str(why), path.name) if path is not None else None
+        if unfit is not None:
+            # This process's builder checked every file of this window and found it fit (a damaged
+            # read here that passed, or this process's own fault); another builder would find the
+            # same, and one started at each request did (a builder a request, without end). One
+            # failure, one builder: the next waits for the pause after a failed build, as any does.
+            log.error(
+                "recs: the saved window passed its builder's full check but not this process's (%s);"
+                " no builder for %.0f s",
+                why,
+                RETRY_FAILED_S,
+            )
+            store.note_failed_build()
+            raise NotReady from None
         if not _start_builder(str(why), path.name if path is not None else None):
             return build()
         raise NotReady from None

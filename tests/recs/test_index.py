@@ -279,3 +279,87 @@ def test_paperfeed_window_checks_every_file_when_asked_or_after_a_failed_build(c
     store.note_failed_build()
     assert index.refresh_saved()["saved"] is False and store.failed_build_at() is None
     assert saved_windows(home) == [path]
+
+
+# A web worker (in a `paperfeed shell` of its own: its builder reads the same database and home) that
+# finds the window damaged while another process holds the builder lock; the damage then passes (the
+# same bytes as saved again), and it looks three times, waiting for any builder it starts.
+PASSING_DAMAGE_WORKER = """
+import json
+from paperfeed.core import warmup
+from paperfeed.recs import index, store
+warmup.serving = True
+path = store.newest()
+def flip():
+    file = path / "rows.data.npy"
+    st = file.stat()
+    data = bytearray(file.read_bytes())
+    data[-3] ^= 0x40
+    file.write_bytes(bytes(data))
+    import os
+    os.utime(file, ns=(st.st_atime_ns, st.st_mtime_ns))
+def look():
+    try:
+        index.candidates()
+    except index.NotReady:
+        return "not ready"
+    return "ready"
+seen = {"looks": [], "exits": []}
+flip()
+with store.builder_lock():
+    seen["first"] = look()
+flip()
+for _ in range(3):
+    seen["looks"].append(look())
+    if index._builder is not None:
+        seen["exits"].append(index._builder.wait())
+seen["same"] = store.newest() == path
+seen["failed_at"] = store.failed_build_at()
+print(json.dumps(seen))
+"""
+
+
+@pytest.mark.migrated
+@pytest.mark.timeout(240)
+def test_a_window_found_unfit_for_a_passing_reason_costs_one_builder_not_one_a_request(cli_env):
+    paperfeed("shell", "-c", SEED_SHELL, env=cli_env)
+    paperfeed("window", env=cli_env)
+    out = paperfeed("shell", "-c", PASSING_DAMAGE_WORKER, env=cli_env)
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["first"] == "not ready" and "checksum mismatch" in out.stderr
+    # One builder: it checks every file, finds the window fit and builds nothing; the worker then
+    # maps the window it found unfit. It started a builder at each look, without end, before.
+    assert out.stderr.count("building the candidate window in a child process") == 1
+    assert seen["exits"] == [0] and seen["looks"] == ["not ready", "ready", "ready"]
+    assert seen["same"] is True and seen["failed_at"] is None
+
+
+def test_a_window_its_builder_passes_and_this_worker_cannot_map_pauses_the_next_builder(
+    catalogue, home, monkeypatch, wall, caplog
+):
+    index.refresh_saved()
+    monkeypatch.setattr(warmup, "serving", True)
+    index.reset()
+
+    def unfit_here(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise store.Unusable("unfit in this process only")
+
+    real_load, real_start = store.load, index._start_builder
+    monkeypatch.setattr(store, "load", unfit_here)
+    monkeypatch.setattr(index, "_start_builder", lambda *a: pytest.fail("a builder while one passed"))
+    # This worker found the window unfit, and its builder (a real child) exited 0 on the same window.
+    index._unusable = ("unfit in this process only", store.newest().name)  # type: ignore[union-attr]
+    passed = subprocess.Popen([sys.executable, "-c", "pass"])
+    passed.wait()
+    monkeypatch.setattr(index, "_builder", passed)
+    with caplog.at_level(logging.ERROR, logger="paperfeed.recs.index"), pytest.raises(index.NotReady):
+        index.candidates()
+    assert "passed its builder's full check but not this process's" in caplog.text
+    # No builder of its own at once, nor from any worker during the pause: the failure is recorded.
+    assert store.failed_build_at() == wall[0] and index.pause_left() == index.RETRY_FAILED_S
+    monkeypatch.setattr(store, "load", real_load)
+    monkeypatch.setattr(index, "_start_builder", real_start)
+    with pytest.raises(index.NotReady):
+        index.candidates()  # the pause: the next look starts no builder either
+    assert index._builder is None and store.building_since() is None
+    index.reset()
