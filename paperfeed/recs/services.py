@@ -493,6 +493,7 @@ class _UserState:
     liked_ids: list[int]
     liked_matrix: sp.csr_matrix | None
     liked_titles: dict[int, str]
+    quoted_titles: dict[int, str]  # as reasons quote them (_liked_reason), filled as they are named
     liked_arxiv: dict[int, str]
     how: dict[int, Signal]
     categories: np.ndarray | None  # the liked papers' category distribution (model.Categories)
@@ -569,6 +570,7 @@ def _user_state(user_id: int, sig: Signals, cands: Candidates) -> _UserState:
         liked_ids=liked_ids,
         liked_matrix=liked_matrix,
         liked_titles={pk: title for pk, (title, _) in liked.items()},
+        quoted_titles={},
         liked_arxiv={pk: arxiv_id for pk, (_, arxiv_id) in liked.items()},
         how=how,
         categories=category_mass.distribution() if category_mass is not None else None,
@@ -626,14 +628,18 @@ def _quote_title(title: str) -> str:
     return _quote(tex.plain(title))
 
 
-def _liked_reason(liked: list[Signal], titles: dict[int, str]) -> str:
+def _liked_reason(liked: list[Signal], titles: dict[int, str], quoted: dict[int, str] | None = None) -> str:
+    """`quoted`: the liked papers' titles quoted so far, kept with the user's state and filled here
+    (tex.plain costs ~20-40 us a title: a page of 30 reasons named up to 60 at each request)."""
+    quoted = {} if quoted is None else quoted
+    for s in liked:
+        if s.paper_id not in quoted:
+            quoted[s.paper_id] = _quote_title(titles[s.paper_id])
     # Each paper with its own verb: merged, a paper only upvoted read as saved. A verb shared by all
     # is said once.
     if len({s.how for s in liked}) == 1:
-        return (
-            f"Like {' and '.join(_quote_title(titles[s.paper_id]) for s in liked)}, which you {liked[0].how}"
-        )
-    return "Like " + ", and ".join(f"{_quote_title(titles[s.paper_id])}, which you {s.how}" for s in liked)
+        return f"Like {' and '.join(quoted[s.paper_id] for s in liked)}, which you {liked[0].how}"
+    return "Like " + ", and ".join(f"{quoted[s.paper_id]}, which you {s.how}" for s in liked)
 
 
 def _mentioned(keywords: list[str], title: str, abstract: str) -> list[str]:
@@ -953,7 +959,7 @@ def recommend(
             order = [j for j in order if sims[j] >= REASON_SECOND_SHARE * sims[order[0]]]
             if order:
                 chosen = [how[liked_ids[j]] for j in order]
-                reason = _liked_reason(chosen, liked_titles)
+                reason = _liked_reason(chosen, liked_titles, state.quoted_titles)
                 because = [liked_arxiv[liked_ids[j]] for j in order]
         if not reason and (words := _mentioned(sig.keywords, papers[pid].title, papers[pid].abstract)[:2]):
             reason = f"Mentions {' and '.join(_quote(w) for w in words)}, which you follow"
