@@ -184,24 +184,37 @@ def spelled(term: str, like: str) -> str:
     return min(words, key=lambda w: (edit_distance(w, typed, 9), abs(len(w) - len(typed))), default=term)
 
 
-_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
 def edits(word: str) -> list[str]:
     """The words one edit from `word` (a letter dropped, swapped with the next, changed or added):
-    sorted, for a stable choice between equals."""
-    return sorted(weighted_edits(word))
+    sorted, for a stable choice between equals. Unpriced: typo_cost prices a respelling, once its
+    spelling in the papers is known."""
+    cut = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    out = {a + b[1:] for a, b in cut if b}
+    out.update(a + b[1] + b[0] + b[2:] for a, b in cut if len(b) > 1)
+    out.update(a + c + b[1:] for a, b in cut if b for c in LETTERS)
+    out.update(a + c + b for a, b in cut for c in LETTERS)
+    out.discard(word)
+    return sorted(out)
 
 
 # What a typo costs, in nats against a candidate's log frequency (KeywordIndex._respelling): two
-# letters typed in the wrong order is the commonest slip, a neighbouring key or a doubled letter the
-# next; any edit of the first letter, bar swapping it with the second, is rarer still.
+# letters typed in the wrong order is the commonest slip, a neighbouring key, a doubled letter or a
+# letter that sounds like the one meant the next; any edit of the first letter, bar swapping it with
+# the second, is rarer still. typo_cost is the one place these prices are applied.
 SWAP_COST = 1.0
 NEAR_COST = 1.5
 EDIT_COST = 2.0
 FIRST_COST = 1.0
 _ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 _KEYS = {c: (r, i) for r, row in enumerate(_ROWS) for i, c in enumerate(row)}
+# Consonants that spell the same or a like sound, each for the other ("analyse", "karbon"): voiced
+# and voiceless pairs, c as k or s, i as y. Not the vowels of unstressed syllables: in words of 4
+# letters they made "last", "list", "lost" as near to "lest" as "less", and the phrase with the next
+# word ("Test-Time") was not looked up for the word meant (bench/README.md, b2).
+_SOUNDS = ("bp", "bv", "fv", "dt", "gk", "ck", "cs", "kq", "sz", "gj", "iy")
 
 
 def _touching(a: str, b: str) -> bool:
@@ -213,68 +226,37 @@ def _touching(a: str, b: str) -> bool:
 
 
 _NEAR = {a: frozenset(b for b in _KEYS if _touching(a, b)) for a in _KEYS}
+# A letter typed for another at the price of a slip: a key beside it, or a like sound.
+_ALIKE = {a: _NEAR[a] | {p.replace(a, "", 1) for p in _SOUNDS if a in p} for a in _KEYS}
 
 
-def weighted_edits(word: str) -> dict[str, float]:
-    """The words one edit from `word`, each with the cheapest cost of a typo that makes `word` of it
-    (SWAP_COST, NEAR_COST, EDIT_COST, plus FIRST_COST when the first letter is involved). Built by
-    whole sets, dearest first so that a cheaper way overwrites: a loop per edit took twice as long."""
-    n, near = len(word), [_NEAR.get(c, frozenset()) for c in word]
-
-    def struck_twice(i: int) -> bool:  # word[i] was struck twice, or with the key beside it
-        return (i > 0 and word[i - 1] == word[i]) or (
-            i + 1 < n and (word[i + 1] == word[i] or word[i + 1] in near[i])
-        )
-
-    rest = word[1:]
-    # The first letter changed, added before or dropped; any of these reached from a later letter
-    # too (a doubled one) is overwritten by that cheaper way below.
-    out = dict.fromkeys(
-        [*(c + rest for c in _LETTERS), *(c + word for c in _LETTERS), rest], EDIT_COST + FIRST_COST
-    )
-    slips = [
-        *(c + rest for c in (near[0] if n else ())),
-        word[:1] + word,
-        *([rest] if n and struck_twice(0) else []),
-    ]
-    out.update(dict.fromkeys(slips, NEAR_COST + FIRST_COST))
-    out.update(
-        dict.fromkeys((word[:i] + c + word[i + 1 :] for i in range(1, n) for c in _LETTERS), EDIT_COST)
-    )
-    out.update(dict.fromkeys((word[:i] + c + word[i:] for i in range(1, n + 1) for c in _LETTERS), EDIT_COST))
-    out.update(dict.fromkeys((word[:i] + word[i + 1 :] for i in range(1, n)), EDIT_COST))
-    out.update(dict.fromkeys((word[:i] + c + word[i + 1 :] for i in range(1, n) for c in near[i]), NEAR_COST))
-    out.update(
-        dict.fromkeys(
-            (word[:i] + c + word[i:] for i in range(1, n + 1) for c in {*word[i - 1 : i + 1]}), NEAR_COST
-        )
-    )
-    out.update(dict.fromkeys((word[:i] + word[i + 1 :] for i in range(1, n) if struck_twice(i)), NEAR_COST))
-    out.update(
-        dict.fromkeys((word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(n - 1)), SWAP_COST)
-    )
-    out.pop(word, None)
-    return out
+def neighbour_keys(letter: str) -> frozenset[str]:
+    """The letters whose keys touch `letter`'s on a QWERTY keyboard (none for a non-letter)."""
+    return _NEAR.get(letter, frozenset())
 
 
 def typo_cost(typed: str, word: str, limit: float = math.inf) -> float:
-    """The cheapest run of typos that makes `typed` of `word`, each priced as weighted_edits prices
-    it, so that a word two or three edits away is weighed on the same scale as one an edit away (one
-    edit away, this is weighted_edits' cost, or less when two cheap slips make the same word:
-    tests/search/test_text.py). The neighbouring letters that make a slip cheap are read in
-    `typed`. Over `limit`, some cost over it (a candidate too dear is dropped early)."""
+    """The cheapest run of typos that makes `typed` of `word`, so that a word two or three edits away
+    is weighed on the same scale as one an edit away: two neighbouring letters swapped SWAP_COST; a
+    letter changed NEAR_COST when the key struck touches the one meant or their sounds are alike,
+    else EDIT_COST; a letter added NEAR_COST when it doubles one beside it or its key touches
+    theirs (two keys struck at once), a letter left out NEAR_COST when it doubles one beside it,
+    else EDIT_COST; each plus FIRST_COST when it is the first letter (but for a swap). The
+    neighbouring letters that make a slip cheap are read in `typed`. Over `limit`, some cost over
+    it (a candidate too dear is dropped early)."""
     n, m = len(typed), len(word)
     if NEAR_COST * abs(n - m) > limit:
         return math.inf
-    near = [_NEAR.get(c, frozenset()) for c in typed]
+    near = [_ALIKE.get(c, frozenset()) for c in typed]
+    keys = [_NEAR.get(c, frozenset()) for c in typed]
     first = [FIRST_COST] + [0.0] * n
     # typed[i] struck once too often (its neighbour doubled, or a key beside it hit with it).
     extra = [
         first[i]
         + (
             NEAR_COST
-            if (i > 0 and typed[i - 1] == typed[i])
-            or (i + 1 < n and (typed[i + 1] == typed[i] or typed[i + 1] in near[i]))
+            if (i > 0 and typed[i - 1] in (typed[i], *keys[i]))
+            or (i + 1 < n and typed[i + 1] in (typed[i], *keys[i]))
             else EDIT_COST
         )
         for i in range(n)

@@ -60,25 +60,37 @@ def test_edits_change_every_letter_the_first_too() -> None:
 
 
 def test_a_typo_costs_less_when_it_is_a_common_one() -> None:
-    costs = text.weighted_edits("populims")
-    assert costs["populism"] == text.SWAP_COST < costs["populisms"] == text.EDIT_COST
-    costs = text.weighted_edits("dditing")
+    cost = text.typo_cost
+    assert cost("populims", "populism") == text.SWAP_COST < cost("populims", "populisms") == text.EDIT_COST
     # d and e are neighbouring keys, d and a not; either way the first letter is changed.
-    assert costs["editing"] == text.NEAR_COST + text.FIRST_COST < costs["additing"]
-    assert text.weighted_edits("rtansformer")["transformer"] == text.SWAP_COST  # the first two swapped
-    assert text.weighted_edits("modell")["model"] == text.NEAR_COST  # a doubled letter
-    assert set(text.weighted_edits("abc")) == set(text.edits("abc"))
+    assert cost("dditing", "editing") == text.NEAR_COST + text.FIRST_COST < cost("dditing", "additing")
+    assert cost("rtansformer", "transformer") == text.SWAP_COST  # the first two swapped
+    assert cost("modell", "model") == text.NEAR_COST  # a doubled letter
 
 
-def test_a_typo_run_costs_what_its_typos_cost_one_by_one() -> None:
-    # One edit away, the cost weighted_edits gives, or less when two cheap slips make the same word
-    # ("rtransformer": the first two swapped and an r doubled, 2.5, under a letter added first, 3.0).
+def test_a_key_beside_the_one_meant_or_a_like_sound_is_a_cheap_slip() -> None:
+    cost = text.typo_cost
+    # v and b touch, v and p do not.
+    assert cost("vatch", "batch") == text.NEAR_COST + text.FIRST_COST < cost("vatch", "patch")
+    assert text.neighbour_keys("v") == {"c", "b", "f", "g"} and text.neighbour_keys("-") == frozenset()
+    # A key struck with the one before it, as with the one after it ("gh": g and h touch).
+    assert cost("ghain", "gain") == cost("gaain", "gain") == text.NEAR_COST < cost("gpain", "gain")
+    # Letters that sound alike, keys apart: c for k, s for z, y for i; not vowels for one another.
+    assert cost("analyse", "analyze") == cost("karbon", "carbon") - text.FIRST_COST == text.NEAR_COST
+    assert cost("rescoryng", "rescoring") == text.NEAR_COST < cost("rescoxing", "rescoring") == text.EDIT_COST
+    assert cost("temperal", "temporal") == text.EDIT_COST
+
+
+def test_a_typo_run_costs_its_typos_one_by_one() -> None:
+    # Every edit of a word is one typo: priced at one of the prices, the dearest a changed first letter.
+    prices = {text.SWAP_COST, text.NEAR_COST, text.EDIT_COST}
+    prices |= {p + text.FIRST_COST for p in prices}
     for word in ("transformer", "populims", "dditing", "modell", "ab"):
-        for edit, cost in text.weighted_edits(word).items():
-            assert text.typo_cost(word, edit) <= cost, (word, edit)
-            if not edit.endswith(word):
-                assert text.typo_cost(word, edit) == cost, (word, edit)
-    assert text.typo_cost("rtansformer", "transformer") == text.SWAP_COST
+        edits = text.edits(word)
+        assert edits == sorted(set(edits)) and word not in edits
+        for edit in edits:
+            assert text.typo_cost(word, edit) in prices, (word, edit)
+    # Two typos cost both: "ransfomer" is "transformer" with its first letter and an r left out.
     assert text.typo_cost("ransfomer", "transformer") == 2 * text.EDIT_COST + text.FIRST_COST
     assert text.typo_cost("ransfomer", "random") > text.typo_cost("ransfomer", "transformer")
     assert text.typo_cost("transformer", "transformer") == 0
