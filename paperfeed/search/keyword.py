@@ -13,11 +13,12 @@ Documents and queries are analysed by `paperfeed.search.text`; queries are built
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import itertools
 import math
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,7 @@ RESPELL_SHORTEST = 4
 RESPELL_TWO = 6
 RESPELL_LONGEST = 30
 # Between near words that are all frequent enough, the likeliest: PRIOR_WEIGHT x the log of its
-# papers, less the typo's cost (text.weighted_edits), plus the log of 1 + the papers that have it
+# papers, less the typo's cost (text.typo_cost), plus the log of 1 + the papers that have it
 # next to each neighbouring word of the query (the two as a phrase, in the query's order). The full
 # log frequency let "additional" beat "editing" for "Photo Dditing" and "turning" beat "pruning" for
 # "Token Purning"; co-occurrence anywhere in a paper told "multi" from "out" for "Oulti-Agent" less
@@ -61,12 +62,18 @@ RESPELL_LONGEST = 30
 PRIOR_WEIGHT = 0.5
 # The dearest typos a respelling may assume: two, of any letter, one of them the first. A stem near
 # the start of the word can still be far from all of it: "Snapmoji" is no typo of "synaptic".
-TYPOS_COST = 2 * text.EDIT_COST + text.FIRST_COST
+TYPOS = 2
+TYPOS_COST = TYPOS * text.EDIT_COST + text.FIRST_COST
 # Stems whose spellings are kept between reloads (KeywordIndex._spellings), so that no run of queries
 # grows the cache without end.
 SPELLINGS_CACHED = 10_000
 CONTEXT_CANDIDATES = 3
 CONTEXT_MARGIN = 3.0
+# The share of a word's papers whose source broke it so that its first letter stands apart (a
+# hyphenation, a drop capital), leaving a "word" that is its end: in the 74,728 records,
+# "istillation" is in 10 papers for "distillation"'s 2,420, "ynamic" 8 for 6,885, "ptimization" 28 for
+# 7,960 (0.04-0.4%); the top of that range, so that such pieces are no word a query meant.
+FRAGMENT_RATE = 0.005
 
 # The version of the index's layout: its fields and what upsert() writes in them. Bump it with any
 # change to either: an index of another version is stale, is not searched, and is built again beside
@@ -82,23 +89,24 @@ _WRITER_HEAP = 256 * 1024 * 1024
 _JOINS = re.compile(r"([^\w'\u2019]+)")
 
 
-def _near(typed: str, term: str, common: dict[str, int], floor: int, limit: int) -> dict[str, int]:
-    """Those of `common` (in `floor` papers or more) within `limit` edits of the start of the word
-    `typed` (whose term is `term`): a stem ends where its word goes on, and "bonvolutinal"'s stem
-    "bonvolutin" is three edits from "convolut", "bonvolut" one."""
-    near, letters = {}, set(typed)
-    for cand, n in common.items():  # most frequent first
-        if n < floor:
-            break
-        # Cheap tests first: the candidate is about as long as the term or the word, and an edit
-        # brings one new letter at most.
+def _near(typed: str, term: str, lists: list[dict[str, int]], limit: int) -> Iterator[tuple[str, int]]:
+    """(term, papers) of those of `lists` (each most frequent first) within `limit` edits of the
+    start of the word `typed` (whose term is `term`), most frequent first: a stem ends where its
+    word goes on, and "bonvolutinal"'s stem "bonvolutin" is three edits from "convolut", "bonvolut"
+    one."""
+    shortest = min(len(term) - limit, max(RESPELL_SHORTEST, len(typed) // 2))
+    # The letters of the start of the word as long as each candidate could match.
+    starts = [set(typed[: k + limit]) for k in range(len(typed) + limit + 1)]
+    for cand, n in heapq.merge(*(c.items() for c in lists), key=lambda f: -f[1]):
+        # Cheap tests first: the candidate is no longer than the word and at least half as long
+        # (a stem can be far shorter than a word misspelt past stemming: "distil", "istillaiton"),
+        # and an edit brings one letter at most that the start of the word lacks.
         if (
-            len(term) - limit <= len(cand) <= len(typed) + limit
-            and len(set(cand) - letters) <= limit
+            shortest <= len(cand) <= len(typed) + limit
+            and len(set(cand) - starts[len(cand)]) <= limit
             and text.edit_distance(typed, cand, limit, prefix=True) <= limit
         ):
-            near[cand] = n
-    return near
+            yield cand, n
 
 
 def day_number(day: dt.date | None) -> int:
@@ -169,6 +177,8 @@ class KeywordIndex:
         self._inner: dict[str, dict[str, int]] | None = None
         # KeywordIndex._spellings, by stem.
         self._spelt: dict[str, dict[str, int]] = {}
+        # KeywordIndex._pieces, by spelling.
+        self._broken: dict[str, float] = {}
 
     # --- writing -------------------------------------------------------------------------------
 
@@ -217,7 +227,7 @@ class KeywordIndex:
 
     def refresh(self) -> None:
         self.index.reload()
-        self._common, self._inner, self._spelt = {}, None, {}
+        self._common, self._inner, self._spelt, self._broken = {}, None, {}, {}
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -269,38 +279,64 @@ class KeywordIndex:
         counts = [common.get(t, 0) for t in stems[: len(kept)]]
         counts += [int(searcher.doc_freq("body", t)) for t in stems[len(kept) :]]
         near = {stem: n for stem, n in zip(stems, counts, strict=True) if n >= floor}
-        if not near:
-            # Two edits or more, scored as one: none of the word's edits is a frequent word, so every
-            # frequent term near it, among those starting with its term's first letter, with its
-            # second (a letter typed before the word or the first two swapped, plus one more typo:
-            # "ytansformer", "rtnasformer"), and, for the first letter changed or dropped plus one
-            # more typo ("xransfomer", "Lrchitecure"), those whose second and third letters are its
-            # term's or its first two. Taking the first list's nearest alone gave "ransfomer" ->
-            # "randomer" (a stem two edits away, "random", in a spelling no paper has).
-            near = _near(typed, term, common, floor, limit)
+        # Two edits or more, scored as one: every frequent term near it among those starting with
+        # its term's first letter, with its second (a letter typed before the word or the first two
+        # swapped, plus one more typo: "ytansformer", "rtnasformer"), and, for the first letter
+        # changed or dropped plus one more typo ("xransfomer", "Lrchitecure"), those whose second and
+        # third letters are its term's or its first two. Looked up beside the edits, not only
+        # failing them: an edit can be a word's broken-off end ("istillation", a typo of
+        # "distillation"). Only terms in papers enough to beat the best so far at two typos'
+        # cheapest are read, most frequent first, so that the bar rises as early as it can.
+        scored = self._scored(typed, near)
+        if limit == 2 or not scored:
+            best = max((f[0] for f in scored), default=-math.inf)
+            lists = [self._terms(term[0])]
             if len(term) > 1 and term[1] != term[0]:
-                near.update(_near(typed, term, self._terms(term[1]), floor, limit))
+                lists.append(self._terms(term[1]))
             if limit == 2:
-                near.update(_near(typed, term, self._inner_terms(term[1:3], term[:2]), floor, limit))
-        if not near:
+                # Its first letter changed, or dropped (its term's first two letters are the second
+                # and third), and the next two swapped, or a letter dropped after them.
+                t = term
+                lists += self._inner_terms(t[1:3], t[2:0:-1], t[1] + t[3:4], t[:2], t[1::-1], t[0] + t[2:3])
+            seen = set(near)
+            for cand, n in _near(typed, term, lists, limit):
+                if n < floor or PRIOR_WEIGHT * math.log(n) - 2 * text.SWAP_COST < best:
+                    break
+                if cand not in seen:
+                    seen.add(cand)
+                    found = self._scored(typed, {cand: n}, best)
+                    scored += found
+                    best = max([best, *(f[0] for f in found)])
+        if not scored:
             return None
         at = context.index(term) if term in context else -1
         before = context[at - 1] if at > 0 else ""
         after = context[at + 1] if 0 <= at < len(context) - 1 else ""
-        return self._likeliest(typed, near, before, after)
+        return self._likeliest(scored, before, after)
 
-    def _likeliest(self, typed: str, near: dict[str, int], before: str, after: str) -> str | None:
-        """The likeliest word meant by `typed` among the spellings of the stems `near` ({stem:
-        papers}) between the query's terms `before` and `after` ("" for none): PRIOR_WEIGHT x the
-        log of the stem's papers less the typo's cost to its likeliest spelling (_spelling), none
-        dearer than TYPOS_COST; CONTEXT_*."""
+    def _scored(
+        self, typed: str, near: dict[str, int], bar: float = -math.inf
+    ) -> list[tuple[float, str, str]]:
+        """(score, spelling, stem) of each of the stems `near` ({stem: papers}) that `typed` may be
+        a typo of: PRIOR_WEIGHT x the log of the stem's papers less the typo's cost to its likeliest
+        spelling (_spelling), none dearer than TYPOS_COST, nor than would score under `bar`. The
+        papers that have that spelling only as a piece of a longer word (_pieces) are not counted,
+        and a stem left with fewer than RESPELL_MIN is none."""
         scored = []
         for stem, n in near.items():
-            cost, spelling = self._spelling(stem, typed)
-            if cost <= TYPOS_COST:
-                scored.append((PRIOR_WEIGHT * math.log(n) - cost, spelling, stem))
-        if not scored:
-            return None
+            limit = min(TYPOS_COST, PRIOR_WEIGHT * math.log(n) - bar)
+            cost, spelling = self._spelling(stem, typed, limit)
+            # At most two typos however cheap: three cheap slips ("srowser" for "shows") are no
+            # likelier than two dear ones.
+            ok = cost <= limit and text.edit_distance(typed, spelling, TYPOS) <= TYPOS
+            whole = n - self._pieces(spelling) if ok else 0.0
+            if whole >= RESPELL_MIN:
+                scored.append((PRIOR_WEIGHT * math.log(whole) - cost, spelling, stem))
+        return scored
+
+    def _likeliest(self, scored: list[tuple[float, str, str]], before: str, after: str) -> str | None:
+        """The likeliest of the spellings `scored` (_scored) between the query's terms `before` and
+        `after` ("" for none): CONTEXT_*."""
         scored.sort(reverse=True)
         if len(scored) == 1 or not (before or after) or scored[1][0] < scored[0][0] - CONTEXT_MARGIN:
             return scored[0][1]
@@ -314,12 +350,27 @@ class KeywordIndex:
             best.append((score, spelling))
         return max(best)[1]
 
-    def _spelling(self, stem: str, typed: str) -> tuple[float, str]:
+    def _pieces(self, spelling: str) -> float:
+        """How many of the papers with the word `spelling` have it as a longer word's end, broken off
+        by their sources' typesetting (a hyphenation, a drop capital): FRAGMENT_RATE of the papers of
+        each word that is `spelling` with a letter before it. "istillation" is in 10 papers,
+        "distillation" in 2,420: all 10 are pieces of it (cached until the next reload)."""
+        found = self._broken.get(spelling)
+        if found is None:
+            searcher = self.index.searcher()
+            whole = sum(int(searcher.doc_freq("words", c + spelling)) for c in text.LETTERS)
+            if len(self._broken) >= SPELLINGS_CACHED:
+                self._broken.clear()
+            found = self._broken[spelling] = FRAGMENT_RATE * whole
+        return found
+
+    def _spelling(self, stem: str, typed: str, limit: float = TYPOS_COST) -> tuple[float, str]:
         """(typo's cost, word): the spelling of `stem` in the papers likeliest meant by `typed`,
         PRIOR_WEIGHT x the log of its papers less the typo's cost (text.typo_cost), so the word as
         the papers spell it ("Qeinforcment" -> "Reinforcement", not "Reinforcment"), and the form
         typed ("infeernces" -> "inferences"). A stem no paper spells (a short one, whose words are
-        not listed) is written as a word like `typed` (text.spelled)."""
+        not listed) is written as a word like `typed` (text.spelled). A typo dearer than `limit` is
+        given as some cost over it."""
         best: tuple[float, float, str] | None = None
         for word, n in self._spellings(stem).items():  # most frequent first
             prior = PRIOR_WEIGHT * math.log(n)
@@ -327,12 +378,12 @@ class KeywordIndex:
             # "reinforcment"), nor one whose cheapest typo cannot make up for the papers it lacks.
             if best is not None and (n <= RESPELL_RARE or prior - best[0] < text.SWAP_COST):
                 break
-            cost = text.typo_cost(typed, word, math.inf if best is None else prior - best[0])
+            cost = text.typo_cost(typed, word, limit if best is None else min(limit, prior - best[0]))
             if best is None or prior - cost > best[0]:
                 best = (prior - cost, cost, word)
         if best is None:
             word = text.spelled(stem, typed)
-            return text.typo_cost(typed, word), word
+            return text.typo_cost(typed, word, limit), word
         return best[1], best[2]
 
     def _spellings(self, stem: str) -> dict[str, int]:
@@ -359,17 +410,16 @@ class KeywordIndex:
             common = self._common[letter] = {t: int(n) for t, n in found if int(n) >= RESPELL_MIN}
         return common
 
-    def _inner_terms(self, *inners: str) -> dict[str, int]:
-        """The terms in RESPELL_MIN papers or more whose second and third letters are one of
-        `inners`, most frequent first. The whole term dictionary is read for it once per reload
-        (~0.4 s for 114,000 terms), and only when a word is respelt no other way."""
+    def _inner_terms(self, *inners: str) -> list[dict[str, int]]:
+        """For each of `inners`, the terms in RESPELL_MIN papers or more whose second and third
+        letters it is, most frequent first. The whole term dictionary is read for it once per reload
+        (~0.4 s for 114,000 terms), when a word of 6 letters or more is first respelt."""
         if self._inner is None:
             self._inner = {}
             found = self.index.searcher().terms_with_prefix("body", "")
             for t, n in sorted(((t, int(n)) for t, n in found if int(n) >= RESPELL_MIN), key=lambda f: -f[1]):
                 self._inner.setdefault(t[1:3], {})[t] = n
-        merged = [f for i in dict.fromkeys(inners) for f in self._inner.get(i, {}).items()]
-        return dict(sorted(merged, key=lambda f: -f[1]))
+        return [self._inner[i] for i in dict.fromkeys(inners) if i in self._inner]
 
     def _phrase(self, field: str, terms: list[str]) -> Any:
         words: list[str | tuple[int, str]] = [*terms]

@@ -309,3 +309,47 @@ def test_the_word_is_given_as_the_papers_spell_it() -> None:
     # Among the papers' spellings, the form typed: the plural for a plural.
     assert ki.respelling("infeernces") == "inferences"
     assert ki.respelling("infeernce") == "inference"
+
+
+def _broken_corpus() -> KeywordIndex:
+    """Words whose sources broke some of them apart ("d istillation"), as real records do."""
+
+    def doc(pk: int, title: str) -> KeywordDoc:
+        return KeywordDoc(pk, title, "", [], [], ["cs.LG"], dt.date(2025, 1, 1))
+
+    titles = ["Knowledge distillation for training"] * 1250 + ["Knowledge d istillation"] * 6
+    titles += ["Rain forecasting"] * 20 + ["Dynamic games"] * 30 + ["Panic buttons"] * 8
+    ki = KeywordIndex(None)
+    ki.upsert(doc(i, t) for i, t in enumerate(titles, 1))
+    ki.commit()
+    return ki
+
+
+def test_a_broken_off_end_of_a_word_is_no_word_to_suggest() -> None:
+    ki = _broken_corpus()
+    # "istillation" is one swap away and in 6 papers, but as much as FRAGMENT_RATE of "distillation"'s
+    # 1,250 lose their d: the word meant is two typos away, and looked up though an edit was found.
+    assert ki.respelling("istillaiton") == "distillation"
+    assert ki.respelling("Istillaiton") == "Distillation"
+    # A word of its own, however much rarer than the one it ends ("train"), is still one.
+    assert ki.respelling("rian") == "rain"
+
+
+def test_two_typos_at_the_start_of_a_word_are_respelt() -> None:
+    ki = _broken_corpus()
+    # Its first letter dropped and the next two swapped ("d" + "ynamic" -> "yanmic"), or changed
+    # and a letter dropped after the next two.
+    assert ki.respelling("Yanmic") == "Dynamic"
+    assert ki.respelling("xynamc") == "dynamic"
+
+
+def test_the_other_part_of_a_hyphenated_word_chooses_between_near_words() -> None:
+    def doc(pk: int, title: str) -> KeywordDoc:
+        return KeywordDoc(pk, title, "", [], [], ["cs.LG"], dt.date(2025, 1, 1))
+
+    ki = KeywordIndex(None)
+    ki.upsert(doc(i, t) for i, t in enumerate(["Gain control"] * 40 + ["Chain-of-Thought prompting"] * 12, 1))
+    ki.commit()
+    # "gain" is nearer ("gh": g and h touch) and more frequent; "chain of thought" is the phrase.
+    assert ki.respelling("Ghain") == "Gain"
+    assert ki.respelling("Ghain-of-Thought", context=_terms("Ghain-of-Thought")) == "Chain-of-Thought"
