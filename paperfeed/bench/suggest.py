@@ -7,7 +7,12 @@ draws them, and four sets misspelt from those: two neighbouring letters of the l
 swapped (both letters, not its first); its first letter mistyped (the first two letters swapped for
 even-numbered queries, the first changed to another letter for odd ones); the swapped word alone;
 two typos in it, when it has 7 letters or more (its first letter dropped for even-numbered queries,
-changed for odd ones, and two other neighbouring letters swapped).
+changed for odd ones, and two other neighbouring letters swapped); a letter struck as a neighbouring
+key on a QWERTY keyboard (the first for even-numbered queries, another for odd ones); a spelling of a
+sound replaced by one that sounds alike ("Segmentasion", "Temperal"; not in its first letter). And
+from as many other titles, strings of up to 3 consecutive words one of which is hyphenated, the
+longest part of that word mistyped as the first-letter set's are ("Ghain-of-Thought"): the
+neighbouring word is what tells the word meant (a set left out when no title has such a word).
 One child answers every query in keyword mode with the suggestion and without it, in an order
 that alternates from query to query so that both see the same load, after a warm-up pass of each
 (the first look at a letter's terms reads them from the index). Per set: p50/p95 of each way's
@@ -18,9 +23,11 @@ suggestions given and right (the query as it was before the typo, case aside).
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import random
+import re
 import string
 import sys
 from collections.abc import Callable
@@ -31,6 +38,7 @@ from typing import Any
 from paperfeed.bench.common import SNAPSHOT, child_json, kept_env, kept_meta, kept_update, spread_ms
 from paperfeed.bench.search import _build, title_queries
 from paperfeed.core.commands import bounded_int
+from paperfeed.search.text import neighbour_keys
 
 WAYS = ("without", "with")
 
@@ -94,8 +102,78 @@ def two_typos(word: str, n: int, rng: random.Random) -> str:
     return (c.upper() if word[0].isupper() else c) + rest
 
 
-def query_sets(queries: list[str], seed: int) -> dict[str, list[tuple[str, str]]]:
-    """Each set as (query, what was meant) pairs; the misspelt ones change each query's longest word."""
+def neighbour_key(word: str, n: int, rng: random.Random) -> str:
+    """A letter struck as a key beside it on a QWERTY keyboard: the first for even `n` ("Vatch" for
+    "Batch"), another one for odd `n`."""
+    spots = [j for j in range(len(word)) if neighbour_keys(word[j].lower())]
+    if len(word) < 4 or not spots:
+        return word
+    j = spots[0] if n % 2 == 0 else rng.choice(spots[1:] or spots)
+    c = rng.choice(sorted(neighbour_keys(word[j].lower())))
+    return word[:j] + (c.upper() if word[j].isupper() else c) + word[j + 1 :]
+
+
+# Spellings that sound alike (English's own confusions, not the scorer's table): one of them, at a
+# random place it fits, replaced by another.
+SOUNDS = (
+    ("ph", "f"), ("f", "ph"), ("c", "k"), ("k", "c"), ("ck", "k"), ("s", "z"), ("z", "s"), ("y", "i"),
+    ("i", "y"), ("tion", "sion"), ("sion", "tion"), ("ance", "ence"), ("ence", "ance"), ("ant", "ent"),
+    ("ent", "ant"), ("able", "ible"), ("ible", "able"), ("qu", "kw"), ("x", "ks"), ("er", "or"),
+    ("or", "er"), ("ll", "l"), ("ss", "s"), ("tt", "t"), ("mm", "m"), ("pp", "p"), ("rr", "r"),
+    ("nn", "n"), ("ff", "f"), ("ee", "ea"), ("ea", "ee"), ("ou", "ow"), ("ai", "ay"), ("ei", "ie"),
+    ("ie", "ei"),
+)  # fmt: skip
+
+
+def sound_alike(word: str, rng: random.Random) -> str:
+    """One spelling of a sound replaced by another that sounds alike ("Segmentasion", "Difusion"),
+    not in the first letter (a word's start is seldom misheard)."""
+    lower = word.lower()
+    spots = [(j, a, b) for a, b in SOUNDS for j in range(1, len(word)) if lower.startswith(a, j)]
+    if len(word) < 5 or not word.isalpha() or not spots:
+        return word
+    j, a, b = rng.choice(spots)
+    return word[:j] + (b.upper() if word[j].isupper() else b) + word[j + len(a) :]
+
+
+def hyphenated_queries(path: Path, n: int, seed: int) -> list[str]:
+    """`n` strings of up to 3 consecutive title words, one of them hyphenated ("Chain-of-Thought"),
+    from as many titles drawn with `seed`."""
+    rng = random.Random(seed)
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        titles = [json.loads(line)["title"] for line in f]
+    joined = re.compile(r"^[A-Za-z]+(?:-[A-Za-z]+)+$")
+    out = []
+    for t in rng.sample(titles, len(titles)):
+        w = t.split()
+        at = [i for i, x in enumerate(w) if joined.match(x) and max(map(len, x.split("-"))) >= 4]
+        if at:
+            i = rng.choice(at)
+            start = max(0, min(i - rng.randrange(2), len(w) - 3))
+            out.append(" ".join(w[start : start + 3]))
+            if len(out) == n:
+                break
+    return out
+
+
+def in_hyphenated(q: str, change: Callable[[str], str]) -> str:
+    """`change` made to the longest part of the query's first hyphenated word."""
+    words = q.split()
+    i = next((i for i, w in enumerate(words) if "-" in w), None)
+    if i is None:
+        return q
+    parts = words[i].split("-")
+    j = _longest(parts)
+    parts[j] = change(parts[j])
+    words[i] = "-".join(parts)
+    return " ".join(words)
+
+
+def query_sets(
+    queries: list[str], seed: int, hyphenated: list[str] | None = None
+) -> dict[str, list[tuple[str, str]]]:
+    """Each set as (query, what was meant) pairs; the misspelt ones change each query's longest word
+    (in `hyphenated`, the longest part of its hyphenated word)."""
 
     def on_longest(q: str, change: Callable[[str], str]) -> str:
         words = q.split()
@@ -106,10 +184,15 @@ def query_sets(queries: list[str], seed: int) -> dict[str, list[tuple[str, str]]
         return " ".join(words)
 
     # One generator per set, so that a set does not change when another one's rules do.
-    swap_rng, first_rng, two_rng = random.Random(seed), random.Random(seed), random.Random(seed)
+    swap_rng, first_rng, two_rng, key_rng, sound_rng, joined_rng = (random.Random(seed) for _ in range(6))
     swapped = [on_longest(q, lambda w: swap_letters(w, swap_rng)) for q in queries]
     first = [on_longest(q, partial(mistype_first, n=n, rng=first_rng)) for n, q in enumerate(queries)]
     two = [on_longest(q, partial(two_typos, n=n, rng=two_rng)) for n, q in enumerate(queries)]
+    keys = [on_longest(q, partial(neighbour_key, n=n, rng=key_rng)) for n, q in enumerate(queries)]
+    sounds = [on_longest(q, lambda w: sound_alike(w, sound_rng)) for q in queries]
+    joined = [
+        in_hyphenated(q, partial(mistype_first, n=n, rng=joined_rng)) for n, q in enumerate(hyphenated or [])
+    ]
     # The word alone: the swapped one (a typo's index is the original word's, as lengths stay).
     alone = [longest_word(q) for q in swapped]
     words = [longest_word(q) for q in queries]
@@ -119,13 +202,17 @@ def query_sets(queries: list[str], seed: int) -> dict[str, list[tuple[str, str]]
         "first_letter": list(zip(first, queries, strict=True)),
         "alone": list(zip(alone, words, strict=True)),
         "two_typos": list(zip(two, queries, strict=True)),
+        "neighbour_key": list(zip(keys, queries, strict=True)),
+        "sound_alike": list(zip(sounds, queries, strict=True)),
+        "hyphenated": list(zip(joined, hyphenated or [], strict=True)),
     }
 
 
 def run(options: dict[str, Any]) -> dict[str, Any]:
     path: Path = options["file"]
     queries = title_queries(path, options["queries"], options["seed"])
-    sets = query_sets(queries, options["seed"])
+    hyphenated = hyphenated_queries(path, options["queries"], options["seed"])
+    sets = {k: v for k, v in query_sets(queries, options["seed"], hyphenated).items() if v}
     with kept_env(options["database"], options["home"]) as env:
         built = kept_meta(env).get("suggest_build")
         if built and built.get("file") == str(path.resolve()):

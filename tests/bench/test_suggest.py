@@ -12,7 +12,16 @@ import pytest
 
 from paperfeed.bench import BENCHMARKS
 from paperfeed.bench import all as bench_all
-from paperfeed.bench.suggest import mistype_first, query_sets, swap_letters, two_typos
+from paperfeed.bench.suggest import (
+    hyphenated_queries,
+    mistype_first,
+    neighbour_key,
+    query_sets,
+    sound_alike,
+    swap_letters,
+    two_typos,
+)
+from paperfeed.search import text
 
 # Long words, each in a third of the corpus's titles: far more papers than RESPELL_MIN, so that a
 # misspelling of one has a word to be respelt as.
@@ -25,7 +34,7 @@ def corpus(path: Path, n: int = 36) -> Path:
             a, b, c = WORDS[i % 6], WORDS[(i + 1 + i // 6) % 6], WORDS[(i + 3) % 6]
             record = {
                 "id": f"2501.{i + 1:05d}",
-                "title": f"{a} for {b} and {c}",
+                "title": f"{a} for {b} and {c}" if i % 2 else f"{a} for {b}-Guided {c}",
                 "abstract": f"We study {a.lower()} and {b.lower()} on {c.lower()} tasks.",
                 "authors": "Ada Lovelace, Grace Hopper",
                 "categories": "cs.LG",
@@ -50,9 +59,21 @@ def test_typos_keep_the_letters_and_are_the_same_for_the_same_seed() -> None:
     assert changed[0] not in "Dd" and len(changed) == 9 and sorted(changed[1:]) == sorted("iffusion")
     assert two_typos("Models", 0, rng) == "Models"  # too short for two typos
 
+    key = neighbour_key("Batch", 0, rng)
+    assert key[0] in "VFGN" and key[1:] == "atch"  # the first letter, by a key beside it
+    odd = neighbour_key("Batch", 1, rng)
+    assert odd[0] == "B" and sum(a != b for a, b in zip(odd, "Batch", strict=True)) == 1
+    changed = next(i for i in range(1, 5) if odd[i] != "Batch"[i])
+    assert odd[changed] in text.neighbour_keys("Batch"[changed])
+    sounded = {sound_alike("Segmentation", random.Random(seed)) for seed in range(40)}
+    assert "Segmentasion" in sounded and "Segmentation" not in sounded
+    assert all(w[0] == "S" for w in sounded)
+    assert sound_alike("Bxw", rng) == "Bxw"  # too short, and no sound to respell
+
     queries = ["Segmentation for Diffusion", "Retrieval and Transformers", "of"]
-    sets = query_sets(queries, 7)
-    assert sets == query_sets(queries, 7)
+    hyphenated = ["Chain-of-Thought Reasoning", "no hyphen"]
+    sets = query_sets(queries, 7, hyphenated)
+    assert sets == query_sets(queries, 7, hyphenated)
     assert sets["title"] == [(q, q) for q in queries]
     for q, meant in sets["swapped"][:2]:
         assert q != meant and sorted(q) == sorted(meant)
@@ -60,6 +81,16 @@ def test_typos_keep_the_letters_and_are_the_same_for_the_same_seed() -> None:
     assert sets["alone"][0][0] == sets["swapped"][0][0].split()[0]
     assert sets["first_letter"][2] == ("of", "of")  # too short to mistype
     assert sets["two_typos"][2] == ("of", "of") and sets["two_typos"][0][0] != queries[0]
+    assert sets["neighbour_key"][2] == ("of", "of") and sets["neighbour_key"][0][0] != queries[0]
+    assert sets["sound_alike"][0][0] != queries[0]
+    # The longest part of the hyphenated word, its first letter mistyped as first_letter's are.
+    assert sets["hyphenated"] == [("Chain-of-hTought Reasoning", hyphenated[0]), ("no hyphen", "no hyphen")]
+
+
+def test_hyphenated_queries_hold_a_hyphenated_word_of_a_title(tmp_path: Path) -> None:
+    found = hyphenated_queries(corpus(tmp_path / "small.jsonl.gz"), 5, 3)
+    assert len(found) == 5 and all("-Guided" in q and len(q.split()) <= 3 for q in found)
+    assert found == hyphenated_queries(tmp_path / "small.jsonl.gz", 5, 3)
 
 
 @pytest.mark.timeout(180)  # builds and measures in children: ~15 s quiet
@@ -74,7 +105,16 @@ def test_the_command_reports_each_set_both_ways_and_suggests_for_the_misspelt(
     call_command(*args, "--json")
     doc = json.loads(capsys.readouterr().out)
     assert (doc["benchmark"], doc["papers"], doc["queries"], doc["seed"]) == ("suggest", 36, 12, 5)
-    assert set(doc["sets"]) == {"title", "swapped", "first_letter", "alone", "two_typos"}
+    assert set(doc["sets"]) == {
+        "title",
+        "swapped",
+        "first_letter",
+        "alone",
+        "two_typos",
+        "neighbour_key",
+        "sound_alike",
+        "hyphenated",
+    }
     for s in doc["sets"].values():
         assert s["queries"] == 12
         for way in ("without", "with"):
@@ -84,7 +124,7 @@ def test_the_command_reports_each_set_both_ways_and_suggests_for_the_misspelt(
         assert s["right"] <= s["suggestions"] <= s["queries"]
     title = doc["sets"]["title"]
     assert (title["misspelt"], title["suggestions"], title["found_none"]) == (0, 0, 0)
-    for name in ("swapped", "first_letter", "alone"):
+    for name in ("swapped", "first_letter", "alone", "neighbour_key", "hyphenated"):
         s = doc["sets"][name]
         assert s["misspelt"] == 12 and s["right"] >= 6, (name, s)
     # The word alone, misspelt, finds nothing; each of its 12 typos is a word of 0 papers.
