@@ -223,22 +223,23 @@ def test_a_typo_in_the_first_letter_or_before_a_short_stem_is_respelt_too() -> N
     assert ki.respelling("Kaiming") is None and ki.respelling("Aimimg") == "Aiming"
 
 
+def _titled(titles: list[str]) -> KeywordIndex:
+    """An index of papers with these titles (no abstract, authors or other field)."""
+    ki = KeywordIndex(None)
+    ki.upsert(KeywordDoc(i, t, "", [], [], ["cs.LG"], dt.date(2025, 1, 1)) for i, t in enumerate(titles, 1))
+    ki.commit()
+    return ki
+
+
 def _spelling_corpus() -> KeywordIndex:
     """Near words of unequal frequency: the more frequent is the wrong pick for each typo below."""
-
-    def doc(pk: int, title: str) -> KeywordDoc:
-        return KeywordDoc(pk, title, "", [], [], ["cs.LG"], dt.date(2025, 1, 1))
-
     titles = ["Situation awareness in driving"] * 12 + ["A legal citation graph"] * 6
     titles += ["Populism and the press"] * 6 + ["Page turning robots"] * 20 + ["Token pruning for speed"] * 6
     titles += ["Additional results"] * 30 + ["Photo editing tools"] * 6
     titles += (
         ["A transformer for vision"] * 20 + ["Transformers for vision"] * 10 + ["Architecture search"] * 6
     )
-    ki = KeywordIndex(None)
-    ki.upsert(doc(i, t) for i, t in enumerate(titles, 1))
-    ki.commit()
-    return ki
+    return _titled(titles)
 
 
 def _terms(query: str) -> list[str]:
@@ -275,16 +276,10 @@ def test_a_first_letter_typo_with_another_in_the_same_word_is_respelt() -> None:
 
 
 def _two_typo_corpus() -> KeywordIndex:
-    def doc(pk: int, title: str) -> KeywordDoc:
-        return KeywordDoc(pk, title, "", [], [], ["cs.LG"], dt.date(2025, 1, 1))
-
     titles = ["Random forests"] * 40 + ["A transformer for vision"] * 20 + ["Convolutional networks"] * 8
     titles += ["Reinforcement learning"] * 10 + ["Reinforced concrete"] * 2 + ["A reinforcment typo"]
     titles += ["Statistical inference"] * 6 + ["Inferences from data"] * 3
-    ki = KeywordIndex(None)
-    ki.upsert(doc(i, t) for i, t in enumerate(titles, 1))
-    ki.commit()
-    return ki
+    return _titled(titles)
 
 
 def test_every_near_word_is_weighed_by_its_typos_however_it_was_found() -> None:
@@ -313,16 +308,9 @@ def test_the_word_is_given_as_the_papers_spell_it() -> None:
 
 def _broken_corpus() -> KeywordIndex:
     """Words whose sources broke some of them apart ("d istillation"), as real records do."""
-
-    def doc(pk: int, title: str) -> KeywordDoc:
-        return KeywordDoc(pk, title, "", [], [], ["cs.LG"], dt.date(2025, 1, 1))
-
     titles = ["Knowledge distillation for training"] * 1250 + ["Knowledge d istillation"] * 6
     titles += ["Rain forecasting"] * 20 + ["Dynamic games"] * 30 + ["Panic buttons"] * 8
-    ki = KeywordIndex(None)
-    ki.upsert(doc(i, t) for i, t in enumerate(titles, 1))
-    ki.commit()
-    return ki
+    return _titled(titles)
 
 
 def test_a_broken_off_end_of_a_word_is_no_word_to_suggest() -> None:
@@ -344,12 +332,7 @@ def test_two_typos_at_the_start_of_a_word_are_respelt() -> None:
 
 
 def test_the_other_part_of_a_hyphenated_word_chooses_between_near_words() -> None:
-    def doc(pk: int, title: str) -> KeywordDoc:
-        return KeywordDoc(pk, title, "", [], [], ["cs.LG"], dt.date(2025, 1, 1))
-
-    ki = KeywordIndex(None)
-    ki.upsert(doc(i, t) for i, t in enumerate(["Gain control"] * 40 + ["Chain-of-Thought prompting"] * 12, 1))
-    ki.commit()
+    ki = _titled(["Gain control"] * 40 + ["Chain-of-Thought prompting"] * 12)
     # "gain" is nearer ("gh": g and h touch) and more frequent; "chain of thought" is the phrase.
     assert ki.respelling("Ghain") == "Gain"
     assert ki.respelling("Ghain-of-Thought", context=_terms("Ghain-of-Thought")) == "Chain-of-Thought"
