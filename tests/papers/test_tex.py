@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import pytest
@@ -225,7 +226,10 @@ def test_prose_leaves_formulas_and_escaped_dollars_for_katex() -> None:
         (r"confirm that \ours{} generates motion graphics", "confirm that ours generates motion graphics"),
         (r"we propose the {\dataset} benchmark", "we propose the dataset benchmark"),
         (r"we introduce \veomni, a modular framework", "we introduce veomni, a modular framework"),
-        (r"at \small https://x.io and {\large D}ata", "at https://x.io and {D}ata"),  # switches say nothing
+        (
+            r"at \small https://x.io and {\large D}ata",
+            "at https://x.io and Data",
+        ),  # switches say nothing, braces show none
         (r"a range of $0.4$ \sim 2.5, $y$ \in [0, 1]", "a range of $0.4$ ~ 2.5, $y$ ∈ [0, 1]"),
         # Not macros of a name: commands with an argument, one letter ("\n\n" quoted), a line break.
         (r"\rev{We evaluate} the \gls{UltrON}", r"\rev{We evaluate} the \gls{UltrON}"),
@@ -394,3 +398,186 @@ def test_a_long_run_of_spaces_after_an_old_font_switch_is_linear() -> None:
     source = "a {\\em" + spaces + "word"
     assert tex.plain(source) == "a {em word"  # as prose has it
     assert tex.prose("a {\\em" + " " * 50_000 + "word}") == "a word"
+
+
+# --- money, groups and percent signs (2026-12-02) ------------------------------------------------
+
+D = tex.DOLLAR
+
+
+def _formulas_in_browser(prose: str) -> list[str]:
+    """The formulas KaTeX's auto-render finds in prose's text as a page has it: each DOLLAR is an
+    element of its own (dollars_html) and so ends a run of text; in a run every "$" opens or closes."""
+    found = []
+    for run in prose.split(D):
+        parts = re.split(r"(?<!\\)\$", run)  # an escaped "$" (\$) is a formula's own
+        found += [f"${p}$" for p in parts[1:-1:2]]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("source", "shown", "formulas"),
+    [
+        # From the records: 2508.02694, 2512.09882, 2605.22462, 2603.13372.
+        ("from $0.398 to $0.228, resulting", f"from {D}0.398 to {D}0.228, resulting", []),
+        ("cost $18/hour versus $60/hour for", f"cost {D}18/hour versus {D}60/hour for", []),
+        ("(assumed $50/FN, $0.42/FP, 2% error)", f"(assumed {D}50/FN, {D}0.42/FP, 2% error)", []),
+        ("(o3's $4,500/task to GPT-5.2's $12/task)", f"(o3's {D}4,500/task to GPT-5.2's {D}12/task)", []),
+        ("over $1 billion and $1.52 million USD", f"over {D}1 billion and {D}1.52 million USD", []),
+        ("about $20M in volume", f"about {D}20M in volume", []),
+        ("at $1-2 per model", f"at {D}1-2 per model", []),
+        ("it costs ~$20.", f"it costs ~{D}20.", []),
+        ("per-stage cost ($/1k queries)", f"per-stage cost ({D}/1k queries)", []),
+        # Money next to math: the formula stays one, the money no formula's half.
+        ("costs $5 per hour, and $x$ grows", f"costs {D}5 per hour, and $x$ grows", ["$x$"]),
+        ("$1.49 million, then ($1.33M) and $x$", f"{D}1.49 million, then ({D}1.33M) and $x$", ["$x$"]),
+    ],
+)
+def test_a_dollar_that_is_money_is_no_formula(source: str, shown: str, formulas: list[str]) -> None:
+    out = tex.prose(source)
+    assert out == shown
+    assert _formulas_in_browser(out) == formulas
+    for formula in formulas:  # plain text: a formula's letters, the money's dollar as it is
+        shown = shown.replace(formula, formula[1:-1])
+    assert tex.plain(source) == shown.replace(D, "$")
+    assert '<span class="dollar">$</span>' in tex.prose_html(source)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        r"in $O(n \log n)$ time",
+        r"an $\alpha$-divergence",
+        "gains of $18.4$ and $4.1$ points",
+        "from $0.48$ to $0.53$",
+        "contains $2.6K$ questions",
+        r"on ImageNet $256 \times 256$ and $512 \times 512$",
+        r"a $4.45 \pm 0.30$ score",
+        "for $1<\u03b2<2$, this",
+        "that span $4 - 7$ cities",
+        "interpolating between $1/n$ (full privacy) and $1$ (none)",
+        "comprises $\\textbf{92 sub-tasks}$ covering",
+        "of order $100 \\textrm{km}^2$. We",
+        "results on $\\textbf{5 of 10}$ benchmarks",
+        "by $5-10\\%$ and $1-1/e$",
+        "roughly $\\sim$90 to $\\sim$6 steps",
+    ],
+)
+def test_real_math_with_numbers_is_still_math(source: str) -> None:
+    spans = [source[a:b] for a, b in tex.spans(source)]
+    assert spans and all(s.startswith("$") and s.endswith("$") for s in spans)
+    out = tex.prose(source)
+    assert D not in out
+    assert _formulas_in_browser(out) == spans  # KaTeX gets the formulas the server found, whole
+
+
+@pytest.mark.parametrize(
+    ("source", "formula"),
+    [
+        # Padded with spaces, escaped dollars inside: formulas to auto-render, which the server took
+        # for prose and whose TeX it made text (2604.03991, 2605.21727, 2508.21051).
+        (r"with $ \ker(\phi)=\langle \pi\rangle$ then", r"$ \ker(\phi)=\langle \pi\rangle$"),
+        (r"code, with $ r \geq s-1$, that", r"$ r \geq s-1$"),
+        (r"spends $\$270$ and 13 hours", r"$\$270$"),
+    ],
+)
+def test_a_formula_is_found_where_the_browser_finds_it(source: str, formula: str) -> None:
+    assert [source[a:b] for a, b in tex.spans(source)] == [formula]
+    out = tex.prose(source)
+    assert formula in out and _formulas_in_browser(out) == [formula]
+
+
+def test_a_stray_dollar_is_shown_and_pairs_with_nothing() -> None:
+    source = "Modeling$ (WorldPM) and $x$ at github$.io/x"
+    out = tex.prose(source)
+    assert out == f"Modeling{D} (WorldPM) and $x$ at github{D}.io/x"
+    assert _formulas_in_browser(out) == ["$x$"]
+    assert tex.plain(source) == "Modeling$ (WorldPM) and x at github$.io/x"
+
+
+def test_a_formula_right_after_another_is_one_too() -> None:
+    # "$\sim$$3\times10^{11}$" (2505.05710): the second was taken for prose (\times made a times sign).
+    source = r"($\sim$$3\times10^{11}$ pixels) and $2.16\times$$\sim$$2.50\times$ faster"
+    spans = [source[a:b] for a, b in tex.spans(source)]
+    assert spans == [r"$\sim$", r"$3\times10^{11}$", r"$2.16\times$", r"$\sim$", r"$2.50\times$"]
+    assert tex.prose(source) == source
+    assert tex.plain(source) == "(~3×10¹¹ pixels) and 2.16×~2.50× faster"  # noqa: RUF001
+
+
+def test_a_percent_sign_in_a_formula_is_one_to_katex() -> None:
+    # To KaTeX "%" starts a comment: "$88.94%$" (2504.02558) showed "88.94".
+    assert (
+        tex.prose("an mAP of $88.94%$ and $\\textbf{16.3\\%}$")
+        == "an mAP of $88.94\\%$ and $\\textbf{16.3\\%}$"
+    )
+    assert tex.plain("an mAP of $88.94%$") == "an mAP of 88.94%"
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [
+        # Bare "%" in prose is a percent sign: 32,228 of the 32,411 outside formulas follow a number.
+        ("50% fewer tokens, 30 % faster", "50% fewer tokens, 30 % faster"),
+        ("at 10\\% and 20% cost", "at 10% and 20% cost"),
+        # A commented-out sentence the record kept (87 in 53 abstracts) is shown as written.
+        ("results. % We also show", "results. % We also show"),
+    ],
+)
+def test_a_bare_percent_sign_is_a_percent_sign(source: str, shown: str) -> None:
+    assert tex.prose(source) == shown
+    assert tex.plain(source) == shown
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [
+        ("of these two modules, {PvNeXt} enables", "of these two modules, PvNeXt enables"),
+        ("we propose {{{F}}}aster {{{D}}}istillation", "we propose Faster Distillation"),
+        ("Alice (pro{A}ctive {l}earning)", "Alice (proActive learning)"),
+        ("a benchmark of 6{,}000 images", "a benchmark of 6,000 images"),
+        ("objects from the Mus{\\'e}e d'Arch{\\'e}ologie", "objects from the Musée d'Archéologie"),
+        ("Mus{é}e", "Musée"),
+        # Kept: a set or list, a prompt's placeholder, escaped braces, a formula's.
+        ("the set {Austin, Dallas, Houston}, one", "the set {Austin, Dallas, Houston}, one"),
+        ("UCGM-{T,S} achieves", "UCGM-{T,S} achieves"),
+        ('prompts (e.g. "a {snowy} photo of a {class}")', 'prompts (e.g. "a {snowy} photo of a {class}")'),
+        ("the set \\{a, b\\} and \\{x\\}", "the set {a, b} and {x}"),
+        (
+            "a template (e.g., ''A photo of a {label}''). However",
+            "a template (e.g., \u201cA photo of a {label}\u201d). However",
+        ),
+        ("with {BERT} and $\\mathbf{x}_{i}$", "with BERT and $\\mathbf{x}_{i}$"),
+        # An unclosed brace (a record's) is left as it is.
+        ("a {broken group", "a {broken group"),
+    ],
+)
+def test_a_group_s_braces_are_not_shown(source: str, shown: str) -> None:
+    assert tex.prose(source) == shown
+
+
+def test_plain_drops_a_group_s_braces_too() -> None:
+    assert tex.plain("{GSR4B}: Biomass Map with {BERT} and $x^{2}$") == "GSR4B: Biomass Map with BERT and x²"
+    assert tex.plain("Allo{SR}$^2$: Rectifying") == "AlloSR²: Rectifying"
+    assert tex.prose_html("{PvNeXt}: a $x$ \\$5") == 'PvNeXt: a $x$ <span class="dollar">$</span>5'
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "$1" * 100_000,
+        "$1" + ",000" * 100_000,
+        "$5" + " " * 200_000 + "x",
+        "$5" + "." * 200_000 + "x",
+        "$5 per " * 50_000,
+        "$" * 200_000,
+        "$1-" * 100_000,
+        "{" * 100_000 + "}" * 100_000,
+        '"{a}' * 50_000,
+        "$5 and " + "x" * 200_000,
+    ],
+)
+def test_money_and_groups_are_linear_on_adversarial_input(source: str) -> None:
+    # No timing asserted: a quadratic pattern on these would not finish in the suite's time.
+    tex.prose(source)
+    tex.plain(source)
+    tex.spans(source)
