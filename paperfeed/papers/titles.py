@@ -3,7 +3,7 @@
 stored title. No model imports here: migrations compute the digest with this same function.
 
 Changing `title_key` changes every digest: it then needs a migration that stores them again (as
-0008_paper_title_digest does)."""
+0008_paper_title_digest does, and 0012_title_digest_braces)."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ _WORDS = re.compile(r"[^\W_]+")
 
 def title_key(text: str) -> str:
     """A title as compared: TeX decoded, case and accents folded, only letters and digits, one space apart."""
-    # TeX changes the words only through commands and math; without either, plain() is skipped (it
-    # is most of the cost: 5x over the snapshot's titles).
-    if "\\" in text or "$" in text:
+    # TeX changes the words only through commands, math and groups (Mus{é}e, pro{A}ctive); without
+    # them plain() is skipped (it is most of the cost: 5x over the snapshot's titles).
+    if "\\" in text or "$" in text or "{" in text:
         text = tex.plain(text)
     folded = text.casefold()
     if not folded.isascii():

@@ -366,6 +366,34 @@ def test_stored_papers_get_their_title_digests_in_batches(
     assert dict(Paper.objects.values_list("arxiv_id", "title_digest")) == stored
 
 
+@pytest.mark.django_db(transaction=True)
+def test_title_digests_keyed_before_braces_were_dropped_are_written_again(migration_executor: Any) -> None:
+    from paperfeed.papers.titles import key_digest, title_digest
+
+    executor = migration_executor
+    before = ("papers", "0011_paper_paper_hidden")
+    executor.migrate([before])
+    old = executor.loader.project_state(before).apps.get_model("papers", "Paper")
+    # As 0008 keyed them: "Mus{é}e" as "mus e" (a real title, 2506.04925), "Allo{SR}" as "allo sr".
+    stale = {
+        "2506.04925": ("Objects from the Mus{é}e d'Arch{é}ologie", "objects from the mus e d arch ologie"),
+        "2604.19238": ("Allo{SR}$^2$: Rectifying", "allo sr 2 rectifying"),
+        "2601.00005": ("Plain words", "plain words"),  # its digest is right already: not written
+    }
+    for aid, (title, key) in stale.items():
+        old.objects.create(arxiv_id=aid, title=title, title_digest=key_digest(key), authors=[], versions=[])
+
+    executor.loader.build_graph()
+    executor.migrate([("papers", "0012_title_digest_braces")])
+
+    stored = dict(Paper.objects.values_list("arxiv_id", "title_digest"))
+    assert stored == {aid: title_digest(title) for aid, (title, _) in stale.items()}
+    assert stored["2506.04925"] == title_digest("Objects from the Musée d'Archéologie")
+    assert [p.arxiv_id for p in Paper.objects.filter(title_digest=title_digest("AlloSR² rectifying"))] == [
+        "2604.19238"
+    ]
+
+
 def test_a_later_version_s_date_stored_as_published_is_cleared() -> None:
     v1, v2, v3 = (dt.datetime(2025, m, 2, 10, tzinfo=dt.UTC) for m in (1, 3, 5))
     listed = [
