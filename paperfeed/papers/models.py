@@ -234,7 +234,8 @@ class Paper(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.arxiv_id}: {self.title[:60]}"
+        # Admin lists, logs and messages: no KaTeX there, so the title's TeX in plain characters.
+        return f"{self.arxiv_id}: {Truncator(tex.plain(self.title)).chars(60)}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if "title" not in self.get_deferred_fields():  # else the title is not saved: no query for it

@@ -133,3 +133,15 @@ def test_of_newest_lists_every_category_of_each_codes_newest_papers_by_day() -> 
     rows = set(PaperCategory.objects.of_newest(["cs.CL"], 2).values_list("paper_id", "category_id"))
     assert {(papers[1].pk, "cs.RO"), (papers[4].pk, "cs.LG")} <= rows  # every listing of each
     assert not PaperCategory.objects.of_newest([], 2).exists()
+
+
+def test_str_is_the_id_and_the_title_in_plain_characters() -> None:
+    # Admin lists and logs showed the raw TeX ("GUI-C$^2$: {PvNeXt} \textbf{…}").
+    paper = Paper(
+        arxiv_id="2504.05075", title=r"GUI-C$^2$: {PvNeXt} with \textbf{$\alpha$-divergence} -- at $5 a run"
+    )
+    assert str(paper) == "2504.05075: GUI-C²: PvNeXt with \u03b1-divergence \u2013 at $5 a run"
+    assert (
+        str(Paper(arxiv_id="1", title="w " * 50)).endswith("…")
+        and len(str(Paper(arxiv_id="1", title="w " * 50))) == 63
+    )
