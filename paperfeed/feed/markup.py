@@ -2,9 +2,11 @@
 
 TeX spans ($…$, $$…$$, \\(…\\), \\[…\\]) are lifted out before Markdown runs (so `a_1 b_2` inside
 math never turns into emphasis) and put back, HTML-escaped, inside <span class="math">, which
-KaTeX renders in the browser with trust:false. Raw HTML in the source is never passed through:
-Markdown escapes it, and nh3 (an allow-list sanitiser) has the last word: no script, style, event
-handlers or javascript: URLs; links get rel="nofollow ugc".
+KaTeX renders in the browser with trust:false. A comment's $…$ is read as Markdown reads it
+(MATH), not as arXiv's abstracts are (papers.tex.SPAN): a person who types prices means prices.
+Raw HTML in the source is never passed through: Markdown escapes it, and nh3 (an allow-list
+sanitiser) has the last word: no script, style, event handlers or javascript: URLs; links get
+rel="nofollow ugc".
 """
 
 from __future__ import annotations
@@ -16,11 +18,28 @@ import secrets
 import nh3
 from markdown_it import MarkdownIt
 
-from paperfeed.papers import tex
-
 # Fenced blocks (``` or ~~~, to the matching fence or the end), then inline code (`…`, ``…``).
 _CODE = re.compile(
     r"^ {0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^ {0,3}\1[`~]*[ \t]*$|\Z)|(`+)(?!`).+?(?<!`)\2(?!`)", re.S | re.M
+)
+# A comment's TeX, its groups the TeX without delimiters as in papers.tex.SPAN: 1 $$…$$ and 2 \[…\]
+# (display), 3 \(…\), 4 $…$. SPAN pairs an abstract's "$" as the browser's KaTeX auto-render does,
+# padded formulas included ($ r \geq s-1$), and so took "It costs 5$ and 10$ per run." for the
+# formula " and 10". A comment's $…$ is the Markdown its writer types (pandoc's tex_math_dollars):
+# the opening "$" has a non-space after it, the closing one (the next "$" not escaped) a non-space
+# before it and no digit after it, and \$ is a dollar. Here a "$" right after a digit opens a formula
+# only before a script or a command, as TeX's writers put units and orders (10$^{-17}$, 24$^{th}$,
+# 2$\times$): "5$, 10$ or 20$" and "10$/run and 20$/run" are prices (pandoc made ", 10" and "/run
+# and 20" formulas). Money needs no rule of its own: the "$" of a price tex._MONEY knows
+# ($5 per hour and $10) has no closing "$" next by these rules. A \[ or \( runs to its closer with
+# no opener of its own inside, so each character is scanned once: SPAN's lazy scan ran to the end
+# from every opener (a 10,000-character comment of "\[": 0.4 s CPU).
+MATH = re.compile(
+    r"\$\$(.+?)\$\$"
+    r"|\\\[((?:[^\\]|\\[^\[])+?)\\\]"
+    r"|\\\(((?:[^\\]|\\[^(])+?)\\\)"
+    r"|(?<!\\)(?:(?<!\d)|(?=\$[\^_\\{]))\$(?![\s$])((?:\\.|[^$\n\\])++)(?<!\s)\$(?!\d)",
+    re.S,
 )
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).disable("image")
 
@@ -61,7 +80,7 @@ def render_comment(source: str) -> str:
         codes.append(m.group(0))
         return f"CODE{nonce}N{len(codes) - 1}X"
 
-    text = tex.SPAN.sub(lift, _CODE.sub(keep, source))
+    text = MATH.sub(lift, _CODE.sub(keep, source))
     text = re.sub(rf"CODE{nonce}N(\d+)X", lambda m: codes[int(m.group(1))], text)
     rendered = _md.render(text)
     clean = nh3.clean(

@@ -108,3 +108,83 @@ def test_any_text_renders_without_dangerous_markup(text: str) -> None:
 def test_tex_inside_code_stays_code(source: str, code: str, math: str) -> None:
     html = render_comment(source)
     assert code in html and f'<span class="math">{math}</span>' in html and html.count('class="math"') == 1
+
+
+def maths(html: str) -> list[str]:
+    return re.findall(r"<span class=\"math(?: display)?\">(.*?)</span>", html, re.S)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # Postfix dollars: papers.tex.SPAN (as KaTeX's auto-render reads abstracts) took " and 10".
+        "It costs 5$ and 10$ per run.",
+        "10$/run and 20$/run",
+        "5$, 10$ or 20$",
+        # Prices.
+        "$5 and $10",
+        "It costs $5 per hour and $10 per day.",
+        "$20,000-$30,000 a year",
+        "$5/$10 plans",
+        "$1.49 million, then Qwen 2.5 ($3 per hour)",
+        # A "$" with a space inside it opens or closes nothing, as in Markdown.
+        r"$ r \geq s-1$",
+        "$ x$ and $y $",
+        "a $ sign",
+    ],
+)
+def test_prices_and_padded_dollars_stay_text(source: str) -> None:
+    html = render_comment(source)
+    assert maths(html) == [], html
+    assert html.count("$") == source.count("$")  # every dollar shown as typed
+
+
+@pytest.mark.parametrize(
+    ("source", "math"),
+    [
+        (r"Sorting is $O(n \log n)$.", [r"O(n \log n)"]),
+        (r"$$\sum_i x_i$$", [r"\sum_i x_i"]),
+        (r"\(a\) and \[b\]", ["a", "b"]),
+        (r"It costs $5 per hour, and $x$ more.", ["x"]),
+        (r"costs \$5 and $x$", ["x"]),  # \$ is a dollar, paired with nothing
+        (r"$\$270$ in total", [r"\$270"]),  # and inside a formula it is KaTeX's
+        ("$a$$b$, $x_1$, and $2^{10}$.", ["a", "b", "x_1", "2^{10}"]),
+        ("$n$-gram", ["n"]),
+        # After a digit, a script or a command opens a formula: a unit's power, an order, a factor.
+        (
+            r"below 10$^{-17}$, the 24$^{\mathrm{th}}$ run, 2$\times$ faster",
+            ["^{-17}", r"^{\mathrm{th}}", r"\times"],
+        ),
+        (r"\[ a \[ b \]", [" b "]),  # no \[ inside a \[…\]
+        ("$$\na\nb\n$$", ["\na\nb\n"]),
+    ],
+)
+def test_math_as_markdown_writes_it(source: str, math: list[str]) -> None:
+    assert maths(render_comment(source)) == math
+
+
+def test_display_and_escapes_as_before() -> None:
+    html = render_comment(r"$$x<y$$ and \(a&b\), costs \$5")
+    assert '<span class="math display">x&lt;y</span>' in html
+    assert '<span class="math">a&amp;b</span>' in html
+    assert "costs $5" in html
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "\\[" * 50_000,
+        "\\(" * 50_000,
+        "\\[a\\(" * 25_000,
+        "$a " * 35_000,
+        "$1" * 50_000,
+        "$" * 100_000,
+        "$$a" * 35_000,
+        "$" + "\\" * 100_000,
+        "5$ " * 35_000,
+    ],
+)
+def test_adversarial_dollars_and_delimiters_are_linear(source: str) -> None:
+    # No timing asserted: a quadratic scan of these (each opener to the end) would not finish in the
+    # suite's time; 10,000 characters of "\[" took 0.4 s CPU with papers.tex.SPAN.
+    assert_inert(render_comment(source))
