@@ -103,6 +103,7 @@ def test_any_text_renders_without_dangerous_markup(text: str) -> None:
         ("```\n# $not math$\n```\nthen $y$", "<code># $not math$\n</code>", "y"),
         ("~~~python\na = '$b$'\n~~~\n\n$c$", "<code>a = '$b$'\n</code>", "c"),
         ("``tick ` and $q$`` then $w$", "<code>tick ` and $q$</code>", "w"),
+        ("`a $q$` then \\`$w$`", "<code>a $q$</code>", "w"),  # an escaped backtick opens no code
     ],
 )
 def test_tex_inside_code_stays_code(source: str, code: str, math: str) -> None:
@@ -182,9 +183,13 @@ def test_display_and_escapes_as_before() -> None:
         "$$a" * 35_000,
         "$" + "\\" * 100_000,
         "5$ " * 35_000,
+        "`" * 100_000,
+        "~" * 100_000,
+        "`a``" * 25_000,
+        "\\``" * 35_000,
     ],
 )
-def test_adversarial_dollars_and_delimiters_are_linear(source: str) -> None:
+def test_adversarial_dollars_delimiters_and_backticks_are_linear(source: str) -> None:
     # No timing asserted: a quadratic scan of these (each opener to the end) would not finish in the
-    # suite's time; 10,000 characters of "\[" took 0.4 s CPU with papers.tex.SPAN.
+    # suite's time; 10,000 characters of "\[" took 0.4 s CPU with papers.tex.SPAN, 10,000 backticks 0.9 s.
     assert_inert(render_comment(source))
