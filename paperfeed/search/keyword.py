@@ -52,6 +52,9 @@ RESPELL_RATIO = 20
 RESPELL_SHORTEST = 4
 RESPELL_TWO = 6
 RESPELL_LONGEST = 30
+# A word whose term is frequent but which few papers write as typed ("Controled", its term
+# "control") is respelt too, from RESPELL_WORD_SHORTEST letters (KeywordIndex._respelt_word).
+RESPELL_WORD_SHORTEST = 6
 # Between near words that are all frequent enough, the likeliest: PRIOR_WEIGHT x the log of its
 # papers, less the typo's cost (text.typo_cost), plus the log of 1 + the papers that have it
 # next to each neighbouring word of the query (the two as a phrase, in the query's order). The full
@@ -236,7 +239,8 @@ class KeywordIndex:
         return int(self.index.searcher().num_docs)
 
     def respelling(self, word: str, context: Sequence[str] = ()) -> str | None:
-        """A word as typed, respelt when the index has its term in few papers (RESPELL_*), else None:
+        """A word as typed, respelt when the index has its term in few papers (RESPELL_*), or the
+        papers seldom write it so though its term is frequent (_respelt_word), else None:
         the likeliest edit of it (one letter changed, added, dropped or two swapped) whose term is in
         far more papers than its own, weighing how frequent it is, how common the typo, and how
         often it is next to its neighbours in `context` (the index terms of the query's words, in
@@ -262,9 +266,11 @@ class KeywordIndex:
             return None
         term = terms[0]
         searcher = self.index.searcher()
-        df = int(searcher.doc_freq("body", term))
-        if df + int(searcher.doc_freq("authors", typed)) > RESPELL_RARE:
-            return None  # a word of many papers, or a name of their authors ("Hinton", "Kaiming")
+        df, names = int(searcher.doc_freq("body", term)), int(searcher.doc_freq("authors", typed))
+        if df + names > RESPELL_RARE:
+            # A word of many papers, or a name of their authors ("Hinton", "Kaiming"); but a frequent
+            # term can be a misspelt word's too ("controled" is "control" to the index).
+            return self._respelt_word(typed, names) if df > RESPELL_RARE else None
         floor, limit = max(RESPELL_MIN, RESPELL_RATIO * df), 1 if len(term) < RESPELL_TWO else 2
         # Edits of the word itself: the stem of "infeernce" is no near neighbour of "inference"'s
         # ("infer"). Every edit is stemmed (~0.4 ms for the ~600 edits of a 10-letter word): an
@@ -313,6 +319,32 @@ class KeywordIndex:
         before = context[at - 1] if at > 0 else ""
         after = context[at + 1] if 0 <= at < len(context) - 1 else ""
         return self._likeliest(scored, before, after)
+
+    def _respelt_word(self, typed: str, names: int) -> str | None:
+        """A word whose term is frequent, respelt when the papers seldom write it so (RESPELL_RARE, as
+        a word of theirs or a name of their authors, together): the likeliest edit of it in
+        RESPELL_RATIO times as many papers and at least RESPELL_MIN, as written ("words"), that keeps
+        its first letter and its last two ("Controled" -> "Controlled", "Assistence" ->
+        "Assistance", "Occurence" -> "Occurrence"). An edit of a word's ending makes another form of
+        it ("Controllably", "Distillations"): a correctly spelt rare form is no typo of a frequent one.
+        Words shorter than RESPELL_WORD_SHORTEST are left alone: their edits are other words."""
+        if len(typed) < RESPELL_WORD_SHORTEST:
+            return None
+        searcher = self.index.searcher()
+        seen = int(searcher.doc_freq("words", typed))
+        if seen + names > RESPELL_RARE:
+            return None
+        floor = max(RESPELL_MIN, RESPELL_RATIO * seen)
+        edits = [e for e in text.edits(typed) if e[0] == typed[0] and e[-2:] == typed[-2:]]
+        # A word is in no more papers than its term: the term list rules out most edits for free.
+        common = self._terms(typed[0])
+        frequent = [e for e, t in zip(edits, text.stems(edits), strict=True) if common.get(t, 0) >= floor]
+        scored = []
+        for e in frequent:
+            n = int(searcher.doc_freq("words", e))
+            if n >= floor:
+                scored.append((PRIOR_WEIGHT * math.log(n) - text.typo_cost(typed, e), e))
+        return max(scored)[1] if scored else None
 
     def _scored(
         self, typed: str, near: dict[str, int], bar: float = -math.inf

@@ -552,8 +552,10 @@ def search(
 
 
 def _suggestion(kw: KeywordIndex, query: str, filters: Filters, found: int) -> str | None:
-    """The query with each word the index (nearly) lacks respelt as a far more frequent term near
-    it (KeywordIndex.respelling), if that query matches more papers than the `found` this one did."""
+    """The query with each word the index (nearly) lacks respelt as a far more frequent word near
+    it (KeywordIndex.respelling), if that query matches papers, and no fewer than the `found` this
+    one did: a word respelt as the papers write it ("Controled" -> "Controlled") finds the papers
+    its term found, and is still worth offering."""
     # Each word is respelt in the light of the others: "Legal Sitation Graph" is about citations.
     context = [t for w in parse(query).words for t in text.tokens(w)]
     fixed = respelt(query, functools.partial(kw.respelling, context=context))
@@ -567,7 +569,7 @@ def _suggestion(kw: KeywordIndex, query: str, filters: Filters, found: int) -> s
     if not found and _finds_some(again, filters, query):
         return fixed  # counting it costs as much again as the search (bench/README.md, b2)
     _, more = kw.search(again, filters, 1)
-    return fixed if more > found else None
+    return fixed if more and more >= found else None
 
 
 def _finds_some(fixed: ParsedQuery, filters: Filters, query: str) -> bool:

@@ -336,3 +336,30 @@ def test_the_other_part_of_a_hyphenated_word_chooses_between_near_words() -> Non
     # "gain" is nearer ("gh": g and h touch) and more frequent; "chain of thought" is the phrase.
     assert ki.respelling("Ghain") == "Gain"
     assert ki.respelling("Ghain-of-Thought", context=_terms("Ghain-of-Thought")) == "Chain-of-Thought"
+
+
+def _right_stem_corpus() -> KeywordIndex:
+    """Words the papers mostly spell right, a few wrong, and rare forms of frequent terms."""
+    titles = ["Controlled generation"] * 30 + ["Controled generation"] + ["Control of robots"] * 10
+    titles += ["Assistance for coding"] * 25 + ["Occurrence of events"] * 12 + ["Separately trained"] * 8
+    titles += ["Controllable agents"] * 20 + ["Controllably steering models"]
+    titles += ["Parametric models"] * 20 + ["Parameters counted"] * 20 + ["Parametrically fitted"]
+    return _titled(titles)
+
+
+def test_a_misspelt_word_whose_term_is_right_is_respelt_as_the_papers_write_it() -> None:
+    ki = _right_stem_corpus()
+    # "controled" is "control" to the index, in 41 papers; as written it is in one, "controlled" in 30.
+    assert ki.respelling("Controled") == "Controlled"
+    assert ki.respelling("Assistence") == "Assistance"
+    assert ki.respelling("Occurence") == "Occurrence"  # its term "occur" is another than "occurr"
+    assert ki.respelling("seperately") == "separately"
+    assert ki.respelling("Controlled") is None and ki.respelling("Control") is None
+
+
+def test_a_rare_form_of_a_frequent_word_is_no_misspelling() -> None:
+    ki = _right_stem_corpus()
+    # One paper writes each, against 20 for the form one letter away at the end: another form of
+    # the word, correctly spelt, not a typo of it.
+    assert ki.respelling("Controllably") is None
+    assert ki.respelling("Parametrically") is None

@@ -409,3 +409,26 @@ def test_a_suggestion_respells_each_word_next_to_the_query_s_other_words() -> No
     ki.commit()
     assert services._suggestion(ki, "Legal Sitation Graph", Filters(), 0) == "Legal Citation Graph"
     assert services._suggestion(ki, "Sitation awareness", Filters(), 0) == "Situation awareness"
+
+
+def test_a_misspelling_whose_term_is_right_is_offered_though_it_finds_the_same_papers() -> None:
+    from paperfeed.search.keyword import Filters, KeywordDoc, KeywordIndex
+    from paperfeed.search.query import parse
+
+    titles = ["Controlled generation of text"] * 30 + ["Controled decoding"] + ["Control of robots"] * 10
+    titles += ["Controllable agents"] * 20 + ["Controllably steering models"]
+    ki = KeywordIndex(None)
+    ki.upsert(KeywordDoc(i, t, "", [], [], ["cs.LG"], dt.date(2025, 1, 1)) for i, t in enumerate(titles, 1))
+    ki.commit()
+
+    def offered(query: str) -> str | None:
+        _, found = ki.search(parse(query), Filters(), 1)
+        return services._suggestion(ki, query, Filters(), found)
+
+    # The stemmed match already finds every "control" paper: the words as written tell the typo.
+    _, typed = ki.search(parse("Controled robots"), Filters(), 1)
+    _, meant = ki.search(parse("Controlled robots"), Filters(), 1)
+    assert typed == meant
+    assert offered("Controled robots") == "Controlled robots"
+    # A rare form that is spelt right is no misspelling of the frequent one.
+    assert offered("Controllably steering") is None and offered("Controlled robots") is None
