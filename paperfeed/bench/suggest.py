@@ -9,7 +9,9 @@ even-numbered queries, the first changed to another letter for odd ones); the sw
 two typos in it, when it has 7 letters or more (its first letter dropped for even-numbered queries,
 changed for odd ones, and two other neighbouring letters swapped); a letter struck as a neighbouring
 key on a QWERTY keyboard (the first for even-numbered queries, another for odd ones); a spelling of a
-sound replaced by one that sounds alike ("Segmentasion", "Temperal"; not in its first letter). And
+sound replaced by one that sounds alike ("Segmentasion", "Temperal"; not in its first letter). From
+twenty times as many other title strings, the first `--queries` with a word misspelt keeping its
+index term (a doubled consonant made single, -ance as -ence, ie as ei: "Controled", "Assistence"). And
 from as many other titles, strings of up to 3 consecutive words one of which is hyphenated, the
 longest part of that word mistyped as the first-letter set's are ("Ghain-of-Thought"): the
 neighbouring word is what tells the word meant (a set left out when no title has such a word).
@@ -38,7 +40,7 @@ from typing import Any
 from paperfeed.bench.common import SNAPSHOT, child_json, kept_env, kept_meta, kept_update, spread_ms
 from paperfeed.bench.search import _build, title_queries
 from paperfeed.core.commands import bounded_int
-from paperfeed.search.text import neighbour_keys
+from paperfeed.search import text
 
 WAYS = ("without", "with")
 
@@ -105,11 +107,11 @@ def two_typos(word: str, n: int, rng: random.Random) -> str:
 def neighbour_key(word: str, n: int, rng: random.Random) -> str:
     """A letter struck as a key beside it on a QWERTY keyboard: the first for even `n` ("Vatch" for
     "Batch"), another one for odd `n`."""
-    spots = [j for j in range(len(word)) if neighbour_keys(word[j].lower())]
+    spots = [j for j in range(len(word)) if text.neighbour_keys(word[j].lower())]
     if len(word) < 4 or not spots:
         return word
     j = spots[0] if n % 2 == 0 else rng.choice(spots[1:] or spots)
-    c = rng.choice(sorted(neighbour_keys(word[j].lower())))
+    c = rng.choice(sorted(text.neighbour_keys(word[j].lower())))
     return word[:j] + (c.upper() if word[j].isupper() else c) + word[j + 1 :]
 
 
@@ -134,6 +136,42 @@ def sound_alike(word: str, rng: random.Random) -> str:
         return word
     j, a, b = rng.choice(spots)
     return word[:j] + (b.upper() if word[j].isupper() else b) + word[j + len(a) :]
+
+
+# Misspellings that keep a word's index term ("Controled", "Assistence", "Dependant"): what only the
+# words as written tell from the word meant. Each (spelling, its misspelling).
+RIGHT_STEM = (
+    ("ll", "l"), ("ss", "s"), ("tt", "t"), ("mm", "m"), ("pp", "p"), ("rr", "r"), ("nn", "n"),
+    ("ff", "f"), ("cc", "c"), ("dd", "d"), ("gg", "g"), ("ance", "ence"), ("ence", "ance"),
+    ("ant", "ent"), ("ent", "ant"), ("ie", "ei"), ("ei", "ie"),
+)  # fmt: skip
+
+
+def right_stem(word: str, rng: random.Random) -> str:
+    """A doubled consonant made single, -ance as -ence (or back), ie as ei (or back), at a place
+    drawn with `rng` among those where the misspelling keeps the word's index term (the word as it
+    was where there is none)."""
+    lower, term = word.lower(), text.term_of(word)
+    spots = [(j, a, b) for a, b in RIGHT_STEM for j in range(1, len(word)) if lower.startswith(a, j)]
+    spelt = [word[:j] + (b.upper() if word[j].isupper() else b) + word[j + len(a) :] for j, a, b in spots]
+    kept = [w for w in spelt if text.term_of(w) == term and w.lower() != lower]
+    return rng.choice(kept) if word.isalpha() and term and kept else word
+
+
+def right_stem_pairs(queries: list[str], n: int, seed: int) -> list[tuple[str, str]]:
+    """(query, what was meant) for the first `n` of `queries` with a word that right_stem can
+    misspell (the longest such word misspelt)."""
+    rng, out = random.Random(seed), []
+    for q in queries:
+        words = q.split()
+        for i in sorted(range(len(words)), key=lambda i: -len(words[i])):
+            wrong = right_stem(words[i], rng)
+            if wrong != words[i]:
+                out.append((" ".join([*words[:i], wrong, *words[i + 1 :]]), q))
+                break
+        if len(out) == n:
+            break
+    return out
 
 
 def hyphenated_queries(path: Path, n: int, seed: int) -> list[str]:
@@ -170,10 +208,14 @@ def in_hyphenated(q: str, change: Callable[[str], str]) -> str:
 
 
 def query_sets(
-    queries: list[str], seed: int, hyphenated: list[str] | None = None
+    queries: list[str],
+    seed: int,
+    hyphenated: list[str] | None = None,
+    right_stemmed: list[tuple[str, str]] | None = None,
 ) -> dict[str, list[tuple[str, str]]]:
     """Each set as (query, what was meant) pairs; the misspelt ones change each query's longest word
-    (in `hyphenated`, the longest part of its hyphenated word)."""
+    (in `hyphenated`, the longest part of its hyphenated word); `right_stemmed` is a set of its own
+    (right_stem_pairs)."""
 
     def on_longest(q: str, change: Callable[[str], str]) -> str:
         words = q.split()
@@ -205,6 +247,7 @@ def query_sets(
         "neighbour_key": list(zip(keys, queries, strict=True)),
         "sound_alike": list(zip(sounds, queries, strict=True)),
         "hyphenated": list(zip(joined, hyphenated or [], strict=True)),
+        "right_stem": right_stemmed or [],
     }
 
 
@@ -212,7 +255,10 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
     path: Path = options["file"]
     queries = title_queries(path, options["queries"], options["seed"])
     hyphenated = hyphenated_queries(path, options["queries"], options["seed"])
-    sets = {k: v for k, v in query_sets(queries, options["seed"], hyphenated).items() if v}
+    # Few titles' words can be misspelt keeping their term: drawn from twenty times as many titles.
+    many = title_queries(path, 20 * options["queries"], options["seed"] + 1)
+    right = right_stem_pairs(many, options["queries"], options["seed"])
+    sets = {k: v for k, v in query_sets(queries, options["seed"], hyphenated, right).items() if v}
     with kept_env(options["database"], options["home"]) as env:
         built = kept_meta(env).get("suggest_build")
         if built and built.get("file") == str(path.resolve()):

@@ -25,7 +25,7 @@ from paperfeed.search import text
 
 # Long words, each in a third of the corpus's titles: far more papers than RESPELL_MIN, so that a
 # misspelling of one has a word to be respelt as.
-WORDS = ["Transformers", "Segmentation", "Reinforcement", "Diffusion", "Retrieval", "Benchmarking"]
+WORDS = ["Transformers", "Segmentation", "Reinforcement", "Diffusion", "Retrieval", "Controlled"]
 
 
 def corpus(path: Path, n: int = 36) -> Path:
@@ -114,9 +114,11 @@ def test_the_command_reports_each_set_both_ways_and_suggests_for_the_misspelt(
         "neighbour_key",
         "sound_alike",
         "hyphenated",
+        "right_stem",
     }
-    for s in doc["sets"].values():
-        assert s["queries"] == 12
+    for name, s in doc["sets"].items():
+        # The right-stem set takes the titles with a word it can misspell: 5 of the 36 here.
+        assert s["queries"] == 12 or (name == "right_stem" and 0 < s["queries"] < 12)
         for way in ("without", "with"):
             assert set(s[way]) == {"p50_ms", "p95_ms", "mean_ms"}
             assert 0 < s[way]["p50_ms"] <= s[way]["p95_ms"]
@@ -124,9 +126,9 @@ def test_the_command_reports_each_set_both_ways_and_suggests_for_the_misspelt(
         assert s["right"] <= s["suggestions"] <= s["queries"]
     title = doc["sets"]["title"]
     assert (title["misspelt"], title["suggestions"], title["found_none"]) == (0, 0, 0)
-    for name in ("swapped", "first_letter", "alone", "neighbour_key", "hyphenated"):
+    for name in ("swapped", "first_letter", "alone", "neighbour_key", "hyphenated", "right_stem"):
         s = doc["sets"][name]
-        assert s["misspelt"] == 12 and s["right"] >= 6, (name, s)
+        assert s["misspelt"] == s["queries"] and s["right"] >= s["queries"] // 2, (name, s)
     # The word alone, misspelt, finds nothing; each of its 12 typos is a word of 0 papers.
     assert doc["sets"]["alone"]["found_none"] == 12
 
@@ -164,3 +166,19 @@ def test_bench_all_runs_it_and_judges_right_suggestions_against_the_typos() -> N
     assert figs["swapped"].value == 150 and figs["swapped"].ratio_to_baseline == 0.75
     assert figs["title: p95 with the suggestion"].baseline is None  # not measured: no ratio, no error
     assert "title" not in figs  # no typo, nothing to be right about
+
+
+def test_right_stem_misspellings_keep_the_index_term_and_are_the_same_for_the_same_seed() -> None:
+    from paperfeed.bench.suggest import right_stem, right_stem_pairs
+
+    assert right_stem("Controlled", random.Random(1)) == "Controled"
+    assert right_stem("Assistance", random.Random(1)) == "Assistence"
+    assert right_stem("Graph", random.Random(1)) == "Graph"  # nothing to misspell so
+    queries = ["Graph of Words", "Controlled Generation", "Dependence Parsing Works"]
+    pairs = right_stem_pairs(queries, 5, 7)
+    assert pairs == right_stem_pairs(queries, 5, 7) and len(pairs) == 2
+    for q, meant in pairs:
+        wrong = [(a, b) for a, b in zip(q.split(), meant.split(), strict=True) if a != b]
+        assert len(wrong) == 1 and text.term_of(wrong[0][0]) == text.term_of(wrong[0][1])
+    assert pairs[0][0] == "Controled Generation"
+    assert right_stem_pairs(queries, 1, 7) == pairs[:1]
