@@ -102,7 +102,12 @@ pages = {
     "votes by user ?after= the 100,001st": (
         f"/admin/feed/vote/?o={by_user}&after={nth(Vote.objects.order_by('user_id', '-pk'), 100_000)}"
     ),
-    "votes by date ?after= (refused)": f"/admin/feed/vote/?o={by_created}&after=1000",
+    "votes by date ?after= the 100,001st": (
+        f"/admin/feed/vote/?o={by_created}&after={nth(Vote.objects.order_by('created_at', '-pk'), 100_000)}"
+    ),
+    "votes by date, newest first, ?after= the 100,001st": (
+        f"/admin/feed/vote/?o=-{by_created}&after={nth(Vote.objects.order_by('-created_at', '-pk'), 100_000)}"
+    ),
     "comments ?p=100": "/admin/feed/comment/?p=100",
     "papers ?p=100": "/admin/papers/paper/?p=100",
     "users ?p=100": "/admin/accounts/user/?p=100",

@@ -205,57 +205,93 @@ def _twelve_votes_in_pages_of_3(monkeypatch: pytest.MonkeyPatch) -> Client:
     return client
 
 
+def _tied_dates() -> None:
+    """Give the votes 3 dates, 4 votes on each: a page's last vote then shares its date with the next
+    page's first, which only the id tells apart."""
+    start = timezone.now() - timezone.timedelta(days=7)
+    for i, pk in enumerate(Vote.objects.order_by("pk").values_list("pk", flat=True)):
+        Vote.objects.filter(pk=pk).update(created_at=start + timezone.timedelta(days=i % 3))
+
+
+# The voter's index (feed_vote.user_id) and the date's (vote_created_at) each order the list.
+_INDEXED = [("user", "user_id"), ("created_at", "created_at")]
+
+
+@pytest.mark.parametrize(("name", "column"), _INDEXED)
 def test_a_sort_by_an_indexed_column_pages_on_past_the_cap_by_that_column_and_id(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, name: str, column: str
 ) -> None:
     client = _twelve_votes_in_pages_of_3(monkeypatch)
-    by_user = _column(client, "user")
-    # The voter's index (feed_vote.user_id) orders the list; ties on the voter go newest first, as
-    # Django's own order of the sorted list does, and so do its numbered pages.
-    for o, order in [(by_user, ["user_id", "-pk"]), (f"-{by_user}", ["-user_id", "-pk"])]:
+    _tied_dates()
+    by = _column(client, name)
+    # Ties on the column go newest first, as Django's own order of the sorted list does, and so do
+    # its numbered pages.
+    for o, order in [(by, [column, "-pk"]), (f"-{by}", [f"-{column}", "-pk"])]:
         seen, sql = _vote_pages(client, f"/admin/feed/vote/?o={o}")
         assert seen == list(Vote.objects.order_by(*order).values_list("pk", flat=True)), o
         assert len(seen) == 12 and sql and not [s for s in sql if "OFFSET" in s.upper()], o
     # A hand-built link of a sort and a row keeps both, and says after which row it starts.
-    third = Vote.objects.order_by("user_id", "-pk")[2]
-    page = client.get("/admin/feed/vote/", {"o": by_user, "after": third.pk})
-    rest = list(Vote.objects.order_by("user_id", "-pk").values_list("pk", flat=True))[3:6]
+    third = Vote.objects.order_by(column, "-pk")[2]
+    page = client.get("/admin/feed/vote/", {"o": by, "after": third.pk})
+    rest = list(Vote.objects.order_by(column, "-pk").values_list("pk", flat=True))[3:6]
     assert [v.pk for v in page.context["cl"].result_list] == rest
     assert f"after id {third.pk}" in page.content.decode() and "(older)" not in page.content.decode()
-    assert f"o={by_user}" in page.context["cl"].next_after_url
+    assert f"o={by}" in page.context["cl"].next_after_url
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plans")
-def test_on_postgresql_a_page_after_a_row_sorted_by_voter_is_a_range_of_the_voter_index() -> None:
-    _every_voter_on_every_paper()
-    client = Client()
-    client.force_login(User.objects.create_superuser("root", "root@example.org", "x" * 20))
-    after, by_user = Vote.objects.order_by("user_id", "-pk")[4].pk, _column(client, "user")
-    with CaptureQueriesContext(connection) as q:
-        client.get("/admin/feed/vote/", {"o": by_user, "after": after})
-    [page] = [x["sql"] for x in q.captured_queries if x["sql"].startswith('SELECT "feed_vote"."id", ')]
+def _plan(sql: str) -> str:
     with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+            return "\n".join(row[-1] for row in cursor.fetchall())
         cursor.execute("SET enable_seqscan = off")  # a tiny table: else the planner reads it whole
-        cursor.execute(f"EXPLAIN {page}")
+        cursor.execute(f"EXPLAIN {sql}")
         plan = "\n".join(row[0] for row in cursor.fetchall())
         cursor.execute("RESET enable_seqscan")
-    # The first column's bound is what an index reads (which index, the planner picks by size).
-    assert re.search(r"Index Cond: .*user_id >= \d+", plan), plan
+        return plan
+
+
+@pytest.mark.parametrize(("name", "column"), _INDEXED)
+def test_a_page_after_a_row_sorted_by_an_indexed_column_is_a_range_of_its_index(
+    name: str, column: str
+) -> None:
+    _every_voter_on_every_paper()
+    _tied_dates()
+    client = Client()
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "x" * 20))
+    by = _column(client, name)
+    for o, order, bound in [(by, [column, "-pk"], ">"), (f"-{by}", [f"-{column}", "-pk"], "<")]:
+        after = Vote.objects.order_by(*order)[4].pk
+        with CaptureQueriesContext(connection) as q:
+            client.get("/admin/feed/vote/", {"o": o, "after": after})
+        [page] = [x["sql"] for x in q.captured_queries if x["sql"].startswith('SELECT "feed_vote"."id", ')]
+        plan = _plan(page)
+        # The first column's bound is what an index reads, in either direction of the sort (which
+        # index, the planner picks by size; only vote_created_at leads with the date).
+        if connection.vendor == "sqlite":
+            index = rf"SEARCH feed_vote USING (COVERING )?INDEX (?P<index>\w+) \({column}{bound}\?\)"
+        else:
+            index = rf"Scan (Backward )?(using|on) (?P<index>\w+) .*\n.*Index Cond: .*{column} {bound}= "
+        found = re.search(index, plan)
+        assert found, (o, plan)
+        if column == "created_at":
+            assert found["index"] == "vote_created_at", (o, plan)
 
 
 def test_a_sort_no_index_orders_refuses_a_page_after_a_row_with_a_message(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     client = _twelve_votes_in_pages_of_3(monkeypatch)
-    by_date = _column(client, "created_at")
-    # No index orders the votes by date: a page after a row would sort the whole table each time.
-    # The sort is kept, the row dropped, and the list says so; its pages are numbered up to the cap.
+    by_uncounted = _column(client, "uncounted")
+    # No index leads with `uncounted` (vote_counted_paper leads with the paper): a page after a row
+    # would sort the whole table each time. The sort is kept, the row dropped, and the list says so;
+    # its pages are numbered up to the cap.
     row = Vote.objects.order_by("-pk")[4].pk
-    refused = client.get("/admin/feed/vote/", {"o": by_date, "after": row, "uncounted__exact": "0"})
+    refused = client.get("/admin/feed/vote/", {"o": by_uncounted, "after": row, "uncounted__exact": "0"})
     assert refused.status_code == 302
-    assert refused["Location"] == f"/admin/feed/vote/?o={by_date}&uncounted__exact=0"
+    assert refused["Location"] == f"/admin/feed/vote/?o={by_uncounted}&uncounted__exact=0"
     page = client.get(refused["Location"])
-    assert "page numbers only" in page.content.decode() and "created at" in page.content.decode()
+    assert "page numbers only" in page.content.decode() and "uncounted" in page.content.decode()
     assert page.context["cl"].next_after_url is None and len(page.context["cl"].result_list) == 3
     # A sort by an indexed column needs the row itself (its value in that column) to go on from.
     gone = client.get("/admin/feed/vote/", {"o": _column(client, "user"), "after": "999999"}, follow=True)
