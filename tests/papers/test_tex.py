@@ -20,6 +20,28 @@ def test_spans_find_each_kind_and_skip_escaped_dollars() -> None:
     assert tex.spans("plain words only") == []
 
 
+def test_openers_with_no_closer_open_nothing_and_leave_the_rest_found() -> None:
+    # 10,000 "\[" and as many "\(": the scan from each opener stops at the next one, where it ran to
+    # the end of the text (quadratic). The result is what counts here; the time is in bench/README.md.
+    for opener in ("\\[", "\\("):
+        text = opener * 10_000
+        assert tex.spans(text) == []
+        assert tex.prose(text) == text
+        assert tex.plain(text) == text
+        after = text + r" then $x$ and \[y\]"
+        assert [after[a:b] for a, b in tex.spans(after)] == ["$x$", r"\[y\]"]
+
+
+def test_a_display_line_break_is_no_opener() -> None:
+    # \\[1.2ex] is a line break with its spacing inside a cases display (2604.21808), not a \[.
+    text = r"so \[ A = \begin{cases} 1, & r>0,\\[1.2ex] 0, & r=0. \end{cases} \] holds"
+    assert [text[a:b] for a, b in tex.spans(text)] == [text[3:-6]]
+    assert tex.spans(r"a line\\[2pt] break \]") == []
+    # An opener before another's closer opens nothing: the inner one is the formula.
+    text = r"\[ a \[ b \]"
+    assert [text[a:b] for a, b in tex.spans(text)] == [r"\[ b \]"]
+
+
 def test_no_mark_inside_tex() -> None:
     at = ABSTRACT.index("n^")
     pi = ABSTRACT.index("pi")
