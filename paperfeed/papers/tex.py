@@ -242,9 +242,24 @@ _COMMAND = re.compile(r"\\([A-Za-z]+)(\s*)|\\([,;:! ])|\\([%&$#_{}])")
 _SCRIPT = re.compile(r"([\^_])(?:\{([^{}]*)\}|(\\[A-Za-z]+|\\.|[^\\\s]))")
 
 
+# The operators and relations TeX sets with space around them: one the writer spaced (a space before
+# it and after it, where TeX took the one after for the command's end) is spaced on both sides, also
+# after a command that took the space before: "$\varepsilon \leq 4$" is "ε ≤ 4", it read "ε≤4", and
+# "$L \times L$" read "L", a space, the sign glued to "L". Unspaced it stays so ("$2\times$", "$\sim
+# 5$" about 5); a letter or sign (\alpha \beta, \sqrt n) always runs on, as TeX sets it.
+_SPACED = {
+    "times", "cdot", "pm", "mp", "leq", "le", "geq", "ge", "neq", "ne", "approx", "sim", "equiv",
+    "propto", "in", "subset", "cup", "cap", "to", "rightarrow", "leftarrow", "Rightarrow", "mapsto",
+    "circ", "ast", "star",
+}  # fmt: skip
+
+
 def _command(m: re.Match[str]) -> str:
     if m[1] is not None:  # a symbol, or a word such as \log that keeps the space after it
-        return _SYMBOLS[m[1]] if m[1] in _SYMBOLS else m[1] + m[2]
+        if m[1] not in _SYMBOLS:
+            return m[1] + m[2]
+        spaced = m[1] in _SPACED and m.start() > 0 and m.string[m.start() - 1].isspace()
+        return f" {_SYMBOLS[m[1]]} " if spaced and m[2] else _SYMBOLS[m[1]]  # plain joins the spaces
     if m[3] is not None:  # TeX's small spaces
         return "" if m[3] == "!" else " "
     return m[4]  # an escaped character stands for itself

@@ -93,6 +93,28 @@ def test_plain_spells_tex_in_plain_characters_for_titles() -> None:
         assert tex.plain(source) == expected, source
 
 
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [  # the records' shapes (2503.14757, 2503.13756, 2504.05262, 2503.20846, 2503.14395)
+        (r"being $\mathrm{100 \times" + "\n" + r"faster}$ than", "being 100 × faster than"),  # noqa: RUF001
+        (r"100 $\times$ faster", "100 × faster"),  # noqa: RUF001
+        (r"two $L \times L$ images", "two L × L images"),  # noqa: RUF001
+        (r"cases of $A+B \neq B+A$", "cases of A+B ≠ B+A"),
+        (r"($\varepsilon \leq 4$)", "(ε ≤ 4)"),  # the space before, taken by \varepsilon, is kept
+        (r"DSC was $0.93 \pm 0.05$", "DSC was 0.93 ± 0.05"),
+        (r"$x^{a \times b}$", "x^(a × b)"),  # noqa: RUF001
+        # As written: unspaced, or with nothing before it, an operator runs on, and a letter always does.
+        (r"$2\times$ faster", "2× faster"),  # noqa: RUF001
+        (r"$SU(3)\times U(1)$", "SU(3)×U(1)"),  # noqa: RUF001
+        (r"$\sim 5$ and $\pm 1$", "~5 and ±1"),
+        (r"$n\rightarrow \infty$", "n→∞"),
+        (r"$\alpha \beta \gamma$, $\sqrt n$", "αβγ, √n"),
+    ],
+)
+def test_plain_spaces_an_operator_the_writer_spaced(source: str, shown: str) -> None:
+    assert tex.plain(source) == shown
+
+
 def test_plain_spells_prose_tex_of_abstracts() -> None:
     for source, expected in [
         ("Vision Transformer~(ViT) beats CNNs", "Vision Transformer (ViT) beats CNNs"),
