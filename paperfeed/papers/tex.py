@@ -29,7 +29,13 @@ _MONEY = (
 # the delimiters, no "$" just before) missed 74 formulas of 48 of the 74,728 records that the browser
 # rendered all the same, after prose had made their TeX text (\langle sent to KaTeX as "langle"); and
 # it took three prices for formulas ("$1.49 million, then Qwen 2.5 ($").
-_INLINE = r"(?<!\\)\$(?!" + _MONEY + r")(?!\s*\$)(?<![^\W\d_]\$(?=\s))((?:\\.|[^$\n\\])+?)\$"
+# A brace group holding a formula of its own ($\textbf{$\boldsymbol{\infty}$Bench+}$, $\mbox{\boldmath
+# $Y$}$: 2505.21471, 2604.03987) is part of the formula, as auto-render reads it (a "$" closes only
+# outside braces) and KaTeX renders it (math in \text). Its parts stop at a brace or a "$", so a
+# group that is not one costs the scan to the next of those, not the rest of the text.
+_TEXT_PART = r"(?:\\.|[^{}$\\\n])*+"
+_GROUP = rf"\{{{_TEXT_PART}(?:\$(?:\\.|[^{{}}$\\\n]|\{{(?:\\.|[^{{}}$\\\n])*+\}})++\${_TEXT_PART})++\}}"
+_INLINE = r"(?<!\\)\$(?!" + _MONEY + r")(?!\s*\$)(?<![^\W\d_]\$(?=\s))((?:\\.|" + _GROUP + r"|[^$\n\\])+?)\$"
 # A \[ or \( runs to its closer with no opener of its own inside, as comments' feed.markup.MATH does,
 # so a scan from an opener with no closer stops at the next opener and each character is read about
 # once: the lazy (.+?) ran to the end of the text from every such opener (10,000 "\[": 0.7 s CPU,
@@ -236,7 +242,7 @@ _SYMBOLS = {
     "ldots": "…", "cdots": "…", "emph": "", "textbf": "", "textit": "", "text": "", "mathrm": "",
     "mathbf": "", "mathit": "", "mathcal": "", "mathbb": "", "mathsf": "", "mathtt": "",
     "texttt": "", "textrm": "", "operatorname": "", "boldsymbol": "", "bm": "", "left": "",
-    "right": "", "big": "", "Big": "", "quad": " ", "qquad": " ",
+    "right": "", "big": "", "Big": "", "quad": " ", "qquad": " ", "boldmath": "",
 }  # fmt: skip
 _COMMAND = re.compile(r"\\([A-Za-z]+)(\s*)|\\([,;:! ])|\\([%&$#_{}])")
 _SCRIPT = re.compile(r"([\^_])(?:\{([^{}]*)\}|(\\[A-Za-z]+|\\.|[^\\\s]))")
@@ -646,11 +652,17 @@ def plain(text: str) -> str:
     a space, ``…'' curly quotes, -- and --- dashes (not in a URL).
     For places that cannot run KaTeX: a <title>, a feed's item title, a meta tag, a mail."""
     # Lines joined first, as prose joins them: a formula wrapped over lines is one formula.
-    text = _unwrap(decode_accents(_repair((text or "").replace("\n", " "))))
-    out, pos = [], 0
-    for m in SPAN.finditer(text):
-        out += [_plain_prose(text[pos : m.start()]), _math(next(g for g in m.groups() if g is not None))]
-        pos = m.end()
-    out.append(_plain_prose(text[pos:]))
-    prose = "".join(out).replace("\\$", "$").replace("\\&", "&").replace("\\%", "%")
+    text = decode_accents(_repair((text or "").replace("\0", "").replace("\n", " ")))
+    # The formulas stand aside, as in prose, while \textbf{…} and the like are unwrapped: one that
+    # holds formulas of its own ($\textbf{$\infty$Bench+}$) was unwrapped into stray dollars.
+    formulas: list[str] = []
+
+    def aside(m: re.Match[str]) -> str:
+        tex = _unwrap(next(g for g in m.groups() if g is not None))
+        formulas.append(_math(_UNPAIRED.sub("", tex) if "$" in tex else tex))
+        return f"\0{len(formulas) - 1}\0"
+
+    out = _plain_prose(_unwrap(SPAN.sub(aside, text)))
+    out = re.sub("\0(\\d+)\0", lambda m: formulas[int(m[1])], out)
+    prose = out.replace("\\$", "$").replace("\\&", "&").replace("\\%", "%")
     return " ".join(prose.split())

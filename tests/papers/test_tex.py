@@ -248,6 +248,45 @@ def test_prose_turns_the_tex_auto_render_leaves_raw_into_text(source: str, shown
     assert tex.prose(source) == shown
 
 
+@pytest.mark.parametrize(
+    ("source", "formula", "plain"),
+    [  # the records' shapes: 2505.21471, 2604.03987, 2601.22527, 2506.02510
+        (
+            r"test, $\textbf{$\boldsymbol{\infty}$Bench+}$, and $x$",
+            r"$\textbf{$\boldsymbol{\infty}$Bench+}$",
+            "test, ∞Bench+, and x",
+        ),
+        (r"output $\mbox{\boldmath $Y$}$, the", r"$\mbox{\boldmath $Y$}$", "output Y, the"),
+        (
+            r"propose $\textbf{$\rho$-$\texttt{EOS}$}$, a",
+            r"$\textbf{$\rho$-$\texttt{EOS}$}$",
+            "propose ρ-EOS, a",  # noqa: RUF001
+        ),
+        (
+            r"called $\texttt{M$^3$FinMeeting}$, which",
+            r"$\texttt{M$^3$FinMeeting}$",
+            "called M³FinMeeting, which",
+        ),
+    ],
+)
+def test_a_formula_holding_a_text_group_with_formulas_is_one(source: str, formula: str, plain: str) -> None:
+    # Auto-render closes a "$" only outside braces and KaTeX renders math inside \text: one formula,
+    # which prose leaves whole (it made \boldsymbol{\infty} text between two broken ones) and plain
+    # spells (it read "$∞Bench+, and x$": \textbf unwrapped first let the dollars pair anew).
+    assert [source[a:b] for a, b in tex.spans(source)][:1] == [formula]
+    assert formula in tex.prose(source)
+    assert tex.plain(source) == plain
+
+
+def test_a_group_with_an_unpaired_dollar_still_ends_at_it() -> None:
+    # No "$…$" inside the braces: the "$" closes as before, braces or not (auto-render would run on).
+    text = r"$a{b$ and c}$ then $d$"
+    assert [text[a:b] for a, b in tex.spans(text)] == ["$a{b$", "$ then $"]
+    # An unclosed group holding formulas costs one scan to the next brace or dollar: linear.
+    text = "${a$b$" * 20_000
+    assert len(tex.spans(text)) == 20_000
+
+
 def test_prose_leaves_formulas_and_escaped_dollars_for_katex() -> None:
     # A formula inside \textbf{…} is one argument (2503.20537), and nothing inside a formula changes.
     assert tex.prose(r"is \textbf{4.75 $\times$} faster") == r"is 4.75 $\times$ faster"
