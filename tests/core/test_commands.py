@@ -142,6 +142,11 @@ def test_the_api_still_carries_the_recommendations(client: Client) -> None:
 # The command line's own mistakes: one shared set of argument types (core.commands, arxiv_ids)
 # refuses them before any work starts, in one line on stderr with argparse's exit status 2.
 _IN_TWO_DAYS = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=2)
+# A weekday, so that --period names a daily digest yet to begin: two days after a Thursday or a
+# Friday is a weekend day, which has no daily digest and names this week's weekly one, begun.
+_WEEKDAY_AHEAD = _IN_TWO_DAYS + dt.timedelta(
+    days=7 - _IN_TWO_DAYS.weekday() if _IN_TWO_DAYS.weekday() >= 5 else 0
+)
 BAD_ARGUMENTS = [
     (("search", "x", "--limit", "0"), "--limit: must be a whole number from 1 to 100, not '0'"),
     (("search", "x", "--limit", "-1"), "--limit: must be a whole number from 1 to 100"),
@@ -181,14 +186,14 @@ BAD_ARGUMENTS = [
     (("digest", "send", "--period", "1800-01-01"), "--period: out of range: '1800-01-01' is before 1901"),
     # A period yet to begin: it was exit status 1, as if sending had failed.
     (
-        ("digest", "send", "--period", f"{_IN_TWO_DAYS}"),
-        f"--period: the daily digest of {_IN_TWO_DAYS} cannot be sent before {_IN_TWO_DAYS} 00:00 UTC",
+        ("digest", "send", "--period", f"{_WEEKDAY_AHEAD}"),
+        f"--period: the daily digest of {_WEEKDAY_AHEAD} cannot be sent before {_WEEKDAY_AHEAD} 00:00 UTC",
     ),
     (("digest", "resume", "--period", "0001-01-01"), "--period: out of range: '0001-01-01' is before 1901"),
     # It was exit status 0, "resumed: 0", where `send` refuses the same date.
     (
-        ("digest", "resume", "--period", f"{_IN_TWO_DAYS}"),
-        f"--period: the daily digest of {_IN_TWO_DAYS} cannot be sent before {_IN_TWO_DAYS} 00:00 UTC",
+        ("digest", "resume", "--period", f"{_WEEKDAY_AHEAD}"),
+        f"--period: the daily digest of {_WEEKDAY_AHEAD} cannot be sent before {_WEEKDAY_AHEAD} 00:00 UTC",
     ),
     (("show", "not-an-id"), "ID: not an arXiv identifier: 'not-an-id'"),
     (("similar", "2501.00001", "nope"), "ID: not an arXiv identifier: 'nope'"),
