@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from paperfeed.accounts.models import User
+from paperfeed.feed.models import Comment
 from paperfeed.papers.models import Paper
 from paperfeed.papers.records import PaperRecord
 from paperfeed.papers.services import Ingestor
@@ -67,6 +68,23 @@ def make_user(
     u.date_joined = timezone.now() - age
     u.save()
     return u
+
+
+# A comment as the rules before 338cd3f rendered it (its "$" paired as an abstract's), and the same
+# text by the current ones: prices, no formula.
+PRICES = "It costs 5$ and 10$ per run."
+PRICES_THEN = '<p>It costs 5<span class="math"> and 10</span> per run.</p>\n'
+PRICES_NOW = "<p>It costs 5$ and 10$ per run.</p>\n"
+
+
+def stale_comment(paper: Paper, body: str = PRICES, html: str = PRICES_THEN, **fields: object) -> Comment:
+    """A comment as older rules stored it: their HTML and their version (0: before versions were
+    kept). `fields` (hidden, author=None, markup_version) written as they are."""
+    from paperfeed.feed import services
+
+    c = services.add_comment(make_user(f"commenter{Comment.objects.count()}"), paper, body)
+    Comment.objects.filter(pk=c.pk).update(**{"html": html, "markup_version": 0, **fields})
+    return c
 
 
 def queries_for(url: str, client: Client | None = None) -> int:

@@ -852,7 +852,9 @@ def comments(
     pp = stored_paper(arxiv_id)
     a, b = paging.window()
     rows = Comment.objects.visible().filter(paper=pp).select_related("author").order_by("created_at", "pk")
-    page = [_comment(c, pp) for c in rows[a:b]]
+    shown = list(rows[a:b])
+    Comment.objects.store_renderings(shown)  # stale ones come rendered again: kept so
+    page = [_comment(c, pp) for c in shown]
     link_pages(request, response, paging, len(page))
     return page
 

@@ -7,6 +7,10 @@ KaTeX renders in the browser with trust:false. A comment's $…$ is read as Mark
 Raw HTML in the source is never passed through: Markdown escapes it, and nh3 (an allow-list
 sanitiser) has the last word: no script, style, event handlers or javascript: URLs; links get
 rel="nofollow ugc".
+
+A comment keeps the MARKUP_VERSION its HTML was rendered by (feed.models.Comment.markup_version):
+one rendered by other rules is rendered again when it is read and by `paperfeed comments rerender`,
+which `paperfeed init` runs after its migrations, so a change of rules reaches every comment.
 """
 
 from __future__ import annotations
@@ -17,6 +21,12 @@ import secrets
 
 import nh3
 from markdown_it import MarkdownIt
+
+# The rules' version: bump it with any change to what render_comment makes of some text (these
+# patterns, the Markdown options, the allow-list), and every stored comment is rendered again (see
+# above). 0 is what comments rendered before the version was kept are marked: by rules unknown.
+# 1: the rules of 2026-12-02 (commits 338cd3f, $…$ as Markdown reads it, and e4e50b4, backtick runs).
+MARKUP_VERSION = 1
 
 # Fenced blocks (``` or ~~~, to the matching fence or the end), then inline code (`…`, ``…``). A run
 # of backticks is taken whole and only from its start, and not after a backslash (an escaped backtick

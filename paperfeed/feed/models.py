@@ -8,18 +8,22 @@ cannot double-count. Trending (services.trending) reads the same rows.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import DatabaseError, models, transaction
 from django.db.models import Count
 from django.utils import timezone
 
 from paperfeed.core.models import OwnedQuerySet
+from paperfeed.feed.markup import MARKUP_VERSION, render_comment
 from paperfeed.papers.models import LISTED_WITH, Paper
 from paperfeed.search.query import MAX_QUERY_CHARS
+
+log = logging.getLogger(__name__)
 
 
 class SubmissionQuerySet(models.QuerySet["Submission"]):
@@ -245,6 +249,35 @@ class CommentQuerySet(models.QuerySet["Comment"]):
     def visible(self) -> CommentQuerySet:
         return self.filter(hidden=False)
 
+    def stale(self) -> CommentQuerySet:
+        """Those whose HTML other rules than the current ones rendered (a newer version's too, after
+        a step back): hidden ones and those of deleted accounts alike."""
+        return self.exclude(markup_version=MARKUP_VERSION)
+
+    def store_renderings(self, comments: Iterable[Comment]) -> int:
+        """Write back the HTML of those loaded stale (Comment.from_db rendered them again in
+        memory), so that the next read renders nothing. Each only if its row still holds the body
+        and version it was loaded with: an edit since, by this version or by an older one still
+        running during an upgrade, keeps its own rendering. Best effort, from pages and the API's
+        reads: a database that takes no write now (a read-only SQLite file, a lock held too long)
+        costs the read nothing, and the comment is rendered again next time. How many were written."""
+        stale = [c for c in comments if c.loaded_stale is not None]
+        if not stale:
+            return 0
+        written = 0
+        try:
+            with transaction.atomic(using=self.db):
+                for c in stale:
+                    written += self.filter(pk=c.pk, body=c.body, markup_version=c.loaded_stale).update(
+                        html=c.html, markup_version=c.markup_version
+                    )
+        except DatabaseError as e:
+            log.warning("stale comments not written back: %s", e, extra={"comments": len(stale)})
+            return 0
+        for c in stale:
+            c.loaded_stale = None
+        return written
+
 
 # Who wrote a comment whose account was deleted since.
 DELETED_AUTHOR = "[deleted account]"
@@ -260,7 +293,11 @@ class Comment(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="comments"
     )
     body = models.TextField(max_length=10_000)  # Markdown + TeX as written
-    html = models.TextField()  # rendered and sanitised once, at write time
+    html = models.TextField()  # rendered and sanitised by render(), at write time
+    # The markup.MARKUP_VERSION that rendered `html`. Rows the database fills in say 0, stale: those
+    # of before this was kept (migration 0010), and those an older version, still running for a
+    # minute during an upgrade (docs/deploy.md), writes without it.
+    markup_version = models.PositiveSmallIntegerField(db_default=0)
     created_at = models.DateTimeField(default=timezone.now)
     edited_at = models.DateTimeField(null=True, blank=True)
     hidden = models.BooleanField(default=False)
@@ -279,6 +316,26 @@ class Comment(models.Model):
     @property
     def author_name(self) -> str:
         return self.author.username if self.author is not None else DELETED_AUTHOR
+
+    # The version a comment was loaded with when it was stale and so rendered again in memory
+    # (from_db), until Comment.objects.store_renderings writes it back; None otherwise.
+    loaded_stale: int | None = None
+
+    def render(self) -> None:
+        """`html` from `body` by the current rules, sanitised; what every write of a body calls."""
+        self.html, self.markup_version = render_comment(self.body), MARKUP_VERSION
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any, **kwargs: Any) -> Comment:
+        """A stale comment comes out of the database rendered again by the current rules, so that
+        every reader (the paper page, the API, the admin, what comes next) shows the rendering
+        of this version whether or not the stored HTML was brought up to date yet."""
+        comment = super().from_db(db, field_names, values, **kwargs)
+        loaded = not {"body", "html", "markup_version"} & comment.get_deferred_fields()
+        if loaded and comment.markup_version != MARKUP_VERSION:
+            comment.loaded_stale = comment.markup_version
+            comment.render()
+        return comment
 
 
 class Collection(models.Model):

@@ -32,7 +32,6 @@ from paperfeed.accounts import throttle
 from paperfeed.accounts.models import User
 from paperfeed.core.http import retry_seconds
 from paperfeed.core.text import about
-from paperfeed.feed.markup import render_comment
 from paperfeed.feed.models import Collection, CollectionItem, Comment, SavedSearch, Submission, Vote
 from paperfeed.feed.periods import Period, week_of
 from paperfeed.papers import services as papers
@@ -299,7 +298,9 @@ def add_comment(user: User, paper: Paper, body: str) -> Comment:
     throttle.check("comment:user", str(user.pk))
     body = _check_body(body)
     with transaction.atomic():
-        c = Comment.objects.create(paper=paper, author=user, body=body, html=render_comment(body))
+        c = Comment(paper=paper, author=user, body=body)
+        c.render()
+        c.save()
         _bump_after_commit()
     return c
 
@@ -309,9 +310,83 @@ def edit_comment(user: User, comment: Comment, body: str) -> Comment:
         raise FeedError("Only its author can edit a comment.")
     check_not_suspended(user, "comment")
     body = _check_body(body)
-    comment.body, comment.html, comment.edited_at = body, render_comment(body), timezone.now()
-    comment.save(update_fields=["body", "html", "edited_at"])
+    comment.body, comment.edited_at = body, timezone.now()
+    comment.render()
+    comment.save(update_fields=["body", "html", "markup_version", "edited_at"])
     return comment
+
+
+RERENDER_BATCH = 500
+
+
+@dataclass
+class Rerendered:
+    """What `rerender_comments` did: `stale` comments found, `rerendered` written with the current
+    rules, of which `changed` look different now; `skipped`: edited while it ran, so rendered by
+    the edit (or left stale for the next run, when an older version still running wrote it)."""
+
+    stale: int = 0
+    rerendered: int = 0
+    changed: int = 0
+    skipped: int = 0
+
+    def as_json(self) -> dict[str, int]:
+        return {
+            "stale": self.stale,
+            "rerendered": self.rerendered,
+            "changed": self.changed,
+            "skipped": self.skipped,
+        }
+
+
+def rerender_comments(batch: int = RERENDER_BATCH) -> Rerendered:
+    """Render every stale comment again (Comment.objects.stale: hidden ones and those of deleted
+    accounts too) and store it, `batch` at a time, each batch committed on its own: a run stopped
+    anywhere keeps what it wrote and the next one goes on from there, and a run with nothing stale
+    writes nothing. Rendered outside the batch's transaction, which only writes: SQLite's one
+    writer waits for no rendering. A row is written only if it still holds the body and version it
+    was read with (as Comment.objects.store_renderings does), so an edit meanwhile is not undone.
+    Progress on stderr (a bar, or counts in the log), and a last log line with the counts."""
+    from paperfeed.core.logs import IN_MESSAGE
+    from paperfeed.core.progress import Progress
+    from paperfeed.feed.markup import MARKUP_VERSION, render_comment
+
+    done = Rerendered(stale=Comment.objects.stale().count())
+    if not done.stale:  # `init` runs this at every deploy: no bar and no log line for nothing
+        return done
+    after = 0
+    with Progress("comments re-rendered", total=done.stale, unit="comment", logger=log) as progress:
+        while True:
+            rows = list(
+                Comment.objects.stale()
+                .filter(pk__gt=after)
+                .order_by("pk")
+                .values_list("pk", "body", "html", "markup_version")[:batch]
+            )
+            if not rows:
+                break
+            renderings = [(pk, body, version, old, render_comment(body)) for pk, body, old, version in rows]
+            with transaction.atomic():
+                for pk, body, version, old, new in renderings:
+                    if Comment.objects.filter(pk=pk, body=body, markup_version=version).update(
+                        html=new, markup_version=MARKUP_VERSION
+                    ):
+                        done.rerendered += 1
+                        done.changed += new != old
+                    else:
+                        done.skipped += 1
+            after = rows[-1][0]
+            progress.update(len(rows), changed=done.changed)
+    log.info(
+        "comments re-rendered for markup version %d: %d stale, %d re-rendered, %d changed, %d skipped",
+        MARKUP_VERSION,
+        done.stale,
+        done.rerendered,
+        done.changed,
+        done.skipped,
+        extra={"markup_version": MARKUP_VERSION, **done.as_json(), IN_MESSAGE: True},
+    )
+    return done
 
 
 # --- collections and saved searches -------------------------------------------------------------

@@ -270,11 +270,13 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         # it is in did nothing and said "Saved"), its name field filled with the first of them.
         others = [c for c in mine if c not in saved_in] if user.is_authenticated else []
         in_reading_list = any(c.name.casefold() == "reading list" for c in saved_in)
+        shown = list(comments)
+        Comment.objects.store_renderings(shown)  # stale ones come rendered again: kept so
         ctx: dict[str, Any] = {
             "paper": p,
             "authors": p.authors,
             "categories": p.category_codes(),
-            "comments": list(comments),
+            "comments": shown,
             "votes": Vote.objects.counted().filter(paper=p).count(),
             "voted": voted,
             "submissions": submissions,

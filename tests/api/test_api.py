@@ -14,8 +14,9 @@ from paperfeed.accounts import services as accounts
 from paperfeed.accounts import throttle
 from paperfeed.core.text import about
 from paperfeed.feed import services
-from paperfeed.feed.models import Collection, CollectionItem, Vote
-from tests.sitedata import load_papers, make_user
+from paperfeed.feed.markup import MARKUP_VERSION
+from paperfeed.feed.models import Collection, CollectionItem, Comment, Vote
+from tests.sitedata import PRICES, PRICES_NOW, load_papers, make_user, stale_comment
 
 pytestmark = pytest.mark.django_db
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -490,3 +491,14 @@ def test_every_error_has_the_documented_shape(site, monkeypatch) -> None:  # typ
     # limit met in words.
     assert r.status_code == 429 and set(r.json()) == {"error", "retryAfter", "retry_after", "limit"}
     jsonschema_rs.validate(_documented(doc, "/api/daily_papers", "get", 429), r.json())
+
+
+def test_a_stale_comment_comes_rendered_by_the_current_rules_and_is_stored_so(site) -> None:  # type: ignore[no-untyped-def]
+    p = site[0][1]
+    c = stale_comment(p, author=None)  # a deleted account's, rendered by the rules before
+    [got] = Client().get(f"/api/papers/{p.arxiv_id}/comments").json()
+    assert (got["id"], got["body"], got["html"], got["author"]) == (c.pk, PRICES, PRICES_NOW, None)
+    assert Comment.objects.filter(pk=c.pk).values_list("html", "markup_version").get() == (
+        PRICES_NOW,
+        MARKUP_VERSION,
+    )

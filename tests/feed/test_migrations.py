@@ -13,13 +13,16 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from paperfeed.core import schema
-from paperfeed.feed.models import Vote
-from tests.sitedata import load_papers, make_user
+from paperfeed.feed import services
+from paperfeed.feed.markup import MARKUP_VERSION
+from paperfeed.feed.models import Comment, Vote
+from tests.sitedata import PRICES, PRICES_NOW, PRICES_THEN, load_papers, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE_INDEX = ("feed", "0008_alter_savedsearch_options")
 VOTE_CREATED_AT = ("feed", "0009_vote_created_at")
+MARKUP_VERSIONS = ("feed", "0010_comment_markup_version")
 
 
 def _migrate(target: tuple[str, str]) -> MigrationExecutor:
@@ -27,6 +30,39 @@ def _migrate(target: tuple[str, str]) -> MigrationExecutor:
     executor.loader.build_graph()
     executor.migrate([target])
     return executor
+
+
+def _historical(executor: MigrationExecutor, target: tuple[str, str], model: str) -> Any:
+    return executor.loader.project_state(target).apps.get_model("feed", model)
+
+
+def test_comments_stored_before_versions_are_marked_stale_and_rendered_again(
+    migration_executor: MigrationExecutor,
+) -> None:
+    migration_executor.migrate([VOTE_CREATED_AT])
+    old = _historical(migration_executor, VOTE_CREATED_AT, "Comment")
+    [p] = load_papers(1)
+    author = make_user("before")
+    rows = [
+        old.objects.create(paper_id=p.pk, author_id=author.pk, body=PRICES, html=PRICES_THEN),
+        old.objects.create(paper_id=p.pk, author_id=author.pk, body=PRICES, html=PRICES_THEN, hidden=True),
+        old.objects.create(paper_id=p.pk, author_id=None, body=PRICES, html=PRICES_THEN),
+        old.objects.create(paper_id=p.pk, author_id=None, body="*a*", html="<p><em>a</em></p>\n"),
+    ]
+
+    _migrate(MARKUP_VERSIONS)
+
+    stored = Comment.objects.order_by("pk").values_list("pk", "body", "html", "markup_version")
+    assert list(stored) == [(c.pk, c.body, c.html, 0) for c in rows]  # kept, and stale
+    assert [c.html for c in Comment.objects.order_by("pk")] == [PRICES_NOW] * 3 + ["<p><em>a</em></p>\n"]
+    done = services.rerender_comments()
+    assert done.as_json() == {"stale": 4, "rerendered": 4, "changed": 3, "skipped": 0}
+    assert set(Comment.objects.values_list("markup_version", flat=True)) == {MARKUP_VERSION}
+
+    _migrate(VOTE_CREATED_AT)  # backwards: the column goes, the comments and their HTML stay
+    assert list(old.objects.order_by("pk").values_list("html", flat=True)) == [PRICES_NOW] * 3 + [
+        "<p><em>a</em></p>\n"
+    ]
 
 
 def _vote_index() -> dict[str, Any] | None:

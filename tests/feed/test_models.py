@@ -19,10 +19,11 @@ from paperfeed.accounts import models as account_models
 from paperfeed.accounts import services as accounts
 from paperfeed.accounts.models import TRENDING_MIN_ACCOUNT_AGE, User
 from paperfeed.feed import services as feed
-from paperfeed.feed.models import Submission, Vote
+from paperfeed.feed.markup import MARKUP_VERSION, render_comment
+from paperfeed.feed.models import Comment, Submission, Vote
 from paperfeed.moderation import services as moderation
 from paperfeed.papers.models import Paper
-from tests.sitedata import load_papers, make_user, on_a_list
+from tests.sitedata import PRICES, PRICES_NOW, PRICES_THEN, load_papers, make_user, on_a_list, stale_comment
 
 pytestmark = pytest.mark.django_db
 
@@ -261,3 +262,65 @@ def test_the_migration_leaves_out_the_votes_of_accounts_deactivated_before_it(pa
     assert counted_by() == {"ok"}
     migration.unmark_inactive_votes(apps, SimpleNamespace(connection=connection))
     assert counted_by() == {"ok", "inactive"}
+
+
+def _stored(pk: int) -> tuple[str, int]:
+    return Comment.objects.filter(pk=pk).values_list("html", "markup_version").get()
+
+
+def test_a_stale_comment_is_read_rendered_by_the_current_rules_and_kept_so() -> None:
+    [p] = load_papers(1)
+    c = stale_comment(p)
+    assert render_comment(PRICES) == PRICES_NOW and MARKUP_VERSION > 0
+    read = Comment.objects.get(pk=c.pk)
+    assert (read.html, read.markup_version, read.loaded_stale) == (PRICES_NOW, MARKUP_VERSION, 0)
+    assert _stored(c.pk) == (PRICES_THEN, 0)  # reading alone writes nothing
+    assert Comment.objects.store_renderings([read]) == 1
+    assert _stored(c.pk) == (PRICES_NOW, MARKUP_VERSION) and read.loaded_stale is None
+    assert Comment.objects.store_renderings([read]) == 0
+    again = Comment.objects.get(pk=c.pk)
+    assert again.loaded_stale is None and again.html == PRICES_NOW
+    # Without its body, version or HTML loaded, nothing is rendered (nor loaded to render).
+    assert Comment.objects.filter(pk=c.pk).update(markup_version=0) == 1
+    partial = Comment.objects.only("pk", "paper").get(pk=c.pk)
+    assert partial.loaded_stale is None and "html" in partial.get_deferred_fields()
+
+
+def test_a_stale_rendering_is_sanitised_as_a_new_one() -> None:
+    """Re-rendering is the writer's path: whatever the stored HTML was, the body's raw HTML, event
+    handlers and javascript: links come out escaped or gone."""
+    [p] = load_papers(1)
+    body = '<script>alert(1)</script> [x](javascript:alert(1)) <img src=x onerror="alert(1)"> $a<b$'
+    c = stale_comment(p, body, "<p>old</p>")
+    html = Comment.objects.get(pk=c.pk).html
+    assert html == render_comment(body)
+    assert "<script" not in html and "href" not in html and "<img" not in html
+    assert "&lt;script&gt;" in html and '<span class="math">a&lt;b</span>' in html
+
+
+def test_an_edit_after_a_stale_read_is_not_overwritten_by_its_write_back() -> None:
+    [p] = load_papers(1)
+    author = make_user("editor")
+    c = stale_comment(p, author=author)
+    read = Comment.objects.get(pk=c.pk)  # a page's read, stale ...
+    feed.edit_comment(author, Comment.objects.get(pk=c.pk), "*Edited*")  # ... an edit meanwhile ...
+    assert Comment.objects.store_renderings([read]) == 0  # ... and the page's write-back
+    assert _stored(c.pk) == ("<p><em>Edited</em></p>\n", MARKUP_VERSION)
+    # An older version still running during an upgrade edits without the version: the row stays
+    # stale, and the body the read saw is not the row's any more, so it is left for the next read.
+    Comment.objects.filter(pk=c.pk).update(markup_version=0)
+    read = Comment.objects.get(pk=c.pk)
+    Comment.objects.filter(pk=c.pk).update(body="by the old code", html="<p>by the old code</p>\n")
+    assert Comment.objects.store_renderings([read]) == 0
+    assert Comment.objects.get(pk=c.pk).html == "<p>by the old code</p>\n"
+
+
+def test_new_and_edited_comments_carry_the_current_version() -> None:
+    [p] = load_papers(1)
+    author = make_user("writer")
+    c = feed.add_comment(author, p, PRICES)
+    assert _stored(c.pk) == (PRICES_NOW, MARKUP_VERSION)
+    Comment.objects.filter(pk=c.pk).update(markup_version=0)
+    feed.edit_comment(author, Comment.objects.get(pk=c.pk), "$x$")
+    assert _stored(c.pk) == ('<p><span class="math">x</span></p>\n', MARKUP_VERSION)
+    assert Comment.objects.stale().count() == 0

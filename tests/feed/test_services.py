@@ -5,16 +5,19 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from paperfeed.feed import periods, services
+from paperfeed.feed.markup import MARKUP_VERSION
 from paperfeed.feed.models import Comment, SavedSearch, Submission, Vote
 from paperfeed.moderation import services as moderation
 from paperfeed.papers.services import paper_extras
 from paperfeed.search.query import MAX_QUERY_CHARS
-from tests.sitedata import load_papers, make_user, on_a_list
+from tests.sitedata import PRICES, PRICES_NOW, PRICES_THEN, load_papers, make_user, on_a_list, stale_comment
 
 pytestmark = pytest.mark.django_db
 
@@ -325,3 +328,48 @@ def test_a_paper_arxiv_does_not_have_is_said_so_not_blamed_on_arxiv(monkeypatch:
     # Not "arXiv could not be asked … try again in a few minutes": it was asked, and answered.
     assert str(found.value) == "arXiv has no paper 2501.99999"
     assert len(fake.requests) == 1
+
+
+def test_rerender_comments_renders_every_stale_one_and_a_second_run_nothing() -> None:
+    """Hidden comments and deleted accounts' too, a newer version's as well (a step back), in
+    batches; those current stay as they are; what changed is counted apart from what did not."""
+    [p] = load_papers(1)
+    stale = [
+        stale_comment(p),  # the old $ rule: changed
+        stale_comment(p, hidden=True),  # hidden: changed all the same
+        stale_comment(p, author=None),  # a deleted account's
+        stale_comment(p, "*same*", "<p><em>same</em></p>\n"),  # rendered alike: unchanged
+        stale_comment(p, "*newer*", "<p>newer</p>\n", markup_version=MARKUP_VERSION + 1),
+    ]
+    current = services.add_comment(make_user("fresh"), p, PRICES)
+    Comment.objects.filter(pk=current.pk).update(html="<p>left alone</p>")  # its version is current
+    with CaptureQueriesContext(connection) as queries:
+        done = services.rerender_comments(batch=2)
+    assert done.as_json() == {"stale": 5, "rerendered": 5, "changed": 4, "skipped": 0}
+    rows = dict(Comment.objects.values_list("pk", "html"))
+    assert [rows[c.pk] for c in stale] == [
+        PRICES_NOW,
+        PRICES_NOW,
+        PRICES_NOW,
+        "<p><em>same</em></p>\n",
+        "<p><em>newer</em></p>\n",
+    ]
+    assert rows[current.pk] == "<p>left alone</p>"
+    assert set(Comment.objects.values_list("markup_version", flat=True)) == {MARKUP_VERSION}
+    reads = [q["sql"] for q in queries.captured_queries if "SELECT" in q["sql"] and "LIMIT" in q["sql"]]
+    assert len(reads) == 4  # batches of 2, 2 and 1, and the empty read that ends the run
+    assert Comment.objects.filter(author=None, hidden=False).count() == 1
+
+    assert services.rerender_comments().as_json() == {"stale": 0, "rerendered": 0, "changed": 0, "skipped": 0}
+    assert dict(Comment.objects.values_list("pk", "html")) == rows
+
+
+def test_rerender_comments_goes_on_from_where_a_stopped_run_left_off() -> None:
+    """Each batch is committed on its own: a run stopped after its first batch (a comment marked
+    stale again stands for those it did not reach) leaves only the rest to the next run."""
+    [p] = load_papers(1)
+    comments = [stale_comment(p) for _ in range(3)]
+    assert services.rerender_comments(batch=1).rerendered == 3
+    Comment.objects.filter(pk__in=[c.pk for c in comments[1:]]).update(markup_version=0, html=PRICES_THEN)
+    assert services.rerender_comments().as_json() == {"stale": 2, "rerendered": 2, "changed": 2, "skipped": 0}
+    assert Comment.objects.stale().count() == 0

@@ -16,7 +16,7 @@ from paperfeed.accounts.models import User
 from paperfeed.feed import periods, services
 from paperfeed.feed.models import Comment, SavedSearch, Vote
 from paperfeed.papers.models import Paper
-from tests.sitedata import PASSWORD, load_papers, make_user
+from tests.sitedata import PASSWORD, PRICES_NOW, PRICES_THEN, load_papers, make_user, stale_comment
 
 pytestmark = pytest.mark.django_db
 
@@ -1809,3 +1809,19 @@ def test_the_subscribe_box_fills_in_a_readers_own_address_and_never_anothers(sit
             assert box.search(html), (url, visitor)
         assert 'value="bob@example.org"' in box.search(b.get(url).content.decode()).group(0)
         assert "value=" not in box.search(Client().get(url).content.decode()).group(0)
+
+
+def test_a_stale_comment_is_shown_by_the_current_rules_and_stored_so(site) -> None:  # type: ignore[no-untyped-def]
+    """A comment older rules rendered (before `comments rerender` has run) is shown as this
+    version renders it, and the page's read stores that; a hidden one too, to the moderators."""
+    papers, _, _ = site
+    p = papers[0]
+    shown, hidden = stale_comment(p), stale_comment(p, hidden=True)
+    page = Client().get(f"/papers/{p.arxiv_id}").content.decode()
+    assert PRICES_NOW.strip() in page and PRICES_THEN.strip() not in page
+    assert Comment.objects.get(pk=shown.pk).loaded_stale is None  # written back by the page
+    assert Comment.objects.filter(pk=hidden.pk, markup_version=0).exists()  # not read by that page
+    mod = Client()
+    mod.force_login(make_user("mod", staff=True))
+    assert mod.get(f"/papers/{p.arxiv_id}").content.decode().count(PRICES_NOW.strip()) == 2
+    assert not Comment.objects.stale().exists()
