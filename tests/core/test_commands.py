@@ -34,6 +34,28 @@ def test_init_twice_and_settings_hide_credentials(cli_env: dict[str, str]) -> No
     assert by_name["PAPERFEED_ARXIV_DELAY"]["default"] == "3.0"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_init_renders_the_comments_of_other_markup_rules_again(capsys: pytest.CaptureFixture[str]) -> None:
+    """The upgrade's one step brings the stored comments to this version's rules: no command of its
+    own for an operator to remember. Run in this process, on the test database (migrated already)."""
+    from django.core.management import call_command
+
+    from paperfeed.feed.markup import MARKUP_VERSION
+    from paperfeed.feed.models import Comment
+    from tests.sitedata import PRICES_NOW, load_papers, stale_comment
+
+    [p] = load_papers(1)
+    hidden, orphan = stale_comment(p, hidden=True), stale_comment(p, author=None)
+    call_command("init", "--json")
+    done = json.loads(capsys.readouterr().out)
+    assert done["migrationsApplied"] == 0
+    assert done["commentsRerendered"] == {"stale": 2, "rerendered": 2, "changed": 2, "skipped": 0}
+    stored = Comment.objects.filter(pk__in=[hidden.pk, orphan.pk]).values_list("html", "markup_version")
+    assert set(stored) == {(PRICES_NOW, MARKUP_VERSION)}
+    call_command("init", "--json")
+    assert json.loads(capsys.readouterr().out)["commentsRerendered"]["stale"] == 0
+
+
 @pytest.mark.migrated
 @pytest.mark.database_agnostic  # which modules a command imports, not what a database answers
 def test_a_report_command_does_not_load_the_site(cli_env: dict[str, str]) -> None:
