@@ -6,6 +6,8 @@ from django.core.management import call_command
 from django.db import connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 
+from paperfeed.core import routers
+
 
 def migrate(using: str = "default", verbosity: int = 0) -> None:
     """Apply every pending migration in one transaction and create the cache table.
@@ -42,10 +44,16 @@ def _apply_one_outside_a_transaction(using: str) -> bool:
         return False
     needed = set(graph.forwards_plan((alone.app_label, alone.name)))
     before = [(m, back) for m, back in plan if m is not alone and (m.app_label, m.name) in needed]
-    with transaction.atomic(using=using):
-        executor.migrate([], plan=before)
-    # A new executor: the state it starts from is that of the migrations applied when it loads.
-    MigrationExecutor(connections[using]).migrate([], plan=[(alone, False)])
+    # What Django's migrate command signals before and after (pre_migrate, post_migrate), so that
+    # the migrations' historical models query `using` (core.routers), not the default database.
+    routers.migration_started(using)
+    try:
+        with transaction.atomic(using=using):
+            executor.migrate([], plan=before)
+        # A new executor: the state it starts from is that of the migrations applied when it loads.
+        MigrationExecutor(connections[using]).migrate([], plan=[(alone, False)])
+    finally:
+        routers.migration_ended()
     return True
 
 
