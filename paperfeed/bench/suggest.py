@@ -18,8 +18,10 @@ neighbouring word is what tells the word meant (a set left out when no title has
 One child answers every query in keyword mode with the suggestion and without it, in an order
 that alternates from query to query so that both see the same load, after a warm-up pass of each
 (the first look at a letter's terms reads them from the index). Per set: p50/p95 of each way's
-in-process `took_ms`, their ratios, the mean added ms, the queries that found nothing, and the
-suggestions given and right (the query as it was before the typo, case aside).
+in-process `took_ms`, their ratios, the mean added ms, the queries that found nothing, the
+suggestions given and right (the query as it was before the typo, case aside), and among them
+those that respell a word in capitals (`capitals`: "EGTM" -> "GETS") and those that only change
+British spellings to American ones or back (`spelling_only`: "Generalised" -> "Generalized").
 """
 
 from __future__ import annotations
@@ -295,6 +297,27 @@ def _same(a: str, b: str) -> bool:
     return " ".join(a.split()).lower() == " ".join(b.split()).lower()
 
 
+def _changed(query: str, suggestion: str) -> list[tuple[str, str]]:
+    """The words (as typed, as suggested) that the suggestion changes."""
+    return [(a, b) for a, b in zip(query.split(), suggestion.split(), strict=False) if a != b]
+
+
+def capitals(query: str, suggestion: str) -> bool:
+    """Whether `suggestion` respells a word of `query` written in capitals (an acronym, mostly)."""
+    return any(a.isupper() for a, _ in _changed(query, suggestion))
+
+
+def spelling_only(query: str, suggestion: str) -> bool:
+    """Whether `suggestion` only changes British spellings of `query` to American ones, or back."""
+    pairs = [
+        (x, y)
+        for a, b in _changed(query, suggestion)
+        for x, y in zip(text.words(a), text.words(b), strict=False)
+        if x != y
+    ]
+    return bool(pairs) and all(text.same_word(x, y) for x, y in pairs)
+
+
 def _measure(sets: dict[str, list[list[str]]]) -> dict[str, Any]:
     """In the child (Django set up on the bench's home): every set answered both ways."""
     import django
@@ -315,7 +338,7 @@ def _measure(sets: dict[str, list[list[str]]]) -> dict[str, Any]:
                 for q, _ in pairs:
                     services.search(q, mode="keyword", limit=10)
             took: dict[str, list[float]] = {way: [] for way in WAYS}
-            given = right = found_none = 0
+            given = right = found_none = caps = variants = 0
             wrong: list[dict[str, str]] = []
             for n, (q, meant) in enumerate(pairs):
                 for way in WAYS if n % 2 == 0 else WAYS[::-1]:
@@ -326,6 +349,8 @@ def _measure(sets: dict[str, list[list[str]]]) -> dict[str, Any]:
                         found_none += r.total == 0
                     elif r.suggestion:
                         given += 1
+                        caps += capitals(q, r.suggestion)
+                        variants += spelling_only(q, r.suggestion)
                         if _same(r.suggestion, meant):
                             right += 1
                         elif len(wrong) < 5:
@@ -337,6 +362,8 @@ def _measure(sets: dict[str, list[list[str]]]) -> dict[str, Any]:
                 **_summary(took),
                 "suggestions": given,
                 "right": right,
+                "capitals": caps,
+                "spelling_only": variants,
                 "wrong_examples": wrong,
             }
     finally:

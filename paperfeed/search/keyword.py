@@ -67,6 +67,10 @@ PRIOR_WEIGHT = 0.5
 # the start of the word can still be far from all of it: "Snapmoji" is no typo of "synaptic".
 TYPOS = 2
 TYPOS_COST = TYPOS * text.EDIT_COST + text.FIRST_COST
+# The dearest typo a word in capitals is respelt for (KeywordIndex._respelt_capitals): one slip. Of
+# the 5,702 words of 4 letters or more in capitals in the 74,728 titles, respelt alone, 2,350 were
+# respelt before the rule ("AALC" -> "ALLS", "ADORE" -> "ADOBE"), 8 after it (bench/README.md, b2).
+CAPITALS_COST = text.NEAR_COST
 # Stems whose spellings are kept between reloads (KeywordIndex._spellings), so that no run of queries
 # grows the cache without end.
 SPELLINGS_CACHED = 10_000
@@ -81,8 +85,9 @@ FRAGMENT_RATE = 0.005
 # The version of the index's layout: its fields and what upsert() writes in them. Bump it with any
 # change to either: an index of another version is stale, is not searched, and is built again beside
 # itself by the next indexer run, which a process that finds it so enqueues (indexing.py, tasks.py).
-# 1: until 2026-12; 2: + "words" (unstemmed, for "did you mean").
-SCHEMA_VERSION = 2
+# 1: until 2026-12; 2: + "words" (unstemmed, for "did you mean"); 3: British spellings indexed as
+# American ones (text.american: "optimisation" is "optimization"'s term).
+SCHEMA_VERSION = 3
 
 EPOCH = dt.date(1970, 1, 1)
 _WRITER_HEAP = 256 * 1024 * 1024
@@ -179,7 +184,7 @@ class KeywordIndex:
         # KeywordIndex._inner: every such term, by its second and third letters.
         self._inner: dict[str, dict[str, int]] | None = None
         # KeywordIndex._spellings, by stem.
-        self._spelt: dict[str, dict[str, int]] = {}
+        self._spelt: dict[str, dict[str, tuple[int, int]]] = {}
         # KeywordIndex._pieces, by spelling.
         self._broken: dict[str, float] = {}
 
@@ -252,12 +257,31 @@ class KeywordIndex:
         return "".join(fixed) if fixed != parts else None
 
     def _respelt_part(self, word: str, context: Sequence[str]) -> str | None:
-        if not word.isupper() and any(c.isupper() for c in word[2:]):
+        if word.isupper():
+            return self._respelt_capitals(word, context)
+        if any(c.isupper() for c in word[2:]):
             return None  # a capital inside a word marks a name ("StainNet", "LoRA"), not a typo
         better = self._respelling(word, context)
-        if better and word[:1].isupper():  # "Difusion" -> "Diffusion", "GRPAH" -> "GRAPH"
-            return better.upper() if word.isupper() else better.capitalize()
-        return better
+        if better is None or text.same_word(text.fold(word), better):
+            # "Generalised" is "Generalized" spelt the British way, no typo: both find the same
+            # papers (text.american), and the papers' commoner spelling is not offered.
+            return None
+        return better.capitalize() if word[:1].isupper() else better
+
+    def _respelt_capitals(self, word: str, context: Sequence[str]) -> str | None:
+        """A word in capitals is an acronym or a model's name ("EGTM", "GRPO") far more often than a
+        shouted typo, and another acronym is often an edit away ("EGTM" -> "GETS"): it is respelt
+        only when no paper has it, as a word or an author's name, and its respelling is a single
+        slip (CAPITALS_COST: two letters swapped, a neighbouring key, a letter doubled or a like
+        sound): "GRPAH" -> "GRAPH", "TRASNFORMER" -> "TRANSFORMER"."""
+        typed = text.fold(word)
+        searcher = self.index.searcher()
+        if int(searcher.doc_freq("words", typed)) or int(searcher.doc_freq("authors", typed)):
+            return None
+        better = self._respelling(word, context)
+        if better is None or text.same_word(typed, better) or text.typo_cost(typed, better) > CAPITALS_COST:
+            return None
+        return better.upper()
 
     def _respelling(self, word: str, context: Sequence[str]) -> str | None:
         typed = text.fold(word)
@@ -341,6 +365,8 @@ class KeywordIndex:
         frequent = [e for e, t in zip(edits, text.stems(edits), strict=True) if common.get(t, 0) >= floor]
         scored = []
         for e in frequent:
+            if text.same_word(typed, e):
+                continue  # another spelling of the word, no typo ("generalised": text.american)
             n = int(searcher.doc_freq("words", e))
             if n >= floor:
                 scored.append((PRIOR_WEIGHT * math.log(n) - text.typo_cost(typed, e), e))
@@ -404,11 +430,14 @@ class KeywordIndex:
         not listed) is written as a word like `typed` (text.spelled). A typo dearer than `limit` is
         given as some cost over it."""
         best: tuple[float, float, str] | None = None
-        for word, n in self._spellings(stem).items():  # most frequent first
-            prior = PRIOR_WEIGHT * math.log(n)
+        # Each spelling is weighed with the papers of all its spellings of the same word, British and
+        # American ("generalised", "generalized"), so that a typo is respelt in the spelling typed:
+        # "Generlaised" -> "Generalised", which is one slip from it, not the commoner "Generalized".
+        for word, (_, same) in self._spellings(stem).items():  # most frequent first
+            prior = PRIOR_WEIGHT * math.log(same)
             # Past the first, none in RESPELL_RARE papers or fewer (a typo, as a query word would be:
             # "reinforcment"), nor one whose cheapest typo cannot make up for the papers it lacks.
-            if best is not None and (n <= RESPELL_RARE or prior - best[0] < text.SWAP_COST):
+            if best is not None and (same <= RESPELL_RARE or prior - best[0] < text.SWAP_COST):
                 break
             cost = text.typo_cost(typed, word, limit if best is None else min(limit, prior - best[0]))
             if best is None or prior - cost > best[0]:
@@ -418,19 +447,25 @@ class KeywordIndex:
             return text.typo_cost(typed, word, limit), word
         return best[1], best[2]
 
-    def _spellings(self, stem: str) -> dict[str, int]:
-        """The words of titles and abstracts whose term is `stem`, with their papers, most frequent
-        first (cached until the next reload). A snowball stem is the start of its words but for its
-        last letter at most: a final y made i ("studi"), an e put back ("prune" for "pruning"), -ble
-        for -bility ("capabl" for "capabilities")."""
+    def _spellings(self, stem: str) -> dict[str, tuple[int, int]]:
+        """The words of titles and abstracts whose term is `stem`, with their papers and those of all
+        its spellings of the same word (text.same_word: "generalised" and "generalized" are one),
+        most frequent first by the second, then the first (cached until the next reload). A snowball
+        stem is the start of its words but for its last letter at most: a final y made i ("studi"),
+        an e put back ("prune" for "pruning"), -ble for -bility ("capabl" for "capabilities")."""
         found = self._spelt.get(stem)
         if found is None:
             start = stem[:-1]
             words = self.index.searcher().terms_with_prefix("words", start) if len(start) >= 3 else []
-            listed = sorted(((w, int(n)) for w, n in words if text.term_of(w) == stem), key=lambda f: -f[1])
+            listed = [(w, int(n)) for w, n in words if text.term_of(w) == stem]
+            keys = {w: text.loosely(w) for w, _ in listed}
+            same: dict[str, int] = {}
+            for w, n in listed:
+                same[keys[w]] = same.get(keys[w], 0) + n
+            ranked = sorted(((w, (n, same[keys[w]])) for w, n in listed), key=lambda f: (-f[1][1], -f[1][0]))
             if len(self._spelt) >= SPELLINGS_CACHED:
                 self._spelt.clear()
-            found = self._spelt[stem] = dict(listed)
+            found = self._spelt[stem] = dict(ranked)
         return found
 
     def _terms(self, letter: str) -> dict[str, int]:

@@ -95,6 +95,141 @@ _STEMS: dict[str, str] = {}
 _STEMS_MAX = 500_000
 
 
+# British spellings, written as American ones before stemming, for documents and queries alike: a
+# paper on "optimisation" is one on "optimization" (Snowball stems them "optimis" and "optim"). Each
+# rule names the words it changes, because the letters alone do not tell a variant: "-ise" is a
+# suffix in "normalise" but part of the word in "supervise" (whose "supervis" is "supervision"'s
+# term), "precise", "promise" or "pairwise", and "-our" is one in "colour", not in "hour" or "four".
+# What the rules join and what they part in the 74,728 records is listed in bench/README.md (b2).
+# -ise, -ised, -ising, -isation ... after at least 3 letters ("raise", "noise", "arise" have 2 or
+# fewer), except in words where the s is no suffix's: the endings below, the word before "is".
+_ISE = re.compile(r"^([a-z]{3,})is(e|es|ed|ing|er|ers|ation|ations|ational|able)$")
+_ISE_KEPT = (
+    "wis",
+    "nois",
+    "vis",
+    "pris",
+    "promis",
+    "premis",
+    "surmis",
+    "chemis",
+    "demis",
+    "precis",
+    "concis",
+    "exercis",
+    "excis",
+    "incis",
+    "rais",
+    "pois",
+    "guis",
+    "cruis",
+    "bruis",
+    "advertis",
+    "merchandis",
+    "franchis",
+    "chastis",
+    "despis",
+    "treatis",
+    "paradis",
+    "tortois",
+    "porpois",
+    "turquois",
+    "practis",
+    "expertis",
+    "mortis",
+    "valis",
+    "trellis",
+    "metropolis",
+    "upris",
+    "overris",
+    "sunris",
+)
+# -yse as -yze ("analyse", "catalysed", "paralysing"); not "-yses", the plural of "-ysis" too.
+_YSE = re.compile(r"^([a-z]{2,})ys(e|ed|ing|er|ers|able)$")
+# -our as -or, -re as -er, -ogue as -og and -ence as -ense in the words that have them (and any word
+# they start or end: "discoloured", "unfavourable", "kilometres", "dialogues").
+_OUR = re.compile(
+    r"(colo|behavio|neighbo|favo|hono|labo|flavo|humo|rumo|vapo|harbo|armo|vigo|rigo|tumo|odo|savo"
+    r"|endeavo|parlo|valo|clamo|splendo|cando|ardo|fervo|demeano|savio)ur"
+)
+_RE = re.compile(
+    r"^([a-z]*(?:cent|met)|lit|theat|spect|lust|meag|scept|tit|mit|nit|goit|fib|calib|somb|sab)r(e|es|ed|ing)$"
+)
+_OGUE = re.compile(r"^(\w*(?:dialog|catalog|analog|monolog|homolog|prolog|epilog|travelog))u(e|es|ed|ing)$")
+_ENCE = re.compile(r"^(defen|offen|licen|preten)c(e|es|ed|ing)$")
+_WORDS = {
+    "programme": "program",
+    "programmes": "programs",
+    "judgement": "judgment",
+    "judgements": "judgments",
+    "acknowledgement": "acknowledgment",
+    "acknowledgements": "acknowledgments",
+    "artefact": "artifact",
+    "artefacts": "artifacts",
+    "manoeuvre": "maneuver",
+    "manoeuvres": "maneuvers",
+    "manoeuvring": "maneuvering",
+    "aluminium": "aluminum",
+    "sulphur": "sulfur",
+}
+# The endings one of the rules needs, tested first (one C call each): most words have none of them,
+# and a misspelt word's ~600 edits are all looked at (KeywordIndex._respelling, bench/README.md b2).
+_ISE_ENDS = tuple(
+    f"{y}s{e}"
+    for y in "iy"
+    for e in ("e", "es", "ed", "ing", "er", "ers", "ation", "ations", "ational", "able")
+)
+_RE_ENDS = tuple(f"{c}r{e}" for c in "tb" for e in ("e", "es", "ed", "ing"))
+_OGUE_ENDS = ("ogue", "ogues", "ogued", "oguing")
+_ENCE_ENDS = ("ence", "ences", "enced", "encing")
+_ENDS = _ISE_ENDS + _RE_ENDS + _OGUE_ENDS + _ENCE_ENDS
+
+
+def american(word: str) -> str:
+    """`word` (folded) in American spelling when it is a British spelling of a word the rules above
+    name, else itself."""
+    if word in _WORDS:
+        return _WORDS[word]
+    if "our" in word:  # first: a word can have two ("colourised")
+        word = _OUR.sub(r"\1r", word)
+    if not word.endswith(_ENDS):
+        return word
+    if word.endswith(_ISE_ENDS):
+        m = _ISE.match(word)
+        if m and not (m[1] + "is").endswith(_ISE_KEPT):
+            return f"{m[1]}iz{m[2]}"
+        m = _YSE.match(word)
+        return f"{m[1]}yz{m[2]}" if m else word
+    if word.endswith(_RE_ENDS):
+        m = _RE.match(word)
+        return m[1] + {"e": "er", "es": "ers", "ed": "ered", "ing": "ering"}[m[2]] if m else word
+    if word.endswith(_OGUE_ENDS):
+        m = _OGUE.match(word)
+        return m[1] + {"e": "", "es": "s"}.get(m[2], m[2]) if m else word  # "catalogued" -> "cataloged"
+    if word.endswith(_ENCE_ENDS):
+        m = _ENCE.match(word)
+        return f"{m[1]}s{m[2]}" if m else word
+    return word
+
+
+def same_word(a: str, b: str) -> bool:
+    """Whether `a` and `b` (folded) differ only as British and American spellings do (what "did you
+    mean" never offers): as `american` makes them, or by -is-/-iz- or -our/-or in any word ("colourise"
+    and "colorize", which `american` leaves apart: it must not join two words, and this only keeps an
+    offer back). Not -re/-er or -ence/-ense beyond `american`'s words: those are typos too ("Clustre",
+    "Sentense")."""
+    return a != b and loosely(a) == loosely(b)
+
+
+_LOOSE_IS = re.compile(r"(?<=[a-z]{3})([iy])s(?=e|ing|ation|er|ab)")
+_LOOSE_OUR = re.compile(r"(?<=[a-z]{3})our(?=$|s$|ed|ing|al|abl|ite|ful|less|hood|ism|ist)")
+
+
+def loosely(word: str) -> str:
+    """`word` (folded) as `same_word` compares it: one form for its British and American spellings."""
+    return american(_LOOSE_OUR.sub("or", _LOOSE_IS.sub(r"\1z", word)))
+
+
 def _stem_all(ws: list[str]) -> list[str]:
     get = _STEMS.get
     out = [get(w) for w in ws]
@@ -102,7 +237,7 @@ def _stem_all(ws: list[str]) -> list[str]:
         stemmer = _stemmer()
         for i, s in enumerate(out):
             if s is None:
-                s = out[i] = stemmer.stemWord(ws[i])
+                s = out[i] = stemmer.stemWord(american(ws[i]))
                 if len(_STEMS) < _STEMS_MAX:
                     _STEMS[ws[i]] = s
     return out  # type: ignore[return-value]
@@ -294,4 +429,4 @@ def _uncached_stemmer() -> Stemmer.Stemmer:
 
 def stems(ws: list[str]) -> list[str]:
     """Snowball stems of `ws`, kept in no cache (most are not words at all)."""
-    return list(_uncached_stemmer().stemWords(ws))
+    return list(_uncached_stemmer().stemWords([american(w) for w in ws]))

@@ -124,6 +124,7 @@ def test_the_command_reports_each_set_both_ways_and_suggests_for_the_misspelt(
             assert 0 < s[way]["p50_ms"] <= s[way]["p95_ms"]
         assert {"ratio_p50", "ratio_p95", "added_mean_ms", "found_none"} <= set(s)
         assert s["right"] <= s["suggestions"] <= s["queries"]
+        assert s["capitals"] <= s["suggestions"] and s["spelling_only"] <= s["suggestions"]
     title = doc["sets"]["title"]
     assert (title["misspelt"], title["suggestions"], title["found_none"]) == (0, 0, 0)
     for name in ("swapped", "first_letter", "alone", "neighbour_key", "hyphenated", "right_stem"):
@@ -182,3 +183,14 @@ def test_right_stem_misspellings_keep_the_index_term_and_are_the_same_for_the_sa
         assert len(wrong) == 1 and text.term_of(wrong[0][0]) == text.term_of(wrong[0][1])
     assert pairs[0][0] == "Controled Generation"
     assert right_stem_pairs(queries, 1, 7) == pairs[:1]
+
+
+def test_suggestions_that_respell_capitals_or_only_a_spelling_are_told_apart() -> None:
+    from paperfeed.bench.suggest import capitals, spelling_only
+
+    assert capitals("EGTM: Event-guided Efficiant", "GETS: Event-guided Efficient")
+    assert not capitals("EGTM: Event-guided Efficiant", "EGTM: Event-guided Efficient")
+    assert spelling_only("Generlaised Planning", "Generlaized Planning")
+    assert spelling_only("Colour constancy:", "Color constancy:")
+    assert not spelling_only("Generlaised Planning", "Generalized Planning")  # a swap too
+    assert not spelling_only("Efficiant", "Efficient") and not spelling_only("a b", "a b")

@@ -432,3 +432,26 @@ def test_a_misspelling_whose_term_is_right_is_offered_though_it_finds_the_same_p
     assert offered("Controled robots") == "Controlled robots"
     # A rare form that is spelt right is no misspelling of the frequent one.
     assert offered("Controllably steering") is None and offered("Controlled robots") is None
+
+
+def test_no_suggestion_for_a_british_spelling_or_an_acronym_of_the_papers() -> None:
+    from paperfeed.search.keyword import Filters, KeywordDoc, KeywordIndex
+    from paperfeed.search.query import parse
+
+    titles = ["Generalized planning with graphs"] * 30 + ["Generalised planning"] * 2
+    titles += ["EGTM: event-guided tracking", "EGTM for drones"] + ["Gets better with scale"] * 60
+    titles += ["Efficient inference"] * 20
+    ki = KeywordIndex(None)
+    ki.upsert(KeywordDoc(i, t, "", [], [], ["cs.LG"], dt.date(2025, 1, 1)) for i, t in enumerate(titles, 1))
+    ki.commit()
+
+    def offered(query: str) -> str | None:
+        _, found = ki.search(parse(query), Filters(), 1)
+        return services._suggestion(ki, query, Filters(), found)
+
+    # Both spellings find all 32 papers; the British one is no typo of the American.
+    assert ki.search(parse("Generalised planning"), Filters(), 1)[1] == 32
+    assert offered("Generalised planning") is None
+    assert offered("Generlaised planning") == "Generalised planning"
+    # The acronym two papers use stays; the misspelt word beside it is respelt.
+    assert offered("EGTM: Event-guided Efficiant") == "EGTM: Event-guided Efficient"

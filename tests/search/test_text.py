@@ -104,3 +104,81 @@ def test_edit_distance_from_the_start_of_a_word() -> None:
     assert text.edit_distance("bonvolutinal", "convolut", prefix=True) == 1
     assert text.edit_distance("ransfomer", "transform", prefix=True) == 2
     assert text.edit_distance("abcdef", "xyz", 1, prefix=True) == 2
+
+
+def test_british_spellings_have_the_american_ones_terms() -> None:
+    for british, american in [
+        ("optimisation", "optimization"),
+        ("Generalised", "generalized"),
+        ("tokenisers", "tokenizers"),
+        ("analyse", "analyze"),
+        ("analysing", "analyzing"),
+        ("colour", "color"),
+        ("behavioural", "behavioral"),
+        ("neighbourhoods", "neighborhoods"),
+        ("unfavourable", "unfavorable"),
+        ("centre", "center"),
+        ("centred", "centered"),
+        ("kilometres", "kilometers"),
+        ("fibre", "fiber"),
+        ("dialogue", "dialog"),
+        ("catalogued", "cataloged"),
+        ("licence", "license"),
+        ("defences", "defenses"),
+        ("judgement", "judgment"),
+        ("artefacts", "artifacts"),
+        ("programme", "program"),
+    ]:
+        assert text.tokens(british) == text.tokens(american), british
+        assert text.term_of(british) == text.term_of(american)
+    assert text.stems(["optimisation", "colour"]) == text.stems(["optimization", "color"])
+    # Author names are not stemmed, nor respelt: "Colour" may be someone's name.
+    assert text.tokens("Colour", stem=False) == ["colour"]
+
+
+def test_words_whose_s_or_our_or_re_is_no_suffix_keep_their_terms() -> None:
+    # Each keeps the term it had, and so what it was found with: "supervised" is "supervision"'s
+    # "supervis", "precise" "precision"'s "precis"; no rule makes them "-ize" words.
+    for word, like in [
+        ("supervised", "supervision"),
+        ("precise", "precision"),
+        ("revised", "revision"),
+        ("promising", "promise"),
+        ("pairwise", "pairwise"),
+        ("noise", "noises"),
+        ("raises", "raise"),
+        ("arising", "arise"),
+        ("surprising", "surprise"),
+        ("exercises", "exercise"),
+        ("analyses", "analyses"),  # also the plural of "analysis": not made "analyzes"
+    ]:
+        assert text.american(word) == word and text.term_of(word) == text.term_of(like), word
+    for word in ("size", "prize", "seize", "hour", "four", "tour", "contour", "genre", "acre", "cluster"):
+        assert text.american(word) == word
+    assert text.term_of("size") != text.term_of("sise")
+    assert text.term_of("hour") != text.term_of("hor")
+    # Only the -re words named: a swap typo of "-ter" stays one ("clustre" is no "cluster").
+    assert text.american("clustre") == "clustre" and text.american("lustre") == "luster"
+
+
+def test_same_word_is_true_of_spellings_only_not_of_typos() -> None:
+    for a, b in [
+        ("generalised", "generalized"),
+        ("optimisation", "optimization"),
+        ("colourised", "colorized"),
+        ("centre", "center"),
+        ("analysed", "analyzed"),
+        ("dialogue", "dialog"),
+        ("neighbours", "neighbors"),
+    ]:
+        assert text.same_word(a, b) and text.same_word(b, a), (a, b)
+    for a, b in [
+        ("generalized", "generalized"),
+        ("controled", "controlled"),
+        ("sentense", "sentence"),
+        ("sorce", "source"),
+        ("clustre", "cluster"),
+        ("hor", "hour"),
+        ("egtm", "gets"),
+    ]:
+        assert not text.same_word(a, b), (a, b)
