@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from functools import cached_property
 from typing import Any
 
-from django.db import connections, models
-from django.db.models import Exists, OuterRef
+from django.db import connections, models, router, transaction
+from django.db.models import Exists, OuterRef, Subquery
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils.safestring import SafeString, mark_safe
@@ -157,7 +157,22 @@ class PaperQuerySet(models.QuerySet["Paper"]):
             if not isinstance(kwargs["title"], str):
                 raise TypeError("a title set by a database expression has no title_digest: set a string")
             kwargs["title_digest"] = title_digest(kwargs["title"])
-        return super().update(**kwargs)
+        if "announced" not in kwargs:
+            return super().update(**kwargs)
+        # The papers' listings carry their day (PaperCategory.announced): written in the same transaction.
+        day, listings = kwargs["announced"], PaperCategory.objects.using(self.db)
+        with transaction.atomic(using=self.db):
+            if day is None or isinstance(day, dt.date):
+                # The listings first: the papers' own filter may name the day about to change.
+                listings.filter(paper_id__in=self.values("pk")).update(announced=day)
+                return super().update(**kwargs)
+            # A database expression (bulk_update's CASE, an F()): each paper's day read back once written.
+            pks = list(self.values_list("pk", flat=True))
+            n = super().update(**kwargs)
+            day_of = Paper.objects.using(self.db).filter(pk=OuterRef("paper_id")).values("announced")
+            for i in range(0, len(pks), 500):  # within SQLite's bound parameters
+                listings.filter(paper_id__in=pks[i : i + 500]).update(announced=Subquery(day_of))
+            return n
 
     def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
         papers = list(objs)
@@ -243,7 +258,19 @@ class Paper(models.Model):
         fields = kwargs.get("update_fields")
         if fields is not None and "title" in fields and "title_digest" not in fields:
             kwargs["update_fields"] = [*fields, "title_digest"]
-        super().save(*args, **kwargs)
+        # A new paper has no listings yet; a stored one's take its day whenever the day is saved.
+        relisted = (
+            not self._state.adding
+            and "announced" not in self.get_deferred_fields()
+            and (fields is None or "announced" in fields)
+        )
+        if not relisted:
+            super().save(*args, **kwargs)
+            return
+        db = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=db):
+            super().save(*args, **kwargs)
+            PaperCategory.objects.using(db).filter(paper_id=self.pk).update(announced=self.announced)
 
     @property
     def abs_url(self) -> str:
@@ -327,32 +354,35 @@ class Paper(models.Model):
 class PaperCategoryQuerySet(models.QuerySet["PaperCategory"]):
     def of_newest(self, codes: list[str], n: int) -> PaperCategoryQuerySet:
         """Every listing (all their categories) of each of `codes`' newest papers: the `n` of latest day
-        (`announced`, the day the feed lists a paper under) whose primary category it is, and the `n`
-        last added to it, primary or cross-listed. By day, where the last added alone were: a backfill
-        of old papers (an import of an old snapshot, a harvest of an old range) is added last, and it
-        took every place. No index orders a category's cross-lists by day (the day is the paper's), so
-        they come by id: a backfill's cross-lists can hide newer cross-lists, never the category's
-        newest papers. One query, two end ranges of an index per category ((primary_category,
-        announced) and (category, paper)), each read as a LIMIT of its own inside a UNION ALL (the
-        ORM slices no member of a union on SQLite); one read per category cost a request's page each
-        its own round trip and compile."""
+        (`announced`, the day the feed lists a paper under) filed under it, primary or cross-listed,
+        the last added first among a day's. By day, where the last added were: a backfill of old
+        papers (an import of an old snapshot, a harvest of an old range) is added last, and took their
+        places, cross-lists' too while only the primary listings had an index by day. Papers not yet
+        announced have no day and are left out. One query, an end range of the listings'
+        (category, announced, paper) index per category, each read as a LIMIT of its own inside a
+        UNION ALL (the ORM slices no member of a union on SQLite); one read per category cost a
+        request's page each its own round trip and compile."""
         if not codes:
             return self.none()
-        # Only the quoted table names are spliced in: the codes and `n` are parameters.
-        quote = connections[self.db].ops.quote_name
-        papers, listings = quote(Paper._meta.db_table), quote(PaperCategory._meta.db_table)
+        # Only the quoted table name is spliced in: the codes and `n` are parameters.
+        listings = connections[self.db].ops.quote_name(PaperCategory._meta.db_table)
         newest = (
-            f"SELECT id FROM {papers} WHERE primary_category_id = %s AND announced IS NOT NULL"  # noqa: S608  # nosec B608
-            " ORDER BY announced DESC LIMIT %s"
+            f"SELECT paper_id FROM {listings} WHERE category_id = %s AND announced IS NOT NULL"  # noqa: S608  # nosec B608
+            " ORDER BY announced DESC, paper_id DESC LIMIT %s"
         )
-        last = f"SELECT paper_id FROM {listings} WHERE category_id = %s ORDER BY paper_id DESC LIMIT %s"  # noqa: S608  # nosec B608
-        union = " UNION ALL ".join(
-            f"SELECT * FROM ({part}) AS {name}_{i}"  # noqa: S608  # nosec B608
-            for i in range(len(codes))
-            for name, part in (("newest", newest), ("last", last))
-        )
-        params = [x for code in codes for x in (code, n, code, n)]
+        union = " UNION ALL ".join(f"SELECT * FROM ({newest}) AS newest_{i}" for i in range(len(codes)))  # noqa: S608  # nosec B608
+        params = [x for code in codes for x in (code, n)]
         return self.filter(paper_id__in=RawSQL(union, params))  # noqa: S611  # nosec B611
+
+    def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
+        """Listings as every other write leaves them: with their paper's day, whatever was set (the
+        ORM's writes of listings, `paper.categories.add()` among them, come through here)."""
+        rows = list(objs)
+        ids = {row.paper_id for row in rows}
+        days = dict(Paper.objects.using(self.db).filter(pk__in=ids).values_list("pk", "announced"))
+        for row in rows:
+            row.announced = days.get(row.paper_id)
+        return super().bulk_create(rows, *args, **kwargs)
 
 
 class PaperCategory(models.Model):
@@ -364,16 +394,34 @@ class PaperCategory(models.Model):
         Category, on_delete=models.PROTECT, related_name="paper_categories", db_index=False
     )
     position = models.PositiveSmallIntegerField(default=0)  # 0 = primary
+    # The paper's `announced`, copied so that a category's listings, cross-lists too, can be read
+    # newest day first from an index (of_newest). Every write of a paper's day or of its listings
+    # sets it: the ingestor's, the queryset's and the model's (tests/papers/test_models.py).
+    announced = models.DateField(null=True, blank=True, editable=False)
 
     objects = PaperCategoryQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "paper categories"
         constraints = [models.UniqueConstraint(fields=["paper", "category"], name="uniq_paper_category")]
-        indexes = [models.Index(fields=["category", "paper"], name="papercat_cat_paper")]
+        indexes = [
+            models.Index(fields=["category", "paper"], name="papercat_cat_paper"),
+            # The paper last: a day's order (the last added first) without a sort, and the ids read
+            # from the index alone, on SQLite (whose own tie-break is the row id) and PostgreSQL.
+            models.Index(fields=["category", "announced", "paper"], name="papercat_cat_announced"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.paper_id} in {self.category_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.announced = (
+            Paper.objects.using(kwargs.get("using") or router.db_for_write(type(self), instance=self))
+            .filter(pk=self.paper_id)
+            .values_list("announced", flat=True)
+            .first()
+        )
+        super().save(*args, **kwargs)
 
 
 class Authorship(models.Model):

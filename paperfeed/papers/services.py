@@ -175,6 +175,7 @@ _PAPER_COLUMNS: list[str] = [
 ] + _STAMPS
 _ROW_COLUMNS = _PAPER_COLUMNS[: -len(_STAMPS)]
 _PAPER_TYPES = {str(f.column): f.get_internal_type() for f in Paper._meta.concrete_fields}
+_ANNOUNCED = _ROW_COLUMNS.index("announced")
 
 
 # Per connection's operations (one per thread and database): looked up per row, built once.
@@ -393,7 +394,11 @@ class Ingestor:
         )
         counts["created"] += len(creates)
         for pk, rec, h in updates:
-            Paper.objects.filter(pk=pk).update(**_paper_fields(rec, h, self.source), modified_at=now)
+            # Not PaperQuerySet.update, which would copy the day to listings rewritten just below
+            # (the fields carry the title's digest already).
+            models.QuerySet.update(
+                Paper.objects.filter(pk=pk), **_paper_fields(rec, h, self.source), modified_at=now
+            )
         counts["updated"] += len(updates)
         updated_pks = [pk for pk, _, _ in updates]
         if updated_pks:
@@ -405,10 +410,17 @@ class Ingestor:
             (pk, *part)
             for pk, part in zip([new_pks[p.arxiv_id] for p in creates] + updated_pks, parts, strict=True)
         ]
+        # Each listing carries its paper's day (PaperCategory.announced), in database form.
+        adapt_day = connection.ops.adapt_datefield_value
+        days = [p.row[_ANNOUNCED] for p in creates] + [adapt_day(r.announced) for _, r, _ in updates]
         _insert_rows(
             PaperCategory,
-            ["paper_id", "category_id", "position"],
-            [(pk, c, i) for pk, cats, _, _ in children for i, c in enumerate(cats)],
+            ["paper_id", "category_id", "position", "announced"],
+            [
+                (pk, c, i, day)
+                for (pk, cats, _, _), day in zip(children, days, strict=True)
+                for i, c in enumerate(cats)
+            ],
         )
         _insert_rows(
             Authorship,

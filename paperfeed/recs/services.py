@@ -986,18 +986,18 @@ PROVISIONAL_HALF_LIFE_DAYS = 7.0
 
 
 def _provisional_pool(cats: list[str], excluded: set[int], n: int) -> list[tuple[int, dt.date, list[str]]]:
-    """The `n` newest papers by day of each of `cats` (those whose primary category it is, and the
-    `n` last added to it, primary or cross-listed) that are within the real model's window
-    (index.window_days before the newest of them), with their days and categories (primary first).
-    One query (PaperCategory.objects.of_newest): each category's papers are read from the end of the
-    (primary_category, announced) and (category, paper) indexes, a few ms whatever its size, where
-    ordering a category by day over all its listings walked the `announced` index past the other
-    categories' papers (75-225 ms for one of 1,000 papers at 75k on SQLite); one query per category,
-    then one for the days and one for the categories, cost more in the ORM than in the database
-    (bench/README.md, "recs-latency"). By day, not by id: a backfill of old papers (an import of an
-    old snapshot) was all of a category's last added, and took the pool's every place. A busy
-    category cannot crowd a quiet but favoured one out of the candidates, and a request reads at most
-    len(cats) x 2n papers' listings (the papers listed are read whole afterwards)."""
+    """The `n` newest papers by day of each of `cats` (primary and cross-listed alike, the last added
+    first among a day's) that are within the real model's window (index.window_days before the newest
+    of them), with their days and categories (primary first). One query
+    (PaperCategory.objects.of_newest): each category's listings are read from the end of the
+    (category, announced, paper) index, a few ms whatever its size, where ordering a category by day
+    through the papers walked the `announced` index past the other categories' papers (75-225 ms for
+    one of 1,000 papers at 75k on SQLite); one query per category, then one for the days and one for
+    the categories, cost more in the ORM than in the database (bench/README.md, "recs-latency"). By
+    day, not by id: a backfill of old papers (an import of an old snapshot) was all of a category's
+    last added, and took the pool's every place, its cross-lists too until the listings carried their
+    paper's day. A busy category cannot crowd a quiet but favoured one out of the candidates, and a
+    request reads at most len(cats) x n papers' listings (the papers listed are read whole afterwards)."""
     pool: dict[int, tuple[dt.date, list[str]]] = {}
     for pk, day, code in (
         PaperCategory.objects.of_newest(cats, n)

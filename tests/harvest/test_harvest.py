@@ -322,6 +322,12 @@ def test_announcements_record_first_announcement_dates(
     # The feed's exact day corrects the estimates; a replacement says nothing about the first day.
     assert got[ids[0]] == late[ids[0]] and got[ids[1]] == late[ids[1]]
     assert got[docs[400]["id"]] == dt.date(2026, 7, 1) and got[ids[2]] == estimated[ids[2]]
+    # Each paper's listings carry the corrected day (the "for you" list reads categories by it).
+    from paperfeed.papers.models import PaperCategory
+    from tests.papers.test_models import days_off_their_papers
+
+    listed = set(PaperCategory.objects.filter(paper__arxiv_id=ids[0]).values_list("announced", flat=True))
+    assert listed == {late[ids[0]]} and days_off_their_papers() == []
     # An empty feed (a weekend) changes nothing.
     fake.announcements = []
     assert record_announcements([])["read"] == 0

@@ -411,3 +411,76 @@ def test_a_later_version_s_date_stored_as_published_is_cleared() -> None:
             Paper.objects.filter(pk__in=[wrong.pk, given.pk, whole.pk]).values_list("pk", "published")
         )
         assert published == {wrong.pk: None, given.pk: v1, whole.pk: v1}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("concurrent_from", [0, 10**9])
+def test_listings_get_their_papers_days_in_batches_and_an_index_by_day(
+    migration_executor: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    concurrent_from: int,
+) -> None:
+    executor = migration_executor
+    before = ("papers", "0012_title_digest_braces")
+    executor.migrate([before])
+    old = executor.loader.project_state(before).apps
+    papers, listings, categories = (
+        old.get_model("papers", m) for m in ("Paper", "PaperCategory", "Category")
+    )
+    for code in ("cs.CL", "cs.LG"):
+        categories.objects.create(code=code)
+    days = [dt.date(2026, 1, 1 + i) for i in range(4)] + [None]  # the last not announced yet
+    for i, day in enumerate(days):
+        paper = papers.objects.create(
+            arxiv_id=f"2601.{i:05d}", title="T", authors=[], versions=[], announced=day
+        )
+        for pos, code in enumerate(["cs.CL", "cs.LG"][: 1 + i % 2]):
+            listings.objects.create(paper=paper, category_id=code, position=pos)
+    migration = importlib.import_module("paperfeed.papers.migrations.0013_papercategory_announced")
+    monkeypatch.setattr(migration, "BATCH", 3)
+    monkeypatch.setattr(migration, "CONCURRENT_FROM", concurrent_from)
+
+    executor.loader.build_graph()
+    with caplog.at_level("INFO", logger=migration.__name__):
+        executor.migrate([("papers", "0013_papercategory_announced")])
+
+    expected = {
+        (pc.paper_id, pc.category_id, pc.paper.announced)
+        for pc in PaperCategory.objects.select_related("paper")
+    }
+    assert set(PaperCategory.objects.values_list("paper_id", "category_id", "announced")) == expected
+    assert len(expected) == 7 and (None in {day for _, _, day in expected})
+    logged = [r.getMessage() for r in caplog.records]
+    assert logged[:3] == [f"listings' days: {n} of 7 listings" for n in (3, 6, 7)]
+    concurrently = connection.vendor == "postgresql" and concurrent_from == 0
+    assert ("listings' day index: built concurrently (papercat_cat_announced)" in logged) == concurrently
+    with connection.cursor() as cur:
+        indexes = connection.introspection.get_constraints(cur, PaperCategory._meta.db_table)
+    assert indexes["papercat_cat_announced"]["columns"] == ["category_id", "announced", "paper_id"]
+    if connection.vendor == "postgresql":
+        # A concurrent build interrupted (SIGTERM) leaves the index invalid: the next run builds it again.
+        with connection.cursor() as cur:
+            cur.execute(
+                "UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'papercat_cat_announced'::regclass"
+            )
+        assert migration._index_state(connection, "papercat_cat_announced") is False
+    # Every step run again (a migration stopped part way): the same column, days and index.
+    editor = SimpleNamespace(connection=connection)
+    with connection.schema_editor(atomic=False) as schema_editor:
+        migration.add_column(old, schema_editor)
+        migration.fill_days(apps, editor)
+        migration.add_index(apps, schema_editor)
+    assert set(PaperCategory.objects.values_list("paper_id", "category_id", "announced")) == expected
+    assert migration._index_state(connection, "papercat_cat_announced") is True
+    # Undone: no column, no index; and done again.
+    executor.loader.build_graph()
+    executor.migrate([before])
+    with connection.cursor() as cur:
+        columns = {
+            c.name for c in connection.introspection.get_table_description(cur, PaperCategory._meta.db_table)
+        }
+    assert "announced" not in columns and migration._index_state(connection, "papercat_cat_announced") is None
+    executor.loader.build_graph()
+    executor.migrate([("papers", "0013_papercategory_announced")])
+    assert set(PaperCategory.objects.values_list("paper_id", "category_id", "announced")) == expected

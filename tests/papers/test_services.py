@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from paperfeed.papers.models import Author, Authorship, Paper, PaperChange, PaperLink
+from paperfeed.papers.models import Author, Authorship, Paper, PaperCategory, PaperChange, PaperLink
 from paperfeed.papers.records import AuthorName, PaperRecord, Version
 from paperfeed.papers.services import Ingestor, Prepared, prepare_for_storage
 from paperfeed.papers.sources.snapshot import parse_line, parse_record, record_at, rereads_closed
 from tests.papers.file_reads import file_reads
+from tests.papers.test_models import days_off_their_papers
 from tests.papers.test_snapshot import GOOD, TEX_NAMES
 
 pytestmark = pytest.mark.django_db
@@ -426,3 +427,65 @@ def test_a_bulk_load_refreshes_postgresqls_statistics(monkeypatch: pytest.Monkey
     # Through the signal the import, harvest and fetch commands send at the end of a run.
     papers_ingested.send(sender=None, counts=counts)
     assert _estimated_rows("papers_paper") == 4
+
+
+def _days(arxiv_id: str) -> dict[str, dt.date | None]:
+    return dict(
+        PaperCategory.objects.filter(paper__arxiv_id=arxiv_id).values_list("category_id", "announced")
+    )
+
+
+def test_imported_listings_carry_their_papers_day_through_updates_withdrawals_and_deletions() -> None:
+    """PaperCategory.announced, the day of_newest reads a category's listings by, written by the
+    import's own inserts and updates, whichever way a paper comes or goes."""
+    day, earlier = dt.date(2025, 1, 10), dt.date(2025, 1, 8)
+    # Created from a record, and from a snapshot line as the import's producer ships it.
+    with Ingestor("snapshot") as ing:
+        ing.add(rec(announced=day))
+        ing.add(_prepared(_snapshot_line(id="0704.0001", _listing_dates=["2007-04-03", "2007-04-02"])))
+    assert _days("2501.00001") == {"cs.CL": day, "cs.LG": day}
+    assert set(_days("0704.0001").values()) == {dt.date(2007, 4, 2)}
+    # Announced earlier than stored (the feed's exact day for an estimate): listings rewritten with it.
+    three = ["cs.CL", "cs.LG", "cs.AI"]
+    assert ingest(rec(announced=earlier, categories=three)) == {"updated": 1}
+    assert _days("2501.00001") == {"cs.CL": earlier, "cs.LG": earlier, "cs.AI": earlier}
+    # A later day does not replace the first announcement, nor does the paper's day leave its listings
+    # when it is withdrawn, deleted by OAI, or brought back.
+    withdrawal = "This paper has been withdrawn by the author due to a crucial error."
+    assert ingest(rec(version=2, announced=day, categories=three, comments=withdrawal)) == {"updated": 1}
+    assert Paper.objects.get(arxiv_id="2501.00001").status == Paper.Status.WITHDRAWN
+    with Ingestor("oai") as ing:
+        ing.delete("2501.00001")
+    assert ing.counts["deleted"] == 1
+    assert _days("2501.00001") == {"cs.CL": earlier, "cs.LG": earlier, "cs.AI": earlier}
+    assert ingest(rec(version=3, announced=day, categories=three, comments="Fixed")) == {"updated": 1}
+    assert Paper.objects.get(arxiv_id="2501.00001").status == Paper.Status.ACTIVE
+    assert _days("2501.00001") == {"cs.CL": earlier, "cs.LG": earlier, "cs.AI": earlier}
+    # A paper not yet announced has no day to give, and gets one when announced.
+    ingest(rec("2501.00002"))
+    assert _days("2501.00002") == {"cs.CL": None, "cs.LG": None}
+    ingest(rec("2501.00002", announced=day))
+    assert _days("2501.00002") == {"cs.CL": day, "cs.LG": day}
+    assert days_off_their_papers() == []
+
+
+def test_a_backfill_of_old_papers_hides_no_newer_cross_lists() -> None:
+    """An import of an old snapshot after the recent papers adds the old ones last: a category's
+    newest listings by day are still the recent ones, cross-lists among them (they came by id, and
+    the backfill's took their places)."""
+    recent = [
+        rec(f"2607.{i:05d}", categories=["cs.LG", "cs.CL"], announced=dt.date(2026, 7, 1 + i))
+        for i in range(3)
+    ]
+    recent.append(rec("2607.00009", categories=["cs.CL"], announced=dt.date(2026, 6, 20)))
+    ingest(*recent)
+    ingest(
+        *(
+            rec(f"2501.{i:05d}", categories=["cs.LG", "cs.CL"], announced=dt.date(2025, 1, 2))
+            for i in range(10)
+        )
+    )
+    newest = PaperCategory.objects.of_newest(["cs.CL"], 4).values_list("paper__arxiv_id", flat=True)
+    assert set(newest) == {"2607.00000", "2607.00001", "2607.00002", "2607.00009"}
+    listed = PaperCategory.objects.of_newest(["cs.CL"], 5).values_list("paper__arxiv_id", flat=True)
+    assert len(set(listed) - {"2607.00000", "2607.00001", "2607.00002", "2607.00009"}) == 1

@@ -826,6 +826,49 @@ def test_a_backfill_of_older_papers_added_last_takes_no_place_of_newer_ones_in_t
     assert [r.reason for r in recs] == ["New in cs.CL, which you follow"] * 2
 
 
+def test_a_backfill_of_older_cross_lists_takes_no_place_of_newer_ones_in_the_provisional_list(
+    catalogue, user
+):
+    """Cross-lists come by day as primary listings do: old papers cross-listed in a followed category
+    and added last (an import of an old snapshot) took the places of newer cross-lists, which came by
+    id while only the primary listings had an index by day."""
+    from paperfeed.papers.models import Category, Paper, PaperCategory
+
+    follow(user, "category", "cs.RO")
+    Category.objects.get_or_create(code="cs.LG")
+    newer = []
+    for n in range(2):  # three weeks after the catalogue's robots: first in the list whatever the weights
+        newer.append(
+            Paper.objects.create(
+                arxiv_id=f"2607.{n:05d}",
+                title=f"Graphs for robots {n}",
+                abstract="Graphs.",
+                primary_category_id="cs.LG",
+                announced=dt.date(2026, 7, 20 + n),
+            )
+        )
+        PaperCategory.objects.bulk_create(
+            [
+                PaperCategory(paper=newer[-1], category_id=c, position=i)
+                for i, c in enumerate(["cs.LG", "cs.RO"])
+            ]
+        )
+    for n in range(2 * services.PROVISIONAL_POOL):  # more than the pool of a list of 2, in the window
+        old = Paper.objects.create(
+            arxiv_id=f"2605.{n:05d}",
+            title=f"Backfilled graphs {n}",
+            abstract="Graphs.",
+            primary_category_id="cs.LG",
+            announced=dt.date(2026, 5, 1),
+        )
+        PaperCategory.objects.bulk_create(
+            [PaperCategory(paper=old, category_id=c, position=i) for i, c in enumerate(["cs.LG", "cs.RO"])]
+        )
+    recs = services.provisional(user, limit=2)
+    assert ids(recs) == [newer[1].arxiv_id, newer[0].arxiv_id]  # the newest day first
+    assert [r.reason for r in recs] == ["New in cs.RO, which you follow"] * 2
+
+
 def test_the_provisional_list_of_followed_categories_takes_their_cross_lists(catalogue, user):
     from paperfeed.papers.models import PaperCategory
 
