@@ -836,34 +836,22 @@ def test_a_backfill_of_older_cross_lists_takes_no_place_of_newer_ones_in_the_pro
 
     follow(user, "category", "cs.RO")
     Category.objects.get_or_create(code="cs.LG")
-    newer = []
-    for n in range(2):  # three weeks after the catalogue's robots: first in the list whatever the weights
-        newer.append(
-            Paper.objects.create(
-                arxiv_id=f"2607.{n:05d}",
-                title=f"Graphs for robots {n}",
-                abstract="Graphs.",
-                primary_category_id="cs.LG",
-                announced=dt.date(2026, 7, 20 + n),
-            )
+
+    def cross_listed(arxiv_id: str, title: str, day: dt.date) -> Paper:
+        paper = Paper.objects.create(
+            arxiv_id=arxiv_id, title=title, abstract="Graphs.", primary_category_id="cs.LG", announced=day
         )
         PaperCategory.objects.bulk_create(
-            [
-                PaperCategory(paper=newer[-1], category_id=c, position=i)
-                for i, c in enumerate(["cs.LG", "cs.RO"])
-            ]
+            [PaperCategory(paper=paper, category_id=c, position=i) for i, c in enumerate(["cs.LG", "cs.RO"])]
         )
+        return paper
+
+    # Three weeks after the catalogue's robots: first in the list whatever the weights.
+    newer = [
+        cross_listed(f"2607.{n:05d}", f"Graphs for robots {n}", dt.date(2026, 7, 20 + n)) for n in range(2)
+    ]
     for n in range(2 * services.PROVISIONAL_POOL):  # more than the pool of a list of 2, in the window
-        old = Paper.objects.create(
-            arxiv_id=f"2605.{n:05d}",
-            title=f"Backfilled graphs {n}",
-            abstract="Graphs.",
-            primary_category_id="cs.LG",
-            announced=dt.date(2026, 5, 1),
-        )
-        PaperCategory.objects.bulk_create(
-            [PaperCategory(paper=old, category_id=c, position=i) for i, c in enumerate(["cs.LG", "cs.RO"])]
-        )
+        cross_listed(f"2605.{n:05d}", f"Backfilled graphs {n}", dt.date(2026, 5, 1))
     recs = services.provisional(user, limit=2)
     assert ids(recs) == [newer[1].arxiv_id, newer[0].arxiv_id]  # the newest day first
     assert [r.reason for r in recs] == ["New in cs.RO, which you follow"] * 2

@@ -400,58 +400,63 @@ def test_a_suggestion_for_a_query_that_found_nothing_is_counted_only_when_it_mig
     assert not finds_some("diffusion", "difusion", Filters(categories=("cs.RO",)))
 
 
-def test_a_suggestion_respells_each_word_next_to_the_query_s_other_words() -> None:
-    from paperfeed.search.keyword import Filters, KeywordDoc, KeywordIndex
+def _titles_index(titles: list[str]) -> Any:
+    """An in-memory keyword index of papers with these titles (ids from 1), in cs.LG."""
+    from paperfeed.search.keyword import KeywordDoc, KeywordIndex
 
-    titles = ["Situation awareness in driving"] * 12 + ["A legal citation graph"] * 6
     ki = KeywordIndex(None)
     ki.upsert(KeywordDoc(i, t, "", [], [], ["cs.LG"], dt.date(2025, 1, 1)) for i, t in enumerate(titles, 1))
     ki.commit()
+    return ki
+
+
+def _offered(ki: Any, query: str) -> str | None:
+    """The "did you mean" the search page offers for `query`, given what the query itself finds."""
+    from paperfeed.search.keyword import Filters
+    from paperfeed.search.query import parse
+
+    _, found = ki.search(parse(query), Filters(), 1)
+    return services._suggestion(ki, query, Filters(), found)
+
+
+def test_a_suggestion_respells_each_word_next_to_the_query_s_other_words() -> None:
+    from paperfeed.search.keyword import Filters
+
+    titles = ["Situation awareness in driving"] * 12 + ["A legal citation graph"] * 6
+    ki = _titles_index(titles)
     assert services._suggestion(ki, "Legal Sitation Graph", Filters(), 0) == "Legal Citation Graph"
     assert services._suggestion(ki, "Sitation awareness", Filters(), 0) == "Situation awareness"
 
 
 def test_a_misspelling_whose_term_is_right_is_offered_though_it_finds_the_same_papers() -> None:
-    from paperfeed.search.keyword import Filters, KeywordDoc, KeywordIndex
+    from paperfeed.search.keyword import Filters
     from paperfeed.search.query import parse
 
     titles = ["Controlled generation of text"] * 30 + ["Controled decoding"] + ["Control of robots"] * 10
     titles += ["Controllable agents"] * 20 + ["Controllably steering models"]
-    ki = KeywordIndex(None)
-    ki.upsert(KeywordDoc(i, t, "", [], [], ["cs.LG"], dt.date(2025, 1, 1)) for i, t in enumerate(titles, 1))
-    ki.commit()
-
-    def offered(query: str) -> str | None:
-        _, found = ki.search(parse(query), Filters(), 1)
-        return services._suggestion(ki, query, Filters(), found)
+    ki = _titles_index(titles)
 
     # The stemmed match already finds every "control" paper: the words as written tell the typo.
     _, typed = ki.search(parse("Controled robots"), Filters(), 1)
     _, meant = ki.search(parse("Controlled robots"), Filters(), 1)
     assert typed == meant
-    assert offered("Controled robots") == "Controlled robots"
+    assert _offered(ki, "Controled robots") == "Controlled robots"
     # A rare form that is spelt right is no misspelling of the frequent one.
-    assert offered("Controllably steering") is None and offered("Controlled robots") is None
+    assert _offered(ki, "Controllably steering") is None and _offered(ki, "Controlled robots") is None
 
 
 def test_no_suggestion_for_a_british_spelling_or_an_acronym_of_the_papers() -> None:
-    from paperfeed.search.keyword import Filters, KeywordDoc, KeywordIndex
+    from paperfeed.search.keyword import Filters
     from paperfeed.search.query import parse
 
     titles = ["Generalized planning with graphs"] * 30 + ["Generalised planning"] * 2
     titles += ["EGTM: event-guided tracking", "EGTM for drones"] + ["Gets better with scale"] * 60
     titles += ["Efficient inference"] * 20
-    ki = KeywordIndex(None)
-    ki.upsert(KeywordDoc(i, t, "", [], [], ["cs.LG"], dt.date(2025, 1, 1)) for i, t in enumerate(titles, 1))
-    ki.commit()
-
-    def offered(query: str) -> str | None:
-        _, found = ki.search(parse(query), Filters(), 1)
-        return services._suggestion(ki, query, Filters(), found)
+    ki = _titles_index(titles)
 
     # Both spellings find all 32 papers; the British one is no typo of the American.
     assert ki.search(parse("Generalised planning"), Filters(), 1)[1] == 32
-    assert offered("Generalised planning") is None
-    assert offered("Generlaised planning") == "Generalised planning"
+    assert _offered(ki, "Generalised planning") is None
+    assert _offered(ki, "Generlaised planning") == "Generalised planning"
     # The acronym two papers use stays; the misspelt word beside it is respelt.
-    assert offered("EGTM: Event-guided Efficiant") == "EGTM: Event-guided Efficient"
+    assert _offered(ki, "EGTM: Event-guided Efficiant") == "EGTM: Event-guided Efficient"
