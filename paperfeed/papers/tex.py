@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+import string
 import unicodedata
 
 # A dollar that is money, not math: "$" and an amount (1,000 · 4.27 · 20M · 1,000+ · a range 1-2) then
@@ -260,12 +261,244 @@ _SPACED = {
 }  # fmt: skip
 
 
+# Math that plain reads and prose never touches (prose leaves formulas to KaTeX, and reads _SYMBOLS,
+# not these, outside them). Each of these was read as its bare name ("succ", "hatu", "fraca b") in
+# the 74,728 records' plain text before 2026-12-03 (counts: bench/README.md, "tex").
+# Relations, arrows, delimiters and operators that have a Unicode sign.
+_MATH_SYMBOLS = {
+    "mid": "|", "vert": "|", "lvert": "|", "rvert": "|", "Vert": "‖", "lVert": "‖", "rVert": "‖",
+    "parallel": "∥", "nmid": "∤", "langle": "⟨", "rangle": "⟩", "lceil": "⌈", "rceil": "⌉",
+    "lfloor": "⌊", "rfloor": "⌋", "leftrightarrow": "↔", "Leftrightarrow": "⇔", "Leftarrow": "⇐",
+    "longrightarrow": "⟶", "longleftarrow": "⟵", "Longrightarrow": "⟹", "Longleftrightarrow": "⟺",
+    "longleftrightarrow": "⟷", "implies": "⟹", "iff": "⟺", "uparrow": "↑", "downarrow": "↓",
+    "Uparrow": "⇑", "Downarrow": "⇓", "nrightarrow": "↛", "gets": "←", "prec": "≺", "succ": "≻",
+    "preceq": "⪯", "succeq": "⪰", "ll": "≪", "gg": "≫", "lesssim": "≲", "gtrsim": "≳",
+    "leqslant": "⩽", "geqslant": "⩾", "simeq": "≃", "cong": "≅", "asymp": "≍", "doteq": "≐",
+    "triangleq": "≜", "coloneqq": "≔", "subseteq": "⊆", "supseteq": "⊇", "supset": "⊃",
+    "subsetneq": "⊊", "supsetneq": "⊋", "sqsubseteq": "⊑", "sqsubset": "⊏", "notin": "∉", "ni": "∋",
+    "setminus": "∖", "exists": "∃", "nexists": "∄", "forall": "∀", "neg": "¬", "lnot": "¬",  # noqa: RUF001
+    "wedge": "∧", "land": "∧", "vee": "∨", "lor": "∨", "otimes": "⊗", "oplus": "⊕", "ominus": "⊖",  # noqa: RUF001
+    "oslash": "⊘", "odot": "⊙", "boxtimes": "⊠", "top": "⊤", "bot": "⊥", "perp": "⊥", "vdash": "⊢",  # noqa: RUF001
+    "vDash": "⊨", "models": "⊨", "dagger": "†", "ddagger": "‡", "varnothing": "∅", "emptyset": "∅",
+    "prime": "′", "circledR": "®", "checkmark": "✓", "square": "□", "Box": "□", "bigstar": "★",  # noqa: RUF001
+    "bigcup": "⋃", "bigcap": "⋂", "bigoplus": "⨁", "bigotimes": "⨂", "bigvee": "⋁", "bigwedge": "⋀",  # noqa: RUF001
+    "oint": "∮", "iint": "∬", "natural": "♮", "sharp": "♯", "flat": "♭", "angle": "∠", "hbar": "ℏ",
+    "aleph": "ℵ", "Re": "ℜ", "Im": "ℑ", "degree": "°", "upmu": "μ", "varrho": "ϱ", "vartheta": "ϑ",  # noqa: RUF001
+    "varsigma": "ς", "upsilon": "υ", "Upsilon": "Υ", "varpi": "ϖ", "colon": ":", "backslash": "\\",  # noqa: RUF001
+    "dotsc": "…", "dotsb": "…", "dotsm": "…", "dotsi": "…", "dotso": "…", "vdots": "⋮", "ddots": "⋱",
+    "cdotp": "·", "bmod": " mod ", "space": " ", "underline": "", "overbrace": "", "underbrace": "",
+    "bigl": "", "bigr": "", "Bigl": "", "Bigr": "", "bigg": "", "Bigg": "", "biggl": "", "biggr": "",
+    "Biggl": "", "Biggr": "", "bigm": "", "Bigm": "", "middle": "", "displaystyle": "", "textstyle": "",
+    "scriptstyle": "", "limits": "", "nolimits": "", "rm": "", "bf": "", "it": "", "tt": "", "sf": "",
+    "mathnormal": "", "tiny": "", "scriptsize": "", "footnotesize": "", "small": "", "large": "",
+    "normalsize": "", "strut": "", "mathstrut": "",
+}  # fmt: skip
+# The relations and operators among them that the writer may space (_SPACED).
+_MATH_SPACED = {
+    "mid", "parallel", "nmid", "leftrightarrow", "Leftrightarrow", "Leftarrow", "longrightarrow",
+    "longleftarrow", "Longrightarrow", "Longleftrightarrow", "longleftrightarrow", "implies", "iff",
+    "gets", "prec", "succ", "preceq", "succeq", "ll", "gg", "lesssim", "gtrsim", "leqslant", "geqslant",
+    "simeq", "cong", "asymp", "doteq", "triangleq", "coloneqq", "subseteq", "supseteq", "supset",
+    "subsetneq", "supsetneq", "sqsubseteq", "sqsubset", "notin", "ni", "setminus", "wedge", "land",
+    "vee", "lor", "otimes", "oplus", "ominus", "oslash", "odot", "boxtimes", "vdash", "vDash", "models",
+}  # fmt: skip
+_IN_MATH = {**_SYMBOLS, **_MATH_SYMBOLS}
+_WORD_BEFORE = re.compile(r"\\([A-Za-z]+)$")
+# Operator names (\log, \max): read as their names, as TeX sets them, with the space TeX puts between
+# one and a letter or number glued to it ("$O(T\ln T)$" read "O(Tln T)", now "O(T ln T)").
+_FUNCTIONS = {
+    "log", "ln", "lg", "exp", "sin", "cos", "tan", "cot", "sec", "csc", "sinh", "cosh", "tanh", "coth",
+    "arcsin", "arccos", "arctan", "max", "min", "sup", "inf", "lim", "liminf", "limsup", "arg", "det",
+    "dim", "ker", "gcd", "deg", "hom", "Pr",
+}  # fmt: skip
+# Math accents: the combining mark each puts on its letter (\hat{u} û, \bar{r} r̄, \vec{v} v⃗).
+_MATH_ACCENTS = {
+    "hat": "\u0302", "widehat": "\u0302", "tilde": "\u0303", "widetilde": "\u0303", "bar": "\u0304",
+    "Bar": "\u0304", "overline": "\u0305", "vec": "\u20d7", "overrightarrow": "\u20d7", "dot": "\u0307",
+    "ddot": "\u0308", "dddot": "\u20db", "check": "\u030c", "widecheck": "\u030c", "breve": "\u0306",
+    "acute": "\u0301", "grave": "\u0300", "mathring": "\u030a",
+}  # fmt: skip
+
+
+def _alphabet(capital: int, small: int | None, digit: int | None, holes: str) -> dict[str, str]:
+    """A math alphabet of Unicode's Mathematical Alphanumeric Symbols, from the code points of its
+    A, a and 0; `holes` are the letters Unicode had already (ℝ, ℒ: their places are empty there)."""  # noqa: RUF002
+    table = {c: chr(capital + i) for i, c in enumerate(string.ascii_uppercase)}
+    if small is not None:
+        table |= {c: chr(small + i) for i, c in enumerate(string.ascii_lowercase)}
+    if digit is not None:
+        table |= {c: chr(digit + i) for i, c in enumerate(string.digits)}
+    return table | dict(zip(holes[::2], holes[1::2], strict=True))
+
+
+# \mathbb{R} ℝ, \mathcal{O} 𝒪, \mathfrak{R} ℜ: a title key reads them as R and O again (NFKD).  # noqa: RUF003
+# TeX's \mathcal and \mathscr have capitals only; other characters keep their form.
+_DOUBLE_STRUCK = _alphabet(0x1D538, 0x1D552, 0x1D7D8, "CℂHℍNℕPℙQℚRℝZℤ")  # noqa: RUF001
+_SCRIPT_CAPITALS = _alphabet(0x1D49C, None, None, "BℬEℰFℱHℋIℐLℒMℳRℛ")  # noqa: RUF001
+_ALPHABETS = {
+    "mathbb": _DOUBLE_STRUCK, "Bbb": _DOUBLE_STRUCK, "mathcal": _SCRIPT_CAPITALS, "cal": _SCRIPT_CAPITALS,
+    "mathscr": _SCRIPT_CAPITALS, "mathfrak": _alphabet(0x1D504, 0x1D51E, None, "CℭHℌIℑRℜZℨ"),  # noqa: RUF001
+}  # fmt: skip
+# The commands read here with their arguments, and how many each takes.
+_MATH_ARGS = {
+    "frac": 2, "tfrac": 2, "dfrac": 2, "cfrac": 2, "binom": 2, "tbinom": 2, "dbinom": 2, "pmod": 1,
+    "unicode": 1, "operatorname": 1, "mathbin": 1, "mathrel": 1, "mathop": 1, "mathord": 1, "smash": 1,
+    "xrightarrow": 1, "not": 1, "hspace": 1, "begin": 1, "end": 1,
+    **dict.fromkeys(_MATH_ACCENTS, 1), **dict.fromkeys(_ALPHABETS, 1),
+}  # fmt: skip
+_RAW_ARGS = {*_MATH_ACCENTS, "not", "unicode"}
+_CONTROL = re.compile(r"\\(?:([A-Za-z]+)\*?|.)", re.S)
+_TOKEN = re.compile(r"\\(?:[A-Za-z]+|.)", re.S)
+# A fraction's part that needs no parentheses: a word, a number, one symbol, each with its scripts.
+_ATOM = re.compile(
+    r"(?:[A-Za-z]+|\d+(?:\.\d+)?|\\[A-Za-z]+(?:\{\})?|[^\x00-\x7f])(?:[\^_](?:\{[^{}]*\}|\\[A-Za-z]+|[^\\\s{}]))*"
+)
+# \left. and \right. are no delimiter; \mkern-2mu and the like are spacing.
+_NO_DELIMITER = re.compile(r"\\(?:left|right|[bB]igg?[lrm]?)\s*\.|\\m?kern\s*-?[\d.]+\s*(?:mu|em|ex|pt)?\s*")
+# Text that _math has read and the passes after must leave as it is, held meanwhile as one character
+# of the private use plane 15 (none in the records; dropped from the input).
+_HELD = re.compile("[\U000f0000-\U000ffffd]")
+_RAISED = "\u2032\u2033\u2034†‡®™"  # primes, daggers, marks: a superscript already
+_SCRIPT_CHARS = set(_SUPERSCRIPTS.values()) | set(_SUBSCRIPTS.values())
+
+
+def _hold(held: list[str], text: str) -> str:
+    held.append(text)
+    return chr(0xF0000 + len(held) - 1)
+
+
+def _argument(tex: str, i: int) -> tuple[str, int] | None:
+    """The argument TeX reads at tex[i]: a brace group's inside, a control word or one character."""
+    while i < len(tex) and tex[i] in " \t":
+        i += 1
+    if i >= len(tex) or tex[i] in "}^_&":
+        return None
+    if tex[i] == "\\":
+        m = _TOKEN.match(tex, i)
+        return (m[0], m.end()) if m else None
+    if tex[i] != "{":
+        return tex[i], i + 1
+    depth, j = 0, i
+    while j < len(tex):
+        if tex[j] == "\\":
+            j += 2
+            continue
+        depth += {"{": 1, "}": -1}.get(tex[j], 0)
+        if depth == 0:
+            return tex[i + 1 : j], j + 1
+        j += 1
+    return None
+
+
+def _glued(before: str, after: str) -> bool:
+    """Whether a reading between `before` and `after` runs into a letter, number or script there."""
+    last, first = before[-1:], after[:1]
+    return (
+        (last.isalnum() or (last != "" and last in ")]") or bool(_HELD.match(last)))
+        or first.isalnum()
+        or (first != "" and first in "^_(")
+        or bool(re.match(r"\\[A-Za-z]", after))
+    )
+
+
+def _accented(name: str, arg: str) -> str | None:
+    base = _math(arg).strip()
+    mark = _MATH_ACCENTS[name]
+    if base and base[0].isalnum() and all(unicodedata.combining(c) or c in _SCRIPT_CHARS for c in base[1:]):
+        return unicodedata.normalize("NFC", base[0] + mark) + base[1:]  # \overline{F_1} F̅₁
+    if name == "overline" and base.isalnum():  # a bar over a word: over each letter, as Unicode draws it
+        return "".join(c + mark for c in base)
+    return None  # \hat{xy}: which letter has the hat is no one's guess
+
+
+def _reading(name: str, args: list[str], before: str, after: str, held: list[str]) -> str | None:
+    """What the command `name` with its (read) arguments says in plain text, or None to leave it."""
+
+    if name in _MATH_ACCENTS:
+        got = _accented(name, args[0])
+        return None if got is None else _hold(held, got)
+    if name in _ALPHABETS:
+        table = _ALPHABETS[name]  # a control word in the argument keeps its letters
+        return re.sub(r"\\(?:[A-Za-z]+|.)|[A-Za-z0-9]", lambda m: table.get(m[0], m[0]), args[0])
+    if name.endswith("frac"):
+        parts = []
+        for part in (a.strip() for a in args):
+            atom = _ATOM.fullmatch(part) is not None
+            parts.append(
+                part + "{}" if atom and _ENDS_IN_WORD.search(part) else part if atom else f"({part})"
+            )
+        fraction = "/".join(parts)
+        return f"({fraction})" if _glued(before, after) else fraction
+    if name.endswith("binom"):
+        return f"({args[0]} choose {args[1]})"
+    if name == "pmod":
+        return f" (mod {args[0]})"
+    if name == "unicode":  # \unicode{x2013}, \unicode{8211}
+        code = args[0].strip().lower()
+        try:
+            number = (
+                int(code[1:], 16) if code.startswith("x") else int(code, 0 if code.startswith("0x") else 10)
+            )
+            return _hold(held, chr(number))
+        except (ValueError, OverflowError):
+            return None
+    if name == "not":  # \not\equiv ≢, \not= ≠: the sign struck through
+        sign = _math(args[0]).strip()
+        return _hold(held, unicodedata.normalize("NFC", sign + "\u0338")) if len(sign) == 1 else None
+    if name == "operatorname":
+        return (" " if _glued(before, "") else "") + args[0] + (" " if after[:1].isalpha() else "")
+    if name == "xrightarrow":
+        return "→" if not args[0].strip() else None
+    if name == "hspace":
+        return " "
+    if name in ("begin", "end"):  # an environment's name (cases) is no part of what it says
+        return " "
+    return args[0]  # \mathbin{…}, \smash{…}: the argument as it is
+
+
+def _math_args(tex: str, held: list[str]) -> str:
+    """`tex` with the commands of _MATH_ARGS read with their arguments, innermost first."""
+    out: list[str] = []
+    pos = 0
+    for m in _CONTROL.finditer(tex):
+        if m.start() < pos or m[1] not in _MATH_ARGS:
+            continue
+        args, j = [], m.end()
+        if m[1] == "smash" and tex.startswith("[", j):
+            j = tex.find("]", j) + 1 or j
+        for _ in range(_MATH_ARGS[m[1]]):
+            got = _argument(tex, j)
+            if got is None:
+                break
+            # An accent's argument is read whole by _math (\\hat{\\Sigma}), so it is left raw here.
+            args.append(got[0] if m[1] in _RAW_ARGS else _math_args(got[0], held))
+            j = got[1]
+        if len(args) < _MATH_ARGS[m[1]]:
+            continue
+        before = tex[pos : m.start()] or (out[-1] if out else "")
+        got_reading = _reading(m[1], args, before, tex[j:], held)
+        if got_reading is None:
+            continue
+        out += [tex[pos : m.start()], got_reading]
+        pos = j
+    return "".join(out) + tex[pos:]
+
+
 def _command(m: re.Match[str]) -> str:
     if m[1] is not None:  # a symbol, or a word such as \log that keeps the space after it
-        if m[1] not in _SYMBOLS:
-            return m[1] + m[2]
-        spaced = m[1] in _SPACED and m.start() > 0 and m.string[m.start() - 1].isspace()
-        return f" {_SYMBOLS[m[1]]} " if spaced and m[2] else _SYMBOLS[m[1]]  # plain joins the spaces
+        if m[1] not in _IN_MATH:
+            if m[1] not in _FUNCTIONS:
+                return m[1] + m[2]
+            before, after = m.string[m.start() - 1 : m.start()], m.string[m.end() : m.end() + 1]
+            # after a sign's command, as after the sign: \Delta\cos "Δ cos", \lceil\log "⌈log"
+            word = _WORD_BEFORE.search(m.string, max(0, m.start() - 40), m.start())
+            glued = bool(before) and (before.isalnum() or before in ")]}" or bool(_HELD.match(before)))
+            glued = glued and (word is None or word[1] not in _IN_MATH or _IN_MATH[word[1]][-1:].isalnum())
+            return (" " if glued else "") + m[1] + (m[2] or (" " if after.isalpha() else ""))
+        spaced = (
+            (m[1] in _SPACED or m[1] in _MATH_SPACED) and m.start() > 0 and m.string[m.start() - 1].isspace()
+        )
+        return f" {_IN_MATH[m[1]]} " if spaced and m[2] else _IN_MATH[m[1]]  # plain joins the spaces
     if m[3] is not None:  # TeX's small spaces
         return "" if m[3] == "!" else " "
     return m[4]  # an escaped character stands for itself
@@ -277,13 +510,25 @@ def _script(m: re.Match[str]) -> str:
     if body and all(c in table for c in body):
         return "".join(table[c] for c in body)
     body = _COMMAND.sub(_command, body).strip()
+    if m[1] == "^" and body == "∘":  # 90^\circ: the degree sign
+        return "°"
+    if m[1] == "^" and body and all(c in _RAISED for c in body):  # O^\prime, a^\dagger: raised already
+        return body
     return m[1] + (body if len(body) == 1 else f"({body})")
 
 
 def _math(tex: str) -> str:
+    held: list[str] = []
+    # TeX's line break \\ a space (a cases display's rows); \| a double bar; \{ and \} braces that
+    # stay, where a group's braces go (\max\{0,x\} read "max0,x"); a link its text, as in prose.
+    tex = _HELD.sub("", tex).replace("\\\\", " ").replace("\\|", "‖")
+    tex = _NO_DELIMITER.sub("", tex.replace("\\{", "\ue07b").replace("\\}", "\ue07d"))
+    tex = _math_args(_LINKS.sub(lambda m: _hold(held, _link(m)), tex), held)
     # A tie is a space, before \sim is made its "~" ($2\times$$\sim$$3\times$ read "2x 3x", x a times sign).
     tex = _SCRIPT.sub(_script, tex.replace("~", " "))
-    return _COMMAND.sub(_command, tex).replace("{", "").replace("}", "")
+    tex = _COMMAND.sub(_command, tex).replace("{", "").replace("}", "")
+    tex = tex.replace("\ue07b", "{").replace("\ue07d", "}")
+    return _HELD.sub(lambda m: held[ord(m[0]) - 0xF0000], tex) if held else tex
 
 
 # Prose-level TeX that arXiv abstracts carry outside math: commands whose argument is the text
@@ -643,6 +888,12 @@ def _plain_prose(text: str) -> str:
     return _typeset(_prose_tex(text).replace(DOLLAR, "$") if "\\" in text else _ungroup(text))
 
 
+# A control word right before a text argument in a formula ($\mu\text{m}$): unwrapped, the two ran
+# into one unknown word ("mum", "rhoSIM" for $\rho\text{SIM}$); an empty group keeps the word ended.
+_GLUED = re.compile(r"(\\[A-Za-z]+)(?=\\(?:%s)\*?\s*[\[{])" % "|".join(_KEEP_ARG))  # noqa: UP031
+_PERCENT_TIE = re.compile(r"(?<=\\%)~(?=\0)")
+
+
 def plain(text: str) -> str:
     """Text with its TeX spelled in plain characters: delimiters dropped, Greek letters and common
     symbols as Unicode, single-character and digit scripts as super- and subscripts (C$^2$ → C²,
@@ -658,11 +909,14 @@ def plain(text: str) -> str:
     formulas: list[str] = []
 
     def aside(m: re.Match[str]) -> str:
-        tex = _unwrap(next(g for g in m.groups() if g is not None))
+        tex = next(g for g in m.groups() if g is not None)
+        tex = _unwrap(_GLUED.sub(r"\1{}", tex) if "\\" in tex else tex)
         formulas.append(_math(_UNPAIRED.sub("", tex) if "$" in tex else tex))
         return f"\0{len(formulas) - 1}\0"
 
-    out = _plain_prose(_unwrap(SPAN.sub(aside, text)))
+    out = SPAN.sub(aside, text)
+    # A tie between a percent and a formula is a space: "44.5\%~$\rightarrow$" read "44.5%~→".
+    out = _plain_prose(_unwrap(_PERCENT_TIE.sub(" ", out) if "%~" in out else out))
     out = re.sub("\0(\\d+)\0", lambda m: formulas[int(m[1])], out)
     prose = out.replace("\\$", "$").replace("\\&", "&").replace("\\%", "%")
     return " ".join(prose.split())

@@ -3,7 +3,7 @@
 stored title. No model imports here: migrations compute the digest with this same function.
 
 Changing `title_key` changes every digest: it then needs a migration that stores them again (as
-0008_paper_title_digest does, and 0012_title_digest_braces)."""
+0008_paper_title_digest does, and 0012_title_digest_braces, 0014_title_digest_math)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,10 @@ def title_key(text: str) -> str:
         text = tex.plain(text)
     folded = text.casefold()
     if not folded.isascii():
+        # Folded again after NFKD: plain's script O and double-struck R (\mathcal{O}, \mathbb{R})
+        # have no case, and keyed as "O" and "R".
         folded = "".join(c for c in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(c))
+        folded = folded.casefold()
     return " ".join(_WORDS.findall(folded))
 
 

@@ -394,6 +394,39 @@ def test_title_digests_keyed_before_braces_were_dropped_are_written_again(migrat
     ]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_title_digests_keyed_with_math_command_names_are_written_again(migration_executor: Any) -> None:
+    from paperfeed.papers.titles import key_digest, title_digest
+
+    executor = migration_executor
+    before = ("papers", "0012_title_digest_braces")
+    executor.migrate([before])
+    old = executor.loader.project_state(before).apps.get_model("papers", "Paper")
+    # As 0012 keyed them (real titles): a fraction and brackets by their commands' names, \log glued.
+    stale = {
+        "2605.13020": (
+            r"Skew Polycyclic Codes over $\frac{\mathbb{F}_{p^m}[u]}{\langle u^t \rangle}$",
+            "skew polycyclic codes over fracf p m u langle u t rangle",
+        ),
+        "2506.19852": (
+            r"Radial Attention: $O(n\log n)$ Sparse Attention",
+            "radial attention o nlog n sparse attention",
+        ),
+        "2606.08750": (r"Codes over $\mathbb{Z}_4$", "codes over z4"),  # right already: not written
+    }
+    for aid, (title, key) in stale.items():
+        old.objects.create(arxiv_id=aid, title=title, title_digest=key_digest(key), authors=[], versions=[])
+
+    executor.loader.build_graph()
+    executor.migrate([("papers", "0014_title_digest_math")])
+
+    stored = dict(Paper.objects.values_list("arxiv_id", "title_digest"))
+    assert stored == {aid: title_digest(title) for aid, (title, _) in stale.items()}
+    assert stored["2605.13020"] == key_digest("skew polycyclic codes over f p m u u t")
+    assert stored["2506.19852"] == title_digest("Radial Attention: O(n log n) Sparse Attention")
+    assert stored["2606.08750"] == key_digest("codes over z4")
+
+
 def test_a_later_version_s_date_stored_as_published_is_cleared() -> None:
     v1, v2, v3 = (dt.datetime(2025, m, 2, 10, tzinfo=dt.UTC) for m in (1, 3, 5))
     listed = [
