@@ -15,12 +15,14 @@ which `paperfeed init` runs after its migrations, so a change of rules reaches e
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import secrets
+from typing import TYPE_CHECKING
 
-import nh3
-from markdown_it import MarkdownIt
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 # The rules' version: bump it with any change to what render_comment makes of some text (these
 # patterns, the Markdown options, the allow-list), and every stored comment is rendered again (see
@@ -54,7 +56,16 @@ MATH = re.compile(
     r"|(?<!\\)(?:(?<!\d)|(?=\$[\^_\\{]))\$(?![\s$])((?:\\.|[^$\n\\])++)(?<!\s)\$(?!\d)",
     re.S,
 )
-_md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).disable("image")
+
+
+# The renderer and the sanitiser are loaded by the first comment rendered, not by the models that
+# import MARKUP_VERSION: every process sets the models up, and most never render a comment.
+@functools.cache
+def _markdown() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).disable("image")
+
 
 ALLOWED_TAGS = {
     "p",
@@ -95,7 +106,9 @@ def render_comment(source: str) -> str:
 
     text = MATH.sub(lift, _CODE.sub(keep, source))
     text = re.sub(rf"CODE{nonce}N(\d+)X", lambda m: codes[int(m.group(1))], text)
-    rendered = _md.render(text)
+    import nh3
+
+    rendered = _markdown().render(text)
     clean = nh3.clean(
         rendered,
         tags=ALLOWED_TAGS,
