@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import re
-import string
 import unicodedata
 
 # A dollar that is money, not math: "$" and an amount (1,000 · 4.27 · 20M · 1,000+ · a range 1-2) then
@@ -320,25 +319,10 @@ _MATH_ACCENTS = {
 }  # fmt: skip
 
 
-def _alphabet(capital: int, small: int | None, digit: int | None, holes: str) -> dict[str, str]:
-    """A math alphabet of Unicode's Mathematical Alphanumeric Symbols, from the code points of its
-    A, a and 0; `holes` are the letters Unicode had already (ℝ, ℒ: their places are empty there)."""  # noqa: RUF002
-    table = {c: chr(capital + i) for i, c in enumerate(string.ascii_uppercase)}
-    if small is not None:
-        table |= {c: chr(small + i) for i, c in enumerate(string.ascii_lowercase)}
-    if digit is not None:
-        table |= {c: chr(digit + i) for i, c in enumerate(string.digits)}
-    return table | dict(zip(holes[::2], holes[1::2], strict=True))
-
-
-# \mathbb{R} ℝ, \mathcal{O} 𝒪, \mathfrak{R} ℜ: a title key reads them as R and O again (NFKD).  # noqa: RUF003
-# TeX's \mathcal and \mathscr have capitals only; other characters keep their form.
-_DOUBLE_STRUCK = _alphabet(0x1D538, 0x1D552, 0x1D7D8, "CℂHℍNℕPℙQℚRℝZℤ")  # noqa: RUF001
-_SCRIPT_CAPITALS = _alphabet(0x1D49C, None, None, "BℬEℰFℱHℋIℐLℒMℳRℛ")  # noqa: RUF001
-_ALPHABETS = {
-    "mathbb": _DOUBLE_STRUCK, "Bbb": _DOUBLE_STRUCK, "mathcal": _SCRIPT_CAPITALS, "cal": _SCRIPT_CAPITALS,
-    "mathscr": _SCRIPT_CAPITALS, "mathfrak": _alphabet(0x1D504, 0x1D51E, None, "CℭHℌIℑRℜZℨ"),  # noqa: RUF001
-}  # fmt: skip
+# \mathbb{R}, \mathcal{O}, \mathfrak{g} read as their letters (R, O, g): plain text goes where Unicode's
+# mathematical alphabets are not safe (mail subjects, feed readers, terminals, screen readers, which
+# say "mathematical script capital O"), and a title key reads them as the letters all the same.
+_ALPHABETS = frozenset({"mathbb", "Bbb", "mathcal", "cal", "mathscr", "mathfrak"})
 # The commands read here with their arguments, and how many each takes.
 _MATH_ARGS = {
     "frac": 2, "tfrac": 2, "dfrac": 2, "cfrac": 2, "binom": 2, "tbinom": 2, "dbinom": 2, "pmod": 1,
@@ -418,8 +402,7 @@ def _reading(name: str, args: list[str], before: str, after: str, held: list[str
         got = _accented(name, args[0])
         return None if got is None else _hold(held, got)
     if name in _ALPHABETS:
-        table = _ALPHABETS[name]  # a control word in the argument keeps its letters
-        return re.sub(r"\\(?:[A-Za-z]+|.)|[A-Za-z0-9]", lambda m: table.get(m[0], m[0]), args[0])
+        return args[0]
     if name.endswith("frac"):
         parts = []
         for part in (a.strip() for a in args):

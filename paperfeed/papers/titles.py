@@ -26,8 +26,8 @@ def title_key(text: str) -> str:
         text = tex.plain(text)
     folded = text.casefold()
     if not folded.isascii():
-        # Folded again after NFKD: plain's script O and double-struck R (\mathcal{O}, \mathbb{R})
-        # have no case, and keyed as "O" and "R".
+        # Folded again after NFKD: a title's own script O or double-struck R (typed as
+        # characters) has no case, and keyed as "O" and "R".
         folded = "".join(c for c in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(c))
         folded = folded.casefold()
     return " ".join(_WORDS.findall(folded))

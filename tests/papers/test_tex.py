@@ -80,7 +80,7 @@ def test_plain_spells_tex_in_plain_characters_for_titles() -> None:
     for source, expected in [
         ("GUI-C$^2$: Coarse-to-Fine\n  Grounding", "GUI-C²: Coarse-to-Fine Grounding"),
         (ABSTRACT, "We bound the error by O(n^(-1/2)) for a kernel estimator, with π² factors."),
-        (r"$\mathcal{O}(\log n)$ time on $\mathbb{R}^n$", "𝒪(log n) time on ℝⁿ"),  # noqa: RUF001
+        (r"$\mathcal{O}(\log n)$ time on $\mathbb{R}^n$", "O(log n) time on Rⁿ"),
         (
             r"$x_{10}$, $x_i$, $x^{\alpha}$, $\ell_1$-norm \(k\)-NN $$E=mc^2$$",
             "x₁₀, x_i, x^α, ℓ₁-norm k-NN E=mc²",  # noqa: RUF001
@@ -672,7 +672,7 @@ def test_money_and_groups_are_linear_on_adversarial_input(source: str) -> None:
     ("source", "shown"),
     [
         (r"$\hat{u}$, $\bar{r}=0.64$, $\tilde C$, $\vec{v}$, $\dot{C}$", "û, r̄=0.64, C̃, v⃗, Ċ"),  # noqa: RUF001, RUF100
-        (r"$\hat{\Sigma}$ and $\widetilde{\mathcal{O}}(d)$", "Σ̂ and 𝒪̃(d)"),  # noqa: RUF001
+        (r"$\hat{\Sigma}$ and $\widetilde{\mathcal{O}}(d)$", "Σ̂ and Õ(d)"),
         (r"$\overline{F_1}$, $\overline{AB}$, $\mathsf{Cin\acute{e}aste}$", "F̅₁, A̅B̅, Cinéaste"),
         (r"$\ddot{x}$ $\check{c}$ $\breve{a}$ $\widehat W$", "ẍ č ă Ŵ"),  # noqa: RUF001, RUF100
         # Over several letters a hat belongs to none of them: left as it was.
@@ -695,7 +695,7 @@ def test_plain_puts_a_math_accent_on_its_letter(source: str, shown: str) -> None
         (r"$\uparrow$ $\downarrow$ $\leftrightarrow$ $\Leftrightarrow$ $\implies$", "↑ ↓ ↔ ⇔ ⟹"),
         (r"$\exists R. A \sqsubseteq A$, $\forall x$, $\neg H$, $a \notin S$", "∃R. A ⊑ A, ∀x, ¬H, a ∉ S"),
         (r"$\log \pi (y\mid x)$, $A\otimes B$, $\varnothing$, $\checkmark$", "log π(y|x), A⊗B, ∅, ✓"),
-        (r"$A \not\equiv s$, $\mathcal{A} \not\vDash q$, $a \not= b$", "A ≢ s, 𝒜 ⊭ q, a ≠ b"),  # noqa: RUF001
+        (r"$A \not\equiv s$, $\mathcal{A} \not\vDash q$, $a \not= b$", "A ≢ s, A ⊭ q, a ≠ b"),
     ],
 )
 def test_plain_gives_relations_and_operators_their_sign(source: str, shown: str) -> None:
@@ -711,18 +711,18 @@ def test_plain_reads_a_double_bar_and_escaped_braces_in_math() -> None:
 @pytest.mark.parametrize(
     ("source", "shown"),
     [
-        (r"$\mathbb{R}^n$, $\mathbb F_q$, ${\mathbb R}^{12}$, $\mathbb{1}$", "ℝⁿ, 𝔽_q, ℝ¹², 𝟙"),  # noqa: RUF001
-        (r"$\mathcal{O}(n)$, $\mathcal{L}$, $\mathscr{P}(M)$, ${\cal O}(N^2)$", "𝒪(n), ℒ, 𝒫(M), 𝒪(N²)"),  # noqa: RUF001
-        (r"$\mathbb{Z}_\mathfrak{R}$, $\mathfrak{gl}$, $\mathcal{ALC}$", "ℤ_ℜ, 𝔤𝔩, 𝒜ℒ𝒞"),  # noqa: RUF001
-        (r"$\mathcal{E\mkern-2mu L}$ and $\mathcal{J}\&\mathcal{F}$", "ℰℒ and 𝒥&ℱ"),  # noqa: RUF001
-        # \mathrm and \mathbf letters are the letters.
+        (r"$\mathbb{R}^n$, $\mathbb F_q$, ${\mathbb R}^{12}$, $\mathbb{1}$", "Rⁿ, F_q, R¹², 1"),
+        (r"$\mathcal{O}(n)$, $\mathcal{L}$, $\mathscr{P}(M)$, ${\cal O}(N^2)$", "O(n), L, P(M), O(N²)"),
+        (r"$\mathbb{Z}_\mathfrak{R}$, $\mathfrak{gl}$, $\mathcal{ALC}$", "Z_R, gl, ALC"),
+        (r"$\mathcal{E\mkern-2mu L}$ and $\mathcal{J}\&\mathcal{F}$", "EL and J&F"),
+        # \mathrm and \mathbf letters are the letters too.
         (
             r"$\mathrm{KL}(p)$, $\mathbf{x}$, $\rm{AUPRC}$, ${\rm P{\small HYSICS}}$",
             "KL(p), x, AUPRC, PHYSICS",
         ),
     ],
 )
-def test_plain_spells_math_alphabets_in_their_unicode_letters(source: str, shown: str) -> None:
+def test_plain_reads_math_alphabets_as_their_letters(source: str, shown: str) -> None:
     assert tex.plain(source) == shown
 
 
