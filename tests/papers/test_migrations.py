@@ -366,27 +366,33 @@ def test_stored_papers_get_their_title_digests_in_batches(
     assert dict(Paper.objects.values_list("arxiv_id", "title_digest")) == stored
 
 
+def _digests_after(
+    executor: Any, before: str, after: str, stale: dict[str, tuple[str, str]]
+) -> dict[str, str]:
+    """The title digests stored once `after` ran on papers (id: (title, key)) stored at `before` with
+    the digest of `key`, as the earlier migrations keyed them."""
+    from paperfeed.papers.titles import key_digest
+
+    executor.migrate([("papers", before)])
+    old = executor.loader.project_state(("papers", before)).apps.get_model("papers", "Paper")
+    for aid, (title, key) in stale.items():
+        old.objects.create(arxiv_id=aid, title=title, title_digest=key_digest(key), authors=[], versions=[])
+    executor.loader.build_graph()
+    executor.migrate([("papers", after)])
+    return dict(Paper.objects.values_list("arxiv_id", "title_digest"))
+
+
 @pytest.mark.django_db(transaction=True)
 def test_title_digests_keyed_before_braces_were_dropped_are_written_again(migration_executor: Any) -> None:
-    from paperfeed.papers.titles import key_digest, title_digest
+    from paperfeed.papers.titles import title_digest
 
-    executor = migration_executor
-    before = ("papers", "0011_paper_paper_hidden")
-    executor.migrate([before])
-    old = executor.loader.project_state(before).apps.get_model("papers", "Paper")
     # As 0008 keyed them: "Mus{é}e" as "mus e" (a real title, 2506.04925), "Allo{SR}" as "allo sr".
     stale = {
         "2506.04925": ("Objects from the Mus{é}e d'Arch{é}ologie", "objects from the mus e d arch ologie"),
         "2604.19238": ("Allo{SR}$^2$: Rectifying", "allo sr 2 rectifying"),
         "2601.00005": ("Plain words", "plain words"),  # its digest is right already: not written
     }
-    for aid, (title, key) in stale.items():
-        old.objects.create(arxiv_id=aid, title=title, title_digest=key_digest(key), authors=[], versions=[])
-
-    executor.loader.build_graph()
-    executor.migrate([("papers", "0012_title_digest_braces")])
-
-    stored = dict(Paper.objects.values_list("arxiv_id", "title_digest"))
+    stored = _digests_after(migration_executor, "0011_paper_paper_hidden", "0012_title_digest_braces", stale)
     assert stored == {aid: title_digest(title) for aid, (title, _) in stale.items()}
     assert stored["2506.04925"] == title_digest("Objects from the Musée d'Archéologie")
     assert [p.arxiv_id for p in Paper.objects.filter(title_digest=title_digest("AlloSR² rectifying"))] == [
@@ -398,10 +404,6 @@ def test_title_digests_keyed_before_braces_were_dropped_are_written_again(migrat
 def test_title_digests_keyed_with_math_command_names_are_written_again(migration_executor: Any) -> None:
     from paperfeed.papers.titles import key_digest, title_digest
 
-    executor = migration_executor
-    before = ("papers", "0012_title_digest_braces")
-    executor.migrate([before])
-    old = executor.loader.project_state(before).apps.get_model("papers", "Paper")
     # As 0012 keyed them (real titles): a fraction and brackets by their commands' names, \log glued.
     stale = {
         "2605.13020": (
@@ -414,13 +416,7 @@ def test_title_digests_keyed_with_math_command_names_are_written_again(migration
         ),
         "2606.08750": (r"Codes over $\mathbb{Z}_4$", "codes over z4"),  # right already: not written
     }
-    for aid, (title, key) in stale.items():
-        old.objects.create(arxiv_id=aid, title=title, title_digest=key_digest(key), authors=[], versions=[])
-
-    executor.loader.build_graph()
-    executor.migrate([("papers", "0014_title_digest_math")])
-
-    stored = dict(Paper.objects.values_list("arxiv_id", "title_digest"))
+    stored = _digests_after(migration_executor, "0012_title_digest_braces", "0014_title_digest_math", stale)
     assert stored == {aid: title_digest(title) for aid, (title, _) in stale.items()}
     assert stored["2605.13020"] == key_digest("skew polycyclic codes over f p m u u t")
     assert stored["2506.19852"] == title_digest("Radial Attention: O(n log n) Sparse Attention")
