@@ -15,6 +15,7 @@ from django.db import connection
 from django.test import Client
 
 from paperfeed.accounts.models import Follow
+from paperfeed.core.indexes import AddIndexConcurrently, index_state
 from paperfeed.digests.models import Subscriber
 from paperfeed.papers.models import Author, Authorship, Category, Paper, PaperCategory, PaperChange
 from tests.sitedata import load_papers
@@ -442,6 +443,10 @@ def test_a_later_version_s_date_stored_as_published_is_cleared() -> None:
         assert published == {wrong.pk: None, given.pk: v1, whole.pk: v1}
 
 
+def _day_index() -> bool | None:
+    return index_state(connection, PaperCategory._meta.db_table, "papercat_cat_announced")
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("concurrent_from", [0, 10**9])
 def test_listings_get_their_papers_days_in_batches_and_an_index_by_day(
@@ -466,13 +471,18 @@ def test_listings_get_their_papers_days_in_batches_and_an_index_by_day(
         )
         for pos, code in enumerate(["cs.CL", "cs.LG"][: 1 + i % 2]):
             listings.objects.create(paper=paper, category_id=code, position=pos)
+    target = ("papers", "0013_papercategory_announced")
     migration = importlib.import_module("paperfeed.papers.migrations.0013_papercategory_announced")
     monkeypatch.setattr(migration, "BATCH", 3)
-    monkeypatch.setattr(migration, "CONCURRENT_FROM", concurrent_from)
+    [add_index] = [op for op in migration.Migration.operations if isinstance(op, AddIndexConcurrently)]
+    monkeypatch.setattr(add_index, "concurrent_from", concurrent_from)
 
     executor.loader.build_graph()
-    with caplog.at_level("INFO", logger=migration.__name__):
-        executor.migrate([("papers", "0013_papercategory_announced")])
+    with (
+        caplog.at_level("INFO", logger=migration.__name__),
+        caplog.at_level("INFO", logger="paperfeed.core.indexes"),
+    ):
+        executor.migrate([target])
 
     expected = {
         (pc.paper_id, pc.category_id, pc.paper.announced)
@@ -483,7 +493,9 @@ def test_listings_get_their_papers_days_in_batches_and_an_index_by_day(
     logged = [r.getMessage() for r in caplog.records]
     assert logged[:3] == [f"listings' days: {n} of 7 listings" for n in (3, 6, 7)]
     concurrently = connection.vendor == "postgresql" and concurrent_from == 0
-    assert ("listings' day index: built concurrently (papercat_cat_announced)" in logged) == concurrently
+    assert (
+        "index papercat_cat_announced on papers_papercategory: built concurrently" in logged
+    ) == concurrently
     with connection.cursor() as cur:
         indexes = connection.introspection.get_constraints(cur, PaperCategory._meta.db_table)
     assert indexes["papercat_cat_announced"]["columns"] == ["category_id", "announced", "paper_id"]
@@ -493,15 +505,20 @@ def test_listings_get_their_papers_days_in_batches_and_an_index_by_day(
             cur.execute(
                 "UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'papercat_cat_announced'::regclass"
             )
-        assert migration._index_state(connection, "papercat_cat_announced") is False
+        assert _day_index() is False
     # Every step run again (a migration stopped part way): the same column, days and index.
     editor = SimpleNamespace(connection=connection)
     with connection.schema_editor(atomic=False) as schema_editor:
         migration.add_column(old, schema_editor)
         migration.fill_days(apps, editor)
-        migration.add_index(apps, schema_editor)
+        add_index.database_forwards(
+            "papers",
+            schema_editor,
+            executor.loader.project_state(before),
+            executor.loader.project_state(target),
+        )
     assert set(PaperCategory.objects.values_list("paper_id", "category_id", "announced")) == expected
-    assert migration._index_state(connection, "papercat_cat_announced") is True
+    assert _day_index() is True
     # Undone: no column, no index; and done again.
     executor.loader.build_graph()
     executor.migrate([before])
@@ -509,7 +526,7 @@ def test_listings_get_their_papers_days_in_batches_and_an_index_by_day(
         columns = {
             c.name for c in connection.introspection.get_table_description(cur, PaperCategory._meta.db_table)
         }
-    assert "announced" not in columns and migration._index_state(connection, "papercat_cat_announced") is None
+    assert "announced" not in columns and _day_index() is None
     executor.loader.build_graph()
-    executor.migrate([("papers", "0013_papercategory_announced")])
+    executor.migrate([target])
     assert set(PaperCategory.objects.values_list("paper_id", "category_id", "announced")) == expected

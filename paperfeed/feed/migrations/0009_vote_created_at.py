@@ -2,42 +2,12 @@
 
 from django.db import migrations, models
 
-
-class AddIndexConcurrently(migrations.AddIndex):
-    """AddIndex, built on PostgreSQL with CREATE INDEX CONCURRENTLY: a plain CREATE INDEX holds a
-    write lock on the table while it reads it (~1.2 s for the votes at 1.1M), and every vote waits.
-    Elsewhere (SQLite has no CONCURRENTLY) the plain index. The state, and so the schema, is
-    AddIndex's: a database that applied this migration as a plain AddIndex has what it makes.
-
-    A concurrent build killed midway leaves an invalid index of the name, unrecorded: the next run
-    drops it and builds again; a valid one (killed after the build, before the record) is kept."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        connection = schema_editor.connection
-        if connection.vendor != "postgresql":
-            return super().database_forwards(app_label, schema_editor, from_state, to_state)
-        model = to_state.apps.get_model(app_label, self.model_name)
-        if not self.allow_migrate_model(connection.alias, model):
-            return
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [self.index.name])
-            found = cursor.fetchone()
-        if found is not None and found[0]:
-            return
-        if found is not None:
-            schema_editor.execute(f"DROP INDEX CONCURRENTLY {schema_editor.quote_name(self.index.name)}")
-        schema_editor.add_index(model, self.index, concurrently=True)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor != "postgresql":
-            return super().database_backwards(app_label, schema_editor, from_state, to_state)
-        model = from_state.apps.get_model(app_label, self.model_name)
-        if self.allow_migrate_model(schema_editor.connection.alias, model):
-            schema_editor.remove_index(model, self.index, concurrently=True)
+from paperfeed.core.indexes import AddIndexConcurrently
 
 
 class Migration(migrations.Migration):
-    # CONCURRENTLY cannot run inside a transaction: core.schema.migrate applies this one on its own.
+    # CONCURRENTLY (core.indexes says why) cannot run inside a transaction: core.schema.migrate
+    # applies this one on its own.
     atomic = False
 
     dependencies = [

@@ -6,13 +6,16 @@ the papers, so cross-lists came by id and a backfill of old papers hid the newer
 Not one transaction: the column is added, then filled in batches of listings by id, each batch its own
 transaction with progress in the log, so a large table is not locked whole while it fills; on
 PostgreSQL a table of CONCURRENT_FROM listings or more gets the index CONCURRENTLY, taking no lock
-that stops writes. Every step can run again: a migration stopped part way (SIGTERM, a lost
-connection) finishes on the next run, an index an interrupted concurrent build left invalid is
-dropped and built again. PostgreSQL then analyzes the table."""
+that stops writes (core.indexes.AddIndexConcurrently). Every step can run again: a migration stopped
+part way (SIGTERM, a lost connection) finishes on the next run, an index an interrupted concurrent
+build left invalid is dropped and built again. PostgreSQL then analyzes the table, whose new column
+the planner has no statistics of."""
 
 import logging
 
 from django.db import migrations, models, transaction
+
+from paperfeed.core.indexes import AddIndexConcurrently
 
 BATCH = 20_000  # listings per transaction of the fill
 CONCURRENT_FROM = 100_000  # listings from which PostgreSQL builds the index without blocking writes
@@ -73,49 +76,6 @@ def fill_days(apps, schema_editor):  # type: ignore[no-untyped-def]
         log.info("listings' days: %d of %d listings", done, total)
 
 
-def _index_state(connection, name):  # type: ignore[no-untyped-def]
-    """None when there is no index `name`; else whether it is valid (PostgreSQL marks an index whose
-    concurrent build was interrupted invalid: unused by the planner, still kept up by every write)."""
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cur:
-            cur.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = %s", [name])
-            return True if cur.fetchone() else None
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
-            " WHERE c.relname = %s AND pg_catalog.pg_table_is_visible(c.oid)",
-            [name],
-        )
-        row = cur.fetchone()
-    return row[0] if row else None
-
-
-def add_index(apps, schema_editor):  # type: ignore[no-untyped-def]
-    connection = schema_editor.connection
-    model = apps.get_model("papers", "PaperCategory")
-    state = _index_state(connection, INDEX.name)
-    if state:
-        return
-    qn = connection.ops.quote_name
-    if connection.vendor != "postgresql":
-        schema_editor.add_index(model, INDEX)
-        return
-    large = model.objects.using(connection.alias).count() >= CONCURRENT_FROM
-    if state is False:  # left by an interrupted concurrent build
-        with connection.cursor() as cur:
-            cur.execute(f"DROP INDEX {'CONCURRENTLY ' if large else ''}{qn(INDEX.name)}")
-    if large:
-        log.info("listings' day index: built concurrently (%s)", INDEX.name)
-    schema_editor.add_index(model, INDEX, concurrently=large)
-    with connection.cursor() as cur:
-        cur.execute(f"ANALYZE {qn(model._meta.db_table)}")
-
-
-def drop_index(apps, schema_editor):  # type: ignore[no-untyped-def]
-    if _index_state(schema_editor.connection, INDEX.name) is not None:
-        schema_editor.remove_index(apps.get_model("papers", "PaperCategory"), INDEX)
-
-
 class Migration(migrations.Migration):
     # Each batch of the fill commits on its own, and PostgreSQL builds an index CONCURRENTLY only
     # outside a transaction. Every step below is one that can run again.
@@ -131,8 +91,7 @@ class Migration(migrations.Migration):
             ],
         ),
         migrations.RunPython(fill_days, migrations.RunPython.noop),
-        migrations.SeparateDatabaseAndState(
-            state_operations=[migrations.AddIndex(model_name="papercategory", index=INDEX)],
-            database_operations=[migrations.RunPython(add_index, drop_index)],
+        AddIndexConcurrently(
+            model_name="papercategory", index=INDEX, concurrent_from=CONCURRENT_FROM, analyze=True
         ),
     ]
