@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import secrets
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import DatabaseError, models, transaction
@@ -245,6 +245,16 @@ class Vote(models.Model):
         self.uncounted, self.voter_joined = Vote.standing_of(self.user)
 
 
+class Rendering(NamedTuple):
+    """`html`, what the current rules render of `body`, for comment `pk` read holding `body` at
+    markup `version`."""
+
+    pk: int
+    body: str
+    version: int
+    html: str
+
+
 class CommentQuerySet(models.QuerySet["Comment"]):
     def visible(self) -> CommentQuerySet:
         return self.filter(hidden=False)
@@ -254,29 +264,39 @@ class CommentQuerySet(models.QuerySet["Comment"]):
         a step back): hidden ones and those of deleted accounts alike."""
         return self.exclude(markup_version=MARKUP_VERSION)
 
+    def write_renderings(self, renderings: Iterable[Rendering]) -> list[bool]:
+        """Store each rendering by the current rules, in one transaction, only if its row still
+        holds the body and version it was read with: an edit since, by this version or by an older
+        one still running during an upgrade, keeps its own rendering (the older one's stays stale,
+        for the next reader). Whether each was written."""
+        written = []
+        with transaction.atomic(using=self.db):
+            for r in renderings:
+                as_read = self.filter(pk=r.pk, body=r.body, markup_version=r.version)
+                written.append(as_read.update(html=r.html, markup_version=MARKUP_VERSION) == 1)
+        return written
+
     def store_renderings(self, comments: Iterable[Comment]) -> int:
         """Write back the HTML of those loaded stale (Comment.from_db rendered them again in
-        memory), so that the next read renders nothing. Each only if its row still holds the body
-        and version it was loaded with: an edit since, by this version or by an older one still
-        running during an upgrade, keeps its own rendering. Best effort, from pages and the API's
-        reads: a database that takes no write now (a read-only SQLite file, a lock held too long)
-        costs the read nothing, and the comment is rendered again next time. How many were written."""
-        stale = [c for c in comments if c.loaded_stale is not None]
+        memory), so that the next read renders nothing; each only if its row is still as loaded
+        (write_renderings). Best effort, from pages and the API's reads: a database that takes no
+        write now (a read-only SQLite file, a lock held too long) costs the read nothing, and the
+        comment is rendered again next time. How many were written."""
+        stale = [
+            (c, Rendering(c.pk, c.body, c.loaded_stale, c.html))
+            for c in comments
+            if c.loaded_stale is not None
+        ]
         if not stale:
             return 0
-        written = 0
         try:
-            with transaction.atomic(using=self.db):
-                for c in stale:
-                    written += self.filter(pk=c.pk, body=c.body, markup_version=c.loaded_stale).update(
-                        html=c.html, markup_version=c.markup_version
-                    )
+            written = self.write_renderings(r for _, r in stale)
         except DatabaseError as e:
             log.warning("stale comments not written back: %s", e, extra={"comments": len(stale)})
             return 0
-        for c in stale:
+        for c, _ in stale:
             c.loaded_stale = None
-        return written
+        return sum(written)
 
 
 # Who wrote a comment whose account was deleted since.

@@ -19,7 +19,7 @@ import contextlib
 import datetime as dt
 import logging
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.core.cache import cache
@@ -32,7 +32,15 @@ from paperfeed.accounts import throttle
 from paperfeed.accounts.models import User
 from paperfeed.core.http import retry_seconds
 from paperfeed.core.text import about
-from paperfeed.feed.models import Collection, CollectionItem, Comment, SavedSearch, Submission, Vote
+from paperfeed.feed.models import (
+    Collection,
+    CollectionItem,
+    Comment,
+    Rendering,
+    SavedSearch,
+    Submission,
+    Vote,
+)
 from paperfeed.feed.periods import Period, week_of
 from paperfeed.papers import services as papers
 from paperfeed.papers.arxiv_ids import InvalidArxivId, parse_arxiv_id
@@ -331,12 +339,7 @@ class Rerendered:
     skipped: int = 0
 
     def as_json(self) -> dict[str, int]:
-        return {
-            "stale": self.stale,
-            "rerendered": self.rerendered,
-            "changed": self.changed,
-            "skipped": self.skipped,
-        }
+        return asdict(self)
 
 
 def rerender_comments(batch: int = RERENDER_BATCH) -> Rerendered:
@@ -345,7 +348,7 @@ def rerender_comments(batch: int = RERENDER_BATCH) -> Rerendered:
     anywhere keeps what it wrote and the next one goes on from there, and a run with nothing stale
     writes nothing. Rendered outside the batch's transaction, which only writes: SQLite's one
     writer waits for no rendering. A row is written only if it still holds the body and version it
-    was read with (as Comment.objects.store_renderings does), so an edit meanwhile is not undone.
+    was read with (Comment.objects.write_renderings, as for pages), so an edit meanwhile is not undone.
     Progress on stderr (a bar, or counts in the log), and a last log line with the counts."""
     from paperfeed.core.logs import IN_MESSAGE
     from paperfeed.core.progress import Progress
@@ -365,16 +368,14 @@ def rerender_comments(batch: int = RERENDER_BATCH) -> Rerendered:
             )
             if not rows:
                 break
-            renderings = [(pk, body, version, old, render_comment(body)) for pk, body, old, version in rows]
-            with transaction.atomic():
-                for pk, body, version, old, new in renderings:
-                    if Comment.objects.filter(pk=pk, body=body, markup_version=version).update(
-                        html=new, markup_version=MARKUP_VERSION
-                    ):
-                        done.rerendered += 1
-                        done.changed += new != old
-                    else:
-                        done.skipped += 1
+            renderings = [Rendering(pk, body, version, render_comment(body)) for pk, body, _, version in rows]
+            written = Comment.objects.write_renderings(renderings)
+            for (_, _, old, _), new, stored in zip(rows, renderings, written, strict=True):
+                if stored:
+                    done.rerendered += 1
+                    done.changed += new.html != old
+                else:
+                    done.skipped += 1
             after = rows[-1][0]
             progress.update(len(rows), changed=done.changed)
     log.info(

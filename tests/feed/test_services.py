@@ -11,7 +11,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from paperfeed.feed import periods, services
+from paperfeed.feed import markup, periods, services
 from paperfeed.feed.markup import MARKUP_VERSION
 from paperfeed.feed.models import Comment, SavedSearch, Submission, Vote
 from paperfeed.moderation import services as moderation
@@ -362,6 +362,40 @@ def test_rerender_comments_renders_every_stale_one_and_a_second_run_nothing() ->
 
     assert services.rerender_comments().as_json() == {"stale": 0, "rerendered": 0, "changed": 0, "skipped": 0}
     assert dict(Comment.objects.values_list("pk", "html")) == rows
+
+
+def test_rerender_comments_leaves_comments_edited_while_it_ran_to_their_edits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Between a batch's read and its write (while it renders, outside the transaction), one comment
+    is edited by this version and one by an older one still running during an upgrade (a new body,
+    no version): neither is overwritten with the rendering of the body read. The first keeps the
+    edit's HTML; the second stays stale, the older one's, and the next run renders it."""
+    [p] = load_papers(1)
+    author = make_user("editor")
+    kept, edited, by_old = stale_comment(p), stale_comment(p, author=author), stale_comment(p)
+    render, edits = markup.render_comment, []
+
+    def render_while_they_are_edited(body: str) -> str:
+        if not edits:  # the real rendering, with both edits made during the batch's first one
+            edits.append(services.edit_comment(author, Comment.objects.get(pk=edited.pk), "*Edited*"))
+            Comment.objects.filter(pk=by_old.pk).update(body="by the old code", html="<p>old code</p>\n")
+        return render(body)
+
+    monkeypatch.setattr(markup, "render_comment", render_while_they_are_edited)
+    done = services.rerender_comments()
+    assert done.as_json() == {"stale": 3, "rerendered": 1, "changed": 1, "skipped": 2}
+    stored = {
+        pk: (html, version)
+        for pk, html, version in Comment.objects.values_list("pk", "html", "markup_version")
+    }
+    assert stored[kept.pk] == (PRICES_NOW, MARKUP_VERSION)
+    assert stored[edited.pk] == ("<p><em>Edited</em></p>\n", MARKUP_VERSION)
+    assert stored[by_old.pk] == ("<p>old code</p>\n", 0)
+
+    monkeypatch.undo()
+    assert services.rerender_comments().as_json() == {"stale": 1, "rerendered": 1, "changed": 1, "skipped": 0}
+    assert Comment.objects.get(pk=by_old.pk).html == render("by the old code")
 
 
 def test_rerender_comments_goes_on_from_where_a_stopped_run_left_off() -> None:
