@@ -353,25 +353,42 @@ class Paper(models.Model):
 
 class PaperCategoryQuerySet(models.QuerySet["PaperCategory"]):
     def of_newest(self, codes: list[str], n: int) -> PaperCategoryQuerySet:
-        """Every listing (all their categories) of each of `codes`' newest papers: the `n` of latest day
-        (`announced`, the day the feed lists a paper under) filed under it, primary or cross-listed,
-        the last added first among a day's. By day, where the last added were: a backfill of old
-        papers (an import of an old snapshot, a harvest of an old range) is added last, and took their
-        places, cross-lists' too while only the primary listings had an index by day. Papers not yet
-        announced have no day and are left out. One query, an end range of the listings'
-        (category, announced, paper) index per category, each read as a LIMIT of its own inside a
-        UNION ALL (the ORM slices no member of a union on SQLite); one read per category cost a
-        request's page each its own round trip and compile."""
+        """Every listing (all their categories) of each of `codes`' newest shown papers: the `n` of
+        latest day (`announced`, the day the feed lists a paper under) filed under it, primary or
+        cross-listed, the last added first among a day's, each one of Paper.objects.active() (a
+        withdrawn or deleted paper filtered out afterwards had taken a place, and left the category
+        short of `n`). By day, where the last added were: a backfill of old papers (an import of an
+        old snapshot, a harvest of an old range) is added last, and took their places, cross-lists'
+        too while only the primary listings had an index by day. Papers not yet announced have no
+        day and are left out.
+
+        One query, an end range of the listings' (category, announced, paper) index per category,
+        each read as a LIMIT of its own inside a UNION ALL (the ORM slices no member of a union on
+        SQLite); one read per category cost a request's page each its own round trip and compile.
+        Each listing's paper is looked up by primary key as the walk reaches it (a correlated
+        EXISTS), so the LIMIT still stops the walk, whatever the statistics say: a NOT EXISTS among
+        the hidden papers, their small partial index (`paper_hidden`) probed instead, was read whole
+        for each listing by PostgreSQL once withdrawals outdated the statistics (1 in 20 papers
+        withdrawn at 75k: 200 ms a query; bench/README.md, "recs-latency")."""
         if not codes:
             return self.none()
-        # Only the quoted table name is spliced in: the codes and `n` are parameters.
+        # Only quoted names and the SQL the ORM compiles are spliced in: the codes, the status and `n`
+        # are parameters.
         listings = connections[self.db].ops.quote_name(PaperCategory._meta.db_table)
+        shown, shown_params = (
+            Paper.objects.using(self.db)
+            .active()
+            # Correlated with the member's listing, the nearest table of that name.
+            .filter(pk=RawSQL(f"{listings}.paper_id", ()))  # noqa: S611  # nosec B611
+            .values("pk")
+            .query.sql_with_params()
+        )
         newest = (
             f"SELECT paper_id FROM {listings} WHERE category_id = %s AND announced IS NOT NULL"  # noqa: S608  # nosec B608
-            " ORDER BY announced DESC, paper_id DESC LIMIT %s"
+            f" AND EXISTS ({shown}) ORDER BY announced DESC, paper_id DESC LIMIT %s"
         )
         union = " UNION ALL ".join(f"SELECT * FROM ({newest}) AS newest_{i}" for i in range(len(codes)))  # noqa: S608  # nosec B608
-        params = [x for code in codes for x in (code, n)]
+        params = [x for code in codes for x in (code, *shown_params, n)]
         return self.filter(paper_id__in=RawSQL(union, params))  # noqa: S611  # nosec B611
 
     def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:

@@ -986,8 +986,9 @@ PROVISIONAL_HALF_LIFE_DAYS = 7.0
 
 
 def _provisional_pool(cats: list[str], excluded: set[int], n: int) -> list[tuple[int, dt.date, list[str]]]:
-    """The `n` newest papers by day of each of `cats` (primary and cross-listed alike, the last added
-    first among a day's) that are within the real model's window (index.window_days before the newest
+    """The `n` newest active papers by day of each of `cats` (primary and cross-listed alike, the last
+    added first among a day's; a withdrawn or deleted one takes no place, so each category gives `n`
+    while it has them) that are within the real model's window (index.window_days before the newest
     of them), with their days and categories (primary first). One query
     (PaperCategory.objects.of_newest): each category's listings are read from the end of the
     (category, announced, paper) index, a few ms whatever its size, where ordering a category by day
@@ -1001,9 +1002,9 @@ def _provisional_pool(cats: list[str], excluded: set[int], n: int) -> list[tuple
     pool: dict[int, tuple[dt.date, list[str]]] = {}
     for pk, day, code in (
         PaperCategory.objects.of_newest(cats, n)
-        .filter(paper__status=Paper.Status.ACTIVE)
         .order_by("paper_id", "position")
-        .values_list("paper_id", "paper__announced", "category_id")
+        # The listing's copy of its paper's day: no join to the papers beyond the index walk's.
+        .values_list("paper_id", "announced", "category_id")
     ):
         if day is not None:  # not yet announced: no age to weigh
             pool.setdefault(pk, (day, []))[1].append(code)

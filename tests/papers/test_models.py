@@ -140,8 +140,36 @@ def test_of_newest_lists_every_category_of_each_codes_newest_papers_by_day() -> 
 
 
 @pytest.mark.django_db
+def test_of_newest_gives_n_active_papers_where_the_newest_were_withdrawn_or_deleted() -> None:
+    """A withdrawn or deleted paper takes no place among a category's newest: its `n` are the `n`
+    newest active ones, primary and cross-listed alike, each with all its listings (the newest were
+    the hidden ones, and the category gave fewer than `n` once they were filtered out)."""
+    papers = [  # cs.CL: 0..7 by day, the odd ones cross-listed from cs.LG
+        _listed(f"2601.{i:05d}", dt.date(2026, 1, 1 + i), ["cs.LG", "cs.CL"] if i % 2 else ["cs.CL"])
+        for i in range(8)
+    ]
+    Paper.objects.filter(pk__in=[papers[7].pk, papers[4].pk]).update(status=Paper.Status.WITHDRAWN)
+    Paper.objects.filter(pk=papers[6].pk).update(status=Paper.Status.DELETED)
+
+    at = {p.pk: i for i, p in enumerate(papers)}
+
+    def newest(code: str, n: int) -> list[int]:
+        rows = PaperCategory.objects.of_newest([code], n).filter(category_id=code)
+        return [at[pk] for pk in rows.order_by("-announced", "-paper_id").values_list("paper_id", flat=True)]
+
+    assert newest("cs.CL", 3) == [5, 3, 2]  # not 7, 6 and 4
+    assert newest("cs.LG", 2) == [5, 3]  # cs.LG's newest, 7, withdrawn: its next two
+    assert newest("cs.CL", 8) == [5, 3, 2, 1, 0]  # fewer shown than asked: all of them
+    both = PaperCategory.objects.of_newest(["cs.CL", "cs.LG"], 3).values_list("paper_id", flat=True)
+    assert {at[pk] for pk in both} == {5, 3, 2, 1}  # cs.CL's 5, 3, 2 and cs.LG's 5, 3, 1
+    rows = set(PaperCategory.objects.of_newest(["cs.CL"], 2).values_list("paper_id", "category_id"))
+    assert rows == {(papers[i].pk, c) for i in (5, 3) for c in ("cs.LG", "cs.CL")}  # every listing of each
+
+
+@pytest.mark.django_db
 def test_of_newest_reads_each_category_from_the_end_of_its_day_index() -> None:
-    """An end range of (category, announced, paper) per category: no sort, whatever the category's size."""
+    """An end range of (category, announced, paper) per category: no sort, whatever the category's size,
+    and no scan of the papers for whether each is shown."""
     from django.db import connection
 
     _listed("2601.00001", dt.date(2026, 1, 1), ["cs.CL", "cs.LG"])
@@ -158,8 +186,13 @@ def test_of_newest_reads_each_category_from_the_end_of_its_day_index() -> None:
             cur.execute(f"EXPLAIN QUERY PLAN {sql}", params)
         plan = "\n".join(str(row) for row in cur.fetchall())
     assert plan.count("papercat_cat_announced") == 2, plan
+    # Each listing's paper is looked up by primary key (whether it is shown), inside each member.
     if connection.vendor == "sqlite":
         assert "USE TEMP B-TREE FOR ORDER BY" not in plan, plan
+        assert plan.count("SEARCH papers_paper USING INTEGER PRIMARY KEY") == 2, plan
+        assert "SCAN papers_paper" not in plan, plan
+    else:
+        assert plan.count("papers_paper_pkey") == 2 and "Seq Scan" not in plan, plan
 
 
 @pytest.mark.django_db

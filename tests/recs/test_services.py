@@ -43,6 +43,17 @@ def ids(recs):
     return [r.paper.arxiv_id for r in recs]
 
 
+def primary_in(code, arxiv_id, title, day):
+    """A paper announced on `day` with `code` its one category."""
+    from paperfeed.papers.models import Paper, PaperCategory
+
+    paper = Paper.objects.create(
+        arxiv_id=arxiv_id, title=title, abstract=f"{title}.", primary_category_id=code, announced=day
+    )
+    PaperCategory.objects.create(paper=paper, category_id=code, position=0)
+    return paper
+
+
 def test_saved_papers_bring_their_topic_first_with_reasons(catalogue, user):
     save(user, *catalogue["diffusion"][:2])
     recs = services.recommend(user, limit=4)
@@ -772,29 +783,12 @@ def test_a_busy_category_does_not_crowd_a_favoured_ones_older_paper_out_of_the_p
     catalogue, user
 ):
     """Each category brings its own newest papers: the newest few of all were a busy field's only."""
-    from paperfeed.papers.models import Paper, PaperCategory
-
     save(user, *catalogue["speech"][:2], catalogue["graphs"][0])  # cs.CL 2/3, cs.LG 1/3
-    favoured = Paper.objects.create(
-        arxiv_id="2606.09000",
-        title="Speech from three days ago",
-        abstract="Speech.",
-        primary_category_id="cs.CL",
-        announced=dt.date(2026, 6, 28),
-    )
-    PaperCategory.objects.create(paper=favoured, category_id="cs.CL", position=0)
-    busy = []
-    for n in range(2 * services.PROVISIONAL_POOL):  # more than the pool of a list of 2
-        busy.append(
-            Paper.objects.create(
-                arxiv_id=f"2607.{n:05d}",
-                title=f"Graphs {n}",
-                abstract="Graphs.",
-                primary_category_id="cs.LG",
-                announced=dt.date(2026, 7, 1),
-            )
-        )
-        PaperCategory.objects.create(paper=busy[-1], category_id="cs.LG", position=0)
+    favoured = primary_in("cs.CL", "2606.09000", "Speech from three days ago", dt.date(2026, 6, 28))
+    busy = [  # more than the pool of a list of 2
+        primary_in("cs.LG", f"2607.{n:05d}", f"Graphs {n}", dt.date(2026, 7, 1))
+        for n in range(2 * services.PROVISIONAL_POOL)
+    ]
     recs = services.provisional(user, limit=2)
     # 0.72 x 2^(-3/7) = 0.53 against 0.38 for a new cs.LG paper: three days are not worth half the weight.
     assert ids(recs) == [favoured.arxiv_id, busy[-1].arxiv_id]
@@ -868,3 +862,23 @@ def test_the_provisional_list_of_followed_categories_takes_their_cross_lists(cat
     assert {r.reason for r in recs} == {"New in cs.RO, which you follow"}
     days = [r.paper.announced for r in recs]
     assert days == sorted(days, reverse=True)
+
+
+def test_withdrawn_papers_take_no_place_in_the_provisional_list(catalogue, user):
+    """A followed category's newest papers withdrawn or deleted leave the list as long as before, its
+    places taken by the next newest active papers: they took the places of the pool, then were
+    filtered out of it, so the list came short (empty, had they been the whole pool)."""
+    from paperfeed.papers.models import Paper
+
+    follow(user, "category", "cs.CL")
+    new = [  # the whole pool of a list of 2, and newer than the rest
+        primary_in("cs.CL", f"2607.{n:05d}", f"New speech {n}", dt.date(2026, 7, 1 + n))
+        for n in range(2 * services.PROVISIONAL_POOL)
+    ]
+    assert ids(services.provisional(user, limit=2)) == [new[5].arxiv_id, new[4].arxiv_id]
+    Paper.objects.filter(pk__in=[p.pk for p in new[2:]]).update(status=Paper.Status.WITHDRAWN)
+    Paper.objects.filter(pk=new[0].pk).update(status=Paper.Status.DELETED)
+    recs = services.provisional(user, limit=2)
+    assert ids(recs) == [new[1].arxiv_id, catalogue["speech"][0].arxiv_id]  # the newest two active, by day
+    assert {r.paper.status for r in recs} == {Paper.Status.ACTIVE}
+    assert [r.reason for r in recs] == ["New in cs.CL, which you follow"] * 2
