@@ -500,11 +500,40 @@ def _script(m: re.Match[str]) -> str:
     return m[1] + (body if len(body) == 1 else f"({body})")
 
 
+# A cases display's rows (value & condition \\ …) read as "a if b; c otherwise": its "&" and "\\"
+# were shown as typed ("ε= 0, & r is even, 1, & r is odd", 2604.21808, 2605.17022).
+# A body holds no \begin{cases} of its own, so a scan from one with no end stops at the next.
+_CASES = re.compile(r"\\begin\{cases\}((?:(?!\\begin\{cases\}).)*?)\\end\{cases\}", re.S)
+_ROW_BREAK = re.compile(r"\\\\(?:\s*\[[^\]]*\])?")
+_CONDITION_WORD = re.compile(
+    r"(?:\\text(?:rm|normal)?\s*\{\s*)?(?:if|otherwise|else|for|when|where|unless)\b"
+)
+
+
+def _cases(m: re.Match[str]) -> str:
+    """A cases display's rows as "value if condition", joined by "; ", still TeX for _math to read; the
+    last row's full stop or comma (the sentence's) after them."""
+    rows, stop = [], ""
+    for row in _ROW_BREAK.split(m[1]):
+        value, _, condition = row.partition("&")
+        value, condition = value.strip().rstrip(",;").strip(), condition.strip()
+        if not value and not condition:
+            continue
+        stop = condition[-1:] if condition[-1:] in ".," else ""
+        condition = condition.rstrip(".,;").strip()
+        if condition and not _CONDITION_WORD.match(condition):  # "otherwise", "if x > 0" say it already
+            condition = "\\text{if }" + condition
+        rows.append(f"{value} {condition}".strip())
+    return " " + "; ".join(rows) + stop + " "
+
+
 def _math(tex: str) -> str:
     held: list[str] = []
     # TeX's line break \\ a space (a cases display's rows); \| a double bar; \{ and \} braces that
     # stay, where a group's braces go (\max\{0,x\} read "max0,x"); a link its text, as in prose.
-    tex = _HELD.sub("", tex).replace("\\\\", " ").replace("\\|", "‖")
+    tex = _HELD.sub("", tex)
+    tex = _CASES.sub(_cases, tex) if "cases" in tex else tex
+    tex = tex.replace("\\\\", " ").replace("\\|", "‖")
     tex = _NO_DELIMITER.sub("", tex.replace("\\{", "\ue07b").replace("\\}", "\ue07d"))
     tex = _math_args(_LINKS.sub(lambda m: _hold(held, _link(m)), tex), held)
     # A tie is a space, before \sim is made its "~" ($2\times$$\sim$$3\times$ read "2x 3x", x a times sign).
@@ -520,7 +549,13 @@ _KEEP_ARG = (
     "mbox", "hbox", "emph", "textit", "textbf", "textsl", "textsc", "textsf", "texttt", "textrm",
     "textup", "textnormal", "text", "underline", "uline",
 )  # fmt: skip
-_DROP_ARG = ("cite", "citep", "citet", "citealp", "citealt", "citeauthor", "citeyear", "nocite", "label")
+# A reference to a figure, table or section (\ref{fig:intro}: "Fig. \ref{…}", "Appendix \ref{…}") is
+# dropped as a citation is: its key is no number, and the abstract has no figure to point to. So are
+# \hypersetup's settings ({\hypersetup{urlcolor=blue}https://…}).
+_DROP_ARG = (
+    "cite", "citep", "citet", "citealp", "citealt", "citeauthor", "citeyear", "nocite", "label", "ref",
+    "eqref", "autoref", "cref", "Cref", "pageref", "vref", "hypersetup",
+)  # fmt: skip
 # Raised or lowered text (PM\textsuperscript{4}Bench, mAP\textsubscript{50}: 46 and 5 of the 74,728
 # records): Unicode's super- or subscripts where each character has one, else the text as it is
 # (5\textsuperscript{th} a 5th, F\textsubscript{Hard} an FHard).
@@ -644,9 +679,29 @@ _GREEK = [
 ]  # fmt: skip
 _GREEK_AND_SIGNS = [*_GREEK, *(w.capitalize() for w in _GREEK if w.capitalize() in _SYMBOLS)]
 _GREEK_AND_SIGNS += ["pm", "times", "approx", "leq", "geq", "infty", "ell", "cdot"]
-_LINKS = re.compile(r"\\(href|hyperlink)\s*\{([^{}]*)\}\s*\{((?:[^{}]|\{[^{}]*\})*)\}|\\url\s*\{([^{}]*)\}")
-_FOOTNOTE = re.compile(r"\\footnote\s*\{((?:[^{}]|\{[^{}]*\})*)\}")
-_COLOURED = re.compile(r"\\(?:textcolor|colorbox)\s*\{[^{}]*\}\s*(?=\{)")
+# \href{url} with no text after it (12 of the 74,728 records) is the URL.
+# Its text may hold groups two deep (NAVSIM-v2 {\textcolor{blue}{\textit{navhard}}}, 2605.09701).
+_LINKS = re.compile(
+    r"\\(href|hyperlink)\s*\{([^{}]*)\}(?:\s*\{((?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\}|(?!\s*\{))"
+    r"|\\url\s*\{([^{}]*)\}"
+)
+# A footnote's mark (\footnote[1]{…}, \footnotemark[2]) says nothing without the page's foot.
+_FOOTNOTE = re.compile(
+    r"\\footnote\s*(?:\[[^\]]*\]\s*)?\{((?:[^{}]|\{[^{}]*\})*)\}|\\footnotemark(?:\[[^\]]*\])?"
+)
+# A colour, scale or language given before the text (\textcolor{red}{…}, \color[RGB]{175,36,67}{…},
+# \scalebox{0.65}{…}, \foreignlanguage{bengali}{…}) is no text: dropped, the text kept as \mbox{…}
+# keeps it. \color is a switch too ({\color{blue} 4) Refinement …}, \color{ddt}Decoupled), as is a
+# \textcolor{blue} written before a bare URL: 19 in 14 of the 74,728 records showed the colour's name.
+_COLOURED = re.compile(
+    r"\\(?:textcolor|colorbox|color|scalebox|raisebox|foreignlanguage)\s*(?:\[[^\]]*\]\s*)?\{[^{}]*\}(\s*(?=\{))?"
+)
+# TeX's \char"0986 (hex), \char'123 (octal), \char65: the character of that code.
+_CHAR = re.compile(r"\\char\s*(?:\"([0-9A-Fa-f]{1,6})|'([0-7]{1,8})|(\d{1,7}))")
+# pifont's numbered dingbats, \ding{182} "❶" (7 in the 74,728 records, each a list's number): the
+# circled digits 172-211 as "(1)" to "(10)", plain for a mail or a screen reader; ticks and crosses.
+_DING = re.compile(r"\\ding\s*\{\s*(\d+)\s*\}")
+_DINGS = {51: "\u2713", 52: "\u2714", 55: "\u2717", 56: "\u2718"}
 # LaTeX's text-mode symbols (textcomp's), \textpertenthousand to \textmu; as in TeX, a space after one
 # is the command's end, not a space (\textmu m is µm, \textless EOS\textgreater is <EOS>). In the
 # 74,728 records outside formulas: \textasciitilde 6, \textdegree, \textemdash, \textregistered and
@@ -709,13 +764,14 @@ _KNOWN = sorted(
 )
 _DOUBLED = re.compile(r"(?<!\\)\\(?=\\(?:[%%&_#$]|(?:%s)(?![A-Za-z])))" % "|".join(reversed(_KNOWN)))  # noqa: UP031
 _SPLIT_GREEK = re.compile(r"\\([A-Za-z])\{([a-z]+)\}")
+_SPLIT_WORDS = {**{w: _SYMBOLS[w] for w in _GREEK}, "copyright": "©"}  # and \c{opyright} (2507.23193)
 
 
 def _repair(text: str) -> str:
     if "\\" not in text:
         return text
     text = _DOUBLED.sub("", text)
-    return _SPLIT_GREEK.sub(lambda m: _SYMBOLS[m[1] + m[2]] if m[1] + m[2] in _GREEK else m[0], text)
+    return _SPLIT_GREEK.sub(lambda m: _SPLIT_WORDS.get(m[1] + m[2], m[0]), text)
 
 
 # \b before a word: a bold switch some abstracts use ("\b geometric \b score-based"); \- a hyphenation
@@ -745,6 +801,29 @@ def _macro(m: re.Match[str]) -> str:
     return "" if name in _SIZES else _SYMBOLS.get(name, name) + (m[3] or "")  # a switch takes its spaces
 
 
+def _coloured(m: re.Match[str]) -> str:
+    return "\\mbox" if m[1] is not None else ""  # the text after it, as \mbox{…} keeps it
+
+
+def _footnote(m: re.Match[str]) -> str:
+    if m[1] is None:  # \footnotemark
+        return ""
+    # a space after it where the text runs on ("self-attention.}maps", 2509.18711)
+    return f" ({m[1].strip()})" + (" " if m.string[m.end() : m.end() + 1].isalnum() else "")
+
+
+def _char(m: re.Match[str]) -> str:
+    code = int(m[1], 16) if m[1] else int(m[2], 8) if m[2] else int(m[3])
+    return chr(code) if 0 < code <= 0x10FFFF and not 0xD800 <= code < 0xE000 else m[0]
+
+
+def _ding(m: re.Match[str]) -> str:
+    n = int(m[1])
+    if 172 <= n <= 211:
+        return f"({(n - 172) % 10 + 1})"
+    return _DINGS.get(n, m[0])
+
+
 # An escaped brace (\{ \}) until _ungroup has dropped the groups' braces: then a brace again.
 _ESCAPED_BRACES = {"{": "\ue07b", "}": "\ue07d"}
 
@@ -760,7 +839,7 @@ def _switch(m: re.Match[str]) -> str:
 def _link(m: re.Match[str]) -> str:
     if m[4] is not None:
         return m[4]
-    url, label = m[2].strip(), m[3].strip()
+    url, label = m[2].strip(), (m[3] or "").strip()
     return url if not label or label == url else f"{label} ({url})"
 
 
@@ -814,15 +893,191 @@ def _ungroup(text: str) -> str:
     return "".join(c for j, c in enumerate(text) if j not in drop) if drop else text
 
 
+# A group a command opens and nothing closes (\footnote{Code at https://…, \href{github}{https://…,
+# \textbf{CIGOcc, a …, \rev{We evaluate …: 39 of the 74,728 records) runs to the end of the text, as
+# TeX reads it, so the rest of the abstract is its argument, read as one: it showed with the command
+# and its brace. A group no command opens ("a {broken group") or one of math or layout (a prompt's
+# "\boxed{" quoted: _NOT_TEXT) stays as written.
+_CLOSED_BY_END = re.compile(r"\\([A-Za-z]{2,})\*?\s*(?:\[[^\]]*\]\s*)*(?:\{[^{}]*\}\s*)?\{\Z")
+_BRACE = re.compile(r"\\.|[{}]", re.S)
+# Commands whose argument is dropped: the rest of an abstract is not to go with an unclosed one.
+_DROPPED = {*_DROP_ARG, "deleted", "replaced"}
+
+
+def _closed(text: str) -> str:
+    """`text` with the groups that commands open and nothing closes closed at its end."""
+    opened: list[int] = []
+    for m in _BRACE.finditer(text):
+        if m[0] == "{":
+            opened.append(m.start())
+        elif m[0] == "}" and opened:
+            opened.pop()
+    for k, start in enumerate(opened):
+        command = _CLOSED_BY_END.search(text[max(0, start - 80) : start + 1])
+        if command and command[1] not in _NOT_TEXT and command[1] not in _DROPPED:
+            return text + "}" * (len(opened) - k)
+    return text
+
+
+# siunitx (\num{36000}, \SI{5}{\giga\hertz}, \qty{5}{\km}, \si{\kilo\meter}, \qtyproduct{128 x 128}{\m}:
+# 7 in 5 of the 74,728 records) as a number and its unit's symbols ("5 GHz", "5 km").
+_SI_PREFIXES = {
+    "yocto": "y", "zepto": "z", "atto": "a", "femto": "f", "pico": "p", "nano": "n", "micro": "µ",
+    "milli": "m", "centi": "c", "deci": "d", "deca": "da", "hecto": "h", "kilo": "k", "mega": "M",
+    "giga": "G", "tera": "T", "peta": "P", "exa": "E",
+}  # fmt: skip
+_SI_UNITS = {
+    "meter": "m", "metre": "m", "second": "s", "gram": "g", "kilogram": "kg", "hertz": "Hz", "watt": "W",
+    "joule": "J", "volt": "V", "ampere": "A", "ohm": "Ω", "kelvin": "K", "celsius": "°C",
+    "degreeCelsius": "°C", "newton": "N", "pascal": "Pa", "byte": "B", "bit": "bit", "decibel": "dB",
+    "percent": "%", "degree": "°", "arcminute": "\u2032", "arcsecond": "\u2033", "hour": "h", "minute": "min",
+    "day": "d", "liter": "L", "litre": "L", "radian": "rad", "bel": "B", "tonne": "t", "mole": "mol",
+    "candela": "cd", "lux": "lx", "farad": "F", "henry": "H", "tesla": "T", "coulomb": "C", "siemens": "S",
+    "m": "m", "s": "s", "g": "g", "kg": "kg", "km": "km", "cm": "cm", "mm": "mm", "um": "µm", "nm": "nm",
+    "ms": "ms", "us": "µs", "ns": "ns", "Hz": "Hz", "kHz": "kHz", "MHz": "MHz", "GHz": "GHz", "W": "W",
+    "kW": "kW", "mW": "mW", "MW": "MW", "J": "J", "V": "V", "mV": "mV", "A": "A", "mA": "mA", "K": "K",
+    "dB": "dB", "h": "h", "L": "L", "mL": "mL",
+}  # fmt: skip
+_SI_POWERS = {"square": "²", "squared": "²", "cubic": "³", "cubed": "³"}
+# Each command's arguments: n numbers (a product's or range's parts in one argument or several), then
+# a unit or not.
+_SI_ARGS = {
+    "num": (1, False), "si": (0, True), "unit": (0, True), "SI": (1, True), "qty": (1, True),
+    "ang": (1, False), "numproduct": (1, False), "qtyproduct": (1, True), "numrange": (2, False),
+    "SIrange": (2, True), "qtyrange": (2, True),
+}  # fmt: skip
+# The arguments are one brace group each, none nested ({\giga\hertz}): each match reads up to a brace.
+_SIUNITX = re.compile(
+    r"\\(%s)(?![A-Za-z])\s*(?:\[[^\]]*\]\s*)?\{([^{}]*)\}(?:\s*\{([^{}]*)\})?(?:\s*\{([^{}]*)\})?"  # noqa: UP031
+    % "|".join(sorted(_SI_ARGS, key=len, reverse=True))
+)
+_SI_TOKEN = re.compile(r"\s*(?:\\([A-Za-z]+)|([^\\\s]+))")
+
+
+def _si_unit(units: str) -> str | None:
+    """A siunitx unit (\\kilo\\meter\\per\\second, \\percent, km/h) in symbols (km/s, %), or None if it
+    is no unit (a prefix or \\per with nothing after it)."""
+    out, prefix, power, per = [], "", "", False
+    for m in _SI_TOKEN.finditer(units):
+        if m[2] is not None:  # a unit written as text: km/h
+            out.append(("/" if per else " ") + m[2])
+            per = False
+        elif m[1] in _SI_PREFIXES:
+            prefix = _SI_PREFIXES[m[1]]
+        elif m[1] in _SI_POWERS:
+            if m[1].endswith("ed") and out:
+                out[-1] += _SI_POWERS[m[1]]
+            else:
+                power = _SI_POWERS[m[1]]
+        elif m[1] == "per":
+            per = True
+        else:  # a unit it does not know by its name (\furlong): the name, as the author's macros are
+            out.append(("/" if per else " ") + prefix + _SI_UNITS.get(m[1], m[1]) + power)
+            prefix = power = ""
+            per = False
+    return "".join(out).strip() if out and not prefix and not per else None
+
+
+def _siunitx(m: re.Match[str]) -> tuple[str, int] | None:
+    """The reading of the siunitx command `m` matched and where its arguments end, or None."""
+    count, has_unit = _SI_ARGS[m[1]]
+    used = count + has_unit
+    if m[used + 1] is None:
+        return None
+    numbers = [" ".join(m[k].split()).replace(" x ", " \u00d7 ") for k in range(2, count + 2)]
+    number, unit = "\u2013".join(numbers), ""
+    if has_unit and not (unit := _si_unit(m[used + 1]) or ""):
+        return None
+    end = m.end(used + 1) + 1
+    if m[1] == "ang":
+        return number + "°", end
+    return number + (" " if number and unit[:1] not in ("%", "°", "\u2032", "\u2033") else "") + unit, end
+
+
+def _units(text: str) -> str:
+    """`text` with siunitx's commands read as numbers and units."""
+    out, pos = [], 0
+    for m in _SIUNITX.finditer(text):
+        if m.start() >= pos and (got := _siunitx(m)):
+            out += [text[pos : m.start()], got[0]]
+            pos = got[1]
+    return "".join(out) + text[pos:] if out else text
+
+
+# The changes package's revision marks: \replaced{new}{old} the new text, \deleted{old} nothing;
+# \added{new} is a command with a text argument, below (10 in 2 of the 74,728 records).
+_CHANGES = re.compile(
+    r"\\(?:replaced\s*(?:\[[^\]]*\]\s*)?\{([^{}]*)\}\s*\{[^{}]*\}|deleted\s*(?:\[[^\]]*\]\s*)?\{[^{}]*\})"
+)
+# Acronyms (acronym's \ac{LLM}, \acs, \acl, \acp; glossaries' \acrshort{llm}, \acrfull; \gls{DRL}: 21 in
+# 10 of the 74,728 records): the key, which is the acronym, or the acronym in lower case (\ac{ofdm},
+# \acs{llm}s) where the package would print it in capitals; a plural's "s". The long form is in the
+# paper's list of acronyms, not in the abstract. A glossary's key (\gls{rb}) may be a word: as written.
+_ACRONYM = re.compile(
+    r"\\(?:([Aa]c[slfp]?p?|[Aa]cr(?:short|long|full)(?:pl)?)|([Gg]ls(?:pl)?|GLS(?:pl)?|glsentryshort))\*?\{([^{}]*)\}"
+)
+
+
+def _acronym(m: re.Match[str]) -> str:
+    name, key = m[1] or m[2], m[3].strip()
+    if m[1] and (key.islower() or key.isdigit()):
+        key = key.upper()
+    return key + ("s" if name.endswith(("p", "pl")) else "")
+
+
+# Any other command with a text argument (\rev{…}, \revision{…}, \blue{clinical reward}, \model{Grok
+# 4}, \tit{pairwise}, \keywords{…}, \small{…}: an author's mark for a revision, a colour or a font, 53
+# in 40 of the 74,728 records) is its argument: the mark says nothing in plain text or to KaTeX, and
+# it showed with its name and braces. One character (\ECUAS{n}, \Rk{1}, \INT{8}: the name is part of
+# what it says), or a command of math or layout, stays as written.
+_TEXT_ARGUMENT = re.compile(r"\\(?<!\\\\)([A-Za-z]{2,})\*?\s*(?:\[[^\]]*\]\s*)?\{([^{}]*)\}")
+_NOT_TEXT = {
+    *(name for name, sign in _IN_MATH.items() if sign), *_MATH_ARGS, *_FUNCTIONS, "begin", "end",
+    "vspace", "hspace", "vskip", "hskip", "kern",
+    "includegraphics", "input", "include", "bibliography", "bibliographystyle", "usepackage",
+    "documentclass", "newcommand", "renewcommand", "def", "setlength", "addtolength", "setcounter",
+    "pagestyle", "thispagestyle", "hypersetup", "boxed", "fbox", "phantom", "hphantom", "vphantom",
+    "rule", "linewidth", "textwidth",
+}  # fmt: skip
+
+
+# Commands a rule above reads: one it could not read (\href{url}{a {b {c}}}, groups three deep) stays
+# as written rather than lose its text.
+_READ_ELSEWHERE = {
+    "href", "hyperlink", "url", "footnote", "textcolor", "colorbox", "color", "scalebox", "raisebox",
+    "foreignlanguage", "ding", "char", *_SI_ARGS,
+}  # fmt: skip
+_FONTS = {"mathrm", "mathbf", "mathit", "mathsf", "mathtt", "mathnormal", "boldsymbol", "bm"}  # μ\mathrm{m}
+
+
+def _text_argument(m: re.Match[str]) -> str:
+    name, arg = m[1], m[2]
+    if name in _NOT_TEXT or name in _READ_ELSEWHERE or len(arg.strip()) < (1 if name in _FONTS else 2):
+        return m[0]
+    if name.lower() == "keywords":  # Springer's \keywords{a \and b}
+        return "Keywords: " + re.sub(r"\s*\\and(?![A-Za-z])\s*", ", ", arg.strip())
+    return arg
+
+
 def _prose_tex(text: str) -> str:
     # A tie before a command (at~\url{…}) is a space; others stay: "~5%" means about 5%.
     text = _TIE.sub(" ", _repair(text))
-    text = _COLOURED.sub(r"\\mbox", _LINKS.sub(_link, text))  # its text, as \mbox{…} keeps it
-    text = _FOOTNOTE.sub(lambda m: f" ({m[1].strip()})", text)
+    if "{" in text:  # the commands below take a brace argument
+        # Only where a group may run to the end: fewer closing braces than opening ones, or an
+        # opening one last ("ltpipeline}\footnote{All released …", 2512.02817: a stray "}" evens the count).
+        if text.rfind("{") > text.rfind("}") or text.count("{") > text.count("}"):
+            text = _closed(text)
+        text = _COLOURED.sub(_coloured, _LINKS.sub(_link, text))
+        text = _units(_DING.sub(_ding, text) if "\\ding" in text else text)
+        text = _ACRONYM.sub(_acronym, _CHANGES.sub(lambda m: m[1] or "", text))
+    text = _FOOTNOTE.sub(_footnote, text)
+    text = _CHAR.sub(_char, text) if "\\char" in text else text
     text = _unwrap(decode_accents(text))
     text = _PROSE_WORD.sub(_prose_word, text)
     # The groups last, once the switches and macros inside them have gone ({{\large {F}}}aster).
-    text = _ungroup(_MACRO.sub(_macro, _SWITCHES.sub(_switch, text)))
+    text = _SWITCHES.sub(_switch, text)
+    text = _TEXT_ARGUMENT.sub(_text_argument, text) if "{" in text else text
+    text = _ungroup(_MACRO.sub(_macro, text))
     return text.replace("\ue07b", "{").replace("\ue07d", "}")
 
 
@@ -835,7 +1090,9 @@ def prose(text: str) -> str:
     """An abstract as KaTeX's auto-render should get it: the TeX outside its formulas that it would
     show raw turned into text (\\textbf{…} and the like reduced to their argument, citations dropped,
     accents composed, \\% a %, \\href{url}{text} "text (url)", {\\mu} a μ, \\b and \\- gone, an
-    author's macro \\method its name, a line break a space, a group's braces dropped: {PvNeXt});
+    author's macro \\method its name, a line break a space, a group's braces dropped: {PvNeXt}; a
+    colour or \\ref gone, \\ac{llm} "LLM", \\SI{5}{\\giga\\hertz} "5 GHz", \\rev{…} its text, a
+    command's group with no closing brace the rest of the text);
     the formulas ($…$, \\(…\\), …) untouched for KaTeX but that a "%" in one is a percent sign. Text
     still, for the template to escape, with \\$ and every "$" that opens no formula (money: "costs
     $5 per hour") as DOLLAR: escaped, it goes through dollars_html."""
@@ -874,6 +1131,9 @@ def _plain_prose(text: str) -> str:
 # A control word right before a text argument in a formula ($\mu\text{m}$): unwrapped, the two ran
 # into one unknown word ("mum", "rhoSIM" for $\rho\text{SIM}$); an empty group keeps the word ended.
 _GLUED = re.compile(r"(\\[A-Za-z]+)(?=\\(?:%s)\*?\s*[\[{])" % "|".join(_KEEP_ARG))  # noqa: UP031
+_ENVIRONMENT = re.compile(
+    r"\\begin\{(equation|align|gather|multline|eqnarray)(\*?)\}((?:(?!\\begin\{).)*?)\\end\{\1\2\}", re.S
+)
 _PERCENT_TIE = re.compile(r"(?<=\\%)~(?=\0)")
 
 
@@ -883,7 +1143,8 @@ def plain(text: str) -> str:
     $x_{10}$ → x₁₀), longer ones as ^(…), font commands reduced to their argument, accents
     composed; the prose's TeX as prose makes it text (\\emph{…} its argument, citations dropped,
     \\href{url}{text} "text (url)", \\textperthousand ‰, \\method its name), a tie ~ and a line break
-    a space, ``…'' curly quotes, -- and --- dashes (not in a URL).
+    a space, ``…'' curly quotes, -- and --- dashes (not in a URL); a cases display's rows "a if b; c
+    otherwise", and an equation environment outside $…$ read as a formula.
     For places that cannot run KaTeX: a <title>, a feed's item title, a meta tag, a mail."""
     # Lines joined first, as prose joins them: a formula wrapped over lines is one formula.
     text = decode_accents(_repair((text or "").replace("\0", "").replace("\n", " ")))
@@ -897,6 +1158,9 @@ def plain(text: str) -> str:
         formulas.append(_math(_UNPAIRED.sub("", tex) if "$" in tex else tex))
         return f"\0{len(formulas) - 1}\0"
 
+    # An equation environment outside $…$ (2605.17127, 2606.19493) is math to read, not prose: KaTeX's
+    # auto-render (site.js) takes no environment as a delimiter, so the page shows it as written.
+    text = _ENVIRONMENT.sub(r"\\[\3\\]", text) if "\\begin{" in text else text
     out = SPAN.sub(aside, text)
     # A tie between a percent and a formula is a space: "44.5\%~$\rightarrow$" read "44.5%~→".
     out = _plain_prose(_unwrap(_PERCENT_TIE.sub(" ", out) if "%~" in out else out))
