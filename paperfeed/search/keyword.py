@@ -86,8 +86,9 @@ FRAGMENT_RATE = 0.005
 # change to either: an index of another version is stale, is not searched, and is built again beside
 # itself by the next indexer run, which a process that finds it so enqueues (indexing.py, tasks.py).
 # 1: until 2026-12; 2: + "words" (unstemmed, for "did you mean"); 3: British spellings indexed as
-# American ones (text.american: "optimisation" is "optimization"'s term).
-SCHEMA_VERSION = 3
+# American ones (text.american: "optimisation" is "optimization"'s term); 4: and -ae-/-oe- words,
+# grey, -ll- the stemmer leaves, learnt, practise ("paediatric" is "pediatric"'s term).
+SCHEMA_VERSION = 4
 
 EPOCH = dt.date(1970, 1, 1)
 _WRITER_HEAP = 256 * 1024 * 1024

@@ -171,7 +171,81 @@ _WORDS = {
     "manoeuvring": "maneuvering",
     "aluminium": "aluminum",
     "sulphur": "sulfur",
+    "sulphate": "sulfate",
+    "sulphates": "sulfates",
+    "sulphide": "sulfide",
+    "sulphides": "sulfides",
+    "aeroplane": "airplane",
+    "aeroplanes": "airplanes",
+    "aeon": "eon",
+    "aeons": "eons",
+    "caesium": "cesium",
+    "oestrus": "estrus",
+    "faeces": "feces",
+    "faecal": "fecal",
+    "learnt": "learned",
+    "unlearnt": "unlearned",
+    "practise": "practice",
+    "practises": "practices",
+    "practised": "practiced",
+    "practising": "practicing",
+    "speciality": "specialty",
+    "specialities": "specialties",
+    "enquiry": "inquiry",
+    "enquiries": "inquiries",
+    "cosy": "cozy",
+    "tyre": "tire",
+    "tyres": "tires",
+    "skilful": "skillful",
+    "skilfully": "skillfully",
+    "wilful": "willful",
+    "wilfully": "willfully",
+    "unrivalled": "unrivaled",
+    "jewellery": "jewelry",
+    "woollen": "woolen",
+    "gruelling": "grueling",
 }
+# Parts of words: -ae- and -oe- of Greek and Latin words ("haemoglobin", "oesophagus"), grey, -ll-
+# before a suffix where the stemmer does not undo it ("fuelled", "counsellor"), mould and sceptic, at
+# the start of a word ("susceptible" has no "sceptic", nor "gastroesophageal" "oesophag"; the name
+# "Oestreicher" no "oestrogen"); the last
+# few anywhere in one ("orthopaedic", "encyclopaedia", "diarrhoea", "apnoea", "hyperglycaemia").
+# Named, not "ae"/"oe" as such: "aerial", "aerospace", "phoenix", "goes", "poet", "coefficient",
+# "israel", "archaea" keep theirs; "archaeology", one American spelling too, joins "archeology".
+_PARTS = {
+    "haem": "hem",
+    "anaem": "anem",
+    "anaes": "anes",
+    "aetiol": "etiol",
+    "gynaec": "gynec",
+    "leukaem": "leukem",
+    "ischaem": "ischem",
+    "septicaem": "septicem",
+    "palaeo": "paleo",
+    "mediaev": "mediev",
+    "archaeol": "archeol",
+    "synaesth": "synesth",
+    "oesophag": "esophag",
+    "oestrog": "estrog",
+    "oestrad": "estrad",
+    "oedem": "edem",
+    "foet": "fet",
+    "coeliac": "celiac",
+    "homoeo": "homeo",
+    "manoeuvr": "maneuver",
+    "grey": "gray",
+    "fuell": "fuel",
+    "counsellor": "counselor",
+    "panellist": "panelist",
+    "mould": "mold",
+    "sceptic": "skeptic",
+}
+_INSIDE = {"paed": "ped", "rrhoe": "rrhe", "pnoe": "pne", "glycaem": "glycem"}
+_PARTS.update(_INSIDE)
+_AT_START = "|".join(sorted(_PARTS.keys() - _INSIDE.keys(), key=len, reverse=True))
+_PART = re.compile(f"^(?:{_AT_START})|{'|'.join(_INSIDE)}")
+
+
 # The endings one of the rules needs, tested first (one C call each): most words have none of them,
 # and a misspelt word's ~600 edits are all looked at (KeywordIndex._respelling, bench/README.md b2).
 _ISE_ENDS = tuple(
@@ -190,6 +264,8 @@ def american(word: str) -> str:
     name, else itself."""
     if word in _WORDS:
         return _WORDS[word]
+    if _PART.search(word):
+        word = _PART.sub(lambda m: _PARTS[m[0]], word)
     if "our" in word:  # first: a word can have two ("colourised")
         word = _OUR.sub(r"\1r", word)
     if not word.endswith(_ENDS):

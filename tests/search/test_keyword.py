@@ -145,7 +145,7 @@ def test_an_index_of_another_schema_is_refused_and_told_by_its_fields(tmp_path: 
         KeywordIndex(tmp_path)
     assert layout_version(["id", "body", "title", "abstract", "authors", "cat", "akey", "day"]) == 1
     assert layout_version(["id", "body", "words"]) == 2
-    assert SCHEMA_VERSION == 3  # British spellings indexed as American ones
+    assert SCHEMA_VERSION == 4  # British spellings indexed as American ones (4: -ae-, -oe-, grey, ...)
 
 
 def test_a_rare_word_is_respelt_as_the_most_frequent_near_one() -> None:
@@ -372,6 +372,9 @@ def _british_corpus() -> KeywordIndex:
     titles += ["Color spaces"] * 10 + ["Optimisation of networks"] * 6 + ["Optimization of graphs"] * 8
     titles += ["Supervised learning", "Weak supervision"]
     titles += ["TRIAN: event tracking"] * 2 + ["Train better"] * 50 + ["Graph networks"] * 10
+    titles += ["Paediatric oedema"] * 2 + ["Pediatric edema"] * 5
+    titles += ["Greyscale maps"] * 3 + ["Grayscale maps"] * 4
+    titles += ["Aerial imagery"] * 3 + ["Features learnt"] * 2 + ["Features learned"] * 7
     return _titled(titles)
 
 
@@ -385,6 +388,10 @@ def test_british_and_american_spellings_find_each_others_papers() -> None:
     assert found("Colour") == found("color") == 13
     assert found("generalised") == found("generalized") == 32
     assert found("supervised") == found("supervision") == 2  # an s that is no suffix's stays
+    assert found("paediatric") == found("pediatric") == found("oedema") == found("edema") == 7
+    assert found("greyscale") == found("grayscale") == 7
+    assert found("learnt") == found("learned") == 10  # and "Supervised learning"
+    assert found("aerial") == 3 and found("erial") == 0  # a prefix "ae" is no British "e"
 
 
 def test_no_suggestion_only_changes_a_british_spelling_to_an_american_one() -> None:
@@ -392,6 +399,7 @@ def test_no_suggestion_only_changes_a_british_spelling_to_an_american_one() -> N
     # "Generalised" is in 2 papers, "Generalized" in 30: the same word, so no misspelling.
     assert ki.respelling("Generalised") is None
     assert ki.respelling("generalized") is None and ki.respelling("Colour") is None
+    assert ki.respelling("Paediatric") is None and ki.respelling("Greyscale") is None
     # A typo is respelt in the spelling typed, one slip away, not in the commoner one.
     assert ki.respelling("Generlaised") == "Generalised"
     assert ki.respelling("Generlaized") == "Generalized"
