@@ -168,7 +168,6 @@ _WORDS = {
     "artefacts": "artifacts",
     "manoeuvre": "maneuver",
     "manoeuvres": "maneuvers",
-    "manoeuvring": "maneuvering",
     "aluminium": "aluminum",
     "sulphur": "sulfur",
     "sulphate": "sulfate",
