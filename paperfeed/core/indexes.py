@@ -59,14 +59,16 @@ class AddIndexConcurrently(migrations.AddIndex):
             kwargs["analyze"] = True
         return name, args, kwargs
 
-    def _concurrently(self, schema_editor: Any, model: Any) -> bool:
+    def _how(self, schema_editor: Any, model: Any) -> dict[str, Any]:
+        """The keyword arguments of the editor's add_index/remove_index: {"concurrently": True}
+        where the build is concurrent, none elsewhere (only PostgreSQL's editor takes it)."""
         if schema_editor.connection.vendor != "postgresql":
-            return False
-        if self.concurrent_from <= 0:
-            return True
-        return bool(
-            model._default_manager.using(schema_editor.connection.alias).count() >= self.concurrent_from
-        )
+            return {}
+        if self.concurrent_from > 0:
+            rows = model._default_manager.using(schema_editor.connection.alias).count()
+            if rows < self.concurrent_from:
+                return {}
+        return {"concurrently": True}
 
     def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         connection = schema_editor.connection
@@ -76,14 +78,13 @@ class AddIndexConcurrently(migrations.AddIndex):
         state = index_state(connection, model._meta.db_table, self.index.name)
         if state:
             return
-        concurrently = self._concurrently(schema_editor, model)
-        extra = {"concurrently": True} if concurrently else {}  # only PostgreSQL's editor takes it
+        how = self._how(schema_editor, model)
         if state is False:
             log.warning("index %s: left invalid by an interrupted build, built again", self.index.name)
-            schema_editor.remove_index(model, self.index, **extra)
-        if concurrently:
+            schema_editor.remove_index(model, self.index, **how)
+        if how:
             log.info("index %s on %s: built concurrently", self.index.name, model._meta.db_table)
-        schema_editor.add_index(model, self.index, **extra)
+        schema_editor.add_index(model, self.index, **how)
         if self.analyze and connection.vendor == "postgresql":
             schema_editor.execute(f"ANALYZE {schema_editor.quote_name(model._meta.db_table)}")
 
@@ -94,5 +95,4 @@ class AddIndexConcurrently(migrations.AddIndex):
             return
         if index_state(connection, model._meta.db_table, self.index.name) is None:
             return  # a run stopped before the build, or one undone already
-        concurrently = self._concurrently(schema_editor, model)
-        schema_editor.remove_index(model, self.index, **({"concurrently": True} if concurrently else {}))
+        schema_editor.remove_index(model, self.index, **self._how(schema_editor, model))
