@@ -99,13 +99,13 @@ def test_future_datestamps_are_stored_but_never_move_the_position_past_now(
     docs: list[dict[str, Any]], client: ArxivClient
 ) -> None:
     today = dt.date(2026, 7, 2)  # the fake's responseDate
-    future = dt.date(2027, 3, 1)
+    future = today + dt.timedelta(days=240)  # past the fake's day, whatever the real date
     records = spread(docs[:40], dt.date(2026, 6, 30), 2) + spread(docs[40:75], future, 1)
     fake = FakeArxiv(records, page_size=20).start()
     try:
         name = state_name(fake.oai, None)
         # Three pages (the third all future-dated), then arXiv fails: the run's resume point, where a
-        # badResumptionToken restart would ask from, is capped at the server's day, not 2027.
+        # badResumptionToken restart would ask from, is capped at the server's day, not the future one.
         fake.faults.extend(["", "", "", *["503:3"] * 8])
         fake.faults = type(fake.faults)(f or None for f in fake.faults)  # type: ignore[misc]
         with pytest.raises(HarvestError):
@@ -117,7 +117,7 @@ def test_future_datestamps_are_stored_but_never_move_the_position_past_now(
         assert out["created"] == 15 and Paper.objects.count() == 75  # the future ones are stored
         assert state_get(name) == {"next_from": today.isoformat()}
 
-        # The next day's run asks from the last day harvested, not from 2027: nothing is skipped.
+        # The next day's run asks from the last day harvested, not from the future day: nothing is skipped.
         fake.today = today + dt.timedelta(days=1)
         fake.records.update({r.arxiv_id: r for r in spread(docs[75:80], fake.today, 1)})
         before = len(fake.oai_requests())
