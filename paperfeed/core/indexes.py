@@ -65,8 +65,10 @@ class AddIndexConcurrently(migrations.AddIndex):
         if schema_editor.connection.vendor != "postgresql":
             return {}
         if self.concurrent_from > 0:
-            rows = model._default_manager.using(schema_editor.connection.alias).count()
-            if rows < self.concurrent_from:
+            connection, table = schema_editor.connection, model._meta.db_table
+            if table not in connection.introspection.table_names():
+                return {}  # `sqlmigrate` on a database not migrated yet: a new table has no rows
+            if model._default_manager.using(connection.alias).count() < self.concurrent_from:
                 return {}
         return {"concurrently": True}
 

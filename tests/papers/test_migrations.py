@@ -18,6 +18,7 @@ from paperfeed.accounts.models import Follow
 from paperfeed.core.indexes import AddIndexConcurrently, index_state
 from paperfeed.digests.models import Subscriber
 from paperfeed.papers.models import Author, Authorship, Category, Paper, PaperCategory, PaperChange
+from tests.conftest import paperfeed
 from tests.sitedata import load_papers
 
 pytestmark = pytest.mark.django_db
@@ -530,3 +531,20 @@ def test_listings_get_their_papers_days_in_batches_and_an_index_by_day(
     executor.loader.build_graph()
     executor.migrate([target])
     assert set(PaperCategory.objects.values_list("paper_id", "category_id", "announced")) == expected
+
+
+def test_sqlmigrate_shows_the_listings_day_migration_on_a_database_not_migrated_yet(
+    cli_env: dict[str, str],
+) -> None:
+    # Its steps look at the table (column there? rows enough for a concurrent build?), which an
+    # empty database does not have yet: they answer as for a new, empty table.
+    out = paperfeed("sqlmigrate", "papers", "0013", env=cli_env).stdout
+    assert 'ALTER TABLE "papers_papercategory" ADD COLUMN "announced" date NULL;' in out
+    assert (
+        'CREATE INDEX "papercat_cat_announced" ON "papers_papercategory" '
+        '("category_id", "announced", "paper_id");' in out
+    )
+    assert ('ANALYZE "papers_papercategory";' in out) == settings.IS_POSTGRES
+    # Where the index is concurrent whatever the rows (feed 0009), PostgreSQL's SQL says so.
+    votes = paperfeed("sqlmigrate", "feed", "0009", env=cli_env).stdout
+    assert ("CREATE INDEX CONCURRENTLY" in votes) == settings.IS_POSTGRES

@@ -32,9 +32,12 @@ def _column(apps, schema_editor):  # type: ignore[no-untyped-def]
     field = FIELD.clone()
     field.set_attributes_from_name("announced")
     field.model = model
-    connection = schema_editor.connection
-    with connection.cursor() as cur:
-        columns = {c.name for c in connection.introspection.get_table_description(cur, model._meta.db_table)}
+    connection, table = schema_editor.connection, model._meta.db_table
+    columns: set[str] = set()
+    # No table: `sqlmigrate` asked on a database not migrated yet, which shows what one would run.
+    if table in connection.introspection.table_names():
+        with connection.cursor() as cur:
+            columns = {c.name for c in connection.introspection.get_table_description(cur, table)}
     return model, field, field.column in columns
 
 
