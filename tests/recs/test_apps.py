@@ -149,7 +149,7 @@ def test_serving_workers_answer_at_once_while_the_window_is_built_elsewhere(cli_
 @pytest.mark.migrated
 @pytest.mark.timeout(300)
 @pytest.mark.skipif(not settings.IS_POSTGRES, reason="a table lock holds the builder mid-build (PostgreSQL)")
-def test_a_builder_killed_mid_build_leaves_no_window_and_the_other_worker_builds_again(cli_env, tmp_path):
+def test_a_builder_killed_mid_build_leaves_no_window_and_a_builder_runs_again(cli_env, tmp_path):
     import psycopg
 
     made = printed(paperfeed("shell", "-c", SEED, env=cli_env).stdout)
@@ -185,11 +185,18 @@ def test_a_builder_killed_mid_build_leaves_no_window_and_the_other_worker_builds
         try:
             api = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {made['token']}"})
             with api:
-                wait_until(lambda: api.get("/api/recommendations").status_code == 200, None, "the window")
+                # Once a second apart, as a client told Retry-After: the wait can last the pause after
+                # a failed build (below), and ten a second would spend the address's 300 API requests
+                # in 5 minutes (api:ip) before it ends, then meet only 429s.
+                wait_until(
+                    lambda: api.get("/api/recommendations").status_code == 200, None, "the window", 1.0
+                )
         finally:
             server.stop()
     out = server.output()
-    # The other worker, waiting on the lock the killed one held, started the second builder.
+    # A second builder: started by the other worker, waiting on the lock the killed one held, when it
+    # takes the lock before the killed builder's worker notes the failure; else, that note pausing
+    # every worker's next builder (RETRY_FAILED_S), by the first request after the pause.
     assert out.count("building the candidate window in a child process") == 2, out[-3000:]
     assert out.count('saved the "for you" window: 24 papers') == 1, out[-3000:]
     [window] = saved_windows(home)
